@@ -1,0 +1,312 @@
+"""The console: a terminal chat with one local community where you are a moderator.
+
+It is what `circlebot` runs when no platform is configured, how newcomers try the bot, and how
+tests and bug reports script it. A line is `[@name] [dm] text`; lines starting with `:` are
+console directives (`:help` lists them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
+
+from bot.app import App
+from bot.core.convert import parse_duration, parse_zone
+from bot.core.dispatch import Incoming
+from bot.core.errors import ArgumentError, DeliveryError
+from bot.core.identity import Actor, Place
+from bot.core.message import Message, When, markdown_to_plain, render_parts
+from bot.core.permissions import Tier
+from bot.outbox import Target
+from bot.safety import clean
+
+PLATFORM = "console"
+COMMUNITY_ID = "local"
+COMMUNITY_NAME = "Local circle"
+CHANNEL = Place(PLATFORM, "general", COMMUNITY_ID, False, "#general")
+DEFAULT_USER = "you"
+PREFIX = "!"
+
+DIRECTIVES = """Console directives:
+  @NAME text          act as NAME (a member, created on first use)
+  dm text             send text in your direct messages with the bot (also: @NAME dm text)
+  :tier NAME TIER     make NAME a member, facilitator or moderator
+  :tz NAME ZONE       set NAME's time zone, e.g. :tz ana Europe/Berlin
+  :advance DURATION   move the virtual clock (needs --clock), firing what comes due
+  :now                show the current (virtual) time
+  :quit               leave"""
+
+
+class ConsoleResponder:
+    """Answers for one incoming line."""
+
+    prefix = PREFIX
+
+    def __init__(self, adapter: ConsoleAdapter, actor: Actor, place: Place) -> None:
+        self._adapter = adapter
+        self._actor = actor
+        self._place = place
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        if self._place.is_dm:
+            await self._adapter.show_dm(self._actor, message)
+        elif ephemeral:
+            await self._adapter.show(
+                f"#general, private to {self._actor.name}", message, self._actor
+            )
+        else:
+            await self._adapter.show("#general", message, None)
+
+    async def dm(self, message: Message) -> None:
+        await self._adapter.show_dm(self._actor, message)
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        return None
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        name = text.strip().lstrip("@")
+        return self._adapter.users.get(name.lower()) if name else None
+
+    async def resolve_place(self, text: str) -> Place | None:
+        return CHANNEL if text.strip().lstrip("#").lower() in {"general", CHANNEL.id} else None
+
+
+class ConsoleAdapter:
+    """Reads lines, prints what the bot says, and delivers outbox items to the terminal."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        out: TextIO | None = None,
+        files_dir: Path | None = None,
+        interactive: bool = False,
+    ) -> None:
+        self.app = app
+        self.out = out or sys.stdout
+        self.files_dir = files_dir or Path("data/files")
+        self.interactive = interactive
+        self.users: dict[str, Actor] = {}
+        self.tiers: dict[str, Tier] = {}
+        self._delivered: set[str] = set()
+        self._user(DEFAULT_USER, Tier.MODERATOR)
+
+    def _user(self, name: str, tier: Tier | None = None) -> Actor:
+        key = name.lower()
+        actor = self.users.get(key)
+        if actor is None:
+            actor = Actor(PLATFORM, key, name)
+            self.users[key] = actor
+            self.tiers[key] = Tier.MEMBER
+        if tier is not None:
+            self.tiers[key] = tier
+        return actor
+
+    def _dm_place(self, actor: Actor) -> Place:
+        return Place(PLATFORM, f"dm-{actor.id}", COMMUNITY_ID, True, f"dm {actor.name}")
+
+    def write(self, text: str) -> None:
+        """Print a line and flush (piped output must appear in order)."""
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def _zone_for(self, reader: Actor | None) -> ZoneInfo:
+        community = await self.app.members.community(
+            PLATFORM, COMMUNITY_ID, COMMUNITY_NAME, timezone=self.app.config.bot.timezone
+        )
+        zone = community.timezone
+        if reader is not None:
+            profile = await self.app.members.profile(reader.key)
+            zone = profile.timezone or zone
+        return ZoneInfo(zone)
+
+    def _render_when(self, zone: ZoneInfo) -> Callable[[When], str]:
+        now = self.app.clock.now()
+
+        def render(when: When) -> str:
+            local = when.at.astimezone(zone)
+            if when.style == "relative":
+                return format_timedelta(when.at - now, add_direction=True, locale="en")
+            pattern = {"date": "EEE d MMM y", "time": "HH:mm zzz"}.get(
+                when.style, "EEE d MMM y, HH:mm zzz"
+            )
+            text = format_datetime(local, pattern, tzinfo=zone, locale="en")
+            if when.style == "full":
+                text += f" ({format_timedelta(when.at - now, add_direction=True, locale='en')})"
+            return text
+
+        return render
+
+    async def show(self, where: str, message: Message, reader: Actor | None) -> None:
+        """Render a message as terminal lines tagged with where it went."""
+        message = clean(message)
+        zone = await self._zone_for(reader)
+        body = markdown_to_plain(render_parts(message.text, self._render_when(zone)))
+        lines = body.split("\n") if body else []
+        if message.ping_role:
+            lines.insert(0, f"(ping: @{message.ping_role})")
+        if message.card is not None:
+            card = message.card
+            lines.append(f"== {markdown_to_plain(card.title)} ==")
+            if card.description:
+                lines.extend(markdown_to_plain(card.description).split("\n"))
+            for f in card.fields:
+                value = markdown_to_plain(f.value).split("\n")
+                lines.append(f"  {markdown_to_plain(f.name)}: {value[0]}")
+                lines.extend(f"    {v}" for v in value[1:])
+            if card.footer:
+                lines.append(f"  ({markdown_to_plain(card.footer)})")
+        if message.actions:
+            lines.append("  " + "  ".join(f"[{a.label}]" for a in message.actions))
+        if not lines and message.attachment is None:
+            return
+        if lines:
+            self.write(f"[{where}] {lines[0]}")
+            for line in lines[1:]:
+                self.write(f"  {line}")
+        if message.attachment is not None:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            path = self.files_dir / Path(message.attachment.filename).name
+            path.write_bytes(message.attachment.data)
+            self.write(f"[file {path.name} {len(message.attachment.data)} bytes]")
+
+    async def show_dm(self, actor: Actor, message: Message) -> None:
+        """Print a direct message to `actor`."""
+        await self.show(f"dm {actor.name}", message, actor)
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
+        """Outbox delivery; a repeated key is dropped like Discord's nonce / Matrix's txn id."""
+        if idempotency_key in self._delivered:
+            return
+        if target.is_dm:
+            name = target.target.split(":", 1)[1]
+            actor = self.users.get(name)
+            if actor is None:
+                raise DeliveryError(f"no console user {name}", permanent=True)
+            await self.show_dm(actor, message)
+        else:
+            await self.show(f"#{target.target}", message, None)
+        self._delivered.add(idempotency_key)
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one typed line; False means quit."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return True
+        if text.startswith(":"):
+            return await self._directive(text)
+        actor = self._user(DEFAULT_USER)
+        if text.startswith("@"):
+            name, _sep, text = text[1:].partition(" ")
+            if not name:
+                self.write("[console] Say who: @NAME text")
+                return True
+            actor = self._user(name)
+            text = text.strip()
+        place = CHANNEL
+        if text.lower() == "dm" or text.lower().startswith("dm "):
+            place = self._dm_place(actor)
+            text = text[2:].strip()
+        if not text:
+            return True
+        if text.startswith("/"):
+            text = PREFIX + text[1:]
+        incoming = Incoming(
+            actor=actor,
+            place=place,
+            tier=self.tiers[actor.id],
+            responder=ConsoleResponder(self, actor, place),
+            community_name=COMMUNITY_NAME,
+        )
+        await self.app.dispatcher.handle_text(incoming, text, PREFIX)
+        return True
+
+    async def _directive(self, text: str) -> bool:
+        word, _sep, rest = text[1:].partition(" ")
+        args = rest.split()
+        word = word.lower()
+        try:
+            if word in {"quit", "exit", "q"}:
+                return False
+            if word == "help":
+                self.write(DIRECTIVES)
+            elif word == "tier" and len(args) == 2:
+                tier = Tier.parse(args[1])
+                if tier is Tier.OWNER:
+                    raise ArgumentError("owners come from the config file (bot.owners)")
+                actor = self._user(args[0].lstrip("@"), tier)
+                self.write(f"[console] {actor.name} is now a {tier.label}")
+            elif word == "tz" and len(args) == 2:
+                actor = self._user(args[0].lstrip("@"))
+                zone = parse_zone(args[1]).key
+                await self.app.members.update_profile(actor.key, timezone=zone)
+                self.write(f"[console] {actor.name}'s time zone is now {zone}")
+            elif word == "advance" and args:
+                if not self.app.scheduler.virtual:
+                    raise ArgumentError("start the console with --clock ISO8601 to move time")
+                ran = await self.app.scheduler.advance(parse_duration(" ".join(args)))
+                self.write(f"[clock] {self._now_text()} ({ran} job(s) ran)")
+            elif word == "now":
+                self.write(f"[clock] {self._now_text()}")
+            else:
+                self.write(f"[console] I don't know `{text}`. Type :help for directives.")
+        except ValueError:
+            self.write("[console] The tier must be member, facilitator or moderator.")
+        except ArgumentError as exc:
+            self.write(f"[console] {exc.message}")
+        return True
+
+    def _now_text(self) -> str:
+        now: datetime = self.app.clock.now()
+        return "now " + now.strftime("%Y-%m-%d %H:%M UTC")
+
+    async def run(self, stop: asyncio.Event, stream: TextIO | None = None) -> None:
+        """Read lines until EOF, `:quit` or `stop`."""
+        self.app.add_transport(self)
+        await self.app.members.community(
+            PLATFORM, COMMUNITY_ID, COMMUNITY_NAME, timezone=self.app.config.bot.timezone
+        )
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        source = stream or sys.stdin
+
+        def pump() -> None:
+            for raw in source:
+                loop.call_soon_threadsafe(lines.put_nowait, raw)
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+        threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+        if self.interactive:
+            self.write(
+                f"circlebot console: you are '{DEFAULT_USER}', a moderator of "
+                f"'{COMMUNITY_NAME}'. Type {PREFIX}help for commands, :help for console "
+                "directives, :quit to leave."
+            )
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                if self.interactive:
+                    self.out.write("> ")
+                    self.out.flush()
+                getter = asyncio.create_task(lines.get())
+                done, _pending = await asyncio.wait(
+                    {getter, stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter not in done:
+                    getter.cancel()
+                    break
+                line = getter.result()
+                if line is None or not await self.handle_line(line):
+                    break
+        finally:
+            stopper.cancel()

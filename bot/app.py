@@ -1,0 +1,192 @@
+"""Wires config, storage, keys, services, cogs and transports into one running bot."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.engine import make_url
+
+from bot import crypto
+from bot.clock import Clock, SystemClock
+from bot.config import AppConfig
+from bot.core import loader
+from bot.core.cog import Cog, Services
+from bot.core.conversation import Conversations
+from bot.core.dispatch import Dispatcher, RateLimiter
+from bot.core.errors import DeliveryError
+from bot.core.message import Message
+from bot.core.registry import Registry
+from bot.db import Database
+from bot.outbox import Outbox, Target
+from bot.scheduler import Scheduler
+from bot.services.audit import AuditService
+from bot.services.members import MemberService
+from bot.services.settings import SettingsService
+
+log = logging.getLogger("circlebot.app")
+
+
+class Transport(Protocol):
+    """How the outbox reaches a platform; adapters implement it."""
+
+    platform: str
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
+        """Deliver once; the key lets the platform drop a retry of the same message."""
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the encryption keys came from, for a start-up notice."""
+
+    keys: list[str]
+    description: str
+    created: bool = False
+
+
+def resolve_keys(config: AppConfig, *, console_key_file: Path | None) -> KeySource:
+    """Keys from config, the environment or a key file; the console may create its own file."""
+    sec = config.security
+    if sec.encryption_keys:
+        return KeySource(list(sec.encryption_keys), "the config file")
+    env = os.environ.get(sec.encryption_keys_env, "")
+    if env.strip():
+        keys = [k.strip() for k in env.split(",") if k.strip()]
+        return KeySource(keys, f"the environment variable {sec.encryption_keys_env}")
+    if sec.key_file:
+        path = Path(sec.key_file)
+        if not path.exists():
+            raise StartupError(f"security.key_file {path} does not exist")
+        keys, _created = crypto.load_or_create_key_file(path)
+        return KeySource(keys, f"the key file {path}")
+    if console_key_file is not None:
+        keys, created = crypto.load_or_create_key_file(console_key_file)
+        return KeySource(keys, f"the key file {console_key_file}", created)
+    raise StartupError(
+        "No encryption key is configured, and I will not store what members write without one. "
+        f"Set security.encryption_keys, the environment variable {sec.encryption_keys_env}, or "
+        "security.key_file. `circlebot generate-key` prints a new key."
+    )
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases or memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+class App:
+    """One bot process: everything the adapters and cogs share."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        clock: Clock | None = None,
+        db_url: str | None = None,
+        db_schema: str | None = None,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.db = Database(db_url or config.database.url, schema=db_schema)
+        self.scheduler = Scheduler(self.clock)
+        self.registry = Registry()
+        self.members = MemberService(self.db.sessions, self.clock)
+        self.settings = SettingsService(self.db.sessions)
+        self.audit = AuditService(self.db.sessions, self.clock)
+        self.conversations = Conversations(self.db.sessions, self.clock)
+        self.outbox = Outbox(
+            self.db.sessions,
+            self.scheduler,
+            self.clock,
+            self._deliver,
+            grace=timedelta(minutes=config.scheduler.grace_minutes),
+        )
+        self.transports: dict[str, Transport] = {}
+        self.cogs: dict[str, Cog] = {}
+        self.services = Services(
+            config=config,
+            db=self.db,
+            clock=self.clock,
+            scheduler=self.scheduler,
+            outbox=self.outbox,
+            members=self.members,
+            settings=self.settings,
+            audit=self.audit,
+            conversations=self.conversations,
+            registry=self.registry,
+            cogs=self.cogs,
+        )
+        self.dispatcher = Dispatcher(
+            self.registry,
+            self.members,
+            self.conversations,
+            owners=frozenset(config.bot.owners),
+            default_timezone=config.bot.timezone,
+            rate_limiter=RateLimiter(
+                config.bot.rate_limit.commands, float(config.bot.rate_limit.per_seconds)
+            ),
+        )
+        self._loaded = False
+        self._started = False
+
+    async def open(self, *, migrate: bool) -> None:
+        """Check (or bring up to date) the schema and load the cogs; no platform yet."""
+        status = await self.db.status()
+        if not status.up_to_date:
+            if migrate or self.config.database.auto_migrate:
+                log.info(
+                    "migrating %s from %s to %s", self.db.display_url, status.current, status.head
+                )
+                await self.db.migrate()
+            else:
+                where = "is empty" if status.current is None else f"is at {status.current}"
+                raise StartupError(
+                    f"The database {self.db.display_url} {where}, but this version needs "
+                    f"{status.head}. Run `circlebot migrate` (back it up first), then start again."
+                )
+        if not self._loaded:
+            loader.load(self.config.cogs.enabled, self.config.cogs.settings, self.services)
+            self._loaded = True
+
+    def add_transport(self, transport: Transport) -> None:
+        """Register an adapter so the outbox can reach its platform."""
+        self.transports[transport.platform] = transport
+
+    async def start(self) -> None:
+        """Begin timed work: scheduler, cogs' jobs, and what the outbox owes."""
+        self.scheduler.start()
+        for cog in self.cogs.values():
+            await cog.start()
+        report = await self.outbox.recover()
+        if report.sent or report.skipped:
+            log.info("outbox after start: %s", report)
+        self._started = True
+
+    async def _deliver(self, target: Target, message: Message, key: str) -> None:
+        transport = self.transports.get(target.platform)
+        if transport is None:
+            raise DeliveryError(f"{target.platform} is not connected")
+        await transport.send(target, message, key)
+
+    async def close(self, *, drain_timeout: float = 10.0) -> None:
+        """Stop taking commands, let running ones finish, stop jobs, close the database."""
+        drained = await self.dispatcher.drain(drain_timeout)
+        if not drained:
+            log.warning("some commands were still running at shutdown")
+        if self._started:
+            for cog in self.cogs.values():
+                await cog.stop()
+        self.scheduler.shutdown()
+        await self.db.close()

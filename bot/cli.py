@@ -1,0 +1,226 @@
+"""`circlebot`: run the bot, try it in the console, migrate, check a config, make a key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot import __version__, crypto
+from bot.adapters import PlatformAdapter
+from bot.app import App, StartupError, resolve_keys, sqlite_path
+from bot.clock import Clock, SystemClock, VirtualClock
+from bot.config import AppConfig, ConfigError
+from bot.config import load as load_config
+from bot.core.loader import LoadError
+
+DEFAULT_CONFIG = Path("config.toml")
+DEFAULT_DB = Path("data/circlebot.sqlite3")
+
+log = logging.getLogger("circlebot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, with help on every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="circlebot",
+        description="A peer-support chat bot for SMART-style mutual-help communities "
+        "on Discord and Matrix. With no platform configured, `circlebot run` opens the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"circlebot {__version__}")
+    parser.add_argument(
+        "--config", type=Path, help="config file (default: ./config.toml if it exists)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser(
+        "run",
+        help="start on the platforms enabled in the config (the console when none is)",
+        description="Start the bot on Discord and/or Matrix as configured. With no platform "
+        "enabled it starts the console on SQLite instead.",
+    )
+    console = sub.add_parser(
+        "console",
+        help="chat with the bot in this terminal, as a moderator of one local community",
+        description="A local chat: type !help. A line is `[@name] [dm] text`; lines starting "
+        "with `:` are directives (:help, :tier, :tz, :advance, :quit). Reads piped input "
+        "until EOF.",
+    )
+    console.add_argument("--db", type=Path, help=f"SQLite file (default: {DEFAULT_DB})")
+    console.add_argument(
+        "--clock",
+        help="run on a virtual clock starting at this ISO 8601 time (e.g. "
+        "2026-12-01T09:00:00Z); `:advance 1h` moves it",
+    )
+    console.add_argument(
+        "--files", type=Path, default=Path("data/files"), help="where sent files are written"
+    )
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the database schema up to date",
+        description="Apply pending migrations to the configured database (back it up first).",
+    )
+    migrate.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    check = sub.add_parser(
+        "check-config",
+        help="validate a config file and list every problem with its key",
+        description="Read a config file and print every problem, each with its dotted key.",
+    )
+    check.add_argument("path", type=Path, nargs="?", help="the file (default: --config)")
+    sub.add_parser(
+        "generate-key",
+        help="print a new encryption key for security.encryption_keys",
+        description="Print a new Fernet key. Put it first in security.encryption_keys (or the "
+        "CIRCLEBOT_ENCRYPTION_KEYS variable) and keep older keys after it until rotated.",
+    )
+    return parser
+
+
+def _config(path: Path | None) -> AppConfig:
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    return load_config(path)
+
+
+def _setup_logging(verbose: bool, level: str, console: bool) -> None:
+    chosen = logging.DEBUG if verbose else (logging.WARNING if console else logging.INFO)
+    if not verbose and not console:
+        chosen = getattr(logging, level.upper(), logging.INFO)
+    logging.basicConfig(
+        level=chosen,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for noisy in ("apscheduler", "aiosqlite", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _clock(text: str | None) -> Clock:
+    if not text:
+        return SystemClock()
+    try:
+        start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise StartupError(
+            f"--clock: {text!r} is not an ISO 8601 time such as 2026-12-01T09:00:00Z"
+        ) from None
+    if start.tzinfo is None:
+        raise StartupError("--clock needs a time zone, e.g. 2026-12-01T09:00:00Z")
+    return VirtualClock(start)
+
+
+async def _console(config: AppConfig, args: argparse.Namespace) -> int:
+    from bot.adapters.console import ConsoleAdapter
+
+    db_path: Path = getattr(args, "db", None) or (sqlite_path(config.database.url) or DEFAULT_DB)
+    url = f"sqlite+aiosqlite:///{db_path}"
+    keys = resolve_keys(config, console_key_file=db_path.with_suffix(".key"))
+    crypto.use_keys(keys.keys)
+    if keys.created:
+        print(
+            f"Created a new encryption key in {db_path.with_suffix('.key')} (readable only "
+            "by you). Keep it: without it, saved entries cannot be read.",
+            file=sys.stderr,
+        )
+    app = App(config, clock=_clock(getattr(args, "clock", None)), db_url=url)
+    adapter = ConsoleAdapter(
+        app, files_dir=getattr(args, "files", Path("data/files")), interactive=sys.stdin.isatty()
+    )
+    stop = asyncio.Event()
+    _on_signals(stop)
+    try:
+        await app.open(migrate=True)
+        await app.start()
+        await adapter.run(stop)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _run(config: AppConfig, args: argparse.Namespace) -> int:
+    if not config.platforms:
+        print("No platform is enabled in the config, so here is the console.", file=sys.stderr)
+        return await _console(config, args)
+    crypto.use_keys(resolve_keys(config, console_key_file=None).keys)
+    app = App(config)
+    await app.open(migrate=False)
+    adapters: list[PlatformAdapter] = []
+    for platform in config.platforms:
+        module = importlib.import_module(f"bot.adapters.{platform}")
+        adapter: PlatformAdapter = module.create(app)
+        adapters.append(adapter)
+    stop = asyncio.Event()
+    _on_signals(stop)
+    await app.start()
+    try:
+        async with asyncio.TaskGroup() as group:
+            for adapter in adapters:
+                group.create_task(adapter.run(stop))
+    finally:
+        await app.close()
+    print("Stopped cleanly.", file=sys.stderr)
+    return 0
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _migrate(config: AppConfig, args: argparse.Namespace) -> int:
+    url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
+    app = App(config, db_url=url)
+    try:
+        before = await app.db.status()
+        after = await app.db.migrate()
+    finally:
+        await app.db.close()
+    if before.current == after.current:
+        print(f"{app.db.display_url} is already up to date ({after.current}).")
+    else:
+        print(
+            f"Migrated {app.db.display_url} from {before.current or 'empty'} to {after.current}."
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `circlebot` command."""
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command == "generate-key":
+            print(crypto.generate_key())
+            return 0
+        if command == "check-config":
+            path = args.path or args.config or DEFAULT_CONFIG
+            config = load_config(path)
+            platforms = ", ".join(config.platforms) or "none (the console)"
+            print(f"{path}: OK. Platforms: {platforms}. Cogs: {', '.join(config.cogs.enabled)}.")
+            return 0
+        config = _config(args.config)
+        _setup_logging(
+            args.verbose,
+            config.bot.log_level,
+            console=command == "console" or not config.platforms,
+        )
+        if command == "migrate":
+            return asyncio.run(_migrate(config, args))
+        if command == "console":
+            return asyncio.run(_console(config, args))
+        return asyncio.run(_run(config, args))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (StartupError, LoadError, crypto.KeyringError) as exc:
+        print(f"circlebot cannot start: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,1 @@
+"""The platform-neutral core: nothing in here knows about Discord or Matrix."""

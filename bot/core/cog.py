@@ -1,0 +1,82 @@
+"""The base every cog extends: commands, flows, jobs, and a mandatory data-deletion hook."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
+from bot.core.conversation import Flow
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.config import AppConfig
+    from bot.core.conversation import Conversations
+    from bot.core.registry import Registry
+    from bot.db import Database
+    from bot.outbox import Outbox
+    from bot.scheduler import Scheduler
+    from bot.services.audit import AuditService
+    from bot.services.members import MemberService
+    from bot.services.settings import SettingsService
+
+
+@dataclass
+class Services:
+    """What the app hands every cog; cogs never build engines, schedulers or clients."""
+
+    config: AppConfig
+    db: Database
+    clock: Clock
+    scheduler: Scheduler
+    outbox: Outbox
+    members: MemberService
+    settings: SettingsService
+    audit: AuditService
+    conversations: Conversations
+    registry: Registry
+    cogs: dict[str, Cog]
+
+
+class Cog:
+    """One capability. Subclasses set the class attributes and decorate commands."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    data_statement: ClassVar[str]  # what this cog stores about a member, and why
+    Config: ClassVar[type[Any] | None] = None
+
+    def __init__(self, services: Services, config: Any = None) -> None:
+        self.services = services
+        self.config = config
+
+    def commands(self) -> list[tuple[CommandSpec, dict[str, AutocompleteFn]]]:
+        """Every `@command` method bound to this instance, with its autocomplete helpers."""
+        found: list[tuple[CommandSpec, dict[str, AutocompleteFn]]] = []
+        for attr, _value in inspect.getmembers(type(self)):
+            spec = spec_of(getattr(type(self), attr))
+            if spec is None:
+                continue
+            bound = getattr(self, attr)
+            helpers: dict[str, AutocompleteFn] = {}
+            for option in spec.options:
+                if option.autocomplete:
+                    helpers[option.name] = getattr(self, option.autocomplete)
+            found.append((replace(spec, callback=bound, cog=self.name), helpers))
+        return found
+
+    def flows(self) -> list[Flow]:
+        """Dialogues this cog offers."""
+        return []
+
+    async def start(self) -> None:
+        """Rebuild derived state (scheduled jobs) from the database."""
+
+    async def stop(self) -> None:
+        """Release what `start` planned."""
+        self.services.scheduler.cancel_prefix(f"{self.name}.")
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase every row about this person (mandatory; `mydata erase` calls it)."""
+        raise NotImplementedError

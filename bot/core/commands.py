@@ -1,0 +1,195 @@
+"""Declarative commands: one spec renders as `/meeting schedule` and `!meeting schedule`.
+
+Discord's limits are checked when a spec is defined, so a cog that would break slash-command
+sync fails at import time with a clear message instead of at a moderator's first restart.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bot.core.permissions import Scope, Tier
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+
+NAME_RE = re.compile(r"^[-_\w]{1,32}$")
+MAX_OPTIONS = 25
+MAX_CHOICES = 25
+MAX_DESCRIPTION = 100
+MAX_DEPTH = 3
+DEFAULT_MAX_LENGTH = 4000
+DISCORD_MAX_STRING = 6000
+
+
+class OptionType(Enum):
+    """What kind of value an option takes."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    USER = "user"
+    CHANNEL = "channel"
+    DATETIME = "datetime"
+    DURATION = "duration"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One allowed value of a choice option."""
+
+    value: str
+    label: str = ""
+
+    @property
+    def display(self) -> str:
+        """Label shown to people; the value when no label is set."""
+        return self.label or self.value
+
+
+class SpecError(ValueError):
+    """A command or option definition breaks a platform limit."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A typed command parameter."""
+
+    name: str
+    type: OptionType
+    description: str
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    autocomplete: str | None = None  # name of a cog method: (ctx, partial) -> list[Choice]
+
+    def __post_init__(self) -> None:
+        where = f"option {self.name!r}"
+        if not NAME_RE.match(self.name) or self.name != self.name.lower():
+            raise SpecError(f"{where}: names are 1-32 lower-case letters, digits, - or _")
+        if not 1 <= len(self.description) <= MAX_DESCRIPTION:
+            raise SpecError(f"{where}: description must be 1-{MAX_DESCRIPTION} characters")
+        if len(self.choices) > MAX_CHOICES:
+            raise SpecError(f"{where}: at most {MAX_CHOICES} choices")
+        if self.type is OptionType.CHOICE and not self.choices:
+            raise SpecError(f"{where}: a choice option needs choices")
+        if self.choices and self.autocomplete:
+            raise SpecError(f"{where}: choices and autocomplete cannot be combined")
+        for c in self.choices:
+            if not 1 <= len(c.display) <= 100 or not 1 <= len(c.value) <= 100:
+                raise SpecError(f"{where}: choice names and values are 1-100 characters")
+        if self.max_length is not None and not 1 <= self.max_length <= DISCORD_MAX_STRING:
+            raise SpecError(f"{where}: max_length must be 1-{DISCORD_MAX_STRING}")
+
+    @property
+    def limit(self) -> int:
+        """Longest text accepted for this option."""
+        return self.max_length or DEFAULT_MAX_LENGTH
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command: its path, help text, options and who may run it where."""
+
+    path: tuple[str, ...]
+    description: str
+    options: tuple[Option, ...] = ()
+    tier: Tier = Tier.MEMBER
+    scope: Scope = Scope.ANY
+    ephemeral: bool = False
+    text_default: bool = False  # `!me` alone runs `me show` on text platforms
+    aliases: tuple[tuple[str, ...], ...] = ()  # extra text paths, e.g. ("help-now",)
+    slow: bool = False  # defer at once on platforms with a reply deadline
+    callback: Callable[..., Awaitable[None]] | None = field(default=None, compare=False)
+    cog: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"command {' '.join(self.path)!r}"
+        if not 1 <= len(self.path) <= MAX_DEPTH:
+            raise SpecError(f"{where}: 1-{MAX_DEPTH} words")
+        for word in (*self.path, *(w for a in self.aliases for w in a)):
+            if not NAME_RE.match(word) or word != word.lower():
+                raise SpecError(f"{where}: each word is 1-32 lower-case letters, digits, - or _")
+        if not 1 <= len(self.description) <= MAX_DESCRIPTION:
+            raise SpecError(f"{where}: description must be 1-{MAX_DESCRIPTION} characters")
+        if len(self.options) > MAX_OPTIONS:
+            raise SpecError(f"{where}: at most {MAX_OPTIONS} options")
+        names = [o.name for o in self.options]
+        if len(set(names)) != len(names):
+            raise SpecError(f"{where}: option names repeat")
+        seen_optional = False
+        for o in self.options:
+            if o.required and seen_optional:
+                raise SpecError(f"{where}: required options must come before optional ones")
+            seen_optional = seen_optional or not o.required
+
+    @property
+    def name(self) -> str:
+        """The path as typed: `meeting schedule`."""
+        return " ".join(self.path)
+
+    @property
+    def qualified(self) -> str:
+        """The path as a dotted id for logs: `meeting.schedule`."""
+        return ".".join(self.path)
+
+    def option(self, name: str) -> Option | None:
+        """The option called `name`, if any."""
+        return next((o for o in self.options if o.name == name), None)
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+SPEC_ATTR = "__circlebot_command__"
+
+
+def command(
+    *path: str,
+    options: tuple[Option, ...] | list[Option] = (),
+    tier: Tier = Tier.MEMBER,
+    scope: Scope = Scope.ANY,
+    ephemeral: bool = False,
+    text_default: bool = False,
+    aliases: tuple[tuple[str, ...], ...] = (),
+    slow: bool = False,
+) -> Callable[[F], F]:
+    """Mark a cog method as a command. Its docstring's first line is the help text."""
+
+    def decorate(func: F) -> F:
+        doc = inspect.getdoc(func) or ""
+        description = doc.strip().splitlines()[0] if doc.strip() else ""
+        spec = CommandSpec(
+            path=tuple(path),
+            description=description,
+            options=tuple(options),
+            tier=tier,
+            scope=scope,
+            ephemeral=ephemeral,
+            text_default=text_default,
+            aliases=aliases,
+            slow=slow,
+        )
+        setattr(func, SPEC_ATTR, spec)
+        return func
+
+    return decorate
+
+
+def spec_of(obj: Any) -> CommandSpec | None:
+    """The spec a `@command` decorator attached, if any."""
+    spec = getattr(obj, SPEC_ATTR, None)
+    return spec if isinstance(spec, CommandSpec) else None
+
+
+Callback = Callable[..., Awaitable[None]]
+AutocompleteFn = Callable[["Context", str], Awaitable[list[Choice]]]

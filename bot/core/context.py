@@ -1,0 +1,88 @@
+"""What a command callback receives: who, where, with which tier, and how to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.core.identity import Actor, Place
+from bot.core.message import Message
+from bot.core.permissions import Tier
+
+
+@dataclass(frozen=True)
+class CommunityInfo:
+    """A Discord guild, a Matrix space or room group, or the console's local community."""
+
+    id: int
+    platform: str
+    platform_id: str
+    name: str
+    timezone: str
+    country: str
+    language: str
+
+
+class Responder(Protocol):
+    """What an adapter provides so the core can answer without knowing the platform."""
+
+    prefix: str  # how commands are typed here: "/" on Discord, "!" on Matrix
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        """Answer where the command came from (privately if `ephemeral`)."""
+
+    async def dm(self, message: Message) -> None:
+        """Send to the actor's direct-message room with the bot."""
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        """Acknowledge now; the answer follows (Discord's 3-second window)."""
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        """Turn typed text (a mention, an id, a name) into a person of this community."""
+
+    async def resolve_place(self, text: str) -> Place | None:
+        """Turn typed text (a channel mention, a room alias) into a place of this community."""
+
+
+@dataclass
+class Context:
+    """One command invocation. Cogs use this and never touch the platform."""
+
+    actor: Actor
+    place: Place
+    community: CommunityInfo | None
+    tier: Tier
+    responder: Responder
+    timezone: str = "UTC"
+    language: str = "en"
+    ephemeral_default: bool = False
+    sent: list[Message] = field(default_factory=list)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The member's IANA zone (their own setting, else the community's)."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def prefix(self) -> str:
+        """How commands are typed on this platform, for help texts."""
+        return self.responder.prefix
+
+    async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
+        """Answer the command; personal content should be ephemeral."""
+        msg = Message.coerce(message)
+        self.sent.append(msg)
+        await self.responder.reply(
+            msg, ephemeral=self.ephemeral_default if ephemeral is None else ephemeral
+        )
+
+    async def dm(self, message: Message | str) -> None:
+        """Send privately to the member."""
+        msg = Message.coerce(message)
+        self.sent.append(msg)
+        await self.responder.dm(msg)
+
+    async def defer(self) -> None:
+        """Tell the platform an answer is coming."""
+        await self.responder.defer(ephemeral=self.ephemeral_default)

@@ -1,0 +1,464 @@
+"""Multi-step DM dialogues (worksheets, set-up walks) as data, resumable after a restart.
+
+A flow is a list of steps; the member's place in it and their answers are one database row,
+written after every answer, so nothing acknowledged is ever lost. Members steer with plain words:
+`back`, `skip`, `pause`, `cancel`, `help`, and `done` to end a list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.core.commands import Choice
+from bot.core.context import Context
+from bot.core.convert import parse_datetime
+from bot.core.errors import UserError
+from bot.core.message import Action, ActionStyle, Message
+from bot.i18n import _
+from bot.models import ConversationState
+
+ACTION_PREFIX = "conv"
+ANSWER_MAX = 4000
+
+
+class AnswerKind(Enum):
+    """What a step expects."""
+
+    TEXT = "text"
+    LIST = "list"
+    SCALE = "scale"
+    CHOICE = "choice"
+    DATETIME = "datetime"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a flow."""
+
+    id: str
+    prompt: str
+    kind: AnswerKind = AnswerKind.TEXT
+    required: bool = True
+    low: int = 0
+    high: int = 10
+    choices: tuple[Choice, ...] = ()
+    hint: str = ""
+    validate: Callable[[Any], Any] | None = None  # returns the cleaned value or raises UserError
+    branches: dict[str, str] = field(default_factory=dict)  # answer value -> next step id
+    long: bool = False  # offer a form for long text where the platform has one
+
+
+END = "__end__"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished flow handed to its owner."""
+
+    actor_key: str
+    community_id: int | None
+    answers: dict[str, Any]
+    ctx: Context
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A dialogue definition; `finish` stores the result and returns the closing message."""
+
+    id: str
+    title: str
+    steps: tuple[Step, ...]
+    finish: Callable[[Outcome], Awaitable[Message | str]]
+    intro: str = ""
+
+    def __post_init__(self) -> None:
+        ids = [s.id for s in self.steps]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValueError(f"flow {self.id!r}: steps need unique ids")
+        for step in self.steps:
+            for target in step.branches.values():
+                if target != END and target not in ids:
+                    raise ValueError(f"flow {self.id!r}: branch to unknown step {target!r}")
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id."""
+        return next(s for s in self.steps if s.id == step_id)
+
+    def after(self, step: Step, answer: Any) -> str:
+        """The id of the next step (or END) given the answer just accepted."""
+        if isinstance(answer, str) and answer in step.branches:
+            return step.branches[answer]
+        index = self.steps.index(step)
+        return self.steps[index + 1].id if index + 1 < len(self.steps) else END
+
+
+CONTROL_WORDS = ("back", "skip", "pause", "cancel", "help", "done", "resume")
+
+
+def control_word(text: str) -> str | None:
+    """Recognise a steering word in English or the member's language."""
+    word = text.strip().lower().lstrip("!/")
+    for control in CONTROL_WORDS:
+        if word in (control, _(control).lower()):
+            return control
+    return None
+
+
+class Conversations:
+    """Runs flows for members and keeps their state in the database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.flows: dict[str, Flow] = {}
+
+    def register(self, flow: Flow) -> None:
+        """Make a flow startable; ids are global."""
+        if flow.id in self.flows:
+            raise ValueError(f"flow {flow.id!r} registered twice")
+        self.flows[flow.id] = flow
+
+    async def current(self, actor_key: str, status: str = "active") -> ConversationState | None:
+        """The member's most recent dialogue in this status."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(ConversationState)
+                .where(
+                    ConversationState.actor_key == actor_key, ConversationState.status == status
+                )
+                .order_by(ConversationState.updated_at.desc(), ConversationState.id.desc())
+                .limit(1)
+            )
+
+    async def start(
+        self,
+        ctx: Context,
+        flow_id: str,
+        *,
+        prefill: dict[str, Any] | None = None,
+        first_step: str | None = None,
+    ) -> None:
+        """Open a flow in the member's DM; from a channel the channel only gets a pointer."""
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            raise UserError(_("There is no dialogue called `{name}`.").format(name=flow_id))
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(ConversationState).where(
+                    ConversationState.actor_key == ctx.actor.key,
+                    ConversationState.flow_id == flow_id,
+                )
+            )
+            active = await session.scalars(
+                select(ConversationState).where(
+                    ConversationState.actor_key == ctx.actor.key,
+                    ConversationState.status == "active",
+                )
+            )
+            for other in active:
+                other.status = "paused"
+            state = ConversationState(
+                actor_key=ctx.actor.key,
+                community_id=ctx.community.id if ctx.community else None,
+                flow_id=flow_id,
+                step=first_step or flow.steps[0].id,
+                answers=json.dumps(prefill or {}),
+                history="[]",
+                status="active",
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(state)
+        if not ctx.place.is_dm:
+            await ctx.reply(
+                _("I've sent you a direct message to continue privately."), ephemeral=True
+            )
+        intro = flow.intro or _("Let's go through **{title}**.").format(title=flow.title)
+        help_line = _("You can type back, skip, pause or cancel at any time.")
+        await ctx.dm(f"{intro}\n{help_line}")
+        await ctx.dm(self.question(state, flow))
+
+    def question(self, state: ConversationState, flow: Flow) -> Message:
+        """The message asking the current step, with buttons where they help."""
+        step = flow.step(state.step)
+        answers = json.loads(state.answers)
+        lines = [step.prompt]
+        actions: list[Action] = []
+        token = f"{ACTION_PREFIX}:{state.id}:{step.id}"
+        if step.kind is AnswerKind.SCALE:
+            lines.append(
+                _("Answer with a number from {low} to {high}.").format(
+                    low=step.low, high=step.high
+                )
+            )
+            actions = [Action(f"{token}:{n}", str(n)) for n in range(step.low, step.high + 1)]
+        elif step.kind is AnswerKind.CHOICE:
+            lines.append(
+                "\n".join(f"{i}. {c.display}" for i, c in enumerate(step.choices, start=1))
+            )
+            actions = [
+                Action(f"{token}:{c.value}", c.display, ActionStyle.PRIMARY) for c in step.choices
+            ]
+        elif step.kind is AnswerKind.LIST:
+            got = answers.get(step.id) or []
+            lines.append(_("Send one item per message, then `done`."))
+            if got:
+                lines.append(_("So far: {n}.").format(n=len(got)))
+        elif step.kind is AnswerKind.DATETIME:
+            lines.append(_("For example 2026-12-01 19:00."))
+        if not step.required:
+            lines.append(_("(You can `skip` this one.)"))
+        return Message(
+            text=("\n".join(lines),),
+            actions=tuple(actions[:25]),
+            long_text_prompt=step.prompt if step.long else None,
+        )
+
+    async def handle_text(self, ctx: Context, text: str) -> bool:
+        """Treat a DM message as an answer or a steering word; False if no dialogue is open."""
+        state = await self.current(ctx.actor.key)
+        control = control_word(text)
+        if state is None:
+            paused = await self.current(ctx.actor.key, "paused")
+            if paused is None:
+                return False
+            if control == "resume":
+                await self.resume(ctx)
+            elif control == "cancel":
+                await self._close(paused.id)
+                await ctx.reply(_("Cancelled. Nothing from it was kept."))
+            else:
+                flow = self.flows.get(paused.flow_id)
+                title = flow.title if flow else paused.flow_id
+                await ctx.reply(
+                    _(
+                        "You have a paused dialogue (**{title}**). Type `resume` to continue or "
+                        "`cancel` to drop it."
+                    ).format(title=title)
+                )
+            return True
+        flow = self.flows.get(state.flow_id)
+        if flow is None:
+            await self._close(state.id)
+            await ctx.reply(_("That dialogue is no longer available, so I closed it."))
+            return True
+        step = flow.step(state.step)
+        if control and not (control == "done" and step.kind is not AnswerKind.LIST):
+            await self._steer(ctx, state, flow, step, control)
+            return True
+        await self._answer(ctx, state, flow, step, text)
+        return True
+
+    async def handle_action(self, ctx: Context, action_id: str) -> bool:
+        """A button press; ids are untrusted, so they must match the member's open step."""
+        parts = action_id.split(":", 3)
+        if len(parts) != 4 or parts[0] != ACTION_PREFIX:
+            return False
+        state = await self.current(ctx.actor.key)
+        if state is None or str(state.id) != parts[1] or state.step != parts[2]:
+            await ctx.reply(_("That button is no longer active."), ephemeral=True)
+            return True
+        flow = self.flows.get(state.flow_id)
+        if flow is None:
+            return False
+        await self._answer(ctx, state, flow, flow.step(state.step), parts[3])
+        return True
+
+    async def resume(self, ctx: Context, flow_id: str | None = None) -> bool:
+        """Continue the most recent paused (or interrupted) dialogue."""
+        state = await self.current(ctx.actor.key)
+        if state is None or (flow_id and state.flow_id != flow_id):
+            async with self._sessions.begin() as session:
+                query = select(ConversationState).where(
+                    ConversationState.actor_key == ctx.actor.key,
+                    ConversationState.status == "paused",
+                )
+                if flow_id:
+                    query = query.where(ConversationState.flow_id == flow_id)
+                state = await session.scalar(
+                    query.order_by(ConversationState.updated_at.desc()).limit(1)
+                )
+                if state is None:
+                    return False
+                state.status = "active"
+                state.updated_at = self._clock.now()
+        flow = self.flows.get(state.flow_id)
+        if flow is None:
+            return False
+        if not ctx.place.is_dm:
+            await ctx.reply(
+                _("I've sent you a direct message to continue privately."), ephemeral=True
+            )
+        await ctx.dm(_("Welcome back to **{title}**.").format(title=flow.title))
+        await ctx.dm(self.question(state, flow))
+        return True
+
+    async def _steer(
+        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, control: str
+    ) -> None:
+        if control == "help":
+            await ctx.reply(
+                (step.hint + "\n" if step.hint else "")
+                + _("Answer in a message. Words that steer: back, skip, pause, cancel.")
+            )
+        elif control == "pause":
+            await self._save(state.id, status="paused")
+            await ctx.reply(_("Paused. Your answers are kept; type `resume` when you're ready."))
+        elif control == "cancel":
+            await self._close(state.id)
+            await ctx.reply(_("Cancelled. Nothing from it was kept."))
+        elif control == "back":
+            history = json.loads(state.history)
+            if not history:
+                await ctx.reply(_("This is the first question."))
+                await ctx.reply(self.question(state, flow))
+                return
+            previous = history.pop()
+            state = await self._save(state.id, step=previous, history=history)
+            answers = json.loads(state.answers)
+            if previous in answers:
+                await ctx.reply(
+                    _("Your earlier answer was: {answer}").format(
+                        answer=_display(answers[previous])
+                    )
+                )
+            await ctx.reply(self.question(state, flow))
+        elif control == "skip":
+            if step.required and not (
+                step.kind is AnswerKind.LIST and json.loads(state.answers).get(step.id)
+            ):
+                await ctx.reply(_("This question needs an answer, so it cannot be skipped."))
+                return
+            await self._advance(ctx, state, flow, step, None)
+        elif control == "resume":
+            await ctx.reply(self.question(state, flow))
+        elif control == "done":
+            got = json.loads(state.answers).get(step.id) or []
+            if step.required and not got:
+                await ctx.reply(_("Add at least one item first, then `done`."))
+                return
+            await self._advance(ctx, state, flow, step, got)
+
+    async def _answer(
+        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, text: str
+    ) -> None:
+        try:
+            value = self._parse(step, text, ctx)
+        except UserError as exc:
+            await ctx.reply(exc.message)
+            await ctx.reply(self.question(state, flow))
+            return
+        if step.kind is AnswerKind.LIST:
+            answers = json.loads(state.answers)
+            items = [*(answers.get(step.id) or []), value]
+            answers[step.id] = items
+            await self._save(state.id, answers=answers)
+            await ctx.reply(_("Added ({n}). Another, or `done`.").format(n=len(items)))
+            return
+        await self._advance(ctx, state, flow, step, value)
+
+    def _parse(self, step: Step, text: str, ctx: Context) -> Any:
+        raw = text.strip()
+        if not raw:
+            raise UserError(_("I need an answer here (or `skip` if the question allows it)."))
+        if len(raw) > ANSWER_MAX:
+            raise UserError(
+                _("That is {n} characters; please keep an answer under {limit}.").format(
+                    n=len(raw), limit=ANSWER_MAX
+                )
+            )
+        value: Any = raw
+        if step.kind is AnswerKind.SCALE:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise UserError(
+                    _("Please answer with a number from {low} to {high}.").format(
+                        low=step.low, high=step.high
+                    )
+                ) from None
+            if not step.low <= value <= step.high:
+                raise UserError(
+                    _("Please answer with a number from {low} to {high}.").format(
+                        low=step.low, high=step.high
+                    )
+                )
+        elif step.kind is AnswerKind.CHOICE:
+            lowered = raw.lower()
+            chosen = None
+            for index, choice in enumerate(step.choices, start=1):
+                if lowered in (choice.value.lower(), choice.display.lower(), str(index)):
+                    chosen = choice.value
+            if chosen is None:
+                raise UserError(_("Please pick one of the listed choices."))
+            value = chosen
+        elif step.kind is AnswerKind.DATETIME:
+            value = parse_datetime(raw, ctx.timezone).isoformat()
+        if step.validate is not None:
+            value = step.validate(value)
+        return value
+
+    async def _advance(
+        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, value: Any
+    ) -> None:
+        answers = json.loads(state.answers)
+        if value is None:
+            answers.pop(step.id, None)
+        else:
+            answers[step.id] = value
+        following = flow.after(step, value)
+        if following == END:
+            await self._save(state.id, answers=answers)
+            outcome = Outcome(ctx.actor.key, state.community_id, answers, ctx)
+            closing = await flow.finish(outcome)
+            await self._close(state.id)
+            await ctx.reply(closing)
+            return
+        history = [*json.loads(state.history), step.id]
+        state = await self._save(state.id, answers=answers, step=following, history=history)
+        await ctx.reply(self.question(state, flow))
+
+    async def _save(
+        self,
+        state_id: int,
+        *,
+        answers: dict[str, Any] | None = None,
+        step: str | None = None,
+        history: list[str] | None = None,
+        status: str | None = None,
+    ) -> ConversationState:
+        async with self._sessions.begin() as session:
+            state = await session.get(ConversationState, state_id)
+            if state is None:
+                raise UserError(_("That dialogue was closed."))
+            if answers is not None:
+                state.answers = json.dumps(answers)
+            if step is not None:
+                state.step = step
+            if history is not None:
+                state.history = json.dumps(history)
+            if status is not None:
+                state.status = status
+            state.updated_at = self._clock.now()
+        return state
+
+    async def _close(self, state_id: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(ConversationState).where(ConversationState.id == state_id)
+            )
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value)

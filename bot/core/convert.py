@@ -1,0 +1,281 @@
+"""Text arguments shared by the console and Matrix, and typed conversion for every platform.
+
+Syntax: positional words in option order, `name:value` or `name=value` for any option, quotes
+("..." '...' “...”) for values with spaces. Extra words flow into the last text option, so
+`!journal write I had a good day` needs no quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.commands import CommandSpec, Option, OptionType
+from bot.core.context import Context
+from bot.core.errors import ArgumentError
+from bot.i18n import _
+
+QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
+_NAMED = re.compile(r"^([a-z][a-z0-9_-]*)[:=]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A word of the command line with where it sits in the raw text."""
+
+    value: str
+    start: int
+    end: int
+    quoted: bool
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split a command line into words, honouring quotes anywhere in a word."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        buf: list[str] = []
+        quoted = False
+        while i < n and not text[i].isspace():
+            ch = text[i]
+            if ch in QUOTES and (i == start or (buf and buf[-1] in ":=")):
+                close = QUOTES[ch]
+                end = text.find(close, i + 1)
+                if end < 0:
+                    raise ArgumentError(
+                        _("A quote is not closed: {fragment}").format(fragment=text[i : i + 30])
+                    )
+                buf.append(text[i + 1 : end])
+                quoted = True
+                i = end + 1
+            else:
+                buf.append(ch)
+                i += 1
+        tokens.append(Token("".join(buf), start, i, quoted))
+    return tokens
+
+
+def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
+    """Assign the words of `text` to the command's options (no type conversion yet)."""
+    values: dict[str, str] = {}
+    positional: list[Token] = []
+    names = {o.name for o in spec.options}
+    greedy = bool(spec.options) and spec.options[-1].type is OptionType.STRING
+    for tok in tokenize(text):
+        raw = text[tok.start : tok.end]
+        m = None if raw[:1] in QUOTES else _NAMED.match(raw)
+        name = m.group(1).lower() if m else ""
+        if m and name in names:
+            if name in values:
+                raise ArgumentError(_("`{name}` is given twice.").format(name=name))
+            values[name] = tok.value[len(m.group(0)) :]
+        elif m and m.group(0).endswith("=") and not greedy:
+            raise ArgumentError(
+                _("Unknown option `{name}`. Options: {options}").format(
+                    name=name, options=", ".join(o.name for o in spec.options) or _("none")
+                )
+            )
+        else:
+            positional.append(tok)
+    free = [o for o in spec.options if o.name not in values]
+    if len(positional) > len(free):
+        last = free[-1] if free else None
+        if last is None or last.type is not OptionType.STRING:
+            extra = " ".join(t.value for t in positional[len(free) :])
+            raise ArgumentError(
+                _("Too many values for `{command}`: {extra}").format(
+                    command=spec.name, extra=extra[:80]
+                )
+            )
+        first = positional[len(free) - 1]
+        values[last.name] = text[first.start : positional[-1].end]
+        free, positional = free[:-1], positional[: len(free) - 1]
+    for option, tok in zip(free, positional, strict=False):
+        values[option.name] = tok.value
+    return values
+
+
+TRUE_WORDS = {"yes", "y", "true", "on", "1"}
+FALSE_WORDS = {"no", "n", "false", "off", "0"}
+_DURATION = re.compile(
+    r"^\s*(?:(?P<d>\d+)\s*d(?:ays?)?)?\s*(?:(?P<h>\d+)\s*h(?:ours?|rs?)?)?\s*"
+    r"(?:(?P<m>\d+)\s*m(?:in(?:utes?|s)?)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_zone(text: str) -> ZoneInfo:
+    """An IANA zone from typed text, with a clear error naming an example."""
+    name = text.strip()
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ZoneInfoNotFoundError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise ArgumentError(
+            _(
+                "`{zone}` is not a time zone I know. Use a name like Europe/Berlin or "
+                "America/New_York."
+            ).format(zone=name[:60])
+        ) from None
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90m`, `1h30m`, `2h`, `1:30` or a bare number of minutes."""
+    raw = text.strip()
+    if re.fullmatch(r"\d{1,5}", raw):
+        minutes = int(raw)
+    elif m := re.fullmatch(r"(\d{1,3}):([0-5]\d)", raw):
+        minutes = int(m.group(1)) * 60 + int(m.group(2))
+    elif (m := _DURATION.match(raw)) and any(m.groupdict().values()):
+        parts = {k: int(v or 0) for k, v in m.groupdict().items()}
+        minutes = parts["d"] * 1440 + parts["h"] * 60 + parts["m"]
+    else:
+        raise ArgumentError(
+            _("`{text}` is not a duration. Try 90m, 1h30m or 2h.").format(text=raw[:40])
+        )
+    if minutes <= 0:
+        raise ArgumentError(_("A duration must be longer than zero."))
+    return timedelta(minutes=minutes)
+
+
+def parse_datetime(text: str, default_zone: str) -> datetime:
+    """`2026-12-01 19:00` (in the member's zone) with an optional zone name or offset after."""
+    raw = text.strip()
+    zone_name = default_zone
+    parts = raw.rsplit(" ", 1)
+    if (len(parts) == 2 and "/" in parts[1]) or (len(parts) == 2 and parts[1].upper() == "UTC"):
+        raw, zone_name = parts[0], parts[1]
+    zone = parse_zone(zone_name)
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+    except ValueError:
+        raise ArgumentError(
+            _(
+                "`{text}` is not a date and time I can read. Use 2026-12-01 19:00, optionally "
+                "followed by a zone such as Europe/Berlin."
+            ).format(text=text.strip()[:60])
+        ) from None
+    if value.tzinfo is not None:
+        return value
+    local = value.replace(tzinfo=zone)
+    round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != value:
+        raise ArgumentError(
+            _(
+                "{time} does not exist in {zone}: the clocks jump forward then. Pick a time "
+                "outside the gap."
+            ).format(time=value.strftime("%Y-%m-%d %H:%M"), zone=zone.key)
+        )
+    return local
+
+
+async def convert(option: Option, raw: Any, ctx: Context) -> Any:
+    """Turn a raw value (typed text, or a platform's typed value) into the option's type."""
+    kind = option.type
+    if isinstance(raw, str):
+        if len(raw) > option.limit:
+            raise ArgumentError(
+                _("`{name}` is too long ({length} characters; the limit is {limit}).").format(
+                    name=option.name, length=len(raw), limit=option.limit
+                )
+            )
+        if "\x00" in raw:
+            raise ArgumentError(
+                _("`{name}` contains a character I cannot store.").format(name=option.name)
+            )
+        raw = raw.strip() if kind is not OptionType.STRING else raw
+        if option.required and raw == "":
+            raise ArgumentError(_("`{name}` cannot be empty.").format(name=option.name))
+    if kind is OptionType.STRING:
+        value = str(raw)
+        if option.min_length is not None and len(value) < option.min_length:
+            raise ArgumentError(
+                _("`{name}` needs at least {n} characters.").format(
+                    name=option.name, n=option.min_length
+                )
+            )
+        return value
+    if kind in (OptionType.INTEGER, OptionType.NUMBER):
+        return _number(option, raw)
+    if kind is OptionType.BOOLEAN:
+        if isinstance(raw, bool):
+            return raw
+        word = str(raw).lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ArgumentError(_("`{name}` takes yes or no.").format(name=option.name))
+    if kind is OptionType.CHOICE:
+        word = str(raw).strip().lower()
+        for c in option.choices:
+            if word in (c.value.lower(), c.display.lower()):
+                return c.value
+        raise ArgumentError(
+            _("`{value}` is not one of the choices for `{name}`: {choices}").format(
+                value=str(raw)[:40],
+                name=option.name,
+                choices=", ".join(c.value for c in option.choices),
+            )
+        )
+    if kind is OptionType.DURATION:
+        return raw if isinstance(raw, timedelta) else parse_duration(str(raw))
+    if kind is OptionType.DATETIME:
+        return raw if isinstance(raw, datetime) else parse_datetime(str(raw), ctx.timezone)
+    if kind is OptionType.USER:
+        actor = await ctx.responder.resolve_actor(str(raw))
+        if actor is None:
+            raise ArgumentError(
+                _("I could not find the person `{who}` here.").format(who=str(raw)[:60])
+            )
+        return actor
+    if kind is OptionType.CHANNEL:
+        place = await ctx.responder.resolve_place(str(raw))
+        if place is None:
+            raise ArgumentError(
+                _("I could not find the channel `{where}` here.").format(where=str(raw)[:60])
+            )
+        return place
+    raise ArgumentError(f"unsupported option type {kind}")  # pragma: no cover
+
+
+def _number(option: Option, raw: Any) -> int | float:
+    integer = option.type is OptionType.INTEGER
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        value: int | float = int(str(raw)) if integer else float(str(raw).replace(",", "."))
+        if not integer and value != value:  # NaN
+            raise ValueError
+    except ValueError:
+        kind = _("a whole number") if integer else _("a number")
+        raise ArgumentError(
+            _("`{name}` takes {kind}, not `{value}`.").format(
+                name=option.name, kind=kind, value=str(raw)[:40]
+            )
+        ) from None
+    if (
+        (option.min_value is not None
+        and value < option.min_value)
+        or (option.max_value is not None and value > option.max_value)
+    ):
+        raise ArgumentError(
+            _("`{name}` must be between {low} and {high}.").format(
+                name=option.name,
+                low=_fmt(option.min_value),
+                high=_fmt(option.max_value),
+            )
+        )
+    return value
+
+
+def _fmt(bound: float | None) -> str:
+    if bound is None:
+        return "…"
+    return str(int(bound)) if float(bound).is_integer() else str(bound)

@@ -1,0 +1,348 @@
+"""From an incoming command to a reply: tier and scope checks, conversion, errors, rate limit.
+
+`UserError` becomes a friendly reply; anything else is logged with an error id and the member
+gets a short apology carrying that id. One structured log line per command, never with text a
+member wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.commands import Choice, CommandSpec
+from bot.core.context import CommunityInfo, Context, Responder
+from bot.core.conversation import Conversations
+from bot.core.convert import bind_text, convert
+from bot.core.errors import ArgumentError, PermissionDenied, UserError
+from bot.core.identity import Actor, Place
+from bot.core.message import Message
+from bot.core.permissions import Scope, Tier
+from bot.core.registry import Registry
+from bot.i18n import _, set_language
+from bot.services.members import MemberService
+
+log = logging.getLogger("circlebot.commands")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What an adapter knows about one event before the core looks at it."""
+
+    actor: Actor
+    place: Place
+    tier: Tier
+    responder: Responder
+    community_name: str = ""
+
+
+class RateLimiter:
+    """A sliding window per member, so one person cannot flood the bot."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Record a hit; False when the member is over the limit."""
+        now = time.monotonic() if now is None else now
+        hits = self._hits.setdefault(key, deque())
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        return True
+
+
+def tier_name(tier: Tier) -> str:
+    """A tier's name in the member's language."""
+    return {
+        Tier.MEMBER: _("member"),
+        Tier.FACILITATOR: _("facilitator"),
+        Tier.MODERATOR: _("moderator"),
+        Tier.OWNER: _("owner"),
+    }[tier]
+
+
+def pseudonymous(key: str) -> str:
+    """A short stable hash of an actor key for logs."""
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+class Dispatcher:
+    """Runs commands for every adapter the same way."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        members: MemberService,
+        conversations: Conversations,
+        *,
+        owners: frozenset[str] = frozenset(),
+        default_timezone: str = "UTC",
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        self.registry = registry
+        self.members = members
+        self.conversations = conversations
+        self.owners = owners
+        self.default_timezone = default_timezone
+        self.rate_limiter = rate_limiter or RateLimiter(10, 30.0)
+        self.accepting = True
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def context(self, incoming: Incoming, spec: CommandSpec | None = None) -> Context:
+        """Build the context: community row, member's zone and language, final tier."""
+        community: CommunityInfo | None = None
+        if incoming.place.community_id is not None:
+            community = await self.members.community(
+                incoming.place.platform,
+                incoming.place.community_id,
+                incoming.community_name,
+                timezone=self.default_timezone,
+            )
+            await self.members.join(community.id, incoming.actor.key)
+        profile = await self.members.profile(incoming.actor.key)
+        tier = Tier.OWNER if incoming.actor.key in self.owners else incoming.tier
+        language = profile.language or (community.language if community else "en")
+        set_language(language)
+        return Context(
+            actor=incoming.actor,
+            place=incoming.place,
+            community=community,
+            tier=tier,
+            responder=incoming.responder,
+            timezone=profile.timezone or (community.timezone if community else "UTC"),
+            language=language,
+            ephemeral_default=spec.ephemeral if spec else incoming.place.is_dm,
+        )
+
+    async def run(
+        self, incoming: Incoming, spec: CommandSpec, raw: str | Mapping[str, Any]
+    ) -> None:
+        """Check, convert and call one command; never raises to the adapter."""
+        started = time.perf_counter()
+        outcome = "ok"
+        error_id = ""
+        self._enter()
+        try:
+            ctx = await self.context(incoming, spec)
+            try:
+                outcome = await self._run_checked(ctx, spec, raw)
+            except UserError as exc:
+                outcome = type(exc).__name__
+                await ctx.reply(exc.message, ephemeral=True)
+            except Exception:
+                error_id = uuid.uuid4().hex[:8]
+                outcome = "error"
+                log.exception("command %s failed (error id %s)", spec.qualified, error_id)
+                await self._apologise(ctx, error_id)
+        except Exception:
+            error_id = error_id or uuid.uuid4().hex[:8]
+            outcome = "error"
+            log.exception(
+                "command %s failed before it ran (error id %s)", spec.qualified, error_id
+            )
+        finally:
+            self._leave()
+            log.info(
+                "cmd=%s actor=%s platform=%s dm=%s outcome=%s ms=%.1f%s",
+                spec.qualified,
+                pseudonymous(incoming.actor.key),
+                incoming.place.platform,
+                incoming.place.is_dm,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+                f" error_id={error_id}" if error_id else "",
+            )
+
+    async def _run_checked(
+        self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any]
+    ) -> str:
+        if not self.accepting:
+            await ctx.reply(_("I'm restarting; please try again in a minute."), ephemeral=True)
+            return "shutting_down"
+        if not self.rate_limiter.allow(ctx.actor.key):
+            await ctx.reply(
+                _(
+                    "That's a lot of commands in a short time. Please slow down and try again "
+                    "in a little while."
+                ),
+                ephemeral=True,
+            )
+            return "rate_limited"
+        if ctx.tier < spec.tier:
+            raise PermissionDenied(
+                _("Only a {tier} can use `{command}`.").format(
+                    tier=tier_name(spec.tier), command=spec.name
+                )
+            )
+        if spec.scope is Scope.COMMUNITY and (ctx.place.is_dm or ctx.community is None):
+            raise PermissionDenied(
+                _("`{command}` works in a community channel, not in a direct message.").format(
+                    command=spec.name
+                )
+            )
+        if spec.scope is Scope.DM and not ctx.place.is_dm:
+            raise PermissionDenied(
+                _("`{command}` works in a direct message with me.").format(command=spec.name)
+            )
+        values = bind_text(spec, raw) if isinstance(raw, str) else dict(raw)
+        unknown = set(values) - {o.name for o in spec.options}
+        if unknown:
+            raise ArgumentError(_("Unknown option `{name}`.").format(name=sorted(unknown)[0]))
+        kwargs: dict[str, Any] = {}
+        for option in spec.options:
+            if option.name in values and values[option.name] is not None:
+                kwargs[option.name] = await convert(option, values[option.name], ctx)
+            elif option.required:
+                raise ArgumentError(
+                    _(
+                        "`{command}` needs `{name}`: {description}. Type `{prefix}help "
+                        "{command}` for the details."
+                    ).format(
+                        command=spec.name,
+                        name=option.name,
+                        description=option.description,
+                        prefix=ctx.prefix,
+                    )
+                )
+        assert spec.callback is not None
+        await spec.callback(ctx, **kwargs)
+        return "ok"
+
+    async def _apologise(self, ctx: Context, error_id: str) -> None:
+        try:
+            await ctx.reply(
+                _(
+                    "Sorry, something went wrong on my side. Nothing you did caused it. "
+                    "If it keeps happening, tell a moderator the error id `{error_id}`."
+                ).format(error_id=error_id),
+                ephemeral=True,
+            )
+        except Exception:
+            log.exception("could not send the apology for error id %s", error_id)
+
+    async def handle_text(self, incoming: Incoming, text: str, prefix: str) -> bool:
+        """Text platforms: run a command line, or feed a DM to the open dialogue.
+
+        Returns False when the text was neither (plain chat in a channel is not read).
+        """
+        stripped = text.strip()
+        if stripped.startswith(prefix) and len(stripped) > len(prefix):
+            body = stripped[len(prefix) :]
+            words = body.split()
+            resolved = self.registry.resolve(words)
+            if resolved is None:
+                if not incoming.place.is_dm and not words[0].isalpha():
+                    return False
+                ctx = await self.context(incoming)
+                await ctx.reply(
+                    _(
+                        "I don't know the command `{command}`. Type `{prefix}help` to see what "
+                        "you can use."
+                    ).format(command=words[0][:40], prefix=prefix),
+                    ephemeral=True,
+                )
+                return True
+            rest = _after_words(body, resolved.consumed)
+            await self.run(incoming, resolved.spec, rest)
+            return True
+        if not incoming.place.is_dm:
+            return False
+        self._enter()
+        try:
+            ctx = await self.context(incoming)
+            if await self.conversations.handle_text(ctx, stripped):
+                return True
+            await ctx.reply(
+                _("I only understand commands here. Type `{prefix}help` to see them.").format(
+                    prefix=prefix
+                )
+            )
+            return True
+        except UserError as exc:
+            await incoming.responder.reply(Message.coerce(exc.message), ephemeral=True)
+            return True
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("direct message handling failed (error id %s)", error_id)
+            await incoming.responder.reply(
+                Message.coerce(
+                    _("Sorry, something went wrong on my side (error id `{error_id}`).").format(
+                        error_id=error_id
+                    )
+                ),
+                ephemeral=True,
+            )
+            return True
+        finally:
+            self._leave()
+
+    async def handle_action(self, incoming: Incoming, action_id: str) -> None:
+        """A button press (untrusted id) routed to whoever owns that id prefix."""
+        self._enter()
+        try:
+            ctx = await self.context(incoming)
+            if await self.conversations.handle_action(ctx, action_id[:200]):
+                return
+            await ctx.reply(_("That button is no longer active."), ephemeral=True)
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("button handling failed (error id %s)", error_id)
+        finally:
+            self._leave()
+
+    async def autocomplete(
+        self, incoming: Incoming, spec: CommandSpec, option: str, partial: str
+    ) -> list[Choice]:
+        """Suggestions for one option (Discord autocomplete, Matrix/console hints)."""
+        fn = self.registry.autocomplete(spec, option)
+        if fn is None:
+            return []
+        ctx = await self.context(incoming, spec)
+        if ctx.tier < spec.tier:
+            return []
+        try:
+            return (await fn(ctx, partial[:100]))[:25]
+        except Exception:
+            log.exception("autocomplete for %s.%s failed", spec.qualified, option)
+            return []
+
+    def _enter(self) -> None:
+        self._inflight += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0:
+            self._idle.set()
+
+    async def drain(self, within: float) -> bool:
+        """Stop taking new commands and wait for running ones; False on timeout."""
+        self.accepting = False
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+            return True
+        except TimeoutError:
+            return False
+
+
+def _after_words(body: str, count: int) -> str:
+    """The raw text after the first `count` words, keeping its spacing and quotes."""
+    rest = body.lstrip()
+    for _word in range(count):
+        parts = rest.split(None, 1)
+        rest = parts[1] if len(parts) > 1 else ""
+    return rest

@@ -1,0 +1,82 @@
+"""Load the cogs named in config, validate their settings, register their commands."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+import cogs
+from bot.config import ConfigProblem, validate_section
+from bot.core.cog import Cog, Services
+
+
+class LoadError(Exception):
+    """A cog could not be loaded; every problem is listed."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def available_cogs() -> list[str]:
+    """Names of the cog packages shipped with the bot."""
+    return sorted(m.name for m in pkgutil.iter_modules(cogs.__path__) if m.ispkg)
+
+
+def cog_class(name: str) -> type[Cog]:
+    """The Cog subclass a cog package exports as `COG`."""
+    module = importlib.import_module(f"cogs.{name}")
+    cls = getattr(module, "COG", None)
+    if not (isinstance(cls, type) and issubclass(cls, Cog)):
+        raise TypeError(f"cogs.{name} does not export a Cog subclass as COG")
+    if cls.delete_user_data is Cog.delete_user_data:
+        raise TypeError(f"cogs.{name} must implement delete_user_data")
+    return cls
+
+
+def check_cog_settings(enabled: list[str], settings: dict[str, Any]) -> list[ConfigProblem]:
+    """Problems with `[cogs]`: unknown names, and each cog's own settings."""
+    known = available_cogs()
+    problems: list[ConfigProblem] = []
+    for name in enabled:
+        if name not in known:
+            problems.append(
+                ConfigProblem("cogs.enabled", f"unknown cog {name!r}; available: {known}")
+            )
+    for name, section in settings.items():
+        if name not in known:
+            problems.append(ConfigProblem(f"cogs.{name}", f"unknown cog; available: {known}"))
+            continue
+        cls = cog_class(name)
+        if cls.Config is None:
+            if section:
+                problems.append(ConfigProblem(f"cogs.{name}", "this cog takes no settings"))
+            continue
+        _value, found = validate_section(cls.Config, section, f"cogs.{name}")
+        problems.extend(found)
+    return problems
+
+
+def load(enabled: list[str], settings: dict[str, Any], services: Services) -> list[Cog]:
+    """Instantiate enabled cogs (the `general` cog always) and register their commands."""
+    problems = check_cog_settings(enabled, settings)
+    if problems:
+        raise LoadError(problems)
+    names = ["general", *[n for n in enabled if n != "general"]]
+    loaded: list[Cog] = []
+    for name in names:
+        cls = cog_class(name)
+        config = None
+        if cls.Config is not None:
+            config, _problems = validate_section(
+                cls.Config, settings.get(name, {}), f"cogs.{name}"
+            )
+        cog = cls(services, config)
+        services.cogs[cog.name] = cog
+        for spec, helpers in cog.commands():
+            services.registry.add(spec, helpers)
+        for flow in cog.flows():
+            services.conversations.register(flow)
+        loaded.append(cog)
+    return loaded

@@ -1,0 +1,230 @@
+"""Platform-neutral rich content that every adapter knows how to render.
+
+Text uses a small Markdown subset: **bold**, *italic*, `code`, [label](https://x), `- ` bullets.
+A `When` inside the text renders as a Discord timestamp or as the reader's local time elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, TypeAlias
+
+
+@dataclass(frozen=True)
+class When:
+    """A moment in time that each reader should see in their own zone."""
+
+    at: datetime
+    style: str = "full"  # full | date | time | relative
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("When needs an aware datetime")
+
+
+Part: TypeAlias = str | When
+
+
+@dataclass(frozen=True)
+class Field:
+    """One labelled value on a card."""
+
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class Card:
+    """A titled block (a Discord embed, an HTML block on Matrix)."""
+
+    title: str
+    description: str = ""
+    fields: tuple[Field, ...] = ()
+    footer: str = ""
+
+
+class ActionStyle(Enum):
+    """How prominent a button is."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    SUCCESS = "success"
+    DANGER = "danger"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button with a stable id; the id comes back as untrusted input."""
+
+    id: str
+    label: str
+    style: ActionStyle = ActionStyle.SECONDARY
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the message (an .ics, a chart, an export)."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Message:
+    """What the bot says. Build it with plain text or with `Message.of(...)` for times."""
+
+    text: tuple[Part, ...] = ()
+    card: Card | None = None
+    actions: tuple[Action, ...] = ()
+    attachment: Attachment | None = None
+    ping_role: str | None = None  # a role a moderator explicitly opted in for announcements
+    long_text_prompt: str | None = None  # offer a form (modal) for a long answer where possible
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, *parts: Part, **kwargs: Any) -> Message:
+        """Build a message from text parts, some of which may be `When` values."""
+        return cls(text=tuple(p for p in parts if p != ""), **kwargs)
+
+    @classmethod
+    def coerce(cls, value: Message | str) -> Message:
+        """Accept a bare string wherever a message is expected."""
+        return value if isinstance(value, Message) else cls(text=(value,) if value else ())
+
+    def with_prefix(self, prefix: str) -> Message:
+        """The same message with text in front (e.g. "(late) ")."""
+        return Message(
+            text=(prefix, *self.text),
+            card=self.card,
+            actions=self.actions,
+            attachment=self.attachment,
+            ping_role=self.ping_role,
+            long_text_prompt=self.long_text_prompt,
+            meta=dict(self.meta),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialise for the outbox table."""
+        return {
+            "text": [
+                {"when": p.at.isoformat(), "style": p.style} if isinstance(p, When) else p
+                for p in self.text
+            ],
+            "card": None
+            if self.card is None
+            else {
+                "title": self.card.title,
+                "description": self.card.description,
+                "fields": [[f.name, f.value, f.inline] for f in self.card.fields],
+                "footer": self.card.footer,
+            },
+            "actions": [[a.id, a.label, a.style.value] for a in self.actions],
+            "attachment": None
+            if self.attachment is None
+            else {
+                "filename": self.attachment.filename,
+                "mime": self.attachment.mime,
+                "data": base64.b64encode(self.attachment.data).decode(),
+            },
+            "ping_role": self.ping_role,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        """Inverse of `to_json`."""
+        parts: list[Part] = []
+        for p in data.get("text", []):
+            if isinstance(p, dict):
+                parts.append(When(datetime.fromisoformat(p["when"]), p.get("style", "full")))
+            else:
+                parts.append(str(p))
+        card_data = data.get("card")
+        card = None
+        if card_data:
+            card = Card(
+                title=card_data["title"],
+                description=card_data.get("description", ""),
+                fields=tuple(Field(n, v, bool(i)) for n, v, i in card_data.get("fields", [])),
+                footer=card_data.get("footer", ""),
+            )
+        att = data.get("attachment")
+        return cls(
+            text=tuple(parts),
+            card=card,
+            actions=tuple(Action(i, lbl, ActionStyle(s)) for i, lbl, s in data.get("actions", [])),
+            attachment=None
+            if not att
+            else Attachment(att["filename"], base64.b64decode(att["data"]), att["mime"]),
+            ping_role=data.get("ping_role"),
+        )
+
+
+def render_parts(parts: Sequence[Part], render_when: Callable[[When], str]) -> str:
+    """Join text parts, letting the adapter decide how a `When` looks."""
+    return "".join(render_when(p) if isinstance(p, When) else p for p in parts)
+
+
+_INLINE = re.compile(
+    r"\\(?P<e>[\\*_`~|>\[\]])|\*\*(?P<b>.+?)\*\*|(?<![\w*])\*(?P<i>[^*\n]+?)\*(?!\w)|`(?P<c>[^`\n]+)`"
+    r"|\[(?P<lt>[^\]\n]+)\]\((?P<lu>https?://[^)\s]+)\)"
+)
+
+
+def markdown_to_html(text: str) -> str:
+    """Render our Markdown subset as the small HTML Matrix clients display."""
+    out: list[str] = []
+    in_list = False
+    for line in text.split("\n"):
+        bullet = line.startswith("- ")
+        if bullet and not in_list:
+            out.append("<ul>")
+            in_list = True
+        elif not bullet and in_list:
+            out.append("</ul>")
+            in_list = False
+        body = _inline_html(line[2:] if bullet else line)
+        out.append(f"<li>{body}</li>" if bullet else body + "<br>")
+    if in_list:
+        out.append("</ul>")
+    rendered = "".join(out)
+    return rendered[: -len("<br>")] if rendered.endswith("<br>") else rendered
+
+
+def _inline_html(line: str) -> str:
+    pieces: list[str] = []
+    pos = 0
+    for m in _INLINE.finditer(line):
+        pieces.append(html.escape(line[pos : m.start()], quote=False))
+        if m.group("e") is not None:
+            pieces.append(html.escape(m.group("e"), quote=False))
+        elif m.group("b") is not None:
+            pieces.append(f"<strong>{html.escape(m.group('b'), quote=False)}</strong>")
+        elif m.group("i") is not None:
+            pieces.append(f"<em>{html.escape(m.group('i'), quote=False)}</em>")
+        elif m.group("c") is not None:
+            pieces.append(f"<code>{html.escape(m.group('c'), quote=False)}</code>")
+        else:
+            url = html.escape(m.group("lu"), quote=True)
+            pieces.append(f'<a href="{url}">{html.escape(m.group("lt"), quote=False)}</a>')
+        pos = m.end()
+    pieces.append(html.escape(line[pos:], quote=False))
+    return "".join(pieces)
+
+
+def markdown_to_plain(text: str) -> str:
+    """Strip our Markdown subset for a plain-text body or a terminal."""
+
+    def plain(m: re.Match[str]) -> str:
+        if m.group("lt") is not None:
+            return f"{m.group('lt')} ({m.group('lu')})"
+        return m.group("e") or m.group("b") or m.group("i") or m.group("c") or ""
+
+    return _INLINE.sub(plain, text)

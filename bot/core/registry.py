@@ -1,0 +1,132 @@
+"""Collects every cog's commands and resolves typed text to a command."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.core.commands import AutocompleteFn, CommandSpec, SpecError
+from bot.core.permissions import Tier
+
+MAX_TOP_LEVEL = 100
+MAX_SUBCOMMANDS = 25
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A command found in a line of text, with the index of the first argument word."""
+
+    spec: CommandSpec
+    consumed: int
+
+
+class Registry:
+    """All commands of the loaded cogs, checked once at start-up."""
+
+    def __init__(self) -> None:
+        self._specs: dict[tuple[str, ...], CommandSpec] = {}
+        self._text_paths: dict[tuple[str, ...], CommandSpec] = {}
+        self._autocomplete: dict[tuple[tuple[str, ...], str], AutocompleteFn] = {}
+
+    def add(
+        self, spec: CommandSpec, autocomplete: dict[str, AutocompleteFn] | None = None
+    ) -> None:
+        """Register one command; the path must be new and must not clash with a group."""
+        if spec.callback is None:
+            raise SpecError(f"command {spec.name!r} has no callback")
+        if spec.path in self._specs:
+            raise SpecError(f"command {spec.name!r} is defined twice")
+        for other in self._specs:
+            shorter, longer = sorted((other, spec.path), key=len)
+            if shorter != longer and longer[: len(shorter)] == shorter:
+                raise SpecError(
+                    f"{' '.join(shorter)!r} cannot be both a command and a group of commands"
+                )
+        self._check_signature(spec)
+        self._specs[spec.path] = spec
+        for path in (spec.path, *spec.aliases):
+            self._text_paths[path] = spec
+        for name, fn in (autocomplete or {}).items():
+            self._autocomplete[(spec.path, name)] = fn
+        self._check_limits()
+
+    def remove_cog(self, cog: str) -> None:
+        """Forget a cog's commands (when a cog is unloaded)."""
+        for path, spec in list(self._specs.items()):
+            if spec.cog == cog:
+                del self._specs[path]
+        self._text_paths = {p: s for p, s in self._text_paths.items() if s.cog != cog}
+        self._autocomplete = {k: v for k, v in self._autocomplete.items() if k[0] in self._specs}
+
+    @staticmethod
+    def _check_signature(spec: CommandSpec) -> None:
+        assert spec.callback is not None
+        params = list(inspect.signature(spec.callback).parameters.values())
+        if not params:
+            raise SpecError(f"command {spec.name!r}: the callback must take a context first")
+        by_name = {p.name: p for p in params[1:]}
+        wanted = {o.name for o in spec.options}
+        if set(by_name) != wanted:
+            missing = sorted(wanted - set(by_name))
+            extra = sorted(set(by_name) - wanted)
+            raise SpecError(
+                f"command {spec.name!r}: callback parameters do not match options"
+                f" (missing: {missing}, not options: {extra})"
+            )
+        for o in spec.options:
+            has_default = by_name[o.name].default is not inspect.Parameter.empty
+            if o.required == has_default:
+                state = "required" if o.required else "optional"
+                raise SpecError(
+                    f"command {spec.name!r}: option {o.name!r} is {state} but its parameter"
+                    f" {'has' if has_default else 'has no'} default"
+                )
+
+    def _check_limits(self) -> None:
+        tops = {p[0] for p in self._specs}
+        if len(tops) > MAX_TOP_LEVEL:
+            raise SpecError(f"more than {MAX_TOP_LEVEL} top-level commands")
+        children: dict[tuple[str, ...], set[str]] = {}
+        for path in self._specs:
+            for depth in range(1, len(path)):
+                children.setdefault(path[:depth], set()).add(path[depth])
+        for group, kids in children.items():
+            if len(kids) > MAX_SUBCOMMANDS:
+                raise SpecError(f"group {' '.join(group)!r} has more than {MAX_SUBCOMMANDS}")
+
+    @property
+    def specs(self) -> list[CommandSpec]:
+        """Every command, sorted by path."""
+        return [self._specs[p] for p in sorted(self._specs)]
+
+    def get(self, path: Iterable[str]) -> CommandSpec | None:
+        """The command at exactly this path."""
+        return self._specs.get(tuple(path))
+
+    def autocomplete(self, spec: CommandSpec, option: str) -> AutocompleteFn | None:
+        """The suggestion function for one option, if the cog offers one."""
+        return self._autocomplete.get((spec.path, option))
+
+    def visible_to(self, tier: Tier) -> list[CommandSpec]:
+        """Commands a member of this tier may run (what `help` lists)."""
+        return [s for s in self.specs if s.tier <= tier]
+
+    def group(self, prefix: tuple[str, ...]) -> list[CommandSpec]:
+        """Commands under a group, e.g. everything under `meeting`."""
+        return [s for s in self.specs if s.path[: len(prefix)] == prefix]
+
+    def resolve(self, words: list[str]) -> Resolved | None:
+        """Find the longest command path at the start of `words` (case-insensitive)."""
+        lowered = [w.lower() for w in words[:3]]
+        for length in range(min(3, len(lowered)), 0, -1):
+            spec = self._text_paths.get(tuple(lowered[:length]))
+            if spec is not None:
+                return Resolved(spec, length)
+        # A bare group name on a text platform runs the group's default command, if any.
+        for length in range(min(2, len(lowered)), 0, -1):
+            prefix = tuple(lowered[:length])
+            for spec in self.group(prefix):
+                if spec.text_default and len(spec.path) == length + 1:
+                    return Resolved(spec, length)
+        return None

@@ -1,0 +1,156 @@
+"""Storage: one declarative Base, engines for SQLite and PostgreSQL, and the migration check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Every model of the core and the cogs."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+    """An async engine with the settings each backend needs.
+
+    SQLite gets WAL, foreign keys and a busy timeout; `schema` (PostgreSQL only) sets the search
+    path so tests can each use their own schema.
+    """
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    elif schema:
+        kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    """An Alembic config pointing at our migrations; `connection` is handed to env.py."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where the database stands against the code's migrations."""
+
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when no migration is pending."""
+        return self.current == self.head
+
+
+class Database:
+    """The engine and session factory every service uses."""
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self.url = url
+        self.engine = create_engine(url, schema=schema)
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+
+    @property
+    def display_url(self) -> str:
+        """The URL without a password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    async def status(self) -> SchemaStatus:
+        """Compare the database's migration revision with the code's head."""
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None
+
+        def current(conn: Connection) -> str | None:
+            return MigrationContext.configure(conn).get_current_revision()
+
+        async with self.engine.connect() as conn:
+            rev = await conn.run_sync(current)
+        return SchemaStatus(current=rev, head=head)
+
+    async def migrate(self) -> SchemaStatus:
+        """Upgrade to the newest schema."""
+
+        def upgrade(conn: Connection) -> None:
+            command.upgrade(alembic_config(conn), "head")
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(upgrade)
+        return await self.status()
+
+    async def close(self) -> None:
+        """Release connections (shutdown)."""
+        await self.engine.dispose()
+
+
+def utcnow() -> datetime:
+    """Wall-clock now in UTC (services use the app clock instead where tests control time)."""
+    return datetime.now(UTC)

@@ -1,0 +1,147 @@
+"""Tables of the core: communities, members, settings, audit, outbox, dialogues, adapter state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.crypto import EncryptedText
+from bot.db import Base, UTCDateTime
+
+ACTOR_KEY = 300  # platform + ":" + a Matrix user id of up to 255 characters
+
+
+class Community(Base):
+    """A Discord guild, a Matrix space/room group, or the console's local community."""
+
+    __tablename__ = "community"
+    __table_args__ = (UniqueConstraint("platform", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    platform_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Profile(Base):
+    """A person's own settings that follow them across communities."""
+
+    __tablename__ = "profile"
+
+    actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), primary_key=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Member(Base):
+    """A person in one community: their chosen pseudonym there."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        UniqueConstraint("community_id", "actor_key"),
+        Index("ix_member_pseudonym", "community_id", "pseudonym_folded", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
+    pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pseudonym_folded: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TierBinding(Base):
+    """A platform role (Discord role id, Matrix power level) that grants a tier."""
+
+    __tablename__ = "tier_binding"
+    __table_args__ = (UniqueConstraint("community_id", "role_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    role_id: Mapped[str] = mapped_column(String(255))
+    tier: Mapped[int] = mapped_column(Integer)
+
+
+class Setting(Base):
+    """A per-community, per-cog key/value setting (JSON text)."""
+
+    __tablename__ = "setting"
+    __table_args__ = (UniqueConstraint("community_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Who changed what and when; never a member's private content."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxItem(Base):
+    """A message promised for a time: written before delivery, marked after."""
+
+    __tablename__ = "outbox_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(ACTOR_KEY))  # channel id, or actor key for DMs
+    is_dm: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[str] = mapped_column(EncryptedText())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ConversationState(Base):
+    """A member's place in a multi-step DM dialogue, written after every answer."""
+
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), nullable=True
+    )
+    flow_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[str] = mapped_column(EncryptedText())  # JSON
+    history: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of step ids
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AdapterState(Base):
+    """Small durable values an adapter needs across restarts (sync token, command hash)."""
+
+    __tablename__ = "adapter_state"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)

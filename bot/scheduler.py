@@ -1,0 +1,109 @@
+"""APScheduler 3.x with stable job ids, plus a virtual mode driven by the app clock.
+
+The database is the source of truth; jobs here are derived and rebuilt at start-up. On the
+system clock APScheduler fires jobs itself. On a virtual clock the scheduler is started paused
+and `advance()` runs every job that came due, in time order, using APScheduler's own triggers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.clock import Clock, VirtualClock
+
+log = logging.getLogger("circlebot.scheduler")
+
+JobFunc = Callable[..., Awaitable[Any]]
+
+
+class Scheduler:
+    """Timed jobs with ids like `meetings.12.2026-12-01T18:00.remind24h`."""
+
+    def __init__(self, clock: Clock, *, misfire_grace: timedelta = timedelta(minutes=15)) -> None:
+        self.clock = clock
+        self.misfire_grace = misfire_grace
+        self._aps = AsyncIOScheduler(timezone="UTC")
+        self._started = False
+
+    @property
+    def virtual(self) -> bool:
+        """True when the clock only moves on `advance()`."""
+        return isinstance(self.clock, VirtualClock)
+
+    def start(self) -> None:
+        """Begin firing jobs (paused on a virtual clock: `advance()` fires them)."""
+        if not self._started:
+            self._aps.start(paused=self.virtual)
+            self._started = True
+
+    def shutdown(self) -> None:
+        """Stop firing jobs; running ones are left to finish."""
+        if self._started:
+            self._aps.shutdown(wait=False)
+            self._started = False
+
+    def at(self, job_id: str, when: datetime, func: JobFunc, *args: Any) -> None:
+        """Run `func(*args)` once at `when`, replacing any job with the same id."""
+        self._aps.add_job(
+            func,
+            trigger=DateTrigger(run_date=when),
+            args=args,
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=int(self.misfire_grace.total_seconds()),
+        )
+
+    def cancel(self, job_id: str) -> bool:
+        """Remove one job; False if it was not planned."""
+        if self._aps.get_job(job_id) is None:
+            return False
+        self._aps.remove_job(job_id)
+        return True
+
+    def cancel_prefix(self, prefix: str) -> int:
+        """Remove every job whose id starts with `prefix` (a cog unloading, a meeting edited)."""
+        doomed = [job.id for job in self._aps.get_jobs() if job.id.startswith(prefix)]
+        for job_id in doomed:
+            self._aps.remove_job(job_id)
+        return len(doomed)
+
+    def planned(self, prefix: str = "") -> list[tuple[str, datetime]]:
+        """Job ids and their next run time, soonest first."""
+        jobs = [(j.id, j.next_run_time) for j in self._aps.get_jobs() if j.id.startswith(prefix)]
+        return sorted((j for j in jobs if j[1] is not None), key=lambda j: (j[1], j[0]))
+
+    async def advance(self, delta: timedelta) -> int:
+        """Move a virtual clock forward, running every job that comes due, in order."""
+        if not isinstance(self.clock, VirtualClock):
+            raise RuntimeError("advance() needs a virtual clock")
+        target = self.clock.now() + delta
+        ran = 0
+        while True:
+            due = [
+                j for j in self._aps.get_jobs() if j.next_run_time and j.next_run_time <= target
+            ]
+            if not due:
+                break
+            job = min(due, key=lambda j: (j.next_run_time, j.id))
+            run_time = job.next_run_time
+            if run_time > self.clock.now():
+                self.clock.set(run_time)
+            following = job.trigger.get_next_fire_time(run_time, self.clock.now())
+            if following is None:
+                job.remove()
+            else:
+                job.modify(next_run_time=following)
+            try:
+                await job.func(*job.args, **job.kwargs)
+            except Exception:
+                log.exception("job %s failed", job.id)
+            ran += 1
+        self.clock.set(target)
+        return ran

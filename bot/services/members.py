@@ -1,0 +1,222 @@
+"""Communities and the member settings several cogs read: pseudonym, zone, country, language."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.core.context import CommunityInfo
+from bot.core.errors import UserError
+from bot.i18n import _
+from bot.models import Community, ConversationState, Member, Profile, TierBinding
+
+PSEUDONYM_MAX = 32
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """A person's own settings; None means "not set, use the community's"."""
+
+    actor_key: str
+    timezone: str | None = None
+    country: str | None = None
+    language: str | None = None
+
+
+def fold(name: str) -> str:
+    """Compare pseudonyms without case or look-alike differences."""
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
+def _info(row: Community) -> CommunityInfo:
+    return CommunityInfo(
+        id=row.id,
+        platform=row.platform,
+        platform_id=row.platform_id,
+        name=row.name,
+        timezone=row.timezone,
+        country=row.country,
+        language=row.language,
+    )
+
+
+class MemberService:
+    """One public method = one transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def community(
+        self, platform: str, platform_id: str, name: str = "", *, timezone: str = "UTC"
+    ) -> CommunityInfo:
+        """The community row for a guild/space, created on first sight."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(Community).where(
+                    Community.platform == platform, Community.platform_id == platform_id
+                )
+            )
+            if row is not None:
+                if name and row.name != name:
+                    row.name = name
+                    await session.commit()
+                return _info(row)
+            row = Community(
+                platform=platform,
+                platform_id=platform_id,
+                name=name or platform_id,
+                timezone=timezone,
+                country="",
+                language="en",
+                created_at=self._clock.now(),
+            )
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                row = (
+                    await session.scalars(
+                        select(Community).where(
+                            Community.platform == platform, Community.platform_id == platform_id
+                        )
+                    )
+                ).one()
+            return _info(row)
+
+    async def community_by_id(self, community_id: int) -> CommunityInfo | None:
+        """A community by its database id."""
+        async with self._sessions() as session:
+            row = await session.get(Community, community_id)
+            return None if row is None else _info(row)
+
+    async def update_community(self, community_id: int, **values: str) -> CommunityInfo:
+        """Change a community's zone, country, language or name."""
+        allowed = {"timezone", "country", "language", "name"}
+        if not set(values) <= allowed:
+            raise ValueError(f"unknown community fields: {set(values) - allowed}")
+        async with self._sessions.begin() as session:
+            row = await session.get(Community, community_id)
+            if row is None:
+                raise UserError(_("That community is not known."))
+            for key, value in values.items():
+                setattr(row, key, value)
+        return _info(row)
+
+    async def profile(self, actor_key: str) -> ProfileInfo:
+        """A person's own settings (empty when they never set any)."""
+        async with self._sessions() as session:
+            row = await session.get(Profile, actor_key)
+            if row is None:
+                return ProfileInfo(actor_key)
+            return ProfileInfo(actor_key, row.timezone, row.country, row.language)
+
+    async def update_profile(self, actor_key: str, **values: str | None) -> ProfileInfo:
+        """Set (or clear with None) zone, country or language."""
+        allowed = {"timezone", "country", "language"}
+        if not set(values) <= allowed:
+            raise ValueError(f"unknown profile fields: {set(values) - allowed}")
+        async with self._sessions.begin() as session:
+            row = await session.get(Profile, actor_key)
+            if row is None:
+                row = Profile(actor_key=actor_key, updated_at=self._clock.now())
+                session.add(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = self._clock.now()
+        return await self.profile(actor_key)
+
+    async def join(self, community_id: int, actor_key: str) -> None:
+        """Record that a person is in a community (idempotent)."""
+        async with self._sessions() as session:
+            exists = await session.scalar(
+                select(Member.id).where(
+                    Member.community_id == community_id, Member.actor_key == actor_key
+                )
+            )
+            if exists is not None:
+                return
+            session.add(
+                Member(community_id=community_id, actor_key=actor_key, joined_at=self._clock.now())
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+
+    async def pseudonym(self, community_id: int, actor_key: str) -> str | None:
+        """The name a person chose for this community, if any."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(Member.pseudonym).where(
+                    Member.community_id == community_id, Member.actor_key == actor_key
+                )
+            )
+
+    async def set_pseudonym(self, community_id: int, actor_key: str, name: str | None) -> None:
+        """Choose (or clear) a pseudonym; names are unique per community, ignoring case."""
+        if name is not None:
+            name = " ".join(name.split())
+            if not name:
+                raise UserError(_("A pseudonym cannot be empty."))
+            if len(name) > PSEUDONYM_MAX:
+                raise UserError(
+                    _("A pseudonym can be at most {n} characters.").format(n=PSEUDONYM_MAX)
+                )
+            if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in name):
+                raise UserError(_("A pseudonym cannot contain invisible or control characters."))
+            if name.startswith(("@", "#", "!", "/", ":")):
+                raise UserError(_("A pseudonym cannot start with @, #, !, / or :."))
+        await self.join(community_id, actor_key)
+        async with self._sessions() as session:
+            row = (
+                await session.scalars(
+                    select(Member).where(
+                        Member.community_id == community_id, Member.actor_key == actor_key
+                    )
+                )
+            ).one()
+            row.pseudonym = name
+            row.pseudonym_folded = fold(name) if name else None
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise UserError(
+                    _("Someone here already uses that pseudonym; please pick another.")
+                ) from None
+
+    async def bindings(self, community_id: int) -> dict[str, int]:
+        """Role id -> tier value bound by moderators."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(TierBinding.role_id, TierBinding.tier).where(
+                    TierBinding.community_id == community_id
+                )
+            )
+            return {role: tier for role, tier in rows}
+
+    async def bind(self, community_id: int, role_id: str, tier: int | None) -> None:
+        """Bind a platform role to a tier (None removes the binding)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(TierBinding).where(
+                    TierBinding.community_id == community_id, TierBinding.role_id == role_id
+                )
+            )
+            if tier is not None:
+                session.add(TierBinding(community_id=community_id, role_id=role_id, tier=tier))
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase a person's profile, memberships and unfinished dialogues."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(Profile).where(Profile.actor_key == actor_key))
+            await session.execute(delete(Member).where(Member.actor_key == actor_key))
+            await session.execute(
+                delete(ConversationState).where(ConversationState.actor_key == actor_key)
+            )

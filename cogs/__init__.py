@@ -1,0 +1,1 @@
+"""Capabilities, one package each. A cog never imports a chat SDK."""

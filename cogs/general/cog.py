@@ -1,0 +1,405 @@
+"""Help, about, ping, and `me`: a member's pseudonym, time zone, country and language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel import Locale
+
+from bot import __version__
+from bot.core.cog import Cog
+from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
+from bot.core.context import Context
+from bot.core.conversation import AnswerKind, Flow, Outcome, Step
+from bot.core.convert import parse_zone
+from bot.core.dispatch import tier_name
+from bot.core.errors import UserError
+from bot.core.message import Card, Field, Message
+from bot.core.permissions import Scope
+from bot.i18n import _, available_languages
+from bot.safety import escape_markdown
+
+COUNTRY_NAMES: dict[str, str] = {
+    code: name
+    for code, name in Locale("en").territories.items()
+    if len(code) == 2 and code.isalpha() and code not in {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
+}
+
+
+def check_country(text: str) -> str:
+    """An ISO 3166-1 alpha-2 code (`de`, `US`) or an English country name."""
+    raw = text.strip()
+    if raw.upper() in COUNTRY_NAMES:
+        return raw.upper()
+    for code, name in COUNTRY_NAMES.items():
+        if name.casefold() == raw.casefold():
+            return code
+    raise UserError(
+        _(
+            "`{text}` is not a country I know. Use a two-letter code such as US, GB, DE or IE."
+        ).format(text=raw[:40])
+    )
+
+
+def check_zone(text: str) -> str:
+    """An IANA zone name, validated."""
+    return parse_zone(text).key
+
+
+def check_language(text: str) -> str:
+    """A language the bot has texts for."""
+    code = text.strip().lower()
+    languages = available_languages()
+    if code not in languages:
+        raise UserError(_("I have texts in: {languages}.").format(languages=", ".join(languages)))
+    return code
+
+
+class GeneralCog(Cog):
+    """Always loaded: the commands a newcomer needs first."""
+
+    name = "general"
+    description = "Help, about, and your own settings"
+    data_statement = (
+        "Stores your chosen pseudonym in each community, and the time zone, country and "
+        "language you set with `me`, so times, crisis lines and texts fit you. Unfinished "
+        "dialogues are kept (encrypted) until you finish or cancel them."
+    )
+
+    @command(
+        "help",
+        options=(
+            Option(
+                "command",
+                OptionType.STRING,
+                "A command or group to explain",
+                required=False,
+                max_length=100,
+                autocomplete="complete_command",
+            ),
+        ),
+    )
+    async def help(self, ctx: Context, command: str | None = None) -> None:
+        """Show the commands you can use, or explain one."""
+        registry = self.services.registry
+        visible = registry.visible_to(ctx.tier)
+        if command:
+            words = tuple(command.strip().lstrip("/!").lower().split())
+            exact = registry.get(words)
+            if exact is not None and exact.tier <= ctx.tier:
+                await ctx.reply(self._explain(ctx, exact), ephemeral=True)
+                return
+            group = [s for s in visible if s.path[: len(words)] == words]
+            if not group:
+                raise UserError(
+                    _(
+                        "There is no command `{command}` that you can use. Type `{prefix}help` "
+                        "for the list."
+                    ).format(command=command[:40], prefix=ctx.prefix)
+                )
+            visible = group
+        lines = [
+            _("Commands you can use (type `{prefix}help COMMAND` for details):").format(
+                prefix=ctx.prefix
+            )
+        ]
+        by_cog: dict[str, list[CommandSpec]] = {}
+        for spec in visible:
+            by_cog.setdefault(spec.cog, []).append(spec)
+        for cog_name, specs in by_cog.items():
+            cog = self.services.cogs.get(cog_name)
+            lines.append(f"**{_(cog.description) if cog else cog_name}**")
+            lines.extend(f"- `{ctx.prefix}{s.name}`: {_(s.description)}" for s in specs)
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    def _explain(self, ctx: Context, spec: CommandSpec) -> Message:
+        usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
+        fields = [
+            Field(
+                o.name,
+                _(o.description)
+                + ("" if o.required else _(" (optional)"))
+                + (
+                    "\n"
+                    + _("Choices: {choices}").format(
+                        choices=", ".join(c.display for c in o.choices)
+                    )
+                    if o.choices
+                    else ""
+                ),
+            )
+            for o in spec.options
+        ]
+        footer = _("For: {tier} and above. Where: {scope}.").format(
+            tier=tier_name(spec.tier),
+            scope={
+                Scope.ANY: _("anywhere"),
+                Scope.COMMUNITY: _("community channels"),
+                Scope.DM: _("direct messages"),
+            }[spec.scope],
+        )
+        return Message(
+            text=(f"`{ctx.prefix}{spec.name}{' ' + usage if usage else ''}`",),
+            card=Card(title=_(spec.description), fields=tuple(fields), footer=footer),
+        )
+
+    async def complete_command(self, ctx: Context, partial: str) -> list[Choice]:
+        """Suggest command names the member can use."""
+        needle = partial.lower().strip()
+        return [
+            Choice(s.name)
+            for s in self.services.registry.visible_to(ctx.tier)
+            if s.name.startswith(needle) or needle in s.name
+        ][:25]
+
+    @command("about")
+    async def about(self, ctx: Context) -> None:
+        """What this bot is, which parts are on, and what each part stores."""
+        cogs = list(self.services.cogs.values())
+        fields = tuple(Field(_(c.description), _(c.data_statement)) for c in cogs)
+        text = _(
+            "{name} {version} is a peer-support tool for SMART-style self-management "
+            "communities. It is not a crisis service and not therapy, and it is not an official "
+            "SMART Recovery product."
+        ).format(name=self.services.config.bot.name, version=__version__)
+        await ctx.reply(
+            Message(
+                text=(text,),
+                card=Card(
+                    title=_("What each part stores"),
+                    fields=fields,
+                    footer=_("Parts switched on: {cogs}").format(
+                        cogs=", ".join(c.name for c in cogs)
+                    ),
+                ),
+            ),
+            ephemeral=True,
+        )
+
+    @command("ping")
+    async def ping(self, ctx: Context) -> None:
+        """Check that the bot is listening."""
+        await ctx.reply(_("pong"))
+
+    @command("me", "show", ephemeral=True, text_default=True)
+    async def me_show(self, ctx: Context) -> None:
+        """Show your own settings (only you see this)."""
+        profile = await self.services.members.profile(ctx.actor.key)
+        pseudonym = None
+        if ctx.community is not None:
+            pseudonym = await self.services.members.pseudonym(ctx.community.id, ctx.actor.key)
+        unset = _("not set")
+        community_zone = ctx.community.timezone if ctx.community else "UTC"
+        fields = (
+            Field(_("Pseudonym here"), escape_markdown(pseudonym) if pseudonym else unset),
+            Field(
+                _("Time zone"),
+                profile.timezone or _("not set (using {zone})").format(zone=community_zone),
+            ),
+            Field(_("Country"), profile.country or unset),
+            Field(_("Language"), profile.language or unset),
+        )
+        await ctx.reply(
+            Message(
+                card=Card(
+                    title=_("Your settings"),
+                    fields=fields,
+                    footer=_(
+                        "Change one with `{prefix}me name`, `{prefix}me timezone`, "
+                        "`{prefix}me country` or `{prefix}me language`, or walk through "
+                        "all of them with `{prefix}me setup`."
+                    ).format(prefix=ctx.prefix),
+                )
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "me",
+        "name",
+        ephemeral=True,
+        options=(
+            Option(
+                "pseudonym",
+                OptionType.STRING,
+                "The name others see here; `clear` removes it",
+                max_length=64,
+            ),
+        ),
+    )
+    async def me_name(self, ctx: Context, pseudonym: str) -> None:
+        """Choose the name others see in this community (not your account name)."""
+        if ctx.community is None:
+            raise UserError(
+                _("Pseudonyms belong to a community; use this in a community channel.")
+            )
+        name = None if pseudonym.strip().lower() == "clear" else pseudonym
+        await self.services.members.set_pseudonym(ctx.community.id, ctx.actor.key, name)
+        if name is None:
+            await ctx.reply(_("Your pseudonym here is cleared."), ephemeral=True)
+        else:
+            await ctx.reply(
+                _("From now on you appear here as **{name}**.").format(
+                    name=escape_markdown(" ".join(name.split()))
+                ),
+                ephemeral=True,
+            )
+
+    @command(
+        "me",
+        "timezone",
+        ephemeral=True,
+        options=(
+            Option(
+                "zone",
+                OptionType.STRING,
+                "An IANA zone such as Europe/Berlin; `clear` resets",
+                max_length=64,
+            ),
+        ),
+    )
+    async def me_timezone(self, ctx: Context, zone: str) -> None:
+        """Set your time zone so meeting times show in your local time."""
+        value = None if zone.strip().lower() == "clear" else check_zone(zone)
+        await self.services.members.update_profile(ctx.actor.key, timezone=value)
+        await ctx.reply(
+            _("Your time zone is now {zone}.").format(zone=value)
+            if value
+            else _("Your time zone is cleared; I'll use the community's."),
+            ephemeral=True,
+        )
+
+    @command(
+        "me",
+        "country",
+        ephemeral=True,
+        options=(
+            Option(
+                "country",
+                OptionType.STRING,
+                "Two-letter code such as US, GB or DE; `clear` resets",
+                max_length=64,
+            ),
+        ),
+    )
+    async def me_country(self, ctx: Context, country: str) -> None:
+        """Set your country so crisis lines fit where you are."""
+        value = None if country.strip().lower() == "clear" else check_country(country)
+        await self.services.members.update_profile(ctx.actor.key, country=value)
+        await ctx.reply(
+            _("Your country is now {name} ({code}).").format(name=COUNTRY_NAMES[value], code=value)
+            if value
+            else _("Your country is cleared."),
+            ephemeral=True,
+        )
+
+    @command(
+        "me",
+        "language",
+        ephemeral=True,
+        options=(
+            Option(
+                "language",
+                OptionType.STRING,
+                "Language code such as en; `clear` resets",
+                max_length=16,
+            ),
+        ),
+    )
+    async def me_language(self, ctx: Context, language: str) -> None:
+        """Choose the language I use with you."""
+        value = None if language.strip().lower() == "clear" else check_language(language)
+        await self.services.members.update_profile(ctx.actor.key, language=value)
+        await ctx.reply(
+            _("I'll use {language} with you.").format(language=value)
+            if value
+            else _("Your language is cleared; I'll use the community's."),
+            ephemeral=True,
+        )
+
+    @command("me", "setup")
+    async def me_setup(self, ctx: Context) -> None:
+        """Walk through your settings one question at a time, in a direct message."""
+        await self.services.conversations.start(ctx, "me_setup")
+
+    def flows(self) -> list[Flow]:
+        """The `me setup` walk-through."""
+        return [
+            Flow(
+                id="me_setup",
+                title=_("your settings"),
+                intro=_(
+                    "A few quick questions about how I should show things to you. "
+                    "Every one can be skipped."
+                ),
+                steps=(
+                    Step(
+                        "pseudonym",
+                        _(
+                            "What name would you like others here to see? "
+                            "It does not have to be your real name."
+                        ),
+                        required=False,
+                        validate=self._check_pseudonym,
+                    ),
+                    Step(
+                        "timezone",
+                        _(
+                            "Which time zone are you in? For example Europe/London "
+                            "or America/Chicago."
+                        ),
+                        required=False,
+                        validate=check_zone,
+                    ),
+                    Step(
+                        "country",
+                        _(
+                            "Which country are you in? A two-letter code such as US "
+                            "is fine. I use it to show crisis lines that fit you."
+                        ),
+                        required=False,
+                        validate=check_country,
+                    ),
+                    Step(
+                        "language",
+                        _("Which language should I use?"),
+                        kind=AnswerKind.CHOICE,
+                        required=False,
+                        choices=tuple(Choice(code) for code in available_languages()),
+                    ),
+                ),
+                finish=self._finish_setup,
+            )
+        ]
+
+    @staticmethod
+    def _check_pseudonym(value: Any) -> Any:
+        name = " ".join(str(value).split())
+        if len(name) > 32:
+            raise UserError(_("A pseudonym can be at most 32 characters."))
+        return name
+
+    async def _finish_setup(self, outcome: Outcome) -> Message | str:
+        answers = outcome.answers
+        members = self.services.members
+        profile_values = {
+            k: answers[k] for k in ("timezone", "country", "language") if k in answers
+        }
+        if profile_values:
+            await members.update_profile(outcome.actor_key, **profile_values)
+        if "pseudonym" in answers and outcome.community_id is not None:
+            try:
+                await members.set_pseudonym(
+                    outcome.community_id, outcome.actor_key, answers["pseudonym"]
+                )
+            except UserError as exc:
+                return _(
+                    "Saved your other settings. {problem} Set a name later with `{prefix}me name`."
+                ).format(problem=exc.message, prefix=outcome.ctx.prefix)
+        return _("All set. `{prefix}me` shows your settings any time.").format(
+            prefix=outcome.ctx.prefix
+        )
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase profile, pseudonyms and unfinished dialogues."""
+        await self.services.members.delete_user_data(actor_key)
