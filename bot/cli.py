@@ -97,7 +97,12 @@ def _setup_logging(verbose: bool, level: str, console: bool) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    for noisy in ("apscheduler", "aiosqlite", "alembic"):
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Keep libraries that log SQL parameters or payloads (member text) out of the logs."""
+    for noisy in ("apscheduler", "aiosqlite", "alembic", "sqlalchemy.engine", "nio", "discord"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -153,15 +153,18 @@ class Outbox:
         await self._bump_attempts(item.id)
         try:
             await self._deliver(Target(item.platform, item.target, item.is_dm), message, item.key)
-        except DeliveryError as exc:
-            permanent = exc.permanent or item.attempts + 1 >= MAX_ATTEMPTS
-            if permanent:
+        except Exception as exc:
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            if permanent or item.attempts + 1 >= MAX_ATTEMPTS:
                 await self._mark(item.id, "failed", now, str(exc)[:255])
                 report.failed += 1
             else:
                 retry = now + timedelta(seconds=30 * (item.attempts + 1))
                 self._scheduler.at(f"outbox.retry.{item.id}", retry, self.deliver_due)
-            log.warning("outbox item %s not delivered: %s", item.key, exc)
+            if isinstance(exc, DeliveryError):
+                log.warning("outbox item %s not delivered: %s", item.key, exc)
+            else:
+                log.exception("outbox item %s failed in the adapter", item.key)
             return
         await self._mark(item.id, "sent", now, "late" if lateness > LATE_AFTER else "")
         report.sent += 1

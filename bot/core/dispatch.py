@@ -8,6 +8,7 @@ member wrote.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hashlib
 import logging
 import time
@@ -240,22 +241,17 @@ class Dispatcher:
         Returns False when the text was neither (plain chat in a channel is not read).
         """
         stripped = text.strip()
-        if stripped.startswith(prefix) and len(stripped) > len(prefix):
+        is_command = (
+            stripped.startswith(prefix)
+            and len(stripped) > len(prefix)
+            and not stripped[len(prefix)].isspace()
+        )
+        if is_command:
             body = stripped[len(prefix) :]
             words = body.split()
             resolved = self.registry.resolve(words)
             if resolved is None:
-                if not incoming.place.is_dm and not words[0].isalpha():
-                    return False
-                ctx = await self.context(incoming)
-                await ctx.reply(
-                    _(
-                        "I don't know the command `{command}`. Type `{prefix}help` to see what "
-                        "you can use."
-                    ).format(command=words[0][:40], prefix=prefix),
-                    ephemeral=True,
-                )
-                return True
+                return await self._unknown(incoming, words[0], prefix)
             rest = _after_words(body, resolved.consumed)
             await self.run(incoming, resolved.spec, rest)
             return True
@@ -289,6 +285,23 @@ class Dispatcher:
             return True
         finally:
             self._leave()
+
+    async def _unknown(self, incoming: Incoming, word: str, prefix: str) -> bool:
+        """Answer an unknown command in DMs, or in a channel when it looks like a typo.
+
+        Other bots in a room may share the prefix, so unrelated words stay unanswered there.
+        """
+        names = sorted({spec.path[0] for spec in self.registry.specs})
+        close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.75)
+        if not close and not incoming.place.is_dm:
+            return False
+        ctx = await self.context(incoming)
+        text = _("I don't know the command `{command}`.").format(command=word[:40])
+        if close:
+            text += " " + _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=close[0])
+        text += " " + _("Type `{prefix}help` to see what you can use.").format(prefix=prefix)
+        await ctx.reply(text, ephemeral=True)
+        return True
 
     async def handle_action(self, incoming: Incoming, action_id: str) -> None:
         """A button press (untrusted id) routed to whoever owns that id prefix."""

@@ -1,0 +1,105 @@
+"""A recording adapter for cog tests: what the bot said, where, and to whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.app import App
+from bot.core.dispatch import Incoming
+from bot.core.identity import Actor, Place
+from bot.core.message import Message, render_parts
+from bot.core.permissions import Tier
+from bot.outbox import Target
+from bot.safety import clean
+
+COMMUNITY = "c1"
+CHANNEL = Place("fake", "general", COMMUNITY, False, "#general")
+
+
+@dataclass
+class Said:
+    """One message the bot sent."""
+
+    where: str  # "channel", "ephemeral", "dm"
+    to: str  # actor id for ephemeral/dm, channel id otherwise
+    message: Message
+
+    @property
+    def text(self) -> str:
+        """The Markdown text, cards included, for assertions."""
+        body = render_parts(self.message.text, lambda w: w.at.isoformat())
+        card = self.message.card
+        if card is not None:
+            body += "\n" + card.title + "\n" + "\n".join(f"{f.name}: {f.value}" for f in card.fields)
+            body += "\n" + card.footer
+        return body
+
+
+@dataclass
+class FakeResponder:
+    """Records replies instead of talking to a platform."""
+
+    platform: FakePlatform
+    actor: Actor
+    place: Place
+    prefix: str = "!"
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        message = clean(message)
+        if self.place.is_dm:
+            self.platform.said.append(Said("dm", self.actor.id, message))
+        elif ephemeral:
+            self.platform.said.append(Said("ephemeral", self.actor.id, message))
+        else:
+            self.platform.said.append(Said("channel", self.place.id, message))
+
+    async def dm(self, message: Message) -> None:
+        self.platform.said.append(Said("dm", self.actor.id, clean(message)))
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        self.platform.deferred += 1
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        return self.platform.actors.get(text.strip().lstrip("@").lower())
+
+    async def resolve_place(self, text: str) -> Place | None:
+        return CHANNEL if text.strip().lstrip("#") == CHANNEL.id else None
+
+
+@dataclass
+class FakePlatform:
+    """A platform that honours idempotency keys the way Discord nonces and Matrix txn ids do."""
+
+    app: App
+    platform: str = "fake"
+    said: list[Said] = field(default_factory=list)
+    actors: dict[str, Actor] = field(default_factory=dict)
+    tiers: dict[str, Tier] = field(default_factory=dict)
+    delivered_keys: set[str] = field(default_factory=set)
+    deferred: int = 0
+
+    def actor(self, name: str, tier: Tier = Tier.MEMBER) -> Actor:
+        """A person of the fake community."""
+        actor = self.actors.setdefault(name.lower(), Actor("fake", name.lower(), name))
+        self.tiers.setdefault(actor.id, tier)
+        return actor
+
+    def incoming(self, name: str, *, dm: bool = False) -> Incoming:
+        """An event from `name` in the channel or in their DM."""
+        actor = self.actor(name)
+        place = Place("fake", f"dm-{actor.id}", COMMUNITY, True) if dm else CHANNEL
+        return Incoming(actor, place, self.tiers[actor.id], FakeResponder(self, actor, place),
+                        "Fake circle")
+
+    async def say(self, name: str, text: str, *, dm: bool = False) -> list[Said]:
+        """Type a line as `name`; returns what the bot said in response."""
+        before = len(self.said)
+        await self.app.dispatcher.handle_text(self.incoming(name, dm=dm), text, "!")
+        return self.said[before:]
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
+        if idempotency_key in self.delivered_keys:
+            return
+        where = "dm" if target.is_dm else "channel"
+        self.said.append(Said(where, target.target, clean(message)))
+        self.delivered_keys.add(idempotency_key)

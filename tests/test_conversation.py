@@ -1,0 +1,73 @@
+"""The DM dialogue engine as a member meets it, through `me setup`."""
+
+from __future__ import annotations
+
+from tests.conftest import AppFactory
+from tests.fakes import FakePlatform
+
+
+async def test_setup_from_a_channel_moves_to_dms_and_walks_every_step(
+    app_factory: AppFactory,
+) -> None:
+    fake = FakePlatform(await app_factory())
+    said = await fake.say("ana", "!me setup")
+    assert said[0].where == "ephemeral" and "direct message" in said[0].text
+    assert all(s.where == "dm" for s in said[1:])
+    assert "What name would you like" in said[-1].text
+    await fake.say("ana", "Willow", dm=True)
+    said = await fake.say("ana", "Mars/Olympus", dm=True)
+    assert "not a time zone I know" in said[0].text
+    assert "Which time zone" in said[1].text  # the same question again, nothing lost
+    await fake.say("ana", "America/Chicago", dm=True)
+    said = await fake.say("ana", "Atlantis", dm=True)
+    assert "not a country I know" in said[0].text
+    said = await fake.say("ana", "united states", dm=True)
+    language_question = said[-1]
+    assert [a.label for a in language_question.message.actions] == ["en"]
+    said = await fake.say("ana", "1", dm=True)
+    assert "All set" in said[-1].text
+    shown = (await fake.say("ana", "!me"))[0].text
+    assert "Willow" in shown and "America/Chicago" in shown and "US" in shown
+
+
+async def test_back_skip_pause_resume_and_cancel(app_factory: AppFactory) -> None:
+    fake = FakePlatform(await app_factory())
+    await fake.say("ana", "!me setup")
+    said = await fake.say("ana", "back", dm=True)
+    assert "first question" in said[0].text
+    await fake.say("ana", "Fern", dm=True)
+    said = await fake.say("ana", "back", dm=True)
+    assert "Your earlier answer was: Fern" in said[0].text
+    assert "What name" in said[1].text
+    await fake.say("ana", "skip", dm=True)
+    said = await fake.say("ana", "pause", dm=True)
+    assert "Paused" in said[0].text
+    said = await fake.say("ana", "hello?", dm=True)
+    assert "paused dialogue" in said[0].text and "resume" in said[0].text
+    said = await fake.say("ana", "resume", dm=True)
+    assert "Welcome back" in said[0].text and "time zone" in said[1].text
+    said = await fake.say("ana", "cancel", dm=True)
+    assert "Cancelled" in said[0].text
+    said = await fake.say("ana", "Europe/Paris", dm=True)
+    assert "only understand commands" in said[0].text
+    assert (await fake.app.members.profile("fake:ana")).timezone is None
+
+
+async def test_buttons_are_untrusted_input(app_factory: AppFactory) -> None:
+    app = await app_factory()
+    fake = FakePlatform(app)
+    await fake.say("ana", "!me setup")
+    for _step in range(3):
+        await fake.say("ana", "skip", dm=True)
+    question = fake.said[-1].message
+    good = question.actions[0].id
+    forged = good.replace(good.split(":")[1], "999")
+    await app.dispatcher.handle_action(fake.incoming("ana", dm=True), forged)
+    assert "no longer active" in fake.said[-1].text
+    await app.dispatcher.handle_action(fake.incoming("ben", dm=True), good)  # not ben's dialogue
+    assert "no longer active" in fake.said[-1].text
+    await app.dispatcher.handle_action(fake.incoming("ana", dm=True), good)
+    assert "All set" in fake.said[-1].text
+    await app.dispatcher.handle_action(fake.incoming("ana", dm=True), good)  # replayed
+    assert "no longer active" in fake.said[-1].text
+    assert (await app.members.profile("fake:ana")).language == "en"

@@ -1,0 +1,178 @@
+"""Dispatch as a member meets it: tiers, scopes, bad input, failures, rate limits, logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.cli import quiet_libraries
+from bot.core.commands import CommandSpec, Option, OptionType
+from bot.core.context import Context
+from bot.core.permissions import Scope, Tier
+from tests.conftest import AppFactory, make_config
+from tests.fakes import FakePlatform
+
+
+async def platform_with_test_commands(app_factory: AppFactory, **config: object) -> FakePlatform:
+    app = await app_factory(make_config(**config) if config else None)
+    calls: list[tuple[str, object]] = []
+
+    async def remove(ctx: Context, entry: int) -> None:
+        calls.append(("remove", entry))
+        await ctx.reply(f"removed {entry}")
+
+    async def note(ctx: Context, text: str) -> None:
+        calls.append(("note", len(text)))
+        await ctx.reply("noted", ephemeral=True)
+
+    async def boom(ctx: Context) -> None:
+        raise RuntimeError("secret internals")
+
+    async def dm_only(ctx: Context) -> None:
+        await ctx.reply("private")
+
+    app.registry.add(CommandSpec(
+        path=("entry", "remove"), description="Remove an entry", tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        options=(Option("entry", OptionType.INTEGER, "Entry id", min_value=1),),
+        callback=remove, cog="test"))
+    app.registry.add(CommandSpec(
+        path=("note",), description="Write a note",
+        options=(Option("text", OptionType.STRING, "What to write", max_length=2000),),
+        callback=note, cog="test"))
+    app.registry.add(CommandSpec(path=("boom",), description="Fails", callback=boom, cog="test"))
+    app.registry.add(CommandSpec(path=("secret",), description="DM only", scope=Scope.DM,
+                                 callback=dm_only, cog="test"))
+    fake = FakePlatform(app)
+    app.add_transport(fake)
+    fake.calls = calls  # type: ignore[attr-defined]
+    return fake
+
+
+async def test_members_are_refused_moderator_commands_and_nothing_runs(
+    app_factory: AppFactory,
+) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    fake.actor("mod", Tier.MODERATOR)
+    said = await fake.say("ana", "!entry remove 3")
+    assert [s.where for s in said] == ["ephemeral"]
+    assert "Only a moderator can use `entry remove`" in said[0].text
+    assert fake.calls == []  # type: ignore[attr-defined]
+    said = await fake.say("mod", "!entry remove 3")
+    assert said[0].text == "removed 3"
+    assert fake.calls == [("remove", 3)]  # type: ignore[attr-defined]
+
+
+async def test_scope_rules(app_factory: AppFactory) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    fake.actor("mod", Tier.MODERATOR)
+    said = await fake.say("mod", "!entry remove 3", dm=True)
+    assert "works in a community channel" in said[0].text
+    said = await fake.say("ana", "!secret")
+    assert "works in a direct message" in said[0].text
+    said = await fake.say("ana", "!secret", dm=True)
+    assert said[0].text == "private"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("!entry remove three", "`entry` takes a whole number, not `three`."),
+        ("!entry remove 0", "`entry` must be between 1 and …."),
+        ("!entry remove", "`entry remove` needs `entry`"),
+        ("!entry remove 3 4", "Too many values"),
+        ("!entry remove entry=3 colour=red", "Unknown option `colour`"),
+        ('!note "unclosed', "A quote is not closed"),
+        ("!entri remove 3", "I don't know the command `entri`. Did you mean `!entry`?"),
+    ],
+)
+async def test_bad_input_gets_one_clear_private_message(
+    app_factory: AppFactory, line: str, expected: str
+) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    fake.actor("mod", Tier.MODERATOR)
+    said = await fake.say("mod", line)
+    assert len(said) == 1
+    assert said[0].where == "ephemeral"
+    assert expected in said[0].text
+    assert fake.calls == []  # type: ignore[attr-defined]
+
+
+async def test_a_ten_thousand_character_argument_is_refused_with_the_limit(
+    app_factory: AppFactory,
+) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    said = await fake.say("ana", "!note " + "x" * 10_000)
+    assert "`text` is too long (10000 characters; the limit is 2000)." in said[0].text
+    assert fake.calls == []  # type: ignore[attr-defined]
+
+
+async def test_unexpected_errors_become_an_apology_with_an_error_id_in_the_log(
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    with caplog.at_level(logging.INFO, logger="circlebot"):
+        said = await fake.say("ana", "!boom")
+    assert len(said) == 1
+    assert "something went wrong on my side" in said[0].text
+    assert "secret internals" not in said[0].text
+    error_id = said[0].text.split("error id `")[1].split("`")[0]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_rate_limit_slows_a_flooding_member_but_not_others(app_factory: AppFactory) -> None:
+    fake = await platform_with_test_commands(
+        app_factory, bot={"rate_limit": {"commands": 3, "per_seconds": 60}}
+    )
+    replies = [(await fake.say("ana", "!ping"))[0].text for _ in range(4)]
+    assert replies[:3] == ["pong"] * 3
+    assert "slow down" in replies[3]
+    assert (await fake.say("ben", "!ping"))[0].text == "pong"
+
+
+async def test_command_logs_never_contain_what_members_wrote(
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = "CANARY-my-private-journal-line-7f3a"
+    fake = await platform_with_test_commands(app_factory)
+    quiet_libraries()  # what `circlebot -v` does too
+    with caplog.at_level(logging.DEBUG):
+        await fake.say("ana", f"!note {canary}")
+        await fake.say("ana", f"!entry remove {canary}")
+        await fake.say("ana", f"!me name {canary[:30]}")
+        await fake.say("ana", canary, dm=True)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "cmd=note" in text and "outcome=ok" in text
+    assert canary not in text
+    assert canary[:30] not in text
+    assert "ana" not in text.split("cmd=note")[1].split("\n")[0]
+
+
+async def test_owner_from_config_may_run_everything(app_factory: AppFactory) -> None:
+    fake = await platform_with_test_commands(app_factory, bot={"owners": ["fake:boss"]})
+    said = await fake.say("boss", "!entry remove 2")
+    assert said[0].text == "removed 2"
+
+
+async def test_help_lists_only_what_the_tier_allows(app_factory: AppFactory) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    fake.actor("mod", Tier.MODERATOR)
+    member_help = (await fake.say("ana", "!help"))[0].text
+    mod_help = (await fake.say("mod", "!help"))[0].text
+    assert "!me timezone" in member_help and "!entry remove" not in member_help
+    assert "!entry remove" in mod_help
+    detail = (await fake.say("ana", "!help me timezone"))[0].text
+    assert "!me timezone <zone>" in detail
+    assert "IANA zone" in detail
+    hidden = (await fake.say("ana", "!help entry remove"))[0].text
+    assert "no command `entry remove` that you can use" in hidden
+
+
+async def test_plain_channel_chat_is_not_read(app_factory: AppFactory) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    assert await fake.say("ana", "just chatting, !not a command?") == []
+    assert await fake.say("ana", "! spaced") == []
+    assert await fake.say("ana", "!otherbot do something") == []
+    said = await fake.say("ana", "!otherbot do something", dm=True)
+    assert "I don't know the command `otherbot`" in said[0].text
