@@ -30,7 +30,9 @@ class Said:
         body = render_parts(self.message.text, lambda w: w.at.isoformat())
         card = self.message.card
         if card is not None:
-            body += "\n" + card.title + "\n" + "\n".join(f"{f.name}: {f.value}" for f in card.fields)
+            body += (
+                "\n" + card.title + "\n" + "\n".join(f"{f.name}: {f.value}" for f in card.fields)
+            )
             body += "\n" + card.footer
         return body
 
@@ -88,8 +90,9 @@ class FakePlatform:
         """An event from `name` in the channel or in their DM."""
         actor = self.actor(name)
         place = Place("fake", f"dm-{actor.id}", COMMUNITY, True) if dm else CHANNEL
-        return Incoming(actor, place, self.tiers[actor.id], FakeResponder(self, actor, place),
-                        "Fake circle")
+        return Incoming(
+            actor, place, self.tiers[actor.id], FakeResponder(self, actor, place), "Fake circle"
+        )
 
     async def say(self, name: str, text: str, *, dm: bool = False) -> list[Said]:
         """Type a line as `name`; returns what the bot said in response."""

@@ -38,13 +38,20 @@ def spec(**kw: object) -> CommandSpec:
         ({"description": ""}, "description"),
         ({"path": ("a", "b", "c", "d")}, "1-3 words"),
         (
-            {"options": tuple(Option(f"o{i}", OptionType.STRING, "x", required=False)
-                              for i in range(26))},
+            {
+                "options": tuple(
+                    Option(f"o{i}", OptionType.STRING, "x", required=False) for i in range(26)
+                )
+            },
             "at most 25",
         ),
         (
-            {"options": (Option("a", OptionType.STRING, "x", required=False),
-                         Option("b", OptionType.STRING, "x"))},
+            {
+                "options": (
+                    Option("a", OptionType.STRING, "x", required=False),
+                    Option("b", OptionType.STRING, "x"),
+                )
+            },
             "required options must come before",
         ),
     ],
@@ -119,7 +126,10 @@ def test_extra_words_flow_into_the_last_text_option() -> None:
     s = CommandSpec(
         path=("journal", "write"),
         description="Write",
-        options=(Option("mood", OptionType.INTEGER, "Mood"), Option("text", OptionType.STRING, "T")),
+        options=(
+            Option("mood", OptionType.INTEGER, "Mood"),
+            Option("text", OptionType.STRING, "T"),
+        ),
         callback=cb,
     )
     assert bind_text(s, "7 today  was: hard, but ok") == {
@@ -138,7 +148,7 @@ def test_bad_command_lines_give_clear_errors() -> None:
         options=(Option("minutes", OptionType.INTEGER, "Length"),),
         callback=_minutes_only,
     )
-    with pytest.raises(ArgumentError, match="Unknown option `colour`. Options: minutes"):
+    with pytest.raises(ArgumentError, match=r"Unknown option `colour`\. Options: minutes"):
         bind_text(s_no_text, "colour=blue")
     with pytest.raises(ArgumentError, match="Too many values"):
         bind_text(s_no_text, "5 6")

@@ -12,7 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def circlebot(*args: str, stdin: str = "", cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def circlebot(
+    *args: str, stdin: str = "", cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the installed entry point the way the README does."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
     return subprocess.run(
@@ -67,8 +69,15 @@ def test_a_scripted_console_session_end_to_end(tmp_path: Path) -> None:
 
 def test_the_virtual_clock_and_files_directory(tmp_path: Path) -> None:
     result = circlebot(
-        "console", "--db", str(tmp_path / "v.sqlite3"), "--clock", "2026-12-01T09:00:00Z",
-        "--files", str(tmp_path / "out"), stdin=":now\n:advance 1h30m\n:now\n", cwd=tmp_path,
+        "console",
+        "--db",
+        str(tmp_path / "v.sqlite3"),
+        "--clock",
+        "2026-12-01T09:00:00Z",
+        "--files",
+        str(tmp_path / "out"),
+        stdin=":now\n:advance 1h30m\n:now\n",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert "[clock] now 2026-12-01 09:00 UTC" in result.stdout
@@ -88,8 +97,12 @@ def test_sigterm_stops_cleanly_with_exit_code_zero(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "s.sqlite3")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("!ping\n")

@@ -32,18 +32,32 @@ async def platform_with_test_commands(app_factory: AppFactory, **config: object)
     async def dm_only(ctx: Context) -> None:
         await ctx.reply("private")
 
-    app.registry.add(CommandSpec(
-        path=("entry", "remove"), description="Remove an entry", tier=Tier.MODERATOR,
-        scope=Scope.COMMUNITY,
-        options=(Option("entry", OptionType.INTEGER, "Entry id", min_value=1),),
-        callback=remove, cog="test"))
-    app.registry.add(CommandSpec(
-        path=("note",), description="Write a note",
-        options=(Option("text", OptionType.STRING, "What to write", max_length=2000),),
-        callback=note, cog="test"))
+    app.registry.add(
+        CommandSpec(
+            path=("entry", "remove"),
+            description="Remove an entry",
+            tier=Tier.MODERATOR,
+            scope=Scope.COMMUNITY,
+            options=(Option("entry", OptionType.INTEGER, "Entry id", min_value=1),),
+            callback=remove,
+            cog="test",
+        )
+    )
+    app.registry.add(
+        CommandSpec(
+            path=("note",),
+            description="Write a note",
+            options=(Option("text", OptionType.STRING, "What to write", max_length=2000),),
+            callback=note,
+            cog="test",
+        )
+    )
     app.registry.add(CommandSpec(path=("boom",), description="Fails", callback=boom, cog="test"))
-    app.registry.add(CommandSpec(path=("secret",), description="DM only", scope=Scope.DM,
-                                 callback=dm_only, cog="test"))
+    app.registry.add(
+        CommandSpec(
+            path=("secret",), description="DM only", scope=Scope.DM, callback=dm_only, cog="test"
+        )
+    )
     fake = FakePlatform(app)
     app.add_transport(fake)
     fake.calls = calls  # type: ignore[attr-defined]

@@ -46,8 +46,12 @@ async def test_a_crash_between_send_and_mark_still_delivers_exactly_once(
         platform = FakePlatform(app)  # the "server side": it outlives the bot process
 
         app.add_transport(DiesAfterSending(platform))
-        await app.outbox.enqueue("meetings.1.2026-12-01T10:00.start", CHANNEL,
-                                 Message.of("Meeting starts now"), START + timedelta(hours=1))
+        await app.outbox.enqueue(
+            "meetings.1.2026-12-01T10:00.start",
+            CHANNEL,
+            Message.of("Meeting starts now"),
+            START + timedelta(hours=1),
+        )
         clock.set(START + timedelta(hours=1))
         with pytest.raises(CrashAfterSend):
             await app.outbox.deliver_due()
@@ -81,8 +85,9 @@ async def test_downtime_sends_late_inside_grace_and_skips_what_is_stale(
     url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
     app = await app_factory(clock=clock, db_url=url)
     await app.outbox.enqueue("old", CHANNEL, Message.of("hours ago"), START + timedelta(minutes=5))
-    await app.outbox.enqueue("recent", CHANNEL, Message.of("just now"),
-                             START + timedelta(hours=2, minutes=50))
+    await app.outbox.enqueue(
+        "recent", CHANNEL, Message.of("just now"), START + timedelta(hours=2, minutes=50)
+    )
     await app.outbox.enqueue("future", CHANNEL, Message.of("later"), START + timedelta(hours=4))
     await app.close()  # the bot is down from 09:00 ...
 
@@ -119,7 +124,8 @@ async def test_messages_with_times_and_files_survive_the_round_trip(
     from bot.core.message import Attachment, Card, Field
 
     message = Message.of(
-        "Next: ", When(START + timedelta(days=1)),
+        "Next: ",
+        When(START + timedelta(days=1)),
         card=Card("Tuesday circle", fields=(Field("Where", "#general"),)),
         attachment=Attachment("meeting.ics", b"BEGIN:VCALENDAR", "text/calendar"),
     )

@@ -260,10 +260,8 @@ def _number(option: Option, raw: Any) -> int | float:
                 name=option.name, kind=kind, value=str(raw)[:40]
             )
         ) from None
-    if (
-        (option.min_value is not None
-        and value < option.min_value)
-        or (option.max_value is not None and value > option.max_value)
+    if (option.min_value is not None and value < option.min_value) or (
+        option.max_value is not None and value > option.max_value
     ):
         raise ArgumentError(
             _("`{name}` must be between {low} and {high}.").format(

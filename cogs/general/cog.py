@@ -16,7 +16,7 @@ from bot.core.dispatch import tier_name
 from bot.core.errors import UserError
 from bot.core.message import Card, Field, Message
 from bot.core.permissions import Scope
-from bot.i18n import _, available_languages
+from bot.i18n import _, available_languages, using_language
 from bot.safety import escape_markdown
 
 COUNTRY_NAMES: dict[str, str] = {
@@ -310,12 +310,15 @@ class GeneralCog(Cog):
         """Choose the language I use with you."""
         value = None if language.strip().lower() == "clear" else check_language(language)
         await self.services.members.update_profile(ctx.actor.key, language=value)
-        await ctx.reply(
-            _("I'll use {language} with you.").format(language=value)
-            if value
-            else _("Your language is cleared; I'll use the community's."),
-            ephemeral=True,
-        )
+        if value is None:
+            await ctx.reply(
+                _("Your language is cleared; I'll use the community's."), ephemeral=True
+            )
+            return
+        with using_language(value):  # confirm in the language just chosen
+            await ctx.reply(
+                _("I'll use {language} with you.").format(language=value), ephemeral=True
+            )
 
     @command("me", "setup")
     async def me_setup(self, ctx: Context) -> None:

@@ -1,0 +1,105 @@
+"""Outbound safety, message rendering and translation, as readers would see them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+
+from bot import i18n
+from bot.core.message import Card, Field, Message, When, markdown_to_html, markdown_to_plain
+from bot.safety import ZWSP, clean, defuse, escape_markdown
+from tests.conftest import AppFactory
+from tests.fakes import FakePlatform
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@everyone look",
+        "hey @here",
+        "@room now",
+        "ping <@123456>",
+        "role <@&987>",
+        "old <@!55>",
+        "＠everyone wide",
+        "@EVERYONE caps",
+    ],
+)
+def test_mentions_in_member_text_are_defused(text: str) -> None:
+    out = defuse(text)
+    assert ZWSP in out
+    for token in ("@everyone", "@here", "@room", "<@123456>", "<@&987>", "<@!55>"):
+        assert token not in out.lower()
+
+
+def test_clean_reaches_cards_and_buttons() -> None:
+    msg = clean(
+        Message(
+            text=("hi @everyone",),
+            card=Card("@here title", "desc <@&1>", (Field("@room", "<@2>"),), "@everyone"),
+        )
+    )
+    flat = repr(msg)
+    for token in ("@everyone", "@here", "@room", "<@&1>", "<@2>"):
+        assert token not in flat
+
+
+async def test_a_member_cannot_make_the_bot_ping_through_a_pseudonym(
+    app_factory: AppFactory,
+) -> None:
+    fake = FakePlatform(await app_factory())
+    said = await fake.say("ana", "!me name Hi @everyone")
+    assert "@everyone" not in said[0].text
+    assert f"@{ZWSP}everyone" in said[0].text
+
+
+def test_markdown_subset_renders_to_html_and_plain_text() -> None:
+    text = "**Tuesday** *circle*\n- `!help`\n- [site](https://example.org/a?b=1&c=2)\n<script>"
+    html = markdown_to_html(text)
+    assert "<strong>Tuesday</strong> <em>circle</em><br>" in html
+    assert "<ul><li><code>!help</code></li>" in html
+    assert '<a href="https://example.org/a?b=1&amp;c=2">site</a>' in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert markdown_to_plain(text).startswith("Tuesday circle\n- !help\n- site (https://")
+
+
+def test_escaped_member_text_shows_literally() -> None:
+    typed = "I *really* [did](it) _it_"
+    assert markdown_to_plain(escape_markdown(typed)) == typed
+    assert "<em>" not in markdown_to_html(escape_markdown(typed))
+
+
+def test_message_json_round_trip_keeps_times_aware() -> None:
+    at = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    msg = Message.of("Starts ", When(at, "relative"), " today")
+    back = Message.from_json(msg.to_json())
+    assert back == msg
+    with pytest.raises(ValueError, match="aware"):
+        When(datetime(2026, 1, 1))
+
+
+async def test_a_new_language_needs_only_a_catalog(
+    app_factory: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = Catalog(locale="de", domain=i18n.DOMAIN)
+    catalog.add("pong", "Pong! Ich bin da.")
+    catalog.add("I'll use {language} with you.", "Ich spreche mit dir jetzt {language}.")
+    target = tmp_path / "de" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with (target / f"{i18n.DOMAIN}.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n._catalog.cache_clear()
+    try:
+        fake = FakePlatform(await app_factory())
+        assert "de" in i18n.available_languages()
+        said = await fake.say("ana", "!me language de")
+        assert said[0].text == "Ich spreche mit dir jetzt de."
+        assert (await fake.say("ana", "!ping"))[0].text == "Pong! Ich bin da."
+        assert (await fake.say("ben", "!ping"))[0].text == "pong"
+    finally:
+        i18n._catalog.cache_clear()
