@@ -19,6 +19,7 @@ from bot.core.cog import Cog, Services
 from bot.core.conversation import Conversations
 from bot.core.dispatch import Dispatcher, RateLimiter
 from bot.core.errors import DeliveryError
+from bot.core.hooks import TextChecks
 from bot.core.message import Message
 from bot.core.registry import Registry
 from bot.db import Database
@@ -115,6 +116,7 @@ class App:
         )
         self.transports: dict[str, Transport] = {}
         self.cogs: dict[str, Cog] = {}
+        self.text_checks = TextChecks()
         self.services = Services(
             config=config,
             db=self.db,
@@ -127,11 +129,13 @@ class App:
             conversations=self.conversations,
             registry=self.registry,
             cogs=self.cogs,
+            text_checks=self.text_checks,
         )
         self.dispatcher = Dispatcher(
             self.registry,
             self.members,
             self.conversations,
+            text_checks=self.text_checks,
             owners=frozenset(config.bot.owners),
             default_timezone=config.bot.timezone,
             rate_limiter=RateLimiter(
@@ -147,14 +151,18 @@ class App:
         if not status.up_to_date:
             if migrate or self.config.database.auto_migrate:
                 log.info(
-                    "migrating %s from %s to %s", self.db.display_url, status.current, status.head
+                    "migrating %s from %s to %s",
+                    self.db.display_url,
+                    status.describe_current,
+                    status.describe_heads,
                 )
                 await self.db.migrate()
             else:
-                where = "is empty" if status.current is None else f"is at {status.current}"
+                where = "is empty" if not status.current else f"is at {status.describe_current}"
                 raise StartupError(
                     f"The database {self.db.display_url} {where}, but this version needs "
-                    f"{status.head}. Run `circlebot migrate` (back it up first), then start again."
+                    f"{status.describe_heads}. Run `circlebot migrate` (back it up first), then "
+                    "start again."
                 )
         if not self._loaded:
             loader.load(self.config.cogs.enabled, self.config.cogs.settings, self.services)

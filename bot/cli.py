@@ -188,10 +188,11 @@ async def _migrate(config: AppConfig, args: argparse.Namespace) -> int:
     finally:
         await app.db.close()
     if before.current == after.current:
-        print(f"{app.db.display_url} is already up to date ({after.current}).")
+        print(f"{app.db.display_url} is already up to date ({after.describe_current}).")
     else:
         print(
-            f"Migrated {app.db.display_url} from {before.current or 'empty'} to {after.current}."
+            f"Migrated {app.db.display_url} from {before.describe_current} to "
+            f"{after.describe_current}."
         )
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,10 +88,25 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     return engine
 
 
+COGS_DIR = Path(__file__).resolve().parent.parent / "cogs"
+
+
+def version_locations() -> list[Path]:
+    """The core's migrations, then each cog's own branch (`cogs/NAME/migrations`)."""
+    return [MIGRATIONS_DIR / "versions", *sorted(COGS_DIR.glob("*/migrations"))]
+
+
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
-    """An Alembic config pointing at our migrations; `connection` is handed to env.py."""
+    """An Alembic config over the core's and every cog's migrations.
+
+    Each cog keeps its migrations on a branch of its own (`branch_labels = ("NAME",)`, based on
+    the core's first revision), like maubot's per-plugin migrations, so cogs never conflict.
+    `connection` is handed to env.py.
+    """
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
@@ -100,13 +116,23 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 class SchemaStatus:
     """Where the database stands against the code's migrations."""
 
-    current: str | None
-    head: str
+    current: frozenset[str]
+    heads: frozenset[str]
 
     @property
     def up_to_date(self) -> bool:
-        """True when no migration is pending."""
-        return self.current == self.head
+        """True when no migration is pending on any branch."""
+        return self.current == self.heads
+
+    @property
+    def describe_current(self) -> str:
+        """The applied revisions, for messages."""
+        return ", ".join(sorted(self.current)) or "empty"
+
+    @property
+    def describe_heads(self) -> str:
+        """The revisions this code needs, for messages."""
+        return ", ".join(sorted(self.heads))
 
 
 class Database:
@@ -125,22 +151,21 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     async def status(self) -> SchemaStatus:
-        """Compare the database's migration revision with the code's head."""
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        assert head is not None
+        """Compare the database's applied revisions with the heads of every branch."""
+        heads = frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
-        def current(conn: Connection) -> str | None:
-            return MigrationContext.configure(conn).get_current_revision()
+        def current(conn: Connection) -> frozenset[str]:
+            return frozenset(MigrationContext.configure(conn).get_current_heads())
 
         async with self.engine.connect() as conn:
-            rev = await conn.run_sync(current)
-        return SchemaStatus(current=rev, head=head)
+            applied = await conn.run_sync(current)
+        return SchemaStatus(current=applied, heads=heads)
 
     async def migrate(self) -> SchemaStatus:
         """Upgrade to the newest schema."""
 
         def upgrade(conn: Connection) -> None:
-            command.upgrade(alembic_config(conn), "head")
+            command.upgrade(alembic_config(conn), "heads")
 
         async with self.engine.begin() as conn:
             await conn.run_sync(upgrade)

@@ -71,3 +71,24 @@ async def test_buttons_are_untrusted_input(app_factory: AppFactory) -> None:
     await app.dispatcher.handle_action(fake.incoming("ana", dm=True), good)  # replayed
     assert "no longer active" in fake.said[-1].text
     assert (await app.members.profile("fake:ana")).language == "en"
+
+
+async def test_text_checks_see_direct_messages_and_never_block_them(
+    app_factory: AppFactory,
+) -> None:
+    app = await app_factory()
+    fake = FakePlatform(app)
+    seen: list[tuple[str, str]] = []
+
+    async def watcher(ctx: object, text: str, source: str) -> None:
+        seen.append((source, text))
+
+    async def broken(ctx: object, text: str, source: str) -> None:
+        raise RuntimeError("a bug in a check")
+
+    app.text_checks.add(broken)
+    app.text_checks.add(watcher)
+    await fake.say("ana", "!me setup")
+    said = await fake.say("ana", "Rowan", dm=True)
+    assert "time zone" in said[-1].text  # the dialogue went on
+    assert seen == [("dm", "Rowan")]

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.config import AppConfig
     from bot.core.conversation import Conversations
+    from bot.core.hooks import TextChecks
     from bot.core.registry import Registry
     from bot.db import Database
     from bot.outbox import Outbox
@@ -37,6 +38,7 @@ class Services:
     conversations: Conversations
     registry: Registry
     cogs: dict[str, Cog]
+    text_checks: TextChecks
 
 
 class Cog:

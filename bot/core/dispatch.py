@@ -23,6 +23,7 @@ from bot.core.context import CommunityInfo, Context, Responder
 from bot.core.conversation import Conversations
 from bot.core.convert import bind_text, convert
 from bot.core.errors import ArgumentError, PermissionDenied, UserError
+from bot.core.hooks import TextChecks
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Scope, Tier
@@ -88,6 +89,7 @@ class Dispatcher:
         members: MemberService,
         conversations: Conversations,
         *,
+        text_checks: TextChecks | None = None,
         owners: frozenset[str] = frozenset(),
         default_timezone: str = "UTC",
         rate_limiter: RateLimiter | None = None,
@@ -95,6 +97,7 @@ class Dispatcher:
         self.registry = registry
         self.members = members
         self.conversations = conversations
+        self.text_checks = text_checks or TextChecks()
         self.owners = owners
         self.default_timezone = default_timezone
         self.rate_limiter = rate_limiter or RateLimiter(10, 30.0)
@@ -260,6 +263,7 @@ class Dispatcher:
         self._enter()
         try:
             ctx = await self.context(incoming)
+            await self.text_checks.run(ctx, stripped, "dm")
             if await self.conversations.handle_text(ctx, stripped):
                 return True
             await ctx.reply(
