@@ -51,11 +51,24 @@ class MemberService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
+        # Every command looks these up; they change rarely and only through this service.
+        self._communities: dict[tuple[str, str], CommunityInfo] = {}
+        self._joined: set[tuple[int, str]] = set()
 
     async def community(
         self, platform: str, platform_id: str, name: str = "", *, timezone: str = "UTC"
     ) -> CommunityInfo:
         """The community row for a guild/space, created on first sight."""
+        cached = self._communities.get((platform, platform_id))
+        if cached is not None and (not name or cached.name == name):
+            return cached
+        info = await self._load_community(platform, platform_id, name, timezone)
+        self._communities[(platform, platform_id)] = info
+        return info
+
+    async def _load_community(
+        self, platform: str, platform_id: str, name: str, timezone: str
+    ) -> CommunityInfo:
         async with self._sessions() as session:
             row = await session.scalar(
                 select(Community).where(
@@ -107,7 +120,9 @@ class MemberService:
                 raise UserError(_("That community is not known."))
             for key, value in values.items():
                 setattr(row, key, value)
-        return _info(row)
+        info = _info(row)
+        self._communities[(info.platform, info.platform_id)] = info
+        return info
 
     async def profile(self, actor_key: str) -> ProfileInfo:
         """A person's own settings (empty when they never set any)."""
@@ -134,21 +149,25 @@ class MemberService:
 
     async def join(self, community_id: int, actor_key: str) -> None:
         """Record that a person is in a community (idempotent)."""
+        if (community_id, actor_key) in self._joined:
+            return
         async with self._sessions() as session:
             exists = await session.scalar(
                 select(Member.id).where(
                     Member.community_id == community_id, Member.actor_key == actor_key
                 )
             )
-            if exists is not None:
-                return
-            session.add(
-                Member(community_id=community_id, actor_key=actor_key, joined_at=self._clock.now())
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
+            if exists is None:
+                session.add(
+                    Member(
+                        community_id=community_id, actor_key=actor_key, joined_at=self._clock.now()
+                    )
+                )
+                try:
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+        self._joined.add((community_id, actor_key))
 
     async def pseudonym(self, community_id: int, actor_key: str) -> str | None:
         """The name a person chose for this community, if any."""
@@ -214,6 +233,7 @@ class MemberService:
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase a person's profile, memberships and unfinished dialogues."""
+        self._joined = {j for j in self._joined if j[1] != actor_key}
         async with self._sessions.begin() as session:
             await session.execute(delete(Profile).where(Profile.actor_key == actor_key))
             await session.execute(delete(Member).where(Member.actor_key == actor_key))

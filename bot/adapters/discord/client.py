@@ -1,0 +1,71 @@
+"""The discord.py client classes, forwarding every event the bot uses to the adapter."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import discord
+
+
+class Events(Protocol):
+    """What the adapter handles; the client only forwards."""
+
+    async def setup(self) -> None:
+        """Once per login, before the gateway connects (sync commands, persistent buttons)."""
+
+    async def on_ready(self) -> None:
+        """The gateway is ready (again)."""
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A message the intents let through (direct messages)."""
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every interaction, after discord.py's own routing (used for form submits)."""
+
+    async def on_action(self, interaction: discord.Interaction, action_id: str) -> None:
+        """A press on one of the bot's buttons."""
+
+    async def on_long_text(self, interaction: discord.Interaction, digest: str) -> None:
+        """A press on a "write a longer answer" button."""
+
+
+class _Forwarding:
+    """Event methods discord.py finds by name (`on_<event>`, `setup_hook`)."""
+
+    events: Events
+
+    async def setup_hook(self) -> None:
+        await self.events.setup()
+
+    async def on_ready(self) -> None:
+        await self.events.on_ready()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.events.on_message(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await self.events.on_interaction(interaction)
+
+
+class CircleClient(_Forwarding, discord.Client):
+    """One gateway connection (most communities)."""
+
+    def __init__(self, events: Events, **options: Any) -> None:
+        super().__init__(**options)
+        self.events = events
+
+
+class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
+    """Several shards in one process (`discord.shard_count` / `shard_ids` in the config)."""
+
+    def __init__(self, events: Events, **options: Any) -> None:
+        super().__init__(**options)
+        self.events = events
+
+
+def events_of(interaction: discord.Interaction) -> Events:
+    """The adapter behind the client that received `interaction`."""
+    client = interaction.client
+    if not isinstance(client, _Forwarding):
+        raise TypeError("interaction did not come through a circlebot client")
+    return client.events

@@ -1,0 +1,113 @@
+"""Message -> Matrix event content: an `m.notice` with HTML and plain bodies that pings nobody.
+
+Pure functions, so what members see can be checked without a homeserver. The caller has already
+passed the message through `bot.safety.clean`; `"m.mentions": {}` is the platform-level guard
+on top, so even a display name in the text never notifies anyone.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
+
+from bot.core.message import Attachment, Message, When, markdown_to_html, markdown_to_plain
+from bot.core.message import render_parts as join_parts
+
+HTML_FORMAT = "org.matrix.custom.html"
+_PATTERNS = {"date": "EEE d MMM y", "time": "HH:mm zzz"}
+
+
+def when_renderer(zone: ZoneInfo, now: datetime, locale: str = "en") -> Callable[[When], str]:
+    """Show a moment in the reader's zone, the way the console does."""
+
+    def render(when: When) -> str:
+        if when.style == "relative":
+            return str(format_timedelta(when.at - now, add_direction=True, locale=locale))
+        pattern = _PATTERNS.get(when.style, "EEE d MMM y, HH:mm zzz")
+        text = str(format_datetime(when.at.astimezone(zone), pattern, tzinfo=zone, locale=locale))
+        if when.style == "full":
+            relative = format_timedelta(when.at - now, add_direction=True, locale=locale)
+            text += f" ({relative})"
+        return text
+
+    return render
+
+
+def text_content(message: Message, render_when: Callable[[When], str]) -> dict[str, Any] | None:
+    """The notice for text, card and numbered choices; None when the message is only a file."""
+    markdown = join_parts(message.text, render_when)
+    plain: list[str] = [markdown_to_plain(markdown)] if markdown else []
+    rich: list[str] = [markdown_to_html(markdown)] if markdown else []
+    card = message.card
+    if card is not None:
+        plain.append(f"== {markdown_to_plain(card.title)} ==")
+        block = [f"<h4>{markdown_to_html(card.title)}</h4>"]
+        if card.description:
+            plain.append(markdown_to_plain(card.description))
+            block.append(f"<p>{markdown_to_html(card.description)}</p>")
+        if card.fields:
+            block.append("<dl>")
+            for f in card.fields:
+                plain.append(f"{markdown_to_plain(f.name)}: {markdown_to_plain(f.value)}")
+                block.append(
+                    f"<dt><strong>{markdown_to_html(f.name)}</strong></dt>"
+                    f"<dd>{markdown_to_html(f.value)}</dd>"
+                )
+            block.append("</dl>")
+        if card.footer:
+            plain.append(f"({markdown_to_plain(card.footer)})")
+            block.append(f"<p><em>{markdown_to_html(card.footer)}</em></p>")
+        rich.append("<blockquote>" + "".join(block) + "</blockquote>")
+    if message.actions:
+        # No buttons on Matrix: numbered choices the conversation engine accepts as answers.
+        labels = [markdown_to_plain(a.label) for a in message.actions]
+        if not _already_listed(markdown, labels) and not all(x.isdigit() for x in labels):
+            plain.extend(f"{i}. {label}" for i, label in enumerate(labels, start=1))
+            items = "".join(f"<li>{html.escape(label, quote=False)}</li>" for label in labels)
+            rich.append(f"<ol>{items}</ol>")
+    if not plain:
+        return None
+    return {
+        "msgtype": "m.notice",
+        "body": "\n".join(plain),
+        "format": HTML_FORMAT,
+        "formatted_body": "<br>".join(rich),
+        "m.mentions": {},
+    }
+
+
+def _already_listed(markdown: str, labels: list[str]) -> bool:
+    """Choice steps already print `1. label` lines (and scales ask for a number); skip those."""
+    return all(f"{i}. {label}" in markdown for i, label in enumerate(labels, start=1))
+
+
+def file_content(attachment: Attachment, uri: str, keys: dict[str, Any] | None) -> dict[str, Any]:
+    """An `m.image` or `m.file` event; encrypted rooms carry the key under `file`, not `url`."""
+    content: dict[str, Any] = {
+        "msgtype": "m.image" if attachment.mime.startswith("image/") else "m.file",
+        "body": attachment.filename,
+        "filename": attachment.filename,
+        "info": {"mimetype": attachment.mime, "size": len(attachment.data)},
+        "m.mentions": {},
+    }
+    if keys is None:
+        content["url"] = uri
+    else:
+        content["file"] = {**keys, "url": uri}
+    return content
+
+
+def pointer_content(text: str) -> dict[str, Any]:
+    """A short plain notice (the "I've sent you a private reply" pointer)."""
+    return {
+        "msgtype": "m.notice",
+        "body": text,
+        "format": HTML_FORMAT,
+        "formatted_body": html.escape(text, quote=False),
+        "m.mentions": {},
+    }

@@ -1,0 +1,123 @@
+"""What the Matrix adapter must remember across restarts, kept in the `adapter_state` table.
+
+The sync token and the ids of handled events make a restart (or a re-delivered event) never run
+a command twice; the session (access token, device id) keeps one device, so the crypto store
+next to it stays valid. The session holds a secret, so it is stored encrypted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import crypto
+from bot.models import AdapterState
+
+PLATFORM = "matrix"
+HANDLED_KEEP = 2000  # enough to cover any timeline a sync can re-deliver
+
+
+@dataclass(frozen=True)
+class Session:
+    """A login to reuse: same device, same crypto identity."""
+
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+def _recent_key(user_id: str) -> str:
+    """Row key for a member's most recent community; hashed so long ids fit the column."""
+    return "recent:" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+
+
+class StateStore:
+    """Reads and writes the adapter's rows; one transaction per call."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self.handled: deque[str] = deque(maxlen=HANDLED_KEEP)
+        self._handled_set: set[str] = set()
+
+    async def get(self, key: str) -> str | None:
+        """One stored value."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(AdapterState.value).where(
+                    AdapterState.platform == PLATFORM, AdapterState.key == key
+                )
+            )
+
+    async def put(self, values: dict[str, str]) -> None:
+        """Upsert several values together, so a token and its handled ids commit as one."""
+        async with self._sessions.begin() as session:
+            rows = await session.scalars(
+                select(AdapterState).where(
+                    AdapterState.platform == PLATFORM, AdapterState.key.in_(list(values))
+                )
+            )
+            existing = {row.key: row for row in rows}
+            for key, value in values.items():
+                row = existing.get(key)
+                if row is None:
+                    session.add(AdapterState(platform=PLATFORM, key=key, value=value))
+                else:
+                    row.value = value
+
+    async def load_session(self) -> Session | None:
+        """The saved login, if any."""
+        raw = await self.get("session")
+        if raw is None:
+            return None
+        data = json.loads(crypto.keyring().decrypt(raw))
+        return Session(data["user_id"], data["device_id"], data["access_token"])
+
+    async def save_session(self, session: Session) -> None:
+        """Remember the login (encrypted: it is a credential)."""
+        data = json.dumps(
+            {
+                "user_id": session.user_id,
+                "device_id": session.device_id,
+                "access_token": session.access_token,
+            }
+        )
+        await self.put({"session": crypto.keyring().encrypt(data)})
+
+    async def load_handled(self) -> None:
+        """Fill the in-memory dedupe window from the database."""
+        raw = await self.get("handled_events")
+        for event_id in json.loads(raw) if raw else []:
+            self._remember(event_id)
+
+    def claim(self, event_id: str) -> bool:
+        """True the first time an event id is seen; the caller then handles it."""
+        if event_id in self._handled_set:
+            return False
+        self._remember(event_id)
+        return True
+
+    def _remember(self, event_id: str) -> None:
+        if len(self.handled) == self.handled.maxlen:
+            self._handled_set.discard(self.handled[0])
+        self.handled.append(event_id)
+        self._handled_set.add(event_id)
+
+    async def save_progress(self, token: str, *, handled_changed: bool) -> None:
+        """Persist the next sync token (and the handled ids when they changed)."""
+        values = {"sync_token": token}
+        if handled_changed:
+            values["handled_events"] = json.dumps(list(self.handled))
+        await self.put(values)
+
+    async def recent_community(self, user_id: str) -> str | None:
+        """The community a member last used a command in."""
+        return await self.get(_recent_key(user_id))
+
+    async def set_recent_community(self, user_id: str, community: str) -> None:
+        """Remember where a member last spoke, so their DMs belong to that community."""
+        await self.put({_recent_key(user_id): community})
