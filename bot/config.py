@@ -84,7 +84,7 @@ class SchedulerConfig:
 class CogsConfig:
     """Which capabilities run, and their settings (`[cogs.NAME]` tables)."""
 
-    enabled: list[str] = field(default_factory=lambda: ["general"])
+    enabled: list[str] = field(default_factory=lambda: ["general"])  # parse() default: all
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -260,7 +260,9 @@ def parse(data: dict[str, Any], source: str = "config") -> AppConfig:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     data = dict(data)
     cogs_table = dict(data.pop("cogs", {}) or {})
-    enabled = cogs_table.pop("enabled", ["general"])
+    from bot.core.loader import available_cogs, check_cog_settings
+
+    enabled = cogs_table.pop("enabled", available_cogs())
     built, problems = validate_section(AppConfig, data, "")
     problems = [ConfigProblem(p.key.lstrip("."), p.message) for p in problems]
     config: AppConfig | None = built if isinstance(built, AppConfig) else None
@@ -270,8 +272,6 @@ def parse(data: dict[str, Any], source: str = "config") -> AppConfig:
     config.cogs = CogsConfig(enabled=enabled_list, settings=cogs_table)
     config.source = source
     problems.extend(_cross_checks(config))
-    from bot.core.loader import check_cog_settings
-
     problems.extend(check_cog_settings(config.cogs.enabled, config.cogs.settings))
     if problems:
         raise ConfigError(problems, source)
