@@ -117,6 +117,17 @@ class App:
         self.transports: dict[str, Transport] = {}
         self.cogs: dict[str, Cog] = {}
         self.text_checks = TextChecks()
+        self.dispatcher = Dispatcher(
+            self.registry,
+            self.members,
+            self.conversations,
+            text_checks=self.text_checks,
+            owners=frozenset(config.bot.owners),
+            default_timezone=config.bot.timezone,
+            rate_limiter=RateLimiter(
+                config.bot.rate_limit.commands, float(config.bot.rate_limit.per_seconds)
+            ),
+        )
         self.services = Services(
             config=config,
             db=self.db,
@@ -130,17 +141,7 @@ class App:
             registry=self.registry,
             cogs=self.cogs,
             text_checks=self.text_checks,
-        )
-        self.dispatcher = Dispatcher(
-            self.registry,
-            self.members,
-            self.conversations,
-            text_checks=self.text_checks,
-            owners=frozenset(config.bot.owners),
-            default_timezone=config.bot.timezone,
-            rate_limiter=RateLimiter(
-                config.bot.rate_limit.commands, float(config.bot.rate_limit.per_seconds)
-            ),
+            dispatcher=self.dispatcher,
         )
         self._loaded = False
         self._started = False

@@ -190,3 +190,33 @@ async def test_plain_channel_chat_is_not_read(app_factory: AppFactory) -> None:
     assert await fake.say("ana", "!otherbot do something") == []
     said = await fake.say("ana", "!otherbot do something", dm=True)
     assert "I don't know the command `otherbot`" in said[0].text
+
+
+async def test_buttons_route_by_prefix_and_unknown_ids_are_refused(
+    app_factory: AppFactory,
+) -> None:
+    from bot.core.errors import UserError
+
+    fake = await platform_with_test_commands(app_factory)
+    pressed: list[str] = []
+
+    async def vote(ctx: Context, action_id: str) -> bool:
+        if action_id.endswith(":stale"):
+            return False
+        if action_id.endswith(":closed"):
+            raise UserError("Voting has closed.")
+        pressed.append(f"{ctx.actor.id}:{action_id}")
+        await ctx.reply("counted", ephemeral=True)
+        return True
+
+    fake.app.dispatcher.register_action("vote", vote)
+    with pytest.raises(ValueError, match="taken"):
+        fake.app.dispatcher.register_action("conv", vote)
+    await fake.app.dispatcher.handle_action(fake.incoming("ana"), "vote:1:yes")
+    assert fake.said[-1].text == "counted"
+    for forged in ("vote:1:stale", "nothing:here", "x" * 5000):
+        await fake.app.dispatcher.handle_action(fake.incoming("ana"), forged)
+        assert fake.said[-1].text == "That button is no longer active."
+    await fake.app.dispatcher.handle_action(fake.incoming("ana"), "vote:1:closed")
+    assert fake.said[-1].text == "Voting has closed."
+    assert pressed == ["ana:vote:1:yes"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
 from bot.core.conversation import Flow
+from bot.core.dispatch import ActionHandler, Dispatcher
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -39,6 +40,7 @@ class Services:
     registry: Registry
     cogs: dict[str, Cog]
     text_checks: TextChecks
+    dispatcher: Dispatcher
 
 
 class Cog:
@@ -71,6 +73,14 @@ class Cog:
     def flows(self) -> list[Flow]:
         """Dialogues this cog offers."""
         return []
+
+    def actions(self) -> dict[str, ActionHandler]:
+        """Button handlers by id prefix (`scripts` for ids like `scripts:12:next`).
+
+        A handler gets the presser's context and the raw, untrusted id and returns False when
+        the id does not match anything live.
+        """
+        return {}
 
     async def start(self) -> None:
         """Rebuild derived state (scheduled jobs) from the database."""

@@ -14,13 +14,13 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.commands import Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder
-from bot.core.conversation import Conversations
+from bot.core.conversation import ACTION_PREFIX, Conversations
 from bot.core.convert import bind_text, convert
 from bot.core.errors import ArgumentError, PermissionDenied, UserError
 from bot.core.hooks import TextChecks
@@ -32,6 +32,8 @@ from bot.i18n import _, set_language
 from bot.services.members import MemberService
 
 log = logging.getLogger("circlebot.commands")
+
+ActionHandler = Callable[[Context, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class Dispatcher:
         self.rate_limiter = rate_limiter or RateLimiter(10, 30.0)
         self.accepting = True
         self._inflight = 0
+        self._actions: dict[str, ActionHandler] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -307,17 +310,39 @@ class Dispatcher:
         await ctx.reply(text, ephemeral=True)
         return True
 
+    def register_action(self, prefix: str, handler: ActionHandler) -> None:
+        """Route button ids `PREFIX:...` to a cog (the conversation engine owns `conv:`)."""
+        if prefix in self._actions or prefix == ACTION_PREFIX or ":" in prefix:
+            raise ValueError(f"action prefix {prefix!r} is taken or invalid")
+        self._actions[prefix] = handler
+
     async def handle_action(self, incoming: Incoming, action_id: str) -> None:
-        """A button press (untrusted id) routed to whoever owns that id prefix."""
+        """A button press. Ids are untrusted: the owner checks they match live state."""
         self._enter()
         try:
             ctx = await self.context(incoming)
-            if await self.conversations.handle_action(ctx, action_id[:200]):
-                return
-            await ctx.reply(_("That button is no longer active."), ephemeral=True)
+            action_id = action_id[:200]
+            prefix = action_id.split(":", 1)[0]
+            handler = self._actions.get(prefix)
+            if handler is not None:
+                handled = await handler(ctx, action_id)
+            else:
+                handled = await self.conversations.handle_action(ctx, action_id)
+            if not handled:
+                await ctx.reply(_("That button is no longer active."), ephemeral=True)
+        except UserError as exc:
+            await incoming.responder.reply(Message.coerce(exc.message), ephemeral=True)
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("button handling failed (error id %s)", error_id)
+            await incoming.responder.reply(
+                Message.coerce(
+                    _("Sorry, something went wrong on my side (error id `{error_id}`).").format(
+                        error_id=error_id
+                    )
+                ),
+                ephemeral=True,
+            )
         finally:
             self._leave()
 

@@ -78,5 +78,7 @@ def load(enabled: list[str], settings: dict[str, Any], services: Services) -> li
             services.registry.add(spec, helpers)
         for flow in cog.flows():
             services.conversations.register(flow)
+        for prefix, handler in cog.actions().items():
+            services.dispatcher.register_action(prefix, handler)
         loaded.append(cog)
     return loaded
