@@ -182,7 +182,11 @@ class Conversations:
             await ctx.reply(
                 _("I've sent you a direct message to continue privately."), ephemeral=True
             )
-        intro = flow.intro or _("Let's go through **{title}**.").format(title=flow.title)
+        intro = (
+            _(flow.intro)
+            if flow.intro
+            else _("Let's go through **{title}**.").format(title=_(flow.title))
+        )
         help_line = _("You can type back, skip, pause or cancel at any time.")
         await ctx.dm(f"{intro}\n{help_line}")
         await ctx.dm(self.question(state, flow))
@@ -191,7 +195,7 @@ class Conversations:
         """The message asking the current step, with buttons where they help."""
         step = flow.step(state.step)
         answers = json.loads(state.answers)
-        lines = [step.prompt]
+        lines = [_(step.prompt)]
         actions: list[Action] = []
         token = f"{ACTION_PREFIX}:{state.id}:{step.id}"
         if step.kind is AnswerKind.SCALE:

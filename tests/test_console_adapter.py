@@ -1,0 +1,62 @@
+"""The console adapter in-process: timed deliveries on the virtual clock and files."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.adapters.console import ConsoleAdapter
+from bot.clock import VirtualClock
+from bot.core.message import Attachment, Message, When
+from bot.outbox import Target
+from tests.conftest import AppFactory
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+async def test_advance_delivers_due_messages_in_order_with_files(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    app = await app_factory(clock=VirtualClock(START))
+    out = io.StringIO()
+    console = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
+    app.add_transport(console)
+    await console.handle_line(":tz ana Asia/Kolkata")
+    await app.outbox.enqueue(
+        "k2",
+        Target("console", "general"),
+        Message.of("Second, at ", When(START + timedelta(hours=2), "time")),
+        START + timedelta(hours=2),
+    )
+    await app.outbox.enqueue(
+        "k1",
+        Target("console", "console:ana", is_dm=True),
+        Message.of("Your calendar", attachment=Attachment("circle.ics", b"BEGIN:VCALENDAR\n")),
+        START + timedelta(hours=1),
+    )
+    await console.handle_line(":advance 3h")
+    lines = out.getvalue().splitlines()
+    assert lines[1:] == [
+        "[dm ana] Your calendar",
+        "[file circle.ics 16 bytes]",
+        "[#general] Second, at 11:00 UTC",
+        "[clock] now 2026-12-01 12:00 UTC (2 job(s) ran)",
+    ]
+    assert (tmp_path / "files" / "circle.ics").read_bytes() == b"BEGIN:VCALENDAR\n"
+
+
+async def test_times_show_in_the_readers_zone(app_factory: AppFactory, tmp_path: Path) -> None:
+    app = await app_factory(clock=VirtualClock(START))
+    out = io.StringIO()
+    console = ConsoleAdapter(app, out=out, files_dir=tmp_path)
+    app.add_transport(console)
+    await console.handle_line(":tz ana Asia/Kolkata")
+    message = Message.of("Starts ", When(START + timedelta(days=1)))
+    await console.send(Target("console", "console:ana", is_dm=True), message, "a")
+    await console.send(Target("console", "general"), message, "b")
+    await console.send(Target("console", "general"), message, "b")  # same key: dropped
+    text = out.getvalue()
+    assert "[dm ana] Starts Wed 2 Dec 2026, 14:30 +0530 (in 1 day)" in text
+    assert "[#general] Starts Wed 2 Dec 2026, 09:00 UTC (in 1 day)" in text
+    assert text.count("[#general]") == 1
