@@ -117,6 +117,8 @@ def test_binding_positional_named_and_quoted_values() -> None:
     }
     assert bind_text(s, "minutes:30 'Late group'") == {"minutes": "30", "title": "Late group"}
     assert bind_text(s, "“Curly quotes”") == {"title": "Curly quotes"}
+    only_text = spec(options=(Option("title", OptionType.STRING, "Title"),))
+    assert bind_text(only_text, "'cause I can") == {"title": "'cause I can"}  # an apostrophe
 
 
 def test_extra_words_flow_into_the_last_text_option() -> None:

@@ -293,6 +293,15 @@ class Conversations:
                 )
                 if state is None:
                     return False
+                others = await session.scalars(
+                    select(ConversationState).where(
+                        ConversationState.actor_key == ctx.actor.key,
+                        ConversationState.status == "active",
+                        ConversationState.id != state.id,
+                    )
+                )
+                for other in others:
+                    other.status = "paused"  # one open dialogue at a time
                 state.status = "active"
                 state.updated_at = self._clock.now()
         flow = self.flows.get(state.flow_id)

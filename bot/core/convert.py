@@ -19,6 +19,7 @@ from bot.core.errors import ArgumentError
 from bot.i18n import _
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
+APOSTROPHES = {"'", "‘"}  # an unmatched one is just an apostrophe ('cause, 'til)
 _NAMED = re.compile(r"^([a-z][a-z0-9_-]*)[:=]", re.IGNORECASE)
 
 
@@ -45,13 +46,13 @@ def tokenize(text: str) -> list[Token]:
         quoted = False
         while i < n and not text[i].isspace():
             ch = text[i]
-            if ch in QUOTES and (i == start or (buf and buf[-1] in ":=")):
-                close = QUOTES[ch]
-                end = text.find(close, i + 1)
-                if end < 0:
-                    raise ArgumentError(
-                        _("A quote is not closed: {fragment}").format(fragment=text[i : i + 30])
-                    )
+            end = text.find(QUOTES[ch], i + 1) if ch in QUOTES else -1
+            opens = ch in QUOTES and (i == start or (bool(buf) and buf[-1] in ":="))
+            if opens and end < 0 and ch not in APOSTROPHES:
+                raise ArgumentError(
+                    _("A quote is not closed: {fragment}").format(fragment=text[i : i + 30])
+                )
+            if opens and end >= 0:
                 buf.append(text[i + 1 : end])
                 quoted = True
                 i = end + 1

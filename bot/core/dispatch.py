@@ -266,9 +266,9 @@ class Dispatcher:
         self._enter()
         try:
             ctx = await self.context(incoming)
-            await self.text_checks.run(ctx, stripped, "dm")
-            if await self.conversations.handle_text(ctx, stripped):
-                return True
+            answered = await self.text_checks.run(ctx, stripped, "dm")
+            if await self.conversations.handle_text(ctx, stripped) or answered:
+                return True  # no "I only understand commands" after a caring answer
             await ctx.reply(
                 _("I only understand commands here. Type `{prefix}help` to see them.").format(
                     prefix=prefix

@@ -13,7 +13,7 @@ from bot.core.context import Context
 
 log = logging.getLogger("circlebot.hooks")
 
-TextCheck = Callable[[Context, str, str], Awaitable[None]]
+TextCheck = Callable[[Context, str, str], Awaitable[bool | None]]  # True: it answered
 
 
 class TextChecks:
@@ -31,10 +31,12 @@ class TextChecks:
         if check in self._checks:
             self._checks.remove(check)
 
-    async def run(self, ctx: Context, text: str, source: str) -> None:
-        """Run every check on one piece of member-written text."""
+    async def run(self, ctx: Context, text: str, source: str) -> bool:
+        """Run every check on one piece of member-written text; True if one answered."""
+        answered = False
         for check in list(self._checks):
             try:
-                await check(ctx, text, source)
+                answered = bool(await check(ctx, text, source)) or answered
             except Exception:
                 log.exception("a text check failed on %s text", source)
+        return answered

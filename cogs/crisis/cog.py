@@ -1,0 +1,855 @@
+"""Crisis lines for where a member is, and a calm private answer to a crisis phrase."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Choice, Option, OptionType, command
+from bot.core.context import Context
+from bot.core.errors import NotFound, UserError
+from bot.core.identity import Place
+from bot.core.message import Attachment, Message
+from bot.core.permissions import Scope, Tier
+from bot.i18n import _, using_language
+from bot.outbox import Target
+from bot.paths import DATA_DIR
+from bot.safety import escape_markdown
+from cogs.crisis import directory
+from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker
+from cogs.crisis.phrases import Detector, PhraseList, expand, load_phrase_lists
+from cogs.crisis.render import (
+    country_name,
+    entry_line,
+    fallback_line,
+    lines_block,
+    member_order,
+    topic_name,
+)
+from cogs.crisis.service import CrisisService
+
+log = logging.getLogger("circlebot.crisis")
+
+CRISIS_DIR = DATA_DIR / "crisis"
+SUPERSEDED_FILE = "superseded.toml"
+REPORT_LINES = 15
+MAX_EXTRA_PHRASES = 200
+TOPIC_CHOICES = tuple(Choice(c) for c in CATEGORIES)
+EDIT_FIELDS = (
+    "name",
+    "category",
+    "topics",
+    "region",
+    "phone",
+    "text",
+    "chat",
+    "hours",
+    "languages",
+    "free",
+    "anonymous",
+    "description",
+    "website",
+    "source",
+    "pair",
+    "country",
+)
+CLEARABLE = {"topics", "region", "phone", "text", "chat", "description", "website", "pair"}
+CLEAR_WORDS = {"clear", "none", "-"}
+PARTIAL_FLAG = re.compile(r"\s*(?:--partial|partial[:=](?:true|yes|on|1))\s+", re.IGNORECASE)
+
+
+@dataclass
+class CrisisConfig:
+    """`[cogs.crisis]`: the international fallback and how often a phrase answer may repeat."""
+
+    fallback_name: str = "Find A Helpline"
+    fallback_url: str = "https://findahelpline.com/"
+    answer_every_minutes: int = 60
+
+
+def not_a_service() -> str:
+    """Said with every crisis answer (safe-messaging practice)."""
+    return _(
+        "I'm a peer-support bot, not a crisis service, and nobody watches these messages "
+        "around the clock."
+    )
+
+
+def danger_line() -> str:
+    """The concrete step when someone may act now."""
+    return _("If you are in danger right now, call your local emergency number.")
+
+
+def _report(title: str, problems: list[Problem], notes: list[Problem]) -> Message:
+    """A short text with the first problems, and the whole report as a file when it is long."""
+    lines = [title]
+    note = _("note")
+    listed = [*(f"- {p}" for p in problems), *(f"- {note}: {n}" for n in notes)]
+    lines.extend(escape_markdown(line) for line in listed[:REPORT_LINES])
+    if len(listed) > REPORT_LINES:
+        lines.append(
+            _("…and {n} more; the attached file lists every row.").format(
+                n=len(listed) - REPORT_LINES
+            )
+        )
+        body = "\n".join([title, *listed]) + "\n"
+        return Message.of(
+            "\n".join(lines),
+            attachment=Attachment("crisis-import-report.txt", body.encode(), "text/plain"),
+        )
+    return Message.of("\n".join(lines))
+
+
+class CrisisCog(Cog):
+    """The crisis directory and the crisis-phrase answer."""
+
+    name = "crisis"
+    description = "Crisis lines and help right now"
+    data_statement = (
+        "Stores nothing you write. When you write a crisis phrase it remembers, in memory only "
+        "and for an hour, that it already answered you, so it does not repeat itself. If a "
+        "community turned on alerts, its moderators get your pseudonym (never your words). "
+        "When a moderator verifies a directory entry, their account is stored as the verifier."
+    )
+    Config = CrisisConfig
+
+    def __init__(self, services: Services, config: Any = None) -> None:
+        super().__init__(services, config or CrisisConfig())
+        self.cfg: CrisisConfig = self.config
+        self.service = CrisisService(services.db.sessions, services.clock)
+        self.superseded = directory.load_superseded(CRISIS_DIR / SUPERSEDED_FILE)
+        self.phrase_lists: list[PhraseList] = []
+        self._base: tuple[list[str], list[str]] = ([], [])
+        self._detectors: dict[tuple[str, ...], Detector] = {}
+        self._answered: dict[str, datetime] = {}
+
+    # ------------------------------------------------------------------ start-up
+
+    async def start(self) -> None:
+        """Rewrite the seed rows from data/crisis, load phrase lists, and watch member text."""
+        entries, problems = self.load_seed()
+        for problem in problems:
+            log.error("crisis seed: %s", problem)
+        await self.service.replace_seed(entries)
+        self.phrase_lists, phrase_problems = load_phrase_lists(CRISIS_DIR / "phrases")
+        for problem in phrase_problems:
+            log.error("crisis phrases: %s", problem)
+        self._base = (
+            [p for pl in self.phrase_lists for p in (*pl.explicit, *pl.concern)],
+            [p for pl in self.phrase_lists for p in pl.exclude],
+        )
+        self._detectors.clear()
+        self.services.text_checks.add(self.check_text)
+
+    async def stop(self) -> None:
+        """Stop watching member text."""
+        self.services.text_checks.remove(self.check_text)
+        await super().stop()
+
+    def load_seed(self) -> tuple[list[Entry], list[str]]:
+        """Valid entries of every data/crisis/*.toml; a broken file or row is reported."""
+        entries: list[Entry] = []
+        problems: list[str] = []
+        seen: set[str] = set()
+        for path in sorted(CRISIS_DIR.glob("*.toml")):
+            if path.name == SUPERSEDED_FILE:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path.name}: {exc}")
+                continue
+            result = directory.parse(
+                text,
+                today=self.today(),
+                superseded=self.superseded,
+                fmt="toml",
+                require_verified=True,
+            )
+            problems.extend(f"{path.name} {p}" for p in result.problems)
+            for entry in result.entries:
+                if entry.id in seen:
+                    problems.append(f"{path.name}: id {entry.id} is already used by another file")
+                    continue
+                seen.add(entry.id)
+                entries.append(entry)
+        return entries, problems
+
+    def today(self) -> date:
+        """Today's date in UTC, from the app's clock."""
+        return self.services.clock.now().date()
+
+    # ------------------------------------------------------------------ for other cogs
+
+    async def lines_for(self, community_id: int | None, country: str | None) -> str:
+        """Markdown: the lines for `country` (else the community's country), then the fallback."""
+        if not country and community_id is not None:
+            info = await self.services.members.community_by_id(community_id)
+            country = info.country if info else ""
+        entries = await self.service.directory(community_id, country) if country else []
+        return lines_block(entries, country or None, self.cfg.fallback_name, self.cfg.fallback_url)
+
+    async def _member_country(self, ctx: Context) -> str:
+        profile = await self.services.members.profile(ctx.actor.key)
+        return profile.country or (ctx.community.country if ctx.community else "")
+
+    # ------------------------------------------------------------------ the phrase answer
+
+    async def check_text(self, ctx: Context, text: str, source: str) -> bool:
+        """Answer a crisis phrase privately, at most once an hour per member; True if answered."""
+        extras: list[str] = []
+        if ctx.community is not None:
+            extras = await self.services.settings.get(ctx.community.id, self.name, "phrases", [])
+        if not self._detector(tuple(extras)).matches(text):
+            return False
+        now = self.services.clock.now()
+        quiet = timedelta(minutes=self.cfg.answer_every_minutes)
+        last = self._answered.get(ctx.actor.key)
+        if last is not None and now - last < quiet:
+            return False
+        self._answered = {k: t for k, t in self._answered.items() if now - t < quiet}
+        self._answered[ctx.actor.key] = now
+        community_id = ctx.community.id if ctx.community else None
+        block = await self.lines_for(community_id, await self._member_country(ctx))
+        text_out = "\n".join(
+            [
+                _(
+                    "It sounds like things are really hard right now. You don't have to carry "
+                    "this alone: these people are there to listen, now."
+                ),
+                block,
+                danger_line(),
+                not_a_service(),
+            ]
+        )
+        await ctx.reply(Message.of(text_out), ephemeral=True)
+        await self._alert_moderators(ctx, now)
+        return True
+
+    def _detector(self, extras: tuple[str, ...]) -> Detector:
+        detector = self._detectors.get(extras)
+        if detector is None:
+            words = [w for pattern in extras for w in expand(pattern)]
+            detector = Detector([*self._base[0], *words], self._base[1])
+            if len(self._detectors) > 100:
+                self._detectors.clear()
+            self._detectors[extras] = detector
+        return detector
+
+    async def _alert_moderators(self, ctx: Context, now: datetime) -> None:
+        """Tell the moderators' channel someone may need support: a name, never content."""
+        if ctx.community is None:
+            return
+        channel = await self.services.settings.get(ctx.community.id, self.name, "alert_channel")
+        if not channel:
+            return
+        members = self.services.members
+        name = await members.pseudonym(ctx.community.id, ctx.actor.key) or ctx.actor.name
+        with using_language(ctx.community.language):
+            text = _(
+                "A member may need support; please check in with them privately: **{name}**."
+            ).format(name=escape_markdown(name))
+        who = hashlib.sha256(ctx.actor.key.encode()).hexdigest()[:16]
+        await self.services.outbox.enqueue(
+            f"crisis.alert.{ctx.community.id}.{who}.{now:%Y%m%dT%H%M%S}",
+            Target(ctx.place.platform, str(channel)),
+            Message.of(text),
+            now,
+        )
+
+    # ------------------------------------------------------------------ member commands
+
+    @command("crisis", "now", ephemeral=True, text_default=True, aliases=(("help-now",),))
+    async def crisis_now(self, ctx: Context) -> None:
+        """Show crisis lines for where you are, privately, with how to reach them now."""
+        community_id = ctx.community.id if ctx.community else None
+        block = await self.lines_for(community_id, await self._member_country(ctx))
+        await ctx.reply(
+            Message.of("\n".join([block, danger_line(), not_a_service()])), ephemeral=True
+        )
+
+    @command(
+        "crisis",
+        "list",
+        ephemeral=True,
+        options=(
+            Option(
+                "country",
+                OptionType.STRING,
+                "Two-letter code such as US",
+                required=False,
+                max_length=60,
+            ),
+            Option(
+                "topic",
+                OptionType.CHOICE,
+                "Only lines for this topic",
+                required=False,
+                choices=TOPIC_CHOICES,
+            ),
+        ),
+    )
+    async def crisis_list(
+        self, ctx: Context, country: str | None = None, topic: str | None = None
+    ) -> None:
+        """List the lines of a country, optionally for one topic."""
+        code = self._country(country) if country else await self._member_country(ctx)
+        if not code:
+            raise UserError(
+                _("Which country? For example `{prefix}crisis list GB`.").format(prefix=ctx.prefix)
+            )
+        community_id = ctx.community.id if ctx.community else None
+        entries = member_order(await self.service.directory(community_id, code), topic)
+        moderator = ctx.tier >= Tier.MODERATOR
+        if entries:
+            heading = _("**Lines in {country}**").format(country=country_name(code))
+            if topic:
+                heading += " · " + topic_name(topic)
+            body = [heading]
+            for e in entries:
+                body.append(entry_line(e, with_id=moderator))
+                if e.description:
+                    body.append(escape_markdown(e.description))
+        else:
+            body = [
+                _("I have no lines for {country}{topic} yet.").format(
+                    country=country_name(code),
+                    topic=f" ({topic_name(topic)})" if topic else "",
+                )
+            ]
+        body.append(fallback_line(self.cfg.fallback_name, self.cfg.fallback_url))
+        await ctx.reply("\n".join(body), ephemeral=True)
+
+    @command("crisis", "countries", ephemeral=True)
+    async def crisis_countries(self, ctx: Context) -> None:
+        """Which countries the directory has lines for."""
+        community_id = ctx.community.id if ctx.community else None
+        counts: dict[str, int] = {}
+        for e in await self.service.directory(community_id):
+            counts[e.country] = counts.get(e.country, 0) + 1
+        lines = [
+            _("Countries with lines (type `{prefix}crisis list CODE`):").format(prefix=ctx.prefix)
+        ]
+        lines.extend(
+            f"- {country_name(c)} (`{c}`): {n}"
+            for c, n in sorted(counts.items(), key=lambda kv: country_name(kv[0]))
+        )
+        lines.append(fallback_line(self.cfg.fallback_name, self.cfg.fallback_url))
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    # ------------------------------------------------------------------ moderator commands
+
+    def _country(self, text: str) -> str:
+        code = directory.country_code(text)
+        if code is None:
+            raise UserError(
+                _(
+                    "`{text}` is not a country I know. Use a two-letter ISO code such as US, GB, "
+                    "IE or DE."
+                ).format(text=escape_markdown(text.strip()[:40]))
+            )
+        return code
+
+    def _community(self, ctx: Context) -> int:
+        if ctx.community is None:  # Scope.COMMUNITY already ensures this
+            raise UserError(_("Use this in a community channel."))
+        return ctx.community.id
+
+    async def _entry(self, ctx: Context, entry_id: str) -> Entry:
+        entry = await self.service.find(self._community(ctx), entry_id.strip().lower())
+        if entry is None:
+            raise NotFound(
+                _("There is no entry `{id}`. `{prefix}crisis list` shows the ids.").format(
+                    id=escape_markdown(entry_id.strip()[:64]), prefix=ctx.prefix
+                )
+            )
+        return entry
+
+    def _check(self, raw: dict[str, Any]) -> Entry:
+        checker = RowChecker(self.today(), self.superseded)
+        entry = checker.check(raw, 0)
+        result = checker.finish()
+        if entry is None or result.problems:
+            problems = "\n".join(f"- {escape_markdown(p.message)}" for p in result.problems)
+            raise UserError(_("Nothing was saved:") + "\n" + problems)
+        return entry
+
+    @command(
+        "crisis",
+        "add",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option("country", OptionType.STRING, "Two-letter code such as US", max_length=60),
+            Option("name", OptionType.STRING, "The line's name", max_length=200),
+            Option("category", OptionType.CHOICE, "What it is mainly for", choices=TOPIC_CHOICES),
+            Option(
+                "source",
+                OptionType.STRING,
+                "https page where you checked the facts",
+                max_length=500,
+            ),
+            Option(
+                "phone",
+                OptionType.STRING,
+                "Number to call (E.164 or short code)",
+                required=False,
+                max_length=40,
+            ),
+            Option("text", OptionType.STRING, "Number to text", required=False, max_length=40),
+            Option(
+                "chat", OptionType.STRING, "https link to a chat", required=False, max_length=500
+            ),
+            Option(
+                "hours",
+                OptionType.STRING,
+                "When it is open; default 24/7",
+                required=False,
+                max_length=100,
+            ),
+            Option(
+                "languages",
+                OptionType.STRING,
+                "Language tags, e.g. en,es",
+                required=False,
+                max_length=100,
+            ),
+            Option("website", OptionType.STRING, "https website", required=False, max_length=500),
+            Option(
+                "id",
+                OptionType.STRING,
+                "Short id; made from country and name if left out",
+                required=False,
+                max_length=64,
+            ),
+            Option(
+                "description",
+                OptionType.STRING,
+                "Who it is for (at most 280 characters)",
+                required=False,
+                max_length=400,
+            ),
+        ),
+    )
+    async def crisis_add(
+        self,
+        ctx: Context,
+        country: str,
+        name: str,
+        category: str,
+        source: str,
+        phone: str | None = None,
+        text: str | None = None,
+        chat: str | None = None,
+        hours: str | None = None,
+        languages: str | None = None,
+        website: str | None = None,
+        id: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Add a line to this community's directory (you vouch that you checked it today)."""
+        community_id = self._community(ctx)
+        code = self._country(country)
+        slug = (id or f"{code}-{name}").strip().lower()
+        slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-")[:64]
+        if await self.service.find(community_id, slug) is not None:
+            raise UserError(
+                _("An entry `{id}` exists already; change it with `{prefix}crisis edit`.").format(
+                    id=slug, prefix=ctx.prefix
+                )
+            )
+        base = {
+            "languages": languages or (ctx.community.language if ctx.community else "en"),
+            "hours": hours or "24/7",
+        }
+        contacts: list[dict[str, Any]] = []
+        if phone:
+            contacts.append({"method": "phone", "number": phone, **base})
+        if text:
+            contacts.append({"method": "text", "number": text, **base})
+        if chat:
+            contacts.append({"method": "chat", "url": chat, **base})
+        raw: dict[str, Any] = {
+            "id": slug,
+            "country": code,
+            "name": name,
+            "category": category,
+            "source": source,
+            "contacts": contacts,
+            "verified_at": self.today(),
+            "verified_by": ctx.actor.key,
+        }
+        if website:
+            raw["website"] = website
+        if description:
+            raw["description"] = description
+        entry = self._check(raw)
+        await self.service.save(community_id, [entry])
+        await self.services.audit.record(community_id, ctx.actor.key, "crisis.add", f"id={slug}")
+        await ctx.reply(
+            _("Added `{id}`:").format(id=slug) + "\n" + entry_line(entry), ephemeral=True
+        )
+
+    @command(
+        "crisis",
+        "edit",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option("id", OptionType.STRING, "The entry's id", max_length=64),
+            Option(
+                "field",
+                OptionType.CHOICE,
+                "What to change",
+                choices=tuple(Choice(f) for f in EDIT_FIELDS),
+            ),
+            Option(
+                "value",
+                OptionType.STRING,
+                "The new value; `clear` removes an optional one",
+                max_length=500,
+            ),
+        ),
+    )
+    async def crisis_edit(self, ctx: Context, id: str, field: str, value: str) -> None:
+        """Change one field of an entry for this community (stamps it verified by you today)."""
+        community_id = self._community(ctx)
+        entry = await self._entry(ctx, id)
+        raw = entry.to_dict()
+        value = value.strip()
+        clear = value.lower() in CLEAR_WORDS
+        if clear and field not in CLEARABLE:
+            raise UserError(_("`{field}` cannot be cleared.").format(field=field))
+        if field in ("phone", "text", "chat"):
+            raw["contacts"] = self._replace_contacts(entry, field, None if clear else value)
+        elif field in ("hours", "languages", "free", "anonymous"):
+            for contact in raw["contacts"]:
+                contact[field] = value
+        else:
+            raw[field] = "" if clear else value
+        raw["verified_at"] = self.today()
+        raw["verified_by"] = ctx.actor.key
+        updated = self._check(raw)
+        await self.service.save(community_id, [updated])
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "crisis.edit", f"id={entry.id} field={field}"
+        )
+        await ctx.reply(
+            _("Changed `{id}`:").format(id=entry.id) + "\n" + entry_line(updated), ephemeral=True
+        )
+
+    @staticmethod
+    def _replace_contacts(entry: Entry, method: str, value: str | None) -> list[dict[str, Any]]:
+        """The contacts with every `method` contact replaced by one with `value` (or none)."""
+        old = [c for c in entry.contacts if c.method == method]
+        kept = [c.to_dict() for c in entry.contacts if c.method != method]
+        if value is None:
+            return kept
+        template = (old or list(entry.contacts))[0].to_dict()
+        new: dict[str, Any] = {
+            k: v for k, v in template.items() if k in ("languages", "hours", "free", "anonymous")
+        }
+        new["method"] = method
+        new["url" if method == "chat" else "number"] = value
+        if method == "phone" and len(old) == 1 and old[0].options:
+            new["options"] = template.get("options", [])
+        return [*kept, new]
+
+    @command(
+        "crisis",
+        "remove",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(Option("id", OptionType.STRING, "The entry's id", max_length=64),),
+    )
+    async def crisis_remove(self, ctx: Context, id: str) -> None:
+        """Remove an entry from this community's directory."""
+        community_id = self._community(ctx)
+        entry = await self._entry(ctx, id)
+        await self.service.remove(community_id, entry)
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "crisis.remove", f"id={entry.id}"
+        )
+        await ctx.reply(
+            _("Removed `{id}` from this community's directory.").format(id=entry.id),
+            ephemeral=True,
+        )
+
+    @command(
+        "crisis",
+        "verify",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(Option("id", OptionType.STRING, "The entry's id", max_length=64),),
+    )
+    async def crisis_verify(self, ctx: Context, id: str) -> None:
+        """Record that you checked an entry against its source today."""
+        community_id = self._community(ctx)
+        entry = await self._entry(ctx, id)
+        stamped = replace(entry, verified_at=self.today(), verified_by=ctx.actor.key)
+        await self.service.save(community_id, [stamped])
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "crisis.verify", f"id={entry.id}"
+        )
+        await ctx.reply(
+            _("`{id}` is marked as checked today ({date}) by you.").format(
+                id=entry.id, date=self.today().isoformat()
+            ),
+            ephemeral=True,
+        )
+
+    @command("crisis", "stale", tier=Tier.MODERATOR, scope=Scope.COMMUNITY, ephemeral=True)
+    async def crisis_stale(self, ctx: Context) -> None:
+        """List entries not checked in the last 24 months, or never."""
+        entries = await self.service.directory(self._community(ctx))
+        stale = sorted(
+            (e for e in entries if directory.is_stale(e, self.today())),
+            key=lambda e: (e.verified_at or date.min, e.id),
+        )
+        if not stale:
+            await ctx.reply(_("Every entry was checked in the last 24 months."), ephemeral=True)
+            return
+        lines = [
+            _("{n} entries need a check (`{prefix}crisis verify ID` after checking):").format(
+                n=len(stale), prefix=ctx.prefix
+            )
+        ]
+        for e in stale:
+            when = e.verified_at.isoformat() if e.verified_at else _("never")
+            lines.append(f"- `{e.id}` {escape_markdown(e.name)}: {when}")
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    @command(
+        "crisis",
+        "import",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        slow=True,
+        options=(
+            Option(
+                "data",
+                OptionType.STRING,
+                "TOML, CSV or open-helplines JSON; start with partial:true to keep good rows",
+                max_length=6000,
+            ),
+        ),
+    )
+    async def crisis_import(self, ctx: Context, data: str) -> None:
+        """Import entries; every row is checked and nothing is saved if one is bad."""
+        # The flag rides in front of the text: a text option must be last to take many lines.
+        flag = PARTIAL_FLAG.match(data)
+        partial = flag is not None
+        if flag is not None:
+            data = data[flag.end() :]
+        community_id = self._community(ctx)
+        result: ParseResult = directory.parse(data, today=self.today(), superseded=self.superseded)
+        if not result.entries and not result.problems:
+            raise UserError(_("I found no entries in that text."))
+        if result.problems and not partial:
+            await ctx.reply(
+                _report(
+                    _(
+                        "Nothing was imported: {bad} problem(s) in {rows} row(s). Fix them, or "
+                        "add `partial:true` to import the good rows."
+                    ).format(bad=len(result.problems), rows=result.rows),
+                    result.problems,
+                    result.notes,
+                ),
+                ephemeral=True,
+            )
+            return
+        await self.service.save(community_id, result.entries)
+        await self.services.audit.record(
+            community_id,
+            ctx.actor.key,
+            "crisis.import",
+            f"imported={len(result.entries)} refused={len(result.problems)} "
+            f"ids={','.join(e.id for e in result.entries)}",
+        )
+        await ctx.reply(
+            _report(
+                _("Imported {n} entries; {bad} problem(s) refused.").format(
+                    n=len(result.entries), bad=len(result.problems)
+                ),
+                result.problems,
+                result.notes,
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "crisis",
+        "export",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "format",
+                OptionType.CHOICE,
+                "File format; TOML keeps every detail",
+                required=False,
+                choices=(Choice("toml"), Choice("csv")),
+            ),
+        ),
+    )
+    async def crisis_export(self, ctx: Context, format: str = "toml") -> None:
+        """Download this community's directory as a file that `crisis import` reads back."""
+        entries = sorted(await self.service.directory(self._community(ctx)), key=lambda e: e.id)
+        if format == "csv":
+            body, lossy = directory.to_csv(entries)
+            note = (
+                _(
+                    "CSV cannot hold menu options, text keywords or per-contact hours for: {ids}. "
+                    "Use TOML to keep them."
+                ).format(ids=", ".join(lossy))
+                if lossy
+                else ""
+            )
+            attachment = Attachment("crisis-directory.csv", body.encode(), "text/csv")
+        else:
+            note = ""
+            attachment = Attachment(
+                "crisis-directory.toml", directory.to_toml(entries).encode(), "application/toml"
+            )
+        text = _("{n} entries.").format(n=len(entries)) + (f" {note}" if note else "")
+        await ctx.reply(Message.of(text, attachment=attachment), ephemeral=True)
+
+    @command(
+        "crisis",
+        "alerts",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "channel",
+                OptionType.CHANNEL,
+                "The moderators' channel; leave out to stop",
+                required=False,
+            ),
+        ),
+    )
+    async def crisis_alerts(self, ctx: Context, channel: Place | None = None) -> None:
+        """Tell a moderators' channel when someone may need support (a name, never words)."""
+        community_id = self._community(ctx)
+        await self.services.settings.set(
+            community_id, self.name, "alert_channel", channel.id if channel else None
+        )
+        await self.services.audit.record(
+            community_id,
+            ctx.actor.key,
+            "crisis.alerts",
+            f"channel={channel.id}" if channel else "off",
+        )
+        if channel is None:
+            await ctx.reply(_("Crisis alerts are off."), ephemeral=True)
+        else:
+            await ctx.reply(
+                _(
+                    "When someone writes a crisis phrase, {channel} will get their pseudonym and "
+                    "a request to check in with them, never what they wrote."
+                ).format(channel=escape_markdown(channel.label)),
+                ephemeral=True,
+            )
+
+    @command(
+        "crisis",
+        "phrases",
+        "list",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        text_default=True,
+    )
+    async def phrases_list(self, ctx: Context) -> None:
+        """Show the crisis phrases this community added to the shipped lists."""
+        extras = await self.services.settings.get(self._community(ctx), self.name, "phrases", [])
+        languages = ", ".join(pl.language for pl in self.phrase_lists) or _("none")
+        lines = [_("Shipped phrase lists: {languages}.").format(languages=languages)]
+        if extras:
+            lines.append(_("Added here:"))
+            lines.extend("- `{}`".format(p.replace("`", "")) for p in extras)
+        else:
+            lines.append(_("This community has added no phrases."))
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    @command(
+        "crisis",
+        "phrases",
+        "add",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "phrase",
+                OptionType.STRING,
+                "Words that should get a crisis answer",
+                max_length=100,
+            ),
+        ),
+    )
+    async def phrases_add(self, ctx: Context, phrase: str) -> None:
+        """Add a crisis phrase for this community; (a|b) offers alternatives."""
+        community_id = self._community(ctx)
+        phrase = " ".join(phrase.split())
+        try:
+            expand(phrase)
+        except ValueError as exc:
+            raise UserError(
+                _("That phrase cannot be used: {reason}.").format(reason=exc)
+            ) from None
+        extras: list[str] = await self.services.settings.get(
+            community_id, self.name, "phrases", []
+        )
+        if phrase in extras:
+            raise UserError(_("That phrase is already on the list."))
+        if len(extras) >= MAX_EXTRA_PHRASES:
+            raise UserError(
+                _("A community can add at most {n} phrases.").format(n=MAX_EXTRA_PHRASES)
+            )
+        await self.services.settings.set(community_id, self.name, "phrases", [*extras, phrase])
+        await self.services.audit.record(community_id, ctx.actor.key, "crisis.phrases.add")
+        await ctx.reply(_("Added. It counts from now on."), ephemeral=True)
+
+    @command(
+        "crisis",
+        "phrases",
+        "remove",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option("phrase", OptionType.STRING, "A phrase this community added", max_length=100),
+        ),
+    )
+    async def phrases_remove(self, ctx: Context, phrase: str) -> None:
+        """Remove a crisis phrase this community added."""
+        community_id = self._community(ctx)
+        phrase = " ".join(phrase.split())
+        extras: list[str] = await self.services.settings.get(
+            community_id, self.name, "phrases", []
+        )
+        if phrase not in extras:
+            raise NotFound(_("This community has not added that phrase."))
+        await self.services.settings.set(
+            community_id, self.name, "phrases", [p for p in extras if p != phrase] or None
+        )
+        await self.services.audit.record(community_id, ctx.actor.key, "crisis.phrases.remove")
+        await ctx.reply(_("Removed."), ephemeral=True)
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Forget when we last answered this person; entries they verified stay, unnamed."""
+        self._answered.pop(actor_key, None)
+        await self.service.forget_verifier(actor_key)

@@ -1,0 +1,843 @@
+"""The crisis directory's data: entries, validation, and the TOML/CSV/open-helplines formats.
+
+Pure functions, no storage. Every row read from a file or an import is checked the same way:
+countries are ISO 3166-1 alpha-2, numbers are E.164 or a short code the `phonenumbers` library
+knows for the entry's country, links are https, languages are BCP-47 tags. What cannot be
+trusted is a problem (the row is refused); what was repaired or looks old is a note, so no
+quirk of a source is accepted silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from babel import Locale
+from phonenumbers import shortnumberinfo
+
+CATEGORIES: tuple[str, ...] = (
+    "suicide_prevention",
+    "mental_health",
+    "substance_use",
+    "domestic_violence",
+    "sexual_violence",
+    "youth",
+    "lgbtq",
+    "veterans",
+    "family",
+    "general_crisis",
+)
+METHODS: tuple[str, ...] = ("phone", "text", "chat", "email", "app")
+# open-helplines spells one category differently; the others it has and we lack are refused.
+OPEN_HELPLINES_CATEGORIES = {"substance_abuse": "substance_use"}
+STALE_AFTER_MONTHS = 24
+BULK_STAMP_MIN = 5  # this many rows sharing one verified date looks like a bulk stamp
+
+_ENGLISH = Locale("en")
+COUNTRIES: dict[str, str] = {
+    code: name
+    for code, name in _ENGLISH.territories.items()
+    if len(code) == 2 and code.isalpha() and code not in {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
+}
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(-[A-Z][a-z]{3})?(-[A-Z]{2}|-[0-9]{3})?$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+_KEYWORD = re.compile(r"^[A-Za-z0-9]{1,20}$")
+_MENU_KEY = re.compile(r"^[0-9*#]{1,4}$")
+
+ENTRY_KEYS = {
+    "id",
+    "country",
+    "region",
+    "name",
+    "category",
+    "topics",
+    "contacts",
+    "description",
+    "website",
+    "source",
+    "verified_at",
+    "verified_by",
+    "pair",
+}
+CONTACT_KEYS = {
+    "method",
+    "number",
+    "url",
+    "keyword",
+    "languages",
+    "hours",
+    "free",
+    "anonymous",
+    "options",
+}
+# open-helplines fields we read elsewhere or deliberately leave out (not shown to members).
+OPEN_HELPLINES_IGNORED = {"$comment", "local_name", "government_backed", "donate_url", "tags"}
+CSV_COLUMNS = (
+    "id",
+    "country",
+    "region",
+    "name",
+    "category",
+    "topics",
+    "phone",
+    "text",
+    "chat",
+    "hours",
+    "languages",
+    "free",
+    "anonymous",
+    "description",
+    "website",
+    "source",
+    "verified_at",
+    "verified_by",
+    "pair",
+)
+
+
+@dataclass(frozen=True)
+class MenuChoice:
+    """A key to press after calling (988: press 1 for the Veterans Crisis Line)."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One way to reach a line now.
+
+    `number` is E.164 (`+18006624357`) or a short code dialled inside the entry's country
+    (`988`, `116123`); `keyword` is a word to text (`AYUDA`).
+    """
+
+    method: str
+    number: str = ""
+    url: str = ""
+    keyword: str = ""
+    languages: tuple[str, ...] = ()
+    hours: str = ""
+    free: bool | None = None
+    anonymous: bool | None = None
+    options: tuple[MenuChoice, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Only the fields that are set, in a stable order (storage and TOML export)."""
+        out: dict[str, Any] = {"method": self.method}
+        for key in ("number", "url", "keyword"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.languages:
+            out["languages"] = list(self.languages)
+        if self.hours:
+            out["hours"] = self.hours
+        for key in ("free", "anonymous"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.options:
+            out["options"] = [{"key": o.key, "label": o.label} for o in self.options]
+        return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A helpline, as the directory keeps it."""
+
+    id: str
+    country: str
+    name: str
+    category: str
+    contacts: tuple[Contact, ...]
+    region: str = ""
+    topics: tuple[str, ...] = ()
+    description: str = ""
+    website: str = ""
+    source: str = ""
+    verified_at: date | None = None
+    verified_by: str = ""
+    pair: str = ""
+    origin: str = field(default="", compare=False)  # "seed" or "community" when read from the DB
+
+    @property
+    def all_topics(self) -> tuple[str, ...]:
+        """The main category and the others it serves."""
+        return (self.category, *(t for t in self.topics if t != self.category))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every set field, for TOML export."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "country": self.country,
+            "name": self.name,
+            "category": self.category,
+        }
+        for key in ("region", "description", "website", "source", "verified_by", "pair"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.topics:
+            out["topics"] = list(self.topics)
+        if self.verified_at is not None:
+            out["verified_at"] = self.verified_at
+        out["contacts"] = [c.to_dict() for c in self.contacts]
+        return out
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """A number that used to reach a line and should no longer be listed."""
+
+    number: str
+    replacement: str
+    note: str
+
+
+@dataclass
+class Problem:
+    """Something wrong with one row; `line` is 0 when it concerns the whole text."""
+
+    line: int
+    row: str  # the row's id, when it has one
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        return f"{where}{f' ({self.row})' if self.row else ''}: {self.message}"
+
+
+@dataclass
+class ParseResult:
+    """Entries that passed, refused rows (problems) and repairs or warnings (notes)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    rows: int = 0
+
+
+def country_code(text: str) -> str | None:
+    """An ISO 3166-1 alpha-2 code from a code or an English country name, else None."""
+    raw = text.strip()
+    if raw.upper() in COUNTRIES:
+        return raw.upper()
+    for code, name in COUNTRIES.items():
+        if name.casefold() == raw.casefold():
+            return code
+    return None
+
+
+def stale_cutoff(today: date) -> date:
+    """Entries verified before this date are over 24 months old."""
+    year = today.year - STALE_AFTER_MONTHS // 12
+    day = min(today.day, 28) if today.month == 2 else today.day
+    return date(year, today.month, day)
+
+
+def is_stale(entry: Entry, today: date) -> bool:
+    """Never verified, or verified more than 24 months ago."""
+    return entry.verified_at is None or entry.verified_at < stale_cutoff(today)
+
+
+def check_url(value: Any) -> str:
+    """An absolute https URL, or ValueError."""
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc or any(ch.isspace() for ch in text):
+        raise ValueError(f"{text[:80]!r} is not an https:// link")
+    return text
+
+
+def check_language(tag: Any) -> str:
+    """A BCP-47 tag whose language the Unicode data knows (`en`, `fr-CA`, `zh-Hans`)."""
+    text = str(tag).strip()
+    m = _LANGUAGE_TAG.match(text)
+    if not m or m.group(1) not in _ENGLISH.languages:
+        raise ValueError(f"{text[:20]!r} is not a BCP-47 language tag such as en, es or fr-CA")
+    return text
+
+
+def load_superseded(path: Path) -> dict[str, Superseded]:
+    """Old numbers from data/crisis/superseded.toml, by normalised number."""
+    if not path.exists():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {
+        str(item["number"]): Superseded(
+            str(item["number"]), str(item["replacement"]), str(item["note"])
+        )
+        for item in data.get("superseded", [])
+    }
+
+
+def normalise_number(raw: Any, country: str, method: str) -> tuple[str, str]:
+    """(number, note): E.164, or a short code valid in `country`; ValueError otherwise.
+
+    A short code written as if it were E.164 (`+1988`, `+44116123`, as open-helplines does) is
+    recognised and stored as the short code, with a note saying so.
+    """
+    text = str(raw).strip()
+    digits = re.sub(r"[\s\-.()/]", "", text)
+    if not re.fullmatch(r"\+?[0-9]{2,15}", digits):
+        raise ValueError(f"{text[:30]!r} is not a phone number")
+    region_cc = phonenumbers.country_code_for_region(country)
+    if digits.startswith("+"):
+        try:
+            parsed = phonenumbers.parse(digits)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(f"{digits} is not a valid phone number") from exc
+        if phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
+        national = digits[1 + len(str(region_cc)) :]
+        if digits[1:].startswith(str(region_cc)) and _valid_short(national, country):
+            _refuse_emergency(national, country)
+            return national, (
+                f"{digits} is not a real E.164 number but the short code {national} "
+                f"written in E.164 form; kept as the short code {national}, dialled "
+                f"inside {country} only"
+            )
+        raise ValueError(f"{digits} is not a valid phone number (nor a known short code)")
+    try:
+        parsed = phonenumbers.parse(digits, country)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{text[:30]!r} is not a phone number") from exc
+    if phonenumbers.is_valid_number(parsed) and len(digits) > 6:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
+    if _valid_short(digits, country):
+        _refuse_emergency(digits, country)
+        return digits, ""
+    raise ValueError(
+        f"{text[:30]!r} is neither an E.164 number (+ and country code) nor a short code the "
+        f"phone-number library knows for {country}"
+    )
+
+
+def _valid_short(digits: str, country: str) -> bool:
+    if not digits.isdigit():
+        return False
+    try:
+        parsed = phonenumbers.parse(digits, country)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(shortnumberinfo.is_valid_short_number_for_region(parsed, country))
+
+
+def _refuse_emergency(digits: str, country: str) -> None:
+    if shortnumberinfo.connects_to_emergency_number(digits, country):
+        raise ValueError(
+            f"{digits} is an emergency-services number in {country}, not a helpline; "
+            "list the helpline's own number"
+        )
+
+
+class RowChecker:
+    """Checks rows one by one, collecting problems and notes for the whole text."""
+
+    def __init__(
+        self, today: date, superseded: dict[str, Superseded], *, require_verified: bool = False
+    ) -> None:
+        self.today = today
+        self.superseded = superseded
+        self.require_verified = require_verified
+        self.result = ParseResult()
+        self._seen: dict[str, int] = {}
+
+    def check(self, raw: dict[str, Any], line: int) -> Entry | None:
+        """One row to an Entry, or None when it is refused (its problems are recorded)."""
+        self.result.rows += 1
+        row_id = str(raw.get("id", "")).strip()
+        problems: list[str] = []
+        notes: list[str] = []
+        unknown = sorted(set(raw) - ENTRY_KEYS)
+        if unknown:
+            problems.append(f"unknown field(s) {', '.join(unknown)}")
+        if not _SLUG.match(row_id):
+            problems.append(
+                "id must be 3-64 lower-case letters, digits or dashes (like us-988-lifeline)"
+            )
+        elif row_id in self._seen:
+            problems.append(f"id {row_id} is used twice (first on line {self._seen[row_id]})")
+        else:
+            self._seen[row_id] = line
+        country = country_code(str(raw.get("country", "")))
+        if country is None:
+            problems.append(
+                f"country {str(raw.get('country', ''))[:20]!r} is not an ISO 3166-1 "
+                "alpha-2 code (US, GB, IE, DE...)"
+            )
+        name = " ".join(str(raw.get("name", "")).split())
+        if not 1 <= len(name) <= 200:
+            problems.append("name must be 1-200 characters")
+        category = str(raw.get("category", "")).strip()
+        if category not in CATEGORIES:
+            problems.append(
+                f"category {category[:30]!r} is unknown; use one of: " + ", ".join(CATEGORIES)
+            )
+        topics: list[str] = []
+        for topic in _as_list(raw.get("topics", [])):
+            if topic not in CATEGORIES:
+                problems.append(
+                    f"topic {topic[:30]!r} is unknown; use one of: " + ", ".join(CATEGORIES)
+                )
+            elif topic != category and topic not in topics:
+                topics.append(topic)
+        description = " ".join(str(raw.get("description", "")).split())
+        if len(description) > 280:
+            problems.append(f"description is {len(description)} characters; at most 280")
+        region = " ".join(str(raw.get("region", "")).split())
+        if len(region) > 100:
+            problems.append("region must be at most 100 characters")
+        website = source = ""
+        for key in ("website", "source"):
+            value = raw.get(key)
+            if value in (None, ""):
+                continue
+            try:
+                checked = check_url(value)
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+                continue
+            website, source = (checked, source) if key == "website" else (website, checked)
+        if not source:
+            problems.append("source is required: the https page where these facts come from")
+        verified_at = self._verified(raw.get("verified_at"), problems, notes)
+        pair = str(raw.get("pair", "")).strip()
+        if pair and not _SLUG.match(pair):
+            problems.append("pair must be a short id (letters, digits, dashes) shared by both")
+        contacts: list[Contact] = []
+        raw_contacts = raw.get("contacts", [])
+        if not isinstance(raw_contacts, list) or not raw_contacts:
+            problems.append("at least one contact (phone, text, chat...) is needed")
+        elif country is not None:
+            for index, item in enumerate(raw_contacts, 1):
+                contact = self._contact(item, country, index, problems, notes)
+                if contact is not None:
+                    contacts.append(contact)
+        for note in notes:
+            self.result.notes.append(Problem(line, row_id, note))
+        if problems:
+            self.result.problems.extend(Problem(line, row_id, p) for p in problems)
+            return None
+        assert country is not None
+        entry = Entry(
+            id=row_id,
+            country=country,
+            name=name,
+            category=category,
+            contacts=tuple(contacts),
+            region=region,
+            topics=tuple(topics),
+            description=description,
+            website=website,
+            source=source,
+            verified_at=verified_at,
+            verified_by=str(raw.get("verified_by", "")).strip()[:300],
+            pair=pair,
+        )
+        self.result.entries.append(entry)
+        return entry
+
+    def _verified(self, value: Any, problems: list[str], notes: list[str]) -> date | None:
+        if value in (None, ""):
+            if self.require_verified:
+                problems.append("verified_at is required (the date someone checked this entry)")
+            else:
+                notes.append("no verified_at date; it will show in `crisis stale`")
+            return None
+        try:
+            when = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+        except ValueError:
+            problems.append(f"verified_at {str(value)[:20]!r} is not a date like 2026-06-02")
+            return None
+        if when > self.today:
+            problems.append(f"verified_at {when} is in the future")
+        elif when < stale_cutoff(self.today):
+            notes.append(f"verified_at {when} is over {STALE_AFTER_MONTHS} months old (stale)")
+        return when
+
+    def _contact(
+        self, item: Any, country: str, index: int, problems: list[str], notes: list[str]
+    ) -> Contact | None:
+        where = f"contact {index}"
+        if not isinstance(item, dict):
+            problems.append(f"{where} is not a table")
+            return None
+        before = len(problems)
+        unknown = sorted(set(item) - CONTACT_KEYS)
+        if unknown:
+            problems.append(f"{where}: unknown field(s) {', '.join(unknown)}")
+        method = str(item.get("method", "")).strip()
+        if method not in METHODS:
+            problems.append(f"{where}: method must be one of {', '.join(METHODS)}")
+        number = url = ""
+        if method in ("phone", "text"):
+            if not item.get("number"):
+                problems.append(f"{where}: a {method} contact needs a number")
+            else:
+                try:
+                    number, note = normalise_number(item["number"], country, method)
+                except ValueError as exc:
+                    problems.append(f"{where}: {exc}")
+                else:
+                    if note:
+                        notes.append(f"{where}: {note}")
+                    old = self.superseded.get(number)
+                    if old is not None:
+                        problems.append(
+                            f"{where}: {number} is an old number ({old.note}); list "
+                            f"{old.replacement} instead"
+                        )
+        elif method and not item.get("url"):
+            problems.append(f"{where}: a {method} contact needs an https url")
+        if item.get("url"):
+            try:
+                url = check_url(item["url"])
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+        keyword = str(item.get("keyword", "")).strip()
+        if keyword and (method != "text" or not _KEYWORD.match(keyword)):
+            problems.append(f"{where}: keyword is one word to text, for text contacts only")
+        languages: list[str] = []
+        for tag in _as_list(item.get("languages", [])):
+            try:
+                languages.append(check_language(tag))
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+        if not languages:
+            problems.append(f"{where}: list at least one language (BCP-47, e.g. en)")
+        hours = " ".join(str(item.get("hours", "")).split())
+        if not 1 <= len(hours) <= 100:
+            problems.append(f"{where}: hours are needed ('24/7' or a short text)")
+        flags: dict[str, bool | None] = {}
+        for key in ("free", "anonymous"):
+            value = item.get(key)
+            flags[key] = _as_bool(value)
+            if value not in (None, "") and flags[key] is None:
+                problems.append(f"{where}: {key} must be true or false")
+        options: list[MenuChoice] = []
+        for opt in item.get("options", []) or []:
+            key = str(opt.get("key", "")).strip() if isinstance(opt, dict) else ""
+            label = " ".join(str(opt.get("label", "")).split()) if isinstance(opt, dict) else ""
+            if not _MENU_KEY.match(key) or not 1 <= len(label) <= 80 or method != "phone":
+                problems.append(
+                    f"{where}: options are phone menu choices with a key (1-4 digits) and a label"
+                )
+            else:
+                options.append(MenuChoice(key, label))
+        if len(problems) > before:
+            return None
+        return Contact(
+            method=method,
+            number=number,
+            url=url,
+            keyword=keyword.upper(),
+            languages=tuple(languages),
+            hours=hours,
+            free=flags["free"],
+            anonymous=flags["anonymous"],
+            options=tuple(options),
+        )
+
+    def finish(self) -> ParseResult:
+        """Whole-text checks: pairs need a partner, and bulk verification stamps are noted."""
+        result = self.result
+        pairs = Counter((e.country, e.pair) for e in result.entries if e.pair)
+        for entry in list(result.entries):
+            if entry.pair and pairs[(entry.country, entry.pair)] < 2:
+                result.entries.remove(entry)
+                result.problems.append(
+                    Problem(
+                        self._seen.get(entry.id, 0),
+                        entry.id,
+                        f"pair {entry.pair} has no partner in {entry.country}; pairs are shown "
+                        "both or neither",
+                    )
+                )
+        stamps = Counter(e.verified_at for e in result.entries if e.verified_at)
+        for stamp, count in stamps.items():
+            if count >= BULK_STAMP_MIN and count == len(result.entries):
+                result.notes.append(
+                    Problem(
+                        0,
+                        "",
+                        f"all {count} entries carry the same verified_at {stamp}: that looks "
+                        "like a bulk stamp, not a check of each line",
+                    )
+                )
+        result.problems.sort(key=lambda p: p.line)
+        result.notes.sort(key=lambda p: p.line)
+        return result
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [v for v in re.split(r"[;,\s]+", value.strip()) if v]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value]
+    return [str(value)]
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "y", "1"}:
+        return True
+    if text in {"false", "no", "n", "0"}:
+        return False
+    return None
+
+
+def detect_format(text: str) -> str:
+    """`json`, `toml` or `csv`, from the first meaningful character or header."""
+    stripped = text.lstrip()
+    if stripped[:1] in "{[" and not stripped.startswith("[["):
+        return "json"
+    first = stripped.splitlines()[0] if stripped else ""
+    if first.startswith(("[[", "#")) or "=" in first:
+        return "toml"
+    return "csv"
+
+
+def parse(
+    text: str,
+    *,
+    today: date,
+    superseded: dict[str, Superseded],
+    fmt: str | None = None,
+    require_verified: bool = False,
+) -> ParseResult:
+    """Check every row of a TOML, CSV or open-helplines JSON text."""
+    fmt = fmt or detect_format(text)
+    checker = RowChecker(today, superseded, require_verified=require_verified)
+    if fmt == "toml":
+        _parse_toml(text, checker)
+    elif fmt == "json":
+        _parse_json(text, checker)
+    else:
+        _parse_csv(text, checker)
+    return checker.finish()
+
+
+def _parse_toml(text: str, checker: RowChecker) -> None:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        checker.result.problems.append(Problem(0, "", f"not valid TOML: {exc}"))
+        return
+    unknown = sorted(set(data) - {"entry"})
+    if unknown:
+        checker.result.problems.append(
+            Problem(0, "", f"unknown top-level key(s) {', '.join(unknown)}; use [[entry]] tables")
+        )
+    lines = [
+        n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith("[[entry]]")
+    ]
+    entries = data.get("entry", [])
+    if not isinstance(entries, list):
+        checker.result.problems.append(Problem(0, "", "entry must be an array of tables"))
+        return
+    for index, raw in enumerate(entries):
+        line = lines[index] if index < len(lines) else 0
+        if isinstance(raw, dict):
+            checker.check(raw, line)
+
+
+def _parse_csv(text: str, checker: RowChecker) -> None:
+    reader = csv.DictReader(io.StringIO(text.strip() + "\n"))
+    header = [h.strip() for h in reader.fieldnames or []]
+    unknown = sorted(set(header) - set(CSV_COLUMNS))
+    if unknown or "id" not in header:
+        checker.result.problems.append(
+            Problem(
+                1,
+                "",
+                f"unknown column(s) {', '.join(unknown) or '(no id column)'}; the columns are "
+                + ", ".join(CSV_COLUMNS),
+            )
+        )
+        return
+    reader.fieldnames = header
+    for row in reader:
+        line = reader.line_num
+        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        contact_base = {
+            "languages": values.get("languages", ""),
+            "hours": values.get("hours", ""),
+            "free": values.get("free", ""),
+            "anonymous": values.get("anonymous", ""),
+        }
+        contacts: list[dict[str, Any]] = []
+        for method in ("phone", "text"):
+            for number in _as_list(values.get(method, "")):
+                contacts.append({"method": method, "number": number, **contact_base})
+        if values.get("chat"):
+            contacts.append({"method": "chat", "url": values["chat"], **contact_base})
+        raw: dict[str, Any] = {
+            k: values[k] for k in ENTRY_KEYS - {"contacts"} if values.get(k, "") != ""
+        }
+        raw["contacts"] = contacts
+        checker.check(raw, line)
+
+
+def _parse_json(text: str, checker: RowChecker) -> None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        checker.result.problems.append(Problem(exc.lineno, "", f"not valid JSON: {exc.msg}"))
+        return
+    records: Any = data.get("records") if isinstance(data, dict) else data
+    if isinstance(data, dict) and "records" not in data and "id" in data:
+        records = [data]
+    if not isinstance(records, list):
+        checker.result.problems.append(
+            Problem(0, "", "expected an open-helplines file with a records list")
+        )
+        return
+    file_country = data.get("country") if isinstance(data, dict) else None
+    text_lines = text.splitlines()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            checker.result.problems.append(Problem(0, "", f"record {index + 1} is not an object"))
+            continue
+        line = _json_line(text_lines, str(record.get("id", "")))
+        raw = dict(record)
+        for key in OPEN_HELPLINES_IGNORED:
+            raw.pop(key, None)
+        category = str(raw.get("category", ""))
+        if category in OPEN_HELPLINES_CATEGORIES:
+            raw["category"] = OPEN_HELPLINES_CATEGORIES[category]
+        if "secondary_categories" in raw:
+            raw["topics"] = [
+                OPEN_HELPLINES_CATEGORIES.get(str(c), str(c))
+                for c in raw.pop("secondary_categories") or []
+            ]
+        if file_country and raw.get("country") != file_country:
+            checker.result.problems.append(
+                Problem(
+                    line, str(raw.get("id", "")), f"country differs from the file's {file_country}"
+                )
+            )
+            continue
+        checker.check(raw, line)
+
+
+def _json_line(lines: list[str], record_id: str) -> int:
+    needle = f'"id": "{record_id}"'
+    for n, line in enumerate(lines, 1):
+        if needle in line.replace('"id":"', '"id": "'):
+            return n
+    return 0
+
+
+def to_toml(entries: list[Entry]) -> str:
+    """Entries as the TOML the seed and `crisis import` read (round-trips exactly)."""
+    out = ["# circlebot crisis directory export", ""]
+    for entry in entries:
+        out.append("[[entry]]")
+        data = entry.to_dict()
+        contacts = data.pop("contacts")
+        out.extend(f"{k} = {_toml_value(v)}" for k, v in data.items())
+        for contact in contacts:
+            out.append("")
+            out.append("[[entry.contacts]]")
+            options = contact.pop("options", [])
+            out.extend(f"{k} = {_toml_value(v)}" for k, v in contact.items())
+            for opt in options:
+                out.append("[[entry.contacts.options]]")
+                out.extend(f"{k} = {_toml_value(v)}" for k, v in opt.items())
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def to_csv(entries: list[Entry]) -> tuple[str, list[str]]:
+    """Entries as CSV (one row each) and the ids whose details CSV cannot hold."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    lossy: list[str] = []
+    for e in entries:
+        by_method = {m: [c for c in e.contacts if c.method == m] for m in METHODS}
+        first = e.contacts[0]
+        uniform = all(
+            (c.languages, c.hours, c.free, c.anonymous)
+            == (first.languages, first.hours, first.free, first.anonymous)
+            for c in e.contacts
+        )
+        if (
+            not uniform
+            or any(c.options or c.keyword for c in e.contacts)
+            or by_method["email"]
+            or by_method["app"]
+            or len(by_method["chat"]) > 1
+        ):
+            lossy.append(e.id)
+        writer.writerow(
+            {
+                "id": e.id,
+                "country": e.country,
+                "region": e.region,
+                "name": e.name,
+                "category": e.category,
+                "topics": ";".join(e.topics),
+                "phone": ";".join(c.number for c in by_method["phone"]),
+                "text": ";".join(c.number for c in by_method["text"] if not c.keyword),
+                "chat": by_method["chat"][0].url if by_method["chat"] else "",
+                "hours": first.hours,
+                "languages": ";".join(first.languages),
+                "free": "" if first.free is None else str(first.free).lower(),
+                "anonymous": "" if first.anonymous is None else str(first.anonymous).lower(),
+                "description": e.description,
+                "website": e.website,
+                "source": e.source,
+                "verified_at": e.verified_at.isoformat() if e.verified_at else "",
+                "verified_by": e.verified_by,
+                "pair": e.pair,
+            }
+        )
+    return buf.getvalue(), lossy
+
+
+def contacts_to_json(contacts: tuple[Contact, ...]) -> str:
+    """Contacts for the database column."""
+    return json.dumps([c.to_dict() for c in contacts], ensure_ascii=False)
+
+
+def contacts_from_json(text: str) -> tuple[Contact, ...]:
+    """Inverse of `contacts_to_json` (rows were validated when written)."""
+    out: list[Contact] = []
+    for item in json.loads(text):
+        out.append(
+            Contact(
+                method=item["method"],
+                number=item.get("number", ""),
+                url=item.get("url", ""),
+                keyword=item.get("keyword", ""),
+                languages=tuple(item.get("languages", ())),
+                hours=item.get("hours", ""),
+                free=item.get("free"),
+                anonymous=item.get("anonymous"),
+                options=tuple(MenuChoice(o["key"], o["label"]) for o in item.get("options", ())),
+            )
+        )
+    return tuple(out)

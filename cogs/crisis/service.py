@@ -1,0 +1,137 @@
+"""Storage of the crisis directory: the shipped seed plus each community's own changes.
+
+The seed lives in rows without a community and is rewritten from data/crisis at every start, so
+a corrected number reaches every community on the next restart. A community's moderators never
+change those rows: an edit or a verification writes the community's own row with the same id,
+which then wins for that community; removing a seed entry writes a hidden row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from cogs.crisis.directory import Entry, contacts_from_json, contacts_to_json
+from cogs.crisis.models import CrisisEntry
+
+FORMER_MEMBER = "a former member"
+
+
+def _entry(row: CrisisEntry) -> Entry:
+    return Entry(
+        id=row.slug,
+        country=row.country,
+        name=row.name,
+        category=row.category,
+        contacts=contacts_from_json(row.contacts),
+        region=row.region,
+        topics=tuple(row.topics.split()),
+        description=row.description,
+        website=row.website,
+        source=row.source,
+        verified_at=row.verified_at,
+        verified_by=row.verified_by,
+        pair=row.pair,
+        origin="seed" if row.community_id is None else "community",
+    )
+
+
+class CrisisService:
+    """One public method = one transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def _fill(self, row: CrisisEntry, entry: Entry) -> None:
+        row.country = entry.country
+        row.region = entry.region
+        row.name = entry.name
+        row.category = entry.category
+        row.topics = " ".join(entry.topics)
+        row.contacts = contacts_to_json(entry.contacts)
+        row.description = entry.description
+        row.website = entry.website
+        row.source = entry.source
+        row.verified_at = entry.verified_at
+        row.verified_by = entry.verified_by
+        row.pair = entry.pair
+        row.hidden = False
+        row.updated_at = self._clock.now()
+
+    def _row(self, community_id: int | None, entry: Entry) -> CrisisEntry:
+        row = CrisisEntry(community_id=community_id, slug=entry.id)
+        self._fill(row, entry)
+        return row
+
+    async def replace_seed(self, entries: list[Entry]) -> None:
+        """Make the seed rows exactly `entries`."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(CrisisEntry).where(CrisisEntry.community_id.is_(None)))
+            session.add_all(self._row(None, e) for e in entries)
+
+    async def directory(self, community_id: int | None, country: str | None = None) -> list[Entry]:
+        """What a community sees: its own rows, and the seed rows it did not change or hide."""
+        async with self._sessions() as session:
+            query = select(CrisisEntry).where(
+                or_(CrisisEntry.community_id.is_(None), CrisisEntry.community_id == community_id)
+                if community_id is not None
+                else CrisisEntry.community_id.is_(None)
+            )
+            if country:
+                query = query.where(CrisisEntry.country == country)
+            rows = (await session.scalars(query)).all()
+        own = {r.slug: r for r in rows if r.community_id is not None}
+        chosen = [r for r in rows if r.community_id is not None or r.slug not in own]
+        return [_entry(r) for r in chosen if not r.hidden]
+
+    async def find(self, community_id: int | None, slug: str) -> Entry | None:
+        """One entry as the community sees it."""
+        return next((e for e in await self.directory(community_id) if e.id == slug), None)
+
+    async def save(self, community_id: int, entries: list[Entry]) -> None:
+        """Write the community's own version of each entry (add, edit, verify, import)."""
+        async with self._sessions.begin() as session:
+            existing = {
+                r.slug: r
+                for r in await session.scalars(
+                    select(CrisisEntry).where(
+                        CrisisEntry.community_id == community_id,
+                        CrisisEntry.slug.in_([e.id for e in entries]),
+                    )
+                )
+            }
+            for entry in entries:
+                row = existing.get(entry.id)
+                if row is None:
+                    session.add(self._row(community_id, entry))
+                else:
+                    self._fill(row, entry)
+
+    async def remove(self, community_id: int, entry: Entry) -> None:
+        """Delete the community's entry; a seed entry is hidden for this community instead."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(CrisisEntry).where(
+                    CrisisEntry.community_id == community_id, CrisisEntry.slug == entry.id
+                )
+            )
+            seeded = await session.scalar(
+                select(CrisisEntry.id).where(
+                    CrisisEntry.community_id.is_(None), CrisisEntry.slug == entry.id
+                )
+            )
+            if seeded is not None:
+                row = self._row(community_id, entry)
+                row.hidden = True
+                session.add(row)
+
+    async def forget_verifier(self, actor_key: str) -> None:
+        """A person who verified entries asked to be forgotten; the entries stay for others."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(CrisisEntry)
+                .where(CrisisEntry.verified_by == actor_key)
+                .values(verified_by=FORMER_MEMBER)
+            )

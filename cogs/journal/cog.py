@@ -1,0 +1,1012 @@
+"""Journals: private entries, entries shared for encouragement, and small group journals."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Choice, Option, OptionType, command
+from bot.core.context import Context
+from bot.core.conversation import AnswerKind, Flow, Outcome, Step
+from bot.core.convert import tokenize
+from bot.core.errors import ArgumentError, UserError
+from bot.core.identity import Actor, Place
+from bot.core.message import Message, Part, When
+from bot.core.permissions import Scope, Tier
+from bot.i18n import _
+from bot.outbox import Target
+from bot.safety import escape_markdown
+from cogs.journal.prompts import TAGS, Prompt, load_prompts
+from cogs.journal.service import (
+    GROUP,
+    PRIVATE,
+    SHARED,
+    EntryView,
+    JournalService,
+    Limits,
+    Page,
+    clean_code,
+)
+
+SCOPE = "journal"
+FEED_CHANNEL = "feed_channel"
+PREVIEW = 60
+EXCERPT = 300
+SEARCH_SHOWN = 15
+_FIELD = re.compile(r"^(title|mood|visibility)[:=]", re.IGNORECASE)
+_MOOD_RANGE = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2}))?\s*$")
+
+
+@dataclass
+class JournalConfig:
+    """`[cogs.journal]` settings."""
+
+    max_entry_chars: int = 4000
+    max_title_chars: int = 100
+    max_feedback_chars: int = 1000
+    writes_per_hour: int = 20
+    feedback_per_hour: int = 30
+    page_size: int = 10
+    invite_days: int = 7
+    search_cache_entries: int = 200_000
+
+
+ENTRY_ID = Option(
+    "id",
+    OptionType.STRING,
+    "The entry's id, as shown by journal list",
+    max_length=32,
+    autocomplete="complete_entry",
+)
+GROUP_NAME = Option(
+    "group",
+    OptionType.STRING,
+    "The group journal's name",
+    max_length=40,
+    autocomplete="complete_group",
+)
+
+
+def split_fields(text: str) -> tuple[dict[str, str], str]:
+    """Leading `title:"..."`, `mood:7`, `visibility:shared` words, and the text after them."""
+    fields: dict[str, str] = {}
+    rest = ""
+    for tok in tokenize(text):
+        match = _FIELD.match(text[tok.start : tok.end])
+        if match is None:
+            rest = text[tok.start :]
+            break
+        name = match.group(1).lower()
+        if name in fields:
+            raise ArgumentError(_("`{name}` is given twice.").format(name=name))
+        fields[name] = tok.value[len(match.group(0)) :]
+    return fields, rest
+
+
+def parse_mood(raw: str | None) -> int | None:
+    """A mood typed as text."""
+    if raw is None:
+        return None
+    try:
+        mood = int(raw.strip())
+    except ValueError:
+        raise ArgumentError(_("Mood is a number from 1 to 10.")) from None
+    return JournalService.check_mood(mood)
+
+
+def parse_visibility(raw: str | None) -> str | None:
+    """`private` or `shared` (group entries are written with `group write`)."""
+    if raw is None:
+        return None
+    word = raw.strip().lower()
+    for value in (PRIVATE, SHARED):
+        if word in (value, _(value).lower()):
+            return value
+    raise ArgumentError(
+        _("Visibility is `private` or `shared`. For a group journal use `group write`.")
+    )
+
+
+def parse_mood_range(raw: str) -> tuple[int, int]:
+    """`7` or `4-7`."""
+    match = _MOOD_RANGE.match(raw)
+    low = int(match.group(1)) if match else 0
+    high = int(match.group(2) or low) if match else 0
+    if not match or not 1 <= low <= high <= 10:
+        raise ArgumentError(_("Mood filter: a number from 1 to 10, or a range such as 4-7."))
+    return low, high
+
+
+class JournalCog(Cog):
+    """Private, shared and group journals."""
+
+    name = "journal"
+    description = "Your journal: private, shared for encouragement, or with a small group"
+    data_statement = (
+        "Stores the journal entries and feedback you write (title and text encrypted), the "
+        "optional mood number, when you wrote them and who may see them, and the group "
+        "journals you are in (group names are stored as typed). Shared entries show your "
+        "pseudonym here, never your account name."
+    )
+    Config = JournalConfig
+
+    def __init__(self, services: Services, config: JournalConfig | None = None) -> None:
+        super().__init__(services, config)
+        self.settings: JournalConfig = config or JournalConfig()
+        c = self.settings
+        self.service = JournalService(
+            self.services.db.sessions,
+            self.services.clock,
+            Limits(
+                entry_chars=c.max_entry_chars,
+                title_chars=c.max_title_chars,
+                feedback_chars=c.max_feedback_chars,
+                writes_per_hour=c.writes_per_hour,
+                feedback_per_hour=c.feedback_per_hour,
+                page_size=c.page_size,
+                invite_days=c.invite_days,
+                cache_entries=c.search_cache_entries,
+            ),
+        )
+        self.prompts: list[Prompt] = load_prompts()[0]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    async def _name(self, community_id: int | None, actor_key: str | None) -> str:
+        """The pseudonym someone chose here, never their account name."""
+        if actor_key is None:
+            return _("a former member")
+        if community_id is not None:
+            chosen = await self.services.members.pseudonym(community_id, actor_key)
+            if chosen:
+                return escape_markdown(chosen)
+        return _("a member")
+
+    def _need_community(self, ctx: Context) -> int:
+        if ctx.community is None:
+            raise UserError(_("This works inside a community; try it in a community channel."))
+        return ctx.community.id
+
+    @staticmethod
+    def _title(entry: EntryView) -> str:
+        if entry.title:
+            return escape_markdown(entry.title)
+        first = " ".join(entry.body.split())
+        preview = first if len(first) <= PREVIEW else first[: PREVIEW - 1] + "…"
+        return "*" + escape_markdown(preview) + "*"
+
+    @staticmethod
+    def _excerpt(body: str) -> str:
+        text = body if len(body) <= EXCERPT else body[: EXCERPT - 1].rstrip() + "…"
+        return escape_markdown(text)
+
+    @staticmethod
+    def _visibility_label(entry: EntryView) -> str:
+        if entry.visibility == GROUP:
+            return _("group: {name}").format(name=escape_markdown(entry.group_name or ""))
+        return _("shared") if entry.visibility == SHARED else _("private")
+
+    def _public_typing_tip(self, ctx: Context) -> str:
+        """On text platforms a command typed in a room is seen by the room."""
+        if ctx.place.is_dm or ctx.prefix == "/":
+            return ""
+        return "\n" + _(
+            "Tip: write in a direct message with me if you'd rather nobody sees the text as "
+            "you type it."
+        )
+
+    async def _announce(self, community_id: int | None, entry: EntryView, prefix: str) -> None:
+        """Post a newly shared entry to the feed channel, if moderators chose one."""
+        if community_id is None:
+            return
+        channel = await self.services.settings.get(community_id, SCOPE, FEED_CHANNEL)
+        community = await self.services.members.community_by_id(community_id)
+        if not channel or community is None:
+            return
+        target = str(channel).removeprefix(f"{community.platform}:")
+        name = await self._name(community_id, entry.author_key)
+        message = Message.of(
+            _("**{title}** shared by {name}").format(title=self._title(entry), name=name),
+            "\n" + escape_markdown(entry.body) + "\n",
+            _("Leave a kind word with `{prefix}journal feedback {code} ...`").format(
+                prefix=prefix, code=entry.code
+            ),
+        )
+        await self.services.outbox.enqueue(
+            f"journal.feed.{entry.code}",
+            Target(community.platform, target),
+            message,
+            self.services.clock.now(),
+        )
+
+    async def _tell(self, key: str, actor_key: str, message: Message) -> None:
+        """A DM to another member, through the outbox so it survives a restart."""
+        await self.services.outbox.enqueue(
+            key,
+            Target(Actor.platform_of(actor_key), actor_key, True),
+            message,
+            self.services.clock.now(),
+        )
+
+    async def _saved_reply(self, entry: EntryView, prefix: str) -> str:
+        if entry.visibility == SHARED:
+            text = _(
+                "Saved and shared as `{code}`. Others here see it under your pseudonym, not "
+                "your account name. `{prefix}journal unshare {code}` makes it private again."
+            )
+        elif entry.visibility == GROUP:
+            text = _("Saved to the group journal **{group}** as `{code}`.")
+        else:
+            text = _("Saved privately as `{code}`. Only you can read it.")
+        return text.format(
+            code=entry.code, prefix=prefix, group=escape_markdown(entry.group_name or "")
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @command(
+        "journal",
+        "write",
+        options=(
+            Option(
+                "text",
+                OptionType.STRING,
+                'Your entry; may start with title:"..." mood:1-10 visibility:shared',
+                required=False,
+                max_length=6000,
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def write(self, ctx: Context, text: str | None = None) -> None:
+        """Write a journal entry (private unless you share it); no text opens a DM dialogue."""
+        fields, body = split_fields(text or "")
+        if not body.strip() and not fields:
+            await self.services.conversations.start(ctx, "journal_write")
+            return
+        visibility = parse_visibility(fields.get("visibility")) or PRIVATE
+        mood = parse_mood(fields.get("mood"))
+        title = self.service.check_title(fields.get("title"))
+        body = self.service.check_body(body)
+        community_id = ctx.community.id if ctx.community else None
+        await self.services.text_checks.run(ctx, body, "journal")
+        saved = await self.service.write(
+            ctx.actor.key, community_id, body, title=title, mood=mood, visibility=visibility
+        )
+        if saved.newly_shared:
+            await self._announce(community_id, saved.entry, ctx.prefix)
+        reply = await self._saved_reply(saved.entry, ctx.prefix)
+        await ctx.reply(reply + self._public_typing_tip(ctx), ephemeral=True)
+
+    @command(
+        "journal",
+        "prompt",
+        options=(
+            Option(
+                "topic",
+                OptionType.CHOICE,
+                "One of the four points",
+                required=False,
+                choices=tuple(Choice(t, t.replace("_", " ")) for t in TAGS),
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def prompt(self, ctx: Context, topic: str | None = None) -> None:
+        """Suggest something to write about when you don't know where to start."""
+        pool = [p for p in self.prompts if topic is None or topic in p.tags]
+        if not pool:
+            raise UserError(_("I have no writing prompts for that right now."))
+        chosen = random.choice(pool)
+        await ctx.reply(
+            _(
+                "{prompt}\n\nWrite with `{prefix}journal write`, no pressure and no right answers."
+            ).format(prompt=_(chosen.text), prefix=ctx.prefix),
+            ephemeral=True,
+        )
+
+    # -- reading your own --------------------------------------------------------------------
+
+    @command(
+        "journal",
+        "list",
+        options=(
+            Option("page", OptionType.INTEGER, "Page number", required=False, min_value=1),
+            Option(
+                "since", OptionType.DATETIME, "From this date, e.g. 2026-12-01", required=False
+            ),
+            Option("until", OptionType.DATETIME, "Up to this date (inclusive)", required=False),
+            Option(
+                "mood",
+                OptionType.STRING,
+                "Mood 1-10 or a range like 4-7",
+                required=False,
+                max_length=8,
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def list_entries(
+        self,
+        ctx: Context,
+        page: int = 1,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        mood: str | None = None,
+    ) -> None:
+        """List your own entries, newest first."""
+        if until is not None and until.astimezone(ctx.zone).time() == datetime.min.time():
+            until += timedelta(days=1)  # a bare date means "through the end of that day"
+        low, high = parse_mood_range(mood) if mood else (None, None)
+        result = await self.service.list_own(
+            ctx.actor.key, page, since=since, until=until, mood_min=low, mood_max=high
+        )
+        if not result.total:
+            filtered = since or until or mood
+            await ctx.reply(
+                _("No entries match those filters.")
+                if filtered
+                else _("Your journal is empty. `{prefix}journal write` starts an entry.").format(
+                    prefix=ctx.prefix
+                ),
+                ephemeral=True,
+            )
+            return
+        header = _("Your entries ({total}), page {page} of {pages}:").format(
+            total=result.total, page=result.page, pages=result.pages
+        )
+        parts: list[Part] = [header]
+        for entry in result.items:
+            parts.extend(self._line(entry))
+        parts.append(
+            "\n" + _("Open one with `{prefix}journal read ID`.").format(prefix=ctx.prefix)
+        )
+        if result.page < result.pages:
+            parts.append(
+                " "
+                + _("Next page: `{prefix}journal list {n}`.").format(
+                    prefix=ctx.prefix, n=result.page + 1
+                )
+            )
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    def _line(self, entry: EntryView) -> list[Part]:
+        extras = [self._visibility_label(entry)]
+        if entry.mood is not None:
+            extras.append(_("mood {n}").format(n=entry.mood))
+        if entry.removed:
+            extras.append(_("out of view"))
+        return [
+            f"\n- `{entry.code}` ",
+            When(entry.created_at, "date"),
+            f" {self._title(entry)} ({', '.join(extras)})",
+        ]
+
+    @command("journal", "read", options=(ENTRY_ID,), ephemeral=True)
+    async def read(self, ctx: Context, id: str) -> None:
+        """Open an entry: your own, a shared one here, or one from your group journal."""
+        community_id = ctx.community.id if ctx.community else None
+        entry = await self.service.read(ctx.actor.key, community_id, id)
+        mine = entry.author_key == ctx.actor.key
+        where = entry.community_id
+        byline = (
+            _("by you")
+            if mine
+            else _("by {name}").format(name=await self._name(where, entry.author_key))
+        )
+        meta = [self._visibility_label(entry)]
+        if entry.mood is not None:
+            meta.append(_("mood {n}/10").format(n=entry.mood))
+        parts: list[Part] = [
+            f"**{self._title(entry)}** (`{entry.code}`) {byline}\n",
+            When(entry.created_at),
+            f" · {', '.join(meta)}\n\n",
+            escape_markdown(entry.body),
+        ]
+        if entry.removed and mine:
+            parts.append(
+                "\n\n" + _("A moderator took this entry out of view; it is still in your journal.")
+            )
+        if entry.feedback:
+            parts.append("\n\n**" + _("Feedback") + "**")
+            for fb in entry.feedback:
+                name = await self._name(where, fb.author_key)
+                parts.append(f"\n- {name} (`{fb.code}`): {escape_markdown(fb.body)}")
+        if entry.visibility == SHARED and not entry.removed:
+            if not mine and entry.feedback_open:
+                parts.append(
+                    "\n\n"
+                    + _("Leave a kind word with `{prefix}journal feedback {code} ...`").format(
+                        prefix=ctx.prefix, code=entry.code
+                    )
+                )
+            elif not entry.feedback_open:
+                parts.append("\n\n" + _("Feedback is closed on this entry."))
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    @command(
+        "journal",
+        "edit",
+        options=(
+            ENTRY_ID,
+            Option(
+                "text",
+                OptionType.STRING,
+                'New text; may start with title:"..." mood:1-10 visibility:...',
+                required=False,
+                max_length=6000,
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def edit(self, ctx: Context, id: str, text: str | None = None) -> None:
+        """Change one of your entries; with no text a DM dialogue takes the new text."""
+        fields, body = split_fields(text or "")
+        if not body.strip() and not fields:
+            await self.service.read_own(ctx.actor.key, id)
+            await self.services.conversations.start(
+                ctx, "journal_edit", prefill={"entry": id.strip()}
+            )
+            return
+        new_body = self.service.check_body(body) if body.strip() else None
+        if new_body is not None:
+            await self.services.text_checks.run(ctx, new_body, "journal")
+        saved = await self.service.edit(
+            ctx.actor.key,
+            id,
+            body=new_body,
+            title=fields.get("title"),
+            mood=parse_mood(fields.get("mood")),
+            visibility=parse_visibility(fields.get("visibility")),
+        )
+        if saved.newly_shared:
+            await self._announce(saved.entry.community_id, saved.entry, ctx.prefix)
+        await ctx.reply(
+            _("Updated `{code}`.").format(code=saved.entry.code) + self._public_typing_tip(ctx),
+            ephemeral=True,
+        )
+
+    @command("journal", "delete", options=(ENTRY_ID,), ephemeral=True)
+    async def delete(self, ctx: Context, id: str) -> None:
+        """Delete one of your entries for good, with the feedback on it."""
+        await self.service.delete(ctx.actor.key, id)
+        await self.services.outbox.withdraw(f"journal.feed.{clean_code(id)}")
+        await ctx.reply(_("Deleted. It's gone for good."), ephemeral=True)
+
+    @command(
+        "journal",
+        "search",
+        options=(Option("text", OptionType.STRING, "Words to look for", max_length=200),),
+        ephemeral=True,
+    )
+    async def search(self, ctx: Context, text: str) -> None:
+        """Search your own entries for words."""
+        found, total = await self.service.search(ctx.actor.key, text, SEARCH_SHOWN)
+        if not total:
+            await ctx.reply(_("None of your entries contain that."), ephemeral=True)
+            return
+        parts: list[Part] = [_("{n} of your entries match:").format(n=total)]
+        for entry in found:
+            parts.extend(self._line(entry))
+        if total > len(found):
+            parts.append(
+                "\n"
+                + _("Showing the newest {n}; add words to narrow it down.").format(n=len(found))
+            )
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    # -- sharing and feedback ----------------------------------------------------------------
+
+    @command(
+        "journal",
+        "feed",
+        options=(Option("page", OptionType.INTEGER, "Page number", required=False, min_value=1),),
+        ephemeral=True,
+    )
+    async def feed(self, ctx: Context, page: int = 1) -> None:
+        """Read entries members here have shared for encouragement."""
+        community_id = self._need_community(ctx)
+        result = await self.service.feed(community_id, page)
+        if not result.total:
+            await ctx.reply(_("Nobody has shared an entry here yet."), ephemeral=True)
+            return
+        await ctx.reply(await self._page_message(ctx, result, community_id), ephemeral=True)
+
+    async def _page_message(self, ctx: Context, result: Page, community_id: int) -> Message:
+        parts: list[Part] = [
+            _("Page {page} of {pages}:").format(page=result.page, pages=result.pages)
+        ]
+        for entry in result.items:
+            name = await self._name(community_id, entry.author_key)
+            parts.extend(
+                [
+                    f"\n\n**{self._title(entry)}** (`{entry.code}`) "
+                    + _("by {name}").format(name=name)
+                    + ", ",
+                    When(entry.created_at, "date"),
+                    "\n" + self._excerpt(entry.body),
+                ]
+            )
+        parts.append(
+            "\n\n"
+            + _("Read one in full with `{prefix}journal read ID`.").format(prefix=ctx.prefix)
+        )
+        return Message.of(*parts)
+
+    @command(
+        "journal",
+        "feedback",
+        options=(
+            Option("id", OptionType.STRING, "The shared entry's id", max_length=32),
+            Option("text", OptionType.STRING, "Your encouragement", max_length=2000),
+        ),
+        ephemeral=True,
+    )
+    async def feedback(self, ctx: Context, id: str, text: str) -> None:
+        """Leave a kind word on an entry someone shared; they get a private message."""
+        body = self.service.check_feedback(text)
+        community_id = ctx.community.id if ctx.community else None
+        await self.services.text_checks.run(ctx, body, "journal")
+        saved = await self.service.add_feedback(ctx.actor.key, community_id, id, body)
+        entry = saved.entry
+        if entry.author_key != ctx.actor.key:
+            name = await self._name(entry.community_id, ctx.actor.key)
+            await self._tell(
+                f"journal.feedback.{saved.code}",
+                entry.author_key,
+                Message.of(
+                    _("{name} left feedback on your shared entry {title} (`{code}`):").format(
+                        name=name, title=self._title(entry), code=entry.code
+                    ),
+                    "\n" + escape_markdown(body) + "\n\n",
+                    _(
+                        "You can close feedback with `{prefix}journal close-feedback {code}`."
+                    ).format(prefix=ctx.prefix, code=entry.code),
+                ),
+            )
+        await ctx.reply(
+            _("Thank you. Your feedback (`{code}`) was passed on to the author.").format(
+                code=saved.code
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "journal",
+        "withdraw-feedback",
+        options=(Option("id", OptionType.STRING, "Your feedback's id", max_length=32),),
+        ephemeral=True,
+    )
+    async def withdraw_feedback(self, ctx: Context, id: str) -> None:
+        """Take back feedback you left."""
+        await self.service.withdraw_feedback(ctx.actor.key, id)
+        await ctx.reply(_("Your feedback was removed."), ephemeral=True)
+
+    @command("journal", "close-feedback", options=(ENTRY_ID,), ephemeral=True)
+    async def close_feedback(self, ctx: Context, id: str) -> None:
+        """Stop taking feedback on one of your shared entries."""
+        entry = await self.service.set_feedback_open(ctx.actor.key, id, False)
+        await ctx.reply(
+            _("Feedback on `{code}` is closed. What was already left stays.").format(
+                code=entry.code
+            ),
+            ephemeral=True,
+        )
+
+    @command("journal", "share", options=(ENTRY_ID,), ephemeral=True)
+    async def share(self, ctx: Context, id: str) -> None:
+        """Share one of your private entries here so others can encourage you."""
+        saved = await self.service.edit(ctx.actor.key, id, visibility=SHARED)
+        await self._announce(saved.entry.community_id, saved.entry, ctx.prefix)
+        await ctx.reply(await self._saved_reply(saved.entry, ctx.prefix), ephemeral=True)
+
+    @command("journal", "unshare", options=(ENTRY_ID,), ephemeral=True)
+    async def unshare(self, ctx: Context, id: str) -> None:
+        """Make one of your shared entries private again."""
+        saved = await self.service.edit(ctx.actor.key, id, visibility=PRIVATE)
+        await self.services.outbox.withdraw(f"journal.feed.{saved.entry.code}")
+        await ctx.reply(
+            _("`{code}` is private again; only you can read it and its feedback.").format(
+                code=saved.entry.code
+            ),
+            ephemeral=True,
+        )
+
+    # -- moderators --------------------------------------------------------------------------
+
+    @command(
+        "journal",
+        "remove",
+        options=(ENTRY_ID,),
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def remove(self, ctx: Context, id: str) -> None:
+        """Take a shared entry out of view (the author is told; the audit log keeps no text)."""
+        community_id = self._need_community(ctx)
+        entry = await self.service.remove_entry(ctx.actor.key, community_id, id)
+        await self.services.outbox.withdraw(f"journal.feed.{entry.code}")
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "journal.remove_entry", f"entry {entry.code}"
+        )
+        await self._tell(
+            f"journal.removed.{entry.code}",
+            entry.author_key,
+            Message.of(
+                _(
+                    "A moderator took your entry `{code}` out of view in the community. It is "
+                    "still in your own journal, and nothing else about you was shared. If you "
+                    "have questions, you are welcome to ask the moderators."
+                ).format(code=entry.code)
+            ),
+        )
+        await ctx.reply(
+            _("Entry `{code}` is out of view; its author has been told.").format(code=entry.code),
+            ephemeral=True,
+        )
+
+    @command(
+        "journal",
+        "remove-feedback",
+        options=(Option("id", OptionType.STRING, "The feedback's id", max_length=32),),
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def remove_feedback(self, ctx: Context, id: str) -> None:
+        """Take feedback out of view (its author is told; the audit log keeps no text)."""
+        community_id = self._need_community(ctx)
+        author, entry_code = await self.service.remove_feedback(ctx.actor.key, community_id, id)
+        code = clean_code(id)
+        await self.services.audit.record(
+            community_id,
+            ctx.actor.key,
+            "journal.remove_feedback",
+            f"feedback {code} on entry {entry_code}",
+        )
+        if author is not None:
+            await self._tell(
+                f"journal.removed-feedback.{code}",
+                author,
+                Message.of(
+                    _(
+                        "A moderator took your feedback `{code}` out of view. If you have "
+                        "questions, you are welcome to ask the moderators."
+                    ).format(code=code)
+                ),
+            )
+        await ctx.reply(_("Feedback `{code}` is out of view.").format(code=code), ephemeral=True)
+
+    @command(
+        "journal",
+        "feed-channel",
+        options=(
+            Option(
+                "channel",
+                OptionType.CHANNEL,
+                "Where shared entries appear; leave out to stop",
+                required=False,
+            ),
+        ),
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def feed_channel(self, ctx: Context, channel: Place | None = None) -> None:
+        """Choose the channel where newly shared entries are posted (or stop posting)."""
+        community_id = self._need_community(ctx)
+        key = channel.key if channel else None
+        await self.services.settings.set(community_id, SCOPE, FEED_CHANNEL, key)
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "journal.feed_channel", key or "none"
+        )
+        label = channel.label if channel else ""
+        await ctx.reply(
+            _("Newly shared entries will appear in {channel}.").format(channel=label)
+            if key
+            else _("Shared entries will no longer be posted to a channel."),
+            ephemeral=True,
+        )
+
+    # -- groups ------------------------------------------------------------------------------
+
+    @command(
+        "group",
+        "create",
+        options=(
+            Option("name", OptionType.STRING, "A name for the group journal", max_length=40),
+        ),
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def group_create(self, ctx: Context, name: str) -> None:
+        """Start a group journal; you then invite the members."""
+        community_id = self._need_community(ctx)
+        clean = await self.service.create_group(community_id, ctx.actor.key, name)
+        await ctx.reply(
+            _(
+                "The group journal **{name}** is ready. Invite people with "
+                "`{prefix}group invite @someone`; only members can read it."
+            ).format(name=escape_markdown(clean), prefix=ctx.prefix),
+            ephemeral=True,
+        )
+
+    @command(
+        "group",
+        "invite",
+        options=(
+            Option("member", OptionType.USER, "Who to invite"),
+            Option(
+                "group",
+                OptionType.STRING,
+                "The group journal (if you keep several)",
+                required=False,
+                max_length=40,
+                autocomplete="complete_group",
+            ),
+        ),
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def group_invite(self, ctx: Context, member: Actor, group: str | None = None) -> None:
+        """Invite someone to your group journal; they get a join code privately."""
+        community_id = self._need_community(ctx)
+        invite = await self.service.invite(community_id, ctx.actor.key, member.key, group)
+        inviter = await self._name(community_id, ctx.actor.key)
+        assert ctx.community is not None
+        await self._tell(
+            f"journal.invite.{invite.code}",
+            member.key,
+            Message.of(
+                _(
+                    "{name} invited you to the group journal **{group}** in {community}. To join, "
+                    "type `{prefix}group join {code}` there. No pressure: the code expires on "
+                ).format(
+                    name=inviter,
+                    group=escape_markdown(invite.group_name),
+                    community=escape_markdown(ctx.community.name),
+                    prefix=ctx.prefix,
+                    code=invite.code,
+                ),
+                When(invite.expires_at, "date"),
+                ".",
+            ),
+        )
+        await ctx.reply(_("Invitation sent privately."), ephemeral=True)
+
+    @command(
+        "group",
+        "join",
+        options=(Option("code", OptionType.STRING, "The join code you were sent", max_length=32),),
+        ephemeral=True,
+    )
+    async def group_join(self, ctx: Context, code: str) -> None:
+        """Join a group journal with the code you were sent."""
+        name = await self.service.join(ctx.actor.key, code)
+        await ctx.reply(
+            _(
+                "Welcome to **{name}**. Read it with `{prefix}group read`, write with "
+                "`{prefix}group write`."
+            ).format(name=escape_markdown(name), prefix=ctx.prefix),
+            ephemeral=True,
+        )
+
+    @command(
+        "group",
+        "leave",
+        options=(
+            Option(
+                "group",
+                OptionType.STRING,
+                "The group journal to leave",
+                required=False,
+                max_length=40,
+                autocomplete="complete_group",
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def group_leave(self, ctx: Context, group: str | None = None) -> None:
+        """Leave a group journal."""
+        community_id = self._need_community(ctx)
+        name, closed = await self.service.leave(community_id, ctx.actor.key, group)
+        text = _("You left **{name}**.").format(name=escape_markdown(name))
+        if closed:
+            text += " " + _(
+                "You were the last member, so the group journal was closed. Entries written "
+                "there now stay private with the people who wrote them."
+            )
+        await ctx.reply(text, ephemeral=True)
+
+    @command(
+        "group",
+        "write",
+        options=(
+            GROUP_NAME,
+            Option(
+                "text",
+                OptionType.STRING,
+                "Your entry; leave out for a DM dialogue",
+                required=False,
+                max_length=6000,
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def group_write(self, ctx: Context, group: str, text: str | None = None) -> None:
+        """Write in a group journal you belong to."""
+        community_id = self._need_community(ctx)
+        group_id, _name = await self.service.group_of(community_id, ctx.actor.key, group)
+        if not (text or "").strip():
+            await self.services.conversations.start(
+                ctx, "journal_group_write", prefill={"group_id": group_id}
+            )
+            return
+        body = self.service.check_body(text or "")
+        await self.services.text_checks.run(ctx, body, "journal")
+        saved = await self.service.write(
+            ctx.actor.key, community_id, body, visibility=GROUP, group_id=group_id
+        )
+        reply = await self._saved_reply(saved.entry, ctx.prefix)
+        await ctx.reply(reply + self._public_typing_tip(ctx), ephemeral=True)
+
+    @command(
+        "group",
+        "read",
+        options=(
+            Option(
+                "group",
+                OptionType.STRING,
+                "The group journal",
+                required=False,
+                max_length=40,
+                autocomplete="complete_group",
+            ),
+            Option("page", OptionType.INTEGER, "Page number", required=False, min_value=1),
+        ),
+        ephemeral=True,
+    )
+    async def group_read(self, ctx: Context, group: str | None = None, page: int = 1) -> None:
+        """Read a group journal you belong to."""
+        community_id = self._need_community(ctx)
+        name, result = await self.service.group_entries(community_id, ctx.actor.key, group, page)
+        if not result.total:
+            await ctx.reply(
+                _("Nothing in **{name}** yet. `{prefix}group write` adds the first entry.").format(
+                    name=escape_markdown(name), prefix=ctx.prefix
+                ),
+                ephemeral=True,
+            )
+            return
+        message = await self._page_message(ctx, result, community_id)
+        await ctx.reply(
+            Message.of(f"**{escape_markdown(name)}** · ", *message.text), ephemeral=True
+        )
+
+    # -- autocomplete ------------------------------------------------------------------------
+
+    async def complete_entry(self, ctx: Context, partial: str) -> list[Choice]:
+        """The member's recent entries."""
+        page = await self.service.list_own(ctx.actor.key, 1)
+        needle = partial.strip().lower()
+        return [
+            Choice(e.code, f"{e.code} · {(e.title or e.body)[:80]}")
+            for e in page.items
+            if needle in e.code or needle in (e.title or e.body).lower()
+        ]
+
+    async def complete_group(self, ctx: Context, partial: str) -> list[Choice]:
+        """The member's group journals here."""
+        if ctx.community is None:
+            return []
+        names = await self.service.groups_of(ctx.community.id, ctx.actor.key)
+        return [Choice(n) for n in names if partial.strip().lower() in n.lower()][:25]
+
+    # -- dialogues ---------------------------------------------------------------------------
+
+    def flows(self) -> list[Flow]:
+        """Multi-line writing in DMs: new entries, group entries, and new text for an entry."""
+        body = Step(
+            "body",
+            _("What would you like to write? Send it in one or more messages, then type `done`."),
+            kind=AnswerKind.LIST,
+            long=True,
+            hint=_("Each message becomes a paragraph. `done` saves; `cancel` keeps nothing."),
+        )
+        return [
+            Flow(
+                id="journal_write",
+                title=_("a journal entry"),
+                steps=(
+                    body,
+                    Step(
+                        "title",
+                        _("A short title? (optional)"),
+                        required=False,
+                        validate=self.service.check_title,
+                    ),
+                    Step(
+                        "mood",
+                        _("How is your mood, from 1 to 10?"),
+                        kind=AnswerKind.SCALE,
+                        required=False,
+                        low=1,
+                        high=10,
+                    ),
+                    Step(
+                        "visibility",
+                        _("Keep it private, or share it here so others can encourage you?"),
+                        kind=AnswerKind.CHOICE,
+                        required=False,
+                        choices=(
+                            Choice(PRIVATE, _("private (only you)")),
+                            Choice(SHARED, _("shared (under your pseudonym)")),
+                        ),
+                    ),
+                ),
+                finish=self._finish_write,
+            ),
+            Flow(
+                id="journal_group_write",
+                title=_("a group journal entry"),
+                steps=(body,),
+                finish=self._finish_group_write,
+            ),
+            Flow(
+                id="journal_edit",
+                title=_("new text for your entry"),
+                steps=(
+                    Step(
+                        "body",
+                        _("Send the new text in one or more messages, then type `done`."),
+                        kind=AnswerKind.LIST,
+                        long=True,
+                    ),
+                ),
+                finish=self._finish_edit,
+            ),
+        ]
+
+    @staticmethod
+    def _joined(outcome: Outcome) -> str:
+        return "\n".join(str(item) for item in outcome.answers.get("body") or [])
+
+    async def _finish_write(self, outcome: Outcome) -> Message | str:
+        """The DM lines were already seen by the text checks as they arrived."""
+        answers = outcome.answers
+        visibility = answers.get("visibility") or PRIVATE
+        saved = await self.service.write(
+            outcome.actor_key,
+            outcome.community_id,
+            self._joined(outcome),
+            title=answers.get("title"),
+            mood=answers.get("mood"),
+            visibility=visibility,
+        )
+        if saved.newly_shared:
+            await self._announce(outcome.community_id, saved.entry, outcome.ctx.prefix)
+        return await self._saved_reply(saved.entry, outcome.ctx.prefix)
+
+    async def _finish_group_write(self, outcome: Outcome) -> Message | str:
+        saved = await self.service.write(
+            outcome.actor_key,
+            outcome.community_id,
+            self._joined(outcome),
+            visibility=GROUP,
+            group_id=int(outcome.answers["group_id"]),
+        )
+        return await self._saved_reply(saved.entry, outcome.ctx.prefix)
+
+    async def _finish_edit(self, outcome: Outcome) -> Message | str:
+        saved = await self.service.edit(
+            outcome.actor_key, str(outcome.answers["entry"]), body=self._joined(outcome)
+        )
+        return _("Updated `{code}`.").format(code=saved.entry.code)
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase entries, group memberships and invites; feedback left for others stays."""
+        await self.service.delete_user_data(actor_key)

@@ -1,0 +1,887 @@
+"""Journal logic over the database: who may see what, limits, groups, and fast private search.
+
+Every public method is one transaction. Visibility is decided in one place (`_visible`), and
+anything a member may not see raises the same `NotFound` as an id that never existed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.core.errors import NotFound, UserError
+from bot.i18n import _
+from cogs.journal.models import (
+    JournalEntry,
+    JournalFeedback,
+    JournalGroup,
+    JournalGroupMember,
+    JournalInvite,
+)
+
+PRIVATE, SHARED, GROUP = "private", "shared", "group"
+ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: easy to read and type
+ENTRY_CODE = 6
+INVITE_CODE = 10
+GROUP_NAME_MAX = 40
+SEARCH_CHUNK = 500
+
+
+def new_code(length: int) -> str:
+    """A random id: it says nothing about how many entries exist or who wrote them."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def clean_code(text: str) -> str:
+    """Accept `#abc123`, ` ABC123 ` and the like."""
+    return text.strip().lstrip("#`").rstrip("`").lower()[:32]
+
+
+def fold(text: str) -> str:
+    """Case- and width-insensitive form for names and search."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def entry_not_found(code: str) -> NotFound:
+    """The one message for a missing entry and for one the member may not see."""
+    return NotFound(
+        _("I can't find an entry `{code}` that you can open.").format(code=clean_code(code))
+    )
+
+
+def feedback_not_found(code: str) -> NotFound:
+    """The one message for missing feedback and feedback the member may not see."""
+    return NotFound(
+        _("I can't find feedback `{code}` that you can open.").format(code=clean_code(code))
+    )
+
+
+def group_word(name: str) -> str:
+    """`Evening circle` and `evening-circle` name the same group."""
+    return "-".join(name.split())
+
+
+def group_not_found(name: str) -> NotFound:
+    """Groups you are not in look exactly like groups that do not exist."""
+    return NotFound(
+        _("You are not in a group journal called **{name}** here.").format(
+            name=name[:GROUP_NAME_MAX]
+        )
+    )
+
+
+@dataclass(frozen=True)
+class FeedbackView:
+    """Feedback as a reader sees it; `author_key` None means a former member."""
+
+    code: str
+    author_key: str | None
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One entry with what the reader may see of it."""
+
+    code: str
+    author_key: str
+    community_id: int | None
+    title: str | None
+    body: str
+    mood: int | None
+    visibility: str
+    group_name: str | None
+    feedback_open: bool
+    removed: bool
+    created_at: datetime
+    edited_at: datetime | None
+    feedback: tuple[FeedbackView, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of entries, newest first."""
+
+    items: tuple[EntryView, ...]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a write or edit did, so the cog knows whether to post to the feed channel."""
+
+    entry: EntryView
+    newly_shared: bool
+
+
+@dataclass(frozen=True)
+class FeedbackSaved:
+    """A new piece of feedback and the entry it belongs to."""
+
+    code: str
+    entry: EntryView
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A join code made for one person."""
+
+    code: str
+    group_name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The cog's configured limits, as the service needs them."""
+
+    entry_chars: int
+    title_chars: int
+    feedback_chars: int
+    writes_per_hour: int
+    feedback_per_hour: int
+    page_size: int
+    invite_days: int
+    cache_entries: int
+
+
+def _view(
+    row: JournalEntry, group_name: str | None = None, feedback: Sequence[FeedbackView] = ()
+) -> EntryView:
+    return EntryView(
+        code=row.code,
+        author_key=row.author_key,
+        community_id=row.community_id,
+        title=row.title,
+        body=row.body,
+        mood=row.mood,
+        visibility=row.visibility,
+        group_name=group_name,
+        feedback_open=row.feedback_open,
+        removed=row.removed_at is not None,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        feedback=tuple(feedback),
+    )
+
+
+class JournalService:
+    """Entries, feedback and group journals; one public method = one transaction."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, limits: Limits
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.limits = limits
+        # entry id -> (version, created_at, folded title + body): search decrypts each entry
+        # once per process and edit, not on every query.
+        self._search_cache: OrderedDict[int, tuple[int, datetime, str]] = OrderedDict()
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def check_body(self, text: str) -> str:
+        """Refuse empty or too long entries with one clear message."""
+        body = text.strip()
+        if not body:
+            raise UserError(_("An entry needs some text. Even one line is fine."))
+        if len(body) > self.limits.entry_chars:
+            raise UserError(
+                _(
+                    "That entry is {n} characters; the limit is {limit}. You could split it "
+                    "into two entries."
+                ).format(n=len(body), limit=self.limits.entry_chars)
+            )
+        return body
+
+    def check_title(self, text: str | None) -> str | None:
+        """An optional short title."""
+        if text is None or not text.strip():
+            return None
+        title = " ".join(text.split())
+        if len(title) > self.limits.title_chars:
+            raise UserError(
+                _("A title can be at most {limit} characters.").format(
+                    limit=self.limits.title_chars
+                )
+            )
+        return title
+
+    def check_feedback(self, text: str) -> str:
+        """Refuse empty or too long feedback."""
+        body = text.strip()
+        if not body:
+            raise UserError(_("Feedback needs some text."))
+        if len(body) > self.limits.feedback_chars:
+            raise UserError(
+                _("That feedback is {n} characters; the limit is {limit}.").format(
+                    n=len(body), limit=self.limits.feedback_chars
+                )
+            )
+        return body
+
+    @staticmethod
+    def check_mood(mood: int | None) -> int | None:
+        """Mood is an optional 1-10."""
+        if mood is not None and not 1 <= mood <= 10:
+            raise UserError(_("Mood is a number from 1 to 10."))
+        return mood
+
+    async def _rate_check(self, session: AsyncSession, author_key: str) -> None:
+        since = self._clock.now() - timedelta(hours=1)
+        count = await session.scalar(
+            select(func.count(JournalEntry.id)).where(
+                JournalEntry.author_key == author_key, JournalEntry.created_at > since
+            )
+        )
+        if (count or 0) >= self.limits.writes_per_hour:
+            raise UserError(
+                _(
+                    "You've written {n} entries in the last hour, which is the limit here. "
+                    "Please try again a little later; nothing was saved."
+                ).format(n=count)
+            )
+
+    # -- entries -----------------------------------------------------------------------------
+
+    async def write(
+        self,
+        author_key: str,
+        community_id: int | None,
+        body: str,
+        *,
+        title: str | None = None,
+        mood: int | None = None,
+        visibility: str = PRIVATE,
+        group_id: int | None = None,
+    ) -> Saved:
+        """Save a new entry (private, shared in the community, or in a group journal)."""
+        body = self.check_body(body)
+        title = self.check_title(title)
+        mood = self.check_mood(mood)
+        if visibility == SHARED and community_id is None:
+            raise UserError(_("Sharing needs a community; write this in a community channel."))
+        async with self._sessions.begin() as session:
+            await self._rate_check(session, author_key)
+            group_name = None
+            if visibility == GROUP:
+                group = await self._member_group_by_id(session, group_id, author_key)
+                group_name, community_id = group.name, group.community_id
+            row = JournalEntry(
+                code=await self._unique_code(session),
+                author_key=author_key,
+                community_id=community_id,
+                title=title,
+                body=body,
+                mood=mood,
+                visibility=visibility,
+                group_id=group_id if visibility == GROUP else None,
+                feedback_open=True,
+                created_at=self._clock.now(),
+                version=1,
+            )
+            session.add(row)
+        return Saved(_view(row, group_name), newly_shared=visibility == SHARED)
+
+    async def _unique_code(self, session: AsyncSession) -> str:
+        while True:
+            code = new_code(ENTRY_CODE)
+            taken = await session.scalar(select(JournalEntry.id).where(JournalEntry.code == code))
+            taken = taken or await session.scalar(
+                select(JournalFeedback.id).where(JournalFeedback.code == code)
+            )
+            if taken is None:
+                return code
+
+    async def _visible(
+        self, session: AsyncSession, viewer: str, community_id: int | None, code: str
+    ) -> JournalEntry:
+        """The entry if `viewer` may open it; otherwise exactly what a missing id gives."""
+        row = await session.scalar(
+            select(JournalEntry).where(JournalEntry.code == clean_code(code))
+        )
+        if row is None:
+            raise entry_not_found(code)
+        if row.author_key == viewer:
+            return row
+        if row.removed_at is not None:
+            raise entry_not_found(code)
+        if (
+            row.visibility == SHARED
+            and community_id is not None
+            and row.community_id == community_id
+        ):
+            return row
+        if row.visibility == GROUP and row.group_id is not None:
+            member = await session.scalar(
+                select(JournalGroupMember.id).where(
+                    JournalGroupMember.group_id == row.group_id,
+                    JournalGroupMember.actor_key == viewer,
+                )
+            )
+            if member is not None:
+                return row
+        raise entry_not_found(code)
+
+    async def _own(self, session: AsyncSession, author: str, code: str) -> JournalEntry:
+        row = await session.scalar(
+            select(JournalEntry).where(
+                JournalEntry.code == clean_code(code), JournalEntry.author_key == author
+            )
+        )
+        if row is None:
+            raise entry_not_found(code)
+        return row
+
+    async def read(self, viewer: str, community_id: int | None, code: str) -> EntryView:
+        """An entry with its visible feedback (all of it for the author)."""
+        async with self._sessions() as session:
+            row = await self._visible(session, viewer, community_id, code)
+            group_name = await self._group_name(session, row.group_id)
+            feedback = await session.scalars(
+                select(JournalFeedback)
+                .where(JournalFeedback.entry_id == row.id, JournalFeedback.removed_at.is_(None))
+                .order_by(JournalFeedback.created_at, JournalFeedback.id)
+            )
+            views = [FeedbackView(f.code, f.author_key, f.body, f.created_at) for f in feedback]
+            return _view(row, group_name, views)
+
+    async def read_own(self, author: str, code: str) -> EntryView:
+        """One of the member's own entries (anyone else's looks missing)."""
+        async with self._sessions() as session:
+            return _view(await self._own(session, author, code))
+
+    async def _group_name(self, session: AsyncSession, group_id: int | None) -> str | None:
+        if group_id is None:
+            return None
+        return await session.scalar(select(JournalGroup.name).where(JournalGroup.id == group_id))
+
+    async def list_own(
+        self,
+        author: str,
+        page: int = 1,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        mood_min: int | None = None,
+        mood_max: int | None = None,
+    ) -> Page:
+        """The member's entries, newest first; only the shown page is decrypted."""
+        where = [JournalEntry.author_key == author]
+        if since is not None:
+            where.append(JournalEntry.created_at >= since)
+        if until is not None:
+            where.append(JournalEntry.created_at < until)
+        if mood_min is not None:
+            where.append(JournalEntry.mood >= mood_min)
+        if mood_max is not None:
+            where.append(JournalEntry.mood <= mood_max)
+        size = self.limits.page_size
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
+            pages = max(1, -(-total // size))
+            page = min(max(page, 1), pages)
+            rows = await session.scalars(
+                select(JournalEntry)
+                .where(*where)
+                .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+                .offset((page - 1) * size)
+                .limit(size)
+            )
+            items = tuple(_view(r) for r in rows)
+        return Page(items, page, pages, total)
+
+    async def search(self, author: str, text: str, limit: int) -> tuple[list[EntryView], int]:
+        """Own entries containing every word of `text`, newest first, and how many matched.
+
+        Bodies are encrypted at rest, so matching happens in memory on a per-process cache of
+        decrypted text keyed by entry id and version; only new or edited entries are decrypted.
+        """
+        words = fold(text).split()
+        if not words:
+            raise UserError(_("Tell me what to look for."))
+        cache = self._search_cache
+        async with self._sessions() as session:
+            current = (
+                await session.execute(
+                    select(JournalEntry.id, JournalEntry.version).where(
+                        JournalEntry.author_key == author
+                    )
+                )
+            ).all()
+            missing = [i for i, v in current if i not in cache or cache[i][0] != v]
+            for start in range(0, len(missing), SEARCH_CHUNK):
+                chunk = missing[start : start + SEARCH_CHUNK]
+                rows = await session.execute(
+                    select(
+                        JournalEntry.id,
+                        JournalEntry.version,
+                        JournalEntry.created_at,
+                        JournalEntry.title,
+                        JournalEntry.body,
+                    ).where(JournalEntry.id.in_(chunk))
+                )
+                for entry_id, version, created, title, body in rows:
+                    cache[entry_id] = (version, created, fold(f"{title or ''}\n{body}"))
+            hits: list[tuple[datetime, int]] = []
+            for entry_id, _version in current:
+                cached = cache.get(entry_id)
+                if cached is None:
+                    continue
+                cache.move_to_end(entry_id)
+                if all(w in cached[2] for w in words):
+                    hits.append((cached[1], entry_id))
+            while len(cache) > self.limits.cache_entries:
+                cache.popitem(last=False)
+            hits.sort(reverse=True)
+            shown = [entry_id for _created, entry_id in hits[:limit]]
+            rows_by_id = {
+                r.id: r
+                for r in await session.scalars(
+                    select(JournalEntry).where(JournalEntry.id.in_(shown))
+                )
+            }
+        return [_view(rows_by_id[i]) for i in shown if i in rows_by_id], len(hits)
+
+    async def edit(
+        self,
+        author: str,
+        code: str,
+        *,
+        body: str | None = None,
+        title: str | None = None,
+        mood: int | None = None,
+        visibility: str | None = None,
+    ) -> Saved:
+        """Change an own entry's text, title, mood, or share/unshare it."""
+        body = None if body is None else self.check_body(body)
+        title = self.check_title(title)
+        mood = self.check_mood(mood)
+        async with self._sessions.begin() as session:
+            row = await self._own(session, author, code)
+            newly_shared = False
+            if visibility == SHARED and row.removed_at is not None:
+                raise UserError(
+                    _("A moderator took this entry out of view, so it can't be shared.")
+                )
+            if visibility is not None and visibility != row.visibility:
+                if row.visibility == GROUP or visibility == GROUP:
+                    raise UserError(
+                        _("Group journal entries stay in their group; write a new entry instead.")
+                    )
+                if visibility == SHARED:
+                    if row.community_id is None:
+                        raise UserError(
+                            _("This entry was written outside a community, so it can't be shared.")
+                        )
+                    newly_shared = True
+                row.visibility = visibility
+            elif visibility is not None and body is None and title is None and mood is None:
+                raise UserError(
+                    _("`{code}` is already shared.").format(code=row.code)
+                    if visibility == SHARED
+                    else _("`{code}` is already private.").format(code=row.code)
+                )
+            if body is not None:
+                row.body = body
+            if title is not None:
+                row.title = title
+            if mood is not None:
+                row.mood = mood
+            row.edited_at = self._clock.now()
+            row.version += 1
+            group_name = await self._group_name(session, row.group_id)
+        return Saved(_view(row, group_name), newly_shared)
+
+    async def delete(self, author: str, code: str) -> None:
+        """Erase an own entry and the feedback on it."""
+        async with self._sessions.begin() as session:
+            row = await self._own(session, author, code)
+            self._search_cache.pop(row.id, None)
+            await session.execute(
+                delete(JournalFeedback).where(JournalFeedback.entry_id == row.id)
+            )
+            await session.delete(row)
+
+    async def set_feedback_open(self, author: str, code: str, is_open: bool) -> EntryView:
+        """Let the author close (or reopen) feedback on a shared entry."""
+        async with self._sessions.begin() as session:
+            row = await self._own(session, author, code)
+            if row.visibility != SHARED:
+                raise UserError(_("Only shared entries take feedback."))
+            row.feedback_open = is_open
+        return _view(row)
+
+    async def feed(self, community_id: int, page: int = 1) -> Page:
+        """Shared entries of a community, newest first (moderator-removed ones left out)."""
+        where = (
+            JournalEntry.community_id == community_id,
+            JournalEntry.visibility == SHARED,
+            JournalEntry.removed_at.is_(None),
+        )
+        size = self.limits.page_size
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
+            pages = max(1, -(-total // size))
+            page = min(max(page, 1), pages)
+            rows = await session.scalars(
+                select(JournalEntry)
+                .where(*where)
+                .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+                .offset((page - 1) * size)
+                .limit(size)
+            )
+            items = tuple(_view(r) for r in rows)
+        return Page(items, page, pages, total)
+
+    # -- feedback ----------------------------------------------------------------------------
+
+    async def add_feedback(
+        self, author: str, community_id: int | None, code: str, body: str
+    ) -> FeedbackSaved:
+        """Leave feedback on a shared entry the member can see, if the author allows it."""
+        body = self.check_feedback(body)
+        async with self._sessions.begin() as session:
+            row = await self._visible(session, author, community_id, code)
+            if row.visibility != SHARED:
+                raise UserError(
+                    _("Feedback is only for shared entries; this one is not shared.")
+                    if row.author_key == author
+                    else _("Feedback is only for shared entries.")
+                )
+            if row.removed_at is not None:
+                raise UserError(_("A moderator took this entry out of view."))
+            if not row.feedback_open:
+                raise UserError(_("The author has closed feedback on this entry."))
+            since = self._clock.now() - timedelta(hours=1)
+            recent = await session.scalar(
+                select(func.count(JournalFeedback.id)).where(
+                    JournalFeedback.author_key == author, JournalFeedback.created_at > since
+                )
+            )
+            if (recent or 0) >= self.limits.feedback_per_hour:
+                raise UserError(
+                    _("You've left a lot of feedback in the last hour; please try again later.")
+                )
+            fb = JournalFeedback(
+                code=await self._unique_code(session),
+                entry_id=row.id,
+                author_key=author,
+                body=body,
+                created_at=self._clock.now(),
+            )
+            session.add(fb)
+        return FeedbackSaved(fb.code, _view(row))
+
+    async def withdraw_feedback(self, author: str, code: str) -> None:
+        """A member takes back their own feedback."""
+        async with self._sessions.begin() as session:
+            fb = await session.scalar(
+                select(JournalFeedback).where(
+                    JournalFeedback.code == clean_code(code), JournalFeedback.author_key == author
+                )
+            )
+            if fb is None or fb.removed_at is not None:
+                raise feedback_not_found(code)
+            await session.delete(fb)
+
+    async def remove_entry(self, moderator: str, community_id: int, code: str) -> EntryView:
+        """Hide a shared or group entry from everyone but its author."""
+        async with self._sessions.begin() as session:
+            row = await self._visible(session, moderator, community_id, code)
+            if row.visibility == PRIVATE or row.community_id != community_id:
+                raise entry_not_found(code)
+            if row.removed_at is not None:
+                raise UserError(_("That entry is already out of view."))
+            row.removed_at = self._clock.now()
+            row.feedback_open = False
+        return _view(row)
+
+    async def remove_feedback(
+        self, moderator: str, community_id: int, code: str
+    ) -> tuple[str | None, str]:
+        """Hide feedback; returns its author (None for a former member) and the entry code."""
+        async with self._sessions.begin() as session:
+            fb = await session.scalar(
+                select(JournalFeedback).where(JournalFeedback.code == clean_code(code))
+            )
+            if fb is None or fb.removed_at is not None:
+                raise feedback_not_found(code)
+            entry = await session.get(JournalEntry, fb.entry_id)
+            if entry is None:
+                raise feedback_not_found(code)
+            try:
+                await self._visible(session, moderator, community_id, entry.code)
+            except NotFound:
+                raise feedback_not_found(code) from None
+            if entry.community_id != community_id:
+                raise feedback_not_found(code)
+            fb.removed_at = self._clock.now()
+            return fb.author_key, entry.code
+
+    # -- groups ------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_group_name(name: str) -> str:
+        """One word of 1-40 visible characters (spaces become hyphens): no quotes needed."""
+        clean = group_word(name)
+        if not clean:
+            raise UserError(_("A group needs a name."))
+        if len(clean) > GROUP_NAME_MAX:
+            raise UserError(
+                _("A group name can be at most {n} characters.").format(n=GROUP_NAME_MAX)
+            )
+        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in clean):
+            raise UserError(_("A group name cannot contain invisible or control characters."))
+        return clean
+
+    async def create_group(self, community_id: int, owner: str, name: str) -> str:
+        """A new group journal with its creator as the first member."""
+        clean = self.check_group_name(name)
+        now = self._clock.now()
+        try:
+            async with self._sessions.begin() as session:
+                group = JournalGroup(
+                    community_id=community_id,
+                    name=clean,
+                    name_folded=fold(clean),
+                    owner_key=owner,
+                    created_at=now,
+                )
+                session.add(group)
+                await session.flush()
+                session.add(JournalGroupMember(group_id=group.id, actor_key=owner, joined_at=now))
+        except IntegrityError:
+            raise UserError(
+                _("There is already a group journal called **{name}** here.").format(name=clean)
+            ) from None
+        return clean
+
+    async def _group_for(
+        self, session: AsyncSession, community_id: int, actor: str, name: str | None
+    ) -> JournalGroup:
+        """A group the actor is in, by name; with no name, their only group."""
+        query = (
+            select(JournalGroup)
+            .join(JournalGroupMember, JournalGroupMember.group_id == JournalGroup.id)
+            .where(
+                JournalGroup.community_id == community_id, JournalGroupMember.actor_key == actor
+            )
+        )
+        if name is not None and name.strip():
+            group = await session.scalar(
+                query.where(JournalGroup.name_folded == fold(group_word(name)))
+            )
+            if group is None:
+                raise group_not_found(group_word(name))
+            return group
+        groups = list(await session.scalars(query.order_by(JournalGroup.name_folded)))
+        if len(groups) == 1:
+            return groups[0]
+        if not groups:
+            raise UserError(_("You are not in any group journal here yet."))
+        raise UserError(
+            _("You are in several group journals; say which one: {names}.").format(
+                names=", ".join(g.name for g in groups)
+            )
+        )
+
+    async def _member_group_by_id(
+        self, session: AsyncSession, group_id: int | None, actor: str
+    ) -> JournalGroup:
+        group = None if group_id is None else await session.get(JournalGroup, group_id)
+        if group is None:
+            raise UserError(_("That group journal no longer exists."))
+        member = await session.scalar(
+            select(JournalGroupMember.id).where(
+                JournalGroupMember.group_id == group.id, JournalGroupMember.actor_key == actor
+            )
+        )
+        if member is None:
+            raise group_not_found(group.name)
+        return group
+
+    async def group_of(self, community_id: int, actor: str, name: str | None) -> tuple[int, str]:
+        """Id and name of a group the actor belongs to."""
+        async with self._sessions() as session:
+            group = await self._group_for(session, community_id, actor, name)
+            return group.id, group.name
+
+    async def groups_of(self, community_id: int, actor: str) -> list[str]:
+        """Names of the actor's groups here."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(JournalGroup.name)
+                .join(JournalGroupMember, JournalGroupMember.group_id == JournalGroup.id)
+                .where(
+                    JournalGroup.community_id == community_id,
+                    JournalGroupMember.actor_key == actor,
+                )
+                .order_by(JournalGroup.name_folded)
+            )
+            return list(rows)
+
+    async def invite(
+        self, community_id: int, inviter: str, invitee: str, name: str | None
+    ) -> Invite:
+        """A single-use code for one person, made by the group's creator."""
+        if inviter == invitee:
+            raise UserError(_("You are already in your own group."))
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            group = await self._group_for(session, community_id, inviter, name)
+            if group.owner_key != inviter:
+                raise UserError(
+                    _("Only the person who keeps **{name}** can invite members.").format(
+                        name=group.name
+                    )
+                )
+            already = await session.scalar(
+                select(JournalGroupMember.id).where(
+                    JournalGroupMember.group_id == group.id,
+                    JournalGroupMember.actor_key == invitee,
+                )
+            )
+            if already is not None:
+                raise UserError(_("That person is already in **{name}**.").format(name=group.name))
+            await session.execute(
+                delete(JournalInvite).where(
+                    JournalInvite.group_id == group.id, JournalInvite.invitee_key == invitee
+                )
+            )
+            invite = JournalInvite(
+                group_id=group.id,
+                code=new_code(INVITE_CODE),
+                invitee_key=invitee,
+                inviter_key=inviter,
+                created_at=now,
+                expires_at=now + timedelta(days=self.limits.invite_days),
+            )
+            session.add(invite)
+        return Invite(invite.code, group.name, invite.expires_at)
+
+    async def join(self, actor: str, code: str) -> str:
+        """Use a join code made for this person; any other code looks invalid."""
+        async with self._sessions.begin() as session:
+            invite = await session.scalar(
+                select(JournalInvite).where(
+                    JournalInvite.code == clean_code(code), JournalInvite.invitee_key == actor
+                )
+            )
+            if invite is None or invite.expires_at <= self._clock.now():
+                raise NotFound(
+                    _("That join code is not valid, or it has expired. Ask for a new one.")
+                )
+            group = await session.get(JournalGroup, invite.group_id)
+            assert group is not None  # the invite cascades with its group
+            await session.delete(invite)
+            session.add(
+                JournalGroupMember(group_id=group.id, actor_key=actor, joined_at=self._clock.now())
+            )
+            return group.name
+
+    async def leave(self, community_id: int, actor: str, name: str | None) -> tuple[str, bool]:
+        """Leave a group; the creator's role passes on, and an empty group is deleted."""
+        async with self._sessions.begin() as session:
+            group = await self._group_for(session, community_id, actor, name)
+            closed = await self._leave(session, group, actor)
+            return group.name, closed
+
+    async def _leave(self, session: AsyncSession, group: JournalGroup, actor: str) -> bool:
+        await session.execute(
+            delete(JournalGroupMember).where(
+                JournalGroupMember.group_id == group.id, JournalGroupMember.actor_key == actor
+            )
+        )
+        heir = await session.scalar(
+            select(JournalGroupMember.actor_key)
+            .where(JournalGroupMember.group_id == group.id)
+            .order_by(JournalGroupMember.joined_at, JournalGroupMember.id)
+            .limit(1)
+        )
+        if heir is None:  # nobody left to read it: each entry goes back to its author
+            await session.execute(
+                update(JournalEntry)
+                .where(JournalEntry.group_id == group.id)
+                .values(visibility=PRIVATE, group_id=None, version=JournalEntry.version + 1)
+            )
+            await session.delete(group)
+            return True
+        if group.owner_key == actor:
+            group.owner_key = heir
+        return False
+
+    async def group_entries(
+        self, community_id: int, actor: str, name: str | None, page: int = 1
+    ) -> tuple[str, Page]:
+        """A group's entries for one of its members, newest first."""
+        size = self.limits.page_size
+        async with self._sessions() as session:
+            group = await self._group_for(session, community_id, actor, name)
+            where = (JournalEntry.group_id == group.id, JournalEntry.removed_at.is_(None))
+            total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
+            pages = max(1, -(-total // size))
+            page = min(max(page, 1), pages)
+            rows = await session.scalars(
+                select(JournalEntry)
+                .where(*where)
+                .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+                .offset((page - 1) * size)
+                .limit(size)
+            )
+            items = tuple(_view(r, group.name) for r in rows)
+        return group.name, Page(items, page, pages, total)
+
+    # -- erasure -----------------------------------------------------------------------------
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase entries, memberships and invites; feedback on others' entries loses its author."""
+        async with self._sessions.begin() as session:
+            ids = list(
+                await session.scalars(
+                    select(JournalEntry.id).where(JournalEntry.author_key == actor_key)
+                )
+            )
+            for entry_id in ids:
+                self._search_cache.pop(entry_id, None)
+            for start in range(0, len(ids), SEARCH_CHUNK):
+                chunk = ids[start : start + SEARCH_CHUNK]
+                await session.execute(
+                    delete(JournalFeedback).where(JournalFeedback.entry_id.in_(chunk))
+                )
+                await session.execute(delete(JournalEntry).where(JournalEntry.id.in_(chunk)))
+            await session.execute(
+                update(JournalFeedback)
+                .where(JournalFeedback.author_key == actor_key)
+                .values(author_key=None)
+            )
+            await session.execute(
+                delete(JournalInvite).where(
+                    (JournalInvite.invitee_key == actor_key)
+                    | (JournalInvite.inviter_key == actor_key)
+                )
+            )
+            groups = await session.scalars(
+                select(JournalGroup)
+                .join(JournalGroupMember, JournalGroupMember.group_id == JournalGroup.id)
+                .where(JournalGroupMember.actor_key == actor_key)
+            )
+            for group in list(groups):
+                await self._leave(session, group, actor_key)
+            await session.execute(
+                update(JournalGroup)
+                .where(JournalGroup.owner_key == actor_key)
+                .values(owner_key=None)
+            )

@@ -1,0 +1,1057 @@
+"""Facilitator scripts: post each step, keep time quietly, keep the speaking order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Choice, Option, OptionType, command
+from bot.core.context import CommunityInfo, Context
+from bot.core.dispatch import ActionHandler
+from bot.core.errors import NotFound, PermissionDenied, UserError
+from bot.core.identity import Actor
+from bot.core.message import Action, ActionStyle, Attachment, Message, Part, When
+from bot.core.permissions import Scope, Tier
+from bot.i18n import _, using_language
+from bot.outbox import Target
+from bot.paths import DATA_DIR
+from bot.safety import escape_markdown
+from cogs.scripts.script import (
+    PLACEHOLDERS,
+    Script,
+    ScriptError,
+    ScriptStep,
+    load_directory,
+    parse_script,
+    rename,
+    render,
+)
+from cogs.scripts.service import FORMER, AlreadyRunning, RunView, ScriptService
+
+log = logging.getLogger("circlebot.scripts")
+
+SCRIPTS_DIR = DATA_DIR / "scripts"
+ACTION_PREFIX = "scripts"
+PAGE = 1900
+MAX_SHOWN_PROBLEMS = 15
+SHOWN_QUEUE = 20
+FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
+MEMBER_VERBS = ("hand", "pass")
+
+
+@dataclass
+class ScriptsConfig:
+    """Settings from `[cogs.scripts]`."""
+
+    speaker_minutes: int = 2  # the gentle per-speaker nudge; 0 turns it off
+    default_script: str = "standard"
+
+
+def _kind_label(step: ScriptStep) -> str:
+    return {
+        "read_aloud": _("read aloud"),
+        "round_robin": _("round: one person at a time"),
+        "facilitator_choice": _("facilitator's choice"),
+        "open_discussion": _("open discussion"),
+        "announcement": _("announcement"),
+    }[step.kind]
+
+
+def _minutes(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _with_when(template: str, when: datetime, **values: str) -> list[Part]:
+    """A translated template holding `{time}`, split so the time renders per reader."""
+    before, _sep, after = template.partition("{time}")
+    return [before.format(**values), When(when), after.format(**values)]
+
+
+def _problems_text(title: str, exc: ScriptError) -> str:
+    shown = [f"- {escape_markdown(str(p))}" for p in exc.problems[:MAX_SHOWN_PROBLEMS]]
+    more = len(exc.problems) - MAX_SHOWN_PROBLEMS
+    if more > 0:
+        shown.append(_("- and {n} more").format(n=more))
+    return "\n".join([title, *shown])
+
+
+def _strip_fences(text: str) -> str:
+    """Accept TOML pasted inside a Markdown code block."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+        if body.rstrip().endswith("```"):
+            body = body.rstrip()[:-3]
+    return body
+
+
+class ScriptsCog(Cog):
+    """Runs a meeting's script with the facilitator, one step at a time."""
+
+    name = "scripts"
+    description = "Meeting scripts: steps, timing and the speaking order"
+    data_statement = (
+        "While a script runs in a channel, keeps which step the meeting is at, the "
+        "facilitator's account, and the speaking queue (who raised a hand, spoke or passed, "
+        "with the name shown), so a restart resumes the meeting. All of it is deleted when "
+        "the script ends. Nothing said in a meeting is stored. For imported scripts, keeps "
+        "who imported them."
+    )
+    Config = ScriptsConfig
+
+    def __init__(self, services: Services, config: ScriptsConfig | None = None) -> None:
+        super().__init__(services, config)
+        self.settings = config or ScriptsConfig()
+        self.service = ScriptService(self.services.db.sessions, self.services.clock)
+        self.builtin, self.load_problems = load_directory(SCRIPTS_DIR)
+        for problem in self.load_problems:
+            log.warning("data/scripts/%s", problem)
+
+    def actions(self) -> dict[str, ActionHandler]:
+        """Buttons on step messages carry ids like `scripts:12:3:next`."""
+        return {ACTION_PREFIX: self.handle_action}
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Re-plan the quiet timers of every running script."""
+        for run in await self.service.all_runs():
+            try:
+                script = await self._script(run.community_id, run.script_name)
+            except NotFound:
+                log.warning("run %s uses a script that no longer exists", run.id)
+                continue
+            self._plan(run, script)
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Take the person out of every speaking queue and imported-script record."""
+        await self.service.delete_user_data(actor_key)
+
+    # ---- scripts ---------------------------------------------------------------------------
+
+    async def _scripts(self, community_id: int) -> dict[str, Script]:
+        found = dict(self.builtin)
+        for name, source in (await self.service.custom_sources(community_id)).items():
+            try:
+                found.setdefault(name, parse_script(source))
+            except ScriptError:
+                log.warning(
+                    "imported script %s in community %s no longer parses", name, community_id
+                )
+        return found
+
+    async def _script(self, community_id: int, name: str) -> Script:
+        key = name.strip().lower()
+        if key in self.builtin:
+            return self.builtin[key]
+        source = await self.service.custom_source(community_id, key)
+        if source is not None:
+            try:
+                return parse_script(source)
+            except ScriptError:
+                pass
+        raise NotFound(
+            _("There is no script called `{name}` here. `script list` shows them.").format(
+                name=name[:40]
+            )
+        )
+
+    async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
+        """Suggest script names."""
+        if ctx.community is None:
+            return []
+        needle = partial.strip().lower()
+        return [
+            Choice(s.name, f"{s.name}: {s.title}"[:100])
+            for s in (await self._scripts(ctx.community.id)).values()
+            if needle in s.name or needle in s.title.lower()
+        ][:25]
+
+    async def complete_step(self, ctx: Context, partial: str) -> list[Choice]:
+        """Suggest the steps of the script running here."""
+        run = await self.service.at_place(ctx.place.key)
+        if run is None:
+            return []
+        script = await self._script(run.community_id, run.script_name)
+        needle = partial.strip().lower()
+        return [
+            Choice(s.id, f"{i + 1}. {s.title}"[:100])
+            for i, s in enumerate(script.steps)
+            if needle in s.id or needle in s.title.lower()
+        ][:25]
+
+    # ---- who may do what -------------------------------------------------------------------
+
+    async def _assigned(self, community_id: int, meeting: str | None, actor_key: str) -> bool:
+        """Ask the meetings cog, when loaded, whether this person facilitates that meeting."""
+        check = getattr(self.services.cogs.get("meetings"), "is_facilitator", None)
+        if not meeting or not callable(check):
+            return False
+        try:
+            return bool(await check(community_id, meeting, actor_key))
+        except Exception:
+            log.exception("meetings.is_facilitator failed")
+            return False
+
+    async def _steer_check(self, ctx: Context, run: RunView) -> None:
+        if ctx.tier >= Tier.FACILITATOR or ctx.actor.key == run.facilitator_key:
+            return
+        if await self._assigned(run.community_id, run.meeting, ctx.actor.key):
+            return
+        raise PermissionDenied(_("Only this meeting's facilitator can steer the script."))
+
+    async def _run_here(self, ctx: Context) -> RunView:
+        run = await self.service.at_place(ctx.place.key)
+        if run is None:
+            raise UserError(
+                _(
+                    "No meeting script is running here. A facilitator can start one with "
+                    "`{prefix}script start`."
+                ).format(prefix=ctx.prefix)
+            )
+        return run
+
+    def _community(self, ctx: Context) -> CommunityInfo:
+        assert ctx.community is not None  # every command here is Scope.COMMUNITY
+        return ctx.community
+
+    # ---- names -----------------------------------------------------------------------------
+
+    async def _labels(self, run: RunView, keys: list[str]) -> list[str]:
+        """What to call people: their pseudonym here, else the name they were shown with."""
+        chosen = await self.service.pseudonyms(run.community_id, keys)
+        return [
+            _("a former member")
+            if key == FORMER
+            else escape_markdown(chosen.get(key) or run.names.get(key) or _("a member"))
+            for key in keys
+        ]
+
+    async def _label(self, run: RunView, key: str) -> str:
+        return (await self._labels(run, [key]))[0]
+
+    async def _shown_name(self, ctx: Context, actor: Actor) -> str:
+        pseudonym = await self.services.members.pseudonym(self._community(ctx).id, actor.key)
+        return pseudonym or actor.name
+
+    async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
+        parts: list[str] = []
+        if run.speaker_key and speaker:
+            parts.append(
+                _("Sharing now: **{name}**.").format(name=await self._label(run, run.speaker_key))
+            )
+        if run.queue:
+            labels = await self._labels(run, run.queue[:SHOWN_QUEUE])
+            names = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
+            if len(run.queue) > SHOWN_QUEUE:
+                names.append(_("and {n} more").format(n=len(run.queue) - SHOWN_QUEUE))
+            parts.append(_("Hands up: {names}.").format(names=", ".join(names)))
+        elif not run.speaker_key:
+            parts.append(_("No hands are up."))
+        if run.passed:
+            parts.append(_("Passed: {n}.").format(n=len(run.passed)))
+        return " ".join(parts)
+
+    # ---- messages --------------------------------------------------------------------------
+
+    async def _next_meeting(self, run: RunView) -> list[Part]:
+        lookup = getattr(self.services.cogs.get("meetings"), "next_meeting", None)
+        if callable(lookup):
+            try:
+                found = await lookup(run.community_id, run.meeting)
+            except Exception:
+                log.exception("meetings.next_meeting failed")
+                found = None
+            if found:
+                name, at = found
+                return _with_when(_("{name}, {time}"), at, name=escape_markdown(str(name)))
+        return [_("the time on this community's meeting schedule")]
+
+    async def _crisis_lines(self, run: RunView, community: CommunityInfo | None) -> str:
+        lookup = getattr(self.services.cogs.get("crisis"), "lines_for", None)
+        if callable(lookup):
+            try:
+                lines = await lookup(
+                    run.community_id, (community.country if community else "") or None
+                )
+            except Exception:
+                log.exception("crisis.lines_for failed")
+                lines = ""
+            if lines:
+                return str(lines).rstrip().rstrip(".")  # the script's sentence supplies its own
+        return _(
+            "if you need urgent help, call your local emergency number. "
+            "[findahelpline.com](https://findahelpline.com) lists free, confidential helplines "
+            "in many countries"
+        )
+
+    async def _values(
+        self, run: RunView, step: ScriptStep, community: CommunityInfo | None
+    ) -> dict[str, list[Part]]:
+        used = " ".join((step.text, *step.prompts))
+        values: dict[str, list[Part]] = {
+            "meeting": [escape_markdown(run.meeting) if run.meeting else _("this meeting")],
+            "facilitator": [await self._label(run, run.facilitator_key)],
+            "community": [escape_markdown(community.name) if community else ""],
+        }
+        if "{next_meeting}" in used:
+            values["next_meeting"] = await self._next_meeting(run)
+        if "{crisis_line}" in used:
+            values["crisis_line"] = [await self._crisis_lines(run, community)]
+        return values
+
+    async def _step_message(self, ctx: Context, run: RunView, script: Script) -> Message:
+        step = script.steps[run.step_index]
+        values = await self._values(run, step, ctx.community)
+        talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk, please")
+        parts: list[Part] = [
+            _("**{title}** · step {n} of {total} · {kind} · about {minutes} min · {talk}").format(
+                title=escape_markdown(step.title),
+                n=run.step_index + 1,
+                total=len(script.steps),
+                kind=_kind_label(step),
+                minutes=_minutes(step.minutes),
+                talk=talk,
+            ),
+            "\n",
+            *render(step.text, values),
+        ]
+        for prompt in step.prompts:
+            parts.extend(["\n- ", *render(prompt, values)])
+        if step.kind == "round_robin":
+            parts.append(
+                "\n"
+                + _(
+                    "*Raise a hand with `{prefix}hand raise` when you'd like to share, or "
+                    "`{prefix}pass` to sit this one out. Passing is always fine.*"
+                ).format(prefix=ctx.prefix)
+            )
+        elif step.kind == "open_discussion":
+            parts.append(
+                "\n"
+                + _("*Raise a hand with `{prefix}hand raise` to join the speaking order.*").format(
+                    prefix=ctx.prefix
+                )
+            )
+        return Message.of(*parts, actions=self._buttons(run, script))
+
+    def _buttons(self, run: RunView, script: Script) -> tuple[Action, ...]:
+        step = script.steps[run.step_index]
+        base = f"{ACTION_PREFIX}:{run.id}:{run.step_index}"
+        last = run.step_index + 1 >= len(script.steps)
+        buttons = [
+            Action(f"{base}:next", _("Finish") if last else _("Next step"), ActionStyle.PRIMARY)
+        ]
+        if run.step_index > 0:
+            buttons.append(Action(f"{base}:back", _("Back")))
+        if step.has_queue:
+            buttons.append(Action(f"{base}:speaker", _("Next speaker")))
+            buttons.append(Action(f"{base}:hand", _("Raise hand"), ActionStyle.SUCCESS))
+        if step.kind == "round_robin":
+            buttons.append(Action(f"{base}:pass", _("Pass")))
+        buttons.append(Action(f"{base}:pause", _("Pause")))
+        buttons.append(Action(f"{base}:end", _("End"), ActionStyle.DANGER))
+        return tuple(buttons)
+
+    async def _post_step(self, ctx: Context, run: RunView, script: Script) -> None:
+        self._plan(run, script)
+        await ctx.reply(await self._step_message(ctx, run, script), ephemeral=False)
+
+    # ---- timers ----------------------------------------------------------------------------
+
+    def _plan(self, run: RunView, script: Script) -> None:
+        """Quiet nudges: the step's time for the facilitator, a turn's time for the speaker."""
+        scheduler = self.services.scheduler
+        scheduler.cancel_prefix(f"{self.name}.{run.id}.")
+        if run.paused_at is not None or run.step_index >= len(script.steps):
+            return
+        step = script.steps[run.step_index]
+        if step.minutes > 0 and not run.step_nudged and run.facilitator_key != FORMER:
+            scheduler.at(
+                f"{self.name}.{run.id}.step",
+                run.step_started_at + timedelta(minutes=step.minutes),
+                self._step_due,
+                run.id,
+                run.step_index,
+                run.step_started_at,
+            )
+        minutes = self.settings.speaker_minutes
+        if minutes > 0 and run.speaker_key and run.speaker_started_at and not run.speaker_nudged:
+            scheduler.at(
+                f"{self.name}.{run.id}.speaker",
+                run.speaker_started_at + timedelta(minutes=minutes),
+                self._speaker_due,
+                run.id,
+                run.speaker_key,
+                run.speaker_started_at,
+            )
+
+    async def _language(self, run: RunView) -> str:
+        community = await self.services.members.community_by_id(run.community_id)
+        return community.language if community else "en"
+
+    async def _step_due(self, run_id: int, index: int, started: datetime) -> None:
+        if not await self.service.claim_step_nudge(run_id, index, started):
+            return
+        run = await self.service.by_id(run_id)
+        if run is None:
+            return
+        script = await self._script(run.community_id, run.script_name)
+        step = script.steps[index]
+        with using_language(await self._language(run)):
+            text = _(
+                "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
+                "up. Move on whenever the room is ready (`script next`); no need to rush anyone."
+            ).format(step=escape_markdown(step.title), minutes=_minutes(step.minutes))
+        await self.services.outbox.enqueue(
+            f"{self.name}.{run.id}.{index}.{started.isoformat()}.step",
+            Target(run.platform, run.facilitator_key, is_dm=True),
+            Message.of(text),
+            self.services.clock.now(),
+        )
+
+    async def _speaker_due(self, run_id: int, key: str, started: datetime) -> None:
+        if not await self.service.claim_speaker_nudge(run_id, key, started):
+            return
+        run = await self.service.by_id(run_id)
+        if run is None:
+            return
+        with using_language(await self._language(run)):
+            text = _(
+                "A gentle note, just for you: you've been sharing for about {minutes} minutes. "
+                "Take a moment to finish your thought, so everyone gets a turn."
+            ).format(minutes=self.settings.speaker_minutes)
+        await self.services.outbox.enqueue(
+            f"{self.name}.{run.id}.{key}.{started.isoformat()}.speaker",
+            Target(run.platform, key, is_dm=True),
+            Message.of(text),
+            self.services.clock.now(),
+        )
+
+    # ---- steering (shared by commands and buttons) -----------------------------------------
+
+    async def _go(self, ctx: Context, run: RunView, index: int) -> None:
+        script = await self._script(run.community_id, run.script_name)
+        if index >= len(script.steps):
+            await self._finish(ctx, run)
+            return
+        run = await self.service.move(run.id, index)
+        await self._post_step(ctx, run, script)
+
+    async def _finish(self, ctx: Context, run: RunView) -> None:
+        self.services.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
+        await self.service.end(run.id)
+        await ctx.reply(
+            _(
+                "The meeting script has ended. Thank you all for being here. Nothing said in "
+                "this meeting was saved by the bot."
+            ),
+            ephemeral=False,
+        )
+
+    async def _back(self, ctx: Context, run: RunView) -> None:
+        if run.step_index == 0:
+            raise UserError(_("This is the first step; there is nothing before it."))
+        await self._go(ctx, run, run.step_index - 1)
+
+    async def _pause(self, ctx: Context, run: RunView) -> None:
+        run = await self.service.pause(run.id)
+        self.services.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
+        await ctx.reply(
+            Message.of(
+                _("The script is paused; the step clock has stopped. Take the time you need."),
+                actions=(
+                    Action(
+                        f"{ACTION_PREFIX}:{run.id}:{run.step_index}:resume",
+                        _("Resume"),
+                        ActionStyle.PRIMARY,
+                    ),
+                ),
+            ),
+            ephemeral=False,
+        )
+
+    async def _resume(self, ctx: Context, run: RunView) -> None:
+        run = await self.service.resume(run.id)
+        script = await self._script(run.community_id, run.script_name)
+        self._plan(run, script)
+        await ctx.reply(
+            _("We're back, at **{step}**.").format(
+                step=escape_markdown(script.steps[run.step_index].title)
+            ),
+            ephemeral=False,
+        )
+
+    async def _queue_step(self, ctx: Context, run: RunView) -> ScriptStep:
+        script = await self._script(run.community_id, run.script_name)
+        step = script.steps[run.step_index]
+        if not step.has_queue:
+            raise UserError(
+                _(
+                    "Hands are for rounds and open discussion; the current step is **{step}**."
+                ).format(step=escape_markdown(step.title))
+            )
+        return step
+
+    async def _hand(self, ctx: Context, run: RunView) -> None:
+        await self._queue_step(ctx, run)
+        run = await self.service.raise_hand(
+            run.id, ctx.actor.key, await self._shown_name(ctx, ctx.actor)
+        )
+        await ctx.reply(
+            _("{name} raised a hand. {queue}").format(
+                name=await self._label(run, ctx.actor.key), queue=await self._queue_text(run)
+            ),
+            ephemeral=False,
+        )
+
+    async def _pass(self, ctx: Context, run: RunView) -> None:
+        step = await self._queue_step(ctx, run)
+        if step.kind != "round_robin":
+            raise UserError(_("There is no round to pass on right now."))
+        run = await self.service.pass_turn(
+            run.id, ctx.actor.key, await self._shown_name(ctx, ctx.actor)
+        )
+        script = await self._script(run.community_id, run.script_name)
+        self._plan(run, script)
+        await ctx.reply(
+            _("{name} passes this round, and that's fine. {queue}").format(
+                name=await self._label(run, ctx.actor.key), queue=await self._queue_text(run)
+            ),
+            ephemeral=False,
+        )
+
+    async def _next_speaker(self, ctx: Context, run: RunView) -> None:
+        await self._queue_step(ctx, run)
+        run = await self.service.next_speaker(run.id)
+        script = await self._script(run.community_id, run.script_name)
+        self._plan(run, script)
+        if run.speaker_key is None:
+            await ctx.reply(
+                _(
+                    "No hands are up. Wait a moment for anyone else, or move on with "
+                    "`{prefix}script next`."
+                ).format(prefix=ctx.prefix),
+                ephemeral=False,
+            )
+            return
+        await ctx.reply(
+            _("The floor is yours, **{name}**. {queue}")
+            .format(
+                name=await self._label(run, run.speaker_key),
+                queue=await self._queue_text(run, speaker=False),
+            )
+            .rstrip(),
+            ephemeral=False,
+        )
+
+    # ---- buttons ---------------------------------------------------------------------------
+
+    async def handle_action(self, ctx: Context, action_id: str) -> bool:
+        """A button on a step message; ids are untrusted and must match the live run here."""
+        parts = action_id.split(":")
+        if (
+            len(parts) != 4
+            or parts[0] != ACTION_PREFIX
+            or not parts[1].isdigit()
+            or not parts[2].isdigit()
+            or parts[3] not in (*FACILITATOR_VERBS, *MEMBER_VERBS)
+        ):
+            return False
+        run = await self.service.by_id(int(parts[1]))
+        if run is None or run.place_key != ctx.place.key:
+            return False
+        verb = parts[3]
+        if int(parts[2]) != run.step_index:
+            await ctx.reply(
+                _("That button belongs to an earlier step; use the newest step message."),
+                ephemeral=True,
+            )
+            return True
+        if verb in FACILITATOR_VERBS:
+            await self._steer_check(ctx, run)
+        if verb == "next":
+            await self._go(ctx, run, run.step_index + 1)
+        elif verb == "back":
+            await self._back(ctx, run)
+        elif verb == "pause":
+            await self._pause(ctx, run)
+        elif verb == "resume":
+            await self._resume(ctx, run)
+        elif verb == "end":
+            await self._finish(ctx, run)
+        elif verb == "speaker":
+            await self._next_speaker(ctx, run)
+        elif verb == "hand":
+            await self._hand(ctx, run)
+        else:
+            await self._pass(ctx, run)
+        return True
+
+    # ---- facilitator commands --------------------------------------------------------------
+
+    @command(
+        "script",
+        "start",
+        scope=Scope.COMMUNITY,
+        options=(
+            Option(
+                "script",
+                OptionType.STRING,
+                "Which script (default: the standard meeting)",
+                required=False,
+                max_length=32,
+                autocomplete="complete_script",
+            ),
+            Option(
+                "meeting",
+                OptionType.STRING,
+                "The meeting's name, for the texts and the next-meeting time",
+                required=False,
+                max_length=100,
+            ),
+        ),
+    )
+    async def script_start(
+        self, ctx: Context, script: str | None = None, meeting: str | None = None
+    ) -> None:
+        """Start running a meeting script in this channel."""
+        community = self._community(ctx)
+        meeting = " ".join(meeting.split()) if meeting else None
+        if ctx.tier < Tier.FACILITATOR and not await self._assigned(
+            community.id, meeting, ctx.actor.key
+        ):
+            raise PermissionDenied(
+                _(
+                    "Only a facilitator, or the facilitator assigned to this meeting, can start "
+                    "a script here."
+                )
+            )
+        chosen = await self._script(community.id, script or self.settings.default_script)
+        try:
+            run = await self.service.begin(
+                community_id=community.id,
+                platform=ctx.place.platform,
+                channel_id=ctx.place.id,
+                place_key=ctx.place.key,
+                script_name=chosen.name,
+                meeting=meeting,
+                facilitator_key=ctx.actor.key,
+                facilitator_name=await self._shown_name(ctx, ctx.actor),
+            )
+        except AlreadyRunning as exc:
+            running = await self._script(community.id, exc.run.script_name)
+            raise UserError(
+                _(
+                    "A script is already running here: {title}, at step {n} of {total}, "
+                    "facilitated by {name}. Only one script runs per channel; it can be ended "
+                    "with `{prefix}script end`."
+                ).format(
+                    title=escape_markdown(running.title),
+                    n=exc.run.step_index + 1,
+                    total=len(running.steps),
+                    name=await self._label(exc.run, exc.run.facilitator_key),
+                    prefix=ctx.prefix,
+                )
+            ) from None
+        await self._post_step(ctx, run, chosen)
+
+    @command("script", "next", scope=Scope.COMMUNITY)
+    async def script_next(self, ctx: Context) -> None:
+        """Move the meeting to the next step (the last step ends the script)."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._go(ctx, run, run.step_index + 1)
+
+    @command("script", "back", scope=Scope.COMMUNITY)
+    async def script_back(self, ctx: Context) -> None:
+        """Go back to the previous step."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._back(ctx, run)
+
+    @command(
+        "script",
+        "goto",
+        scope=Scope.COMMUNITY,
+        options=(
+            Option(
+                "step",
+                OptionType.STRING,
+                "The step's id or number",
+                max_length=32,
+                autocomplete="complete_step",
+            ),
+        ),
+    )
+    async def script_goto(self, ctx: Context, step: str) -> None:
+        """Jump to a step by its id or number."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        script = await self._script(run.community_id, run.script_name)
+        index = script.index_of(step)
+        if index is None:
+            raise NotFound(
+                _("This script has no step `{step}`. Its steps: {steps}.").format(
+                    step=step[:32], steps=", ".join(s.id for s in script.steps)[:1500]
+                )
+            )
+        await self._go(ctx, run, index)
+
+    @command("script", "pause", scope=Scope.COMMUNITY)
+    async def script_pause(self, ctx: Context) -> None:
+        """Pause the script and its clock."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._pause(ctx, run)
+
+    @command("script", "resume", scope=Scope.COMMUNITY)
+    async def script_resume(self, ctx: Context) -> None:
+        """Carry on after a pause."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._resume(ctx, run)
+
+    @command("script", "end", scope=Scope.COMMUNITY)
+    async def script_end(self, ctx: Context) -> None:
+        """End the script here; its speaking queue is deleted."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._finish(ctx, run)
+
+    @command("script", "status", scope=Scope.COMMUNITY, ephemeral=True)
+    async def script_status(self, ctx: Context) -> None:
+        """Show the current step, the time used and left, and the speaking queue."""
+        run = await self._run_here(ctx)
+        script = await self._script(run.community_id, run.script_name)
+        step = script.steps[run.step_index]
+        now = run.paused_at or self.services.clock.now()
+        used = max(0.0, (now - run.step_started_at).total_seconds() / 60)
+        total = max(0.0, (now - run.started_at).total_seconds() / 60)
+        left = step.minutes - used
+        timing = (
+            _("about {n} min left").format(n=int(left + 0.999))
+            if left > 0
+            else _("{n} min past the plan").format(n=int(-left))
+        )
+        lines = [
+            _("**{title}**, step {n} of {total}: **{step}**").format(
+                title=escape_markdown(script.title),
+                n=run.step_index + 1,
+                total=len(script.steps),
+                step=escape_markdown(step.title),
+            ),
+            _("This step: {used} of {planned} min used, {timing}.").format(
+                used=int(used), planned=_minutes(step.minutes), timing=timing
+            ),
+            _("Meeting so far: {used} of {planned} min.").format(
+                used=int(total), planned=_minutes(script.minutes)
+            ),
+            _("Facilitator: {name}.").format(name=await self._label(run, run.facilitator_key)),
+        ]
+        if run.paused_at is not None:
+            lines.append(_("The script is paused."))
+        if step.has_queue:
+            lines.append(await self._queue_text(run))
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    @command("script", "next-speaker", scope=Scope.COMMUNITY)
+    async def script_next_speaker(self, ctx: Context) -> None:
+        """Give the floor to the next raised hand."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._next_speaker(ctx, run)
+
+    @command(
+        "script",
+        "add",
+        scope=Scope.COMMUNITY,
+        options=(Option("member", OptionType.USER, "Who to add to the speaking queue"),),
+    )
+    async def script_add(self, ctx: Context, member: Actor) -> None:
+        """Add someone (say, a late joiner) to the end of the speaking queue."""
+        run = await self._run_here(ctx)
+        await self._steer_check(ctx, run)
+        await self._queue_step(ctx, run)
+        name = await self._shown_name(ctx, member)
+        run = await self.service.add(run.id, member.key, name)
+        await ctx.reply(
+            _("{name} is in the queue. {queue}").format(
+                name=await self._label(run, member.key), queue=await self._queue_text(run)
+            ),
+            ephemeral=False,
+        )
+
+    # ---- member commands -------------------------------------------------------------------
+
+    @command("hand", "raise", scope=Scope.COMMUNITY, text_default=True)
+    async def hand_raise(self, ctx: Context) -> None:
+        """Raise your hand to share in this round or discussion."""
+        await self._hand(ctx, await self._run_here(ctx))
+
+    @command("hand", "lower", scope=Scope.COMMUNITY)
+    async def hand_lower(self, ctx: Context) -> None:
+        """Lower your hand and leave the speaking queue."""
+        run = await self._run_here(ctx)
+        run = await self.service.lower_hand(run.id, ctx.actor.key)
+        await ctx.reply(
+            _("Hand lowered. {queue}").format(queue=await self._queue_text(run)), ephemeral=False
+        )
+
+    @command("pass", scope=Scope.COMMUNITY)
+    async def pass_round(self, ctx: Context) -> None:
+        """Sit this round out; passing is always fine."""
+        await self._pass(ctx, await self._run_here(ctx))
+
+    # ---- managing scripts ------------------------------------------------------------------
+
+    @command("script", "list", tier=Tier.FACILITATOR, scope=Scope.COMMUNITY, ephemeral=True)
+    async def script_list(self, ctx: Context) -> None:
+        """List the scripts this community can run."""
+        scripts = await self._scripts(self._community(ctx).id)
+        lines = [
+            _("Scripts you can start with `{prefix}script start NAME`:").format(prefix=ctx.prefix)
+        ]
+        for s in scripts.values():
+            origin = _("built-in") if s.builtin else _("imported")
+            lines.append(
+                _("- `{name}`: {title} ({minutes} min, {n} steps, {origin})").format(
+                    name=s.name,
+                    title=escape_markdown(s.title),
+                    minutes=_minutes(s.minutes),
+                    n=len(s.steps),
+                    origin=origin,
+                )
+            )
+        if self.load_problems and ctx.tier >= Tier.MODERATOR:
+            lines.append(_("Script files that could not be loaded:"))
+            lines.extend(
+                f"- {escape_markdown(p)}" for p in self.load_problems[:MAX_SHOWN_PROBLEMS]
+            )
+        await ctx.reply("\n".join(lines)[: PAGE + 90], ephemeral=True)
+
+    @command(
+        "script",
+        "preview",
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "name",
+                OptionType.STRING,
+                "Which script",
+                max_length=32,
+                autocomplete="complete_script",
+            ),
+        ),
+    )
+    async def script_preview(self, ctx: Context, name: str) -> None:
+        """Show a whole script, step by step, before running it."""
+        script = await self._script(self._community(ctx).id, name)
+        shown = {
+            "meeting": _("[meeting name]"),
+            "facilitator": _("[facilitator]"),
+            "next_meeting": _("[next meeting time]"),
+            "crisis_line": _("[crisis lines for this community]"),
+            "community": _("[community name]"),
+        }
+        values: dict[str, list[Part]] = {k: [shown[k]] for k in PLACEHOLDERS}
+        blocks = [
+            f"**{escape_markdown(script.title)}** ({_minutes(script.minutes)} min)\n"
+            + escape_markdown(script.description)
+        ]
+        for i, step in enumerate(script.steps):
+            talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk")
+            body = "".join(str(p) for p in render(step.text, values))
+            prompts = "".join(
+                "\n- " + "".join(str(p) for p in render(prompt, values)) for prompt in step.prompts
+            )
+            blocks.append(
+                f"**{i + 1}. {escape_markdown(step.title)}** (`{step.id}`, {_kind_label(step)}, "
+                f"{_minutes(step.minutes)} min, {talk})\n{body}{prompts}"
+            )
+        pages: list[str] = []
+        for block in blocks:
+            if pages and len(pages[-1]) + len(block) + 2 <= PAGE:
+                pages[-1] += "\n\n" + block
+            else:
+                pages.append(block)
+        for number, page in enumerate(pages, 1):
+            footer = f"\n*({number}/{len(pages)})*" if len(pages) > 1 else ""
+            await ctx.reply(page + footer, ephemeral=True)
+
+    @command(
+        "script",
+        "import",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "script_toml",
+                OptionType.STRING,
+                "The script as TOML text (see `script export standard` for the format)",
+                max_length=6000,
+            ),
+        ),
+    )
+    async def script_import(self, ctx: Context, script_toml: str) -> None:
+        """Add or replace a script from TOML text; every problem is listed with its line."""
+        community = self._community(ctx)
+        source = _strip_fences(script_toml)
+        try:
+            script = parse_script(source)
+        except ScriptError as exc:
+            raise UserError(
+                _problems_text(_("That script was not imported. Please fix:"), exc)
+            ) from None
+        if script.name in self.builtin:
+            raise UserError(
+                _(
+                    "`{name}` is a built-in script and cannot be replaced. Give yours another "
+                    "`name`."
+                ).format(name=script.name)
+            )
+        if await self.service.running_script(community.id, script.name):
+            raise UserError(
+                _("`{name}` is running in a channel now; import it after that meeting.").format(
+                    name=script.name
+                )
+            )
+        replaced = await self.service.save_custom(community.id, script.name, source, ctx.actor.key)
+        await self.services.audit.record(
+            community.id,
+            ctx.actor.key,
+            "scripts.import",
+            f"name={script.name} steps={len(script.steps)} replaced={replaced}",
+        )
+        text = _("Replaced **{name}**") if replaced else _("Imported **{name}**")
+        await ctx.reply(
+            (
+                text + _(": {title}, {n} steps. See it with `{prefix}script preview {name}`.")
+            ).format(
+                name=script.name,
+                title=escape_markdown(script.title),
+                n=len(script.steps),
+                prefix=ctx.prefix,
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "script",
+        "export",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "name",
+                OptionType.STRING,
+                "Which script",
+                max_length=32,
+                autocomplete="complete_script",
+            ),
+        ),
+    )
+    async def script_export(self, ctx: Context, name: str) -> None:
+        """Get a script as a TOML file to edit and import again."""
+        script = await self._script(self._community(ctx).id, name)
+        await ctx.reply(
+            Message.of(
+                _("Here is **{name}** as TOML.").format(name=script.name),
+                attachment=Attachment(
+                    f"{script.name}.toml", script.source.encode("utf-8"), "application/toml"
+                ),
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "script",
+        "delete",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "name",
+                OptionType.STRING,
+                "Which imported script",
+                max_length=32,
+                autocomplete="complete_script",
+            ),
+        ),
+    )
+    async def script_delete(self, ctx: Context, name: str) -> None:
+        """Delete an imported script (built-in ones can only be copied)."""
+        community = self._community(ctx)
+        key = name.strip().lower()
+        if key in self.builtin:
+            raise UserError(
+                _(
+                    "`{name}` is built in and cannot be deleted. To change it, copy it with "
+                    "`{prefix}script copy {name} NEW-NAME` and edit the copy."
+                ).format(name=key, prefix=ctx.prefix)
+            )
+        if await self.service.running_script(community.id, key):
+            raise UserError(
+                _("`{name}` is running in a channel now; end that meeting first.").format(name=key)
+            )
+        if not await self.service.delete_custom(community.id, key):
+            raise NotFound(
+                _("There is no script called `{name}` here. `script list` shows them.").format(
+                    name=name[:40]
+                )
+            )
+        await self.services.audit.record(
+            community.id, ctx.actor.key, "scripts.delete", f"name={key}"
+        )
+        await ctx.reply(_("Deleted the script **{name}**.").format(name=key), ephemeral=True)
+
+    @command(
+        "script",
+        "copy",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "name",
+                OptionType.STRING,
+                "The script to copy",
+                max_length=32,
+                autocomplete="complete_script",
+            ),
+            Option("new_name", OptionType.STRING, "The copy's name", max_length=32),
+        ),
+    )
+    async def script_copy(self, ctx: Context, name: str, new_name: str) -> None:
+        """Copy a script under a new name, to adapt it for this community."""
+        community = self._community(ctx)
+        original = await self._script(community.id, name)
+        target = new_name.strip().lower()
+        if target in self.builtin or await self.service.custom_source(community.id, target):
+            raise UserError(
+                _("A script called `{name}` already exists; pick another name.").format(
+                    name=target[:32]
+                )
+            )
+        try:
+            copy = parse_script(rename(original.source, target))
+        except ScriptError as exc:
+            raise UserError(_problems_text(_("That name cannot be used:"), exc)) from None
+        await self.service.save_custom(community.id, copy.name, copy.source, ctx.actor.key)
+        await self.services.audit.record(
+            community.id, ctx.actor.key, "scripts.copy", f"name={original.name} new={copy.name}"
+        )
+        await ctx.reply(
+            _(
+                "Copied **{name}** to **{new}**. Export it with `{prefix}script export {new}`, "
+                "edit it, and import it again."
+            ).format(name=original.name, new=copy.name, prefix=ctx.prefix),
+            ephemeral=True,
+        )

@@ -1,0 +1,445 @@
+"""Run state per channel and imported scripts; one public method = one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.core.errors import UserError
+from bot.i18n import _
+from bot.models import Member
+from cogs.scripts.models import CustomScript, ScriptRun
+
+FORMER = "former-member"  # stands in for an erased person where a row must stay for others
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A snapshot of one running script, detached from the session."""
+
+    id: int
+    community_id: int
+    platform: str
+    channel_id: str
+    place_key: str
+    script_name: str
+    meeting: str | None
+    facilitator_key: str
+    step_index: int
+    started_at: datetime
+    step_started_at: datetime
+    paused_at: datetime | None
+    step_nudged: bool
+    queue: list[str] = field(default_factory=list)
+    spoken: list[str] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    speaker_key: str | None = None
+    speaker_started_at: datetime | None = None
+    speaker_nudged: bool = False
+
+
+@dataclass
+class _State:
+    """The mutable, decoded part of a run row."""
+
+    queue: list[str]
+    spoken: list[str]
+    passed: list[str]
+    names: dict[str, str]
+
+
+def _view(row: ScriptRun) -> RunView:
+    return RunView(
+        id=row.id,
+        community_id=row.community_id,
+        platform=row.platform,
+        channel_id=row.channel_id,
+        place_key=row.place_key,
+        script_name=row.script_name,
+        meeting=row.meeting,
+        facilitator_key=row.facilitator_key,
+        step_index=row.step_index,
+        started_at=row.started_at,
+        step_started_at=row.step_started_at,
+        paused_at=row.paused_at,
+        step_nudged=row.step_nudged,
+        queue=json.loads(row.queue),
+        spoken=json.loads(row.spoken),
+        passed=json.loads(row.passed),
+        names=json.loads(row.names),
+        speaker_key=row.speaker_key,
+        speaker_started_at=row.speaker_started_at,
+        speaker_nudged=row.speaker_nudged,
+    )
+
+
+def _state(row: ScriptRun) -> _State:
+    return _State(
+        json.loads(row.queue),
+        json.loads(row.spoken),
+        json.loads(row.passed),
+        json.loads(row.names),
+    )
+
+
+def _store(row: ScriptRun, state: _State) -> None:
+    row.queue = json.dumps(state.queue)
+    row.spoken = json.dumps(state.spoken)
+    row.passed = json.dumps(state.passed)
+    keep = {*state.queue, *state.spoken, *state.passed, row.facilitator_key, row.speaker_key}
+    row.names = json.dumps({k: v for k, v in state.names.items() if k in keep})
+
+
+class AlreadyRunning(UserError):
+    """A channel already has a script running; carries that run."""
+
+    def __init__(self, run: RunView) -> None:
+        super().__init__("a script is already running here")
+        self.run = run
+
+
+class ScriptService:
+    """What the commands, buttons and timers change."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def begin(
+        self,
+        *,
+        community_id: int,
+        platform: str,
+        channel_id: str,
+        place_key: str,
+        script_name: str,
+        meeting: str | None,
+        facilitator_key: str,
+        facilitator_name: str,
+    ) -> RunView:
+        """Start a run in a channel; raises AlreadyRunning when one is there."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            row = ScriptRun(
+                community_id=community_id,
+                platform=platform,
+                channel_id=channel_id,
+                place_key=place_key,
+                script_name=script_name,
+                meeting=meeting,
+                facilitator_key=facilitator_key,
+                step_index=0,
+                started_at=now,
+                step_started_at=now,
+                step_nudged=False,
+                queue="[]",
+                spoken="[]",
+                passed="[]",
+                names=json.dumps({facilitator_key: facilitator_name}),
+                speaker_nudged=False,
+            )
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                existing = await session.scalar(
+                    select(ScriptRun).where(ScriptRun.place_key == place_key)
+                )
+                if existing is None:
+                    raise
+                raise AlreadyRunning(_view(existing)) from None
+            return _view(row)
+
+    async def at_place(self, place_key: str) -> RunView | None:
+        """The run in a channel, if any."""
+        async with self._sessions() as session:
+            row = await session.scalar(select(ScriptRun).where(ScriptRun.place_key == place_key))
+            return None if row is None else _view(row)
+
+    async def by_id(self, run_id: int) -> RunView | None:
+        """A run by id."""
+        async with self._sessions() as session:
+            row = await session.get(ScriptRun, run_id)
+            return None if row is None else _view(row)
+
+    async def all_runs(self) -> list[RunView]:
+        """Every running script (to rebuild timers at start-up)."""
+        async with self._sessions() as session:
+            return [_view(r) for r in await session.scalars(select(ScriptRun))]
+
+    async def running_script(self, community_id: int, name: str) -> bool:
+        """Whether a channel of this community is running the script `name`."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(ScriptRun.id).where(
+                    ScriptRun.community_id == community_id, ScriptRun.script_name == name
+                )
+            )
+            return found is not None
+
+    async def _change(self, run_id: int, change: Callable[[ScriptRun, _State], None]) -> RunView:
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(ScriptRun).where(ScriptRun.id == run_id).with_for_update()
+            )
+            if row is None:
+                raise UserError(_("That meeting script has already ended."))
+            state = _state(row)
+            change(row, state)
+            _store(row, state)
+            await session.flush()
+            return _view(row)
+
+    async def move(self, run_id: int, index: int) -> RunView:
+        """Go to step `index`: a fresh step clock and an empty speaking queue."""
+        now = self._clock.now()
+
+        def change(row: ScriptRun, state: _State) -> None:
+            row.step_index = index
+            row.step_started_at = now
+            row.paused_at = None
+            row.step_nudged = False
+            row.speaker_key = None
+            row.speaker_started_at = None
+            row.speaker_nudged = False
+            state.queue, state.spoken, state.passed = [], [], []
+
+        return await self._change(run_id, change)
+
+    async def pause(self, run_id: int) -> RunView:
+        """Stop the step clock."""
+        now = self._clock.now()
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if row.paused_at is not None:
+                raise UserError(_("The script is already paused."))
+            row.paused_at = now
+
+        return await self._change(run_id, change)
+
+    async def resume(self, run_id: int) -> RunView:
+        """Restart the step clock where it stopped."""
+        now = self._clock.now()
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if row.paused_at is None:
+                raise UserError(_("The script is not paused."))
+            held = now - row.paused_at
+            row.step_started_at = row.step_started_at + held
+            if row.speaker_started_at is not None:
+                row.speaker_started_at = row.speaker_started_at + held
+            row.paused_at = None
+
+        return await self._change(run_id, change)
+
+    async def end(self, run_id: int) -> bool:
+        """Delete the run and with it the queue; False if it was already gone."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(ScriptRun).where(ScriptRun.id == run_id))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def raise_hand(self, run_id: int, key: str, name: str) -> RunView:
+        """Join the end of the speaking queue."""
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if key == row.speaker_key:
+                raise UserError(_("You have the floor right now."))
+            if key in state.queue:
+                raise UserError(
+                    _("Your hand is already up: you are number {n} in the queue.").format(
+                        n=state.queue.index(key) + 1
+                    )
+                )
+            state.queue.append(key)
+            if key in state.passed:
+                state.passed.remove(key)
+            state.names[key] = name
+
+        return await self._change(run_id, change)
+
+    async def lower_hand(self, run_id: int, key: str) -> RunView:
+        """Leave the speaking queue."""
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if key not in state.queue:
+                raise UserError(_("Your hand is not up."))
+            state.queue.remove(key)
+
+        return await self._change(run_id, change)
+
+    async def pass_turn(self, run_id: int, key: str, name: str) -> RunView:
+        """Sit this round out; ends the turn if the member has the floor."""
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if key in state.passed:
+                raise UserError(_("You have already passed this round. That's fine."))
+            if key in state.queue:
+                state.queue.remove(key)
+            if row.speaker_key == key:
+                row.speaker_key = None
+                row.speaker_started_at = None
+                row.speaker_nudged = False
+            state.passed.append(key)
+            state.names[key] = name
+
+        return await self._change(run_id, change)
+
+    async def add(self, run_id: int, key: str, name: str) -> RunView:
+        """A facilitator puts a member (a late joiner) at the end of the queue."""
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if key in state.queue or key == row.speaker_key:
+                raise UserError(_("{name} is already in the queue.").format(name=name))
+            state.queue.append(key)
+            if key in state.passed:
+                state.passed.remove(key)
+            state.names[key] = name
+
+        return await self._change(run_id, change)
+
+    async def next_speaker(self, run_id: int) -> RunView:
+        """The current speaker is done; the first raised hand gets the floor."""
+        now = self._clock.now()
+
+        def change(row: ScriptRun, state: _State) -> None:
+            if row.speaker_key is not None and row.speaker_key not in state.spoken:
+                state.spoken.append(row.speaker_key)
+            if not state.queue:
+                row.speaker_key = None
+                row.speaker_started_at = None
+                row.speaker_nudged = False
+                return
+            row.speaker_key = state.queue.pop(0)
+            row.speaker_started_at = now
+            row.speaker_nudged = False
+
+        return await self._change(run_id, change)
+
+    async def claim_step_nudge(self, run_id: int, index: int, started: datetime) -> bool:
+        """True once per step visit: the caller may nudge the facilitator."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ScriptRun)
+                .where(
+                    ScriptRun.id == run_id,
+                    ScriptRun.step_index == index,
+                    ScriptRun.step_started_at == started,
+                    ScriptRun.paused_at.is_(None),
+                    ScriptRun.step_nudged.is_(False),
+                )
+                .values(step_nudged=True)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def claim_speaker_nudge(self, run_id: int, key: str, started: datetime) -> bool:
+        """True once per turn: the caller may nudge the speaker."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ScriptRun)
+                .where(
+                    ScriptRun.id == run_id,
+                    ScriptRun.speaker_key == key,
+                    ScriptRun.speaker_started_at == started,
+                    ScriptRun.paused_at.is_(None),
+                    ScriptRun.speaker_nudged.is_(False),
+                )
+                .values(speaker_nudged=True)
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def pseudonyms(self, community_id: int, keys: list[str]) -> dict[str, str]:
+        """Chosen pseudonyms of several people at once (a queue is shown on every change)."""
+        if not keys:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Member.actor_key, Member.pseudonym).where(
+                    Member.community_id == community_id,
+                    Member.actor_key.in_(keys),
+                    Member.pseudonym.is_not(None),
+                )
+            )
+            return {key: name for key, name in rows if name}
+
+    async def custom_source(self, community_id: int, name: str) -> str | None:
+        """The TOML of an imported script."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(CustomScript.source).where(
+                    CustomScript.community_id == community_id, CustomScript.name == name
+                )
+            )
+
+    async def custom_sources(self, community_id: int) -> dict[str, str]:
+        """Every imported script of a community, by name."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(CustomScript.name, CustomScript.source)
+                .where(CustomScript.community_id == community_id)
+                .order_by(CustomScript.name)
+            )
+            return {name: source for name, source in rows}
+
+    async def save_custom(self, community_id: int, name: str, source: str, by: str) -> bool:
+        """Store an imported script; True when it replaced one of the same name."""
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(CustomScript).where(
+                    CustomScript.community_id == community_id, CustomScript.name == name
+                )
+            )
+            if row is not None:
+                row.source = source
+                row.created_by = by
+                row.updated_at = self._clock.now()
+                return True
+            session.add(
+                CustomScript(
+                    community_id=community_id,
+                    name=name,
+                    source=source,
+                    created_by=by,
+                    updated_at=self._clock.now(),
+                )
+            )
+            return False
+
+    async def delete_custom(self, community_id: int, name: str) -> bool:
+        """Remove an imported script; False if there was none."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(CustomScript).where(
+                    CustomScript.community_id == community_id, CustomScript.name == name
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Take a person out of every queue; runs and imported scripts stay for the others."""
+        async with self._sessions.begin() as session:
+            for row in await session.scalars(select(ScriptRun).with_for_update()):
+                state = _state(row)
+                state.queue = [k for k in state.queue if k != actor_key]
+                state.spoken = [k for k in state.spoken if k != actor_key]
+                state.passed = [k for k in state.passed if k != actor_key]
+                state.names.pop(actor_key, None)
+                if row.speaker_key == actor_key:
+                    row.speaker_key = None
+                    row.speaker_started_at = None
+                if row.facilitator_key == actor_key:
+                    row.facilitator_key = FORMER
+                _store(row, state)
+            await session.execute(
+                update(CustomScript)
+                .where(CustomScript.created_by == actor_key)
+                .values(created_by=FORMER)
+            )

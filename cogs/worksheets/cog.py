@@ -1,0 +1,676 @@
+"""Worksheets walked through in private DMs, the member's toolbox, and the urge log."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Choice, Option, OptionType, command
+from bot.core.context import Context
+from bot.core.conversation import AnswerKind, Flow, Outcome, Step
+from bot.core.errors import NotFound, UserError
+from bot.core.identity import Actor
+from bot.core.message import Attachment, Message
+from bot.core.permissions import Tier
+from bot.i18n import _
+from bot.outbox import Target
+from bot.paths import DATA_DIR
+from bot.safety import escape_markdown
+from cogs.worksheets import insights, render
+from cogs.worksheets.definitions import STAGES, TAGS, StepDef, Worksheet, load_all
+from cogs.worksheets.service import Item, Share, Toolbox
+
+log = logging.getLogger("circlebot.worksheets")
+
+URGE_LOG = "urge_log"
+ITEM_KEY = "_item"  # prefill key telling an edit dialogue which toolbox item it changes
+PREVIEW = 50
+PAGE = 20  # items per `toolbox list` page, so one message stays well under platform limits
+
+
+@dataclass(frozen=True)
+class WorksheetsConfig:
+    """`[cogs.worksheets]` settings."""
+
+    directory: str = ""  # folder of worksheet files; empty means data/worksheets
+
+
+class WorksheetsCog(Cog):
+    """Self-management tools as private dialogues, saved to a toolbox only the member sees."""
+
+    name = "worksheets"
+    description = "Worksheets, your toolbox and the urge log"
+    data_statement = (
+        "Stores the worksheets you complete and the urges you log (answers encrypted), and "
+        "who you chose to share an item with, so you can review, edit, export or delete them. "
+        "Only you can see your toolbox."
+    )
+    Config = WorksheetsConfig
+
+    def __init__(self, services: Services, config: Any = None) -> None:
+        super().__init__(services, config)
+        folder = config.directory if isinstance(config, WorksheetsConfig) else ""
+        self.directory = Path(folder) if folder else DATA_DIR / "worksheets"
+        self.sheets, self.problems = load_all(self.directory)
+        for problem in self.problems:
+            log.warning("worksheet not loaded: %s", problem)
+        self.toolbox = Toolbox(services.db.sessions, services.clock)
+
+    # dialogues
+
+    def flows(self) -> list[Flow]:
+        """Each worksheet, plus a one-question dialogue per answer for `toolbox edit`."""
+        flows: list[Flow] = []
+        for sheet in self.sheets.values():
+            flows.append(
+                Flow(
+                    id=sheet.flow_id,
+                    title=sheet.title,
+                    steps=tuple(self._step(s) for s in sheet.steps),
+                    finish=self._finisher(sheet),
+                    intro=sheet.intro,
+                )
+            )
+            for step in sheet.steps:
+                flows.append(
+                    Flow(
+                        id=edit_flow_id(sheet, step),
+                        title=sheet.title,
+                        steps=(self._step(step, branches=False),),
+                        finish=self._edit_finisher(sheet, step),
+                        intro=_(
+                            "Let's change one answer in **{title}**. Your new answer replaces "
+                            "the old one; `cancel` keeps it as it was."
+                        ).format(title=sheet.title),
+                    )
+                )
+        return flows
+
+    @staticmethod
+    def _step(step: StepDef, *, branches: bool = True) -> Step:
+        validate: Callable[[Any], Any] | None = None
+        prompt = step.prompt
+        if step.terms:
+            validate = render.mark_term
+            prompt += "\n" + _("Start an item with `long:` or `short:` to mark it, if you like.")
+        elif step.check == "minutes":
+            validate = insights.check_minutes
+        return Step(
+            id=step.id,
+            prompt=prompt,
+            kind=step.kind,
+            required=step.required,
+            low=step.low,
+            high=step.high,
+            choices=step.choices,
+            hint=step.hint,
+            validate=validate,
+            branches=dict(step.branches) if branches else {},
+            long=step.long,
+        )
+
+    def _finisher(self, sheet: Worksheet) -> Callable[[Outcome], Awaitable[Message | str]]:
+        async def finish(outcome: Outcome) -> Message | str:
+            return await self._finish(sheet, outcome)
+
+        return finish
+
+    async def _finish(self, sheet: Worksheet, outcome: Outcome) -> Message | str:
+        answers = {k: v for k, v in outcome.answers.items() if sheet.step(k) is not None}
+        if sheet.id == URGE_LOG and "when" not in answers:
+            answers["when"] = self.services.clock.now().isoformat()
+        item = await self.toolbox.save(outcome.actor_key, sheet.id, answers)
+        prefix = outcome.ctx.prefix
+        lines = [
+            _(
+                "Well done for working through this. It's saved in your toolbox as **#{n}**; "
+                "only you can see it. `{prefix}toolbox view {n}` shows it."
+            ).format(n=item.number, prefix=prefix)
+        ]
+        words = render.flagged_words(sheet, answers)
+        if words and sheet.flags is not None:
+            lines.append(render.flag_note(sheet.flags, words))
+        if sheet.suggest_from and isinstance(answers.get(sheet.suggest_from), str):
+            lines.extend(self._suggestions(answers[sheet.suggest_from], sheet, prefix))
+        if sheet.id == URGE_LOG:
+            lines.append(
+                _("Noticing an urge is a skill. `{prefix}urge insights` shows patterns.").format(
+                    prefix=prefix
+                )
+            )
+        return "\n".join(lines)
+
+    def _suggestions(self, stage: str, asked: Worksheet, prefix: str) -> list[str]:
+        tools = [s for s in self.sheets.values() if stage in s.stages and s.id != asked.id]
+        if not tools:
+            return []
+        return [
+            _("Tools that often help right now:"),
+            *(f"- **{s.title}**: `{prefix}worksheet start {s.id}`" for s in tools),
+        ]
+
+    def _edit_finisher(
+        self, sheet: Worksheet, step: StepDef
+    ) -> Callable[[Outcome], Awaitable[Message | str]]:
+        async def finish(outcome: Outcome) -> Message | str:
+            number = outcome.answers.get(ITEM_KEY)
+            if not isinstance(number, int):
+                return _("I lost track of which item to change; nothing was changed.")
+            try:
+                await self.toolbox.replace_answer(
+                    outcome.actor_key, number, step.id, outcome.answers.get(step.id)
+                )
+            except NotFound as exc:
+                return exc.message
+            return _("Updated **#{n}**. `{prefix}toolbox view {n}` shows it.").format(
+                n=number, prefix=outcome.ctx.prefix
+            )
+
+        return finish
+
+    # worksheets
+
+    @command(
+        "worksheet",
+        "list",
+        ephemeral=True,
+        options=(
+            Option(
+                "topic",
+                OptionType.STRING,
+                "A 4-Point tag (e.g. urges) or a stage of change (e.g. contemplation)",
+                required=False,
+                max_length=40,
+                autocomplete="complete_topic",
+            ),
+        ),
+    )
+    async def worksheet_list(self, ctx: Context, topic: str | None = None) -> None:
+        """List the worksheets, optionally for one 4-Point topic or stage of change."""
+        wanted = (topic or "").strip().lower().replace(" ", "_").replace("-", "_")
+        if wanted and wanted not in TAGS and wanted not in STAGES:
+            raise UserError(
+                _("`{topic}` is not a topic I know. Topics: {tags}. Stages: {stages}.").format(
+                    topic=escape_markdown(topic or "")[:40],
+                    tags=", ".join(TAGS),
+                    stages=", ".join(STAGES),
+                )
+            )
+        sheets = sorted(
+            (s for s in self.sheets.values() if not wanted or wanted in (*s.tags, *s.stages)),
+            key=lambda s: s.title.casefold(),
+        )
+        lines = [
+            _("Worksheets for {topic}:").format(topic=wanted.replace("_", " "))
+            if wanted
+            else _("Worksheets you can work through privately:")
+        ]
+        for sheet in sheets:
+            tags = ", ".join(t.replace("_", " ") for t in sheet.tags)
+            lines.append(f"- **{sheet.title}** (`{sheet.id}`): {sheet.summary} *{tags}*")
+        if not sheets:
+            lines.append(_("None yet."))
+        lines.append(
+            _("Start one with `{prefix}worksheet start NAME`; it continues in your DMs.").format(
+                prefix=ctx.prefix
+            )
+        )
+        if ctx.tier >= Tier.MODERATOR and self.problems:
+            lines.append(_("**Files with problems (not loaded):**"))
+            lines += [f"- `{escape_markdown(str(p))}`" for p in self.problems]
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    async def complete_topic(self, ctx: Context, partial: str) -> list[Choice]:
+        """Suggest 4-Point tags and stages."""
+        needle = partial.strip().lower()
+        return [
+            Choice(name, name.replace("_", " "))
+            for name in (*TAGS, *STAGES)
+            if needle in name.replace("_", " ") or needle in name
+        ][:25]
+
+    @command(
+        "worksheet",
+        "start",
+        options=(
+            Option(
+                "name",
+                OptionType.STRING,
+                "Which worksheet, e.g. cba or abc",
+                max_length=100,
+                autocomplete="complete_worksheet",
+            ),
+        ),
+    )
+    async def worksheet_start(self, ctx: Context, name: str) -> None:
+        """Work through a worksheet privately in your DMs."""
+        sheet = self._find(name, ctx.prefix)
+        conversations = self.services.conversations
+        if not await conversations.resume(ctx, sheet.flow_id):
+            await conversations.start(ctx, sheet.flow_id)
+
+    async def complete_worksheet(self, ctx: Context, partial: str) -> list[Choice]:
+        """Suggest worksheets by id or title."""
+        needle = partial.strip().casefold()
+        return [
+            Choice(s.id, s.title)
+            for s in sorted(self.sheets.values(), key=lambda s: s.title.casefold())
+            if needle in s.id or needle in s.title.casefold()
+        ][:25]
+
+    def _find(self, name: str, prefix: str) -> Worksheet:
+        wanted = name.strip().casefold().lstrip("#")
+        for sheet in self.sheets.values():
+            if wanted in (sheet.id, sheet.title.casefold(), sheet.flow_id):
+                return sheet
+        close = difflib.get_close_matches(wanted, list(self.sheets), n=1)
+        hint = _(" Did you mean `{id}`?").format(id=close[0]) if close else ""
+        raise NotFound(
+            _(
+                "There is no worksheet called `{name}`.{hint} `{prefix}worksheet list` shows them."
+            ).format(name=escape_markdown(name)[:40], hint=hint, prefix=prefix)
+        )
+
+    @command("worksheet", "resume")
+    async def worksheet_resume(self, ctx: Context) -> None:
+        """Continue the worksheet you paused or left unfinished."""
+        if not await self.services.conversations.resume(ctx):
+            raise UserError(
+                _(
+                    "You have nothing paused. `{prefix}worksheet list` shows what you can start."
+                ).format(prefix=ctx.prefix)
+            )
+
+    # toolbox
+
+    def _sheet_for(self, item: Item) -> Worksheet:
+        """The item's worksheet; a plain stand-in if its file is gone, so it stays readable."""
+        sheet = self.sheets.get(item.worksheet_id)
+        if sheet is not None:
+            return sheet
+        steps = tuple(
+            StepDef(
+                id=key,
+                prompt=key.replace("_", " "),
+                kind=AnswerKind.LIST if isinstance(value, list) else AnswerKind.TEXT,
+                required=False,
+                low=0,
+                high=10,
+                choices=(),
+                hint="",
+                branches={},
+                long=False,
+                terms=False,
+                check="",
+            )
+            for key, value in item.answers.items()
+        )
+        return Worksheet(item.worksheet_id, item.worksheet_id, "", (), (), "", steps)
+
+    def _preview(self, item: Item) -> str:
+        sheet = self._sheet_for(item)
+        if item.worksheet_id == URGE_LOG:
+            text = _("strength {n}").format(n=item.answers.get("intensity", "?"))
+            trigger = item.answers.get("trigger")
+            return f"{text}, {trigger}" if trigger else text
+        for step in sheet.steps:
+            value = item.answers.get(step.id)
+            if isinstance(value, str) and step.kind is AnswerKind.TEXT:
+                return value if len(value) <= PREVIEW else value[: PREVIEW - 1] + "…"
+        return ""
+
+    @command(
+        "toolbox",
+        "list",
+        ephemeral=True,
+        text_default=True,
+        options=(
+            Option("page", OptionType.INTEGER, "Which page (newest first)", False, min_value=1),
+        ),
+    )
+    async def toolbox_list(self, ctx: Context, page: int = 1) -> None:
+        """List the worksheets and urge-log entries in your toolbox (only you see it)."""
+        items = await self.toolbox.items(ctx.actor.key)
+        if not items:
+            await ctx.reply(
+                _("Your toolbox is empty. `{prefix}worksheet list` shows tools to try.").format(
+                    prefix=ctx.prefix
+                ),
+                ephemeral=True,
+            )
+            return
+        pages = (len(items) + PAGE - 1) // PAGE
+        page = min(page, pages)
+        shown = list(reversed(items))[(page - 1) * PAGE : page * PAGE]
+        lines = [_("Your toolbox (only you can see it):")]
+        for item in shown:
+            sheet = self._sheet_for(item)
+            day = item.created_at.astimezone(ctx.zone).strftime("%Y-%m-%d")
+            line = f"- **#{item.number}** {sheet.title} · {day}"
+            preview = self._preview(item)
+            if preview:
+                line += f" · {escape_markdown(preview)}"
+            if item.shares:
+                names = ", ".join(escape_markdown(s.recipient_name) for s in item.shares)
+                line += " · " + _("shared with {names}").format(names=names)
+            lines.append(line)
+        if pages > 1:
+            lines.append(
+                _("Page {page} of {pages}; `{prefix}toolbox list {next}` shows more.").format(
+                    page=page, pages=pages, prefix=ctx.prefix, next=page % pages + 1
+                )
+            )
+        lines.append(
+            _(
+                "`{prefix}toolbox view ID` shows one; `{prefix}toolbox export all` saves them."
+            ).format(prefix=ctx.prefix)
+        )
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    @command(
+        "toolbox",
+        "view",
+        ephemeral=True,
+        options=(Option("id", OptionType.INTEGER, "The item's number", min_value=1),),
+    )
+    async def toolbox_view(self, ctx: Context, id: int) -> None:
+        """Show one item from your toolbox."""
+        item = await self.toolbox.get(ctx.actor.key, id)
+        sheet = self._sheet_for(item)
+        await ctx.reply(
+            Message(card=render.card(sheet, item, ctx.zone, ctx.prefix)), ephemeral=True
+        )
+
+    @command(
+        "toolbox",
+        "edit",
+        options=(
+            Option("id", OptionType.INTEGER, "The item's number", min_value=1),
+            Option(
+                "answer",
+                OptionType.STRING,
+                "Which answer: its number or name (leave out to see the list)",
+                required=False,
+                max_length=40,
+            ),
+        ),
+    )
+    async def toolbox_edit(self, ctx: Context, id: int, answer: str | None = None) -> None:
+        """Change one answer of a saved worksheet, in your DMs."""
+        item = await self.toolbox.get(ctx.actor.key, id)
+        sheet = self.sheets.get(item.worksheet_id)
+        if sheet is None:
+            raise UserError(
+                _(
+                    "That worksheet isn't available right now, so I can't reopen it. You can "
+                    "still view, export or delete #{n}."
+                ).format(n=id)
+            )
+        if not answer:
+            lines = [_("Which answer of **#{n}** would you like to change?").format(n=id)]
+            lines += [f"{i}. {render.label(s)}" for i, s in enumerate(sheet.steps, start=1)]
+            lines.append(
+                _("For example `{prefix}toolbox edit {n} 2`.").format(prefix=ctx.prefix, n=id)
+            )
+            await ctx.reply("\n".join(lines), ephemeral=True)
+            return
+        step = self._pick_step(sheet, answer)
+        current = render.show_value(step, item.answers.get(step.id), ctx.zone)
+        await ctx.dm(
+            _("Your current answer to “{question}”:").format(question=render.label(step))
+            + "\n"
+            + current
+        )
+        await self.services.conversations.start(
+            ctx, edit_flow_id(sheet, step), prefill={ITEM_KEY: id}
+        )
+
+    @staticmethod
+    def _pick_step(sheet: Worksheet, answer: str) -> StepDef:
+        wanted = answer.strip().lower()
+        if wanted.isdigit() and 1 <= int(wanted) <= len(sheet.steps):
+            return sheet.steps[int(wanted) - 1]
+        step = sheet.step(wanted)
+        if step is None:
+            raise UserError(
+                _("**{title}** has answers 1 to {n}; which one?").format(
+                    title=sheet.title, n=len(sheet.steps)
+                )
+            )
+        return step
+
+    @command(
+        "toolbox",
+        "export",
+        ephemeral=True,
+        options=(Option("which", OptionType.STRING, "An item's number, or all", max_length=10),),
+    )
+    async def toolbox_export(self, ctx: Context, which: str) -> None:
+        """Get one item, or your whole toolbox, as Markdown and JSON files."""
+        wanted = which.strip().lower().lstrip("#")
+        if wanted == "all":
+            items = await self.toolbox.items(ctx.actor.key)
+            if not items:
+                raise UserError(_("Your toolbox is empty, so there is nothing to export."))
+            stem = "toolbox-all"
+        elif wanted.isdigit():
+            items = [await self.toolbox.get(ctx.actor.key, int(wanted))]
+            stem = f"toolbox-{wanted}-{items[0].worksheet_id}"
+        else:
+            raise UserError(_("Give an item's number, or `all`."))
+        pairs = [(self._sheet_for(i), i) for i in items]
+        text = "\n\n---\n\n".join(render.markdown(s, i, ctx.zone) for s, i in pairs)
+        data = [render.as_json(s, i) for s, i in pairs]
+        await ctx.reply(
+            Message(
+                text=(_("Your export, as Markdown. Keep it somewhere safe."),),
+                attachment=Attachment(f"{stem}.md", text.encode(), "text/markdown"),
+            ),
+            ephemeral=True,
+        )
+        await ctx.reply(
+            Message(
+                text=(_("And the same as JSON."),),
+                attachment=Attachment(
+                    f"{stem}.json",
+                    render.json_bytes(data if wanted == "all" else data[0]),
+                    "application/json",
+                ),
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "toolbox",
+        "delete",
+        ephemeral=True,
+        options=(Option("id", OptionType.INTEGER, "The item's number", min_value=1),),
+    )
+    async def toolbox_delete(self, ctx: Context, id: int) -> None:
+        """Delete an item from your toolbox for good (shares are withdrawn too)."""
+        shares = await self.toolbox.delete(ctx.actor.key, id)
+        lines = [_("Deleted #{n}.").format(n=id)]
+        lines += await self._withdraw(ctx, shares)
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    @command(
+        "toolbox",
+        "share",
+        ephemeral=True,
+        options=(
+            Option("id", OptionType.INTEGER, "The item's number", min_value=1),
+            Option("person", OptionType.USER, "The facilitator to share it with"),
+        ),
+    )
+    async def toolbox_share(self, ctx: Context, id: int, person: Actor) -> None:
+        """Send a copy of one item to a facilitator (you can withdraw it)."""
+        if person.key == ctx.actor.key:
+            raise UserError(_("That's you; your toolbox is already yours to see."))
+        item = await self.toolbox.get(ctx.actor.key, id)
+        sheet = self._sheet_for(item)
+        sharer = None
+        if ctx.community is not None:
+            sharer = await self.services.members.pseudonym(ctx.community.id, ctx.actor.key)
+        intro = _(
+            "**{name}** shared this from their toolbox with you. Please keep it private; they "
+            "can withdraw it at any time."
+        ).format(name=escape_markdown(sharer or ctx.actor.name))
+        copy = Message(text=(intro,), card=render.card(sheet, item, ctx.zone, ctx.prefix))
+        key = f"worksheets.share.{uuid.uuid4().hex}"
+        target = Target(person.platform, person.key, is_dm=True)
+        await self.services.outbox.enqueue(key, target, copy, self.services.clock.now())
+        await self.toolbox.add_share(ctx.actor.key, id, person.key, person.name, key)
+        await ctx.reply(
+            _(
+                "Sent **#{n}** to {name}. They see exactly what `{prefix}toolbox view {n}` "
+                "shows now. `{prefix}toolbox unshare {n}` withdraws it."
+            ).format(n=id, name=escape_markdown(person.name), prefix=ctx.prefix),
+            ephemeral=True,
+        )
+
+    @command(
+        "toolbox",
+        "unshare",
+        ephemeral=True,
+        options=(Option("id", OptionType.INTEGER, "The item's number", min_value=1),),
+    )
+    async def toolbox_unshare(self, ctx: Context, id: int) -> None:
+        """Withdraw every share of one item."""
+        shares = await self.toolbox.remove_shares(ctx.actor.key, id)
+        if not shares:
+            raise UserError(_("#{n} isn't shared with anyone.").format(n=id))
+        lines = [_("**#{n}** is no longer shared.").format(n=id)]
+        lines += await self._withdraw(ctx, shares)
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    async def _withdraw(self, ctx: Context, shares: list[Share]) -> list[str]:
+        """Stop undelivered copies; ask recipients of delivered ones to delete theirs."""
+        lines = []
+        outbox = self.services.outbox
+        for share in shares:
+            name = escape_markdown(share.recipient_name)
+            if await outbox.withdraw(share.outbox_key):
+                lines.append(_("{name} had not received it yet and now won't.").format(name=name))
+                continue
+            note = Message.coerce(
+                _(
+                    "A member has withdrawn a worksheet they shared with you. Please delete the "
+                    "copy above in this conversation. Thank you for respecting their choice."
+                )
+            )
+            await outbox.enqueue(
+                f"{share.outbox_key}.withdrawn",
+                Target(Actor.platform_of(share.recipient_key), share.recipient_key, is_dm=True),
+                note,
+                self.services.clock.now(),
+            )
+            lines.append(
+                _("{name} already had a copy; I've asked them to delete it.").format(name=name)
+            )
+        return lines
+
+    # urge log
+
+    @command(
+        "urge",
+        "log",
+        ephemeral=True,
+        options=(
+            Option(
+                "intensity",
+                OptionType.INTEGER,
+                "How strong, 1-10 (leave out to answer step by step)",
+                required=False,
+                min_value=1,
+                max_value=10,
+            ),
+            Option(
+                "details",
+                OptionType.STRING,
+                "What set it off; what you did (and e.g. 20 min)",
+                required=False,
+                max_length=500,
+            ),
+        ),
+    )
+    async def urge_log(
+        self, ctx: Context, intensity: int | None = None, details: str | None = None
+    ) -> None:
+        """Note an urge: `urge log 6 after work; walked it off 20 min`, or step by step."""
+        if intensity is None:
+            if URGE_LOG not in self.sheets:
+                raise UserError(_("The urge log dialogue isn't available right now."))
+            await self.services.conversations.start(ctx, self.sheets[URGE_LOG].flow_id)
+            return
+        text = (details or "").strip()
+        if text:
+            await self.services.text_checks.run(ctx, text, "worksheet")
+        answers: dict[str, Any] = {
+            "when": self.services.clock.now().isoformat(),
+            "intensity": intensity,
+            **insights.parse_quick(text),
+        }
+        item = await self.toolbox.save(ctx.actor.key, URGE_LOG, answers)
+        parts = [_("strength {n}").format(n=intensity)]
+        if "trigger" in answers:
+            parts.append(_("set off by “{t}”").format(t=escape_markdown(answers["trigger"])))
+        if "coping" in answers:
+            parts.append(_("you did “{c}”").format(c=escape_markdown(answers["coping"])))
+        if "minutes" in answers:
+            parts.append(_("{m} minutes").format(m=answers["minutes"]))
+        lines = [
+            _("Logged as **#{n}**: {parts}. Noticing it is a skill in itself.").format(
+                n=item.number, parts=", ".join(parts)
+            )
+        ]
+        if text and "coping" not in answers:
+            lines.append(
+                _(
+                    "To note what you did as well, put a `;` after the trigger, e.g. "
+                    "`{prefix}urge log 6 after work; walked it off`."
+                ).format(prefix=ctx.prefix)
+            )
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    @command("urge", "insights", ephemeral=True, slow=True)
+    async def urge_insights(self, ctx: Context) -> None:
+        """See patterns in your urge log, in words and as a chart (only you see it)."""
+        items = await self.toolbox.items(ctx.actor.key, URGE_LOG)
+        entries = insights.entries_from([(i.answers, i.created_at) for i in items], ctx.zone)
+        if not entries:
+            await ctx.reply(
+                _(
+                    "No urges logged yet. `{prefix}urge log 6 after work; walked it off` notes "
+                    "one in a line."
+                ).format(prefix=ctx.prefix),
+                ephemeral=True,
+            )
+            return
+        picture = await asyncio.to_thread(insights.chart, entries)
+        await ctx.reply(
+            Message(
+                text=("\n".join(insights.summary(entries)),),
+                attachment=Attachment("urge-insights.png", picture.png, "image/png"),
+                meta={"points": str(picture.points)},
+            ),
+            ephemeral=True,
+        )
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase the member's toolbox, urge log and shares, and stop undelivered copies."""
+        for item in await self.toolbox.items(actor_key):
+            for share in item.shares:
+                await self.services.outbox.withdraw(share.outbox_key)
+        await self.toolbox.delete_user_data(actor_key)
+
+
+def edit_flow_id(sheet: Worksheet, step: StepDef) -> str:
+    """The one-question dialogue that changes `step` of a saved `sheet`."""
+    return f"{sheet.flow_id}.edit.{step.id}"

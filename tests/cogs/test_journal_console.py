@@ -1,0 +1,57 @@
+"""The journal through a real `circlebot console` process, as a newcomer would try it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.test_console import circlebot
+
+
+def run(db: Path, script: str) -> str:
+    result = circlebot(
+        "console", "--db", str(db), "--clock", "2026-12-01T09:00:00Z", stdin=script, cwd=db.parent
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_sharing_feedback_groups_and_moderation_on_the_console(tmp_path: Path) -> None:
+    db = tmp_path / "j.sqlite3"
+    first = run(
+        db,
+        "@ben !ping\n"
+        "@ana !me name River\n"
+        "@ana !journal write visibility:shared First week done, slowly.\n"
+        "@ana !journal write just for me\n"
+        "@ana !group create circle\n"
+        "@ana !group invite @ben\n"
+        ":advance 1m\n",
+    )
+    shared = re.search(r"shared as ([2-9a-z]{6})", first)
+    private = re.search(r"privately as ([2-9a-z]{6})", first)
+    join = re.search(r"\[dm ben\].*group join ([2-9a-z]{10})", first)
+    assert shared and private and join, first
+    second = run(
+        db,
+        "@ben !journal feed\n"
+        f"@ben !journal read {private.group(1)}\n"
+        "@ben !journal read zzzzzz\n"
+        f"@ben !journal feedback {shared.group(1)} Well done, keep going.\n"
+        f"@ben !group join {join.group(1)}\n"
+        "@ben !group write circle hello from ben\n"
+        "@ana !group read circle\n"
+        f"!journal remove {shared.group(1)}\n"
+        ":advance 1m\n"
+        "@ben !journal feed\n",
+    )
+    assert "First week done, slowly." in second and "by River" in second
+    assert "ana" not in second.split("[dm ana]")[0].replace("private to ana", "")
+    assert f"I can't find an entry {private.group(1)} that you can open." in second
+    assert "I can't find an entry zzzzzz that you can open." in second
+    assert "[dm ana] River" not in second
+    assert re.search(r"\[dm ana\] a member left feedback on your shared entry", second)
+    assert "Well done, keep going." in second
+    assert "Welcome to circle" in second and "hello from ben" in second
+    assert re.search(r"\[dm ana\] A moderator took your entry", second)
+    assert second.rstrip().endswith("Nobody has shared an entry here yet.")
