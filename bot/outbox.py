@@ -187,6 +187,16 @@ class Outbox:
                 .values(status=status, settled_at=now, note=note)
             )
 
+    async def known(self, key_prefix: str) -> dict[str, str]:
+        """Key -> status of every item under a prefix, so a planner skips what it promised."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(OutboxItem.key, OutboxItem.status).where(
+                    OutboxItem.key.startswith(key_prefix, autoescape=True)
+                )
+            )
+            return {key: status for key, status in rows}
+
     async def status_of(self, key: str) -> str | None:
         """The state of one promised message (pending, sent, skipped, failed, withdrawn)."""
         async with self._sessions() as session:

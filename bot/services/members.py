@@ -178,6 +178,23 @@ class MemberService:
                 )
             )
 
+    async def pseudonyms(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+        """Chosen names for many (community id, actor key) pairs in few queries."""
+        keys = sorted({key for _community, key in pairs})
+        found: dict[tuple[int, str], str] = {}
+        async with self._sessions() as session:
+            for start in range(0, len(keys), 500):
+                rows = await session.execute(
+                    select(Member.community_id, Member.actor_key, Member.pseudonym).where(
+                        Member.actor_key.in_(keys[start : start + 500]),
+                        Member.pseudonym.is_not(None),
+                    )
+                )
+                for community_id, key, name in rows:
+                    if (community_id, key) in pairs and name:
+                        found[(community_id, key)] = name
+        return found
+
     async def set_pseudonym(self, community_id: int, actor_key: str, name: str | None) -> None:
         """Choose (or clear) a pseudonym; names are unique per community, ignoring case."""
         if name is not None:

@@ -1,0 +1,879 @@
+"""`meeting ...`: schedule recurring meetings, announce them, RSVP privately, export .ics."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Choice, Option, OptionType, command
+from bot.core.context import Context
+from bot.core.convert import parse_duration, parse_zone
+from bot.core.errors import NotFound, PermissionDenied, UserError
+from bot.core.identity import Actor, Place
+from bot.core.message import Attachment, Message, Part, When
+from bot.core.permissions import Scope, Tier
+from bot.i18n import _
+from bot.safety import escape_markdown
+from cogs.meetings import ical, recurrence
+from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
+from cogs.meetings.service import (
+    TITLE_MAX,
+    Draft,
+    MeetingsConfig,
+    MeetingService,
+    MeetingView,
+    check_note,
+    may_manage,
+)
+
+_START = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?(?:\s+(\S+))?$")
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+KIND_CHOICES = (
+    Choice("standard", "Standard"),
+    Choice("family_friends", "Family & Friends"),
+    Choice("hosted_discussion", "Hosted discussion"),
+    Choice("other", "Other"),
+)
+MEETING = Option(
+    "meeting", OptionType.STRING, "The meeting: its name or #number", autocomplete="complete"
+)
+
+
+def _timing_options(required: bool) -> tuple[Option, ...]:
+    return (
+        Option(
+            "start",
+            OptionType.STRING,
+            "First date and time, e.g. 2026-12-01 19:00 (a zone may follow)",
+            required=required,
+            max_length=80,
+        ),
+        Option(
+            "duration",
+            OptionType.DURATION,
+            "How long, e.g. 90m or 1h30m",
+            required=required,
+        ),
+        Option(
+            "repeat",
+            OptionType.STRING,
+            "none, daily, weekly on tue, every 2 weeks on mon, monthly on last fri ...",
+            required=False,
+            max_length=200,
+        ),
+        Option("until", OptionType.STRING, "Last date, e.g. 2027-06-30", required=False),
+        Option(
+            "count",
+            OptionType.INTEGER,
+            "How many meetings in all",
+            required=False,
+            min_value=1,
+            max_value=1000,
+        ),
+        Option(
+            "zone",
+            OptionType.STRING,
+            "IANA time zone, e.g. Europe/Berlin (default: the community's)",
+            required=False,
+            max_length=64,
+        ),
+        Option(
+            "location",
+            OptionType.STRING,
+            "A channel here (#name) or an https link",
+            required=False,
+            max_length=500,
+        ),
+        Option(
+            "channel",
+            OptionType.CHANNEL,
+            "Where announcements go (default: this channel)",
+            required=False,
+        ),
+        Option("kind", OptionType.CHOICE, "Kind of meeting", required=False, choices=KIND_CHOICES),
+        Option(
+            "script",
+            OptionType.STRING,
+            "Facilitator script name (optional)",
+            required=False,
+            max_length=64,
+        ),
+    )
+
+
+def parse_start(text: str, zone: str | None, default_zone: str) -> tuple[datetime, str]:
+    """`2026-12-01 19:00 [Zone]` as a wall time and a zone name, with clear messages."""
+    m = _START.match(" ".join(text.split()))
+    if not m or m.group(4) is None:
+        raise UserError(
+            _(
+                "`{text}` is not a start I can read. Use 2026-12-01 19:00, optionally followed "
+                "by a zone such as Europe/Berlin."
+            ).format(text=text.strip()[:60])
+        )
+    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+    named = m.group(6)
+    if named and zone and parse_zone(named).key != parse_zone(zone).key:
+        raise UserError(_("The start names one zone and `zone` another; give just one."))
+    zone_name = parse_zone(named or zone or default_zone).key
+    when = check_date(year, month, day)
+    if hour > 23 or minute > 59:
+        raise UserError(
+            _("{hour:02d}:{minute:02d} is not a time of day.").format(hour=hour, minute=minute)
+        )
+    return datetime(when.year, when.month, when.day, hour, minute), zone_name
+
+
+def check_date(year: int, month: int, day: int) -> date:
+    """A calendar date, or a message naming what is wrong (31 February, month 13)."""
+    if not 1 <= month <= 12:
+        raise UserError(_("There is no month {month}.").format(month=month))
+    last = calendar.monthrange(year, month)[1] if 1 <= year <= 9999 else 0
+    if not 1 <= day <= last:
+        raise UserError(
+            _(
+                "{year}-{month:02d}-{day:02d} is not on the calendar: that month has {n} days."
+            ).format(year=year, month=month, day=day, n=last)
+        )
+    return date(year, month, day)
+
+
+def parse_date(text: str) -> date:
+    """A date such as 2027-06-30."""
+    m = _DATE.match(text.strip())
+    if not m:
+        raise UserError(
+            _("`{text}` is not a date. Use the form 2027-06-30.").format(text=text.strip()[:40])
+        )
+    return check_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+class MeetingsCog(Cog):
+    """Recurring meetings with announcements, private RSVPs and calendar files."""
+
+    name = "meetings"
+    description = "Meetings: schedule, announcements, RSVPs, calendar"
+    data_statement = (
+        "Stores the meetings facilitators set up (title, time, place, and who facilitates, by "
+        "account id, shown by pseudonym only). If you RSVP, it stores that privately with your "
+        "reminder choice, so it can remind you; others only ever see a count."
+    )
+    Config = MeetingsConfig
+
+    def __init__(self, services: Services, config: MeetingsConfig | None = None) -> None:
+        config = config or MeetingsConfig()
+        config.announce_minutes = sorted(
+            {m for m in config.announce_minutes if 0 <= m <= 7 * 1440}, reverse=True
+        )
+        super().__init__(services, config)
+        self.service = MeetingService(services, config)
+
+    async def start(self) -> None:
+        """Withdraw stale announcements and plan the coming ones from the database."""
+        await self.service.rebuild()
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase RSVPs and reminder choices; remove the person as a facilitator."""
+        await self.service.delete_user_data(actor_key)
+
+    async def next_meeting(
+        self, community_id: int, meeting: str | None = None
+    ) -> tuple[str, datetime] | None:
+        """(title, next start in UTC) of the named meeting or the community's next one."""
+        return await self.service.next_meeting(community_id, meeting)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _community(self, ctx: Context) -> int:
+        if ctx.community is None:
+            raise UserError(_("Meetings belong to a community; use this in a community channel."))
+        return ctx.community.id
+
+    async def _meeting(self, ctx: Context, ref: str) -> MeetingView:
+        return await self.service.find(self._community(ctx), ref)
+
+    async def _managed(self, ctx: Context, ref: str) -> MeetingView:
+        view = await self._meeting(ctx, ref)
+        if not may_manage(view, ctx.actor, ctx.tier):
+            raise PermissionDenied(
+                _("Only a moderator or one of this meeting's facilitators can change it.")
+            )
+        return view
+
+    def _own_place(self, ctx: Context, place: Place) -> Place:
+        if (
+            place.is_dm
+            or place.platform != ctx.place.platform
+            or place.community_id != ctx.place.community_id
+        ):
+            raise UserError(
+                _("{channel} is not a channel of this community.").format(
+                    channel=escape_markdown(place.label)
+                )
+            )
+        return place
+
+    async def _location(self, ctx: Context, text: str) -> tuple[str, str]:
+        raw = text.strip()
+        if raw.lower().startswith("http://"):
+            raise UserError(_("Please give an https link for the location."))
+        if raw.lower().startswith("https://"):
+            parts = urlsplit(raw)
+            if not parts.netloc or any(ch.isspace() for ch in raw) or len(raw) > 500:
+                raise UserError(_("That link does not look complete."))
+            return raw, ""
+        place = await ctx.responder.resolve_place(raw)
+        if place is None:
+            raise UserError(
+                _(
+                    "I could not find the channel `{where}` here. Give a channel or an https link."
+                ).format(where=raw[:60])
+            )
+        place = self._own_place(ctx, place)
+        return place.key, place.label
+
+    async def _occurrence(self, view: MeetingView, when: str) -> Occurrence:
+        """`next` or a date (in the meeting's zone) to one upcoming occurrence."""
+        now = self.services.clock.now()
+        word = when.strip().lower()
+        if word in ("", "next"):
+            nxt = view.next_occurrence(now)
+            if nxt is None:
+                raise UserError(_("**{title}** has no upcoming meeting.").format(title=view.title))
+            return nxt
+        day = parse_date(word)
+        low = datetime.combine(day, datetime.min.time(), view.zone) - timedelta(days=2)
+        found = [
+            o
+            for o in view.occurrences(max(now, low), low + timedelta(days=5))
+            if o.key[:10] == day.isoformat() or o.start.astimezone(view.zone).date() == day
+        ]
+        if not found:
+            change = next((c for c in view.changes if c.occurrence[:10] == day.isoformat()), None)
+            if change is not None and change.status == "cancelled":
+                raise UserError(_("That meeting is already cancelled."))
+            raise UserError(
+                _("**{title}** has no upcoming meeting on {day}.").format(
+                    title=escape_markdown(view.title), day=day.isoformat()
+                )
+            )
+        return found[0]
+
+    # --- commands ------------------------------------------------------------------------
+
+    @command(
+        "meeting",
+        "schedule",
+        options=(
+            Option("title", OptionType.STRING, "The meeting's name", max_length=TITLE_MAX),
+            *_timing_options(True),
+            Option(
+                "facilitator",
+                OptionType.USER,
+                "Who facilitates (default: you)",
+                required=False,
+            ),
+        ),
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def schedule(
+        self,
+        ctx: Context,
+        title: str,
+        start: str,
+        duration: timedelta,
+        repeat: str | None = None,
+        until: str | None = None,
+        count: int | None = None,
+        zone: str | None = None,
+        location: str | None = None,
+        channel: Place | None = None,
+        kind: str | None = None,
+        script: str | None = None,
+        facilitator: Actor | None = None,
+    ) -> None:
+        """Schedule a meeting, once or repeating, with announcements in a channel."""
+        community_id = self._community(ctx)
+        assert ctx.community is not None
+        start_local, zone_name = parse_start(start, zone, ctx.community.timezone)
+        rule = parse_repeat(
+            repeat,
+            start_local,
+            until=parse_date(until) if until else None,
+            count=count,
+        )
+        announce = self._own_place(ctx, channel) if channel else ctx.place
+        where, label = (
+            await self._location(ctx, location) if location else (announce.key, announce.label)
+        )
+        await self.services.text_checks.run(ctx, title, "meetings")
+        draft = self.service.validate(
+            Draft(
+                title=title,
+                kind=kind or "standard",
+                start_local=start_local,
+                timezone=zone_name,
+                duration_minutes=int(duration.total_seconds() // 60),
+                rrule=rule,
+                location=where,
+                location_label=label,
+                channel=announce.key,
+                script=script.strip() if script else None,
+                facilitators=(facilitator.key,) if facilitator else (ctx.actor.key,),
+            )
+        )
+        view = await self.service.create(community_id, ctx.actor.key, draft)
+        await ctx.reply(self._summary(_("Scheduled"), view))
+
+    def _summary(self, verb: str, view: MeetingView) -> Message:
+        nxt = view.next_occurrence(self.services.clock.now())
+        parts: list[Part] = [
+            _("{verb} **{title}** (#{id}), {rule}.").format(
+                verb=verb,
+                title=escape_markdown(view.title),
+                id=view.id,
+                rule=recurrence.describe(view.rrule),
+            )
+        ]
+        if nxt is not None:
+            parts.extend(["\n" + _("Next: "), When(nxt.start)])
+        parts.append(
+            "\n"
+            + _("The time stays {time} {zone}, also when clocks change.").format(
+                time=view.start_local.strftime("%H:%M"), zone=view.timezone
+            )
+        )
+        return Message.of(*parts)
+
+    @command(
+        "meeting",
+        "edit",
+        options=(
+            MEETING,
+            Option("title", OptionType.STRING, "New name", required=False, max_length=TITLE_MAX),
+            *_timing_options(False),
+            Option("add_facilitator", OptionType.USER, "Add a facilitator", required=False),
+            Option("remove_facilitator", OptionType.USER, "Remove a facilitator", required=False),
+        ),
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def edit(
+        self,
+        ctx: Context,
+        meeting: str,
+        title: str | None = None,
+        start: str | None = None,
+        duration: timedelta | None = None,
+        repeat: str | None = None,
+        until: str | None = None,
+        count: int | None = None,
+        zone: str | None = None,
+        location: str | None = None,
+        channel: Place | None = None,
+        kind: str | None = None,
+        script: str | None = None,
+        add_facilitator: Actor | None = None,
+        remove_facilitator: Actor | None = None,
+    ) -> None:
+        """Change a meeting; what was already announced for the old time is withdrawn."""
+        view = await self._managed(ctx, meeting)
+        start_local, zone_name = view.start_local, view.timezone
+        if start is not None or zone is not None:
+            start_local, zone_name = parse_start(
+                start or f"{view.start_local:%Y-%m-%d %H:%M}", zone, view.timezone
+            )
+        rule = view.rrule
+        if repeat is not None or until is not None or count is not None:
+            rule = parse_repeat(
+                repeat if repeat is not None else (view.rrule or "none"),
+                start_local,
+                until=parse_date(until) if until else None,
+                count=count,
+            )
+        where, label = view.location, view.location_label
+        if location is not None:
+            where, label = await self._location(ctx, location)
+        if title is not None:
+            await self.services.text_checks.run(ctx, title, "meetings")
+        remaining = set(view.facilitators) | ({add_facilitator.key} if add_facilitator else set())
+        if remove_facilitator is not None:
+            remaining.discard(remove_facilitator.key)
+            if not remaining:
+                raise UserError(_("A meeting keeps at least one facilitator."))
+        draft = self.service.validate(
+            Draft(
+                title=title if title is not None else view.title,
+                kind=kind or view.kind,
+                start_local=start_local,
+                timezone=zone_name,
+                duration_minutes=int(duration.total_seconds() // 60)
+                if duration
+                else view.duration_minutes,
+                rrule=rule,
+                location=where,
+                location_label=label,
+                channel=self._own_place(ctx, channel).key if channel else view.channel,
+                script=(script.strip() or None) if script is not None else view.script,
+            ),
+            start_changed=(start_local, zone_name) != (view.start_local, view.timezone),
+        )
+        fresh = await self.service.update(
+            view,
+            ctx.actor.key,
+            draft,
+            add=[add_facilitator.key] if add_facilitator else [],
+            remove=[remove_facilitator.key] if remove_facilitator else [],
+        )
+        await ctx.reply(self._summary(_("Updated"), fresh))
+
+    @command(
+        "meeting",
+        "cancel",
+        options=(
+            MEETING,
+            Option(
+                "when",
+                OptionType.STRING,
+                "next, a date such as 2026-12-08, or all (the whole series)",
+                max_length=20,
+            ),
+            Option("note", OptionType.STRING, "A note shown in the announcement", required=False),
+        ),
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def cancel(self, ctx: Context, meeting: str, when: str, note: str | None = None) -> None:
+        """Cancel one occurrence or the whole series; the channel is told."""
+        view = await self._managed(ctx, meeting)
+        text = check_note(note)
+        if text:
+            await self.services.text_checks.run(ctx, text, "meetings")
+        if when.strip().lower() in ("all", "series"):
+            if view.cancelled:
+                raise UserError(_("That series is already cancelled."))
+            await self.service.cancel_series(view, ctx.actor.key, text)
+            await ctx.reply(
+                _("**{title}** is cancelled for good; nothing more will be announced.").format(
+                    title=escape_markdown(view.title)
+                )
+            )
+            return
+        occ = await self._occurrence(view, when)
+        await self.service.cancel_occurrence(view, ctx.actor.key, occ, text)
+        await ctx.reply(
+            Message.of(
+                _("Cancelled **{title}** on ").format(title=escape_markdown(view.title)),
+                When(occ.start),
+                ".",
+            )
+        )
+
+    @command(
+        "meeting",
+        "move",
+        options=(
+            MEETING,
+            Option(
+                "when",
+                OptionType.STRING,
+                "next, or the date of the meeting to move",
+                max_length=20,
+            ),
+            Option(
+                "to",
+                OptionType.STRING,
+                "New date and time, e.g. 2026-12-09 19:00 (meeting's zone unless named)",
+                max_length=80,
+            ),
+            Option("note", OptionType.STRING, "A note shown in announcements", required=False),
+        ),
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def move(
+        self, ctx: Context, meeting: str, when: str, to: str, note: str | None = None
+    ) -> None:
+        """Move one occurrence to another time; announcements follow it."""
+        view = await self._managed(ctx, meeting)
+        text = check_note(note)
+        if text:
+            await self.services.text_checks.run(ctx, text, "meetings")
+        occ = await self._occurrence(view, when)
+        naive, zone_name = parse_start(to, None, view.timezone)
+        new_start = recurrence.place_in_zone(naive, parse_zone(zone_name))
+        if new_start.replace(tzinfo=None) != naive:
+            raise UserError(
+                _("{time} does not exist in {zone}: the clocks jump forward then.").format(
+                    time=f"{naive:%Y-%m-%d %H:%M}", zone=zone_name
+                )
+            )
+        await self.service.move_occurrence(view, ctx.actor.key, occ, new_start, text)
+        await ctx.reply(
+            Message.of(
+                _("Moved **{title}** from ").format(title=escape_markdown(view.title)),
+                When(occ.start),
+                _(" to "),
+                When(new_start),
+                ".",
+            )
+        )
+
+    @command(
+        "meeting",
+        "delete",
+        options=(MEETING,),
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def delete(self, ctx: Context, meeting: str) -> None:
+        """Delete a meeting with its RSVPs; pending announcements are withdrawn."""
+        view = await self._managed(ctx, meeting)
+        await self.service.remove(view, ctx.actor.key)
+        await ctx.reply(
+            _("Deleted **{title}** (#{id}).").format(title=escape_markdown(view.title), id=view.id)
+        )
+
+    @command(
+        "meeting",
+        "list",
+        options=(Option("page", OptionType.INTEGER, "Page number", required=False, min_value=1),),
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def list_(self, ctx: Context, page: int = 1) -> None:
+        """The next meetings here, in your own time zone."""
+        size = self.service.config.page_size
+        found = await self.service.upcoming(
+            self._community(ctx), limit=size + 1, skip=(page - 1) * size
+        )
+        if not found:
+            await ctx.reply(
+                _("No meetings are coming up here.")
+                if page == 1
+                else _("There is no page {page}.").format(page=page),
+                ephemeral=True,
+            )
+            return
+        parts: list[Part] = [_("Coming up (page {page}):").format(page=page)]
+        for view, occ in found[:size]:
+            parts.extend(
+                ["\n- ", When(occ.start), f" **{escape_markdown(view.title)}** (#{view.id})"]
+            )
+            if occ.moved_from is not None:
+                parts.append(" " + _("(moved)"))
+        if len(found) > size:
+            parts.append(
+                "\n"
+                + _("More: `{prefix}meeting list {page}`").format(prefix=ctx.prefix, page=page + 1)
+            )
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    @command("meeting", "info", options=(MEETING,), scope=Scope.COMMUNITY, ephemeral=True)
+    async def info(self, ctx: Context, meeting: str) -> None:
+        """Details of one meeting; only you see whether you RSVP'd."""
+        view = await self._meeting(ctx, meeting)
+        service = self.service
+        names = await service._pseudonyms([view])
+        parts: list[Part] = [
+            f"**{escape_markdown(view.title)}** (#{view.id}), "
+            + dict((c.value, c.display) for c in KIND_CHOICES).get(view.kind, view.kind)
+        ]
+        if view.cancelled:
+            parts.append("\n" + _("This series is cancelled."))
+            if view.cancel_note:
+                parts.append(
+                    " " + _("Note: {note}").format(note=escape_markdown(view.cancel_note))
+                )
+        nxt = view.next_occurrence(self.services.clock.now())
+        if nxt is not None:
+            parts.extend(["\n" + _("Next: "), When(nxt.start)])
+            if nxt.moved_from is not None:
+                parts.extend([" " + _("(moved from "), When(nxt.moved_from), ")"])
+        parts.append(
+            "\n"
+            + _("Repeats: {rule}, at {time} {zone}").format(
+                rule=recurrence.describe(view.rrule),
+                time=view.start_local.strftime("%H:%M"),
+                zone=view.timezone,
+            )
+        )
+        hours, minutes = divmod(view.duration_minutes, 60)
+        parts.append("\n" + _("Length: {h}h{m:02d}").format(h=hours, m=minutes))
+        parts.append("\n" + _("Where: {where}").format(where=service.where_text(view)))
+        parts.append(
+            "\n" + _("Facilitator: {names}").format(names=service.facilitator_text(view, names))
+        )
+        if view.script:
+            parts.append("\n" + _("Script: {name}").format(name=escape_markdown(view.script)))
+        if nxt is not None:
+            going = await service.rsvp_count(view, nxt.key)
+            parts.append("\n" + _("Planning to come next time: {n}").format(n=going))
+            mine = await service.rsvps_of(view.id, ctx.actor.key)
+            own = [r for r in mine if r.occurrence in ("", nxt.key)]
+            if own:
+                reminder = own[0].remind_minutes
+                parts.append(
+                    "\n"
+                    + (
+                        _("You RSVP'd (only you see this); reminder {n} min before.").format(
+                            n=reminder
+                        )
+                        if reminder is not None
+                        else _("You RSVP'd (only you see this).")
+                    )
+                )
+        for change in view.changes:
+            if change.status == "cancelled":
+                parts.append("\n" + _("- {date}: cancelled").format(date=change.occurrence[:10]))
+            elif change.new_start is not None:
+                parts.extend(
+                    [
+                        "\n" + _("- {date}: moved to ").format(date=change.occurrence[:10]),
+                        When(change.new_start),
+                    ]
+                )
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    def _remind(self, reminder: str | None) -> int | None:
+        if reminder is None:
+            return None
+        word = reminder.strip().lower()
+        if word in ("no", "off", "none", "false"):
+            return None
+        if word in ("yes", "on", "true"):
+            return self.service.config.rsvp_remind_minutes
+        minutes: int = int(parse_duration(word).total_seconds()) // 60
+        if minutes > 1440:
+            raise UserError(_("A reminder can be at most 24 hours before."))
+        return minutes
+
+    @command(
+        "meeting",
+        "rsvp",
+        options=(
+            MEETING,
+            Option(
+                "when",
+                OptionType.STRING,
+                "next (default), a date such as 2026-12-08, or all",
+                required=False,
+                max_length=20,
+            ),
+            Option(
+                "reminder",
+                OptionType.STRING,
+                "yes (15 min before), no, or how long before, e.g. 1h",
+                required=False,
+                max_length=20,
+            ),
+        ),
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def rsvp(
+        self, ctx: Context, meeting: str, when: str = "next", reminder: str | None = None
+    ) -> None:
+        """Say privately that you plan to come; optionally get a DM reminder."""
+        view = await self._meeting(ctx, meeting)
+        remind = self._remind(reminder)
+        if when.strip().lower() in ("all", "series"):
+            key = ""
+            if view.next_occurrence(self.services.clock.now()) is None:
+                raise UserError(_("**{title}** has no upcoming meeting.").format(title=view.title))
+            what: list[Part] = [_("every **{title}**").format(title=escape_markdown(view.title))]
+        else:
+            occ = await self._occurrence(view, when)
+            key = occ.key
+            what = [
+                _("**{title}** on ").format(title=escape_markdown(view.title)),
+                When(occ.start),
+            ]
+        await self.service.rsvp(view, ctx.actor.key, key, remind)
+        parts: list[Part] = [_("Noted: you plan to come to "), *what, "."]
+        parts.append(" " + _("Only you see this; others see a count."))
+        if remind is not None:
+            if await self.service.reminders_off(ctx.actor.key):
+                parts.append(
+                    " "
+                    + _(
+                        "Reminders are off; `{prefix}meeting reminders on` brings them back."
+                    ).format(prefix=ctx.prefix)
+                )
+            else:
+                parts.append(" " + _("I'll DM you {n} min before.").format(n=remind))
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    @command(
+        "meeting",
+        "unrsvp",
+        options=(
+            MEETING,
+            Option(
+                "when",
+                OptionType.STRING,
+                "A date such as 2026-12-08, or all (default)",
+                required=False,
+                max_length=20,
+            ),
+        ),
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def unrsvp(self, ctx: Context, meeting: str, when: str = "all") -> None:
+        """Take back your RSVP (and its reminder)."""
+        view = await self._meeting(ctx, meeting)
+        key: str | None = None
+        if when.strip().lower() not in ("all", "series"):
+            key = (await self._occurrence(view, when)).key
+        removed = await self.service.unrsvp(view, ctx.actor.key, key)
+        await ctx.reply(
+            _("Your RSVP is removed.") if removed else _("You had no RSVP there."),
+            ephemeral=True,
+        )
+
+    @command(
+        "meeting",
+        "reminders",
+        options=(
+            Option(
+                "setting",
+                OptionType.CHOICE,
+                "on or off for every meeting",
+                choices=(Choice("on"), Choice("off")),
+            ),
+        ),
+        ephemeral=True,
+    )
+    async def reminders(self, ctx: Context, setting: str) -> None:
+        """Turn all meeting reminder DMs off (or back on)."""
+        await self.service.set_reminders(ctx.actor.key, setting == "on")
+        await ctx.reply(
+            _("Meeting reminders are on for the meetings you RSVP'd with a reminder.")
+            if setting == "on"
+            else _("No more meeting reminder DMs. Your RSVPs stay."),
+            ephemeral=True,
+        )
+
+    @command(
+        "meeting",
+        "ical",
+        options=(
+            Option(
+                "meeting",
+                OptionType.STRING,
+                "One meeting (default: all meetings here)",
+                required=False,
+                autocomplete="complete",
+            ),
+        ),
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def ical(self, ctx: Context, meeting: str | None = None) -> None:
+        """A calendar file (.ics) for your calendar app."""
+        community_id = self._community(ctx)
+        assert ctx.community is not None
+        if meeting:
+            views = [await self._meeting(ctx, meeting)]
+            filename = f"meeting-{views[0].id}.ics"
+        else:
+            views = await self.service.all_in(community_id)
+            filename = "meetings.ics"
+        if not views:
+            raise NotFound(_("There are no meetings here yet."))
+        data = ical.calendar(
+            views,
+            name=ctx.community.name,
+            now=self.services.clock.now(),
+            days=self.service.config.ical_days,
+        )
+        await ctx.reply(
+            Message.of(
+                _("Here is the calendar ({n} meetings). Times carry their zone.").format(
+                    n=len(views)
+                ),
+                attachment=Attachment(filename, data, "text/calendar"),
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "meeting",
+        "ping",
+        options=(
+            MEETING,
+            Option("role", OptionType.STRING, "Role id to ping, or off", max_length=64),
+        ),
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def ping(self, ctx: Context, meeting: str, role: str) -> None:
+        """Opt a meeting's announcements into pinging a role (or off)."""
+        view = await self._meeting(ctx, meeting)
+        value = None if role.strip().lower() in ("off", "none", "no") else role.strip()
+        if value is not None and not re.fullmatch(r"[\w@:.!-]{1,64}", value):
+            raise UserError(_("Give the role's id, or off."))
+        await self.service.set_ping_role(view, ctx.actor.key, value)
+        await ctx.reply(
+            _("Announcements of **{title}** will ping that role.").format(
+                title=escape_markdown(view.title)
+            )
+            if value
+            else _("Announcements of **{title}** ping nobody.").format(
+                title=escape_markdown(view.title)
+            )
+        )
+
+    @command(
+        "meeting",
+        "announce",
+        options=(
+            Option(
+                "offsets",
+                OptionType.STRING,
+                "When to announce, e.g. 24h,10m,0 (0 = at start), or default",
+                max_length=100,
+            ),
+        ),
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def announce(self, ctx: Context, offsets: str) -> None:
+        """Choose when meetings here are announced before they start."""
+        community_id = self._community(ctx)
+        if offsets.strip().lower() == "default":
+            minutes = None
+        else:
+            minutes = []
+            for word in re.split(r"[\s,]+", offsets.strip()):
+                if word == "0":
+                    minutes.append(0)
+                elif word:
+                    minutes.append(int(parse_duration(word).total_seconds() // 60))
+            if not minutes or len(minutes) > 5 or max(minutes) > 2 * 1440:
+                raise UserError(_("Give one to five times, each at most 48h before the start."))
+            minutes = sorted(set(minutes), reverse=True)
+        await self.service.set_offsets(community_id, minutes)
+        shown = minutes if minutes is not None else self.service.config.announce_minutes
+        await ctx.reply(
+            _("Meetings here are announced at: {offsets} minutes before the start.").format(
+                offsets=", ".join(str(m) for m in shown)
+            )
+        )
+
+    async def complete(self, ctx: Context, partial: str) -> list[Choice]:
+        """Suggest meetings of this community by name."""
+        if ctx.community is None:
+            return []
+        return [
+            Choice(f"#{v.id}", f"{v.title} (#{v.id})"[:100])
+            for v in await self.service.suggest(ctx.community.id, partial)
+        ]
+
+
+__all__ = ["MeetingsCog", "local_key"]

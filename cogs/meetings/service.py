@@ -1,0 +1,1028 @@
+"""Meetings over the database, and their announcements planned through the outbox.
+
+Outbox keys are `meetings.<id>.<occurrence>.r<revision>.<kind>`: the occurrence is its planned
+local wall time, and the revision is bumped by every change to the meeting. The outbox keeps a key
+forever (also once withdrawn), so the revision is what lets an edit back to an earlier time be
+announced again; every change withdraws `meetings.<id>.` and plans the new revision, so an old
+time is never announced. Kinds: `remind<offset>` and `start` in the announcement channel,
+`cancelled` / `moved` notices, and `dm-<hash>` RSVP reminders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.cog import Services
+from bot.core.errors import NotFound, UserError
+from bot.core.identity import Actor
+from bot.core.message import Message, Part, When
+from bot.core.permissions import Tier
+from bot.i18n import _, using_language
+from bot.outbox import Target
+from bot.safety import escape_markdown
+from cogs.meetings import recurrence
+from cogs.meetings.models import (
+    Meeting,
+    MeetingException,
+    MeetingFacilitator,
+    MeetingReminderOptOut,
+    MeetingRsvp,
+)
+from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_zone
+
+SCOPE = "meetings"
+TITLE_MAX = 100
+KINDS = ("standard", "family_friends", "hosted_discussion", "other")
+FORMER_MEMBER = "a former member"
+T = TypeVar("T")
+KEY_RE = re.compile(r"^meetings\.(\d+)\.([0-9T:-]{16})\.r(\d+)\.")
+
+
+@dataclass
+class MeetingsConfig:
+    """`[cogs.meetings]` settings; moderators may override the offsets per community."""
+
+    announce_minutes: list[int] = field(default_factory=lambda: [1440, 10, 0])
+    plan_hours: int = 48  # announcements are written to the outbox this far ahead
+    rsvp_remind_minutes: int = 15  # default DM reminder offset for members who opt in
+    page_size: int = 8
+    max_duration_hours: int = 12
+    ical_days: int = 3650  # time-zone rules and gap overrides in .ics files cover this far
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A meeting as the cog validated it from command options."""
+
+    title: str
+    kind: str
+    start_local: datetime  # naive wall time in `timezone`
+    timezone: str
+    duration_minutes: int
+    rrule: str
+    location: str
+    location_label: str
+    channel: str
+    script: str | None = None
+    facilitators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One exception: an occurrence cancelled or moved."""
+
+    occurrence: str
+    status: str
+    new_start: datetime | None
+    note: str
+
+
+@dataclass(frozen=True)
+class RsvpView:
+    """One member's RSVP (their own eyes only)."""
+
+    actor_key: str
+    occurrence: str
+    remind_minutes: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    """A meeting with its facilitators and exceptions, detached from the session."""
+
+    id: int
+    community_id: int
+    title: str
+    kind: str
+    start_local: datetime
+    timezone: str
+    duration_minutes: int
+    rrule: str
+    location: str
+    location_label: str
+    channel: str
+    script: str | None
+    ping_role: str | None
+    cancelled: bool
+    cancel_note: str
+    revision: int
+    revised_at: datetime
+    created_by: str
+    facilitators: tuple[str, ...]
+    changes: tuple[Change, ...]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The meeting's own IANA zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def duration(self) -> timedelta:
+        """How long each occurrence lasts."""
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def first_start(self) -> datetime:
+        """The series' first start, aware UTC."""
+        return place_in_zone(self.start_local, self.zone).astimezone(UTC)
+
+    def change(self, occurrence: str) -> Change | None:
+        """The exception for one occurrence, if any."""
+        return next((c for c in self.changes if c.occurrence == occurrence), None)
+
+    def occurrences(self, after: datetime, before: datetime) -> list[Occurrence]:
+        """Occurrences that really take place with a start in [after, before), moves applied."""
+        if self.cancelled:
+            return []
+        changed = {c.occurrence: c for c in self.changes}
+        found = [
+            Occurrence(local_key(naive), start)
+            for naive, start in recurrence.expand(
+                self.start_local, self.zone, self.rrule, after, before
+            )
+            if local_key(naive) not in changed
+        ]
+        for c in self.changes:
+            if c.status == "moved" and c.new_start is not None and after <= c.new_start < before:
+                original = place_in_zone(from_key(c.occurrence), self.zone).astimezone(UTC)
+                found.append(Occurrence(c.occurrence, c.new_start, original, c.note))
+        return sorted(found, key=lambda o: (o.start, o.key))
+
+    def next_occurrence(self, now: datetime) -> Occurrence | None:
+        """The next occurrence that starts at or after `now`."""
+        start, span = now, timedelta(days=40)
+        limit = now + timedelta(days=366 * recurrence.PROBE_YEARS)
+        while start < limit:
+            end = start + span
+            found = self.occurrences(start, end)
+            if found:
+                return found[0]
+            later = recurrence.first_after(self.start_local, self.zone, self.rrule, end)
+            if later is None and not any(c.new_start and c.new_start >= end for c in self.changes):
+                return None
+            start, span = end, span * 4
+        return None
+
+    def original_start(self, occurrence: str) -> datetime:
+        """Aware UTC start the occurrence was planned for (before any move)."""
+        return place_in_zone(from_key(occurrence), self.zone).astimezone(UTC)
+
+    def is_occurrence(self, occurrence: str) -> bool:
+        """True when the rule (or the one-off start) produces this local wall time."""
+        naive = from_key(occurrence)
+        start = self.original_start(occurrence)
+        return any(
+            n == naive
+            for n, _s in recurrence.expand(
+                self.start_local,
+                self.zone,
+                self.rrule,
+                start - timedelta(minutes=1),
+                start + timedelta(minutes=1),
+            )
+        )
+
+
+def _view(row: Meeting, facilitators: Sequence[str], changes: Sequence[Change]) -> MeetingView:
+    return MeetingView(
+        id=row.id,
+        community_id=row.community_id,
+        title=row.title,
+        kind=row.kind,
+        start_local=from_key(row.start_local),
+        timezone=row.timezone,
+        duration_minutes=row.duration_minutes,
+        rrule=row.rrule,
+        location=row.location,
+        location_label=row.location_label,
+        channel=row.channel,
+        script=row.script,
+        ping_role=row.ping_role,
+        cancelled=row.cancelled,
+        cancel_note=row.cancel_note or "",
+        revision=row.revision,
+        revised_at=row.revised_at,
+        created_by=row.created_by,
+        facilitators=tuple(sorted(facilitators)),
+        changes=tuple(sorted(changes, key=lambda c: c.occurrence)),
+    )
+
+
+def _change(row: MeetingException) -> Change:
+    return Change(row.occurrence, row.status, row.new_start, row.note or "")
+
+
+def check_title(title: str) -> str:
+    """A meeting title: one line, visible characters, at most TITLE_MAX long."""
+    clean = " ".join(title.split())
+    if not clean:
+        raise UserError(_("A meeting needs a title."))
+    if len(clean) > TITLE_MAX:
+        raise UserError(
+            _("A meeting title can be at most {n} characters (this one has {length}).").format(
+                n=TITLE_MAX, length=len(clean)
+            )
+        )
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in clean):
+        raise UserError(_("A meeting title cannot contain invisible or control characters."))
+    return clean
+
+
+def check_note(note: str | None) -> str:
+    """An optional note shown in announcements."""
+    clean = " ".join((note or "").split())
+    if len(clean) > 300:
+        raise UserError(_("A note can be at most 300 characters."))
+    return clean
+
+
+def hashed(actor_key: str) -> str:
+    """A short stable stand-in for an actor key inside outbox keys."""
+    return hashlib.sha256(actor_key.encode()).hexdigest()[:12]
+
+
+def kind_name(minutes: int) -> str:
+    """The outbox kind for an announcement offset: `start`, `remind10m`, `remind24h`."""
+    if minutes == 0:
+        return "start"
+    return f"remind{minutes // 60}h" if minutes % 60 == 0 else f"remind{minutes}m"
+
+
+def target_of(place_key: str, *, dm: bool = False) -> Target:
+    """The outbox target for a stored place key (or an actor key for a DM)."""
+    platform, _sep, ident = place_key.partition(":")
+    return Target(platform, place_key if dm else ident, dm)
+
+
+class MeetingService:
+    """Meetings, exceptions and RSVPs; every change replans the outbox."""
+
+    def __init__(self, services: Services, config: MeetingsConfig) -> None:
+        self.services = services
+        self.config = config
+        self._sessions = services.db.sessions
+        self._offsets: dict[int, list[int]] = {}
+        self._languages: dict[int, str] = {}
+
+    @property
+    def now(self) -> datetime:
+        """The app clock."""
+        return self.services.clock.now()
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def _load(self, where: ColumnElement[bool]) -> list[MeetingView]:
+        async with self._sessions() as session:
+            rows = list((await session.scalars(select(Meeting).where(where))).all())
+            ids = [r.id for r in rows]
+            facs: dict[int, list[str]] = {}
+            changes: dict[int, list[Change]] = {}
+            for chunk in _chunks(ids, 500):
+                for mid, key in await session.execute(
+                    select(MeetingFacilitator.meeting_id, MeetingFacilitator.actor_key).where(
+                        MeetingFacilitator.meeting_id.in_(chunk)
+                    )
+                ):
+                    facs.setdefault(mid, []).append(key)
+                for exc in await session.scalars(
+                    select(MeetingException).where(MeetingException.meeting_id.in_(chunk))
+                ):
+                    changes.setdefault(exc.meeting_id, []).append(_change(exc))
+        return [_view(r, facs.get(r.id, []), changes.get(r.id, [])) for r in rows]
+
+    async def get(self, meeting_id: int) -> MeetingView | None:
+        """One meeting by id, or None."""
+        found = await self._load(Meeting.id == meeting_id)
+        return found[0] if found else None
+
+    async def all_in(self, community_id: int) -> list[MeetingView]:
+        """Every meeting of a community, cancelled series included."""
+        return await self._load(Meeting.community_id == community_id)
+
+    async def find(self, community_id: int, ref: str) -> MeetingView:
+        """A meeting by `#id`, id, exact title or unique title prefix, within one community."""
+        text = ref.strip()
+        meetings = await self.all_in(community_id)
+        if m := re.fullmatch(r"#?(\d{1,9})", text):
+            for view in meetings:
+                if view.id == int(m.group(1)):
+                    return view
+        folded = text.casefold()
+        exact = [v for v in meetings if v.title.casefold() == folded]
+        live = [v for v in exact if not v.cancelled] or exact
+        if len(live) == 1:
+            return live[0]
+        prefix = [v for v in meetings if v.title.casefold().startswith(folded) and not v.cancelled]
+        if len(prefix) == 1 and folded:
+            return prefix[0]
+        if len(live) > 1 or len(prefix) > 1:
+            raise UserError(
+                _("Several meetings match `{ref}`; use the number, e.g. #{id}.").format(
+                    ref=text[:60], id=(live or prefix)[0].id
+                )
+            )
+        raise NotFound(_("There is no meeting `{ref}` here.").format(ref=text[:60]))
+
+    async def suggest(self, community_id: int, partial: str) -> list[MeetingView]:
+        """Meetings whose title contains `partial`, soonest first (autocomplete)."""
+        needle = partial.strip().casefold().lstrip("#")
+        now = self.now
+        found = []
+        for view in await self.all_in(community_id):
+            if view.cancelled:
+                continue
+            if needle and needle not in view.title.casefold() and needle != str(view.id):
+                continue
+            nxt = view.next_occurrence(now)
+            if nxt is not None:
+                found.append((nxt.start, view))
+        return [v for _s, v in sorted(found, key=lambda p: (p[0], p[1].id))][:25]
+
+    async def upcoming(
+        self, community_id: int, *, limit: int, skip: int = 0
+    ) -> list[tuple[MeetingView, Occurrence]]:
+        """The community's next occurrences across meetings, soonest first."""
+        now = self.now
+        wanted = limit + skip
+        views = [v for v in await self.all_in(community_id) if not v.cancelled]
+        found: list[tuple[MeetingView, Occurrence]] = []
+        span = timedelta(days=35)
+        start = now
+        while len(found) < wanted and start < now + timedelta(days=366 * 2):
+            for view in views:
+                found.extend((view, o) for o in view.occurrences(start, start + span))
+            start += span
+        found.sort(key=lambda p: (p[1].start, p[0].id))
+        return found[skip:wanted]
+
+    async def rsvp_count(self, view: MeetingView, occurrence: str) -> int:
+        """How many people plan to come to one occurrence (the only thing others see)."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count(func.distinct(MeetingRsvp.actor_key))).where(
+                    MeetingRsvp.meeting_id == view.id,
+                    MeetingRsvp.occurrence.in_(("", occurrence)),
+                )
+            )
+        return int(count or 0)
+
+    async def rsvps_of(self, meeting_id: int, actor_key: str) -> list[RsvpView]:
+        """One member's own RSVPs for a meeting."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(MeetingRsvp).where(
+                    MeetingRsvp.meeting_id == meeting_id, MeetingRsvp.actor_key == actor_key
+                )
+            )
+            return [_rsvp(r) for r in rows]
+
+    async def reminders_off(self, actor_key: str) -> bool:
+        """True when a member opted out of every reminder DM."""
+        async with self._sessions() as session:
+            return await session.get(MeetingReminderOptOut, actor_key) is not None
+
+    async def next_meeting(
+        self, community_id: int, meeting: str | None = None
+    ) -> tuple[str, datetime] | None:
+        """(title, next start UTC) of the named meeting, or of the community's next one."""
+        if meeting:
+            try:
+                view = await self.find(community_id, meeting)
+            except UserError:
+                return None
+            nxt = view.next_occurrence(self.now)
+            return None if nxt is None else (view.title, nxt.start)
+        found = await self.upcoming(community_id, limit=1)
+        return None if not found else (found[0][0].title, found[0][1].start)
+
+    # --- changing ------------------------------------------------------------------------
+
+    def validate(self, draft: Draft, *, start_changed: bool = True) -> Draft:
+        """Check a draft; move its start onto the rule's first occurrence. Raises UserError."""
+        title = check_title(draft.title)
+        if draft.kind not in KINDS:
+            raise UserError(_("A meeting kind is one of: {kinds}.").format(kinds=", ".join(KINDS)))
+        limit = self.config.max_duration_hours * 60
+        if not 0 < draft.duration_minutes <= limit:
+            raise UserError(
+                _("A meeting lasts more than zero minutes and at most {hours} hours.").format(
+                    hours=self.config.max_duration_hours
+                )
+            )
+        zone = ZoneInfo(draft.timezone)
+        now = self.now
+        start = place_in_zone(draft.start_local, zone)
+        if start_changed and start <= now:
+            raise UserError(_("That start time has already passed. Pick a time in the future."))
+        if start.replace(tzinfo=None) != draft.start_local:
+            raise UserError(
+                _("{time} does not exist in {zone}: the clocks jump forward then.").format(
+                    time=f"{draft.start_local:%Y-%m-%d %H:%M}", zone=draft.timezone
+                )
+            )
+        first = recurrence.first_after(draft.start_local, zone, draft.rrule, start)
+        if first is None or recurrence.first_after(first, zone, draft.rrule, now) is None:
+            raise UserError(
+                _(
+                    "That repeat never produces a meeting after the start (check `until`, "
+                    "`count` and the days). Nothing was saved."
+                )
+            )
+        return replace(draft, title=title, start_local=first)
+
+    async def create(self, community_id: int, actor_key: str, draft: Draft) -> MeetingView:
+        """Save a new meeting and plan its announcements."""
+        now = self.now
+        async with self._sessions.begin() as session:
+            row = Meeting(
+                community_id=community_id,
+                title=draft.title,
+                kind=draft.kind,
+                start_local=local_key(draft.start_local),
+                timezone=draft.timezone,
+                duration_minutes=draft.duration_minutes,
+                rrule=draft.rrule,
+                location=draft.location,
+                location_label=draft.location_label,
+                channel=draft.channel,
+                script=draft.script,
+                ping_role=None,
+                cancelled=False,
+                cancel_note=None,
+                revision=1,
+                revised_at=now,
+                created_by=actor_key,
+                created_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            for key in dict.fromkeys(draft.facilitators or (actor_key,)):
+                session.add(MeetingFacilitator(meeting_id=row.id, actor_key=key))
+            meeting_id = row.id
+        await self.services.audit.record(
+            community_id, actor_key, "meetings.schedule", f"#{meeting_id}"
+        )
+        return await self._replan(meeting_id)
+
+    async def update(
+        self,
+        view: MeetingView,
+        actor_key: str,
+        draft: Draft,
+        *,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+    ) -> MeetingView:
+        """Save an edited meeting; withdraw what was planned and plan the new revision."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Meeting, view.id)
+            if row is None:
+                raise NotFound(_("That meeting no longer exists."))
+            row.title = draft.title
+            row.kind = draft.kind
+            row.start_local = local_key(draft.start_local)
+            row.timezone = draft.timezone
+            row.duration_minutes = draft.duration_minutes
+            row.rrule = draft.rrule
+            row.location = draft.location
+            row.location_label = draft.location_label
+            row.channel = draft.channel
+            row.script = draft.script
+            self._bump(row)
+            removed = set(remove)
+            if removed:
+                await session.execute(
+                    delete(MeetingFacilitator).where(
+                        MeetingFacilitator.meeting_id == view.id,
+                        MeetingFacilitator.actor_key.in_(removed),
+                    )
+                )
+            for key in set(add) - set(view.facilitators):
+                session.add(MeetingFacilitator(meeting_id=view.id, actor_key=key))
+        await self.services.audit.record(
+            view.community_id, actor_key, "meetings.edit", f"#{view.id}"
+        )
+        return await self._replan(view.id)
+
+    async def set_ping_role(
+        self, view: MeetingView, actor_key: str, role: str | None
+    ) -> MeetingView:
+        """Opt a meeting into (or out of) a role ping in its announcements."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Meeting, view.id)
+            if row is None:
+                raise NotFound(_("That meeting no longer exists."))
+            row.ping_role = role
+            self._bump(row)
+        await self.services.audit.record(
+            view.community_id, actor_key, "meetings.ping", f"#{view.id} role={role or '-'}"
+        )
+        return await self._replan(view.id)
+
+    async def cancel_series(self, view: MeetingView, actor_key: str, note: str) -> MeetingView:
+        """End a series: nothing more is announced, and the channel is told once."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Meeting, view.id)
+            if row is None:
+                raise NotFound(_("That meeting no longer exists."))
+            row.cancelled = True
+            row.cancel_note = note or None
+            self._bump(row)
+            revision = row.revision
+        await self.services.audit.record(
+            view.community_id, actor_key, "meetings.cancel", f"#{view.id} series"
+        )
+        fresh = await self._replan(view.id)
+        with using_language(await self._language(view.community_id)):
+            text: list[Part] = [
+                _("**{title}** will not meet any more.").format(title=escape_markdown(view.title))
+            ]
+            if note:
+                text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
+        await self.services.outbox.enqueue(
+            f"meetings.{view.id}.series.r{revision}.cancelled",
+            target_of(view.channel),
+            Message.of(*text),
+            self.now,
+        )
+        await self.services.outbox.deliver_due()
+        return fresh
+
+    async def cancel_occurrence(
+        self, view: MeetingView, actor_key: str, occurrence: Occurrence, note: str
+    ) -> MeetingView:
+        """Cancel one occurrence; its announcements are withdrawn and a notice is posted."""
+        await self._set_change(view, actor_key, occurrence.key, "cancelled", None, note)
+        fresh = await self._replan(view.id)
+        with using_language(await self._language(view.community_id)):
+            text: list[Part] = [
+                _("**{title}** on ").format(title=escape_markdown(view.title)),
+                When(occurrence.start),
+                _(" is cancelled."),
+            ]
+            if note:
+                text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
+        await self.services.outbox.enqueue(
+            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.cancelled",
+            target_of(view.channel),
+            Message.of(*text),
+            self.now,
+        )
+        await self.services.outbox.deliver_due()
+        return fresh
+
+    async def move_occurrence(
+        self,
+        view: MeetingView,
+        actor_key: str,
+        occurrence: Occurrence,
+        new_start: datetime,
+        note: str,
+    ) -> MeetingView:
+        """Move one occurrence; announcements follow the new time and say it moved."""
+        if new_start <= self.now:
+            raise UserError(_("That new time has already passed. Pick a time in the future."))
+        await self._set_change(view, actor_key, occurrence.key, "moved", new_start, note)
+        fresh = await self._replan(view.id)
+        with using_language(await self._language(view.community_id)):
+            text: list[Part] = [
+                _("**{title}** on ").format(title=escape_markdown(view.title)),
+                When(occurrence.start),
+                _(" moves to "),
+                When(new_start),
+                ".",
+            ]
+            if note:
+                text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
+        await self.services.outbox.enqueue(
+            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.moved",
+            target_of(view.channel),
+            Message.of(*text),
+            self.now,
+        )
+        await self.services.outbox.deliver_due()
+        return fresh
+
+    async def _set_change(
+        self,
+        view: MeetingView,
+        actor_key: str,
+        occurrence: str,
+        status: str,
+        new_start: datetime | None,
+        note: str,
+    ) -> None:
+        now = self.now
+        async with self._sessions.begin() as session:
+            row = await session.get(Meeting, view.id)
+            if row is None:
+                raise NotFound(_("That meeting no longer exists."))
+            await session.execute(
+                delete(MeetingException).where(
+                    MeetingException.meeting_id == view.id,
+                    MeetingException.occurrence == occurrence,
+                )
+            )
+            session.add(
+                MeetingException(
+                    meeting_id=view.id,
+                    occurrence=occurrence,
+                    status=status,
+                    new_start=new_start,
+                    note=note or None,
+                    created_by=actor_key,
+                    created_at=now,
+                )
+            )
+            self._bump(row)
+        await self.services.audit.record(
+            view.community_id, actor_key, f"meetings.{status}", f"#{view.id} {occurrence}"
+        )
+
+    async def remove(self, view: MeetingView, actor_key: str) -> None:
+        """Delete a meeting with its exceptions and RSVPs; nothing more is announced."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(MeetingRsvp).where(MeetingRsvp.meeting_id == view.id))
+            await session.execute(
+                delete(MeetingException).where(MeetingException.meeting_id == view.id)
+            )
+            await session.execute(
+                delete(MeetingFacilitator).where(MeetingFacilitator.meeting_id == view.id)
+            )
+            await session.execute(delete(Meeting).where(Meeting.id == view.id))
+        await self.services.outbox.withdraw(f"meetings.{view.id}.")
+        self.services.scheduler.cancel_prefix(f"meetings.{view.id}.")
+        await self.services.audit.record(
+            view.community_id, actor_key, "meetings.delete", f"#{view.id}"
+        )
+
+    def _bump(self, row: Meeting) -> None:
+        row.revision += 1
+        row.revised_at = self.now
+
+    async def _replan(self, meeting_id: int) -> MeetingView:
+        view = await self.get(meeting_id)
+        if view is None:
+            raise NotFound(_("That meeting no longer exists."))
+        await self.services.outbox.withdraw(f"meetings.{meeting_id}.")
+        await self.plan(view, since=self.now)
+        return view
+
+    # --- RSVPs ---------------------------------------------------------------------------
+
+    async def rsvp(
+        self, view: MeetingView, actor_key: str, occurrence: str, remind: int | None
+    ) -> None:
+        """Record (or update) a private RSVP and plan its reminder DM."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(MeetingRsvp).where(
+                    MeetingRsvp.meeting_id == view.id,
+                    MeetingRsvp.actor_key == actor_key,
+                    MeetingRsvp.occurrence == occurrence,
+                )
+            )
+            if row is None:
+                row = MeetingRsvp(
+                    meeting_id=view.id,
+                    actor_key=actor_key,
+                    occurrence=occurrence,
+                    created_at=self.now,
+                )
+                session.add(row)
+            row.remind_minutes = remind
+            row.created_at = self.now
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise UserError(_("Please try that again.")) from None
+        await self._withdraw_dms(view, actor_key)
+        await self.plan(view, since=self.now)
+
+    async def unrsvp(self, view: MeetingView, actor_key: str, occurrence: str | None) -> int:
+        """Remove RSVPs (one occurrence, or all when None); returns how many went."""
+        async with self._sessions.begin() as session:
+            query = delete(MeetingRsvp).where(
+                MeetingRsvp.meeting_id == view.id, MeetingRsvp.actor_key == actor_key
+            )
+            if occurrence is not None:
+                query = query.where(MeetingRsvp.occurrence == occurrence)
+            result = await session.execute(query)
+        await self._withdraw_dms(view, actor_key)
+        await self.plan(view, since=self.now)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def set_reminders(self, actor_key: str, on: bool) -> None:
+        """Opt in to (or out of) every meeting reminder DM."""
+        async with self._sessions.begin() as session:
+            row = await session.get(MeetingReminderOptOut, actor_key)
+            if on and row is not None:
+                await session.delete(row)
+            elif not on and row is None:
+                session.add(MeetingReminderOptOut(actor_key=actor_key, created_at=self.now))
+            ids = list(
+                await session.scalars(
+                    select(MeetingRsvp.meeting_id)
+                    .where(MeetingRsvp.actor_key == actor_key)
+                    .distinct()
+                )
+            )
+        for view in await self._load(Meeting.id.in_(ids)):
+            await self._withdraw_dms(view, actor_key)
+            if on:
+                await self.plan(view, since=self.now)
+
+    async def _withdraw_dms(self, view: MeetingView, actor_key: str) -> None:
+        tag = hashed(actor_key)
+        for occ in view.occurrences(self.now - self.horizon, self.now + self.horizon * 2):
+            await self.services.outbox.withdraw(
+                f"meetings.{view.id}.{occ.key}.r{view.revision}.dm-{tag}"
+            )
+
+    # --- planning ------------------------------------------------------------------------
+
+    @property
+    def horizon(self) -> timedelta:
+        """How far ahead announcements are written to the outbox."""
+        longest = max([*self.config.announce_minutes, self.config.rsvp_remind_minutes, 0])
+        return max(timedelta(hours=self.config.plan_hours), timedelta(minutes=longest + 60))
+
+    async def offsets(self, community_id: int) -> list[int]:
+        """Announcement offsets in minutes for a community (its setting, else the config)."""
+        if community_id not in self._offsets:
+            stored = await self.services.settings.get(community_id, SCOPE, "announce_minutes")
+            self._offsets[community_id] = (
+                list(stored) if isinstance(stored, list) else list(self.config.announce_minutes)
+            )
+        return self._offsets[community_id]
+
+    async def set_offsets(self, community_id: int, minutes: list[int] | None) -> None:
+        """Store a community's announcement offsets (None restores the default) and replan."""
+        await self.services.settings.set(community_id, SCOPE, "announce_minutes", minutes)
+        self._offsets.pop(community_id, None)
+        for view in await self.all_in(community_id):
+            if not view.cancelled:
+                await self._replan(view.id)
+
+    async def _language(self, community_id: int) -> str:
+        if community_id not in self._languages:
+            info = await self.services.members.community_by_id(community_id)
+            self._languages[community_id] = info.language if info else "en"
+        return self._languages[community_id]
+
+    async def rebuild(self) -> int:
+        """At start-up: withdraw stale revisions, plan what is due soon, and plan the next jobs.
+
+        Items that came due while the bot was down are written too; the outbox then sends them
+        late inside its grace window or records them as skipped.
+        """
+        views = await self._load(Meeting.cancelled.is_(False))
+        current = {v.id: v.revision for v in views}
+        known: set[str] = set()
+        stale: set[str] = set()
+        for key, status in (await self.services.outbox.known("meetings.")).items():
+            known.add(key)
+            m = KEY_RE.match(key)
+            if status == "pending" and m and current.get(int(m.group(1))) != int(m.group(3)):
+                stale.add(m.group(0))
+        for prefix in sorted(stale):
+            await self.services.outbox.withdraw(prefix)
+        since = self.now - self.horizon
+        rsvps = await self._rsvps([v.id for v in views])
+        names = await self._pseudonyms(views)
+        planned = 0
+        for view in views:
+            planned += await self.plan(
+                view, since=since, known=known, rsvps=rsvps.get(view.id, []), names=names
+            )
+        return planned
+
+    async def plan(
+        self,
+        view: MeetingView,
+        *,
+        since: datetime,
+        known: set[str] | None = None,
+        rsvps: list[RsvpView] | None = None,
+        names: dict[tuple[int, str], str] | None = None,
+    ) -> int:
+        """Write this meeting's announcements due from `since` up to the horizon to the outbox.
+
+        A job `meetings.<id>.plan` runs again when the next occurrence enters the horizon.
+        """
+        now = self.now
+        since = max(since, view.revised_at)
+        end = now + self.horizon
+        scheduler = self.services.scheduler
+        if view.cancelled:
+            scheduler.cancel_prefix(f"meetings.{view.id}.")
+            return 0
+        occurrences = view.occurrences(since, end + timedelta(seconds=1))
+        if rsvps is None:
+            rsvps = (await self._rsvps([view.id])).get(view.id, [])
+        opted_out = await self._opted_out({r.actor_key for r in rsvps if r.remind_minutes})
+        offsets = await self.offsets(view.community_id)
+        if names is None:
+            names = await self._pseudonyms([view])
+        written = 0
+        with using_language(await self._language(view.community_id)):
+            for occ in occurrences:
+                base = f"meetings.{view.id}.{occ.key}.r{view.revision}."
+                for minutes in offsets:
+                    due = occ.start - timedelta(minutes=minutes)
+                    key = base + kind_name(minutes)
+                    if due < since or due > end or (known is not None and key in known):
+                        continue
+                    message = self.announcement(view, occ, minutes, names)
+                    written += await self.services.outbox.enqueue(
+                        key, target_of(view.channel), message, due
+                    )
+                for rsvp in rsvps:
+                    if rsvp.remind_minutes is None or rsvp.actor_key in opted_out:
+                        continue
+                    if rsvp.occurrence not in ("", occ.key):
+                        continue
+                    due = occ.start - timedelta(minutes=rsvp.remind_minutes)
+                    key = base + f"dm-{hashed(rsvp.actor_key)}"
+                    if due < max(since, rsvp.created_at) or due > end:
+                        continue
+                    if known is not None and key in known:
+                        continue
+                    written += await self.services.outbox.enqueue(
+                        key,
+                        target_of(rsvp.actor_key, dm=True),
+                        self.reminder(view, occ),
+                        due,
+                    )
+        nxt = view.next_occurrence(end + timedelta(seconds=1))
+        if nxt is not None:
+            scheduler.at(
+                f"meetings.{view.id}.plan", nxt.start - self.horizon, self._plan_job, view.id
+            )
+        else:
+            scheduler.cancel(f"meetings.{view.id}.plan")
+        return written
+
+    async def _plan_job(self, meeting_id: int) -> None:
+        view = await self.get(meeting_id)
+        if view is not None:
+            await self.plan(view, since=self.now)
+
+    async def _rsvps(self, ids: list[int]) -> dict[int, list[RsvpView]]:
+        found: dict[int, list[RsvpView]] = {}
+        async with self._sessions() as session:
+            for chunk in _chunks(ids, 500):
+                for row in await session.scalars(
+                    select(MeetingRsvp).where(MeetingRsvp.meeting_id.in_(chunk))
+                ):
+                    found.setdefault(row.meeting_id, []).append(_rsvp(row))
+        return found
+
+    async def _opted_out(self, keys: set[str]) -> set[str]:
+        if not keys:
+            return set()
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(MeetingReminderOptOut.actor_key).where(
+                    MeetingReminderOptOut.actor_key.in_(keys)
+                )
+            )
+            return set(rows)
+
+    async def _pseudonyms(self, views: Sequence[MeetingView]) -> dict[tuple[int, str], str]:
+        """Pseudonyms of facilitators (never platform handles), read in bulk."""
+        wanted = {(v.community_id, k) for v in views for k in v.facilitators}
+        return await self.services.members.pseudonyms(wanted)
+
+    # --- messages ------------------------------------------------------------------------
+
+    def where_text(self, view: MeetingView) -> str:
+        """The location as Markdown: a link, or the channel's label."""
+        if view.location.startswith("https://"):
+            label = escape_markdown(view.location_label or _("join link"))
+            return f"[{label}]({view.location})"
+        return escape_markdown(view.location_label or view.location)
+
+    def facilitator_text(self, view: MeetingView, names: dict[tuple[int, str], str]) -> str:
+        """Facilitators by pseudonym; people without one are not named."""
+        shown = [
+            escape_markdown(names[(view.community_id, k)])
+            for k in view.facilitators
+            if (view.community_id, k) in names
+        ]
+        return ", ".join(shown) if shown else _("a volunteer facilitator")
+
+    def announcement(
+        self,
+        view: MeetingView,
+        occ: Occurrence,
+        minutes: int,
+        names: dict[tuple[int, str], str],
+    ) -> Message:
+        """The channel post for one occurrence and offset."""
+        title = escape_markdown(view.title)
+        parts: list[Part]
+        if minutes == 0:
+            parts = [_("**{title}** is starting now.").format(title=title)]
+        else:
+            parts = [_("Reminder: **{title}** begins ").format(title=title), When(occ.start), "."]
+        parts.append("\n" + _("Where: {where}").format(where=self.where_text(view)))
+        parts.append(
+            "\n" + _("Facilitator: {names}").format(names=self.facilitator_text(view, names))
+        )
+        if occ.moved_from is not None:
+            parts.extend(["\n" + _("Moved from "), When(occ.moved_from), "."])
+        if occ.note:
+            parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
+        return Message.of(*parts, ping_role=view.ping_role)
+
+    def reminder(self, view: MeetingView, occ: Occurrence) -> Message:
+        """The private reminder for a member who RSVP'd and asked for one."""
+        parts: list[Part] = [
+            _("You planned to join **{title}**; it begins ").format(
+                title=escape_markdown(view.title)
+            ),
+            When(occ.start),
+            ".",
+            "\n" + _("Where: {where}").format(where=self.where_text(view)),
+        ]
+        if occ.note:
+            parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
+        parts.append(
+            "\n" + _("Stop these with `meeting reminders off`; nobody else sees your RSVP.")
+        )
+        return Message.of(*parts)
+
+    # --- erasure -------------------------------------------------------------------------
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Erase RSVPs and reminder choices; drop them as facilitator; anonymise authorship."""
+        async with self._sessions() as session:
+            rsvp_ids = set(
+                await session.scalars(
+                    select(MeetingRsvp.meeting_id).where(MeetingRsvp.actor_key == actor_key)
+                )
+            )
+            fac_ids = set(
+                await session.scalars(
+                    select(MeetingFacilitator.meeting_id).where(
+                        MeetingFacilitator.actor_key == actor_key
+                    )
+                )
+            )
+        for view in await self._load(Meeting.id.in_(rsvp_ids)):
+            await self._withdraw_dms(view, actor_key)
+        async with self._sessions.begin() as session:
+            await session.execute(delete(MeetingRsvp).where(MeetingRsvp.actor_key == actor_key))
+            await session.execute(
+                delete(MeetingReminderOptOut).where(MeetingReminderOptOut.actor_key == actor_key)
+            )
+            await session.execute(
+                delete(MeetingFacilitator).where(MeetingFacilitator.actor_key == actor_key)
+            )
+            await session.execute(
+                update(Meeting)
+                .where(Meeting.created_by == actor_key)
+                .values(created_by=FORMER_MEMBER)
+            )
+            await session.execute(
+                update(MeetingException)
+                .where(MeetingException.created_by == actor_key)
+                .values(created_by=FORMER_MEMBER)
+            )
+            if fac_ids:
+                await session.execute(
+                    update(Meeting)
+                    .where(Meeting.id.in_(fac_ids))
+                    .values(revision=Meeting.revision + 1, revised_at=self.now)
+                )
+        for meeting_id in sorted(fac_ids):  # announcements named them: plan again without
+            again = await self.get(meeting_id)
+            if again is not None and not again.cancelled:
+                await self._replan(meeting_id)
+
+
+def may_manage(view: MeetingView, actor: Actor, tier: Tier) -> bool:
+    """Moderators, and the meeting's own facilitators, may change a meeting."""
+    return tier >= Tier.MODERATOR or actor.key in view.facilitators
+
+
+def _rsvp(row: MeetingRsvp) -> RsvpView:
+    return RsvpView(row.actor_key, row.occurrence, row.remind_minutes, row.created_at)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:
+    seq = list(items)
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]

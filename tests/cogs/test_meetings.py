@@ -1,0 +1,510 @@
+"""Meetings as members and facilitators meet them: scheduling, announcements, RSVPs, calendars."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ics
+import pytest
+from dateutil.rrule import rrulestr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from icalendar import Calendar
+
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.errors import UserError
+from bot.core.identity import Place
+from bot.core.message import Message
+from bot.core.permissions import Tier
+from bot.outbox import Target
+from cogs.meetings.cog import MeetingsCog
+from cogs.meetings.recurrence import describe, expand, parse_repeat
+from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
+from tests.fakes import FakePlatform, FakeResponder
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
+ZONES = [
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+]
+
+
+class Recorder(FakePlatform):
+    """A fake platform that also notes the (virtual) time of every delivery."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.at: list[tuple[datetime, str, str]] = []
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
+        before = len(self.said)
+        await super().send(target, message, idempotency_key)
+        if len(self.said) > before:
+            self.at.append((self.app.clock.now(), idempotency_key, self.said[-1].text))
+
+
+async def circle(
+    app_factory: AppFactory, *, meetings: dict[str, Any] | None = None, **kw: Any
+) -> tuple[App, Recorder]:
+    cogs: dict[str, Any] = {"enabled": ["general", "meetings"]}
+    if meetings:
+        cogs["meetings"] = meetings
+    app = await app_factory(
+        make_config(cogs=cogs), clock=kw.pop("clock", VirtualClock(START)), **kw
+    )
+    fake = Recorder(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    fake.actor("mod", Tier.MODERATOR)
+    return app, fake
+
+
+def cog(app: App) -> MeetingsCog:
+    found = app.cogs["meetings"]
+    assert isinstance(found, MeetingsCog)
+    return found
+
+
+def expected_start(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    """Independent of the cog: the first valid wall time at or after the planned one (fold=0)."""
+    wall = datetime(day.year, day.month, day.day, hour, minute)
+    while True:
+        aware = wall.replace(tzinfo=zone)
+        if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+            return aware.astimezone(UTC)
+        wall += timedelta(minutes=1)
+
+
+# --- recurrence ---------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    zone_name=st.sampled_from(ZONES),
+    first=st.dates(min_value=date(2026, 12, 1), max_value=date(2028, 6, 30)),
+    hour=st.integers(0, 23),
+    minute=st.sampled_from([0, 15, 30, 45, 59]),
+)
+def test_weekly_occurrences_keep_their_local_time_for_two_years(
+    zone_name: str, first: date, hour: int, minute: int
+) -> None:
+    zone = ZoneInfo(zone_name)
+    wall = datetime(first.year, first.month, first.day, hour, minute)
+    rule = parse_repeat("weekly", wall)
+    low = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=1)
+    got = [s for _n, s in expand(wall, zone, rule, low, low + timedelta(days=731))]
+    want = [expected_start(first + timedelta(weeks=k), hour, minute, zone) for k in range(0, 106)]
+    want = [w for w in want if low <= w < low + timedelta(days=731)]
+    assert got == want
+
+
+def test_repeat_forms_that_people_use() -> None:
+    tue = datetime(2026, 12, 1, 19, 0)
+
+    def dates(text: str, **kw: Any) -> list[str]:
+        rule = rrulestr(parse_repeat(text, tue, **kw), dtstart=tue)
+        return [d.strftime("%Y-%m-%d") for d in islice(rule, 4)]
+
+    assert dates("monthly on 2nd,4th tue") == [
+        "2026-12-08",
+        "2026-12-22",
+        "2027-01-12",
+        "2027-01-26",
+    ]
+    assert dates("every 2nd and 4th tuesday") == dates("monthly on 2nd,4th tue")
+    assert dates("monthly on last fri") == ["2026-12-25", "2027-01-29", "2027-02-26", "2027-03-26"]
+    assert dates("every 2 weeks on mon, thu")[:3] == ["2026-12-03", "2026-12-14", "2026-12-17"]
+    assert dates("monthly on day 31") == ["2026-12-31", "2027-01-31", "2027-03-31", "2027-05-31"]
+    assert dates("weekly", count=2) == ["2026-12-01", "2026-12-08"]
+    assert dates("daily", until=date(2026, 12, 2)) == ["2026-12-01", "2026-12-02"]
+    assert dates("FREQ=WEEKLY;BYDAY=TU;INTERVAL=3")[:2] == ["2026-12-01", "2026-12-22"]
+    assert describe(parse_repeat("every 2 weeks on tue", tue, count=5)) == (
+        "every 2 weeks on Tue, 5 times"
+    )
+    for bad in ("fortnightly-ish", "FREQ=SECONDLY", "monthly on 6th tue"):
+        with pytest.raises(UserError):
+            parse_repeat(bad, tue)
+    with pytest.raises(UserError, match="either"):
+        parse_repeat("weekly", tue, until=date(2027, 1, 1), count=3)
+
+
+# --- announcements on a virtual clock -----------------------------------------------------
+
+
+async def test_a_weekly_meeting_fires_once_per_week_at_local_time_in_five_zones(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory, meetings={"announce_minutes": [0]})
+    # Times chosen to hit the awkward hours: gaps, overlaps, half-hour and 45-minute zones.
+    plans = {
+        "America/New_York": (date(2027, 3, 7), 2, 30),  # a gap on 2027-03-14
+        "Europe/London": (date(2026, 12, 6), 1, 30),  # an overlap each October
+        "Australia/Lord_Howe": (date(2026, 12, 6), 2, 15),  # 30-minute shifts, gap in October
+        "Asia/Kolkata": (date(2026, 12, 1), 19, 0),  # no DST, +05:30
+        "Pacific/Chatham": (date(2026, 12, 6), 2, 45),  # +12:45/+13:45, gap in September
+    }
+    for zone, (day, hour, minute) in plans.items():
+        said = await fake.say(
+            "fac",
+            f'!meeting schedule "{zone.replace("_", " ")}" "{day} {hour:02d}:{minute:02d}" 60m '
+            f"repeat:weekly zone:{zone}",
+        )
+        assert "Scheduled" in said[-1].text, said[-1].text
+    end = START + timedelta(days=2 * 365)
+    await app.scheduler.advance(end - START)
+    for zone, (day, hour, minute) in plans.items():
+        fired = [
+            at
+            for at, _k, text in fake.at
+            if text.startswith(f"**{zone.replace('_', ' ')}** is starting")
+        ]
+        want = []
+        k = 0
+        while (
+            start := expected_start(day + timedelta(weeks=k), hour, minute, ZoneInfo(zone))
+        ) < end:
+            want.append(start)
+            k += 1
+        assert fired == want, zone
+    assert len({k for _a, k, _t in fake.at}) == len(fake.at)
+
+
+async def test_cancel_one_and_move_another_occurrence(app_factory: AppFactory) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 90m repeat:weekly zone:UTC')
+    said = await fake.say("fac", '!meeting cancel Circle 2026-12-08 note:"Holiday break"')
+    assert said[-1].where == "channel" and said[-1].text.startswith("Cancelled **Circle**")
+    assert any("is cancelled" in s.text and "Holiday break" in s.text for s in fake.said)
+    said = await fake.say("fac", '!meeting move Circle 2026-12-15 "2026-12-16 20:00" note:Later')
+    assert said[-1].text.startswith("Moved **Circle**")
+    await app.scheduler.advance(timedelta(days=23))
+    starts = [at for at, _k, text in fake.at if "is starting now" in text]
+    assert starts == [
+        datetime(2026, 12, 1, 19, tzinfo=UTC),
+        datetime(2026, 12, 16, 20, tzinfo=UTC),
+        datetime(2026, 12, 22, 19, tzinfo=UTC),
+    ]
+    moved = [text for _a, _k, text in fake.at if "Moved from" in text]
+    assert len(moved) == 3 and all("Note: Later" in t for t in moved)  # 24h, 10m and start
+
+
+async def test_an_edit_after_planning_never_announces_the_old_time(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC')
+    await app.scheduler.advance(timedelta(hours=12))  # the 24h reminder went out
+    said = await fake.say("fac", '!meeting edit Circle start:"2026-12-01 20:30"')
+    assert "Updated" in said[0].text
+    await app.scheduler.advance(timedelta(days=1))
+    times = [at for at, _k, _t in fake.at]
+    assert datetime(2026, 12, 1, 18, 50, tzinfo=UTC) not in times
+    assert datetime(2026, 12, 1, 19, 0, tzinfo=UTC) not in times
+    assert times[-2:] == [
+        datetime(2026, 12, 1, 20, 20, tzinfo=UTC),
+        datetime(2026, 12, 1, 20, 30, tzinfo=UTC),
+    ]
+
+
+async def test_editing_back_to_an_earlier_time_announces_it_again(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory, meetings={"announce_minutes": [0]})
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC')
+    await fake.say("fac", '!meeting edit Circle start:"2026-12-01 20:00"')
+    await fake.say("fac", '!meeting edit Circle start:"2026-12-01 19:00"')
+    await app.scheduler.advance(timedelta(days=2))
+    assert [at for at, _k, _t in fake.at] == [datetime(2026, 12, 1, 19, tzinfo=UTC)]
+
+
+class CrashAfterSend(BaseException):
+    """The process dies after the platform accepted the message, before it is marked sent."""
+
+
+class DiesAfterSending:
+    platform = "fake"
+
+    def __init__(self, server: FakePlatform) -> None:
+        self.server = server
+
+    async def send(self, target: Target, message: Message, key: str) -> None:
+        await self.server.send(target, message, key)
+        raise CrashAfterSend
+
+
+async def test_a_crash_between_send_and_mark_announces_once(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    clock = VirtualClock(START)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    app, fake = await circle(
+        app_factory, meetings={"announce_minutes": [0]}, clock=clock, db_url=url
+    )
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
+    app.add_transport(DiesAfterSending(fake))
+    with pytest.raises(CrashAfterSend):
+        await app.scheduler.advance(timedelta(days=2))
+    await app.close()
+    again = await app_factory(
+        make_config(
+            cogs={"enabled": ["general", "meetings"], "meetings": {"announce_minutes": [0]}}
+        ),
+        clock=clock,
+        db_url=url,
+        start=False,
+    )
+    fake.app = again
+    again.add_transport(fake)
+    await again.start()
+    await again.scheduler.advance(timedelta(days=7))
+    starts = [(at, t) for at, _k, t in fake.at if "starting now" in t]
+    assert [at for at, _t in starts] == [
+        datetime(2026, 12, 1, 19, tzinfo=UTC),
+        datetime(2026, 12, 8, 19, tzinfo=UTC),
+    ]
+
+
+async def test_downtime_longer_than_the_grace_window_skips_and_sends_late(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    clock = VirtualClock(START)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
+    app, fake = await circle(app_factory, clock=clock, db_url=url)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
+    await app.close()  # down from Monday 09:00 ...
+    clock.set(datetime(2026, 12, 1, 19, 4, tzinfo=UTC))  # ... to Tuesday 19:04
+    again = await app_factory(
+        make_config(cogs={"enabled": ["general", "meetings"]}),
+        clock=clock,
+        db_url=url,
+        start=False,
+    )
+    late = Recorder(again)
+    again.add_transport(late)
+    await again.start()
+    texts = [s.text for s in late.said]
+    assert len(texts) == 2
+    assert texts[0].startswith("(late) Reminder: **Circle**")
+    assert texts[1].startswith("(late) **Circle** is starting now")
+    key = "meetings.1.2026-12-01T19:00.r1.remind24h"
+    assert await again.outbox.status_of(key) == "skipped"
+    await again.scheduler.advance(timedelta(days=7))
+    assert not any("(late)" in s.text for s in late.said[2:])
+    assert [at for at, _k, t in late.at if "starting now" in t][-1] == datetime(
+        2026, 12, 8, 19, tzinfo=UTC
+    )
+
+
+# --- RSVPs --------------------------------------------------------------------------------
+
+
+async def test_rsvps_are_private_and_reminders_follow_the_members_choice(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
+    said = await fake.say("ben", "!meeting rsvp Circle reminder:30m")
+    assert said[0].where == "ephemeral" and "30 min" in said[0].text
+    await fake.say("cleo", "!meeting rsvp Circle all reminder:yes")
+    await fake.say("cleo", "!meeting reminders off")
+    other = (await fake.say("ana", "!meeting info Circle"))[0]
+    assert other.where == "ephemeral"
+    assert "Planning to come next time: 2" in other.text
+    assert "You RSVP'd" not in other.text and "ben" not in other.text and "cleo" not in other.text
+    own = (await fake.say("ben", "!meeting info Circle"))[0]
+    assert "You RSVP'd (only you see this); reminder 30 min before." in own.text
+    await app.scheduler.advance(timedelta(days=2))
+    dms = [
+        (s.to, at)
+        for (at, _k, _t), s in zip(fake.at, fake.said[-len(fake.at) :], strict=True)
+        if s.where == "dm"
+    ]
+    assert dms == [("fake:ben", datetime(2026, 12, 1, 18, 30, tzinfo=UTC))]
+    await fake.say("ben", "!meeting unrsvp Circle")
+    later = (await fake.say("ana", "!meeting info Circle"))[0]
+    assert "Planning to come next time: 1" in later.text
+
+
+# --- calendar -----------------------------------------------------------------------------
+
+
+async def test_ics_round_trip_with_icalendar_and_ics(app_factory: AppFactory) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say(
+        "fac",
+        '!meeting schedule "Sunday circle" "2027-03-07 02:30" 60m repeat:"weekly on sun" '
+        "count:6 zone:America/New_York location:https://meet.example.org/room",
+    )
+    await fake.say("fac", "!meeting cancel #1 2027-03-21")
+    await fake.say("fac", '!meeting move #1 2027-03-28 "2027-03-28 10:00"')
+    said = await fake.say("ana", "!meeting ical")
+    attachment = said[0].message.attachment
+    assert attachment is not None and attachment.mime == "text/calendar"
+    text = attachment.data.decode()
+
+    parsed = Calendar.from_ical(attachment.data)
+    zone = ZoneInfo("America/New_York")
+    assert any(c.name == "VTIMEZONE" for c in parsed.walk())
+    events = [c for c in parsed.walk() if c.name == "VEVENT"]
+    master = next(e for e in events if "RRULE" in e)
+    overrides = {
+        e.decoded("recurrence-id").replace(tzinfo=None): e.decoded("dtstart")
+        for e in events
+        if "RECURRENCE-ID" in e
+    }
+    excluded = {d.dt.replace(tzinfo=None) for d in master["exdate"].dts}
+    dtstart = master.decoded("dtstart")
+    rule = rrulestr(master["rrule"].to_ical().decode(), dtstart=dtstart.replace(tzinfo=None))
+    from_file = []
+    for wall in rule:
+        if wall in excluded:
+            continue
+        from_file.append(overrides.get(wall, wall.replace(tzinfo=zone)).astimezone(UTC))
+    view = (await cog(app).service.all_in(1))[0]
+    from_bot = [o.start for o in view.occurrences(START, START + timedelta(days=365))]
+    assert sorted(from_file) == from_bot
+    assert datetime(2027, 3, 14, 7, 0, tzinfo=UTC) in from_bot  # 02:30 in the gap -> 03:00 EDT
+
+    second = ics.Calendar(text)
+    begins = sorted(e.begin.datetime.astimezone(UTC) for e in second.events)
+    assert len(second.events) == 3  # the series, the moved one, the one in the gap
+    assert datetime(2027, 3, 28, 14, 0, tzinfo=UTC) in begins
+    assert datetime(2027, 3, 14, 7, 0, tzinfo=UTC) in begins
+    assert all(e.name == "Sunday circle" for e in second.events)
+    assert "RRULE:FREQ=WEEKLY;COUNT=6;BYDAY=SU" in text
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('Past "2026-11-29 19:00" 60m', "already passed"),
+        ('Feb "2027-02-31 19:00" 60m', "not on the calendar: that month has 28 days"),
+        ('Zone "2026-12-10 19:00" 60m zone:Mars/Base', "not a time zone I know"),
+        ('Zero "2026-12-10 19:00" 0m', "longer than zero"),
+        ('Negative "2026-12-10 19:00" -30m', "is not a duration"),
+        ('Long "2026-12-10 19:00" 30h', "at most 12 hours"),
+        ('Never "2026-12-10 19:00" 60m repeat:weekly until:2026-12-01', "never produces"),
+        ('Feb30 "2026-12-10 19:00" 60m repeat:"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"', "never"),
+        ('Gap "2027-03-14 02:30" 60m zone:America/New_York', "does not exist"),
+        ('Where "2026-12-10 19:00" 60m channel:#elsewhere', "could not find the channel"),
+        ('Other "2026-12-10 19:00" 60m location:#other', "not a channel of this community"),
+        ('Plain "2026-12-10 19:00" 60m location:http://x.org', "https link"),
+        ('"' + "x" * 101 + '" "2026-12-10 19:00" 60m', "too long"),
+    ],
+)
+async def test_bad_input_gets_one_clear_message_and_saves_nothing(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, line: str, message: str
+) -> None:
+    async def resolve(self: FakeResponder, text: str) -> Place | None:
+        name = text.strip().lstrip("#")
+        if name == "other":
+            return Place("fake", "other", "c2", False, "#other")
+        return Place("fake", "general", "c1", False, "#general") if name == "general" else None
+
+    monkeypatch.setattr(FakeResponder, "resolve_place", resolve)
+    app, fake = await circle(app_factory)
+    said = await fake.say("fac", f"!meeting schedule {line}")
+    assert len(said) == 1 and said[0].where == "ephemeral"
+    assert message in said[0].text
+    assert await cog(app).service.all_in(1) == []
+    assert await app.outbox.status_of("meetings.1.") is None
+
+
+async def test_only_moderators_and_the_meetings_facilitators_change_it(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory)
+    fake.actor("other", Tier.FACILITATOR)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC')
+    said = await fake.say("other", "!meeting cancel Circle next")
+    assert "Only a moderator or one of this meeting's facilitators" in said[0].text
+    said = await fake.say("ana", "!meeting cancel Circle next")
+    assert "Only a facilitator" in said[0].text
+    said = await fake.say("mod", "!meeting delete Circle")
+    assert "Deleted" in said[0].text
+    await app.scheduler.advance(timedelta(days=2))
+    assert fake.at == []
+
+
+async def test_other_cogs_ask_for_the_next_meeting_and_names_complete(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say(
+        "fac", '!meeting schedule "Tuesday circle" "2026-12-01 19:00" 60m zone:UTC repeat:weekly'
+    )
+    await fake.say(
+        "fac",
+        '!meeting schedule "Family & Friends" "2026-12-03 18:00" 60m zone:UTC kind:family_friends',
+    )
+    meetings = app.services.cogs["meetings"]
+    assert isinstance(meetings, MeetingsCog)
+    assert await meetings.next_meeting(1) == (
+        "Tuesday circle",
+        datetime(2026, 12, 1, 19, tzinfo=UTC),
+    )
+    assert await meetings.next_meeting(1, "family") == (
+        "Family & Friends",
+        datetime(2026, 12, 3, 18, tzinfo=UTC),
+    )
+    assert await meetings.next_meeting(1, "nothing") is None
+    spec = app.registry.get(("meeting", "info"))
+    assert spec is not None
+    choices = await app.dispatcher.autocomplete(fake.incoming("ana"), spec, "meeting", "fam")
+    assert [c.value for c in choices] == ["#2"]
+    listing = (await fake.say("ana", "!meeting list"))[0].text
+    assert listing.index("Tuesday circle") < listing.index("Family")
+
+
+async def test_erasing_a_member_removes_their_rsvps_and_facilitator_role(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say("fac", "!me name River")
+    await fake.say(
+        "fac",
+        '!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC repeat:weekly facilitator:mod',
+    )
+    await fake.say("mod", "!meeting edit Circle add_facilitator:fac")
+    await fake.say("fac", "!meeting rsvp Circle reminder:yes")
+    await cog(app).delete_user_data("fake:fac")
+    view = (await cog(app).service.all_in(1))[0]
+    assert view.facilitators == ("fake:mod",)
+    assert view.created_by == "a former member"
+    assert await cog(app).service.rsvps_of(view.id, "fake:fac") == []
+    await app.scheduler.advance(timedelta(days=2))
+    assert not any("River" in t for _a, _k, t in fake.at)
+    assert not any(k.split(".")[-1].startswith("dm-") for _a, k, _t in fake.at)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+async def test_meetings_are_stored_the_same_on_postgresql(app_factory: AppFactory) -> None:
+    async with fresh_pg_schema() as schema:
+        app, fake = await circle(app_factory, db_url=pg_url(), db_schema=schema)
+        await fake.say(
+            "fac",
+            '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:"weekly on tue" '
+            "zone:Europe/Berlin",
+        )
+        await fake.say("ben", "!meeting rsvp Circle reminder:yes")
+        await fake.say("fac", "!meeting cancel Circle 2026-12-08 note:Break")
+        view = (await cog(app).service.all_in(1))[0]
+        assert view.changes[0].note == "Break"
+        await app.scheduler.advance(timedelta(days=9))
+        starts = [at for at, _k, t in fake.at if "starting now" in t]
+        assert starts == [datetime(2026, 12, 1, 18, tzinfo=UTC)]
+        assert any(s.where == "dm" and s.to == "fake:ben" for s in fake.said)
+        await app.close()
