@@ -197,5 +197,5 @@ class App:
         if self._started:
             for cog in self.cogs.values():
                 await cog.stop()
-        self.scheduler.shutdown()
+        await self.scheduler.shutdown(drain_timeout)
         await self.db.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import logging
 import signal
 import sys
@@ -79,7 +80,94 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a new Fernet key. Put it first in security.encryption_keys (or the "
         "CIRCLEBOT_ENCRYPTION_KEYS variable) and keep older keys after it until rotated.",
     )
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="re-encrypt all stored text with the newest key (safe to re-run)",
+        description="Re-encrypt every encrypted column with the FIRST configured key, in "
+        "batches. First put a new key (circlebot generate-key) in front of the old ones and "
+        "restart the bot; after this reports nothing left, remove the old keys. Safe to run "
+        "while the bot runs, and to run again after a crash.",
+    )
+    rotate.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    rotate.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    export = sub.add_parser(
+        "export-community",
+        help="write every row of one community to a JSON file",
+        description="Write every row tied to one community (settings, meetings, journals, "
+        "...) to FILE. Encrypted text stays encrypted unless --decrypt; importing an "
+        "encrypted export needs the same keys. Personal rows not tied to a community "
+        "(profiles, toolboxes) are not included: members can use `mydata export`.",
+    )
+    export.add_argument("community_id", type=int, help="the community's database id")
+    export.add_argument("file", type=Path, help="where to write the JSON")
+    export.add_argument("--decrypt", action="store_true", help="write text in plain form")
+    export.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    imp = sub.add_parser(
+        "import-community",
+        help="add a community from an export-community file",
+        description="Add the community in FILE to this database with fresh ids, in one "
+        "transaction. Refuses a community that already exists here.",
+    )
+    imp.add_argument("file", type=Path, help="the JSON written by export-community")
+    imp.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
     return parser
+
+
+async def _maintenance(config: AppConfig, args: argparse.Namespace) -> int:
+    from bot import maintenance
+
+    url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
+    db_file = sqlite_path(url)
+    console_keys = (
+        db_file.with_suffix(".key") if db_file and db_file.with_suffix(".key").exists() else None
+    )
+    keys = resolve_keys(config, console_key_file=console_keys)
+    crypto.use_keys(keys.keys)
+    app = App(config, db_url=url)
+    try:
+        status = await app.db.status()
+        if not status.up_to_date:
+            raise StartupError(
+                f"The database {app.db.display_url} is not up to date; run `circlebot migrate`."
+            )
+        if args.command == "rotate-key":
+            if len(keys.keys) < 2:
+                print(
+                    "Only one key is configured, so there is nothing older to move away from. "
+                    "Put a new key (circlebot generate-key) in front of it first.",
+                    file=sys.stderr,
+                )
+            report = await maintenance.rotate_keys(
+                app.db, keys.keys, batch=max(1, args.batch), progress=log.info
+            )
+            print(
+                f"Re-encrypted {report.rotated} values; {report.current} were already under "
+                f"the newest key; {report.changed_meanwhile} changed meanwhile. Nothing is left "
+                "under older keys: you can remove them from the configuration."
+            )
+            return 0
+        if args.command == "export-community":
+            try:
+                data = await maintenance.export_community(
+                    app.db, args.community_id, decrypt=args.decrypt
+                )
+            except LookupError as exc:
+                raise StartupError(str(exc)) from None
+            maintenance.write_json(args.file, data)
+            rows = sum(len(v) for v in data["tables"].values())
+            print(f"Wrote {rows} rows to {args.file}. {data['note']}")
+            return 0
+        try:
+            payload = json.loads(args.file.read_text())
+            report_ = await maintenance.import_community(app.db, payload)
+        except (OSError, ValueError, KeyError, crypto.KeyringError) as exc:
+            raise StartupError(f"cannot import {args.file}: {exc}") from None
+        print(
+            f"Imported as community id {report_.community_id}: {sum(report_.rows.values())} rows."
+        )
+        return 0
+    finally:
+        await app.db.close()
 
 
 def _config(path: Path | None) -> AppConfig:
@@ -219,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if command == "migrate":
             return asyncio.run(_migrate(config, args))
+        if command in {"rotate-key", "export-community", "import-community"}:
+            return asyncio.run(_maintenance(config, args))
         if command == "console":
             return asyncio.run(_console(config, args))
         return asyncio.run(_run(config, args))

@@ -7,6 +7,7 @@ and `advance()` runs every job that came due, in time order, using APScheduler's
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -42,11 +43,19 @@ class Scheduler:
             self._aps.start(paused=self.virtual)
             self._started = True
 
-    def shutdown(self) -> None:
-        """Stop firing jobs; running ones are left to finish."""
-        if self._started:
-            self._aps.shutdown(wait=False)
-            self._started = False
+    async def shutdown(self, within: float = 10.0) -> None:
+        """Stop firing jobs and let running ones finish (APScheduler would cancel them)."""
+        if not self._started:
+            return
+        self._aps.pause()
+        executor = self._aps._lookup_executor("default")
+        running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+        if running:
+            _done, late = await asyncio.wait(running, timeout=within)
+            if late:
+                log.warning("%d scheduled job(s) still running at shutdown", len(late))
+        self._aps.shutdown(wait=False)
+        self._started = False
 
     def at(self, job_id: str, when: datetime, func: JobFunc, *args: Any) -> None:
         """Run `func(*args)` once at `when`, replacing any job with the same id."""

@@ -10,7 +10,9 @@ from bot.adapters.console import ConsoleAdapter
 from bot.clock import VirtualClock
 from bot.core.message import Attachment, Message, When
 from bot.outbox import Target
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, make_config
+
+CORE_ONLY = make_config(cogs={"enabled": ["general"]})  # no other cog's jobs on the clock
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -18,7 +20,7 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 async def test_advance_delivers_due_messages_in_order_with_files(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
-    app = await app_factory(clock=VirtualClock(START))
+    app = await app_factory(CORE_ONLY, clock=VirtualClock(START))
     out = io.StringIO()
     console = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
     app.add_transport(console)
@@ -47,7 +49,7 @@ async def test_advance_delivers_due_messages_in_order_with_files(
 
 
 async def test_times_show_in_the_readers_zone(app_factory: AppFactory, tmp_path: Path) -> None:
-    app = await app_factory(clock=VirtualClock(START))
+    app = await app_factory(CORE_ONLY, clock=VirtualClock(START))
     out = io.StringIO()
     console = ConsoleAdapter(app, out=out, files_dir=tmp_path)
     app.add_transport(console)

@@ -10,7 +10,7 @@ import pytest
 from bot.clock import VirtualClock
 from bot.core.message import Message, When
 from bot.outbox import Target
-from tests.conftest import AppFactory, fresh_pg_schema, pg_url
+from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
 from tests.fakes import FakePlatform
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -140,7 +140,7 @@ async def test_messages_with_times_and_files_survive_the_round_trip(
 
 async def test_virtual_clock_runs_jobs_in_time_order(app_factory: AppFactory) -> None:
     clock = VirtualClock(START)
-    app = await app_factory(clock=clock)
+    app = await app_factory(make_config(cogs={"enabled": ["general"]}), clock=clock)
     order: list[tuple[str, datetime]] = []
 
     async def job(name: str) -> None:

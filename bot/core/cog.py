@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
@@ -92,3 +93,24 @@ class Cog:
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase every row about this person (mandatory; `mydata erase` calls it)."""
         raise NotImplementedError
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Everything this cog stores about the person, decrypted (mandatory; `mydata export`).
+
+        Keys name kinds of record ("entries", "rsvps"); values are JSON-ready lists or dicts
+        (`export_row` turns a model row into one).
+        """
+        raise NotImplementedError
+
+
+def export_row(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A model row as a JSON-ready dict: times in ISO 8601, encrypted columns already decrypted."""
+    out: dict[str, Any] = {}
+    for column in row.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(row, column.key)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        out[column.key] = value
+    return out

@@ -106,6 +106,10 @@ class Dispatcher:
         self.accepting = True
         self._inflight = 0
         self._actions: dict[str, ActionHandler] = {}
+        # Set by the admin cog: cogs a community switched off.
+        self.disabled_cogs: Callable[[int], Awaitable[list[str]]] | None = None
+        # Called with (community id, actor key) on every event; privacy counts activity here.
+        self.seen_hooks: list[Callable[[int, str], Awaitable[None]]] = []
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -120,6 +124,8 @@ class Dispatcher:
                 timezone=self.default_timezone,
             )
             await self.members.join(community.id, incoming.actor.key)
+            for seen in self.seen_hooks:
+                await seen(community.id, incoming.actor.key)
         profile = await self.members.profile(incoming.actor.key)
         tier = Tier.OWNER if incoming.actor.key in self.owners else incoming.tier
         language = profile.language or (community.language if community else "en")
@@ -189,6 +195,15 @@ class Dispatcher:
                 ephemeral=True,
             )
             return "rate_limited"
+        disabled = self.disabled_cogs
+        if (
+            ctx.community is not None
+            and disabled is not None
+            and spec.cog in await disabled(ctx.community.id)
+        ):
+            raise PermissionDenied(
+                _("`{command}` is switched off in this community.").format(command=spec.name)
+            )
         if ctx.tier < spec.tier:
             raise PermissionDenied(
                 _("Only a {tier} can use `{command}`.").format(
@@ -263,6 +278,11 @@ class Dispatcher:
             return True
         if not incoming.place.is_dm:
             return False
+        return await self.handle_answer(incoming, stripped, prefix)
+
+    async def handle_answer(self, incoming: Incoming, text: str, prefix: str) -> bool:
+        """Private text that is never a command (a DM line, a long-text form): the dialogue."""
+        stripped = text.strip()
         self._enter()
         try:
             ctx = await self.context(incoming)

@@ -135,6 +135,7 @@ class Message:
                 "data": base64.b64encode(self.attachment.data).decode(),
             },
             "ping_role": self.ping_role,
+            "long_text_prompt": self.long_text_prompt,
         }
 
     @classmethod
@@ -164,6 +165,7 @@ class Message:
             if not att
             else Attachment(att["filename"], base64.b64decode(att["data"]), att["mime"]),
             ping_role=data.get("ping_role"),
+            long_text_prompt=data.get("long_text_prompt"),
         )
 
 

@@ -54,6 +54,7 @@ class MemberService:
         # Every command looks these up; they change rarely and only through this service.
         self._communities: dict[tuple[str, str], CommunityInfo] = {}
         self._joined: set[tuple[int, str]] = set()
+        self._bindings: dict[int, dict[str, int]] = {}
 
     async def community(
         self, platform: str, platform_id: str, name: str = "", *, timezone: str = "UTC"
@@ -228,17 +229,23 @@ class MemberService:
                 ) from None
 
     async def bindings(self, community_id: int) -> dict[str, int]:
-        """Role id -> tier value bound by moderators."""
+        """Role id -> tier value bound by moderators (cached; every event asks)."""
+        cached = self._bindings.get(community_id)
+        if cached is not None:
+            return dict(cached)
         async with self._sessions() as session:
             rows = await session.execute(
                 select(TierBinding.role_id, TierBinding.tier).where(
                     TierBinding.community_id == community_id
                 )
             )
-            return {role: tier for role, tier in rows}
+            found = {role: tier for role, tier in rows}
+        self._bindings[community_id] = found
+        return dict(found)
 
     async def bind(self, community_id: int, role_id: str, tier: int | None) -> None:
         """Bind a platform role to a tier (None removes the binding)."""
+        self._bindings.pop(community_id, None)
         async with self._sessions.begin() as session:
             await session.execute(
                 delete(TierBinding).where(

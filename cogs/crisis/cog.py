@@ -853,3 +853,8 @@ class CrisisCog(Cog):
         """Forget when we last answered this person; entries they verified stay, unnamed."""
         self._answered.pop(actor_key, None)
         await self.service.forget_verifier(actor_key)
+        await self.service.forget_alerts(hashlib.sha256(actor_key.encode()).hexdigest()[:16])
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Directory entries the person verified; nothing they write is stored here."""
+        return {"verified_entries": await self.service.verified_by(actor_key)}

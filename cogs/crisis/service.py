@@ -8,10 +8,13 @@ which then wins for that community; removing a seed entry writes a hidden row.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.models import OutboxItem
 from cogs.crisis.directory import Entry, contacts_from_json, contacts_to_json
 from cogs.crisis.models import CrisisEntry
 
@@ -126,6 +129,29 @@ class CrisisService:
                 row = self._row(community_id, entry)
                 row.hidden = True
                 session.add(row)
+
+    async def verified_by(self, actor_key: str) -> list[dict[str, Any]]:
+        """Directory entries this person verified (ids and dates)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(CrisisEntry.community_id, CrisisEntry.slug, CrisisEntry.verified_at).where(
+                    CrisisEntry.verified_by == actor_key
+                )
+            )
+            return [
+                {"community_id": c, "entry": s, "verified_on": d.isoformat() if d else None}
+                for c, s, d in rows
+            ]
+
+    async def forget_alerts(self, alert_key_part: str) -> None:
+        """Drop stored moderator alerts that named this person (their key part is a hash)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(OutboxItem).where(
+                    OutboxItem.key.startswith("crisis.alert.", autoescape=True),
+                    OutboxItem.key.contains(f".{alert_key_part}.", autoescape=True),
+                )
+            )
 
     async def forget_verifier(self, actor_key: str) -> None:
         """A person who verified entries asked to be forgotten; the entries stay for others."""

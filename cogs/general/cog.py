@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from babel import Locale
+from sqlalchemy import select
 
 from bot import __version__
-from bot.core.cog import Cog
+from bot.core.cog import Cog, export_row
 from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
 from bot.core.context import Context
 from bot.core.conversation import AnswerKind, Flow, Outcome, Step
@@ -17,6 +19,7 @@ from bot.core.errors import UserError
 from bot.core.message import Card, Field, Message
 from bot.core.permissions import Scope
 from bot.i18n import _, available_languages, using_language
+from bot.models import Community, ConversationState, Member, Profile
 from bot.safety import escape_markdown
 
 COUNTRY_NAMES: dict[str, str] = {
@@ -406,3 +409,30 @@ class GeneralCog(Cog):
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase profile, pseudonyms and unfinished dialogues."""
         await self.services.members.delete_user_data(actor_key)
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Profile, pseudonym per community, and unfinished dialogues (answers decrypted)."""
+        async with self.services.db.sessions() as session:
+            profile = await session.get(Profile, actor_key)
+            memberships = await session.execute(
+                select(Member, Community.name)
+                .join(Community, Community.id == Member.community_id)
+                .where(Member.actor_key == actor_key)
+                .order_by(Member.id)
+            )
+            dialogues = await session.scalars(
+                select(ConversationState)
+                .where(ConversationState.actor_key == actor_key)
+                .order_by(ConversationState.id)
+            )
+            return {
+                "profile": export_row(profile) if profile else None,
+                "communities": [
+                    {**export_row(m, skip=("pseudonym_folded",)), "community_name": name}
+                    for m, name in memberships
+                ],
+                "unfinished_dialogues": [
+                    {**export_row(d, skip=("answers",)), "answers": json.loads(d.answers)}
+                    for d in dialogues
+                ],
+            }

@@ -6,6 +6,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
@@ -1010,3 +1011,7 @@ class JournalCog(Cog):
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase entries, group memberships and invites; feedback left for others stays."""
         await self.service.delete_user_data(actor_key)
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Entries and feedback the person wrote, their groups and invites."""
+        return await self.service.export_user_data(actor_key)

@@ -12,14 +12,17 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.core.cog import export_row
 from bot.core.errors import NotFound, UserError
 from bot.i18n import _
+from bot.models import OutboxItem
 from cogs.journal.models import (
     JournalEntry,
     JournalFeedback,
@@ -846,6 +849,45 @@ class JournalService:
 
     # -- erasure -----------------------------------------------------------------------------
 
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Entries, feedback the person wrote, their groups and invites, decrypted."""
+        async with self._sessions() as session:
+            entries = await session.scalars(
+                select(JournalEntry)
+                .where(JournalEntry.author_key == actor_key)
+                .order_by(JournalEntry.id)
+            )
+            feedback = await session.scalars(
+                select(JournalFeedback)
+                .where(JournalFeedback.author_key == actor_key)
+                .order_by(JournalFeedback.id)
+            )
+            groups = await session.execute(
+                select(JournalGroup, JournalGroupMember.joined_at)
+                .join(JournalGroupMember, JournalGroupMember.group_id == JournalGroup.id)
+                .where(JournalGroupMember.actor_key == actor_key)
+                .order_by(JournalGroup.id)
+            )
+            owned = await session.scalars(
+                select(JournalGroup).where(JournalGroup.owner_key == actor_key)
+            )
+            invites = await session.scalars(
+                select(JournalInvite).where(
+                    (JournalInvite.invitee_key == actor_key)
+                    | (JournalInvite.inviter_key == actor_key)
+                )
+            )
+            return {
+                "entries": [export_row(r) for r in entries],
+                "feedback_written": [export_row(r) for r in feedback],
+                "groups": [
+                    {**export_row(g, skip=("name_folded",)), "joined_at": j.isoformat()}
+                    for g, j in groups
+                ],
+                "groups_owned": [export_row(g, skip=("name_folded",)) for g in owned],
+                "invites": [export_row(r) for r in invites],
+            }
+
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase entries, memberships and invites; feedback on others' entries loses its author."""
         async with self._sessions.begin() as session:
@@ -854,6 +896,14 @@ class JournalService:
                     select(JournalEntry.id).where(JournalEntry.author_key == actor_key)
                 )
             )
+            codes = list(
+                await session.scalars(
+                    select(JournalEntry.code).where(JournalEntry.author_key == actor_key)
+                )
+            )
+            for start in range(0, len(codes), SEARCH_CHUNK):  # feed posts carried the text
+                feed_keys = [f"journal.feed.{c}" for c in codes[start : start + SEARCH_CHUNK]]
+                await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(feed_keys)))
             for entry_id in ids:
                 self._search_cache.pop(entry_id, None)
             for start in range(0, len(ids), SEARCH_CHUNK):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.core.cog import Cog, Services
@@ -178,6 +179,10 @@ class MeetingsCog(Cog):
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase RSVPs and reminder choices; remove the person as a facilitator."""
         await self.service.delete_user_data(actor_key)
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """RSVPs, reminder choice, facilitator roles and meetings the person set up."""
+        return await self.service.export_user_data(actor_key)
 
     async def next_meeting(
         self, community_id: int, meeting: str | None = None

@@ -16,13 +16,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.cog import Services
+from bot.core.cog import Services, export_row
 from bot.core.errors import NotFound, UserError
 from bot.core.identity import Actor
 from bot.core.message import Message, Part, When
@@ -965,6 +965,38 @@ class MeetingService:
         return Message.of(*parts)
 
     # --- erasure -------------------------------------------------------------------------
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """RSVPs, reminder choice, facilitator roles, and meetings or changes they made."""
+        async with self._sessions() as session:
+            rsvps = await session.execute(
+                select(MeetingRsvp, Meeting.title)
+                .join(Meeting, Meeting.id == MeetingRsvp.meeting_id)
+                .where(MeetingRsvp.actor_key == actor_key)
+                .order_by(MeetingRsvp.id)
+            )
+            facilitating = await session.execute(
+                select(Meeting.id, Meeting.title, Meeting.community_id)
+                .join(MeetingFacilitator, MeetingFacilitator.meeting_id == Meeting.id)
+                .where(MeetingFacilitator.actor_key == actor_key)
+                .order_by(Meeting.id)
+            )
+            created = await session.scalars(
+                select(Meeting).where(Meeting.created_by == actor_key).order_by(Meeting.id)
+            )
+            changes = await session.scalars(
+                select(MeetingException).where(MeetingException.created_by == actor_key)
+            )
+            opt_out = await session.get(MeetingReminderOptOut, actor_key)
+            return {
+                "rsvps": [{**export_row(r), "meeting_title": t} for r, t in rsvps],
+                "facilitating": [
+                    {"meeting_id": i, "title": t, "community_id": c} for i, t, c in facilitating
+                ],
+                "meetings_created": [export_row(r) for r in created],
+                "occurrence_changes": [export_row(r) for r in changes],
+                "reminders_off_since": opt_out.created_at.isoformat() if opt_out else None,
+            }
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase RSVPs and reminder choices; drop them as facilitator; anonymise authorship."""

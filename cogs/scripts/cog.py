@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
@@ -128,6 +129,10 @@ class ScriptsCog(Cog):
     async def delete_user_data(self, actor_key: str) -> None:
         """Take the person out of every speaking queue and imported-script record."""
         await self.service.delete_user_data(actor_key)
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Where the person is in running meetings, and scripts they imported."""
+        return await self.service.export_user_data(actor_key)
 
     # ---- scripts ---------------------------------------------------------------------------
 

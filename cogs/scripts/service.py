@@ -6,12 +6,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.core.cog import export_row
 from bot.core.errors import UserError
 from bot.i18n import _
 from bot.models import Member
@@ -422,6 +424,43 @@ class ScriptService:
                 )
             )
         return bool(getattr(result, "rowcount", 0))
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Running meetings the person is part of (their place only) and scripts they imported."""
+        runs: list[dict[str, Any]] = []
+        async with self._sessions() as session:
+            for row in await session.scalars(select(ScriptRun).order_by(ScriptRun.id)):
+                state = _state(row)
+                roles = [
+                    role
+                    for role, hit in (
+                        ("facilitator", row.facilitator_key == actor_key),
+                        ("speaking", row.speaker_key == actor_key),
+                        ("in queue", actor_key in state.queue),
+                        ("spoke", actor_key in state.spoken),
+                        ("passed", actor_key in state.passed),
+                    )
+                    if hit
+                ]
+                if roles or actor_key in state.names:
+                    runs.append(
+                        {
+                            "community_id": row.community_id,
+                            "channel": row.place_key,
+                            "script": row.script_name,
+                            "meeting": row.meeting,
+                            "started_at": row.started_at.isoformat(),
+                            "roles": roles,
+                            "name_shown": state.names.get(actor_key),
+                        }
+                    )
+            imported = await session.scalars(
+                select(CustomScript).where(CustomScript.created_by == actor_key)
+            )
+            return {
+                "running_meetings": runs,
+                "imported_scripts": [export_row(r) for r in imported],
+            }
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Take a person out of every queue; runs and imported scripts stay for the others."""

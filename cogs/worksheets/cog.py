@@ -670,6 +670,10 @@ class WorksheetsCog(Cog):
                 await self.services.outbox.withdraw(share.outbox_key)
         await self.toolbox.delete_user_data(actor_key)
 
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """The member's toolbox, urge log and shares."""
+        return await self.toolbox.export_user_data(actor_key)
+
 
 def edit_flow_id(sheet: Worksheet, step: StepDef) -> str:
     """The one-question dialogue that changes `step` of a saved `sheet`."""

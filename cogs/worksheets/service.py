@@ -14,8 +14,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.core.cog import export_row
 from bot.core.errors import NotFound
 from bot.i18n import _
+from bot.models import OutboxItem
 from cogs.worksheets.models import ToolboxItem, ToolboxShare
 
 
@@ -138,10 +140,36 @@ class Toolbox:
             await session.execute(delete(ToolboxShare).where(ToolboxShare.item_id == row.id))
             return shares
 
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Every toolbox item and urge log (answers decrypted) and shares to or from them."""
+        async with self._sessions() as session:
+            items = await session.scalars(
+                select(ToolboxItem)
+                .where(ToolboxItem.actor_key == actor_key)
+                .order_by(ToolboxItem.number)
+            )
+            shares = await session.scalars(
+                select(ToolboxShare).where(
+                    (ToolboxShare.owner_key == actor_key)
+                    | (ToolboxShare.recipient_key == actor_key)
+                )
+            )
+            return {
+                "toolbox": [
+                    {**export_row(r, skip=("answers",)), "answers": json.loads(r.answers)}
+                    for r in items
+                ],
+                "shares": [export_row(r, skip=("outbox_key",)) for r in shares],
+            }
+
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase the person's items and every share to or from them."""
+        """Erase the person's items and every share to or from them, with the copies sent."""
         async with self._sessions.begin() as session:
             ids = select(ToolboxItem.id).where(ToolboxItem.actor_key == actor_key)
+            copies = select(ToolboxShare.outbox_key).where(
+                ToolboxShare.item_id.in_(ids) | (ToolboxShare.recipient_key == actor_key)
+            )
+            await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(copies)))
             await session.execute(delete(ToolboxShare).where(ToolboxShare.item_id.in_(ids)))
             await session.execute(
                 delete(ToolboxShare).where(ToolboxShare.recipient_key == actor_key)

@@ -1783,6 +1783,8 @@ class DiscordStandin:
             }
         if body.get("message_reference"):
             message["message_reference"] = body["message_reference"]
+        if body.get("nonce") is not None:
+            message["nonce"] = body["nonce"]
         self.state.messages.setdefault(channel_id, []).append(message)
         return message
 
@@ -1998,11 +2000,25 @@ class DiscordStandin:
         if errors:
             return _json_response(_errors_json(errors), 400)
         self._check_mentions(req, body)
+        repeated = self._same_nonce(channel.id, body)
+        if repeated is not None:
+            return _json_response(repeated)
         message = self._make_message(
             channel.id, body, req.files, message_type=19 if body.get("message_reference") else 0
         )
         await self._echo("MESSAGE_CREATE", message)
         return _json_response(message)
+
+    def _same_nonce(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        """With ``enforce_nonce``, Discord answers a repeated nonce with the first message."""
+        nonce = body.get("nonce")
+        if nonce is None or not body.get("enforce_nonce"):
+            return None
+        bot_id = str(self.state.bot.id)
+        for message in self.state.posted(channel_id):
+            if message.get("nonce") == nonce and message["author"]["id"] == bot_id:
+                return message
+        return None
 
     @_route("GET", r"/channels/(\d+)/messages")
     async def _history(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:

@@ -22,7 +22,6 @@ from bot.i18n import _
 LONG_TEXT_PREFIX = "cbl:"
 FORM_PREFIX = "cbm:"
 FORM_INPUT = "text"
-CUSTOM_ID_MAX = 100
 
 Button = discord.ui.Button[discord.ui.View]
 

@@ -1,0 +1,495 @@
+"""The Discord adapter: commands, buttons, forms and DMs in; replies and outbox deliveries out.
+
+It never pings: `allowed_mentions` is none on the client and on every send (only a role a
+moderator opted in for an announcement may be mentioned), and all text is defused by
+`bot.safety.clean` first. It reads no channel messages (no message-content intent), only DMs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+from sqlalchemy import select
+
+from bot.adapters.discord.client import CircleClient, ShardedCircleClient
+from bot.adapters.discord.commands import build_tree, payload_hash
+from bot.adapters.discord.components import (
+    FORM_PREFIX,
+    ActionButton,
+    LongTextButton,
+    LongTextForm,
+    prompt_digest,
+    submitted_text,
+)
+from bot.adapters.discord.render import PLACEHOLDER_MAX, render, trim
+from bot.adapters.discord.responder import (
+    PREFIX,
+    DirectMessageResponder,
+    InteractionResponder,
+)
+from bot.app import App, StartupError
+from bot.core.commands import CommandSpec
+from bot.core.dispatch import Incoming
+from bot.core.errors import DeliveryError, DMsClosed
+from bot.core.identity import Actor, Place
+from bot.core.message import Message
+from bot.core.permissions import Tier
+from bot.i18n import _
+from bot.models import AdapterState
+from bot.outbox import Target
+
+log = logging.getLogger("circlebot.discord")
+
+PLATFORM = "discord"
+DMS_CLOSED = 50007  # Discord's error code: "Cannot send messages to this user"
+ACK_AFTER = 2.0  # defer when work runs this long; Discord's window is 3 s
+SENDS_PER_SECOND = 40.0  # outbox pace, under Discord's global 50 requests per second
+CLOSED_DMS_RECHECK = 3600.0  # outbox DMs to a closed inbox are not retried for an hour
+NONCE_MAX = 25
+_MENTION = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
+_CHANNEL = re.compile(r"<#(\d{15,21})>|(\d{15,21})")
+
+
+def nonce_for(key: str, index: int) -> str:
+    """Discord drops a second message with the same nonce, so a resend after a crash is not
+    shown twice; each piece of a split message needs its own."""
+    return hashlib.sha256(f"{key}#{index}".encode()).hexdigest()[:NONCE_MAX]
+
+
+def user_id_of(actor_key: str) -> int:
+    """The Discord user id in an actor key such as `discord:1234`."""
+    platform, _sep, user_id = actor_key.partition(":")
+    if platform != PLATFORM or not user_id.isdigit():
+        raise ValueError(actor_key)
+    return int(user_id)
+
+
+def delivery_error(exc: discord.HTTPException) -> DeliveryError:
+    """Discord's refusal as the outbox understands it (4xx will not get better by retrying)."""
+    if isinstance(exc, discord.Forbidden) and exc.code == DMS_CLOSED:
+        return DMsClosed()
+    return DeliveryError(
+        f"Discord answered {exc.status} (code {exc.code})", permanent=400 <= exc.status < 500
+    )
+
+
+class Pacer:
+    """Spaces bulk sends evenly so an announcement to many never trips the global limit."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            delay = self._next - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = max(self._next, loop.time()) + self.interval
+
+
+class DiscordAdapter:
+    """One bot account on Discord, as adapter and as the outbox's transport."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        guild_ready_timeout: float = 2.0,
+        sends_per_second: float = SENDS_PER_SECOND,
+        ack_after: float = ACK_AFTER,
+    ) -> None:
+        self.app = app
+        self.ack_after = ack_after
+        self.pacer = Pacer(sends_per_second)
+        config = app.config.discord
+        options: dict[str, Any] = {
+            "intents": discord.Intents(guilds=True, dm_messages=True),
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "guild_ready_timeout": guild_ready_timeout,
+        }
+        self.client: discord.Client
+        if config.shard_count:
+            self.client = ShardedCircleClient(
+                self,
+                shard_count=config.shard_count,
+                shard_ids=config.shard_ids or None,
+                **options,
+            )
+        else:
+            self.client = CircleClient(self, **options)
+        self.tree = build_tree(self.client, app.registry.specs, self, self._describe_group)
+        self.tree.error(self._on_tree_error)
+        self._guild_ids = [int(g) for g in config.guild_ids]
+        for guild_id in self._guild_ids:
+            self.tree.copy_global_to(guild=discord.Object(guild_id))
+        self._communities: dict[int, int] = {}  # guild id -> community row id
+        self._last_guild: dict[int, int] = {}  # user id -> guild they last used the bot in
+        self._closed_dms: dict[int, float] = {}  # user id -> when their DMs refused us
+        self._flush: asyncio.Task[Any] | None = None
+        app.add_transport(self)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect and serve until `stop` is set; discord.py reconnects and resumes."""
+        token = self.app.config.discord.resolved_token()
+        if not token:
+            raise StartupError(
+                "discord.enabled is true but no bot token is set: put it in discord.token or "
+                f"the environment variable {self.app.config.discord.token_env}."
+            )
+        runner = asyncio.create_task(self.client.start(token), name="discord-client")
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            await self.client.close()
+            await runner
+
+    async def setup(self) -> None:
+        """After login: persistent buttons, then commands (only when they changed)."""
+        self.client.add_dynamic_items(ActionButton, LongTextButton)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Upload the command set if its hash differs from the one stored for this bot."""
+        digest = payload_hash(self.tree)
+        scopes: list[int | None] = list(self._guild_ids) or [None]
+        for guild_id in scopes:
+            key = f"commands:{self.client.application_id}:{guild_id or 'global'}"
+            if await self._state(key) == digest:
+                continue
+            guild = None if guild_id is None else discord.Object(guild_id)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.HTTPException:
+                log.exception("command sync failed; the previous commands stay until next start")
+                continue
+            await self._set_state(key, digest)
+            log.info("synced %d commands (%s)", len(synced), key)
+
+    async def _state(self, key: str) -> str | None:
+        async with self.app.db.sessions() as session:
+            return await session.scalar(
+                select(AdapterState.value).where(
+                    AdapterState.platform == PLATFORM, AdapterState.key == key
+                )
+            )
+
+    async def _set_state(self, key: str, value: str) -> None:
+        async with self.app.db.sessions.begin() as session:
+            row = await session.scalar(
+                select(AdapterState).where(
+                    AdapterState.platform == PLATFORM, AdapterState.key == key
+                )
+            )
+            if row is None:
+                session.add(AdapterState(platform=PLATFORM, key=key, value=value))
+            else:
+                row.value = value
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected to Discord as %s in %d guilds", self.client.user, len(self.client.guilds)
+        )
+        if self._flush is None:
+            # What came due while we were connecting was put off by the outbox; send it now.
+            self._flush = asyncio.create_task(self.app.outbox.deliver_due())
+
+    # -- who and where -------------------------------------------------------------------------
+
+    async def _community(self, guild: discord.Guild) -> int:
+        community_id = self._communities.get(guild.id)
+        if community_id is None:
+            info = await self.app.members.community(
+                PLATFORM, str(guild.id), guild.name, timezone=self.app.config.bot.timezone
+            )
+            community_id = self._communities[guild.id] = info.id
+        return community_id
+
+    async def _tier(self, guild: discord.Guild, roles: list[int], manage_guild: bool) -> Tier:
+        """Manage Server means moderator; roles bound by moderators may lift it further."""
+        tier = Tier.MODERATOR if manage_guild else Tier.MEMBER
+        if roles:
+            bound = await self.app.members.bindings(await self._community(guild))
+            for role_id in roles:
+                value = bound.get(str(role_id))
+                if value is not None:
+                    tier = max(tier, Tier(min(value, Tier.MODERATOR)))
+        return tier
+
+    def home_guild(self, user_id: int) -> discord.Guild | None:
+        """The community a DM belongs to: where the member last used the bot, or the only one."""
+        guild_id = self._last_guild.get(user_id)
+        if guild_id is not None:
+            return self.client.get_guild(guild_id)
+        guilds = self.client.guilds
+        return guilds[0] if len(guilds) == 1 else None
+
+    async def _dm_tier(self, guild: discord.Guild | None, user_id: int) -> Tier:
+        if guild is None:
+            return Tier.MEMBER
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                return Tier.MEMBER
+        roles = [r.id for r in member.roles if not r.is_default()]
+        return await self._tier(guild, roles, member.guild_permissions.manage_guild)
+
+    async def _incoming(
+        self,
+        interaction: discord.Interaction,
+        responder: InteractionResponder,
+        *,
+        as_dm: bool = False,
+    ) -> Incoming:
+        user = interaction.user
+        actor = Actor(PLATFORM, str(user.id), user.display_name)
+        channel_id = str(interaction.channel_id)
+        guild = interaction.guild
+        if guild is not None:
+            self._last_guild[user.id] = guild.id
+            name = getattr(interaction.channel, "name", None)
+            place = Place(PLATFORM, channel_id, str(guild.id), as_dm, f"#{name}" if name else "")
+            roles = (
+                [r.id for r in user.roles if not r.is_default()]
+                if isinstance(user, discord.Member)
+                else []
+            )
+            tier = await self._tier(guild, roles, interaction.permissions.manage_guild)
+            return Incoming(actor, place, tier, responder, guild.name)
+        home = self.home_guild(user.id)
+        place = Place(PLATFORM, channel_id, str(home.id) if home else None, True, "DM")
+        tier = await self._dm_tier(home, user.id)
+        return Incoming(actor, place, tier, responder, home.name if home else "")
+
+    async def resolve_actor(
+        self, text: str, guild: discord.Guild | None, known: dict[int, discord.abc.User]
+    ) -> Actor | None:
+        """A mention, an id, or (in the guild's cache) a name, as an actor."""
+        text = text.strip()
+        user: discord.abc.User | None = None
+        match = _MENTION.fullmatch(text)
+        if match:
+            user_id = int(match[1] or match[2])
+            user = known.get(user_id) or (guild.get_member(user_id) if guild else None)
+            if user is None:
+                try:
+                    user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+                except discord.HTTPException:
+                    return None
+        elif guild is not None:
+            user = guild.get_member_named(text.lstrip("@"))
+        if user is None:
+            return None
+        return Actor(PLATFORM, str(user.id), user.display_name)
+
+    def resolve_place(self, text: str, guild: discord.Guild | None) -> Place | None:
+        """A channel mention, id or name of this guild, as a place."""
+        if guild is None:
+            return None
+        text = text.strip()
+        match = _CHANNEL.fullmatch(text)
+        if match:
+            channel = guild.get_channel(int(match[1] or match[2]))
+        else:
+            channel = discord.utils.get(guild.channels, name=text.lstrip("#"))
+        if channel is None:
+            return None
+        return Place(PLATFORM, str(channel.id), str(guild.id), False, f"#{channel.name}")
+
+    # -- interactions --------------------------------------------------------------------------
+
+    def _describe_group(self, specs: list[CommandSpec]) -> str:
+        cog = self.app.cogs.get(specs[0].cog)
+        return cog.description if cog is not None else specs[0].path[0]
+
+    async def _handle(
+        self,
+        interaction: discord.Interaction,
+        work: Callable[[Incoming], Awaitable[Any]],
+        *,
+        private: bool,
+        slow: bool = False,
+        as_dm: bool = False,
+        known: dict[int, discord.abc.User] | None = None,
+    ) -> None:
+        """Acknowledge in time (at once if slow, else when work runs long), then run `work`."""
+        responder = InteractionResponder(self, interaction, private=private)
+        responder.known_users.update(known or {})
+        watchdog = asyncio.create_task(responder.defer_after(self.ack_after))
+        failed = True
+        try:
+            if slow:
+                await responder.defer(ephemeral=private)
+            await work(await self._incoming(interaction, responder, as_dm=as_dm))
+            failed = False
+        finally:
+            watchdog.cancel()
+            try:
+                await responder.finish(failed=failed)
+            except discord.HTTPException:
+                log.exception("could not acknowledge an interaction")
+
+    async def run_command(
+        self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
+    ) -> None:
+        """A slash command: discord.py's typed values, handed to the core as plain values."""
+        raw: dict[str, Any] = {}
+        known: dict[int, discord.abc.User] = {}
+        for name, value in values.items():
+            if isinstance(value, discord.User | discord.Member):
+                known[value.id] = value
+                raw[name] = str(value.id)
+            elif isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
+                raw[name] = str(value.id)
+            else:
+                raw[name] = value
+
+        async def work(incoming: Incoming) -> None:
+            await self.app.dispatcher.run(incoming, spec, raw)
+
+        await self._handle(interaction, work, private=spec.ephemeral, slow=spec.slow, known=known)
+
+    async def complete(
+        self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str
+    ) -> list[app_commands.Choice[str]]:
+        responder = InteractionResponder(self, interaction, private=True)
+        incoming = await self._incoming(interaction, responder)
+        choices = await self.app.dispatcher.autocomplete(incoming, spec, option, partial)
+        return [app_commands.Choice(name=trim(c.display, 100), value=c.value) for c in choices]
+
+    async def on_action(self, interaction: discord.Interaction, action_id: str) -> None:
+        async def work(incoming: Incoming) -> None:
+            await self.app.dispatcher.handle_action(incoming, action_id)
+
+        await self._handle(interaction, work, private=True)
+
+    async def on_long_text(self, interaction: discord.Interaction, digest: str) -> None:
+        """Open the form if the button belongs to the question the member is on now."""
+
+        async def work(incoming: Incoming) -> None:
+            ctx = await self.app.dispatcher.context(incoming)  # sets the member's language
+            conversations = self.app.conversations
+            state = await conversations.current(incoming.actor.key)
+            flow = conversations.flows.get(state.flow_id) if state is not None else None
+            if state is not None and flow is not None:
+                prompt = flow.step(state.step).prompt
+                form = LongTextForm(digest, trim(prompt, PLACEHOLDER_MAX))
+                responder = incoming.responder
+                assert isinstance(responder, InteractionResponder)
+                if prompt_digest(prompt) == digest and await responder.show_form(form):
+                    return
+            await ctx.reply(_("That question has already been answered."), ephemeral=True)
+
+        await self._handle(interaction, work, private=True)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Form submits, read here rather than by discord.py so they survive a restart."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        if not str(data.get("custom_id", "")).startswith(FORM_PREFIX):
+            return
+        text = submitted_text(data)
+
+        async def work(incoming: Incoming) -> None:
+            await self.app.dispatcher.handle_answer(incoming, text, PREFIX)
+
+        await self._handle(interaction, work, private=True, as_dm=True)
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """A command discord.py could not call (stale sync, unreadable option)."""
+        log.error("slash command failed before it ran: %r", error)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                _("Sorry, I couldn't run that. Please try again in a minute."),
+                ephemeral=interaction.guild_id is not None,
+            )
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A line in the bot's DMs: a dialogue answer, or a typed command."""
+        if message.guild is not None or message.author.bot:
+            return
+        user = message.author
+        home = self.home_guild(user.id)
+        responder = DirectMessageResponder(self, message, home)
+        incoming = Incoming(
+            Actor(PLATFORM, str(user.id), user.display_name),
+            Place(PLATFORM, str(message.channel.id), str(home.id) if home else None, True, "DM"),
+            await self._dm_tier(home, user.id),
+            responder,
+            home.name if home else "",
+        )
+        await self.app.dispatcher.handle_text(incoming, message.content, PREFIX)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def post(
+        self,
+        channel: discord.abc.Messageable,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Send every piece of a message; keyed (outbox) sends are paced and carry nonces."""
+        for index, part in enumerate(render(message)):
+            kwargs = part.kwargs()
+            if idempotency_key is not None:
+                await self.pacer.wait()
+                kwargs["nonce"] = nonce_for(idempotency_key, index)
+            await channel.send(**kwargs)
+
+    async def send_dm(
+        self, user_id: int, message: Message, *, idempotency_key: str | None = None
+    ) -> None:
+        """DM a member; closed DMs are remembered and raised as `DMsClosed`."""
+        try:
+            channel = await self.client.create_dm(discord.Object(user_id))
+            await self.post(channel, message, idempotency_key=idempotency_key)
+        except discord.Forbidden as exc:
+            if exc.code != DMS_CLOSED:
+                raise
+            self._closed_dms[user_id] = time.monotonic()
+            raise DMsClosed() from exc
+        self._closed_dms.pop(user_id, None)
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
+        """The outbox's delivery: once, paced, with Discord errors mapped for its retries."""
+        if not self.client.is_ready():
+            raise DeliveryError("not connected to Discord yet")
+        try:
+            if target.is_dm:
+                user_id = user_id_of(target.target)
+                refused = self._closed_dms.get(user_id)
+                if refused is not None and time.monotonic() - refused < CLOSED_DMS_RECHECK:
+                    raise DMsClosed()
+                await self.send_dm(user_id, message, idempotency_key=idempotency_key)
+            else:
+                channel = self.client.get_partial_messageable(int(target.target))
+                await self.post(channel, message, idempotency_key=idempotency_key)
+        except ValueError as exc:
+            raise DeliveryError(f"not a Discord target: {target.target}", permanent=True) from exc
+        except discord.HTTPException as exc:
+            raise delivery_error(exc) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"Discord unreachable: {exc}") from exc

@@ -1,0 +1,172 @@
+"""The registry as an `app_commands.CommandTree`: one slash command or group per first word.
+
+Each spec gets a generated callback whose signature discord.py reads like a hand-written one
+(typed, described, ranged options; choices; autocomplete), so the sync payload and the option
+parsing are discord.py's own. Tiers are still checked by the core on every call;
+`default_member_permissions` is only Discord's hint about who sees a command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+
+from bot.core.commands import CommandSpec, Option, OptionType
+from bot.core.permissions import Scope, Tier
+
+GROUP_DESCRIPTION_MAX = 100
+
+Tree = app_commands.CommandTree[discord.Client]
+Leaf = app_commands.Command[Any, ..., None]
+
+
+class CommandHandler(Protocol):
+    """What generated callbacks call into."""
+
+    async def run_command(
+        self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
+    ) -> None:
+        """Run one command with discord.py's parsed option values."""
+
+    async def complete(
+        self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str
+    ) -> list[app_commands.Choice[str]]:
+        """Suggestions for one option."""
+
+
+def _annotation(option: Option) -> Any:
+    """The Python type discord.py turns into the option's Discord type and limits."""
+    kind = option.type
+    if kind is OptionType.BOOLEAN:
+        return bool
+    if kind is OptionType.USER:
+        return discord.User
+    if kind is OptionType.CHANNEL:
+        return discord.abc.GuildChannel
+    if kind in (OptionType.INTEGER, OptionType.NUMBER):
+        number: type[int] | type[float] = int if kind is OptionType.INTEGER else float
+        if option.min_value is None and option.max_value is None:
+            return number
+        low = None if option.min_value is None else number(option.min_value)
+        high = None if option.max_value is None else number(option.max_value)
+        return app_commands.Range[number, low, high]
+    if option.choices:
+        return str
+    return app_commands.Range[str, option.min_length, option.limit]
+
+
+def _callback(
+    spec: CommandSpec, handler: CommandHandler
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A callback with a synthetic signature: one keyword parameter per option."""
+
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        await handler.run_command(interaction, spec, values)
+
+    parameters = [
+        inspect.Parameter(
+            "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+        )
+    ]
+    for option in spec.options:
+        parameters.append(
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_annotation(option),
+                default=inspect.Parameter.empty if option.required else None,
+            )
+        )
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    decorated: Callable[..., Coroutine[Any, Any, None]] = callback
+    if spec.options:
+        decorated = app_commands.describe(**{o.name: o.description for o in spec.options})(
+            decorated
+        )
+    choices = {
+        o.name: [app_commands.Choice(name=c.display, value=c.value) for c in o.choices]
+        for o in spec.options
+        if o.choices
+    }
+    if choices:
+        decorated = app_commands.choices(**choices)(decorated)
+    completers = {
+        o.name: _completer(spec, o.name, handler) for o in spec.options if o.autocomplete
+    }
+    if completers:
+        decorated = app_commands.autocomplete(**completers)(decorated)
+    return decorated
+
+
+def _completer(
+    spec: CommandSpec, option: str, handler: CommandHandler
+) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
+    async def complete(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await handler.complete(interaction, spec, option, current)
+
+    return complete
+
+
+def _leaf(spec: CommandSpec, handler: CommandHandler, parent: app_commands.Group | None) -> Leaf:
+    command: Leaf = app_commands.Command(
+        name=spec.path[-1],
+        description=spec.description,
+        callback=_callback(spec, handler),
+        parent=parent,
+    )
+    return command
+
+
+def _restrict(target: Leaf | app_commands.Group, specs: list[CommandSpec]) -> None:
+    """Hints on the top-level entry (Discord ignores them on subcommands)."""
+    if all(s.tier >= Tier.MODERATOR for s in specs):
+        target.default_permissions = discord.Permissions(manage_guild=True)
+    if all(s.scope is Scope.COMMUNITY for s in specs):
+        target.guild_only = True
+
+
+def build_tree(
+    client: discord.Client,
+    specs: Iterable[CommandSpec],
+    handler: CommandHandler,
+    describe_group: Callable[[list[CommandSpec]], str],
+) -> Tree:
+    """A tree holding every spec; `describe_group` names a group from its commands."""
+    tree: Tree = app_commands.CommandTree(client)
+    by_word: dict[str, list[CommandSpec]] = {}
+    for spec in specs:
+        by_word.setdefault(spec.path[0], []).append(spec)
+    for word, group_specs in by_word.items():
+        if len(group_specs) == 1 and len(group_specs[0].path) == 1:
+            leaf = _leaf(group_specs[0], handler, None)
+            _restrict(leaf, group_specs)
+            tree.add_command(leaf)
+            continue
+        description = describe_group(group_specs)[:GROUP_DESCRIPTION_MAX] or word
+        group = app_commands.Group(name=word, description=description)
+        _restrict(group, group_specs)
+        subgroups: dict[str, app_commands.Group] = {}
+        for spec in group_specs:
+            parent = group
+            if len(spec.path) == 3:
+                parent = subgroups.get(spec.path[1]) or app_commands.Group(
+                    name=spec.path[1], description=description, parent=group
+                )
+                subgroups[spec.path[1]] = parent
+            parent.add_command(_leaf(spec, handler, parent))
+        tree.add_command(group)
+    return tree
+
+
+def payload_hash(tree: Tree) -> str:
+    """A fingerprint of what a sync would send; equal hashes mean nothing to sync."""
+    payload = [command.to_dict(tree) for command in tree.get_commands()]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,171 @@
+"""How the core answers on Discord: an interaction (command, button, form) or a DM line.
+
+An interaction must be acknowledged within three seconds: the first reply is the interaction
+response, a deferral fills in later, and everything after goes out as follow-ups. A lock keeps
+the automatic deferral (when work runs long) from racing a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.adapters.discord.render import Outgoing, render
+from bot.core.errors import DMsClosed
+from bot.core.identity import Actor, Place
+from bot.core.message import Message
+from bot.i18n import _
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.adapter import DiscordAdapter
+
+PREFIX = "/"
+
+
+def dms_closed_notice() -> Message:
+    """Said privately (once) when a member's DMs are closed to the bot."""
+    return Message.coerce(
+        _(
+            "I couldn't send you a direct message because your DMs are closed to me. If you'd "
+            "like to continue privately, open this server's menu, choose Privacy Settings, "
+            "allow direct messages, and then run the command again."
+        )
+    )
+
+
+class InteractionResponder:
+    """Answers one interaction."""
+
+    prefix = PREFIX
+
+    def __init__(
+        self, adapter: DiscordAdapter, interaction: discord.Interaction, *, private: bool
+    ) -> None:
+        self._adapter = adapter
+        self._interaction = interaction
+        self._in_dm = interaction.guild_id is None
+        self._private = private  # visibility of an automatic deferral
+        self._lock = asyncio.Lock()
+        self._deferred: bool | None = None  # the deferral's ephemeral flag, None if none
+        self._original_pending = False  # deferred, and the "thinking" message not filled yet
+        self._answered = False
+        self._dm_refused = False
+        self.known_users: dict[int, discord.abc.User] = {}  # option values discord.py resolved
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        # In a DM nobody else can see the message, and the DM history is the dialogue.
+        private = ephemeral and not self._in_dm
+        parts = render(message)
+        async with self._lock:
+            for part in parts:
+                await self._send(part, private)
+            self._answered = self._answered or bool(parts)
+
+    async def _send(self, part: Outgoing, private: bool) -> None:
+        interaction = self._interaction
+        if not interaction.response.is_done():
+            await interaction.response.send_message(**part.kwargs(), ephemeral=private)
+            return
+        if self._original_pending:
+            self._original_pending = False
+            if self._deferred or not private:
+                await interaction.edit_original_response(**part.kwargs(editing=True))
+                return
+            # A public "thinking..." must not turn into a private answer: replace it.
+            await interaction.delete_original_response()
+        await interaction.followup.send(**part.kwargs(), ephemeral=private)
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        async with self._lock:
+            await self._defer(ephemeral)
+
+    async def _defer(self, ephemeral: bool) -> None:
+        if self._interaction.response.is_done():
+            return
+        private = ephemeral and not self._in_dm
+        await self._interaction.response.defer(ephemeral=private, thinking=True)
+        self._deferred = private
+        self._original_pending = True
+
+    async def defer_after(self, seconds: float) -> None:
+        """Defer if nothing was sent within `seconds` (run as a task, cancelled when done)."""
+        await asyncio.sleep(seconds)
+        async with self._lock:
+            await self._defer(self._private)
+
+    async def show_form(self, form: discord.ui.Modal) -> bool:
+        """Open a form; only possible as the first response. Its submit comes back through
+        `on_interaction`, also after a restart, so discord.py need not keep it."""
+        async with self._lock:
+            if self._interaction.response.is_done():
+                return False
+            await self._interaction.response.send_modal(form)
+            form.stop()
+            self._answered = True
+            return True
+
+    async def finish(self, *, failed: bool) -> None:
+        """Make sure Discord saw an answer: a silent acknowledgement, or a short apology."""
+        async with self._lock:
+            if self._answered:
+                return
+            response = self._interaction.response
+            sorry = _("Sorry, something went wrong on my side. Please try again in a moment.")
+            if self._original_pending:
+                self._original_pending = False
+                if failed:
+                    await self._interaction.edit_original_response(content=sorry)
+                else:
+                    await self._interaction.delete_original_response()
+            elif not response.is_done():
+                if failed:
+                    await response.send_message(sorry, ephemeral=not self._in_dm)
+                elif self._interaction.type is discord.InteractionType.application_command:
+                    await response.send_message(_("Done."), ephemeral=not self._in_dm)
+                else:
+                    await response.defer()
+
+    async def dm(self, message: Message) -> None:
+        if self._dm_refused:
+            return
+        try:
+            await self._adapter.send_dm(self._interaction.user.id, message)
+        except DMsClosed:
+            self._dm_refused = True
+            await self.reply(dms_closed_notice(), ephemeral=True)
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        return await self._adapter.resolve_actor(text, self._interaction.guild, self.known_users)
+
+    async def resolve_place(self, text: str) -> Place | None:
+        return self._adapter.resolve_place(text, self._interaction.guild)
+
+
+class DirectMessageResponder:
+    """Answers a line typed in the bot's DM channel (a dialogue answer, or a command)."""
+
+    prefix = PREFIX
+
+    def __init__(
+        self, adapter: DiscordAdapter, message: discord.Message, guild: discord.Guild | None
+    ) -> None:
+        self._adapter = adapter
+        self._message = message
+        self._guild = guild
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        await self._adapter.post(self._message.channel, message)
+
+    async def dm(self, message: Message) -> None:
+        await self._adapter.post(self._message.channel, message)
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        return None
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        return await self._adapter.resolve_actor(text, self._guild, {})
+
+    async def resolve_place(self, text: str) -> Place | None:
+        return self._adapter.resolve_place(text, self._guild)

@@ -1,0 +1,510 @@
+"""Moderators' set-up: essentials in one go, validated settings, cogs per community, audit log.
+
+Every change is written to the audit log (who, which key, the new setting, when; never what a
+member wrote). If a mod-log channel is set, new audit lines of every cog are mirrored there
+through the outbox every few minutes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Choice, Option, OptionType, command
+from bot.core.context import Context
+from bot.core.convert import convert, parse_zone
+from bot.core.errors import UserError
+from bot.core.identity import Place
+from bot.core.loader import available_cogs
+from bot.core.message import Card, Field, Message, When
+from bot.core.permissions import Scope, Tier
+from bot.i18n import _
+from bot.models import AuditEntry, Setting
+from bot.outbox import Target
+from bot.safety import escape_markdown
+from cogs.general.cog import check_country, check_language
+
+SCOPE = "admin"
+DISABLED = "disabled_cogs"
+MODLOG_LAST = "modlog_last_id"
+ALWAYS_ON = frozenset({"general", "admin", "privacy"})
+AUDIT_PAGE = 10
+MIRROR_EVERY = timedelta(minutes=5)
+MIRROR_JOB = "admin.modlog"
+RETENTION_MAX = 3650
+ROLE_RE = re.compile(r"^<@&(\d+)>$")
+CLEAR_WORDS = frozenset({"clear", "none", "off", "-"})
+
+
+@dataclass(frozen=True)
+class Key:
+    """A setting a moderator can change: where it lives and what it takes."""
+
+    name: str
+    scope: str  # settings scope, or "community" for the community row, "roles" for bindings
+    key: str
+    kind: str  # zone | country | language | channel | channel_id | days | role
+    help: str
+
+
+KEYS: tuple[Key, ...] = (
+    Key("timezone", "community", "timezone", "zone", "Community time zone (IANA)"),
+    Key("country", "community", "country", "country", "Default country for crisis lines"),
+    Key("language", "community", "language", "language", "Default language"),
+    Key("announce_channel", SCOPE, "announce_channel", "channel", "Announcements channel"),
+    Key("journal_channel", "journal", "feed_channel", "channel", "Journal feed channel"),
+    Key("alert_channel", "crisis", "alert_channel", "channel_id", "Moderators' alert channel"),
+    Key("modlog_channel", SCOPE, "modlog_channel", "channel", "Mod-log channel (audit mirror)"),
+    Key("facilitator_role", "roles", str(int(Tier.FACILITATOR)), "role", "Facilitator role"),
+    Key("moderator_role", "roles", str(int(Tier.MODERATOR)), "role", "Moderator role"),
+    Key("retention_days", "privacy", "retention_days", "days", "Erase data of people gone N days"),
+)
+BY_NAME = {k.name: k for k in KEYS}
+
+
+class AdminCog(Cog):
+    """Set-up and settings for moderators."""
+
+    name = "admin"
+    description = "Community set-up and the audit log"
+    data_statement = (
+        "Stores the community's settings. For moderators, it keeps a log of their actions "
+        "(who changed which setting, when), never anything members write."
+    )
+
+    def __init__(self, services: Services, config: Any = None) -> None:
+        super().__init__(services, config)
+
+    async def start(self) -> None:
+        """Refuse commands of switched-off cogs; plan the mod-log mirror if one is set."""
+        self.services.dispatcher.disabled_cogs = self.disabled
+        if await self._mirrored_communities():
+            self._plan_mirror()
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Nothing of a member's is stored here (audit lines are anonymised by `mydata`)."""
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """Nothing of a member's is stored here (their audit lines are in the core export)."""
+        return {}
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _community(ctx: Context) -> int:
+        if ctx.community is None:
+            raise UserError(_("Settings belong to a community; use this in a community channel."))
+        return ctx.community.id
+
+    async def _place(self, ctx: Context, text: str) -> Place:
+        option = Option("channel", OptionType.CHANNEL, "channel")
+        place: Place = await convert(option, text, ctx)
+        return self._own_place(ctx, place)
+
+    @staticmethod
+    def _own_place(ctx: Context, place: Place) -> Place:
+        if (
+            place.is_dm
+            or place.platform != ctx.place.platform
+            or place.community_id != ctx.place.community_id
+        ):
+            raise UserError(_("That channel is not part of this community."))
+        return place
+
+    @staticmethod
+    def _role(text: str) -> str:
+        raw = text.strip()
+        match = ROLE_RE.match(raw)
+        role = match.group(1) if match else raw.lstrip("@&")
+        if not role or len(role) > 255 or any(ch.isspace() for ch in role):
+            raise UserError(_("Give a role as a mention, a role id or a power level."))
+        return role
+
+    async def _validate(self, ctx: Context, key: Key, value: str | Place) -> Any:
+        """The stored form of a typed value; None clears it."""
+        if isinstance(value, str) and value.strip().lower() in CLEAR_WORDS:
+            if key.scope == "community" and key.kind != "country":
+                raise UserError(_("`{key}` cannot be cleared, only changed.").format(key=key.name))
+            return None
+        if key.kind == "zone":
+            return parse_zone(str(value)).key
+        if key.kind == "country":
+            return check_country(str(value))
+        if key.kind == "language":
+            return check_language(str(value))
+        if key.kind in {"channel", "channel_id"}:
+            place = (
+                self._own_place(ctx, value)
+                if isinstance(value, Place)
+                else await self._place(ctx, value)
+            )
+            return place.key if key.kind == "channel" else place.id
+        if key.kind == "days":
+            text = str(value).strip()
+            if not text.isdigit() or not 1 <= int(text) <= RETENTION_MAX:
+                raise UserError(
+                    _("`{key}` takes a number of days from 1 to {n}, or `clear`.").format(
+                        key=key.name, n=RETENTION_MAX
+                    )
+                )
+            return int(text)
+        return self._role(str(value))
+
+    async def _store(self, ctx: Context, community_id: int, key: Key, value: Any) -> None:
+        settings = self.services.settings
+        if key.scope == "community":
+            await self.services.members.update_community(community_id, **{key.key: value or ""})
+        elif key.scope == "roles":
+            tier = int(key.key)
+            if value is None:
+                for role, bound in (await self.services.members.bindings(community_id)).items():
+                    if bound == tier:
+                        await self.services.members.bind(community_id, role, None)
+            else:
+                await self.services.members.bind(community_id, value, tier)
+        else:
+            await settings.set(community_id, key.scope, key.key, value)
+            if key.name == "retention_days":
+                # the period counts from now: nobody is erased for quiet before it was chosen
+                await settings.set(
+                    community_id,
+                    key.scope,
+                    "retention_since",
+                    None if value is None else self.services.clock.now().isoformat(),
+                )
+            if key.name == "modlog_channel" and value is not None:
+                await settings.set(community_id, SCOPE, MODLOG_LAST, await self._last_audit_id())
+                self._plan_mirror()
+            if key.name == "retention_days" and value is not None:
+                privacy = self.services.cogs.get("privacy")
+                plan = getattr(privacy, "plan_retention", None)
+                if plan is not None:
+                    plan()
+        shown = "clear" if value is None else str(value)
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "settings.set", f"{key.name}={shown}"
+        )
+
+    async def _current(self, community_id: int) -> dict[str, str | None]:
+        community = await self.services.members.community_by_id(community_id)
+        bindings = await self.services.members.bindings(community_id)
+        found: dict[str, str | None] = {}
+        for key in KEYS:
+            value: Any
+            if key.scope == "community":
+                value = getattr(community, key.key, None) if community else None
+            elif key.scope == "roles":
+                roles = sorted(r for r, t in bindings.items() if t == int(key.key))
+                value = ", ".join(roles) if roles else None
+            else:
+                value = await self.services.settings.get(community_id, key.scope, key.key)
+            found[key.name] = None if value in (None, "") else str(value)
+        return found
+
+    def _status(self, current: dict[str, str | None], title: str) -> Message:
+        unset = [k for k, v in current.items() if v is None]
+        fields = tuple(
+            Field(
+                f"{key.name} ({_(key.help)})",
+                f"{escape_markdown(current[key.name] or '')}" if current[key.name] else _("unset"),
+                inline=True,
+            )
+            for key in KEYS
+        )
+        footer = (
+            _("Still unset: {keys}.").format(keys=", ".join(unset))
+            if unset
+            else _("Everything is set.")
+        )
+        return Message(card=Card(title=title, fields=fields, footer=footer))
+
+    # ------------------------------------------------------------------ setup & settings
+
+    @command(
+        "setup",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option("timezone", OptionType.STRING, "Community time zone, e.g. Europe/Berlin",
+                   required=False, max_length=64),
+            Option("country", OptionType.STRING, "Default country code, e.g. US",
+                   required=False, max_length=64),
+            Option("announce_channel", OptionType.CHANNEL, "Where announcements go",
+                   required=False),
+            Option("journal_channel", OptionType.CHANNEL, "Where shared journal entries appear",
+                   required=False),
+            Option("alert_channel", OptionType.CHANNEL, "Moderators' channel for crisis alerts",
+                   required=False),
+            Option("modlog_channel", OptionType.CHANNEL, "Where the audit log is mirrored",
+                   required=False),
+            Option("facilitator_role", OptionType.STRING, "Role (mention or id) for facilitators",
+                   required=False, max_length=300),
+            Option("moderator_role", OptionType.STRING, "Role (mention or id) for moderators",
+                   required=False, max_length=300),
+        ),
+    )  # fmt: skip
+    async def setup(
+        self,
+        ctx: Context,
+        timezone: str | None = None,
+        country: str | None = None,
+        announce_channel: Place | None = None,
+        journal_channel: Place | None = None,
+        alert_channel: Place | None = None,
+        modlog_channel: Place | None = None,
+        facilitator_role: str | None = None,
+        moderator_role: str | None = None,
+    ) -> None:
+        """Set the community's essentials in one go and see what is still unset."""
+        community_id = self._community(ctx)
+        given: dict[str, str | Place | None] = {
+            "timezone": timezone,
+            "country": country,
+            "announce_channel": announce_channel,
+            "journal_channel": journal_channel,
+            "alert_channel": alert_channel,
+            "modlog_channel": modlog_channel,
+            "facilitator_role": facilitator_role,
+            "moderator_role": moderator_role,
+        }
+        checked = [
+            (BY_NAME[name], await self._validate(ctx, BY_NAME[name], value))
+            for name, value in given.items()
+            if value is not None
+        ]
+        for key, value in checked:  # everything is validated before anything changes
+            await self._store(ctx, community_id, key, value)
+        title = (
+            _("Saved {n} settings.").format(n=len(checked)) if checked else _("Community set-up")
+        )
+        message = self._status(await self._current(community_id), title)
+        if not checked:
+            message = Message(
+                text=(
+                    _(
+                        "Give any of the options to set them, e.g. `{prefix}setup timezone "
+                        "Europe/Berlin`; `{prefix}settings set KEY VALUE` changes one later."
+                    ).format(prefix=ctx.prefix),
+                ),
+                card=message.card,
+            )
+        await ctx.reply(message, ephemeral=True)
+
+    @command("settings", "show", tier=Tier.MODERATOR, scope=Scope.COMMUNITY, ephemeral=True,
+             text_default=True)  # fmt: skip
+    async def settings_show(self, ctx: Context) -> None:
+        """Show every community setting and what is still unset."""
+        community_id = self._community(ctx)
+        message = self._status(await self._current(community_id), _("Community settings"))
+        disabled = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
+        if disabled:
+            message = Message(
+                text=(_("Switched off here: {cogs}.").format(cogs=", ".join(disabled)),),
+                card=message.card,
+            )
+        await ctx.reply(message, ephemeral=True)
+
+    @command(
+        "settings",
+        "set",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(
+            Option(
+                "key",
+                OptionType.CHOICE,
+                "Which setting",
+                choices=tuple(Choice(k.name) for k in KEYS),
+            ),
+            Option("value", OptionType.STRING, "The new value, or `clear`", max_length=300),
+        ),
+    )
+    async def settings_set(self, ctx: Context, key: str, value: str) -> None:
+        """Change one community setting (each value is checked first)."""
+        community_id = self._community(ctx)
+        spec = BY_NAME[key]
+        stored = await self._validate(ctx, spec, value)
+        await self._store(ctx, community_id, spec, stored)
+        await ctx.reply(
+            _("`{key}` is now {value}.").format(key=key, value=escape_markdown(str(stored)))
+            if stored is not None
+            else _("`{key}` is cleared.").format(key=key),
+            ephemeral=True,
+        )
+
+    # ------------------------------------------------------------------ cogs per community
+
+    def _switchable(self) -> tuple[Choice, ...]:
+        return tuple(Choice(n) for n in available_cogs() if n not in ALWAYS_ON)
+
+    async def _switch(self, ctx: Context, name: str, on: bool) -> None:
+        community_id = self._community(ctx)
+        if name in ALWAYS_ON or name not in available_cogs():
+            raise UserError(_("`{name}` cannot be switched off.").format(name=name[:32]))
+        disabled: list[str] = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
+        now_off = sorted(set(disabled) - {name}) if on else sorted({*disabled, name})
+        await self.services.settings.set(community_id, SCOPE, DISABLED, now_off or None)
+        await self.services.audit.record(
+            community_id, ctx.actor.key, "cogs.enable" if on else "cogs.disable", name
+        )
+        await ctx.reply(
+            _("`{name}` is on here.").format(name=name)
+            if on
+            else _("`{name}` is off here; its commands are refused in this community.").format(
+                name=name
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "cogs",
+        "enable",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(Option("name", OptionType.STRING, "The part to switch on", max_length=32),),
+    )
+    async def cogs_enable(self, ctx: Context, name: str) -> None:
+        """Switch a part of the bot on in this community."""
+        await self._switch(ctx, name.strip().lower(), True)
+
+    @command(
+        "cogs",
+        "disable",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        options=(Option("name", OptionType.STRING, "The part to switch off", max_length=32),),
+    )
+    async def cogs_disable(self, ctx: Context, name: str) -> None:
+        """Switch a part of the bot off in this community."""
+        await self._switch(ctx, name.strip().lower(), False)
+
+    async def disabled(self, community_id: int) -> list[str]:
+        """Cogs switched off in a community (for the dispatcher)."""
+        found: list[str] = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
+        return found
+
+    # ------------------------------------------------------------------ audit log
+
+    @command(
+        "audit",
+        "list",
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+        text_default=True,
+        options=(
+            Option("page", OptionType.INTEGER, "Page number, 1 is newest", required=False,
+                   min_value=1, max_value=10000),
+        ),
+    )  # fmt: skip
+    async def audit_list(self, ctx: Context, page: int = 1) -> None:
+        """Show moderator actions here, newest first."""
+        community_id = self._community(ctx)
+        async with self.services.db.sessions() as session:
+            total = await session.scalar(
+                select(func.count()).where(AuditEntry.community_id == community_id)
+            )
+            rows = list(
+                await session.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.community_id == community_id)
+                    .order_by(AuditEntry.id.desc())
+                    .offset((page - 1) * AUDIT_PAGE)
+                    .limit(AUDIT_PAGE)
+                )
+            )
+        pages = max(1, -(-int(total or 0) // AUDIT_PAGE))
+        if not rows:
+            raise UserError(
+                _("The audit log has {n} pages.").format(n=pages)
+                if page > 1
+                else _("Nothing is in the audit log yet.")
+            )
+        parts: list[str | When] = []
+        for row in rows:
+            parts += await self._line(community_id, row)
+        parts.append(_("Page {page} of {pages}.").format(page=page, pages=pages))
+        await ctx.reply(Message.of(*parts), ephemeral=True)
+
+    async def _line(self, community_id: int, row: AuditEntry) -> list[str | When]:
+        who = await self._who(community_id, row.actor_key)
+        detail = row.detail.replace("`", "'")
+        return ["- ", When(row.created_at, "full"), f" {who}: `{row.action}` `{detail}`\n"]
+
+    async def _who(self, community_id: int, actor_key: str) -> str:
+        if ":" not in actor_key:
+            return escape_markdown(actor_key)
+        name = await self.services.members.pseudonym(community_id, actor_key)
+        return escape_markdown(name or actor_key)
+
+    # ------------------------------------------------------------------ mod-log mirror
+
+    async def _last_audit_id(self) -> int:
+        async with self.services.db.sessions() as session:
+            return int(await session.scalar(select(func.max(AuditEntry.id))) or 0)
+
+    def _plan_mirror(self) -> None:
+        when = self.services.clock.now() + MIRROR_EVERY
+        self.services.scheduler.at(MIRROR_JOB, when, self.mirror)
+
+    async def mirror(self) -> int:
+        """Copy new audit lines to each community's mod-log channel; plan the next pass."""
+        sent = 0
+        try:
+            sent = await self._mirror_once()
+        finally:
+            if await self._mirrored_communities():
+                self._plan_mirror()
+        return sent
+
+    async def _mirrored_communities(self) -> list[int]:
+        async with self.services.db.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(Setting.community_id).where(
+                        Setting.scope == SCOPE, Setting.key == "modlog_channel"
+                    )
+                )
+            )
+
+    async def _mirror_once(self) -> int:
+        settings = self.services.settings
+        sent = 0
+        for community_id in await self._mirrored_communities():
+            channel = await settings.get(community_id, SCOPE, "modlog_channel")
+            community = await self.services.members.community_by_id(community_id)
+            if not channel or community is None:
+                continue
+            last = int(await settings.get(community_id, SCOPE, MODLOG_LAST, 0) or 0)
+            async with self.services.db.sessions() as session:
+                rows = list(
+                    await session.scalars(
+                        select(AuditEntry)
+                        .where(AuditEntry.community_id == community_id, AuditEntry.id > last)
+                        .order_by(AuditEntry.id)
+                        .limit(50)
+                    )
+                )
+            if not rows:
+                continue
+            lines: list[str | When] = [_("Audit log:") + "\n"]
+            for row in rows:
+                lines += await self._line(community_id, row)
+            await self.services.outbox.enqueue(
+                f"admin.modlog.{community_id}.{rows[-1].id}",
+                Target(community.platform, str(channel).removeprefix(f"{community.platform}:")),
+                Message.of(*lines),
+                self.services.clock.now(),
+            )
+            await settings.set(community_id, SCOPE, MODLOG_LAST, rows[-1].id)
+            sent += 1
+        return sent

@@ -1,0 +1,217 @@
+"""`mydata`: what is stored and why, an export by DM, erasure with a confirmation step.
+
+A member who leaves keeps their data until they erase it, or until the community's retention
+period (`settings set retention_days N`, off by default) passes without the bot seeing them.
+Platforms do not reliably tell a bot who left, so "left" means: not seen in any community they
+belong to for that many days (joining, or anything the bot saw them do), counted from the day
+moderators turned the period on. A daily job erases those people exactly as `mydata erase`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot.core.cog import Cog, Services
+from bot.core.commands import Option, OptionType, command
+from bot.core.context import Context
+from bot.core.errors import DeliveryError, UserError
+from bot.core.message import Attachment, Card, Field, Message
+from bot.i18n import _
+from cogs.privacy import render
+from cogs.privacy.service import PrivacyService
+
+log = logging.getLogger("circlebot.privacy")
+
+CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+CODE_LENGTH = 6
+CODE_VALID = timedelta(minutes=10)
+RETENTION_JOB = "privacy.retention"
+RETENTION_HOUR = time(3, 0)
+
+
+class PrivacyCog(Cog):
+    """Red-DiscordBot-style data statements and deletion, reachable by every member."""
+
+    name = "privacy"
+    description = "Your data: what is stored, export, erase"
+    data_statement = (
+        "Stores the day you were last seen in each community, so a retention period set by "
+        "moderators can erase data of people who left. The bot itself also keeps messages it "
+        "is due to send you and, for moderators, a log of their actions (never what members "
+        "wrote)."
+    )
+
+    def __init__(self, services: Services, config: Any = None) -> None:
+        super().__init__(services, config)
+        self.service = PrivacyService(services)
+        self._codes: dict[str, tuple[str, datetime]] = {}
+
+    async def start(self) -> None:
+        """Watch for activity (presence) and plan the daily retention pass."""
+        self.services.dispatcher.seen_hooks.append(self.service.touch)
+        if await self.service.retention_periods():
+            self.plan_retention()
+
+    async def stop(self) -> None:
+        """Stop watching and drop the planned pass."""
+        if self.service.touch in self.services.dispatcher.seen_hooks:
+            self.services.dispatcher.seen_hooks.remove(self.service.touch)
+        await super().stop()
+
+    def plan_retention(self) -> None:
+        """Plan the next daily pass (admin calls this when a period is first set)."""
+        now = self.services.clock.now()
+        when = datetime.combine(now.date(), RETENTION_HOUR, tzinfo=now.tzinfo)
+        if when <= now:
+            when += timedelta(days=1)
+        self.services.scheduler.at(RETENTION_JOB, when, self.run_retention)
+
+    async def run_retention(self) -> int:
+        """Erase people whose communities' retention periods have passed; plan the next pass."""
+        erased = 0
+        try:
+            for actor_key in await self.service.departed():
+                await self.service.erase(actor_key)
+                erased += 1
+            if erased:
+                await self.services.audit.record(
+                    None, "circlebot", "privacy.retention", f"erased={erased}"
+                )
+        finally:
+            if await self.service.retention_periods():
+                self.plan_retention()
+        return erased
+
+    def _titles(self) -> dict[str, str]:
+        return {c.name: _(c.description) for c in self.service.every_cog()}
+
+    # ------------------------------------------------------------------ commands
+
+    @command("mydata", "what", ephemeral=True, text_default=True)
+    async def mydata_what(self, ctx: Context) -> None:
+        """What each part of the bot stores about you, and why."""
+        await self._touch(ctx)
+        fields = tuple(
+            Field(_(c.description), _(c.data_statement)) for c in self.services.cogs.values()
+        )
+        await ctx.reply(
+            Message(
+                card=Card(
+                    title=_("What is stored about you"),
+                    fields=fields,
+                    footer=_(
+                        "`{prefix}mydata export` sends you all of it; `{prefix}mydata erase` "
+                        "removes it."
+                    ).format(prefix=ctx.prefix),
+                )
+            ),
+            ephemeral=True,
+        )
+
+    @command("mydata", "export", ephemeral=True, slow=True)
+    async def mydata_export(self, ctx: Context) -> None:
+        """Get everything stored about you as files, in a direct message."""
+        await self._touch(ctx)
+        data = await self.service.export(ctx.actor.key)
+        stamp = self.services.clock.now().strftime("%Y%m%d")
+        as_json = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
+        as_markdown = render.markdown(data, self._titles()).encode("utf-8")
+        try:
+            await ctx.dm(
+                Message.of(
+                    _("Here is everything I store about you, as JSON for programs…"),
+                    attachment=Attachment(
+                        f"circlebot-mydata-{stamp}.json", as_json, "application/json"
+                    ),
+                )
+            )
+            await ctx.dm(
+                Message.of(
+                    _("…and the same as a readable document. Keep them somewhere safe."),
+                    attachment=Attachment(
+                        f"circlebot-mydata-{stamp}.md", as_markdown, "text/markdown"
+                    ),
+                )
+            )
+        except DeliveryError:
+            raise UserError(
+                _(
+                    "I could not send you a direct message. Allow direct messages from me, "
+                    "then try again; your data is only ever sent privately."
+                )
+            ) from None
+        if not ctx.place.is_dm:
+            await ctx.reply(_("I sent your data to you in a direct message."), ephemeral=True)
+
+    @command(
+        "mydata",
+        "erase",
+        ephemeral=True,
+        options=(
+            Option(
+                "code",
+                OptionType.STRING,
+                "The confirmation code from the first step",
+                required=False,
+                max_length=40,
+            ),
+        ),
+    )
+    async def mydata_erase(self, ctx: Context, code: str | None = None) -> None:
+        """Erase everything stored about you (asks for a confirmation code first)."""
+        key = ctx.actor.key
+        now = self.services.clock.now()
+        if code is None:
+            data = await self.service.export(key)
+            lines = render.counts(data, self._titles())
+            fresh = "".join(secrets.choice(CODE_ALPHABET) for _n in range(CODE_LENGTH))
+            self._codes[key] = (fresh, now + CODE_VALID)
+            what = "\n".join(lines) if lines else _("- Nothing but your account id.")
+            await ctx.reply(
+                _(
+                    "This erases, in every community this bot serves:\n{what}\n"
+                    "Feedback you left on other people's entries and meetings you set up stay "
+                    "for them, shown as by “a former member”. This cannot be undone; "
+                    "`{prefix}mydata export` first if you want a copy.\n"
+                    "To go ahead within 10 minutes: `{prefix}mydata erase confirm {code}`"
+                ).format(what=what, prefix=ctx.prefix, code=fresh),
+                ephemeral=True,
+            )
+            return
+        typed = code.strip().lower().removeprefix("confirm").strip()
+        expected = self._codes.get(key)
+        if expected is None or expected[1] < now or not secrets.compare_digest(typed, expected[0]):
+            raise UserError(
+                _(
+                    "That code is not right or has expired; nothing was erased. Start again "
+                    "with `{prefix}mydata erase`."
+                ).format(prefix=ctx.prefix)
+            )
+        del self._codes[key]
+        await self.service.erase(key)
+        await ctx.reply(
+            _(
+                "Done. Everything stored about you is erased. If you use a command again, "
+                "I will start afresh with only what that needs."
+            ),
+            ephemeral=True,
+        )
+
+    async def _touch(self, ctx: Context) -> None:
+        if ctx.community is not None:
+            await self.service.touch(ctx.community.id, ctx.actor.key)
+
+    # ------------------------------------------------------------------ hooks
+
+    async def delete_user_data(self, actor_key: str) -> None:
+        """Forget presence and any pending confirmation code (the core rows are erased later)."""
+        self._codes.pop(actor_key, None)
+        await self.service.forget_presence(actor_key)
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """The days the person was last seen per community."""
+        return {"last_seen": await self.service.presence(actor_key)}

@@ -1,0 +1,25 @@
+"""When a member was last seen in a community, for the moderators' retention period."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, UTCDateTime
+from bot.models import ACTOR_KEY
+
+
+class Presence(Base):
+    """The last time a person did something the bot saw in one community (day precision)."""
+
+    __tablename__ = "privacy_presence"
+    __table_args__ = (UniqueConstraint("community_id", "actor_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

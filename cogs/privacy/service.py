@@ -1,0 +1,214 @@
+"""Export and erase across every cog, the core's own rows, presence and retention.
+
+Erasure reaches every shipped cog, loaded or not: a cog switched off still has its tables, and
+a member who asks to be forgotten must not depend on what happens to be switched on today.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from bot.config import validate_section
+from bot.core.cog import Cog, Services, export_row
+from bot.core.loader import available_cogs, cog_class
+from bot.maintenance import scrub_free_space
+from bot.models import AuditEntry, Member, OutboxItem, Setting
+from cogs.privacy.models import Presence
+
+log = logging.getLogger("circlebot.privacy")
+
+FORMER_MEMBER = "a former member"
+SCOPE = "privacy"
+RETENTION_DAYS = "retention_days"
+RETENTION_SINCE = "retention_since"
+EXPORT_FORMAT = "circlebot-member-export-1"
+
+
+class PrivacyService:
+    """One public method = one piece of work over the whole database."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._sessions = services.db.sessions
+        self._touched: dict[tuple[int, str], str] = {}
+        self._bare: dict[str, Cog] = {}
+
+    def every_cog(self) -> list[Cog]:
+        """Loaded cogs, plus a bare instance of each shipped cog that is switched off."""
+        found = list(self.services.cogs.values())
+        loaded = {c.name for c in found}
+        for name in available_cogs():
+            if name in loaded:
+                continue
+            if name in self._bare:
+                found.append(self._bare[name])
+                continue
+            cls = cog_class(name)
+            config = None
+            if cls.Config is not None:
+                config, _problems = validate_section(cls.Config, {}, f"cogs.{name}")
+            try:
+                self._bare[name] = cls(self.services, config)
+                found.append(self._bare[name])
+            except Exception:
+                log.exception("could not prepare the switched-off cog %s for privacy work", name)
+        return found
+
+    # ------------------------------------------------------------------ export
+
+    async def export(self, actor_key: str) -> dict[str, Any]:
+        """Everything stored about one person, decrypted, grouped by cog."""
+        cogs: dict[str, Any] = {}
+        for cog in self.every_cog():
+            cogs[cog.name] = await cog.export_user_data(actor_key)
+        return {
+            "format": EXPORT_FORMAT,
+            "account": actor_key,
+            "exported_at": self.services.clock.now().isoformat(),
+            "cogs": cogs,
+            "core": await self.core_export(actor_key),
+        }
+
+    async def core_export(self, actor_key: str) -> dict[str, Any]:
+        """Rows of the core no cog owns: moderator actions, messages to the person, presence."""
+        async with self._sessions() as session:
+            audit = await session.scalars(
+                select(AuditEntry).where(AuditEntry.actor_key == actor_key).order_by(AuditEntry.id)
+            )
+            messages = await session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.is_dm.is_(True), OutboxItem.target == actor_key)
+                .order_by(OutboxItem.id)
+            )
+            return {
+                "moderator_actions": [export_row(r) for r in audit],
+                "messages_to_you": [
+                    {
+                        **export_row(r, skip=("payload", "key", "attempts", "note")),
+                        "message": json.loads(r.payload),
+                    }
+                    for r in messages
+                ],
+            }
+
+    # ------------------------------------------------------------------ erase
+
+    async def erase(self, actor_key: str) -> None:
+        """Every cog's deletion hook, then the core's rows, then free space is overwritten."""
+        for cog in self.every_cog():
+            await cog.delete_user_data(actor_key)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(AuditEntry)
+                .where(AuditEntry.actor_key == actor_key)
+                .values(actor_key=FORMER_MEMBER)
+            )
+            await session.execute(
+                delete(OutboxItem).where(
+                    OutboxItem.is_dm.is_(True), OutboxItem.target == actor_key
+                )
+            )
+        await scrub_free_space(self.services.db)
+
+    async def presence(self, actor_key: str) -> list[dict[str, Any]]:
+        """The days the person was last seen, per community."""
+        async with self._sessions() as session:
+            rows = await session.scalars(select(Presence).where(Presence.actor_key == actor_key))
+            return [export_row(r, skip=("id", "actor_key")) for r in rows]
+
+    async def forget_presence(self, actor_key: str) -> None:
+        """Drop the person's presence rows."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(Presence).where(Presence.actor_key == actor_key))
+        self._touched = {k: v for k, v in self._touched.items() if k[1] != actor_key}
+
+    # ------------------------------------------------------------------ presence & retention
+
+    async def touch(self, community_id: int, actor_key: str) -> None:
+        """Note that the person was here today (written at most once a day per community)."""
+        now = self.services.clock.now()
+        day = now.date().isoformat()
+        if self._touched.get((community_id, actor_key)) == day:
+            return
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(Presence).where(
+                    Presence.community_id == community_id, Presence.actor_key == actor_key
+                )
+            )
+            if row is None:
+                session.add(Presence(community_id=community_id, actor_key=actor_key, seen_at=now))
+            else:
+                row.seen_at = now
+        self._touched[(community_id, actor_key)] = day
+
+    async def retention_periods(self) -> dict[int, tuple[int, datetime]]:
+        """Community id -> (days, since when the period counts) for communities that set one.
+
+        The period starts counting when a moderator turns it on, so turning it on never erases
+        people at once for having been quiet before anyone decided on a period.
+        """
+        now = self.services.clock.now()
+        settings = self.services.settings
+        async with self._sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(Setting.community_id).where(
+                        Setting.scope == SCOPE, Setting.key == RETENTION_DAYS
+                    )
+                )
+            )
+        found: dict[int, tuple[int, datetime]] = {}
+        for community_id in ids:
+            days = await settings.get(community_id, SCOPE, RETENTION_DAYS)
+            if not isinstance(days, int) or days <= 0:
+                continue
+            since_text = await settings.get(community_id, SCOPE, RETENTION_SINCE)
+            if not since_text:
+                await settings.set(community_id, SCOPE, RETENTION_SINCE, now.isoformat())
+                since = now
+            else:
+                since = datetime.fromisoformat(str(since_text))
+            found[community_id] = (days, since)
+        return found
+
+    async def departed(self) -> list[str]:
+        """People whose every community has a retention period that has passed for them.
+
+        "Passed" means: neither joining nor any activity the bot saw (`Presence`) happened
+        within the period, and the period has been on for at least that long.
+        """
+        periods = await self.retention_periods()
+        if not periods:
+            return []
+        now = self.services.clock.now()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Member.actor_key, Member.community_id, Member.joined_at, Presence.seen_at)
+                .outerjoin(
+                    Presence,
+                    (Presence.community_id == Member.community_id)
+                    & (Presence.actor_key == Member.actor_key),
+                )
+                .where(
+                    Member.actor_key.in_(
+                        select(Member.actor_key).where(Member.community_id.in_(list(periods)))
+                    )
+                )
+            )
+            verdict: dict[str, bool] = {}
+            for key, community_id, joined_at, seen_at in rows:
+                period = periods.get(community_id)
+                if period is None:
+                    verdict[key] = False
+                    continue
+                days, since = period
+                cutoff = now - timedelta(days=days)
+                last = max(joined_at, seen_at or joined_at, since)
+                verdict[key] = verdict.get(key, True) and last < cutoff
+        return sorted(key for key, gone in verdict.items() if gone)

@@ -1,0 +1,185 @@
+"""Moderators' set-up and settings, the audit log, and who may run what in every cog."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Text, select, type_coerce
+
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.loader import available_cogs
+from bot.core.permissions import Tier
+from bot.db import Base
+from bot.maintenance import load_all_models
+from bot.models import AuditEntry
+from tests.conftest import AppFactory, make_config
+from tests.fakes import FakePlatform, Said
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+REFUSAL = {
+    Tier.FACILITATOR: "Only a facilitator can use",
+    Tier.MODERATOR: "Only a moderator can use",
+}
+
+
+async def full_app(app_factory: AppFactory) -> tuple[App, FakePlatform]:
+    config = make_config(
+        cogs={"enabled": available_cogs()},
+        bot={"rate_limit": {"commands": 10000, "per_seconds": 1}},
+    )
+    app = await app_factory(config, clock=VirtualClock(START))
+    fake = FakePlatform(app)
+    app.add_transport(fake)
+    fake.actor("mod", Tier.MODERATOR)
+    fake.actor("fac", Tier.FACILITATOR)
+    fake.actor("mem", Tier.MEMBER)
+    return app, fake
+
+
+def texts(said: list[Said]) -> str:
+    return "\n".join(s.text for s in said)
+
+
+async def snapshot(app: App) -> dict[str, list[tuple[Any, ...]]]:
+    load_all_models()
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with app.db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            columns = [type_coerce(c, Text()) for c in table.columns]
+            out[table.name] = sorted(map(tuple, (await conn.execute(select(*columns))).all()))
+    return out
+
+
+async def test_every_guarded_command_refuses_lower_tiers_and_changes_nothing(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    for name in ("mod", "fac", "mem"):
+        await fake.say(name, "!ping")
+    guarded = [s for s in app.registry.specs if s.tier > Tier.MEMBER]
+    assert {s.cog for s in guarded} >= {"admin", "crisis", "journal", "meetings", "scripts"}
+    before = await snapshot(app)
+    for spec in guarded:
+        for name, tier in (("mem", Tier.MEMBER), ("fac", Tier.FACILITATOR)):
+            if tier >= spec.tier:
+                continue
+            said = await fake.say(name, f"!{spec.name} x y")
+            assert len(said) == 1 and said[0].where == "ephemeral", spec.name
+            assert REFUSAL[spec.tier] in said[0].text, (spec.name, said[0].text)
+            assert f"`{spec.name}`" in said[0].text
+    assert await snapshot(app) == before
+    for spec in guarded:  # the tier itself is let through (it may then ask for arguments)
+        name = "mod" if spec.tier is Tier.MODERATOR else "fac"
+        said = await fake.say(name, f"!{spec.name}")
+        assert "Only a" not in texts(said), spec.name
+
+
+async def test_a_moderator_whose_role_was_just_removed_is_refused(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    assert "is now" in texts(await fake.say("mod", "!settings set timezone Europe/Paris"))
+    fake.tiers["mod"] = Tier.MEMBER
+    said = await fake.say("mod", "!settings set timezone Asia/Tokyo")
+    assert "Only a moderator can use `settings set`" in texts(said)
+    community = await app.members.community_by_id(1)
+    assert community is not None and community.timezone == "Europe/Paris"
+
+
+async def test_setup_sets_the_essentials_at_once_and_lists_what_is_unset(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    first = texts(await fake.say("mod", "!setup"))
+    assert "Still unset: country, announce_channel" in first
+    said = texts(
+        await fake.say(
+            "mod",
+            "!setup timezone:Europe/Dublin country:IE announce_channel:#general "
+            "journal_channel:#general alert_channel:#general modlog_channel:#general "
+            "facilitator_role:<@&111> moderator_role:222",
+        )
+    )
+    assert "Saved 8 settings." in said and "retention_days" in said
+    assert "Still unset: language" not in said
+    community = await app.members.community_by_id(1)
+    assert community is not None and (community.timezone, community.country) == (
+        "Europe/Dublin",
+        "IE",
+    )
+    assert await app.members.bindings(1) == {"111": 1, "222": 2}
+    assert await app.settings.get(1, "journal", "feed_channel") == "fake:general"
+    assert await app.settings.get(1, "crisis", "alert_channel") == "general"
+    shown = texts(await fake.say("mod", "!settings show"))
+    assert "Europe/Dublin" in shown and "Still unset: retention_days" in shown
+
+
+async def test_bad_values_are_refused_with_one_message_and_change_nothing(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    await fake.say("mod", "!ping")
+    before = await snapshot(app)
+    cases = {
+        "!settings set timezone Mars/Olympus": "not a time zone I know",
+        "!settings set country Atlantis": "not a country I know",
+        "!settings set journal_channel #elsewhere": "could not find the channel",
+        "!settings set retention_days 0": "number of days from 1 to 3650",
+        "!settings set timezone clear": "cannot be cleared",
+        "!setup timezone:Europe/Rome country:Atlantis": "not a country I know",
+        "!cogs disable privacy": "cannot be switched off",
+        "!cogs disable nosuch": "cannot be switched off",
+    }
+    for line, expected in cases.items():
+        said = await fake.say("mod", line)
+        assert len(said) == 1 and expected in said[0].text, (line, texts(said))
+    assert await snapshot(app) == before  # `setup` checks every value before saving any
+
+
+async def test_cogs_switch_per_community_and_everything_is_audited(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    assert "is off here" in texts(await fake.say("mod", "!cogs disable journal"))
+    assert "Switched off here: journal." in texts(await fake.say("mod", "!settings show"))
+    refused = texts(await fake.say("ana", "!journal write a note"))
+    assert "`journal write` is switched off in this community." in refused
+    assert "is on here" in texts(await fake.say("mod", "!cogs enable journal"))
+    assert "switched off" not in texts(await fake.say("ana", "!journal write a note"))
+    await fake.say("mod", "!settings set country GB")
+    async with app.db.sessions() as session:
+        lines = [
+            (a.actor_key, a.action, a.detail) for a in await session.scalars(select(AuditEntry))
+        ]
+    assert lines == [
+        ("fake:mod", "cogs.disable", "journal"),
+        ("fake:mod", "cogs.enable", "journal"),
+        ("fake:mod", "settings.set", "country=GB"),
+    ]
+
+
+async def test_audit_list_is_newest_first_paged_and_mirrored_to_the_mod_log(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    await fake.say("mod", "!me name Sam")
+    await fake.say("mod", "!settings set country GB")
+    await fake.say("mod", "!settings set modlog_channel #general")
+    for n in range(12):
+        await fake.say("mod", f"!settings set retention_days {n + 1}")
+    page1 = texts(await fake.say("mod", "!audit list"))
+    assert page1.index("retention_days=12") < page1.index("retention_days=3")
+    assert "Sam: `settings.set`" in page1 and "Page 1 of 2." in page1
+    page2 = texts(await fake.say("mod", "!audit list 2"))
+    assert "modlog_channel=fake:general" in page2 and "Page 2 of 2." in page2
+    assert "has 2 pages" in texts(await fake.say("mod", "!audit list 3"))
+    assert "country=GB" in page2
+    await app.scheduler.advance(timedelta(minutes=6))
+    mirrored = [s.text for s in fake.said if s.where == "channel" and "Audit log:" in s.text]
+    assert len(mirrored) == 1 and "retention_days=12" in mirrored[0]
+    assert "modlog_channel" in mirrored[0]
+    assert "country" not in mirrored[0]  # history from before the channel stays out
+    await app.scheduler.advance(timedelta(minutes=6))
+    assert len([s for s in fake.said if "Audit log:" in s.text]) == 1

@@ -1,0 +1,533 @@
+"""circlebot on Discord, end to end: discord.py's real client against the local stand-in.
+
+Every test runs the adapter's own client (the one `circlebot run` starts) with the real core on
+a SQLite file, so what passes here is what the bot sends and how discord.py parses the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from bot.adapters.discord import DiscordAdapter
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.commands import CommandSpec
+from bot.core.context import Context
+from bot.core.conversation import Flow, Outcome, Step
+from bot.core.message import Attachment, Card, Field, Message, When
+from bot.core.permissions import Tier
+from bot.outbox import Target
+from bot.safety import ZWSP
+from tests.conftest import AppFactory, make_config
+from tests.e2e.discord_standin import DiscordStandin, StandinChannel, StandinUser
+
+pytestmark = pytest.mark.e2e
+
+EPHEMERAL = 64
+GENERAL = ["general"]  # a fixed command set, whatever other cogs exist
+COMMANDS = r"/applications/\d+/commands"
+
+
+@dataclass
+class Circle:
+    """The stand-in world plus a way to start circlebot against it."""
+
+    standin: DiscordStandin
+    app_factory: AppFactory
+
+    @property
+    def general(self) -> StandinChannel:
+        return self.standin.state.channel_named("general")
+
+    def user(self, name: str) -> StandinUser:
+        return self.standin.state.user_named(name)
+
+    def dm(self, name: str) -> StandinChannel:
+        return self.standin.state.dm_channel_for(self.user(name))
+
+    async def app(self, name: str = "bot", cogs: list[str] | None = None) -> App:
+        """The core on a SQLite file named `name` with `cogs` (default: all), on a virtual
+        clock so that only the test decides when the outbox delivers."""
+        config = make_config() if cogs is None else make_config(cogs={"enabled": cogs})
+        return await self.app_factory(config, name=name, clock=VirtualClock(datetime.now(UTC)))
+
+    def adapter(self, app: App, **options: Any) -> DiscordAdapter:
+        return DiscordAdapter(app, guild_ready_timeout=0.05, **options)
+
+    async def reply(
+        self, command: str, options: dict[str, Any] | None = None, *, user: str, **kw: Any
+    ) -> dict[str, Any]:
+        sent = await self.standin.send_command(command, options, user=self.user(user), **kw)
+        return await self.standin.wait_for_interaction_response(sent.id)
+
+    async def bot_messages(self, channel: StandinChannel, count: int) -> list[dict[str, Any]]:
+        """Wait until the bot has posted at least `count` messages in `channel`."""
+        state = self.standin.state
+        return await self.standin.wait_for(
+            lambda: (m := state.bot_messages(channel)) and len(m) >= count and m
+        )
+
+
+@pytest_asyncio.fixture
+async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
+    return Circle(discord_standin, app_factory)
+
+
+def add_command(
+    app: App, path: tuple[str, ...], callback: Callable[..., Awaitable[None]], **spec: Any
+) -> None:
+    """A test-only command, added before the adapter builds its command tree."""
+    app.registry.add(
+        CommandSpec(
+            path=path,
+            description=f"Test command {' '.join(path)}",
+            callback=callback,
+            cog="test",
+            **spec,
+        )
+    )
+
+
+def walk(components: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every component, however nested (action rows, labels)."""
+    for component in components:
+        yield component
+        yield from walk(component.get("components") or [])
+        if isinstance(component.get("component"), dict):
+            yield from walk([component["component"]])
+
+
+def button_ids(message: dict[str, Any]) -> dict[str, str]:
+    """Label -> custom id of every button on a posted message."""
+    return {
+        button["label"]: button["custom_id"]
+        for row in message["components"]
+        for button in row["components"]
+    }
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+async def test_sync_payload_and_no_resync_on_restart(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+
+    async def moderate(ctx: Context) -> None:
+        await ctx.reply("moderated")
+
+    add_command(app, ("modtest",), moderate, tier=Tier.MODERATOR)
+    adapter = circle.adapter(app)
+    async with circle.standin.client_running(adapter.client):
+        pass
+    (put,) = circle.standin.requests("PUT", COMMANDS)
+    by_name = {c["name"]: c for c in put.json}
+    assert set(by_name) == {"about", "help", "me", "modtest", "ping"}
+    assert str(by_name["modtest"]["default_member_permissions"]) == "32"  # Manage Server: a hint
+    assert by_name["ping"]["default_member_permissions"] is None
+    assert by_name["ping"]["description"] == "Check that the bot is listening."
+    (command,) = by_name["help"]["options"]
+    assert command == {
+        "name": "command",
+        "description": "A command or group to explain",
+        "type": 3,
+        "required": False,
+        "autocomplete": True,
+        "max_length": 100,
+    }
+    me = {o["name"]: o for o in by_name["me"]["options"]}
+    assert set(me) == {"show", "name", "timezone", "country", "language", "setup"}
+    assert all(o["type"] == 1 for o in me.values())
+    (pseudonym,) = me["name"]["options"]
+    assert (pseudonym["type"], pseudonym["required"], pseudonym["max_length"]) == (3, True, 64)
+    assert me["show"]["description"] == "Show your own settings (only you see this)."
+
+    same = await circle.app(cogs=GENERAL)
+    add_command(same, ("modtest",), moderate, tier=Tier.MODERATOR)
+    async with circle.standin.client_running(circle.adapter(same).client):
+        pass
+    assert len(circle.standin.requests("PUT", COMMANDS)) == 1  # same set: nothing to sync
+
+    changed = await circle.app(cogs=GENERAL)
+    add_command(changed, ("modtest",), moderate, tier=Tier.MODERATOR, ephemeral=True)
+    add_command(changed, ("extra",), moderate)
+    async with circle.standin.client_running(circle.adapter(changed).client):
+        pass
+    assert len(circle.standin.requests("PUT", COMMANDS)) == 2
+    assert {c["name"] for c in circle.standin.state.global_commands} >= {"extra", "modtest"}
+    assert circle.standin.unknown_routes == []
+
+
+async def test_every_cogs_commands_sync(circle: Circle) -> None:
+    """All cogs together: discord.py builds the tree and the stand-in accepts the payload."""
+    app = await circle.app()
+    async with circle.standin.client_running(circle.adapter(app).client):
+        pass
+    (put,) = circle.standin.requests("PUT", COMMANDS)
+    assert put.status == 200
+    synced = {c["name"] for c in circle.standin.state.global_commands}
+    assert synced == {spec.path[0] for spec in app.registry.specs}
+
+
+async def test_help_and_me_show_are_ephemeral(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    async with circle.standin.client_running(adapter.client):
+        helped = await circle.reply("help", user="alice")
+        shown = await circle.reply("me show", user="alice")
+        sent = await circle.standin.send_autocomplete(
+            "help", {"command": "me s"}, "command", user=circle.user("alice")
+        )
+        suggested = await circle.standin.wait_for_interaction_response(sent.id)
+        in_dm = await circle.reply("me show", user="bob", dm=True)
+    assert helped["type"] == 4
+    assert helped["data"]["flags"] == EPHEMERAL
+    assert "Commands you can use" in helped["data"]["content"]
+    assert "`/me show`" in helped["data"]["content"]
+    assert shown["data"]["flags"] == EPHEMERAL
+    (embed,) = shown["data"]["embeds"]
+    assert embed["title"] == "Your settings"
+    assert [f["name"] for f in embed["fields"]] == [
+        "Pseudonym here",
+        "Time zone",
+        "Country",
+        "Language",
+    ]
+    assert suggested["type"] == 8
+    assert [c["name"] for c in suggested["data"]["choices"]] == ["me setup", "me show"]
+    # In a DM nobody else can see the reply, and the DM history is the member's record.
+    assert in_dm["type"] == 4
+    assert not in_dm["data"].get("flags")
+    assert in_dm["data"]["embeds"][0]["title"] == "Your settings"
+    assert circle.standin.violations == []
+
+
+# -- DM dialogues, buttons and forms --------------------------------------------------------------
+
+
+async def test_me_setup_dialogue_answered_with_text_and_a_button(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    alice, dm = circle.user("alice"), circle.dm("alice")
+    standin = circle.standin
+    async with standin.client_running(adapter.client):
+        pointer = await circle.reply("me setup", user="alice")
+        intro, question = await circle.bot_messages(dm, 2)
+        assert "What name would you like" in question["content"]
+        for n, answer in enumerate(["Sunny", "Europe/Berlin", "DE"], start=3):
+            await standin.send_message_create(dm, alice, answer)
+            await circle.bot_messages(dm, n)
+        language = standin.state.bot_messages(dm)[-1]
+        assert "Which language should I use?" in language["content"]
+        pressed = await standin.send_component(language, button_ids(language)["en"], user=alice)
+        done = await standin.wait_for_interaction_response(pressed.id)
+    assert pointer["data"]["flags"] == EPHEMERAL
+    assert "direct message" in pointer["data"]["content"]
+    assert "A few quick questions" in intro["content"]
+    assert done["type"] == 4
+    assert "All set" in done["data"]["content"]
+    profile = await app.members.profile(f"discord:{alice.id}")
+    assert (profile.timezone, profile.country, profile.language) == ("Europe/Berlin", "DE", "en")
+    community = await app.members.community("discord", str(standin.guild.id))
+    assert await app.members.pseudonym(community.id, f"discord:{alice.id}") == "Sunny"
+    assert standin.violations == []
+
+
+def add_journal(app: App, saved: list[str]) -> None:
+    """A one-question dialogue whose answer is long, started by `/journaltest`."""
+
+    async def finish(outcome: Outcome) -> str:
+        saved.append(outcome.answers["entry"])
+        return f"Saved {len(outcome.answers['entry'])} characters."
+
+    app.conversations.register(
+        Flow(
+            "journal_test",
+            "a journal entry",
+            (Step("entry", "How was your day? Take all the room you need.", long=True),),
+            finish,
+        )
+    )
+
+    async def start(ctx: Context) -> None:
+        await app.conversations.start(ctx, "journal_test")
+
+    add_command(app, ("journaltest",), start)
+
+
+async def test_long_text_through_a_form(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    saved: list[str] = []
+    add_journal(app, saved)
+    adapter = circle.adapter(app)
+    alice, dm = circle.user("alice"), circle.dm("alice")
+    standin = circle.standin
+    entry = "\n".join(f"Line {n}: " + " ".join(["a calm, steady day."] * 7) for n in range(20))
+    assert len(entry) > 2000
+    async with standin.client_running(adapter.client):
+        await circle.reply("journaltest", user="alice")
+        _intro, question = await circle.bot_messages(dm, 2)
+        form_button = button_ids(question)["Write a longer answer"]
+        pressed = await standin.send_component(question, form_button, user=alice)
+        form = await standin.wait_for_interaction_response(pressed.id)
+        submitted = await standin.send_modal_submit(
+            form["data"]["custom_id"], {"text": entry}, user=alice, dm=True
+        )
+        thanks = await standin.wait_for_interaction_response(submitted.id)
+        again = await standin.send_component(question, form_button, user=alice)
+        stale = await standin.wait_for_interaction_response(again.id)
+    assert form["type"] == 9
+    assert form["data"]["title"] == "Your answer"
+    (text_input,) = [c for c in walk(form["data"]["components"]) if c.get("type") == 4]
+    assert text_input["max_length"] == 4000
+    assert text_input["placeholder"].startswith("How was your day?")
+    assert saved == [entry]
+    assert thanks["data"]["content"] == f"Saved {len(entry)} characters."
+    assert stale["data"]["content"] == "That question has already been answered."
+    assert standin.violations == []
+
+
+async def test_restart_keeps_buttons_working(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    alice, dm = circle.user("alice"), circle.dm("alice")
+    standin = circle.standin
+    async with standin.client_running(circle.adapter(app).client):
+        await circle.reply("me setup", user="alice")
+        await circle.bot_messages(dm, 2)
+        for n in range(3, 6):
+            await standin.send_message_create(dm, alice, "skip")
+            await circle.bot_messages(dm, n)
+    language = standin.state.bot_messages(dm)[-1]
+
+    restarted = await circle.app(cogs=GENERAL)  # a new process: new client, same database
+    async with standin.client_running(circle.adapter(restarted).client):
+        pressed = await standin.send_component(language, button_ids(language)["en"], user=alice)
+        done = await standin.wait_for_interaction_response(pressed.id)
+    assert "All set" in done["data"]["content"]
+    assert (await restarted.members.profile(f"discord:{alice.id}")).language == "en"
+    assert standin.state.identify_count == 2
+    assert len(standin.requests("PUT", COMMANDS)) == 1
+
+
+# -- tiers ----------------------------------------------------------------------------------------
+
+
+async def test_roles_map_to_tiers_and_a_denied_command(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+
+    async def moderate(ctx: Context) -> None:
+        await ctx.reply(f"moderated by a {ctx.tier.label}", ephemeral=True)
+
+    add_command(app, ("modtest",), moderate, tier=Tier.MODERATOR)
+    adapter = circle.adapter(app)
+    standin = circle.standin
+    async with standin.client_running(adapter.client):
+        denied = await circle.reply("modtest", user="bob")
+        before = await circle.reply("modtest", user="alice")
+        community = await app.members.community("discord", str(standin.guild.id))
+        facilitator = standin.state.role_named(standin.guild, "Facilitator")
+        await app.members.bind(community.id, str(facilitator.id), int(Tier.MODERATOR))
+        bound = await circle.reply("modtest", user="alice")
+        owner = await circle.reply("modtest", user="owner")  # Manage Server
+    assert denied["data"]["content"] == "Only a moderator can use `modtest`."
+    assert denied["data"]["flags"] == EPHEMERAL
+    assert before["data"]["content"] == "Only a moderator can use `modtest`."
+    assert bound["data"]["content"] == "moderated by a moderator"
+    assert owner["data"]["content"] == "moderated by a moderator"
+
+
+# -- acknowledging in time ------------------------------------------------------------------------
+
+
+async def test_slow_and_long_running_commands_are_deferred(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+
+    async def slow(ctx: Context) -> None:
+        await ctx.reply("slow result")
+
+    async def sleepy(ctx: Context) -> None:
+        await asyncio.sleep(0.3)
+        await ctx.reply("woke up", ephemeral=True)
+
+    add_command(app, ("slowtest",), slow, slow=True)
+    add_command(app, ("sleepy",), sleepy, ephemeral=True)
+    adapter = circle.adapter(app, ack_after=0.05)
+    standin = circle.standin
+    async with standin.client_running(adapter.client):
+        sent_slow = await standin.send_command("slowtest", user=circle.user("bob"))
+        sent_sleepy = await standin.send_command("sleepy", user=circle.user("bob"))
+        first_slow = await standin.wait_for_interaction_response(sent_slow.id)
+        first_sleepy = await standin.wait_for_interaction_response(sent_sleepy.id)
+        await standin.wait_for(
+            lambda: (m := standin.original_response(sent_sleepy.id)) and m["content"]
+        )
+    assert first_slow == {"type": 5}
+    assert standin.original_response(sent_slow.id)["content"] == "slow result"
+    assert first_sleepy == {"type": 5, "data": {"flags": EPHEMERAL}}
+    assert (standin.interaction_latency(sent_sleepy.id) or 1) < 0.25
+    woke = standin.original_response(sent_sleepy.id)
+    assert woke["content"] == "woke up"
+    assert woke["flags"] & EPHEMERAL
+
+
+# -- outbox deliveries ----------------------------------------------------------------------------
+
+
+async def test_outbox_delivers_a_file_and_splits_long_content(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    general = circle.general
+    meeting = datetime(2030, 1, 7, 18, 0, tzinfo=UTC)
+    text = "\n".join(f"Item {n}: " + "bring what helps you. " * 4 for n in range(50))
+    card = Card(
+        "Weekly summary " + "t" * 300,
+        fields=tuple(Field(f"Check-in {n}", "v" * 1500) for n in range(30)),
+        footer="Be gentle with yourself.",
+    )
+    ics = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    message = Message.of(
+        "Next meeting: ",
+        When(meeting),
+        "\n" + text,
+        card=card,
+        attachment=Attachment("meeting.ics", ics, "text/calendar"),
+    )
+    target = Target("discord", str(general.id))
+    async with circle.standin.client_running(adapter.client):
+        await app.outbox.enqueue("weekly.1", target, message, app.clock.now())
+        report = await app.outbox.deliver_due()
+    assert report.sent == 1
+    assert await app.outbox.status_of("weekly.1") == "sent"
+    posted = circle.standin.state.bot_messages(general)
+    assert len(posted) == 3
+    assert all(len(m["content"]) <= 2000 for m in posted)
+    unix = int(meeting.timestamp())
+    assert posted[0]["content"].startswith(f"Next meeting: <t:{unix}:F> (<t:{unix}:R>)\nItem 0:")
+    assert "\n".join(m["content"] for m in posted).endswith(text.split("\n")[-1])
+    last = posted[-1]
+    (embed,) = last["embeds"]
+    assert len(embed["fields"]) <= 25
+    assert embed["title"].endswith("…")
+    assert embed["footer"]["text"] == "Be gentle with yourself."
+    assert [a["filename"] for a in last["attachments"]] == ["meeting.ics"]
+    (upload,) = circle.standin.requests("POST", rf"/channels/{general.id}/messages")[-1].files
+    assert upload.data == ics
+    assert circle.standin.violations == []
+
+
+async def test_a_resend_with_the_same_key_is_dropped_by_its_nonce(circle: Circle) -> None:
+    adapter = circle.adapter(await circle.app(cogs=GENERAL))
+    target = Target("discord", str(circle.general.id))
+    async with circle.standin.client_running(adapter.client):
+        await adapter.send(target, Message.coerce("Meeting in 10 minutes"), "m1.reminder")
+        await adapter.send(target, Message.coerce("Meeting in 10 minutes"), "m1.reminder")
+    first, second = circle.standin.requests("POST", r"/channels/\d+/messages")
+    assert first.json["nonce"] == second.json["nonce"]
+    assert len(first.json["nonce"]) <= 25
+    assert first.json["enforce_nonce"] is True
+    assert len(circle.standin.state.bot_messages(circle.general)) == 1
+
+
+async def test_a_429_on_send_is_retried_after_retry_after(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    general = circle.general
+    circle.standin.fail_next("POST", rf"/channels/{general.id}/messages", retry_after=0.3)
+    async with circle.standin.client_running(adapter.client):
+        await app.outbox.enqueue(
+            "m2.start",
+            Target("discord", str(general.id)),
+            Message.coerce("Starting now"),
+            app.clock.now(),
+        )
+        report = await app.outbox.deliver_due()
+    limited, delivered = circle.standin.requests("POST", rf"/channels/{general.id}/messages")
+    assert (limited.status, delivered.status) == (429, 200)
+    assert delivered.at - limited.at >= 0.3
+    assert report.sent == 1
+    assert [m["content"] for m in circle.standin.state.bot_messages(general)] == ["Starting now"]
+
+
+async def test_bulk_deliveries_are_paced(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app, sends_per_second=100)
+    target = Target("discord", str(circle.general.id))
+    async with circle.standin.client_running(adapter.client):
+        for n in range(10):
+            await app.outbox.enqueue(f"bulk.{n}", target, Message.coerce(f"n{n}"), app.clock.now())
+        report = await app.outbox.deliver_due()
+    posts = circle.standin.requests("POST", r"/channels/\d+/messages")
+    assert report.sent == len(posts) == 10
+    assert posts[-1].at - posts[0].at >= 9 * 0.01 * 0.95
+
+
+# -- privacy: closed DMs and pings ----------------------------------------------------------------
+
+
+async def test_closed_dms_are_reported_once_and_not_retried(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    bob = circle.user("bob")
+    bob.dms_open = False
+    standin = circle.standin
+    dm_posts = rf"/channels/{circle.dm('bob').id}/messages"
+    async with standin.client_running(adapter.client):
+        sent = await standin.send_command("me setup", user=bob)
+        pointer = await standin.wait_for_interaction_response(sent.id)
+        (notice,) = await standin.wait_for(lambda: standin.followups(sent.id))
+        await app.outbox.enqueue(
+            "m3.reminder.bob",
+            Target("discord", f"discord:{bob.id}", is_dm=True),
+            Message.coerce("Your meeting starts soon"),
+            app.clock.now(),
+        )
+        report = await app.outbox.deliver_due()
+    assert pointer["data"]["flags"] == EPHEMERAL
+    assert "DMs are closed" in notice["content"]
+    assert notice["flags"] & EPHEMERAL
+    assert len(standin.requests("POST", dm_posts)) == 1  # one try, no loop
+    assert report.failed == 1
+    assert await app.outbox.status_of("m3.reminder.bob") == "failed"
+    assert standin.violations == []
+
+
+async def test_user_text_pings_nobody(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    standin = circle.standin
+    member_role = standin.state.role_named(standin.guild, "Member")
+    pings = f"@everyone @here <@&{member_role.id}>"
+    async with standin.client_running(adapter.client):
+        echoed = await circle.reply("help", {"command": pings}, user="bob")
+        await app.outbox.enqueue(
+            "m4.announce",
+            Target("discord", str(circle.general.id)),
+            Message.coerce(f"Shared by a member: {pings}"),
+            app.clock.now(),
+        )
+        await app.outbox.enqueue(
+            "m4.opted-in",
+            Target("discord", str(circle.general.id)),
+            Message(text=("The meeting starts now.",), ping_role=str(member_role.id)),
+            app.clock.now(),
+        )
+        await app.outbox.deliver_due()
+    content = echoed["data"]["content"]
+    assert f"@{ZWSP}everyone @{ZWSP}here <@&{ZWSP}{member_role.id}>" in content
+    assert echoed["data"]["allowed_mentions"] == {"parse": []}
+    announce, opted_in = [
+        m for m in standin.state.bot_messages(circle.general) if "interaction_metadata" not in m
+    ]
+    assert "@everyone" not in announce["content"]
+    assert f"@{ZWSP}everyone" in announce["content"]
+    assert opted_in["content"] == f"<@&{member_role.id}> The meeting starts now."
+    posts = standin.requests("POST", r"/channels/\d+/messages")
+    assert posts[0].json["allowed_mentions"] == {"parse": []}
+    assert posts[1].json["allowed_mentions"] == {"parse": [], "roles": [member_role.id]}
+    assert standin.violations == []
