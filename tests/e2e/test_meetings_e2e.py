@@ -1,0 +1,63 @@
+"""The meetings cog end to end on Discord: schedule, RSVP, and announcements on the clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import VirtualClock
+from tests.conftest import AppFactory
+from tests.e2e.discord_standin import DiscordStandin
+from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_discord_schedule_rsvp_and_announcements_with_timestamps(
+    discord_standin: DiscordStandin, app_factory: AppFactory
+) -> None:
+    circle = Circle(discord_standin, app_factory)
+    app = await circle.app()
+    assert isinstance(app.clock, VirtualClock)
+    standin = circle.standin
+    start = (app.clock.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    async with standin.client_running(circle.adapter(app).client):
+        scheduled = await circle.reply(
+            "meeting schedule",
+            {
+                "title": "Tuesday circle",
+                "start": start.strftime("%Y-%m-%d %H:%M"),
+                "duration": "90m",
+                "zone": "UTC",
+                "repeat": "weekly",
+            },
+            user="owner",
+        )
+        refused = await circle.reply(
+            "meeting schedule",
+            {"title": "Mine", "start": start.strftime("%Y-%m-%d %H:%M"), "duration": "60m"},
+            user="bob",
+        )
+        rsvp = await circle.reply(
+            "meeting rsvp", {"meeting": "Tuesday circle", "reminder": "yes"}, user="bob"
+        )
+        listed = await circle.reply("meeting list", user="alice")
+        await app.scheduler.advance(timedelta(days=2, minutes=1))
+        posts = await circle.bot_messages(circle.general, 7)
+        reminders = await circle.bot_messages(circle.dm("bob"), 1)
+    unix = int(start.timestamp())
+    assert "Tuesday circle" in scheduled["data"]["content"]
+    assert refused["data"]["flags"] == EPHEMERAL
+    assert "Only a facilitator" in refused["data"]["content"]
+    assert rsvp["data"]["flags"] == EPHEMERAL
+    assert f"<t:{unix}:F>" in str(listed["data"])
+    public = [p["content"] for p in posts if not p.get("flags", 0) & EPHEMERAL]
+    announcements = [t for t in public if t.startswith("Reminder:") or "starting now" in t]
+    assert len(announcements) == 3  # 24 h and 10 min before, and at the start
+    assert all("Tuesday circle" in t for t in announcements)
+    assert f"<t:{unix}:F>" in announcements[0]
+    texts = [p["content"] for p in posts]
+    assert "Tuesday circle" in reminders[0]["content"]
+    assert "bob" not in " ".join(texts).lower()  # RSVPs stay private
+    assert standin.violations == []
