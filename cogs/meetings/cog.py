@@ -16,7 +16,7 @@ from bot.core.errors import NotFound, PermissionDenied, UserError
 from bot.core.identity import Actor, Place
 from bot.core.message import Attachment, Message, Part, When
 from bot.core.permissions import Scope, Tier
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.safety import escape_markdown
 from cogs.meetings import ical, recurrence
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
@@ -799,9 +799,11 @@ class MeetingsCog(Cog):
         )
         await ctx.reply(
             Message.of(
-                _("Here is the calendar ({n} meetings). Times carry their zone.").format(
-                    n=len(views)
-                ),
+                ngettext(
+                    "Here is the calendar ({n} meeting). Times carry their zone.",
+                    "Here is the calendar ({n} meetings). Times carry their zone.",
+                    len(views),
+                ).format(n=len(views)),
                 attachment=Attachment(filename, data, "text/calendar"),
             ),
             ephemeral=True,
