@@ -25,7 +25,11 @@ class CommunityInfo:
 
 
 class Responder(Protocol):
-    """What an adapter provides so the core can answer without knowing the platform."""
+    """What an adapter provides so the core can answer without knowing the platform.
+
+    An adapter whose private replies already leave a pointer in the room (Matrix) sets a class
+    attribute `points_to_dm = True` so the core does not add a second one.
+    """
 
     prefix: str  # how commands are typed here: "/" on Discord, "!" on Matrix
 

@@ -1,0 +1,78 @@
+"""The crisis cog's main path on each real platform adapter: lines privately, phrase answers in DM.
+
+Discord: `/crisis now` answers ephemerally; a crisis phrase in the DM is answered in the DM and
+nothing reaches the public channel. Matrix: `!crisis` in a room goes to the member's DM with a
+short pointer in the room, and a crisis phrase in that DM gets the calm answer there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import AppFactory
+from tests.e2e.discord_standin import DiscordStandin
+from tests.e2e.synapse import SynapseServer
+from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
+from tests.e2e.test_matrix_adapter import scene
+
+pytestmark = pytest.mark.e2e
+
+NOT_A_SERVICE = "not a crisis service"
+ANSWER = "You don't have to carry this alone"
+
+
+@pytest_asyncio.fixture
+async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
+    return Circle(discord_standin, app_factory)
+
+
+async def test_discord_crisis_lines_are_ephemeral_and_a_phrase_is_answered_in_the_dm(
+    circle: Circle,
+) -> None:
+    app = await circle.app()
+    adapter = circle.adapter(app)
+    standin = circle.standin
+    alice, dm = circle.user("alice"), circle.dm("alice")
+    async with standin.client_running(adapter.client):
+        await circle.reply("me country", {"country": "GB"}, user="alice")
+        lines = await circle.reply("crisis now", user="alice")
+        await standin.send_message_create(dm, alice, "I don't want to be alive anymore")
+        # Only the calm answer: no "I only understand commands" after it.
+        answered = await circle.bot_messages(dm, 1)
+        await asyncio.sleep(0.3)
+        answered = standin.state.bot_messages(dm)
+    assert lines["data"]["flags"] == EPHEMERAL
+    content = lines["data"]["content"]
+    assert "**Samaritans**: call **116 123**" in content and NOT_A_SERVICE in content
+    assert "findahelpline.com" in content
+    assert len(answered) == 1
+    assert ANSWER in answered[0]["content"]
+    public = [
+        m for m in standin.state.bot_messages(circle.general) if not m.get("flags", 0) & EPHEMERAL
+    ]
+    assert public == []
+    assert standin.violations == []
+
+
+async def test_matrix_crisis_goes_to_the_dm_and_a_phrase_there_is_answered(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path) as s:
+        ana, room = s.ana, s.room
+        mark = ana.mark()
+        await ana.say(room, "!me country US")
+        await ana.notice("Your country is now", after=mark)
+        mark = ana.mark()
+        await ana.say(room, "!crisis")
+        dm, lines = await ana.notice("988 Suicide & Crisis Lifeline", not_room=room, after=mark)
+        assert NOT_A_SERVICE in lines.body and "findahelpline.com" in lines.body
+        assert "988" in lines.body
+        mark = ana.mark()
+        await ana.say(dm, "I want to end my life")
+        where, answer = await ana.notice(ANSWER, after=mark)
+        assert where == dm
+        assert "988" in answer.body and NOT_A_SERVICE in answer.body
