@@ -1,15 +1,20 @@
-"""The meetings cog end to end on Discord: schedule, RSVP, and announcements on the clock."""
+"""The meetings cog end to end: on Discord with announcements on the clock, on Matrix with
+private RSVPs and the calendar file in the encrypted DM."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from nio import RoomEncryptedFile
 
 from bot.clock import VirtualClock
 from tests.conftest import AppFactory
 from tests.e2e.discord_standin import DiscordStandin
+from tests.e2e.synapse import SynapseServer
 from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
+from tests.e2e.test_matrix_adapter import scene
 
 pytestmark = pytest.mark.e2e
 
@@ -61,3 +66,39 @@ async def test_discord_schedule_rsvp_and_announcements_with_timestamps(
     assert "Tuesday circle" in reminders[0]["content"]
     assert "bob" not in " ".join(texts).lower()  # RSVPs stay private
     assert standin.violations == []
+
+
+async def test_matrix_schedule_list_private_rsvp_and_calendar_file(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path) as s:
+        ana, room = s.ana, s.room  # ana created the room: a moderator here
+        ben = await s.member("ben")
+        mark = ana.mark()
+        await ana.say(
+            room, '!meeting schedule "Tuesday circle" "2031-03-04 19:00" 90m repeat:weekly'
+        )
+        _r, scheduled = await ana.notice("Scheduled", room=room, after=mark)
+        assert "Tuesday circle" in scheduled.body
+        assert "19:00" in scheduled.body  # shown in the community's zone (America/New_York)
+
+        mark = ben.mark()
+        await ben.say(room, '!meeting schedule "Mine" "2031-03-05 19:00" 60m')
+        where, _refused = await ben.notice("Only a facilitator", after=mark)
+        assert where != room  # refusals are private
+
+        mark = ben.mark()
+        await ben.say(room, '!meeting rsvp "Tuesday circle" reminder:yes')
+        dm, noted = await ben.notice("Noted: you plan to come", after=mark)
+        assert dm != room and getattr(noted, "decrypted", False)
+
+        mark = ben.mark()
+        await ben.say(room, "!meeting ical")
+        _w, calendar = await ben.wait_for(
+            lambda r, e: r == dm and isinstance(e, RoomEncryptedFile), mark
+        )
+        assert isinstance(calendar, RoomEncryptedFile)
+        assert calendar.body.endswith(".ics")
+
+        room_texts = [getattr(e, "body", "") for r, e in ana.seen if r == room]
+        assert not [t for t in room_texts if "plan to come" in t]  # RSVPs stay private
