@@ -13,7 +13,7 @@ from bot.core.commands import Choice, Option, OptionType, command
 from bot.core.context import Context
 from bot.core.conversation import AnswerKind, Flow, Outcome, Step
 from bot.core.convert import tokenize
-from bot.core.errors import ArgumentError, UserError
+from bot.core.errors import ArgumentError, NotFound, UserError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, Part, When
 from bot.core.permissions import Scope, Tier
@@ -1007,6 +1007,26 @@ class JournalCog(Cog):
             outcome.actor_key, str(outcome.answers["entry"]), body=self._joined(outcome)
         )
         return _("Updated `{code}`.").format(code=saved.entry.code)
+
+    async def share_into_group(
+        self, community_id: int, author_key: str, group: str, title: str, body: str
+    ) -> tuple[str, str]:
+        """Post text another cog holds (a toolbox item) into a group journal the author is in.
+
+        Returns (entry code, group name); `withdraw_from_group` revokes it.
+        """
+        group_id, name = await self.service.group_of(community_id, author_key, group)
+        saved = await self.service.write(
+            author_key, community_id, body, title=title, visibility=GROUP, group_id=group_id
+        )
+        return saved.entry.code, name
+
+    async def withdraw_from_group(self, author_key: str, code: str) -> None:
+        """Remove an entry `share_into_group` made (a no-op when it is already gone)."""
+        try:
+            await self.service.delete(author_key, code)
+        except NotFound:
+            return
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase entries, group memberships and invites; feedback left for others stays."""

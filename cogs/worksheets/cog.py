@@ -27,6 +27,8 @@ from cogs.worksheets import insights, render
 from cogs.worksheets.definitions import STAGES, TAGS, StepDef, Worksheet, load_all
 from cogs.worksheets.service import Item, Share, Toolbox
 
+GROUP_SHARE = "journal-group:"  # share keys for items posted into a group journal
+
 log = logging.getLogger("circlebot.worksheets")
 
 URGE_LOG = "urge_log"
@@ -506,11 +508,26 @@ class WorksheetsCog(Cog):
         ephemeral=True,
         options=(
             Option("id", OptionType.INTEGER, "The item's number", min_value=1),
-            Option("person", OptionType.USER, "The facilitator to share it with"),
+            Option("person", OptionType.USER, "The facilitator to share it with", required=False),
+            Option(
+                "group",
+                OptionType.STRING,
+                "Or a group journal you are in",
+                required=False,
+                max_length=64,
+            ),
         ),
     )
-    async def toolbox_share(self, ctx: Context, id: int, person: Actor) -> None:
-        """Send a copy of one item to a facilitator (you can withdraw it)."""
+    async def toolbox_share(
+        self, ctx: Context, id: int, person: Actor | None = None, group: str | None = None
+    ) -> None:
+        """Share a copy of one item with a facilitator or a group journal (you can withdraw it)."""
+        if (person is None) == (group is None):
+            raise UserError(_("Name one facilitator, or a group journal with `group:NAME`."))
+        if group is not None:
+            await self._share_into_group(ctx, id, group)
+            return
+        assert person is not None
         if person.key == ctx.actor.key:
             raise UserError(_("That's you; your toolbox is already yours to see."))
         item = await self.toolbox.get(ctx.actor.key, id)
@@ -550,12 +567,46 @@ class WorksheetsCog(Cog):
         lines += await self._withdraw(ctx, shares)
         await ctx.reply("\n".join(lines), ephemeral=True)
 
+    async def _share_into_group(self, ctx: Context, id: int, group: str) -> None:
+        """Post the item into a group journal the member belongs to (the journal cog's)."""
+        journal = self.services.cogs.get("journal")
+        share_into_group = getattr(journal, "share_into_group", None)
+        if share_into_group is None or ctx.community is None:
+            raise UserError(_("Group journals are not available here."))
+        item = await self.toolbox.get(ctx.actor.key, id)
+        sheet = self._sheet_for(item)
+        body = render.markdown(sheet, item, ctx.zone)
+        code, name = await share_into_group(
+            ctx.community.id, ctx.actor.key, group, sheet.title, body
+        )
+        await self.toolbox.add_share(
+            ctx.actor.key,
+            id,
+            f"{GROUP_SHARE}{name}",
+            _("group {name}").format(name=name),
+            f"{GROUP_SHARE}{code}",
+        )
+        await ctx.reply(
+            _(
+                "Posted **#{n}** in the group journal **{group}** as entry `{code}`. "
+                "`{prefix}toolbox unshare {n}` takes it out again."
+            ).format(n=id, group=escape_markdown(name), code=code, prefix=ctx.prefix),
+            ephemeral=True,
+        )
+
     async def _withdraw(self, ctx: Context, shares: list[Share]) -> list[str]:
         """Stop undelivered copies; ask recipients of delivered ones to delete theirs."""
         lines = []
         outbox = self.services.outbox
         for share in shares:
             name = escape_markdown(share.recipient_name)
+            if share.outbox_key.startswith(GROUP_SHARE):
+                journal = self.services.cogs.get("journal")
+                withdraw = getattr(journal, "withdraw_from_group", None)
+                if withdraw is not None:
+                    await withdraw(ctx.actor.key, share.outbox_key[len(GROUP_SHARE) :])
+                lines.append(_("Taken out of the {name} journal.").format(name=name))
+                continue
             if await outbox.withdraw(share.outbox_key):
                 lines.append(_("{name} had not received it yet and now won't.").format(name=name))
                 continue

@@ -556,3 +556,31 @@ def test_a_console_session_from_worksheet_to_chart(tmp_path: Path) -> None:
     assert "[#general, private to ben] There is no item #1 in your toolbox." in out
     raw = db_bytes(tmp_path / "w.sqlite3")
     assert b"screen time" not in raw and b"walked it off" not in raw
+
+
+async def test_share_into_a_group_journal_and_take_it_out_again(
+    app_factory: AppFactory,
+) -> None:
+    app = await app_factory(
+        make_config(cogs={"enabled": ["general", "worksheets", "journal"]}),
+        clock=VirtualClock(START),
+    )
+    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
+    fake = FakePlatform(app)
+    app.add_transport(fake)
+    await fake.say("ana", "!group create Evening")
+    await fake.say("ana", "!urge log 5 payday; went for a run")
+    said = await fake.say("ana", "!toolbox share 1")
+    assert "Name one facilitator, or a group journal" in said[0].text
+    said = await fake.say("ana", "!toolbox share 1 group:Nowhere")
+    assert said[0].where == "ephemeral" and "Posted" not in said[0].text
+    said = await fake.say("ana", "!toolbox share 1 group:Evening")
+    assert "Posted **#1** in the group journal **Evening**" in said[0].text
+    shown = (await fake.say("ana", "!group read Evening"))[0].text
+    assert "payday" in shown and "went for a run" in shown
+    outsider = (await fake.say("ben", "!group read Evening"))[0].text
+    assert "payday" not in outsider
+    assert "shared with group Evening" in (await fake.say("ana", "!toolbox"))[0].text
+    said = await fake.say("ana", "!toolbox unshare 1")
+    assert "Taken out of the group Evening journal." in said[0].text
+    assert "payday" not in (await fake.say("ana", "!group read Evening"))[0].text
