@@ -21,6 +21,7 @@ from bot.core.dispatch import Dispatcher, RateLimiter
 from bot.core.errors import DeliveryError
 from bot.core.hooks import TextChecks
 from bot.core.message import Message
+from bot.core.mirror import CalendarMirror
 from bot.core.registry import Registry
 from bot.db import Database
 from bot.outbox import Outbox, Target
@@ -115,6 +116,7 @@ class App:
             grace=timedelta(minutes=config.scheduler.grace_minutes),
         )
         self.transports: dict[str, Transport] = {}
+        self.mirror = CalendarMirror(self.transports)  # events in platforms' calendars
         self.cogs: dict[str, Cog] = {}
         self.text_checks = TextChecks()
         self.dispatcher = Dispatcher(
@@ -142,6 +144,7 @@ class App:
             cogs=self.cogs,
             text_checks=self.text_checks,
             dispatcher=self.dispatcher,
+            mirror=self.mirror,
         )
         self._loaded = False
         self._started = False

@@ -2,15 +2,18 @@
 
 It is what `circlebot` runs when no platform is configured, how newcomers try the bot, and how
 tests and bug reports script it. A line is `[@name] [dm] text`; lines starting with `:` are
-console directives (`:help` lists them).
+console directives (`:help` lists them). `file:PATH` hands a file on this machine to a command
+that takes one (`!crisis import file:/tmp/lines.csv`); only the console reads local files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -25,6 +28,7 @@ from bot.core.errors import ArgumentError, DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, When, markdown_to_plain, render_parts
 from bot.core.permissions import Tier
+from bot.i18n import _
 from bot.outbox import Target
 from bot.safety import clean
 
@@ -43,6 +47,24 @@ DIRECTIVES = """Console directives:
   :advance DURATION   move the virtual clock (needs --clock), firing what comes due
   :now                show the current (virtual) time
   :quit               leave"""
+
+
+@dataclass(frozen=True)
+class DiskFile:
+    """A file on this machine, named on the console with `file:PATH`."""
+
+    path: Path
+    size: int
+    content_type: str | None = None
+
+    @property
+    def filename(self) -> str:
+        """The name without its folders."""
+        return self.path.name
+
+    async def read(self) -> bytes:
+        """The bytes, read off the event loop."""
+        return await asyncio.to_thread(self.path.read_bytes)
 
 
 class ConsoleResponder:
@@ -77,6 +99,21 @@ class ConsoleResponder:
 
     async def resolve_place(self, text: str) -> Place | None:
         return CHANNEL if text.strip().lstrip("#").lower() in {"general", CHANNEL.id} else None
+
+    def open_file(self, path: str) -> DiskFile:
+        """`file:PATH`: the person at the terminal owns this machine, so its files are theirs."""
+        target = Path(path).expanduser()
+        try:
+            size = target.stat().st_size
+        except OSError:
+            size = -1
+        if size < 0 or not target.is_file() or not os.access(target, os.R_OK):
+            raise ArgumentError(
+                _("I can't read the file `{path}`: check that it exists and is a file.").format(
+                    path=path[:200]
+                )
+            )
+        return DiskFile(target, size)
 
 
 class ConsoleAdapter:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.config import AppConfig
     from bot.core.conversation import Conversations
     from bot.core.hooks import TextChecks
+    from bot.core.mirror import CalendarMirror
     from bot.core.registry import Registry
     from bot.db import Database
     from bot.outbox import Outbox
@@ -42,6 +43,7 @@ class Services:
     cogs: dict[str, Cog]
     text_checks: TextChecks
     dispatcher: Dispatcher
+    mirror: CalendarMirror
 
 
 class Cog:

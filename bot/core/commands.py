@@ -39,6 +39,7 @@ class OptionType(Enum):
     DATETIME = "datetime"
     DURATION = "duration"
     CHOICE = "choice"
+    ATTACHMENT = "attachment"  # a file; the callback gets a `bot.core.message.Attachment`
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ class Option:
                 raise SpecError(f"{where}: choice names and values are 1-100 characters")
         if self.max_length is not None and not 1 <= self.max_length <= DISCORD_MAX_STRING:
             raise SpecError(f"{where}: max_length must be 1-{DISCORD_MAX_STRING}")
+        if self.type is OptionType.ATTACHMENT and (
+            self.choices
+            or self.autocomplete
+            or {self.min_value, self.max_value, self.min_length, self.max_length} != {None}
+        ):
+            raise SpecError(f"{where}: a file takes no choices, limits or autocomplete")
 
     @property
     def limit(self) -> int:

@@ -29,6 +29,11 @@ class Responder(Protocol):
 
     An adapter whose private replies already leave a pointer in the room (Matrix) sets a class
     attribute `points_to_dm = True` so the core does not add a second one.
+
+    Optional: `async def can_post(self, place: Place) -> str | None` says whether the bot may
+    post in a place of this community: None when it can, else the reason in plain words (e.g.
+    a missing permission), so a moderator binding a channel learns why at once. Callers look it
+    up with `getattr` and treat a responder without it as able to post anywhere.
     """
 
     prefix: str  # how commands are typed here: "/" on Discord, "!" on Matrix

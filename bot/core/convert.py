@@ -3,24 +3,60 @@
 Syntax: positional words in option order, `name:value` or `name=value` for any option, quotes
 ("..." '...' “...”) for values with spaces. Extra words flow into the last text option, so
 `!journal write I had a good day` needs no quotes.
+
+Files never come from free words: Discord hands over its attachment, the Matrix adapter the file
+a command replies to, and on the console `file:PATH` names a file on disk.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import PurePosixPath
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
 from bot.core.errors import ArgumentError
+from bot.core.message import Attachment
 from bot.i18n import _
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
 APOSTROPHES = {"'", "‘"}  # an unmatched one is just an apostrophe ('cause, 'til)
 _NAMED = re.compile(r"^([a-z][a-z0-9_-]*)[:=]", re.IGNORECASE)
+FILE_WORD = "file"  # `file:PATH` fills a command's file option whatever its name
+MAX_FILE_BYTES = 2 * 1024 * 1024  # imports are text; this is far above any real directory
+
+
+@runtime_checkable
+class RemoteFile(Protocol):
+    """A file a platform holds for a command; its size is known before `read` fetches it.
+
+    `discord.Attachment` fits as it is; the Matrix adapter and the console wrap theirs.
+    """
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def content_type(self) -> str | None: ...
+
+    async def read(self) -> bytes: ...
+
+
+@runtime_checkable
+class LocalFiles(Protocol):
+    """A responder that may open files on this machine: the console, never a chat platform."""
+
+    def open_file(self, path: str) -> RemoteFile:
+        """The file at `path`; `ArgumentError` when it cannot be read."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -68,11 +104,15 @@ def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
     values: dict[str, str] = {}
     positional: list[Token] = []
     names = {o.name for o in spec.options}
-    greedy = bool(spec.options) and spec.options[-1].type is OptionType.STRING
+    files = [o.name for o in spec.options if o.type is OptionType.ATTACHMENT]
+    worded = [o for o in spec.options if o.type is not OptionType.ATTACHMENT]
+    greedy = bool(worded) and worded[-1].type is OptionType.STRING
     for tok in tokenize(text):
         raw = text[tok.start : tok.end]
         m = None if raw[:1] in QUOTES else _NAMED.match(raw)
         name = m.group(1).lower() if m else ""
+        if name == FILE_WORD and name not in names and files:
+            name = files[0]
         if m and name in names:
             if name in values:
                 raise ArgumentError(_("`{name}` is given twice.").format(name=name))
@@ -85,7 +125,7 @@ def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
             )
         else:
             positional.append(tok)
-    free = [o for o in spec.options if o.name not in values]
+    free = [o for o in worded if o.name not in values]
     if len(positional) > len(free):
         last = free[-1] if free else None
         if last is None or last.type is not OptionType.STRING:
@@ -243,7 +283,74 @@ async def convert(option: Option, raw: Any, ctx: Context) -> Any:
                 _("I could not find the channel `{where}` here.").format(where=str(raw)[:60])
             )
         return place
+    if kind is OptionType.ATTACHMENT:
+        return await _file(option, raw, ctx)
     raise ArgumentError(f"unsupported option type {kind}")  # pragma: no cover
+
+
+async def _file(option: Option, raw: Any, ctx: Context) -> Attachment:
+    """An attachment, read only once its announced size passed the cap."""
+    if isinstance(raw, Attachment):
+        _check_size(option, len(raw.data))
+        return raw
+    if isinstance(raw, str):
+        if not isinstance(ctx.responder, LocalFiles):
+            raise ArgumentError(
+                _("`{name}` takes a file, not text.").format(name=option.name)
+                + " "
+                + file_hint(ctx, option=option.name)
+            )
+        raw = ctx.responder.open_file(raw)
+    if not isinstance(raw, RemoteFile):
+        raise ArgumentError(_("`{name}` takes a file.").format(name=option.name))
+    _check_size(option, raw.size)
+    data = await raw.read()
+    _check_size(option, len(data))  # a platform's announced size may be missing or wrong
+    name = PurePosixPath(raw.filename.replace("\\", "/")).name[-100:] or "file"
+    mime = raw.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Attachment(name, data, mime.split(";")[0].strip())
+
+
+def _check_size(option: Option, size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise ArgumentError(
+            _(
+                "That file is too large for `{name}`: {size} MB, and I accept files up to "
+                "{limit} MB. Split it into smaller files and import them one by one."
+            ).format(
+                name=option.name,
+                size=f"{size / 1_048_576:.1f}",
+                limit=MAX_FILE_BYTES // 1_048_576,
+            )
+        )
+
+
+def file_hint(ctx: Context, command: str = "", option: str = FILE_WORD) -> str:
+    """How a member attaches a file here (to `command` when given), for messages asking one."""
+    platform, line = ctx.place.platform, f"{ctx.prefix}{command}"
+    if platform == "discord":
+        return _("Choose the file in the `{option}` option of the command.").format(option=option)
+    if platform == "matrix":
+        if not command:
+            return _("Upload the file to this room, then reply to it with the command.")
+        return _("Upload the file to this room, then reply to it with `{line}`.").format(line=line)
+    if platform == "console":
+        if not command:
+            return _("Add `file:PATH` to the command.")
+        return _("Add `file:PATH`, for example `{line} file:/tmp/list.csv`.").format(line=line)
+    return _("Send the file together with the command.")
+
+
+def file_text(attachment: Attachment) -> str:
+    """An uploaded file's text (UTF-8, with or without a byte-order mark)."""
+    try:
+        return attachment.data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ArgumentError(
+            _("`{filename}` is not UTF-8 text. Save it as UTF-8 and send it again.").format(
+                filename=attachment.filename
+            )
+        ) from None
 
 
 def _number(option: Option, raw: Any) -> int | float:

@@ -117,6 +117,18 @@ class AdminCog(Cog):
         return place
 
     @staticmethod
+    async def _check_postable(ctx: Context, key: Key, place: Place) -> None:
+        """A channel setting is only useful where the bot can post; say why not at once."""
+        can_post = getattr(ctx.responder, "can_post", None)
+        reason = await can_post(place) if can_post is not None else None
+        if reason:
+            raise UserError(
+                _("I can't post in {channel} (`{key}`), so nothing was changed. {reason}").format(
+                    channel=escape_markdown(place.label), key=key.name, reason=reason
+                )
+            )
+
+    @staticmethod
     def _role(text: str) -> str:
         raw = text.strip()
         match = ROLE_RE.match(raw)
@@ -143,6 +155,7 @@ class AdminCog(Cog):
                 if isinstance(value, Place)
                 else await self._place(ctx, value)
             )
+            await self._check_postable(ctx, key, place)
             return place.key if key.kind == "channel" else place.id
         if key.kind == "days":
             text = str(value).strip()

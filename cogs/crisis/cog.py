@@ -7,11 +7,13 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
 from bot.core.context import Context
+from bot.core.convert import file_hint, file_text
 from bot.core.errors import NotFound, UserError
 from bot.core.identity import Place
 from bot.core.message import Attachment, Message
@@ -61,6 +63,7 @@ EDIT_FIELDS = (
 CLEARABLE = {"topics", "region", "phone", "text", "chat", "description", "website", "pair"}
 CLEAR_WORDS = {"clear", "none", "-"}
 PARTIAL_FLAG = re.compile(r"\s*(?:--partial|partial[:=](?:true|yes|on|1))\s+", re.IGNORECASE)
+FILE_FORMATS = {".toml": "toml", ".csv": "csv", ".json": "json"}  # else read from the text
 
 
 @dataclass
@@ -640,19 +643,44 @@ class CrisisCog(Cog):
                 "data",
                 OptionType.STRING,
                 "TOML, CSV or open-helplines JSON; start with partial:true to keep good rows",
+                required=False,
                 max_length=6000,
+            ),
+            Option(
+                "file",
+                OptionType.ATTACHMENT,
+                "The entries as a .toml, .csv or .json file instead of text",
+                required=False,
             ),
         ),
     )
-    async def crisis_import(self, ctx: Context, data: str) -> None:
-        """Import entries; every row is checked and nothing is saved if one is bad."""
+    async def crisis_import(
+        self, ctx: Context, data: str | None = None, file: Attachment | None = None
+    ) -> None:
+        """Import entries from text or a file; every row is checked, none saved if one is bad."""
         # The flag rides in front of the text: a text option must be last to take many lines.
-        flag = PARTIAL_FLAG.match(data)
+        # With a file the flag may be all the text, hence the line end added before matching.
+        text = data or ""
+        flag = PARTIAL_FLAG.match(text + "\n")
         partial = flag is not None
         if flag is not None:
-            data = data[flag.end() :]
+            text = text[flag.end() :]
+        fmt: str | None = None
+        if file is not None:
+            if text.strip():
+                raise UserError(_("Give the entries as text or as a file, not both."))
+            text = file_text(file)
+            fmt = FILE_FORMATS.get(PurePosixPath(file.filename).suffix.lower())
+        elif not text.strip():
+            raise UserError(
+                _("Give the entries as TOML, CSV or JSON text, or as a file.")
+                + " "
+                + file_hint(ctx, "crisis import")
+            )
         community_id = self._community(ctx)
-        result: ParseResult = directory.parse(data, today=self.today(), superseded=self.superseded)
+        result: ParseResult = directory.parse(
+            text, today=self.today(), superseded=self.superseded, fmt=fmt
+        )
         if not result.entries and not result.problems:
             raise UserError(_("I found no entries in that text."))
         if result.problems and not partial:

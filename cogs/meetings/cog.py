@@ -873,6 +873,29 @@ class MeetingsCog(Cog):
             )
         )
 
+    @command(
+        "meeting",
+        "events",
+        options=(
+            Option(
+                "setting",
+                OptionType.CHOICE,
+                "on or off for every meeting here",
+                choices=(Choice("on"), Choice("off")),
+            ),
+        ),
+        tier=Tier.MODERATOR,
+        scope=Scope.COMMUNITY,
+    )
+    async def events(self, ctx: Context, setting: str) -> None:
+        """Show meetings in the server's calendar (Discord's Events tab), or stop."""
+        await self.service.set_events(self._community(ctx), ctx.actor.key, setting == "on")
+        await ctx.reply(
+            _("Each meeting's next time is shown in this community's calendar, where it has one.")
+            if setting == "on"
+            else _("Meetings are no longer shown in this community's calendar.")
+        )
+
     async def complete(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest meetings of this community by name."""
         if ctx.community is None:

@@ -6,6 +6,10 @@ forever (also once withdrawn), so the revision is what lets an edit back to an e
 announced again; every change withdraws `meetings.<id>.` and plans the new revision, so an old
 time is never announced. Kinds: `remind<offset>` and `start` in the announcement channel,
 `cancelled` / `moved` notices, and `dm-<hash>` RSVP reminders.
+
+Each meeting's current or next occurrence is also shown in the community's own calendar
+(Discord's Events tab) under the mirror key `meetings.<id>`, unless a moderator switched that
+off; a job `meetings.<id>.mirror` at the occurrence's end moves it on to the following one.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.cog import Services, export_row
+from bot.core.context import CommunityInfo
 from bot.core.errors import NotFound, UserError
 from bot.core.identity import Actor
 from bot.core.message import Message, Part, When
+from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
 from bot.i18n import _, using_language
 from bot.outbox import Target
@@ -274,6 +280,7 @@ class MeetingService:
         self._sessions = services.db.sessions
         self._offsets: dict[int, list[int]] = {}
         self._languages: dict[int, str] = {}
+        self._communities: dict[int, CommunityInfo | None] = {}
 
     @property
     def now(self) -> datetime:
@@ -663,6 +670,9 @@ class MeetingService:
             await session.execute(delete(Meeting).where(Meeting.id == view.id))
         await self.services.outbox.withdraw(f"meetings.{view.id}.")
         self.services.scheduler.cancel_prefix(f"meetings.{view.id}.")
+        info = await self._community_info(view.community_id)
+        if info is not None:
+            await self.services.mirror.hide(info.platform, mirror_key(view.id))
         await self.services.audit.record(
             view.community_id, actor_key, "meetings.delete", f"#{view.id}"
         )
@@ -677,6 +687,7 @@ class MeetingService:
             raise NotFound(_("That meeting no longer exists."))
         await self.services.outbox.withdraw(f"meetings.{meeting_id}.")
         await self.plan(view, since=self.now)
+        await self.mirror(view)
         return view
 
     # --- RSVPs ---------------------------------------------------------------------------
@@ -806,6 +817,7 @@ class MeetingService:
             planned += await self.plan(
                 view, since=since, known=known, rsvps=rsvps.get(view.id, []), names=names
             )
+            await self.mirror(view, names=names)
         return planned
 
     async def plan(
@@ -904,6 +916,109 @@ class MeetingService:
         """Pseudonyms of facilitators (never platform handles), read in bulk."""
         wanted = {(v.community_id, k) for v in views for k in v.facilitators}
         return await self.services.members.pseudonyms(wanted)
+
+    # --- the community's calendar --------------------------------------------------------
+
+    async def _community_info(self, community_id: int) -> CommunityInfo | None:
+        if community_id not in self._communities:
+            self._communities[community_id] = await self.services.members.community_by_id(
+                community_id
+            )
+        return self._communities[community_id]
+
+    async def events_shown(self, community_id: int) -> bool:
+        """Whether meetings appear in the community's calendar (on unless switched off)."""
+        return bool(await self.services.settings.get(community_id, SCOPE, "events", True))
+
+    async def set_events(self, community_id: int, actor_key: str, on: bool) -> None:
+        """Switch the calendar mirror on (the default) or off, and apply it to every meeting."""
+        await self.services.settings.set(community_id, SCOPE, "events", None if on else False)
+        await self.services.audit.record(
+            community_id, actor_key, "meetings.events", "on" if on else "off"
+        )
+        for view in await self.all_in(community_id):
+            await self.mirror(view)
+
+    def mirrored_occurrence(self, view: MeetingView) -> Occurrence | None:
+        """The occurrence the calendar shows: the one under way, else the next one."""
+        return view.next_occurrence(self.now - view.duration + timedelta(seconds=1))
+
+    async def mirror(
+        self, view: MeetingView, *, names: dict[tuple[int, str], str] | None = None
+    ) -> None:
+        """Show the meeting's current or next occurrence in the calendar (or nothing).
+
+        A job at that occurrence's end runs this again, so the following one takes its place.
+        """
+        info = await self._community_info(view.community_id)
+        if info is None:
+            return
+        job = f"meetings.{view.id}.mirror"
+        occ = None
+        if not view.cancelled and await self.events_shown(view.community_id):
+            occ = self.mirrored_occurrence(view)
+        if occ is None:
+            self.services.scheduler.cancel(job)
+            await self.services.mirror.hide(info.platform, mirror_key(view.id))
+            return
+        self.services.scheduler.at(job, occ.start + view.duration, self._mirror_job, view.id)
+        if names is None:
+            names = await self._pseudonyms([view])
+        with using_language(info.language):
+            event = self.calendar_event(view, occ, info, names)
+        await self.services.mirror.show(event)
+
+    async def _mirror_job(self, meeting_id: int) -> None:
+        view = await self.get(meeting_id)
+        if view is not None:
+            await self.mirror(view)
+
+    def calendar_event(
+        self,
+        view: MeetingView,
+        occ: Occurrence,
+        info: CommunityInfo,
+        names: dict[tuple[int, str], str],
+    ) -> MirroredEvent:
+        """The public calendar entry: no RSVPs, no notes, facilitators by pseudonym only."""
+        lines = [
+            _("Repeats {rule}, at {time} {zone}.").format(
+                rule=recurrence.describe(view.rrule),
+                time=view.start_local.strftime("%H:%M"),
+                zone=view.timezone,
+            )
+            if view.rrule
+            else _("A one-off meeting."),
+            _("Facilitator: {names}").format(names=self.facilitator_text(view, names)),
+        ]
+        if occ.moved_from is not None:
+            lines.append(
+                _("This time was moved from {when} ({zone}).").format(
+                    when=occ.moved_from.astimezone(view.zone).strftime("%Y-%m-%d %H:%M"),
+                    zone=view.timezone,
+                )
+            )
+        url = view.location if view.location.startswith("https://") else None
+        if url is not None:
+            lines.append(_("Join: {link}").format(link=url))
+        lines.append(
+            _("RSVP privately with `meeting rsvp #{id}`; others only see a count.").format(
+                id=view.id
+            )
+        )
+        platform, _sep, channel_id = view.location.partition(":")
+        return MirroredEvent(
+            key=mirror_key(view.id),
+            community_platform=info.platform,
+            community_id=info.platform_id,
+            title=view.title,
+            start=occ.start,
+            end=occ.start + view.duration,
+            description="\n".join(lines),
+            location_channel_id=channel_id if url is None and platform == info.platform else None,
+            location_label=view.location_label if url is None else _("Online"),
+            external_url=url,
+        )
 
     # --- messages ------------------------------------------------------------------------
 
@@ -1043,6 +1158,11 @@ class MeetingService:
             again = await self.get(meeting_id)
             if again is not None and not again.cancelled:
                 await self._replan(meeting_id)
+
+
+def mirror_key(meeting_id: int) -> str:
+    """The key under which a meeting is shown in its community's calendar."""
+    return f"meetings.{meeting_id}"
 
 
 def may_manage(view: MeetingView, actor: Actor, tier: Tier) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
 from bot.core.context import CommunityInfo, Context
+from bot.core.convert import file_hint, file_text
 from bot.core.dispatch import ActionHandler
 from bot.core.errors import NotFound, PermissionDenied, UserError
 from bot.core.identity import Actor
@@ -899,14 +900,31 @@ class ScriptsCog(Cog):
                 "script_toml",
                 OptionType.STRING,
                 "The script as TOML text (see `script export standard` for the format)",
+                required=False,
                 max_length=6000,
+            ),
+            Option(
+                "file",
+                OptionType.ATTACHMENT,
+                "The script as a .toml file instead of text",
+                required=False,
             ),
         ),
     )
-    async def script_import(self, ctx: Context, script_toml: str) -> None:
-        """Add or replace a script from TOML text; every problem is listed with its line."""
+    async def script_import(
+        self, ctx: Context, script_toml: str | None = None, file: Attachment | None = None
+    ) -> None:
+        """Add or replace a script from TOML text or a file; every problem is shown by line."""
         community = self._community(ctx)
-        source = _strip_fences(script_toml)
+        if file is not None and script_toml:
+            raise UserError(_("Give the script as text or as a file, not both."))
+        if file is None and not script_toml:
+            raise UserError(
+                _("Give the script as TOML text or as a file.")
+                + " "
+                + file_hint(ctx, "script import")
+            )
+        source = _strip_fences(file_text(file) if file is not None else script_toml or "")
         try:
             script = parse_script(source)
         except ScriptError as exc:

@@ -41,6 +41,7 @@ __all__ = [
     "RecordedFile",
     "RecordedRequest",
     "SentInteraction",
+    "StandinAttachment",
     "StandinChannel",
     "StandinGuild",
     "StandinMember",
@@ -269,6 +270,15 @@ class RecordedFile:
     filename: str
     content_type: str | None
     data: bytes
+
+
+@dataclass
+class StandinAttachment:
+    """A file a user attaches to a slash command (option type 11), served from the CDN URL."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = "text/plain"
 
 
 @dataclass
@@ -936,6 +946,7 @@ class DiscordStandin:
         self._changed = asyncio.Condition()
         self._patched: tuple[str, yarl.URL] | None = None
         self._attachments: dict[str, bytes] = {}
+        self.attachment_downloads: list[str] = []  # CDN paths fetched, in order
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -1487,6 +1498,8 @@ class DiscordStandin:
             otype = 7
         elif isinstance(value, StandinRole):
             otype = 8
+        elif isinstance(value, StandinAttachment):
+            otype = 11
         else:
             otype = 3
         option: dict[str, Any] = {"name": name, "type": otype}
@@ -1497,6 +1510,8 @@ class DiscordStandin:
             oid = value.user_id if isinstance(value, StandinMember) else _as_id(value)
             self._resolve(otype, oid, resolved, guild_id)
             option["value"] = str(oid)
+        elif otype == 11 and isinstance(value, StandinAttachment):
+            option["value"] = self._resolve_attachment(value, resolved)
         else:
             option["value"] = value
         return option
@@ -1526,6 +1541,25 @@ class DiscordStandin:
         if otype in (8, 9) and oid in state.roles:
             resolved.setdefault("roles", {})[str(oid)] = state.roles[oid].payload()
 
+    def _resolve_attachment(
+        self, file: StandinAttachment, resolved: dict[str, dict[str, Any]]
+    ) -> str:
+        """Serve the file on the CDN path and describe it as Discord does in ``resolved``."""
+        aid = str(next_snowflake())
+        key = f"ephemeral-attachments/{aid}/{file.filename}"
+        self._attachments[key] = file.data
+        url = f"{self.base_url}/attachments/{key}"
+        resolved.setdefault("attachments", {})[aid] = {
+            "id": aid,
+            "filename": file.filename,
+            "size": len(file.data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": file.content_type,
+            "ephemeral": True,
+        }
+        return aid
+
     async def send_command(
         self,
         command: str,
@@ -1538,7 +1572,8 @@ class DiscordStandin:
         locale: str = "en-US",
     ) -> SentInteraction:
         """APPLICATION_COMMAND for ``"group sub leaf"``; option types come from the synced
-        definition (else inferred from the Python value); users/channels/roles are resolved."""
+        definition (else inferred from the Python value); users/channels/roles are resolved,
+        and a ``StandinAttachment`` value becomes an uploaded file served on 127.0.0.1."""
         _, ch, guild = self._interaction_context(user, channel, dm)
         data = self._command_data(command, options, guild.id if guild else None, None)
         return await self.send_interaction(
@@ -1611,6 +1646,7 @@ class DiscordStandin:
     # -- REST ----------------------------------------------------------------------------------
 
     async def _attachment_handler(self, request: web.Request) -> web.Response:
+        self.attachment_downloads.append(request.match_info["tail"])
         body = self._attachments.get(request.match_info["tail"])
         if body is None:
             return web.Response(status=404)

@@ -8,6 +8,7 @@ moderator opted in for an announcement may be mentioned), and all text is defuse
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -30,6 +31,7 @@ from bot.adapters.discord.components import (
     prompt_digest,
     submitted_text,
 )
+from bot.adapters.discord.events import ScheduledEvents
 from bot.adapters.discord.render import PLACEHOLDER_MAX, render, trim
 from bot.adapters.discord.responder import (
     PREFIX,
@@ -42,6 +44,7 @@ from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError, DMsClosed
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
+from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
 from bot.i18n import _
 from bot.models import AdapterState
@@ -493,3 +496,14 @@ class DiscordAdapter:
             raise delivery_error(exc) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"Discord unreachable: {exc}") from exc
+
+    # -- calendar --------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def events(self) -> ScheduledEvents:
+        """The server's Events tab, mirroring what cogs put in the core calendar."""
+        return ScheduledEvents(self)
+
+    async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
+        """Queue a Guild Scheduled Event change; it is applied once connected, never raised."""
+        self.events.submit(key, event)

@@ -3,7 +3,8 @@
 Each spec gets a generated callback whose signature discord.py reads like a hand-written one
 (typed, described, ranged options; choices; autocomplete), so the sync payload and the option
 parsing are discord.py's own. Tiers are still checked by the core on every call;
-`default_member_permissions` is only Discord's hint about who sees a command.
+`default_member_permissions` is only Discord's hint about who sees a command. A file option
+reaches the core as the `discord.Attachment` itself: the core checks its size, then reads it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _annotation(option: Option) -> Any:
         return discord.User
     if kind is OptionType.CHANNEL:
         return discord.abc.GuildChannel
+    if kind is OptionType.ATTACHMENT:
+        return discord.Attachment
     if kind in (OptionType.INTEGER, OptionType.NUMBER):
         number: type[int] | type[float] = int if kind is OptionType.INTEGER else float
         if option.min_value is None and option.max_value is None:

@@ -35,6 +35,34 @@ def dms_closed_notice() -> Message:
     )
 
 
+def cannot_post(guild: discord.Guild | None, place: Place) -> str | None:
+    """Why the bot could not post its messages (text, cards, files) in `place`, or None."""
+    channel = guild.get_channel_or_thread(int(place.id)) if guild and place.id.isdigit() else None
+    if guild is None or channel is None or guild.me is None:
+        return _("I cannot find it in this server.")
+    if isinstance(channel, discord.CategoryChannel | discord.ForumChannel):
+        return _("It is a category or forum, not a channel for messages.")
+    allowed = channel.permissions_for(guild.me)
+    threaded = isinstance(channel, discord.Thread)
+    send = allowed.send_messages_in_threads if threaded else allowed.send_messages
+    # Without View Channel or Send Messages Discord also withholds the rest: name only that.
+    if not allowed.view_channel:
+        missing = [_("View Channel")]
+    elif not send:
+        missing = [_("Send Messages")]
+    else:
+        extras = (
+            (allowed.embed_links, _("Embed Links")),
+            (allowed.attach_files, _("Attach Files")),
+        )
+        missing = [label for granted, label in extras if not granted]
+    if not missing:
+        return None
+    return _("My role is missing these permissions there: {missing}.").format(
+        missing=", ".join(missing)
+    )
+
+
 class InteractionResponder:
     """Answers one interaction."""
 
@@ -142,6 +170,9 @@ class InteractionResponder:
     async def resolve_place(self, text: str) -> Place | None:
         return self._adapter.resolve_place(text, self._interaction.guild)
 
+    async def can_post(self, place: Place) -> str | None:
+        return cannot_post(self._interaction.guild, place)
+
 
 class DirectMessageResponder:
     """Answers a line typed in the bot's DM channel (a dialogue answer, or a command)."""
@@ -169,3 +200,6 @@ class DirectMessageResponder:
 
     async def resolve_place(self, text: str) -> Place | None:
         return self._adapter.resolve_place(text, self._guild)
+
+    async def can_post(self, place: Place) -> str | None:
+        return cannot_post(self._guild, place)

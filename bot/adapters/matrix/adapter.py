@@ -48,8 +48,12 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    MemoryDownloadResponse,
     RoomCreateResponse,
+    RoomEncryptedMedia,
+    RoomGetEventResponse,
     RoomGetStateResponse,
+    RoomMessageMedia,
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
@@ -58,13 +62,16 @@ from nio import (
     UploadResponse,
     WhoamiResponse,
 )
+from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError, SendRetryError
 
 from bot.adapters.matrix.render import file_content, pointer_content, text_content, when_renderer
 from bot.adapters.matrix.state import Session, StateStore
 from bot.app import App, StartupError
+from bot.core.commands import OptionType
+from bot.core.convert import bind_text
 from bot.core.dispatch import Incoming
-from bot.core.errors import DeliveryError
+from bot.core.errors import ArgumentError, DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Attachment, Message
 from bot.core.permissions import Tier
@@ -98,6 +105,39 @@ class CommunityRef:
 
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class MatrixFile:
+    """A file a command replied to; downloaded (and decrypted) only when the core reads it."""
+
+    client: AsyncClient
+    url: str
+    filename: str
+    size: int  # from the event's info; 0 when missing (the core checks the bytes too)
+    content_type: str | None
+    encryption: dict[str, Any] | None = None  # key, hashes and iv of an encrypted file
+
+    async def read(self) -> bytes:
+        """The file's bytes from the homeserver."""
+        response = await self.client.download(mxc=self.url)
+        if not isinstance(response, MemoryDownloadResponse):
+            raise ArgumentError(_("I couldn't fetch that file from the server. Please try again."))
+        if self.encryption is None:
+            return bytes(response.body)
+        try:
+            return bytes(
+                decrypt_attachment(
+                    response.body,
+                    self.encryption["key"]["k"],
+                    self.encryption["hashes"]["sha256"],
+                    self.encryption["iv"],
+                )
+            )
+        except (EncryptionError, KeyError, TypeError):
+            raise ArgumentError(
+                _("I couldn't decrypt that file. Please upload it again.")
+            ) from None
 
 
 def txn_id(key: str) -> str:
@@ -144,7 +184,12 @@ class MatrixResponder:
         """One pointer in the room per command, however many private messages follow."""
         if not self._place.is_dm and not self._pointed:
             self._pointed = True
-            await self._adapter.send_notice(self._place.id, _("I've sent you a private reply."))
+            try:
+                await self._adapter.send_notice(
+                    self._place.id, _("I've sent you a private reply.")
+                )
+            except DeliveryError as exc:  # the private reply itself did arrive
+                log.warning("no pointer in the room: %s", exc)
 
     async def dm(self, message: Message) -> None:
         await self._adapter.send_dm(self._actor.id, message)
@@ -158,6 +203,22 @@ class MatrixResponder:
 
     async def resolve_place(self, text: str) -> Place | None:
         return await self._adapter.resolve_place(self._place, text)
+
+    async def can_post(self, place: Place) -> str | None:
+        """Joined, and a power level at least what the room asks for the events we send."""
+        adapter = self._adapter
+        me = adapter.client.user_id
+        room = adapter.client.rooms.get(place.id)
+        if room is None or me not in room.users or me in room.invited_users:
+            return _("I have not joined that room; invite me there first.")
+        event_type = "m.room.encrypted" if room.encrypted else "m.room.message"
+        needed = room.power_levels.get_message_event_required_level(event_type)
+        level = await adapter._power_level(room, me)
+        if level < needed:
+            return _(
+                "Sending messages there needs power level {needed} and mine is {level}."
+            ).format(needed=needed, level=level)
+        return None
 
 
 class MatrixAdapter:
@@ -372,7 +433,9 @@ class MatrixAdapter:
         body = event.body
         if not is_dm and not body.lstrip().startswith(self.prefix):
             return None
-        return partial(self._on_text, room_id, event.sender, body)
+        reply_to = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
+        file_event = reply_to.get("event_id") if isinstance(reply_to, dict) else None
+        return partial(self._on_text, room_id, event.sender, body, str(file_event or ""))
 
     def _retry_undecrypted(self, now: float) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         """Decrypt DM events whose keys arrived late; after a while, ask for a resend."""
@@ -469,7 +532,7 @@ class MatrixAdapter:
         finally:
             self._joining.discard(room_id)
 
-    async def _on_text(self, room_id: str, sender: str, body: str) -> None:
+    async def _on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
         """One command (or DM answer) from a member, handed to the core."""
         room = self.client.rooms.get(room_id)
         actor = Actor(PLATFORM, sender, (room.user_name(sender) or "") if room else "")
@@ -491,7 +554,54 @@ class MatrixAdapter:
             responder=MatrixResponder(self, actor, place),
             community_name=community.name if community else "",
         )
+        if reply_to and await self._run_with_file(incoming, body, reply_to):
+            return
         await self.app.dispatcher.handle_text(incoming, body, self.prefix)
+
+    async def _run_with_file(self, incoming: Incoming, body: str, reply_to: str) -> bool:
+        """A command sent as a reply to an uploaded file gets that file as its file option.
+
+        False when the command takes no file or the replied-to event holds none: the text is
+        then handled as usual, and a command that needs a file says how to send one.
+        """
+        line = body.strip()
+        resolved = (
+            self.app.registry.resolve(line[len(self.prefix) :].split())
+            if line.startswith(self.prefix)
+            else None
+        )
+        options = resolved.spec.options if resolved is not None else ()
+        option = next((o for o in options if o.type is OptionType.ATTACHMENT), None)
+        if resolved is None or option is None:
+            return False
+        response = await self.client.room_get_event(incoming.place.id, reply_to)
+        event = response.event if isinstance(response, RoomGetEventResponse) else None
+        if not isinstance(event, RoomMessageMedia | RoomEncryptedMedia):
+            return False  # not a file, or one we could not decrypt
+        content = event.source.get("content", {})
+        info = content.get("info") if isinstance(content.get("info"), dict) else {}
+        size = info.get("size")
+        file = MatrixFile(
+            self.client,
+            event.url,
+            str(content.get("filename") or event.body or "file"),
+            size if isinstance(size, int) else 0,
+            info.get("mimetype") if isinstance(info.get("mimetype"), str) else None,
+            content.get("file") if isinstance(event, RoomEncryptedMedia) else None,
+        )
+        rest = line[len(self.prefix) :]
+        for _word in range(resolved.consumed):
+            parts = rest.lstrip().split(None, 1)
+            rest = parts[1] if len(parts) > 1 else ""
+        try:
+            values: dict[str, Any] = dict(bind_text(resolved.spec, rest))
+        except ArgumentError:
+            return False  # the dispatcher reads the text again and explains the mistake
+        if option.name in values:
+            return False
+        values[option.name] = file
+        await self.app.dispatcher.run(incoming, resolved.spec, values)
+        return True
 
     # -- communities and tiers ---------------------------------------------------------------
 

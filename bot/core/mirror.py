@@ -1,0 +1,70 @@
+"""A community's own calendar (Discord's Events tab) showing what a cog has planned.
+
+A cog describes an event without knowing the platform; a transport that can show events
+implements `mirror_event`, and on the others (console, Matrix) the mirror does nothing. Keys are
+stable per mirrored thing (`meetings.12`), so a later call replaces what an earlier one showed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+log = logging.getLogger("circlebot.mirror")
+
+
+@dataclass(frozen=True)
+class MirroredEvent:
+    """One event as the community's calendar should show it (public text only)."""
+
+    key: str
+    community_platform: str
+    community_id: str  # the platform's id of the community, e.g. a guild id
+    title: str
+    start: datetime  # aware
+    end: datetime  # aware
+    description: str = ""
+    location_channel_id: str | None = None  # a channel of that community, by platform id
+    location_label: str = ""  # how to name the place when it is not a voice channel
+    external_url: str | None = None
+
+
+@runtime_checkable
+class EventMirror(Protocol):
+    """A transport that can show events in its platform's calendar."""
+
+    platform: str
+
+    async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
+        """Show `event` under `key` (None removes what `key` showed); never raises for refusals."""
+
+
+class CalendarMirror:
+    """Hands events to the transport of their platform, if it has a calendar at all."""
+
+    def __init__(self, transports: Mapping[str, object]) -> None:
+        self._transports = transports
+
+    def _mirror(self, platform: str) -> EventMirror | None:
+        transport = self._transports.get(platform)
+        return transport if isinstance(transport, EventMirror) else None
+
+    async def show(self, event: MirroredEvent) -> None:
+        """Show (or update) the event in its community's calendar."""
+        await self._send(event.community_platform, event.key, event)
+
+    async def hide(self, platform: str, key: str) -> None:
+        """Remove what `key` showed on `platform` (nothing happens if it showed nothing)."""
+        await self._send(platform, key, None)
+
+    async def _send(self, platform: str, key: str, event: MirroredEvent | None) -> None:
+        mirror = self._mirror(platform)
+        if mirror is None:
+            return
+        try:
+            await mirror.mirror_event(event, key)
+        except Exception:  # a calendar is a convenience; it must never break the cog's work
+            log.exception("could not mirror %s on %s", key, platform)

@@ -1,0 +1,187 @@
+"""Meetings in the server's Events tab: discord.py's real client against the local stand-in."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.adapters.discord import DiscordAdapter
+from bot.app import App
+from bot.clock import VirtualClock
+from tests.conftest import AppFactory
+from tests.e2e.discord_standin import MANAGE_EVENTS, DiscordStandin
+from tests.e2e.test_discord_adapter import Circle
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = r"/guilds/\d+/scheduled-events"
+EVENT = r"/guilds/\d+/scheduled-events/\d+"
+VOICE, EXTERNAL = 2, 3
+
+
+def events(standin: DiscordStandin) -> list[dict[str, Any]]:
+    return list(standin.state.scheduled_events.values())
+
+
+def only(standin: DiscordStandin) -> dict[str, Any]:
+    (event,) = events(standin)
+    return event
+
+
+def at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def next_hour(app: App, days: int) -> datetime:
+    return (app.clock.now() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+
+
+async def test_a_meeting_follows_its_event_through_every_change(
+    discord_standin: DiscordStandin, app_factory: AppFactory
+) -> None:
+    circle = Circle(discord_standin, app_factory)
+    app = await circle.app()
+    assert isinstance(app.clock, VirtualClock)
+    standin = circle.standin
+    adapter: DiscordAdapter = circle.adapter(app)
+    room = standin.state.channel_named("Meeting Room")
+    start = next_hour(app, 2)
+    week = timedelta(days=7)
+
+    async def run(command: str, options: dict[str, Any], user: str = "owner") -> str:
+        reply = await circle.reply(command, options, user=user)
+        await adapter.events.settled()
+        return str(reply["data"]["content"])
+
+    async with standin.client_running(adapter.client):
+        await run(
+            "meeting schedule",
+            {
+                "title": "Tuesday circle",
+                "start": start.strftime("%Y-%m-%d %H:%M"),
+                "duration": "90m",
+                "zone": "UTC",
+                "repeat": "weekly",
+                "location": f"<#{room.id}>",
+            },
+        )
+        created = dict(only(standin))
+        await run("meeting edit", {"meeting": "#1", "title": "Evening circle"})
+        renamed = dict(only(standin))
+        moved_to = start + timedelta(days=1, hours=-1)
+        await run(
+            "meeting move",
+            {"meeting": "#1", "when": "next", "to": moved_to.strftime("%Y-%m-%d %H:%M")},
+        )
+        moved = dict(only(standin))
+        await run("meeting cancel", {"meeting": "#1", "when": "next", "note": "my surgery"})
+        after_cancel = dict(only(standin))
+
+        ended = start + week + timedelta(minutes=91)  # just past the end of that one
+        await app.scheduler.advance(ended - app.clock.now())
+        await adapter.events.settled()
+        replaced = dict(only(standin))
+
+        await run("meeting events", {"setting": "off"})
+        switched_off = events(standin)
+        await run(
+            "meeting schedule",
+            {
+                "title": "Quiet one",
+                "start": next_hour(app, 1).strftime("%Y-%m-%d %H:%M"),
+                "duration": "60m",
+                "zone": "UTC",
+            },
+        )
+        while_off = events(standin)
+        await run("meeting events", {"setting": "on"})
+        back_on = sorted(e["name"] for e in events(standin))
+        before_restart = len(standin.state.request_log)
+        await app.cogs["meetings"].start()  # a restart re-mirrors: nothing changed, no request
+        await adapter.events.settled()
+        restart_requests = [
+            r for r in standin.state.request_log[before_restart:] if "scheduled" in r.path
+        ]
+        quiet = next(e for e in events(standin) if e["name"] == "Quiet one")
+        del standin.state.scheduled_events[int(quiet["id"])]  # a moderator removed it by hand
+        await run("meeting edit", {"meeting": "Quiet one", "title": "Quiet circle"})
+        recreated = [e["name"] for e in events(standin) if e["name"].startswith("Quiet")]
+        await run("meeting delete", {"meeting": "#1"})
+        after_delete = [e["name"] for e in events(standin)]
+
+    assert created["entity_type"] == VOICE and str(created["channel_id"]) == str(room.id)
+    assert created["name"] == "Tuesday circle"
+    assert at(created["scheduled_start_time"]) == start
+    assert at(created["scheduled_end_time"]) == start + timedelta(minutes=90)
+    assert created["privacy_level"] == 2
+    assert "meeting rsvp #1" in created["description"]
+
+    post = standin.requests("POST", EVENTS)[0]
+    assert post.json["name"] == "Tuesday circle"
+    patches = standin.requests("PATCH", EVENT)
+    assert patches[0].json["name"] == "Evening circle"
+    assert renamed["id"] == created["id"] and renamed["name"] == "Evening circle"
+    assert at(patches[1].json["scheduled_start_time"]) == moved_to
+    assert moved["id"] == created["id"] and at(moved["scheduled_start_time"]) == moved_to
+    assert after_cancel["id"] == created["id"]
+    assert at(after_cancel["scheduled_start_time"]) == start + week  # the following one
+    assert "surgery" not in str(standin.state.scheduled_events)  # notes are not published
+
+    assert replaced["id"] != created["id"]  # the ended one made way for a new event
+    assert at(replaced["scheduled_start_time"]) == start + 2 * week
+    assert switched_off == [] and while_off == []
+    assert back_on == ["Evening circle", "Quiet one"]
+    assert restart_requests == []
+    assert recreated == ["Quiet circle"]
+    assert after_delete == ["Quiet circle"]
+    assert len(standin.requests("DELETE", EVENT)) == 3  # replaced, switched off, deleted
+    assert standin.violations == []
+
+
+async def test_a_link_is_an_external_event_and_a_refusal_breaks_nothing(
+    discord_standin: DiscordStandin,
+    app_factory: AppFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    circle = Circle(discord_standin, app_factory)
+    app = await circle.app()
+    standin = circle.standin
+    adapter: DiscordAdapter = circle.adapter(app)
+    start = next_hour(app, 3)
+    link = "https://meet.example.org/circle"
+
+    def schedule(title: str) -> dict[str, Any]:
+        return {
+            "title": title,
+            "start": start.strftime("%Y-%m-%d %H:%M"),
+            "duration": "60m",
+            "zone": "UTC",
+            "location": link,
+        }
+
+    async with standin.client_running(adapter.client):
+        await circle.reply("meeting schedule", schedule("Online circle"), user="owner")
+        await adapter.events.settled()
+        external = dict(only(standin))
+        bot_role = standin.state.role_named(standin.guild, "CircleBot")
+        bot_role.permissions &= ~MANAGE_EVENTS
+        standin.state.scheduled_events.clear()
+        with caplog.at_level(logging.WARNING, logger="circlebot.discord.events"):
+            first = await circle.reply("meeting schedule", schedule("Second"), user="owner")
+            second = await circle.reply("meeting schedule", schedule("Third"), user="owner")
+            await adapter.events.settled()
+        listed = await circle.reply("meeting list", user="alice")
+
+    assert external["entity_type"] == EXTERNAL and external["channel_id"] is None
+    assert external["entity_metadata"] == {"location": link}
+    assert at(external["scheduled_end_time"]) == start + timedelta(hours=1)
+    assert link in external["description"]
+    assert "Scheduled" in first["data"]["content"] and "Scheduled" in second["data"]["content"]
+    assert "Third" in str(listed["data"])
+    assert events(standin) == []
+    refusals = [r for r in caplog.records if "Manage Events" in r.getMessage()]
+    assert len(refusals) == 1  # logged once per guild, not per meeting
+    assert standin.violations == []
