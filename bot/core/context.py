@@ -92,6 +92,11 @@ class Context:
         self.sent.append(msg)
         await self.responder.dm(msg)
 
+    async def can_post(self, place: Place) -> str | None:
+        """Why the bot cannot post in `place` (None: it can, or the platform cannot tell)."""
+        check = getattr(self.responder, "can_post", None)
+        return None if check is None else await check(place)
+
     async def defer(self) -> None:
         """Tell the platform an answer is coming."""
         await self.responder.defer(ephemeral=self.ephemeral_default)

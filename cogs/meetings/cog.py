@@ -221,6 +221,18 @@ class MeetingsCog(Cog):
             )
         return place
 
+    async def _announce_place(self, ctx: Context, place: Place) -> Place:
+        """A channel of this community where the bot can post announcements."""
+        place = self._own_place(ctx, place)
+        reason = await ctx.can_post(place)
+        if reason:
+            raise UserError(
+                _(
+                    "I can't post announcements in {channel}, so nothing was saved. {reason}"
+                ).format(channel=escape_markdown(place.label), reason=reason)
+            )
+        return place
+
     async def _location(self, ctx: Context, text: str) -> tuple[str, str]:
         raw = text.strip()
         if raw.lower().startswith("http://"):
@@ -311,7 +323,7 @@ class MeetingsCog(Cog):
             until=parse_date(until) if until else None,
             count=count,
         )
-        announce = self._own_place(ctx, channel) if channel else ctx.place
+        announce = await self._announce_place(ctx, channel or ctx.place)
         where, label = (
             await self._location(ctx, location) if location else (announce.key, announce.label)
         )
@@ -422,7 +434,9 @@ class MeetingsCog(Cog):
                 rrule=rule,
                 location=where,
                 location_label=label,
-                channel=self._own_place(ctx, channel).key if channel else view.channel,
+                channel=(await self._announce_place(ctx, channel)).key
+                if channel
+                else view.channel,
                 script=(script.strip() or None) if script is not None else view.script,
             ),
             start_changed=(start_local, zone_name) != (view.start_local, view.timezone),

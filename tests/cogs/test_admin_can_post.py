@@ -118,3 +118,22 @@ async def test_a_responder_without_can_post_is_treated_as_able_to_post(
     said = await fake.say("mod", "!settings set announce_channel #general")
     assert "is now fake:general" in only(said)
     assert await app.settings.get(1, "admin", "announce_channel") == "fake:general"
+
+
+async def test_meetings_refuse_an_announcement_channel_the_bot_cannot_post_in(
+    app_factory: AppFactory,
+) -> None:
+    config = make_config(cogs={"enabled": ["general", "meetings"]})
+    app = await app_factory(config, clock=VirtualClock(START))
+    fake = GuardedPlatform(app)
+    fake.actor("fay", Tier.FACILITATOR)
+    said = await fake.say(
+        "fay", '!meeting schedule "Quiet circle" "2026-12-08 19:00" 60m channel:#quiet'
+    )
+    assert "I can't post announcements in #quiet, so nothing was saved." in only(said)
+    assert REASON in said[0].text
+    assert "Quiet circle" not in (await fake.say("fay", "!meeting list"))[0].text
+    said = await fake.say(
+        "fay", '!meeting schedule "Open circle" "2026-12-08 19:00" 60m channel:#general'
+    )
+    assert "Scheduled **Open circle**" in said[0].text
