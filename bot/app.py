@@ -9,8 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy.engine import make_url
-
 from bot import crypto
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
@@ -24,8 +22,14 @@ from bot.core.message import Message
 from bot.core.mirror import CalendarMirror
 from bot.core.registry import Registry
 from bot.db import Database
-from bot.outbox import Outbox, Target
-from bot.scheduler import Scheduler
+from bot.leader import (
+    Coordinator,
+    GatedOutbox,
+    GatedScheduler,
+    ProcessLockError,
+)
+from bot.leader import sqlite_path as sqlite_path
+from bot.outbox import Target
 from bot.services.audit import AuditService
 from bot.services.members import MemberService
 from bot.services.settings import SettingsService
@@ -80,14 +84,6 @@ def resolve_keys(config: AppConfig, *, console_key_file: Path | None) -> KeySour
     )
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL (None for other databases or memory)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
 class App:
     """One bot process: everything the adapters and cogs share."""
 
@@ -101,14 +97,15 @@ class App:
     ) -> None:
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self.db = Database(db_url or config.database.url, schema=db_schema)
-        self.scheduler = Scheduler(self.clock)
+        url = db_url or config.database.url
+        self.db = Database(url, schema=db_schema)
+        self.scheduler = GatedScheduler(self.clock)
         self.registry = Registry()
         self.members = MemberService(self.db.sessions, self.clock)
         self.settings = SettingsService(self.db.sessions)
         self.audit = AuditService(self.db.sessions, self.clock)
         self.conversations = Conversations(self.db.sessions, self.clock)
-        self.outbox = Outbox(
+        self.outbox = GatedOutbox(
             self.db.sessions,
             self.scheduler,
             self.clock,
@@ -146,11 +143,16 @@ class App:
             dispatcher=self.dispatcher,
             mirror=self.mirror,
         )
+        self.leader = Coordinator(self, url, db_schema)  # leader or follower, heartbeat
         self._loaded = False
         self._started = False
 
     async def open(self, *, migrate: bool) -> None:
         """Check (or bring up to date) the schema and load the cogs; no platform yet."""
+        try:
+            self.leader.claim_database()
+        except ProcessLockError as exc:
+            raise StartupError(str(exc)) from None
         status = await self.db.status()
         if not status.up_to_date:
             if migrate or self.config.database.auto_migrate:
@@ -177,13 +179,21 @@ class App:
         self.transports[transport.platform] = transport
 
     async def start(self) -> None:
-        """Begin timed work: scheduler, cogs' jobs, and what the outbox owes."""
+        """Lead (timed work: jobs, the outbox) or follow (commands only), then keep checking.
+
+        Cogs start on followers too (their hooks serve commands); what they plan goes to the
+        leader. A follower that takes over later rebuilds the jobs (bot/leader.py).
+        """
+        await self.leader.begin()
         self.scheduler.start()
-        for cog in self.cogs.values():
-            await cog.start()
-        report = await self.outbox.recover()
-        if report.sent or report.skipped:
-            log.info("outbox after start: %s", report)
+        with self.leader.booting():
+            for cog in self.cogs.values():
+                await cog.start()
+        if self.leader.leading:
+            report = await self.outbox.recover()
+            if report.sent or report.skipped:
+                log.info("outbox after start: %s", report)
+        await self.leader.run()
         self._started = True
 
     async def _deliver(self, target: Target, message: Message, key: str) -> None:
@@ -197,8 +207,11 @@ class App:
         drained = await self.dispatcher.drain(drain_timeout)
         if not drained:
             log.warning("some commands were still running at shutdown")
+        await self.leader.stop()
         if self._started:
             for cog in self.cogs.values():
                 await cog.stop()
+            self._started = False
         await self.scheduler.shutdown(drain_timeout)
+        await self.leader.close()  # releases leadership: another process takes over
         await self.db.close()

@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import __version__, crypto
@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path, help="where to write the JSON")
     export.add_argument("--decrypt", action="store_true", help="write text in plain form")
     export.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    status = sub.add_parser(
+        "status",
+        help="show running processes, the leader, the outbox backlog and the last error",
+        description="Read the database: every running process (host, pid, heartbeat, "
+        "platforms, leader), pending outbox items and the last logged error. Exits 0 when a "
+        "leader's heartbeat is fresh, 1 otherwise (usable as a health check).",
+    )
+    status.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
     imp = sub.add_parser(
         "import-community",
         help="add a community from an export-community file",
@@ -168,6 +176,82 @@ async def _maintenance(config: AppConfig, args: argparse.Namespace) -> int:
         return 0
     finally:
         await app.db.close()
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    seconds = int((now - then).total_seconds())
+    if abs(seconds) < 120:
+        span = f"{abs(seconds)}s"
+    elif abs(seconds) < 7200:
+        span = f"{abs(seconds) // 60}m"
+    else:
+        span = f"{abs(seconds) // 3600}h"
+    return f"{span} ago" if seconds >= 0 else f"in {span}"
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+async def _status(config: AppConfig, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.db import Database, utcnow
+    from bot.leader import FRESH_SECONDS, read_status
+
+    url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
+    if args.db and not args.db.exists():
+        raise StartupError(f"{args.db} does not exist")
+    db = Database(url)
+    try:
+        view = await read_status(db.sessions)
+    except DBAPIError:
+        raise StartupError(
+            f"cannot read the status of {db.display_url}; is it migrated (`circlebot migrate`)?"
+        ) from None
+    finally:
+        await db.close()
+    now = utcnow()
+    print(f"Database: {db.display_url}")
+    print(f"Processes: {len(view.processes)}")
+    for p in view.processes:
+        role = "leader  " if p.leader else "follower"
+        beat = _ago(now, p.heartbeat_at) + ("" if p.fresh(now) else " (stale)")
+        platforms = (
+            ", ".join(
+                f"{n} {'connected' if ok else 'not connected'}" for n, ok in p.platforms.items()
+            )
+            or "none"
+        )
+        print(
+            f"  {role} {p.host} pid {p.pid}  started {_utc(p.started_at)}  heartbeat {beat}  "
+            f"platforms: {platforms}"
+        )
+    oldest = (
+        f", oldest due {_utc(view.oldest_due)} ({_ago(now, view.oldest_due)})"
+        if view.oldest_due
+        else ""
+    )
+    print(f"Outbox: {view.pending} pending{oldest}")
+    last = view.last_error()
+    if last is None:
+        print("Last error: none reported")
+    else:
+        proc, err = last
+        kind = f" ({err['type']})" if err.get("type") else ""
+        print(
+            f"Last error: {err.get('at', '?')} on {proc.host} pid {proc.pid}: "
+            f"{err.get('logger', '?')}: {err.get('what', '')}{kind}"
+        )
+    leader = view.leader(now)
+    if leader is None:
+        print(
+            f"Leader: none with a heartbeat in the last {int(FRESH_SECONDS)}s; announcements "
+            "and reminders are not being sent."
+        )
+        return 1
+    print(f"Leader: {leader.host} pid {leader.pid}, heartbeat {_ago(now, leader.heartbeat_at)}.")
+    return 0
 
 
 def _config(path: Path | None) -> AppConfig:
@@ -303,10 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(
             args.verbose,
             config.bot.log_level,
-            console=command == "console" or not config.platforms,
+            console=command in {"console", "status"} or not config.platforms,
         )
         if command == "migrate":
             return asyncio.run(_migrate(config, args))
+        if command == "status":
+            return asyncio.run(_status(config, args))
         if command in {"rotate-key", "export-community", "import-community"}:
             return asyncio.run(_maintenance(config, args))
         if command == "console":

@@ -75,9 +75,10 @@ class SecurityConfig:
 
 @dataclass
 class SchedulerConfig:
-    """Timing of announcements."""
+    """Timing of announcements, and how fast another process takes over the timed work."""
 
     grace_minutes: int = 15
+    leader_poll_seconds: float = 5
 
 
 @dataclass
@@ -335,6 +336,8 @@ def _cross_checks(config: AppConfig) -> list[ConfigProblem]:
         )
     if config.scheduler.grace_minutes < 0:
         problems.append(ConfigProblem("scheduler.grace_minutes", "cannot be negative"))
+    if config.scheduler.leader_poll_seconds <= 0:
+        problems.append(ConfigProblem("scheduler.leader_poll_seconds", "must be more than 0"))
     for owner in config.bot.owners:
         if ":" not in owner:
             problems.append(

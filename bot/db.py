@@ -82,8 +82,11 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
     elif schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    # A SQLite file cannot drop a connection, so pinging it would only add a round trip to
+    # the driver's thread on every checkout; a PostgreSQL server can, so it is pinged.
+    sqlite = parsed.get_backend_name() == "sqlite"
+    engine = create_async_engine(url, pool_pre_ping=not sqlite, **kwargs)
+    if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -145,3 +145,18 @@ class AdapterState(Base):
     platform: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(Text)
+
+
+class ProcessStatus(Base):
+    """A running bot process's heartbeat for `circlebot status`; never any member data."""
+
+    __tablename__ = "process_status"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    leader: Mapped[bool] = mapped_column(default=False)
+    platforms: Mapped[str] = mapped_column(Text, default="{}")  # JSON: platform -> connected
+    errors: Mapped[str] = mapped_column(Text, default="[]")  # JSON: recent ERROR summaries

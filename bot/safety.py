@@ -3,6 +3,10 @@
 Nothing a member typed may ping anyone: mass mentions (@everyone, @here, @room) and mention
 tokens (<@id>, <@!id>, <@&id>) are defused with a zero-width space before they leave the bot.
 Platform-level guards (allowed_mentions on Discord, empty m.mentions on Matrix) sit on top.
+
+Text that no platform or database can carry (NUL, lone UTF-16 surrogates, which arrive from
+JSON escapes or undecodable terminal bytes) is refused where it comes in (`unstorable`) and
+replaced with U+FFFD on the way out, so one odd character never loses a whole reply.
 """
 
 from __future__ import annotations
@@ -13,13 +17,21 @@ from dataclasses import replace
 from bot.core.message import Action, Card, Field, Message, Part
 
 ZWSP = "\u200b"
-_MASS = re.compile(r"[@＠](everyone|here|room|channel)\b", re.IGNORECASE)
+REPLACEMENT = "\ufffd"
+_MASS = re.compile(r"[@＠](everyone|here|room|channel)", re.IGNORECASE)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TOKEN = re.compile(r"<(@[!&]?|#)(\d+)>")
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_`~|>\[\]])")
 
 
+def unstorable(text: str) -> bool:
+    """True when `text` holds a character the database drivers cannot encode (NUL, surrogates)."""
+    return _UNSTORABLE.search(text) is not None
+
+
 def defuse(text: str) -> str:
     """Make mentions in `text` inert while keeping them readable."""
+    text = _UNSTORABLE.sub(REPLACEMENT, text)
     text = _MASS.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
     return _TOKEN.sub(lambda m: f"<{m.group(1)}{ZWSP}{m.group(2)}>", text)
 
@@ -31,9 +43,13 @@ def escape_markdown(text: str) -> str:
 
 def clean(message: Message) -> Message:
     """Defuse every piece of text in an outgoing message; adapters call this before sending."""
-
-    def part(p: Part) -> Part:
-        return defuse(p) if isinstance(p, str) else p
+    parts: list[Part] = []
+    for p in message.text:  # joined first: "@every" + "one" must not meet after defusing
+        last = parts[-1] if parts else None
+        if isinstance(p, str) and isinstance(last, str):
+            parts[-1] = last + p
+        else:
+            parts.append(p)
 
     card = message.card
     if card is not None:
@@ -45,7 +61,7 @@ def clean(message: Message) -> Message:
         )
     return replace(
         message,
-        text=tuple(part(p) for p in message.text),
+        text=tuple(defuse(p) if isinstance(p, str) else p for p in parts),
         card=card,
         actions=tuple(Action(a.id, defuse(a.label), a.style) for a in message.actions),
     )

@@ -93,7 +93,7 @@ async def test_scope_rules(app_factory: AppFactory) -> None:
     ("line", "expected"),
     [
         ("!entry remove three", "`entry` takes a whole number, not `three`."),
-        ("!entry remove 0", "`entry` must be between 1 and …."),
+        ("!entry remove 0", "`entry` must be at least 1."),
         ("!entry remove", "`entry remove` needs `entry`"),
         ("!entry remove 3 4", "Too many values"),
         ("!entry remove entry=3 colour=red", "Unknown option `colour`"),

@@ -10,6 +10,7 @@ a command replies to, and on the console `file:PATH` names a file on disk.
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -23,11 +24,14 @@ from bot.core.context import Context
 from bot.core.errors import ArgumentError
 from bot.core.message import Attachment
 from bot.i18n import _
+from bot.safety import unstorable
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
 APOSTROPHES = {"'", "‘"}  # an unmatched one is just an apostrophe ('cause, 'til)
 _NAMED = re.compile(r"^([a-z][a-z0-9_-]*)[:=]", re.IGNORECASE)
 FILE_WORD = "file"  # `file:PATH` fills a command's file option whatever its name
+MAX_SAFE_INTEGER = 2**53 - 1  # Discord's bound for numbers; far inside SQL's 64-bit integers
+MIN_YEAR, MAX_YEAR = 1900, 2999  # dates a person means; far from datetime's own limits
 MAX_FILE_BYTES = 2 * 1024 * 1024  # imports are text; this is far above any real directory
 
 
@@ -204,6 +208,7 @@ def parse_datetime(text: str, default_zone: str) -> datetime:
                 "followed by a zone such as Europe/Berlin."
             ).format(text=text.strip()[:60])
         ) from None
+    _in_range(value)  # before any zone arithmetic, which overflows near year 1 and 9999
     if value.tzinfo is not None:
         return value
     local = value.replace(tzinfo=zone)
@@ -218,6 +223,17 @@ def parse_datetime(text: str, default_zone: str) -> datetime:
     return local
 
 
+def _in_range(value: datetime) -> datetime:
+    """Refuse far-off years, so a command adding a day or a week to a date cannot overflow."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ArgumentError(
+            _("Please pick a date between the years {low} and {high}.").format(
+                low=MIN_YEAR, high=MAX_YEAR
+            )
+        )
+    return value
+
+
 async def convert(option: Option, raw: Any, ctx: Context) -> Any:
     """Turn a raw value (typed text, or a platform's typed value) into the option's type."""
     kind = option.type
@@ -228,7 +244,7 @@ async def convert(option: Option, raw: Any, ctx: Context) -> Any:
                     name=option.name, length=len(raw), limit=option.limit
                 )
             )
-        if "\x00" in raw:
+        if unstorable(raw):
             raise ArgumentError(
                 _("`{name}` contains a character I cannot store.").format(name=option.name)
             )
@@ -266,9 +282,17 @@ async def convert(option: Option, raw: Any, ctx: Context) -> Any:
             )
         )
     if kind is OptionType.DURATION:
-        return raw if isinstance(raw, timedelta) else parse_duration(str(raw))
+        if not isinstance(raw, timedelta):
+            return parse_duration(str(raw))
+        if raw <= timedelta(0):
+            raise ArgumentError(_("A duration must be longer than zero."))
+        return raw
     if kind is OptionType.DATETIME:
-        return raw if isinstance(raw, datetime) else parse_datetime(str(raw), ctx.timezone)
+        if not isinstance(raw, datetime):
+            return parse_datetime(str(raw), ctx.timezone)
+        if raw.tzinfo is None:  # a wall-clock time: read it in the member's zone, gap-checked
+            return parse_datetime(raw.isoformat(sep=" "), ctx.timezone)
+        return _in_range(raw)
     if kind is OptionType.USER:
         actor = await ctx.responder.resolve_actor(str(raw))
         if actor is None:
@@ -359,7 +383,7 @@ def _number(option: Option, raw: Any) -> int | float:
         if isinstance(raw, bool):
             raise ValueError
         value: int | float = int(str(raw)) if integer else float(str(raw).replace(",", "."))
-        if not integer and value != value:  # NaN
+        if not integer and not math.isfinite(value):
             raise ValueError
     except ValueError:
         kind = _("a whole number") if integer else _("a number")
@@ -371,17 +395,20 @@ def _number(option: Option, raw: Any) -> int | float:
     if (option.min_value is not None and value < option.min_value) or (
         option.max_value is not None and value > option.max_value
     ):
-        raise ArgumentError(
-            _("`{name}` must be between {low} and {high}.").format(
-                name=option.name,
-                low=_fmt(option.min_value),
-                high=_fmt(option.max_value),
-            )
-        )
+        low, high = _fmt(option.min_value), _fmt(option.max_value)
+        if option.max_value is None:
+            message = _("`{name}` must be at least {low}.")
+        elif option.min_value is None:
+            message = _("`{name}` must be at most {high}.")
+        else:
+            message = _("`{name}` must be between {low} and {high}.")
+        raise ArgumentError(message.format(name=option.name, low=low, high=high))
+    if abs(value) > MAX_SAFE_INTEGER:  # beyond what SQL integers and Discord carry
+        raise ArgumentError(_("`{name}` is too large a number.").format(name=option.name))
     return value
 
 
 def _fmt(bound: float | None) -> str:
     if bound is None:
-        return "…"
+        return ""
     return str(int(bound)) if float(bound).is_integer() else str(bound)

@@ -29,6 +29,7 @@ from bot.core.message import Message
 from bot.core.permissions import Scope, Tier
 from bot.core.registry import Registry
 from bot.i18n import _, set_language
+from bot.safety import unstorable
 from bot.services.members import MemberService
 
 log = logging.getLogger("circlebot.commands")
@@ -287,6 +288,13 @@ class Dispatcher:
         try:
             ctx = await self.context(incoming)
             answered = await self.text_checks.run(ctx, stripped, "dm")
+            if unstorable(stripped):
+                raise UserError(
+                    _(
+                        "That message has a character I cannot store. Please send it again "
+                        "without it."
+                    )
+                )
             if await self.conversations.handle_text(ctx, stripped) or answered:
                 return True  # no "I only understand commands" after a caring answer
             await ctx.reply(

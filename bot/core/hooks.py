@@ -23,8 +23,9 @@ class TextChecks:
         self._checks: list[TextCheck] = []
 
     def add(self, check: TextCheck) -> None:
-        """Register a check `(ctx, text, source)`; `source` is e.g. "dm" or "journal"."""
-        self._checks.append(check)
+        """Register a check `(ctx, text, source)`; adding one again keeps one copy."""
+        if check not in self._checks:
+            self._checks.append(check)
 
     def remove(self, check: TextCheck) -> None:
         """Unregister (a cog unloading)."""

@@ -14,6 +14,7 @@ from bot.core.context import CommunityInfo
 from bot.core.errors import UserError
 from bot.i18n import _
 from bot.models import Community, ConversationState, Member, Profile, TierBinding
+from bot.services.cache import MISSING, TTLCache
 
 PSEUDONYM_MAX = 32
 
@@ -51,20 +52,25 @@ class MemberService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
-        # Every command looks these up; they change rarely and only through this service.
-        self._communities: dict[tuple[str, str], CommunityInfo] = {}
-        self._joined: set[tuple[int, str]] = set()
-        self._bindings: dict[int, dict[str, int]] = {}
+        # Every command looks these up; they change rarely and, in one process, only through
+        # this service, which invalidates what it writes. The TTL picks up other processes'
+        # writes on a shared PostgreSQL database (see bot/services/cache.py).
+        self._communities: TTLCache[tuple[str, str], CommunityInfo] = TTLCache()
+        self._joined: TTLCache[tuple[int, str], bool] = TTLCache()
+        self._bindings: TTLCache[int, dict[str, int]] = TTLCache()
+        self._profiles: TTLCache[str, ProfileInfo] = TTLCache()
+        self._pseudonyms: TTLCache[tuple[int, str], str | None] = TTLCache()
 
     async def community(
         self, platform: str, platform_id: str, name: str = "", *, timezone: str = "UTC"
     ) -> CommunityInfo:
         """The community row for a guild/space, created on first sight."""
         cached = self._communities.get((platform, platform_id))
-        if cached is not None and (not name or cached.name == name):
+        if cached is not MISSING and (not name or cached.name == name):
             return cached
+        token = self._communities.token()
         info = await self._load_community(platform, platform_id, name, timezone)
-        self._communities[(platform, platform_id)] = info
+        self._communities.put((platform, platform_id), info, token)
         return info
 
     async def _load_community(
@@ -122,36 +128,52 @@ class MemberService:
             for key, value in values.items():
                 setattr(row, key, value)
         info = _info(row)
-        self._communities[(info.platform, info.platform_id)] = info
+        self._communities.invalidate((info.platform, info.platform_id))
         return info
 
     async def profile(self, actor_key: str) -> ProfileInfo:
-        """A person's own settings (empty when they never set any)."""
+        """A person's own settings (empty when they never set any; cached, every event asks)."""
+        cached = self._profiles.get(actor_key)
+        if cached is not MISSING:
+            return cached
+        token = self._profiles.token()
         async with self._sessions() as session:
             row = await session.get(Profile, actor_key)
-            if row is None:
-                return ProfileInfo(actor_key)
-            return ProfileInfo(actor_key, row.timezone, row.country, row.language)
+            info = (
+                ProfileInfo(actor_key)
+                if row is None
+                else ProfileInfo(actor_key, row.timezone, row.country, row.language)
+            )
+        self._profiles.put(actor_key, info, token)
+        return info
 
     async def update_profile(self, actor_key: str, **values: str | None) -> ProfileInfo:
         """Set (or clear with None) zone, country or language."""
         allowed = {"timezone", "country", "language"}
         if not set(values) <= allowed:
             raise ValueError(f"unknown profile fields: {set(values) - allowed}")
-        async with self._sessions.begin() as session:
-            row = await session.get(Profile, actor_key)
-            if row is None:
-                row = Profile(actor_key=actor_key, updated_at=self._clock.now())
-                session.add(row)
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.updated_at = self._clock.now()
-        return await self.profile(actor_key)
+        token = self._profiles.token()
+        try:
+            async with self._sessions.begin() as session:
+                row = await session.get(Profile, actor_key)
+                if row is None:
+                    row = Profile(actor_key=actor_key, updated_at=self._clock.now())
+                    session.add(row)
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.updated_at = self._clock.now()
+                info = ProfileInfo(actor_key, row.timezone, row.country, row.language)
+        except BaseException:
+            self._profiles.invalidate(actor_key)
+            raise
+        self._profiles.put_written(actor_key, info, token)
+        return info
 
     async def join(self, community_id: int, actor_key: str) -> None:
         """Record that a person is in a community (idempotent)."""
-        if (community_id, actor_key) in self._joined:
+        if self._joined.get((community_id, actor_key)) is not MISSING:
             return
+        token = self._joined.token()
         async with self._sessions() as session:
             exists = await session.scalar(
                 select(Member.id).where(
@@ -168,16 +190,22 @@ class MemberService:
                     await session.commit()
                 except IntegrityError:
                     await session.rollback()
-        self._joined.add((community_id, actor_key))
+        self._joined.put((community_id, actor_key), True, token)
 
     async def pseudonym(self, community_id: int, actor_key: str) -> str | None:
-        """The name a person chose for this community, if any."""
+        """The name a person chose for this community, if any (cached)."""
+        cached = self._pseudonyms.get((community_id, actor_key))
+        if cached is not MISSING:
+            return cached
+        token = self._pseudonyms.token()
         async with self._sessions() as session:
-            return await session.scalar(
+            name = await session.scalar(
                 select(Member.pseudonym).where(
                     Member.community_id == community_id, Member.actor_key == actor_key
                 )
             )
+        self._pseudonyms.put((community_id, actor_key), name, token)
+        return name
 
     async def pseudonyms(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
         """Chosen names for many (community id, actor key) pairs in few queries."""
@@ -227,12 +255,15 @@ class MemberService:
                 raise UserError(
                     _("Someone here already uses that pseudonym; please pick another.")
                 ) from None
+            finally:
+                self._pseudonyms.invalidate((community_id, actor_key))
 
     async def bindings(self, community_id: int) -> dict[str, int]:
         """Role id -> tier value bound by moderators (cached; every event asks)."""
         cached = self._bindings.get(community_id)
-        if cached is not None:
+        if cached is not MISSING:
             return dict(cached)
+        token = self._bindings.token()
         async with self._sessions() as session:
             rows = await session.execute(
                 select(TierBinding.role_id, TierBinding.tier).where(
@@ -240,12 +271,11 @@ class MemberService:
                 )
             )
             found = {role: tier for role, tier in rows}
-        self._bindings[community_id] = found
+        self._bindings.put(community_id, found, token)
         return dict(found)
 
     async def bind(self, community_id: int, role_id: str, tier: int | None) -> None:
         """Bind a platform role to a tier (None removes the binding)."""
-        self._bindings.pop(community_id, None)
         async with self._sessions.begin() as session:
             await session.execute(
                 delete(TierBinding).where(
@@ -254,13 +284,18 @@ class MemberService:
             )
             if tier is not None:
                 session.add(TierBinding(community_id=community_id, role_id=role_id, tier=tier))
+        self._bindings.invalidate(community_id)
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase a person's profile, memberships and unfinished dialogues."""
-        self._joined = {j for j in self._joined if j[1] != actor_key}
-        async with self._sessions.begin() as session:
-            await session.execute(delete(Profile).where(Profile.actor_key == actor_key))
-            await session.execute(delete(Member).where(Member.actor_key == actor_key))
-            await session.execute(
-                delete(ConversationState).where(ConversationState.actor_key == actor_key)
-            )
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(delete(Profile).where(Profile.actor_key == actor_key))
+                await session.execute(delete(Member).where(Member.actor_key == actor_key))
+                await session.execute(
+                    delete(ConversationState).where(ConversationState.actor_key == actor_key)
+                )
+        finally:
+            self._profiles.invalidate(actor_key)
+            self._joined.invalidate_where(lambda key: key[1] == actor_key)
+            self._pseudonyms.invalidate_where(lambda key: key[1] == actor_key)

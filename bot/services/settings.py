@@ -9,49 +9,70 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Setting
+from bot.services.cache import MISSING, TTLCache
 
 
 class SettingsService:
-    """Read and write `scope.key` values for one community."""
+    """Read and write `scope.key` values for one community.
+
+    Every command asks for some setting (the admin cog's switched-off cogs, for one), so each
+    community's settings are loaded in one query and cached; `set` invalidates the community in
+    this process, and the cache's TTL picks up other processes' changes on PostgreSQL.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        # community id -> (scope, key) -> the stored JSON text (decoded per read, so callers
+        # can never change the cached value by mutating what they got).
+        self._cache: TTLCache[int, dict[tuple[str, str], str]] = TTLCache(max_items=5_000)
+
+    async def _community(self, community_id: int) -> dict[tuple[str, str], str]:
+        cached = self._cache.get(community_id)
+        if cached is not MISSING:
+            return cached
+        token = self._cache.token()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Setting.scope, Setting.key, Setting.value).where(
+                    Setting.community_id == community_id
+                )
+            )
+            found = {(scope, key): value for scope, key, value in rows}
+        self._cache.put(community_id, found, token)
+        return found
 
     async def get(self, community_id: int, scope: str, key: str, default: Any = None) -> Any:
         """The stored value, or `default`."""
-        async with self._sessions() as session:
-            raw = await session.scalar(
-                select(Setting.value).where(
-                    Setting.community_id == community_id,
-                    Setting.scope == scope,
-                    Setting.key == key,
-                )
-            )
+        raw = (await self._community(community_id)).get((scope, key))
         return default if raw is None else json.loads(raw)
 
     async def set(self, community_id: int, scope: str, key: str, value: Any) -> None:
         """Store a JSON-serialisable value (None removes it)."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                delete(Setting).where(
-                    Setting.community_id == community_id,
-                    Setting.scope == scope,
-                    Setting.key == key,
-                )
-            )
-            if value is not None:
-                session.add(
-                    Setting(
-                        community_id=community_id, scope=scope, key=key, value=json.dumps(value)
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    delete(Setting).where(
+                        Setting.community_id == community_id,
+                        Setting.scope == scope,
+                        Setting.key == key,
                     )
                 )
+                if value is not None:
+                    session.add(
+                        Setting(
+                            community_id=community_id,
+                            scope=scope,
+                            key=key,
+                            value=json.dumps(value),
+                        )
+                    )
+        finally:
+            self._cache.invalidate(community_id)
 
     async def all(self, community_id: int, scope: str) -> dict[str, Any]:
         """Every value of one cog in one community."""
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Setting.key, Setting.value).where(
-                    Setting.community_id == community_id, Setting.scope == scope
-                )
-            )
-            return {k: json.loads(v) for k, v in rows}
+        return {
+            key: json.loads(raw)
+            for (found_scope, key), raw in (await self._community(community_id)).items()
+            if found_scope == scope
+        }

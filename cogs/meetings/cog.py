@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
 from bot.core.context import Context
-from bot.core.convert import parse_duration, parse_zone
+from bot.core.convert import MAX_YEAR, MIN_YEAR, parse_duration, parse_zone
 from bot.core.errors import NotFound, PermissionDenied, UserError
 from bot.core.identity import Actor, Place
 from bot.core.message import Attachment, Message, Part, When
@@ -130,6 +130,12 @@ def parse_start(text: str, zone: str | None, default_zone: str) -> tuple[datetim
 
 def check_date(year: int, month: int, day: int) -> date:
     """A calendar date, or a message naming what is wrong (31 February, month 13)."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise UserError(
+            _("Please pick a date between the years {low} and {high}.").format(
+                low=MIN_YEAR, high=MAX_YEAR
+            )
+        )
     if not 1 <= month <= 12:
         raise UserError(_("There is no month {month}.").format(month=month))
     last = calendar.monthrange(year, month)[1] if 1 <= year <= 9999 else 0

@@ -52,7 +52,8 @@ class PrivacyCog(Cog):
 
     async def start(self) -> None:
         """Watch for activity (presence) and plan the daily retention pass."""
-        self.services.dispatcher.seen_hooks.append(self.service.touch)
+        if self.service.touch not in self.services.dispatcher.seen_hooks:  # start() may rerun
+            self.services.dispatcher.seen_hooks.append(self.service.touch)
         if await self.service.retention_periods():
             self.plan_retention()
 
@@ -184,7 +185,12 @@ class PrivacyCog(Cog):
             return
         typed = code.strip().lower().removeprefix("confirm").strip()
         expected = self._codes.get(key)
-        if expected is None or expected[1] < now or not secrets.compare_digest(typed, expected[0]):
+        if (
+            expected is None
+            or expected[1] < now
+            # bytes: compare_digest refuses a str with non-ASCII characters, which anyone can type
+            or not secrets.compare_digest(typed.encode(), expected[0].encode())
+        ):
             raise UserError(
                 _(
                     "That code is not right or has expired; nothing was erased. Start again "

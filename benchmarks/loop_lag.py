@@ -1,0 +1,114 @@
+"""Event-loop lag under command load: how late a 10 ms ticker wakes up while commands run.
+
+Several members send a mix of reads (`me show`, `help`) and writes (`me timezone`) through the
+console adapter at once (real SQLite, output to a StringIO) while a ticker task sleeps 10 ms at
+a time and records how much later than asked it woke. A late ticker means every other event
+(a heartbeat, an announcement) waits as long. Goal: p99 < 50 ms. The last line is JSON for
+benchmarks.run_all. Run: .venv/bin/python -m benchmarks.loop_lag [COMMANDS] [MEMBERS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+from benchmarks.dispatch import bench_app
+from bot import crypto
+from bot.adapters.console import ConsoleAdapter
+
+TICK = 0.010
+
+
+class LagProbe:
+    """A task that sleeps TICK seconds in a loop and keeps each overshoot (seconds)."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            await asyncio.sleep(TICK)
+            self.lags.append(max(0.0, time.perf_counter() - asked - TICK))
+
+    def start(self) -> None:
+        """Begin ticking on the running loop."""
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+
+    async def stop(self) -> None:
+        """Stop ticking."""
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def percentile(self, q: float) -> float:
+        """The q-quantile of the lags in milliseconds."""
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
+async def measure(commands: int, members: int) -> dict[str, float]:
+    """Run the load with the probe; returns lag percentiles and the achieved rate."""
+    crypto.use_keys([crypto.generate_key()])
+    with tempfile.TemporaryDirectory() as tmp:
+        app = bench_app(tmp)
+        await app.open(migrate=True)
+        await app.start()
+        console = ConsoleAdapter(app, out=io.StringIO())
+        lines = ["!me show", "!help", "!me show", "!me timezone Europe/Berlin"]
+        for m in range(members):
+            await console.handle_line(f"@m{m} !me show")  # first sight: rows are created
+
+        async def member(m: int, count: int) -> None:
+            out = console.out
+            for i in range(count):
+                if isinstance(out, io.StringIO) and out.tell() > 1_000_000:
+                    out.seek(0)
+                    out.truncate()
+                await console.handle_line(f"@m{m} {lines[(i + m) % len(lines)]}")
+
+        probe = LagProbe()
+        probe.start()
+        start = time.perf_counter()
+        await asyncio.gather(*(member(m, commands // members) for m in range(members)))
+        elapsed = time.perf_counter() - start
+        await probe.stop()
+        await app.close()
+    return {
+        "commands_per_s": (commands // members) * members / elapsed,
+        "lag_p50_ms": statistics.median(probe.lags) * 1000,
+        "lag_p99_ms": probe.percentile(0.99),
+        "lag_max_ms": max(probe.lags) * 1000,
+        "ticks": len(probe.lags),
+    }
+
+
+def report(commands: int, members: int, r: dict[str, float]) -> None:
+    """Human lines, then the JSON line."""
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, SQLite file")
+    print(
+        f"{commands} console commands (3 reads : 1 write) from {members} members at once: "
+        f"{r['commands_per_s']:.0f} cmd/s"
+    )
+    print(
+        f"loop lag ({TICK * 1000:.0f} ms ticker, {r['ticks']:.0f} ticks): p50 "
+        f"{r['lag_p50_ms']:.1f} ms, p99 {r['lag_p99_ms']:.1f} ms, max {r['lag_max_ms']:.1f} ms "
+        "(goal p99 < 50 ms)"
+    )
+    print("RESULT " + json.dumps({k: round(v, 3) for k, v in r.items()}))
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
+    m = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    report(n, m, asyncio.run(measure(n, m)))

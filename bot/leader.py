@@ -1,0 +1,590 @@
+"""Which process runs the timed work: one leader at a time; every process handles commands.
+
+PostgreSQL: the leader holds a session-level advisory lock on a connection of its own. When it
+dies, the server closes that connection and drops the lock; a follower retries every
+`scheduler.leader_poll_seconds`, takes the lock and rebuilds the cogs' jobs and the outbox's
+plan from the database. A follower fires no jobs: what it plans (an outbox item, a cog's job)
+is handed to the leader with NOTIFY, and the leader sweeps the outbox every 30 s in case a
+notice was lost. Outbox keys plus the platforms' dedup keep a takeover from sending twice.
+SQLite: one process only, guarded by an exclusive lock file next to the database.
+Every process writes a heartbeat row (never member data) that `circlebot status` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, VirtualClock
+from bot.core.cog import Cog
+from bot.db import utcnow
+from bot.models import OutboxItem, ProcessStatus
+from bot.outbox import Outbox, Report
+from bot.scheduler import JobFunc, Scheduler
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("circlebot.leader")
+
+SWEEP_SECONDS = 30.0  # the leader delivers whatever is due at least this often
+HEARTBEAT_SECONDS = 15.0
+FRESH_SECONDS = 45.0  # an older heartbeat means the process is gone or stuck
+REBUILD_DELAY = 0.5  # a burst of follower changes to one cog becomes one rebuild
+FORGET_AFTER = timedelta(days=1)  # heartbeat rows of processes that died without closing
+LOCK_NAMESPACE = "circlebot-leader"
+
+
+class ProcessLockError(Exception):
+    """Another process already uses this SQLite database."""
+
+
+def lock_key(database: str, schema: str | None) -> int:
+    """The advisory lock key: one per database (and schema, so test schemas stay apart)."""
+    digest = hashlib.sha256(f"{LOCK_NAMESPACE}:{database}:{schema or ''}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class GatedScheduler(Scheduler):
+    """Fires jobs only while this process leads; a follower hands job ids to `hand_off`."""
+
+    def __init__(self, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(clock, **kwargs)
+        self.leading = False
+        self.hand_off: Callable[[str], None] | None = None  # set by the Coordinator
+
+    def start(self) -> None:
+        """Begin; a follower's scheduler stays paused until it leads."""
+        if not self._started:
+            self._aps.start(paused=self.virtual or not self.leading)
+            self._started = True
+
+    def lead(self) -> None:
+        """Fire jobs from now on."""
+        self.leading = True
+        if self._started and not self.virtual:
+            self._aps.resume()
+
+    def follow(self) -> None:
+        """Stop firing and forget every job: the next leader rebuilds them from the database."""
+        self.leading = False
+        if self._started and not self.virtual:
+            self._aps.pause()
+        super().cancel_prefix("")
+
+    def _pass(self, job_id: str) -> None:
+        if self.hand_off is not None:
+            self.hand_off(job_id)
+
+    def at(self, job_id: str, when: datetime, func: JobFunc, *args: Any) -> None:
+        """Plan here when leading, else tell the leader."""
+        if self.leading:
+            super().at(job_id, when, func, *args)
+        else:
+            self._pass(job_id)
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel here when leading, else tell the leader (it rebuilds that cog)."""
+        if self.leading:
+            return super().cancel(job_id)
+        self._pass(job_id)
+        return False
+
+    def cancel_prefix(self, prefix: str) -> int:
+        """Cancel here when leading, else tell the leader (it rebuilds that cog)."""
+        if self.leading:
+            return super().cancel_prefix(prefix)
+        self._pass(prefix)
+        return 0
+
+    async def advance(self, delta: timedelta) -> int:
+        """On a follower the virtual clock moves, but nothing fires."""
+        if self.leading or not isinstance(self.clock, VirtualClock):
+            return await super().advance(delta)
+        self.clock.set(self.clock.now() + delta)
+        return 0
+
+
+class GatedOutbox(Outbox):
+    """A follower writes outbox rows but leaves sending to the leader."""
+
+    async def deliver_due(self) -> Report:
+        """Send what is due when leading; a follower asks the leader to do it now."""
+        scheduler = self._scheduler
+        if isinstance(scheduler, GatedScheduler) and not scheduler.leading:
+            now = self._clock.now()
+            scheduler.at(f"outbox.{now.isoformat()}", now, self.deliver_due)
+            return Report()
+        return await super().deliver_due()
+
+
+_PLACEHOLDER = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[sdrifxg]")
+
+
+class ErrorRing(logging.Handler):
+    """The last few ERROR records as summaries: logger, message template, exception type.
+
+    Only the template is kept, never its arguments, so no member text can end up here.
+    """
+
+    def __init__(self, size: int = 10) -> None:
+        super().__init__(logging.ERROR)
+        self.items: deque[dict[str, str]] = deque(maxlen=size)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Remember one ERROR record."""
+        kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        self.items.append(
+            {
+                "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="seconds"),
+                "logger": record.name,
+                "what": _PLACEHOLDER.sub("…", str(record.msg))[:160],
+                "type": kind,
+            }
+        )
+
+
+def is_connected(transport: object) -> bool:
+    """Whether an adapter is connected: `connected`, a ready Event, or a ready client."""
+    flag = getattr(transport, "connected", None)
+    if isinstance(flag, bool):
+        return flag
+    ready = getattr(transport, "ready", None)
+    if isinstance(ready, asyncio.Event):
+        return ready.is_set()
+    is_ready = getattr(getattr(transport, "client", None), "is_ready", None)
+    if callable(is_ready):
+        return bool(is_ready())
+    return True
+
+
+_HELD: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, Apps of this process using it)
+
+
+class _FileLock:
+    """`<db>.lock` held with flock; it holds the owner's pid.
+
+    The guard is per process: Apps of the same process (tests restarting a bot) share it.
+    """
+
+    def __init__(self, db_file: Path) -> None:
+        self.db_file = db_file
+        self.path = db_file.with_name(db_file.name + ".lock").resolve()
+        self._held = False
+
+    def acquire(self) -> None:
+        if self._held:
+            return
+        if self.path in _HELD:
+            fd, users = _HELD[self.path]
+            _HELD[self.path] = (fd, users + 1)
+            self._held = True
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ProcessLockError(
+                f"Another circlebot (pid {holder}) is using {self.db_file}; SQLite supports "
+                "one process. Use PostgreSQL to run several."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _HELD[self.path] = (fd, 1)
+        self._held = True
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        fd, users = _HELD.pop(self.path)
+        if users > 1:
+            _HELD[self.path] = (fd, users - 1)
+            return
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+class _AdvisoryLock:
+    """A PostgreSQL session lock on a dedicated connection; also carries NOTIFY/LISTEN."""
+
+    def __init__(self, url: str, schema: str | None) -> None:
+        parsed = make_url(url)
+        self.dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.key = lock_key(parsed.database or "", schema)
+        self.channel = f"circlebot_{self.key & 0xFFFFFFFFFFFFFFFF:016x}"
+        self._conn: asyncpg.Connection | None = None
+        self._mutex = asyncio.Lock()  # one query at a time on the connection
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.dsn, timeout=10)
+        return self._conn
+
+    async def try_acquire(self) -> bool:
+        async with self._mutex:
+            conn = await self._connection()
+            return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
+
+    async def alive(self, within: float) -> bool:
+        """Still connected (so still holding the lock)?"""
+        async with self._mutex:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    return False
+                await self._conn.fetchval("SELECT 1", timeout=within)
+                return True
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                await self._drop()
+                return False
+
+    async def notify(self, payload: str) -> None:
+        async with self._mutex:
+            conn = await self._connection()
+            await conn.execute("SELECT pg_notify($1, $2)", self.channel, payload)
+
+    async def listen(self, callback: Any) -> None:
+        async with self._mutex:
+            conn = await self._connection()
+            await conn.add_listener(self.channel, callback)
+
+    async def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()
+            self._conn = None
+
+    async def close(self) -> None:
+        """Closing the session releases the lock."""
+        async with self._mutex:
+            if self._conn is not None and not self._conn.is_closed():
+                await self._conn.close(timeout=5)
+            self._conn = None
+
+
+class Coordinator:
+    """Leader or follower for one App, its background loop and its heartbeat row."""
+
+    def __init__(self, app: App, url: str, schema: str | None) -> None:
+        self.app = app
+        self.poll = float(app.config.scheduler.leader_poll_seconds)
+        self.leading = False
+        self.host = socket.gethostname()
+        self.process_id = f"{self.host[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.started_at = utcnow()
+        self.errors = ErrorRing()
+        backend = make_url(url).get_backend_name()
+        self._pg = _AdvisoryLock(url, schema) if backend == "postgresql" else None
+        db_file = sqlite_path(url)
+        self._file = _FileLock(db_file) if db_file is not None else None
+        self._booting = False
+        self._loop: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dirty: set[str] = set()
+        self._rebuilder: asyncio.Task[None] | None = None
+        self._beat_written = False
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def claim_database(self) -> None:
+        """SQLite: refuse a second process on the same file (raises ProcessLockError)."""
+        if self._file is not None:
+            self._file.acquire()
+
+    async def begin(self) -> None:
+        """Try once to lead, so a lone process starts leading at once."""
+        logging.getLogger().addHandler(self.errors)
+        self.leading = True if self._pg is None else await self._pg.try_acquire()
+        if self.leading:
+            self.app.scheduler.lead()
+            if self._pg is not None:
+                await self._pg.listen(self._on_notice)
+        else:
+            self.app.scheduler.hand_off = self._hand_off
+            log.info("another process leads; this one handles commands only")
+
+    @contextlib.contextmanager
+    def booting(self) -> Iterator[None]:
+        """While cogs start on a follower, their jobs are the leader's already: keep quiet."""
+        self._booting = True
+        try:
+            yield
+        finally:
+            self._booting = False
+
+    async def run(self) -> None:
+        """Write the first heartbeat, then keep trying/holding leadership in the background."""
+        await self.beat()
+        self._loop = asyncio.create_task(self._forever(), name="circlebot-leader")
+
+    async def stop(self) -> None:
+        """No more takeovers or hand-offs (shutdown)."""
+        self.app.scheduler.hand_off = None
+        for task in (self._loop, self._rebuilder, *self._tasks):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._loop = self._rebuilder = None
+
+    async def close(self) -> None:
+        """Remove the heartbeat row, release the lock (the next leader takes over)."""
+        logging.getLogger().removeHandler(self.errors)
+        if self._beat_written:
+            try:
+                async with self.app.db.sessions.begin() as session:
+                    await session.execute(
+                        delete(ProcessStatus).where(ProcessStatus.id == self.process_id)
+                    )
+            except Exception:
+                log.warning("could not remove this process's status row", exc_info=True)
+            self._beat_written = False
+        if self._pg is not None:
+            await self._pg.close()
+        if self._file is not None:
+            self._file.release()
+        self.leading = False
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def _forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + HEARTBEAT_SECONDS
+        next_sweep = loop.time() + SWEEP_SECONDS
+        while True:
+            await asyncio.sleep(min(self.poll, HEARTBEAT_SECONDS))
+            try:
+                await self.check()
+                now = loop.time()
+                if self.leading and now >= next_sweep:
+                    next_sweep = now + SWEEP_SECONDS
+                    await self.app.outbox.deliver_due()
+                if now >= next_beat:
+                    next_beat = now + HEARTBEAT_SECONDS
+                    await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the leadership loop failed; trying again")
+
+    async def check(self) -> None:
+        """One poll: a leader checks it still holds the lock; a follower tries to take it."""
+        if self._pg is None:
+            return
+        if self.leading:
+            if not await self._pg.alive(within=max(self.poll, 1.0)):
+                self._step_down()
+        else:
+            try:
+                won = await self._pg.try_acquire()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                log.warning("cannot reach PostgreSQL for leadership; retrying")
+                return
+            if won:
+                await self.take_over()
+
+    def _step_down(self) -> None:
+        log.warning("lost the connection that held leadership; timed work stops here")
+        self.leading = False
+        self.app.scheduler.follow()
+        self.app.scheduler.hand_off = self._hand_off
+
+    async def take_over(self) -> None:
+        """Become the leader: listen for hand-offs, rebuild every cog's jobs, settle the outbox."""
+        started = time.monotonic()
+        self.leading = True
+        self.app.scheduler.hand_off = None
+        self.app.scheduler.lead()
+        if self._pg is not None:
+            await self._pg.listen(self._on_notice)
+        for cog in list(self.app.cogs.values()):
+            await self._rebuild(cog)
+        report = await self.app.outbox.recover()
+        await self.beat()
+        log.warning(
+            "this process now leads (took %.2fs); outbox after takeover: %s",
+            time.monotonic() - started,
+            report,
+        )
+
+    async def _rebuild(self, cog: Cog) -> None:
+        try:
+            self.app.scheduler.cancel_prefix(f"{cog.name}.")
+            await cog.start()  # cogs' start() must be safe to run again (a takeover)
+        except Exception:
+            log.exception("rebuilding a cog's jobs failed")
+
+    # -- hand-offs between processes -------------------------------------------------------
+
+    def _hand_off(self, job_id: str) -> None:
+        """Follower: tell the leader a job was planned or cancelled here."""
+        if self._pg is None or (self._booting and not job_id.startswith("outbox.")):
+            return
+        pg = self._pg
+        task = asyncio.get_running_loop().create_task(self._send(pg, job_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _send(pg: _AdvisoryLock, job_id: str) -> None:
+        try:
+            await pg.notify(job_id[:7900])
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            log.warning("could not hand a job to the leader; its sweep or rebuild will")
+
+    def _on_notice(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """Leader: a follower planned something."""
+        if not self.leading:
+            return
+        if payload.startswith("outbox."):
+            now = self.app.clock.now()
+            try:
+                when = datetime.fromisoformat(payload.removeprefix("outbox."))
+            except ValueError:
+                when = now
+            when = max(when, now)
+            self.app.scheduler.at(f"outbox.{when.isoformat()}", when, self.app.outbox.deliver_due)
+            return
+        name = payload.split(".", 1)[0]
+        if name in self.app.cogs:
+            self._dirty.add(name)
+            if self._rebuilder is None or self._rebuilder.done():
+                self._rebuilder = asyncio.get_running_loop().create_task(self._rebuild_dirty())
+
+    async def _rebuild_dirty(self) -> None:
+        await asyncio.sleep(REBUILD_DELAY)
+        while self._dirty and self.leading:
+            cog = self.app.cogs.get(self._dirty.pop())
+            if cog is not None:
+                await self._rebuild(cog)
+
+    # -- heartbeat ---------------------------------------------------------------------------
+
+    def platforms(self) -> dict[str, bool]:
+        """Configured and registered platforms, and whether each is connected."""
+        found = dict.fromkeys(self.app.config.platforms, False)
+        for name, transport in self.app.transports.items():
+            found[name] = is_connected(transport)
+        return found
+
+    async def beat(self) -> None:
+        """Write this process's status row (wall clock, never the app's virtual clock)."""
+        now = utcnow()
+        async with self.app.db.sessions.begin() as session:
+            row = await session.get(ProcessStatus, self.process_id)
+            if row is None:
+                row = ProcessStatus(
+                    id=self.process_id,
+                    host=self.host[:255],
+                    pid=os.getpid(),
+                    started_at=self.started_at,
+                )
+                session.add(row)
+            row.heartbeat_at = now
+            row.leader = self.leading
+            row.platforms = json.dumps(self.platforms())
+            row.errors = json.dumps(list(self.errors.items))
+            if self.leading:
+                await session.execute(
+                    delete(ProcessStatus).where(ProcessStatus.heartbeat_at < now - FORGET_AFTER)
+                )
+        self._beat_written = True
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The SQLite file behind a URL (None for PostgreSQL or memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    """One process as `circlebot status` shows it."""
+
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    leader: bool
+    platforms: dict[str, bool]
+    errors: list[dict[str, str]]
+
+    def fresh(self, now: datetime) -> bool:
+        """Heartbeat recent enough that the process is alive."""
+        return (now - self.heartbeat_at).total_seconds() <= FRESH_SECONDS
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """Everything `circlebot status` prints."""
+
+    processes: list[ProcessView]
+    pending: int
+    oldest_due: datetime | None
+
+    def leader(self, now: datetime) -> ProcessView | None:
+        """The process leading with a fresh heartbeat, if any."""
+        return next((p for p in self.processes if p.leader and p.fresh(now)), None)
+
+    def last_error(self) -> tuple[ProcessView, dict[str, str]] | None:
+        """The newest error summary any process reported."""
+        found = [(p, e) for p in self.processes for e in p.errors]
+        return max(found, key=lambda pe: pe[1].get("at", "")) if found else None
+
+
+async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
+    """Heartbeat rows and the outbox backlog; no keys needed, nothing decrypted."""
+    async with sessions() as session:
+        rows = (
+            await session.scalars(select(ProcessStatus).order_by(ProcessStatus.started_at))
+        ).all()
+        pending, oldest = (
+            await session.execute(
+                select(func.count(OutboxItem.id), func.min(OutboxItem.due_at)).where(
+                    OutboxItem.status == "pending"
+                )
+            )
+        ).one()
+    if isinstance(oldest, str):  # SQLite aggregates lose the column type
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    processes = [
+        ProcessView(
+            id=row.id,
+            host=row.host,
+            pid=row.pid,
+            started_at=row.started_at,
+            heartbeat_at=row.heartbeat_at,
+            leader=row.leader,
+            platforms=json.loads(row.platforms or "{}"),
+            errors=json.loads(row.errors or "[]"),
+        )
+        for row in rows
+    ]
+    return StatusView(processes, int(pending or 0), oldest)

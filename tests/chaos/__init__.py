@@ -1,0 +1,1 @@
+"""Crash-safety chaos test helpers: a bot worker that gets SIGKILLed, and its shared scenario."""

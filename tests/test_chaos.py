@@ -1,0 +1,418 @@
+"""Crash safety: SIGKILL the bot at random moments during a virtual week of meetings, restart it.
+
+A worker process (tests/chaos/worker.py) runs 20 communities with a daily and a weekly meeting
+each, while members write journal entries and work through worksheet and journal dialogues. The
+test kills it several times with SIGKILL, restarts it on the same database (sometimes after
+downtime, once longer than the grace window), lets it finish, and then checks what members and
+channels would have seen: every announcement due in the week arrived exactly once (only those due
+while the bot was down for longer than the grace window may be missing, and then the outbox
+recorded them as skipped), none arrived more than the grace window late, and every write the bot
+confirmed to a member is in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.config import AppConfig
+from cogs.journal.cog import JournalCog
+from cogs.meetings.models import Meeting
+from cogs.worksheets.cog import WorksheetsCog
+from tests.chaos import scenario
+from tests.chaos.scenario import Files
+from tests.conftest import fresh_pg_schema, make_config, pg_url
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime.fromisoformat("2027-06-07T00:00:00+00:00")  # a Monday; no clock change that week
+UNTIL = START + timedelta(days=7)
+GRACE = timedelta(minutes=15)  # scheduler.grace_minutes default
+LATE_AFTER = timedelta(minutes=1)
+COMMUNITIES = 20
+LONG_DOWNTIME = 45  # virtual minutes, longer than the grace window
+KEY_RE = re.compile(r"^meetings\.(\d+)\.([0-9T:-]{16})\.r(\d+)\.(\w+)$")
+
+
+@dataclass
+class Chaos:
+    """What the parent did to the worker."""
+
+    kills: int = 0
+    lives: int = 0
+    wall: float = 0.0
+    jumps: list[int] = field(default_factory=list)
+    how: list[str] = field(default_factory=list)
+    failovers: list[float] = field(default_factory=list)  # seconds until the survivor led
+
+
+def config() -> AppConfig:
+    """The worker's cogs, for reading the database afterwards."""
+    return make_config(cogs={"enabled": ["general", "meetings", "journal", "worksheets"]})
+
+
+def worker_command(
+    files: Files, db: tuple[str, str | None], seed: int, jump: int, trip: str, slot: int
+) -> list[str]:
+    """The command line of one worker life."""
+    db_url, schema = db
+    command = [
+        sys.executable,
+        "-m",
+        "tests.chaos.worker",
+        "--db",
+        db_url,
+        "--start",
+        START.isoformat(),
+        "--until",
+        UNTIL.isoformat(),
+        "--seed",
+        str(seed),
+        "--ledger",
+        str(files.ledger),
+        "--communities",
+        str(COMMUNITIES),
+        "--jump",
+        str(jump),
+        "--trip",
+        trip,
+        "--slot",
+        str(slot),
+    ]
+    return command + (["--schema", schema] if schema else [])
+
+
+async def spawn(command: list[str], files: Files) -> asyncio.subprocess.Process:
+    """Start a worker with its output appended to the shared log."""
+    with files.log.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, stdout=log, stderr=log, env=dict(os.environ)
+        )
+
+
+async def run_worker(
+    files: Files, db: tuple[str, str | None], seed: int, jump: int, kill: Kill | None
+) -> int | None:
+    """One life of the worker. Returns its exit code (-9 if a tripwire killed it), None when the
+    test killed it, and fails if a life meant to finish does not."""
+    proc = await spawn(worker_command(files, db, seed, jump, kill.trip if kill else "", -1), files)
+    try:
+        return await asyncio.wait_for(proc.wait(), kill.after if kill else 240.0)
+    except TimeoutError:
+        proc.kill()  # SIGKILL: no clean-up, no flush, no close
+        await proc.wait()
+        assert kill is not None, "the worker did not finish within 240 s"
+        return None
+
+
+@dataclass(frozen=True)
+class Kill:
+    """How one life ends: SIGKILL from the test after `after` seconds, or a tripwire first."""
+
+    after: float
+    trip: str = ""
+
+
+def plan_kills(rnd: random.Random, count: int) -> list[Kill]:
+    """Alternate kills at random wall-clock moments with kills at random crash points."""
+    plans = []
+    for n in range(count):
+        if n % 2 == 0:
+            plans.append(Kill(rnd.uniform(2.0, 5.0)))
+        else:
+            point, most = rnd.choice((("commit", 800), ("send", 40), ("reply", 200)))
+            plans.append(Kill(20.0, f"{point}:{rnd.randint(1, most)}"))
+    return plans
+
+
+async def torture(files: Files, db: tuple[str, str | None], seed: int, kills: int) -> Chaos:
+    """Kill the worker `kills` times, restarting it after random downtime, then let it finish."""
+    rnd = random.Random(seed)
+    chaos = Chaos()
+    started = time.monotonic()
+    jump = 0
+    for n, kill in enumerate(plan_kills(rnd, kills)):
+        chaos.lives += 1
+        rc = await run_worker(files, db, seed, jump, kill)
+        if rc == 0:
+            break
+        assert rc in (None, -signal.SIGKILL), tail(files.log)
+        chaos.kills += 1
+        chaos.how.append(kill.trip.split(":")[0] if rc else "clock")
+        jump = LONG_DOWNTIME if n == kills // 2 else rnd.choice((0, 5, 10, 14))
+        chaos.jumps.append(jump)
+    else:
+        chaos.lives += 1
+        assert await run_worker(files, db, seed, jump, None) == 0, tail(files.log)
+    chaos.wall = time.monotonic() - started
+    return chaos
+
+
+async def pair_torture(files: Files, db: tuple[str, str | None], seed: int, kills: int) -> Chaos:
+    """Two workers on one PostgreSQL schema; SIGKILL whichever leads, restart it as a follower."""
+    rnd = random.Random(seed)
+    chaos = Chaos()
+    started = time.monotonic()
+    procs = {0: await spawn(worker_command(files, db, seed, 0, "", 0), files)}
+    while not files.seeded.exists():
+        assert procs[0].returncode is None, tail(files.log)
+        await asyncio.sleep(0.1)
+    procs[1] = await spawn(worker_command(files, db, seed, 0, "", 1), files)
+    chaos.lives = 2
+    for _ in range(kills):
+        await asyncio.sleep(rnd.uniform(2.0, 4.0))
+        if files.done.exists():
+            break
+        leader = int(files.leader.read_text())
+        slot = next((n for n, proc in procs.items() if proc.pid == leader), None)
+        if slot is None:
+            continue
+        procs[slot].kill()
+        await procs[slot].wait()
+        chaos.kills += 1
+        chaos.how.append("leader")
+        killed_at = time.monotonic()
+        while int(files.leader.read_text()) == leader and not files.done.exists():
+            assert time.monotonic() - killed_at < 30, "no process took over within 30 s"
+            await asyncio.sleep(0.05)
+        chaos.failovers.append(time.monotonic() - killed_at)
+        procs[slot] = await spawn(worker_command(files, db, seed, 0, "", slot), files)
+        chaos.lives += 1
+    for proc in procs.values():
+        assert await asyncio.wait_for(proc.wait(), 240.0) == 0, tail(files.log)
+    chaos.wall = time.monotonic() - started
+    return chaos
+
+
+def tail(path: Path, lines: int = 60) -> str:
+    """The workers' last traceback (or the end of their log), for a failure message."""
+    text = path.read_text(errors="replace")
+    last = text.rfind("Traceback (most recent call last)")
+    return "\n".join(text[last if last >= 0 else 0 :].splitlines()[-lines:])
+
+
+@dataclass
+class Findings:
+    """What the check found; empty lists mean nothing was lost, doubled or late."""
+
+    missing: list[str] = field(default_factory=list)
+    doubled: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    lost_writes: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def downtime_windows(files: Files) -> list[tuple[datetime, datetime]]:
+    """Virtual spans whose announcements may be skipped: down longer than the grace window."""
+    windows = []
+    for record in scenario.read_lines(files.restarts):
+        stopped = datetime.fromisoformat(record["stopped"])
+        resumed = datetime.fromisoformat(record["resumed"])
+        if resumed - stopped > GRACE:
+            windows.append((stopped, resumed - GRACE))
+    return windows
+
+
+async def check_announcements(app: App, files: Files, seed: int, found: Findings) -> None:
+    """Every announcement due in the week arrived once, on time or late inside the grace window."""
+    async with app.db.sessions() as session:
+        rows = await session.execute(select(Meeting.id, Meeting.title))
+        titles = {meeting_id: title for meeting_id, title in rows}
+    specs = scenario.meetings(COMMUNITIES, seed, START)
+    assert sorted(titles.values()) == sorted(s.title for s in specs), "seeding lost a meeting"
+    expected = scenario.expected_announcements(specs, START, UNTIL)
+    records = scenario.read_lines(files.ledger)
+    shown = [r for r in records if not r.get("dup")]
+    by_announcement: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for record in shown:
+        m = KEY_RE.match(record["key"])
+        if m is None:
+            found.unexpected.append(record["key"])
+            continue
+        announcement = (titles.get(int(m.group(1)), "?"), m.group(2), m.group(4))
+        by_announcement.setdefault(announcement, []).append(record)
+    statuses = await app.outbox.known("meetings.")
+    skipped = set()
+    for key, status in statuses.items():
+        m = KEY_RE.match(key)
+        if m is not None and status == "skipped":
+            skipped.add((titles.get(int(m.group(1)), "?"), m.group(2), m.group(4)))
+    windows = downtime_windows(files)
+    for announcement, due in sorted(expected.items(), key=lambda p: p[1]):
+        got = by_announcement.pop(announcement, [])
+        label = f"{announcement} due {due.isoformat()}"
+        if len(got) > 1:
+            found.doubled.append(f"{label}: {[r['key'] for r in got]}")
+        elif not got:
+            excused = any(low <= due < high for low, high in windows)
+            if not (excused and announcement in skipped):
+                found.missing.append(label)
+        for record in got:
+            lateness = datetime.fromisoformat(record["at"]) - due
+            marked = record["text"].startswith("(late) ")
+            if lateness < timedelta(0) or lateness > GRACE or marked != (lateness > LATE_AFTER):
+                found.late.append(f"{label} shown at {record['at']}: {record['text'][:40]!r}")
+    found.unexpected += [f"{a}: {[r['key'] for r in got]}" for a, got in by_announcement.items()]
+    found.stats.update(
+        expected=len(expected),
+        shown=len(shown),
+        retries_dropped_by_key=len(records) - len(shown),
+        shown_late=sum(r["text"].startswith("(late) ") for r in shown),
+        skipped=len(skipped),
+    )
+
+
+async def check_writes(app: App, files: Files, found: Findings) -> None:
+    """Every journal entry and dialogue answer the bot confirmed is stored (read decrypted)."""
+    journal = app.cogs["journal"]
+    worksheets = app.cogs["worksheets"]
+    assert isinstance(journal, JournalCog) and isinstance(worksheets, WorksheetsCog)
+    acked = scenario.read_lines(files.acked)
+    runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for record in acked:
+        if record["kind"] == "entry":
+            try:
+                entry = await journal.service.read_own(record["actor"], record["code"])
+            except Exception as exc:  # NotFound is the loss we are looking for
+                found.lost_writes.append(f"entry {record['token']} ({record['code']}): {exc}")
+                continue
+            if record["token"] not in entry.body:
+                found.lost_writes.append(f"entry {record['token']}: body {entry.body!r}")
+        else:
+            runs.setdefault((record["actor"], record["flow"], record["run"]), []).append(record)
+    stored = await stored_dialogues(app, journal, worksheets, {a for a, _f, _r in runs})
+    for (actor, flow, run), records in runs.items():
+        answers = [r for r in records if r["kind"] == "answer"]
+        finished = [r["ref"] for r in records if r["kind"] == "finished"]
+        candidates = stored.get((actor, flow, run), [])
+        if not any(
+            all(holds(c, a["step"], a["value"]) for a in answers) for _ref, c in candidates
+        ):
+            found.lost_writes.append(
+                f"{actor} {flow} {run}: confirmed {[a['value'] for a in answers]}, "
+                f"stored {[c for _r, c in candidates]}"
+            )
+        for ref in finished:
+            if ref not in {r for r, _c in candidates}:
+                found.lost_writes.append(f"{actor} {flow} {run}: finished as {ref}, not stored")
+    finished_refs = Counter(
+        (a, f, r) for (a, f, r), cands in stored.items() for ref, _c in cands if ref != "open"
+    )
+    found.stats.update(
+        entries_confirmed=sum(r["kind"] == "entry" for r in acked),
+        answers_confirmed=sum(r["kind"] == "answer" for r in acked),
+        dialogues_finished=sum(r["kind"] == "finished" for r in acked),
+        dialogues_stored_twice=sum(n > 1 for n in finished_refs.values()),
+    )
+
+
+def holds(stored: dict[str, Any], step: str, value: str) -> bool:
+    """Whether a stored set of answers contains one confirmed answer."""
+    got = stored.get(step)
+    if isinstance(got, list):
+        return value in got
+    return got is not None and str(got) == value
+
+
+async def stored_dialogues(
+    app: App, journal: JournalCog, worksheets: WorksheetsCog, actors: set[str]
+) -> dict[tuple[str, str, str], list[tuple[str, dict[str, Any]]]]:
+    """(actor, flow, run) -> [(toolbox number / entry code / "open", answers)] from storage."""
+    found: dict[tuple[str, str, str], list[tuple[str, dict[str, Any]]]] = {}
+
+    def add(actor: str, flow: str, ref: str, answers: dict[str, Any]) -> None:
+        first = answers.get("behaviour") or (answers.get("body") or [""])[0]
+        run = str(first).split("|", 1)[0]
+        found.setdefault((actor, flow, run), []).append((ref, answers))
+
+    for actor in sorted(actors):
+        for status in ("active", "paused"):
+            state = await app.conversations.current(actor, status)
+            if state is not None:
+                add(actor, state.flow_id, "open", json.loads(state.answers))
+        for item in await worksheets.toolbox.items(actor):
+            add(actor, f"worksheet.{item.worksheet_id}", str(item.number), item.answers)
+        page, pages = 1, 1
+        while page <= pages:
+            listing = await journal.service.list_own(actor, page)
+            for entry in listing.items:
+                answers = {
+                    "body": entry.body.split("\n"),
+                    "title": entry.title,
+                    "mood": entry.mood,
+                    "visibility": entry.visibility,
+                }
+                add(actor, "journal_write", entry.code, answers)
+            page, pages = page + 1, listing.pages
+    return found
+
+
+async def chaos_week(
+    db_url: str, schema: str | None, tmp_path: Path, seed: int, kills: int, *, pair: bool = False
+) -> None:
+    """Migrate, torture the worker (or a pair of them), then check announcements and writes."""
+    files = Files(tmp_path / "ledger.jsonl")
+    app = App(config(), clock=VirtualClock(START), db_url=db_url, db_schema=schema)
+    await app.open(migrate=True)  # migrations are not what is being killed here
+    await app.close()
+    torment = pair_torture if pair else torture
+    chaos = await torment(files, (db_url, schema), seed, kills)
+    app = App(config(), clock=VirtualClock(UNTIL), db_url=db_url, db_schema=schema)
+    await app.open(migrate=False)
+    found = Findings()
+    try:
+        await check_announcements(app, files, seed, found)
+        await check_writes(app, files, found)
+    finally:
+        await app.close()
+    print(
+        f"\nchaos {db_url.split(':', 1)[0]}: {chaos.kills} kills in {chaos.lives} lives, "
+        f"{chaos.how}, downtimes {chaos.jumps} min, failovers "
+        f"{[round(f, 2) for f in chaos.failovers]} s, {chaos.wall:.1f}s wall; {found.stats}"
+    )
+    assert chaos.kills >= 1, "every life finished before its kill; nothing was tested"
+    assert found.stats["answers_confirmed"] > 0 and found.stats["entries_confirmed"] > 0
+    assert not found.missing, f"announcements lost: {found.missing[:10]}"
+    assert not found.doubled, f"announcements shown twice: {found.doubled[:10]}"
+    assert not found.late, f"announcements too late or mislabelled: {found.late[:10]}"
+    assert not found.unexpected, f"announcements nobody planned: {found.unexpected[:10]}"
+    assert not found.lost_writes, f"confirmed writes lost: {found.lost_writes[:10]}"
+
+
+async def test_sigkill_during_a_week_on_sqlite_loses_and_doubles_nothing(
+    tmp_path: Path, encryption_keys: list[str], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("CIRCLEBOT_ENCRYPTION_KEYS", ",".join(encryption_keys))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    await chaos_week(url, None, tmp_path, seed=11, kills=8)
+
+
+async def test_sigkill_during_a_week_on_postgresql_loses_and_doubles_nothing(
+    tmp_path: Path, encryption_keys: list[str], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("CIRCLEBOT_ENCRYPTION_KEYS", ",".join(encryption_keys))
+    async with fresh_pg_schema() as schema:
+        await chaos_week(pg_url(), schema, tmp_path, seed=23, kills=6)
+
+
+async def test_two_processes_on_postgresql_with_the_leader_killed_lose_and_double_nothing(
+    tmp_path: Path, encryption_keys: list[str], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("CIRCLEBOT_ENCRYPTION_KEYS", ",".join(encryption_keys))
+    async with fresh_pg_schema() as schema:
+        await chaos_week(pg_url(), schema, tmp_path, seed=37, kills=5, pair=True)

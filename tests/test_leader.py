@@ -1,0 +1,183 @@
+"""Several bot processes on one database: exactly one leader sends announcements and reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.config import AppConfig
+from bot.core.message import Message
+from bot.leader import lock_key, read_status
+from bot.outbox import Target
+from tests.conftest import PG_DSN, AppFactory, make_config, pg_url
+from tests.fakes import FakePlatform
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CHANNEL = Target("fake", "general")
+POLL = 0.2
+
+
+def config() -> AppConfig:
+    return make_config(cogs={"enabled": ["general"]}, scheduler={"leader_poll_seconds": POLL})
+
+
+async def wait_for(condition: Callable[[], bool], within: float = 15.0) -> None:
+    """Wait until `condition` holds (a liveness check, not a timing goal)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never became true"
+        await asyncio.sleep(0.02)
+
+
+async def two_processes(
+    app_factory: AppFactory, schema: str, clock: VirtualClock
+) -> tuple[App, FakePlatform, App, FakePlatform]:
+    first = await app_factory(config(), clock=clock, db_url=pg_url(), db_schema=schema, name="a")
+    second = await app_factory(config(), clock=clock, db_url=pg_url(), db_schema=schema, name="b")
+    first_platform, second_platform = FakePlatform(first), FakePlatform(second)
+    first.add_transport(first_platform)
+    second.add_transport(second_platform)
+    return first, first_platform, second, second_platform
+
+
+def texts(platform: FakePlatform) -> list[str]:
+    return [s.text for s in platform.said if s.where == "channel"]
+
+
+async def test_one_leader_and_the_follower_still_answers_commands(
+    pg_schema: str, app_factory: AppFactory
+) -> None:
+    leader, _lp, follower, follower_platform = await two_processes(
+        app_factory, pg_schema, VirtualClock(START)
+    )
+    assert leader.leader.leading
+    assert not follower.leader.leading
+    answer = await follower_platform.say("ana", "!ping")
+    assert [s.text for s in answer] == ["pong"]
+    status = await read_status(follower.db.sessions)
+    assert sorted(p.leader for p in status.processes) == [False, True]
+
+
+async def test_an_item_a_follower_enqueues_is_sent_by_the_leader_only(
+    pg_schema: str, app_factory: AppFactory
+) -> None:
+    clock = VirtualClock(START)
+    leader, leader_platform, follower, follower_platform = await two_processes(
+        app_factory, pg_schema, clock
+    )
+    due = START + timedelta(minutes=5)
+    assert await follower.outbox.enqueue("r.1", CHANNEL, Message.of("Circle in 5 minutes"), due)
+    await wait_for(lambda: bool(leader.scheduler.planned("outbox.")))
+    assert await follower.scheduler.advance(timedelta(minutes=1)) == 0  # followers fire nothing
+    await leader.scheduler.advance(timedelta(minutes=4))
+    assert texts(leader_platform) == ["Circle in 5 minutes"]
+
+    # Something due now (a cancellation notice) that a command on the follower sends at once.
+    await follower.outbox.enqueue("r.2", CHANNEL, Message.of("Tonight is cancelled"), clock.now())
+    report = await follower.outbox.deliver_due()
+    assert report.sent == 0
+    await wait_for(lambda: bool(leader.scheduler.planned("outbox.")))
+    await leader.scheduler.advance(timedelta(0))
+    assert texts(leader_platform) == ["Circle in 5 minutes", "Tonight is cancelled"]
+    assert follower_platform.said == []
+
+
+async def test_when_the_leader_stops_the_follower_takes_over_and_sends_once(
+    pg_schema: str, app_factory: AppFactory
+) -> None:
+    clock = VirtualClock(START)
+    leader, leader_platform, follower, follower_platform = await two_processes(
+        app_factory, pg_schema, clock
+    )
+    due = START + timedelta(minutes=10)
+    await leader.outbox.enqueue("m.1.start", CHANNEL, Message.of("Circle starts now"), due)
+    await leader.close()
+    clock.set(due + timedelta(seconds=20))  # it came due while nobody led
+
+    await wait_for(lambda: texts(follower_platform) == ["Circle starts now"])
+    assert follower.leader.leading
+    await asyncio.sleep(POLL * 3)
+    await follower.outbox.deliver_due()
+    await follower.scheduler.advance(timedelta(hours=1))
+    assert texts(follower_platform) == ["Circle starts now"]
+    assert leader_platform.said == []
+    assert await follower.outbox.status_of("m.1.start") == "sent"
+
+
+async def test_a_leader_that_loses_its_connection_steps_down_before_another_leads(
+    pg_schema: str, app_factory: AppFactory
+) -> None:
+    leader, _lp, follower, _fp = await two_processes(app_factory, pg_schema, VirtualClock(START))
+    key = lock_key("test", pg_schema)
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        holder = await conn.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = $1 AND objid = $2 AND objsubid = 1",
+            (key >> 32) & 0xFFFFFFFF,
+            key & 0xFFFFFFFF,
+        )
+        assert holder is not None
+        await conn.fetchval("SELECT pg_terminate_backend($1)", holder)
+    finally:
+        await conn.close()
+    await wait_for(lambda: follower.leader.leading)
+    await wait_for(lambda: not leader.leader.leading)
+    await asyncio.sleep(POLL * 3)
+    assert follower.leader.leading and not leader.leader.leading
+
+
+def test_a_second_process_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
+    env["PYTHONPATH"] = str(ROOT)
+    db = tmp_path / "one.sqlite3"
+    command = [sys.executable, "-m", "bot", "console", "--db", str(db)]
+    first = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        lock = tmp_path / "one.sqlite3.lock"
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and lock.read_text().strip()):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.run(
+            command,
+            input="!ping\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert (
+            f"Another circlebot (pid {first.pid}) is using {db}; SQLite supports one process. "
+            "Use PostgreSQL to run several." in second.stderr
+        )
+        out, _err = first.communicate("!ping\n", timeout=60)
+        assert first.returncode == 0
+        assert "pong" in out
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()

@@ -1,0 +1,78 @@
+"""`circlebot status`: what an operator (or a health check) sees about the running bot."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.clock import VirtualClock
+from bot.core.message import Message
+from bot.db import utcnow
+from bot.models import ProcessStatus
+from bot.outbox import Target
+from tests.conftest import AppFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def status(db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "status", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_status_shows_the_leader_backlog_and_last_error_without_member_text(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    app = await app_factory(clock=VirtualClock(START), db_url=f"sqlite+aiosqlite:///{db}")
+    channel = Target("fake", "general")
+    await app.outbox.enqueue("a", channel, Message.of("later"), START + timedelta(hours=2))
+    await app.outbox.enqueue("b", channel, Message.of("sooner"), START + timedelta(hours=1))
+    try:
+        raise KeyError("x")
+    except KeyError:
+        logging.getLogger("circlebot.test").exception("could not save %s", "my private words")
+    await app.leader.beat()
+
+    result = status(db, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"leader   {app.leader.host} pid {os.getpid()}" in out
+    assert "Processes: 1" in out
+    assert "Outbox: 2 pending, oldest due 2026-12-01 10:00:00 UTC" in out
+    assert "circlebot.test: could not save … (KeyError)" in out
+    assert "my private words" not in out
+    assert f"Leader: {app.leader.host} pid {os.getpid()}" in out
+
+    async with app.db.sessions.begin() as session:  # the process hangs: no fresh heartbeat
+        row = await session.get(ProcessStatus, app.leader.process_id)
+        assert row is not None
+        row.heartbeat_at = utcnow() - timedelta(minutes=5)
+    stale = status(db, tmp_path)
+    assert stale.returncode == 1
+    assert "heartbeat 5m ago (stale)" in stale.stdout
+    assert "Leader: none" in stale.stdout
+
+    await app.close()  # a clean stop removes the process from the list
+    stopped = status(db, tmp_path)
+    assert stopped.returncode == 1
+    assert "Processes: 0" in stopped.stdout
+
+
+def test_status_of_a_missing_database_says_so(tmp_path: Path) -> None:
+    result = status(tmp_path / "nothing.sqlite3", tmp_path)
+    assert result.returncode == 1
+    assert "nothing.sqlite3 does not exist" in result.stderr
