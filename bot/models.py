@@ -131,6 +131,7 @@ class ConversationState(Base):
     answers: Mapped[str] = mapped_column(EncryptedText())  # JSON
     history: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of step ids
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
+    token: Mapped[str | None] = mapped_column(String(32), nullable=True)  # unique per dialogue
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

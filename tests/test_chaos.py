@@ -392,6 +392,7 @@ async def chaos_week(
     assert not found.late, f"announcements too late or mislabelled: {found.late[:10]}"
     assert not found.unexpected, f"announcements nobody planned: {found.unexpected[:10]}"
     assert not found.lost_writes, f"confirmed writes lost: {found.lost_writes[:10]}"
+    assert found.stats["dialogues_stored_twice"] == 0, "a finished dialogue was saved twice"
 
 
 async def test_sigkill_during_a_week_on_sqlite_loses_and_doubles_nothing(

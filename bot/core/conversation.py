@@ -8,6 +8,7 @@ written after every answer, so nothing acknowledged is ever lost. Members steer 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -67,6 +68,10 @@ class Outcome:
     community_id: int | None
     answers: dict[str, Any]
     ctx: Context
+    # The same for every attempt to finish one dialogue: an owner that stores it (unique) saves
+    # once even when a crash between its commit and the dialogue's close makes the member
+    # send the last answer again.
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,7 @@ class Conversations:
                 answers=json.dumps(prefill or {}),
                 history="[]",
                 status="active",
+                token=uuid.uuid4().hex,
                 started_at=now,
                 updated_at=now,
             )
@@ -431,7 +437,8 @@ class Conversations:
         following = flow.after(step, value)
         if following == END:
             await self._save(state.id, answers=answers)
-            outcome = Outcome(ctx.actor.key, state.community_id, answers, ctx)
+            token = state.token or f"{state.id}@{state.started_at.isoformat()}"
+            outcome = Outcome(ctx.actor.key, state.community_id, answers, ctx, token)
             closing = await flow.finish(outcome)
             await self._close(state.id)
             await ctx.reply(closing)

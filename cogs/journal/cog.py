@@ -987,6 +987,7 @@ class JournalCog(Cog):
             title=answers.get("title"),
             mood=answers.get("mood"),
             visibility=visibility,
+            source=outcome.token or None,
         )
         if saved.newly_shared:
             await self._announce(outcome.community_id, saved.entry, outcome.ctx.prefix)
@@ -999,6 +1000,7 @@ class JournalCog(Cog):
             self._joined(outcome),
             visibility=GROUP,
             group_id=int(outcome.answers["group_id"]),
+            source=outcome.token or None,
         )
         return await self._saved_reply(saved.entry, outcome.ctx.prefix)
 

@@ -80,6 +80,7 @@ class JournalEntry(Base):
     feedback_open: Mapped[bool] = mapped_column(default=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumps on every edit (search cache)
 

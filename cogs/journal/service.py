@@ -269,14 +269,25 @@ class JournalService:
         mood: int | None = None,
         visibility: str = PRIVATE,
         group_id: int | None = None,
+        source: str | None = None,
     ) -> Saved:
-        """Save a new entry (private, shared in the community, or in a group journal)."""
+        """Save a new entry (private, shared in the community, or in a group journal).
+
+        `source` (a finished dialogue's token) makes a repeated finish return the first save.
+        """
         body = self.check_body(body)
         title = self.check_title(title)
         mood = self.check_mood(mood)
         if visibility == SHARED and community_id is None:
             raise UserError(_("Sharing needs a community; write this in a community channel."))
         async with self._sessions.begin() as session:
+            if source:
+                existing = await session.scalar(
+                    select(JournalEntry).where(JournalEntry.source == source)
+                )
+                if existing is not None:
+                    name = await self._group_name(session, existing.group_id)
+                    return Saved(_view(existing, name), newly_shared=False)
             await self._rate_check(session, author_key)
             group_name = None
             if visibility == GROUP:
@@ -294,6 +305,7 @@ class JournalService:
                 feedback_open=True,
                 created_at=self._clock.now(),
                 version=1,
+                source=source or None,
             )
             session.add(row)
         return Saved(_view(row, group_name), newly_shared=visibility == SHARED)

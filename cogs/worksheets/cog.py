@@ -128,7 +128,9 @@ class WorksheetsCog(Cog):
         answers = {k: v for k, v in outcome.answers.items() if sheet.step(k) is not None}
         if sheet.id == URGE_LOG and "when" not in answers:
             answers["when"] = self.services.clock.now().isoformat()
-        item = await self.toolbox.save(outcome.actor_key, sheet.id, answers)
+        item = await self.toolbox.save(
+            outcome.actor_key, sheet.id, answers, source=outcome.token or None
+        )
         prefix = outcome.ctx.prefix
         lines = [
             _(

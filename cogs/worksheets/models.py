@@ -25,6 +25,7 @@ class ToolboxItem(Base):
     answers: Mapped[str] = mapped_column(EncryptedText())  # JSON
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
 
 
 class ToolboxShare(Base):

@@ -54,10 +54,23 @@ class Toolbox:
         self._sessions = sessions
         self._clock = clock
 
-    async def save(self, actor_key: str, worksheet_id: str, answers: dict[str, Any]) -> Item:
-        """Store a finished worksheet under the member's next number."""
+    async def save(
+        self,
+        actor_key: str,
+        worksheet_id: str,
+        answers: dict[str, Any],
+        *,
+        source: str | None = None,
+    ) -> Item:
+        """Store a finished worksheet under the member's next number (once per `source`)."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
+            if source:
+                existing = await session.scalar(
+                    select(ToolboxItem).where(ToolboxItem.source == source)
+                )
+                if existing is not None:
+                    return _item(existing, [])
             highest = await session.scalar(
                 select(func.max(ToolboxItem.number)).where(ToolboxItem.actor_key == actor_key)
             )
@@ -68,6 +81,7 @@ class Toolbox:
                 answers=json.dumps(answers, ensure_ascii=False),
                 created_at=now,
                 updated_at=now,
+                source=source or None,
             )
             session.add(row)
             await session.flush()

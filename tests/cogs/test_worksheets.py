@@ -27,7 +27,7 @@ from tests.fakes import FakePlatform, Said
 
 SHIPPED = sorted(load_all(DATA_DIR / "worksheets")[0])
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-CANARY = "Zqx"  # every free-text answer carries it; the database must never show it
+CANARY = "Zqx canary "  # in every free-text answer; a space never occurs in Fernet tokens
 
 
 def config(**worksheets: object) -> object:
@@ -584,3 +584,35 @@ async def test_share_into_a_group_journal_and_take_it_out_again(
     said = await fake.say("ana", "!toolbox unshare 1")
     assert "Taken out of the group Evening journal." in said[0].text
     assert "payday" not in (await fake.say("ana", "!group read Evening"))[0].text
+
+
+class Crash(BaseException):
+    """The process dying between the toolbox commit and the dialogue's close."""
+
+
+async def test_a_crash_after_saving_but_before_closing_saves_the_item_once(
+    app_factory: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.sqlite3'}"
+    app, fake = await open_app(app_factory, db_url=url)
+    await fake.say("ana", "!worksheet start stage_check")
+    await fake.say("ana", "2", dm=True)
+
+    async def die(self: object, state_id: int) -> None:
+        raise Crash
+
+    from bot.core.conversation import Conversations
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Conversations, "_close", die)
+        with pytest.raises(Crash):
+            await fake.say("ana", "reading about it", dm=True)
+    await app.close()
+
+    again = await app_factory(config(), clock=VirtualClock(START), db_url=url, name="again")
+    fake = FakePlatform(again)
+    said = await fake.say("ana", "resume", dm=True)  # the member never saw the closing words
+    said = await fake.say("ana", "reading about it", dm=True)
+    assert "Tools that often help" in said[-1].text
+    items = await cog_of(again).toolbox.items("fake:ana")
+    assert len(items) == 1
