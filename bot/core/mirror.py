@@ -52,6 +52,10 @@ class CalendarMirror:
         transport = self._transports.get(platform)
         return transport if isinstance(transport, EventMirror) else None
 
+    def available(self, platform: str) -> bool:
+        """Whether `platform` has a calendar, so cogs can skip building events for nothing."""
+        return self._mirror(platform) is not None
+
     async def show(self, event: MirroredEvent) -> None:
         """Show (or update) the event in its community's calendar."""
         await self._send(event.community_platform, event.key, event)

@@ -56,6 +56,7 @@ class MemberService:
         # this service, which invalidates what it writes. The TTL picks up other processes'
         # writes on a shared PostgreSQL database (see bot/services/cache.py).
         self._communities: TTLCache[tuple[str, str], CommunityInfo] = TTLCache()
+        self._communities_by_id: TTLCache[int, CommunityInfo | None] = TTLCache()
         self._joined: TTLCache[tuple[int, str], bool] = TTLCache()
         self._bindings: TTLCache[int, dict[str, int]] = TTLCache()
         self._profiles: TTLCache[str, ProfileInfo] = TTLCache()
@@ -111,10 +112,16 @@ class MemberService:
             return _info(row)
 
     async def community_by_id(self, community_id: int) -> CommunityInfo | None:
-        """A community by its database id."""
+        """A community by its database id (cached; planners ask for every meeting)."""
+        cached = self._communities_by_id.get(community_id)
+        if cached is not MISSING:
+            return cached
+        token = self._communities_by_id.token()
         async with self._sessions() as session:
             row = await session.get(Community, community_id)
-            return None if row is None else _info(row)
+        info = None if row is None else _info(row)
+        self._communities_by_id.put(community_id, info, token)
+        return info
 
     async def update_community(self, community_id: int, **values: str) -> CommunityInfo:
         """Change a community's zone, country, language or name."""
@@ -129,6 +136,7 @@ class MemberService:
                 setattr(row, key, value)
         info = _info(row)
         self._communities.invalidate((info.platform, info.platform_id))
+        self._communities_by_id.invalidate(community_id)
         return info
 
     async def profile(self, actor_key: str) -> ProfileInfo:

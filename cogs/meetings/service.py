@@ -951,7 +951,7 @@ class MeetingService:
         A job at that occurrence's end runs this again, so the following one takes its place.
         """
         info = await self._community_info(view.community_id)
-        if info is None:
+        if info is None or not self.services.mirror.available(info.platform):
             return
         job = f"meetings.{view.id}.mirror"
         occ = None
