@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -403,6 +403,10 @@ class JournalService:
             where.append(JournalEntry.mood >= mood_min)
         if mood_max is not None:
             where.append(JournalEntry.mood <= mood_max)
+        return await self._page(where, page)
+
+    async def _page(self, where: Sequence[ColumnElement[bool]], page: int) -> Page:
+        """One page of entries matching `where`, newest first (the page is clamped)."""
         size = self.limits.page_size
         async with self._sessions() as session:
             total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
@@ -546,20 +550,7 @@ class JournalService:
             JournalEntry.visibility == SHARED,
             JournalEntry.removed_at.is_(None),
         )
-        size = self.limits.page_size
-        async with self._sessions() as session:
-            total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
-            pages = max(1, -(-total // size))
-            page = min(max(page, 1), pages)
-            rows = await session.scalars(
-                select(JournalEntry)
-                .where(*where)
-                .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
-                .offset((page - 1) * size)
-                .limit(size)
-            )
-            items = tuple(_view(r) for r in rows)
-        return Page(items, page, pages, total)
+        return await self._page(where, page)
 
     # -- feedback ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -551,19 +551,14 @@ class MeetingService:
             view.community_id, actor_key, "meetings.cancel", f"#{view.id} series"
         )
         fresh = await self._replan(view.id)
-        with using_language(await self._language(view.community_id)):
-            text: list[Part] = [
-                _("**{title}** will not meet any more.").format(title=escape_markdown(view.title))
-            ]
-            if note:
-                text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
-        await self.services.outbox.enqueue(
+        await self._post_change(
+            view,
             f"meetings.{view.id}.series.r{revision}.cancelled",
-            target_of(view.channel),
-            Message.of(*text),
-            self.now,
+            lambda: [
+                _("**{title}** will not meet any more.").format(title=escape_markdown(view.title))
+            ],
+            note,
         )
-        await self.services.outbox.deliver_due()
         return fresh
 
     async def cancel_occurrence(
@@ -572,21 +567,16 @@ class MeetingService:
         """Cancel one occurrence; its announcements are withdrawn and a notice is posted."""
         await self._set_change(view, actor_key, occurrence.key, "cancelled", None, note)
         fresh = await self._replan(view.id)
-        with using_language(await self._language(view.community_id)):
-            text: list[Part] = [
+        await self._post_change(
+            view,
+            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.cancelled",
+            lambda: [
                 _("**{title}** on ").format(title=escape_markdown(view.title)),
                 When(occurrence.start),
                 _(" is cancelled."),
-            ]
-            if note:
-                text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
-        await self.services.outbox.enqueue(
-            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.cancelled",
-            target_of(view.channel),
-            Message.of(*text),
-            self.now,
+            ],
+            note,
         )
-        await self.services.outbox.deliver_due()
         return fresh
 
     async def move_occurrence(
@@ -602,24 +592,32 @@ class MeetingService:
             raise UserError(_("That new time has already passed. Pick a time in the future."))
         await self._set_change(view, actor_key, occurrence.key, "moved", new_start, note)
         fresh = await self._replan(view.id)
-        with using_language(await self._language(view.community_id)):
-            text: list[Part] = [
+        await self._post_change(
+            view,
+            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.moved",
+            lambda: [
                 _("**{title}** on ").format(title=escape_markdown(view.title)),
                 When(occurrence.start),
                 _(" moves to "),
                 When(new_start),
                 ".",
-            ]
+            ],
+            note,
+        )
+        return fresh
+
+    async def _post_change(
+        self, view: MeetingView, key: str, parts: Callable[[], list[Part]], note: str
+    ) -> None:
+        """Tell the meeting's channel about a change at once, in the community's language."""
+        with using_language(await self._language(view.community_id)):
+            text = parts()
             if note:
                 text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
         await self.services.outbox.enqueue(
-            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.moved",
-            target_of(view.channel),
-            Message.of(*text),
-            self.now,
+            key, target_of(view.channel), Message.of(*text), self.now
         )
         await self.services.outbox.deliver_due()
-        return fresh
 
     async def _set_change(
         self,

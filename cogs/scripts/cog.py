@@ -43,6 +43,13 @@ FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
 MEMBER_VERBS = ("hand", "pass")
 
 
+def script_name(description: str) -> Option:
+    """The `name` option every script command takes, with name suggestions."""
+    return Option(
+        "name", OptionType.STRING, description, max_length=32, autocomplete="complete_script"
+    )
+
+
 @dataclass
 class ScriptsConfig:
     """Settings from `[cogs.scripts]`."""
@@ -844,15 +851,7 @@ class ScriptsCog(Cog):
         tier=Tier.FACILITATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(
-            Option(
-                "name",
-                OptionType.STRING,
-                "Which script",
-                max_length=32,
-                autocomplete="complete_script",
-            ),
-        ),
+        options=(script_name("Which script"),),
     )
     async def script_preview(self, ctx: Context, name: str) -> None:
         """Show a whole script, step by step, before running it."""
@@ -970,15 +969,7 @@ class ScriptsCog(Cog):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(
-            Option(
-                "name",
-                OptionType.STRING,
-                "Which script",
-                max_length=32,
-                autocomplete="complete_script",
-            ),
-        ),
+        options=(script_name("Which script"),),
     )
     async def script_export(self, ctx: Context, name: str) -> None:
         """Get a script as a TOML file to edit and import again."""
@@ -999,15 +990,7 @@ class ScriptsCog(Cog):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(
-            Option(
-                "name",
-                OptionType.STRING,
-                "Which imported script",
-                max_length=32,
-                autocomplete="complete_script",
-            ),
-        ),
+        options=(script_name("Which imported script"),),
     )
     async def script_delete(self, ctx: Context, name: str) -> None:
         """Delete an imported script (built-in ones can only be copied)."""
@@ -1042,13 +1025,7 @@ class ScriptsCog(Cog):
         scope=Scope.COMMUNITY,
         ephemeral=True,
         options=(
-            Option(
-                "name",
-                OptionType.STRING,
-                "The script to copy",
-                max_length=32,
-                autocomplete="complete_script",
-            ),
+            script_name("The script to copy"),
             Option("new_name", OptionType.STRING, "The copy's name", max_length=32),
         ),
     )
