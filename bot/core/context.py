@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.core.errors import UserError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
+from bot.i18n import _
+from bot.safety import escape_markdown
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,26 @@ class Context:
         msg = Message.coerce(message)
         self.sent.append(msg)
         await self.responder.dm(msg)
+
+    def require_community(self) -> CommunityInfo:
+        """The community this command runs in, or a clear refusal (a DM that has none)."""
+        if self.community is None:
+            raise UserError(_("This works in a community channel, not in a direct message."))
+        return self.community
+
+    def own_place(self, place: Place) -> Place:
+        """`place` if it is a channel of this community; typed channels are untrusted."""
+        if (
+            place.is_dm
+            or place.platform != self.place.platform
+            or place.community_id != self.place.community_id
+        ):
+            raise UserError(
+                _("{channel} is not a channel of this community.").format(
+                    channel=escape_markdown(place.label)
+                )
+            )
+        return place
 
     async def can_post(self, place: Place) -> str | None:
         """Why the bot cannot post in `place` (None: it can, or the platform cannot tell)."""

@@ -95,32 +95,15 @@ class AdminCog(Cog):
 
     # ------------------------------------------------------------------ helpers
 
-    @staticmethod
-    def _community(ctx: Context) -> int:
-        if ctx.community is None:
-            raise UserError(_("Settings belong to a community; use this in a community channel."))
-        return ctx.community.id
-
     async def _place(self, ctx: Context, text: str) -> Place:
         option = Option("channel", OptionType.CHANNEL, "channel")
         place: Place = await convert(option, text, ctx)
-        return self._own_place(ctx, place)
-
-    @staticmethod
-    def _own_place(ctx: Context, place: Place) -> Place:
-        if (
-            place.is_dm
-            or place.platform != ctx.place.platform
-            or place.community_id != ctx.place.community_id
-        ):
-            raise UserError(_("That channel is not part of this community."))
-        return place
+        return ctx.own_place(place)
 
     @staticmethod
     async def _check_postable(ctx: Context, key: Key, place: Place) -> None:
         """A channel setting is only useful where the bot can post; say why not at once."""
-        can_post = getattr(ctx.responder, "can_post", None)
-        reason = await can_post(place) if can_post is not None else None
+        reason = await ctx.can_post(place)
         if reason:
             raise UserError(
                 _("I can't post in {channel} (`{key}`), so nothing was changed. {reason}").format(
@@ -151,9 +134,7 @@ class AdminCog(Cog):
             return check_language(str(value))
         if key.kind in {"channel", "channel_id"}:
             place = (
-                self._own_place(ctx, value)
-                if isinstance(value, Place)
-                else await self._place(ctx, value)
+                ctx.own_place(value) if isinstance(value, Place) else await self._place(ctx, value)
             )
             await self._check_postable(ctx, key, place)
             return place.key if key.kind == "channel" else place.id
@@ -275,7 +256,7 @@ class AdminCog(Cog):
         moderator_role: str | None = None,
     ) -> None:
         """Set the community's essentials in one go and see what is still unset."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         given: dict[str, str | Place | None] = {
             "timezone": timezone,
             "country": country,
@@ -313,7 +294,7 @@ class AdminCog(Cog):
              text_default=True)  # fmt: skip
     async def settings_show(self, ctx: Context) -> None:
         """Show every community setting and what is still unset."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         message = self._status(await self._current(community_id), _("Community settings"))
         disabled = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
         if disabled:
@@ -341,7 +322,7 @@ class AdminCog(Cog):
     )
     async def settings_set(self, ctx: Context, key: str, value: str) -> None:
         """Change one community setting (each value is checked first)."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         spec = BY_NAME[key]
         stored = await self._validate(ctx, spec, value)
         await self._store(ctx, community_id, spec, stored)
@@ -358,7 +339,7 @@ class AdminCog(Cog):
         return tuple(Choice(n) for n in available_cogs() if n not in ALWAYS_ON)
 
     async def _switch(self, ctx: Context, name: str, on: bool) -> None:
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         if name in ALWAYS_ON or name not in available_cogs():
             raise UserError(_("`{name}` cannot be switched off.").format(name=name[:32]))
         disabled: list[str] = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
@@ -421,7 +402,7 @@ class AdminCog(Cog):
     )  # fmt: skip
     async def audit_list(self, ctx: Context, page: int = 1) -> None:
         """Show moderator actions here, newest first."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         async with self.services.db.sessions() as session:
             total = await session.scalar(
                 select(func.count()).where(AuditEntry.community_id == community_id)

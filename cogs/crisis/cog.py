@@ -358,13 +358,8 @@ class CrisisCog(Cog):
             )
         return code
 
-    def _community(self, ctx: Context) -> int:
-        if ctx.community is None:  # Scope.COMMUNITY already ensures this
-            raise UserError(_("Use this in a community channel."))
-        return ctx.community.id
-
     async def _entry(self, ctx: Context, entry_id: str) -> Entry:
-        entry = await self.service.find(self._community(ctx), entry_id.strip().lower())
+        entry = await self.service.find(ctx.require_community().id, entry_id.strip().lower())
         if entry is None:
             raise NotFound(
                 _("There is no entry `{id}`. `{prefix}crisis list` shows the ids.").format(
@@ -457,7 +452,7 @@ class CrisisCog(Cog):
         description: str | None = None,
     ) -> None:
         """Add a line to this community's directory (you vouch that you checked it today)."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         code = self._country(country)
         slug = (id or f"{code}-{name}").strip().lower()
         slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-")[:64]
@@ -523,7 +518,7 @@ class CrisisCog(Cog):
     )
     async def crisis_edit(self, ctx: Context, id: str, field: str, value: str) -> None:
         """Change one field of an entry for this community (stamps it verified by you today)."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         entry = await self._entry(ctx, id)
         raw = entry.to_dict()
         value = value.strip()
@@ -575,7 +570,7 @@ class CrisisCog(Cog):
     )
     async def crisis_remove(self, ctx: Context, id: str) -> None:
         """Remove an entry from this community's directory."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         entry = await self._entry(ctx, id)
         await self.service.remove(community_id, entry)
         await self.services.audit.record(
@@ -596,7 +591,7 @@ class CrisisCog(Cog):
     )
     async def crisis_verify(self, ctx: Context, id: str) -> None:
         """Record that you checked an entry against its source today."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         entry = await self._entry(ctx, id)
         stamped = replace(entry, verified_at=self.today(), verified_by=ctx.actor.key)
         await self.service.save(community_id, [stamped])
@@ -613,7 +608,7 @@ class CrisisCog(Cog):
     @command("crisis", "stale", tier=Tier.MODERATOR, scope=Scope.COMMUNITY, ephemeral=True)
     async def crisis_stale(self, ctx: Context) -> None:
         """List entries not checked in the last 24 months, or never."""
-        entries = await self.service.directory(self._community(ctx))
+        entries = await self.service.directory(ctx.require_community().id)
         stale = sorted(
             (e for e in entries if directory.is_stale(e, self.today())),
             key=lambda e: (e.verified_at or date.min, e.id),
@@ -677,7 +672,7 @@ class CrisisCog(Cog):
                 + " "
                 + file_hint(ctx, "crisis import")
             )
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         result: ParseResult = directory.parse(
             text, today=self.today(), superseded=self.superseded, fmt=fmt
         )
@@ -733,7 +728,9 @@ class CrisisCog(Cog):
     )
     async def crisis_export(self, ctx: Context, format: str = "toml") -> None:
         """Download this community's directory as a file that `crisis import` reads back."""
-        entries = sorted(await self.service.directory(self._community(ctx)), key=lambda e: e.id)
+        entries = sorted(
+            await self.service.directory(ctx.require_community().id), key=lambda e: e.id
+        )
         if format == "csv":
             body, lossy = directory.to_csv(entries)
             note = (
@@ -770,7 +767,7 @@ class CrisisCog(Cog):
     )
     async def crisis_alerts(self, ctx: Context, channel: Place | None = None) -> None:
         """Tell a moderators' channel when someone may need support (a name, never words)."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         await self.services.settings.set(
             community_id, self.name, "alert_channel", channel.id if channel else None
         )
@@ -802,7 +799,9 @@ class CrisisCog(Cog):
     )
     async def phrases_list(self, ctx: Context) -> None:
         """Show the crisis phrases this community added to the shipped lists."""
-        extras = await self.services.settings.get(self._community(ctx), self.name, "phrases", [])
+        extras = await self.services.settings.get(
+            ctx.require_community().id, self.name, "phrases", []
+        )
         languages = ", ".join(pl.language for pl in self.phrase_lists) or _("none")
         lines = [_("Shipped phrase lists: {languages}.").format(languages=languages)]
         if extras:
@@ -830,7 +829,7 @@ class CrisisCog(Cog):
     )
     async def phrases_add(self, ctx: Context, phrase: str) -> None:
         """Add a crisis phrase for this community; (a|b) offers alternatives."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         phrase = " ".join(phrase.split())
         try:
             expand(phrase)
@@ -864,7 +863,7 @@ class CrisisCog(Cog):
     )
     async def phrases_remove(self, ctx: Context, phrase: str) -> None:
         """Remove a crisis phrase this community added."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         phrase = " ".join(phrase.split())
         extras: list[str] = await self.services.settings.get(
             community_id, self.name, "phrases", []

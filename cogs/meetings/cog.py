@@ -198,13 +198,8 @@ class MeetingsCog(Cog):
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _community(self, ctx: Context) -> int:
-        if ctx.community is None:
-            raise UserError(_("Meetings belong to a community; use this in a community channel."))
-        return ctx.community.id
-
     async def _meeting(self, ctx: Context, ref: str) -> MeetingView:
-        return await self.service.find(self._community(ctx), ref)
+        return await self.service.find(ctx.require_community().id, ref)
 
     async def _managed(self, ctx: Context, ref: str) -> MeetingView:
         view = await self._meeting(ctx, ref)
@@ -214,22 +209,9 @@ class MeetingsCog(Cog):
             )
         return view
 
-    def _own_place(self, ctx: Context, place: Place) -> Place:
-        if (
-            place.is_dm
-            or place.platform != ctx.place.platform
-            or place.community_id != ctx.place.community_id
-        ):
-            raise UserError(
-                _("{channel} is not a channel of this community.").format(
-                    channel=escape_markdown(place.label)
-                )
-            )
-        return place
-
     async def _announce_place(self, ctx: Context, place: Place) -> Place:
         """A channel of this community where the bot can post announcements."""
-        place = self._own_place(ctx, place)
+        place = ctx.own_place(place)
         reason = await ctx.can_post(place)
         if reason:
             raise UserError(
@@ -255,7 +237,7 @@ class MeetingsCog(Cog):
                     "I could not find the channel `{where}` here. Give a channel or an https link."
                 ).format(where=raw[:60])
             )
-        place = self._own_place(ctx, place)
+        place = ctx.own_place(place)
         return place.key, place.label
 
     async def _occurrence(self, view: MeetingView, when: str) -> Occurrence:
@@ -320,7 +302,7 @@ class MeetingsCog(Cog):
         facilitator: Actor | None = None,
     ) -> None:
         """Schedule a meeting, once or repeating, with announcements in a channel."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         assert ctx.community is not None
         start_local, zone_name = parse_start(start, zone, ctx.community.timezone)
         rule = parse_repeat(
@@ -574,7 +556,7 @@ class MeetingsCog(Cog):
         """The next meetings here, in your own time zone."""
         size = self.service.config.page_size
         found = await self.service.upcoming(
-            self._community(ctx), limit=size + 1, skip=(page - 1) * size
+            ctx.require_community().id, limit=size + 1, skip=(page - 1) * size
         )
         if not found:
             await ctx.reply(
@@ -801,7 +783,7 @@ class MeetingsCog(Cog):
     )
     async def ical(self, ctx: Context, meeting: str | None = None) -> None:
         """A calendar file (.ics) for your calendar app."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         assert ctx.community is not None
         if meeting:
             views = [await self._meeting(ctx, meeting)]
@@ -872,7 +854,7 @@ class MeetingsCog(Cog):
     )
     async def announce(self, ctx: Context, offsets: str) -> None:
         """Choose when meetings here are announced before they start."""
-        community_id = self._community(ctx)
+        community_id = ctx.require_community().id
         if offsets.strip().lower() == "default":
             minutes = None
         else:
@@ -909,7 +891,7 @@ class MeetingsCog(Cog):
     )
     async def events(self, ctx: Context, setting: str) -> None:
         """Show meetings in the server's calendar (Discord's Events tab), or stop."""
-        await self.service.set_events(self._community(ctx), ctx.actor.key, setting == "on")
+        await self.service.set_events(ctx.require_community().id, ctx.actor.key, setting == "on")
         await ctx.reply(
             _("Each meeting's next time is shown in this community's calendar, where it has one.")
             if setting == "on"

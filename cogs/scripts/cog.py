@@ -226,10 +226,6 @@ class ScriptsCog(Cog):
             )
         return run
 
-    def _community(self, ctx: Context) -> CommunityInfo:
-        assert ctx.community is not None  # every command here is Scope.COMMUNITY
-        return ctx.community
-
     # ---- names -----------------------------------------------------------------------------
 
     async def _labels(self, run: RunView, keys: list[str]) -> list[str]:
@@ -246,7 +242,7 @@ class ScriptsCog(Cog):
         return (await self._labels(run, [key]))[0]
 
     async def _shown_name(self, ctx: Context, actor: Actor) -> str:
-        pseudonym = await self.services.members.pseudonym(self._community(ctx).id, actor.key)
+        pseudonym = await self.services.members.pseudonym(ctx.require_community().id, actor.key)
         return pseudonym or actor.name
 
     async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
@@ -631,7 +627,7 @@ class ScriptsCog(Cog):
         self, ctx: Context, script: str | None = None, meeting: str | None = None
     ) -> None:
         """Start running a meeting script in this channel."""
-        community = self._community(ctx)
+        community = ctx.require_community()
         meeting = " ".join(meeting.split()) if meeting else None
         if ctx.tier < Tier.FACILITATOR and not await self._assigned(
             community.id, meeting, ctx.actor.key
@@ -823,7 +819,7 @@ class ScriptsCog(Cog):
     @command("script", "list", tier=Tier.FACILITATOR, scope=Scope.COMMUNITY, ephemeral=True)
     async def script_list(self, ctx: Context) -> None:
         """List the scripts this community can run."""
-        scripts = await self._scripts(self._community(ctx).id)
+        scripts = await self._scripts(ctx.require_community().id)
         lines = [
             _("Scripts you can start with `{prefix}script start NAME`:").format(prefix=ctx.prefix)
         ]
@@ -855,7 +851,7 @@ class ScriptsCog(Cog):
     )
     async def script_preview(self, ctx: Context, name: str) -> None:
         """Show a whole script, step by step, before running it."""
-        script = await self._script(self._community(ctx).id, name)
+        script = await self._script(ctx.require_community().id, name)
         shown = {
             "meeting": _("[meeting name]"),
             "facilitator": _("[facilitator]"),
@@ -914,7 +910,7 @@ class ScriptsCog(Cog):
         self, ctx: Context, script_toml: str | None = None, file: Attachment | None = None
     ) -> None:
         """Add or replace a script from TOML text or a file; every problem is shown by line."""
-        community = self._community(ctx)
+        community = ctx.require_community()
         if file is not None and script_toml:
             raise UserError(_("Give the script as text or as a file, not both."))
         if file is None and not script_toml:
@@ -973,7 +969,7 @@ class ScriptsCog(Cog):
     )
     async def script_export(self, ctx: Context, name: str) -> None:
         """Get a script as a TOML file to edit and import again."""
-        script = await self._script(self._community(ctx).id, name)
+        script = await self._script(ctx.require_community().id, name)
         await ctx.reply(
             Message.of(
                 _("Here is **{name}** as TOML.").format(name=script.name),
@@ -994,7 +990,7 @@ class ScriptsCog(Cog):
     )
     async def script_delete(self, ctx: Context, name: str) -> None:
         """Delete an imported script (built-in ones can only be copied)."""
-        community = self._community(ctx)
+        community = ctx.require_community()
         key = name.strip().lower()
         if key in self.builtin:
             raise UserError(
@@ -1031,7 +1027,7 @@ class ScriptsCog(Cog):
     )
     async def script_copy(self, ctx: Context, name: str, new_name: str) -> None:
         """Copy a script under a new name, to adapt it for this community."""
-        community = self._community(ctx)
+        community = ctx.require_community()
         original = await self._script(community.id, name)
         target = new_name.strip().lower()
         if target in self.builtin or await self.service.custom_source(community.id, target):
