@@ -220,3 +220,24 @@ async def test_buttons_route_by_prefix_and_unknown_ids_are_refused(
     await fake.app.dispatcher.handle_action(fake.incoming("ana"), "vote:1:closed")
     assert fake.said[-1].text == "Voting has closed."
     assert pressed == ["ana:vote:1:yes"]
+
+
+async def test_an_undeclared_private_answer_is_reported_and_refusals_are_not(
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rule behind private acknowledgements: a command answering privately declares it."""
+    fake = await platform_with_test_commands(app_factory)
+    caplog.set_level(logging.ERROR, logger="circlebot.commands")
+    said = await fake.say("ana", "!note hello")
+    assert [s.where for s in said] == ["ephemeral"]  # the member still gets the answer
+    reported = [r.getMessage() for r in caplog.records if "answered privately" in r.message]
+    assert reported == [
+        "command note answered privately but its spec does not declare ephemeral=True or dm=True"
+    ]
+    caplog.clear()
+    said = await fake.say("ana", "!entry remove 3")  # refused privately: not an answer
+    assert [s.where for s in said] == ["ephemeral"]
+    assert not [r for r in caplog.records if "answered privately" in r.message]
+    assert CommandSpec(("x",), "x", dm=True).private
+    assert CommandSpec(("x",), "x", scope=Scope.DM).private
+    assert not CommandSpec(("x",), "x").private

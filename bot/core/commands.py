@@ -117,6 +117,7 @@ class CommandSpec:
     text_default: bool = False  # `!me` alone runs `me show` on text platforms
     aliases: tuple[tuple[str, ...], ...] = ()  # extra text paths, e.g. ("help-now",)
     slow: bool = False  # defer at once on platforms with a reply deadline
+    dm: bool = False  # answers continue in the member's DMs (a dialogue, a private copy)
     callback: Callable[..., Awaitable[None]] | None = field(default=None, compare=False)
     cog: str = ""
 
@@ -150,6 +151,15 @@ class CommandSpec:
         """The path as a dotted id for logs: `meeting.schedule`."""
         return ".".join(self.path)
 
+    @property
+    def private(self) -> bool:
+        """Whether only the member sees the answers (ephemeral replies or DMs).
+
+        A private command also acknowledges privately: where a platform shows that work is
+        under way ("... is thinking"), nobody else learns that the member used it.
+        """
+        return self.ephemeral or self.dm or self.scope is Scope.DM
+
     def option(self, name: str) -> Option | None:
         """The option called `name`, if any."""
         return next((o for o in self.options if o.name == name), None)
@@ -169,8 +179,13 @@ def command(
     text_default: bool = False,
     aliases: tuple[tuple[str, ...], ...] = (),
     slow: bool = False,
+    dm: bool = False,
 ) -> Callable[[F], F]:
-    """Mark a cog method as a command. Its docstring's first line is the help text."""
+    """Mark a cog method as a command. Its docstring's first line is the help text.
+
+    `ephemeral` (replies only the member sees) and `dm` (answers continue in the member's
+    DMs) declare a private command; the core then keeps every trace of it private.
+    """
 
     def decorate(func: F) -> F:
         doc = inspect.getdoc(func) or ""
@@ -185,6 +200,7 @@ def command(
             text_default=text_default,
             aliases=aliases,
             slow=slow,
+            dm=dm,
         )
         setattr(func, SPEC_ATTR, spec)
         return func

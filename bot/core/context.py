@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -12,6 +13,8 @@ from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _
 from bot.safety import escape_markdown
+
+log = logging.getLogger("circlebot.commands")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class Context:
     language: str = "en"
     ephemeral_default: bool = False
     sent: list[Message] = field(default_factory=list)
+    # The running command's declared visibility (`CommandSpec.private`); None outside commands.
+    command_private: bool | None = None
+    command_name: str = ""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -84,16 +90,35 @@ class Context:
     async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
         """Answer the command; personal content should be ephemeral."""
         msg = Message.coerce(message)
+        private = self.ephemeral_default if ephemeral is None else ephemeral
+        if private:
+            self._check_declared_private()
         self.sent.append(msg)
-        await self.responder.reply(
-            msg, ephemeral=self.ephemeral_default if ephemeral is None else ephemeral
-        )
+        await self.responder.reply(msg, ephemeral=private)
+
+    async def refuse(self, message: Message | str) -> None:
+        """Say privately why a command did not run (an error, a limit), whatever it declared."""
+        msg = Message.coerce(message)
+        self.sent.append(msg)
+        await self.responder.reply(msg, ephemeral=True)
 
     async def dm(self, message: Message | str) -> None:
         """Send privately to the member."""
+        self._check_declared_private()
         msg = Message.coerce(message)
         self.sent.append(msg)
         await self.responder.dm(msg)
+
+    def _check_declared_private(self) -> None:
+        """A command that answers privately must say so in its spec, or a platform that shows
+        work under way would have shown it publicly before this answer. Logged as an error
+        (the member still gets the answer); the command sweep in the tests fails on it."""
+        if self.command_private is False:
+            log.error(
+                "command %s answered privately but its spec does not declare ephemeral=True "
+                "or dm=True",
+                self.command_name,
+            )
 
     def require_community(self) -> CommunityInfo:
         """The community this command runs in, or a clear refusal (a DM that has none)."""

@@ -139,7 +139,9 @@ class Dispatcher:
             responder=incoming.responder,
             timezone=profile.timezone or (community.timezone if community else "UTC"),
             language=language,
-            ephemeral_default=spec.ephemeral if spec else incoming.place.is_dm,
+            ephemeral_default=spec.private if spec else incoming.place.is_dm,
+            command_private=spec.private if spec else None,
+            command_name=spec.name if spec else "",
         )
 
     async def run(
@@ -156,7 +158,7 @@ class Dispatcher:
                 outcome = await self._run_checked(ctx, spec, raw)
             except UserError as exc:
                 outcome = type(exc).__name__
-                await ctx.reply(exc.message, ephemeral=True)
+                await ctx.refuse(exc.message)
             except Exception:
                 error_id = uuid.uuid4().hex[:8]
                 outcome = "error"
@@ -185,15 +187,14 @@ class Dispatcher:
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any]
     ) -> str:
         if not self.accepting:
-            await ctx.reply(_("I'm restarting; please try again in a minute."), ephemeral=True)
+            await ctx.refuse(_("I'm restarting; please try again in a minute."))
             return "shutting_down"
         if not self.rate_limiter.allow(ctx.actor.key):
-            await ctx.reply(
+            await ctx.refuse(
                 _(
                     "That's a lot of commands in a short time. Please slow down and try again "
                     "in a little while."
-                ),
-                ephemeral=True,
+                )
             )
             return "rate_limited"
         disabled = self.disabled_cogs
@@ -247,12 +248,11 @@ class Dispatcher:
 
     async def _apologise(self, ctx: Context, error_id: str) -> None:
         try:
-            await ctx.reply(
+            await ctx.refuse(
                 _(
                     "Sorry, something went wrong on my side. Nothing you did caused it. "
                     "If it keeps happening, tell a moderator the error id `{error_id}`."
-                ).format(error_id=error_id),
-                ephemeral=True,
+                ).format(error_id=error_id)
             )
         except Exception:
             log.exception("could not send the apology for error id %s", error_id)

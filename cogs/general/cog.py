@@ -71,6 +71,7 @@ class GeneralCog(Cog):
 
     @command(
         "help",
+        ephemeral=True,
         options=(
             Option(
                 "command",
@@ -155,7 +156,7 @@ class GeneralCog(Cog):
             if s.name.startswith(needle) or needle in s.name
         ][:25]
 
-    @command("about")
+    @command("about", ephemeral=True)
     async def about(self, ctx: Context) -> None:
         """What this bot is, which parts are on, and what each part stores."""
         cogs = list(self.services.cogs.values())
@@ -323,7 +324,7 @@ class GeneralCog(Cog):
                 _("I'll use {language} with you.").format(language=value), ephemeral=True
             )
 
-    @command("me", "setup")
+    @command("me", "setup", dm=True)
     async def me_setup(self, ctx: Context) -> None:
         """Walk through your settings one question at a time, in a direct message."""
         await self.services.conversations.start(ctx, "me_setup")

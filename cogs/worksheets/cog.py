@@ -243,6 +243,7 @@ class WorksheetsCog(Cog):
     @command(
         "worksheet",
         "start",
+        dm=True,
         options=(
             Option(
                 "name",
@@ -282,7 +283,7 @@ class WorksheetsCog(Cog):
             ).format(name=escape_markdown(name)[:40], hint=hint, prefix=prefix)
         )
 
-    @command("worksheet", "resume")
+    @command("worksheet", "resume", dm=True)
     async def worksheet_resume(self, ctx: Context) -> None:
         """Continue the worksheet you paused or left unfinished."""
         if not await self.services.conversations.resume(ctx):
@@ -395,6 +396,7 @@ class WorksheetsCog(Cog):
     @command(
         "toolbox",
         "edit",
+        dm=True,
         options=(
             Option("id", OptionType.INTEGER, "The item's number", min_value=1),
             Option(

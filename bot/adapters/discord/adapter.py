@@ -369,7 +369,7 @@ class DiscordAdapter:
         async def work(incoming: Incoming) -> None:
             await self.app.dispatcher.run(incoming, spec, raw)
 
-        await self._handle(interaction, work, private=spec.ephemeral, slow=spec.slow, known=known)
+        await self._handle(interaction, work, private=spec.private, slow=spec.slow, known=known)
 
     async def complete(
         self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str

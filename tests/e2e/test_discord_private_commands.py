@@ -1,0 +1,130 @@
+"""Every registered command on Discord: a private command never shows a public "thinking".
+
+The sweep runs each command of every cog through discord.py's real client against the stand-in,
+with the automatic acknowledgement forced to happen before any answer, as it does when the work
+takes longer than Discord's window. A command whose answers only the member sees must
+acknowledge privately; a command that answers privately without declaring it is reported by the
+core and fails the sweep, so a command added later is covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.adapters.discord import DiscordAdapter
+from bot.clock import VirtualClock
+from bot.core.commands import CommandSpec, Option, OptionType
+from bot.core.dispatch import Incoming, RateLimiter
+from bot.core.permissions import Scope
+from cogs.worksheets.cog import WorksheetsCog
+from tests.conftest import AppFactory, make_config
+from tests.e2e.discord_standin import DiscordStandin, StandinAttachment
+
+pytestmark = pytest.mark.e2e
+
+EPHEMERAL = 64
+DEFERRED = 5
+COMMAND = 2
+
+
+def flags(callback: dict[str, Any]) -> int:
+    """The message flags of an interaction callback (0 when it sets none)."""
+    return int((callback.get("data") or {}).get("flags") or 0)
+
+
+async def sample(
+    standin: DiscordStandin, spec: CommandSpec, option: Option, user: Any, dm: bool
+) -> Any:
+    """A value of the option's type, the first autocomplete suggestion where there is one."""
+    if option.choices:
+        return option.choices[0].value
+    if option.autocomplete:
+        sent = await standin.send_autocomplete(
+            spec.name, {option.name: ""}, option.name, user=user, dm=dm
+        )
+        answer = await standin.wait_for_interaction_response(sent.id)
+        choices = answer["data"]["choices"]
+        if choices:
+            return choices[0]["value"]
+    return {
+        OptionType.INTEGER: int(option.min_value or 1),
+        OptionType.NUMBER: float(option.min_value or 1),
+        OptionType.BOOLEAN: True,
+        OptionType.USER: standin.state.user_named("bob"),
+        OptionType.CHANNEL: standin.state.channel_named("general"),
+        OptionType.DATETIME: "2030-01-07 19:00",
+        OptionType.DURATION: "60",
+        OptionType.ATTACHMENT: StandinAttachment("sample.txt", b"sample"),
+    }.get(option.type, "1")
+
+
+async def test_every_private_command_acknowledges_privately(
+    discord_standin: DiscordStandin, app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    standin = discord_standin
+    app = await app_factory(make_config(), clock=VirtualClock(datetime.now(UTC)))
+    app.dispatcher.rate_limiter = RateLimiter(10_000, 30.0)  # the sweep is one fast member
+    # Every command runs long: it starts only once the automatic acknowledgement went out.
+    adapter = DiscordAdapter(app, guild_ready_timeout=0.05, ack_after=0)
+    run = app.dispatcher.run
+
+    async def run_after_acknowledgement(
+        incoming: Incoming, spec: CommandSpec, raw: str | Mapping[str, Any]
+    ) -> None:
+        commands = (r for r in standin.state.interactions.values() if r.type == COMMAND)
+        current = max(commands, key=lambda r: r.id)  # the sweep sends one at a time
+        await standin.wait_for(lambda: current.callbacks)
+        await run(incoming, spec, raw)
+
+    app.dispatcher.run = run_after_acknowledgement  # type: ignore[method-assign]
+    owner = standin.state.user_named("owner")
+    worksheets = app.cogs["worksheets"]
+    assert isinstance(worksheets, WorksheetsCog)
+    # Something in the toolbox, so `toolbox view|edit|export 1` reach their answers.
+    await worksheets.toolbox.save(f"discord:{owner.id}", "cba", {"behaviour": "late nights"})
+    specs = sorted(app.registry.specs, key=lambda s: s.name)
+    first: dict[str, dict[str, Any]] = {}
+    caplog.set_level(logging.ERROR, logger="circlebot.commands")
+    async with standin.client_running(adapter.client):
+        for spec in specs:
+            dm = spec.scope is Scope.DM
+            options = {
+                o.name: await sample(standin, spec, o, owner, dm)
+                for o in spec.options
+                if o.required
+            }
+            sent = await standin.send_command(spec.name, options, user=owner, dm=dm)
+            first[spec.name] = await standin.wait_for_interaction_response(sent.id)
+            if first[spec.name]["type"] == DEFERRED:  # wait until the answer replaced it
+                done = rf"/webhooks/\d+/{re.escape(sent.token)}/messages/@original"
+                await standin.wait_for(
+                    lambda done=done: (
+                        standin.requests("PATCH", done) or standin.requests("DELETE", done)
+                    ),
+                    timeout=5.0,
+                )
+        assert await app.dispatcher.drain(5.0)
+    undeclared = [r.getMessage() for r in caplog.records if "answered privately" in r.message]
+    assert undeclared == []
+    private = [s for s in specs if s.private and s.scope is not Scope.DM]
+    assert {s.name for s in private} >= {
+        "help",
+        "me setup",
+        "toolbox edit",
+        "worksheet resume",
+        "worksheet start",
+    }
+    for spec in private:
+        assert first[spec.name]["type"] == DEFERRED, spec.name
+        assert flags(first[spec.name]) & EPHEMERAL, spec.name
+    public = [s for s in specs if not s.private]
+    assert public, "the sweep should also see commands that answer in the channel"
+    for spec in public:
+        assert not flags(first[spec.name]) & EPHEMERAL, spec.name
+    assert standin.violations == []
