@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot import crypto
+from bot import crypto, keycheck
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
 from bot.core import loader
@@ -59,8 +59,17 @@ class KeySource:
     created: bool = False
 
 
-def resolve_keys(config: AppConfig, *, console_key_file: Path | None) -> KeySource:
-    """Keys from config, the environment or a key file; the console may create its own file."""
+def resolve_keys(
+    config: AppConfig, *, console_key_file: Path | None, create: bool = True
+) -> KeySource:
+    """Keys from config, the environment or a key file; the console may create its own file.
+
+    `create=False` (the database already holds encrypted text) refuses to make a new console
+    key: a new key cannot read what is stored, and writing under it would split the data.
+
+    Raises:
+        StartupError: no key is configured, or a needed key file is missing.
+    """
     sec = config.security
     if sec.encryption_keys:
         return KeySource(list(sec.encryption_keys), "the config file")
@@ -75,7 +84,14 @@ def resolve_keys(config: AppConfig, *, console_key_file: Path | None) -> KeySour
         keys, _created = crypto.load_or_create_key_file(path)
         return KeySource(keys, f"the key file {path}")
     if console_key_file is not None:
-        keys, created = crypto.load_or_create_key_file(console_key_file)
+        try:
+            keys, created = crypto.load_or_create_key_file(console_key_file, create=create)
+        except crypto.KeyringError:
+            raise StartupError(
+                f"The database next to {console_key_file} holds encrypted text, but that key "
+                "file is missing; I will not make a new key that cannot read it. Put the key "
+                "file back from your backup (README, 'Backups'), or use another --db."
+            ) from None
         return KeySource(keys, f"the key file {console_key_file}", created)
     raise StartupError(
         "No encryption key is configured, and I will not store what members write without one. "
@@ -96,6 +112,7 @@ class App:
         db_schema: str | None = None,
     ) -> None:
         self.config = config
+        self.key_source = "the configured keys"  # named in the key check's refusal
         self.clock: Clock = clock or SystemClock()
         url = db_url or config.database.url
         self.db = Database(url, schema=db_schema)
@@ -170,6 +187,10 @@ class App:
                     f"{status.describe_heads}. Run `circlebot migrate` (back it up first), then "
                     "start again."
                 )
+        try:
+            await keycheck.verify(self.db, source=self.key_source)
+        except keycheck.KeyMismatch as exc:
+            raise StartupError(str(exc)) from None
         if not self._loaded:
             loader.load(self.config.cogs.enabled, self.config.cogs.settings, self.services)
             self._loaded = True

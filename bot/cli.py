@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import __version__, crypto
+from bot import __version__, crypto, keycheck
 from bot.adapters import PlatformAdapter
 from bot.app import App, StartupError, resolve_keys, sqlite_path
 from bot.clock import Clock, SystemClock, VirtualClock
@@ -138,6 +138,10 @@ async def _maintenance(config: AppConfig, args: argparse.Namespace) -> int:
             raise StartupError(
                 f"The database {app.db.display_url} is not up to date; run `circlebot migrate`."
             )
+        try:
+            await keycheck.verify(app.db, source=keys.description)
+        except keycheck.KeyMismatch as exc:
+            raise StartupError(str(exc)) from None
         if args.command == "rotate-key":
             if len(keys.keys) < 2:
                 print(
@@ -297,7 +301,11 @@ async def _console(config: AppConfig, args: argparse.Namespace) -> int:
 
     db_path: Path = getattr(args, "db", None) or (sqlite_path(config.database.url) or DEFAULT_DB)
     url = f"sqlite+aiosqlite:///{db_path}"
-    keys = resolve_keys(config, console_key_file=db_path.with_suffix(".key"))
+    keys = resolve_keys(
+        config,
+        console_key_file=db_path.with_suffix(".key"),
+        create=not keycheck.sqlite_holds_encrypted_data(db_path),
+    )
     crypto.use_keys(keys.keys)
     if keys.created:
         print(
@@ -306,6 +314,7 @@ async def _console(config: AppConfig, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     app = App(config, clock=_clock(getattr(args, "clock", None)), db_url=url)
+    app.key_source = keys.description
     adapter = ConsoleAdapter(
         app, files_dir=getattr(args, "files", Path("data/files")), interactive=sys.stdin.isatty()
     )
@@ -324,8 +333,10 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
     if not config.platforms:
         print("No platform is enabled in the config, so here is the console.", file=sys.stderr)
         return await _console(config, args)
-    crypto.use_keys(resolve_keys(config, console_key_file=None).keys)
+    keys = resolve_keys(config, console_key_file=None)
+    crypto.use_keys(keys.keys)
     app = App(config)
+    app.key_source = keys.description
     await app.open(migrate=False)
     adapters: list[PlatformAdapter] = []
     for platform in config.platforms:

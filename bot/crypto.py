@@ -3,10 +3,18 @@
 Fernet tokens in an `EncryptedText` column; MultiFernet so an old key keeps decrypting while a
 new one encrypts (rotation). The keyring is process-wide because SQLAlchemy column types are
 created at import time, before the app has read its config.
+
+Also here: the keyed hash (`actor_tag`) used wherever an account id must be recognisable
+without being readable (row keys, log lines). A plain SHA-256 of an account id is joinable by
+anyone who can hash the ids in the member table; an HMAC under a secret that only the
+encryption keys unlock is not. And the helpers that create files and folders holding member
+data readable by their owner only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import stat
 from collections.abc import Sequence
@@ -36,6 +44,7 @@ class Keyring:
                 "make one with `circlebot generate-key`)"
             ) from exc
         self._multi = MultiFernet(self._fernets)
+        self._newest = keys[0].encode() if isinstance(keys[0], str) else bytes(keys[0])
 
     def encrypt(self, plaintext: str) -> str:
         """Encrypt with the newest key."""
@@ -48,6 +57,10 @@ class Keyring:
         except InvalidToken as exc:
             raise KeyringError("stored text cannot be decrypted with the configured keys") from exc
 
+    def encrypt_key_material(self) -> bytes:
+        """A digest of the newest key (never the key itself), to derive other secrets from."""
+        return hashlib.sha256(self._newest).digest()
+
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the newest key."""
         return self._multi.rotate(token.encode("ascii")).decode("ascii")
@@ -58,8 +71,9 @@ _keyring: Keyring | None = None
 
 def use_keys(keys: Sequence[str]) -> Keyring:
     """Install the process-wide keyring (the app does this before touching the database)."""
-    global _keyring
+    global _keyring, _tag_secret
     _keyring = Keyring(keys)
+    _tag_secret = None  # the database these keys open installs its own (bot/keycheck.py)
     return _keyring
 
 
@@ -75,15 +89,107 @@ def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-def load_or_create_key_file(path: Path) -> tuple[list[str], bool]:
+# ---------------------------------------------------------------------- keyed hash
+
+TAG_SECRET_BYTES = 32
+_tag_secret: bytes | None = None
+
+
+def use_tag_secret(secret: bytes) -> None:
+    """Install the secret `actor_tag` keys its HMAC with (the app's key check unlocks it).
+
+    Raises:
+        ValueError: when the secret is shorter than 32 bytes.
+    """
+    global _tag_secret
+    if len(secret) < TAG_SECRET_BYTES:
+        raise ValueError("the tag secret must be at least 32 bytes")
+    _tag_secret = bytes(secret)
+
+
+def _secret() -> bytes:
+    if _tag_secret is not None:
+        return _tag_secret
+    # A process that has not opened a database (a tool, a unit test) still must not fall back
+    # to a plain hash: derive a secret from the newest key instead. The app installs the
+    # database's own secret at start, which stays the same across key rotation.
+    newest = keyring().encrypt_key_material()
+    return hmac.new(newest, b"circlebot actor tag", hashlib.sha256).digest()
+
+
+def actor_tag(actor_key: str, purpose: str, *, length: int = 16) -> str:
+    """A keyed, stable stand-in for an account id: hex of HMAC-SHA256(secret, purpose|key).
+
+    Args:
+        actor_key: the account key (`discord:1234`).
+        purpose: what the tag is for (`log`, `matrix.recent`, `meetings.dm`); tags made for
+            different purposes cannot be joined with each other.
+        length: hex characters returned (4 to 64).
+
+    Without the encryption keys nobody can compute a tag from a known account id, so a reader
+    of the database or the logs cannot tell whose it is.
+    """
+    if not 4 <= length <= 64:
+        raise ValueError("length must be between 4 and 64")
+    digest = hmac.new(_secret(), f"{purpose}|{actor_key}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:length]
+
+
+# ---------------------------------------------------------------------- private files
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) readable only by the owner; returns it.
+
+    A folder that already exists is left as it is: it may be shared on purpose (`data/`).
+    """
+    if not path.exists():
+        path.mkdir(parents=True, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        path.chmod(PRIVATE_DIR_MODE)  # mkdir's mode is reduced by the umask
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create an empty file readable only by its owner; an existing file is left as it is."""
+    if path.exists():
+        return
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return  # another process made it just now
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a file only its owner can read (0600), replacing what was there."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
+        handle.write(data)
+
+
+def load_or_create_key_file(path: Path, *, create: bool = True) -> tuple[list[str], bool]:
     """Read keys (one per line, newest first) or create the file with 0600 permissions.
 
     Returns the keys and whether the file was just created, so the caller can say so.
+
+    Raises:
+        KeyringError: the file is missing and `create` is False.
     """
     if path.exists():
         keys = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         return keys, False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not create:
+        raise KeyringError(f"the key file {path} does not exist")
+    private_dir(path.parent)
     key = generate_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w") as handle:

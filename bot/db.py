@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from bot.crypto import private_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 NAMING = {
@@ -78,8 +80,10 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Members' text lives here: readable by the bot's user only, whatever the umask.
+            # SQLite gives its -wal and -shm files the same mode as the database file.
+            private_file(Path(database))
     elif schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     # A SQLite file cannot drop a connection, so pinging it would only add a round trip to

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import cogs
-from bot.crypto import EncryptedText, KeyringError
+from bot.crypto import EncryptedText, KeyringError, write_private
 from bot.db import Base, Database, UTCDateTime
 
 log = logging.getLogger("circlebot.maintenance")
@@ -315,5 +315,4 @@ async def import_community(db: Database, data: dict[str, Any]) -> ImportReport:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write an export readable only by its owner."""
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
-    path.chmod(0o600)
+    write_private(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -27,6 +27,9 @@ class Community(Base):
     country: Mapped[str] = mapped_column(String(2), default="")
     language: Mapped[str] = mapped_column(String(16), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the bot was removed from the server or room (None while it is there); the
+    # community's data is erased a configured number of days later unless it is added back.
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Profile(Base):
@@ -161,3 +164,18 @@ class ProcessStatus(Base):
     leader: Mapped[bool] = mapped_column(default=False)
     platforms: Mapped[str] = mapped_column(Text, default="{}")  # JSON: platform -> connected
     errors: Mapped[str] = mapped_column(Text, default="[]")  # JSON: recent ERROR summaries
+
+
+class KeyCheck(Base):
+    """One row: proves the configured keys read this database (bot/keycheck.py).
+
+    `secret` is random bytes (hex) encrypted with the keys; decrypting it at start proves the
+    keys belong here, and it keys the HMAC of `crypto.actor_tag`. Key rotation re-encrypts it
+    like any other encrypted column, so the secret, and every tag made with it, stays the same.
+    """
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[str] = mapped_column(EncryptedText())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

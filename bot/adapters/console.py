@@ -28,6 +28,7 @@ from bot.core.errors import ArgumentError, DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, When, markdown_to_plain, render_parts
 from bot.core.permissions import Tier
+from bot.crypto import private_dir, write_private
 from bot.i18n import _
 from bot.outbox import Target
 from bot.safety import clean
@@ -212,9 +213,8 @@ class ConsoleAdapter:
             for line in lines[1:]:
                 self.write(f"  {line}")
         if message.attachment is not None:
-            self.files_dir.mkdir(parents=True, exist_ok=True)
-            path = self.files_dir / Path(message.attachment.filename).name
-            path.write_bytes(message.attachment.data)
+            path = private_dir(self.files_dir) / Path(message.attachment.filename).name
+            write_private(path, message.attachment.data)  # exports hold a member's text
             self.write(f"[file {path.name} {len(message.attachment.data)} bytes]")
 
     async def show_dm(self, actor: Actor, message: Message) -> None:

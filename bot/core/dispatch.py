@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
 import logging
 import time
 import uuid
@@ -28,6 +27,7 @@ from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Scope, Tier
 from bot.core.registry import Registry
+from bot.crypto import actor_tag
 from bot.i18n import _, set_language
 from bot.safety import unstorable
 from bot.services.members import MemberService
@@ -79,8 +79,8 @@ def tier_name(tier: Tier) -> str:
 
 
 def pseudonymous(key: str) -> str:
-    """A short stable hash of an actor key for logs."""
-    return hashlib.sha256(key.encode()).hexdigest()[:10]
+    """A short stable keyed hash of an actor key for logs (a log reader cannot compute it)."""
+    return actor_tag(key, "log", length=10)
 
 
 class Dispatcher:

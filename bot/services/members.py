@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.core.context import CommunityInfo
 from bot.core.errors import UserError
+from bot.crypto import actor_tag
 from bot.i18n import _
-from bot.models import Community, ConversationState, Member, Profile, TierBinding
+from bot.models import AdapterState, Community, ConversationState, Member, Profile, TierBinding
 from bot.services.cache import MISSING, TTLCache
 
 PSEUDONYM_MAX = 32
@@ -27,6 +28,19 @@ class ProfileInfo:
     timezone: str | None = None
     country: str | None = None
     language: str | None = None
+
+
+def member_state_key(actor_key: str, name: str) -> str:
+    """The `adapter_state` key of a row about one person: `<name>.<keyed tag of the account>`.
+
+    The tag is `crypto.actor_tag`, so the row names nobody to a reader of the database, and
+    erasing the person finds every such row by its tag (`MemberService.delete_user_data`).
+    """
+    return f"{name}.{_state_tag(actor_key)}"
+
+
+def _state_tag(actor_key: str) -> str:
+    return actor_tag(actor_key, "adapter-state", length=32)
 
 
 def fold(name: str) -> str:
@@ -295,13 +309,18 @@ class MemberService:
         self._bindings.invalidate(community_id)
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase a person's profile, memberships and unfinished dialogues."""
+        """Erase a person's profile, memberships, unfinished dialogues and adapter rows."""
         try:
             async with self._sessions.begin() as session:
                 await session.execute(delete(Profile).where(Profile.actor_key == actor_key))
                 await session.execute(delete(Member).where(Member.actor_key == actor_key))
                 await session.execute(
                     delete(ConversationState).where(ConversationState.actor_key == actor_key)
+                )
+                await session.execute(
+                    delete(AdapterState).where(
+                        AdapterState.key.endswith(f".{_state_tag(actor_key)}", autoescape=True)
+                    )
                 )
         finally:
             self._profiles.invalidate(actor_key)

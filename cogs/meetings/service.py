@@ -14,7 +14,6 @@ off; a job `meetings.<id>.mirror` at the occurrence's end moves it on to the fol
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +32,7 @@ from bot.core.identity import Actor
 from bot.core.message import Message, Part, When
 from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
+from bot.crypto import actor_tag
 from bot.i18n import _, using_language
 from bot.outbox import Target
 from bot.safety import escape_markdown
@@ -255,7 +255,7 @@ def check_note(note: str | None) -> str:
 
 def hashed(actor_key: str) -> str:
     """A short stable stand-in for an actor key inside outbox keys."""
-    return hashlib.sha256(actor_key.encode()).hexdigest()[:12]
+    return actor_tag(actor_key, "meetings.dm", length=12)
 
 
 def kind_name(minutes: int) -> str:

@@ -7,7 +7,6 @@ next to it stays valid. The session holds a secret, so it is stored encrypted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crypto
 from bot.models import AdapterState
+from bot.services.members import member_state_key
 
 PLATFORM = "matrix"
 HANDLED_KEEP = 2000  # enough to cover any timeline a sync can re-deliver
@@ -32,8 +32,8 @@ class Session:
 
 
 def _recent_key(user_id: str) -> str:
-    """Row key for a member's most recent community; hashed so long ids fit the column."""
-    return "recent:" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    """Row key for a member's most recent community: a keyed tag, erased with the member."""
+    return member_state_key(f"{PLATFORM}:{user_id}", "recent")
 
 
 class StateStore:
