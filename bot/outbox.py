@@ -97,6 +97,16 @@ class Outbox:
         self._plan(due_at)
         return True
 
+    async def send_now(self, target: Target, message: Message, idempotency_key: str) -> None:
+        """Deliver at once and keep no row: for what must not be stored (a crisis alert).
+
+        Nothing retries it after a crash, which is the price of keeping nothing.
+
+        Raises:
+            DeliveryError: the platform is not connected or refused the message.
+        """
+        await self._deliver(target, message, idempotency_key)
+
     async def withdraw(self, key_prefix: str) -> int:
         """Cancel pending items (a meeting edited or cancelled never announces the old time)."""
         async with self._sessions.begin() as session:

@@ -14,6 +14,7 @@ from bot.safety import clean
 
 COMMUNITY = "c1"
 CHANNEL = Place("fake", "general", COMMUNITY, False, "#general")
+MODS = Place("fake", "mods", COMMUNITY, False, "#mods")  # only moderators read it
 
 
 @dataclass
@@ -65,7 +66,12 @@ class FakeResponder:
         return self.platform.actors.get(text.strip().lstrip("@").lower())
 
     async def resolve_place(self, text: str) -> Place | None:
-        return CHANNEL if text.strip().lstrip("#") == CHANNEL.id else None
+        return {CHANNEL.id: CHANNEL, MODS.id: MODS}.get(text.strip().lstrip("#"))
+
+    async def members_can_read(self, place: Place) -> str | None:
+        if place.id == MODS.id:
+            return None
+        return f"everyone here reads #{place.id}."
 
 
 @dataclass

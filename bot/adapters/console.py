@@ -37,6 +37,8 @@ PLATFORM = "console"
 COMMUNITY_ID = "local"
 COMMUNITY_NAME = "Local circle"
 CHANNEL = Place(PLATFORM, "general", COMMUNITY_ID, False, "#general")
+# The moderators' channel: only people at moderator tier read it (crisis alerts go here).
+MODS = Place(PLATFORM, "mods", COMMUNITY_ID, False, "#mods")
 DEFAULT_USER = "you"
 PREFIX = "!"
 
@@ -99,7 +101,13 @@ class ConsoleResponder:
         return self._adapter.users.get(name.lower()) if name else None
 
     async def resolve_place(self, text: str) -> Place | None:
-        return CHANNEL if text.strip().lstrip("#").lower() in {"general", CHANNEL.id} else None
+        name = text.strip().lstrip("#").lower()
+        return {CHANNEL.id: CHANNEL, MODS.id: MODS}.get(name)
+
+    async def members_can_read(self, place: Place) -> str | None:
+        if place.id == MODS.id:
+            return None
+        return _("Everyone in this community reads #{channel}.").format(channel=place.id)
 
     def open_file(self, path: str) -> DiskFile:
         """`file:PATH`: the person at the terminal owns this machine, so its files are theirs."""
@@ -191,6 +199,8 @@ class ConsoleAdapter:
         zone = await self._zone_for(reader)
         body = markdown_to_plain(render_parts(message.text, self._render_when(zone)))
         lines = body.split("\n") if body else []
+        if message.mention:
+            lines.append("@" + message.mention.split(":", 1)[-1])
         if message.ping_role:
             lines.insert(0, f"(ping: @{message.ping_role})")
         if message.card is not None:

@@ -145,6 +145,17 @@ class Context:
         check = getattr(self.responder, "can_post", None)
         return None if check is None else await check(place)
 
+    async def members_can_read(self, place: Place) -> str | None:
+        """Who below moderator can read `place` (None: only moderators and the bot can).
+
+        A platform that cannot tell answers with a reason too: privacy never rests on a guess.
+        """
+        check = getattr(self.responder, "members_can_read", None)
+        if check is None:
+            return _("I cannot tell on this platform who can read it.")
+        reason: str | None = await check(place)
+        return reason
+
     async def defer(self) -> None:
         """Tell the platform an answer is coming."""
         await self.responder.defer(ephemeral=self.ephemeral_default)

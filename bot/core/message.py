@@ -86,6 +86,9 @@ class Message:
     actions: tuple[Action, ...] = ()
     attachment: Attachment | None = None
     ping_role: str | None = None  # a role a moderator explicitly opted in for announcements
+    # An account (actor key) shown after the text as the platform's clickable name, without
+    # notifying that person: how moderators find whom an alert is about.
+    mention: str | None = None
     long_text_prompt: str | None = None  # offer a form (modal) for a long answer where possible
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -107,6 +110,7 @@ class Message:
             actions=self.actions,
             attachment=self.attachment,
             ping_role=self.ping_role,
+            mention=self.mention,
             long_text_prompt=self.long_text_prompt,
             meta=dict(self.meta),
         )
@@ -135,6 +139,7 @@ class Message:
                 "data": base64.b64encode(self.attachment.data).decode(),
             },
             "ping_role": self.ping_role,
+            "mention": self.mention,
             "long_text_prompt": self.long_text_prompt,
         }
 
@@ -165,6 +170,7 @@ class Message:
             if not att
             else Attachment(att["filename"], base64.b64decode(att["data"]), att["mime"]),
             ping_role=data.get("ping_role"),
+            mention=data.get("mention"),
             long_text_prompt=data.get("long_text_prompt"),
         )
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -14,7 +14,7 @@ from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
 from bot.core.context import Context
 from bot.core.convert import file_hint, file_text
-from bot.core.errors import NotFound, UserError
+from bot.core.errors import DeliveryError, NotFound, UserError
 from bot.core.identity import Place
 from bot.core.message import Attachment, Message
 from bot.core.permissions import Scope, Tier
@@ -116,8 +116,10 @@ class CrisisCog(Cog):
     data_statement = (
         "Stores nothing you write. When you write a crisis phrase it remembers, in memory only "
         "and for an hour, that it already answered you, so it does not repeat itself. If a "
-        "community turned on alerts, its moderators get your pseudonym (never your words). "
-        "When a moderator verifies a directory entry, their account is stored as the verifier."
+        "community turned on alerts, a channel only its moderators can read is told your "
+        "pseudonym and a link to your account (never your words); the alert is sent at once "
+        "and the bot keeps no record of it. When a moderator verifies a directory entry, "
+        "their account is stored as the verifier."
     )
     Config = CrisisConfig
 
@@ -230,8 +232,13 @@ class CrisisCog(Cog):
                 not_a_service(),
             ]
         )
+        if await self._alert_moderators(ctx):
+            text_out += "\n" + _(
+                "I have also let this community's moderators know that you may need support "
+                "(your name, never your words). They are volunteers and may not see it for a "
+                "while, so please use the lines above if you need someone now."
+            )
         await ctx.reply(Message.of(text_out), ephemeral=True)
-        await self._alert_moderators(ctx, now)
         return True
 
     def _detector(self, extras: tuple[str, ...]) -> Detector:
@@ -244,26 +251,39 @@ class CrisisCog(Cog):
             self._detectors[extras] = detector
         return detector
 
-    async def _alert_moderators(self, ctx: Context, now: datetime) -> None:
-        """Tell the moderators' channel someone may need support: a name, never content."""
+    async def _alert_moderators(self, ctx: Context) -> bool:
+        """Tell the moderators' channel someone may need support: who, never what they wrote.
+
+        Sent at once, never stored: no outbox row, no log line naming anyone, so the bot keeps
+        no record of who had a hard moment. The channel is checked again before each alert:
+        if members can read it now, nothing is sent. True when the moderators were told.
+        """
         if ctx.community is None:
-            return
+            return False
         channel = await self.services.settings.get(ctx.community.id, self.name, "alert_channel")
         if not channel:
-            return
+            return False
+        place = Place(ctx.place.platform, str(channel), ctx.place.community_id, False)
+        if await ctx.members_can_read(place) is not None:
+            log.warning("a crisis alert was not sent: members can read the alert channel now")
+            return False
         members = self.services.members
         name = await members.pseudonym(ctx.community.id, ctx.actor.key) or ctx.actor.name
         with using_language(ctx.community.language):
             text = _(
-                "A member may need support; please check in with them privately: **{name}**."
+                "A member may need support; please check in with them privately. "
+                "Pseudonym: **{name}**. Their account:"
             ).format(name=escape_markdown(name))
-        who = hashlib.sha256(ctx.actor.key.encode()).hexdigest()[:16]
-        await self.services.outbox.enqueue(
-            f"crisis.alert.{ctx.community.id}.{who}.{now:%Y%m%dT%H%M%S}",
-            Target(ctx.place.platform, str(channel)),
-            Message.of(text),
-            now,
-        )
+        try:
+            await self.services.outbox.send_now(
+                Target(ctx.place.platform, str(channel)),
+                Message.of(text, mention=ctx.actor.key),
+                uuid.uuid4().hex,
+            )
+        except DeliveryError:
+            log.warning("a crisis alert could not be delivered to the alert channel")
+            return False
+        return True
 
     # ------------------------------------------------------------------ member commands
 
@@ -766,8 +786,27 @@ class CrisisCog(Cog):
         ),
     )
     async def crisis_alerts(self, ctx: Context, channel: Place | None = None) -> None:
-        """Tell a moderators' channel when someone may need support (a name, never words)."""
+        """Tell a moderators-only channel when someone may need support (a name, never words)."""
         community_id = ctx.require_community().id
+        if channel is not None:
+            channel = ctx.own_place(channel)
+            label = escape_markdown(channel.label or channel.id)
+            readers = await ctx.members_can_read(channel)
+            if readers is not None:
+                raise UserError(
+                    _(
+                        "Alerts name a member who may be struggling, so they go only to a "
+                        "channel that only moderators can read. {channel}: {why} Nothing was "
+                        "changed."
+                    ).format(channel=label, why=readers)
+                )
+            cannot = await ctx.can_post(channel)
+            if cannot is not None:
+                raise UserError(
+                    _("I cannot post in {channel}: {why} Nothing was changed.").format(
+                        channel=label, why=cannot
+                    )
+                )
         await self.services.settings.set(
             community_id, self.name, "alert_channel", channel.id if channel else None
         )
@@ -782,9 +821,10 @@ class CrisisCog(Cog):
         else:
             await ctx.reply(
                 _(
-                    "When someone writes a crisis phrase, {channel} will get their pseudonym and "
-                    "a request to check in with them, never what they wrote."
-                ).format(channel=escape_markdown(channel.label)),
+                    "When someone writes a crisis phrase, {channel} will get their pseudonym, a "
+                    "link to their account and a request to check in with them, never what "
+                    "they wrote. The bot keeps no copy of the alert."
+                ).format(channel=escape_markdown(channel.label or channel.id)),
                 ephemeral=True,
             )
 
@@ -880,7 +920,6 @@ class CrisisCog(Cog):
         """Forget when we last answered this person; entries they verified stay, unnamed."""
         self._answered.pop(actor_key, None)
         await self.service.forget_verifier(actor_key)
-        await self.service.forget_alerts(hashlib.sha256(actor_key.encode()).hexdigest()[:16])
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Directory entries the person verified; nothing they write is stored here."""

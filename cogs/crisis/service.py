@@ -14,7 +14,6 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.models import OutboxItem
 from cogs.crisis.directory import Entry, contacts_from_json, contacts_to_json
 from cogs.crisis.models import CrisisEntry
 
@@ -142,16 +141,6 @@ class CrisisService:
                 {"community_id": c, "entry": s, "verified_on": d.isoformat() if d else None}
                 for c, s, d in rows
             ]
-
-    async def forget_alerts(self, alert_key_part: str) -> None:
-        """Drop stored moderator alerts that named this person (their key part is a hash)."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                delete(OutboxItem).where(
-                    OutboxItem.key.startswith("crisis.alert.", autoescape=True),
-                    OutboxItem.key.contains(f".{alert_key_part}.", autoescape=True),
-                )
-            )
 
     async def forget_verifier(self, actor_key: str) -> None:
         """A person who verified entries asked to be forgotten; the entries stay for others."""

@@ -7,12 +7,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.context import Context
 from bot.core.dispatch import Incoming
 from bot.core.identity import Place
 from bot.core.permissions import Tier
+from bot.models import OutboxItem
 from cogs.crisis.cog import CrisisCog
 from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
 from tests.fakes import COMMUNITY, FakePlatform, FakeResponder, Said
@@ -187,23 +190,30 @@ async def test_moderators_get_an_alert_with_the_pseudonym_and_no_content(
 ) -> None:
     app, fake = await started(app_factory)
     await fake.say("ana", "!me name River")
-    assert "no longer" not in only(await fake.say("mod", "!crisis alerts #general")).text
-    await fake.say("ana", "I keep thinking about killing myself tonight", dm=True)
-    await app.outbox.deliver_due()
+    refused = only(await fake.say("mod", "!crisis alerts #general")).text
+    assert "only moderators can read" in refused and "Nothing was changed" in refused
+    assert "no longer" not in only(await fake.say("mod", "!crisis alerts #mods")).text
+    said = await fake.say("ana", "I keep thinking about killing myself tonight", dm=True)
+    answer = only([s for s in said if s.where == "dm"]).text
+    assert "let this community's moderators know" in answer and "may not see it" in answer
     alerts = [s for s in fake.said if s.where == "channel"]
     assert len(alerts) == 1
     alert = alerts[0]
-    assert alert.to == "general"
+    assert alert.to == "mods"
     assert alert.text == (
-        "A member may need support; please check in with them privately: **River**."
+        "A member may need support; please check in with them privately. "
+        "Pseudonym: **River**. Their account:"
     )
+    assert alert.message.mention == "fake:ana"
+    assert "killing" not in alert.text
+    async with app.db.sessions() as session:  # sent at once, and nothing kept of it
+        assert await session.scalar(select(func.count()).select_from(OutboxItem)) == 0
     await fake.say("ana", "I want to die", dm=True)  # inside the hour: no second alert
-    await app.outbox.deliver_due()
     assert len([s for s in fake.said if s.where == "channel"]) == 1
     only(await fake.say("mod", "!crisis alerts"))
     await app.scheduler.advance(timedelta(hours=2))
-    await fake.say("ana", "I want to die", dm=True)
-    await app.outbox.deliver_due()
+    answer = only(await fake.say("ana", "I want to die", dm=True)).text
+    assert "moderators" not in answer
     assert len([s for s in fake.said if s.where == "channel"]) == 1
 
 

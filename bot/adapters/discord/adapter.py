@@ -225,6 +225,10 @@ class DiscordAdapter:
             community_id = self._communities[guild.id] = info.id
         return community_id
 
+    async def community_id(self, guild: discord.Guild) -> int:
+        """The database id of a guild's community row (created on first sight)."""
+        return await self._community(guild)
+
     async def _tier(self, guild: discord.Guild, roles: list[int], manage_guild: bool) -> Tier:
         """Manage Server means moderator; roles bound by moderators may lift it further."""
         tier = Tier.MODERATOR if manage_guild else Tier.MEMBER

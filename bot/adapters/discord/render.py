@@ -160,6 +160,10 @@ def render(message: Message) -> list[Outgoing]:
     """Clean (defuse mentions) and split a message; empty when there is nothing to send."""
     message = clean(message)
     text = render_parts(message.text, render_when)
+    user = (message.mention or "").removeprefix("discord:")
+    if user.isdigit():
+        # Added after cleaning, so it stays a clickable name; allowed_mentions keeps it silent.
+        text = f"{text}\n<@{user}>" if text else f"<@{user}>"
     allowed = discord.AllowedMentions.none()
     if message.ping_role and message.ping_role.isdigit():
         text = f"<@&{message.ping_role}> {text}"

@@ -16,6 +16,7 @@ from bot.adapters.discord.render import Outgoing, render
 from bot.core.errors import DMsClosed
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
+from bot.core.permissions import Tier
 from bot.i18n import _
 
 if TYPE_CHECKING:
@@ -61,6 +62,44 @@ def cannot_post(guild: discord.Guild | None, place: Place) -> str | None:
     return _("My role is missing these permissions there: {missing}.").format(
         missing=", ".join(missing)
     )
+
+
+async def members_can_read(
+    adapter: DiscordAdapter, guild: discord.Guild | None, place: Place
+) -> str | None:
+    """Who below moderator can see `place` after overwrites (None: moderators only).
+
+    A role counts as moderator when it has Manage Server or Administrator, or moderators bound
+    it to the moderator tier; every other role, @everyone included, must lack View Channel
+    there, and so must every member given View Channel by an overwrite of their own.
+    """
+    channel = guild.get_channel_or_thread(int(place.id)) if guild and place.id.isdigit() else None
+    if guild is None or channel is None:
+        return _("I cannot find it in this server.")
+    if isinstance(channel, discord.Thread | discord.CategoryChannel):
+        return _("Pick a channel, not a thread or a category.")
+    bound = await adapter.app.members.bindings(await adapter.community_id(guild))
+
+    def moderator(role: discord.Role) -> bool:
+        perms = role.permissions
+        return (
+            perms.administrator
+            or perms.manage_guild
+            or bound.get(str(role.id), Tier.MEMBER) >= Tier.MODERATOR
+        )
+
+    for role in guild.roles:
+        if not moderator(role) and channel.permissions_for(role).view_channel:
+            name = "@everyone" if role.is_default() else role.name
+            return _("Everyone with the role {role} can see it.").format(role=name)
+    for target, overwrite in channel.overwrites.items():
+        if not isinstance(target, discord.Member) or overwrite.view_channel is not True:
+            continue
+        if guild.me is not None and target.id == guild.me.id:
+            continue  # the bot itself posts the alerts
+        if not any(moderator(r) for r in target.roles):
+            return _("{name} can see it and is not a moderator.").format(name=target.display_name)
+    return None
 
 
 class InteractionResponder:
@@ -173,6 +212,9 @@ class InteractionResponder:
     async def can_post(self, place: Place) -> str | None:
         return cannot_post(self._interaction.guild, place)
 
+    async def members_can_read(self, place: Place) -> str | None:
+        return await members_can_read(self._adapter, self._interaction.guild, place)
+
 
 class DirectMessageResponder:
     """Answers a line typed in the bot's DM channel (a dialogue answer, or a command)."""
@@ -203,3 +245,6 @@ class DirectMessageResponder:
 
     async def can_post(self, place: Place) -> str | None:
         return cannot_post(self._guild, place)
+
+    async def members_can_read(self, place: Place) -> str | None:
+        return await members_can_read(self._adapter, self._guild, place)

@@ -220,6 +220,9 @@ class MatrixResponder:
             ).format(needed=needed, level=level)
         return None
 
+    async def members_can_read(self, place: Place) -> str | None:
+        return await self._adapter.members_can_read(place)
+
 
 class MatrixAdapter:
     """Connects the core to one Matrix account; also the outbox's Matrix transport."""
@@ -672,6 +675,47 @@ class MatrixAdapter:
         return tier_for(
             level, bindings, user_id, self.config.facilitator_power, self.config.moderator_power
         )
+
+    async def members_can_read(self, place: Place) -> str | None:
+        """Who below moderator can read a room (None: moderators and the bot only).
+
+        The room must be invite-only (not public, not joinable by members of the space), not
+        readable without joining, and everyone in it or invited to it must be a moderator by
+        power level (or by a moderators' binding).
+        """
+        room = self.client.rooms.get(place.id)
+        if room is None or place.is_dm:
+            return _("I have not joined that room; invite me there first.")
+        if room.join_rule != "invite":
+            return _(
+                "Its join rule is “{rule}”: people can join without an invitation. Make it "
+                "invite-only (private, not joinable from the space)."
+            ).format(rule=room.join_rule)
+        if room.history_visibility == "world_readable" or room.guest_access == "can_join":
+            return _("Anyone can read it without joining; turn off guest and public reading.")
+        community = self.community_of(place.id)
+        bindings: dict[str, int] = {}
+        if community is not None:
+            info = await self.app.members.community(
+                PLATFORM, community.id, community.name, timezone=self.app.config.bot.timezone
+            )
+            bindings = await self.app.members.bindings(info.id)
+        me = self.client.user_id
+        for user_id in sorted({*room.users, *room.invited_users} - {me}):
+            level = await self._power_level(room, user_id)
+            tier = tier_for(
+                level,
+                bindings,
+                user_id,
+                self.config.facilitator_power,
+                self.config.moderator_power,
+            )
+            if tier < Tier.MODERATOR:
+                return _(
+                    "{user} is in it (or invited) with power level {level}, below moderator "
+                    "({needed})."
+                ).format(user=user_id, level=level, needed=self.config.moderator_power)
+        return None
 
     async def _power_level(self, room: MatrixRoom, user_id: str) -> int:
         """The member's level; room creators outrank everyone from room version 12 on.

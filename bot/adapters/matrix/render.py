@@ -70,6 +70,12 @@ def text_content(message: Message, render_when: Callable[[When], str]) -> dict[s
             plain.extend(f"{i}. {label}" for i, label in enumerate(labels, start=1))
             items = "".join(f"<li>{html.escape(label, quote=False)}</li>" for label in labels)
             rich.append(f"<ol>{items}</ol>")
+    user = (message.mention or "").removeprefix("matrix:")
+    if message.mention and message.mention.startswith("matrix:") and user.startswith("@"):
+        # A pill that opens the account; empty m.mentions keeps it from notifying anyone.
+        plain.append(user)
+        link = html.escape(f"https://matrix.to/#/{user}", quote=True)
+        rich.append(f'<a href="{link}">{html.escape(user, quote=False)}</a>')
     if not plain:
         return None
     return {
