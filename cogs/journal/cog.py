@@ -1031,7 +1031,7 @@ class JournalCog(Cog):
             return
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase entries, group memberships and invites; feedback left for others stays."""
+        """Erase entries (group posts too), feedback they wrote, group memberships, invites."""
         await self.service.delete_user_data(actor_key)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:

@@ -892,7 +892,7 @@ class JournalService:
             }
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase entries, memberships and invites; feedback on others' entries loses its author."""
+        """Erase entries (group posts too), feedback they wrote, memberships and invites."""
         async with self._sessions.begin() as session:
             ids = list(
                 await session.scalars(
@@ -915,10 +915,8 @@ class JournalService:
                     delete(JournalFeedback).where(JournalFeedback.entry_id.in_(chunk))
                 )
                 await session.execute(delete(JournalEntry).where(JournalEntry.id.in_(chunk)))
-            await session.execute(
-                update(JournalFeedback)
-                .where(JournalFeedback.author_key == actor_key)
-                .values(author_key=None)
+            await session.execute(  # what they wrote on others' entries goes with them
+                delete(JournalFeedback).where(JournalFeedback.author_key == actor_key)
             )
             await session.execute(
                 delete(JournalInvite).where(

@@ -48,7 +48,6 @@ class PrivacyCog(Cog):
     def __init__(self, services: Services, config: Any = None) -> None:
         super().__init__(services, config)
         self.service = PrivacyService(services)
-        self._codes: dict[str, tuple[str, datetime]] = {}
 
     async def start(self) -> None:
         """Watch for activity (presence) and plan the daily retention pass."""
@@ -170,21 +169,23 @@ class PrivacyCog(Cog):
             data = await self.service.export(key)
             lines = render.counts(data, self._titles())
             fresh = "".join(secrets.choice(CODE_ALPHABET) for _n in range(CODE_LENGTH))
-            self._codes[key] = (fresh, now + CODE_VALID)
+            await self.service.new_erase_code(key, fresh, now + CODE_VALID)
             what = "\n".join(lines) if lines else _("- Nothing but your account id.")
             await ctx.reply(
                 _(
                     "This erases, in every community this bot serves:\n{what}\n"
-                    "Feedback you left on other people's entries and meetings you set up stay "
-                    "for them, shown as by “a former member”. This cannot be undone; "
-                    "`{prefix}mydata export` first if you want a copy.\n"
+                    "That includes your posts in group journals and the feedback you left on "
+                    "other people's entries. Meetings you set up stay for the people who go to "
+                    "them, with you removed as facilitator and shown as set up by “a former "
+                    "member”, and so do moderator actions you took, in the moderators' log. "
+                    "This cannot be undone; `{prefix}mydata export` first if you want a copy.\n"
                     "To go ahead within 10 minutes: `{prefix}mydata erase confirm {code}`"
                 ).format(what=what, prefix=ctx.prefix, code=fresh),
                 ephemeral=True,
             )
             return
         typed = code.strip().lower().removeprefix("confirm").strip()
-        expected = self._codes.get(key)
+        expected = await self.service.erase_code(key)
         if (
             expected is None
             or expected[1] < now
@@ -197,7 +198,6 @@ class PrivacyCog(Cog):
                     "with `{prefix}mydata erase`."
                 ).format(prefix=ctx.prefix)
             )
-        del self._codes[key]
         await self.service.erase(key)
         await ctx.reply(
             _(
@@ -214,8 +214,8 @@ class PrivacyCog(Cog):
     # ------------------------------------------------------------------ hooks
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Forget presence and any pending confirmation code (the core rows are erased later)."""
-        self._codes.pop(actor_key, None)
+        """Forget presence and any waiting confirmation code (the core rows are erased later)."""
+        await self.service.forget_erase_code(actor_key)
         await self.service.forget_presence(actor_key)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.crypto import EncryptedText
 from bot.db import Base, UTCDateTime
 from bot.models import ACTOR_KEY
 
@@ -23,3 +24,17 @@ class Presence(Base):
     )
     actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EraseCode(Base):
+    """A confirmation code for `mydata erase`, waiting for the member to type it back.
+
+    Stored (encrypted) so a restart between the two steps does not lose it; removed when used,
+    when a new one is asked for, and with the person's data.
+    """
+
+    __tablename__ = "privacy_erase_code"
+
+    actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), primary_key=True)
+    code: Mapped[str] = mapped_column(EncryptedText())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

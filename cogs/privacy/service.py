@@ -18,7 +18,7 @@ from bot.core.cog import Cog, Services, export_row
 from bot.core.loader import available_cogs, cog_class
 from bot.maintenance import scrub_free_space
 from bot.models import AuditEntry, Member, OutboxItem, Setting
-from cogs.privacy.models import Presence
+from cogs.privacy.models import EraseCode, Presence
 
 log = logging.getLogger("circlebot.privacy")
 
@@ -114,6 +114,25 @@ class PrivacyService:
                 )
             )
         await scrub_free_space(self.services.db)
+
+    # ------------------------------------------------------------------ erase confirmation
+
+    async def new_erase_code(self, actor_key: str, code: str, expires_at: datetime) -> None:
+        """Store the code the member must type back (replacing an older one)."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(EraseCode).where(EraseCode.actor_key == actor_key))
+            session.add(EraseCode(actor_key=actor_key, code=code, expires_at=expires_at))
+
+    async def erase_code(self, actor_key: str) -> tuple[str, datetime] | None:
+        """The member's waiting code and when it expires, if any."""
+        async with self._sessions() as session:
+            row = await session.get(EraseCode, actor_key)
+            return None if row is None else (row.code, row.expires_at)
+
+    async def forget_erase_code(self, actor_key: str) -> None:
+        """Drop a waiting code (used, replaced, or erased with the person)."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(EraseCode).where(EraseCode.actor_key == actor_key))
 
     async def presence(self, actor_key: str) -> list[dict[str, Any]]:
         """The days the person was last seen, per community."""
