@@ -45,6 +45,7 @@ PREFIX = "!"
 DIRECTIVES = """Console directives:
   @NAME text          act as NAME (a member, created on first use)
   dm text             send text in your direct messages with the bot (also: @NAME dm text)
+  #mods text          write in #mods, the moderators-only channel (also: @NAME #mods text)
   :tier NAME TIER     make NAME a member, facilitator or moderator
   :tz NAME ZONE       set NAME's time zone, e.g. :tz ana Europe/Berlin
   :advance DURATION   move the virtual clock (needs --clock), firing what comes due
@@ -85,10 +86,10 @@ class ConsoleResponder:
             await self._adapter.show_dm(self._actor, message)
         elif ephemeral:
             await self._adapter.show(
-                f"#general, private to {self._actor.name}", message, self._actor
+                f"{self._place.label}, private to {self._actor.name}", message, self._actor
             )
         else:
-            await self._adapter.show("#general", message, None)
+            await self._adapter.show(self._place.label, message, None)
 
     async def dm(self, message: Message) -> None:
         await self._adapter.show_dm(self._actor, message)
@@ -123,6 +124,10 @@ class ConsoleResponder:
                 )
             )
         return DiskFile(target, size)
+
+
+def _in_mods(text: str) -> bool:
+    return text.lower() == "#mods" or text.lower().startswith("#mods ")
 
 
 class ConsoleAdapter:
@@ -248,7 +253,7 @@ class ConsoleAdapter:
     async def handle_line(self, line: str) -> bool:
         """Handle one typed line; False means quit."""
         text = line.strip()
-        if not text or text.startswith("#"):
+        if not text or (text.startswith("#") and not _in_mods(text)):
             return True
         if text.startswith(":"):
             return await self._directive(text)
@@ -264,6 +269,12 @@ class ConsoleAdapter:
         if text.lower() == "dm" or text.lower().startswith("dm "):
             place = self._dm_place(actor)
             text = text[2:].strip()
+        elif _in_mods(text):
+            if self.tiers[actor.id] < Tier.MODERATOR:
+                self.write(f"[console] #mods is for moderators; {actor.name} cannot write there.")
+                return True
+            place = MODS
+            text = text[len("#mods") :].strip()
         if not text:
             return True
         if text.startswith("/"):

@@ -73,6 +73,9 @@ class Option:
     min_length: int | None = None
     max_length: int | None = None
     autocomplete: str | None = None  # name of a cog method: (ctx, partial) -> list[Choice]
+    # Others will see the value (a pseudonym): the dispatcher does not publish one that reads
+    # as a crisis phrase and answers the member privately instead.
+    published: bool = False
 
     def __post_init__(self) -> None:
         where = f"option {self.name!r}"

@@ -11,6 +11,7 @@ import asyncio
 import difflib
 import logging
 import time
+import unicodedata
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,7 +22,7 @@ from bot.core.commands import Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder
 from bot.core.conversation import ACTION_PREFIX, Conversations
 from bot.core.convert import bind_text, convert
-from bot.core.errors import ArgumentError, PermissionDenied, UserError
+from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
 from bot.core.hooks import TextChecks
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
@@ -35,6 +36,8 @@ from bot.services.members import MemberService
 log = logging.getLogger("circlebot.commands")
 
 ActionHandler = Callable[[Context, str], Awaitable[bool]]
+# (ctx, the member's words, the refusal) -> True when the handler answered instead.
+RefusalHandler = Callable[[Context, str, Message], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Dispatcher:
         self.accepting = True
         self._inflight = 0
         self._actions: dict[str, ActionHandler] = {}
+        self._refusals: dict[str, RefusalHandler] = {}
         # Set by the admin cog: cogs a community switched off.
         self.disabled_cogs: Callable[[int], Awaitable[list[str]]] | None = None
         # Called with (community id, actor key) on every event; privacy counts activity here.
@@ -158,12 +162,14 @@ class Dispatcher:
                 outcome = await self._run_checked(ctx, spec, raw)
             except UserError as exc:
                 outcome = type(exc).__name__
-                await ctx.refuse(exc.message)
+                if not await self._refused(ctx, spec, raw, Message.coerce(exc.message)):
+                    await ctx.refuse(exc.message)
             except Exception:
                 error_id = uuid.uuid4().hex[:8]
                 outcome = "error"
                 log.exception("command %s failed (error id %s)", spec.qualified, error_id)
-                await self._apologise(ctx, error_id)
+                if not await self._refused(ctx, spec, raw, Message.coerce(apology(error_id))):
+                    await self._apologise(ctx, error_id)
         except Exception:
             error_id = error_id or uuid.uuid4().hex[:8]
             outcome = "error"
@@ -189,14 +195,28 @@ class Dispatcher:
         if not self.accepting:
             await ctx.refuse(_("I'm restarting; please try again in a minute."))
             return "shutting_down"
+        # Crisis phrases are looked for in every member-written argument of every command
+        # (pseudonyms, titles, notes...), before any refusal, so no parse error or missing
+        # permission can swallow them. The check answers privately.
+        distress = await self._check_words(ctx, spec, raw)
+        try:
+            return await self._run_unchecked(ctx, spec, raw, distress)
+        except UserError:
+            if distress:
+                return "answered_distress"  # a refusal after a caring answer would be cold
+            raise
+
+    async def _run_unchecked(
+        self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any], distress: bool
+    ) -> str:
         if not self.rate_limiter.allow(ctx.actor.key):
-            await ctx.refuse(
+            # A refusal like any other, so a cog may still answer (crisis: the lines).
+            raise RateLimited(
                 _(
                     "That's a lot of commands in a short time. Please slow down and try again "
                     "in a little while."
                 )
             )
-            return "rate_limited"
         disabled = self.disabled_cogs
         if (
             ctx.community is not None
@@ -242,18 +262,60 @@ class Dispatcher:
                         prefix=ctx.prefix,
                     )
                 )
+        if distress and any(o.published and o.name in kwargs for o in spec.options):
+            await ctx.reply(
+                _(
+                    "I haven't shown those words to anyone. If you still want to set this, "
+                    "choose other words; the lines I sent are there for you now."
+                ),
+                ephemeral=True,
+            )
+            return "withheld"
         assert spec.callback is not None
         await spec.callback(ctx, **kwargs)
         return "ok"
 
+    async def _check_words(
+        self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any]
+    ) -> bool:
+        """Run the text checks on what the member typed after the command; True if one hit."""
+        text = (
+            raw
+            if isinstance(raw, str)
+            else "\n".join(v for v in raw.values() if isinstance(v, str))
+        )
+        if not text.strip():
+            return False
+        return await self.text_checks.run(ctx, text, f"command:{spec.cog}")
+
+    def register_refusal(self, cog: str, handler: RefusalHandler) -> None:
+        """Let a cog answer in place of its commands' refusals and errors (crisis: the lines)."""
+        self._refusals[cog] = handler
+
+    def unregister_refusal(self, cog: str) -> None:
+        """A cog unloading."""
+        self._refusals.pop(cog, None)
+
+    async def _refused(
+        self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any], refusal: Message
+    ) -> bool:
+        handler = self._refusals.get(spec.cog)
+        if handler is None:
+            return False
+        words = (
+            raw
+            if isinstance(raw, str)
+            else " ".join(v for v in raw.values() if isinstance(v, str))
+        )
+        try:
+            return await handler(ctx, words, refusal)
+        except Exception:
+            log.exception("the refusal handler of %s failed", spec.cog)
+            return False
+
     async def _apologise(self, ctx: Context, error_id: str) -> None:
         try:
-            await ctx.refuse(
-                _(
-                    "Sorry, something went wrong on my side. Nothing you did caused it. "
-                    "If it keeps happening, tell a moderator the error id `{error_id}`."
-                ).format(error_id=error_id)
-            )
+            await ctx.refuse(apology(error_id))
         except Exception:
             log.exception("could not send the apology for error id %s", error_id)
 
@@ -263,17 +325,16 @@ class Dispatcher:
         Returns False when the text was neither (plain chat in a channel is not read).
         """
         stripped = text.strip()
-        is_command = (
-            stripped.startswith(prefix)
-            and len(stripped) > len(prefix)
-            and not stripped[len(prefix)].isspace()
-        )
-        if is_command:
-            body = stripped[len(prefix) :]
+        body, exact = _command_body(stripped, prefix)
+        if body is not None:
             words = body.split()
             resolved = self.registry.resolve(words)
             if resolved is None:
-                return await self._unknown(incoming, words[0], prefix)
+                if await self._unknown(incoming, body, prefix, exact=exact):
+                    return True
+                if exact or not incoming.place.is_dm:
+                    return False
+                return await self.handle_answer(incoming, stripped, prefix)
             rest = _after_words(body, resolved.consumed)
             await self.run(incoming, resolved.spec, rest)
             return True
@@ -321,16 +382,21 @@ class Dispatcher:
         finally:
             self._leave()
 
-    async def _unknown(self, incoming: Incoming, word: str, prefix: str) -> bool:
+    async def _unknown(self, incoming: Incoming, body: str, prefix: str, *, exact: bool) -> bool:
         """Answer an unknown command in DMs, or in a channel when it looks like a typo.
 
-        Other bots in a room may share the prefix, so unrelated words stay unanswered there.
+        Words that read as distress get the private crisis answer instead, wherever they are.
+        Other bots in a room may share the prefix, so unrelated words stay unanswered there;
+        so does anything after a loosely typed prefix (`! wow`) that is neither.
         """
+        word = body.split()[0]
+        ctx = await self.context(incoming)
+        if await self.text_checks.run(ctx, body, "command:unknown"):
+            return True
         names = sorted({spec.path[0] for spec in self.registry.specs})
         close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.75)
-        if not close and not incoming.place.is_dm:
+        if not exact or (not close and not incoming.place.is_dm):
             return False
-        ctx = await self.context(incoming)
         text = _("I don't know the command `{command}`.").format(command=word[:40])
         if close:
             text += " " + _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=close[0])
@@ -407,6 +473,32 @@ class Dispatcher:
             return True
         except TimeoutError:
             return False
+
+
+def apology(error_id: str) -> str:
+    """The member's message when a command failed on the bot's side."""
+    return _(
+        "Sorry, something went wrong on my side. Nothing you did caused it. "
+        "If it keeps happening, tell a moderator the error id `{error_id}`."
+    ).format(error_id=error_id)
+
+
+def _command_body(text: str, prefix: str) -> tuple[str | None, bool]:
+    """(the text after the prefix, whether the prefix was typed exactly), or (None, False).
+
+    A prefix in its full-width form (`！crisis`, from CJK keyboards) or followed by spaces
+    (`! crisis`) still counts, but as a loose one: only a known command or words that read as
+    distress are answered after it.
+    """
+    if not text or not prefix:
+        return None, False
+    if text.startswith(prefix) and len(text) > len(prefix) and not text[len(prefix)].isspace():
+        return text[len(prefix) :], True
+    head = unicodedata.normalize("NFKC", text[: len(prefix)])
+    if head == prefix:
+        body = text[len(prefix) :].strip()
+        return (body or None), False
+    return None, False
 
 
 def _after_words(body: str, count: int) -> str:

@@ -23,6 +23,10 @@ class PermissionDenied(UserError):
     """The member's tier or the place does not allow this command."""
 
 
+class RateLimited(UserError):
+    """The member sent too many commands in a short time."""
+
+
 class DeliveryError(Exception):
     """A platform refused a message; `permanent` means retrying will not help."""
 

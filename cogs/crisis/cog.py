@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+import weakref
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
@@ -23,10 +24,13 @@ from bot.outbox import Target
 from bot.paths import DATA_DIR
 from bot.safety import escape_markdown
 from cogs.crisis import directory
+from cogs.crisis.answer import URGENT_KINDS, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker
 from cogs.crisis.phrases import Detector, PhraseList, expand, load_phrase_lists
 from cogs.crisis.render import (
     country_name,
+    country_names,
+    emergency_numbers,
     entry_line,
     fallback_line,
     lines_block,
@@ -39,6 +43,10 @@ log = logging.getLogger("circlebot.crisis")
 
 CRISIS_DIR = DATA_DIR / "crisis"
 SUPERSEDED_FILE = "superseded.toml"
+# Directory files: entries converted from other sources first, then the hand-curated seed, whose
+# entries replace a converted entry with the same id (it holds details a source lacks).
+SEED_GLOB = "seed*.toml"
+CURATED_FILE = "seed.toml"
 REPORT_LINES = 15
 MAX_EXTRA_PHRASES = 200
 TOPIC_CHOICES = tuple(Choice(c) for c in CATEGORIES)
@@ -75,17 +83,13 @@ class CrisisConfig:
     answer_every_minutes: int = 60
 
 
-def not_a_service() -> str:
-    """Said with every crisis answer (safe-messaging practice)."""
-    return _(
-        "I'm a peer-support bot, not a crisis service, and nobody watches these messages "
-        "around the clock."
-    )
-
-
-def danger_line() -> str:
-    """The concrete step when someone may act now."""
-    return _("If you are in danger right now, call your local emergency number.")
+WORDS_OPTION = Option(
+    "words",
+    OptionType.STRING,
+    "Say anything you like; add country:GB for another country's lines",
+    required=False,
+    max_length=1000,
+)
 
 
 def _report(title: str, problems: list[Problem], notes: list[Problem]) -> Message:
@@ -132,6 +136,13 @@ class CrisisCog(Cog):
         self._base: tuple[list[str], list[str]] = ([], [])
         self._detectors: dict[tuple[str, ...], Detector] = {}
         self._answered: dict[str, datetime] = {}
+        # Contexts already answered: one event checked twice (by the dispatcher, then by a cog
+        # on a field it stores) gets one answer.
+        self._handled: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
+        self._languages: dict[str, Detector] = {}
+        self.answers, problems = load_answers(CRISIS_DIR)
+        for problem in problems:
+            log.error("crisis answers: %s", problem)
 
     # ------------------------------------------------------------------ start-up
 
@@ -149,21 +160,26 @@ class CrisisCog(Cog):
             [p for pl in self.phrase_lists for p in pl.exclude],
         )
         self._detectors.clear()
+        self._languages = {
+            pl.language: Detector([*pl.explicit, *pl.concern], pl.exclude)
+            for pl in self.phrase_lists
+        }
         self.services.text_checks.add(self.check_text)
+        self.services.dispatcher.register_refusal(self.name, self.answer_refusal)
 
     async def stop(self) -> None:
         """Stop watching member text."""
         self.services.text_checks.remove(self.check_text)
+        self.services.dispatcher.unregister_refusal(self.name)
         await super().stop()
 
     def load_seed(self) -> tuple[list[Entry], list[str]]:
         """Valid entries of every data/crisis/*.toml; a broken file or row is reported."""
         entries: list[Entry] = []
         problems: list[str] = []
-        seen: set[str] = set()
-        for path in sorted(CRISIS_DIR.glob("*.toml")):
-            if path.name == SUPERSEDED_FILE:
-                continue
+        seen: dict[str, str] = {}
+        paths = sorted(CRISIS_DIR.glob(SEED_GLOB), key=lambda p: (p.name == CURATED_FILE, p.name))
+        for path in paths:
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -178,10 +194,12 @@ class CrisisCog(Cog):
             )
             problems.extend(f"{path.name} {p}" for p in result.problems)
             for entry in result.entries:
-                if entry.id in seen:
+                if entry.id in seen and path.name == CURATED_FILE != seen[entry.id]:
+                    entries = [e for e in entries if e.id != entry.id]  # curated detail wins
+                elif entry.id in seen:
                     problems.append(f"{path.name}: id {entry.id} is already used by another file")
                     continue
-                seen.add(entry.id)
+                seen[entry.id] = path.name
                 entries.append(entry)
         return entries, problems
 
@@ -206,40 +224,159 @@ class CrisisCog(Cog):
     # ------------------------------------------------------------------ the phrase answer
 
     async def check_text(self, ctx: Context, text: str, source: str) -> bool:
-        """Answer a crisis phrase privately, at most once an hour per member; True if answered."""
+        """Answer a crisis phrase privately; True when the text reads as distress.
+
+        The full answer comes at most once an hour per member. Within that hour words addressed
+        to the bot (a direct message, a command) still get a short caring answer; text read
+        elsewhere gets nothing more, so the bot never nags. Words typed after one of this cog's
+        own commands are answered by the command itself.
+        """
+        if source == f"command:{self.name}":
+            return False
+        if self._handled.get(id(ctx)) is ctx:
+            return True
+        if not await self.reads_as_distress(ctx, text):
+            return False
+        self._handled[id(ctx)] = ctx
+        first, alerted = await self._note_distress(ctx)
+        if first:
+            message = await self.answer(ctx, text, distress=True, alerted=alerted)
+            await ctx.reply(message, ephemeral=True)
+        elif ctx.place.is_dm or source.startswith("command:"):
+            # Words addressed to the bot (a DM, a command) always get a private answer.
+            await ctx.reply(await self.still_here(ctx, text), ephemeral=True)
+        return True
+
+    async def reads_as_distress(self, ctx: Context, text: str) -> bool:
+        """True when the shipped or the community's phrases find a crisis phrase in `text`."""
         extras: list[str] = []
         if ctx.community is not None:
             extras = await self.services.settings.get(ctx.community.id, self.name, "phrases", [])
-        if not self._detector(tuple(extras)).matches(text):
-            return False
+        return self._detector(tuple(extras)).matches(text)
+
+    async def _note_distress(self, ctx: Context) -> tuple[bool, bool]:
+        """Record a distress answer: (first in the quiet period, moderators were alerted).
+
+        Only the first one in the period alerts the community's moderators, if they asked.
+        """
         now = self.services.clock.now()
         quiet = timedelta(minutes=self.cfg.answer_every_minutes)
         last = self._answered.get(ctx.actor.key)
         if last is not None and now - last < quiet:
-            return False
+            return False, False
         self._answered = {k: t for k, t in self._answered.items() if now - t < quiet}
         self._answered[ctx.actor.key] = now
+        return True, await self._alert_moderators(ctx)
+
+    async def answer(
+        self,
+        ctx: Context,
+        words: str = "",
+        *,
+        distress: bool = False,
+        kind: str | None = None,
+        language: str | None = None,
+        country: str | None = None,
+        alerted: bool = False,
+    ) -> Message:
+        """The crisis answer: the member's country lines and emergency number, in their language.
+
+        `kind` is what the words suggest (see `answer.CONCERN_KINDS`; worked out from `words`
+        when None); with an urgent kind (an overdose, poisoning, trouble breathing, someone not
+        waking up) the emergency number comes first. `distress` adds the caring first sentence.
+        `country` (ISO 3166-1 alpha-2) overrides the member's own country; `alerted` says that
+        the community's moderators were told.
+        """
+        language = language or self.written_in(words) or ctx.language
+        text = self.answers.text(language)
+        kind = kind or self.answers.concern_kind(words, (language,))
+        urgent = kind in URGENT_KINDS
+        code = country or await self._member_country(ctx)
         community_id = ctx.community.id if ctx.community else None
-        block = await self.lines_for(community_id, await self._member_country(ctx))
-        text_out = "\n".join(
-            [
+        block = await self.lines_for(community_id, code or None)
+        emergency = self.answers.emergency.get(code) if code else None
+        numbers = emergency_numbers(emergency) if emergency else ""
+        parts: list[str] = []
+        if urgent:
+            parts.append(text.urgent.format(numbers=numbers) if numbers else text.danger)
+        if distress or urgent:
+            parts.append(text.intro.get(kind, text.intro["suicide"]))
+        parts.append(block)
+        if emergency is None:
+            if not urgent:
+                parts.append(text.danger)
+        elif not urgent:
+            parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
+        if alerted:
+            parts.append(
                 _(
-                    "It sounds like things are really hard right now. You don't have to carry "
-                    "this alone: these people are there to listen, now."
-                ),
-                block,
-                danger_line(),
-                not_a_service(),
-            ]
-        )
-        if await self._alert_moderators(ctx):
-            text_out += "\n" + _(
-                "I have also let this community's moderators know that you may need support "
-                "(your name, never your words). They are volunteers and may not see it for a "
-                "while, so please use the lines above if you need someone now."
+                    "I have also let this community's moderators know that you may need support "
+                    "(your name, never your words). They are volunteers and may not see it for a "
+                    "while, so please use the lines above if you need someone now."
+                )
             )
-        await ctx.reply(Message.of(text_out), ephemeral=True)
+        parts.append(text.not_a_service)
+        return Message.of("\n".join(parts))
+
+    def written_in(self, words: str) -> str | None:
+        """The language of the crisis phrase or urgent words in `words`, if one is found."""
+        for language, detector in self._languages.items():
+            if detector.matches(words):
+                return language
+        return self.answers.language_of(words)
+
+    async def still_here(self, ctx: Context, words: str = "") -> Message:
+        """The short answer within the quiet period: still here, and the emergency number."""
+        language = self.written_in(words) or ctx.language
+        text = self.answers.text(language)
+        code = await self._member_country(ctx)
+        emergency = self.answers.emergency.get(code) if code else None
+        parts = [text.still_here]
+        if emergency is not None:
+            numbers = emergency_numbers(emergency)
+            if self.answers.concern_kind(words, (language,)) in URGENT_KINDS:
+                parts.insert(0, text.urgent.format(numbers=numbers))
+            else:
+                parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
+        else:
+            parts.append(text.danger)
+        return Message.of("\n".join(parts))
+
+    async def answer_refusal(self, ctx: Context, words: str, refusal: Message) -> bool:
+        """Any refusal or error under `crisis` still shows the lines (and says what went wrong).
+
+        Words that read as distress get the caring answer alone.
+        """
+        distress = await self.reads_as_distress(ctx, words)
+        first, alerted = await self._note_distress(ctx) if distress else (False, False)
+        if distress and not first:
+            await ctx.reply(await self.still_here(ctx, words), ephemeral=True)
+            return True
+        try:
+            code, rest = directory.country_in_words(words, country_names())
+            message = await self.answer(
+                ctx, rest, distress=distress, country=code, alerted=alerted
+            )
+        except Exception:
+            log.exception("the crisis answer failed; sending the static one")
+            message = self.static_answer(ctx)
+        if not distress and refusal.text:
+            message = replace(message, text=(*refusal.text, "\n\n", *message.text))
+        await ctx.reply(message, ephemeral=True)
         return True
+
+    def static_answer(self, ctx: Context) -> Message:
+        """What can always be said, without the database: the fallback directory."""
+        text = self.answers.text(ctx.language)
+        return Message.of(
+            "\n".join(
+                [
+                    fallback_line(self.cfg.fallback_name, self.cfg.fallback_url),
+                    text.danger,
+                    text.not_a_service,
+                ]
+            )
+        )
 
     def _detector(self, extras: tuple[str, ...]) -> Detector:
         detector = self._detectors.get(extras)
@@ -287,14 +424,25 @@ class CrisisCog(Cog):
 
     # ------------------------------------------------------------------ member commands
 
-    @command("crisis", "now", ephemeral=True, text_default=True, aliases=(("help-now",),))
-    async def crisis_now(self, ctx: Context) -> None:
+    @command(
+        "crisis",
+        "now",
+        ephemeral=True,
+        text_default=True,
+        aliases=(("help-now",),),
+        options=(WORDS_OPTION,),
+    )
+    async def crisis_now(self, ctx: Context, words: str | None = None) -> None:
         """Show crisis lines for where you are, privately, with how to reach them now."""
-        community_id = ctx.community.id if ctx.community else None
-        block = await self.lines_for(community_id, await self._member_country(ctx))
-        await ctx.reply(
-            Message.of("\n".join([block, danger_line(), not_a_service()])), ephemeral=True
+        text = words or ""
+        code, rest = directory.country_in_words(text, country_names())
+        distress = bool(rest) and await self.reads_as_distress(ctx, rest)
+        first, alerted = await self._note_distress(ctx) if distress else (False, False)
+        # Within the quiet period: the full lines again, without repeating the alert.
+        message = await self.answer(
+            ctx, rest, distress=distress and first, country=code, alerted=alerted
         )
+        await ctx.reply(message, ephemeral=True)
 
     @command(
         "crisis",

@@ -841,3 +841,45 @@ def contacts_from_json(text: str) -> tuple[Contact, ...]:
             )
         )
     return tuple(out)
+
+
+_EXPLICIT_COUNTRY = re.compile(r"(?<!\S)country[:=]\s*(\"[^\"]+\"|“[^”]+”|'[^']+'|\S+)", re.I)
+
+
+def country_in_words(words: str, names: dict[str, str] | None = None) -> tuple[str | None, str]:
+    """(the country the member chose in free words, the words without that choice).
+
+    Only three forms choose a country: `country:XX` (a code or a name, any case), an upper-case
+    ISO 3166-1 alpha-2 code standing alone (`US`), or the words being exactly a country's full
+    name in English or in `names` (code -> name in the reader's language). Everything else is
+    ordinary words: "help me" is not Montenegro, "in" is not India, "us" is not the United
+    States, and the member's own country applies. An unknown `country:` value gives None.
+    """
+    m = _EXPLICIT_COUNTRY.search(words)
+    if m is not None:
+        value = m.group(1).strip("\"“”'")
+        rest = (words[: m.start()] + words[m.end() :]).strip()
+        return _code_or_name(value, names), rest
+    stripped = " ".join(words.split())
+    if len(stripped) == 2 and stripped.isupper() and stripped in COUNTRIES:
+        return stripped, ""
+    if len(stripped) > 2:
+        by_name = _by_name(stripped, names)
+        if by_name is not None:
+            return by_name, ""
+    return None, words.strip()
+
+
+def _code_or_name(value: str, names: dict[str, str] | None) -> str | None:
+    if len(value) == 2 and value.upper() in COUNTRIES:
+        return value.upper()
+    return _by_name(value, names)
+
+
+def _by_name(value: str, names: dict[str, str] | None) -> str | None:
+    folded = value.casefold()
+    for table in (names or {}, COUNTRIES):
+        for code, name in table.items():
+            if code in COUNTRIES and name.casefold() == folded:
+                return code
+    return None

@@ -7,6 +7,7 @@ from babel import Locale, UnknownLocaleError
 
 from bot.i18n import _, current_language
 from bot.safety import escape_markdown
+from cogs.crisis.answer import EmergencyNumber
 from cogs.crisis.directory import CATEGORIES, COUNTRIES, Contact, Entry
 
 # Lines a person in crisis most likely needs come first.
@@ -23,6 +24,32 @@ def _locale() -> Locale:
 def country_name(code: str) -> str:
     """The country's name in the reader's language."""
     return str(_locale().territories.get(code) or COUNTRIES.get(code) or code)
+
+
+def country_names() -> dict[str, str]:
+    """Every country's name in the reader's language, by ISO 3166-1 alpha-2 code."""
+    return {code: str(name) for code, name in _locale().territories.items() if code in COUNTRIES}
+
+
+def emergency_numbers(emergency: EmergencyNumber) -> str:
+    """`**112**` or `**15** (ambulance) or **112**`, the first number first."""
+    first, *others = emergency.numbers
+    shown = f"**{first}**"
+    if emergency.service not in ("general", "ambulance") or others:
+        shown += f" ({service_name(emergency.service)})"
+    for number in others:
+        shown += " " + _("or") + f" **{number}**"
+    return shown
+
+
+def service_name(service: str) -> str:
+    """What an emergency number reaches, in words."""
+    return {
+        "general": _("any emergency"),
+        "ambulance": _("ambulance"),
+        "police": _("police"),
+        "fire and rescue": _("fire and rescue"),
+    }.get(service, service)
 
 
 def language_names(tags: tuple[str, ...]) -> str:

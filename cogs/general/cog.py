@@ -228,6 +228,7 @@ class GeneralCog(Cog):
                 OptionType.STRING,
                 "The name others see here; `clear` removes it",
                 max_length=64,
+                published=True,
             ),
         ),
     )

@@ -1,0 +1,198 @@
+"""The crisis answer's words: emergency numbers by country and the answer text by language.
+
+Both are data in data/crisis (`emergency.toml`, `answers.toml`), read once at start-up and
+checked here; a broken row is a problem the cog logs, never a crash. The answer is composed from
+a concern kind (what the words suggest) and a language, so the phrase detector can report both.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from cogs.crisis.directory import COUNTRIES, check_url
+from cogs.crisis.phrases import normalise
+
+# What the words suggest. "overdose" also covers poisoning, trouble breathing and someone who
+# will not wake up: the emergency number then comes before any helpline.
+CONCERN_KINDS: tuple[str, ...] = ("suicide", "overdose", "self-harm", "domestic-violence")
+DEFAULT_KIND = "suicide"
+URGENT_KINDS = frozenset({"overdose"})
+DEFAULT_LANGUAGE = "en"
+TEXT_KEYS = ("urgent", "emergency", "danger", "still_here", "not_a_service")
+SERVICES = ("general", "ambulance", "police", "fire and rescue")
+_NUMBER = re.compile(r"^[0-9]{2,6}$")
+
+
+@dataclass(frozen=True)
+class EmergencyNumber:
+    """The numbers to dial in one country for an ambulance or any emergency.
+
+    `numbers` are short codes dialled inside `country` (ISO 3166-1 alpha-2), the first shown
+    first; `service` is what the first reaches; `source` is the https page the fact comes from.
+    """
+
+    country: str
+    numbers: tuple[str, ...]
+    service: str
+    source: str
+    metadata_gap: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """One language's crisis answer sentences (see data/crisis/answers.toml)."""
+
+    language: str
+    intro: dict[str, str]
+    urgent: str
+    emergency: str
+    danger: str
+    still_here: str
+    not_a_service: str
+    overdose_words: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class Answers:
+    """Every language's answer text and every country's emergency number."""
+
+    texts: dict[str, AnswerText] = field(default_factory=dict)
+    emergency: dict[str, EmergencyNumber] = field(default_factory=dict)
+    verified_at: date | None = None
+    _overdose: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+
+    def text(self, language: str) -> AnswerText:
+        """The answer text in `language` (`pt-BR` falls back to `pt`), else English."""
+        for tag in (language, language.split("-")[0].split("_")[0], DEFAULT_LANGUAGE):
+            if tag in self.texts:
+                return self.texts[tag]
+        return FALLBACK_TEXT
+
+    def concern_kind(self, text: str, languages: Iterable[str] = ()) -> str:
+        """What the words suggest: "overdose" when they name an overdose, poisoning, trouble
+        breathing or someone not waking up (in any language known here), else "suicide".
+
+        A stand-in until the phrase detector reports the concern kind itself.
+        """
+        norm = normalise(text)
+        if not norm:
+            return DEFAULT_KIND
+        order = [*languages, *self.texts]
+        for language in dict.fromkeys(order):
+            pattern = self._overdose.get(language)
+            if pattern is not None and pattern.search(norm):
+                return "overdose"
+        return DEFAULT_KIND
+
+    def language_of(self, text: str) -> str | None:
+        """The language whose urgent words appear in `text`, if any."""
+        norm = normalise(text)
+        for language, pattern in self._overdose.items():
+            if norm and pattern.search(norm):
+                return language
+        return None
+
+    def compile(self) -> None:
+        """Build the word matchers once after loading."""
+        self._overdose = {}
+        for language, text in self.texts.items():
+            words = sorted({normalise(w) for w in text.overdose_words if normalise(w)}, key=len)
+            if words:
+                body = "|".join(re.escape(w) for w in reversed(words))
+                self._overdose[language] = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+FALLBACK_TEXT = AnswerText(
+    language=DEFAULT_LANGUAGE,
+    intro={
+        DEFAULT_KIND: "It sounds like things are really hard right now. You don't have to carry "
+        "this alone: these people are there to listen, now."
+    },
+    urgent="If someone may have taken too much, is struggling to breathe or will not wake up, "
+    "call {numbers} now.",
+    emergency="Emergency number in {country}: {numbers}.",
+    danger="If you are in danger right now, call your local emergency number.",
+    still_here="I'm still here. The lines I sent are there for you now, day or night.",
+    not_a_service="I'm a peer-support bot, not a crisis service, and nobody watches these "
+    "messages around the clock.",
+)
+
+
+def load_answers(folder: Path) -> tuple[Answers, list[str]]:
+    """`answers.toml` and `emergency.toml` from `folder`, and one problem per broken row."""
+    answers = Answers()
+    problems: list[str] = []
+    try:
+        texts = tomllib.loads((folder / "answers.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"answers.toml: {exc}")
+        texts = {}
+    for language, raw in texts.items():
+        try:
+            answers.texts[language] = _answer_text(language, raw)
+        except (ValueError, TypeError, KeyError) as exc:
+            problems.append(f"answers.toml [{language}]: {exc}")
+    try:
+        data = tomllib.loads((folder / "emergency.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"emergency.toml: {exc}")
+        data = {}
+    stamp = data.get("verified_at")
+    answers.verified_at = stamp if isinstance(stamp, date) else None
+    for code, raw in (data.get("countries") or {}).items():
+        try:
+            answers.emergency[code] = _emergency(code, raw)
+        except (ValueError, TypeError, KeyError) as exc:
+            problems.append(f"emergency.toml {code}: {exc}")
+    answers.compile()
+    return answers, problems
+
+
+def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
+    intro = raw.get("intro")
+    if not isinstance(intro, dict) or DEFAULT_KIND not in intro:
+        raise ValueError(f"intro.{DEFAULT_KIND} is needed")
+    unknown = sorted(set(intro) - set(CONCERN_KINDS))
+    if unknown:
+        raise ValueError(f"unknown concern kind(s) {', '.join(unknown)}")
+    values = {key: str(raw[key]) for key in TEXT_KEYS}
+    for key in ("urgent",):
+        if "{numbers}" not in values[key]:
+            raise ValueError(f"{key} must name {{numbers}}")
+    if "{numbers}" not in values["emergency"] or "{country}" not in values["emergency"]:
+        raise ValueError("emergency must name {country} and {numbers}")
+    words = raw.get("overdose_words", [])
+    if not isinstance(words, list):
+        raise ValueError("overdose_words must be a list")
+    return AnswerText(
+        language=language,
+        intro={str(k): str(v) for k, v in intro.items()},
+        overdose_words=tuple(str(w) for w in words),
+        **values,
+    )
+
+
+def _emergency(code: str, raw: dict[str, object]) -> EmergencyNumber:
+    if code not in COUNTRIES:
+        raise ValueError("not an ISO 3166-1 alpha-2 code")
+    numbers = raw["numbers"]
+    if not isinstance(numbers, list) or not numbers:
+        raise ValueError("numbers must be a non-empty list")
+    for number in numbers:
+        if not _NUMBER.match(str(number)):
+            raise ValueError(f"{number!r} is not a short number dialled inside the country")
+    service = str(raw.get("service", ""))
+    if service not in SERVICES:
+        raise ValueError(f"service must be one of {', '.join(SERVICES)}")
+    return EmergencyNumber(
+        country=code,
+        numbers=tuple(str(n) for n in numbers),
+        service=service,
+        source=check_url(raw["source"]),
+        metadata_gap=str(raw.get("metadata_gap", "")),
+    )
