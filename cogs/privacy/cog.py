@@ -89,6 +89,9 @@ class PrivacyCog(Cog):
     def _titles(self) -> dict[str, str]:
         return {c.name: _(c.description) for c in self.service.every_cog()}
 
+    def _statements(self) -> dict[str, str]:
+        return {c.name: _(c.data_statement) for c in self.service.every_cog()}
+
     # ------------------------------------------------------------------ commands
 
     @command("mydata", "what", ephemeral=True, text_default=True)
@@ -119,7 +122,7 @@ class PrivacyCog(Cog):
         data = await self.service.export(ctx.actor.key)
         stamp = self.services.clock.now().strftime("%Y%m%d")
         as_json = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-        as_markdown = render.markdown(data, self._titles()).encode("utf-8")
+        as_markdown = render.markdown(data, self._titles(), self._statements()).encode("utf-8")
         try:
             await ctx.dm(
                 Message.of(

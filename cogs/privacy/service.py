@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +17,9 @@ from sqlalchemy import delete, select, update
 from bot.config import validate_section
 from bot.core.cog import Cog, Services, export_row
 from bot.core.loader import available_cogs, cog_class
+from bot.core.message import Message, render_parts
 from bot.maintenance import scrub_free_space
-from bot.models import AuditEntry, Member, OutboxItem, Setting
+from bot.models import AuditEntry, Community, Member, OutboxItem, Profile, Setting
 from cogs.privacy.models import EraseCode, Presence
 
 log = logging.getLogger("circlebot.privacy")
@@ -27,6 +29,81 @@ SCOPE = "privacy"
 RETENTION_DAYS = "retention_days"
 RETENTION_SINCE = "retention_since"
 EXPORT_FORMAT = "circlebot-member-export-1"
+
+
+YOU = "you"
+ANOTHER_MEMBER = "another member"
+# An account id as rows store it: a platform name, a colon, an id (Matrix ids have colons too).
+ACCOUNT_LIKE = re.compile(r"\b[a-z][a-z0-9_-]{1,19}:[^\s,;\"'`()<>\[\]{}]+")
+
+
+def _message_text(payload: str) -> str:
+    """What a stored message says, as plain text (times in UTC, a card's lines after it)."""
+    message = Message.from_json(json.loads(payload))
+    text = render_parts(message.text, lambda w: w.at.isoformat())
+    if message.card is not None:
+        card = message.card
+        lines = [card.title, card.description, *(f"{f.name}: {f.value}" for f in card.fields)]
+        text = "\n".join([text, *(line for line in lines if line)]).strip()
+    return text
+
+
+PLACE_FIELDS = {"place_key", "outbox_key"}  # end like a person's field, hold something else
+
+
+def _person_fields(value: Any) -> set[str]:
+    """Values of fields that hold a person's account (`*_key`, `*_by`, `target`)."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                person = str(key).endswith(("_key", "_by")) or key == "target"
+                if person and key not in PLACE_FIELDS and isinstance(inner, str):
+                    if ACCOUNT_LIKE.fullmatch(inner):
+                        found.add(inner)
+                else:
+                    stack.append(inner)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            out.extend(str(k) for k in item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, str):
+            out.append(item)
+    return out
+
+
+def _replace_keys(value: Any, names: dict[str, str]) -> Any:
+    """`value` with every account id in `names` replaced by its name, in keys and in text."""
+    if not names:
+        return value
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(names, key=len, reverse=True)))
+
+    def swap(text: str) -> str:
+        return pattern.sub(lambda m: names[m.group(0)], text)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {swap(str(k)) if isinstance(k, str) else k: walk(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(v) for v in item]
+        if isinstance(item, str):
+            return swap(item)
+        return item
+
+    return walk(value)
 
 
 class PrivacyService:
@@ -62,17 +139,74 @@ class PrivacyService:
     # ------------------------------------------------------------------ export
 
     async def export(self, actor_key: str) -> dict[str, Any]:
-        """Everything stored about one person, decrypted, grouped by cog."""
+        """Everything stored about one person, decrypted, grouped by cog.
+
+        Other people appear only by the pseudonym they chose in a community the person shares
+        with them, else as "another member"; the person's own account id appears as "you"
+        (and once, under "account"). Shape: {"format", "account", "exported_at",
+        "communities": {id: name}, "cogs": {cog: {...}}, "core": {...}}.
+        """
         cogs: dict[str, Any] = {}
         for cog in self.every_cog():
             cogs[cog.name] = await cog.export_user_data(actor_key)
+        body = {"cogs": cogs, "core": await self.core_export(actor_key)}
+        names = await self._names_for(actor_key, body)
         return {
             "format": EXPORT_FORMAT,
             "account": actor_key,
             "exported_at": self.services.clock.now().isoformat(),
-            "cogs": cogs,
-            "core": await self.core_export(actor_key),
+            "communities": await self._communities_of(actor_key),
+            **_replace_keys(body, names),
         }
+
+    async def _communities_of(self, actor_key: str) -> dict[str, str]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Community.id, Community.name)
+                .join(Member, Member.community_id == Community.id)
+                .where(Member.actor_key == actor_key)
+            )
+            return {str(cid): name for cid, name in rows}
+
+    async def _names_for(self, actor_key: str, body: Any) -> dict[str, str]:
+        """Account id -> how the export shows it, for every person the export mentions."""
+        named = _person_fields(body)  # in a field that holds a person: a person, known or not
+        found = {m for text in _strings(body) for m in ACCOUNT_LIKE.findall(text)} | named
+        found.discard(actor_key)
+        names = {actor_key: YOU}
+        if not found:
+            return names
+        async with self._sessions() as session:
+            mine = select(Member.community_id).where(Member.actor_key == actor_key)
+            people: set[str] = set()
+            keys = sorted(found)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                people.update(
+                    await session.scalars(
+                        select(Member.actor_key).where(Member.actor_key.in_(chunk))
+                    )
+                )
+                people.update(
+                    await session.scalars(
+                        select(Profile.actor_key).where(Profile.actor_key.in_(chunk))
+                    )
+                )
+                rows = await session.execute(
+                    select(Member.actor_key, Member.pseudonym)
+                    .where(
+                        Member.actor_key.in_(chunk),
+                        Member.community_id.in_(mine),
+                        Member.pseudonym.is_not(None),
+                    )
+                    .order_by(Member.community_id)
+                )
+                for key, pseudonym in rows:
+                    if pseudonym:
+                        names.setdefault(key, pseudonym)
+        for key in people | (named - {actor_key}):
+            names.setdefault(key, ANOTHER_MEMBER)
+        return names
 
     async def core_export(self, actor_key: str) -> dict[str, Any]:
         """Rows of the core no cog owns: moderator actions, messages to the person, presence."""
@@ -90,7 +224,7 @@ class PrivacyService:
                 "messages_to_you": [
                     {
                         **export_row(r, skip=("payload", "key", "attempts", "note")),
-                        "message": json.loads(r.payload),
+                        "message": _message_text(r.payload),
                     }
                     for r in messages
                 ],

@@ -259,6 +259,30 @@ async def test_export_goes_only_to_direct_messages(app_factory: AppFactory) -> N
     assert "A quiet morning" not in json.dumps(bob)
 
 
+async def test_an_export_names_other_people_only_by_pseudonym(app_factory: AppFactory) -> None:
+    _app, fake = await full_app(app_factory)
+    await fake.say("bob", "!me name Birch")
+    fake.actor("cy")  # no pseudonym: "another member"
+    await fake.say("ana", "!group create Pair")
+    await fake.say("ana", "!group invite @bob")
+    await fake.say("ana", "!group invite @cy")
+    await fake.say("ana", "!urge log 5 rain at the station")
+    await fake.say("ana", "!toolbox share 1 bob")
+    data, markdown = await export(fake, "ana")
+    dumped = json.dumps(data, ensure_ascii=False)
+    for text in (dumped, markdown):
+        assert "fake:bob" not in text and "fake:cy" not in text, re.findall(
+            r".{80}fake:(?:bob|cy).{40}", text
+        )
+        assert "Birch" in text and "another member" in text
+    assert dumped.count(ANA) == 1 and data["account"] == ANA  # her own id, once
+    # A document for a person: headings per part and per kind, labels in words, dates written.
+    assert "## Your journal" in markdown and "### Invites" in markdown
+    assert "- **Inviter**: you" in markdown and "- **Invitee**: Birch" in markdown
+    assert "01 December 2026, 09:00 UTC" in markdown and "T09:00:00" not in markdown
+    assert "rain at the station" in markdown and "_key" not in markdown
+
+
 async def test_mydata_what_lists_every_loaded_cog(app_factory: AppFactory) -> None:
     app, fake = await full_app(app_factory)
     shown = texts(await fake.say("bob", "!mydata what"))
