@@ -43,6 +43,7 @@ log = logging.getLogger("circlebot.crisis")
 
 CRISIS_DIR = DATA_DIR / "crisis"
 SUPERSEDED_FILE = "superseded.toml"
+SHORT_CODES_FILE = "short-codes.toml"
 # Directory files: entries converted from other sources first, then the hand-curated seed, whose
 # entries replace a converted entry with the same id (it holds details a source lacks).
 SEED_GLOB = "seed*.toml"
@@ -132,6 +133,7 @@ class CrisisCog(Cog):
         self.cfg: CrisisConfig = self.config
         self.service = CrisisService(services.db.sessions, services.clock)
         self.superseded = directory.load_superseded(CRISIS_DIR / SUPERSEDED_FILE)
+        self.short_codes = directory.load_short_codes(CRISIS_DIR / SHORT_CODES_FILE)
         self.phrase_lists: list[PhraseList] = []
         self._base: tuple[list[str], list[str]] = ([], [])
         self._detectors: dict[tuple[str, ...], Detector] = {}
@@ -191,6 +193,7 @@ class CrisisCog(Cog):
                 superseded=self.superseded,
                 fmt="toml",
                 require_verified=True,
+                short_codes=self.short_codes,
             )
             problems.extend(f"{path.name} {p}" for p in result.problems)
             for entry in result.entries:
@@ -537,7 +540,7 @@ class CrisisCog(Cog):
         return entry
 
     def _check(self, raw: dict[str, Any]) -> Entry:
-        checker = RowChecker(self.today(), self.superseded)
+        checker = RowChecker(self.today(), self.superseded, short_codes=self.short_codes)
         entry = checker.check(raw, 0)
         result = checker.finish()
         if entry is None or result.problems:
@@ -842,7 +845,11 @@ class CrisisCog(Cog):
             )
         community_id = ctx.require_community().id
         result: ParseResult = directory.parse(
-            text, today=self.today(), superseded=self.superseded, fmt=fmt
+            text,
+            today=self.today(),
+            superseded=self.superseded,
+            fmt=fmt,
+            short_codes=self.short_codes,
         )
         if not result.entries and not result.problems:
             raise UserError(_("I found no entries in that text."))

@@ -265,6 +265,18 @@ def check_language(tag: Any) -> str:
     return text
 
 
+ShortCodes = frozenset[tuple[str, str]]
+
+
+def load_short_codes(path: Path) -> ShortCodes:
+    """(country, code) pairs from data/crisis/short-codes.toml: helpline short codes that the
+    phone-number library's short-number data does not know yet (each row names its source)."""
+    if not path.exists():
+        return frozenset()
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return frozenset((str(i["country"]), str(i["number"])) for i in data.get("short_code", []))
+
+
 def load_superseded(path: Path) -> dict[str, Superseded]:
     """Old numbers from data/crisis/superseded.toml, by normalised number."""
     if not path.exists():
@@ -278,11 +290,22 @@ def load_superseded(path: Path) -> dict[str, Superseded]:
     }
 
 
-def normalise_number(raw: Any, country: str, method: str) -> tuple[str, str]:
+def normalise_number(
+    raw: Any,
+    country: str,
+    method: str,
+    *,
+    short_codes: ShortCodes = frozenset(),
+    menu: bool = False,
+) -> tuple[str, str]:
     """(number, note): E.164, or a short code valid in `country`; ValueError otherwise.
 
-    A short code written as if it were E.164 (`+1988`, `+44116123`, as open-helplines does) is
-    recognised and stored as the short code, with a note saying so.
+    A short code is valid when the phone-number library's short-number data knows it, or when
+    `short_codes` lists it as (country, code): helpline codes that data lacks, each with its
+    source in data/crisis/short-codes.toml. A short code written as if it were E.164 (`+1988`,
+    `+44116123`, as open-helplines does) is recognised and stored as the short code, with a note
+    saying so. An emergency-services number is refused unless `menu` (the contact names the menu
+    choice that reaches the helpline, as Indonesia's 119 extension 8 does).
     """
     text = str(raw).strip()
     digits = re.sub(r"[\s\-.()/]", "", text)
@@ -297,8 +320,8 @@ def normalise_number(raw: Any, country: str, method: str) -> tuple[str, str]:
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
         national = digits[1 + len(str(region_cc)) :]
-        if digits[1:].startswith(str(region_cc)) and _valid_short(national, country):
-            _refuse_emergency(national, country)
+        if digits[1:].startswith(str(region_cc)) and _valid_short(national, country, short_codes):
+            _refuse_emergency(national, country, menu)
             return national, (
                 f"{digits} is not a real E.164 number but the short code {national} "
                 f"written in E.164 form; kept as the short code {national}, dialled "
@@ -311,8 +334,8 @@ def normalise_number(raw: Any, country: str, method: str) -> tuple[str, str]:
         raise ValueError(f"{text[:30]!r} is not a phone number") from exc
     if phonenumbers.is_valid_number(parsed) and len(digits) > 6:
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ""
-    if _valid_short(digits, country):
-        _refuse_emergency(digits, country)
+    if _valid_short(digits, country, short_codes):
+        _refuse_emergency(digits, country, menu)
         return digits, ""
     raise ValueError(
         f"{text[:30]!r} is neither an E.164 number (+ and country code) nor a short code the "
@@ -320,9 +343,11 @@ def normalise_number(raw: Any, country: str, method: str) -> tuple[str, str]:
     )
 
 
-def _valid_short(digits: str, country: str) -> bool:
+def _valid_short(digits: str, country: str, short_codes: ShortCodes = frozenset()) -> bool:
     if not digits.isdigit():
         return False
+    if (country, digits) in short_codes:
+        return True
     try:
         parsed = phonenumbers.parse(digits, country)
     except phonenumbers.NumberParseException:
@@ -330,8 +355,8 @@ def _valid_short(digits: str, country: str) -> bool:
     return bool(shortnumberinfo.is_valid_short_number_for_region(parsed, country))
 
 
-def _refuse_emergency(digits: str, country: str) -> None:
-    if shortnumberinfo.connects_to_emergency_number(digits, country):
+def _refuse_emergency(digits: str, country: str, menu: bool = False) -> None:
+    if not menu and shortnumberinfo.connects_to_emergency_number(digits, country):
         raise ValueError(
             f"{digits} is an emergency-services number in {country}, not a helpline; "
             "list the helpline's own number"
@@ -342,10 +367,16 @@ class RowChecker:
     """Checks rows one by one, collecting problems and notes for the whole text."""
 
     def __init__(
-        self, today: date, superseded: dict[str, Superseded], *, require_verified: bool = False
+        self,
+        today: date,
+        superseded: dict[str, Superseded],
+        *,
+        require_verified: bool = False,
+        short_codes: ShortCodes = frozenset(),
     ) -> None:
         self.today = today
         self.superseded = superseded
+        self.short_codes = short_codes
         self.require_verified = require_verified
         self.result = ParseResult()
         self._seen: dict[str, int] = {}
@@ -483,7 +514,13 @@ class RowChecker:
                 problems.append(f"{where}: a {method} contact needs a number")
             else:
                 try:
-                    number, note = normalise_number(item["number"], country, method)
+                    number, note = normalise_number(
+                        item["number"],
+                        country,
+                        method,
+                        short_codes=self.short_codes,
+                        menu=bool(item.get("options")),
+                    )
                 except ValueError as exc:
                     problems.append(f"{where}: {exc}")
                 else:
@@ -616,10 +653,13 @@ def parse(
     superseded: dict[str, Superseded],
     fmt: str | None = None,
     require_verified: bool = False,
+    short_codes: ShortCodes = frozenset(),
 ) -> ParseResult:
     """Check every row of a TOML, CSV or open-helplines JSON text."""
     fmt = fmt or detect_format(text)
-    checker = RowChecker(today, superseded, require_verified=require_verified)
+    checker = RowChecker(
+        today, superseded, require_verified=require_verified, short_codes=short_codes
+    )
     if fmt == "toml":
         _parse_toml(text, checker)
     elif fmt == "json":

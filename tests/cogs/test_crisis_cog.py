@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -69,9 +70,9 @@ async def test_without_a_country_or_lines_the_fallback_is_offered(app_factory: A
     _app, fake = await started(app_factory)
     text = only(await fake.say("ana", "!crisis")).text
     assert "I don't know which country you are in" in text and FALLBACK in text
-    await fake.say("ben", "!me country DE")
+    await fake.say("ben", "!me country NZ")
     text = only(await fake.say("ben", "!crisis now")).text
-    assert "I have no lines for Germany" in text and FALLBACK in text
+    assert "I have no lines for New Zealand" in text and FALLBACK in text
     assert NOT_A_SERVICE in text
 
 
@@ -93,11 +94,14 @@ async def test_list_by_topic_and_countries(app_factory: AppFactory) -> None:
     text = only(await fake.say("ana", "!crisis list US substance_use")).text
     assert "SAMHSA National Helpline" in text and "988" in text
     text = only(await fake.say("ana", "!crisis list GB youth")).text
-    assert "I have no lines for United Kingdom (young people) yet." in text
+    assert "Shout Crisis Text Line" in text and "Samaritans" not in text
+    text = only(await fake.say("ana", "!crisis list IE youth")).text
+    assert "I have no lines for Ireland (young people) yet." in text
     bad = only(await fake.say("ana", "!crisis list Atlantis"))
     assert "not a country I know" in bad.text
     text = only(await fake.say("ana", "!crisis countries")).text
-    assert "- Ireland (`IE`): 1" in text and "- United States (`US`): 2" in text
+    assert "- Ireland (`IE`): 1" in text and "- United States (`US`): 3" in text
+    assert len(re.findall(r"^- .* \(`[A-Z]{2}`\): \d+$", text, re.MULTILINE)) == 16
 
 
 PAIR_TOML = """\
@@ -231,7 +235,7 @@ async def test_members_cannot_change_the_directory(app_factory: AppFactory) -> N
     for line in attempts:
         assert "Only a moderator can use" in only(await fake.say("ana", line)).text, line
     entries = await crisis(app).service.directory(None)
-    assert len(entries) == 4
+    assert len(entries) == len(crisis(app).load_seed()[0]) == 23
     info = await app.members.community("fake", COMMUNITY)
     assert await app.audit.recent(info.id) == []
 
@@ -310,16 +314,20 @@ async def test_import_is_all_or_nothing_unless_partial(app_factory: AppFactory) 
 
 
 async def test_export_then_import_round_trips(app_factory: AppFactory) -> None:
-    _app, fake = await started(app_factory)
+    app, fake = await started(app_factory)
     only(await fake.say("mod", f"!crisis import {PAIR_TOML}"))
     exported = only(await fake.say("mod", "!crisis export"))
     assert exported.message.attachment is not None
-    assert "6 entries." in exported.text
+    assert "25 entries." in exported.text
     data = exported.message.attachment.data.decode()
     for entry_id in ("nz-adult-line", "nz-youth-line"):
         only(await fake.say("mod", f"!crisis remove {entry_id}"))
-    reply = only(await fake.say("mod", f"!crisis import {data}"))
-    assert "Imported 6 entries; 0 problem(s) refused." in reply.text
+    spec = app.registry.get(("crisis", "import"))
+    assert spec is not None
+    before = len(fake.said)
+    await app.dispatcher.run(fake.incoming("mod"), spec, {"file": exported.message.attachment})
+    reply = only(fake.said[before:])
+    assert "Imported 25 entries; 0 problem(s) refused." in reply.text
     again = only(await fake.say("mod", "!crisis export"))
     assert again.message.attachment is not None
     assert again.message.attachment.data.decode() == data
@@ -334,9 +342,9 @@ async def test_stale_entries_are_listed_after_24_months(app_factory: AppFactory)
     assert isinstance(clock, VirtualClock)
     await app.scheduler.advance(timedelta(days=365 * 2 + 30))
     text = only(await fake.say("mod", "!crisis stale")).text
-    assert "4 entries need a check" in text and "`gb-samaritans` Samaritans: 2026-06-02" in text
+    assert "23 entries need a check" in text and "`gb-samaritans` Samaritans: 2026-06-02" in text
     only(await fake.say("mod", "!crisis verify gb-samaritans"))
-    assert "3 entries need a check" in only(await fake.say("mod", "!crisis stale")).text
+    assert "22 entries need a check" in only(await fake.say("mod", "!crisis stale")).text
 
 
 async def test_moderators_extend_the_phrase_list(app_factory: AppFactory) -> None:
