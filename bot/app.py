@@ -31,7 +31,7 @@ from bot.leader import (
 from bot.leader import sqlite_path as sqlite_path
 from bot.outbox import Target
 from bot.services.audit import AuditService
-from bot.services.members import MemberService
+from bot.services.members import MemberService, removal_notice
 from bot.services.settings import SettingsService
 
 log = logging.getLogger("circlebot.app")
@@ -194,6 +194,19 @@ class App:
         if not self._loaded:
             loader.load(self.config.cogs.enabled, self.config.cogs.settings, self.services)
             self._loaded = True
+
+    async def community_removed(self, platform: str, platform_id: str) -> str | None:
+        """The bot was removed from a server or room: record it, and say what happens next.
+
+        Returns the notice for the community's moderators (the adapter delivers it where it
+        still can, e.g. a DM), or None when the community was never known. The privacy cog's
+        daily pass erases the community after `bot.removed_community_keep_days`.
+        """
+        left = await self.members.mark_left(platform, platform_id)
+        if left is None:
+            return None
+        log.info("removed from community %s; its data is kept for now", left.community.id)
+        return removal_notice(left, self.config.bot.removed_community_keep_days)
 
     def add_transport(self, transport: Transport) -> None:
         """Register an adapter so the outbox can reach its platform."""

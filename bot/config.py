@@ -54,6 +54,8 @@ class BotConfig:
     language: str = "en"
     log_level: str = "INFO"
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    # Days a community's data is kept after the bot is removed from it, then erased.
+    removed_community_keep_days: int = 30
 
 
 @dataclass
@@ -330,6 +332,10 @@ def _cross_checks(config: AppConfig) -> list[ConfigProblem]:
         )
     if config.bot.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(ConfigProblem("bot.log_level", "must be DEBUG, INFO, WARNING or ERROR"))
+    if not 1 <= config.bot.removed_community_keep_days <= 3650:
+        problems.append(
+            ConfigProblem("bot.removed_community_keep_days", "must be between 1 and 3650 days")
+        )
     if config.bot.rate_limit.commands < 1 or config.bot.rate_limit.per_seconds < 1:
         problems.append(
             ConfigProblem("bot.rate_limit", "commands and per_seconds must be at least 1")

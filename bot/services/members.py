@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,32 @@ from bot.models import AdapterState, Community, ConversationState, Member, Profi
 from bot.services.cache import MISSING, TTLCache
 
 PSEUDONYM_MAX = 32
+
+
+@dataclass(frozen=True)
+class CommunityLeft:
+    """A community the bot was removed from, and when (UTC)."""
+
+    community: CommunityInfo
+    left_at: datetime
+
+
+def removal_notice(left: CommunityLeft, keep_days: int) -> str:
+    """What moderators are told when the bot is removed: what is kept, until when, and after."""
+    until = left.left_at + timedelta(days=keep_days)
+    return _(
+        "I was removed from **{name}**. Its data (meetings, journals written there, settings "
+        "and the moderators' log) is kept for {days} days, until {until} (UTC), in case you "
+        "add me back: then nothing is lost. Until then whoever runs the bot can export it with "
+        "`circlebot export-community {id}`. After that date it is erased for good. Members' "
+        "own data outside that community stays theirs; each of them can export or erase it with "
+        "`mydata`."
+    ).format(
+        name=left.community.name,
+        days=keep_days,
+        until=until.strftime("%d %B %Y, %H:%M"),
+        id=left.community.id,
+    )
 
 
 @dataclass(frozen=True)
@@ -98,8 +125,13 @@ class MemberService:
                 )
             )
             if row is not None:
-                if name and row.name != name:
+                changed = bool(name and row.name != name)
+                if changed:
                     row.name = name
+                if row.left_at is not None:  # the bot was added back: nothing will be erased
+                    row.left_at = None
+                    changed = True
+                if changed:
                     await session.commit()
                 return _info(row)
             row = Community(
@@ -136,6 +168,49 @@ class MemberService:
         info = None if row is None else _info(row)
         self._communities_by_id.put(community_id, info, token)
         return info
+
+    async def mark_left(self, platform: str, platform_id: str) -> CommunityLeft | None:
+        """Record that the bot was removed from a community; None if it never knew it.
+
+        The first removal counts: a repeated event does not push the erase date back. Seeing
+        the community again (`community`) clears it.
+        """
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(Community).where(
+                    Community.platform == platform, Community.platform_id == platform_id
+                )
+            )
+            if row is None:
+                return None
+            if row.left_at is None:
+                row.left_at = self._clock.now()
+            left = CommunityLeft(_info(row), row.left_at)
+        self._communities.invalidate((platform, platform_id))
+        self._communities_by_id.invalidate(left.community.id)
+        return left
+
+    async def left_before(self, cutoff: datetime) -> list[CommunityInfo]:
+        """Communities the bot was removed from before `cutoff` (and not added back)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Community).where(Community.left_at.is_not(None), Community.left_at < cutoff)
+            )
+            return [_info(r) for r in rows]
+
+    async def erase_community(self, community_id: int) -> None:
+        """Delete a community's row and, through the foreign keys, every row tied to it."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Community, community_id)
+            if row is None:
+                return
+            key = (row.platform, row.platform_id)
+            await session.delete(row)
+        self._communities.invalidate(key)
+        self._communities_by_id.invalidate(community_id)
+        self._joined.invalidate_where(lambda k: k[0] == community_id)
+        self._pseudonyms.invalidate_where(lambda k: k[0] == community_id)
+        self._bindings.invalidate(community_id)
 
     async def update_community(self, community_id: int, **values: str) -> CommunityInfo:
         """Change a community's zone, country, language or name."""

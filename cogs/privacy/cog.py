@@ -21,6 +21,7 @@ from bot.core.context import Context
 from bot.core.errors import DeliveryError, UserError
 from bot.core.message import Attachment, Card, Field, Message
 from bot.i18n import _
+from bot.maintenance import scrub_free_space
 from cogs.privacy import render
 from cogs.privacy.service import PrivacyService
 
@@ -53,8 +54,7 @@ class PrivacyCog(Cog):
         """Watch for activity (presence) and plan the daily retention pass."""
         if self.service.touch not in self.services.dispatcher.seen_hooks:  # start() may rerun
             self.services.dispatcher.seen_hooks.append(self.service.touch)
-        if await self.service.retention_periods():
-            self.plan_retention()
+        self.plan_retention()  # also erases communities the bot was removed from
 
     async def stop(self) -> None:
         """Stop watching and drop the planned pass."""
@@ -71,7 +71,9 @@ class PrivacyCog(Cog):
         self.services.scheduler.at(RETENTION_JOB, when, self.run_retention)
 
     async def run_retention(self) -> int:
-        """Erase people whose communities' retention periods have passed; plan the next pass."""
+        """The daily pass: erase people whose communities' retention periods have passed, and
+        communities the bot was removed from longer ago than `bot.removed_community_keep_days`.
+        Plans the next pass; returns how many people were erased."""
         erased = 0
         try:
             for actor_key in await self.service.departed():
@@ -81,10 +83,24 @@ class PrivacyCog(Cog):
                 await self.services.audit.record(
                     None, "circlebot", "privacy.retention", f"erased={erased}"
                 )
+            await self.erase_removed_communities()
         finally:
-            if await self.service.retention_periods():
-                self.plan_retention()
+            self.plan_retention()
         return erased
+
+    async def erase_removed_communities(self) -> int:
+        """Erase every community the bot was removed from and not added back to in time."""
+        days = self.services.config.bot.removed_community_keep_days
+        cutoff = self.services.clock.now() - timedelta(days=days)
+        gone = await self.services.members.left_before(cutoff)
+        for info in gone:
+            await self.services.members.erase_community(info.id)
+            await self.services.audit.record(
+                None, "circlebot", "privacy.community_erased", f"community={info.id}"
+            )
+        if gone:
+            await scrub_free_space(self.services.db)
+        return len(gone)
 
     def _titles(self) -> dict[str, str]:
         return {c.name: _(c.description) for c in self.service.every_cog()}

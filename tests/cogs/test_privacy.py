@@ -21,7 +21,7 @@ from bot.maintenance import load_all_models
 from bot.models import ACTOR_KEY, AuditEntry, Member
 from cogs.journal.models import JournalEntry, JournalFeedback
 from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform, Said
+from tests.fakes import COMMUNITY, FakePlatform, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ANA = "fake:ana"
@@ -317,3 +317,49 @@ async def test_erase_reaches_cogs_that_are_switched_off(app_factory: AppFactory)
     await erase(fake, "ana")
     async with later.db.sessions() as session:
         assert (await session.scalars(select(JournalEntry))).all() == []
+
+
+async def community_rows(app: App) -> dict[str, int]:
+    """Rows tied to the community, per table (from the schema, so new tables count too)."""
+    from bot.maintenance import community_tables
+
+    counts: dict[str, int] = {}
+    async with app.db.engine.connect() as conn:
+        for table, column, _parent in community_tables():
+            rows = (await conn.execute(select(column).select_from(table))).all()
+            counts[table.name] = sum(1 for (value,) in rows if value is not None)
+    return {k: v for k, v in counts.items() if v}
+
+
+async def test_a_community_that_removed_the_bot_is_erased_after_the_period(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    await fake.say("ana", "!me name Hazel")
+    await fake.say("ana", "!journal write visibility:shared written in the circle")
+    await fake.say("ana", '!meeting schedule Circle "2026-12-02 19:00" 60m zone:UTC')
+    await fake.say("ana", "!urge log 4 a personal item, not the community's")
+    assert {"journal_entry", "meeting", "member"} <= set(await community_rows(app))
+    notice = await app.community_removed("fake", COMMUNITY)
+    assert notice is not None
+    assert "kept for 30 days, until 31 December 2026, 09:00 (UTC)" in notice
+    assert "circlebot export-community 1" in notice and "erased for good" in notice
+    assert await app.community_removed("fake", COMMUNITY) == notice  # the first removal counts
+    await app.scheduler.advance(timedelta(days=29, hours=23))
+    assert "journal_entry" in await community_rows(app)  # kept during the period
+    await app.scheduler.advance(timedelta(days=1, hours=2))
+    assert await community_rows(app) == {}
+    assert await app.members.community_by_id(1) is None
+    data, _md = await export(fake, "ana")  # personal rows outside the community stay
+    assert data["cogs"]["worksheets"]["toolbox"]
+
+
+async def test_a_community_that_adds_the_bot_back_keeps_its_data(app_factory: AppFactory) -> None:
+    app, fake = await full_app(app_factory)
+    await fake.say("ana", "!journal write visibility:shared still here")
+    assert await app.community_removed("fake", COMMUNITY)
+    await app.scheduler.advance(timedelta(days=10))
+    await fake.say("ana", "!ping")  # the bot sees the community again: it was added back
+    await app.scheduler.advance(timedelta(days=40))
+    assert "journal_entry" in await community_rows(app)
+    assert await app.community_removed("fake", "never-seen") is None

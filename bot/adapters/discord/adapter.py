@@ -206,6 +206,21 @@ class DiscordAdapter:
             else:
                 row.value = value
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server: keep its data for the configured days, tell its owner."""
+        self._communities.pop(guild.id, None)
+        notice = await self.app.community_removed(PLATFORM, str(guild.id))
+        if notice is None or guild.owner_id is None:
+            return
+        try:  # Discord lets a bot DM only people it shares a server with: this may fail
+            await self.send_dm(guild.owner_id, Message.coerce(notice))
+        except (DeliveryError, discord.HTTPException) as exc:
+            log.warning("could not tell the owner of a server that removed the bot: %s", exc)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Added to a server: a community the bot was removed from is kept after all."""
+        await self._community(guild)
+
     async def on_ready(self) -> None:
         log.info(
             "connected to Discord as %s in %d guilds", self.client.user, len(self.client.guilds)

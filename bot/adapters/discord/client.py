@@ -28,6 +28,12 @@ class Events(Protocol):
     async def on_long_text(self, interaction: discord.Interaction, digest: str) -> None:
         """A press on a "write a longer answer" button."""
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was removed from a server (kicked, banned, or the server was deleted)."""
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """The bot was added to a server (again)."""
+
 
 class _Forwarding:
     """Event methods discord.py finds by name (`on_<event>`, `setup_hook`)."""
@@ -45,6 +51,12 @@ class _Forwarding:
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await self.events.on_interaction(interaction)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.events.on_guild_remove(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.events.on_guild_join(guild)
 
 
 class CircleClient(_Forwarding, discord.Client):

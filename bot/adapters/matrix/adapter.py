@@ -53,6 +53,7 @@ from nio import (
     RoomEncryptedMedia,
     RoomGetEventResponse,
     RoomGetStateResponse,
+    RoomMemberEvent,
     RoomMessageMedia,
     RoomMessageText,
     RoomPreset,
@@ -260,6 +261,7 @@ class MatrixAdapter:
         self._space_children: dict[str, set[str]] = {}
         self._room_creators: dict[str, set[str]] = {}
         self._undecrypted: dict[str, tuple[MegolmEvent, float]] = {}
+        self._left: set[str] = set()  # rooms the bot was removed from (or left) this run
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -381,9 +383,25 @@ class MatrixAdapter:
             if room_id not in self._joining:
                 self._joining.add(room_id)
                 self._spawn(f"invite:{room_id}", partial(self._on_invite, room_id, info))
+        if not first:
+            for room_id, left in response.rooms.leave.items():
+                kicker = next(
+                    (
+                        e.sender
+                        for e in left.timeline.events
+                        if isinstance(e, RoomMemberEvent)
+                        and e.state_key == self.client.user_id
+                        and e.membership in ("leave", "ban")
+                        and e.sender != self.client.user_id
+                    ),
+                    None,
+                )
+                self._left.add(room_id)  # nio keeps a left room in client.rooms
+                self._spawn(f"left:{room_id}", partial(self._on_removed, room_id, kicker))
         starts: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         now = time.time()
         for room_id, joined in response.rooms.join.items():
+            self._left.discard(room_id)
             if any(c.space == room_id for c in self.config.communities):
                 await self._load_spaces()
             for event in joined.timeline.events:
@@ -535,6 +553,29 @@ class MatrixAdapter:
         finally:
             self._joining.discard(room_id)
 
+    async def _on_removed(self, room_id: str, kicker: str | None) -> None:
+        """Removed from a room: when no room of its community is left, the community counts
+        as removed (data kept for the configured days); whoever removed the bot is told."""
+        if self.is_dm(room_id):
+            return
+        community_id = room_id
+        for c in self.config.communities:
+            if (
+                room_id in c.rooms
+                or room_id == c.space
+                or room_id in self._space_children.get(c.space, set())
+            ):
+                community_id = c.id
+        if self._community_rooms(community_id):
+            return  # still in another room of that community
+        notice = await self.app.community_removed(PLATFORM, community_id)
+        if notice is None or kicker is None:
+            return
+        try:
+            await self.send_dm(kicker, Message.coerce(notice))
+        except DeliveryError as exc:
+            log.warning("could not tell who removed the bot what happens next: %s", exc)
+
     async def _on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
         """One command (or DM answer) from a member, handed to the core."""
         room = self.client.rooms.get(room_id)
@@ -641,7 +682,9 @@ class MatrixAdapter:
         return [
             room
             for room_id, room in self.client.rooms.items()
-            if (ref := self.community_of(room_id)) is not None and ref.id == community_id
+            if room_id not in self._left
+            and (ref := self.community_of(room_id)) is not None
+            and ref.id == community_id
         ]
 
     async def _dm_community(self, user_id: str) -> CommunityRef | None:
