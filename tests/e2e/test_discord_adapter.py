@@ -172,7 +172,9 @@ async def test_every_cogs_commands_sync(circle: Circle) -> None:
     (put,) = circle.standin.requests("PUT", COMMANDS)
     assert put.status == 200
     synced = {c["name"] for c in circle.standin.state.global_commands}
-    assert synced == {spec.path[0] for spec in app.registry.specs}
+    one_word_aliases = {a[0] for spec in app.registry.specs for a in spec.aliases if len(a) == 1}
+    assert synced == {spec.path[0] for spec in app.registry.specs} | one_word_aliases
+    assert "help-now" in synced
 
 
 async def test_help_and_me_show_are_ephemeral(circle: Circle) -> None:

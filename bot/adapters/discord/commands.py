@@ -118,9 +118,14 @@ def _completer(
     return complete
 
 
-def _leaf(spec: CommandSpec, handler: CommandHandler, parent: app_commands.Group | None) -> Leaf:
+def _leaf(
+    spec: CommandSpec,
+    handler: CommandHandler,
+    parent: app_commands.Group | None,
+    name: str | None = None,
+) -> Leaf:
     command: Leaf = app_commands.Command(
-        name=spec.path[-1],
+        name=name or spec.path[-1],
         description=spec.description,
         callback=_callback(spec, handler),
         parent=parent,
@@ -144,6 +149,7 @@ def build_tree(
 ) -> Tree:
     """A tree holding every spec; `describe_group` names a group from its commands."""
     tree: Tree = app_commands.CommandTree(client)
+    specs = list(specs)
     by_word: dict[str, list[CommandSpec]] = {}
     for spec in specs:
         by_word.setdefault(spec.path[0], []).append(spec)
@@ -166,6 +172,14 @@ def build_tree(
                 subgroups[spec.path[1]] = parent
             parent.add_command(_leaf(spec, handler, parent))
         tree.add_command(group)
+    # A one-word alias is its own top-level command (`/help-now` runs `/crisis now`), so the
+    # words someone reaches for first work on Discord as on text platforms.
+    for spec in specs:
+        for alias in spec.aliases:
+            if len(alias) == 1 and alias[0] not in by_word:
+                leaf = _leaf(spec, handler, None, name=alias[0])
+                _restrict(leaf, [spec])
+                tree.add_command(leaf)
     return tree
 
 
