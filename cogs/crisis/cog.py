@@ -26,7 +26,7 @@ from bot.safety import escape_markdown
 from cogs.crisis import directory
 from cogs.crisis.answer import URGENT_KINDS, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker
-from cogs.crisis.phrases import Detector, PhraseList, expand, load_phrase_lists
+from cogs.crisis.phrases import Concern, Detection, Detector, expand, shipped_detector
 from cogs.crisis.render import (
     country_name,
     country_names,
@@ -42,6 +42,13 @@ from cogs.crisis.service import CrisisService
 log = logging.getLogger("circlebot.crisis")
 
 CRISIS_DIR = DATA_DIR / "crisis"
+# The detector's concern kinds as the answer text names them.
+ANSWER_KINDS: dict[Concern, str] = {
+    Concern.MEDICAL_EMERGENCY: "overdose",
+    Concern.SUICIDE: "suicide",
+    Concern.SELF_HARM: "self-harm",
+    Concern.DOMESTIC_VIOLENCE: "domestic-violence",
+}
 SUPERSEDED_FILE = "superseded.toml"
 SHORT_CODES_FILE = "short-codes.toml"
 # Directory files: entries converted from other sources first, then the hand-curated seed, whose
@@ -134,14 +141,12 @@ class CrisisCog(Cog):
         self.service = CrisisService(services.db.sessions, services.clock)
         self.superseded = directory.load_superseded(CRISIS_DIR / SUPERSEDED_FILE)
         self.short_codes = directory.load_short_codes(CRISIS_DIR / SHORT_CODES_FILE)
-        self.phrase_lists: list[PhraseList] = []
-        self._base: tuple[list[str], list[str]] = ([], [])
+        self.detector = Detector([])
         self._detectors: dict[tuple[str, ...], Detector] = {}
         self._answered: dict[str, datetime] = {}
         # Contexts already answered: one event checked twice (by the dispatcher, then by a cog
         # on a field it stores) gets one answer.
         self._handled: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
-        self._languages: dict[str, Detector] = {}
         self.answers, problems = load_answers(CRISIS_DIR)
         for problem in problems:
             log.error("crisis answers: %s", problem)
@@ -154,18 +159,10 @@ class CrisisCog(Cog):
         for problem in problems:
             log.error("crisis seed: %s", problem)
         await self.service.replace_seed(entries)
-        self.phrase_lists, phrase_problems = load_phrase_lists(CRISIS_DIR / "phrases")
+        self.detector, phrase_problems = shipped_detector(CRISIS_DIR / "phrases")
         for problem in phrase_problems:
             log.error("crisis phrases: %s", problem)
-        self._base = (
-            [p for pl in self.phrase_lists for p in (*pl.explicit, *pl.concern)],
-            [p for pl in self.phrase_lists for p in pl.exclude],
-        )
         self._detectors.clear()
-        self._languages = {
-            pl.language: Detector([*pl.explicit, *pl.concern], pl.exclude)
-            for pl in self.phrase_lists
-        }
         self.services.text_checks.add(self.check_text)
         self.services.dispatcher.register_refusal(self.name, self.answer_refusal)
 
@@ -238,12 +235,20 @@ class CrisisCog(Cog):
             return False
         if self._handled.get(id(ctx)) is ctx:
             return True
-        if not await self.reads_as_distress(ctx, text):
+        detection = await self.detect(ctx, text)
+        if detection is None:
             return False
         self._handled[id(ctx)] = ctx
         first, alerted = await self._note_distress(ctx)
         if first:
-            message = await self.answer(ctx, text, distress=True, alerted=alerted)
+            message = await self.answer(
+                ctx,
+                text,
+                distress=True,
+                kind=ANSWER_KINDS[detection.kind],
+                language=detection.language or None,
+                alerted=alerted,
+            )
             await ctx.reply(message, ephemeral=True)
         elif ctx.place.is_dm or source.startswith("command:"):
             # Words addressed to the bot (a DM, a command) always get a private answer.
@@ -252,10 +257,14 @@ class CrisisCog(Cog):
 
     async def reads_as_distress(self, ctx: Context, text: str) -> bool:
         """True when the shipped or the community's phrases find a crisis phrase in `text`."""
+        return await self.detect(ctx, text) is not None
+
+    async def detect(self, ctx: Context, text: str) -> Detection | None:
+        """What the shipped or the community's phrases find in `text` (kind and language)."""
         extras: list[str] = []
         if ctx.community is not None:
             extras = await self.services.settings.get(ctx.community.id, self.name, "phrases", [])
-        return self._detector(tuple(extras)).matches(text)
+        return self._detector(tuple(extras)).detect(text)
 
     async def _note_distress(self, ctx: Context) -> tuple[bool, bool]:
         """Record a distress answer: (first in the quiet period, moderators were alerted).
@@ -292,7 +301,7 @@ class CrisisCog(Cog):
         """
         language = language or self.written_in(words) or ctx.language
         text = self.answers.text(language)
-        kind = kind or self.answers.concern_kind(words, (language,))
+        kind = kind or self.kind_of(words, language)
         urgent = kind in URGENT_KINDS
         code = country or await self._member_country(ctx)
         community_id = ctx.community.id if ctx.community else None
@@ -323,10 +332,15 @@ class CrisisCog(Cog):
 
     def written_in(self, words: str) -> str | None:
         """The language of the crisis phrase or urgent words in `words`, if one is found."""
-        for language, detector in self._languages.items():
-            if detector.matches(words):
-                return language
-        return self.answers.language_of(words)
+        found = self.detector.detect(words)
+        return found.language if found else self.answers.language_of(words)
+
+    def kind_of(self, words: str, language: str) -> str:
+        """What the words suggest, as `answer.CONCERN_KINDS` names it."""
+        found = self.detector.detect(words)
+        if found is not None:
+            return ANSWER_KINDS[found.kind]
+        return self.answers.concern_kind(words, (language,))
 
     async def still_here(self, ctx: Context, words: str = "") -> Message:
         """The short answer within the quiet period: still here, and the emergency number."""
@@ -337,7 +351,7 @@ class CrisisCog(Cog):
         parts = [text.still_here]
         if emergency is not None:
             numbers = emergency_numbers(emergency)
-            if self.answers.concern_kind(words, (language,)) in URGENT_KINDS:
+            if self.kind_of(words, language) in URGENT_KINDS:
                 parts.insert(0, text.urgent.format(numbers=numbers))
             else:
                 parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
@@ -384,8 +398,7 @@ class CrisisCog(Cog):
     def _detector(self, extras: tuple[str, ...]) -> Detector:
         detector = self._detectors.get(extras)
         if detector is None:
-            words = [w for pattern in extras for w in expand(pattern)]
-            detector = Detector([*self._base[0], *words], self._base[1])
+            detector = self.detector.with_extra(extras)
             if len(self._detectors) > 100:
                 self._detectors.clear()
             self._detectors[extras] = detector
@@ -997,7 +1010,7 @@ class CrisisCog(Cog):
         extras = await self.services.settings.get(
             ctx.require_community().id, self.name, "phrases", []
         )
-        languages = ", ".join(pl.language for pl in self.phrase_lists) or _("none")
+        languages = ", ".join(self.detector.languages) or _("none")
         lines = [_("Shipped phrase lists: {languages}.").format(languages=languages)]
         if extras:
             lines.append(_("Added here:"))

@@ -1,41 +1,134 @@
-"""The crisis-phrase detector: phrase lists as data, matched on whole words after normalising.
+"""The crisis-phrase detector: phrase lists as data, one per language, all checked on every text.
 
-A phrase is plain words; `(a|b)` offers alternatives and `(a|)` makes a part optional.
-Apostrophes are ignored ("don't" = "dont"), case and punctuation too. A match that lies inside
-an `exclude` phrase ("killing myself laughing", "suicide squad") that runs at least to the
-match's end does not count, so everyday
-idioms do not trigger an answer while the same words said plainly do.
+A phrase is plain words; `(a|b)` offers alternatives, `(a|)` makes a part optional and a lone
+`*` stands for up to three other words ("want * to die" also finds "want so badly to die").
+
+Text and phrases go through the same steps for each language, so a phrase is written once:
+
+1. case and accents are dropped and apostrophes split words ("Don't" = "don t", "j'ai" =
+   "j ai", "müde" = "mude"); each language's rewrites below join them again;
+2. repeated letters are squeezed to one ("diiie" = "die", "kill" = "kil");
+3. a word that is in none of the seven languages' everyday vocabulary (wordfreq's Zipf
+   frequency below `COMMON_ZIPF`) and lies one edit (insert, delete, substitute or swap two
+   neighbours: rapidfuzz's OSA distance) from a phrase word of at least `FUZZY_MIN_LETTERS`
+   letters is read as that phrase word ("myslef" = "myself"); a real word ("putting",
+   "diet") is never bent into a phrase word;
+4. the language's `[rewrite]` table turns slang and contractions into plain words ("wanna" =
+   "want to", "kms" = "kill myself").
+
+A match does not count when an `exclude` phrase overlaps it and runs at least to its end:
+"killing myself laughing" and "suicide squad" get no answer, while the same words said plainly
+elsewhere in the text still do.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from wordfreq import zipf_frequency
 
 _GROUP = re.compile(r"\(([^()]*)\)")
-_APOSTROPHES = re.compile(r"['’‘`´]")
-_NOT_WORD = re.compile(r"[^\w]+")
+_APOSTROPHES = re.compile(r"['’‘`´ʼ]")
+_NOT_WORD = re.compile(r"[^\w*]+")
+_NOT_WORD_TEXT = re.compile(r"[^\w]+")
+_REPEATS = re.compile(r"(\w)\1+")
+_PATTERN_WORD = re.compile(r"[^\s()|*]+")
+_PATTERN_TOKEN = re.compile(r"[()|*]|[^\s()|*]+")
+_LOOSE_GAP = re.compile(r"[^\s]\*|\*[^\s]|^\s*\*|\*\s*$")
+T = TypeVar("T")
+GAP = "*"
+GAP_WORDS = 3
 MIN_PHRASE = 4
 MAX_PHRASE = 100  # a moderator's phrase; the shipped files may use longer patterns
-MAX_FILE_PHRASE = 400
+MAX_FILE_PHRASE = 1000
 MAX_EXPANSIONS = 64
+FUZZY_MIN_LETTERS = 5  # shorter words ("die", "dead") have too many real neighbours
+FUZZY_MIN_TYPED = 4
+COMMON_ZIPF = 3.0  # about once per million words: typos sit far below, real words above
+VOCABULARY_LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
+
+
+class Concern(StrEnum):
+    """What the words suggest; the crisis answer is shaped by it.
+
+    `medical_emergency` (an overdose, poisoning, trouble breathing, someone who will not wake
+    up) wants the local emergency number first; `domestic_violence` wants domestic-violence lines
+    where the directory has them, and the emergency number.
+    """
+
+    MEDICAL_EMERGENCY = "medical_emergency"
+    SUICIDE = "suicide"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    SELF_HARM = "self_harm"
+
+
+URGENCY: tuple[Concern, ...] = tuple(Concern)  # most urgent first
+URGENT = frozenset({Concern.MEDICAL_EMERGENCY})
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A crisis phrase was found.
+
+    Attributes:
+        kind: the most urgent concern found (order of `URGENCY`).
+        language: the BCP-47 tag of the phrase list that matched it ("" for a phrase a
+            community added).
+        kinds: every concern found in the text, `kind` included.
+    """
+
+    kind: Concern
+    language: str
+    kinds: frozenset[Concern] = field(default_factory=frozenset)
+
+    @property
+    def urgent(self) -> bool:
+        """True when the answer should start with the local emergency number."""
+        return self.kind in URGENT
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn"
+    )
+
+
+def _words(text: str, pattern: re.Pattern[str] = _NOT_WORD_TEXT) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _APOSTROPHES.sub(" ", text)
+    return pattern.sub(" ", text).replace("_", " ").split()
+
+
+@lru_cache(maxsize=65536)
+def _key(word: str) -> str:
+    """A word as the matcher compares it: without accents, repeated letters squeezed."""
+    return _REPEATS.sub(r"\1", _strip_accents(word))
 
 
 def normalise(text: str) -> str:
-    """Lower-case words separated by single spaces, without apostrophes or punctuation."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _APOSTROPHES.sub("", text)
-    return " ".join(_NOT_WORD.sub(" ", text).replace("_", " ").split())
+    """Lower-case words separated by single spaces; apostrophes and punctuation split words."""
+    return " ".join(_words(text))
 
 
-def expand(pattern: str, max_length: int = MAX_PHRASE) -> list[str]:
-    """Every phrase a pattern stands for, normalised; ValueError when it is unusable."""
-    if len(pattern) > max_length:
-        raise ValueError(f"a phrase is at most {max_length} characters")
+def _variants(pattern: str, max_expansions: int) -> list[str]:
+    """The bracket alternatives of a pattern spelled out, spaces squeezed; ValueError if bad.
+
+    Brackets hold whole words, as in the compiled matcher: "(un|)alive" is "un alive" or
+    "alive".
+    """
+    pattern = pattern.replace("(", " (").replace(")", ") ")
     if pattern.count("(") != pattern.count(")"):
         raise ValueError("brackets do not match")
     found = [pattern]
@@ -44,63 +137,453 @@ def expand(pattern: str, max_length: int = MAX_PHRASE) -> list[str]:
         for p in found:
             m = _GROUP.search(p)
             if m is None:
-                raise ValueError("brackets cannot be nested")
+                raise ValueError("brackets do not match")
             nxt.extend(p[: m.start()] + alt + p[m.end() :] for alt in m.group(1).split("|"))
         found = nxt
-        if len(found) > MAX_EXPANSIONS:
-            raise ValueError(f"a phrase may stand for at most {MAX_EXPANSIONS} variants")
+        if len(found) > max_expansions:
+            raise ValueError(f"a phrase may stand for at most {max_expansions} variants")
+    return sorted({" ".join(p.split()) for p in found})
+
+
+def expand(
+    pattern: str,
+    max_length: int = MAX_PHRASE,
+    max_expansions: int = MAX_EXPANSIONS,
+    min_letters: int = MIN_PHRASE,
+) -> list[str]:
+    """Every phrase a pattern stands for, normalised; ValueError when it is unusable.
+
+    The defaults are the limits for a moderator's phrase; the shipped files allow more.
+    """
+    if len(pattern) > max_length:
+        raise ValueError(f"a phrase is at most {max_length} characters")
     out = []
-    for p in found:
-        norm = normalise(p)
-        if len(norm) < MIN_PHRASE:
-            raise ValueError(f"every variant needs at least {MIN_PHRASE} letters")
+    for p in _variants(pattern, max_expansions):
+        words = _words(p, _NOT_WORD)
+        if any(GAP in w and w != GAP for w in words):
+            raise ValueError("a gap `*` stands alone between words")
+        if words and GAP in (words[0], words[-1]):
+            raise ValueError("a gap `*` goes between words")
+        norm = " ".join(words)
+        if len(norm.replace(GAP, "").replace(" ", "")) < min_letters:
+            raise ValueError(f"every variant needs at least {min_letters} letters")
         out.append(norm)
     return sorted(set(out))
 
 
-def _compile(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    words = sorted(set(phrases), key=len, reverse=True)
-    if not words:
-        return None
-    body = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+@lru_cache(maxsize=8192)
+def is_common_word(word: str) -> bool:
+    """True when `word` is an everyday word in one of the phrase lists' languages (wordfreq),
+    or a number."""
+    return word.isdigit() or any(
+        zipf_frequency(word, lang, wordlist="small") >= COMMON_ZIPF
+        for lang in VOCABULARY_LANGUAGES
+    )
 
 
 @dataclass(frozen=True)
 class PhraseList:
-    """One language's phrases as the data file gives them."""
+    """One language's phrases as its data file gives them (patterns, not yet spelled out).
+
+    Attributes:
+        language: BCP-47 tag.
+        phrases: concern -> patterns (see the module's syntax).
+        exclude: patterns of idioms that explain a match away.
+        rewrite: slang or contraction -> plain words.
+    """
 
     language: str
-    explicit: tuple[str, ...]
-    concern: tuple[str, ...]
-    exclude: tuple[str, ...]
+    phrases: Mapping[Concern, tuple[str, ...]]
+    exclude: tuple[str, ...] = ()
+    rewrite: Mapping[str, str] = field(default_factory=dict)
+
+
+def _to_regex(pattern: str) -> str:
+    """A keyed pattern as a regex over prepared text, where every word ends with a space.
+
+    Brackets hold whole words, so spacing inside a pattern does not matter: `(a |)b`,
+    `(a|) b` and `(a|)b` all mean "b" or "a b". Nothing is spelled out, so a pattern with
+    thousands of variants costs no more than its own length.
+    """
+    out: list[str] = []
+    for token in _PATTERN_TOKEN.findall(pattern):
+        if token == "(":
+            out.append("(?:")
+        elif token in ")|":
+            out.append(token)
+        elif token == GAP:
+            out.append(rf"(?:\S+ ){{0,{GAP_WORDS}}}")
+        else:
+            out.append(re.escape(token) + " ")
+    return "".join(out)
+
+
+# A parsed pattern: a sequence of words (GAP included) and groups of alternative sequences.
+_Seq = list["str | list[_Seq]"]
+
+
+def _parse(tokens: Sequence[str]) -> _Seq:
+    """Tokens of a checked pattern as nested sequences."""
+    stack: list[list[_Seq]] = [[[]]]
+    for token in tokens:
+        if token == "(":
+            stack.append([[]])
+        elif token == "|":
+            stack[-1].append([])
+        elif token == ")":
+            group = stack.pop()
+            stack[-1][-1].append(group)
+        else:
+            stack[-1][-1].append(token)
+    return stack[0][0]
+
+
+def _nullable(seq: _Seq) -> bool:
+    """True when the sequence can match no words at all."""
+    return all(not isinstance(i, str) and any(_nullable(a) for a in i) for i in seq)
+
+
+def _first_words(seq: _Seq) -> set[str] | None:
+    """The words a sequence can start with; None when it can start with any word."""
+    first: set[str] = set()
+    for item in seq:
+        if item == GAP:
+            return None
+        if isinstance(item, str):
+            first.add(item)
+            return first
+        for alternative in item:
+            words = _first_words(alternative)
+            if words is None:
+                return None
+            first |= words
+        if not any(_nullable(a) for a in item):
+            return first
+    return first
+
+
+class _Index:
+    """Patterns grouped by the words they can start with, so a text position only tries the
+    patterns that can start with the word found there (Python's `re` would try every one)."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        by_first: dict[str, list[str]] = {}
+        anywhere: list[str] = []
+        for pattern in patterns:
+            first = _first_words(_parse(_PATTERN_TOKEN.findall(pattern)))
+            regex = _to_regex(pattern)
+            if first is None:
+                anywhere.append(regex)
+            for word in first or ():
+                by_first.setdefault(word, []).append(regex)
+        # Compiled on first use: most first words never occur in a community's messages.
+        self._sources = {w: "|".join(f"(?:{r})" for r in rs) for w, rs in by_first.items()}
+        self._by_first: dict[str, re.Pattern[str]] = {}
+        self._anywhere = re.compile("|".join(f"(?:{r})" for r in anywhere)) if anywhere else None
+
+    def _for(self, word: str) -> re.Pattern[str] | None:
+        pattern = self._by_first.get(word)
+        if pattern is None and word in self._sources:
+            pattern = self._by_first[word] = re.compile(self._sources[word])
+        return pattern
+
+    @property
+    def starters(self) -> frozenset[str] | None:
+        """The words a match can start with; None when it can start anywhere."""
+        return None if self._anywhere is not None else frozenset(self._sources)
+
+    def match_at(self, text: str, pos: int, word: str) -> int | None:
+        """The end of the longest match starting at `pos` (where `word` begins), or None."""
+        for pattern in (self._for(word), self._anywhere):
+            if pattern is not None:
+                m = pattern.match(text, pos)
+                if m is not None and m.end() > pos:
+                    return m.end()
+        return None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A text as one language's phrases are written: each word followed by a space.
+
+    `first[i]`/`last[i]` give the range of original words the i-th prepared word came from (a
+    rewrite can turn one word into several or several into one), so matches of different
+    languages can be compared by the original words they cover.
+    """
+
+    text: str
+    keys: tuple[str, ...]
+    starts: tuple[int, ...]
+    first: tuple[int, ...]
+    last: tuple[int, ...]
+
+    def words(self, span: tuple[int, int]) -> tuple[int, int]:
+        """The original words (first, last) a character span of `text` covers."""
+        a, b = span
+        return self.first[bisect_right(self.starts, a) - 1], self.last[
+            bisect_right(self.starts, b - 2) - 1
+        ]
+
+
+class _Language:
+    """One language's compiled matcher."""
+
+    def __init__(self, plist: PhraseList) -> None:
+        self.language = plist.language
+        rewrite = {self._plain(k): self._plain(v) for k, v in plist.rewrite.items()}
+        self._rewrite = rewrite
+        self._rewrite_words = {tuple(k.split()): v.split() for k, v in rewrite.items()}
+        self._rewrite_starts: dict[str, int] = {}  # first word -> longest key starting so
+        for k in self._rewrite_words:
+            self._rewrite_starts[k[0]] = max(len(k), self._rewrite_starts.get(k[0], 0))
+        keys = "|".join(re.escape(k) for k in sorted(rewrite, key=len, reverse=True))
+        # In a pattern a rewrite applies inside one bracket piece: "(dont|wanna) live".
+        self._pattern_rewrite_re = (
+            re.compile(rf"(?<![^\s(|])(?:{keys})(?![^\s)|])") if rewrite else None
+        )
+        keyed = {
+            kind: [self._keyed(p) for p in patterns] for kind, patterns in plist.phrases.items()
+        }
+        excluded = [self._keyed(p) for p in plist.exclude]
+        self.size = sum(len(v) for v in keyed.values())
+        self._kinds = [(kind, _Index(ps)) for kind, ps in keyed.items()]
+        self._exclude = _Index(excluded)
+        positive = {w for ps in keyed.values() for p in ps for w in _PATTERN_WORD.findall(p)}
+        vocab = positive | {w for p in excluded for w in _PATTERN_WORD.findall(p)}
+        vocab |= {w for k in rewrite for w in k.split()}
+        self._vocab = frozenset(vocab)
+        self._positive = frozenset(positive)
+        self._targets = sorted(w for w in vocab if len(w) >= FUZZY_MIN_LETTERS)
+        # The same words before squeezing: a swap can make a double letter ("viviendo" typed
+        # "vviiendo" squeezes to "viendo", two edits away), so typos are compared unsqueezed
+        # too.
+        self._unsqueezed: dict[str, str] = {}
+        for pattern in (*plist.exclude, *(p for ps in plist.phrases.values() for p in ps)):
+            for word in _words(pattern, _NOT_WORD):
+                key = _key(word)
+                if key in self._vocab and len(key) >= FUZZY_MIN_LETTERS:
+                    self._unsqueezed[_strip_accents(word)] = key
+        self._unsqueezed_targets = sorted(self._unsqueezed)
+
+    @staticmethod
+    def _plain(text: str) -> str:
+        return " ".join(_key(w) for w in _words(text, _NOT_WORD))
+
+    def _keyed(self, pattern: str) -> str:
+        """A pattern with its words as prepared text has them: keyed, slang rewritten."""
+        text = _APOSTROPHES.sub(" ", unicodedata.normalize("NFKC", pattern).casefold())
+        text = _PATTERN_WORD.sub(lambda m: self._plain(m.group(0)), text)
+        if self._pattern_rewrite_re is not None:
+            text = self._pattern_rewrite_re.sub(lambda m: self._rewrite[m.group(0)], text)
+        return text
+
+    def _correct(self, word: str, key: str) -> str:
+        """A typo of a phrase word read as that word; any other word unchanged."""
+        if len(key) < FUZZY_MIN_TYPED or key in self._vocab or is_common_word(word):
+            return key
+        near = process.extract(key, self._targets, scorer=OSA.distance, score_cutoff=1, limit=8)
+        if not near:
+            raw = _strip_accents(word)
+            near = [
+                (self._unsqueezed[w], d, i)
+                for w, d, i in process.extract(
+                    raw, self._unsqueezed_targets, scorer=OSA.distance, score_cutoff=1, limit=8
+                )
+            ]
+        if not near:
+            return key
+        # Ties: a word of a crisis phrase before an idiom's, then the closest length.
+        best = max(near, key=lambda c: (c[0] in self._positive, -abs(len(c[0]) - len(key))))
+        return str(best[0])
+
+    def prepare(self, words: Sequence[str]) -> _Prepared:
+        """The text's words as this language's phrases are written (see the module's steps)."""
+        keys = [self._correct(w, _key(w)) for w in words]
+        out: list[str] = []
+        first: list[int] = []
+        last: list[int] = []
+        i = 0
+        while i < len(keys):
+            longest = self._rewrite_starts.get(keys[i], 0)
+            for n in range(min(longest, len(keys) - i), 0, -1):
+                replacement = self._rewrite_words.get(tuple(keys[i : i + n]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    first.extend([i] * len(replacement))
+                    last.extend([i + n - 1] * len(replacement))
+                    i += n
+                    break
+            else:
+                out.append(keys[i])
+                first.append(i)
+                last.append(i)
+                i += 1
+        starts: list[int] = []
+        pos = 0
+        for word in out:
+            starts.append(pos)
+            pos += len(word) + 1
+        return _Prepared(" ".join(out) + " ", tuple(out), tuple(starts), tuple(first), tuple(last))
+
+    def _spans(
+        self, prepared: _Prepared, indexes: Sequence[tuple[T, _Index]]
+    ) -> list[tuple[T, tuple[int, int]]]:
+        starters = self._starters(index for _, index in indexes)
+        out: list[tuple[T, tuple[int, int]]] = []
+        text = prepared.text
+        for word, pos in zip(prepared.keys, prepared.starts, strict=True):
+            if starters is not None and word not in starters:
+                continue
+            for label, index in indexes:
+                end = index.match_at(text, pos, word)
+                if end is not None:
+                    out.append((label, prepared.words((pos, end))))
+        return out
+
+    @staticmethod
+    def _starters(indexes: Iterable[_Index]) -> frozenset[str] | None:
+        words: set[str] = set()
+        for index in indexes:
+            starters = index.starters
+            if starters is None:
+                return None
+            words |= starters
+        return frozenset(words)
+
+    def hits(self, prepared: _Prepared) -> list[tuple[Concern, tuple[int, int]]]:
+        """Every concern phrase found, with the original words it covers."""
+        return self._spans(prepared, self._kinds)
+
+    def idioms(self, prepared: _Prepared) -> list[tuple[int, int]]:
+        """The original words each exclusion found covers."""
+        return [span for _, span in self._spans(prepared, [(None, self._exclude)])]
 
 
 class Detector:
-    """Finds crisis phrases in member-written text."""
+    """Finds crisis phrases of every language in member-written text.
 
-    def __init__(self, phrases: Iterable[str], exclude: Iterable[str] = ()) -> None:
-        self._match = _compile(phrases)
-        self._exclude = _compile(exclude)
+    Args:
+        lists: the shipped phrase lists, one per language (compiling them takes a second or
+            two; build one Detector and derive community variants with `with_extra`).
+        extra: phrases a community added, as `crisis phrases add` takes them; they count as
+            `Concern.SUICIDE`, the general crisis answer, with language "".
+    Raises:
+        ValueError: a pattern is unusable (`load_phrase_lists` reports these beforehand).
+    """
+
+    def __init__(self, lists: Sequence[PhraseList], extra: Iterable[str] = ()) -> None:
+        self._languages = [_Language(pl) for pl in lists]
+        self._exclude = tuple(p for pl in lists for p in pl.exclude)
+        self._extra = self._extra_language(tuple(extra))
+
+    def _extra_language(self, extra: tuple[str, ...]) -> _Language | None:
+        if not extra:
+            return None
+        plist = PhraseList("", {Concern.SUICIDE: extra}, self._exclude)
+        return _Language(plist)
+
+    def with_extra(self, extra: Iterable[str]) -> Detector:
+        """This detector plus a community's own phrases, sharing the compiled lists."""
+        derived = copy.copy(self)
+        derived._extra = self._extra_language(tuple(extra))
+        return derived
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages of the shipped lists."""
+        return [lang.language for lang in self._languages]
+
+    @property
+    def size(self) -> int:
+        """How many patterns the shipped lists hold."""
+        return sum(lang.size for lang in self._languages)
+
+    def detect(self, text: str) -> Detection | None:
+        """The most urgent concern in `text` and the language that found it, or None.
+
+        Every language's phrases are tried. An idiom of any language explains away a match
+        it overlaps and that it runs at least to the end of ("suicide squad" in a French
+        message is still the film), compared by the original words both cover.
+        """
+        words = _words(text)
+        if not words:
+            return None
+        hits: list[tuple[Concern, str, tuple[int, int]]] = []
+        languages = [*self._languages, *([self._extra] if self._extra else [])]
+        prepared = [lang.prepare(words) for lang in languages]
+        for lang, text_as in zip(languages, prepared, strict=True):
+            hits.extend((kind, lang.language, span) for kind, span in lang.hits(text_as))
+        if not hits:
+            return None
+        idioms = [
+            span
+            for lang, text_as in zip(languages, prepared, strict=True)
+            for span in lang.idioms(text_as)
+        ]
+        found_kinds: dict[Concern, str] = {}
+        for kind, language, (_a, b) in hits:
+            # An idiom explains a hit when it overlaps it and runs at least to its last word:
+            # "killing myself laughing", "want to die my hair", "im not suicidal".
+            if not any(s <= b <= e for s, e in idioms):
+                found_kinds.setdefault(kind, language)
+        if not found_kinds:
+            return None
+        kind = next(k for k in URGENCY if k in found_kinds)
+        return Detection(kind, found_kinds[kind], frozenset(found_kinds))
 
     def matches(self, text: str) -> bool:
         """True when the text contains a phrase that no exclusion explains away."""
-        if self._match is None:
-            return False
-        norm = normalise(text)
-        hits = [m.span() for m in self._match.finditer(norm)]
-        if not hits:
-            return False
-        if self._exclude is None:
-            return True
-        # Exclusions may overlap a hit at any point, so scan every start, not only non-overlapping.
-        spans = [
-            (m.start(), m.start() + len(m.group(1)))
-            for m in re.finditer(rf"(?=({self._exclude.pattern}))", norm)
-        ]
-        # An exclusion explains a hit when it overlaps it and runs at least to its end:
-        # "killing myself laughing", "(i) want to die my hair", "im not suicidal".
-        return any(not any(s < b and e >= b for s, e in spans) for a, b in hits)
+        return self.detect(text) is not None
+
+
+def _check_file_pattern(pattern: str) -> None:
+    """ValueError when a shipped pattern is unusable (cheaper than spelling out every word)."""
+    if len(pattern) > MAX_FILE_PHRASE:
+        raise ValueError(f"a phrase is at most {MAX_FILE_PHRASE} characters")
+    if _LOOSE_GAP.search(pattern):
+        raise ValueError("a gap `*` stands alone between words")
+    depth = 0
+    for char in pattern:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise ValueError("brackets do not match")
+    if depth:
+        raise ValueError("brackets do not match")
+    if not _words(pattern):
+        raise ValueError("a phrase needs words")
+
+
+def _parse_list(path: Path, data: dict[str, object], problems: list[str]) -> PhraseList:
+    known = {"language", "exclude", "rewrite", *(c.value for c in Concern)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        problems.append(f"{path.name}: unknown key(s) {', '.join(unknown)}")
+
+    def patterns(key: str) -> tuple[str, ...]:
+        raw = data.get(key, [])
+        if not isinstance(raw, list):
+            problems.append(f"{path.name}: {key} must be a list of phrases")
+            return ()
+        out: list[str] = []
+        for item in raw:
+            try:
+                _check_file_pattern(str(item))
+            except ValueError as exc:
+                problems.append(f"{path.name}: {key} phrase {str(item)[:40]!r}: {exc}")
+            else:
+                out.append(str(item))
+        return tuple(out)
+
+    rewrite = data.get("rewrite", {})
+    if not isinstance(rewrite, dict) or not all(isinstance(v, str) for v in rewrite.values()):
+        problems.append(f"{path.name}: rewrite must be a table of words = words")
+        rewrite = {}
+    return PhraseList(
+        str(data.get("language", path.stem)),
+        {c: patterns(c.value) for c in Concern},
+        patterns("exclude"),
+        {str(k): str(v) for k, v in rewrite.items()},
+    )
 
 
 def load_phrase_lists(folder: Path) -> tuple[list[PhraseList], list[str]]:
@@ -113,23 +596,18 @@ def load_phrase_lists(folder: Path) -> tuple[list[PhraseList], list[str]]:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             problems.append(f"{path.name}: {exc}")
             continue
-        unknown = sorted(set(data) - {"language", "explicit", "concern", "exclude"})
-        if unknown:
-            problems.append(f"{path.name}: unknown key(s) {', '.join(unknown)}")
-        groups: dict[str, list[str]] = {}
-        for key in ("explicit", "concern", "exclude"):
-            groups[key] = []
-            for raw in data.get(key, []):
-                try:
-                    groups[key].extend(expand(str(raw), MAX_FILE_PHRASE))
-                except ValueError as exc:
-                    problems.append(f"{path.name}: {key} phrase {str(raw)[:40]!r}: {exc}")
-        lists.append(
-            PhraseList(
-                str(data.get("language", path.stem)),
-                tuple(groups["explicit"]),
-                tuple(groups["concern"]),
-                tuple(groups["exclude"]),
-            )
-        )
+        lists.append(_parse_list(path, data, problems))
     return lists, problems
+
+
+def shipped_detector(folder: Path) -> tuple[Detector, list[str]]:
+    """The detector over every list in `folder` and the lists' problems, built once per
+    process for each state of the files (compiling takes a moment; every app shares it)."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.toml")))
+    return _shipped(folder, stamp)
+
+
+@lru_cache(maxsize=4)
+def _shipped(folder: Path, stamp: tuple[tuple[str, int], ...]) -> tuple[Detector, list[str]]:
+    lists, problems = load_phrase_lists(folder)
+    return Detector(lists), problems

@@ -1,71 +1,210 @@
-"""The crisis-phrase detector against its test set of plain phrases and tricky everyday idioms."""
+"""The crisis-phrase detector against its multilingual test set, and the properties behind it.
+
+The test set in data/crisis/phrase_tests/ is written apart from the phrase lists (paraphrases,
+slang, typos, idioms); the same numbers are printed by benchmarks/crisis_phrases.py.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import unicodedata
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from benchmarks.crisis_phrases import (
+    FALSE_POSITIVE_GOAL,
+    RECALL_GOAL,
+    load_test_sets,
+    score,
+)
 from bot.paths import DATA_DIR
-from cogs.crisis.phrases import Detector, expand, load_phrase_lists, normalise
+from cogs.crisis.phrases import (
+    Concern,
+    Detector,
+    expand,
+    is_common_word,
+    load_phrase_lists,
+    normalise,
+    shipped_detector,
+)
 
-CASES = tomllib.loads((DATA_DIR / "crisis" / "phrase_tests" / "en.toml").read_text("utf-8"))
+LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
+SETS = load_test_sets()
+POSITIVES = [
+    (lang, kind, text)
+    for lang, cases in SETS.items()
+    for kind in Concern
+    for text in cases.get(kind.value, [])
+]
+NEGATIVES = [t for cases in SETS.values() for k in ("everyday", "idiom") for t in cases[k]]
+SETTINGS = settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def detector() -> Detector:
-    lists, problems = load_phrase_lists(DATA_DIR / "crisis" / "phrases")
+    found, problems = shipped_detector(DATA_DIR / "crisis" / "phrases")
     assert problems == []
-    return Detector(
-        [p for pl in lists for p in (*pl.explicit, *pl.concern)],
-        [p for pl in lists for p in pl.exclude],
-    )
+    return found
 
 
-def test_recall_on_explicit_phrases_is_at_least_95_percent() -> None:
-    d = detector()
-    missed = [t for t in CASES["explicit"] if not d.matches(t)]
-    assert len(CASES["explicit"]) >= 50
-    assert 1 - len(missed) / len(CASES["explicit"]) >= 0.95, missed
+def test_every_language_has_lists_and_a_test_set_of_every_kind() -> None:
+    assert sorted(detector().languages) == sorted(LANGUAGES)
+    assert sorted(SETS) == sorted(LANGUAGES)
+    for lang, cases in SETS.items():
+        for kind in Concern:
+            assert len(cases.get(kind.value, [])) >= 7, (lang, kind)
+        assert len(cases["everyday"]) >= 20, lang
+        assert len(cases["idiom"]) >= 15, lang
 
 
-def test_worry_about_someone_else_is_found() -> None:
-    d = detector()
-    assert [t for t in CASES["concern"] if not d.matches(t)] == []
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_recall_and_false_positives_per_language_meet_the_goals(language: str) -> None:
+    result = score(detector(), language, SETS[language])
+    assert result.recall >= RECALL_GOAL, result.missed
+    assert result.everyday_rate <= FALSE_POSITIVE_GOAL, result.false_everyday
+    assert result.idiom_rate <= FALSE_POSITIVE_GOAL, result.false_idioms
+    assert result.right_kind / result.positives >= RECALL_GOAL, result.wrong_kind
 
 
-def test_the_tricky_negatives_get_no_answer() -> None:
-    d = detector()
-    assert len(CASES["negative"]) >= 50
-    assert [t for t in CASES["negative"] if d.matches(t)] == []
+@pytest.mark.parametrize(
+    ("text", "kind", "language"),
+    [
+        ("Ich will nicht mehr leben", Concern.SUICIDE, "de"),
+        ("quiero morir", Concern.SUICIDE, "es"),
+        ("kms", Concern.SUICIDE, "en"),
+        ("gonna end it", Concern.SUICIDE, "en"),
+        ("dont wanna live anymore", Concern.SUICIDE, "en"),
+        ("I took too much and I can't breathe", Concern.MEDICAL_EMERGENCY, "en"),
+        ("he hits me and I'm scared to go home", Concern.DOMESTIC_VIOLENCE, "en"),
+        ("I've started cutting myself again", Concern.SELF_HARM, "en"),
+        ("j'ai envie de mourir", Concern.SUICIDE, "fr"),
+    ],
+)
+def test_the_reported_messages_get_their_kind_and_language(
+    text: str, kind: Concern, language: str
+) -> None:
+    found = detector().detect(text)
+    assert found is not None and found.kind == kind and found.language == language
+    assert found.urgent == (kind == Concern.MEDICAL_EMERGENCY)
+
+
+def test_the_most_urgent_kind_leads_and_every_kind_is_kept() -> None:
+    found = detector().detect("I want to die. I took all my pills and my lips are turning blue")
+    assert found is not None
+    assert found.kind == Concern.MEDICAL_EMERGENCY
+    assert {Concern.MEDICAL_EMERGENCY, Concern.SUICIDE} <= found.kinds
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "I'm not suicidal but I want to die",
-        "this meeting is killing me and I want to kill myself",
-        "I was killing myself laughing, then later I thought about ending my life",
+        "I'm dying to try it",
+        "this heat is killing me",
+        "I nearly died laughing",
+        "my phone is dead",
+        "we watched Suicide Squad",  # French and Dutch lists know "suicide"; the idiom is English
     ],
 )
-def test_an_idiom_does_not_hide_a_real_phrase_beside_it(text: str) -> None:
-    assert detector().matches(text)
+def test_the_issues_idioms_get_nothing(text: str) -> None:
+    assert detector().detect(text) is None
 
 
-def test_case_punctuation_and_apostrophes_do_not_matter() -> None:
+def test_a_typo_of_a_real_word_is_never_bent_into_a_crisis_word() -> None:
+    # "putting" is one letter from "cutting", "diet" from "die": both are everyday words.
+    assert is_common_word("putting") and is_common_word("diet")
+    assert detector().detect("I'm putting myself first") is None
+    assert detector().detect("I want to diet") is None
+    assert detector().detect("I want to kill myslef") is not None
+
+
+@SETTINGS
+@given(st.sampled_from(POSITIVES), st.data())
+def test_case_accents_and_stretched_letters_do_not_matter(
+    case: tuple[str, Concern, str], data: st.DataObject
+) -> None:
+    _lang, kind, text = case
     d = detector()
-    assert d.matches("I DON’T want to be alive anymore!!!")
-    assert d.matches("kill...myself")
-    assert normalise("Don’t  STOP—now") == "dont stop now"
+    variants = [
+        text.upper(),
+        "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)),
+    ]
+    letters = [i for i, c in enumerate(text) if c.isalpha()]
+    i = data.draw(st.sampled_from(letters))
+    n = data.draw(st.integers(2, 5))
+    variants.append(text[:i] + text[i] * n + text[i + 1 :])
+    for variant in variants:
+        found = d.detect(variant)
+        assert found is not None and kind in found.kinds, variant
 
 
-def test_a_moderators_phrase_with_alternatives() -> None:
+@SETTINGS
+@given(st.sampled_from(POSITIVES), st.data())
+def test_a_one_letter_typo_in_a_long_word_is_forgiven(
+    case: tuple[str, Concern, str], data: st.DataObject
+) -> None:
+    _lang, kind, text = case
+    words = text.split(" ")
+    long = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= 7]
+    if not long:
+        return
+    i = data.draw(st.sampled_from(long))
+    word = words[i]
+    j = data.draw(st.integers(1, len(word) - 3))
+    typo = word[:j] + word[j + 1] + word[j] + word[j + 2 :]  # two neighbours swapped
+    if typo == word or is_common_word(typo.casefold()):
+        return  # a swap that makes another real word is a different message
+    words[i] = typo
+    found = detector().detect(" ".join(words))
+    assert found is not None and kind in found.kinds, " ".join(words)
+
+
+@SETTINGS
+@given(st.sampled_from(NEGATIVES), st.sampled_from(POSITIVES))
+def test_an_idiom_never_hides_a_real_phrase_beside_it(
+    negative: str, case: tuple[str, Concern, str]
+) -> None:
+    _lang, kind, text = case
+    for combined in (f"{negative}. {text}", f"{text}. {negative}"):
+        found = detector().detect(combined)
+        assert found is not None and kind in found.kinds, combined
+
+
+def test_case_punctuation_and_apostrophes_split_words() -> None:
+    assert normalise("Don’t  STOP—now") == "don t stop now"
+    assert detector().detect("I DON’T want to be alive anymore!!!") is not None
+    assert detector().detect("I dont want to be alive any more") is not None
+    assert detector().detect("kill...myself") is not None
+
+
+def test_a_communitys_phrase_with_alternatives() -> None:
     assert expand("i feel (hopeless|worthless)") == ["i feel hopeless", "i feel worthless"]
-    d = Detector(expand("i feel (hopeless|worthless)"))
-    assert d.matches("Honestly, I feel worthless today")
-    assert not d.matches("I feel hopeful")
+    d = detector().with_extra(["i feel (hopeless|worthless)"])
+    found = d.detect("Honestly, I feel worthless today")
+    assert found is not None and found.kind == Concern.SUICIDE and found.language == ""
+    assert d.detect("I feel hopeful") is None
+    assert detector().detect("Honestly, I feel worthless today") is None
 
 
-@pytest.mark.parametrize("bad", ["a", "(a|b) c", "((x))", "x" * 101, "(open"])
+@pytest.mark.parametrize("bad", ["a", "(a|b) c", "x" * 101, "(open", "close)", "* gap"])
 def test_unusable_phrases_are_refused(bad: str) -> None:
-    with pytest.raises(ValueError, match=r"phrase|letters|brackets|variants"):
+    with pytest.raises(ValueError, match=r"phrase|letters|brackets|variants|gap"):
         expand(bad)
+
+
+def test_a_broken_phrase_file_is_reported_line_by_line(tmp_path: Path) -> None:
+    (tmp_path / "xx.toml").write_text(
+        'language = "xx"\nsuicide = ["(open", "fine words"]\nmood = []\n', "utf-8"
+    )
+    (tmp_path / "yy.toml").write_text("suicide = [", "utf-8")
+    lists, problems = load_phrase_lists(tmp_path)
+    assert [pl.language for pl in lists] == ["xx"]
+    assert lists[0].phrases[Concern.SUICIDE] == ("fine words",)
+    assert any("xx.toml: suicide phrase '(open'" in p for p in problems)
+    assert any("unknown key(s) mood" in p for p in problems)
+    assert any(p.startswith("yy.toml") for p in problems)
