@@ -118,8 +118,14 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def context(self, incoming: Incoming, spec: CommandSpec | None = None) -> Context:
-        """Build the context: community row, member's zone and language, final tier."""
+    async def context(
+        self, incoming: Incoming, spec: CommandSpec | None = None, *, join: bool = True
+    ) -> Context:
+        """Build the context: community row, member's zone and language, final tier.
+
+        `join=False` for words that may be meant for another bot: the person is not recorded
+        as a member of the community (nor counted as active) for them.
+        """
         community: CommunityInfo | None = None
         if incoming.place.community_id is not None:
             community = await self.members.community(
@@ -128,9 +134,10 @@ class Dispatcher:
                 incoming.community_name,
                 timezone=self.default_timezone,
             )
-            await self.members.join(community.id, incoming.actor.key)
-            for seen in self.seen_hooks:
-                await seen(community.id, incoming.actor.key)
+            if join:
+                await self.members.join(community.id, incoming.actor.key)
+                for seen in self.seen_hooks:
+                    await seen(community.id, incoming.actor.key)
         profile = await self.members.profile(incoming.actor.key)
         tier = Tier.OWNER if incoming.actor.key in self.owners else incoming.tier
         language = profile.language or (community.language if community else "en")
@@ -390,7 +397,7 @@ class Dispatcher:
         so does anything after a loosely typed prefix (`! wow`) that is neither.
         """
         word = body.split()[0]
-        ctx = await self.context(incoming)
+        ctx = await self.context(incoming, join=False)
         if await self.text_checks.run(ctx, body, "command:unknown"):
             return True
         names = sorted({spec.path[0] for spec in self.registry.specs})

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
+from bot.models import Member
 from cogs.crisis.cog import CRISIS_DIR, CrisisCog
 from cogs.crisis.directory import COUNTRIES, country_in_words
 from cogs.crisis.phrases import load_phrase_lists
@@ -182,6 +184,30 @@ async def test_unknown_command_with_distress_words_leads_to_the_lines(
     reply = only(await fake.say("ana", "!please i want to end my life"))
     assert reply.where == "ephemeral" and CARING in reply.text and US_LINES in reply.text
     assert await fake.say("ana", "!play some music") == []  # another bot's command
+
+
+async def test_another_bots_command_records_nobody(app_factory: AppFactory) -> None:
+    app, fake = await started(app_factory)
+    await fake.say("ana", "!ping")
+    assert await fake.say("cai", "!play some music") == []
+    async with app.db.sessions() as session:
+        keys = set(await session.scalars(select(Member.actor_key)))
+    assert "fake:ana" in keys and "fake:cai" not in keys
+
+
+async def test_a_failure_inside_crisis_still_shows_a_way_to_help(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, fake = await started(app_factory)
+    await us_member(fake)
+
+    async def broken(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("the database is unreachable")
+
+    monkeypatch.setattr(crisis(app).service, "directory", broken)
+    text = only(await fake.say("ana", "!crisis help me")).text
+    assert FALLBACK in text and "call your local emergency number" in text
+    assert "something went wrong on my side" in text
 
 
 async def test_a_distress_pseudonym_is_not_published(app_factory: AppFactory) -> None:
