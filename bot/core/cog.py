@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
 from bot.core.conversation import Flow
 from bot.core.dispatch import ActionHandler, Dispatcher
+from bot.i18n import _
 
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.config import AppConfig
+    from bot.core.context import CommunityInfo, Context
     from bot.core.conversation import Conversations
     from bot.core.hooks import TextChecks
     from bot.core.mirror import CalendarMirror
@@ -91,6 +93,15 @@ class Cog:
     async def stop(self) -> None:
         """Release what `start` planned."""
         self.services.scheduler.cancel_prefix(f"{self.name}.")
+
+    async def data_statement_in(self, community: CommunityInfo | None) -> str:
+        """What this cog stores or reads, as it is set up in `community` (translated);
+        `about` and `mydata what` show it. By default the class's `data_statement`."""
+        return _(self.data_statement)
+
+    async def setup_notes(self, ctx: Context) -> list[str]:
+        """Lines `setup` shows moderators about what this cog offers them (Markdown)."""
+        return []
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase every row about this person (mandatory; `mydata erase` calls it)."""

@@ -145,6 +145,15 @@ class Context:
         check = getattr(self.responder, "can_post", None)
         return None if check is None else await check(place)
 
+    async def cannot_read_channels(self) -> str | None:
+        """Why the bot cannot read plain chat in this community's channels (None: it can).
+
+        A responder may define `cannot_read_channels` (Discord: the message-content intent is
+        off); without it the platform delivers channel messages to the bot.
+        """
+        check = getattr(self.responder, "cannot_read_channels", None)
+        return None if check is None else await check()
+
     async def members_can_read(self, place: Place) -> str | None:
         """Who below moderator can read `place` (None: only moderators and the bot can).
 

@@ -38,6 +38,8 @@ log = logging.getLogger("circlebot.commands")
 ActionHandler = Callable[[Context, str], Awaitable[bool]]
 # (ctx, the member's words, the refusal) -> True when the handler answered instead.
 RefusalHandler = Callable[[Context, str, Message], Awaitable[bool]]
+# (the event, the plain text) for plain chat in a community channel; see `read_channel`.
+ChannelReader = Callable[["Incoming", str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Dispatcher:
         self._inflight = 0
         self._actions: dict[str, ActionHandler] = {}
         self._refusals: dict[str, RefusalHandler] = {}
+        self._channel_readers: dict[str, ChannelReader] = {}
         # Set by the admin cog: cogs a community switched off.
         self.disabled_cogs: Callable[[int], Awaitable[list[str]]] | None = None
         # Called with (community id, actor key) on every event; privacy counts activity here.
@@ -303,6 +306,26 @@ class Dispatcher:
         """A cog unloading."""
         self._refusals.pop(cog, None)
 
+    def register_channel_reader(self, cog: str, reader: ChannelReader) -> None:
+        """Let a cog see plain chat in community channels (the crisis cog's channel watch,
+        which itself reads only where moderators switched it on)."""
+        self._channel_readers[cog] = reader
+
+    def unregister_channel_reader(self, cog: str) -> None:
+        """A cog unloading."""
+        self._channel_readers.pop(cog, None)
+
+    async def read_channel(self, incoming: Incoming, text: str) -> None:
+        """Plain chat in a community channel, from an adapter. Nothing here stores or logs it;
+        without a registered reader it is dropped unread."""
+        if incoming.place.is_dm or not text.strip():
+            return
+        for cog, reader in list(self._channel_readers.items()):
+            try:
+                await reader(incoming, text)
+            except Exception:
+                log.exception("the channel reader of %s failed", cog)  # never the text
+
     async def _refused(
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any], refusal: Message
     ) -> bool:
@@ -346,6 +369,7 @@ class Dispatcher:
             await self.run(incoming, resolved.spec, rest)
             return True
         if not incoming.place.is_dm:
+            await self.read_channel(incoming, stripped)
             return False
         return await self.handle_answer(incoming, stripped, prefix)
 

@@ -288,6 +288,10 @@ class AdminCog(Cog):
                 ),
                 card=message.card,
             )
+        notes = [n for c in self.services.cogs.values() for n in await c.setup_notes(ctx)]
+        if notes:
+            lead = "\n\n" if message.text else ""
+            message = Message(text=(*message.text, lead + "\n\n".join(notes)), card=message.card)
         await ctx.reply(message, ephemeral=True)
 
     @command("settings", "show", tier=Tier.MODERATOR, scope=Scope.COMMUNITY, ephemeral=True,

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import Context
+from bot.core.context import CommunityInfo, Context
 from bot.core.convert import file_hint, file_text
 from bot.core.errors import DeliveryError, NotFound, UserError
 from bot.core.identity import Place
@@ -26,7 +26,7 @@ from bot.safety import escape_markdown
 from cogs.crisis import directory
 from cogs.crisis.answer import URGENT_KINDS, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker
-from cogs.crisis.phrases import Concern, Detection, Detector, expand, shipped_detector
+from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
 from cogs.crisis.render import (
     country_name,
     country_names,
@@ -38,17 +38,11 @@ from cogs.crisis.render import (
     topic_name,
 )
 from cogs.crisis.service import CrisisService
+from cogs.crisis.watch import ANSWER_KINDS, ChannelWatch, watch_off, watch_on, watch_status
 
 log = logging.getLogger("circlebot.crisis")
 
 CRISIS_DIR = DATA_DIR / "crisis"
-# The detector's concern kinds as the answer text names them.
-ANSWER_KINDS: dict[Concern, str] = {
-    Concern.MEDICAL_EMERGENCY: "overdose",
-    Concern.SUICIDE: "suicide",
-    Concern.SELF_HARM: "self-harm",
-    Concern.DOMESTIC_VIOLENCE: "domestic-violence",
-}
 SUPERSEDED_FILE = "superseded.toml"
 SHORT_CODES_FILE = "short-codes.toml"
 # Directory files: entries converted from other sources first, then the hand-curated seed, whose
@@ -142,6 +136,7 @@ class CrisisCog(Cog):
         self.superseded = directory.load_superseded(CRISIS_DIR / SUPERSEDED_FILE)
         self.short_codes = directory.load_short_codes(CRISIS_DIR / SHORT_CODES_FILE)
         self.detector = Detector([])
+        self.watch = ChannelWatch(self)
         self._detectors: dict[tuple[str, ...], Detector] = {}
         self._answered: dict[str, datetime] = {}
         # Contexts already answered: one event checked twice (by the dispatcher, then by a cog
@@ -165,11 +160,13 @@ class CrisisCog(Cog):
         self._detectors.clear()
         self.services.text_checks.add(self.check_text)
         self.services.dispatcher.register_refusal(self.name, self.answer_refusal)
+        self.services.dispatcher.register_channel_reader(self.name, self.watch.read)
 
     async def stop(self) -> None:
         """Stop watching member text."""
         self.services.text_checks.remove(self.check_text)
         self.services.dispatcher.unregister_refusal(self.name)
+        self.services.dispatcher.unregister_channel_reader(self.name)
         await super().stop()
 
     def load_seed(self) -> tuple[list[Entry], list[str]]:
@@ -261,12 +258,17 @@ class CrisisCog(Cog):
 
     async def detect(self, ctx: Context, text: str) -> Detection | None:
         """What the shipped or the community's phrases find in `text` (kind and language)."""
-        extras: list[str] = []
-        if ctx.community is not None:
-            extras = await self.services.settings.get(ctx.community.id, self.name, "phrases", [])
-        return self._detector(tuple(extras)).detect(text)
+        community_id = ctx.community.id if ctx.community else None
+        return (await self.detector_for(community_id)).detect(text)
 
-    async def _note_distress(self, ctx: Context) -> tuple[bool, bool]:
+    async def detector_for(self, community_id: int | None) -> Detector:
+        """The shipped phrases plus the ones the community added."""
+        extras: list[str] = []
+        if community_id is not None:
+            extras = await self.services.settings.get(community_id, self.name, "phrases", [])
+        return self._detector(tuple(extras))
+
+    async def _note_distress(self, ctx: Context, *, alert: bool = True) -> tuple[bool, bool]:
         """Record a distress answer: (first in the quiet period, moderators were alerted).
 
         Only the first one in the period alerts the community's moderators, if they asked.
@@ -278,7 +280,7 @@ class CrisisCog(Cog):
             return False, False
         self._answered = {k: t for k, t in self._answered.items() if now - t < quiet}
         self._answered[ctx.actor.key] = now
-        return True, await self._alert_moderators(ctx)
+        return True, (await self._alert_moderators(ctx) if alert else False)
 
     async def answer(
         self,
@@ -404,7 +406,7 @@ class CrisisCog(Cog):
             self._detectors[extras] = detector
         return detector
 
-    async def _alert_moderators(self, ctx: Context) -> bool:
+    async def _alert_moderators(self, ctx: Context, *, dms_closed: bool = False) -> bool:
         """Tell the moderators' channel someone may need support: who, never what they wrote.
 
         Sent at once, never stored: no outbox row, no log line naming anyone, so the bot keeps
@@ -427,6 +429,15 @@ class CrisisCog(Cog):
                 "A member may need support; please check in with them privately. "
                 "Pseudonym: **{name}**. Their account:"
             ).format(name=escape_markdown(name))
+            if dms_closed:
+                text = (
+                    _(
+                        "Their direct messages are closed, so I could not answer them "
+                        "privately and said nothing in public."
+                    )
+                    + " "
+                    + text
+                )
         try:
             await self.services.outbox.send_now(
                 Target(ctx.place.platform, str(channel)),
@@ -437,6 +448,20 @@ class CrisisCog(Cog):
             log.warning("a crisis alert could not be delivered to the alert channel")
             return False
         return True
+
+    # ------------------------------------------------------------------ channel watch
+
+    watch_on = watch_on
+    watch_off = watch_off
+    watch_status = watch_status
+
+    async def data_statement_in(self, community: CommunityInfo | None) -> str:
+        """The data statement, and whether this community's channels are watched."""
+        return _(self.data_statement) + " " + await self.watch.statement(community)
+
+    async def setup_notes(self, ctx: Context) -> list[str]:
+        """Channel watch, offered with a plain explanation."""
+        return [await self.watch.setup_note(ctx)]
 
     # ------------------------------------------------------------------ member commands
 

@@ -160,7 +160,9 @@ class GeneralCog(Cog):
     async def about(self, ctx: Context) -> None:
         """What this bot is, which parts are on, and what each part stores."""
         cogs = list(self.services.cogs.values())
-        fields = tuple(Field(_(c.description), _(c.data_statement)) for c in cogs)
+        fields = tuple(
+            [Field(_(c.description), await c.data_statement_in(ctx.community)) for c in cogs]
+        )
         text = _(
             "{name} {version} is a peer-support tool for SMART-style self-management "
             "communities. It is not a crisis service and not therapy, and it is not an official "

@@ -115,7 +115,10 @@ class PrivacyCog(Cog):
         """What each part of the bot stores about you, and why."""
         await self._touch(ctx)
         fields = tuple(
-            Field(_(c.description), _(c.data_statement)) for c in self.services.cogs.values()
+            [
+                Field(_(c.description), await c.data_statement_in(ctx.community))
+                for c in self.services.cogs.values()
+            ]
         )
         await ctx.reply(
             Message(

@@ -1,0 +1,305 @@
+"""Channel watch: moderators let the bot read plain chat in the community's channels for crisis
+phrases only, and answer the writer privately.
+
+Members in a hard moment usually write where they already are. With `crisis watch on` the bot
+reads the community's channels (all, or the ones named) and checks each message against the
+crisis phrases; nothing it reads is stored or logged. A match is answered in a direct message,
+never in the channel (a public line seconds later would point at the member), at most once an
+hour per member. When the direct message cannot be delivered (closed DMs) nothing is posted in
+public; if the community turned on alerts, its moderators hear that the member's DMs are closed.
+
+The setting is the crisis cog's `watch`: `{"channels": [place ids], "labels": {id: name}}`;
+an empty list means every channel; no setting means off.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from bot.core.commands import Option, OptionType, command
+from bot.core.context import CommunityInfo, Context
+from bot.core.dispatch import Incoming
+from bot.core.errors import DeliveryError, UserError
+from bot.core.identity import Place
+from bot.core.permissions import Scope, Tier
+from bot.i18n import _
+from bot.safety import escape_markdown
+from cogs.crisis.phrases import Concern
+
+if TYPE_CHECKING:
+    from cogs.crisis.cog import CrisisCog
+
+log = logging.getLogger("circlebot.crisis")
+
+# The detector's concern kinds as the answer text (cogs/crisis/answer.py) names them.
+ANSWER_KINDS: dict[Concern, str] = {
+    Concern.MEDICAL_EMERGENCY: "overdose",
+    Concern.SUICIDE: "suicide",
+    Concern.SELF_HARM: "self-harm",
+    Concern.DOMESTIC_VIOLENCE: "domestic-violence",
+}
+WATCH = "watch"
+MAX_CHANNELS = 50
+_SPLIT = re.compile(r"[\s,]+")
+
+CHANNELS_OPTION = Option(
+    "channels",
+    OptionType.STRING,
+    "Channels, as mentions or names; leave out for every channel",
+    required=False,
+    max_length=1000,
+)
+
+
+class ChannelWatch:
+    """Reads watched channels for crisis phrases and answers privately (see the module)."""
+
+    def __init__(self, cog: CrisisCog) -> None:
+        self.cog = cog
+        self.services = cog.services
+
+    async def setting(self, community_id: int) -> dict[str, Any] | None:
+        """The stored watch setting, or None when watch is off."""
+        value = await self.services.settings.get(community_id, self.cog.name, WATCH)
+        return value if isinstance(value, dict) else None
+
+    # ------------------------------------------------------------------ reading
+
+    async def read(self, incoming: Incoming, text: str) -> None:
+        """One plain channel message: answered privately if watch is on there and it holds a
+        crisis phrase; otherwise forgotten at once. Never stored, never logged."""
+        place = incoming.place
+        if place.is_dm or place.community_id is None:
+            return
+        community = await self.services.members.community(
+            place.platform, place.community_id, incoming.community_name
+        )
+        watch = await self.setting(community.id)
+        if watch is None:
+            return
+        channels = watch.get("channels") or []
+        if channels and place.id not in channels:
+            return
+        detection = (await self.cog.detector_for(community.id)).detect(text)
+        if detection is None:
+            return
+        ctx = await self.services.dispatcher.context(incoming)
+        first, _alerted = await self.cog._note_distress(ctx, alert=False)
+        if not first:
+            return  # at most once an hour per member in channels: never nag
+        message = await self.cog.answer(
+            ctx,
+            text,
+            distress=True,
+            kind=ANSWER_KINDS[detection.kind],
+            language=detection.language or None,
+        )
+        try:
+            await ctx.dm(message)
+        except DeliveryError:
+            log.info("a channel-watch answer could not be sent privately; nothing was posted")
+            await self.cog._alert_moderators(ctx, dms_closed=True)
+            return
+        await self.cog._alert_moderators(ctx)
+
+    # ------------------------------------------------------------------ what members are told
+
+    async def statement(self, community: CommunityInfo | None) -> str:
+        """Whether this community's channels are read, for `about` and `mydata what`."""
+        if community is None:
+            return _("Channel watch applies to community channels only.")
+        watch = await self.setting(community.id)
+        if watch is None:
+            return _(
+                "Channel watch is off here: the bot does not read messages in this community's "
+                "channels."
+            )
+        return _(
+            "Channel watch is ON here ({where}): the bot reads messages there only to notice "
+            "crisis phrases, stores and logs none of them, and answers the writer privately."
+        ).format(where=self.where(watch))
+
+    async def setup_note(self, ctx: Context) -> str:
+        """The offer shown by `setup`."""
+        watch = await self.setting(ctx.require_community().id)
+        state = (
+            _("Channel watch is on ({where}).").format(where=self.where(watch))
+            if watch is not None
+            else _("Channel watch is off.")
+        )
+        return " ".join(
+            [
+                state,
+                _(
+                    "People in a hard moment often write in a channel, not to the bot. With "
+                    "`{prefix}crisis watch on` (optionally naming channels) the bot reads "
+                    "messages there for crisis phrases only, stores and logs nothing it reads, "
+                    "and answers the writer in a private message, at most once an hour. "
+                    "`{prefix}crisis watch off` stops it; `about` tells members whether it "
+                    "is on."
+                ).format(prefix=ctx.prefix),
+            ]
+        )
+
+    @staticmethod
+    def where(watch: dict[str, Any]) -> str:
+        """'every channel' or the channels' names."""
+        channels = watch.get("channels") or []
+        if not channels:
+            return _("every channel")
+        labels: dict[str, str] = watch.get("labels") or {}
+        return ", ".join(escape_markdown(labels.get(c, c)) for c in channels)
+
+    # ------------------------------------------------------------------ moderators
+
+    async def places(self, ctx: Context, channels: str | None) -> list[Place]:
+        """The channels named in `channels` (mentions, names or ids), each checked."""
+        words = [w for w in _SPLIT.split(channels or "") if w]
+        if len(words) > MAX_CHANNELS:
+            raise UserError(_("Name at most {n} channels.").format(n=MAX_CHANNELS))
+        found: list[Place] = []
+        unknown: list[str] = []
+        for word in words:
+            place = await ctx.responder.resolve_place(word)
+            if place is None:
+                unknown.append(word)
+            else:
+                found.append(ctx.own_place(place))
+        if unknown:
+            raise UserError(
+                _("I can't find these channels here: {names}.").format(
+                    names=", ".join(escape_markdown(w[:60]) for w in unknown)
+                )
+            )
+        return found
+
+    async def turn_on(self, ctx: Context, channels: str | None) -> None:
+        reason = await ctx.cannot_read_channels()
+        if reason is not None:
+            raise UserError(reason)
+        community_id = ctx.require_community().id
+        places = await self.places(ctx, channels)
+        current = await self.setting(community_id)
+        if places:
+            if current is not None and not current.get("channels"):
+                raise UserError(
+                    _(
+                        "Channel watch already covers every channel. To watch only some, turn "
+                        "it off, then on with the channels: `{prefix}crisis watch on #channel`."
+                    ).format(prefix=ctx.prefix)
+                )
+            ids = list((current or {}).get("channels") or [])
+            labels = dict((current or {}).get("labels") or {})
+            for place in places:
+                if place.id not in ids:
+                    ids.append(place.id)
+                labels[place.id] = place.label or place.id
+            watch: dict[str, Any] = {"channels": ids, "labels": labels}
+        else:
+            watch = {"channels": [], "labels": {}}
+        await self.services.settings.set(community_id, self.cog.name, WATCH, watch)
+        await self.services.audit.record(
+            community_id,
+            ctx.actor.key,
+            "crisis.watch.on",
+            "channels=" + (",".join(watch["channels"]) or "all"),
+        )
+        await ctx.reply(
+            "\n".join(
+                [
+                    _("Channel watch is on for {where}.").format(where=self.where(watch)),
+                    _(
+                        "I read messages there only to notice crisis phrases; nothing I read is "
+                        "stored or logged. When someone writes one, I answer them in a private "
+                        "message, at most once an hour, never in the channel. If their direct "
+                        "messages are closed, nothing is posted in public, and if crisis alerts "
+                        "are on (`{prefix}crisis alerts`), you are told their DMs are closed."
+                    ).format(prefix=ctx.prefix),
+                    _("`about` and `mydata what` tell members that watch is on."),
+                ]
+            ),
+            ephemeral=True,
+        )
+
+    async def turn_off(self, ctx: Context, channels: str | None) -> None:
+        community_id = ctx.require_community().id
+        places = await self.places(ctx, channels)
+        current = await self.setting(community_id)
+        if current is None:
+            raise UserError(_("Channel watch is already off."))
+        watch: dict[str, Any] | None = None
+        if places:
+            ids = list(current.get("channels") or [])
+            if not ids:
+                raise UserError(
+                    _(
+                        "Channel watch covers every channel. Turn it off with "
+                        "`{prefix}crisis watch off`, then on with the channels to keep."
+                    ).format(prefix=ctx.prefix)
+                )
+            gone = {p.id for p in places}
+            kept = [c for c in ids if c not in gone]
+            if kept:
+                labels = {k: v for k, v in (current.get("labels") or {}).items() if k in kept}
+                watch = {"channels": kept, "labels": labels}
+        await self.services.settings.set(community_id, self.cog.name, WATCH, watch)
+        await self.services.audit.record(
+            community_id,
+            ctx.actor.key,
+            "crisis.watch.off",
+            "channels=" + ",".join(p.id for p in places) if places else "all",
+        )
+        if watch is None:
+            text = _(
+                "Channel watch is off: I no longer read messages in this community's channels."
+            )
+        else:
+            text = _("Channel watch now covers {where}.").format(where=self.where(watch))
+        await ctx.reply(text, ephemeral=True)
+
+
+# Commands: defined here, taken into the crisis cog's class (`watch_on = watch.watch_on`).
+
+
+@command(
+    "crisis",
+    "watch",
+    "on",
+    tier=Tier.MODERATOR,
+    scope=Scope.COMMUNITY,
+    ephemeral=True,
+    options=(CHANNELS_OPTION,),
+)
+async def watch_on(self: CrisisCog, ctx: Context, channels: str | None = None) -> None:
+    """Let the bot read channels for crisis phrases only and answer the writer privately."""
+    await self.watch.turn_on(ctx, channels)
+
+
+@command(
+    "crisis",
+    "watch",
+    "off",
+    tier=Tier.MODERATOR,
+    scope=Scope.COMMUNITY,
+    ephemeral=True,
+    options=(CHANNELS_OPTION,),
+)
+async def watch_off(self: CrisisCog, ctx: Context, channels: str | None = None) -> None:
+    """Stop reading channels (all of them, or the ones named)."""
+    await self.watch.turn_off(ctx, channels)
+
+
+@command(
+    "crisis",
+    "watch",
+    "status",
+    tier=Tier.MODERATOR,
+    scope=Scope.COMMUNITY,
+    ephemeral=True,
+    text_default=True,
+)
+async def watch_status(self: CrisisCog, ctx: Context) -> None:
+    """Whether the bot reads this community's channels for crisis phrases, and which."""
+    await ctx.reply(await self.watch.setup_note(ctx), ephemeral=True)

@@ -1,0 +1,100 @@
+"""Channel watch on the console: moderators switch it on and off, a crisis phrase of each kind
+in a watched channel gets a private answer (never a public one), at most once an hour, and
+`about`, `mydata what` and `setup` say whether watch is on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_console import circlebot
+
+KINDS = {
+    "suicide": "honestly i dont wanna live anymore",
+    "self-harm": "i started cutting myself again last night",
+    "overdose": "i took way too many pills and i cant breathe",
+    "violence at home": "he hits me and im scared to go home",
+}
+
+
+def run(tmp_path: Path, script: str) -> str:
+    result = circlebot(
+        "console", "--db", str(tmp_path / "c.sqlite3"), stdin=script + ":quit\n", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_plain_chat_is_not_read_until_watch_is_on(tmp_path: Path) -> None:
+    out = run(
+        tmp_path,
+        "@ana I want to kill myself\n"
+        "!about\n"
+        "!crisis watch on\n"
+        "@ana I want to kill myself\n"
+        "@ana I want to kill myself\n",
+    )
+    before, after = out.split("Channel watch is on for every channel.", 1)
+    assert "It sounds like" not in before
+    assert "Channel watch is off here" in before  # about, before watch
+    assert "nothing I read is stored or logged" in after
+    # One private answer in ana's DM, nothing in the channel, and no repeat within the hour.
+    assert after.count("[dm ana]") == 1
+    assert "[#general]" not in after.split("[dm ana]", 1)[1]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_gets_a_private_answer_in_a_watched_channel(tmp_path: Path, kind: str) -> None:
+    out = run(tmp_path, f"@ana !me country US\n!crisis watch on #general\n@ana {KINDS[kind]}\n")
+    answer = out.split("[dm ana]", 1)[1]
+    assert "988" in answer
+    assert "[#general]" not in answer
+    if kind == "overdose":
+        first = answer.strip().splitlines()[0]
+        assert "911" in first  # the emergency number leads an urgent answer
+
+
+def test_watch_off_stops_reading_and_members_are_told(tmp_path: Path) -> None:
+    out = run(
+        tmp_path,
+        "!crisis watch on #general\n"
+        "@ana !about\n"
+        "@ana !mydata what\n"
+        "!crisis watch off\n"
+        "@ana I want to die\n"
+        "@ana !mydata what\n"
+        "!setup\n",
+    )
+    on, off = out.split("Channel watch is off: I no longer read", 1)
+    assert on.count("Channel watch is ON here (#general)") == 2  # about and mydata what
+    assert "[dm ana]" not in off
+    assert "Channel watch is off here" in off
+    assert "crisis watch on" in off.split("Community set-up", 1)[1]
+
+
+def test_watching_some_channels_only(tmp_path: Path) -> None:
+    out = run(
+        tmp_path,
+        ":tier ana moderator\n"
+        "!crisis watch on #mods\n"
+        "@ana I want to die\n"
+        "!crisis watch on #general\n"
+        "!crisis watch off #mods\n"
+        "!crisis watch status\n"
+        "!crisis watch on #nowhere\n"
+        "!crisis watch off\n"
+        "!crisis watch off\n",
+    )
+    assert "Channel watch is on for #mods." in out
+    assert "[dm ana]" not in out.split("Channel watch is on for #mods, #general", 1)[0]
+    assert "Channel watch now covers #general." in out
+    assert "Channel watch is on (#general)." in out
+    assert "I can't find these channels here: #nowhere." in out
+    assert "Channel watch is already off." in out
+
+
+def test_members_cannot_switch_watch(tmp_path: Path) -> None:
+    out = run(tmp_path, "@ana !crisis watch on\n@ana !about\n")
+    assert "Channel watch is on" not in out
+    assert "Channel watch is off here" in out
