@@ -188,6 +188,8 @@ class StandinChannel:
     position: int = 0
     topic: str | None = None
     recipient_id: int | None = None
+    # Discord's overwrite objects: {"id", "type" (0 role, 1 member), "allow", "deny"}.
+    overwrites: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self, state: StandinState) -> dict[str, Any]:
         if self.type == CHANNEL_DM:
@@ -207,7 +209,10 @@ class StandinChannel:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [
+                {**o, "id": str(o["id"]), "allow": str(o["allow"]), "deny": str(o["deny"])}
+                for o in self.overwrites
+            ],
             "parent_id": None,
             "nsfw": False,
             "flags": 0,

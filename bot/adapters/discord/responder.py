@@ -79,11 +79,13 @@ async def members_can_read(
     if isinstance(channel, discord.Thread | discord.CategoryChannel):
         return _("Pick a channel, not a thread or a category.")
     bound = await adapter.app.members.bindings(await adapter.community_id(guild))
+    mine = {r.id for r in guild.me.roles if r.managed} if guild.me is not None else set()
 
     def moderator(role: discord.Role) -> bool:
         perms = role.permissions
         return (
-            perms.administrator
+            role.id in mine  # the bot's own integration role: only the bot has it
+            or perms.administrator
             or perms.manage_guild
             or bound.get(str(role.id), Tier.MEMBER) >= Tier.MODERATOR
         )

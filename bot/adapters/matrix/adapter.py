@@ -734,8 +734,10 @@ class MatrixAdapter:
                 "Its join rule is “{rule}”: people can join without an invitation. Make it "
                 "invite-only (private, not joinable from the space)."
             ).format(rule=room.join_rule)
-        if room.history_visibility == "world_readable" or room.guest_access == "can_join":
-            return _("Anyone can read it without joining; turn off guest and public reading.")
+        if room.history_visibility == "world_readable":
+            # (guest access only lets guests join rooms they could join anyway: with an
+            # invite-only room that still needs an invitation)
+            return _("Anyone can read its history without joining; make it members only.")
         community = self.community_of(place.id)
         bindings: dict[str, int] = {}
         if community is not None:
