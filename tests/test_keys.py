@@ -3,6 +3,7 @@ files holding member data are readable by their owner only."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import stat
@@ -187,3 +188,40 @@ def test_the_console_refuses_to_replace_a_lost_key(tmp_path: Path) -> None:
     )
     assert fourth.returncode == 0, fourth.stderr
     assert "the river in spring" in fourth.stdout
+
+
+KEY_POOL = [crypto.generate_key() for _n in range(4)]
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(configured=st.lists(st.sampled_from(range(4)), min_size=1, max_size=3, unique=True))
+def test_any_key_list_opens_the_database_iff_it_holds_its_key(
+    configured: list[int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Key 0 wrote the database; any configuration opens it exactly when key 0 is in it, and a
+    refused start changes nothing in the file."""
+    folder = tmp_path_factory.getbasetemp() / "keyprop"
+    database = folder / "k.sqlite3"
+    url = f"sqlite+aiosqlite:///{database}"
+
+    def files() -> list[bytes]:
+        wal = database.with_name(database.name + "-wal")
+        return [p.read_bytes() for p in (database, wal) if p.exists()]
+
+    async def scenario() -> None:
+        if not database.exists():
+            crypto.use_keys([KEY_POOL[0]])
+            await _write_private_text(await _open({"db_url": url, "db_schema": None}))
+        before = files()
+        crypto.use_keys([KEY_POOL[i] for i in configured])
+        if 0 in configured:
+            app = await _open({"db_url": url, "db_schema": None})
+            async with app.db.sessions() as session:
+                assert await session.scalar(select(KeyCheck.id)) == 1
+            await app.close()
+        else:
+            with pytest.raises(StartupError, match="cannot read"):
+                await _open({"db_url": url, "db_schema": None})
+            assert files() == before
+
+    asyncio.run(scenario())

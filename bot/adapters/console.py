@@ -244,7 +244,7 @@ class ConsoleAdapter:
             name = target.target.split(":", 1)[1]
             actor = self.users.get(name)
             if actor is None:
-                raise DeliveryError(f"no console user {name}", permanent=True)
+                raise DeliveryError("no such console user", permanent=True)
             await self.show_dm(actor, message)
         else:
             await self.show(f"#{target.target}", message, None)

@@ -510,7 +510,7 @@ class DiscordAdapter:
                 channel = self.client.get_partial_messageable(int(target.target))
                 await self.post(channel, message, idempotency_key=idempotency_key)
         except ValueError as exc:
-            raise DeliveryError(f"not a Discord target: {target.target}", permanent=True) from exc
+            raise DeliveryError("not a Discord target", permanent=True) from exc  # no ids in logs
         except discord.HTTPException as exc:
             raise delivery_error(exc) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
