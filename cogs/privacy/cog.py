@@ -41,9 +41,11 @@ class PrivacyCog(Cog):
     description = "Your data: what is stored, export, erase"
     data_statement = (
         "Stores the day you were last seen in each community, so a retention period set by "
-        "moderators can erase data of people who left. The bot itself also keeps messages it "
-        "is due to send you and, for moderators, a log of their actions (never what members "
-        "wrote)."
+        "moderators can erase data of people who left, and, while you are erasing your data, "
+        "the confirmation code (encrypted, for 10 minutes). The bot itself also keeps messages "
+        "it is due to send you and, for moderators, a log of their actions (never what members "
+        "wrote). If the bot is removed from a community, that community's data is erased a set "
+        "number of days later (30 unless the operator changed it) unless it is added back."
     )
 
     def __init__(self, services: Services, config: Any = None) -> None:
