@@ -73,8 +73,8 @@ class Option:
     min_length: int | None = None
     max_length: int | None = None
     autocomplete: str | None = None  # name of a cog method: (ctx, partial) -> list[Choice]
-    # Others will see the value (a pseudonym): the dispatcher does not publish one that reads
-    # as a crisis phrase and answers the member privately instead.
+    # Others will see the value (a pseudonym, a meeting's name): when the member's words read
+    # as a crisis phrase, the dispatcher answers them privately and does not run the command.
     published: bool = False
 
     def __post_init__(self) -> None:

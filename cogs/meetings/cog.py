@@ -273,7 +273,13 @@ class MeetingsCog(Cog):
         "meeting",
         "schedule",
         options=(
-            Option("title", OptionType.STRING, "The meeting's name", max_length=TITLE_MAX),
+            Option(
+                "title",
+                OptionType.STRING,
+                "The meeting's name",
+                max_length=TITLE_MAX,
+                published=True,
+            ),
             *_timing_options(True),
             Option(
                 "facilitator",
@@ -359,7 +365,14 @@ class MeetingsCog(Cog):
         "edit",
         options=(
             MEETING,
-            Option("title", OptionType.STRING, "New name", required=False, max_length=TITLE_MAX),
+            Option(
+                "title",
+                OptionType.STRING,
+                "New name",
+                required=False,
+                max_length=TITLE_MAX,
+                published=True,
+            ),
             *_timing_options(False),
             Option("add_facilitator", OptionType.USER, "Add a facilitator", required=False),
             Option("remove_facilitator", OptionType.USER, "Remove a facilitator", required=False),

@@ -620,6 +620,7 @@ class ScriptsCog(Cog):
                 "The meeting's name, for the texts and the next-meeting time",
                 required=False,
                 max_length=100,
+                published=True,
             ),
         ),
     )

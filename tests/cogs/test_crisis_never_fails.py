@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.commands import OptionType
 from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
 from bot.models import Member
@@ -427,3 +428,35 @@ def test_a_console_session_never_fails_someone_asking_for_help(tmp_path: Path) -
     assert to_ana[7].startswith("[dm ana] I'm still here.") and "911" in to_ana[7]
     assert "only understand commands" not in out
     assert "[#mods, private to you] Every entry was checked in the last 24 months." in out
+
+
+async def test_every_member_written_argument_is_checked_and_never_echoed_in_public(
+    app_factory: AppFactory,
+) -> None:
+    """The kind, not the instance: every text option of every command, in every cog."""
+    app = await app_factory(make_config(), clock=VirtualClock(START))
+    app.dispatcher.rate_limiter = RateLimiter(1_000_000, 1.0)
+    fake = FakePlatform(app)
+    app.add_transport(fake)
+    fake.actor("mod", Tier.MODERATOR)  # a moderator reaches every command
+    await fake.say("mod", "!me country US")
+    checked = 0
+    for spec in sorted(app.registry.specs, key=lambda s: s.name):
+        if spec.cog == "crisis":
+            continue  # its own commands answer the words themselves (tested above)
+        for option in spec.options:
+            if option.type is not OptionType.STRING:
+                continue
+            said = await fake.say("mod", f'!{spec.name} {option.name}:"I want to kill myself"')
+            private = [s for s in said if s.where in ("ephemeral", "dm")]
+            assert any(CARING in s.text or STILL_HERE in s.text for s in private), (
+                spec.name,
+                option.name,
+                said,
+            )
+            checked += 1
+    assert checked >= 60
+    await app.scheduler.advance(timedelta(days=8))
+    await app.outbox.deliver_due()
+    public = [s.text for s in fake.said if s.where == "channel"]
+    assert not any("kill myself" in text.lower() for text in public), public
