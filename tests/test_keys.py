@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from bot import crypto
 from bot.app import App, StartupError
+from bot.maintenance import rotate_keys
 from bot.models import AdapterState, KeyCheck
 from bot.services.members import member_state_key
 from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
@@ -94,7 +95,13 @@ async def test_tags_stay_the_same_across_restarts_and_key_rotation(
     app = await _open(backend)
     first = crypto.actor_tag("discord:1234", "log")
     await app.close()
-    crypto.use_keys([crypto.generate_key(), *encryption_keys])
+    new = crypto.generate_key()
+    crypto.use_keys([new, *encryption_keys])
+    app = await _open(backend)
+    assert crypto.actor_tag("discord:1234", "log") == first
+    await rotate_keys(app.db, [new, *encryption_keys])  # `circlebot rotate-key`
+    await app.close()
+    crypto.use_keys([new])  # the old key removed after rotating, as the README says
     app = await _open(backend)
     assert crypto.actor_tag("discord:1234", "log") == first
     await app.close()
