@@ -20,6 +20,8 @@ from bot.db import Base
 from bot.maintenance import load_all_models
 from bot.models import ACTOR_KEY, AuditEntry, Member
 from cogs.journal.models import JournalEntry, JournalFeedback
+from cogs.privacy import render
+from cogs.privacy.cog import PrivacyCog
 from tests.conftest import AppFactory, make_config
 from tests.fakes import COMMUNITY, FakePlatform, Said
 
@@ -187,6 +189,10 @@ async def test_every_column_holding_a_person_is_exported_and_erased(
 
     said = await erase(fake, "ana")
     assert "Everything stored about you is erased" in texts(said)
+    # The summary and the result match: what the summary counted is all gone.
+    privacy = app.cogs["privacy"]
+    assert isinstance(privacy, PrivacyCog)
+    assert render.counts(await privacy.service.export(ANA), {}) == []
     after = await raw_rows(app)
     leftovers = {
         column: [v for v in values if v is not None and ANA in str(v)]
