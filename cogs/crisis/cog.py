@@ -534,6 +534,13 @@ class CrisisCog(Cog):
                     topic=f" ({topic_name(topic)})" if topic else "",
                 )
             ]
+        emergency = self.answers.emergency.get(code)
+        if emergency is not None:
+            body.append(
+                self.answers.text(ctx.language).emergency.format(
+                    country=country_name(code), numbers=emergency_numbers(emergency)
+                )
+            )
         body.append(fallback_line(self.cfg.fallback_name, self.cfg.fallback_url))
         await ctx.reply("\n".join(body), ephemeral=True)
 

@@ -120,6 +120,17 @@ async def test_a_country_is_chosen_only_explicitly(
         assert other not in text
 
 
+async def test_crisis_list_names_the_emergency_number_too(app_factory: AppFactory) -> None:
+    _app, fake = await started(app_factory)
+    text = only(await fake.say("ana", "!crisis list FR")).text
+    assert "3114" in text
+    assert "Emergency number in France: **15** (ambulance) or **112**." in text
+    assert (
+        "Emergency number in Japan: **119**."
+        in only(await fake.say("ana", "!crisis list JP")).text
+    )
+
+
 async def test_now_us_shows_the_us_lines_for_a_member_elsewhere(app_factory: AppFactory) -> None:
     _app, fake = await started(app_factory)
     await fake.say("ana", "!me country DE")
