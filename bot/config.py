@@ -101,6 +101,9 @@ class DiscordConfig:
     guild_ids: list[str] = field(default_factory=list)  # sync commands to these guilds at once
     shard_count: int = 0
     shard_ids: list[int] = field(default_factory=list)
+    # Channel watch: read server messages (the privileged message-content intent, which must
+    # also be switched on in the Developer Portal).
+    message_content: bool = False
 
     def resolved_token(self) -> str:
         """The token from the file, else from the environment."""

@@ -35,6 +35,7 @@ from bot.adapters.discord.events import ScheduledEvents
 from bot.adapters.discord.render import PLACEHOLDER_MAX, render, trim
 from bot.adapters.discord.responder import (
     PREFIX,
+    ChannelMessageResponder,
     DirectMessageResponder,
     InteractionResponder,
 )
@@ -119,8 +120,15 @@ class DiscordAdapter:
         self.ack_after = ack_after
         self.pacer = Pacer(sends_per_second)
         config = app.config.discord
+        # Channel watch needs server messages and their text: the privileged message-content
+        # intent, switched on in the Developer Portal and here (docs in config.example.toml).
+        self.reads_channels = config.message_content
+        intents = discord.Intents(guilds=True, dm_messages=True)
+        if self.reads_channels:
+            intents.guild_messages = True
+            intents.message_content = True
         options: dict[str, Any] = {
-            "intents": discord.Intents(guilds=True, dm_messages=True),
+            "intents": intents,
             "allowed_mentions": discord.AllowedMentions.none(),
             "guild_ready_timeout": guild_ready_timeout,
         }
@@ -448,9 +456,25 @@ class DiscordAdapter:
                 ephemeral=interaction.guild_id is not None,
             )
 
+    def cannot_read_channels(self) -> str | None:
+        """Why channel watch cannot work on this bot (None: the intent is on)."""
+        if self.reads_channels:
+            return None
+        return _(
+            "I can't read channel messages on Discord yet: whoever runs this bot must turn on "
+            "the Message Content Intent (Developer Portal, the bot's application, Bot page, "
+            "Privileged Gateway Intents) and set `message_content = true` under `[discord]` in "
+            "the bot's config, then restart it. A verified bot in more than 100 servers needs "
+            "Discord's approval for that intent."
+        )
+
     async def on_message(self, message: discord.Message) -> None:
-        """A line in the bot's DMs: a dialogue answer, or a typed command."""
-        if message.guild is not None or message.author.bot:
+        """A line in the bot's DMs (a dialogue answer, or a typed command), or, with the
+        message-content intent, plain chat in a server channel for channel watch."""
+        if message.author.bot or message.webhook_id is not None:
+            return
+        if message.guild is not None:
+            await self._on_channel_message(message)
             return
         user = message.author
         home = self.home_guild(user.id)
@@ -463,6 +487,29 @@ class DiscordAdapter:
             home.name if home else "",
         )
         await self.app.dispatcher.handle_text(incoming, message.content, PREFIX)
+
+    async def _on_channel_message(self, message: discord.Message) -> None:
+        """Plain chat in a server channel: only the channel watch sees it (never stored)."""
+        guild = message.guild
+        if not self.reads_channels or guild is None or not message.content:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        channel = message.channel
+        incoming = Incoming(
+            Actor(PLATFORM, str(message.author.id), message.author.display_name),
+            Place(
+                PLATFORM,
+                str(channel.id),
+                str(guild.id),
+                False,
+                f"#{getattr(channel, 'name', channel.id)}",
+            ),
+            Tier.MEMBER,  # the watch needs no tier; a match builds the member's context
+            ChannelMessageResponder(self, message),
+            guild.name,
+        )
+        await self.app.dispatcher.read_channel(incoming, message.content)
 
     # -- sending -------------------------------------------------------------------------------
 

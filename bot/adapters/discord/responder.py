@@ -214,6 +214,9 @@ class InteractionResponder:
     async def can_post(self, place: Place) -> str | None:
         return cannot_post(self._interaction.guild, place)
 
+    async def cannot_read_channels(self) -> str | None:
+        return self._adapter.cannot_read_channels()
+
     async def members_can_read(self, place: Place) -> str | None:
         return await members_can_read(self._adapter, self._interaction.guild, place)
 
@@ -235,6 +238,42 @@ class DirectMessageResponder:
 
     async def dm(self, message: Message) -> None:
         await self._adapter.post(self._message.channel, message)
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        return None
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        return await self._adapter.resolve_actor(text, self._guild, {})
+
+    async def resolve_place(self, text: str) -> Place | None:
+        return self._adapter.resolve_place(text, self._guild)
+
+    async def can_post(self, place: Place) -> str | None:
+        return cannot_post(self._guild, place)
+
+    async def members_can_read(self, place: Place) -> str | None:
+        return await members_can_read(self._adapter, self._guild, place)
+
+
+class ChannelMessageResponder:
+    """Answers a plain message read in a server channel (channel watch): only ever privately.
+
+    A DM that cannot be delivered raises `DMsClosed` and nothing is posted in the channel, where
+    a line seconds after the member's message would point at them.
+    """
+
+    prefix = PREFIX
+
+    def __init__(self, adapter: DiscordAdapter, message: discord.Message) -> None:
+        self._adapter = adapter
+        self._message = message
+        self._guild = message.guild
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        await self.dm(message)  # never in the channel, whatever was asked
+
+    async def dm(self, message: Message) -> None:
+        await self._adapter.send_dm(self._message.author.id, message)
 
     async def defer(self, *, ephemeral: bool) -> None:
         return None

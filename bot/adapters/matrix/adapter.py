@@ -93,6 +93,7 @@ SEND_DEADLINE_S = 90.0  # how long a send keeps retrying a homeserver that is aw
 SEND_SLOTS = 3  # sends in flight at once; the rest queue (pacing)
 ROOM_WAIT_S = 10.0  # how long to wait for a new room to show up in sync
 DM_JOIN_WAIT_S = 5.0  # how long to wait for a member to join a new DM before the first send
+UNREADABLE_NOTICE_EVERY_S = 3600.0  # a member is told of unreadable room messages hourly
 UNDECRYPTABLE_WAIT_S = 30.0  # keys usually follow within a sync; then we ask to resend
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.25, 5.0
 SHUTDOWN_WAIT_S = 10.0
@@ -225,6 +226,17 @@ class MatrixResponder:
         return await self._adapter.members_can_read(place)
 
 
+class ChannelReadResponder(MatrixResponder):
+    """Answers plain chat read by channel watch: only in the member's DM, never in the room
+    (no pointer either); a DM that cannot be sent raises `DeliveryError`."""
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        await self.dm(message)
+
+    async def dm(self, message: Message) -> None:
+        await self._adapter.send_dm(self._actor.id, message)
+
+
 class MatrixAdapter:
     """Connects the core to one Matrix account; also the outbox's Matrix transport."""
 
@@ -261,6 +273,7 @@ class MatrixAdapter:
         self._space_children: dict[str, set[str]] = {}
         self._room_creators: dict[str, set[str]] = {}
         self._undecrypted: dict[str, tuple[MegolmEvent, float]] = {}
+        self._told_unreadable: dict[str, float] = {}  # sender -> monotonic time told
         self._left: set[str] = set()  # rooms the bot was removed from (or left) this run
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -400,6 +413,7 @@ class MatrixAdapter:
                 self._spawn(f"left:{room_id}", partial(self._on_removed, room_id, kicker))
         starts: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         now = time.time()
+        reads: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         for room_id, joined in response.rooms.join.items():
             self._left.discard(room_id)
             if any(c.space == room_id for c in self.config.communities):
@@ -408,10 +422,15 @@ class MatrixAdapter:
                 start = None if first else self._wanted(room_id, event, now)
                 if start is not None and self.state.claim(event.event_id):
                     starts.append((f"{room_id}|{event.sender}", start))
+                elif start is None and not first:
+                    # Plain chat, for channel watch: not claimed, so no trace of it is kept.
+                    read = self._plain(room_id, event, now)
+                    if read is not None:
+                        reads.append((f"{room_id}|{event.sender}", read))
         starts.extend(self._retry_undecrypted(now))
         self._since = response.next_batch
         await self.state.save_progress(response.next_batch, handled_changed=bool(starts))
-        for lane, start in starts:
+        for lane, start in [*starts, *reads]:
             self._spawn(lane, start)
         async with self._synced:
             self._synced.notify_all()
@@ -442,9 +461,14 @@ class MatrixAdapter:
             return None
         is_dm = self.is_dm(room_id)
         if isinstance(event, MegolmEvent):
-            if is_dm:
-                self._undecrypted[event.event_id] = (event, now)
-                log.warning("could not decrypt an event in a DM yet; waiting for its keys")
+            # Not dropped: the room key is requested, the event retried when it arrives, and
+            # the sender told privately if it never does (`_retry_undecrypted`).
+            self._undecrypted[event.event_id] = (event, now)
+            self._spawn(f"keys:{event.session_id}", partial(self._request_key, event))
+            log.warning(
+                "could not decrypt an event in a %s yet; room key requested",
+                "DM" if is_dm else "community room",
+            )
             return None
         if not isinstance(event, RoomMessageText):
             return None
@@ -458,8 +482,31 @@ class MatrixAdapter:
         file_event = reply_to.get("event_id") if isinstance(reply_to, dict) else None
         return partial(self._on_text, room_id, event.sender, body, str(file_event or ""))
 
+    def _plain(self, room_id: str, event: Any, now: float) -> Callable[[], Awaitable[None]] | None:
+        """Plain chat in a community room, for channel watch (which reads only where it is
+        on); None for anything else."""
+        if getattr(event, "sender", None) == self.client.user_id or self.is_dm(room_id):
+            return None
+        if not isinstance(event, RoomMessageText) or event.body.lstrip().startswith(self.prefix):
+            return None
+        if now - event.server_timestamp / 1000 > STALE_AFTER_S:
+            return None
+        relates = event.source.get("content", {}).get("m.relates_to", {})
+        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
+            return None
+        return partial(self._on_plain, room_id, event.sender, event.body)
+
+    async def _request_key(self, event: MegolmEvent) -> None:
+        """Ask the sender's devices for the room key of an event we could not decrypt."""
+        try:
+            await self.client.request_room_key(event)
+        except LocalProtocolError:
+            pass  # already requested for this session
+        except (ClientConnectionError, TimeoutError) as exc:
+            log.warning("room key request postponed: %s", type(exc).__name__)
+
     def _retry_undecrypted(self, now: float) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
-        """Decrypt DM events whose keys arrived late; after a while, ask for a resend."""
+        """Decrypt events whose room keys arrived late; after a while, tell the sender."""
         starts: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         for event_id, (event, seen) in list(self._undecrypted.items()):
             try:
@@ -467,15 +514,73 @@ class MatrixAdapter:
             except (EncryptionError, LocalProtocolError):
                 decrypted = None
             lane = f"{event.room_id}|{event.sender}"
-            if isinstance(decrypted, RoomMessageText) and self.state.claim(event_id):
+            if isinstance(decrypted, RoomMessageText):
                 del self._undecrypted[event_id]
+                log.info("decrypted an event after its room key arrived")
                 body = decrypted.body
-                starts.append((lane, partial(self._on_text, event.room_id, event.sender, body)))
+                command = self.is_dm(event.room_id) or body.lstrip().startswith(self.prefix)
+                if command and self.state.claim(event_id):
+                    starts.append(
+                        (lane, partial(self._on_text, event.room_id, event.sender, body))
+                    )
+                elif not command:
+                    starts.append(
+                        (lane, partial(self._on_plain, event.room_id, event.sender, body))
+                    )
+            elif decrypted is not None:
+                del self._undecrypted[event_id]  # decrypted, and not text we act on
             elif now - seen > UNDECRYPTABLE_WAIT_S and self.state.claim(event_id):
                 del self._undecrypted[event_id]
-                log.warning("gave up decrypting a DM event; asking the member to resend")
-                starts.append((lane, partial(self._ask_resend, event.room_id)))
+                if self.is_dm(event.room_id):
+                    log.warning("gave up decrypting a DM event; asking the member to resend")
+                    starts.append((lane, partial(self._ask_resend, event.room_id)))
+                else:
+                    log.warning("gave up decrypting a room event; telling the sender privately")
+                    starts.append((lane, partial(self._tell_unreadable, event)))
         return starts
+
+    async def _tell_unreadable(self, event: MegolmEvent) -> None:
+        """Tell the sender, in a DM and at most once an hour, that a message they sent in a
+        community room could not be read (the room key never came)."""
+        last = self._told_unreadable.get(event.sender)
+        now = time.monotonic()
+        if last is not None and now - last < UNREADABLE_NOTICE_EVERY_S:
+            return
+        self._told_unreadable[event.sender] = now
+        room = self.client.rooms.get(event.room_id)
+        name = room.display_name if room else event.room_id
+        try:
+            await self.send_dm(
+                event.sender,
+                Message.coerce(
+                    _(
+                        "I couldn't read a message you sent in {room}: it was encrypted with "
+                        "a key your app never shared with me. If it was meant for me, please "
+                        "send it again (your app may need to verify my session first)."
+                    ).format(room=name)
+                ),
+            )
+        except DeliveryError as exc:
+            log.warning("could not tell a sender their message was unreadable: %s", exc)
+
+    async def _on_plain(self, room_id: str, sender: str, body: str) -> None:
+        """Plain chat in a community room, handed to the core's channel readers only."""
+        community = self.community_of(room_id)
+        if community is None:
+            return
+        room = self.client.rooms.get(room_id)
+        actor = Actor(PLATFORM, sender, (room.user_name(sender) or "") if room else "")
+        place = Place(
+            PLATFORM, room_id, community.id, False, room.display_name if room else room_id
+        )
+        incoming = Incoming(
+            actor=actor,
+            place=place,
+            tier=Tier.MEMBER,  # the watch needs no tier; a match builds the member's context
+            responder=ChannelReadResponder(self, actor, place),
+            community_name=community.name,
+        )
+        await self.app.dispatcher.read_channel(incoming, body)
 
     async def _ask_resend(self, room_id: str) -> None:
         await self.send_notice(
