@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import String, Text, select, type_coerce
 
 from bot.app import App
@@ -369,3 +371,31 @@ async def test_a_community_that_adds_the_bot_back_keeps_its_data(app_factory: Ap
     await app.scheduler.advance(timedelta(days=40))
     assert "journal_entry" in await community_rows(app)
     assert await app.community_removed("fake", "never-seen") is None
+
+
+PEOPLE = st.sampled_from(["fake:bob", "matrix:@cy:example.org", "discord:81234", ANA])
+FIELDS = st.sampled_from(["author_key", "inviter_key", "verified_by", "target", "note", "body"])
+JSON = st.recursive(
+    st.one_of(st.none(), st.integers(), PEOPLE, st.text(max_size=12)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(FIELDS, inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(body=JSON, prose=st.lists(PEOPLE, max_size=3))
+def test_no_account_in_a_person_field_or_in_text_survives_the_export(
+    body: Any, prose: list[str]
+) -> None:
+    """Whatever shape a cog's export has: a person field's account, and that account wherever
+    it appears in text, becomes a name; the member's own becomes "you"."""
+    from cogs.privacy.service import YOU, _person_fields, _replace_keys
+
+    data = {"rows": body, "text": " and ".join(prose)}
+    named = _person_fields(data)
+    names = {key: f"name{n}" for n, key in enumerate(sorted(named - {ANA}))} | {ANA: YOU}
+    out = json.dumps(_replace_keys(data, names))
+    for key in named | {ANA}:
+        assert key not in out
