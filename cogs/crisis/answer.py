@@ -26,6 +26,7 @@ DEFAULT_LANGUAGE = "en"
 TEXT_KEYS = ("urgent", "emergency", "danger", "still_here", "not_a_service")
 SERVICES = ("general", "ambulance", "police", "fire and rescue")
 _NUMBER = re.compile(r"^[0-9]{2,6}$")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class AnswerText:
     still_here: str
     not_a_service: str
     overdose_words: tuple[str, ...] = field(default=())
+    words: dict[str, str] = field(default_factory=dict)  # lines block: English -> this language
 
 
 @dataclass
@@ -169,10 +171,17 @@ def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
     words = raw.get("overdose_words", [])
     if not isinstance(words, list):
         raise ValueError("overdose_words must be a list")
+    table = raw.get("words", {})
+    if not isinstance(table, dict):
+        raise ValueError("words must be a table")
+    for english, translated in table.items():
+        if set(_PLACEHOLDER.findall(english)) != set(_PLACEHOLDER.findall(str(translated))):
+            raise ValueError(f"words {english[:30]!r}: the translation must keep its placeholders")
     return AnswerText(
         language=language,
         intro={str(k): str(v) for k, v in intro.items()},
         overdose_words=tuple(str(w) for w in words),
+        words={str(k): str(v) for k, v in table.items()},
         **values,
     )
 

@@ -24,10 +24,11 @@ from bot.outbox import Target
 from bot.paths import DATA_DIR
 from bot.safety import escape_markdown
 from cogs.crisis import directory
-from cogs.crisis.answer import URGENT_KINDS, load_answers
+from cogs.crisis.answer import URGENT_KINDS, AnswerText, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker
 from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
 from cogs.crisis.render import (
+    answer_words,
     country_name,
     country_names,
     emergency_numbers,
@@ -304,6 +305,18 @@ class CrisisCog(Cog):
         language = language or self.written_in(words) or ctx.language
         text = self.answers.text(language)
         kind = kind or self.kind_of(words, language)
+        with using_language(text.language), answer_words(text.words):
+            return await self._compose(ctx, text, kind, distress, country, alerted)
+
+    async def _compose(
+        self,
+        ctx: Context,
+        text: AnswerText,
+        kind: str,
+        distress: bool,
+        country: str | None,
+        alerted: bool,
+    ) -> Message:
         urgent = kind in URGENT_KINDS
         code = country or await self._member_country(ctx)
         community_id = ctx.community.id if ctx.community else None
@@ -348,6 +361,11 @@ class CrisisCog(Cog):
         """The short answer within the quiet period: still here, and the emergency number."""
         language = self.written_in(words) or ctx.language
         text = self.answers.text(language)
+        with using_language(text.language), answer_words(text.words):
+            return await self._still_here(ctx, text, words)
+
+    async def _still_here(self, ctx: Context, text: AnswerText, words: str) -> Message:
+        language = text.language
         code = await self._member_country(ctx)
         emergency = self.answers.emergency.get(code) if code else None
         parts = [text.still_here]

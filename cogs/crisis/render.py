@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 
-from bot.i18n import _, current_language
+from bot.i18n import _ as catalog_text
+from bot.i18n import current_language
 from bot.safety import escape_markdown
 from cogs.crisis.answer import EmergencyNumber
 from cogs.crisis.directory import CATEGORIES, COUNTRIES, Contact, Entry
+
+# The crisis answer's own reviewed wording for this block (data/crisis/answers.toml), by the
+# English text; set while an answer is composed in a language that has no gettext catalog yet.
+_WORDS: ContextVar[Mapping[str, str] | None] = ContextVar("crisis_answer_words", default=None)
+
+
+def _(message: str) -> str:
+    """`message` in the answer's language: the reviewed table, else the project's catalogs.
+
+    Named `_` so the usual extraction still finds every string here.
+    """
+    table = _WORDS.get()
+    return (table.get(message) if table else None) or catalog_text(message)
+
+
+@contextmanager
+def answer_words(table: Mapping[str, str]) -> Iterator[None]:
+    """Compose a block with `table` (English text -> translation) in force."""
+    token = _WORDS.set(table)
+    try:
+        yield
+    finally:
+        _WORDS.reset(token)
+
 
 # Lines a person in crisis most likely needs come first.
 ORDER = {c: n for n, c in enumerate(("suicide_prevention", "general_crisis", *CATEGORIES))}

@@ -5,6 +5,7 @@ Each test types what a member would and checks what they see, through the record
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from bot.core.commands import OptionType
 from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
 from bot.models import Member
+from cogs.crisis.answer import load_answers
 from cogs.crisis.cog import CRISIS_DIR, CrisisCog
 from cogs.crisis.directory import COUNTRIES, country_in_words
 from cogs.crisis.phrases import load_phrase_lists
@@ -294,6 +296,14 @@ async def test_the_answer_follows_the_language_of_the_words(app_factory: AppFact
         "**112**."
     )
     assert "no un servicio de crisis" in text
+    assert "**Líneas en España**" not in text  # no Spanish lines yet: said in Spanish
+    assert "Todavía no tengo líneas para España en mi directorio." in text
+    assert "En cualquier parte del mundo: [Find A Helpline]" in text
+    await fake.say("ben", "!me country DE")
+    text = only(await fake.say("ben", "!crisis now er wacht nicht auf")).text
+    assert text.split("\n")[0].startswith("Wenn jemand zu viel genommen hat")
+    assert "**Hilfetelefone – Deutschland**" in text and "ruf **0800 1110111** an" in text
+    assert "rund um die Uhr erreichbar" in text and "kostenlos" in text
 
 
 async def test_every_language_has_a_complete_answer(app_factory: AppFactory) -> None:
@@ -319,6 +329,27 @@ async def test_every_language_has_a_complete_answer(app_factory: AppFactory) -> 
                 assert word not in text.lower()
         still = (await cog.still_here(ctx)).text[0]
         assert isinstance(still, str) and "**911**" in still
+
+
+def test_every_language_words_the_whole_lines_block() -> None:
+    """Each translation table covers every string of the lines block, and only those."""
+    answers, problems = load_answers(CRISIS_DIR)
+    assert problems == []
+    tree = ast.parse((ROOT / "cogs" / "crisis" / "render.py").read_text(encoding="utf-8"))
+    texts = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_"
+        and isinstance(node.args[0], ast.Constant)
+    }
+    keys = set(answers.texts["es"].words)
+    assert len(keys) >= 15
+    assert keys <= texts, keys - texts  # a reworded English text orphans no translation
+    for language, text in answers.texts.items():
+        if language != "en":
+            assert set(text.words) == keys, language
 
 
 # ---------------------------------------------------------------------------------------------
