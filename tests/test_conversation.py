@@ -37,8 +37,7 @@ async def test_back_skip_pause_resume_and_cancel(app_factory: AppFactory) -> Non
     assert "first question" in said[0].text
     await fake.say("ana", "Fern", dm=True)
     said = await fake.say("ana", "back", dm=True)
-    assert "Your earlier answer was: Fern" in said[0].text
-    assert "What name" in said[1].text
+    assert "What name" in said[0].text and "Your earlier answer: Fern" in said[0].text
     await fake.say("ana", "skip", dm=True)
     said = await fake.say("ana", "pause", dm=True)
     assert "Paused" in said[0].text

@@ -2,7 +2,13 @@
 
 A flow is a list of steps; the member's place in it and their answers are one database row,
 written after every answer, so nothing acknowledged is ever lost. Members steer with plain words:
-`back`, `skip`, `pause`, `cancel`, `help`, and `done` to end a list.
+`back`, `skip`, `keep`, `clear`, `pause`, `cancel`, `help`, and `done` to end a list.
+
+A dialogue never discards what the member wrote unless they ask it to (`clear` empties the
+current question, `cancel` drops the dialogue): `skip` on a
+list keeps the items collected so far, `skip`, `keep` or `done` on a question answered before
+(after `back`, or prefilled by an edit) keep that answer, and a steering word is never saved
+as an answer.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from bot.models import ConversationState
 
 ACTION_PREFIX = "conv"
 ANSWER_MAX = 4000
+PREVIEW_MAX = 300  # characters of an earlier answer repeated with its question
 
 
 class AnswerKind(Enum):
@@ -55,6 +62,7 @@ class Step:
     validate: Callable[[Any], Any] | None = None  # returns the cleaned value or raises UserError
     branches: dict[str, str] = field(default_factory=dict)  # answer value -> next step id
     long: bool = False  # offer a form for long text where the platform has one
+    then: str | None = None  # the next step id (or END) whatever the answer, unless a branch
 
 
 END = "__end__"
@@ -89,7 +97,7 @@ class Flow:
         if not ids or len(set(ids)) != len(ids):
             raise ValueError(f"flow {self.id!r}: steps need unique ids")
         for step in self.steps:
-            for target in step.branches.values():
+            for target in (*step.branches.values(), *([step.then] if step.then else [])):
                 if target != END and target not in ids:
                     raise ValueError(f"flow {self.id!r}: branch to unknown step {target!r}")
 
@@ -101,11 +109,13 @@ class Flow:
         """The id of the next step (or END) given the answer just accepted."""
         if isinstance(answer, str) and answer in step.branches:
             return step.branches[answer]
+        if step.then is not None:
+            return step.then
         index = self.steps.index(step)
         return self.steps[index + 1].id if index + 1 < len(self.steps) else END
 
 
-CONTROL_WORDS = ("back", "skip", "pause", "cancel", "help", "done", "resume")
+CONTROL_WORDS = ("back", "skip", "keep", "clear", "pause", "cancel", "help", "done", "resume")
 
 
 def control_word(text: str) -> str | None:
@@ -169,7 +179,9 @@ class Conversations:
                     ConversationState.status == "active",
                 )
             )
-            for other in active:
+            opened = list(active)
+            paused = [other.flow_id for other in opened]
+            for other in opened:
                 other.status = "paused"
             state = ConversationState(
                 actor_key=ctx.actor.key,
@@ -193,15 +205,36 @@ class Conversations:
             if flow.intro
             else _("Let's go through **{title}**.").format(title=_(flow.title))
         )
-        help_line = _("You can type back, skip, pause or cancel at any time.")
+        help_line = _("You can type back, skip, keep, pause or cancel at any time.")
+        await self._tell_paused(ctx, paused)
         await ctx.dm(f"{intro}\n{help_line}")
         await ctx.dm(self.question(state, flow))
+
+    async def _tell_paused(self, ctx: Context, flow_ids: list[str]) -> None:
+        """Say which open dialogues were paused to make room, so none seems lost."""
+        for flow_id in flow_ids:
+            flow = self.flows.get(flow_id)
+            await ctx.dm(
+                _(
+                    "I've paused **{title}** with your answers kept. Type `resume` when you "
+                    "want to go back to it."
+                ).format(title=_(flow.title) if flow else flow_id)
+            )
 
     def question(self, state: ConversationState, flow: Flow) -> Message:
         """The message asking the current step, with buttons where they help."""
         step = flow.step(state.step)
         answers = json.loads(state.answers)
         lines = [_(step.prompt)]
+        earlier = answers.get(step.id)
+        shown = {c.value: c.display for c in step.choices}
+        earlier = shown.get(earlier, earlier) if isinstance(earlier, str) else earlier
+        if earlier is not None and step.kind is not AnswerKind.LIST:
+            lines.append(
+                _("Your earlier answer: {answer}").format(answer=_preview(earlier))
+                + "\n"
+                + _("Type `keep` to keep it, or send a new answer.")
+            )
         actions: list[Action] = []
         token = f"{ACTION_PREFIX}:{state.id}:{step.id}"
         if step.kind is AnswerKind.SCALE:
@@ -222,7 +255,12 @@ class Conversations:
             got = answers.get(step.id) or []
             lines.append(_("Send one item per message, then `done`."))
             if got:
-                lines.append(_("So far: {n}.").format(n=len(got)))
+                lines.append(
+                    _(
+                        "So far: {n} ({items}). `done` keeps them, new items are added, and "
+                        "`clear` starts the list again."
+                    ).format(n=len(got), items=_preview(got))
+                )
         elif step.kind is AnswerKind.DATETIME:
             lines.append(_("For example 2026-12-01 19:00."))
         if not step.required:
@@ -262,7 +300,7 @@ class Conversations:
             await ctx.reply(_("That dialogue is no longer available, so I closed it."))
             return True
         step = flow.step(state.step)
-        if control and not (control == "done" and step.kind is not AnswerKind.LIST):
+        if control:
             await self._steer(ctx, state, flow, step, control)
             return True
         await self._answer(ctx, state, flow, step, text)
@@ -306,10 +344,14 @@ class Conversations:
                         ConversationState.id != state.id,
                     )
                 )
-                for other in others:
+                opened = list(others)
+                paused = [other.flow_id for other in opened]
+                for other in opened:
                     other.status = "paused"  # one open dialogue at a time
                 state.status = "active"
                 state.updated_at = self._clock.now()
+        else:
+            paused = []
         flow = self.flows.get(state.flow_id)
         if flow is None:
             return False
@@ -317,6 +359,7 @@ class Conversations:
             await ctx.reply(
                 _("I've sent you a direct message to continue privately."), ephemeral=True
             )
+        await self._tell_paused(ctx, paused)
         await ctx.dm(_("Welcome back to **{title}**.").format(title=flow.title))
         await ctx.dm(self.question(state, flow))
         return True
@@ -327,7 +370,7 @@ class Conversations:
         if control == "help":
             await ctx.reply(
                 (step.hint + "\n" if step.hint else "")
-                + _("Answer in a message. Words that steer: back, skip, pause, cancel.")
+                + _("Answer in a message. Words that steer: back, skip, keep, pause, cancel.")
             )
         elif control == "pause":
             await self._save(state.id, status="paused")
@@ -343,29 +386,44 @@ class Conversations:
                 return
             previous = history.pop()
             state = await self._save(state.id, step=previous, history=history)
-            answers = json.loads(state.answers)
-            if previous in answers:
-                await ctx.reply(
-                    _("Your earlier answer was: {answer}").format(
-                        answer=_display(answers[previous])
-                    )
-                )
             await ctx.reply(self.question(state, flow))
-        elif control == "skip":
-            if step.required and not (
-                step.kind is AnswerKind.LIST and json.loads(state.answers).get(step.id)
-            ):
-                await ctx.reply(_("This question needs an answer, so it cannot be skipped."))
-                return
-            await self._advance(ctx, state, flow, step, None)
         elif control == "resume":
             await ctx.reply(self.question(state, flow))
-        elif control == "done":
-            got = json.loads(state.answers).get(step.id) or []
-            if step.required and not got:
-                await ctx.reply(_("Add at least one item first, then `done`."))
-                return
-            await self._advance(ctx, state, flow, step, got)
+        elif control == "clear":
+            answers = json.loads(state.answers)
+            removed = answers.pop(step.id, None)
+            state = await self._save(state.id, answers=answers)
+            await ctx.reply(
+                _("Cleared; this question has no answer now.")
+                if removed is not None
+                else _("There was nothing to clear here.")
+            )
+            await ctx.reply(self.question(state, flow))
+        else:
+            await self._move_on(ctx, state, flow, step, control)
+
+    async def _move_on(
+        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, control: str
+    ) -> None:
+        """`skip`, `keep` or `done`: go on, keeping whatever this question already holds."""
+        earlier = json.loads(state.answers).get(step.id)
+        if earlier is not None and earlier != []:  # an empty list holds nothing to keep
+            await self._advance(ctx, state, flow, step, earlier)
+            return
+        ends_list = control == "done" and step.kind is AnswerKind.LIST
+        if not step.required and (control == "skip" or ends_list):
+            await self._advance(ctx, state, flow, step, None)
+            return
+        if control == "skip":
+            text = _("This question needs an answer, so it cannot be skipped.")
+        elif step.kind is AnswerKind.LIST:
+            text = _("Add at least one item first, then `done`.")
+        elif control == "keep":
+            text = _("There is no earlier answer here to keep. Please send one.")
+        else:
+            text = _("`done` finishes a list. Here, please send your answer.")
+        await ctx.reply(text)
+        await ctx.reply(self.question(state, flow))
 
     async def _answer(
         self, ctx: Context, state: ConversationState, flow: Flow, step: Step, text: str
@@ -482,3 +540,9 @@ def _display(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return str(value)
+
+
+def _preview(value: Any, limit: int = PREVIEW_MAX) -> str:
+    """An earlier answer, shortened so a question stays one short message."""
+    text = _display(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,14 +7,14 @@ import difflib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.core.cog import Cog, Services
 from bot.core.commands import Choice, Option, OptionType, command
 from bot.core.context import Context
-from bot.core.conversation import AnswerKind, Flow, Outcome, Step
+from bot.core.conversation import END, AnswerKind, Flow, Outcome, Step
 from bot.core.errors import NotFound, UserError
 from bot.core.identity import Actor
 from bot.core.message import Attachment, Message
@@ -33,6 +33,7 @@ log = logging.getLogger("circlebot.worksheets")
 
 URGE_LOG = "urge_log"
 ITEM_KEY = "_item"  # prefill key telling an edit dialogue which toolbox item it changes
+WHICH = "_which"  # the edit dialogue's first question: which answer to change
 PREVIEW = 50
 PAGE = 20  # items per `toolbox list` page, so one message stays well under platform limits
 
@@ -68,7 +69,7 @@ class WorksheetsCog(Cog):
     # dialogues
 
     def flows(self) -> list[Flow]:
-        """Each worksheet, plus a one-question dialogue per answer for `toolbox edit`."""
+        """Each worksheet, plus its `toolbox edit` dialogue: which answer, then that answer."""
         flows: list[Flow] = []
         for sheet in self.sheets.values():
             flows.append(
@@ -80,19 +81,27 @@ class WorksheetsCog(Cog):
                     intro=sheet.intro,
                 )
             )
-            for step in sheet.steps:
-                flows.append(
-                    Flow(
-                        id=edit_flow_id(sheet, step),
-                        title=sheet.title,
-                        steps=(self._step(step, branches=False),),
-                        finish=self._edit_finisher(sheet, step),
-                        intro=_(
-                            "Let's change one answer in **{title}**. Your new answer replaces "
-                            "the old one; `cancel` keeps it as it was."
-                        ).format(title=sheet.title),
-                    )
+            which = Step(
+                id=WHICH,
+                prompt=_("Which answer would you like to change? Its number is enough."),
+                kind=AnswerKind.CHOICE,
+                choices=tuple(Choice(s.id, render.label(s)) for s in sheet.steps),
+                branches={s.id: s.id for s in sheet.steps},
+            )
+            answers = tuple(replace(self._step(s, branches=False), then=END) for s in sheet.steps)
+            flows.append(
+                Flow(
+                    id=edit_flow_id(sheet),
+                    title=sheet.title,
+                    steps=(which, *answers),
+                    finish=self._edit_finisher(sheet),
+                    intro=_(
+                        "Let's change one answer in **{title}**. A new answer replaces the old "
+                        "one, `keep` leaves it as it is, and `cancel` stops without changing "
+                        "anything."
+                    ).format(title=sheet.title),
                 )
+            )
         return flows
 
     @staticmethod
@@ -160,17 +169,18 @@ class WorksheetsCog(Cog):
             *(f"- **{s.title}**: `{prefix}worksheet start {s.id}`" for s in tools),
         ]
 
-    def _edit_finisher(
-        self, sheet: Worksheet, step: StepDef
-    ) -> Callable[[Outcome], Awaitable[Message | str]]:
+    def _edit_finisher(self, sheet: Worksheet) -> Callable[[Outcome], Awaitable[Message | str]]:
         async def finish(outcome: Outcome) -> Message | str:
             number = outcome.answers.get(ITEM_KEY)
-            if not isinstance(number, int):
+            step = sheet.step(str(outcome.answers.get(WHICH)))
+            if not isinstance(number, int) or step is None:
                 return _("I lost track of which item to change; nothing was changed.")
+            value = outcome.answers.get(step.id)
             try:
-                await self.toolbox.replace_answer(
-                    outcome.actor_key, number, step.id, outcome.answers.get(step.id)
-                )
+                item = await self.toolbox.get(outcome.actor_key, number)
+                if value is None or item.answers.get(step.id) == value:
+                    return _("Nothing changed; **#{n}** keeps its answer.").format(n=number)
+                await self.toolbox.replace_answer(outcome.actor_key, number, step.id, value)
             except NotFound as exc:
                 return exc.message
             return _("Updated **#{n}**. `{prefix}toolbox view {n}` shows it.").format(
@@ -419,23 +429,15 @@ class WorksheetsCog(Cog):
                     "still view, export or delete #{n}."
                 ).format(n=id)
             )
-        if not answer:
-            lines = [_("Which answer of **#{n}** would you like to change?").format(n=id)]
-            lines += [f"{i}. {render.label(s)}" for i, s in enumerate(sheet.steps, start=1)]
-            lines.append(
-                _("For example `{prefix}toolbox edit {n} 2`.").format(prefix=ctx.prefix, n=id)
-            )
-            await ctx.reply("\n".join(lines), ephemeral=True)
-            return
-        step = self._pick_step(sheet, answer)
-        current = render.show_value(step, item.answers.get(step.id), ctx.zone)
-        await ctx.dm(
-            _("Your current answer to “{question}”:").format(question=render.label(step))
-            + "\n"
-            + current
-        )
+        # The item's answers come along, so `keep`, `skip` and `done` leave the chosen one as
+        # it is; the finisher writes back only the answer that was picked.
+        prefill: dict[str, Any] = {**item.answers, ITEM_KEY: id}
+        first_step = None
+        if answer:
+            step = self._pick_step(sheet, answer)
+            prefill[WHICH] = first_step = step.id
         await self.services.conversations.start(
-            ctx, edit_flow_id(sheet, step), prefill={ITEM_KEY: id}
+            ctx, edit_flow_id(sheet), prefill=prefill, first_step=first_step
         )
 
     @staticmethod
@@ -730,6 +732,6 @@ class WorksheetsCog(Cog):
         return await self.toolbox.export_user_data(actor_key)
 
 
-def edit_flow_id(sheet: Worksheet, step: StepDef) -> str:
-    """The one-question dialogue that changes `step` of a saved `sheet`."""
-    return f"{sheet.flow_id}.edit.{step.id}"
+def edit_flow_id(sheet: Worksheet) -> str:
+    """The dialogue that changes one answer of a saved `sheet`."""
+    return f"{sheet.flow_id}.edit"

@@ -148,7 +148,7 @@ async def test_each_worksheet_runs_to_the_end_through_everything_a_member_might_
             seen_invalid = await refuse_invalid(kind)
         if not seen_back:
             said = await driver.say("back")
-            assert "Your earlier answer was" in said[0].text
+            assert "Your earlier answer:" in said[0].text or "So far:" in said[0].text
             await driver.answer()  # answer the previous question again
             seen_back = True
             continue
@@ -248,13 +248,16 @@ async def test_toolbox_edit_reopens_one_answer_and_cancel_keeps_it(
     for line in ("noisy flat", "earplugs", "move", "done", "skip", "earplugs", "tonight"):
         await fake.say("ana", line, dm=True)
     said = await fake.say("ana", "!toolbox edit 1")
-    assert "Which answer" in said[0].text and "2. Throw in every idea" in said[0].text
-    said = await fake.say("ana", "!toolbox edit 1 ideas")
-    assert said[0].where == "dm" and "- earplugs" in said[0].text  # the current answer
+    assert said[0].where == "ephemeral" and "direct message" in said[0].text
+    assert "Which answer" in said[-1].text and "2. Throw in every idea" in said[-1].text
+    said = await fake.say("ana", "2", dm=True)  # the number typed next picks the answer
+    assert "So far: 2 (earplugs; move)" in said[-1].text
+    await fake.say("ana", "clear", dm=True)  # asked for: the list starts again
     await fake.say("ana", "talk to neighbours", dm=True)
     said = await fake.say("ana", "done", dm=True)
     assert "Updated **#1**" in said[-1].text
-    await fake.say("ana", "!toolbox edit 1 1")
+    said = await fake.say("ana", "!toolbox edit 1 1")
+    assert "Your earlier answer: noisy flat" in said[-1].text
     said = await fake.say("ana", "cancel", dm=True)
     shown = (await fake.say("ana", "!toolbox view 1"))[0].text
     assert "talk to neighbours" in shown and "earplugs" not in shown.split("Which idea")[0]
