@@ -91,10 +91,11 @@ class Answers:
                 return "overdose"
         return DEFAULT_KIND
 
-    def language_of(self, text: str) -> str | None:
-        """The language whose urgent words appear in `text`, if any."""
+    def language_of(self, text: str, prefer: str = "") -> str | None:
+        """The language whose urgent words appear in `text` (`prefer` first), if any."""
         norm = normalise(text)
-        for language, pattern in self._overdose.items():
+        order = sorted(self._overdose.items(), key=lambda item: item[0] != prefer)
+        for language, pattern in order:
             if norm and pattern.search(norm):
                 return language
         return None

@@ -260,7 +260,7 @@ class CrisisCog(Cog):
     async def detect(self, ctx: Context, text: str) -> Detection | None:
         """What the shipped or the community's phrases find in `text` (kind and language)."""
         community_id = ctx.community.id if ctx.community else None
-        return (await self.detector_for(community_id)).detect(text)
+        return (await self.detector_for(community_id)).detect(text, prefer=ctx.language)
 
     async def detector_for(self, community_id: int | None) -> Detector:
         """The shipped phrases plus the ones the community added."""
@@ -302,7 +302,7 @@ class CrisisCog(Cog):
         `country` (ISO 3166-1 alpha-2) overrides the member's own country; `alerted` says that
         the community's moderators were told.
         """
-        language = language or self.written_in(words) or ctx.language
+        language = language or self.written_in(words, ctx.language) or ctx.language
         text = self.answers.text(language)
         kind = kind or self.kind_of(words, language)
         with using_language(text.language), answer_words(text.words):
@@ -345,10 +345,11 @@ class CrisisCog(Cog):
         parts.append(text.not_a_service)
         return Message.of("\n".join(parts))
 
-    def written_in(self, words: str) -> str | None:
-        """The language of the crisis phrase or urgent words in `words`, if one is found."""
-        found = self.detector.detect(words)
-        return found.language if found else self.answers.language_of(words)
+    def written_in(self, words: str, prefer: str = "") -> str | None:
+        """The language of the crisis phrase or urgent words in `words`, if one is found;
+        `prefer` (the member's language) wins when several languages find them."""
+        found = self.detector.detect(words, prefer=prefer)
+        return found.language if found else self.answers.language_of(words, prefer)
 
     def kind_of(self, words: str, language: str) -> str:
         """What the words suggest, as `answer.CONCERN_KINDS` names it."""
@@ -359,7 +360,7 @@ class CrisisCog(Cog):
 
     async def still_here(self, ctx: Context, words: str = "") -> Message:
         """The short answer within the quiet period: still here, and the emergency number."""
-        language = self.written_in(words) or ctx.language
+        language = self.written_in(words, ctx.language) or ctx.language
         text = self.answers.text(language)
         with using_language(text.language), answer_words(text.words):
             return await self._still_here(ctx, text, words)

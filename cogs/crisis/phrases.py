@@ -498,8 +498,11 @@ class Detector:
         """How many patterns the shipped lists hold."""
         return sum(lang.size for lang in self._languages)
 
-    def detect(self, text: str) -> Detection | None:
+    def detect(self, text: str, prefer: str = "") -> Detection | None:
         """The most urgent concern in `text` and the language that found it, or None.
+
+        When several languages find the same concern (a loanword such as "overdose"), the
+        language `prefer` (the member's own) wins, so the answer comes in their language.
 
         Every language's phrases are tried. An idiom of any language explains away a match
         it overlaps and that it runs at least to the end of ("suicide squad" in a French
@@ -524,8 +527,9 @@ class Detector:
         for kind, language, (_a, b) in hits:
             # An idiom explains a hit when it overlaps it and runs at least to its last word:
             # "killing myself laughing", "want to die my hair", "im not suicidal".
-            if not any(s <= b <= e for s, e in idioms):
-                found_kinds.setdefault(kind, language)
+            explained = any(s <= b <= e for s, e in idioms)
+            if not explained and (language == prefer or kind not in found_kinds):
+                found_kinds[kind] = language
         if not found_kinds:
             return None
         kind = next(k for k in URGENCY if k in found_kinds)

@@ -304,6 +304,10 @@ async def test_the_answer_follows_the_language_of_the_words(app_factory: AppFact
     assert text.split("\n")[0].startswith("Wenn jemand zu viel genommen hat")
     assert "**Hilfetelefone – Deutschland**" in text and "ruf **0800 1110111** an" in text
     assert "rund um die Uhr erreichbar" in text and "kostenlos" in text
+    # A word several languages share is answered in the member's own language.
+    text = only(await fake.say("cai", "!crisis now I overdosed")).text
+    assert text.split("\n")[0].startswith("If you are in danger right now")
+    assert "I'm a peer-support bot" in text
 
 
 async def test_every_language_has_a_complete_answer(app_factory: AppFactory) -> None:
