@@ -364,6 +364,9 @@ class _Language:
                 if key in self._vocab and len(key) >= FUZZY_MIN_LETTERS:
                     self._unsqueezed[_strip_accents(word)] = key
         self._unsqueezed_targets = sorted(self._unsqueezed)
+        self._spellings: dict[str, list[str]] = {}  # key -> the words written in patterns
+        for raw, key in self._unsqueezed.items():
+            self._spellings.setdefault(key, []).append(raw)
 
     @staticmethod
     def _plain(text: str) -> str:
@@ -392,9 +395,18 @@ class _Language:
             ]
         if not near:
             return key
-        # Ties: a word of a crisis phrase before an idiom's, then the closest length.
-        best = max(near, key=lambda c: (c[0] in self._positive, -abs(len(c[0]) - len(key))))
-        return str(best[0])
+        # Ties: a word of a crisis phrase before an idiom's, then the closest as typed (before
+        # squeezing), then the closest length.
+        raw = _strip_accents(word)
+
+        def rank(candidate: str) -> tuple[bool, int, int]:
+            typed = min(
+                (OSA.distance(raw, w) for w in self._spellings.get(candidate, [candidate])),
+                default=0,
+            )
+            return (candidate not in self._positive, typed, abs(len(candidate) - len(key)))
+
+        return min((str(c[0]) for c in near), key=rank)
 
     def prepare(self, words: Sequence[str]) -> _Prepared:
         """The text's words as this language's phrases are written (see the module's steps)."""
