@@ -208,6 +208,11 @@ class App:
         log.info("removed from community %s; its data is kept for now", left.community.id)
         return removal_notice(left, self.config.bot.removed_community_keep_days)
 
+    async def community_returned(self, platform: str, platform_id: str) -> None:
+        """The bot was added (back) to a server or room: a pending erase is called off."""
+        if await self.members.returned(platform, platform_id):
+            log.info("added back to a community; its data will not be erased")
+
     def add_transport(self, transport: Transport) -> None:
         """Register an adapter so the outbox can reach its platform."""
         self.transports[transport.platform] = transport

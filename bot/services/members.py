@@ -125,13 +125,8 @@ class MemberService:
                 )
             )
             if row is not None:
-                changed = bool(name and row.name != name)
-                if changed:
+                if name and row.name != name:
                     row.name = name
-                if row.left_at is not None:  # the bot was added back: nothing will be erased
-                    row.left_at = None
-                    changed = True
-                if changed:
                     await session.commit()
                 return _info(row)
             row = Community(
@@ -172,8 +167,8 @@ class MemberService:
     async def mark_left(self, platform: str, platform_id: str) -> CommunityLeft | None:
         """Record that the bot was removed from a community; None if it never knew it.
 
-        The first removal counts: a repeated event does not push the erase date back. Seeing
-        the community again (`community`) clears it.
+        The first removal counts: a repeated event does not push the erase date back.
+        `returned` clears it when the bot is added back.
         """
         async with self._sessions.begin() as session:
             row = await session.scalar(
@@ -189,6 +184,25 @@ class MemberService:
         self._communities.invalidate((platform, platform_id))
         self._communities_by_id.invalidate(left.community.id)
         return left
+
+    async def returned(self, platform: str, platform_id: str) -> bool:
+        """The bot was added back to a community it was removed from: nothing will be erased.
+
+        Returns True when a removal was pending. Adapters call this on the platform's own
+        "joined" signal, not on every lookup: a lookup can happen after removal too.
+        """
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(Community).where(
+                    Community.platform == platform,
+                    Community.platform_id == platform_id,
+                    Community.left_at.is_not(None),
+                )
+            )
+            if row is None:
+                return False
+            row.left_at = None
+        return True
 
     async def left_before(self, cutoff: datetime) -> list[CommunityInfo]:
         """Communities the bot was removed from before `cutoff` (and not added back)."""

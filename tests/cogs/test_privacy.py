@@ -367,7 +367,9 @@ async def test_a_community_that_adds_the_bot_back_keeps_its_data(app_factory: Ap
     await fake.say("ana", "!journal write visibility:shared still here")
     assert await app.community_removed("fake", COMMUNITY)
     await app.scheduler.advance(timedelta(days=10))
-    await fake.say("ana", "!ping")  # the bot sees the community again: it was added back
+    await fake.say("ana", "!ping")  # a lookup after removal does not call it off...
+    await app.scheduler.advance(timedelta(days=1))
+    await app.community_returned("fake", COMMUNITY)  # ...the platform saying "added" does
     await app.scheduler.advance(timedelta(days=40))
     assert "journal_entry" in await community_rows(app)
     assert await app.community_removed("fake", "never-seen") is None

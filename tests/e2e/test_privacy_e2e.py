@@ -11,19 +11,21 @@ the pseudonym and a link to the account, never the words.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from nio import RoomCreateResponse, RoomPreset
+from nio import ErrorResponse, RoomCreateResponse, RoomPreset
 
 from bot.models import OutboxItem
 from tests.conftest import AppFactory
 from tests.e2e.discord_standin import VIEW_CHANNEL, DiscordStandin
 from tests.e2e.synapse import SynapseServer, unique_localpart
 from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import WAIT_S, Bot, in_room, new_member
+from tests.e2e.test_matrix_adapter import WAIT_S, Bot, in_room, new_member, scene
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +67,15 @@ async def test_discord_alerts_only_to_a_channel_members_cannot_see(circle: Circl
         await standin.dispatch("GUILD_DELETE", {"id": str(guild.id)})
         owner_dm = circle.dm("owner")
         (notice,) = await circle.bot_messages(owner_dm, 1)
+        far = datetime.now(UTC) + timedelta(days=31)
+        assert [c.platform_id for c in await app.members.left_before(far)] == [str(guild.id)]
+        # Added back: the server arrives again, and nothing will be erased.
+        joined = {**state.guild_payload(guild)}
+        joined.pop("unavailable", None)  # a join, not a server coming back from an outage
+        await standin.dispatch("GUILD_CREATE", joined)
+        async with asyncio.timeout(5):
+            while await app.members.left_before(far):  # noqa: ASYNC110 - a database row
+                await asyncio.sleep(0.02)
     assert "@everyone" in everyone["data"]["content"] or "everyone" in everyone["data"]["content"]
     assert "only moderators can read" in everyone["data"]["content"]
     assert "Member" in role["data"]["content"] and "Nothing was changed" in role["data"]["content"]
@@ -143,3 +154,20 @@ async def test_matrix_alerts_only_to_an_invite_only_room_of_moderators(
         assert f"https://matrix.to/#/{ana.user_id}" in content["formatted_body"]
         assert content["m.mentions"] == {}
         assert "may not see it" in answer.body
+
+
+async def test_matrix_a_room_that_removes_the_bot_is_told_what_happens(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path) as s:
+        ana, room = s.ana, s.room
+        mark = ana.mark()
+        await ana.say(room, "!ping")  # the bot now knows this room as a community
+        await ana.notice("pong", room=room, after=mark)
+        mark = ana.mark()
+        kicked = await ana.client.room_kick(room, s.bot.user_id, reason="trying another bot")
+        assert not isinstance(kicked, ErrorResponse), kicked
+        dm, notice = await ana.notice("kept for 30 days", not_room=room, after=mark)
+        assert "export-community" in notice.body and "erased for good" in notice.body
+        left = await s.bot.app.members.left_before(datetime.now(UTC) + timedelta(days=31))
+        assert [c.platform_id for c in left] == [room] and dm != room

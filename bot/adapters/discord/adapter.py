@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -227,9 +228,15 @@ class DiscordAdapter:
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """Added to a server: a community the bot was removed from is kept after all."""
-        await self._community(guild)
+        await self.app.community_returned(PLATFORM, str(guild.id))
 
     async def on_ready(self) -> None:
+        # Servers that removed the bot while it was offline and added it back since: keep them.
+        far = datetime.now(UTC) + timedelta(days=36500)
+        for info in await self.app.members.left_before(far):
+            here = info.platform_id.isdigit() and self.client.get_guild(int(info.platform_id))
+            if info.platform == PLATFORM and here:
+                await self.app.community_returned(PLATFORM, info.platform_id)
         log.info(
             "connected to Discord as %s in %d guilds", self.client.user, len(self.client.guilds)
         )

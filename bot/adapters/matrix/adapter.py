@@ -415,7 +415,11 @@ class MatrixAdapter:
         now = time.time()
         reads: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         for room_id, joined in response.rooms.join.items():
-            self._left.discard(room_id)
+            if room_id in self._left:  # invited back and joined again
+                self._left.discard(room_id)
+                ref = self.community_of(room_id)
+                if ref is not None:
+                    await self.app.community_returned(PLATFORM, ref.id)
             if any(c.space == room_id for c in self.config.communities):
                 await self._load_spaces()
             for event in joined.timeline.events:
@@ -653,6 +657,10 @@ class MatrixAdapter:
                 log.warning("could not join an invited room: %s", response)
                 return
             log.info("joined a room after an invite (direct: %s)", is_direct)
+            self._left.discard(room_id)
+            ref = None if is_direct else self.community_of(room_id)
+            if ref is not None:  # added back to a community it was removed from: keep it
+                await self.app.community_returned(PLATFORM, ref.id)
             if is_direct:
                 await self._mark_direct(inviter, room_id)
         finally:
@@ -797,7 +805,7 @@ class MatrixAdapter:
         shared: dict[str, CommunityRef] = {}
         for room_id, room in self.client.rooms.items():
             ref = self.community_of(room_id)
-            if ref is not None and user_id in room.users:
+            if ref is not None and user_id in room.users and room_id not in self._left:
                 shared[ref.id] = ref
         recent = await self.state.recent_community(user_id)
         if recent in shared:
