@@ -98,3 +98,29 @@ def test_members_cannot_switch_watch(tmp_path: Path) -> None:
     out = run(tmp_path, "@ana !crisis watch on\n@ana !about\n")
     assert "Channel watch is on" not in out
     assert "Channel watch is off here" in out
+
+
+def test_nothing_read_in_a_watched_channel_is_stored_or_logged(tmp_path: Path) -> None:
+    marker, other = "zqxmarkerwatch", "vqkmarkerplain"
+    db = tmp_path / "c.sqlite3"
+    result = circlebot(
+        "console",
+        "--db",
+        str(db),
+        stdin=(
+            "!crisis alerts #mods\n"
+            "!crisis watch on\n"
+            f"@ana I want to kill myself {marker}\n"
+            f"@ben just chatting about {other} today\n"
+            ":quit\n"
+        ),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[dm ana]" in result.stdout and "[#mods] A member may need support" in result.stdout
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    for word in (marker, other):
+        assert word.encode() not in stored
+        assert word not in result.stderr
+        # No answer or alert quotes what the member wrote.
+        assert all(word not in line for line in result.stdout.splitlines() if "] " in line)
