@@ -66,6 +66,7 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError, SendRetryError
 
+from bot.adapters.matrix.incoming import read_text
 from bot.adapters.matrix.render import file_content, pointer_content, text_content, when_renderer
 from bot.adapters.matrix.state import Session, StateStore
 from bot.app import App, StartupError
@@ -476,29 +477,27 @@ class MatrixAdapter:
             return None
         if not isinstance(event, RoomMessageText):
             return None
-        relates = event.source.get("content", {}).get("m.relates_to", {})
-        if relates.get("rel_type") == "m.replace":
-            return None  # an edit; the original was handled
-        body = event.body
-        if not is_dm and not body.lstrip().startswith(self.prefix):
+        text = read_text(event.source.get("content", {}))  # without a quoted reply fallback
+        if text.replaces:
+            # An edit: the original was handled; in a DM the member learns what became of it.
+            return partial(self._on_edit, room_id, event.sender, text.body) if is_dm else None
+        if not is_dm and not text.body.lstrip().startswith(self.prefix):
             return None
-        reply_to = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
-        file_event = reply_to.get("event_id") if isinstance(reply_to, dict) else None
-        return partial(self._on_text, room_id, event.sender, body, str(file_event or ""))
+        return partial(self._on_text, room_id, event.sender, text.body, text.reply_to)
 
     def _plain(self, room_id: str, event: Any, now: float) -> Callable[[], Awaitable[None]] | None:
         """Plain chat in a community room, for channel watch (which reads only where it is
         on); None for anything else."""
         if getattr(event, "sender", None) == self.client.user_id or self.is_dm(room_id):
             return None
-        if not isinstance(event, RoomMessageText) or event.body.lstrip().startswith(self.prefix):
+        if not isinstance(event, RoomMessageText):
+            return None
+        text = read_text(event.source.get("content", {}))  # without a quoted reply fallback
+        if text.body.lstrip().startswith(self.prefix) or text.replaces:
             return None
         if now - event.server_timestamp / 1000 > STALE_AFTER_S:
             return None
-        relates = event.source.get("content", {}).get("m.relates_to", {})
-        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
-            return None
-        return partial(self._on_plain, room_id, event.sender, event.body)
+        return partial(self._on_plain, room_id, event.sender, text.body)
 
     async def _request_key(self, event: MegolmEvent) -> None:
         """Ask the sender's devices for the room key of an event we could not decrypt."""
@@ -521,9 +520,15 @@ class MatrixAdapter:
             if isinstance(decrypted, RoomMessageText):
                 del self._undecrypted[event_id]
                 log.info("decrypted an event after its room key arrived")
-                body = decrypted.body
+                text = read_text(decrypted.source.get("content", {}))
+                body = text.body
                 command = self.is_dm(event.room_id) or body.lstrip().startswith(self.prefix)
-                if command and self.state.claim(event_id):
+                if text.replaces:
+                    if self.is_dm(event.room_id) and self.state.claim(event_id):
+                        starts.append(
+                            (lane, partial(self._on_edit, event.room_id, event.sender, body))
+                        )
+                elif command and self.state.claim(event_id):
                     starts.append(
                         (lane, partial(self._on_text, event.room_id, event.sender, body))
                     )
@@ -691,6 +696,29 @@ class MatrixAdapter:
 
     async def _on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
         """One command (or DM answer) from a member, handed to the core."""
+        incoming = await self._incoming(room_id, sender)
+        if reply_to and await self._run_with_file(incoming, body, reply_to):
+            return
+        await self.app.dispatcher.handle_text(incoming, body, self.prefix)
+
+    async def _on_edit(self, room_id: str, sender: str, body: str) -> None:
+        """An edited DM: answers are taken as first sent, so the member is told the edit
+        changed nothing; its new words still reach the crisis check."""
+        incoming = await self._incoming(room_id, sender)
+        dispatcher = self.app.dispatcher
+        ctx = await dispatcher.context(incoming)
+        if await dispatcher.text_checks.run(ctx, body.strip(), "dm"):
+            return  # a caring answer went out; no notice about edits after it
+        await ctx.reply(
+            _(
+                "I saw that you edited a message. I keep each message as you first sent it, so "
+                "the edit did not change anything I saved. To change a dialogue answer, type "
+                "`back` and send it again."
+            )
+        )
+
+    async def _incoming(self, room_id: str, sender: str) -> Incoming:
+        """Who wrote in which room, with their tier, as the core needs it."""
         room = self.client.rooms.get(room_id)
         actor = Actor(PLATFORM, sender, (room.user_name(sender) or "") if room else "")
         is_dm = self.is_dm(room_id)
@@ -704,16 +732,13 @@ class MatrixAdapter:
             is_dm,
             room.display_name if room else room_id,
         )
-        incoming = Incoming(
+        return Incoming(
             actor=actor,
             place=place,
             tier=await self._tier(sender, room_id, community, is_dm),
             responder=MatrixResponder(self, actor, place),
             community_name=community.name if community else "",
         )
-        if reply_to and await self._run_with_file(incoming, body, reply_to):
-            return
-        await self.app.dispatcher.handle_text(incoming, body, self.prefix)
 
     async def _run_with_file(self, incoming: Incoming, body: str, reply_to: str) -> bool:
         """A command sent as a reply to an uploaded file gets that file as its file option.
