@@ -412,7 +412,7 @@ class WorksheetsCog(Cog):
             Option(
                 "answer",
                 OptionType.STRING,
-                "Which answer: its number or name (leave out to see the list)",
+                "Which answer: its number or name (leave out to pick in the dialogue)",
                 required=False,
                 max_length=40,
             ),
