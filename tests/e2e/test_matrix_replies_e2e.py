@@ -105,3 +105,25 @@ async def test_an_edited_dm_answer_is_not_dropped_silently(
         )
         _r, told = await ana.notice("edited a message", room=dm, after=mark)
     assert "type `back`" in told.body or "type back" in told.body
+
+
+async def test_a_quoted_message_is_not_read_again_by_the_crisis_check(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    """A member replying to their own earlier words quotes them; only the reply is read."""
+    async with scene(synapse, tmp_path) as s:
+        ana, room = s.ana, s.room
+        mark = ana.mark()
+        await ana.say(room, "!help")
+        dm, _help = await ana.notice("Commands you can use", not_room=room, after=mark)
+        mark = ana.mark()
+        worry = "I want to end my life"
+        first = await send(ana, dm, {"msgtype": "m.text", "body": worry})
+        await ana.notice("You don't have to carry this alone", room=dm, after=mark)
+        mark = ana.mark()
+        await send(ana, dm, reply_with_fallback(dm, first, ana.user_id, worry, "thank you"))
+        # Read as the plain "thank you" it is: no second caring answer, the usual pointer.
+        _r, pointer = await ana.notice("I only understand commands here", room=dm, after=mark)
+    later = [getattr(e, "body", "") for r, e in ana.seen[mark:] if r == dm]
+    assert not [t for t in later if "carry this alone" in t]
+    assert pointer.sender == s.bot.user_id
