@@ -183,6 +183,20 @@ def last_lines(out: str) -> str:
     return "; ".join(keep)
 
 
+def dialogue_rows(out: str, size: str) -> list[Row]:
+    checked = number(r"sequences checked: (\d+)", out)
+    disagreed = number(r"disagreements with the oracle: (\d+)", out)
+    return [
+        Row(
+            f"dialogue model: random sequences ({size})" if size else "dialogue model",
+            f"{checked} sequences, {disagreed} disagreements, "
+            + number(r"\((\d+ ms per sequence)\)", out),
+            "0 disagreements",
+            verdict(disagreed == "0"),
+        )
+    ]
+
+
 def generic(title: str) -> Callable[[str, str], list[Row]]:
     def rows(out: str, size: str) -> list[Row]:
         return [Row(f"{title} ({size})" if size else title, last_lines(out), "-", "-")]
@@ -199,6 +213,7 @@ BENCHES = [
     Bench("journal_search", (), ("50",), 600, generic("journal search")),
     Bench("crisis_phrases", (), ("500",), 120, generic("crisis phrases")),
     Bench("worksheets_toolbox", (), ("100",), 300, generic("worksheets and toolbox")),
+    Bench("dialogue_model", (), ("100",), 600, dialogue_rows),
     Bench("scripts_meeting", (), ("50",), 300, generic("scripts in a meeting")),
     Bench("discord_interactions", (), ("100", "10"), 300, generic("Discord interactions")),
     Bench("matrix_roundtrip", ("--rounds", "50"), ("--rounds", "10"), 600, generic("Matrix")),

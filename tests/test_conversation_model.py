@@ -17,6 +17,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import App
 from bot.core.commands import Choice
 from bot.core.conversation import AnswerKind, Flow, Outcome, Step
 from bot.core.dispatch import RateLimiter
@@ -32,21 +33,19 @@ STEPS = (
 )
 WORDS = ("alpha", "beta gamma", "calm", "busy", "2", "zeta")
 CONTROLS = ("back", "keep", "skip", "done", "clear", "pause", "resume", "cancel", "help")
-ANSWER = st.sampled_from(WORDS).map(lambda w: ("say", w))
-STEER = st.sampled_from(("back", "keep", "skip", "done", "clear", "help")).map(
-    lambda c: ("say", c)
-)
+STEERS = ("back", "keep", "skip", "done", "clear", "help")
 # Interruptions, rarer, so most examples still reach the end; "other": another dialogue is
 # started and finished in between.
-BREAK = st.sampled_from(
-    [
-        ("say", "pause"),
-        *([("say", "resume")] * 3),
-        ("other", ""),
-        *([("say", "help")] * 6),
-        ("say", "cancel"),
-    ]
+BREAKS = (
+    ("say", "pause"),
+    *([("say", "resume")] * 3),
+    ("other", ""),
+    *([("say", "help")] * 6),
+    ("say", "cancel"),
 )
+ANSWER = st.sampled_from(WORDS).map(lambda w: ("say", w))
+STEER = st.sampled_from(STEERS).map(lambda c: ("say", c))
+BREAK = st.sampled_from(BREAKS)
 FINISH_MOVES = 3 * len(STEPS)  # enough to end from anywhere: resume, then answer and keep
 MOVES = st.lists(st.one_of(ANSWER, ANSWER, ANSWER, STEER, STEER, BREAK), max_size=50)
 
@@ -144,7 +143,11 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(app_factory: AppFactory) -> World:
-    app = await app_factory()
+    return model_world(await app_factory())
+
+
+def model_world(app: App) -> World:
+    """The model's dialogue (and another to interrupt it) on a started app."""
     app.dispatcher.rate_limiter = RateLimiter(10**9, 1.0)  # one member typing very fast
     saved: dict[str, dict[str, Any]] = {}
 
@@ -165,6 +168,12 @@ async def world(app_factory: AppFactory) -> World:
 async def test_a_dialogue_saves_exactly_what_the_member_kept(
     world: World, moves: list[tuple[str, str]]
 ) -> None:
+    await play(world, moves)
+
+
+async def play(world: World, moves: list[tuple[str, str]]) -> None:
+    """Play `moves` as a new member, then walk to the end; AssertionError on any disagreement
+    with the model (also used by `benchmarks/dialogue_model.py` for a longer run)."""
     fake = world.fake
     app = fake.app
     name = f"m{next(world.members)}"
