@@ -97,7 +97,8 @@ class Context:
         await self.responder.reply(msg, ephemeral=private)
 
     async def refuse(self, message: Message | str) -> None:
-        """Say privately why a command did not run (an error, a limit), whatever it declared."""
+        """Say privately why a command did not run (an error, a limit), or answer privately
+        what a member wrote (a crisis phrase), whatever the command declared."""
         msg = Message.coerce(message)
         self.sent.append(msg)
         await self.responder.reply(msg, ephemeral=True)

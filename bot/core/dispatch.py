@@ -273,12 +273,11 @@ class Dispatcher:
                     )
                 )
         if distress and any(o.published and o.name in kwargs for o in spec.options):
-            await ctx.reply(
+            await ctx.refuse(
                 _(
                     "I haven't shown those words to anyone. If you still want to set this, "
                     "choose other words; the lines I sent are there for you now."
-                ),
-                ephemeral=True,
+                )
             )
             return "withheld"
         assert spec.callback is not None

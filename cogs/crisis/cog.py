@@ -247,10 +247,10 @@ class CrisisCog(Cog):
                 language=detection.language or None,
                 alerted=alerted,
             )
-            await ctx.reply(message, ephemeral=True)
+            await ctx.refuse(message)  # private whatever the command declared
         elif ctx.place.is_dm or source.startswith("command:"):
             # Words addressed to the bot (a DM, a command) always get a private answer.
-            await ctx.reply(await self.still_here(ctx, text), ephemeral=True)
+            await ctx.refuse(await self.still_here(ctx, text))
         return True
 
     async def reads_as_distress(self, ctx: Context, text: str) -> bool:

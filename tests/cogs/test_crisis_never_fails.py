@@ -6,6 +6,7 @@ Each test types what a member would and checks what they see, through the record
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import subprocess
 import sys
@@ -477,7 +478,7 @@ def test_a_console_session_never_fails_someone_asking_for_help(tmp_path: Path) -
 
 
 async def test_every_member_written_argument_is_checked_and_never_echoed_in_public(
-    app_factory: AppFactory,
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The kind, not the instance: every text option of every command, in every cog."""
     app = await app_factory(make_config(), clock=VirtualClock(START))
@@ -506,3 +507,5 @@ async def test_every_member_written_argument_is_checked_and_never_echoed_in_publ
     await app.outbox.deliver_due()
     public = [s.text for s in fake.said if s.where == "channel"]
     assert not any("kill myself" in text.lower() for text in public), public
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []  # e.g. no private answer from a command not declared private
