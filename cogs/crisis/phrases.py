@@ -280,17 +280,14 @@ class _Index:
         self._sources = {w: "|".join(f"(?:{r})" for r in rs) for w, rs in by_first.items()}
         self._by_first: dict[str, re.Pattern[str]] = {}
         self._anywhere = re.compile("|".join(f"(?:{r})" for r in anywhere)) if anywhere else None
+        # The words a match can start with; None when it can start anywhere.
+        self.starters = None if anywhere else frozenset(self._sources)
 
     def _for(self, word: str) -> re.Pattern[str] | None:
         pattern = self._by_first.get(word)
         if pattern is None and word in self._sources:
             pattern = self._by_first[word] = re.compile(self._sources[word])
         return pattern
-
-    @property
-    def starters(self) -> frozenset[str] | None:
-        """The words a match can start with; None when it can start anywhere."""
-        return None if self._anywhere is not None else frozenset(self._sources)
 
     def match_at(self, text: str, pos: int, word: str) -> int | None:
         """The end of the longest match starting at `pos` (where `word` begins), or None."""
@@ -348,6 +345,7 @@ class _Language:
         self.size = sum(len(v) for v in keyed.values())
         self._kinds = [(kind, _Index(ps)) for kind, ps in keyed.items()]
         self._exclude = _Index(excluded)
+        self._kind_starters = self._starters(index for _, index in self._kinds)
         positive = {w for ps in keyed.values() for p in ps for w in _PATTERN_WORD.findall(p)}
         vocab = positive | {w for p in excluded for w in _PATTERN_WORD.findall(p)}
         vocab |= {w for k in rewrite for w in k.split()}
@@ -438,9 +436,11 @@ class _Language:
         return _Prepared(" ".join(out) + " ", tuple(out), tuple(starts), tuple(first), tuple(last))
 
     def _spans(
-        self, prepared: _Prepared, indexes: Sequence[tuple[T, _Index]]
+        self,
+        prepared: _Prepared,
+        indexes: Sequence[tuple[T, _Index]],
+        starters: frozenset[str] | None,
     ) -> list[tuple[T, tuple[int, int]]]:
-        starters = self._starters(index for _, index in indexes)
         out: list[tuple[T, tuple[int, int]]] = []
         text = prepared.text
         for word, pos in zip(prepared.keys, prepared.starts, strict=True):
@@ -464,11 +464,14 @@ class _Language:
 
     def hits(self, prepared: _Prepared) -> list[tuple[Concern, tuple[int, int]]]:
         """Every concern phrase found, with the original words it covers."""
-        return self._spans(prepared, self._kinds)
+        return self._spans(prepared, self._kinds, self._kind_starters)
 
     def idioms(self, prepared: _Prepared) -> list[tuple[int, int]]:
         """The original words each exclusion found covers."""
-        return [span for _, span in self._spans(prepared, [(None, self._exclude)])]
+        return [
+            span
+            for _, span in self._spans(prepared, [(None, self._exclude)], self._exclude.starters)
+        ]
 
 
 class Detector:
