@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot import crypto, keycheck
 from bot.clock import Clock, SystemClock
@@ -42,8 +42,31 @@ class Transport(Protocol):
 
     platform: str
 
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
-        """Deliver once; the key lets the platform drop a retry of the same message."""
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str | None:
+        """Deliver once; the key lets the platform drop a retry of the same message.
+
+        Returns the platform's id of the message when it has one.
+        """
+
+
+@runtime_checkable
+class ConnectingTransport(Transport, Protocol):
+    """A transport that is not ready at once (it logs in first); the outbox waits for it."""
+
+    @property
+    def can_send(self) -> bool:
+        """True once messages can be sent; the adapter then calls `outbox.deliver_due()`."""
+
+
+@runtime_checkable
+class RecordedTransport(Transport, Protocol):
+    """A transport that can look for an earlier try in the platform's own record."""
+
+    async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
+        """The platform's id of a message sent with this key since `since`, else None.
+
+        Raises on a failure to read; the outbox then resends under the same key.
+        """
 
 
 class StartupError(Exception):
@@ -128,6 +151,8 @@ class App:
             self.clock,
             self._deliver,
             grace=timedelta(minutes=config.scheduler.grace_minutes),
+            find_sent=self._find_sent,
+            ready=self._transport_ready,
         )
         self.transports: dict[str, Transport] = {}
         self.mirror = CalendarMirror(self.transports)  # events in platforms' calendars
@@ -235,11 +260,30 @@ class App:
         await self.leader.run()
         self._started = True
 
-    async def _deliver(self, target: Target, message: Message, key: str) -> None:
+    async def _deliver(self, target: Target, message: Message, key: str) -> str | None:
         transport = self.transports.get(target.platform)
         if transport is None:
             raise DeliveryError(f"{target.platform} is not connected")
-        await transport.send(target, message, key)
+        return await transport.send(target, message, key)
+
+    def _transport_ready(self, platform: str) -> bool:
+        """Whether the outbox may try `platform` now.
+
+        Until its adapter registered (and, for one that logs in, connected), items for a
+        platform wait; the adapter sends them once ready, the grace window still applies.
+        """
+        transport = self.transports.get(platform)
+        if transport is None:
+            return False
+        if isinstance(transport, ConnectingTransport):
+            return transport.can_send
+        return True
+
+    async def _find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+        transport = self.transports.get(target.platform)
+        if isinstance(transport, RecordedTransport):
+            return await transport.find_sent(target, key, since)
+        return None
 
     async def close(self, *, drain_timeout: float = 10.0) -> None:
         """Stop taking commands, let running ones finish, stop jobs, close the database."""

@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "with `:` are directives (:help, :tier, :tz, :advance, :quit). Reads piped input "
         "until EOF.",
     )
-    console.add_argument("--db", type=Path, help=f"SQLite file (default: {DEFAULT_DB})")
+    console.add_argument(
+        "--db",
+        help=f"a SQLite file (default: {DEFAULT_DB}) or a database URL such as "
+        "postgresql+asyncpg://user@host/name (its key then comes from the config, the "
+        f"environment or {DEFAULT_DB.with_suffix('.key')})",
+    )
     console.add_argument(
         "--clock",
         help="run on a virtual clock starting at this ISO 8601 time (e.g. "
@@ -296,15 +301,28 @@ def _clock(text: str | None) -> Clock:
     return VirtualClock(start)
 
 
+def console_database(given: str | None, config: AppConfig) -> tuple[str, Path]:
+    """The console's database URL and the path its key file sits next to.
+
+    `given` is a SQLite file path or a database URL (anything with `://`); None means the
+    configured SQLite file, else the default one.
+    """
+    if given and "://" in given:
+        return given, DEFAULT_DB
+    db_path = Path(given) if given else (sqlite_path(config.database.url) or DEFAULT_DB)
+    return f"sqlite+aiosqlite:///{db_path}", db_path
+
+
 async def _console(config: AppConfig, args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAdapter
 
-    db_path: Path = getattr(args, "db", None) or (sqlite_path(config.database.url) or DEFAULT_DB)
-    url = f"sqlite+aiosqlite:///{db_path}"
+    url, db_path = console_database(getattr(args, "db", None), config)
     keys = resolve_keys(
         config,
         console_key_file=db_path.with_suffix(".key"),
-        create=not keycheck.sqlite_holds_encrypted_data(db_path),
+        # a database URL never gets a new key here: it may well hold data under another one
+        create="://" not in url.removeprefix("sqlite+aiosqlite://")
+        and not keycheck.sqlite_holds_encrypted_data(db_path),
     )
     crypto.use_keys(keys.keys)
     if keys.created:

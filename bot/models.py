@@ -102,21 +102,48 @@ class AuditEntry(Base):
 
 
 class OutboxItem(Base):
-    """A message promised for a time: written before delivery, marked after."""
+    """A message promised for a time: written before delivery, settled after.
+
+    While pending it holds the message (encrypted), its target and the typed references of
+    what it carries (`OutboxRef`). Once settled (sent, skipped, failed) only the key, status,
+    due time, the platform's message id and a short reason remain; the row itself is deleted a
+    fixed time after its due time, so a planner can never plan the same key twice.
+    """
 
     __tablename__ = "outbox_item"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
     platform: Mapped[str] = mapped_column(String(20))
-    target: Mapped[str] = mapped_column(String(ACTOR_KEY))  # channel id, or actor key for DMs
+    # channel id, or actor key for DMs; emptied once settled
+    target: Mapped[str] = mapped_column(String(ACTOR_KEY))
     is_dm: Mapped[bool] = mapped_column(default=False)
-    payload: Mapped[str] = mapped_column(EncryptedText())
+    payload: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    platform_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     note: Mapped[str] = mapped_column(String(255), default="")
+
+
+class OutboxItemRef(Base):
+    """What a pending outbox item carries (a meeting, an entry, a member...), to forget it by.
+
+    Rows exist only while their item is pending; settling or forgetting the item removes them.
+    """
+
+    __tablename__ = "outbox_ref"
+    __table_args__ = (Index("ix_outbox_ref_kind_ref", "kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_item.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(ACTOR_KEY))
 
 
 class ConversationState(Base):

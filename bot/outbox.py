@@ -1,10 +1,25 @@
 """Announcements and reminders that must arrive exactly once, also across a crash.
 
-Every promised message is written as a row first (unique key = occurrence + kind), then handed
-to the platform with that key as its idempotency key (Matrix txn id, Discord nonce), then marked
-sent. A crash between send and mark leaves the row pending; the retry carries the same key, so
-the platform drops the duplicate. After downtime, what came due inside the grace window is sent
-with "(late)"; anything older is recorded as skipped, never sent hours late.
+Every promised message is written as a row first, then handed to the platform with its key as
+the idempotency key (Matrix txn id, Discord nonce), then settled. The key names what the item
+IS (for a meeting: occurrence, kind and due time), so planning the same thing twice is refused,
+while anything that changes (a new time, a new offset) gets a new key.
+
+Withdrawing and planning again compose: a withdrawn item is deleted, never kept as a tombstone
+that could block its re-plan, and every planner reconciles its owner's pending set with what it
+wants now through `replan` (one path for every change). Settled rows (sent, skipped, failed)
+keep only key, status, due time, the platform's message id and a short reason, and are deleted
+`keep_settled` after their DUE time (not after sending), so no planner looking back less than
+that can plan a settled key again: `enqueue`/`replan` refuse anything due earlier.
+
+Cogs never match key strings to forget: each item carries typed references (`OutboxRef`) to
+what its text quotes or names, and `forget` deletes the pending items that carry any of them.
+
+A crash between the platform's acceptance and the mark leaves the row pending with a first try
+recorded; before trying again the outbox asks the transport whether the platform already holds
+it (`Transport.find_sent`, a marker the bot controls), and only then resends under the same key.
+After downtime, what came due inside the grace window (and before the item's own `not_after`)
+is sent with "(late)"; anything older is recorded as skipped, never sent hours late.
 """
 
 from __future__ import annotations
@@ -12,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,13 +41,47 @@ from bot.clock import Clock
 from bot.core.errors import DeliveryError
 from bot.core.message import Message
 from bot.i18n import _
-from bot.models import OutboxItem
+from bot.models import OutboxItem, OutboxItemRef
 from bot.scheduler import Scheduler
 
 log = logging.getLogger("circlebot.outbox")
 
 LATE_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
+KEEP_SETTLED = timedelta(days=7)  # longer than any planner looks back (meetings: 48 h)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+class RefKind(StrEnum):
+    """What an outbox item can carry, so its owner can have it forgotten.
+
+    `id` meanings: MEETING / MEETING_NOTICE a meeting id; JOURNAL_ENTRY (anything quoting an
+    entry) and JOURNAL_FEED_POST (its post in the feed channel) an entry code; FEEDBACK a
+    feedback code; TOOLBOX_ITEM an item id; TOOLBOX_SHARE a share id; MEMBER the
+    actor key of a person the message is addressed to, names or quotes.
+    """
+
+    MEETING = "meeting"
+    MEETING_NOTICE = "meeting_notice"
+    JOURNAL_ENTRY = "journal_entry"
+    JOURNAL_FEED_POST = "journal_feed_post"
+    FEEDBACK = "feedback"
+    TOOLBOX_ITEM = "toolbox_item"
+    TOOLBOX_SHARE = "toolbox_share"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True)
+class OutboxRef:
+    """A typed reference from an outbox item to something it carries: `OutboxRef(kind, id)`."""
+
+    kind: RefKind
+    id: str
+
+    @classmethod
+    def member(cls, actor_key: str) -> OutboxRef:
+        """The person with this actor key (a DM to them, their name or words in the text)."""
+        return cls(RefKind.MEMBER, actor_key)
 
 
 @dataclass(frozen=True)
@@ -42,7 +93,25 @@ class Target:
     is_dm: bool = False
 
 
-Deliver = Callable[[Target, Message, str], Awaitable[None]]
+@dataclass(frozen=True)
+class Planned:
+    """One item a planner wants: key, target, message, due time (aware UTC), what it carries.
+
+    `not_after` (aware UTC) is the last moment the item still makes sense (a reminder for a
+    meeting is pointless once it began); None means the outbox's grace window after `due_at`.
+    """
+
+    key: str
+    target: Target
+    message: Message
+    due_at: datetime
+    not_after: datetime | None = None
+    refs: tuple[OutboxRef, ...] = ()
+
+
+Deliver = Callable[[Target, Message, str], Awaitable[str | None]]
+FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
+Ready = Callable[[str], bool]
 
 
 @dataclass
@@ -53,6 +122,24 @@ class Report:
     late: int = 0
     skipped: int = 0
     failed: int = 0
+    found: int = 0  # a first try had reached the platform; marked sent without resending
+    waiting: int = 0  # the platform was not connected yet; tried again once it is
+
+
+@dataclass
+class PlanResult:
+    """What a `replan` changed: keys written, updated (still pending) and withdrawn."""
+
+    written: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+
+
+def _refs(target: Target, refs: Iterable[OutboxRef]) -> set[OutboxRef]:
+    found = set(refs)
+    if target.is_dm:
+        found.add(OutboxRef.member(target.target))
+    return found
 
 
 class Outbox:
@@ -66,31 +153,48 @@ class Outbox:
         deliver: Deliver,
         *,
         grace: timedelta = timedelta(minutes=15),
+        keep_settled: timedelta = KEEP_SETTLED,
+        find_sent: FindSent | None = None,
+        ready: Ready | None = None,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
         self._clock = clock
         self._deliver = deliver
+        self._find_sent = find_sent
+        self._ready = ready
         self.grace = grace
+        self.keep_settled = keep_settled
         self._lock = asyncio.Lock()
+        self._pruned_at: datetime | None = None
 
-    async def enqueue(self, key: str, target: Target, message: Message, due_at: datetime) -> bool:
-        """Promise `message` at `due_at`; False if this key was already promised."""
+    # --- planning ------------------------------------------------------------------------
+
+    def _too_old(self, due_at: datetime) -> bool:
+        return due_at < self._clock.now() - self.keep_settled
+
+    async def enqueue(
+        self,
+        key: str,
+        target: Target,
+        message: Message,
+        due_at: datetime,
+        *,
+        refs: Sequence[OutboxRef] = (),
+        not_after: datetime | None = None,
+    ) -> bool:
+        """Promise `message` at `due_at` (aware UTC); False if this key was already promised.
+
+        `refs` name what the message carries (a DM also carries its addressee), so `forget`
+        can withdraw it. An item due longer than `keep_settled` ago is refused (False): its key
+        may already have expired.
+        """
+        if self._too_old(due_at):
+            return False
+        item = Planned(key, target, message, due_at, not_after, tuple(refs))
         async with self._sessions() as session:
-            session.add(
-                OutboxItem(
-                    key=key,
-                    platform=target.platform,
-                    target=target.target,
-                    is_dm=target.is_dm,
-                    payload=json.dumps(message.to_json()),
-                    due_at=due_at,
-                    status="pending",
-                    attempts=0,
-                    note="",
-                )
-            )
             try:
+                await self._add(session, item)
                 await session.commit()
             except IntegrityError:
                 return False
@@ -107,16 +211,130 @@ class Outbox:
         """
         await self._deliver(target, message, idempotency_key)
 
-    async def withdraw(self, key_prefix: str) -> int:
-        """Cancel pending items (a meeting edited or cancelled never announces the old time)."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.key.startswith(key_prefix, autoescape=True))
-                .where(OutboxItem.status == "pending")
-                .values(status="withdrawn", settled_at=self._clock.now())
-            )
-        return int(getattr(result, "rowcount", 0) or 0)
+    async def _add(self, session: AsyncSession, item: Planned) -> None:
+        row = OutboxItem(
+            key=item.key,
+            platform=item.target.platform,
+            target=item.target.target,
+            is_dm=item.target.is_dm,
+            payload=json.dumps(item.message.to_json()),
+            due_at=item.due_at,
+            not_after=item.not_after,
+            status="pending",
+            attempts=0,
+            note="",
+        )
+        session.add(row)
+        await session.flush()
+        for ref in _refs(item.target, item.refs):
+            session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
+
+    async def replan(
+        self, owner: OutboxRef, items: Iterable[Planned], *, since: datetime
+    ) -> PlanResult:
+        """Make `owner`'s pending items due at or after `since` exactly `items`.
+
+        Pending items of `owner` that are not wanted any more are deleted; wanted items already
+        pending are updated in place (same key, so a try that may have reached the platform is
+        still checked before a resend); wanted items whose key is settled are left alone (they
+        already happened); the rest are written. Every item carries `owner` as a reference.
+        Items due before `since` or too long ago to remember are ignored.
+        """
+        wanted: dict[str, Planned] = {}
+        for item in items:
+            if item.due_at >= since and not self._too_old(item.due_at):
+                wanted[item.key] = Planned(
+                    item.key,
+                    item.target,
+                    item.message,
+                    item.due_at,
+                    item.not_after,
+                    (*item.refs, owner),
+                )
+        for attempt in range(3):
+            try:
+                result = await self._replan_once(owner, wanted, since)
+            except IntegrityError:  # another process planned the same key at the same moment
+                if attempt == 2:
+                    raise
+                continue
+            for key in result.written + result.updated:
+                self._plan(wanted[key].due_at)
+            return result
+        raise AssertionError("unreachable")
+
+    async def _replan_once(
+        self, owner: OutboxRef, wanted: dict[str, Planned], since: datetime
+    ) -> PlanResult:
+        result = PlanResult()
+        async with self._lock, self._sessions.begin() as session:
+            pending = {
+                row.key: row
+                for row in await session.scalars(
+                    select(OutboxItem).where(
+                        OutboxItem.status == "pending",
+                        OutboxItem.id.in_(_carrying(owner)),
+                    )
+                )
+            }
+            doomed = [
+                row.id for key, row in pending.items() if key not in wanted and row.due_at >= since
+            ]
+            result.withdrawn = [
+                key for key, row in pending.items() if key not in wanted and row.due_at >= since
+            ]
+            if doomed:
+                await session.execute(
+                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed))
+                )
+                await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed)))
+            fresh = [k for k in wanted if k not in pending]
+            settled = set()
+            if fresh:
+                settled = set(
+                    await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(fresh)))
+                )
+            for key, item in wanted.items():
+                row = pending.get(key)
+                if row is not None:
+                    row.platform = item.target.platform
+                    row.target = item.target.target
+                    row.is_dm = item.target.is_dm
+                    row.payload = json.dumps(item.message.to_json())
+                    row.due_at = item.due_at
+                    row.not_after = item.not_after
+                    await session.execute(
+                        delete(OutboxItemRef).where(OutboxItemRef.item_id == row.id)
+                    )
+                    for ref in _refs(item.target, item.refs):
+                        session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
+                    result.updated.append(key)
+                elif key not in settled:
+                    await self._add(session, item)
+                    result.written.append(key)
+        return result
+
+    async def forget(self, *refs: OutboxRef) -> int:
+        """Delete every pending item that carries any of `refs`; returns how many went.
+
+        Settled items hold no text, so nothing of them needs forgetting.
+        """
+        if not refs:
+            return 0
+        async with self._lock, self._sessions.begin() as session:
+            ids: set[int] = set()
+            for ref in refs:
+                ids.update(
+                    await session.scalars(
+                        select(OutboxItem.id).where(
+                            OutboxItem.status == "pending", OutboxItem.id.in_(_carrying(ref))
+                        )
+                    )
+                )
+            if ids:
+                await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(ids)))
+                await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
+        return len(ids)
 
     async def recover(self) -> Report:
         """At start-up: settle what came due while down, and plan the rest."""
@@ -133,6 +351,8 @@ class Outbox:
         when = max(due_at, self._clock.now())
         self._scheduler.at(f"outbox.{when.isoformat()}", when, self.deliver_due)
 
+    # --- delivering ----------------------------------------------------------------------
+
     async def deliver_due(self) -> Report:
         """Send every pending item whose time has come, oldest first."""
         report = Report()
@@ -148,21 +368,42 @@ class Outbox:
                 ).all()
             for item in items:
                 await self._settle(item, now, report)
+            await self._prune(now)
         return report
 
     async def _settle(self, item: OutboxItem, now: datetime, report: Report) -> None:
         lateness = now - item.due_at
-        if lateness > self.grace:
-            await self._mark(item.id, "skipped", now, f"stale by {int(lateness.total_seconds())}s")
-            log.warning("outbox item %s skipped: %s late", item.key, lateness)
+        if lateness > self.grace or (item.not_after is not None and now > item.not_after):
+            reason = (
+                f"stale by {int(lateness.total_seconds())}s"
+                if lateness > self.grace
+                else "no longer useful (its moment has passed)"
+            )
+            await self._mark(item.id, "skipped", now, reason)
+            log.warning("outbox item %s skipped: %s", item.key, reason)
             report.skipped += 1
             return
+        if self._ready is not None and not self._ready(item.platform):
+            report.waiting += 1  # the adapter flushes the outbox once it is connected
+            return
+        target = Target(item.platform, item.target, item.is_dm)
+        if item.first_try_at is not None and self._find_sent is not None:
+            try:
+                found = await self._find_sent(target, item.key, item.first_try_at)
+            except Exception:
+                log.warning("outbox item %s: could not read the platform's record", item.key)
+                found = None
+            if found is not None:
+                await self._mark(item.id, "sent", now, "found on the platform", found)
+                report.found += 1
+                return
+        assert item.payload is not None  # pending rows always hold their message
         message = Message.from_json(json.loads(item.payload))
         if lateness > LATE_AFTER:
             message = message.with_prefix(_("(late) "))
-        await self._bump_attempts(item.id)
+        await self._begin_try(item.id, now)
         try:
-            await self._deliver(Target(item.platform, item.target, item.is_dm), message, item.key)
+            message_id = await self._deliver(target, message, item.key)
         except Exception as exc:
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             if permanent or item.attempts + 1 >= MAX_ATTEMPTS:
@@ -176,38 +417,88 @@ class Outbox:
             else:
                 log.exception("outbox item %s failed in the adapter", item.key)
             return
-        await self._mark(item.id, "sent", now, "late" if lateness > LATE_AFTER else "")
+        late = lateness > LATE_AFTER
+        await self._mark(item.id, "sent", now, "late" if late else "", message_id)
         report.sent += 1
-        if lateness > LATE_AFTER:
+        if late:
             report.late += 1
 
-    async def _bump_attempts(self, item_id: int) -> None:
+    async def _begin_try(self, item_id: int, now: datetime) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item_id)
                 .values(attempts=OutboxItem.attempts + 1)
             )
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.first_try_at.is_(None))
+                .values(first_try_at=now)
+            )
 
-    async def _mark(self, item_id: int, status: str, now: datetime, note: str) -> None:
+    async def _mark(
+        self,
+        item_id: int,
+        status: str,
+        now: datetime,
+        note: str,
+        message_id: str | None = None,
+    ) -> None:
+        """Settle an item: only key, status, due time, the platform's id and a reason remain."""
         async with self._sessions.begin() as session:
+            await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == item_id))
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item_id)
-                .values(status=status, settled_at=now, note=note)
+                .values(
+                    status=status,
+                    settled_at=now,
+                    note=note,
+                    payload=None,
+                    target="",
+                    platform_message_id=message_id,
+                )
             )
 
-    async def known(self, key_prefix: str) -> dict[str, str]:
-        """Key -> status of every item under a prefix, so a planner skips what it promised."""
+    async def _prune(self, now: datetime) -> None:
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        await self.prune()
+
+    async def prune(self) -> int:
+        """Delete settled items due more than `keep_settled` ago; returns how many went."""
+        cutoff = self._clock.now() - self.keep_settled
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(OutboxItem).where(
+                    OutboxItem.status != "pending", OutboxItem.due_at < cutoff
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def known(self, owner: OutboxRef) -> dict[str, str]:
+        """Key -> status of the pending items that carry `owner`."""
         async with self._sessions() as session:
             rows = await session.execute(
                 select(OutboxItem.key, OutboxItem.status).where(
-                    OutboxItem.key.startswith(key_prefix, autoescape=True)
+                    OutboxItem.id.in_(_carrying(owner))
                 )
             )
             return {key: status for key, status in rows}
 
     async def status_of(self, key: str) -> str | None:
-        """The state of one promised message (pending, sent, skipped, failed, withdrawn)."""
+        """The state of one promised message (pending, sent, skipped, failed), None if unknown.
+
+        A withdrawn item is deleted, so it reads as None.
+        """
         async with self._sessions() as session:
             return await session.scalar(select(OutboxItem.status).where(OutboxItem.key == key))
+
+
+def _carrying(ref: OutboxRef) -> Select[Any]:
+    return select(OutboxItemRef.item_id).where(
+        OutboxItemRef.kind == ref.kind.value, OutboxItemRef.ref == ref.id
+    )

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.config import AppConfig
+from bot.models import OutboxItem
 from cogs.journal.cog import JournalCog
 from cogs.meetings.models import Meeting
 from cogs.worksheets.cog import WorksheetsCog
@@ -45,7 +46,7 @@ GRACE = timedelta(minutes=15)  # scheduler.grace_minutes default
 LATE_AFTER = timedelta(minutes=1)
 COMMUNITIES = 20
 LONG_DOWNTIME = 45  # virtual minutes, longer than the grace window
-KEY_RE = re.compile(r"^meetings\.(\d+)\.([0-9T:-]{16})\.r(\d+)\.(\w+)$")
+KEY_RE = re.compile(r"^meetings\.(\d+)\.([0-9T:-]{16})\.(\w+)\.(\d{8}T\d{6})$")
 
 
 @dataclass
@@ -244,14 +245,17 @@ async def check_announcements(app: App, files: Files, seed: int, found: Findings
         if m is None:
             found.unexpected.append(record["key"])
             continue
-        announcement = (titles.get(int(m.group(1)), "?"), m.group(2), m.group(4))
+        announcement = (titles.get(int(m.group(1)), "?"), m.group(2), m.group(3))
         by_announcement.setdefault(announcement, []).append(record)
-    statuses = await app.outbox.known("meetings.")
+    async with app.db.sessions() as session:
+        statuses = dict(
+            (await session.execute(select(OutboxItem.key, OutboxItem.status))).tuples().all()
+        )
     skipped = set()
     for key, status in statuses.items():
         m = KEY_RE.match(key)
         if m is not None and status == "skipped":
-            skipped.add((titles.get(int(m.group(1)), "?"), m.group(2), m.group(4)))
+            skipped.add((titles.get(int(m.group(1)), "?"), m.group(2), m.group(3)))
     windows = downtime_windows(files)
     for announcement, due in sorted(expected.items(), key=lambda p: p[1]):
         got = by_announcement.pop(announcement, [])

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import VirtualClock
 from bot.core.message import Message, When
-from bot.outbox import Target
+from bot.models import OutboxItem, OutboxItemRef
+from bot.outbox import OutboxRef, Planned, RefKind, Target
 from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
 from tests.fakes import FakePlatform
 
@@ -103,14 +105,15 @@ async def test_downtime_sends_late_inside_grace_and_skips_what_is_stale(
     assert [s.text for s in platform.said][-1] == "later"
 
 
-async def test_withdrawn_items_are_never_sent(app_factory: AppFactory) -> None:
+async def test_forgotten_items_are_never_sent(app_factory: AppFactory) -> None:
     app = await app_factory(clock=VirtualClock(START))
     platform = FakePlatform(app)
     app.add_transport(platform)
     at = START + timedelta(hours=1)
-    await app.outbox.enqueue("meetings.7.a.remind", CHANNEL, Message.of("old time"), at)
-    await app.outbox.enqueue("meetings.70.a.remind", CHANNEL, Message.of("other meeting"), at)
-    assert await app.outbox.withdraw("meetings.7.") == 1
+    seven, seventy = OutboxRef(RefKind.MEETING, "7"), OutboxRef(RefKind.MEETING, "70")
+    await app.outbox.enqueue("a", CHANNEL, Message.of("old time"), at, refs=(seven,))
+    await app.outbox.enqueue("b", CHANNEL, Message.of("other meeting"), at, refs=(seventy,))
+    assert await app.outbox.forget(seven) == 1
     await app.scheduler.advance(timedelta(hours=2))
     assert [s.text for s in platform.said] == ["other meeting"]
 
@@ -155,3 +158,82 @@ async def test_virtual_clock_runs_jobs_in_time_order(app_factory: AppFactory) ->
     assert ran == 2
     assert order == [("a", START + timedelta(minutes=10)), ("b", START + timedelta(minutes=25))]
     assert clock.now() == START + timedelta(hours=1)
+
+
+async def test_settled_rows_keep_no_message_and_expire_counted_from_their_due_time(
+    app_factory: AppFactory,
+) -> None:
+    clock = VirtualClock(START)
+    app = await app_factory(clock=clock)
+    platform = FakePlatform(app)
+    app.add_transport(platform)
+    ana = Target("fake", "fake:ana", is_dm=True)
+    later = START + timedelta(days=3)
+    await app.outbox.enqueue("now", ana, Message.of("secret words now"), START)
+    await app.outbox.enqueue("later", ana, Message.of("secret words later"), later)
+    await app.outbox.deliver_due()
+    async with app.db.sessions() as session:
+        rows = {r.key: r for r in await session.scalars(select(OutboxItem))}
+        refs = (await session.execute(select(OutboxItemRef.item_id, OutboxItemRef.ref))).all()
+    sent, pending = rows["now"], rows["later"]
+    assert (sent.status, sent.payload, sent.target) == ("sent", None, "")
+    assert pending.payload is not None and pending.target == "fake:ana"
+    assert refs == [(pending.id, "fake:ana")]  # a DM carries its addressee; settled rows none
+    # the settled key still refuses a second plan until KEEP_SETTLED after its DUE time
+    clock.set(START + app.outbox.keep_settled - timedelta(minutes=1))
+    assert not await app.outbox.enqueue("now", ana, Message.of("again"), START)
+    assert await app.outbox.prune() == 0
+    clock.set(START + app.outbox.keep_settled + timedelta(minutes=1))
+    assert await app.outbox.prune() == 1
+    assert await app.outbox.status_of("now") is None
+    # ... and then nobody can plan it again either: it is too old to be remembered
+    assert not await app.outbox.enqueue("now", ana, Message.of("again"), START)
+
+
+async def test_forgetting_a_member_withdraws_every_pending_row_carrying_them(
+    app_factory: AppFactory,
+) -> None:
+    app = await app_factory(clock=VirtualClock(START))
+    platform = FakePlatform(app)
+    app.add_transport(platform)
+    due = START + timedelta(hours=1)
+    to_ana = Target("fake", "fake:ana", is_dm=True)
+    to_bob = Target("fake", "fake:bob", is_dm=True)
+    entry = OutboxRef(RefKind.JOURNAL_ENTRY, "abc")
+    await app.outbox.enqueue("dm-ana", to_ana, Message.of("for ana"), due)
+    await app.outbox.enqueue(
+        "quote", to_bob, Message.of("ana wrote"), due, refs=(OutboxRef.member("fake:ana"),)
+    )
+    await app.outbox.enqueue("entry", to_bob, Message.of("the entry"), due, refs=(entry,))
+    await app.outbox.enqueue("other", to_bob, Message.of("unrelated"), due)
+    assert await app.outbox.forget(OutboxRef.member("fake:ana")) == 2
+    assert await app.outbox.forget(entry) == 1
+    await app.scheduler.advance(timedelta(hours=2))
+    assert [s.text for s in platform.said] == ["unrelated"]
+    async with app.db.sessions() as session:
+        assert (await session.scalars(select(OutboxItemRef.ref))).all() == []
+
+
+async def test_a_replan_composes_with_what_it_replaced(app_factory: AppFactory) -> None:
+    """Withdrawn keys can be planned again; sent keys cannot; one call reconciles a set."""
+    app = await app_factory(clock=VirtualClock(START))
+    platform = FakePlatform(app)
+    app.add_transport(platform)
+    owner = OutboxRef(RefKind.MEETING, "1")
+
+    def item(key: str, minutes: int, text: str) -> Planned:
+        return Planned(key, CHANNEL, Message.of(text), START + timedelta(minutes=minutes))
+
+    first = await app.outbox.replan(owner, [item("a", 10, "a1"), item("b", 20, "b1")], since=START)
+    assert sorted(first.written) == ["a", "b"]
+    withdrawn = await app.outbox.replan(owner, [], since=START)
+    assert sorted(withdrawn.withdrawn) == ["a", "b"]
+    again = await app.outbox.replan(owner, [item("a", 10, "a2"), item("b", 20, "b2")], since=START)
+    assert sorted(again.written) == ["a", "b"]
+    await app.scheduler.advance(timedelta(minutes=15))
+    changed = await app.outbox.replan(
+        owner, [item("a", 10, "a3"), item("b", 20, "b3")], since=START
+    )
+    assert (changed.written, changed.updated) == ([], ["b"])  # "a" was sent: never twice
+    await app.scheduler.advance(timedelta(minutes=15))
+    assert [s.text for s in platform.said] == ["a2", "b3"]

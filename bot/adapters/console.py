@@ -334,6 +334,8 @@ class ConsoleAdapter:
         await self.app.members.community(
             PLATFORM, COMMUNITY_ID, COMMUNITY_NAME, timezone=self.app.config.bot.timezone
         )
+        # What came due before the terminal was attached waited for it; deliver it now.
+        await self.app.outbox.deliver_due()
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         source = stream or sys.stdin

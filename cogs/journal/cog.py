@@ -18,7 +18,7 @@ from bot.core.identity import Actor, Place
 from bot.core.message import Message, Part, When
 from bot.core.permissions import Scope, Tier
 from bot.i18n import _
-from bot.outbox import Target
+from bot.outbox import OutboxRef, RefKind, Target
 from bot.safety import escape_markdown
 from cogs.journal.prompts import TAGS, Prompt, load_prompts
 from cogs.journal.service import (
@@ -221,15 +221,26 @@ class JournalCog(Cog):
             Target(community.platform, target),
             message,
             self.services.clock.now(),
+            refs=(
+                OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code),
+                OutboxRef(RefKind.JOURNAL_ENTRY, entry.code),
+                OutboxRef.member(entry.author_key),
+            ),
         )
 
-    async def _tell(self, key: str, actor_key: str, message: Message) -> None:
-        """A DM to another member, through the outbox so it survives a restart."""
+    async def _tell(
+        self, key: str, actor_key: str, message: Message, refs: tuple[OutboxRef, ...] = ()
+    ) -> None:
+        """A DM to another member, through the outbox so it survives a restart.
+
+        `refs` name what the message quotes, so deleting that withdraws it if still pending.
+        """
         await self.services.outbox.enqueue(
             key,
             Target(Actor.platform_of(actor_key), actor_key, True),
             message,
             self.services.clock.now(),
+            refs=refs,
         )
 
     async def _saved_reply(self, entry: EntryView, prefix: str) -> str:
@@ -474,7 +485,7 @@ class JournalCog(Cog):
     async def delete(self, ctx: Context, id: str) -> None:
         """Delete one of your entries for good, with the feedback on it."""
         await self.service.delete(ctx.actor.key, id)
-        await self.services.outbox.withdraw(f"journal.feed.{clean_code(id)}")
+        await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(id)))
         await ctx.reply(_("Deleted. It's gone for good."), ephemeral=True)
 
     @command(
@@ -567,6 +578,11 @@ class JournalCog(Cog):
                         "You can close feedback with `{prefix}journal close-feedback {code}`."
                     ).format(prefix=ctx.prefix, code=entry.code),
                 ),
+                refs=(
+                    OutboxRef(RefKind.FEEDBACK, saved.code),
+                    OutboxRef(RefKind.JOURNAL_ENTRY, entry.code),
+                    OutboxRef.member(ctx.actor.key),
+                ),
             )
         await ctx.reply(
             _("Thank you. Your feedback (`{code}`) was passed on to the author.").format(
@@ -584,6 +600,7 @@ class JournalCog(Cog):
     async def withdraw_feedback(self, ctx: Context, id: str) -> None:
         """Take back feedback you left."""
         await self.service.withdraw_feedback(ctx.actor.key, id)
+        await self.services.outbox.forget(OutboxRef(RefKind.FEEDBACK, clean_code(id)))
         await ctx.reply(_("Your feedback was removed."), ephemeral=True)
 
     @command("journal", "close-feedback", options=(ENTRY_ID,), ephemeral=True)
@@ -608,7 +625,7 @@ class JournalCog(Cog):
     async def unshare(self, ctx: Context, id: str) -> None:
         """Make one of your shared entries private again."""
         saved = await self.service.edit(ctx.actor.key, id, visibility=PRIVATE)
-        await self.services.outbox.withdraw(f"journal.feed.{saved.entry.code}")
+        await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, saved.entry.code))
         await ctx.reply(
             _("`{code}` is private again; only you can read it and its feedback.").format(
                 code=saved.entry.code
@@ -630,7 +647,7 @@ class JournalCog(Cog):
         """Take a shared entry out of view (the author is told; the audit log keeps no text)."""
         community_id = self._need_community(ctx)
         entry = await self.service.remove_entry(ctx.actor.key, community_id, id)
-        await self.services.outbox.withdraw(f"journal.feed.{entry.code}")
+        await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
         await self.services.audit.record(
             community_id, ctx.actor.key, "journal.remove_entry", f"entry {entry.code}"
         )
@@ -663,6 +680,7 @@ class JournalCog(Cog):
         community_id = self._need_community(ctx)
         author, entry_code = await self.service.remove_feedback(ctx.actor.key, community_id, id)
         code = clean_code(id)
+        await self.services.outbox.forget(OutboxRef(RefKind.FEEDBACK, code))
         await self.services.audit.record(
             community_id,
             ctx.actor.key,
@@ -1029,6 +1047,8 @@ class JournalCog(Cog):
             await self.service.delete(author_key, code)
         except NotFound:
             return
+        finally:
+            await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(code)))
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase entries (group posts too), feedback they wrote, group memberships, invites."""

@@ -1,11 +1,17 @@
 """Meetings over the database, and their announcements planned through the outbox.
 
-Outbox keys are `meetings.<id>.<occurrence>.r<revision>.<kind>`: the occurrence is its planned
-local wall time, and the revision is bumped by every change to the meeting. The outbox keeps a key
-forever (also once withdrawn), so the revision is what lets an edit back to an earlier time be
-announced again; every change withdraws `meetings.<id>.` and plans the new revision, so an old
-time is never announced. Kinds: `remind<offset>` and `start` in the announcement channel,
-`cancelled` / `moved` notices, and `dm-<hash>` RSVP reminders.
+Outbox keys say what an item is: `meetings.<id>.<occurrence>.<kind>.<due>`, the occurrence
+being its planned local wall time and `<due>` the UTC minute it is due. Kinds: `remind<offset>`
+and `start` in the announcement channel, `dm<rsvp id>` reminder DMs, and `cancelled` / `moved` /
+`restored` notices. Every change to a meeting, its RSVPs, its members' reminder choice or the
+community's offsets goes through one path, `_replan`: the wanted items are computed from the
+meeting's current state and the outbox reconciles the meeting's pending items with them (see
+`Outbox.replan`). A withdrawn item is deleted, so planning it again later is never refused; an
+item already sent keeps its key until long after its due time, so it is never sent twice; a new
+time or offset is a new key. Items due before the meeting's last change (`revised_at`) or before
+an RSVP was made are never planned, so a change never produces a late message for the past.
+Pre-announcements and reminder DMs are not sent once the meeting has begun (`not_after`); only
+the start notice may go out late, inside the outbox's grace window.
 
 Each meeting's current or next occurrence is also shown in the community's own calendar
 (Discord's Events tab) under the mirror key `meetings.<id>`, unless a moderator switched that
@@ -32,9 +38,8 @@ from bot.core.identity import Actor
 from bot.core.message import Message, Part, When
 from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
-from bot.crypto import actor_tag
 from bot.i18n import _, using_language
-from bot.outbox import Target
+from bot.outbox import OutboxRef, Planned, RefKind, Target
 from bot.safety import escape_markdown
 from cogs.meetings import recurrence
 from cogs.meetings.models import (
@@ -51,7 +56,6 @@ TITLE_MAX = 100
 KINDS = ("standard", "family_friends", "hosted_discussion", "other")
 FORMER_MEMBER = "a former member"
 T = TypeVar("T")
-KEY_RE = re.compile(r"^meetings\.(\d+)\.([0-9T:-]{16})\.r(\d+)\.")
 
 
 @dataclass
@@ -100,7 +104,8 @@ class RsvpView:
     actor_key: str
     occurrence: str
     remind_minutes: int | None
-    created_at: datetime
+    created_at: datetime  # when its reminder was last (re)planned: made, changed, switched on
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -253,9 +258,19 @@ def check_note(note: str | None) -> str:
     return clean
 
 
-def hashed(actor_key: str) -> str:
-    """A short stable stand-in for an actor key inside outbox keys."""
-    return actor_tag(actor_key, "meetings.dm", length=12)
+def meeting_ref(meeting_id: int) -> OutboxRef:
+    """The outbox reference of a meeting's planned announcements and reminders."""
+    return OutboxRef(RefKind.MEETING, str(meeting_id))
+
+
+def notice_ref(meeting_id: int) -> OutboxRef:
+    """The outbox reference of a meeting's change notices (cancelled, moved, restored)."""
+    return OutboxRef(RefKind.MEETING_NOTICE, str(meeting_id))
+
+
+def item_key(meeting_id: int, occurrence: str, kind: str, due: datetime) -> str:
+    """The outbox key of one item: meeting, occurrence, kind and due minute (UTC)."""
+    return f"meetings.{meeting_id}.{occurrence}.{kind}.{due.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
 def kind_name(minutes: int) -> str:
@@ -546,14 +561,14 @@ class MeetingService:
             row.cancelled = True
             row.cancel_note = note or None
             self._bump(row)
-            revision = row.revision
         await self.services.audit.record(
             view.community_id, actor_key, "meetings.cancel", f"#{view.id} series"
         )
         fresh = await self._replan(view.id)
         await self._post_change(
             view,
-            f"meetings.{view.id}.series.r{revision}.cancelled",
+            "series",
+            "cancelled",
             lambda: [
                 _("**{title}** will not meet any more.").format(title=escape_markdown(view.title))
             ],
@@ -569,7 +584,8 @@ class MeetingService:
         fresh = await self._replan(view.id)
         await self._post_change(
             view,
-            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.cancelled",
+            occurrence.key,
+            "cancelled",
             lambda: [
                 _("**{title}** on ").format(title=escape_markdown(view.title)),
                 When(occurrence.start),
@@ -594,7 +610,8 @@ class MeetingService:
         fresh = await self._replan(view.id)
         await self._post_change(
             view,
-            f"meetings.{view.id}.{occurrence.key}.r{fresh.revision}.moved",
+            occurrence.key,
+            "moved",
             lambda: [
                 _("**{title}** on ").format(title=escape_markdown(view.title)),
                 When(occurrence.start),
@@ -606,16 +623,95 @@ class MeetingService:
         )
         return fresh
 
+    async def restore(
+        self, view: MeetingView, actor_key: str, occurrence: str | None
+    ) -> tuple[MeetingView, Occurrence | None]:
+        """Undo a cancellation: one occurrence by its key, or the whole series when None.
+
+        Returns the fresh view and, for one occurrence, the occurrence as it now takes place.
+        Raises UserError when nothing of that is cancelled, or the occurrence is in the past.
+        """
+        if occurrence is None:
+            if not view.cancelled:
+                raise UserError(_("That series is not cancelled."))
+            async with self._sessions.begin() as session:
+                row = await session.get(Meeting, view.id)
+                if row is None:
+                    raise NotFound(_("That meeting no longer exists."))
+                row.cancelled = False
+                row.cancel_note = None
+                self._bump(row)
+            await self.services.audit.record(
+                view.community_id, actor_key, "meetings.restore", f"#{view.id} series"
+            )
+            fresh = await self._replan(view.id)
+            await self._post_change(
+                fresh,
+                "series",
+                "restored",
+                lambda: [
+                    _("**{title}** meets again, as before.").format(
+                        title=escape_markdown(view.title)
+                    )
+                ],
+                "",
+            )
+            return fresh, None
+        change = view.change(occurrence)
+        if change is None or change.status != "cancelled":
+            raise UserError(_("That meeting is not cancelled."))
+        start = view.original_start(occurrence)
+        if start <= self.now:
+            raise UserError(_("That meeting has already begun; it cannot be restored."))
+        async with self._sessions.begin() as session:
+            row = await session.get(Meeting, view.id)
+            if row is None:
+                raise NotFound(_("That meeting no longer exists."))
+            await session.execute(
+                delete(MeetingException).where(
+                    MeetingException.meeting_id == view.id,
+                    MeetingException.occurrence == occurrence,
+                )
+            )
+            self._bump(row)
+        await self.services.audit.record(
+            view.community_id, actor_key, "meetings.restore", f"#{view.id} {occurrence}"
+        )
+        fresh = await self._replan(view.id)
+        occ = Occurrence(occurrence, start)
+        await self._post_change(
+            fresh,
+            occurrence,
+            "restored",
+            lambda: [
+                _("**{title}** on ").format(title=escape_markdown(view.title)),
+                When(start),
+                _(" takes place after all."),
+            ],
+            "",
+        )
+        return fresh, occ
+
     async def _post_change(
-        self, view: MeetingView, key: str, parts: Callable[[], list[Part]], note: str
+        self,
+        view: MeetingView,
+        occurrence: str,
+        kind: str,
+        parts: Callable[[], list[Part]],
+        note: str,
     ) -> None:
-        """Tell the meeting's channel about a change at once, in the community's language."""
+        """Tell the meeting's channel about a change at once (one notice per change)."""
         with using_language(await self._language(view.community_id)):
             text = parts()
             if note:
                 text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
+        now = self.now
         await self.services.outbox.enqueue(
-            key, target_of(view.channel), Message.of(*text), self.now
+            item_key(view.id, occurrence, kind, now),
+            target_of(view.channel),
+            Message.of(*text),
+            now,
+            refs=(notice_ref(view.id),),
         )
         await self.services.outbox.deliver_due()
 
@@ -666,7 +762,7 @@ class MeetingService:
                 delete(MeetingFacilitator).where(MeetingFacilitator.meeting_id == view.id)
             )
             await session.execute(delete(Meeting).where(Meeting.id == view.id))
-        await self.services.outbox.withdraw(f"meetings.{view.id}.")
+        await self.services.outbox.forget(meeting_ref(view.id), notice_ref(view.id))
         self.services.scheduler.cancel_prefix(f"meetings.{view.id}.")
         info = await self._community_info(view.community_id)
         if info is not None:
@@ -679,13 +775,41 @@ class MeetingService:
         row.revision += 1
         row.revised_at = self.now
 
-    async def _replan(self, meeting_id: int) -> MeetingView:
+    async def _replan(
+        self,
+        meeting_id: int,
+        *,
+        lookback: timedelta | None = None,
+        rsvps: list[RsvpView] | None = None,
+        names: dict[tuple[int, str], str] | None = None,
+    ) -> MeetingView:
+        """The one path of every plan change: reconcile the outbox with the meeting's state.
+
+        Items due from `now - lookback` (the outbox's grace window unless given) are compared;
+        see `wanted` for what is wanted. Raises NotFound when the meeting is gone.
+        """
         view = await self.get(meeting_id)
         if view is None:
+            await self.services.outbox.forget(meeting_ref(meeting_id))
+            self.services.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             raise NotFound(_("That meeting no longer exists."))
-        await self.services.outbox.withdraw(f"meetings.{meeting_id}.")
-        await self.plan(view, since=self.now)
-        await self.mirror(view)
+        now = self.now
+        since = now - (lookback if lookback is not None else self.services.outbox.grace)
+        items = await self.wanted(view, since=since, rsvps=rsvps, names=names)
+        await self.services.outbox.replan(meeting_ref(view.id), items, since=since)
+        scheduler = self.services.scheduler
+        nxt = (
+            None
+            if view.cancelled
+            else view.next_occurrence(now + self.horizon + timedelta(seconds=1))
+        )
+        if nxt is not None:
+            scheduler.at(
+                f"meetings.{view.id}.plan", nxt.start - self.horizon, self._plan_job, view.id
+            )
+        else:
+            scheduler.cancel(f"meetings.{view.id}.plan")
+        await self.mirror(view, names=names)
         return view
 
     # --- RSVPs ---------------------------------------------------------------------------
@@ -716,8 +840,7 @@ class MeetingService:
                 await session.commit()
             except IntegrityError:
                 raise UserError(_("Please try that again.")) from None
-        await self._withdraw_dms(view, actor_key)
-        await self.plan(view, since=self.now)
+        await self._replan(view.id)
 
     async def unrsvp(self, view: MeetingView, actor_key: str, occurrence: str | None) -> int:
         """Remove RSVPs (one occurrence, or all when None); returns how many went."""
@@ -728,18 +851,26 @@ class MeetingService:
             if occurrence is not None:
                 query = query.where(MeetingRsvp.occurrence == occurrence)
             result = await session.execute(query)
-        await self._withdraw_dms(view, actor_key)
-        await self.plan(view, since=self.now)
+        await self._replan(view.id)
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def set_reminders(self, actor_key: str, on: bool) -> None:
-        """Opt in to (or out of) every meeting reminder DM."""
+        """Opt in to (or out of) every meeting reminder DM.
+
+        Turning them on plans reminders due from now on only: the RSVPs count as made now.
+        """
+        now = self.now
         async with self._sessions.begin() as session:
             row = await session.get(MeetingReminderOptOut, actor_key)
             if on and row is not None:
                 await session.delete(row)
+                await session.execute(
+                    update(MeetingRsvp)
+                    .where(MeetingRsvp.actor_key == actor_key)
+                    .values(created_at=now)
+                )
             elif not on and row is None:
-                session.add(MeetingReminderOptOut(actor_key=actor_key, created_at=self.now))
+                session.add(MeetingReminderOptOut(actor_key=actor_key, created_at=now))
             ids = list(
                 await session.scalars(
                     select(MeetingRsvp.meeting_id)
@@ -747,17 +878,8 @@ class MeetingService:
                     .distinct()
                 )
             )
-        for view in await self._load(Meeting.id.in_(ids)):
-            await self._withdraw_dms(view, actor_key)
-            if on:
-                await self.plan(view, since=self.now)
-
-    async def _withdraw_dms(self, view: MeetingView, actor_key: str) -> None:
-        tag = hashed(actor_key)
-        for occ in view.occurrences(self.now - self.horizon, self.now + self.horizon * 2):
-            await self.services.outbox.withdraw(
-                f"meetings.{view.id}.{occ.key}.r{view.revision}.dm-{tag}"
-            )
+        for meeting_id in sorted(ids):
+            await self._replan(meeting_id)
 
     # --- planning ------------------------------------------------------------------------
 
@@ -777,12 +899,20 @@ class MeetingService:
         return self._offsets[community_id]
 
     async def set_offsets(self, community_id: int, minutes: list[int] | None) -> None:
-        """Store a community's announcement offsets (None restores the default) and replan."""
+        """Store a community's announcement offsets (None restores the default) and replan.
+
+        This is a change of every meeting there: none announces a new offset for the past.
+        """
         await self.services.settings.set(community_id, SCOPE, "announce_minutes", minutes)
         self._offsets.pop(community_id, None)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Meeting)
+                .where(Meeting.community_id == community_id)
+                .values(revision=Meeting.revision + 1, revised_at=self.now)
+            )
         for view in await self.all_in(community_id):
-            if not view.cancelled:
-                await self._replan(view.id)
+            await self._replan(view.id)
 
     async def _language(self, community_id: int) -> str:
         if community_id not in self._languages:
@@ -791,53 +921,40 @@ class MeetingService:
         return self._languages[community_id]
 
     async def rebuild(self) -> int:
-        """At start-up: withdraw stale revisions, plan what is due soon, and plan the next jobs.
+        """At start-up: reconcile every meeting's outbox items and plan the next jobs.
 
-        Items that came due while the bot was down are written too; the outbox then sends them
-        late inside its grace window or records them as skipped.
+        Items that came due while the bot was down (up to the planning horizon back) are
+        written too; the outbox then sends them late inside its grace window or records them
+        as skipped. Returns how many meetings were reconciled.
         """
-        views = await self._load(Meeting.cancelled.is_(False))
-        current = {v.id: v.revision for v in views}
-        known: set[str] = set()
-        stale: set[str] = set()
-        for key, status in (await self.services.outbox.known("meetings.")).items():
-            known.add(key)
-            m = KEY_RE.match(key)
-            if status == "pending" and m and current.get(int(m.group(1))) != int(m.group(3)):
-                stale.add(m.group(0))
-        for prefix in sorted(stale):
-            await self.services.outbox.withdraw(prefix)
-        since = self.now - self.horizon
+        views = await self._load(Meeting.id.is_not(None))
         rsvps = await self._rsvps([v.id for v in views])
         names = await self._pseudonyms(views)
-        planned = 0
         for view in views:
-            planned += await self.plan(
-                view, since=since, known=known, rsvps=rsvps.get(view.id, []), names=names
+            await self._replan(
+                view.id, lookback=self.horizon, rsvps=rsvps.get(view.id, []), names=names
             )
-            await self.mirror(view, names=names)
-        return planned
+        return len(views)
 
-    async def plan(
+    async def wanted(
         self,
         view: MeetingView,
         *,
         since: datetime,
-        known: set[str] | None = None,
         rsvps: list[RsvpView] | None = None,
         names: dict[tuple[int, str], str] | None = None,
-    ) -> int:
-        """Write this meeting's announcements due from `since` up to the horizon to the outbox.
+    ) -> list[Planned]:
+        """The outbox items this meeting's current state wants, due from `since` to the horizon.
 
-        A job `meetings.<id>.plan` runs again when the next occurrence enters the horizon.
+        Channel posts at each offset and reminder DMs for each RSVP with a reminder (the
+        occurrence's own RSVP wins over a series RSVP; none for members who turned reminders
+        off). Nothing due before the meeting's last change or before the RSVP was made.
         """
+        if view.cancelled:
+            return []
         now = self.now
         since = max(since, view.revised_at)
         end = now + self.horizon
-        scheduler = self.services.scheduler
-        if view.cancelled:
-            scheduler.cancel_prefix(f"meetings.{view.id}.")
-            return 0
         occurrences = view.occurrences(since, end + timedelta(seconds=1))
         if rsvps is None:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])
@@ -845,49 +962,60 @@ class MeetingService:
         offsets = await self.offsets(view.community_id)
         if names is None:
             names = await self._pseudonyms([view])
-        written = 0
+        channel = target_of(view.channel)
+        found: list[Planned] = []
         with using_language(await self._language(view.community_id)):
             for occ in occurrences:
-                base = f"meetings.{view.id}.{occ.key}.r{view.revision}."
                 for minutes in offsets:
                     due = occ.start - timedelta(minutes=minutes)
-                    key = base + kind_name(minutes)
-                    if due < since or due > end or (known is not None and key in known):
+                    if due < since or due > end:
                         continue
-                    message = self.announcement(view, occ, minutes, names)
-                    written += await self.services.outbox.enqueue(
-                        key, target_of(view.channel), message, due
+                    found.append(
+                        Planned(
+                            item_key(view.id, occ.key, kind_name(minutes), due),
+                            channel,
+                            self.announcement(view, occ, minutes, names),
+                            due,
+                            not_after=occ.start if minutes else None,
+                            refs=self._named(view, names),
+                        )
                     )
+                chosen: dict[str, RsvpView] = {}
                 for rsvp in rsvps:
-                    if rsvp.remind_minutes is None or rsvp.actor_key in opted_out:
-                        continue
-                    if rsvp.occurrence not in ("", occ.key):
+                    if rsvp.occurrence == occ.key or (
+                        rsvp.occurrence == "" and rsvp.actor_key not in chosen
+                    ):
+                        chosen[rsvp.actor_key] = rsvp
+                for actor_key, rsvp in sorted(chosen.items()):
+                    if rsvp.remind_minutes is None or actor_key in opted_out:
                         continue
                     due = occ.start - timedelta(minutes=rsvp.remind_minutes)
-                    key = base + f"dm-{hashed(rsvp.actor_key)}"
                     if due < max(since, rsvp.created_at) or due > end:
                         continue
-                    if known is not None and key in known:
-                        continue
-                    written += await self.services.outbox.enqueue(
-                        key,
-                        target_of(rsvp.actor_key, dm=True),
-                        self.reminder(view, occ),
-                        due,
+                    found.append(
+                        Planned(
+                            item_key(view.id, occ.key, f"dm{rsvp.id}", due),
+                            target_of(actor_key, dm=True),
+                            self.reminder(view, occ),
+                            due,
+                            not_after=occ.start,
+                        )
                     )
-        nxt = view.next_occurrence(end + timedelta(seconds=1))
-        if nxt is not None:
-            scheduler.at(
-                f"meetings.{view.id}.plan", nxt.start - self.horizon, self._plan_job, view.id
-            )
-        else:
-            scheduler.cancel(f"meetings.{view.id}.plan")
-        return written
+        return found
+
+    def _named(
+        self, view: MeetingView, names: dict[tuple[int, str], str]
+    ) -> tuple[OutboxRef, ...]:
+        """Facilitators an announcement names, so erasing one of them withdraws it."""
+        return tuple(
+            OutboxRef.member(k) for k in view.facilitators if (view.community_id, k) in names
+        )
 
     async def _plan_job(self, meeting_id: int) -> None:
-        view = await self.get(meeting_id)
-        if view is not None:
-            await self.plan(view, since=self.now)
+        try:
+            await self._replan(meeting_id)
+        except NotFound:
+            return
 
     async def _rsvps(self, ids: list[int]) -> dict[int, list[RsvpView]]:
         found: dict[int, list[RsvpView]] = {}
@@ -1114,11 +1242,6 @@ class MeetingService:
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase RSVPs and reminder choices; drop them as facilitator; anonymise authorship."""
         async with self._sessions() as session:
-            rsvp_ids = set(
-                await session.scalars(
-                    select(MeetingRsvp.meeting_id).where(MeetingRsvp.actor_key == actor_key)
-                )
-            )
             fac_ids = set(
                 await session.scalars(
                     select(MeetingFacilitator.meeting_id).where(
@@ -1126,8 +1249,7 @@ class MeetingService:
                     )
                 )
             )
-        for view in await self._load(Meeting.id.in_(rsvp_ids)):
-            await self._withdraw_dms(view, actor_key)
+        await self.services.outbox.forget(OutboxRef.member(actor_key))
         async with self._sessions.begin() as session:
             await session.execute(delete(MeetingRsvp).where(MeetingRsvp.actor_key == actor_key))
             await session.execute(
@@ -1169,7 +1291,7 @@ def may_manage(view: MeetingView, actor: Actor, tier: Tier) -> bool:
 
 
 def _rsvp(row: MeetingRsvp) -> RsvpView:
-    return RsvpView(row.actor_key, row.occurrence, row.remind_minutes, row.created_at)
+    return RsvpView(row.actor_key, row.occurrence, row.remind_minutes, row.created_at, row.id)
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:

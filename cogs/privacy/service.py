@@ -20,6 +20,7 @@ from bot.core.loader import available_cogs, cog_class
 from bot.core.message import Message, render_parts
 from bot.maintenance import scrub_free_space
 from bot.models import AuditEntry, Community, Member, OutboxItem, Profile, Setting
+from bot.outbox import OutboxRef
 from cogs.privacy.models import EraseCode, Presence
 
 log = logging.getLogger("circlebot.privacy")
@@ -224,7 +225,7 @@ class PrivacyService:
                 "messages_to_you": [
                     {
                         **export_row(r, skip=("payload", "key", "attempts", "note")),
-                        "message": _message_text(r.payload),
+                        "message": _message_text(r.payload) if r.payload else "",
                     }
                     for r in messages
                 ],
@@ -242,11 +243,7 @@ class PrivacyService:
                 .where(AuditEntry.actor_key == actor_key)
                 .values(actor_key=FORMER_MEMBER)
             )
-            await session.execute(
-                delete(OutboxItem).where(
-                    OutboxItem.is_dm.is_(True), OutboxItem.target == actor_key
-                )
-            )
+        await self.services.outbox.forget(OutboxRef.member(actor_key))
         await scrub_free_space(self.services.db)
 
     # ------------------------------------------------------------------ erase confirmation

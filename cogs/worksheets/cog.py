@@ -20,7 +20,7 @@ from bot.core.identity import Actor
 from bot.core.message import Attachment, Message
 from bot.core.permissions import Tier
 from bot.i18n import _
-from bot.outbox import Target
+from bot.outbox import OutboxRef, RefKind, Target
 from bot.paths import DATA_DIR
 from bot.safety import escape_markdown
 from cogs.worksheets import insights, render
@@ -548,7 +548,13 @@ class WorksheetsCog(Cog):
         copy = Message(text=(intro,), card=render.card(sheet, item, ctx.zone, ctx.prefix))
         key = f"worksheets.share.{uuid.uuid4().hex}"
         target = Target(person.platform, person.key, is_dm=True)
-        await self.services.outbox.enqueue(key, target, copy, self.services.clock.now())
+        await self.services.outbox.enqueue(
+            key,
+            target,
+            copy,
+            self.services.clock.now(),
+            refs=(OutboxRef(RefKind.TOOLBOX_SHARE, key), OutboxRef.member(ctx.actor.key)),
+        )
         await self.toolbox.add_share(ctx.actor.key, id, person.key, person.name, key)
         await ctx.reply(
             _(
@@ -613,7 +619,7 @@ class WorksheetsCog(Cog):
                     await withdraw(ctx.actor.key, share.outbox_key[len(GROUP_SHARE) :])
                 lines.append(_("Taken out of the {name} journal.").format(name=name))
                 continue
-            if await outbox.withdraw(share.outbox_key):
+            if await outbox.forget(share_ref(share)):
                 lines.append(_("{name} had not received it yet and now won't.").format(name=name))
                 continue
             note = Message.coerce(
@@ -722,9 +728,8 @@ class WorksheetsCog(Cog):
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase the member's toolbox, urge log and shares, and stop undelivered copies."""
-        for item in await self.toolbox.items(actor_key):
-            for share in item.shares:
-                await self.services.outbox.withdraw(share.outbox_key)
+        refs = [share_ref(s) for item in await self.toolbox.items(actor_key) for s in item.shares]
+        await self.services.outbox.forget(*refs, OutboxRef.member(actor_key))
         await self.toolbox.delete_user_data(actor_key)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
@@ -735,3 +740,8 @@ class WorksheetsCog(Cog):
 def edit_flow_id(sheet: Worksheet) -> str:
     """The dialogue that changes one answer of a saved `sheet`."""
     return f"{sheet.flow_id}.edit"
+
+
+def share_ref(share: Share) -> OutboxRef:
+    """The outbox reference of the copy a share sent (its token is the share's outbox key)."""
+    return OutboxRef(RefKind.TOOLBOX_SHARE, share.outbox_key)

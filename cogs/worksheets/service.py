@@ -17,7 +17,6 @@ from bot.clock import Clock
 from bot.core.cog import export_row
 from bot.core.errors import NotFound
 from bot.i18n import _
-from bot.models import OutboxItem
 from cogs.worksheets.models import ToolboxItem, ToolboxShare
 
 
@@ -180,10 +179,6 @@ class Toolbox:
         """Erase the person's items and every share to or from them, with the copies sent."""
         async with self._sessions.begin() as session:
             ids = select(ToolboxItem.id).where(ToolboxItem.actor_key == actor_key)
-            copies = select(ToolboxShare.outbox_key).where(
-                ToolboxShare.item_id.in_(ids) | (ToolboxShare.recipient_key == actor_key)
-            )
-            await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(copies)))
             await session.execute(delete(ToolboxShare).where(ToolboxShare.item_id.in_(ids)))
             await session.execute(
                 delete(ToolboxShare).where(ToolboxShare.recipient_key == actor_key)

@@ -38,6 +38,9 @@ NOT_A_PERSON = {
     ("meeting", "channel"): "a channel's place key",
     ("script_run", "place_key"): "the channel a script runs in",
     ("toolbox_share", "outbox_key"): "the id of a delivery, erased with its share",
+    # A pending DM's addressee: emptied once settled, forgotten with the member; proven in
+    # tests/test_outbox.py (a pending DM cannot be set up through commands here).
+    ("outbox_item", "target"): "a pending DM's addressee, see tests/test_outbox.py",
 }
 # Columns that hold actor keys inside JSON text (found by the raw scan below, not by shape).
 JSON_WITH_KEYS = {("script_run", "names")}

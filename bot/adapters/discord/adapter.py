@@ -549,6 +549,11 @@ class DiscordAdapter:
             raise DMsClosed() from exc
         self._closed_dms.pop(user_id, None)
 
+    @property
+    def can_send(self) -> bool:
+        """True once the gateway session is ready (the outbox waits until then)."""
+        return self.client.is_ready()
+
     async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
         """The outbox's delivery: once, paced, with Discord errors mapped for its retries."""
         if not self.client.is_ready():

@@ -1010,6 +1010,11 @@ class MatrixAdapter:
 
     # -- sending -----------------------------------------------------------------------------
 
+    @property
+    def can_send(self) -> bool:
+        """True once the first sync ran (the outbox waits until then)."""
+        return self.ready.is_set()
+
     async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
         """Outbox delivery; the key becomes the txn id, so a resend is dropped by Synapse."""
         if not self.ready.is_set():
