@@ -210,6 +210,7 @@ BENCHES = [
     Bench("memory", ("1000",), ("1000",), 300, memory_rows),
     Bench("meetings_schedule", ("10000", "1000"), ("2000", "200"), 600, meetings_rows),
     Bench("leader_failover", (), ("1",), 300, failover_rows),
+    Bench("meetings_model", ("200", "40"), ("20", "25"), 1800, generic("meetings delivery model")),
     Bench("journal_search", (), ("50",), 600, generic("journal search")),
     Bench("crisis_phrases", (), ("500",), 120, generic("crisis phrases")),
     Bench("worksheets_toolbox", (), ("100",), 300, generic("worksheets and toolbox")),

@@ -242,6 +242,8 @@ async def _status(config: AppConfig, args: argparse.Namespace) -> int:
         else ""
     )
     print(f"Outbox: {view.pending} pending{oldest}")
+    if view.failed:
+        print(f"Outbox: {view.failed} failed (not delivered); the last: {view.last_failure}")
     last = view.last_error()
     if last is None:
         print("Last error: none reported")

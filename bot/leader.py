@@ -546,6 +546,8 @@ class StatusView:
     processes: list[ProcessView]
     pending: int
     oldest_due: datetime | None
+    failed: int = 0  # outbox items given up on (kept until they expire), with the last reason
+    last_failure: str = ""
 
     def leader(self, now: datetime) -> ProcessView | None:
         """The process leading with a fresh heartbeat, if any."""
@@ -570,6 +572,18 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
                 )
             )
         ).one()
+        failed = int(
+            await session.scalar(
+                select(func.count(OutboxItem.id)).where(OutboxItem.status == "failed")
+            )
+            or 0
+        )
+        last_failure = await session.scalar(
+            select(OutboxItem.note)
+            .where(OutboxItem.status == "failed")
+            .order_by(OutboxItem.settled_at.desc())
+            .limit(1)
+        )
     if isinstance(oldest, str):  # SQLite aggregates lose the column type
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
@@ -587,4 +601,4 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
         )
         for row in rows
     ]
-    return StatusView(processes, int(pending or 0), oldest)
+    return StatusView(processes, int(pending or 0), oldest, failed, last_failure or "")

@@ -409,6 +409,7 @@ class Outbox:
             if permanent or item.attempts + 1 >= MAX_ATTEMPTS:
                 await self._mark(item.id, "failed", now, str(exc)[:255])
                 report.failed += 1
+                log.error("an outbox item could not be delivered and was given up")
             else:
                 retry = now + timedelta(seconds=30 * (item.attempts + 1))
                 self._scheduler.at(f"outbox.retry.{item.id}", retry, self.deliver_due)

@@ -46,7 +46,7 @@ GRACE = timedelta(minutes=15)  # scheduler.grace_minutes default
 LATE_AFTER = timedelta(minutes=1)
 COMMUNITIES = 20
 LONG_DOWNTIME = 45  # virtual minutes, longer than the grace window
-KEY_RE = re.compile(r"^meetings\.(\d+)\.([0-9T:-]{16})\.(\w+)\.(\d{8}T\d{6})$")
+KEY_RE = re.compile(r"^meetings\.(\d+)\.[0-9a-f]{8}\.([0-9T:-]{16})\.(\w+)\.(\d{8}T\d{6})$")
 
 
 @dataclass

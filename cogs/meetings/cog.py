@@ -466,6 +466,7 @@ class MeetingsCog(Cog):
         ),
         tier=Tier.FACILITATOR,
         scope=Scope.COMMUNITY,
+        ephemeral=True,
     )
     async def cancel(self, ctx: Context, meeting: str, when: str, note: str | None = None) -> None:
         """Cancel one occurrence or the whole series; the channel is told."""
@@ -478,9 +479,11 @@ class MeetingsCog(Cog):
                 raise UserError(_("That series is already cancelled."))
             await self.service.cancel_series(view, ctx.actor.key, text)
             await ctx.reply(
-                _("**{title}** is cancelled for good; nothing more will be announced.").format(
-                    title=escape_markdown(view.title)
-                )
+                _(
+                    "**{title}** is cancelled for good; nothing more will be announced. The "
+                    "channel was told. `{prefix}meeting restore #{id} all` undoes it."
+                ).format(title=escape_markdown(view.title), prefix=ctx.prefix, id=view.id),
+                ephemeral=True,
             )
             return
         occ = await self._occurrence(view, when)
@@ -489,8 +492,12 @@ class MeetingsCog(Cog):
             Message.of(
                 _("Cancelled **{title}** on ").format(title=escape_markdown(view.title)),
                 When(occ.start),
-                ".",
-            )
+                ". "
+                + _(
+                    "The channel was told. `{prefix}meeting restore #{id} {day}` undoes it."
+                ).format(prefix=ctx.prefix, id=view.id, day=occ.key[:10]),
+            ),
+            ephemeral=True,
         )
 
     @command(
@@ -514,6 +521,7 @@ class MeetingsCog(Cog):
         ),
         tier=Tier.FACILITATOR,
         scope=Scope.COMMUNITY,
+        ephemeral=True,
     )
     async def move(
         self, ctx: Context, meeting: str, when: str, to: str, note: str | None = None
@@ -539,8 +547,61 @@ class MeetingsCog(Cog):
                 When(occ.start),
                 _(" to "),
                 When(new_start),
-                ".",
+                ". " + _("The channel was told."),
+            ),
+            ephemeral=True,
+        )
+
+    @command(
+        "meeting",
+        "restore",
+        options=(
+            MEETING,
+            Option(
+                "when",
+                OptionType.STRING,
+                "The date of a cancelled meeting, e.g. 2026-12-08, or all (the series)",
+                max_length=20,
+            ),
+        ),
+        tier=Tier.FACILITATOR,
+        scope=Scope.COMMUNITY,
+        ephemeral=True,
+    )
+    async def restore(self, ctx: Context, meeting: str, when: str) -> None:
+        """Take back a cancellation (one date, or the whole series); the channel is told."""
+        view = await self._managed(ctx, meeting)
+        word = when.strip().lower()
+        if word in ("all", "series"):
+            await self.service.restore(view, ctx.actor.key, None)
+            await ctx.reply(
+                _("**{title}** meets again; announcements are planned as before.").format(
+                    title=escape_markdown(view.title)
+                ),
+                ephemeral=True,
             )
+            return
+        day = parse_date(word)
+        cancelled = [
+            c.occurrence
+            for c in view.changes
+            if c.status == "cancelled" and c.occurrence[:10] == day.isoformat()
+        ]
+        if not cancelled:
+            raise UserError(
+                _("**{title}** has no cancelled meeting on {day}.").format(
+                    title=escape_markdown(view.title), day=day.isoformat()
+                )
+            )
+        _fresh, occ = await self.service.restore(view, ctx.actor.key, cancelled[0])
+        assert occ is not None
+        await ctx.reply(
+            Message.of(
+                _("**{title}** on ").format(title=escape_markdown(view.title)),
+                When(occ.start),
+                " " + _("takes place again. The channel was told."),
+            ),
+            ephemeral=True,
         )
 
     @command(

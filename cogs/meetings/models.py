@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
@@ -38,6 +39,9 @@ class Meeting(Base):
     revised_at: Mapped[datetime] = mapped_column(UTCDateTime())  # nothing due before is planned
     created_by: Mapped[str] = mapped_column(String(ACTOR_KEY))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Unique across every meeting ever made (a row id can be reused after a delete); part of
+    # every outbox key of the meeting, so a new meeting never inherits an old one's keys.
+    uid: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
 
 
 class MeetingFacilitator(Base):

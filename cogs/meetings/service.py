@@ -1,11 +1,13 @@
 """Meetings over the database, and their announcements planned through the outbox.
 
-Outbox keys say what an item is: `meetings.<id>.<occurrence>.<kind>.<due>`, the occurrence
-being its planned local wall time and `<due>` the UTC minute it is due. Kinds: `remind<offset>`
-and `start` in the announcement channel, `dm<rsvp id>` reminder DMs, and `cancelled` / `moved` /
-`restored` notices. Every change to a meeting, its RSVPs, its members' reminder choice or the
-community's offsets goes through one path, `_replan`: the wanted items are computed from the
-meeting's current state and the outbox reconciles the meeting's pending items with them (see
+Outbox keys say what an item is: `meetings.<id>.<uid>.<occurrence>.<kind>.<due>`, the
+occurrence being its planned local wall time and `<due>` the UTC time it is due (`<uid>` tells
+a new meeting from a deleted one whose row id it reuses). Kinds: `remind<offset>` and `start`
+in the announcement channel, `dm<rsvp id>` reminder DMs; the `cancelled` / `moved` /
+`restored` notices end in `r<revision>` instead, the meeting's plan generation after that
+change. Every change to a meeting, its RSVPs, its members' reminder choice or the community's
+offsets goes through one path, `_replan`: the wanted items are computed from the meeting's
+current state and the outbox reconciles the meeting's pending items with them (see
 `Outbox.replan`). A withdrawn item is deleted, so planning it again later is never refused; an
 item already sent keeps its key until long after its due time, so it is never sent twice; a new
 time or offset is a new key. Items due before the meeting's last change (`revised_at`) or before
@@ -129,6 +131,7 @@ class MeetingView:
     cancel_note: str
     revision: int
     revised_at: datetime
+    uid: str  # unique across every meeting ever made, unlike a reused row id
     created_by: str
     facilitators: tuple[str, ...]
     changes: tuple[Change, ...]
@@ -224,6 +227,7 @@ def _view(row: Meeting, facilitators: Sequence[str], changes: Sequence[Change]) 
         cancel_note=row.cancel_note or "",
         revision=row.revision,
         revised_at=row.revised_at,
+        uid=row.uid,
         created_by=row.created_by,
         facilitators=tuple(sorted(facilitators)),
         changes=tuple(sorted(changes, key=lambda c: c.occurrence)),
@@ -268,9 +272,17 @@ def notice_ref(meeting_id: int) -> OutboxRef:
     return OutboxRef(RefKind.MEETING_NOTICE, str(meeting_id))
 
 
-def item_key(meeting_id: int, occurrence: str, kind: str, due: datetime) -> str:
-    """The outbox key of one item: meeting, occurrence, kind and due minute (UTC)."""
-    return f"meetings.{meeting_id}.{occurrence}.{kind}.{due.astimezone(UTC):%Y%m%dT%H%M%S}"
+def item_key(view: MeetingView, occurrence: str, kind: str, due: datetime) -> str:
+    """The outbox key of one item: meeting, occurrence, kind and due time (UTC).
+
+    The meeting's `uid` keeps a new meeting that reuses a deleted one's row id apart from it.
+    """
+    return f"{key_prefix(view)}{occurrence}.{kind}.{due.astimezone(UTC):%Y%m%dT%H%M%S}"
+
+
+def key_prefix(view: MeetingView) -> str:
+    """`meetings.<id>.<uid>.`, the start of every outbox key of one meeting."""
+    return f"meetings.{view.id}.{view.uid[:8]}."
 
 
 def kind_name(minutes: int) -> str:
@@ -566,7 +578,7 @@ class MeetingService:
         )
         fresh = await self._replan(view.id)
         await self._post_change(
-            view,
+            fresh,
             "series",
             "cancelled",
             lambda: [
@@ -583,7 +595,7 @@ class MeetingService:
         await self._set_change(view, actor_key, occurrence.key, "cancelled", None, note)
         fresh = await self._replan(view.id)
         await self._post_change(
-            view,
+            fresh,
             occurrence.key,
             "cancelled",
             lambda: [
@@ -609,7 +621,7 @@ class MeetingService:
         await self._set_change(view, actor_key, occurrence.key, "moved", new_start, note)
         fresh = await self._replan(view.id)
         await self._post_change(
-            view,
+            fresh,
             occurrence.key,
             "moved",
             lambda: [
@@ -700,14 +712,18 @@ class MeetingService:
         parts: Callable[[], list[Part]],
         note: str,
     ) -> None:
-        """Tell the meeting's channel about a change at once (one notice per change)."""
+        """Tell the meeting's channel about a change at once (one notice per change).
+
+        `view` is the meeting after the change: its revision (bumped by every change, the
+        plan generation) keeps two changes in the same second apart.
+        """
         with using_language(await self._language(view.community_id)):
             text = parts()
             if note:
                 text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
         now = self.now
         await self.services.outbox.enqueue(
-            item_key(view.id, occurrence, kind, now),
+            f"{key_prefix(view)}{occurrence}.{kind}.r{view.revision}",
             target_of(view.channel),
             Message.of(*text),
             now,
@@ -972,7 +988,7 @@ class MeetingService:
                         continue
                     found.append(
                         Planned(
-                            item_key(view.id, occ.key, kind_name(minutes), due),
+                            item_key(view, occ.key, kind_name(minutes), due),
                             channel,
                             self.announcement(view, occ, minutes, names),
                             due,
@@ -994,7 +1010,7 @@ class MeetingService:
                         continue
                     found.append(
                         Planned(
-                            item_key(view.id, occ.key, f"dm{rsvp.id}", due),
+                            item_key(view, occ.key, f"dm{rsvp.id}", due),
                             target_of(actor_key, dm=True),
                             self.reminder(view, occ),
                             due,

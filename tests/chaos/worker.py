@@ -78,6 +78,7 @@ class Tripwire:
 
 
 TRIPWIRE = Tripwire()
+DEDUP_WINDOW = timedelta(minutes=5)  # Discord's nonce check lasts minutes; grace is 15
 
 
 class DurableClock(VirtualClock):
@@ -110,14 +111,20 @@ def text_of(message: Message) -> str:
 
 
 class LedgerPlatform:
-    """The transport: the ledger file is what the platform has shown, one delivery per key."""
+    """The transport: the ledger file is what the platform has shown.
+
+    Like Discord's nonce (minutes) and unlike a promise of forever, a repeated key is dropped
+    only within `DEDUP_WINDOW`, shorter than the grace window: after a crash between send and
+    mark, a late retry would show the message twice unless the bot first looks it up in the
+    platform's record (`find_sent`, here the ledger, matched by the marker the bot sent).
+    """
 
     platform = scenario.PLATFORM
 
     def __init__(self, ledger: JsonLines, clock: VirtualClock) -> None:
         self.ledger = ledger
         self.clock = clock
-        self.delivered: set[str] = set()
+        self.delivered: dict[str, datetime] = {}
         self._read = 0
 
     def _catch_up(self) -> None:
@@ -130,22 +137,31 @@ class LedgerPlatform:
         for line in complete.splitlines():
             record = json.loads(line)
             if not record.get("dup"):
-                self.delivered.add(record["key"])
+                self.delivered[record["key"]] = datetime.fromisoformat(record["at"])
 
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
-        """Show the message once; a retry with a known key is recorded and dropped."""
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str:
+        """Show the message; a retry with a key seen within the window is recorded, dropped."""
         self._catch_up()
+        now = self.clock.now()
         record: dict[str, Any] = {
             "key": idempotency_key,
-            "at": self.clock.now().isoformat(),
+            "at": now.isoformat(),
             "target": target.target,
         }
-        if idempotency_key in self.delivered:
+        shown = self.delivered.get(idempotency_key)
+        if shown is not None and now - shown <= DEDUP_WINDOW:
             self.ledger.append({**record, "dup": True})
-            return
+            return idempotency_key
         self.ledger.append({**record, "text": text_of(message)})
-        self.delivered.add(idempotency_key)
+        self.delivered[idempotency_key] = now
         TRIPWIRE.passing("send")
+        return idempotency_key
+
+    async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
+        """The platform's own record: was a message with this marker shown since `since`?"""
+        self._catch_up()
+        shown = self.delivered.get(idempotency_key)
+        return idempotency_key if shown is not None and shown >= since else None
 
 
 @dataclass

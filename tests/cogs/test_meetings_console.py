@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
+import pytest
 from icalendar import Calendar
 
+from bot import crypto
+from tests.conftest import PG_DSN, pg_url
 from tests.test_console import circlebot
 
 SCENARIO = """\
@@ -49,3 +57,143 @@ def test_schedule_list_advance_cancel_and_export_in_the_console(tmp_path: Path) 
     event = next(c for c in calendar.walk() if c.name == "VEVENT")
     assert str(event["summary"]) == "Tuesday circle"
     assert "EXDATE" in event
+
+
+ISSUE_SCENARIO = """\
+:tier ana facilitator
+@ana !meeting schedule "Evening circle" "2026-12-01 19:00" 1h zone:Europe/London
+@ben !meeting rsvp "Evening circle" reminder:1h
+@ben !meeting rsvp "Evening circle" reminder:30m
+@cat !meeting rsvp "Evening circle" reminder:yes
+@cat !meeting reminders off
+@cat !meeting reminders on
+@dan !meeting rsvp "Evening circle" reminder:20m
+!meeting announce 1h,0
+:advance 11h
+"""
+
+
+@contextmanager
+def console_database(backend: str, tmp_path: Path) -> Iterator[list[str]]:
+    """`--db` arguments (and a config with the key, for a URL) for a fresh database."""
+    if backend == "sqlite":
+        yield ["--db", str(tmp_path / "m.sqlite3")]
+        return
+    name = f"console_{uuid.uuid4().hex[:12]}"
+    admin = psycopg_free_admin()
+    admin(f'CREATE DATABASE "{name}"')
+    key_file = tmp_path / "pg.key"
+    key_file.write_text(crypto.generate_key() + "\n")
+    key_file.chmod(0o600)
+    config = tmp_path / "pg.toml"
+    config.write_text(f'[security]\nkey_file = "{key_file}"\n')
+    url = pg_url().rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield ["--config", str(config), "console", "--db", url]
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def psycopg_free_admin() -> Callable[[str], None]:
+    """Run one statement on the server's `test` database (asyncpg, in its own loop)."""
+
+    def run(statement: str) -> None:
+        async def go() -> None:
+            conn = await asyncpg.connect(PG_DSN, timeout=5)
+            try:
+                await conn.execute(statement)
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
+    return run
+
+
+def console_args(db: list[str], *rest: str) -> list[str]:
+    """`console` comes after a global `--config`, before its own options."""
+    if db[0] == "--config":
+        return [*db, *rest]
+    return ["console", *db, *rest]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_every_reminder_and_announcement_arrives_once_after_replans(
+    tmp_path: Path, backend: str
+) -> None:
+    with console_database(backend, tmp_path) as db:
+        result = circlebot(
+            *console_args(db, "--clock", "2026-12-01T09:00:00Z", "--files", str(tmp_path)),
+            stdin=ISSUE_SCENARIO,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    lines = out.splitlines()
+
+    def shown(prefix: str) -> list[str]:
+        return [line for line in lines if line.startswith(prefix)]
+
+    # each member's last choice, once: ben 30 min, cat 15 min (off then on), dan 20 min
+    for who in ("ben", "cat", "dan"):
+        assert len(shown(f"[dm {who}] You planned to join Evening circle")) == 1, out
+    assert len(shown("[#general] Reminder: Evening circle begins")) == 1, out
+    assert len(shown("[#general] Evening circle is starting now.")) == 1, out
+    assert "(late)" not in out
+    assert "not connected" not in result.stderr
+
+
+def test_after_a_restart_inside_the_meeting_only_the_start_notice_goes_out_late(
+    tmp_path: Path,
+) -> None:
+    db = ["--db", str(tmp_path / "r.sqlite3")]
+    first = circlebot(
+        *console_args(db, "--clock", "2026-12-01T09:00:00Z", "--files", str(tmp_path)),
+        stdin=ISSUE_SCENARIO.replace(":advance 11h\n", ""),
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    later = circlebot(
+        *console_args(db, "--clock", "2026-12-01T19:05:00Z", "--files", str(tmp_path)),
+        stdin=":now\n",
+        cwd=tmp_path,
+    )
+    assert later.returncode == 0, later.stderr
+    out = later.stdout
+    assert "[#general] (late) Evening circle is starting now." in out
+    assert "Reminder:" not in out and "You planned to join" not in out  # begun: dropped
+    assert out.index("(late) Evening circle is starting now") < out.index("[clock]")
+    assert "not connected" not in later.stderr
+
+
+def test_cancel_and_restore_post_one_notice_each_and_confirm_privately(tmp_path: Path) -> None:
+    script = """\
+:tier ana facilitator
+@ana !meeting schedule "Evening circle" "2026-12-01 19:00" 1h repeat:daily zone:Europe/London
+@ana !meeting cancel "Evening circle" 2026-12-02 note:"Snow"
+@ana !meeting restore "Evening circle" 2026-12-02
+@ana !meeting move "Evening circle" 2026-12-03 "2026-12-03 20:00"
+@ana !meeting cancel "Evening circle" all
+@ana !meeting restore "Evening circle" all
+"""
+    result = circlebot(
+        "console",
+        "--db",
+        str(tmp_path / "c.sqlite3"),
+        "--clock",
+        "2026-12-01T09:00:00Z",
+        stdin=script,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    public = [line for line in result.stdout.splitlines() if line.startswith("[#general]")]
+    notices = public[1:]  # after the schedule confirmation
+    assert len(notices) == 5, public
+    assert "is cancelled" in notices[0] and "Snow" in result.stdout
+    assert "takes place after all" in notices[1]
+    assert "moves to" in notices[2]
+    assert "will not meet any more" in notices[3]
+    assert "meets again" in notices[4]
+    private = [line for line in result.stdout.splitlines() if "The channel was told" in line]
+    assert len(private) == 4 and not any(line.startswith("[#general]") for line in private)

@@ -91,6 +91,7 @@ SYNC_FILTER: dict[str, Any] = {
 SYNC_TIMEOUT_MS = 30_000
 STALE_AFTER_S = 600.0  # commands older than this (bot was down) are not run late
 SEND_DEADLINE_S = 90.0  # how long a send keeps retrying a homeserver that is away
+RATE_LIMIT_CAP_S = 120.0  # total 429 pauses one send accepts before it is given up as failed
 SEND_SLOTS = 3  # sends in flight at once; the rest queue (pacing)
 ROOM_WAIT_S = 10.0  # how long to wait for a new room to show up in sync
 DM_JOIN_WAIT_S = 5.0  # how long to wait for a member to join a new DM before the first send
@@ -1112,7 +1113,11 @@ class MatrixAdapter:
 
         response = await self._paced(request)
         if not isinstance(response, RoomSendResponse):
-            raise DeliveryError(f"the homeserver refused the message: {response}")
+            # a refusal (M_FORBIDDEN: not allowed to post there) will not change on retry
+            permanent = getattr(response, "status_code", None) == "M_FORBIDDEN"
+            raise DeliveryError(
+                f"the homeserver refused the message: {response}", permanent=permanent
+            )
         return str(response.event_id)
 
     async def _send_file(self, room_id: str, attachment: Attachment, txn: str) -> None:
@@ -1138,6 +1143,7 @@ class MatrixAdapter:
         """Run a request in a send slot, honouring 429s globally and retrying lost connections."""
         deadline = time.monotonic() + SEND_DEADLINE_S
         backoff = BACKOFF_MIN_S
+        limited = 0.0  # seconds this request waited out 429s so far
         async with self._send_slots:
             while True:
                 pause = self._paused_until - time.monotonic()
@@ -1158,6 +1164,12 @@ class MatrixAdapter:
                 first = response[0] if isinstance(response, tuple) else response
                 if getattr(first, "status_code", None) in ("M_LIMIT_EXCEEDED", 429):
                     wait = (getattr(first, "retry_after_ms", None) or 1000) / 1000
+                    limited += wait
+                    if limited > RATE_LIMIT_CAP_S:
+                        raise DeliveryError(
+                            f"rate limited for over {RATE_LIMIT_CAP_S:.0f} s; given up",
+                            permanent=True,
+                        )
                     self._paused_until = max(self._paused_until, time.monotonic() + wait)
                     log.info("rate limited by the homeserver; pausing sends for %.1f s", wait)
                     continue

@@ -1,0 +1,569 @@
+"""A model of what members must receive from meetings, and a state machine that checks the bot.
+
+The oracle (`Model`) knows only each meeting's current state: its rule and time, which
+occurrences are cancelled or moved, the RSVPs and their reminder offsets, who turned reminders
+off, and the community's announcement offsets. From that alone it says which channel posts and
+reminder DMs fall due in a stretch of time. `DeliveryMachine` drives the real meetings service
+through schedule, edit, move, cancel one / all, restore, delete, RSVP (with and without a
+reminder, changed offsets), un-RSVP, reminders off/on, new announce offsets, clock advances and
+restarts (with downtime), and after every step compares what the platform received with the
+oracle: every due item exactly once, at its due time, or marked late inside the grace window
+after downtime; change notices exactly once per change; nothing else.
+
+The clock always stands 30 seconds past a whole minute while due times are whole minutes, so
+"due before or after a change" is never ambiguous.
+
+Used by tests/cogs/test_meetings_model.py (bounded) and benchmarks/meetings_model.py (longer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from bot import crypto
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.config import AppConfig
+from bot.core.message import Message, render_parts
+from bot.outbox import Target
+from cogs.meetings.cog import MeetingsCog
+from cogs.meetings.recurrence import Occurrence, local_key
+from cogs.meetings.service import Draft, MeetingService, MeetingView
+from tests.conftest import make_config
+
+T0 = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)  # December: no clock change in these zones
+GRACE = timedelta(minutes=15)
+LATE_AFTER = timedelta(minutes=1)
+ZONES = ("UTC", "Europe/London", "America/New_York")
+PEOPLE = ("fake:ana", "fake:ben", "fake:cat")
+OFFSETS = (0, 10, 60, 1440)
+REMINDERS = (None, 15, 30, 60)
+CHANNEL = "fake:general"
+COMMUNITY = ("fake", "c1")
+MAX_MEETINGS = 3
+T = TypeVar("T")
+
+
+@dataclass
+class MeetingState:
+    """What the oracle knows of one meeting."""
+
+    id: int
+    start_local: datetime
+    zone: str
+    daily: bool
+    cancelled: bool = False
+    changes: dict[str, datetime | None] = field(default_factory=dict)  # key -> moved to / None
+
+    def occurrences(self, low: datetime, high: datetime) -> list[tuple[str, datetime]]:
+        """(occurrence key, aware UTC start) taking place with a start in [low, high)."""
+        if self.cancelled:
+            return []
+        zone = ZoneInfo(self.zone)
+        found: list[tuple[str, datetime]] = []
+        days = (
+            [self.start_local.date()]
+            if not self.daily
+            else [
+                low.astimezone(zone).date() + timedelta(days=n)
+                for n in range(-1, (high - low).days + 3)
+            ]
+        )
+        for day in days:
+            if day < self.start_local.date():
+                continue
+            naive = datetime.combine(day, self.start_local.time())
+            key = local_key(naive)
+            start = naive.replace(tzinfo=zone).astimezone(UTC)
+            if key not in self.changes and low <= start < high:
+                found.append((key, start))
+        for key, moved in self.changes.items():
+            if moved is not None and low <= moved < high:
+                found.append((key, moved))
+        return found
+
+
+@dataclass(frozen=True)
+class Item:
+    """One delivery the oracle expects: a channel post or a DM, due at a time."""
+
+    meeting_id: int
+    occurrence: str
+    kind: str  # "start", "remind<minutes>", "dm"
+    to: str  # "channel" or an actor key
+    due: datetime
+    start: datetime
+
+
+@dataclass
+class Model:
+    """The oracle: each meeting's current state and the community's offsets."""
+
+    meetings: dict[int, MeetingState] = field(default_factory=dict)
+    rsvps: dict[tuple[int, str, str], int | None] = field(default_factory=dict)
+    opted_out: set[str] = field(default_factory=set)
+    offsets: tuple[int, ...] = (1440, 10, 0)
+
+    def due(self, low: datetime, high: datetime) -> list[Item]:
+        """Every item due in (low, high], from the current state only."""
+        found: list[Item] = []
+        reach = timedelta(minutes=max(OFFSETS) + 60)
+        for m in self.meetings.values():
+            for key, start in m.occurrences(low - reach, high + reach):
+                for minutes in self.offsets:
+                    at = start - timedelta(minutes=minutes)
+                    if low < at <= high:
+                        kind = "start" if minutes == 0 else f"remind{minutes}"
+                        found.append(Item(m.id, key, kind, "channel", at, start))
+                for person in PEOPLE:
+                    if person in self.opted_out:
+                        continue
+                    own = (m.id, person, key)
+                    series = (m.id, person, "")
+                    chosen = own if own in self.rsvps else series if series in self.rsvps else None
+                    remind = None if chosen is None else self.rsvps[chosen]
+                    if remind is None:
+                        continue
+                    at = start - timedelta(minutes=remind)
+                    if low < at <= high:
+                        found.append(Item(m.id, key, "dm", person, at, start))
+        return found
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the platform received."""
+
+    at: datetime
+    key: str
+    target: Target
+    text: str
+
+
+class Platform:
+    """Records every send (a second send of the same key too: the bot must not make one)."""
+
+    platform = "fake"
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.log: list[Delivery] = []
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str:
+        text = render_parts(message.text, lambda w: w.at.isoformat())
+        self.log.append(Delivery(self.clock.now(), idempotency_key, target, text))
+        return f"m{len(self.log)}"
+
+
+def parse_key(key: str) -> tuple[int, str, str]:
+    """(meeting id, occurrence, kind) from `meetings.<id>.<uid>.<occurrence>.<kind>.<due>`."""
+    _prefix, meeting_id, _uid, occurrence, kind, _due = key.split(".")
+    if kind.startswith("dm"):
+        kind = "dm"
+    elif kind != "start" and kind.startswith("remind"):
+        amount = kind.removeprefix("remind")
+        kind = "remind" + str(int(amount[:-1]) * (60 if amount.endswith("h") else 1))
+    return int(meeting_id), occurrence, kind
+
+
+class Template:
+    """One migrated empty database per process, copied for each example (migrating is slow)."""
+
+    path: ClassVar[Path | None] = None
+    keys: ClassVar[list[str]] = []
+
+    @classmethod
+    def copy_to(cls, target: Path, keys: list[str]) -> None:
+        if cls.path is None:
+            folder = Path(tempfile.mkdtemp(prefix="circlebot-model-"))
+            path = folder / "template.sqlite3"
+
+            async def build() -> None:
+                crypto.use_keys(keys)
+                app = App(config(), clock=VirtualClock(T0), db_url=f"sqlite+aiosqlite:///{path}")
+                await app.open(migrate=True)
+                await app.close()
+
+            asyncio.run(build())
+            cls.path = path
+            cls.keys = keys
+        shutil.copy(cls.path, target)
+
+
+def config() -> AppConfig:
+    """Meetings with the default offsets, a UTC community."""
+    return make_config(bot={"timezone": "UTC"}, cogs={"enabled": ["general", "meetings"]})
+
+
+class DeliveryMachine(RuleBasedStateMachine):
+    """Drives the meetings service; checks deliveries against `Model` after every step."""
+
+    sequences = 0
+    checked_steps = 0
+    checked_items = 0
+    calls: ClassVar[Counter[str]] = Counter()
+
+    def __init__(self) -> None:
+        super().__init__()
+        DeliveryMachine.sequences += 1
+        self.loop = asyncio.new_event_loop()
+        self.folder = Path(tempfile.mkdtemp(prefix="circlebot-run-"))
+        if Template.path is None:
+            Template.copy_to(self.folder / "unused.sqlite3", [crypto.generate_key()])
+        crypto.use_keys(Template.keys)
+        self.url = f"sqlite+aiosqlite:///{self.folder / 'bot.sqlite3'}"
+        Template.copy_to(self.folder / "bot.sqlite3", Template.keys)
+        self.clock = VirtualClock(T0)
+        self.platform = Platform(self.clock)
+        self.model = Model()
+        self.seen = 0
+        self.community_id = 0
+        self.app = self.run(self.boot())
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    async def boot(self) -> App:
+        app = App(config(), clock=self.clock, db_url=self.url)
+        app.add_transport(self.platform)
+        await app.open(migrate=False)
+        await app.start()
+        info = await app.members.community(*COMMUNITY, "Fake circle", timezone="UTC")
+        self.community_id = info.id
+        return app
+
+    @property
+    def service(self) -> MeetingService:
+        cog = self.app.cogs["meetings"]
+        assert isinstance(cog, MeetingsCog)
+        return cog.service
+
+    def view(self, meeting_id: int) -> MeetingView:
+        found = self.run(self.service.get(meeting_id))
+        assert found is not None
+        return found
+
+    def upcoming(self, meeting_id: int) -> list[Occurrence]:
+        view = self.view(meeting_id)
+        now = self.clock.now()
+        return view.occurrences(now, now + timedelta(days=2))
+
+    def fresh(self) -> list[Delivery]:
+        new = self.platform.log[self.seen :]
+        self.seen = len(self.platform.log)
+        return new
+
+    def expect_quiet(self) -> None:
+        new = self.fresh()
+        assert not new, f"unexpected deliveries after a change: {new}"
+
+    def expect_one_notice(self, meeting_id: int, words: str) -> None:
+        new = self.fresh()
+        assert len(new) == 1, f"want one notice about #{meeting_id}, got {new}"
+        got = new[0]
+        assert not got.target.is_dm and got.target.target == "general"
+        assert words in got.text, (words, got.text)
+        assert got.at == self.clock.now()
+
+    def teardown(self) -> None:
+        try:
+            self.run(self.app.close())
+        finally:
+            self.loop.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def ids(self) -> list[int]:
+        return sorted(self.model.meetings)
+
+    # --- changes -------------------------------------------------------------------------
+
+    @initialize(
+        ahead=st.sampled_from([4, 1, 40, 8, 97, 20]),
+        zone=st.sampled_from(ZONES),
+        daily=st.sampled_from([True, False]),
+    )
+    def first(self, ahead: int, zone: str, daily: bool) -> None:
+        DeliveryMachine.calls["first"] += 1
+        self.schedule(ahead, zone, daily)
+
+    @precondition(lambda self: len(self.model.meetings) < MAX_MEETINGS)
+    @rule(
+        ahead=st.sampled_from([6, 2, 45, 9, 96, 30]),
+        zone=st.sampled_from(ZONES),
+        daily=st.sampled_from([True, False]),
+    )
+    def schedule(self, ahead: int, zone: str, daily: bool) -> None:
+        """A meeting `ahead` quarter hours from now (on a whole minute)."""
+        DeliveryMachine.calls["schedule"] += 1
+        now = self.clock.now().replace(second=0)
+        start_local = (now + timedelta(minutes=15 * ahead)).astimezone(ZoneInfo(zone))
+        start_local = start_local.replace(tzinfo=None)
+        draft = Draft(
+            title=f"Circle {len(self.platform.log)}",
+            kind="standard",
+            start_local=start_local,
+            timezone=zone,
+            duration_minutes=60,
+            rrule="FREQ=DAILY" if daily else "",
+            location=CHANNEL,
+            location_label="#general",
+            channel=CHANNEL,
+        )
+        draft = self.service.validate(draft)
+        view = self.run(self.service.create(self.community_id, "fake:ana", draft))
+        self.model.meetings[view.id] = MeetingState(view.id, start_local, zone, daily)
+        self.expect_quiet()
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(data=st.data(), shift=st.sampled_from([-90, -30, 15, 60, 24 * 60]))
+    def edit(self, data: st.DataObject, shift: int) -> None:
+        DeliveryMachine.calls["edit"] += 1
+        meeting_id = data.draw(st.sampled_from(self.ids()))
+        state = self.model.meetings[meeting_id]
+        view = self.view(meeting_id)
+        start_local = state.start_local + timedelta(minutes=shift)
+        if start_local.replace(tzinfo=ZoneInfo(state.zone)) <= self.clock.now():
+            return
+        draft = Draft(
+            title=view.title,
+            kind=view.kind,
+            start_local=start_local,
+            timezone=view.timezone,
+            duration_minutes=view.duration_minutes,
+            rrule=view.rrule,
+            location=view.location,
+            location_label=view.location_label,
+            channel=view.channel,
+        )
+        draft = self.service.validate(draft)
+        self.run(self.service.update(view, "fake:ana", draft))
+        state.start_local = draft.start_local
+        self.expect_quiet()
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(data=st.data(), minutes=st.sampled_from([-50, 20, 90, 600]))
+    def move(self, data: st.DataObject, minutes: int) -> None:
+        DeliveryMachine.calls["move"] += 1
+        meeting_id = data.draw(st.sampled_from(self.ids()))
+        found = self.upcoming(meeting_id)
+        if not found:
+            return
+        occ = data.draw(st.sampled_from(found))
+        new_start = occ.start + timedelta(minutes=minutes)
+        if new_start <= self.clock.now():
+            return
+        self.run(
+            self.service.move_occurrence(self.view(meeting_id), "fake:ana", occ, new_start, "")
+        )
+        self.model.meetings[meeting_id].changes[occ.key] = new_start
+        self.expect_one_notice(meeting_id, "moves to")
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(data=st.data())
+    def cancel_one(self, data: st.DataObject) -> None:
+        DeliveryMachine.calls["cancel_one"] += 1
+        meeting_id = data.draw(st.sampled_from(self.ids()))
+        found = self.upcoming(meeting_id)
+        if not found:
+            return
+        occ = data.draw(st.sampled_from(found))
+        self.run(self.service.cancel_occurrence(self.view(meeting_id), "fake:ana", occ, ""))
+        self.model.meetings[meeting_id].changes[occ.key] = None
+        self.expect_one_notice(meeting_id, "is cancelled")
+
+    @precondition(lambda self: any(not m.cancelled for m in self.model.meetings.values()))
+    @rule(data=st.data())
+    def cancel_all(self, data: st.DataObject) -> None:
+        DeliveryMachine.calls["cancel_all"] += 1
+        live = [i for i in self.ids() if not self.model.meetings[i].cancelled]
+        meeting_id = data.draw(st.sampled_from(live))
+        self.run(self.service.cancel_series(self.view(meeting_id), "fake:ana", ""))
+        self.model.meetings[meeting_id].cancelled = True
+        self.expect_one_notice(meeting_id, "will not meet any more")
+
+    @precondition(
+        lambda self: any(
+            None in m.changes.values() and not m.cancelled for m in self.model.meetings.values()
+        )
+    )
+    @rule(data=st.data())
+    def restore_one(self, data: st.DataObject) -> None:
+        DeliveryMachine.calls["restore_one"] += 1
+        options = [
+            (m.id, key)
+            for m in self.model.meetings.values()
+            if not m.cancelled
+            for key, moved in sorted(m.changes.items())
+            if moved is None
+        ]
+        meeting_id, key = data.draw(st.sampled_from(options))
+        state = self.model.meetings[meeting_id]
+        start = datetime.fromisoformat(key).replace(tzinfo=ZoneInfo(state.zone)).astimezone(UTC)
+        if start <= self.clock.now():
+            return
+        self.run(self.service.restore(self.view(meeting_id), "fake:ana", key))
+        del state.changes[key]
+        self.expect_one_notice(meeting_id, "takes place after all")
+
+    @precondition(lambda self: any(m.cancelled for m in self.model.meetings.values()))
+    @rule(data=st.data())
+    def restore_all(self, data: st.DataObject) -> None:
+        DeliveryMachine.calls["restore_all"] += 1
+        meeting_id = data.draw(
+            st.sampled_from([i for i in self.ids() if self.model.meetings[i].cancelled])
+        )
+        self.run(self.service.restore(self.view(meeting_id), "fake:ana", None))
+        self.model.meetings[meeting_id].cancelled = False
+        self.expect_one_notice(meeting_id, "meets again")
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        DeliveryMachine.calls["delete"] += 1
+        meeting_id = data.draw(st.sampled_from(self.ids()))
+        self.run(self.service.remove(self.view(meeting_id), "fake:ana"))
+        del self.model.meetings[meeting_id]
+        for k in [k for k in self.model.rsvps if k[0] == meeting_id]:
+            del self.model.rsvps[k]
+        self.expect_quiet()
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(
+        data=st.data(),
+        person=st.sampled_from(PEOPLE),
+        series=st.booleans(),
+        remind=st.sampled_from(REMINDERS),
+    )
+    def rsvp(self, data: st.DataObject, person: str, series: bool, remind: int | None) -> None:
+        DeliveryMachine.calls["rsvp"] += 1
+        meeting_id = data.draw(st.sampled_from(self.ids()))
+        if series:
+            key = ""
+        else:
+            found = self.upcoming(meeting_id)
+            if not found:
+                return
+            key = data.draw(st.sampled_from(found)).key
+        self.run(self.service.rsvp(self.view(meeting_id), person, key, remind))
+        self.model.rsvps[(meeting_id, person, key)] = remind
+        self.expect_quiet()
+
+    @precondition(lambda self: self.model.rsvps)
+    @rule(data=st.data(), everything=st.booleans())
+    def unrsvp(self, data: st.DataObject, everything: bool) -> None:
+        DeliveryMachine.calls["unrsvp"] += 1
+        meeting_id, person, key = data.draw(st.sampled_from(sorted(self.model.rsvps)))
+        self.run(self.service.unrsvp(self.view(meeting_id), person, None if everything else key))
+        for k in list(self.model.rsvps):
+            if k[:2] == (meeting_id, person) and (everything or k[2] == key):
+                del self.model.rsvps[k]
+        self.expect_quiet()
+
+    @rule(person=st.sampled_from(PEOPLE), on=st.booleans())
+    def reminders(self, person: str, on: bool) -> None:
+        DeliveryMachine.calls["reminders"] += 1
+        self.run(self.service.set_reminders(person, on))
+        if on:
+            self.model.opted_out.discard(person)
+        else:
+            self.model.opted_out.add(person)
+        self.expect_quiet()
+
+    @rule(offsets=st.sets(st.sampled_from(OFFSETS), min_size=1, max_size=4))
+    def announce(self, offsets: set[int]) -> None:
+        DeliveryMachine.calls["announce"] += 1
+        minutes = sorted(offsets, reverse=True)
+        self.run(self.service.set_offsets(self.community_id, minutes))
+        self.model.offsets = tuple(minutes)
+        self.expect_quiet()
+
+    # --- time ----------------------------------------------------------------------------
+
+    @rule(
+        # hypothesis starts from the first value: a step long enough to deliver something
+        minutes=st.sampled_from([61, 600, 11, 1440, 1, 9, 50, 180, 10, 60, 120, 347])
+    )
+    def advance(self, minutes: int) -> None:
+        DeliveryMachine.calls["advance"] += 1
+        low = self.clock.now()
+        self.run(self.app.scheduler.advance(timedelta(minutes=minutes)))
+        expected = self.model.due(low, self.clock.now())
+        self.compare(expected, late_at=None)
+
+    @rule(extra=st.sampled_from([0, 1, 5]))
+    def advance_past_next(self, extra: int) -> None:
+        """Move to just after the next item the model expects (plus `extra` items' worth)."""
+        DeliveryMachine.calls["advance_past_next"] += 1
+        low = self.clock.now()
+        coming = sorted({i.due for i in self.model.due(low, low + timedelta(days=3))})
+        if not coming:
+            return
+        target = coming[min(extra, len(coming) - 1)] + timedelta(seconds=30)
+        self.run(self.app.scheduler.advance(target - low))
+        self.compare(self.model.due(low, self.clock.now()), late_at=None)
+
+    @rule(downtime=st.sampled_from([0, 3, 12, 40]))
+    def restart(self, downtime: int) -> None:
+        DeliveryMachine.calls["restart"] += 1
+        self.run(self.app.close())
+        low = self.clock.now()
+        self.clock.set(low + timedelta(minutes=downtime))
+        back = self.clock.now()
+        self.app = self.run(self.boot())
+        expected = [
+            item
+            for item in self.model.due(low, back)
+            if back - item.due <= GRACE and (item.kind == "start" or back <= item.start)
+        ]
+        self.compare(expected, late_at=back)
+
+    def compare(self, expected: list[Item], late_at: datetime | None) -> None:
+        """What arrived since the last check is exactly `expected`, each once, on time."""
+        got: dict[tuple[int, str, str, str, datetime], list[Delivery]] = {}
+        for d in self.fresh():
+            meeting_id, occurrence, kind = parse_key(d.key)
+            to = d.target.target if d.target.is_dm else "channel"
+            due = datetime.strptime(d.key.rsplit(".", 1)[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+            got.setdefault((meeting_id, occurrence, kind, to, due), []).append(d)
+        want = {(i.meeting_id, i.occurrence, i.kind, i.to, i.due): i for i in expected}
+        assert sorted(got, key=str) == sorted(want, key=str), (
+            f"missing {sorted(set(want) - set(got), key=str)}, "
+            f"unexpected {sorted(set(got) - set(want), key=str)}"
+        )
+        for ident, deliveries in got.items():
+            assert len(deliveries) == 1, f"{ident} arrived {len(deliveries)} times"
+            d = deliveries[0]
+            when = late_at or ident[4]
+            assert d.at == when, (ident, d.at)
+            assert d.text.startswith("(late) ") == (when - ident[4] > LATE_AFTER), d.text
+            if ident[2] == "start":
+                assert "is starting now" in d.text
+            elif ident[2] == "dm":
+                assert "You planned to join" in d.text
+            else:
+                assert "Reminder:" in d.text
+        DeliveryMachine.checked_items += len(expected)
+
+    @invariant()
+    def counted(self) -> None:
+        DeliveryMachine.checked_steps += 1
