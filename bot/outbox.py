@@ -20,6 +20,15 @@ recorded; before trying again the outbox asks the transport whether the platform
 it (`Transport.find_sent`, a marker the bot controls), and only then resends under the same key.
 After downtime, what came due inside the grace window (and before the item's own `not_after`)
 is sent with "(late)"; anything older is recorded as skipped, never sent hours late.
+
+What remains uncertain: a transport that cannot read the platform's record (the Discord and
+Matrix adapters do not implement `find_sent` yet) relies on the platform's own duplicate check
+alone, which holds for a few minutes for a Discord nonce and, for a Matrix txn id, only on the
+same device and access token. A retry after a crash between send and mark that comes later than
+that may show the message twice. A lookup that fails is treated as "not found" (resend), since
+a missing announcement is worse than a doubled one. A planner and a delivery pass in two
+different processes (PostgreSQL) are not serialised: an item deleted by `replan` while another
+process is sending it can be planned again under the same key.
 """
 
 from __future__ import annotations
