@@ -237,3 +237,62 @@ async def test_a_replan_composes_with_what_it_replaced(app_factory: AppFactory) 
     assert (changed.written, changed.updated) == ([], ["b"])  # "a" was sent: never twice
     await app.scheduler.advance(timedelta(minutes=15))
     assert [s.text for s in platform.said] == ["a2", "b3"]
+
+
+class ForgetfulPlatform:
+    """Drops a repeated key for 5 minutes only (as Discord's nonce check), and keeps a record
+    of what it showed that the bot can search by the marker it sent (here: the key)."""
+
+    platform = "fake"
+    window = timedelta(minutes=5)
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.shown: list[tuple[datetime, str, str]] = []
+
+    async def send(self, target: Target, message: Message, key: str) -> str:
+        if any(k == key and self.clock.now() - at <= self.window for at, k, _t in self.shown):
+            return key
+        self.shown.append((self.clock.now(), key, message.text[0] if message.text else ""))
+        return key
+
+    async def find_sent(self, target: Target, key: str, since: datetime) -> str | None:
+        return key if any(k == key and at >= since for at, k, _t in self.shown) else None
+
+
+class DiesAfterShowing:
+    """The platform shows the message, then the bot process dies before marking it sent."""
+
+    platform = "fake"
+
+    def __init__(self, server: ForgetfulPlatform) -> None:
+        self.server = server
+
+    async def send(self, target: Target, message: Message, key: str) -> str:
+        await self.server.send(target, message, key)
+        raise CrashAfterSend
+
+
+async def test_a_retry_later_than_the_platforms_duplicate_window_is_settled_by_a_lookup(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    clock = VirtualClock(START)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    app = await app_factory(clock=clock, db_url=url)
+    platform = ForgetfulPlatform(clock)
+    app.add_transport(DiesAfterShowing(platform))
+    await app.outbox.enqueue("start", CHANNEL, Message.of("starting now"), START)
+    with pytest.raises(CrashAfterSend):
+        await app.outbox.deliver_due()
+    await app.close()
+
+    clock.set(START + timedelta(minutes=10))  # back after the platform forgot the key
+    again = await app_factory(clock=clock, db_url=url, name="again", start=False)
+    again.add_transport(platform)
+    await again.start()
+    assert [text for _at, _k, text in platform.shown] == ["starting now"]  # shown once
+    assert await again.outbox.status_of("start") == "sent"
+    async with again.db.sessions() as session:
+        row = await session.scalar(select(OutboxItem).where(OutboxItem.key == "start"))
+    assert row is not None and row.note == "found on the platform"
+    assert row.platform_message_id == "start"
