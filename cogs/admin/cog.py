@@ -25,7 +25,7 @@ from bot.core.message import Card, Field, Message, When
 from bot.core.permissions import Scope, Tier
 from bot.i18n import _
 from bot.models import AuditEntry, Setting
-from bot.outbox import Target
+from bot.outbox import OutboxRef, Target
 from bot.safety import escape_markdown
 from cogs.general.cog import check_country, check_language
 
@@ -502,6 +502,7 @@ class AdminCog(Cog):
                 Target(community.platform, str(channel).removeprefix(f"{community.platform}:")),
                 Message.of(*lines),
                 self.services.clock.now(),
+                refs=tuple({OutboxRef.member(row.actor_key) for row in rows}),  # names them
             )
             await settings.set(community_id, SCOPE, MODLOG_LAST, rows[-1].id)
             sent += 1
