@@ -388,11 +388,10 @@ class Dispatcher:
                 )
             if await self.conversations.handle_text(ctx, stripped) or answered:
                 return True  # no "I only understand commands" after a caring answer
-            await ctx.reply(
-                _("I only understand commands here. Type `{prefix}help` to see them.").format(
-                    prefix=prefix
-                )
+            text = _("I only understand commands here. Type `{prefix}help` to see them.").format(
+                prefix=prefix
             )
+            await ctx.reply(" ".join(filter(None, (text, self.crisis_pointer(prefix)))))
             return True
         except UserError as exc:
             await incoming.responder.reply(Message.coerce(exc.message), ephemeral=True)
@@ -411,6 +410,15 @@ class Dispatcher:
             return True
         finally:
             self._leave()
+
+    def crisis_pointer(self, prefix: str) -> str:
+        """One sentence leading to the crisis lines, for answers that would otherwise only say
+        what the bot cannot do; empty when no crisis command is loaded."""
+        if self.registry.resolve(["crisis"]) is None:
+            return ""
+        return _("If you need someone to talk to right now, type `{prefix}crisis`.").format(
+            prefix=prefix
+        )
 
     async def _unknown(self, incoming: Incoming, body: str, prefix: str, *, exact: bool) -> bool:
         """Answer an unknown command in DMs, or in a channel when it looks like a typo.

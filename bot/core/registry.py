@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+import itertools
+import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.core.commands import AutocompleteFn, CommandSpec, SpecError
@@ -117,16 +119,42 @@ class Registry:
         return [s for s in self.specs if s.path[: len(prefix)] == prefix]
 
     def resolve(self, words: list[str]) -> Resolved | None:
-        """Find the longest command path at the start of `words` (case-insensitive)."""
-        lowered = [w.lower() for w in words[:3]]
-        for length in range(min(3, len(lowered)), 0, -1):
-            spec = self._text_paths.get(tuple(lowered[:length]))
-            if spec is not None:
-                return Resolved(spec, length)
+        """Find the longest command path at the start of `words`.
+
+        Words are compared after Unicode NFKC folding and case folding, so full-width letters
+        from CJK keyboards (`ｃｒｉｓｉｓ`) and any case match; a hyphenated name typed with
+        spaces (`help now` for `help-now`) matches too, the exact split winning a tie.
+        """
+        folded = [fold_word(w) for w in words[:3]]
+        for length in range(min(3, len(folded)), 0, -1):
+            for path in _hyphen_joins(folded[:length]):
+                spec = self._text_paths.get(path)
+                if spec is not None:
+                    return Resolved(spec, length)
         # A bare group name on a text platform runs the group's default command, if any.
-        for length in range(min(2, len(lowered)), 0, -1):
-            prefix = tuple(lowered[:length])
+        for length in range(min(2, len(folded)), 0, -1):
+            prefix = tuple(folded[:length])
             for spec in self.group(prefix):
                 if spec.text_default and len(spec.path) == length + 1:
                     return Resolved(spec, length)
         return None
+
+
+def fold_word(word: str) -> str:
+    """A typed command word as registered names are spelled: NFKC-folded, case-folded."""
+    return unicodedata.normalize("NFKC", word).casefold()
+
+
+def _hyphen_joins(words: list[str]) -> Iterator[tuple[str, ...]]:
+    """Every path the words can spell with some adjacent pairs joined by `-`, fewest joins
+    first (`["help", "now"]` gives `("help", "now")`, then `("help-now",)`)."""
+    gaps = len(words) - 1
+    for joins in range(gaps + 1):
+        for joined in itertools.combinations(range(gaps), joins):
+            path = [words[0]]
+            for index, word in enumerate(words[1:]):
+                if index in joined:
+                    path[-1] += "-" + word
+                else:
+                    path.append(word)
+            yield tuple(path)

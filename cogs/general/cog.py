@@ -95,12 +95,13 @@ class GeneralCog(Cog):
                 return
             group = [s for s in visible if s.path[: len(words)] == words]
             if not group:
-                raise UserError(
-                    _(
-                        "There is no command `{command}` that you can use. Type `{prefix}help` "
-                        "for the list."
-                    ).format(command=command[:40], prefix=ctx.prefix)
-                )
+                text = _(
+                    "There is no command `{command}` that you can use. Type `{prefix}help` "
+                    "for the list."
+                ).format(command=command[:40], prefix=ctx.prefix)
+                # Words after `help` that are no command may be someone asking for help.
+                pointer = self.services.dispatcher.crisis_pointer(ctx.prefix)
+                raise UserError(" ".join(filter(None, (text, pointer))))
             visible = group
         lines = [
             _("Commands you can use (type `{prefix}help COMMAND` for details):").format(

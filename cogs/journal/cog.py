@@ -737,7 +737,13 @@ class JournalCog(Cog):
         "group",
         "create",
         options=(
-            Option("name", OptionType.STRING, "A name for the group journal", max_length=40),
+            Option(
+                "name",
+                OptionType.STRING,
+                "A name for the group journal",
+                max_length=40,
+                published=True,  # invitees and group members see it
+            ),
         ),
         scope=Scope.COMMUNITY,
         ephemeral=True,
