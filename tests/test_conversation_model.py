@@ -1,7 +1,8 @@
 """The dialogue engine against a model of what must be saved (hypothesis, model-based).
 
 Random sequences of what a member may type in a DM (answers, `back`, `keep`, `skip`, `done`,
-`clear`, `pause`, `resume`, `cancel`, and starting another dialogue in between) drive a real
+`clear`, `pause`, `resume`, `cancel`, the steering words also as people type them: "Done.",
+"KEEP!", and starting another dialogue in between) drive a real
 app; a small oracle that knows only the rule "nothing the member wrote is dropped unless they
 ask" says what the finished dialogue must hand to its owner.
 """
@@ -44,7 +45,17 @@ BREAKS = (
     ("say", "cancel"),
 )
 ANSWER = st.sampled_from(WORDS).map(lambda w: ("say", w))
-STEER = st.sampled_from(STEERS).map(lambda c: ("say", c))
+# A steering word as people type it, mapped to the word it is: capitals from a phone, a full
+# stop, the code marks of the bot's own `done`, full-width letters from an East Asian keyboard.
+DRESSES = ("{}", "{}.", "{}!", " {} ", "`{}`", '"{}"', "{}…", "{}?")
+FULL_WIDTH = {c: c + 0xFEE0 for c in range(ord("a"), ord("z") + 1)}
+DRESSED = {
+    dress.format(typed): word
+    for word in STEERS
+    for typed in (word, word.upper(), word.capitalize(), word.translate(FULL_WIDTH))
+    for dress in DRESSES
+}
+STEER = st.sampled_from(sorted(DRESSED)).map(lambda typed: ("say", typed))
 BREAK = st.sampled_from(BREAKS)
 FINISH_MOVES = 3 * len(STEPS)  # enough to end from anywhere: resume, then answer and keep
 MOVES = st.lists(st.one_of(ANSWER, ANSWER, ANSWER, STEER, STEER, BREAK), max_size=50)
@@ -63,6 +74,7 @@ class Model:
     def say(self, text: str) -> None:
         if self.status == "closed":
             return
+        text = DRESSED.get(text, text)
         if self.status == "paused":
             if text == "resume":
                 self.status = "active"

@@ -14,6 +14,8 @@ as an answer.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -118,11 +120,24 @@ class Flow:
 CONTROL_WORDS = ("back", "skip", "keep", "clear", "pause", "cancel", "help", "done", "resume")
 
 
+# What may surround a steering word as people type it: sentence marks ("Done."), quotes or code
+# marks copied from the bot's own `done`, a command prefix ("!skip"), spaces.
+_AROUND_WORD = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def _bare(text: str) -> str:
+    """`text` as a bare word: width-folded (NFKC), case-folded, marks around it removed."""
+    return _AROUND_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
 def control_word(text: str) -> str | None:
-    """Recognise a steering word in English or the member's language."""
-    word = text.strip().lower().lstrip("!/")
+    """Recognise a steering word in English or the member's language, however it is dressed
+    ("Done.", "`keep`", "SKIP!", full-width letters); None for anything else."""
+    word = _bare(text)
+    if not word:
+        return None
     for control in CONTROL_WORDS:
-        if word in (control, _(control).lower()):
+        if word in (control, _bare(_(control))):
             return control
     return None
 

@@ -433,26 +433,32 @@ class WorksheetsCog(Cog):
         # it is; the finisher writes back only the answer that was picked.
         prefill: dict[str, Any] = {**item.answers, ITEM_KEY: id}
         first_step = None
-        if answer:
-            step = self._pick_step(sheet, answer)
+        step = self._pick_step(sheet, answer) if answer else None
+        if step is not None:
             prefill[WHICH] = first_step = step.id
+        elif answer:
+            # An answer that is not there still opens the dialogue at "which answer?", so the
+            # number the member types next is read as their pick, not as a stray DM.
+            await ctx.reply(
+                _(
+                    "**{title}** has no answer “{answer}”; its answers are numbered 1 to {n}. "
+                    "Pick one in the dialogue."
+                ).format(
+                    title=sheet.title, answer=escape_markdown(answer)[:40], n=len(sheet.steps)
+                ),
+                ephemeral=True,
+            )
         await self.services.conversations.start(
             ctx, edit_flow_id(sheet), prefill=prefill, first_step=first_step
         )
 
     @staticmethod
-    def _pick_step(sheet: Worksheet, answer: str) -> StepDef:
+    def _pick_step(sheet: Worksheet, answer: str) -> StepDef | None:
+        """The step `answer` names by number (from 1) or id; None when there is none."""
         wanted = answer.strip().lower()
         if wanted.isdigit() and 1 <= int(wanted) <= len(sheet.steps):
             return sheet.steps[int(wanted) - 1]
-        step = sheet.step(wanted)
-        if step is None:
-            raise UserError(
-                _("**{title}** has answers 1 to {n}; which one?").format(
-                    title=sheet.title, n=len(sheet.steps)
-                )
-            )
-        return step
+        return sheet.step(wanted)
 
     @command(
         "toolbox",

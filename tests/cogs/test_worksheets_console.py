@@ -145,6 +145,38 @@ async def test_toolbox_edit_without_an_answer_opens_the_dialogue_and_a_number_pi
     assert (await console.answers()) == answers  # `keep` changed nothing
 
 
+async def test_steering_words_typed_as_people_type_them_are_never_saved(
+    console: Console,
+) -> None:
+    """Phones capitalise and add full stops; "Done." or "Keep!" still steer, never an answer."""
+    await console.type("@ana !worksheet start brainstorm", *dm("noisy flat", "earplugs"))
+    shown = await console.type(*dm("Done."))
+    assert "what's good and what's hard" in shown  # the list ended with its one item
+    await console.type(*dm("Back!", "back", "Keep."))  # after back: keep the earlier answer
+    await console.type(*dm("`done`", "SKIP!", "earplugs", "tonight…"))
+    answers = await console.answers()
+    assert answers["problem"] == "noisy flat"
+    assert answers["ideas"] == ["earplugs"]
+    assert answers["first_step"] == "tonight…"  # a member's own words keep their marks
+
+
+async def test_toolbox_edit_naming_a_missing_answer_still_lets_the_member_pick(
+    console: Console,
+) -> None:
+    await console.type(
+        "@ana !worksheet start brainstorm",
+        *dm("noisy flat", "earplugs", "done", "skip", "earplugs", "tonight"),
+    )
+    shown = await console.type("@ana !toolbox edit 1 7")
+    assert "no answer “7”" in shown
+    assert "Which answer would you like to change?" in shown
+    shown = await console.type(*dm("1"))
+    assert "only understand commands" not in shown
+    assert "Your earlier answer: noisy flat" in shown
+    await console.type(*dm("a noisy neighbour"))
+    assert (await console.answers())["problem"] == "a noisy neighbour"
+
+
 async def test_starting_a_second_worksheet_says_the_first_was_paused(console: Console) -> None:
     await console.type("@ana !worksheet start brainstorm", *dm("noisy flat", "earplugs"))
     shown = await console.type("@ana !worksheet start disarm")
