@@ -263,7 +263,8 @@ async def test_toolbox_edit_reopens_one_answer_and_cancel_keeps_it(
     assert "talk to neighbours" in shown and "earplugs" not in shown.split("Which idea")[0]
     assert "noisy flat" in shown  # the cancelled edit left the first answer alone
     said = await fake.say("ana", "!toolbox edit 1 9")
-    assert "answers 1 to 5" in said[0].text
+    assert "numbered 1 to 5" in said[0].text
+    assert "Which answer" in said[-1].text  # the dialogue is open to pick one
 
 
 async def test_another_members_items_behave_exactly_like_missing_ones(
