@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, settings
 
 from bot import crypto
 from bot.app import App
@@ -21,6 +22,19 @@ from bot.config import parse as parse_config
 PG_DSN = os.environ.get("CIRCLEBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 AppFactory = Callable[..., Awaitable[App]]
+
+# Under CI every property test draws the same examples on every run, so a red build is
+# reproducible and a green one is not luck; locally, new examples each time. A test's own
+# @settings still decides its example count.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
