@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from bot.crypto import private_file
+
+log = logging.getLogger("circlebot.db")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -61,13 +64,53 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+BUSY_TIMEOUT_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Deleted rows are overwritten with zeros in the database file, whatever SQLite's build
+    # default is (their bytes would otherwise stay readable in free space).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+SCRUB_WAL = "circlebot_scrub_wal"
+
+
+def _note_delete(
+    conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    if statement.lstrip()[:6].upper() == "DELETE":
+        conn.info[SCRUB_WAL] = True
+
+
+def _scrub_wal_on_checkin(dbapi_connection: Any, record: Any) -> None:
+    """Empty the write-ahead log once a connection that deleted rows is handed back.
+
+    SQLite keeps a deleted row's old page in the -wal file until the log is checkpointed and
+    overwritten, so "deleted" text (a journal entry, a toolbox share, a dialogue's answers)
+    would stay readable there, with the key, long after the member was told it is gone. A
+    truncating checkpoint after the transaction copies the pages (already zeroed by
+    secure_delete) into the database and cuts the log to nothing. It never waits: when another
+    connection still reads an older snapshot the checkpoint does what it can now, and the next
+    delete (or closing the database, or `mydata erase`) finishes it.
+    """
+    if dbapi_connection is None or not record.info.pop(SCRUB_WAL, False):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except Exception:  # a scrub must never fail the work that already committed
+        log.debug("could not empty the write-ahead log now", exc_info=True)
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
 
 
 def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
@@ -92,6 +135,8 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     engine = create_async_engine(url, pool_pre_ping=not sqlite, **kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "after_cursor_execute", _note_delete)
+        event.listen(engine.sync_engine.pool, "checkin", _scrub_wal_on_checkin)
     return engine
 
 

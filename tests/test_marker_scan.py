@@ -175,6 +175,10 @@ async def test_nothing_of_an_erased_member_remains_anywhere(
                 h for h in await scan_database(app.db.engine, needles()) if h.needle in deleted
             ]
             assert not lingering, "deleted, yet stored:\n" + report(lingering)
+            url = backend["db_url"] or ""
+            if url.startswith("sqlite"):  # nor in the file or its write-ahead log, before erase
+                in_files = scan_sqlite_files(Path(url.split("///", 1)[1]), sorted(deleted))
+                assert not in_files, "deleted, yet in the files:\n" + report(in_files)
             await erase(fake)
             await app.scheduler.advance(timedelta(days=2))
             hits = await scan_database(app.db.engine, needles())
