@@ -137,6 +137,17 @@ class AdminCog(Cog):
                 ctx.own_place(value) if isinstance(value, Place) else await self._place(ctx, value)
             )
             await self._check_postable(ctx, key, place)
+            if key.name == "alert_channel":
+                # the same rule as `crisis alerts`: an alert names a member in a hard moment
+                readers = await ctx.members_can_read(place)
+                if readers is not None:
+                    raise UserError(
+                        _(
+                            "Alerts name a member who may be struggling, so they go only to a "
+                            "channel that only moderators can read. {channel}: {why} Nothing was "
+                            "changed."
+                        ).format(channel=escape_markdown(place.label or place.id), why=readers)
+                    )
             return place.key if key.kind == "channel" else place.id
         if key.kind == "days":
             text = str(value).strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Text, select, type_coerce
 
 from bot.app import App
@@ -98,7 +99,7 @@ async def test_setup_sets_the_essentials_at_once_and_lists_what_is_unset(
         await fake.say(
             "mod",
             "!setup timezone:Europe/Dublin country:IE announce_channel:#general "
-            "journal_channel:#general alert_channel:#general modlog_channel:#general "
+            "journal_channel:#general alert_channel:#mods modlog_channel:#general "
             "facilitator_role:<@&111> moderator_role:222",
         )
     )
@@ -111,7 +112,7 @@ async def test_setup_sets_the_essentials_at_once_and_lists_what_is_unset(
     )
     assert await app.members.bindings(1) == {"111": 1, "222": 2}
     assert await app.settings.get(1, "journal", "feed_channel") == "fake:general"
-    assert await app.settings.get(1, "crisis", "alert_channel") == "general"
+    assert await app.settings.get(1, "crisis", "alert_channel") == "mods"
     shown = texts(await fake.say("mod", "!settings show"))
     assert "Europe/Dublin" in shown and "Still unset: retention_days" in shown
 
@@ -183,3 +184,27 @@ async def test_audit_list_is_newest_first_paged_and_mirrored_to_the_mod_log(
     assert "country" not in mirrored[0]  # history from before the channel stays out
     await app.scheduler.advance(timedelta(minutes=6))
     assert len([s for s in fake.said if "Audit log:" in s.text]) == 1
+
+
+ALERT_PATHS = (
+    "!crisis alerts {channel}",
+    "!settings set alert_channel {channel}",
+    "!setup alert_channel:{channel}",
+)
+
+
+@pytest.mark.parametrize("path", ALERT_PATHS)
+async def test_every_way_to_set_the_alert_channel_refuses_one_members_read(
+    app_factory: AppFactory, path: str
+) -> None:
+    """Whichever command sets it, the alert channel is only ever one only moderators read;
+    a refusal says why and leaves the setting as it was."""
+    app, fake = await full_app(app_factory)
+    refused = texts(await fake.say("mod", path.format(channel="#general")))
+    assert "only moderators can read" in refused and "Nothing was changed" in refused
+    assert await app.settings.get(1, "crisis", "alert_channel") is None
+    await fake.say("mod", path.format(channel="#mods"))
+    assert await app.settings.get(1, "crisis", "alert_channel") == "mods"
+    again = texts(await fake.say("mod", path.format(channel="#general")))
+    assert "Nothing was changed" in again
+    assert await app.settings.get(1, "crisis", "alert_channel") == "mods"
