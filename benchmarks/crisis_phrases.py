@@ -4,7 +4,8 @@ Reads every test set in data/crisis/phrase_tests/ (written separately from the p
 Per language it prints recall over ALL positives (every concern kind: suicide, self-harm,
 medical emergency, violence at home; goal >= 95%), how many were found with the right kind, and
 the false-positive rate on everyday messages and on idioms that use crisis words (goal <= 5%
-each). Then texts checked per second for a short message and a long journal entry, and the
+each). Then texts checked per second for a short message and a long journal entry, the time
+for 2 kB of words no list knows (no cache helps there), and the
 time to compile the lists. Each row: goal, measured, ratio, verdict. Misses are listed so a
 reviewer can judge them. Run: .venv/bin/python -m benchmarks.crisis_phrases [N]
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import os
 import platform
+import random
+import string
 import sys
 import time
 import tomllib
@@ -163,6 +166,18 @@ def main(n: int) -> None:
             detector.detect(text)
         elapsed = time.perf_counter() - begin
         print(f"{label}: {n / elapsed:,.0f} checks/s ({elapsed / n * 1e6:.1f} µs each)")
+    # Words no list knows, never seen before (a message in another language, pasted code): no
+    # cache helps, each costs a fuzzy lookup. The bot checks in a worker thread for this reason.
+    rng = random.Random(0)
+    rounds = 5
+    begin = time.perf_counter()
+    for _ in range(rounds):
+        unknown = " ".join(
+            "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9))) for _ in range(300)
+        )[:2000]
+        detector.detect(unknown)
+    elapsed = time.perf_counter() - begin
+    print(f"2 kB of unknown words: {elapsed / rounds * 1e3:.0f} ms each (checked off the loop)")
 
 
 if __name__ == "__main__":

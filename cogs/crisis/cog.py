@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -260,7 +261,21 @@ class CrisisCog(Cog):
     async def detect(self, ctx: Context, text: str) -> Detection | None:
         """What the shipped or the community's phrases find in `text` (kind and language)."""
         community_id = ctx.community.id if ctx.community else None
-        return (await self.detector_for(community_id)).detect(text, prefer=ctx.language)
+        return await self.detect_text(community_id, text, prefer=ctx.language)
+
+    async def detect_text(
+        self, community_id: int | None, text: str, prefer: str = ""
+    ) -> Detection | None:
+        """What the shipped or the community's phrases find in `text`, checked in a worker
+        thread.
+
+        Every word no list knows costs a fuzzy lookup in each language (a millisecond or more),
+        so a long message in another language, or pasted code, takes from a second to tens of
+        seconds; with channel watch reading every message, checking on the event loop would
+        stall the whole bot (gateway heartbeats, every community's commands) meanwhile.
+        """
+        detector = await self.detector_for(community_id)
+        return await asyncio.to_thread(detector.detect, text, prefer)
 
     async def detector_for(self, community_id: int | None) -> Detector:
         """The shipped phrases plus the ones the community added."""

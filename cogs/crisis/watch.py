@@ -82,7 +82,7 @@ class ChannelWatch:
         channels = watch.get("channels") or []
         if channels and place.id not in channels:
             return
-        detection = (await self.cog.detector_for(community.id)).detect(text)
+        detection = await self.cog.detect_text(community.id, text)
         if detection is None:
             return
         ctx = await self.services.dispatcher.context(incoming)

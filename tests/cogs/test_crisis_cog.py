@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -18,6 +21,7 @@ from bot.core.identity import Place
 from bot.core.permissions import Tier
 from bot.models import OutboxItem
 from cogs.crisis.cog import CrisisCog
+from cogs.crisis.phrases import Detection, Detector
 from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
 from tests.fakes import COMMUNITY, FakePlatform, FakeResponder, Said
 
@@ -433,3 +437,33 @@ def test_a_console_session(tmp_path: Path) -> None:
     assert out.count("[dm ana] It sounds like things are really hard right now") == 2
     assert "[#general]" not in out.split("It sounds like")[1].split("[dm ana]")[0]
     assert "Every entry was checked in the last 24 months" in out
+
+
+async def test_phrases_are_checked_while_the_bot_keeps_serving(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long message of words no list knows takes seconds to check; a watched channel line
+    and a DM are both checked off the event loop, which keeps serving everyone meanwhile."""
+    app, fake = await started(app_factory)
+    await fake.say("mod", "!crisis watch on")
+    loop = asyncio.get_running_loop()
+    real = Detector.detect
+    blocked: list[str] = []
+
+    def detect(self: Detector, text: str, prefer: str = "") -> Detection | None:
+        # Finishes only after the event loop ran something else while it was checking.
+        served = threading.Event()
+        loop.call_soon_threadsafe(served.set)
+        if not served.wait(timeout=10):
+            blocked.append(text)
+            return None
+        return real(self, text, prefer)
+
+    monkeypatch.setattr(Detector, "detect", detect)
+    before = len(fake.said)
+    await app.dispatcher.read_channel(fake.incoming("ana"), "i want to die")
+    answer = only(fake.said[before:])
+    assert answer.where == "dm" and "You don't have to carry this alone" in answer.text
+    dm_answer = only(await fake.say("ben", "i want to die", dm=True))
+    assert "You don't have to carry this alone" in dm_answer.text
+    assert blocked == []
