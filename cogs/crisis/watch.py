@@ -129,9 +129,13 @@ class ChannelWatch:
             if watch is not None
             else _("Channel watch is off.")
         )
+        # Switched on earlier, but the platform stopped delivering channel text since (Discord:
+        # the message-content switch was turned off): moderators must not believe it works.
+        unreadable = await ctx.cannot_read_channels() if watch is not None else None
         return " ".join(
             [
                 state,
+                *([_("But it is not working now:"), unreadable] if unreadable else []),
                 _(
                     "People in a hard moment often write in a channel, not to the bot. With "
                     "`{prefix}crisis watch on` (optionally naming channels) the bot reads "

@@ -467,3 +467,23 @@ async def test_phrases_are_checked_while_the_bot_keeps_serving(
     dm_answer = only(await fake.say("ben", "i want to die", dm=True))
     assert "You don't have to carry this alone" in dm_answer.text
     assert blocked == []
+
+
+async def test_watch_status_says_when_the_platform_stopped_delivering_channel_text(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Watch was switched on; then the platform stopped delivering channel text (Discord: the
+    message-content switch turned off). Moderators asking are told it is not working."""
+    _app, fake = await started(app_factory)
+    await fake.say("mod", "!crisis watch on")
+    working = only(await fake.say("mod", "!crisis watch status")).text
+    assert "Channel watch is on (every channel)." in working
+    assert "not working" not in working
+
+    async def cannot_read_channels(self: FakeResponder) -> str:
+        return "The message-content switch is off."
+
+    monkeypatch.setattr(FakeResponder, "cannot_read_channels", cannot_read_channels, raising=False)
+    stale = only(await fake.say("mod", "!crisis watch status")).text
+    assert "Channel watch is on (every channel)." in stale
+    assert "But it is not working now: The message-content switch is off." in stale
