@@ -55,7 +55,8 @@ MAX_PHRASE = 100  # a moderator's phrase; the shipped files may use longer patte
 MAX_FILE_PHRASE = 1000
 MAX_EXPANSIONS = 64
 FUZZY_MIN_LETTERS = 5  # shorter words ("die", "dead") have too many real neighbours
-FUZZY_MIN_TYPED = 4
+FUZZY_MIN_TYPED = 4  # a typed word this long may also be one edit from a long phrase word
+SWAP_MIN_TYPED = 3  # shorter words take only a swap of two neighbouring letters
 COMMON_ZIPF = 3.0  # about once per million words: typos sit far below, real words above
 VOCABULARY_LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
 
@@ -352,6 +353,20 @@ class _Language:
         self._vocab = frozenset(vocab)
         self._positive = frozenset(positive)
         self._targets = sorted(w for w in vocab if len(w) >= FUZZY_MIN_LETTERS)
+        # Short phrase words with two neighbouring letters swapped, as typed (before squeezing:
+        # "non" typed "onn" squeezes to "on") and as keyed, each mapped to the word meant.
+        self._short_swaps: dict[str, str] = {}
+        short: set[tuple[str, str]] = {(w, w) for w in vocab}
+        for pattern in (*plist.exclude, *(p for ps in plist.phrases.values() for p in ps)):
+            for word in _words(pattern, _NOT_WORD):
+                if _key(word) in vocab:
+                    short.add((_strip_accents(word.casefold()), _key(word)))
+        for typed, key in sorted(short):
+            if SWAP_MIN_TYPED <= len(typed) < FUZZY_MIN_LETTERS:
+                for i in range(len(typed) - 1):
+                    swapped = typed[:i] + typed[i + 1] + typed[i] + typed[i + 2 :]
+                    if swapped != typed and swapped not in vocab:
+                        self._short_swaps.setdefault(swapped, key)
         # The same words before squeezing: a swap can make a double letter ("viviendo" typed
         # "vviiendo" squeezes to "viendo", two edits away), so typos are compared unsqueezed
         # too.
@@ -380,8 +395,16 @@ class _Language:
 
     def _correct(self, word: str, key: str) -> str:
         """A typo of a phrase word read as that word; any other word unchanged."""
-        if len(key) < FUZZY_MIN_TYPED or key in self._vocab or is_common_word(word):
+        if key in self._vocab or is_common_word(word):
             return key
+        if len(key) < FUZZY_MIN_LETTERS:
+            # A short word has too many real neighbours for any edit, but two neighbouring
+            # letters typed the wrong way round ("wnat", "veux" as "vuex") rarely make an
+            # unknown word that means something else.
+            typed = _strip_accents(word.casefold())
+            meant = self._short_swaps.get(typed) or self._short_swaps.get(key)
+            if meant is not None or len(key) < FUZZY_MIN_TYPED:
+                return meant or key
         near = process.extract(key, self._targets, scorer=OSA.distance, score_cutoff=1, limit=8)
         if not near:
             raw = _strip_accents(word)

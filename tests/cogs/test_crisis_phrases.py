@@ -169,6 +169,30 @@ def test_a_one_letter_typo_in_a_long_word_is_forgiven(
 
 
 @SETTINGS
+@given(st.sampled_from(POSITIVES), st.data())
+def test_two_swapped_letters_in_a_short_word_are_forgiven(
+    case: tuple[str, Concern, str], data: st.DataObject
+) -> None:
+    """ "i wnat to die": short words take a swap of two neighbouring letters, nothing more."""
+    _lang, kind, text = case
+    found = detector().detect(text)
+    assume(found is not None and kind in found.kinds)
+    words = text.split(" ")
+    short = [i for i, w in enumerate(words) if w.isalpha() and 3 <= len(w) <= 4]
+    if not short:
+        return
+    i = data.draw(st.sampled_from(short))
+    word = words[i]
+    j = data.draw(st.integers(0, len(word) - 2))
+    typo = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    if typo.casefold() == word.casefold() or is_common_word(typo.casefold()):
+        return  # a swap that makes another real word is a different message
+    words[i] = typo
+    typed = detector().detect(" ".join(words))
+    assert typed is not None and kind in typed.kinds, " ".join(words)
+
+
+@SETTINGS
 @given(st.sampled_from(NEGATIVES), st.sampled_from(POSITIVES))
 def test_an_idiom_never_hides_a_real_phrase_beside_it(
     negative: str, case: tuple[str, Concern, str]
