@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.cog import Services, export_row
 from bot.core.context import CommunityInfo
@@ -534,6 +535,7 @@ class MeetingService:
             row.channel = draft.channel
             row.script = draft.script
             self._bump(row)
+            await self._follow_start(session, view, draft)
             removed = set(remove)
             if removed:
                 await session.execute(
@@ -548,6 +550,39 @@ class MeetingService:
             view.community_id, actor_key, "meetings.edit", f"#{view.id}"
         )
         return await self._replan(view.id)
+
+    async def _follow_start(self, session: AsyncSession, view: MeetingView, draft: Draft) -> None:
+        """Carry cancellations, moves and occurrence RSVPs over to a changed start time.
+
+        They are keyed by an occurrence's planned local wall time, so a new series start would
+        leave them naming times that no longer occur: a cancelled date would be announced again
+        and an RSVP's reminder dropped. Each key shifts by the same amount as the start when the
+        edited rule has an occurrence there; other keys stay as they were. Where a shifted key
+        meets one that stayed, the shifted one wins (the other is removed).
+        """
+        shift = draft.start_local - view.start_local
+        if not shift:
+            return
+        edited = replace(
+            view, start_local=draft.start_local, timezone=draft.timezone, rrule=draft.rrule
+        )
+
+        def target(key: str) -> str | None:
+            shifted = local_key(from_key(key) + shift)
+            return shifted if edited.is_occurrence(shifted) else None
+
+        exceptions = await session.execute(
+            select(MeetingException.id, MeetingException.occurrence).where(
+                MeetingException.meeting_id == view.id
+            )
+        )
+        await _rekey(session, MeetingException, [(i, "", k) for i, k in exceptions.all()], target)
+        rsvps = await session.execute(
+            select(MeetingRsvp.id, MeetingRsvp.actor_key, MeetingRsvp.occurrence).where(
+                MeetingRsvp.meeting_id == view.id, MeetingRsvp.occurrence != ""
+            )
+        )
+        await _rekey(session, MeetingRsvp, [(i, a, k) for i, a, k in rsvps.all()], target)
 
     async def set_ping_role(
         self, view: MeetingView, actor_key: str, role: str | None
@@ -1304,6 +1339,28 @@ def mirror_key(meeting_id: int) -> str:
 def may_manage(view: MeetingView, actor: Actor, tier: Tier) -> bool:
     """Moderators, and the meeting's own facilitators, may change a meeting."""
     return tier >= Tier.MODERATOR or actor.key in view.facilitators
+
+
+async def _rekey(
+    session: AsyncSession,
+    model: type[MeetingException] | type[MeetingRsvp],
+    rows: list[tuple[int, str, str]],
+    target: Callable[[str], str | None],
+) -> None:
+    """Give rows (id, owner, occurrence key) their shifted key; see `_follow_start`."""
+    moving = {row_id: t for row_id, _o, key in rows if (t := target(key)) is not None}
+    if not moving:
+        return
+    taken = {(owner, moving[row_id]) for row_id, owner, _k in rows if row_id in moving}
+    clash = [i for i, owner, key in rows if i not in moving and (owner, key) in taken]
+    if clash:
+        await session.execute(delete(model).where(model.id.in_(clash)))
+    for row_id in moving:  # a placeholder first, so two shifted keys never meet midway
+        await session.execute(
+            update(model).where(model.id == row_id).values(occurrence=f"~{row_id}")
+        )
+    for row_id, key in moving.items():
+        await session.execute(update(model).where(model.id == row_id).values(occurrence=key))
 
 
 def _rsvp(row: MeetingRsvp) -> RsvpView:

@@ -338,7 +338,10 @@ class DeliveryMachine(RuleBasedStateMachine):
     @rule(data=st.data(), shift=st.sampled_from([-90, -30, 15, 60, 24 * 60]))
     def edit(self, data: st.DataObject, shift: int) -> None:
         DeliveryMachine.calls["edit"] += 1
-        meeting_id = data.draw(st.sampled_from(self.ids()))
+        self.edit_start(data.draw(st.sampled_from(self.ids())), shift)
+
+    def edit_start(self, meeting_id: int, shift: int) -> None:
+        """Move the series' start by `shift` minutes (skipped when that has passed)."""
         state = self.model.meetings[meeting_id]
         view = self.view(meeting_id)
         start_local = state.start_local + timedelta(minutes=shift)
@@ -357,7 +360,19 @@ class DeliveryMachine(RuleBasedStateMachine):
         )
         draft = self.service.validate(draft)
         self.run(self.service.update(view, "fake:ana", draft))
+        # cancellations, moves and occurrence RSVPs follow the start: every shifted key is
+        # an occurrence of the edited meeting here (one-off or daily, shifted as a whole)
+        delta = draft.start_local - state.start_local
         state.start_local = draft.start_local
+
+        def shifted(key: str) -> str:
+            return local_key(datetime.fromisoformat(key) + delta)
+
+        state.changes = {shifted(k): moved for k, moved in state.changes.items()}
+        self.model.rsvps = {
+            (m, p, shifted(k) if m == meeting_id and k else k): r
+            for (m, p, k), r in self.model.rsvps.items()
+        }
         self.expect_quiet()
 
     @precondition(lambda self: self.model.meetings)
@@ -386,7 +401,9 @@ class DeliveryMachine(RuleBasedStateMachine):
         found = self.upcoming(meeting_id)
         if not found:
             return
-        occ = data.draw(st.sampled_from(found))
+        self.cancel(meeting_id, data.draw(st.sampled_from(found)))
+
+    def cancel(self, meeting_id: int, occ: Occurrence) -> None:
         self.run(self.service.cancel_occurrence(self.view(meeting_id), "fake:ana", occ, ""))
         self.model.meetings[meeting_id].changes[occ.key] = None
         self.expect_one_notice(meeting_id, "is cancelled")
@@ -464,6 +481,9 @@ class DeliveryMachine(RuleBasedStateMachine):
             if not found:
                 return
             key = data.draw(st.sampled_from(found)).key
+        self.rsvp_to(meeting_id, person, key, remind)
+
+    def rsvp_to(self, meeting_id: int, person: str, key: str, remind: int | None) -> None:
         self.run(self.service.rsvp(self.view(meeting_id), person, key, remind))
         self.model.rsvps[(meeting_id, person, key)] = remind
         self.expect_quiet()

@@ -8,9 +8,10 @@ bounded, derandomised set; benchmarks/meetings_model.py runs a longer one.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tests.cogs.meetings_model import DeliveryMachine
+from tests.cogs.meetings_model import ZONES, DeliveryMachine
 
 DeliveryMachine.TestCase.settings = settings(
     max_examples=20,
@@ -20,3 +21,32 @@ DeliveryMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestDeliveries = DeliveryMachine.TestCase
+
+
+@settings(max_examples=12, derandomize=True, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    daily=st.booleans(),
+    cancelled=st.integers(0, 3),
+    rsvp=st.integers(0, 3),
+    shift=st.sampled_from([-90, -30, 15, 60, 24 * 60, 5 * 60]),
+)
+def test_an_edited_start_keeps_cancellations_and_rsvps_with_their_meeting(
+    zone: str, daily: bool, cancelled: int, rsvp: int, shift: int
+) -> None:
+    """A cancelled date stays quiet and an RSVP's reminder follows the new time after an edit.
+
+    Both are stored by the occurrence's local time, so a new series start must carry them.
+    """
+    machine = DeliveryMachine()
+    try:
+        machine.schedule(ahead=40, zone=zone, daily=daily)
+        meeting_id = machine.ids()[0]
+        found = machine.upcoming(meeting_id)
+        machine.rsvp_to(meeting_id, "fake:ben", found[rsvp % len(found)].key, 30)
+        machine.cancel(meeting_id, found[cancelled % len(found)])
+        machine.edit_start(meeting_id, shift)
+        for _ in range(6):
+            machine.advance(600)
+    finally:
+        machine.teardown()
