@@ -50,3 +50,30 @@ def test_an_edited_start_keeps_cancellations_and_rsvps_with_their_meeting(
             machine.advance(600)
     finally:
         machine.teardown()
+
+
+@settings(max_examples=6, derandomize=True, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    daily=st.booleans(),
+    series=st.booleans(),
+    back_on=st.booleans(),
+)
+def test_reminders_off_stops_planned_dms_and_on_brings_them_back(
+    zone: str, daily: bool, series: bool, back_on: bool
+) -> None:
+    """Turning reminders off withdraws DMs already planned; on plans them again, once."""
+    machine = DeliveryMachine()
+    try:
+        machine.schedule(ahead=40, zone=zone, daily=daily)
+        meeting_id = machine.ids()[0]
+        key = "" if series else machine.upcoming(meeting_id)[0].key
+        machine.rsvp_to(meeting_id, "fake:ben", key, 30)
+        machine.rsvp_to(meeting_id, "fake:cat", key, 15)
+        machine.reminders("fake:ben", on=False)
+        if back_on:
+            machine.reminders("fake:ben", on=True)
+        for _ in range(6):
+            machine.advance(600)
+    finally:
+        machine.teardown()
