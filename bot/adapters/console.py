@@ -24,7 +24,7 @@ from babel.dates import format_datetime, format_timedelta
 from bot.app import App
 from bot.core.convert import parse_duration, parse_zone
 from bot.core.dispatch import Incoming
-from bot.core.errors import ArgumentError, DeliveryError
+from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, When, markdown_to_plain, render_parts
 from bot.core.permissions import Tier
@@ -242,9 +242,9 @@ class ConsoleAdapter:
             return
         if target.is_dm:
             name = target.target.split(":", 1)[1]
-            actor = self.users.get(name)
-            if actor is None:
-                raise DeliveryError("no such console user", permanent=True)
+            # a member from an earlier console run on this database: not typed as yet in this
+            # one, still the recipient of what was planned for them
+            actor = self.users.get(name) or Actor(PLATFORM, name, name)
             await self.show_dm(actor, message)
         else:
             await self.show(f"#{target.target}", message, None)

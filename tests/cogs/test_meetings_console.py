@@ -197,3 +197,22 @@ def test_cancel_and_restore_post_one_notice_each_and_confirm_privately(tmp_path:
     assert "meets again" in notices[4]
     private = [line for line in result.stdout.splitlines() if "The channel was told" in line]
     assert len(private) == 4 and not any(line.startswith("[#general]") for line in private)
+
+
+def test_a_reminder_due_at_a_restart_reaches_a_member_not_typed_since(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "d.sqlite3")]
+    first = circlebot(
+        *console_args(db, "--clock", "2026-12-01T09:00:00Z", "--files", str(tmp_path)),
+        stdin=ISSUE_SCENARIO.replace(":advance 11h\n", ""),
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    later = circlebot(  # ben's 30-minute reminder is due at 18:30, one minute before
+        *console_args(db, "--clock", "2026-12-01T18:31:00Z", "--files", str(tmp_path)),
+        stdin=":now\n",
+        cwd=tmp_path,
+    )
+    assert later.returncode == 0, later.stderr
+    dms = [line for line in later.stdout.splitlines() if line.startswith("[dm ben]")]
+    assert len(dms) == 1 and "You planned to join Evening circle" in dms[0], later.stdout
+    assert "given up" not in later.stderr
