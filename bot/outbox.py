@@ -38,11 +38,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -239,18 +239,29 @@ class Outbox:
             session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
 
     async def replan(
-        self, owner: OutboxRef, items: Iterable[Planned], *, since: datetime
+        self,
+        owner: OutboxRef,
+        items: Iterable[Planned],
+        *,
+        since: datetime,
+        until: datetime | None = None,
     ) -> PlanResult:
-        """Make `owner`'s pending items due at or after `since` exactly `items`.
+        """Make `owner`'s pending items due from `since` to `until` (aware UTC) exactly `items`.
 
-        Pending items of `owner` that are not wanted any more are deleted; wanted items already
-        pending are updated in place (same key, so a try that may have reached the platform is
-        still checked before a resend); wanted items whose key is settled are left alone (they
-        already happened); the rest are written. Every item carries `owner` as a reference.
-        Items due before `since` or too long ago to remember are ignored.
+        Pending items of `owner` in that window that are not wanted any more are deleted; wanted
+        items already pending are updated in place (same key, so a try that may have reached the
+        platform is still checked before a resend); wanted items whose key is settled are left
+        alone (they already happened); the rest are written. Every item carries `owner` as a
+        reference. Items due before `since`, after `until` (None: no end) or too long ago to
+        remember are ignored, and pending items outside the window are never touched: a planner
+        whose clock or horizon ends earlier than another's (a follower, a process that is still
+        starting) cannot withdraw what the other planned beyond what it looked at. A planner
+        that must reconcile everything passes `until` at or after `latest_pending(owner)`.
         """
         wanted: dict[str, Planned] = {}
         for item in items:
+            if until is not None and item.due_at > until:
+                continue
             if item.due_at >= since and not self._too_old(item.due_at):
                 wanted[item.key] = Planned(
                     item.key,
@@ -262,7 +273,7 @@ class Outbox:
                 )
         for attempt in range(3):
             try:
-                result = await self._replan_once(owner, wanted, since)
+                result = await self._replan_once(owner, wanted, since, until)
             except IntegrityError:  # another process planned the same key at the same moment
                 if attempt == 2:
                     raise
@@ -273,9 +284,13 @@ class Outbox:
         raise AssertionError("unreachable")
 
     async def _replan_once(
-        self, owner: OutboxRef, wanted: dict[str, Planned], since: datetime
+        self, owner: OutboxRef, wanted: dict[str, Planned], since: datetime, until: datetime | None
     ) -> PlanResult:
         result = PlanResult()
+
+        def in_window(row: OutboxItem) -> bool:
+            return row.due_at >= since and (until is None or row.due_at <= until)
+
         async with self._lock, self._sessions.begin() as session:
             pending = {
                 row.key: row
@@ -286,12 +301,9 @@ class Outbox:
                     )
                 )
             }
-            doomed = [
-                row.id for key, row in pending.items() if key not in wanted and row.due_at >= since
-            ]
-            result.withdrawn = [
-                key for key, row in pending.items() if key not in wanted and row.due_at >= since
-            ]
+            gone = [row for key, row in pending.items() if key not in wanted and in_window(row)]
+            doomed = [row.id for row in gone]
+            result.withdrawn = [row.key for row in gone]
             if doomed:
                 await session.execute(
                     delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed))
@@ -498,6 +510,20 @@ class Outbox:
                 )
             )
             return {key: status for key, status in rows}
+
+    async def latest_pending(self, owner: OutboxRef) -> datetime | None:
+        """The due time (aware UTC) of `owner`'s last pending item, None when it has none."""
+        async with self._sessions() as session:
+            latest = await session.scalar(
+                select(func.max(OutboxItem.due_at)).where(
+                    OutboxItem.status == "pending", OutboxItem.id.in_(_carrying(owner))
+                )
+            )
+        if isinstance(latest, str):  # SQLite aggregates lose the column type
+            latest = datetime.fromisoformat(latest)
+        if latest is not None and latest.tzinfo is None:
+            latest = latest.replace(tzinfo=UTC)
+        return latest
 
     async def status_of(self, key: str) -> str | None:
         """The state of one promised message (pending, sent, skipped, failed), None if unknown.

@@ -845,9 +845,17 @@ class MeetingService:
             self.services.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             raise NotFound(_("That meeting no longer exists."))
         now = self.now
-        since = now - (lookback if lookback is not None else self.services.outbox.grace)
-        items = await self.wanted(view, since=since, rsvps=rsvps, names=names)
-        await self.services.outbox.replan(meeting_ref(view.id), items, since=since)
+        outbox = self.services.outbox
+        since = now - (lookback if lookback is not None else outbox.grace)
+        # The window reaches the meeting's last pending item even when this process's horizon
+        # ends earlier (a follower or a starting process whose clock lags the leader's): what
+        # another planner already wrote is then reconciled, never withdrawn for being unseen.
+        until = now + self.horizon
+        latest = await outbox.latest_pending(meeting_ref(view.id))
+        if latest is not None and latest > until:
+            until = latest
+        items = await self.wanted(view, since=since, until=until, rsvps=rsvps, names=names)
+        await outbox.replan(meeting_ref(view.id), items, since=since, until=until)
         scheduler = self.services.scheduler
         nxt = (
             None
@@ -992,10 +1000,12 @@ class MeetingService:
         view: MeetingView,
         *,
         since: datetime,
+        until: datetime | None = None,
         rsvps: list[RsvpView] | None = None,
         names: dict[tuple[int, str], str] | None = None,
     ) -> list[Planned]:
-        """The outbox items this meeting's current state wants, due from `since` to the horizon.
+        """The outbox items this meeting's current state wants, due from `since` to `until`
+        (aware UTC; None: the planning horizon from now).
 
         Channel posts at each offset and reminder DMs for each RSVP with a reminder (the
         occurrence's own RSVP wins over a series RSVP; none for members who turned reminders
@@ -1005,7 +1015,7 @@ class MeetingService:
             return []
         now = self.now
         since = max(since, view.revised_at)
-        end = now + self.horizon
+        end = until if until is not None else now + self.horizon
         occurrences = view.occurrences(since, end + timedelta(seconds=1))
         if rsvps is None:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])

@@ -515,3 +515,34 @@ async def test_meetings_are_stored_the_same_on_postgresql(app_factory: AppFactor
         assert starts == [datetime(2026, 12, 1, 18, tzinfo=UTC)]
         assert any(s.where == "dm" and s.to == "fake:ben" for s in fake.said)
         await app.close()
+
+
+@pytest.mark.parametrize(
+    ("lag_minutes", "ahead_hours"),
+    [(1, 10), (90, 10), (25 * 60, 10), (47 * 60, 34), (30, 34), (30, 20)],
+)
+async def test_a_planner_whose_clock_lags_never_withdraws_what_the_leader_planned(
+    app_factory: AppFactory, lag_minutes: int, ahead_hours: int
+) -> None:
+    """A second process whose clock is behind (a follower starting up) replans every meeting;
+    each announcement the leader already wrote is still shown once, at its time."""
+    app, fake = await circle(app_factory)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:daily zone:UTC')
+    await app.scheduler.advance(timedelta(hours=ahead_hours))
+    lagging = await app_factory(
+        app.config,
+        clock=VirtualClock(app.clock.now() - timedelta(minutes=lag_minutes)),
+        db_url=app.db.url,
+        start=False,
+    )
+    await cog(lagging).start()  # what a process does on start-up, with its own clock
+    end = START + timedelta(days=4)
+    await app.scheduler.advance(end - app.clock.now())
+    starts = [datetime(2026, 12, d, 19, tzinfo=UTC) for d in range(1, 5)]
+    expected = sorted(
+        s - timedelta(minutes=m)
+        for s in starts
+        for m in (1440, 10, 0)
+        if s - timedelta(minutes=m) <= end
+    )
+    assert sorted(at for at, _k, _t in fake.at) == expected
