@@ -23,7 +23,7 @@ from bot.core.message import Attachment, Message
 from bot.core.permissions import Tier
 from tests.conftest import AppFactory, make_config
 from tests.fakes import FakePlatform, Said
-from tests.test_console import circlebot
+from tests.harness.console import circlebot
 
 UPLOAD = Option("upload", OptionType.ATTACHMENT, "The things as a file", required=False)
 SPEC = CommandSpec(

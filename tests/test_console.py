@@ -9,25 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def circlebot(
-    *args: str, stdin: str = "", cwd: Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed entry point the way the README does."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        timeout=timeout,
-        check=False,
-    )
-
+from tests.harness.console import ROOT, circlebot
 
 SCRIPT = """\
 !help

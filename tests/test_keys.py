@@ -23,7 +23,7 @@ from bot.models import AdapterState, KeyCheck
 from bot.services.members import member_state_key
 from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
 from tests.fakes import FakePlatform
-from tests.test_console import circlebot
+from tests.harness.console import circlebot
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])

@@ -137,7 +137,7 @@ async def test_a_community_moves_to_another_database(
 
 
 def test_the_command_line_rotates_then_exports_with_only_the_new_key(tmp_path: Path) -> None:
-    from tests.test_console import circlebot
+    from tests.harness.console import circlebot
 
     db = tmp_path / "c.sqlite3"
     made = circlebot(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_console import circlebot
+from tests.harness.console import circlebot
 
 
 def test_console_alerts_go_only_to_the_moderators_channel(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.test_console import circlebot
+from tests.harness.console import circlebot
 
 
 def run(db: Path, script: str) -> str:

@@ -14,7 +14,7 @@ from icalendar import Calendar
 
 from bot import crypto
 from tests.conftest import PG_DSN, pg_url
-from tests.test_console import circlebot
+from tests.harness.console import circlebot
 
 SCENARIO = """\
 :tier ana facilitator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_console import circlebot
+from tests.harness.console import circlebot
 
 FIRST = """\
 :tier fran facilitator

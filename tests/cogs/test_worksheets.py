@@ -533,7 +533,7 @@ CONSOLE_SCRIPT = """\
 
 
 def test_a_console_session_from_worksheet_to_chart(tmp_path: Path) -> None:
-    from tests.test_console import circlebot
+    from tests.harness.console import circlebot
 
     files = tmp_path / "files"
     result = circlebot(

@@ -1013,7 +1013,7 @@ class DiscordStandin:
         client: discord.Client,
         *,
         token: str = "standin-token",
-        timeout: float = 5.0,  # noqa: ASYNC109 - the brief's API
+        timeout: float = 5.0,  # noqa: ASYNC109 - tests wait with a bound
     ) -> AsyncIterator[discord.Client]:
         """Start ``client`` against the stand-in, wait for on_ready, always close it."""
         task = asyncio.create_task(client.start(token), name="standin-client")
@@ -1078,7 +1078,7 @@ class DiscordStandin:
         self.faults.append(fault)
         return fault
 
-    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 2.0) -> T:  # noqa: ASYNC109 - the brief's API
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 2.0) -> T:  # noqa: ASYNC109 - tests wait with a bound
         """Wait until ``predicate()`` returns something truthy.
 
         Re-checked on every request/gateway frame the stand-in sees, and every 5 ms so that
@@ -1103,7 +1103,7 @@ class DiscordStandin:
         path_regex: str,
         *,
         count: int = 1,
-        timeout: float = 2.0,  # noqa: ASYNC109 - the brief's API
+        timeout: float = 2.0,  # noqa: ASYNC109 - tests wait with a bound
     ) -> list[RecordedRequest]:
         """Wait until at least ``count`` matching requests were recorded."""
 
@@ -1116,7 +1116,7 @@ class DiscordStandin:
     async def wait_for_interaction_response(
         self,
         interaction_id: int,
-        timeout: float = 2.0,  # noqa: ASYNC109 - the brief's API
+        timeout: float = 2.0,  # noqa: ASYNC109 - tests wait with a bound
     ) -> dict[str, Any]:
         """The first callback body for an interaction (``payload_json`` for multipart)."""
         record = self.state.interactions[interaction_id]
@@ -1268,7 +1268,7 @@ class DiscordStandin:
             gw.ready = False
             await gw.ws.send_str(json.dumps({"op": 9, "s": None, "t": None, "d": resumable}))
 
-    async def wait_for_connection(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109 - the brief's API
+    async def wait_for_connection(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109 - tests wait with a bound
         await self.wait_for(lambda: self.connected, timeout)
 
     # -- pushing events ------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Test helpers shared by several test modules; no test module imports another."""

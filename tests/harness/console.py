@@ -1,0 +1,31 @@
+"""The console runner: a real `circlebot` process, run as the README does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def circlebot(
+    *args: str, stdin: str = "", cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` in `cwd` with `stdin` fed in; `timeout` in seconds.
+
+    CIRCLEBOT_* variables of the test process are not passed on, so each run sees only what
+    its arguments and files say. Returns the finished process (never raises on a non-zero exit).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=timeout,
+        check=False,
+    )
