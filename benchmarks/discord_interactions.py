@@ -25,7 +25,7 @@ from bot import crypto
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.config import parse
-from tests.e2e.discord_standin import DiscordStandin, StandinState
+from tests.harness.discord import DiscordStandin, StandinState
 
 
 async def rate(

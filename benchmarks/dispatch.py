@@ -29,7 +29,7 @@ from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import parse
 from bot.models import Community, Member, Profile
-from tests.fakes import FakePlatform
+from tests.harness.platform import FakePlatform
 
 ZONES = ["Europe/Berlin", "Asia/Kolkata"]
 

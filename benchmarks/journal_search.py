@@ -23,7 +23,7 @@ from bot.app import App
 from bot.config import parse
 from cogs.journal.models import JournalEntry
 from cogs.journal.service import new_code
-from tests.fakes import FakePlatform
+from tests.harness.platform import FakePlatform
 
 ENTRIES = 10_000
 WORDS = (

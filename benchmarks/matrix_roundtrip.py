@@ -38,7 +38,7 @@ from bot import crypto
 from bot.adapters.matrix import create
 from bot.app import App
 from bot.config import parse
-from tests.e2e.synapse import RegisteredUser, SynapseServer, running_synapse
+from tests.harness.synapse import RegisteredUser, SynapseServer, running_synapse
 
 FILTER: dict[str, Any] = {"room": {"timeline": {"limit": 50}}}
 

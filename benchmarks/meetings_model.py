@@ -17,7 +17,7 @@ import time
 from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests.cogs.meetings_model import DeliveryMachine
+from tests.harness.meetings_model import DeliveryMachine
 
 
 def main(sequences: int, steps: int, chosen_seed: int) -> None:

@@ -29,7 +29,7 @@ from bot.core.dispatch import Incoming
 from bot.core.identity import Actor, Place
 from bot.core.permissions import Tier
 from bot.models import Community, Member
-from tests.fakes import FakePlatform
+from tests.harness.platform import FakePlatform
 
 MEMBERS = 5
 

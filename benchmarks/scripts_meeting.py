@@ -24,7 +24,7 @@ from bot.config import parse
 from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.scripts.script import ScriptError, parse_script
-from tests.fakes import FakePlatform
+from tests.harness.platform import FakePlatform
 
 HUGE_STEP = '[[steps]]\nid = "s{n}"\nkind = "announcement"\nminutes = 1\ntext = "x"\n\n'
 

@@ -24,7 +24,7 @@ from bot.clock import VirtualClock
 from bot.config import parse
 from bot.paths import DATA_DIR
 from cogs.worksheets.definitions import load_all
-from tests.fakes import FakePlatform
+from tests.harness.platform import FakePlatform
 
 
 async def measure(urges: int) -> None:

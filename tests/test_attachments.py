@@ -21,9 +21,9 @@ from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
 from bot.core.message import Attachment, Message
 from bot.core.permissions import Tier
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
 from tests.harness.console import circlebot
+from tests.harness.platform import FakePlatform, Said
 
 UPLOAD = Option("upload", OptionType.ATTACHMENT, "The things as a file", required=False)
 SPEC = CommandSpec(

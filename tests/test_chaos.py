@@ -1,16 +1,16 @@
 """Crash safety: SIGKILL the bot at random moments during a virtual week of meetings, restart it.
 
-A worker process (tests/chaos/worker.py) runs 20 communities with a daily and a weekly meeting
-each, while members write journal entries and work through worksheet and journal dialogues. The
-test kills it several times with SIGKILL, restarts it on the same database (sometimes after
+A worker process (tests/harness/chaos/worker.py) runs 20 communities with a daily and a weekly
+meeting each, while members write journal entries and work through worksheet and journal dialogues.
+The test kills it several times with SIGKILL, restarts it on the same database (sometimes after
 downtime, once longer than the grace window), lets it finish, and then checks what members and
 channels would have seen: every announcement due in the week arrived exactly once (only those due
 while the bot was down for longer than the grace window may be missing, and then the outbox
 recorded them as skipped), none arrived more than the grace window late, and every write the bot
 confirmed to a member is in the database.
 
-The fake platform (tests/chaos/worker.py) drops a repeated idempotency key for 5 virtual minutes
-only, shorter than the 15-minute grace window and some of the downtimes, as Discord's nonce
+The fake platform (tests/harness/chaos/worker.py) drops a repeated idempotency key for 5 virtual
+minutes only, shorter than the 15-minute grace window and some of the downtimes, as Discord's nonce
 check does: a retry after a crash between send and mark is kept from showing twice by the
 outbox looking the item up in the platform's record first, not by the platform's memory.
 """
@@ -40,9 +40,10 @@ from bot.models import OutboxItem
 from cogs.journal.cog import JournalCog
 from cogs.meetings.models import Meeting
 from cogs.worksheets.cog import WorksheetsCog
-from tests.chaos import scenario
-from tests.chaos.scenario import Files
-from tests.conftest import fresh_pg_schema, make_config, pg_url
+from tests.harness.app import make_config
+from tests.harness.chaos import scenario
+from tests.harness.chaos.scenario import Files
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime.fromisoformat("2027-06-07T00:00:00+00:00")  # a Monday; no clock change that week
@@ -79,7 +80,7 @@ def worker_command(
     command = [
         sys.executable,
         "-m",
-        "tests.chaos.worker",
+        "tests.harness.chaos.worker",
         "--db",
         db_url,
         "--start",

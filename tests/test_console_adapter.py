@@ -10,7 +10,7 @@ from bot.adapters.console import ConsoleAdapter
 from bot.clock import VirtualClock
 from bot.core.message import Attachment, Message, When
 from bot.outbox import Target
-from tests.conftest import AppFactory, make_config
+from tests.harness.app import AppFactory, make_config
 
 CORE_ONLY = make_config(cogs={"enabled": ["general"]})  # no other cog's jobs on the clock
 

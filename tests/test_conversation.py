@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import AppFactory
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory
+from tests.harness.platform import FakePlatform
 
 
 async def test_setup_from_a_channel_moves_to_dms_and_walks_every_step(

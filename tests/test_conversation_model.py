@@ -22,8 +22,8 @@ from bot.app import App
 from bot.core.commands import Choice
 from bot.core.conversation import AnswerKind, Flow, Outcome, Step
 from bot.core.dispatch import RateLimiter
-from tests.conftest import AppFactory
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory
+from tests.harness.platform import FakePlatform
 
 STEPS = (
     Step("name", "Your name?"),

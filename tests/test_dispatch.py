@@ -10,8 +10,8 @@ from bot.cli import quiet_libraries
 from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
 from bot.core.permissions import Scope, Tier
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
 
 
 async def platform_with_test_commands(app_factory: AppFactory, **config: object) -> FakePlatform:

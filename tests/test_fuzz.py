@@ -39,8 +39,8 @@ from bot.core.loader import available_cogs
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
 from bot.safety import clean
-from tests.conftest import AppFactory, make_config
-from tests.fakes import CHANNEL, FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import CHANNEL, FakePlatform, Said
 
 CI = os.environ.get("CI") == "true"
 FUZZ = settings(

@@ -21,9 +21,10 @@ from bot.app import App, StartupError
 from bot.maintenance import rotate_keys
 from bot.models import AdapterState, KeyCheck
 from bot.services.members import member_state_key
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
 from tests.harness.console import circlebot
+from tests.harness.platform import FakePlatform
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])

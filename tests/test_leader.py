@@ -19,8 +19,9 @@ from bot.config import AppConfig
 from bot.core.message import Message
 from bot.leader import lock_key, read_status
 from bot.outbox import Target
-from tests.conftest import PG_DSN, AppFactory, make_config, pg_url
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
+from tests.harness.postgres import PG_DSN, pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

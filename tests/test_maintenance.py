@@ -21,8 +21,9 @@ from bot.maintenance import (
     rotate_keys,
 )
 from cogs.journal.models import JournalEntry
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -26,9 +26,10 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.loader import available_cogs
 from bot.core.permissions import Tier
-from tests.conftest import fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform, Said
-from tests.privacy_scan import (
+from tests.harness.app import make_config
+from tests.harness.platform import FakePlatform, Said
+from tests.harness.postgres import fresh_pg_schema, pg_url
+from tests.harness.privacy_scan import (
     Hit,
     find,
     id_encodings,

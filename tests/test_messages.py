@@ -12,8 +12,8 @@ from babel.messages.mofile import write_mo
 from bot import i18n
 from bot.core.message import Card, Field, Message, When, markdown_to_html, markdown_to_plain
 from bot.safety import ZWSP, clean, defuse, escape_markdown
-from tests.conftest import AppFactory
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory
+from tests.harness.platform import FakePlatform
 
 
 @pytest.mark.parametrize(

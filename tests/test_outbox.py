@@ -12,8 +12,9 @@ from bot.clock import VirtualClock
 from bot.core.message import Message, When
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import OutboxRef, Planned, RefKind, Target
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHANNEL = Target("fake", "general")

@@ -14,7 +14,7 @@ from bot.core.message import Message
 from bot.db import utcnow
 from bot.models import ProcessStatus
 from bot.outbox import Target
-from tests.conftest import AppFactory
+from tests.harness.app import AppFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -11,8 +11,9 @@ from sqlalchemy import text
 
 from bot.app import App, StartupError
 from bot.core.errors import UserError
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 CANARY = "CANARY-wrote-this-at-3am-91c2"
 

@@ -15,8 +15,8 @@ from bot.core.permissions import Tier
 from bot.db import Base
 from bot.maintenance import load_all_models
 from bot.models import AuditEntry
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 REFUSAL = {

@@ -17,8 +17,8 @@ from bot.core.dispatch import Incoming
 from bot.core.identity import Place
 from bot.core.permissions import Tier
 from bot.models import AuditEntry
-from tests.conftest import AppFactory, make_config
-from tests.fakes import CHANNEL, COMMUNITY, FakePlatform, FakeResponder, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import CHANNEL, COMMUNITY, FakePlatform, FakeResponder, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 QUIET = Place("fake", "quiet", COMMUNITY, False, "#quiet")

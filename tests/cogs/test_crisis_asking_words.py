@@ -15,8 +15,8 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform, Said
 
 START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 US_LINES = "**Lines in United States**"

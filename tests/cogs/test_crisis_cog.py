@@ -22,8 +22,9 @@ from bot.core.permissions import Tier
 from bot.models import OutboxItem
 from cogs.crisis.cog import CrisisCog
 from cogs.crisis.phrases import Detection, Detector
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import COMMUNITY, FakePlatform, FakeResponder, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import COMMUNITY, FakePlatform, FakeResponder, Said
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,8 +28,8 @@ from cogs.crisis.answer import load_answers
 from cogs.crisis.cog import CRISIS_DIR, CrisisCog
 from cogs.crisis.directory import COUNTRIES, country_in_words
 from cogs.crisis.phrases import load_phrase_lists
-from tests.conftest import AppFactory, make_config
-from tests.fakes import COMMUNITY, FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import COMMUNITY, FakePlatform, Said
 
 START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from bot.models import AuditEntry
 from cogs.journal.models import JournalEntry, JournalFeedback
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CODE = re.compile(r"`([2-9a-z]{6})`")

@@ -7,8 +7,9 @@ from pathlib import Path
 from bot.clock import VirtualClock
 from cogs.journal.prompts import load_prompts
 from tests.cogs.test_journal import START, code_in, deliver, journal_app, texts
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 CANARY = "QUOKKA-canary-7731"
 

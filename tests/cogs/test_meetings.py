@@ -25,8 +25,9 @@ from bot.outbox import Target
 from cogs.meetings.cog import MeetingsCog
 from cogs.meetings.recurrence import describe, expand, parse_repeat
 from cogs.meetings.service import key_prefix
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform, FakeResponder
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform, FakeResponder
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 ZONES = [

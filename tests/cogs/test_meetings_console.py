@@ -13,8 +13,8 @@ import pytest
 from icalendar import Calendar
 
 from bot import crypto
-from tests.conftest import PG_DSN, pg_url
 from tests.harness.console import circlebot
+from tests.harness.postgres import PG_DSN, pg_url
 
 SCENARIO = """\
 :tier ana facilitator

@@ -8,8 +8,8 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 FIRST = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)

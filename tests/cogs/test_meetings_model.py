@@ -1,6 +1,6 @@
 """Every announcement and reminder arrives once, on time, after any sequence of changes.
 
-A hypothesis state machine (tests/cogs/meetings_model.py) drives schedule, edit, move, cancel,
+A hypothesis state machine (tests/harness/meetings_model.py) drives schedule, edit, move, cancel,
 restore, delete, RSVP changes, reminders off/on, new offsets, clock advances and restarts, and
 checks every delivery against an oracle that knows only each meeting's current state. CI runs a
 bounded, derandomised set; benchmarks/meetings_model.py runs a longer one.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cogs.meetings_model import ZONES, DeliveryMachine
+from tests.harness.meetings_model import ZONES, DeliveryMachine
 
 DeliveryMachine.TestCase.settings = settings(
     max_examples=20,

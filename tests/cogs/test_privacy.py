@@ -24,8 +24,8 @@ from bot.models import ACTOR_KEY, AuditEntry, Member
 from cogs.journal.models import JournalEntry, JournalFeedback
 from cogs.privacy import render
 from cogs.privacy.cog import PrivacyCog
-from tests.conftest import AppFactory, make_config
-from tests.fakes import COMMUNITY, FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import COMMUNITY, FakePlatform, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ANA = "fake:ana"

@@ -12,8 +12,9 @@ from bot.clock import VirtualClock
 from bot.core.cog import Cog
 from bot.core.permissions import Tier
 from cogs.scripts.cog import ScriptsCog
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform, Said
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 NEXT_WEEK = START + timedelta(days=7)

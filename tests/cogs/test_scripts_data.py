@@ -12,8 +12,8 @@ from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.scripts.script import KINDS, ScriptError, load_directory, parse_script
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
 
 START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 SHIPPED, SHIPPED_PROBLEMS = load_directory(DATA_DIR / "scripts")

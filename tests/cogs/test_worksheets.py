@@ -22,8 +22,9 @@ from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.worksheets.cog import WorksheetsCog
 from cogs.worksheets.definitions import load_all
-from tests.conftest import AppFactory, fresh_pg_schema, make_config, pg_url
-from tests.fakes import FakePlatform, Said
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform, Said
+from tests.harness.postgres import fresh_pg_schema, pg_url
 
 SHIPPED = sorted(load_all(DATA_DIR / "worksheets")[0])
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

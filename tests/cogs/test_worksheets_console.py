@@ -20,7 +20,7 @@ from bot.clock import VirtualClock
 from bot.core.conversation import AnswerKind
 from bot.core.dispatch import RateLimiter
 from cogs.worksheets.cog import WorksheetsCog
-from tests.conftest import AppFactory, make_config
+from tests.harness.app import AppFactory, make_config
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ANA = "console:ana"

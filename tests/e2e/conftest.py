@@ -1,4 +1,6 @@
 """Fixtures for the real-server tests: a Synapse homeserver and the Discord stand-in."""
 
-from tests.e2e.discord_standin import discord_standin  # noqa: F401
-from tests.e2e.synapse import synapse, synapse_rate_limited  # noqa: F401
+from tests.harness.discord import discord_standin
+from tests.harness.synapse import synapse, synapse_rate_limited
+
+__all__ = ["discord_standin", "synapse", "synapse_rate_limited"]

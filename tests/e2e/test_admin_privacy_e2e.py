@@ -24,16 +24,16 @@ from nio.crypto.attachments import decrypt_attachment
 from bot.app import App
 from cogs.privacy.cog import PrivacyCog
 from tests.cogs.test_admin import snapshot
-from tests.conftest import AppFactory
-from tests.e2e.discord_standin import (
+from tests.e2e.test_discord_adapter import COMMANDS, EPHEMERAL, Circle
+from tests.e2e.test_matrix_adapter import WAIT_S, _download, scene
+from tests.harness.app import AppFactory
+from tests.harness.discord import (
     SEND_MESSAGES,
     DiscordStandin,
     StandinChannel,
     StandinState,
 )
-from tests.e2e.synapse import SynapseServer
-from tests.e2e.test_discord_adapter import COMMANDS, EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import WAIT_S, _download, scene
+from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 

@@ -15,11 +15,11 @@ import pytest
 from nio import RoomCreateResponse, RoomSendResponse, UploadResponse
 
 from bot.core.convert import MAX_FILE_BYTES
-from tests.conftest import AppFactory
-from tests.e2e.discord_standin import DiscordStandin, StandinAttachment
-from tests.e2e.synapse import SynapseServer
 from tests.e2e.test_discord_adapter import COMMANDS, EPHEMERAL, Circle
 from tests.e2e.test_matrix_adapter import Member, in_room, scene
+from tests.harness.app import AppFactory
+from tests.harness.discord import DiscordStandin, StandinAttachment
+from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 

@@ -18,8 +18,10 @@ from nio import RoomCreateResponse, RoomMessageNotice
 
 from bot.app import App
 from bot.clock import VirtualClock
-from tests.conftest import AppFactory, make_config
-from tests.e2e.discord_standin import (
+from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
+from tests.e2e.test_matrix_adapter import Bot, in_room, new_member
+from tests.harness.app import AppFactory, make_config
+from tests.harness.discord import (
     INTENT_GUILD_MESSAGES,
     INTENT_MESSAGE_CONTENT,
     SEND_MESSAGES,
@@ -28,9 +30,7 @@ from tests.e2e.discord_standin import (
     StandinChannel,
     StandinState,
 )
-from tests.e2e.synapse import SynapseServer, unique_localpart
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import Bot, in_room, new_member
+from tests.harness.synapse import SynapseServer, unique_localpart
 
 pytestmark = pytest.mark.e2e
 

@@ -25,8 +25,8 @@ from bot.core.message import Attachment, Card, Field, Message, When
 from bot.core.permissions import Tier
 from bot.outbox import Target
 from bot.safety import ZWSP
-from tests.conftest import AppFactory, make_config
-from tests.e2e.discord_standin import DiscordStandin, StandinChannel, StandinUser
+from tests.harness.app import AppFactory, make_config
+from tests.harness.discord import DiscordStandin, StandinChannel, StandinUser
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import pytest
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import VirtualClock
-from tests.conftest import AppFactory
-from tests.e2e.discord_standin import MANAGE_EVENTS, DiscordStandin
 from tests.e2e.test_discord_adapter import Circle
+from tests.harness.app import AppFactory
+from tests.harness.discord import MANAGE_EVENTS, DiscordStandin
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.dispatch import Incoming, RateLimiter
 from bot.core.permissions import Scope
 from cogs.worksheets.cog import WorksheetsCog
-from tests.conftest import AppFactory, make_config
-from tests.e2e.discord_standin import DiscordStandin, StandinAttachment
+from tests.harness.app import AppFactory, make_config
+from tests.harness.discord import DiscordStandin, StandinAttachment
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from tests.e2e.discord_standin import (
+from tests.harness.discord import (
     DiscordStandin,
     StandinState,
     validate_commands,

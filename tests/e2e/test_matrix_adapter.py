@@ -48,8 +48,8 @@ from bot.core.context import Context
 from bot.core.message import Attachment, Message, When
 from bot.core.permissions import Tier
 from bot.outbox import Target
-from tests.conftest import make_config
-from tests.e2e.synapse import RegisteredUser, SynapseServer, running_synapse, unique_localpart
+from tests.harness.app import make_config
+from tests.harness.synapse import RegisteredUser, SynapseServer, running_synapse, unique_localpart
 
 pytestmark = pytest.mark.e2e
 

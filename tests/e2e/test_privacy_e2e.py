@@ -21,11 +21,11 @@ import pytest_asyncio
 from nio import ErrorResponse, RoomCreateResponse, RoomPreset
 
 from bot.models import OutboxItem
-from tests.conftest import AppFactory
-from tests.e2e.discord_standin import VIEW_CHANNEL, DiscordStandin
-from tests.e2e.synapse import SynapseServer, unique_localpart
 from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
 from tests.e2e.test_matrix_adapter import WAIT_S, Bot, in_room, new_member, scene
+from tests.harness.app import AppFactory
+from tests.harness.discord import VIEW_CHANNEL, DiscordStandin
+from tests.harness.synapse import SynapseServer, unique_localpart
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ from nio import (
     SyncResponse,
 )
 
-from tests.e2e.synapse import (
+from tests.harness.synapse import (
     RegisteredUser,
     SynapseError,
     SynapseServer,

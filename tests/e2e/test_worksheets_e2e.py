@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AppFactory
-from tests.e2e.discord_standin import DiscordStandin
-from tests.e2e.synapse import SynapseServer
 from tests.e2e.test_discord_adapter import EPHEMERAL, Circle, button_ids
 from tests.e2e.test_matrix_adapter import scene
+from tests.harness.app import AppFactory
+from tests.harness.discord import DiscordStandin
+from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 

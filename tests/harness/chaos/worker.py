@@ -1,6 +1,7 @@
 """A bot process for the chaos test: seeds meetings, runs a virtual week, gets SIGKILLed, resumes.
 
-`python -m tests.chaos.worker --db URL [--schema S] --start ISO --until ISO --seed N --ledger PATH`
+`python -m tests.harness.chaos.worker --db URL [--schema S] --start ISO --until ISO --seed N
+--ledger PATH`
 
 The "platform" is the ledger file: every delivery is appended (with fsync) before `send` returns,
 and a key already in the ledger is dropped, as Discord nonces and Matrix txn ids do. Members write
@@ -40,8 +41,8 @@ from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
 from bot.outbox import Target
 from cogs.meetings.cog import MeetingsCog
-from tests.chaos import scenario
-from tests.chaos.scenario import Files, JsonLines, MeetingSpec, MemberSpec
+from tests.harness.chaos import scenario
+from tests.harness.chaos.scenario import Files, JsonLines, MeetingSpec, MemberSpec
 
 log = logging.getLogger("chaos.worker")
 CODE_RE = re.compile(r"`([A-Za-z0-9]{3,})`")
@@ -457,7 +458,7 @@ def closing_ref(said: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run one life."""
-    parser = argparse.ArgumentParser(prog="tests.chaos.worker")
+    parser = argparse.ArgumentParser(prog="tests.harness.chaos.worker")
     parser.add_argument("--db", required=True)
     parser.add_argument("--schema", default=None)
     parser.add_argument("--start", required=True)

@@ -47,7 +47,7 @@ from bot.outbox import Target
 from cogs.meetings.cog import MeetingsCog
 from cogs.meetings.recurrence import Occurrence, local_key
 from cogs.meetings.service import Draft, MeetingService, MeetingView
-from tests.conftest import make_config
+from tests.harness.app import make_config
 
 T0 = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)  # December: no clock change in these zones
 GRACE = timedelta(minutes=15)
