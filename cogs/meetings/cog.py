@@ -358,6 +358,8 @@ class MeetingsCog(Cog):
                 time=view.start_local.strftime("%H:%M"), zone=view.timezone
             )
         )
+        if warning := recurrence.skip_warning(view.rrule, view.start_local):
+            parts.append("\n" + warning)
         return Message.of(*parts)
 
     @command(

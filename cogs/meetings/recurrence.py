@@ -12,8 +12,8 @@ as naive local wall times and only then placed in the zone, so a weekly 19:00 me
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,6 @@ ORDINALS = {
     "fifth": 5,
     "last": -1,
 }
-FILLER = {"on", "the", "and", "of", "each", "month", "at", "repeat", "every"}
 ALLOWED_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 
 
@@ -163,25 +162,297 @@ def first_after(
 
 @dataclass(frozen=True)
 class Repeat:
-    """A recurrence as typed, turned into an RRULE body ("" for a one-off)."""
+    """A recurrence as typed: the RRULE body ("" for a one-off) and a time of day, if one was
+    typed in the same phrase ("every other monday 7pm")."""
 
     rule: str
+    at: time | None = None
 
 
 def _ordinal(word: str) -> int | None:
     if word in ORDINALS:
         return ORDINALS[word]
-    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", word)
+    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)", word)
     return int(m.group(1)) if m else None
 
 
 def repeat_help() -> str:
     """Examples of the recurrence forms, for error messages and help."""
     return _(
-        "Examples: `none`, `daily`, `weekly`, `weekly on tue,thu`, `every 2 weeks on mon`, "
-        "`monthly on 2nd,4th tue`, `monthly on last fri`, `monthly on day 15`, or an RFC 5545 "
-        "rule such as `FREQ=WEEKLY;BYDAY=TU`."
+        "Examples: `none`, `daily`, `every weekday`, `weekly on tue,thu`, `every other week`, "
+        "`every 2 weeks on mon`, `every other monday 7pm`, `monthly on the 2nd and 4th tue`, "
+        "`monthly on last fri`, `monthly on day 15`, `every month on the last day`, "
+        "`every year`, `weekly, 10 times`, `weekly until 2027-06-30`, or an RFC 5545 rule "
+        "such as `FREQ=WEEKLY;BYDAY=TU`."
     )
+
+
+_UNITS: dict[str, Literal[0, 1, 2, 3]] = {
+    "year": YEARLY,
+    "years": YEARLY,
+    "month": MONTHLY,
+    "months": MONTHLY,
+    "week": WEEKLY,
+    "weeks": WEEKLY,
+    "day": DAILY,
+    "days": DAILY,
+}
+_ADVERBS: dict[str, tuple[Literal[0, 1, 2, 3], int]] = {
+    "daily": (DAILY, 1),
+    "weekly": (WEEKLY, 1),
+    "biweekly": (WEEKLY, 2),
+    "fortnightly": (WEEKLY, 2),
+    "monthly": (MONTHLY, 1),
+    "bimonthly": (MONTHLY, 2),
+    "yearly": (YEARLY, 1),
+    "annually": (YEARLY, 1),
+}
+_COUNT_WORDS = ("times", "time", "meetings", "occurrences")
+_WORKDAYS = [MO, TU, WE, TH, FR]
+_FILLER = {"on", "the", "of", "each", "every", "at", "repeat", "repeats", "in", "a", "for"}
+
+
+@dataclass
+class _Reading:
+    """What the words of a repeat phrase said, before it becomes a rule."""
+
+    freq: Literal[0, 1, 2, 3] | None = None
+    interval: int | None = None
+    groups: list[tuple[list[int], list[weekday]]] = field(default_factory=list)
+    monthdays: list[int] = field(default_factory=list)
+    days: list[weekday] = field(default_factory=list)  # plain weekdays (every tue)
+    at: time | None = None
+    until: date | None = None
+    count: int | None = None
+
+
+def _unreadable(raw: str) -> UserError:
+    return UserError(
+        _("I could not read the repeat `{text}`. {examples}").format(
+            text=raw[:60], examples=repeat_help()
+        )
+    )
+
+
+def _set_freq(reading: _Reading, freq: Literal[0, 1, 2, 3], interval: int, raw: str) -> None:
+    if reading.freq is not None and (reading.freq, reading.interval or 1) != (freq, interval):
+        raise UserError(
+            _("The repeat `{text}` names two different rhythms; give one.").format(text=raw[:60])
+        )
+    reading.freq, reading.interval = freq, interval
+
+
+def _read_time(words: list[str], i: int) -> tuple[time, int] | None:
+    """A time of day at words[i] (`7pm`, `7 pm`, `19:00`, `7:30 p.m.`), and the words used."""
+    word = words[i]
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if word in ("noon", "midday"):
+        return time(12, 0), 1
+    if word == "midnight":
+        return time(0, 0), 1
+    m = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(am|pm|a\.m\.|p\.m\.)?", word)
+    if not m:
+        return None
+    used = 1
+    suffix = m.group(3)
+    if suffix is None and nxt in ("am", "pm", "a.m.", "p.m."):
+        suffix, used = nxt, 2
+    if suffix is None and m.group(2) is None:
+        return None  # a bare number is an interval or a day, not a time
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    if suffix is not None:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if suffix.startswith("p") else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute), used
+
+
+def _read_words(raw: str) -> _Reading:
+    """Walk the words of a repeat phrase. Our own small grammar, because the phrases people type
+    ("every other monday 7pm", "monthly on the 2nd and 4th tue") are beyond date libraries:
+    dateparser reads single dates, and dateutil only the RFC 5545 text form."""
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " - ", raw.lower())
+    words = [w for w in re.split(r"[\s,;/&+]+|\band\b", text) if w]
+    reading = _Reading()
+    pending: list[int] = []  # ordinals waiting for their weekdays, or ending as month days
+    i = 0
+
+    def flush_pending() -> None:
+        reading.monthdays.extend(pending)
+        pending.clear()
+
+    while i < len(words):
+        word = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        after = words[i + 2] if i + 2 < len(words) else ""
+        if word in ("until", "till", "til", "through"):
+            try:
+                reading.until = date.fromisoformat(nxt)
+            except ValueError:
+                raise UserError(
+                    _("`until` takes a date such as 2027-06-30, not `{text}`.").format(
+                        text=nxt[:20]
+                    )
+                ) from None
+            i += 2
+            continue
+        if word.isdigit() and nxt in _COUNT_WORDS:
+            reading.count = int(word)
+            i += 2
+            continue
+        if (found := _read_time(words, i)) is not None:
+            reading.at, used = found
+            i += used
+            continue
+        if word in _ADVERBS:
+            _set_freq(reading, *_ADVERBS[word], raw)
+        elif word == "other" and (nxt in _UNITS or nxt in DAY_WORDS):
+            if nxt in _UNITS:
+                _set_freq(reading, _UNITS[nxt], 2, raw)
+                i += 1
+            else:
+                _set_freq(reading, WEEKLY, 2, raw)
+        elif word.isdigit() and nxt in _UNITS:
+            _set_freq(reading, _UNITS[nxt], int(word), raw)
+            i += 1
+        elif word in ("day", "days") and nxt.isdigit() and after not in _COUNT_WORDS:
+            # `day 15`, `days 1, 15`, `day 1 day 15`: days of the month
+            j = i + 1
+            while (
+                j < len(words)
+                and (words[j].isdigit() or _ordinal(words[j]) is not None)
+                and (words[j + 1] if j + 1 < len(words) else "") not in _COUNT_WORDS
+            ):
+                reading.monthdays.append(int(re.sub(r"\D", "", words[j])))
+                j += 1
+            i = j
+            continue
+        elif word == "last" and nxt in ("day", "days"):
+            reading.monthdays.append(-1)
+            i += 1
+        elif word in ("weekday", "weekdays", "workday", "workdays"):
+            reading.days.extend(_WORKDAYS)
+        elif word in ("weekend", "weekends"):
+            reading.days.extend([SA, SU])
+        elif word in DAY_WORDS:
+            days = [DAY_WORDS[word]]
+            if nxt == "-" and after in DAY_WORDS:  # a range: mon-fri
+                a, b = DAY_WORDS[word].weekday, DAY_WORDS[after].weekday
+                days = [DAYS_BY_NUMBER[(a + k) % 7] for k in range((b - a) % 7 + 1)]
+                i += 2
+            if pending:
+                reading.groups.append((list(pending), days))
+                pending.clear()
+            elif reading.groups and words[i - 1] not in ("on", "every", "the"):
+                reading.groups[-1][1].extend(days)  # 2nd and 4th tue and thu
+            else:
+                reading.days.extend(days)
+        elif word in _UNITS:
+            _set_freq(reading, _UNITS[word], reading.interval or 1, raw)
+        elif (n := _ordinal(word)) is not None or word == "last":
+            n = -1 if n is None else n
+            if nxt == "to" and after == "last":  # 2nd to last
+                n, i = -n, i + 2
+            pending.append(n)
+        elif word.isdigit() and reading.monthdays:
+            reading.monthdays.append(int(word))  # day 1 and 15
+        elif word in _FILLER or word == "-":
+            pass
+        else:
+            raise _unreadable(raw)
+        i += 1
+    flush_pending()
+    return reading
+
+
+DAYS_BY_NUMBER = (MO, TU, WE, TH, FR, SA, SU)
+
+
+def read_repeat(
+    text: str | None,
+    start_local: datetime,
+    *,
+    until: date | None = None,
+    count: int | None = None,
+) -> Repeat:
+    """A typed repeat (`weekly on tue`, `every other monday 7pm`, a raw RRULE) as a `Repeat`.
+
+    Raises `UserError` with examples when the phrase cannot be read or names no rhythm.
+    """
+    raw = (text or "none").strip()
+    if until is not None and count is not None:
+        raise UserError(_("Give either `until` or `count`, not both."))
+    if raw.upper().startswith(("RRULE:", "FREQ=")):
+        return Repeat(_raw_rule(raw, start_local, until, count))
+    if raw.lower() in ("", "none", "once", "no", "never", "one-off", "one off"):
+        if until is not None or count is not None:
+            raise UserError(_("`until` and `count` only make sense with a repeat."))
+        return Repeat("")
+    reading = _read_words(raw)
+    if reading.until is not None or reading.count is not None:
+        if until is not None or count is not None or (reading.until and reading.count):
+            raise UserError(_("Give either `until` or `count`, not both."))
+        until, count = reading.until, reading.count
+    freq, interval = reading.freq, reading.interval or 1
+    kwargs: dict[str, Any] = {"interval": interval}
+    if not 1 <= interval <= 52:
+        raise UserError(_("The repeat interval must be between 1 and 52."))
+    if count is not None and not 1 <= count <= 1000:
+        raise UserError(_("`count` must be between 1 and 1000."))
+    if reading.groups and (reading.monthdays or reading.days):
+        raise UserError(
+            _(
+                "Give either weekdays of the month (2nd tue) or days of the month (day 15), "
+                "not both."
+            )
+        )
+    if reading.monthdays and reading.days:
+        raise UserError(_("Give either weekdays or days of the month, not both."))
+    if freq == YEARLY and (reading.groups or reading.monthdays or reading.days):
+        raise UserError(
+            _(
+                "A yearly repeat falls on the start's date every year; to change the day, "
+                "change the start."
+            )
+        )
+    if reading.groups:
+        if any(not (1 <= abs(n) <= 5) for ns, _d in reading.groups for n in ns):
+            raise UserError(_("A weekday in the month is 1st to 5th, or last."))
+        if freq not in (None, MONTHLY):
+            raise UserError(_("`2nd tue` and `last fri` are days of a month: say monthly."))
+        freq = MONTHLY
+        kwargs["byweekday"] = _unique([d(n) for ns, ds in reading.groups for n in ns for d in ds])
+    elif reading.days:
+        if freq == MONTHLY:
+            raise UserError(_("Which one in the month? Say for example `monthly on the 1st tue`."))
+        freq = WEEKLY if freq is None else freq
+        kwargs["byweekday"] = _unique(reading.days)
+    elif reading.monthdays:
+        if any(not (1 <= n <= 31 or n == -1) for n in reading.monthdays):
+            raise UserError(_("A day of the month is 1 to 31, or last."))
+        if freq not in (None, MONTHLY):
+            raise UserError(_("Days of the month (day 15) need a monthly repeat."))
+        freq = MONTHLY
+        kwargs["bymonthday"] = _unique(reading.monthdays)
+    if freq is None:
+        raise UserError(
+            _("Say how often: daily, weekly or monthly. {examples}").format(examples=repeat_help())
+        )
+    if freq == WEEKLY and "byweekday" not in kwargs:
+        kwargs["byweekday"] = [DAYS_BY_NUMBER[start_local.weekday()]]
+    if freq == MONTHLY and "byweekday" not in kwargs and "bymonthday" not in kwargs:
+        kwargs["bymonthday"] = [start_local.day]
+    if until is not None:
+        kwargs["until"] = datetime.combine(until, datetime.max.time()).replace(microsecond=0)
+    if count is not None:
+        kwargs["count"] = count
+    return Repeat(_body(rrule(freq, dtstart=start_local, **kwargs)), reading.at)
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(items))
 
 
 def parse_repeat(
@@ -191,83 +462,16 @@ def parse_repeat(
     until: date | None = None,
     count: int | None = None,
 ) -> str:
-    """Turn `weekly on tue`, `monthly on last fri` or a raw RRULE into a stored RRULE body."""
-    raw = (text or "none").strip()
-    if until is not None and count is not None:
-        raise UserError(_("Give either `until` or `count`, not both."))
-    if raw.upper().startswith(("RRULE:", "FREQ=")):
-        return _raw_rule(raw, start_local, until, count)
-    words = [w for w in re.split(r"[\s,;/]+|\band\b", raw.lower()) if w]
-    if words in ([], ["none"], ["once"], ["no"], ["never"]):
-        if until is not None or count is not None:
-            raise UserError(_("`until` and `count` only make sense with a repeat."))
-        return ""
-    kwargs: dict[str, Any] = {"interval": 1}
-    freq: Literal[0, 1, 2, 3, 4, 5, 6] | None = None
-    days: list[weekday] = []
-    ordinals: list[int] = []
-    monthdays: list[int] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        nxt = words[i + 1] if i + 1 < len(words) else ""
-        if word in ("daily", "day", "days"):
-            freq = DAILY
-        elif word in ("weekly", "week", "weeks"):
-            freq = WEEKLY
-        elif word in ("biweekly", "fortnightly"):
-            freq, kwargs["interval"] = WEEKLY, 2
-        elif word in ("monthly", "months"):
-            freq = MONTHLY
-        elif word in ("yearly", "annually", "years"):
-            freq = YEARLY
-        elif word in DAY_WORDS:
-            days.append(DAY_WORDS[word])
-        elif word == "day" and nxt.isdigit():
-            monthdays.append(int(nxt))
-            i += 1
-        elif word.isdigit() and nxt in ("days", "weeks", "months", "day", "week", "month"):
-            kwargs["interval"] = int(word)
-        elif word in FILLER:
-            pass
-        elif (n := _ordinal(word)) is not None:
-            ordinals.append(n)
-        else:
-            raise UserError(
-                _("I could not read the repeat `{text}`. {examples}").format(
-                    text=raw[:60], examples=repeat_help()
-                )
-            )
-        i += 1
-    if not 1 <= kwargs["interval"] <= 52:
-        raise UserError(_("The repeat interval must be between 1 and 52."))
-    if ordinals and days:
-        if any(not (1 <= abs(n) <= 5) for n in ordinals):
-            raise UserError(_("A weekday in the month is 1st to 5th, or last."))
-        freq = MONTHLY if freq in (None, MONTHLY) else freq
-        kwargs["byweekday"] = [d(n) for n in ordinals for d in days]
-    elif days:
-        freq = WEEKLY if freq in (None, WEEKLY) else freq
-        kwargs["byweekday"] = days
-    elif ordinals or monthdays:
-        monthdays.extend(ordinals)
-        if any(not (1 <= n <= 31 or n == -1) for n in monthdays):
-            raise UserError(_("A day of the month is 1 to 31, or last."))
-        freq = MONTHLY if freq in (None, MONTHLY) else freq
-        kwargs["bymonthday"] = monthdays
-    if freq is None:
+    """The RRULE body of a typed repeat (see `read_repeat`); a time in the phrase is refused
+    unless it is the start's own time."""
+    found = read_repeat(text, start_local, until=until, count=count)
+    if found.at is not None and found.at != start_local.time():
         raise UserError(
-            _("Say how often: daily, weekly or monthly. {examples}").format(examples=repeat_help())
+            _("The start says {start} but the repeat says {at}; give the time once.").format(
+                start=start_local.strftime("%H:%M"), at=found.at.strftime("%H:%M")
+            )
         )
-    if freq == WEEKLY and "byweekday" not in kwargs:
-        kwargs["byweekday"] = [start_local.weekday()]
-    if freq == MONTHLY and "byweekday" not in kwargs and "bymonthday" not in kwargs:
-        kwargs["bymonthday"] = [start_local.day]
-    if until is not None:
-        kwargs["until"] = datetime.combine(until, datetime.max.time()).replace(microsecond=0)
-    if count is not None:
-        kwargs["count"] = count
-    return _body(rrule(freq, dtstart=start_local, **kwargs))
+    return found.rule
 
 
 def _raw_rule(raw: str, start_local: datetime, until: date | None, count: int | None) -> str:
@@ -307,37 +511,118 @@ def _body(rule: rrule) -> str:
 
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_KNOWN_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "COUNT", "UNTIL", "WKST"}
+
+
+def _nth(n: int) -> str:
+    """1 -> 1st, 22 -> 22nd, -1 -> last, -2 -> 2nd to last."""
+    if n == -1:
+        return _("last")
+    if n < 0:
+        return _("{nth} to last").format(nth=_nth(-n))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _join(items: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    if len(items) <= 1:
+        return "".join(items)
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 
 def describe(rule_text: str) -> str:
-    """A short human reading of a stored rule, e.g. `every 2 weeks on Tue, Thu, 10 times`."""
+    """A short human reading of a stored rule that the repeat grammar reads back to the same
+    rule, e.g. `every 2 weeks on Tue and Thu, 10 times` or `every month on the 2nd and 4th
+    Tuesday`. Parts outside that grammar (BYMONTH, BYSETPOS...) follow as the raw rule."""
     if not rule_text:
         return _("once")
     parts = dict(p.split("=", 1) for p in rule_text.split(";") if "=" in p)
     interval = int(parts.get("INTERVAL", "1"))
+    freq = parts.get("FREQ", "")
     unit = {
         "DAILY": (_("every day"), _("every {n} days")),
         "WEEKLY": (_("every week"), _("every {n} weeks")),
         "MONTHLY": (_("every month"), _("every {n} months")),
         "YEARLY": (_("every year"), _("every {n} years")),
-    }.get(parts.get("FREQ", ""), (rule_text, rule_text))
+    }.get(freq, (rule_text, rule_text))
     text = unit[0] if interval == 1 else unit[1].format(n=interval)
-    names = {d[:2].upper(): d for d in DAY_NAMES}
-    if "BYDAY" in parts:
-        days = []
-        for item in parts["BYDAY"].split(","):
-            m = re.fullmatch(r"([+-]?\d{0,2})([A-Z]{2})", item)
-            if not m:
-                continue
-            n = m.group(1)
-            prefix = _("last") + " " if n == "-1" else (f"{int(n)}. " if n else "")
-            days.append(prefix + names.get(m.group(2), m.group(2)))
-        text += " " + _("on {days}").format(days=", ".join(days))
+    plain: list[int] = []
+    nths: dict[int, list[int]] = {}  # weekday -> its ordinals in the month
+    for item in parts.get("BYDAY", "").split(",") if "BYDAY" in parts else []:
+        m = re.fullmatch(r"([+-]?\d{0,2})([A-Z]{2})", item)
+        if m and m.group(2) in _CODES:
+            day = _CODES.index(m.group(2))
+            if m.group(1):
+                nths.setdefault(day, []).append(int(m.group(1)))
+            else:
+                plain.append(day)
+    if plain:
+        if sorted(plain) == [0, 1, 2, 3, 4] and freq == "WEEKLY":
+            text = _("every weekday") if interval == 1 else text + " " + _("on weekdays")
+        else:
+            text += " " + _("on {days}").format(days=_join([DAY_NAMES[d] for d in plain]))
+    if nths:
+        # days sharing the same ordinals read together: the 2nd and 4th Tuesday and Thursday
+        by_ordinals: dict[tuple[int, ...], list[int]] = {}
+        for day, ns in nths.items():
+            key = tuple(sorted(ns, key=lambda n: (n < 0, abs(n))))
+            by_ordinals.setdefault(key, []).append(day)
+        groups = [
+            _("the {nths} {days}").format(
+                nths=_join([_nth(n) for n in ns]), days=_join([_LONG_DAYS[d] for d in days])
+            )
+            for ns, days in by_ordinals.items()
+        ]
+        text += " " + _("on {days}").format(days=_join_groups(groups))
     if "BYMONTHDAY" in parts:
-        text += " " + _("on day {days}").format(days=parts["BYMONTHDAY"].replace(",", ", "))
+        days = [int(d) for d in parts["BYMONTHDAY"].split(",") if d.lstrip("-").isdigit()]
+        names = [
+            _("the last day") if d == -1 else _("the {nth}").format(nth=_nth(d)) for d in days
+        ]
+        text += " " + _("on {days}").format(days=_join_groups(names))
     if "COUNT" in parts:
         text += ", " + _("{n} times").format(n=parts["COUNT"])
     if "UNTIL" in parts:
         until = parts["UNTIL"]
         text += ", " + _("until {date}").format(date=f"{until[:4]}-{until[4:6]}-{until[6:8]}")
+    extra = [f"{k}={v}" for k, v in parts.items() if k not in _KNOWN_PARTS]
+    if extra or freq not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
+        text += " (" + rule_text + ")"
     return text
+
+
+def _join_groups(groups: list[str]) -> str:
+    """Groups that hold `and` themselves join with `and` only: `the 1st Monday and the 3rd
+    Friday`."""
+    return _(" and ").join(groups) if any(" and " in g for g in groups) else _join(groups)
+
+
+def skip_warning(rule_text: str, start_local: datetime) -> str | None:
+    """A warning when a rule silently skips months: the 29th-31st monthly, or 29 February
+    yearly (RFC 5545 drops occurrences on days a month lacks). None when nothing is skipped."""
+    if not rule_text:
+        return None
+    parts = dict(p.split("=", 1) for p in rule_text.split(";") if "=" in p)
+    freq = parts.get("FREQ")
+    if freq == "MONTHLY" and "BYDAY" not in parts and "BYSETPOS" not in parts:
+        days = [int(d) for d in parts.get("BYMONTHDAY", str(start_local.day)).split(",")]
+        late = sorted(d for d in days if d >= 29)
+        if late and "BYMONTH" not in parts:
+            return _(
+                "Months without a {nth} day are skipped. For the last day of every month, use "
+                "the repeat `monthly on the last day`."
+            ).format(nth=_nth(late[0]))
+    if (
+        freq == "YEARLY"
+        and (start_local.month, start_local.day) == (2, 29)
+        and not {"BYMONTH", "BYMONTHDAY", "BYDAY", "BYYEARDAY", "BYWEEKNO"} & parts.keys()
+    ):
+        return _(
+            "29 February comes only in leap years, so this meets every four years. For the "
+            "last day of February every year, use the repeat "
+            "`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1`."
+        )
+    return None
