@@ -20,7 +20,7 @@ from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.config import parse
-from tests.test_conversation_model import BREAKS, STEERS, WORDS, model_world, play
+from tests.harness.conversation_model import BREAKS, STEERS, WORDS, model_world, play
 
 SEED = 14
 

@@ -9,132 +9,18 @@ ask" says what the finished dialogue must hand to its owner.
 
 from __future__ import annotations
 
-import itertools
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from bot.app import App
-from bot.core.commands import Choice
-from bot.core.conversation import AnswerKind, Flow, Outcome, Step
-from bot.core.dispatch import RateLimiter
 from tests.harness.app import AppFactory
-from tests.harness.platform import FakePlatform
-
-STEPS = (
-    Step("name", "Your name?"),
-    Step("items", "Some items?", AnswerKind.LIST),
-    Step("note", "A note?", required=False),
-    Step("extras", "Any extras?", AnswerKind.LIST, required=False),
-    Step("mood", "Mood?", AnswerKind.CHOICE, choices=(Choice("calm"), Choice("busy"))),
+from tests.harness.conversation_model import (
+    MOVES,
+    World,
+    model_world,
+    play,
 )
-WORDS = ("alpha", "beta gamma", "calm", "busy", "2", "zeta")
-CONTROLS = ("back", "keep", "skip", "done", "clear", "pause", "resume", "cancel", "help")
-STEERS = ("back", "keep", "skip", "done", "clear", "help")
-# Interruptions, rarer, so most examples still reach the end; "other": another dialogue is
-# started and finished in between.
-BREAKS = (
-    ("say", "pause"),
-    *([("say", "resume")] * 3),
-    ("other", ""),
-    *([("say", "help")] * 6),
-    ("say", "cancel"),
-)
-ANSWER = st.sampled_from(WORDS).map(lambda w: ("say", w))
-# A steering word as people type it, mapped to the word it is: capitals from a phone, a full
-# stop, the code marks of the bot's own `done`, full-width letters from an East Asian keyboard.
-DRESSES = ("{}", "{}.", "{}!", " {} ", "`{}`", '"{}"', "{}…", "{}?")
-FULL_WIDTH = {c: c + 0xFEE0 for c in range(ord("a"), ord("z") + 1)}
-DRESSED = {
-    dress.format(typed): word
-    for word in STEERS
-    for typed in (word, word.upper(), word.capitalize(), word.translate(FULL_WIDTH))
-    for dress in DRESSES
-}
-STEER = st.sampled_from(sorted(DRESSED)).map(lambda typed: ("say", typed))
-BREAK = st.sampled_from(BREAKS)
-FINISH_MOVES = 3 * len(STEPS)  # enough to end from anywhere: resume, then answer and keep
-MOVES = st.lists(st.one_of(ANSWER, ANSWER, ANSWER, STEER, STEER, BREAK), max_size=50)
-
-
-@dataclass
-class Model:
-    """What the member has written and where they are, as the rule says it must be."""
-
-    status: str = "active"  # active | paused | closed
-    index: int = 0
-    answers: dict[str, Any] = field(default_factory=dict)
-    history: list[int] = field(default_factory=list)
-    saved: dict[str, Any] | None = None
-
-    def say(self, text: str) -> None:
-        if self.status == "closed":
-            return
-        text = DRESSED.get(text, text)
-        if self.status == "paused":
-            if text == "resume":
-                self.status = "active"
-            elif text == "cancel":
-                self.status = "closed"
-            return
-        step = STEPS[self.index]
-        earlier = self.answers.get(step.id)
-        if text == "back" and self.history:
-            self.index = self.history.pop()
-        elif text == "pause":
-            self.status = "paused"
-        elif text == "cancel":
-            self.status = "closed"
-        elif text == "clear":
-            self.answers.pop(step.id, None)
-        elif text in ("skip", "keep", "done"):
-            if earlier not in (None, []):
-                self.advance(earlier)
-            elif not step.required and (
-                text == "skip" or (text == "done" and step.kind is AnswerKind.LIST)
-            ):
-                self.advance(None)
-        elif text in CONTROLS:
-            return  # back on the first question, resume while open, help: nothing changes
-        elif step.kind is AnswerKind.LIST:
-            self.answers[step.id] = [*(earlier or []), text]
-        elif step.kind is AnswerKind.CHOICE:
-            chosen = {"calm": "calm", "busy": "busy", "1": "calm", "2": "busy"}.get(text)
-            if chosen is not None:
-                self.advance(chosen)
-        else:
-            self.advance(text)
-
-    def advance(self, value: Any) -> None:
-        step = STEPS[self.index]
-        if value is None:
-            self.answers.pop(step.id, None)
-        else:
-            self.answers[step.id] = value
-        if self.index == len(STEPS) - 1:
-            self.saved = dict(self.answers)
-            self.status = "closed"
-        else:
-            self.history.append(self.index)
-            self.index += 1
-
-    def finishing_move(self) -> str:
-        """What walks the dialogue to its end from here, keeping every answer ("" when over)."""
-        if self.status != "active":
-            return "resume" if self.status == "paused" else ""
-        step = STEPS[self.index]
-        if self.answers.get(step.id) not in (None, []):
-            return "keep"
-        return "2" if step.kind is AnswerKind.CHOICE else "zeta"
-
-    def interrupted(self) -> None:
-        if self.status == "active":
-            self.status = "paused"
-
 
 DIALOGUES = settings(
     max_examples=60,
@@ -144,35 +30,9 @@ DIALOGUES = settings(
 )
 
 
-@dataclass
-class World:
-    """One app for the whole test; each example is a new member, so examples stay apart."""
-
-    fake: FakePlatform
-    saved: dict[str, dict[str, Any]]
-    members: itertools.count[int] = field(default_factory=itertools.count)
-
-
 @pytest_asyncio.fixture
 async def world(app_factory: AppFactory) -> World:
     return model_world(await app_factory())
-
-
-def model_world(app: App) -> World:
-    """The model's dialogue (and another to interrupt it) on a started app."""
-    app.dispatcher.rate_limiter = RateLimiter(10**9, 1.0)  # one member typing very fast
-    saved: dict[str, dict[str, Any]] = {}
-
-    async def finish(outcome: Outcome) -> str:
-        saved[outcome.actor_key] = dict(outcome.answers)
-        return "saved"
-
-    async def other_done(outcome: Outcome) -> str:
-        return "other saved"
-
-    app.conversations.register(Flow("model", "Model walk", STEPS, finish))
-    app.conversations.register(Flow("other", "Other walk", (Step("q", "Anything?"),), other_done))
-    return World(FakePlatform(app), saved)
 
 
 @DIALOGUES
@@ -181,34 +41,3 @@ async def test_a_dialogue_saves_exactly_what_the_member_kept(
     world: World, moves: list[tuple[str, str]]
 ) -> None:
     await play(world, moves)
-
-
-async def play(world: World, moves: list[tuple[str, str]]) -> None:
-    """Play `moves` as a new member, then walk to the end; AssertionError on any disagreement
-    with the model (also used by `benchmarks/dialogue_model.py` for a longer run)."""
-    fake = world.fake
-    app = fake.app
-    name = f"m{next(world.members)}"
-    ctx = await app.dispatcher.context(fake.incoming(name, dm=True))
-    await app.conversations.start(ctx, "model")
-    model = Model()
-    for kind, text in [*moves, *[("finish", "")] * FINISH_MOVES]:
-        if kind == "finish":  # then walk to the end, keeping what is there
-            text = model.finishing_move()
-            if not text:
-                break
-        if kind == "other":
-            await app.conversations.start(ctx, "other")
-            said = await fake.say(name, "anything", dm=True)
-            assert said[-1].text == "other saved"
-            model.interrupted()
-        else:
-            await fake.say(name, text, dm=True)
-            model.say(text)
-        state = await app.conversations.current(f"fake:{name}", "active")
-        if model.status == "active":
-            assert state is not None and state.step == STEPS[model.index].id
-        else:
-            assert state is None
-    assert model.status == "closed"
-    assert world.saved.get(f"fake:{name}") == model.saved

@@ -21,7 +21,7 @@ from bot.core.errors import DeliveryError
 from bot.core.message import Message
 from bot.outbox import Target
 from tests.harness.app import AppFactory, make_config
-from tests.test_status import status
+from tests.harness.console import status
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ROOM = "!circle:localhost"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,22 +13,10 @@ from bot.db import utcnow
 from bot.models import ProcessStatus
 from bot.outbox import Target
 from tests.harness.app import AppFactory
+from tests.harness.console import status
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def status(db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "status", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-        check=False,
-    )
 
 
 async def test_status_shows_the_leader_backlog_and_last_error_without_member_text(

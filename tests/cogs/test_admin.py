@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.loader import available_cogs
 from bot.core.permissions import Tier
-from bot.db import Base
-from bot.maintenance import load_all_models
 from bot.models import AuditEntry
 from tests.harness.app import AppFactory, make_config
+from tests.harness.db import snapshot
 from tests.harness.platform import FakePlatform, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -41,16 +39,6 @@ async def full_app(app_factory: AppFactory) -> tuple[App, FakePlatform]:
 
 def texts(said: list[Said]) -> str:
     return "\n".join(s.text for s in said)
-
-
-async def snapshot(app: App) -> dict[str, list[tuple[Any, ...]]]:
-    load_all_models()
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    async with app.db.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            columns = [type_coerce(c, Text()) for c in table.columns]
-            out[table.name] = sorted(map(tuple, (await conn.execute(select(*columns))).all()))
-    return out
 
 
 async def test_every_guarded_command_refuses_lower_tiers_and_changes_nothing(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bot.clock import VirtualClock
 from cogs.journal.prompts import load_prompts
-from tests.cogs.test_journal import START, code_in, deliver, journal_app, texts
 from tests.harness.app import AppFactory, make_config
+from tests.harness.journal import START, code_in, deliver, journal_app, texts
 from tests.harness.platform import FakePlatform
 from tests.harness.postgres import fresh_pg_schema, pg_url
 

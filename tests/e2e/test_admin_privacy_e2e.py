@@ -17,22 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from nio import RoomEncryptedFile, RoomGetStateEventResponse, RoomPutStateResponse
 from nio.crypto.attachments import decrypt_attachment
 
 from bot.app import App
 from cogs.privacy.cog import PrivacyCog
-from tests.cogs.test_admin import snapshot
-from tests.e2e.test_discord_adapter import COMMANDS, EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import WAIT_S, _download, scene
-from tests.harness.app import AppFactory
+from tests.harness.db import snapshot
 from tests.harness.discord import (
+    COMMANDS,
+    EPHEMERAL,
     SEND_MESSAGES,
-    DiscordStandin,
+    Circle,
     StandinChannel,
     StandinState,
 )
+from tests.harness.matrix import WAIT_S, download, scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
@@ -53,11 +52,6 @@ class LockedChannel(StandinChannel):
             {"id": str(self.denied_role), "type": 0, "allow": "0", "deny": str(SEND_MESSAGES)}
         ]
         return data
-
-
-@pytest_asyncio.fixture
-async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
-    return Circle(discord_standin, app_factory)
 
 
 def db_bytes(path: Path) -> bytes:
@@ -216,7 +210,7 @@ async def test_matrix_settings_audit_export_and_erase(
                 lambda _r, e: isinstance(e, RoomEncryptedFile) and e.body not in files, mark
             )
             assert isinstance(event, RoomEncryptedFile) and dm != room
-            cipher = await _download(synapse, ben, event.url)
+            cipher = await download(synapse, ben, event.url)
             files[event.body] = decrypt_attachment(
                 cipher, event.key["k"], event.hashes["sha256"], event.iv
             )

@@ -7,18 +7,16 @@ with `!script import`; the same command without a file says how to send one.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import RoomCreateResponse, RoomSendResponse, UploadResponse
+from nio import RoomCreateResponse
 
 from bot.core.convert import MAX_FILE_BYTES
-from tests.e2e.test_discord_adapter import COMMANDS, EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import Member, in_room, scene
 from tests.harness.app import AppFactory
-from tests.harness.discord import DiscordStandin, StandinAttachment
+from tests.harness.discord import COMMANDS, EPHEMERAL, Circle, DiscordStandin, StandinAttachment
+from tests.harness.matrix import SCRIPT, in_room, scene, send, upload
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
@@ -28,17 +26,6 @@ CSV = (
     "nz-adult-line,NZ,Adult line,mental_health,0800543354,24/7,en,https://example.org/a,"
     "2026-10-01\n"
 )
-SCRIPT = """\
-name = "short"
-title = "Short check-in"
-minutes = 15
-
-[[steps]]
-id = "round"
-kind = "round_robin"
-minutes = 10
-text = "How are you today, {community}?"
-"""
 
 
 async def test_discord_crisis_import_reads_the_attached_file_and_refuses_a_large_one(
@@ -82,44 +69,12 @@ async def test_discord_crisis_import_reads_the_attached_file_and_refuses_a_large
     assert standin.violations == []
 
 
-async def upload(
-    member: Member, room: str, name: str, data: bytes, *, encrypt: bool = False
-) -> str:
-    """Upload a file into a room as a member's client would; the file event's id."""
-    uploaded, keys = await member.client.upload(
-        io.BytesIO(data),
-        content_type="application/toml",
-        filename=name,
-        encrypt=encrypt,
-        filesize=len(data),
-    )
-    assert isinstance(uploaded, UploadResponse), uploaded
-    content: dict[str, Any] = {
-        "msgtype": "m.file",
-        "body": name,
-        "info": {"size": len(data), "mimetype": "application/toml"},
-    }
-    if keys is None:
-        content["url"] = uploaded.content_uri
-    else:
-        content["file"] = {**keys, "url": uploaded.content_uri}
-    return await send(member, room, content)
-
-
 def reply_to(event_id: str, body: str) -> dict[str, Any]:
     return {
         "msgtype": "m.text",
         "body": body,
         "m.relates_to": {"m.in_reply_to": {"event_id": event_id}},
     }
-
-
-async def send(member: Member, room: str, content: dict[str, Any]) -> str:
-    response = await member.client.room_send(
-        room, "m.room.message", content, ignore_unverified_devices=True
-    )
-    assert isinstance(response, RoomSendResponse), response
-    return str(response.event_id)
 
 
 async def test_matrix_script_import_from_an_uploaded_file_the_command_replies_to(

@@ -11,23 +11,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import scene
-from tests.harness.app import AppFactory
-from tests.harness.discord import DiscordStandin
+from tests.harness.discord import EPHEMERAL, Circle
+from tests.harness.matrix import scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 
 NOT_A_SERVICE = "not a crisis service"
 ANSWER = "You don't have to carry this alone"
-
-
-@pytest_asyncio.fixture
-async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
-    return Circle(discord_standin, app_factory)
 
 
 async def test_discord_crisis_lines_are_ephemeral_and_a_phrase_is_answered_in_the_dm(

@@ -11,24 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from nio import RoomMessageNotice
 
-from tests.e2e.test_discord_adapter import COMMANDS, EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import scene
-from tests.harness.app import AppFactory
-from tests.harness.discord import DiscordStandin
+from tests.harness.discord import COMMANDS, EPHEMERAL, Circle
+from tests.harness.matrix import scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 
 CARING = "You don't have to carry this alone"
 WITHHELD = "haven't shown those words to anyone"
-
-
-@pytest_asyncio.fixture
-async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
-    return Circle(discord_standin, app_factory)
 
 
 async def test_discord_crisis_with_words_and_a_distress_pseudonym(circle: Circle) -> None:

@@ -18,18 +18,19 @@ from nio import RoomCreateResponse, RoomMessageNotice
 
 from bot.app import App
 from bot.clock import VirtualClock
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import Bot, in_room, new_member
 from tests.harness.app import AppFactory, make_config
 from tests.harness.discord import (
+    EPHEMERAL,
     INTENT_GUILD_MESSAGES,
     INTENT_MESSAGE_CONTENT,
     SEND_MESSAGES,
     VIEW_CHANNEL,
+    Circle,
     DiscordStandin,
     StandinChannel,
     StandinState,
 )
+from tests.harness.matrix import Bot, in_room, new_member
 from tests.harness.synapse import SynapseServer, unique_localpart
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,8 @@ import pytest
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import VirtualClock
-from tests.e2e.test_discord_adapter import Circle
 from tests.harness.app import AppFactory
-from tests.harness.discord import MANAGE_EVENTS, DiscordStandin
+from tests.harness.discord import MANAGE_EVENTS, Circle, DiscordStandin
 
 pytestmark = pytest.mark.e2e
 

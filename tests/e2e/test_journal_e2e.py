@@ -11,22 +11,14 @@ import re
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle, button_ids
-from tests.e2e.test_matrix_adapter import scene
-from tests.harness.app import AppFactory
-from tests.harness.discord import DiscordStandin
+from tests.harness.discord import EPHEMERAL, Circle, button_ids
+from tests.harness.matrix import scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 
 CODE = re.compile(r"([2-9a-z]{6})")
-
-
-@pytest_asyncio.fixture
-async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
-    return Circle(discord_standin, app_factory)
 
 
 async def test_discord_write_through_the_form_share_and_read_in_the_feed(circle: Circle) -> None:

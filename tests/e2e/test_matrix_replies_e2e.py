@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from cogs.worksheets.cog import WorksheetsCog
-from tests.e2e.test_attachments_e2e import SCRIPT, send, upload
-from tests.e2e.test_matrix_adapter import scene
+from tests.harness.matrix import SCRIPT, scene, send, upload
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e

@@ -10,10 +10,9 @@ import pytest
 from nio import RoomEncryptedFile
 
 from bot.clock import VirtualClock
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import scene
 from tests.harness.app import AppFactory
-from tests.harness.discord import DiscordStandin
+from tests.harness.discord import EPHEMERAL, Circle, DiscordStandin
+from tests.harness.matrix import scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e

@@ -17,25 +17,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from nio import ErrorResponse, RoomCreateResponse, RoomPreset
 
 from bot.models import OutboxItem
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle
-from tests.e2e.test_matrix_adapter import WAIT_S, Bot, in_room, new_member, scene
-from tests.harness.app import AppFactory
-from tests.harness.discord import VIEW_CHANNEL, DiscordStandin
+from tests.harness.discord import EPHEMERAL, VIEW_CHANNEL, Circle
+from tests.harness.matrix import WAIT_S, Bot, in_room, new_member, scene
 from tests.harness.synapse import SynapseServer, unique_localpart
 
 pytestmark = pytest.mark.e2e
 
 PHRASE = "I want to end my life, marker77q"
 ALERT = "A member may need support"
-
-
-@pytest_asyncio.fixture
-async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
-    return Circle(discord_standin, app_factory)
 
 
 async def test_discord_alerts_only_to_a_channel_members_cannot_see(circle: Circle) -> None:

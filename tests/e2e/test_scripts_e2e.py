@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.permissions import Tier
-from tests.e2e.test_discord_adapter import EPHEMERAL, Circle, button_ids
-from tests.e2e.test_matrix_adapter import scene
 from tests.harness.app import AppFactory
-from tests.harness.discord import DiscordStandin
+from tests.harness.discord import EPHEMERAL, Circle, DiscordStandin, button_ids
+from tests.harness.matrix import scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e

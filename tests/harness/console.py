@@ -29,3 +29,8 @@ def circlebot(
         timeout=timeout,
         check=False,
     )
+
+
+def status(db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `circlebot status --db DB` in `cwd`, as an operator would; see `circlebot`."""
+    return circlebot("status", "--db", str(db), cwd=cwd)

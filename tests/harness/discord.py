@@ -23,7 +23,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -34,6 +34,12 @@ import discord.http
 import pytest_asyncio
 import yarl
 from aiohttp import BodyPartReader, WSMsgType, web
+
+from bot.adapters.discord import DiscordAdapter
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.commands import CommandSpec
+from tests.harness.app import AppFactory, make_config
 
 __all__ = [
     "DiscordStandin",
@@ -2393,3 +2399,87 @@ async def discord_standin() -> AsyncIterator[DiscordStandin]:
     finally:
         standin.unpatch_discord()
         await standin.stop()
+
+
+EPHEMERAL = 64
+
+
+COMMANDS = r"/applications/\d+/commands"
+
+
+@dataclass
+class Circle:
+    """The stand-in world plus a way to start circlebot against it."""
+
+    standin: DiscordStandin
+    app_factory: AppFactory
+
+    @property
+    def general(self) -> StandinChannel:
+        return self.standin.state.channel_named("general")
+
+    def user(self, name: str) -> StandinUser:
+        return self.standin.state.user_named(name)
+
+    def dm(self, name: str) -> StandinChannel:
+        return self.standin.state.dm_channel_for(self.user(name))
+
+    async def app(self, name: str = "bot", cogs: list[str] | None = None) -> App:
+        """The core on a SQLite file named `name` with `cogs` (default: all), on a virtual
+        clock so that only the test decides when the outbox delivers."""
+        config = make_config() if cogs is None else make_config(cogs={"enabled": cogs})
+        return await self.app_factory(config, name=name, clock=VirtualClock(datetime.now(UTC)))
+
+    def adapter(self, app: App, **options: Any) -> DiscordAdapter:
+        return DiscordAdapter(app, guild_ready_timeout=0.05, **options)
+
+    async def reply(
+        self, command: str, options: dict[str, Any] | None = None, *, user: str, **kw: Any
+    ) -> dict[str, Any]:
+        sent = await self.standin.send_command(command, options, user=self.user(user), **kw)
+        return await self.standin.wait_for_interaction_response(sent.id)
+
+    async def bot_messages(self, channel: StandinChannel, count: int) -> list[dict[str, Any]]:
+        """Wait until the bot has posted at least `count` messages in `channel`."""
+        state = self.standin.state
+        return await self.standin.wait_for(
+            lambda: (m := state.bot_messages(channel)) and len(m) >= count and m
+        )
+
+
+@pytest_asyncio.fixture
+async def circle(discord_standin: DiscordStandin, app_factory: AppFactory) -> Circle:
+    return Circle(discord_standin, app_factory)
+
+
+def add_command(
+    app: App, path: tuple[str, ...], callback: Callable[..., Awaitable[None]], **spec: Any
+) -> None:
+    """A test-only command, added before the adapter builds its command tree."""
+    app.registry.add(
+        CommandSpec(
+            path=path,
+            description=f"Test command {' '.join(path)}",
+            callback=callback,
+            cog="test",
+            **spec,
+        )
+    )
+
+
+def walk(components: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every component, however nested (action rows, labels)."""
+    for component in components:
+        yield component
+        yield from walk(component.get("components") or [])
+        if isinstance(component.get("component"), dict):
+            yield from walk([component["component"]])
+
+
+def button_ids(message: dict[str, Any]) -> dict[str, str]:
+    """Label -> custom id of every button on a posted message."""
+    return {
+        button["label"]: button["custom_id"]
+        for row in message["components"]
+        for button in row["components"]
+    }
