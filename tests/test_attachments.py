@@ -16,7 +16,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.commands import CommandSpec, Option, OptionType, SpecError
 from bot.core.context import Context
-from bot.core.convert import MAX_FILE_BYTES, bind_text, convert, file_text
+from bot.core.convert import MAX_FILE_BYTES, bind_text, convert_option, file_text
 from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
 from bot.core.message import Attachment, Message
@@ -99,7 +99,7 @@ async def console(app_factory: AppFactory) -> Context:
 
 async def refused(raw: Any, ctx: Context) -> str:
     with pytest.raises(ArgumentError) as caught:
-        await convert(UPLOAD, raw, ctx)
+        await convert_option(UPLOAD, raw, ctx)
     return caught.value.message
 
 
@@ -134,7 +134,7 @@ async def test_a_file_larger_than_announced_is_still_refused() -> None:
 
 async def test_a_platform_file_becomes_an_attachment_without_its_folders() -> None:
     remote = Remote("C:\\Users\\mo\\lines.csv", CSV.encode(), len(CSV), "text/csv; charset=utf-8")
-    got = await convert(UPLOAD, remote, chat())
+    got = await convert_option(UPLOAD, remote, chat())
     assert got == Attachment("lines.csv", CSV.encode(), "text/csv")
 
 
@@ -154,7 +154,7 @@ async def test_the_console_reads_file_paths_and_names_a_missing_one(
     ctx = await console(app_factory)
     lines = tmp_path / "lines.csv"
     lines.write_text(CSV)
-    got = await convert(UPLOAD, str(lines), ctx)
+    got = await convert_option(UPLOAD, str(lines), ctx)
     assert got == Attachment("lines.csv", CSV.encode(), "text/csv")
     missing = await refused(str(tmp_path / "nope.csv"), ctx)
     assert missing == (

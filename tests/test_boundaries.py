@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SDKS = {"discord": "bot/adapters/discord", "nio": "bot/adapters/matrix"}
 
@@ -44,3 +46,106 @@ def test_every_cog_declares_a_data_statement_and_deletion_hook() -> None:
         cls = cog_class(name)
         assert cls.data_statement.strip(), name
         assert cls.delete_user_data is not Cog.delete_user_data, name
+
+
+# --- cogs use the core through one door, and never each other ---------------------------------
+
+CORE_API = "bot.core"
+
+
+def cog_import_problems(path: Path, cog: str) -> list[str]:
+    """Imports in one file of cog package `cog` that go past `bot.core` or into another cog.
+
+    Cogs may import `bot.core` (its `__all__`), their own package, the standard library and
+    third-party libraries; nothing else below `bot`, and no other cog.
+    """
+    tree = ast.parse(path.read_text(), str(path))
+    own = f"cogs.{cog}"
+    problems: list[str] = []
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level > 1:
+                problems.append(f"line {node.lineno}: relative import out of the cog's package")
+                continue
+            if node.level == 1 or node.module is None:
+                continue
+            if node.module in ("bot", "cogs"):
+                modules = [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                modules = [node.module]
+        for module in modules:
+            root = module.split(".")[0]
+            if root == "bot" and module != CORE_API:
+                problems.append(f"line {node.lineno}: imports {module} (use {CORE_API})")
+            elif root == "cogs" and module != own and not module.startswith(own + "."):
+                problems.append(f"line {node.lineno}: imports another cog ({module})")
+    return problems
+
+
+def cog_files() -> list[tuple[Path, str]]:
+    """Every cog source file with its cog's name; Alembic migrations are history and exempt."""
+    found = []
+    for path in sorted(ROOT.glob("cogs/*/**/*.py")):
+        rel = path.relative_to(ROOT / "cogs")
+        if "migrations" in rel.parts:
+            continue
+        found.append((path, rel.parts[0]))
+    return found
+
+
+def test_cogs_import_only_the_core_api_and_their_own_package() -> None:
+    files = cog_files()
+    assert len({cog for _path, cog in files}) >= 8  # the scan sees every cog
+    offenders = [
+        f"{path.relative_to(ROOT).as_posix()} {problem}"
+        for path, cog in files
+        for problem in cog_import_problems(path, cog)
+    ]
+    assert offenders == []
+
+
+def test_the_cog_scan_would_catch_a_side_door(tmp_path: Path) -> None:
+    leak = tmp_path / "leak.py"
+    leak.write_text(
+        "from bot.core import Cog\n"  # allowed
+        "from cogs.journal.service import JournalService\n"  # own package: allowed
+        "import sqlalchemy\n"  # third party: allowed
+        "from bot.models import Member\n"
+        "from bot.core.dispatch import Incoming\n"
+        "from bot import outbox\n"
+        "import bot.safety\n"
+        "from cogs.meetings import service\n"
+        "from cogs import crisis\n"
+        "from .. import general\n"
+        "if True:\n"
+        "    from cogs.scripts.cog import ScriptsCog\n"
+    )
+    problems = cog_import_problems(leak, "journal")
+    assert len(problems) == 8, problems
+    assert any("bot.models" in p for p in problems)
+    assert any("cogs.scripts.cog" in p for p in problems)
+
+
+def test_the_core_api_resolves_every_name_it_declares() -> None:
+    """`__all__`, the names mypy sees and the names `__getattr__` imports are the same set,
+    and each one resolves to the object its home module holds."""
+    import importlib
+
+    import bot.core as core
+
+    tree = ast.parse((ROOT / "bot/core/__init__.py").read_text())
+    typed: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for inner in node.body:
+                assert isinstance(inner, ast.ImportFrom) and inner.module
+                typed.update({alias.name: inner.module for alias in inner.names})
+    assert set(core.__all__) == set(typed) == set(core._HOME)
+    for name, home in typed.items():
+        assert core._HOME[name] == home, name
+        assert getattr(core, name) is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        core.NoSuchName  # type: ignore[attr-defined]  # noqa: B018

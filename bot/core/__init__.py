@@ -1,1 +1,240 @@
-"""The platform-neutral core: nothing in here knows about Discord or Matrix."""
+"""The platform-neutral core, and the one door a cog uses into it.
+
+A cog imports from `bot.core` only (`from bot.core import Cog, Context, command`), never from
+a module below it; `tests/test_boundaries.py` holds every cog to that. `__all__` is the whole
+public surface.
+
+Names are resolved on first use (PEP 562 `__getattr__`) rather than imported here: modules
+below the core (`bot.outbox`, `bot.safety`) import parts of `bot.core` themselves, so importing
+them eagerly from this package's `__init__` would make the import order matter.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot import __version__
+    from bot.clock import Clock
+    from bot.config import validate_section
+    from bot.core.cog import Cog, Services, export_row
+    from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
+    from bot.core.context import CommunityInfo, Context
+    from bot.core.conversation import END, AnswerKind, Flow, Outcome, Step
+    from bot.core.convert import (
+        COUNTRY_NAMES,
+        MAX_YEAR,
+        MIN_YEAR,
+        check_country,
+        check_language,
+        convert_option,
+        file_hint,
+        file_text,
+        parse_duration,
+        parse_zone,
+        tokenize,
+    )
+    from bot.core.dispatch import ActionHandler, Incoming, tier_name
+    from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
+    from bot.core.identity import Actor, Place
+    from bot.core.loader import available_cogs, cog_class
+    from bot.core.message import (
+        Action,
+        ActionStyle,
+        Attachment,
+        Card,
+        Field,
+        Message,
+        Part,
+        When,
+        render_parts,
+    )
+    from bot.core.mirror import MirroredEvent
+    from bot.core.permissions import Scope, Tier
+    from bot.crypto import EncryptedText
+    from bot.db import Base, UTCDateTime
+    from bot.i18n import _, available_languages, current_language, ngettext, using_language
+    from bot.maintenance import scrub_free_space
+    from bot.models import (
+        ACTOR_KEY,
+        AuditEntry,
+        Community,
+        ConversationState,
+        Member,
+        OutboxItem,
+        Profile,
+        Setting,
+    )
+    from bot.outbox import OutboxRef, Planned, RefKind, Target
+    from bot.paths import DATA_DIR
+    from bot.safety import escape_markdown
+
+__all__ = [
+    "ACTOR_KEY",
+    "COUNTRY_NAMES",
+    "DATA_DIR",
+    "END",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "Action",
+    "ActionHandler",
+    "ActionStyle",
+    "Actor",
+    "AnswerKind",
+    "ArgumentError",
+    "Attachment",
+    "AuditEntry",
+    "Base",
+    "Card",
+    "Choice",
+    "Clock",
+    "Cog",
+    "CommandSpec",
+    "Community",
+    "CommunityInfo",
+    "Context",
+    "ConversationState",
+    "DeliveryError",
+    "EncryptedText",
+    "Field",
+    "Flow",
+    "Incoming",
+    "Member",
+    "Message",
+    "MirroredEvent",
+    "NotFound",
+    "Option",
+    "OptionType",
+    "OutboxItem",
+    "OutboxRef",
+    "Outcome",
+    "Part",
+    "PermissionDenied",
+    "Place",
+    "Planned",
+    "Profile",
+    "RefKind",
+    "Scope",
+    "Services",
+    "Setting",
+    "Step",
+    "Target",
+    "Tier",
+    "UTCDateTime",
+    "UserError",
+    "When",
+    "_",
+    "__version__",
+    "available_cogs",
+    "available_languages",
+    "check_country",
+    "check_language",
+    "cog_class",
+    "command",
+    "convert_option",
+    "current_language",
+    "escape_markdown",
+    "export_row",
+    "file_hint",
+    "file_text",
+    "ngettext",
+    "parse_duration",
+    "parse_zone",
+    "render_parts",
+    "scrub_free_space",
+    "tier_name",
+    "tokenize",
+    "using_language",
+    "validate_section",
+]
+
+# Where each public name lives; `__getattr__` imports it from there on first use.
+_HOME: dict[str, str] = {
+    "__version__": "bot",
+    "Clock": "bot.clock",
+    "validate_section": "bot.config",
+    "Cog": "bot.core.cog",
+    "Services": "bot.core.cog",
+    "export_row": "bot.core.cog",
+    "Choice": "bot.core.commands",
+    "CommandSpec": "bot.core.commands",
+    "Option": "bot.core.commands",
+    "OptionType": "bot.core.commands",
+    "command": "bot.core.commands",
+    "CommunityInfo": "bot.core.context",
+    "Context": "bot.core.context",
+    "END": "bot.core.conversation",
+    "AnswerKind": "bot.core.conversation",
+    "Flow": "bot.core.conversation",
+    "Outcome": "bot.core.conversation",
+    "Step": "bot.core.conversation",
+    "MAX_YEAR": "bot.core.convert",
+    "MIN_YEAR": "bot.core.convert",
+    "COUNTRY_NAMES": "bot.core.convert",
+    "check_country": "bot.core.convert",
+    "check_language": "bot.core.convert",
+    "convert_option": "bot.core.convert",
+    "file_hint": "bot.core.convert",
+    "file_text": "bot.core.convert",
+    "parse_duration": "bot.core.convert",
+    "parse_zone": "bot.core.convert",
+    "tokenize": "bot.core.convert",
+    "ActionHandler": "bot.core.dispatch",
+    "Incoming": "bot.core.dispatch",
+    "tier_name": "bot.core.dispatch",
+    "ArgumentError": "bot.core.errors",
+    "DeliveryError": "bot.core.errors",
+    "NotFound": "bot.core.errors",
+    "PermissionDenied": "bot.core.errors",
+    "UserError": "bot.core.errors",
+    "Actor": "bot.core.identity",
+    "Place": "bot.core.identity",
+    "available_cogs": "bot.core.loader",
+    "cog_class": "bot.core.loader",
+    "Action": "bot.core.message",
+    "ActionStyle": "bot.core.message",
+    "Attachment": "bot.core.message",
+    "Card": "bot.core.message",
+    "Field": "bot.core.message",
+    "Message": "bot.core.message",
+    "Part": "bot.core.message",
+    "When": "bot.core.message",
+    "render_parts": "bot.core.message",
+    "MirroredEvent": "bot.core.mirror",
+    "Scope": "bot.core.permissions",
+    "Tier": "bot.core.permissions",
+    "EncryptedText": "bot.crypto",
+    "Base": "bot.db",
+    "UTCDateTime": "bot.db",
+    "_": "bot.i18n",
+    "available_languages": "bot.i18n",
+    "current_language": "bot.i18n",
+    "ngettext": "bot.i18n",
+    "using_language": "bot.i18n",
+    "scrub_free_space": "bot.maintenance",
+    "ACTOR_KEY": "bot.models",
+    "AuditEntry": "bot.models",
+    "Community": "bot.models",
+    "ConversationState": "bot.models",
+    "Member": "bot.models",
+    "OutboxItem": "bot.models",
+    "Profile": "bot.models",
+    "Setting": "bot.models",
+    "OutboxRef": "bot.outbox",
+    "Planned": "bot.outbox",
+    "RefKind": "bot.outbox",
+    "Target": "bot.outbox",
+    "DATA_DIR": "bot.paths",
+    "escape_markdown": "bot.safety",
+}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module 'bot.core' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value

@@ -19,11 +19,13 @@ from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
+
 from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
-from bot.core.errors import ArgumentError
+from bot.core.errors import ArgumentError, UserError
 from bot.core.message import Attachment
-from bot.i18n import _
+from bot.i18n import _, available_languages
 from bot.safety import unstorable
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
@@ -172,6 +174,39 @@ def parse_zone(text: str) -> ZoneInfo:
         ) from None
 
 
+COUNTRY_NAMES: dict[str, str] = {
+    code: name
+    for code, name in Locale("en").territories.items()
+    if len(code) == 2 and code.isalpha() and code not in {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
+}
+
+
+def check_country(text: str) -> str:
+    """The ISO 3166-1 alpha-2 code (`"DE"`) for a code in any case (`de`, `US`) or an English
+    country name (names from the CLDR via Babel); raises `UserError` for anything else."""
+    raw = text.strip()
+    if raw.upper() in COUNTRY_NAMES:
+        return raw.upper()
+    for code, name in COUNTRY_NAMES.items():
+        if name.casefold() == raw.casefold():
+            return code
+    raise UserError(
+        _(
+            "`{text}` is not a country I know. Use a two-letter code such as US, GB, DE or IE."
+        ).format(text=raw[:40])
+    )
+
+
+def check_language(text: str) -> str:
+    """A language code the bot has texts for (`"en"`), lower-cased; raises `UserError` naming
+    the languages there are for anything else."""
+    code = text.strip().lower()
+    languages = available_languages()
+    if code not in languages:
+        raise UserError(_("I have texts in: {languages}.").format(languages=", ".join(languages)))
+    return code
+
+
 def parse_duration(text: str) -> timedelta:
     """`90m`, `1h30m`, `2h`, `1:30` or a bare number of minutes."""
     raw = text.strip()
@@ -234,8 +269,11 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-async def convert(option: Option, raw: Any, ctx: Context) -> Any:
-    """Turn a raw value (typed text, or a platform's typed value) into the option's type."""
+async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
+    """Turn a raw value (typed text, or a platform's typed value) into the option's type.
+
+    Raises `ArgumentError` with a message for the member when the value does not fit.
+    """
     kind = option.type
     if isinstance(raw, str):
         if len(raw) > option.limit:

@@ -21,7 +21,7 @@ from typing import Any
 from bot.core.commands import Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder
 from bot.core.conversation import ACTION_PREFIX, Conversations
-from bot.core.convert import bind_text, convert
+from bot.core.convert import bind_text, convert_option
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
 from bot.core.hooks import TextChecks
 from bot.core.identity import Actor, Place
@@ -259,7 +259,7 @@ class Dispatcher:
         kwargs: dict[str, Any] = {}
         for option in spec.options:
             if option.name in values and values[option.name] is not None:
-                kwargs[option.name] = await convert(option, values[option.name], ctx)
+                kwargs[option.name] = await convert_option(option, values[option.name], ctx)
             elif option.required:
                 raise ArgumentError(
                     _(

@@ -14,20 +14,34 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import Context
-from bot.core.convert import convert, parse_zone
-from bot.core.errors import UserError
-from bot.core.identity import Place
-from bot.core.loader import available_cogs
-from bot.core.message import Card, Field, Message, When
-from bot.core.permissions import Scope, Tier
-from bot.i18n import _
-from bot.models import AuditEntry, Setting
-from bot.outbox import OutboxRef, Target
-from bot.safety import escape_markdown
-from cogs.general.cog import check_country, check_language
+from bot.core import (
+    AuditEntry,
+    Card,
+    Choice,
+    Cog,
+    Context,
+    Field,
+    Message,
+    Option,
+    OptionType,
+    OutboxRef,
+    Place,
+    Scope,
+    Services,
+    Setting,
+    Target,
+    Tier,
+    UserError,
+    When,
+    _,
+    available_cogs,
+    check_country,
+    check_language,
+    command,
+    convert_option,
+    escape_markdown,
+    parse_zone,
+)
 
 SCOPE = "admin"
 DISABLED = "disabled_cogs"
@@ -97,7 +111,7 @@ class AdminCog(Cog):
 
     async def _place(self, ctx: Context, text: str) -> Place:
         option = Option("channel", OptionType.CHANNEL, "channel")
-        place: Place = await convert(option, text, ctx)
+        place: Place = await convert_option(option, text, ctx)
         return ctx.own_place(place)
 
     @staticmethod

@@ -12,18 +12,31 @@ from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import CommunityInfo, Context
-from bot.core.convert import file_hint, file_text
-from bot.core.errors import DeliveryError, NotFound, UserError
-from bot.core.identity import Place
-from bot.core.message import Attachment, Message
-from bot.core.permissions import Scope, Tier
-from bot.i18n import _, using_language
-from bot.outbox import Target
-from bot.paths import DATA_DIR
-from bot.safety import escape_markdown
+from bot.core import (
+    DATA_DIR,
+    Attachment,
+    Choice,
+    Cog,
+    CommunityInfo,
+    Context,
+    DeliveryError,
+    Message,
+    NotFound,
+    Option,
+    OptionType,
+    Place,
+    Scope,
+    Services,
+    Target,
+    Tier,
+    UserError,
+    _,
+    command,
+    escape_markdown,
+    file_hint,
+    file_text,
+    using_language,
+)
 from cogs.crisis import directory
 from cogs.crisis.answer import URGENT_KINDS, AnswerText, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker

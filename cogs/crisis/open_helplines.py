@@ -29,7 +29,7 @@ from typing import Any
 
 import phonenumbers
 
-from bot.paths import DATA_DIR
+from bot.core import DATA_DIR
 from cogs.crisis import directory
 from cogs.crisis.directory import (
     OPEN_HELPLINES_CATEGORIES,

@@ -9,9 +9,8 @@ from contextvars import ContextVar
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 
-from bot.i18n import _ as catalog_text
-from bot.i18n import current_language
-from bot.safety import escape_markdown
+from bot.core import _ as catalog_text
+from bot.core import current_language, escape_markdown
 from cogs.crisis.answer import EmergencyNumber
 from cogs.crisis.directory import CATEGORIES, COUNTRIES, Contact, Entry
 

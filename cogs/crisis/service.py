@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
+from bot.core import Clock
 from cogs.crisis.directory import Entry, contacts_from_json, contacts_to_json
 from cogs.crisis.models import CrisisEntry
 

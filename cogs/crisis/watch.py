@@ -18,14 +18,21 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from bot.core.commands import Option, OptionType, command
-from bot.core.context import CommunityInfo, Context
-from bot.core.dispatch import Incoming
-from bot.core.errors import DeliveryError, UserError
-from bot.core.identity import Place
-from bot.core.permissions import Scope, Tier
-from bot.i18n import _
-from bot.safety import escape_markdown
+from bot.core import (
+    CommunityInfo,
+    Context,
+    DeliveryError,
+    Incoming,
+    Option,
+    OptionType,
+    Place,
+    Scope,
+    Tier,
+    UserError,
+    _,
+    command,
+    escape_markdown,
+)
 from cogs.crisis.phrases import Concern
 
 if TYPE_CHECKING:

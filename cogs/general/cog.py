@@ -5,57 +5,46 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from babel import Locale
 from sqlalchemy import select
 
-from bot import __version__
-from bot.core.cog import Cog, export_row
-from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
-from bot.core.context import Context
-from bot.core.conversation import AnswerKind, Flow, Outcome, Step
-from bot.core.convert import parse_zone
-from bot.core.dispatch import tier_name
-from bot.core.errors import UserError
-from bot.core.message import Card, Field, Message
-from bot.core.permissions import Scope
-from bot.i18n import _, available_languages, using_language
-from bot.models import Community, ConversationState, Member, Profile
-from bot.safety import escape_markdown
-
-COUNTRY_NAMES: dict[str, str] = {
-    code: name
-    for code, name in Locale("en").territories.items()
-    if len(code) == 2 and code.isalpha() and code not in {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
-}
-
-
-def check_country(text: str) -> str:
-    """An ISO 3166-1 alpha-2 code (`de`, `US`) or an English country name."""
-    raw = text.strip()
-    if raw.upper() in COUNTRY_NAMES:
-        return raw.upper()
-    for code, name in COUNTRY_NAMES.items():
-        if name.casefold() == raw.casefold():
-            return code
-    raise UserError(
-        _(
-            "`{text}` is not a country I know. Use a two-letter code such as US, GB, DE or IE."
-        ).format(text=raw[:40])
-    )
+from bot.core import (
+    COUNTRY_NAMES,
+    AnswerKind,
+    Card,
+    Choice,
+    Cog,
+    CommandSpec,
+    Community,
+    Context,
+    ConversationState,
+    Field,
+    Flow,
+    Member,
+    Message,
+    Option,
+    OptionType,
+    Outcome,
+    Profile,
+    Scope,
+    Step,
+    UserError,
+    _,
+    __version__,
+    available_languages,
+    check_country,
+    check_language,
+    command,
+    escape_markdown,
+    export_row,
+    parse_zone,
+    tier_name,
+    using_language,
+)
 
 
 def check_zone(text: str) -> str:
     """An IANA zone name, validated."""
     return parse_zone(text).key
-
-
-def check_language(text: str) -> str:
-    """A language the bot has texts for."""
-    code = text.strip().lower()
-    languages = available_languages()
-    if code not in languages:
-        raise UserError(_("I have texts in: {languages}.").format(languages=", ".join(languages)))
-    return code
 
 
 class GeneralCog(Cog):

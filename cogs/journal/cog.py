@@ -8,18 +8,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import Context
-from bot.core.conversation import AnswerKind, Flow, Outcome, Step
-from bot.core.convert import tokenize
-from bot.core.errors import ArgumentError, NotFound, UserError
-from bot.core.identity import Actor, Place
-from bot.core.message import Message, Part, When
-from bot.core.permissions import Scope, Tier
-from bot.i18n import _
-from bot.outbox import OutboxRef, RefKind, Target
-from bot.safety import escape_markdown
+from bot.core import (
+    Actor,
+    AnswerKind,
+    ArgumentError,
+    Choice,
+    Cog,
+    Context,
+    Flow,
+    Message,
+    NotFound,
+    Option,
+    OptionType,
+    OutboxRef,
+    Outcome,
+    Part,
+    Place,
+    RefKind,
+    Scope,
+    Services,
+    Step,
+    Target,
+    Tier,
+    UserError,
+    When,
+    _,
+    command,
+    escape_markdown,
+    tokenize,
+)
 from cogs.journal.prompts import TAGS, Prompt, load_prompts
 from cogs.journal.service import (
     GROUP,

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.paths import DATA_DIR
+from bot.core import DATA_DIR
 
 log = logging.getLogger("circlebot.journal")
 

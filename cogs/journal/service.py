@@ -18,11 +18,7 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
-from bot.core.cog import export_row
-from bot.core.errors import NotFound, UserError
-from bot.i18n import _
-from bot.models import OutboxItem
+from bot.core import Clock, NotFound, OutboxItem, UserError, _, export_row
 from cogs.journal.models import (
     JournalEntry,
     JournalFeedback,

@@ -8,16 +8,33 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import Context
-from bot.core.convert import MAX_YEAR, MIN_YEAR, parse_duration, parse_zone
-from bot.core.errors import NotFound, PermissionDenied, UserError
-from bot.core.identity import Actor, Place
-from bot.core.message import Attachment, Message, Part, When
-from bot.core.permissions import Scope, Tier
-from bot.i18n import _, ngettext
-from bot.safety import escape_markdown
+from bot.core import (
+    MAX_YEAR,
+    MIN_YEAR,
+    Actor,
+    Attachment,
+    Choice,
+    Cog,
+    Context,
+    Message,
+    NotFound,
+    Option,
+    OptionType,
+    Part,
+    PermissionDenied,
+    Place,
+    Scope,
+    Services,
+    Tier,
+    UserError,
+    When,
+    _,
+    command,
+    escape_markdown,
+    ngettext,
+    parse_duration,
+    parse_zone,
+)
 from cogs.meetings import ical, recurrence
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
 from cogs.meetings.service import (

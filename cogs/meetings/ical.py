@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
-from bot import __version__
+from bot.core import __version__
 from cogs.meetings.recurrence import from_key, local_key, place_in_zone
 from cogs.meetings.service import MeetingView
 

@@ -34,8 +34,7 @@ from dateutil.rrule import (
     weekday,
 )
 
-from bot.core.errors import UserError
-from bot.i18n import _
+from bot.core import UserError, _
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 PROBE_YEARS = 10  # a rule with no occurrence in this many years is refused

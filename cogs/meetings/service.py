@@ -34,16 +34,26 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.cog import Services, export_row
-from bot.core.context import CommunityInfo
-from bot.core.errors import NotFound, UserError
-from bot.core.identity import Actor
-from bot.core.message import Message, Part, When
-from bot.core.mirror import MirroredEvent
-from bot.core.permissions import Tier
-from bot.i18n import _, using_language
-from bot.outbox import OutboxRef, Planned, RefKind, Target
-from bot.safety import escape_markdown
+from bot.core import (
+    Actor,
+    CommunityInfo,
+    Message,
+    MirroredEvent,
+    NotFound,
+    OutboxRef,
+    Part,
+    Planned,
+    RefKind,
+    Services,
+    Target,
+    Tier,
+    UserError,
+    When,
+    _,
+    escape_markdown,
+    export_row,
+    using_language,
+)
 from cogs.meetings import recurrence
 from cogs.meetings.models import (
     Meeting,

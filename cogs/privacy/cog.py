@@ -15,13 +15,22 @@ import secrets
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Option, OptionType, command
-from bot.core.context import Context
-from bot.core.errors import DeliveryError, UserError
-from bot.core.message import Attachment, Card, Field, Message
-from bot.i18n import _
-from bot.maintenance import scrub_free_space
+from bot.core import (
+    Attachment,
+    Card,
+    Cog,
+    Context,
+    DeliveryError,
+    Field,
+    Message,
+    Option,
+    OptionType,
+    Services,
+    UserError,
+    _,
+    command,
+    scrub_free_space,
+)
 from cogs.privacy import render
 from cogs.privacy.service import PrivacyService
 

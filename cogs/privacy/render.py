@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import _
+from bot.core import _
 
 # Fields that mean nothing to a person: database row numbers, counters, delivery bookkeeping.
 HIDDEN = {"id", "version", "token", "key", "attempts", "source", "outbox_key", "format"}

@@ -14,13 +14,24 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from bot.config import validate_section
-from bot.core.cog import Cog, Services, export_row
-from bot.core.loader import available_cogs, cog_class
-from bot.core.message import Message, render_parts
-from bot.maintenance import scrub_free_space
-from bot.models import AuditEntry, Community, Member, OutboxItem, Profile, Setting
-from bot.outbox import OutboxRef
+from bot.core import (
+    AuditEntry,
+    Cog,
+    Community,
+    Member,
+    Message,
+    OutboxItem,
+    OutboxRef,
+    Profile,
+    Services,
+    Setting,
+    available_cogs,
+    cog_class,
+    export_row,
+    render_parts,
+    scrub_free_space,
+    validate_section,
+)
 from cogs.privacy.models import EraseCode, Presence
 
 log = logging.getLogger("circlebot.privacy")

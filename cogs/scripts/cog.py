@@ -7,19 +7,36 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import CommunityInfo, Context
-from bot.core.convert import file_hint, file_text
-from bot.core.dispatch import ActionHandler
-from bot.core.errors import NotFound, PermissionDenied, UserError
-from bot.core.identity import Actor
-from bot.core.message import Action, ActionStyle, Attachment, Message, Part, When
-from bot.core.permissions import Scope, Tier
-from bot.i18n import _, using_language
-from bot.outbox import Target
-from bot.paths import DATA_DIR
-from bot.safety import escape_markdown
+from bot.core import (
+    DATA_DIR,
+    Action,
+    ActionHandler,
+    ActionStyle,
+    Actor,
+    Attachment,
+    Choice,
+    Cog,
+    CommunityInfo,
+    Context,
+    Message,
+    NotFound,
+    Option,
+    OptionType,
+    Part,
+    PermissionDenied,
+    Scope,
+    Services,
+    Target,
+    Tier,
+    UserError,
+    When,
+    _,
+    command,
+    escape_markdown,
+    file_hint,
+    file_text,
+    using_language,
+)
 from cogs.scripts.script import (
     PLACEHOLDERS,
     Script,

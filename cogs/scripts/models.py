@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, UTCDateTime
-from bot.models import ACTOR_KEY
+from bot.core import ACTOR_KEY, Base, UTCDateTime
 
 
 class ScriptRun(Base):

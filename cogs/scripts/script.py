@@ -15,8 +15,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-from bot.core.message import Part
-from bot.i18n import _
+from bot.core import Part, _
 
 KINDS = ("read_aloud", "round_robin", "facilitator_choice", "open_discussion", "announcement")
 PLACEHOLDERS = ("meeting", "facilitator", "next_meeting", "crisis_line", "community")

@@ -12,11 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
-from bot.core.cog import export_row
-from bot.core.errors import UserError
-from bot.i18n import _
-from bot.models import Member
+from bot.core import Clock, Member, UserError, _, export_row
 from cogs.scripts.models import CustomScript, ScriptRun
 
 FORMER = "former-member"  # stands in for an erased person where a row must stay for others

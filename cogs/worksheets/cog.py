@@ -11,18 +11,32 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.core.cog import Cog, Services
-from bot.core.commands import Choice, Option, OptionType, command
-from bot.core.context import Context
-from bot.core.conversation import END, AnswerKind, Flow, Outcome, Step
-from bot.core.errors import NotFound, UserError
-from bot.core.identity import Actor
-from bot.core.message import Attachment, Message
-from bot.core.permissions import Tier
-from bot.i18n import _
-from bot.outbox import OutboxRef, RefKind, Target
-from bot.paths import DATA_DIR
-from bot.safety import escape_markdown
+from bot.core import (
+    DATA_DIR,
+    END,
+    Actor,
+    AnswerKind,
+    Attachment,
+    Choice,
+    Cog,
+    Context,
+    Flow,
+    Message,
+    NotFound,
+    Option,
+    OptionType,
+    OutboxRef,
+    Outcome,
+    RefKind,
+    Services,
+    Step,
+    Target,
+    Tier,
+    UserError,
+    _,
+    command,
+    escape_markdown,
+)
 from cogs.worksheets import insights, render
 from cogs.worksheets.definitions import STAGES, TAGS, StepDef, Worksheet, load_all
 from cogs.worksheets.service import Item, Share, Toolbox

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.commands import Choice
-from bot.core.conversation import END, AnswerKind
+from bot.core import END, AnswerKind, Choice
 
 TAGS = ("motivation", "urges", "problem_solving", "balance")
 STAGES = (

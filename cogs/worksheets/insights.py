@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.errors import UserError
-from bot.i18n import _, ngettext
+from bot.core import UserError, _, ngettext
 
 MINUTES_RE = re.compile(r"(?:\bfor\s+)?\b(\d{1,4})\s*(?:minutes|minute|mins|min|m)\b", re.I)
 SEPARATORS = (";", "|", " - ", " / ")

@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.crypto import EncryptedText
-from bot.db import Base, UTCDateTime
-from bot.models import ACTOR_KEY
+from bot.core import ACTOR_KEY, Base, EncryptedText, UTCDateTime
 
 
 class ToolboxItem(Base):

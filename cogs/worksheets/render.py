@@ -8,10 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.conversation import AnswerKind
-from bot.core.message import Card, Field
-from bot.i18n import _
-from bot.safety import escape_markdown
+from bot.core import AnswerKind, Card, Field, _, escape_markdown
 from cogs.worksheets.definitions import Flags, StepDef, Worksheet
 from cogs.worksheets.service import Item
 

@@ -13,10 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
-from bot.core.cog import export_row
-from bot.core.errors import NotFound
-from bot.i18n import _
+from bot.core import Clock, NotFound, _, export_row
 from cogs.worksheets.models import ToolboxItem, ToolboxShare
 
 
