@@ -7,20 +7,27 @@ a SQLite file, so what passes here is what the bot sends and how discord.py pars
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from bot.adapters.discord import DiscordAdapter
 from bot.app import App
+from bot.clock import VirtualClock
 from bot.core.context import Context
 from bot.core.conversation import Flow, Outcome, Step
 from bot.core.message import Attachment, Card, Field, Message, When
 from bot.core.permissions import Tier
 from bot.outbox import Target
 from bot.safety import ZWSP
+from tests.harness.app import make_config
 from tests.harness.discord import (
     COMMANDS,
     EPHEMERAL,
+    READ_MESSAGE_HISTORY,
     Circle,
     add_command,
     button_ids,
@@ -29,6 +36,7 @@ from tests.harness.discord import (
 
 pytestmark = pytest.mark.e2e
 
+MARKED = re.compile(r"\n?-# ref ([0-9a-f]{12})( \d+/\d+)?$")  # an outbox post's last line
 GENERAL = ["general"]  # a fixed command set, whatever other cogs exist
 
 
@@ -330,7 +338,7 @@ async def test_outbox_delivers_a_file_and_splits_long_content(circle: Circle) ->
     assert all(len(m["content"]) <= 2000 for m in posted)
     unix = int(meeting.timestamp())
     assert posted[0]["content"].startswith(f"Next meeting: <t:{unix}:F> (<t:{unix}:R>)\nItem 0:")
-    assert "\n".join(m["content"] for m in posted).endswith(text.split("\n")[-1])
+    assert "\n".join(MARKED.sub("", m["content"]) for m in posted).endswith(text.split("\n")[-1])
     last = posted[-1]
     (embed,) = last["embeds"]
     assert len(embed["fields"]) <= 25
@@ -355,6 +363,124 @@ async def test_a_resend_with_the_same_key_is_dropped_by_its_nonce(circle: Circle
     assert len(circle.standin.state.bot_messages(circle.general)) == 1
 
 
+class LostAnswer(Exception):
+    """The platform took the message, but the bot never heard back (a crash, a dropped line)."""
+
+
+def answer_lost(adapter: DiscordAdapter, *, pieces: int = 1) -> None:
+    """From now on every outbox delivery through `adapter` dies once `pieces` pieces of it went
+    out, before the outbox hears back: the state a crash between send and mark leaves."""
+    real_post = adapter.post
+
+    async def post(channel: Any, message: Message, **kw: Any) -> str | None:
+        sent = 0
+
+        async def send(**kwargs: Any) -> Any:
+            nonlocal sent
+            if sent == pieces:
+                raise LostAnswer()
+            sent += 1
+            return await channel.send(**kwargs)
+
+        await real_post(SimpleNamespace(send=send), message, **kw)
+        raise LostAnswer()
+
+    adapter.post = post  # type: ignore[method-assign]
+
+
+async def restarted_later(circle: Circle, minutes: int) -> App:
+    """The same database in a new process, `minutes` later (beyond Discord's nonce memory)."""
+    circle.standin.state.forget_nonces()
+    later = VirtualClock(datetime.now(UTC) + timedelta(minutes=minutes))
+    return await circle.app_factory(make_config(cogs={"enabled": GENERAL}), clock=later)
+
+
+async def test_a_post_that_reached_discord_before_a_crash_is_not_posted_again(
+    circle: Circle,
+) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    general, bob = circle.general, circle.user("bob")
+    channel = Target("discord", str(general.id))
+    dm = Target("discord", f"discord:{bob.id}", is_dm=True)
+    async with circle.standin.client_running(adapter.client):
+        await app.outbox.enqueue(
+            "m5.start", channel, Message.coerce("Starting now"), app.clock.now()
+        )
+        await app.outbox.enqueue(
+            "m5.dm.bob", dm, Message.coerce("Starts in 10 minutes"), app.clock.now()
+        )
+        answer_lost(adapter)
+        first = await app.outbox.deliver_due()
+        assert first.sent == 0  # posted, but the outbox never heard back
+        assert await app.outbox.status_of("m5.start") == "pending"
+
+    restarted = await restarted_later(circle, minutes=10)
+    async with circle.standin.client_running(circle.adapter(restarted).client):
+        report = await restarted.outbox.deliver_due()
+    assert (report.found, report.sent) == (2, 0)
+    assert await restarted.outbox.status_of("m5.start") == "sent"
+    assert await restarted.outbox.status_of("m5.dm.bob") == "sent"
+    (shown,) = circle.standin.state.bot_messages(general)
+    (dm_shown,) = circle.standin.state.bot_messages(circle.dm("bob"))
+    assert MARKED.sub("", shown["content"]) == "Starting now"
+    assert MARKED.sub("", dm_shown["content"]) == "Starts in 10 minutes"
+    assert MARKED.search(shown["content"])[1] != MARKED.search(dm_shown["content"])[1]
+    history = circle.standin.requests("GET", r"/channels/\d+/messages")
+    assert len(history) == 2 and all(int(r.query["limit"]) <= 100 for r in history)
+
+
+async def test_a_split_post_cut_by_a_crash_gets_only_its_missing_pieces(circle: Circle) -> None:
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    general = circle.general
+    text = "\n".join(f"Line {n}: " + "take what helps, leave the rest. " * 5 for n in range(40))
+    async with circle.standin.client_running(adapter.client):
+        await app.outbox.enqueue(
+            "m6.notes", Target("discord", str(general.id)), Message.coerce(text), app.clock.now()
+        )
+        answer_lost(adapter)
+        await app.outbox.deliver_due()
+    assert len(circle.standin.state.bot_messages(general)) == 1
+
+    restarted = await restarted_later(circle, minutes=10)
+    async with circle.standin.client_running(circle.adapter(restarted).client):
+        report = await restarted.outbox.deliver_due()
+    assert report.sent == 1
+    pieces = circle.standin.state.bot_messages(general)
+    assert len(pieces) == 4
+    assert [MARKED.search(p["content"])[2] for p in pieces] == [" 1/4", " 2/4", " 3/4", " 4/4"]
+    assert "\n".join(MARKED.sub("", p["content"]) for p in pieces) == text
+    assert all(len(p["content"]) <= 2000 for p in pieces)
+
+
+async def test_without_read_message_history_a_lost_answer_is_posted_again_and_logged(
+    circle: Circle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord shows such a bot no history at all: it says so and sends (a double beats a loss)."""
+    state = circle.standin.state
+    bot_role = state.role_named(circle.standin.guild, "CircleBot")
+    bot_role.permissions &= ~READ_MESSAGE_HISTORY
+    everyone = state.guilds[circle.standin.guild.id].roles[circle.standin.guild.id]
+    everyone.permissions &= ~READ_MESSAGE_HISTORY
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    general = circle.general
+    async with circle.standin.client_running(adapter.client):
+        await app.outbox.enqueue(
+            "m7.start", Target("discord", str(general.id)), Message.coerce("Now"), app.clock.now()
+        )
+        answer_lost(adapter)
+        await app.outbox.deliver_due()
+
+    restarted = await restarted_later(circle, minutes=10)
+    async with circle.standin.client_running(circle.adapter(restarted).client):
+        report = await restarted.outbox.deliver_due()
+    assert report.sent == 1
+    assert len(state.bot_messages(general)) == 2
+    assert "lacks Read Message History" in caplog.text
+
+
 async def test_a_429_on_send_is_retried_after_retry_after(circle: Circle) -> None:
     app = await circle.app(cogs=GENERAL)
     adapter = circle.adapter(app)
@@ -372,7 +498,8 @@ async def test_a_429_on_send_is_retried_after_retry_after(circle: Circle) -> Non
     assert (limited.status, delivered.status) == (429, 200)
     assert delivered.at - limited.at >= 0.3
     assert report.sent == 1
-    assert [m["content"] for m in circle.standin.state.bot_messages(general)] == ["Starting now"]
+    (shown,) = circle.standin.state.bot_messages(general)
+    assert MARKED.sub("", shown["content"]) == "Starting now"
 
 
 async def test_bulk_deliveries_are_paced(circle: Circle) -> None:
@@ -447,7 +574,7 @@ async def test_user_text_pings_nobody(circle: Circle) -> None:
     ]
     assert "@everyone" not in announce["content"]
     assert f"@{ZWSP}everyone" in announce["content"]
-    assert opted_in["content"] == f"<@&{member_role.id}> The meeting starts now."
+    assert MARKED.sub("", opted_in["content"]) == f"<@&{member_role.id}> The meeting starts now."
     posts = standin.requests("POST", r"/channels/\d+/messages")
     assert posts[0].json["allowed_mentions"] == {"parse": []}
     assert posts[1].json["allowed_mentions"] == {"parse": [], "roles": [member_role.id]}

@@ -368,6 +368,9 @@ class StandinState:
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.scheduled_events: dict[int, dict[str, Any]] = {}
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
+        # Discord remembers a nonce for a few minutes only; `forget_nonces` models that window
+        # having passed: nonces of messages up to this snowflake no longer drop a repeat.
+        self.nonces_forgotten_before = 0
         self.interactions: dict[int, _InteractionRecord] = {}
         self.gateway_received: list[dict[str, Any]] = []
         self.identify_count = 0
@@ -529,6 +532,10 @@ class StandinState:
     def posted(self, channel: StandinChannel | int) -> list[dict[str, Any]]:
         """Messages currently in a channel (user pushes and bot posts, ephemeral included)."""
         return self.messages.get(_as_id(channel), [])
+
+    def forget_nonces(self) -> None:
+        """Discord's nonce check has lapsed for everything posted so far (it holds minutes)."""
+        self.nonces_forgotten_before = next_snowflake()
 
     def bot_messages(self, channel: StandinChannel | int) -> list[dict[str, Any]]:
         """Only the messages the bot (or its interaction webhook) posted in a channel."""
@@ -2063,15 +2070,40 @@ class DiscordStandin:
             return None
         bot_id = str(self.state.bot.id)
         for message in self.state.posted(channel_id):
+            if int(message["id"]) < self.state.nonces_forgotten_before:
+                continue
             if message.get("nonce") == nonce and message["author"]["id"] == bot_id:
                 return message
         return None
 
     @_route("GET", r"/channels/(\d+)/messages")
     async def _history(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:
+        """Get Channel Messages as documented: newest first, `before`/`after` (ids), `limit`
+        1-100; without Read Message History no messages at all; the nonce is not returned."""
+        channel = self.state.channels.get(int(m[1]))
+        if channel is None:
+            return _error(404, 10003, "Unknown Channel")
+        perms = self._bot_channel_permissions(channel)
+        if not perms & VIEW_CHANNEL:
+            return _error(403, 50001, "Missing Access")
         limit = int(req.query.get("limit", 50))
-        messages = list(reversed(self.state.posted(int(m[1]))))[:limit]
-        return _json_response(messages)
+        if not 1 <= limit <= 100:
+            return _json_response(_errors_json([("limit", "NUMBER_TYPE_MAX", "1 to 100")]), 400)
+        if not perms & READ_MESSAGE_HISTORY:
+            return _json_response([])
+        shown = [
+            msg
+            for msg in self.state.posted(channel.id)
+            if not int(msg.get("flags") or 0) & FLAG_EPHEMERAL
+        ]
+        if "after" in req.query:
+            after = int(req.query["after"])
+            page = [msg for msg in shown if int(msg["id"]) > after][:limit]
+            page.reverse()
+        else:
+            before = int(req.query.get("before", 1 << 63))
+            page = [msg for msg in reversed(shown) if int(msg["id"]) < before][:limit]
+        return _json_response([{k: v for k, v in msg.items() if k != "nonce"} for msg in page])
 
     def _channel_message(self, cid: str, mid: str) -> dict[str, Any] | None:
         for message in self.state.messages.get(int(cid), []):

@@ -156,8 +156,11 @@ class Outgoing:
         return out
 
 
-def render(message: Message) -> list[Outgoing]:
-    """Clean (defuse mentions) and split a message; empty when there is nothing to send."""
+def render(message: Message, *, reserve: int = 0) -> list[Outgoing]:
+    """Clean (defuse mentions) and split a message; empty when there is nothing to send.
+
+    `reserve` characters of every piece's content are left free (for a delivery marker).
+    """
     message = clean(message)
     text = render_parts(message.text, render_when)
     user = (message.mention or "").removeprefix("discord:")
@@ -170,7 +173,7 @@ def render(message: Message) -> list[Outgoing]:
         allowed = discord.AllowedMentions(
             everyone=False, users=False, roles=[discord.Object(int(message.ping_role))]
         )
-    pieces: list[str | None] = list(split_content(text))
+    pieces: list[str | None] = list(split_content(text, CONTENT_MAX - reserve))
     embed = build_embed(message.card) if message.card is not None else None
     view = build_view(message.actions, message.long_text_prompt)
     if not pieces:

@@ -52,9 +52,12 @@ def cannot_post(guild: discord.Guild | None, place: Place) -> str | None:
     elif not send:
         missing = [_("Send Messages")]
     else:
+        # Read Message History: after a crash the bot reads its own recent posts back, so an
+        # announcement that already went out is not posted twice (DiscordAdapter.find_sent).
         extras = (
             (allowed.embed_links, _("Embed Links")),
             (allowed.attach_files, _("Attach Files")),
+            (allowed.read_message_history, _("Read Message History")),
         )
         missing = [label for granted, label in extras if not granted]
     if not missing:
