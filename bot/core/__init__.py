@@ -31,9 +31,12 @@ if TYPE_CHECKING:
         convert_option,
         file_hint,
         file_text,
+        has_time_of_day,
         parse_duration,
         parse_zone,
+        read_wall_time,
         tokenize,
+        zone_label,
     )
     from bot.core.dispatch import ActionHandler, Incoming, tier_name
     from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
@@ -138,15 +141,18 @@ __all__ = [
     "export_row",
     "file_hint",
     "file_text",
+    "has_time_of_day",
     "ngettext",
     "parse_duration",
     "parse_zone",
+    "read_wall_time",
     "render_parts",
     "scrub_free_space",
     "tier_name",
     "tokenize",
     "using_language",
     "validate_section",
+    "zone_label",
 ]
 
 # Where each public name lives; `__getattr__` imports it from there on first use.
@@ -177,8 +183,11 @@ _HOME: dict[str, str] = {
     "convert_option": "bot.core.convert",
     "file_hint": "bot.core.convert",
     "file_text": "bot.core.convert",
+    "has_time_of_day": "bot.core.convert",
     "parse_duration": "bot.core.convert",
     "parse_zone": "bot.core.convert",
+    "read_wall_time": "bot.core.convert",
+    "zone_label": "bot.core.convert",
     "tokenize": "bot.core.convert",
     "ActionHandler": "bot.core.dispatch",
     "Incoming": "bot.core.dispatch",

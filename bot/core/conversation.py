@@ -19,6 +19,7 @@ import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 
@@ -65,6 +66,7 @@ class Step:
     branches: dict[str, str] = field(default_factory=dict)  # answer value -> next step id
     long: bool = False  # offer a form for long text where the platform has one
     then: str | None = None  # the next step id (or END) whatever the answer, unless a branch
+    past_only: bool = False  # a DATETIME that has happened (an urge noted afterwards)
 
 
 END = "__end__"
@@ -494,7 +496,18 @@ class Conversations:
                 raise UserError(_("Please pick one of the listed choices."))
             value = chosen
         elif step.kind is AnswerKind.DATETIME:
-            value = parse_datetime(raw, ctx.timezone).isoformat()
+            now = self._clock.now()
+            moment = parse_datetime(
+                raw, ctx.timezone, now, prefer="past" if step.past_only else "future"
+            )
+            if step.past_only and moment > now + timedelta(minutes=1):
+                raise UserError(
+                    _(
+                        "{time} has not happened yet. Give a time that has passed, such as "
+                        "`now`, `today 18:00` or `yesterday 22:00`."
+                    ).format(time=moment.strftime("%Y-%m-%d %H:%M"))
+                )
+            value = moment.isoformat()
         if step.validate is not None:
             value = step.validate(value)
         return value

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
@@ -207,6 +207,19 @@ def check_language(text: str) -> str:
     return code
 
 
+def zone_label(moment: datetime) -> str:
+    """The zone of an aware moment as people read it: `BST`, `AEDT`, `CET` where the tz
+    database has a name, else the IANA name (`Asia/Dubai`, whose database name is `+04`),
+    else `UTC+01:00`."""
+    name = moment.tzname() or ""
+    if name.isalpha():
+        return name
+    key = getattr(moment.tzinfo, "key", None)
+    if key:
+        return str(key)
+    return "UTC" + moment.strftime("%:z") if name else "UTC"
+
+
 def parse_duration(text: str) -> timedelta:
     """`90m`, `1h30m`, `2h`, `1:30` or a bare number of minutes."""
     raw = text.strip()
@@ -226,8 +239,81 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def parse_datetime(text: str, default_zone: str) -> datetime:
-    """`2026-12-01 19:00` (in the member's zone) with an optional zone name or offset after."""
+_HAS_TIME = re.compile(
+    r"\d\s*(?::\d|[ap]\.?m\b|h\b|o'?clock)|\b(?:noon|midday|midnight|now)\b|\bin\s+\d+\s*(?:h|min)",
+    re.IGNORECASE,
+)
+
+
+_ONLY_TIME = re.compile(
+    r"(?:at\s*)?\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?|noon|midday|midnight", re.IGNORECASE
+)
+
+
+def has_time_of_day(text: str) -> bool:
+    """Whether typed text names a time of day (`7pm`, `19:00`, `noon`, `now`), not only a date."""
+    return bool(_HAS_TIME.search(text))
+
+
+def read_wall_time(
+    text: str,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    *,
+    prefer: Literal["future", "past"] = "future",
+) -> datetime:
+    """Typed text (`2026-12-01 19:00`, `tomorrow 6:30pm`, `next tuesday 19:00`, `7:30 PM`,
+    `5 March 2026`, `now`, `yesterday 22:00`) as a naive wall time in `zone`, relative words
+    read from `now` (aware; default the system clock). A bare time of day is the next such time
+    when `prefer` is future, the last when past. Natural language is read by dateparser;
+    raises `ArgumentError` for text it cannot read."""
+    raw = " ".join(text.split())
+    base = (now or datetime.now(ZoneInfo("UTC"))).astimezone(zone).replace(tzinfo=None)
+    try:
+        return _in_range(datetime.fromisoformat(raw.replace(" ", "T", 1)))
+    except ValueError:
+        pass
+    if raw.lower() == "now":
+        return base.replace(second=0, microsecond=0)
+    import dateparser  # imported on first use: it loads its language data then
+
+    found = dateparser.parse(
+        raw,
+        languages=["en"],
+        settings={
+            "TIMEZONE": zone.key,
+            "RETURN_AS_TIMEZONE_AWARE": False,
+            "RELATIVE_BASE": base,
+            "PREFER_DATES_FROM": prefer,
+        },
+    )
+    if found is None or re.fullmatch(r"[\d\s]+", raw):
+        raise ArgumentError(
+            _(
+                "`{text}` is not a date and time I can read. Try 2026-12-01 19:00, "
+                "tomorrow 7pm or next tuesday 19:00."
+            ).format(text=raw[:60])
+        )
+    found = found.replace(second=0, microsecond=0)
+    if _ONLY_TIME.fullmatch(raw):
+        found = datetime.combine(base.date(), found.time())
+        # only a time of day: the next (or last) such time, never today's if it has passed
+        if prefer == "future" and found < base:
+            found += timedelta(days=1)
+        elif prefer == "past" and found > base:
+            found -= timedelta(days=1)
+    return _in_range(found)
+
+
+def parse_datetime(
+    text: str,
+    default_zone: str,
+    now: datetime | None = None,
+    *,
+    prefer: Literal["future", "past"] = "future",
+) -> datetime:
+    """`2026-12-01 19:00`, `tomorrow 7pm`, `yesterday 22:00` (in the member's zone) with an
+    optional zone name after, as an aware datetime. See `read_wall_time`."""
     raw = text.strip()
     zone_name = default_zone
     parts = raw.rsplit(" ", 1)
@@ -235,17 +321,12 @@ def parse_datetime(text: str, default_zone: str) -> datetime:
         raw, zone_name = parts[0], parts[1]
     zone = parse_zone(zone_name)
     try:
-        value = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+        aware = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+        if aware.tzinfo is not None:
+            return _in_range(aware)
     except ValueError:
-        raise ArgumentError(
-            _(
-                "`{text}` is not a date and time I can read. Use 2026-12-01 19:00, optionally "
-                "followed by a zone such as Europe/Berlin."
-            ).format(text=text.strip()[:60])
-        ) from None
-    _in_range(value)  # before any zone arithmetic, which overflows near year 1 and 9999
-    if value.tzinfo is not None:
-        return value
+        pass
+    value = read_wall_time(raw, zone, now, prefer=prefer)
     local = value.replace(tzinfo=zone)
     round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(zone)
     if round_trip.replace(tzinfo=None) != value:

@@ -31,9 +31,12 @@ from bot.core import (
     _,
     command,
     escape_markdown,
+    has_time_of_day,
     ngettext,
     parse_duration,
     parse_zone,
+    read_wall_time,
+    zone_label,
 )
 from cogs.meetings import ical, recurrence
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
@@ -122,27 +125,80 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
     )
 
 
-def parse_start(text: str, zone: str | None, default_zone: str) -> tuple[datetime, str]:
-    """`2026-12-01 19:00 [Zone]` as a wall time and a zone name, with clear messages."""
+def parse_start(
+    text: str, zone: str | None, default_zone: str, now: datetime | None = None
+) -> tuple[datetime, str]:
+    """`2026-12-01 19:00`, `tomorrow 7pm`, `next tuesday 19:00` or `5 March 2026 19:00`, with an
+    optional zone name after, as a wall time and a zone name. Without a zone the time is read in
+    `default_zone` (the author's own). Raises `UserError` naming what is wrong."""
     m = _START.match(" ".join(text.split()))
-    if not m or m.group(4) is None:
+    if m and m.group(4) is not None:
+        year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
+        named = m.group(6)
+        if hour > 23 or minute > 59:
+            raise UserError(
+                _("{hour:02d}:{minute:02d} is not a time of day.").format(hour=hour, minute=minute)
+            )
+        when = check_date(year, month, day)
+        wall = datetime(when.year, when.month, when.day, hour, minute)
+        zone_name = _start_zone(named, zone, default_zone)
+        return wall, zone_name
+    words = text.split()
+    named = words[-1] if len(words) > 1 and ("/" in words[-1] or words[-1] == "UTC") else None
+    typed = " ".join(words[:-1] if named else words)
+    zone_name = _start_zone(named, zone, default_zone)
+    if m or not has_time_of_day(typed):
         raise UserError(
             _(
-                "`{text}` is not a start I can read. Use 2026-12-01 19:00, optionally followed "
-                "by a zone such as Europe/Berlin."
-            ).format(text=text.strip()[:60])
+                "`{text}` needs a time of day too, such as `{text} 19:00` or `tomorrow 7pm`."
+            ).format(text=typed[:60])
         )
-    year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
-    named = m.group(6)
+    return read_wall_time(typed, parse_zone(zone_name), now), zone_name
+
+
+def _start_zone(named: str | None, zone: str | None, default_zone: str) -> str:
     if named and zone and parse_zone(named).key != parse_zone(zone).key:
         raise UserError(_("The start names one zone and `zone` another; give just one."))
-    zone_name = parse_zone(named or zone or default_zone).key
-    when = check_date(year, month, day)
-    if hour > 23 or minute > 59:
+    return parse_zone(named or zone or default_zone).key
+
+
+REPEAT_FIRST_WORDS = (
+    "every",
+    "each",
+    "daily",
+    "weekly",
+    "biweekly",
+    "fortnightly",
+    "monthly",
+    "yearly",
+    "annually",
+    "weekdays",
+)
+
+
+def start_from_repeat(
+    text: str, zone_name: str, now: datetime, until: date | None, count: int | None
+) -> tuple[datetime, str] | None:
+    """A start typed as a repeat with a time (`every other monday 7pm`): the first such
+    meeting from `now` and its rule; None when the text is not a repeat phrase."""
+    if text.split()[0].lower() not in REPEAT_FIRST_WORDS:
+        return None
+    zone = parse_zone(zone_name)
+    today = now.astimezone(zone).replace(tzinfo=None)
+    found = recurrence.read_repeat(text, today, until=until, count=count)
+    if found.at is None or not found.rule:
         raise UserError(
-            _("{hour:02d}:{minute:02d} is not a time of day.").format(hour=hour, minute=minute)
+            _("`{text}` says how often but not at what time; add one, e.g. `{text} 7pm`.").format(
+                text=text.strip()[:60]
+            )
         )
-    return datetime(when.year, when.month, when.day, hour, minute), zone_name
+    probe = datetime.combine(today.date(), found.at)
+    draft = recurrence.read_repeat(text, probe).rule
+    endless = ";".join(p for p in draft.split(";") if not p.startswith(("COUNT=", "UNTIL=")))
+    first = recurrence.first_after(probe, zone, endless, now)
+    if first is None:
+        raise UserError(_("That repeat never produces a meeting."))
+    return first, recurrence.read_repeat(text, first, until=until, count=count).rule
 
 
 def check_date(year: int, month: int, day: int) -> date:
@@ -327,13 +383,15 @@ class MeetingsCog(Cog):
         """Schedule a meeting, once or repeating, with announcements in a channel."""
         community_id = ctx.require_community().id
         assert ctx.community is not None
-        start_local, zone_name = parse_start(start, zone, ctx.community.timezone)
-        rule = parse_repeat(
-            repeat,
-            start_local,
-            until=parse_date(until) if until else None,
-            count=count,
-        )
+        now, last = self.services.clock.now(), parse_date(until) if until else None
+        # A facilitator's "19:00" is their own zone (their setting, else the community's).
+        zone_name = _start_zone(None, zone, ctx.timezone)
+        phrase = None if repeat else start_from_repeat(start, zone_name, now, last, count)
+        if phrase is not None:
+            start_local, rule = phrase
+        else:
+            start_local, zone_name = parse_start(start, zone, ctx.timezone, now)
+            rule = parse_repeat(repeat, start_local, until=last, count=count)
         announce = await self._announce_place(ctx, channel or ctx.place)
         where, label = (
             await self._location(ctx, location) if location else (announce.key, announce.label)
@@ -355,7 +413,15 @@ class MeetingsCog(Cog):
             )
         )
         view = await self.service.create(community_id, ctx.actor.key, draft)
-        await ctx.reply(self._summary(_("Scheduled"), view))
+        message = self._summary(_("Scheduled"), view)
+        first = recurrence.place_in_zone(start_local, parse_zone(zone_name))
+        understood = _("I read `{typed}` as {time} {zone} ({name}).").format(
+            typed=start.strip()[:60],
+            time=first.strftime("%a %d %b %Y, %H:%M"),
+            zone=zone_label(first),
+            name=zone_name,
+        )
+        await ctx.reply(Message.of(*message.text, "\n" + understood))
 
     def _summary(self, verb: str, view: MeetingView) -> Message:
         nxt = view.next_occurrence(self.services.clock.now())

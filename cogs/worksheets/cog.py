@@ -137,6 +137,7 @@ class WorksheetsCog(Cog):
             choices=step.choices,
             hint=step.hint,
             validate=validate,
+            past_only=step.check == "past",
             branches=dict(step.branches) if branches else {},
             long=step.long,
         )

@@ -25,7 +25,7 @@ STAGES = (
     "lapse",
     "graduation",
 )
-CHECKS = ("minutes",)  # named validators a step may ask for with `check = "..."`
+CHECKS = ("minutes", "past")  # named validators a step may ask for with `check = "..."`
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")  # short enough for `worksheet.X.edit.Y` ids
 TOP_KEYS = {"id", "title", "summary", "tags", "stages", "intro", "steps", "flags", "suggest_from"}
 STEP_KEYS = {

@@ -1,0 +1,150 @@
+"""People type loosely: natural times, repeats in one phrase, past times in the urge log.
+
+Each case types into the console adapter in-process, as a newcomer would, on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.adapters.console import ConsoleAdapter
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.dispatch import RateLimiter
+from cogs.meetings.cog import MeetingsCog
+from tests.harness.app import AppFactory, make_config
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@dataclass
+class Console:
+    app: App
+    out: io.StringIO
+    adapter: ConsoleAdapter
+
+    async def type(self, *lines: str) -> str:
+        start = len(self.out.getvalue())
+        for line in lines:
+            await self.adapter.handle_line(line)
+        return self.out.getvalue()[start:]
+
+    async def meeting(self, ref: str) -> tuple[datetime, str, str]:
+        """(wall time, zone, RRULE) of a stored meeting."""
+        cog = self.app.services.cogs["meetings"]
+        assert isinstance(cog, MeetingsCog)
+        view = await cog.service.find(1, ref)
+        return view.start_local, view.timezone, view.rrule
+
+
+@pytest_asyncio.fixture
+async def console(app_factory: AppFactory, tmp_path: Path) -> Console:
+    config = make_config(cogs={"enabled": ["general", "meetings", "worksheets"]})
+    app = await app_factory(config, clock=VirtualClock(START))
+    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
+    out = io.StringIO()
+    adapter = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
+    app.add_transport(adapter)
+    await adapter.handle_line(":tier ana facilitator")
+    return Console(app, out, adapter)
+
+
+@pytest.mark.parametrize(
+    ("typed", "wall"),
+    [
+        ("tomorrow 6:30pm", datetime(2026, 12, 1, 18, 30)),
+        ("next tuesday 19:00", datetime(2026, 12, 1, 19, 0)),
+        ("7pm", datetime(2026, 11, 30, 19, 0)),
+        ("7:30 PM", datetime(2026, 11, 30, 19, 30)),
+        ("9am", datetime(2026, 12, 1, 9, 0)),  # 09:00 today has passed in Berlin (10:00)
+        ("5 March 2027 19:00", datetime(2027, 3, 5, 19, 0)),
+        ("2026-12-01 19:00", datetime(2026, 12, 1, 19, 0)),
+    ],
+)
+async def test_a_natural_start_is_read_in_the_authors_own_zone(
+    console: Console, typed: str, wall: datetime
+) -> None:
+    await console.type("@ana !me timezone Europe/Berlin")
+    shown = await console.type(f'@ana !meeting schedule Circle "{typed}" 60m')
+    assert "Scheduled Circle" in shown, shown
+    assert await console.meeting("Circle") == (wall, "Europe/Berlin", "")
+    assert f"as {wall:%a %d %b %Y, %H:%M} CET (Europe/Berlin)" in shown
+
+
+async def test_without_a_zone_of_their_own_the_communitys_is_used(console: Console) -> None:
+    await console.type('@ana !meeting schedule Circle "tomorrow 7pm" 60m')
+    assert await console.meeting("Circle") == (datetime(2026, 12, 1, 19, 0), "UTC", "")
+
+
+async def test_a_date_without_a_time_is_refused_and_nothing_is_saved(console: Console) -> None:
+    shown = await console.type('@ana !meeting schedule Circle "5 March 2027" 60m')
+    assert "needs a time of day" in shown
+    shown = await console.type("@ana !meeting list")
+    assert "Circle" not in shown
+
+
+async def test_a_repeat_typed_as_the_start_is_one_phrase(console: Console) -> None:
+    await console.type("@ana !me timezone Europe/Berlin")
+    shown = await console.type('@ana !meeting schedule Other "every other thursday 7pm" 60m')
+    assert "every 2 weeks on Thu" in shown, shown
+    assert await console.meeting("Other") == (
+        datetime(2026, 12, 3, 19, 0),
+        "Europe/Berlin",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH",
+    )
+    shown = await console.type('@ana !meeting schedule Vague "every other thursday" 60m')
+    assert "not at what time" in shown
+
+
+async def test_repeats_people_type_are_stored_as_meant(console: Console) -> None:
+    base = '@ana !meeting schedule {t} "2027-01-15 19:00" 60m zone:UTC repeat:"{r}"'
+    shown = await console.type(
+        base.format(t="Mid", r="monthly on day 15"),
+        base.format(t="Two", r="every 2 months on day 15"),
+        base.format(t="Both", r="monthly on day 1 day 15"),
+        base.format(t="Week", r="every weekday"),
+        base.format(t="Tues", r="monthly on 2nd,4th tue"),
+    )
+    assert "Scheduled Mid (#1), every month on the 15th." in shown
+    assert "Scheduled Two (#2), every 2 months on the 15th." in shown
+    assert "Scheduled Both (#3), every month on the 1st and the 15th." in shown
+    assert "Scheduled Week (#4), every weekday." in shown
+    assert "Scheduled Tues (#5), every month on the 2nd and 4th Tuesday." in shown
+
+
+async def test_a_meeting_on_the_31st_warns_and_offers_the_last_day(console: Console) -> None:
+    shown = await console.type(
+        '@ana !meeting schedule End "2027-01-31 19:00" 60m zone:UTC repeat:monthly'
+    )
+    assert "Months without a 31st day are skipped" in shown
+    assert "monthly on the last day" in shown
+    shown = await console.type(
+        '@ana !meeting schedule Last "2027-01-31 19:00" 60m zone:UTC '
+        'repeat:"monthly on the last day"'
+    )
+    assert "every month on the last day" in shown
+    assert "skipped" not in shown
+
+
+async def test_the_urge_log_takes_past_times_and_refuses_future_ones(console: Console) -> None:
+    await console.type("@ana !me timezone Europe/Berlin")
+    for typed, stored in (
+        ("now", "2026-11-30T10:00:00+01:00"),
+        ("today 8:00", "2026-11-30T08:00:00+01:00"),
+        ("yesterday 22:00", "2026-11-29T22:00:00+01:00"),
+        ("9pm", "2026-11-29T21:00:00+01:00"),  # the last 21:00, not tonight's
+    ):
+        await console.type("@ana !urge log", f"@ana dm {typed}")
+        state = await console.app.conversations.current("console:ana")
+        assert state is not None and f'"when": "{stored}"' in state.answers, (typed, state)
+        await console.type("@ana dm cancel")
+    shown = await console.type("@ana !urge log", "@ana dm in 5 months")
+    assert "has not happened yet" in shown
+    state = await console.app.conversations.current("console:ana")
+    assert state is not None and '"when"' not in state.answers
