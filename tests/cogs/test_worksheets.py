@@ -92,8 +92,8 @@ class Driver:
             return await self.say(str(step.high - 1))
         if kind is AnswerKind.CHOICE:
             return await self.say("1")
-        if kind is AnswerKind.DATETIME:
-            return await self.say("2026-12-03 19:30")
+        if kind is AnswerKind.DATETIME:  # an urge has happened; a plan's step is to come
+            return await self.say("yesterday 19:30" if step.past_only else "2026-12-03 19:30")
         if step.validate is not None and step_id == "minutes":
             return await self.say("15")
         return await self.say(self.canary())
