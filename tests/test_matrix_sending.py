@@ -14,7 +14,7 @@ import pytest
 from nio import RoomSendError
 from nio.rooms import MatrixRoom
 
-from bot.adapters.matrix import adapter as matrix_adapter
+from bot.adapters.matrix import sending as matrix_sending
 from bot.adapters.matrix.adapter import MatrixAdapter
 from bot.clock import VirtualClock
 from bot.core.errors import DeliveryError
@@ -62,7 +62,7 @@ async def test_repeated_429s_are_waited_out_only_up_to_a_cap(
     app_factory: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _app, adapter = await matrix(app_factory, tmp_path)
-    monkeypatch.setattr(matrix_adapter, "RATE_LIMIT_CAP_S", 0.2)
+    monkeypatch.setattr(matrix_sending, "RATE_LIMIT_CAP_S", 0.2)
     limited = RoomSendError("slow down", "M_LIMIT_EXCEEDED", retry_after_ms=50)
     send = answering(limited)
     monkeypatch.setattr(adapter.client, "room_send", send)

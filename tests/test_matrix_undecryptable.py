@@ -2,7 +2,7 @@
 requested, the event is handled when the key arrives (a command, or a line for channel watch),
 and if it never does the sender is told privately, at most once an hour.
 
-Runs the adapter's own sync-side methods against a stand-in nio client, because a real
+Runs the adapter's sync loop against a stand-in nio client, because a real
 homeserver cannot be made to withhold one room key on demand.
 """
 
@@ -18,9 +18,9 @@ import pytest
 from nio import MegolmEvent, RoomMessageText
 from nio.exceptions import EncryptionError
 
-from bot.adapters.matrix import adapter as matrix
-from bot.adapters.matrix.adapter import MatrixAdapter
-from bot.core.message import Message
+from bot.adapters.matrix import sync as matrix
+from bot.adapters.matrix.direct import DirectRooms
+from bot.adapters.matrix.sync import SyncLoop
 
 ROOM, DM = "!circle:localhost", "!dm:localhost"
 BEN = "@ben:localhost"
@@ -93,40 +93,39 @@ class State:
         return True
 
 
-def adapter() -> tuple[MatrixAdapter, Client, list[tuple[str, Any]], list[str]]:
-    """A MatrixAdapter with only what these methods use; handlers and DMs are recorded."""
-    a = object.__new__(MatrixAdapter)
+class Recorder:
+    """The adapter's side of the loop: what it was asked to run, and DMs it was asked to send."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, Any]] = []
+        self.dms: list[str] = []
+
+    async def on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
+        self.ran.append(("command", body))
+
+    async def on_plain(self, room_id: str, sender: str, body: str) -> None:
+        self.ran.append(("plain", body))
+
+    async def ask_resend(self, room_id: str) -> None:
+        self.ran.append(("resend", room_id))
+
+    async def tell_unreadable(self, sender: str, room_name: str) -> None:
+        self.dms.append(f"couldn't read a message you sent in {room_name}")
+
+
+def adapter() -> tuple[SyncLoop, Client, list[tuple[str, Any]], list[str]]:
+    """The sync loop with a stand-in client; handlers and DMs are recorded."""
     client = Client()
-    ran: list[tuple[str, Any]] = []
-    dms: list[str] = []
-    a.client = client  # type: ignore[assignment]
-    a.state = State()  # type: ignore[assignment]
-    a.prefix = "!"
-    a.direct = {BEN: [DM]}
-    a._undecrypted = {}
-    a._told_unreadable = {}
+    handlers = Recorder()
+    direct = DirectRooms(client, None, encrypt=True)  # type: ignore[arg-type]
+    direct.direct = {BEN: [DM]}
+    a = SyncLoop(client, State(), direct, None, handlers, "!")  # type: ignore[arg-type]
 
     def spawn(lane: str, start: Callable[[], Awaitable[None]]) -> None:
         asyncio.get_running_loop().create_task(start())
 
-    async def on_text(room_id: str, sender: str, body: str, reply_to: str = "") -> None:
-        ran.append(("command", body))
-
-    async def on_plain(room_id: str, sender: str, body: str) -> None:
-        ran.append(("plain", body))
-
-    async def ask_resend(room_id: str) -> None:
-        ran.append(("resend", room_id))
-
-    async def send_dm(user_id: str, message: Message, **_kw: Any) -> None:
-        dms.append(str(message.text))
-
-    a._spawn = spawn  # type: ignore[method-assign]
-    a._on_text = on_text  # type: ignore[method-assign]
-    a._on_plain = on_plain  # type: ignore[method-assign]
-    a._ask_resend = ask_resend  # type: ignore[method-assign]
-    a.send_dm = send_dm  # type: ignore[method-assign]
-    return a, client, ran, dms
+    a.spawn = spawn  # type: ignore[method-assign]
+    return a, client, handlers.ran, handlers.dms
 
 
 async def run(starts: list[tuple[str, Callable[[], Awaitable[None]]]]) -> None:
@@ -138,19 +137,19 @@ async def test_a_room_event_is_kept_its_key_requested_and_handled_when_it_arrive
     a, client, ran, _dms = adapter()
     now = time.time()
     line, command = encrypted("$line"), encrypted("$command")
-    assert a._wanted(ROOM, line, now) is None and a._wanted(ROOM, command, now) is None
+    assert a.wanted(ROOM, line, now) is None and a.wanted(ROOM, command, now) is None
     await asyncio.sleep(0)  # the key requests run as tasks
     assert client.requested == ["session-$line", "session-$command"]
     assert await run_retry(a, now) == []  # no key yet: still waiting, nothing said
     client.keys["$line"] = text("Ich will nicht mehr leben", "$line")
     client.keys["$command"] = text("!crisis now", "$command")
-    await run(a._retry_undecrypted(now + 1))
+    await run(a.retry_undecrypted(now + 1))
     assert sorted(ran) == [("command", "!crisis now"), ("plain", "Ich will nicht mehr leben")]
     assert a._undecrypted == {}
 
 
-async def run_retry(a: MatrixAdapter, now: float) -> list[tuple[str, Any]]:
-    starts = a._retry_undecrypted(now)
+async def run_retry(a: SyncLoop, now: float) -> list[tuple[str, Any]]:
+    starts = a.retry_undecrypted(now)
     await run(starts)
     return [(lane, s) for lane, s in starts]
 
@@ -162,9 +161,9 @@ async def test_a_key_that_never_comes_is_told_to_the_sender_privately_once_an_ho
     a, _client, ran, dms = adapter()
     now = time.time()
     for n in range(3):
-        a._wanted(room, encrypted(f"$lost{n}", room), now)
+        a.wanted(room, encrypted(f"$lost{n}", room), now)
     late = now + matrix.UNDECRYPTABLE_WAIT_S + 1
-    await run(a._retry_undecrypted(late))
+    await run(a.retry_undecrypted(late))
     if room == DM:
         assert ran == [("resend", DM)] * 3  # in the DM itself, as before
         assert dms == []
@@ -178,9 +177,9 @@ def test_a_plain_line_in_a_community_room_is_read_without_being_claimed() -> Non
     a, _client, _ran, _dms = adapter()
     now = time.time()
     line = text("I want to die", "$plain")
-    assert a._wanted(ROOM, line, now) is None  # not a command
-    read = a._plain(ROOM, line, now)
+    assert a.wanted(ROOM, line, now) is None  # not a command
+    read = a.plain(ROOM, line, now)
     assert isinstance(read, partial) and read.args == (ROOM, BEN, "I want to die")
-    assert a.state.handled == set()  # type: ignore[attr-defined]
-    assert a._plain(DM, line, now) is None  # a DM line is the dispatcher's, as before
-    assert a._plain(ROOM, text("!ping", "$cmd"), now) is None
+    assert a.state.handled == set()
+    assert a.plain(DM, line, now) is None  # a DM line is the dispatcher's, as before
+    assert a.plain(ROOM, text("!ping", "$cmd"), now) is None

@@ -1,0 +1,122 @@
+"""How the core answers on Matrix: in the room, or privately in the member's DM.
+
+An ephemeral reply in a room goes to the DM, with one short pointer in the room per command.
+Matrix has no reply deadline, so `defer` does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from bot.core.errors import DeliveryError
+from bot.core.identity import Actor, Place
+from bot.core.message import Message
+from bot.i18n import _
+
+log = logging.getLogger("circlebot.matrix")
+
+
+class Outlet(Protocol):
+    """What a responder asks of the adapter."""
+
+    prefix: str
+
+    async def send_message(
+        self, room_id: str, message: Message, *, reader: str | None, key: str | None = None
+    ) -> None:
+        """Send into a room; `reader` is the actor key whose time zone renders the moments."""
+
+    async def send_dm(self, user_id: str, message: Message, *, key: str | None = None) -> None:
+        """Send privately to a Matrix user id."""
+
+    async def send_notice(self, room_id: str, text: str) -> None:
+        """A short plain notice in a room."""
+
+    def resolve_actor(self, room_id: str, text: str) -> Actor | None:
+        """A member of the room named by id or unique display name."""
+
+    async def resolve_place(self, here: Place, text: str) -> Place | None:
+        """A joined room of the same community named by id or alias."""
+
+    async def cannot_post(self, place: Place) -> str | None:
+        """Why the bot cannot post in a room, or None."""
+
+    async def members_can_read(self, place: Place) -> str | None:
+        """Who below moderator can read a room, or None."""
+
+
+class MatrixResponder:
+    """Answers one event; an ephemeral reply in a room goes to the DM with a short pointer."""
+
+    points_to_dm = True  # private replies and DMs already leave a pointer in the room
+
+    def __init__(self, outlet: Outlet, actor: Actor, place: Place) -> None:
+        self.prefix = outlet.prefix
+        self._outlet = outlet
+        self._actor = actor
+        self._place = place
+        self._pointed = False
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        if self._place.is_dm:
+            await self._outlet.send_message(self._place.id, message, reader=self._actor.key)
+        elif ephemeral:
+            await self._private(message)
+        else:
+            await self._outlet.send_message(self._place.id, message, reader=None)
+
+    async def _private(self, message: Message) -> None:
+        try:
+            await self._outlet.send_dm(self._actor.id, message)
+        except DeliveryError as exc:
+            log.warning("private reply not delivered, pointing the member to it: %s", exc)
+            await self._outlet.send_notice(
+                self._place.id,
+                _(
+                    "I couldn't send you a private reply just now. Please check that you "
+                    "accept direct messages from me, then try again."
+                ),
+            )
+            return
+        await self._point()
+
+    async def _point(self) -> None:
+        """One pointer in the room per command, however many private messages follow."""
+        if not self._place.is_dm and not self._pointed:
+            self._pointed = True
+            try:
+                await self._outlet.send_notice(self._place.id, _("I've sent you a private reply."))
+            except DeliveryError as exc:  # the private reply itself did arrive
+                log.warning("no pointer in the room: %s", exc)
+
+    async def dm(self, message: Message) -> None:
+        await self._outlet.send_dm(self._actor.id, message)
+        await self._point()
+
+    async def defer(self, *, ephemeral: bool) -> None:
+        return None  # text platforms have no reply deadline
+
+    async def resolve_actor(self, text: str) -> Actor | None:
+        return self._outlet.resolve_actor(self._place.id, text)
+
+    async def resolve_place(self, text: str) -> Place | None:
+        return await self._outlet.resolve_place(self._place, text)
+
+    async def can_post(self, place: Place) -> str | None:
+        """Joined, and a power level at least what the room asks for the events we send."""
+        return await self._outlet.cannot_post(place)
+
+    async def members_can_read(self, place: Place) -> str | None:
+        return await self._outlet.members_can_read(place)
+
+
+class ChannelReadResponder(MatrixResponder):
+    """Answers plain chat read by channel watch: only in the member's DM, never in the room
+    (no pointer either); a DM that cannot be sent raises `DeliveryError`."""
+
+    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+        await self.dm(message)
+
+    async def dm(self, message: Message) -> None:
+        await self._outlet.send_dm(self._actor.id, message)
