@@ -8,9 +8,12 @@ Shared helpers live in tests/harness/ (see tests/README.md).
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 import pytest
+
+from tests.harness.waiting import calls_after, quiet_period, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,3 +83,83 @@ def test_the_import_check_catches_every_way_to_import_a_test_module(
     source: str, module: str, expected: int
 ) -> None:
     assert len(imported_test_modules(source, module)) == expected
+
+
+# -- waiting ---------------------------------------------------------------------------------
+
+
+async def test_a_quiet_period_catches_a_message_that_arrives_late() -> None:
+    received: list[str] = ["first"]
+
+    async def late_sender() -> None:
+        for delay, text in ((0.15, "late"), (0.15, "later still")):
+            await asyncio.sleep(delay)
+            received.append(text)
+
+    sender = asyncio.create_task(late_sender())
+    assert len(received) == 1  # what an immediate check (or a short sleep) would have seen
+    count = await quiet_period(lambda: len(received), quiet_seconds=0.25, within_seconds=5)
+    await sender
+    assert count == 3 == len(received)
+
+
+async def test_a_quiet_period_fails_when_messages_never_stop() -> None:
+    received: list[int] = []
+
+    async def flood() -> None:
+        while True:
+            received.append(1)
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(flood())
+    try:
+        with pytest.raises(AssertionError, match="still changing"):
+            await quiet_period(lambda: len(received), quiet_seconds=0.2, within_seconds=0.6)
+    finally:
+        task.cancel()
+
+
+async def test_calls_after_waits_for_the_calls_and_restores_the_method() -> None:
+    class Poller:
+        def __init__(self) -> None:
+            self.polls = 0
+
+        async def check(self) -> None:
+            self.polls += 1
+
+    poller = Poller()
+
+    async def loop() -> None:
+        while True:
+            await poller.check()
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(loop())
+    try:
+        await calls_after(poller, "check", 3, within_seconds=5)
+        assert poller.polls >= 3
+        assert "check" not in vars(poller)  # the class's method again
+        with pytest.raises(AssertionError, match=r"5 calls of Poller\.check"):
+            await calls_after(Poller(), "check", 5, within_seconds=0.1)  # nobody polls it
+    finally:
+        task.cancel()
+
+
+async def test_wait_until_names_what_never_happened() -> None:
+    with pytest.raises(AssertionError, match=r"the reply did not happen within 0\.05 s"):
+        await wait_until(lambda: False, within_seconds=0.05, what="the reply")
+
+
+# -- layout ----------------------------------------------------------------------------------
+
+
+def test_the_tests_of_a_cog_are_found_by_its_name() -> None:
+    """tests/cogs/test_NAME[_aspect].py names an existing cog, so `ls tests/cogs/test_journal*`
+    finds every journal test (tests/README.md)."""
+    cogs = {p.name for p in (ROOT / "cogs").iterdir() if (p / "__init__.py").exists()}
+    stray = [
+        path.name
+        for path in (ROOT / "tests" / "cogs").glob("test_*.py")
+        if not any(path.stem == f"test_{c}" or path.stem.startswith(f"test_{c}_") for c in cogs)
+    ]
+    assert stray == [], f"name cog tests tests/cogs/test_<cog>[_aspect].py; cogs: {sorted(cogs)}"

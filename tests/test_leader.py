@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from bot.outbox import Target
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 from tests.harness.postgres import PG_DSN, pg_url
+from tests.harness.waiting import calls_after, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -31,14 +30,6 @@ POLL = 0.2
 
 def config() -> AppConfig:
     return make_config(cogs={"enabled": ["general"]}, scheduler={"leader_poll_seconds": POLL})
-
-
-async def wait_for(condition: Callable[[], bool], within: float = 15.0) -> None:
-    """Wait until `condition` holds (a liveness check, not a timing goal)."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never became true"
-        await asyncio.sleep(0.02)
 
 
 async def two_processes(
@@ -79,7 +70,7 @@ async def test_an_item_a_follower_enqueues_is_sent_by_the_leader_only(
     )
     due = START + timedelta(minutes=5)
     assert await follower.outbox.enqueue("r.1", CHANNEL, Message.of("Circle in 5 minutes"), due)
-    await wait_for(lambda: bool(leader.scheduler.planned("outbox.")))
+    await wait_until(lambda: bool(leader.scheduler.planned("outbox.")))
     assert await follower.scheduler.advance(timedelta(minutes=1)) == 0  # followers fire nothing
     await leader.scheduler.advance(timedelta(minutes=4))
     assert texts(leader_platform) == ["Circle in 5 minutes"]
@@ -88,7 +79,7 @@ async def test_an_item_a_follower_enqueues_is_sent_by_the_leader_only(
     await follower.outbox.enqueue("r.2", CHANNEL, Message.of("Tonight is cancelled"), clock.now())
     report = await follower.outbox.deliver_due()
     assert report.sent == 0
-    await wait_for(lambda: bool(leader.scheduler.planned("outbox.")))
+    await wait_until(lambda: bool(leader.scheduler.planned("outbox.")))
     await leader.scheduler.advance(timedelta(0))
     assert texts(leader_platform) == ["Circle in 5 minutes", "Tonight is cancelled"]
     assert follower_platform.said == []
@@ -106,9 +97,9 @@ async def test_when_the_leader_stops_the_follower_takes_over_and_sends_once(
     await leader.close()
     clock.set(due + timedelta(seconds=20))  # it came due while nobody led
 
-    await wait_for(lambda: texts(follower_platform) == ["Circle starts now"])
+    await wait_until(lambda: texts(follower_platform) == ["Circle starts now"])
     assert follower.leader.leading
-    await asyncio.sleep(POLL * 3)
+    await calls_after(follower.leader, "check", 3)  # three more polls: a chance to send again
     await follower.outbox.deliver_due()
     await follower.scheduler.advance(timedelta(hours=1))
     assert texts(follower_platform) == ["Circle starts now"]
@@ -133,9 +124,10 @@ async def test_a_leader_that_loses_its_connection_steps_down_before_another_lead
         await conn.fetchval("SELECT pg_terminate_backend($1)", holder)
     finally:
         await conn.close()
-    await wait_for(lambda: follower.leader.leading)
-    await wait_for(lambda: not leader.leader.leading)
-    await asyncio.sleep(POLL * 3)
+    await wait_until(lambda: follower.leader.leading)
+    await wait_until(lambda: not leader.leader.leading)
+    await calls_after(leader.leader, "check", 3)  # the old leader polled and did not lead again
+    await calls_after(follower.leader, "check", 3)
     assert follower.leader.leading and not leader.leader.leading
 
 

@@ -7,7 +7,6 @@ short pointer in the room, and a crisis phrase in that DM gets the calm answer t
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from tests.harness.discord import EPHEMERAL, Circle
 from tests.harness.matrix import scene
 from tests.harness.synapse import SynapseServer
+from tests.harness.waiting import quiet_period
 
 pytestmark = pytest.mark.e2e
 
@@ -34,8 +34,8 @@ async def test_discord_crisis_lines_are_ephemeral_and_a_phrase_is_answered_in_th
         lines = await circle.reply("crisis now", user="alice")
         await standin.send_message_create(dm, alice, "I don't want to be alive anymore")
         # Only the calm answer: no "I only understand commands" after it.
-        answered = await circle.bot_messages(dm, 1)
-        await asyncio.sleep(0.3)
+        await circle.bot_messages(dm, 1)
+        await quiet_period(lambda: len(standin.state.bot_messages(dm)))
         answered = standin.state.bot_messages(dm)
     assert lines["data"]["flags"] == EPHEMERAL
     content = lines["data"]["content"]
