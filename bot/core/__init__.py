@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot import __version__
     from bot.clock import Clock
-    from bot.config import validate_section
     from bot.core.cog import Cog, Services, export_row
     from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
     from bot.core.context import CommunityInfo, Context
@@ -72,6 +71,17 @@ if TYPE_CHECKING:
     from bot.outbox import OutboxRef, Planned, RefKind, Target
     from bot.paths import DATA_DIR
     from bot.safety import escape_markdown
+    from bot.schema import (
+        FrozenSection,
+        Locator,
+        NonBlank,
+        Problem,
+        SchemaError,
+        Section,
+        dotted,
+        load_toml,
+        validate,
+    )
 
 __all__ = [
     "ACTOR_KEY",
@@ -102,10 +112,13 @@ __all__ = [
     "EncryptedText",
     "Field",
     "Flow",
+    "FrozenSection",
     "Incoming",
+    "Locator",
     "Member",
     "Message",
     "MirroredEvent",
+    "NonBlank",
     "NotFound",
     "Option",
     "OptionType",
@@ -116,9 +129,12 @@ __all__ = [
     "PermissionDenied",
     "Place",
     "Planned",
+    "Problem",
     "Profile",
     "RefKind",
+    "SchemaError",
     "Scope",
+    "Section",
     "Services",
     "Setting",
     "Step",
@@ -137,11 +153,13 @@ __all__ = [
     "command",
     "convert_option",
     "current_language",
+    "dotted",
     "escape_markdown",
     "export_row",
     "file_hint",
     "file_text",
     "has_time_of_day",
+    "load_toml",
     "ngettext",
     "parse_duration",
     "parse_zone",
@@ -151,15 +169,28 @@ __all__ = [
     "tier_name",
     "tokenize",
     "using_language",
-    "validate_section",
+    "validate",
     "zone_label",
 ]
 
 # Where each public name lives; `__getattr__` imports it from there on first use.
 _HOME: dict[str, str] = {
+    **{
+        name: "bot.schema"
+        for name in (
+            "FrozenSection",
+            "Locator",
+            "NonBlank",
+            "Problem",
+            "SchemaError",
+            "Section",
+            "dotted",
+            "load_toml",
+            "validate",
+        )
+    },
     "__version__": "bot",
     "Clock": "bot.clock",
-    "validate_section": "bot.config",
     "Cog": "bot.core.cog",
     "Services": "bot.core.cog",
     "export_row": "bot.core.cog",

@@ -7,14 +7,14 @@ import pkgutil
 from typing import Any
 
 import cogs
-from bot.config import ConfigProblem, validate_section
 from bot.core.cog import Cog, Services
+from bot.schema import Locator, Problem, validate
 
 
 class LoadError(Exception):
     """A cog could not be loaded; every problem is listed."""
 
-    def __init__(self, problems: list[ConfigProblem]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
 
@@ -36,25 +36,39 @@ def cog_class(name: str) -> type[Cog]:
     return cls
 
 
-def check_cog_settings(enabled: list[str], settings: dict[str, Any]) -> list[ConfigProblem]:
-    """Problems with `[cogs]`: unknown names, and each cog's own settings."""
+def check_cog_settings(
+    enabled: list[str],
+    settings: dict[str, Any],
+    *,
+    file: str = "config",
+    locator: Locator | None = None,
+) -> list[Problem]:
+    """Problems with `[cogs]`: unknown names, and each cog's own settings (file, line, key)."""
     known = available_cogs()
-    problems: list[ConfigProblem] = []
+    problems: list[Problem] = []
+
+    def problem(path: tuple[str, ...], message: str) -> None:
+        line = locator.line(path) if locator else None
+        problems.append(Problem(file, line, ".".join(path), message))
+
     for name in enabled:
         if name not in known:
-            problems.append(
-                ConfigProblem("cogs.enabled", f"unknown cog {name!r}; available: {known}")
-            )
+            problem(("cogs", "enabled"), f"unknown cog {name!r}; available: {known}")
     for name, section in settings.items():
         if name not in known:
-            problems.append(ConfigProblem(f"cogs.{name}", f"unknown cog; available: {known}"))
+            problem(("cogs", name), f"unknown cog; available: {known}")
             continue
         cls = cog_class(name)
         if cls.Config is None:
             if section:
-                problems.append(ConfigProblem(f"cogs.{name}", "this cog takes no settings"))
+                problem(("cogs", name), "this cog takes no settings")
             continue
-        _value, found = validate_section(cls.Config, section, f"cogs.{name}")
+        if not isinstance(section, dict):
+            problem(("cogs", name), f"must be a table, got {type(section).__name__}")
+            continue
+        _value, found = validate(
+            cls.Config, section, file=file, locator=locator, prefix=("cogs", name)
+        )
         problems.extend(found)
     return problems
 
@@ -70,8 +84,8 @@ def load(enabled: list[str], settings: dict[str, Any], services: Services) -> li
         cls = cog_class(name)
         config = None
         if cls.Config is not None:
-            config, _problems = validate_section(
-                cls.Config, settings.get(name, {}), f"cogs.{name}"
+            config, _problems = validate(
+                cls.Config, settings.get(name, {}), file="config", prefix=("cogs", name)
             )
         cog = cls(services, config)
         services.cogs[cog.name] = cog

@@ -7,7 +7,7 @@ import logging
 import re
 import uuid
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
@@ -26,6 +26,7 @@ from bot.core import (
     OptionType,
     Place,
     Scope,
+    Section,
     Services,
     Target,
     Tier,
@@ -91,8 +92,7 @@ PARTIAL_FLAG = re.compile(r"\s*(?:--partial|partial[:=](?:true|yes|on|1))\s+", r
 FILE_FORMATS = {".toml": "toml", ".csv": "csv", ".json": "json"}  # else read from the text
 
 
-@dataclass
-class CrisisConfig:
+class CrisisConfig(Section):
     """`[cogs.crisis]`: the international fallback and how often a phrase answer may repeat."""
 
     fallback_name: str = "Find A Helpline"

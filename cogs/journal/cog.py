@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +25,7 @@ from bot.core import (
     Place,
     RefKind,
     Scope,
+    Section,
     Services,
     Step,
     Target,
@@ -58,8 +58,7 @@ _FIELD = re.compile(r"^(title|mood|visibility)[:=]", re.IGNORECASE)
 _MOOD_RANGE = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2}))?\s*$")
 
 
-@dataclass
-class JournalConfig:
+class JournalConfig(Section):
     """`[cogs.journal]` settings."""
 
     max_entry_chars: int = 4000

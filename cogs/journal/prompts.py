@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
-from bot.core import DATA_DIR
+from pydantic import Field
+
+from bot.core import (
+    DATA_DIR,
+    FrozenSection,
+    NonBlank,
+    Problem,
+    Section,
+    load_toml,
+    validate,
+)
 
 log = logging.getLogger("circlebot.journal")
 
 PROMPTS_DIR = DATA_DIR / "journal"
 TAGS = ("motivation", "urges", "problem_solving", "balance")
 TEXT_MAX = 300
+Tag = Literal["motivation", "urges", "problem_solving", "balance"]
 
 
 @dataclass(frozen=True)
@@ -25,49 +36,51 @@ class Prompt:
     tags: tuple[str, ...]
 
 
-def load_prompts(directory: Path = PROMPTS_DIR) -> tuple[list[Prompt], list[str]]:
-    """Every valid prompt, and one line per problem naming the file and the prompt."""
+class PromptDef(FrozenSection):
+    """One `[[prompt]]` table."""
+
+    id: NonBlank
+    text: NonBlank = Field(max_length=TEXT_MAX)
+    tags: list[Tag] = Field(default_factory=list)
+
+
+class PromptFile(Section):
+    """A prompts file: `[[prompt]]` tables, each checked on its own so one bad prompt does not
+    hide the others."""
+
+    prompt: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def load_prompts(directory: Path = PROMPTS_DIR) -> tuple[list[Prompt], list[Problem]]:
+    """Every valid prompt, and every problem (file, line, key) of the others."""
     prompts: list[Prompt] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     seen: set[str] = set()
     for path in sorted(directory.glob("*.toml")):
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            problems.append(f"{path.name}: {exc}")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(path.name, None, "", f"cannot be read: {exc}"))
             continue
-        items = data.get("prompt", [])
-        if not isinstance(items, list):
-            problems.append(f"{path.name}: `prompt` must be a list of [[prompt]] tables")
+        parsed, found, locator = load_toml(PromptFile, text, file=path.name)
+        problems.extend(found)
+        if parsed is None:
             continue
-        for index, item in enumerate(items, start=1):
-            where = f"{path.name}: prompt #{index}"
-            problem = _check(item, seen)
-            if problem:
-                problems.append(f"{where}: {problem}")
+        for index, item in enumerate(parsed.prompt):
+            where = ("prompt", index)
+            checked, wrong = validate(
+                PromptDef, item, file=path.name, locator=locator, prefix=where
+            )
+            problems.extend(wrong)
+            if checked is None:
                 continue
-            seen.add(item["id"])
-            prompts.append(Prompt(item["id"], item["text"].strip(), tuple(item.get("tags", []))))
+            if checked.id in seen:
+                line = locator.line((*where, "id")) if locator else None
+                key = f"prompt[{index}].id"
+                problems.append(Problem(path.name, line, key, f"{checked.id!r} is used twice"))
+                continue
+            seen.add(checked.id)
+            prompts.append(Prompt(checked.id, checked.text.strip(), tuple(checked.tags)))
     for problem in problems:
         log.warning("journal prompts: %s", problem)
     return prompts, problems
-
-
-def _check(item: object, seen: set[str]) -> str:
-    if not isinstance(item, dict):
-        return "is not a table"
-    unknown = set(item) - {"id", "text", "tags"}
-    if unknown:
-        return f"unknown key(s) {', '.join(sorted(unknown))}"
-    pid, text, tags = item.get("id"), item.get("text"), item.get("tags", [])
-    if not isinstance(pid, str) or not pid.strip():
-        return "needs an `id`"
-    if pid in seen:
-        return f"id {pid!r} is used twice"
-    if not isinstance(text, str) or not text.strip():
-        return f"{pid!r} needs a `text`"
-    if len(text) > TEXT_MAX:
-        return f"{pid!r}: text is longer than {TEXT_MAX} characters"
-    if not isinstance(tags, list) or any(t not in TAGS for t in tags):
-        return f"{pid!r}: tags must be a list from {', '.join(TAGS)}"
-    return ""

@@ -25,11 +25,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,7 @@ from bot.core import (
     Part,
     Planned,
     RefKind,
+    Section,
     Services,
     Target,
     Tier,
@@ -71,11 +73,10 @@ FORMER_MEMBER = "a former member"
 T = TypeVar("T")
 
 
-@dataclass
-class MeetingsConfig:
+class MeetingsConfig(Section):
     """`[cogs.meetings]` settings; moderators may override the offsets per community."""
 
-    announce_minutes: list[int] = field(default_factory=lambda: [1440, 10, 0])
+    announce_minutes: list[int] = Field(default_factory=lambda: [1440, 10, 0])
     plan_hours: int = 48  # announcements are written to the outbox this far ahead
     rsvp_remind_minutes: int = 15  # default DM reminder offset for members who opt in
     page_size: int = 8

@@ -30,7 +30,6 @@ from bot.core import (
     export_row,
     render_parts,
     scrub_free_space,
-    validate_section,
 )
 from cogs.privacy.models import EraseCode, Presence
 
@@ -140,7 +139,7 @@ class PrivacyService:
             cls = cog_class(name)
             config = None
             if cls.Config is not None:
-                config, _problems = validate_section(cls.Config, {}, f"cogs.{name}")
+                config = cls.Config()
             try:
                 self._bare[name] = cls(self.services, config)
                 found.append(self._bare[name])

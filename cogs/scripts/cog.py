@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.core import (
     Part,
     PermissionDenied,
     Scope,
+    Section,
     Services,
     Target,
     Tier,
@@ -67,8 +67,7 @@ def script_name(description: str) -> Option:
     )
 
 
-@dataclass
-class ScriptsConfig:
+class ScriptsConfig(Section):
     """Settings from `[cogs.scripts]`."""
 
     speaker_minutes: int = 2  # the gentle per-speaker nudge; 0 turns it off

@@ -7,7 +7,7 @@ import difflib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.core import (
     Cog,
     Context,
     Flow,
+    FrozenSection,
     Message,
     NotFound,
     Option,
@@ -52,8 +53,7 @@ PREVIEW = 50
 PAGE = 20  # items per `toolbox list` page, so one message stays well under platform limits
 
 
-@dataclass(frozen=True)
-class WorksheetsConfig:
+class WorksheetsConfig(FrozenSection):
     """`[cogs.worksheets]` settings."""
 
     directory: str = ""  # folder of worksheet files; empty means data/worksheets

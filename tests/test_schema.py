@@ -1,0 +1,144 @@
+"""The schema layer: every problem in the config or a data file names its file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.config import ConfigError
+from bot.config import load as load_config
+from bot.schema import Locator, Problem
+from cogs.journal.prompts import load_prompts
+
+
+def config_problems(tmp_path: Path, text: str) -> list[Problem]:
+    path = tmp_path / "circlebot.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+def only(problems: list[Problem], key: str) -> Problem:
+    found = [p for p in problems if p.key == key]
+    assert len(found) == 1, problems
+    return found[0]
+
+
+def test_config_bad_value_names_file_line_and_key(tmp_path: Path) -> None:
+    problems = config_problems(tmp_path, '[bot]\nname = "x"\n\n[matrix]\nmoderator_power = "50"\n')
+    problem = only(problems, "matrix.moderator_power")
+    assert (problem.file, problem.line) == (str(tmp_path / "circlebot.toml"), 5)
+    assert "must be a whole number" in problem.message and "'50'" in problem.message
+
+
+def test_config_missing_key_points_at_its_table(tmp_path: Path) -> None:
+    problems = config_problems(tmp_path, '[matrix]\n\n[[matrix.communities]]\nname = "Group"\n')
+    problem = only(problems, "matrix.communities[0].id")
+    assert problem.line == 3 and problem.message == "is required"
+    assert problem.file.endswith("circlebot.toml")
+
+
+def test_config_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    problems = config_problems(tmp_path, "[scheduler]\ngrace_minutes = 5\ngrace_minute = 3\n")
+    problem = only(problems, "scheduler.grace_minute")
+    assert problem.line == 3 and "did you mean `grace_minutes`" in problem.message
+
+
+def test_cog_settings_are_checked_with_their_lines(tmp_path: Path) -> None:
+    problems = config_problems(
+        tmp_path, '[cogs]\nenabled = ["journal"]\n\n[cogs.journal]\npage_size = 5\npages = 2\n'
+    )
+    problem = only(problems, "cogs.journal.pages")
+    assert (
+        problem.line == 6 and "unknown key" in problem.message and "page_size" in problem.message
+    )
+
+
+def test_every_config_problem_is_reported_at_once(tmp_path: Path) -> None:
+    problems = config_problems(
+        tmp_path, '[bot]\nlog_level = 3\ntimezone = "Mars/Base"\n[discord]\nenabled = true\n'
+    )
+    keys = {p.key for p in problems}
+    assert {"bot.log_level", "discord.token"} <= keys
+
+
+def test_prompt_file_bad_value_missing_and_unknown_key(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        '[[prompt]]\nid = "fine"\ntext = "Fine."\n\n'
+        '[[prompt]]\nid = "long"\ntext = "' + "x" * 301 + '"\n\n'
+        '[[prompt]]\ntext = "No id."\n\n'
+        '[[prompt]]\nid = "odd"\ntext = "Odd."\ncolour = "blue"\n',
+        encoding="utf-8",
+    )
+    prompts, problems = load_prompts(tmp_path)
+    assert [p.id for p in prompts] == ["fine"]
+    by_key = {p.key: p for p in problems}
+    assert all(p.file == "mine.toml" for p in problems)
+    assert by_key["prompt[1].text"].line == 7 and "at most 300" in by_key["prompt[1].text"].message
+    assert by_key["prompt[2].id"].line == 9 and by_key["prompt[2].id"].message == "is required"
+    assert by_key["prompt[3].colour"].line == 15
+    assert "unknown key" in by_key["prompt[3].colour"].message
+
+
+# The locator: for any TOML of tables, arrays of tables and multi-line texts, every key written
+# is found on the line it was written on.
+NAMES = st.sampled_from(["id", "name", "kind", "text", "steps", "choices", "a-b", "x_1"])
+LOOKALIKE = st.sampled_from(["plain words", "id = 3", "[[steps]]", "kind = 'x'", ""])
+
+
+@st.composite
+def toml_documents(draw: st.DrawFn) -> tuple[str, dict[tuple[str | int, ...], int]]:
+    lines: list[str] = []
+    expected: dict[tuple[str | int, ...], int] = {}
+    counts: dict[str, int] = {}
+
+    def keys(table: tuple[str | int, ...]) -> None:
+        for key in draw(st.lists(NAMES, unique=True, max_size=4)):
+            if draw(st.booleans()):
+                lines.append(f"{key} = " + '"""')
+                expected.setdefault((*table, key), len(lines))
+                lines.extend(draw(st.lists(LOOKALIKE, max_size=3)))
+                lines.append('"""')
+            else:
+                lines.append(f"{key} = {draw(st.integers(0, 9))}")
+                expected.setdefault((*table, key), len(lines))
+
+    keys(())
+    for _ in range(draw(st.integers(0, 5))):
+        name = draw(st.sampled_from(["steps", "prompt", "bot"]))
+        if name == "bot":
+            if "bot" in counts:
+                continue
+            counts["bot"] = 0
+            lines.append("[bot]")
+            expected[("bot",)] = len(lines)
+            keys(("bot",))
+            continue
+        index = counts.get(name, 0)
+        counts[name] = index + 1
+        lines.append(f"[[{name}]]")
+        expected[(name, index)] = len(lines)
+        keys((name, index))
+        if name == "steps":
+            for sub in range(draw(st.integers(0, 2))):
+                lines.append("[[steps.choices]]")
+                expected[("steps", index, "choices", sub)] = len(lines)
+                keys(("steps", index, "choices", sub))
+    return "\n".join(lines) + "\n", expected
+
+
+@settings(max_examples=150)
+@given(toml_documents())
+def test_locator_finds_every_written_key_on_its_line(
+    document: tuple[str, dict[tuple[str | int, ...], int]],
+) -> None:
+    text, expected = document
+    locator = Locator(text)
+    assert set(locator.lines) == set(expected), text  # nothing inside a text taken for a key
+    for path, line in expected.items():
+        assert locator.line(path) == line, (path, text)
+        assert locator.line((*path, "never_written")) == line
