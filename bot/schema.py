@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -132,6 +132,7 @@ class Locator:
                 names = _split_key(header.group(2))
                 table = (*self._resolve(names[:-1], counts), *names[-1:])
                 if header.group(1) == "[[":
+                    self.lines.setdefault(table, number)
                     index = counts.get(table, 0)
                     counts[table] = index + 1
                     table = (*table, index)
@@ -182,8 +183,8 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _fields_at(root: type[BaseModel], path: Path_) -> list[str]:
-    """The keys a table at `path` (inside `root`) accepts, for "did you mean" hints."""
+def _model_at(root: type[BaseModel], path: Path_) -> Any:
+    """The type of the value at `path` inside `root` (Any when it cannot be followed)."""
     tp: Any = root
     for part in path:
         if isinstance(part, int):
@@ -193,12 +194,43 @@ def _fields_at(root: type[BaseModel], path: Path_) -> list[str]:
         if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
             tp = tp.model_fields[part].annotation
             while get_origin(tp) is not None and get_origin(tp) not in (list, tuple, dict):
+                if get_origin(tp) is Annotated:
+                    tp = get_args(tp)[0]
+                    continue
                 tp = next((a for a in get_args(tp) if a is not type(None)), Any)
         else:
-            return []
+            return Any
+    return tp
+
+
+def _fields_at(root: type[BaseModel], path: Path_) -> list[str]:
+    """The keys a table at `path` (inside `root`) accepts, for "did you mean" hints."""
+    tp = _model_at(root, path)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
     return []
+
+
+def _hint(root: type[BaseModel], loc: Path_) -> str:
+    """What a missing key is for: its description, else the values it takes."""
+    if not loc or not isinstance(loc[-1], str):
+        return ""
+    tp: Any = root
+    if loc[:-1]:
+        names = _fields_at(root, loc[:-1])
+        if loc[-1] not in names:
+            return ""
+        tp = _model_at(root, loc[:-1])
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)) or loc[-1] not in tp.model_fields:
+        return ""
+    info = tp.model_fields[loc[-1]]
+    if info.description:
+        return f"; {info.description}"
+    if get_origin(info.annotation) is Literal:
+        return "; " + _("use one of {values}").format(
+            values=", ".join(str(a) for a in get_args(info.annotation))
+        )
+    return ""
 
 
 def message_for(error: ErrorDetails, known: list[str]) -> str:
@@ -235,22 +267,33 @@ def message_for(error: ErrorDetails, known: list[str]) -> str:
         "enum": _("must be one of {expected}, {got}"),
         "string_too_short": _("must not be empty"),
         "string_too_long": _("is {length} characters; at most {max_length}"),
-        "too_short": _("needs at least {min_length}"),
-        "too_long": _("can have at most {max_length}"),
-        "greater_than": _("must be more than {gt}"),
-        "greater_than_equal": _("must be at least {ge}"),
-        "less_than": _("must be less than {lt}"),
-        "less_than_equal": _("must be at most {le}"),
+        "too_short": _("needs at least {min_length} {noun}"),
+        "too_long": _("has {actual} {noun}; at most {max_length}"),
+        "greater_than": _("must be more than {gt}, not {value}"),
+        "greater_than_equal": _("must be at least {ge}, not {value}"),
+        "less_than": _("must be less than {lt}, not {value}"),
+        "less_than_equal": _("must be at most {le}, not {value}"),
     }
     template = simple.get(kind)
     if template is None:
         return str(error["msg"])
     if kind == "string_too_short" and ctx.get("min_length", 1) > 1:
         template = _("must be at least {min_length} characters")
-    if kind in ("too_short", "too_long") and isinstance(value, list):
-        ctx.setdefault("actual_length", len(value))
+    if kind in ("too_short", "too_long"):
+        last = error["loc"][-1] if error["loc"] else ""
+        ctx["noun"] = last if isinstance(last, str) else _("items")
+        ctx["actual"] = f"{len(value):,}" if isinstance(value, list | tuple | str) else "?"
     length = len(value) if isinstance(value, str) else ""
-    return template.format(got=got, length=length, **{k: str(v) for k, v in ctx.items()})
+    return template.format(
+        got=got, length=length, value=_number(value), **{k: _number(v) for k, v in ctx.items()}
+    )
+
+
+def _number(value: Any) -> str:
+    """`5.0` as `5`, other values as they are."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 @lru_cache(maxsize=64)
@@ -273,14 +316,10 @@ def problems_from(
             loc = loc[:-1]
         path = (*prefix, *loc)
         known = _fields_at(root, loc[:-1]) if root is not None else []
-        out.append(
-            Problem(
-                file,
-                locator.line(path) if locator else None,
-                dotted(path),
-                message_for(error, known),
-            )
-        )
+        message = message_for(error, known)
+        if error["type"] in ("missing", "missing_argument") and root is not None:
+            message += _hint(root, loc)
+        out.append(Problem(file, locator.line(path) if locator else None, dotted(path), message))
     return out
 
 

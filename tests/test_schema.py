@@ -121,11 +121,13 @@ def toml_documents(draw: st.DrawFn) -> tuple[str, dict[tuple[str | int, ...], in
         index = counts.get(name, 0)
         counts[name] = index + 1
         lines.append(f"[[{name}]]")
+        expected.setdefault((name,), len(lines))
         expected[(name, index)] = len(lines)
         keys((name, index))
         if name == "steps":
             for sub in range(draw(st.integers(0, 2))):
                 lines.append("[[steps.choices]]")
+                expected.setdefault(("steps", index, "choices"), len(lines))
                 expected[("steps", index, "choices", sub)] = len(lines)
                 keys(("steps", index, "choices", sub))
     return "\n".join(lines) + "\n", expected
@@ -142,3 +144,111 @@ def test_locator_finds_every_written_key_on_its_line(
     for path, line in expected.items():
         assert locator.line(path) == line, (path, text)
         assert locator.line((*path, "never_written")) == line
+
+
+SCRIPT = """\
+name = "evening"
+title = "Evening"
+minutes = 30
+
+[[steps]]
+id = "hello"
+kind = "read_aloud"
+minutes = 5
+text = "Welcome."
+
+[[steps]]
+id = "round"
+kind = "round_robin"
+minutes = "ten"
+text = "How are you?"
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "key", "words"),
+    [
+        (("minutes = 5\ntext", "minutes = -5\ntext"), 8, "steps[0].minutes", "at least 0"),
+        (('kind = "read_aloud"\n', ""), 5, "steps[0].kind", "is required; use one of"),
+        (
+            ('text = "Welcome."\n', 'text = "Welcome."\ncolour = 1\n'),
+            10,
+            "steps[0].colour",
+            "unknown key",
+        ),
+    ],
+)
+def test_script_problems_name_file_line_and_key(
+    tmp_path: Path, change: tuple[str, str], line: int, key: str, words: str
+) -> None:
+    from cogs.scripts.script import load_directory
+
+    (tmp_path / "evening.toml").write_text(
+        SCRIPT.replace('minutes = "ten"', "minutes = 10").replace(*change), encoding="utf-8"
+    )
+    scripts, problems = load_directory(tmp_path)
+    assert scripts == {}
+    assert any(
+        p.startswith(f"evening.toml: line {line}: {key}: ") and words in p for p in problems
+    )
+
+
+def test_script_bad_type_is_named_with_its_line() -> None:
+    from cogs.scripts.script import ScriptError, parse_script
+
+    with pytest.raises(ScriptError) as caught:
+        parse_script(SCRIPT, file="evening.toml")
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.key) == ("evening.toml", 14, "steps[1].minutes")
+    assert "must be a number" in problem.message and "'ten'" in problem.message
+
+
+WORKSHEET = """\
+id = "plan"
+title = "Plan"
+tags = ["urges"]
+
+[[steps]]
+id = "first"
+prompt = "What comes first?"
+kind = "choice"
+
+[[steps.choices]]
+value = "a"
+label = "A"
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "key", "words"),
+    [
+        (('kind = "choice"', "kind = 3"), 8, "steps[0].kind", "must be one of"),
+        (('value = "a"\n', ""), 10, "steps[0].choices[0].value", "is required"),
+        (
+            ('label = "A"', 'label = "A"\nemoji = ":)"'),
+            13,
+            "steps[0].choices[0].emoji",
+            "unknown key",
+        ),
+        (('tags = ["urges"]', 'tags = ["urges"]\nauthor = "me"'), 4, "author", "unknown key"),
+    ],
+)
+def test_worksheet_problems_name_file_line_and_key(
+    tmp_path: Path, change: tuple[str, str], line: int, key: str, words: str
+) -> None:
+    from cogs.worksheets.definitions import load_all
+
+    (tmp_path / "plan.toml").write_text(WORKSHEET.replace(*change), encoding="utf-8")
+    sheets, problems = load_all(tmp_path)
+    assert sheets == {}
+    found = [p for p in problems if p.key == key]
+    assert found and found[0].file == "plan.toml" and found[0].line == line, problems
+    assert words in found[0].message
+
+
+def test_a_valid_worksheet_still_loads(tmp_path: Path) -> None:
+    from cogs.worksheets.definitions import load_all
+
+    (tmp_path / "plan.toml").write_text(WORKSHEET, encoding="utf-8")
+    sheets, problems = load_all(tmp_path)
+    assert problems == [] and [c.value for c in sheets["plan"].steps[0].choices] == ["a"]

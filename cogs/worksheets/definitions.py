@@ -1,19 +1,31 @@
 """Worksheet definitions read from data/worksheets/*.toml and checked before the bot uses them.
 
-A broken file is reported (file, field, problem) and left out; the others still load, so one
-typo never keeps the bot from starting.
+A broken file is reported (file, line, key, problem) and left out; the others still load, so one
+typo never keeps the bot from starting. The shape is `WorksheetFile` (bot.schema).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from bot.core import END, AnswerKind, Choice
+from pydantic import AfterValidator, Field
+
+from bot.core import (
+    END,
+    AnswerKind,
+    Choice,
+    FrozenSection,
+    Locator,
+    NonBlank,
+    Problem,
+    dotted,
+    load_toml,
+    validate,
+)
 
 TAGS = ("motivation", "urges", "problem_solving", "balance")
 STAGES = (
@@ -27,39 +39,9 @@ STAGES = (
 )
 CHECKS = ("minutes", "past")  # named validators a step may ask for with `check = "..."`
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")  # short enough for `worksheet.X.edit.Y` ids
-TOP_KEYS = {"id", "title", "summary", "tags", "stages", "intro", "steps", "flags", "suggest_from"}
-STEP_KEYS = {
-    "id",
-    "prompt",
-    "kind",
-    "required",
-    "low",
-    "high",
-    "choices",
-    "hint",
-    "branches",
-    "long",
-    "terms",
-    "check",
-}
 MAX_STEPS = 40
 MAX_BUTTONS = 25
 MAX_LABEL = 80
-
-Report = Callable[[str, str], None]  # (field, problem)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one file, precise enough to fix without guessing."""
-
-    file: str
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f" {self.where}:" if self.where else ""
-        return f"{self.file}:{where} {self.message}"
 
 
 @dataclass(frozen=True)
@@ -117,24 +99,100 @@ class Worksheet:
         return next((s for s in self.steps if s.id == step_id), None)
 
 
+def _check_id(value: str) -> str:
+    if not ID_RE.match(value):
+        raise ValueError("use 1-24 lower-case letters, digits or _, starting with a letter")
+    return value
+
+
+def _check_name(value: str) -> str:
+    if value and value not in CHECKS:
+        raise ValueError(f"unknown check {value!r}; known: {', '.join(CHECKS)}")
+    return value
+
+
+SheetId = Annotated[str, AfterValidator(_check_id)]
+KindName = Literal["text", "list", "scale", "choice", "datetime"]  # AnswerKind's values
+Tag = Literal["motivation", "urges", "problem_solving", "balance"]
+Stage = Literal[
+    "precontemplation",
+    "contemplation",
+    "preparation",
+    "action",
+    "maintenance",
+    "lapse",
+    "graduation",
+]
+
+
+class ChoiceTable(FrozenSection):
+    """One `{ value, label }` of a choice step."""
+
+    value: str = Field(min_length=1, max_length=100)
+    label: str = Field("", max_length=MAX_LABEL)
+
+
+class StepTable(FrozenSection):
+    """One `[[steps]]` table as written."""
+
+    id: SheetId
+    prompt: NonBlank
+    kind: KindName = "text"
+    required: bool = True
+    low: int = 0
+    high: int = 10
+    choices: list[ChoiceTable] | None = Field(None, min_length=1, max_length=MAX_BUTTONS)
+    hint: str = ""
+    branches: dict[str, str] = Field(default_factory=dict)
+    long: bool = False
+    terms: bool = False
+    check: Annotated[str, AfterValidator(_check_name)] = ""
+
+
+class FlagsTable(FrozenSection):
+    """`[flags]`: words worth pointing out in the answers of some steps."""
+
+    steps: list[str] = Field(default_factory=list)
+    words: list[NonBlank] = Field(min_length=1)
+    note: NonBlank
+
+
+class WorksheetFile(FrozenSection):
+    """A worksheet file as written."""
+
+    id: SheetId
+    title: NonBlank = Field(max_length=100)
+    summary: str = Field("", max_length=200)
+    intro: str = Field("", max_length=1500)
+    tags: list[Tag] = Field(min_length=1)
+    stages: list[Stage] = Field(default_factory=list)
+    steps: list[StepTable] = Field(min_length=1, max_length=MAX_STEPS)
+    flags: FlagsTable | None = None
+    suggest_from: str = ""
+
+
 def load_all(directory: Path) -> tuple[dict[str, Worksheet], list[Problem]]:
     """Every valid worksheet in `directory` by id, and the problems of the others."""
     found: dict[str, Worksheet] = {}
     problems: list[Problem] = []
     if not directory.is_dir():
-        return found, [Problem(str(directory), "", "folder not found")]
+        return found, [Problem(str(directory), None, "", "folder not found")]
     for path in sorted(directory.glob("*.toml")):
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(path.name, "", f"cannot be read: {exc}"))
+            problems.append(Problem(path.name, None, "", f"cannot be read: {exc}"))
             continue
-        except tomllib.TOMLDecodeError as exc:
-            problems.append(Problem(path.name, "", f"is not valid TOML: {exc}"))
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            problems.extend(load_toml(WorksheetFile, text, file=path.name)[1])
             continue
-        sheet, found_problems = parse(data, path.name)
+        locator = Locator(text)
+        sheet, found_problems = parse(data, path.name, locator)
         if sheet is not None and sheet.id in found:
-            found_problems.append(Problem(path.name, "id", f"{sheet.id!r} is used twice"))
+            line = locator.line(("id",))
+            found_problems.append(Problem(path.name, line, "id", f"{sheet.id!r} is used twice"))
         if found_problems or sheet is None:
             problems.extend(found_problems)
             continue
@@ -142,225 +200,118 @@ def load_all(directory: Path) -> tuple[dict[str, Worksheet], list[Problem]]:
     return found, problems
 
 
-def parse(data: dict[str, Any], file: str) -> tuple[Worksheet | None, list[Problem]]:
-    """Check one parsed file; the worksheet only when nothing is wrong."""
-    problems: list[Problem] = []
+def parse(
+    data: dict[str, Any], file: str, locator: Locator | None = None
+) -> tuple[Worksheet | None, list[Problem]]:
+    """Check one parsed file; the worksheet only when nothing is wrong.
 
-    def bad(where: str, message: str) -> None:
-        problems.append(Problem(file, where, message))
-
-    for key in sorted(set(data) - TOP_KEYS):
-        bad(key, f"unknown key; known keys: {', '.join(sorted(TOP_KEYS))}")
-    sheet_id = _text(data, "id", bad, required=True)
-    if sheet_id and not ID_RE.match(sheet_id):
-        bad("id", "use 1-24 lower-case letters, digits or _, starting with a letter")
-    stem = Path(file).stem
-    if sheet_id and sheet_id != stem:
-        bad("id", f"must match the file name ({stem!r})")
-    title = _text(data, "title", bad, required=True, limit=100)
-    summary = _text(data, "summary", bad, limit=200)
-    intro = _text(data, "intro", bad, limit=1500)
-    tags = _names(data, "tags", TAGS, bad, required=True)
-    stages = _names(data, "stages", STAGES, bad)
-    steps = _steps(data.get("steps"), bad)
-    flags = _flags(data.get("flags"), steps, bad)
-    suggest_from = _text(data, "suggest_from", bad)
-    if suggest_from:
-        source = next((s for s in steps if s.id == suggest_from), None)
-        if source is None or source.kind is not AnswerKind.CHOICE:
-            bad("suggest_from", "must name a choice step")
-        elif any(c.value not in STAGES for c in source.choices):
-            bad("suggest_from", f"the step's choice values must be stages: {', '.join(STAGES)}")
+    The shape is `WorksheetFile`'s (pydantic); the rules that tie keys together (the id is the
+    file name, branches lead to steps, a choice step has choices...) are `_rules`."""
+    checked, problems = validate(WorksheetFile, data, file=file, locator=locator)
+    if checked is None:
+        return None, problems
+    for path, message in _rules(checked, Path(file).stem):
+        line = locator.line(path) if locator else None
+        problems.append(Problem(file, line, dotted(path), message))
     if problems:
         return None, problems
+    steps = tuple(_step(step) for step in checked.steps)
+    flags = checked.flags
     return (
         Worksheet(
-            id=sheet_id,
-            title=title,
-            summary=summary,
-            tags=tags,
-            stages=stages,
-            intro=intro,
-            steps=tuple(steps),
-            flags=flags,
-            suggest_from=suggest_from,
+            id=checked.id,
+            title=checked.title.strip(),
+            summary=checked.summary.strip(),
+            tags=tuple(checked.tags),
+            stages=tuple(checked.stages),
+            intro=checked.intro.strip(),
+            steps=steps,
+            flags=(
+                Flags(
+                    tuple(flags.steps), tuple(w.lower() for w in flags.words), flags.note.strip()
+                )
+                if flags is not None
+                else None
+            ),
+            suggest_from=checked.suggest_from.strip(),
         ),
         problems,
     )
 
 
-def _text(
-    data: dict[str, Any], key: str, bad: Report, *, required: bool = False, limit: int = 4000
-) -> str:
-    value = data.get(key)
-    if value is None:
-        if required:
-            bad(key, "is required")
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        bad(key, "must be a non-empty text" if required else "must be text")
-        return ""
-    if len(value) > limit:
-        bad(key, f"is {len(value)} characters; at most {limit}")
-    return value.strip()
+Rule = tuple[tuple[str | int, ...], str]  # (key path, problem)
 
 
-def _names(
-    data: dict[str, Any],
-    key: str,
-    allowed: tuple[str, ...],
-    bad: Report,
-    *,
-    required: bool = False,
-) -> tuple[str, ...]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        bad(key, "must be a list of names")
-        return ()
-    if required and not value:
-        bad(key, f"needs at least one of: {', '.join(allowed)}")
-    for name in value:
-        if name not in allowed:
-            bad(key, f"unknown {name!r}; use: {', '.join(allowed)}")
-    return tuple(value)
+def _rules(sheet: WorksheetFile, stem: str) -> list[Rule]:
+    """Rules that span keys, which a schema of one value at a time cannot state."""
+    found: list[Rule] = []
+    if sheet.id != stem:
+        found.append((("id",), f"must match the file name ({stem!r})"))
+    ids = [step.id for step in sheet.steps]
+    for index, step in enumerate(sheet.steps):
+        if step.id in ids[:index]:
+            found.append((("steps", index, "id"), f"{step.id!r} is used twice"))
+        found.extend(
+            ((("steps", index, *path), message) for path, message in _step_rules(step, ids))
+        )
+    if sheet.flags is not None and not all(s in ids for s in sheet.flags.steps):
+        found.append((("flags", "steps"), "must list ids of this worksheet's steps"))
+    if sheet.suggest_from:
+        source = next((s for s in sheet.steps if s.id == sheet.suggest_from), None)
+        if source is None or source.kind != "choice":
+            found.append((("suggest_from",), "must name a choice step"))
+        elif any(c.value not in STAGES for c in source.choices or ()):
+            found.append(
+                (
+                    ("suggest_from",),
+                    f"the step's choice values must be stages: {', '.join(STAGES)}",
+                )
+            )
+    return found
 
 
-def _steps(raw: Any, bad: Report) -> list[StepDef]:
-    if not isinstance(raw, list) or not raw:
-        bad("steps", "needs at least one [[steps]] table")
-        return []
-    if len(raw) > MAX_STEPS:
-        bad("steps", f"at most {MAX_STEPS} steps")
-    steps: list[StepDef] = []
-    ids = [s.get("id") for s in raw if isinstance(s, dict)]
-    for index, entry in enumerate(raw):
-        where = f"steps[{index}]"
-        if not isinstance(entry, dict):
-            bad(where, "must be a table")
-            continue
-        step = _step(entry, where, ids, bad)
-        if step is not None:
-            if any(s.id == step.id for s in steps):
-                bad(f"{where}.id", f"{step.id!r} is used twice")
-            steps.append(step)
-    return steps
-
-
-def _step(entry: dict[str, Any], where: str, ids: list[Any], bad: Report) -> StepDef | None:
-    local: list[tuple[str, str]] = []
-
-    def fail(field: str, message: str) -> None:
-        local.append((field, message))
-        bad(f"{where}.{field}" if field else where, message)
-
-    for key in sorted(set(entry) - STEP_KEYS):
-        fail(key, f"unknown key; known keys: {', '.join(sorted(STEP_KEYS))}")
-    step_id = entry.get("id")
-    if not isinstance(step_id, str) or not ID_RE.match(step_id):
-        fail("id", "use 1-24 lower-case letters, digits or _, starting with a letter")
-    prompt = entry.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        fail("prompt", "is required text")
-    kinds = [k.value for k in AnswerKind]
-    kind_name = entry.get("kind", "text")
-    kind = AnswerKind.TEXT
-    if kind_name not in kinds:
-        fail("kind", f"{kind_name!r} is not one of: {', '.join(kinds)}")
-    else:
-        kind = AnswerKind(kind_name)
-    flags: dict[str, bool] = {}
-    for key in ("required", "long", "terms"):
-        value = entry.get(key, key == "required")
-        if not isinstance(value, bool):
-            fail(key, "must be true or false")
-        flags[key] = bool(value)
-    low, high = entry.get("low", 0), entry.get("high", 10)
-    if not isinstance(low, int) or not isinstance(high, int) or isinstance(low, bool):
-        fail("low", "low and high must be whole numbers")
-        low, high = 0, 10
-    elif kind is AnswerKind.SCALE and not (low < high and high - low < MAX_BUTTONS):
-        fail("high", f"needs low < high and at most {MAX_BUTTONS} values")
-    choices = _choices(entry.get("choices"), kind, fail)
-    branches = entry.get("branches", {})
-    if not isinstance(branches, dict):
-        fail("branches", "must be a table of answer = step id")
-        branches = {}
-    values = {c.value for c in choices}
-    for answer, target in branches.items():
-        if kind is not AnswerKind.CHOICE or answer not in values:
-            fail(f"branches.{answer}", "branches are keyed by the choice values of this step")
+def _step_rules(step: StepTable, ids: list[str]) -> list[Rule]:
+    found: list[Rule] = []
+    if step.kind == "scale" and not (step.low < step.high and step.high - step.low < MAX_BUTTONS):
+        found.append((("high",), f"needs low < high and at most {MAX_BUTTONS} values"))
+    if step.kind == "choice" and step.choices is None:
+        found.append((("choices",), "a choice step needs choices"))
+    if step.kind != "choice" and step.choices is not None:
+        found.append((("choices",), "only choice steps take choices"))
+    values = [c.value for c in step.choices or ()]
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            found.append((("choices", index, "value"), f"{value!r} is used twice"))
+    for answer, target in step.branches.items():
+        if step.kind != "choice" or answer not in values:
+            found.append(
+                (("branches", answer), "branches are keyed by the choice values of this step")
+            )
         if target != "end" and target not in ids:
-            fail(f"branches.{answer}", f'unknown step {target!r} (or use "end")')
-    if flags.get("terms") and kind is not AnswerKind.LIST:
-        fail("terms", "only list steps can mark items short- or long-term")
-    check = entry.get("check", "")
-    if check and check not in CHECKS:
-        fail("check", f"unknown check {check!r}; known: {', '.join(CHECKS)}")
-    hint = entry.get("hint", "")
-    if not isinstance(hint, str):
-        fail("hint", "must be text")
-    if local:
-        return None
+            found.append((("branches", answer), f'unknown step {target!r} (or use "end")'))
+    if step.terms and step.kind != "list":
+        found.append((("terms",), "only list steps can mark items short- or long-term"))
+    return found
+
+
+def _step(step: StepTable) -> StepDef:
     return StepDef(
-        id=str(step_id),
-        prompt=str(prompt).strip(),
-        kind=kind,
-        required=flags["required"],
-        low=low,
-        high=high,
-        choices=choices,
-        hint=str(hint).strip(),
-        branches={k: END if v == "end" else str(v) for k, v in branches.items()},
-        long=flags["long"],
-        terms=flags["terms"],
-        check=str(check),
+        id=step.id,
+        prompt=step.prompt.strip(),
+        kind=AnswerKind(step.kind),
+        required=step.required,
+        low=step.low,
+        high=step.high,
+        choices=tuple(Choice(c.value, c.label) for c in step.choices or ()),
+        hint=step.hint.strip(),
+        branches={k: END if v == "end" else v for k, v in step.branches.items()},
+        long=step.long,
+        terms=step.terms,
+        check=step.check,
     )
 
 
-def _choices(raw: Any, kind: AnswerKind, fail: Report) -> tuple[Choice, ...]:
-    if raw is None:
-        if kind is AnswerKind.CHOICE:
-            fail("choices", "a choice step needs choices")
-        return ()
-    if kind is not AnswerKind.CHOICE:
-        fail("choices", "only choice steps take choices")
-        return ()
-    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_BUTTONS:
-        fail("choices", f"must be a list of 1-{MAX_BUTTONS} {{ value, label }} tables")
-        return ()
-    out: list[Choice] = []
-    for index, item in enumerate(raw):
-        value = item.get("value") if isinstance(item, dict) else None
-        label = item.get("label", "") if isinstance(item, dict) else None
-        if not isinstance(value, str) or not 1 <= len(value) <= 100:
-            fail(f"choices[{index}].value", "must be text of 1-100 characters")
-            continue
-        if not isinstance(label, str) or len(label) > MAX_LABEL:
-            fail(f"choices[{index}].label", f"must be text of at most {MAX_LABEL} characters")
-            continue
-        if any(c.value == value for c in out):
-            fail(f"choices[{index}].value", f"{value!r} is used twice")
-        out.append(Choice(value, label))
-    return tuple(out)
-
-
-def _flags(raw: Any, steps: list[StepDef], bad: Report) -> Flags | None:
-    if raw is None:
+def _flags(flags: FlagsTable | None) -> Flags | None:
+    if flags is None:
         return None
-    if not isinstance(raw, dict):
-        bad("flags", "must be a table with steps, words and note")
-        return None
-    step_ids = raw.get("steps", [])
-    words = raw.get("words", [])
-    note = raw.get("note", "")
-    known = {s.id for s in steps}
-    if not isinstance(step_ids, list) or not all(s in known for s in step_ids):
-        bad("flags.steps", "must list ids of this worksheet's steps")
-        step_ids = []
-    if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
-        bad("flags.words", "must be a non-empty list of words")
-        words = []
-    if not isinstance(note, str) or not note.strip():
-        bad("flags.note", "is required text")
-        note = ""
-    return Flags(tuple(step_ids), tuple(w.lower() for w in words), note.strip())
+    return Flags(tuple(flags.steps), tuple(w.lower() for w in flags.words), flags.note.strip())

@@ -379,13 +379,13 @@ async def test_a_broken_worksheet_file_is_reported_and_the_others_load(
     app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
     fake = FakePlatform(app)
     assert sorted(cog_of(app).sheets) == sorted(set(SHIPPED) - {"abc", "hov"})
-    assert "abc.toml: steps[2].kind: 'essay' is not one of" in caplog.text
-    assert "hov.toml: is not valid TOML" in caplog.text
+    assert "abc.toml: line 33: steps[2].kind: must be one of 'text', 'list'" in caplog.text
+    assert "hov.toml: line 2: this is not valid TOML" in caplog.text
     member = (await fake.say("ana", "!worksheet list"))[0].text
     assert "Cost-benefit" in member and "problems" not in member
     fake.actor("mo", Tier.MODERATOR)
     shown = (await fake.say("mo", "!worksheet list"))[0].text
-    assert "Files with problems" in shown and "abc.toml: steps\\[2\\].kind" in shown
+    assert "Files with problems" in shown and "abc.toml: line 33: steps\\[2\\].kind" in shown
     said = await fake.say("ana", "!worksheet start abc")
     assert "no worksheet called" in said[0].text
 
@@ -393,10 +393,10 @@ async def test_a_broken_worksheet_file_is_reported_and_the_others_load(
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"tags": ["cravings"]}, "tags: unknown 'cravings'"),
+        ({"tags": ["cravings"]}, "tags[0]: must be one of 'motivation'"),
         ({"id": "other"}, "id: must match the file name"),
         ({"colour": "blue"}, "colour: unknown key"),
-        ({"steps": []}, "steps: needs at least one"),
+        ({"steps": []}, "steps: needs at least 1 steps"),
         ({"suggest_from": "behaviour"}, "suggest_from: must name a choice step"),
     ],
 )
@@ -419,7 +419,8 @@ def test_worksheet_validation_names_the_file_and_field(
     [
         ({"id": "a", "prompt": "?", "kind": "choice"}, "steps[0].choices: a choice step needs"),
         ({"id": "a", "prompt": "?", "kind": "scale", "high": 99}, "steps[0].high"),
-        ({"id": "a", "prompt": ""}, "steps[0].prompt: is required"),
+        ({"id": "a", "prompt": ""}, "steps[0].prompt: must not be empty"),
+        ({"id": "a"}, "steps[0].prompt: is required"),
         ({"id": "a", "prompt": "?", "terms": True}, "steps[0].terms"),
         ({"id": "a", "prompt": "?", "check": "weeks"}, "steps[0].check: unknown check"),
         (
