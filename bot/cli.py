@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import json
 import logging
@@ -343,6 +344,7 @@ async def _console(config: AppConfig, args: argparse.Namespace) -> int:
     try:
         await app.open(migrate=True)
         await app.start()
+        freeze_after_start()
         await adapter.run(stop)
     finally:
         await app.close()
@@ -366,6 +368,7 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     _on_signals(stop)
     await app.start()
+    freeze_after_start()
     try:
         async with asyncio.TaskGroup() as group:
             for adapter in adapters:
@@ -374,6 +377,18 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
         await app.close()
     print("Stopped cleanly.", file=sys.stderr)
     return 0
+
+
+def freeze_after_start() -> None:
+    """Move every object alive after start-up out of the garbage collector's reach.
+
+    Modules, the command registry, the config and the compiled crisis phrase lists live as long
+    as the process; `gc.freeze()` keeps each later full collection from walking them again
+    (benchmarks/discord_interactions.py measures the bot with and without it). The collection
+    first drops start-up garbage, so none of it is kept for good.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _on_signals(stop: asyncio.Event) -> None:
