@@ -4,7 +4,7 @@ VENV := .venv
 SYNAPSE_VENV := .venv-synapse
 SYNAPSE_SPEC := matrix-synapse>=1.160,<2
 
-.PHONY: run test lint venvs
+.PHONY: run test lint venvs bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,8 @@ lint: $(VENV)/.installed
 
 test: venvs lint
 	$(VENV)/bin/python -m pytest -q
+
+# Every benchmark judged against its goal, written to benchmarks/RESULTS.md (commit that file
+# alone afterwards, so the commit before it is the code measured). Takes about half an hour.
+bench: $(VENV)/.installed $(SYNAPSE_VENV)/.installed
+	$(VENV)/bin/python -m benchmarks.run_all

@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.common import Goal, emit
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
@@ -60,7 +61,15 @@ async def measure(count: int) -> None:
         await app.close()
     print(f"sequences checked: {count} (seed {SEED}), disagreements with the oracle: {disagreed}")
     print(f"time: {seconds:.1f} s ({seconds / max(count, 1) * 1000:.0f} ms per sequence)")
-    print("goal: 0 disagreements; verdict:", "met" if disagreed == 0 else "missed")
+    emit(
+        Goal(
+            f"dialogue model: disagreements with the oracle ({count} random sequences)",
+            0,
+            disagreed,
+            "",
+            "at most",
+        )
+    )
 
 
 if __name__ == "__main__":

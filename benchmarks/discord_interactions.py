@@ -2,15 +2,19 @@
 
 Both answer `/ping` through discord.py's real gateway and HTTP code against the local Discord
 stand-in (same process, same event loop), so the ratio is what the core and the adapter cost
-per interaction: tier lookup, community row, profile, rendering, safety. Run:
-.venv/bin/python -m benchmarks.discord_interactions [COUNT] [CONCURRENCY]
+per interaction: tier lookup, community row, profile, rendering, safety. The two run in turn,
+round after round (bare, circlebot, bare, ...), each with a fresh client; the goal compares the
+medians as time per interaction: circlebot / bare <= 1.2x. circlebot runs as `python -m bot`
+does, with its start-up objects frozen (`gc.freeze()`); a third variant without the freeze is
+kept as a note. Run:
+.venv/bin/python -m benchmarks.discord_interactions [COUNT] [CONCURRENCY] [ROUNDS]
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
-import os
 import platform
 import sys
 import tempfile
@@ -21,9 +25,11 @@ from pathlib import Path
 import discord
 from discord import app_commands
 
+from benchmarks.common import Goal, emit, interleaved, machine, note
 from bot import crypto
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
+from bot.cli import freeze_after_start
 from bot.config import parse
 from tests.harness.discord import DiscordStandin, StandinState
 
@@ -76,11 +82,9 @@ def bare_client() -> tuple[discord.Client, Callable[[], Awaitable[object]]]:
     return client, tree.sync
 
 
-async def main(count: int, concurrency: int) -> None:
+async def main(count: int, concurrency: int, rounds: int) -> None:
     logging.disable(logging.WARNING)
     crypto.use_keys([crypto.generate_key()])
-    bare, sync = bare_client()
-    bare_rate = await rate(bare, sync, count, concurrency)
     with tempfile.TemporaryDirectory() as tmp:
         config = parse(
             {
@@ -92,25 +96,52 @@ async def main(count: int, concurrency: int) -> None:
         app = App(config, db_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
         await app.open(migrate=True)
         await app.start()
-        try:
+
+        async def bare() -> float:
+            client, sync = bare_client()
+            return await rate(client, sync, count, concurrency)
+
+        async def circlebot_unfrozen() -> float:
             adapter = DiscordAdapter(app, guild_ready_timeout=0.05)
-            circle_rate = await rate(adapter.client, lambda: asyncio.sleep(0), count, concurrency)
+            return await rate(adapter.client, lambda: asyncio.sleep(0), count, concurrency)
+
+        async def circlebot() -> float:
+            freeze_after_start()  # as `python -m bot` does once started
+            try:
+                return await circlebot_unfrozen()
+            finally:
+                gc.unfreeze()
+
+        try:
+            medians = await interleaved(
+                {"bare": bare, "circlebot": circlebot, "unfrozen": circlebot_unfrozen}, rounds
+            )
         finally:
             await app.close()
+    print(machine() + f", discord.py {discord.__version__}, {platform.platform()}")
     print(
-        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"discord.py {discord.__version__}, {platform.platform()}"
+        f"{count} /ping interactions, {concurrency} in flight, stand-in in the same process, "
+        f"{rounds} rounds interleaved, medians"
     )
-    print(f"{count} /ping interactions, {concurrency} in flight, stand-in in the same process")
-    print(f"bare discord.py bot : {bare_rate:8.1f} interactions/s")
-    print(f"circlebot (SQLite)  : {circle_rate:8.1f} interactions/s")
-    print(f"ratio circlebot/bare: {circle_rate / bare_rate:8.2f}")
+    print(f"bare discord.py bot : {medians['bare']:8.1f} interactions/s")
+    print(f"circlebot (SQLite)  : {medians['circlebot']:8.1f} interactions/s")
+    print(f"circlebot, no freeze: {medians['unfrozen']:8.1f} interactions/s")
+    note(
+        f"Discord: gc.freeze() after start: {medians['unfrozen']:.0f} -> "
+        f"{medians['circlebot']:.0f} interactions/s ({count} x {rounds} rounds)"
+    )
+    emit(
+        Goal(
+            f"Discord: circlebot / bare discord.py, time per /ping interaction ({count} x "
+            f"{rounds} rounds, {concurrency} in flight)",
+            1.2,
+            round(medians["bare"] / medians["circlebot"], 2),
+            "x",
+            "at most",
+        )
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(
-        main(
-            int(sys.argv[1]) if len(sys.argv) > 1 else 500,
-            int(sys.argv[2]) if len(sys.argv) > 2 else 10,
-        )
-    )
+    numbers = [int(a) for a in sys.argv[1:4]]
+    asyncio.run(main(*(numbers + [500, 10, 5][len(numbers) :])))

@@ -1,35 +1,37 @@
-"""Command dispatch through the whole core vs the same database work done directly.
+"""Command dispatch through the whole core vs the same database work done bare.
 
-Prints commands/second for a read command (`me show`) and a write command (`me timezone`):
-through the dispatcher (as every adapter calls it), through the console adapter's `handle_line`
-(parsing and rendering included, output to a StringIO), and the same queries done with plain
-SQLAlchemy (community, member, profile, pseudonym for the read; load and update the profile for
-the write), uncached. The ratio is direct / console adapter (goal <= 1.3). Everything runs on one
-event loop, so it is one core plus the SQLite driver's thread. The last line is the numbers as
-JSON for benchmarks.run_all. Run: .venv/bin/python -m benchmarks.dispatch [N]
+Four variants, interleaved round by round (A B C D A B C D ...) and judged on their medians:
+`me show` and `me timezone` through the console adapter's `handle_line` (parsing and rendering
+included, output to a StringIO) with the caches on, as members use it; `me show` through the
+dispatcher (as every adapter calls it) with every cache OFF, against the same rows read bare with
+plain SQLAlchemy in one session (community, member, profile, pseudonym); and `me timezone`
+through the dispatcher against the same profile row loaded and updated bare. Same work on both
+sides: the ratio is circlebot's time per command / the bare time (goal <= 1.3x). Everything runs
+on one event loop. Run: .venv/bin/python -m benchmarks.dispatch [N] [ROUNDS]
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import io
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import select
 
+from benchmarks.common import Goal, emit, interleaved, machine
 from bot import crypto
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import parse
 from bot.models import Community, Member, Profile
-from tests.harness.platform import FakePlatform
+from bot.services.cache import MISSING, TTLCache
+from tests.harness.platform import COMMUNITY, FakePlatform
 
 ZONES = ["Europe/Berlin", "Asia/Kolkata"]
 
@@ -49,6 +51,17 @@ async def rate(n: int, one: Callable[[int], Awaitable[object]]) -> float:
     return n / (time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def caches_off() -> Iterator[None]:
+    """Every TTLCache misses while inside (reads go to the database), as with no cache at all."""
+    original = TTLCache.get
+    TTLCache.get = lambda self, key: MISSING  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TTLCache.get = original  # type: ignore[method-assign]
+
+
 def console_line(
     console: ConsoleAdapter, out: io.StringIO, line: str
 ) -> Callable[[int], Awaitable[object]]:
@@ -62,8 +75,8 @@ def console_line(
     return one
 
 
-async def measure(n: int) -> dict[str, float]:
-    """Run every variant N times; returns the rates."""
+async def measure(n: int, rounds: int) -> dict[str, float]:
+    """Run every variant N times per round for `rounds` rounds; returns the median rates."""
     crypto.use_keys([crypto.generate_key()])
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(tmp)
@@ -77,58 +90,104 @@ async def measure(n: int) -> dict[str, float]:
         dispatcher = app.dispatcher
         out = io.StringIO()
         console = ConsoleAdapter(app, out=out)
-        results: dict[str, float] = {}
-
-        results["read_core"] = await rate(n, lambda i: dispatcher.run(incoming, spec_show, {}))
-        results["write_core"] = await rate(
-            n, lambda i: dispatcher.run(incoming, spec_tz, {"zone": ZONES[i % 2]})
-        )
-        results["read_console"] = await rate(n, console_line(console, out, "@bo !me show"))
-        assert "Your settings" in out.getvalue(), out.getvalue()
-        results["write_console"] = await rate(
-            n, console_line(console, out, "@bo !me timezone {zone}")
-        )
-        assert "time zone is now" in out.getvalue(), out.getvalue()
-
+        await console.handle_line("@bo !me show")  # first sight: the member's rows exist
+        await dispatcher.run(incoming, spec_tz, {"zone": ZONES[0]})  # a profile row to read
         sessions = app.db.sessions
+        actor = incoming.actor.key
 
-        async def read_direct(i: int) -> None:
+        async def read_bare(i: int) -> None:
             async with sessions() as s:
-                await s.scalar(select(Community).where(Community.platform_id == "local"))
-                await s.scalar(select(Member.id).where(Member.actor_key == "console:bo"))
-                await s.get(Profile, "console:bo", populate_existing=True)
-                await s.scalar(select(Member.pseudonym).where(Member.actor_key == "console:bo"))
+                found = (
+                    await s.scalar(
+                        select(Community).where(
+                            Community.platform == "fake", Community.platform_id == COMMUNITY
+                        )
+                    ),
+                    await s.scalar(select(Member.id).where(Member.actor_key == actor)),
+                    await s.get(Profile, actor, populate_existing=True),
+                )
+                await s.scalar(select(Member.pseudonym).where(Member.actor_key == actor))
+                assert all(row is not None for row in found), found  # the same rows, found
 
-        async def write_direct(i: int) -> None:
+        async def write_bare(i: int) -> None:
             async with sessions.begin() as s:
-                row = await s.get(Profile, "console:bo", populate_existing=True)
+                row = await s.get(Profile, actor, populate_existing=True)
                 assert row is not None
                 row.timezone = ZONES[i % 2]
 
-        results["read_direct"] = await rate(n, read_direct)
-        results["write_direct"] = await rate(n, write_direct)
+        async def read_uncached(i: int) -> None:
+            with caches_off():
+                await dispatcher.run(incoming, spec_show, {})
+
+        async def write_dispatcher(i: int) -> None:
+            await dispatcher.run(incoming, spec_tz, {"zone": ZONES[i % 2]})
+
+        show_line = console_line(console, out, "@bo !me show")
+        tz_line = console_line(console, out, "@bo !me timezone {zone}")
+        variants = {
+            "read_console": show_line,
+            "write_console": tz_line,
+            "read_uncached": read_uncached,
+            "read_bare": read_bare,
+            "write_core": write_dispatcher,
+            "write_bare": write_bare,
+        }
+        results = await interleaved(
+            {name: functools.partial(rate, n, one) for name, one in variants.items()}, rounds
+        )
+        await show_line(0)
+        assert "Your settings" in out.getvalue(), out.getvalue()
+        await tz_line(0)
+        assert "time zone is now" in out.getvalue(), out.getvalue()
         await app.close()
     return results
 
 
-def report(n: int, r: dict[str, float]) -> None:
-    """The table, then the JSON line."""
-    print(
-        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.machine()}, SQLite file, N={n}"
+def report(n: int, rounds: int, r: dict[str, float]) -> None:
+    """The readable table, then the goal rows."""
+    print(machine() + f", SQLite file, N={n} per round, {rounds} rounds interleaved, medians")
+    for name, value in r.items():
+        print(f"{name:16} {value:10.0f} /s")
+    size = f"N={n} x {rounds} rounds"
+    emit(
+        Goal(
+            f"dispatch: `me show` via the console, cached ({size})",
+            1000,
+            round(r["read_console"]),
+            "cmd/s",
+            "at least",
+        )
     )
-    print(f"{'':22}{'dispatcher':>12}{'console':>10}{'direct':>10}{'ratio':>8}  goal")
-    for kind, label, goal in (
-        ("read", "read  (me show)", ">= 1000/s"),
-        ("write", "write (me timezone)", ">= 300/s"),
-    ):
-        core, con, direct = r[f"{kind}_core"], r[f"{kind}_console"], r[f"{kind}_direct"]
-        r[f"{kind}_ratio"] = direct / con
-        print(f"{label:22}{core:12.0f}{con:10.0f}{direct:10.0f}{direct / con:8.2f}  {goal}")
-    print("(cmd/s; ratio = direct ops/s / console cmd/s, goal <= 1.3; direct is uncached)")
-    print("RESULT " + json.dumps({k: round(v, 3) for k, v in r.items()}))
+    emit(
+        Goal(
+            f"dispatch: `me timezone` via the console ({size})",
+            300,
+            round(r["write_console"]),
+            "cmd/s",
+            "at least",
+        )
+    )
+    emit(
+        Goal(
+            "dispatch: uncached `me show` / the same rows read bare (time per command)",
+            1.3,
+            round(r["read_bare"] / r["read_uncached"], 2),
+            "x",
+            "at most",
+        )
+    )
+    emit(
+        Goal(
+            "dispatch: `me timezone` / the same row written bare (time per command)",
+            1.3,
+            round(r["write_bare"] / r["write_core"], 2),
+            "x",
+            "at most",
+        )
+    )
 
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    report(count, asyncio.run(measure(count)))
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    report(count, repeat, asyncio.run(measure(count, repeat)))

@@ -1,15 +1,17 @@
-"""Journal at scale: one member with 10,000 entries on SQLite, and 100 members writing at once.
+"""Journal at scale: one member with N entries on SQLite, and 100 members writing at once.
 
 Prints p50/p99 of `journal list` and `journal search` through the whole command path (the
-dispatcher, the service, decryption, rendering), the first (cold-cache) search, and writes per
-second for 100 concurrent members. Run: .venv/bin/python -m benchmarks.journal_search [N]
+dispatcher, the service, decryption, rendering), the first (cold-cache) search, the event-loop
+lag while searching, the process's resident memory with the entries searched, and writes per
+second for 100 concurrent members. With `--judge` the goals are rows: search p99 < 20 ms (goal
+at 100,000 entries), loop lag p99 < 50 ms while searching, RSS < 150 MB; otherwise notes.
+Run: .venv/bin/python -m benchmarks.journal_search [ENTRIES] [RUNS] [--judge]
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import platform
+import gc
 import random
 import statistics
 import sys
@@ -18,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.common import Goal, LagProbe, emit, machine, note, percentile, rss_mb
 from bot import crypto
 from bot.app import App
 from bot.config import parse
@@ -25,7 +28,6 @@ from cogs.journal.models import JournalEntry
 from cogs.journal.service import new_code
 from tests.harness.platform import FakePlatform
 
-ENTRIES = 10_000
 WORDS = (
     "walk",
     "morning",
@@ -54,11 +56,6 @@ WORDS = (
     "slow",
     "day",
 )
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def fill(app: App, author: str, community_id: int, n: int) -> None:
@@ -92,7 +89,7 @@ async def timed(fake: FakePlatform, line: str) -> float:
     return elapsed
 
 
-async def measure(runs: int) -> None:
+async def measure(entries: int, runs: int, judge: bool) -> None:
     crypto.use_keys([crypto.generate_key()])
     with tempfile.TemporaryDirectory() as tmp:
         config = parse(
@@ -109,23 +106,30 @@ async def measure(runs: int) -> None:
         await fake.say("ana", "!ping")
         community = await app.members.community("fake", "c1")
         started = time.perf_counter()
-        await fill(app, "fake:ana", community.id, ENTRIES)
-        print(f"filled {ENTRIES} entries in {time.perf_counter() - started:.1f} s")
+        await fill(app, "fake:ana", community.id, entries)
+        print(f"filled {entries} entries in {time.perf_counter() - started:.1f} s")
 
-        cold = await timed(fake, "!journal search marker9999")
+        cold = await timed(fake, f"!journal search marker{entries - 1}")
         lists = [await timed(fake, f"!journal list {1 + i % 1000}") for i in range(runs)]
         filtered = [
             await timed(fake, f"!journal list since:2022-01-01 until:2023-06-30 mood:{1 + i % 10}")
             for i in range(runs)
         ]
         rng = random.Random(3)
+        probe = LagProbe()
+        probe.start()
         searches = [
             await timed(fake, f"!journal search {rng.choice(WORDS)} {rng.choice(WORDS)}")
             for _ in range(runs)
         ]
-        rare = [await timed(fake, f"!journal search marker{i * 37}") for i in range(runs)]
+        rare = [
+            await timed(fake, f"!journal search marker{i * 37 % entries}") for i in range(runs)
+        ]
+        await probe.stop()
+        gc.collect()
+        rss = rss_mb()
 
-        print(f"Python {platform.python_version()} on {os.cpu_count()} cores, SQLite, {runs} runs")
+        print(machine() + f", SQLite, {entries:,} entries, {runs} runs")
         for label, samples in (
             ("journal list (page)", lists),
             ("journal list (date+mood filter)", filtered),
@@ -137,9 +141,44 @@ async def measure(runs: int) -> None:
                 f"p99 {percentile(samples, 0.99):7.1f} ms"
             )
         print(f"{'journal search, first (cold cache)':36} {cold:7.1f} ms")
+        print(
+            f"event-loop lag while searching: p99 {probe.percentile_ms(0.99):.0f} ms, "
+            f"max {probe.max_ms():.0f} ms; RSS {rss:.0f} MB"
+        )
+        size = f"{entries:,} entries"
+        both = searches + rare
+        if judge:
+            emit(
+                Goal(
+                    f"journal: search p99 ({size}; goal at 100,000)",
+                    20,
+                    round(percentile(both, 0.99), 1),
+                    "ms",
+                )
+            )
+            emit(
+                Goal(
+                    f"journal: event-loop lag p99 while searching ({size})",
+                    50,
+                    round(probe.percentile_ms(0.99), 1),
+                    "ms",
+                )
+            )
+            emit(
+                Goal(f"journal: RSS with the entries searched ({size})", 150, round(rss, 1), "MB")
+            )
+        else:
+            note(
+                f"journal: search p99 at {size}: {percentile(both, 0.99):.1f} ms, loop lag "
+                f"p99 {probe.percentile_ms(0.99):.0f} ms, RSS {rss:.0f} MB"
+            )
+        note(
+            f"journal: first search (cold cache) at {size}: {cold:.0f} ms; list page p99 "
+            f"{percentile(lists, 0.99):.1f} ms"
+        )
 
         members = [f"m{i}" for i in range(100)]
-        per_member = 10
+        per_member = 10 if entries >= 10_000 else 2
         for name in members:
             await fake.say(name, "!ping")
 
@@ -156,8 +195,12 @@ async def measure(runs: int) -> None:
             f"writes: {total} entries by 100 concurrent members in {elapsed:.2f} s = "
             f"{total / elapsed:.0f} writes/s"
         )
+        note(f"journal: {total / elapsed:.0f} writes/s from 100 members at once ({size})")
         await app.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 200))
+    numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+    count = numbers[0] if numbers else 10_000
+    repeat = numbers[1] if len(numbers) > 1 else 200
+    asyncio.run(measure(count, repeat, "--judge" in sys.argv))

@@ -2,8 +2,10 @@
 
 A child process leads (it holds the advisory lock); this process follows. The child is killed
 with SIGKILL, and the time until this process has taken over (lock taken, jobs rebuilt, outbox
-settled) is measured, for a few values of scheduler.leader_poll_seconds.
-Run: .venv/bin/python -m benchmarks.leader_failover [ROUNDS]  (PostgreSQL at CIRCLEBOT_TEST_PG)
+settled) is measured, for a few values of scheduler.leader_poll_seconds. Goal per poll
+interval: the slowest takeover within one poll interval plus 1 s (to notice, take the lock,
+rebuild and settle). Run: .venv/bin/python -m benchmarks.leader_failover [ROUNDS] [--polls S ...]
+(PostgreSQL at CIRCLEBOT_TEST_PG)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 
+from benchmarks.common import Goal, emit
 from bot import crypto
 from bot.app import App
 from bot.config import parse
@@ -37,6 +40,7 @@ def app(schema: str, poll: float) -> App:
 
 async def child(schema: str) -> None:
     """Lead until killed."""
+    crypto.use_keys([os.environ["CIRCLEBOT_ENCRYPTION_KEYS"]])
     leader = app(schema, 5)
     await leader.open(migrate=False)
     await leader.start()
@@ -89,7 +93,7 @@ async def settled(follower: App) -> bool:
     return any(p.leader and p.id == follower.leader.process_id for p in status.processes)
 
 
-async def main(rounds: int) -> None:
+async def main(rounds: int, polls: list[float]) -> None:
     crypto.use_keys([os.environ.setdefault("CIRCLEBOT_ENCRYPTION_KEYS", crypto.generate_key())])
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(PG_DSN)
@@ -103,9 +107,19 @@ async def main(rounds: int) -> None:
             f"over); {os.cpu_count()} cores, Python {platform.python_version()}, {rounds} rounds"
         )
         print(f"{'poll s':>7} {'median s':>9} {'max s':>7}   (expected: at most poll + takeover)")
-        for poll in (0.5, 1.0, 5.0):
+        for poll in polls:
             times = [await round_trip(schema, poll) for _ in range(rounds)]
             print(f"{poll:>7.1f} {statistics.median(times):>9.3f} {max(times):>7.3f}")
+            emit(
+                Goal(
+                    f"leader failover, slowest takeover with a {poll:g} s poll ({rounds} "
+                    "rounds, PostgreSQL)",
+                    poll + 1,
+                    round(max(times), 3),
+                    "s",
+                    "at most",
+                )
+            )
     finally:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await conn.close()
@@ -115,4 +129,12 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         asyncio.run(child(sys.argv[2]))
     else:
-        asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 3))
+        numbers = (
+            sys.argv[1 : sys.argv.index("--polls")] if "--polls" in sys.argv else sys.argv[1:]
+        )
+        chosen = (
+            [float(a) for a in sys.argv[sys.argv.index("--polls") + 1 :]]
+            if "--polls" in sys.argv
+            else [0.5, 1.0, 5.0]
+        )
+        asyncio.run(main(int(numbers[0]) if numbers else 3, chosen))

@@ -4,22 +4,20 @@ Runs in a fresh process (run_all starts it as one) and reads VmRSS from /proc/se
 after start-up with every cog on an empty SQLite database, then after 1,000 communities with
 5 members each and one weekly meeting each were created, a restart rebuilt the schedule, and
 every member sent one command (so the per-community caches are full). Goal: < 150 MB.
-The last line is JSON for benchmarks.run_all. Run: .venv/bin/python -m benchmarks.memory [N]
+The goal row is read by benchmarks.run_all. Run: .venv/bin/python -m benchmarks.memory [N]
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
 
 from sqlalchemy import select
 
+from benchmarks.common import Goal, emit, machine, note, rss_mb
 from benchmarks.meetings_schedule import START, seed
 from bot import crypto
 from bot.app import App
@@ -55,14 +53,6 @@ class Quiet:
     async def resolve_place(self, text: str) -> Place | None:
         """Nowhere to find."""
         return None
-
-
-def rss_mb() -> float:
-    """This process's resident set size in MB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def bench_app(url: str) -> App:
@@ -117,14 +107,19 @@ async def measure(communities: int) -> dict[str, float]:
 
 
 def report(r: dict[str, float]) -> None:
-    """Human lines, then the JSON line."""
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, SQLite file")
+    """Human lines, the goal row and a note."""
+    print(machine() + ", SQLite file")
     print(f"RSS idle (every cog started, empty database): {r['idle_mb']:.1f} MB")
-    print(
-        f"RSS with {r['communities']:.0f} communities x {MEMBERS} members, one weekly meeting "
-        f"each ({r['jobs']:.0f} scheduler jobs): {r['loaded_mb']:.1f} MB (goal < 150 MB)"
+    note(f"memory RSS idle, every cog started, empty database: {r['idle_mb']:.0f} MB")
+    emit(
+        Goal(
+            f"memory RSS, {r['communities']:,.0f} communities x {MEMBERS} members, one weekly "
+            f"meeting each ({r['jobs']:.0f} scheduler jobs)",
+            150,
+            round(r["loaded_mb"], 1),
+            "MB",
+        )
     )
-    print("RESULT " + json.dumps({k: round(v, 1) for k, v in r.items()}))
 
 
 if __name__ == "__main__":
