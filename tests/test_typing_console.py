@@ -9,14 +9,17 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
 
 from bot.adapters.console import ConsoleAdapter
+from bot.adapters.matrix.render import when_renderer
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.dispatch import RateLimiter
+from bot.core.message import When
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.app import AppFactory, make_config
 
@@ -148,3 +151,57 @@ async def test_the_urge_log_takes_past_times_and_refuses_future_ones(console: Co
     assert "has not happened yet" in shown
     state = await console.app.conversations.current("console:ana")
     assert state is not None and '"when"' not in state.answers
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("berlin", "Europe/Berlin"),
+        ("Europe/london", "Europe/London"),
+        ("new york", "America/New_York"),
+        ("utc", "UTC"),
+        ("UTC+0", "UTC"),
+    ],
+)
+async def test_zones_match_without_exact_case_and_by_city(
+    console: Console, typed: str, zone: str
+) -> None:
+    shown = await console.type(f'@ana !me timezone "{typed}"')
+    assert f"Your time zone is now {zone}." in shown, shown
+    local = START.astimezone(ZoneInfo(zone))
+    assert f"It is now {local:%a %H:%M} ({local.tzname()}) in {zone}." in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "needle", "suggested"),
+    [
+        ("EST", "abbreviation", "America/New_York"),
+        ("BST", "abbreviation", "Europe/London"),
+        ("AEDT", "abbreviation", "Australia/Sydney"),
+        ("UTC+2", "fixed offset (UTC+2)", "Europe/Athens"),
+        ("+05:30", "fixed offset (UTC+5:30)", "Asia/Kolkata"),
+        ("Etc/GMT+2", "fixed offset (UTC-2)", "America/Noronha"),
+        ("localtime", "not a time zone I know", "Europe/Berlin"),
+        ("posixrules", "not a time zone I know", "Europe/Berlin"),
+        ("Factory", "not a time zone I know", "Europe/Berlin"),
+        ("Europe/Londn", "not a time zone I know", "Europe/London"),
+    ],
+)
+async def test_abbreviations_offsets_and_technical_zones_are_refused_with_places(
+    console: Console, typed: str, needle: str, suggested: str
+) -> None:
+    shown = await console.type(f'@ana !me timezone "{typed}"')
+    assert needle in shown and suggested in shown, shown
+    shown = await console.type(f'@ana !meeting schedule Circle "tomorrow 7pm" 60m zone:"{typed}"')
+    assert needle in shown and "Scheduled" not in shown
+
+
+async def test_readers_see_zone_names_not_offsets(console: Console) -> None:
+    await console.type("@ana !me timezone Europe/London")
+    await console.type('@ana !meeting schedule Summer "2027-07-06 19:00" 60m')
+    shown = await console.type("@ana !meeting list")
+    assert "Tue 6 Jul 2027, 19:00 BST" in shown, shown
+    render = when_renderer(ZoneInfo("Australia/Sydney"), START)
+    assert render(When(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))).startswith(
+        "Tue 5 Jan 2027, 19:00 AEDT"
+    )

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 
 from bot.app import App
-from bot.core.convert import parse_duration, parse_zone
+from bot.core.convert import parse_duration, parse_zone, zone_label
 from bot.core.dispatch import Incoming
 from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
@@ -188,10 +188,12 @@ class ConsoleAdapter:
             local = when.at.astimezone(zone)
             if when.style == "relative":
                 return format_timedelta(when.at - now, add_direction=True, locale="en")
-            pattern = {"date": "EEE d MMM y", "time": "HH:mm zzz"}.get(
-                when.style, "EEE d MMM y, HH:mm zzz"
+            pattern = {"date": "EEE d MMM y", "time": "HH:mm"}.get(
+                when.style, "EEE d MMM y, HH:mm"
             )
             text = format_datetime(local, pattern, tzinfo=zone, locale="en")
+            if when.style != "date":  # BST, AEDT: the name people read, not "+0100"
+                text += " " + zone_label(local)
             if when.style == "full":
                 text += f" ({format_timedelta(when.at - now, add_direction=True, locale='en')})"
             return text

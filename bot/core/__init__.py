@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from bot.core.mirror import MirroredEvent
     from bot.core.permissions import Scope, Tier
+    from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText
     from bot.db import Base, UTCDateTime
     from bot.i18n import _, available_languages, current_language, ngettext, using_language
@@ -160,6 +161,7 @@ __all__ = [
     "file_text",
     "has_time_of_day",
     "load_toml",
+    "local_time_note",
     "ngettext",
     "parse_duration",
     "parse_zone",
@@ -215,6 +217,7 @@ _HOME: dict[str, str] = {
     "file_hint": "bot.core.convert",
     "file_text": "bot.core.convert",
     "has_time_of_day": "bot.core.convert",
+    "local_time_note": "bot.core.zones",
     "parse_duration": "bot.core.convert",
     "parse_zone": "bot.core.convert",
     "read_wall_time": "bot.core.convert",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any, Literal, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 
@@ -158,20 +158,12 @@ _DURATION = re.compile(
 )
 
 
-def parse_zone(text: str) -> ZoneInfo:
-    """An IANA zone from typed text, with a clear error naming an example."""
-    name = text.strip()
-    try:
-        if not name or name.startswith(("/", ".")) or ".." in name:
-            raise ZoneInfoNotFoundError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
-        raise ArgumentError(
-            _(
-                "`{zone}` is not a time zone I know. Use a name like Europe/Berlin or "
-                "America/New_York."
-            ).format(zone=name[:60])
-        ) from None
+def parse_zone(text: str, now: datetime | None = None) -> ZoneInfo:
+    """A place's IANA zone (or UTC) from typed text; see `bot.core.zones.find_zone` for what
+    is accepted and refused (with likely places suggested). Raises `ArgumentError`."""
+    from bot.core.zones import find_zone
+
+    return find_zone(text, now)
 
 
 COUNTRY_NAMES: dict[str, str] = {

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -40,6 +41,7 @@ from bot.core import (
     command,
     convert_option,
     escape_markdown,
+    local_time_note,
     parse_zone,
 )
 
@@ -355,12 +357,14 @@ class AdminCog(Cog):
         spec = BY_NAME[key]
         stored = await self._validate(ctx, spec, value)
         await self._store(ctx, community_id, spec, stored)
-        await ctx.reply(
+        said = (
             _("`{key}` is now {value}.").format(key=key, value=escape_markdown(str(stored)))
             if stored is not None
-            else _("`{key}` is cleared.").format(key=key),
-            ephemeral=True,
+            else _("`{key}` is cleared.").format(key=key)
         )
+        if spec.kind == "zone" and stored is not None:
+            said += " " + local_time_note(ZoneInfo(str(stored)), self.services.clock.now())
+        await ctx.reply(said, ephemeral=True)
 
     # ------------------------------------------------------------------ cogs per community
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ from bot.core import (
     command,
     escape_markdown,
     export_row,
+    local_time_note,
     parse_zone,
     tier_name,
     using_language,
@@ -261,6 +263,8 @@ class GeneralCog(Cog):
         await self.services.members.update_profile(ctx.actor.key, timezone=value)
         await ctx.reply(
             _("Your time zone is now {zone}.").format(zone=value)
+            + " "
+            + local_time_note(ZoneInfo(value), self.services.clock.now())
             if value
             else _("Your time zone is cleared; I'll use the community's."),
             ephemeral=True,
