@@ -59,6 +59,6 @@ async def test_times_show_in_the_readers_zone(app_factory: AppFactory, tmp_path:
     await console.send(Target("console", "general"), message, "b")
     await console.send(Target("console", "general"), message, "b")  # same key: dropped
     text = out.getvalue()
-    assert "[dm ana] Starts Wed 2 Dec 2026, 14:30 +0530 (in 1 day)" in text
+    assert "[dm ana] Starts Wed 2 Dec 2026, 14:30 IST (in 1 day)" in text
     assert "[#general] Starts Wed 2 Dec 2026, 09:00 UTC (in 1 day)" in text
     assert text.count("[#general]") == 1
