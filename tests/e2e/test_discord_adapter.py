@@ -244,6 +244,35 @@ async def test_restart_keeps_buttons_working(circle: Circle) -> None:
     assert len(standin.requests("PUT", COMMANDS)) == 1
 
 
+async def test_a_dm_after_a_restart_belongs_to_the_server_last_used(circle: Circle) -> None:
+    """A bot in two servers: a member's DM belongs to the server where they last used it, and
+    a restart does not forget which one (else their DM commands would run with no community)."""
+    state = circle.standin.state
+    first = state.guild_named("Test Circle")
+    second = state.add_guild("Second Circle")
+    alice = circle.user("alice")
+    state.add_member(second, alice)
+    second_general = state.add_text_channel(second, "second-general")
+
+    async def where(ctx: Context) -> None:
+        await ctx.reply(ctx.community.name if ctx.community else "no community")
+
+    async def started() -> App:
+        app = await circle.app(cogs=GENERAL)
+        add_command(app, ("where",), where)
+        return app
+
+    for used_in, channel in ((second, second_general), (first, circle.general)):
+        app = await started()
+        async with circle.standin.client_running(circle.adapter(app).client):
+            here = await circle.reply("where", user="alice", channel=channel)
+        assert here["data"]["content"] == used_in.name
+        restarted = await started()  # a new process: only the database remembers
+        async with circle.standin.client_running(circle.adapter(restarted).client):
+            in_dm = await circle.reply("where", user="alice", dm=True)
+        assert in_dm["data"]["content"] == used_in.name
+
+
 # -- tiers ----------------------------------------------------------------------------------------
 
 

@@ -21,7 +21,6 @@ from typing import Any
 import aiohttp
 import discord
 from discord import app_commands
-from sqlalchemy import select
 
 from bot.adapters.discord.client import CircleClient, ShardedCircleClient
 from bot.adapters.discord.commands import build_tree, payload_hash
@@ -41,6 +40,7 @@ from bot.adapters.discord.responder import (
     DirectMessageResponder,
     InteractionResponder,
 )
+from bot.adapters.state import AdapterStore
 from bot.app import App, StartupError
 from bot.core.commands import CommandSpec
 from bot.core.dispatch import Incoming
@@ -51,7 +51,6 @@ from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
 from bot.crypto import actor_tag
 from bot.i18n import _
-from bot.models import AdapterState
 from bot.outbox import Target
 
 log = logging.getLogger("circlebot.discord")
@@ -192,7 +191,10 @@ class DiscordAdapter:
         for guild_id in self._guild_ids:
             self.tree.copy_global_to(guild=discord.Object(guild_id))
         self._communities: dict[int, int] = {}  # guild id -> community row id
-        self._last_guild: dict[int, int] = {}  # user id -> guild they last used the bot in
+        self.store = AdapterStore(PLATFORM, app.db.sessions)
+        # user id -> guild they last used the bot in; saved, so a DM after a restart too
+        # belongs to that guild's community
+        self._last_guild: dict[int, int] = {}
         self._closed_dms: dict[int, float] = {}  # user id -> when their DMs refused us
         self._flush: asyncio.Task[Any] | None = None
         # key -> indices of a split message's pieces that a lookup found already posted
@@ -229,7 +231,7 @@ class DiscordAdapter:
         scopes: list[int | None] = list(self._guild_ids) or [None]
         for guild_id in scopes:
             key = f"commands:{self.client.application_id}:{guild_id or 'global'}"
-            if await self._state(key) == digest:
+            if await self.store.get(key) == digest:
                 continue
             guild = None if guild_id is None else discord.Object(guild_id)
             try:
@@ -237,28 +239,8 @@ class DiscordAdapter:
             except discord.HTTPException:
                 log.exception("command sync failed; the previous commands stay until next start")
                 continue
-            await self._set_state(key, digest)
+            await self.store.put({key: digest})
             log.info("synced %d commands (%s)", len(synced), key)
-
-    async def _state(self, key: str) -> str | None:
-        async with self.app.db.sessions() as session:
-            return await session.scalar(
-                select(AdapterState.value).where(
-                    AdapterState.platform == PLATFORM, AdapterState.key == key
-                )
-            )
-
-    async def _set_state(self, key: str, value: str) -> None:
-        async with self.app.db.sessions.begin() as session:
-            row = await session.scalar(
-                select(AdapterState).where(
-                    AdapterState.platform == PLATFORM, AdapterState.key == key
-                )
-            )
-            if row is None:
-                session.add(AdapterState(platform=PLATFORM, key=key, value=value))
-            else:
-                row.value = value
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Removed from a server: keep its data for the configured days, tell its owner."""
@@ -315,13 +297,24 @@ class DiscordAdapter:
                     tier = max(tier, Tier(min(value, Tier.MODERATOR)))
         return tier
 
-    def home_guild(self, user_id: int) -> discord.Guild | None:
-        """The community a DM belongs to: where the member last used the bot, or the only one."""
+    async def home_guild(self, user_id: int) -> discord.Guild | None:
+        """The community a DM belongs to: where the member last used the bot (remembered
+        across restarts), or the only one."""
         guild_id = self._last_guild.get(user_id)
+        if guild_id is None:
+            saved = await self.store.recent_community(str(user_id))
+            if saved is not None and saved.isdigit():
+                guild_id = self._last_guild[user_id] = int(saved)
         if guild_id is not None:
             return self.client.get_guild(guild_id)
         guilds = self.client.guilds
         return guilds[0] if len(guilds) == 1 else None
+
+    async def _remember_guild(self, user_id: int, guild_id: int) -> None:
+        """Note where a member used the bot; saved only when it changed."""
+        if self._last_guild.get(user_id) != guild_id:
+            self._last_guild[user_id] = guild_id
+            await self.store.set_recent_community(str(user_id), str(guild_id))
 
     async def _dm_tier(self, guild: discord.Guild | None, user_id: int) -> Tier:
         if guild is None:
@@ -347,7 +340,7 @@ class DiscordAdapter:
         channel_id = str(interaction.channel_id)
         guild = interaction.guild
         if guild is not None:
-            self._last_guild[user.id] = guild.id
+            await self._remember_guild(user.id, guild.id)
             name = getattr(interaction.channel, "name", None)
             place = Place(PLATFORM, channel_id, str(guild.id), as_dm, f"#{name}" if name else "")
             roles = (
@@ -357,7 +350,7 @@ class DiscordAdapter:
             )
             tier = await self._tier(guild, roles, interaction.permissions.manage_guild)
             return Incoming(actor, place, tier, responder, guild.name)
-        home = self.home_guild(user.id)
+        home = await self.home_guild(user.id)
         place = Place(PLATFORM, channel_id, str(home.id) if home else None, True, "DM")
         tier = await self._dm_tier(home, user.id)
         return Incoming(actor, place, tier, responder, home.name if home else "")
@@ -529,7 +522,7 @@ class DiscordAdapter:
             await self._on_channel_message(message)
             return
         user = message.author
-        home = self.home_guild(user.id)
+        home = await self.home_guild(user.id)
         responder = DirectMessageResponder(self, message, home)
         incoming = Incoming(
             Actor(PLATFORM, str(user.id), user.display_name),

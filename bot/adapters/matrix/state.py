@@ -11,12 +11,10 @@ import json
 from collections import deque
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import crypto
-from bot.models import AdapterState
-from bot.services.members import member_state_key
+from bot.adapters.state import AdapterStore
 
 PLATFORM = "matrix"
 HANDLED_KEEP = 2000  # enough to cover any timeline a sync can re-deliver
@@ -31,43 +29,13 @@ class Session:
     access_token: str
 
 
-def _recent_key(user_id: str) -> str:
-    """Row key for a member's most recent community: a keyed tag, erased with the member."""
-    return member_state_key(f"{PLATFORM}:{user_id}", "recent")
-
-
-class StateStore:
+class StateStore(AdapterStore):
     """Reads and writes the adapter's rows; one transaction per call."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+        super().__init__(PLATFORM, sessions)
         self.handled: deque[str] = deque(maxlen=HANDLED_KEEP)
         self._handled_set: set[str] = set()
-
-    async def get(self, key: str) -> str | None:
-        """One stored value."""
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(AdapterState.value).where(
-                    AdapterState.platform == PLATFORM, AdapterState.key == key
-                )
-            )
-
-    async def put(self, values: dict[str, str]) -> None:
-        """Upsert several values together, so a token and its handled ids commit as one."""
-        async with self._sessions.begin() as session:
-            rows = await session.scalars(
-                select(AdapterState).where(
-                    AdapterState.platform == PLATFORM, AdapterState.key.in_(list(values))
-                )
-            )
-            existing = {row.key: row for row in rows}
-            for key, value in values.items():
-                row = existing.get(key)
-                if row is None:
-                    session.add(AdapterState(platform=PLATFORM, key=key, value=value))
-                else:
-                    row.value = value
 
     async def load_session(self) -> Session | None:
         """The saved login, if any."""
@@ -113,11 +81,3 @@ class StateStore:
         if handled_changed:
             values["handled_events"] = json.dumps(list(self.handled))
         await self.put(values)
-
-    async def recent_community(self, user_id: str) -> str | None:
-        """The community a member last used a command in."""
-        return await self.get(_recent_key(user_id))
-
-    async def set_recent_community(self, user_id: str, community: str) -> None:
-        """Remember where a member last spoke, so their DMs belong to that community."""
-        await self.put({_recent_key(user_id): community})
