@@ -253,6 +253,7 @@ class App:
         with self.leader.booting():
             for cog in self.cogs.values():
                 await cog.start()
+                self.dispatcher.attach(cog.name, cog.hooks())
         if self.leader.leading:
             report = await self.outbox.recover()
             if report.sent or report.skipped:
@@ -293,6 +294,7 @@ class App:
         await self.leader.stop()
         if self._started:
             for cog in self.cogs.values():
+                self.dispatcher.detach(cog.name, cog.hooks())
                 await cog.stop()
             self._started = False
         await self.scheduler.shutdown(drain_timeout)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+
+from bot.core.cog import Cog, Services
+from bot.core.needs import (
+    CrisisLines,
+    GroupJournal,
+    MeetingSchedule,
+    MissingProvider,
+    RetentionPlanner,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SDKS = {"discord": "bot/adapters/discord", "nio": "bot/adapters/matrix"}
@@ -149,3 +159,90 @@ def test_the_core_api_resolves_every_name_it_declares() -> None:
         assert getattr(core, name) is getattr(importlib.import_module(home), name)
     with pytest.raises(AttributeError, match="NoSuchName"):
         core.NoSuchName  # type: ignore[attr-defined]  # noqa: B018
+
+
+# --- one cog's needs of another are typed and checked at load ----------------------------------
+
+
+class _Provider(Cog, CrisisLines):
+    name = "provider"
+    description = "Lines"
+    data_statement = "Nothing."
+
+    async def lines_for(self, community_id: int | None, country: str | None) -> str:
+        return "- a line"
+
+
+class _NeedsLines(Cog):
+    name = "needy"
+    description = "Needs lines"
+    data_statement = "Nothing."
+
+    def __init__(self, services: Services, config: Any = None, *, crisis: CrisisLines) -> None:
+        super().__init__(services, config)
+        self.crisis = crisis
+
+
+class _MayUseLines(Cog):
+    name = "optional"
+    description = "May use lines"
+    data_statement = "Nothing."
+
+    def __init__(
+        self, services: Services, config: Any = None, *, crisis: CrisisLines | None = None
+    ) -> None:
+        super().__init__(services, config)
+        self.crisis = crisis
+
+
+class _AsksForAnything(Cog):
+    name = "vague"
+    description = "Asks for something the loader cannot give"
+    data_statement = "Nothing."
+
+    def __init__(self, services: Services, config: Any = None, *, other: Cog) -> None:
+        super().__init__(services, config)
+
+
+SERVICES = cast(Services, object())
+
+
+def test_a_missing_provider_stops_loading_with_a_clear_message() -> None:
+    from bot.core.loader import build
+
+    with pytest.raises(MissingProvider) as raised:
+        build({"needy": _NeedsLines}, SERVICES, {})
+    message = str(raised.value)
+    assert "'needy' needs CrisisLines" in message
+    assert "'crisis' parameter" in message
+    assert "enable 'crisis'" in message  # the shipped cog that provides it
+
+
+def test_a_provider_is_built_first_and_handed_over_by_type() -> None:
+    from bot.core.loader import build
+
+    built = build(
+        {"needy": _NeedsLines, "optional": _MayUseLines, "provider": _Provider}, SERVICES, {}
+    )
+    needy, optional = built["needy"], built["optional"]
+    assert isinstance(needy, _NeedsLines) and isinstance(optional, _MayUseLines)
+    assert needy.crisis is built["provider"] and optional.crisis is built["provider"]
+    alone = build({"optional": _MayUseLines}, SERVICES, {})["optional"]
+    assert isinstance(alone, _MayUseLines) and alone.crisis is None
+
+
+def test_a_need_the_loader_cannot_fill_is_refused() -> None:
+    from bot.core.loader import build
+
+    with pytest.raises(TypeError, match="'other' must be typed with one of"):
+        build({"vague": _AsksForAnything}, SERVICES, {})
+
+
+def test_every_shipped_provider_declares_its_protocol() -> None:
+    """The cogs other cogs ask for inherit the protocol, so mypy checks their signatures."""
+    from bot.core.loader import cog_class
+
+    assert issubclass(cog_class("meetings"), MeetingSchedule)
+    assert issubclass(cog_class("crisis"), CrisisLines)
+    assert issubclass(cog_class("journal"), GroupJournal)
+    assert issubclass(cog_class("privacy"), RetentionPlanner)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         tokenize,
         zone_label,
     )
-    from bot.core.dispatch import ActionHandler, Incoming, tier_name
+    from bot.core.dispatch import ActionHandler, CogHooks, Incoming, tier_name
     from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
     from bot.core.identity import Actor, Place
     from bot.core.loader import available_cogs, cog_class
@@ -53,6 +53,13 @@ if TYPE_CHECKING:
         render_parts,
     )
     from bot.core.mirror import MirroredEvent
+    from bot.core.needs import (
+        CrisisLines,
+        GroupJournal,
+        MeetingSchedule,
+        MissingProvider,
+        RetentionPlanner,
+    )
     from bot.core.permissions import Scope, Tier
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText
@@ -104,21 +111,26 @@ __all__ = [
     "Choice",
     "Clock",
     "Cog",
+    "CogHooks",
     "CommandSpec",
     "Community",
     "CommunityInfo",
     "Context",
     "ConversationState",
+    "CrisisLines",
     "DeliveryError",
     "EncryptedText",
     "Field",
     "Flow",
     "FrozenSection",
+    "GroupJournal",
     "Incoming",
     "Locator",
+    "MeetingSchedule",
     "Member",
     "Message",
     "MirroredEvent",
+    "MissingProvider",
     "NonBlank",
     "NotFound",
     "Option",
@@ -133,6 +145,7 @@ __all__ = [
     "Problem",
     "Profile",
     "RefKind",
+    "RetentionPlanner",
     "SchemaError",
     "Scope",
     "Section",
@@ -225,6 +238,7 @@ _HOME: dict[str, str] = {
     "tokenize": "bot.core.convert",
     "ActionHandler": "bot.core.dispatch",
     "Incoming": "bot.core.dispatch",
+    "CogHooks": "bot.core.dispatch",
     "tier_name": "bot.core.dispatch",
     "ArgumentError": "bot.core.errors",
     "DeliveryError": "bot.core.errors",
@@ -245,6 +259,11 @@ _HOME: dict[str, str] = {
     "When": "bot.core.message",
     "render_parts": "bot.core.message",
     "MirroredEvent": "bot.core.mirror",
+    "RetentionPlanner": "bot.core.needs",
+    "MissingProvider": "bot.core.needs",
+    "MeetingSchedule": "bot.core.needs",
+    "GroupJournal": "bot.core.needs",
+    "CrisisLines": "bot.core.needs",
     "Scope": "bot.core.permissions",
     "Tier": "bot.core.permissions",
     "EncryptedText": "bot.crypto",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
 from bot.core.conversation import Flow
-from bot.core.dispatch import ActionHandler, Dispatcher
+from bot.core.dispatch import ActionHandler, CogHooks, Dispatcher
 from bot.i18n import _
 
 if TYPE_CHECKING:
@@ -86,6 +86,11 @@ class Cog:
         the id does not match anything live.
         """
         return {}
+
+    def hooks(self) -> CogHooks:
+        """What the core should call while this cog runs (seen, text checks, cog switches,
+        refusals, channel text); attached after `start`, detached before `stop`."""
+        return CogHooks()
 
     async def start(self) -> None:
         """Rebuild derived state (scheduled jobs) from the database."""

@@ -23,7 +23,7 @@ from bot.core.context import CommunityInfo, Context, Responder
 from bot.core.conversation import ACTION_PREFIX, Conversations
 from bot.core.convert import bind_text, convert_option
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
-from bot.core.hooks import TextChecks
+from bot.core.hooks import TextCheck, TextChecks
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Scope, Tier
@@ -40,6 +40,25 @@ ActionHandler = Callable[[Context, str], Awaitable[bool]]
 RefusalHandler = Callable[[Context, str, Message], Awaitable[bool]]
 # (the event, the plain text) for plain chat in a community channel; see `read_channel`.
 ChannelReader = Callable[["Incoming", str], Awaitable[None]]
+# (community id, actor key) for every event in a community.
+SeenHook = Callable[[int, str], Awaitable[None]]
+# community id -> names of the cogs that community switched off.
+SwitchedOff = Callable[[int], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class CogHooks:
+    """What a cog asks the core to call, declared on the cog (`Cog.hooks`).
+
+    The core attaches them when the cog starts and detaches them when it stops
+    (`Dispatcher.attach`, `Dispatcher.detach`); no cog sets the dispatcher's fields itself.
+    """
+
+    seen: SeenHook | None = None  # privacy: counts activity for retention
+    text_check: TextCheck | None = None  # crisis: reads DMs, journal entries, answers
+    switched_off: SwitchedOff | None = None  # admin: a community's cog switches
+    refusal: RefusalHandler | None = None  # answers in place of the cog's own refusals
+    channel_reader: ChannelReader | None = None  # plain chat in community channels
 
 
 @dataclass(frozen=True)
@@ -114,10 +133,9 @@ class Dispatcher:
         self._actions: dict[str, ActionHandler] = {}
         self._refusals: dict[str, RefusalHandler] = {}
         self._channel_readers: dict[str, ChannelReader] = {}
-        # Set by the admin cog: cogs a community switched off.
-        self.disabled_cogs: Callable[[int], Awaitable[list[str]]] | None = None
-        # Called with (community id, actor key) on every event; privacy counts activity here.
-        self.seen_hooks: list[Callable[[int, str], Awaitable[None]]] = []
+        # Hooks the started cogs declared (`CogHooks`), by cog name.
+        self._switched_off: dict[str, SwitchedOff] = {}
+        self._seen: dict[str, SeenHook] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -139,7 +157,7 @@ class Dispatcher:
             )
             if join:
                 await self.members.join(community.id, incoming.actor.key)
-                for seen in self.seen_hooks:
+                for seen in list(self._seen.values()):
                     await seen(community.id, incoming.actor.key)
         profile = await self.members.profile(incoming.actor.key)
         tier = Tier.OWNER if incoming.actor.key in self.owners else incoming.tier
@@ -227,12 +245,7 @@ class Dispatcher:
                     "in a little while."
                 )
             )
-        disabled = self.disabled_cogs
-        if (
-            ctx.community is not None
-            and disabled is not None
-            and spec.cog in await disabled(ctx.community.id)
-        ):
+        if ctx.community is not None and await self._switched_off_in(ctx.community.id, spec.cog):
             raise PermissionDenied(
                 _("`{command}` is switched off in this community.").format(command=spec.name)
             )
@@ -296,6 +309,34 @@ class Dispatcher:
         if not text.strip():
             return False
         return await self.text_checks.run(ctx, text, f"command:{spec.cog}")
+
+    def attach(self, cog: str, hooks: CogHooks) -> None:
+        """Start calling the hooks cog `cog` declared (again: replaces them, keeps one copy)."""
+        if hooks.seen is not None:
+            self._seen[cog] = hooks.seen
+        if hooks.text_check is not None:
+            self.text_checks.add(hooks.text_check)
+        if hooks.switched_off is not None:
+            self._switched_off[cog] = hooks.switched_off
+        if hooks.refusal is not None:
+            self.register_refusal(cog, hooks.refusal)
+        if hooks.channel_reader is not None:
+            self.register_channel_reader(cog, hooks.channel_reader)
+
+    def detach(self, cog: str, hooks: CogHooks) -> None:
+        """Stop calling cog `cog`'s hooks (it is stopping)."""
+        self._seen.pop(cog, None)
+        if hooks.text_check is not None:
+            self.text_checks.remove(hooks.text_check)
+        self._switched_off.pop(cog, None)
+        self.unregister_refusal(cog)
+        self.unregister_channel_reader(cog)
+
+    async def _switched_off_in(self, community_id: int, cog: str) -> bool:
+        for switched_off in list(self._switched_off.values()):
+            if cog in await switched_off(community_id):
+                return True
+        return False
 
     def register_refusal(self, cog: str, handler: RefusalHandler) -> None:
         """Let a cog answer in place of its commands' refusals and errors (crisis: the lines)."""

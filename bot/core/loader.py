@@ -8,6 +8,7 @@ from typing import Any
 
 import cogs
 from bot.core.cog import Cog, Services
+from bot.core.needs import MissingProvider, missing_message, needs_of
 from bot.schema import Locator, Problem, validate
 
 
@@ -74,20 +75,26 @@ def check_cog_settings(
 
 
 def load(enabled: list[str], settings: dict[str, Any], services: Services) -> list[Cog]:
-    """Instantiate enabled cogs (the `general` cog always) and register their commands."""
+    """Instantiate enabled cogs (the `general` cog always) and register their commands.
+
+    A cog that asks for another cog's protocol in its constructor (bot/core/needs.py) is built
+    after the cog that provides it and gets that instance. Raises `LoadError` for bad settings
+    and `MissingProvider` when a required need has no enabled provider.
+    """
     problems = check_cog_settings(enabled, settings)
     if problems:
         raise LoadError(problems)
     names = ["general", *[n for n in enabled if n != "general"]]
-    loaded: list[Cog] = []
+    configs: dict[str, Any] = {}
     for name in names:
         cls = cog_class(name)
-        config = None
         if cls.Config is not None:
-            config, _problems = validate(
+            configs[name], _problems = validate(
                 cls.Config, settings.get(name, {}), file="config", prefix=("cogs", name)
             )
-        cog = cls(services, config)
+    built = build({name: cog_class(name) for name in names}, services, configs)
+    loaded = [built[name] for name in names]  # registered in the configured order
+    for cog in loaded:
         services.cogs[cog.name] = cog
         for spec, helpers in cog.commands():
             services.registry.add(spec, helpers)
@@ -95,5 +102,55 @@ def load(enabled: list[str], settings: dict[str, Any], services: Services) -> li
             services.conversations.register(flow)
         for prefix, handler in cog.actions().items():
             services.dispatcher.register_action(prefix, handler)
-        loaded.append(cog)
     return loaded
+
+
+def build(
+    classes: dict[str, type[Cog]], services: Services, configs: dict[str, Any]
+) -> dict[str, Cog]:
+    """One instance of each class, providers before the cogs that need them.
+
+    Raises `MissingProvider` for a required need no class here provides, and `LoadError`
+    when two classes here provide the same need or cogs need each other in a circle.
+    """
+    built: dict[str, Cog] = {}
+    building: list[str] = []
+
+    def make(name: str) -> Cog:
+        if name in built:
+            return built[name]
+        if name in building:
+            circle = " -> ".join([*building[building.index(name) :], name])
+            raise LoadError(
+                [Problem("config", None, "cogs.enabled", f"cogs need each other: {circle}")]
+            )
+        building.append(name)
+        cls = classes[name]
+        given: dict[str, Any] = {}
+        for need in needs_of(cls):
+            offer = [n for n, c in classes.items() if need.kind in c.__mro__]
+            if len(offer) > 1:
+                raise LoadError(
+                    [
+                        Problem(
+                            "config",
+                            None,
+                            "cogs.enabled",
+                            f"{need.kind.__name__} is provided by more than one cog: {offer}",
+                        )
+                    ]
+                )
+            if offer:
+                given[need.parameter] = make(offer[0])
+            elif need.optional:
+                given[need.parameter] = None
+            else:
+                shipped = [(n, cog_class(n)) for n in available_cogs()]
+                raise MissingProvider(missing_message(name, need, shipped))
+        built[name] = cls(services, configs.get(name), **given)
+        building.pop()
+        return built[name]
+
+    for name in classes:
+        make(name)
+    return built

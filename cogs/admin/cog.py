@@ -20,6 +20,7 @@ from bot.core import (
     Card,
     Choice,
     Cog,
+    CogHooks,
     Context,
     Field,
     Message,
@@ -27,6 +28,7 @@ from bot.core import (
     OptionType,
     OutboxRef,
     Place,
+    RetentionPlanner,
     Scope,
     Services,
     Setting,
@@ -93,14 +95,26 @@ class AdminCog(Cog):
         "(who changed which setting, when), never anything members write."
     )
 
-    def __init__(self, services: Services, config: Any = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        config: Any = None,
+        *,
+        retention: RetentionPlanner | None = None,
+    ) -> None:
+        """`retention`: setting `retention_days` plans the first erasing pass at once (without
+        the privacy cog the setting is stored and nothing is erased)."""
         super().__init__(services, config)
+        self.retention = retention
 
     async def start(self) -> None:
-        """Refuse commands of switched-off cogs; plan the mod-log mirror if one is set."""
-        self.services.dispatcher.disabled_cogs = self.disabled
+        """Plan the mod-log mirror if one is set."""
         if await self._mirrored_communities():
             self._plan_mirror()
+
+    def hooks(self) -> CogHooks:
+        """Refuse commands of the cogs a community switched off."""
+        return CogHooks(switched_off=self.disabled)
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Nothing of a member's is stored here (audit lines are anonymised by `mydata`)."""
@@ -201,11 +215,8 @@ class AdminCog(Cog):
             if key.name == "modlog_channel" and value is not None:
                 await settings.set(community_id, SCOPE, MODLOG_LAST, await self._last_audit_id())
                 self._plan_mirror()
-            if key.name == "retention_days" and value is not None:
-                privacy = self.services.cogs.get("privacy")
-                plan = getattr(privacy, "plan_retention", None)
-                if plan is not None:
-                    plan()
+            if key.name == "retention_days" and value is not None and self.retention is not None:
+                self.retention.plan_retention()
         shown = "clear" if value is None else str(value)
         await self.services.audit.record(
             community_id, ctx.actor.key, "settings.set", f"{key.name}={shown}"

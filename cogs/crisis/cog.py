@@ -17,8 +17,10 @@ from bot.core import (
     Attachment,
     Choice,
     Cog,
+    CogHooks,
     CommunityInfo,
     Context,
+    CrisisLines,
     DeliveryError,
     Message,
     NotFound,
@@ -129,7 +131,7 @@ def _report(title: str, problems: list[Problem], notes: list[Problem]) -> Messag
     return Message.of("\n".join(lines))
 
 
-class CrisisCog(Cog):
+class CrisisCog(Cog, CrisisLines):
     """The crisis directory and the crisis-phrase answer."""
 
     name = "crisis"
@@ -173,16 +175,13 @@ class CrisisCog(Cog):
         for problem in phrase_problems:
             log.error("crisis phrases: %s", problem)
         self._detectors.clear()
-        self.services.text_checks.add(self.check_text)
-        self.services.dispatcher.register_refusal(self.name, self.answer_refusal)
-        self.services.dispatcher.register_channel_reader(self.name, self.watch.read)
 
-    async def stop(self) -> None:
-        """Stop watching member text."""
-        self.services.text_checks.remove(self.check_text)
-        self.services.dispatcher.unregister_refusal(self.name)
-        self.services.dispatcher.unregister_channel_reader(self.name)
-        await super().stop()
+    def hooks(self) -> CogHooks:
+        """Watch member text, answer refusals of crisis commands with the lines, and read
+        channel text where moderators switched channel watch on."""
+        return CogHooks(
+            text_check=self.check_text, refusal=self.answer_refusal, channel_reader=self.watch.read
+        )
 
     def load_seed(self) -> tuple[list[Entry], list[str]]:
         """Valid entries of every data/crisis/*.toml; a broken file or row is reported."""

@@ -15,6 +15,7 @@ from bot.core import (
     Cog,
     Context,
     Flow,
+    GroupJournal,
     Message,
     NotFound,
     Option,
@@ -137,7 +138,7 @@ def parse_mood_range(raw: str) -> tuple[int, int]:
     return low, high
 
 
-class JournalCog(Cog):
+class JournalCog(Cog, GroupJournal):
     """Private, shared and group journals."""
 
     name = "journal"

@@ -16,6 +16,7 @@ from bot.core import (
     Choice,
     Cog,
     Context,
+    MeetingSchedule,
     Message,
     NotFound,
     Option,
@@ -231,7 +232,7 @@ def parse_date(text: str) -> date:
     return check_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
-class MeetingsCog(Cog):
+class MeetingsCog(Cog, MeetingSchedule):
     """Recurring meetings with announcements, private RSVPs and calendar files."""
 
     name = "meetings"
@@ -268,6 +269,15 @@ class MeetingsCog(Cog):
     ) -> tuple[str, datetime] | None:
         """(title, next start in UTC) of the named meeting or the community's next one."""
         return await self.service.next_meeting(community_id, meeting)
+
+    async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
+        """Whether the person is one of the facilitators of the meeting `meeting` names
+        (`#id`, title or unique title prefix); False when no meeting matches."""
+        try:
+            view = await self.service.find(community_id, meeting)
+        except UserError:  # NotFound, or several meetings match
+            return False
+        return actor_key in view.facilitators
 
     # --- helpers -------------------------------------------------------------------------
 

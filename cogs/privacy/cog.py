@@ -19,12 +19,14 @@ from bot.core import (
     Attachment,
     Card,
     Cog,
+    CogHooks,
     Context,
     DeliveryError,
     Field,
     Message,
     Option,
     OptionType,
+    RetentionPlanner,
     Services,
     UserError,
     _,
@@ -43,7 +45,7 @@ RETENTION_JOB = "privacy.retention"
 RETENTION_HOUR = time(3, 0)
 
 
-class PrivacyCog(Cog):
+class PrivacyCog(Cog, RetentionPlanner):
     """Red-DiscordBot-style data statements and deletion, reachable by every member."""
 
     name = "privacy"
@@ -61,17 +63,13 @@ class PrivacyCog(Cog):
         super().__init__(services, config)
         self.service = PrivacyService(services)
 
-    async def start(self) -> None:
-        """Watch for activity (presence) and plan the daily retention pass."""
-        if self.service.touch not in self.services.dispatcher.seen_hooks:  # start() may rerun
-            self.services.dispatcher.seen_hooks.append(self.service.touch)
-        self.plan_retention()  # also erases communities the bot was removed from
+    def hooks(self) -> CogHooks:
+        """Watch for activity (presence), for retention periods."""
+        return CogHooks(seen=self.service.touch)
 
-    async def stop(self) -> None:
-        """Stop watching and drop the planned pass."""
-        if self.service.touch in self.services.dispatcher.seen_hooks:
-            self.services.dispatcher.seen_hooks.remove(self.service.touch)
-        await super().stop()
+    async def start(self) -> None:
+        """Plan the daily retention pass."""
+        self.plan_retention()  # also erases communities the bot was removed from
 
     def plan_retention(self) -> None:
         """Plan the next daily pass (admin calls this when a period is first set)."""

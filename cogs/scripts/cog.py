@@ -17,6 +17,8 @@ from bot.core import (
     Cog,
     CommunityInfo,
     Context,
+    CrisisLines,
+    MeetingSchedule,
     Message,
     NotFound,
     Option,
@@ -126,8 +128,21 @@ class ScriptsCog(Cog):
     )
     Config = ScriptsConfig
 
-    def __init__(self, services: Services, config: ScriptsConfig | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        config: ScriptsConfig | None = None,
+        *,
+        meetings: MeetingSchedule | None = None,
+        crisis: CrisisLines | None = None,
+    ) -> None:
+        """`meetings`: assigned facilitators may steer, `{next_meeting}` names the next one
+        (without it only the facilitator tier steers and the schedule is pointed to);
+        `crisis`: `{crisis_line}` lists the community's lines (without it, a general pointer).
+        """
         super().__init__(services, config)
+        self.meetings = meetings
+        self.crisis = crisis
         self.settings = config or ScriptsConfig()
         self.service = ScriptService(self.services.db.sessions, self.services.clock)
         self.builtin, self.load_problems = load_directory(SCRIPTS_DIR)
@@ -215,11 +230,10 @@ class ScriptsCog(Cog):
 
     async def _assigned(self, community_id: int, meeting: str | None, actor_key: str) -> bool:
         """Ask the meetings cog, when loaded, whether this person facilitates that meeting."""
-        check = getattr(self.services.cogs.get("meetings"), "is_facilitator", None)
-        if not meeting or not callable(check):
+        if not meeting or self.meetings is None:
             return False
         try:
-            return bool(await check(community_id, meeting, actor_key))
+            return await self.meetings.is_facilitator(community_id, meeting, actor_key)
         except Exception:
             log.exception("meetings.is_facilitator failed")
             return False
@@ -282,10 +296,9 @@ class ScriptsCog(Cog):
     # ---- messages --------------------------------------------------------------------------
 
     async def _next_meeting(self, run: RunView) -> list[Part]:
-        lookup = getattr(self.services.cogs.get("meetings"), "next_meeting", None)
-        if callable(lookup):
+        if self.meetings is not None:
             try:
-                found = await lookup(run.community_id, run.meeting)
+                found = await self.meetings.next_meeting(run.community_id, run.meeting)
             except Exception:
                 log.exception("meetings.next_meeting failed")
                 found = None
@@ -295,10 +308,9 @@ class ScriptsCog(Cog):
         return [_("the time on this community's meeting schedule")]
 
     async def _crisis_lines(self, run: RunView, community: CommunityInfo | None) -> str:
-        lookup = getattr(self.services.cogs.get("crisis"), "lines_for", None)
-        if callable(lookup):
+        if self.crisis is not None:
             try:
-                lines = await lookup(
+                lines = await self.crisis.lines_for(
                     run.community_id, (community.country if community else "") or None
                 )
             except Exception:

@@ -22,6 +22,7 @@ from bot.core import (
     Context,
     Flow,
     FrozenSection,
+    GroupJournal,
     Message,
     NotFound,
     Option,
@@ -71,8 +72,13 @@ class WorksheetsCog(Cog):
     )
     Config = WorksheetsConfig
 
-    def __init__(self, services: Services, config: Any = None) -> None:
+    def __init__(
+        self, services: Services, config: Any = None, *, journal: GroupJournal | None = None
+    ) -> None:
+        """`journal`: items can be posted into a group journal (without it `toolbox share`
+        to a group says group journals are not available)."""
         super().__init__(services, config)
+        self.journal = journal
         folder = config.directory if isinstance(config, WorksheetsConfig) else ""
         self.directory = Path(folder) if folder else DATA_DIR / "worksheets"
         self.sheets, self.problems = load_all(self.directory)
@@ -602,14 +608,12 @@ class WorksheetsCog(Cog):
 
     async def _share_into_group(self, ctx: Context, id: int, group: str) -> None:
         """Post the item into a group journal the member belongs to (the journal cog's)."""
-        journal = self.services.cogs.get("journal")
-        share_into_group = getattr(journal, "share_into_group", None)
-        if share_into_group is None or ctx.community is None:
+        if self.journal is None or ctx.community is None:
             raise UserError(_("Group journals are not available here."))
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self._sheet_for(item)
         body = render.markdown(sheet, item, ctx.zone)
-        code, name = await share_into_group(
+        code, name = await self.journal.share_into_group(
             ctx.community.id, ctx.actor.key, group, sheet.title, body
         )
         await self.toolbox.add_share(
@@ -634,10 +638,9 @@ class WorksheetsCog(Cog):
         for share in shares:
             name = escape_markdown(share.recipient_name)
             if share.outbox_key.startswith(GROUP_SHARE):
-                journal = self.services.cogs.get("journal")
-                withdraw = getattr(journal, "withdraw_from_group", None)
-                if withdraw is not None:
-                    await withdraw(ctx.actor.key, share.outbox_key[len(GROUP_SHARE) :])
+                if self.journal is not None:
+                    code = share.outbox_key[len(GROUP_SHARE) :]
+                    await self.journal.withdraw_from_group(ctx.actor.key, code)
                 lines.append(_("Taken out of the {name} journal.").format(name=name))
                 continue
             if await outbox.forget(share_ref(share)):

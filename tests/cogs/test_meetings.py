@@ -467,6 +467,11 @@ async def test_other_cogs_ask_for_the_next_meeting_and_names_complete(
         datetime(2026, 12, 3, 18, tzinfo=UTC),
     )
     assert await meetings.next_meeting(1, "nothing") is None
+    assert await meetings.is_facilitator(1, "Tuesday circle", "fake:fac")
+    assert await meetings.is_facilitator(1, "#2", "fake:fac")
+    assert not await meetings.is_facilitator(1, "Tuesday circle", "fake:ana")
+    assert not await meetings.is_facilitator(1, "nothing", "fake:fac")
+    assert not await meetings.is_facilitator(2, "Tuesday circle", "fake:fac")  # other community
     spec = app.registry.get(("meeting", "info"))
     assert spec is not None
     choices = await app.dispatcher.autocomplete(fake.incoming("ana"), spec, "meeting", "fam")

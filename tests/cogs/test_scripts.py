@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.core.cog import Cog
+from bot.core.needs import MeetingSchedule
 from bot.core.permissions import Tier
 from cogs.scripts.cog import ScriptsCog
 from tests.harness.app import AppFactory, make_config
@@ -20,27 +20,19 @@ START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 NEXT_WEEK = START + timedelta(days=7)
 
 
-class StubMeetings(Cog):
+class StubMeetings(MeetingSchedule):
     """Stands in for the meetings cog: who facilitates which meeting, and the next time."""
 
-    name = "meetings"
-    description = "Meetings (test stand-in)"
-    data_statement = "Nothing."
-
-    def __init__(self, app: App, facilitators: dict[str, set[str]]) -> None:
-        super().__init__(app.services)
+    def __init__(self, facilitators: dict[str, set[str]]) -> None:
         self.facilitators = facilitators
 
     async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         return actor_key in self.facilitators.get(meeting.lower(), set())
 
     async def next_meeting(
-        self, community_id: int, meeting: str | None
+        self, community_id: int, meeting: str | None = None
     ) -> tuple[str, datetime] | None:
         return ("Tuesday circle", NEXT_WEEK)
-
-    async def delete_user_data(self, actor_key: str) -> None:
-        return None
 
 
 async def open_app(
@@ -77,7 +69,7 @@ def cog(app: App) -> ScriptsCog:
 
 async def test_a_full_standard_meeting(app_factory: AppFactory) -> None:
     app, fake = await open_app(app_factory)
-    app.cogs["meetings"] = StubMeetings(app, {})
+    cog(app).meetings = StubMeetings({})
     await fake.say("ana", "!me name River")
 
     opening = await fake.say("fran", "!script start standard Tuesday circle")
@@ -202,7 +194,7 @@ async def test_members_cannot_steer_and_other_meetings_facilitators_need_the_tie
     app_factory: AppFactory,
 ) -> None:
     app, fake = await open_app(app_factory)
-    app.cogs["meetings"] = StubMeetings(app, {"thursday group": {"fake:gail"}})
+    cog(app).meetings = StubMeetings({"thursday group": {"fake:gail"}})
 
     denied = await fake.say("gail", "!script start standard Tuesday circle")
     assert denied[0].where == "ephemeral" and "Only a facilitator" in denied[0].text
@@ -318,3 +310,24 @@ async def test_nothing_members_say_is_stored(app_factory: AppFactory) -> None:
     await fake.say("fran", "!script end")
     async with app.db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM script_run"))).scalar() == 0
+
+
+async def test_a_meetings_own_facilitator_may_run_its_script(app_factory: AppFactory) -> None:
+    app = await app_factory(
+        make_config(cogs={"enabled": ["general", "meetings", "scripts"]}),
+        clock=VirtualClock(START),
+    )
+    fake = FakePlatform(app)
+    app.add_transport(fake)
+    fake.actor("fran", Tier.FACILITATOR)
+    fake.actor("gail", Tier.MEMBER)
+    scheduled = await fake.say(
+        "fran", '!meeting schedule Circle "2026-12-02 19:00" 60m zone:UTC facilitator:gail'
+    )
+    assert "Circle" in scheduled[0].text, scheduled
+
+    started = await fake.say("gail", "!script start standard Circle")
+    assert "Welcome to Circle. I'm gail" in public(started)
+    assert "Check-in" in public(await fake.say("gail", "!script next"))
+    refused = await fake.say("hal", "!script next")
+    assert "Only this meeting's facilitator" in refused[0].text

@@ -1,0 +1,130 @@
+"""What one cog offers another, named and typed.
+
+A cog never imports another cog. When it needs something another cog has (scripts asks the
+meetings cog who facilitates), the need is a protocol here. The providing cog declares it by
+inheriting the protocol (`class MeetingsCog(Cog, MeetingSchedule)`), so mypy checks every
+method's signature against it; the using cog asks for it by type in its constructor:
+
+    def __init__(self, services: Services, config: ScriptsConfig | None = None, *,
+                 meetings: MeetingSchedule | None = None) -> None:
+
+The loader passes the enabled cog that provides it. A need typed `X | None` is optional (the
+cog works without it and says what it does then); a need typed `X` is required, and loading
+stops with `MissingProvider`, naming the cog, the need and the cogs that would provide it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints, runtime_checkable
+
+
+@runtime_checkable
+class MeetingSchedule(Protocol):
+    """Who facilitates which meeting, and when the next one is (the meetings cog)."""
+
+    async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
+        """Whether `actor_key` is an assigned facilitator of the meeting titled `meeting`."""
+        ...
+
+    async def next_meeting(
+        self, community_id: int, meeting: str | None = None
+    ) -> tuple[str, datetime] | None:
+        """(title, next start as an aware UTC datetime) of the meeting titled `meeting`, or of
+        the community's next meeting when `meeting` is None; None when there is none."""
+        ...
+
+
+@runtime_checkable
+class CrisisLines(Protocol):
+    """The helplines to show people (the crisis cog)."""
+
+    async def lines_for(self, community_id: int | None, country: str | None) -> str:
+        """Markdown lines for `country` (ISO 3166-1 alpha-2; None: the community's country),
+        then the fallback directory; never empty."""
+        ...
+
+
+@runtime_checkable
+class GroupJournal(Protocol):
+    """Posting into a group journal on a member's behalf (the journal cog)."""
+
+    async def share_into_group(
+        self, community_id: int, author_key: str, group: str, title: str, body: str
+    ) -> tuple[str, str]:
+        """Post `body` (Markdown) as `author_key`'s entry in their group journal named `group`.
+
+        Returns (entry code, group name). Raises `UserError` when the author is in no group of
+        that name.
+        """
+        ...
+
+    async def withdraw_from_group(self, author_key: str, code: str) -> None:
+        """Remove an entry `share_into_group` made; a no-op when it is already gone."""
+        ...
+
+
+@runtime_checkable
+class RetentionPlanner(Protocol):
+    """Plans the daily pass that erases people past a community's retention period (privacy)."""
+
+    def plan_retention(self) -> None:
+        """Plan the next pass (idempotent: one pass is planned at a time)."""
+        ...
+
+
+NEEDS: tuple[type[Any], ...] = (MeetingSchedule, CrisisLines, GroupJournal, RetentionPlanner)
+
+
+class MissingProvider(Exception):
+    """A cog's required need is provided by no enabled cog (raised while loading)."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """One keyword parameter of a cog's constructor that another cog fills."""
+
+    parameter: str
+    kind: type[Any]  # one of NEEDS
+    optional: bool  # typed `X | None`: the cog works without it
+
+
+def needs_of(cls: type[Any]) -> list[Need]:
+    """The needs a cog class asks for: its keyword-only constructor parameters typed with a
+    protocol from `NEEDS` (optionally `| None`). Raises `TypeError` for a keyword-only
+    parameter the loader cannot fill."""
+    init = cls.__init__
+    hints = get_type_hints(init)
+    found: list[Need] = []
+    for parameter in inspect.signature(init).parameters.values():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        hint = hints.get(parameter.name)
+        args = get_args(hint)
+        optional = get_origin(hint) in (Union, types.UnionType) and type(None) in args
+        kind = next((a for a in args if a is not type(None)), None) if optional else hint
+        if kind not in NEEDS or (optional and len(args) != 2):
+            raise TypeError(
+                f"{cls.__name__}: keyword parameter {parameter.name!r} must be typed with one "
+                f"of {', '.join(n.__name__ for n in NEEDS)} (or that `| None`)"
+            )
+        found.append(Need(parameter.name, kind, optional))
+    return found
+
+
+def missing_message(cog: str, need: Need, shipped: Sequence[tuple[str, type[Any]]]) -> str:
+    """Why a cog cannot load: which need, and which shipped cogs would provide it."""
+    offer = [name for name, cls in shipped if need.kind in cls.__mro__]
+    hint = (
+        f"enable {' or '.join(repr(n) for n in offer)} in [cogs] enabled"
+        if offer
+        else "no shipped cog provides it"
+    )
+    return (
+        f"cog {cog!r} needs {need.kind.__name__} (its {need.parameter!r} parameter), which no "
+        f"enabled cog provides: {hint}"
+    )
