@@ -286,9 +286,10 @@ class App:
             return await transport.find_sent(target, key, since)
         return None
 
-    async def close(self, *, drain_timeout: float = 10.0) -> None:
-        """Stop taking commands, let running ones finish, stop jobs, close the database."""
-        drained = await self.dispatcher.drain(drain_timeout)
+    async def close(self, *, drain_timeout_seconds: float = 10.0) -> None:
+        """Stop taking commands, give running commands and then running jobs up to
+        `drain_timeout_seconds` each to finish, stop the cogs, close the database."""
+        drained = await self.dispatcher.drain(drain_timeout_seconds)
         if not drained:
             log.warning("some commands were still running at shutdown")
         await self.leader.stop()
@@ -297,6 +298,6 @@ class App:
                 self.dispatcher.detach(cog.name, cog.hooks())
                 await cog.stop()
             self._started = False
-        await self.scheduler.shutdown(drain_timeout)
+        await self.scheduler.shutdown(drain_timeout_seconds)
         await self.leader.close()  # releases leadership: another process takes over
         await self.db.close()

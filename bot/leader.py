@@ -249,13 +249,14 @@ class _AdvisoryLock:
             conn = await self._connection()
             return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key))
 
-    async def alive(self, within: float) -> bool:
-        """Still connected (so still holding the lock)?"""
+    async def alive(self, within_seconds: float) -> bool:
+        """Still connected (so still holding the lock)? False when PostgreSQL does not answer
+        within `within_seconds` or the connection is gone."""
         async with self._mutex:
             try:
                 if self._conn is None or self._conn.is_closed():
                     return False
-                await self._conn.fetchval("SELECT 1", timeout=within)
+                await self._conn.fetchval("SELECT 1", timeout=within_seconds)
                 return True
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                 await self._drop()
@@ -289,7 +290,7 @@ class Coordinator:
 
     def __init__(self, app: App, url: str, schema: str | None) -> None:
         self.app = app
-        self.poll = float(app.config.scheduler.leader_poll_seconds)
+        self.poll_seconds = float(app.config.scheduler.leader_poll_seconds)
         self.leading = False
         self.host = socket.gethostname()
         self.process_id = f"{self.host[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -374,7 +375,7 @@ class Coordinator:
         next_beat = loop.time() + HEARTBEAT_SECONDS
         next_sweep = loop.time() + SWEEP_SECONDS
         while True:
-            await asyncio.sleep(min(self.poll, HEARTBEAT_SECONDS))
+            await asyncio.sleep(min(self.poll_seconds, HEARTBEAT_SECONDS))
             try:
                 await self.check()
                 now = loop.time()
@@ -394,7 +395,7 @@ class Coordinator:
         if self._pg is None:
             return
         if self.leading:
-            if not await self._pg.alive(within=max(self.poll, 1.0)):
+            if not await self._pg.alive(within_seconds=max(self.poll_seconds, 1.0)):
                 self._step_down()
         else:
             try:

@@ -43,15 +43,16 @@ class Scheduler:
             self._aps.start(paused=self.virtual)
             self._started = True
 
-    async def shutdown(self, within: float = 10.0) -> None:
-        """Stop firing jobs and let running ones finish (APScheduler would cancel them)."""
+    async def shutdown(self, within_seconds: float = 10.0) -> None:
+        """Stop firing jobs and give running ones up to `within_seconds` to finish (APScheduler
+        would cancel them); a job still running then is logged and left to the event loop."""
         if not self._started:
             return
         self._aps.pause()
         executor = self._aps._lookup_executor("default")
         running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
         if running:
-            _done, late = await asyncio.wait(running, timeout=within)
+            _done, late = await asyncio.wait(running, timeout=within_seconds)
             if late:
                 log.warning("%d scheduled job(s) still running at shutdown", len(late))
         self._aps.shutdown(wait=False)

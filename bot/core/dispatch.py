@@ -73,18 +73,20 @@ class Incoming:
 
 
 class RateLimiter:
-    """A sliding window per member, so one person cannot flood the bot."""
+    """A sliding window per member, so one person cannot flood the bot: at most `limit`
+    commands in any `window_seconds`."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, limit: int, window_seconds: float) -> None:
         self.limit = limit
-        self.window = window
+        self.window_seconds = window_seconds
         self._hits: dict[str, deque[float]] = {}
 
     def allow(self, key: str, now: float | None = None) -> bool:
-        """Record a hit; False when the member is over the limit."""
+        """Record a hit for member `key` at `now` (monotonic seconds; default: the clock);
+        False, and nothing recorded, when the member is over the limit."""
         now = time.monotonic() if now is None else now
         hits = self._hits.setdefault(key, deque())
-        while hits and now - hits[0] > self.window:
+        while hits and now - hits[0] > self.window_seconds:
             hits.popleft()
         if len(hits) >= self.limit:
             return False
@@ -544,11 +546,12 @@ class Dispatcher:
         if self._inflight == 0:
             self._idle.set()
 
-    async def drain(self, within: float) -> bool:
-        """Stop taking new commands and wait for running ones; False on timeout."""
+    async def drain(self, within_seconds: float) -> bool:
+        """Stop taking new commands and wait up to `within_seconds` for running ones; False
+        when some were still running then."""
         self.accepting = False
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
+            await asyncio.wait_for(self._idle.wait(), within_seconds)
             return True
         except TimeoutError:
             return False

@@ -53,14 +53,6 @@ class Registry:
             self._autocomplete[(spec.path, name)] = fn
         self._check_limits()
 
-    def remove_cog(self, cog: str) -> None:
-        """Forget a cog's commands (when a cog is unloaded)."""
-        for path, spec in list(self._specs.items()):
-            if spec.cog == cog:
-                del self._specs[path]
-        self._text_paths = {p: s for p, s in self._text_paths.items() if s.cog != cog}
-        self._autocomplete = {k: v for k, v in self._autocomplete.items() if k[0] in self._specs}
-
     @staticmethod
     def _check_signature(spec: CommandSpec) -> None:
         assert spec.callback is not None

@@ -19,7 +19,7 @@ from typing import Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-DEFAULT_TTL = 30.0
+DEFAULT_TTL_SECONDS = 30.0
 
 
 class Missing(Enum):
@@ -32,15 +32,15 @@ MISSING = Missing.TOKEN
 
 
 class TTLCache(Generic[K, V]):
-    """Entries expire after `ttl` seconds; the oldest go first past `max_items`."""
+    """Entries expire after `ttl_seconds`; the oldest go first past `max_items`."""
 
     def __init__(
         self,
-        ttl: float = DEFAULT_TTL,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
         max_items: int = 20_000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ttl = ttl
+        self.ttl_seconds = ttl_seconds
         self.max_items = max_items
         self._monotonic = monotonic
         self._items: dict[K, tuple[float, V]] = {}
@@ -65,7 +65,7 @@ class TTLCache(Generic[K, V]):
         if token != self._generation:
             return
         self._items.pop(key, None)
-        self._items[key] = (self._monotonic() + self.ttl, value)
+        self._items[key] = (self._monotonic() + self.ttl_seconds, value)
         while len(self._items) > self.max_items:
             del self._items[next(iter(self._items))]
 
@@ -81,7 +81,7 @@ class TTLCache(Generic[K, V]):
             return
         self._generation += 1
         self._items.pop(key, None)
-        self._items[key] = (self._monotonic() + self.ttl, value)
+        self._items[key] = (self._monotonic() + self.ttl_seconds, value)
 
     def invalidate(self, key: K) -> None:
         """Forget one entry (call after the write committed)."""
