@@ -123,6 +123,16 @@ FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
 Ready = Callable[[str], bool]
 
 
+@dataclass(frozen=True)
+class OwnerPlan:
+    """One owner's wanted items for `Outbox.replan_many`, with `replan`'s window (aware UTC)."""
+
+    owner: OutboxRef
+    items: tuple[Planned, ...]
+    since: datetime
+    until: datetime | None = None
+
+
 @dataclass
 class Report:
     """What one delivery pass did."""
@@ -258,81 +268,103 @@ class Outbox:
         starting) cannot withdraw what the other planned beyond what it looked at. A planner
         that must reconcile everything passes `until` at or after `latest_pending(owner)`.
         """
-        wanted: dict[str, Planned] = {}
-        for item in items:
-            if until is not None and item.due_at > until:
+        return (await self.replan_many([OwnerPlan(owner, tuple(items), since, until)]))[0]
+
+    async def replan_many(self, plans: Sequence[OwnerPlan]) -> list[PlanResult]:
+        """`replan` for several owners in one transaction (one result per plan, in order).
+
+        Start-up reconciles every meeting at once: one commit for all of them instead of one
+        each (a commit costs a disk sync, which dominated a first start). An owner's plan is
+        exactly what `replan` would do with it.
+        """
+        wanted = [self._wanted(plan) for plan in plans]
+        for attempt in range(3):
+            try:
+                async with self._lock, self._sessions.begin() as session:
+                    results = [
+                        await self._replan_in(session, plan.owner, want, plan.since, plan.until)
+                        for plan, want in zip(plans, wanted, strict=True)
+                    ]
+            except IntegrityError:  # another process planned the same key at the same moment
+                if attempt == 2:
+                    raise
                 continue
-            if item.due_at >= since and not self._too_old(item.due_at):
+            due = {
+                want[key].due_at
+                for result, want in zip(results, wanted, strict=True)
+                for key in result.written + result.updated
+            }
+            for due_at in sorted(due):
+                self._plan(due_at)
+            return results
+        raise AssertionError("unreachable")
+
+    def _wanted(self, plan: OwnerPlan) -> dict[str, Planned]:
+        wanted: dict[str, Planned] = {}
+        for item in plan.items:
+            if plan.until is not None and item.due_at > plan.until:
+                continue
+            if item.due_at >= plan.since and not self._too_old(item.due_at):
                 wanted[item.key] = Planned(
                     item.key,
                     item.target,
                     item.message,
                     item.due_at,
                     item.not_after,
-                    (*item.refs, owner),
+                    (*item.refs, plan.owner),
                 )
-        for attempt in range(3):
-            try:
-                result = await self._replan_once(owner, wanted, since, until)
-            except IntegrityError:  # another process planned the same key at the same moment
-                if attempt == 2:
-                    raise
-                continue
-            for key in result.written + result.updated:
-                self._plan(wanted[key].due_at)
-            return result
-        raise AssertionError("unreachable")
+        return wanted
 
-    async def _replan_once(
-        self, owner: OutboxRef, wanted: dict[str, Planned], since: datetime, until: datetime | None
+    async def _replan_in(
+        self,
+        session: AsyncSession,
+        owner: OutboxRef,
+        wanted: dict[str, Planned],
+        since: datetime,
+        until: datetime | None,
     ) -> PlanResult:
         result = PlanResult()
 
         def in_window(row: OutboxItem) -> bool:
             return row.due_at >= since and (until is None or row.due_at <= until)
 
-        async with self._lock, self._sessions.begin() as session:
-            pending = {
-                row.key: row
-                for row in await session.scalars(
-                    select(OutboxItem).where(
-                        OutboxItem.status == "pending",
-                        OutboxItem.id.in_(_carrying(owner)),
-                    )
+        pending = {
+            row.key: row
+            for row in await session.scalars(
+                select(OutboxItem).where(
+                    OutboxItem.status == "pending",
+                    OutboxItem.id.in_(_carrying(owner)),
                 )
-            }
-            gone = [row for key, row in pending.items() if key not in wanted and in_window(row)]
-            doomed = [row.id for row in gone]
-            result.withdrawn = [row.key for row in gone]
-            if doomed:
-                await session.execute(
-                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed))
-                )
-                await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed)))
-            fresh = [k for k in wanted if k not in pending]
-            settled = set()
-            if fresh:
-                settled = set(
-                    await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(fresh)))
-                )
-            for key, item in wanted.items():
-                row = pending.get(key)
-                if row is not None:
-                    row.platform = item.target.platform
-                    row.target = item.target.target
-                    row.is_dm = item.target.is_dm
-                    row.payload = json.dumps(item.message.to_json())
-                    row.due_at = item.due_at
-                    row.not_after = item.not_after
-                    await session.execute(
-                        delete(OutboxItemRef).where(OutboxItemRef.item_id == row.id)
-                    )
-                    for ref in _refs(item.target, item.refs):
-                        session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
-                    result.updated.append(key)
-                elif key not in settled:
-                    await self._add(session, item)
-                    result.written.append(key)
+            )
+        }
+        gone = [row for key, row in pending.items() if key not in wanted and in_window(row)]
+        doomed = [row.id for row in gone]
+        result.withdrawn = [row.key for row in gone]
+        if doomed:
+            await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed)))
+            await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed)))
+        fresh = [k for k in wanted if k not in pending]
+        settled = set()
+        if fresh:
+            settled = set(
+                await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(fresh)))
+            )
+        for key, item in wanted.items():
+            row = pending.get(key)
+            if row is not None:
+                row.platform = item.target.platform
+                row.target = item.target.target
+                row.is_dm = item.target.is_dm
+                row.payload = json.dumps(item.message.to_json())
+                row.due_at = item.due_at
+                row.not_after = item.not_after
+                await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == row.id))
+                for ref in _refs(item.target, item.refs):
+                    session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
+                result.updated.append(key)
+            elif key not in settled:
+                await self._add(session, item)
+                result.written.append(key)
         return result
 
     async def forget(self, *refs: OutboxRef) -> int:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.message import Message, When
 from bot.models import OutboxItem, OutboxItemRef
-from bot.outbox import OutboxRef, Planned, RefKind, Target
+from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 from tests.harness.postgres import fresh_pg_schema, pg_url
@@ -297,3 +303,96 @@ async def test_a_retry_later_than_the_platforms_duplicate_window_is_settled_by_a
         row = await session.scalar(select(OutboxItem).where(OutboxItem.key == "start"))
     assert row is not None and row.note == "found on the platform"
     assert row.platform_message_id == "start"
+
+
+# --- replanning many owners at once ------------------------------------------------------
+
+_KEYS_PER_OWNER = 4
+_plan_items = st.lists(
+    st.tuples(
+        st.integers(0, _KEYS_PER_OWNER - 1),  # which key of the owner
+        st.integers(-30, 180),  # due, minutes after the round's clock
+        st.sampled_from(["starts soon", "starts now", "moved"]),
+        st.booleans(),  # names a member
+    ),
+    max_size=4,
+)
+_owner_plans = st.lists(
+    st.tuples(st.integers(0, 2), _plan_items, st.integers(0, 60), st.none() | st.integers(0, 240)),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _planned(owner: int, wanted: list[tuple[int, int, str, bool]], now: datetime) -> list[Planned]:
+    return [
+        Planned(
+            f"m{owner}.k{key}",
+            Target("fake", f"chan{owner}"),
+            Message.of(f"Meeting {owner} {text}"),
+            now + timedelta(minutes=minutes),
+            refs=(OutboxRef.member(f"fake:f{owner}"),) if named else (),
+        )
+        for key, minutes, text, named in wanted
+    ]
+
+
+async def _state(app: App) -> list[tuple[object, ...]]:
+    async with app.db.sessions() as session:
+        rows = (await session.scalars(select(OutboxItem).order_by(OutboxItem.key))).all()
+        refs = (await session.execute(select(OutboxItemRef.item_id, OutboxItemRef.ref))).all()
+    carried: dict[int, set[str]] = {}
+    for item_id, ref in refs:
+        carried.setdefault(item_id, set()).add(ref)
+    return [
+        (r.key, r.status, r.due_at, r.target, r.payload, sorted(carried.get(r.id, set())))
+        for r in rows
+    ]
+
+
+async def _replan_both_ways(folder: Path, rounds: list[list[tuple[int, Any, int, Any]]]) -> None:
+    clock = VirtualClock(START)
+    together, alone = (
+        App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / name}")
+        for name in ("together.sqlite3", "alone.sqlite3")
+    )
+    for app in (together, alone):
+        await app.open(migrate=True)
+        app.add_transport(FakePlatform(app))
+    try:
+        for number, plans in enumerate(rounds):
+            now = START + timedelta(minutes=45 * number)
+            clock.set(now)
+            owner_plans = [
+                OwnerPlan(
+                    OutboxRef(RefKind.MEETING, str(owner)),
+                    tuple(_planned(owner, wanted, now)),
+                    now - timedelta(minutes=since),
+                    None if until is None else now + timedelta(minutes=until),
+                )
+                for owner, wanted, since, until in plans
+            ]
+            batched = await together.outbox.replan_many(owner_plans)
+            one_by_one = [
+                await alone.outbox.replan(p.owner, p.items, since=p.since, until=p.until)
+                for p in owner_plans
+            ]
+            assert batched == one_by_one
+            assert await _state(together) == await _state(alone)
+            for app in (together, alone):
+                await app.outbox.deliver_due()  # settles what came due: settled keys stay put
+            assert await _state(together) == await _state(alone)
+    finally:
+        for app in (together, alone):
+            await app.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rounds=st.lists(_owner_plans, min_size=1, max_size=3))
+def test_replanning_many_owners_at_once_is_replanning_each_in_turn(
+    rounds: list[list[tuple[int, Any, int, Any]]],
+) -> None:
+    """Start-up reconciles every meeting in one transaction; the outcome (rows, references,
+    what each plan wrote, updated and withdrew) is exactly that of one `replan` per owner."""
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_replan_both_ways(Path(folder), rounds))

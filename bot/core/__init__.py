@@ -76,7 +76,7 @@ if TYPE_CHECKING:
         Profile,
         Setting,
     )
-    from bot.outbox import OutboxRef, Planned, RefKind, Target
+    from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
     from bot.paths import DATA_DIR
     from bot.safety import escape_markdown
     from bot.schema import (
@@ -138,6 +138,7 @@ __all__ = [
     "OutboxItem",
     "OutboxRef",
     "Outcome",
+    "OwnerPlan",
     "Part",
     "PermissionDenied",
     "Place",
@@ -284,6 +285,7 @@ _HOME: dict[str, str] = {
     "Profile": "bot.models",
     "Setting": "bot.models",
     "OutboxRef": "bot.outbox",
+    "OwnerPlan": "bot.outbox",
     "Planned": "bot.outbox",
     "RefKind": "bot.outbox",
     "Target": "bot.outbox",

@@ -42,6 +42,7 @@ from bot.core import (
     MirroredEvent,
     NotFound,
     OutboxRef,
+    OwnerPlan,
     Part,
     Planned,
     RefKind,
@@ -67,6 +68,7 @@ from cogs.meetings.models import (
 from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_zone
 
 SCOPE = "meetings"
+REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
 TITLE_MAX = 100
 KINDS = ("standard", "family_friends", "hosted_discussion", "other")
 FORMER_MEMBER = "a former member"
@@ -855,6 +857,22 @@ class MeetingService:
             await self.services.outbox.forget(meeting_ref(meeting_id))
             self.services.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             raise NotFound(_("That meeting no longer exists."))
+        plan = await self._plan(view, lookback=lookback, rsvps=rsvps, names=names)
+        await self.services.outbox.replan(
+            plan.owner, plan.items, since=plan.since, until=plan.until
+        )
+        await self._planned(view, names=names)
+        return view
+
+    async def _plan(
+        self,
+        view: MeetingView,
+        *,
+        lookback: timedelta | None = None,
+        rsvps: list[RsvpView] | None = None,
+        names: dict[tuple[int, str], str] | None = None,
+    ) -> OwnerPlan:
+        """What `_replan` hands the outbox for this meeting: its wanted items and the window."""
         now = self.now
         outbox = self.services.outbox
         since = now - (lookback if lookback is not None else outbox.grace)
@@ -866,12 +884,17 @@ class MeetingService:
         if latest is not None and latest > until:
             until = latest
         items = await self.wanted(view, since=since, until=until, rsvps=rsvps, names=names)
-        await outbox.replan(meeting_ref(view.id), items, since=since, until=until)
+        return OwnerPlan(meeting_ref(view.id), tuple(items), since, until)
+
+    async def _planned(
+        self, view: MeetingView, *, names: dict[tuple[int, str], str] | None = None
+    ) -> None:
+        """After the outbox holds the meeting's plan: its next planning job and its calendar."""
         scheduler = self.services.scheduler
         nxt = (
             None
             if view.cancelled
-            else view.next_occurrence(now + self.horizon + timedelta(seconds=1))
+            else view.next_occurrence(self.now + self.horizon + timedelta(seconds=1))
         )
         if nxt is not None:
             scheduler.at(
@@ -880,7 +903,6 @@ class MeetingService:
         else:
             scheduler.cancel(f"meetings.{view.id}.plan")
         await self.mirror(view, names=names)
-        return view
 
     # --- RSVPs ---------------------------------------------------------------------------
 
@@ -1000,10 +1022,17 @@ class MeetingService:
         views = await self._load(Meeting.id.is_not(None))
         rsvps = await self._rsvps([v.id for v in views])
         names = await self._pseudonyms(views)
-        for view in views:
-            await self._replan(
-                view.id, lookback=self.horizon, rsvps=rsvps.get(view.id, []), names=names
-            )
+        # Many meetings per transaction: one commit per meeting made a first start slow.
+        for chunk in _chunks(views, REBUILD_BATCH):
+            plans = [
+                await self._plan(
+                    view, lookback=self.horizon, rsvps=rsvps.get(view.id, []), names=names
+                )
+                for view in chunk
+            ]
+            await self.services.outbox.replan_many(plans)
+            for view in chunk:
+                await self._planned(view, names=names)
         return len(views)
 
     async def wanted(
