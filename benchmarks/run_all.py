@@ -155,8 +155,8 @@ BENCHES = [
     Bench("memory", (("1000",),), (("30",),), 300, ("memory RSS",)),
     Bench("leader_failover", (("3",),), (("1", "--polls", "0.5"),), 300, ("leader failover",)),
     Bench("crisis_phrases", (("2000",),), (("50",),), 120, ("crisis phrases",)),
-    Bench("dialogue_model", (("500",),), (("10",),), 600, ("dialogue model",)),
-    Bench("meetings_model", (("200", "40"),), (("3", "8", "1"),), 1800, ("meetings model",)),
+    Bench("dialogue_model", (("200",),), (("10",),), 600, ("dialogue model",)),
+    Bench("meetings_model", (("50", "30"),), (("3", "8", "1"),), 1800, ("meetings model",)),
     Bench("worksheets_toolbox", ((),), (("20",),), 300, ()),
     Bench("scripts_meeting", ((),), (("20",),), 300, ()),
 ]
