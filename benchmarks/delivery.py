@@ -27,7 +27,7 @@ from pathlib import Path
 from benchmarks.common import Goal, emit, machine, note, percentile
 from bot import crypto
 from bot.app import App
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from bot.core.message import Message
 from bot.outbox import Target
 

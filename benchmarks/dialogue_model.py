@@ -20,7 +20,7 @@ from benchmarks.common import Goal, emit
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from tests.harness.conversation_model import BREAKS, STEERS, WORDS, model_world, play
 
 SEED = 14

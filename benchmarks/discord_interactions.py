@@ -30,7 +30,7 @@ from bot import crypto
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.cli import freeze_after_start
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from tests.harness.discord import DiscordStandin, StandinState
 
 

@@ -28,7 +28,7 @@ from benchmarks.common import Goal, emit, interleaved, machine
 from bot import crypto
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from bot.models import Community, Member, Profile
 from bot.services.cache import MISSING, TTLCache
 from tests.harness.platform import COMMUNITY, FakePlatform

@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.common import Goal, LagProbe, emit, machine, note, percentile, rss_mb
 from bot import crypto
 from bot.app import App
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from cogs.journal.models import JournalEntry
 from cogs.journal.service import new_code
 from tests.harness.platform import FakePlatform

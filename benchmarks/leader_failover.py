@@ -26,7 +26,7 @@ import asyncpg
 from benchmarks.common import Goal, emit
 from bot import crypto
 from bot.app import App
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 
 PG_DSN = os.environ.get("CIRCLEBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 URL = PG_DSN.replace("postgresql://", "postgresql+asyncpg://", 1)

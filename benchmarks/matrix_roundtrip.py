@@ -39,7 +39,7 @@ from benchmarks.common import Goal, emit, machine, note
 from bot import crypto
 from bot.adapters.matrix import create
 from bot.app import App
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from tests.harness.synapse import RegisteredUser, SynapseServer, running_synapse
 
 FILTER: dict[str, Any] = {"room": {"timeline": {"limit": 50}}}

@@ -31,7 +31,7 @@ from benchmarks.common import Goal, LagProbe, emit, machine, note, percentile
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from bot.core.message import Message
 from bot.models import OutboxItem
 from bot.outbox import Target

@@ -22,9 +22,9 @@ from benchmarks.meetings_schedule import START, seed
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.config import parse
 from bot.core.dispatch import Incoming
 from bot.core.identity import Actor, Place
+from bot.core.loader import parse_config as parse
 from bot.core.permissions import Tier
 from bot.models import Community, Member
 from tests.harness.platform import FakePlatform

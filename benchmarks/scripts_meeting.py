@@ -20,7 +20,7 @@ from pathlib import Path
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.scripts.script import ScriptError, parse_script

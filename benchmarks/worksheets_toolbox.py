@@ -21,7 +21,7 @@ from pathlib import Path
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.config import parse
+from bot.core.loader import parse_config as parse
 from bot.paths import DATA_DIR
 from cogs.worksheets.definitions import load_all
 from tests.harness.platform import FakePlatform

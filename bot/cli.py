@@ -18,8 +18,8 @@ from bot.adapters import PlatformAdapter
 from bot.app import App, StartupError, resolve_keys, sqlite_path
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import AppConfig, ConfigError
-from bot.config import load as load_config
 from bot.core.loader import LoadError
+from bot.core.loader import read_config as load_config
 
 DEFAULT_CONFIG = Path("config.toml")
 DEFAULT_DB = Path("data/circlebot.sqlite3")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -160,21 +160,39 @@ class AppConfig(FileConfig):
         return [name for name in ("discord", "matrix") if getattr(self, name).enabled]
 
 
+class CogCatalog(Protocol):
+    """The cogs a config may enable, and the check of their settings.
+
+    The config does not know the cogs; the loader (`bot.core.loader.SHIPPED`) does, and is
+    handed in, so reading the config imports no cog.
+    """
+
+    def names(self) -> list[str]:
+        """Every cog that can be enabled (the default for `cogs.enabled`)."""
+
+    def check(
+        self, enabled: list[str], settings: dict[str, Any], *, file: str, locator: Locator | None
+    ) -> list[Problem]:
+        """Problems with `[cogs]`: unknown names and each cog's own settings."""
+
+
 def parse(
-    data: dict[str, Any], source: str = "config", locator: Locator | None = None
+    data: dict[str, Any],
+    source: str = "config",
+    locator: Locator | None = None,
+    *,
+    cogs: CogCatalog,
 ) -> AppConfig:
     """Validate a parsed TOML document; raise ConfigError listing every problem.
 
-    `locator` (from the file's text) gives each problem its line.
+    `locator` (from the file's text) gives each problem its line; `cogs` checks `[cogs]`.
     """
-    from bot.core.loader import available_cogs, check_cog_settings
-
     file = source
     built, problems = validate_partial(FileConfig, data, file=file, locator=locator)
     if built is None:
         raise ConfigError(problems, source)
     cogs_table = dict(built.cogs)
-    enabled: Any = cogs_table.pop("enabled", available_cogs())
+    enabled: Any = cogs_table.pop("enabled", cogs.names())
     try:
         enabled = value_as(list[str], enabled)
     except ValueError:
@@ -192,7 +210,7 @@ def parse(
         for key, message in _cross_checks(config)
     )
     problems.extend(
-        check_cog_settings(config.cogs.enabled, config.cogs.settings, file=file, locator=locator)
+        cogs.check(config.cogs.enabled, config.cogs.settings, file=file, locator=locator)
     )
     if problems:
         raise ConfigError(problems, source)
@@ -259,10 +277,14 @@ def _cross_checks(config: AppConfig) -> list[tuple[str, str]]:
     return problems
 
 
-def load(path: Path | None) -> AppConfig:
-    """Read and validate a config file; a missing default file means all defaults."""
+def load(path: Path | None, *, cogs: CogCatalog) -> AppConfig:
+    """Read and validate a config file; a missing default file means all defaults.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or breaks the schema (every problem).
+    """
     if path is None:
-        return parse({}, "defaults")
+        return parse({}, "defaults", cogs=cogs)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -273,4 +295,4 @@ def load(path: Path | None) -> AppConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(str(path), None, "(syntax)", str(exc))], str(path)) from None
-    return parse(data, str(path), Locator(text))
+    return parse(data, str(path), Locator(text), cogs=cogs)

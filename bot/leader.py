@@ -24,11 +24,11 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import delete, func, select
@@ -36,14 +36,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, VirtualClock
+from bot.config import AppConfig
 from bot.core.cog import Cog
-from bot.db import utcnow
+from bot.db import Database, utcnow
 from bot.models import OutboxItem, ProcessStatus
 from bot.outbox import Outbox, Report
 from bot.scheduler import JobFunc, Scheduler
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger("circlebot.leader")
 
@@ -285,10 +283,29 @@ class _AdvisoryLock:
             self._conn = None
 
 
+class Led(Protocol):
+    """What the coordinator leads: the parts of an `App` it hands over, rebuilds and reports."""
+
+    @property
+    def config(self) -> AppConfig: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def scheduler(self) -> GatedScheduler: ...
+    @property
+    def outbox(self) -> GatedOutbox: ...
+    @property
+    def cogs(self) -> Mapping[str, Cog]: ...
+    @property
+    def transports(self) -> Mapping[str, object]: ...
+
+
 class Coordinator:
     """Leader or follower for one App, its background loop and its heartbeat row."""
 
-    def __init__(self, app: App, url: str, schema: str | None) -> None:
+    def __init__(self, app: Led, url: str, schema: str | None) -> None:
         self.app = app
         self.poll_seconds = float(app.config.scheduler.leader_poll_seconds)
         self.leading = False

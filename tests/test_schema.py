@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import ConfigError
-from bot.config import load as load_config
+from bot.core.loader import read_config as load_config
 from bot.schema import Locator, Problem
 from cogs.journal.prompts import load_prompts
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 from typing import Any
 
 import cogs
+from bot import config
+from bot.config import AppConfig
 from bot.core.cog import Cog, Services
 from bot.core.needs import MissingProvider, missing_message, needs_of
 from bot.schema import Locator, Problem, validate
@@ -72,6 +75,43 @@ def check_cog_settings(
         )
         problems.extend(found)
     return problems
+
+
+class ShippedCogs:
+    """The cogs shipped in `cogs/`, as the config's `CogCatalog`."""
+
+    def names(self) -> list[str]:
+        """Every shipped cog."""
+        return available_cogs()
+
+    def check(
+        self, enabled: list[str], settings: dict[str, Any], *, file: str, locator: Locator | None
+    ) -> list[Problem]:
+        """See `check_cog_settings`."""
+        return check_cog_settings(enabled, settings, file=file, locator=locator)
+
+
+SHIPPED = ShippedCogs()
+
+
+def read_config(path: Path | None) -> AppConfig:
+    """`bot.config.load` with the shipped cogs: the whole file, cog settings included.
+
+    Raises:
+        ConfigError: every problem with the file.
+    """
+    return config.load(path, cogs=SHIPPED)
+
+
+def parse_config(
+    data: dict[str, Any], source: str = "config", locator: Locator | None = None
+) -> AppConfig:
+    """`bot.config.parse` with the shipped cogs.
+
+    Raises:
+        ConfigError: every problem with the document.
+    """
+    return config.parse(data, source, locator, cogs=SHIPPED)
 
 
 def load(enabled: list[str], settings: dict[str, Any], services: Services) -> list[Cog]:

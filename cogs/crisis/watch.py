@@ -16,27 +16,26 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.core import (
     CommunityInfo,
     Context,
     DeliveryError,
     Incoming,
+    Message,
     Option,
     OptionType,
     Place,
     Scope,
+    Services,
     Tier,
     UserError,
     _,
     command,
     escape_markdown,
 )
-from cogs.crisis.phrases import Concern
-
-if TYPE_CHECKING:
-    from cogs.crisis.cog import CrisisCog
+from cogs.crisis.phrases import Concern, Detection
 
 log = logging.getLogger("circlebot.crisis")
 
@@ -60,10 +59,45 @@ CHANNELS_OPTION = Option(
 )
 
 
+class Watcher(Protocol):
+    """What channel watch asks of the crisis cog (`CrisisCog` implements it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def services(self) -> Services: ...
+    @property
+    def watch(self) -> ChannelWatch: ...
+
+    async def detect_text(
+        self, community_id: int | None, text: str, prefer: str = ""
+    ) -> Detection | None:
+        """Crisis phrases in `text`, or None."""
+
+    async def _note_distress(self, ctx: Context, *, alert: bool = True) -> tuple[bool, bool]:
+        """(first in the quiet period, moderators alerted)."""
+
+    async def answer(
+        self,
+        ctx: Context,
+        words: str = "",
+        *,
+        distress: bool = False,
+        kind: str | None = None,
+        language: str | None = None,
+        country: str | None = None,
+        alerted: bool = False,
+    ) -> Message:
+        """The crisis answer for the member."""
+
+    async def _alert_moderators(self, ctx: Context, *, dms_closed: bool = False) -> bool:
+        """Tell the community's moderators; True when they were told."""
+
+
 class ChannelWatch:
     """Reads watched channels for crisis phrases and answers privately (see the module)."""
 
-    def __init__(self, cog: CrisisCog) -> None:
+    def __init__(self, cog: Watcher) -> None:
         self.cog = cog
         self.services = cog.services
 
@@ -283,7 +317,7 @@ class ChannelWatch:
     ephemeral=True,
     options=(CHANNELS_OPTION,),
 )
-async def watch_on(self: CrisisCog, ctx: Context, channels: str | None = None) -> None:
+async def watch_on(self: Watcher, ctx: Context, channels: str | None = None) -> None:
     """Let the bot read channels for crisis phrases only and answer the writer privately."""
     await self.watch.turn_on(ctx, channels)
 
@@ -297,7 +331,7 @@ async def watch_on(self: CrisisCog, ctx: Context, channels: str | None = None) -
     ephemeral=True,
     options=(CHANNELS_OPTION,),
 )
-async def watch_off(self: CrisisCog, ctx: Context, channels: str | None = None) -> None:
+async def watch_off(self: Watcher, ctx: Context, channels: str | None = None) -> None:
     """Stop reading channels (all of them, or the ones named)."""
     await self.watch.turn_off(ctx, channels)
 
@@ -311,6 +345,6 @@ async def watch_off(self: CrisisCog, ctx: Context, channels: str | None = None) 
     ephemeral=True,
     text_default=True,
 )
-async def watch_status(self: CrisisCog, ctx: Context) -> None:
+async def watch_status(self: Watcher, ctx: Context) -> None:
     """Whether the bot reads this community's channels for crisis phrases, and which."""
     await ctx.reply(await self.watch.setup_note(ctx), ephemeral=True)

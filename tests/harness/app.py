@@ -14,7 +14,7 @@ import pytest_asyncio
 from bot.app import App
 from bot.clock import Clock
 from bot.config import AppConfig
-from bot.config import parse as parse_config
+from bot.core.loader import parse_config
 
 AppFactory = Callable[..., Awaitable[App]]
 

@@ -286,6 +286,10 @@ class DiscordAdapter:
         """The database id of a guild's community row (created on first sight)."""
         return await self._community(guild)
 
+    async def bindings(self, guild: discord.Guild) -> dict[str, int]:
+        """The guild's tier bindings: role id -> tier value."""
+        return await self.app.members.bindings(await self._community(guild))
+
     async def _tier(self, guild: discord.Guild, roles: list[int], manage_guild: bool) -> Tier:
         """Manage Server means moderator; roles bound by moderators may lift it further."""
         tier = Tier.MODERATOR if manage_guild else Tier.MEMBER
@@ -711,7 +715,7 @@ class DiscordAdapter:
     @functools.cached_property
     def events(self) -> ScheduledEvents:
         """The server's Events tab, mirroring what cogs put in the core calendar."""
-        return ScheduledEvents(self)
+        return ScheduledEvents(self.client, self.app.clock, self.app.db.sessions, self.pacer.wait)
 
     async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
         """Queue a Guild Scheduled Event change; it is applied once connected, never raised."""

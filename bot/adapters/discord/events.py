@@ -14,20 +14,19 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapters.discord.render import trim
+from bot.clock import Clock
 from bot.core.mirror import MirroredEvent
 from bot.models import AdapterState
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.adapter import DiscordAdapter
 
 log = logging.getLogger("circlebot.discord.events")
 
@@ -97,8 +96,18 @@ def plan_for(event: MirroredEvent, guild: discord.Guild) -> Plan:
 class ScheduledEvents:
     """The adapter's Events tab: one queue, one worker, state in AdapterState."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
+    def __init__(
+        self,
+        client: discord.Client,
+        clock: Clock,
+        sessions: async_sessionmaker[AsyncSession],
+        pace: Callable[[], Awaitable[None]],
+    ) -> None:
+        """`pace()` waits for the adapter's next send slot (requests share Discord's limits)."""
+        self._client = client
+        self._clock = clock
+        self._sessions = sessions
+        self._pace = pace
         self._pending: dict[str, MirroredEvent | None] = {}
         self._worker: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -118,7 +127,7 @@ class ScheduledEvents:
         await self._idle.wait()
 
     async def _run(self) -> None:
-        client = self.adapter.client
+        client = self._client
         try:
             await self._connected()
             while self._pending and not client.is_closed():
@@ -135,7 +144,7 @@ class ScheduledEvents:
 
     async def _connected(self) -> None:
         """Wait for the gateway (the app starts its cogs before the client logs in)."""
-        client = self.adapter.client
+        client = self._client
         while True:
             if client.is_ready() or client.is_closed():
                 return
@@ -164,14 +173,14 @@ class ScheduledEvents:
         self._refused.discard(guild_id)
 
     async def _show(self, key: str, event: MirroredEvent, shown: Shown | None) -> None:
-        guild = self.adapter.client.get_guild(int(event.community_id))
+        guild = self._client.get_guild(int(event.community_id))
         if guild is None:
             log.warning("guild %s is not available; its event %s waits", event.community_id, key)
             return
         plan = plan_for(event, guild)
         if shown is not None and shown.guild_id == guild.id and shown.digest == plan.digest:
             return
-        now = self.adapter.app.clock.now()
+        now = self._clock.now()
         if shown is not None:
             current = await self._fetch(guild, shown)
             if current is not None and self._reusable(current, plan, now):
@@ -194,14 +203,14 @@ class ScheduledEvents:
         return current.start_time > now or current.start_time == plan.start
 
     async def _fetch(self, guild: discord.Guild, shown: Shown) -> discord.ScheduledEvent | None:
-        await self.adapter.pacer.wait()
+        await self._pace()
         try:
             return await guild.fetch_scheduled_event(shown.event_id, with_counts=False)
         except discord.NotFound:
             return None  # a moderator deleted it; a new one is made
 
     async def _create(self, guild: discord.Guild, plan: Plan) -> discord.ScheduledEvent:
-        await self.adapter.pacer.wait()
+        await self._pace()
         if plan.channel is not None:
             return await guild.create_scheduled_event(
                 name=plan.name,
@@ -222,7 +231,7 @@ class ScheduledEvents:
         )
 
     async def _edit(self, current: discord.ScheduledEvent, plan: Plan) -> discord.ScheduledEvent:
-        await self.adapter.pacer.wait()
+        await self._pace()
         if plan.channel is not None:  # discord.py takes voice or stage from the channel
             return await current.edit(
                 name=plan.name,
@@ -241,14 +250,14 @@ class ScheduledEvents:
         )
 
     async def _delete(self, shown: Shown) -> None:
-        await self.adapter.pacer.wait()
+        await self._pace()
         with contextlib.suppress(discord.NotFound):  # already gone
-            await self.adapter.client.http.delete_scheduled_event(shown.guild_id, shown.event_id)
+            await self._client.http.delete_scheduled_event(shown.guild_id, shown.event_id)
 
     # -- state -------------------------------------------------------------------------------
 
     async def _load(self, key: str) -> Shown | None:
-        async with self.adapter.app.db.sessions() as session:
+        async with self._sessions() as session:
             raw = await session.scalar(
                 select(AdapterState.value).where(
                     AdapterState.platform == PLATFORM, AdapterState.key == STATE_PREFIX + key
@@ -271,7 +280,7 @@ class ScheduledEvents:
                 "digest": plan.digest,
             }
         )
-        async with self.adapter.app.db.sessions.begin() as session:
+        async with self._sessions.begin() as session:
             await session.execute(
                 delete(AdapterState).where(
                     AdapterState.platform == PLATFORM, AdapterState.key == STATE_PREFIX + key
@@ -280,7 +289,7 @@ class ScheduledEvents:
             session.add(AdapterState(platform=PLATFORM, key=STATE_PREFIX + key, value=value))
 
     async def _forget(self, key: str) -> None:
-        async with self.adapter.app.db.sessions.begin() as session:
+        async with self._sessions.begin() as session:
             await session.execute(
                 delete(AdapterState).where(
                     AdapterState.platform == PLATFORM, AdapterState.key == STATE_PREFIX + key

@@ -8,7 +8,7 @@ the automatic deferral (when work runs long) from racing a reply.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 
@@ -19,10 +19,39 @@ from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _
 
-if TYPE_CHECKING:
-    from bot.adapters.discord.adapter import DiscordAdapter
-
 PREFIX = "/"
+
+
+class Outlet(Protocol):
+    """What a responder asks of the adapter (the adapter implements it)."""
+
+    async def post(
+        self,
+        channel: discord.abc.Messageable,
+        message: Message,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str | None:
+        """Send every piece of a message into a channel; the last piece's id."""
+
+    async def send_dm(
+        self, user_id: int, message: Message, *, idempotency_key: str | None = None
+    ) -> str | None:
+        """DM a member; raises `DMsClosed` when their DMs are closed to the bot."""
+
+    async def resolve_actor(
+        self, text: str, guild: discord.Guild | None, known: dict[int, discord.abc.User]
+    ) -> Actor | None:
+        """A mention, an id, or a name of the guild, as an actor."""
+
+    def resolve_place(self, text: str, guild: discord.Guild | None) -> Place | None:
+        """A channel mention, id or name of the guild, as a place."""
+
+    def cannot_read_channels(self) -> str | None:
+        """Why channel watch cannot work on this bot (None: it can)."""
+
+    async def bindings(self, guild: discord.Guild) -> dict[str, int]:
+        """The guild's tier bindings: role id -> tier value."""
 
 
 def dms_closed_notice() -> Message:
@@ -68,7 +97,7 @@ def cannot_post(guild: discord.Guild | None, place: Place) -> str | None:
 
 
 async def members_can_read(
-    adapter: DiscordAdapter, guild: discord.Guild | None, place: Place
+    adapter: Outlet, guild: discord.Guild | None, place: Place
 ) -> str | None:
     """Who below moderator can see `place` after overwrites (None: moderators only).
 
@@ -81,7 +110,7 @@ async def members_can_read(
         return _("I cannot find it in this server.")
     if isinstance(channel, discord.Thread | discord.CategoryChannel):
         return _("Pick a channel, not a thread or a category.")
-    bound = await adapter.app.members.bindings(await adapter.community_id(guild))
+    bound = await adapter.bindings(guild)
     mine = {r.id for r in guild.me.roles if r.managed} if guild.me is not None else set()
 
     def moderator(role: discord.Role) -> bool:
@@ -113,7 +142,7 @@ class InteractionResponder:
     prefix = PREFIX
 
     def __init__(
-        self, adapter: DiscordAdapter, interaction: discord.Interaction, *, private: bool
+        self, adapter: Outlet, interaction: discord.Interaction, *, private: bool
     ) -> None:
         self._adapter = adapter
         self._interaction = interaction
@@ -230,7 +259,7 @@ class DirectMessageResponder:
     prefix = PREFIX
 
     def __init__(
-        self, adapter: DiscordAdapter, message: discord.Message, guild: discord.Guild | None
+        self, adapter: Outlet, message: discord.Message, guild: discord.Guild | None
     ) -> None:
         self._adapter = adapter
         self._message = message
@@ -267,7 +296,7 @@ class ChannelMessageResponder:
 
     prefix = PREFIX
 
-    def __init__(self, adapter: DiscordAdapter, message: discord.Message) -> None:
+    def __init__(self, adapter: Outlet, message: discord.Message) -> None:
         self._adapter = adapter
         self._message = message
         self._guild = message.guild

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 from bot import crypto
 from bot.app import App, resolve_keys
 from bot.clock import VirtualClock
-from bot.config import parse as parse_config
 from bot.core.conversation import END, AnswerKind, Flow, Step
 from bot.core.dispatch import Incoming
 from bot.core.identity import Actor, Place
+from bot.core.loader import parse_config
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
 from bot.outbox import Target
