@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_datetime
 
 from bot.app import App
 from bot.core.convert import parse_duration, parse_zone, zone_label
 from bot.core.dispatch import Incoming
 from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
-from bot.core.message import Message, When, markdown_to_plain, render_parts
+from bot.core.message import Message, When, markdown_to_plain, relative_time, render_parts
 from bot.core.permissions import Tier
 from bot.crypto import private_dir, write_private
 from bot.i18n import _
@@ -187,7 +187,7 @@ class ConsoleAdapter:
         def render(when: When) -> str:
             local = when.at.astimezone(zone)
             if when.style == "relative":
-                return format_timedelta(when.at - now, add_direction=True, locale="en")
+                return relative_time(when.at, now)
             pattern = {"date": "EEE d MMM y", "time": "HH:mm"}.get(
                 when.style, "EEE d MMM y, HH:mm"
             )
@@ -195,7 +195,7 @@ class ConsoleAdapter:
             if when.style != "date":  # BST, AEDT: the name people read, not "+0100"
                 text += " " + zone_label(local)
             if when.style == "full":
-                text += f" ({format_timedelta(when.at - now, add_direction=True, locale='en')})"
+                text += f" ({relative_time(when.at, now)})"
             return text
 
         return render

@@ -51,8 +51,8 @@ class Choice:
 
     @property
     def display(self) -> str:
-        """Label shown to people; the value when no label is set."""
-        return self.label or self.value
+        """Label shown to people; else the value in words (`verified_at` reads `verified at`)."""
+        return self.label or self.value.replace("_", " ")
 
 
 class SpecError(ValueError):
@@ -83,6 +83,9 @@ class Option:
             raise SpecError(f"{where}: names are 1-32 lower-case letters, digits, - or _")
         if not 1 <= len(self.description) <= MAX_DESCRIPTION:
             raise SpecError(f"{where}: description must be 1-{MAX_DESCRIPTION} characters")
+        if "(optional)" in self.description.lower():
+            # help adds "(optional)" from `required`; saying it twice reads "(optional) (optional)"
+            raise SpecError(f"{where}: `required` says whether it is optional, not the text")
         if len(self.choices) > MAX_CHOICES:
             raise SpecError(f"{where}: at most {MAX_CHOICES} choices")
         if self.type is OptionType.CHOICE and not self.choices:

@@ -381,15 +381,15 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
             return word in TRUE_WORDS
         raise ArgumentError(_("`{name}` takes yes or no.").format(name=option.name))
     if kind is OptionType.CHOICE:
-        word = str(raw).strip().lower()
+        word = _choice_key(str(raw))
         for c in option.choices:
-            if word in (c.value.lower(), c.display.lower()):
+            if word in (_choice_key(c.value), _choice_key(c.display)):
                 return c.value
         raise ArgumentError(
             _("`{value}` is not one of the choices for `{name}`: {choices}").format(
                 value=str(raw)[:40],
                 name=option.name,
-                choices=", ".join(c.value for c in option.choices),
+                choices=", ".join(c.display for c in option.choices),
             )
         )
     if kind is OptionType.DURATION:
@@ -523,3 +523,8 @@ def _fmt(bound: float | None) -> str:
     if bound is None:
         return ""
     return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def _choice_key(text: str) -> str:
+    """A choice as typed, compared without case, and `_`, `-` and spaces alike."""
+    return re.sub(r"[\s_-]+", " ", text.strip().lower())

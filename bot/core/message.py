@@ -30,6 +30,22 @@ class When:
 
 Part: TypeAlias = str | When
 
+NOW_SECONDS = 60  # closer than this to the present reads as "now", not "in 0 seconds"
+
+
+def relative_time(at: datetime, now: datetime, locale: str = "en") -> str:
+    """`in 3 hours` / `2 days ago` in `locale`; within a minute of `now`, the word for now.
+
+    (Babel alone says "in 0 seconds" for a moment that has just passed.)"""
+    from babel.dates import format_timedelta
+
+    from bot.i18n import _
+
+    delta = at - now
+    if abs(delta.total_seconds()) < NOW_SECONDS:
+        return _("now")
+    return str(format_timedelta(delta, add_direction=True, locale=locale))
+
 
 @dataclass(frozen=True)
 class Field:

@@ -39,7 +39,7 @@ from bot.core import (
     read_wall_time,
     zone_label,
 )
-from cogs.meetings import ical, recurrence
+from cogs.meetings import ical, recurrence, render
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
 from cogs.meetings.service import (
     TITLE_MAX,
@@ -119,7 +119,7 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
         Option(
             "script",
             OptionType.STRING,
-            "Facilitator script name (optional)",
+            "Facilitator script name",
             required=False,
             max_length=64,
         ),
@@ -1038,11 +1038,7 @@ class MeetingsCog(Cog, MeetingSchedule):
             minutes = sorted(set(minutes), reverse=True)
         await self.service.set_offsets(community_id, minutes)
         shown = minutes if minutes is not None else self.service.config.announce_minutes
-        await ctx.reply(
-            _("Meetings here are announced at: {offsets} minutes before the start.").format(
-                offsets=", ".join(str(m) for m in shown)
-            )
-        )
+        await ctx.reply(render.announced(shown))
 
     @command(
         "meeting",

@@ -834,8 +834,12 @@ class ScriptsCog(Cog):
         """Lower your hand and leave the speaking queue."""
         run = await self._run_here(ctx)
         run = await self.service.lower_hand(run.id, ctx.actor.key)
+        name = escape_markdown(await self._shown_name(ctx, ctx.actor))
         await ctx.reply(
-            _("Hand lowered. {queue}").format(queue=await self._queue_text(run)), ephemeral=False
+            _("{name} lowered their hand. {queue}").format(
+                name=name, queue=await self._queue_text(run)
+            ),
+            ephemeral=False,
         )
 
     @command("pass", scope=Scope.COMMUNITY)

@@ -268,7 +268,8 @@ async def test_late_joiners_lowering_hands_and_pass_outside_a_round(
     await fake.say("fran", "!script goto check_in")
     await fake.say("ana", "!hand")
     await fake.say("ben", "!hand")
-    assert "Hands up: 1. ben." in public(await fake.say("ana", "!hand lower"))
+    lowered = public(await fake.say("ana", "!hand lower"))
+    assert "ana lowered their hand." in lowered and "Hands up: 1. ben." in lowered
     assert "Your hand is not up" in (await fake.say("ana", "!hand lower"))[0].text
     added = public(await fake.say("fran", "!script add @lee"))
     assert "lee is in the queue" in added and "1. ben, 2. lee" in added

@@ -13,10 +13,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_datetime
 
 from bot.core.convert import zone_label
-from bot.core.message import Attachment, Message, When, markdown_to_html, markdown_to_plain
+from bot.core.message import (
+    Attachment,
+    Message,
+    When,
+    markdown_to_html,
+    markdown_to_plain,
+    relative_time,
+)
 from bot.core.message import render_parts as join_parts
 
 HTML_FORMAT = "org.matrix.custom.html"
@@ -28,15 +35,14 @@ def when_renderer(zone: ZoneInfo, now: datetime, locale: str = "en") -> Callable
 
     def render(when: When) -> str:
         if when.style == "relative":
-            return str(format_timedelta(when.at - now, add_direction=True, locale=locale))
+            return relative_time(when.at, now, locale)
         pattern = _PATTERNS.get(when.style, "EEE d MMM y, HH:mm")
         local = when.at.astimezone(zone)
         text = str(format_datetime(local, pattern, tzinfo=zone, locale=locale))
         if when.style != "date":  # BST, AEDT: the name people read, not "+0100"
             text += " " + zone_label(local)
         if when.style == "full":
-            relative = format_timedelta(when.at - now, add_direction=True, locale=locale)
-            text += f" ({relative})"
+            text += f" ({relative_time(when.at, now, locale)})"
         return text
 
     return render
