@@ -4,7 +4,7 @@ VENV := .venv
 SYNAPSE_VENV := .venv-synapse
 SYNAPSE_SPEC := matrix-synapse>=1.160,<2
 
-.PHONY: run test lint venvs bench
+.PHONY: run test lint venvs bench template
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ test: venvs lint
 # alone afterwards, so the commit before it is the code measured). Takes about half an hour.
 bench: $(VENV)/.installed $(SYNAPSE_VENV)/.installed
 	$(VENV)/bin/python -m benchmarks.run_all
+
+# The translation template: every word a member reads (tests/test_template.py checks it).
+template: $(VENV)/.installed
+	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -o data/locale/circlebot.pot --no-location .

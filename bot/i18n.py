@@ -46,6 +46,12 @@ def _(message: str) -> str:
     return _catalog(_language.get()).gettext(message)
 
 
+def N_(message: str) -> str:  # noqa: N802 (the gettext name for it)
+    """Mark `message` for the template without translating it here (it is translated where it
+    is shown, e.g. an option description passed through a helper)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """Translate a message that depends on a count."""
     return _catalog(_language.get()).ngettext(singular, plural, count)

@@ -64,7 +64,14 @@ if TYPE_CHECKING:
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText
     from bot.db import Base, UTCDateTime
-    from bot.i18n import _, available_languages, current_language, ngettext, using_language
+    from bot.i18n import (
+        N_,
+        _,
+        available_languages,
+        current_language,
+        ngettext,
+        using_language,
+    )
     from bot.maintenance import scrub_free_space
     from bot.models import (
         ACTOR_KEY,
@@ -98,6 +105,7 @@ __all__ = [
     "END",
     "MAX_YEAR",
     "MIN_YEAR",
+    "N_",
     "Action",
     "ActionHandler",
     "ActionStyle",
@@ -273,6 +281,7 @@ _HOME: dict[str, str] = {
     "_": "bot.i18n",
     "available_languages": "bot.i18n",
     "current_language": "bot.i18n",
+    "N_": "bot.i18n",
     "ngettext": "bot.i18n",
     "using_language": "bot.i18n",
     "scrub_free_space": "bot.maintenance",

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.core import (
     DATA_DIR,
+    N_,
     Action,
     ActionHandler,
     ActionStyle,
@@ -880,7 +881,7 @@ class ScriptsCog(Cog):
         tier=Tier.FACILITATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(script_name("Which script"),),
+        options=(script_name(N_("Which script")),),
     )
     async def script_preview(self, ctx: Context, name: str) -> None:
         """Show a whole script, step by step, before running it."""
@@ -998,7 +999,7 @@ class ScriptsCog(Cog):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(script_name("Which script"),),
+        options=(script_name(N_("Which script")),),
     )
     async def script_export(self, ctx: Context, name: str) -> None:
         """Get a script as a TOML file to edit and import again."""
@@ -1019,7 +1020,7 @@ class ScriptsCog(Cog):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(script_name("Which imported script"),),
+        options=(script_name(N_("Which imported script")),),
     )
     async def script_delete(self, ctx: Context, name: str) -> None:
         """Delete an imported script (built-in ones can only be copied)."""
@@ -1054,7 +1055,7 @@ class ScriptsCog(Cog):
         scope=Scope.COMMUNITY,
         ephemeral=True,
         options=(
-            script_name("The script to copy"),
+            script_name(N_("The script to copy")),
             Option("new_name", OptionType.STRING, "The copy's name", max_length=32),
         ),
     )
