@@ -32,7 +32,6 @@ from bot.core import (
     Target,
     Tier,
     UserError,
-    When,
     _,
     command,
     escape_markdown,
@@ -40,15 +39,14 @@ from bot.core import (
     file_text,
     using_language,
 )
+from cogs.scripts import render
 from cogs.scripts.script import (
-    PLACEHOLDERS,
     Script,
     ScriptError,
     ScriptStep,
     load_directory,
     parse_script,
     rename,
-    render,
 )
 from cogs.scripts.service import FORMER, AlreadyRunning, RunView, ScriptService
 
@@ -57,8 +55,6 @@ log = logging.getLogger("circlebot.scripts")
 SCRIPTS_DIR = DATA_DIR / "scripts"
 ACTION_PREFIX = "scripts"
 PAGE = 1900
-MAX_SHOWN_PROBLEMS = 15
-SHOWN_QUEUE = 20
 FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
 MEMBER_VERBS = ("hand", "pass")
 
@@ -75,34 +71,6 @@ class ScriptsConfig(Section):
 
     speaker_minutes: int = 2  # the gentle per-speaker nudge; 0 turns it off
     default_script: str = "standard"
-
-
-def _kind_label(step: ScriptStep) -> str:
-    return {
-        "read_aloud": _("read aloud"),
-        "round_robin": _("round: one person at a time"),
-        "facilitator_choice": _("facilitator's choice"),
-        "open_discussion": _("open discussion"),
-        "announcement": _("announcement"),
-    }[step.kind]
-
-
-def _minutes(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
-def _with_when(template: str, when: datetime, **values: str) -> list[Part]:
-    """A translated template holding `{time}`, split so the time renders per reader."""
-    before, _sep, after = template.partition("{time}")
-    return [before.format(**values), When(when), after.format(**values)]
-
-
-def _problems_text(title: str, exc: ScriptError) -> str:
-    shown = [f"- {escape_markdown(str(p))}" for p in exc.problems[:MAX_SHOWN_PROBLEMS]]
-    more = len(exc.problems) - MAX_SHOWN_PROBLEMS
-    if more > 0:
-        shown.append(_("- and {n} more").format(n=more))
-    return "\n".join([title, *shown])
 
 
 def _strip_fences(text: str) -> str:
@@ -277,22 +245,13 @@ class ScriptsCog(Cog):
         return pseudonym or actor.name
 
     async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
-        parts: list[str] = []
-        if run.speaker_key and speaker:
-            parts.append(
-                _("Sharing now: **{name}**.").format(name=await self._label(run, run.speaker_key))
-            )
-        if run.queue:
-            labels = await self._labels(run, run.queue[:SHOWN_QUEUE])
-            names = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
-            if len(run.queue) > SHOWN_QUEUE:
-                names.append(_("and {n} more").format(n=len(run.queue) - SHOWN_QUEUE))
-            parts.append(_("Hands up: {names}.").format(names=", ".join(names)))
-        elif not run.speaker_key:
-            parts.append(_("No hands are up."))
-        if run.passed:
-            parts.append(_("Passed: {n}.").format(n=len(run.passed)))
-        return " ".join(parts)
+        shown_speaker = run.speaker_key if speaker else None
+        return render.queue_text(
+            await self._label(run, shown_speaker) if shown_speaker else None,
+            await self._labels(run, run.queue[: render.SHOWN_QUEUE]),
+            len(run.queue),
+            len(run.passed),
+        )
 
     # ---- messages --------------------------------------------------------------------------
 
@@ -305,8 +264,8 @@ class ScriptsCog(Cog):
                 found = None
             if found:
                 name, at = found
-                return _with_when(_("{name}, {time}"), at, name=escape_markdown(str(name)))
-        return [_("the time on this community's meeting schedule")]
+                return render.next_meeting(str(name), at)
+        return render.no_next_meeting()
 
     async def _crisis_lines(self, run: RunView, community: CommunityInfo | None) -> str:
         if self.crisis is not None:
@@ -319,18 +278,14 @@ class ScriptsCog(Cog):
                 lines = ""
             if lines:
                 return str(lines).rstrip().rstrip(".")  # the script's sentence supplies its own
-        return _(
-            "if you need urgent help, call your local emergency number. "
-            "[findahelpline.com](https://findahelpline.com) lists free, confidential helplines "
-            "in many countries"
-        )
+        return render.default_crisis_lines()
 
     async def _values(
         self, run: RunView, step: ScriptStep, community: CommunityInfo | None
     ) -> dict[str, list[Part]]:
         used = " ".join((step.text, *step.prompts))
         values: dict[str, list[Part]] = {
-            "meeting": [escape_markdown(run.meeting) if run.meeting else _("this meeting")],
+            "meeting": [escape_markdown(run.meeting) if run.meeting else render.this_meeting()],
             "facilitator": [await self._label(run, run.facilitator_key)],
             "community": [escape_markdown(community.name) if community else ""],
         }
@@ -343,55 +298,9 @@ class ScriptsCog(Cog):
     async def _step_message(self, ctx: Context, run: RunView, script: Script) -> Message:
         step = script.steps[run.step_index]
         values = await self._values(run, step, ctx.community)
-        talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk, please")
-        parts: list[Part] = [
-            _("**{title}** · step {n} of {total} · {kind} · about {minutes} min · {talk}").format(
-                title=escape_markdown(step.title),
-                n=run.step_index + 1,
-                total=len(script.steps),
-                kind=_kind_label(step),
-                minutes=_minutes(step.minutes),
-                talk=talk,
-            ),
-            "\n",
-            *render(step.text, values),
-        ]
-        for prompt in step.prompts:
-            parts.extend(["\n- ", *render(prompt, values)])
-        if step.kind == "round_robin":
-            parts.append(
-                "\n"
-                + _(
-                    "*Raise a hand with `{prefix}hand raise` when you'd like to share, or "
-                    "`{prefix}pass` to sit this one out. Passing is always fine.*"
-                ).format(prefix=ctx.prefix)
-            )
-        elif step.kind == "open_discussion":
-            parts.append(
-                "\n"
-                + _("*Raise a hand with `{prefix}hand raise` to join the speaking order.*").format(
-                    prefix=ctx.prefix
-                )
-            )
-        return Message.of(*parts, actions=self._buttons(run, script))
-
-    def _buttons(self, run: RunView, script: Script) -> tuple[Action, ...]:
-        step = script.steps[run.step_index]
         base = f"{ACTION_PREFIX}:{run.id}:{run.step_index}"
-        last = run.step_index + 1 >= len(script.steps)
-        buttons = [
-            Action(f"{base}:next", _("Finish") if last else _("Next step"), ActionStyle.PRIMARY)
-        ]
-        if run.step_index > 0:
-            buttons.append(Action(f"{base}:back", _("Back")))
-        if step.has_queue:
-            buttons.append(Action(f"{base}:speaker", _("Next speaker")))
-            buttons.append(Action(f"{base}:hand", _("Raise hand"), ActionStyle.SUCCESS))
-        if step.kind == "round_robin":
-            buttons.append(Action(f"{base}:pass", _("Pass")))
-        buttons.append(Action(f"{base}:pause", _("Pause")))
-        buttons.append(Action(f"{base}:end", _("End"), ActionStyle.DANGER))
-        return tuple(buttons)
+        actions = render.buttons(base, script, run.step_index)
+        return render.step_message(script, run.step_index, values, ctx.prefix, actions)
 
     async def _post_step(self, ctx: Context, run: RunView, script: Script) -> None:
         self._plan(run, script)
@@ -442,7 +351,7 @@ class ScriptsCog(Cog):
             text = _(
                 "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
                 "up. Move on whenever the room is ready (`script next`); no need to rush anyone."
-            ).format(step=escape_markdown(step.title), minutes=_minutes(step.minutes))
+            ).format(step=escape_markdown(step.title), minutes=render.minutes(step.minutes))
         await self.services.outbox.enqueue(
             f"{self.name}.{run.id}.{index}.{started.isoformat()}.step",
             Target(run.platform, run.facilitator_key, is_dm=True),
@@ -769,32 +678,16 @@ class ScriptsCog(Cog):
         now = run.paused_at or self.services.clock.now()
         used = max(0.0, (now - run.step_started_at).total_seconds() / 60)
         total = max(0.0, (now - run.started_at).total_seconds() / 60)
-        left = step.minutes - used
-        timing = (
-            _("about {n} min left").format(n=int(left + 0.999))
-            if left > 0
-            else _("{n} min past the plan").format(n=int(-left))
+        shown = render.status(
+            script,
+            run.step_index,
+            used,
+            total,
+            await self._label(run, run.facilitator_key),
+            run.paused_at is not None,
+            await self._queue_text(run) if step.has_queue else None,
         )
-        lines = [
-            _("**{title}**, step {n} of {total}: **{step}**").format(
-                title=escape_markdown(script.title),
-                n=run.step_index + 1,
-                total=len(script.steps),
-                step=escape_markdown(step.title),
-            ),
-            _("This step: {used} of {planned} min used, {timing}.").format(
-                used=int(used), planned=_minutes(step.minutes), timing=timing
-            ),
-            _("Meeting so far: {used} of {planned} min.").format(
-                used=int(total), planned=_minutes(script.minutes)
-            ),
-            _("Facilitator: {name}.").format(name=await self._label(run, run.facilitator_key)),
-        ]
-        if run.paused_at is not None:
-            lines.append(_("The script is paused."))
-        if step.has_queue:
-            lines.append(await self._queue_text(run))
-        await ctx.reply("\n".join(lines), ephemeral=True)
+        await ctx.reply(shown, ephemeral=True)
 
     @command("script", "next-speaker", scope=Scope.COMMUNITY)
     async def script_next_speaker(self, ctx: Context) -> None:
@@ -854,26 +747,9 @@ class ScriptsCog(Cog):
     async def script_list(self, ctx: Context) -> None:
         """List the scripts this community can run."""
         scripts = await self._scripts(ctx.require_community().id)
-        lines = [
-            _("Scripts you can start with `{prefix}script start NAME`:").format(prefix=ctx.prefix)
-        ]
-        for s in scripts.values():
-            origin = _("built-in") if s.builtin else _("imported")
-            lines.append(
-                _("- `{name}`: {title} ({minutes} min, {n} steps, {origin})").format(
-                    name=s.name,
-                    title=escape_markdown(s.title),
-                    minutes=_minutes(s.minutes),
-                    n=len(s.steps),
-                    origin=origin,
-                )
-            )
-        if self.load_problems and ctx.tier >= Tier.MODERATOR:
-            lines.append(_("Script files that could not be loaded:"))
-            lines.extend(
-                f"- {escape_markdown(p)}" for p in self.load_problems[:MAX_SHOWN_PROBLEMS]
-            )
-        await ctx.reply("\n".join(lines)[: PAGE + 90], ephemeral=True)
+        problems = self.load_problems if ctx.tier >= Tier.MODERATOR else []
+        shown = render.script_list(list(scripts.values()), ctx.prefix, problems, PAGE + 90)
+        await ctx.reply(shown, ephemeral=True)
 
     @command(
         "script",
@@ -886,37 +762,8 @@ class ScriptsCog(Cog):
     async def script_preview(self, ctx: Context, name: str) -> None:
         """Show a whole script, step by step, before running it."""
         script = await self._script(ctx.require_community().id, name)
-        shown = {
-            "meeting": _("[meeting name]"),
-            "facilitator": _("[facilitator]"),
-            "next_meeting": _("[next meeting time]"),
-            "crisis_line": _("[crisis lines for this community]"),
-            "community": _("[community name]"),
-        }
-        values: dict[str, list[Part]] = {k: [shown[k]] for k in PLACEHOLDERS}
-        blocks = [
-            f"**{escape_markdown(script.title)}** ({_minutes(script.minutes)} min)\n"
-            + escape_markdown(script.description)
-        ]
-        for i, step in enumerate(script.steps):
-            talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk")
-            body = "".join(str(p) for p in render(step.text, values))
-            prompts = "".join(
-                "\n- " + "".join(str(p) for p in render(prompt, values)) for prompt in step.prompts
-            )
-            blocks.append(
-                f"**{i + 1}. {escape_markdown(step.title)}** (`{step.id}`, {_kind_label(step)}, "
-                f"{_minutes(step.minutes)} min, {talk})\n{body}{prompts}"
-            )
-        pages: list[str] = []
-        for block in blocks:
-            if pages and len(pages[-1]) + len(block) + 2 <= PAGE:
-                pages[-1] += "\n\n" + block
-            else:
-                pages.append(block)
-        for number, page in enumerate(pages, 1):
-            footer = f"\n*({number}/{len(pages)})*" if len(pages) > 1 else ""
-            await ctx.reply(page + footer, ephemeral=True)
+        for page in render.preview(script, PAGE):
+            await ctx.reply(page, ephemeral=True)
 
     @command(
         "script",
@@ -958,7 +805,7 @@ class ScriptsCog(Cog):
             script = parse_script(source)
         except ScriptError as exc:
             raise UserError(
-                _problems_text(_("That script was not imported. Please fix:"), exc)
+                render.problems_text(_("That script was not imported. Please fix:"), exc.problems)
             ) from None
         if script.name in self.builtin:
             raise UserError(
@@ -1073,7 +920,9 @@ class ScriptsCog(Cog):
         try:
             copy = parse_script(rename(original.source, target))
         except ScriptError as exc:
-            raise UserError(_problems_text(_("That name cannot be used:"), exc)) from None
+            raise UserError(
+                render.problems_text(_("That name cannot be used:"), exc.problems)
+            ) from None
         await self.service.save_custom(community.id, copy.name, copy.source, ctx.actor.key)
         await self.services.audit.record(
             community.id, ctx.actor.key, "scripts.copy", f"name={original.name} new={copy.name}"

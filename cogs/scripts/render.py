@@ -1,0 +1,245 @@
+"""The words of the scripts cog: step messages, the speaking queue, status, lists, previews.
+
+Pure functions of what the cog looked up (names already chosen and escaped by the cog); the
+cog wires commands to the service and to these. A script's own texts pass through `_()` so a
+translated catalog can carry the shipped scripts too (they are in the template).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from bot.core import Action, ActionStyle, Message, Part, When, _, escape_markdown
+from cogs.scripts.script import Script, ScriptStep, render
+
+SHOWN_QUEUE = 20
+MAX_SHOWN_PROBLEMS = 15
+
+
+def kind_label(step: ScriptStep) -> str:
+    """What kind of step this is, in words."""
+    return {
+        "read_aloud": _("read aloud"),
+        "round_robin": _("round: one person at a time"),
+        "facilitator_choice": _("facilitator's choice"),
+        "open_discussion": _("open discussion"),
+        "announcement": _("announcement"),
+    }[step.kind]
+
+
+def minutes(value: float) -> str:
+    """`5` or `2.5`: minutes without a needless `.0`."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def with_when(template: str, when: datetime, **values: str) -> list[Part]:
+    """A translated template holding `{time}`, split so the time renders per reader."""
+    before, _sep, after = template.partition("{time}")
+    return [before.format(**values), When(when), after.format(**values)]
+
+
+def problems_text(title: str, problems: Sequence[object]) -> str:
+    """A title and the first problems of a script, one per line."""
+    shown = [f"- {escape_markdown(str(p))}" for p in problems[:MAX_SHOWN_PROBLEMS]]
+    more = len(problems) - MAX_SHOWN_PROBLEMS
+    if more > 0:
+        shown.append(_("- and {n} more").format(n=more))
+    return "\n".join([title, *shown])
+
+
+def queue_text(speaker: str | None, queue: Sequence[str], waiting: int, passed: int) -> str:
+    """`Sharing now: **ana**. Hands up: 1. ben, 2. lee.`; `queue` holds the first labels of
+    the `waiting` people whose hands are up."""
+    parts: list[str] = []
+    if speaker is not None:
+        parts.append(_("Sharing now: **{name}**.").format(name=speaker))
+    if queue:
+        names = [f"{i + 1}. {label}" for i, label in enumerate(queue)]
+        if waiting > len(queue):
+            names.append(_("and {n} more").format(n=waiting - len(queue)))
+        parts.append(_("Hands up: {names}.").format(names=", ".join(names)))
+    elif speaker is None:
+        parts.append(_("No hands are up."))
+    if passed:
+        parts.append(_("Passed: {n}.").format(n=passed))
+    return " ".join(parts)
+
+
+def no_next_meeting() -> list[Part]:
+    """`{next_meeting}` when the meetings cog knows of none."""
+    return [_("the time on this community's meeting schedule")]
+
+
+def next_meeting(name: str, at: datetime) -> list[Part]:
+    """`{next_meeting}`: its name and time."""
+    return with_when(_("{name}, {time}"), at, name=escape_markdown(name))
+
+
+def default_crisis_lines() -> str:
+    """`{crisis_line}` when the crisis cog has no lines for the community."""
+    return _(
+        "if you need urgent help, call your local emergency number. "
+        "[findahelpline.com](https://findahelpline.com) lists free, confidential helplines "
+        "in many countries"
+    )
+
+
+def this_meeting() -> str:
+    """`{meeting}` when the run belongs to no scheduled meeting."""
+    return _("this meeting")
+
+
+def step_message(
+    script: Script,
+    index: int,
+    values: Mapping[str, Sequence[Part]],
+    prefix: str,
+    actions: tuple[Action, ...],
+) -> Message:
+    """The post for step `index`: heading, the step's text and prompts, and how to take part."""
+    step = script.steps[index]
+    talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk, please")
+    parts: list[Part] = [
+        _("**{title}** · step {n} of {total} · {kind} · about {minutes} min · {talk}").format(
+            title=escape_markdown(step.title),
+            n=index + 1,
+            total=len(script.steps),
+            kind=kind_label(step),
+            minutes=minutes(step.minutes),
+            talk=talk,
+        ),
+        "\n",
+        *render(_(step.text), values),
+    ]
+    for prompt in step.prompts:
+        parts.extend(["\n- ", *render(_(prompt), values)])
+    if step.kind == "round_robin":
+        parts.append(
+            "\n"
+            + _(
+                "*Raise a hand with `{prefix}hand raise` when you'd like to share, or "
+                "`{prefix}pass` to sit this one out. Passing is always fine.*"
+            ).format(prefix=prefix)
+        )
+    elif step.kind == "open_discussion":
+        parts.append(
+            "\n"
+            + _("*Raise a hand with `{prefix}hand raise` to join the speaking order.*").format(
+                prefix=prefix
+            )
+        )
+    return Message.of(*parts, actions=actions)
+
+
+def buttons(base: str, script: Script, index: int) -> tuple[Action, ...]:
+    """The facilitator's and members' buttons under step `index` (ids start with `base`)."""
+    step = script.steps[index]
+    last = index + 1 >= len(script.steps)
+    shown = [Action(f"{base}:next", _("Finish") if last else _("Next step"), ActionStyle.PRIMARY)]
+    if index > 0:
+        shown.append(Action(f"{base}:back", _("Back")))
+    if step.has_queue:
+        shown.append(Action(f"{base}:speaker", _("Next speaker")))
+        shown.append(Action(f"{base}:hand", _("Raise hand"), ActionStyle.SUCCESS))
+    if step.kind == "round_robin":
+        shown.append(Action(f"{base}:pass", _("Pass")))
+    shown.append(Action(f"{base}:pause", _("Pause")))
+    shown.append(Action(f"{base}:end", _("End"), ActionStyle.DANGER))
+    return tuple(shown)
+
+
+def status(
+    script: Script,
+    index: int,
+    used_minutes: float,
+    total_minutes: float,
+    facilitator: str,
+    paused: bool,
+    queue: str | None,
+) -> str:
+    """`script status`: where the meeting is, the time used and left, and the queue."""
+    step = script.steps[index]
+    left = step.minutes - used_minutes
+    timing = (
+        _("about {n} min left").format(n=int(left + 0.999))
+        if left > 0
+        else _("{n} min past the plan").format(n=int(-left))
+    )
+    lines = [
+        _("**{title}**, step {n} of {total}: **{step}**").format(
+            title=escape_markdown(script.title),
+            n=index + 1,
+            total=len(script.steps),
+            step=escape_markdown(step.title),
+        ),
+        _("This step: {used} of {planned} min used, {timing}.").format(
+            used=int(used_minutes), planned=minutes(step.minutes), timing=timing
+        ),
+        _("Meeting so far: {used} of {planned} min.").format(
+            used=int(total_minutes), planned=minutes(script.minutes)
+        ),
+        _("Facilitator: {name}.").format(name=facilitator),
+    ]
+    if paused:
+        lines.append(_("The script is paused."))
+    if queue is not None:
+        lines.append(queue)
+    return "\n".join(lines)
+
+
+def script_list(
+    scripts: Sequence[Script], prefix: str, problems: Sequence[str], limit: int
+) -> str:
+    """`script list`: each script with its length and origin; load problems for moderators."""
+    lines = [_("Scripts you can start with `{prefix}script start NAME`:").format(prefix=prefix)]
+    for s in scripts:
+        origin = _("built-in") if s.builtin else _("imported")
+        lines.append(
+            _("- `{name}`: {title} ({minutes} min, {n} steps, {origin})").format(
+                name=s.name,
+                title=escape_markdown(_(s.title)),
+                minutes=minutes(s.minutes),
+                n=len(s.steps),
+                origin=origin,
+            )
+        )
+    if problems:
+        lines.append(_("Script files that could not be loaded:"))
+        lines.extend(f"- {escape_markdown(p)}" for p in problems[:MAX_SHOWN_PROBLEMS])
+    return "\n".join(lines)[:limit]
+
+
+def preview(script: Script, page_chars: int) -> list[str]:
+    """`script preview`: the whole script with placeholders named, in pages."""
+    shown = {
+        "meeting": _("[meeting name]"),
+        "facilitator": _("[facilitator]"),
+        "next_meeting": _("[next meeting time]"),
+        "crisis_line": _("[crisis lines for this community]"),
+        "community": _("[community name]"),
+    }
+    values: dict[str, list[Part]] = {k: [v] for k, v in shown.items()}
+    blocks = [
+        f"**{escape_markdown(_(script.title))}** ({minutes(script.minutes)} min)\n"
+        + escape_markdown(_(script.description) if script.description else "")
+    ]
+    for i, step in enumerate(script.steps):
+        talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk")
+        body = "".join(str(p) for p in render(_(step.text), values))
+        prompts = "".join(
+            "\n- " + "".join(str(p) for p in render(_(prompt), values)) for prompt in step.prompts
+        )
+        blocks.append(
+            f"**{i + 1}. {escape_markdown(step.title)}** (`{step.id}`, {kind_label(step)}, "
+            f"{minutes(step.minutes)} min, {talk})\n{body}{prompts}"
+        )
+    pages: list[str] = []
+    for block in blocks:
+        if pages and len(pages[-1]) + len(block) + 2 <= page_chars:
+            pages[-1] += "\n\n" + block
+        else:
+            pages.append(block)
+    if len(pages) > 1:
+        pages = [f"{page}\n*({n}/{len(pages)})*" for n, page in enumerate(pages, 1)]
+    return pages
