@@ -22,7 +22,6 @@ from bot.core import (
     OptionType,
     OutboxRef,
     Outcome,
-    Part,
     Place,
     RefKind,
     Scope,
@@ -38,6 +37,7 @@ from bot.core import (
     escape_markdown,
     tokenize,
 )
+from cogs.journal import render
 from cogs.journal.prompts import TAGS, Prompt, load_prompts
 from cogs.journal.service import (
     GROUP,
@@ -52,8 +52,6 @@ from cogs.journal.service import (
 
 SCOPE = "journal"
 FEED_CHANNEL = "feed_channel"
-PREVIEW = 60
-EXCERPT = 300
 SEARCH_SHOWN = 15
 _FIELD = re.compile(r"^(title|mood|visibility)[:=]", re.IGNORECASE)
 _MOOD_RANGE = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2}))?\s*$")
@@ -188,34 +186,6 @@ class JournalCog(Cog, GroupJournal):
             raise UserError(_("This works inside a community; try it in a community channel."))
         return ctx.community.id
 
-    @staticmethod
-    def _title(entry: EntryView) -> str:
-        if entry.title:
-            return escape_markdown(entry.title)
-        first = " ".join(entry.body.split())
-        preview = first if len(first) <= PREVIEW else first[: PREVIEW - 1] + "…"
-        return "*" + escape_markdown(preview) + "*"
-
-    @staticmethod
-    def _excerpt(body: str) -> str:
-        text = body if len(body) <= EXCERPT else body[: EXCERPT - 1].rstrip() + "…"
-        return escape_markdown(text)
-
-    @staticmethod
-    def _visibility_label(entry: EntryView) -> str:
-        if entry.visibility == GROUP:
-            return _("group: {name}").format(name=escape_markdown(entry.group_name or ""))
-        return _("shared") if entry.visibility == SHARED else _("private")
-
-    def _public_typing_tip(self, ctx: Context) -> str:
-        """On text platforms a command typed in a room is seen by the room."""
-        if ctx.place.is_dm or ctx.prefix == "/":
-            return ""
-        return "\n" + _(
-            "Tip: write in a direct message with me if you'd rather nobody sees the text as "
-            "you type it."
-        )
-
     async def _announce(self, community_id: int | None, entry: EntryView, prefix: str) -> None:
         """Post a newly shared entry to the feed channel, if moderators chose one."""
         if community_id is None:
@@ -226,13 +196,7 @@ class JournalCog(Cog, GroupJournal):
             return
         target = str(channel).removeprefix(f"{community.platform}:")
         name = await self._name(community_id, entry.author_key)
-        message = Message.of(
-            _("**{title}** shared by {name}").format(title=self._title(entry), name=name),
-            "\n" + escape_markdown(entry.body) + "\n",
-            _("Leave a kind word with `{prefix}journal feedback {code} ...`").format(
-                prefix=prefix, code=entry.code
-            ),
-        )
+        message = render.feed_post(entry, name, prefix)
         await self.services.outbox.enqueue(
             f"journal.feed.{entry.code}",
             Target(community.platform, target),
@@ -258,20 +222,6 @@ class JournalCog(Cog, GroupJournal):
             message,
             self.services.clock.now(),
             refs=refs,
-        )
-
-    async def _saved_reply(self, entry: EntryView, prefix: str) -> str:
-        if entry.visibility == SHARED:
-            text = _(
-                "Saved and shared as `{code}`. Others here see it under your pseudonym, not "
-                "your account name. `{prefix}journal unshare {code}` makes it private again."
-            )
-        elif entry.visibility == GROUP:
-            text = _("Saved to the group journal **{group}** as `{code}`.")
-        else:
-            text = _("Saved privately as `{code}`. Only you can read it.")
-        return text.format(
-            code=entry.code, prefix=prefix, group=escape_markdown(entry.group_name or "")
         )
 
     # -- writing -----------------------------------------------------------------------------
@@ -307,8 +257,10 @@ class JournalCog(Cog, GroupJournal):
         )
         if saved.newly_shared:
             await self._announce(community_id, saved.entry, ctx.prefix)
-        reply = await self._saved_reply(saved.entry, ctx.prefix)
-        await ctx.reply(reply + self._public_typing_tip(ctx), ephemeral=True)
+        reply = render.saved(saved.entry, ctx.prefix)
+        await ctx.reply(
+            reply + render.public_typing_tip(ctx.place.is_dm, ctx.prefix), ephemeral=True
+        )
 
     @command(
         "journal",
@@ -330,12 +282,7 @@ class JournalCog(Cog, GroupJournal):
         if not pool:
             raise UserError(_("I have no writing prompts for that right now."))
         chosen = random.choice(pool)
-        await ctx.reply(
-            _(
-                "{prompt}\n\nWrite with `{prefix}journal write`, no pressure and no right answers."
-            ).format(prompt=_(chosen.text), prefix=ctx.prefix),
-            ephemeral=True,
-        )
+        await ctx.reply(render.prompt(chosen.text, ctx.prefix), ephemeral=True)
 
     # -- reading your own --------------------------------------------------------------------
 
@@ -373,46 +320,8 @@ class JournalCog(Cog, GroupJournal):
         result = await self.service.list_own(
             ctx.actor.key, page, since=since, until=until, mood_min=low, mood_max=high
         )
-        if not result.total:
-            filtered = since or until or mood
-            await ctx.reply(
-                _("No entries match those filters.")
-                if filtered
-                else _("Your journal is empty. `{prefix}journal write` starts an entry.").format(
-                    prefix=ctx.prefix
-                ),
-                ephemeral=True,
-            )
-            return
-        header = _("Your entries ({total}), page {page} of {pages}:").format(
-            total=result.total, page=result.page, pages=result.pages
-        )
-        parts: list[Part] = [header]
-        for entry in result.items:
-            parts.extend(self._line(entry))
-        parts.append(
-            "\n" + _("Open one with `{prefix}journal read ID`.").format(prefix=ctx.prefix)
-        )
-        if result.page < result.pages:
-            parts.append(
-                " "
-                + _("Next page: `{prefix}journal list {n}`.").format(
-                    prefix=ctx.prefix, n=result.page + 1
-                )
-            )
-        await ctx.reply(Message.of(*parts), ephemeral=True)
-
-    def _line(self, entry: EntryView) -> list[Part]:
-        extras = [self._visibility_label(entry)]
-        if entry.mood is not None:
-            extras.append(_("mood {n}").format(n=entry.mood))
-        if entry.removed:
-            extras.append(_("out of view"))
-        return [
-            f"\n- `{entry.code}` ",
-            When(entry.created_at, "date"),
-            f" {self._title(entry)} ({', '.join(extras)})",
-        ]
+        filtered = bool(since or until or mood)
+        await ctx.reply(render.own_list(result, ctx.prefix, filtered), ephemeral=True)
 
     @command("journal", "read", options=(ENTRY_ID,), ephemeral=True)
     async def read(self, ctx: Context, id: str) -> None:
@@ -421,40 +330,9 @@ class JournalCog(Cog, GroupJournal):
         entry = await self.service.read(ctx.actor.key, community_id, id)
         mine = entry.author_key == ctx.actor.key
         where = entry.community_id
-        byline = (
-            _("by you")
-            if mine
-            else _("by {name}").format(name=await self._name(where, entry.author_key))
-        )
-        meta = [self._visibility_label(entry)]
-        if entry.mood is not None:
-            meta.append(_("mood {n}/10").format(n=entry.mood))
-        parts: list[Part] = [
-            f"**{self._title(entry)}** (`{entry.code}`) {byline}\n",
-            When(entry.created_at),
-            f" · {', '.join(meta)}\n\n",
-            escape_markdown(entry.body),
-        ]
-        if entry.removed and mine:
-            parts.append(
-                "\n\n" + _("A moderator took this entry out of view; it is still in your journal.")
-            )
-        if entry.feedback:
-            parts.append("\n\n**" + _("Feedback") + "**")
-            for fb in entry.feedback:
-                name = await self._name(where, fb.author_key)
-                parts.append(f"\n- {name} (`{fb.code}`): {escape_markdown(fb.body)}")
-        if entry.visibility == SHARED and not entry.removed:
-            if not mine and entry.feedback_open:
-                parts.append(
-                    "\n\n"
-                    + _("Leave a kind word with `{prefix}journal feedback {code} ...`").format(
-                        prefix=ctx.prefix, code=entry.code
-                    )
-                )
-            elif not entry.feedback_open:
-                parts.append("\n\n" + _("Feedback is closed on this entry."))
-        await ctx.reply(Message.of(*parts), ephemeral=True)
+        author = None if mine else await self._name(where, entry.author_key)
+        names = [await self._name(where, fb.author_key) for fb in entry.feedback]
+        await ctx.reply(render.entry(entry, author, names, ctx.prefix), ephemeral=True)
 
     @command(
         "journal",
@@ -494,7 +372,8 @@ class JournalCog(Cog, GroupJournal):
         if saved.newly_shared:
             await self._announce(saved.entry.community_id, saved.entry, ctx.prefix)
         await ctx.reply(
-            _("Updated `{code}`.").format(code=saved.entry.code) + self._public_typing_tip(ctx),
+            _("Updated `{code}`.").format(code=saved.entry.code)
+            + render.public_typing_tip(ctx.place.is_dm, ctx.prefix),
             ephemeral=True,
         )
 
@@ -514,18 +393,7 @@ class JournalCog(Cog, GroupJournal):
     async def search(self, ctx: Context, text: str) -> None:
         """Search your own entries for words."""
         found, total = await self.service.search(ctx.actor.key, text, SEARCH_SHOWN)
-        if not total:
-            await ctx.reply(_("None of your entries contain that."), ephemeral=True)
-            return
-        parts: list[Part] = [_("{n} of your entries match:").format(n=total)]
-        for entry in found:
-            parts.extend(self._line(entry))
-        if total > len(found):
-            parts.append(
-                "\n"
-                + _("Showing the newest {n}; add words to narrow it down.").format(n=len(found))
-            )
-        await ctx.reply(Message.of(*parts), ephemeral=True)
+        await ctx.reply(render.search_results(found, total), ephemeral=True)
 
     # -- sharing and feedback ----------------------------------------------------------------
 
@@ -545,25 +413,8 @@ class JournalCog(Cog, GroupJournal):
         await ctx.reply(await self._page_message(ctx, result, community_id), ephemeral=True)
 
     async def _page_message(self, ctx: Context, result: Page, community_id: int) -> Message:
-        parts: list[Part] = [
-            _("Page {page} of {pages}:").format(page=result.page, pages=result.pages)
-        ]
-        for entry in result.items:
-            name = await self._name(community_id, entry.author_key)
-            parts.extend(
-                [
-                    f"\n\n**{self._title(entry)}** (`{entry.code}`) "
-                    + _("by {name}").format(name=name)
-                    + ", ",
-                    When(entry.created_at, "date"),
-                    "\n" + self._excerpt(entry.body),
-                ]
-            )
-        parts.append(
-            "\n\n"
-            + _("Read one in full with `{prefix}journal read ID`.").format(prefix=ctx.prefix)
-        )
-        return Message.of(*parts)
+        names = [await self._name(community_id, e.author_key) for e in result.items]
+        return render.feed_page(result, names, ctx.prefix)
 
     @command(
         "journal",
@@ -588,7 +439,7 @@ class JournalCog(Cog, GroupJournal):
                 entry.author_key,
                 Message.of(
                     _("{name} left feedback on your shared entry {title} (`{code}`):").format(
-                        name=name, title=self._title(entry), code=entry.code
+                        name=name, title=render.title(entry), code=entry.code
                     ),
                     "\n" + escape_markdown(body) + "\n\n",
                     _(
@@ -636,7 +487,7 @@ class JournalCog(Cog, GroupJournal):
         """Share one of your private entries here so others can encourage you."""
         saved = await self.service.edit(ctx.actor.key, id, visibility=SHARED)
         await self._announce(saved.entry.community_id, saved.entry, ctx.prefix)
-        await ctx.reply(await self._saved_reply(saved.entry, ctx.prefix), ephemeral=True)
+        await ctx.reply(render.saved(saved.entry, ctx.prefix), ephemeral=True)
 
     @command("journal", "unshare", options=(ENTRY_ID,), ephemeral=True)
     async def unshare(self, ctx: Context, id: str) -> None:
@@ -893,8 +744,10 @@ class JournalCog(Cog, GroupJournal):
         saved = await self.service.write(
             ctx.actor.key, community_id, body, visibility=GROUP, group_id=group_id
         )
-        reply = await self._saved_reply(saved.entry, ctx.prefix)
-        await ctx.reply(reply + self._public_typing_tip(ctx), ephemeral=True)
+        reply = render.saved(saved.entry, ctx.prefix)
+        await ctx.reply(
+            reply + render.public_typing_tip(ctx.place.is_dm, ctx.prefix), ephemeral=True
+        )
 
     @command(
         "group",
@@ -1032,7 +885,7 @@ class JournalCog(Cog, GroupJournal):
         )
         if saved.newly_shared:
             await self._announce(outcome.community_id, saved.entry, outcome.ctx.prefix)
-        return await self._saved_reply(saved.entry, outcome.ctx.prefix)
+        return render.saved(saved.entry, outcome.ctx.prefix)
 
     async def _finish_group_write(self, outcome: Outcome) -> Message | str:
         saved = await self.service.write(
@@ -1043,7 +896,7 @@ class JournalCog(Cog, GroupJournal):
             group_id=int(outcome.answers["group_id"]),
             source=outcome.token or None,
         )
-        return await self._saved_reply(saved.entry, outcome.ctx.prefix)
+        return render.saved(saved.entry, outcome.ctx.prefix)
 
     async def _finish_edit(self, outcome: Outcome) -> Message | str:
         saved = await self.service.edit(

@@ -1,0 +1,194 @@
+"""The words of the journal cog: entry lines, pages, the entry as read, saved replies.
+
+Pure functions of what the cog looked up (pseudonyms already chosen and escaped); the cog
+wires commands to the service and to these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core import Message, Part, When, _, escape_markdown
+from cogs.journal.service import GROUP, SHARED, EntryView, Page
+
+PREVIEW = 60
+EXCERPT = 300
+
+
+def title(entry: EntryView) -> str:
+    """The entry's title, else its first words in italics."""
+    if entry.title:
+        return escape_markdown(entry.title)
+    first = " ".join(entry.body.split())
+    preview = first if len(first) <= PREVIEW else first[: PREVIEW - 1] + "…"
+    return "*" + escape_markdown(preview) + "*"
+
+
+def excerpt(body: str) -> str:
+    """The start of an entry, for a page of many."""
+    text = body if len(body) <= EXCERPT else body[: EXCERPT - 1].rstrip() + "…"
+    return escape_markdown(text)
+
+
+def visibility_label(entry: EntryView) -> str:
+    """`private`, `shared` or `group: NAME`."""
+    if entry.visibility == GROUP:
+        return _("group: {name}").format(name=escape_markdown(entry.group_name or ""))
+    return _("shared") if entry.visibility == SHARED else _("private")
+
+
+def public_typing_tip(is_dm: bool, prefix: str) -> str:
+    """On text platforms a command typed in a room is seen by the room: say so."""
+    if is_dm or prefix == "/":
+        return ""
+    return "\n" + _(
+        "Tip: write in a direct message with me if you'd rather nobody sees the text as "
+        "you type it."
+    )
+
+
+def feed_post(entry: EntryView, name: str, prefix: str) -> Message:
+    """A newly shared entry, as posted to the feed channel."""
+    return Message.of(
+        _("**{title}** shared by {name}").format(title=title(entry), name=name),
+        "\n" + escape_markdown(entry.body) + "\n",
+        _("Leave a kind word with `{prefix}journal feedback {code} ...`").format(
+            prefix=prefix, code=entry.code
+        ),
+    )
+
+
+def saved(entry: EntryView, prefix: str) -> str:
+    """Where a saved entry went and who can read it."""
+    if entry.visibility == SHARED:
+        text = _(
+            "Saved and shared as `{code}`. Others here see it under your pseudonym, not "
+            "your account name. `{prefix}journal unshare {code}` makes it private again."
+        )
+    elif entry.visibility == GROUP:
+        text = _("Saved to the group journal **{group}** as `{code}`.")
+    else:
+        text = _("Saved privately as `{code}`. Only you can read it.")
+    return text.format(
+        code=entry.code, prefix=prefix, group=escape_markdown(entry.group_name or "")
+    )
+
+
+def prompt(text: str, prefix: str) -> str:
+    """A writing prompt (translated when the catalog has it) and how to start writing."""
+    return _(
+        "{prompt}\n\nWrite with `{prefix}journal write`, no pressure and no right answers."
+    ).format(prompt=_(text), prefix=prefix)
+
+
+def line(entry: EntryView) -> list[Part]:
+    """One entry in a list: id, date, title, visibility, mood."""
+    extras = [visibility_label(entry)]
+    if entry.mood is not None:
+        extras.append(_("mood {n}").format(n=entry.mood))
+    if entry.removed:
+        extras.append(_("out of view"))
+    return [
+        f"\n- `{entry.code}` ",
+        When(entry.created_at, "date"),
+        f" {title(entry)} ({', '.join(extras)})",
+    ]
+
+
+def own_list(result: Page, prefix: str, filtered: bool) -> Message:
+    """`journal list`: a page of the member's own entries, or why there is none."""
+    if not result.total:
+        if filtered:
+            return Message.of(_("No entries match those filters."))
+        return Message.of(
+            _("Your journal is empty. `{prefix}journal write` starts an entry.").format(
+                prefix=prefix
+            )
+        )
+    parts: list[Part] = [
+        _("Your entries ({total}), page {page} of {pages}:").format(
+            total=result.total, page=result.page, pages=result.pages
+        )
+    ]
+    for entry in result.items:
+        parts.extend(line(entry))
+    parts.append("\n" + _("Open one with `{prefix}journal read ID`.").format(prefix=prefix))
+    if result.page < result.pages:
+        parts.append(
+            " "
+            + _("Next page: `{prefix}journal list {n}`.").format(prefix=prefix, n=result.page + 1)
+        )
+    return Message.of(*parts)
+
+
+def search_results(found: Sequence[EntryView], total: int) -> Message:
+    """`journal search`: the newest matching entries."""
+    if not total:
+        return Message.of(_("None of your entries contain that."))
+    parts: list[Part] = [_("{n} of your entries match:").format(n=total)]
+    for entry in found:
+        parts.extend(line(entry))
+    if total > len(found):
+        parts.append(
+            "\n" + _("Showing the newest {n}; add words to narrow it down.").format(n=len(found))
+        )
+    return Message.of(*parts)
+
+
+def feed_page(result: Page, names: Sequence[str], prefix: str) -> Message:
+    """A page of shared entries, each with its author's name from `names` (same order)."""
+    parts: list[Part] = [_("Page {page} of {pages}:").format(page=result.page, pages=result.pages)]
+    for entry, name in zip(result.items, names, strict=True):
+        parts.extend(
+            [
+                f"\n\n**{title(entry)}** (`{entry.code}`) "
+                + _("by {name}").format(name=name)
+                + ", ",
+                When(entry.created_at, "date"),
+                "\n" + excerpt(entry.body),
+            ]
+        )
+    parts.append(
+        "\n\n" + _("Read one in full with `{prefix}journal read ID`.").format(prefix=prefix)
+    )
+    return Message.of(*parts)
+
+
+def entry(
+    shown: EntryView,
+    author: str | None,
+    feedback_names: Sequence[str],
+    prefix: str,
+) -> Message:
+    """`journal read`: the whole entry, its feedback and what the reader may do; `author` is
+    None when the reader wrote it."""
+    byline = _("by you") if author is None else _("by {name}").format(name=author)
+    meta = [visibility_label(shown)]
+    if shown.mood is not None:
+        meta.append(_("mood {n}/10").format(n=shown.mood))
+    parts: list[Part] = [
+        f"**{title(shown)}** (`{shown.code}`) {byline}\n",
+        When(shown.created_at),
+        f" · {', '.join(meta)}\n\n",
+        escape_markdown(shown.body),
+    ]
+    mine = author is None
+    if shown.removed and mine:
+        parts.append(
+            "\n\n" + _("A moderator took this entry out of view; it is still in your journal.")
+        )
+    if shown.feedback:
+        parts.append("\n\n**" + _("Feedback") + "**")
+        for fb, name in zip(shown.feedback, feedback_names, strict=True):
+            parts.append(f"\n- {name} (`{fb.code}`): {escape_markdown(fb.body)}")
+    if shown.visibility == SHARED and not shown.removed:
+        if not mine and shown.feedback_open:
+            parts.append(
+                "\n\n"
+                + _("Leave a kind word with `{prefix}journal feedback {code} ...`").format(
+                    prefix=prefix, code=shown.code
+                )
+            )
+        elif not shown.feedback_open:
+            parts.append("\n\n" + _("Feedback is closed on this entry."))
+    return Message.of(*parts)
