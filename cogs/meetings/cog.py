@@ -727,27 +727,8 @@ class MeetingsCog(Cog, MeetingSchedule):
         found = await self.service.upcoming(
             ctx.require_community().id, limit=size + 1, skip=(page - 1) * size
         )
-        if not found:
-            await ctx.reply(
-                _("No meetings are coming up here.")
-                if page == 1
-                else _("There is no page {page}.").format(page=page),
-                ephemeral=True,
-            )
-            return
-        parts: list[Part] = [_("Coming up (page {page}):").format(page=page)]
-        for view, occ in found[:size]:
-            parts.extend(
-                ["\n- ", When(occ.start), f" **{escape_markdown(view.title)}** (#{view.id})"]
-            )
-            if occ.moved_from is not None:
-                parts.append(" " + _("(moved)"))
-        if len(found) > size:
-            parts.append(
-                "\n"
-                + _("More: `{prefix}meeting list {page}`").format(prefix=ctx.prefix, page=page + 1)
-            )
-        await ctx.reply(Message.of(*parts), ephemeral=True)
+        shown = render.upcoming(found[:size], page, len(found) > size, ctx.prefix)
+        await ctx.reply(shown, ephemeral=True)
 
     @command("meeting", "info", options=(MEETING,), scope=Scope.COMMUNITY, ephemeral=True)
     async def info(self, ctx: Context, meeting: str) -> None:
@@ -755,65 +736,24 @@ class MeetingsCog(Cog, MeetingSchedule):
         view = await self._meeting(ctx, meeting)
         service = self.service
         names = await service._pseudonyms([view])
-        parts: list[Part] = [
-            f"**{escape_markdown(view.title)}** (#{view.id}), "
-            + dict((c.value, c.display) for c in KIND_CHOICES).get(view.kind, view.kind)
-        ]
-        if view.cancelled:
-            parts.append("\n" + _("This series is cancelled."))
-            if view.cancel_note:
-                parts.append(
-                    " " + _("Note: {note}").format(note=escape_markdown(view.cancel_note))
-                )
         nxt = view.next_occurrence(self.services.clock.now())
-        if nxt is not None:
-            parts.extend(["\n" + _("Next: "), When(nxt.start)])
-            if nxt.moved_from is not None:
-                parts.extend([" " + _("(moved from "), When(nxt.moved_from), ")"])
-        parts.append(
-            "\n"
-            + _("Repeats: {rule}, at {time} {zone}").format(
-                rule=recurrence.describe(view.rrule),
-                time=view.start_local.strftime("%H:%M"),
-                zone=view.timezone,
-            )
-        )
-        hours, minutes = divmod(view.duration_minutes, 60)
-        parts.append("\n" + _("Length: {h}h{m:02d}").format(h=hours, m=minutes))
-        parts.append("\n" + _("Where: {where}").format(where=service.where_text(view)))
-        parts.append(
-            "\n" + _("Facilitator: {names}").format(names=service.facilitator_text(view, names))
-        )
-        if view.script:
-            parts.append("\n" + _("Script: {name}").format(name=escape_markdown(view.script)))
+        going: int | None = None
+        own = []
         if nxt is not None:
             going = await service.rsvp_count(view, nxt.key)
-            parts.append("\n" + _("Planning to come next time: {n}").format(n=going))
             mine = await service.rsvps_of(view.id, ctx.actor.key)
             own = [r for r in mine if r.occurrence in ("", nxt.key)]
-            if own:
-                reminder = own[0].remind_minutes
-                parts.append(
-                    "\n"
-                    + (
-                        _("You RSVP'd (only you see this); reminder {n} min before.").format(
-                            n=reminder
-                        )
-                        if reminder is not None
-                        else _("You RSVP'd (only you see this).")
-                    )
-                )
-        for change in view.changes:
-            if change.status == "cancelled":
-                parts.append("\n" + _("- {date}: cancelled").format(date=change.occurrence[:10]))
-            elif change.new_start is not None:
-                parts.extend(
-                    [
-                        "\n" + _("- {date}: moved to ").format(date=change.occurrence[:10]),
-                        When(change.new_start),
-                    ]
-                )
-        await ctx.reply(Message.of(*parts), ephemeral=True)
+        shown = render.info(
+            view,
+            dict((c.value, c.display) for c in KIND_CHOICES).get(view.kind, view.kind),
+            nxt,
+            service.where_text(view),
+            service.facilitator_text(view, names),
+            going,
+            own[0].remind_minutes if own else None,
+            bool(own),
+        )
+        await ctx.reply(shown, ephemeral=True)
 
     def _remind(self, reminder: str | None) -> int | None:
         if reminder is None:
@@ -857,32 +797,15 @@ class MeetingsCog(Cog, MeetingSchedule):
         """Say privately that you plan to come; optionally get a DM reminder."""
         view = await self._meeting(ctx, meeting)
         remind = self._remind(reminder)
+        occ: Occurrence | None = None
         if when.strip().lower() in ("all", "series"):
-            key = ""
             if view.next_occurrence(self.services.clock.now()) is None:
                 raise UserError(_("**{title}** has no upcoming meeting.").format(title=view.title))
-            what: list[Part] = [_("every **{title}**").format(title=escape_markdown(view.title))]
         else:
             occ = await self._occurrence(view, when)
-            key = occ.key
-            what = [
-                _("**{title}** on ").format(title=escape_markdown(view.title)),
-                When(occ.start),
-            ]
-        await self.service.rsvp(view, ctx.actor.key, key, remind)
-        parts: list[Part] = [_("Noted: you plan to come to "), *what, "."]
-        parts.append(" " + _("Only you see this; others see a count."))
-        if remind is not None:
-            if await self.service.reminders_off(ctx.actor.key):
-                parts.append(
-                    " "
-                    + _(
-                        "Reminders are off; `{prefix}meeting reminders on` brings them back."
-                    ).format(prefix=ctx.prefix)
-                )
-            else:
-                parts.append(" " + _("I'll DM you {n} min before.").format(n=remind))
-        await ctx.reply(Message.of(*parts), ephemeral=True)
+        await self.service.rsvp(view, ctx.actor.key, occ.key if occ else "", remind)
+        off = remind is not None and await self.service.reminders_off(ctx.actor.key)
+        await ctx.reply(render.rsvp_noted(view, occ, remind, off, ctx.prefix), ephemeral=True)
 
     @command(
         "meeting",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from babel.lists import format_list
 
-from bot.core import _, current_language, ngettext
+from bot.core import Message, Part, When, _, current_language, escape_markdown, ngettext
+from cogs.meetings import recurrence
+from cogs.meetings.recurrence import Occurrence
+from cogs.meetings.service import MeetingView
 
 
 def span(minutes: int) -> str:
@@ -27,3 +32,117 @@ def announced(offsets_minutes: list[int]) -> str:
     ]
     listed = format_list(moments, locale=current_language().replace("-", "_"))
     return _("Meetings here are announced {moments}.").format(moments=listed)
+
+
+def length(duration_minutes: int) -> str:
+    """`1h30`: a meeting's length."""
+    hours, minutes = divmod(duration_minutes, 60)
+    return _("{h}h{m:02d}").format(h=hours, m=minutes)
+
+
+def info(
+    view: MeetingView,
+    kind: str,
+    nxt: Occurrence | None,
+    where: str,
+    facilitators: str,
+    going: int | None,
+    own_reminder_minutes: int | None,
+    rsvped: bool,
+) -> Message:
+    """`meeting info`: one meeting's details; whether the reader RSVP'd is theirs alone."""
+    parts: list[Part] = [f"**{escape_markdown(view.title)}** (#{view.id}), {kind}"]
+    if view.cancelled:
+        parts.append("\n" + _("This series is cancelled."))
+        if view.cancel_note:
+            parts.append(" " + _("Note: {note}").format(note=escape_markdown(view.cancel_note)))
+    if nxt is not None:
+        parts.extend(["\n" + _("Next: "), When(nxt.start)])
+        if nxt.moved_from is not None:
+            parts.extend([" " + _("(moved from "), When(nxt.moved_from), ")"])
+    parts.append(
+        "\n"
+        + _("Repeats: {rule}, at {time} {zone}").format(
+            rule=recurrence.describe(view.rrule),
+            time=view.start_local.strftime("%H:%M"),
+            zone=view.timezone,
+        )
+    )
+    parts.append("\n" + _("Length: {length}").format(length=length(view.duration_minutes)))
+    parts.append("\n" + _("Where: {where}").format(where=where))
+    parts.append("\n" + _("Facilitator: {names}").format(names=facilitators))
+    if view.script:
+        parts.append("\n" + _("Script: {name}").format(name=escape_markdown(view.script)))
+    if going is not None:
+        parts.append("\n" + _("Planning to come next time: {n}").format(n=going))
+    if rsvped:
+        parts.append(
+            "\n"
+            + (
+                _("You RSVP'd (only you see this); a reminder {span} before.").format(
+                    span=span(own_reminder_minutes)
+                )
+                if own_reminder_minutes is not None
+                else _("You RSVP'd (only you see this).")
+            )
+        )
+    for change in view.changes:
+        if change.status == "cancelled":
+            parts.append("\n" + _("- {date}: cancelled").format(date=change.occurrence[:10]))
+        elif change.new_start is not None:
+            parts.extend(
+                [
+                    "\n" + _("- {date}: moved to ").format(date=change.occurrence[:10]),
+                    When(change.new_start),
+                ]
+            )
+    return Message.of(*parts)
+
+
+def upcoming(
+    found: Sequence[tuple[MeetingView, Occurrence]], page: int, more: bool, prefix: str
+) -> Message:
+    """`meeting list`: the next meetings, each in the reader's own zone."""
+    if not found:
+        if page == 1:
+            return Message.of(_("No meetings are coming up here."))
+        return Message.of(_("There is no page {page}.").format(page=page))
+    parts: list[Part] = [_("Coming up (page {page}):").format(page=page)]
+    for view, occ in found:
+        parts.extend(["\n- ", When(occ.start), f" **{escape_markdown(view.title)}** (#{view.id})"])
+        if occ.moved_from is not None:
+            parts.append(" " + _("(moved)"))
+    if more:
+        parts.append(
+            "\n" + _("More: `{prefix}meeting list {page}`").format(prefix=prefix, page=page + 1)
+        )
+    return Message.of(*parts)
+
+
+def rsvp_noted(
+    view: MeetingView,
+    occurrence: Occurrence | None,
+    remind_minutes: int | None,
+    reminders_off: bool,
+    prefix: str,
+) -> Message:
+    """The private answer to an RSVP: to which meeting (or the whole series), and the DM."""
+    title = escape_markdown(view.title)
+    what: list[Part] = (
+        [_("every **{title}**").format(title=title)]
+        if occurrence is None
+        else [_("**{title}** on ").format(title=title), When(occurrence.start)]
+    )
+    parts: list[Part] = [_("Noted: you plan to come to "), *what, "."]
+    parts.append(" " + _("Only you see this; others see a count."))
+    if remind_minutes is not None:
+        if reminders_off:
+            parts.append(
+                " "
+                + _("Reminders are off; `{prefix}meeting reminders on` brings them back.").format(
+                    prefix=prefix
+                )
+            )
+        else:
+            parts.append(" " + _("I'll DM you {span} before.").format(span=span(remind_minutes)))
+    return Message.of(*parts)

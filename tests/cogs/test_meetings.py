@@ -328,7 +328,7 @@ async def test_rsvps_are_private_and_reminders_follow_the_members_choice(
     assert "Planning to come next time: 2" in other.text
     assert "You RSVP'd" not in other.text and "ben" not in other.text and "cleo" not in other.text
     own = (await fake.say("ben", "!meeting info Circle"))[0]
-    assert "You RSVP'd (only you see this); reminder 30 min before." in own.text
+    assert "You RSVP'd (only you see this); a reminder 30 minutes before." in own.text
     await app.scheduler.advance(timedelta(days=2))
     dms = [
         (s.to, at)
