@@ -205,3 +205,11 @@ async def test_readers_see_zone_names_not_offsets(console: Console) -> None:
     assert render(When(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))).startswith(
         "Tue 5 Jan 2027, 19:00 AEDT"
     )
+
+
+async def test_phone_quotes_work_and_an_unknown_option_is_refused(console: Console) -> None:
+    shown = await console.type("@ana !meeting schedule „Abend Runde“ ”2026-12-02 19:00” 90m")
+    assert "Scheduled Abend Runde (#1), once." in shown, shown
+    shown = await console.type('@ana !meeting schedule Circle "2026-12-02 19:00" 90m repat:weekly')
+    assert "Unknown option repat. Did you mean repeat?" in shown
+    assert "Scheduled" not in shown

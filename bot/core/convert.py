@@ -1,8 +1,9 @@
 """Text arguments shared by the console and Matrix, and typed conversion for every platform.
 
 Syntax: positional words in option order, `name:value` or `name=value` for any option, quotes
-("..." '...' “...”) for values with spaces. Extra words flow into the last text option, so
-`!journal write I had a good day` needs no quotes.
+of any keyboard ("..." '...' “...” „...“ ”...” «...») for values with spaces. Extra words flow
+into the last text option, so `!journal write I had a good day` needs no quotes. An unknown
+`key:value` is refused, not taken as a value (in free text, only a near miss of an option).
 
 Files never come from free words: Discord hands over its attachment, the Matrix adapter the file
 a command replies to, and on the console `file:PATH` names a file on disk.
@@ -10,6 +11,7 @@ a command replies to, and on the console `file:PATH` names a file on disk.
 
 from __future__ import annotations
 
+import difflib
 import math
 import mimetypes
 import re
@@ -28,8 +30,21 @@ from bot.core.message import Attachment
 from bot.i18n import _, available_languages
 from bot.safety import unstorable
 
-QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»"}
-APOSTROPHES = {"'", "‘"}  # an unmatched one is just an apostrophe ('cause, 'til)
+# Quotes as keyboards type them: straight, English “…”, German „…“ and ‚…‘, Swedish ”…”,
+# French «…», Danish »…«, full-width ＂…＂. A value opened by a double quote closes at the next
+# double quote of any style (phones pick the style), and the same for single quotes.
+DOUBLE_QUOTES = frozenset('"“”„‟«»＂')
+SINGLE_QUOTES = frozenset("'‘’‚‛‹›")
+QUOTES = DOUBLE_QUOTES | SINGLE_QUOTES
+APOSTROPHES = SINGLE_QUOTES  # an unmatched one is just an apostrophe ('cause, ’til)
+
+
+def _closing(text: str, opener: str, start: int) -> int:
+    """Where the quote opened by `opener` closes in `text` from `start`, or -1."""
+    family = DOUBLE_QUOTES if opener in DOUBLE_QUOTES else SINGLE_QUOTES
+    return next((i for i in range(start, len(text)) if text[i] in family), -1)
+
+
 _NAMED = re.compile(r"^([a-z][a-z0-9_-]*)[:=]", re.IGNORECASE)
 FILE_WORD = "file"  # `file:PATH` fills a command's file option whatever its name
 MAX_SAFE_INTEGER = 2**53 - 1  # Discord's bound for numbers; far inside SQL's 64-bit integers
@@ -88,7 +103,7 @@ def tokenize(text: str) -> list[Token]:
         quoted = False
         while i < n and not text[i].isspace():
             ch = text[i]
-            end = text.find(QUOTES[ch], i + 1) if ch in QUOTES else -1
+            end = _closing(text, ch, i + 1) if ch in QUOTES else -1
             opens = ch in QUOTES and (i == start or (bool(buf) and buf[-1] in ":="))
             if opens and end < 0 and ch not in APOSTROPHES:
                 raise ArgumentError(
@@ -123,10 +138,14 @@ def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
             if name in values:
                 raise ArgumentError(_("`{name}` is given twice.").format(name=name))
             values[name] = tok.value[len(m.group(0)) :]
-        elif m and m.group(0).endswith("=") and not greedy:
+        elif m and _unknown_option(name, raw[len(m.group(0)) :], spec, greedy):
+            close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)
+            hint = _("Did you mean `{name}`?").format(name=close[0]) + " " if close else ""
             raise ArgumentError(
-                _("Unknown option `{name}`. Options: {options}").format(
-                    name=name, options=", ".join(o.name for o in spec.options) or _("none")
+                _("Unknown option `{name}`. {hint}Options: {options}").format(
+                    name=name,
+                    hint=hint,
+                    options=", ".join(o.name for o in spec.options) or _("none"),
                 )
             )
         else:
@@ -147,6 +166,19 @@ def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
     for option, tok in zip(free, positional, strict=False):
         values[option.name] = tok.value
     return values
+
+
+def _unknown_option(name: str, value: str, spec: CommandSpec, greedy: bool) -> bool:
+    """Whether `name:value` names an option the command lacks (and is not text or a link).
+
+    In a command whose last option takes free text, `word:` may be part of that text, so only
+    a near miss of a real option (`repat:weekly`) is refused there."""
+    if not value or value.startswith("//") or name == FILE_WORD:
+        return False  # https://... is a link, not an option
+    if not greedy:
+        return True
+    names = [o.name for o in spec.options]
+    return bool(difflib.get_close_matches(name, names, n=1, cutoff=0.75))
 
 
 TRUE_WORDS = {"yes", "y", "true", "on", "1"}

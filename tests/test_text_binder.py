@@ -1,0 +1,130 @@
+"""The text binder reads the quotes every keyboard types, and refuses options it lacks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.commands import CommandSpec, Option, OptionType
+from bot.core.context import Context
+from bot.core.convert import DOUBLE_QUOTES, QUOTES, SINGLE_QUOTES, bind_text, tokenize
+from bot.core.errors import ArgumentError
+
+# (opening, closing) as phones and keyboards produce them
+STYLES = [
+    ('"', '"'),
+    ("“", "”"),
+    ("”", "”"),
+    ("„", "“"),
+    ("„", "”"),
+    ("«", "»"),
+    ("»", "«"),
+    ("＂", "＂"),
+    ("'", "'"),
+    ("‘", "’"),
+    ("’", "’"),
+    ("‚", "‘"),
+    ("‹", "›"),
+    ("‟", "”"),
+    ("‛", "’"),
+]
+
+
+async def _schedule(ctx: Context, title: str, start: str, duration: timedelta) -> None:
+    return None
+
+
+SCHEDULE = CommandSpec(
+    path=("meeting", "schedule"),
+    description="Plan a meeting",
+    options=(
+        Option("title", OptionType.STRING, "Title"),
+        Option("start", OptionType.STRING, "Start"),
+        Option("duration", OptionType.DURATION, "Length"),
+        Option("repeat", OptionType.STRING, "Repeat", required=False),
+        Option("minutes", OptionType.INTEGER, "Minutes", required=False),
+    ),
+    callback=_schedule,
+)
+
+
+async def _write(ctx: Context, mood: int, text: str) -> None:
+    return None
+
+
+WRITE = CommandSpec(
+    path=("journal", "write"),
+    description="Write",
+    options=(Option("mood", OptionType.INTEGER, "Mood"), Option("text", OptionType.STRING, "T")),
+    callback=_write,
+)
+
+
+def test_the_style_table_covers_every_quote_the_binder_knows() -> None:
+    assert {c for pair in STYLES for c in pair} == set(QUOTES)
+    assert DOUBLE_QUOTES.isdisjoint(SINGLE_QUOTES)
+
+
+VALUE = st.text(
+    st.characters(categories=("L", "N", "Zs", "P"), exclude_characters="".join(QUOTES)),
+    min_size=1,
+    max_size=30,
+).filter(lambda v: v.strip() == v and v != "" and not v[0].isspace())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(STYLES), st.sampled_from(STYLES), VALUE, VALUE)
+def test_any_quote_style_holds_a_value_with_spaces(
+    first: tuple[str, str], second: tuple[str, str], title: str, start: str
+) -> None:
+    (o1, c1), (o2, c2) = first, second
+    line = f"{o1}{title}{c1} {o2}{start}{c2} 90m"
+    assert bind_text(SCHEDULE, line) == {"title": title, "start": start, "duration": "90m"}
+    named = f"start:{o2}{start}{c2} {o1}{title}{c1} 90m"
+    assert bind_text(SCHEDULE, named) == {"title": title, "start": start, "duration": "90m"}
+
+
+def test_the_phone_quoted_start_is_one_value() -> None:
+    got = bind_text(SCHEDULE, "Circle ”2026-12-02 19:00” 90m")
+    assert got == {"title": "Circle", "start": "2026-12-02 19:00", "duration": "90m"}
+    got = bind_text(SCHEDULE, "„Abend Runde“ „2026-12-02 19:00“ 1h repeat:„weekly on tue“")
+    assert got["title"] == "Abend Runde" and got["repeat"] == "weekly on tue"
+
+
+def test_an_apostrophe_of_any_style_stays_an_apostrophe() -> None:
+    for mark in SINGLE_QUOTES:
+        assert tokenize(f"{mark}cause I can")[0].value == f"{mark}cause"
+        assert bind_text(WRITE, f"5 don{mark}t stop") == {"mood": "5", "text": f"don{mark}t stop"}
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        (
+            'Circle "2026-12-02 19:00" 90m repat:weekly',
+            "Unknown option `repat`. Did you mean `repeat`?",
+        ),
+        ('Circle "2026-12-02 19:00" 90m colour:blue', "Unknown option `colour`. Options: title"),
+        ('Circle "2026-12-02 19:00" 90m colour=blue', "Unknown option `colour`"),
+    ],
+)
+def test_an_unknown_option_is_refused_not_glued_on(line: str, needle: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        bind_text(SCHEDULE, line)
+    assert needle in caught.value.message
+
+
+def test_free_text_keeps_its_colons_but_a_near_miss_of_an_option_is_refused() -> None:
+    assert bind_text(WRITE, "7 note: today was: hard") == {
+        "mood": "7",
+        "text": "note: today was: hard",
+    }
+    assert bind_text(WRITE, "7 see https://example.org") == {
+        "mood": "7",
+        "text": "see https://example.org",
+    }
+    with pytest.raises(ArgumentError, match="Did you mean `mood`"):
+        bind_text(WRITE, "mod:7 today was hard")
