@@ -48,7 +48,9 @@ class Console:
 
 @pytest_asyncio.fixture
 async def console(app_factory: AppFactory, tmp_path: Path) -> Console:
-    config = make_config(cogs={"enabled": ["general", "meetings", "worksheets"]})
+    config = make_config(
+        cogs={"enabled": ["general", "meetings", "worksheets", "journal", "scripts"]}
+    )
     app = await app_factory(config, clock=VirtualClock(START))
     app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
     out = io.StringIO()
@@ -213,3 +215,46 @@ async def test_phone_quotes_work_and_an_unknown_option_is_refused(console: Conso
     shown = await console.type('@ana !meeting schedule Circle "2026-12-02 19:00" 90m repat:weekly')
     assert "Unknown option repat. Did you mean repeat?" in shown
     assert "Scheduled" not in shown
+
+
+async def test_a_bare_group_lists_its_commands(console: Console) -> None:
+    for group in ("script", "journal", "meeting"):
+        shown = await console.type(f"@ana !{group}")
+        assert "I don't know the command" not in shown, shown
+        assert f"!{group} list" in shown and "Commands you can use" in shown, shown
+    shown = await console.type("@ana !script previwe standard")
+    assert "!script previwe is not a command. Did you mean !script preview?" in shown, shown
+
+
+async def test_help_in_a_dm_leaves_out_what_only_works_in_channels(console: Console) -> None:
+    in_channel = await console.type("@ana !help")
+    in_dm = await console.type("@ana dm !help")
+    assert "!meeting schedule" in in_channel and "!script start" in in_channel
+    assert "!meeting schedule" not in in_dm and "!script start" not in in_dm
+    assert "!journal write" in in_dm and "!me timezone" in in_dm
+    assert "listed when you ask there" in in_dm
+    shown = await console.type("@ana dm !help meeting")
+    assert "!meeting reminders" in shown and "!meeting schedule" not in shown
+    shown = await console.type("@ana dm !help script")
+    assert "works in a community's channels" in shown
+
+
+async def test_names_match_without_case_or_emoji_and_near_misses_are_suggested(
+    console: Console,
+) -> None:
+    await console.type('@ana !meeting schedule "🌱 Newcomers" "2026-12-02 19:00" 60m')
+    shown = await console.type('@ana !meeting info "newcomers"')
+    assert "🌱 Newcomers (#1)" in shown, shown
+    shown = await console.type('@ana !meeting info "newcomrs circle"')
+    assert "There is no meeting" in shown
+    shown = await console.type('@ana !meeting info "Newcomer"')
+    assert "Did you mean 🌱 Newcomers?" in shown.replace("**", ""), shown
+    shown = await console.type('@ana !script preview "Family Friends"')
+    assert "There is no script" not in shown, shown
+    shown = await console.type("@ana !script preview standrd")
+    assert "There is no script called standrd here. Did you mean standard?" in shown, shown
+    await console.type("@ana !group create 🌱-Evening")
+    shown = await console.type("@ana !group write evening Today went fine")
+    assert "Saved to the group journal 🌱-Evening" in shown.replace("**", ""), shown
+    shown = await console.type("@ana !group read evenin")
+    assert "Did you mean 🌱-Evening?" in shown.replace("**", ""), shown

@@ -15,6 +15,8 @@ import difflib
 import math
 import mimetypes
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
@@ -188,6 +190,26 @@ _DURATION = re.compile(
     r"(?:(?P<m>\d+)\s*m(?:in(?:utes?|s)?)?)?\s*$",
     re.IGNORECASE,
 )
+
+
+def name_key(text: str) -> str:
+    """A name as people match it: case, width, spaces, punctuation and emoji ignored
+    (`🌱 Newcomers` and `newcomers` are the same key)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def closest_name(text: str, names: Iterable[str]) -> str | None:
+    """The one name in `names` that `text` means: the same `name_key`, else the nearest
+    spelling (difflib ratio at least 0.6); None when there is none."""
+    by_key: dict[str, str] = {}
+    for name in names:
+        by_key.setdefault(name_key(name), name)
+    wanted = name_key(text)
+    if wanted in by_key:
+        return by_key[wanted]
+    close = difflib.get_close_matches(wanted, list(by_key), n=1, cutoff=0.6)
+    return by_key[close[0]] if close else None
 
 
 def parse_zone(text: str, now: datetime | None = None) -> ZoneInfo:

@@ -474,6 +474,8 @@ class Dispatcher:
         ctx = await self.context(incoming, join=False)
         if await self.text_checks.run(ctx, body, "command:unknown"):
             return True
+        if exact and await self._group_only(incoming, ctx, body, prefix):
+            return True
         names = sorted({spec.path[0] for spec in self.registry.specs})
         close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.75)
         if not exact or (not close and not incoming.place.is_dm):
@@ -482,6 +484,32 @@ class Dispatcher:
         if close:
             text += " " + _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=close[0])
         text += " " + _("Type `{prefix}help` to see what you can use.").format(prefix=prefix)
+        await ctx.reply(text, ephemeral=True)
+        return True
+
+    async def _group_only(self, incoming: Incoming, ctx: Context, body: str, prefix: str) -> bool:
+        """`!script` alone lists that group's commands (through `help`); `!script shwo` names
+        the nearest command of the group. False when the first word is no group."""
+        words = body.lower().split()
+        subs = sorted(
+            {s.path[1] for s in self.registry.specs if len(s.path) > 1 and s.path[0] == words[0]}
+        )
+        if not subs:
+            return False
+        helper = self.registry.get(("help",))
+        if len(words) == 1 and helper is not None:
+            await self.run(incoming, helper, words[0])
+            return True
+        typed = " ".join(words[:2])[:40]
+        text = _("`{prefix}{typed}` is not a command.").format(prefix=prefix, typed=typed)
+        close = difflib.get_close_matches(words[1] if len(words) > 1 else "", subs, n=1)
+        if close:
+            text += " " + _("Did you mean `{prefix}{group} {name}`?").format(
+                prefix=prefix, group=words[0], name=close[0]
+            )
+        text += " " + _("Type `{prefix}{group}` to see its commands.").format(
+            prefix=prefix, group=words[0]
+        )
         await ctx.reply(text, ephemeral=True)
         return True
 

@@ -77,7 +77,9 @@ class GeneralCog(Cog):
     async def help(self, ctx: Context, command: str | None = None) -> None:
         """Show the commands you can use, or explain one."""
         registry = self.services.registry
-        visible = registry.visible_to(ctx.tier)
+        visible = everything = registry.visible_to(ctx.tier)
+        if ctx.place.is_dm:  # commands for a community's channels would be refused here
+            visible = [s for s in visible if s.scope is not Scope.COMMUNITY]
         if command:
             words = tuple(command.strip().lstrip("/!").lower().split())
             exact = registry.get(words)
@@ -85,6 +87,13 @@ class GeneralCog(Cog):
                 await ctx.reply(self._explain(ctx, exact), ephemeral=True)
                 return
             group = [s for s in visible if s.path[: len(words)] == words]
+            if not group and any(s.path[: len(words)] == words for s in everything):
+                raise UserError(
+                    _(
+                        "`{prefix}{command}` works in a community's channels, not in a direct "
+                        "message."
+                    ).format(prefix=ctx.prefix, command=" ".join(words)[:40])
+                )
             if not group:
                 text = _(
                     "There is no command `{command}` that you can use. Type `{prefix}help` "
@@ -106,6 +115,8 @@ class GeneralCog(Cog):
             cog = self.services.cogs.get(cog_name)
             lines.append(f"**{_(cog.description) if cog else cog_name}**")
             lines.extend(f"- `{ctx.prefix}{s.name}`: {_(s.description)}" for s in specs)
+        if not command and len(visible) < len(everything):
+            lines.append(_("Commands for a community's channels are listed when you ask there."))
         await ctx.reply("\n".join(lines), ephemeral=True)
 
     def _explain(self, ctx: Context, spec: CommandSpec) -> Message:

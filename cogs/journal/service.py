@@ -18,7 +18,16 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Clock, NotFound, OutboxItem, UserError, _, export_row
+from bot.core import (
+    Clock,
+    NotFound,
+    OutboxItem,
+    UserError,
+    _,
+    closest_name,
+    export_row,
+    name_key,
+)
 from cogs.journal.models import (
     JournalEntry,
     JournalFeedback,
@@ -686,8 +695,16 @@ class JournalService:
             group = await session.scalar(
                 query.where(JournalGroup.name_folded == fold(group_word(name)))
             )
-            if group is None:
-                raise group_not_found(group_word(name))
+            if group is None:  # case and emoji aside, among the groups the actor is in
+                mine = list(await session.scalars(query))
+                near = closest_name(name, [g.name for g in mine])
+                same = [g for g in mine if g.name == near]
+                if len(same) == 1 and name_key(near or "") == name_key(name):
+                    return same[0]
+                missing = group_not_found(group_word(name))
+                if near:
+                    missing.message += " " + _("Did you mean **{name}**?").format(name=near)
+                raise missing
             return group
         groups = list(await session.scalars(query.order_by(JournalGroup.name_folded)))
         if len(groups) == 1:

@@ -53,8 +53,10 @@ from bot.core import (
     UserError,
     When,
     _,
+    closest_name,
     escape_markdown,
     export_row,
+    name_key,
     using_language,
 )
 from cogs.meetings import recurrence
@@ -380,7 +382,13 @@ class MeetingService:
                     ref=text[:60], id=(live or prefix)[0].id
                 )
             )
-        raise NotFound(_("There is no meeting `{ref}` here.").format(ref=text[:60]))
+        current = [v for v in meetings if not v.cancelled]
+        near = closest_name(text, [v.title for v in current])
+        same = [v for v in current if near is not None and v.title == near]
+        if len(same) == 1 and name_key(near or "") == name_key(text):
+            return same[0]  # `🌱 newcomers` for `🌱 Newcomers`: case and emoji aside
+        hint = " " + _("Did you mean **{title}**?").format(title=near) if near else ""
+        raise NotFound(_("There is no meeting `{ref}` here.").format(ref=text[:60]) + hint)
 
     async def suggest(self, community_id: int, partial: str) -> list[MeetingView]:
         """Meetings whose title contains `partial`, soonest first (autocomplete)."""

@@ -33,10 +33,12 @@ from bot.core import (
     Tier,
     UserError,
     _,
+    closest_name,
     command,
     escape_markdown,
     file_hint,
     file_text,
+    name_key,
     using_language,
 )
 from cogs.scripts import render
@@ -165,10 +167,16 @@ class ScriptsCog(Cog):
                 return parse_script(source)
             except ScriptError:
                 pass
+        names = [*self.builtin, *await self.service.custom_sources(community_id)]
+        near = closest_name(key, names)
+        if near is not None and name_key(near) == name_key(key) and near != key:
+            return await self._script(community_id, near)  # case, spaces and emoji aside
+        hint = " " + _("Did you mean `{name}`?").format(name=near) if near else ""
         raise NotFound(
-            _("There is no script called `{name}` here. `script list` shows them.").format(
-                name=name[:40]
-            )
+            _("There is no script called `{name}` here.").format(name=name[:40])
+            + hint
+            + " "
+            + _("`script list` shows them.")
         )
 
     async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
