@@ -166,7 +166,9 @@ class App:
             owners=frozenset(config.bot.owners),
             default_timezone=config.bot.timezone,
             rate_limiter=RateLimiter(
-                config.bot.rate_limit.commands, float(config.bot.rate_limit.per_seconds)
+                config.bot.rate_limit.commands,
+                float(config.bot.rate_limit.per_seconds),
+                clock=self.clock.now,
             ),
         )
         self.services = Services(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from bot.core.dispatch import RateLimiter
 from bot.core.message import When
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.app import AppFactory, make_config
+from tests.harness.console import circlebot
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -258,3 +259,28 @@ async def test_names_match_without_case_or_emoji_and_near_misses_are_suggested(
     assert "Saved to the group journal 🌱-Evening" in shown.replace("**", ""), shown
     shown = await console.type("@ana !group read evenin")
     assert "Did you mean 🌱-Evening?" in shown.replace("**", ""), shown
+
+
+async def test_the_rate_limit_runs_on_the_apps_clock(app_factory: AppFactory) -> None:
+    clock = VirtualClock(START)
+    config = make_config(
+        cogs={"enabled": ["general"]}, bot={"rate_limit": {"commands": 3, "per_seconds": 60}}
+    )
+    app = await app_factory(config, clock=clock)
+    out = io.StringIO()
+    adapter = ConsoleAdapter(app, out=out, interactive=True)
+    app.add_transport(adapter)
+    console = Console(app, out, adapter)
+    said = await console.type(*["@ana !me timezone UTC"] * 4)
+    assert said.count("Your time zone is now UTC.") == 3 and "slow down" in said
+    clock.advance(timedelta(seconds=61))  # no real time passes: the app's minute does
+    said = await console.type("@ana !me timezone UTC")
+    assert "Your time zone is now UTC." in said and "slow down" not in said
+
+
+def test_piped_console_input_is_a_script_and_not_throttled(tmp_path: Path) -> None:
+    lines = "".join("@ana !me timezone UTC\n" for _ in range(25))
+    result = circlebot("console", "--db", str(tmp_path / "c.sqlite3"), stdin=lines, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Your time zone is now UTC.") == 25
+    assert "slow down" not in result.stdout

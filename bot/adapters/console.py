@@ -23,7 +23,7 @@ from babel.dates import format_datetime
 
 from bot.app import App
 from bot.core.convert import parse_duration, parse_zone, zone_label
-from bot.core.dispatch import Incoming
+from bot.core.dispatch import Incoming, RateLimiter
 from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, When, markdown_to_plain, relative_time, render_parts
@@ -332,6 +332,8 @@ class ConsoleAdapter:
 
     async def run(self, stop: asyncio.Event, stream: TextIO | None = None) -> None:
         """Read lines until EOF, `:quit` or `stop`."""
+        if not self.interactive:  # piped input is a script (the README's demos), not a flood
+            self.app.dispatcher.rate_limiter = RateLimiter.unlimited()
         self.app.add_transport(self)
         await self.app.members.community(
             PLATFORM, COMMUNITY_ID, COMMUNITY_NAME, timezone=self.app.config.bot.timezone

@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.core.commands import Choice, CommandSpec
@@ -74,17 +75,29 @@ class Incoming:
 
 class RateLimiter:
     """A sliding window per member, so one person cannot flood the bot: at most `limit`
-    commands in any `window_seconds`."""
+    commands in any `window_seconds`, read on `clock` (the app's clock, so a virtual clock's
+    time is the time that counts; default the monotonic clock). A `limit` of 0 means no limit."""
 
-    def __init__(self, limit: int, window_seconds: float) -> None:
+    def __init__(
+        self, limit: int, window_seconds: float, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
+        self._clock = clock
         self._hits: dict[str, deque[float]] = {}
 
+    @classmethod
+    def unlimited(cls) -> RateLimiter:
+        """No limit: for input that is a script, not a person typing."""
+        return cls(0, 0.0)
+
     def allow(self, key: str, now: float | None = None) -> bool:
-        """Record a hit for member `key` at `now` (monotonic seconds; default: the clock);
+        """Record a hit for member `key` at `now` (seconds; default: the clock's reading);
         False, and nothing recorded, when the member is over the limit."""
-        now = time.monotonic() if now is None else now
+        if self.limit <= 0:
+            return True
+        if now is None:
+            now = self._clock().timestamp() if self._clock else time.monotonic()
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] > self.window_seconds:
             hits.popleft()
