@@ -17,18 +17,22 @@ what its text quotes or names, and `forget` deletes the pending items that carry
 
 A crash between the platform's acceptance and the mark leaves the row pending with a first try
 recorded; before trying again the outbox asks the transport whether the platform already holds
-it (`Transport.find_sent`, a marker the bot controls), and only then resends under the same key.
-After downtime, what came due inside the grace window (and before the item's own `not_after`)
-is sent with "(late)"; anything older is recorded as skipped, never sent hours late.
+it (`RecordedTransport.find_sent`: Discord reads the channel's recent history for the marker
+line its posts end with; Matrix reads the room's timeline for the event's transaction id, else
+the marker in its content), and only then resends under the same key. After downtime, what
+came due inside the grace window (and before the item's own `not_after`) is sent with
+"(late)"; anything older is recorded as skipped, never sent hours late.
 
-What remains uncertain: a transport that cannot read the platform's record (the Discord and
-Matrix adapters do not implement `find_sent` yet) relies on the platform's own duplicate check
-alone, which holds for a few minutes for a Discord nonce and, for a Matrix txn id, only on the
-same device and access token. A retry after a crash between send and mark that comes later than
-that may show the message twice. A lookup that fails is treated as "not found" (resend), since
-a missing announcement is worse than a doubled one. A planner and a delivery pass in two
-different processes (PostgreSQL) are not serialised: an item deleted by `replan` while another
-process is sending it can be planned again under the same key.
+What remains uncertain: a lookup reads a bounded stretch of recent history, so a message is
+not found (and may show twice) when the platform's record cannot be read there (Discord
+without Read Message History; a Matrix room the bot may no longer read; an encrypted Matrix
+room after a new login, whose keys stayed with the old device), when many messages arrived
+there between the first try and the lookup, or when a member deleted it. A lookup that fails
+is treated as "not found" (resend), since a missing announcement is worse than a doubled one;
+the platform's own duplicate check (minutes for a Discord nonce, the same device for a Matrix
+txn id) still catches a quick retry. A planner and a delivery pass in two different processes
+(PostgreSQL) are not serialised: an item deleted by `replan` while another process is sending
+it can be planned again under the same key, without its first try, so it is not looked up.
 """
 
 from __future__ import annotations
@@ -443,8 +447,12 @@ class Outbox:
         if item.first_try_at is not None and self._find_sent is not None:
             try:
                 found = await self._find_sent(target, item.key, item.first_try_at)
-            except Exception:
-                log.warning("outbox item %s: could not read the platform's record", item.key)
+            except Exception as exc:
+                log.warning(
+                    "outbox item %s: could not read the platform's record (%s); sending again",
+                    item.key,
+                    type(exc).__name__ if not isinstance(exc, DeliveryError) else exc,
+                )
                 found = None
             if found is not None:
                 await self._mark(item.id, "sent", now, "found on the platform", found)

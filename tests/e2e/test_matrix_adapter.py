@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nio import (
@@ -23,17 +26,22 @@ from nio import (
     RoomPutStateResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
+from sqlalchemy import select
 
 from bot.adapters.matrix import tier_for
+from bot.adapters.matrix.delivered import MARKER_KEY
+from bot.adapters.matrix.state import Session
 from bot.app import App
 from bot.core.commands import CommandSpec
 from bot.core.context import Context
 from bot.core.message import Attachment, Message, When
 from bot.core.permissions import Tier
+from bot.models import OutboxItem
 from bot.outbox import Target
 from tests.harness.matrix import (
     WAIT_S,
     Bot,
+    Member,
     download,
     new_member,
     scene,
@@ -273,6 +281,92 @@ async def test_outbox_to_a_room_renders_time_defuses_mentions_and_dedupes(
         assert echo.source["content"]["m.mentions"] == {}
 
 
+class LostAnswer(Exception):
+    """The homeserver took the event, but the bot never heard back (a crash, a dropped line)."""
+
+
+def answer_lost(bot: Bot) -> None:
+    """From now on every event the bot sends dies once the homeserver took it, before the
+    outbox hears back: the state a crash between send and mark leaves."""
+    real = bot.adapter.sender.send_event
+
+    async def send_event(room_id: str, content: dict[str, Any], txn: str) -> str:
+        await real(room_id, content, txn)
+        raise LostAnswer()
+
+    bot.adapter.sender.send_event = send_event  # type: ignore[method-assign]
+
+
+async def row_of(app: App, key: str) -> OutboxItem | None:
+    async with app.db.sessions() as session:
+        return await session.scalar(select(OutboxItem).where(OutboxItem.key == key))
+
+
+async def until_row(app: App, key: str, holds: Callable[[OutboxItem], bool]) -> OutboxItem:
+    """The outbox row of `key` once `holds(row)` (bounded by WAIT_S)."""
+    deadline = time.monotonic() + WAIT_S
+    while (row := await row_of(app, key)) is None or not holds(row):
+        assert time.monotonic() < deadline, f"outbox item {key} never got there"
+        await asyncio.sleep(0.05)
+    return row
+
+
+async def post_lost_then_restart(
+    bot: Bot, ana: Member, room_id: str, key: str, text: str, *, new_device: bool
+) -> OutboxItem:
+    """Post `text` under `key` through the outbox (its job fires at once), lose the answer,
+    restart the bot (on a new device: its saved session expired, so it logs in again), and
+    return the row once the restarted outbox settled it."""
+    answer_lost(bot)
+    mark = ana.mark()
+    room = Target("matrix", room_id)
+    await bot.app.outbox.enqueue(key, room, Message.of(text), bot.app.clock.now())
+    await ana.notice(text, room=room_id, after=mark)  # the homeserver has it
+    tried = await until_row(bot.app, key, lambda row: row.attempts > 0)
+    assert tried.status == "pending"
+    if new_device:
+        await bot.adapter.state.save_session(Session(bot.user_id, "RESTARTED", "expired"))
+    await bot.stop()
+    await bot.start()
+    return await until_row(bot.app, key, lambda row: row.status != "pending")
+
+
+async def test_a_message_the_homeserver_took_before_a_crash_is_found_not_sent_again(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    """Found by its transaction id after a restart on the same device, and by its marker
+    after a restart on a new device, where the homeserver no longer drops the same txn id."""
+    async with scene(synapse, tmp_path) as s:
+        ana, room, bot = s.ana, s.room, s.bot
+        mark = ana.mark()
+        device = bot.adapter.client.device_id
+        now = await post_lost_then_restart(
+            bot, ana, room, "m8.start", "Starting now", new_device=False
+        )
+        assert bot.adapter.client.device_id == device
+        assert (now.status, now.note) == ("sent", "found on the platform")
+
+        soon = await post_lost_then_restart(
+            bot, ana, room, "m9.start", "Starting soon", new_device=True
+        )
+        assert bot.adapter.client.device_id == "RESTARTED"
+        assert (soon.status, soon.note) == ("sent", "found on the platform")
+
+        await bot.adapter.send(Target("matrix", room), Message.of("fence"), "fence")
+        await ana.notice("fence", room=room, after=mark)
+        (shown_now,) = ana.notices(room, "Starting now")
+        (shown_soon,) = ana.notices(room, "Starting soon")
+        assert shown_now.event_id == now.platform_message_id
+        assert re.fullmatch(r"[0-9a-f]{12} 1/1", shown_now.source["content"][MARKER_KEY])
+        assert shown_now.source["content"][MARKER_KEY] != shown_soon.source["content"][MARKER_KEY]
+        assert shown_now.body == "Starting now"  # the marker is not shown
+
+        # What the lookup is for: from the new device the homeserver takes the same txn id
+        # as a new message.
+        await bot.adapter.send(Target("matrix", room), Message.of("Starting soon"), "m9.start")
+        await ana.wait_for(lambda _r, _e: len(ana.notices(room, "Starting soon")) == 2, mark)
+
+
 async def test_restart_never_reruns_commands_and_duplicates_run_once(
     synapse: SynapseServer, tmp_path: Path
 ) -> None:
@@ -373,3 +467,23 @@ async def test_default_rate_limit_is_paced_and_nothing_is_lost(
             ]
             assert got == [f"Announcement {n:02d}" for n in range(count)]
             assert any("rate limited" in r.getMessage() for r in caplog.records)
+
+
+async def test_after_a_new_login_an_announcement_reaches_a_quiet_room(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    """The saved session expired: the bot logs in as a new device and still knows its rooms."""
+    async with scene(synapse, tmp_path) as s:
+        ana, room, bot = s.ana, s.room, s.bot
+        mark = ana.mark()
+        await bot.adapter.state.save_session(Session(bot.user_id, "RESTARTED", "expired"))
+        await bot.stop()
+        await bot.start()  # nothing happens in the room meanwhile
+        assert bot.adapter.client.device_id == "RESTARTED"
+        await bot.app.outbox.enqueue(
+            "m10.start", Target("matrix", room), Message.of("quiet hello"), bot.app.clock.now()
+        )
+        await ana.notice("quiet hello", room=room, after=mark)
+        assert (
+            await until_row(bot.app, "m10.start", lambda r: r.status != "pending")
+        ).status == "sent"

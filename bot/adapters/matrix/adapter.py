@@ -22,6 +22,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from nio import AsyncClient, AsyncClientConfig, InviteInfo, InviteMemberEvent, JoinResponse
 
 from bot.adapters.matrix.communities import Communities, CommunityRef, tier_for
+from bot.adapters.matrix.delivered import MARKER_KEY, find_delivery, marker, piece_txn
 from bot.adapters.matrix.direct import DirectRooms
 from bot.adapters.matrix.files import MatrixFile, replied_file
 from bot.adapters.matrix.login import login
@@ -54,6 +56,11 @@ __all__ = ["CommunityRef", "MatrixAdapter", "MatrixFile", "tier_for", "txn_id"]
 log = logging.getLogger("circlebot.matrix")
 
 PLATFORM = "matrix"
+
+
+def _user_of(target: Target) -> str:
+    """The Matrix user id of a DM target (`matrix:@ana:example.org` or the bare id)."""
+    return target.target.removeprefix(f"{PLATFORM}:")
 
 
 class MatrixAdapter:
@@ -86,6 +93,7 @@ class MatrixAdapter:
         )
         self.sender = Sender(self.client, self.wait_until)
         self.ready = self.sync.ready
+        self._posted_pieces: dict[str, set[int]] = {}  # key -> pieces a lookup found sent
 
     @property
     def direct(self) -> dict[str, list[str]]:
@@ -143,33 +151,50 @@ class MatrixAdapter:
         """True once the first sync ran (the outbox waits until then)."""
         return self.ready.is_set()
 
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
-        """Outbox delivery; the key becomes the txn id, so a resend is dropped by Synapse."""
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str | None:
+        """Outbox delivery; the key becomes the txn id, so a resend from the same device is
+        dropped by the homeserver. Returns the event id of the message's last piece."""
         if not self.ready.is_set():
             raise DeliveryError("Matrix is not connected yet")
         if target.is_dm:
-            user_id = (
-                target.target.split(":", 1)[1]
-                if target.target.startswith("matrix:")
-                else (target.target)
-            )
-            await self.send_dm(user_id, message, key=idempotency_key)
-        else:
-            await self.send_message(target.target, message, reader=None, key=idempotency_key)
+            return await self.send_dm(_user_of(target), message, key=idempotency_key)
+        return await self.send_message(target.target, message, reader=None, key=idempotency_key)
+
+    async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
+        """After a crash between send and mark: the event id of the last piece this outbox
+        item already sent, else None; see `bot.adapters.matrix.delivered` (and what stays
+        uncertain there). If only its text arrived, the following `send` sends only the file.
+
+        Raises:
+            DeliveryError: not connected, or the homeserver failed to answer.
+        """
+        if not self.ready.is_set():
+            raise DeliveryError("Matrix is not connected yet")
+        room_id = self.dms.existing(_user_of(target)) if target.is_dm else target.target
+        if room_id is None:
+            return None  # no DM room yet: nothing can have been sent there
+        found = await find_delivery(self.client, room_id, idempotency_key, since)
+        if found.last is None and found.pieces:
+            self._posted_pieces[idempotency_key] = set(found.pieces)
+        return found.last
 
     async def dm_room(self, user_id: str) -> str:
         """The member's direct room with the bot: found in m.direct, or created (encrypted)."""
         return await self.dms.room_for(user_id)
 
-    async def send_dm(self, user_id: str, message: Message, *, key: str | None = None) -> None:
+    async def send_dm(
+        self, user_id: str, message: Message, *, key: str | None = None
+    ) -> str | None:
         """Send privately; refuses rooms it cannot encrypt for rather than leak."""
         room_id = await self.dms.room_for(user_id)
-        await self.send_message(room_id, message, reader=f"{PLATFORM}:{user_id}", key=key)
+        return await self.send_message(room_id, message, reader=f"{PLATFORM}:{user_id}", key=key)
 
     async def send_message(
         self, room_id: str, message: Message, *, reader: str | None, key: str | None = None
-    ) -> None:
-        """Render (in the reader's zone) and send text, then the attachment if any."""
+    ) -> str | None:
+        """Render (in the reader's zone) and send text, then the attachment if any; returns
+        the last event id. A keyed (outbox) send marks every piece (`delivered.marker`) and
+        skips pieces a lookup found already sent."""
         message = clean(message)
         if message.ping_role:
             log.info("ping_role is ignored on Matrix: the bot never pings")
@@ -177,10 +202,19 @@ class MatrixAdapter:
         zone = await self._zone(room_id, reader)
         render_when = when_renderer(zone, self.app.clock.now(), current_language())
         content = text_content(message, render_when)
-        if content is not None:
-            await self.sender.send_event(room_id, content, txn_id(base + ":text"))
-        if message.attachment is not None:
-            await self.sender.send_file(room_id, message.attachment, txn_id(base + ":file"))
+        pieces = [p for p, there in (("text", content), ("file", message.attachment)) if there]
+        posted = self._posted_pieces.pop(key, set()) if key else set()
+        last: str | None = None
+        for index, piece in enumerate(pieces):
+            if index in posted:
+                continue
+            extra = {MARKER_KEY: marker(key, index, len(pieces))} if key else {}
+            txn = piece_txn(base, piece)
+            if content is not None and piece == "text":
+                last = await self.sender.send_event(room_id, {**content, **extra}, txn)
+            elif message.attachment is not None:
+                last = await self.sender.send_file(room_id, message.attachment, txn, extra)
+        return last
 
     async def send_notice(self, room_id: str, text: str) -> None:
         """A short plain notice (pointers, calm status lines)."""

@@ -75,6 +75,10 @@ class DirectRooms:
                 return found
             return await self._create(user_id)
 
+    def existing(self, user_id: str) -> str | None:
+        """The member's direct room with the bot if there is one (never creates one)."""
+        return self._existing(user_id)
+
     def _existing(self, user_id: str) -> str | None:
         candidates = [
             room

@@ -24,11 +24,14 @@ class Outlet(Protocol):
 
     async def send_message(
         self, room_id: str, message: Message, *, reader: str | None, key: str | None = None
-    ) -> None:
-        """Send into a room; `reader` is the actor key whose time zone renders the moments."""
+    ) -> str | None:
+        """Send into a room; `reader` is the actor key whose time zone renders the moments.
+        Returns the last event id."""
 
-    async def send_dm(self, user_id: str, message: Message, *, key: str | None = None) -> None:
-        """Send privately to a Matrix user id."""
+    async def send_dm(
+        self, user_id: str, message: Message, *, key: str | None = None
+    ) -> str | None:
+        """Send privately to a Matrix user id; returns the last event id."""
 
     async def send_notice(self, room_id: str, text: str) -> None:
         """A short plain notice in a room."""

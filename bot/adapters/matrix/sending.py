@@ -128,8 +128,15 @@ class Sender:
             )
         return str(response.event_id)
 
-    async def send_file(self, room_id: str, attachment: Attachment, txn: str) -> None:
-        """Upload a file (encrypted in an encrypted room), then send the event pointing at it.
+    async def send_file(
+        self,
+        room_id: str,
+        attachment: Attachment,
+        txn: str,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """Upload a file (encrypted in an encrypted room), then send the event pointing at it
+        (with `extra` content keys added); returns the event id.
 
         Raises:
             DeliveryError: as `send_event`, or the upload was refused.
@@ -150,7 +157,8 @@ class Sender:
         uploaded, keys = await self.paced(request)
         if not isinstance(uploaded, UploadResponse):
             raise DeliveryError(f"the homeserver refused the file: {uploaded}")
-        await self.send_event(room_id, file_content(attachment, uploaded.content_uri, keys), txn)
+        content = {**file_content(attachment, uploaded.content_uri, keys), **(extra or {})}
+        return await self.send_event(room_id, content, txn)
 
     async def paced(self, request: Callable[[], Awaitable[Any]]) -> Any:
         """Run a request in a send slot, honouring 429s globally and retrying lost connections.

@@ -126,7 +126,10 @@ class SyncLoop:
                     timeout=SYNC_TIMEOUT_MS if self.ready.is_set() else 0,  # catch up at once
                     sync_filter=SYNC_FILTER,
                     since=self.since,
-                    full_state=self.since is None,
+                    # The first sync of a process asks for every joined room's state: the
+                    # client knows rooms only from syncs, and after a new login (a new device)
+                    # a quiet room would otherwise stay unknown and refuse every send.
+                    full_state=self.since is None or not self.ready.is_set(),
                 )
             )
             stopping = asyncio.create_task(stop.wait())
