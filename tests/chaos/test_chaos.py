@@ -45,7 +45,7 @@ from tests.harness.chaos import scenario
 from tests.harness.chaos.scenario import Files
 from tests.harness.postgres import fresh_pg_schema, pg_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 START = datetime.fromisoformat("2027-06-07T00:00:00+00:00")  # a Monday; no clock change that week
 UNTIL = START + timedelta(days=7)
 GRACE = timedelta(minutes=15)  # scheduler.grace_minutes default
