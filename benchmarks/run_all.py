@@ -248,7 +248,7 @@ def main() -> None:
         "--jobs",
         type=int,
         help="benchmark processes at once (default 1; 3 with --quick, whose numbers are no "
-        "claim; never more than 1 for numbers you keep)",
+        "claim); more than 1 adds load to what is measured, and RESULTS.md says how many ran",
     )
     options = parser.parse_args()
     jobs = options.jobs or (3 if options.quick else 1)
@@ -307,7 +307,7 @@ def main() -> None:
     RESULTS.write_text(
         "# Benchmark results\n\n"
         f"Code measured: commit {measured}  \n"
-        f"Run: {stamp}, {met} of {len(rows)} goals met  \n"
+        f"Run: {stamp}, {met} of {len(rows)} goals met, {jobs} benchmark process(es) at once  \n"
         f"Machine: {where}; load average (1/5/15 min) {load_before} before, {load_after} after "
         "(a shared machine: other processes ran too)  \n"
         "Regenerate: `.venv/bin/python -m benchmarks.run_all`, then commit this file alone, so "
