@@ -274,6 +274,9 @@ def message_for(error: ErrorDetails, known: list[str]) -> str:
         "less_than": _("must be less than {lt}, not {value}"),
         "less_than_equal": _("must be at most {le}, not {value}"),
     }
+    if kind in ("too_short", "too_long") and isinstance(value, str):
+        kind = "string_" + kind  # a constraint applied after a validator reports it generically
+        ctx.setdefault("min_length", ctx.get("min_length", 1))
     template = simple.get(kind)
     if template is None:
         return str(error["msg"])

@@ -221,7 +221,7 @@ async def test_a_bad_row_in_a_file_imports_nothing_unless_partial(
     refused = await run(app, fake, "crisis import", {"file": upload})
     partial = await run(app, fake, "crisis import", {"data": "partial:true", "file": upload})
     assert "Nothing was imported: 1 problem(s) in 2 row(s)" in refused[0].text
-    assert "line 3 (xx-bad)" in refused[0].text
+    assert "line 3: xx-bad.country" in refused[0].text
     assert "Imported 1 entries; 1 problem(s) refused." in partial[0].text
 
 

@@ -252,3 +252,43 @@ def test_a_valid_worksheet_still_loads(tmp_path: Path) -> None:
     (tmp_path / "plan.toml").write_text(WORKSHEET, encoding="utf-8")
     sheets, problems = load_all(tmp_path)
     assert problems == [] and [c.value for c in sheets["plan"].steps[0].choices] == ["a"]
+
+
+DIRECTORY = """\
+[[entry]]
+id = "gb-example-line"
+country = "GB"
+name = "Example line"
+category = "mental_health"
+source = "https://example.org/"
+verified_at = 2026-01-01
+
+[[entry.contacts]]
+method = "phone"
+number = "116 123"
+languages = ["en"]
+hours = "24/7"
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "key", "words"),
+    [
+        (('category = "mental_health"', 'category = "moods"'), 1, "category", "is unknown"),
+        (('name = "Example line"\n', ""), 1, "name", "must not be empty"),
+        (('hours = "24/7"', 'hours = "24/7"\nfax = "1"'), 1, "contacts[0].fax", "unknown key"),
+    ],
+)
+def test_crisis_directory_problems_name_file_line_and_key(
+    change: tuple[str, str], line: int, key: str, words: str
+) -> None:
+    from datetime import date
+
+    from cogs.crisis.directory import parse
+
+    text = "# helplines\n\n" + DIRECTORY.replace(*change)
+    result = parse(text, today=date(2026, 6, 1), superseded={}, fmt="toml", file="lines.toml")
+    assert result.entries == []
+    [problem] = result.problems
+    assert (problem.file, problem.line) == ("lines.toml", line + 2)
+    assert problem.key == f"gb-example-line.{key}" and words in problem.message, problem

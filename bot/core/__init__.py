@@ -97,6 +97,7 @@ if TYPE_CHECKING:
         Section,
         dotted,
         load_toml,
+        problems_from,
         validate,
     )
 
@@ -191,6 +192,7 @@ __all__ = [
     "ngettext",
     "parse_duration",
     "parse_zone",
+    "problems_from",
     "read_wall_time",
     "render_parts",
     "scrub_free_space",
@@ -214,6 +216,7 @@ _HOME: dict[str, str] = {
             "Section",
             "dotted",
             "load_toml",
+            "problems_from",
             "validate",
         )
     },

@@ -27,6 +27,7 @@ from bot.core import (
     Option,
     OptionType,
     Place,
+    Problem,
     Scope,
     Section,
     Services,
@@ -42,7 +43,7 @@ from bot.core import (
 )
 from cogs.crisis import directory
 from cogs.crisis.answer import URGENT_KINDS, AnswerText, load_answers
-from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, Problem, RowChecker
+from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, RowChecker
 from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
 from cogs.crisis.render import (
     answer_words,
@@ -202,8 +203,9 @@ class CrisisCog(Cog, CrisisLines):
                 fmt="toml",
                 require_verified=True,
                 short_codes=self.short_codes,
+                file=path.name,
             )
-            problems.extend(f"{path.name} {p}" for p in result.problems)
+            problems.extend(str(p) for p in result.problems)
             for entry in result.entries:
                 if entry.id in seen and path.name == CURATED_FILE != seen[entry.id]:
                     entries = [e for e in entries if e.id != entry.id]  # curated detail wins

@@ -15,15 +15,29 @@ import json
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 from babel import Locale
 from phonenumbers import shortnumberinfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.core import Problem, dotted, problems_from
 
 CATEGORIES: tuple[str, ...] = (
     "suicide_prevention",
@@ -201,17 +215,9 @@ class Superseded:
     note: str
 
 
-@dataclass
-class Problem:
-    """Something wrong with one row; `line` is 0 when it concerns the whole text."""
-
-    line: int
-    row: str  # the row's id, when it has one
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{where}{f' ({self.row})' if self.row else ''}: {self.message}"
+def row_of(problem: Problem) -> str:
+    """The id of the row a problem or note is about (its key's first part; "" for the file)."""
+    return problem.key.split(".", 1)[0].split("[", 1)[0]
 
 
 @dataclass
@@ -373,7 +379,9 @@ class RowChecker:
         *,
         require_verified: bool = False,
         short_codes: ShortCodes = frozenset(),
+        file: str = "",
     ) -> None:
+        self.file = file  # named in every problem and note
         self.today = today
         self.superseded = superseded
         self.short_codes = short_codes
@@ -382,206 +390,44 @@ class RowChecker:
         self._seen: dict[str, int] = {}
 
     def check(self, raw: dict[str, Any], line: int) -> Entry | None:
-        """One row to an Entry, or None when it is refused (its problems are recorded)."""
+        """One row to an Entry, or None when it is refused (its problems are recorded).
+
+        The row's shape and each value's rules are `EntryRow`'s (pydantic, with this
+        checker's date, short codes and superseded numbers as its context); only the rule
+        across rows (an id used twice) is checked here."""
         self.result.rows += 1
         row_id = str(raw.get("id", "")).strip()
-        problems: list[str] = []
         notes: list[str] = []
-        unknown = sorted(set(raw) - ENTRY_KEYS)
-        if unknown:
-            problems.append(f"unknown field(s) {', '.join(unknown)}")
-        if not _SLUG.match(row_id):
-            problems.append(
-                "id must be 3-64 lower-case letters, digits or dashes (like us-988-lifeline)"
-            )
-        elif row_id in self._seen:
-            problems.append(f"id {row_id} is used twice (first on line {self._seen[row_id]})")
-        else:
-            self._seen[row_id] = line
-        country = country_code(str(raw.get("country", "")))
-        if country is None:
-            problems.append(
-                f"country {str(raw.get('country', ''))[:20]!r} is not an ISO 3166-1 "
-                "alpha-2 code (US, GB, IE, DE...)"
-            )
-        name = " ".join(str(raw.get("name", "")).split())
-        if not 1 <= len(name) <= 200:
-            problems.append("name must be 1-200 characters")
-        category = str(raw.get("category", "")).strip()
-        if category not in CATEGORIES:
-            problems.append(
-                f"category {category[:30]!r} is unknown; use one of: " + ", ".join(CATEGORIES)
-            )
-        topics: list[str] = []
-        for topic in _as_list(raw.get("topics", [])):
-            if topic not in CATEGORIES:
-                problems.append(
-                    f"topic {topic[:30]!r} is unknown; use one of: " + ", ".join(CATEGORIES)
-                )
-            elif topic != category and topic not in topics:
-                topics.append(topic)
-        description = " ".join(str(raw.get("description", "")).split())
-        if len(description) > 280:
-            problems.append(f"description is {len(description)} characters; at most 280")
-        region = " ".join(str(raw.get("region", "")).split())
-        if len(region) > 100:
-            problems.append("region must be at most 100 characters")
-        website = source = ""
-        for key in ("website", "source"):
-            value = raw.get(key)
-            if value in (None, ""):
-                continue
-            try:
-                checked = check_url(value)
-            except ValueError as exc:
-                problems.append(f"{key}: {exc}")
-                continue
-            website, source = (checked, source) if key == "website" else (website, checked)
-        if not source:
-            problems.append("source is required: the https page where these facts come from")
-        verified_at = self._verified(raw.get("verified_at"), problems, notes)
-        pair = str(raw.get("pair", "")).strip()
-        if pair and not _SLUG.match(pair):
-            problems.append("pair must be a short id (letters, digits, dashes) shared by both")
-        contacts: list[Contact] = []
-        raw_contacts = raw.get("contacts", [])
-        if not isinstance(raw_contacts, list) or not raw_contacts:
-            problems.append("at least one contact (phone, text, chat...) is needed")
-        elif country is not None:
-            for index, item in enumerate(raw_contacts, 1):
-                contact = self._contact(item, country, index, problems, notes)
-                if contact is not None:
-                    contacts.append(contact)
-        for note in notes:
-            self.result.notes.append(Problem(line, row_id, note))
-        if problems:
-            self.result.problems.extend(Problem(line, row_id, p) for p in problems)
+        context = {
+            "today": self.today,
+            "country": country_code(str(raw.get("country", ""))),
+            "superseded": self.superseded,
+            "short_codes": self.short_codes,
+            "require_verified": self.require_verified,
+            "notes": notes,
+        }
+        problems: list[Problem] = []
+        row: EntryRow | None = None
+        try:
+            row = EntryRow.model_validate(raw, context=context)
+        except ValidationError as exc:
+            problems = [
+                Problem(self.file, line, dotted((row_id, p.key)) if p.key else row_id, p.message)
+                for p in problems_from(exc, EntryRow, "")
+            ]
+        if _SLUG.match(row_id):
+            if row_id in self._seen:
+                message = f"is used twice (first on line {self._seen[row_id]})"
+                problems.append(Problem(self.file, line, f"{row_id}.id", message))
+            else:
+                self._seen[row_id] = line
+        self.result.notes.extend(Problem(self.file, line, row_id, note) for note in notes)
+        if problems or row is None:
+            self.result.problems.extend(problems)
             return None
-        assert country is not None
-        entry = Entry(
-            id=row_id,
-            country=country,
-            name=name,
-            category=category,
-            contacts=tuple(contacts),
-            region=region,
-            topics=tuple(topics),
-            description=description,
-            website=website,
-            source=source,
-            verified_at=verified_at,
-            verified_by=str(raw.get("verified_by", "")).strip()[:300],
-            pair=pair,
-        )
+        entry = row.entry()
         self.result.entries.append(entry)
         return entry
-
-    def _verified(self, value: Any, problems: list[str], notes: list[str]) -> date | None:
-        if value in (None, ""):
-            if self.require_verified:
-                problems.append("verified_at is required (the date someone checked this entry)")
-            else:
-                notes.append("no verified_at date; it will show in `crisis stale`")
-            return None
-        try:
-            when = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
-        except ValueError:
-            problems.append(f"verified_at {str(value)[:20]!r} is not a date like 2026-06-02")
-            return None
-        if when > self.today:
-            problems.append(f"verified_at {when} is in the future")
-        elif when < stale_cutoff(self.today):
-            notes.append(f"verified_at {when} is over {STALE_AFTER_MONTHS} months old (stale)")
-        return when
-
-    def _contact(
-        self, item: Any, country: str, index: int, problems: list[str], notes: list[str]
-    ) -> Contact | None:
-        where = f"contact {index}"
-        if not isinstance(item, dict):
-            problems.append(f"{where} is not a table")
-            return None
-        before = len(problems)
-        unknown = sorted(set(item) - CONTACT_KEYS)
-        if unknown:
-            problems.append(f"{where}: unknown field(s) {', '.join(unknown)}")
-        method = str(item.get("method", "")).strip()
-        if method not in METHODS:
-            problems.append(f"{where}: method must be one of {', '.join(METHODS)}")
-        number = url = ""
-        if method in ("phone", "text"):
-            if not item.get("number"):
-                problems.append(f"{where}: a {method} contact needs a number")
-            else:
-                try:
-                    number, note = normalise_number(
-                        item["number"],
-                        country,
-                        method,
-                        short_codes=self.short_codes,
-                        menu=bool(item.get("options")),
-                    )
-                except ValueError as exc:
-                    problems.append(f"{where}: {exc}")
-                else:
-                    if note:
-                        notes.append(f"{where}: {note}")
-                    old = self.superseded.get(number)
-                    if old is not None:
-                        problems.append(
-                            f"{where}: {number} is an old number ({old.note}); list "
-                            f"{old.replacement} instead"
-                        )
-        elif method and not item.get("url"):
-            problems.append(f"{where}: a {method} contact needs an https url")
-        if item.get("url"):
-            try:
-                url = check_url(item["url"])
-            except ValueError as exc:
-                problems.append(f"{where}: {exc}")
-        keyword = str(item.get("keyword", "")).strip()
-        if keyword and (method != "text" or not _KEYWORD.match(keyword)):
-            problems.append(f"{where}: keyword is one word to text, for text contacts only")
-        languages: list[str] = []
-        for tag in _as_list(item.get("languages", [])):
-            try:
-                languages.append(check_language(tag))
-            except ValueError as exc:
-                problems.append(f"{where}: {exc}")
-        if not languages:
-            problems.append(f"{where}: list at least one language (BCP-47, e.g. en)")
-        hours = " ".join(str(item.get("hours", "")).split())
-        if not 1 <= len(hours) <= 100:
-            problems.append(f"{where}: hours are needed ('24/7' or a short text)")
-        flags: dict[str, bool | None] = {}
-        for key in ("free", "anonymous"):
-            value = item.get(key)
-            flags[key] = _as_bool(value)
-            if value not in (None, "") and flags[key] is None:
-                problems.append(f"{where}: {key} must be true or false")
-        options: list[MenuChoice] = []
-        for opt in item.get("options", []) or []:
-            key = str(opt.get("key", "")).strip() if isinstance(opt, dict) else ""
-            label = " ".join(str(opt.get("label", "")).split()) if isinstance(opt, dict) else ""
-            if not _MENU_KEY.match(key) or not 1 <= len(label) <= 80 or method != "phone":
-                problems.append(
-                    f"{where}: options are phone menu choices with a key (1-4 digits) and a label"
-                )
-            else:
-                options.append(MenuChoice(key, label))
-        if len(problems) > before:
-            return None
-        return Contact(
-            method=method,
-            number=number,
-            url=url,
-            keyword=keyword.upper(),
-            languages=tuple(languages),
-            hours=hours,
-            free=flags["free"],
-            anonymous=flags["anonymous"],
-            options=tuple(options),
-        )
 
     def finish(self) -> ParseResult:
         """Whole-text checks: pairs need a partner, and bulk verification stamps are noted."""
@@ -592,8 +438,9 @@ class RowChecker:
                 result.entries.remove(entry)
                 result.problems.append(
                     Problem(
+                        self.file,
                         self._seen.get(entry.id, 0),
-                        entry.id,
+                        f"{entry.id}.pair",
                         f"pair {entry.pair} has no partner in {entry.country}; pairs are shown "
                         "both or neither",
                     )
@@ -603,14 +450,15 @@ class RowChecker:
             if count >= BULK_STAMP_MIN and count == len(result.entries):
                 result.notes.append(
                     Problem(
+                        self.file,
                         0,
                         "",
                         f"all {count} entries carry the same verified_at {stamp}: that looks "
                         "like a bulk stamp, not a check of each line",
                     )
                 )
-        result.problems.sort(key=lambda p: p.line)
-        result.notes.sort(key=lambda p: p.line)
+        result.problems.sort(key=lambda p: p.line or 0)
+        result.notes.sort(key=lambda p: p.line or 0)
         return result
 
 
@@ -635,6 +483,251 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
+def _stripped(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _squashed(value: Any) -> str:
+    return " ".join(_stripped(value).split())
+
+
+def _flag(value: Any) -> bool | None:
+    if value in (None, ""):
+        return None
+    flag = _as_bool(value)
+    if flag is None:
+        raise ValueError("must be true or false")
+    return flag
+
+
+def _check(rule: Callable[[str], bool], message: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not rule(value):
+            raise ValueError(message.format(value=value[:30]))
+        return value
+
+    return AfterValidator(check)
+
+
+def _url_or_empty(value: str) -> str:
+    return check_url(value) if value else ""
+
+
+def _context(info: ValidationInfo) -> dict[str, Any]:
+    return info.context if isinstance(info.context, dict) else {}
+
+
+Text = Annotated[str, BeforeValidator(_stripped)]
+Squashed = Annotated[str, BeforeValidator(_squashed)]
+Names = Annotated[list[str], BeforeValidator(_as_list)]
+Flag = Annotated[bool | None, BeforeValidator(_flag)]
+Link = Annotated[str, BeforeValidator(_stripped), AfterValidator(_url_or_empty)]
+Slug = Annotated[
+    Text,
+    _check(
+        lambda v: not v or bool(_SLUG.match(v)), "must be a short id of letters, digits or dashes"
+    ),
+]
+
+
+class MenuChoiceRow(BaseModel):
+    """`[[entry.contacts.options]]`: a key to press after calling, and what it reaches."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    key: Annotated[Text, _check(lambda v: bool(_MENU_KEY.match(v)), "is 1-4 digits (or * #)")]
+    label: Annotated[Squashed, Field(min_length=1, max_length=80)]
+
+
+class ContactRow(BaseModel):
+    """One way to reach a line, as written in a file (TOML, CSV or open-helplines JSON).
+
+    The entry's country comes in the validation context: numbers are read as E.164 or as a
+    short code of that country (`normalise_number`), and checked against superseded ones."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    method: Annotated[
+        Text,
+        _check(lambda v: v in METHODS, "must be one of " + ", ".join(METHODS)),
+    ] = ""
+    number: Text = ""
+    url: Link = ""
+    keyword: Text = ""
+    languages: Names = Field(default_factory=list)
+    hours: Annotated[
+        Squashed, _check(lambda v: 1 <= len(v) <= 100, "are needed ('24/7' or a short text)")
+    ] = ""
+    free: Flag = None
+    anonymous: Flag = None
+    options: list[MenuChoiceRow] = Field(default_factory=list)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one language (BCP-47, e.g. en)")
+        return [check_language(tag) for tag in value]
+
+    @model_validator(mode="after")
+    def _by_method(self, info: ValidationInfo) -> ContactRow:
+        context = _context(info)
+        if self.keyword and (self.method != "text" or not _KEYWORD.match(self.keyword)):
+            raise ValueError("keyword is one word to text, for text contacts only")
+        if self.options and self.method != "phone":
+            raise ValueError("options are phone menu choices, for phone contacts only")
+        if self.method in ("phone", "text"):
+            if not self.number:
+                raise ValueError(f"a {self.method} contact needs a number")
+            country = context.get("country")
+            if country is None:
+                return self  # the country's own problem is reported; numbers need it
+            self.number, note = normalise_number(
+                self.number,
+                country,
+                self.method,
+                short_codes=context.get("short_codes", frozenset()),
+                menu=bool(self.options),
+            )
+            if note:
+                context.setdefault("notes", []).append(note)
+            old = context.get("superseded", {}).get(self.number)
+            if old is not None:
+                raise ValueError(
+                    f"{self.number} is an old number ({old.note}); list {old.replacement} instead"
+                )
+        elif self.method and not self.url:
+            raise ValueError(f"a {self.method} contact needs an https url")
+        return self
+
+    def contact(self) -> Contact:
+        """The checked contact, as the directory keeps it."""
+        return Contact(
+            method=self.method,
+            number=self.number,
+            url=self.url,
+            keyword=self.keyword.upper(),
+            languages=tuple(self.languages),
+            hours=self.hours,
+            free=self.free,
+            anonymous=self.anonymous,
+            options=tuple(MenuChoice(o.key, o.label) for o in self.options),
+        )
+
+
+class EntryRow(BaseModel):
+    """One helpline as written in a file; `entry()` is the checked Entry.
+
+    Context: `today` (dates after it are refused, before the 24-month cutoff noted as stale),
+    `require_verified`, `country` (the row's country code, for its numbers), `short_codes`,
+    `superseded` and `notes` (a list that collects repairs and warnings)."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    id: Annotated[
+        Text,
+        _check(
+            lambda v: bool(_SLUG.match(v)),
+            "must be 3-64 lower-case letters, digits or dashes (like us-988-lifeline)",
+        ),
+    ] = ""
+    country: Annotated[Text, BeforeValidator(str)] = ""
+    region: Annotated[Squashed, Field(max_length=100)] = ""
+    name: Annotated[Squashed, Field(min_length=1, max_length=200)] = ""
+    category: Annotated[
+        Text,
+        _check(
+            lambda v: v in CATEGORIES,
+            "{value!r} is unknown; use one of: " + ", ".join(CATEGORIES),
+        ),
+    ] = ""
+    topics: Names = Field(default_factory=list)
+    contacts: list[ContactRow] = Field(default_factory=list)
+    description: Annotated[Squashed, Field(max_length=280)] = ""
+    website: Link = ""
+    source: Link = ""
+    verified_at: date | None = None
+    verified_by: Text = ""
+    pair: Slug = ""
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = country_code(value)
+        if code is None:
+            raise ValueError(
+                f"{value[:20]!r} is not an ISO 3166-1 alpha-2 code (US, GB, IE, DE...)"
+            )
+        return code
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: list[str]) -> list[str]:
+        for topic in value:
+            if topic not in CATEGORIES:
+                raise ValueError(
+                    f"{topic[:30]!r} is unknown; use one of: " + ", ".join(CATEGORIES)
+                )
+        return value
+
+    @field_validator("contacts")
+    @classmethod
+    def _some_contact(cls, value: list[ContactRow]) -> list[ContactRow]:
+        if not value:
+            raise ValueError("at least one contact (phone, text, chat...) is needed")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _sourced(cls, value: str) -> str:
+        if not value:
+            raise ValueError("is required: the https page where these facts come from")
+        return value
+
+    @field_validator("verified_at", mode="before")
+    @classmethod
+    def _verified(cls, value: Any, info: ValidationInfo) -> date | None:
+        context = _context(info)
+        notes = context.setdefault("notes", [])
+        today: date = context.get("today") or date.today()
+        if value in (None, ""):
+            if context.get("require_verified"):
+                raise ValueError("is required (the date someone checked this entry)")
+            notes.append("no verified_at date; it will show in `crisis stale`")
+            return None
+        try:
+            when = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{str(value)[:20]!r} is not a date like 2026-06-02") from None
+        if when > today:
+            raise ValueError(f"{when} is in the future")
+        if when < stale_cutoff(today):
+            notes.append(f"verified_at {when} is over {STALE_AFTER_MONTHS} months old (stale)")
+        return when
+
+    def entry(self) -> Entry:
+        """The checked entry (its main category is not repeated among the topics)."""
+        topics: list[str] = []
+        for topic in self.topics:
+            if topic != self.category and topic not in topics:
+                topics.append(topic)
+        return Entry(
+            id=self.id,
+            country=self.country,
+            name=self.name,
+            category=self.category,
+            contacts=tuple(c.contact() for c in self.contacts),
+            region=self.region,
+            topics=tuple(topics),
+            description=self.description,
+            website=self.website,
+            source=self.source,
+            verified_at=self.verified_at,
+            verified_by=self.verified_by[:300],
+            pair=self.pair,
+        )
+
+
 def detect_format(text: str) -> str:
     """`json`, `toml` or `csv`, from the first meaningful character or header."""
     stripped = text.lstrip()
@@ -654,11 +747,13 @@ def parse(
     fmt: str | None = None,
     require_verified: bool = False,
     short_codes: ShortCodes = frozenset(),
+    file: str = "",
 ) -> ParseResult:
-    """Check every row of a TOML, CSV or open-helplines JSON text."""
+    """Check every row of a TOML, CSV or open-helplines JSON text; `file` names it in each
+    problem."""
     fmt = fmt or detect_format(text)
     checker = RowChecker(
-        today, superseded, require_verified=require_verified, short_codes=short_codes
+        today, superseded, require_verified=require_verified, short_codes=short_codes, file=file
     )
     if fmt == "toml":
         _parse_toml(text, checker)
@@ -673,19 +768,26 @@ def _parse_toml(text: str, checker: RowChecker) -> None:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        checker.result.problems.append(Problem(0, "", f"not valid TOML: {exc}"))
+        checker.result.problems.append(Problem(checker.file, 0, "", f"not valid TOML: {exc}"))
         return
     unknown = sorted(set(data) - {"entry"})
     if unknown:
         checker.result.problems.append(
-            Problem(0, "", f"unknown top-level key(s) {', '.join(unknown)}; use [[entry]] tables")
+            Problem(
+                checker.file,
+                0,
+                "",
+                f"unknown top-level key(s) {', '.join(unknown)}; use [[entry]] tables",
+            )
         )
     lines = [
         n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith("[[entry]]")
     ]
     entries = data.get("entry", [])
     if not isinstance(entries, list):
-        checker.result.problems.append(Problem(0, "", "entry must be an array of tables"))
+        checker.result.problems.append(
+            Problem(checker.file, 0, "", "entry must be an array of tables")
+        )
         return
     for index, raw in enumerate(entries):
         line = lines[index] if index < len(lines) else 0
@@ -700,6 +802,7 @@ def _parse_csv(text: str, checker: RowChecker) -> None:
     if unknown or "id" not in header:
         checker.result.problems.append(
             Problem(
+                checker.file,
                 1,
                 "",
                 f"unknown column(s) {', '.join(unknown) or '(no id column)'}; the columns are "
@@ -734,21 +837,25 @@ def _parse_json(text: str, checker: RowChecker) -> None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        checker.result.problems.append(Problem(exc.lineno, "", f"not valid JSON: {exc.msg}"))
+        checker.result.problems.append(
+            Problem(checker.file, exc.lineno, "", f"not valid JSON: {exc.msg}")
+        )
         return
     records: Any = data.get("records") if isinstance(data, dict) else data
     if isinstance(data, dict) and "records" not in data and "id" in data:
         records = [data]
     if not isinstance(records, list):
         checker.result.problems.append(
-            Problem(0, "", "expected an open-helplines file with a records list")
+            Problem(checker.file, 0, "", "expected an open-helplines file with a records list")
         )
         return
     file_country = data.get("country") if isinstance(data, dict) else None
     text_lines = text.splitlines()
     for index, record in enumerate(records):
         if not isinstance(record, dict):
-            checker.result.problems.append(Problem(0, "", f"record {index + 1} is not an object"))
+            checker.result.problems.append(
+                Problem(checker.file, 0, "", f"record {index + 1} is not an object")
+            )
             continue
         line = _json_line(text_lines, str(record.get("id", "")))
         raw = dict(record)
@@ -765,7 +872,10 @@ def _parse_json(text: str, checker: RowChecker) -> None:
         if file_country and raw.get("country") != file_country:
             checker.result.problems.append(
                 Problem(
-                    line, str(raw.get("id", "")), f"country differs from the file's {file_country}"
+                    checker.file,
+                    line,
+                    f"{raw.get('id', '')}.country",
+                    f"differs from the file's {file_country}",
                 )
             )
             continue

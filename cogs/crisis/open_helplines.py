@@ -38,6 +38,7 @@ from cogs.crisis.directory import (
     RowChecker,
     ShortCodes,
     Superseded,
+    row_of,
 )
 
 SOURCE_REPOSITORY = "https://github.com/Kouki-odaka/open-helplines"
@@ -91,7 +92,7 @@ def convert(
     if result.problems:
         raise ConversionError("\n".join(str(p) for p in result.problems))
     out.entries = result.entries
-    out.repairs.extend(f"record {n.row}: {n.message}" for n in result.notes if n.row)
+    out.repairs.extend(f"record {row_of(n)}: {n.message}" for n in result.notes if row_of(n))
     return out
 
 

@@ -87,7 +87,7 @@ def import_open_helplines(today: date) -> dict[str, ParseResult]:
 
 
 def messages(result: ParseResult, row: str, kind: str = "problems") -> str:
-    return " | ".join(p.message for p in getattr(result, kind) if p.row == row)
+    return " | ".join(p.message for p in getattr(result, kind) if directory.row_of(p) == row)
 
 
 def test_the_real_open_helplines_dataset_imports_with_its_quirks_reported() -> None:
@@ -170,11 +170,11 @@ def test_every_bad_row_is_reported_with_its_line_and_the_valid_choices() -> None
     lines = {p.line for p in result.problems}
     assert lines == {3, 4, 5}
     text = "\n".join(str(p) for p in result.problems)
-    assert "line 3 (xx-bad): country 'XX' is not an ISO 3166-1 alpha-2 code" in text
-    assert "category 'grief' is unknown; use one of: suicide_prevention, mental_health" in text
-    assert "source: 'http://example.org/c' is not an https:// link" in text
-    assert "verified_at 2027-01-01 is in the future" in text
-    assert "line 5 (us-old)" in text and "old number" in text
+    assert "line 3: xx-bad.country: 'XX' is not an ISO 3166-1 alpha-2 code" in text
+    assert "us-bad.category: 'grief' is unknown; use one of: suicide_prevention, mental" in text
+    assert "line 4: us-bad.source: 'http://example.org/c' is not an https:// link" in text
+    assert "line 4: us-bad.verified_at: 2027-01-01 is in the future" in text
+    assert "line 5: us-old.contacts[0]: +18002738255 is an old number" in text
     assert any("no verified_at" in n.message for n in result.notes)
 
 
@@ -230,4 +230,6 @@ def test_unknown_fields_are_refused_not_ignored() -> None:
     entry = text["entry"][0]
     bad = directory.RowChecker(TODAY, SUPERSEDED)
     assert bad.check(entry, 1) is None
-    assert "unknown field(s) verfied_at" in bad.finish().problems[0].message
+    [problem] = bad.finish().problems
+    assert problem.key == "us-988-lifeline.verfied_at" and problem.line == 1
+    assert problem.message == "unknown key (did you mean `verified_at`?)"
