@@ -39,9 +39,9 @@ from bot.core import (
     export_row,
     local_time_note,
     parse_zone,
-    tier_name,
     using_language,
 )
+from cogs.general import render
 
 
 def check_zone(text: str) -> str:
@@ -88,67 +88,22 @@ class GeneralCog(Cog):
                 return
             group = [s for s in visible if s.path[: len(words)] == words]
             if not group and any(s.path[: len(words)] == words for s in everything):
-                raise UserError(
-                    _(
-                        "`{prefix}{command}` works in a community's channels, not in a direct "
-                        "message."
-                    ).format(prefix=ctx.prefix, command=" ".join(words)[:40])
-                )
+                raise UserError(render.community_only(" ".join(words), ctx.prefix))
             if not group:
-                text = _(
-                    "There is no command `{command}` that you can use. Type `{prefix}help` "
-                    "for the list."
-                ).format(command=command[:40], prefix=ctx.prefix)
+                text = render.unknown_command(command, ctx.prefix)
                 # Words after `help` that are no command may be someone asking for help.
                 pointer = self.services.dispatcher.crisis_pointer(ctx.prefix)
                 raise UserError(" ".join(filter(None, (text, pointer))))
             visible = group
-        lines = [
-            _("Commands you can use (type `{prefix}help COMMAND` for details):").format(
-                prefix=ctx.prefix
-            )
-        ]
-        by_cog: dict[str, list[CommandSpec]] = {}
+        groups: dict[str, list[CommandSpec]] = {}
         for spec in visible:
-            by_cog.setdefault(spec.cog, []).append(spec)
-        for cog_name, specs in by_cog.items():
-            cog = self.services.cogs.get(cog_name)
-            lines.append(f"**{_(cog.description) if cog else cog_name}**")
-            lines.extend(f"- `{ctx.prefix}{s.name}`: {_(s.description)}" for s in specs)
-        if not command and len(visible) < len(everything):
-            lines.append(_("Commands for a community's channels are listed when you ask there."))
-        await ctx.reply("\n".join(lines), ephemeral=True)
+            cog = self.services.cogs.get(spec.cog)
+            groups.setdefault(cog.description if cog else spec.cog, []).append(spec)
+        elsewhere = not command and len(visible) < len(everything)
+        await ctx.reply(render.command_list(groups, ctx.prefix, elsewhere), ephemeral=True)
 
     def _explain(self, ctx: Context, spec: CommandSpec) -> Message:
-        usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
-        fields = [
-            Field(
-                o.name,
-                _(o.description)
-                + ("" if o.required else _(" (optional)"))
-                + (
-                    "\n"
-                    + _("Choices: {choices}").format(
-                        choices=", ".join(c.display for c in o.choices)
-                    )
-                    if o.choices
-                    else ""
-                ),
-            )
-            for o in spec.options
-        ]
-        footer = _("For: {tier} and above. Where: {scope}.").format(
-            tier=tier_name(spec.tier),
-            scope={
-                Scope.ANY: _("anywhere"),
-                Scope.COMMUNITY: _("community channels"),
-                Scope.DM: _("direct messages"),
-            }[spec.scope],
-        )
-        return Message(
-            text=(f"`{ctx.prefix}{spec.name}{' ' + usage if usage else ''}`",),
-            card=Card(title=_(spec.description), fields=tuple(fields), footer=footer),
-        )
+        return render.explain(spec, ctx.prefix)
 
     async def complete_command(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest command names the member can use."""
@@ -163,27 +118,11 @@ class GeneralCog(Cog):
     async def about(self, ctx: Context) -> None:
         """What this bot is, which parts are on, and what each part stores."""
         cogs = list(self.services.cogs.values())
-        fields = tuple(
-            [Field(_(c.description), await c.data_statement_in(ctx.community)) for c in cogs]
+        parts = [(c.description, await c.data_statement_in(ctx.community)) for c in cogs]
+        shown = render.about(
+            self.services.config.bot.name, __version__, parts, [c.name for c in cogs]
         )
-        text = _(
-            "{name} {version} is a peer-support tool for SMART-style self-management "
-            "communities. It is not a crisis service and not therapy, and it is not an official "
-            "SMART Recovery product."
-        ).format(name=self.services.config.bot.name, version=__version__)
-        await ctx.reply(
-            Message(
-                text=(text,),
-                card=Card(
-                    title=_("What each part stores"),
-                    fields=fields,
-                    footer=_("Parts switched on: {cogs}").format(
-                        cogs=", ".join(c.name for c in cogs)
-                    ),
-                ),
-            ),
-            ephemeral=True,
-        )
+        await ctx.reply(shown, ephemeral=True)
 
     @command("ping")
     async def ping(self, ctx: Context) -> None:
