@@ -274,9 +274,9 @@ hours = "24/7"
 @pytest.mark.parametrize(
     ("change", "line", "key", "words"),
     [
-        (('category = "mental_health"', 'category = "moods"'), 1, "category", "is unknown"),
-        (('name = "Example line"\n', ""), 1, "name", "must not be empty"),
-        (('hours = "24/7"', 'hours = "24/7"\nfax = "1"'), 1, "contacts[0].fax", "unknown key"),
+        (('category = "mental_health"', 'category = "moods"'), 7, "category", "is unknown"),
+        (('name = "Example line"\n', ""), 3, "name", "must not be empty"),
+        (('hours = "24/7"', 'hours = "24/7"\nfax = "1"'), 16, "contacts[0].fax", "unknown key"),
     ],
 )
 def test_crisis_directory_problems_name_file_line_and_key(
@@ -290,5 +290,5 @@ def test_crisis_directory_problems_name_file_line_and_key(
     result = parse(text, today=date(2026, 6, 1), superseded={}, fmt="toml", file="lines.toml")
     assert result.entries == []
     [problem] = result.problems
-    assert (problem.file, problem.line) == ("lines.toml", line + 2)
+    assert (problem.file, problem.line) == ("lines.toml", line)
     assert problem.key == f"gb-example-line.{key}" and words in problem.message, problem

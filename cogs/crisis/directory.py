@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.core import Problem, dotted, problems_from
+from bot.core import Locator, Problem, dotted, problems_from
 
 CATEGORIES: tuple[str, ...] = (
     "suicide_prevention",
@@ -389,7 +389,13 @@ class RowChecker:
         self.result = ParseResult()
         self._seen: dict[str, int] = {}
 
-    def check(self, raw: dict[str, Any], line: int) -> Entry | None:
+    def check(
+        self,
+        raw: dict[str, Any],
+        line: int,
+        locator: Locator | None = None,
+        at: tuple[str | int, ...] = (),
+    ) -> Entry | None:
         """One row to an Entry, or None when it is refused (its problems are recorded).
 
         The row's shape and each value's rules are `EntryRow`'s (pydantic, with this
@@ -411,9 +417,16 @@ class RowChecker:
         try:
             row = EntryRow.model_validate(raw, context=context)
         except ValidationError as exc:
+            # `at` is where the row sits in a TOML text: its keys' own lines come from there
+            written = len(dotted(at)) + 1 if at else 0
             problems = [
-                Problem(self.file, line, dotted((row_id, p.key)) if p.key else row_id, p.message)
-                for p in problems_from(exc, EntryRow, "")
+                Problem(
+                    self.file,
+                    p.line or line,
+                    dotted((row_id, p.key[written:])) if p.key[written:] else row_id,
+                    p.message,
+                )
+                for p in problems_from(exc, EntryRow, self.file, locator, at)
             ]
         if _SLUG.match(row_id):
             if row_id in self._seen:
@@ -789,10 +802,11 @@ def _parse_toml(text: str, checker: RowChecker) -> None:
             Problem(checker.file, 0, "", "entry must be an array of tables")
         )
         return
+    locator = Locator(text)
     for index, raw in enumerate(entries):
         line = lines[index] if index < len(lines) else 0
         if isinstance(raw, dict):
-            checker.check(raw, line)
+            checker.check(raw, line, locator, ("entry", index))
 
 
 def _parse_csv(text: str, checker: RowChecker) -> None:
