@@ -77,7 +77,7 @@ def test_run_without_a_platform_starts_the_console_and_data_survives(tmp_path: P
 
 def test_sigterm_stops_cleanly_with_exit_code_zero(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # the with block closes the pipes (no ResourceWarning)
         [sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "s.sqlite3")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -85,14 +85,14 @@ def test_sigterm_stops_cleanly_with_exit_code_zero(tmp_path: Path) -> None:
         text=True,
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("!ping\n")
-    proc.stdin.flush()
-    assert "pong" in proc.stdout.readline()  # it is up and answering; stdin stays open
-    time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 0
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("!ping\n")
+        proc.stdin.flush()
+        assert "pong" in proc.stdout.readline()  # it is up and answering; stdin stays open
+        time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
 
 
 def test_help_on_every_subcommand(tmp_path: Path) -> None:

@@ -33,13 +33,11 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.commands import CommandSpec, Option
 from bot.core.conversation import AnswerKind
-from bot.core.dispatch import RateLimiter
 from bot.core.identity import Actor
-from bot.core.loader import available_cogs
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
 from bot.safety import clean
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory
 from tests.harness.platform import CHANNEL, FakePlatform, Said
 
 CI = os.environ.get("CI") == "true"
@@ -395,12 +393,8 @@ def value_for_line(option: Option, value: str, named: bool) -> str:
 async def world(app_factory: AppFactory) -> AsyncIterator[World]:
     """Every cog on one SQLite database, seeded so commands reach past 'not found'."""
     clock = VirtualClock(START)
-    app = await app_factory(make_config(cogs={"enabled": available_cogs()}), clock=clock)
-    # The limiter counts real seconds; the fuzzer is one very fast member on purpose.
-    app.dispatcher.rate_limiter = RateLimiter(10**9, 1.0)
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("mod", Tier.MODERATOR)
+    # The fuzzer is one very fast member on purpose: no rate limit.
+    app, fake = await app_factory.on_platform(clock=clock, actors={"mod": Tier.MODERATOR})
     fake.actor("ana")
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)

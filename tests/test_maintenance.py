@@ -29,14 +29,9 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 async def filled(app_factory: AppFactory, **kwargs: object) -> tuple[App, FakePlatform]:
-    config = make_config(
-        cogs={"enabled": available_cogs()},
-        bot={"rate_limit": {"commands": 1000, "per_seconds": 1}},
+    app, fake = await app_factory.on_platform(
+        clock=VirtualClock(START), actors={"ana": Tier.MODERATOR}, **kwargs
     )
-    app = await app_factory(config, clock=VirtualClock(START), **kwargs)
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("ana", Tier.MODERATOR)
     await fake.say("ana", "!journal write visibility:shared A good walk today")
     await fake.say("ana", "!urge log 4 after work")
     await fake.say("ana", '!meeting schedule Circle "2026-12-02 19:00" 60m zone:UTC')

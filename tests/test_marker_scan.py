@@ -26,7 +26,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.loader import available_cogs
 from bot.core.permissions import Tier
-from tests.harness.app import make_config
+from tests.harness.app import lift_rate_limit, make_config
 from tests.harness.platform import FakePlatform, Said
 from tests.harness.postgres import fresh_pg_schema, pg_url
 from tests.harness.privacy_scan import (
@@ -146,18 +146,15 @@ def report(hits: list[Hit]) -> str:
 async def test_nothing_of_an_erased_member_remains_anywhere(
     backend: dict[str, str | None], caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = make_config(
-        cogs={"enabled": available_cogs()},
-        bot={"rate_limit": {"commands": 1000, "per_seconds": 1}},
-    )
     app = App(
-        config,
+        make_config(cogs={"enabled": available_cogs()}),
         clock=VirtualClock(START),
         db_url=backend["db_url"],
         db_schema=backend["db_schema"],
     )
     await app.open(migrate=True)
     await app.start()
+    lift_rate_limit(app)
     try:
         fake = FakePlatform(app)
         app.add_transport(fake)

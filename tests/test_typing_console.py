@@ -18,7 +18,6 @@ from bot.adapters.console import ConsoleAdapter
 from bot.adapters.matrix.render import when_renderer
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.core.dispatch import RateLimiter
 from bot.core.message import When
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.app import AppFactory, make_config
@@ -52,8 +51,7 @@ async def console(app_factory: AppFactory, tmp_path: Path) -> Console:
     config = make_config(
         cogs={"enabled": ["general", "meetings", "worksheets", "journal", "scripts"]}
     )
-    app = await app_factory(config, clock=VirtualClock(START))
-    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
+    app = await app_factory(config, clock=VirtualClock(START), fast_typing=True)
     out = io.StringIO()
     adapter = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
     app.add_transport(adapter)

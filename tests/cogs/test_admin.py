@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.core.loader import available_cogs
 from bot.core.permissions import Tier
 from bot.models import AuditEntry
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory
 from tests.harness.db import snapshot
 from tests.harness.platform import FakePlatform, Said
 
@@ -24,17 +23,8 @@ REFUSAL = {
 
 
 async def full_app(app_factory: AppFactory) -> tuple[App, FakePlatform]:
-    config = make_config(
-        cogs={"enabled": available_cogs()},
-        bot={"rate_limit": {"commands": 10000, "per_seconds": 1}},
-    )
-    app = await app_factory(config, clock=VirtualClock(START))
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("mod", Tier.MODERATOR)
-    fake.actor("fac", Tier.FACILITATOR)
-    fake.actor("mem", Tier.MEMBER)
-    return app, fake
+    staff = {"mod": Tier.MODERATOR, "fac": Tier.FACILITATOR, "mem": Tier.MEMBER}
+    return await app_factory.on_platform(clock=VirtualClock(START), actors=staff)
 
 
 def texts(said: list[Said]) -> str:

@@ -47,10 +47,13 @@ class GuardedPlatform(FakePlatform):
 
 
 async def guarded_app(app_factory: AppFactory) -> tuple[App, GuardedPlatform]:
-    config = make_config(cogs={"enabled": ["general", "admin", "privacy", "journal", "crisis"]})
-    app = await app_factory(config, clock=VirtualClock(START))
-    fake = GuardedPlatform(app)
-    fake.actor("mod", Tier.MODERATOR)
+    app, fake = await app_factory.on_platform(
+        ["general", "admin", "privacy", "journal", "crisis"],
+        clock=VirtualClock(START),
+        actors={"mod": Tier.MODERATOR},
+        platform=GuardedPlatform,
+        fast_typing=False,
+    )
     await fake.say("mod", "!ping")
     return app, fake
 

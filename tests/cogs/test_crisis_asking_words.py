@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform, Said
@@ -27,13 +26,9 @@ POINTER = "If you need someone to talk to right now, type `!crisis`."
 async def started(
     app_factory: AppFactory, cogs: list[str] | None = None
 ) -> tuple[App, FakePlatform]:
-    app = await app_factory(
-        make_config(cogs={"enabled": cogs or ["general", "crisis"]}), clock=VirtualClock(START)
+    app, fake = await app_factory.on_platform(
+        cogs or ["general", "crisis"], clock=VirtualClock(START), actors={"mod": Tier.MODERATOR}
     )
-    app.dispatcher.rate_limiter = RateLimiter(1_000_000, 1.0)
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("mod", Tier.MODERATOR)
     await fake.say("ana", "!me country US")
     return app, fake
 

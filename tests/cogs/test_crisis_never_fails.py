@@ -21,14 +21,13 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.commands import OptionType
-from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
 from bot.models import Member
 from cogs.crisis.answer import load_answers
 from cogs.crisis.cog import CRISIS_DIR, CrisisCog
 from cogs.crisis.directory import COUNTRIES, country_in_words
 from cogs.crisis.phrases import load_phrase_lists
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory
 from tests.harness.platform import COMMUNITY, FakePlatform, Said
 
 START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -49,15 +48,12 @@ PROPERTY = settings(
 async def started(
     app_factory: AppFactory, *, rate_limit: bool = False
 ) -> tuple[App, FakePlatform]:
-    app = await app_factory(
-        make_config(cogs={"enabled": ["general", "crisis"]}), clock=VirtualClock(START)
+    return await app_factory.on_platform(
+        ["general", "crisis"],
+        clock=VirtualClock(START),
+        actors={"mod": Tier.MODERATOR},
+        fast_typing=not rate_limit,
     )
-    if not rate_limit:
-        app.dispatcher.rate_limiter = RateLimiter(1_000_000, 1.0)
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("mod", Tier.MODERATOR)
-    return app, fake
 
 
 async def us_member(fake: FakePlatform, name: str = "ana") -> None:
@@ -481,11 +477,10 @@ async def test_every_member_written_argument_is_checked_and_never_echoed_in_publ
     app_factory: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The kind, not the instance: every text option of every command, in every cog."""
-    app = await app_factory(make_config(), clock=VirtualClock(START))
-    app.dispatcher.rate_limiter = RateLimiter(1_000_000, 1.0)
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("mod", Tier.MODERATOR)  # a moderator reaches every command
+    # a moderator reaches every command
+    app, fake = await app_factory.on_platform(
+        clock=VirtualClock(START), actors={"mod": Tier.MODERATOR}
+    )
     await fake.say("mod", "!me country US")
     checked = 0
     for spec in sorted(app.registry.specs, key=lambda s: s.name):

@@ -38,19 +38,12 @@ class StubMeetings(MeetingSchedule):
 async def open_app(
     app_factory: AppFactory, *, clock: VirtualClock | None = None, **kwargs: Any
 ) -> tuple[App, FakePlatform]:
-    app = await app_factory(
-        make_config(
-            cogs={"enabled": ["general", "scripts"]},
-            bot={"rate_limit": {"commands": 1000, "per_seconds": 1}},  # a facilitator is busy
-        ),
+    return await app_factory.on_platform(
+        ["general", "scripts"],
         clock=clock or VirtualClock(START),
+        actors={"fran": Tier.FACILITATOR, "mo": Tier.MODERATOR},
         **kwargs,
     )
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    fake.actor("fran", Tier.FACILITATOR)
-    fake.actor("mo", Tier.MODERATOR)
-    return app, fake
 
 
 def public(said: list[Said]) -> str:

@@ -174,11 +174,9 @@ async def test_the_bot_starts_with_a_broken_script_and_moderators_see_why(
 
 async def test_moderators_import_export_copy_and_delete(app_factory: AppFactory) -> None:
     app = await app_factory(
-        make_config(
-            cogs={"enabled": ["general", "scripts"]},
-            bot={"rate_limit": {"commands": 1000, "per_seconds": 1}},
-        ),
+        make_config(cogs={"enabled": ["general", "scripts"]}),
         clock=VirtualClock(START),
+        fast_typing=True,
     )
     fake = FakePlatform(app)
     fake.actor("mo", Tier.MODERATOR)

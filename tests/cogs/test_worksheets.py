@@ -17,7 +17,6 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.context import Context
 from bot.core.conversation import AnswerKind
-from bot.core.dispatch import RateLimiter
 from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.worksheets.cog import WorksheetsCog
@@ -39,11 +38,9 @@ def config(**worksheets: object) -> object:
 
 
 async def open_app(app_factory: AppFactory, **kwargs: object) -> tuple[App, FakePlatform]:
-    app = await app_factory(config(), clock=VirtualClock(START), **kwargs)
-    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)  # tests type faster than people
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    return app, fake
+    return await app_factory.on_platform(
+        ["general", "worksheets"], clock=VirtualClock(START), **kwargs
+    )
 
 
 def cog_of(app: App) -> WorksheetsCog:
@@ -375,8 +372,7 @@ async def test_a_broken_worksheet_file_is_reported_and_the_others_load(
     abc.write_text(abc.read_text().replace('kind = "list"', 'kind = "essay"', 1))
     (folder / "hov.toml").write_text('id = "hov"\ntitle = "unclosed\n')
     caplog.set_level(logging.WARNING, "circlebot.worksheets")
-    app = await app_factory(config(directory=str(folder)))
-    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
+    app = await app_factory(config(directory=str(folder)), fast_typing=True)
     fake = FakePlatform(app)
     assert sorted(cog_of(app).sheets) == sorted(set(SHIPPED) - {"abc", "hov"})
     assert "abc.toml: line 33: steps[2].kind: must be one of 'text', 'list'" in caplog.text
@@ -572,13 +568,9 @@ def test_a_console_session_from_worksheet_to_chart(tmp_path: Path) -> None:
 async def test_share_into_a_group_journal_and_take_it_out_again(
     app_factory: AppFactory,
 ) -> None:
-    app = await app_factory(
-        make_config(cogs={"enabled": ["general", "worksheets", "journal"]}),
-        clock=VirtualClock(START),
+    _app, fake = await app_factory.on_platform(
+        ["general", "worksheets", "journal"], clock=VirtualClock(START)
     )
-    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)
-    fake = FakePlatform(app)
-    app.add_transport(fake)
     await fake.say("ana", "!group create Evening")
     await fake.say("ana", "!urge log 5 payday; went for a run")
     said = await fake.say("ana", "!toolbox share 1")

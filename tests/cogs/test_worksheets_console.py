@@ -18,7 +18,6 @@ from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.conversation import AnswerKind
-from bot.core.dispatch import RateLimiter
 from cogs.worksheets.cog import WorksheetsCog
 from tests.harness.app import AppFactory, make_config
 
@@ -65,8 +64,7 @@ class Console:
 @pytest_asyncio.fixture
 async def console(app_factory: AppFactory, tmp_path: Path) -> Console:
     config = make_config(cogs={"enabled": ["general", "worksheets"]})
-    app = await app_factory(config, clock=VirtualClock(START))
-    app.dispatcher.rate_limiter = RateLimiter(1000, 30.0)  # a script types faster than people
+    app = await app_factory(config, clock=VirtualClock(START), fast_typing=True)
     out = io.StringIO()
     adapter = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
     app.add_transport(adapter)

@@ -20,10 +20,10 @@ import pytest
 from bot.adapters.discord import DiscordAdapter
 from bot.clock import VirtualClock
 from bot.core.commands import CommandSpec, Option, OptionType
-from bot.core.dispatch import Incoming, RateLimiter
+from bot.core.dispatch import Incoming
 from bot.core.permissions import Scope
 from cogs.worksheets.cog import WorksheetsCog
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory
 from tests.harness.discord import DiscordStandin, StandinAttachment
 
 pytestmark = pytest.mark.e2e
@@ -68,8 +68,8 @@ async def test_every_private_command_acknowledges_privately(
     discord_standin: DiscordStandin, app_factory: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     standin = discord_standin
-    app = await app_factory(make_config(), clock=VirtualClock(datetime.now(UTC)))
-    app.dispatcher.rate_limiter = RateLimiter(10_000, 30.0)  # the sweep is one fast member
+    # the sweep is one fast member
+    app = await app_factory(clock=VirtualClock(datetime.now(UTC)), fast_typing=True)
     # Every command runs long: it starts only once the automatic acknowledgement went out.
     adapter = DiscordAdapter(app, guild_ready_timeout=0.05, ack_after=0)
     run = app.dispatcher.run

@@ -1,22 +1,26 @@
 """Apps for tests: a validated config from keyword sections and the `app_factory` fixture.
 
-Every cog and core test builds its app here, so how a test app is opened, started and closed
-lives in one place.
+Every cog and core test builds its app here, so how a test app is opened, started, put on the
+recording platform, freed from the per-member rate limit and closed lives in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest_asyncio
 
 from bot.app import App
 from bot.clock import Clock
 from bot.config import AppConfig
+from bot.core.dispatch import RateLimiter
 from bot.core.loader import parse_config
+from bot.core.permissions import Tier
+from tests.harness.platform import FakePlatform
 
-AppFactory = Callable[..., Awaitable[App]]
+P = TypeVar("P", bound=FakePlatform)
 
 
 def make_config(**sections: dict[str, object]) -> AppConfig:
@@ -27,17 +31,24 @@ def make_config(**sections: dict[str, object]) -> AppConfig:
     return parse_config(dict(sections), "test")
 
 
-@pytest_asyncio.fixture
-async def app_factory(tmp_path: Path) -> AsyncIterator[AppFactory]:
-    """Build started apps on SQLite files under tmp_path; all are closed after the test.
+def lift_rate_limit(app: App) -> None:
+    """Tests type faster than people: no per-member command limit (10**9 commands a second).
 
-    `await app_factory(config=None, *, clock=None, db_url=None, db_schema=None, name="bot",
-    start=True)` returns an opened (migrated) and, unless `start=False`, started `App`. Apps
-    with the same `name` share one SQLite file, which is how a test restarts the bot.
+    The limiter counts real seconds, so a test that sends many commands would otherwise be
+    told to slow down. Tests of the limit itself keep it: they set `bot.rate_limit`.
     """
-    apps: list[App] = []
+    app.dispatcher.rate_limiter = RateLimiter(10**9, 1.0)
 
-    async def build(
+
+class AppFactory:
+    """Builds started apps on SQLite files under one directory; `close()` closes them all."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.apps: list[App] = []
+
+    async def __call__(
+        self,
         config: AppConfig | None = None,
         *,
         clock: Clock | None = None,
@@ -45,15 +56,53 @@ async def app_factory(tmp_path: Path) -> AsyncIterator[AppFactory]:
         db_schema: str | None = None,
         name: str = "bot",
         start: bool = True,
+        fast_typing: bool = False,
     ) -> App:
-        url = db_url or f"sqlite+aiosqlite:///{tmp_path / f'{name}.sqlite3'}"
+        """An opened (migrated) and, unless `start=False`, started `App`. Apps with the same
+        `name` share one SQLite file, which is how a test restarts the bot; `db_url` and
+        `db_schema` put it elsewhere (PostgreSQL). `fast_typing` lifts the rate limit."""
+        url = db_url or f"sqlite+aiosqlite:///{self.directory / f'{name}.sqlite3'}"
         app = App(config or make_config(), clock=clock, db_url=url, db_schema=db_schema)
         await app.open(migrate=True)
         if start:
             await app.start()
-        apps.append(app)
+        self.apps.append(app)
+        if fast_typing:
+            lift_rate_limit(app)
         return app
 
-    yield build
-    for app in reversed(apps):
-        await app.close()
+    async def on_platform(
+        self,
+        cogs: list[str] | None = None,
+        *,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        actors: Mapping[str, Tier] | None = None,
+        platform: type[P] = FakePlatform,  # type: ignore[assignment]
+        fast_typing: bool = True,
+        **options: Any,
+    ) -> tuple[App, P]:
+        """An app with `cogs` (default: every cog; `settings` per cog, e.g. {"journal":
+        {"page_size": 3}}) on a recording `platform`, with `actors` given their tiers (others
+        are members) and, unless `fast_typing=False`, no rate limit. `options` go to
+        `__call__` (clock, db_url, db_schema, name, start). Returns (app, platform)."""
+        sections: dict[str, Any] = {} if cogs is None else {"enabled": cogs}
+        sections.update({cog: dict(values) for cog, values in (settings or {}).items()})
+        app = await self(make_config(cogs=sections), fast_typing=fast_typing, **options)
+        fake = platform(app)
+        app.add_transport(fake)
+        for name, tier in (actors or {}).items():
+            fake.actor(name, tier)
+        return app, fake
+
+    async def close(self) -> None:
+        """Close every app built, newest first."""
+        for app in reversed(self.apps):
+            await app.close()
+
+
+@pytest_asyncio.fixture
+async def app_factory(tmp_path: Path) -> AsyncIterator[AppFactory]:
+    """An `AppFactory` on tmp_path; every app it built is closed after the test."""
+    factory = AppFactory(tmp_path)
+    yield factory
+    await factory.close()

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bot.app import App
 from bot.core.commands import Choice
 from bot.core.conversation import AnswerKind, Flow, Outcome, Step
-from bot.core.dispatch import RateLimiter
+from tests.harness.app import lift_rate_limit
 from tests.harness.platform import FakePlatform
 
 STEPS = (
@@ -168,7 +168,7 @@ class World:
 
 def model_world(app: App) -> World:
     """The model's dialogue (and another to interrupt it) on a started app."""
-    app.dispatcher.rate_limiter = RateLimiter(10**9, 1.0)  # one member typing very fast
+    lift_rate_limit(app)  # one member typing very fast
     saved: dict[str, dict[str, Any]] = {}
 
     async def finish(outcome: Outcome) -> str:

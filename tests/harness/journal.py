@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.app import App
 from bot.clock import VirtualClock
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory
 from tests.harness.platform import FakePlatform, Said
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -20,14 +20,10 @@ CODE = re.compile(r"`([2-9a-z]{6})`")
 async def journal_app(
     app_factory: AppFactory, *, clock: VirtualClock | None = None, **settings: Any
 ) -> tuple[App, FakePlatform]:
-    cogs: dict[str, Any] = {"enabled": ["general", "journal"]}
-    if settings:
-        cogs["journal"] = settings
-    config = make_config(cogs=cogs, bot={"rate_limit": {"commands": 1000, "per_seconds": 1}})
-    app = await app_factory(config, clock=clock or VirtualClock(START))
-    fake = FakePlatform(app)
-    app.add_transport(fake)
-    return app, fake
+    """General and journal cogs (journal `settings`, e.g. page_size=3) on the fake platform."""
+    return await app_factory.on_platform(
+        ["general", "journal"], settings={"journal": settings}, clock=clock or VirtualClock(START)
+    )
 
 
 def code_in(said: list[Said]) -> str:
