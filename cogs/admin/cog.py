@@ -16,13 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.core import (
+    N_,
     AuditEntry,
-    Card,
     Choice,
     Cog,
     CogHooks,
     Context,
-    Field,
     Message,
     Option,
     OptionType,
@@ -46,6 +45,7 @@ from bot.core import (
     local_time_note,
     parse_zone,
 )
+from cogs.admin import render
 
 SCOPE = "admin"
 DISABLED = "disabled_cogs"
@@ -71,16 +71,24 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("timezone", "community", "timezone", "zone", "Community time zone (IANA)"),
-    Key("country", "community", "country", "country", "Default country for crisis lines"),
-    Key("language", "community", "language", "language", "Default language"),
-    Key("announce_channel", SCOPE, "announce_channel", "channel", "Announcements channel"),
-    Key("journal_channel", "journal", "feed_channel", "channel", "Journal feed channel"),
-    Key("alert_channel", "crisis", "alert_channel", "channel_id", "Moderators' alert channel"),
-    Key("modlog_channel", SCOPE, "modlog_channel", "channel", "Mod-log channel (audit mirror)"),
-    Key("facilitator_role", "roles", str(int(Tier.FACILITATOR)), "role", "Facilitator role"),
-    Key("moderator_role", "roles", str(int(Tier.MODERATOR)), "role", "Moderator role"),
-    Key("retention_days", "privacy", "retention_days", "days", "Erase data of people gone N days"),
+    Key("timezone", "community", "timezone", "zone", N_("Community time zone (IANA)")),
+    Key("country", "community", "country", "country", N_("Default country for crisis lines")),
+    Key("language", "community", "language", "language", N_("Default language")),
+    Key("announce_channel", SCOPE, "announce_channel", "channel", N_("Announcements channel")),
+    Key("journal_channel", "journal", "feed_channel", "channel", N_("Journal feed channel")),
+    Key("alert_channel", "crisis", "alert_channel", "channel_id", N_("Moderators' alert channel")),
+    Key(
+        "modlog_channel", SCOPE, "modlog_channel", "channel", N_("Mod-log channel (audit mirror)")
+    ),
+    Key("facilitator_role", "roles", str(int(Tier.FACILITATOR)), "role", N_("Facilitator role")),
+    Key("moderator_role", "roles", str(int(Tier.MODERATOR)), "role", N_("Moderator role")),
+    Key(
+        "retention_days",
+        "privacy",
+        "retention_days",
+        "days",
+        N_("Erase data of people gone N days"),
+    ),
 )
 BY_NAME = {k.name: k for k in KEYS}
 
@@ -239,21 +247,7 @@ class AdminCog(Cog):
         return found
 
     def _status(self, current: dict[str, str | None], title: str) -> Message:
-        unset = [k for k, v in current.items() if v is None]
-        fields = tuple(
-            Field(
-                f"{key.name} ({_(key.help)})",
-                f"{escape_markdown(current[key.name] or '')}" if current[key.name] else _("unset"),
-                inline=True,
-            )
-            for key in KEYS
-        )
-        footer = (
-            _("Still unset: {keys}.").format(keys=", ".join(unset))
-            if unset
-            else _("Everything is set.")
-        )
-        return Message(card=Card(title=title, fields=fields, footer=footer))
+        return render.status(current, {k.name: k.help for k in KEYS}, title)
 
     # ------------------------------------------------------------------ setup & settings
 
@@ -312,18 +306,11 @@ class AdminCog(Cog):
         ]
         for key, value in checked:  # everything is validated before anything changes
             await self._store(ctx, community_id, key, value)
-        title = (
-            _("Saved {n} settings.").format(n=len(checked)) if checked else _("Community set-up")
-        )
+        title = render.setup_title(len(checked))
         message = self._status(await self._current(community_id), title)
         if not checked:
             message = Message(
-                text=(
-                    _(
-                        "Give any of the options to set them, e.g. `{prefix}setup timezone "
-                        "Europe/Berlin`; `{prefix}settings set KEY VALUE` changes one later."
-                    ).format(prefix=ctx.prefix),
-                ),
+                text=(render.setup_hint(ctx.prefix),),
                 card=message.card,
             )
         notes = [n for c in self.services.cogs.values() for n in await c.setup_notes(ctx)]
@@ -337,11 +324,11 @@ class AdminCog(Cog):
     async def settings_show(self, ctx: Context) -> None:
         """Show every community setting and what is still unset."""
         community_id = ctx.require_community().id
-        message = self._status(await self._current(community_id), _("Community settings"))
+        message = self._status(await self._current(community_id), render.settings_title())
         disabled = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
         if disabled:
             message = Message(
-                text=(_("Switched off here: {cogs}.").format(cogs=", ".join(disabled)),),
+                text=(render.switched_off(disabled),),
                 card=message.card,
             )
         await ctx.reply(message, ephemeral=True)
@@ -368,11 +355,7 @@ class AdminCog(Cog):
         spec = BY_NAME[key]
         stored = await self._validate(ctx, spec, value)
         await self._store(ctx, community_id, spec, stored)
-        said = (
-            _("`{key}` is now {value}.").format(key=key, value=escape_markdown(str(stored)))
-            if stored is not None
-            else _("`{key}` is cleared.").format(key=key)
-        )
+        said = render.setting_changed(key, stored)
         if spec.kind == "zone" and stored is not None:
             said += " " + local_time_note(ZoneInfo(str(stored)), self.services.clock.now())
         await ctx.reply(said, ephemeral=True)
@@ -385,21 +368,14 @@ class AdminCog(Cog):
     async def _switch(self, ctx: Context, name: str, on: bool) -> None:
         community_id = ctx.require_community().id
         if name in ALWAYS_ON or name not in available_cogs():
-            raise UserError(_("`{name}` cannot be switched off.").format(name=name[:32]))
+            raise UserError(render.not_switchable(name))
         disabled: list[str] = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
         now_off = sorted(set(disabled) - {name}) if on else sorted({*disabled, name})
         await self.services.settings.set(community_id, SCOPE, DISABLED, now_off or None)
         await self.services.audit.record(
             community_id, ctx.actor.key, "cogs.enable" if on else "cogs.disable", name
         )
-        await ctx.reply(
-            _("`{name}` is on here.").format(name=name)
-            if on
-            else _("`{name}` is off here; its commands are refused in this community.").format(
-                name=name
-            ),
-            ephemeral=True,
-        )
+        await ctx.reply(render.switched(name, on), ephemeral=True)
 
     @command(
         "cogs",
@@ -462,21 +438,13 @@ class AdminCog(Cog):
             )
         pages = max(1, -(-int(total or 0) // AUDIT_PAGE))
         if not rows:
-            raise UserError(
-                _("The audit log has {n} pages.").format(n=pages)
-                if page > 1
-                else _("Nothing is in the audit log yet.")
-            )
-        parts: list[str | When] = []
-        for row in rows:
-            parts += await self._line(community_id, row)
-        parts.append(_("Page {page} of {pages}.").format(page=page, pages=pages))
-        await ctx.reply(Message.of(*parts), ephemeral=True)
+            raise UserError(render.audit_empty(page, pages))
+        lines = [await self._line(community_id, row) for row in rows]
+        await ctx.reply(render.audit_page(lines, page, pages), ephemeral=True)
 
     async def _line(self, community_id: int, row: AuditEntry) -> list[str | When]:
         who = await self._who(community_id, row.actor_key)
-        detail = row.detail.replace("`", "'")
-        return ["- ", When(row.created_at, "full"), f" {who}: `{row.action}` `{detail}`\n"]
+        return render.audit_line(row.created_at, who, row.action, row.detail)
 
     async def _who(self, community_id: int, actor_key: str) -> str:
         if ":" not in actor_key:

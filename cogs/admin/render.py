@@ -1,0 +1,88 @@
+"""The words of the admin cog: the settings card, set-up and settings replies, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from bot.core import Card, Field, Message, When, _, escape_markdown
+
+
+def status(current: Mapping[str, str | None], helps: Mapping[str, str], title: str) -> Message:
+    """Every setting (`helps`: name -> what it is) with its value, and what is still unset."""
+    unset = [k for k, v in current.items() if v is None]
+    fields = tuple(
+        Field(
+            f"{name} ({_(help_text)})",
+            escape_markdown(current[name] or "") if current[name] else _("unset"),
+            inline=True,
+        )
+        for name, help_text in helps.items()
+    )
+    footer = (
+        _("Still unset: {keys}.").format(keys=", ".join(unset))
+        if unset
+        else _("Everything is set.")
+    )
+    return Message(card=Card(title=title, fields=fields, footer=footer))
+
+
+def setup_title(saved: int) -> str:
+    """The card's title after `setup`."""
+    return _("Saved {n} settings.").format(n=saved) if saved else _("Community set-up")
+
+
+def setup_hint(prefix: str) -> str:
+    """`setup` with no options: how to give them."""
+    return _(
+        "Give any of the options to set them, e.g. `{prefix}setup timezone "
+        "Europe/Berlin`; `{prefix}settings set KEY VALUE` changes one later."
+    ).format(prefix=prefix)
+
+
+def settings_title() -> str:
+    """The card's title for `settings show`."""
+    return _("Community settings")
+
+
+def switched_off(names: Sequence[str]) -> str:
+    """The parts switched off in this community."""
+    return _("Switched off here: {cogs}.").format(cogs=", ".join(names))
+
+
+def setting_changed(key: str, stored: object) -> str:
+    """`settings set`: the new value, or that it was cleared."""
+    if stored is None:
+        return _("`{key}` is cleared.").format(key=key)
+    return _("`{key}` is now {value}.").format(key=key, value=escape_markdown(str(stored)))
+
+
+def not_switchable(name: str) -> str:
+    """A part that is always on, or no part at all."""
+    return _("`{name}` cannot be switched off.").format(name=name[:32])
+
+
+def switched(name: str, on: bool) -> str:
+    """A part switched on or off here."""
+    if on:
+        return _("`{name}` is on here.").format(name=name)
+    return _("`{name}` is off here; its commands are refused in this community.").format(name=name)
+
+
+def audit_empty(page: int, pages: int) -> str:
+    """No lines on this page of the audit log."""
+    if page > 1:
+        return _("The audit log has {n} pages.").format(n=pages)
+    return _("Nothing is in the audit log yet.")
+
+
+def audit_line(at: datetime, who: str, action: str, detail: str) -> list[str | When]:
+    """One audit line: when, who, what."""
+    return ["- ", When(at, "full"), f" {who}: `{action}` `{detail.replace('`', chr(39))}`\n"]
+
+
+def audit_page(lines: Sequence[list[str | When]], page: int, pages: int) -> Message:
+    """A page of audit lines, newest first."""
+    parts: list[str | When] = [part for line in lines for part in line]
+    parts.append(_("Page {page} of {pages}.").format(page=page, pages=pages))
+    return Message.of(*parts)
