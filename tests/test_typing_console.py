@@ -282,3 +282,14 @@ def test_piped_console_input_is_a_script_and_not_throttled(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Your time zone is now UTC.") == 25
     assert "slow down" not in result.stdout
+
+
+async def test_a_meeting_moves_to_a_natural_time_on_the_apps_clock(console: Console) -> None:
+    await console.type(
+        '@ana !meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC'
+    )
+    clock = console.app.clock
+    assert isinstance(clock, VirtualClock)
+    clock.advance(timedelta(days=14))  # "wednesday" is read from the app's today
+    shown = await console.type('@ana !meeting move Circle next "wednesday 20:00"')
+    assert "Wed 16 Dec 2026, 20:00 UTC" in shown, shown

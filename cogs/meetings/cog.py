@@ -498,7 +498,10 @@ class MeetingsCog(Cog, MeetingSchedule):
         start_local, zone_name = view.start_local, view.timezone
         if start is not None or zone is not None:
             start_local, zone_name = parse_start(
-                start or f"{view.start_local:%Y-%m-%d %H:%M}", zone, view.timezone
+                start or f"{view.start_local:%Y-%m-%d %H:%M}",
+                zone,
+                view.timezone,
+                self.services.clock.now(),
             )
         rule = view.rrule
         if repeat is not None or until is not None or count is not None:
@@ -627,7 +630,7 @@ class MeetingsCog(Cog, MeetingSchedule):
         if text:
             await self.services.text_checks.run(ctx, text, "meetings")
         occ = await self._occurrence(view, when)
-        naive, zone_name = parse_start(to, None, view.timezone)
+        naive, zone_name = parse_start(to, None, view.timezone, self.services.clock.now())
         new_start = recurrence.place_in_zone(naive, parse_zone(zone_name))
         if new_start.replace(tzinfo=None) != naive:
             raise UserError(
