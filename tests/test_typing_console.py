@@ -293,3 +293,19 @@ async def test_a_meeting_moves_to_a_natural_time_on_the_apps_clock(console: Cons
     clock.advance(timedelta(days=14))  # "wednesday" is read from the app's today
     shown = await console.type('@ana !meeting move Circle next "wednesday 20:00"')
     assert "Wed 16 Dec 2026, 20:00 UTC" in shown, shown
+
+
+async def test_the_community_zone_is_confirmed_with_its_local_time(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    config = make_config(cogs={"enabled": ["general", "admin"]})
+    app = await app_factory(config, clock=VirtualClock(START))
+    out = io.StringIO()
+    adapter = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
+    app.add_transport(adapter)
+    console = Console(app, out, adapter)
+    shown = await console.type(":tier ana moderator", "@ana !settings set timezone sydney")
+    assert "timezone is now Australia/Sydney." in shown.replace("`", ""), shown
+    assert "It is now Mon 20:00 (AEDT) in Australia/Sydney." in shown
+    shown = await console.type("@ana !settings set timezone EST")
+    assert "abbreviation" in shown and "America/New_York" in shown
