@@ -231,36 +231,13 @@ class WorksheetsCog(Cog):
         """List the worksheets, optionally for one 4-Point topic or stage of change."""
         wanted = (topic or "").strip().lower().replace(" ", "_").replace("-", "_")
         if wanted and wanted not in TAGS and wanted not in STAGES:
-            raise UserError(
-                _("`{topic}` is not a topic I know. Topics: {tags}. Stages: {stages}.").format(
-                    topic=escape_markdown(topic or "")[:40],
-                    tags=", ".join(TAGS),
-                    stages=", ".join(STAGES),
-                )
-            )
+            raise UserError(render.unknown_topic(topic or "", TAGS, STAGES))
         sheets = sorted(
             (s for s in self.sheets.values() if not wanted or wanted in (*s.tags, *s.stages)),
             key=lambda s: s.title.casefold(),
         )
-        lines = [
-            _("Worksheets for {topic}:").format(topic=wanted.replace("_", " "))
-            if wanted
-            else _("Worksheets you can work through privately:")
-        ]
-        for sheet in sheets:
-            tags = ", ".join(t.replace("_", " ") for t in sheet.tags)
-            lines.append(f"- **{sheet.title}** (`{sheet.id}`): {sheet.summary} *{tags}*")
-        if not sheets:
-            lines.append(_("None yet."))
-        lines.append(
-            _("Start one with `{prefix}worksheet start NAME`; it continues in your DMs.").format(
-                prefix=ctx.prefix
-            )
-        )
-        if ctx.tier >= Tier.MODERATOR and self.problems:
-            lines.append(_("**Files with problems (not loaded):**"))
-            lines += [f"- `{escape_markdown(str(p))}`" for p in self.problems]
-        await ctx.reply("\n".join(lines), ephemeral=True)
+        problems = self.problems if ctx.tier >= Tier.MODERATOR else []
+        await ctx.reply(render.sheet_list(sheets, wanted, ctx.prefix, problems), ephemeral=True)
 
     async def complete_topic(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest 4-Point tags and stages."""
@@ -375,40 +352,14 @@ class WorksheetsCog(Cog):
         """List the worksheets and urge-log entries in your toolbox (only you see it)."""
         items = await self.toolbox.items(ctx.actor.key)
         if not items:
-            await ctx.reply(
-                _("Your toolbox is empty. `{prefix}worksheet list` shows tools to try.").format(
-                    prefix=ctx.prefix
-                ),
-                ephemeral=True,
-            )
+            await ctx.reply(render.toolbox_empty(ctx.prefix), ephemeral=True)
             return
         pages = (len(items) + PAGE - 1) // PAGE
         page = min(page, pages)
         shown = list(reversed(items))[(page - 1) * PAGE : page * PAGE]
-        lines = [_("Your toolbox (only you can see it):")]
-        for item in shown:
-            sheet = self._sheet_for(item)
-            day = item.created_at.astimezone(ctx.zone).strftime("%Y-%m-%d")
-            line = f"- **#{item.number}** {sheet.title} · {day}"
-            preview = self._preview(item)
-            if preview:
-                line += f" · {escape_markdown(preview)}"
-            if item.shares:
-                names = ", ".join(escape_markdown(s.recipient_name) for s in item.shares)
-                line += " · " + _("shared with {names}").format(names=names)
-            lines.append(line)
-        if pages > 1:
-            lines.append(
-                _("Page {page} of {pages}; `{prefix}toolbox list {next}` shows more.").format(
-                    page=page, pages=pages, prefix=ctx.prefix, next=page % pages + 1
-                )
-            )
-        lines.append(
-            _(
-                "`{prefix}toolbox view ID` shows one; `{prefix}toolbox export all` saves them."
-            ).format(prefix=ctx.prefix)
-        )
-        await ctx.reply("\n".join(lines), ephemeral=True)
+        rows = [(item, self._sheet_for(item), self._preview(item)) for item in shown]
+        listed = render.toolbox_page(rows, page, pages, ctx.zone, ctx.prefix)
+        await ctx.reply(listed, ephemeral=True)
 
     @command(
         "toolbox",
@@ -705,26 +656,8 @@ class WorksheetsCog(Cog):
             **insights.parse_quick(text),
         }
         item = await self.toolbox.save(ctx.actor.key, URGE_LOG, answers)
-        parts = [_("strength {n}").format(n=intensity)]
-        if "trigger" in answers:
-            parts.append(_("set off by “{t}”").format(t=escape_markdown(answers["trigger"])))
-        if "coping" in answers:
-            parts.append(_("you did “{c}”").format(c=escape_markdown(answers["coping"])))
-        if "minutes" in answers:
-            parts.append(_("{m} minutes").format(m=answers["minutes"]))
-        lines = [
-            _("Logged as **#{n}**: {parts}. Noticing it is a skill in itself.").format(
-                n=item.number, parts=", ".join(parts)
-            )
-        ]
-        if text and "coping" not in answers:
-            lines.append(
-                _(
-                    "To note what you did as well, put a `;` after the trigger, e.g. "
-                    "`{prefix}urge log 6 after work; walked it off`."
-                ).format(prefix=ctx.prefix)
-            )
-        await ctx.reply("\n".join(lines), ephemeral=True)
+        logged = render.urge_logged(item.number, intensity, answers, text, ctx.prefix)
+        await ctx.reply(logged, ephemeral=True)
 
     @command("urge", "insights", ephemeral=True, slow=True)
     async def urge_insights(self, ctx: Context) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -156,3 +157,106 @@ def as_json(sheet: Worksheet, item: Item) -> dict[str, Any]:
 def json_bytes(data: Any) -> bytes:
     """Readable UTF-8 JSON for an export file."""
     return json.dumps(data, ensure_ascii=False, indent=2).encode()
+
+
+def words(names: Sequence[str]) -> str:
+    """`problem_solving, balance` as `problem solving, balance`."""
+    return ", ".join(n.replace("_", " ") for n in names)
+
+
+def unknown_topic(topic: str, tags: Sequence[str], stages: Sequence[str]) -> str:
+    """`worksheet list TOPIC` with a topic that is neither a 4-Point tag nor a stage."""
+    return _("`{topic}` is not a topic I know. Topics: {tags}. Stages: {stages}.").format(
+        topic=escape_markdown(topic)[:40], tags=words(tags), stages=words(stages)
+    )
+
+
+def sheet_list(
+    sheets: Sequence[Worksheet], topic: str, prefix: str, problems: Sequence[object]
+) -> str:
+    """`worksheet list`: each worksheet with its summary and topics; broken files for
+    moderators (`problems` is empty for everyone else)."""
+    lines = [
+        _("Worksheets for {topic}:").format(topic=topic.replace("_", " "))
+        if topic
+        else _("Worksheets you can work through privately:")
+    ]
+    for sheet in sheets:
+        summary = _(sheet.summary) if sheet.summary else ""
+        lines.append(f"- **{_(sheet.title)}** (`{sheet.id}`): {summary} *{words(sheet.tags)}*")
+    if not sheets:
+        lines.append(_("None yet."))
+    lines.append(
+        _("Start one with `{prefix}worksheet start NAME`; it continues in your DMs.").format(
+            prefix=prefix
+        )
+    )
+    if problems:
+        lines.append(_("**Files with problems (not loaded):**"))
+        lines += [f"- `{escape_markdown(str(p))}`" for p in problems]
+    return "\n".join(lines)
+
+
+def toolbox_empty(prefix: str) -> str:
+    """`toolbox list` with nothing saved yet."""
+    return _("Your toolbox is empty. `{prefix}worksheet list` shows tools to try.").format(
+        prefix=prefix
+    )
+
+
+def toolbox_page(
+    rows: Sequence[tuple[Item, Worksheet, str]],
+    page: int,
+    pages: int,
+    zone: ZoneInfo,
+    prefix: str,
+) -> str:
+    """`toolbox list`: one page of (item, its worksheet, a preview of its answers)."""
+    lines = [_("Your toolbox (only you can see it):")]
+    for item, sheet, preview in rows:
+        day = item.created_at.astimezone(zone).strftime("%Y-%m-%d")
+        line = f"- **#{item.number}** {_(sheet.title)} · {day}"
+        if preview:
+            line += f" · {escape_markdown(preview)}"
+        if item.shares:
+            names = ", ".join(escape_markdown(s.recipient_name) for s in item.shares)
+            line += " · " + _("shared with {names}").format(names=names)
+        lines.append(line)
+    if pages > 1:
+        lines.append(
+            _("Page {page} of {pages}; `{prefix}toolbox list {next}` shows more.").format(
+                page=page, pages=pages, prefix=prefix, next=page % pages + 1
+            )
+        )
+    lines.append(
+        _("`{prefix}toolbox view ID` shows one; `{prefix}toolbox export all` saves them.").format(
+            prefix=prefix
+        )
+    )
+    return "\n".join(lines)
+
+
+def urge_logged(
+    number: int, intensity: int, answers: dict[str, Any], typed: str, prefix: str
+) -> str:
+    """The answer to a quick `urge log`: what was noted, and how to add what helped."""
+    parts = [_("strength {n}").format(n=intensity)]
+    if "trigger" in answers:
+        parts.append(_("set off by “{t}”").format(t=escape_markdown(answers["trigger"])))
+    if "coping" in answers:
+        parts.append(_("you did “{c}”").format(c=escape_markdown(answers["coping"])))
+    if "minutes" in answers:
+        parts.append(_("{m} minutes").format(m=answers["minutes"]))
+    lines = [
+        _("Logged as **#{n}**: {parts}. Noticing it is a skill in itself.").format(
+            n=number, parts=", ".join(parts)
+        )
+    ]
+    if typed and "coping" not in answers:
+        lines.append(
+            _(
+                "To note what you did as well, put a `;` after the trigger, e.g. "
+                "`{prefix}urge log 6 after work; walked it off`."
+            ).format(prefix=prefix)
+        )
+    return "\n".join(lines)
