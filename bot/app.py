@@ -69,6 +69,19 @@ class RecordedTransport(Transport, Protocol):
         """
 
 
+@runtime_checkable
+class RetractingTransport(Transport, Protocol):
+    """A transport that can take back a message it sent (Discord: delete; Matrix: redact)."""
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """Delete the message `message_id` the bot sent to `target`; one already gone is fine.
+
+        Raises:
+            DeliveryError: not reachable now (tried again later), or `permanent` when the
+                platform will never allow it (e.g. the bot is no longer in that place).
+        """
+
+
 class StartupError(Exception):
     """The bot cannot start; the message says what to do."""
 
@@ -153,6 +166,7 @@ class App:
             grace=timedelta(minutes=config.scheduler.grace_minutes),
             find_sent=self._find_sent,
             ready=self._transport_ready,
+            retract=self._retract,
         )
         self.transports: dict[str, Transport] = {}
         self.mirror = CalendarMirror(self.transports)  # events in platforms' calendars
@@ -281,6 +295,14 @@ class App:
         if isinstance(transport, ConnectingTransport):
             return transport.can_send
         return True
+
+    async def _retract(self, target: Target, message_id: str) -> None:
+        transport = self.transports.get(target.platform)
+        if transport is None:
+            raise DeliveryError(f"{target.platform} is not connected")
+        if not isinstance(transport, RetractingTransport):
+            raise DeliveryError(f"{target.platform} cannot delete messages", permanent=True)
+        await transport.retract(target, message_id)
 
     async def _find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         transport = self.transports.get(target.platform)

@@ -15,6 +15,14 @@ that can plan a settled key again: `enqueue`/`replan` refuse anything due earlie
 Cogs never match key strings to forget: each item carries typed references (`OutboxRef`) to
 what its text quotes or names, and `forget` deletes the pending items that carry any of them.
 
+Deleting reaches the platform too. A sent item that carries something a member can take back
+(an entry, feedback, a toolbox share: `RETRACTABLE`) keeps its target, the platform's message
+ids and its references (never its text) for as long as that thing exists, instead of expiring.
+`forget` turns such rows into retractions: the transport deletes (Discord) or redacts (Matrix)
+each message at once; one that fails because the platform is unreachable stays as a `retract`
+row and is tried again by every delivery pass (also the one an adapter runs when it connects),
+so the promise "gone" survives a restart. A message the platform no longer has counts as done.
+
 A crash between the platform's acceptance and the mark leaves the row pending with a first try
 recorded; before trying again the outbox asks the transport whether the platform already holds
 it (`RecordedTransport.find_sent`: Discord reads the channel's recent history for the marker
@@ -71,7 +79,8 @@ class RefKind(StrEnum):
     `id` meanings: MEETING / MEETING_NOTICE a meeting id; JOURNAL_ENTRY (anything quoting an
     entry) and JOURNAL_FEED_POST (its post in the feed channel) an entry code; FEEDBACK a
     feedback code; TOOLBOX_ITEM an item id; TOOLBOX_SHARE a share id; MEMBER the
-    actor key of a person the message is addressed to, names or quotes.
+    actor key of a person the message is addressed to, names or quotes; COMMUNITY the id of
+    the community it belongs to (erasing the community forgets it).
     """
 
     MEETING = "meeting"
@@ -82,6 +91,21 @@ class RefKind(StrEnum):
     TOOLBOX_ITEM = "toolbox_item"
     TOOLBOX_SHARE = "toolbox_share"
     MEMBER = "member"
+    COMMUNITY = "community"
+
+
+# A sent item carrying one of these keeps what it takes to delete it on the platform later.
+RETRACTABLE = frozenset(
+    {
+        RefKind.JOURNAL_ENTRY,
+        RefKind.JOURNAL_FEED_POST,
+        RefKind.FEEDBACK,
+        RefKind.TOOLBOX_ITEM,
+        RefKind.TOOLBOX_SHARE,
+    }
+)
+RETRACT = "retract"  # status of a sent item whose platform copy is still to be deleted
+MAX_RETRACT_ATTEMPTS = 50  # about a day of passes with back-off, then it is given up (logged)
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,11 @@ class OutboxRef:
     def member(cls, actor_key: str) -> OutboxRef:
         """The person with this actor key (a DM to them, their name or words in the text)."""
         return cls(RefKind.MEMBER, actor_key)
+
+    @classmethod
+    def community(cls, community_id: int) -> OutboxRef:
+        """The community the message belongs to (its channel, or a DM about it)."""
+        return cls(RefKind.COMMUNITY, str(community_id))
 
 
 @dataclass(frozen=True)
@@ -125,6 +154,59 @@ class Planned:
 Deliver = Callable[[Target, Message, str], Awaitable[str | None]]
 FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
 Ready = Callable[[str], bool]
+Retract = Callable[[Target, str], Awaitable[None]]
+"""Delete one sent message (`Target`, the platform's message id); a message already gone is no
+error. Raises `DeliveryError` (permanent: will never work, e.g. not allowed there)."""
+
+
+@dataclass
+class Forgotten:
+    """What `forget` did: pending items withdrawn, and sent messages deleted on the platform.
+
+    `removed` / `waiting` / `refused` list the platforms (one entry per message): deleted now,
+    to be deleted once that platform is reachable again, and not deletable (the bot may not
+    delete there any more, e.g. it was removed).
+    """
+
+    withdrawn: int = 0
+    removed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.withdrawn or self.removed or self.waiting or self.refused)
+
+    def note(self) -> str:
+        """One or two sentences for the member about messages already sent, or "" if none."""
+        parts: list[str] = []
+        if self.removed:
+            parts.append(
+                _("I also deleted {n} message(s) I had already posted with it.").format(
+                    n=len(self.removed)
+                )
+            )
+        if self.waiting:
+            parts.append(
+                _(
+                    "{n} message(s) I had already posted with it will be deleted when I reach "
+                    "{platforms} again; I keep trying, also after a restart."
+                ).format(n=len(self.waiting), platforms=_platforms(self.waiting))
+            )
+        if self.refused:
+            parts.append(
+                _(
+                    "{n} message(s) I had posted with it could not be deleted on {platforms} "
+                    "(I may no longer be allowed to there); a moderator can remove them."
+                ).format(n=len(self.refused), platforms=_platforms(self.refused))
+            )
+        return " ".join(parts)
+
+
+PLATFORM_NAMES = {"discord": "Discord", "matrix": "Matrix", "console": "the console"}
+
+
+def _platforms(platforms: list[str]) -> str:
+    return ", ".join(PLATFORM_NAMES.get(p, p) for p in sorted(set(platforms)))
 
 
 @dataclass(frozen=True)
@@ -147,6 +229,7 @@ class Report:
     failed: int = 0
     found: int = 0  # a first try had reached the platform; marked sent without resending
     waiting: int = 0  # the platform was not connected yet; tried again once it is
+    retracted: int = 0  # sent messages deleted on the platform after their content was deleted
 
 
 @dataclass
@@ -179,6 +262,7 @@ class Outbox:
         keep_settled: timedelta = KEEP_SETTLED,
         find_sent: FindSent | None = None,
         ready: Ready | None = None,
+        retract: Retract | None = None,
     ) -> None:
         self._sessions = sessions
         self._scheduler = scheduler
@@ -186,6 +270,7 @@ class Outbox:
         self._deliver = deliver
         self._find_sent = find_sent
         self._ready = ready
+        self._retract = retract
         self.grace = grace
         self.keep_settled = keep_settled
         self._lock = asyncio.Lock()
@@ -371,27 +456,93 @@ class Outbox:
                 result.written.append(key)
         return result
 
-    async def forget(self, *refs: OutboxRef) -> int:
-        """Delete every pending item that carries any of `refs`; returns how many went.
+    async def forget(self, *refs: OutboxRef, retract: bool = True) -> Forgotten:
+        """Withdraw every pending item that carries any of `refs`, and delete on the platform
+        every sent message that carries them (see the module's docstring).
 
-        Settled items hold no text, so nothing of them needs forgetting.
+        `retract=False` only drops the rows, for where the bot can delete nothing any more (a
+        community it was removed from). Never raises for a platform's failure: a message that
+        could not be deleted yet is tried again later and reported in `Forgotten.waiting`.
         """
+        result = Forgotten()
         if not refs:
-            return 0
+            return result
         async with self._lock, self._sessions.begin() as session:
-            ids: set[int] = set()
+            pending: set[int] = set()
+            sent: set[int] = set()
             for ref in refs:
-                ids.update(
-                    await session.scalars(
-                        select(OutboxItem.id).where(
-                            OutboxItem.status == "pending", OutboxItem.id.in_(_carrying(ref))
-                        )
+                rows = await session.execute(
+                    select(OutboxItem.id, OutboxItem.status).where(
+                        OutboxItem.id.in_(_carrying(ref))
                     )
                 )
-            if ids:
-                await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(ids)))
-                await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
-        return len(ids)
+                for item_id, status in rows:
+                    (pending if status == "pending" else sent).add(item_id)
+            doomed = pending if retract else pending | sent
+            retracting = sent if retract else set()
+            if doomed:
+                await session.execute(
+                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed))
+                )
+                await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed)))
+            if retracting:  # what it carried is gone: only where to delete it remains
+                await session.execute(
+                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(retracting))
+                )
+                await session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(retracting))
+                    .values(status=RETRACT, attempts=0, note="")
+                )
+        result.withdrawn = len(pending)
+        if retracting:
+            async with self._sessions() as session:
+                taken = (
+                    await session.scalars(
+                        select(OutboxItem).where(
+                            OutboxItem.id.in_(retracting), OutboxItem.status == RETRACT
+                        )
+                    )
+                ).all()
+            for row in taken:
+                outcome = await self._retract_one(row, self._clock.now())
+                getattr(result, outcome).append(row.platform)
+        return result
+
+    async def _retract_one(self, row: OutboxItem, now: datetime) -> str:
+        """Delete one sent item's messages on the platform: "removed", "waiting" or "refused"."""
+        if self._retract is None:
+            await self._drop(row.id)
+            return "refused"
+        if self._ready is not None and not self._ready(row.platform):
+            return "waiting"  # the adapter runs a delivery pass once connected
+        target = Target(row.platform, row.target, row.is_dm)
+        try:
+            for message_id in (row.platform_message_id or "").split():
+                await self._retract(target, message_id)
+        except Exception as exc:
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            if permanent or row.attempts + 1 >= MAX_RETRACT_ATTEMPTS:
+                await self._drop(row.id)
+                log.warning("a sent message could not be deleted on %s: given up", row.platform)
+                return "refused"
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id == row.id)
+                    .values(attempts=OutboxItem.attempts + 1, note=str(exc)[:255])
+                )
+            wait = min(timedelta(seconds=30 * (row.attempts + 1)), timedelta(hours=1))
+            self._scheduler.at(f"outbox.retract.{row.id}", now + wait, self.deliver_due)
+            log.info("a sent message could not be deleted on %s yet; retrying", row.platform)
+            return "waiting"
+        await self._drop(row.id)
+        return "removed"
+
+    async def _drop(self, item_id: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == item_id))
+            await session.execute(delete(OutboxItem).where(OutboxItem.id == item_id))
 
     async def recover(self) -> Report:
         """At start-up: settle what came due while down, and plan the rest."""
@@ -425,6 +576,17 @@ class Outbox:
                 ).all()
             for item in items:
                 await self._settle(item, now, report)
+            async with self._sessions() as session:
+                retractions = (
+                    await session.scalars(
+                        select(OutboxItem)
+                        .where(OutboxItem.status == RETRACT)
+                        .order_by(OutboxItem.id)
+                    )
+                ).all()
+            for row in retractions:
+                outcome = await self._retract_one(row, now)
+                report.retracted += outcome == "removed"
             await self._prune(now)
         return report
 
@@ -506,20 +668,35 @@ class Outbox:
         note: str,
         message_id: str | None = None,
     ) -> None:
-        """Settle an item: only key, status, due time, the platform's id and a reason remain."""
+        """Settle an item: only key, status, due time, the platform's id and a reason remain.
+
+        A sent item that carries something `RETRACTABLE` also keeps its target and references
+        (never its text), so deleting that thing can delete the message on the platform.
+        """
         async with self._sessions.begin() as session:
-            await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == item_id))
-            await session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == item_id)
-                .values(
-                    status=status,
-                    settled_at=now,
-                    note=note,
-                    payload=None,
-                    target="",
-                    platform_message_id=message_id,
+            keep = False
+            if status == "sent" and message_id:
+                kinds = set(
+                    await session.scalars(
+                        select(OutboxItemRef.kind).where(OutboxItemRef.item_id == item_id)
+                    )
                 )
+                keep = bool(kinds & {kind.value for kind in RETRACTABLE})
+            if not keep:
+                await session.execute(
+                    delete(OutboxItemRef).where(OutboxItemRef.item_id == item_id)
+                )
+            values: dict[str, Any] = {
+                "status": status,
+                "settled_at": now,
+                "note": note,
+                "payload": None,
+                "platform_message_id": message_id,
+            }
+            if not keep:
+                values["target"] = ""
+            await session.execute(
+                update(OutboxItem).where(OutboxItem.id == item_id).values(**values)
             )
 
     async def _prune(self, now: datetime) -> None:
@@ -529,12 +706,18 @@ class Outbox:
         await self.prune()
 
     async def prune(self) -> int:
-        """Delete settled items due more than `keep_settled` ago; returns how many went."""
+        """Delete settled items due more than `keep_settled` ago; returns how many went.
+
+        Sent items kept to be deleted on the platform later (they still carry references) and
+        retractions still to do stay.
+        """
         cutoff = self._clock.now() - self.keep_settled
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(OutboxItem).where(
-                    OutboxItem.status != "pending", OutboxItem.due_at < cutoff
+                    OutboxItem.status.not_in(("pending", RETRACT)),
+                    OutboxItem.due_at < cutoff,
+                    OutboxItem.id.not_in(select(OutboxItemRef.item_id)),
                 )
             )
         return int(getattr(result, "rowcount", 0) or 0)

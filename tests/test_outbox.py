@@ -120,7 +120,7 @@ async def test_forgotten_items_are_never_sent(app_factory: AppFactory) -> None:
     seven, seventy = OutboxRef(RefKind.MEETING, "7"), OutboxRef(RefKind.MEETING, "70")
     await app.outbox.enqueue("a", CHANNEL, Message.of("old time"), at, refs=(seven,))
     await app.outbox.enqueue("b", CHANNEL, Message.of("other meeting"), at, refs=(seventy,))
-    assert await app.outbox.forget(seven) == 1
+    assert (await app.outbox.forget(seven)).withdrawn == 1
     await app.scheduler.advance(timedelta(hours=2))
     assert [s.text for s in platform.said] == ["other meeting"]
 
@@ -213,8 +213,8 @@ async def test_forgetting_a_member_withdraws_every_pending_row_carrying_them(
     )
     await app.outbox.enqueue("entry", to_bob, Message.of("the entry"), due, refs=(entry,))
     await app.outbox.enqueue("other", to_bob, Message.of("unrelated"), due)
-    assert await app.outbox.forget(OutboxRef.member("fake:ana")) == 2
-    assert await app.outbox.forget(entry) == 1
+    assert (await app.outbox.forget(OutboxRef.member("fake:ana"))).withdrawn == 2
+    assert (await app.outbox.forget(entry)).withdrawn == 1
     await app.scheduler.advance(timedelta(hours=2))
     assert [s.text for s in platform.said] == ["unrelated"]
     async with app.db.sessions() as session:

@@ -150,6 +150,7 @@ class ConsoleAdapter:
         self.users: dict[str, Actor] = {}
         self.tiers: dict[str, Tier] = {}
         self._delivered: set[str] = set()
+        self.deleted: list[str] = []  # ids of messages the bot took back, in order
         self._user(DEFAULT_USER, Tier.MODERATOR)
 
     def _user(self, name: str, tier: Tier | None = None) -> Actor:
@@ -238,10 +239,14 @@ class ConsoleAdapter:
         """Print a direct message to `actor`."""
         await self.show(f"dm {actor.name}", message, actor)
 
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
-        """Outbox delivery; a repeated key is dropped like Discord's nonce / Matrix's txn id."""
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str:
+        """Outbox delivery; a repeated key is dropped like Discord's nonce / Matrix's txn id.
+
+        Returns the message's id: its key (unique per outbox item, and known after a restart).
+        """
+        message_id = idempotency_key.replace(" ", "_")
         if idempotency_key in self._delivered:
-            return
+            return message_id
         if target.is_dm:
             name = target.target.split(":", 1)[1]
             # a member from an earlier console run on this database: not typed as yet in this
@@ -251,6 +256,13 @@ class ConsoleAdapter:
         else:
             await self.show(f"#{target.target}", message, None)
         self._delivered.add(idempotency_key)
+        return message_id
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """Take back a message sent earlier: the transcript says it was deleted, without it."""
+        where = f"dm {target.target.split(':', 1)[-1]}" if target.is_dm else f"#{target.target}"
+        self.deleted.append(message_id)
+        self.write(f"[{where}] (a message I posted here earlier was deleted)")
 
     async def handle_line(self, line: str) -> bool:
         """Handle one typed line; False means quit."""

@@ -85,7 +85,7 @@ if TYPE_CHECKING:
         Profile,
         Setting,
     )
-    from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
+    from bot.outbox import Forgotten, OutboxRef, OwnerPlan, Planned, RefKind, Target
     from bot.paths import DATA_DIR
     from bot.safety import escape_markdown
     from bot.schema import (
@@ -133,6 +133,7 @@ __all__ = [
     "EncryptedText",
     "Field",
     "Flow",
+    "Forgotten",
     "FrozenSection",
     "GroupJournal",
     "Incoming",
@@ -302,6 +303,7 @@ _HOME: dict[str, str] = {
     "OutboxItem": "bot.models",
     "Profile": "bot.models",
     "Setting": "bot.models",
+    "Forgotten": "bot.outbox",
     "OutboxRef": "bot.outbox",
     "OwnerPlan": "bot.outbox",
     "Planned": "bot.outbox",

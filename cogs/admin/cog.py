@@ -510,7 +510,10 @@ class AdminCog(Cog):
                 Target(community.platform, str(channel).removeprefix(f"{community.platform}:")),
                 Message.of(*lines),
                 self.services.clock.now(),
-                refs=tuple({OutboxRef.member(row.actor_key) for row in rows}),  # names them
+                refs=(  # names them
+                    *{OutboxRef.member(row.actor_key) for row in rows},
+                    OutboxRef.community(community_id),
+                ),
             )
             await settings.set(community_id, SCOPE, MODLOG_LAST, rows[-1].id)
             sent += 1

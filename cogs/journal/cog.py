@@ -206,22 +206,30 @@ class JournalCog(Cog, GroupJournal):
                 OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code),
                 OutboxRef(RefKind.JOURNAL_ENTRY, entry.code),
                 OutboxRef.member(entry.author_key),
+                OutboxRef.community(community_id),
             ),
         )
 
     async def _tell(
-        self, key: str, actor_key: str, message: Message, refs: tuple[OutboxRef, ...] = ()
+        self,
+        key: str,
+        actor_key: str,
+        message: Message,
+        refs: tuple[OutboxRef, ...] = (),
+        *,
+        community_id: int | None = None,
     ) -> None:
         """A DM to another member, through the outbox so it survives a restart.
 
-        `refs` name what the message quotes, so deleting that withdraws it if still pending.
+        `refs` name what the message quotes, so deleting that withdraws it if still pending
+        (or deletes it on the platform once sent); `community_id` the community it is about.
         """
         await self.services.outbox.enqueue(
             key,
             Target(Actor.platform_of(actor_key), actor_key, True),
             message,
             self.services.clock.now(),
-            refs=refs,
+            refs=(*refs, *_community(community_id)),
         )
 
     # -- writing -----------------------------------------------------------------------------
@@ -381,8 +389,8 @@ class JournalCog(Cog, GroupJournal):
     async def delete(self, ctx: Context, id: str) -> None:
         """Delete one of your entries for good, with the feedback on it."""
         await self.service.delete(ctx.actor.key, id)
-        await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(id)))
-        await ctx.reply(_("Deleted. It's gone for good."), ephemeral=True)
+        gone = await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(id)))
+        await ctx.reply(_with(_("Deleted. It's gone for good."), gone.note()), ephemeral=True)
 
     @command(
         "journal",
@@ -450,6 +458,7 @@ class JournalCog(Cog, GroupJournal):
                     OutboxRef(RefKind.FEEDBACK, saved.code),
                     OutboxRef(RefKind.JOURNAL_ENTRY, entry.code),
                     OutboxRef.member(ctx.actor.key),
+                    *_community(entry.community_id),
                 ),
             )
         await ctx.reply(
@@ -468,8 +477,8 @@ class JournalCog(Cog, GroupJournal):
     async def withdraw_feedback(self, ctx: Context, id: str) -> None:
         """Take back feedback you left."""
         await self.service.withdraw_feedback(ctx.actor.key, id)
-        await self.services.outbox.forget(OutboxRef(RefKind.FEEDBACK, clean_code(id)))
-        await ctx.reply(_("Your feedback was removed."), ephemeral=True)
+        gone = await self.services.outbox.forget(OutboxRef(RefKind.FEEDBACK, clean_code(id)))
+        await ctx.reply(_with(_("Your feedback was removed."), gone.note()), ephemeral=True)
 
     @command("journal", "close-feedback", options=(ENTRY_ID,), ephemeral=True)
     async def close_feedback(self, ctx: Context, id: str) -> None:
@@ -493,10 +502,15 @@ class JournalCog(Cog, GroupJournal):
     async def unshare(self, ctx: Context, id: str) -> None:
         """Make one of your shared entries private again."""
         saved = await self.service.edit(ctx.actor.key, id, visibility=PRIVATE)
-        await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, saved.entry.code))
+        gone = await self.services.outbox.forget(
+            OutboxRef(RefKind.JOURNAL_FEED_POST, saved.entry.code)
+        )
         await ctx.reply(
-            _("`{code}` is private again; only you can read it and its feedback.").format(
-                code=saved.entry.code
+            _with(
+                _("`{code}` is private again; only you can read it and its feedback.").format(
+                    code=saved.entry.code
+                ),
+                gone.note(),
             ),
             ephemeral=True,
         )
@@ -515,7 +529,7 @@ class JournalCog(Cog, GroupJournal):
         """Take a shared entry out of view (the author is told; the audit log keeps no text)."""
         community_id = self._need_community(ctx)
         entry = await self.service.remove_entry(ctx.actor.key, community_id, id)
-        await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
+        gone = await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
         await self.services.audit.record(
             community_id, ctx.actor.key, "journal.remove_entry", f"entry {entry.code}"
         )
@@ -529,9 +543,15 @@ class JournalCog(Cog, GroupJournal):
                     "have questions, you are welcome to ask the moderators."
                 ).format(code=entry.code)
             ),
+            community_id=community_id,
         )
         await ctx.reply(
-            _("Entry `{code}` is out of view; its author has been told.").format(code=entry.code),
+            _with(
+                _("Entry `{code}` is out of view; its author has been told.").format(
+                    code=entry.code
+                ),
+                gone.note(),
+            ),
             ephemeral=True,
         )
 
@@ -565,6 +585,7 @@ class JournalCog(Cog, GroupJournal):
                         "questions, you are welcome to ask the moderators."
                     ).format(code=code)
                 ),
+                community_id=community_id,
             )
         await ctx.reply(_("Feedback `{code}` is out of view.").format(code=code), ephemeral=True)
 
@@ -668,6 +689,7 @@ class JournalCog(Cog, GroupJournal):
                 When(invite.expires_at, "date"),
                 ".",
             ),
+            community_id=community_id,
         )
         await ctx.reply(_("Invitation sent privately."), ephemeral=True)
 
@@ -933,3 +955,13 @@ class JournalCog(Cog, GroupJournal):
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Entries and feedback the person wrote, their groups and invites."""
         return await self.service.export_user_data(actor_key)
+
+
+def _with(answer: str, note: str) -> str:
+    """The answer, then what happened to messages already sent (when anything did)."""
+    return f"{answer} {note}" if note else answer
+
+
+def _community(community_id: int | None) -> tuple[OutboxRef, ...]:
+    """The community reference of a message, when it belongs to one."""
+    return () if community_id is None else (OutboxRef.community(community_id),)

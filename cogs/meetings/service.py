@@ -783,7 +783,7 @@ class MeetingService:
             target_of(view.channel),
             Message.of(*text),
             now,
-            refs=(notice_ref(view.id),),
+            refs=(notice_ref(view.id), OutboxRef.community(view.community_id)),
         )
         await self.services.outbox.deliver_due()
 
@@ -1086,7 +1086,10 @@ class MeetingService:
                             self.announcement(view, occ, minutes, names),
                             due,
                             not_after=occ.start if minutes else None,
-                            refs=self._named(view, names),
+                            refs=(
+                                *self._named(view, names),
+                                OutboxRef.community(view.community_id),
+                            ),
                         )
                     )
                 chosen: dict[str, RsvpView] = {}
@@ -1108,6 +1111,7 @@ class MeetingService:
                             self.reminder(view, occ),
                             due,
                             not_after=occ.start,
+                            refs=(OutboxRef.community(view.community_id),),
                         )
                     )
         return found

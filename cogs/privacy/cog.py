@@ -26,6 +26,7 @@ from bot.core import (
     Message,
     Option,
     OptionType,
+    OutboxRef,
     RetentionPlanner,
     Services,
     UserError,
@@ -54,9 +55,12 @@ class PrivacyCog(Cog, RetentionPlanner):
         "Stores the day you were last seen in each community, so a retention period set by "
         "moderators can erase data of people who left, and, while you are erasing your data, "
         "the confirmation code (encrypted, for 10 minutes). The bot itself also keeps messages "
-        "it is due to send you and, for moderators, a log of their actions (never what members "
-        "wrote). If the bot is removed from a community, that community's data is erased a set "
-        "number of days later (30 unless the operator changed it) unless it is added back."
+        "it is due to send you (encrypted, until sent) and, for moderators, a log of their "
+        "actions (never what members wrote). For a message it posted with something you can "
+        "delete (a shared entry, feedback, a toolbox copy) it keeps where it posted it, never "
+        "the text, so deleting that removes the message from the platform too. If the bot is "
+        "removed from a community, that community's data is erased a set number of days later"
+        " (30 unless the operator changed it) unless it is added back."
     )
 
     def __init__(self, services: Services, config: Any = None) -> None:
@@ -103,6 +107,9 @@ class PrivacyCog(Cog, RetentionPlanner):
         cutoff = self.services.clock.now() - timedelta(days=days)
         gone = await self.services.members.left_before(cutoff)
         for info in gone:
+            # the bot is no longer there, so nothing can be deleted on the platform: only the
+            # rows go, pending ones (announcements, DMs about the community) included
+            await self.services.outbox.forget(OutboxRef.community(info.id), retract=False)
             await self.services.members.erase_community(info.id)
             await self.services.audit.record(
                 None, "circlebot", "privacy.community_erased", f"community={info.id}"
@@ -209,6 +216,8 @@ class PrivacyCog(Cog, RetentionPlanner):
                     "other people's entries. Meetings you set up stay for the people who go to "
                     "them, with you removed as facilitator and shown as set up by “a former "
                     "member”, and so do moderator actions you took, in the moderators' log. "
+                    "Messages I already posted with your words (a shared entry in the feed "
+                    "channel, feedback, a toolbox copy) are deleted there too. "
                     "This cannot be undone; `{prefix}mydata export` first if you want a copy.\n"
                     "To go ahead within 10 minutes: `{prefix}mydata erase confirm {code}`"
                 ).format(what=what, prefix=ctx.prefix, code=fresh),
@@ -229,14 +238,12 @@ class PrivacyCog(Cog, RetentionPlanner):
                     "with `{prefix}mydata erase`."
                 ).format(prefix=ctx.prefix)
             )
-        await self.service.erase(key)
-        await ctx.reply(
-            _(
-                "Done. Everything stored about you is erased. If you use a command again, "
-                "I will start afresh with only what that needs."
-            ),
-            ephemeral=True,
+        gone = await self.service.erase(key)
+        answer = _(
+            "Done. Everything stored about you is erased. If you use a command again, "
+            "I will start afresh with only what that needs."
         )
+        await ctx.reply(f"{answer} {gone.note()}".strip(), ephemeral=True)
 
     async def _touch(self, ctx: Context) -> None:
         if ctx.community is not None:

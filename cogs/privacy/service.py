@@ -18,6 +18,7 @@ from bot.core import (
     AuditEntry,
     Cog,
     Community,
+    Forgotten,
     Member,
     Message,
     OutboxItem,
@@ -227,7 +228,11 @@ class PrivacyService:
             )
             messages = await session.scalars(
                 select(OutboxItem)
-                .where(OutboxItem.is_dm.is_(True), OutboxItem.target == actor_key)
+                .where(
+                    OutboxItem.is_dm.is_(True),
+                    OutboxItem.target == actor_key,
+                    OutboxItem.status == "pending",
+                )
                 .order_by(OutboxItem.id)
             )
             return {
@@ -243,8 +248,12 @@ class PrivacyService:
 
     # ------------------------------------------------------------------ erase
 
-    async def erase(self, actor_key: str) -> None:
-        """Every cog's deletion hook, then the core's rows, then free space is overwritten."""
+    async def erase(self, actor_key: str) -> Forgotten:
+        """Every cog's deletion hook, then the core's rows, then free space is overwritten.
+
+        Returns what happened to messages already posted with the person's words or name
+        (deleted on the platform now, or later once it is reachable).
+        """
         for cog in self.every_cog():
             await cog.delete_user_data(actor_key)
         async with self._sessions.begin() as session:
@@ -253,8 +262,9 @@ class PrivacyService:
                 .where(AuditEntry.actor_key == actor_key)
                 .values(actor_key=FORMER_MEMBER)
             )
-        await self.services.outbox.forget(OutboxRef.member(actor_key))
+        gone = await self.services.outbox.forget(OutboxRef.member(actor_key))
         await scrub_free_space(self.services.db)
+        return gone
 
     # ------------------------------------------------------------------ erase confirmation
 

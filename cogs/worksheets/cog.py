@@ -531,7 +531,11 @@ class WorksheetsCog(Cog):
             target,
             copy,
             self.services.clock.now(),
-            refs=(OutboxRef(RefKind.TOOLBOX_SHARE, key), OutboxRef.member(ctx.actor.key)),
+            refs=(
+                OutboxRef(RefKind.TOOLBOX_SHARE, key),
+                OutboxRef.member(ctx.actor.key),
+                *((OutboxRef.community(ctx.community.id),) if ctx.community else ()),
+            ),
         )
         await self.toolbox.add_share(ctx.actor.key, id, person.key, person.name, key)
         await ctx.reply(
@@ -594,8 +598,24 @@ class WorksheetsCog(Cog):
                     await self.journal.withdraw_from_group(ctx.actor.key, code)
                 lines.append(_("Taken out of the {name} journal.").format(name=name))
                 continue
-            if await outbox.forget(share_ref(share)):
+            gone = await outbox.forget(share_ref(share))
+            if gone.withdrawn:
                 lines.append(_("{name} had not received it yet and now won't.").format(name=name))
+                continue
+            if gone.removed:
+                lines.append(
+                    _("The copy I had sent {name} was deleted from their messages.").format(
+                        name=name
+                    )
+                )
+                continue
+            if gone.waiting:
+                lines.append(
+                    _(
+                        "The copy I had sent {name} will be deleted from their messages when I "
+                        "reach the platform again."
+                    ).format(name=name)
+                )
                 continue
             note = Message.coerce(
                 _(

@@ -55,3 +55,33 @@ def test_sharing_feedback_groups_and_moderation_on_the_console(tmp_path: Path) -
     assert "Welcome to circle" in second and "hello from ben" in second
     assert re.search(r"\[dm ana\] A moderator took your entry", second)
     assert second.rstrip().endswith("Nobody has shared an entry here yet.")
+
+
+def test_deleting_a_shared_entry_takes_back_its_feed_post_and_the_feedback_dm(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "d.sqlite3"
+    first = run(
+        db,
+        "!journal feed-channel #general\n"
+        "@ana !me name River\n"
+        "@ana !journal write visibility:shared Quietmarker walked past the shop.\n"
+        ":advance 1m\n",
+    )
+    shared = re.search(r"shared as ([2-9a-z]{6})", first)
+    assert shared, first
+    assert re.search(r"\[#general\] .*shared by River", first), first
+    second = run(
+        db,
+        f"@ben !journal feedback {shared.group(1)} Feedbackmarker proud of you.\n"
+        ":advance 1m\n"
+        f"@ana !journal delete {shared.group(1)}\n",
+    )
+    assert "[dm ana] a member left feedback" in second and "Feedbackmarker" in second
+    answer = second.split("Deleted. It's gone for good.")[1]
+    assert answer.lstrip().startswith("I also deleted 2 message(s) I had already posted with it")
+    # the feed post (sent in the first run) and the DM quoting the feedback are taken back
+    assert "[#general] (a message I posted here earlier was deleted)" in second
+    assert "[dm ana] (a message I posted here earlier was deleted)" in second
+    third = run(db, f"@ana !journal delete {shared.group(1)}\n!journal feed\n")
+    assert "deleted)" not in third and "Nobody has shared an entry here yet." in third

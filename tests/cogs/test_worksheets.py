@@ -300,11 +300,21 @@ async def test_share_sends_exactly_the_item_and_unshare_withdraws_it(
     assert "payday" in to_fay[0].text and "row at home" not in to_fay[0].text
     assert "shared with fay" in (await fake.say("ana", "!toolbox"))[0].text
     said = await fake.say("ana", "!toolbox unshare 1")
-    assert "asked them to delete it" in said[0].text
+    assert "The copy I had sent fay was deleted from their messages." in said[0].text
     await app.scheduler.advance(timedelta(seconds=5))
-    to_fay = [s for s in fake.said if s.where == "dm" and s.to == "fake:fay"]
-    assert "withdrawn a worksheet" in to_fay[-1].text and "payday" not in to_fay[-1].text
+    visible = [s for s in fake.visible() if s.where == "dm" and s.to == "fake:fay"]
+    assert not any("payday" in s.text for s in visible)  # gone from fay's messages
     assert "shared with" not in (await fake.say("ana", "!toolbox"))[0].text
+    # the platform is down when the member withdraws: deleted once it is back
+    await fake.say("ana", "!toolbox share 1 fay")
+    await app.scheduler.advance(timedelta(seconds=5))
+    fake.reachable = False
+    said = await fake.say("ana", "!toolbox unshare 1")
+    assert "will be deleted from their messages when I reach" in said[0].text
+    assert any("payday" in s.text for s in fake.visible() if s.to == "fake:fay")
+    fake.reachable = True
+    await app.scheduler.advance(timedelta(minutes=1))
+    assert not any("payday" in s.text for s in fake.visible() if s.to == "fake:fay")
     said = await fake.say("ana", "!toolbox unshare 1")
     assert "isn't shared with anyone" in said[0].text
     # withdrawn before delivery: the facilitator never sees it

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.app import App
 from bot.core.dispatch import Incoming
+from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
@@ -24,6 +25,8 @@ class Said:
     where: str  # "channel", "ephemeral", "dm"
     to: str  # actor id for ephemeral/dm, channel id otherwise
     message: Message
+    message_id: str | None = None  # outbox deliveries have one
+    deleted: bool = False  # the bot took it back (deleted / redacted on the platform)
 
     @property
     def text(self) -> str:
@@ -85,6 +88,7 @@ class FakePlatform:
     tiers: dict[str, Tier] = field(default_factory=dict)
     delivered_keys: set[str] = field(default_factory=set)
     deferred: int = 0
+    reachable: bool = True
 
     def actor(self, name: str, tier: Tier = Tier.MEMBER) -> Actor:
         """A person of the fake community."""
@@ -106,9 +110,23 @@ class FakePlatform:
         await self.app.dispatcher.handle_text(self.incoming(name, dm=dm), text, "!")
         return self.said[before:]
 
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str:
+        message_id = f"m-{idempotency_key}"
         if idempotency_key in self.delivered_keys:
-            return
+            return message_id
         where = "dm" if target.is_dm else "channel"
-        self.said.append(Said(where, target.target, clean(message)))
+        self.said.append(Said(where, target.target, clean(message), message_id))
         self.delivered_keys.add(idempotency_key)
+        return message_id
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """Delete a message sent earlier; raises while `reachable` is False (platform down)."""
+        if not self.reachable:
+            raise DeliveryError("the fake platform is unreachable")
+        for said in self.said:
+            if said.message_id == message_id and said.to == target.target:
+                said.deleted = True
+
+    def visible(self) -> list[Said]:
+        """What members can still read: everything said that was not taken back."""
+        return [s for s in self.said if not s.deleted]

@@ -569,7 +569,8 @@ class DiscordAdapter:
         *,
         idempotency_key: str | None = None,
     ) -> str | None:
-        """Send every piece of a message; returns the last piece's message id.
+        """Send every piece of a message; returns the ids of the pieces sent, space-separated
+        (what `retract` needs to take the whole message back), None when none was sent.
 
         Keyed (outbox) sends are paced, carry nonces and end in a marker line (`with_marker`);
         pieces a lookup found already posted are not sent again.
@@ -577,7 +578,7 @@ class DiscordAdapter:
         reserve = MARKER_ROOM if idempotency_key is not None else 0
         parts = render(message, reserve=reserve)
         posted = self._posted_pieces.pop(idempotency_key or "", set())
-        last: str | None = None
+        ids: list[str] = []
         for index, part in enumerate(parts):
             kwargs = part.kwargs()
             if idempotency_key is not None:
@@ -588,8 +589,8 @@ class DiscordAdapter:
                 tag = marker_tag(idempotency_key)
                 kwargs["content"] = with_marker(kwargs.get("content"), tag, index, len(parts))
             sent = await channel.send(**kwargs)
-            last = str(sent.id)
-        return last
+            ids.append(str(sent.id))
+        return " ".join(ids) or None
 
     async def send_dm(
         self, user_id: int, message: Message, *, idempotency_key: str | None = None
@@ -614,7 +615,7 @@ class DiscordAdapter:
     async def send(self, target: Target, message: Message, idempotency_key: str) -> str | None:
         """The outbox's delivery: once, paced, with Discord errors mapped for its retries.
 
-        Returns the Discord id of the (last piece of the) message.
+        Returns the Discord ids of the message's pieces, space-separated.
         """
         if not self.client.is_ready():
             raise DeliveryError("not connected to Discord yet")
@@ -629,6 +630,28 @@ class DiscordAdapter:
             return await self.post(channel, message, idempotency_key=idempotency_key)
         except ValueError as exc:
             raise DeliveryError("not a Discord target", permanent=True) from exc  # no ids in logs
+        except discord.HTTPException as exc:
+            raise delivery_error(exc) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"Discord unreachable: {exc}") from exc
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """Delete a message the bot sent (its own: no Manage Messages needed); gone is fine."""
+        if not self.client.is_ready():
+            raise DeliveryError("not connected to Discord yet")
+        try:
+            if target.is_dm:
+                channel: discord.abc.Messageable = await self.client.create_dm(
+                    discord.Object(user_id_of(target.target))
+                )
+            else:
+                channel = self.client.get_partial_messageable(int(target.target))
+            assert isinstance(channel, discord.DMChannel | discord.PartialMessageable)
+            await channel.get_partial_message(int(message_id)).delete()
+        except discord.NotFound:
+            return  # deleted already (by a moderator, or an earlier try)
+        except ValueError as exc:
+            raise DeliveryError("not a Discord message", permanent=True) from exc
         except discord.HTTPException as exc:
             raise delivery_error(exc) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:

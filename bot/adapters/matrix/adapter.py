@@ -153,12 +153,19 @@ class MatrixAdapter:
 
     async def send(self, target: Target, message: Message, idempotency_key: str) -> str | None:
         """Outbox delivery; the key becomes the txn id, so a resend from the same device is
-        dropped by the homeserver. Returns the event id of the message's last piece."""
+        dropped by the homeserver. Returns the event ids of the pieces sent, space-separated."""
         if not self.ready.is_set():
             raise DeliveryError("Matrix is not connected yet")
         if target.is_dm:
             return await self.send_dm(_user_of(target), message, key=idempotency_key)
         return await self.send_message(target.target, message, reader=None, key=idempotency_key)
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """Redact an event the bot sent (see `Sender.redact`)."""
+        if not self.ready.is_set():
+            raise DeliveryError("Matrix is not connected yet")
+        room_id = await self.dms.room_for(_user_of(target)) if target.is_dm else target.target
+        await self.sender.redact(room_id, message_id)
 
     async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
         """After a crash between send and mark: the event id of the last piece this outbox
@@ -193,8 +200,9 @@ class MatrixAdapter:
         self, room_id: str, message: Message, *, reader: str | None, key: str | None = None
     ) -> str | None:
         """Render (in the reader's zone) and send text, then the attachment if any; returns
-        the last event id. A keyed (outbox) send marks every piece (`delivered.marker`) and
-        skips pieces a lookup found already sent."""
+        the ids of the events sent, space-separated (None when none was). A keyed (outbox)
+        send marks every piece (`delivered.marker`) and skips pieces a lookup found already
+        sent."""
         message = clean(message)
         if message.ping_role:
             log.info("ping_role is ignored on Matrix: the bot never pings")
@@ -204,17 +212,17 @@ class MatrixAdapter:
         content = text_content(message, render_when)
         pieces = [p for p, there in (("text", content), ("file", message.attachment)) if there]
         posted = self._posted_pieces.pop(key, set()) if key else set()
-        last: str | None = None
+        ids: list[str] = []
         for index, piece in enumerate(pieces):
             if index in posted:
                 continue
             extra = {MARKER_KEY: marker(key, index, len(pieces))} if key else {}
             txn = piece_txn(base, piece)
             if content is not None and piece == "text":
-                last = await self.sender.send_event(room_id, {**content, **extra}, txn)
+                ids.append(await self.sender.send_event(room_id, {**content, **extra}, txn))
             elif message.attachment is not None:
-                last = await self.sender.send_file(room_id, message.attachment, txn, extra)
-        return last
+                ids.append(await self.sender.send_file(room_id, message.attachment, txn, extra))
+        return " ".join(ids) or None
 
     async def send_notice(self, room_id: str, text: str) -> None:
         """A short plain notice (pointers, calm status lines)."""

@@ -24,6 +24,7 @@ from nio import (
     AsyncClient,
     LocalProtocolError,
     MatrixRoom,
+    RoomRedactResponse,
     RoomSendResponse,
     UploadResponse,
 )
@@ -127,6 +128,29 @@ class Sender:
                 f"the homeserver refused the message: {response}", permanent=permanent
             )
         return str(response.event_id)
+
+    async def redact(self, room_id: str, event_id: str) -> None:
+        """Redact an event the bot sent (a sender may always redact its own); gone is fine.
+
+        Raises:
+            DeliveryError: unreachable (tried again later), or permanent when the bot is no
+                longer in the room or the homeserver forbids it.
+        """
+        if room_id not in self.client.rooms:
+            raise DeliveryError("not in that room any more", permanent=True)
+
+        async def request() -> Any:
+            return await self.client.room_redact(room_id, event_id)
+
+        response = await self.paced(request)
+        if isinstance(response, RoomRedactResponse):
+            return
+        code = getattr(response, "status_code", None)
+        if code == "M_NOT_FOUND":
+            return  # redacted or purged already
+        raise DeliveryError(
+            f"the homeserver refused the redaction: {response}", permanent=code == "M_FORBIDDEN"
+        )
 
     async def send_file(
         self,
