@@ -22,8 +22,8 @@ from bot.clock import VirtualClock
 from bot.core.message import Message
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import RETRACTABLE, OutboxRef, RefKind, Target
-from tests.conftest import AppFactory, make_config
-from tests.fakes import FakePlatform
+from tests.harness.app import AppFactory, make_config
+from tests.harness.platform import FakePlatform
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 REFS = (

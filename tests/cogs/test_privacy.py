@@ -20,7 +20,7 @@ from bot.core.permissions import Tier
 from bot.crypto import EncryptedText
 from bot.db import Base
 from bot.maintenance import load_all_models
-from bot.models import ACTOR_KEY, AuditEntry, Member
+from bot.models import ACTOR_KEY, AuditEntry, Member, OutboxItem, OutboxItemRef
 from cogs.journal.models import JournalEntry, JournalFeedback
 from cogs.privacy import render
 from cogs.privacy.cog import PrivacyCog
@@ -339,10 +339,14 @@ async def test_a_community_that_removed_the_bot_is_erased_after_the_period(
 ) -> None:
     app, fake = await full_app(app_factory)
     await fake.say("ana", "!me name Hazel")
+    await fake.say("ana", "!journal feed-channel #general")
     await fake.say("ana", "!journal write visibility:shared written in the circle")
     await fake.say("ana", '!meeting schedule Circle "2026-12-02 19:00" 60m zone:UTC')
+    await fake.say("ana", '!meeting schedule Weekly "2026-12-03 19:00" 60m repeat:weekly zone:UTC')
     await fake.say("ana", "!urge log 4 a personal item, not the community's")
+    await app.outbox.deliver_due()
     assert {"journal_entry", "meeting", "member"} <= set(await community_rows(app))
+    assert any("written in the circle" in s.text for s in fake.said if s.where == "channel")
     notice = await app.community_removed("fake", COMMUNITY)
     assert notice is not None
     assert "kept for 30 days, until 31 December 2026, 09:00 (UTC)" in notice
@@ -353,6 +357,12 @@ async def test_a_community_that_removed_the_bot_is_erased_after_the_period(
     await app.scheduler.advance(timedelta(days=1, hours=2))
     assert await community_rows(app) == {}
     assert await app.members.community_by_id(1) is None
+    # the outbox keeps nothing of it: no pending announcement or reminder, no sent post's
+    # place, no reference (it stood outside the foreign keys the community row cascades to)
+    async with app.db.sessions() as session:
+        assert (await session.scalars(select(OutboxItemRef))).all() == []
+        kept = (await session.scalars(select(OutboxItem))).all()
+        assert [(r.status, r.target, r.payload) for r in kept if r.target or r.payload] == []
     data, _md = await export(fake, "ana")  # personal rows outside the community stay
     assert data["cogs"]["worksheets"]["toolbox"]
 

@@ -16,12 +16,13 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
-from nio import ErrorResponse, RoomCreateResponse, RoomPreset
+from nio import ErrorResponse, RoomCreateResponse, RoomPreset, RoomSendResponse
 
 from bot.models import OutboxItem
 from tests.harness.discord import EPHEMERAL, VIEW_CHANNEL, Circle
-from tests.harness.matrix import WAIT_S, Bot, in_room, new_member, scene
+from tests.harness.matrix import WAIT_S, Bot, Member, in_room, new_member, scene
 from tests.harness.synapse import SynapseServer, unique_localpart
 
 pytestmark = pytest.mark.e2e
@@ -146,6 +147,48 @@ async def test_matrix_alerts_only_to_an_invite_only_room_of_moderators(
         assert f"https://matrix.to/#/{ana.user_id}" in content["formatted_body"]
         assert content["m.mentions"] == {}
         assert "may not see it" in answer.body
+
+        # What the homeserver's push rules make of that content (spec v1.7, MSC3952): with
+        # `m.mentions` present, the legacy body rules are off, so the account's pill and id in
+        # the text do not highlight anyone; the same text without `m.mentions` would.
+        client = bot.adapter.client
+        quiet = {**content, "msgtype": "m.text"}
+        loud = {k: v for k, v in quiet.items() if k != "m.mentions"}
+        sent = {}
+        for name, body in (("quiet", quiet), ("loud", loud)):
+            response = await client.room_send(mods, "m.room.message", body)
+            assert isinstance(response, RoomSendResponse), response
+            sent[name] = response.event_id
+        highlighted = await highlights(synapse, ana, set(sent.values()))
+        assert highlighted == {sent["loud"]}, highlighted
+        assert alert.event_id not in await highlights(synapse, ana, {alert.event_id})
+
+
+async def highlights(server: SynapseServer, member: Member, events: set[str]) -> set[str]:
+    """Which of `events` the homeserver highlighted for `member` (GET /notifications)."""
+    url = f"{server.base_url}/_matrix/client/v3/notifications"
+    headers = {"Authorization": f"Bearer {member.client.access_token}"}
+    found: set[str] = set()
+    async with aiohttp.ClientSession() as http:
+        for _attempt in range(50):  # push actions are stored as the event is persisted
+            async with http.get(url, headers=headers) as response:
+                assert response.status == 200, await response.text()
+                data = await response.json()
+            seen = {n["event"]["event_id"]: n for n in data["notifications"]}
+            found = {
+                e
+                for e in events & set(seen)
+                if any(
+                    isinstance(a, dict)
+                    and a.get("set_tweak") == "highlight"
+                    and a.get("value", True)
+                    for a in seen[e]["actions"]
+                )
+            }
+            if events <= set(seen) or found:
+                break
+            await asyncio.sleep(0.1)
+    return found
 
 
 async def test_matrix_a_room_that_removes_the_bot_is_told_what_happens(

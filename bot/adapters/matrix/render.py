@@ -82,7 +82,14 @@ def text_content(message: Message, render_when: Callable[[When], str]) -> dict[s
             rich.append(f"<ol>{items}</ol>")
     user = (message.mention or "").removeprefix("matrix:")
     if message.mention and message.mention.startswith("matrix:") and user.startswith("@"):
-        # A pill that opens the account; empty m.mentions keeps it from notifying anyone.
+        # A pill that opens the account, and never a ping. Since spec v1.7 (intentional
+        # mentions, MSC3952) a client or server highlights a user only when `m.mentions`
+        # lists them (`.m.rule.is_user_mention`); with `m.mentions` present, even empty, the
+        # legacy rules that matched a display name or user id in the body are off. So the
+        # link and id identify the member to moderators without notifying them. On top of
+        # that, every notice is `m.notice`, which `.m.rule.suppress_notices` keeps from
+        # notifying at all. A pre-1.7 homeserver or client would still match the id in the
+        # body. The Synapse e2e test checks the push rules' verdict.
         plain.append(user)
         link = html.escape(f"https://matrix.to/#/{user}", quote=True)
         rich.append(f'<a href="{link}">{html.escape(user, quote=False)}</a>')
