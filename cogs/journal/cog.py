@@ -145,7 +145,9 @@ class JournalCog(Cog, GroupJournal):
         "Stores the journal entries and feedback you write (title and text encrypted), the "
         "optional mood number, when you wrote them and who may see them, and the group "
         "journals you are in (group names are stored as typed). Shared entries show your "
-        "pseudonym here, never your account name."
+        "pseudonym here, never your account name. If moderators chose a feed channel, a "
+        "shared entry is also posted there; unsharing or deleting it deletes that post, and "
+        "deleting feedback deletes the message that passed it on."
     )
     Config = JournalConfig
 

@@ -157,7 +157,9 @@ class PrivacyCog(Cog, RetentionPlanner):
         data = await self.service.export(ctx.actor.key)
         stamp = self.services.clock.now().strftime("%Y%m%d")
         as_json = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-        as_markdown = render.markdown(data, self._titles(), self._statements()).encode("utf-8")
+        as_markdown = render.markdown(
+            data, self._titles(), self._statements(), zone=ctx.zone
+        ).encode("utf-8")
         try:
             await ctx.dm(
                 Message.of(

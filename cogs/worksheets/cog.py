@@ -68,7 +68,8 @@ class WorksheetsCog(Cog):
     data_statement = (
         "Stores the worksheets you complete and the urges you log (answers encrypted), and "
         "who you chose to share an item with, so you can review, edit, export or delete them. "
-        "Only you can see your toolbox."
+        "Only you can see your toolbox. Withdrawing a share deletes the copy it sent (where "
+        "the platform does not allow that, the recipient is asked to delete it)."
     )
     Config = WorksheetsConfig
 

@@ -280,9 +280,12 @@ async def test_an_export_names_other_people_only_by_pseudonym(app_factory: AppFa
         assert "Birch" in text and "another member" in text
     assert dumped.count(ANA) == 1 and data["account"] == ANA  # her own id, once
     # A document for a person: headings per part and per kind, labels in words, dates written.
-    assert "## Your journal" in markdown and "### Invites" in markdown
-    assert "- **Inviter**: you" in markdown and "- **Invitee**: Birch" in markdown
-    assert "01 December 2026, 09:00 UTC" in markdown and "T09:00:00" not in markdown
+    assert "## Your journal" in markdown and "### Invitations to group journals" in markdown
+    assert "An invitation from you to Birch to join a group journal" in markdown
+    assert "An invitation from you to another member to join" in markdown
+    assert "You shared item #1 of your toolbox with Birch" in markdown
+    assert "Made on 1 December 2026, 09:00" in markdown and "Times are in UTC." in markdown
+    assert "T09:00:00" not in markdown
     assert "rain at the station" in markdown and "_key" not in markdown
 
 
@@ -410,3 +413,38 @@ def test_no_account_in_a_person_field_or_in_text_survives_the_export(
     out = json.dumps(_replace_keys(data, names))
     for key in named | {ANA}:
         assert key not in out
+
+
+SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
+FIELD_DUMP = re.compile(r"(?im)^\W*(\*\*)?(is|has) [a-z ]+(\*\*)?: *(yes|no)\b")
+
+
+async def test_the_readable_export_is_a_document_for_a_person(app_factory: AppFactory) -> None:
+    app, fake = await full_app(app_factory)
+    canaries = await ana_everywhere(app, fake)
+    await fake.say("ana", "!me timezone Asia/Tokyo")
+    await fake.say("ana", "!meeting reminders on")  # a reminder DM now waits for her
+    data, md = await export(fake, "ana")
+    assert data["core"]["messages_to_you"], "the export should hold a waiting message"
+    # plain words: no field names, no "Is dm: yes" lines, no bookkeeping
+    assert SNAKE_CASE.findall(md) == []
+    assert FIELD_DUMP.findall(md) == []
+    for internal in ("Not after", "Platform", "Token", "Version", "Uid", "Rrule", "Flow"):
+        assert f"{internal}:" not in md, internal
+    # every kind of record she has appears under its heading, with what she wrote
+    for part in [*data["cogs"].values(), data["core"]]:
+        for kind, value in part.items():
+            if value:
+                assert f"### {render.SENTENCES[kind][0]}\n" in md, kind
+    for canary in canaries:
+        assert canary in md, canary
+    assert "> Ana's day canary1zq" in md  # her entry, quoted under its sentence
+    # dates in her own zone: the export was made at 09:00 UTC, 18:00 in Tokyo
+    assert "Made on 1 December 2026, 18:00 for your account fake:ana." in md
+    assert "Times are in Asia/Tokyo." in md
+    assert "09:00 UTC" not in md and "+00:00" not in md  # also inside a waiting message
+    assert "it begins 3 December 2026, 04:00." in md
+    # other people only by pseudonym or as another member: never an account or a login name
+    assert "fake:bob" not in md and "Recipient name" not in md
+    assert "You shared item #1 of your toolbox with another member" in md
+    assert "Another member shared an item of their toolbox with you" in md
