@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -33,3 +34,17 @@ def encryption_keys() -> list[str]:
     keys = [crypto.generate_key()]
     crypto.use_keys(keys)
     return keys
+
+
+TESTS = Path(__file__).resolve().parent
+# A test's directory decides its build phase (see tests/README.md), so a new file is in the
+# right one without remembering a marker.
+PHASE_MARKS = {"e2e": pytest.mark.e2e, "chaos": pytest.mark.chaos}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e/ `e2e` and every test under tests/chaos/ `chaos`."""
+    for item in items:
+        top = item.path.resolve().relative_to(TESTS).parts[0]
+        if top in PHASE_MARKS:
+            item.add_marker(PHASE_MARKS[top])

@@ -59,6 +59,10 @@ __all__ = [
 
 T = TypeVar("T")
 
+# How long a wait may take before the test fails: a liveness bound (a wait returns as soon as
+# its condition holds), generous because a loaded 2-core machine is slow; never a timing goal.
+WAIT_SECONDS = 10.0
+
 DISCORD_EPOCH_MS = 1420070400000
 API_PREFIX = "/api/v10"
 
@@ -1091,7 +1095,11 @@ class DiscordStandin:
         self.faults.append(fault)
         return fault
 
-    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 2.0) -> T:  # noqa: ASYNC109 - tests wait with a bound
+    async def wait_for(
+        self,
+        predicate: Callable[[], T | None],
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - tests wait with a bound
+    ) -> T:
         """Wait until ``predicate()`` returns something truthy.
 
         Re-checked on every request/gateway frame the stand-in sees, and every 5 ms so that
@@ -1116,7 +1124,7 @@ class DiscordStandin:
         path_regex: str,
         *,
         count: int = 1,
-        timeout: float = 2.0,  # noqa: ASYNC109 - tests wait with a bound
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - tests wait with a bound
     ) -> list[RecordedRequest]:
         """Wait until at least ``count`` matching requests were recorded."""
 
@@ -1129,7 +1137,7 @@ class DiscordStandin:
     async def wait_for_interaction_response(
         self,
         interaction_id: int,
-        timeout: float = 2.0,  # noqa: ASYNC109 - tests wait with a bound
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - tests wait with a bound
     ) -> dict[str, Any]:
         """The first callback body for an interaction (``payload_json`` for multipart)."""
         record = self.state.interactions[interaction_id]
@@ -1281,7 +1289,7 @@ class DiscordStandin:
             gw.ready = False
             await gw.ws.send_str(json.dumps({"op": 9, "s": None, "t": None, "d": resumable}))
 
-    async def wait_for_connection(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109 - tests wait with a bound
+    async def wait_for_connection(self, timeout: float = WAIT_SECONDS) -> None:  # noqa: ASYNC109 - tests wait with a bound
         await self.wait_for(lambda: self.connected, timeout)
 
     # -- pushing events ------------------------------------------------------------------------
