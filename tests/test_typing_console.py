@@ -309,3 +309,19 @@ async def test_the_community_zone_is_confirmed_with_its_local_time(
     assert "It is now Mon 20:00 (AEDT) in Australia/Sydney." in shown
     shown = await console.type("@ana !settings set timezone EST")
     assert "abbreviation" in shown and "America/New_York" in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "needle"),
+    [
+        ("tomorrow 25:00", "25:00 is not a time of day"),
+        ("tomorrow 13pm", "13pm is not a time of day"),
+        ("tomorrow 7pm EST", "EST is an abbreviation"),
+        ("next blursday 7pm", "is not a date and time I can read"),
+    ],
+)
+async def test_times_that_would_be_misread_are_refused(
+    console: Console, typed: str, needle: str
+) -> None:
+    shown = await console.type(f'@ana !meeting schedule Circle "{typed}" 60m')
+    assert needle in shown and "Scheduled" not in shown, shown

@@ -321,6 +321,7 @@ def read_wall_time(
         pass
     if raw.lower() == "now":
         return base.replace(second=0, microsecond=0)
+    _check_typed_times(raw, now)
     import dateparser  # imported on first use: it loads its language data then
 
     found = dateparser.parse(
@@ -349,6 +350,36 @@ def read_wall_time(
         elif prefer == "past" and found > base:
             found -= timedelta(days=1)
     return _in_range(found)
+
+
+_CLOCK = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\b\.?)?", re.IGNORECASE)
+
+
+def _check_typed_times(raw: str, now: datetime | None) -> None:
+    """Refuse what dateparser would quietly drop or convert: a time of day that does not
+    exist (`25:00`, `13pm`) and a zone abbreviation (`7pm EST`), which names only part of a
+    place's year."""
+    for m in _CLOCK.finditer(raw):
+        if m.group(2) is None and m.group(3) is None:
+            continue  # a bare number: a day, a count
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        if hour > (12 if m.group(3) else 23) or minute > 59 or (m.group(3) and hour == 0):
+            raise ArgumentError(
+                _("`{time}` is not a time of day.").format(time=m.group(0).strip()[:12])
+            )
+    from bot.core.zones import find_zone
+
+    for word in re.findall(r"\b[A-Z]{3,5}\b", raw):
+        if word != "UTC":
+            try:
+                find_zone(word, now)
+            except ArgumentError as exc:
+                if "abbreviation" in exc.message:
+                    raise ArgumentError(
+                        exc.message
+                        + " "
+                        + _("Put the place after the time, e.g. `tomorrow 7pm Europe/London`.")
+                    ) from None
 
 
 def parse_datetime(
