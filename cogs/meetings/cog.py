@@ -21,14 +21,12 @@ from bot.core import (
     NotFound,
     Option,
     OptionType,
-    Part,
     PermissionDenied,
     Place,
     Scope,
     Services,
     Tier,
     UserError,
-    When,
     _,
     command,
     escape_markdown,
@@ -434,26 +432,7 @@ class MeetingsCog(Cog, MeetingSchedule):
         await ctx.reply(Message.of(*message.text, "\n" + understood))
 
     def _summary(self, verb: str, view: MeetingView) -> Message:
-        nxt = view.next_occurrence(self.services.clock.now())
-        parts: list[Part] = [
-            _("{verb} **{title}** (#{id}), {rule}.").format(
-                verb=verb,
-                title=escape_markdown(view.title),
-                id=view.id,
-                rule=recurrence.describe(view.rrule),
-            )
-        ]
-        if nxt is not None:
-            parts.extend(["\n" + _("Next: "), When(nxt.start)])
-        parts.append(
-            "\n"
-            + _("The time stays {time} {zone}, also when clocks change.").format(
-                time=view.start_local.strftime("%H:%M"), zone=view.timezone
-            )
-        )
-        if warning := recurrence.skip_warning(view.rrule, view.start_local):
-            parts.append("\n" + warning)
-        return Message.of(*parts)
+        return render.summary(verb, view, view.next_occurrence(self.services.clock.now()))
 
     @command(
         "meeting",
@@ -576,27 +555,11 @@ class MeetingsCog(Cog, MeetingSchedule):
             if view.cancelled:
                 raise UserError(_("That series is already cancelled."))
             await self.service.cancel_series(view, ctx.actor.key, text)
-            await ctx.reply(
-                _(
-                    "**{title}** is cancelled for good; nothing more will be announced. The "
-                    "channel was told. `{prefix}meeting restore #{id} all` undoes it."
-                ).format(title=escape_markdown(view.title), prefix=ctx.prefix, id=view.id),
-                ephemeral=True,
-            )
+            await ctx.reply(render.series_cancelled(view, ctx.prefix), ephemeral=True)
             return
         occ = await self._occurrence(view, when)
         await self.service.cancel_occurrence(view, ctx.actor.key, occ, text)
-        await ctx.reply(
-            Message.of(
-                _("Cancelled **{title}** on ").format(title=escape_markdown(view.title)),
-                When(occ.start),
-                ". "
-                + _(
-                    "The channel was told. `{prefix}meeting restore #{id} {day}` undoes it."
-                ).format(prefix=ctx.prefix, id=view.id, day=occ.key[:10]),
-            ),
-            ephemeral=True,
-        )
+        await ctx.reply(render.occurrence_cancelled(view, occ, ctx.prefix), ephemeral=True)
 
     @command(
         "meeting",
@@ -639,16 +602,7 @@ class MeetingsCog(Cog, MeetingSchedule):
                 )
             )
         await self.service.move_occurrence(view, ctx.actor.key, occ, new_start, text)
-        await ctx.reply(
-            Message.of(
-                _("Moved **{title}** from ").format(title=escape_markdown(view.title)),
-                When(occ.start),
-                _(" to "),
-                When(new_start),
-                ". " + _("The channel was told."),
-            ),
-            ephemeral=True,
-        )
+        await ctx.reply(render.moved(view, occ, new_start), ephemeral=True)
 
     @command(
         "meeting",
@@ -672,12 +626,7 @@ class MeetingsCog(Cog, MeetingSchedule):
         word = when.strip().lower()
         if word in ("all", "series"):
             await self.service.restore(view, ctx.actor.key, None)
-            await ctx.reply(
-                _("**{title}** meets again; announcements are planned as before.").format(
-                    title=escape_markdown(view.title)
-                ),
-                ephemeral=True,
-            )
+            await ctx.reply(render.series_restored(view), ephemeral=True)
             return
         day = parse_date(word)
         cancelled = [
@@ -693,14 +642,7 @@ class MeetingsCog(Cog, MeetingSchedule):
             )
         _fresh, occ = await self.service.restore(view, ctx.actor.key, cancelled[0])
         assert occ is not None
-        await ctx.reply(
-            Message.of(
-                _("**{title}** on ").format(title=escape_markdown(view.title)),
-                When(occ.start),
-                " " + _("takes place again. The channel was told."),
-            ),
-            ephemeral=True,
-        )
+        await ctx.reply(render.occurrence_restored(view, occ), ephemeral=True)
 
     @command(
         "meeting",
@@ -713,9 +655,7 @@ class MeetingsCog(Cog, MeetingSchedule):
         """Delete a meeting with its RSVPs; pending announcements are withdrawn."""
         view = await self._managed(ctx, meeting)
         await self.service.remove(view, ctx.actor.key)
-        await ctx.reply(
-            _("Deleted **{title}** (#{id}).").format(title=escape_markdown(view.title), id=view.id)
-        )
+        await ctx.reply(render.deleted(view))
 
     @command(
         "meeting",
@@ -833,10 +773,7 @@ class MeetingsCog(Cog, MeetingSchedule):
         if when.strip().lower() not in ("all", "series"):
             key = (await self._occurrence(view, when)).key
         removed = await self.service.unrsvp(view, ctx.actor.key, key)
-        await ctx.reply(
-            _("Your RSVP is removed.") if removed else _("You had no RSVP there."),
-            ephemeral=True,
-        )
+        await ctx.reply(render.unrsvp(bool(removed)), ephemeral=True)
 
     @command(
         "meeting",
@@ -854,12 +791,7 @@ class MeetingsCog(Cog, MeetingSchedule):
     async def reminders(self, ctx: Context, setting: str) -> None:
         """Turn all meeting reminder DMs off (or back on)."""
         await self.service.set_reminders(ctx.actor.key, setting == "on")
-        await ctx.reply(
-            _("Meeting reminders are on for the meetings you RSVP'd with a reminder.")
-            if setting == "on"
-            else _("No more meeting reminder DMs. Your RSVPs stay."),
-            ephemeral=True,
-        )
+        await ctx.reply(render.reminders(setting == "on"), ephemeral=True)
 
     @command(
         "meeting",
@@ -923,15 +855,7 @@ class MeetingsCog(Cog, MeetingSchedule):
         if value is not None and not re.fullmatch(r"[\w@:.!-]{1,64}", value):
             raise UserError(_("Give the role's id, or off."))
         await self.service.set_ping_role(view, ctx.actor.key, value)
-        await ctx.reply(
-            _("Announcements of **{title}** will ping that role.").format(
-                title=escape_markdown(view.title)
-            )
-            if value
-            else _("Announcements of **{title}** ping nobody.").format(
-                title=escape_markdown(view.title)
-            )
-        )
+        await ctx.reply(render.ping(view, value is not None))
 
     @command(
         "meeting",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from babel.lists import format_list
 
@@ -146,3 +147,98 @@ def rsvp_noted(
         else:
             parts.append(" " + _("I'll DM you {span} before.").format(span=span(remind_minutes)))
     return Message.of(*parts)
+
+
+def summary(verb: str, view: MeetingView, nxt: Occurrence | None) -> Message:
+    """After scheduling or editing: what was done, the rule, the next time, and the zone."""
+    parts: list[Part] = [
+        _("{verb} **{title}** (#{id}), {rule}.").format(
+            verb=verb,
+            title=escape_markdown(view.title),
+            id=view.id,
+            rule=recurrence.describe(view.rrule),
+        )
+    ]
+    if nxt is not None:
+        parts.extend(["\n" + _("Next: "), When(nxt.start)])
+    parts.append(
+        "\n"
+        + _("The time stays {time} {zone}, also when clocks change.").format(
+            time=view.start_local.strftime("%H:%M"), zone=view.timezone
+        )
+    )
+    if warning := recurrence.skip_warning(view.rrule, view.start_local):
+        parts.append("\n" + warning)
+    return Message.of(*parts)
+
+
+def series_cancelled(view: MeetingView, prefix: str) -> str:
+    """A whole series cancelled, and how to undo it."""
+    return _(
+        "**{title}** is cancelled for good; nothing more will be announced. The "
+        "channel was told. `{prefix}meeting restore #{id} all` undoes it."
+    ).format(title=escape_markdown(view.title), prefix=prefix, id=view.id)
+
+
+def occurrence_cancelled(view: MeetingView, occ: Occurrence, prefix: str) -> Message:
+    """One meeting cancelled, and how to undo it."""
+    return Message.of(
+        _("Cancelled **{title}** on ").format(title=escape_markdown(view.title)),
+        When(occ.start),
+        ". "
+        + _("The channel was told. `{prefix}meeting restore #{id} {day}` undoes it.").format(
+            prefix=prefix, id=view.id, day=occ.key[:10]
+        ),
+    )
+
+
+def moved(view: MeetingView, occ: Occurrence, new_start: datetime) -> Message:
+    """One meeting moved to another time."""
+    return Message.of(
+        _("Moved **{title}** from ").format(title=escape_markdown(view.title)),
+        When(occ.start),
+        _(" to "),
+        When(new_start),
+        ". " + _("The channel was told."),
+    )
+
+
+def series_restored(view: MeetingView) -> str:
+    """A cancelled series meets again."""
+    return _("**{title}** meets again; announcements are planned as before.").format(
+        title=escape_markdown(view.title)
+    )
+
+
+def occurrence_restored(view: MeetingView, occ: Occurrence) -> Message:
+    """A cancelled meeting takes place again."""
+    return Message.of(
+        _("**{title}** on ").format(title=escape_markdown(view.title)),
+        When(occ.start),
+        " " + _("takes place again. The channel was told."),
+    )
+
+
+def deleted(view: MeetingView) -> str:
+    """A meeting deleted with its RSVPs."""
+    return _("Deleted **{title}** (#{id}).").format(title=escape_markdown(view.title), id=view.id)
+
+
+def ping(view: MeetingView, on: bool) -> str:
+    """Whether a meeting's announcements ping a role."""
+    title = escape_markdown(view.title)
+    if on:
+        return _("Announcements of **{title}** will ping that role.").format(title=title)
+    return _("Announcements of **{title}** ping nobody.").format(title=title)
+
+
+def unrsvp(removed: bool) -> str:
+    """An RSVP taken back, or none to take back."""
+    return _("Your RSVP is removed.") if removed else _("You had no RSVP there.")
+
+
+def reminders(on: bool) -> str:
+    """Reminder DMs switched on or off for every meeting."""
+    if on:
+        return _("Meeting reminders are on for the meetings you RSVP'd with a reminder.")
+    return _("No more meeting reminder DMs. Your RSVPs stay.")
