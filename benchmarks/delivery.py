@@ -30,6 +30,7 @@ from bot.app import App
 from bot.core.loader import parse_config as parse
 from bot.core.message import Message
 from bot.outbox import Target
+from bot.platform import PlatformDefaults
 
 SEND_SECONDS = 0.050
 GLOBAL_PER_SECOND = 50
@@ -37,7 +38,7 @@ CHANNEL_PER_5_SECONDS = 5
 EARLY_ALLOWED_SECONDS = 30.0
 
 
-class DiscordLike:
+class DiscordLike(PlatformDefaults):
     """A platform with a 50 ms send and Discord's global and per-channel limits."""
 
     platform = "bench"

@@ -35,6 +35,7 @@ from bot.core.loader import parse_config as parse
 from bot.core.message import Message
 from bot.models import OutboxItem
 from bot.outbox import Target
+from bot.platform import PlatformDefaults
 from cogs.meetings.models import Meeting, MeetingFacilitator
 from cogs.meetings.recurrence import local_key, parse_repeat
 
@@ -59,7 +60,7 @@ class TimedClock(VirtualClock):
         return self.marks[min(i, len(self.marks) - 1)][1]
 
 
-class Sink:
+class Sink(PlatformDefaults):
     """A transport that records how late each item arrived."""
 
     platform = "bench"

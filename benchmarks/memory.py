@@ -22,6 +22,7 @@ from benchmarks.meetings_schedule import START, seed
 from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.context import ResponderDefaults
 from bot.core.dispatch import Incoming
 from bot.core.identity import Actor, Place
 from bot.core.loader import parse_config as parse
@@ -32,7 +33,7 @@ from tests.harness.platform import FakePlatform
 MEMBERS = 5
 
 
-class Quiet:
+class Quiet(ResponderDefaults):
     """A responder that drops replies, so they do not pile up in memory as with the fake."""
 
     prefix = "!"

@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from bot import crypto, keycheck
 from bot.clock import Clock, SystemClock
@@ -30,56 +29,12 @@ from bot.leader import (
 )
 from bot.leader import sqlite_path as sqlite_path
 from bot.outbox import Target
+from bot.platform import Platform
 from bot.services.audit import AuditService
 from bot.services.members import MemberService, removal_notice
 from bot.services.settings import SettingsService
 
 log = logging.getLogger("circlebot.app")
-
-
-class Transport(Protocol):
-    """How the outbox reaches a platform; adapters implement it."""
-
-    platform: str
-
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> str | None:
-        """Deliver once; the key lets the platform drop a retry of the same message.
-
-        Returns the platform's id of the message when it has one.
-        """
-
-
-@runtime_checkable
-class ConnectingTransport(Transport, Protocol):
-    """A transport that is not ready at once (it logs in first); the outbox waits for it."""
-
-    @property
-    def can_send(self) -> bool:
-        """True once messages can be sent; the adapter then calls `outbox.deliver_due()`."""
-
-
-@runtime_checkable
-class RecordedTransport(Transport, Protocol):
-    """A transport that can look for an earlier try in the platform's own record."""
-
-    async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
-        """The platform's id of a message sent with this key since `since`, else None.
-
-        Raises on a failure to read; the outbox then resends under the same key.
-        """
-
-
-@runtime_checkable
-class RetractingTransport(Transport, Protocol):
-    """A transport that can take back a message it sent (Discord: delete; Matrix: redact)."""
-
-    async def retract(self, target: Target, message_id: str) -> None:
-        """Delete the message `message_id` the bot sent to `target`; one already gone is fine.
-
-        Raises:
-            DeliveryError: not reachable now (tried again later), or `permanent` when the
-                platform will never allow it (e.g. the bot is no longer in that place).
-        """
 
 
 class StartupError(Exception):
@@ -168,8 +123,9 @@ class App:
             ready=self._transport_ready,
             retract=self._retract,
         )
-        self.transports: dict[str, Transport] = {}
-        self.mirror = CalendarMirror(self.transports)  # events in platforms' calendars
+        self.transports: dict[str, Platform] = {}
+        self.mirrors: dict[str, Platform] = {}  # the platforms with a calendar
+        self.mirror = CalendarMirror(self.mirrors)  # events in platforms' calendars
         self.cogs: dict[str, Cog] = {}
         self.text_checks = TextChecks()
         self.dispatcher = Dispatcher(
@@ -254,9 +210,14 @@ class App:
         if await self.members.returned(platform, platform_id):
             log.info("added back to a community; its data will not be erased")
 
-    def add_transport(self, transport: Transport) -> None:
-        """Register an adapter so the outbox can reach its platform."""
+    def add_transport(self, transport: Platform) -> None:
+        """Register an adapter so the outbox (and, if it has a calendar, the calendar mirror)
+        can reach its platform."""
         self.transports[transport.platform] = transport
+        if transport.capabilities.mirrors_events:
+            self.mirrors[transport.platform] = transport
+        else:
+            self.mirrors.pop(transport.platform, None)
 
     async def start(self) -> None:
         """Lead (timed work: jobs, the outbox) or follow (commands only), then keep checking.
@@ -292,23 +253,21 @@ class App:
         transport = self.transports.get(platform)
         if transport is None:
             return False
-        if isinstance(transport, ConnectingTransport):
-            return transport.can_send
-        return True
+        return transport.can_send
 
     async def _retract(self, target: Target, message_id: str) -> None:
         transport = self.transports.get(target.platform)
         if transport is None:
             raise DeliveryError(f"{target.platform} is not connected")
-        if not isinstance(transport, RetractingTransport):
+        if not transport.capabilities.retracts:
             raise DeliveryError(f"{target.platform} cannot delete messages", permanent=True)
         await transport.retract(target, message_id)
 
     async def _find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         transport = self.transports.get(target.platform)
-        if isinstance(transport, RecordedTransport):
-            return await transport.find_sent(target, key, since)
-        return None
+        if transport is None or not transport.capabilities.finds_sent:
+            return None
+        return await transport.find_sent(target, key, since)
 
     async def close(self, *, drain_timeout_seconds: float = 10.0) -> None:
         """Stop taking commands, give running commands and then running jobs up to

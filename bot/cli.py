@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import __version__, crypto, keycheck
-from bot.adapters import PlatformAdapter
 from bot.app import App, StartupError, resolve_keys, sqlite_path
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import AppConfig, ConfigError
 from bot.core.loader import LoadError
 from bot.core.loader import read_config as load_config
+from bot.platform import Platform
 
 DEFAULT_CONFIG = Path("config.toml")
 DEFAULT_DB = Path("data/circlebot.sqlite3")
@@ -360,10 +360,10 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
     app = App(config)
     app.key_source = keys.description
     await app.open(migrate=False)
-    adapters: list[PlatformAdapter] = []
+    adapters: list[Platform] = []
     for platform in config.platforms:
         module = importlib.import_module(f"bot.adapters.{platform}")
-        adapter: PlatformAdapter = module.create(app)
+        adapter: Platform = module.create(app)
         adapters.append(adapter)
     stop = asyncio.Event()
     _on_signals(stop)

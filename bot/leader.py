@@ -41,6 +41,7 @@ from bot.core.cog import Cog
 from bot.db import Database, utcnow
 from bot.models import OutboxItem, ProcessStatus
 from bot.outbox import Outbox, Report
+from bot.platform import Platform
 from bot.scheduler import JobFunc, Scheduler
 
 log = logging.getLogger("circlebot.leader")
@@ -160,20 +161,6 @@ class ErrorRing(logging.Handler):
                 "type": kind,
             }
         )
-
-
-def is_connected(transport: object) -> bool:
-    """Whether an adapter is connected: `connected`, a ready Event, or a ready client."""
-    flag = getattr(transport, "connected", None)
-    if isinstance(flag, bool):
-        return flag
-    ready = getattr(transport, "ready", None)
-    if isinstance(ready, asyncio.Event):
-        return ready.is_set()
-    is_ready = getattr(getattr(transport, "client", None), "is_ready", None)
-    if callable(is_ready):
-        return bool(is_ready())
-    return True
 
 
 _HELD: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, Apps of this process using it)
@@ -299,7 +286,7 @@ class Led(Protocol):
     @property
     def cogs(self) -> Mapping[str, Cog]: ...
     @property
-    def transports(self) -> Mapping[str, object]: ...
+    def transports(self) -> Mapping[str, Platform]: ...
 
 
 class Coordinator:
@@ -504,7 +491,7 @@ class Coordinator:
         """Configured and registered platforms, and whether each is connected."""
         found = dict.fromkeys(self.app.config.platforms, False)
         for name, transport in self.app.transports.items():
-            found[name] = is_connected(transport)
+            found[name] = transport.can_send
         return found
 
     async def beat(self) -> None:

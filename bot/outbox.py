@@ -25,7 +25,7 @@ so the promise "gone" survives a restart. A message the platform no longer has c
 
 A crash between the platform's acceptance and the mark leaves the row pending with a first try
 recorded; before trying again the outbox asks the transport whether the platform already holds
-it (`RecordedTransport.find_sent`: Discord reads the channel's recent history for the marker
+it (`Platform.find_sent`: Discord reads the channel's recent history for the marker
 line its posts end with; Matrix reads the room's timeline for the event's transaction id, else
 the marker in its content), and only then resends under the same key. After downtime, what
 came due inside the grace window (and before the item's own `not_after`) is sent with
@@ -128,11 +128,21 @@ class OutboxRef:
 
 @dataclass(frozen=True)
 class Target:
-    """Where an outbox item goes: a channel/room id, or a person's DM (their actor key)."""
+    """Where an outbox item goes: a channel/room id, or a person's DM (their actor key).
+
+    `platform_id` is read once, here, so no adapter takes `target` apart again: the channel or
+    room id, or for a DM the platform's user id (the actor key `matrix:@ana:example.org`
+    without its `matrix:` prefix; a DM target stored without the prefix is taken as it is).
+    """
 
     platform: str
     target: str
     is_dm: bool = False
+    platform_id: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        own = self.target.removeprefix(f"{self.platform}:") if self.is_dm else self.target
+        object.__setattr__(self, "platform_id", own)
 
 
 @dataclass(frozen=True)

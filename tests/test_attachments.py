@@ -15,7 +15,7 @@ from bot.adapters.console import CHANNEL, ConsoleAdapter, ConsoleResponder
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.commands import CommandSpec, Option, OptionType, SpecError
-from bot.core.context import Context
+from bot.core.context import Context, ResponderDefaults
 from bot.core.convert import MAX_FILE_BYTES, bind_text, convert_option, file_text
 from bot.core.errors import ArgumentError
 from bot.core.identity import Actor, Place
@@ -64,7 +64,7 @@ class Remote:
         return self.data
 
 
-class ChatResponder:
+class ChatResponder(ResponderDefaults):
     """A chat platform's responder: it never opens files on the bot's machine."""
 
     prefix = "!"

@@ -18,6 +18,7 @@ from bot.clock import VirtualClock
 from bot.core.message import Message, When
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
+from bot.platform import Capabilities, PlatformDefaults
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 from tests.harness.postgres import fresh_pg_schema, pg_url
@@ -30,7 +31,7 @@ class CrashAfterSend(BaseException):
     """Stands for the process dying between the platform's acceptance and the mark."""
 
 
-class DiesAfterSending:
+class DiesAfterSending(PlatformDefaults):
     """The platform accepts the message, then the bot process dies before marking it sent."""
 
     platform = "fake"
@@ -246,11 +247,12 @@ async def test_a_replan_composes_with_what_it_replaced(app_factory: AppFactory) 
     assert [s.text for s in platform.said] == ["a2", "b3"]
 
 
-class ForgetfulPlatform:
+class ForgetfulPlatform(PlatformDefaults):
     """Drops a repeated key for 5 minutes only (as Discord's nonce check), and keeps a record
     of what it showed that the bot can search by the marker it sent (here: the key)."""
 
     platform = "fake"
+    capabilities = Capabilities(finds_sent=True)
     window = timedelta(minutes=5)
 
     def __init__(self, clock: VirtualClock) -> None:
@@ -267,7 +269,7 @@ class ForgetfulPlatform:
         return key if any(k == key and at >= since for at, k, _t in self.shown) else None
 
 
-class DiesAfterShowing:
+class DiesAfterShowing(PlatformDefaults):
     """The platform shows the message, then the bot process dies before marking it sent."""
 
     platform = "fake"

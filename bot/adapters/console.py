@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 
 from bot.app import App
+from bot.core.context import ResponderDefaults
 from bot.core.convert import parse_duration, parse_zone, zone_label
 from bot.core.dispatch import Incoming, RateLimiter
 from bot.core.errors import ArgumentError
@@ -31,6 +32,7 @@ from bot.core.permissions import Tier
 from bot.crypto import private_dir, write_private
 from bot.i18n import _
 from bot.outbox import Target
+from bot.platform import Capabilities, PlatformDefaults
 from bot.safety import clean
 
 PLATFORM = "console"
@@ -71,7 +73,7 @@ class DiskFile:
         return await asyncio.to_thread(self.path.read_bytes)
 
 
-class ConsoleResponder:
+class ConsoleResponder(ResponderDefaults):
     """Answers for one incoming line."""
 
     prefix = PREFIX
@@ -130,10 +132,11 @@ def _in_mods(text: str) -> bool:
     return text.lower() == "#mods" or text.lower().startswith("#mods ")
 
 
-class ConsoleAdapter:
+class ConsoleAdapter(PlatformDefaults):
     """Reads lines, prints what the bot says, and delivers outbox items to the terminal."""
 
     platform = PLATFORM
+    capabilities = Capabilities(retracts=True)  # ready at once, no record, no calendar
 
     def __init__(
         self,
@@ -248,19 +251,19 @@ class ConsoleAdapter:
         if idempotency_key in self._delivered:
             return message_id
         if target.is_dm:
-            name = target.target.split(":", 1)[1]
+            name = target.platform_id
             # a member from an earlier console run on this database: not typed as yet in this
             # one, still the recipient of what was planned for them
             actor = self.users.get(name) or Actor(PLATFORM, name, name)
             await self.show_dm(actor, message)
         else:
-            await self.show(f"#{target.target}", message, None)
+            await self.show(f"#{target.platform_id}", message, None)
         self._delivered.add(idempotency_key)
         return message_id
 
     async def retract(self, target: Target, message_id: str) -> None:
         """Take back a message sent earlier: the transcript says it was deleted, without it."""
-        where = f"dm {target.target.split(':', 1)[-1]}" if target.is_dm else f"#{target.target}"
+        where = f"dm {target.platform_id}" if target.is_dm else f"#{target.platform_id}"
         self.deleted.append(message_id)
         self.write(f"[{where}] (a message I posted here earlier was deleted)")
 

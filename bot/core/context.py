@@ -33,16 +33,29 @@ class CommunityInfo:
 class Responder(Protocol):
     """What an adapter provides so the core can answer without knowing the platform.
 
-    An adapter whose private replies already leave a pointer in the room (Matrix) sets a class
-    attribute `points_to_dm = True` so the core does not add a second one.
-
-    Optional: `async def can_post(self, place: Place) -> str | None` says whether the bot may
-    post in a place of this community: None when it can, else the reason in plain words (e.g.
-    a missing permission), so a moderator binding a channel learns why at once. Callers look it
-    up with `getattr` and treat a responder without it as able to post anywhere.
+    Every member is explicit; `ResponderDefaults` gives the answers of a platform that has
+    nothing more to say (no pointer of its own, cannot tell about permissions).
     """
 
     prefix: str  # how commands are typed here: "/" on Discord, "!" on Matrix
+
+    @property
+    def points_to_dm(self) -> bool:
+        """True when a private reply already leaves a pointer in the room (Matrix), so the
+        core does not add a second one."""
+
+    async def can_post(self, place: Place) -> str | None:
+        """Why the bot may not post in `place` of this community, in plain words (e.g. a
+        missing permission), so a moderator binding a channel learns why at once; None when
+        it can, or when the platform cannot tell."""
+
+    async def cannot_read_channels(self) -> str | None:
+        """Why the bot cannot read plain chat in this community's channels (Discord: the
+        message-content intent is off); None when the platform delivers it."""
+
+    async def members_can_read(self, place: Place) -> str | None:
+        """Who below moderator can read `place`; None when only moderators and the bot can.
+        A platform that cannot tell answers with a reason: privacy never rests on a guess."""
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         """Answer where the command came from (privately if `ephemeral`)."""
@@ -58,6 +71,25 @@ class Responder(Protocol):
 
     async def resolve_place(self, text: str) -> Place | None:
         """Turn typed text (a channel mention, a room alias) into a place of this community."""
+
+
+class ResponderDefaults:
+    """The optional answers of a responder whose platform has nothing more to say; adapters'
+    responders inherit it and override what their platform can tell."""
+
+    points_to_dm = False
+
+    async def can_post(self, place: Place) -> str | None:
+        """The platform cannot tell: treated as able to post."""
+        return None
+
+    async def cannot_read_channels(self) -> str | None:
+        """The platform delivers channel messages."""
+        return None
+
+    async def members_can_read(self, place: Place) -> str | None:
+        """The platform cannot tell who reads `place`, and says so."""
+        return _("I cannot tell on this platform who can read it.")
 
 
 @dataclass
@@ -143,28 +175,18 @@ class Context:
 
     async def can_post(self, place: Place) -> str | None:
         """Why the bot cannot post in `place` (None: it can, or the platform cannot tell)."""
-        check = getattr(self.responder, "can_post", None)
-        return None if check is None else await check(place)
+        return await self.responder.can_post(place)
 
     async def cannot_read_channels(self) -> str | None:
-        """Why the bot cannot read plain chat in this community's channels (None: it can).
-
-        A responder may define `cannot_read_channels` (Discord: the message-content intent is
-        off); without it the platform delivers channel messages to the bot.
-        """
-        check = getattr(self.responder, "cannot_read_channels", None)
-        return None if check is None else await check()
+        """Why the bot cannot read plain chat in this community's channels (None: it can)."""
+        return await self.responder.cannot_read_channels()
 
     async def members_can_read(self, place: Place) -> str | None:
         """Who below moderator can read `place` (None: only moderators and the bot can).
 
         A platform that cannot tell answers with a reason too: privacy never rests on a guess.
         """
-        check = getattr(self.responder, "members_can_read", None)
-        if check is None:
-            return _("I cannot tell on this platform who can read it.")
-        reason: str | None = await check(place)
-        return reason
+        return await self.responder.members_can_read(place)
 
     async def defer(self) -> None:
         """Tell the platform an answer is coming."""

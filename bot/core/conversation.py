@@ -213,7 +213,7 @@ class Conversations:
                 updated_at=now,
             )
             session.add(state)
-        if not ctx.place.is_dm and not getattr(ctx.responder, "points_to_dm", False):
+        if not ctx.place.is_dm and not ctx.responder.points_to_dm:
             await ctx.reply(
                 _("I've sent you a direct message to continue privately."), ephemeral=True
             )
@@ -372,7 +372,7 @@ class Conversations:
         flow = self.flows.get(state.flow_id)
         if flow is None:
             return False
-        if not ctx.place.is_dm and not getattr(ctx.responder, "points_to_dm", False):
+        if not ctx.place.is_dm and not ctx.responder.points_to_dm:
             await ctx.reply(
                 _("I've sent you a direct message to continue privately."), ephemeral=True
             )

@@ -110,14 +110,14 @@ async def test_setup_with_one_unpostable_channel_saves_nothing(app_factory: AppF
     assert await audit_count(app) == 0
 
 
-async def test_a_responder_without_can_post_is_treated_as_able_to_post(
+async def test_a_platform_that_cannot_tell_is_treated_as_able_to_post(
     app_factory: AppFactory,
 ) -> None:
     config = make_config(cogs={"enabled": ["general", "admin", "privacy"]})
     app = await app_factory(config, clock=VirtualClock(START))
     fake = FakePlatform(app)
     fake.actor("mod", Tier.MODERATOR)
-    assert not hasattr(fake.incoming("mod").responder, "can_post")
+    assert await fake.incoming("mod").responder.can_post(CHANNEL) is None  # cannot tell
     said = await fake.say("mod", "!settings set announce_channel #general")
     assert "is now fake:general" in only(said)
     assert await app.settings.get(1, "admin", "announce_channel") == "fake:general"

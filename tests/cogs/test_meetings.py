@@ -22,6 +22,7 @@ from bot.core.identity import Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.outbox import Target
+from bot.platform import PlatformDefaults
 from cogs.meetings.cog import MeetingsCog
 from cogs.meetings.recurrence import describe, expand, parse_repeat
 from cogs.meetings.service import key_prefix
@@ -234,7 +235,7 @@ class CrashAfterSend(BaseException):
     """The process dies after the platform accepted the message, before it is marked sent."""
 
 
-class DiesAfterSending:
+class DiesAfterSending(PlatformDefaults):
     platform = "fake"
 
     def __init__(self, server: FakePlatform) -> None:

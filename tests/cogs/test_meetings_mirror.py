@@ -8,6 +8,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
+from bot.platform import Capabilities
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 
@@ -19,6 +20,8 @@ SCHEDULE = '!meeting schedule Circle "2026-12-01 19:00" 90m repeat:weekly zone:U
 
 class CalendarPlatform(FakePlatform):
     """A fake platform with a calendar: it keeps what each key shows and every call."""
+
+    capabilities = Capabilities(mirrors_events=True, retracts=True)
 
     def __init__(self, app: App) -> None:
         super().__init__(app)

@@ -44,6 +44,7 @@ from bot.clock import VirtualClock
 from bot.config import AppConfig
 from bot.core.message import Message, render_parts
 from bot.outbox import Target
+from bot.platform import PlatformDefaults
 from cogs.meetings.cog import MeetingsCog
 from cogs.meetings.recurrence import Occurrence, local_key
 from cogs.meetings.service import Draft, MeetingService, MeetingView
@@ -158,7 +159,7 @@ class Delivery:
     text: str
 
 
-class Platform:
+class Platform(PlatformDefaults):
     """Records every send (a second send of the same key too: the bot must not make one)."""
 
     platform = "fake"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.app import App
+from bot.core.context import ResponderDefaults
 from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
 from bot.outbox import Target
+from bot.platform import Capabilities, PlatformDefaults
 from bot.safety import clean
 
 COMMUNITY = "c1"
@@ -42,7 +44,7 @@ class Said:
 
 
 @dataclass
-class FakeResponder:
+class FakeResponder(ResponderDefaults):
     """Records replies instead of talking to a platform."""
 
     platform: FakePlatform
@@ -78,8 +80,10 @@ class FakeResponder:
 
 
 @dataclass
-class FakePlatform:
+class FakePlatform(PlatformDefaults):
     """A platform that honours idempotency keys the way Discord nonces and Matrix txn ids do."""
+
+    capabilities = Capabilities(retracts=True)
 
     app: App
     platform: str = "fake"

@@ -52,6 +52,7 @@ from bot.core.permissions import Tier
 from bot.crypto import actor_tag
 from bot.i18n import _
 from bot.outbox import Target
+from bot.platform import Capabilities
 
 log = logging.getLogger("circlebot.discord")
 
@@ -112,14 +113,6 @@ def read_marker(content: str) -> tuple[str, int, int] | None:
     return match[1], int(match[2]) - 1, int(match[3])
 
 
-def user_id_of(actor_key: str) -> int:
-    """The Discord user id in an actor key such as `discord:1234`."""
-    platform, _sep, user_id = actor_key.partition(":")
-    if platform != PLATFORM or not user_id.isdigit():
-        raise ValueError(actor_key)
-    return int(user_id)
-
-
 def delivery_error(exc: discord.HTTPException) -> DeliveryError:
     """Discord's refusal as the outbox understands it (4xx will not get better by retrying)."""
     if isinstance(exc, discord.Forbidden) and exc.code == DMS_CLOSED:
@@ -150,6 +143,7 @@ class DiscordAdapter:
     """One bot account on Discord, as adapter and as the outbox's transport."""
 
     platform = PLATFORM
+    capabilities = Capabilities(logs_in=True, finds_sent=True, mirrors_events=True, retracts=True)
 
     def __init__(
         self,
@@ -621,12 +615,12 @@ class DiscordAdapter:
             raise DeliveryError("not connected to Discord yet")
         try:
             if target.is_dm:
-                user_id = user_id_of(target.target)
+                user_id = int(target.platform_id)
                 refused = self._closed_dms.get(user_id)
                 if refused is not None and time.monotonic() - refused < CLOSED_DMS_RECHECK:
                     raise DMsClosed()
                 return await self.send_dm(user_id, message, idempotency_key=idempotency_key)
-            channel = self.client.get_partial_messageable(int(target.target))
+            channel = self.client.get_partial_messageable(int(target.platform_id))
             return await self.post(channel, message, idempotency_key=idempotency_key)
         except ValueError as exc:
             raise DeliveryError("not a Discord target", permanent=True) from exc  # no ids in logs
@@ -642,10 +636,10 @@ class DiscordAdapter:
         try:
             if target.is_dm:
                 channel: discord.abc.Messageable = await self.client.create_dm(
-                    discord.Object(user_id_of(target.target))
+                    discord.Object(int(target.platform_id))
                 )
             else:
-                channel = self.client.get_partial_messageable(int(target.target))
+                channel = self.client.get_partial_messageable(int(target.platform_id))
             assert isinstance(channel, discord.DMChannel | discord.PartialMessageable)
             await channel.get_partial_message(int(message_id)).delete()
         except discord.NotFound:
@@ -698,10 +692,10 @@ class DiscordAdapter:
         try:
             if target.is_dm:
                 channel: discord.abc.Messageable = await self.client.create_dm(
-                    discord.Object(user_id_of(target.target))
+                    discord.Object(int(target.platform_id))
                 )
             else:
-                channel_id = int(target.target)
+                channel_id = int(target.platform_id)
                 if self._history_hidden(channel_id):
                     log.warning(
                         "cannot check whether an announcement was already posted: the bot "

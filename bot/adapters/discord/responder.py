@@ -13,6 +13,7 @@ from typing import Protocol
 import discord
 
 from bot.adapters.discord.render import Outgoing, render
+from bot.core.context import ResponderDefaults
 from bot.core.errors import DMsClosed
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
@@ -136,7 +137,7 @@ async def members_can_read(
     return None
 
 
-class InteractionResponder:
+class InteractionResponder(ResponderDefaults):
     """Answers one interaction."""
 
     prefix = PREFIX
@@ -253,7 +254,7 @@ class InteractionResponder:
         return await members_can_read(self._adapter, self._interaction.guild, place)
 
 
-class DirectMessageResponder:
+class DirectMessageResponder(ResponderDefaults):
     """Answers a line typed in the bot's DM channel (a dialogue answer, or a command)."""
 
     prefix = PREFIX
@@ -287,7 +288,7 @@ class DirectMessageResponder:
         return await members_can_read(self._adapter, self._guild, place)
 
 
-class ChannelMessageResponder:
+class ChannelMessageResponder(ResponderDefaults):
     """Answers a plain message read in a server channel (channel watch): only ever privately.
 
     A DM that cannot be delivered raises `DMsClosed` and nothing is posted in the channel, where

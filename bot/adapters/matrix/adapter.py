@@ -49,6 +49,7 @@ from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _, current_language
 from bot.outbox import Target
+from bot.platform import Capabilities, PlatformDefaults
 from bot.safety import clean
 
 __all__ = ["CommunityRef", "MatrixAdapter", "MatrixFile", "tier_for", "txn_id"]
@@ -58,15 +59,11 @@ log = logging.getLogger("circlebot.matrix")
 PLATFORM = "matrix"
 
 
-def _user_of(target: Target) -> str:
-    """The Matrix user id of a DM target (`matrix:@ana:example.org` or the bare id)."""
-    return target.target.removeprefix(f"{PLATFORM}:")
-
-
-class MatrixAdapter:
+class MatrixAdapter(PlatformDefaults):
     """Connects the core to one Matrix account; also the outbox's Matrix transport."""
 
     platform = PLATFORM
+    capabilities = Capabilities(logs_in=True, finds_sent=True, retracts=True)
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -157,14 +154,18 @@ class MatrixAdapter:
         if not self.ready.is_set():
             raise DeliveryError("Matrix is not connected yet")
         if target.is_dm:
-            return await self.send_dm(_user_of(target), message, key=idempotency_key)
-        return await self.send_message(target.target, message, reader=None, key=idempotency_key)
+            return await self.send_dm(target.platform_id, message, key=idempotency_key)
+        return await self.send_message(
+            target.platform_id, message, reader=None, key=idempotency_key
+        )
 
     async def retract(self, target: Target, message_id: str) -> None:
         """Redact an event the bot sent (see `Sender.redact`)."""
         if not self.ready.is_set():
             raise DeliveryError("Matrix is not connected yet")
-        room_id = await self.dms.room_for(_user_of(target)) if target.is_dm else target.target
+        room_id = (
+            await self.dms.room_for(target.platform_id) if target.is_dm else target.platform_id
+        )
         await self.sender.redact(room_id, message_id)
 
     async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
@@ -177,7 +178,7 @@ class MatrixAdapter:
         """
         if not self.ready.is_set():
             raise DeliveryError("Matrix is not connected yet")
-        room_id = self.dms.existing(_user_of(target)) if target.is_dm else target.target
+        room_id = self.dms.existing(target.platform_id) if target.is_dm else target.platform_id
         if room_id is None:
             return None  # no DM room yet: nothing can have been sent there
         found = await find_delivery(self.client, room_id, idempotency_key, since)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from bot.core.context import ResponderDefaults
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
@@ -49,7 +50,7 @@ class Outlet(Protocol):
         """Who below moderator can read a room, or None."""
 
 
-class MatrixResponder:
+class MatrixResponder(ResponderDefaults):
     """Answers one event; an ephemeral reply in a room goes to the DM with a short pointer."""
 
     points_to_dm = True  # private replies and DMs already leave a pointer in the room

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from bot import crypto
 from bot.app import App, resolve_keys
 from bot.clock import VirtualClock
+from bot.core.context import ResponderDefaults
 from bot.core.conversation import END, AnswerKind, Flow, Step
 from bot.core.dispatch import Incoming
 from bot.core.identity import Actor, Place
@@ -40,6 +41,7 @@ from bot.core.loader import parse_config
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
 from bot.outbox import Target
+from bot.platform import Capabilities, PlatformDefaults
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.chaos import scenario
 from tests.harness.chaos.scenario import Files, JsonLines, MeetingSpec, MemberSpec
@@ -111,7 +113,7 @@ def text_of(message: Message) -> str:
     return render_parts(message.text, lambda w: w.at.isoformat())
 
 
-class LedgerPlatform:
+class LedgerPlatform(PlatformDefaults):
     """The transport: the ledger file is what the platform has shown.
 
     Like Discord's nonce (minutes) and unlike a promise of forever, a repeated key is dropped
@@ -121,6 +123,7 @@ class LedgerPlatform:
     """
 
     platform = scenario.PLATFORM
+    capabilities = Capabilities(finds_sent=True)
 
     def __init__(self, ledger: JsonLines, clock: VirtualClock) -> None:
         self.ledger = ledger
@@ -166,7 +169,7 @@ class LedgerPlatform:
 
 
 @dataclass
-class Responder:
+class Responder(ResponderDefaults):
     """Collects what the bot answers to one event."""
 
     community: int

@@ -1,0 +1,114 @@
+"""The one contract between the core and a chat platform (Discord, Matrix, the console).
+
+`circlebot run` starts a `Platform` per enabled platform; the outbox delivers through it; the
+calendar mirror shows events through it. What a platform can do beyond sending is stated in
+`capabilities`, not guessed from which methods an object happens to have, so a newcomer reads
+a platform's abilities in one place and the type checker sees every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.errors import DeliveryError
+from bot.core.message import Message
+from bot.core.mirror import MirroredEvent
+from bot.outbox import Target
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a platform can do beyond `send`.
+
+    Attributes:
+        logs_in: not ready at once; the outbox waits until `can_send` is true, and the
+            platform delivers what came due meanwhile once it connects.
+        finds_sent: `find_sent` reads the platform's own record of what the bot posted, so a
+            post that reached the platform before a crash is not posted again.
+        mirrors_events: `mirror_event` shows the core's calendar events in the platform's own
+            calendar (Discord's Events tab).
+        retracts: `retract` takes back a message the bot sent (Discord: delete; Matrix:
+            redact), so deleting a post reaches the platform.
+    """
+
+    logs_in: bool = False
+    finds_sent: bool = False
+    mirrors_events: bool = False
+    retracts: bool = False
+
+
+class Platform(Protocol):
+    """A chat platform as the core sees it."""
+
+    @property
+    def platform(self) -> str:
+        """`"discord"`, `"matrix"` or `"console"`: the prefix of actor keys on it."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What it can do beyond sending."""
+
+    @property
+    def can_send(self) -> bool:
+        """True once messages can be sent (always, for a platform that does not log in)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, handle events until `stop` is set, then disconnect cleanly."""
+
+    async def send(self, target: Target, message: Message, idempotency_key: str) -> str | None:
+        """Deliver once; the key lets the platform drop a retry of the same message.
+
+        Returns the platform's id of the message when it has one.
+
+        Raises:
+            DeliveryError: not delivered; `permanent` when retrying cannot help.
+        """
+
+    async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
+        """With `capabilities.finds_sent`: the platform's id of a message sent with this key
+        since `since` (aware UTC), else None. Raises on a failure to read; the outbox then
+        resends under the same key. Not called without the capability."""
+
+    async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
+        """With `capabilities.mirrors_events`: show `event` under `key` (None removes what
+        `key` showed); never raises for refusals. Not called without the capability."""
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """With `capabilities.retracts`: delete the message `message_id` the bot sent to
+        `target`; one already gone is fine.
+
+        Raises:
+            DeliveryError: not reachable now (tried again later), or `permanent` when the
+                platform will never allow it (e.g. the bot is no longer in that place).
+        """
+
+
+class PlatformDefaults:
+    """The behaviour of a platform without the optional capabilities; platforms may inherit
+    it and override what they can do."""
+
+    capabilities = Capabilities()
+
+    @property
+    def can_send(self) -> bool:
+        """Ready at once."""
+        return True
+
+    async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
+        """No record to read: nothing is found, so a lost try is sent again under its key."""
+        return None
+
+    async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
+        """No calendar: nothing to show."""
+        return None
+
+    async def retract(self, target: Target, message_id: str) -> None:
+        """Cannot take messages back.
+
+        Raises:
+            DeliveryError: always, permanent.
+        """
+        raise DeliveryError(f"{target.platform} cannot delete messages", permanent=True)
