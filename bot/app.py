@@ -30,15 +30,12 @@ from bot.leader import (
 from bot.leader import sqlite_path as sqlite_path
 from bot.outbox import Target
 from bot.platform import Platform
+from bot.platform import StartupError as StartupError  # raised by App; adapters raise it too
 from bot.services.audit import AuditService
 from bot.services.members import MemberService, removal_notice
 from bot.services.settings import SettingsService
 
 log = logging.getLogger("circlebot.app")
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message says what to do."""
 
 
 @dataclass(frozen=True)

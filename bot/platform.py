@@ -9,14 +9,28 @@ a platform's abilities in one place and the type checker sees every call.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.clock import Clock
+from bot.config import AppConfig
+from bot.core.cog import Cog
+from bot.core.conversation import Conversations
+from bot.core.dispatch import Dispatcher
 from bot.core.errors import DeliveryError
 from bot.core.message import Message
 from bot.core.mirror import MirroredEvent
-from bot.outbox import Target
+from bot.core.registry import Registry
+from bot.db import Database
+from bot.outbox import Outbox, Target
+from bot.scheduler import Scheduler
+from bot.services.members import MemberService
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,62 @@ class Platform(Protocol):
             DeliveryError: not reachable now (tried again later), or `permanent` when the
                 platform will never allow it (e.g. the bot is no longer in that place).
         """
+
+
+class Host(Protocol):
+    """What the core lends a platform adapter: the collaborators adapters use, by type.
+
+    `App` is one; an adapter depends on this, never on `bot.app`.
+    """
+
+    @property
+    def config(self) -> AppConfig:
+        """The whole config (adapters read their own section and `bot.timezone`)."""
+
+    @property
+    def clock(self) -> Clock:
+        """The app's clock (virtual in tests and the console)."""
+
+    @property
+    def db(self) -> Database:
+        """The database (adapters keep their rows in `adapter_state`)."""
+
+    @property
+    def members(self) -> MemberService:
+        """People, communities and tier bindings."""
+
+    @property
+    def registry(self) -> Registry:
+        """Every command, for building slash commands and reading text ones."""
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Where incoming commands, answers, actions and channel lines go."""
+
+    @property
+    def conversations(self) -> Conversations:
+        """Running dialogues (a long answer opens a form on Discord)."""
+
+    @property
+    def cogs(self) -> Mapping[str, Cog]:
+        """Loaded cogs by name (command group descriptions)."""
+
+    @property
+    def outbox(self) -> Outbox:
+        """Deliveries; an adapter that logs in delivers what came due once connected."""
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """Timed jobs (the console can advance a virtual clock)."""
+
+    def add_transport(self, transport: Platform) -> None:
+        """Register the adapter with the outbox (and the calendar mirror, if it has one)."""
+
+    async def community_removed(self, platform: str, platform_id: str) -> str | None:
+        """The bot was removed from a community; returns a notice for whoever removed it."""
+
+    async def community_returned(self, platform: str, platform_id: str) -> None:
+        """The bot was added back to a community."""
 
 
 class PlatformDefaults:

@@ -97,3 +97,11 @@ def test_the_circle_search_finds_each_circle() -> None:
 def test_no_module_of_bot_or_cogs_is_part_of_an_import_circle() -> None:
     found = circles(import_graph())
     assert not found, "import circles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_adapters_depend_on_the_platform_contract_not_on_the_app() -> None:
+    graph = import_graph()
+    adapters = [name for name in graph if name.startswith("bot.adapters")]
+    assert adapters
+    reaching_up = sorted(name for name in adapters if {"bot.app", "bot.cli"} & graph[name])
+    assert not reaching_up, f"adapters importing the app: {reaching_up}"

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from bot.app import App
 from bot.core.context import ResponderDefaults
 from bot.core.convert import parse_duration, parse_zone, zone_label
 from bot.core.dispatch import Incoming, RateLimiter
@@ -32,7 +31,7 @@ from bot.core.permissions import Tier
 from bot.crypto import private_dir, write_private
 from bot.i18n import _
 from bot.outbox import Target
-from bot.platform import Capabilities, PlatformDefaults
+from bot.platform import Capabilities, Host, PlatformDefaults
 from bot.safety import clean
 
 PLATFORM = "console"
@@ -140,7 +139,7 @@ class ConsoleAdapter(PlatformDefaults):
 
     def __init__(
         self,
-        app: App,
+        app: Host,
         *,
         out: TextIO | None = None,
         files_dir: Path | None = None,

@@ -41,7 +41,6 @@ from bot.adapters.discord.responder import (
     InteractionResponder,
 )
 from bot.adapters.state import AdapterStore
-from bot.app import App, StartupError
 from bot.core.commands import CommandSpec
 from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError, DMsClosed
@@ -52,7 +51,7 @@ from bot.core.permissions import Tier
 from bot.crypto import actor_tag
 from bot.i18n import _
 from bot.outbox import Target
-from bot.platform import Capabilities
+from bot.platform import Capabilities, Host, StartupError
 
 log = logging.getLogger("circlebot.discord")
 
@@ -147,7 +146,7 @@ class DiscordAdapter:
 
     def __init__(
         self,
-        app: App,
+        app: Host,
         *,
         guild_ready_timeout: float = 2.0,
         sends_per_second: float = SENDS_PER_SECOND,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.adapters.matrix.adapter import MatrixAdapter, tier_for
-from bot.app import App
+from bot.platform import Host
 
 __all__ = ["MatrixAdapter", "create", "tier_for"]
 
 
-def create(app: App) -> MatrixAdapter:
+def create(app: Host) -> MatrixAdapter:
     """Build the adapter and register it with the outbox before the app starts."""
     adapter = MatrixAdapter(app)
     app.add_transport(adapter)

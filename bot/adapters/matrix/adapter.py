@@ -39,7 +39,6 @@ from bot.adapters.matrix.responder import ChannelReadResponder, MatrixResponder
 from bot.adapters.matrix.sending import Sender, txn_id
 from bot.adapters.matrix.state import StateStore
 from bot.adapters.matrix.sync import SyncLoop
-from bot.app import App
 from bot.core.commands import OptionType
 from bot.core.convert import bind_text
 from bot.core.dispatch import Incoming
@@ -49,7 +48,7 @@ from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _, current_language
 from bot.outbox import Target
-from bot.platform import Capabilities, PlatformDefaults
+from bot.platform import Capabilities, Host, PlatformDefaults
 from bot.safety import clean
 
 __all__ = ["CommunityRef", "MatrixAdapter", "MatrixFile", "tier_for", "txn_id"]
@@ -65,7 +64,7 @@ class MatrixAdapter(PlatformDefaults):
     platform = PLATFORM
     capabilities = Capabilities(logs_in=True, finds_sent=True, retracts=True)
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.config = app.config.matrix
         self.prefix = self.config.command_prefix

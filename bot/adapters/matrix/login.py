@@ -10,8 +10,8 @@ import logging
 from nio import AsyncClient, LoginResponse, WhoamiResponse
 
 from bot.adapters.matrix.state import Session, StateStore
-from bot.app import StartupError
 from bot.config import MatrixConfig
+from bot.platform import StartupError
 
 log = logging.getLogger("circlebot.matrix")
 

@@ -37,7 +37,7 @@ from bot.adapters.matrix.communities import Communities
 from bot.adapters.matrix.direct import DirectRooms
 from bot.adapters.matrix.incoming import read_text
 from bot.adapters.matrix.state import StateStore
-from bot.app import StartupError
+from bot.platform import StartupError
 
 log = logging.getLogger("circlebot.matrix")
 
