@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 log = logging.getLogger("circlebot.mirror")
 
@@ -32,11 +32,12 @@ class MirroredEvent:
     external_url: str | None = None
 
 
-@runtime_checkable
 class EventMirror(Protocol):
-    """A transport that can show events in its platform's calendar."""
+    """What the calendar mirror needs of a platform with `capabilities.mirrors_events`."""
 
-    platform: str
+    @property
+    def platform(self) -> str:
+        """The platform's name."""
 
     async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
         """Show `event` under `key` (None removes what `key` showed); never raises for refusals."""
@@ -45,12 +46,12 @@ class EventMirror(Protocol):
 class CalendarMirror:
     """Hands events to the transport of their platform, if it has a calendar at all."""
 
-    def __init__(self, transports: Mapping[str, object]) -> None:
-        self._transports = transports
+    def __init__(self, mirrors: Mapping[str, EventMirror]) -> None:
+        """`mirrors`: the platforms with a calendar, by name (the app keeps it current)."""
+        self._transports = mirrors
 
     def _mirror(self, platform: str) -> EventMirror | None:
-        transport = self._transports.get(platform)
-        return transport if isinstance(transport, EventMirror) else None
+        return self._transports.get(platform)
 
     def available(self, platform: str) -> bool:
         """Whether `platform` has a calendar, so cogs can skip building events for nothing."""
