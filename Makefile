@@ -73,4 +73,4 @@ bench: $(VENV)/.installed $(SYNAPSE_VENV)/.installed
 
 # The translation template: every word a member reads (tests/test_template.py checks it).
 template: $(VENV)/.installed
-	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -o data/locale/circlebot.pot --no-location .
+	PYTHONPATH=. $(VENV)/bin/python -m bot.i18n_extract data/locale/circlebot.pot

@@ -2,7 +2,7 @@
 
 The language is a context variable set per command (the member's choice, else the community's),
 so cogs call `_("...")` without passing a language around. Catalogs live in data/locale and are
-extracted with Babel (`pybabel extract -F babel.cfg -o data/locale/circlebot.pot .`).
+extracted with Babel by `make template` (`bot/i18n_extract.py`).
 """
 
 from __future__ import annotations

@@ -14,11 +14,19 @@ Both follow Babel's extractor protocol: `(fileobj, keywords, comment_tags, optio
 from __future__ import annotations
 
 import ast
+import datetime
+import io
+import sys
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
 from typing import IO, Any, cast
 
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
 from babel.messages.extract import extract_python as babel_extract_python
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import write_po
 
 from bot.schema import Locator
 
@@ -123,3 +131,52 @@ def extract_toml(
     text = fileobj.read().decode(options.get("encoding", "utf-8"))
     for line, message in toml_texts(text, keys):
         yield line, None, message, []
+
+
+# The template's header says when it was made; a fixed date keeps `make template` on an
+# unchanged tree from changing the file (so branches do not conflict on that line). The
+# history of the template is git's.
+TEMPLATE_DATE = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+TEMPLATE_HEADER = (
+    "# Translation template for circlebot: every word a member reads.\n"
+    "# Made by `make template` (bot/i18n_extract.py); do not edit by hand."
+)
+
+
+def build_template(root: Path) -> bytes:
+    """The translation template (a POT file, UTF-8) of the tree at `root`.
+
+    Extracts with the extractors `root/babel.cfg` names, like `pybabel extract`, but with a
+    fixed creation date and the messages sorted, so the same tree always gives the same bytes
+    and moving a text between files does not change the template.
+    """
+    with (root / "babel.cfg").open() as handle:
+        method_map, options_map = cast(Any, parse_mapping_cfg)(handle)  # untyped in Babel
+    catalog = Catalog(
+        project="circlebot",
+        header_comment=TEMPLATE_HEADER,
+        creation_date=TEMPLATE_DATE,
+        revision_date=TEMPLATE_DATE,
+        charset="utf-8",
+    )
+    for filename, line, message, comments, context in extract_from_dir(
+        str(root), method_map, options_map
+    ):
+        catalog.add(message, None, [(filename, line)], auto_comments=comments, context=context)
+    out = io.BytesIO()
+    write_po(out, catalog, no_location=True, sort_output=True)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.i18n_extract OUT.pot`: write the template of the current directory."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bot.i18n_extract OUT.pot", file=sys.stderr)
+        return 2
+    Path(args[0]).write_bytes(build_template(Path.cwd()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 
 from bot.core.commands import spec_of
 from bot.core.loader import available_cogs, cog_class
+from bot.i18n_extract import build_template
 from bot.paths import DATA_DIR
 from cogs.journal.prompts import load_prompts
 from cogs.scripts.script import load_directory
@@ -95,3 +96,11 @@ def test_every_marked_string_in_the_code_is_in_the_template() -> None:
         if text and text not in known:
             missing.append(f"{filename}:{line}: {text!r}")
     assert missing == [], "run `make template`:\n" + "\n".join(missing[:20])
+
+
+def test_making_the_template_again_on_the_same_tree_changes_nothing() -> None:
+    """`make template` is deterministic: no date or file order leaks into the bytes, so two
+    branches that regenerate it do not conflict and an unchanged tree gives no diff."""
+    made = build_template(ROOT)
+    assert made == build_template(ROOT)
+    assert made == TEMPLATE.read_bytes(), "run `make template`"
