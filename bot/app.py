@@ -158,12 +158,17 @@ class App:
         self._loaded = False
         self._started = False
 
-    async def open(self, *, migrate: bool) -> None:
-        """Check (or bring up to date) the schema and load the cogs; no platform yet."""
-        try:
-            self.leader.claim_database()
-        except ProcessLockError as exc:
-            raise StartupError(str(exc)) from None
+    async def open(self, *, migrate: bool, claim: bool = True) -> None:
+        """Check (or bring up to date) the schema and load the cogs; no platform yet.
+
+        `claim=False` (a process that only reads, such as `circlebot web`) leaves a SQLite
+        file's single-process lock to the bot itself.
+        """
+        if claim:
+            try:
+                self.leader.claim_database()
+            except ProcessLockError as exc:
+                raise StartupError(str(exc)) from None
         status = await self.db.status()
         if not status.up_to_date:
             if migrate or self.config.database.auto_migrate:

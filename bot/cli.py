@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--files", type=Path, default=Path("data/files"), help="where sent files are written"
     )
+    sub.add_parser(
+        "web",
+        help="serve the public schedule pages and calendar feeds ([web] in the config)",
+        description="Serve the pages of the communities whose moderators published them "
+        "(settings set web.publish on) on [web] host:port, for a TLS reverse proxy in front. "
+        "Reads the database only; no chat platform is connected.",
+    )
     migrate = sub.add_parser(
         "migrate",
         help="bring the database schema up to date",
@@ -373,6 +380,10 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
         async with asyncio.TaskGroup() as group:
             for adapter in adapters:
                 group.create_task(adapter.run(stop))
+            if config.web.enabled:
+                from bot.web.serve import serve  # Starlette and uvicorn load only when used
+
+                group.create_task(serve(app, stop))
     finally:
         await app.close()
     print("Stopped cleanly.", file=sys.stderr)
@@ -395,6 +406,29 @@ def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+
+async def _web(config: AppConfig, args: argparse.Namespace) -> int:
+    from bot.web.serve import serve  # Starlette and uvicorn load only when used
+
+    if not config.web.base_url:
+        print(
+            "web.base_url is not set: feed links will be relative to the request.",
+            file=sys.stderr,
+        )
+    keys = resolve_keys(config, console_key_file=None)
+    crypto.use_keys(keys.keys)
+    app = App(config)
+    app.key_source = keys.description
+    await app.open(migrate=False, claim=False)
+    stop = asyncio.Event()
+    _on_signals(stop)
+    try:
+        await serve(app, stop)
+    finally:
+        await app.db.close()
+    print("Stopped cleanly.", file=sys.stderr)
+    return 0
 
 
 async def _migrate(config: AppConfig, args: argparse.Namespace) -> int:
@@ -443,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_maintenance(config, args))
         if command == "console":
             return asyncio.run(_console(config, args))
+        if command == "web":
+            return asyncio.run(_web(config, args))
         return asyncio.run(_run(config, args))
     except ConfigError as exc:
         print(exc, file=sys.stderr)

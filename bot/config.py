@@ -136,6 +136,35 @@ class MatrixConfig(Section):
         return self.access_token or os.environ.get(self.access_token_env, "")
 
 
+class WebConfig(Section):
+    """The public schedule pages and calendar feeds (`circlebot web`, or inside `circlebot run`
+    when enabled). Meant to sit behind a TLS reverse proxy: `base_url` is the public https
+    address the proxy answers on, `host`/`port` where this process listens for the proxy."""
+
+    enabled: bool = False  # also serve the pages inside `circlebot run`
+    base_url: str = ""  # e.g. https://meetings.example.org (no trailing slash needed)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Addresses of the reverse proxy whose X-Forwarded-For / -Proto headers are believed.
+    forwarded_allow_ips: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+
+    def page_path(self, community_id: int) -> str:
+        """The path of a community's schedule page: `/c/<id>/`."""
+        return f"/c/{community_id}/"
+
+    def page_url(self, community_id: int) -> str:
+        """The public address of a community's schedule page (`base_url` + its path)."""
+        return self.base_url.rstrip("/") + self.page_path(community_id)
+
+    def feed_url(self, community_id: int, *, webcal: bool = False) -> str:
+        """The address of a community's calendar feed; `webcal` gives the webcal:// form
+        calendar apps subscribe to (RFC-less convention: the https URL with another scheme)."""
+        url = self.page_url(community_id) + "calendar.ics"
+        if webcal:
+            return "webcal://" + url.split("://", 1)[-1]
+        return url
+
+
 class FileConfig(Section):
     """The tables of the file itself (`[cogs]` is read apart: its sub-tables are per cog)."""
 
@@ -145,6 +174,7 @@ class FileConfig(Section):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
     matrix: MatrixConfig = Field(default_factory=MatrixConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     cogs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -252,6 +282,15 @@ def _cross_checks(config: AppConfig) -> list[tuple[str, str]]:
             )
         if not m.command_prefix or " " in m.command_prefix:
             problems.append(("matrix.command_prefix", "must be a non-empty word such as !"))
+    web = config.web
+    if web.base_url and not web.base_url.startswith(("https://", "http://")):
+        problems.append(("web.base_url", "must be a URL like https://meetings.example.org"))
+    if web.enabled and not web.base_url:
+        problems.append(
+            ("web.base_url", "is required when web.enabled = true (the address people open)")
+        )
+    if not 1 <= web.port <= 65535:
+        problems.append(("web.port", "must be between 1 and 65535"))
     try:
         ZoneInfo(config.bot.timezone)
     except (ZoneInfoNotFoundError, ValueError):

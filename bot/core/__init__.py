@@ -60,6 +60,8 @@ if TYPE_CHECKING:
         GroupJournal,
         MeetingSchedule,
         MissingProvider,
+        PublicOccurrence,
+        PublicSchedule,
         RetentionPlanner,
     )
     from bot.core.permissions import Scope, Tier
@@ -157,6 +159,8 @@ __all__ = [
     "Planned",
     "Problem",
     "Profile",
+    "PublicOccurrence",
+    "PublicSchedule",
     "RefKind",
     "RetentionPlanner",
     "SchemaError",
@@ -283,6 +287,8 @@ _HOME: dict[str, str] = {
     "MeetingSchedule": "bot.core.needs",
     "GroupJournal": "bot.core.needs",
     "CrisisLines": "bot.core.needs",
+    "PublicOccurrence": "bot.core.needs",
+    "PublicSchedule": "bot.core.needs",
     "Scope": "bot.core.permissions",
     "Tier": "bot.core.permissions",
     "EncryptedText": "bot.crypto",

@@ -39,6 +39,56 @@ class MeetingSchedule(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PublicOccurrence:
+    """One meeting time as the public schedule shows it: nothing about any member.
+
+    `start` and `moved_from` are aware UTC datetimes; `kind` is one of the meetings cog's
+    kinds (`standard`, `family_friends`, `hosted_discussion`, `other`) and `kind_label` its
+    name in the current language; `join_url` is an https link or None, `where` the place's
+    label (a channel name) when there is no link; `going` is the RSVP count, or None unless
+    the community shows counts.
+    """
+
+    meeting_id: int
+    title: str
+    kind: str
+    kind_label: str
+    start: datetime
+    duration_minutes: int
+    zone: str  # the meeting's own IANA zone
+    repeats: str  # `every week on Tuesday`, or `once`
+    join_url: str | None
+    where: str
+    moved_from: datetime | None
+    going: int | None
+
+
+@runtime_checkable
+class PublicSchedule(Protocol):
+    """What a community publishes about its meetings (the meetings cog): the web pages and
+    the calendar feed read it, never the meetings' tables."""
+
+    async def public_upcoming(
+        self, community_id: int, *, limit: int, with_counts: bool
+    ) -> list[PublicOccurrence]:
+        """The next `limit` occurrences across the community's meetings, soonest first."""
+        ...
+
+    async def public_meeting(
+        self, community_id: int, meeting_id: int, *, limit: int, with_counts: bool
+    ) -> list[PublicOccurrence] | None:
+        """The next `limit` occurrences of one meeting (possibly none), or None when the
+        community has no such meeting."""
+        ...
+
+    async def public_feed(self, community_id: int, *, name: str, url: str) -> bytes:
+        """The community's meetings as an iCalendar file (RFC 5545) named `name`, linking to
+        `url`: one VEVENT per series with a stable UID, SEQUENCE raised on every change,
+        EXDATE for a cancelled occurrence and a RECURRENCE-ID override for a moved one."""
+        ...
+
+
 @runtime_checkable
 class CrisisLines(Protocol):
     """The helplines to show people (the crisis cog)."""
@@ -77,7 +127,13 @@ class RetentionPlanner(Protocol):
         ...
 
 
-NEEDS: tuple[type[Any], ...] = (MeetingSchedule, CrisisLines, GroupJournal, RetentionPlanner)
+NEEDS: tuple[type[Any], ...] = (
+    MeetingSchedule,
+    CrisisLines,
+    GroupJournal,
+    RetentionPlanner,
+    PublicSchedule,
+)
 
 
 class MissingProvider(Exception):

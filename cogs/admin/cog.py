@@ -66,7 +66,7 @@ class Key:
     name: str
     scope: str  # settings scope, or "community" for the community row, "roles" for bindings
     key: str
-    kind: str  # zone | country | language | channel | channel_id | days | role
+    kind: str  # zone | country | language | channel | channel_id | days | role | switch
     help: str
 
 
@@ -89,8 +89,11 @@ KEYS: tuple[Key, ...] = (
         "days",
         N_("Erase data of people gone N days"),
     ),
+    Key("web.publish", "web", "publish", "switch", N_("Public schedule page and calendar feed")),
+    Key("web.rsvp_counts", "web", "rsvp_counts", "switch", N_("RSVP counts on the public page")),
 )
 BY_NAME = {k.name: k for k in KEYS}
+ON_WORDS = frozenset({"on", "yes", "true", "1"})
 
 
 class AdminCog(Cog):
@@ -187,6 +190,13 @@ class AdminCog(Cog):
                         ).format(channel=escape_markdown(place.label or place.id), why=readers)
                     )
             return place.key if key.kind == "channel" else place.id
+        if key.kind == "switch":
+            word = str(value).strip().lower()
+            if word not in ON_WORDS:
+                raise UserError(
+                    _("`{key}` takes `on` or `off`; nothing was changed.").format(key=key.name)
+                )
+            return True
         if key.kind == "days":
             text = str(value).strip()
             if not text.isdigit() or not 1 <= int(text) <= RETENTION_MAX:
@@ -243,6 +253,8 @@ class AdminCog(Cog):
                 value = ", ".join(roles) if roles else None
             else:
                 value = await self.services.settings.get(community_id, key.scope, key.key)
+            if key.kind == "switch":
+                value = "on" if value else None
             found[key.name] = None if value in (None, "") else str(value)
         return found
 
@@ -355,7 +367,17 @@ class AdminCog(Cog):
         spec = BY_NAME[key]
         stored = await self._validate(ctx, spec, value)
         await self._store(ctx, community_id, spec, stored)
-        said = render.setting_changed(key, stored)
+        said = (
+            render.switch_changed(key, stored is not None)
+            if spec.kind == "switch"
+            else render.setting_changed(key, stored)
+        )
+        if key == "web.publish" and stored is not None:
+            web = self.services.config.web
+            said += " " + render.published_at(
+                web.page_url(community_id) if web.base_url else None,
+                web.feed_url(community_id, webcal=True) if web.base_url else None,
+            )
         if spec.kind == "zone" and stored is not None:
             said += " " + local_time_note(ZoneInfo(str(stored)), self.services.clock.now())
         await ctx.reply(said, ephemeral=True)

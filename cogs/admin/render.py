@@ -57,6 +57,26 @@ def setting_changed(key: str, stored: object) -> str:
     return _("`{key}` is now {value}.").format(key=key, value=escape_markdown(str(stored)))
 
 
+def switch_changed(key: str, on: bool) -> str:
+    """`settings set` of an on/off setting."""
+    if on:
+        return _("`{key}` is on.").format(key=key)
+    return _("`{key}` is off.").format(key=key)
+
+
+def published_at(page_url: str | None, feed_url: str | None) -> str:
+    """Where the public schedule is, once published (None: no public address configured)."""
+    if page_url is None or feed_url is None:
+        return _(
+            "The schedule page appears once the bot's host sets `web.base_url` and serves "
+            "the pages (`circlebot web`)."
+        )
+    return _(
+        "Anyone can now see the meetings here (no member data) at {page}; calendars can "
+        "subscribe at {feed}."
+    ).format(page=page_url, feed=feed_url)
+
+
 def not_switchable(name: str) -> str:
     """A part that is always on, or no part at all."""
     return _("`{name}` cannot be switched off.").format(name=name[:32])

@@ -23,6 +23,8 @@ from bot.core import (
     OptionType,
     PermissionDenied,
     Place,
+    PublicOccurrence,
+    PublicSchedule,
     Scope,
     Services,
     Tier,
@@ -37,7 +39,7 @@ from bot.core import (
     read_wall_time,
     zone_label,
 )
-from cogs.meetings import ical, recurrence, render
+from cogs.meetings import ical, public, recurrence, render
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
 from cogs.meetings.service import (
     TITLE_MAX,
@@ -230,7 +232,7 @@ def parse_date(text: str) -> date:
     return check_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
-class MeetingsCog(Cog, MeetingSchedule):
+class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     """Recurring meetings with announcements, private RSVPs and calendar files."""
 
     name = "meetings"
@@ -267,6 +269,26 @@ class MeetingsCog(Cog, MeetingSchedule):
     ) -> tuple[str, datetime] | None:
         """(title, next start in UTC) of the named meeting or the community's next one."""
         return await self.service.next_meeting(community_id, meeting)
+
+    async def public_upcoming(
+        self, community_id: int, *, limit: int, with_counts: bool
+    ) -> list[PublicOccurrence]:
+        """The community's next `limit` occurrences as the public schedule shows them."""
+        return await public.upcoming(
+            self.service, community_id, limit=limit, with_counts=with_counts
+        )
+
+    async def public_meeting(
+        self, community_id: int, meeting_id: int, *, limit: int, with_counts: bool
+    ) -> list[PublicOccurrence] | None:
+        """One meeting's next `limit` occurrences; None when the community has no such one."""
+        return await public.meeting(
+            self.service, community_id, meeting_id, limit=limit, with_counts=with_counts
+        )
+
+    async def public_feed(self, community_id: int, *, name: str, url: str) -> bytes:
+        """The community's meetings as a subscribable iCalendar feed."""
+        return await public.feed(self.service, community_id, name=name, url=url)
 
     async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         """Whether the person is one of the facilitators of the meeting `meeting` names

@@ -21,8 +21,10 @@ PRODID = f"-//circlebot//meetings {__version__}//EN"
 
 
 def uid(view: MeetingView) -> str:
-    """A stable identity for a meeting in people's calendars."""
-    return f"meeting-{view.id}-c{view.community_id}@circlebot"
+    """A stable identity for a meeting in people's calendars: the meeting's own uid, never
+    reused (a row id can be, after a delete, and a subscribed calendar would then take a new
+    meeting for an old one with a lower SEQUENCE)."""
+    return f"meeting-{view.uid}@circlebot"
 
 
 def calendar(
@@ -32,18 +34,29 @@ def calendar(
     now: datetime,
     days: int,
     describe: dict[int, str] | None = None,
+    refresh_minutes: int | None = None,
+    notes: bool = True,
 ) -> bytes:
-    """An iCalendar file for `views`; gap overrides and zone rules cover `days` ahead."""
+    """An iCalendar file for `views`; gap overrides and zone rules cover `days` ahead.
+
+    `notes`: False leaves out the notes moderators wrote on moved occurrences (a public feed).
+    `refresh_minutes`: for a subscribed feed, how often a calendar app should fetch it again
+    (REFRESH-INTERVAL, RFC 7986, and the older X-PUBLISHED-TTL).
+    """
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
+    if refresh_minutes is not None:
+        every = timedelta(minutes=refresh_minutes)
+        cal.add("refresh-interval", every, parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", every)
     end = now + timedelta(days=days)
     first = now
     for view in views:
         first = min(first, view.first_start)
-        for event in _events(view, now, end, (describe or {}).get(view.id, "")):
+        for event in _events(view, now, end, (describe or {}).get(view.id, ""), notes):
             cal.add_component(event)
     cal.add_missing_timezones(first_date=first.date() - timedelta(days=1), last_date=end.date())
     return bytes(cal.to_ical())
@@ -67,7 +80,9 @@ def _base(view: MeetingView, now: datetime, description: str) -> Event:
     return event
 
 
-def _events(view: MeetingView, now: datetime, end: datetime, description: str) -> list[Event]:
+def _events(
+    view: MeetingView, now: datetime, end: datetime, description: str, notes: bool
+) -> list[Event]:
     zone = view.zone
     master = _base(view, now, description)
     if not view.rrule:
@@ -92,12 +107,13 @@ def _events(view: MeetingView, now: datetime, end: datetime, description: str) -
     events = [master]
     for change in view.changes:
         if change.status == "moved" and change.new_start is not None:
-            events.append(_override(view, now, change.occurrence, change.new_start, change.note))
+            note = change.note if notes else description
+            events.append(_override(view, now, change.occurrence, change.new_start, note))
     if not view.cancelled:
         for occ in view.occurrences(now, end):
             wall = from_key(occ.key)
             if occ.moved_from is None and occ.start.astimezone(zone).replace(tzinfo=None) != wall:
-                events.append(_override(view, now, occ.key, occ.start, ""))
+                events.append(_override(view, now, occ.key, occ.start, description))
     return events
 
 

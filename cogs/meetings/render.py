@@ -9,6 +9,7 @@ from babel.lists import format_list
 
 from bot.core import Message, Part, When, _, current_language, escape_markdown, ngettext
 from cogs.meetings import recurrence
+from cogs.meetings.kinds import kind_label
 from cogs.meetings.recurrence import Occurrence
 from cogs.meetings.service import MeetingView
 
@@ -110,7 +111,13 @@ def upcoming(
         return Message.of(_("There is no page {page}.").format(page=page))
     parts: list[Part] = [_("Coming up (page {page}):").format(page=page)]
     for view, occ in found:
-        parts.extend(["\n- ", When(occ.start), f" **{escape_markdown(view.title)}** (#{view.id})"])
+        parts.extend(
+            [
+                "\n- ",
+                When(occ.start),
+                f" **{escape_markdown(view.title)}** (#{view.id}), {kind_label(view.kind)}",
+            ]
+        )
         if occ.moved_from is not None:
             parts.append(" " + _("(moved)"))
     if more:

@@ -60,6 +60,7 @@ from bot.core import (
     using_language,
 )
 from cogs.meetings import recurrence
+from cogs.meetings.kinds import KINDS, kind_label
 from cogs.meetings.models import (
     Meeting,
     MeetingException,
@@ -72,7 +73,6 @@ from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_z
 SCOPE = "meetings"
 REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
 TITLE_MAX = 100
-KINDS = ("standard", "family_friends", "hosted_discussion", "other")
 FORMER_MEMBER = "a former member"
 T = TypeVar("T")
 
@@ -1291,6 +1291,7 @@ class MeetingService:
             parts = [_("**{title}** is starting now.").format(title=title)]
         else:
             parts = [_("Reminder: **{title}** begins ").format(title=title), When(occ.start), "."]
+        parts.append("\n" + _("Kind: {kind}").format(kind=kind_label(view.kind)))
         parts.append("\n" + _("Where: {where}").format(where=self.where_text(view)))
         parts.append(
             "\n" + _("Facilitator: {names}").format(names=self.facilitator_text(view, names))
