@@ -41,7 +41,7 @@ from bot.core import (
     file_text,
     using_language,
 )
-from cogs.crisis import directory
+from cogs.crisis import directory, render
 from cogs.crisis.answer import URGENT_KINDS, AnswerText, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, RowChecker
 from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
@@ -115,15 +115,11 @@ WORDS_OPTION = Option(
 def _report(title: str, problems: list[Problem], notes: list[Problem]) -> Message:
     """A short text with the first problems, and the whole report as a file when it is long."""
     lines = [title]
-    note = _("note")
+    note = render.note_label()
     listed = [*(f"- {p}" for p in problems), *(f"- {note}: {n}" for n in notes)]
     lines.extend(escape_markdown(line) for line in listed[:REPORT_LINES])
     if len(listed) > REPORT_LINES:
-        lines.append(
-            _("…and {n} more; the attached file lists every row.").format(
-                n=len(listed) - REPORT_LINES
-            )
-        )
+        lines.append(render.report_more(n=len(listed) - REPORT_LINES))
         body = "\n".join([title, *listed]) + "\n"
         return Message.of(
             "\n".join(lines),
@@ -364,13 +360,7 @@ class CrisisCog(Cog, CrisisLines):
         elif not urgent:
             parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
         if alerted:
-            parts.append(
-                _(
-                    "I have also let this community's moderators know that you may need support "
-                    "(your name, never your words). They are volunteers and may not see it for a "
-                    "while, so please use the lines above if you need someone now."
-                )
-            )
+            parts.append(render.moderators_told())
         parts.append(text.not_a_service)
         return Message.of("\n".join(parts))
 
@@ -473,19 +463,9 @@ class CrisisCog(Cog, CrisisLines):
         members = self.services.members
         name = await members.pseudonym(ctx.community.id, ctx.actor.key) or ctx.actor.name
         with using_language(ctx.community.language):
-            text = _(
-                "A member may need support; please check in with them privately. "
-                "Pseudonym: **{name}**. Their account:"
-            ).format(name=escape_markdown(name))
+            text = render.alert_text(name=escape_markdown(name))
             if dms_closed:
-                text = (
-                    _(
-                        "Their direct messages are closed, so I could not answer them "
-                        "privately and said nothing in public."
-                    )
-                    + " "
-                    + text
-                )
+                text = render.alert_dms_closed() + " " + text
         try:
             await self.services.outbox.send_now(
                 Target(ctx.place.platform, str(channel)),
@@ -560,14 +540,12 @@ class CrisisCog(Cog, CrisisLines):
         """List the lines of a country, optionally for one topic."""
         code = self._country(country) if country else await self._member_country(ctx)
         if not code:
-            raise UserError(
-                _("Which country? For example `{prefix}crisis list GB`.").format(prefix=ctx.prefix)
-            )
+            raise UserError(render.which_country(prefix=ctx.prefix))
         community_id = ctx.community.id if ctx.community else None
         entries = member_order(await self.service.directory(community_id, code), topic)
         moderator = ctx.tier >= Tier.MODERATOR
         if entries:
-            heading = _("**Lines in {country}**").format(country=country_name(code))
+            heading = render.lines_heading(country=country_name(code))
             if topic:
                 heading += " · " + topic_name(topic)
             body = [heading]
@@ -577,9 +555,8 @@ class CrisisCog(Cog, CrisisLines):
                     body.append(escape_markdown(e.description))
         else:
             body = [
-                _("I have no lines for {country}{topic} yet.").format(
-                    country=country_name(code),
-                    topic=f" ({topic_name(topic)})" if topic else "",
+                render.no_lines(
+                    country=country_name(code), topic=f" ({topic_name(topic)})" if topic else ""
                 )
             ]
         emergency = self.answers.emergency.get(code)
@@ -599,9 +576,7 @@ class CrisisCog(Cog, CrisisLines):
         counts: dict[str, int] = {}
         for e in await self.service.directory(community_id):
             counts[e.country] = counts.get(e.country, 0) + 1
-        lines = [
-            _("Countries with lines (type `{prefix}crisis list CODE`):").format(prefix=ctx.prefix)
-        ]
+        lines = [render.countries_heading(prefix=ctx.prefix)]
         lines.extend(
             f"- {country_name(c)} (`{c}`): {n}"
             for c, n in sorted(counts.items(), key=lambda kv: country_name(kv[0]))
@@ -614,21 +589,14 @@ class CrisisCog(Cog, CrisisLines):
     def _country(self, text: str) -> str:
         code = directory.country_code(text)
         if code is None:
-            raise UserError(
-                _(
-                    "`{text}` is not a country I know. Use a two-letter ISO code such as US, GB, "
-                    "IE or DE."
-                ).format(text=escape_markdown(text.strip()[:40]))
-            )
+            raise UserError(render.unknown_country(text=escape_markdown(text.strip()[:40])))
         return code
 
     async def _entry(self, ctx: Context, entry_id: str) -> Entry:
         entry = await self.service.find(ctx.require_community().id, entry_id.strip().lower())
         if entry is None:
             raise NotFound(
-                _("There is no entry `{id}`. `{prefix}crisis list` shows the ids.").format(
-                    id=escape_markdown(entry_id.strip()[:64]), prefix=ctx.prefix
-                )
+                render.no_entry(id=escape_markdown(entry_id.strip()[:64]), prefix=ctx.prefix)
             )
         return entry
 
@@ -638,7 +606,7 @@ class CrisisCog(Cog, CrisisLines):
         result = checker.finish()
         if entry is None or result.problems:
             problems = "\n".join(f"- {escape_markdown(p.message)}" for p in result.problems)
-            raise UserError(_("Nothing was saved:") + "\n" + problems)
+            raise UserError(render.nothing_saved() + "\n" + problems)
         return entry
 
     @command(
@@ -721,11 +689,7 @@ class CrisisCog(Cog, CrisisLines):
         slug = (id or f"{code}-{name}").strip().lower()
         slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-")[:64]
         if await self.service.find(community_id, slug) is not None:
-            raise UserError(
-                _("An entry `{id}` exists already; change it with `{prefix}crisis edit`.").format(
-                    id=slug, prefix=ctx.prefix
-                )
-            )
+            raise UserError(render.entry_exists(id=slug, prefix=ctx.prefix))
         base = {
             "languages": languages or (ctx.community.language if ctx.community else "en"),
             "hours": hours or "24/7",
@@ -754,9 +718,7 @@ class CrisisCog(Cog, CrisisLines):
         entry = self._check(raw)
         await self.service.save(community_id, [entry])
         await self.services.audit.record(community_id, ctx.actor.key, "crisis.add", f"id={slug}")
-        await ctx.reply(
-            _("Added `{id}`:").format(id=slug) + "\n" + entry_line(entry), ephemeral=True
-        )
+        await ctx.reply(render.entry_added(id=slug) + "\n" + entry_line(entry), ephemeral=True)
 
     @command(
         "crisis",
@@ -788,7 +750,7 @@ class CrisisCog(Cog, CrisisLines):
         value = value.strip()
         clear = value.lower() in CLEAR_WORDS
         if clear and field not in CLEARABLE:
-            raise UserError(_("`{field}` cannot be cleared.").format(field=field))
+            raise UserError(render.cannot_clear(field=field))
         if field in ("phone", "text", "chat"):
             raw["contacts"] = self._replace_contacts(entry, field, None if clear else value)
         elif field in ("hours", "languages", "free", "anonymous"):
@@ -804,7 +766,7 @@ class CrisisCog(Cog, CrisisLines):
             community_id, ctx.actor.key, "crisis.edit", f"id={entry.id} field={field}"
         )
         await ctx.reply(
-            _("Changed `{id}`:").format(id=entry.id) + "\n" + entry_line(updated), ephemeral=True
+            render.entry_changed(id=entry.id) + "\n" + entry_line(updated), ephemeral=True
         )
 
     @staticmethod
@@ -841,7 +803,7 @@ class CrisisCog(Cog, CrisisLines):
             community_id, ctx.actor.key, "crisis.remove", f"id={entry.id}"
         )
         await ctx.reply(
-            _("Removed `{id}` from this community's directory.").format(id=entry.id),
+            render.entry_removed(id=entry.id),
             ephemeral=True,
         )
 
@@ -863,9 +825,7 @@ class CrisisCog(Cog, CrisisLines):
             community_id, ctx.actor.key, "crisis.verify", f"id={entry.id}"
         )
         await ctx.reply(
-            _("`{id}` is marked as checked today ({date}) by you.").format(
-                id=entry.id, date=self.today().isoformat()
-            ),
+            render.entry_checked(id=entry.id, date=self.today().isoformat()),
             ephemeral=True,
         )
 
@@ -878,15 +838,11 @@ class CrisisCog(Cog, CrisisLines):
             key=lambda e: (e.verified_at or date.min, e.id),
         )
         if not stale:
-            await ctx.reply(_("Every entry was checked in the last 24 months."), ephemeral=True)
+            await ctx.reply(render.all_checked(), ephemeral=True)
             return
-        lines = [
-            _("{n} entries need a check (`{prefix}crisis verify ID` after checking):").format(
-                n=len(stale), prefix=ctx.prefix
-            )
-        ]
+        lines = [render.check_due_heading(n=len(stale), prefix=ctx.prefix)]
         for e in stale:
-            when = e.verified_at.isoformat() if e.verified_at else _("never")
+            when = e.verified_at.isoformat() if e.verified_at else render.never_checked()
             lines.append(f"- `{e.id}` {escape_markdown(e.name)}: {when}")
         await ctx.reply("\n".join(lines), ephemeral=True)
 
@@ -927,15 +883,11 @@ class CrisisCog(Cog, CrisisLines):
         fmt: str | None = None
         if file is not None:
             if text.strip():
-                raise UserError(_("Give the entries as text or as a file, not both."))
+                raise UserError(render.import_text_and_file())
             text = file_text(file)
             fmt = FILE_FORMATS.get(PurePosixPath(file.filename).suffix.lower())
         elif not text.strip():
-            raise UserError(
-                _("Give the entries as TOML, CSV or JSON text, or as a file.")
-                + " "
-                + file_hint(ctx, "crisis import")
-            )
+            raise UserError(render.import_nothing_given() + " " + file_hint(ctx, "crisis import"))
         community_id = ctx.require_community().id
         result: ParseResult = directory.parse(
             text,
@@ -945,14 +897,11 @@ class CrisisCog(Cog, CrisisLines):
             short_codes=self.short_codes,
         )
         if not result.entries and not result.problems:
-            raise UserError(_("I found no entries in that text."))
+            raise UserError(render.import_found_nothing())
         if result.problems and not partial:
             await ctx.reply(
                 _report(
-                    _(
-                        "Nothing was imported: {bad} problem(s) in {rows} row(s). Fix them, or "
-                        "add `partial:true` to import the good rows."
-                    ).format(bad=len(result.problems), rows=result.rows),
+                    render.import_refused(bad=len(result.problems), rows=result.rows),
                     result.problems,
                     result.notes,
                 ),
@@ -969,9 +918,7 @@ class CrisisCog(Cog, CrisisLines):
         )
         await ctx.reply(
             _report(
-                _("Imported {n} entries; {bad} problem(s) refused.").format(
-                    n=len(result.entries), bad=len(result.problems)
-                ),
+                render.imported(n=len(result.entries), bad=len(result.problems)),
                 result.problems,
                 result.notes,
             ),
@@ -1001,21 +948,14 @@ class CrisisCog(Cog, CrisisLines):
         )
         if format == "csv":
             body, lossy = directory.to_csv(entries)
-            note = (
-                _(
-                    "CSV cannot hold menu options, text keywords or per-contact hours for: {ids}. "
-                    "Use TOML to keep them."
-                ).format(ids=", ".join(lossy))
-                if lossy
-                else ""
-            )
+            note = render.csv_cannot_hold(ids=", ".join(lossy)) if lossy else ""
             attachment = Attachment("crisis-directory.csv", body.encode(), "text/csv")
         else:
             note = ""
             attachment = Attachment(
                 "crisis-directory.toml", directory.to_toml(entries).encode(), "application/toml"
             )
-        text = _("{n} entries.").format(n=len(entries)) + (f" {note}" if note else "")
+        text = render.entry_count(n=len(entries)) + (f" {note}" if note else "")
         await ctx.reply(Message.of(text, attachment=attachment), ephemeral=True)
 
     @command(
@@ -1041,20 +981,10 @@ class CrisisCog(Cog, CrisisLines):
             label = escape_markdown(channel.label or channel.id)
             readers = await ctx.members_can_read(channel)
             if readers is not None:
-                raise UserError(
-                    _(
-                        "Alerts name a member who may be struggling, so they go only to a "
-                        "channel that only moderators can read. {channel}: {why} Nothing was "
-                        "changed."
-                    ).format(channel=label, why=readers)
-                )
+                raise UserError(render.alert_channel_readable(channel=label, why=readers))
             cannot = await ctx.can_post(channel)
             if cannot is not None:
-                raise UserError(
-                    _("I cannot post in {channel}: {why} Nothing was changed.").format(
-                        channel=label, why=cannot
-                    )
-                )
+                raise UserError(render.alert_channel_unusable(channel=label, why=cannot))
         await self.services.settings.set(
             community_id, self.name, "alert_channel", channel.id if channel else None
         )
@@ -1065,14 +995,10 @@ class CrisisCog(Cog, CrisisLines):
             f"channel={channel.id}" if channel else "off",
         )
         if channel is None:
-            await ctx.reply(_("Crisis alerts are off."), ephemeral=True)
+            await ctx.reply(render.alerts_off(), ephemeral=True)
         else:
             await ctx.reply(
-                _(
-                    "When someone writes a crisis phrase, {channel} will get their pseudonym, a "
-                    "link to their account and a request to check in with them, never what "
-                    "they wrote. The bot keeps no copy of the alert."
-                ).format(channel=escape_markdown(channel.label or channel.id)),
+                render.alerts_on(channel=escape_markdown(channel.label or channel.id)),
                 ephemeral=True,
             )
 
@@ -1090,13 +1016,13 @@ class CrisisCog(Cog, CrisisLines):
         extras = await self.services.settings.get(
             ctx.require_community().id, self.name, "phrases", []
         )
-        languages = ", ".join(self.detector.languages) or _("none")
-        lines = [_("Shipped phrase lists: {languages}.").format(languages=languages)]
+        languages = ", ".join(self.detector.languages) or render.no_languages()
+        lines = [render.shipped_phrases(languages=languages)]
         if extras:
-            lines.append(_("Added here:"))
+            lines.append(render.phrases_added_heading())
             lines.extend("- `{}`".format(p.replace("`", "")) for p in extras)
         else:
-            lines.append(_("This community has added no phrases."))
+            lines.append(render.no_phrases_added())
         await ctx.reply("\n".join(lines), ephemeral=True)
 
     @command(
@@ -1122,21 +1048,17 @@ class CrisisCog(Cog, CrisisLines):
         try:
             expand(phrase)
         except ValueError as exc:
-            raise UserError(
-                _("That phrase cannot be used: {reason}.").format(reason=exc)
-            ) from None
+            raise UserError(render.phrase_unusable(reason=exc)) from None
         extras: list[str] = await self.services.settings.get(
             community_id, self.name, "phrases", []
         )
         if phrase in extras:
-            raise UserError(_("That phrase is already on the list."))
+            raise UserError(render.phrase_known())
         if len(extras) >= MAX_EXTRA_PHRASES:
-            raise UserError(
-                _("A community can add at most {n} phrases.").format(n=MAX_EXTRA_PHRASES)
-            )
+            raise UserError(render.too_many_phrases(n=MAX_EXTRA_PHRASES))
         await self.services.settings.set(community_id, self.name, "phrases", [*extras, phrase])
         await self.services.audit.record(community_id, ctx.actor.key, "crisis.phrases.add")
-        await ctx.reply(_("Added. It counts from now on."), ephemeral=True)
+        await ctx.reply(render.phrase_added(), ephemeral=True)
 
     @command(
         "crisis",
@@ -1157,12 +1079,12 @@ class CrisisCog(Cog, CrisisLines):
             community_id, self.name, "phrases", []
         )
         if phrase not in extras:
-            raise NotFound(_("This community has not added that phrase."))
+            raise NotFound(render.phrase_not_added())
         await self.services.settings.set(
             community_id, self.name, "phrases", [p for p in extras if p != phrase] or None
         )
         await self.services.audit.record(community_id, ctx.actor.key, "crisis.phrases.remove")
-        await ctx.reply(_("Removed."), ephemeral=True)
+        await ctx.reply(render.phrase_removed(), ephemeral=True)
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Forget when we last answered this person; entries they verified stay, unnamed."""

@@ -210,3 +210,209 @@ def lines_block(
         )
     out.append(fallback_line(fallback_name, fallback_url))
     return "\n".join(out)
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def note_label() -> str:
+    return _("note")
+
+
+def no_languages() -> str:
+    return _("none")
+
+
+def moderators_told() -> str:
+    return _(
+        "I have also let this community's moderators know that you may need support "
+        "(your name, never your words). They are volunteers and may not see it for a "
+        "while, so please use the lines above if you need someone now."
+    )
+
+
+def never_checked() -> str:
+    return _("never")
+
+
+def import_found_nothing() -> str:
+    return _("I found no entries in that text.")
+
+
+def phrases_added_heading() -> str:
+    return _("Added here:")
+
+
+def no_phrases_added() -> str:
+    return _("This community has added no phrases.")
+
+
+def phrase_known() -> str:
+    return _("That phrase is already on the list.")
+
+
+def phrase_added() -> str:
+    return _("Added. It counts from now on.")
+
+
+def phrase_not_added() -> str:
+    return _("This community has not added that phrase.")
+
+
+def phrase_removed() -> str:
+    return _("Removed.")
+
+
+def report_more(n: object) -> str:
+    return _("…and {n} more; the attached file lists every row.").format(n=n)
+
+
+def alert_text(name: object) -> str:
+    return _(
+        "A member may need support; please check in with them privately. "
+        "Pseudonym: **{name}**. Their account:"
+    ).format(name=name)
+
+
+def lines_heading(country: object) -> str:
+    return _("**Lines in {country}**").format(country=country)
+
+
+def countries_heading(prefix: object) -> str:
+    return _("Countries with lines (type `{prefix}crisis list CODE`):").format(prefix=prefix)
+
+
+def all_checked() -> str:
+    return _("Every entry was checked in the last 24 months.")
+
+
+def check_due_heading(n: object, prefix: object) -> str:
+    return _("{n} entries need a check (`{prefix}crisis verify ID` after checking):").format(
+        n=n, prefix=prefix
+    )
+
+
+def import_text_and_file() -> str:
+    return _("Give the entries as text or as a file, not both.")
+
+
+def entry_count(n: object) -> str:
+    return _("{n} entries.").format(n=n)
+
+
+def alerts_off() -> str:
+    return _("Crisis alerts are off.")
+
+
+def shipped_phrases(languages: object) -> str:
+    return _("Shipped phrase lists: {languages}.").format(languages=languages)
+
+
+def alert_dms_closed() -> str:
+    return _(
+        "Their direct messages are closed, so I could not answer them "
+        "privately and said nothing in public."
+    )
+
+
+def which_country(prefix: object) -> str:
+    return _("Which country? For example `{prefix}crisis list GB`.").format(prefix=prefix)
+
+
+def no_lines(country: object, topic: object) -> str:
+    return _("I have no lines for {country}{topic} yet.").format(country=country, topic=topic)
+
+
+def unknown_country(text: object) -> str:
+    return _(
+        "`{text}` is not a country I know. Use a two-letter ISO code such as US, GB, IE or DE."
+    ).format(text=text)
+
+
+def no_entry(id: object, prefix: object) -> str:
+    return _("There is no entry `{id}`. `{prefix}crisis list` shows the ids.").format(
+        id=id, prefix=prefix
+    )
+
+
+def nothing_saved() -> str:
+    return _("Nothing was saved:")
+
+
+def entry_exists(id: object, prefix: object) -> str:
+    return _("An entry `{id}` exists already; change it with `{prefix}crisis edit`.").format(
+        id=id, prefix=prefix
+    )
+
+
+def cannot_clear(field: object) -> str:
+    return _("`{field}` cannot be cleared.").format(field=field)
+
+
+def entry_removed(id: object) -> str:
+    return _("Removed `{id}` from this community's directory.").format(id=id)
+
+
+def entry_checked(id: object, date: object) -> str:
+    return _("`{id}` is marked as checked today ({date}) by you.").format(id=id, date=date)
+
+
+def csv_cannot_hold(ids: object) -> str:
+    return _(
+        "CSV cannot hold menu options, text keywords or per-contact hours for: {ids}. "
+        "Use TOML to keep them."
+    ).format(ids=ids)
+
+
+def too_many_phrases(n: object) -> str:
+    return _("A community can add at most {n} phrases.").format(n=n)
+
+
+def import_nothing_given() -> str:
+    return _("Give the entries as TOML, CSV or JSON text, or as a file.")
+
+
+def imported(n: object, bad: object) -> str:
+    return _("Imported {n} entries; {bad} problem(s) refused.").format(n=n, bad=bad)
+
+
+def alert_channel_readable(channel: object, why: object) -> str:
+    return _(
+        "Alerts name a member who may be struggling, so they go only to a "
+        "channel that only moderators can read. {channel}: {why} Nothing was "
+        "changed."
+    ).format(channel=channel, why=why)
+
+
+def alert_channel_unusable(channel: object, why: object) -> str:
+    return _("I cannot post in {channel}: {why} Nothing was changed.").format(
+        channel=channel, why=why
+    )
+
+
+def alerts_on(channel: object) -> str:
+    return _(
+        "When someone writes a crisis phrase, {channel} will get their pseudonym, a "
+        "link to their account and a request to check in with them, never what "
+        "they wrote. The bot keeps no copy of the alert."
+    ).format(channel=channel)
+
+
+def phrase_unusable(reason: object) -> str:
+    return _("That phrase cannot be used: {reason}.").format(reason=reason)
+
+
+def entry_added(id: object) -> str:
+    return _("Added `{id}`:").format(id=id)
+
+
+def entry_changed(id: object) -> str:
+    return _("Changed `{id}`:").format(id=id)
+
+
+def import_refused(bad: object, rows: object) -> str:
+    return _(
+        "Nothing was imported: {bad} problem(s) in {rows} row(s). Fix them, or "
+        "add `partial:true` to import the good rows."
+    ).format(bad=bad, rows=rows)

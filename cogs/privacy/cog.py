@@ -139,12 +139,9 @@ class PrivacyCog(Cog, RetentionPlanner):
         await ctx.reply(
             Message(
                 card=Card(
-                    title=_("What is stored about you"),
+                    title=render.stored_title(),
                     fields=fields,
-                    footer=_(
-                        "`{prefix}mydata export` sends you all of it; `{prefix}mydata erase` "
-                        "removes it."
-                    ).format(prefix=ctx.prefix),
+                    footer=render.stored_footer(prefix=ctx.prefix),
                 )
             ),
             ephemeral=True,
@@ -163,7 +160,7 @@ class PrivacyCog(Cog, RetentionPlanner):
         try:
             await ctx.dm(
                 Message.of(
-                    _("Here is everything I store about you, as JSON for programs…"),
+                    render.export_json_caption(),
                     attachment=Attachment(
                         f"circlebot-mydata-{stamp}.json", as_json, "application/json"
                     ),
@@ -171,21 +168,16 @@ class PrivacyCog(Cog, RetentionPlanner):
             )
             await ctx.dm(
                 Message.of(
-                    _("…and the same as a readable document. Keep them somewhere safe."),
+                    render.export_document_caption(),
                     attachment=Attachment(
                         f"circlebot-mydata-{stamp}.md", as_markdown, "text/markdown"
                     ),
                 )
             )
         except DeliveryError:
-            raise UserError(
-                _(
-                    "I could not send you a direct message. Allow direct messages from me, "
-                    "then try again; your data is only ever sent privately."
-                )
-            ) from None
+            raise UserError(render.export_dms_closed()) from None
         if not ctx.place.is_dm:
-            await ctx.reply(_("I sent your data to you in a direct message."), ephemeral=True)
+            await ctx.reply(render.export_sent(), ephemeral=True)
 
     @command(
         "mydata",
@@ -210,19 +202,9 @@ class PrivacyCog(Cog, RetentionPlanner):
             lines = render.counts(data, self._titles())
             fresh = "".join(secrets.choice(CODE_ALPHABET) for _n in range(CODE_LENGTH))
             await self.service.new_erase_code(key, fresh, now + CODE_VALID)
-            what = "\n".join(lines) if lines else _("- Nothing but your account id.")
+            what = "\n".join(lines) if lines else render.only_account_id()
             await ctx.reply(
-                _(
-                    "This erases, in every community this bot serves:\n{what}\n"
-                    "That includes your posts in group journals and the feedback you left on "
-                    "other people's entries. Meetings you set up stay for the people who go to "
-                    "them, with you removed as facilitator and shown as set up by “a former "
-                    "member”, and so do moderator actions you took, in the moderators' log. "
-                    "Messages I already posted with your words (a shared entry in the feed "
-                    "channel, feedback, a toolbox copy) are deleted there too. "
-                    "This cannot be undone; `{prefix}mydata export` first if you want a copy.\n"
-                    "To go ahead within 10 minutes: `{prefix}mydata erase confirm {code}`"
-                ).format(what=what, prefix=ctx.prefix, code=fresh),
+                render.erase_warning(what=what, prefix=ctx.prefix, code=fresh),
                 ephemeral=True,
             )
             return
@@ -234,17 +216,9 @@ class PrivacyCog(Cog, RetentionPlanner):
             # bytes: compare_digest refuses a str with non-ASCII characters, which anyone can type
             or not secrets.compare_digest(typed.encode(), expected[0].encode())
         ):
-            raise UserError(
-                _(
-                    "That code is not right or has expired; nothing was erased. Start again "
-                    "with `{prefix}mydata erase`."
-                ).format(prefix=ctx.prefix)
-            )
+            raise UserError(render.erase_code_wrong(prefix=ctx.prefix))
         gone = await self.service.erase(key)
-        answer = _(
-            "Done. Everything stored about you is erased. If you use a command again, "
-            "I will start afresh with only what that needs."
-        )
+        answer = render.erased()
         await ctx.reply(f"{answer} {gone.note()}".strip(), ephemeral=True)
 
     async def _touch(self, ctx: Context) -> None:

@@ -567,3 +567,68 @@ def counts(export: dict[str, Any], titles: dict[str, str]) -> list[str]:
             title = titles.get(name, _("The bot itself") if name == "core" else name)
             out.append(f"- **{title}**: " + ", ".join(parts))
     return out
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def erased() -> str:
+    return _(
+        "Done. Everything stored about you is erased. If you use a command again, "
+        "I will start afresh with only what that needs."
+    )
+
+
+def only_account_id() -> str:
+    return _("- Nothing but your account id.")
+
+
+def export_dms_closed() -> str:
+    return _(
+        "I could not send you a direct message. Allow direct messages from me, "
+        "then try again; your data is only ever sent privately."
+    )
+
+
+def export_sent() -> str:
+    return _("I sent your data to you in a direct message.")
+
+
+def export_json_caption() -> str:
+    return _("Here is everything I store about you, as JSON for programs…")
+
+
+def export_document_caption() -> str:
+    return _("…and the same as a readable document. Keep them somewhere safe.")
+
+
+def erase_code_wrong(prefix: object) -> str:
+    return _(
+        "That code is not right or has expired; nothing was erased. Start again "
+        "with `{prefix}mydata erase`."
+    ).format(prefix=prefix)
+
+
+def erase_warning(what: object, prefix: object, code: object) -> str:
+    return _(
+        "This erases, in every community this bot serves:\n{what}\n"
+        "That includes your posts in group journals and the feedback you left on "
+        "other people's entries. Meetings you set up stay for the people who go to "
+        "them, with you removed as facilitator and shown as set up by “a former "
+        "member”, and so do moderator actions you took, in the moderators' log. "
+        "Messages I already posted with your words (a shared entry in the feed "
+        "channel, feedback, a toolbox copy) are deleted there too. "
+        "This cannot be undone; `{prefix}mydata export` first if you want a copy.\n"
+        "To go ahead within 10 minutes: `{prefix}mydata erase confirm {code}`"
+    ).format(what=what, prefix=prefix, code=code)
+
+
+def stored_title() -> str:
+    return _("What is stored about you")
+
+
+def stored_footer(prefix: object) -> str:
+    return _(
+        "`{prefix}mydata export` sends you all of it; `{prefix}mydata erase` removes it."
+    ).format(prefix=prefix)
