@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 
 from bot import i18n
+from bot.adapters.matrix.render import text_content, when_renderer
 from bot.core.message import Card, Field, Message, When, markdown_to_html, markdown_to_plain
 from bot.safety import ZWSP, clean, defuse, escape_markdown
 from tests.harness.app import AppFactory
@@ -80,6 +82,20 @@ def test_message_json_round_trip_keeps_times_aware() -> None:
     assert back == msg
     with pytest.raises(ValueError, match="aware"):
         When(datetime(2026, 1, 1))
+    alert = Message.of("check in", mention="matrix:@ana:hs", alert=True).with_prefix("(late) ")
+    assert Message.from_json(alert.to_json()) == alert and alert.alert
+
+
+def test_a_matrix_alert_notifies_its_readers_and_other_messages_stay_notices() -> None:
+    """Moderators are notified of an alert (m.text; every m.notice is silenced by the default
+    push rules), and the member it names is still not highlighted (empty m.mentions)."""
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    render = when_renderer(ZoneInfo("UTC"), at)
+    alert = text_content(Message.of("check in", mention="matrix:@ana:hs", alert=True), render)
+    notice = text_content(Message.of("check in", mention="matrix:@ana:hs"), render)
+    assert alert is not None and notice is not None
+    assert (alert["msgtype"], notice["msgtype"]) == ("m.text", "m.notice")
+    assert alert["m.mentions"] == {} and "@ana:hs" in alert["body"]
 
 
 async def test_a_new_language_needs_only_a_catalog(

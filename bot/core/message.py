@@ -105,6 +105,9 @@ class Message:
     # An account (actor key) shown after the text as the platform's clickable name, without
     # notifying that person: how moderators find whom an alert is about.
     mention: str | None = None
+    # A message its readers must notice (a crisis alert to moderators): where a platform sends
+    # bot messages quietly by default (Matrix `m.notice`), this one is sent so it notifies.
+    alert: bool = False
     long_text_prompt: str | None = None  # offer a form (modal) for a long answer where possible
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -127,6 +130,7 @@ class Message:
             attachment=self.attachment,
             ping_role=self.ping_role,
             mention=self.mention,
+            alert=self.alert,
             long_text_prompt=self.long_text_prompt,
             meta=dict(self.meta),
         )
@@ -156,6 +160,7 @@ class Message:
             },
             "ping_role": self.ping_role,
             "mention": self.mention,
+            "alert": self.alert,
             "long_text_prompt": self.long_text_prompt,
         }
 
@@ -187,6 +192,7 @@ class Message:
             else Attachment(att["filename"], base64.b64decode(att["data"]), att["mime"]),
             ping_role=data.get("ping_role"),
             mention=data.get("mention"),
+            alert=bool(data.get("alert", False)),
             long_text_prompt=data.get("long_text_prompt"),
         )
 

@@ -469,7 +469,7 @@ class CrisisCog(Cog, CrisisLines):
         try:
             await self.services.outbox.send_now(
                 Target(ctx.place.platform, str(channel)),
-                Message.of(text, mention=ctx.actor.key),
+                Message.of(text, mention=ctx.actor.key, alert=True),
                 uuid.uuid4().hex,
             )
         except DeliveryError:

@@ -1,5 +1,9 @@
 """Message -> Matrix event content: an `m.notice` with HTML and plain bodies that pings nobody.
 
+An alert (`Message.alert`, a crisis alert to moderators) is an `m.text` instead, so the default
+push rules notify the room's readers (`.m.rule.suppress_notices` silences every `m.notice`);
+its `m.mentions` stays empty, so nobody is highlighted.
+
 Pure functions, so what members see can be checked without a homeserver. The caller has already
 passed the message through `bot.safety.clean`; `"m.mentions": {}` is the platform-level guard
 on top, so even a display name in the text never notifies anyone.
@@ -86,9 +90,9 @@ def text_content(message: Message, render_when: Callable[[When], str]) -> dict[s
         # mentions, MSC3952) a client or server highlights a user only when `m.mentions`
         # lists them (`.m.rule.is_user_mention`); with `m.mentions` present, even empty, the
         # legacy rules that matched a display name or user id in the body are off. So the
-        # link and id identify the member to moderators without notifying them. On top of
-        # that, every notice is `m.notice`, which `.m.rule.suppress_notices` keeps from
-        # notifying at all. A pre-1.7 homeserver or client would still match the id in the
+        # link and id identify the member to moderators without highlighting the member. The
+        # alert itself is an `m.text`, so the room's readers (the moderators) are notified as
+        # for any message. A pre-1.7 homeserver or client would still match the id in the
         # body. The Synapse e2e test checks the push rules' verdict.
         plain.append(user)
         link = html.escape(f"https://matrix.to/#/{user}", quote=True)
@@ -96,7 +100,8 @@ def text_content(message: Message, render_when: Callable[[When], str]) -> dict[s
     if not plain:
         return None
     return {
-        "msgtype": "m.notice",
+        # Bots speak in notices, which notify nobody; an alert must reach its readers.
+        "msgtype": "m.text" if message.alert else "m.notice",
         "body": "\n".join(plain),
         "format": HTML_FORMAT,
         "formatted_body": "<br>".join(rich),
