@@ -35,7 +35,6 @@ from bot.core import (
     Tier,
     UserError,
     When,
-    _,
     available_cogs,
     check_country,
     check_language,
@@ -147,7 +146,7 @@ class AdminCog(Cog):
         reason = await ctx.can_post(place)
         if reason:
             raise UserError(
-                _("I can't post in {channel} (`{key}`), so nothing was changed. {reason}").format(
+                render.cannot_post(
                     channel=escape_markdown(place.label), key=key.name, reason=reason
                 )
             )
@@ -158,14 +157,14 @@ class AdminCog(Cog):
         match = ROLE_RE.match(raw)
         role = match.group(1) if match else raw.lstrip("@&")
         if not role or len(role) > 255 or any(ch.isspace() for ch in role):
-            raise UserError(_("Give a role as a mention, a role id or a power level."))
+            raise UserError(render.role_expected())
         return role
 
     async def _validate(self, ctx: Context, key: Key, value: str | Place) -> Any:
         """The stored form of a typed value; None clears it."""
         if isinstance(value, str) and value.strip().lower() in CLEAR_WORDS:
             if key.scope == "community" and key.kind != "country":
-                raise UserError(_("`{key}` cannot be cleared, only changed.").format(key=key.name))
+                raise UserError(render.cannot_clear(key=key.name))
             return None
         if key.kind == "zone":
             return parse_zone(str(value)).key
@@ -183,28 +182,20 @@ class AdminCog(Cog):
                 readers = await ctx.members_can_read(place)
                 if readers is not None:
                     raise UserError(
-                        _(
-                            "Alerts name a member who may be struggling, so they go only to a "
-                            "channel that only moderators can read. {channel}: {why} Nothing was "
-                            "changed."
-                        ).format(channel=escape_markdown(place.label or place.id), why=readers)
+                        render.alert_channel_readable(
+                            channel=escape_markdown(place.label or place.id), why=readers
+                        )
                     )
             return place.key if key.kind == "channel" else place.id
         if key.kind == "switch":
             word = str(value).strip().lower()
             if word not in ON_WORDS:
-                raise UserError(
-                    _("`{key}` takes `on` or `off`; nothing was changed.").format(key=key.name)
-                )
+                raise UserError(render.switch_expected(key=key.name))
             return True
         if key.kind == "days":
             text = str(value).strip()
             if not text.isdigit() or not 1 <= int(text) <= RETENTION_MAX:
-                raise UserError(
-                    _("`{key}` takes a number of days from 1 to {n}, or `clear`.").format(
-                        key=key.name, n=RETENTION_MAX
-                    )
-                )
+                raise UserError(render.days_expected(key=key.name, n=RETENTION_MAX))
             return int(text)
         return self._role(str(value))
 
@@ -524,7 +515,7 @@ class AdminCog(Cog):
                 )
             if not rows:
                 continue
-            lines: list[str | When] = [_("Audit log:") + "\n"]
+            lines: list[str | When] = [render.audit_heading() + "\n"]
             for row in rows:
                 lines += await self._line(community_id, row)
             await self.services.outbox.enqueue(

@@ -106,3 +106,41 @@ def audit_page(lines: Sequence[list[str | When]], page: int, pages: int) -> Mess
     parts: list[str | When] = [part for line in lines for part in line]
     parts.append(_("Page {page} of {pages}.").format(page=page, pages=pages))
     return Message.of(*parts)
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def role_expected() -> str:
+    return _("Give a role as a mention, a role id or a power level.")
+
+
+def audit_heading() -> str:
+    return _("Audit log:")
+
+
+def cannot_post(channel: object, key: object, reason: object) -> str:
+    return _("I can't post in {channel} (`{key}`), so nothing was changed. {reason}").format(
+        channel=channel, key=key, reason=reason
+    )
+
+
+def cannot_clear(key: object) -> str:
+    return _("`{key}` cannot be cleared, only changed.").format(key=key)
+
+
+def switch_expected(key: object) -> str:
+    return _("`{key}` takes `on` or `off`; nothing was changed.").format(key=key)
+
+
+def days_expected(key: object, n: object) -> str:
+    return _("`{key}` takes a number of days from 1 to {n}, or `clear`.").format(key=key, n=n)
+
+
+def alert_channel_readable(channel: object, why: object) -> str:
+    return _(
+        "Alerts name a member who may be struggling, so they go only to a "
+        "channel that only moderators can read. {channel}: {why} Nothing was "
+        "changed."
+    ).format(channel=channel, why=why)
