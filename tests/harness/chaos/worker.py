@@ -56,9 +56,10 @@ class Tripwire:
     """Kills this process with SIGKILL at the n-th pass through one crash point.
 
     Points: `commit` (right after a database transaction committed), `send` (the platform has
-    shown a message but the outbox has not heard back), `reply` (the bot answered a member but the
-    answer never reaches them). Wall-clock kills from the test land anywhere; these land exactly
-    in the windows where a crash is most likely to lose or double something.
+    shown a message but the outbox has not heard back; `send_on_time` counts only messages sent
+    at their due time), `reply` (the bot answered a member but the answer never reaches them).
+    Wall-clock kills from the test land anywhere; these land exactly in the windows where a
+    crash is most likely to lose or double something.
     """
 
     point = ""
@@ -81,7 +82,8 @@ class Tripwire:
 
 
 TRIPWIRE = Tripwire()
-DEDUP_WINDOW = timedelta(minutes=5)  # Discord's nonce check lasts minutes; grace is 15
+DEDUP_WINDOW = scenario.DEDUP_WINDOW  # Discord's nonce check lasts minutes; grace is 15
+LEAD_WITHIN_SECONDS = 30.0
 
 
 class DurableClock(VirtualClock):
@@ -156,9 +158,12 @@ class LedgerPlatform(PlatformDefaults):
         if shown is not None and now - shown <= DEDUP_WINDOW:
             self.ledger.append({**record, "dup": True})
             return idempotency_key
-        self.ledger.append({**record, "text": text_of(message)})
+        text = text_of(message)
+        self.ledger.append({**record, "text": text})
         self.delivered[idempotency_key] = now
         TRIPWIRE.passing("send")
+        if not text.startswith("(late) "):
+            TRIPWIRE.passing("send_on_time")
         return idempotency_key
 
     async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
@@ -260,8 +265,29 @@ class Worker:
         await self.app.scheduler.advance(target - clock.now())
 
     async def _alone(self, clock: DurableClock) -> None:
+        await self._lead()
         while clock.now() < self.until:
             await self._step(clock, lambda _index: True)
+
+    async def _lead(self) -> None:
+        """Wait until this lone process leads before moving the virtual clock.
+
+        On PostgreSQL the killed process's session may hold the leader lock for a moment after
+        the kill, so a restart can begin as a follower and take over `leader_poll_seconds`
+        (wall time) later. A follower's clock moves but fires nothing, so stepping meanwhile
+        would turn half a second of real time into virtual hours the takeover finds stale:
+        downtime the restart record does not show, and that no real restart has.
+        """
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while not self.app.leader.leading:
+            if loop.time() - began > LEAD_WITHIN_SECONDS:
+                raise SystemExit("a lone worker did not lead within 30 s")
+            await asyncio.sleep(0.05)
+        if loop.time() - began > 0.01:
+            log.warning(
+                "led after %.2f s (the killed process still held the lock)", loop.time() - began
+            )
 
     async def _paired(self, clock: DurableClock) -> None:
         """Two processes on PostgreSQL: the leader moves time and fires jobs; the follower
