@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 
 import uvicorn
@@ -44,9 +45,10 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(app: App, stop: asyncio.Event) -> None:
-    """Serve the site on `[web] host:port` until `stop` is set. Behind a reverse proxy:
-    X-Forwarded-* headers are believed from `forwarded_allow_ips` only."""
+async def serve(app: App, stop: asyncio.Event, *, sock: socket.socket | None = None) -> None:
+    """Serve the site on `[web] host:port` (or on `sock`, already bound) until `stop` is set.
+    Behind a reverse proxy: X-Forwarded-* headers are believed from `forwarded_allow_ips`
+    only. Raises `StartupError` when it cannot listen."""
     web = app.config.web
     config = uvicorn.Config(
         create_app(site_of(app)),
@@ -60,7 +62,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         access_log=False,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     log.info(
         "public pages on http://%s:%s (public address %s)",
         web.host,

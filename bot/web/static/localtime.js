@@ -26,7 +26,6 @@
   });
   var note = document.getElementById("zone-note");
   if (changed && note) {
-    note.textContent = " " + note.getAttribute("data-text").replace("{zone}", yours);
-    note.hidden = false;
+    note.textContent = note.getAttribute("data-text").replace("{zone}", yours);
   }
 })();
