@@ -29,7 +29,6 @@ from bot.core import (
     Scope,
     Step,
     UserError,
-    _,
     __version__,
     available_languages,
     check_country,
@@ -127,7 +126,7 @@ class GeneralCog(Cog):
     @command("ping")
     async def ping(self, ctx: Context) -> None:
         """Check that the bot is listening."""
-        await ctx.reply(_("pong"))
+        await ctx.reply(render.pong())
 
     @command("me", "show", ephemeral=True, text_default=True)
     async def me_show(self, ctx: Context) -> None:
@@ -136,27 +135,23 @@ class GeneralCog(Cog):
         pseudonym = None
         if ctx.community is not None:
             pseudonym = await self.services.members.pseudonym(ctx.community.id, ctx.actor.key)
-        unset = _("not set")
+        unset = render.not_set()
         community_zone = ctx.community.timezone if ctx.community else "UTC"
         fields = (
-            Field(_("Pseudonym here"), escape_markdown(pseudonym) if pseudonym else unset),
+            Field(render.pseudonym_label(), escape_markdown(pseudonym) if pseudonym else unset),
             Field(
-                _("Time zone"),
-                profile.timezone or _("not set (using {zone})").format(zone=community_zone),
+                render.zone_label(),
+                profile.timezone or render.zone_not_set(zone=community_zone),
             ),
-            Field(_("Country"), profile.country or unset),
-            Field(_("Language"), profile.language or unset),
+            Field(render.country_label(), profile.country or unset),
+            Field(render.language_label(), profile.language or unset),
         )
         await ctx.reply(
             Message(
                 card=Card(
-                    title=_("Your settings"),
+                    title=render.settings_title(),
                     fields=fields,
-                    footer=_(
-                        "Change one with `{prefix}me name`, `{prefix}me timezone`, "
-                        "`{prefix}me country` or `{prefix}me language`, or walk through "
-                        "all of them with `{prefix}me setup`."
-                    ).format(prefix=ctx.prefix),
+                    footer=render.settings_footer(prefix=ctx.prefix),
                 )
             ),
             ephemeral=True,
@@ -179,18 +174,14 @@ class GeneralCog(Cog):
     async def me_name(self, ctx: Context, pseudonym: str) -> None:
         """Choose the name others see in this community (not your account name)."""
         if ctx.community is None:
-            raise UserError(
-                _("Pseudonyms belong to a community; use this in a community channel.")
-            )
+            raise UserError(render.pseudonym_needs_community())
         name = None if pseudonym.strip().lower() == "clear" else pseudonym
         await self.services.members.set_pseudonym(ctx.community.id, ctx.actor.key, name)
         if name is None:
-            await ctx.reply(_("Your pseudonym here is cleared."), ephemeral=True)
+            await ctx.reply(render.pseudonym_cleared(), ephemeral=True)
         else:
             await ctx.reply(
-                _("From now on you appear here as **{name}**.").format(
-                    name=escape_markdown(" ".join(name.split()))
-                ),
+                render.pseudonym_set(name=escape_markdown(" ".join(name.split()))),
                 ephemeral=True,
             )
 
@@ -212,11 +203,11 @@ class GeneralCog(Cog):
         value = None if zone.strip().lower() == "clear" else check_zone(zone)
         await self.services.members.update_profile(ctx.actor.key, timezone=value)
         await ctx.reply(
-            _("Your time zone is now {zone}.").format(zone=value)
+            render.zone_set(zone=value)
             + " "
             + local_time_note(ZoneInfo(value), self.services.clock.now())
             if value
-            else _("Your time zone is cleared; I'll use the community's."),
+            else render.zone_cleared(),
             ephemeral=True,
         )
 
@@ -238,9 +229,9 @@ class GeneralCog(Cog):
         value = None if country.strip().lower() == "clear" else check_country(country)
         await self.services.members.update_profile(ctx.actor.key, country=value)
         await ctx.reply(
-            _("Your country is now {name} ({code}).").format(name=COUNTRY_NAMES[value], code=value)
+            render.country_set(name=COUNTRY_NAMES[value], code=value)
             if value
-            else _("Your country is cleared."),
+            else render.country_cleared(),
             ephemeral=True,
         )
 
@@ -262,14 +253,10 @@ class GeneralCog(Cog):
         value = None if language.strip().lower() == "clear" else check_language(language)
         await self.services.members.update_profile(ctx.actor.key, language=value)
         if value is None:
-            await ctx.reply(
-                _("Your language is cleared; I'll use the community's."), ephemeral=True
-            )
+            await ctx.reply(render.language_cleared(), ephemeral=True)
             return
         with using_language(value):  # confirm in the language just chosen
-            await ctx.reply(
-                _("I'll use {language} with you.").format(language=value), ephemeral=True
-            )
+            await ctx.reply(render.language_set(language=value), ephemeral=True)
 
     @command("me", "setup", dm=True)
     async def me_setup(self, ctx: Context) -> None:
@@ -281,42 +268,30 @@ class GeneralCog(Cog):
         return [
             Flow(
                 id="me_setup",
-                title=_("your settings"),
-                intro=_(
-                    "A few quick questions about how I should show things to you. "
-                    "Every one can be skipped."
-                ),
+                title=render.settings_dialogue_title(),
+                intro=render.setup_intro(),
                 steps=(
                     Step(
                         "pseudonym",
-                        _(
-                            "What name would you like others here to see? "
-                            "It does not have to be your real name."
-                        ),
+                        render.ask_pseudonym(),
                         required=False,
                         validate=self._check_pseudonym,
                     ),
                     Step(
                         "timezone",
-                        _(
-                            "Which time zone are you in? For example Europe/London "
-                            "or America/Chicago."
-                        ),
+                        render.ask_zone(),
                         required=False,
                         validate=check_zone,
                     ),
                     Step(
                         "country",
-                        _(
-                            "Which country are you in? A two-letter code such as US "
-                            "is fine. I use it to show crisis lines that fit you."
-                        ),
+                        render.ask_country(),
                         required=False,
                         validate=check_country,
                     ),
                     Step(
                         "language",
-                        _("Which language should I use?"),
+                        render.ask_language(),
                         kind=AnswerKind.CHOICE,
                         required=False,
                         choices=tuple(Choice(code) for code in available_languages()),
@@ -330,7 +305,7 @@ class GeneralCog(Cog):
     def _check_pseudonym(value: Any) -> Any:
         name = " ".join(str(value).split())
         if len(name) > 32:
-            raise UserError(_("A pseudonym can be at most 32 characters."))
+            raise UserError(render.pseudonym_too_long())
         return name
 
     async def _finish_setup(self, outcome: Outcome) -> Message | str:
@@ -347,12 +322,8 @@ class GeneralCog(Cog):
                     outcome.community_id, outcome.actor_key, answers["pseudonym"]
                 )
             except UserError as exc:
-                return _(
-                    "Saved your other settings. {problem} Set a name later with `{prefix}me name`."
-                ).format(problem=exc.message, prefix=outcome.ctx.prefix)
-        return _("All set. `{prefix}me` shows your settings any time.").format(
-            prefix=outcome.ctx.prefix
-        )
+                return render.saved_but_name(problem=exc.message, prefix=outcome.ctx.prefix)
+        return render.all_set(prefix=outcome.ctx.prefix)
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase profile, pseudonyms and unfinished dialogues."""

@@ -85,3 +85,126 @@ def about(
             footer=_("Parts switched on: {cogs}").format(cogs=", ".join(switched_on)),
         ),
     )
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def not_set() -> str:
+    return _("not set")
+
+
+def pong() -> str:
+    return _("pong")
+
+
+def pseudonym_label() -> str:
+    return _("Pseudonym here")
+
+
+def zone_label() -> str:
+    return _("Time zone")
+
+
+def country_label() -> str:
+    return _("Country")
+
+
+def language_label() -> str:
+    return _("Language")
+
+
+def pseudonym_needs_community() -> str:
+    return _("Pseudonyms belong to a community; use this in a community channel.")
+
+
+def pseudonym_too_long() -> str:
+    return _("A pseudonym can be at most 32 characters.")
+
+
+def all_set(prefix: object) -> str:
+    return _("All set. `{prefix}me` shows your settings any time.").format(prefix=prefix)
+
+
+def pseudonym_cleared() -> str:
+    return _("Your pseudonym here is cleared.")
+
+
+def zone_cleared() -> str:
+    return _("Your time zone is cleared; I'll use the community's.")
+
+
+def country_cleared() -> str:
+    return _("Your country is cleared.")
+
+
+def language_cleared() -> str:
+    return _("Your language is cleared; I'll use the community's.")
+
+
+def settings_dialogue_title() -> str:
+    return _("your settings")
+
+
+def setup_intro() -> str:
+    return _(
+        "A few quick questions about how I should show things to you. Every one can be skipped."
+    )
+
+
+def zone_not_set(zone: object) -> str:
+    return _("not set (using {zone})").format(zone=zone)
+
+
+def pseudonym_set(name: object) -> str:
+    return _("From now on you appear here as **{name}**.").format(name=name)
+
+
+def country_set(name: object, code: object) -> str:
+    return _("Your country is now {name} ({code}).").format(name=name, code=code)
+
+
+def language_set(language: object) -> str:
+    return _("I'll use {language} with you.").format(language=language)
+
+
+def ask_pseudonym() -> str:
+    return _("What name would you like others here to see? It does not have to be your real name.")
+
+
+def ask_zone() -> str:
+    return _("Which time zone are you in? For example Europe/London or America/Chicago.")
+
+
+def ask_country() -> str:
+    return _(
+        "Which country are you in? A two-letter code such as US "
+        "is fine. I use it to show crisis lines that fit you."
+    )
+
+
+def ask_language() -> str:
+    return _("Which language should I use?")
+
+
+def saved_but_name(problem: object, prefix: object) -> str:
+    return _(
+        "Saved your other settings. {problem} Set a name later with `{prefix}me name`."
+    ).format(problem=problem, prefix=prefix)
+
+
+def settings_title() -> str:
+    return _("Your settings")
+
+
+def zone_set(zone: object) -> str:
+    return _("Your time zone is now {zone}.").format(zone=zone)
+
+
+def settings_footer(prefix: object) -> str:
+    return _(
+        "Change one with `{prefix}me name`, `{prefix}me timezone`, "
+        "`{prefix}me country` or `{prefix}me language`, or walk through "
+        "all of them with `{prefix}me setup`."
+    ).format(prefix=prefix)
