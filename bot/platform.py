@@ -82,9 +82,11 @@ class Platform(Protocol):
         """
 
     async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
-        """With `capabilities.finds_sent`: the platform's id of a message sent with this key
-        since `since` (aware UTC), else None. Raises on a failure to read; the outbox then
-        resends under the same key. Not called without the capability."""
+        """With `capabilities.finds_sent`: the platform's ids of every piece of a message sent
+        with this key since `since` (aware UTC), space-separated as `send` answers (the outbox
+        keeps them so `retract` can take the whole message back), else None. Raises on a
+        failure to read; the outbox then resends under the same key. Not called without the
+        capability."""
 
     async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
         """With `capabilities.mirrors_events`: show `event` under `key` (None removes what

@@ -16,6 +16,7 @@ from nio.rooms import MatrixRoom
 
 from bot.adapters.matrix import sending as matrix_sending
 from bot.adapters.matrix.adapter import MatrixAdapter
+from bot.adapters.matrix.delivered import Found
 from bot.clock import VirtualClock
 from bot.core.errors import DeliveryError
 from bot.core.message import Message
@@ -86,3 +87,17 @@ async def test_a_refusal_fails_the_item_at_once_and_status_shows_it(
     shown = status(tmp_path / "m.sqlite3", tmp_path)
     assert "Outbox: 1 failed (not delivered); the last: the homeserver refused" in shown.stdout
     assert "M_FORBIDDEN" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("found", "ids"),
+    [
+        (Found({0: "$text"}, count=2, file_found="$file"), "$text $file"),  # file by its txn
+        (Found({0: "$text", 1: "$file"}, count=2), "$text $file"),  # both by their markers
+        (Found({0: "$text"}, count=2), None),  # the file is still to send
+        (Found({0: "$only"}, count=1), "$only"),
+    ],
+)
+def test_a_delivery_found_after_a_crash_names_every_piece(found: Found, ids: str | None) -> None:
+    """What `find_sent` answers: every piece's event id, so a later delete redacts them all."""
+    assert found.ids == ids

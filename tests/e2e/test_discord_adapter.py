@@ -21,7 +21,7 @@ from bot.core.context import Context
 from bot.core.conversation import Flow, Outcome, Step
 from bot.core.message import Attachment, Card, Field, Message, When
 from bot.core.permissions import Tier
-from bot.outbox import Target
+from bot.outbox import OutboxRef, RefKind, Target
 from bot.safety import ZWSP
 from tests.harness.app import make_config
 from tests.harness.discord import (
@@ -481,6 +481,41 @@ async def test_a_split_post_cut_by_a_crash_gets_only_its_missing_pieces(circle: 
     assert [MARKED.search(p["content"])[2] for p in pieces] == [" 1/4", " 2/4", " 3/4", " 4/4"]
     assert "\n".join(MARKED.sub("", p["content"]) for p in pieces) == text
     assert all(len(p["content"]) <= 2000 for p in pieces)
+
+
+@pytest.mark.parametrize("before_crash", [1, 4])
+async def test_a_split_post_settled_after_a_crash_is_deleted_whole(
+    circle: Circle, before_crash: int
+) -> None:
+    """Whether the restarted outbox found every piece (4) or sent the missing ones (1), it
+    keeps the ids of all four, so deleting what the post carried removes every piece."""
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    general = circle.general
+    text = "\n".join(f"Line {n}: " + "what I wrote, all of it. " * 7 for n in range(40))
+    carries = OutboxRef(RefKind.JOURNAL_FEED_POST, "ab12cd")  # a long entry's feed post
+    async with circle.standin.client_running(adapter.client):
+        await app.outbox.enqueue(
+            "m10.entry",
+            Target("discord", str(general.id)),
+            Message.coerce(text),
+            app.clock.now(),
+            refs=[carries],
+        )
+        answer_lost(adapter, pieces=before_crash)
+        await app.outbox.deliver_due()
+    assert len(circle.standin.state.bot_messages(general)) == before_crash
+
+    restarted = await restarted_later(circle, minutes=10)
+    async with circle.standin.client_running(circle.adapter(restarted).client):
+        await restarted.outbox.deliver_due()
+        posted = circle.standin.state.bot_messages(general)
+        assert [MARKED.search(p["content"])[2] for p in posted] == [" 1/4", " 2/4", " 3/4", " 4/4"]
+        gone = await restarted.outbox.forget(carries)
+    assert gone.removed == ["discord"]
+    assert circle.standin.state.bot_messages(general) == []
+    deleted = {m["id"] for m in circle.standin.state.deleted_messages}
+    assert {p["id"] for p in posted} <= deleted
 
 
 async def test_without_read_message_history_a_lost_answer_is_posted_again_and_logged(

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 from nio import (
+    RedactedEvent,
     RoomCreateResponse,
     RoomEncryptedImage,
+    RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomMemberEvent,
     RoomMessageFile,
@@ -37,7 +39,7 @@ from bot.core.context import Context
 from bot.core.message import Attachment, Message, When
 from bot.core.permissions import Tier
 from bot.models import OutboxItem
-from bot.outbox import Target
+from bot.outbox import OutboxRef, RefKind, Target
 from tests.harness.matrix import (
     WAIT_S,
     Bot,
@@ -365,6 +367,41 @@ async def test_a_message_the_homeserver_took_before_a_crash_is_found_not_sent_ag
         # as a new message.
         await bot.adapter.send(Target("matrix", room), Message.of("Starting soon"), "m9.start")
         await ana.wait_for(lambda _r, _e: len(ana.notices(room, "Starting soon")) == 2, mark)
+
+
+async def test_a_post_cut_by_a_crash_before_its_file_is_redacted_whole(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    """The text went out, the bot died before the file; after the restart only the file is
+    sent, and the row keeps both event ids, so deleting what it carried redacts both."""
+    async with scene(synapse, tmp_path) as s:
+        ana, room, bot = s.ana, s.room, s.bot
+        carries = OutboxRef(RefKind.JOURNAL_FEED_POST, "ab12cd")
+        message = Message(
+            text=("Cutmarker: my notes",),
+            attachment=Attachment("notes.txt", b"what I wrote", "text/plain"),
+        )
+        answer_lost(bot)  # the text is taken, then the delivery dies before the file
+        mark = ana.mark()
+        room_target = Target("matrix", room)
+        await bot.app.outbox.enqueue(
+            "m11.entry", room_target, message, bot.app.clock.now(), refs=[carries]
+        )
+        _r, text = await ana.notice("Cutmarker", room=room, after=mark)
+        await until_row(bot.app, "m11.entry", lambda row: row.attempts > 0)
+        await bot.stop()
+        await bot.start()
+        row = await until_row(bot.app, "m11.entry", lambda row: row.status != "pending")
+        assert row.status == "sent" and row.platform_message_id is not None
+        ids = row.platform_message_id.split()
+        assert len(ids) == 2 and ids[0] == text.event_id  # the text, then the file sent now
+
+        gone = await bot.app.outbox.forget(carries)
+        assert gone.removed == ["matrix"]
+        for event_id in ids:
+            fetched = await ana.client.room_get_event(room, event_id)
+            assert isinstance(fetched, RoomGetEventResponse), fetched
+            assert isinstance(fetched.event, RedactedEvent), fetched.event
 
 
 async def test_restart_never_reruns_commands_and_duplicates_run_once(

@@ -191,7 +191,8 @@ class DiscordAdapter:
         self._closed_dms: dict[int, float] = {}  # user id -> when their DMs refused us
         self._flush: asyncio.Task[Any] | None = None
         # key -> indices of a split message's pieces that a lookup found already posted
-        self._posted_pieces: dict[str, set[int]] = {}
+        # key -> pieces a lookup found posted (index -> message id), for the send that follows
+        self._posted_pieces: dict[str, dict[int, str]] = {}
         app.add_transport(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -570,12 +571,13 @@ class DiscordAdapter:
         """
         reserve = MARKER_ROOM if idempotency_key is not None else 0
         parts = render(message, reserve=reserve)
-        posted = self._posted_pieces.pop(idempotency_key or "", set())
+        posted = self._posted_pieces.pop(idempotency_key or "", {})
         ids: list[str] = []
         for index, part in enumerate(parts):
             kwargs = part.kwargs()
             if idempotency_key is not None:
                 if index in posted:
+                    ids.append(posted[index])  # so retract takes back the whole message
                     continue
                 await self.pacer.wait()
                 kwargs["nonce"] = nonce_for(idempotency_key, index)
@@ -662,15 +664,16 @@ class DiscordAdapter:
         return me is not None and not channel.permissions_for(me).read_message_history
 
     async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
-        """After a crash between send and mark: the Discord id of the message this outbox item
-        already posted (its last piece), else None.
+        """After a crash between send and mark: the Discord ids of every piece this outbox
+        item already posted, space-separated in order (what `retract` needs to take the whole
+        message back, like `send`'s answer), else None.
 
         Discord drops a repeated nonce for a few minutes only and returns no nonce in history,
         so the lookup matches the marker every keyed send ends with (`with_marker`): it reads
         the bot's own messages in the channel or DM posted from `since` (aware UTC, the first
         try) minus `CLOCK_SKEW`, oldest first, at most `HISTORY_LIMIT` of them (one request).
         If only some pieces of a split message are there, None is returned and the following
-        `send` posts only the missing pieces.
+        `send` posts only the missing pieces (and answers with the ids of all of them).
 
         What stays uncertain (the outbox then sends again, which may show the message twice):
         the bot lacks Read Message History there (Discord then returns no messages at all,
@@ -720,10 +723,10 @@ class DiscordAdapter:
             raise delivery_error(exc) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"Discord unreachable: {exc}") from exc
-        if count and count - 1 in pieces:
-            return pieces[count - 1]
+        if count and count - 1 in pieces:  # the last piece went out, so the message did
+            return " ".join(pieces[index] for index in sorted(pieces))
         if pieces:
-            self._posted_pieces[idempotency_key] = set(pieces)
+            self._posted_pieces[idempotency_key] = pieces
         return None
 
     # -- calendar --------------------------------------------------------------------------------

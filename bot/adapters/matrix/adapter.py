@@ -89,7 +89,8 @@ class MatrixAdapter(PlatformDefaults):
         )
         self.sender = Sender(self.client, self.wait_until)
         self.ready = self.sync.ready
-        self._posted_pieces: dict[str, set[int]] = {}  # key -> pieces a lookup found sent
+        # key -> pieces a lookup found sent (index -> event id), for the send that follows
+        self._posted_pieces: dict[str, dict[int, str]] = {}
 
     @property
     def direct(self) -> dict[str, list[str]]:
@@ -168,9 +169,10 @@ class MatrixAdapter(PlatformDefaults):
         await self.sender.redact(room_id, message_id)
 
     async def find_sent(self, target: Target, idempotency_key: str, since: datetime) -> str | None:
-        """After a crash between send and mark: the event id of the last piece this outbox
-        item already sent, else None; see `bot.adapters.matrix.delivered` (and what stays
-        uncertain there). If only its text arrived, the following `send` sends only the file.
+        """After a crash between send and mark: the event ids of every piece this outbox item
+        already sent, space-separated in order (what `retract` needs), else None; see
+        `bot.adapters.matrix.delivered` (and what stays uncertain there). If only its text
+        arrived, the following `send` sends only the file (and answers with both ids).
 
         Raises:
             DeliveryError: not connected, or the homeserver failed to answer.
@@ -182,8 +184,8 @@ class MatrixAdapter(PlatformDefaults):
             return None  # no DM room yet: nothing can have been sent there
         found = await find_delivery(self.client, room_id, idempotency_key, since)
         if found.last is None and found.pieces:
-            self._posted_pieces[idempotency_key] = set(found.pieces)
-        return found.last
+            self._posted_pieces[idempotency_key] = dict(found.pieces)
+        return found.ids
 
     async def dm_room(self, user_id: str) -> str:
         """The member's direct room with the bot: found in m.direct, or created (encrypted)."""
@@ -211,10 +213,11 @@ class MatrixAdapter(PlatformDefaults):
         render_when = when_renderer(zone, self.app.clock.now(), current_language())
         content = text_content(message, render_when)
         pieces = [p for p, there in (("text", content), ("file", message.attachment)) if there]
-        posted = self._posted_pieces.pop(key, set()) if key else set()
+        posted = self._posted_pieces.pop(key, {}) if key else {}
         ids: list[str] = []
         for index, piece in enumerate(pieces):
             if index in posted:
+                ids.append(posted[index])  # so retract takes back the whole delivery
                 continue
             extra = {MARKER_KEY: marker(key, index, len(pieces))} if key else {}
             txn = piece_txn(base, piece)

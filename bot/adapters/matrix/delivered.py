@@ -72,6 +72,17 @@ class Found:
             return self.pieces[self.count - 1]
         return None
 
+    @property
+    def ids(self) -> str | None:
+        """The event ids of every piece found, space-separated in order (what `retract`
+        needs to take the whole delivery back), when its last piece is there; else None."""
+        if self.last is None:
+            return None
+        found = [self.pieces[index] for index in sorted(self.pieces)]
+        if self.file_found is not None and self.file_found not in found:
+            found.append(self.file_found)
+        return " ".join(found)
+
 
 async def find_delivery(client: AsyncClient, room_id: str, key: str, since: datetime) -> Found:
     """The bot's events in `room_id` since `since` (aware UTC) that belong to delivery `key`.
