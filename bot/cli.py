@@ -252,6 +252,11 @@ async def _status(config: AppConfig, args: argparse.Namespace) -> int:
     print(f"Outbox: {view.pending} pending{oldest}")
     if view.failed:
         print(f"Outbox: {view.failed} failed (not delivered); the last: {view.last_failure}")
+    if view.retracting:
+        print(
+            f"Outbox: {view.retracting} posted message(s) still to delete on the platform "
+            "(what they carried was deleted; retried until the platform allows it)"
+        )
     last = view.last_error()
     if last is None:
         print("Last error: none reported")

@@ -40,7 +40,7 @@ from bot.config import AppConfig
 from bot.core.cog import Cog
 from bot.db import Database, utcnow
 from bot.models import OutboxItem, ProcessStatus
-from bot.outbox import Outbox, Report
+from bot.outbox import RETRACT, Outbox, Report
 from bot.platform import Platform
 from bot.scheduler import JobFunc, Scheduler
 
@@ -553,6 +553,8 @@ class StatusView:
     oldest_due: datetime | None
     failed: int = 0  # outbox items given up on (kept until they expire), with the last reason
     last_failure: str = ""
+    # sent messages whose text a member deleted, still to be deleted on the platform
+    retracting: int = 0
 
     def leader(self, now: datetime) -> ProcessView | None:
         """The process leading with a fresh heartbeat, if any."""
@@ -583,6 +585,12 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
             )
             or 0
         )
+        retracting = int(
+            await session.scalar(
+                select(func.count(OutboxItem.id)).where(OutboxItem.status == RETRACT)
+            )
+            or 0
+        )
         last_failure = await session.scalar(
             select(OutboxItem.note)
             .where(OutboxItem.status == "failed")
@@ -606,4 +614,4 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
         )
         for row in rows
     ]
-    return StatusView(processes, int(pending or 0), oldest, failed, last_failure or "")
+    return StatusView(processes, int(pending or 0), oldest, failed, last_failure or "", retracting)

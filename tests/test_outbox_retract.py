@@ -23,6 +23,7 @@ from bot.core.message import Message
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import RETRACTABLE, OutboxRef, RefKind, Target
 from tests.harness.app import AppFactory, make_config
+from tests.harness.console import status
 from tests.harness.platform import FakePlatform
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -175,6 +176,9 @@ async def test_a_deletion_while_the_platform_is_down_happens_after_a_restart(
     assert (gone.withdrawn, gone.removed, gone.waiting) == (0, [], ["fake"])
     assert "will be deleted when I reach fake again" in gone.note()
     assert await app.outbox.status_of("feed") == "retract"
+    await app.leader.beat()
+    waiting = status(tmp_path / "r.sqlite3", tmp_path)
+    assert "Outbox: 1 posted message(s) still to delete on the platform" in waiting.stdout
     await app.close()
 
     platform.reachable = True
@@ -185,3 +189,4 @@ async def test_a_deletion_while_the_platform_is_down_happens_after_a_restart(
     assert await again.outbox.status_of("feed") is None
     now = await again.outbox.forget(entry)
     assert not now and now.note() == ""
+    assert "still to delete" not in status(tmp_path / "r.sqlite3", tmp_path).stdout
