@@ -14,11 +14,19 @@ from bot.core.needs import (
     GroupJournal,
     MeetingSchedule,
     MissingProvider,
+    PublicSchedule,
     RetentionPlanner,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SDKS = {"discord": "bot/adapters/discord", "nio": "bot/adapters/matrix"}
+SDKS = {
+    "discord": "bot/adapters/discord",
+    "nio": "bot/adapters/matrix",
+    # the public pages' web stack stays in its package
+    "starlette": "bot/web",
+    "uvicorn": "bot/web",
+    "jinja2": "bot/web",
+}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -246,3 +254,14 @@ def test_every_shipped_provider_declares_its_protocol() -> None:
     assert issubclass(cog_class("crisis"), CrisisLines)
     assert issubclass(cog_class("journal"), GroupJournal)
     assert issubclass(cog_class("privacy"), RetentionPlanner)
+    assert issubclass(cog_class("meetings"), PublicSchedule)
+
+
+def test_the_public_pages_read_no_cog() -> None:
+    """bot/web reads meetings through `bot.core.PublicSchedule`, never a cog's modules."""
+    offenders = [
+        path.relative_to(ROOT).as_posix()
+        for path in ROOT.glob("bot/web/**/*.py")
+        if "cogs" in imported_roots(path)
+    ]
+    assert offenders == []
