@@ -2,7 +2,8 @@
 
 A file's shape is a pydantic model (`Section`: unknown keys refused, no silent type coercion);
 pydantic finds what is wrong and this module turns each of its errors into one `Problem` that
-names the file, the line and the dotted key, in words a person editing the file understands.
+names the file, the line and the key (tables counted from 1 and named by their id), in words a
+person editing the file understands.
 
 TOML parsers (tomllib, tomli, tomlkit) report positions only for syntax errors, so the small
 `Locator` that maps a key path such as `steps[2].kind` to its line is ours; everything else
@@ -30,8 +31,9 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a file: its name, its 1-based line when known, the dotted key
-    (`bot.timezone`, `steps[2].kind`; empty for the whole file) and what to change."""
+    """One thing wrong with a file: its name, its 1-based line when known, the key as the file's
+    author counts (`bot.timezone`, `step 3 (share).kind` for the third `[[steps]]` table, whose
+    id is `share`; empty for the whole file) and what to change."""
 
     file: str
     line: int | None
@@ -91,6 +93,49 @@ def dotted(path: Iterable[str | int]) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
+    return out
+
+
+def _singular(name: str) -> str:
+    """`steps` -> `step`, `entries` -> `entry`: what one item of a list of tables is called."""
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
+
+def _item(container: Any, index: int) -> Any:
+    try:
+        return container[index]
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
+def _child(container: Any, name: str) -> Any:
+    if isinstance(container, Mapping):
+        return container.get(name)
+    return getattr(container, name, None)
+
+
+def readable(path: Iterable[str | int], data: Any = None) -> str:
+    """A key path as the person who wrote the file counts: `("steps", 0, "kind")` with the
+    first step's `id = "welcome"` reads `step 1 (welcome).kind`, and without an id
+    `step 1.kind` (the n-th `[[steps]]` table, from 1). `data` is the file's parsed tables
+    (dicts and lists) or the validated model; an index it cannot find still counts from 1.
+    """
+    out = ""
+    node = data
+    for part in path:
+        if isinstance(part, int):
+            node = _item(node, part)
+            name = out.rsplit(".", 1)[-1] if out else ""
+            shown = f"{_singular(name)} {part + 1}" if name else str(part + 1)
+            ident = _child(node, "id")
+            if isinstance(ident, str) and ident.strip():
+                shown += f" ({ident.strip()})"
+            out = out[: len(out) - len(name)] + shown
+        else:
+            node = _child(node, part)
+            out += f".{part}" if out else part
     return out
 
 
@@ -310,8 +355,12 @@ def problems_from(
     file: str,
     locator: Locator | None = None,
     prefix: Path_ = (),
+    data: Any = None,
 ) -> list[Problem]:
-    """Each pydantic error as a Problem; `prefix` is where the validated table sits."""
+    """Each pydantic error as a Problem; `prefix` is where the validated table sits.
+
+    With `data` (what was validated), keys count list items from 1 and name them by their id
+    (`readable`); without it they read `steps[0].kind` (`dotted`)."""
     out: list[Problem] = []
     for error in exc.errors():
         loc: Path_ = tuple(p for p in error["loc"] if isinstance(p, str | int))
@@ -322,7 +371,14 @@ def problems_from(
         message = message_for(error, known)
         if error["type"] in ("missing", "missing_argument") and root is not None:
             message += _hint(root, loc)
-        out.append(Problem(file, locator.line(path) if locator else None, dotted(path), message))
+        key = dotted(path) if data is None else readable(loc, data)
+        if data is not None and prefix:
+            where = readable(prefix)
+            ident = _child(data, "id") if isinstance(prefix[-1], int) else None
+            if isinstance(ident, str) and ident.strip():
+                where += f" ({ident.strip()})"
+            key = ".".join(k for k in (where, key) if k)
+        out.append(Problem(file, locator.line(path) if locator else None, key, message))
     return out
 
 
@@ -338,7 +394,7 @@ def validate(
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, problems_from(exc, model, file, locator, prefix)
+        return None, problems_from(exc, model, file, locator, prefix, data)
 
 
 def _without(data: Any, path: Path_) -> Any:

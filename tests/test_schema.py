@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.config import ConfigError
 from bot.core.loader import read_config as load_config
-from bot.schema import Locator, Problem
+from bot.schema import Locator, Problem, Section, load_toml, readable
 from cogs.journal.prompts import load_prompts
 
 
@@ -37,7 +37,7 @@ def test_config_bad_value_names_file_line_and_key(tmp_path: Path) -> None:
 
 def test_config_missing_key_points_at_its_table(tmp_path: Path) -> None:
     problems = config_problems(tmp_path, '[matrix]\n\n[[matrix.communities]]\nname = "Group"\n')
-    problem = only(problems, "matrix.communities[0].id")
+    problem = only(problems, "matrix.community 1.id")
     assert problem.line == 3 and problem.message == "is required"
     assert problem.file.endswith("circlebot.toml")
 
@@ -78,10 +78,13 @@ def test_prompt_file_bad_value_missing_and_unknown_key(tmp_path: Path) -> None:
     assert [p.id for p in prompts] == ["fine"]
     by_key = {p.key: p for p in problems}
     assert all(p.file == "mine.toml" for p in problems)
-    assert by_key["prompt[1].text"].line == 7 and "at most 300" in by_key["prompt[1].text"].message
-    assert by_key["prompt[2].id"].line == 9 and by_key["prompt[2].id"].message == "is required"
-    assert by_key["prompt[3].colour"].line == 15
-    assert "unknown key" in by_key["prompt[3].colour"].message
+    assert (
+        by_key["prompt 2 (long).text"].line == 7
+        and "at most 300" in by_key["prompt 2 (long).text"].message
+    )
+    assert by_key["prompt 3.id"].line == 9 and by_key["prompt 3.id"].message == "is required"
+    assert by_key["prompt 4 (odd).colour"].line == 15
+    assert "unknown key" in by_key["prompt 4 (odd).colour"].message
 
 
 # The locator: for any TOML of tables, arrays of tables and multi-line texts, every key written
@@ -168,12 +171,12 @@ text = "How are you?"
 @pytest.mark.parametrize(
     ("change", "line", "key", "words"),
     [
-        (("minutes = 5\ntext", "minutes = -5\ntext"), 8, "steps[0].minutes", "at least 0"),
-        (('kind = "read_aloud"\n', ""), 5, "steps[0].kind", "is required; use one of"),
+        (("minutes = 5\ntext", "minutes = -5\ntext"), 8, "step 1 (hello).minutes", "at least 0"),
+        (('kind = "read_aloud"\n', ""), 5, "step 1 (hello).kind", "is required; use one of"),
         (
             ('text = "Welcome."\n', 'text = "Welcome."\ncolour = 1\n'),
             10,
-            "steps[0].colour",
+            "step 1 (hello).colour",
             "unknown key",
         ),
     ],
@@ -199,7 +202,11 @@ def test_script_bad_type_is_named_with_its_line() -> None:
     with pytest.raises(ScriptError) as caught:
         parse_script(SCRIPT, file="evening.toml")
     [problem] = caught.value.problems
-    assert (problem.file, problem.line, problem.key) == ("evening.toml", 14, "steps[1].minutes")
+    assert (problem.file, problem.line, problem.key) == (
+        "evening.toml",
+        14,
+        "step 2 (round).minutes",
+    )
     assert "must be a number" in problem.message and "'ten'" in problem.message
 
 
@@ -222,12 +229,12 @@ label = "A"
 @pytest.mark.parametrize(
     ("change", "line", "key", "words"),
     [
-        (('kind = "choice"', "kind = 3"), 8, "steps[0].kind", "must be one of"),
-        (('value = "a"\n', ""), 10, "steps[0].choices[0].value", "is required"),
+        (('kind = "choice"', "kind = 3"), 8, "step 1 (first).kind", "must be one of"),
+        (('value = "a"\n', ""), 10, "step 1 (first).choice 1.value", "is required"),
         (
             ('label = "A"', 'label = "A"\nemoji = ":)"'),
             13,
-            "steps[0].choices[0].emoji",
+            "step 1 (first).choice 1.emoji",
             "unknown key",
         ),
         (('tags = ["urges"]', 'tags = ["urges"]\nauthor = "me"'), 4, "author", "unknown key"),
@@ -292,3 +299,50 @@ def test_crisis_directory_problems_name_file_line_and_key(
     [problem] = result.problems
     assert (problem.file, problem.line) == ("lines.toml", line)
     assert problem.key == f"gb-example-line.{key}" and words in problem.message, problem
+
+
+# Keys read as the file's author counts: the n-th [[steps]] table is "step n", named by its id.
+class _Choice(Section):
+    label: str
+
+
+class _Step(Section):
+    id: str | None = None
+    minutes: int = 0
+    choices: list[_Choice]
+
+
+class _Steps(Section):
+    steps: list[_Step]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ids=st.lists(st.one_of(st.none(), st.from_regex(r"[a-z]{1,8}", fullmatch=True)), max_size=6),
+    bad=st.integers(min_value=0, max_value=5),
+    in_choice=st.booleans(),
+)
+def test_a_problem_key_counts_tables_from_one_and_names_them_by_id(
+    ids: list[str | None], bad: int, in_choice: bool
+) -> None:
+    ids = ids + [None] * (bad + 1 - len(ids))  # the bad table exists
+    tables = []
+    for n, ident in enumerate(ids):
+        lines = ["[[steps]]", *([f'id = "{ident}"'] if ident else [])]
+        lines.append('minutes = "ten"' if n == bad and not in_choice else "minutes = 1")
+        lines += ["[[steps.choices]]", "label = 3" if n == bad and in_choice else 'label = "A"']
+        tables.append("\n".join(lines))
+    text = "\n\n".join(tables) + "\n"
+    _value, problems, _locator = load_toml(_Steps, text, file="f.toml")
+    [problem] = problems
+    named = f"step {bad + 1}" + (f" ({ids[bad]})" if ids[bad] else "")
+    key = f"{named}.choice 1.label" if in_choice else f"{named}.minutes"
+    assert problem.key == key
+    written = "label = 3" if in_choice else 'minutes = "ten"'
+    assert problem.line is not None and text.splitlines()[problem.line - 1] == written
+
+
+def test_readable_without_the_data_still_counts_from_one() -> None:
+    assert readable(("steps", 0, "kind")) == "step 1.kind"
+    assert readable(("entries", 2)) == "entry 3"
+    assert readable(("bot", "timezone")) == "bot.timezone"

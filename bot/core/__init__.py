@@ -100,6 +100,7 @@ if TYPE_CHECKING:
         dotted,
         load_toml,
         problems_from,
+        readable,
         validate,
     )
 
@@ -199,6 +200,7 @@ __all__ = [
     "parse_zone",
     "problems_from",
     "read_wall_time",
+    "readable",
     "render_parts",
     "scrub_free_space",
     "tier_name",
@@ -222,6 +224,7 @@ _HOME: dict[str, str] = {
             "dotted",
             "load_toml",
             "problems_from",
+            "readable",
             "validate",
         )
     },

@@ -16,6 +16,7 @@ from bot.core import (
     Problem,
     Section,
     load_toml,
+    readable,
     validate,
 )
 
@@ -76,7 +77,7 @@ def load_prompts(directory: Path = PROMPTS_DIR) -> tuple[list[Prompt], list[Prob
                 continue
             if checked.id in seen:
                 line = locator.line((*where, "id")) if locator else None
-                key = f"prompt[{index}].id"
+                key = readable((*where, "id"), {"prompt": parsed.prompt})
                 problems.append(Problem(path.name, line, key, f"{checked.id!r} is used twice"))
                 continue
             seen.add(checked.id)

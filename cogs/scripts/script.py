@@ -23,8 +23,8 @@ from bot.core import (
     Problem,
     SchemaError,
     _,
-    dotted,
     load_toml,
+    readable,
 )
 
 Kind = Literal[
@@ -174,7 +174,7 @@ def parse_script(source: str, *, builtin: bool = False, file: str = "") -> Scrip
             if step.id in seen:
                 where = ("steps", index, "id")
                 message = _("the id is used by an earlier step.")
-                problems.append(Problem(file, locator.line(where), dotted(where), message))
+                problems.append(Problem(file, locator.line(where), readable(where, data), message))
             seen.add(step.id)
     if data is None or problems:
         raise ScriptError(problems)

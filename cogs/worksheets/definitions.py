@@ -22,8 +22,8 @@ from bot.core import (
     Locator,
     NonBlank,
     Problem,
-    dotted,
     load_toml,
+    readable,
     validate,
 )
 
@@ -212,7 +212,7 @@ def parse(
         return None, problems
     for path, message in _rules(checked, Path(file).stem):
         line = locator.line(path) if locator else None
-        problems.append(Problem(file, line, dotted(path), message))
+        problems.append(Problem(file, line, readable(path, data), message))
     if problems:
         return None, problems
     steps = tuple(_step(step) for step in checked.steps)

@@ -75,8 +75,8 @@ def test_a_broken_prompt_file_is_reported_and_the_others_still_load(tmp_path: Pa
     assert [p.id for p in prompts] == ["a"]
     shown = [str(p) for p in problems]
     assert any(p.startswith("bad.toml: line 3:") and "not valid TOML" in p for p in shown)
-    assert "odd.toml: line 2: prompt[0].id: 'a' is used twice" in shown
-    assert any(p.startswith("odd.toml: line 7: prompt[1].tags[0]: must be one of") for p in shown)
+    assert "odd.toml: line 2: prompt 1 (a).id: 'a' is used twice" in shown
+    assert any(p.startswith("odd.toml: line 7: prompt 2 (c).tag 1: must be one of") for p in shown)
 
 
 def test_the_shipped_prompts_are_all_valid() -> None:

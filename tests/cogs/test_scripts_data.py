@@ -102,10 +102,10 @@ def test_the_shipped_scripts_load_and_follow_the_domain() -> None:
 
 def test_bad_scripts_name_each_problem_with_its_line() -> None:
     assert problems(BAD) == [
-        "line 7: steps[0].kind: must be one of 'read_aloud', 'round_robin', "
+        "line 7: step 1 (one).kind: must be one of 'read_aloud', 'round_robin', "
         "'facilitator_choice', 'open_discussion' or 'announcement', got text 'chanting'",
-        "line 14: steps[1].minutes: must be at least 0, not -3",
-        "line 15: steps[1].text: unknown placeholder {meetin}; known ones are {meeting}, "
+        "line 14: step 2 (two).minutes: must be at least 0, not -3",
+        "line 15: step 2 (two).text: unknown placeholder {meetin}; known ones are {meeting}, "
         "{facilitator}, {next_meeting}, {crisis_line}, {community}.",
     ]
 
@@ -130,18 +130,20 @@ def test_text_over_the_message_limit_and_broken_braces() -> None:
         "minutes = 10\n", 'minutes = 10\nprompts = ["' + "y" * 100 + '"]\n'
     )
     assert problems(long_text) == [
-        "line 5: steps[0]: text and prompts are 1,901 characters; the limit is 1,900 so "
+        "line 5: step 1 (round): text and prompts are 1,901 characters; the limit is 1,900 so "
         "the step fits in one chat message. Split it into two steps."
     ]
     lone = problems(GOOD.replace("{community}", "{community"))
-    assert lone == ["line 9: steps[0].text: a lone { or }; write {{ or }} for a literal brace."]
+    assert lone == [
+        "line 9: step 1 (round).text: a lone { or }; write {{ or }} for a literal brace."
+    ]
     sneaky = problems(GOOD.replace("{community}", "{community.__class__}"))
     assert "unknown placeholder {community.__class__}" in sneaky[0]
     assert problems('name = "x\n')[0].startswith("line 1: this is not valid TOML")
     dupes = problems(GOOD.replace('id = "bye"', 'id = "round"'))
-    assert dupes == ["line 12: steps[1].id: the id is used by an earlier step."]
+    assert dupes == ["line 12: step 2 (round).id: the id is used by an earlier step."]
     no_kind = problems(GOOD.replace('kind = "announcement"\n', ""))
-    assert no_kind[0].startswith("line 11: steps[1].kind: is required; use one of read_aloud")
+    assert no_kind[0].startswith("line 11: step 2 (bye).kind: is required; use one of read_aloud")
 
 
 def test_a_broken_data_file_is_reported_and_the_rest_still_load(tmp_path: Path) -> None:
@@ -150,7 +152,7 @@ def test_a_broken_data_file_is_reported_and_the_rest_still_load(tmp_path: Path) 
     (tmp_path / "twin.toml").write_text(GOOD)
     scripts, found = load_directory(tmp_path)
     assert list(scripts) == ["short"]
-    assert found[0].startswith("broken.toml: line 7: steps[0].kind: must be one of")
+    assert found[0].startswith("broken.toml: line 7: step 1 (one).kind: must be one of")
     assert found[-1] == "twin.toml: the name 'short' is already used by another script"
 
 
@@ -187,7 +189,7 @@ async def test_moderators_import_export_copy_and_delete(app_factory: AppFactory)
     rejected = (await fake.say("mo", "!script import ```toml\n" + BAD + "```"))[0]
     assert rejected.where == "ephemeral"
     assert rejected.text.startswith("That script was not imported. Please fix:\n- line 7:")
-    assert "line 15: steps\\[1\\].text: unknown placeholder {meetin}" in rejected.text
+    assert "line 15: step 2 (two).text: unknown placeholder {meetin}" in rejected.text
     builtin_name = await fake.say("mo", "!script import " + GOOD.replace("short", "standard"))
     assert "built-in script and cannot be replaced" in builtin_name[0].text
 

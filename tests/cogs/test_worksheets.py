@@ -385,13 +385,13 @@ async def test_a_broken_worksheet_file_is_reported_and_the_others_load(
     app = await app_factory(config(directory=str(folder)), fast_typing=True)
     fake = FakePlatform(app)
     assert sorted(cog_of(app).sheets) == sorted(set(SHIPPED) - {"abc", "hov"})
-    assert "abc.toml: line 33: steps[2].kind: must be one of 'text', 'list'" in caplog.text
+    assert "abc.toml: line 33: step 3 (beliefs).kind: must be one of 'text', 'list'" in caplog.text
     assert "hov.toml: line 2: this is not valid TOML" in caplog.text
     member = (await fake.say("ana", "!worksheet list"))[0].text
     assert "Cost-benefit" in member and "problems" not in member
     fake.actor("mo", Tier.MODERATOR)
     shown = (await fake.say("mo", "!worksheet list"))[0].text
-    assert "Files with problems" in shown and "abc.toml: line 33: steps\\[2\\].kind" in shown
+    assert "Files with problems" in shown and "abc.toml: line 33: step 3 (beliefs).kind" in shown
     said = await fake.say("ana", "!worksheet start abc")
     assert "no worksheet called" in said[0].text
 
@@ -423,12 +423,12 @@ def test_worksheet_validation_names_the_file_and_field(
 @pytest.mark.parametrize(
     ("step", "problem"),
     [
-        ({"id": "a", "prompt": "?", "kind": "choice"}, "steps[0].choices: a choice step needs"),
-        ({"id": "a", "prompt": "?", "kind": "scale", "high": 99}, "steps[0].high"),
-        ({"id": "a", "prompt": ""}, "steps[0].prompt: must not be empty"),
-        ({"id": "a"}, "steps[0].prompt: is required"),
-        ({"id": "a", "prompt": "?", "terms": True}, "steps[0].terms"),
-        ({"id": "a", "prompt": "?", "check": "weeks"}, "steps[0].check: unknown check"),
+        ({"id": "a", "prompt": "?", "kind": "choice"}, "step 1 (a).choices: a choice step needs"),
+        ({"id": "a", "prompt": "?", "kind": "scale", "high": 99}, "step 1 (a).high"),
+        ({"id": "a", "prompt": ""}, "step 1 (a).prompt: must not be empty"),
+        ({"id": "a"}, "step 1 (a).prompt: is required"),
+        ({"id": "a", "prompt": "?", "terms": True}, "step 1 (a).terms"),
+        ({"id": "a", "prompt": "?", "check": "weeks"}, "step 1 (a).check: unknown check"),
         (
             {
                 "id": "a",
@@ -437,7 +437,7 @@ def test_worksheet_validation_names_the_file_and_field(
                 "choices": [{"value": "x"}],
                 "branches": {"x": "nowhere"},
             },
-            "steps[0].branches.x: unknown step 'nowhere'",
+            "step 1 (a).branches.x: unknown step 'nowhere'",
         ),
     ],
 )
