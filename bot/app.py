@@ -13,7 +13,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
 from bot.core import loader
 from bot.core.cog import Cog, Services
-from bot.core.conversation import Conversations
+from bot.core.dialogue import Dialogues
 from bot.core.dispatch import Dispatcher, RateLimiter
 from bot.core.errors import DeliveryError
 from bot.core.hooks import TextChecks
@@ -109,7 +109,7 @@ class App:
         self.members = MemberService(self.db.sessions, self.clock)
         self.settings = SettingsService(self.db.sessions)
         self.audit = AuditService(self.db.sessions, self.clock)
-        self.conversations = Conversations(self.db.sessions, self.clock)
+        self.dialogues = Dialogues(self.db.sessions, self.clock)
         self.outbox = GatedOutbox(
             self.db.sessions,
             self.scheduler,
@@ -128,7 +128,7 @@ class App:
         self.dispatcher = Dispatcher(
             self.registry,
             self.members,
-            self.conversations,
+            self.dialogues,
             text_checks=self.text_checks,
             owners=frozenset(config.bot.owners),
             default_timezone=config.bot.timezone,
@@ -147,7 +147,7 @@ class App:
             members=self.members,
             settings=self.settings,
             audit=self.audit,
-            conversations=self.conversations,
+            dialogues=self.dialogues,
             registry=self.registry,
             cogs=self.cogs,
             text_checks=self.text_checks,

@@ -146,7 +146,7 @@ class OutboxItemRef(Base):
     ref: Mapped[str] = mapped_column(String(ACTOR_KEY))
 
 
-class ConversationState(Base):
+class DialogueState(Base):
     """A member's place in a multi-step DM dialogue, written after every answer."""
 
     __tablename__ = "conversation"
@@ -156,7 +156,8 @@ class ConversationState(Base):
     community_id: Mapped[int | None] = mapped_column(
         ForeignKey("community.id", ondelete="CASCADE"), nullable=True
     )
-    flow_id: Mapped[str] = mapped_column(String(64))
+    # The table and this column keep the names they were created with (no migration for a name).
+    dialogue_id: Mapped[str] = mapped_column("flow_id", String(64))
     step: Mapped[str] = mapped_column(String(64))
     answers: Mapped[str] = mapped_column(EncryptedText())  # JSON
     history: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of step ids

@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.core.cog import Cog
-from bot.core.conversation import Conversations
+from bot.core.dialogue import Dialogues
 from bot.core.dispatch import Dispatcher
 from bot.core.errors import DeliveryError
 from bot.core.message import Message
@@ -133,7 +133,7 @@ class Host(Protocol):
         """Where incoming commands, answers, actions and channel lines go."""
 
     @property
-    def conversations(self) -> Conversations:
+    def dialogues(self) -> Dialogues:
         """Running dialogues (a long answer opens a form on Discord)."""
 
     @property

@@ -94,23 +94,23 @@ async def test_text_checks_see_direct_messages_and_never_block_them(
 
 
 async def test_resuming_one_dialogue_pauses_the_open_one(app_factory: AppFactory) -> None:
-    from bot.core.conversation import Flow, Outcome, Step
+    from bot.core.dialogue import Dialogue, Outcome, Step
 
     app = await app_factory()
 
     async def done(outcome: Outcome) -> str:
         return "noted"
 
-    app.conversations.register(Flow("other", "another walk", (Step("q", "Anything?"),), done))
+    app.dialogues.register(Dialogue("other", "another walk", (Step("q", "Anything?"),), done))
     fake = FakePlatform(app)
     await fake.say("ana", "!me setup")
     await fake.say("ana", "pause", dm=True)
     ctx = await app.dispatcher.context(fake.incoming("ana", dm=True))
-    await app.conversations.start(ctx, "other")
-    assert await app.conversations.resume(ctx, "me_setup")
-    active = await app.conversations.current("fake:ana")
-    paused = await app.conversations.current("fake:ana", "paused")
-    assert active is not None and active.flow_id == "me_setup"
-    assert paused is not None and paused.flow_id == "other"
+    await app.dialogues.start(ctx, "other")
+    assert await app.dialogues.resume(ctx, "me_setup")
+    active = await app.dialogues.current("fake:ana")
+    paused = await app.dialogues.current("fake:ana", "paused")
+    assert active is not None and active.dialogue_id == "me_setup"
+    assert paused is not None and paused.dialogue_id == "other"
     said = await fake.say("ana", "Juniper", dm=True)  # answers the resumed one only
     assert "time zone" in said[-1].text

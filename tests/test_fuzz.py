@@ -32,7 +32,7 @@ from bot.adapters.matrix.render import text_content, when_renderer
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.commands import CommandSpec, Option
-from bot.core.conversation import AnswerKind
+from bot.core.dialogue import AnswerKind
 from bot.core.identity import Actor
 from bot.core.message import Message, render_parts
 from bot.core.permissions import Tier
@@ -435,11 +435,11 @@ async def start_worksheet(w: World) -> None:
 async def finish_dialogue(w: World, *, until: AnswerKind | None = None) -> None:
     """Answer Ana's open dialogue with valid answers to its end (or to a step of a kind)."""
     for _ in range(80):
-        state = await w.app.conversations.current("fake:ana")
+        state = await w.app.dialogues.current("fake:ana")
         if state is None:
             assert until is None, f"the dialogue ended before a {until} step"
             return
-        step = w.app.conversations.flows[state.flow_id].step(state.step)
+        step = w.app.dialogues.dialogues[state.dialogue_id].step(state.step)
         if step.kind is until:
             return
         if step.kind is AnswerKind.LIST:
@@ -519,7 +519,7 @@ async def test_forged_and_replayed_buttons(
 @given(texts=st.lists(TEXT.map(lambda t: UNSENDABLE.sub("", t)), min_size=1, max_size=8))
 async def test_direct_messages_in_a_dialogue(world: World, texts: list[str]) -> None:
     """Hostile answers in a worksheet get an answer, and are saved readably at its end."""
-    if await world.app.conversations.current("fake:ana") is None:
+    if await world.app.dialogues.current("fake:ana") is None:
         await start_worksheet(world)
     for text in texts:
         if text.strip():

@@ -145,12 +145,12 @@ async def test_the_urge_log_takes_past_times_and_refuses_future_ones(console: Co
         ("9pm", "2026-11-29T21:00:00+01:00"),  # the last 21:00, not tonight's
     ):
         await console.type("@ana !urge log", f"@ana dm {typed}")
-        state = await console.app.conversations.current("console:ana")
+        state = await console.app.dialogues.current("console:ana")
         assert state is not None and f'"when": "{stored}"' in state.answers, (typed, state)
         await console.type("@ana dm cancel")
     shown = await console.type("@ana !urge log", "@ana dm in 5 months")
     assert "has not happened yet" in shown
-    state = await console.app.conversations.current("console:ana")
+    state = await console.app.dialogues.current("console:ana")
     assert state is not None and '"when"' not in state.answers
 
 

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from bot.core.cog import Cog, Services, export_row
     from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
     from bot.core.context import CommunityInfo, Context
-    from bot.core.conversation import END, AnswerKind, Flow, Outcome, Step
     from bot.core.convert import (
         COUNTRY_NAMES,
         MAX_YEAR,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
         tokenize,
         zone_label,
     )
+    from bot.core.dialogue import END, AnswerKind, Dialogue, Outcome, Step
     from bot.core.dispatch import ActionHandler, CogHooks, Incoming, tier_name
     from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
     from bot.core.identity import Actor, Place
@@ -81,7 +81,7 @@ if TYPE_CHECKING:
         ACTOR_KEY,
         AuditEntry,
         Community,
-        ConversationState,
+        DialogueState,
         Member,
         OutboxItem,
         Profile,
@@ -130,12 +130,12 @@ __all__ = [
     "Community",
     "CommunityInfo",
     "Context",
-    "ConversationState",
     "CrisisLines",
     "DeliveryError",
+    "Dialogue",
+    "DialogueState",
     "EncryptedText",
     "Field",
-    "Flow",
     "Forgotten",
     "FrozenSection",
     "GroupJournal",
@@ -240,11 +240,11 @@ _HOME: dict[str, str] = {
     "command": "bot.core.commands",
     "CommunityInfo": "bot.core.context",
     "Context": "bot.core.context",
-    "END": "bot.core.conversation",
-    "AnswerKind": "bot.core.conversation",
-    "Flow": "bot.core.conversation",
-    "Outcome": "bot.core.conversation",
-    "Step": "bot.core.conversation",
+    "END": "bot.core.dialogue",
+    "AnswerKind": "bot.core.dialogue",
+    "Dialogue": "bot.core.dialogue",
+    "Outcome": "bot.core.dialogue",
+    "Step": "bot.core.dialogue",
     "MAX_YEAR": "bot.core.convert",
     "MIN_YEAR": "bot.core.convert",
     "COUNTRY_NAMES": "bot.core.convert",
@@ -307,7 +307,7 @@ _HOME: dict[str, str] = {
     "ACTOR_KEY": "bot.models",
     "AuditEntry": "bot.models",
     "Community": "bot.models",
-    "ConversationState": "bot.models",
+    "DialogueState": "bot.models",
     "Member": "bot.models",
     "OutboxItem": "bot.models",
     "Profile": "bot.models",

@@ -1,4 +1,4 @@
-"""The base every cog extends: commands, flows, jobs, and a mandatory data-deletion hook."""
+"""The base every cog extends: commands, dialogues, jobs, and a mandatory data-deletion hook."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import sqlalchemy
+
 from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
-from bot.core.conversation import Flow
+from bot.core.dialogue import Dialogue
 from bot.core.dispatch import ActionHandler, CogHooks, Dispatcher
 from bot.i18n import _
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.config import AppConfig
     from bot.core.context import CommunityInfo, Context
-    from bot.core.conversation import Conversations
+    from bot.core.dialogue import Dialogues
     from bot.core.hooks import TextChecks
     from bot.core.mirror import CalendarMirror
     from bot.core.registry import Registry
@@ -40,7 +42,7 @@ class Services:
     members: MemberService
     settings: SettingsService
     audit: AuditService
-    conversations: Conversations
+    dialogues: Dialogues
     registry: Registry
     cogs: dict[str, Cog]
     text_checks: TextChecks
@@ -75,7 +77,7 @@ class Cog:
             found.append((replace(spec, callback=bound, cog=self.name), helpers))
         return found
 
-    def flows(self) -> list[Flow]:
+    def dialogues(self) -> list[Dialogue]:
         """Dialogues this cog offers."""
         return []
 
@@ -122,12 +124,15 @@ class Cog:
 
 
 def export_row(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A model row as a JSON-ready dict: times in ISO 8601, encrypted columns already decrypted."""
+    """A model row as a JSON-ready dict keyed by column name (`skip` names columns to leave
+    out): times in ISO 8601, encrypted columns already decrypted."""
     out: dict[str, Any] = {}
+    mapper = sqlalchemy.inspect(row).mapper
     for column in row.__table__.columns:
         if column.key in skip:
             continue
-        value = getattr(row, column.key)
+        # The attribute may be named apart from its column (DialogueState.dialogue_id).
+        value = getattr(row, mapper.get_property_by_column(column).key)
         if isinstance(value, datetime | date):
             value = value.isoformat()
         out[column.key] = value

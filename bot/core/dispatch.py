@@ -21,8 +21,8 @@ from typing import Any
 
 from bot.core.commands import Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder
-from bot.core.conversation import ACTION_PREFIX, Conversations
 from bot.core.convert import bind_text, convert_option
+from bot.core.dialogue import ACTION_PREFIX, Dialogues
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
 from bot.core.hooks import TextCheck, TextChecks
 from bot.core.identity import Actor, Place
@@ -129,7 +129,7 @@ class Dispatcher:
         self,
         registry: Registry,
         members: MemberService,
-        conversations: Conversations,
+        dialogues: Dialogues,
         *,
         text_checks: TextChecks | None = None,
         owners: frozenset[str] = frozenset(),
@@ -138,7 +138,7 @@ class Dispatcher:
     ) -> None:
         self.registry = registry
         self.members = members
-        self.conversations = conversations
+        self.dialogues = dialogues
         self.text_checks = text_checks or TextChecks()
         self.owners = owners
         self.default_timezone = default_timezone
@@ -442,7 +442,7 @@ class Dispatcher:
                         "without it."
                     )
                 )
-            if await self.conversations.handle_text(ctx, stripped) or answered:
+            if await self.dialogues.handle_text(ctx, stripped) or answered:
                 return True  # no "I only understand commands" after a caring answer
             text = _("I only understand commands here. Type `{prefix}help` to see them.").format(
                 prefix=prefix
@@ -527,7 +527,7 @@ class Dispatcher:
         return True
 
     def register_action(self, prefix: str, handler: ActionHandler) -> None:
-        """Route button ids `PREFIX:...` to a cog (the conversation engine owns `conv:`)."""
+        """Route button ids `PREFIX:...` to a cog (the dialogue engine owns `conv:`)."""
         if prefix in self._actions or prefix == ACTION_PREFIX or ":" in prefix:
             raise ValueError(f"action prefix {prefix!r} is taken or invalid")
         self._actions[prefix] = handler
@@ -543,7 +543,7 @@ class Dispatcher:
             if handler is not None:
                 handled = await handler(ctx, action_id)
             else:
-                handled = await self.conversations.handle_action(ctx, action_id)
+                handled = await self.dialogues.handle_action(ctx, action_id)
             if not handled:
                 await ctx.reply(_("That button is no longer active."), ephemeral=True)
         except UserError as exc:

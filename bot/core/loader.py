@@ -138,8 +138,8 @@ def load(enabled: list[str], settings: dict[str, Any], services: Services) -> li
         services.cogs[cog.name] = cog
         for spec, helpers in cog.commands():
             services.registry.add(spec, helpers)
-        for flow in cog.flows():
-            services.conversations.register(flow)
+        for dialogue in cog.dialogues():
+            services.dialogues.register(dialogue)
         for prefix, handler in cog.actions().items():
             services.dispatcher.register_action(prefix, handler)
     return loaded

@@ -15,7 +15,7 @@ from bot.core.context import CommunityInfo
 from bot.core.errors import UserError
 from bot.crypto import actor_tag
 from bot.i18n import _
-from bot.models import AdapterState, Community, ConversationState, Member, Profile, TierBinding
+from bot.models import AdapterState, Community, DialogueState, Member, Profile, TierBinding
 from bot.services.cache import MISSING, TTLCache
 
 PSEUDONYM_MAX = 32
@@ -404,7 +404,7 @@ class MemberService:
                 await session.execute(delete(Profile).where(Profile.actor_key == actor_key))
                 await session.execute(delete(Member).where(Member.actor_key == actor_key))
                 await session.execute(
-                    delete(ConversationState).where(ConversationState.actor_key == actor_key)
+                    delete(DialogueState).where(DialogueState.actor_key == actor_key)
                 )
                 await session.execute(
                     delete(AdapterState).where(

@@ -17,9 +17,9 @@ from bot.core import (
     CommandSpec,
     Community,
     Context,
-    ConversationState,
+    Dialogue,
+    DialogueState,
     Field,
-    Flow,
     Member,
     Message,
     Option,
@@ -261,12 +261,12 @@ class GeneralCog(Cog):
     @command("me", "setup", dm=True)
     async def me_setup(self, ctx: Context) -> None:
         """Walk through your settings one question at a time, in a direct message."""
-        await self.services.conversations.start(ctx, "me_setup")
+        await self.services.dialogues.start(ctx, "me_setup")
 
-    def flows(self) -> list[Flow]:
+    def dialogues(self) -> list[Dialogue]:
         """The `me setup` walk-through."""
         return [
-            Flow(
+            Dialogue(
                 id="me_setup",
                 title=render.settings_dialogue_title(),
                 intro=render.setup_intro(),
@@ -340,9 +340,9 @@ class GeneralCog(Cog):
                 .order_by(Member.id)
             )
             dialogues = await session.scalars(
-                select(ConversationState)
-                .where(ConversationState.actor_key == actor_key)
-                .order_by(ConversationState.id)
+                select(DialogueState)
+                .where(DialogueState.actor_key == actor_key)
+                .order_by(DialogueState.id)
             )
             return {
                 "profile": export_row(profile) if profile else None,

@@ -14,7 +14,7 @@ from bot.core import (
     Choice,
     Cog,
     Context,
-    Flow,
+    Dialogue,
     GroupJournal,
     Message,
     NotFound,
@@ -254,7 +254,7 @@ class JournalCog(Cog, GroupJournal):
         """Write a journal entry (private unless you share it); no text opens a DM dialogue."""
         fields, body = split_fields(text or "")
         if not body.strip() and not fields:
-            await self.services.conversations.start(ctx, "journal_write")
+            await self.services.dialogues.start(ctx, "journal_write")
             return
         visibility = parse_visibility(fields.get("visibility")) or PRIVATE
         mood = parse_mood(fields.get("mood"))
@@ -364,9 +364,7 @@ class JournalCog(Cog, GroupJournal):
         fields, body = split_fields(text or "")
         if not body.strip() and not fields:
             await self.service.read_own(ctx.actor.key, id)
-            await self.services.conversations.start(
-                ctx, "journal_edit", prefill={"entry": id.strip()}
-            )
+            await self.services.dialogues.start(ctx, "journal_edit", prefill={"entry": id.strip()})
             return
         new_body = self.service.check_body(body) if body.strip() else None
         if new_body is not None:
@@ -759,7 +757,7 @@ class JournalCog(Cog, GroupJournal):
         community_id = self._need_community(ctx)
         group_id, _name = await self.service.group_of(community_id, ctx.actor.key, group)
         if not (text or "").strip():
-            await self.services.conversations.start(
+            await self.services.dialogues.start(
                 ctx, "journal_group_write", prefill={"group_id": group_id}
             )
             return
@@ -827,7 +825,7 @@ class JournalCog(Cog, GroupJournal):
 
     # -- dialogues ---------------------------------------------------------------------------
 
-    def flows(self) -> list[Flow]:
+    def dialogues(self) -> list[Dialogue]:
         """Multi-line writing in DMs: new entries, group entries, and new text for an entry."""
         body = Step(
             "body",
@@ -837,7 +835,7 @@ class JournalCog(Cog, GroupJournal):
             hint=_("Each message becomes a paragraph. `done` saves; `cancel` keeps nothing."),
         )
         return [
-            Flow(
+            Dialogue(
                 id="journal_write",
                 title=_("a journal entry"),
                 steps=(
@@ -869,13 +867,13 @@ class JournalCog(Cog, GroupJournal):
                 ),
                 finish=self._finish_write,
             ),
-            Flow(
+            Dialogue(
                 id="journal_group_write",
                 title=_("a group journal entry"),
                 steps=(body,),
                 finish=self._finish_group_write,
             ),
-            Flow(
+            Dialogue(
                 id="journal_edit",
                 title=_("new text for your entry"),
                 steps=(

@@ -4,7 +4,7 @@ The Markdown reads top to bottom: one heading per part of the bot with what it k
 one heading per kind of record, then each record as a plain sentence or two, with what the
 member wrote quoted under it. Dates are written out in the member's own zone; other people
 appear only as the service already named them (their pseudonym, "another member", "you").
-Internal fields (row numbers, version counters, delivery keys, flow ids) are left out; the JSON
+Internal fields (row numbers, version counters, delivery keys, dialogue ids) are left out; the JSON
 file beside it has everything, for programs.
 
 Known kinds of records have their own sentence (`SENTENCES`); a kind added later without one
@@ -449,7 +449,7 @@ def _message(w: Writer, r: dict[str, Any], _ctx: dict[str, Any]) -> list[str]:
 SENTENCES: dict[str, tuple[str, Sentence]] = {
     "profile": ("Your settings", _profile),
     "communities": ("Communities and your name in each", _membership),
-    "unfinished_dialogues": ("Conversations you have not finished", _dialogue),
+    "unfinished_dialogues": ("Dialogues you have not finished", _dialogue),
     "verified_entries": ("Help lines you checked", _verified),
     "entries": ("Your journal entries", _entry),
     "feedback_written": ("Feedback you left on others' entries", _feedback),

@@ -20,7 +20,7 @@ from bot.core import (
     Choice,
     Cog,
     Context,
-    Flow,
+    Dialogue,
     FrozenSection,
     GroupJournal,
     Message,
@@ -89,13 +89,13 @@ class WorksheetsCog(Cog):
 
     # dialogues
 
-    def flows(self) -> list[Flow]:
+    def dialogues(self) -> list[Dialogue]:
         """Each worksheet, plus its `toolbox edit` dialogue: which answer, then that answer."""
-        flows: list[Flow] = []
+        dialogues: list[Dialogue] = []
         for sheet in self.sheets.values():
-            flows.append(
-                Flow(
-                    id=sheet.flow_id,
+            dialogues.append(
+                Dialogue(
+                    id=sheet.dialogue_id,
                     title=sheet.title,
                     steps=tuple(self._step(s) for s in sheet.steps),
                     finish=self._finisher(sheet),
@@ -110,9 +110,9 @@ class WorksheetsCog(Cog):
                 branches={s.id: s.id for s in sheet.steps},
             )
             answers = tuple(replace(self._step(s, branches=False), then=END) for s in sheet.steps)
-            flows.append(
-                Flow(
-                    id=edit_flow_id(sheet),
+            dialogues.append(
+                Dialogue(
+                    id=edit_dialogue_id(sheet),
                     title=sheet.title,
                     steps=(which, *answers),
                     finish=self._edit_finisher(sheet),
@@ -123,7 +123,7 @@ class WorksheetsCog(Cog):
                     ).format(title=sheet.title),
                 )
             )
-        return flows
+        return dialogues
 
     @staticmethod
     def _step(step: StepDef, *, branches: bool = True) -> Step:
@@ -266,9 +266,9 @@ class WorksheetsCog(Cog):
     async def worksheet_start(self, ctx: Context, name: str) -> None:
         """Work through a worksheet privately in your DMs."""
         sheet = self._find(name, ctx.prefix)
-        conversations = self.services.conversations
-        if not await conversations.resume(ctx, sheet.flow_id):
-            await conversations.start(ctx, sheet.flow_id)
+        dialogues = self.services.dialogues
+        if not await dialogues.resume(ctx, sheet.dialogue_id):
+            await dialogues.start(ctx, sheet.dialogue_id)
 
     async def complete_worksheet(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest worksheets by id or title."""
@@ -282,7 +282,7 @@ class WorksheetsCog(Cog):
     def _find(self, name: str, prefix: str) -> Worksheet:
         wanted = name.strip().casefold().lstrip("#")
         for sheet in self.sheets.values():
-            if wanted in (sheet.id, sheet.title.casefold(), sheet.flow_id):
+            if wanted in (sheet.id, sheet.title.casefold(), sheet.dialogue_id):
                 return sheet
         close = difflib.get_close_matches(wanted, list(self.sheets), n=1)
         hint = _(" Did you mean `{id}`?").format(id=close[0]) if close else ""
@@ -295,7 +295,7 @@ class WorksheetsCog(Cog):
     @command("worksheet", "resume", dm=True)
     async def worksheet_resume(self, ctx: Context) -> None:
         """Continue the worksheet you paused or left unfinished."""
-        if not await self.services.conversations.resume(ctx):
+        if not await self.services.dialogues.resume(ctx):
             raise UserError(
                 _(
                     "You have nothing paused. `{prefix}worksheet list` shows what you can start."
@@ -421,8 +421,8 @@ class WorksheetsCog(Cog):
                 ),
                 ephemeral=True,
             )
-        await self.services.conversations.start(
-            ctx, edit_flow_id(sheet), prefill=prefill, first_step=first_step
+        await self.services.dialogues.start(
+            ctx, edit_dialogue_id(sheet), prefill=prefill, first_step=first_step
         )
 
     @staticmethod
@@ -666,7 +666,7 @@ class WorksheetsCog(Cog):
         if intensity is None:
             if URGE_LOG not in self.sheets:
                 raise UserError(_("The urge log dialogue isn't available right now."))
-            await self.services.conversations.start(ctx, self.sheets[URGE_LOG].flow_id)
+            await self.services.dialogues.start(ctx, self.sheets[URGE_LOG].dialogue_id)
             return
         text = (details or "").strip()
         if text:
@@ -715,9 +715,9 @@ class WorksheetsCog(Cog):
         return await self.toolbox.export_user_data(actor_key)
 
 
-def edit_flow_id(sheet: Worksheet) -> str:
+def edit_dialogue_id(sheet: Worksheet) -> str:
     """The dialogue that changes one answer of a saved `sheet`."""
-    return f"{sheet.flow_id}.edit"
+    return f"{sheet.dialogue_id}.edit"
 
 
 def share_ref(share: Share) -> OutboxRef:

@@ -90,8 +90,8 @@ class Worksheet:
     suggest_from: str = ""  # a choice step whose answer is a stage; tools for it are suggested
 
     @property
-    def flow_id(self) -> str:
-        """The dialogue id the conversation engine knows this worksheet by."""
+    def dialogue_id(self) -> str:
+        """The dialogue id the dialogue engine knows this worksheet by."""
         return f"worksheet.{self.id}"
 
     def step(self, step_id: str) -> StepDef | None:

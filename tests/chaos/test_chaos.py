@@ -373,22 +373,26 @@ async def check_writes(app: App, files: Files, found: Findings) -> None:
             if record["token"] not in entry.body:
                 found.lost_writes.append(f"entry {record['token']}: body {entry.body!r}")
         else:
-            runs.setdefault((record["actor"], record["flow"], record["run"]), []).append(record)
+            runs.setdefault((record["actor"], record["dialogue"], record["run"]), []).append(
+                record
+            )
     stored = await stored_dialogues(app, journal, worksheets, {a for a, _f, _r in runs})
-    for (actor, flow, run), records in runs.items():
+    for (actor, dialogue, run), records in runs.items():
         answers = [r for r in records if r["kind"] == "answer"]
         finished = [r["ref"] for r in records if r["kind"] == "finished"]
-        candidates = stored.get((actor, flow, run), [])
+        candidates = stored.get((actor, dialogue, run), [])
         if not any(
             all(holds(c, a["step"], a["value"]) for a in answers) for _ref, c in candidates
         ):
             found.lost_writes.append(
-                f"{actor} {flow} {run}: confirmed {[a['value'] for a in answers]}, "
+                f"{actor} {dialogue} {run}: confirmed {[a['value'] for a in answers]}, "
                 f"stored {[c for _r, c in candidates]}"
             )
         for ref in finished:
             if ref not in {r for r, _c in candidates}:
-                found.lost_writes.append(f"{actor} {flow} {run}: finished as {ref}, not stored")
+                found.lost_writes.append(
+                    f"{actor} {dialogue} {run}: finished as {ref}, not stored"
+                )
     finished_refs = Counter(
         (a, f, r) for (a, f, r), cands in stored.items() for ref, _c in cands if ref != "open"
     )
@@ -411,19 +415,19 @@ def holds(stored: dict[str, Any], step: str, value: str) -> bool:
 async def stored_dialogues(
     app: App, journal: JournalCog, worksheets: WorksheetsCog, actors: set[str]
 ) -> dict[tuple[str, str, str], list[tuple[str, dict[str, Any]]]]:
-    """(actor, flow, run) -> [(toolbox number / entry code / "open", answers)] from storage."""
+    """(actor, dialogue, run) -> [(toolbox number / entry code / "open", answers)] from storage."""
     found: dict[tuple[str, str, str], list[tuple[str, dict[str, Any]]]] = {}
 
-    def add(actor: str, flow: str, ref: str, answers: dict[str, Any]) -> None:
+    def add(actor: str, dialogue: str, ref: str, answers: dict[str, Any]) -> None:
         first = answers.get("behaviour") or (answers.get("body") or [""])[0]
         run = str(first).split("|", 1)[0]
-        found.setdefault((actor, flow, run), []).append((ref, answers))
+        found.setdefault((actor, dialogue, run), []).append((ref, answers))
 
     for actor in sorted(actors):
         for status in ("active", "paused"):
-            state = await app.conversations.current(actor, status)
+            state = await app.dialogues.current(actor, status)
             if state is not None:
-                add(actor, state.flow_id, "open", json.loads(state.answers))
+                add(actor, state.dialogue_id, "open", json.loads(state.answers))
         for item in await worksheets.toolbox.items(actor):
             add(actor, f"worksheet.{item.worksheet_id}", str(item.number), item.answers)
         page, pages = 1, 1

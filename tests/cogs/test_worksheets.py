@@ -16,7 +16,7 @@ from PIL import Image
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.context import Context
-from bot.core.conversation import AnswerKind
+from bot.core.dialogue import AnswerKind
 from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.worksheets.cog import WorksheetsCog
@@ -58,11 +58,11 @@ class Driver:
         self.written: list[str] = []
 
     async def step(self) -> tuple[str, AnswerKind] | None:
-        state = await self.app.conversations.current(f"fake:{self.name}")
+        state = await self.app.dialogues.current(f"fake:{self.name}")
         if state is None:
             return None
-        flow = self.app.conversations.flows[state.flow_id]
-        step = flow.step(state.step)
+        dialogue = self.app.dialogues.dialogues[state.dialogue_id]
+        step = dialogue.step(state.step)
         return step.id, step.kind
 
     async def say(self, text: str) -> list[Said]:
@@ -78,9 +78,9 @@ class Driver:
         current = await self.step()
         assert current is not None, "no open dialogue"
         step_id, kind = current
-        state = await self.app.conversations.current(f"fake:{self.name}")
+        state = await self.app.dialogues.current(f"fake:{self.name}")
         assert state is not None
-        step = self.app.conversations.flows[state.flow_id].step(step_id)
+        step = self.app.dialogues.dialogues[state.dialogue_id].step(step_id)
         if kind is AnswerKind.LIST:
             await self.say(self.canary())
             await self.say(f"long: {self.canary()}")
@@ -230,7 +230,7 @@ async def test_urge_log_lapse_branch_asks_what_might_help_and_otherwise_skips_it
         await fake.say("ana", "skip", dm=True)  # coping
         said = await fake.say("ana", outcome, dm=True)
         assert ("learn from, not a failure" in said[-1].text) is expect_learned
-        while await app.conversations.current("fake:ana") is not None:
+        while await app.dialogues.current("fake:ana") is not None:
             said = await fake.say("ana", "skip", dm=True)
         assert "saved in your toolbox" in said[-1].text
     items = await cog_of(app).toolbox.items("fake:ana", "urge_log")
@@ -614,10 +614,10 @@ async def test_a_crash_after_saving_but_before_closing_saves_the_item_once(
     async def die(self: object, state_id: int) -> None:
         raise Crash
 
-    from bot.core.conversation import Conversations
+    from bot.core.dialogue import Dialogues
 
     with monkeypatch.context() as patch:
-        patch.setattr(Conversations, "_close", die)
+        patch.setattr(Dialogues, "_close", die)
         with pytest.raises(Crash):
             await fake.say("ana", "reading about it", dm=True)
     await app.close()

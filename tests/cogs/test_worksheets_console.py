@@ -17,7 +17,7 @@ import pytest_asyncio
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.core.conversation import AnswerKind
+from bot.core.dialogue import AnswerKind
 from cogs.worksheets.cog import WorksheetsCog
 from tests.harness.app import AppFactory, make_config
 
@@ -41,11 +41,11 @@ class Console:
 
     async def answer_current(self) -> bool:
         """Give a valid answer to the open question; False when no dialogue is open."""
-        conversations = self.app.conversations
-        state = await conversations.current(ANA)
+        dialogues = self.app.dialogues
+        state = await dialogues.current(ANA)
         if state is None:
             return False
-        step = conversations.flows[state.flow_id].step(state.step)
+        step = dialogues.dialogues[state.dialogue_id].step(state.step)
         lines = {
             AnswerKind.SCALE: [str(step.low)],
             AnswerKind.CHOICE: ["1"],

@@ -18,7 +18,7 @@ from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.context import Context
-from bot.core.conversation import Flow, Outcome, Step
+from bot.core.dialogue import Dialogue, Outcome, Step
 from bot.core.message import Attachment, Card, Field, Message, When
 from bot.core.permissions import Tier
 from bot.outbox import OutboxRef, RefKind, Target
@@ -175,8 +175,8 @@ def add_journal(app: App, saved: list[str]) -> None:
         saved.append(outcome.answers["entry"])
         return f"Saved {len(outcome.answers['entry'])} characters."
 
-    app.conversations.register(
-        Flow(
+    app.dialogues.register(
+        Dialogue(
             "journal_test",
             "a journal entry",
             (Step("entry", "How was your day? Take all the room you need.", long=True),),
@@ -185,7 +185,7 @@ def add_journal(app: App, saved: list[str]) -> None:
     )
 
     async def start(ctx: Context) -> None:
-        await app.conversations.start(ctx, "journal_test")
+        await app.dialogues.start(ctx, "journal_test")
 
     add_command(app, ("journaltest",), start)
 

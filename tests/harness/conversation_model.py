@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bot.app import App
 from bot.core.commands import Choice
-from bot.core.conversation import AnswerKind, Flow, Outcome, Step
+from bot.core.dialogue import AnswerKind, Dialogue, Outcome, Step
 from tests.harness.app import lift_rate_limit
 from tests.harness.platform import FakePlatform
 
@@ -178,8 +178,8 @@ def model_world(app: App) -> World:
     async def other_done(outcome: Outcome) -> str:
         return "other saved"
 
-    app.conversations.register(Flow("model", "Model walk", STEPS, finish))
-    app.conversations.register(Flow("other", "Other walk", (Step("q", "Anything?"),), other_done))
+    app.dialogues.register(Dialogue("model", "Model walk", STEPS, finish))
+    app.dialogues.register(Dialogue("other", "Other walk", (Step("q", "Anything?"),), other_done))
     return World(FakePlatform(app), saved)
 
 
@@ -190,7 +190,7 @@ async def play(world: World, moves: list[tuple[str, str]]) -> None:
     app = fake.app
     name = f"m{next(world.members)}"
     ctx = await app.dispatcher.context(fake.incoming(name, dm=True))
-    await app.conversations.start(ctx, "model")
+    await app.dialogues.start(ctx, "model")
     model = Model()
     for kind, text in [*moves, *[("finish", "")] * FINISH_MOVES]:
         if kind == "finish":  # then walk to the end, keeping what is there
@@ -198,14 +198,14 @@ async def play(world: World, moves: list[tuple[str, str]]) -> None:
             if not text:
                 break
         if kind == "other":
-            await app.conversations.start(ctx, "other")
+            await app.dialogues.start(ctx, "other")
             said = await fake.say(name, "anything", dm=True)
             assert said[-1].text == "other saved"
             model.interrupted()
         else:
             await fake.say(name, text, dm=True)
             model.say(text)
-        state = await app.conversations.current(f"fake:{name}", "active")
+        state = await app.dialogues.current(f"fake:{name}", "active")
         if model.status == "active":
             assert state is not None and state.step == STEPS[model.index].id
         else:

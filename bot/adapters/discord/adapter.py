@@ -460,11 +460,11 @@ class DiscordAdapter:
 
         async def work(incoming: Incoming) -> None:
             ctx = await self.app.dispatcher.context(incoming)  # sets the member's language
-            conversations = self.app.conversations
-            state = await conversations.current(incoming.actor.key)
-            flow = conversations.flows.get(state.flow_id) if state is not None else None
-            if state is not None and flow is not None:
-                prompt = flow.step(state.step).prompt
+            dialogues = self.app.dialogues
+            state = await dialogues.current(incoming.actor.key)
+            dialogue = dialogues.dialogues.get(state.dialogue_id) if state is not None else None
+            if state is not None and dialogue is not None:
+                prompt = dialogue.step(state.step).prompt
                 form = LongTextForm(digest, trim(prompt, PLACEHOLDER_MAX))
                 responder = incoming.responder
                 assert isinstance(responder, InteractionResponder)

@@ -16,7 +16,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.client import events_of
-from bot.core.conversation import ANSWER_MAX
+from bot.core.dialogue import ANSWER_MAX
 from bot.i18n import _
 
 LONG_TEXT_PREFIX = "cbl:"

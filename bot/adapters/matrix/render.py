@@ -78,7 +78,7 @@ def text_content(message: Message, render_when: Callable[[When], str]) -> dict[s
             block.append(f"<p><em>{markdown_to_html(card.footer)}</em></p>")
         rich.append("<blockquote>" + "".join(block) + "</blockquote>")
     if message.actions:
-        # No buttons on Matrix: numbered choices the conversation engine accepts as answers.
+        # No buttons on Matrix: numbered choices the dialogue engine accepts as answers.
         labels = [markdown_to_plain(a.label) for a in message.actions]
         if not _already_listed(markdown, labels) and not all(x.isdigit() for x in labels):
             plain.extend(f"{i}. {label}" for i, label in enumerate(labels, start=1))

@@ -34,7 +34,7 @@ from bot import crypto
 from bot.app import App, resolve_keys
 from bot.clock import VirtualClock
 from bot.core.context import ResponderDefaults
-from bot.core.conversation import END, AnswerKind, Flow, Step
+from bot.core.dialogue import END, AnswerKind, Dialogue, Step
 from bot.core.dispatch import Incoming
 from bot.core.identity import Actor, Place
 from bot.core.loader import parse_config
@@ -413,8 +413,8 @@ class Worker:
 
     async def _dialogue(self, member: MemberSpec, step: int) -> None:
         """Answer the open question like a member would, or start a new dialogue."""
-        conversations = self.app.conversations
-        state = await conversations.current(member.key)
+        dialogues = self.app.dialogues
+        state = await dialogues.current(member.key)
         if state is None:
             command = (
                 f"!worksheet start {scenario.WORKSHEET}"
@@ -423,14 +423,14 @@ class Worker:
             )
             await self.say(member.id, member.community, command, dm=False)
             return
-        flow = conversations.flows[state.flow_id]
-        question = flow.step(state.step)
+        dialogue = dialogues.dialogues[state.dialogue_id]
+        question = dialogue.step(state.step)
         answers: dict[str, Any] = json.loads(state.answers)
-        run = run_of(flow, answers) or f"{member.id}-r{step}"
+        run = run_of(dialogue, answers) or f"{member.id}-r{step}"
         text, value = answer_for(question, answers, run)
         said = await self.say(member.id, member.community, text, dm=True)
-        following = flow.after(question, value) if value is not None else question.id
-        record = {"actor": member.key, "flow": flow.id, "run": run, "step": question.id}
+        following = dialogue.after(question, value) if value is not None else question.id
+        record = {"actor": member.key, "dialogue": dialogue.id, "run": run, "step": question.id}
         ref: str | None = None
         if question.kind is AnswerKind.LIST and value is None:
             confirmed = any(line.startswith("Added (") for line in said)
@@ -438,7 +438,7 @@ class Worker:
             ref = closing_ref(said)
             confirmed = ref is not None
         else:
-            prompt = flow.step(following).prompt.split("\n", 1)[0]
+            prompt = dialogue.step(following).prompt.split("\n", 1)[0]
             confirmed = any(prompt in line for line in said)
         if not confirmed:
             log.warning("answer %r to %s not confirmed: %s", text, question.id, said)
@@ -457,9 +457,9 @@ def schedule_line(spec: MeetingSpec) -> str:
     )
 
 
-def run_of(flow: Flow, answers: dict[str, Any]) -> str | None:
+def run_of(dialogue: Dialogue, answers: dict[str, Any]) -> str | None:
     """The run token every answer of one dialogue carries (taken from its first answer)."""
-    first = answers.get(flow.steps[0].id)
+    first = answers.get(dialogue.steps[0].id)
     if isinstance(first, list):
         first = first[0] if first else None
     return str(first).split("|", 1)[0] if first else None

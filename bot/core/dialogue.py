@@ -1,6 +1,6 @@
 """Multi-step DM dialogues (worksheets, set-up walks) as data, resumable after a restart.
 
-A flow is a list of steps; the member's place in it and their answers are one database row,
+A dialogue is a list of steps; the member's place in it and their answers are one database row,
 written after every answer, so nothing acknowledged is ever lost. Members steer with plain words:
 `back`, `skip`, `keep`, `clear`, `pause`, `cancel`, `help`, and `done` to end a list.
 
@@ -33,7 +33,7 @@ from bot.core.convert import parse_datetime
 from bot.core.errors import UserError
 from bot.core.message import Action, ActionStyle, Message
 from bot.i18n import _
-from bot.models import ConversationState
+from bot.models import DialogueState
 
 ACTION_PREFIX = "conv"
 ANSWER_MAX = 4000
@@ -52,7 +52,7 @@ class AnswerKind(Enum):
 
 @dataclass(frozen=True)
 class Step:
-    """One question of a flow."""
+    """One question of a dialogue."""
 
     id: str
     prompt: str
@@ -74,7 +74,7 @@ END = "__end__"
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished flow handed to its owner."""
+    """A finished dialogue handed to its owner."""
 
     actor_key: str
     community_id: int | None
@@ -87,7 +87,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Flow:
+class Dialogue:
     """A dialogue definition; `finish` stores the result and returns the closing message."""
 
     id: str
@@ -99,11 +99,11 @@ class Flow:
     def __post_init__(self) -> None:
         ids = [s.id for s in self.steps]
         if not ids or len(set(ids)) != len(ids):
-            raise ValueError(f"flow {self.id!r}: steps need unique ids")
+            raise ValueError(f"dialogue {self.id!r}: steps need unique ids")
         for step in self.steps:
             for target in (*step.branches.values(), *([step.then] if step.then else [])):
                 if target != END and target not in ids:
-                    raise ValueError(f"flow {self.id!r}: branch to unknown step {target!r}")
+                    raise ValueError(f"dialogue {self.id!r}: branch to unknown step {target!r}")
 
     def step(self, step_id: str) -> Step:
         """The step with this id."""
@@ -144,67 +144,65 @@ def control_word(text: str) -> str | None:
     return None
 
 
-class Conversations:
-    """Runs flows for members and keeps their state in the database."""
+class Dialogues:
+    """Runs dialogues for members and keeps their state in the database."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
-        self.flows: dict[str, Flow] = {}
+        self.dialogues: dict[str, Dialogue] = {}
 
-    def register(self, flow: Flow) -> None:
-        """Make a flow startable; ids are global."""
-        if flow.id in self.flows:
-            raise ValueError(f"flow {flow.id!r} registered twice")
-        self.flows[flow.id] = flow
+    def register(self, dialogue: Dialogue) -> None:
+        """Make a dialogue startable; ids are global."""
+        if dialogue.id in self.dialogues:
+            raise ValueError(f"dialogue {dialogue.id!r} registered twice")
+        self.dialogues[dialogue.id] = dialogue
 
-    async def current(self, actor_key: str, status: str = "active") -> ConversationState | None:
+    async def current(self, actor_key: str, status: str = "active") -> DialogueState | None:
         """The member's most recent dialogue in this status."""
         async with self._sessions() as session:
             return await session.scalar(
-                select(ConversationState)
-                .where(
-                    ConversationState.actor_key == actor_key, ConversationState.status == status
-                )
-                .order_by(ConversationState.updated_at.desc(), ConversationState.id.desc())
+                select(DialogueState)
+                .where(DialogueState.actor_key == actor_key, DialogueState.status == status)
+                .order_by(DialogueState.updated_at.desc(), DialogueState.id.desc())
                 .limit(1)
             )
 
     async def start(
         self,
         ctx: Context,
-        flow_id: str,
+        dialogue_id: str,
         *,
         prefill: dict[str, Any] | None = None,
         first_step: str | None = None,
     ) -> None:
-        """Open a flow in the member's DM; from a channel the channel only gets a pointer."""
-        flow = self.flows.get(flow_id)
-        if flow is None:
-            raise UserError(_("There is no dialogue called `{name}`.").format(name=flow_id))
+        """Open a dialogue in the member's DM; from a channel the channel only gets a pointer."""
+        dialogue = self.dialogues.get(dialogue_id)
+        if dialogue is None:
+            raise UserError(_("There is no dialogue called `{name}`.").format(name=dialogue_id))
         now = self._clock.now()
         async with self._sessions.begin() as session:
             await session.execute(
-                delete(ConversationState).where(
-                    ConversationState.actor_key == ctx.actor.key,
-                    ConversationState.flow_id == flow_id,
+                delete(DialogueState).where(
+                    DialogueState.actor_key == ctx.actor.key,
+                    DialogueState.dialogue_id == dialogue_id,
                 )
             )
             active = await session.scalars(
-                select(ConversationState).where(
-                    ConversationState.actor_key == ctx.actor.key,
-                    ConversationState.status == "active",
+                select(DialogueState).where(
+                    DialogueState.actor_key == ctx.actor.key,
+                    DialogueState.status == "active",
                 )
             )
             opened = list(active)
-            paused = [other.flow_id for other in opened]
+            paused = [other.dialogue_id for other in opened]
             for other in opened:
                 other.status = "paused"
-            state = ConversationState(
+            state = DialogueState(
                 actor_key=ctx.actor.key,
                 community_id=ctx.community.id if ctx.community else None,
-                flow_id=flow_id,
-                step=first_step or flow.steps[0].id,
+                dialogue_id=dialogue_id,
+                step=first_step or dialogue.steps[0].id,
                 answers=json.dumps(prefill or {}),
                 history="[]",
                 status="active",
@@ -218,29 +216,29 @@ class Conversations:
                 _("I've sent you a direct message to continue privately."), ephemeral=True
             )
         intro = (
-            _(flow.intro)
-            if flow.intro
-            else _("Let's go through **{title}**.").format(title=_(flow.title))
+            _(dialogue.intro)
+            if dialogue.intro
+            else _("Let's go through **{title}**.").format(title=_(dialogue.title))
         )
         help_line = _("You can type back, skip, keep, pause or cancel at any time.")
         await self._tell_paused(ctx, paused)
         await ctx.dm(f"{intro}\n{help_line}")
-        await ctx.dm(self.question(state, flow))
+        await ctx.dm(self.question(state, dialogue))
 
-    async def _tell_paused(self, ctx: Context, flow_ids: list[str]) -> None:
+    async def _tell_paused(self, ctx: Context, dialogue_ids: list[str]) -> None:
         """Say which open dialogues were paused to make room, so none seems lost."""
-        for flow_id in flow_ids:
-            flow = self.flows.get(flow_id)
+        for dialogue_id in dialogue_ids:
+            dialogue = self.dialogues.get(dialogue_id)
             await ctx.dm(
                 _(
                     "I've paused **{title}** with your answers kept. Type `resume` when you "
                     "want to go back to it."
-                ).format(title=_(flow.title) if flow else flow_id)
+                ).format(title=_(dialogue.title) if dialogue else dialogue_id)
             )
 
-    def question(self, state: ConversationState, flow: Flow) -> Message:
+    def question(self, state: DialogueState, dialogue: Dialogue) -> Message:
         """The message asking the current step, with buttons where they help."""
-        step = flow.step(state.step)
+        step = dialogue.step(state.step)
         answers = json.loads(state.answers)
         lines = [_(step.prompt)]
         earlier = answers.get(step.id)
@@ -302,8 +300,8 @@ class Conversations:
                 await self._close(paused.id)
                 await ctx.reply(_("Cancelled. Nothing from it was kept."))
             else:
-                flow = self.flows.get(paused.flow_id)
-                title = flow.title if flow else paused.flow_id
+                dialogue = self.dialogues.get(paused.dialogue_id)
+                title = dialogue.title if dialogue else paused.dialogue_id
                 await ctx.reply(
                     _(
                         "You have a paused dialogue (**{title}**). Type `resume` to continue or "
@@ -311,16 +309,16 @@ class Conversations:
                     ).format(title=title)
                 )
             return True
-        flow = self.flows.get(state.flow_id)
-        if flow is None:
+        dialogue = self.dialogues.get(state.dialogue_id)
+        if dialogue is None:
             await self._close(state.id)
             await ctx.reply(_("That dialogue is no longer available, so I closed it."))
             return True
-        step = flow.step(state.step)
+        step = dialogue.step(state.step)
         if control:
-            await self._steer(ctx, state, flow, step, control)
+            await self._steer(ctx, state, dialogue, step, control)
             return True
-        await self._answer(ctx, state, flow, step, text)
+        await self._answer(ctx, state, dialogue, step, text)
         return True
 
     async def handle_action(self, ctx: Context, action_id: str) -> bool:
@@ -332,57 +330,57 @@ class Conversations:
         if state is None or str(state.id) != parts[1] or state.step != parts[2]:
             await ctx.reply(_("That button is no longer active."), ephemeral=True)
             return True
-        flow = self.flows.get(state.flow_id)
-        if flow is None:
+        dialogue = self.dialogues.get(state.dialogue_id)
+        if dialogue is None:
             return False
-        await self._answer(ctx, state, flow, flow.step(state.step), parts[3])
+        await self._answer(ctx, state, dialogue, dialogue.step(state.step), parts[3])
         return True
 
-    async def resume(self, ctx: Context, flow_id: str | None = None) -> bool:
+    async def resume(self, ctx: Context, dialogue_id: str | None = None) -> bool:
         """Continue the most recent paused (or interrupted) dialogue."""
         state = await self.current(ctx.actor.key)
-        if state is None or (flow_id and state.flow_id != flow_id):
+        if state is None or (dialogue_id and state.dialogue_id != dialogue_id):
             async with self._sessions.begin() as session:
-                query = select(ConversationState).where(
-                    ConversationState.actor_key == ctx.actor.key,
-                    ConversationState.status == "paused",
+                query = select(DialogueState).where(
+                    DialogueState.actor_key == ctx.actor.key,
+                    DialogueState.status == "paused",
                 )
-                if flow_id:
-                    query = query.where(ConversationState.flow_id == flow_id)
+                if dialogue_id:
+                    query = query.where(DialogueState.dialogue_id == dialogue_id)
                 state = await session.scalar(
-                    query.order_by(ConversationState.updated_at.desc()).limit(1)
+                    query.order_by(DialogueState.updated_at.desc()).limit(1)
                 )
                 if state is None:
                     return False
                 others = await session.scalars(
-                    select(ConversationState).where(
-                        ConversationState.actor_key == ctx.actor.key,
-                        ConversationState.status == "active",
-                        ConversationState.id != state.id,
+                    select(DialogueState).where(
+                        DialogueState.actor_key == ctx.actor.key,
+                        DialogueState.status == "active",
+                        DialogueState.id != state.id,
                     )
                 )
                 opened = list(others)
-                paused = [other.flow_id for other in opened]
+                paused = [other.dialogue_id for other in opened]
                 for other in opened:
                     other.status = "paused"  # one open dialogue at a time
                 state.status = "active"
                 state.updated_at = self._clock.now()
         else:
             paused = []
-        flow = self.flows.get(state.flow_id)
-        if flow is None:
+        dialogue = self.dialogues.get(state.dialogue_id)
+        if dialogue is None:
             return False
         if not ctx.place.is_dm and not ctx.responder.points_to_dm:
             await ctx.reply(
                 _("I've sent you a direct message to continue privately."), ephemeral=True
             )
         await self._tell_paused(ctx, paused)
-        await ctx.dm(_("Welcome back to **{title}**.").format(title=flow.title))
-        await ctx.dm(self.question(state, flow))
+        await ctx.dm(_("Welcome back to **{title}**.").format(title=dialogue.title))
+        await ctx.dm(self.question(state, dialogue))
         return True
 
     async def _steer(
-        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, control: str
+        self, ctx: Context, state: DialogueState, dialogue: Dialogue, step: Step, control: str
     ) -> None:
         if control == "help":
             await ctx.reply(
@@ -399,13 +397,13 @@ class Conversations:
             history = json.loads(state.history)
             if not history:
                 await ctx.reply(_("This is the first question."))
-                await ctx.reply(self.question(state, flow))
+                await ctx.reply(self.question(state, dialogue))
                 return
             previous = history.pop()
             state = await self._save(state.id, step=previous, history=history)
-            await ctx.reply(self.question(state, flow))
+            await ctx.reply(self.question(state, dialogue))
         elif control == "resume":
-            await ctx.reply(self.question(state, flow))
+            await ctx.reply(self.question(state, dialogue))
         elif control == "clear":
             answers = json.loads(state.answers)
             removed = answers.pop(step.id, None)
@@ -415,21 +413,21 @@ class Conversations:
                 if removed is not None
                 else _("There was nothing to clear here.")
             )
-            await ctx.reply(self.question(state, flow))
+            await ctx.reply(self.question(state, dialogue))
         else:
-            await self._move_on(ctx, state, flow, step, control)
+            await self._move_on(ctx, state, dialogue, step, control)
 
     async def _move_on(
-        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, control: str
+        self, ctx: Context, state: DialogueState, dialogue: Dialogue, step: Step, control: str
     ) -> None:
         """`skip`, `keep` or `done`: go on, keeping whatever this question already holds."""
         earlier = json.loads(state.answers).get(step.id)
         if earlier is not None and earlier != []:  # an empty list holds nothing to keep
-            await self._advance(ctx, state, flow, step, earlier)
+            await self._advance(ctx, state, dialogue, step, earlier)
             return
         ends_list = control == "done" and step.kind is AnswerKind.LIST
         if not step.required and (control == "skip" or ends_list):
-            await self._advance(ctx, state, flow, step, None)
+            await self._advance(ctx, state, dialogue, step, None)
             return
         if control == "skip":
             text = _("This question needs an answer, so it cannot be skipped.")
@@ -440,16 +438,16 @@ class Conversations:
         else:
             text = _("`done` finishes a list. Here, please send your answer.")
         await ctx.reply(text)
-        await ctx.reply(self.question(state, flow))
+        await ctx.reply(self.question(state, dialogue))
 
     async def _answer(
-        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, text: str
+        self, ctx: Context, state: DialogueState, dialogue: Dialogue, step: Step, text: str
     ) -> None:
         try:
             value = self._parse(step, text, ctx)
         except UserError as exc:
             await ctx.reply(exc.message)
-            await ctx.reply(self.question(state, flow))
+            await ctx.reply(self.question(state, dialogue))
             return
         if step.kind is AnswerKind.LIST:
             answers = json.loads(state.answers)
@@ -458,7 +456,7 @@ class Conversations:
             await self._save(state.id, answers=answers)
             await ctx.reply(_("Added ({n}). Another, or `done`.").format(n=len(items)))
             return
-        await self._advance(ctx, state, flow, step, value)
+        await self._advance(ctx, state, dialogue, step, value)
 
     def _parse(self, step: Step, text: str, ctx: Context) -> Any:
         raw = text.strip()
@@ -513,25 +511,25 @@ class Conversations:
         return value
 
     async def _advance(
-        self, ctx: Context, state: ConversationState, flow: Flow, step: Step, value: Any
+        self, ctx: Context, state: DialogueState, dialogue: Dialogue, step: Step, value: Any
     ) -> None:
         answers = json.loads(state.answers)
         if value is None:
             answers.pop(step.id, None)
         else:
             answers[step.id] = value
-        following = flow.after(step, value)
+        following = dialogue.after(step, value)
         if following == END:
             await self._save(state.id, answers=answers)
             token = state.token or f"{state.id}@{state.started_at.isoformat()}"
             outcome = Outcome(ctx.actor.key, state.community_id, answers, ctx, token)
-            closing = await flow.finish(outcome)
+            closing = await dialogue.finish(outcome)
             await self._close(state.id)
             await ctx.reply(closing)
             return
         history = [*json.loads(state.history), step.id]
         state = await self._save(state.id, answers=answers, step=following, history=history)
-        await ctx.reply(self.question(state, flow))
+        await ctx.reply(self.question(state, dialogue))
 
     async def _save(
         self,
@@ -541,9 +539,9 @@ class Conversations:
         step: str | None = None,
         history: list[str] | None = None,
         status: str | None = None,
-    ) -> ConversationState:
+    ) -> DialogueState:
         async with self._sessions.begin() as session:
-            state = await session.get(ConversationState, state_id)
+            state = await session.get(DialogueState, state_id)
             if state is None:
                 raise UserError(_("That dialogue was closed."))
             if answers is not None:
@@ -559,9 +557,7 @@ class Conversations:
 
     async def _close(self, state_id: int) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(
-                delete(ConversationState).where(ConversationState.id == state_id)
-            )
+            await session.execute(delete(DialogueState).where(DialogueState.id == state_id))
 
 
 def _display(value: Any) -> str:
