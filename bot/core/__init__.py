@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         PublicSchedule,
         RetentionPlanner,
     )
+    from bot.core.paging import Page, page_count, page_offset
     from bot.core.permissions import Scope, Tier
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText
@@ -103,6 +104,7 @@ if TYPE_CHECKING:
         readable,
         validate,
     )
+    from bot.services.audit import AuditRecord
 
 __all__ = [
     "ACTOR_KEY",
@@ -120,6 +122,7 @@ __all__ = [
     "ArgumentError",
     "Attachment",
     "AuditEntry",
+    "AuditRecord",
     "Base",
     "Card",
     "Choice",
@@ -154,6 +157,7 @@ __all__ = [
     "OutboxRef",
     "Outcome",
     "OwnerPlan",
+    "Page",
     "Part",
     "PermissionDenied",
     "Place",
@@ -196,6 +200,8 @@ __all__ = [
     "local_time_note",
     "name_key",
     "ngettext",
+    "page_count",
+    "page_offset",
     "parse_duration",
     "parse_zone",
     "problems_from",
@@ -292,6 +298,10 @@ _HOME: dict[str, str] = {
     "CrisisLines": "bot.core.needs",
     "PublicOccurrence": "bot.core.needs",
     "PublicSchedule": "bot.core.needs",
+    "Page": "bot.core.paging",
+    "page_count": "bot.core.paging",
+    "page_offset": "bot.core.paging",
+    "AuditRecord": "bot.services.audit",
     "Scope": "bot.core.permissions",
     "Tier": "bot.core.permissions",
     "EncryptedText": "bot.crypto",

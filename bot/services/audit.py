@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.core.paging import Page, page_count, page_offset
 from bot.models import AuditEntry
 
 DETAIL_MAX = 500
@@ -56,4 +57,44 @@ class AuditService:
                 .order_by(AuditEntry.id.desc())
                 .limit(limit)
             )
-            return [AuditRecord(r.id, r.actor_key, r.action, r.detail, r.created_at) for r in rows]
+            return [_record(r) for r in rows]
+
+    async def page(self, community_id: int, page: int, size: int) -> Page[AuditRecord]:
+        """The 1-based `page` of a community's log, newest first, `size` lines a page.
+
+        A page past the end comes back with no items (and the real number of `pages`), so the
+        caller can say how many there are.
+        """
+        async with self._sessions() as session:
+            total = await session.scalar(
+                select(func.count()).where(AuditEntry.community_id == community_id)
+            )
+            rows = await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.community_id == community_id)
+                .order_by(AuditEntry.id.desc())
+                .offset(page_offset(page, size))
+                .limit(size)
+            )
+            items = tuple(_record(r) for r in rows)
+        return Page(items, page, page_count(int(total or 0), size), int(total or 0))
+
+    async def after(self, community_id: int, after_id: int, limit: int) -> list[AuditRecord]:
+        """Up to `limit` lines of a community newer than line `after_id`, oldest first."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.community_id == community_id, AuditEntry.id > after_id)
+                .order_by(AuditEntry.id)
+                .limit(limit)
+            )
+            return [_record(r) for r in rows]
+
+    async def last_id(self) -> int:
+        """The id of the newest line in any community (0 for an empty log)."""
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.max(AuditEntry.id))) or 0)
+
+
+def _record(row: AuditEntry) -> AuditRecord:
+    return AuditRecord(row.id, row.actor_key, row.action, row.detail, row.created_at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -317,6 +318,42 @@ class MemberService:
             )
         self._pseudonyms.put((community_id, actor_key), name, token)
         return name
+
+    async def display_name(self, community_id: int | None, actor_key: str, fallback: str) -> str:
+        """What to call a person to others: the pseudonym they chose in `community_id`, else
+        `fallback` (the caller's choice: the name the platform shows, or "a member"). Plain
+        text, not Markdown-escaped; cached like `pseudonym`."""
+        if community_id is None:
+            return fallback
+        return await self.pseudonym(community_id, actor_key) or fallback
+
+    async def pseudonyms_in(self, community_id: int, keys: Sequence[str]) -> dict[str, str]:
+        """Chosen pseudonyms of several people in one community, by actor key (people without
+        one are left out); cached per person, the rest read in one query."""
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for key in dict.fromkeys(keys):
+            cached = self._pseudonyms.get((community_id, key))
+            if cached is MISSING:
+                missing.append(key)
+            elif cached:
+                found[key] = cached
+        if not missing:
+            return found
+        token = self._pseudonyms.token()
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Member.actor_key, Member.pseudonym).where(
+                    Member.community_id == community_id, Member.actor_key.in_(missing)
+                )
+            )
+            rows = {key: name for key, name in result}
+        for key in missing:
+            name = rows.get(key)
+            self._pseudonyms.put((community_id, key), name, token)
+            if name:
+                found[key] = name
+        return found
 
     async def pseudonyms(self, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
         """Chosen names for many (community id, actor key) pairs in few queries."""

@@ -41,6 +41,16 @@ class SettingsService:
         self._cache.put(community_id, found, token)
         return found
 
+    async def communities_with(self, scope: str, key: str) -> list[int]:
+        """Ids of the communities that have a value stored for `scope.key` (read from the
+        database, not the cache: a background pass asks across all communities)."""
+        async with self._sessions() as session:
+            return list(
+                await session.scalars(
+                    select(Setting.community_id).where(Setting.scope == scope, Setting.key == key)
+                )
+            )
+
     async def get(self, community_id: int, scope: str, key: str, default: Any = None) -> Any:
         """The stored value, or `default`."""
         raw = (await self._community(community_id)).get((scope, key))

@@ -13,11 +13,9 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from bot.core import (
     N_,
-    AuditEntry,
+    AuditRecord,
     Choice,
     Cog,
     CogHooks,
@@ -30,7 +28,6 @@ from bot.core import (
     RetentionPlanner,
     Scope,
     Services,
-    Setting,
     Target,
     Tier,
     UserError,
@@ -436,40 +433,27 @@ class AdminCog(Cog):
     async def audit_list(self, ctx: Context, page: int = 1) -> None:
         """Show moderator actions here, newest first."""
         community_id = ctx.require_community().id
-        async with self.services.db.sessions() as session:
-            total = await session.scalar(
-                select(func.count()).where(AuditEntry.community_id == community_id)
-            )
-            rows = list(
-                await session.scalars(
-                    select(AuditEntry)
-                    .where(AuditEntry.community_id == community_id)
-                    .order_by(AuditEntry.id.desc())
-                    .offset((page - 1) * AUDIT_PAGE)
-                    .limit(AUDIT_PAGE)
-                )
-            )
-        pages = max(1, -(-int(total or 0) // AUDIT_PAGE))
-        if not rows:
-            raise UserError(render.audit_empty(page, pages))
-        lines = [await self._line(community_id, row) for row in rows]
-        await ctx.reply(render.audit_page(lines, page, pages), ephemeral=True)
+        found = await self.services.audit.page(community_id, page, AUDIT_PAGE)
+        if not found.items:
+            raise UserError(render.audit_empty(page, found.pages))
+        lines = [await self._line(community_id, row) for row in found.items]
+        await ctx.reply(render.audit_page(lines, page, found.pages), ephemeral=True)
 
-    async def _line(self, community_id: int, row: AuditEntry) -> list[str | When]:
+    async def _line(self, community_id: int, row: AuditRecord) -> list[str | When]:
         who = await self._who(community_id, row.actor_key)
         return render.audit_line(row.created_at, who, row.action, row.detail)
 
     async def _who(self, community_id: int, actor_key: str) -> str:
         if ":" not in actor_key:
             return escape_markdown(actor_key)
-        name = await self.services.members.pseudonym(community_id, actor_key)
-        return escape_markdown(name or actor_key)
+        return escape_markdown(
+            await self.services.members.display_name(community_id, actor_key, actor_key)
+        )
 
     # ------------------------------------------------------------------ mod-log mirror
 
     async def _last_audit_id(self) -> int:
-        async with self.services.db.sessions() as session:
-            return int(await session.scalar(select(func.max(AuditEntry.id))) or 0)
+        return await self.services.audit.last_id()
 
     def _plan_mirror(self) -> None:
         when = self.services.clock.now() + MIRROR_EVERY
@@ -486,14 +470,7 @@ class AdminCog(Cog):
         return sent
 
     async def _mirrored_communities(self) -> list[int]:
-        async with self.services.db.sessions() as session:
-            return list(
-                await session.scalars(
-                    select(Setting.community_id).where(
-                        Setting.scope == SCOPE, Setting.key == "modlog_channel"
-                    )
-                )
-            )
+        return await self.services.settings.communities_with(SCOPE, "modlog_channel")
 
     async def _mirror_once(self) -> int:
         settings = self.services.settings
@@ -504,15 +481,7 @@ class AdminCog(Cog):
             if not channel or community is None:
                 continue
             last = int(await settings.get(community_id, SCOPE, MODLOG_LAST, 0) or 0)
-            async with self.services.db.sessions() as session:
-                rows = list(
-                    await session.scalars(
-                        select(AuditEntry)
-                        .where(AuditEntry.community_id == community_id, AuditEntry.id > last)
-                        .order_by(AuditEntry.id)
-                        .limit(50)
-                    )
-                )
+            rows = await self.services.audit.after(community_id, last, 50)
             if not rows:
                 continue
             lines: list[str | When] = [render.audit_heading() + "\n"]

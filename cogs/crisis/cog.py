@@ -461,7 +461,7 @@ class CrisisCog(Cog, CrisisLines):
             log.warning("a crisis alert was not sent: members can read the alert channel now")
             return False
         members = self.services.members
-        name = await members.pseudonym(ctx.community.id, ctx.actor.key) or ctx.actor.name
+        name = await members.display_name(ctx.community.id, ctx.actor.key, ctx.actor.name)
         with using_language(ctx.community.language):
             text = render.alert_text(name=escape_markdown(name))
             if dms_closed:

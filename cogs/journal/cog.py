@@ -22,6 +22,7 @@ from bot.core import (
     OptionType,
     OutboxRef,
     Outcome,
+    Page,
     Place,
     RefKind,
     Scope,
@@ -46,7 +47,6 @@ from cogs.journal.service import (
     EntryView,
     JournalService,
     Limits,
-    Page,
     clean_code,
 )
 
@@ -177,11 +177,9 @@ class JournalCog(Cog, GroupJournal):
         """The pseudonym someone chose here, never their account name."""
         if actor_key is None:
             return _("a former member")
-        if community_id is not None:
-            chosen = await self.services.members.pseudonym(community_id, actor_key)
-            if chosen:
-                return escape_markdown(chosen)
-        return _("a member")
+        fallback = _("a member")
+        name = await self.services.members.display_name(community_id, actor_key, fallback)
+        return fallback if name == fallback else escape_markdown(name)
 
     def _need_community(self, ctx: Context) -> int:
         if ctx.community is None:
@@ -420,7 +418,9 @@ class JournalCog(Cog, GroupJournal):
             return
         await ctx.reply(await self._page_message(ctx, result, community_id), ephemeral=True)
 
-    async def _page_message(self, ctx: Context, result: Page, community_id: int) -> Message:
+    async def _page_message(
+        self, ctx: Context, result: Page[EntryView], community_id: int
+    ) -> Message:
         names = [await self._name(community_id, e.author_key) for e in result.items]
         return render.feed_page(result, names, ctx.prefix)
 

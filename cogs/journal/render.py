@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import Message, Part, When, _, escape_markdown
-from cogs.journal.service import GROUP, SHARED, EntryView, Page
+from bot.core import Message, Page, Part, When, _, escape_markdown
+from cogs.journal.service import GROUP, SHARED, EntryView
 
 PREVIEW = 60
 EXCERPT = 300
@@ -95,7 +95,7 @@ def line(entry: EntryView) -> list[Part]:
     ]
 
 
-def own_list(result: Page, prefix: str, filtered: bool) -> Message:
+def own_list(result: Page[EntryView], prefix: str, filtered: bool) -> Message:
     """`journal list`: a page of the member's own entries, or why there is none."""
     if not result.total:
         if filtered:
@@ -135,7 +135,7 @@ def search_results(found: Sequence[EntryView], total: int) -> Message:
     return Message.of(*parts)
 
 
-def feed_page(result: Page, names: Sequence[str], prefix: str) -> Message:
+def feed_page(result: Page[EntryView], names: Sequence[str], prefix: str) -> Message:
     """A page of shared entries, each with its author's name from `names` (same order)."""
     parts: list[Part] = [_("Page {page} of {pages}:").format(page=result.page, pages=result.pages)]
     for entry, name in zip(result.items, names, strict=True):

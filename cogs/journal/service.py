@@ -22,11 +22,14 @@ from bot.core import (
     Clock,
     NotFound,
     OutboxItem,
+    Page,
     UserError,
     _,
     closest_name,
     export_row,
     name_key,
+    page_count,
+    page_offset,
 )
 from cogs.journal.models import (
     JournalEntry,
@@ -114,16 +117,6 @@ class EntryView:
     created_at: datetime
     edited_at: datetime | None
     feedback: tuple[FeedbackView, ...] = ()
-
-
-@dataclass(frozen=True)
-class Page:
-    """A page of entries, newest first."""
-
-    items: tuple[EntryView, ...]
-    page: int
-    pages: int
-    total: int
 
 
 @dataclass(frozen=True)
@@ -397,7 +390,7 @@ class JournalService:
         until: datetime | None = None,
         mood_min: int | None = None,
         mood_max: int | None = None,
-    ) -> Page:
+    ) -> Page[EntryView]:
         """The member's entries, newest first; only the shown page is decrypted."""
         where = [JournalEntry.author_key == author]
         if since is not None:
@@ -410,18 +403,18 @@ class JournalService:
             where.append(JournalEntry.mood <= mood_max)
         return await self._page(where, page)
 
-    async def _page(self, where: Sequence[ColumnElement[bool]], page: int) -> Page:
+    async def _page(self, where: Sequence[ColumnElement[bool]], page: int) -> Page[EntryView]:
         """One page of entries matching `where`, newest first (the page is clamped)."""
         size = self.limits.page_size
         async with self._sessions() as session:
             total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
-            pages = max(1, -(-total // size))
+            pages = page_count(total, size)
             page = min(max(page, 1), pages)
             rows = await session.scalars(
                 select(JournalEntry)
                 .where(*where)
                 .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
-                .offset((page - 1) * size)
+                .offset(page_offset(page, size))
                 .limit(size)
             )
             items = tuple(_view(r) for r in rows)
@@ -548,7 +541,7 @@ class JournalService:
             row.feedback_open = is_open
         return _view(row)
 
-    async def feed(self, community_id: int, page: int = 1) -> Page:
+    async def feed(self, community_id: int, page: int = 1) -> Page[EntryView]:
         """Shared entries of a community, newest first (moderator-removed ones left out)."""
         where = (
             JournalEntry.community_id == community_id,
@@ -844,20 +837,20 @@ class JournalService:
 
     async def group_entries(
         self, community_id: int, actor: str, name: str | None, page: int = 1
-    ) -> tuple[str, Page]:
+    ) -> tuple[str, Page[EntryView]]:
         """A group's entries for one of its members, newest first."""
         size = self.limits.page_size
         async with self._sessions() as session:
             group = await self._group_for(session, community_id, actor, name)
             where = (JournalEntry.group_id == group.id, JournalEntry.removed_at.is_(None))
             total = await session.scalar(select(func.count(JournalEntry.id)).where(*where)) or 0
-            pages = max(1, -(-total // size))
+            pages = page_count(total, size)
             page = min(max(page, 1), pages)
             rows = await session.scalars(
                 select(JournalEntry)
                 .where(*where)
                 .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
-                .offset((page - 1) * size)
+                .offset(page_offset(page, size))
                 .limit(size)
             )
             items = tuple(_view(r, group.name) for r in rows)

@@ -237,7 +237,7 @@ class ScriptsCog(Cog):
 
     async def _labels(self, run: RunView, keys: list[str]) -> list[str]:
         """What to call people: their pseudonym here, else the name they were shown with."""
-        chosen = await self.service.pseudonyms(run.community_id, keys)
+        chosen = await self.services.members.pseudonyms_in(run.community_id, keys)
         return [
             _("a former member")
             if key == FORMER
@@ -249,8 +249,8 @@ class ScriptsCog(Cog):
         return (await self._labels(run, [key]))[0]
 
     async def _shown_name(self, ctx: Context, actor: Actor) -> str:
-        pseudonym = await self.services.members.pseudonym(ctx.require_community().id, actor.key)
-        return pseudonym or actor.name
+        community_id = ctx.require_community().id
+        return await self.services.members.display_name(community_id, actor.key, actor.name)
 
     async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
         shown_speaker = run.speaker_key if speaker else None

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Clock, Member, UserError, _, export_row
+from bot.core import Clock, UserError, _, export_row
 from cogs.scripts.models import CustomScript, ScriptRun
 
 FORMER = "former-member"  # stands in for an erased person where a row must stay for others
@@ -353,20 +353,6 @@ class ScriptService:
                 .values(speaker_nudged=True)
             )
         return bool(getattr(result, "rowcount", 0))
-
-    async def pseudonyms(self, community_id: int, keys: list[str]) -> dict[str, str]:
-        """Chosen pseudonyms of several people at once (a queue is shown on every change)."""
-        if not keys:
-            return {}
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Member.actor_key, Member.pseudonym).where(
-                    Member.community_id == community_id,
-                    Member.actor_key.in_(keys),
-                    Member.pseudonym.is_not(None),
-                )
-            )
-            return {key: name for key, name in rows if name}
 
     async def custom_source(self, community_id: int, name: str) -> str | None:
         """The TOML of an imported script."""

@@ -38,6 +38,8 @@ from bot.core import (
     _,
     command,
     escape_markdown,
+    page_count,
+    page_offset,
 )
 from cogs.worksheets import insights, render
 from cogs.worksheets.definitions import STAGES, TAGS, StepDef, Worksheet, load_all
@@ -355,9 +357,10 @@ class WorksheetsCog(Cog):
         if not items:
             await ctx.reply(render.toolbox_empty(ctx.prefix), ephemeral=True)
             return
-        pages = (len(items) + PAGE - 1) // PAGE
+        pages = page_count(len(items), PAGE)
         page = min(page, pages)
-        shown = list(reversed(items))[(page - 1) * PAGE : page * PAGE]
+        start = page_offset(page, PAGE)
+        shown = list(reversed(items))[start : start + PAGE]
         rows = [(item, self._sheet_for(item), self._preview(item)) for item in shown]
         listed = render.toolbox_page(rows, page, pages, ctx.zone, ctx.prefix)
         await ctx.reply(listed, ephemeral=True)
@@ -517,13 +520,14 @@ class WorksheetsCog(Cog):
             raise UserError(_("That's you; your toolbox is already yours to see."))
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self._sheet_for(item)
-        sharer = None
-        if ctx.community is not None:
-            sharer = await self.services.members.pseudonym(ctx.community.id, ctx.actor.key)
+        community_id = ctx.community.id if ctx.community is not None else None
+        sharer = await self.services.members.display_name(
+            community_id, ctx.actor.key, ctx.actor.name
+        )
         intro = _(
             "**{name}** shared this from their toolbox with you. Please keep it private; they "
             "can withdraw it at any time."
-        ).format(name=escape_markdown(sharer or ctx.actor.name))
+        ).format(name=escape_markdown(sharer))
         copy = Message(text=(intro,), card=render.card(sheet, item, ctx.zone, ctx.prefix))
         key = f"worksheets.share.{uuid.uuid4().hex}"
         target = Target(person.platform, person.key, is_dm=True)
