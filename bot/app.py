@@ -282,6 +282,7 @@ class App:
             for cog in self.cogs.values():
                 self.dispatcher.detach(cog.name, cog.hooks())
                 await cog.stop()
+                self.scheduler.cancel_prefix(f"{cog.name}.")
             self._started = False
         await self.scheduler.shutdown(drain_timeout_seconds)
         await self.leader.close()  # releases leadership: another process takes over

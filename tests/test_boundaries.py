@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import fields
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
+from bot.clock import Clock
 from bot.core.cog import Cog, Services
 from bot.core.needs import (
     CrisisLines,
@@ -186,8 +189,9 @@ class _NeedsLines(Cog):
     description = "Needs lines"
     data_statement = "Nothing."
 
-    def __init__(self, services: Services, config: Any = None, *, crisis: CrisisLines) -> None:
-        super().__init__(services, config)
+    def __init__(self, config: Any = None, *, clock: Clock, crisis: CrisisLines) -> None:
+        super().__init__(config)
+        self.clock = clock
         self.crisis = crisis
 
 
@@ -196,10 +200,8 @@ class _MayUseLines(Cog):
     description = "May use lines"
     data_statement = "Nothing."
 
-    def __init__(
-        self, services: Services, config: Any = None, *, crisis: CrisisLines | None = None
-    ) -> None:
-        super().__init__(services, config)
+    def __init__(self, config: Any = None, *, crisis: CrisisLines | None = None) -> None:
+        super().__init__(config)
         self.crisis = crisis
 
 
@@ -208,11 +210,18 @@ class _AsksForAnything(Cog):
     description = "Asks for something the loader cannot give"
     data_statement = "Nothing."
 
-    def __init__(self, services: Services, config: Any = None, *, other: Cog) -> None:
-        super().__init__(services, config)
+    def __init__(self, config: Any = None, *, other: Cog) -> None:
+        super().__init__(config)
 
 
-SERVICES = cast(Services, object())
+# Each core part a distinct stand-in: the tests check which one a cog was handed.
+SERVICES = cast(
+    Services,
+    SimpleNamespace(
+        **{f.name: object() for f in fields(Services)}
+        | {"config": SimpleNamespace(bot=object(), web=object()), "cogs": {}}
+    ),
+)
 
 
 def test_a_missing_provider_stops_loading_with_a_clear_message() -> None:
@@ -234,6 +243,7 @@ def test_a_provider_is_built_first_and_handed_over_by_type() -> None:
     )
     needy, optional = built["needy"], built["optional"]
     assert isinstance(needy, _NeedsLines) and isinstance(optional, _MayUseLines)
+    assert needy.clock is SERVICES.clock  # a core part, by its type
     assert needy.crisis is built["provider"] and optional.crisis is built["provider"]
     alone = build({"optional": _MayUseLines}, SERVICES, {})["optional"]
     assert isinstance(alone, _MayUseLines) and alone.crisis is None
@@ -244,6 +254,18 @@ def test_a_need_the_loader_cannot_fill_is_refused() -> None:
 
     with pytest.raises(TypeError, match="'other' must be typed with one of"):
         build({"vague": _AsksForAnything}, SERVICES, {})
+
+
+def test_every_shipped_cog_names_what_it_depends_on_in_its_constructor() -> None:
+    """Each parameter is a core part or another cog's protocol, so the loader can fill it."""
+    from bot.core.loader import available_cogs, cog_class, core_services
+    from bot.core.needs import needs_of
+
+    core = core_services(SERVICES)
+    for name in available_cogs():
+        needs = needs_of(cog_class(name), core)
+        assert needs, name
+        assert all(n.kind in core or n.optional for n in needs), name
 
 
 def test_every_shipped_provider_declares_its_protocol() -> None:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot import __version__
     from bot.clock import Clock
-    from bot.core.cog import Cog, Services, export_row
+    from bot.config import BotConfig, WebConfig
+    from bot.core.cog import Cog, export_row
     from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
     from bot.core.context import CommunityInfo, Context
     from bot.core.convert import (
@@ -38,11 +39,12 @@ if TYPE_CHECKING:
         tokenize,
         zone_label,
     )
-    from bot.core.dialogue import END, AnswerKind, Dialogue, Outcome, Step
-    from bot.core.dispatch import ActionHandler, CogHooks, Incoming, tier_name
+    from bot.core.dialogue import END, AnswerKind, Dialogue, Dialogues, Outcome, Step
+    from bot.core.dispatch import ActionHandler, CogHooks, Dispatcher, Incoming, tier_name
     from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
+    from bot.core.hooks import TextChecks
     from bot.core.identity import Actor, Place
-    from bot.core.loader import available_cogs, cog_class
+    from bot.core.loader import CogDirectory, available_cogs, cog_class
     from bot.core.message import (
         Action,
         ActionStyle,
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
         When,
         render_parts,
     )
-    from bot.core.mirror import MirroredEvent
+    from bot.core.mirror import CalendarMirror, MirroredEvent
     from bot.core.needs import (
         CrisisLines,
         GroupJournal,
@@ -66,9 +68,10 @@ if TYPE_CHECKING:
     )
     from bot.core.paging import Page, page_count, page_offset
     from bot.core.permissions import Scope, Tier
+    from bot.core.registry import Registry
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText
-    from bot.db import Base, UTCDateTime
+    from bot.db import Base, Database, UTCDateTime
     from bot.i18n import (
         N_,
         _,
@@ -88,9 +91,10 @@ if TYPE_CHECKING:
         Profile,
         Setting,
     )
-    from bot.outbox import Forgotten, OutboxRef, OwnerPlan, Planned, RefKind, Target
+    from bot.outbox import Forgotten, Outbox, OutboxRef, OwnerPlan, Planned, RefKind, Target
     from bot.paths import DATA_DIR
     from bot.safety import escape_markdown
+    from bot.scheduler import Scheduler
     from bot.schema import (
         FrozenSection,
         Locator,
@@ -104,7 +108,9 @@ if TYPE_CHECKING:
         readable,
         validate,
     )
-    from bot.services.audit import AuditRecord
+    from bot.services.audit import AuditRecord, AuditService
+    from bot.services.members import MemberService
+    from bot.services.settings import SettingsService
 
 __all__ = [
     "ACTOR_KEY",
@@ -123,20 +129,27 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "AuditRecord",
+    "AuditService",
     "Base",
+    "BotConfig",
+    "CalendarMirror",
     "Card",
     "Choice",
     "Clock",
     "Cog",
+    "CogDirectory",
     "CogHooks",
     "CommandSpec",
     "Community",
     "CommunityInfo",
     "Context",
     "CrisisLines",
+    "Database",
     "DeliveryError",
     "Dialogue",
     "DialogueState",
+    "Dialogues",
+    "Dispatcher",
     "EncryptedText",
     "Field",
     "Forgotten",
@@ -146,6 +159,7 @@ __all__ = [
     "Locator",
     "MeetingSchedule",
     "Member",
+    "MemberService",
     "Message",
     "MirroredEvent",
     "MissingProvider",
@@ -153,6 +167,7 @@ __all__ = [
     "NotFound",
     "Option",
     "OptionType",
+    "Outbox",
     "OutboxItem",
     "OutboxRef",
     "Outcome",
@@ -167,17 +182,21 @@ __all__ = [
     "PublicOccurrence",
     "PublicSchedule",
     "RefKind",
+    "Registry",
     "RetentionPlanner",
+    "Scheduler",
     "SchemaError",
     "Scope",
     "Section",
-    "Services",
     "Setting",
+    "SettingsService",
     "Step",
     "Target",
+    "TextChecks",
     "Tier",
     "UTCDateTime",
     "UserError",
+    "WebConfig",
     "When",
     "_",
     "__version__",
@@ -218,6 +237,20 @@ __all__ = [
 
 # Where each public name lives; `__getattr__` imports it from there on first use.
 _HOME: dict[str, str] = {
+    "WebConfig": "bot.config",
+    "CogDirectory": "bot.core.loader",
+    "CalendarMirror": "bot.core.mirror",
+    "Dispatcher": "bot.core.dispatch",
+    "TextChecks": "bot.core.hooks",
+    "Registry": "bot.core.registry",
+    "Dialogues": "bot.core.dialogue",
+    "AuditService": "bot.services.audit",
+    "SettingsService": "bot.services.settings",
+    "MemberService": "bot.services.members",
+    "Outbox": "bot.outbox",
+    "Scheduler": "bot.scheduler",
+    "Database": "bot.db",
+    "BotConfig": "bot.config",
     **{
         name: "bot.schema"
         for name in (
@@ -237,7 +270,6 @@ _HOME: dict[str, str] = {
     "__version__": "bot",
     "Clock": "bot.clock",
     "Cog": "bot.core.cog",
-    "Services": "bot.core.cog",
     "export_row": "bot.core.cog",
     "Choice": "bot.core.commands",
     "CommandSpec": "bot.core.commands",

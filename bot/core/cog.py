@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """What the app hands every cog; cogs never build engines, schedulers or clients."""
+    """What the app hands the loader, which gives each cog the parts its constructor asks
+    for (bot/core/loader.py); cogs never build engines, schedulers or clients."""
 
     config: AppConfig
     db: Database
@@ -58,8 +59,15 @@ class Cog:
     data_statement: ClassVar[str]  # what this cog stores about a member, and why
     Config: ClassVar[type[Any] | None] = None
 
-    def __init__(self, services: Services, config: Any = None) -> None:
-        self.services = services
+    def __init__(self, config: Any = None) -> None:
+        """`config`: the cog's validated `[cogs.NAME]` settings (an instance of `Config`), or
+        None for a cog without settings.
+
+        A subclass lists what it uses as keyword-only parameters typed with core services
+        (`clock: Clock`, `members: MemberService`) or another cog's protocol
+        (`meetings: MeetingSchedule | None = None`, bot/core/needs.py); the loader passes them
+        by type, so the constructor is the whole list of what a cog depends on.
+        """
         self.config = config
 
     def commands(self) -> list[tuple[CommandSpec, dict[str, AutocompleteFn]]]:
@@ -98,8 +106,8 @@ class Cog:
         """Rebuild derived state (scheduled jobs) from the database."""
 
     async def stop(self) -> None:
-        """Release what `start` planned."""
-        self.services.scheduler.cancel_prefix(f"{self.name}.")
+        """Release what `start` set up besides jobs (the core cancels jobs whose id starts
+        with `NAME.` after this)."""
 
     async def data_statement_in(self, community: CommunityInfo | None) -> str:
         """What this cog stores or reads, as it is set up in `community` (translated);

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from pathlib import Path
 from typing import Any
 
 import cogs
 from bot import config
-from bot.config import AppConfig
+from bot.clock import Clock
+from bot.config import AppConfig, BotConfig, WebConfig
 from bot.core.cog import Cog, Services
+from bot.core.dialogue import Dialogues
+from bot.core.dispatch import Dispatcher
+from bot.core.hooks import TextChecks
+from bot.core.mirror import CalendarMirror
 from bot.core.needs import MissingProvider, missing_message, needs_of
+from bot.core.registry import Registry
+from bot.db import Database
+from bot.outbox import Outbox
+from bot.scheduler import Scheduler
 from bot.schema import Locator, Problem, validate
+from bot.services.audit import AuditService
+from bot.services.members import MemberService
+from bot.services.settings import SettingsService
+
+log = logging.getLogger("circlebot.loader")
 
 
 class LoadError(Exception):
@@ -155,6 +170,7 @@ def build(
     """
     built: dict[str, Cog] = {}
     building: list[str] = []
+    core = core_services(services)
 
     def make(name: str) -> Cog:
         if name in built:
@@ -167,7 +183,10 @@ def build(
         building.append(name)
         cls = classes[name]
         given: dict[str, Any] = {}
-        for need in needs_of(cls):
+        for need in needs_of(cls, core):
+            if need.kind in core:
+                given[need.parameter] = core[need.kind]
+                continue
             offer = [n for n, c in classes.items() if need.kind in c.__mro__]
             if len(offer) > 1:
                 raise LoadError(
@@ -187,10 +206,69 @@ def build(
             else:
                 shipped = [(n, cog_class(n)) for n in available_cogs()]
                 raise MissingProvider(missing_message(name, need, shipped))
-        built[name] = cls(services, configs.get(name), **given)
+        built[name] = cls(configs.get(name), **given)
         building.pop()
         return built[name]
 
     for name in classes:
         make(name)
     return built
+
+
+def core_services(services: Services) -> dict[type[Any], object]:
+    """What a cog may ask for by type in its constructor, besides other cogs' protocols."""
+    return {
+        BotConfig: services.config.bot,
+        WebConfig: services.config.web,
+        Database: services.db,
+        Clock: services.clock,
+        Scheduler: services.scheduler,
+        Outbox: services.outbox,
+        MemberService: services.members,
+        SettingsService: services.settings,
+        AuditService: services.audit,
+        Dialogues: services.dialogues,
+        Registry: services.registry,
+        TextChecks: services.text_checks,
+        Dispatcher: services.dispatcher,
+        CalendarMirror: services.mirror,
+        CogDirectory: CogDirectory(services),
+    }
+
+
+class CogDirectory:
+    """The cogs of this process, for the cogs that speak about all of them: help headings
+    and `about` (general), set-up notes (admin), `mydata` (privacy)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._bare: dict[str, Cog] = {}
+
+    def loaded(self) -> list[Cog]:
+        """The loaded cogs, in the configured order (`general` first)."""
+        return list(self._services.cogs.values())
+
+    def get(self, name: str) -> Cog | None:
+        """The loaded cog called `name`, or None."""
+        return self._services.cogs.get(name)
+
+    def every_cog(self) -> list[Cog]:
+        """Loaded cogs, plus a bare instance of each shipped cog that is switched off (their
+        data is still exported and erased); one that cannot be built is logged and left out."""
+        found = self.loaded()
+        loaded = {c.name for c in found}
+        for name in available_cogs():
+            if name in loaded:
+                continue
+            if name not in self._bare:
+                cls = cog_class(name)
+                config = cls.Config() if cls.Config is not None else None
+                try:
+                    self._bare[name] = build({name: cls}, self._services, {name: config})[name]
+                except Exception:
+                    log.exception(
+                        "could not prepare the switched-off cog %s for privacy work", name
+                    )
+                    continue
+            found.append(self._bare[name])
+        return found

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import types
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints, runtime_checkable
@@ -142,17 +142,17 @@ class MissingProvider(Exception):
 
 @dataclass(frozen=True)
 class Need:
-    """One keyword parameter of a cog's constructor that another cog fills."""
+    """One keyword parameter of a cog's constructor: a core service, or what another cog offers."""
 
     parameter: str
-    kind: type[Any]  # one of NEEDS
+    kind: type[Any]  # one of NEEDS, or a core service type
     optional: bool  # typed `X | None`: the cog works without it
 
 
-def needs_of(cls: type[Any]) -> list[Need]:
-    """The needs a cog class asks for: its keyword-only constructor parameters typed with a
-    protocol from `NEEDS` (optionally `| None`). Raises `TypeError` for a keyword-only
-    parameter the loader cannot fill."""
+def needs_of(cls: type[Any], core: Collection[type[Any]] = ()) -> list[Need]:
+    """What a cog class asks for: its keyword-only constructor parameters, each typed with a
+    protocol from `NEEDS` (optionally `| None`) or with one of the `core` service types.
+    Raises `TypeError` for a keyword-only parameter the loader cannot fill."""
     init = cls.__init__
     hints = get_type_hints(init)
     found: list[Need] = []
@@ -163,10 +163,14 @@ def needs_of(cls: type[Any]) -> list[Need]:
         args = get_args(hint)
         optional = get_origin(hint) in (Union, types.UnionType) and type(None) in args
         kind = next((a for a in args if a is not type(None)), None) if optional else hint
+        if not optional and isinstance(hint, type) and hint in core:
+            found.append(Need(parameter.name, hint, optional=False))
+            continue
         if kind not in NEEDS or (optional and len(args) != 2):
+            known = ", ".join(sorted(t.__name__ for t in (*NEEDS, *core)))
             raise TypeError(
                 f"{cls.__name__}: keyword parameter {parameter.name!r} must be typed with one "
-                f"of {', '.join(n.__name__ for n in NEEDS)} (or that `| None`)"
+                f"of {known} (another cog's protocol may be `| None`)"
             )
         found.append(Need(parameter.name, kind, optional))
     return found

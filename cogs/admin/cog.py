@@ -16,21 +16,28 @@ from zoneinfo import ZoneInfo
 from bot.core import (
     N_,
     AuditRecord,
+    AuditService,
     Choice,
+    Clock,
     Cog,
+    CogDirectory,
     CogHooks,
     Context,
+    MemberService,
     Message,
     Option,
     OptionType,
+    Outbox,
     OutboxRef,
     Place,
     RetentionPlanner,
+    Scheduler,
     Scope,
-    Services,
+    SettingsService,
     Target,
     Tier,
     UserError,
+    WebConfig,
     When,
     available_cogs,
     check_country,
@@ -104,14 +111,29 @@ class AdminCog(Cog):
 
     def __init__(
         self,
-        services: Services,
         config: Any = None,
         *,
+        audit: AuditService,
+        web_config: WebConfig,
+        clock: Clock,
+        cogs: CogDirectory,
+        members: MemberService,
+        outbox: Outbox,
+        scheduler: Scheduler,
+        settings: SettingsService,
         retention: RetentionPlanner | None = None,
     ) -> None:
         """`retention`: setting `retention_days` plans the first erasing pass at once (without
         the privacy cog the setting is stored and nothing is erased)."""
-        super().__init__(services, config)
+        super().__init__(config)
+        self.audit = audit
+        self.web_config = web_config
+        self.clock = clock
+        self.cogs = cogs
+        self.members = members
+        self.outbox = outbox
+        self.scheduler = scheduler
+        self.settings = settings
         self.retention = retention
 
     async def start(self) -> None:
@@ -197,17 +219,17 @@ class AdminCog(Cog):
         return self._role(str(value))
 
     async def _store(self, ctx: Context, community_id: int, key: Key, value: Any) -> None:
-        settings = self.services.settings
+        settings = self.settings
         if key.scope == "community":
-            await self.services.members.update_community(community_id, **{key.key: value or ""})
+            await self.members.update_community(community_id, **{key.key: value or ""})
         elif key.scope == "roles":
             tier = int(key.key)
             if value is None:
-                for role, bound in (await self.services.members.bindings(community_id)).items():
+                for role, bound in (await self.members.bindings(community_id)).items():
                     if bound == tier:
-                        await self.services.members.bind(community_id, role, None)
+                        await self.members.bind(community_id, role, None)
             else:
-                await self.services.members.bind(community_id, value, tier)
+                await self.members.bind(community_id, value, tier)
         else:
             await settings.set(community_id, key.scope, key.key, value)
             if key.name == "retention_days":
@@ -216,7 +238,7 @@ class AdminCog(Cog):
                     community_id,
                     key.scope,
                     "retention_since",
-                    None if value is None else self.services.clock.now().isoformat(),
+                    None if value is None else self.clock.now().isoformat(),
                 )
             if key.name == "modlog_channel" and value is not None:
                 await settings.set(community_id, SCOPE, MODLOG_LAST, await self._last_audit_id())
@@ -224,13 +246,11 @@ class AdminCog(Cog):
             if key.name == "retention_days" and value is not None and self.retention is not None:
                 self.retention.plan_retention()
         shown = "clear" if value is None else str(value)
-        await self.services.audit.record(
-            community_id, ctx.actor.key, "settings.set", f"{key.name}={shown}"
-        )
+        await self.audit.record(community_id, ctx.actor.key, "settings.set", f"{key.name}={shown}")
 
     async def _current(self, community_id: int) -> dict[str, str | None]:
-        community = await self.services.members.community_by_id(community_id)
-        bindings = await self.services.members.bindings(community_id)
+        community = await self.members.community_by_id(community_id)
+        bindings = await self.members.bindings(community_id)
         found: dict[str, str | None] = {}
         for key in KEYS:
             value: Any
@@ -240,7 +260,7 @@ class AdminCog(Cog):
                 roles = sorted(r for r, t in bindings.items() if t == int(key.key))
                 value = ", ".join(roles) if roles else None
             else:
-                value = await self.services.settings.get(community_id, key.scope, key.key)
+                value = await self.settings.get(community_id, key.scope, key.key)
             if key.kind == "switch":
                 value = "on" if value else None
             found[key.name] = None if value in (None, "") else str(value)
@@ -313,7 +333,7 @@ class AdminCog(Cog):
                 text=(render.setup_hint(ctx.prefix),),
                 card=message.card,
             )
-        notes = [n for c in self.services.cogs.values() for n in await c.setup_notes(ctx)]
+        notes = [n for c in self.cogs.loaded() for n in await c.setup_notes(ctx)]
         if notes:
             lead = "\n\n" if message.text else ""
             message = Message(text=(*message.text, lead + "\n\n".join(notes)), card=message.card)
@@ -325,7 +345,7 @@ class AdminCog(Cog):
         """Show every community setting and what is still unset."""
         community_id = ctx.require_community().id
         message = self._status(await self._current(community_id), render.settings_title())
-        disabled = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
+        disabled = await self.settings.get(community_id, SCOPE, DISABLED, [])
         if disabled:
             message = Message(
                 text=(render.switched_off(disabled),),
@@ -361,13 +381,13 @@ class AdminCog(Cog):
             else render.setting_changed(key, stored)
         )
         if key == "web.publish" and stored is not None:
-            web = self.services.config.web
+            web = self.web_config
             said += " " + render.published_at(
                 web.page_url(community_id) if web.base_url else None,
                 web.feed_url(community_id, webcal=True) if web.base_url else None,
             )
         if spec.kind == "zone" and stored is not None:
-            said += " " + local_time_note(ZoneInfo(str(stored)), self.services.clock.now())
+            said += " " + local_time_note(ZoneInfo(str(stored)), self.clock.now())
         await ctx.reply(said, ephemeral=True)
 
     # ------------------------------------------------------------------ cogs per community
@@ -379,10 +399,10 @@ class AdminCog(Cog):
         community_id = ctx.require_community().id
         if name in ALWAYS_ON or name not in available_cogs():
             raise UserError(render.not_switchable(name))
-        disabled: list[str] = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
+        disabled: list[str] = await self.settings.get(community_id, SCOPE, DISABLED, [])
         now_off = sorted(set(disabled) - {name}) if on else sorted({*disabled, name})
-        await self.services.settings.set(community_id, SCOPE, DISABLED, now_off or None)
-        await self.services.audit.record(
+        await self.settings.set(community_id, SCOPE, DISABLED, now_off or None)
+        await self.audit.record(
             community_id, ctx.actor.key, "cogs.enable" if on else "cogs.disable", name
         )
         await ctx.reply(render.switched(name, on), ephemeral=True)
@@ -413,7 +433,7 @@ class AdminCog(Cog):
 
     async def disabled(self, community_id: int) -> list[str]:
         """Cogs switched off in a community (for the dispatcher)."""
-        found: list[str] = await self.services.settings.get(community_id, SCOPE, DISABLED, [])
+        found: list[str] = await self.settings.get(community_id, SCOPE, DISABLED, [])
         return found
 
     # ------------------------------------------------------------------ audit log
@@ -433,7 +453,7 @@ class AdminCog(Cog):
     async def audit_list(self, ctx: Context, page: int = 1) -> None:
         """Show moderator actions here, newest first."""
         community_id = ctx.require_community().id
-        found = await self.services.audit.page(community_id, page, AUDIT_PAGE)
+        found = await self.audit.page(community_id, page, AUDIT_PAGE)
         if not found.items:
             raise UserError(render.audit_empty(page, found.pages))
         lines = [await self._line(community_id, row) for row in found.items]
@@ -446,18 +466,16 @@ class AdminCog(Cog):
     async def _who(self, community_id: int, actor_key: str) -> str:
         if ":" not in actor_key:
             return escape_markdown(actor_key)
-        return escape_markdown(
-            await self.services.members.display_name(community_id, actor_key, actor_key)
-        )
+        return escape_markdown(await self.members.display_name(community_id, actor_key, actor_key))
 
     # ------------------------------------------------------------------ mod-log mirror
 
     async def _last_audit_id(self) -> int:
-        return await self.services.audit.last_id()
+        return await self.audit.last_id()
 
     def _plan_mirror(self) -> None:
-        when = self.services.clock.now() + MIRROR_EVERY
-        self.services.scheduler.at(MIRROR_JOB, when, self.mirror)
+        when = self.clock.now() + MIRROR_EVERY
+        self.scheduler.at(MIRROR_JOB, when, self.mirror)
 
     async def mirror(self) -> int:
         """Copy new audit lines to each community's mod-log channel; plan the next pass."""
@@ -470,28 +488,28 @@ class AdminCog(Cog):
         return sent
 
     async def _mirrored_communities(self) -> list[int]:
-        return await self.services.settings.communities_with(SCOPE, "modlog_channel")
+        return await self.settings.communities_with(SCOPE, "modlog_channel")
 
     async def _mirror_once(self) -> int:
-        settings = self.services.settings
+        settings = self.settings
         sent = 0
         for community_id in await self._mirrored_communities():
             channel = await settings.get(community_id, SCOPE, "modlog_channel")
-            community = await self.services.members.community_by_id(community_id)
+            community = await self.members.community_by_id(community_id)
             if not channel or community is None:
                 continue
             last = int(await settings.get(community_id, SCOPE, MODLOG_LAST, 0) or 0)
-            rows = await self.services.audit.after(community_id, last, 50)
+            rows = await self.audit.after(community_id, last, 50)
             if not rows:
                 continue
             lines: list[str | When] = [render.audit_heading() + "\n"]
             for row in rows:
                 lines += await self._line(community_id, row)
-            await self.services.outbox.enqueue(
+            await self.outbox.enqueue(
                 f"admin.modlog.{community_id}.{rows[-1].id}",
                 Target(community.platform, str(channel).removeprefix(f"{community.platform}:")),
                 Message.of(*lines),
-                self.services.clock.now(),
+                self.clock.now(),
                 refs=(  # names them
                     *{OutboxRef.member(row.actor_key) for row in rows},
                     OutboxRef.community(community_id),

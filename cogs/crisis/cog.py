@@ -15,22 +15,28 @@ from typing import Any
 from bot.core import (
     DATA_DIR,
     Attachment,
+    AuditService,
     Choice,
+    Clock,
     Cog,
     CogHooks,
     CommunityInfo,
     Context,
     CrisisLines,
+    Database,
     DeliveryError,
+    Dispatcher,
+    MemberService,
     Message,
     NotFound,
     Option,
     OptionType,
+    Outbox,
     Place,
     Problem,
     Scope,
     Section,
-    Services,
+    SettingsService,
     Target,
     Tier,
     UserError,
@@ -143,10 +149,28 @@ class CrisisCog(Cog, CrisisLines):
     )
     Config = CrisisConfig
 
-    def __init__(self, services: Services, config: Any = None) -> None:
-        super().__init__(services, config or CrisisConfig())
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        audit: AuditService,
+        clock: Clock,
+        db: Database,
+        dispatcher: Dispatcher,
+        members: MemberService,
+        outbox: Outbox,
+        settings: SettingsService,
+    ) -> None:
+        super().__init__(config or CrisisConfig())
+        self.audit = audit
+        self.clock = clock
+        self.db = db
+        self.dispatcher = dispatcher
+        self.members = members
+        self.outbox = outbox
+        self.settings = settings
         self.cfg: CrisisConfig = self.config
-        self.service = CrisisService(services.db.sessions, services.clock)
+        self.service = CrisisService(db.sessions, clock)
         self.superseded = directory.load_superseded(CRISIS_DIR / SUPERSEDED_FILE)
         self.short_codes = directory.load_short_codes(CRISIS_DIR / SHORT_CODES_FILE)
         self.detector = Detector([])
@@ -214,20 +238,20 @@ class CrisisCog(Cog, CrisisLines):
 
     def today(self) -> date:
         """Today's date in UTC, from the app's clock."""
-        return self.services.clock.now().date()
+        return self.clock.now().date()
 
     # ------------------------------------------------------------------ for other cogs
 
     async def lines_for(self, community_id: int | None, country: str | None) -> str:
         """Markdown: the lines for `country` (else the community's country), then the fallback."""
         if not country and community_id is not None:
-            info = await self.services.members.community_by_id(community_id)
+            info = await self.members.community_by_id(community_id)
             country = info.country if info else ""
         entries = await self.service.directory(community_id, country) if country else []
         return lines_block(entries, country or None, self.cfg.fallback_name, self.cfg.fallback_url)
 
     async def _member_country(self, ctx: Context) -> str:
-        profile = await self.services.members.profile(ctx.actor.key)
+        profile = await self.members.profile(ctx.actor.key)
         return profile.country or (ctx.community.country if ctx.community else "")
 
     # ------------------------------------------------------------------ the phrase answer
@@ -291,7 +315,7 @@ class CrisisCog(Cog, CrisisLines):
         """The shipped phrases plus the ones the community added."""
         extras: list[str] = []
         if community_id is not None:
-            extras = await self.services.settings.get(community_id, self.name, "phrases", [])
+            extras = await self.settings.get(community_id, self.name, "phrases", [])
         return self._detector(tuple(extras))
 
     async def _note_distress(self, ctx: Context, *, alert: bool = True) -> tuple[bool, bool]:
@@ -299,7 +323,7 @@ class CrisisCog(Cog, CrisisLines):
 
         Only the first one in the period alerts the community's moderators, if they asked.
         """
-        now = self.services.clock.now()
+        now = self.clock.now()
         quiet = timedelta(minutes=self.cfg.answer_every_minutes)
         last = self._answered.get(ctx.actor.key)
         if last is not None and now - last < quiet:
@@ -453,21 +477,21 @@ class CrisisCog(Cog, CrisisLines):
         """
         if ctx.community is None:
             return False
-        channel = await self.services.settings.get(ctx.community.id, self.name, "alert_channel")
+        channel = await self.settings.get(ctx.community.id, self.name, "alert_channel")
         if not channel:
             return False
         place = Place(ctx.place.platform, str(channel), ctx.place.community_id, False)
         if await ctx.members_can_read(place) is not None:
             log.warning("a crisis alert was not sent: members can read the alert channel now")
             return False
-        members = self.services.members
+        members = self.members
         name = await members.display_name(ctx.community.id, ctx.actor.key, ctx.actor.name)
         with using_language(ctx.community.language):
             text = render.alert_text(name=escape_markdown(name))
             if dms_closed:
                 text = render.alert_dms_closed() + " " + text
         try:
-            await self.services.outbox.send_now(
+            await self.outbox.send_now(
                 Target(ctx.place.platform, str(channel)),
                 Message.of(text, mention=ctx.actor.key, alert=True),
                 uuid.uuid4().hex,
@@ -717,7 +741,7 @@ class CrisisCog(Cog, CrisisLines):
             raw["description"] = description
         entry = self._check(raw)
         await self.service.save(community_id, [entry])
-        await self.services.audit.record(community_id, ctx.actor.key, "crisis.add", f"id={slug}")
+        await self.audit.record(community_id, ctx.actor.key, "crisis.add", f"id={slug}")
         await ctx.reply(render.entry_added(id=slug) + "\n" + entry_line(entry), ephemeral=True)
 
     @command(
@@ -762,7 +786,7 @@ class CrisisCog(Cog, CrisisLines):
         raw["verified_by"] = ctx.actor.key
         updated = self._check(raw)
         await self.service.save(community_id, [updated])
-        await self.services.audit.record(
+        await self.audit.record(
             community_id, ctx.actor.key, "crisis.edit", f"id={entry.id} field={field}"
         )
         await ctx.reply(
@@ -799,9 +823,7 @@ class CrisisCog(Cog, CrisisLines):
         community_id = ctx.require_community().id
         entry = await self._entry(ctx, id)
         await self.service.remove(community_id, entry)
-        await self.services.audit.record(
-            community_id, ctx.actor.key, "crisis.remove", f"id={entry.id}"
-        )
+        await self.audit.record(community_id, ctx.actor.key, "crisis.remove", f"id={entry.id}")
         await ctx.reply(
             render.entry_removed(id=entry.id),
             ephemeral=True,
@@ -821,9 +843,7 @@ class CrisisCog(Cog, CrisisLines):
         entry = await self._entry(ctx, id)
         stamped = replace(entry, verified_at=self.today(), verified_by=ctx.actor.key)
         await self.service.save(community_id, [stamped])
-        await self.services.audit.record(
-            community_id, ctx.actor.key, "crisis.verify", f"id={entry.id}"
-        )
+        await self.audit.record(community_id, ctx.actor.key, "crisis.verify", f"id={entry.id}")
         await ctx.reply(
             render.entry_checked(id=entry.id, date=self.today().isoformat()),
             ephemeral=True,
@@ -909,7 +929,7 @@ class CrisisCog(Cog, CrisisLines):
             )
             return
         await self.service.save(community_id, result.entries)
-        await self.services.audit.record(
+        await self.audit.record(
             community_id,
             ctx.actor.key,
             "crisis.import",
@@ -985,10 +1005,10 @@ class CrisisCog(Cog, CrisisLines):
             cannot = await ctx.can_post(channel)
             if cannot is not None:
                 raise UserError(render.alert_channel_unusable(channel=label, why=cannot))
-        await self.services.settings.set(
+        await self.settings.set(
             community_id, self.name, "alert_channel", channel.id if channel else None
         )
-        await self.services.audit.record(
+        await self.audit.record(
             community_id,
             ctx.actor.key,
             "crisis.alerts",
@@ -1013,9 +1033,7 @@ class CrisisCog(Cog, CrisisLines):
     )
     async def phrases_list(self, ctx: Context) -> None:
         """Show the crisis phrases this community added to the shipped lists."""
-        extras = await self.services.settings.get(
-            ctx.require_community().id, self.name, "phrases", []
-        )
+        extras = await self.settings.get(ctx.require_community().id, self.name, "phrases", [])
         languages = ", ".join(self.detector.languages) or render.no_languages()
         lines = [render.shipped_phrases(languages=languages)]
         if extras:
@@ -1049,15 +1067,13 @@ class CrisisCog(Cog, CrisisLines):
             expand(phrase)
         except ValueError as exc:
             raise UserError(render.phrase_unusable(reason=exc)) from None
-        extras: list[str] = await self.services.settings.get(
-            community_id, self.name, "phrases", []
-        )
+        extras: list[str] = await self.settings.get(community_id, self.name, "phrases", [])
         if phrase in extras:
             raise UserError(render.phrase_known())
         if len(extras) >= MAX_EXTRA_PHRASES:
             raise UserError(render.too_many_phrases(n=MAX_EXTRA_PHRASES))
-        await self.services.settings.set(community_id, self.name, "phrases", [*extras, phrase])
-        await self.services.audit.record(community_id, ctx.actor.key, "crisis.phrases.add")
+        await self.settings.set(community_id, self.name, "phrases", [*extras, phrase])
+        await self.audit.record(community_id, ctx.actor.key, "crisis.phrases.add")
         await ctx.reply(render.phrase_added(), ephemeral=True)
 
     @command(
@@ -1075,15 +1091,13 @@ class CrisisCog(Cog, CrisisLines):
         """Remove a crisis phrase this community added."""
         community_id = ctx.require_community().id
         phrase = " ".join(phrase.split())
-        extras: list[str] = await self.services.settings.get(
-            community_id, self.name, "phrases", []
-        )
+        extras: list[str] = await self.settings.get(community_id, self.name, "phrases", [])
         if phrase not in extras:
             raise NotFound(render.phrase_not_added())
-        await self.services.settings.set(
+        await self.settings.set(
             community_id, self.name, "phrases", [p for p in extras if p != phrase] or None
         )
-        await self.services.audit.record(community_id, ctx.actor.key, "crisis.phrases.remove")
+        await self.audit.record(community_id, ctx.actor.key, "crisis.phrases.remove")
         await ctx.reply(render.phrase_removed(), ephemeral=True)
 
     async def delete_user_data(self, actor_key: str) -> None:

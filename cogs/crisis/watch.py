@@ -19,16 +19,19 @@ import re
 from typing import Any, Protocol
 
 from bot.core import (
+    AuditService,
     CommunityInfo,
     Context,
     DeliveryError,
+    Dispatcher,
     Incoming,
+    MemberService,
     Message,
     Option,
     OptionType,
     Place,
     Scope,
-    Services,
+    SettingsService,
     Tier,
     UserError,
     _,
@@ -65,7 +68,13 @@ class Watcher(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def services(self) -> Services: ...
+    def settings(self) -> SettingsService: ...
+    @property
+    def members(self) -> MemberService: ...
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+    @property
+    def audit(self) -> AuditService: ...
     @property
     def watch(self) -> ChannelWatch: ...
 
@@ -99,11 +108,10 @@ class ChannelWatch:
 
     def __init__(self, cog: Watcher) -> None:
         self.cog = cog
-        self.services = cog.services
 
     async def setting(self, community_id: int) -> dict[str, Any] | None:
         """The stored watch setting, or None when watch is off."""
-        value = await self.services.settings.get(community_id, self.cog.name, WATCH)
+        value = await self.cog.settings.get(community_id, self.cog.name, WATCH)
         return value if isinstance(value, dict) else None
 
     # ------------------------------------------------------------------ reading
@@ -114,7 +122,7 @@ class ChannelWatch:
         place = incoming.place
         if place.is_dm or place.community_id is None:
             return
-        community = await self.services.members.community(
+        community = await self.cog.members.community(
             place.platform, place.community_id, incoming.community_name
         )
         watch = await self.setting(community.id)
@@ -126,7 +134,7 @@ class ChannelWatch:
         detection = await self.cog.detect_text(community.id, text)
         if detection is None:
             return
-        ctx = await self.services.dispatcher.context(incoming)
+        ctx = await self.cog.dispatcher.context(incoming)
         first, _alerted = await self.cog._note_distress(ctx, alert=False)
         if not first:
             return  # at most once an hour per member in channels: never nag
@@ -244,8 +252,8 @@ class ChannelWatch:
             watch: dict[str, Any] = {"channels": ids, "labels": labels}
         else:
             watch = {"channels": [], "labels": {}}
-        await self.services.settings.set(community_id, self.cog.name, WATCH, watch)
-        await self.services.audit.record(
+        await self.cog.settings.set(community_id, self.cog.name, WATCH, watch)
+        await self.cog.audit.record(
             community_id,
             ctx.actor.key,
             "crisis.watch.on",
@@ -289,8 +297,8 @@ class ChannelWatch:
             if kept:
                 labels = {k: v for k, v in (current.get("labels") or {}).items() if k in kept}
                 watch = {"channels": kept, "labels": labels}
-        await self.services.settings.set(community_id, self.cog.name, WATCH, watch)
-        await self.services.audit.record(
+        await self.cog.settings.set(community_id, self.cog.name, WATCH, watch)
+        await self.cog.audit.record(
             community_id,
             ctx.actor.key,
             "crisis.watch.off",

@@ -11,21 +11,29 @@ from sqlalchemy import select
 from bot.core import (
     COUNTRY_NAMES,
     AnswerKind,
+    BotConfig,
     Card,
     Choice,
+    Clock,
     Cog,
+    CogDirectory,
     CommandSpec,
     Community,
     Context,
+    Database,
     Dialogue,
+    Dialogues,
     DialogueState,
+    Dispatcher,
     Field,
     Member,
+    MemberService,
     Message,
     Option,
     OptionType,
     Outcome,
     Profile,
+    Registry,
     Scope,
     Step,
     UserError,
@@ -59,6 +67,29 @@ class GeneralCog(Cog):
         "dialogues are kept (encrypted) until you finish or cancel them."
     )
 
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        bot_config: BotConfig,
+        clock: Clock,
+        cogs: CogDirectory,
+        db: Database,
+        dialogue_engine: Dialogues,
+        dispatcher: Dispatcher,
+        members: MemberService,
+        registry: Registry,
+    ) -> None:
+        super().__init__(config)
+        self.bot_config = bot_config
+        self.clock = clock
+        self.cogs = cogs
+        self.db = db
+        self.dialogue_engine = dialogue_engine
+        self.dispatcher = dispatcher
+        self.members = members
+        self.registry = registry
+
     @command(
         "help",
         ephemeral=True,
@@ -75,7 +106,7 @@ class GeneralCog(Cog):
     )
     async def help(self, ctx: Context, command: str | None = None) -> None:
         """Show the commands you can use, or explain one."""
-        registry = self.services.registry
+        registry = self.registry
         visible = everything = registry.visible_to(ctx.tier)
         if ctx.place.is_dm:  # commands for a community's channels would be refused here
             visible = [s for s in visible if s.scope is not Scope.COMMUNITY]
@@ -91,12 +122,12 @@ class GeneralCog(Cog):
             if not group:
                 text = render.unknown_command(command, ctx.prefix)
                 # Words after `help` that are no command may be someone asking for help.
-                pointer = self.services.dispatcher.crisis_pointer(ctx.prefix)
+                pointer = self.dispatcher.crisis_pointer(ctx.prefix)
                 raise UserError(" ".join(filter(None, (text, pointer))))
             visible = group
         groups: dict[str, list[CommandSpec]] = {}
         for spec in visible:
-            cog = self.services.cogs.get(spec.cog)
+            cog = self.cogs.get(spec.cog)
             groups.setdefault(cog.description if cog else spec.cog, []).append(spec)
         elsewhere = not command and len(visible) < len(everything)
         await ctx.reply(render.command_list(groups, ctx.prefix, elsewhere), ephemeral=True)
@@ -109,18 +140,16 @@ class GeneralCog(Cog):
         needle = partial.lower().strip()
         return [
             Choice(s.name)
-            for s in self.services.registry.visible_to(ctx.tier)
+            for s in self.registry.visible_to(ctx.tier)
             if s.name.startswith(needle) or needle in s.name
         ][:25]
 
     @command("about", ephemeral=True)
     async def about(self, ctx: Context) -> None:
         """What this bot is, which parts are on, and what each part stores."""
-        cogs = list(self.services.cogs.values())
+        cogs = list(self.cogs.loaded())
         parts = [(c.description, await c.data_statement_in(ctx.community)) for c in cogs]
-        shown = render.about(
-            self.services.config.bot.name, __version__, parts, [c.name for c in cogs]
-        )
+        shown = render.about(self.bot_config.name, __version__, parts, [c.name for c in cogs])
         await ctx.reply(shown, ephemeral=True)
 
     @command("ping")
@@ -131,10 +160,10 @@ class GeneralCog(Cog):
     @command("me", "show", ephemeral=True, text_default=True)
     async def me_show(self, ctx: Context) -> None:
         """Show your own settings (only you see this)."""
-        profile = await self.services.members.profile(ctx.actor.key)
+        profile = await self.members.profile(ctx.actor.key)
         pseudonym = None
         if ctx.community is not None:
-            pseudonym = await self.services.members.pseudonym(ctx.community.id, ctx.actor.key)
+            pseudonym = await self.members.pseudonym(ctx.community.id, ctx.actor.key)
         unset = render.not_set()
         community_zone = ctx.community.timezone if ctx.community else "UTC"
         fields = (
@@ -176,7 +205,7 @@ class GeneralCog(Cog):
         if ctx.community is None:
             raise UserError(render.pseudonym_needs_community())
         name = None if pseudonym.strip().lower() == "clear" else pseudonym
-        await self.services.members.set_pseudonym(ctx.community.id, ctx.actor.key, name)
+        await self.members.set_pseudonym(ctx.community.id, ctx.actor.key, name)
         if name is None:
             await ctx.reply(render.pseudonym_cleared(), ephemeral=True)
         else:
@@ -201,11 +230,9 @@ class GeneralCog(Cog):
     async def me_timezone(self, ctx: Context, zone: str) -> None:
         """Set your time zone so meeting times show in your local time."""
         value = None if zone.strip().lower() == "clear" else check_zone(zone)
-        await self.services.members.update_profile(ctx.actor.key, timezone=value)
+        await self.members.update_profile(ctx.actor.key, timezone=value)
         await ctx.reply(
-            render.zone_set(zone=value)
-            + " "
-            + local_time_note(ZoneInfo(value), self.services.clock.now())
+            render.zone_set(zone=value) + " " + local_time_note(ZoneInfo(value), self.clock.now())
             if value
             else render.zone_cleared(),
             ephemeral=True,
@@ -227,7 +254,7 @@ class GeneralCog(Cog):
     async def me_country(self, ctx: Context, country: str) -> None:
         """Set your country so crisis lines fit where you are."""
         value = None if country.strip().lower() == "clear" else check_country(country)
-        await self.services.members.update_profile(ctx.actor.key, country=value)
+        await self.members.update_profile(ctx.actor.key, country=value)
         await ctx.reply(
             render.country_set(name=COUNTRY_NAMES[value], code=value)
             if value
@@ -251,7 +278,7 @@ class GeneralCog(Cog):
     async def me_language(self, ctx: Context, language: str) -> None:
         """Choose the language I use with you."""
         value = None if language.strip().lower() == "clear" else check_language(language)
-        await self.services.members.update_profile(ctx.actor.key, language=value)
+        await self.members.update_profile(ctx.actor.key, language=value)
         if value is None:
             await ctx.reply(render.language_cleared(), ephemeral=True)
             return
@@ -261,7 +288,7 @@ class GeneralCog(Cog):
     @command("me", "setup", dm=True)
     async def me_setup(self, ctx: Context) -> None:
         """Walk through your settings one question at a time, in a direct message."""
-        await self.services.dialogues.start(ctx, "me_setup")
+        await self.dialogue_engine.start(ctx, "me_setup")
 
     def dialogues(self) -> list[Dialogue]:
         """The `me setup` walk-through."""
@@ -310,7 +337,7 @@ class GeneralCog(Cog):
 
     async def _finish_setup(self, outcome: Outcome) -> Message | str:
         answers = outcome.answers
-        members = self.services.members
+        members = self.members
         profile_values = {
             k: answers[k] for k in ("timezone", "country", "language") if k in answers
         }
@@ -327,11 +354,11 @@ class GeneralCog(Cog):
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase profile, pseudonyms and unfinished dialogues."""
-        await self.services.members.delete_user_data(actor_key)
+        await self.members.delete_user_data(actor_key)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Profile, pseudonym per community, and unfinished dialogues (answers decrypted)."""
-        async with self.services.db.sessions() as session:
+        async with self.db.sessions() as session:
             profile = await session.get(Profile, actor_key)
             memberships = await session.execute(
                 select(Member, Community.name)

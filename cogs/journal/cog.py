@@ -11,15 +11,21 @@ from bot.core import (
     Actor,
     AnswerKind,
     ArgumentError,
+    AuditService,
     Choice,
+    Clock,
     Cog,
     Context,
+    Database,
     Dialogue,
+    Dialogues,
     GroupJournal,
+    MemberService,
     Message,
     NotFound,
     Option,
     OptionType,
+    Outbox,
     OutboxRef,
     Outcome,
     Page,
@@ -27,9 +33,10 @@ from bot.core import (
     RefKind,
     Scope,
     Section,
-    Services,
+    SettingsService,
     Step,
     Target,
+    TextChecks,
     Tier,
     UserError,
     When,
@@ -151,13 +158,33 @@ class JournalCog(Cog, GroupJournal):
     )
     Config = JournalConfig
 
-    def __init__(self, services: Services, config: JournalConfig | None = None) -> None:
-        super().__init__(services, config)
+    def __init__(
+        self,
+        config: JournalConfig | None = None,
+        *,
+        audit: AuditService,
+        clock: Clock,
+        community_settings: SettingsService,
+        db: Database,
+        dialogue_engine: Dialogues,
+        members: MemberService,
+        outbox: Outbox,
+        text_checks: TextChecks,
+    ) -> None:
+        super().__init__(config)
+        self.audit = audit
+        self.clock = clock
+        self.community_settings = community_settings
+        self.db = db
+        self.dialogue_engine = dialogue_engine
+        self.members = members
+        self.outbox = outbox
+        self.text_checks = text_checks
         self.settings: JournalConfig = config or JournalConfig()
         c = self.settings
         self.service = JournalService(
-            self.services.db.sessions,
-            self.services.clock,
+            self.db.sessions,
+            self.clock,
             Limits(
                 entry_chars=c.max_entry_chars,
                 title_chars=c.max_title_chars,
@@ -178,7 +205,7 @@ class JournalCog(Cog, GroupJournal):
         if actor_key is None:
             return _("a former member")
         fallback = _("a member")
-        name = await self.services.members.display_name(community_id, actor_key, fallback)
+        name = await self.members.display_name(community_id, actor_key, fallback)
         return fallback if name == fallback else escape_markdown(name)
 
     def _need_community(self, ctx: Context) -> int:
@@ -190,18 +217,18 @@ class JournalCog(Cog, GroupJournal):
         """Post a newly shared entry to the feed channel, if moderators chose one."""
         if community_id is None:
             return
-        channel = await self.services.settings.get(community_id, SCOPE, FEED_CHANNEL)
-        community = await self.services.members.community_by_id(community_id)
+        channel = await self.community_settings.get(community_id, SCOPE, FEED_CHANNEL)
+        community = await self.members.community_by_id(community_id)
         if not channel or community is None:
             return
         target = str(channel).removeprefix(f"{community.platform}:")
         name = await self._name(community_id, entry.author_key)
         message = render.feed_post(entry, name, prefix)
-        await self.services.outbox.enqueue(
+        await self.outbox.enqueue(
             f"journal.feed.{entry.code}",
             Target(community.platform, target),
             message,
-            self.services.clock.now(),
+            self.clock.now(),
             refs=(
                 OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code),
                 OutboxRef(RefKind.JOURNAL_ENTRY, entry.code),
@@ -224,11 +251,11 @@ class JournalCog(Cog, GroupJournal):
         `refs` name what the message quotes, so deleting that withdraws it if still pending
         (or deletes it on the platform once sent); `community_id` the community it is about.
         """
-        await self.services.outbox.enqueue(
+        await self.outbox.enqueue(
             key,
             Target(Actor.platform_of(actor_key), actor_key, True),
             message,
-            self.services.clock.now(),
+            self.clock.now(),
             refs=(*refs, *_community(community_id)),
         )
 
@@ -252,14 +279,14 @@ class JournalCog(Cog, GroupJournal):
         """Write a journal entry (private unless you share it); no text opens a DM dialogue."""
         fields, body = split_fields(text or "")
         if not body.strip() and not fields:
-            await self.services.dialogues.start(ctx, "journal_write")
+            await self.dialogue_engine.start(ctx, "journal_write")
             return
         visibility = parse_visibility(fields.get("visibility")) or PRIVATE
         mood = parse_mood(fields.get("mood"))
         title = self.service.check_title(fields.get("title"))
         body = self.service.check_body(body)
         community_id = ctx.community.id if ctx.community else None
-        await self.services.text_checks.run(ctx, body, "journal")
+        await self.text_checks.run(ctx, body, "journal")
         saved = await self.service.write(
             ctx.actor.key, community_id, body, title=title, mood=mood, visibility=visibility
         )
@@ -362,11 +389,11 @@ class JournalCog(Cog, GroupJournal):
         fields, body = split_fields(text or "")
         if not body.strip() and not fields:
             await self.service.read_own(ctx.actor.key, id)
-            await self.services.dialogues.start(ctx, "journal_edit", prefill={"entry": id.strip()})
+            await self.dialogue_engine.start(ctx, "journal_edit", prefill={"entry": id.strip()})
             return
         new_body = self.service.check_body(body) if body.strip() else None
         if new_body is not None:
-            await self.services.text_checks.run(ctx, new_body, "journal")
+            await self.text_checks.run(ctx, new_body, "journal")
         saved = await self.service.edit(
             ctx.actor.key,
             id,
@@ -387,7 +414,7 @@ class JournalCog(Cog, GroupJournal):
     async def delete(self, ctx: Context, id: str) -> None:
         """Delete one of your entries for good, with the feedback on it."""
         await self.service.delete(ctx.actor.key, id)
-        gone = await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(id)))
+        gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(id)))
         await ctx.reply(_with(_("Deleted. It's gone for good."), gone.note()), ephemeral=True)
 
     @command(
@@ -437,7 +464,7 @@ class JournalCog(Cog, GroupJournal):
         """Leave a kind word on an entry someone shared; they get a private message."""
         body = self.service.check_feedback(text)
         community_id = ctx.community.id if ctx.community else None
-        await self.services.text_checks.run(ctx, body, "journal")
+        await self.text_checks.run(ctx, body, "journal")
         saved = await self.service.add_feedback(ctx.actor.key, community_id, id, body)
         entry = saved.entry
         if entry.author_key != ctx.actor.key:
@@ -477,7 +504,7 @@ class JournalCog(Cog, GroupJournal):
     async def withdraw_feedback(self, ctx: Context, id: str) -> None:
         """Take back feedback you left."""
         await self.service.withdraw_feedback(ctx.actor.key, id)
-        gone = await self.services.outbox.forget(OutboxRef(RefKind.FEEDBACK, clean_code(id)))
+        gone = await self.outbox.forget(OutboxRef(RefKind.FEEDBACK, clean_code(id)))
         await ctx.reply(_with(_("Your feedback was removed."), gone.note()), ephemeral=True)
 
     @command("journal", "close-feedback", options=(ENTRY_ID,), ephemeral=True)
@@ -502,9 +529,7 @@ class JournalCog(Cog, GroupJournal):
     async def unshare(self, ctx: Context, id: str) -> None:
         """Make one of your shared entries private again."""
         saved = await self.service.edit(ctx.actor.key, id, visibility=PRIVATE)
-        gone = await self.services.outbox.forget(
-            OutboxRef(RefKind.JOURNAL_FEED_POST, saved.entry.code)
-        )
+        gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, saved.entry.code))
         await ctx.reply(
             _with(
                 _("`{code}` is private again; only you can read it and its feedback.").format(
@@ -529,8 +554,8 @@ class JournalCog(Cog, GroupJournal):
         """Take a shared entry out of view (the author is told; the audit log keeps no text)."""
         community_id = self._need_community(ctx)
         entry = await self.service.remove_entry(ctx.actor.key, community_id, id)
-        gone = await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
-        await self.services.audit.record(
+        gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
+        await self.audit.record(
             community_id, ctx.actor.key, "journal.remove_entry", f"entry {entry.code}"
         )
         await self._tell(
@@ -568,8 +593,8 @@ class JournalCog(Cog, GroupJournal):
         community_id = self._need_community(ctx)
         author, entry_code = await self.service.remove_feedback(ctx.actor.key, community_id, id)
         code = clean_code(id)
-        await self.services.outbox.forget(OutboxRef(RefKind.FEEDBACK, code))
-        await self.services.audit.record(
+        await self.outbox.forget(OutboxRef(RefKind.FEEDBACK, code))
+        await self.audit.record(
             community_id,
             ctx.actor.key,
             "journal.remove_feedback",
@@ -608,10 +633,8 @@ class JournalCog(Cog, GroupJournal):
         """Choose the channel where newly shared entries are posted (or stop posting)."""
         community_id = self._need_community(ctx)
         key = channel.key if channel else None
-        await self.services.settings.set(community_id, SCOPE, FEED_CHANNEL, key)
-        await self.services.audit.record(
-            community_id, ctx.actor.key, "journal.feed_channel", key or "none"
-        )
+        await self.community_settings.set(community_id, SCOPE, FEED_CHANNEL, key)
+        await self.audit.record(community_id, ctx.actor.key, "journal.feed_channel", key or "none")
         label = channel.label if channel else ""
         await ctx.reply(
             _("Newly shared entries will appear in {channel}.").format(channel=label)
@@ -757,12 +780,12 @@ class JournalCog(Cog, GroupJournal):
         community_id = self._need_community(ctx)
         group_id, _name = await self.service.group_of(community_id, ctx.actor.key, group)
         if not (text or "").strip():
-            await self.services.dialogues.start(
+            await self.dialogue_engine.start(
                 ctx, "journal_group_write", prefill={"group_id": group_id}
             )
             return
         body = self.service.check_body(text or "")
-        await self.services.text_checks.run(ctx, body, "journal")
+        await self.text_checks.run(ctx, body, "journal")
         saved = await self.service.write(
             ctx.actor.key, community_id, body, visibility=GROUP, group_id=group_id
         )
@@ -946,7 +969,7 @@ class JournalCog(Cog, GroupJournal):
         except NotFound:
             return
         finally:
-            await self.services.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(code)))
+            await self.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(code)))
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase entries (group posts too), feedback they wrote, group memberships, invites."""

@@ -13,20 +13,28 @@ from bot.core import (
     MIN_YEAR,
     Actor,
     Attachment,
+    AuditService,
+    CalendarMirror,
     Choice,
+    Clock,
     Cog,
     Context,
+    Database,
     MeetingSchedule,
+    MemberService,
     Message,
     NotFound,
     Option,
     OptionType,
+    Outbox,
     PermissionDenied,
     Place,
     PublicOccurrence,
     PublicSchedule,
+    Scheduler,
     Scope,
-    Services,
+    SettingsService,
+    TextChecks,
     Tier,
     UserError,
     _,
@@ -244,13 +252,38 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     )
     Config = MeetingsConfig
 
-    def __init__(self, services: Services, config: MeetingsConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: MeetingsConfig | None = None,
+        *,
+        audit: AuditService,
+        calendar: CalendarMirror,
+        clock: Clock,
+        db: Database,
+        members: MemberService,
+        outbox: Outbox,
+        scheduler: Scheduler,
+        settings: SettingsService,
+        text_checks: TextChecks,
+    ) -> None:
         config = config or MeetingsConfig()
         config.announce_minutes = sorted(
             {m for m in config.announce_minutes if 0 <= m <= 7 * 1440}, reverse=True
         )
-        super().__init__(services, config)
-        self.service = MeetingService(services, config)
+        super().__init__(config)
+        self.clock = clock
+        self.text_checks = text_checks
+        self.service = MeetingService(
+            config,
+            audit=audit,
+            calendar=calendar,
+            clock=clock,
+            db=db,
+            members=members,
+            outbox=outbox,
+            scheduler=scheduler,
+            settings=settings,
+        )
 
     async def start(self) -> None:
         """Withdraw stale announcements and plan the coming ones from the database."""
@@ -345,7 +378,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
 
     async def _occurrence(self, view: MeetingView, when: str) -> Occurrence:
         """`next` or a date (in the meeting's zone) to one upcoming occurrence."""
-        now = self.services.clock.now()
+        now = self.clock.now()
         word = when.strip().lower()
         if word in ("", "next"):
             nxt = view.next_occurrence(now)
@@ -413,7 +446,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Schedule a meeting, once or repeating, with announcements in a channel."""
         community_id = ctx.require_community().id
         assert ctx.community is not None
-        now, last = self.services.clock.now(), parse_date(until) if until else None
+        now, last = self.clock.now(), parse_date(until) if until else None
         # A facilitator's "19:00" is their own zone (their setting, else the community's).
         zone_name = _start_zone(None, zone, ctx.timezone)
         phrase = None if repeat else start_from_repeat(start, zone_name, now, last, count)
@@ -426,7 +459,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         where, label = (
             await self._location(ctx, location) if location else (announce.key, announce.label)
         )
-        await self.services.text_checks.run(ctx, title, "meetings")
+        await self.text_checks.run(ctx, title, "meetings")
         draft = self.service.validate(
             Draft(
                 title=title,
@@ -454,7 +487,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         await ctx.reply(Message.of(*message.text, "\n" + understood))
 
     def _summary(self, verb: str, view: MeetingView) -> Message:
-        return render.summary(verb, view, view.next_occurrence(self.services.clock.now()))
+        return render.summary(verb, view, view.next_occurrence(self.clock.now()))
 
     @command(
         "meeting",
@@ -502,7 +535,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 start or f"{view.start_local:%Y-%m-%d %H:%M}",
                 zone,
                 view.timezone,
-                self.services.clock.now(),
+                self.clock.now(),
             )
         rule = view.rrule
         if repeat is not None or until is not None or count is not None:
@@ -516,7 +549,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if location is not None:
             where, label = await self._location(ctx, location)
         if title is not None:
-            await self.services.text_checks.run(ctx, title, "meetings")
+            await self.text_checks.run(ctx, title, "meetings")
         remaining = set(view.facilitators) | ({add_facilitator.key} if add_facilitator else set())
         if remove_facilitator is not None:
             remaining.discard(remove_facilitator.key)
@@ -572,7 +605,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         view = await self._managed(ctx, meeting)
         text = check_note(note)
         if text:
-            await self.services.text_checks.run(ctx, text, "meetings")
+            await self.text_checks.run(ctx, text, "meetings")
         if when.strip().lower() in ("all", "series"):
             if view.cancelled:
                 raise UserError(_("That series is already cancelled."))
@@ -613,9 +646,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         view = await self._managed(ctx, meeting)
         text = check_note(note)
         if text:
-            await self.services.text_checks.run(ctx, text, "meetings")
+            await self.text_checks.run(ctx, text, "meetings")
         occ = await self._occurrence(view, when)
-        naive, zone_name = parse_start(to, None, view.timezone, self.services.clock.now())
+        naive, zone_name = parse_start(to, None, view.timezone, self.clock.now())
         new_start = recurrence.place_in_zone(naive, parse_zone(zone_name))
         if new_start.replace(tzinfo=None) != naive:
             raise UserError(
@@ -701,7 +734,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         view = await self._meeting(ctx, meeting)
         service = self.service
         names = await service._pseudonyms([view])
-        nxt = view.next_occurrence(self.services.clock.now())
+        nxt = view.next_occurrence(self.clock.now())
         going: int | None = None
         own = []
         if nxt is not None:
@@ -764,7 +797,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         remind = self._remind(reminder)
         occ: Occurrence | None = None
         if when.strip().lower() in ("all", "series"):
-            if view.next_occurrence(self.services.clock.now()) is None:
+            if view.next_occurrence(self.clock.now()) is None:
                 raise UserError(_("**{title}** has no upcoming meeting.").format(title=view.title))
         else:
             occ = await self._occurrence(view, when)
@@ -845,7 +878,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         data = ical.calendar(
             views,
             name=ctx.community.name,
-            now=self.services.clock.now(),
+            now=self.clock.now(),
             days=self.service.config.ical_days,
         )
         await ctx.reply(

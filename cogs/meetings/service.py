@@ -37,17 +37,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import (
     Actor,
+    AuditService,
+    CalendarMirror,
+    Clock,
     CommunityInfo,
+    Database,
+    MemberService,
     Message,
     MirroredEvent,
     NotFound,
+    Outbox,
     OutboxRef,
     OwnerPlan,
     Part,
     Planned,
     RefKind,
+    Scheduler,
     Section,
-    Services,
+    SettingsService,
     Target,
     Tier,
     UserError,
@@ -317,10 +324,29 @@ def target_of(place_key: str, *, dm: bool = False) -> Target:
 class MeetingService:
     """Meetings, exceptions and RSVPs; every change replans the outbox."""
 
-    def __init__(self, services: Services, config: MeetingsConfig) -> None:
-        self.services = services
+    def __init__(
+        self,
+        config: MeetingsConfig,
+        *,
+        audit: AuditService,
+        calendar: CalendarMirror,
+        clock: Clock,
+        db: Database,
+        members: MemberService,
+        outbox: Outbox,
+        scheduler: Scheduler,
+        settings: SettingsService,
+    ) -> None:
         self.config = config
-        self._sessions = services.db.sessions
+        self.audit = audit
+        self.calendar = calendar
+        self.clock = clock
+        self.db = db
+        self.members = members
+        self.outbox = outbox
+        self.scheduler = scheduler
+        self.settings = settings
+        self._sessions = db.sessions
         self._offsets: dict[int, list[int]] = {}
         self._languages: dict[int, str] = {}
         self._communities: dict[int, CommunityInfo | None] = {}
@@ -328,7 +354,7 @@ class MeetingService:
     @property
     def now(self) -> datetime:
         """The app clock."""
-        return self.services.clock.now()
+        return self.clock.now()
 
     # --- reading -------------------------------------------------------------------------
 
@@ -526,9 +552,7 @@ class MeetingService:
             for key in dict.fromkeys(draft.facilitators or (actor_key,)):
                 session.add(MeetingFacilitator(meeting_id=row.id, actor_key=key))
             meeting_id = row.id
-        await self.services.audit.record(
-            community_id, actor_key, "meetings.schedule", f"#{meeting_id}"
-        )
+        await self.audit.record(community_id, actor_key, "meetings.schedule", f"#{meeting_id}")
         return await self._replan(meeting_id)
 
     async def update(
@@ -567,9 +591,7 @@ class MeetingService:
                 )
             for key in set(add) - set(view.facilitators):
                 session.add(MeetingFacilitator(meeting_id=view.id, actor_key=key))
-        await self.services.audit.record(
-            view.community_id, actor_key, "meetings.edit", f"#{view.id}"
-        )
+        await self.audit.record(view.community_id, actor_key, "meetings.edit", f"#{view.id}")
         return await self._replan(view.id)
 
     async def _follow_start(self, session: AsyncSession, view: MeetingView, draft: Draft) -> None:
@@ -615,7 +637,7 @@ class MeetingService:
                 raise NotFound(_("That meeting no longer exists."))
             row.ping_role = role
             self._bump(row)
-        await self.services.audit.record(
+        await self.audit.record(
             view.community_id, actor_key, "meetings.ping", f"#{view.id} role={role or '-'}"
         )
         return await self._replan(view.id)
@@ -629,7 +651,7 @@ class MeetingService:
             row.cancelled = True
             row.cancel_note = note or None
             self._bump(row)
-        await self.services.audit.record(
+        await self.audit.record(
             view.community_id, actor_key, "meetings.cancel", f"#{view.id} series"
         )
         fresh = await self._replan(view.id)
@@ -709,7 +731,7 @@ class MeetingService:
                 row.cancelled = False
                 row.cancel_note = None
                 self._bump(row)
-            await self.services.audit.record(
+            await self.audit.record(
                 view.community_id, actor_key, "meetings.restore", f"#{view.id} series"
             )
             fresh = await self._replan(view.id)
@@ -742,7 +764,7 @@ class MeetingService:
                 )
             )
             self._bump(row)
-        await self.services.audit.record(
+        await self.audit.record(
             view.community_id, actor_key, "meetings.restore", f"#{view.id} {occurrence}"
         )
         fresh = await self._replan(view.id)
@@ -778,14 +800,14 @@ class MeetingService:
             if note:
                 text.append("\n" + _("Note: {note}").format(note=escape_markdown(note)))
         now = self.now
-        await self.services.outbox.enqueue(
+        await self.outbox.enqueue(
             f"{key_prefix(view)}{occurrence}.{kind}.r{view.revision}",
             target_of(view.channel),
             Message.of(*text),
             now,
             refs=(notice_ref(view.id), OutboxRef.community(view.community_id)),
         )
-        await self.services.outbox.deliver_due()
+        await self.outbox.deliver_due()
 
     async def _set_change(
         self,
@@ -819,7 +841,7 @@ class MeetingService:
                 )
             )
             self._bump(row)
-        await self.services.audit.record(
+        await self.audit.record(
             view.community_id, actor_key, f"meetings.{status}", f"#{view.id} {occurrence}"
         )
 
@@ -834,14 +856,12 @@ class MeetingService:
                 delete(MeetingFacilitator).where(MeetingFacilitator.meeting_id == view.id)
             )
             await session.execute(delete(Meeting).where(Meeting.id == view.id))
-        await self.services.outbox.forget(meeting_ref(view.id), notice_ref(view.id))
-        self.services.scheduler.cancel_prefix(f"meetings.{view.id}.")
+        await self.outbox.forget(meeting_ref(view.id), notice_ref(view.id))
+        self.scheduler.cancel_prefix(f"meetings.{view.id}.")
         info = await self._community_info(view.community_id)
         if info is not None:
-            await self.services.mirror.hide(info.platform, mirror_key(view.id))
-        await self.services.audit.record(
-            view.community_id, actor_key, "meetings.delete", f"#{view.id}"
-        )
+            await self.calendar.hide(info.platform, mirror_key(view.id))
+        await self.audit.record(view.community_id, actor_key, "meetings.delete", f"#{view.id}")
 
     def _bump(self, row: Meeting) -> None:
         row.revision += 1
@@ -862,13 +882,11 @@ class MeetingService:
         """
         view = await self.get(meeting_id)
         if view is None:
-            await self.services.outbox.forget(meeting_ref(meeting_id))
-            self.services.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
+            await self.outbox.forget(meeting_ref(meeting_id))
+            self.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             raise NotFound(_("That meeting no longer exists."))
         plan = await self._plan(view, lookback=lookback, rsvps=rsvps, names=names)
-        await self.services.outbox.replan(
-            plan.owner, plan.items, since=plan.since, until=plan.until
-        )
+        await self.outbox.replan(plan.owner, plan.items, since=plan.since, until=plan.until)
         await self._planned(view, names=names)
         return view
 
@@ -882,7 +900,7 @@ class MeetingService:
     ) -> OwnerPlan:
         """What `_replan` hands the outbox for this meeting: its wanted items and the window."""
         now = self.now
-        outbox = self.services.outbox
+        outbox = self.outbox
         since = now - (lookback if lookback is not None else outbox.grace)
         # The window reaches the meeting's last pending item even when this process's horizon
         # ends earlier (a follower or a starting process whose clock lags the leader's): what
@@ -898,7 +916,7 @@ class MeetingService:
         self, view: MeetingView, *, names: dict[tuple[int, str], str] | None = None
     ) -> None:
         """After the outbox holds the meeting's plan: its next planning job and its calendar."""
-        scheduler = self.services.scheduler
+        scheduler = self.scheduler
         nxt = (
             None
             if view.cancelled
@@ -992,7 +1010,7 @@ class MeetingService:
     async def offsets(self, community_id: int) -> list[int]:
         """Announcement offsets in minutes for a community (its setting, else the config)."""
         if community_id not in self._offsets:
-            stored = await self.services.settings.get(community_id, SCOPE, "announce_minutes")
+            stored = await self.settings.get(community_id, SCOPE, "announce_minutes")
             self._offsets[community_id] = (
                 list(stored) if isinstance(stored, list) else list(self.config.announce_minutes)
             )
@@ -1003,7 +1021,7 @@ class MeetingService:
 
         This is a change of every meeting there: none announces a new offset for the past.
         """
-        await self.services.settings.set(community_id, SCOPE, "announce_minutes", minutes)
+        await self.settings.set(community_id, SCOPE, "announce_minutes", minutes)
         self._offsets.pop(community_id, None)
         async with self._sessions.begin() as session:
             await session.execute(
@@ -1016,7 +1034,7 @@ class MeetingService:
 
     async def _language(self, community_id: int) -> str:
         if community_id not in self._languages:
-            info = await self.services.members.community_by_id(community_id)
+            info = await self.members.community_by_id(community_id)
             self._languages[community_id] = info.language if info else "en"
         return self._languages[community_id]
 
@@ -1038,7 +1056,7 @@ class MeetingService:
                 )
                 for view in chunk
             ]
-            await self.services.outbox.replan_many(plans)
+            await self.outbox.replan_many(plans)
             for view in chunk:
                 await self._planned(view, names=names)
         return len(views)
@@ -1154,27 +1172,23 @@ class MeetingService:
     async def _pseudonyms(self, views: Sequence[MeetingView]) -> dict[tuple[int, str], str]:
         """Pseudonyms of facilitators (never platform handles), read in bulk."""
         wanted = {(v.community_id, k) for v in views for k in v.facilitators}
-        return await self.services.members.pseudonyms(wanted)
+        return await self.members.pseudonyms(wanted)
 
     # --- the community's calendar --------------------------------------------------------
 
     async def _community_info(self, community_id: int) -> CommunityInfo | None:
         if community_id not in self._communities:
-            self._communities[community_id] = await self.services.members.community_by_id(
-                community_id
-            )
+            self._communities[community_id] = await self.members.community_by_id(community_id)
         return self._communities[community_id]
 
     async def events_shown(self, community_id: int) -> bool:
         """Whether meetings appear in the community's calendar (on unless switched off)."""
-        return bool(await self.services.settings.get(community_id, SCOPE, "events", True))
+        return bool(await self.settings.get(community_id, SCOPE, "events", True))
 
     async def set_events(self, community_id: int, actor_key: str, on: bool) -> None:
         """Switch the calendar mirror on (the default) or off, and apply it to every meeting."""
-        await self.services.settings.set(community_id, SCOPE, "events", None if on else False)
-        await self.services.audit.record(
-            community_id, actor_key, "meetings.events", "on" if on else "off"
-        )
+        await self.settings.set(community_id, SCOPE, "events", None if on else False)
+        await self.audit.record(community_id, actor_key, "meetings.events", "on" if on else "off")
         for view in await self.all_in(community_id):
             await self.mirror(view)
 
@@ -1190,22 +1204,22 @@ class MeetingService:
         A job at that occurrence's end runs this again, so the following one takes its place.
         """
         info = await self._community_info(view.community_id)
-        if info is None or not self.services.mirror.available(info.platform):
+        if info is None or not self.calendar.available(info.platform):
             return
         job = f"meetings.{view.id}.mirror"
         occ = None
         if not view.cancelled and await self.events_shown(view.community_id):
             occ = self.mirrored_occurrence(view)
         if occ is None:
-            self.services.scheduler.cancel(job)
-            await self.services.mirror.hide(info.platform, mirror_key(view.id))
+            self.scheduler.cancel(job)
+            await self.calendar.hide(info.platform, mirror_key(view.id))
             return
-        self.services.scheduler.at(job, occ.start + view.duration, self._mirror_job, view.id)
+        self.scheduler.at(job, occ.start + view.duration, self._mirror_job, view.id)
         if names is None:
             names = await self._pseudonyms([view])
         with using_language(info.language):
             event = self.calendar_event(view, occ, info, names)
-        await self.services.mirror.show(event)
+        await self.calendar.show(event)
 
     async def _mirror_job(self, meeting_id: int) -> None:
         view = await self.get(meeting_id)
@@ -1363,7 +1377,7 @@ class MeetingService:
                     )
                 )
             )
-        await self.services.outbox.forget(OutboxRef.member(actor_key))
+        await self.outbox.forget(OutboxRef.member(actor_key))
         async with self._sessions.begin() as session:
             await session.execute(delete(MeetingRsvp).where(MeetingRsvp.actor_key == actor_key))
             await session.execute(

@@ -17,18 +17,26 @@ from typing import Any
 
 from bot.core import (
     Attachment,
+    AuditService,
+    BotConfig,
     Card,
+    Clock,
     Cog,
+    CogDirectory,
     CogHooks,
     Context,
+    Database,
     DeliveryError,
     Field,
+    MemberService,
     Message,
     Option,
     OptionType,
+    Outbox,
     OutboxRef,
     RetentionPlanner,
-    Services,
+    Scheduler,
+    SettingsService,
     UserError,
     _,
     command,
@@ -63,9 +71,37 @@ class PrivacyCog(Cog, RetentionPlanner):
         " (30 unless the operator changed it) unless it is added back."
     )
 
-    def __init__(self, services: Services, config: Any = None) -> None:
-        super().__init__(services, config)
-        self.service = PrivacyService(services)
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        audit: AuditService,
+        bot_config: BotConfig,
+        clock: Clock,
+        cogs: CogDirectory,
+        db: Database,
+        members: MemberService,
+        outbox: Outbox,
+        scheduler: Scheduler,
+        settings: SettingsService,
+    ) -> None:
+        super().__init__(config)
+        self.audit = audit
+        self.bot_config = bot_config
+        self.clock = clock
+        self.cogs = cogs
+        self.db = db
+        self.members = members
+        self.outbox = outbox
+        self.scheduler = scheduler
+        self.settings = settings
+        self.service = PrivacyService(
+            clock=clock,
+            cogs=cogs,
+            db=db,
+            outbox=outbox,
+            settings=settings,
+        )
 
     def hooks(self) -> CogHooks:
         """Watch for activity (presence), for retention periods."""
@@ -77,11 +113,11 @@ class PrivacyCog(Cog, RetentionPlanner):
 
     def plan_retention(self) -> None:
         """Plan the next daily pass (admin calls this when a period is first set)."""
-        now = self.services.clock.now()
+        now = self.clock.now()
         when = datetime.combine(now.date(), RETENTION_HOUR, tzinfo=now.tzinfo)
         if when <= now:
             when += timedelta(days=1)
-        self.services.scheduler.at(RETENTION_JOB, when, self.run_retention)
+        self.scheduler.at(RETENTION_JOB, when, self.run_retention)
 
     async def run_retention(self) -> int:
         """The daily pass: erase people whose communities' retention periods have passed, and
@@ -93,9 +129,7 @@ class PrivacyCog(Cog, RetentionPlanner):
                 await self.service.erase(actor_key)
                 erased += 1
             if erased:
-                await self.services.audit.record(
-                    None, "circlebot", "privacy.retention", f"erased={erased}"
-                )
+                await self.audit.record(None, "circlebot", "privacy.retention", f"erased={erased}")
             await self.erase_removed_communities()
         finally:
             self.plan_retention()
@@ -103,19 +137,19 @@ class PrivacyCog(Cog, RetentionPlanner):
 
     async def erase_removed_communities(self) -> int:
         """Erase every community the bot was removed from and not added back to in time."""
-        days = self.services.config.bot.removed_community_keep_days
-        cutoff = self.services.clock.now() - timedelta(days=days)
-        gone = await self.services.members.left_before(cutoff)
+        days = self.bot_config.removed_community_keep_days
+        cutoff = self.clock.now() - timedelta(days=days)
+        gone = await self.members.left_before(cutoff)
         for info in gone:
             # the bot is no longer there, so nothing can be deleted on the platform: only the
             # rows go, pending ones (announcements, DMs about the community) included
-            await self.services.outbox.forget(OutboxRef.community(info.id), retract=False)
-            await self.services.members.erase_community(info.id)
-            await self.services.audit.record(
+            await self.outbox.forget(OutboxRef.community(info.id), retract=False)
+            await self.members.erase_community(info.id)
+            await self.audit.record(
                 None, "circlebot", "privacy.community_erased", f"community={info.id}"
             )
         if gone:
-            await scrub_free_space(self.services.db)
+            await scrub_free_space(self.db)
         return len(gone)
 
     def _titles(self) -> dict[str, str]:
@@ -133,7 +167,7 @@ class PrivacyCog(Cog, RetentionPlanner):
         fields = tuple(
             [
                 Field(_(c.description), await c.data_statement_in(ctx.community))
-                for c in self.services.cogs.values()
+                for c in self.cogs.loaded()
             ]
         )
         await ctx.reply(
@@ -152,7 +186,7 @@ class PrivacyCog(Cog, RetentionPlanner):
         """Get everything stored about you as files, in a direct message."""
         await self._touch(ctx)
         data = await self.service.export(ctx.actor.key)
-        stamp = self.services.clock.now().strftime("%Y%m%d")
+        stamp = self.clock.now().strftime("%Y%m%d")
         as_json = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
         as_markdown = render.markdown(
             data, self._titles(), self._statements(), zone=ctx.zone
@@ -196,7 +230,7 @@ class PrivacyCog(Cog, RetentionPlanner):
     async def mydata_erase(self, ctx: Context, code: str | None = None) -> None:
         """Erase everything stored about you (asks for a confirmation code first)."""
         key = ctx.actor.key
-        now = self.services.clock.now()
+        now = self.clock.now()
         if code is None:
             data = await self.service.export(key)
             lines = render.counts(data, self._titles())

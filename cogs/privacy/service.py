@@ -16,18 +16,20 @@ from sqlalchemy import delete, select, update
 
 from bot.core import (
     AuditEntry,
+    Clock,
     Cog,
+    CogDirectory,
     Community,
+    Database,
     Forgotten,
     Member,
     Message,
+    Outbox,
     OutboxItem,
     OutboxRef,
     Profile,
-    Services,
     Setting,
-    available_cogs,
-    cog_class,
+    SettingsService,
     export_row,
     render_parts,
     scrub_free_space,
@@ -121,32 +123,26 @@ def _replace_keys(value: Any, names: dict[str, str]) -> Any:
 class PrivacyService:
     """One public method = one piece of work over the whole database."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self._sessions = services.db.sessions
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        cogs: CogDirectory,
+        db: Database,
+        outbox: Outbox,
+        settings: SettingsService,
+    ) -> None:
+        self.clock = clock
+        self.cogs = cogs
+        self.db = db
+        self.outbox = outbox
+        self.settings = settings
+        self._sessions = db.sessions
         self._touched: dict[tuple[int, str], str] = {}
-        self._bare: dict[str, Cog] = {}
 
     def every_cog(self) -> list[Cog]:
         """Loaded cogs, plus a bare instance of each shipped cog that is switched off."""
-        found = list(self.services.cogs.values())
-        loaded = {c.name for c in found}
-        for name in available_cogs():
-            if name in loaded:
-                continue
-            if name in self._bare:
-                found.append(self._bare[name])
-                continue
-            cls = cog_class(name)
-            config = None
-            if cls.Config is not None:
-                config = cls.Config()
-            try:
-                self._bare[name] = cls(self.services, config)
-                found.append(self._bare[name])
-            except Exception:
-                log.exception("could not prepare the switched-off cog %s for privacy work", name)
-        return found
+        return self.cogs.every_cog()
 
     # ------------------------------------------------------------------ export
 
@@ -166,7 +162,7 @@ class PrivacyService:
         return {
             "format": EXPORT_FORMAT,
             "account": actor_key,
-            "exported_at": self.services.clock.now().isoformat(),
+            "exported_at": self.clock.now().isoformat(),
             "communities": await self._communities_of(actor_key),
             **_replace_keys(body, names),
         }
@@ -262,8 +258,8 @@ class PrivacyService:
                 .where(AuditEntry.actor_key == actor_key)
                 .values(actor_key=FORMER_MEMBER)
             )
-        gone = await self.services.outbox.forget(OutboxRef.member(actor_key))
-        await scrub_free_space(self.services.db)
+        gone = await self.outbox.forget(OutboxRef.member(actor_key))
+        await scrub_free_space(self.db)
         return gone
 
     # ------------------------------------------------------------------ erase confirmation
@@ -301,7 +297,7 @@ class PrivacyService:
 
     async def touch(self, community_id: int, actor_key: str) -> None:
         """Note that the person was here today (written at most once a day per community)."""
-        now = self.services.clock.now()
+        now = self.clock.now()
         day = now.date().isoformat()
         if self._touched.get((community_id, actor_key)) == day:
             return
@@ -323,8 +319,8 @@ class PrivacyService:
         The period starts counting when a moderator turns it on, so turning it on never erases
         people at once for having been quiet before anyone decided on a period.
         """
-        now = self.services.clock.now()
-        settings = self.services.settings
+        now = self.clock.now()
+        settings = self.settings
         async with self._sessions() as session:
             ids = list(
                 await session.scalars(
@@ -356,7 +352,7 @@ class PrivacyService:
         periods = await self.retention_periods()
         if not periods:
             return []
-        now = self.services.clock.now()
+        now = self.clock.now()
         async with self._sessions() as session:
             rows = await session.execute(
                 select(Member.actor_key, Member.community_id, Member.joined_at, Presence.seen_at)

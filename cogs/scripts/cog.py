@@ -14,21 +14,26 @@ from bot.core import (
     ActionStyle,
     Actor,
     Attachment,
+    AuditService,
     Choice,
+    Clock,
     Cog,
     CommunityInfo,
     Context,
     CrisisLines,
+    Database,
     MeetingSchedule,
+    MemberService,
     Message,
     NotFound,
     Option,
     OptionType,
+    Outbox,
     Part,
     PermissionDenied,
+    Scheduler,
     Scope,
     Section,
-    Services,
     Target,
     Tier,
     UserError,
@@ -101,9 +106,14 @@ class ScriptsCog(Cog):
 
     def __init__(
         self,
-        services: Services,
         config: ScriptsConfig | None = None,
         *,
+        audit: AuditService,
+        clock: Clock,
+        db: Database,
+        members: MemberService,
+        outbox: Outbox,
+        scheduler: Scheduler,
         meetings: MeetingSchedule | None = None,
         crisis: CrisisLines | None = None,
     ) -> None:
@@ -111,11 +121,17 @@ class ScriptsCog(Cog):
         (without it only the facilitator tier steers and the schedule is pointed to);
         `crisis`: `{crisis_line}` lists the community's lines (without it, a general pointer).
         """
-        super().__init__(services, config)
+        super().__init__(config)
+        self.audit = audit
+        self.clock = clock
+        self.db = db
+        self.members = members
+        self.outbox = outbox
+        self.scheduler = scheduler
         self.meetings = meetings
         self.crisis = crisis
         self.settings = config or ScriptsConfig()
-        self.service = ScriptService(self.services.db.sessions, self.services.clock)
+        self.service = ScriptService(db.sessions, clock)
         self.builtin, self.load_problems = load_directory(SCRIPTS_DIR)
         for problem in self.load_problems:
             log.warning("data/scripts/%s", problem)
@@ -237,7 +253,7 @@ class ScriptsCog(Cog):
 
     async def _labels(self, run: RunView, keys: list[str]) -> list[str]:
         """What to call people: their pseudonym here, else the name they were shown with."""
-        chosen = await self.services.members.pseudonyms_in(run.community_id, keys)
+        chosen = await self.members.pseudonyms_in(run.community_id, keys)
         return [
             _("a former member")
             if key == FORMER
@@ -250,7 +266,7 @@ class ScriptsCog(Cog):
 
     async def _shown_name(self, ctx: Context, actor: Actor) -> str:
         community_id = ctx.require_community().id
-        return await self.services.members.display_name(community_id, actor.key, actor.name)
+        return await self.members.display_name(community_id, actor.key, actor.name)
 
     async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
         shown_speaker = run.speaker_key if speaker else None
@@ -318,7 +334,7 @@ class ScriptsCog(Cog):
 
     def _plan(self, run: RunView, script: Script) -> None:
         """Quiet nudges: the step's time for the facilitator, a turn's time for the speaker."""
-        scheduler = self.services.scheduler
+        scheduler = self.scheduler
         scheduler.cancel_prefix(f"{self.name}.{run.id}.")
         if run.paused_at is not None or run.step_index >= len(script.steps):
             return
@@ -344,7 +360,7 @@ class ScriptsCog(Cog):
             )
 
     async def _language(self, run: RunView) -> str:
-        community = await self.services.members.community_by_id(run.community_id)
+        community = await self.members.community_by_id(run.community_id)
         return community.language if community else "en"
 
     async def _step_due(self, run_id: int, index: int, started: datetime) -> None:
@@ -360,11 +376,11 @@ class ScriptsCog(Cog):
                 "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
                 "up. Move on whenever the room is ready (`script next`); no need to rush anyone."
             ).format(step=escape_markdown(step.title), minutes=render.minutes(step.minutes))
-        await self.services.outbox.enqueue(
+        await self.outbox.enqueue(
             f"{self.name}.{run.id}.{index}.{started.isoformat()}.step",
             Target(run.platform, run.facilitator_key, is_dm=True),
             Message.of(text),
-            self.services.clock.now(),
+            self.clock.now(),
         )
 
     async def _speaker_due(self, run_id: int, key: str, started: datetime) -> None:
@@ -378,11 +394,11 @@ class ScriptsCog(Cog):
                 "A gentle note, just for you: you've been sharing for about {minutes} minutes. "
                 "Take a moment to finish your thought, so everyone gets a turn."
             ).format(minutes=self.settings.speaker_minutes)
-        await self.services.outbox.enqueue(
+        await self.outbox.enqueue(
             f"{self.name}.{run.id}.{key}.{started.isoformat()}.speaker",
             Target(run.platform, key, is_dm=True),
             Message.of(text),
-            self.services.clock.now(),
+            self.clock.now(),
         )
 
     # ---- steering (shared by commands and buttons) -----------------------------------------
@@ -396,7 +412,7 @@ class ScriptsCog(Cog):
         await self._post_step(ctx, run, script)
 
     async def _finish(self, ctx: Context, run: RunView) -> None:
-        self.services.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
+        self.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
         await self.service.end(run.id)
         await ctx.reply(
             _(
@@ -413,7 +429,7 @@ class ScriptsCog(Cog):
 
     async def _pause(self, ctx: Context, run: RunView) -> None:
         run = await self.service.pause(run.id)
-        self.services.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
+        self.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
         await ctx.reply(
             Message.of(
                 _("The script is paused; the step clock has stopped. Take the time you need."),
@@ -683,7 +699,7 @@ class ScriptsCog(Cog):
         run = await self._run_here(ctx)
         script = await self._script(run.community_id, run.script_name)
         step = script.steps[run.step_index]
-        now = run.paused_at or self.services.clock.now()
+        now = run.paused_at or self.clock.now()
         used = max(0.0, (now - run.step_started_at).total_seconds() / 60)
         total = max(0.0, (now - run.started_at).total_seconds() / 60)
         shown = render.status(
@@ -829,7 +845,7 @@ class ScriptsCog(Cog):
                 )
             )
         replaced = await self.service.save_custom(community.id, script.name, source, ctx.actor.key)
-        await self.services.audit.record(
+        await self.audit.record(
             community.id,
             ctx.actor.key,
             "scripts.import",
@@ -898,9 +914,7 @@ class ScriptsCog(Cog):
                     name=name[:40]
                 )
             )
-        await self.services.audit.record(
-            community.id, ctx.actor.key, "scripts.delete", f"name={key}"
-        )
+        await self.audit.record(community.id, ctx.actor.key, "scripts.delete", f"name={key}")
         await ctx.reply(_("Deleted the script **{name}**.").format(name=key), ephemeral=True)
 
     @command(
@@ -932,7 +946,7 @@ class ScriptsCog(Cog):
                 render.problems_text(_("That name cannot be used:"), exc.problems)
             ) from None
         await self.service.save_custom(community.id, copy.name, copy.source, ctx.actor.key)
-        await self.services.audit.record(
+        await self.audit.record(
             community.id, ctx.actor.key, "scripts.copy", f"name={original.name} new={copy.name}"
         )
         await ctx.reply(

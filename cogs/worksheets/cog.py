@@ -18,21 +18,26 @@ from bot.core import (
     AnswerKind,
     Attachment,
     Choice,
+    Clock,
     Cog,
     Context,
+    Database,
     Dialogue,
+    Dialogues,
     FrozenSection,
     GroupJournal,
+    MemberService,
     Message,
     NotFound,
     Option,
     OptionType,
+    Outbox,
     OutboxRef,
     Outcome,
     RefKind,
-    Services,
     Step,
     Target,
+    TextChecks,
     Tier,
     UserError,
     _,
@@ -76,18 +81,33 @@ class WorksheetsCog(Cog):
     Config = WorksheetsConfig
 
     def __init__(
-        self, services: Services, config: Any = None, *, journal: GroupJournal | None = None
+        self,
+        config: Any = None,
+        *,
+        clock: Clock,
+        db: Database,
+        dialogue_engine: Dialogues,
+        members: MemberService,
+        outbox: Outbox,
+        text_checks: TextChecks,
+        journal: GroupJournal | None = None,
     ) -> None:
         """`journal`: items can be posted into a group journal (without it `toolbox share`
         to a group says group journals are not available)."""
-        super().__init__(services, config)
+        super().__init__(config)
+        self.clock = clock
+        self.db = db
+        self.dialogue_engine = dialogue_engine
+        self.members = members
+        self.outbox = outbox
+        self.text_checks = text_checks
         self.journal = journal
         folder = config.directory if isinstance(config, WorksheetsConfig) else ""
         self.directory = Path(folder) if folder else DATA_DIR / "worksheets"
         self.sheets, self.problems = load_all(self.directory)
         for problem in self.problems:
             log.warning("worksheet not loaded: %s", problem)
-        self.toolbox = Toolbox(services.db.sessions, services.clock)
+        self.toolbox = Toolbox(db.sessions, clock)
 
     # dialogues
 
@@ -160,7 +180,7 @@ class WorksheetsCog(Cog):
     async def _finish(self, sheet: Worksheet, outcome: Outcome) -> Message | str:
         answers = {k: v for k, v in outcome.answers.items() if sheet.step(k) is not None}
         if sheet.id == URGE_LOG and "when" not in answers:
-            answers["when"] = self.services.clock.now().isoformat()
+            answers["when"] = self.clock.now().isoformat()
         item = await self.toolbox.save(
             outcome.actor_key, sheet.id, answers, source=outcome.token or None
         )
@@ -268,7 +288,7 @@ class WorksheetsCog(Cog):
     async def worksheet_start(self, ctx: Context, name: str) -> None:
         """Work through a worksheet privately in your DMs."""
         sheet = self._find(name, ctx.prefix)
-        dialogues = self.services.dialogues
+        dialogues = self.dialogue_engine
         if not await dialogues.resume(ctx, sheet.dialogue_id):
             await dialogues.start(ctx, sheet.dialogue_id)
 
@@ -297,7 +317,7 @@ class WorksheetsCog(Cog):
     @command("worksheet", "resume", dm=True)
     async def worksheet_resume(self, ctx: Context) -> None:
         """Continue the worksheet you paused or left unfinished."""
-        if not await self.services.dialogues.resume(ctx):
+        if not await self.dialogue_engine.resume(ctx):
             raise UserError(
                 _(
                     "You have nothing paused. `{prefix}worksheet list` shows what you can start."
@@ -424,7 +444,7 @@ class WorksheetsCog(Cog):
                 ),
                 ephemeral=True,
             )
-        await self.services.dialogues.start(
+        await self.dialogue_engine.start(
             ctx, edit_dialogue_id(sheet), prefill=prefill, first_step=first_step
         )
 
@@ -521,9 +541,7 @@ class WorksheetsCog(Cog):
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self._sheet_for(item)
         community_id = ctx.community.id if ctx.community is not None else None
-        sharer = await self.services.members.display_name(
-            community_id, ctx.actor.key, ctx.actor.name
-        )
+        sharer = await self.members.display_name(community_id, ctx.actor.key, ctx.actor.name)
         intro = _(
             "**{name}** shared this from their toolbox with you. Please keep it private; they "
             "can withdraw it at any time."
@@ -531,11 +549,11 @@ class WorksheetsCog(Cog):
         copy = Message(text=(intro,), card=render.card(sheet, item, ctx.zone, ctx.prefix))
         key = f"worksheets.share.{uuid.uuid4().hex}"
         target = Target(person.platform, person.key, is_dm=True)
-        await self.services.outbox.enqueue(
+        await self.outbox.enqueue(
             key,
             target,
             copy,
-            self.services.clock.now(),
+            self.clock.now(),
             refs=(
                 OutboxRef(RefKind.TOOLBOX_SHARE, key),
                 OutboxRef.member(ctx.actor.key),
@@ -594,7 +612,7 @@ class WorksheetsCog(Cog):
     async def _withdraw(self, ctx: Context, shares: list[Share]) -> list[str]:
         """Stop undelivered copies; ask recipients of delivered ones to delete theirs."""
         lines = []
-        outbox = self.services.outbox
+        outbox = self.outbox
         for share in shares:
             name = escape_markdown(share.recipient_name)
             if share.outbox_key.startswith(GROUP_SHARE):
@@ -632,7 +650,7 @@ class WorksheetsCog(Cog):
                 f"{share.outbox_key}.withdrawn",
                 Target(Actor.platform_of(share.recipient_key), share.recipient_key, is_dm=True),
                 note,
-                self.services.clock.now(),
+                self.clock.now(),
             )
             lines.append(
                 _("{name} already had a copy; I've asked them to delete it.").format(name=name)
@@ -670,13 +688,13 @@ class WorksheetsCog(Cog):
         if intensity is None:
             if URGE_LOG not in self.sheets:
                 raise UserError(_("The urge log dialogue isn't available right now."))
-            await self.services.dialogues.start(ctx, self.sheets[URGE_LOG].dialogue_id)
+            await self.dialogue_engine.start(ctx, self.sheets[URGE_LOG].dialogue_id)
             return
         text = (details or "").strip()
         if text:
-            await self.services.text_checks.run(ctx, text, "worksheet")
+            await self.text_checks.run(ctx, text, "worksheet")
         answers: dict[str, Any] = {
-            "when": self.services.clock.now().isoformat(),
+            "when": self.clock.now().isoformat(),
             "intensity": intensity,
             **insights.parse_quick(text),
         }
@@ -711,7 +729,7 @@ class WorksheetsCog(Cog):
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase the member's toolbox, urge log and shares, and stop undelivered copies."""
         refs = [share_ref(s) for item in await self.toolbox.items(actor_key) for s in item.shares]
-        await self.services.outbox.forget(*refs, OutboxRef.member(actor_key))
+        await self.outbox.forget(*refs, OutboxRef.member(actor_key))
         await self.toolbox.delete_user_data(actor_key)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
