@@ -93,7 +93,9 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
-    """Split a command line into words, honouring quotes anywhere in a word."""
+    """Split a command line into words (`Token`: the value without its quotes, its start and
+    end offsets in `text`, and whether it was quoted), honouring quotes anywhere in a word;
+    an unmatched quote runs to the end of the line. Never raises."""
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -267,7 +269,8 @@ def zone_label(moment: datetime) -> str:
 
 
 def parse_duration(text: str) -> timedelta:
-    """`90m`, `1h30m`, `2h`, `1:30` or a bare number of minutes."""
+    """A positive duration from `90m`, `1h30m`, `2d`, `1:30` (hours:minutes) or a bare number
+    of minutes, whole minutes only. Raises `ArgumentError` for anything else or zero."""
     raw = text.strip()
     if re.fullmatch(r"\d{1,5}", raw):
         minutes = int(raw)
@@ -562,7 +565,8 @@ def file_hint(ctx: Context, command: str = "", option: str = FILE_WORD) -> str:
 
 
 def file_text(attachment: Attachment) -> str:
-    """An uploaded file's text (UTF-8, with or without a byte-order mark)."""
+    """An uploaded file's text (UTF-8, with or without a byte-order mark). Raises
+    `ArgumentError` naming the file when it is not UTF-8."""
     try:
         return attachment.data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -17,7 +17,10 @@ DETAIL_MAX = 500
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One line of the audit log."""
+    """One line of the audit log: `id` (grows with time, across communities), who acted
+    (`actor_key`, or "circlebot" for the bot's own passes), the `action` ("settings.set"),
+    a `detail` naming things (ids, keys; at most 500 characters, never a member's words) and
+    `created_at` (aware UTC)."""
 
     id: int
     actor_key: str
@@ -27,7 +30,8 @@ class AuditRecord:
 
 
 class AuditService:
-    """Append-only log of moderator actions."""
+    """Append-only log of moderator actions (the core's `audit_entry` table): record a line,
+    read a page of it, or the lines after one."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions

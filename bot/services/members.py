@@ -89,7 +89,8 @@ def _info(row: Community) -> CommunityInfo:
 
 
 class MemberService:
-    """One public method = one transaction."""
+    """Communities, members and their profiles (the core's tables). One public method = one
+    transaction."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
