@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -231,3 +232,19 @@ class Database:
 def utcnow() -> datetime:
     """Wall-clock now in UTC (services use the app clock instead where tests control time)."""
     return datetime.now(UTC)
+
+
+def export_row(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A model row as a JSON-ready dict keyed by column name (`skip` names columns to leave
+    out): times in ISO 8601, encrypted columns already decrypted."""
+    out: dict[str, Any] = {}
+    mapper = sqlalchemy.inspect(row).mapper
+    for column in row.__table__.columns:
+        if column.key in skip:
+            continue
+        # The attribute may be named apart from its column (DialogueState.dialogue_id).
+        value = getattr(row, mapper.get_property_by_column(column).key)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        out[column.key] = value
+    return out

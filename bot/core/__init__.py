@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot import __version__
     from bot.clock import Clock
     from bot.config import BotConfig, WebConfig
-    from bot.core.cog import Cog, export_row
+    from bot.core.cog import Cog
     from bot.core.commands import Choice, CommandSpec, Option, OptionType, command
     from bot.core.context import CommunityInfo, Context
     from bot.core.convert import (
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
     from bot.core.hooks import TextChecks
     from bot.core.identity import Actor, Place
-    from bot.core.loader import CogDirectory, available_cogs, cog_class
+    from bot.core.loader import CogDirectory, available_cogs
     from bot.core.message import (
         Action,
         ActionStyle,
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from bot.core.registry import Registry
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText
-    from bot.db import Base, Database, UTCDateTime
+    from bot.db import Base, Database, UTCDateTime, export_row
     from bot.i18n import (
         N_,
         _,
@@ -85,7 +85,6 @@ if TYPE_CHECKING:
         ACTOR_KEY,
         AuditEntry,
         Community,
-        DialogueState,
         Member,
         OutboxItem,
         Profile,
@@ -147,7 +146,6 @@ __all__ = [
     "Database",
     "DeliveryError",
     "Dialogue",
-    "DialogueState",
     "Dialogues",
     "Dispatcher",
     "EncryptedText",
@@ -205,7 +203,6 @@ __all__ = [
     "check_country",
     "check_language",
     "closest_name",
-    "cog_class",
     "command",
     "convert_option",
     "current_language",
@@ -270,7 +267,7 @@ _HOME: dict[str, str] = {
     "__version__": "bot",
     "Clock": "bot.clock",
     "Cog": "bot.core.cog",
-    "export_row": "bot.core.cog",
+    "export_row": "bot.db",
     "Choice": "bot.core.commands",
     "CommandSpec": "bot.core.commands",
     "Option": "bot.core.commands",
@@ -312,7 +309,6 @@ _HOME: dict[str, str] = {
     "Actor": "bot.core.identity",
     "Place": "bot.core.identity",
     "available_cogs": "bot.core.loader",
-    "cog_class": "bot.core.loader",
     "Action": "bot.core.message",
     "ActionStyle": "bot.core.message",
     "Attachment": "bot.core.message",
@@ -349,7 +345,6 @@ _HOME: dict[str, str] = {
     "ACTOR_KEY": "bot.models",
     "AuditEntry": "bot.models",
     "Community": "bot.models",
-    "DialogueState": "bot.models",
     "Member": "bot.models",
     "OutboxItem": "bot.models",
     "Profile": "bot.models",

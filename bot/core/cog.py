@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import sqlalchemy
 
 from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
 from bot.core.dialogue import Dialogue
@@ -129,19 +126,3 @@ class Cog:
         (`export_row` turns a model row into one).
         """
         raise NotImplementedError
-
-
-def export_row(row: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A model row as a JSON-ready dict keyed by column name (`skip` names columns to leave
-    out): times in ISO 8601, encrypted columns already decrypted."""
-    out: dict[str, Any] = {}
-    mapper = sqlalchemy.inspect(row).mapper
-    for column in row.__table__.columns:
-        if column.key in skip:
-            continue
-        # The attribute may be named apart from its column (DialogueState.dialogue_id).
-        value = getattr(row, mapper.get_property_by_column(column).key)
-        if isinstance(value, datetime | date):
-            value = value.isoformat()
-        out[column.key] = value
-    return out

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +17,7 @@ from bot.clock import Clock
 from bot.core.context import CommunityInfo
 from bot.core.errors import UserError
 from bot.crypto import actor_tag
+from bot.db import export_row
 from bot.i18n import _
 from bot.models import AdapterState, Community, DialogueState, Member, Profile, TierBinding
 from bot.services.cache import MISSING, TTLCache
@@ -434,6 +437,35 @@ class MemberService:
             if tier is not None:
                 session.add(TierBinding(community_id=community_id, role_id=role_id, tier=tier))
         self._bindings.invalidate(community_id)
+
+    async def export_user_data(self, actor_key: str) -> dict[str, Any]:
+        """A person's profile, memberships (pseudonym per community) and unfinished dialogues
+        (answers decrypted), JSON-ready: {"profile": {...} | None, "communities": [{...,
+        "community_name"}], "unfinished_dialogues": [{..., "answers": {...}}]}."""
+        async with self._sessions() as session:
+            profile = await session.get(Profile, actor_key)
+            memberships = await session.execute(
+                select(Member, Community.name)
+                .join(Community, Community.id == Member.community_id)
+                .where(Member.actor_key == actor_key)
+                .order_by(Member.id)
+            )
+            dialogues = await session.scalars(
+                select(DialogueState)
+                .where(DialogueState.actor_key == actor_key)
+                .order_by(DialogueState.id)
+            )
+            return {
+                "profile": export_row(profile) if profile else None,
+                "communities": [
+                    {**export_row(m, skip=("pseudonym_folded",)), "community_name": name}
+                    for m, name in memberships
+                ],
+                "unfinished_dialogues": [
+                    {**export_row(d, skip=("answers",)), "answers": json.loads(d.answers)}
+                    for d in dialogues
+                ],
+            }
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase a person's profile, memberships, unfinished dialogues and adapter rows."""

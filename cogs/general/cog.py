@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
 
 from bot.core import (
     COUNTRY_NAMES,
@@ -18,21 +15,16 @@ from bot.core import (
     Cog,
     CogDirectory,
     CommandSpec,
-    Community,
     Context,
-    Database,
     Dialogue,
     Dialogues,
-    DialogueState,
     Dispatcher,
     Field,
-    Member,
     MemberService,
     Message,
     Option,
     OptionType,
     Outcome,
-    Profile,
     Registry,
     Scope,
     Step,
@@ -43,7 +35,6 @@ from bot.core import (
     check_language,
     command,
     escape_markdown,
-    export_row,
     local_time_note,
     parse_zone,
     using_language,
@@ -74,7 +65,6 @@ class GeneralCog(Cog):
         bot_config: BotConfig,
         clock: Clock,
         cogs: CogDirectory,
-        db: Database,
         dialogue_engine: Dialogues,
         dispatcher: Dispatcher,
         members: MemberService,
@@ -84,7 +74,6 @@ class GeneralCog(Cog):
         self.bot_config = bot_config
         self.clock = clock
         self.cogs = cogs
-        self.db = db
         self.dialogue_engine = dialogue_engine
         self.dispatcher = dispatcher
         self.members = members
@@ -358,27 +347,4 @@ class GeneralCog(Cog):
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Profile, pseudonym per community, and unfinished dialogues (answers decrypted)."""
-        async with self.db.sessions() as session:
-            profile = await session.get(Profile, actor_key)
-            memberships = await session.execute(
-                select(Member, Community.name)
-                .join(Community, Community.id == Member.community_id)
-                .where(Member.actor_key == actor_key)
-                .order_by(Member.id)
-            )
-            dialogues = await session.scalars(
-                select(DialogueState)
-                .where(DialogueState.actor_key == actor_key)
-                .order_by(DialogueState.id)
-            )
-            return {
-                "profile": export_row(profile) if profile else None,
-                "communities": [
-                    {**export_row(m, skip=("pseudonym_folded",)), "community_name": name}
-                    for m, name in memberships
-                ],
-                "unfinished_dialogues": [
-                    {**export_row(d, skip=("answers",)), "answers": json.loads(d.answers)}
-                    for d in dialogues
-                ],
-            }
+        return await self.members.export_user_data(actor_key)
