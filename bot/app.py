@@ -48,12 +48,17 @@ class KeySource:
 
 
 def resolve_keys(
-    config: AppConfig, *, console_key_file: Path | None, create: bool = True
+    config: AppConfig,
+    *,
+    console_key_file: Path | None,
+    create: bool = True,
+    database_url: bool = False,
 ) -> KeySource:
     """Keys from config, the environment or a key file; the console may create its own file.
 
-    `create=False` (the database already holds encrypted text) refuses to make a new console
-    key: a new key cannot read what is stored, and writing under it would split the data.
+    `create=False` (the database already holds encrypted text, or `database_url`: a server
+    database the console cannot look into first) refuses to make a new console key: a new key
+    cannot read what is stored, and writing under it would split the data.
 
     Raises:
         StartupError: no key is configured, or a needed key file is missing.
@@ -75,6 +80,13 @@ def resolve_keys(
         try:
             keys, created = crypto.load_or_create_key_file(console_key_file, create=create)
         except crypto.KeyringError:
+            if database_url:
+                raise StartupError(
+                    "A database URL needs the key its text is stored under, and I will not "
+                    "make a new one for it. Set security.encryption_keys or the environment "
+                    f"variable {sec.encryption_keys_env}, or put the key in {console_key_file} "
+                    "(for a new database, a key from `circlebot generate-key`)."
+                ) from None
             raise StartupError(
                 f"The database next to {console_key_file} holds encrypted text, but that key "
                 "file is missing; I will not make a new key that cannot read it. Put the key "

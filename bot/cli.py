@@ -332,12 +332,13 @@ async def _console(config: AppConfig, args: argparse.Namespace) -> int:
     from bot.adapters.console import ConsoleAdapter
 
     url, db_path = console_database(getattr(args, "db", None), config)
+    server = "://" in url.removeprefix("sqlite+aiosqlite://")
     keys = resolve_keys(
         config,
         console_key_file=db_path.with_suffix(".key"),
         # a database URL never gets a new key here: it may well hold data under another one
-        create="://" not in url.removeprefix("sqlite+aiosqlite://")
-        and not keycheck.sqlite_holds_encrypted_data(db_path),
+        create=not server and not keycheck.sqlite_holds_encrypted_data(db_path),
+        database_url=server,
     )
     crypto.use_keys(keys.keys)
     if keys.created:

@@ -198,6 +198,17 @@ def test_the_console_refuses_to_replace_a_lost_key(tmp_path: Path) -> None:
     assert "the river in spring" in fourth.stdout
 
 
+def test_the_console_on_a_database_url_without_a_key_says_where_the_key_goes(
+    tmp_path: Path,
+) -> None:
+    refused = circlebot("console", "--db", pg_url(), stdin=":quit\n", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "A database URL needs the key" in refused.stderr
+    assert "data/circlebot.key" in refused.stderr and "generate-key" in refused.stderr
+    assert "holds encrypted text" not in refused.stderr  # nothing was read from it
+    assert not (tmp_path / "data").exists()  # no key was made
+
+
 KEY_POOL = [crypto.generate_key() for _n in range(4)]
 
 
