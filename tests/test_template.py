@@ -1,8 +1,11 @@
 """Every word a member reads is in the translation template (data/locale/circlebot.pot).
 
-The template is made by `make template` (pybabel with the extractors of babel.cfg); this test
-fails when a text was added or changed without extracting again, or when the extractors miss
-a kind of text (command help, option descriptions, cog descriptions, data-file texts).
+The template is made by `make template` (bot/i18n_extract.py, with the extractors babel.cfg
+names); this test fails when a text was added or changed without extracting again, or when the
+extractors miss a kind of text (command help, option descriptions, cog descriptions, data-file
+texts).
+The crisis answer's sentences (data/crisis/answers.toml) are the one exception: they are
+translated and reviewed per language in that file (its header says why).
 """
 
 from __future__ import annotations
