@@ -9,6 +9,8 @@ does not exist, gets the same plain 404, so the pages reveal nothing about it.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +51,7 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 HSTS = "max-age=31536000"
+_STAMP = re.compile(rb"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -243,14 +246,17 @@ class Pages:
         link = web.page_url(info.id) if web.base_url else str(request.url)[: -len("calendar.ics")]
         with using_language(info.language):
             data = await self.site.schedule.public_feed(info.id, name=info.name, url=link)
-        return Response(
-            data,
-            media_type="text/calendar; charset=utf-8",
-            headers={
-                "cache-control": "public, max-age=300",
-                "content-disposition": f'inline; filename="meetings-{info.id}.ics"',
-            },
-        )
+        # Calendar apps poll the feed; an unchanged one answers 304 (RFC 9110 strong ETag).
+        # DTSTAMP is the time of the request, so it is left out of the tag.
+        tag = '"' + hashlib.sha256(_STAMP.sub(b"", data)).hexdigest()[:32] + '"'
+        headers = {
+            "cache-control": "public, max-age=300",
+            "etag": tag,
+            "content-disposition": f'inline; filename="meetings-{info.id}.ics"',
+        }
+        if tag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(data, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
 async def _not_found_handler(request: Request, exc: Exception) -> Response:
