@@ -325,3 +325,21 @@ async def test_times_that_would_be_misread_are_refused(
 ) -> None:
     shown = await console.type(f'@ana !meeting schedule Circle "{typed}" 60m')
     assert needle in shown and "Scheduled" not in shown, shown
+
+
+async def test_monday_7pm_typed_on_monday_morning_is_tonight(console: Console) -> None:
+    await console.type("@ana !me timezone Europe/Berlin")  # Mon 10:00 in Berlin
+    await console.type('@ana !meeting schedule Tonight "mon 7pm" 60m')
+    assert await console.meeting("Tonight") == (datetime(2026, 11, 30, 19, 0), "Europe/Berlin", "")
+    await console.type('@ana !meeting schedule Later "monday 9am" 60m')  # 09:00 has passed
+    assert await console.meeting("Later") == (datetime(2026, 12, 7, 9, 0), "Europe/Berlin", "")
+
+
+@pytest.mark.parametrize("typed", ["tomorrow 7pm est", "7pm cet", "7 pm Ist", "7pm utc+2"])
+async def test_a_zone_abbreviation_in_any_case_is_refused_and_nothing_is_saved(
+    console: Console, typed: str
+) -> None:
+    shown = await console.type(f'@ana !meeting schedule Circle "{typed}" 60m')
+    assert "Put the place after the time" in shown and "Scheduled" not in shown, shown
+    assert "Circle" not in await console.type("@ana !meeting list")
+

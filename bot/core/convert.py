@@ -345,6 +345,7 @@ def read_wall_time(
             ).format(text=raw[:60])
         )
     found = found.replace(second=0, microsecond=0)
+    found = _this_weekday(raw, found, base, prefer)
     if _ONLY_TIME.fullmatch(raw):
         found = datetime.combine(base.date(), found.time())
         # only a time of day: the next (or last) such time, never today's if it has passed
@@ -353,6 +354,30 @@ def read_wall_time(
         elif prefer == "past" and found > base:
             found -= timedelta(days=1)
     return _in_range(found)
+
+
+_WEEKDAY = re.compile(
+    r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(next|last|this|coming|past|previous)\b",
+    re.IGNORECASE,
+)
+
+
+def _this_weekday(raw: str, found: datetime, base: datetime, prefer: str) -> datetime:
+    """`mon 7pm` typed on a Monday morning means tonight: dateparser reads a bare weekday
+    naming today as a week away (ahead or back). Keep today when that time is still to come
+    (or, preferring the past, has already been); `next monday` stays dateparser's reading."""
+    words = [m for m in _WEEKDAY.finditer(raw)]
+    if any(m.group(2) for m in words) or not words:
+        return found
+    days = {m.group(1).lower() for m in words}
+    if days != {f"{base:%a}".lower()} or found.weekday() != base.weekday():
+        return found
+    today = datetime.combine(base.date(), found.time())
+    if prefer == "future" and found.date() > base.date() and today >= base:
+        return today
+    if prefer == "past" and found.date() < base.date() and today <= base:
+        return today
+    return found
 
 
 _CLOCK = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\b\.?)?", re.IGNORECASE)
@@ -370,14 +395,19 @@ def _check_typed_times(raw: str, now: datetime | None) -> None:
             raise ArgumentError(
                 _("`{time}` is not a time of day.").format(time=m.group(0).strip()[:12])
             )
+    from dateparser.timezone_parser import pop_tz_offset_from_string
+
     from bot.core.zones import find_zone
 
-    for word in re.findall(r"\b[A-Z]{3,5}\b", raw):
-        if word != "UTC":
+    # What dateparser would read as a zone, in any case ("7pm est"), and what tzdata knows as
+    # an abbreviation in capitals; a place's name or UTC is the only zone a time may carry.
+    read_as_zone = [w for w in raw.split() if pop_tz_offset_from_string(" " + w)[1] is not None]
+    for word in [*read_as_zone, *re.findall(r"\b[A-Z]{3,5}\b", raw)]:
+        if word.upper() not in {"UTC", "Z"}:
             try:
                 find_zone(word, now)
             except ArgumentError as exc:
-                if "abbreviation" in exc.message:
+                if word in read_as_zone or "abbreviation" in exc.message:
                     raise ArgumentError(
                         exc.message
                         + " "

@@ -152,6 +152,18 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
     key = raw.lower().replace(" ", "_")
     if key in _by_lower():
         return ZoneInfo(_by_lower()[key])
+    # An abbreviation before a city: WEST is Lisbon's summer time, not the old Australia/West.
+    abbreviation = raw.upper()
+    used = _by_abbreviation(now.year).get(abbreviation) if raw.isalpha() else None
+    if used:
+        raise _refuse(
+            raw,
+            _(
+                "{abbr} is an abbreviation, not a place: it names only part of the year's "
+                "clock, so meetings would shift when clocks change."
+            ).format(abbr=abbreviation),
+            _rank(used),
+        )
     cities = _by_city().get(key.rsplit("/", 1)[-1] if "/" not in key else "", [])
     if len(cities) == 1:
         return ZoneInfo(cities[0])
@@ -170,17 +182,6 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
         if offset == timedelta(0):
             return ZoneInfo("UTC")
         return _raise_offset(raw, offset, now)
-    abbreviation = raw.upper()
-    used = _by_abbreviation(now.year).get(abbreviation) if raw.isalpha() else None
-    if used:
-        raise _refuse(
-            raw,
-            _(
-                "{abbr} is an abbreviation, not a place: it names only part of the year's "
-                "clock, so meetings would shift when clocks change."
-            ).format(abbr=abbreviation),
-            _rank(used),
-        )
     close = difflib.get_close_matches(key, [*_by_lower(), *_by_city()], n=SUGGEST, cutoff=0.75)
     picks = [_by_lower().get(c) or _rank(_by_city()[c])[0] for c in close]
     raise _refuse(

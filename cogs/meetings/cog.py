@@ -153,7 +153,8 @@ def parse_start(
         zone_name = _start_zone(named, zone, default_zone)
         return wall, zone_name
     words = text.split()
-    named = words[-1] if len(words) > 1 and ("/" in words[-1] or words[-1] == "UTC") else None
+    last = words[-1] if len(words) > 1 else ""
+    named = last if "/" in last or last.upper() == "UTC" else None
     typed = " ".join(words[:-1] if named else words)
     zone_name = _start_zone(named, zone, default_zone)
     if m or not has_time_of_day(typed):
