@@ -149,6 +149,7 @@ class App:
                 float(config.bot.rate_limit.per_seconds),
                 clock=self.clock.now,
             ),
+            clock=self.clock.now,
         )
         self.services = Services(
             config=config,

@@ -343,3 +343,24 @@ async def test_a_zone_abbreviation_in_any_case_is_refused_and_nothing_is_saved(
     assert "Put the place after the time" in shown and "Scheduled" not in shown, shown
     assert "Circle" not in await console.type("@ana !meeting list")
 
+
+async def test_journal_dates_are_read_on_the_apps_clock(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    # A virtual clock decades from the system's: "yesterday" must be the app's yesterday.
+    config = make_config(cogs={"enabled": ["general", "journal"]})
+    app = await app_factory(
+        config, clock=VirtualClock(datetime(2060, 6, 10, 9, 0, tzinfo=UTC)), fast_typing=True
+    )
+    out = io.StringIO()
+    adapter = ConsoleAdapter(app, out=out, files_dir=tmp_path / "files")
+    app.add_transport(adapter)
+    console = Console(app, out, adapter)
+    await console.type("@ana !journal write a quiet evening walk")
+    clock = app.clock
+    assert isinstance(clock, VirtualClock)
+    clock.advance(timedelta(days=2))
+    shown = await console.type("@ana !journal list until:yesterday")
+    assert "a quiet evening walk" in shown, shown
+    shown = await console.type("@ana !journal list since:yesterday")
+    assert "a quiet evening walk" not in shown and "No entries match" in shown, shown

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,11 @@ from bot.i18n import _
 from bot.safety import escape_markdown
 
 log = logging.getLogger("circlebot.commands")
+
+
+def system_now() -> datetime:
+    """The system clock (aware, UTC): the default where no app clock is handed in."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,9 @@ class Context:
     # The running command's declared visibility (`CommandSpec.private`); None outside commands.
     command_private: bool | None = None
     command_name: str = ""
+    # The app's clock (aware UTC): "yesterday" in an option is read from it, so a virtual clock
+    # is the time that counts.
+    now: Callable[[], datetime] = system_now
 
     @property
     def zone(self) -> ZoneInfo:

@@ -518,9 +518,9 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
         return raw
     if kind is OptionType.DATETIME:
         if not isinstance(raw, datetime):
-            return parse_datetime(str(raw), ctx.timezone)
+            return parse_datetime(str(raw), ctx.timezone, ctx.now())
         if raw.tzinfo is None:  # a wall-clock time: read it in the member's zone, gap-checked
-            return parse_datetime(raw.isoformat(sep=" "), ctx.timezone)
+            return parse_datetime(raw.isoformat(sep=" "), ctx.timezone, ctx.now())
         return _in_range(raw)
     if kind is OptionType.USER:
         actor = await ctx.responder.resolve_actor(str(raw))

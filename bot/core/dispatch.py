@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.commands import Choice, CommandSpec
-from bot.core.context import CommunityInfo, Context, Responder
+from bot.core.context import CommunityInfo, Context, Responder, system_now
 from bot.core.convert import bind_text, convert_option
 from bot.core.dialogue import ACTION_PREFIX, Dialogues
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
@@ -135,8 +135,10 @@ class Dispatcher:
         owners: frozenset[str] = frozenset(),
         default_timezone: str = "UTC",
         rate_limiter: RateLimiter | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.registry = registry
+        self.clock = clock or system_now  # the app's clock, handed to each command's context
         self.members = members
         self.dialogues = dialogues
         self.text_checks = text_checks or TextChecks()
@@ -189,6 +191,7 @@ class Dispatcher:
             ephemeral_default=spec.private if spec else incoming.place.is_dm,
             command_private=spec.private if spec else None,
             command_name=spec.name if spec else "",
+            now=self.clock,
         )
 
     async def run(
