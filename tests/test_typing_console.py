@@ -327,6 +327,22 @@ async def test_times_that_would_be_misread_are_refused(
     assert needle in shown and "Scheduled" not in shown, shown
 
 
+async def test_the_author_reads_privately_how_their_time_was_understood(
+    console: Console,
+) -> None:
+    await console.type("@ana !me timezone Europe/Berlin")
+    shown = await console.type('@ana !meeting schedule Circle "tomorrow 7pm" 60m')
+    public = [line for line in shown.split("\n[") if line.lstrip("[").startswith("#general]")]
+    private = [line for line in shown.split("\n[") if "private to ana]" in line]
+    # One public post, in the community's zone (UTC here), without the author's reading.
+    assert len(public) == 1, shown
+    assert "Scheduled Circle" in public[0] and "Next: Tue 1 Dec 2026, 18:00 UTC" in public[0]
+    assert "I read" not in public[0], shown
+    # The author alone is told how their words were read, in their own zone.
+    assert len(private) == 1, shown
+    assert "I read tomorrow 7pm as Tue 01 Dec 2026, 19:00 CET (Europe/Berlin)." in private[0]
+
+
 async def test_monday_7pm_typed_on_monday_morning_is_tonight(console: Console) -> None:
     await console.type("@ana !me timezone Europe/Berlin")  # Mon 10:00 in Berlin
     await console.type('@ana !meeting schedule Tonight "mon 7pm" 60m')

@@ -118,6 +118,8 @@ class Context:
     # The app's clock (aware UTC): "yesterday" in an option is read from it, so a virtual clock
     # is the time that counts.
     now: Callable[[], datetime] = system_now
+    # Whether a public answer was sent: after one, a private note to the member is fine.
+    answered_publicly: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -133,8 +135,9 @@ class Context:
         """Answer the command; personal content should be ephemeral."""
         msg = Message.coerce(message)
         private = self.ephemeral_default if ephemeral is None else ephemeral
-        if private:
+        if private and not self.answered_publicly:
             self._check_declared_private()
+        self.answered_publicly = self.answered_publicly or not private
         self.sent.append(msg)
         await self.responder.reply(msg, ephemeral=private)
 

@@ -477,7 +477,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             )
         )
         view = await self.service.create(community_id, ctx.actor.key, draft)
-        message = self._summary(_("Scheduled"), view)
+        # One public post (its times in the community's zone, Discord timestamps there), then
+        # a private note to the author of how their typed time was read, in their own zone.
+        await ctx.reply(self._summary(_("Scheduled"), view), ephemeral=False)
         first = recurrence.place_in_zone(start_local, parse_zone(zone_name))
         understood = _("I read `{typed}` as {time} {zone} ({name}).").format(
             typed=start.strip()[:60],
@@ -485,7 +487,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             zone=zone_label(first),
             name=zone_name,
         )
-        await ctx.reply(Message.of(*message.text, "\n" + understood))
+        await ctx.reply(understood, ephemeral=True)
 
     def _summary(self, verb: str, view: MeetingView) -> Message:
         return render.summary(verb, view, view.next_occurrence(self.clock.now()))

@@ -160,7 +160,7 @@ async def test_a_weekly_meeting_fires_once_per_week_at_local_time_in_five_zones(
             f'!meeting schedule "{zone.replace("_", " ")}" "{day} {hour:02d}:{minute:02d}" 60m '
             f"repeat:weekly zone:{zone}",
         )
-        assert "Scheduled" in said[-1].text, said[-1].text
+        assert "Scheduled" in said[0].text, said[0].text
     end = START + timedelta(days=2 * 365)
     await app.scheduler.advance(end - START)
     for zone, (day, hour, minute) in plans.items():

@@ -48,7 +48,8 @@ async def test_discord_schedule_rsvp_and_announcements_with_timestamps(
         )
         listed = await circle.reply("meeting list", user="alice")
         await app.scheduler.advance(timedelta(days=2, minutes=1))
-        posts = await circle.bot_messages(circle.general, 7)
+        # schedule (public post + the private reading), refusal, RSVP, list, 3 announcements
+        posts = await circle.bot_messages(circle.general, 8)
         reminders = await circle.bot_messages(circle.dm("bob"), 1)
     unix = int(start.timestamp())
     assert "Tuesday circle" in scheduled["data"]["content"]
