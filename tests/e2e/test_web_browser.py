@@ -117,6 +117,45 @@ async def test_the_page_shows_the_visitors_own_summer_time(
     assert (tmp_path / "new_york.png").stat().st_size > 1000
 
 
+VISITOR_ZONES = (
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",  # a half-hour summer shift, southern hemisphere
+    "Asia/Kolkata",  # +05:30, no summer time
+    "Pacific/Chatham",  # +12:45 / +13:45
+)
+
+
+async def test_every_time_matches_the_zone_database_for_visitors_around_the_world(
+    site: tuple[App, FakePlatform, str],
+) -> None:
+    """Twenty weekly times across the March/April clock changes of both hemispheres: each one
+    the browser shows is the time zoneinfo gives for the visitor's zone."""
+    _app, fake, base = site
+    await fake.say(
+        "mod", '!meeting schedule "Circle" "2027-03-16 19:00" 60m repeat:weekly zone:Europe/Berlin'
+    )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium(), headless=True)
+        try:
+            for zone in VISITOR_ZONES:
+                context = await browser.new_context(timezone_id=zone, locale="en-US")
+                page = await context.new_page()
+                await page.goto(f"{base}/c/1/")
+                shown = await page.eval_on_selector_all(
+                    "time[data-shown-zone]",
+                    "els => els.map(e => [e.getAttribute('datetime'), e.textContent])",
+                )
+                assert len(shown) == 20, zone
+                for iso, text in shown:
+                    local = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
+                    assert f"{local:%H:%M}" in text, (zone, iso, text)
+                    assert f"{local:%B} {local.day}, {local.year}" in text, (zone, iso, text)
+                await context.close()
+        finally:
+            await browser.close()
+
+
 async def test_without_javascript_the_community_time_is_readable(
     site: tuple[App, FakePlatform, str], tmp_path: Path
 ) -> None:
