@@ -399,7 +399,7 @@ async def test_a_broken_worksheet_file_is_reported_and_the_others_load(
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"tags": ["cravings"]}, "tags[0]: must be one of 'motivation'"),
+        ({"tags": ["cravings"]}, "tag 1: must be one of 'motivation'"),
         ({"id": "other"}, "id: must match the file name"),
         ({"colour": "blue"}, "colour: unknown key"),
         ({"steps": []}, "steps: needs at least 1 steps"),
