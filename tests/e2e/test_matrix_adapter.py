@@ -424,6 +424,7 @@ async def test_restart_never_reruns_commands_and_duplicates_run_once(
         await bot.stop()
         assert token_before is not None
         await bot.adapter.state.put({"sync_token": token_before})
+        await bot.app.db.close()  # the put reopened the stopped bot's database: close it again
         await bot.start()
         await ana.say(room, "!about")
         await ana.notice("I've sent you a private reply.", room=room, after=mark)
