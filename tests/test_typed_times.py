@@ -82,6 +82,12 @@ def test_monday_7pm_typed_on_monday_morning_is_tonight() -> None:
     )
 
 
+@pytest.mark.parametrize("typed", ["in 1 month 7pm", "in a month at 7pm", "1 month from now 7pm"])
+def test_a_word_that_starts_like_a_weekday_is_not_one(typed: str) -> None:
+    monday = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)  # a month later is Monday 1 March too
+    assert read_wall_time(typed, BERLIN, monday) == datetime(2027, 3, 1, 19, 0)
+
+
 ABBREVIATIONS = sorted(a for a in _by_abbreviation(2026) if a not in {"UTC"})
 
 

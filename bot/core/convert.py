@@ -357,7 +357,8 @@ def read_wall_time(
 
 
 _WEEKDAY = re.compile(
-    r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b|\b(next|last|this|coming|past|previous)\b",
+    r"\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|rsday|r|rs|urday)?\b"
+    r"|\b(next|last|this|coming|past|previous)\b",
     re.IGNORECASE,
 )
 
