@@ -287,3 +287,33 @@ def test_the_public_pages_read_no_cog() -> None:
         if "cogs" in imported_roots(path)
     ]
     assert offenders == []
+
+
+class _RenamedProvider(Cog, CrisisLines):
+    """A provider whose method was renamed: it overrides nothing, so mypy stays silent."""
+
+    name = "renamed"
+    description = "Lines under another name"
+    data_statement = "Nothing."
+
+    async def helplines_for(self, community_id: int | None, country: str | None) -> str:
+        return "- a line"
+
+
+def test_a_provider_that_lost_a_protocol_method_stops_loading() -> None:
+    from bot.core.loader import build
+
+    with pytest.raises(TypeError, match=r"'renamed' declares CrisisLines\.lines_for"):
+        build({"renamed": _RenamedProvider, "optional": _MayUseLines}, SERVICES, {})
+
+
+def test_every_shipped_provider_defines_every_method_it_declares() -> None:
+    """Caught when a method is renamed in a providing cog, on the shipped cogs themselves."""
+    from bot.core.loader import available_cogs, cog_class
+    from bot.core.needs import unimplemented
+
+    assert unimplemented(_RenamedProvider) == ["CrisisLines.lines_for"]
+    assert unimplemented(_Provider) == []
+    assert {name: unimplemented(cog_class(name)) for name in available_cogs()} == {
+        name: [] for name in available_cogs()
+    }

@@ -17,7 +17,7 @@ from bot.core.dialogue import Dialogues
 from bot.core.dispatch import Dispatcher
 from bot.core.hooks import TextChecks
 from bot.core.mirror import CalendarMirror
-from bot.core.needs import MissingProvider, missing_message, needs_of
+from bot.core.needs import MissingProvider, missing_message, needs_of, unimplemented
 from bot.core.registry import Registry
 from bot.db import Database
 from bot.outbox import Outbox
@@ -182,6 +182,11 @@ def build(
             )
         building.append(name)
         cls = classes[name]
+        if missing := unimplemented(cls):
+            raise TypeError(
+                f"cog {name!r} declares {', '.join(missing)} but does not define "
+                f"{'it' if len(missing) == 1 else 'them'} (renamed?)"
+            )
         given: dict[str, Any] = {}
         for need in needs_of(cls, core):
             if need.kind in core:

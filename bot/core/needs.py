@@ -5,7 +5,7 @@ meetings cog who facilitates), the need is a protocol here. The providing cog de
 inheriting the protocol (`class MeetingsCog(Cog, MeetingSchedule)`), so mypy checks every
 method's signature against it; the using cog asks for it by type in its constructor:
 
-    def __init__(self, services: Services, config: ScriptsConfig | None = None, *,
+    def __init__(self, config: ScriptsConfig | None = None, *, clock: Clock,
                  meetings: MeetingSchedule | None = None) -> None:
 
 The loader passes the enabled cog that provides it. A need typed `X | None` is optional (the
@@ -134,6 +134,24 @@ NEEDS: tuple[type[Any], ...] = (
     RetentionPlanner,
     PublicSchedule,
 )
+
+
+def unimplemented(cls: type[Any]) -> list[str]:
+    """`Protocol.method` for each method of a protocol in `NEEDS` that `cls` inherits but does
+    not define itself, so calls reach the protocol's empty body (returning None). A method
+    renamed in the providing cog overrides nothing, and mypy has no override to check, so the
+    loader checks this instead. Returns an empty list when `cls` implements all it declares."""
+    missing: list[str] = []
+    for protocol in NEEDS:
+        if protocol not in cls.__mro__:
+            continue
+        for member, value in vars(protocol).items():
+            if member.startswith("_") or not callable(value):
+                continue
+            owner = next(k for k in cls.__mro__ if member in vars(k))
+            if owner is protocol:
+                missing.append(f"{protocol.__name__}.{member}")
+    return missing
 
 
 class MissingProvider(Exception):
