@@ -111,8 +111,9 @@ def _events(
             events.append(_override(view, now, change.occurrence, change.new_start, note))
     if not view.cancelled:
         for occ in view.occurrences(now, end):
-            wall = from_key(occ.key)
-            if occ.moved_from is None and occ.start.astimezone(zone).replace(tzinfo=None) != wall:
+            # compared as keys: formatting is cheap, parsing each key (strptime) is not
+            shown = local_key(occ.start.astimezone(zone).replace(tzinfo=None))
+            if occ.moved_from is None and shown != occ.key:
                 events.append(_override(view, now, occ.key, occ.start, description))
     return events
 

@@ -16,6 +16,10 @@ from cogs.meetings.recurrence import Occurrence
 from cogs.meetings.service import MeetingService, MeetingView
 
 FEED_REFRESH_MINUTES = 60  # how often subscribed calendars are asked to fetch the feed again
+# Zone rules and gap overrides in the feed cover this far ahead (not `ical_days`, ten years):
+# subscribers fetch it again every hour, so the window slides, and ten years cost over a second
+# per request for thirty weekly meetings (400 days: see docs/web.md for the measurement).
+FEED_DAYS = 400
 
 
 async def occurrence(
@@ -72,7 +76,7 @@ async def feed(service: MeetingService, community_id: int, *, name: str, url: st
         views,
         name=name,
         now=service.now,
-        days=service.config.ical_days,
+        days=min(FEED_DAYS, service.config.ical_days),
         describe=describe,
         refresh_minutes=FEED_REFRESH_MINUTES,
         notes=False,
