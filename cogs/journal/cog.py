@@ -54,6 +54,7 @@ from cogs.journal.service import (
     EntryView,
     JournalService,
     Limits,
+    Saved,
     clean_code,
 )
 
@@ -224,8 +225,11 @@ class JournalCog(Cog, GroupJournal):
         target = str(channel).removeprefix(f"{community.platform}:")
         name = await self._name(community_id, entry.author_key)
         message = render.feed_post(entry, name, prefix)
+        # an edited entry is posted anew under its own key (its old post may still be waiting
+        # to be deleted under the first one)
+        edited = f".{entry.edited_at:%Y%m%dT%H%M%S%f}" if entry.edited_at else ""
         await self.outbox.enqueue(
-            f"journal.feed.{entry.code}",
+            f"journal.feed.{entry.code}{edited}",
             Target(community.platform, target),
             message,
             self.clock.now(),
@@ -402,13 +406,26 @@ class JournalCog(Cog, GroupJournal):
             mood=parse_mood(fields.get("mood")),
             visibility=parse_visibility(fields.get("visibility")),
         )
-        if saved.newly_shared:
-            await self._announce(saved.entry.community_id, saved.entry, ctx.prefix)
+        changed = new_body is not None or "title" in fields or "mood" in fields
+        note = await self._refeed(saved, ctx.prefix, changed=changed)
         await ctx.reply(
-            _("Updated `{code}`.").format(code=saved.entry.code)
+            _with(_("Updated `{code}`.").format(code=saved.entry.code), note)
             + render.public_typing_tip(ctx.place.is_dm, ctx.prefix),
             ephemeral=True,
         )
+
+    async def _refeed(self, saved: Saved, prefix: str, *, changed: bool) -> str:
+        """After an edit: the feed post showing the old words (sent, or still waiting) is
+        taken back when what it shows changed or the entry is no longer shared, and a shared
+        entry is posted again as it is now. Returns what happened to sent messages (or "")."""
+        entry = saved.entry
+        note = ""
+        if changed or entry.visibility != SHARED:
+            gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
+            note = gone.note()
+        if saved.newly_shared or (changed and entry.visibility == SHARED and not entry.removed):
+            await self._announce(entry.community_id, entry, prefix)
+        return note
 
     @command("journal", "delete", options=(ENTRY_ID,), ephemeral=True)
     async def delete(self, ctx: Context, id: str) -> None:
@@ -947,7 +964,8 @@ class JournalCog(Cog, GroupJournal):
         saved = await self.service.edit(
             outcome.actor_key, str(outcome.answers["entry"]), body=self._joined(outcome)
         )
-        return _("Updated `{code}`.").format(code=saved.entry.code)
+        note = await self._refeed(saved, outcome.ctx.prefix, changed=True)
+        return _with(_("Updated `{code}`.").format(code=saved.entry.code), note)
 
     async def share_into_group(
         self, community_id: int, author_key: str, group: str, title: str, body: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import VirtualClock
@@ -110,6 +111,34 @@ async def test_a_shared_entry_is_posted_to_the_feed_channel_a_moderator_chose(
     assert len(posts) == 1 and posts[0].to == "general"
     assert "A good week" in posts[0].text and "River" in posts[0].text and code in posts[0].text
     assert "private words" not in texts(fake.said[before:])
+
+
+@pytest.mark.parametrize("posted_first", [False, True])
+@pytest.mark.parametrize("edit", ["newmark now", "visibility:private", "DIALOGUE"])
+async def test_editing_a_shared_entry_leaves_no_feed_post_with_the_old_words(
+    app_factory: AppFactory, posted_first: bool, edit: str
+) -> None:
+    """Edited (on the command line or in the dialogue) or made private through edit, before or
+    after its feed post went out: the feed channel never shows the old words; a still-shared
+    entry is shown as it is now."""
+    app, fake = await journal_app(app_factory)
+    fake.actor("mod", Tier.MODERATOR)
+    await fake.say("mod", "!journal feed-channel #general")
+    code = code_in(await fake.say("ana", "!journal write visibility:shared oldmark words"))
+    if posted_first:
+        await deliver(app)
+        assert any("oldmark" in s.text for s in fake.visible() if s.where == "channel")
+    if edit == "DIALOGUE":
+        await fake.say("ana", f"!journal edit {code}")
+        await fake.say("ana", "newmark from the dialogue", dm=True)
+        await fake.say("ana", "done", dm=True)
+    else:
+        assert "Updated" in texts(await fake.say("ana", f"!journal edit {code} {edit}"))
+    await deliver(app)
+    feed = [s.text for s in fake.visible() if s.where == "channel"]
+    assert not any("oldmark" in text for text in feed), feed
+    shown = [text for text in feed if "newmark" in text]
+    assert len(shown) == (0 if edit == "visibility:private" else 1), feed
 
 
 async def test_writing_in_a_dm_dialogue_over_several_lines(app_factory: AppFactory) -> None:
