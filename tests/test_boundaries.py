@@ -317,3 +317,23 @@ def test_every_shipped_provider_defines_every_method_it_declares() -> None:
     assert {name: unimplemented(cog_class(name)) for name in available_cogs()} == {
         name: [] for name in available_cogs()
     }
+
+
+# --- the product speaks of itself only ---------------------------------------------------------
+
+# Notes kept outside the repository: a shipped file pointing at one sends a newcomer nowhere.
+OUTSIDE_NOTES = ("DOMAIN" + ".md", "DESIGN" + ".md", "TESTING" + ".md", "/work" + "/")
+SHIPPED = ("bot", "cogs", "data", "docs", "tests", "README.md", "pyproject.toml")
+
+
+def test_no_shipped_file_points_at_notes_outside_the_repository() -> None:
+    offenders = []
+    for top in SHIPPED:
+        base = ROOT / top
+        for path in [base] if base.is_file() else sorted(base.rglob("*")):
+            if not path.is_file() or path.suffix not in (".py", ".md", ".toml", ".txt", ".pot"):
+                continue
+            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if any(note in line for note in OUTSIDE_NOTES):
+                    offenders.append(f"{path.relative_to(ROOT).as_posix()}:{number}")
+    assert offenders == []

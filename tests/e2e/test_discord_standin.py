@@ -32,7 +32,7 @@ TIMINGS: dict[str, float] = {}
 def make_client(
     *, allowed_mentions: discord.AllowedMentions | None = None, message_content: bool = False
 ) -> discord.Client:
-    """A bare bot configured the way TESTING.md says (fast on_ready, no pings)."""
+    """A bare bot configured for tests: fast on_ready, no pings."""
     intents = discord.Intents.default()
     intents.message_content = message_content
     return discord.Client(

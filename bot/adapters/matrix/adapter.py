@@ -97,9 +97,9 @@ class MatrixAdapter(PlatformDefaults):
         """m.direct: Matrix user id -> that member's DM room ids with the bot."""
         return self.dms.direct
 
-    async def wait_until(self, predicate: Callable[[], bool], within: float) -> bool:
-        """Wait (across syncs) until `predicate()` holds; False after `within` seconds."""
-        return await self.sync.wait_until(predicate, within)
+    async def wait_until(self, predicate: Callable[[], bool], within_seconds: float) -> bool:
+        """Wait (across syncs) until `predicate()` holds; False after `within_seconds`."""
+        return await self.sync.wait_until(predicate, within_seconds)
 
     def is_dm(self, room_id: str) -> bool:
         """Rooms in our m.direct account data are DMs."""

@@ -165,11 +165,11 @@ class SyncLoop:
             if pending:
                 log.warning("%d Matrix handler(s) still running at shutdown", len(pending))
 
-    async def wait_until(self, predicate: Callable[[], bool], within: float) -> bool:
-        """Wait (across syncs) until `predicate` holds; False after `within` seconds."""
+    async def wait_until(self, predicate: Callable[[], bool], within_seconds: float) -> bool:
+        """Wait (across syncs) until `predicate` holds; False after `within_seconds`."""
         async with self._synced:
             try:
-                await asyncio.wait_for(self._synced.wait_for(predicate), within)
+                await asyncio.wait_for(self._synced.wait_for(predicate), within_seconds)
             except TimeoutError:
                 return False
         return True
