@@ -252,6 +252,11 @@ async def _status(config: AppConfig, args: argparse.Namespace) -> int:
     print(f"Outbox: {view.pending} pending{oldest}")
     if view.failed:
         print(f"Outbox: {view.failed} failed (not delivered); the last: {view.last_failure}")
+    if view.skipped:
+        print(
+            f"Outbox: {view.skipped} skipped (came due while the bot was down); the last: "
+            f"{view.last_skip}"
+        )
     if view.retracting:
         print(
             f"Outbox: {view.retracting} posted message(s) still to delete on the platform "

@@ -555,6 +555,10 @@ class StatusView:
     last_failure: str = ""
     # sent messages whose text a member deleted, still to be deleted on the platform
     retracting: int = 0
+    # outbox items not sent because they came due while no process delivered (past the grace
+    # window, or a reminder whose meeting had begun), kept until they expire, with the last reason
+    skipped: int = 0
+    last_skip: str = ""
 
     def leader(self, now: datetime) -> ProcessView | None:
         """The process leading with a fresh heartbeat, if any."""
@@ -597,6 +601,18 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
             .order_by(OutboxItem.settled_at.desc())
             .limit(1)
         )
+        skipped = int(
+            await session.scalar(
+                select(func.count(OutboxItem.id)).where(OutboxItem.status == "skipped")
+            )
+            or 0
+        )
+        last_skip = await session.scalar(
+            select(OutboxItem.note)
+            .where(OutboxItem.status == "skipped")
+            .order_by(OutboxItem.settled_at.desc(), OutboxItem.id.desc())
+            .limit(1)
+        )
     if isinstance(oldest, str):  # SQLite aggregates lose the column type
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
@@ -614,4 +630,13 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
         )
         for row in rows
     ]
-    return StatusView(processes, int(pending or 0), oldest, failed, last_failure or "", retracting)
+    return StatusView(
+        processes,
+        int(pending or 0),
+        oldest,
+        failed,
+        last_failure or "",
+        retracting,
+        skipped,
+        last_skip or "",
+    )

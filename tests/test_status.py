@@ -62,3 +62,23 @@ def test_status_of_a_missing_database_says_so(tmp_path: Path) -> None:
     result = status(tmp_path / "nothing.sqlite3", tmp_path)
     assert result.returncode == 1
     assert "nothing.sqlite3 does not exist" in result.stderr
+
+
+async def test_status_shows_what_was_skipped_after_downtime(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    clock = VirtualClock(START)
+    app = await app_factory(clock=clock, db_url=f"sqlite+aiosqlite:///{db}")
+    channel = Target("fake", "general")
+    await app.outbox.enqueue("old", channel, Message.of("too late"), START)
+    await app.outbox.enqueue("soon", channel, Message.of("in time"), START + timedelta(hours=2))
+    await app.leader.beat()
+    assert "skipped" not in status(db, tmp_path).stdout
+    clock.set(START + timedelta(hours=1))  # down for an hour: past the 15-minute grace window
+    report = await app.outbox.deliver_due()
+    assert report.skipped == 1
+    await app.leader.beat()
+    out = status(db, tmp_path).stdout
+    assert "Outbox: 1 skipped (came due while the bot was down); the last: stale by 3600s" in out
+    assert "Outbox: 1 pending" in out and "too late" not in out
