@@ -123,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
         "leader's heartbeat is fresh, 1 otherwise (usable as a health check).",
     )
     status.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    invite = sub.add_parser(
+        "invite-url",
+        help="print the link that adds the bot to a Discord server, with the permissions it needs",
+        description="Print the OAuth2 install link (scopes bot and applications.commands) with "
+        "the permissions of the features in use: posting in bound channels, the Events tab "
+        "mirror, and channel watch when discord.message_content is on. Open it as a server "
+        "admin and pick the server.",
+    )
+    invite.add_argument(
+        "--application-id",
+        help="the Application ID from the Developer Portal (default: discord.application_id)",
+    )
     imp = sub.add_parser(
         "import-community",
         help="add a community from an export-community file",
@@ -460,6 +472,32 @@ async def _migrate(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _invite_url(config: AppConfig, args: argparse.Namespace) -> int:
+    """Print the install link; a missing or malformed id is a message on stderr and exit 2."""
+    from bot.adapters.discord.invite import invite_url
+
+    given: str | None = args.application_id
+    application_id = (given if given is not None else config.discord.application_id).strip()
+    if not application_id:
+        print(
+            "circlebot invite-url: no application id. Pass --application-id ID or set "
+            "discord.application_id in the config (the Developer Portal shows it under "
+            "General Information).",
+            file=sys.stderr,
+        )
+        return 2
+    if not (application_id.isascii() and application_id.isdigit()):
+        where = "--application-id" if given is not None else "discord.application_id"
+        print(
+            f"circlebot invite-url: {where} {application_id!r} is not an application id "
+            "(digits only, as shown under General Information in the Developer Portal).",
+            file=sys.stderr,
+        )
+        return 2
+    print(invite_url(int(application_id), config.discord))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `circlebot` command."""
     args = build_parser().parse_args(argv)
@@ -475,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: OK. Platforms: {platforms}. Cogs: {', '.join(config.cogs.enabled)}.")
             return 0
         config = _config(args.config)
+        if command == "invite-url":
+            return _invite_url(config, args)
         _setup_logging(
             args.verbose,
             config.bot.log_level,

@@ -86,6 +86,8 @@ class DiscordConfig(Section):
     enabled: bool = False
     token: str = ""
     token_env: str = "CIRCLEBOT_DISCORD_TOKEN"
+    # The Developer Portal's Application ID, for `circlebot invite-url` (digits; optional).
+    application_id: str = ""
     guild_ids: list[str] = Field(default_factory=list)  # sync commands to these guilds at once
     shard_count: int = 0
     shard_ids: list[int] = Field(default_factory=list)

@@ -98,7 +98,7 @@ def test_sigterm_stops_cleanly_with_exit_code_zero(tmp_path: Path) -> None:
 def test_help_on_every_subcommand(tmp_path: Path) -> None:
     top = circlebot("--help", cwd=tmp_path)
     assert top.returncode == 0
-    for sub in ("run", "console", "web", "migrate", "check-config", "generate-key"):
+    for sub in ("run", "console", "web", "migrate", "check-config", "generate-key", "invite-url"):
         assert sub in top.stdout
         page = circlebot(sub, "--help", cwd=tmp_path)
         assert page.returncode == 0 and "usage: circlebot" in page.stdout
