@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_
 
 from bot.crypto import private_file
 
@@ -81,16 +83,99 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 SCRUB_WAL = "circlebot_scrub_wal"
+HOLDS_WRITE_LOCK = "circlebot_holds_write_lock"
+# Statements that never take SQLite's write lock; anything else (INSERT, UPDATE, DELETE,
+# REPLACE, DDL) is a write.
+READ_ONLY_PREFIXES = ("SELECT", "PRAGMA", "EXPLAIN")
+WRITE_LOCK_WAIT_SECONDS = 120.0
 
 
-def _note_delete(
-    conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
-) -> None:
-    if statement.lstrip()[:6].upper() == "DELETE":
-        conn.info[SCRUB_WAL] = True
+class SQLiteWriteLock:
+    """One write transaction at a time inside this process, in arrival order.
+
+    SQLite has one writer per database. A connection that finds the write lock taken waits in
+    SQLite's busy handler, which polls with growing sleeps and serves nobody in order: with
+    many members writing at once (each transaction holds the lock across event-loop turns
+    between its INSERT and its COMMIT) one connection can lose every poll until `busy_timeout`
+    runs out and the member is told "something went wrong" although nothing was wrong with
+    the write. Waiting here instead, on an asyncio lock (FIFO), before a transaction's first
+    write, turns the busy handler's lottery into a queue, so a write is never lost to
+    contention (SQLite's busy timeout still covers other processes and the checkpoint that
+    empties the write-ahead log). The lock is held from a connection's first writing statement to
+    its commit or rollback, which is exactly when SQLite holds its write lock too (the
+    driver begins a transaction at the first INSERT, UPDATE or DELETE; reads before it run
+    outside any transaction).
+
+    A task that already holds the lock and writes through a second connection would wait for
+    itself (SQLite would refuse it after `busy_timeout`); that is a bug in the caller and is
+    raised at once as RuntimeError, as is a wait longer than
+    WRITE_LOCK_WAIT_SECONDS.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    async def acquire(self) -> None:
+        """Wait for the write lock (FIFO). Raises RuntimeError (see the class)."""
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            raise RuntimeError(
+                "database is locked: this task already holds the write lock on another connection"
+            )
+        try:
+            await asyncio.wait_for(self._lock.acquire(), WRITE_LOCK_WAIT_SECONDS)
+        except TimeoutError:
+            raise RuntimeError(
+                f"database is locked: no write lock within {WRITE_LOCK_WAIT_SECONDS:.0f} s"
+            ) from None
+        self._owner = task
+
+    def release(self) -> None:
+        """Hand the write lock to the next writer in line."""
+        self._owner = None
+        self._lock.release()
 
 
-def _scrub_wal_on_checkin(dbapi_connection: Any, record: Any) -> None:
+def _take_write_lock(lock: SQLiteWriteLock) -> Any:
+    def before_execute(
+        conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if conn.info.get(HOLDS_WRITE_LOCK):
+            return
+        if statement.lstrip()[:7].upper().startswith(READ_ONLY_PREFIXES):
+            return
+        # Runs in SQLAlchemy's greenlet under the async engine, so it may await the lock.
+        await_(lock.acquire())
+        conn.info[HOLDS_WRITE_LOCK] = True
+
+    return before_execute
+
+
+def _give_write_lock(lock: SQLiteWriteLock, end: str) -> Any:
+    def on_end(conn: Connection) -> None:
+        if not conn.info.pop(HOLDS_WRITE_LOCK, False):
+            return
+        # The event fires before the driver's COMMIT/ROLLBACK; ending the transaction here
+        # first (the driver's own call after it is then a no-op) hands the lock over only
+        # once SQLite has let go of its own, so the next writer never meets a busy database.
+        try:
+            getattr(conn.connection.dbapi_connection, end)()
+        finally:
+            lock.release()
+
+    return on_end
+
+
+def _give_write_lock_on_checkin(lock: SQLiteWriteLock) -> Any:
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(HOLDS_WRITE_LOCK, False):
+            lock.release()
+
+    return on_checkin
+
+
+def _scrub_wal(dbapi_connection: Any, record: Any, writers: SQLiteWriteLock | None = None) -> None:
     """Empty the write-ahead log once a connection that deleted rows is handed back.
 
     SQLite keeps a deleted row's old page in the -wal file until the log is checkpointed and
@@ -99,10 +184,17 @@ def _scrub_wal_on_checkin(dbapi_connection: Any, record: Any) -> None:
     truncating checkpoint after the transaction copies the pages (already zeroed by
     secure_delete) into the database and cuts the log to nothing. It never waits: when another
     connection still reads an older snapshot the checkpoint does what it can now, and the next
-    delete (or closing the database, or `mydata erase`) finishes it.
+    delete (or closing the database, or `mydata erase`) finishes it. A truncating checkpoint
+    keeps writers out while it runs, so it waits its turn in `writers` like any write.
     """
     if dbapi_connection is None or not record.info.pop(SCRUB_WAL, False):
         return
+    if writers is not None:
+        try:
+            await_(writers.acquire())
+        except Exception:  # outside the async engine's greenlet: the next delete scrubs
+            log.debug("could not queue for the write lock to empty the log", exc_info=True)
+            return
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout=0")
@@ -112,13 +204,23 @@ def _scrub_wal_on_checkin(dbapi_connection: Any, record: Any) -> None:
     finally:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
+        if writers is not None:
+            writers.release()
+
+
+def _note_delete(
+    conn: Connection, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    if statement.lstrip()[:6].upper() == "DELETE":
+        conn.info[SCRUB_WAL] = True
 
 
 def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     """An async engine with the settings each backend needs.
 
-    SQLite gets WAL, foreign keys and a busy timeout; `schema` (PostgreSQL only) sets the search
-    path so tests can each use their own schema.
+    SQLite gets WAL, foreign keys, a busy timeout and the in-process writer queue
+    (`SQLiteWriteLock`); `schema` (PostgreSQL only) sets the search path so tests can each use
+    their own schema.
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
@@ -137,7 +239,16 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "after_cursor_execute", _note_delete)
-        event.listen(engine.sync_engine.pool, "checkin", _scrub_wal_on_checkin)
+        writers = SQLiteWriteLock()
+        event.listen(engine.sync_engine, "before_cursor_execute", _take_write_lock(writers))
+        event.listen(engine.sync_engine, "commit", _give_write_lock(writers, "commit"))
+        event.listen(engine.sync_engine, "rollback", _give_write_lock(writers, "rollback"))
+        event.listen(engine.sync_engine.pool, "checkin", _give_write_lock_on_checkin(writers))
+        event.listen(
+            engine.sync_engine.pool,
+            "checkin",
+            lambda dbapi_connection, record: _scrub_wal(dbapi_connection, record, writers),
+        )
     return engine
 
 
