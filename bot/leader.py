@@ -42,7 +42,7 @@ from bot.db import Database, utcnow
 from bot.models import OutboxItem, ProcessStatus
 from bot.outbox import RETRACT, Outbox, Report
 from bot.platform import Platform
-from bot.scheduler import JobFunc, Scheduler
+from bot.scheduler import DELIVERY, PLANNING, JobFunc, Scheduler
 
 log = logging.getLogger("circlebot.leader")
 
@@ -95,10 +95,12 @@ class GatedScheduler(Scheduler):
         if self.hand_off is not None:
             self.hand_off(job_id)
 
-    def at(self, job_id: str, when: datetime, func: JobFunc, *args: Any) -> None:
+    def at(
+        self, job_id: str, when: datetime, func: JobFunc, *args: Any, priority: int = PLANNING
+    ) -> None:
         """Plan here when leading, else tell the leader."""
         if self.leading:
-            super().at(job_id, when, func, *args)
+            super().at(job_id, when, func, *args, priority=priority)
         else:
             self._pass(job_id)
 
@@ -132,7 +134,7 @@ class GatedOutbox(Outbox):
         scheduler = self._scheduler
         if isinstance(scheduler, GatedScheduler) and not scheduler.leading:
             now = self._clock.now()
-            scheduler.at(f"outbox.{now.isoformat()}", now, self.deliver_due)
+            scheduler.at(f"outbox.{now.isoformat()}", now, self.deliver_due, priority=DELIVERY)
             return Report()
         return await super().deliver_due()
 
@@ -470,7 +472,9 @@ class Coordinator:
             except ValueError:
                 when = now
             when = max(when, now)
-            self.app.scheduler.at(f"outbox.{when.isoformat()}", when, self.app.outbox.deliver_due)
+            self.app.scheduler.at(
+                f"outbox.{when.isoformat()}", when, self.app.outbox.deliver_due, priority=DELIVERY
+            )
             return
         name = payload.split(".", 1)[0]
         if name in self.app.cogs:

@@ -63,7 +63,7 @@ from bot.core.errors import DeliveryError
 from bot.core.message import Message
 from bot.i18n import _
 from bot.models import OutboxItem, OutboxItemRef
-from bot.scheduler import Scheduler
+from bot.scheduler import DELIVERY, Scheduler
 
 log = logging.getLogger("circlebot.outbox")
 
@@ -244,7 +244,7 @@ class Report:
 
 @dataclass
 class PlanResult:
-    """What a `replan` changed: keys written, updated (still pending) and withdrawn."""
+    """What a `replan` did: keys written, kept pending (updated where they differed), withdrawn."""
 
     written: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -448,18 +448,39 @@ class Outbox:
             settled = set(
                 await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(fresh)))
             )
+        kept = [row.id for key, row in pending.items() if key in wanted]
+        carried: dict[int, dict[tuple[str, str], int]] = {item_id: {} for item_id in kept}
+        if kept:
+            for ref_id, item_id, kind, ref in await session.execute(
+                select(
+                    OutboxItemRef.id, OutboxItemRef.item_id, OutboxItemRef.kind, OutboxItemRef.ref
+                ).where(OutboxItemRef.item_id.in_(kept))
+            ):
+                carried[item_id][(kind, ref)] = ref_id
         for key, item in wanted.items():
             row = pending.get(key)
             if row is not None:
-                row.platform = item.target.platform
-                row.target = item.target.target
-                row.is_dm = item.target.is_dm
-                row.payload = json.dumps(item.message.to_json())
-                row.due_at = item.due_at
-                row.not_after = item.not_after
-                await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == row.id))
-                for ref in _refs(item.target, item.refs):
-                    session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
+                # Only what differs is written: a restart replans every pending row, and almost
+                # all of them are as wanted already (rewriting their references each time made
+                # a restart slower than the first start).
+                values = {
+                    "platform": item.target.platform,
+                    "target": item.target.target,
+                    "is_dm": item.target.is_dm,
+                    "payload": json.dumps(item.message.to_json()),
+                    "due_at": item.due_at,
+                    "not_after": item.not_after,
+                }
+                for name, value in values.items():
+                    if getattr(row, name) != value:
+                        setattr(row, name, value)
+                has = carried[row.id]
+                wants = {(ref.kind.value, ref.id) for ref in _refs(item.target, item.refs)}
+                stale = [ref_id for pair, ref_id in has.items() if pair not in wants]
+                if stale:
+                    await session.execute(delete(OutboxItemRef).where(OutboxItemRef.id.in_(stale)))
+                for kind, ref in sorted(wants - has.keys()):
+                    session.add(OutboxItemRef(item_id=row.id, kind=kind, ref=ref))
                 result.updated.append(key)
             elif key not in settled:
                 await self._add(session, item)
@@ -543,7 +564,9 @@ class Outbox:
                     .values(attempts=OutboxItem.attempts + 1, note=str(exc)[:255])
                 )
             wait = min(timedelta(seconds=30 * (row.attempts + 1)), timedelta(hours=1))
-            self._scheduler.at(f"outbox.retract.{row.id}", now + wait, self.deliver_due)
+            self._scheduler.at(
+                f"outbox.retract.{row.id}", now + wait, self.deliver_due, priority=DELIVERY
+            )
             log.info("a sent message could not be deleted on %s yet; retrying", row.platform)
             return "waiting"
         await self._drop(row.id)
@@ -567,7 +590,7 @@ class Outbox:
 
     def _plan(self, due_at: datetime) -> None:
         when = max(due_at, self._clock.now())
-        self._scheduler.at(f"outbox.{when.isoformat()}", when, self.deliver_due)
+        self._scheduler.at(f"outbox.{when.isoformat()}", when, self.deliver_due, priority=DELIVERY)
 
     # --- delivering ----------------------------------------------------------------------
 
@@ -645,7 +668,9 @@ class Outbox:
                 log.error("an outbox item could not be delivered and was given up")
             else:
                 retry = now + timedelta(seconds=30 * (item.attempts + 1))
-                self._scheduler.at(f"outbox.retry.{item.id}", retry, self.deliver_due)
+                self._scheduler.at(
+                    f"outbox.retry.{item.id}", retry, self.deliver_due, priority=DELIVERY
+                )
             if isinstance(exc, DeliveryError):
                 log.warning("outbox item %s not delivered: %s", item.key, exc)
             else:

@@ -3,6 +3,11 @@
 The database is the source of truth; jobs here are derived and rebuilt at start-up. On the
 system clock APScheduler fires jobs itself. On a virtual clock the scheduler is started paused
 and `advance()` runs every job that came due, in time order, using APScheduler's own triggers.
+
+A job has a priority (`DELIVERY` for the outbox's passes, `PLANNING` for the rest): among jobs
+due at the same instant the higher runs first, and on the system clock a planning job waits
+while any delivery pass runs, so announcements due now are never queued behind the planning of
+later ones (APScheduler itself starts every due job at once and knows no priorities).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ log = logging.getLogger("circlebot.scheduler")
 
 JobFunc = Callable[..., Awaitable[Any]]
 
+PLANNING = 0
+DELIVERY = 1
+
 
 class Scheduler:
     """Timed jobs with ids like `meetings.12.2026-12-01T18:00.remind24h`."""
@@ -31,6 +39,9 @@ class Scheduler:
         self.misfire_grace = misfire_grace
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._started = False
+        self._deliveries_running = 0
+        self._no_delivery = asyncio.Event()
+        self._no_delivery.set()
 
     @property
     def virtual(self) -> bool:
@@ -58,17 +69,38 @@ class Scheduler:
         self._aps.shutdown(wait=False)
         self._started = False
 
-    def at(self, job_id: str, when: datetime, func: JobFunc, *args: Any) -> None:
-        """Run `func(*args)` once at `when`, replacing any job with the same id."""
+    def at(
+        self, job_id: str, when: datetime, func: JobFunc, *args: Any, priority: int = PLANNING
+    ) -> None:
+        """Run `func(*args)` once at `when`, replacing any job with the same id.
+
+        `priority` is `PLANNING` or `DELIVERY` (see the module docstring).
+        """
         self._aps.add_job(
-            func,
+            self._run,
             trigger=DateTrigger(run_date=when),
-            args=args,
+            args=(priority, func, *args),
             id=job_id,
             replace_existing=True,
             coalesce=True,
             misfire_grace_time=int(self.misfire_grace.total_seconds()),
         )
+
+    async def _run(self, priority: int, func: JobFunc, *args: Any) -> Any:
+        if priority >= DELIVERY:
+            self._deliveries_running += 1
+            self._no_delivery.clear()
+            try:
+                return await func(*args)
+            finally:
+                self._deliveries_running -= 1
+                if not self._deliveries_running:
+                    self._no_delivery.set()
+        # APScheduler starts the jobs due in one wake-up in id order; one turn of the loop lets
+        # the delivery passes among them begin before a planning job looks.
+        await asyncio.sleep(0)
+        await self._no_delivery.wait()
+        return await func(*args)
 
     def cancel(self, job_id: str) -> bool:
         """Remove one job; False if it was not planned."""
@@ -101,7 +133,7 @@ class Scheduler:
             ]
             if not due:
                 break
-            job = min(due, key=lambda j: (j.next_run_time, j.id))
+            job = min(due, key=lambda j: (j.next_run_time, -j.args[0], j.id))
             run_time = job.next_run_time
             if run_time > self.clock.now():
                 self.clock.set(run_time)

@@ -381,6 +381,22 @@ async def _replan_both_ways(folder: Path, rounds: list[list[tuple[int, Any, int,
             ]
             assert batched == one_by_one
             assert await _state(together) == await _state(alone)
+            # The same plans again (a restart replans everything as it was): the same outcome
+            # both ways, nothing written or withdrawn, every kept item reported as still pending,
+            # and rows and references exactly as before.
+            before = await _state(together)
+            kept = [sorted(r.written + r.updated) for r in batched]
+            again = await together.outbox.replan_many(owner_plans)
+            again_alone = [
+                await alone.outbox.replan(p.owner, p.items, since=p.since, until=p.until)
+                for p in owner_plans
+            ]
+            assert again == again_alone
+            assert await _state(together) == await _state(alone) == before
+            # (An owner planned twice in one batch swings between its plans each time.)
+            if len({p.owner for p in owner_plans}) == len(owner_plans):
+                assert [(r.written, r.withdrawn) for r in again] == [([], [])] * len(again)
+                assert [sorted(r.updated) for r in again] == kept
             for app in (together, alone):
                 await app.outbox.deliver_due()  # settles what came due: settled keys stay put
             assert await _state(together) == await _state(alone)

@@ -22,6 +22,7 @@ off; a job `meetings.<id>.mirror` at the occurrence's end moves it on to the fol
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -1049,16 +1050,21 @@ class MeetingService:
         rsvps = await self._rsvps([v.id for v in views])
         names = await self._pseudonyms(views)
         # Many meetings per transaction: one commit per meeting made a first start slow.
+        # Between meetings the loop gets a turn: members' commands and due deliveries go on
+        # while thousands of meetings are planned.
         for chunk in _chunks(views, REBUILD_BATCH):
-            plans = [
-                await self._plan(
-                    view, lookback=self.horizon, rsvps=rsvps.get(view.id, []), names=names
+            plans = []
+            for view in chunk:
+                plans.append(
+                    await self._plan(
+                        view, lookback=self.horizon, rsvps=rsvps.get(view.id, []), names=names
+                    )
                 )
-                for view in chunk
-            ]
+                await asyncio.sleep(0)
             await self.outbox.replan_many(plans)
             for view in chunk:
                 await self._planned(view, names=names)
+                await asyncio.sleep(0)
         return len(views)
 
     async def wanted(
