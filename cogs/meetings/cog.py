@@ -37,11 +37,9 @@ from bot.core import (
     TextChecks,
     Tier,
     UserError,
-    _,
     command,
     escape_markdown,
     has_time_of_day,
-    ngettext,
     parse_duration,
     parse_zone,
     read_wall_time,
@@ -145,9 +143,7 @@ def parse_start(
         year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
         named = m.group(6)
         if hour > 23 or minute > 59:
-            raise UserError(
-                _("{hour:02d}:{minute:02d} is not a time of day.").format(hour=hour, minute=minute)
-            )
+            raise UserError(render.no_such_time(hour=hour, minute=minute))
         when = check_date(year, month, day)
         wall = datetime(when.year, when.month, when.day, hour, minute)
         zone_name = _start_zone(named, zone, default_zone)
@@ -158,17 +154,13 @@ def parse_start(
     typed = " ".join(words[:-1] if named else words)
     zone_name = _start_zone(named, zone, default_zone)
     if m or not has_time_of_day(typed):
-        raise UserError(
-            _(
-                "`{text}` needs a time of day too, such as `{text} 19:00` or `tomorrow 7pm`."
-            ).format(text=typed[:60])
-        )
+        raise UserError(render.time_of_day_missing(text=typed[:60]))
     return read_wall_time(typed, parse_zone(zone_name), now), zone_name
 
 
 def _start_zone(named: str | None, zone: str | None, default_zone: str) -> str:
     if named and zone and parse_zone(named).key != parse_zone(zone).key:
-        raise UserError(_("The start names one zone and `zone` another; give just one."))
+        raise UserError(render.two_zones())
     return parse_zone(named or zone or default_zone).key
 
 
@@ -197,37 +189,25 @@ def start_from_repeat(
     today = now.astimezone(zone).replace(tzinfo=None)
     found = recurrence.read_repeat(text, today, until=until, count=count)
     if found.at is None or not found.rule:
-        raise UserError(
-            _("`{text}` says how often but not at what time; add one, e.g. `{text} 7pm`.").format(
-                text=text.strip()[:60]
-            )
-        )
+        raise UserError(render.repeat_time_missing(text=text.strip()[:60]))
     probe = datetime.combine(today.date(), found.at)
     draft = recurrence.read_repeat(text, probe).rule
     endless = ";".join(p for p in draft.split(";") if not p.startswith(("COUNT=", "UNTIL=")))
     first = recurrence.first_after(probe, zone, endless, now)
     if first is None:
-        raise UserError(_("That repeat never produces a meeting."))
+        raise UserError(render.repeat_empty())
     return first, recurrence.read_repeat(text, first, until=until, count=count).rule
 
 
 def check_date(year: int, month: int, day: int) -> date:
     """A calendar date, or a message naming what is wrong (31 February, month 13)."""
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise UserError(
-            _("Please pick a date between the years {low} and {high}.").format(
-                low=MIN_YEAR, high=MAX_YEAR
-            )
-        )
+        raise UserError(render.year_out_of_range(low=MIN_YEAR, high=MAX_YEAR))
     if not 1 <= month <= 12:
-        raise UserError(_("There is no month {month}.").format(month=month))
+        raise UserError(render.no_such_month(month=month))
     last = calendar.monthrange(year, month)[1] if 1 <= year <= 9999 else 0
     if not 1 <= day <= last:
-        raise UserError(
-            _(
-                "{year}-{month:02d}-{day:02d} is not on the calendar: that month has {n} days."
-            ).format(year=year, month=month, day=day, n=last)
-        )
+        raise UserError(render.no_such_day(year=year, month=month, day=day, n=last))
     return date(year, month, day)
 
 
@@ -235,9 +215,7 @@ def parse_date(text: str) -> date:
     """A date such as 2027-06-30."""
     m = _DATE.match(text.strip())
     if not m:
-        raise UserError(
-            _("`{text}` is not a date. Use the form 2027-06-30.").format(text=text.strip()[:40])
-        )
+        raise UserError(render.not_a_date(text=text.strip()[:40]))
     return check_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
 
@@ -341,9 +319,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def _managed(self, ctx: Context, ref: str) -> MeetingView:
         view = await self._meeting(ctx, ref)
         if not may_manage(view, ctx.actor, ctx.tier):
-            raise PermissionDenied(
-                _("Only a moderator or one of this meeting's facilitators can change it.")
-            )
+            raise PermissionDenied(render.not_your_meeting())
         return view
 
     async def _announce_place(self, ctx: Context, place: Place) -> Place:
@@ -352,28 +328,22 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         reason = await ctx.can_post(place)
         if reason:
             raise UserError(
-                _(
-                    "I can't post announcements in {channel}, so nothing was saved. {reason}"
-                ).format(channel=escape_markdown(place.label), reason=reason)
+                render.cannot_announce(channel=escape_markdown(place.label), reason=reason)
             )
         return place
 
     async def _location(self, ctx: Context, text: str) -> tuple[str, str]:
         raw = text.strip()
         if raw.lower().startswith("http://"):
-            raise UserError(_("Please give an https link for the location."))
+            raise UserError(render.https_expected())
         if raw.lower().startswith("https://"):
             parts = urlsplit(raw)
             if not parts.netloc or any(ch.isspace() for ch in raw) or len(raw) > 500:
-                raise UserError(_("That link does not look complete."))
+                raise UserError(render.link_incomplete())
             return raw, ""
         place = await ctx.responder.resolve_place(raw)
         if place is None:
-            raise UserError(
-                _(
-                    "I could not find the channel `{where}` here. Give a channel or an https link."
-                ).format(where=raw[:60])
-            )
+            raise UserError(render.channel_not_found(where=raw[:60]))
         place = ctx.own_place(place)
         return place.key, place.label
 
@@ -384,7 +354,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if word in ("", "next"):
             nxt = view.next_occurrence(now)
             if nxt is None:
-                raise UserError(_("**{title}** has no upcoming meeting.").format(title=view.title))
+                raise UserError(render.no_upcoming_meeting(title=view.title))
             return nxt
         day = parse_date(word)
         low = datetime.combine(day, datetime.min.time(), view.zone) - timedelta(days=2)
@@ -396,11 +366,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if not found:
             change = next((c for c in view.changes if c.occurrence[:10] == day.isoformat()), None)
             if change is not None and change.status == "cancelled":
-                raise UserError(_("That meeting is already cancelled."))
+                raise UserError(render.already_cancelled())
             raise UserError(
-                _("**{title}** has no upcoming meeting on {day}.").format(
-                    title=escape_markdown(view.title), day=day.isoformat()
-                )
+                render.no_meeting_on(title=escape_markdown(view.title), day=day.isoformat())
             )
         return found[0]
 
@@ -479,9 +447,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         view = await self.service.create(community_id, ctx.actor.key, draft)
         # One public post (its times in the community's zone, Discord timestamps there), then
         # a private note to the author of how their typed time was read, in their own zone.
-        await ctx.reply(self._summary(_("Scheduled"), view), ephemeral=False)
+        await ctx.reply(self._summary(render.scheduled_heading(), view), ephemeral=False)
         first = recurrence.place_in_zone(start_local, parse_zone(zone_name))
-        understood = _("I read `{typed}` as {time} {zone} ({name}).").format(
+        understood = render.read_as(
             typed=start.strip()[:60],
             time=first.strftime("%a %d %b %Y, %H:%M"),
             zone=zone_label(first),
@@ -557,7 +525,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if remove_facilitator is not None:
             remaining.discard(remove_facilitator.key)
             if not remaining:
-                raise UserError(_("A meeting keeps at least one facilitator."))
+                raise UserError(render.last_facilitator())
         draft = self.service.validate(
             Draft(
                 title=title if title is not None else view.title,
@@ -584,7 +552,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             add=[add_facilitator.key] if add_facilitator else [],
             remove=[remove_facilitator.key] if remove_facilitator else [],
         )
-        await ctx.reply(self._summary(_("Updated"), fresh))
+        await ctx.reply(self._summary(render.updated_heading(), fresh))
 
     @command(
         "meeting",
@@ -611,7 +579,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             await self.text_checks.run(ctx, text, "meetings")
         if when.strip().lower() in ("all", "series"):
             if view.cancelled:
-                raise UserError(_("That series is already cancelled."))
+                raise UserError(render.series_already_cancelled())
             await self.service.cancel_series(view, ctx.actor.key, text)
             await ctx.reply(render.series_cancelled(view, ctx.prefix), ephemeral=True)
             return
@@ -654,11 +622,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         naive, zone_name = parse_start(to, None, view.timezone, self.clock.now())
         new_start = recurrence.place_in_zone(naive, parse_zone(zone_name))
         if new_start.replace(tzinfo=None) != naive:
-            raise UserError(
-                _("{time} does not exist in {zone}: the clocks jump forward then.").format(
-                    time=f"{naive:%Y-%m-%d %H:%M}", zone=zone_name
-                )
-            )
+            raise UserError(render.time_skipped(time=f"{naive:%Y-%m-%d %H:%M}", zone=zone_name))
         await self.service.move_occurrence(view, ctx.actor.key, occ, new_start, text)
         await ctx.reply(render.moved(view, occ, new_start), ephemeral=True)
 
@@ -694,7 +658,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         ]
         if not cancelled:
             raise UserError(
-                _("**{title}** has no cancelled meeting on {day}.").format(
+                render.no_cancelled_meeting_on(
                     title=escape_markdown(view.title), day=day.isoformat()
                 )
             )
@@ -766,7 +730,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             return self.service.config.rsvp_remind_minutes
         minutes: int = int(parse_duration(word).total_seconds()) // 60
         if minutes > 1440:
-            raise UserError(_("A reminder can be at most 24 hours before."))
+            raise UserError(render.reminder_too_early())
         return minutes
 
     @command(
@@ -801,7 +765,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         occ: Occurrence | None = None
         if when.strip().lower() in ("all", "series"):
             if view.next_occurrence(self.clock.now()) is None:
-                raise UserError(_("**{title}** has no upcoming meeting.").format(title=view.title))
+                raise UserError(render.no_upcoming_meeting(title=view.title))
         else:
             occ = await self._occurrence(view, when)
         await self.service.rsvp(view, ctx.actor.key, occ.key if occ else "", remind)
@@ -877,7 +841,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             views = await self.service.all_in(community_id)
             filename = "meetings.ics"
         if not views:
-            raise NotFound(_("There are no meetings here yet."))
+            raise NotFound(render.no_meetings())
         data = ical.calendar(
             views,
             name=ctx.community.name,
@@ -886,11 +850,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         )
         await ctx.reply(
             Message.of(
-                ngettext(
-                    "Here is the calendar ({n} meeting). Times carry their zone.",
-                    "Here is the calendar ({n} meetings). Times carry their zone.",
-                    len(views),
-                ).format(n=len(views)),
+                render.calendar_caption(len(views)),
                 attachment=Attachment(filename, data, "text/calendar"),
             ),
             ephemeral=True,
@@ -911,7 +871,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         view = await self._meeting(ctx, meeting)
         value = None if role.strip().lower() in ("off", "none", "no") else role.strip()
         if value is not None and not re.fullmatch(r"[\w@:.!-]{1,64}", value):
-            raise UserError(_("Give the role's id, or off."))
+            raise UserError(render.role_expected())
         await self.service.set_ping_role(view, ctx.actor.key, value)
         await ctx.reply(render.ping(view, value is not None))
 
@@ -942,7 +902,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 elif word:
                     minutes.append(int(parse_duration(word).total_seconds() // 60))
             if not minutes or len(minutes) > 5 or max(minutes) > 2 * 1440:
-                raise UserError(_("Give one to five times, each at most 48h before the start."))
+                raise UserError(render.reminders_expected())
             minutes = sorted(set(minutes), reverse=True)
         await self.service.set_offsets(community_id, minutes)
         shown = minutes if minutes is not None else self.service.config.announce_minutes
@@ -965,11 +925,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def events(self, ctx: Context, setting: str) -> None:
         """Show meetings in the server's calendar (Discord's Events tab), or stop."""
         await self.service.set_events(ctx.require_community().id, ctx.actor.key, setting == "on")
-        await ctx.reply(
-            _("Each meeting's next time is shown in this community's calendar, where it has one.")
-            if setting == "on"
-            else _("Meetings are no longer shown in this community's calendar.")
-        )
+        await ctx.reply(render.mirror_on() if setting == "on" else render.mirror_off())
 
     async def complete(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest meetings of this community by name."""

@@ -249,3 +249,149 @@ def reminders(on: bool) -> str:
     if on:
         return _("Meeting reminders are on for the meetings you RSVP'd with a reminder.")
     return _("No more meeting reminder DMs. Your RSVPs stay.")
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def two_zones() -> str:
+    return _("The start names one zone and `zone` another; give just one.")
+
+
+def repeat_empty() -> str:
+    return _("That repeat never produces a meeting.")
+
+
+def not_your_meeting() -> str:
+    return _("Only a moderator or one of this meeting's facilitators can change it.")
+
+
+def https_expected() -> str:
+    return _("Please give an https link for the location.")
+
+
+def read_as(typed: object, time: object, zone: object, name: object) -> str:
+    return _("I read `{typed}` as {time} {zone} ({name}).").format(
+        typed=typed, time=time, zone=zone, name=name
+    )
+
+
+def reminder_too_early() -> str:
+    return _("A reminder can be at most 24 hours before.")
+
+
+def no_meetings() -> str:
+    return _("There are no meetings here yet.")
+
+
+def role_expected() -> str:
+    return _("Give the role's id, or off.")
+
+
+def time_of_day_missing(text: object) -> str:
+    return _("`{text}` needs a time of day too, such as `{text} 19:00` or `tomorrow 7pm`.").format(
+        text=text
+    )
+
+
+def repeat_time_missing(text: object) -> str:
+    return _("`{text}` says how often but not at what time; add one, e.g. `{text} 7pm`.").format(
+        text=text
+    )
+
+
+def year_out_of_range(low: object, high: object) -> str:
+    return _("Please pick a date between the years {low} and {high}.").format(low=low, high=high)
+
+
+def no_such_month(month: object) -> str:
+    return _("There is no month {month}.").format(month=month)
+
+
+def no_such_day(year: object, month: object, day: object, n: object) -> str:
+    return _(
+        "{year}-{month:02d}-{day:02d} is not on the calendar: that month has {n} days."
+    ).format(year=year, month=month, day=day, n=n)
+
+
+def not_a_date(text: object) -> str:
+    return _("`{text}` is not a date. Use the form 2027-06-30.").format(text=text)
+
+
+def link_incomplete() -> str:
+    return _("That link does not look complete.")
+
+
+def already_cancelled() -> str:
+    return _("That meeting is already cancelled.")
+
+
+def scheduled_heading() -> str:
+    return _("Scheduled")
+
+
+def last_facilitator() -> str:
+    return _("A meeting keeps at least one facilitator.")
+
+
+def updated_heading() -> str:
+    return _("Updated")
+
+
+def series_already_cancelled() -> str:
+    return _("That series is already cancelled.")
+
+
+def reminders_expected() -> str:
+    return _("Give one to five times, each at most 48h before the start.")
+
+
+def mirror_on() -> str:
+    return _("Each meeting's next time is shown in this community's calendar, where it has one.")
+
+
+def mirror_off() -> str:
+    return _("Meetings are no longer shown in this community's calendar.")
+
+
+def no_such_time(hour: object, minute: object) -> str:
+    return _("{hour:02d}:{minute:02d} is not a time of day.").format(hour=hour, minute=minute)
+
+
+def cannot_announce(channel: object, reason: object) -> str:
+    return _("I can't post announcements in {channel}, so nothing was saved. {reason}").format(
+        channel=channel, reason=reason
+    )
+
+
+def channel_not_found(where: object) -> str:
+    return _(
+        "I could not find the channel `{where}` here. Give a channel or an https link."
+    ).format(where=where)
+
+
+def no_meeting_on(title: object, day: object) -> str:
+    return _("**{title}** has no upcoming meeting on {day}.").format(title=title, day=day)
+
+
+def time_skipped(time: object, zone: object) -> str:
+    return _("{time} does not exist in {zone}: the clocks jump forward then.").format(
+        time=time, zone=zone
+    )
+
+
+def no_cancelled_meeting_on(title: object, day: object) -> str:
+    return _("**{title}** has no cancelled meeting on {day}.").format(title=title, day=day)
+
+
+def no_upcoming_meeting(title: object) -> str:
+    return _("**{title}** has no upcoming meeting.").format(title=title)
+
+
+def calendar_caption(n: int) -> str:
+    return ngettext(
+        "Here is the calendar ({n} meeting). Times carry their zone.",
+        "Here is the calendar ({n} meetings). Times carry their zone.",
+        n,
+    ).format(n=n)
