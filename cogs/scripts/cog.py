@@ -37,7 +37,6 @@ from bot.core import (
     Target,
     Tier,
     UserError,
-    _,
     closest_name,
     command,
     escape_markdown,
@@ -187,13 +186,8 @@ class ScriptsCog(Cog):
         near = closest_name(key, names)
         if near is not None and name_key(near) == name_key(key) and near != key:
             return await self._script(community_id, near)  # case, spaces and emoji aside
-        hint = " " + _("Did you mean `{name}`?").format(name=near) if near else ""
-        raise NotFound(
-            _("There is no script called `{name}` here.").format(name=name[:40])
-            + hint
-            + " "
-            + _("`script list` shows them.")
-        )
+        hint = " " + render.did_you_mean(name=near) if near else ""
+        raise NotFound(render.no_script(name=name[:40]) + hint + " " + render.list_hint())
 
     async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest script names."""
@@ -236,17 +230,12 @@ class ScriptsCog(Cog):
             return
         if await self._assigned(run.community_id, run.meeting, ctx.actor.key):
             return
-        raise PermissionDenied(_("Only this meeting's facilitator can steer the script."))
+        raise PermissionDenied(render.not_your_script())
 
     async def _run_here(self, ctx: Context) -> RunView:
         run = await self.service.at_place(ctx.place.key)
         if run is None:
-            raise UserError(
-                _(
-                    "No meeting script is running here. A facilitator can start one with "
-                    "`{prefix}script start`."
-                ).format(prefix=ctx.prefix)
-            )
+            raise UserError(render.not_running(prefix=ctx.prefix))
         return run
 
     # ---- names -----------------------------------------------------------------------------
@@ -255,9 +244,9 @@ class ScriptsCog(Cog):
         """What to call people: their pseudonym here, else the name they were shown with."""
         chosen = await self.members.pseudonyms_in(run.community_id, keys)
         return [
-            _("a former member")
+            render.a_former_member()
             if key == FORMER
-            else escape_markdown(chosen.get(key) or run.names.get(key) or _("a member"))
+            else escape_markdown(chosen.get(key) or run.names.get(key) or render.a_member())
             for key in keys
         ]
 
@@ -372,10 +361,9 @@ class ScriptsCog(Cog):
         script = await self._script(run.community_id, run.script_name)
         step = script.steps[index]
         with using_language(await self._language(run)):
-            text = _(
-                "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
-                "up. Move on whenever the room is ready (`script next`); no need to rush anyone."
-            ).format(step=escape_markdown(step.title), minutes=render.minutes(step.minutes))
+            text = render.step_time_up(
+                step=escape_markdown(step.title), minutes=render.minutes(step.minutes)
+            )
         await self.outbox.enqueue(
             f"{self.name}.{run.id}.{index}.{started.isoformat()}.step",
             Target(run.platform, run.facilitator_key, is_dm=True),
@@ -390,10 +378,7 @@ class ScriptsCog(Cog):
         if run is None:
             return
         with using_language(await self._language(run)):
-            text = _(
-                "A gentle note, just for you: you've been sharing for about {minutes} minutes. "
-                "Take a moment to finish your thought, so everyone gets a turn."
-            ).format(minutes=self.settings.speaker_minutes)
+            text = render.share_time_note(minutes=self.settings.speaker_minutes)
         await self.outbox.enqueue(
             f"{self.name}.{run.id}.{key}.{started.isoformat()}.speaker",
             Target(run.platform, key, is_dm=True),
@@ -415,16 +400,13 @@ class ScriptsCog(Cog):
         self.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
         await self.service.end(run.id)
         await ctx.reply(
-            _(
-                "The meeting script has ended. Thank you all for being here. Nothing said in "
-                "this meeting was saved by the bot."
-            ),
+            render.script_ended(),
             ephemeral=False,
         )
 
     async def _back(self, ctx: Context, run: RunView) -> None:
         if run.step_index == 0:
-            raise UserError(_("This is the first step; there is nothing before it."))
+            raise UserError(render.at_first_step())
         await self._go(ctx, run, run.step_index - 1)
 
     async def _pause(self, ctx: Context, run: RunView) -> None:
@@ -432,11 +414,11 @@ class ScriptsCog(Cog):
         self.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
         await ctx.reply(
             Message.of(
-                _("The script is paused; the step clock has stopped. Take the time you need."),
+                render.paused(),
                 actions=(
                     Action(
                         f"{ACTION_PREFIX}:{run.id}:{run.step_index}:resume",
-                        _("Resume"),
+                        render.resume_label(),
                         ActionStyle.PRIMARY,
                     ),
                 ),
@@ -449,9 +431,7 @@ class ScriptsCog(Cog):
         script = await self._script(run.community_id, run.script_name)
         self._plan(run, script)
         await ctx.reply(
-            _("We're back, at **{step}**.").format(
-                step=escape_markdown(script.steps[run.step_index].title)
-            ),
+            render.resumed(step=escape_markdown(script.steps[run.step_index].title)),
             ephemeral=False,
         )
 
@@ -459,11 +439,7 @@ class ScriptsCog(Cog):
         script = await self._script(run.community_id, run.script_name)
         step = script.steps[run.step_index]
         if not step.has_queue:
-            raise UserError(
-                _(
-                    "Hands are for rounds and open discussion; the current step is **{step}**."
-                ).format(step=escape_markdown(step.title))
-            )
+            raise UserError(render.no_hands_now(step=escape_markdown(step.title)))
         return step
 
     async def _hand(self, ctx: Context, run: RunView) -> None:
@@ -472,7 +448,7 @@ class ScriptsCog(Cog):
             run.id, ctx.actor.key, await self._shown_name(ctx, ctx.actor)
         )
         await ctx.reply(
-            _("{name} raised a hand. {queue}").format(
+            render.hand_raised(
                 name=await self._label(run, ctx.actor.key), queue=await self._queue_text(run)
             ),
             ephemeral=False,
@@ -481,14 +457,14 @@ class ScriptsCog(Cog):
     async def _pass(self, ctx: Context, run: RunView) -> None:
         step = await self._queue_step(ctx, run)
         if step.kind != "round_robin":
-            raise UserError(_("There is no round to pass on right now."))
+            raise UserError(render.no_round())
         run = await self.service.pass_turn(
             run.id, ctx.actor.key, await self._shown_name(ctx, ctx.actor)
         )
         script = await self._script(run.community_id, run.script_name)
         self._plan(run, script)
         await ctx.reply(
-            _("{name} passes this round, and that's fine. {queue}").format(
+            render.passed(
                 name=await self._label(run, ctx.actor.key), queue=await self._queue_text(run)
             ),
             ephemeral=False,
@@ -501,20 +477,15 @@ class ScriptsCog(Cog):
         self._plan(run, script)
         if run.speaker_key is None:
             await ctx.reply(
-                _(
-                    "No hands are up. Wait a moment for anyone else, or move on with "
-                    "`{prefix}script next`."
-                ).format(prefix=ctx.prefix),
+                render.no_hands_up(prefix=ctx.prefix),
                 ephemeral=False,
             )
             return
         await ctx.reply(
-            _("The floor is yours, **{name}**. {queue}")
-            .format(
+            render.floor_given(
                 name=await self._label(run, run.speaker_key),
                 queue=await self._queue_text(run, speaker=False),
-            )
-            .rstrip(),
+            ).rstrip(),
             ephemeral=False,
         )
 
@@ -537,7 +508,7 @@ class ScriptsCog(Cog):
         verb = parts[3]
         if int(parts[2]) != run.step_index:
             await ctx.reply(
-                _("That button belongs to an earlier step; use the newest step message."),
+                render.stale_button(),
                 ephemeral=True,
             )
             return True
@@ -595,12 +566,7 @@ class ScriptsCog(Cog):
         if ctx.tier < Tier.FACILITATOR and not await self._assigned(
             community.id, meeting, ctx.actor.key
         ):
-            raise PermissionDenied(
-                _(
-                    "Only a facilitator, or the facilitator assigned to this meeting, can start "
-                    "a script here."
-                )
-            )
+            raise PermissionDenied(render.cannot_start())
         chosen = await self._script(community.id, script or self.settings.default_script)
         try:
             run = await self.service.begin(
@@ -616,11 +582,7 @@ class ScriptsCog(Cog):
         except AlreadyRunning as exc:
             running = await self._script(community.id, exc.run.script_name)
             raise UserError(
-                _(
-                    "A script is already running here: {title}, at step {n} of {total}, "
-                    "facilitated by {name}. Only one script runs per channel; it can be ended "
-                    "with `{prefix}script end`."
-                ).format(
+                render.already_running(
                     title=escape_markdown(running.title),
                     n=exc.run.step_index + 1,
                     total=len(running.steps),
@@ -666,7 +628,7 @@ class ScriptsCog(Cog):
         index = script.index_of(step)
         if index is None:
             raise NotFound(
-                _("This script has no step `{step}`. Its steps: {steps}.").format(
+                render.no_such_step(
                     step=step[:32], steps=", ".join(s.id for s in script.steps)[:1500]
                 )
             )
@@ -734,7 +696,7 @@ class ScriptsCog(Cog):
         name = await self._shown_name(ctx, member)
         run = await self.service.add(run.id, member.key, name)
         await ctx.reply(
-            _("{name} is in the queue. {queue}").format(
+            render.already_queued(
                 name=await self._label(run, member.key), queue=await self._queue_text(run)
             ),
             ephemeral=False,
@@ -754,9 +716,7 @@ class ScriptsCog(Cog):
         run = await self.service.lower_hand(run.id, ctx.actor.key)
         name = escape_markdown(await self._shown_name(ctx, ctx.actor))
         await ctx.reply(
-            _("{name} lowered their hand. {queue}").format(
-                name=name, queue=await self._queue_text(run)
-            ),
+            render.hand_lowered(name=name, queue=await self._queue_text(run)),
             ephemeral=False,
         )
 
@@ -817,33 +777,18 @@ class ScriptsCog(Cog):
         """Add or replace a script from TOML text or a file; every problem is shown by line."""
         community = ctx.require_community()
         if file is not None and script_toml:
-            raise UserError(_("Give the script as text or as a file, not both."))
+            raise UserError(render.import_text_and_file())
         if file is None and not script_toml:
-            raise UserError(
-                _("Give the script as TOML text or as a file.")
-                + " "
-                + file_hint(ctx, "script import")
-            )
+            raise UserError(render.import_nothing_given() + " " + file_hint(ctx, "script import"))
         source = _strip_fences(file_text(file) if file is not None else script_toml or "")
         try:
             script = parse_script(source)
         except ScriptError as exc:
-            raise UserError(
-                render.problems_text(_("That script was not imported. Please fix:"), exc.problems)
-            ) from None
+            raise UserError(render.problems_text(render.import_refused(), exc.problems)) from None
         if script.name in self.builtin:
-            raise UserError(
-                _(
-                    "`{name}` is a built-in script and cannot be replaced. Give yours another "
-                    "`name`."
-                ).format(name=script.name)
-            )
+            raise UserError(render.cannot_replace_builtin(name=script.name))
         if await self.service.running_script(community.id, script.name):
-            raise UserError(
-                _("`{name}` is running in a channel now; import it after that meeting.").format(
-                    name=script.name
-                )
-            )
+            raise UserError(render.running_cannot_import(name=script.name))
         replaced = await self.service.save_custom(community.id, script.name, source, ctx.actor.key)
         await self.audit.record(
             community.id,
@@ -851,11 +796,9 @@ class ScriptsCog(Cog):
             "scripts.import",
             f"name={script.name} steps={len(script.steps)} replaced={replaced}",
         )
-        text = _("Replaced **{name}**") if replaced else _("Imported **{name}**")
+        text = render.replaced() if replaced else render.imported()
         await ctx.reply(
-            (
-                text + _(": {title}, {n} steps. See it with `{prefix}script preview {name}`.")
-            ).format(
+            (text + render.import_summary()).format(
                 name=script.name,
                 title=escape_markdown(script.title),
                 n=len(script.steps),
@@ -877,7 +820,7 @@ class ScriptsCog(Cog):
         script = await self._script(ctx.require_community().id, name)
         await ctx.reply(
             Message.of(
-                _("Here is **{name}** as TOML.").format(name=script.name),
+                render.export_caption(name=script.name),
                 attachment=Attachment(
                     f"{script.name}.toml", script.source.encode("utf-8"), "application/toml"
                 ),
@@ -898,24 +841,13 @@ class ScriptsCog(Cog):
         community = ctx.require_community()
         key = name.strip().lower()
         if key in self.builtin:
-            raise UserError(
-                _(
-                    "`{name}` is built in and cannot be deleted. To change it, copy it with "
-                    "`{prefix}script copy {name} NEW-NAME` and edit the copy."
-                ).format(name=key, prefix=ctx.prefix)
-            )
+            raise UserError(render.cannot_delete_builtin(name=key, prefix=ctx.prefix))
         if await self.service.running_script(community.id, key):
-            raise UserError(
-                _("`{name}` is running in a channel now; end that meeting first.").format(name=key)
-            )
+            raise UserError(render.running_cannot_delete(name=key))
         if not await self.service.delete_custom(community.id, key):
-            raise NotFound(
-                _("There is no script called `{name}` here. `script list` shows them.").format(
-                    name=name[:40]
-                )
-            )
+            raise NotFound(render.no_script_listed(name=name[:40]))
         await self.audit.record(community.id, ctx.actor.key, "scripts.delete", f"name={key}")
-        await ctx.reply(_("Deleted the script **{name}**.").format(name=key), ephemeral=True)
+        await ctx.reply(render.script_deleted(name=key), ephemeral=True)
 
     @command(
         "script",
@@ -934,25 +866,16 @@ class ScriptsCog(Cog):
         original = await self._script(community.id, name)
         target = new_name.strip().lower()
         if target in self.builtin or await self.service.custom_source(community.id, target):
-            raise UserError(
-                _("A script called `{name}` already exists; pick another name.").format(
-                    name=target[:32]
-                )
-            )
+            raise UserError(render.name_taken(name=target[:32]))
         try:
             copy = parse_script(rename(original.source, target))
         except ScriptError as exc:
-            raise UserError(
-                render.problems_text(_("That name cannot be used:"), exc.problems)
-            ) from None
+            raise UserError(render.problems_text(render.name_unusable(), exc.problems)) from None
         await self.service.save_custom(community.id, copy.name, copy.source, ctx.actor.key)
         await self.audit.record(
             community.id, ctx.actor.key, "scripts.copy", f"name={original.name} new={copy.name}"
         )
         await ctx.reply(
-            _(
-                "Copied **{name}** to **{new}**. Export it with `{prefix}script export {new}`, "
-                "edit it, and import it again."
-            ).format(name=original.name, new=copy.name, prefix=ctx.prefix),
+            render.copied(name=original.name, new=copy.name, prefix=ctx.prefix),
             ephemeral=True,
         )

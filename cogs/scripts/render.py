@@ -243,3 +243,211 @@ def preview(script: Script, page_chars: int) -> list[str]:
     if len(pages) > 1:
         pages = [f"{page}\n*({n}/{len(pages)})*" for n, page in enumerate(pages, 1)]
     return pages
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def not_your_script() -> str:
+    return _("Only this meeting's facilitator can steer the script.")
+
+
+def replaced() -> str:
+    return _("Replaced **{name}**")
+
+
+def imported() -> str:
+    return _("Imported **{name}**")
+
+
+def list_hint() -> str:
+    return _("`script list` shows them.")
+
+
+def a_former_member() -> str:
+    return _("a former member")
+
+
+def script_ended() -> str:
+    return _(
+        "The meeting script has ended. Thank you all for being here. Nothing said in "
+        "this meeting was saved by the bot."
+    )
+
+
+def at_first_step() -> str:
+    return _("This is the first step; there is nothing before it.")
+
+
+def no_round() -> str:
+    return _("There is no round to pass on right now.")
+
+
+def cannot_start() -> str:
+    return _(
+        "Only a facilitator, or the facilitator assigned to this meeting, can start a script here."
+    )
+
+
+def import_text_and_file() -> str:
+    return _("Give the script as text or as a file, not both.")
+
+
+def step_time_up(step: object, minutes: object) -> str:
+    return _(
+        "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
+        "up. Move on whenever the room is ready (`script next`); no need to rush anyone."
+    ).format(step=step, minutes=minutes)
+
+
+def share_time_note(minutes: object) -> str:
+    return _(
+        "A gentle note, just for you: you've been sharing for about {minutes} minutes. "
+        "Take a moment to finish your thought, so everyone gets a turn."
+    ).format(minutes=minutes)
+
+
+def paused() -> str:
+    return _("The script is paused; the step clock has stopped. Take the time you need.")
+
+
+def stale_button() -> str:
+    return _("That button belongs to an earlier step; use the newest step message.")
+
+
+def did_you_mean(name: object) -> str:
+    return _("Did you mean `{name}`?").format(name=name)
+
+
+def not_running(prefix: object) -> str:
+    return _(
+        "No meeting script is running here. A facilitator can start one with "
+        "`{prefix}script start`."
+    ).format(prefix=prefix)
+
+
+def a_member() -> str:
+    return _("a member")
+
+
+def resumed(step: object) -> str:
+    return _("We're back, at **{step}**.").format(step=step)
+
+
+def no_hands_now(step: object) -> str:
+    return _("Hands are for rounds and open discussion; the current step is **{step}**.").format(
+        step=step
+    )
+
+
+def hand_raised(name: object, queue: object) -> str:
+    return _("{name} raised a hand. {queue}").format(name=name, queue=queue)
+
+
+def passed(name: object, queue: object) -> str:
+    return _("{name} passes this round, and that's fine. {queue}").format(name=name, queue=queue)
+
+
+def no_such_step(step: object, steps: object) -> str:
+    return _("This script has no step `{step}`. Its steps: {steps}.").format(
+        step=step, steps=steps
+    )
+
+
+def already_queued(name: object, queue: object) -> str:
+    return _("{name} is in the queue. {queue}").format(name=name, queue=queue)
+
+
+def hand_lowered(name: object, queue: object) -> str:
+    return _("{name} lowered their hand. {queue}").format(name=name, queue=queue)
+
+
+def import_nothing_given() -> str:
+    return _("Give the script as TOML text or as a file.")
+
+
+def import_refused() -> str:
+    return _("That script was not imported. Please fix:")
+
+
+def cannot_replace_builtin(name: object) -> str:
+    return _(
+        "`{name}` is a built-in script and cannot be replaced. Give yours another `name`."
+    ).format(name=name)
+
+
+def running_cannot_import(name: object) -> str:
+    return _("`{name}` is running in a channel now; import it after that meeting.").format(
+        name=name
+    )
+
+
+def cannot_delete_builtin(name: object, prefix: object) -> str:
+    return _(
+        "`{name}` is built in and cannot be deleted. To change it, copy it with "
+        "`{prefix}script copy {name} NEW-NAME` and edit the copy."
+    ).format(name=name, prefix=prefix)
+
+
+def running_cannot_delete(name: object) -> str:
+    return _("`{name}` is running in a channel now; end that meeting first.").format(name=name)
+
+
+def no_script_listed(name: object) -> str:
+    return _("There is no script called `{name}` here. `script list` shows them.").format(
+        name=name
+    )
+
+
+def script_deleted(name: object) -> str:
+    return _("Deleted the script **{name}**.").format(name=name)
+
+
+def name_taken(name: object) -> str:
+    return _("A script called `{name}` already exists; pick another name.").format(name=name)
+
+
+def name_unusable() -> str:
+    return _("That name cannot be used:")
+
+
+def copied(name: object, new: object, prefix: object) -> str:
+    return _(
+        "Copied **{name}** to **{new}**. Export it with `{prefix}script export {new}`, "
+        "edit it, and import it again."
+    ).format(name=name, new=new, prefix=prefix)
+
+
+def no_hands_up(prefix: object) -> str:
+    return _(
+        "No hands are up. Wait a moment for anyone else, or move on with `{prefix}script next`."
+    ).format(prefix=prefix)
+
+
+def already_running(title: object, n: object, total: object, name: object, prefix: object) -> str:
+    return _(
+        "A script is already running here: {title}, at step {n} of {total}, "
+        "facilitated by {name}. Only one script runs per channel; it can be ended "
+        "with `{prefix}script end`."
+    ).format(title=title, n=n, total=total, name=name, prefix=prefix)
+
+
+def import_summary() -> str:
+    return _(": {title}, {n} steps. See it with `{prefix}script preview {name}`.")
+
+
+def export_caption(name: object) -> str:
+    return _("Here is **{name}** as TOML.").format(name=name)
+
+
+def no_script(name: object) -> str:
+    return _("There is no script called `{name}` here.").format(name=name)
+
+
+def resume_label() -> str:
+    return _("Resume")
+
+
+def floor_given(name: object, queue: object) -> str:
+    return _("The floor is yours, **{name}**. {queue}").format(name=name, queue=queue)
