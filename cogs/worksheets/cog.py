@@ -40,7 +40,6 @@ from bot.core import (
     TextChecks,
     Tier,
     UserError,
-    _,
     command,
     escape_markdown,
     page_count,
@@ -126,7 +125,7 @@ class WorksheetsCog(Cog):
             )
             which = Step(
                 id=WHICH,
-                prompt=_("Which answer would you like to change? Its number is enough."),
+                prompt=render.ask_answer_number(),
                 kind=AnswerKind.CHOICE,
                 choices=tuple(Choice(s.id, render.label(s)) for s in sheet.steps),
                 branches={s.id: s.id for s in sheet.steps},
@@ -138,11 +137,7 @@ class WorksheetsCog(Cog):
                     title=sheet.title,
                     steps=(which, *answers),
                     finish=self._edit_finisher(sheet),
-                    intro=_(
-                        "Let's change one answer in **{title}**. A new answer replaces the old "
-                        "one, `keep` leaves it as it is, and `cancel` stops without changing "
-                        "anything."
-                    ).format(title=sheet.title),
+                    intro=render.edit_intro(title=sheet.title),
                 )
             )
         return dialogues
@@ -153,7 +148,7 @@ class WorksheetsCog(Cog):
         prompt = step.prompt
         if step.terms:
             validate = render.mark_term
-            prompt += "\n" + _("Start an item with `long:` or `short:` to mark it, if you like.")
+            prompt += "\n" + render.term_hint()
         elif step.check == "minutes":
             validate = insights.check_minutes
         return Step(
@@ -185,23 +180,14 @@ class WorksheetsCog(Cog):
             outcome.actor_key, sheet.id, answers, source=outcome.token or None
         )
         prefix = outcome.ctx.prefix
-        lines = [
-            _(
-                "Well done for working through this. It's saved in your toolbox as **#{n}**; "
-                "only you can see it. `{prefix}toolbox view {n}` shows it."
-            ).format(n=item.number, prefix=prefix)
-        ]
+        lines = [render.sheet_saved(n=item.number, prefix=prefix)]
         words = render.flagged_words(sheet, answers)
         if words and sheet.flags is not None:
             lines.append(render.flag_note(sheet.flags, words))
         if sheet.suggest_from and isinstance(answers.get(sheet.suggest_from), str):
             lines.extend(self._suggestions(answers[sheet.suggest_from], sheet, prefix))
         if sheet.id == URGE_LOG:
-            lines.append(
-                _("Noticing an urge is a skill. `{prefix}urge insights` shows patterns.").format(
-                    prefix=prefix
-                )
-            )
+            lines.append(render.urge_insights_hint(prefix=prefix))
         return "\n".join(lines)
 
     def _suggestions(self, stage: str, asked: Worksheet, prefix: str) -> list[str]:
@@ -209,7 +195,7 @@ class WorksheetsCog(Cog):
         if not tools:
             return []
         return [
-            _("Tools that often help right now:"),
+            render.tools_heading(),
             *(f"- **{s.title}**: `{prefix}worksheet start {s.id}`" for s in tools),
         ]
 
@@ -218,18 +204,16 @@ class WorksheetsCog(Cog):
             number = outcome.answers.get(ITEM_KEY)
             step = sheet.step(str(outcome.answers.get(WHICH)))
             if not isinstance(number, int) or step is None:
-                return _("I lost track of which item to change; nothing was changed.")
+                return render.lost_item()
             value = outcome.answers.get(step.id)
             try:
                 item = await self.toolbox.get(outcome.actor_key, number)
                 if value is None or item.answers.get(step.id) == value:
-                    return _("Nothing changed; **#{n}** keeps its answer.").format(n=number)
+                    return render.answer_kept(n=number)
                 await self.toolbox.replace_answer(outcome.actor_key, number, step.id, value)
             except NotFound as exc:
                 return exc.message
-            return _("Updated **#{n}**. `{prefix}toolbox view {n}` shows it.").format(
-                n=number, prefix=outcome.ctx.prefix
-            )
+            return render.item_updated(n=number, prefix=outcome.ctx.prefix)
 
         return finish
 
@@ -307,22 +291,16 @@ class WorksheetsCog(Cog):
             if wanted in (sheet.id, sheet.title.casefold(), sheet.dialogue_id):
                 return sheet
         close = difflib.get_close_matches(wanted, list(self.sheets), n=1)
-        hint = _(" Did you mean `{id}`?").format(id=close[0]) if close else ""
+        hint = render.did_you_mean(id=close[0]) if close else ""
         raise NotFound(
-            _(
-                "There is no worksheet called `{name}`.{hint} `{prefix}worksheet list` shows them."
-            ).format(name=escape_markdown(name)[:40], hint=hint, prefix=prefix)
+            render.no_worksheet(name=escape_markdown(name)[:40], hint=hint, prefix=prefix)
         )
 
     @command("worksheet", "resume", dm=True)
     async def worksheet_resume(self, ctx: Context) -> None:
         """Continue the worksheet you paused or left unfinished."""
         if not await self.dialogue_engine.resume(ctx):
-            raise UserError(
-                _(
-                    "You have nothing paused. `{prefix}worksheet list` shows what you can start."
-                ).format(prefix=ctx.prefix)
-            )
+            raise UserError(render.nothing_paused(prefix=ctx.prefix))
 
     # toolbox
 
@@ -353,7 +331,7 @@ class WorksheetsCog(Cog):
     def _preview(self, item: Item) -> str:
         sheet = self._sheet_for(item)
         if item.worksheet_id == URGE_LOG:
-            text = _("strength {n}").format(n=item.answers.get("intensity", "?"))
+            text = render.strength(n=item.answers.get("intensity", "?"))
             trigger = item.answers.get("trigger")
             return f"{text}, {trigger}" if trigger else text
         for step in sheet.steps:
@@ -419,12 +397,7 @@ class WorksheetsCog(Cog):
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self.sheets.get(item.worksheet_id)
         if sheet is None:
-            raise UserError(
-                _(
-                    "That worksheet isn't available right now, so I can't reopen it. You can "
-                    "still view, export or delete #{n}."
-                ).format(n=id)
-            )
+            raise UserError(render.sheet_unavailable(n=id))
         # The item's answers come along, so `keep`, `skip` and `done` leave the chosen one as
         # it is; the finisher writes back only the answer that was picked.
         prefill: dict[str, Any] = {**item.answers, ITEM_KEY: id}
@@ -436,10 +409,7 @@ class WorksheetsCog(Cog):
             # An answer that is not there still opens the dialogue at "which answer?", so the
             # number the member types next is read as their pick, not as a stray DM.
             await ctx.reply(
-                _(
-                    "**{title}** has no answer “{answer}”; its answers are numbered 1 to {n}. "
-                    "Pick one in the dialogue."
-                ).format(
+                render.no_such_answer(
                     title=sheet.title, answer=escape_markdown(answer)[:40], n=len(sheet.steps)
                 ),
                 ephemeral=True,
@@ -468,26 +438,26 @@ class WorksheetsCog(Cog):
         if wanted == "all":
             items = await self.toolbox.items(ctx.actor.key)
             if not items:
-                raise UserError(_("Your toolbox is empty, so there is nothing to export."))
+                raise UserError(render.nothing_to_export())
             stem = "toolbox-all"
         elif wanted.isdigit():
             items = [await self.toolbox.get(ctx.actor.key, int(wanted))]
             stem = f"toolbox-{wanted}-{items[0].worksheet_id}"
         else:
-            raise UserError(_("Give an item's number, or `all`."))
+            raise UserError(render.item_number_expected())
         pairs = [(self._sheet_for(i), i) for i in items]
         text = "\n\n---\n\n".join(render.markdown(s, i, ctx.zone) for s, i in pairs)
         data = [render.as_json(s, i) for s, i in pairs]
         await ctx.reply(
             Message(
-                text=(_("Your export, as Markdown. Keep it somewhere safe."),),
+                text=(render.export_markdown_caption(),),
                 attachment=Attachment(f"{stem}.md", text.encode(), "text/markdown"),
             ),
             ephemeral=True,
         )
         await ctx.reply(
             Message(
-                text=(_("And the same as JSON."),),
+                text=(render.export_json_caption(),),
                 attachment=Attachment(
                     f"{stem}.json",
                     render.json_bytes(data if wanted == "all" else data[0]),
@@ -506,7 +476,7 @@ class WorksheetsCog(Cog):
     async def toolbox_delete(self, ctx: Context, id: int) -> None:
         """Delete an item from your toolbox for good (shares are withdrawn too)."""
         shares = await self.toolbox.delete(ctx.actor.key, id)
-        lines = [_("Deleted #{n}.").format(n=id)]
+        lines = [render.item_deleted(n=id)]
         lines += await self._withdraw(ctx, shares)
         await ctx.reply("\n".join(lines), ephemeral=True)
 
@@ -531,21 +501,18 @@ class WorksheetsCog(Cog):
     ) -> None:
         """Share a copy of one item with a facilitator or a group journal (you can withdraw it)."""
         if (person is None) == (group is None):
-            raise UserError(_("Name one facilitator, or a group journal with `group:NAME`."))
+            raise UserError(render.share_target_expected())
         if group is not None:
             await self._share_into_group(ctx, id, group)
             return
         assert person is not None
         if person.key == ctx.actor.key:
-            raise UserError(_("That's you; your toolbox is already yours to see."))
+            raise UserError(render.share_with_self())
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self._sheet_for(item)
         community_id = ctx.community.id if ctx.community is not None else None
         sharer = await self.members.display_name(community_id, ctx.actor.key, ctx.actor.name)
-        intro = _(
-            "**{name}** shared this from their toolbox with you. Please keep it private; they "
-            "can withdraw it at any time."
-        ).format(name=escape_markdown(sharer))
+        intro = render.shared_notice(name=escape_markdown(sharer))
         copy = Message(text=(intro,), card=render.card(sheet, item, ctx.zone, ctx.prefix))
         key = f"worksheets.share.{uuid.uuid4().hex}"
         target = Target(person.platform, person.key, is_dm=True)
@@ -562,10 +529,7 @@ class WorksheetsCog(Cog):
         )
         await self.toolbox.add_share(ctx.actor.key, id, person.key, person.name, key)
         await ctx.reply(
-            _(
-                "Sent **#{n}** to {name}. They see exactly what `{prefix}toolbox view {n}` "
-                "shows now. `{prefix}toolbox unshare {n}` withdraws it."
-            ).format(n=id, name=escape_markdown(person.name), prefix=ctx.prefix),
+            render.item_sent(n=id, name=escape_markdown(person.name), prefix=ctx.prefix),
             ephemeral=True,
         )
 
@@ -579,15 +543,15 @@ class WorksheetsCog(Cog):
         """Withdraw every share of one item."""
         shares = await self.toolbox.remove_shares(ctx.actor.key, id)
         if not shares:
-            raise UserError(_("#{n} isn't shared with anyone.").format(n=id))
-        lines = [_("**#{n}** is no longer shared.").format(n=id)]
+            raise UserError(render.item_not_shared(n=id))
+        lines = [render.item_unshared(n=id)]
         lines += await self._withdraw(ctx, shares)
         await ctx.reply("\n".join(lines), ephemeral=True)
 
     async def _share_into_group(self, ctx: Context, id: int, group: str) -> None:
         """Post the item into a group journal the member belongs to (the journal cog's)."""
         if self.journal is None or ctx.community is None:
-            raise UserError(_("Group journals are not available here."))
+            raise UserError(render.no_group_journals())
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self._sheet_for(item)
         body = render.markdown(sheet, item, ctx.zone)
@@ -598,14 +562,11 @@ class WorksheetsCog(Cog):
             ctx.actor.key,
             id,
             f"{GROUP_SHARE}{name}",
-            _("group {name}").format(name=name),
+            render.group_label(name=name),
             f"{GROUP_SHARE}{code}",
         )
         await ctx.reply(
-            _(
-                "Posted **#{n}** in the group journal **{group}** as entry `{code}`. "
-                "`{prefix}toolbox unshare {n}` takes it out again."
-            ).format(n=id, group=escape_markdown(name), code=code, prefix=ctx.prefix),
+            render.item_posted(n=id, group=escape_markdown(name), code=code, prefix=ctx.prefix),
             ephemeral=True,
         )
 
@@ -619,42 +580,26 @@ class WorksheetsCog(Cog):
                 if self.journal is not None:
                     code = share.outbox_key[len(GROUP_SHARE) :]
                     await self.journal.withdraw_from_group(ctx.actor.key, code)
-                lines.append(_("Taken out of the {name} journal.").format(name=name))
+                lines.append(render.taken_out_of_journal(name=name))
                 continue
             gone = await outbox.forget(share_ref(share))
             if gone.withdrawn:
-                lines.append(_("{name} had not received it yet and now won't.").format(name=name))
+                lines.append(render.copy_withdrawn(name=name))
                 continue
             if gone.removed:
-                lines.append(
-                    _("The copy I had sent {name} was deleted from their messages.").format(
-                        name=name
-                    )
-                )
+                lines.append(render.copy_deleted(name=name))
                 continue
             if gone.waiting:
-                lines.append(
-                    _(
-                        "The copy I had sent {name} will be deleted from their messages when I "
-                        "reach the platform again."
-                    ).format(name=name)
-                )
+                lines.append(render.copy_delete_pending(name=name))
                 continue
-            note = Message.coerce(
-                _(
-                    "A member has withdrawn a worksheet they shared with you. Please delete the "
-                    "copy above in this conversation. Thank you for respecting their choice."
-                )
-            )
+            note = Message.coerce(render.withdrawn_notice())
             await outbox.enqueue(
                 f"{share.outbox_key}.withdrawn",
                 Target(Actor.platform_of(share.recipient_key), share.recipient_key, is_dm=True),
                 note,
                 self.clock.now(),
             )
-            lines.append(
-                _("{name} already had a copy; I've asked them to delete it.").format(name=name)
-            )
+            lines.append(render.copy_asked_deleted(name=name))
         return lines
 
     # urge log
@@ -687,7 +632,7 @@ class WorksheetsCog(Cog):
         """Note an urge: `urge log 6 after work; walked it off 20 min`, or step by step."""
         if intensity is None:
             if URGE_LOG not in self.sheets:
-                raise UserError(_("The urge log dialogue isn't available right now."))
+                raise UserError(render.urge_log_unavailable())
             await self.dialogue_engine.start(ctx, self.sheets[URGE_LOG].dialogue_id)
             return
         text = (details or "").strip()
@@ -709,10 +654,7 @@ class WorksheetsCog(Cog):
         entries = insights.entries_from([(i.answers, i.created_at) for i in items], ctx.zone)
         if not entries:
             await ctx.reply(
-                _(
-                    "No urges logged yet. `{prefix}urge log 6 after work; walked it off` notes "
-                    "one in a line."
-                ).format(prefix=ctx.prefix),
+                render.no_urges(prefix=ctx.prefix),
                 ephemeral=True,
             )
             return

@@ -260,3 +260,191 @@ def urge_logged(
             ).format(prefix=prefix)
         )
     return "\n".join(lines)
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def tools_heading() -> str:
+    return _("Tools that often help right now:")
+
+
+def term_hint() -> str:
+    return _("Start an item with `long:` or `short:` to mark it, if you like.")
+
+
+def lost_item() -> str:
+    return _("I lost track of which item to change; nothing was changed.")
+
+
+def share_target_expected() -> str:
+    return _("Name one facilitator, or a group journal with `group:NAME`.")
+
+
+def share_with_self() -> str:
+    return _("That's you; your toolbox is already yours to see.")
+
+
+def shared_notice(name: object) -> str:
+    return _(
+        "**{name}** shared this from their toolbox with you. Please keep it private; they "
+        "can withdraw it at any time."
+    ).format(name=name)
+
+
+def no_group_journals() -> str:
+    return _("Group journals are not available here.")
+
+
+def withdrawn_notice() -> str:
+    return _(
+        "A member has withdrawn a worksheet they shared with you. Please delete the "
+        "copy above in this conversation. Thank you for respecting their choice."
+    )
+
+
+def ask_answer_number() -> str:
+    return _("Which answer would you like to change? Its number is enough.")
+
+
+def sheet_saved(n: object, prefix: object) -> str:
+    return _(
+        "Well done for working through this. It's saved in your toolbox as **#{n}**; "
+        "only you can see it. `{prefix}toolbox view {n}` shows it."
+    ).format(n=n, prefix=prefix)
+
+
+def item_updated(n: object, prefix: object) -> str:
+    return _("Updated **#{n}**. `{prefix}toolbox view {n}` shows it.").format(n=n, prefix=prefix)
+
+
+def did_you_mean(id: object) -> str:
+    return _(" Did you mean `{id}`?").format(id=id)
+
+
+def no_worksheet(name: object, hint: object, prefix: object) -> str:
+    return _(
+        "There is no worksheet called `{name}`.{hint} `{prefix}worksheet list` shows them."
+    ).format(name=name, hint=hint, prefix=prefix)
+
+
+def strength(n: object) -> str:
+    return _("strength {n}").format(n=n)
+
+
+def nothing_to_export() -> str:
+    return _("Your toolbox is empty, so there is nothing to export.")
+
+
+def item_number_expected() -> str:
+    return _("Give an item's number, or `all`.")
+
+
+def item_deleted(n: object) -> str:
+    return _("Deleted #{n}.").format(n=n)
+
+
+def item_unshared(n: object) -> str:
+    return _("**#{n}** is no longer shared.").format(n=n)
+
+
+def urge_log_unavailable() -> str:
+    return _("The urge log dialogue isn't available right now.")
+
+
+def urge_insights_hint(prefix: object) -> str:
+    return _("Noticing an urge is a skill. `{prefix}urge insights` shows patterns.").format(
+        prefix=prefix
+    )
+
+
+def nothing_paused(prefix: object) -> str:
+    return _("You have nothing paused. `{prefix}worksheet list` shows what you can start.").format(
+        prefix=prefix
+    )
+
+
+def sheet_unavailable(n: object) -> str:
+    return _(
+        "That worksheet isn't available right now, so I can't reopen it. You can "
+        "still view, export or delete #{n}."
+    ).format(n=n)
+
+
+def item_sent(n: object, name: object, prefix: object) -> str:
+    return _(
+        "Sent **#{n}** to {name}. They see exactly what `{prefix}toolbox view {n}` "
+        "shows now. `{prefix}toolbox unshare {n}` withdraws it."
+    ).format(n=n, name=name, prefix=prefix)
+
+
+def item_not_shared(n: object) -> str:
+    return _("#{n} isn't shared with anyone.").format(n=n)
+
+
+def group_label(name: object) -> str:
+    return _("group {name}").format(name=name)
+
+
+def item_posted(n: object, group: object, code: object, prefix: object) -> str:
+    return _(
+        "Posted **#{n}** in the group journal **{group}** as entry `{code}`. "
+        "`{prefix}toolbox unshare {n}` takes it out again."
+    ).format(n=n, group=group, code=code, prefix=prefix)
+
+
+def copy_asked_deleted(name: object) -> str:
+    return _("{name} already had a copy; I've asked them to delete it.").format(name=name)
+
+
+def answer_kept(n: object) -> str:
+    return _("Nothing changed; **#{n}** keeps its answer.").format(n=n)
+
+
+def export_markdown_caption() -> str:
+    return _("Your export, as Markdown. Keep it somewhere safe.")
+
+
+def export_json_caption() -> str:
+    return _("And the same as JSON.")
+
+
+def taken_out_of_journal(name: object) -> str:
+    return _("Taken out of the {name} journal.").format(name=name)
+
+
+def copy_withdrawn(name: object) -> str:
+    return _("{name} had not received it yet and now won't.").format(name=name)
+
+
+def copy_deleted(name: object) -> str:
+    return _("The copy I had sent {name} was deleted from their messages.").format(name=name)
+
+
+def copy_delete_pending(name: object) -> str:
+    return _(
+        "The copy I had sent {name} will be deleted from their messages when I "
+        "reach the platform again."
+    ).format(name=name)
+
+
+def no_urges(prefix: object) -> str:
+    return _(
+        "No urges logged yet. `{prefix}urge log 6 after work; walked it off` notes one in a line."
+    ).format(prefix=prefix)
+
+
+def edit_intro(title: object) -> str:
+    return _(
+        "Let's change one answer in **{title}**. A new answer replaces the old "
+        "one, `keep` leaves it as it is, and `cancel` stops without changing "
+        "anything."
+    ).format(title=title)
+
+
+def no_such_answer(title: object, answer: object, n: object) -> str:
+    return _(
+        "**{title}** has no answer “{answer}”; its answers are numbered 1 to {n}. "
+        "Pick one in the dialogue."
+    ).format(title=title, answer=answer, n=n)
