@@ -105,7 +105,7 @@ def split_fields(text: str) -> tuple[dict[str, str], str]:
             break
         name = match.group(1).lower()
         if name in fields:
-            raise ArgumentError(_("`{name}` is given twice.").format(name=name))
+            raise ArgumentError(render.given_twice(name=name))
         fields[name] = tok.value[len(match.group(0)) :]
     return fields, rest
 
@@ -117,7 +117,7 @@ def parse_mood(raw: str | None) -> int | None:
     try:
         mood = int(raw.strip())
     except ValueError:
-        raise ArgumentError(_("Mood is a number from 1 to 10.")) from None
+        raise ArgumentError(render.mood_expected()) from None
     return JournalService.check_mood(mood)
 
 
@@ -129,9 +129,7 @@ def parse_visibility(raw: str | None) -> str | None:
     for value in (PRIVATE, SHARED):
         if word in (value, _(value).lower()):
             return value
-    raise ArgumentError(
-        _("Visibility is `private` or `shared`. For a group journal use `group write`.")
-    )
+    raise ArgumentError(render.visibility_expected())
 
 
 def parse_mood_range(raw: str) -> tuple[int, int]:
@@ -140,7 +138,7 @@ def parse_mood_range(raw: str) -> tuple[int, int]:
     low = int(match.group(1)) if match else 0
     high = int(match.group(2) or low) if match else 0
     if not match or not 1 <= low <= high <= 10:
-        raise ArgumentError(_("Mood filter: a number from 1 to 10, or a range such as 4-7."))
+        raise ArgumentError(render.mood_filter_expected())
     return low, high
 
 
@@ -204,14 +202,14 @@ class JournalCog(Cog, GroupJournal):
     async def _name(self, community_id: int | None, actor_key: str | None) -> str:
         """The pseudonym someone chose here, never their account name."""
         if actor_key is None:
-            return _("a former member")
-        fallback = _("a member")
+            return render.a_former_member()
+        fallback = render.a_member()
         name = await self.members.display_name(community_id, actor_key, fallback)
         return fallback if name == fallback else escape_markdown(name)
 
     def _need_community(self, ctx: Context) -> int:
         if ctx.community is None:
-            raise UserError(_("This works inside a community; try it in a community channel."))
+            raise UserError(render.needs_community())
         return ctx.community.id
 
     async def _announce(self, community_id: int | None, entry: EntryView, prefix: str) -> None:
@@ -319,7 +317,7 @@ class JournalCog(Cog, GroupJournal):
         """Suggest something to write about when you don't know where to start."""
         pool = [p for p in self.prompts if topic is None or topic in p.tags]
         if not pool:
-            raise UserError(_("I have no writing prompts for that right now."))
+            raise UserError(render.no_prompts())
         chosen = random.choice(pool)
         await ctx.reply(render.prompt(chosen.text, ctx.prefix), ephemeral=True)
 
@@ -409,7 +407,7 @@ class JournalCog(Cog, GroupJournal):
         changed = new_body is not None or "title" in fields or "mood" in fields
         note = await self._refeed(saved, ctx.prefix, changed=changed)
         await ctx.reply(
-            _with(_("Updated `{code}`.").format(code=saved.entry.code), note)
+            _with(render.entry_updated(code=saved.entry.code), note)
             + render.public_typing_tip(ctx.place.is_dm, ctx.prefix),
             ephemeral=True,
         )
@@ -432,7 +430,7 @@ class JournalCog(Cog, GroupJournal):
         """Delete one of your entries for good, with the feedback on it."""
         await self.service.delete(ctx.actor.key, id)
         gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(id)))
-        await ctx.reply(_with(_("Deleted. It's gone for good."), gone.note()), ephemeral=True)
+        await ctx.reply(_with(render.entry_deleted(), gone.note()), ephemeral=True)
 
     @command(
         "journal",
@@ -458,7 +456,7 @@ class JournalCog(Cog, GroupJournal):
         community_id = self._need_community(ctx)
         result = await self.service.feed(community_id, page)
         if not result.total:
-            await ctx.reply(_("Nobody has shared an entry here yet."), ephemeral=True)
+            await ctx.reply(render.feed_empty(), ephemeral=True)
             return
         await ctx.reply(await self._page_message(ctx, result, community_id), ephemeral=True)
 
@@ -490,13 +488,9 @@ class JournalCog(Cog, GroupJournal):
                 f"journal.feedback.{saved.code}",
                 entry.author_key,
                 Message.of(
-                    _("{name} left feedback on your shared entry {title} (`{code}`):").format(
-                        name=name, title=render.title(entry), code=entry.code
-                    ),
+                    render.feedback_notice(name=name, title=render.title(entry), code=entry.code),
                     "\n" + escape_markdown(body) + "\n\n",
-                    _(
-                        "You can close feedback with `{prefix}journal close-feedback {code}`."
-                    ).format(prefix=ctx.prefix, code=entry.code),
+                    render.feedback_close_hint(prefix=ctx.prefix, code=entry.code),
                 ),
                 refs=(
                     OutboxRef(RefKind.FEEDBACK, saved.code),
@@ -506,9 +500,7 @@ class JournalCog(Cog, GroupJournal):
                 ),
             )
         await ctx.reply(
-            _("Thank you. Your feedback (`{code}`) was passed on to the author.").format(
-                code=saved.code
-            ),
+            render.feedback_passed_on(code=saved.code),
             ephemeral=True,
         )
 
@@ -522,16 +514,14 @@ class JournalCog(Cog, GroupJournal):
         """Take back feedback you left."""
         await self.service.withdraw_feedback(ctx.actor.key, id)
         gone = await self.outbox.forget(OutboxRef(RefKind.FEEDBACK, clean_code(id)))
-        await ctx.reply(_with(_("Your feedback was removed."), gone.note()), ephemeral=True)
+        await ctx.reply(_with(render.feedback_removed(), gone.note()), ephemeral=True)
 
     @command("journal", "close-feedback", options=(ENTRY_ID,), ephemeral=True)
     async def close_feedback(self, ctx: Context, id: str) -> None:
         """Stop taking feedback on one of your shared entries."""
         entry = await self.service.set_feedback_open(ctx.actor.key, id, False)
         await ctx.reply(
-            _("Feedback on `{code}` is closed. What was already left stays.").format(
-                code=entry.code
-            ),
+            render.feedback_closed(code=entry.code),
             ephemeral=True,
         )
 
@@ -549,9 +539,7 @@ class JournalCog(Cog, GroupJournal):
         gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, saved.entry.code))
         await ctx.reply(
             _with(
-                _("`{code}` is private again; only you can read it and its feedback.").format(
-                    code=saved.entry.code
-                ),
+                render.entry_unshared(code=saved.entry.code),
                 gone.note(),
             ),
             ephemeral=True,
@@ -578,20 +566,12 @@ class JournalCog(Cog, GroupJournal):
         await self._tell(
             f"journal.removed.{entry.code}",
             entry.author_key,
-            Message.of(
-                _(
-                    "A moderator took your entry `{code}` out of view in the community. It is "
-                    "still in your own journal, and nothing else about you was shared. If you "
-                    "have questions, you are welcome to ask the moderators."
-                ).format(code=entry.code)
-            ),
+            Message.of(render.entry_hidden_notice(code=entry.code)),
             community_id=community_id,
         )
         await ctx.reply(
             _with(
-                _("Entry `{code}` is out of view; its author has been told.").format(
-                    code=entry.code
-                ),
+                render.entry_hidden(code=entry.code),
                 gone.note(),
             ),
             ephemeral=True,
@@ -621,15 +601,10 @@ class JournalCog(Cog, GroupJournal):
             await self._tell(
                 f"journal.removed-feedback.{code}",
                 author,
-                Message.of(
-                    _(
-                        "A moderator took your feedback `{code}` out of view. If you have "
-                        "questions, you are welcome to ask the moderators."
-                    ).format(code=code)
-                ),
+                Message.of(render.feedback_hidden_notice(code=code)),
                 community_id=community_id,
             )
-        await ctx.reply(_("Feedback `{code}` is out of view.").format(code=code), ephemeral=True)
+        await ctx.reply(render.feedback_hidden(code=code), ephemeral=True)
 
     @command(
         "journal",
@@ -654,9 +629,7 @@ class JournalCog(Cog, GroupJournal):
         await self.audit.record(community_id, ctx.actor.key, "journal.feed_channel", key or "none")
         label = channel.label if channel else ""
         await ctx.reply(
-            _("Newly shared entries will appear in {channel}.").format(channel=label)
-            if key
-            else _("Shared entries will no longer be posted to a channel."),
+            render.feed_on(channel=label) if key else render.feed_off(),
             ephemeral=True,
         )
 
@@ -682,10 +655,7 @@ class JournalCog(Cog, GroupJournal):
         community_id = self._need_community(ctx)
         clean = await self.service.create_group(community_id, ctx.actor.key, name)
         await ctx.reply(
-            _(
-                "The group journal **{name}** is ready. Invite people with "
-                "`{prefix}group invite @someone`; only members can read it."
-            ).format(name=escape_markdown(clean), prefix=ctx.prefix),
+            render.group_ready(name=escape_markdown(clean), prefix=ctx.prefix),
             ephemeral=True,
         )
 
@@ -716,10 +686,7 @@ class JournalCog(Cog, GroupJournal):
             f"journal.invite.{invite.code}",
             member.key,
             Message.of(
-                _(
-                    "{name} invited you to the group journal **{group}** in {community}. To join, "
-                    "type `{prefix}group join {code}` there. No pressure: the code expires on "
-                ).format(
+                render.group_invitation(
                     name=inviter,
                     group=escape_markdown(invite.group_name),
                     community=escape_markdown(ctx.community.name),
@@ -731,7 +698,7 @@ class JournalCog(Cog, GroupJournal):
             ),
             community_id=community_id,
         )
-        await ctx.reply(_("Invitation sent privately."), ephemeral=True)
+        await ctx.reply(render.invitation_sent(), ephemeral=True)
 
     @command(
         "group",
@@ -743,10 +710,7 @@ class JournalCog(Cog, GroupJournal):
         """Join a group journal with the code you were sent."""
         name = await self.service.join(ctx.actor.key, code)
         await ctx.reply(
-            _(
-                "Welcome to **{name}**. Read it with `{prefix}group read`, write with "
-                "`{prefix}group write`."
-            ).format(name=escape_markdown(name), prefix=ctx.prefix),
+            render.group_welcome(name=escape_markdown(name), prefix=ctx.prefix),
             ephemeral=True,
         )
 
@@ -769,12 +733,9 @@ class JournalCog(Cog, GroupJournal):
         """Leave a group journal."""
         community_id = self._need_community(ctx)
         name, closed = await self.service.leave(community_id, ctx.actor.key, group)
-        text = _("You left **{name}**.").format(name=escape_markdown(name))
+        text = render.group_left(name=escape_markdown(name))
         if closed:
-            text += " " + _(
-                "You were the last member, so the group journal was closed. Entries written "
-                "there now stay private with the people who wrote them."
-            )
+            text += " " + render.group_closed()
         await ctx.reply(text, ephemeral=True)
 
     @command(
@@ -833,9 +794,7 @@ class JournalCog(Cog, GroupJournal):
         name, result = await self.service.group_entries(community_id, ctx.actor.key, group, page)
         if not result.total:
             await ctx.reply(
-                _("Nothing in **{name}** yet. `{prefix}group write` adds the first entry.").format(
-                    name=escape_markdown(name), prefix=ctx.prefix
-                ),
+                render.group_empty(name=escape_markdown(name), prefix=ctx.prefix),
                 ephemeral=True,
             )
             return
@@ -869,26 +828,26 @@ class JournalCog(Cog, GroupJournal):
         """Multi-line writing in DMs: new entries, group entries, and new text for an entry."""
         body = Step(
             "body",
-            _("What would you like to write? Send it in one or more messages, then type `done`."),
+            render.ask_text(),
             kind=AnswerKind.LIST,
             long=True,
-            hint=_("Each message becomes a paragraph. `done` saves; `cancel` keeps nothing."),
+            hint=render.text_hint(),
         )
         return [
             Dialogue(
                 id="journal_write",
-                title=_("a journal entry"),
+                title=render.a_journal_entry(),
                 steps=(
                     body,
                     Step(
                         "title",
-                        _("A short title? (optional)"),
+                        render.ask_title(),
                         required=False,
                         validate=self.service.check_title,
                     ),
                     Step(
                         "mood",
-                        _("How is your mood, from 1 to 10?"),
+                        render.ask_mood(),
                         kind=AnswerKind.SCALE,
                         required=False,
                         low=1,
@@ -896,12 +855,12 @@ class JournalCog(Cog, GroupJournal):
                     ),
                     Step(
                         "visibility",
-                        _("Keep it private, or share it here so others can encourage you?"),
+                        render.ask_visibility(),
                         kind=AnswerKind.CHOICE,
                         required=False,
                         choices=(
-                            Choice(PRIVATE, _("private (only you)")),
-                            Choice(SHARED, _("shared (under your pseudonym)")),
+                            Choice(PRIVATE, render.private_choice()),
+                            Choice(SHARED, render.shared_choice()),
                         ),
                     ),
                 ),
@@ -909,17 +868,17 @@ class JournalCog(Cog, GroupJournal):
             ),
             Dialogue(
                 id="journal_group_write",
-                title=_("a group journal entry"),
+                title=render.a_group_journal_entry(),
                 steps=(body,),
                 finish=self._finish_group_write,
             ),
             Dialogue(
                 id="journal_edit",
-                title=_("new text for your entry"),
+                title=render.edit_dialogue_title(),
                 steps=(
                     Step(
                         "body",
-                        _("Send the new text in one or more messages, then type `done`."),
+                        render.ask_new_text(),
                         kind=AnswerKind.LIST,
                         long=True,
                     ),
@@ -965,7 +924,7 @@ class JournalCog(Cog, GroupJournal):
             outcome.actor_key, str(outcome.answers["entry"]), body=self._joined(outcome)
         )
         note = await self._refeed(saved, outcome.ctx.prefix, changed=True)
-        return _with(_("Updated `{code}`.").format(code=saved.entry.code), note)
+        return _with(render.entry_updated(code=saved.entry.code), note)
 
     async def share_into_group(
         self, community_id: int, author_key: str, group: str, title: str, body: str

@@ -192,3 +192,198 @@ def entry(
         elif not shown.feedback_open:
             parts.append("\n\n" + _("Feedback is closed on this entry."))
     return Message.of(*parts)
+
+
+# The cog's replies: errors, questions and confirmations, each in the reader's language
+# (cog.py only chooses which one to send).
+
+
+def visibility_expected() -> str:
+    return _("Visibility is `private` or `shared`. For a group journal use `group write`.")
+
+
+def a_member() -> str:
+    return _("a member")
+
+
+def mood_filter_expected() -> str:
+    return _("Mood filter: a number from 1 to 10, or a range such as 4-7.")
+
+
+def a_former_member() -> str:
+    return _("a former member")
+
+
+def ask_text() -> str:
+    return _("What would you like to write? Send it in one or more messages, then type `done`.")
+
+
+def mood_expected() -> str:
+    return _("Mood is a number from 1 to 10.")
+
+
+def needs_community() -> str:
+    return _("This works inside a community; try it in a community channel.")
+
+
+def no_prompts() -> str:
+    return _("I have no writing prompts for that right now.")
+
+
+def invitation_sent() -> str:
+    return _("Invitation sent privately.")
+
+
+def group_left(name: object) -> str:
+    return _("You left **{name}**.").format(name=name)
+
+
+def group_closed() -> str:
+    return _(
+        "You were the last member, so the group journal was closed. Entries written "
+        "there now stay private with the people who wrote them."
+    )
+
+
+def text_hint() -> str:
+    return _("Each message becomes a paragraph. `done` saves; `cancel` keeps nothing.")
+
+
+def entry_deleted() -> str:
+    return _("Deleted. It's gone for good.")
+
+
+def feed_empty() -> str:
+    return _("Nobody has shared an entry here yet.")
+
+
+def feedback_removed() -> str:
+    return _("Your feedback was removed.")
+
+
+def feed_off() -> str:
+    return _("Shared entries will no longer be posted to a channel.")
+
+
+def a_journal_entry() -> str:
+    return _("a journal entry")
+
+
+def a_group_journal_entry() -> str:
+    return _("a group journal entry")
+
+
+def edit_dialogue_title() -> str:
+    return _("new text for your entry")
+
+
+def entry_updated(code: object) -> str:
+    return _("Updated `{code}`.").format(code=code)
+
+
+def given_twice(name: object) -> str:
+    return _("`{name}` is given twice.").format(name=name)
+
+
+def feedback_passed_on(code: object) -> str:
+    return _("Thank you. Your feedback (`{code}`) was passed on to the author.").format(code=code)
+
+
+def feedback_closed(code: object) -> str:
+    return _("Feedback on `{code}` is closed. What was already left stays.").format(code=code)
+
+
+def feedback_hidden(code: object) -> str:
+    return _("Feedback `{code}` is out of view.").format(code=code)
+
+
+def group_ready(name: object, prefix: object) -> str:
+    return _(
+        "The group journal **{name}** is ready. Invite people with "
+        "`{prefix}group invite @someone`; only members can read it."
+    ).format(name=name, prefix=prefix)
+
+
+def group_welcome(name: object, prefix: object) -> str:
+    return _(
+        "Welcome to **{name}**. Read it with `{prefix}group read`, write with "
+        "`{prefix}group write`."
+    ).format(name=name, prefix=prefix)
+
+
+def entry_unshared(code: object) -> str:
+    return _("`{code}` is private again; only you can read it and its feedback.").format(code=code)
+
+
+def entry_hidden_notice(code: object) -> str:
+    return _(
+        "A moderator took your entry `{code}` out of view in the community. It is "
+        "still in your own journal, and nothing else about you was shared. If you "
+        "have questions, you are welcome to ask the moderators."
+    ).format(code=code)
+
+
+def entry_hidden(code: object) -> str:
+    return _("Entry `{code}` is out of view; its author has been told.").format(code=code)
+
+
+def feed_on(channel: object) -> str:
+    return _("Newly shared entries will appear in {channel}.").format(channel=channel)
+
+
+def group_invitation(
+    name: object, group: object, community: object, prefix: object, code: object
+) -> str:
+    return _(
+        "{name} invited you to the group journal **{group}** in {community}. To join, "
+        "type `{prefix}group join {code}` there. No pressure: the code expires on "
+    ).format(name=name, group=group, community=community, prefix=prefix, code=code)
+
+
+def group_empty(name: object, prefix: object) -> str:
+    return _("Nothing in **{name}** yet. `{prefix}group write` adds the first entry.").format(
+        name=name, prefix=prefix
+    )
+
+
+def ask_title() -> str:
+    return _("A short title? (optional)")
+
+
+def ask_mood() -> str:
+    return _("How is your mood, from 1 to 10?")
+
+
+def ask_visibility() -> str:
+    return _("Keep it private, or share it here so others can encourage you?")
+
+
+def ask_new_text() -> str:
+    return _("Send the new text in one or more messages, then type `done`.")
+
+
+def feedback_notice(name: object, title: object, code: object) -> str:
+    return _("{name} left feedback on your shared entry {title} (`{code}`):").format(
+        name=name, title=title, code=code
+    )
+
+
+def feedback_close_hint(prefix: object, code: object) -> str:
+    return _("You can close feedback with `{prefix}journal close-feedback {code}`.").format(
+        prefix=prefix, code=code
+    )
+
+
+def feedback_hidden_notice(code: object) -> str:
+    return _(
+        "A moderator took your feedback `{code}` out of view. If you have "
+        "questions, you are welcome to ask the moderators."
+    ).format(code=code)
+
+
+def private_choice() -> str:
+    return _("private (only you)")
+
+
+def shared_choice() -> str:
+    return _("shared (under your pseudonym)")
