@@ -115,3 +115,19 @@ def test_invite_url_without_a_usable_id_says_what_to_do(
     assert code == 2
     assert out == ""
     assert says in err and "Developer Portal" in err
+
+
+def test_the_readme_names_every_permission_the_invite_asks_for() -> None:
+    readme = " ".join((ADAPTER.parents[2] / "README.md").read_text().lower().split())
+    section = readme[readme.index("### discord: the application") :]
+    needed = invite.permissions_needed(DiscordConfig(message_content=True))
+    names: dict[int, list[str]] = {}  # one bit may have several names (read_messages)
+    for flag, bit in discord.Permissions.VALID_FLAGS.items():
+        if needed.value & bit:
+            names.setdefault(bit, []).append(flag)
+    unnamed = [
+        aliases
+        for aliases in names.values()
+        if not any(flag.replace("_", " ") in section for flag in aliases)
+    ]
+    assert not unnamed, f"README's Discord section does not name: {unnamed}"
