@@ -124,7 +124,9 @@ class SQLiteWriteLock:
                 "database is locked: this task already holds the write lock on another connection"
             )
         try:
-            await asyncio.wait_for(self._lock.acquire(), WRITE_LOCK_WAIT_SECONDS)
+            # asyncio.timeout, not wait_for: no task per write when the lock is free.
+            async with asyncio.timeout(WRITE_LOCK_WAIT_SECONDS):
+                await self._lock.acquire()
         except TimeoutError:
             raise RuntimeError(
                 f"database is locked: no write lock within {WRITE_LOCK_WAIT_SECONDS:.0f} s"
