@@ -337,3 +337,13 @@ def test_no_shipped_file_points_at_notes_outside_the_repository() -> None:
                 if any(note in line for note in OUTSIDE_NOTES):
                     offenders.append(f"{path.relative_to(ROOT).as_posix()}:{number}")
     assert offenders == []
+
+
+def test_no_adapter_file_outgrows_one_concern() -> None:
+    """docs/architecture.md: an adapter is split by concern; 500 lines is the sign to split."""
+    sizes = {
+        path.relative_to(ROOT).as_posix(): len(path.read_text().splitlines())
+        for path in ROOT.glob("bot/adapters/**/*.py")
+    }
+    assert len(sizes) > 10  # the scan sees the adapters
+    assert {path: n for path, n in sizes.items() if n > 500} == {}
