@@ -153,6 +153,31 @@ def test_an_unpublished_community_is_a_plain_404_like_none_at_all(tmp_path: Path
         assert web.get("/c/1/").status_code == 404
 
 
+def test_any_number_in_an_address_is_a_page_or_the_plain_404(tmp_path: Path) -> None:
+    # ids past what the database holds (64-bit) once failed with a server error
+    with published(tmp_path / "bot.sqlite3") as web:
+        web.say('!meeting schedule "Evening circle" "2027-03-02 19:00" 60m zone:UTC')
+
+        @settings(max_examples=40, deadline=None)
+        @given(
+            community=st.integers(min_value=0, max_value=2**80) | st.sampled_from([1, 2**63]),
+            meeting=st.integers(min_value=0, max_value=2**80) | st.sampled_from([1, 2**63]),
+        )
+        def check(community: int, meeting: int) -> None:
+            for path in (
+                f"/c/{community}/",
+                f"/c/{community}/meetings/{meeting}",
+                f"/c/{community}/calendar.ics",
+            ):
+                got = web.get(path)
+                shown = community == 1 and (meeting == 1 or "/meetings/" not in path)
+                assert got.status_code == (200 if shown else 404), path
+                if not shown:
+                    assert got.content == b"Not found\n"
+
+        check()
+
+
 def test_a_setting_that_is_not_on_or_off_is_refused(tmp_path: Path) -> None:
     with published(tmp_path / "bot.sqlite3", publish=False) as web:
         said = web.say("!settings set web.publish maybe")

@@ -52,6 +52,9 @@ HEADERS = {
 }
 HSTS = "max-age=31536000"
 _STAMP = re.compile(rb"^DTSTAMP[:;][^\r\n]*\r?\n", re.MULTILINE)
+# Row ids are 64-bit signed integers in SQLite and PostgreSQL; a longer number in a URL is no
+# row, and handing it to the database would fail (500) instead of the plain 404.
+ID_MAX = 2**63 - 1
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -157,6 +160,14 @@ def moment(when: datetime, zone: ZoneInfo, language: str) -> Moment:
     return Moment(when.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ"), text)
 
 
+def _row_id(request: Request, name: str) -> int:
+    """The id in the URL's `name` part, or a 404 when no row can have it (see ID_MAX)."""
+    value = int(request.path_params[name])
+    if not 0 < value <= ID_MAX:
+        raise HTTPException(404)
+    return value
+
+
 def _not_found() -> Response:
     return PlainTextResponse("Not found\n", status_code=404)
 
@@ -173,7 +184,7 @@ class Pages:
         way."""
         if self.site.schedule is None:
             raise HTTPException(404)
-        community_id = int(request.path_params["community"])
+        community_id = _row_id(request, "community")
         info: CommunityInfo | None = await self.site.communities.community_by_id(community_id)
         if info is None or not await self.site.settings.get(info.id, SCOPE, "publish", False):
             raise HTTPException(404)
@@ -229,7 +240,7 @@ class Pages:
         with using_language(info.language):
             found = await self.site.schedule.public_meeting(
                 info.id,
-                int(request.path_params["meeting"]),
+                _row_id(request, "meeting"),
                 limit=PER_MEETING,
                 with_counts=await self._counts(info),
             )
