@@ -439,7 +439,13 @@ async def _web(config: AppConfig, args: argparse.Namespace) -> int:
             "web.base_url is not set: feed links will be relative to the request.",
             file=sys.stderr,
         )
-    keys = resolve_keys(config, console_key_file=None)
+    # A SQLite database the console made has its key beside it (data/circlebot.key): the
+    # pages read that database, so they read that key too (never make a new one).
+    db_file = sqlite_path(config.database.url)
+    beside = db_file.with_suffix(".key") if db_file else None
+    keys = resolve_keys(
+        config, console_key_file=beside if beside and beside.exists() else None, create=False
+    )
     crypto.use_keys(keys.keys)
     app = App(config)
     app.key_source = keys.description

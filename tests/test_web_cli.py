@@ -14,6 +14,8 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.crypto import generate_key
 from tests.harness.console import ROOT, circlebot
 
@@ -35,13 +37,17 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, ""
 
 
-def test_circlebot_web_serves_what_the_bot_published(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key_in_config", [True, False])
+def test_circlebot_web_serves_what_the_bot_published(tmp_path: Path, key_in_config: bool) -> None:
+    # without a key in the config, the console makes w.key beside the database and the pages
+    # read it from there (a newcomer's console-then-web)
     port = _free_port()
     db = tmp_path / "w.sqlite3"
+    key = f'[security]\nencryption_keys = ["{generate_key()}"]\n' if key_in_config else ""
     (tmp_path / "config.toml").write_text(
         f'[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
-        f'[security]\nencryption_keys = ["{generate_key()}"]\n'
-        '[cogs]\nenabled = ["general", "admin", "meetings"]\n'
+        + key
+        + '[cogs]\nenabled = ["general", "admin", "meetings"]\n'
         f'[web]\nbase_url = "https://meetings.example.org"\nport = {port}\n'
     )
     assert circlebot("migrate", cwd=tmp_path).returncode == 0
@@ -49,7 +55,7 @@ def test_circlebot_web_serves_what_the_bot_published(tmp_path: Path) -> None:
     session = circlebot(
         "console",
         "--db",
-        f"sqlite+aiosqlite:///{db}",
+        str(db),
         stdin="!settings set web.publish on\n"
         f'!meeting schedule "Evening circle" "{soon:%Y-%m-%d} 19:00" 60m zone:UTC\n',
         cwd=tmp_path,
