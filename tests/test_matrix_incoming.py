@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.adapters.matrix.incoming import (
+    Origin,
     read_text,
     strip_reply_fallback,
     strip_reply_html,
@@ -105,3 +106,38 @@ def test_malformed_fields_count_as_missing() -> None:
     assert (text.body, text.reply_to) == ("hi", "")
     edit = {"body": "* hi", "m.relates_to": {"rel_type": "m.replace"}, "m.new_content": 3}
     assert read_text(edit).body == "* hi"
+
+
+EVENT_ID = st.from_regex(r"\$[A-Za-z0-9_-]{1,20}", fullmatch=True)
+OWN_WORDS = LINE_TEXT.filter(lambda t: not t.startswith(">"))  # no fallback quote to strip
+
+
+@given(command=EVENT_ID, root=st.one_of(st.just(""), EVENT_ID), body=OWN_WORDS)
+def test_an_answer_is_read_back_as_a_reply_to_its_command_in_its_thread(
+    command: str, root: str, body: str
+) -> None:
+    """What the bot links an answer to is what a client reads: a reply to the command, in
+    the command's thread (if any), never a thread fallback."""
+    relation = Origin(command, root).relation()
+    answer = {"msgtype": "m.notice", "body": body, "m.relates_to": relation}
+    read = read_text(answer)
+    assert (read.reply_to, read.thread_root, read.body) == (command, root, body)
+
+
+@given(root=EVENT_ID, latest=EVENT_ID, body=OWN_WORDS)
+def test_a_message_typed_in_a_thread_names_its_root_and_no_reply(
+    root: str, latest: str, body: str
+) -> None:
+    """Element's thread fallback (`is_falling_back`) is not a reply the member chose."""
+    content = {
+        "msgtype": "m.text",
+        "body": body,
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": latest},
+        },
+    }
+    read = read_text(content)
+    assert (read.thread_root, read.reply_to, read.body) == (root, "", body)

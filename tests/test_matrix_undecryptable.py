@@ -20,6 +20,7 @@ from nio.exceptions import EncryptionError
 
 from bot.adapters.matrix import sync as matrix
 from bot.adapters.matrix.direct import DirectRooms
+from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.sync import SyncLoop
 
 ROOM, DM = "!circle:localhost", "!dm:localhost"
@@ -99,9 +100,18 @@ class Recorder:
     def __init__(self) -> None:
         self.ran: list[tuple[str, Any]] = []
         self.dms: list[str] = []
+        self.origins: list[Origin | None] = []  # the events answers are linked to
 
-    async def on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
+    async def on_text(
+        self,
+        room_id: str,
+        sender: str,
+        body: str,
+        reply_to: str = "",
+        origin: Origin | None = None,
+    ) -> None:
         self.ran.append(("command", body))
+        self.origins.append(origin)
 
     async def on_plain(self, room_id: str, sender: str, body: str) -> None:
         self.ran.append(("plain", body))
@@ -146,6 +156,7 @@ async def test_a_room_event_is_kept_its_key_requested_and_handled_when_it_arrive
     await run(a.retry_undecrypted(now + 1))
     assert sorted(ran) == [("command", "!crisis now"), ("plain", "Ich will nicht mehr leben")]
     assert a._undecrypted == {}
+    assert a.handlers.origins == [Origin("$command")]  # its answer replies to the late event
 
 
 async def run_retry(a: SyncLoop, now: float) -> list[tuple[str, Any]]:

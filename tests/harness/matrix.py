@@ -3,8 +3,8 @@
 Members are matrix-nio clients with end-to-end encryption (vodozemac), syncing in the
 background and recording what they receive, so a test can assert what a person would see.
 `scene(server, home)` gives a bot, a member `ana` and a community room ana created and invited
-the bot into; `send` and `upload` post raw events and files as a member; `download` fetches
-media as a member. Waits are bounded by WAIT_S seconds.
+the bot into (end-to-end encrypted with `encrypted=True`); `send` and `upload` post raw events
+and files as a member; `download` fetches media as a member. Waits are bounded by WAIT_S seconds.
 """
 
 from __future__ import annotations
@@ -48,6 +48,13 @@ WAIT_S = 15.0
 
 
 FILTER: dict[str, Any] = {"room": {"timeline": {"limit": 50}}}
+
+
+ENCRYPTION: dict[str, Any] = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 NOTICE_TYPES = (RoomMessageNotice, RoomMessageFile, RoomMessageImage)
@@ -265,8 +272,10 @@ async def scene(
     *,
     matrix: dict[str, Any] | None = None,
     prepare: Callable[[App], None] | None = None,
+    encrypted: bool = False,
 ) -> AsyncIterator[Scene]:
-    """A bot, a member `ana`, and a community room ana created and invited the bot into."""
+    """A bot, a member `ana`, and a community room ana created and invited the bot into
+    (with `m.room.encryption` from the start when `encrypted`)."""
     async with AsyncExitStack() as stack:
         bot_user = await server.register_user(unique_localpart("circlebot"))
         bot = Bot(server, bot_user, home / "bot", matrix or {}, prepare)
@@ -274,7 +283,11 @@ async def scene(
         stack.push_async_callback(lambda: bot.stop() if not bot.task.done() else _noop())
         ana = await new_member(server, home, "ana")
         stack.push_async_callback(ana.stop)
-        created = await ana.client.room_create(name="Tuesday circle", invite=[bot.user_id])
+        created = await ana.client.room_create(
+            name="Tuesday circle",
+            invite=[bot.user_id],
+            initial_state=[ENCRYPTION] if encrypted else [],
+        )
         assert isinstance(created, RoomCreateResponse), created
         room = str(created.room_id)
         await ana.until(lambda: in_room(ana, room, bot.user_id))

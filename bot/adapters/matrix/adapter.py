@@ -10,8 +10,10 @@ Reliability rules, each with a test in tests/e2e/test_matrix_*.py; the parts liv
   room is refused (with a log line saying why) when the bot cannot encrypt for anyone in it.
 - `direct`: private content goes only to direct rooms.
 - `communities`: which community a room belongs to, and members' tiers from power levels.
-- `responder`, `files`, `login`, `state`, `render`, `incoming`: replies, files members send,
-  logging in, what is kept across restarts, outgoing and incoming content.
+- `responder`, `files`, `login`, `state`, `render`, `incoming`: replies (linked to the command,
+  in its thread), files members send, logging in, what is kept across restarts, outgoing and
+  incoming content.
+- `typing_notice`: a command that takes a while shows the bot typing until it answers.
 
 This module wires them together and turns events into the core's `Incoming`.
 """
@@ -27,18 +29,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nio import AsyncClient, AsyncClientConfig, InviteInfo, InviteMemberEvent, JoinResponse
+from nio import AsyncClientConfig, InviteInfo, InviteMemberEvent, JoinResponse
 
 from bot.adapters.matrix.communities import Communities, CommunityRef, tier_for
 from bot.adapters.matrix.delivered import MARKER_KEY, find_delivery, marker, piece_txn
 from bot.adapters.matrix.direct import DirectRooms
 from bot.adapters.matrix.files import MatrixFile, replied_file
+from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.login import login
 from bot.adapters.matrix.render import pointer_content, text_content, when_renderer
 from bot.adapters.matrix.responder import ChannelReadResponder, MatrixResponder
-from bot.adapters.matrix.sending import Sender, txn_id
+from bot.adapters.matrix.sending import RelatingClient, Sender, txn_id
 from bot.adapters.matrix.state import StateStore
 from bot.adapters.matrix.sync import SyncLoop
+from bot.adapters.matrix.typing_notice import typing_while_working
 from bot.core.commands import OptionType
 from bot.core.convert import bind_text
 from bot.core.dispatch import Incoming
@@ -70,7 +74,7 @@ class MatrixAdapter(PlatformDefaults):
         self.prefix = self.config.command_prefix
         self.state = StateStore(app.db.sessions)
         self.store_path = Path(self.config.store_path)
-        self.client = AsyncClient(
+        self.client = RelatingClient(
             self.config.homeserver,
             self.config.user_id,
             device_id=self.config.device_id or None,
@@ -199,12 +203,19 @@ class MatrixAdapter(PlatformDefaults):
         return await self.send_message(room_id, message, reader=f"{PLATFORM}:{user_id}", key=key)
 
     async def send_message(
-        self, room_id: str, message: Message, *, reader: str | None, key: str | None = None
+        self,
+        room_id: str,
+        message: Message,
+        *,
+        reader: str | None,
+        key: str | None = None,
+        relates: dict[str, Any] | None = None,
     ) -> str | None:
         """Render (in the reader's zone) and send text, then the attachment if any; returns
         the ids of the events sent, space-separated (None when none was). A keyed (outbox)
         send marks every piece (`delivered.marker`) and skips pieces a lookup found already
-        sent."""
+        sent. `relates` (an answer's link to its command, `Origin.relation`) becomes every
+        piece's `m.relates_to`."""
         message = clean(message)
         if message.ping_role:
             log.info("ping_role is ignored on Matrix: the bot never pings")
@@ -219,7 +230,9 @@ class MatrixAdapter(PlatformDefaults):
             if index in posted:
                 ids.append(posted[index])  # so retract takes back the whole delivery
                 continue
-            extra = {MARKER_KEY: marker(key, index, len(pieces))} if key else {}
+            extra: dict[str, Any] = {MARKER_KEY: marker(key, index, len(pieces))} if key else {}
+            if relates is not None:
+                extra["m.relates_to"] = relates
             txn = piece_txn(base, piece)
             if content is not None and piece == "text":
                 ids.append(await self.sender.send_event(room_id, {**content, **extra}, txn))
@@ -227,9 +240,14 @@ class MatrixAdapter(PlatformDefaults):
                 ids.append(await self.sender.send_file(room_id, message.attachment, txn, extra))
         return " ".join(ids) or None
 
-    async def send_notice(self, room_id: str, text: str) -> None:
-        """A short plain notice (pointers, calm status lines)."""
-        await self.sender.send_event(room_id, pointer_content(text), txn_id(uuid.uuid4().hex))
+    async def send_notice(
+        self, room_id: str, text: str, *, relates: dict[str, Any] | None = None
+    ) -> None:
+        """A short plain notice (pointers, calm status lines); `relates` as in `send_message`."""
+        content = pointer_content(text)
+        if relates is not None:
+            content = {**content, "m.relates_to": relates}
+        await self.sender.send_event(room_id, content, txn_id(uuid.uuid4().hex))
 
     async def _zone(self, room_id: str, reader: str | None) -> ZoneInfo:
         zone: str | None = None
@@ -344,12 +362,25 @@ class MatrixAdapter(PlatformDefaults):
         )
         await self.app.dispatcher.read_channel(incoming, body)
 
-    async def on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
-        """One command (or DM answer) from a member, handed to the core."""
-        incoming = await self._incoming(room_id, sender)
-        if reply_to and await self._run_with_file(incoming, body, reply_to):
-            return
-        await self.app.dispatcher.handle_text(incoming, body, self.prefix)
+    async def on_text(
+        self,
+        room_id: str,
+        sender: str,
+        body: str,
+        reply_to: str = "",
+        origin: Origin | None = None,
+    ) -> None:
+        """One command (or DM answer) from a member, handed to the core; answers in the room
+        are linked to `origin` (its event), and a slow one shows the bot typing meanwhile."""
+
+        async def set_typing(typing: bool, timeout_ms: int) -> Any:
+            return await self.client.room_typing(room_id, typing, timeout=timeout_ms)
+
+        async with typing_while_working(set_typing):
+            incoming = await self._incoming(room_id, sender, origin)
+            if reply_to and await self._run_with_file(incoming, body, reply_to):
+                return
+            await self.app.dispatcher.handle_text(incoming, body, self.prefix)
 
     async def on_edit(self, room_id: str, sender: str, body: str) -> None:
         """An edited DM: answers are taken as first sent, so the member is told the edit
@@ -367,8 +398,9 @@ class MatrixAdapter(PlatformDefaults):
             )
         )
 
-    async def _incoming(self, room_id: str, sender: str) -> Incoming:
-        """Who wrote in which room, with their tier, as the core needs it."""
+    async def _incoming(self, room_id: str, sender: str, origin: Origin | None = None) -> Incoming:
+        """Who wrote in which room, with their tier, as the core needs it; answers are linked
+        to `origin` when given."""
         room = self.client.rooms.get(room_id)
         actor = Actor(PLATFORM, sender, (room.user_name(sender) or "") if room else "")
         is_dm = self.is_dm(room_id)
@@ -386,7 +418,7 @@ class MatrixAdapter(PlatformDefaults):
             actor=actor,
             place=place,
             tier=await self._tier(sender, room_id, community, is_dm),
-            responder=MatrixResponder(self, actor, place),
+            responder=MatrixResponder(self, actor, place, origin),
             community_name=community.name if community else "",
         )
 

@@ -1,14 +1,18 @@
 """How the core answers on Matrix: in the room, or privately in the member's DM.
 
 An ephemeral reply in a room goes to the DM, with one short pointer in the room per command.
-Matrix has no reply deadline, so `defer` does nothing.
+What is answered where the command was typed (answers, the pointer) is linked to the command's
+event (`Origin.relation`): a reply, inside its thread when it was typed in one. Private answers
+sent to the DM are not linked to the room's event. Matrix has no reply deadline, so `defer`
+does nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
+from bot.adapters.matrix.incoming import Origin
 from bot.core.context import ResponderDefaults
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
@@ -24,18 +28,26 @@ class Outlet(Protocol):
     prefix: str
 
     async def send_message(
-        self, room_id: str, message: Message, *, reader: str | None, key: str | None = None
+        self,
+        room_id: str,
+        message: Message,
+        *,
+        reader: str | None,
+        key: str | None = None,
+        relates: dict[str, Any] | None = None,
     ) -> str | None:
-        """Send into a room; `reader` is the actor key whose time zone renders the moments.
-        Returns the last event id."""
+        """Send into a room; `reader` is the actor key whose time zone renders the moments;
+        `relates` is the `m.relates_to` of every event sent. Returns the event ids."""
 
     async def send_dm(
         self, user_id: str, message: Message, *, key: str | None = None
     ) -> str | None:
         """Send privately to a Matrix user id; returns the last event id."""
 
-    async def send_notice(self, room_id: str, text: str) -> None:
-        """A short plain notice in a room."""
+    async def send_notice(
+        self, room_id: str, text: str, *, relates: dict[str, Any] | None = None
+    ) -> None:
+        """A short plain notice in a room, with `relates` as its `m.relates_to`."""
 
     def resolve_actor(self, room_id: str, text: str) -> Actor | None:
         """A member of the room named by id or unique display name."""
@@ -55,20 +67,28 @@ class MatrixResponder(ResponderDefaults):
 
     points_to_dm = True  # private replies and DMs already leave a pointer in the room
 
-    def __init__(self, outlet: Outlet, actor: Actor, place: Place) -> None:
+    def __init__(
+        self, outlet: Outlet, actor: Actor, place: Place, origin: Origin | None = None
+    ) -> None:
         self.prefix = outlet.prefix
         self._outlet = outlet
         self._actor = actor
         self._place = place
         self._pointed = False
+        # m.relates_to of what is answered where the command was typed; None: not linked
+        self._relates = origin.relation() if origin is not None else None
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         if self._place.is_dm:
-            await self._outlet.send_message(self._place.id, message, reader=self._actor.key)
+            await self._outlet.send_message(
+                self._place.id, message, reader=self._actor.key, relates=self._relates
+            )
         elif ephemeral:
             await self._private(message)
         else:
-            await self._outlet.send_message(self._place.id, message, reader=None)
+            await self._outlet.send_message(
+                self._place.id, message, reader=None, relates=self._relates
+            )
 
     async def _private(self, message: Message) -> None:
         try:
@@ -81,6 +101,7 @@ class MatrixResponder(ResponderDefaults):
                     "I couldn't send you a private reply just now. Please check that you "
                     "accept direct messages from me, then try again."
                 ),
+                relates=self._relates,
             )
             return
         await self._point()
@@ -90,7 +111,9 @@ class MatrixResponder(ResponderDefaults):
         if not self._place.is_dm and not self._pointed:
             self._pointed = True
             try:
-                await self._outlet.send_notice(self._place.id, _("I've sent you a private reply."))
+                await self._outlet.send_notice(
+                    self._place.id, _("I've sent you a private reply."), relates=self._relates
+                )
             except DeliveryError as exc:  # the private reply itself did arrive
                 log.warning("no pointer in the room: %s", exc)
 

@@ -35,7 +35,7 @@ from nio.exceptions import EncryptionError
 
 from bot.adapters.matrix.communities import Communities
 from bot.adapters.matrix.direct import DirectRooms
-from bot.adapters.matrix.incoming import read_text
+from bot.adapters.matrix.incoming import Origin, read_text
 from bot.adapters.matrix.state import StateStore
 from bot.platform import StartupError
 
@@ -67,8 +67,16 @@ class Handlers(Protocol):
     async def on_rejoined(self, room_id: str) -> None:
         """The bot is in a room again that it had left this run."""
 
-    async def on_text(self, room_id: str, sender: str, body: str, reply_to: str = "") -> None:
-        """A command in a room, or any text in a DM."""
+    async def on_text(
+        self,
+        room_id: str,
+        sender: str,
+        body: str,
+        reply_to: str = "",
+        origin: Origin | None = None,
+    ) -> None:
+        """A command in a room, or any text in a DM; `origin` is its event (answers link to
+        it)."""
 
     async def on_edit(self, room_id: str, sender: str, body: str) -> None:
         """An edited DM message."""
@@ -272,7 +280,10 @@ class SyncLoop:
             )
         if not is_dm and not text.body.lstrip().startswith(self.prefix):
             return None
-        return partial(self.handlers.on_text, room_id, event.sender, text.body, text.reply_to)
+        origin = Origin(event.event_id, text.thread_root)
+        return partial(
+            self.handlers.on_text, room_id, event.sender, text.body, text.reply_to, origin
+        )
 
     def plain(self, room_id: str, event: Any, now: float) -> Start | None:
         """Plain chat in a community room, for channel watch (which reads only where it is
@@ -320,9 +331,11 @@ class SyncLoop:
                             (lane, partial(handlers.on_edit, event.room_id, event.sender, body))
                         )
                 elif command and self.state.claim(event_id):
-                    starts.append(
-                        (lane, partial(handlers.on_text, event.room_id, event.sender, body))
+                    origin = Origin(event_id, text.thread_root)
+                    start = partial(
+                        handlers.on_text, event.room_id, event.sender, body, text.reply_to, origin
                     )
+                    starts.append((lane, start))
                 elif not command:
                     starts.append(
                         (lane, partial(handlers.on_plain, event.room_id, event.sender, body))
