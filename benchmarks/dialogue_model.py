@@ -1,6 +1,6 @@
 """The dialogue model test, run longer: how many random sequences agreed with the oracle.
 
-The CI test (`tests/test_conversation_model.py`) checks 60 hypothesis examples; this plays many
+The CI test (`tests/test_dialogue_model.py`) checks 60 hypothesis examples; this plays many
 more random sequences of the same moves (answers, back, keep, skip, done, clear, pause, resume,
 cancel, another dialogue in between) and prints how many were checked and how many disagreed.
 Run: .venv/bin/python -m benchmarks.dialogue_model [SEQUENCES]
@@ -21,7 +21,7 @@ from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.loader import parse_config as parse
-from tests.harness.conversation_model import BREAKS, STEERS, WORDS, model_world, play
+from tests.harness.dialogue_model import BREAKS, STEERS, WORDS, model_world, play
 
 SEED = 14
 

@@ -15,7 +15,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 
 from tests.harness.app import AppFactory
-from tests.harness.conversation_model import (
+from tests.harness.dialogue_model import (
     MOVES,
     World,
     model_world,

@@ -5,7 +5,7 @@ Random sequences of what a member may type in a DM (answers, `back`, `keep`, `sk
 "KEEP!", and starting another dialogue in between) drive a real app; a small oracle that knows
 only the rule "nothing the member wrote is dropped unless they ask" says what must be saved.
 
-Used by tests/test_conversation_model.py (bounded) and benchmarks/dialogue_model.py (longer).
+Used by tests/test_dialogue_model.py (bounded) and benchmarks/dialogue_model.py (longer).
 """
 
 from __future__ import annotations
