@@ -438,3 +438,71 @@ async def test_json_content_type_and_unknown_routes(discord_standin: DiscordStan
             assert resp.status == 404
             assert (await resp.json())["code"] == 0
     assert [r.path for r in discord_standin.unknown_routes] == ["/guilds/1/bans"]
+
+
+class SteppedClock:
+    """Seconds that move only when a test steps them (the stand-in's interaction windows)."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def stepping_tree(
+    client: discord.Client, clock: SteppedClock, steps: list[float], outcomes: list[object]
+) -> app_commands.CommandTree[discord.Client]:
+    """`/late` steps the clock by the next step, answers, steps again and sends a follow-up;
+    each outcome (None for success, else the exception) is appended to `outcomes`."""
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+
+    @tree.command(name="late", description="Answer after a pause")
+    async def late(interaction: discord.Interaction) -> None:
+        for step, act in zip(steps, ("respond", "follow up"), strict=False):
+            clock.seconds += step
+            try:
+                if act == "respond":
+                    await interaction.response.send_message("here", ephemeral=True)
+                else:
+                    await interaction.followup.send("and more", ephemeral=True)
+            except discord.HTTPException as exc:
+                outcomes.append(exc)
+                return
+            outcomes.append(None)
+
+    return tree
+
+
+async def _run_late(discord_standin: DiscordStandin, steps: list[float]) -> list[object]:
+    clock = SteppedClock()
+    discord_standin.clock = clock
+    client = make_client()
+    outcomes: list[object] = []
+    tree = stepping_tree(client, clock, steps, outcomes)
+    async with discord_standin.client_running(client):
+        await tree.sync()
+        alice = discord_standin.state.user_named("alice")
+        await discord_standin.send_command("late", {}, user=alice)
+        await discord_standin.wait_for(
+            lambda: len(outcomes) >= min(len(steps), 2) or any(outcomes)
+        )
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([2.9, 14 * 60.0], [None, None]),  # inside both windows
+        ([3.3], [10062]),  # the first response 3.3 s late: Unknown interaction
+        ([0.1, 15 * 60.0], [None, 50027]),  # a follow-up after 15 minutes: token expired
+    ],
+)
+async def test_interaction_windows_are_discords(
+    discord_standin: DiscordStandin, steps: list[float], expected: list[int | None]
+) -> None:
+    outcomes = await _run_late(discord_standin, steps)
+    codes = [None if o is None else getattr(o, "code", o) for o in outcomes]
+    assert codes == expected
+    if expected[0] == 10062:
+        assert isinstance(outcomes[0], discord.NotFound)

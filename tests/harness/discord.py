@@ -62,6 +62,12 @@ T = TypeVar("T")
 # How long a wait may take before the test fails: a liveness bound (a wait returns as soon as
 # its condition holds), generous because a loaded 2-core machine is slow; never a timing goal.
 WAIT_SECONDS = 10.0
+# Discord's windows for an interaction, counted on the stand-in's clock from the push:
+# the first response (callback) within 3 s, else 404 10062 Unknown interaction; the token
+# (follow-ups, editing or deleting the original) for 15 minutes, else 401 50027.
+# https://discord.com/developers/docs/interactions/receiving-and-responding
+RESPONSE_WINDOW_SECONDS = 3.0
+TOKEN_LIFETIME_SECONDS = 15 * 60.0
 
 DISCORD_EPOCH_MS = 1420070400000
 API_PREFIX = "/api/v10"
@@ -346,6 +352,7 @@ class _InteractionRecord:
     payload: dict[str, Any]
     sent_at: float
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+    pushed_at_seconds: float = 0.0  # the stand-in's clock when it pushed the interaction
     responded_at: float | None = None
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
@@ -954,8 +961,11 @@ class DiscordStandin:
         *,
         host: str = "127.0.0.1",
         heartbeat_interval_ms: int = 41250,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.state = state or StandinState.default()
+        # seconds, for the interaction windows; a test may swap in its own to step past them
+        self.clock = clock
         self.host = host
         self.port = 0
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -1442,6 +1452,7 @@ class DiscordStandin:
             u.id,
             payload,
             time.perf_counter(),
+            pushed_at_seconds=self.clock(),
         )
         self.state.interactions[iid] = record
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -2168,6 +2179,8 @@ class DiscordStandin:
         record = self.state.interactions.get(int(m[1]))
         if record is None or record.token != m[2]:
             return _error(404, 10062, "Unknown interaction")
+        if self.clock() - record.pushed_at_seconds > RESPONSE_WINDOW_SECONDS:
+            return _error(404, 10062, "Unknown interaction")
         if record.callbacks:
             return _error(400, 40060, "Interaction has already been acknowledged.")
         body = req.json if isinstance(req.json, dict) else {}
@@ -2253,8 +2266,19 @@ class DiscordStandin:
             return None
         return self._interaction_by_token(token)
 
+    def _token_expired(self, m: re.Match[str]) -> web.Response | None:
+        """Discord's answer once an interaction token is older than its 15 minutes."""
+        record = self._webhook_record(m[1], m[2])
+        if record is None:
+            return None
+        if self.clock() - record.pushed_at_seconds <= TOKEN_LIFETIME_SECONDS:
+            return None
+        return _error(401, 50027, "Invalid Webhook Token")
+
     @_route("POST", r"/webhooks/(\d+)/([^/]+)")
     async def _followup(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:
+        if expired := self._token_expired(m):
+            return expired
         record = self._webhook_record(m[1], m[2])
         if record is None or not record.callbacks:
             return _error(404, 10015, "Unknown Webhook")
@@ -2294,6 +2318,8 @@ class DiscordStandin:
 
     @_route("GET", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)")
     async def _get_webhook_message(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:
+        if expired := self._token_expired(m):
+            return expired
         message = self._webhook_message(m)
         if message is None:
             return _error(404, 10008, "Unknown Message")
@@ -2301,6 +2327,8 @@ class DiscordStandin:
 
     @_route("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)")
     async def _patch_webhook_message(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:
+        if expired := self._token_expired(m):
+            return expired
         message = self._webhook_message(m)
         if message is None:
             return _error(404, 10008, "Unknown Message")
@@ -2317,6 +2345,8 @@ class DiscordStandin:
     async def _delete_webhook_message(
         self, req: RecordedRequest, m: re.Match[str]
     ) -> web.Response:
+        if expired := self._token_expired(m):
+            return expired
         message = self._webhook_message(m)
         if message is None:
             return _error(404, 10008, "Unknown Message")
