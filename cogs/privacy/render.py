@@ -151,7 +151,7 @@ def _membership(w: Writer, r: dict[str, Any], _ctx: dict[str, Any]) -> list[str]
 
 def _dialogue(w: Writer, r: dict[str, Any], _ctx: dict[str, Any]) -> list[str]:
     lines = [
-        _("A conversation you started on {start} in {community} and have not finished.").format(
+        _("A dialogue you started on {start} in {community} and have not finished.").format(
             start=w.when(r.get("started_at")), community=w.community(r.get("community_id"))
         )
     ]
