@@ -16,7 +16,16 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
-from bot.schema import Locator, Problem, SchemaError, Section, dotted, validate_partial, value_as
+from bot.schema import (
+    Locator,
+    Problem,
+    SchemaError,
+    Section,
+    dotted,
+    syntax_problem,
+    validate_partial,
+    value_as,
+)
 
 
 class ConfigError(SchemaError):
@@ -335,5 +344,5 @@ def load(path: Path | None, *, cogs: CogCatalog) -> AppConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([Problem(str(path), None, "(syntax)", str(exc))], str(path)) from None
+        raise ConfigError([syntax_problem(exc, str(path))], str(path)) from None
     return parse(data, str(path), Locator(text), cogs=cogs)

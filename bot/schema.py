@@ -17,6 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
@@ -214,17 +215,40 @@ class Locator:
 
 def _type_name(value: Any) -> str:
     return {
-        bool: "true/false",
+        bool: "the value",
         int: "whole number",
         float: "number",
         str: "text",
         list: "list",
         dict: "table",
+        date: "date",
+        datetime: "date and time",
+        time: "time of day",
     }.get(type(value), type(value).__name__)
 
 
+def toml_spelling(value: Any) -> str:
+    """A parsed TOML value as it is written in the file: `true`, `2026-01-01`, `[1, "a"]`,
+    `{ a = 1 }`, never Python's `True` or `datetime.date(2026, 1, 1)`. (Python ships a TOML
+    reader only; this covers the short values a problem quotes.)"""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # a literal string 'like this' unless it holds a quote
+        if "'" not in value and "\n" not in value:
+            return f"'{value}'"
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_spelling(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k} = {toml_spelling(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    return str(value)
+
+
 def _shown(value: Any) -> str:
-    text = repr(value)
+    text = toml_spelling(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -445,6 +469,14 @@ def validate_partial(
     return value, problems
 
 
+def syntax_problem(exc: tomllib.TOMLDecodeError, file: str) -> Problem:
+    """A TOML syntax error as a Problem on the line tomllib names."""
+    found = re.search(r"at line (\d+)", str(exc))
+    line = int(found.group(1)) if found else None
+    message = _("this is not valid TOML ({error}).").format(error=str(exc))
+    return Problem(file, line, "", message)
+
+
 def load_toml(
     model: type[M], text: str, *, file: str
 ) -> tuple[M | None, list[Problem], Locator | None]:
@@ -452,10 +484,7 @@ def load_toml(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+)", str(exc))
-        line = int(found.group(1)) if found else None
-        message = _("this is not valid TOML ({error}).").format(error=str(exc))
-        return None, [Problem(file, line, "", message)], None
+        return None, [syntax_problem(exc, file)], None
     locator = Locator(text)
     value, problems = validate(model, data, file=file, locator=locator)
     return value, problems, locator

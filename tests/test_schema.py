@@ -346,3 +346,54 @@ def test_readable_without_the_data_still_counts_from_one() -> None:
     assert readable(("steps", 0, "kind")) == "step 1.kind"
     assert readable(("entries", 2)) == "entry 3"
     assert readable(("bot", "timezone")) == "bot.timezone"
+
+
+# A wrong value is quoted as it is written in the file, never in Python's spelling.
+_TOML_LEAVES = st.sampled_from(
+    ["true", "false", "42", "1.5", "2026-01-01", "2026-01-01T10:00:00", "10:00:00", "'a'", '"b"']
+)
+_TOML_VALUES = st.recursive(
+    _TOML_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        st.lists(inner, min_size=1, max_size=2).map(
+            lambda xs: "{ " + ", ".join(f"k{i} = {x}" for i, x in enumerate(xs)) + " }"
+        ),
+    ),
+    max_leaves=4,
+)
+_PYTHON_SPELLING = ("True", "False", "datetime", "{'", "': ")
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=_TOML_VALUES, key=st.sampled_from(["name", "owners", "removed_community_keep_days"]))
+def test_a_wrong_value_is_quoted_as_toml(
+    tmp_path_factory: pytest.TempPathFactory, value: str, key: str
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("config")
+    text = f"[bot]\n{key} = {value}\n"
+    try:
+        problems = config_problems(tmp_path, text)
+    except pytest.fail.Exception:
+        return  # the value happened to be valid
+    for problem in problems:
+        assert problem.line == 2, problem
+        assert not any(word in problem.message for word in _PYTHON_SPELLING), problem
+
+
+def test_a_config_syntax_error_names_its_line(tmp_path: Path) -> None:
+    [problem] = config_problems(tmp_path, '[bot]\nname = "x"\nname = "y"\n')
+    assert (problem.line, problem.key) == (3, "") and "not valid TOML" in problem.message
+
+
+def test_a_crisis_date_with_a_time_is_a_problem_not_a_crash() -> None:
+    from datetime import date
+
+    from cogs.crisis.directory import parse
+
+    text = DIRECTORY.replace("verified_at = 2026-01-01", "verified_at = 2026-01-01T10:00:00")
+    result = parse(text, today=date(2026, 6, 1), superseded={}, fmt="toml", file="lines.toml")
+    assert result.entries == []
+    [problem] = result.problems
+    assert (problem.line, problem.key) == (7, "gb-example-line.verified_at")
+    assert "write the date alone" in problem.message

@@ -17,7 +17,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -708,6 +708,10 @@ class EntryRow(BaseModel):
                 raise ValueError("is required (the date someone checked this entry)")
             notes.append("no verified_at date; it will show in `crisis stale`")
             return None
+        if isinstance(value, datetime):  # a TOML date-time is a date too, but not one alone
+            raise ValueError(
+                f"{value.isoformat()} is a date and time; write the date alone, like 2026-06-02"
+            )
         try:
             when = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
         except ValueError:
