@@ -34,7 +34,7 @@ from nio import AsyncClientConfig, InviteInfo, InviteMemberEvent, JoinResponse
 from bot.adapters.matrix.communities import Communities, CommunityRef, tier_for
 from bot.adapters.matrix.delivered import MARKER_KEY, find_delivery, marker, piece_txn
 from bot.adapters.matrix.direct import DirectRooms
-from bot.adapters.matrix.files import MatrixFile, replied_file
+from bot.adapters.matrix.files import MatrixFile, run_with_file
 from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.login import login
 from bot.adapters.matrix.render import pointer_content, text_content, when_renderer
@@ -43,10 +43,8 @@ from bot.adapters.matrix.sending import RelatingClient, Sender, txn_id
 from bot.adapters.matrix.state import StateStore
 from bot.adapters.matrix.sync import SyncLoop
 from bot.adapters.matrix.typing_notice import typing_while_working
-from bot.core.commands import OptionType
-from bot.core.convert import bind_text
 from bot.core.dispatch import Incoming
-from bot.core.errors import ArgumentError, DeliveryError
+from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
@@ -378,7 +376,7 @@ class MatrixAdapter(PlatformDefaults):
 
         async with typing_while_working(set_typing):
             incoming = await self._incoming(room_id, sender, origin)
-            if reply_to and await self._run_with_file(incoming, body, reply_to):
+            if reply_to and await run_with_file(self.app, self.client, incoming, body, reply_to):
                 return
             await self.app.dispatcher.handle_text(incoming, body, self.prefix)
 
@@ -421,39 +419,6 @@ class MatrixAdapter(PlatformDefaults):
             responder=MatrixResponder(self, actor, place, origin),
             community_name=community.name if community else "",
         )
-
-    async def _run_with_file(self, incoming: Incoming, body: str, reply_to: str) -> bool:
-        """A command sent as a reply to an uploaded file gets that file as its file option.
-
-        False when the command takes no file or the replied-to event holds none: the text is
-        then handled as usual, and a command that needs a file says how to send one.
-        """
-        line = body.strip()
-        resolved = (
-            self.app.registry.resolve(line[len(self.prefix) :].split())
-            if line.startswith(self.prefix)
-            else None
-        )
-        options = resolved.spec.options if resolved is not None else ()
-        option = next((o for o in options if o.type is OptionType.ATTACHMENT), None)
-        if resolved is None or option is None:
-            return False
-        file = await replied_file(self.client, incoming.place.id, reply_to)
-        if file is None:
-            return False  # not a file, or one we could not decrypt
-        rest = line[len(self.prefix) :]
-        for _word in range(resolved.consumed):
-            parts = rest.lstrip().split(None, 1)
-            rest = parts[1] if len(parts) > 1 else ""
-        try:
-            values: dict[str, Any] = dict(bind_text(resolved.spec, rest))
-        except ArgumentError:
-            return False  # the dispatcher reads the text again and explains the mistake
-        if option.name in values:
-            return False
-        values[option.name] = file
-        await self.app.dispatcher.run(incoming, resolved.spec, values)
-        return True
 
     # -- tiers and rooms ---------------------------------------------------------------------
 

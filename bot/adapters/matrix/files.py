@@ -19,8 +19,12 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
+from bot.core.commands import OptionType
+from bot.core.convert import bind_text
+from bot.core.dispatch import Incoming
 from bot.core.errors import ArgumentError
 from bot.i18n import _
+from bot.platform import Host
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,38 @@ async def replied_file(client: AsyncClient, room_id: str, event_id: str) -> Matr
         info.get("mimetype") if isinstance(info.get("mimetype"), str) else None,
         content.get("file") if isinstance(event, RoomEncryptedMedia) else None,
     )
+
+
+async def run_with_file(
+    app: Host, client: AsyncClient, incoming: Incoming, body: str, reply_to: str
+) -> bool:
+    """A command sent as a reply to an uploaded file gets that file as its file option.
+
+    False when the command takes no file or the replied-to event holds none: the text is
+    then handled as usual, and a command that needs a file says how to send one.
+    """
+    prefix = app.config.matrix.command_prefix
+    line = body.strip()
+    resolved = (
+        app.registry.resolve(line[len(prefix) :].split()) if line.startswith(prefix) else None
+    )
+    options = resolved.spec.options if resolved is not None else ()
+    option = next((o for o in options if o.type is OptionType.ATTACHMENT), None)
+    if resolved is None or option is None:
+        return False
+    file = await replied_file(client, incoming.place.id, reply_to)
+    if file is None:
+        return False  # not a file, or one we could not decrypt
+    rest = line[len(prefix) :]
+    for _word in range(resolved.consumed):
+        parts = rest.lstrip().split(None, 1)
+        rest = parts[1] if len(parts) > 1 else ""
+    try:
+        values: dict[str, Any] = dict(bind_text(resolved.spec, rest))
+    except ArgumentError:
+        return False  # the dispatcher reads the text again and explains the mistake
+    if option.name in values:
+        return False
+    values[option.name] = file
+    await app.dispatcher.run(incoming, resolved.spec, values)
+    return True
