@@ -7,8 +7,9 @@ offset in a time is refused in any case, never converted.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.core.convert import read_wall_time
 from bot.core.errors import ArgumentError
-from bot.core.zones import _by_abbreviation
+from bot.core.zones import _by_abbreviation, local_time_note
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAYS = (
@@ -116,3 +117,23 @@ def test_a_lower_case_abbreviation_names_the_places_it_means(typed: str) -> None
 def test_a_fixed_offset_in_a_time_is_refused(typed: str) -> None:
     with pytest.raises(ArgumentError, match="fixed offset"):
         read_wall_time(typed, BERLIN, datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(sorted(available_timezones())),
+    now=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),
+)
+def test_a_zone_confirmation_names_the_zone_or_its_real_offset(zone: str, now: datetime) -> None:
+    # 'America/Sao_Paulo' (whose tz database name is '-03') once read 'It is now ... (UTC%:z)'
+    here = now.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    note = local_time_note(ZoneInfo(zone), now.replace(tzinfo=UTC))
+    name = here.tzname() or ""
+    label = note.rsplit(f") in {zone}.", 1)[0].rsplit("(", 1)[1]
+    if name.isalpha():
+        assert label == name, note
+    else:
+        assert re.fullmatch(r"UTC[+-]\d\d:\d\d", label), note
+        sign, hours, minutes = label[3], int(label[4:6]), int(label[7:9])
+        offset = timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
+        assert offset == here.utcoffset(), (note, here.utcoffset())

@@ -29,6 +29,7 @@ from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
 from bot.core.errors import ArgumentError, UserError
 from bot.core.message import Attachment
+from bot.core.zones import utc_offset_text
 from bot.i18n import _, available_languages
 from bot.safety import unstorable
 
@@ -265,7 +266,7 @@ def zone_label(moment: datetime) -> str:
     key = getattr(moment.tzinfo, "key", None)
     if key:
         return str(key)
-    return "UTC" + moment.strftime("%:z") if name else "UTC"
+    return utc_offset_text(moment) if name else "UTC"
 
 
 def parse_duration(text: str) -> timedelta:

@@ -205,11 +205,19 @@ def _raise_offset(raw: str, offset: timedelta, now: datetime) -> ZoneInfo:
     raise _refuse(raw, reason, zones_at_offset(offset, now))
 
 
+def utc_offset_text(moment: datetime) -> str:
+    """`UTC-03:00`, `UTC+05:45`, `UTC+00:00`: an aware moment's offset. Written out because
+    strftime's `%:z` exists only from Python 3.12 (3.11 prints it literally)."""
+    total = int((moment.utcoffset() or timedelta()).total_seconds() // 60)
+    sign = "+" if total >= 0 else "-"
+    return f"UTC{sign}{abs(total) // 60:02d}:{abs(total) % 60:02d}"
+
+
 def local_time_note(zone: ZoneInfo, now: datetime) -> str:
     """`It is now 18:20 (CET) in Europe/Berlin.` for a zone confirmation; `now` aware."""
     here = now.astimezone(zone)
     name = here.tzname() or ""
-    label = name if name.isalpha() else here.strftime("UTC%:z")
+    label = name if name.isalpha() else utc_offset_text(here)
     return _("It is now {time} ({label}) in {zone}.").format(
         time=here.strftime("%a %H:%M"), label=label, zone=zone.key
     )
