@@ -283,7 +283,7 @@ hours = "24/7"
     [
         (('category = "mental_health"', 'category = "moods"'), 7, "category", "is unknown"),
         (('name = "Example line"\n', ""), 3, "name", "must not be empty"),
-        (('hours = "24/7"', 'hours = "24/7"\nfax = "1"'), 16, "contacts[0].fax", "unknown key"),
+        (('hours = "24/7"', 'hours = "24/7"\nfax = "1"'), 16, "contact 1.fax", "unknown key"),
     ],
 )
 def test_crisis_directory_problems_name_file_line_and_key(

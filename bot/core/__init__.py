@@ -105,6 +105,7 @@ if TYPE_CHECKING:
         load_toml,
         problems_from,
         readable,
+        syntax_problem,
         validate,
     )
     from bot.services.audit import AuditRecord, AuditService
@@ -225,6 +226,7 @@ __all__ = [
     "readable",
     "render_parts",
     "scrub_free_space",
+    "syntax_problem",
     "tier_name",
     "tokenize",
     "using_language",
@@ -261,6 +263,7 @@ _HOME: dict[str, str] = {
             "load_toml",
             "problems_from",
             "readable",
+            "syntax_problem",
             "validate",
         )
     },

@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.core import Locator, Problem, dotted, problems_from
+from bot.core import Locator, Problem, problems_from, syntax_problem
 
 CATEGORIES: tuple[str, ...] = (
     "suicide_prevention",
@@ -417,16 +417,18 @@ class RowChecker:
         try:
             row = EntryRow.model_validate(raw, context=context)
         except ValidationError as exc:
-            # `at` is where the row sits in a TOML text: its keys' own lines come from there
-            written = len(dotted(at)) + 1 if at else 0
+            # `at` is where the row sits in a TOML text: its keys' own lines come from there;
+            # keys count as the author does ('contact 1.languages'), inside the row's id
+            located = problems_from(exc, EntryRow, self.file, locator, at)
+            named = problems_from(exc, EntryRow, self.file, data=raw)
             problems = [
                 Problem(
                     self.file,
                     p.line or line,
-                    dotted((row_id, p.key[written:])) if p.key[written:] else row_id,
+                    f"{row_id}.{key.key}" if key.key else row_id,
                     p.message,
                 )
-                for p in problems_from(exc, EntryRow, self.file, locator, at)
+                for p, key in zip(located, named, strict=True)
             ]
         if _SLUG.match(row_id):
             if row_id in self._seen:
@@ -785,7 +787,7 @@ def _parse_toml(text: str, checker: RowChecker) -> None:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        checker.result.problems.append(Problem(checker.file, 0, "", f"not valid TOML: {exc}"))
+        checker.result.problems.append(syntax_problem(exc, checker.file))
         return
     unknown = sorted(set(data) - {"entry"})
     if unknown:

@@ -307,7 +307,7 @@ async def test_import_is_all_or_nothing_unless_partial(app_factory: AppFactory) 
     bad = PAIR_TOML.replace('number = "0800 376 633"', 'number = "12"')
     reply = only(await fake.say("mod", f"!crisis import {bad}"))
     assert "Nothing was imported: 2 problem(s) in 2 row(s)" in reply.text
-    assert "line 23: nz-youth-line.contacts" in reply.text
+    assert "line 23: nz-youth-line.contact 1" in reply.text
     assert "pair nz-lines has no partner" in reply.text
     assert "no lines for New Zealand" in only(await fake.say("ana", "!crisis list NZ")).text
     single = PAIR_TOML.replace('pair = "nz-lines"\n', "").replace(

@@ -174,7 +174,7 @@ def test_every_bad_row_is_reported_with_its_line_and_the_valid_choices() -> None
     assert "us-bad.category: 'grief' is unknown; use one of: suicide_prevention, mental" in text
     assert "line 4: us-bad.source: 'http://example.org/c' is not an https:// link" in text
     assert "line 4: us-bad.verified_at: 2027-01-01 is in the future" in text
-    assert "line 5: us-old.contacts[0]: +18002738255 is an old number" in text
+    assert "line 5: us-old.contact 1: +18002738255 is an old number" in text
     assert any("no verified_at" in n.message for n in result.notes)
 
 
