@@ -22,6 +22,7 @@ from bot.schema import (
     SchemaError,
     Section,
     dotted,
+    readable,
     syntax_problem,
     validate_partial,
     value_as,
@@ -250,12 +251,30 @@ def parse(
         Problem(file, locator.line(key.split(".")) if locator else None, key, message)
         for key, message in _cross_checks(config)
     )
+    problems.extend(_duplicate_communities(config, file, locator))
     problems.extend(
         cogs.check(config.cogs.enabled, config.cogs.settings, file=file, locator=locator)
     )
     if problems:
         raise ConfigError(problems, source)
     return config
+
+
+def _duplicate_communities(config: AppConfig, file: str, locator: Locator | None) -> list[Problem]:
+    """A Matrix community id written twice (a copied table): rooms would be merged unseen."""
+    first: dict[str, int] = {}
+    out: list[Problem] = []
+    for index, community in enumerate(config.matrix.communities):
+        if community.id not in first:
+            first[community.id] = index
+            continue
+        path = ("matrix", "communities", index, "id")
+        message = f"is used twice (first in community {first[community.id] + 1})"
+        key = readable(path[1:], config.matrix)
+        out.append(
+            Problem(file, locator.line(path) if locator else None, f"matrix.{key}", message)
+        )
+    return out
 
 
 def _cross_checks(config: AppConfig) -> list[tuple[str, str]]:

@@ -397,3 +397,15 @@ def test_a_crisis_date_with_a_time_is_a_problem_not_a_crash() -> None:
     [problem] = result.problems
     assert (problem.line, problem.key) == (7, "gb-example-line.verified_at")
     assert "write the date alone" in problem.message
+
+
+def test_a_matrix_community_id_written_twice_is_named(tmp_path: Path) -> None:
+    problems = config_problems(
+        tmp_path,
+        '[[matrix.communities]]\nid = "a"\n\n[[matrix.communities]]\nid = "b"\n\n'
+        '[[matrix.communities]]\nid = "a"\n',
+    )
+    problem = only(problems, "matrix.community 3 (a).id")
+    assert (
+        problem.line == 8 and "used twice" in problem.message and "community 1" in problem.message
+    )
