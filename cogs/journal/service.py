@@ -374,12 +374,27 @@ class JournalService:
     async def read_own(self, author: str, code: str) -> EntryView:
         """One of the member's own entries (anyone else's looks missing)."""
         async with self._sessions() as session:
-            return _view(await self._own(session, author, code))
+            return (await self._views(session, [await self._own(session, author, code)]))[0]
 
     async def _group_name(self, session: AsyncSession, group_id: int | None) -> str | None:
         if group_id is None:
             return None
         return await session.scalar(select(JournalGroup.name).where(JournalGroup.id == group_id))
+
+    async def _views(
+        self, session: AsyncSession, rows: Sequence[JournalEntry]
+    ) -> tuple[EntryView, ...]:
+        """Views of `rows` in order, each group entry carrying its group's name (one query)."""
+        ids = {r.group_id for r in rows if r.group_id is not None}
+        names: dict[int, str] = {}
+        if ids:
+            found = await session.execute(
+                select(JournalGroup.id, JournalGroup.name).where(JournalGroup.id.in_(ids))
+            )
+            names = {gid: name for gid, name in found.all()}
+        return tuple(
+            _view(r, names.get(r.group_id) if r.group_id is not None else None) for r in rows
+        )
 
     async def list_own(
         self,
@@ -417,7 +432,7 @@ class JournalService:
                 .offset(page_offset(page, size))
                 .limit(size)
             )
-            items = tuple(_view(r) for r in rows)
+            items = await self._views(session, list(rows))
         return Page(items, page, pages, total)
 
     async def search(self, author: str, text: str, limit: int) -> tuple[list[EntryView], int]:
@@ -470,7 +485,8 @@ class JournalService:
                     select(JournalEntry).where(JournalEntry.id.in_(shown))
                 )
             }
-        return [_view(rows_by_id[i]) for i in shown if i in rows_by_id], len(hits)
+            views = await self._views(session, [rows_by_id[i] for i in shown if i in rows_by_id])
+        return list(views), len(hits)
 
     async def edit(
         self,

@@ -264,6 +264,20 @@ async def test_a_group_entry_can_be_written_in_a_dm_dialogue(app_factory: AppFac
     assert "Long thoughts." in texts(await fake.say("ana", "!group read Tuesdays"))
 
 
+async def test_own_lists_name_the_group_an_entry_went_to(app_factory: AppFactory) -> None:
+    _app, fake = await journal_app(app_factory)
+    await fake.say("ana", "!group create Tuesdays")
+    code = code_in(await fake.say("ana", "!group write Tuesdays quiet harbour evening"))
+    await fake.say("ana", "!journal write a private harbour note")
+    for shown in (
+        texts(await fake.say("ana", "!journal list")),
+        texts(await fake.say("ana", "!journal search harbour")),
+        texts(await fake.say("ana", f"!journal read {code}")),
+    ):
+        assert "group: Tuesdays" in shown, shown
+        assert "group: )" not in shown and "group: \n" not in shown, shown
+
+
 async def test_moderators_take_entries_and_feedback_out_of_view_without_reading_content(
     app_factory: AppFactory,
 ) -> None:
