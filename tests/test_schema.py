@@ -409,3 +409,38 @@ def test_a_matrix_community_id_written_twice_is_named(tmp_path: Path) -> None:
     assert (
         problem.line == 8 and "used twice" in problem.message and "community 1" in problem.message
     )
+
+
+# A count, size or period in a cog's settings below what makes sense is refused on its line
+# (a page_size of 0 or a negative plan_hours used to be accepted and fail later, at run time).
+@settings(max_examples=30, deadline=None)
+@given(
+    setting=st.sampled_from(
+        [
+            ("journal", "page_size", 1),
+            ("journal", "max_entry_chars", 1),
+            ("journal", "writes_per_hour", 1),
+            ("meetings", "page_size", 1),
+            ("meetings", "plan_hours", 1),
+            ("meetings", "max_duration_hours", 1),
+            ("meetings", "rsvp_remind_minutes", 0),
+            ("crisis", "answer_every_minutes", 0),
+            ("scripts", "speaker_minutes", 0),
+        ]
+    ),
+    below=st.integers(min_value=1, max_value=10_000),
+)
+def test_a_cog_setting_below_its_floor_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, setting: tuple[str, str, int], below: int
+) -> None:
+    cog, key, floor = setting
+    tmp_path = tmp_path_factory.mktemp("config")
+    problems = config_problems(tmp_path, f"[cogs.{cog}]\n{key} = {floor - below}\n")
+    problem = only(problems, f"cogs.{cog}.{key}")
+    assert problem.line == 2 and f"not {floor - below}" in problem.message
+
+
+def test_a_negative_announcement_offset_is_refused(tmp_path: Path) -> None:
+    problems = config_problems(tmp_path, "[cogs.meetings]\nannounce_minutes = [1440, -5]\n")
+    [problem] = problems
+    assert problem.line == 2 and "at least 0, not -5" in problem.message

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
+from pydantic import NonNegativeInt
+
 from bot.core import (
     DATA_DIR,
     Attachment,
@@ -106,7 +108,7 @@ class CrisisConfig(Section):
 
     fallback_name: str = "Find A Helpline"
     fallback_url: str = "https://findahelpline.com/"
-    answer_every_minutes: int = 60
+    answer_every_minutes: NonNegativeInt = 60
 
 
 WORDS_OPTION = Option(

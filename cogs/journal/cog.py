@@ -7,6 +7,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import PositiveInt
+
 from bot.core import (
     Actor,
     AnswerKind,
@@ -68,14 +70,14 @@ _MOOD_RANGE = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2}))?\s*$")
 class JournalConfig(Section):
     """`[cogs.journal]` settings."""
 
-    max_entry_chars: int = 4000
-    max_title_chars: int = 100
-    max_feedback_chars: int = 1000
-    writes_per_hour: int = 20
-    feedback_per_hour: int = 30
-    page_size: int = 10
-    invite_days: int = 7
-    search_cache_entries: int = 200_000
+    max_entry_chars: PositiveInt = 4000
+    max_title_chars: PositiveInt = 100
+    max_feedback_chars: PositiveInt = 1000
+    writes_per_hour: PositiveInt = 20
+    feedback_per_hour: PositiveInt = 30
+    page_size: PositiveInt = 10
+    invite_days: PositiveInt = 7
+    search_cache_entries: PositiveInt = 200_000
 
 
 ENTRY_ID = Option(

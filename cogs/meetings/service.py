@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, NonNegativeInt, PositiveInt
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,12 +88,12 @@ T = TypeVar("T")
 class MeetingsConfig(Section):
     """`[cogs.meetings]` settings; moderators may override the offsets per community."""
 
-    announce_minutes: list[int] = Field(default_factory=lambda: [1440, 10, 0])
-    plan_hours: int = 48  # announcements are written to the outbox this far ahead
-    rsvp_remind_minutes: int = 15  # default DM reminder offset for members who opt in
-    page_size: int = 8
-    max_duration_hours: int = 12
-    ical_days: int = 3650  # time-zone rules and gap overrides in .ics files cover this far
+    announce_minutes: list[NonNegativeInt] = Field(default_factory=lambda: [1440, 10, 0])
+    plan_hours: PositiveInt = 48  # announcements are written to the outbox this far ahead
+    rsvp_remind_minutes: NonNegativeInt = 15  # default DM reminder offset for members who opt in
+    page_size: PositiveInt = 8
+    max_duration_hours: PositiveInt = 12
+    ical_days: PositiveInt = 3650  # time-zone rules and gap overrides in .ics files cover this far
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import NonNegativeInt
+
 from bot.core import (
     DATA_DIR,
     N_,
@@ -75,7 +77,7 @@ def script_name(description: str) -> Option:
 class ScriptsConfig(Section):
     """Settings from `[cogs.scripts]`."""
 
-    speaker_minutes: int = 2  # the gentle per-speaker nudge; 0 turns it off
+    speaker_minutes: NonNegativeInt = 2  # the gentle per-speaker nudge; 0 turns it off
     default_script: str = "standard"
 
 
