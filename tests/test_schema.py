@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -444,3 +445,20 @@ def test_a_negative_announcement_offset_is_refused(tmp_path: Path) -> None:
     problems = config_problems(tmp_path, "[cogs.meetings]\nannounce_minutes = [1440, -5]\n")
     [problem] = problems
     assert problem.line == 2 and "at least 0, not -5" in problem.message
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    field=st.sampled_from(["country", "category", "source", "id", "verified_at"]),
+    value=_TOML_VALUES.filter(lambda v: not v.startswith(("'", '"', "2026-01-01"))),
+)
+def test_a_crisis_row_quotes_a_wrong_value_as_toml(field: str, value: str) -> None:
+    from datetime import date
+
+    from cogs.crisis.directory import parse
+
+    text = re.sub(rf"(?m)^{field} = .*$", f"{field} = {value}", DIRECTORY)
+    result = parse(text, today=date(2026, 6, 1), superseded={}, fmt="toml", file="lines.toml")
+    assert result.problems, text
+    for problem in result.problems:
+        assert not any(word in str(problem) for word in _PYTHON_SPELLING), problem

@@ -106,6 +106,7 @@ if TYPE_CHECKING:
         problems_from,
         readable,
         syntax_problem,
+        toml_spelling,
         validate,
     )
     from bot.services.audit import AuditRecord, AuditService
@@ -229,6 +230,7 @@ __all__ = [
     "syntax_problem",
     "tier_name",
     "tokenize",
+    "toml_spelling",
     "using_language",
     "validate",
     "zone_label",
@@ -264,6 +266,7 @@ _HOME: dict[str, str] = {
             "problems_from",
             "readable",
             "syntax_problem",
+            "toml_spelling",
             "validate",
         )
     },

@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.core import Locator, Problem, problems_from, syntax_problem
+from bot.core import Locator, Problem, problems_from, syntax_problem, toml_spelling
 
 CATEGORIES: tuple[str, ...] = (
     "suicide_prevention",
@@ -255,7 +255,7 @@ def is_stale(entry: Entry, today: date) -> bool:
 
 def check_url(value: Any) -> str:
     """An absolute https URL, or ValueError."""
-    text = str(value).strip()
+    text = _text(value).strip()
     parts = urlsplit(text)
     if parts.scheme != "https" or not parts.netloc or any(ch.isspace() for ch in text):
         raise ValueError(f"{text[:80]!r} is not an https:// link")
@@ -264,7 +264,7 @@ def check_url(value: Any) -> str:
 
 def check_language(tag: Any) -> str:
     """A BCP-47 tag whose language the Unicode data knows (`en`, `fr-CA`, `zh-Hans`)."""
-    text = str(tag).strip()
+    text = _text(tag).strip()
     m = _LANGUAGE_TAG.match(text)
     if not m or m.group(1) not in _ENGLISH.languages:
         raise ValueError(f"{text[:20]!r} is not a BCP-47 language tag such as en, es or fr-CA")
@@ -313,7 +313,7 @@ def normalise_number(
     saying so. An emergency-services number is refused unless `menu` (the contact names the menu
     choice that reaches the helpline, as Indonesia's 119 extension 8 does).
     """
-    text = str(raw).strip()
+    text = _text(raw).strip()
     digits = re.sub(r"[\s\-.()/]", "", text)
     if not re.fullmatch(r"\+?[0-9]{2,15}", digits):
         raise ValueError(f"{text[:30]!r} is not a phone number")
@@ -402,11 +402,11 @@ class RowChecker:
         checker's date, short codes and superseded numbers as its context); only the rule
         across rows (an id used twice) is checked here."""
         self.result.rows += 1
-        row_id = str(raw.get("id", "")).strip()
+        row_id = _text(raw.get("id", "")).strip()
         notes: list[str] = []
         context = {
             "today": self.today,
-            "country": country_code(str(raw.get("country", ""))),
+            "country": country_code(_text(raw.get("country", ""))),
             "superseded": self.superseded,
             "short_codes": self.short_codes,
             "require_verified": self.require_verified,
@@ -477,14 +477,20 @@ class RowChecker:
         return result
 
 
+def _text(value: Any) -> str:
+    """A cell or TOML value as text; a TOML true, date or list is quoted as written in the file
+    (`true`, not Python's `True`)."""
+    return value if isinstance(value, str) else toml_spelling(value)
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
         return [v for v in re.split(r"[;,\s]+", value.strip()) if v]
     if isinstance(value, list):
-        return [str(v).strip() for v in value]
-    return [str(value)]
+        return [_text(v).strip() for v in value]
+    return [_text(value)]
 
 
 def _as_bool(value: Any) -> bool | None:
@@ -499,7 +505,7 @@ def _as_bool(value: Any) -> bool | None:
 
 
 def _stripped(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    return "" if value is None else _text(value).strip()
 
 
 def _squashed(value: Any) -> str:
@@ -646,7 +652,7 @@ class EntryRow(BaseModel):
             "must be 3-64 lower-case letters, digits or dashes (like us-988-lifeline)",
         ),
     ] = ""
-    country: Annotated[Text, BeforeValidator(str)] = ""
+    country: Annotated[Text, BeforeValidator(_text)] = ""
     region: Annotated[Squashed, Field(max_length=100)] = ""
     name: Annotated[Squashed, Field(min_length=1, max_length=200)] = ""
     category: Annotated[
@@ -717,7 +723,7 @@ class EntryRow(BaseModel):
         try:
             when = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValueError(f"{str(value)[:20]!r} is not a date like 2026-06-02") from None
+            raise ValueError(f"{_text(value)[:20]!r} is not a date like 2026-06-02") from None
         if when > today:
             raise ValueError(f"{when} is in the future")
         if when < stale_cutoff(today):
