@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import ConfigError
@@ -452,6 +452,8 @@ def test_a_negative_announcement_offset_is_refused(tmp_path: Path) -> None:
     field=st.sampled_from(["country", "category", "source", "id", "verified_at"]),
     value=_TOML_VALUES.filter(lambda v: not v.startswith(("'", '"', "2026-01-01"))),
 )
+@example(field="id", value="true")  # read as the text `true`, it passed as an id
+@example(field="id", value="123")
 def test_a_crisis_row_quotes_a_wrong_value_as_toml(field: str, value: str) -> None:
     from datetime import date
 

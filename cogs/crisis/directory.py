@@ -508,6 +508,14 @@ def _stripped(value: Any) -> str:
     return "" if value is None else _text(value).strip()
 
 
+def _written_as_text(value: Any) -> Any:
+    """An id is a name written in quotes: a TOML or JSON true, number or date would otherwise read
+    as the text `true` or `123` and pass as an id."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f'must be text in quotes (like "us-988-lifeline"), not {_text(value)}')
+    return value
+
+
 def _squashed(value: Any) -> str:
     return " ".join(_stripped(value).split())
 
@@ -647,6 +655,7 @@ class EntryRow(BaseModel):
 
     id: Annotated[
         Text,
+        BeforeValidator(_written_as_text),
         _check(
             lambda v: bool(_SLUG.match(v)),
             "must be 3-64 lower-case letters, digits or dashes (like us-988-lifeline)",
