@@ -253,9 +253,11 @@ class CogDirectory:
         """The loaded cogs, in the configured order (`general` first)."""
         return list(self._services.cogs.values())
 
-    def get(self, name: str) -> Cog | None:
-        """The loaded cog called `name`, or None."""
-        return self._services.cogs.get(name)
+    def heading(self, name: str) -> str:
+        """The help heading of the cog called `name`: its description, or the name itself when
+        no such cog is loaded. Hands out words, never the cog (no cog reaches another by name)."""
+        cog = self._services.cogs.get(name)
+        return cog.description if cog is not None else name
 
     def every_cog(self) -> list[Cog]:
         """Loaded cogs, plus a bare instance of each shipped cog that is switched off (their

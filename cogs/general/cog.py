@@ -116,8 +116,7 @@ class GeneralCog(Cog):
             visible = group
         groups: dict[str, list[CommandSpec]] = {}
         for spec in visible:
-            cog = self.cogs.get(spec.cog)
-            groups.setdefault(cog.description if cog else spec.cog, []).append(spec)
+            groups.setdefault(self.cogs.heading(spec.cog), []).append(spec)
         elsewhere = not command and len(visible) < len(everything)
         await ctx.reply(render.command_list(groups, ctx.prefix, elsewhere), ephemeral=True)
 
