@@ -93,9 +93,12 @@ class PublicSchedule(Protocol):
 class CrisisLines(Protocol):
     """The helplines to show people (the crisis cog)."""
 
-    async def lines_for(self, community_id: int | None, country: str | None) -> str:
+    async def lines_for(
+        self, community_id: int | None, country: str | None, *, prefix: str
+    ) -> str:
         """Markdown lines for `country` (ISO 3166-1 alpha-2; None: the community's country),
-        then the fallback directory; never empty."""
+        then the fallback directory; never empty. `prefix` (`!` or `/`) starts any command the
+        text names."""
         ...
 
 

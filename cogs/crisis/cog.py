@@ -244,13 +244,17 @@ class CrisisCog(Cog, CrisisLines):
 
     # ------------------------------------------------------------------ for other cogs
 
-    async def lines_for(self, community_id: int | None, country: str | None) -> str:
+    async def lines_for(
+        self, community_id: int | None, country: str | None, *, prefix: str
+    ) -> str:
         """Markdown: the lines for `country` (else the community's country), then the fallback."""
         if not country and community_id is not None:
             info = await self.members.community_by_id(community_id)
             country = info.country if info else ""
         entries = await self.service.directory(community_id, country) if country else []
-        return lines_block(entries, country or None, self.cfg.fallback_name, self.cfg.fallback_url)
+        return lines_block(
+            entries, country or None, self.cfg.fallback_name, self.cfg.fallback_url, prefix
+        )
 
     async def _member_country(self, ctx: Context) -> str:
         profile = await self.members.profile(ctx.actor.key)
@@ -371,7 +375,7 @@ class CrisisCog(Cog, CrisisLines):
         urgent = kind in URGENT_KINDS
         code = country or await self._member_country(ctx)
         community_id = ctx.community.id if ctx.community else None
-        block = await self.lines_for(community_id, code or None)
+        block = await self.lines_for(community_id, code or None, prefix=ctx.prefix)
         emergency = self.answers.emergency.get(code) if code else None
         numbers = emergency_numbers(emergency) if emergency else ""
         parts: list[str] = []

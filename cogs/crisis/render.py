@@ -188,16 +188,17 @@ def fallback_line(name: str, url: str) -> str:
 
 
 def lines_block(
-    entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str
+    entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str, prefix: str
 ) -> str:
-    """The member's country lines, then the fallback (Markdown)."""
+    """The member's country lines, then the fallback (Markdown); `prefix` starts the command
+    named to someone without a country (`!` or `/`), so it works when copied."""
     out: list[str] = []
     if not country:
         out.append(
             _(
-                "I don't know which country you are in. Set it with `me country` "
-                "(for example `me country GB`) and I will show lines near you."
-            )
+                "I don't know which country you are in. Set it with `{prefix}me country` "
+                "(for example `{prefix}me country GB`) and I will show lines near you."
+            ).format(prefix=prefix)
         )
     elif entries:
         out.append(_("**Lines in {country}**").format(country=country_name(country)))

@@ -282,11 +282,15 @@ class ScriptsCog(Cog):
                 return render.next_meeting(str(name), at)
         return render.no_next_meeting()
 
-    async def _crisis_lines(self, run: RunView, community: CommunityInfo | None) -> str:
+    async def _crisis_lines(
+        self, run: RunView, community: CommunityInfo | None, prefix: str
+    ) -> str:
         if self.crisis is not None:
             try:
                 lines = await self.crisis.lines_for(
-                    run.community_id, (community.country if community else "") or None
+                    run.community_id,
+                    (community.country if community else "") or None,
+                    prefix=prefix,
                 )
             except Exception:
                 log.exception("crisis.lines_for failed")
@@ -296,7 +300,7 @@ class ScriptsCog(Cog):
         return render.default_crisis_lines()
 
     async def _values(
-        self, run: RunView, step: ScriptStep, community: CommunityInfo | None
+        self, run: RunView, step: ScriptStep, community: CommunityInfo | None, prefix: str
     ) -> dict[str, list[Part]]:
         used = " ".join((step.text, *step.prompts))
         values: dict[str, list[Part]] = {
@@ -307,12 +311,12 @@ class ScriptsCog(Cog):
         if "{next_meeting}" in used:
             values["next_meeting"] = await self._next_meeting(run)
         if "{crisis_line}" in used:
-            values["crisis_line"] = [await self._crisis_lines(run, community)]
+            values["crisis_line"] = [await self._crisis_lines(run, community, prefix)]
         return values
 
     async def _step_message(self, ctx: Context, run: RunView, script: Script) -> Message:
         step = script.steps[run.step_index]
-        values = await self._values(run, step, ctx.community)
+        values = await self._values(run, step, ctx.community, ctx.prefix)
         base = f"{ACTION_PREFIX}:{run.id}:{run.step_index}"
         actions = render.buttons(base, script, run.step_index)
         return render.step_message(script, run.step_index, values, ctx.prefix, actions)

@@ -89,9 +89,9 @@ async def test_the_communitys_country_is_used_when_the_member_set_none(
     info = await app.members.community("fake", COMMUNITY)
     await app.members.update_community(info.id, country="IE")
     assert "Samaritans Ireland" in only(await fake.say("ana", "!crisis")).text
-    block = await crisis(app).lines_for(info.id, None)
+    block = await crisis(app).lines_for(info.id, None, prefix="!")
     assert "call **116 123**" in block and FALLBACK in block
-    assert "988" in await crisis(app).lines_for(None, "US")
+    assert "988" in await crisis(app).lines_for(None, "US", prefix="!")
 
 
 async def test_list_by_topic_and_countries(app_factory: AppFactory) -> None:
@@ -488,3 +488,15 @@ async def test_watch_status_says_when_the_platform_stopped_delivering_channel_te
     stale = only(await fake.say("mod", "!crisis watch status")).text
     assert "Channel watch is on (every channel)." in stale
     assert "But it is not working now: The message-content switch is off." in stale
+
+
+@pytest.mark.parametrize("words", ["", "help me", "necesito ayuda", "ich brauche hilfe"])
+async def test_a_member_without_a_country_is_shown_a_command_they_can_copy(
+    app_factory: AppFactory, words: str
+) -> None:
+    """Someone in distress copies what they are shown: the command carries its prefix."""
+    _app, fake = await started(app_factory)
+    shown = "\n".join(s.text for s in await fake.say("ana", f"!crisis {words}".strip()))
+    assert "me country" in shown, shown
+    assert "`me country" not in shown, shown  # every mention starts with the prefix
+    assert "`!me country" in shown, shown
