@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot import crypto, keycheck
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig
@@ -32,6 +34,7 @@ from bot.outbox import Target
 from bot.platform import Platform
 from bot.platform import StartupError as StartupError  # raised by App; adapters raise it too
 from bot.services.audit import AuditService
+from bot.services.invalidation import InvalidationBus
 from bot.services.members import MemberService, removal_notice
 from bot.services.settings import SettingsService
 
@@ -168,8 +171,24 @@ class App:
             mirror=self.mirror,
         )
         self.leader = Coordinator(self, url, db_schema)  # leader or follower, heartbeat
+        # Several processes may share a PostgreSQL database: their caches hear of each
+        # other's writes by NOTIFY. One process on SQLite needs nothing of the kind.
+        self.invalidations: InvalidationBus | None = None
+        if self.db.engine.dialect.name == "postgresql":
+            self.invalidations = InvalidationBus(url, db_schema, self._send_notices)
+            self.members.attach(self.invalidations)
+            self.settings.attach(self.invalidations)
         self._loaded = False
         self._started = False
+        self._listening = False
+
+    async def _send_notices(self, channel: str, payloads: list[str]) -> None:
+        async with self.db.sessions.begin() as session:
+            for payload in payloads:
+                await session.execute(
+                    text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": channel, "payload": payload},
+                )
 
     async def open(self, *, migrate: bool, claim: bool = True) -> None:
         """Check (or bring up to date) the schema and load the cogs; no platform yet.
@@ -203,6 +222,9 @@ class App:
             await keycheck.verify(self.db, source=self.key_source)
         except keycheck.KeyMismatch as exc:
             raise StartupError(str(exc)) from None
+        if self.invalidations is not None and not self._listening:
+            await self.invalidations.start()
+            self._listening = True
         if not self._loaded:
             loader.load(self.config.cogs.enabled, self.config.cogs.settings, self.services)
             self._loaded = True
@@ -299,4 +321,7 @@ class App:
             self._started = False
         await self.scheduler.shutdown(drain_timeout_seconds)
         await self.leader.close()  # releases leadership: another process takes over
+        if self.invalidations is not None and self._listening:
+            await self.invalidations.close()
+            self._listening = False
         await self.db.close()

@@ -1,8 +1,11 @@
 """A small time-limited cache for rows every command reads (profiles, settings, communities).
 
 Within one process the owning service invalidates an entry whenever it writes it, so reads are
-always current. Other processes sharing a PostgreSQL database cannot tell us about their writes;
-the TTL bounds how long we may serve their old value (30 seconds by default).
+always current. On PostgreSQL, where several processes may share the database, a cache is
+`attach`ed to the process's `InvalidationBus` (bot/services/invalidation.py): every invalidation
+is also sent to the other processes by NOTIFY, entries no longer expire by time, and nothing is
+stored while this process is not listening. Alone on SQLite, the TTL (30 seconds by default)
+only bounds memory held by rows nobody asks for again.
 
 A load that started before an invalidation must not store what it read: `token()` before the
 load and `put(key, value, token)` after it drops the value when anything was invalidated in
@@ -14,7 +17,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from bot.services.invalidation import InvalidationBus
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -45,6 +51,38 @@ class TTLCache(Generic[K, V]):
         self._monotonic = monotonic
         self._items: dict[K, tuple[float, V]] = {}
         self._generation = 0
+        self._bus: InvalidationBus | None = None
+        self._name = ""
+
+    def attach(self, bus: InvalidationBus, name: str) -> None:
+        """Share invalidations with other processes through `bus` under `name` (unique per
+        process, the same in every process); entries stop expiring by time."""
+        bus.register(name, self)
+        self._bus = bus
+        self._name = name
+        self.ttl_seconds = float("inf")
+        self.clear_local()
+
+    def _storable(self) -> bool:
+        return self._bus is None or self._bus.listening
+
+    def _publish(self, key: K | None) -> None:
+        if self._bus is not None:
+            self._bus.publish(self._name, key)
+
+    def forget(self, key: Hashable) -> None:
+        """Another process wrote `key`: forget it here only."""
+        self._generation += 1
+        self._items.pop(key, None)  # type: ignore[arg-type]  # a key from a notice
+
+    def forget_all(self) -> None:
+        """Another process asked, or notices may have been lost: forget everything here."""
+        self.clear_local()
+
+    def clear_local(self) -> None:
+        """Forget everything in this process only."""
+        self._generation += 1
+        self._items.clear()
 
     def get(self, key: K) -> V | Missing:
         """The cached value, or MISSING when absent or expired."""
@@ -62,7 +100,7 @@ class TTLCache(Generic[K, V]):
 
     def put(self, key: K, value: V, token: int) -> None:
         """Store a loaded value unless something was invalidated since `token`."""
-        if token != self._generation:
+        if token != self._generation or not self._storable():
             return
         self._items.pop(key, None)
         self._items[key] = (self._monotonic() + self.ttl_seconds, value)
@@ -76,25 +114,30 @@ class TTLCache(Generic[K, V]):
         after ours, so the entry is forgotten instead. Either way, loads still in flight
         cannot store what they read before this write.
         """
-        if token != self._generation:
+        if token != self._generation or not self._storable():
             self.invalidate(key)
             return
         self._generation += 1
         self._items.pop(key, None)
         self._items[key] = (self._monotonic() + self.ttl_seconds, value)
+        self._publish(key)
 
     def invalidate(self, key: K) -> None:
-        """Forget one entry (call after the write committed)."""
+        """Forget one entry, here and in the other processes (call after the write
+        committed)."""
         self._generation += 1
         self._items.pop(key, None)
+        self._publish(key)
 
     def invalidate_where(self, predicate: Callable[[K], bool]) -> None:
-        """Forget every entry whose key matches."""
+        """Forget every entry whose key matches (other processes forget the whole cache:
+        a predicate cannot travel)."""
         self._generation += 1
         for key in [k for k in self._items if predicate(k)]:
             del self._items[key]
+        self._publish(None)
 
     def clear(self) -> None:
-        """Forget everything."""
-        self._generation += 1
-        self._items.clear()
+        """Forget everything, here and in the other processes."""
+        self.clear_local()
+        self._publish(None)

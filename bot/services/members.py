@@ -21,6 +21,7 @@ from bot.db import export_row
 from bot.i18n import _
 from bot.models import AdapterState, Community, DialogueState, Member, Profile, TierBinding
 from bot.services.cache import MISSING, TTLCache
+from bot.services.invalidation import InvalidationBus
 
 PSEUDONYM_MAX = 32
 
@@ -99,14 +100,23 @@ class MemberService:
         self._sessions = sessions
         self._clock = clock
         # Every command looks these up; they change rarely and, in one process, only through
-        # this service, which invalidates what it writes. The TTL picks up other processes'
-        # writes on a shared PostgreSQL database (see bot/services/cache.py).
+        # this service, which invalidates what it writes. On a shared PostgreSQL database the
+        # other processes hear of each write by NOTIFY (`attach`, bot/services/cache.py).
         self._communities: TTLCache[tuple[str, str], CommunityInfo] = TTLCache()
         self._communities_by_id: TTLCache[int, CommunityInfo | None] = TTLCache()
         self._joined: TTLCache[tuple[int, str], bool] = TTLCache()
         self._bindings: TTLCache[int, dict[str, int]] = TTLCache()
         self._profiles: TTLCache[str, ProfileInfo] = TTLCache()
         self._pseudonyms: TTLCache[tuple[int, str], str | None] = TTLCache()
+
+    def attach(self, bus: InvalidationBus) -> None:
+        """Share cache invalidations with the other processes on the same PostgreSQL."""
+        self._communities.attach(bus, "communities")
+        self._communities_by_id.attach(bus, "communities_by_id")
+        self._joined.attach(bus, "joined")
+        self._bindings.attach(bus, "bindings")
+        self._profiles.attach(bus, "profiles")
+        self._pseudonyms.attach(bus, "pseudonyms")
 
     async def community(
         self, platform: str, platform_id: str, name: str = "", *, timezone: str = "UTC"

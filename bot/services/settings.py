@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Setting
 from bot.services.cache import MISSING, TTLCache
+from bot.services.invalidation import InvalidationBus
 
 
 class SettingsService:
@@ -17,7 +18,7 @@ class SettingsService:
 
     Every command asks for some setting (the admin cog's switched-off cogs, for one), so each
     community's settings are loaded in one query and cached; `set` invalidates the community in
-    this process, and the cache's TTL picks up other processes' changes on PostgreSQL.
+    this process and, on PostgreSQL, in the other processes (`attach`).
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -25,6 +26,10 @@ class SettingsService:
         # community id -> (scope, key) -> the stored JSON text (decoded per read, so callers
         # can never change the cached value by mutating what they got).
         self._cache: TTLCache[int, dict[tuple[str, str], str]] = TTLCache(max_items=5_000)
+
+    def attach(self, bus: InvalidationBus) -> None:
+        """Share cache invalidations with the other processes on the same PostgreSQL."""
+        self._cache.attach(bus, "settings")
 
     async def _community(self, community_id: int) -> dict[tuple[str, str], str]:
         cached = self._cache.get(community_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 POLL_SECONDS = 0.01
 
@@ -24,6 +24,22 @@ async def wait_until(
     `within_seconds` (a liveness bound, not a timing goal)."""
     deadline = time.monotonic() + within_seconds
     while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} did not happen within {within_seconds} s")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    within_seconds: float = 15.0,
+    what: str = "the condition",
+) -> None:
+    """Like `wait_until` for a condition that must ask something asynchronously (a service,
+    another process's answer): awaits `check()` until it is true; AssertionError after
+    `within_seconds` (a liveness bound, not a timing goal)."""
+    deadline = time.monotonic() + within_seconds
+    while not await check():
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} did not happen within {within_seconds} s")
         await asyncio.sleep(POLL_SECONDS)
