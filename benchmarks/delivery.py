@@ -30,7 +30,7 @@ from bot.app import App
 from bot.core.loader import parse_config as parse
 from bot.core.message import Message
 from bot.outbox import Target
-from bot.platform import PlatformDefaults
+from bot.platform import Capabilities, PlatformDefaults
 
 SEND_SECONDS = 0.050
 GLOBAL_PER_SECOND = 50
@@ -42,6 +42,7 @@ class DiscordLike(PlatformDefaults):
     """A platform with a 50 ms send and Discord's global and per-channel limits."""
 
     platform = "bench"
+    capabilities = Capabilities(delivery_slots=GLOBAL_PER_SECOND)
 
     def __init__(self) -> None:
         self.delivered: dict[str, float] = {}  # key -> wall time (time.time()) it arrived

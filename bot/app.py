@@ -134,6 +134,7 @@ class App:
             find_sent=self._find_sent,
             ready=self._transport_ready,
             retract=self._retract,
+            slots=self._delivery_slots,
         )
         self.transports: dict[str, Platform] = {}
         self.mirrors: dict[str, Platform] = {}  # the platforms with a calendar
@@ -291,6 +292,11 @@ class App:
         if transport is None:
             return False
         return transport.can_send
+
+    def _delivery_slots(self, platform: str) -> int:
+        """How many outbox sends to `platform` may be in flight at once (its capability)."""
+        transport = self.transports.get(platform)
+        return transport.capabilities.delivery_slots if transport is not None else 1
 
     async def _retract(self, target: Target, message_id: str) -> None:
         transport = self.transports.get(target.platform)

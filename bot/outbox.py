@@ -12,6 +12,12 @@ keep only key, status, due time, the platform's message id and a short reason, a
 `keep_settled` after their DUE time (not after sending), so no planner looking back less than
 that can plan a settled key again: `enqueue`/`replan` refuse anything due earlier.
 
+A delivery pass sends each platform's due items through a bounded pool (`Capabilities.
+delivery_slots` sends in flight at once; the platform's transport paces them under its own
+limits: Discord's global 50 requests per second and per-channel buckets, a homeserver's
+rc_message), oldest first. Tries are recorded and outcomes settled in batches, one transaction
+for many items, so a burst costs a few commits instead of two per delivery.
+
 Cogs never match key strings to forget: each item carries typed references (`OutboxRef`) to
 what its text quotes or names, and `forget` deletes the pending items that carry any of them.
 
@@ -48,7 +54,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -71,6 +77,9 @@ LATE_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
 KEEP_SETTLED = timedelta(days=7)  # longer than any planner looks back (meetings: 48 h)
 PRUNE_EVERY = timedelta(hours=1)
+BEGIN_BATCH = 100  # tries recorded in one transaction, ahead of their sends
+SETTLE_BATCH = 50  # outcomes written in one transaction...
+SETTLE_EVERY_SECONDS = 0.25  # ...or at least this often while a pass runs
 
 
 class RefKind(StrEnum):
@@ -164,6 +173,8 @@ class Planned:
 Deliver = Callable[[Target, Message, str], Awaitable[str | None]]
 FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
 Ready = Callable[[str], bool]
+Slots = Callable[[str], int]
+"""How many outbox sends to a platform (its name) may be in flight at once."""
 Retract = Callable[[Target, str], Awaitable[None]]
 """Delete one sent message (`Target`, the platform's message id); a message already gone is no
 error. Raises `DeliveryError` (permanent: will never work, e.g. not allowed there)."""
@@ -273,8 +284,10 @@ class Outbox:
         find_sent: FindSent | None = None,
         ready: Ready | None = None,
         retract: Retract | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self._sessions = sessions
+        self._slots = slots
         self._scheduler = scheduler
         self._clock = clock
         self._deliver = deliver
@@ -595,7 +608,13 @@ class Outbox:
     # --- delivering ----------------------------------------------------------------------
 
     async def deliver_due(self) -> Report:
-        """Send every pending item whose time has come, oldest first."""
+        """Send every pending item whose time has come, oldest first.
+
+        Each platform's items go through a pool of at most `slots(platform)` sends at once
+        (the platform's transport paces them under its own limits); tries are recorded and
+        items settled in batches, one transaction for many items (`BEGIN_BATCH`,
+        `SETTLE_BATCH`), never two commits per delivery.
+        """
         report = Report()
         async with self._lock:
             now = self._clock.now()
@@ -607,8 +626,17 @@ class Outbox:
                         .order_by(OutboxItem.due_at, OutboxItem.id)
                     )
                 ).all()
+            by_platform: dict[str, list[OutboxItem]] = {}
             for item in items:
-                await self._settle(item, now, report)
+                by_platform.setdefault(item.platform, []).append(item)
+            settler = _Settler(self)
+            try:
+                await _all(
+                    self._deliver_to(platform, rows, now, report, settler)
+                    for platform, rows in by_platform.items()
+                )
+            finally:
+                await settler.flush()
             async with self._sessions() as session:
                 retractions = (
                     await session.scalars(
@@ -623,21 +651,58 @@ class Outbox:
             await self._prune(now)
         return report
 
-    async def _settle(self, item: OutboxItem, now: datetime, report: Report) -> None:
+    async def _deliver_to(
+        self,
+        platform: str,
+        items: Sequence[OutboxItem],
+        now: datetime,
+        report: Report,
+        settler: _Settler,
+    ) -> None:
+        """One platform's due items (in due order) through a bounded pool of sends."""
+        fresh: list[OutboxItem] = []
+        for item in items:
+            lateness = now - item.due_at
+            if lateness > self.grace or (item.not_after is not None and now > item.not_after):
+                reason = (
+                    f"stale by {int(lateness.total_seconds())}s"
+                    if lateness > self.grace
+                    else "no longer useful (its moment has passed)"
+                )
+                await settler.add(_Settled(item.id, "skipped", reason))
+                log.warning("outbox item %s skipped: %s", item.key, reason)
+                report.skipped += 1
+            else:
+                fresh.append(item)
+        if not fresh:
+            return
+        if self._ready is not None and not self._ready(platform):
+            report.waiting += len(fresh)  # the adapter flushes the outbox once it is connected
+            return
+        workers = max(1, min(self._slots(platform) if self._slots else 1, len(fresh)))
+        queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=workers)
+
+        async def feed() -> None:
+            # A try is on record before its send starts, so a crash leaves a lookup to do.
+            for chunk in _chunks(fresh, BEGIN_BATCH):
+                await self._begin_tries([item.id for item in chunk], now)
+                for item in chunk:
+                    await queue.put(item)
+            for _worker in range(workers):
+                await queue.put(None)
+
+        async def work() -> None:
+            while (item := await queue.get()) is not None:
+                await self._send_one(item, now, report, settler)
+
+        await _all([feed(), *(work() for _ in range(workers))])
+
+    async def _send_one(
+        self, item: OutboxItem, now: datetime, report: Report, settler: _Settler
+    ) -> None:
+        """Deliver one item whose try is recorded: look it up first if an earlier try may have
+        reached the platform, then send it and hand its outcome to `settler`."""
         lateness = now - item.due_at
-        if lateness > self.grace or (item.not_after is not None and now > item.not_after):
-            reason = (
-                f"stale by {int(lateness.total_seconds())}s"
-                if lateness > self.grace
-                else "no longer useful (its moment has passed)"
-            )
-            await self._mark(item.id, "skipped", now, reason)
-            log.warning("outbox item %s skipped: %s", item.key, reason)
-            report.skipped += 1
-            return
-        if self._ready is not None and not self._ready(item.platform):
-            report.waiting += 1  # the adapter flushes the outbox once it is connected
-            return
         target = Target(item.platform, item.target, item.is_dm)
         if item.first_try_at is not None and self._find_sent is not None:
             try:
@@ -650,20 +715,19 @@ class Outbox:
                 )
                 found = None
             if found is not None:
-                await self._mark(item.id, "sent", now, "found on the platform", found)
+                await settler.add(_Settled(item.id, "sent", "found on the platform", found))
                 report.found += 1
                 return
         assert item.payload is not None  # pending rows always hold their message
         message = Message.from_json(json.loads(item.payload))
         if lateness > LATE_AFTER:
             message = message.with_prefix(_("(late) "))
-        await self._begin_try(item.id, now)
         try:
             message_id = await self._deliver(target, message, item.key)
         except Exception as exc:
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             if permanent or item.attempts + 1 >= MAX_ATTEMPTS:
-                await self._mark(item.id, "failed", now, str(exc)[:255])
+                await settler.add(_Settled(item.id, "failed", str(exc)[:255]))
                 report.failed += 1
                 log.error("an outbox item could not be delivered and was given up")
             else:
@@ -677,62 +741,67 @@ class Outbox:
                 log.exception("outbox item %s failed in the adapter", item.key)
             return
         late = lateness > LATE_AFTER
-        await self._mark(item.id, "sent", now, "late" if late else "", message_id)
+        await settler.add(_Settled(item.id, "sent", "late" if late else "", message_id))
         report.sent += 1
         if late:
             report.late += 1
 
-    async def _begin_try(self, item_id: int, now: datetime) -> None:
+    async def _begin_tries(self, item_ids: Sequence[int], now: datetime) -> None:
+        """Record a try of each item (attempts + 1, the first try's time) in one transaction."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id == item_id)
+                .where(OutboxItem.id.in_(item_ids))
                 .values(attempts=OutboxItem.attempts + 1)
             )
             await session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id == item_id, OutboxItem.first_try_at.is_(None))
+                .where(OutboxItem.id.in_(item_ids), OutboxItem.first_try_at.is_(None))
                 .values(first_try_at=now)
             )
 
-    async def _mark(
-        self,
-        item_id: int,
-        status: str,
-        now: datetime,
-        note: str,
-        message_id: str | None = None,
-    ) -> None:
-        """Settle an item: only key, status, due time, the platform's id and a reason remain.
+    async def _mark_many(self, marks: Sequence[_Settled], now: datetime) -> None:
+        """Settle items in one transaction: only key, status, due time, the platform's id and
+        a reason remain.
 
         A sent item that carries something `RETRACTABLE` also keeps its target and references
         (never its text), so deleting that thing can delete the message on the platform.
         """
         async with self._sessions.begin() as session:
-            keep = False
-            if status == "sent" and message_id:
-                kinds = set(
+            sent = [m.item_id for m in marks if m.status == "sent" and m.message_id]
+            keep: set[int] = set()
+            if sent:
+                keep = set(
                     await session.scalars(
-                        select(OutboxItemRef.kind).where(OutboxItemRef.item_id == item_id)
+                        select(OutboxItemRef.item_id)
+                        .where(
+                            OutboxItemRef.item_id.in_(sent),
+                            OutboxItemRef.kind.in_([kind.value for kind in RETRACTABLE]),
+                        )
+                        .distinct()
                     )
                 )
-                keep = bool(kinds & {kind.value for kind in RETRACTABLE})
-            if not keep:
+            dropped = [m.item_id for m in marks if m.item_id not in keep]
+            if dropped:
                 await session.execute(
-                    delete(OutboxItemRef).where(OutboxItemRef.item_id == item_id)
+                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(dropped))
                 )
-            values: dict[str, Any] = {
-                "status": status,
-                "settled_at": now,
-                "note": note,
-                "payload": None,
-                "platform_message_id": message_id,
-            }
-            if not keep:
-                values["target"] = ""
-            await session.execute(
-                update(OutboxItem).where(OutboxItem.id == item_id).values(**values)
-            )
+            for kept in (True, False):
+                rows: list[dict[str, Any]] = [
+                    {
+                        "id": m.item_id,
+                        "status": m.status,
+                        "settled_at": now,
+                        "note": m.note,
+                        "payload": None,
+                        "platform_message_id": m.message_id,
+                        **({} if kept else {"target": ""}),
+                    }
+                    for m in marks
+                    if (m.item_id in keep) == kept
+                ]
+                if rows:  # SQLAlchemy's bulk UPDATE by primary key: one executemany
+                    await session.execute(update(OutboxItem), rows)
 
     async def _prune(self, now: datetime) -> None:
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
@@ -796,3 +865,62 @@ def _carrying(ref: OutboxRef) -> Select[Any]:
     return select(OutboxItemRef.item_id).where(
         OutboxItemRef.kind == ref.kind.value, OutboxItemRef.ref == ref.id
     )
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """How one item of a delivery pass ended, to be written with others (`_Settler`)."""
+
+    item_id: int
+    status: str
+    note: str
+    message_id: str | None = None
+
+
+class _Settler:
+    """The outcomes of one delivery pass, written in batches: every `SETTLE_BATCH` items or
+    `SETTLE_EVERY_SECONDS`, whichever comes first, and once more when the pass ends.
+
+    An outcome not yet written when the process dies leaves its item pending with a try on
+    record, which the next pass resolves with a lookup (`find_sent`) before any resend.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._marks: list[_Settled] = []
+        self._written_at = asyncio.get_running_loop().time()
+        self._lock = asyncio.Lock()
+
+    async def add(self, mark: _Settled) -> None:
+        self._marks.append(mark)
+        elapsed = asyncio.get_running_loop().time() - self._written_at
+        if len(self._marks) >= SETTLE_BATCH or elapsed >= SETTLE_EVERY_SECONDS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            marks, self._marks = self._marks, []
+            self._written_at = asyncio.get_running_loop().time()
+            if marks:
+                await self._outbox._mark_many(marks, self._outbox._clock.now())
+
+
+def _chunks(items: Sequence[OutboxItem], size: int) -> Iterator[Sequence[OutboxItem]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run `coroutines` at once; when one raises, cancel the rest and raise that.
+
+    `asyncio.TaskGroup` would wrap the error in an ExceptionGroup; callers (and a crash in the
+    middle of a send) expect the error itself.
+    """
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -46,12 +46,15 @@ class Capabilities:
             calendar (Discord's Events tab).
         retracts: `retract` takes back a message the bot sent (Discord: delete; Matrix:
             redact), so deleting a post reaches the platform.
+        delivery_slots: how many outbox sends may be in flight at once (the outbox's pool
+            for this platform); the platform's `send` paces them under its own rate limits.
     """
 
     logs_in: bool = False
     finds_sent: bool = False
     mirrors_events: bool = False
     retracts: bool = False
+    delivery_slots: int = 1
 
 
 class Platform(Protocol):

@@ -44,7 +44,7 @@ from bot.clock import VirtualClock
 from bot.config import AppConfig
 from bot.core.message import Message, render_parts
 from bot.outbox import Target
-from bot.platform import PlatformDefaults
+from bot.platform import Capabilities, PlatformDefaults
 from cogs.meetings.cog import MeetingsCog
 from cogs.meetings.recurrence import Occurrence, local_key
 from cogs.meetings.service import Draft, MeetingService, MeetingView
@@ -160,15 +160,21 @@ class Delivery:
 
 
 class Platform(PlatformDefaults):
-    """Records every send (a second send of the same key too: the bot must not make one)."""
+    """Records every send (a second send of the same key too: the bot must not make one).
+
+    Several sends run at once (the outbox's pool), so the model also proves that a pool of
+    concurrent sends settles each item exactly once.
+    """
 
     platform = "fake"
+    capabilities = Capabilities(delivery_slots=4)
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
         self.log: list[Delivery] = []
 
     async def send(self, target: Target, message: Message, idempotency_key: str) -> str:
+        await asyncio.sleep(0)  # another send of the pool runs meanwhile
         text = render_parts(message.text, lambda w: w.at.isoformat())
         self.log.append(Delivery(self.clock.now(), idempotency_key, target, text))
         return f"m{len(self.log)}"

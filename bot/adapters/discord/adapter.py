@@ -29,7 +29,7 @@ from bot.adapters.discord.components import (
     prompt_digest,
     submitted_text,
 )
-from bot.adapters.discord.delivery import SENDS_PER_SECOND, Delivery, Pacer
+from bot.adapters.discord.delivery import DELIVERY_SLOTS, SENDS_PER_SECOND, Delivery, Pacer
 from bot.adapters.discord.events import ScheduledEvents
 from bot.adapters.discord.render import PLACEHOLDER_MAX, trim
 from bot.adapters.discord.responder import (
@@ -61,7 +61,13 @@ class DiscordAdapter(Delivery):
     """One bot account on Discord, as adapter and as the outbox's transport."""
 
     platform = PLATFORM
-    capabilities = Capabilities(logs_in=True, finds_sent=True, mirrors_events=True, retracts=True)
+    capabilities = Capabilities(
+        logs_in=True,
+        finds_sent=True,
+        mirrors_events=True,
+        retracts=True,
+        delivery_slots=DELIVERY_SLOTS,
+    )
 
     def __init__(
         self,

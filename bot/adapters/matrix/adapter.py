@@ -39,7 +39,7 @@ from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.login import login
 from bot.adapters.matrix.render import pointer_content, text_content, when_renderer
 from bot.adapters.matrix.responder import ChannelReadResponder, MatrixResponder
-from bot.adapters.matrix.sending import RelatingClient, Sender, txn_id
+from bot.adapters.matrix.sending import SEND_SLOTS, RelatingClient, Sender, txn_id
 from bot.adapters.matrix.state import StateStore
 from bot.adapters.matrix.sync import SyncLoop
 from bot.adapters.matrix.typing_notice import typing_while_working
@@ -64,7 +64,9 @@ class MatrixAdapter(PlatformDefaults):
     """Connects the core to one Matrix account; also the outbox's Matrix transport."""
 
     platform = PLATFORM
-    capabilities = Capabilities(logs_in=True, finds_sent=True, retracts=True)
+    capabilities = Capabilities(
+        logs_in=True, finds_sent=True, retracts=True, delivery_slots=SEND_SLOTS
+    )
 
     def __init__(self, app: Host) -> None:
         self.app = app
