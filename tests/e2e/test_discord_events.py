@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import discord
 import pytest
 
 from bot.adapters.discord import DiscordAdapter
 from bot.app import App
 from bot.clock import VirtualClock
 from tests.harness.app import AppFactory
-from tests.harness.discord import MANAGE_EVENTS, Circle, DiscordStandin
+from tests.harness.discord import CREATE_EVENTS, MANAGE_EVENTS, Circle, DiscordStandin
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +48,9 @@ async def test_a_meeting_follows_its_event_through_every_change(
     standin = circle.standin
     adapter: DiscordAdapter = circle.adapter(app)
     room = standin.state.channel_named("Meeting Room")
+    # What the invite asks for: Create Events, which is enough to edit and delete its own.
+    bot_perms = standin.state.member_permissions(standin.guild, standin.state.bot)
+    assert bot_perms & CREATE_EVENTS and not bot_perms & MANAGE_EVENTS
     start = next_hour(app, 2)
     week = timedelta(days=7)
 
@@ -166,7 +170,7 @@ async def test_a_link_is_an_external_event_and_a_refusal_breaks_nothing(
         await adapter.events.settled()
         external = dict(only(standin))
         bot_role = standin.state.role_named(standin.guild, "CircleBot")
-        bot_role.permissions &= ~MANAGE_EVENTS
+        bot_role.permissions &= ~CREATE_EVENTS
         standin.state.scheduled_events.clear()
         with caplog.at_level(logging.WARNING, logger="circlebot.discord.events"):
             first = await circle.reply("meeting schedule", schedule("Second"), user="owner")
@@ -181,6 +185,60 @@ async def test_a_link_is_an_external_event_and_a_refusal_breaks_nothing(
     assert "Scheduled" in first["data"]["content"] and "Scheduled" in second["data"]["content"]
     assert "Third" in str(listed["data"])
     assert events(standin) == []
-    refusals = [r for r in caplog.records if "Manage Events" in r.getMessage()]
+    refusals = [r for r in caplog.records if "Create Events" in r.getMessage()]
     assert len(refusals) == 1  # logged once per guild, not per meeting
+    assert standin.violations == []
+
+
+async def test_create_events_changes_only_the_bots_own_events(
+    discord_standin: DiscordStandin, app_factory: AppFactory
+) -> None:
+    """As on Discord: Create Events edits and deletes the events the bot made; another
+    member's event needs Manage Events."""
+    circle = Circle(discord_standin, app_factory)
+    app = await circle.app()
+    standin = circle.standin
+    adapter: DiscordAdapter = circle.adapter(app)
+    alice = standin.state.user_named("alice")
+    theirs = {
+        "id": "4242",
+        "guild_id": str(standin.guild.id),
+        "channel_id": None,
+        "creator_id": str(alice.id),
+        "creator": alice.payload(),
+        "name": "Alice's picnic",
+        "description": None,
+        "scheduled_start_time": "2030-01-01T10:00:00+00:00",
+        "scheduled_end_time": "2030-01-01T11:00:00+00:00",
+        "privacy_level": 2,
+        "status": 1,
+        "entity_type": EXTERNAL,
+        "entity_id": None,
+        "entity_metadata": {"location": "the park"},
+        "user_count": 0,
+        "image": None,
+    }
+    standin.state.scheduled_events[4242] = theirs
+    async with standin.client_running(adapter.client):
+        guild = adapter.client.get_guild(standin.guild.id)
+        assert guild is not None
+        own = await guild.create_scheduled_event(
+            name="Ours",
+            start_time=datetime(2030, 1, 2, 10, tzinfo=UTC),
+            end_time=datetime(2030, 1, 2, 11, tzinfo=UTC),
+            entity_type=discord.EntityType.external,
+            privacy_level=discord.PrivacyLevel.guild_only,
+            location="online",
+        )
+        await own.edit(name="Ours, renamed")
+        other = await guild.fetch_scheduled_event(4242)
+        with pytest.raises(discord.Forbidden):
+            await other.edit(name="Taken over")
+        with pytest.raises(discord.Forbidden):
+            await other.delete()
+        await own.delete()
+        bot_role = standin.state.role_named(standin.guild, "CircleBot")
+        bot_role.permissions |= MANAGE_EVENTS
+        await other.delete()
+    assert events(standin) == []
     assert standin.violations == []

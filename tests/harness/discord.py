@@ -83,7 +83,8 @@ READ_MESSAGE_HISTORY = 1 << 16
 CONNECT = 1 << 20
 SPEAK = 1 << 21
 USE_APPLICATION_COMMANDS = 1 << 31
-MANAGE_EVENTS = 1 << 33
+MANAGE_EVENTS = 1 << 33  # edit and delete anyone's scheduled events
+CREATE_EVENTS = 1 << 44  # create scheduled events, and edit and delete one's own
 MODERATE_MEMBERS = 1 << 40
 ALL_PERMISSIONS = (1 << 51) - 1
 DEFAULT_EVERYONE_PERMISSIONS = (
@@ -624,7 +625,7 @@ class StandinState:
         bot_role = state.add_role(
             guild,
             "CircleBot",
-            DEFAULT_EVERYONE_PERMISSIONS | MANAGE_MESSAGES | MANAGE_EVENTS | MODERATE_MEMBERS,
+            DEFAULT_EVERYONE_PERMISSIONS | MANAGE_MESSAGES | CREATE_EVENTS | MODERATE_MEMBERS,
             managed=True,
         )
         facilitator = state.add_role(guild, "Facilitator", MANAGE_MESSAGES | MANAGE_EVENTS)
@@ -2403,7 +2404,7 @@ class DiscordStandin:
         gid = int(m[1])
         if gid not in self.state.guilds:
             return _error(404, 10004, "Unknown Guild")
-        if not self.state.member_permissions(gid, self.state.bot) & MANAGE_EVENTS:
+        if not self.state.member_permissions(gid, self.state.bot) & CREATE_EVENTS:
             return _error(403, 50013, "Missing Permissions")
         body = req.json if isinstance(req.json, dict) else {}
         errors = self._validate_event(body, None)
@@ -2436,11 +2437,20 @@ class DiscordStandin:
             return _error(404, 10070, "Unknown Guild Scheduled Event")
         return _json_response(event)
 
+    def _may_change_event(self, event: dict[str, Any]) -> bool:
+        """Discord's rule: Manage Events edits and deletes any event; Create Events only the
+        events the bot created itself."""
+        perms = self.state.member_permissions(int(event["guild_id"]), self.state.bot)
+        own = event.get("creator_id") == str(self.state.bot.id)
+        return bool(perms & MANAGE_EVENTS or (own and perms & CREATE_EVENTS))
+
     @_route("PATCH", r"/guilds/(\d+)/scheduled-events/(\d+)")
     async def _patch_event(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:
         event = self.state.scheduled_events.get(int(m[2]))
         if event is None or event["guild_id"] != m[1]:
             return _error(404, 10070, "Unknown Guild Scheduled Event")
+        if not self._may_change_event(event):
+            return _error(403, 50013, "Missing Permissions")
         body = req.json if isinstance(req.json, dict) else {}
         errors = self._validate_event(body, event)
         if errors:
@@ -2451,9 +2461,12 @@ class DiscordStandin:
 
     @_route("DELETE", r"/guilds/(\d+)/scheduled-events/(\d+)")
     async def _delete_event(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:
-        event = self.state.scheduled_events.pop(int(m[2]), None)
+        event = self.state.scheduled_events.get(int(m[2]))
         if event is None or event["guild_id"] != m[1]:
             return _error(404, 10070, "Unknown Guild Scheduled Event")
+        if not self._may_change_event(event):
+            return _error(403, 50013, "Missing Permissions")
+        del self.state.scheduled_events[int(m[2])]
         await self._event_dispatch("GUILD_SCHEDULED_EVENT_DELETE", event)
         return _no_content()
 

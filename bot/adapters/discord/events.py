@@ -4,7 +4,7 @@ Changes are queued (the latest per key wins) and applied by one worker once the 
 ready, so a command never waits on Discord and start-up can mirror before the gateway is up.
 Per key, AdapterState remembers the guild, the event id and a digest of what was sent: an
 unchanged event costs no request, an edit is a PATCH, and an event whose time has passed is
-replaced by a new one. A refusal (no Manage Events) is logged once per guild and never raised.
+replaced by a new one. A refusal (no Create Events) is logged once per guild and never raised.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class ScheduledEvents:
             if guild_id not in self._refused:
                 self._refused.add(guild_id)
                 log.warning(
-                    "no Manage Events permission in guild %s: meetings stay off its Events tab",
+                    "no Create Events permission in guild %s: meetings stay off its Events tab",
                     guild_id,
                 )
             return
