@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.core.message import Action, Card, Field, Message, Part
+from bot.core.message import Card, Field, Message, Part
 
 ZWSP = "\u200b"
 REPLACEMENT = "\ufffd"
@@ -63,5 +63,5 @@ def clean(message: Message) -> Message:
         message,
         text=tuple(defuse(p) if isinstance(p, str) else p for p in parts),
         card=card,
-        actions=tuple(Action(a.id, defuse(a.label), a.style) for a in message.actions),
+        actions=tuple(replace(a, label=defuse(a.label)) for a in message.actions),
     )

@@ -77,11 +77,18 @@ class ActionStyle(Enum):
 
 @dataclass(frozen=True)
 class Action:
-    """A button with a stable id; the id comes back as untrusted input."""
+    """A button with a stable id; the id comes back as untrusted input.
+
+    `emoji` lets a reaction press it where a platform has no buttons (Matrix: a member reacts
+    with it on the bot's message); `command` is the text command that does the same, without
+    its prefix (`script next`), named beside the reaction as the typed alternative.
+    """
 
     id: str
     label: str
     style: ActionStyle = ActionStyle.SECONDARY
+    emoji: str = ""
+    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,11 @@ class Message:
     # bot messages quietly by default (Matrix `m.notice`), this one is sent so it notifies.
     alert: bool = False
     long_text_prompt: str | None = None  # offer a form (modal) for a long answer where possible
+    # A panel: a message with an identity in its place (`scripts` for a meeting's step panel).
+    # An answer to a press on the live panel edits that message in place; any other post of
+    # the same panel in the same place is a new message, and the previous one is retired (its
+    # buttons disabled, its reactions no longer presses). None: an ordinary message.
+    panel: str | None = None
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -132,6 +144,7 @@ class Message:
             mention=self.mention,
             alert=self.alert,
             long_text_prompt=self.long_text_prompt,
+            panel=self.panel,
             meta=dict(self.meta),
         )
 
@@ -150,7 +163,7 @@ class Message:
                 "fields": [[f.name, f.value, f.inline] for f in self.card.fields],
                 "footer": self.card.footer,
             },
-            "actions": [[a.id, a.label, a.style.value] for a in self.actions],
+            "actions": [[a.id, a.label, a.style.value, a.emoji, a.command] for a in self.actions],
             "attachment": None
             if self.attachment is None
             else {
@@ -162,6 +175,7 @@ class Message:
             "mention": self.mention,
             "alert": self.alert,
             "long_text_prompt": self.long_text_prompt,
+            "panel": self.panel,
         }
 
     @classmethod
@@ -186,7 +200,9 @@ class Message:
         return cls(
             text=tuple(parts),
             card=card,
-            actions=tuple(Action(i, lbl, ActionStyle(s)) for i, lbl, s in data.get("actions", [])),
+            actions=tuple(
+                Action(a[0], a[1], ActionStyle(a[2]), *a[3:5]) for a in data.get("actions", [])
+            ),
             attachment=None
             if not att
             else Attachment(att["filename"], base64.b64decode(att["data"]), att["mime"]),
@@ -194,6 +210,7 @@ class Message:
             mention=data.get("mention"),
             alert=bool(data.get("alert", False)),
             long_text_prompt=data.get("long_text_prompt"),
+            panel=data.get("panel"),
         )
 
 

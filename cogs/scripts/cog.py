@@ -62,6 +62,7 @@ log = logging.getLogger("circlebot.scripts")
 
 SCRIPTS_DIR = DATA_DIR / "scripts"
 ACTION_PREFIX = "scripts"
+PANEL = "scripts"  # the step panel of a channel: edited in place when its buttons are pressed
 PAGE = 1900
 FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
 MEMBER_VERBS = ("hand", "pass")
@@ -319,7 +320,14 @@ class ScriptsCog(Cog):
         values = await self._values(run, step, ctx.community, ctx.prefix)
         base = f"{ACTION_PREFIX}:{run.id}:{run.step_index}"
         actions = render.buttons(base, script, run.step_index)
-        return render.step_message(script, run.step_index, values, ctx.prefix, actions)
+        ends_at = (
+            run.step_started_at + timedelta(minutes=step.minutes)
+            if step.minutes > 0 and run.paused_at is None
+            else None
+        )
+        return render.step_message(
+            script, run.step_index, values, ctx.prefix, actions, ends_at, PANEL
+        )
 
     async def _post_step(self, ctx: Context, run: RunView, script: Script) -> None:
         self._plan(run, script)
@@ -405,10 +413,7 @@ class ScriptsCog(Cog):
     async def _finish(self, ctx: Context, run: RunView) -> None:
         self.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
         await self.service.end(run.id)
-        await ctx.reply(
-            render.script_ended(),
-            ephemeral=False,
-        )
+        await ctx.reply(Message.of(render.script_ended(), panel=PANEL), ephemeral=False)
 
     async def _back(self, ctx: Context, run: RunView) -> None:
         if run.step_index == 0:
@@ -426,8 +431,11 @@ class ScriptsCog(Cog):
                         f"{ACTION_PREFIX}:{run.id}:{run.step_index}:resume",
                         render.resume_label(),
                         ActionStyle.PRIMARY,
+                        "\u25b6\ufe0f",
+                        "script resume",
                     ),
                 ),
+                panel=PANEL,
             ),
             ephemeral=False,
         )
@@ -436,10 +444,9 @@ class ScriptsCog(Cog):
         run = await self.service.resume(run.id)
         script = await self._script(run.community_id, run.script_name)
         self._plan(run, script)
-        await ctx.reply(
-            render.resumed(step=escape_markdown(script.steps[run.step_index].title)),
-            ephemeral=False,
-        )
+        back = render.resumed(step=escape_markdown(script.steps[run.step_index].title))
+        step = await self._step_message(ctx, run, script)
+        await ctx.reply(step.with_prefix(back + "\n"), ephemeral=False)
 
     async def _queue_step(self, ctx: Context, run: RunView) -> ScriptStep:
         script = await self._script(run.community_id, run.script_name)

@@ -33,10 +33,10 @@ def minutes(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def with_when(template: str, when: datetime, **values: str) -> list[Part]:
+def with_when(template: str, when: datetime, style: str = "full", **values: str) -> list[Part]:
     """A translated template holding `{time}`, split so the time renders per reader."""
     before, _sep, after = template.partition("{time}")
-    return [before.format(**values), When(when), after.format(**values)]
+    return [before.format(**values), When(when, style), after.format(**values)]
 
 
 def problems_text(title: str, problems: Sequence[object]) -> str:
@@ -96,8 +96,11 @@ def step_message(
     values: Mapping[str, Sequence[Part]],
     prefix: str,
     actions: tuple[Action, ...],
+    ends_at: datetime | None = None,
+    panel: str | None = None,
 ) -> Message:
-    """The post for step `index`: heading, the step's text and prompts, and how to take part."""
+    """The post for step `index`: heading, the step's text and prompts, how to take part, and
+    (for a timed step that is not paused) when its time is up, as a relative time."""
     step = script.steps[index]
     talk = _("cross-talk welcome") if step.cross_talk else _("no cross-talk, please")
     parts: list[Part] = [
@@ -110,8 +113,12 @@ def step_message(
             talk=talk,
         ),
         "\n",
-        *render(_(step.text), values),
     ]
+    if ends_at is not None:
+        parts.extend(
+            [*with_when(_("Time for this step is up {time}."), ends_at, "relative"), "\n"]
+        )
+    parts.extend(render(_(step.text), values))
     for prompt in step.prompts:
         parts.extend(["\n- ", *render(_(prompt), values)])
     if step.kind == "round_robin":
@@ -129,23 +136,41 @@ def step_message(
                 prefix=prefix
             )
         )
-    return Message.of(*parts, actions=actions)
+    return Message.of(*parts, actions=actions, panel=panel)
 
 
 def buttons(base: str, script: Script, index: int) -> tuple[Action, ...]:
     """The facilitator's and members' buttons under step `index` (ids start with `base`)."""
     step = script.steps[index]
     last = index + 1 >= len(script.steps)
-    shown = [Action(f"{base}:next", _("Finish") if last else _("Next step"), ActionStyle.PRIMARY)]
+    primary, success, danger = ActionStyle.PRIMARY, ActionStyle.SUCCESS, ActionStyle.DANGER
+    shown = [
+        Action(
+            f"{base}:next",
+            _("Finish") if last else _("Next step"),
+            primary,
+            "\u23ed\ufe0f",
+            "script next",
+        )
+    ]
     if index > 0:
-        shown.append(Action(f"{base}:back", _("Back")))
+        shown.append(
+            Action(f"{base}:back", _("Back"), emoji="\u23ee\ufe0f", command="script back")
+        )
     if step.has_queue:
-        shown.append(Action(f"{base}:speaker", _("Next speaker")))
-        shown.append(Action(f"{base}:hand", _("Raise hand"), ActionStyle.SUCCESS))
+        shown.append(
+            Action(
+                f"{base}:speaker",
+                _("Next speaker"),
+                emoji="\U0001f3a4",
+                command="script next-speaker",
+            )
+        )
+        shown.append(Action(f"{base}:hand", _("Raise hand"), success, "\u270b", "hand raise"))
     if step.kind == "round_robin":
-        shown.append(Action(f"{base}:pass", _("Pass")))
-    shown.append(Action(f"{base}:pause", _("Pause")))
-    shown.append(Action(f"{base}:end", _("End"), ActionStyle.DANGER))
+        shown.append(Action(f"{base}:pass", _("Pass"), emoji="\U0001f44b", command="pass"))
+    shown.append(Action(f"{base}:pause", _("Pause"), emoji="\u23f8\ufe0f", command="script pause"))
+    shown.append(Action(f"{base}:end", _("End"), danger, "\u23f9\ufe0f", "script end"))
     return tuple(shown)
 
 

@@ -38,6 +38,7 @@ from bot.adapters.discord.responder import (
     DirectMessageResponder,
     InteractionResponder,
 )
+from bot.adapters.panels import PanelBoard, retired_refusal
 from bot.adapters.state import AdapterStore
 from bot.core.commands import CommandSpec
 from bot.core.dispatch import Incoming
@@ -110,6 +111,7 @@ class DiscordAdapter(Delivery):
             self.tree.copy_global_to(guild=discord.Object(guild_id))
         self._communities: dict[int, int] = {}  # guild id -> community row id
         self.store = AdapterStore(PLATFORM, app.db.sessions)
+        self.panels = PanelBoard()
         # user id -> guild they last used the bot in; saved, so a DM after a restart too
         # belongs to that guild's community
         self._last_guild: dict[int, int] = {}
@@ -376,6 +378,11 @@ class DiscordAdapter(Delivery):
 
     async def on_action(self, interaction: discord.Interaction, action_id: str) -> None:
         async def work(incoming: Incoming) -> None:
+            pressed = interaction.message
+            if pressed is not None and self.panels.is_retired(str(pressed.id)):
+                await self.app.dispatcher.context(incoming)  # in the member's language
+                await incoming.responder.reply(retired_refusal(), ephemeral=True)
+                return
             await self.app.dispatcher.handle_action(incoming, action_id)
 
         await self._handle(interaction, work, private=True)

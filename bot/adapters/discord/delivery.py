@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 import aiohttp
 import discord
 
-from bot.adapters.discord.render import render
+from bot.adapters.discord.render import build_view, render
+from bot.adapters.panels import PanelBoard
 from bot.core.errors import DeliveryError, DMsClosed
 from bot.core.message import Message
 from bot.crypto import actor_tag
@@ -129,6 +130,22 @@ class Delivery:
     pacer: Pacer
     _closed_dms: dict[int, float]  # user id -> when their DMs refused us (monotonic seconds)
     _posted_pieces: dict[str, dict[int, str]]  # key -> pieces a lookup found (index -> id)
+    panels: PanelBoard  # live and retired panel messages (`Message.panel`)
+
+    async def retire_panel(self, channel_id: int, message_id: str, message: Message) -> None:
+        """Grey out the buttons of a panel message a newer post of its panel replaced, so
+        they cannot be pressed; its text stays. A failure is only logged (a press on it is
+        refused anyway: `PanelBoard.is_retired`)."""
+        view = build_view(message.actions, message.long_text_prompt, disabled=True)
+        if view is None:
+            return  # no buttons to grey out
+        channel = self.client.get_partial_messageable(channel_id)
+        try:
+            await channel.get_partial_message(int(message_id)).edit(
+                view=view, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not disable an earlier panel's buttons: %s", exc)
 
     async def post(
         self,

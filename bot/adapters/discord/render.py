@@ -112,9 +112,10 @@ def build_embed(card: Card) -> discord.Embed:
 
 
 def build_view(
-    actions: tuple[Action, ...], long_text_prompt: str | None
+    actions: tuple[Action, ...], long_text_prompt: str | None, *, disabled: bool = False
 ) -> discord.ui.View | None:
-    """Buttons in rows of five (at most 25); a form button first when a long answer fits."""
+    """Buttons in rows of five (at most 25); a form button first when a long answer fits.
+    `disabled`: shown greyed out and not pressable (a panel a newer one replaced)."""
     view = discord.ui.View(timeout=None)
     if long_text_prompt:
         view.add_item(LongTextButton(prompt_digest(long_text_prompt), _("Write a longer answer")))
@@ -122,6 +123,9 @@ def build_view(
     for action in usable[: BUTTONS_MAX - len(view.children)]:
         label = trim(action.label, BUTTON_LABEL_MAX) or "…"
         view.add_item(ActionButton(action.id, label, _STYLES[action.style]))
+    for item in view.children:
+        if isinstance(item, discord.ui.DynamicItem):
+            item.item.disabled = disabled
     return view if view.children else None
 
 
@@ -145,8 +149,8 @@ class Outgoing:
             out["content"] = self.content
         if self.embed is not None:
             out["embed"] = self.embed
-        if self.view is not None:
-            out["view"] = self.view
+        if self.view is not None or editing:
+            out["view"] = self.view  # editing: no buttons now means none left on the message
         if self.attachment is not None:
             file = discord.File(io.BytesIO(self.attachment.data), self.attachment.filename)
             if editing:

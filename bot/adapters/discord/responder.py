@@ -13,6 +13,7 @@ from typing import Protocol
 import discord
 
 from bot.adapters.discord.render import Outgoing, render
+from bot.adapters.panels import PanelBoard
 from bot.core.context import ResponderDefaults
 from bot.core.errors import DMsClosed
 from bot.core.identity import Actor, Place
@@ -25,6 +26,11 @@ PREFIX = "/"
 
 class Outlet(Protocol):
     """What a responder asks of the adapter (the adapter implements it)."""
+
+    panels: PanelBoard  # the live and retired panel messages (`Message.panel`)
+
+    async def retire_panel(self, channel_id: int, message_id: str, message: Message) -> None:
+        """Disable the buttons of a panel message that a newer one replaced."""
 
     async def post(
         self,
@@ -161,23 +167,63 @@ class InteractionResponder(ResponderDefaults):
         private = ephemeral and not self._in_dm
         parts = render(message)
         async with self._lock:
-            for part in parts:
-                await self._send(part, private)
+            panel = message.panel if parts and not private else None
+            pressed = self._pressed_panel(panel)
+            if pressed is not None and len(parts) == 1:
+                await self._edit_pressed(parts[0], pressed)
+                sent: str | None = str(pressed.id)
+            else:
+                sent = None
+                for part in parts:
+                    sent = await self._send(part, private)
             self._answered = self._answered or bool(parts)
+            if panel is not None and sent is not None:
+                channel = self._interaction.channel_id or 0
+                previous = self._adapter.panels.show(str(channel), panel, sent, message)
+                if previous is not None:
+                    await self._adapter.retire_panel(
+                        channel, previous.message_id, previous.message
+                    )
 
-    async def _send(self, part: Outgoing, private: bool) -> None:
+    def _pressed_panel(self, panel: str | None) -> discord.Message | None:
+        """The message whose button was pressed, when it is the live `panel` here (or, after a
+        restart, a panel nobody replaced yet): the answer then edits it in place."""
+        pressed = self._interaction.message
+        if panel is None or pressed is None or pressed.flags.ephemeral:
+            return None
+        if self._interaction.type is not discord.InteractionType.component:
+            return None
+        live = self._adapter.panels.live(str(self._interaction.channel_id), panel)
+        if live is not None and live.message_id != str(pressed.id):
+            return None
+        return None if self._adapter.panels.is_retired(str(pressed.id)) else pressed
+
+    async def _edit_pressed(self, part: Outgoing, pressed: discord.Message) -> None:
+        """Show the answer on the pressed message itself (Discord's "update message")."""
         interaction = self._interaction
         if not interaction.response.is_done():
-            await interaction.response.send_message(**part.kwargs(), ephemeral=private)
+            await interaction.response.edit_message(**part.kwargs(editing=True))
             return
+        await pressed.edit(**part.kwargs(editing=True))  # after an automatic deferral
+        if self._original_pending:  # the private "thinking..." has nothing more to say
+            self._original_pending = False
+            await interaction.delete_original_response()
+
+    async def _send(self, part: Outgoing, private: bool) -> str | None:
+        """Send one piece; the id of the message it became, when Discord says."""
+        interaction = self._interaction
+        if not interaction.response.is_done():
+            sent = await interaction.response.send_message(**part.kwargs(), ephemeral=private)
+            return str(sent.message_id) if sent.message_id else None
         if self._original_pending:
             self._original_pending = False
             if self._deferred or not private:
-                await interaction.edit_original_response(**part.kwargs(editing=True))
-                return
+                edited = await interaction.edit_original_response(**part.kwargs(editing=True))
+                return str(edited.id)
             # A public "thinking..." must not turn into a private answer: replace it.
             await interaction.delete_original_response()
-        await interaction.followup.send(**part.kwargs(), ephemeral=private)
+        followed = await interaction.followup.send(**part.kwargs(), ephemeral=private, wait=True)
+        return str(followed.id)
 
     async def defer(self, *, ephemeral: bool) -> None:
         async with self._lock:

@@ -1,0 +1,90 @@
+"""Panels: messages with an identity in their place, edited in place (`Message.panel`).
+
+Shared by the platform adapters so that a panel behaves the same everywhere:
+
+- The newest post of a panel in a place is its *live* message. An answer to a press (a button
+  on Discord, a reaction on Matrix) on the live message edits that message in place.
+- Any other post of the same panel there (a typed command, a meeting started again) is a new
+  message, and the previous live one is *retired*: Discord disables its buttons, Matrix edits
+  away its list of reactions. A press on a retired message is refused privately
+  (`retired_refusal`) and changes nothing, whatever its action id says.
+- Matrix also needs each panel message's reaction keys: `actions_of` maps a message to
+  emoji -> action id, for live and retired messages alike.
+
+Kept in memory, bounded (`KEPT`, oldest first out): after a restart a press on a panel from
+before is judged by its action id alone (the owning cog checks it against live state, as it
+does for any button), and the next post of the panel starts a new live message.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.core.message import Message
+from bot.i18n import _
+
+KEPT = 2000  # panel messages remembered (live and retired), per adapter
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class LivePanel:
+    """The live message of one panel in one place: its platform id and what it shows."""
+
+    message_id: str
+    message: Message
+
+
+def retired_refusal() -> Message:
+    """Said privately to whoever presses a button on a panel that a newer one replaced."""
+    return Message.coerce(
+        _("Those buttons belong to an earlier panel; please use the newest one below.")
+    )
+
+
+class PanelBoard:
+    """Which message is live for each (place, panel), which are retired, and their reactions."""
+
+    def __init__(self) -> None:
+        self._live: dict[tuple[str, str], LivePanel] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()
+        self._actions: OrderedDict[str, dict[str, str]] = OrderedDict()
+
+    def live(self, place_id: str, panel: str) -> LivePanel | None:
+        """The live message of `panel` in `place_id`, if this process posted or edited one."""
+        return self._live.get((place_id, panel))
+
+    def is_retired(self, message_id: str) -> bool:
+        """True when a newer post of its panel replaced this message."""
+        return message_id in self._retired
+
+    def show(
+        self, place_id: str, panel: str, message_id: str, message: Message
+    ) -> LivePanel | None:
+        """Record `message_id` as the live message of `panel` in `place_id`, showing
+        `message`. Returns the previously live message when it was another one (the caller
+        retires it on the platform), else None."""
+        previous = self._live.get((place_id, panel))
+        self._live[(place_id, panel)] = LivePanel(message_id, message)
+        self._remember(
+            self._actions, message_id, {a.emoji: a.id for a in message.actions if a.emoji}
+        )
+        self._retired.pop(message_id, None)
+        if previous is None or previous.message_id == message_id:
+            return None
+        self._remember(self._retired, previous.message_id, None)
+        return previous
+
+    def actions_of(self, message_id: str) -> dict[str, str] | None:
+        """Reaction key -> action id of a panel message (live or retired); None if unknown."""
+        return self._actions.get(message_id)
+
+    @staticmethod
+    def _remember(kept: OrderedDict[str, V], key: str, value: V) -> None:
+        kept[key] = value
+        kept.move_to_end(key)
+        while len(kept) > KEPT:
+            kept.popitem(last=False)
