@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from bot.core.permissions import Scope, Tier
     from bot.core.registry import Registry
     from bot.core.zones import local_time_note
-    from bot.crypto import EncryptedText
+    from bot.crypto import EncryptedText, actor_tag
     from bot.db import Base, Database, UTCDateTime, export_row
     from bot.i18n import (
         N_,
@@ -200,6 +200,7 @@ __all__ = [
     "When",
     "_",
     "__version__",
+    "actor_tag",
     "available_cogs",
     "available_languages",
     "check_country",
@@ -339,6 +340,7 @@ _HOME: dict[str, str] = {
     "Scope": "bot.core.permissions",
     "Tier": "bot.core.permissions",
     "EncryptedText": "bot.crypto",
+    "actor_tag": "bot.crypto",
     "Base": "bot.db",
     "UTCDateTime": "bot.db",
     "_": "bot.i18n",

@@ -8,7 +8,7 @@ import re
 import uuid
 import weakref
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -36,6 +36,7 @@ from bot.core import (
     Outbox,
     Place,
     Problem,
+    Scheduler,
     Scope,
     Section,
     SettingsService,
@@ -78,6 +79,7 @@ SEED_GLOB = "seed*.toml"
 CURATED_FILE = "seed.toml"
 REPORT_LINES = 15
 MAX_EXTRA_PHRASES = 200
+QUIET_JOB = "crisis.quiet"  # deletes the quiet periods that are over
 TOPIC_CHOICES = tuple(Choice(c) for c in CATEGORIES)
 EDIT_FIELDS = (
     "name",
@@ -142,8 +144,10 @@ class CrisisCog(Cog, CrisisLines):
     name = "crisis"
     description = "Crisis lines and help right now"
     data_statement = (
-        "Stores nothing you write. When you write a crisis phrase it remembers, in memory only "
-        "and for an hour, that it already answered you, so it does not repeat itself. If a "
+        "Stores nothing you write. When you write a crisis phrase it stores, for an hour, that "
+        "it already answered you, so it does not repeat itself: a row naming you only by a "
+        "keyed hash of your account that nobody without the bot's keys can link to you, "
+        "deleted when the hour is over (or when you erase your data). If a "
         "community turned on alerts, a channel only its moderators can read is told your "
         "pseudonym and a link to your account (never your words); the alert is sent at once "
         "and the bot keeps no record of it. When a moderator verifies a directory entry, "
@@ -161,6 +165,7 @@ class CrisisCog(Cog, CrisisLines):
         dispatcher: Dispatcher,
         members: MemberService,
         outbox: Outbox,
+        scheduler: Scheduler,
         settings: SettingsService,
     ) -> None:
         super().__init__(config or CrisisConfig())
@@ -170,6 +175,7 @@ class CrisisCog(Cog, CrisisLines):
         self.dispatcher = dispatcher
         self.members = members
         self.outbox = outbox
+        self.scheduler = scheduler
         self.settings = settings
         self.cfg: CrisisConfig = self.config
         self.service = CrisisService(db.sessions, clock)
@@ -178,7 +184,6 @@ class CrisisCog(Cog, CrisisLines):
         self.detector = Detector([])
         self.watch = ChannelWatch(self)
         self._detectors: dict[tuple[str, ...], Detector] = {}
-        self._answered: dict[str, datetime] = {}
         # Contexts already answered: one event checked twice (by the dispatcher, then by a cog
         # on a field it stores) gets one answer.
         self._handled: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
@@ -198,6 +203,18 @@ class CrisisCog(Cog, CrisisLines):
         for problem in phrase_problems:
             log.error("crisis phrases: %s", problem)
         self._detectors.clear()
+        await self.end_quiet_periods()
+
+    async def end_quiet_periods(self) -> None:
+        """Delete the quiet periods that are over, and plan this again for when the next one
+        ends (at most one period from now, since a new one may begin meanwhile)."""
+        quiet = timedelta(minutes=self.cfg.answer_every_minutes)
+        if not quiet:
+            return  # no quiet period, nothing is ever stored
+        now = self.clock.now()
+        next_end = await self.service.end_quiet_periods(now)
+        when = now + quiet if next_end is None else min(next_end, now + quiet)
+        self.scheduler.at(QUIET_JOB, when, self.end_quiet_periods)
 
     def hooks(self) -> CogHooks:
         """Watch member text, answer refusals of crisis commands with the lines, and read
@@ -331,11 +348,9 @@ class CrisisCog(Cog, CrisisLines):
         """
         now = self.clock.now()
         quiet = timedelta(minutes=self.cfg.answer_every_minutes)
-        last = self._answered.get(ctx.actor.key)
-        if last is not None and now - last < quiet:
+        # Stored, not kept in memory, so every process on the database counts the same period.
+        if quiet and not await self.service.begin_quiet(ctx.actor.key, now, now + quiet):
             return False, False
-        self._answered = {k: t for k, t in self._answered.items() if now - t < quiet}
-        self._answered[ctx.actor.key] = now
         return True, (await self._alert_moderators(ctx) if alert else False)
 
     async def answer(
@@ -1108,7 +1123,7 @@ class CrisisCog(Cog, CrisisLines):
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Forget when we last answered this person; entries they verified stay, unnamed."""
-        self._answered.pop(actor_key, None)
+        await self.service.forget_quiet(actor_key)
         await self.service.forget_verifier(actor_key)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:

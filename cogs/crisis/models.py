@@ -40,3 +40,18 @@ class CrisisEntry(Base):
     pair: Mapped[str] = mapped_column(String(64), default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CrisisQuiet(Base):
+    """A quiet period of the distress answer: one member was answered and, until `until`, gets
+    the short answer instead (and moderators are not alerted again).
+
+    `tag` is a keyed hash of the member's account (`actor_tag`, purpose `crisis.quiet`): a
+    reader of the database cannot tell whose it is. Shared by every process on the database;
+    the row is deleted when the period ends.
+    """
+
+    __tablename__ = "crisis_quiet"
+
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

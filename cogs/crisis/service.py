@@ -8,14 +8,16 @@ which then wins for that community; removing a seed entry writes a hidden row.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Clock
+from bot.core import Clock, actor_tag
 from cogs.crisis.directory import Entry, contacts_from_json, contacts_to_json
-from cogs.crisis.models import CrisisEntry
+from cogs.crisis.models import CrisisEntry, CrisisQuiet
 
 FORMER_MEMBER = "a former member"
 
@@ -150,3 +152,45 @@ class CrisisService:
                 .where(CrisisEntry.verified_by == actor_key)
                 .values(verified_by=FORMER_MEMBER)
             )
+
+    # ------------------------------------------------------------------ quiet periods
+
+    async def begin_quiet(self, actor_key: str, now: datetime, until: datetime) -> bool:
+        """Start the person's quiet period (until `until`, UTC) unless one is running.
+
+        Returns True when this call started it (the full answer is due), False when another
+        answer, in this process or another one on the database, already did. The row names
+        the person only by a keyed hash (`quiet_tag`); an ended period found here is deleted.
+        """
+        tag = quiet_tag(actor_key)
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    delete(CrisisQuiet).where(CrisisQuiet.tag == tag, CrisisQuiet.until <= now)
+                )
+                if await session.get(CrisisQuiet, tag) is not None:
+                    return False
+                session.add(CrisisQuiet(tag=tag, until=until))
+        except IntegrityError:
+            return False  # another process started it at the same moment
+        return True
+
+    async def end_quiet_periods(self, now: datetime) -> datetime | None:
+        """Delete every quiet period that has ended by `now`; returns when the next one ends
+        (None when none is running)."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(CrisisQuiet).where(CrisisQuiet.until <= now))
+            return await session.scalar(select(func.min(CrisisQuiet.until)))
+
+    async def forget_quiet(self, actor_key: str) -> None:
+        """Erase the person's quiet period, if one is running."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(CrisisQuiet).where(CrisisQuiet.tag == quiet_tag(actor_key))
+            )
+
+
+def quiet_tag(actor_key: str) -> str:
+    """The keyed hash a quiet period is stored under (HMAC-SHA256 with the installation's tag
+    secret, which is not in the database in readable form; see bot/crypto.py)."""
+    return actor_tag(actor_key, "crisis.quiet", length=32)
