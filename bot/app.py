@@ -248,6 +248,27 @@ class App:
         if await self.members.returned(platform, platform_id):
             log.info("added back to a community; its data will not be erased")
 
+    async def place_moved(self, platform: str, old_id: str, new_id: str) -> None:
+        """A channel was replaced by another (a Matrix room upgrade): every channel setting
+        naming it (by place key or bare id), every pending outbox item for it and every
+        cog's own rows (`Cog.move_place`) now point at the new one. Safe to repeat; what was
+        already sent stays where it was (the old room keeps its history)."""
+        old_key, new_key = f"{platform}:{old_id}", f"{platform}:{new_id}"
+        changed = await self.settings.replace_value(old_key, new_key)
+        changed += await self.settings.replace_value(old_id, new_id)
+        moved = await self.outbox.retarget(platform, old_id, new_id)
+        for cog in self.cogs.values():
+            try:
+                await cog.move_place(old_key, new_key)
+            except Exception:
+                log.exception("the %s cog could not move its rows to the new room", cog.name)
+        log.info(
+            "followed a replaced %s room: %d setting(s) and %d pending item(s) moved",
+            platform,
+            changed,
+            moved,
+        )
+
     def add_transport(self, transport: Platform) -> None:
         """Register an adapter so the outbox (and, if it has a calendar, the calendar mirror)
         can reach its platform."""

@@ -500,6 +500,25 @@ class Outbox:
                 result.written.append(key)
         return result
 
+    async def retarget(self, platform: str, old_id: str, new_id: str) -> int:
+        """Point every pending item for the channel `old_id` at `new_id` instead (a room
+        replaced by its upgrade); returns how many moved. DMs and settled items stay.
+
+        Not under the delivery lock: a delivery in flight may be the one asking the platform
+        to follow the upgrade (which calls this), and one UPDATE is atomic on its own."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.platform == platform,
+                    OutboxItem.target == old_id,
+                    OutboxItem.is_dm.is_(False),
+                    OutboxItem.status == "pending",
+                )
+                .values(target=new_id)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     async def forget(self, *refs: OutboxRef, retract: bool = True) -> Forgotten:
         """Withdraw every pending item that carries any of `refs`, and delete on the platform
         every sent message that carries them (see the module's docstring).

@@ -160,6 +160,10 @@ class Host(Protocol):
     async def community_returned(self, platform: str, platform_id: str) -> None:
         """The bot was added back to a community."""
 
+    async def place_moved(self, platform: str, old_id: str, new_id: str) -> None:
+        """A channel was replaced (a room upgrade): what pointed at it now points at the new
+        one."""
+
 
 class PlatformDefaults:
     """The behaviour of a platform without the optional capabilities; platforms may inherit

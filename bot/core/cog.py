@@ -115,6 +115,12 @@ class Cog:
         """Lines `setup` shows moderators about what this cog offers them (Markdown)."""
         return []
 
+    async def move_place(self, old_key: str, new_key: str) -> None:
+        """A channel was replaced by another (a Matrix room upgrade): point the rows that
+        name `old_key` (a place key, `matrix:!old:example.org`) at `new_key`. Settings and
+        pending outbox items are moved by the core; a cog that keeps places in its own rows
+        overrides this."""
+
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase every row about this person (mandatory; `mydata erase` calls it)."""
         raise NotImplementedError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Setting
@@ -91,3 +91,18 @@ class SettingsService:
             for (found_scope, key), raw in (await self._community(community_id)).items()
             if found_scope == scope
         }
+
+    async def replace_value(self, old: Any, new: Any) -> int:
+        """Store `new` wherever a setting holds exactly `old`, in every community and scope
+        (a room replaced by its upgrade: every channel setting pointing at it follows);
+        returns how many settings changed."""
+        try:
+            async with self._sessions.begin() as session:
+                result = await session.execute(
+                    update(Setting)
+                    .where(Setting.value == json.dumps(old))
+                    .values(value=json.dumps(new))
+                )
+                return int(getattr(result, "rowcount", 0) or 0)
+        finally:
+            self._cache.clear()

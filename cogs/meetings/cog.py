@@ -268,6 +268,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Withdraw stale announcements and plan the coming ones from the database."""
         await self.service.rebuild()
 
+    async def move_place(self, old_key: str, new_key: str) -> None:
+        """Meetings announced in (or held in) a replaced room use its replacement."""
+        await self.service.move_place(old_key, new_key)
+
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase RSVPs and reminder choices; remove the person as a facilitator."""
         await self.service.delete_user_data(actor_key)

@@ -1039,6 +1039,17 @@ class MeetingService:
             self._languages[community_id] = info.language if info else "en"
         return self._languages[community_id]
 
+    async def move_place(self, old_key: str, new_key: str) -> None:
+        """Meetings announced in or held in the room `old_key` now use `new_key` (a room
+        upgrade). Announcements already planned move with the outbox (`App.place_moved`)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Meeting).where(Meeting.channel == old_key).values(channel=new_key)
+            )
+            await session.execute(
+                update(Meeting).where(Meeting.location == old_key).values(location=new_key)
+            )
+
     async def rebuild(self) -> int:
         """At start-up: reconcile every meeting's outbox items and plan the next jobs.
 

@@ -154,6 +154,10 @@ class ScriptsCog(Cog):
                 continue
             self._plan(run, script)
 
+    async def move_place(self, old_key: str, new_key: str) -> None:
+        """A script running in a replaced room carries on in its replacement."""
+        await self.service.move_place(old_key, new_key)
+
     async def delete_user_data(self, actor_key: str) -> None:
         """Take the person out of every speaking queue and imported-script record."""
         await self.service.delete_user_data(actor_key)

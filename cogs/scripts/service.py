@@ -111,6 +111,20 @@ class ScriptService:
         self._sessions = sessions
         self._clock = clock
 
+    async def move_place(self, old_key: str, new_key: str) -> None:
+        """Point the run in the room `old_key` at `new_key` (a room upgrade); a run already
+        going in the new room keeps its place and the old one stays where it was."""
+        _platform, _sep, new_id = new_key.partition(":")
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(ScriptRun)
+                    .where(ScriptRun.place_key == old_key)
+                    .values(place_key=new_key, channel_id=new_id)
+                )
+        except IntegrityError:
+            return
+
     async def begin(
         self,
         *,

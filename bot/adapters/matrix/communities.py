@@ -78,6 +78,36 @@ class Communities:
         self._state = state
         self._space_children: dict[str, set[str]] = {}
         self._room_creators: dict[str, set[str]] = {}
+        # old room id -> the room that replaced it (followed room upgrades, saved in state)
+        self.successors: dict[str, str] = {}
+
+    def latest(self, room_id: str) -> str:
+        """The room that replaced this one, and so on (the room itself when not upgraded)."""
+        seen = {room_id}
+        while (after := self.successors.get(room_id)) is not None and after not in seen:
+            seen.add(after)
+            room_id = after
+        return room_id
+
+    def lineage(self, room_id: str) -> list[str]:
+        """Every room in this room's upgrade line, oldest first (just the room when none)."""
+        before = {new: old for old, new in self.successors.items()}
+        line = [self.latest(room_id)]
+        while (earlier := before.get(line[-1])) is not None and earlier not in line:
+            line.append(earlier)
+        return line[::-1]
+
+    def unfollowed(self) -> list[tuple[str, str]]:
+        """(old, replacement) for each joined community room that was upgraded (it holds an
+        `m.room.tombstone`) and not followed yet; DMs are left as they are."""
+        return [
+            (room_id, room.replacement_room)
+            for room_id, room in self.client.rooms.items()
+            if room.replacement_room
+            and room_id not in self.successors
+            and room_id not in self.left
+            and not self._direct.is_dm(room_id)
+        ]
 
     async def load_spaces(self) -> None:
         """Remember each configured space's child rooms (re-read when the space changes)."""
@@ -105,23 +135,24 @@ class Communities:
         """A configured community containing the room, else the room alone; DMs have none."""
         if self._direct.is_dm(room_id):
             return None
+        line = self.lineage(room_id)
         for c in self.config.communities:
             children = self._space_children.get(c.space, set())
-            if room_id in c.rooms or room_id == c.space or room_id in children:
+            if any(r in c.rooms or r == c.space or r in children for r in line):
                 return CommunityRef(c.id, c.name or c.id)
-        room = self.client.rooms.get(room_id)
-        return CommunityRef(room_id, room.display_name if room else room_id)
+        # A room standing alone keeps the id of the first room of its upgrade line, so an
+        # upgrade keeps the community (and everything stored under it).
+        room = self.client.rooms.get(line[-1])
+        return CommunityRef(line[0], room.display_name if room else line[-1])
 
     def id_of_left(self, room_id: str) -> str:
-        """The community id a room the bot just left belonged to (the room's own id when it
-        stood alone)."""
-        community_id = room_id
+        """The community id a room the bot just left belonged to (the first room of its
+        upgrade line when it stood alone)."""
+        line = self.lineage(room_id)
+        community_id = line[0]
         for c in self.config.communities:
-            if (
-                room_id in c.rooms
-                or room_id == c.space
-                or room_id in self._space_children.get(c.space, set())
-            ):
+            children = self._space_children.get(c.space, set())
+            if any(r in c.rooms or r == c.space or r in children for r in line):
                 community_id = c.id
         return community_id
 

@@ -81,3 +81,12 @@ class StateStore(AdapterStore):
         if handled_changed:
             values["handled_events"] = json.dumps(list(self.handled))
         await self.put(values)
+
+    async def load_upgrades(self) -> dict[str, str]:
+        """Rooms the bot followed to their upgrade: old room id -> replacement room id."""
+        raw = await self.get("room_upgrades")
+        return dict(json.loads(raw)) if raw else {}
+
+    async def save_upgrades(self, successors: dict[str, str]) -> None:
+        """Remember the followed room upgrades (room ids only, nothing about members)."""
+        await self.put({"room_upgrades": json.dumps(successors, sort_keys=True)})

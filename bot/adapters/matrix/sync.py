@@ -9,6 +9,8 @@
 - An event the bot cannot decrypt yet is kept: its room key is requested and the event retried
   when the key arrives; if it never does, the sender is told (in a DM, at most hourly).
 - Commands older than `STALE_AFTER_S` (the bot was down) are not run late.
+- An upgraded room (`m.room.tombstone`, live or found at start) is followed to its
+  replacement (`Handlers.on_upgraded`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,10 @@ class Handlers(Protocol):
     async def on_ready(self) -> None:
         """The first sync ran."""
 
+    async def on_upgraded(self, old_room: str, new_room: str) -> bool:
+        """A community room was upgraded: join its replacement and move what pointed at the
+        old room; False when the replacement cannot be joined (yet)."""
+
 
 class SyncLoop:
     """Runs `client.sync` until stopped and starts the handlers for what arrived."""
@@ -120,6 +126,8 @@ class SyncLoop:
         self._joining: set[str] = set()
         self._undecrypted: dict[str, tuple[MegolmEvent, float]] = {}
         self._told_unreadable: dict[str, float] = {}  # sender -> monotonic time told
+        self._following: set[str] = set()  # upgraded rooms being followed now
+        self._cannot_join: set[str] = set()  # replacements the bot could not join (no invite)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sync until `stop` is set.
@@ -228,12 +236,34 @@ class SyncLoop:
         await self.state.save_progress(response.next_batch, handled_changed=bool(starts))
         for lane, start in [*starts, *reads]:
             self.spawn(lane, start)
+        self.follow_upgrades(set(response.rooms.join))
         async with self._synced:
             self._synced.notify_all()
         if not self.ready.is_set():
             self.ready.set()
             log.info("Matrix sync is running as %s", self.client.user_id)
             self.spawn("outbox", self.handlers.on_ready)
+
+    def follow_upgrades(self, joined_now: set[str]) -> None:
+        """Follow each upgraded room (seen live, or in the state the first sync brings after
+        the bot was away). A replacement the bot could not join is tried again once it shows
+        up joined (an invitation was accepted), not on every sync."""
+        for old_room, new_room in self.communities.unfollowed():
+            if old_room in self._following:
+                continue
+            if new_room in self._cannot_join and new_room not in joined_now:
+                continue
+            self._following.add(old_room)
+            self.spawn(f"upgrade:{old_room}", partial(self._follow, old_room, new_room))
+
+    async def _follow(self, old_room: str, new_room: str) -> None:
+        try:
+            if await self.handlers.on_upgraded(old_room, new_room):
+                self._cannot_join.discard(new_room)
+            else:
+                self._cannot_join.add(new_room)
+        finally:
+            self._following.discard(old_room)
 
     async def _invited(self, room_id: str, info: InviteInfo) -> None:
         try:
