@@ -14,8 +14,7 @@ Reliability rules, each with a test in tests/e2e/test_matrix_*.py; the parts liv
   in its thread), files members send, logging in, what is kept across restarts, outgoing and
   incoming content.
 - `typing_notice`: a command that takes a while shows the bot typing until it answers.
-- Room upgrades: the sync loop notices a tombstone; `on_upgraded` joins the replacement and
-  moves what named the old room (`Communities.successors` keeps the line of rooms).
+- `upgrades`: a room upgrade is followed to the replacement room, with what named the old one.
 
 This module wires them together and turns events into the core's `Incoming`.
 """
@@ -45,6 +44,7 @@ from bot.adapters.matrix.sending import SEND_SLOTS, RelatingClient, Sender, txn_
 from bot.adapters.matrix.state import StateStore
 from bot.adapters.matrix.sync import SyncLoop
 from bot.adapters.matrix.typing_notice import typing_while_working
+from bot.adapters.matrix.upgrades import RoomUpgrades
 from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
@@ -97,7 +97,7 @@ class MatrixAdapter(PlatformDefaults):
         self.ready = self.sync.ready
         # key -> pieces a lookup found sent (index -> event id), for the send that follows
         self._posted_pieces: dict[str, dict[int, str]] = {}
-        self._upgrade_locks: dict[str, asyncio.Lock] = {}
+        self.upgrades = RoomUpgrades(self.client, self.communities, self.state, app, PLATFORM)
 
     @property
     def direct(self) -> dict[str, list[str]]:
@@ -127,7 +127,7 @@ class MatrixAdapter(PlatformDefaults):
             await self.state.load_handled()
             self.sync.since = await self.state.get("sync_token")
             await self.dms.load()
-            self.communities.successors.update(await self.state.load_upgrades())
+            await self.upgrades.load()
             await self.communities.load_spaces()
             syncing = asyncio.create_task(self.sync.run(stop))
             stopping = asyncio.create_task(stop.wait())
@@ -163,27 +163,8 @@ class MatrixAdapter(PlatformDefaults):
             raise DeliveryError("Matrix is not connected yet")
         if target.is_dm:
             return await self.send_dm(target.platform_id, message, key=idempotency_key)
-        room_id = await self.current_room(target.platform_id)
+        room_id = await self.upgrades.current_room(target.platform_id)
         return await self.send_message(room_id, message, reader=None, key=idempotency_key)
-
-    async def current_room(self, room_id: str) -> str:
-        """The room to post in for `room_id`: its replacement when it was upgraded (followed
-        first if the sync loop has not done it yet), so nothing is sent into a room closed
-        by an upgrade.
-
-        Raises:
-            DeliveryError: the room was upgraded and its replacement cannot be joined yet (an
-                invitation is missing); tried again later.
-        """
-        room = self.client.rooms.get(room_id)
-        latest = self.communities.latest(room_id)
-        if room is not None and room.replacement_room and latest == room_id:
-            if not await self.on_upgraded(room_id, room.replacement_room):
-                raise DeliveryError(
-                    "the room was upgraded and I cannot join its replacement yet; invite me there"
-                )
-            latest = self.communities.latest(room_id)
-        return latest
 
     async def retract(self, target: Target, message_id: str) -> None:
         """Redact an event the bot sent (see `Sender.redact`)."""
@@ -350,34 +331,8 @@ class MatrixAdapter(PlatformDefaults):
             await self.app.community_returned(PLATFORM, ref.id)
 
     async def on_upgraded(self, old_room: str, new_room: str) -> bool:
-        """Follow a room upgrade: join the replacement, then move the community's room and
-        every setting, meeting, running script and pending announcement that named the old
-        room (`Host.place_moved`). The community and its history stay as they were; the bot
-        stays in the old room, which keeps its timeline. Returns False when the replacement
-        cannot be joined (an invite-only room needs an invitation: the invite is accepted as
-        usual and the move happens then)."""
-        async with self._upgrade_locks.setdefault(old_room, asyncio.Lock()):
-            if old_room in self.communities.successors:
-                return True
-            me = self.client.user_id
-            known = self.client.rooms.get(new_room)
-            joined = (
-                known is not None and me in known.users and new_room not in self.communities.left
-            )
-            if not joined:
-                response = await self.client.join(new_room)
-                if not isinstance(response, JoinResponse):
-                    log.warning(
-                        "a community room was upgraded, but I cannot join its replacement "
-                        "yet (%s); a moderator needs to invite me there",
-                        getattr(response, "status_code", response),
-                    )
-                    return False
-            self.communities.successors[old_room] = new_room
-            await self.state.save_upgrades(self.communities.successors)
-            await self.app.place_moved(PLATFORM, old_room, new_room)
-            log.info("followed a room upgrade to its replacement")
-            return True
+        """Follow a room upgrade (see `bot.adapters.matrix.upgrades`)."""
+        return await self.upgrades.follow(old_room, new_room)
 
     async def on_removed(self, room_id: str, kicker: str | None) -> None:
         """Removed from a room: when no room of its community is left, the community counts
