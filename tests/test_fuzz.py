@@ -377,7 +377,7 @@ def check_discord(message: Message, what: str) -> None:
 
 def check_matrix(message: Message, what: str) -> None:
     """Rendered for Matrix, the event content fits in one event."""
-    content = text_content(message, when_renderer(ZoneInfo("UTC"), START))
+    content = text_content(message, when_renderer(ZoneInfo("UTC"), START), "!")
     if content is not None:
         size = len(json.dumps(content, ensure_ascii=False).encode())
         assert size <= MATRIX_CONTENT_MAX, f"{what}: a {size}-byte Matrix event"

@@ -9,10 +9,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import i18n
+from bot.adapters.discord.render import render as discord_render
 from bot.adapters.matrix.render import text_content, when_renderer
-from bot.core.message import Card, Field, Message, When, markdown_to_html, markdown_to_plain
+from bot.core.message import (
+    Card,
+    Command,
+    Field,
+    Message,
+    When,
+    fill_parts,
+    markdown_to_html,
+    markdown_to_plain,
+)
 from bot.safety import ZWSP, clean, defuse, escape_markdown
 from tests.harness.app import AppFactory
 from tests.harness.platform import FakePlatform
@@ -86,13 +98,47 @@ def test_message_json_round_trip_keeps_times_aware() -> None:
     assert Message.from_json(alert.to_json()) == alert and alert.alert
 
 
+# Words around the command: any letters, digits, spaces and sentence punctuation (Markdown
+# markers and braces belong to the template's author, not to the words around a command).
+_words = st.text(
+    alphabet=st.characters(
+        categories=("L", "N", "Zs"), include_characters=".,;:'?!()-", exclude_characters="{}"
+    ),
+    max_size=30,
+)
+
+START = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+@given(
+    before=_words,
+    after=_words,
+    command=st.sampled_from(["meeting reminders off", "me country", "journal list"]),
+    prefix=st.sampled_from(["!", "?", ".cb "]),
+)
+def test_a_command_named_in_any_message_shows_the_readers_own_prefix(
+    before: str, after: str, command: str, prefix: str
+) -> None:
+    """A message built without a command context (a reminder from the outbox) names commands
+    that work when copied: `/` on Discord, the configured prefix on Matrix; the outbox keeps
+    the command as a command, not as text rendered for one platform."""
+    message = Message.of(
+        *fill_parts(before + "{command}" + after, {"command": [Command(command)]})
+    )
+    assert Message.from_json(message.to_json()) == message
+    pieces = discord_render(message)
+    assert f"`/{command}`" in "".join(p.content or "" for p in pieces)
+    content = text_content(message, when_renderer(ZoneInfo("UTC"), START), prefix)
+    assert content is not None and f"{prefix}{command}" in content["body"]
+
+
 def test_a_matrix_alert_notifies_its_readers_and_other_messages_stay_notices() -> None:
     """Moderators are notified of an alert (m.text; every m.notice is silenced by the default
     push rules), and the member it names is still not highlighted (empty m.mentions)."""
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     render = when_renderer(ZoneInfo("UTC"), at)
-    alert = text_content(Message.of("check in", mention="matrix:@ana:hs", alert=True), render)
-    notice = text_content(Message.of("check in", mention="matrix:@ana:hs"), render)
+    alert = text_content(Message.of("check in", mention="matrix:@ana:hs", alert=True), render, "!")
+    notice = text_content(Message.of("check in", mention="matrix:@ana:hs"), render, "!")
     assert alert is not None and notice is not None
     assert (alert["msgtype"], notice["msgtype"]) == ("m.text", "m.notice")
     assert alert["m.mentions"] == {} and "@ana:hs" in alert["body"]

@@ -207,7 +207,7 @@ class ConsoleAdapter(PlatformDefaults):
         """Render a message as terminal lines tagged with where it went."""
         message = clean(message)
         zone = await self._zone_for(reader)
-        body = markdown_to_plain(render_parts(message.text, self._render_when(zone)))
+        body = markdown_to_plain(render_parts(message.text, self._render_when(zone), PREFIX))
         lines = body.split("\n") if body else []
         if message.mention:
             lines.append("@" + message.mention.split(":", 1)[-1])

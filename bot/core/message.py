@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from string import Formatter
 from typing import Any, TypeAlias
 
 
@@ -28,7 +29,19 @@ class When:
             raise ValueError("When needs an aware datetime")
 
 
-Part: TypeAlias = str | When
+@dataclass(frozen=True)
+class Command:
+    """A command the reader can type, e.g. `Command("meeting reminders off")`.
+
+    Each adapter shows it as code with its own prefix (`/meeting reminders off` on Discord,
+    `!meeting reminders off` on Matrix and the console), so a message written without a
+    command context (a reminder from the outbox) still names a command that works when copied.
+    """
+
+    words: str
+
+
+Part: TypeAlias = str | When | Command
 
 NOW_SECONDS = 60  # closer than this to the present reads as "now", not "in 0 seconds"
 
@@ -151,10 +164,7 @@ class Message:
     def to_json(self) -> dict[str, Any]:
         """Serialise for the outbox table."""
         return {
-            "text": [
-                {"when": p.at.isoformat(), "style": p.style} if isinstance(p, When) else p
-                for p in self.text
-            ],
+            "text": [_part_json(p) for p in self.text],
             "card": None
             if self.card is None
             else {
@@ -183,7 +193,9 @@ class Message:
         """Inverse of `to_json`."""
         parts: list[Part] = []
         for p in data.get("text", []):
-            if isinstance(p, dict):
+            if isinstance(p, dict) and "command" in p:
+                parts.append(Command(str(p["command"])))
+            elif isinstance(p, dict):
                 parts.append(When(datetime.fromisoformat(p["when"]), p.get("style", "full")))
             else:
                 parts.append(str(p))
@@ -214,9 +226,41 @@ class Message:
         )
 
 
-def render_parts(parts: Sequence[Part], render_when: Callable[[When], str]) -> str:
-    """Join text parts, letting the adapter decide how a `When` looks."""
-    return "".join(render_when(p) if isinstance(p, When) else p for p in parts)
+def _part_json(part: Part) -> str | dict[str, str]:
+    if isinstance(part, When):
+        return {"when": part.at.isoformat(), "style": part.style}
+    if isinstance(part, Command):
+        return {"command": part.words}
+    return part
+
+
+def render_parts(
+    parts: Sequence[Part], render_when: Callable[[When], str], prefix: str = "!"
+) -> str:
+    """Join text parts, letting the adapter decide how a `When` looks; a `Command` shows as
+    code starting with `prefix` (`/` on Discord, the configured prefix elsewhere)."""
+    out: list[str] = []
+    for p in parts:
+        if isinstance(p, When):
+            out.append(render_when(p))
+        elif isinstance(p, Command):
+            out.append(f"`{prefix}{p.words}`")
+        else:
+            out.append(p)
+    return "".join(out)
+
+
+def fill_parts(template: str, values: Mapping[str, Sequence[Part]]) -> list[Part]:
+    """Fill `{name}` placeholders of a (translated) template with parts, so a `When` or a
+    `Command` inside a sentence still renders per reader and platform. A placeholder with no
+    value is left out."""
+    parts: list[Part] = []
+    for literal, name, _spec, _conv in Formatter().parse(template):
+        if literal:
+            parts.append(literal)
+        if name is not None:
+            parts.extend(values.get(name, ()))
+    return parts
 
 
 _INLINE = re.compile(

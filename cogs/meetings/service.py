@@ -41,6 +41,7 @@ from bot.core import (
     AuditService,
     CalendarMirror,
     Clock,
+    Command,
     CommunityInfo,
     Database,
     MemberService,
@@ -64,6 +65,7 @@ from bot.core import (
     closest_name,
     escape_markdown,
     export_row,
+    fill_parts,
     name_key,
     using_language,
 )
@@ -1345,8 +1347,12 @@ class MeetingService:
         ]
         if occ.note:
             parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
-        parts.append(
-            "\n" + _("Stop these with `meeting reminders off`; nobody else sees your RSVP.")
+        parts.append("\n")
+        parts.extend(
+            fill_parts(
+                _("Stop these with {command}; nobody else sees your RSVP."),
+                {"command": [Command("meeting reminders off")]},
+            )
         )
         return Message.of(*parts)
 

@@ -23,6 +23,7 @@ from bot.core import (
     Problem,
     SchemaError,
     _,
+    fill_parts,
     load_toml,
     readable,
 )
@@ -226,13 +227,7 @@ def load_directory(directory: Path) -> tuple[dict[str, Script], list[str]]:
 
 def render(text: str, values: Mapping[str, Sequence[Part]]) -> list[Part]:
     """Fill placeholders; a value may hold `When` parts so times show in each reader's zone."""
-    parts: list[Part] = []
-    for literal, field, _spec, _conv in Formatter().parse(text):
-        if literal:
-            parts.append(literal)
-        if field is not None:
-            parts.extend(values.get(field, ()))
-    return parts
+    return fill_parts(text, values)
 
 
 def rename(source: str, new_name: str) -> str:

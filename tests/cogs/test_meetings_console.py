@@ -48,6 +48,7 @@ def test_schedule_list_advance_cancel_and_export_in_the_console(tmp_path: Path) 
     assert "- Tue 8 Dec 2026, 19:00 UTC" in out
     assert "[#general] Reminder: Tuesday circle begins Tue 1 Dec 2026, 19:00 UTC" in out
     assert "[dm ben] You planned to join Tuesday circle" in out
+    assert "Stop these with !meeting reminders off;" in out  # a command that works when copied
     assert "[#general] Tuesday circle is starting now." in out
     assert "Facilitator: River" in out
     assert "Tuesday circle on Tue 8 Dec 2026, 19:00 UTC (in 1 week) is cancelled." in out

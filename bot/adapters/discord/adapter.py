@@ -31,9 +31,8 @@ from bot.adapters.discord.components import (
 )
 from bot.adapters.discord.delivery import DELIVERY_SLOTS, SENDS_PER_SECOND, Delivery, Pacer
 from bot.adapters.discord.events import ScheduledEvents
-from bot.adapters.discord.render import PLACEHOLDER_MAX, trim
+from bot.adapters.discord.render import PLACEHOLDER_MAX, PREFIX, trim
 from bot.adapters.discord.responder import (
-    PREFIX,
     ChannelMessageResponder,
     DirectMessageResponder,
     InteractionResponder,

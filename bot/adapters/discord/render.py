@@ -18,6 +18,7 @@ from bot.core.message import Action, ActionStyle, Attachment, Card, Message, Whe
 from bot.i18n import _
 from bot.safety import clean
 
+PREFIX = "/"  # how members start a command on Discord: slash commands
 CONTENT_MAX = 2000
 EMBED_TOTAL_MAX = 6000
 EMBED_TITLE_MAX = 256
@@ -166,7 +167,7 @@ def render(message: Message, *, reserve: int = 0) -> list[Outgoing]:
     `reserve` characters of every piece's content are left free (for a delivery marker).
     """
     message = clean(message)
-    text = render_parts(message.text, render_when)
+    text = render_parts(message.text, render_when, PREFIX)
     user = (message.mention or "").removeprefix("discord:")
     if user.isdigit():
         # Added after cleaning, so it stays a clickable name; allowed_mentions keeps it silent.

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import discord
 
-from bot.adapters.discord.render import Outgoing, render
+from bot.adapters.discord.render import PREFIX, Outgoing, render
 from bot.adapters.panels import PanelBoard
 from bot.core.context import ResponderDefaults
 from bot.core.errors import DMsClosed
@@ -20,8 +20,6 @@ from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _
-
-PREFIX = "/"
 
 
 class Outlet(Protocol):

@@ -225,7 +225,7 @@ class MatrixAdapter(PlatformDefaults):
         base = key or uuid.uuid4().hex
         zone = await self._zone(room_id, reader)
         render_when = when_renderer(zone, self.app.clock.now(), current_language())
-        content = text_content(message, render_when)
+        content = text_content(message, render_when, self.prefix)
         pieces = [p for p, there in (("text", content), ("file", message.attachment)) if there]
         posted = self._posted_pieces.pop(key, {}) if key else {}
         ids: list[str] = []

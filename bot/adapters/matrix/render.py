@@ -52,9 +52,12 @@ def when_renderer(zone: ZoneInfo, now: datetime, locale: str = "en") -> Callable
     return render
 
 
-def text_content(message: Message, render_when: Callable[[When], str]) -> dict[str, Any] | None:
-    """The notice for text, card and numbered choices; None when the message is only a file."""
-    markdown = join_parts(message.text, render_when)
+def text_content(
+    message: Message, render_when: Callable[[When], str], prefix: str
+) -> dict[str, Any] | None:
+    """The notice for text, card and numbered choices; None when the message is only a file.
+    `prefix` starts every command the text names (the configured `command_prefix`)."""
+    markdown = join_parts(message.text, render_when, prefix)
     plain: list[str] = [markdown_to_plain(markdown)] if markdown else []
     rich: list[str] = [markdown_to_html(markdown)] if markdown else []
     card = message.card
