@@ -46,6 +46,10 @@ class Responder(Protocol):
 
     prefix: str  # how commands are typed here: "/" on Discord, "!" on Matrix
 
+    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """The words that run the command at `path` here: the path itself on text platforms;
+        Discord puts staff commands under top-level commands of their own (`crisis-mod add`)."""
+
     @property
     def points_to_dm(self) -> bool:
         """True when a private reply already leaves a pointer in the room (Matrix), so the
@@ -85,6 +89,10 @@ class ResponderDefaults:
     responders inherit it and override what their platform can tell."""
 
     points_to_dm = False
+
+    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """Commands are typed as their path."""
+        return path
 
     async def can_post(self, place: Place) -> str | None:
         """The platform cannot tell: treated as able to post."""
@@ -130,6 +138,11 @@ class Context:
     def prefix(self) -> str:
         """How commands are typed on this platform, for help texts."""
         return self.responder.prefix
+
+    def spell(self, path: tuple[str, ...]) -> str:
+        """How the command at `path` is typed here, prefix included: `!crisis add` on Matrix,
+        `/crisis-mod add` on Discord."""
+        return self.prefix + " ".join(self.responder.command_words(path))
 
     async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
         """Answer the command; personal content should be ephemeral."""

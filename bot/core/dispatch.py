@@ -263,25 +263,26 @@ class Dispatcher:
                     "in a little while."
                 )
             )
+        typed = " ".join(ctx.responder.command_words(spec.path))  # as the platform names it
         if ctx.community is not None and await self._switched_off_in(ctx.community.id, spec.cog):
             raise PermissionDenied(
-                _("`{command}` is switched off in this community.").format(command=spec.name)
+                _("`{command}` is switched off in this community.").format(command=typed)
             )
         if ctx.tier < spec.tier:
             raise PermissionDenied(
                 _("Only a {tier} can use `{command}`.").format(
-                    tier=tier_name(spec.tier), command=spec.name
+                    tier=tier_name(spec.tier), command=typed
                 )
             )
         if spec.scope is Scope.COMMUNITY and (ctx.place.is_dm or ctx.community is None):
             raise PermissionDenied(
                 _("`{command}` works in a community channel, not in a direct message.").format(
-                    command=spec.name
+                    command=typed
                 )
             )
         if spec.scope is Scope.DM and not ctx.place.is_dm:
             raise PermissionDenied(
-                _("`{command}` works in a direct message with me.").format(command=spec.name)
+                _("`{command}` works in a direct message with me.").format(command=typed)
             )
         values = bind_text(spec, raw) if isinstance(raw, str) else dict(raw)
         unknown = set(values) - {o.name for o in spec.options}

@@ -101,12 +101,19 @@ class GeneralCog(Cog):
             visible = [s for s in visible if s.scope is not Scope.COMMUNITY]
         if command:
             words = tuple(command.strip().lstrip("/!").lower().split())
-            exact = registry.get(words)
+            exact = registry.get(words) or next(
+                (s for s in everything if self._typed(ctx, s) == words), None
+            )
             if exact is not None and exact.tier <= ctx.tier:
                 await ctx.reply(self._explain(ctx, exact), ephemeral=True)
                 return
-            group = [s for s in visible if s.path[: len(words)] == words]
-            if not group and any(s.path[: len(words)] == words for s in everything):
+
+            def starts(spec: CommandSpec) -> bool:
+                n = len(words)
+                return words in (spec.path[:n], self._typed(ctx, spec)[:n])
+
+            group = [s for s in visible if starts(s)]
+            if not group and any(starts(s) for s in everything):
                 raise UserError(render.community_only(" ".join(words), ctx.prefix))
             if not group:
                 text = render.unknown_command(command, ctx.prefix)
@@ -118,19 +125,27 @@ class GeneralCog(Cog):
         for spec in visible:
             groups.setdefault(self.cogs.heading(spec.cog), []).append(spec)
         elsewhere = not command and len(visible) < len(everything)
-        await ctx.reply(render.command_list(groups, ctx.prefix, elsewhere), ephemeral=True)
+        await ctx.reply(
+            render.command_list(groups, ctx.prefix, ctx.spell, elsewhere), ephemeral=True
+        )
+
+    @staticmethod
+    def _typed(ctx: Context, spec: CommandSpec) -> tuple[str, ...]:
+        """The words that run `spec` where the member is (Discord moves staff commands)."""
+        return ctx.responder.command_words(spec.path)
 
     def _explain(self, ctx: Context, spec: CommandSpec) -> Message:
-        return render.explain(spec, ctx.prefix)
+        return render.explain(spec, ctx.spell(spec.path))
 
     async def complete_command(self, ctx: Context, partial: str) -> list[Choice]:
-        """Suggest command names the member can use."""
-        needle = partial.lower().strip()
-        return [
-            Choice(s.name)
-            for s in self.registry.visible_to(ctx.tier)
-            if s.name.startswith(needle) or needle in s.name
-        ][:25]
+        """Suggest command names the member can use, as they are typed where they are."""
+        needle = partial.lower().strip().lstrip("/!")
+        found = []
+        for spec in self.registry.visible_to(ctx.tier):
+            typed = " ".join(self._typed(ctx, spec))
+            if needle in typed or needle in spec.name:
+                found.append(Choice(typed))
+        return found[:25]
 
     @command("about", ephemeral=True)
     async def about(self, ctx: Context) -> None:

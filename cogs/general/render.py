@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.core import Card, CommandSpec, Field, Message, Scope, _, tier_name
 
 
 def command_list(
-    groups: Mapping[str, Sequence[CommandSpec]], prefix: str, elsewhere: bool = False
+    groups: Mapping[str, Sequence[CommandSpec]],
+    prefix: str,
+    spell: Callable[[tuple[str, ...]], str],
+    elsewhere: bool = False,
 ) -> str:
     """`help`: the commands a member can use, under each part's description (`groups` maps a
-    part's description to its commands); `elsewhere` when a community's channel has more."""
+    part's description to its commands), each as `spell` types it on the member's platform;
+    `elsewhere` when a community's channel has more."""
     lines = [
         _("Commands you can use (type `{prefix}help COMMAND` for details):").format(prefix=prefix)
     ]
     for description, specs in groups.items():
         lines.append(f"**{_(description)}**")
-        lines.extend(f"- `{prefix}{s.name}`: {_(s.description)}" for s in specs)
+        lines.extend(f"- `{spell(s.path)}`: {_(s.description)}" for s in specs)
     if elsewhere:
         lines.append(_("Commands for a community's channels are listed when you ask there."))
     return "\n".join(lines)
@@ -37,8 +41,9 @@ def unknown_command(command: str, prefix: str) -> str:
     ).format(command=command[:40], prefix=prefix)
 
 
-def explain(spec: CommandSpec, prefix: str) -> Message:
-    """`help COMMAND`: how to type it, each option, who may use it and where."""
+def explain(spec: CommandSpec, typed: str) -> Message:
+    """`help COMMAND`: how to type it (`typed`: the command as typed on the member's
+    platform, prefix included), each option, who may use it and where."""
     usage = " ".join(f"<{o.name}>" if o.required else f"[{o.name}]" for o in spec.options)
     fields = [
         Field(
@@ -63,7 +68,7 @@ def explain(spec: CommandSpec, prefix: str) -> Message:
         }[spec.scope],
     )
     return Message(
-        text=(f"`{prefix}{spec.name}{' ' + usage if usage else ''}`",),
+        text=(f"`{typed}{' ' + usage if usage else ''}`",),
         card=Card(title=_(spec.description), fields=tuple(fields), footer=footer),
     )
 

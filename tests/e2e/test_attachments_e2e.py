@@ -38,10 +38,10 @@ async def test_discord_crisis_import_reads_the_attached_file_and_refuses_a_large
     huge = StandinAttachment("huge.csv", b"x" * (MAX_FILE_BYTES + 1), "text/csv")
     async with standin.client_running(circle.adapter(app).client):
         sent = await standin.send_command(
-            "crisis import", {"file": lines}, user=circle.user("owner")
+            "crisis-mod import", {"file": lines}, user=circle.user("owner")
         )
         too_big = await standin.send_command(
-            "crisis import", {"file": huge}, user=circle.user("owner")
+            "crisis-mod import", {"file": huge}, user=circle.user("owner")
         )
         imported, refused = [
             await standin.wait_for(
@@ -51,7 +51,7 @@ async def test_discord_crisis_import_reads_the_attached_file_and_refuses_a_large
         ]
         listed = await circle.reply("crisis list", {"country": "NZ"}, user="bob")
     (put,) = standin.requests("PUT", COMMANDS)
-    crisis = next(c for c in put.json if c["name"] == "crisis")
+    crisis = next(c for c in put.json if c["name"] == "crisis-mod")
     options = next(o for o in crisis["options"] if o["name"] == "import")["options"]
     assert [(o["name"], o["type"], o.get("required", False)) for o in options] == [
         ("data", 3, False),

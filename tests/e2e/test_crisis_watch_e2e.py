@@ -94,8 +94,8 @@ async def test_discord_watch_answers_in_the_dm_and_never_in_the_channel(
         assert standin.state.intents & INTENT_GUILD_MESSAGES
         assert standin.state.intents & INTENT_MESSAGE_CONTENT
         await standin.send_message_create(circle.general, alice, "I want to end my life")
-        alerts = await circle.reply("crisis alerts", {"channel": mods}, user="owner")
-        on = await circle.reply("crisis watch on", user="owner")
+        alerts = await circle.reply("crisis-mod alerts", {"channel": mods}, user="owner")
+        on = await circle.reply("crisis-mod watch on", user="owner")
         await standin.send_message_create(circle.general, alice, "honestly i wanna kms")
         answer = (await circle.bot_messages(dm, 1))[0]["content"]
         alert = (await circle.bot_messages(mods, 1))[0]["content"]  # sent after the DM
@@ -121,9 +121,9 @@ async def test_discord_closed_dms_alert_the_moderators_and_post_nothing(
     bob.dms_open = False
     app = await circle.watching_app(intent=True)
     async with standin.client_running(circle.adapter(app).client):
-        await circle.reply("crisis alerts", {"channel": mods}, user="owner")
+        await circle.reply("crisis-mod alerts", {"channel": mods}, user="owner")
         await circle.reply(
-            "crisis watch on", {"channels": f"<#{circle.general.id}>"}, user="owner"
+            "crisis-mod watch on", {"channels": f"<#{circle.general.id}>"}, user="owner"
         )
         await standin.send_message_create(
             circle.general, bob, "I took way too many pills and I can't breathe"
@@ -143,7 +143,7 @@ async def test_discord_without_the_intent_watch_is_refused_and_nothing_is_read(
     alice = circle.user("alice")
     async with standin.client_running(circle.adapter(app).client):
         assert not standin.state.intents & INTENT_MESSAGE_CONTENT
-        refused = await circle.reply("crisis watch on", user="owner")
+        refused = await circle.reply("crisis-mod watch on", user="owner")
         about = await circle.reply("about", user="alice")
         await standin.send_message_create(circle.general, alice, "I want to kill myself")
         await standin.send_message_create(circle.dm("alice"), alice, "!ping")

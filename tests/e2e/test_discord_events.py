@@ -61,7 +61,7 @@ async def test_a_meeting_follows_its_event_through_every_change(
 
     async with standin.client_running(adapter.client):
         await run(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {
                 "title": "Tuesday circle",
                 "start": start.strftime("%Y-%m-%d %H:%M"),
@@ -72,15 +72,17 @@ async def test_a_meeting_follows_its_event_through_every_change(
             },
         )
         created = dict(only(standin))
-        await run("meeting edit", {"meeting": "#1", "title": "Evening circle"})
+        await run("meeting-facilitator edit", {"meeting": "#1", "title": "Evening circle"})
         renamed = dict(only(standin))
         moved_to = start + timedelta(days=1, hours=-1)
         await run(
-            "meeting move",
+            "meeting-facilitator move",
             {"meeting": "#1", "when": "next", "to": moved_to.strftime("%Y-%m-%d %H:%M")},
         )
         moved = dict(only(standin))
-        await run("meeting cancel", {"meeting": "#1", "when": "next", "note": "my surgery"})
+        await run(
+            "meeting-facilitator cancel", {"meeting": "#1", "when": "next", "note": "my surgery"}
+        )
         after_cancel = dict(only(standin))
 
         ended = start + week + timedelta(minutes=91)  # just past the end of that one
@@ -88,10 +90,10 @@ async def test_a_meeting_follows_its_event_through_every_change(
         await adapter.events.settled()
         replaced = dict(only(standin))
 
-        await run("meeting events", {"setting": "off"})
+        await run("meeting-mod events", {"setting": "off"})
         switched_off = events(standin)
         await run(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {
                 "title": "Quiet one",
                 "start": next_hour(app, 1).strftime("%Y-%m-%d %H:%M"),
@@ -100,7 +102,7 @@ async def test_a_meeting_follows_its_event_through_every_change(
             },
         )
         while_off = events(standin)
-        await run("meeting events", {"setting": "on"})
+        await run("meeting-mod events", {"setting": "on"})
         back_on = sorted(e["name"] for e in events(standin))
         before_restart = len(standin.state.request_log)
         await app.cogs["meetings"].start()  # a restart re-mirrors: nothing changed, no request
@@ -110,9 +112,9 @@ async def test_a_meeting_follows_its_event_through_every_change(
         ]
         quiet = next(e for e in events(standin) if e["name"] == "Quiet one")
         del standin.state.scheduled_events[int(quiet["id"])]  # a moderator removed it by hand
-        await run("meeting edit", {"meeting": "Quiet one", "title": "Quiet circle"})
+        await run("meeting-facilitator edit", {"meeting": "Quiet one", "title": "Quiet circle"})
         recreated = [e["name"] for e in events(standin) if e["name"].startswith("Quiet")]
-        await run("meeting delete", {"meeting": "#1"})
+        await run("meeting-facilitator delete", {"meeting": "#1"})
         after_delete = [e["name"] for e in events(standin)]
 
     assert created["entity_type"] == VOICE and str(created["channel_id"]) == str(room.id)
@@ -166,15 +168,19 @@ async def test_a_link_is_an_external_event_and_a_refusal_breaks_nothing(
         }
 
     async with standin.client_running(adapter.client):
-        await circle.reply("meeting schedule", schedule("Online circle"), user="owner")
+        await circle.reply("meeting-facilitator schedule", schedule("Online circle"), user="owner")
         await adapter.events.settled()
         external = dict(only(standin))
         bot_role = standin.state.role_named(standin.guild, "CircleBot")
         bot_role.permissions &= ~CREATE_EVENTS
         standin.state.scheduled_events.clear()
         with caplog.at_level(logging.WARNING, logger="circlebot.discord.events"):
-            first = await circle.reply("meeting schedule", schedule("Second"), user="owner")
-            second = await circle.reply("meeting schedule", schedule("Third"), user="owner")
+            first = await circle.reply(
+                "meeting-facilitator schedule", schedule("Second"), user="owner"
+            )
+            second = await circle.reply(
+                "meeting-facilitator schedule", schedule("Third"), user="owner"
+            )
             await adapter.events.settled()
         listed = await circle.reply("meeting list", user="alice")
 

@@ -38,15 +38,14 @@ def flags(callback: dict[str, Any]) -> int:
     return int((callback.get("data") or {}).get("flags") or 0)
 
 
-async def sample(
-    standin: DiscordStandin, spec: CommandSpec, option: Option, user: Any, dm: bool
-) -> Any:
-    """A value of the option's type, the first autocomplete suggestion where there is one."""
+async def sample(standin: DiscordStandin, slash: str, option: Option, user: Any, dm: bool) -> Any:
+    """A value of the option's type, the first autocomplete suggestion where there is one
+    (`slash`: the command as typed on Discord)."""
     if option.choices:
         return option.choices[0].value
     if option.autocomplete:
         sent = await standin.send_autocomplete(
-            spec.name, {option.name: ""}, option.name, user=user, dm=dm
+            slash, {option.name: ""}, option.name, user=user, dm=dm
         )
         answer = await standin.wait_for_interaction_response(sent.id)
         choices = answer["data"]["choices"]
@@ -94,12 +93,13 @@ async def test_every_private_command_acknowledges_privately(
     async with standin.client_running(adapter.client):
         for spec in specs:
             dm = spec.scope is Scope.DM
+            slash = " ".join(adapter.command_words(spec.path))
             options = {
-                o.name: await sample(standin, spec, o, owner, dm)
+                o.name: await sample(standin, slash, o, owner, dm)
                 for o in spec.options
                 if o.required
             }
-            sent = await standin.send_command(spec.name, options, user=owner, dm=dm)
+            sent = await standin.send_command(slash, options, user=owner, dm=dm)
             first[spec.name] = await standin.wait_for_interaction_response(sent.id)
             if first[spec.name]["type"] == DEFERRED:  # wait until the answer replaced it
                 done = rf"/webhooks/\d+/{re.escape(sent.token)}/messages/@original"

@@ -28,7 +28,7 @@ async def test_discord_schedule_rsvp_and_announcements_with_timestamps(
     start = (app.clock.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     async with standin.client_running(circle.adapter(app).client):
         scheduled = await circle.reply(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {
                 "title": "Tuesday circle",
                 "start": start.strftime("%Y-%m-%d %H:%M"),
@@ -39,7 +39,7 @@ async def test_discord_schedule_rsvp_and_announcements_with_timestamps(
             user="owner",
         )
         refused = await circle.reply(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {"title": "Mine", "start": start.strftime("%Y-%m-%d %H:%M"), "duration": "60m"},
             user="bob",
         )

@@ -32,7 +32,7 @@ async def test_discord_tomorrow_7pm_in_the_authors_zone(
         await circle.reply("me timezone", {"zone": "berlin"}, user="owner")
         standin = circle.standin
         sent = await standin.send_command(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {"title": "Evening circle", "start": "tomorrow 7pm", "duration": "60m"},
             user=circle.user("owner"),
         )

@@ -56,9 +56,11 @@ async def test_discord_alerts_only_to_a_channel_members_cannot_see(circle: Circl
     app = await circle.app(cogs=["general", "crisis"])
     bob, dm = circle.user("bob"), circle.dm("bob")
     async with standin.client_running(circle.adapter(app).client):
-        everyone = await circle.reply("crisis alerts", {"channel": circle.general}, user="owner")
-        role = await circle.reply("crisis alerts", {"channel": leaky}, user="owner")
-        accepted = await circle.reply("crisis alerts", {"channel": mods}, user="owner")
+        everyone = await circle.reply(
+            "crisis-mod alerts", {"channel": circle.general}, user="owner"
+        )
+        role = await circle.reply("crisis-mod alerts", {"channel": leaky}, user="owner")
+        accepted = await circle.reply("crisis-mod alerts", {"channel": mods}, user="owner")
         await circle.reply("me name", {"pseudonym": "Heron"}, user="bob")
         await standin.send_message_create(dm, bob, PHRASE)
         (alert,) = await circle.bot_messages(mods, 1)

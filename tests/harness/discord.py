@@ -527,6 +527,25 @@ class StandinState:
                 perms |= role.permissions
         return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
 
+    def visible_commands(self, guild: StandinGuild | int, user: StandinUser | int) -> set[str]:
+        """The top-level chat-input commands the slash picker lists for ``user`` in ``guild``
+        when the server has no overrides under Integrations, as Discord decides: a command
+        whose ``default_member_permissions`` is set is listed only to members holding every
+        one of those permissions (Administrator and the owner hold all; ``"0"`` leaves it to
+        them alone)."""
+        gid = _as_id(guild)
+        held = self.member_permissions(gid, user)
+        seen: set[str] = set()
+        for command in [*self.global_commands, *self.guild_commands.get(gid, [])]:
+            if command.get("type", 1) != 1:
+                continue
+            needed = command.get("default_member_permissions")
+            if needed is None or held == ALL_PERMISSIONS or held & int(needed) == int(needed):
+                if needed is not None and int(needed) == 0 and held != ALL_PERMISSIONS:
+                    continue
+                seen.add(command["name"])
+        return seen
+
     # -- what the bot did ----------------------------------------------------------------------
 
     def requests(

@@ -1,5 +1,12 @@
 """The registry as an `app_commands.CommandTree`: one slash command or group per first word.
 
+Discord shows or hides a command only as a whole top-level command (`default_member_permissions`
+applies there, never to a subcommand), so staff commands get top-level commands of their own:
+`discord_paths` moves each command above the lowest tier of its first word under
+`<word>-<tier>` (`/crisis add` becomes `/crisis-mod add`, `/meeting schedule` becomes
+`/meeting-facilitator schedule`), and every top-level command then holds one tier and carries
+that tier's `TIER_PERMISSIONS`. Text platforms keep the registry's own paths.
+
 Each spec gets a generated callback whose signature discord.py reads like a hand-written one
 (typed, described, ranged options; choices; autocomplete), so the sync payload and the option
 parsing are discord.py's own. Tiers are still checked by the core on every call;
@@ -18,10 +25,28 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from bot.core.commands import CommandSpec, Option, OptionType
+from bot.core.commands import NAME_RE, CommandSpec, Option, OptionType, SpecError
 from bot.core.permissions import Scope, Tier
+from bot.i18n import _
 
 GROUP_DESCRIPTION_MAX = 100
+
+# The word added to a first word for the commands of a higher tier (`crisis-mod`).
+TIER_SUFFIX: dict[Tier, str] = {
+    Tier.FACILITATOR: "facilitator",
+    Tier.MODERATOR: "mod",
+    Tier.OWNER: "owner",
+}
+
+# What a top-level command of each tier asks of a member before Discord shows it (None: shown
+# to everyone). Discord hides a command only by permission; a bot cannot name a role, so
+# facilitator commands stay visible until a server admin restricts them under Integrations.
+TIER_PERMISSIONS: dict[Tier, discord.Permissions | None] = {
+    Tier.MEMBER: None,
+    Tier.FACILITATOR: None,
+    Tier.MODERATOR: discord.Permissions(manage_guild=True),
+    Tier.OWNER: discord.Permissions(manage_guild=True),
+}
 
 Tree = app_commands.CommandTree[discord.Client]
 Leaf = app_commands.Command[Any, ..., None]
@@ -133,10 +158,49 @@ def _leaf(
     return command
 
 
+def discord_paths(specs: Iterable[CommandSpec]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Each spec's path on Discord: its own, or under `<word>-<tier>` when its tier is above
+    the lowest tier among the commands sharing its first word.
+
+    Raises `SpecError` when a moved name is too long or is already a first word of its own.
+    """
+    specs = list(specs)
+    lowest: dict[str, Tier] = {}
+    for spec in specs:
+        word = spec.path[0]
+        lowest[word] = min(lowest.get(word, spec.tier), spec.tier)
+    words = set(lowest)
+    paths: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for spec in specs:
+        word = spec.path[0]
+        if spec.tier == lowest[word] or len(spec.path) == 1:
+            paths[spec.path] = spec.path
+            continue
+        staff = f"{word}-{TIER_SUFFIX[spec.tier]}"
+        if staff in words or not NAME_RE.match(staff):
+            raise SpecError(f"command {spec.name!r}: cannot move it to /{staff} on Discord")
+        paths[spec.path] = (staff, *spec.path[1:])
+    return paths
+
+
+def top_level_tier(specs: Iterable[CommandSpec]) -> Tier:
+    """The tier whose permission a top-level command carries: the lowest among its commands,
+    so Discord never hides a command from someone allowed to use it."""
+    return min(s.tier for s in specs)
+
+
+def _audience(tier: Tier) -> str:
+    """Whom a staff group is for, in a group's description."""
+    return {
+        Tier.FACILITATOR: _("for facilitators"),
+        Tier.MODERATOR: _("for moderators"),
+        Tier.OWNER: _("for owners"),
+    }.get(tier, "")
+
+
 def _restrict(target: Leaf | app_commands.Group, specs: list[CommandSpec]) -> None:
     """Hints on the top-level entry (Discord ignores them on subcommands)."""
-    if all(s.tier >= Tier.MODERATOR for s in specs):
-        target.default_permissions = discord.Permissions(manage_guild=True)
+    target.default_permissions = TIER_PERMISSIONS[top_level_tier(specs)]
     if all(s.scope is Scope.COMMUNITY for s in specs):
         target.guild_only = True
 
@@ -147,19 +211,24 @@ def build_tree(
     handler: CommandHandler,
     describe_group: Callable[[list[CommandSpec]], str],
 ) -> Tree:
-    """A tree holding every spec; `describe_group` names a group from its commands."""
+    """A tree holding every spec at its `discord_paths` path; `describe_group` names a group
+    from its commands (a staff group's name also says whom it is for)."""
     tree: Tree = app_commands.CommandTree(client)
     specs = list(specs)
+    paths = discord_paths(specs)
     by_word: dict[str, list[CommandSpec]] = {}
     for spec in specs:
-        by_word.setdefault(spec.path[0], []).append(spec)
+        by_word.setdefault(paths[spec.path][0], []).append(spec)
     for word, group_specs in by_word.items():
         if len(group_specs) == 1 and len(group_specs[0].path) == 1:
             leaf = _leaf(group_specs[0], handler, None)
             _restrict(leaf, group_specs)
             tree.add_command(leaf)
             continue
-        description = describe_group(group_specs)[:GROUP_DESCRIPTION_MAX] or word
+        description = describe_group(group_specs)
+        if word != group_specs[0].path[0]:
+            description = f"{description} ({_audience(top_level_tier(group_specs))})"
+        description = description[:GROUP_DESCRIPTION_MAX] or word
         group = app_commands.Group(name=word, description=description)
         _restrict(group, group_specs)
         subgroups: dict[str, app_commands.Group] = {}

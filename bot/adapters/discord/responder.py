@@ -58,6 +58,9 @@ class Outlet(Protocol):
     async def bindings(self, guild: discord.Guild) -> dict[str, int]:
         """The guild's tier bindings: role id -> tier value."""
 
+    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """The slash command that runs the command at `path` (staff ones are moved)."""
+
 
 def dms_closed_notice() -> Message:
     """Said privately (once) when a member's DMs are closed to the bot."""
@@ -145,6 +148,9 @@ class InteractionResponder(ResponderDefaults):
     """Answers one interaction."""
 
     prefix = PREFIX
+
+    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        return self._adapter.command_words(path)
 
     def __init__(
         self, adapter: Outlet, interaction: discord.Interaction, *, private: bool
@@ -303,6 +309,9 @@ class DirectMessageResponder(ResponderDefaults):
 
     prefix = PREFIX
 
+    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        return self._adapter.command_words(path)
+
     def __init__(
         self, adapter: Outlet, message: discord.Message, guild: discord.Guild | None
     ) -> None:
@@ -340,6 +349,9 @@ class ChannelMessageResponder(ResponderDefaults):
     """
 
     prefix = PREFIX
+
+    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        return self._adapter.command_words(path)
 
     def __init__(self, adapter: Outlet, message: discord.Message) -> None:
         self._adapter = adapter

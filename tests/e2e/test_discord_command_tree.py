@@ -1,0 +1,115 @@
+"""Which slash commands each member sees on Discord, and that help names them as synced.
+
+discord.py's real client syncs the whole command tree to the stand-in, which lists commands to
+a user the way Discord's picker does with no overrides under Integrations: by the command's
+`default_member_permissions` against the member's server permissions.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.core.permissions import Tier
+from tests.harness.discord import EPHEMERAL, Circle
+
+pytestmark = pytest.mark.e2e
+
+MANAGE_GUILD = 1 << 5
+
+MODERATOR_ONLY = {
+    "audit",
+    "cogs",
+    "crisis-mod",
+    "journal-mod",
+    "meeting-mod",
+    "script-mod",
+    "settings",
+    "setup",
+}
+
+
+async def test_a_member_a_facilitator_and_a_moderator_see_their_own_commands(
+    circle: Circle,
+) -> None:
+    state = circle.standin.state
+    guild = circle.standin.guild
+    mods = state.add_role(guild, "Mods", MANAGE_GUILD)
+    mia = state.add_user("mia", global_name="Mia")
+    state.add_member(guild, mia, roles=[mods])
+    app = await circle.app()
+    adapter = circle.adapter(app)
+    async with circle.standin.client_running(adapter.client):
+        pass
+    member = state.visible_commands(guild, circle.user("bob"))
+    facilitator = state.visible_commands(guild, circle.user("alice"))  # no Manage Server
+    moderator = state.visible_commands(guild, mia)
+    assert {"crisis", "meeting", "journal", "script", "me", "help", "help-now"} <= member
+    assert member.isdisjoint(MODERATOR_ONLY)
+    # A bot cannot restrict by role: facilitator commands show until an admin restricts them.
+    assert {"meeting-facilitator", "script-facilitator"} <= member
+    assert facilitator == member
+    assert moderator - member == MODERATOR_ONLY
+    assert state.visible_commands(guild, circle.user("owner")) == moderator
+    # The README's table says the same, tier by tier.
+    by_tier: dict[str, set[str]] = {}
+    for spec in app.registry.specs:
+        names = {adapter.command_words(spec.path)[0]} | {a[0] for a in spec.aliases if len(a) == 1}
+        by_tier.setdefault(spec.tier.name.lower(), set()).update(names)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = {
+        cells[1].strip(): set(re.findall(r"`/([-\w]+)`", cells[2]))
+        for line in readme.splitlines()
+        if (cells := line.split("|")) and len(cells) > 3 and cells[1].strip() in by_tier
+    }
+    assert table == by_tier
+
+
+async def test_staff_commands_run_under_their_new_names_and_help_names_them(
+    circle: Circle,
+) -> None:
+    app = await circle.app()
+    adapter = circle.adapter(app)
+    standin = circle.standin
+    async with standin.client_running(adapter.client):
+        community = await app.members.community("discord", str(standin.guild.id))
+        facilitator = standin.state.role_named(standin.guild, "Facilitator")
+        await app.members.bind(community.id, str(facilitator.id), int(Tier.FACILITATOR))
+        stale = await circle.reply("crisis-mod stale", user="owner")
+        refused = await circle.reply("crisis-mod stale", user="bob")
+        scripts = await circle.reply("script-facilitator list", user="alice")
+        member_help = await circle.reply("help", user="bob")
+        asked = await standin.send_command("help", user=circle.user("owner"))
+        await standin.wait_for_interaction_response(asked.id)
+        # a long list arrives in pieces: the answer, then follow-ups
+        pieces = await standin.wait_for(
+            lambda: (
+                (p := [standin.original_response(asked.id), *standin.followups(asked.id)])
+                and "/worksheet" in str(p)
+                and p
+            )
+        )
+        explained = await circle.reply("help", {"command": "crisis-mod add"}, user="owner")
+        group = await circle.reply("help", {"command": "meeting-facilitator"}, user="alice")
+        sent = await standin.send_autocomplete(
+            "help", {"command": "crisis-m"}, "command", user=circle.user("owner")
+        )
+        suggested = await standin.wait_for_interaction_response(sent.id)
+    assert stale["data"]["flags"] == EPHEMERAL
+    assert "Only a" not in stale["data"]["content"]
+    assert refused["data"]["content"].startswith("Only a moderator can use `crisis-mod stale`.")
+    assert "Only a" not in str(scripts["data"])
+    text = "\n".join(str((p or {}).get("content")) for p in pieces)
+    assert "`/crisis-mod add`" in text and "`/crisis now`" in text
+    assert "`/meeting-facilitator schedule`" in text and "`/meeting-mod announce`" in text
+    assert "`/crisis add`" not in text and "`/meeting schedule`" not in text
+    assert "crisis-mod" not in member_help["data"]["content"]
+    assert "`/crisis now`" in member_help["data"]["content"]
+    assert explained["data"]["content"].startswith("`/crisis-mod add <country>")
+    assert "`/meeting-facilitator schedule`" in group["data"]["content"]
+    assert "`/meeting list`" not in group["data"]["content"]
+    names = [c["name"] for c in suggested["data"]["choices"]]
+    assert names and all(n.startswith("crisis-mod ") for n in names)
+    assert standin.violations == []

@@ -1,0 +1,102 @@
+"""The Discord command tree hides staff commands the only way Discord can: per top-level command.
+
+For any set of commands, the synced payload keeps every moderator command under a top-level
+command that carries Manage Server, no member or facilitator command under one, and one tier per
+top-level command; each command's words after the first are unchanged, so text platforms and
+Discord differ only in the first word.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.adapters.discord.commands import build_tree, discord_paths
+from bot.core.commands import CommandSpec
+from bot.core.permissions import Scope, Tier
+
+MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
+TIERS = st.sampled_from([Tier.MEMBER, Tier.FACILITATOR, Tier.MODERATOR])
+
+
+class NoHandler:
+    async def run_command(self, *args: Any) -> None:
+        raise AssertionError("not run")
+
+    async def complete(self, *args: Any) -> list[Any]:
+        raise AssertionError("not run")
+
+
+@st.composite
+def command_sets(draw: st.DrawFn) -> list[CommandSpec]:
+    """Groups (`word sub`, `word sub leaf`) and single commands, of mixed tiers."""
+    groups = draw(st.sets(st.sampled_from(["crisis", "meeting", "journal", "script"]), max_size=4))
+    singles = draw(st.sets(st.sampled_from(["setup", "ping", "about"]), max_size=3))
+    specs = [
+        CommandSpec(path=(word,), description="A command", tier=draw(TIERS)) for word in singles
+    ]
+    for word in groups:
+        subs = draw(st.sets(st.sampled_from(["add", "list", "edit", "now"]), min_size=1))
+        for sub in sorted(subs):
+            specs.append(CommandSpec(path=(word, sub), description="A command", tier=draw(TIERS)))
+        if draw(st.booleans()):
+            for leaf in sorted(draw(st.sets(st.sampled_from(["on", "off"]), min_size=1))):
+                specs.append(
+                    CommandSpec(
+                        path=(word, "watch", leaf),
+                        description="A command",
+                        tier=draw(TIERS),
+                        scope=Scope.COMMUNITY,
+                    )
+                )
+    return specs
+
+
+def leaves(entry: dict[str, Any], words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The word paths of every runnable command under one synced entry."""
+    subs = [o for o in entry.get("options") or [] if o["type"] in (1, 2)]
+    if not subs:
+        return [words]
+    return [p for o in subs for p in leaves(o, (*words, o["name"]))]
+
+
+@given(command_sets())
+@settings(max_examples=60, deadline=None)
+def test_every_moderator_command_sits_under_manage_server_and_no_other(
+    specs: list[CommandSpec],
+) -> None:
+    client = discord.Client(intents=discord.Intents.none())
+    tree = build_tree(client, specs, NoHandler(), lambda group: "Commands")
+    paths = discord_paths(specs)
+    tier_at = {paths[s.path]: s.tier for s in specs}
+    assert len(tier_at) == len(specs)  # no two commands share a slash path
+    for spec in specs:
+        assert paths[spec.path][1:] == spec.path[1:]
+    for command in tree.get_commands():
+        payload = command.to_dict(tree)
+        tiers = {tier_at[p] for p in leaves(payload, (payload["name"],))}
+        assert len(tiers) == 1, payload["name"]
+        hidden = str(payload["default_member_permissions"]) == MANAGE_GUILD
+        assert hidden == (tiers == {Tier.MODERATOR}), payload["name"]
+
+
+def test_staff_commands_move_under_a_tier_word_only_where_tiers_mix() -> None:
+    specs = [
+        CommandSpec(path=("crisis", "now"), description="Lines"),
+        CommandSpec(path=("crisis", "add"), description="Add", tier=Tier.MODERATOR),
+        CommandSpec(path=("crisis", "phrases", "add"), description="Add", tier=Tier.MODERATOR),
+        CommandSpec(path=("meeting", "schedule"), description="New", tier=Tier.FACILITATOR),
+        CommandSpec(path=("meeting", "list"), description="List"),
+        CommandSpec(path=("settings", "show"), description="Show", tier=Tier.MODERATOR),
+    ]
+    assert discord_paths(specs) == {
+        ("crisis", "now"): ("crisis", "now"),
+        ("crisis", "add"): ("crisis-mod", "add"),
+        ("crisis", "phrases", "add"): ("crisis-mod", "phrases", "add"),
+        ("meeting", "schedule"): ("meeting-facilitator", "schedule"),
+        ("meeting", "list"): ("meeting", "list"),
+        ("settings", "show"): ("settings", "show"),
+    }
