@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.client import CircleClient, ShardedCircleClient
-from bot.adapters.discord.commands import build_tree, discord_paths, payload_hash
+from bot.adapters.discord.commands import SlashNames, build_tree, payload_hash
 from bot.adapters.discord.components import (
     FORM_PREFIX,
     ActionButton,
@@ -103,7 +103,7 @@ class DiscordAdapter(Delivery):
             )
         else:
             self.client = CircleClient(self, **options)
-        self._paths = discord_paths(app.registry.specs)
+        self.command_words = SlashNames(app.registry.specs)  # staff commands move on Discord
         self.tree = build_tree(self.client, app.registry.specs, self, self._describe_group)
         self.tree.error(self._on_tree_error)
         self._guild_ids = [int(g) for g in config.guild_ids]
@@ -316,10 +316,6 @@ class DiscordAdapter(Delivery):
         return Place(PLATFORM, str(channel.id), str(guild.id), False, f"#{channel.name}")
 
     # -- interactions --------------------------------------------------------------------------
-
-    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
-        """The slash command that runs the command at `path` (see `discord_paths`)."""
-        return self._paths.get(path, path)
 
     def _describe_group(self, specs: list[CommandSpec]) -> str:
         cog = self.app.cogs.get(specs[0].cog)

@@ -183,6 +183,17 @@ def discord_paths(specs: Iterable[CommandSpec]) -> dict[tuple[str, ...], tuple[s
     return paths
 
 
+class SlashNames:
+    """Each command's words on Discord (`discord_paths`), for what responders tell members."""
+
+    def __init__(self, specs: Iterable[CommandSpec]) -> None:
+        self._paths = discord_paths(specs)
+
+    def __call__(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """The slash command's words for the command at `path` (unknown paths unchanged)."""
+        return self._paths.get(path, path)
+
+
 def top_level_tier(specs: Iterable[CommandSpec]) -> Tier:
     """The tier whose permission a top-level command carries: the lowest among its commands,
     so Discord never hides a command from someone allowed to use it."""
