@@ -135,6 +135,7 @@ class App:
             ready=self._transport_ready,
             retract=self._retract,
             slots=self._delivery_slots,
+            edit=self._edit,
         )
         self.transports: dict[str, Platform] = {}
         self.mirrors: dict[str, Platform] = {}  # the platforms with a calendar
@@ -326,6 +327,14 @@ class App:
         if not transport.capabilities.retracts:
             raise DeliveryError(f"{target.platform} cannot delete messages", permanent=True)
         await transport.retract(target, message_id)
+
+    async def _edit(self, target: Target, message_id: str, message: Message, key: str) -> None:
+        transport = self.transports.get(target.platform)
+        if transport is None:
+            raise DeliveryError(f"{target.platform} is not connected")
+        if not transport.capabilities.edits:
+            raise DeliveryError(f"{target.platform} cannot edit messages", permanent=True)
+        await transport.edit(target, message_id, message, key)
 
     async def _find_sent(self, target: Target, key: str, since: datetime) -> str | None:
         transport = self.transports.get(target.platform)

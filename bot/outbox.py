@@ -29,6 +29,14 @@ each message at once; one that fails because the platform is unreachable stays a
 row and is tried again by every delivery pass (also the one an adapter runs when it connects),
 so the promise "gone" survives a restart. A message the platform no longer has counts as done.
 
+Some posts are kept current (an announcement showing how many plan to come: `live_post`). A
+sent item carrying a `RefKind.LIVE_POST` reference keeps its target, the platform's message
+ids, that reference and its text (public channel text, kept so an edit is only made when the
+text really changes). Its owner calls `refresh` after each change; a post whose wanted text
+differs becomes an `edit` row, and every delivery pass edits such rows on the platform
+(Discord: edit the message; Matrix: `m.replace`), again after a restart, until it works. Such
+rows expire with the other settled rows, `keep_settled` after their due time.
+
 A crash between the platform's acceptance and the mark leaves the row pending with a first try
 recorded; before trying again the outbox asks the transport whether the platform already holds
 it (`Platform.find_sent`: Discord reads the channel's recent history for the marker
@@ -101,6 +109,14 @@ class RefKind(StrEnum):
     TOOLBOX_SHARE = "toolbox_share"
     MEMBER = "member"
     COMMUNITY = "community"
+    LIVE_POST = "live_post"
+
+
+def live_post(owner: str) -> OutboxRef:
+    """The reference that makes an item a post kept current: `owner` names what it shows
+    (meetings use `meetings.<meeting id>`). `Outbox.refresh(live_post(owner), ...)` edits the
+    sent posts carrying it in place."""
+    return OutboxRef(RefKind.LIVE_POST, owner)
 
 
 # A sent item carrying one of these keeps what it takes to delete it on the platform later.
@@ -114,6 +130,7 @@ RETRACTABLE = frozenset(
     }
 )
 RETRACT = "retract"  # status of a sent item whose platform copy is still to be deleted
+EDIT = "edit"  # status of a sent live post whose platform copy is still to be edited
 MAX_RETRACT_ATTEMPTS = 50  # about a day of passes with back-off, then it is given up (logged)
 
 
@@ -175,6 +192,10 @@ FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
 Ready = Callable[[str], bool]
 Slots = Callable[[str], int]
 """How many outbox sends to a platform (its name) may be in flight at once."""
+Edit = Callable[[Target, str, Message, str], Awaitable[None]]
+"""Replace the text of one sent message (`Target`, the platform's message id, the new text, the
+item's key).
+Raises `DeliveryError` (permanent: will never work, e.g. the message is gone)."""
 Retract = Callable[[Target, str], Awaitable[None]]
 """Delete one sent message (`Target`, the platform's message id); a message already gone is no
 error. Raises `DeliveryError` (permanent: will never work, e.g. not allowed there)."""
@@ -251,6 +272,7 @@ class Report:
     found: int = 0  # a first try had reached the platform; marked sent without resending
     waiting: int = 0  # the platform was not connected yet; tried again once it is
     retracted: int = 0  # sent messages deleted on the platform after their content was deleted
+    edited: int = 0  # sent posts kept current: edited on the platform
 
 
 @dataclass
@@ -285,6 +307,7 @@ class Outbox:
         ready: Ready | None = None,
         retract: Retract | None = None,
         slots: Slots | None = None,
+        edit: Edit | None = None,
     ) -> None:
         self._sessions = sessions
         self._slots = slots
@@ -294,6 +317,7 @@ class Outbox:
         self._find_sent = find_sent
         self._ready = ready
         self._retract = retract
+        self._edit = edit
         self.grace = grace
         self.keep_settled = keep_settled
         self._lock = asyncio.Lock()
@@ -604,6 +628,81 @@ class Outbox:
         await self._drop(row.id)
         return "removed"
 
+    async def refresh(self, ref: OutboxRef, message_for: Callable[[str], Message | None]) -> int:
+        """Keep the sent posts carrying `ref` (a `live_post`) current; returns how many changed.
+
+        `message_for(key)` is the text the post with that key should show now, or None to leave
+        it as it is. A post whose text differs is edited on the platform in this call when it
+        can be, else by a later delivery pass (also after a restart). Never raises for a
+        platform's failure.
+        """
+        async with self._lock, self._sessions.begin() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxItem).where(
+                        OutboxItem.status.in_(("sent", EDIT)),
+                        OutboxItem.id.in_(_carrying(ref)),
+                    )
+                )
+            ).all()
+            changed = 0
+            for row in rows:
+                message = message_for(row.key)
+                if message is None or not row.platform_message_id:
+                    continue
+                payload = json.dumps(message.to_json())
+                if payload == row.payload:
+                    continue
+                row.payload = payload
+                row.status = EDIT
+                row.attempts = 0
+                changed += 1
+        if changed:
+            await self.deliver_due()
+        return changed
+
+    async def _edit_one(self, row: OutboxItem, now: datetime) -> int:
+        """Edit one kept-current post on the platform; 1 when done, 0 when it waits or failed."""
+        if self._edit is None or row.payload is None:
+            await self._settle_edit(row, "edit not possible here")
+            return 0
+        if self._ready is not None and not self._ready(row.platform):
+            return 0  # the adapter runs a delivery pass once connected
+        target = Target(row.platform, row.target, row.is_dm)
+        message = Message.from_json(json.loads(row.payload))
+        ids = (row.platform_message_id or "").split()
+        try:
+            # the last piece of a split message carries the buttons
+            await self._edit(target, ids[-1], message, row.key)
+        except Exception as exc:
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            if permanent or row.attempts + 1 >= MAX_ATTEMPTS:
+                await self._settle_edit(row, str(exc)[:255])
+                log.warning("a post kept current could not be edited on %s", row.platform)
+                return 0
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id == row.id)
+                    .values(attempts=OutboxItem.attempts + 1, note=str(exc)[:255])
+                )
+            wait = timedelta(seconds=30 * (row.attempts + 1))
+            self._scheduler.at(
+                f"outbox.edit.{row.id}", now + wait, self.deliver_due, priority=DELIVERY
+            )
+            return 0
+        await self._settle_edit(row, "")
+        return 1
+
+    async def _settle_edit(self, row: OutboxItem, note: str) -> None:
+        """Back to `sent`, unless a newer text was asked for meanwhile (then it stays `edit`)."""
+        async with self._sessions.begin() as session:
+            current = await session.get(OutboxItem, row.id)
+            if current is not None and current.payload == row.payload:  # compared decrypted
+                current.status = "sent"
+                current.attempts = 0
+                current.note = note
+
     async def _drop(self, item_id: int) -> None:
         async with self._sessions.begin() as session:
             await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == item_id))
@@ -667,6 +766,14 @@ class Outbox:
             for row in retractions:
                 outcome = await self._retract_one(row, now)
                 report.retracted += outcome == "removed"
+            async with self._sessions() as session:
+                edits = (
+                    await session.scalars(
+                        select(OutboxItem).where(OutboxItem.status == EDIT).order_by(OutboxItem.id)
+                    )
+                ).all()
+            for row in edits:
+                report.edited += await self._edit_one(row, now)
             await self._prune(now)
         return report
 
@@ -789,6 +896,7 @@ class Outbox:
         async with self._sessions.begin() as session:
             sent = [m.item_id for m in marks if m.status == "sent" and m.message_id]
             keep: set[int] = set()
+            live: set[int] = set()
             if sent:
                 keep = set(
                     await session.scalars(
@@ -800,24 +908,46 @@ class Outbox:
                         .distinct()
                     )
                 )
+                live = (
+                    set(
+                        await session.scalars(
+                            select(OutboxItemRef.item_id)
+                            .where(
+                                OutboxItemRef.item_id.in_(sent),
+                                OutboxItemRef.kind == RefKind.LIVE_POST.value,
+                            )
+                            .distinct()
+                        )
+                    )
+                    - keep
+                )
             dropped = [m.item_id for m in marks if m.item_id not in keep]
             if dropped:
                 await session.execute(
-                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(dropped))
+                    delete(OutboxItemRef).where(
+                        OutboxItemRef.item_id.in_(dropped),
+                        # a post kept current keeps only what finds it again
+                        ~(
+                            OutboxItemRef.item_id.in_(live)
+                            & (OutboxItemRef.kind == RefKind.LIVE_POST.value)
+                        ),
+                    )
                 )
-            for kept in (True, False):
+            for kind in ("keep", "live", "plain"):
                 rows: list[dict[str, Any]] = [
                     {
                         "id": m.item_id,
                         "status": m.status,
                         "settled_at": now,
                         "note": m.note,
-                        "payload": None,
                         "platform_message_id": m.message_id,
-                        **({} if kept else {"target": ""}),
+                        # a live post keeps its public text, so an edit is made only on a change
+                        **({} if kind == "live" else {"payload": None}),
+                        **({} if kind != "plain" else {"target": ""}),
                     }
                     for m in marks
-                    if (m.item_id in keep) == kept
+                    if kind
+                    == ("keep" if m.item_id in keep else "live" if m.item_id in live else "plain")
                 ]
                 if rows:  # SQLAlchemy's bulk UPDATE by primary key: one executemany
                     await session.execute(update(OutboxItem), rows)
@@ -832,15 +962,19 @@ class Outbox:
         """Delete settled items due more than `keep_settled` ago; returns how many went.
 
         Sent items kept to be deleted on the platform later (they still carry references) and
-        retractions still to do stay.
+        retractions and edits still to do stay; posts kept current expire like other rows.
         """
         cutoff = self._clock.now() - self.keep_settled
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(OutboxItem).where(
-                    OutboxItem.status.not_in(("pending", RETRACT)),
+                    OutboxItem.status.not_in(("pending", RETRACT, EDIT)),
                     OutboxItem.due_at < cutoff,
-                    OutboxItem.id.not_in(select(OutboxItemRef.item_id)),
+                    OutboxItem.id.not_in(
+                        select(OutboxItemRef.item_id).where(
+                            OutboxItemRef.kind != RefKind.LIVE_POST.value
+                        )
+                    ),
                 )
             )
         return int(getattr(result, "rowcount", 0) or 0)

@@ -48,6 +48,8 @@ class Capabilities:
             redact), so deleting a post reaches the platform.
         delivery_slots: how many outbox sends may be in flight at once (the outbox's pool
             for this platform); the platform's `send` paces them under its own rate limits.
+        edits: `edit` replaces the text of a message the bot sent (Discord: edit; Matrix:
+            `m.replace`), so a post kept current (a meeting's RSVP count) changes in place.
     """
 
     logs_in: bool = False
@@ -55,6 +57,7 @@ class Capabilities:
     mirrors_events: bool = False
     retracts: bool = False
     delivery_slots: int = 1
+    edits: bool = False
 
 
 class Platform(Protocol):
@@ -102,6 +105,17 @@ class Platform(Protocol):
         Raises:
             DeliveryError: not reachable now (tried again later), or `permanent` when the
                 platform will never allow it (e.g. the bot is no longer in that place).
+        """
+
+    async def edit(
+        self, target: Target, message_id: str, message: Message, idempotency_key: str
+    ) -> None:
+        """With `capabilities.edits`: show `message` instead of what the message `message_id`
+        the bot sent to `target` under `idempotency_key` says, in place, buttons included.
+
+        Raises:
+            DeliveryError: not reachable now (tried again later), or `permanent` when the
+                message is gone or may not be edited.
         """
 
 
@@ -191,3 +205,13 @@ class PlatformDefaults:
             DeliveryError: always, permanent.
         """
         raise DeliveryError(f"{target.platform} cannot delete messages", permanent=True)
+
+    async def edit(
+        self, target: Target, message_id: str, message: Message, idempotency_key: str
+    ) -> None:
+        """Cannot edit messages.
+
+        Raises:
+            DeliveryError: always, permanent.
+        """
+        raise DeliveryError(f"{target.platform} cannot edit messages", permanent=True)

@@ -135,7 +135,7 @@ class ConsoleAdapter(PlatformDefaults):
     """Reads lines, prints what the bot says, and delivers outbox items to the terminal."""
 
     platform = PLATFORM
-    capabilities = Capabilities(retracts=True)  # ready at once, no record, no calendar
+    capabilities = Capabilities(retracts=True, edits=True)  # ready at once, no record or calendar
 
     def __init__(
         self,
@@ -153,6 +153,7 @@ class ConsoleAdapter(PlatformDefaults):
         self.tiers: dict[str, Tier] = {}
         self._delivered: set[str] = set()
         self.deleted: list[str] = []  # ids of messages the bot took back, in order
+        self.edited: list[str] = []  # ids of messages the bot edited in place, in order
         self._user(DEFAULT_USER, Tier.MODERATOR)
 
     def _user(self, name: str, tier: Tier | None = None) -> Actor:
@@ -265,6 +266,14 @@ class ConsoleAdapter(PlatformDefaults):
         where = f"dm {target.platform_id}" if target.is_dm else f"#{target.platform_id}"
         self.deleted.append(message_id)
         self.write(f"[{where}] (a message I posted here earlier was deleted)")
+
+    async def edit(
+        self, target: Target, message_id: str, message: Message, idempotency_key: str
+    ) -> None:
+        """A post kept current changed: the transcript shows its new text, marked edited."""
+        self.edited.append(message_id)
+        where = f"dm {target.platform_id}" if target.is_dm else f"#{target.platform_id}"
+        await self.show(f"{where} (edited)", message, None)
 
     async def handle_line(self, line: str) -> bool:
         """Handle one typed line; False means quit."""

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from bot.core import (
     MAX_YEAR,
     MIN_YEAR,
+    ActionHandler,
     Actor,
     Attachment,
     AuditService,
@@ -48,6 +49,7 @@ from bot.core import (
 from cogs.meetings import ical, public, recurrence, render
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
 from cogs.meetings.service import (
+    RSVP_ACTION,
     TITLE_MAX,
     Draft,
     MeetingsConfig,
@@ -263,6 +265,64 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             scheduler=scheduler,
             settings=settings,
         )
+
+    def actions(self) -> dict[str, ActionHandler]:
+        """The RSVP buttons on announcements (`meetings:rsvp:...`)."""
+        return {"meetings": self.press}
+
+    async def press(self, ctx: Context, action_id: str) -> bool:
+        """An RSVP button: I'll come, Remind me, or Not this time, answered privately.
+
+        The id is untrusted: it must name a meeting of the presser's community by its row id
+        and uid, and an occurrence that still takes place and has not ended; a stale press is
+        told why. False (the generic "no longer active") for an id that is not ours.
+        """
+        found = RSVP_ACTION.fullmatch(action_id)
+        if found is None:
+            return False
+        view = await self.service.get(int(found["id"]))
+        if (
+            view is None
+            or view.uid[:8] != found["uid"]
+            or view.community_id != ctx.require_community().id
+        ):
+            raise UserError(render.rsvp_meeting_gone())
+        if view.cancelled:
+            raise UserError(render.rsvp_series_ended(title=escape_markdown(view.title)))
+        key = found["occurrence"]
+        occ = self.service.occurrence_of(view, key)
+        title = escape_markdown(view.title)
+        if occ is None:
+            change = view.change(key)
+            if change is not None and change.status == "cancelled":
+                raise UserError(render.rsvp_occurrence_cancelled(title=title))
+            raise UserError(render.rsvp_occurrence_gone(title=title))
+        if occ.start + view.duration <= self.clock.now():
+            raise UserError(render.rsvp_occurrence_over(title=title))
+        choice = found["choice"]
+        actor = ctx.actor.key
+        mine = await self.service.rsvps_of(view.id, actor)
+        own = next((r for r in mine if r.occurrence == key), None)
+        if choice == "skip":
+            removed = await self.service.unrsvp(view, actor, key)
+            series = any(r.occurrence == "" for r in mine)
+            await ctx.reply(render.rsvp_skipped(bool(removed), series, view.id), ephemeral=True)
+            return True
+        remind = (
+            self.service.config.rsvp_remind_minutes
+            if choice == "remind"
+            else (own.remind_minutes if own is not None else None)
+        )
+        await self.service.rsvp(view, actor, key, remind)
+        off = remind is not None and await self.service.reminders_off(actor)
+        answer = render.rsvp_noted(view, occ, remind, off, ctx.prefix)
+        await ctx.reply(
+            Message(
+                text=(*answer.text, "\n" + render.interested_note(ctx.actor.platform)),
+            ),
+            ephemeral=True,
+        )
+        return True
 
     async def start(self) -> None:
         """Withdraw stale announcements and plan the coming ones from the database."""

@@ -156,6 +156,60 @@ def rsvp_noted(
     return Message.of(*parts)
 
 
+def interested_note(platform: str) -> str:
+    """After an RSVP by button: who sees it, and on Discord how "Interested" differs."""
+    if platform == "discord":
+        return _(
+            "Marking the event Interested on the Events tab counts as an RSVP too, but "
+            "Discord shows everyone who is interested; an RSVP here stays private."
+        )
+    return _("Nobody else sees who RSVP'd; the post shows only a count.")
+
+
+def rsvp_skipped(removed: bool, series: bool, meeting_id: int) -> str:
+    """After "Not this time": the occurrence's RSVP went (or there was none)."""
+    said = (
+        _("Noted: not this time. Your RSVP for it is removed.")
+        if removed
+        else _("Noted: not this time.")
+    )
+    if series:
+        said += " " + _(
+            "You are still down for every meeting of the series; "
+            "`meeting unrsvp {id} all` takes that back."
+        ).format(id=meeting_id)
+    return said
+
+
+def rsvp_meeting_gone() -> str:
+    """An RSVP button of a meeting that was deleted."""
+    return _("That meeting no longer exists, so there is nothing to RSVP to.")
+
+
+def rsvp_series_ended(title: str) -> str:
+    """An RSVP button of a series that was ended."""
+    return _("**{title}** has ended; there is nothing more to RSVP to.").format(title=title)
+
+
+def rsvp_occurrence_cancelled(title: str) -> str:
+    """An RSVP button of an occurrence that was cancelled."""
+    return _("That **{title}** was cancelled, so your RSVP was not recorded.").format(title=title)
+
+
+def rsvp_occurrence_gone(title: str) -> str:
+    """An RSVP button of an occurrence that no longer takes place at that time."""
+    return _(
+        "That **{title}** no longer takes place as announced; see `meeting info` for the next one."
+    ).format(title=title)
+
+
+def rsvp_occurrence_over(title: str) -> str:
+    """An RSVP button on the post of a meeting that is over."""
+    return _(
+        "That **{title}** is over; the buttons on the next announcement are for the next one."
+    ).format(title=title)
+
+
 def summary(verb: str, view: MeetingView, nxt: Occurrence | None) -> Message:
     """After scheduling or editing: what was done, the rule, the next time, and the zone."""
     parts: list[Part] = [

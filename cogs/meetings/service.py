@@ -37,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import (
+    Action,
+    ActionStyle,
     Actor,
     AuditService,
     CalendarMirror,
@@ -67,6 +69,7 @@ from bot.core import (
     export_row,
     fill_parts,
     name_key,
+    ngettext,
     using_language,
 )
 from cogs.meetings import recurrence
@@ -309,6 +312,34 @@ def item_key(view: MeetingView, occurrence: str, kind: str, due: datetime) -> st
 def key_prefix(view: MeetingView) -> str:
     """`meetings.<id>.<uid>.`, the start of every outbox key of one meeting."""
     return f"meetings.{view.id}.{view.uid[:8]}."
+
+
+def live_ref(meeting_id: int) -> OutboxRef:
+    """The reference that keeps a meeting's sent channel posts current (their RSVP count)."""
+    return OutboxRef(RefKind.LIVE_POST, f"meetings.{meeting_id}")
+
+
+RSVP_ACTION = re.compile(
+    r"meetings:rsvp:(?P<id>\d{1,18}):(?P<uid>[0-9a-f]{1,8}):"
+    r"(?P<occurrence>\d{4}-\d\d-\d\dT\d\d:\d\d):(?P<choice>come|remind|skip)"
+)
+# Where a platform has no buttons (Matrix), a reaction with one of these presses the choice.
+RSVP_EMOJI = {"come": "\u2705", "remind": "\U0001f514", "skip": "\u274c"}  # ✅ 🔔 ❌
+
+
+def rsvp_action(view: MeetingView, occurrence: str, choice: str) -> str:
+    """The button id of one RSVP choice on one occurrence's posts (read back by `RSVP_ACTION`)."""
+    return f"meetings:rsvp:{view.id}:{view.uid[:8]}:{occurrence}:{choice}"
+
+
+def offset_of(kind: str) -> int | None:
+    """Inverse of `kind_name`: the offset in minutes, None for any other kind."""
+    if kind == "start":
+        return 0
+    found = re.fullmatch(r"remind(\d+)([mh])", kind)
+    if found is None:
+        return None
+    return int(found[1]) * (60 if found[2] == "h" else 1)
 
 
 def kind_name(minutes: int) -> str:
@@ -888,8 +919,14 @@ class MeetingService:
             await self.outbox.forget(meeting_ref(meeting_id))
             self.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             raise NotFound(_("That meeting no longer exists."))
+        if rsvps is None:
+            rsvps = (await self._rsvps([view.id])).get(view.id, [])
+        if names is None:
+            names = await self._pseudonyms([view])
         plan = await self._plan(view, lookback=lookback, rsvps=rsvps, names=names)
         await self.outbox.replan(plan.owner, plan.items, since=plan.since, until=plan.until)
+        with using_language(await self._language(view.community_id)):
+            await self.outbox.refresh(live_ref(view.id), self._refreshed(view, names, rsvps))
         await self._planned(view, names=names)
         return view
 
@@ -1112,6 +1149,7 @@ class MeetingService:
         found: list[Planned] = []
         with using_language(await self._language(view.community_id)):
             for occ in occurrences:
+                going = _going(rsvps, occ.key)
                 for minutes in offsets:
                     due = occ.start - timedelta(minutes=minutes)
                     if due < since or due > end:
@@ -1120,12 +1158,13 @@ class MeetingService:
                         Planned(
                             item_key(view, occ.key, kind_name(minutes), due),
                             channel,
-                            self.announcement(view, occ, minutes, names),
+                            self.announcement(view, occ, minutes, names, going),
                             due,
                             not_after=occ.start if minutes else None,
                             refs=(
                                 *self._named(view, names),
                                 OutboxRef.community(view.community_id),
+                                live_ref(view.id),
                             ),
                         )
                     )
@@ -1316,8 +1355,10 @@ class MeetingService:
         occ: Occurrence,
         minutes: int,
         names: dict[tuple[int, str], str],
+        going: int = 0,
     ) -> Message:
-        """The channel post for one occurrence and offset."""
+        """The channel post for one occurrence and offset, with its RSVP buttons and count
+        (`going` members plan to come; who they are is never shown)."""
         title = escape_markdown(view.title)
         parts: list[Part]
         if minutes == 0:
@@ -1333,7 +1374,71 @@ class MeetingService:
             parts.extend(["\n" + _("Moved from "), When(occ.moved_from), "."])
         if occ.note:
             parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
-        return Message.of(*parts, ping_role=view.ping_role)
+        parts.append("\n" + going_text(going))
+        parts.append(
+            "\n"
+            + _("RSVP privately with the buttons, or type `meeting rsvp {id}`.").format(id=view.id)
+        )
+        day = occ.start.astimezone(view.zone).date().isoformat()
+        rsvp = f"meeting rsvp {view.id} {day}"
+        actions = (
+            Action(
+                rsvp_action(view, occ.key, "come"),
+                _("I'll come"),
+                ActionStyle.SUCCESS,
+                emoji=RSVP_EMOJI["come"],
+                command=rsvp,
+            ),
+            Action(
+                rsvp_action(view, occ.key, "remind"),
+                _("Remind me"),
+                ActionStyle.PRIMARY,
+                emoji=RSVP_EMOJI["remind"],
+                command=f"{rsvp} yes",
+            ),
+            Action(
+                rsvp_action(view, occ.key, "skip"),
+                _("Not this time"),
+                ActionStyle.SECONDARY,
+                emoji=RSVP_EMOJI["skip"],
+                command=f"meeting unrsvp {view.id} {day}",
+            ),
+        )
+        return replace(Message.of(*parts, ping_role=view.ping_role), actions=actions)
+
+    def occurrence_of(self, view: MeetingView, key: str) -> Occurrence | None:
+        """The occurrence with this identity (its planned local wall time) as it takes place
+        now, moves applied; None when it was cancelled, the series ended or there is none."""
+        try:
+            planned = place_in_zone(from_key(key), view.zone).astimezone(UTC)
+        except ValueError:
+            return None
+        change = view.change(key)
+        if change is not None and change.new_start is not None and change.status == "moved":
+            planned = change.new_start
+        window = view.occurrences(planned - timedelta(hours=1), planned + timedelta(hours=1))
+        return next((o for o in window if o.key == key), None)
+
+    def _refreshed(
+        self,
+        view: MeetingView,
+        names: dict[tuple[int, str], str],
+        rsvps: list[RsvpView],
+    ) -> Callable[[str], Message | None]:
+        """The text each sent post of this meeting should show now, by outbox key."""
+        prefix = key_prefix(view)
+
+        def message_for(key: str) -> Message | None:
+            if not key.startswith(prefix):
+                return None  # an earlier meeting that had this row id
+            occurrence, _dot, rest = key.removeprefix(prefix).partition(".")
+            minutes = offset_of(rest.partition(".")[0])
+            occ = self.occurrence_of(view, occurrence)
+            if minutes is None or occ is None:
+                return None
+            return self.announcement(view, occ, minutes, names, _going(rsvps, occ.key))
+
+        return message_for
 
     def reminder(self, view: MeetingView, occ: Occurrence) -> Message:
         """The private reminder for a member who RSVP'd and asked for one."""
@@ -1471,3 +1576,17 @@ def _chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:
     seq = list(items)
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
+
+
+def _going(rsvps: Iterable[RsvpView], occurrence: str) -> int:
+    """How many members plan to come to one occurrence (its own RSVPs and series RSVPs)."""
+    return len({r.actor_key for r in rsvps if r.occurrence in ("", occurrence)})
+
+
+def going_text(going: int) -> str:
+    """The public count on an announcement; never who."""
+    if going == 0:
+        return _("Nobody has said yet that they plan to come.")
+    return ngettext("{n} member plans to come.", "{n} members plan to come.", going).format(
+        n=going
+    )

@@ -67,6 +67,7 @@ class DiscordAdapter(Delivery):
         mirrors_events=True,
         retracts=True,
         delivery_slots=DELIVERY_SLOTS,
+        edits=True,
     )
 
     def __init__(

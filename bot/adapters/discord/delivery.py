@@ -243,6 +243,42 @@ class Delivery:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"Discord unreachable: {exc}") from exc
 
+    async def edit(
+        self, target: Target, message_id: str, message: Message, idempotency_key: str
+    ) -> None:
+        """Show `message` in the bot's post `message_id` instead, buttons and marker line
+        included (a post kept current, e.g. an RSVP count); one piece only."""
+        if not self.client.is_ready():
+            raise DeliveryError("not connected to Discord yet")
+        parts = render(message, reserve=MARKER_ROOM)
+        if len(parts) != 1:
+            raise DeliveryError("too long to edit in place", permanent=True)
+        kwargs = parts[0].kwargs()
+        tag = marker_tag(idempotency_key)
+        content = with_marker(kwargs.get("content"), tag, 0, 1)
+        try:
+            if target.is_dm:
+                channel: discord.abc.Messageable = await self.client.create_dm(
+                    discord.Object(int(target.platform_id))
+                )
+            else:
+                channel = self.client.get_partial_messageable(int(target.platform_id))
+            assert isinstance(channel, discord.DMChannel | discord.PartialMessageable)
+            await channel.get_partial_message(int(message_id)).edit(
+                content=content,
+                embed=kwargs.get("embed"),
+                view=kwargs.get("view"),
+                allowed_mentions=kwargs.get("allowed_mentions"),
+            )
+        except discord.NotFound as exc:
+            raise DeliveryError("the post is gone", permanent=True) from exc
+        except ValueError as exc:
+            raise DeliveryError("not a Discord message", permanent=True) from exc
+        except discord.HTTPException as exc:
+            raise delivery_error(exc) from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"Discord unreachable: {exc}") from exc
+
     def _history_hidden(self, channel_id: int) -> bool:
         """Whether the bot is known to lack Read Message History in a server channel.
 
