@@ -1377,7 +1377,9 @@ class MeetingService:
         parts.append("\n" + going_text(going))
         parts.append(
             "\n"
-            + _("RSVP privately with the buttons, or type `meeting rsvp {id}`.").format(id=view.id)
+            + _(
+                "RSVPs are private; only this count shows. To RSVP by typing: `meeting rsvp {id}`."
+            ).format(id=view.id)
         )
         day = occ.start.astimezone(view.zone).date().isoformat()
         rsvp = f"meeting rsvp {view.id} {day}"
