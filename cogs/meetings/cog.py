@@ -832,7 +832,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 raise UserError(render.no_upcoming_meeting(title=view.title))
         else:
             occ = await self._occurrence(view, when)
-        await self.service.rsvp(view, ctx.actor.key, occ.key if occ else "", remind)
+        remind = await self.service.rsvp(
+            view, ctx.actor.key, occ.key if occ else "", remind, keep_reminder=reminder is None
+        )
         off = remind is not None and await self.service.reminders_off(ctx.actor.key)
         await ctx.reply(render.rsvp_noted(view, occ, remind, off, ctx.prefix), ephemeral=True)
 

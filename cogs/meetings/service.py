@@ -973,9 +973,19 @@ class MeetingService:
     # --- RSVPs ---------------------------------------------------------------------------
 
     async def rsvp(
-        self, view: MeetingView, actor_key: str, occurrence: str, remind: int | None
-    ) -> None:
-        """Record (or update) a private RSVP and plan its reminder DM."""
+        self,
+        view: MeetingView,
+        actor_key: str,
+        occurrence: str,
+        remind: int | None,
+        *,
+        keep_reminder: bool = False,
+    ) -> int | None:
+        """Record (or update) a private RSVP and plan its reminder DM; returns the reminder's
+        minutes before the start now in force (None: no reminder).
+
+        `keep_reminder`: the member did not say (`meeting rsvp` again without `reminder`), so an
+        RSVP they already have keeps the reminder it had, instead of losing it silently."""
         async with self._sessions() as session:
             row = await session.scalar(
                 select(MeetingRsvp).where(
@@ -992,6 +1002,8 @@ class MeetingService:
                     created_at=self.now,
                 )
                 session.add(row)
+            elif keep_reminder:
+                remind = row.remind_minutes
             row.remind_minutes = remind
             row.created_at = self.now
             try:
@@ -999,6 +1011,7 @@ class MeetingService:
             except IntegrityError:
                 raise UserError(_("Please try that again.")) from None
         await self._replan(view.id)
+        return remind
 
     async def unrsvp(self, view: MeetingView, actor_key: str, occurrence: str | None) -> int:
         """Remove RSVPs (one occurrence, or all when None); returns how many went."""

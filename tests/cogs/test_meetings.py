@@ -322,6 +322,8 @@ async def test_rsvps_are_private_and_reminders_follow_the_members_choice(
     await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
     said = await fake.say("ben", "!meeting rsvp Circle reminder:30m")
     assert said[0].where == "ephemeral" and "30 min" in said[0].text
+    again = await fake.say("ben", "!meeting rsvp Circle")  # saying it again keeps the reminder
+    assert "30 min" in again[0].text, again[0].text
     await fake.say("cleo", "!meeting rsvp Circle all reminder:yes")
     await fake.say("cleo", "!meeting reminders off")
     other = (await fake.say("ana", "!meeting info Circle"))[0]

@@ -477,8 +477,18 @@ class DeliveryMachine(RuleBasedStateMachine):
         person=st.sampled_from(PEOPLE),
         series=st.booleans(),
         remind=st.sampled_from(REMINDERS),
+        unsaid=st.booleans(),
     )
-    def rsvp(self, data: st.DataObject, person: str, series: bool, remind: int | None) -> None:
+    def rsvp(
+        self,
+        data: st.DataObject,
+        person: str,
+        series: bool,
+        remind: int | None,
+        unsaid: bool,
+    ) -> None:
+        """An RSVP; `unsaid`: the member gave no reminder option, so an RSVP they already
+        have keeps its reminder (a new one has none)."""
         DeliveryMachine.calls["rsvp"] += 1
         meeting_id = data.draw(st.sampled_from(self.ids()))
         if series:
@@ -488,11 +498,28 @@ class DeliveryMachine(RuleBasedStateMachine):
             if not found:
                 return
             key = data.draw(st.sampled_from(found)).key
-        self.rsvp_to(meeting_id, person, key, remind)
+        self.rsvp_to(meeting_id, person, key, None if unsaid else remind, keep_reminder=unsaid)
 
-    def rsvp_to(self, meeting_id: int, person: str, key: str, remind: int | None) -> None:
-        self.run(self.service.rsvp(self.view(meeting_id), person, key, remind))
-        self.model.rsvps[(meeting_id, person, key)] = remind
+    def rsvp_to(
+        self,
+        meeting_id: int,
+        person: str,
+        key: str,
+        remind: int | None,
+        *,
+        keep_reminder: bool = False,
+    ) -> None:
+        had = self.model.rsvps.get((meeting_id, person, key))
+        expected = (
+            had if keep_reminder and (meeting_id, person, key) in self.model.rsvps else remind
+        )
+        got = self.run(
+            self.service.rsvp(
+                self.view(meeting_id), person, key, remind, keep_reminder=keep_reminder
+            )
+        )
+        assert got == expected, (got, expected)
+        self.model.rsvps[(meeting_id, person, key)] = expected
         self.expect_quiet()
 
     @precondition(lambda self: self.model.rsvps)
