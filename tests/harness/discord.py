@@ -4,7 +4,10 @@ There is no local Discord, so tests run discord.py's *real* client code (HTTP, g
 ``app_commands`` tree, views and modals) against this small aiohttp server instead.  It
 answers with the payload shapes discord.py parses, records every request in order, enforces
 Discord's documented limits (so a payload Discord would reject fails here too), flags messages
-sent without a safe ``allowed_mentions`` and can inject 429/403/500 faults on demand.
+sent without a safe ``allowed_mentions`` and can inject 429/403/500 faults on demand. Every
+answer carries Discord's rate-limit headers, and a request over a route's bucket or the global
+limit gets Discord's 429 (``discord_limits.py``; ``DiscordStandin.rate_limits``), so discord.py
+paces itself as it does against Discord.
 
 Typical use (see ``test_discord_standin.py``)::
 
@@ -40,6 +43,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.commands import CommandSpec
 from tests.harness.app import AppFactory, make_config
+from tests.harness.discord_limits import RateLimits, Verdict
 
 __all__ = [
     "DiscordStandin",
@@ -990,6 +994,10 @@ class DiscordStandin:
         self.port = 0
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.faults: list[Fault] = []
+        # Discord's per-route buckets and global limit (tests/harness/discord_limits.py);
+        # requests answered 429 because of them, in order
+        self.rate_limits = RateLimits()
+        self.rate_limited: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
         self._gateways: list[_Gateway] = []
         self._session_id: str | None = None
@@ -1792,15 +1800,38 @@ class DiscordStandin:
             )
         return _error(fault.status, fault.code or 0, fault.message or f"{fault.status}: Error")
 
+    @staticmethod
+    def _limited_response(verdict: Verdict) -> web.Response:
+        """Discord's 429 for a request over its bucket or the global limit."""
+        assert verdict.retry_after is not None
+        is_global = verdict.scope == "global"
+        headers = {
+            **verdict.headers,
+            "Retry-After": str(max(1, math.ceil(verdict.retry_after))),
+            "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban
+        }
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": round(verdict.retry_after, 3),
+            "global": is_global,
+        }
+        return _json_response(body, 429, headers)
+
     async def _rest_handler(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["tail"]
         req = await self._parse(request, path)
         self.state.request_log.append(req)
         fault = self._take_fault(req)
+        verdict = self.rate_limits.check(req.method, req.path) if fault is None else None
         if fault is not None:
             response: web.StreamResponse = self._fault_response(fault)
+        elif verdict is not None and verdict.retry_after is not None:
+            self.rate_limited.append(req)
+            response = self._limited_response(verdict)
         else:
             response = await self._route_request(req)
+            if verdict is not None:
+                response.headers.update(verdict.headers)
         req.status = response.status
         await self._notify()
         return response
