@@ -10,16 +10,24 @@ same tier checks and stale-press rules, and the panel is edited in place with `m
 from __future__ import annotations
 
 import copy
+import uuid
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from nio import RoomMessageNotice
 
 from bot.core.permissions import Tier
 from tests.harness.discord import EPHEMERAL, Circle, DiscordStandin, button_ids, walk
+from tests.harness.matrix import Member, scene
+from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 
 UPDATE_MESSAGE = 7
+NEXT = "\u23ed\ufe0f"  # the emoji of the Next step button
+RESUME = "\u25b6\ufe0f"
 
 
 def buttons_disabled(message: dict[str, Any]) -> list[bool]:
@@ -102,3 +110,88 @@ async def test_discord_panel_is_edited_in_place_and_old_panels_go_grey(
         assert no["data"]["flags"] == EPHEMERAL
         assert "Only this meeting's facilitator" in no["data"]["content"]
     assert standin.violations == []
+
+
+async def react(member: Member, room: str, event_id: str, key: str, *, encrypt: bool) -> str:
+    """React as a member's client does: encrypted like Element in an encrypted room (the
+    relation also on the clear envelope), or plain like matrix-nio; the reaction's id."""
+    relation = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+    content: dict[str, Any] = {"m.relates_to": relation}
+    event_type = "m.reaction"
+    if encrypt:
+        event_type, content = member.client.encrypt(room, "m.reaction", content)
+        content = {**content, "m.relates_to": relation}
+    url = (
+        f"{member.server.base_url}/_matrix/client/v3/rooms/{room}/send/{event_type}/"
+        f"{uuid.uuid4().hex}"
+    )
+    headers = {"Authorization": f"Bearer {member.client.access_token}"}
+    async with aiohttp.ClientSession() as http, http.put(url, json=content, headers=headers) as r:
+        assert r.status == 200, await r.text()
+        return str((await r.json())["event_id"])
+
+
+def edits_of(member: Member, room: str, event_id: str) -> list[RoomMessageNotice]:
+    """The bot's edits (`m.replace`) of one of its messages, as a member received them."""
+    return [
+        e
+        for r, e in member.seen
+        if r == room
+        and isinstance(e, RoomMessageNotice)
+        and e.source["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
+        and e.source["content"]["m.relates_to"].get("event_id") == event_id
+    ]
+
+
+async def test_matrix_reactions_press_the_panel_in_an_encrypted_room(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path, encrypted=True) as s:
+        ana, room = s.ana, s.room  # ana created the room: a moderator, so also a facilitator
+        ben = await s.member("ben")
+        mark = ana.mark()
+        await ana.say(room, "!script start standard Tuesday circle")
+        _r, panel = await ana.notice("Welcome to Tuesday circle", room=room, after=mark)
+        assert getattr(panel, "decrypted", False)
+        assert "React to choose" in panel.body and "(!script next)" in panel.body
+        assert "<code>!script next</code>" in panel.source["content"]["formatted_body"]
+
+        # The facilitator's reaction presses Next: the same message is edited in place.
+        pressed = await react(ana, room, panel.event_id, NEXT, encrypt=True)
+        await ana.until(lambda: bool(edits_of(ana, room, panel.event_id)))
+        edit = edits_of(ana, room, panel.event_id)[0]
+        assert getattr(edit, "decrypted", False)  # the edit is encrypted like the panel
+        new = edit.source["content"]["m.new_content"]
+        assert "Check-in" in new["body"] and "Welcome to" not in new["body"]
+        assert "(!script next)" in new["body"] and edit.body.startswith("* ")
+
+        # A member's reaction asks for a facilitator action: refused in ben's DM only.
+        mark_ben = ben.mark()
+        await react(ben, room, panel.event_id, NEXT, encrypt=False)
+        await ben.notice("Only this meeting's facilitator", not_room=room, after=mark_ben)
+        await ben.say(room, "!ping")  # same lane as the reaction: answered after it
+        await ben.notice("pong", room=room, after=mark_ben)
+        in_room = [
+            e.body
+            for r, e in ben.seen[mark_ben:]
+            if r == room and isinstance(e, RoomMessageNotice)
+        ]
+        assert not any("private reply" in body for body in in_room)
+        assert len(edits_of(ana, room, panel.event_id)) == 1  # the step did not move
+
+        # A typed command posts a new panel; a reaction on the old one is then refused.
+        mark = ana.mark()
+        await ana.say(room, "!script pause")
+        _r, paused = await ana.notice("The script is paused", room=room, after=mark)
+        await ana.until(lambda: len(edits_of(ana, room, panel.event_id)) == 2)
+        retired = edits_of(ana, room, panel.event_id)[1].source["content"]["m.new_content"]
+        assert "Check-in" in retired["body"] and "React to choose" not in retired["body"]
+        # Clicking the reaction again: Element takes the first one back, then sends a new one.
+        # (The bot has no power to redact it here, so the first press stayed.)
+        await ana.client.room_redact(room, pressed)
+        await react(ana, room, panel.event_id, NEXT, encrypt=True)
+        await ana.notice("earlier panel", not_room=room, after=mark)
+        await react(ana, room, paused.event_id, RESUME, encrypt=True)
+        await ana.until(lambda: bool(edits_of(ana, room, paused.event_id)))
+        resumed = edits_of(ana, room, paused.event_id)[0].source["content"]["m.new_content"]
+        assert "We're back" in resumed["body"] and "Check-in" in resumed["body"]

@@ -26,6 +26,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,7 +39,8 @@ from bot.adapters.matrix.direct import DirectRooms
 from bot.adapters.matrix.files import MatrixFile, run_with_file
 from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.login import login
-from bot.adapters.matrix.render import pointer_content, text_content, when_renderer
+from bot.adapters.matrix.panels import MatrixPanels
+from bot.adapters.matrix.render import edit_content, pointer_content, text_content, when_renderer
 from bot.adapters.matrix.responder import ChannelReadResponder, MatrixResponder
 from bot.adapters.matrix.sending import SEND_SLOTS, RelatingClient, Sender, txn_id
 from bot.adapters.matrix.state import StateStore
@@ -94,6 +96,8 @@ class MatrixAdapter(PlatformDefaults):
             self.client, self.state, self.dms, self.communities, self, self.prefix
         )
         self.sender = Sender(self.client, self.wait_until)
+        self.panels = MatrixPanels(self)
+        self.show_panel = self.panels.show
         self.ready = self.sync.ready
         # key -> pieces a lookup found sent (index -> event id), for the send that follows
         self._posted_pieces: dict[str, dict[int, str]] = {}
@@ -213,12 +217,13 @@ class MatrixAdapter(PlatformDefaults):
         reader: str | None,
         key: str | None = None,
         relates: dict[str, Any] | None = None,
+        replaces: str | None = None,
     ) -> str | None:
         """Render (in the reader's zone) and send text, then the attachment if any; returns
         the ids of the events sent, space-separated (None when none was). A keyed (outbox)
         send marks every piece (`delivered.marker`) and skips pieces a lookup found already
         sent. `relates` (an answer's link to its command, `Origin.relation`) becomes every
-        piece's `m.relates_to`."""
+        piece's `m.relates_to`; `replaces`: the text is an edit of that event instead."""
         message = clean(message)
         if message.ping_role:
             log.info("ping_role is ignored on Matrix: the bot never pings")
@@ -226,6 +231,8 @@ class MatrixAdapter(PlatformDefaults):
         zone = await self._zone(room_id, reader)
         render_when = when_renderer(zone, self.app.clock.now(), current_language())
         content = text_content(message, render_when, self.prefix)
+        if replaces is not None and content is not None:
+            content, relates = edit_content(content, replaces), None
         pieces = [p for p, there in (("text", content), ("file", message.attachment)) if there]
         posted = self._posted_pieces.pop(key, {}) if key else {}
         ids: list[str] = []
@@ -389,6 +396,13 @@ class MatrixAdapter(PlatformDefaults):
                 return
             await self.app.dispatcher.handle_text(incoming, body, self.prefix)
 
+    async def on_reaction(
+        self, room_id: str, sender: str, event_id: str, reacts_to: str, key: str
+    ) -> None:
+        """A reaction in a community room: a press when it is on a panel's button."""
+        incoming = partial(self._incoming, room_id, sender, pressed=reacts_to)
+        await self.panels.on_reaction(incoming, room_id, event_id, reacts_to, key)
+
     async def on_edit(self, room_id: str, sender: str, body: str) -> None:
         """An edited DM: answers are taken as first sent, so the member is told the edit
         changed nothing; its new words still reach the crisis check."""
@@ -405,9 +419,11 @@ class MatrixAdapter(PlatformDefaults):
             )
         )
 
-    async def _incoming(self, room_id: str, sender: str, origin: Origin | None = None) -> Incoming:
+    async def _incoming(
+        self, room_id: str, sender: str, origin: Origin | None = None, pressed: str | None = None
+    ) -> Incoming:
         """Who wrote in which room, with their tier, as the core needs it; answers are linked
-        to `origin` when given."""
+        to `origin` when given; `pressed`: a reaction on that event pressed a button."""
         room = self.client.rooms.get(room_id)
         actor = Actor(PLATFORM, sender, (room.user_name(sender) or "") if room else "")
         is_dm = self.is_dm(room_id)
@@ -425,7 +441,7 @@ class MatrixAdapter(PlatformDefaults):
             actor=actor,
             place=place,
             tier=await self._tier(sender, room_id, community, is_dm),
-            responder=MatrixResponder(self, actor, place, origin),
+            responder=MatrixResponder(self, actor, place, origin, pressed=pressed),
             community_name=community.name if community else "",
         )
 
@@ -470,29 +486,12 @@ class MatrixAdapter(PlatformDefaults):
             ).format(needed=needed, level=level)
         return None
 
-    # -- resolving typed names ---------------------------------------------------------------
+    # -- resolving typed names (see `Communities.resolve_actor`, `resolve_place`) ------------
 
     def resolve_actor(self, room_id: str, text: str) -> Actor | None:
         """A Matrix id, or a display name that is unique in the room."""
-        room = self.client.rooms.get(room_id)
-        needle = text.strip()
-        if room is None or not needle:
-            return None
-        if needle in room.users:
-            return Actor(PLATFORM, needle, room.user_name(needle) or "")
-        matches = [u for u in room.users if (room.user_name(u) or "").lower() == needle.lower()]
-        return Actor(PLATFORM, matches[0], needle) if len(matches) == 1 else None
+        return self.communities.resolve_actor(room_id, text)
 
     async def resolve_place(self, here: Place, text: str) -> Place | None:
         """A room id or alias of a joined room in the same community."""
-        needle = text.strip()
-        if needle.startswith("#"):
-            response = await self.client.room_resolve_alias(needle)
-            needle = getattr(response, "room_id", "") or ""
-        room = self.client.rooms.get(needle)
-        if room is None or self.is_dm(needle):
-            return None
-        ref = self.community_of(needle)
-        if here.community_id is not None and (ref is None or ref.id != here.community_id):
-            return None
-        return Place(PLATFORM, needle, ref.id if ref else None, False, room.display_name)
+        return await self.communities.resolve_place(here, text)

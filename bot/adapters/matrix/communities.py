@@ -21,8 +21,9 @@ from aiohttp import ClientConnectionError
 from nio import AsyncClient, MatrixRoom, RoomGetStateResponse
 
 from bot.adapters.matrix.direct import DirectRooms
-from bot.adapters.matrix.state import StateStore
+from bot.adapters.matrix.state import PLATFORM, StateStore
 from bot.config import MatrixConfig
+from bot.core.identity import Actor, Place
 from bot.core.permissions import Tier
 from bot.i18n import _
 
@@ -250,3 +251,30 @@ class Communities:
                     creators = {event.get("sender", ""), *content.get("additional_creators", [])}
             self._room_creators[room_id] = creators
         return self._room_creators[room_id]
+
+    # -- resolving typed names ---------------------------------------------------------------
+
+    def resolve_actor(self, room_id: str, text: str) -> Actor | None:
+        """A Matrix id, or a display name that is unique in the room."""
+        room = self.client.rooms.get(room_id)
+        needle = text.strip()
+        if room is None or not needle:
+            return None
+        if needle in room.users:
+            return Actor(PLATFORM, needle, room.user_name(needle) or "")
+        matches = [u for u in room.users if (room.user_name(u) or "").lower() == needle.lower()]
+        return Actor(PLATFORM, matches[0], needle) if len(matches) == 1 else None
+
+    async def resolve_place(self, here: Place, text: str) -> Place | None:
+        """A room id or alias of a joined room in the same community."""
+        needle = text.strip()
+        if needle.startswith("#"):
+            response = await self.client.room_resolve_alias(needle)
+            needle = getattr(response, "room_id", "") or ""
+        room = self.client.rooms.get(needle)
+        if room is None or self._direct.is_dm(needle):
+            return None
+        ref = self.of(needle)
+        if here.community_id is not None and (ref is None or ref.id != here.community_id):
+            return None
+        return Place(PLATFORM, needle, ref.id if ref else None, False, room.display_name)

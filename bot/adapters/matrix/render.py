@@ -21,6 +21,7 @@ from babel.dates import format_datetime
 
 from bot.core.convert import zone_label
 from bot.core.message import (
+    Action,
     Attachment,
     Message,
     When,
@@ -29,6 +30,7 @@ from bot.core.message import (
     relative_time,
 )
 from bot.core.message import render_parts as join_parts
+from bot.i18n import _
 
 HTML_FORMAT = "org.matrix.custom.html"
 _PATTERNS = {"date": "EEE d MMM y", "time": "HH:mm"}
@@ -55,8 +57,12 @@ def when_renderer(zone: ZoneInfo, now: datetime, locale: str = "en") -> Callable
 def text_content(
     message: Message, render_when: Callable[[When], str], prefix: str
 ) -> dict[str, Any] | None:
-    """The notice for text, card and numbered choices; None when the message is only a file.
-    `prefix` starts every command the text names (the configured `command_prefix`)."""
+    """The notice for text, card and its buttons; None when the message is only a file.
+    `prefix` starts every command the text names (the configured `command_prefix`).
+
+    Buttons that each have an emoji are offered as reactions, each naming its typed command
+    (`prefix` + `Action.command`) as the alternative; other buttons become numbered choices
+    (the dialogue engine accepts the number as an answer)."""
     markdown = join_parts(message.text, render_when, prefix)
     plain: list[str] = [markdown_to_plain(markdown)] if markdown else []
     rich: list[str] = [markdown_to_html(markdown)] if markdown else []
@@ -80,7 +86,11 @@ def text_content(
             plain.append(f"({markdown_to_plain(card.footer)})")
             block.append(f"<p><em>{markdown_to_html(card.footer)}</em></p>")
         rich.append("<blockquote>" + "".join(block) + "</blockquote>")
-    if message.actions:
+    if message.actions and all(a.emoji for a in message.actions):
+        hint, hint_html = reaction_hint(message.actions, prefix)
+        plain.append(hint)
+        rich.append(hint_html)
+    elif message.actions:
         # No buttons on Matrix: numbered choices the dialogue engine accepts as answers.
         labels = [markdown_to_plain(a.label) for a in message.actions]
         if not _already_listed(markdown, labels) and not all(x.isdigit() for x in labels):
@@ -109,6 +119,40 @@ def text_content(
         "format": HTML_FORMAT,
         "formatted_body": "<br>".join(rich),
         "m.mentions": {},
+    }
+
+
+def reaction_hint(actions: tuple[Action, ...], prefix: str) -> tuple[str, str]:
+    """How to press the buttons: react with the emoji, or type the command; plain and HTML."""
+    intro = _("React to choose, or type the command:")
+    plain: list[str] = []
+    rich: list[str] = []
+    for action in actions:
+        label = markdown_to_plain(action.label)
+        typed = f" ({prefix}{action.command})" if action.command else ""
+        plain.append(f"{action.emoji} {label}{typed}")
+        code = f" (<code>{html.escape(prefix + action.command, quote=False)}</code>)"
+        rich.append(
+            f"{action.emoji} {html.escape(label, quote=False)}{code if action.command else ''}"
+        )
+    return (
+        intro + " " + " · ".join(plain),
+        f"<em>{html.escape(intro, quote=False)}</em> " + " · ".join(rich),
+    )
+
+
+def edit_content(content: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """`content` as an edit of `event_id` (`m.replace`): clients show the new content in the
+    original's place; the fallback body starts with `* ` for clients without edits."""
+    fallback: dict[str, Any] = {
+        key: content[key] for key in ("msgtype", "format", "m.mentions") if key in content
+    }
+    return {
+        **fallback,
+        "body": "* " + str(content.get("body", "")),
+        "formatted_body": "* " + str(content.get("formatted_body", "")),
+        "m.new_content": content,
+        "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
     }
 
 

@@ -49,6 +49,16 @@ class Outlet(Protocol):
     ) -> None:
         """A short plain notice in a room, with `relates` as its `m.relates_to`."""
 
+    async def show_panel(
+        self,
+        room_id: str,
+        message: Message,
+        *,
+        relates: dict[str, Any] | None,
+        pressed: str | None,
+    ) -> None:
+        """Post a panel (`Message.panel`), or edit the one whose reaction `pressed` is on."""
+
     def resolve_actor(self, room_id: str, text: str) -> Actor | None:
         """A member of the room named by id or unique display name."""
 
@@ -68,13 +78,22 @@ class MatrixResponder(ResponderDefaults):
     points_to_dm = True  # private replies and DMs already leave a pointer in the room
 
     def __init__(
-        self, outlet: Outlet, actor: Actor, place: Place, origin: Origin | None = None
+        self,
+        outlet: Outlet,
+        actor: Actor,
+        place: Place,
+        origin: Origin | None = None,
+        *,
+        pressed: str | None = None,
     ) -> None:
         self.prefix = outlet.prefix
         self._outlet = outlet
         self._actor = actor
         self._place = place
-        self._pointed = False
+        # A reaction pressing a button on this event: a private answer leaves no pointer in
+        # the room (nothing there shows who pressed), and a panel answer edits that event.
+        self._pressed = pressed
+        self._pointed = pressed is not None
         # m.relates_to of what is answered where the command was typed; None: not linked
         self._relates = origin.relation() if origin is not None else None
 
@@ -85,6 +104,10 @@ class MatrixResponder(ResponderDefaults):
             )
         elif ephemeral:
             await self._private(message)
+        elif message.panel is not None:
+            await self._outlet.show_panel(
+                self._place.id, message, relates=self._relates, pressed=self._pressed
+            )
         else:
             await self._outlet.send_message(
                 self._place.id, message, reader=None, relates=self._relates

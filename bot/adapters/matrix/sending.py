@@ -122,8 +122,11 @@ class Sender:
             )
             raise DeliveryError("no device to encrypt for")
 
-    async def send_event(self, room_id: str, content: dict[str, Any], txn: str) -> str:
-        """Send one `m.room.message` content; returns the event id.
+    async def send_event(
+        self, room_id: str, content: dict[str, Any], txn: str, event_type: str = "m.room.message"
+    ) -> str:
+        """Send one event (an `m.room.message` unless told; nio does not encrypt an
+        `m.reaction`); returns the event id.
 
         Raises:
             DeliveryError: refused by the homeserver (permanent for M_FORBIDDEN), unreachable
@@ -135,7 +138,7 @@ class Sender:
 
         async def request() -> Any:
             return await self.client.room_send(
-                room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
+                room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
             )
 
         response = await self.paced(request)

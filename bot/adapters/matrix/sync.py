@@ -28,6 +28,7 @@ from nio import (
     InviteInfo,
     LocalProtocolError,
     MegolmEvent,
+    ReactionEvent,
     RoomMemberEvent,
     RoomMessageText,
     SyncError,
@@ -82,6 +83,11 @@ class Handlers(Protocol):
 
     async def on_edit(self, room_id: str, sender: str, body: str) -> None:
         """An edited DM message."""
+
+    async def on_reaction(
+        self, room_id: str, sender: str, event_id: str, reacts_to: str, key: str
+    ) -> None:
+        """A reaction in a community room (a press when it is on a panel's button)."""
 
     async def on_plain(self, room_id: str, sender: str, body: str) -> None:
         """Plain chat in a community room (for channel watch)."""
@@ -300,6 +306,15 @@ class SyncLoop:
                 "DM" if is_dm else "community room",
             )
             return None
+        if isinstance(event, ReactionEvent) and not is_dm:
+            return partial(
+                self.handlers.on_reaction,
+                room_id,
+                event.sender,
+                event.event_id,
+                event.reacts_to,
+                event.key,
+            )
         if not isinstance(event, RoomMessageText):
             return None
         text = read_text(event.source.get("content", {}))  # without a quoted reply fallback
