@@ -59,6 +59,7 @@ MIRROR_EVERY = timedelta(minutes=5)
 MIRROR_JOB = "admin.modlog"
 RETENTION_MAX = 3650
 ROLE_RE = re.compile(r"^<@&(\d+)>$")
+MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")  # a person's binding on Matrix, kept whole
 CLEAR_WORDS = frozenset({"clear", "none", "off", "-"})
 
 
@@ -175,6 +176,8 @@ class AdminCog(Cog):
         raw = text.strip()
         match = ROLE_RE.match(raw)
         role = match.group(1) if match else raw.lstrip("@&")
+        if MATRIX_USER_RE.match(raw):
+            role = raw  # a Matrix user id is looked up whole, "@" included (`tier_for`)
         if not role or len(role) > 255 or any(ch.isspace() for ch in role):
             raise UserError(render.role_expected())
         return role
