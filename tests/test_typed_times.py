@@ -137,3 +137,96 @@ def test_a_zone_confirmation_names_the_zone_or_its_real_offset(zone: str, now: d
         sign, hours, minutes = label[3], int(label[4:6]), int(label[7:9])
         offset = timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
         assert offset == here.utcoffset(), (note, here.utcoffset())
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    now=moments,
+    day=st.integers(1, 31),
+    hour=st.integers(1, 12),
+    pm=st.booleans(),
+    words=st.sampled_from(["the {d} at {t}", "{d} {t}", "on the {d} at {t}", "the {d} {t}"]),
+    prefer=st.sampled_from(["future", "past"]),
+)
+def test_a_day_of_the_month_alone_is_the_next_or_last_such_day(
+    now: datetime, day: int, hour: int, pm: bool, words: str, prefer: str
+) -> None:
+    """`the 5th at 7pm` is the coming 5th (the last one, reading the past), skipping months too
+    short for the day: found by counting days, the meaning a person has in mind."""
+    clock = f"{hour}{'pm' if pm else 'am'}"
+    hour24 = hour % 12 + (12 if pm else 0)
+    typed = words.format(d=_ordinal(day), t=clock)
+    got = read_wall_time(typed, BERLIN, now, prefer=prefer)  # type: ignore[arg-type]
+    base = now.astimezone(BERLIN).replace(tzinfo=None)
+    step = 1 if prefer == "future" else -1
+    probe = base.date()
+    while True:
+        at = datetime(probe.year, probe.month, probe.day, hour24)
+        if probe.day == day and (at >= base if step == 1 else at <= base):
+            break
+        probe += timedelta(days=step)
+    assert got == at, (typed, base, got, at)
+
+
+@given(
+    year=st.integers(2000, 2100),
+    month=st.integers(1, 12),
+    day=st.integers(1, 31),
+    padded=st.booleans(),
+    sep=st.sampled_from("-/"),
+)
+def test_a_date_in_digits_is_that_day_or_refused_with_the_reason(
+    year: int, month: int, day: int, padded: bool, sep: str
+) -> None:
+    """Year-month-day in digits means exactly that day; a day the month does not have is
+    refused naming the month's length, never moved to another day."""
+    import calendar
+
+    date = f"{year}{sep}{month:02}{sep}{day:02}" if padded else f"{year}{sep}{month}{sep}{day}"
+    length = calendar.monthrange(year, month)[1]
+    if day <= length:
+        got = read_wall_time(f"{date} 7pm", BERLIN, datetime(2026, 11, 30, tzinfo=UTC))
+        assert got == datetime(year, month, day, 19), (date, got)
+    else:
+        with pytest.raises(ArgumentError, match=f"has {length} days"):
+            read_wall_time(f"{date} 7pm", BERLIN, datetime(2026, 11, 30, tzinfo=UTC))
+
+
+@given(first=st.integers(1, 31), second=st.integers(1, 13), year=st.integers(2026, 2030))
+def test_day_and_month_that_could_swap_are_refused_not_guessed(
+    first: int, second: int, year: int
+) -> None:
+    """`05/12/2026` is 5 December in most of the world and 12 May in the United States: the
+    member is asked for year-month-day. A day over 12 leaves only one reading."""
+    typed = f"{first:02}/{second:02}/{year} 19:00"
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    if first != second and first <= 12 and second <= 12:
+        with pytest.raises(ArgumentError, match="two ways"):
+            read_wall_time(typed, BERLIN, now)
+    elif first > 12 and second <= 12 and first <= calendar_days(year, second):
+        assert read_wall_time(typed, BERLIN, now) == datetime(year, second, first, 19)
+
+
+def calendar_days(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("2026-13-01 7pm", "no month 13"),
+        ("2027-02-30 7pm", "February 2027 has 28 days"),
+        ("fri the 5th 7pm", "The 5th is a Saturday"),
+        ("the 32nd 7pm", "not a day of the month"),
+    ],
+)
+def test_a_date_that_does_not_exist_says_why(typed: str, reason: str) -> None:
+    with pytest.raises(ArgumentError, match=reason):
+        read_wall_time(typed, ZoneInfo("Europe/London"), datetime(2026, 11, 30, 12, tzinfo=UTC))

@@ -326,6 +326,10 @@ def read_wall_time(
     if raw.lower() == "now":
         return base.replace(second=0, microsecond=0)
     _check_typed_times(raw, now)
+    _check_numeric_date(raw)
+    ordinal = _ORDINAL_DAY.fullmatch(raw)
+    if ordinal is not None:
+        return _in_range(_day_of_month(ordinal, zone, base, now, prefer))
     import dateparser  # imported on first use: it loads its language data then
 
     found = dateparser.parse(
@@ -380,6 +384,123 @@ def _this_weekday(raw: str, found: datetime, base: datetime, prefer: str) -> dat
     if prefer == "past" and found.date() < base.date() and today <= base:
         return today
     return found
+
+
+# A date in digits, year first (`2026-12-05`, `2026/2/30`), and day and month in either order
+# (`05/12/2026`). dateparser quietly swaps a month over 12 with the day and reads an ambiguous
+# `05/12/2026` the American way, so these are checked here first.
+_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d:])")
+_YEAR_LAST = re.compile(r"(?<![\d:])(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})(?!\d)")
+# A day of the month alone, as an ordinal (`the 5th at 7pm`, `on the 21st 19:00`, `sat the 5th`):
+# dateparser reads `5th` as May and `1st` as January, and ignores PREFER_DATES_FROM for it.
+_ORDINAL_DAY = re.compile(
+    r"(?:(?P<weekday>mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?(?:on\s+)?(?:the\s+)?"
+    r"(?P<day>\d{1,2})(?P<suffix>st|nd|rd|th)(?:\s+(?:at\s+)?(?P<time>.+))?",
+    re.IGNORECASE,
+)
+
+
+def _days_in(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
+
+
+def _month_name(year: int, month: int) -> str:
+    from babel.dates import format_date
+
+    from bot.i18n import current_language
+
+    return str(format_date(datetime(year, month, 1), "LLLL y", locale=current_language()))
+
+
+def _check_numeric_date(raw: str) -> None:
+    """Refuse a date in digits that names no day (`2027-02-30`, `2026-13-01`) with the reason,
+    and one whose day and month could be swapped (`05/12/2026`), instead of a guess."""
+    m = _YEAR_FIRST.search(raw)
+    if m is not None:
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            raise ArgumentError(
+                _(
+                    "`{date}`: there is no month {month}. Write dates as year-month-day, "
+                    "e.g. 2026-12-05."
+                ).format(date=m.group(0), month=month)
+            )
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            return  # `_in_range` names the years allowed
+        if not 1 <= day <= _days_in(year, month):
+            raise ArgumentError(
+                _("`{date}`: {month} has {days} days.").format(
+                    date=m.group(0), month=_month_name(year, month), days=_days_in(year, month)
+                )
+            )
+        return
+    m = _YEAR_LAST.search(raw)
+    if m is not None:
+        first, second = int(m.group(1)), int(m.group(2))
+        if first != second and first <= 12 and second <= 12:
+            raise ArgumentError(
+                _(
+                    "`{date}` could be read two ways (day and month). Write it as "
+                    "year-month-day, e.g. 2026-12-05."
+                ).format(date=m.group(0))
+            )
+
+
+def _day_of_month(
+    found: re.Match[str],
+    zone: ZoneInfo,
+    base: datetime,
+    now: datetime | None,
+    prefer: Literal["future", "past"],
+) -> datetime:
+    """`the 5th at 7pm`: the next (or, preferring the past, the last) 5th, skipping months
+    too short for it; a weekday typed with it must be that date's."""
+    day = int(found.group("day"))
+    if not 1 <= day <= 31:
+        raise ArgumentError(_("`{text}` is not a day of the month.").format(text=found.group(0)))
+    at = datetime.min.time()
+    if found.group("time"):
+        clock = found.group("time").strip()
+        if not _ONLY_TIME.fullmatch(clock):
+            raise ArgumentError(
+                _(
+                    "`{text}` is not a date and time I can read. Try 2026-12-01 19:00, "
+                    "tomorrow 7pm or next tuesday 19:00."
+                ).format(text=found.group(0)[:60])
+            )
+        at = read_wall_time(clock, zone, now).time()
+    step = 1 if prefer == "future" else -1
+    year, month = base.year, base.month
+    candidate: datetime | None = None
+    for _tries in range(13):  # every day 1-31 comes within a year
+        if day <= _days_in(year, month):
+            at_day = datetime.combine(datetime(year, month, day).date(), at)
+            if (at_day >= base) if prefer == "future" else (at_day <= base):
+                candidate = at_day
+                break
+        month += step
+        if month == 13:
+            year, month = year + 1, 1
+        elif month == 0:
+            year, month = year - 1, 12
+    if candidate is None:  # not reached: a day of 1-31 comes round within 13 months
+        raise ArgumentError(_("`{text}` is not a day of the month.").format(text=found.group(0)))
+    weekday = found.group("weekday")
+    if weekday and f"{candidate:%a}".lower() != weekday.lower()[:3]:
+        from babel.dates import format_date
+
+        from bot.i18n import current_language
+
+        raise ArgumentError(
+            _("The {day} is a {weekday}; say the date, e.g. {example}.").format(
+                day=found.group("day") + found.group("suffix"),
+                weekday=format_date(candidate, "EEEE", locale=current_language()),
+                example=candidate.strftime("%Y-%m-%d"),
+            )
+        )
+    return candidate
 
 
 _CLOCK = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\b\.?)?", re.IGNORECASE)
