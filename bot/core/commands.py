@@ -35,7 +35,8 @@ class OptionType(Enum):
     NUMBER = "number"
     BOOLEAN = "boolean"
     USER = "user"
-    CHANNEL = "channel"
+    CHANNEL = "channel"  # a text channel or room the bot posts in
+    ROLE = "role"  # a role of the community: its platform id, or the text typed for it
     DATETIME = "datetime"
     DURATION = "duration"
     CHOICE = "choice"

@@ -659,6 +659,8 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
                 _("I could not find the channel `{where}` here.").format(where=str(raw)[:60])
             )
         return place
+    if kind is OptionType.ROLE:  # Discord's picker gives the role's id; text platforms the words
+        return str(raw)
     if kind is OptionType.ATTACHMENT:
         return await _file(option, raw, ctx)
     raise ArgumentError(f"unsupported option type {kind}")  # pragma: no cover

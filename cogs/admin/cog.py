@@ -292,9 +292,9 @@ class AdminCog(Cog):
                    required=False),
             Option("modlog_channel", OptionType.CHANNEL, "Where the audit log is mirrored",
                    required=False),
-            Option("facilitator_role", OptionType.STRING, "Role (mention or id) for facilitators",
+            Option("facilitator_role", OptionType.ROLE, "The facilitators' role",
                    required=False, max_length=300),
-            Option("moderator_role", OptionType.STRING, "Role (mention or id) for moderators",
+            Option("moderator_role", OptionType.ROLE, "The moderators' role",
                    required=False, max_length=300),
         ),
     )  # fmt: skip

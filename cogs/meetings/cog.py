@@ -927,15 +927,22 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         "ping",
         options=(
             MEETING,
-            Option("role", OptionType.STRING, "Role id to ping, or off", max_length=64),
+            Option(
+                "role",
+                OptionType.ROLE,
+                "The role to ping; leave out (or off) to stop",
+                required=False,
+                max_length=64,
+            ),
         ),
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
     )
-    async def ping(self, ctx: Context, meeting: str, role: str) -> None:
+    async def ping(self, ctx: Context, meeting: str, role: str | None = None) -> None:
         """Opt a meeting's announcements into pinging a role (or off)."""
         view = await self._meeting(ctx, meeting)
-        value = None if role.strip().lower() in ("off", "none", "no") else role.strip()
+        role = (role or "").strip()
+        value = None if role.lower() in ("", "off", "none", "no") else role
         if value is not None and not re.fullmatch(r"[\w@:.!-]{1,64}", value):
             raise UserError(render.role_expected())
         await self.service.set_ping_role(view, ctx.actor.key, value)

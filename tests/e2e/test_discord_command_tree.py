@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,4 +113,53 @@ async def test_staff_commands_run_under_their_new_names_and_help_names_them(
     assert "`/meeting list`" not in group["data"]["content"]
     names = [c["name"] for c in suggested["data"]["choices"]]
     assert names and all(n.startswith("crisis-mod ") for n in names)
+    assert standin.violations == []
+
+
+def _option(commands: list[dict[str, Any]], path: str, name: str) -> dict[str, Any]:
+    """A synced option by its command's slash path (`meeting-mod ping`) and name."""
+    words = path.split()
+    entry = next(c for c in commands if c["name"] == words[0])
+    for word in words[1:]:
+        entry = next(o for o in entry["options"] if o["name"] == word)
+    return next(o for o in entry["options"] if o["name"] == name)
+
+
+async def test_roles_and_channels_are_chosen_with_discords_pickers(circle: Circle) -> None:
+    app = await circle.app()
+    standin = circle.standin
+    guild = standin.guild
+    helpers = standin.state.role_named(guild, "Facilitator")
+    voice = standin.state.channel_named("Meeting Room")
+    async with standin.client_running(circle.adapter(app).client):
+        done = await circle.reply(
+            "setup",
+            {"facilitator_role": helpers, "announce_channel": circle.general},
+            user="owner",
+        )
+        with pytest.raises(ValueError, match="does not offer #Meeting Room"):
+            await standin.send_command(
+                "crisis-mod alerts", {"channel": voice}, user=circle.user("owner")
+            )
+        community = await app.members.community("discord", str(guild.id))
+        bindings = await app.members.bindings(community.id)
+    commands = standin.state.global_commands
+    text_channels = [0, 5]  # text and announcement channels
+    for path, name in [
+        ("setup", "announce_channel"),
+        ("setup", "alert_channel"),
+        ("crisis-mod alerts", "channel"),
+        ("journal-mod feed-channel", "channel"),
+        ("meeting-facilitator schedule", "channel"),
+    ]:
+        option = _option(commands, path, name)
+        assert (option["type"], sorted(option["channel_types"])) == (7, text_channels), path
+    for path, name in [
+        ("setup", "facilitator_role"),
+        ("setup", "moderator_role"),
+        ("meeting-mod ping", "role"),
+    ]:
+        assert _option(commands, path, name)["type"] == 8, path
+    assert "Only a" not in str(done["data"])
+    assert bindings[str(helpers.id)] == int(Tier.FACILITATOR)
     assert standin.violations == []

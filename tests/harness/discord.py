@@ -1567,6 +1567,10 @@ class DiscordStandin:
             otype = 11
         else:
             otype = 3
+        allowed = (declared or {}).get("channel_types")
+        picked = isinstance(value, StandinChannel) and otype == 7
+        if picked and allowed and value.type not in allowed:
+            raise ValueError(f"Discord's picker for {name!r} does not offer #{value.name}")
         option: dict[str, Any] = {"name": name, "type": otype}
         if focused:
             option.update(value=str(value), focused=True)

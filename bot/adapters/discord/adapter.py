@@ -359,7 +359,13 @@ class DiscordAdapter(Delivery):
             if isinstance(value, discord.User | discord.Member):
                 known[value.id] = value
                 raw[name] = str(value.id)
-            elif isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
+            elif isinstance(
+                value,
+                app_commands.AppCommandChannel
+                | app_commands.AppCommandThread
+                | discord.abc.GuildChannel
+                | discord.Role,
+            ):
                 raw[name] = str(value.id)
             else:
                 raw[name] = value

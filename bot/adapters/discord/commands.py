@@ -74,7 +74,9 @@ def _annotation(option: Option) -> Any:
     if kind is OptionType.USER:
         return discord.User
     if kind is OptionType.CHANNEL:
-        return discord.abc.GuildChannel
+        return discord.TextChannel  # the picker offers text and announcement channels only
+    if kind is OptionType.ROLE:
+        return discord.Role
     if kind is OptionType.ATTACHMENT:
         return discord.Attachment
     if kind in (OptionType.INTEGER, OptionType.NUMBER):
