@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.client import CircleClient, ShardedCircleClient
-from bot.adapters.discord.commands import SlashNames, build_tree, payload_hash
+from bot.adapters.discord.commands import SlashNames, build_tree, payload_hash, plain_values
 from bot.adapters.discord.components import (
     FORM_PREFIX,
     ActionButton,
@@ -353,22 +353,7 @@ class DiscordAdapter(Delivery):
         self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
     ) -> None:
         """A slash command: discord.py's typed values, handed to the core as plain values."""
-        raw: dict[str, Any] = {}
-        known: dict[int, discord.abc.User] = {}
-        for name, value in values.items():
-            if isinstance(value, discord.User | discord.Member):
-                known[value.id] = value
-                raw[name] = str(value.id)
-            elif isinstance(
-                value,
-                app_commands.AppCommandChannel
-                | app_commands.AppCommandThread
-                | discord.abc.GuildChannel
-                | discord.Role,
-            ):
-                raw[name] = str(value.id)
-            else:
-                raw[name] = value
+        raw, known = plain_values(values)
 
         async def work(incoming: Incoming) -> None:
             await self.app.dispatcher.run(incoming, spec, raw)

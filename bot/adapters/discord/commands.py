@@ -91,6 +91,31 @@ def _annotation(option: Option) -> Any:
     return app_commands.Range[str, option.min_length, option.limit]
 
 
+def plain_values(
+    values: dict[str, Any],
+) -> tuple[dict[str, Any], dict[int, discord.abc.User]]:
+    """discord.py's parsed option values as the core takes them: a picked person, channel or
+    role as its id; also the people picked, by id, so they need not be looked up again."""
+    raw: dict[str, Any] = {}
+    known: dict[int, discord.abc.User] = {}
+    for name, value in values.items():
+        if isinstance(value, discord.User | discord.Member):
+            known[value.id] = value
+        if isinstance(
+            value,
+            discord.User
+            | discord.Member
+            | discord.Role
+            | discord.abc.GuildChannel
+            | app_commands.AppCommandChannel
+            | app_commands.AppCommandThread,
+        ):
+            raw[name] = str(value.id)
+        else:
+            raw[name] = value
+    return raw, known
+
+
 def _callback(
     spec: CommandSpec, handler: CommandHandler
 ) -> Callable[..., Coroutine[Any, Any, None]]:
