@@ -8,8 +8,8 @@ Shared by the platform adapters so that a panel behaves the same everywhere:
   message, and the previous live one is *retired*: Discord disables its buttons, Matrix edits
   away its list of reactions. A press on a retired message is refused privately
   (`retired_refusal`) and changes nothing, whatever its action id says.
-- Matrix also needs each panel message's reaction keys: `actions_of` maps a message to
-  emoji -> action id, for live and retired messages alike.
+- Matrix also needs each panel message's reaction keys: `action_for` maps a message and an
+  emoji to the action id, for live and retired messages alike.
 
 Kept in memory, bounded (`KEPT`, oldest first out): after a restart a press on a panel from
 before is judged by its action id alone (the owning cog checks it against live state, as it
@@ -26,6 +26,7 @@ from bot.core.message import Message
 from bot.i18n import _
 
 KEPT = 2000  # panel messages remembered (live and retired), per adapter
+VARIATION_SELECTOR = "\ufe0f"  # clients add it to some emoji or not: "⏭" and "⏭️" are one
 
 V = TypeVar("V")
 
@@ -43,6 +44,11 @@ def retired_refusal() -> Message:
     return Message.coerce(
         _("Those buttons belong to an earlier panel; please use the newest one below.")
     )
+
+
+def emoji_key(emoji: str) -> str:
+    """A reaction key as compared: without variation selectors."""
+    return emoji.replace(VARIATION_SELECTOR, "")
 
 
 class PanelBoard:
@@ -70,7 +76,9 @@ class PanelBoard:
         previous = self._live.get((place_id, panel))
         self._live[(place_id, panel)] = LivePanel(message_id, message)
         self._remember(
-            self._actions, message_id, {a.emoji: a.id for a in message.actions if a.emoji}
+            self._actions,
+            message_id,
+            {emoji_key(a.emoji): a.id for a in message.actions if a.emoji},
         )
         self._retired.pop(message_id, None)
         if previous is None or previous.message_id == message_id:
@@ -78,9 +86,10 @@ class PanelBoard:
         self._remember(self._retired, previous.message_id, None)
         return previous
 
-    def actions_of(self, message_id: str) -> dict[str, str] | None:
-        """Reaction key -> action id of a panel message (live or retired); None if unknown."""
-        return self._actions.get(message_id)
+    def action_for(self, message_id: str, key: str) -> str | None:
+        """The action id a reaction with `key` presses on a panel message (live or retired);
+        None for another emoji or a message that is not a panel."""
+        return self._actions.get(message_id, {}).get(emoji_key(key))
 
     @staticmethod
     def _remember(kept: OrderedDict[str, V], key: str, value: V) -> None:

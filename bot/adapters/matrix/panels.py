@@ -4,7 +4,7 @@
   alternative, `render.reaction_hint`), and the bot reacts with each emoji itself, so a member
   presses a button by clicking that reaction.
 - A member's reaction on a panel message is handed to the core as a press of the button with
-  that emoji (`PanelBoard.actions_of`), with the member's own tier: the owning cog's checks
+  that emoji (`PanelBoard.action_for`), with the member's own tier: the owning cog's checks
   (who may steer, which step is live) are the same as for a Discord button. A press refused is
   answered only in the member's DM, with no pointer in the room.
 - The answer to a press on the live panel edits it in place (`m.replace` with
@@ -129,7 +129,7 @@ class MatrixPanels:
     ) -> None:
         """A member's reaction: a press when it is a button of a panel message (else chat,
         left alone). `incoming` builds the member's `Incoming` for it."""
-        action_id = (self.board.actions_of(reacts_to) or {}).get(key)
+        action_id = self.board.action_for(reacts_to, key)
         if action_id is None:
             return
         pressing = await incoming()
