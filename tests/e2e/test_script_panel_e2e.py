@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from nio import RoomMessageNotice
 
+from bot.core.dispatch import Incoming
 from bot.core.permissions import Tier
 from tests.harness.discord import EPHEMERAL, Circle, DiscordStandin, button_ids, walk
 from tests.harness.matrix import Member, scene
@@ -195,3 +196,46 @@ async def test_matrix_reactions_press_the_panel_in_an_encrypted_room(
         await ana.until(lambda: bool(edits_of(ana, room, paused.event_id)))
         resumed = edits_of(ana, room, paused.event_id)[0].source["content"]["m.new_content"]
         assert "We're back" in resumed["body"] and "Check-in" in resumed["body"]
+
+
+async def test_discord_a_slow_press_still_edits_the_panel_and_leaves_no_trace(
+    discord_standin: DiscordStandin, circle: Circle
+) -> None:
+    """A press whose work outlasts Discord's window is acknowledged privately first; the
+    panel is then edited as a message, and the private "thinking..." is taken away."""
+    app = await circle.app()
+    standin = circle.standin
+    adapter = circle.adapter(app, ack_after=0)
+    handle_action = app.dispatcher.handle_action
+
+    async def after_acknowledgement(incoming: Incoming, action_id: str) -> None:
+        pressed = max(standin.state.interactions.values(), key=lambda r: r.id)
+        await standin.wait_for(lambda: pressed.callbacks)
+        await handle_action(incoming, action_id)
+
+    app.dispatcher.handle_action = after_acknowledgement  # type: ignore[method-assign]
+    async with standin.client_running(adapter.client):
+        await circle.reply("script start", {"script": "standard"}, user="owner")
+        panel = await standin.wait_for(
+            lambda: next(
+                (m for m in standin.state.bot_messages(circle.general) if m["components"]), None
+            )
+        )
+        pressed = await standin.send_component(
+            panel, button_ids(panel)["Next step"], user=circle.user("owner")
+        )
+        deferral = await standin.wait_for_interaction_response(pressed.id)
+        edited = await standin.wait_for(
+            lambda: (
+                (m := standin.state.find_message(int(panel["id"])))
+                and "Check-in" in m["content"]
+                and m
+            )
+        )
+        thinking = standin.state.interactions[pressed.id].original_message_id
+        await standin.wait_for(
+            lambda: any(int(m["id"]) == thinking for m in standin.state.deleted_messages)
+        )
+    assert deferral["type"] == 5 and deferral["data"]["flags"] == EPHEMERAL
+    assert button_ids(edited)["Next step"].endswith(":1:next")
+    assert standin.violations == []

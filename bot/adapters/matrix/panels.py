@@ -81,14 +81,14 @@ class MatrixPanels:
         ):
             await self.outlet.send_message(room_id, message, reader=None, replaces=pressed)
             self.board.show(room_id, panel, pressed, message)
-            await self._react(room_id, pressed, message, live.message if live else None)
+            await self.offer_reactions(room_id, pressed, message, live.message if live else None)
             return
         sent = await self.outlet.send_message(room_id, message, reader=None, relates=relates)
         if sent is None:
             return
         event_id = sent.split()[0]
         previous = self.board.show(room_id, panel, event_id, message)
-        await self._react(room_id, event_id, message, None)
+        await self.offer_reactions(room_id, event_id, message, None)
         if previous is not None and previous.message.actions:
             try:
                 await self.outlet.send_message(
@@ -100,10 +100,11 @@ class MatrixPanels:
             except DeliveryError as exc:
                 log.warning("could not retire an earlier panel: %s", exc)
 
-    async def _react(
+    async def offer_reactions(
         self, room_id: str, event_id: str, message: Message, shown: Message | None
     ) -> None:
-        """The bot's own reaction for each button not already offered on the event."""
+        """The bot's own reaction with each button's emoji on the event (those `shown` there
+        already aside), so a member presses one by clicking it; a failure is only logged."""
         offered = {a.emoji for a in shown.actions} if shown is not None else set()
         for action in message.actions:
             if not action.emoji or action.emoji in offered:
@@ -126,12 +127,13 @@ class MatrixPanels:
         reaction_id: str,
         reacts_to: str,
         key: str,
-    ) -> None:
-        """A member's reaction: a press when it is a button of a panel message (else chat,
-        left alone). `incoming` builds the member's `Incoming` for it."""
+    ) -> bool:
+        """A member's reaction: a press when it is a button of a panel message. `incoming`
+        builds the member's `Incoming` for it. False when it is not (chat, or a button of a
+        post that is not a panel, for its owner to read)."""
         action_id = self.board.action_for(reacts_to, key)
         if action_id is None:
-            return
+            return False
         pressing = await incoming()
         dispatcher = self.outlet.app.dispatcher
         if self.board.is_retired(reacts_to):
@@ -143,3 +145,4 @@ class MatrixPanels:
             await self.outlet.sender.redact(room_id, reaction_id)
         except DeliveryError as exc:
             log.info("the reaction that pressed a button stays (cannot redact it): %s", exc)
+        return True
