@@ -511,7 +511,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         view = await self.service.create(community_id, ctx.actor.key, draft)
         # One public post (its times in the community's zone, Discord timestamps there), then
         # a private note to the author of how their typed time was read, in their own zone.
-        await ctx.reply(self._summary(render.scheduled_heading(), view), ephemeral=False)
+        note = recurrence.interval_warning(rule, start_local)
+        await ctx.reply(self._summary(render.scheduled_heading(), view, note), ephemeral=False)
         first = recurrence.place_in_zone(start_local, parse_zone(zone_name))
         understood = render.read_as(
             typed=start.strip()[:60],
@@ -521,8 +522,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         )
         await ctx.reply(understood, ephemeral=True)
 
-    def _summary(self, verb: str, view: MeetingView) -> Message:
-        return render.summary(verb, view, view.next_occurrence(self.clock.now()))
+    def _summary(self, verb: str, view: MeetingView, note: str | None = None) -> Message:
+        return render.summary(verb, view, view.next_occurrence(self.clock.now()), note)
 
     @command(
         "meeting",
@@ -616,7 +617,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             add=[add_facilitator.key] if add_facilitator else [],
             remove=[remove_facilitator.key] if remove_facilitator else [],
         )
-        await ctx.reply(self._summary(render.updated_heading(), fresh))
+        changed = (rule, start_local) != (view.rrule, view.start_local)
+        note = recurrence.interval_warning(rule, start_local) if changed else None
+        await ctx.reply(self._summary(render.updated_heading(), fresh, note))
 
     @command(
         "meeting",

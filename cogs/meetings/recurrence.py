@@ -625,3 +625,42 @@ def skip_warning(rule_text: str, start_local: datetime) -> str | None:
             "`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1`."
         )
     return None
+
+
+def interval_warning(rule_text: str, start_local: datetime) -> str | None:
+    """Why an `every other monday` begins a week later than a member may expect: an interval
+    of weeks counts from the week the start falls in (RFC 5545), so a start on a Tuesday with
+    `every other monday` first meets 13 days later, not 6. None when the first meeting is the
+    first matching day on or after the start, or the rule is not weekly with an interval."""
+    if not rule_text:
+        return None
+    parts = dict(p.split("=", 1) for p in rule_text.split(";") if "=" in p)
+    if parts.get("FREQ") != "WEEKLY" or int(parts.get("INTERVAL", "1")) < 2:
+        return None
+    rule = build_rule(rule_text, start_local)
+    first = next(iter(rule), None) if rule is not None else None
+    if first is None:
+        return None
+    codes = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+    days = {codes.index(c[-2:]) for c in parts.get("BYDAY", codes[first.weekday()]).split(",")}
+    expected = start_local
+    while expected.weekday() not in days and expected < first:
+        expected += timedelta(days=1)
+    if expected.date() >= first.date():
+        return None
+    from babel.dates import format_date
+
+    from bot.i18n import current_language
+
+    def shown(day: datetime) -> str:
+        return str(format_date(day, "EEE d MMM", locale=current_language()))
+
+    return _(
+        "Every {n} weeks counts from the week of the start ({start}), so the first meeting is "
+        "{first}. To begin on {expected}, give that day as the start."
+    ).format(
+        n=parts["INTERVAL"],
+        start=shown(start_local),
+        first=shown(first),
+        expected=shown(expected),
+    )

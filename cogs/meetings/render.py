@@ -210,8 +210,11 @@ def rsvp_occurrence_over(title: str) -> str:
     ).format(title=title)
 
 
-def summary(verb: str, view: MeetingView, nxt: Occurrence | None) -> Message:
-    """After scheduling or editing: what was done, the rule, the next time, and the zone."""
+def summary(
+    verb: str, view: MeetingView, nxt: Occurrence | None, note: str | None = None
+) -> Message:
+    """After scheduling or editing: what was done, the rule, the next time, the zone, and
+    `note` (why the first meeting is later than the start typed, `interval_warning`)."""
     parts: list[Part] = [
         _("{verb} **{title}** (#{id}), {rule}.").format(
             verb=verb,
@@ -230,6 +233,8 @@ def summary(verb: str, view: MeetingView, nxt: Occurrence | None) -> Message:
     )
     if warning := recurrence.skip_warning(view.rrule, view.start_local):
         parts.append("\n" + warning)
+    if note:
+        parts.append("\n" + note)
     return Message.of(*parts)
 
 

@@ -555,3 +555,18 @@ async def test_a_planner_whose_clock_lags_never_withdraws_what_the_leader_planne
         if s - timedelta(minutes=m) <= end
     )
     assert sorted(at for at, _k, _t in fake.at) == expected
+
+
+async def test_every_other_monday_from_a_tuesday_says_when_it_first_meets(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await circle(app_factory)
+    said = await fake.say(
+        "fac",
+        '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:"every other monday" zone:UTC',
+    )
+    text = said[0].text
+    assert "first meeting is Mon 14 Dec" in text and "To begin on Mon 7 Dec" in text, text
+    edited = await fake.say("fac", '!meeting edit #1 start:"2026-12-16 19:00"')
+    assert "first meeting is Mon 28 Dec" in edited[0].text, edited[0].text
+    assert "To begin on Mon 21 Dec" in edited[0].text

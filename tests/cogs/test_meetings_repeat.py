@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.errors import UserError
-from cogs.meetings.recurrence import describe, read_repeat, repeat_help, skip_warning
+from cogs.meetings.recurrence import (
+    describe,
+    interval_warning,
+    read_repeat,
+    repeat_help,
+    skip_warning,
+)
 
 DAYS = (MO, TU, WE, TH, FR, SA, SU)
 SHORT = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -231,3 +237,34 @@ def test_skipping_rules_warn_and_offer_the_last_day() -> None:
         date(2029, 2, 28),
     ]
     assert "every weekday" in repeat_help()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 12, 31)),
+    interval=st.integers(1, 4),
+    days=st.lists(st.integers(0, 6), min_size=1, max_size=3, unique=True),
+)
+def test_a_repeat_that_skips_the_first_matching_day_says_why(
+    start: datetime, interval: int, days: list[int]
+) -> None:
+    """`every other monday` from a Tuesday first meets 13 days later (weeks count from the
+    start's week): the summary says so and names the day to start on instead. When the first
+    meeting is the first matching day on or after the start, nothing is said."""
+    start = start.replace(second=0, microsecond=0)
+    typed = f"every {interval} weeks on " + ", ".join(LONG[d] for d in sorted(days))
+    rule = read_repeat(typed, start).rule
+    first = occurrences(rule, start)[0]
+    expected = next(
+        start + timedelta(days=n)
+        for n in range(7)
+        if (start + timedelta(days=n)).weekday() in days
+    )
+    warning = interval_warning(rule, start)
+    if first.date() == expected.date():
+        assert warning is None, (typed, start, warning)
+    else:
+        assert interval > 1
+        assert warning is not None and f"{first:%-d %b}" in warning, (typed, start, warning)
+        assert f"{expected:%-d %b}" in warning
+        assert occurrences(rule, expected)[0] == expected  # the day offered does start there
