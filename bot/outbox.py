@@ -74,7 +74,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.core.errors import DeliveryError
-from bot.core.message import Message
+from bot.core.message import Action, Message
 from bot.i18n import _
 from bot.models import OutboxItem, OutboxItemRef
 from bot.scheduler import DELIVERY, Scheduler
@@ -1004,6 +1004,29 @@ class Outbox:
         if latest is not None and latest.tzinfo is None:
             latest = latest.replace(tzinfo=UTC)
         return latest
+
+    async def live_actions(self, platform: str, message_id: str) -> tuple[Action, ...]:
+        """The buttons a post kept current shows now, found by the platform's id of its last
+        piece (a Matrix event id a member reacted to); empty when it is no such post or has
+        expired. Lets a reaction press a button after a restart too."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxItem).where(
+                        OutboxItem.platform == platform,
+                        OutboxItem.status.in_(("sent", EDIT)),
+                        OutboxItem.payload.is_not(None),
+                        (OutboxItem.platform_message_id == message_id)
+                        | OutboxItem.platform_message_id.like(f"% {message_id}"),
+                    )
+                )
+            ).all()
+        for row in rows:
+            if row.payload is not None and (row.platform_message_id or "").split()[-1:] == [
+                message_id
+            ]:
+                return Message.from_json(json.loads(row.payload)).actions
+        return ()
 
     async def status_of(self, key: str) -> str | None:
         """The state of one promised message (pending, sent, skipped, failed), None if unknown.

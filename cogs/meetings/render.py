@@ -163,6 +163,12 @@ def interested_note(platform: str) -> str:
             "Marking the event Interested on the Events tab counts as an RSVP too, but "
             "Discord shows everyone who is interested; an RSVP here stays private."
         )
+    if platform == "matrix":
+        return _(
+            "The post shows only a count. A reaction is seen in the room until it is removed "
+            "(I remove it when the room lets me); typed in a DM with me, an RSVP is seen by "
+            "nobody."
+        )
     return _("Nobody else sees who RSVP'd; the post shows only a count.")
 
 

@@ -1,15 +1,20 @@
-"""RSVP where people click: buttons on Discord announcements answered privately, the count
-on the post edited in place, across a restart, and stale presses refused with the reason."""
+"""RSVP where people click: buttons on Discord announcements and reactions on Matrix ones,
+answered privately, the count on the post edited in place (Discord edit, Matrix `m.replace` in
+an encrypted room), across a restart, and stale presses refused with the reason."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from nio import ReactionEvent, RoomMessageNotice, RoomSendResponse
 
 from bot.clock import VirtualClock
 from tests.harness.discord import EPHEMERAL, Circle, button_ids
+from tests.harness.matrix import scene
+from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +40,7 @@ async def test_discord_rsvp_buttons_answer_privately_and_edit_the_count_in_place
     bob, alice = circle.user("bob"), circle.user("alice")
     async with standin.client_running(circle.adapter(app).client):
         await circle.reply(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {"title": "Tuesday circle", "start": start, "duration": "90m", "zone": "UTC"},
             user="owner",
         )
@@ -88,7 +93,7 @@ async def test_discord_stale_rsvp_buttons_say_why(circle: Circle) -> None:
     bob = circle.user("bob")
     async with standin.client_running(circle.adapter(app).client):
         await circle.reply(
-            "meeting schedule",
+            "meeting-facilitator schedule",
             {
                 "title": "Weekly circle",
                 "start": start,
@@ -103,10 +108,75 @@ async def test_discord_stale_rsvp_buttons_say_why(circle: Circle) -> None:
         post = (await circle.bot_messages(general, before + 1))[-1]
         come = button_ids(post)["I'll come"]
         await circle.reply(
-            "meeting cancel", {"meeting": "Weekly circle", "when": start[:10]}, user="owner"
+            "meeting-facilitator cancel",
+            {"meeting": "Weekly circle", "when": start[:10]},
+            user="owner",
         )
         pressed = await standin.send_component(post, come, user=bob)
         cancelled = await standin.wait_for_interaction_response(pressed.id)
     assert cancelled["data"]["flags"] == EPHEMERAL
     assert "was cancelled, so your RSVP was not recorded" in cancelled["data"]["content"]
     assert standin.violations == []
+
+
+async def test_matrix_reaction_rsvps_privately_and_the_count_is_edited_with_m_replace(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path, encrypted=True) as s:
+        ana, room = s.ana, s.room
+        ana.client.add_event_callback(ana._record, ReactionEvent)
+        ben = await s.member("ben")
+        now = datetime.now(UTC)
+        start = (now + timedelta(minutes=1 if now.second < 40 else 2)).replace(
+            second=0, microsecond=0
+        )
+        mark = ana.mark()
+        await ana.say(
+            room, f'!meeting schedule "Open circle" "{start:%Y-%m-%d %H:%M}" 60m zone:UTC'
+        )
+        await ana.notice("Open circle", room=room, after=mark)
+        # the start announcement, at the start (the real clock: at most two minutes away)
+        _r, post = await ana.wait_for(
+            lambda r, e: (
+                r == room and isinstance(e, RoomMessageNotice) and "is starting now" in e.body
+            ),
+            mark,
+            wait_s=180,
+        )
+        assert isinstance(post, RoomMessageNotice) and getattr(post, "decrypted", False)
+        assert "Nobody has said yet" in post.body
+        assert "React to choose, or type the command:" in post.body
+        assert "✅ I'll come (!meeting rsvp" in post.body
+        await ana.wait_for(
+            lambda r, e: (
+                isinstance(e, ReactionEvent) and e.reacts_to == post.event_id and e.key == "❌"
+            ),
+            mark,
+        )
+
+        mark_ben, mark = ben.mark(), ana.mark()
+        reacted = await ben.client.room_send(
+            room,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": post.event_id, "key": "✅"}},
+            ignore_unverified_devices=True,
+        )
+        assert isinstance(reacted, RoomSendResponse), reacted
+        _dm, noted = await ben.notice("Noted: you plan to come", not_room=room, after=mark_ben)
+        assert getattr(noted, "decrypted", False)
+        assert "A reaction is seen in the room until it is removed" in noted.body
+        _r, edit = await ana.wait_for(
+            lambda r, e: (
+                r == room
+                and isinstance(e, RoomMessageNotice)
+                and e.source["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
+            ),
+            mark,
+        )
+        content = edit.source["content"]
+        assert content["m.relates_to"]["event_id"] == post.event_id
+        assert "1 member plans to come." in content["m.new_content"]["body"]
+        assert "React to choose" in content["m.new_content"]["body"]
+        assert getattr(edit, "decrypted", False)  # edited inside the encrypted room
+        room_texts = [getattr(e, "body", "") for r, e in ana.seen if r == room]
+        assert not [t for t in room_texts if "ben" in t.lower()]  # who RSVP'd stays private

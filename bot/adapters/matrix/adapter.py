@@ -40,6 +40,7 @@ from bot.adapters.matrix.files import MatrixFile, run_with_file
 from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.login import login
 from bot.adapters.matrix.panels import MatrixPanels
+from bot.adapters.matrix.reactions import LivePosts
 from bot.adapters.matrix.render import edit_content, pointer_content, text_content, when_renderer
 from bot.adapters.matrix.responder import ChannelReadResponder, MatrixResponder
 from bot.adapters.matrix.sending import SEND_SLOTS, RelatingClient, Sender, txn_id
@@ -64,12 +65,12 @@ log = logging.getLogger("circlebot.matrix")
 PLATFORM = "matrix"
 
 
-class MatrixAdapter(PlatformDefaults):
+class MatrixAdapter(LivePosts, PlatformDefaults):
     """Connects the core to one Matrix account; also the outbox's Matrix transport."""
 
     platform = PLATFORM
     capabilities = Capabilities(
-        logs_in=True, finds_sent=True, retracts=True, delivery_slots=SEND_SLOTS
+        logs_in=True, finds_sent=True, retracts=True, edits=True, delivery_slots=SEND_SLOTS
     )
 
     def __init__(self, app: Host) -> None:
@@ -168,7 +169,8 @@ class MatrixAdapter(PlatformDefaults):
         if target.is_dm:
             return await self.send_dm(target.platform_id, message, key=idempotency_key)
         room_id = await self.upgrades.current_room(target.platform_id)
-        return await self.send_message(room_id, message, reader=None, key=idempotency_key)
+        sent = await self.send_message(room_id, message, reader=None, key=idempotency_key)
+        return await self.add_reactions(room_id, sent, message)
 
     async def retract(self, target: Target, message_id: str) -> None:
         """Redact an event the bot sent (see `Sender.redact`)."""
@@ -401,7 +403,8 @@ class MatrixAdapter(PlatformDefaults):
     ) -> None:
         """A reaction in a community room: a press when it is on a panel's button."""
         incoming = partial(self._incoming, room_id, sender, pressed=reacts_to)
-        await self.panels.on_reaction(incoming, room_id, event_id, reacts_to, key)
+        if not await self.panels.on_reaction(incoming, room_id, event_id, reacts_to, key):
+            await self.on_live_reaction(room_id, sender, event_id, reacts_to, key)
 
     async def on_edit(self, room_id: str, sender: str, body: str) -> None:
         """An edited DM: answers are taken as first sent, so the member is told the edit
