@@ -6,7 +6,8 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.core.commands import AutocompleteFn, CommandSpec, spec_of
+from bot.core import suggest
+from bot.core.commands import AutocompleteFn, Choice, CommandSpec, spec_of
 from bot.core.dialogue import Dialogue
 from bot.core.dispatch import ActionHandler, CogHooks, Dispatcher
 from bot.i18n import _
@@ -81,6 +82,18 @@ class Cog:
                     helpers[option.name] = getattr(self, option.autocomplete)
             found.append((replace(spec, callback=bound, cog=self.name), helpers))
         return found
+
+    async def complete_zone(self, ctx: Context, partial: str) -> list[Choice]:
+        """Time zones for an option naming one (`autocomplete="complete_zone"`)."""
+        return suggest.zones(partial)
+
+    async def complete_country(self, ctx: Context, partial: str) -> list[Choice]:
+        """Countries for an option naming one (`autocomplete="complete_country"`)."""
+        return suggest.countries(partial)
+
+    async def complete_language(self, ctx: Context, partial: str) -> list[Choice]:
+        """The bot's languages for an option naming one (`autocomplete="complete_language"`)."""
+        return suggest.languages(partial)
 
     def dialogues(self) -> list[Dialogue]:
         """Dialogues this cog offers."""

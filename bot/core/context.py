@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -128,6 +128,9 @@ class Context:
     now: Callable[[], datetime] = system_now
     # Whether a public answer was sent: after one, a private note to the member is fine.
     answered_publicly: bool = False
+    # While suggesting values for one option: the other options' values as typed so far
+    # (autocomplete of `when` reads the chosen `meeting`). Empty when running a command.
+    filled: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -567,13 +567,20 @@ class Dispatcher:
             self._leave()
 
     async def autocomplete(
-        self, incoming: Incoming, spec: CommandSpec, option: str, partial: str
+        self,
+        incoming: Incoming,
+        spec: CommandSpec,
+        option: str,
+        partial: str,
+        filled: Mapping[str, str] | None = None,
     ) -> list[Choice]:
-        """Suggestions for one option (Discord autocomplete, Matrix/console hints)."""
+        """Suggestions for one option (Discord autocomplete, Matrix/console hints); `filled`:
+        the other options' values as typed so far, for suggestions that depend on them."""
         fn = self.registry.autocomplete(spec, option)
         if fn is None:
             return []
         ctx = await self.context(incoming, spec)
+        ctx.filled = {k: v[:100] for k, v in (filled or {}).items() if k != option}
         if ctx.tier < spec.tier:
             return []
         try:

@@ -38,6 +38,11 @@ class MeetingSchedule(Protocol):
         the community's next meeting when `meeting` is None; None when there is none."""
         ...
 
+    async def meeting_titles(self, community_id: int, partial: str) -> list[str]:
+        """Titles of the community's coming meetings that contain `partial`, soonest first
+        (for autocomplete); none from a schedule that cannot tell."""
+        return []
+
 
 @dataclass(frozen=True)
 class PublicOccurrence:

@@ -281,9 +281,9 @@ class AdminCog(Cog):
         ephemeral=True,
         options=(
             Option("timezone", OptionType.STRING, "Community time zone, e.g. Europe/Berlin",
-                   required=False, max_length=64),
+                   required=False, max_length=64, autocomplete="complete_zone"),
             Option("country", OptionType.STRING, "Default country code, e.g. US",
-                   required=False, max_length=64),
+                   required=False, max_length=64, autocomplete="complete_country"),
             Option("announce_channel", OptionType.CHANNEL, "Where announcements go",
                    required=False),
             Option("journal_channel", OptionType.CHANNEL, "Where shared journal entries appear",

@@ -569,6 +569,7 @@ class CrisisCog(Cog, CrisisLines):
                 "Two-letter code such as US",
                 required=False,
                 max_length=60,
+                autocomplete="complete_country",
             ),
             Option(
                 "topic",
@@ -637,6 +638,19 @@ class CrisisCog(Cog, CrisisLines):
             raise UserError(render.unknown_country(text=escape_markdown(text.strip()[:40])))
         return code
 
+    async def complete_entry(self, ctx: Context, partial: str) -> list[Choice]:
+        """This community's directory entries whose id, name or country holds what was typed:
+        `ie-samaritans · Samaritans (IE)`."""
+        if ctx.community is None:
+            return []
+        needle = partial.strip().casefold()
+        found = []
+        for entry in sorted(await self.service.directory(ctx.community.id), key=lambda e: e.id):
+            label = f"{entry.id} · {entry.name} ({entry.country})"
+            if needle in label.casefold():
+                found.append(Choice(entry.id, label[:100]))
+        return found[:25]
+
     async def _entry(self, ctx: Context, entry_id: str) -> Entry:
         entry = await self.service.find(ctx.require_community().id, entry_id.strip().lower())
         if entry is None:
@@ -661,7 +675,13 @@ class CrisisCog(Cog, CrisisLines):
         scope=Scope.COMMUNITY,
         ephemeral=True,
         options=(
-            Option("country", OptionType.STRING, "Two-letter code such as US", max_length=60),
+            Option(
+                "country",
+                OptionType.STRING,
+                "Two-letter code such as US",
+                max_length=60,
+                autocomplete="complete_country",
+            ),
             Option("name", OptionType.STRING, "The line's name", max_length=200),
             Option("category", OptionType.CHOICE, "What it is mainly for", choices=TOPIC_CHOICES),
             Option(
@@ -772,7 +792,13 @@ class CrisisCog(Cog, CrisisLines):
         scope=Scope.COMMUNITY,
         ephemeral=True,
         options=(
-            Option("id", OptionType.STRING, "The entry's id", max_length=64),
+            Option(
+                "id",
+                OptionType.STRING,
+                "The entry's id",
+                max_length=64,
+                autocomplete="complete_entry",
+            ),
             Option(
                 "field",
                 OptionType.CHOICE,
@@ -837,7 +863,15 @@ class CrisisCog(Cog, CrisisLines):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(Option("id", OptionType.STRING, "The entry's id", max_length=64),),
+        options=(
+            Option(
+                "id",
+                OptionType.STRING,
+                "The entry's id",
+                max_length=64,
+                autocomplete="complete_entry",
+            ),
+        ),
     )
     async def crisis_remove(self, ctx: Context, id: str) -> None:
         """Remove an entry from this community's directory."""
@@ -856,7 +890,15 @@ class CrisisCog(Cog, CrisisLines):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(Option("id", OptionType.STRING, "The entry's id", max_length=64),),
+        options=(
+            Option(
+                "id",
+                OptionType.STRING,
+                "The entry's id",
+                max_length=64,
+                autocomplete="complete_entry",
+            ),
+        ),
     )
     async def crisis_verify(self, ctx: Context, id: str) -> None:
         """Record that you checked an entry against its source today."""

@@ -227,6 +227,7 @@ class GeneralCog(Cog):
                 OptionType.STRING,
                 "An IANA zone such as Europe/Berlin; `clear` resets",
                 max_length=64,
+                autocomplete="complete_zone",
             ),
         ),
     )
@@ -251,6 +252,7 @@ class GeneralCog(Cog):
                 OptionType.STRING,
                 "Two-letter code such as US, GB or DE; `clear` resets",
                 max_length=64,
+                autocomplete="complete_country",
             ),
         ),
     )
@@ -275,6 +277,7 @@ class GeneralCog(Cog):
                 OptionType.STRING,
                 "Language code such as en; `clear` resets",
                 max_length=16,
+                autocomplete="complete_language",
             ),
         ),
     )

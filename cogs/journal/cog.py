@@ -472,7 +472,13 @@ class JournalCog(Cog, GroupJournal):
         "journal",
         "feedback",
         options=(
-            Option("id", OptionType.STRING, "The shared entry's id", max_length=32),
+            Option(
+                "id",
+                OptionType.STRING,
+                "The shared entry's id",
+                max_length=32,
+                autocomplete="complete_shared",
+            ),
             Option("text", OptionType.STRING, "Your encouragement", max_length=2000),
         ),
         ephemeral=True,
@@ -509,7 +515,15 @@ class JournalCog(Cog, GroupJournal):
     @command(
         "journal",
         "withdraw-feedback",
-        options=(Option("id", OptionType.STRING, "Your feedback's id", max_length=32),),
+        options=(
+            Option(
+                "id",
+                OptionType.STRING,
+                "Your feedback's id",
+                max_length=32,
+                autocomplete="complete_own_feedback",
+            ),
+        ),
         ephemeral=True,
     )
     async def withdraw_feedback(self, ctx: Context, id: str) -> None:
@@ -816,6 +830,27 @@ class JournalCog(Cog, GroupJournal):
             for e in page.items
             if needle in e.code or needle in (e.title or e.body).lower()
         ]
+
+    async def complete_shared(self, ctx: Context, partial: str) -> list[Choice]:
+        """Entries shared in this community's feed (every member here can read them)."""
+        if ctx.community is None:
+            return []
+        page = await self.service.feed(ctx.community.id, 1)
+        needle = partial.strip().lower()
+        return [
+            Choice(e.code, f"{e.code} · {' '.join((e.title or e.body).split())[:80]}")
+            for e in page.items
+            if needle in e.code or needle in (e.title or e.body).lower()
+        ][:25]
+
+    async def complete_own_feedback(self, ctx: Context, partial: str) -> list[Choice]:
+        """The asking member's own feedback (never anyone else's)."""
+        needle = partial.strip().lower()
+        return [
+            Choice(code, f"{code} · {' '.join(body.split())[:80]}")
+            for code, body in await self.service.own_feedback(ctx.actor.key)
+            if needle in code or needle in body.lower()
+        ][:25]
 
     async def complete_group(self, ctx: Context, partial: str) -> list[Choice]:
         """The member's group journals here."""

@@ -605,6 +605,18 @@ class JournalService:
             session.add(fb)
         return FeedbackSaved(fb.code, _view(row))
 
+    async def own_feedback(self, author: str, limit: int = 25) -> list[tuple[str, str]]:
+        """The member's own live feedback, newest first, as (code, text): only rows whose
+        author is `author`, so suggestions never show anyone else's words."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(JournalFeedback)
+                .where(JournalFeedback.author_key == author, JournalFeedback.removed_at.is_(None))
+                .order_by(JournalFeedback.created_at.desc())
+                .limit(limit)
+            )
+            return [(fb.code, fb.body) for fb in rows]
+
     async def withdraw_feedback(self, author: str, code: str) -> None:
         """A member takes back their own feedback."""
         async with self._sessions.begin() as session:

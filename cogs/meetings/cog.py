@@ -60,6 +60,7 @@ from cogs.meetings.service import (
 )
 
 _START = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?(?:\s+(\S+))?$")
+CHOICE_HORIZON_DAYS = 400  # how far ahead a meeting's dates are suggested
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 KIND_CHOICES = (
     Choice("standard", "Standard"),
@@ -109,6 +110,7 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
             "IANA time zone, e.g. Europe/Berlin (default: the community's)",
             required=False,
             max_length=64,
+            autocomplete="complete_zone",
         ),
         Option(
             "location",
@@ -365,6 +367,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def public_feed(self, community_id: int, *, name: str, url: str) -> bytes:
         """The community's meetings as a subscribable iCalendar feed."""
         return await public.feed(self.service, community_id, name=name, url=url)
+
+    async def meeting_titles(self, community_id: int, partial: str) -> list[str]:
+        """Titles of the community's coming meetings containing `partial`, soonest first."""
+        return [v.title for v in await self.service.suggest(community_id, partial)]
 
     async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         """Whether the person is one of the facilitators of the meeting `meeting` names
@@ -631,6 +637,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 OptionType.STRING,
                 "next, a date such as 2026-12-08, or all (the whole series)",
                 max_length=20,
+                autocomplete="complete_when",
             ),
             Option("note", OptionType.STRING, "A note shown in the announcement", required=False),
         ),
@@ -664,6 +671,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 OptionType.STRING,
                 "next, or the date of the meeting to move",
                 max_length=20,
+                autocomplete="complete_when",
             ),
             Option(
                 "to",
@@ -811,6 +819,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "next (default), a date such as 2026-12-08, or all",
                 required=False,
                 max_length=20,
+                autocomplete="complete_when",
             ),
             Option(
                 "reminder",
@@ -818,6 +827,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "yes (15 min before), no, or how long before, e.g. 1h",
                 required=False,
                 max_length=20,
+                autocomplete="complete_reminder",
             ),
         ),
         scope=Scope.COMMUNITY,
@@ -852,6 +862,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "A date such as 2026-12-08, or all (default)",
                 required=False,
                 max_length=20,
+                autocomplete="complete_when",
             ),
         ),
         scope=Scope.COMMUNITY,
@@ -1002,6 +1013,39 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Show meetings in the server's calendar (Discord's Events tab), or stop."""
         await self.service.set_events(ctx.require_community().id, ctx.actor.key, setting == "on")
         await ctx.reply(render.mirror_on() if setting == "on" else render.mirror_off())
+
+    async def complete_when(self, ctx: Context, partial: str) -> list[Choice]:
+        """The next occurrences of the meeting already chosen in `meeting`, as dates in its
+        zone (`2026-12-08`), shown with their start time."""
+        ref = ctx.filled.get("meeting", "")
+        if not ref or ctx.community is None:
+            return []
+        try:
+            view = await self._meeting(ctx, ref)
+        except UserError:
+            return []
+        now = self.clock.now()
+        needle = partial.strip().casefold()
+        found = []
+        for occ in view.occurrences(now, now + timedelta(days=CHOICE_HORIZON_DAYS)):
+            local = occ.start.astimezone(view.zone)
+            label = render.occurrence_choice(local, view.timezone)
+            if needle in label.casefold():
+                found.append(Choice(local.date().isoformat(), label))
+        return found[:25]
+
+    async def complete_reminder(self, ctx: Context, partial: str) -> list[Choice]:
+        """No reminder, 15 or 30 minutes, an hour or a day before; what was typed is offered
+        too when it reads as a duration, since any duration up to a day is taken."""
+        needle = partial.strip().casefold()
+        offered = [c for c in render.reminder_choices() if needle in c.display.casefold()]
+        if needle and not offered:
+            try:
+                self._remind(partial)
+            except (UserError, ValueError):
+                return []
+            return [Choice(partial.strip()[:20])]
+        return offered
 
     async def complete(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest meetings of this community by name."""

@@ -7,7 +7,16 @@ from datetime import datetime
 
 from babel.lists import format_list
 
-from bot.core import Message, Part, When, _, current_language, escape_markdown, ngettext
+from bot.core import (
+    Choice,
+    Message,
+    Part,
+    When,
+    _,
+    current_language,
+    escape_markdown,
+    ngettext,
+)
 from cogs.meetings import recurrence
 from cogs.meetings.kinds import kind_label
 from cogs.meetings.recurrence import Occurrence
@@ -460,3 +469,19 @@ def calendar_caption(n: int) -> str:
         "Here is the calendar ({n} meetings). Times carry their zone.",
         n,
     ).format(n=n)
+
+
+def occurrence_choice(local: datetime, zone: str) -> str:
+    """One date offered for a meeting option: `2026-12-08 19:00 (Europe/London)`."""
+    return f"{local:%Y-%m-%d %H:%M} ({zone})"[:100]
+
+
+def reminder_choices() -> list[Choice]:
+    """The reminders offered for an RSVP; any other duration up to a day is taken as well."""
+    return [
+        Choice("no", _("no reminder")),
+        Choice("15m", _("15 minutes before")),
+        Choice("30m", _("30 minutes before")),
+        Choice("1h", _("1 hour before")),
+        Choice("1d", _("1 day before")),
+    ]

@@ -196,6 +196,13 @@ class ScriptsCog(Cog):
         hint = " " + render.did_you_mean(name=near) if near else ""
         raise NotFound(render.no_script(name=name[:40]) + hint + " " + render.list_hint())
 
+    async def complete_meeting(self, ctx: Context, partial: str) -> list[Choice]:
+        """The community's coming meetings by title (when the meetings part is on)."""
+        if ctx.community is None or self.meetings is None:
+            return []
+        titles = await self.meetings.meeting_titles(ctx.community.id, partial)
+        return [Choice(t[:100]) for t in titles][:25]
+
     async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest script names."""
         if ctx.community is None:
@@ -571,6 +578,7 @@ class ScriptsCog(Cog):
                 required=False,
                 max_length=100,
                 published=True,
+                autocomplete="complete_meeting",
             ),
         ),
     )

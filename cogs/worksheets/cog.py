@@ -285,6 +285,17 @@ class WorksheetsCog(Cog):
             if needle in s.id or needle in s.title.casefold()
         ][:25]
 
+    async def complete_item(self, ctx: Context, partial: str) -> list[Choice]:
+        """The asking member's own toolbox items, newest first: `#3 Cost-benefit analysis`.
+        Only ever the asker's items: the list is read by their own actor key."""
+        needle = partial.strip().casefold().lstrip("#")
+        found = []
+        for item in reversed(await self.toolbox.items(ctx.actor.key)):
+            label = render.item_choice(item, self._sheet_for(item), self._preview(item))
+            if needle in str(item.number) or needle in label.casefold():
+                found.append(Choice(str(item.number), label[:100]))
+        return found[:25]
+
     def _find(self, name: str, prefix: str) -> Worksheet:
         wanted = name.strip().casefold().lstrip("#")
         for sheet in self.sheets.values():
@@ -367,7 +378,15 @@ class WorksheetsCog(Cog):
         "toolbox",
         "view",
         ephemeral=True,
-        options=(Option("id", OptionType.INTEGER, "The item's number", min_value=1),),
+        options=(
+            Option(
+                "id",
+                OptionType.INTEGER,
+                "The item's number",
+                min_value=1,
+                autocomplete="complete_item",
+            ),
+        ),
     )
     async def toolbox_view(self, ctx: Context, id: int) -> None:
         """Show one item from your toolbox."""
@@ -382,7 +401,13 @@ class WorksheetsCog(Cog):
         "edit",
         dm=True,
         options=(
-            Option("id", OptionType.INTEGER, "The item's number", min_value=1),
+            Option(
+                "id",
+                OptionType.INTEGER,
+                "The item's number",
+                min_value=1,
+                autocomplete="complete_item",
+            ),
             Option(
                 "answer",
                 OptionType.STRING,
@@ -471,7 +496,15 @@ class WorksheetsCog(Cog):
         "toolbox",
         "delete",
         ephemeral=True,
-        options=(Option("id", OptionType.INTEGER, "The item's number", min_value=1),),
+        options=(
+            Option(
+                "id",
+                OptionType.INTEGER,
+                "The item's number",
+                min_value=1,
+                autocomplete="complete_item",
+            ),
+        ),
     )
     async def toolbox_delete(self, ctx: Context, id: int) -> None:
         """Delete an item from your toolbox for good (shares are withdrawn too)."""
@@ -485,7 +518,13 @@ class WorksheetsCog(Cog):
         "share",
         ephemeral=True,
         options=(
-            Option("id", OptionType.INTEGER, "The item's number", min_value=1),
+            Option(
+                "id",
+                OptionType.INTEGER,
+                "The item's number",
+                min_value=1,
+                autocomplete="complete_item",
+            ),
             Option("person", OptionType.USER, "The facilitator to share it with", required=False),
             Option(
                 "group",
@@ -537,7 +576,15 @@ class WorksheetsCog(Cog):
         "toolbox",
         "unshare",
         ephemeral=True,
-        options=(Option("id", OptionType.INTEGER, "The item's number", min_value=1),),
+        options=(
+            Option(
+                "id",
+                OptionType.INTEGER,
+                "The item's number",
+                min_value=1,
+                autocomplete="complete_item",
+            ),
+        ),
     )
     async def toolbox_unshare(self, ctx: Context, id: int) -> None:
         """Withdraw every share of one item."""

@@ -204,6 +204,13 @@ def toolbox_empty(prefix: str) -> str:
     )
 
 
+def item_choice(item: Item, sheet: Worksheet, preview: str) -> str:
+    """An autocomplete suggestion for one of the member's items: `#3 Cost-benefit analysis ·
+    late nights`, at most 100 characters (Discord's limit for a choice's name)."""
+    line = f"#{item.number} {_(sheet.title)}" + (f" · {preview}" if preview else "")
+    return line[:100]
+
+
 def toolbox_page(
     rows: Sequence[tuple[Item, Worksheet, str]],
     page: int,

@@ -20,7 +20,13 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.client import CircleClient, ShardedCircleClient
-from bot.adapters.discord.commands import SlashNames, build_tree, payload_hash, plain_values
+from bot.adapters.discord.commands import (
+    SlashNames,
+    build_tree,
+    payload_hash,
+    plain_values,
+    suggestions,
+)
 from bot.adapters.discord.components import (
     FORM_PREFIX,
     ActionButton,
@@ -362,11 +368,12 @@ class DiscordAdapter(Delivery):
 
     async def complete(
         self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str
-    ) -> list[app_commands.Choice[str]]:
+    ) -> list[app_commands.Choice[Any]]:
         responder = InteractionResponder(self, interaction, private=True)
         incoming = await self._incoming(interaction, responder)
-        choices = await self.app.dispatcher.autocomplete(incoming, spec, option, partial)
-        return [app_commands.Choice(name=trim(c.display, 100), value=c.value) for c in choices]
+        filled = {k: str(v) for k, v in interaction.namespace if v is not None}
+        choices = await self.app.dispatcher.autocomplete(incoming, spec, option, partial, filled)
+        return suggestions(spec, option, choices)
 
     async def on_action(self, interaction: discord.Interaction, action_id: str) -> None:
         async def work(incoming: Incoming) -> None:

@@ -25,7 +25,15 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
-from bot.core.commands import NAME_RE, CommandSpec, Option, OptionType, SpecError
+from bot.core.commands import (
+    MAX_CHOICES,
+    NAME_RE,
+    Choice,
+    CommandSpec,
+    Option,
+    OptionType,
+    SpecError,
+)
 from bot.core.permissions import Scope, Tier
 from bot.i18n import _
 
@@ -62,7 +70,7 @@ class CommandHandler(Protocol):
 
     async def complete(
         self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str
-    ) -> list[app_commands.Choice[str]]:
+    ) -> list[app_commands.Choice[Any]]:
         """Suggestions for one option."""
 
 
@@ -116,6 +124,25 @@ def plain_values(
     return raw, known
 
 
+def suggestions(
+    spec: CommandSpec, option: str, choices: list[Choice]
+) -> list[app_commands.Choice[Any]]:
+    """The core's suggestions within Discord's limits: at most 25, names of 1-100 characters,
+    and each value of the option's type (a number for an integer option)."""
+    declared = spec.option(option)
+    number = declared is not None and declared.type is OptionType.INTEGER
+    shown: list[app_commands.Choice[Any]] = []
+    for choice in choices[:MAX_CHOICES]:
+        name = choice.display if len(choice.display) <= 100 else choice.display[:99] + "…"
+        if number:
+            if not choice.value.isdigit():
+                continue
+            shown.append(app_commands.Choice(name=name, value=int(choice.value)))
+        else:
+            shown.append(app_commands.Choice(name=name, value=choice.value[:100]))
+    return shown
+
+
 def _callback(
     spec: CommandSpec, handler: CommandHandler
 ) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -161,10 +188,10 @@ def _callback(
 
 def _completer(
     spec: CommandSpec, option: str, handler: CommandHandler
-) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]]:
+) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[Any]]]]:
     async def complete(
         interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    ) -> list[app_commands.Choice[Any]]:
         return await handler.complete(interaction, spec, option, current)
 
     return complete
