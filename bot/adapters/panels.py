@@ -11,17 +11,23 @@ Shared by the platform adapters so that a panel behaves the same everywhere:
 - Matrix also needs each panel message's reaction keys: `action_for` maps a message and an
   emoji to the action id, for live and retired messages alike.
 
-Kept in memory, bounded (`KEPT`, oldest first out): after a restart a press on a panel from
-before is judged by its action id alone (the owning cog checks it against live state, as it
-does for any button), and the next post of the panel starts a new live message.
+Kept in memory, bounded (`KEPT`, oldest first out). The live message of each panel in a place
+and its buttons (ids, labels, emoji: nothing a member wrote) are also saved in the adapter's
+`adapter_state` row `panels:<place id>`, so after a restart the live panel is still edited in
+place, its reactions still press on Matrix, and the next new post still retires it. Retired
+messages are not saved: after a restart a press on one is judged by its action id alone (the
+owning cog checks it against live state, as for any button); on Discord their buttons are
+already greyed out.
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.adapters.state import AdapterStore
 from bot.core.message import Message
 from bot.i18n import _
 
@@ -51,13 +57,44 @@ def emoji_key(emoji: str) -> str:
     return emoji.replace(VARIATION_SELECTOR, "")
 
 
+def _keys(message: Message) -> dict[str, str]:
+    return {emoji_key(a.emoji): a.id for a in message.actions if a.emoji}
+
+
 class PanelBoard:
     """Which message is live for each (place, panel), which are retired, and their reactions."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: AdapterStore | None = None) -> None:
         self._live: dict[tuple[str, str], LivePanel] = {}
         self._retired: OrderedDict[str, None] = OrderedDict()
         self._actions: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._store = store
+        self._loaded: set[str] = set()
+
+    async def load(self, place_id: str) -> None:
+        """Read the live panels of `place_id` saved before a restart (once per place; what
+        this process showed since wins)."""
+        if self._store is None or place_id in self._loaded:
+            return
+        self._loaded.add(place_id)
+        raw = await self._store.get(f"panels:{place_id}")
+        for panel, saved in (json.loads(raw) if raw else {}).items():
+            if (place_id, panel) in self._live:
+                continue
+            message = Message.from_json({"actions": saved["actions"]})
+            self._live[(place_id, panel)] = LivePanel(saved["id"], message)
+            self._remember(self._actions, saved["id"], _keys(message))
+
+    async def save(self, place_id: str) -> None:
+        """Save the live panels of `place_id` (ids and buttons only)."""
+        if self._store is None:
+            return
+        saved = {
+            panel: {"id": live.message_id, "actions": live.message.to_json()["actions"]}
+            for (place, panel), live in self._live.items()
+            if place == place_id
+        }
+        await self._store.put({f"panels:{place_id}": json.dumps(saved)})
 
     def live(self, place_id: str, panel: str) -> LivePanel | None:
         """The live message of `panel` in `place_id`, if this process posted or edited one."""
@@ -75,11 +112,7 @@ class PanelBoard:
         retires it on the platform), else None."""
         previous = self._live.get((place_id, panel))
         self._live[(place_id, panel)] = LivePanel(message_id, message)
-        self._remember(
-            self._actions,
-            message_id,
-            {emoji_key(a.emoji): a.id for a in message.actions if a.emoji},
-        )
+        self._remember(self._actions, message_id, _keys(message))
         self._retired.pop(message_id, None)
         if previous is None or previous.message_id == message_id:
             return None

@@ -239,3 +239,29 @@ async def test_discord_a_slow_press_still_edits_the_panel_and_leaves_no_trace(
     assert deferral["type"] == 5 and deferral["data"]["flags"] == EPHEMERAL
     assert button_ids(edited)["Next step"].endswith(":1:next")
     assert standin.violations == []
+
+
+async def test_discord_the_live_panel_is_remembered_across_a_restart(
+    discord_standin: DiscordStandin, circle: Circle
+) -> None:
+    app = await circle.app()
+    standin = circle.standin
+    async with standin.client_running(circle.adapter(app).client):
+        started = await standin.send_command(
+            "script start", {"script": "standard"}, user=circle.user("owner")
+        )
+        await standin.wait_for_interaction_response(started.id)
+        panel = standin.original_response(started.id)
+        assert panel is not None and not any(buttons_disabled(panel))
+    async with standin.client_running(circle.adapter(app).client):  # a new process
+        paused = await circle.reply("script pause", user="owner")
+        assert "paused" in paused["data"]["content"]
+        old = await standin.wait_for(
+            lambda: (
+                (m := standin.state.find_message(int(panel["id"])))
+                and all(buttons_disabled(m))
+                and m
+            )
+        )
+    assert "step 1 of 7" in old["content"]
+    assert standin.violations == []

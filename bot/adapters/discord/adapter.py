@@ -118,7 +118,7 @@ class DiscordAdapter(Delivery):
             self.tree.copy_global_to(guild=discord.Object(guild_id))
         self._communities: dict[int, int] = {}  # guild id -> community row id
         self.store = AdapterStore(PLATFORM, app.db.sessions)
-        self.panels = PanelBoard()
+        self.panels = PanelBoard(self.store)
         # user id -> guild they last used the bot in; saved, so a DM after a restart too
         # belongs to that guild's community
         self._last_guild: dict[int, int] = {}

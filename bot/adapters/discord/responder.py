@@ -172,6 +172,9 @@ class InteractionResponder(ResponderDefaults):
         parts = render(message)
         async with self._lock:
             panel = message.panel if parts and not private else None
+            channel = self._interaction.channel_id or 0
+            if panel is not None:
+                await self._adapter.panels.load(str(channel))
             pressed = self._pressed_panel(panel)
             if pressed is not None and len(parts) == 1:
                 await self._edit_pressed(parts[0], pressed)
@@ -182,8 +185,8 @@ class InteractionResponder(ResponderDefaults):
                     sent = await self._send(part, private)
             self._answered = self._answered or bool(parts)
             if panel is not None and sent is not None:
-                channel = self._interaction.channel_id or 0
                 previous = self._adapter.panels.show(str(channel), panel, sent, message)
+                await self._adapter.panels.save(str(channel))
                 if previous is not None:
                     await self._adapter.retire_panel(
                         channel, previous.message_id, previous.message

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from bot.adapters.matrix.sending import Sender, txn_id
 from bot.adapters.panels import PanelBoard, retired_refusal
+from bot.adapters.state import AdapterStore
 from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError
 from bot.core.message import Message
@@ -38,6 +39,10 @@ class PanelOutlet(Protocol):
 
     app: Host
     sender: Sender
+
+    @property
+    def state(self) -> AdapterStore:
+        """Where the adapter keeps what outlives a restart."""
 
     async def send_message(
         self,
@@ -57,7 +62,7 @@ class MatrixPanels:
 
     def __init__(self, outlet: PanelOutlet) -> None:
         self.outlet = outlet
-        self.board = PanelBoard()
+        self.board = PanelBoard(outlet.state)
 
     async def show(
         self,
@@ -73,6 +78,7 @@ class MatrixPanels:
             DeliveryError: the homeserver refused the post or the edit.
         """
         panel = message.panel or ""
+        await self.board.load(room_id)
         live = self.board.live(room_id, panel)
         if (
             pressed is not None
@@ -81,6 +87,7 @@ class MatrixPanels:
         ):
             await self.outlet.send_message(room_id, message, reader=None, replaces=pressed)
             self.board.show(room_id, panel, pressed, message)
+            await self.board.save(room_id)
             await self.offer_reactions(room_id, pressed, message, live.message if live else None)
             return
         sent = await self.outlet.send_message(room_id, message, reader=None, relates=relates)
@@ -88,8 +95,9 @@ class MatrixPanels:
             return
         event_id = sent.split()[0]
         previous = self.board.show(room_id, panel, event_id, message)
+        await self.board.save(room_id)
         await self.offer_reactions(room_id, event_id, message, None)
-        if previous is not None and previous.message.actions:
+        if previous is not None and previous.message.text and previous.message.actions:
             try:
                 await self.outlet.send_message(
                     room_id,
@@ -131,6 +139,7 @@ class MatrixPanels:
         """A member's reaction: a press when it is a button of a panel message. `incoming`
         builds the member's `Incoming` for it. False when it is not (chat, or a button of a
         post that is not a panel, for its owner to read)."""
+        await self.board.load(room_id)
         action_id = self.board.action_for(reacts_to, key)
         if action_id is None:
             return False
