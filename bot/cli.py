@@ -12,6 +12,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot import __version__, crypto, keycheck
 from bot.app import App, StartupError, resolve_keys, sqlite_path
@@ -19,6 +20,8 @@ from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import AppConfig, ConfigError
 from bot.core.loader import LoadError
 from bot.core.loader import read_config as load_config
+from bot.db import DatabaseUnreachable
+from bot.leader import ProcessView, StatusView
 from bot.platform import Platform
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -123,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         "leader's heartbeat is fresh, 1 otherwise (usable as a health check).",
     )
     status.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object for supervisors (the same facts; same exit codes)",
+    )
     invite = sub.add_parser(
         "invite-url",
         help="print the link that adds the bot to a Discord server, with the permissions it needs",
@@ -225,23 +233,99 @@ def _utc(when: datetime) -> str:
 async def _status(config: AppConfig, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
-    from bot.db import Database, utcnow
-    from bot.leader import FRESH_SECONDS, read_status
+    from bot.db import Database, reaching, utcnow
+    from bot.leader import read_status
 
     url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
     if args.db and not args.db.exists():
         raise StartupError(f"{args.db} does not exist")
     db = Database(url)
     try:
-        view = await read_status(db.sessions)
+        with reaching(db.display_url):
+            view = await read_status(db.sessions)
+    except DatabaseUnreachable as exc:
+        if args.json:
+            print(json.dumps(status_json_unreachable(db.display_url, exc.reason)))
+        raise
     except DBAPIError:
-        raise StartupError(
+        problem = (
             f"cannot read the status of {db.display_url}; is it migrated (`circlebot migrate`)?"
-        ) from None
+        )
+        if args.json:
+            print(json.dumps(status_json_unreachable(db.display_url, problem, reachable=True)))
+        raise StartupError(problem) from None
     finally:
         await db.close()
     now = utcnow()
-    print(f"Database: {db.display_url}")
+    if args.json:
+        print(json.dumps(status_json(db.display_url, view, now), indent=2))
+        return 0 if view.leader(now) is not None else 1
+    return _print_status(db.display_url, view, now)
+
+
+def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, Any]:
+    """`circlebot status --json`: what a supervisor checks, as one JSON object.
+
+    Keys: `healthy` (a leader's heartbeat is fresh: timed work is being done), `database`
+    (`url` without password, `reachable`, `problem`), `leader` (the process object or null),
+    `processes` (each: id, host, pid, started_at and heartbeat_at as ISO 8601 UTC,
+    heartbeat_age_seconds, fresh, leader, platforms: name -> connected), `outbox` (pending,
+    oldest_due, failed, skipped, retracting: counts of items) and `last_error` (where and what
+    kind, never a member's words) or null.
+    """
+
+    def process(p: ProcessView) -> dict[str, Any]:
+        return {
+            "id": p.id,
+            "host": p.host,
+            "pid": p.pid,
+            "started_at": p.started_at.astimezone(UTC).isoformat(),
+            "heartbeat_at": p.heartbeat_at.astimezone(UTC).isoformat(),
+            "heartbeat_age_seconds": round((now - p.heartbeat_at).total_seconds(), 1),
+            "fresh": p.fresh(now),
+            "leader": p.leader,
+            "platforms": dict(p.platforms),
+        }
+
+    leader = view.leader(now)
+    last = view.last_error()
+    return {
+        "healthy": leader is not None,
+        "database": {"url": display_url, "reachable": True, "problem": None},
+        "leader": process(leader) if leader is not None else None,
+        "processes": [process(p) for p in view.processes],
+        "outbox": {
+            "pending": view.pending,
+            "oldest_due": view.oldest_due.astimezone(UTC).isoformat() if view.oldest_due else None,
+            "failed": view.failed,
+            "skipped": view.skipped,
+            "retracting": view.retracting,
+        },
+        "last_error": None
+        if last is None
+        else {"host": last[0].host, "pid": last[0].pid, **last[1]},
+    }
+
+
+def status_json_unreachable(
+    display_url: str, problem: str, *, reachable: bool = False
+) -> dict[str, Any]:
+    """`circlebot status --json` when the database cannot be read: unhealthy, and why."""
+    return {
+        "healthy": False,
+        "database": {"url": display_url, "reachable": reachable, "problem": problem},
+        "leader": None,
+        "processes": [],
+        "outbox": None,
+        "last_error": None,
+    }
+
+
+def _print_status(display_url: str, view: StatusView, now: datetime) -> int:
+    from bot.leader import FRESH_SECONDS
+
+    db_display_url = display_url
+    print(f"Database: {db_display_url}")
     print(f"Processes: {len(view.processes)}")
     for p in view.processes:
         role = "leader  " if p.leader else "follower"
@@ -540,6 +624,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except DatabaseUnreachable as exc:
+        print(f"circlebot {command}: {exc}", file=sys.stderr)
+        return 1
     except (StartupError, LoadError, crypto.KeyringError) as exc:
         print(f"circlebot cannot start: {exc}", file=sys.stderr)
         return 1

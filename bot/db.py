@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import socket
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -217,6 +222,76 @@ def _note_delete(
         conn.info[SCRUB_WAL] = True
 
 
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+class DatabaseUnreachable(Exception):
+    """The database could not be reached; `str()` is one line naming it (without password)
+    and why, for an operator."""
+
+    def __init__(self, display_url: str, reason: str) -> None:
+        super().__init__(
+            f"cannot reach the database {display_url}: {reason}. Is it running there, and is "
+            "database.url right?"
+        )
+        self.display_url = display_url
+        self.reason = reason
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """Why a connection failed, in a few words, when `exc` (or what caused it) says the
+    database cannot be reached; None for any other error."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        found = stack.pop()
+        if id(found) in seen:
+            continue
+        seen.add(id(found))
+        reason = _reason(found)
+        if reason is not None:
+            return reason
+        for inner in (getattr(found, "orig", None), found.__cause__, found.__context__):
+            if isinstance(inner, BaseException):
+                stack.append(inner)
+    return None
+
+
+def _reason(exc: BaseException) -> str | None:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "the host name does not resolve"
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT_SECONDS:g} s"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return "that database does not exist on the server"
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return "the server refused the user name or password"
+    if isinstance(exc, (asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)):
+        return "the server accepts no connections now (starting, stopping or full)"
+    if isinstance(exc, (ConnectionError, OSError)) and exc.errno is not None:
+        return (exc.strerror or str(exc)).lower()
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+        return "the database file cannot be opened"
+    return None
+
+
+@contextlib.contextmanager
+def reaching(display_url: str) -> Iterator[None]:
+    """Turn a failure to connect inside the block into `DatabaseUnreachable`; anything else
+    passes through unchanged."""
+    try:
+        yield
+    except DatabaseUnreachable:
+        raise
+    except Exception as exc:
+        reason = unreachable_reason(exc)
+        if reason is None:
+            raise
+        raise DatabaseUnreachable(display_url, reason) from None
+
+
 def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     """An async engine with the settings each backend needs.
 
@@ -232,8 +307,11 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
             # Members' text lives here: readable by the bot's user only, whatever the umask.
             # SQLite gives its -wal and -shm files the same mode as the database file.
             private_file(Path(database))
-    elif schema:
-        kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    else:
+        # asyncpg waits 60 s for a server that does not answer; say so sooner.
+        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+        if schema:
+            kwargs["connect_args"]["server_settings"] = {"search_path": schema}
     # A SQLite file cannot drop a connection, so pinging it would only add a round trip to
     # the driver's thread on every checkout; a PostgreSQL server can, so it is pinged.
     sqlite = parsed.get_backend_name() == "sqlite"
@@ -317,24 +395,34 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     async def status(self) -> SchemaStatus:
-        """Compare the database's applied revisions with the heads of every branch."""
+        """Compare the database's applied revisions with the heads of every branch.
+
+        Raises:
+            DatabaseUnreachable: the database cannot be reached (one line says why).
+        """
         heads = frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
         def current(conn: Connection) -> frozenset[str]:
             return frozenset(MigrationContext.configure(conn).get_current_heads())
 
-        async with self.engine.connect() as conn:
-            applied = await conn.run_sync(current)
+        with reaching(self.display_url):
+            async with self.engine.connect() as conn:
+                applied = await conn.run_sync(current)
         return SchemaStatus(current=applied, heads=heads)
 
     async def migrate(self) -> SchemaStatus:
-        """Upgrade to the newest schema."""
+        """Upgrade to the newest schema.
+
+        Raises:
+            DatabaseUnreachable: the database cannot be reached (one line says why).
+        """
 
         def upgrade(conn: Connection) -> None:
             command.upgrade(alembic_config(conn), "heads")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(upgrade)
+        with reaching(self.display_url):
+            async with self.engine.begin() as conn:
+                await conn.run_sync(upgrade)
         return await self.status()
 
     async def close(self) -> None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.clock import VirtualClock
 from bot.core.message import Message
+from bot.crypto import generate_key
 from bot.db import utcnow
 from bot.models import ProcessStatus
 from bot.outbox import Target
 from tests.harness.app import AppFactory
-from tests.harness.console import status
+from tests.harness.console import circlebot, status
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -82,3 +87,70 @@ async def test_status_shows_what_was_skipped_after_downtime(
     out = status(db, tmp_path).stdout
     assert "Outbox: 1 skipped (came due while the bot was down); the last: stale by 3600s" in out
     assert "Outbox: 1 pending" in out and "too late" not in out
+
+
+async def test_status_json_gives_a_supervisor_the_same_facts(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    app = await app_factory(clock=VirtualClock(START), db_url=f"sqlite+aiosqlite:///{db}")
+    await app.outbox.enqueue(
+        "a", Target("fake", "general"), Message.of("later"), START + timedelta(hours=2)
+    )
+    await app.leader.beat()
+
+    result = circlebot("status", "--db", str(db), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["healthy"] is True
+    assert found["database"] == {
+        "url": f"sqlite+aiosqlite:///{db}",
+        "reachable": True,
+        "problem": None,
+    }
+    assert found["leader"]["pid"] == os.getpid() and found["leader"]["fresh"] is True
+    assert [p["pid"] for p in found["processes"]] == [os.getpid()]
+    assert found["outbox"]["pending"] == 1
+    assert found["outbox"]["oldest_due"] == "2026-12-01T11:00:00+00:00"
+    assert found["last_error"] is None
+
+    await app.close()
+    stopped = circlebot("status", "--db", str(db), "--json", cwd=tmp_path)
+    assert stopped.returncode == 1
+    assert json.loads(stopped.stdout)["healthy"] is False
+
+
+def refusing_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["migrate", "status", "run"])
+def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://circle:s3cret@127.0.0.1:{refusing_port()}/circlebot"
+    (tmp_path / "config.toml").write_text(
+        f'[database]\nurl = "{url}"\n\n[security]\nencryption_keys = ["{generate_key()}"]\n\n'
+        '[discord]\nenabled = true\ntoken = "not-used"\n'
+    )
+    result = circlebot(command, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"circlebot {command}: cannot reach the database "
+        f"postgresql+asyncpg://circle:***@{url.split('@')[1]}: connection refused. "
+        "Is it running there, and is database.url right?"
+    ], result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_status_json_says_the_database_is_unreachable(tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://circle@127.0.0.1:{refusing_port()}/circlebot"
+    (tmp_path / "config.toml").write_text(f'[database]\nurl = "{url}"\n')
+    result = circlebot("status", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    found = json.loads(result.stdout)
+    assert found["healthy"] is False
+    assert found["database"] == {"url": url, "reachable": False, "problem": "connection refused"}
+    assert len(result.stderr.strip().splitlines()) == 1
