@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from nio import MegolmEvent, RoomMessageText
+from nio import MegolmEvent, ReactionEvent, RoomMessageText
 from nio.exceptions import EncryptionError
 
 from bot.adapters.matrix import sync as matrix
@@ -63,17 +63,33 @@ def text(body: str, event_id: str) -> RoomMessageText:
     return event
 
 
+def reaction(key: str, reacts_to: str, event_id: str) -> ReactionEvent:
+    event = ReactionEvent.from_dict(
+        {
+            "type": "m.reaction",
+            "event_id": event_id,
+            "sender": BEN,
+            "origin_server_ts": int(time.time() * 1000),
+            "content": {
+                "m.relates_to": {"rel_type": "m.annotation", "event_id": reacts_to, "key": key}
+            },
+        }
+    )
+    assert isinstance(event, ReactionEvent)
+    return event
+
+
 class Client:
     """What the adapter asks of nio here: decrypt, and request a room key."""
 
     user_id = "@bot:localhost"
 
     def __init__(self) -> None:
-        self.keys: dict[str, RoomMessageText] = {}  # event id -> what it decrypts to
+        self.keys: dict[str, RoomMessageText | ReactionEvent] = {}  # id -> what it decrypts to
         self.requested: list[str] = []
         self.rooms: dict[str, Any] = {}
 
-    def decrypt_event(self, event: MegolmEvent) -> RoomMessageText:
+    def decrypt_event(self, event: MegolmEvent) -> RoomMessageText | ReactionEvent:
         found = self.keys.get(event.event_id)
         if found is None:
             raise EncryptionError("no room key")
@@ -116,6 +132,11 @@ class Recorder:
     async def on_plain(self, room_id: str, sender: str, body: str) -> None:
         self.ran.append(("plain", body))
 
+    async def on_reaction(
+        self, room_id: str, sender: str, event_id: str, reacts_to: str, key: str
+    ) -> None:
+        self.ran.append(("reaction", (reacts_to, key)))
+
     async def ask_resend(self, room_id: str) -> None:
         self.ran.append(("resend", room_id))
 
@@ -157,6 +178,21 @@ async def test_a_room_event_is_kept_its_key_requested_and_handled_when_it_arrive
     assert sorted(ran) == [("command", "!crisis now"), ("plain", "Ich will nicht mehr leben")]
     assert a._undecrypted == {}
     assert a.handlers.origins == [Origin("$command")]  # its answer replies to the late event
+
+
+async def test_a_reaction_whose_key_came_late_still_presses_once() -> None:
+    """An encrypted reaction (a button press on a panel) decrypted only when its room key
+    arrives is handed on then, once; in a DM it is no press."""
+    a, client, ran, _dms = adapter()
+    now = time.time()
+    in_room, in_dm = encrypted("$press"), encrypted("$dm-press", DM)
+    assert a.wanted(ROOM, in_room, now) is None and a.wanted(DM, in_dm, now) is None
+    client.keys["$press"] = reaction("\u23ed\ufe0f", "$panel", "$press")
+    client.keys["$dm-press"] = reaction("\u23ed\ufe0f", "$panel", "$dm-press")
+    await run(a.retry_undecrypted(now + 1))
+    await run(a.retry_undecrypted(now + 2))
+    assert ran == [("reaction", ("$panel", "\u23ed\ufe0f"))]
+    assert a._undecrypted == {}
 
 
 async def run_retry(a: SyncLoop, now: float) -> list[tuple[str, Any]]:

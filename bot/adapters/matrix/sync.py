@@ -385,6 +385,18 @@ class SyncLoop:
                     starts.append(
                         (lane, partial(handlers.on_plain, event.room_id, event.sender, body))
                     )
+            elif isinstance(decrypted, ReactionEvent):
+                del self._undecrypted[event_id]  # a button pressed before its key came
+                if not is_dm and self.state.claim(event_id):
+                    press = partial(
+                        handlers.on_reaction,
+                        event.room_id,
+                        event.sender,
+                        event_id,
+                        decrypted.reacts_to,
+                        decrypted.key,
+                    )
+                    starts.append((lane, press))
             elif decrypted is not None:
                 del self._undecrypted[event_id]  # decrypted, and not text we act on
             elif now - seen > UNDECRYPTABLE_WAIT_S and self.state.claim(event_id):
