@@ -826,14 +826,36 @@ def validate_modal(data: dict[str, Any]) -> _Errors:
     return errors
 
 
-def validate_autocomplete(data: dict[str, Any]) -> _Errors:
+def _focused_type(data: dict[str, Any]) -> int | None:
+    """The option type of the focused option of an autocomplete interaction's data."""
+    for option in data.get("options") or []:
+        if option.get("focused"):
+            return int(option["type"])
+        found = _focused_type(option)
+        if found is not None:
+            return found
+    return None
+
+
+def validate_autocomplete(data: dict[str, Any], focused_type: int | None = None) -> _Errors:
+    """Discord's rules for suggestions: at most 25, names of 1-100 characters, and values of
+    the focused option's type (text of at most 100 for a string option, numbers for integer
+    and number options)."""
     errors: _Errors = []
     choices = data.get("choices") or []
     _check_len(errors, "data.choices", choices, 25)
     for i, choice in enumerate(choices):
         _check_len(errors, f"data.choices.{i}.name", choice.get("name"), 100, 1)
-        if isinstance(choice.get("value"), str):
-            _check_len(errors, f"data.choices.{i}.value", choice["value"], 100)
+        value = choice.get("value")
+        if isinstance(value, str):
+            _check_len(errors, f"data.choices.{i}.value", value, 100)
+        wrong = (
+            (focused_type == 3 and not isinstance(value, str))
+            or (focused_type == 4 and (isinstance(value, bool) or not isinstance(value, int)))
+            or (focused_type == 10 and not isinstance(value, int | float))
+        )
+        if wrong:
+            errors.append((f"data.choices.{i}.value", "BASE_TYPE_BAD", "Invalid value type"))
     return errors
 
 
@@ -2263,7 +2285,7 @@ class DiscordStandin:
         elif ctype == 9:
             errors = validate_modal(data)
         elif ctype == 8:
-            errors = validate_autocomplete(data)
+            errors = validate_autocomplete(data, _focused_type(record.payload.get("data") or {}))
         if errors:
             return _json_response(_errors_json(errors), 400)
         if ctype in (4, 7):
