@@ -136,6 +136,7 @@ class App:
             retract=self._retract,
             slots=self._delivery_slots,
             edit=self._edit,
+            pace=self._delivery_pace,
         )
         self.transports: dict[str, Platform] = {}
         self.mirrors: dict[str, Platform] = {}  # the platforms with a calendar
@@ -319,6 +320,11 @@ class App:
         """How many outbox sends to `platform` may be in flight at once (its capability)."""
         transport = self.transports.get(platform)
         return transport.capabilities.delivery_slots if transport is not None else 1
+
+    def _delivery_pace(self, platform: str) -> float | None:
+        """The most outbox sends `platform` starts per second, None when unknown."""
+        transport = self.transports.get(platform)
+        return transport.capabilities.sends_per_second if transport is not None else None
 
     async def _retract(self, target: Target, message_id: str) -> None:
         transport = self.transports.get(target.platform)

@@ -121,6 +121,8 @@ class OutboxItem(Base):
     payload: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     not_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # seconds it may go before due_at when a burst needs it (a pre-announcement); 0: never
+    early_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -85,6 +85,8 @@ LATE_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
 KEEP_SETTLED = timedelta(days=7)  # longer than any planner looks back (meetings: 48 h)
 PRUNE_EVERY = timedelta(hours=1)
+MAX_EARLY = 30  # seconds: the most a pre-announcement may go before its time
+LEAD_MARGIN = 1.1  # a burst begins 10% earlier than the pace alone needs (sends take time)
 BEGIN_BATCH = 100  # tries recorded in one transaction, ahead of their sends
 SETTLE_BATCH = 50  # outcomes written in one transaction...
 SETTLE_EVERY_SECONDS = 0.25  # ...or at least this often while a pass runs
@@ -177,6 +179,9 @@ class Planned:
 
     `not_after` (aware UTC) is the last moment the item still makes sense (a reminder for a
     meeting is pointless once it began); None means the outbox's grace window after `due_at`.
+    `early_seconds` (at most `MAX_EARLY`) is how long before `due_at` the item may go when
+    too many are due together for the platform's pace to send them all on time (a channel
+    pre-announcement); 0, the default, means never before `due_at` ("starting now", a DM).
     """
 
     key: str
@@ -185,6 +190,7 @@ class Planned:
     due_at: datetime
     not_after: datetime | None = None
     refs: tuple[OutboxRef, ...] = ()
+    early_seconds: int = 0
 
 
 Deliver = Callable[[Target, Message, str], Awaitable[str | None]]
@@ -192,6 +198,9 @@ FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
 Ready = Callable[[str], bool]
 Slots = Callable[[str], int]
 """How many outbox sends to a platform (its name) may be in flight at once."""
+Pace = Callable[[str], float | None]
+"""How many outbox sends a platform (its name) starts per second at most, None if unknown (then
+nothing is sent early)."""
 Edit = Callable[[Target, str, Message, str], Awaitable[None]]
 """Replace the text of one sent message (`Target`, the platform's message id, the new text, the
 item's key).
@@ -308,9 +317,11 @@ class Outbox:
         retract: Retract | None = None,
         slots: Slots | None = None,
         edit: Edit | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self._sessions = sessions
         self._slots = slots
+        self._pace = pace
         self._scheduler = scheduler
         self._clock = clock
         self._deliver = deliver
@@ -337,8 +348,11 @@ class Outbox:
         *,
         refs: Sequence[OutboxRef] = (),
         not_after: datetime | None = None,
+        early_seconds: int = 0,
     ) -> bool:
         """Promise `message` at `due_at` (aware UTC); False if this key was already promised.
+
+        `early_seconds`: see `Planned`.
 
         `refs` name what the message carries (a DM also carries its addressee), so `forget`
         can withdraw it. An item due longer than `keep_settled` ago is refused (False): its key
@@ -346,14 +360,16 @@ class Outbox:
         """
         if self._too_old(due_at):
             return False
-        item = Planned(key, target, message, due_at, not_after, tuple(refs))
+        item = Planned(
+            key, target, message, due_at, not_after, tuple(refs), min(early_seconds, MAX_EARLY)
+        )
         async with self._sessions() as session:
             try:
                 await self._add(session, item)
                 await session.commit()
             except IntegrityError:
                 return False
-        self._plan(due_at)
+        self._plan(due_at, item.early_seconds)
         return True
 
     async def send_now(self, target: Target, message: Message, idempotency_key: str) -> None:
@@ -375,6 +391,7 @@ class Outbox:
             payload=json.dumps(item.message.to_json()),
             due_at=item.due_at,
             not_after=item.not_after,
+            early_seconds=item.early_seconds,
             status="pending",
             attempts=0,
             note="",
@@ -426,12 +443,12 @@ class Outbox:
                     raise
                 continue
             due = {
-                want[key].due_at
+                (want[key].due_at, want[key].early_seconds)
                 for result, want in zip(results, wanted, strict=True)
                 for key in result.written + result.updated
             }
-            for due_at in sorted(due):
-                self._plan(due_at)
+            for due_at, early_seconds in sorted(due):
+                self._plan(due_at, early_seconds)
             return results
         raise AssertionError("unreachable")
 
@@ -448,6 +465,7 @@ class Outbox:
                     item.due_at,
                     item.not_after,
                     (*item.refs, plan.owner),
+                    min(item.early_seconds, MAX_EARLY),
                 )
         return wanted
 
@@ -507,6 +525,7 @@ class Outbox:
                     "payload": json.dumps(item.message.to_json()),
                     "due_at": item.due_at,
                     "not_after": item.not_after,
+                    "early_seconds": item.early_seconds,
                 }
                 for name, value in values.items():
                     if getattr(row, name) != value:
@@ -713,15 +732,22 @@ class Outbox:
         report = await self.deliver_due()
         async with self._sessions() as session:
             rows = await session.execute(
-                select(OutboxItem.due_at).where(OutboxItem.status == "pending")
+                select(OutboxItem.due_at, OutboxItem.early_seconds)
+                .where(OutboxItem.status == "pending")
+                .distinct()
             )
-            for (due_at,) in rows:
-                self._plan(due_at)
+            for due_at, early_seconds in rows:
+                self._plan(due_at, early_seconds)
         return report
 
-    def _plan(self, due_at: datetime) -> None:
-        when = max(due_at, self._clock.now())
-        self._scheduler.at(f"outbox.{when.isoformat()}", when, self.deliver_due, priority=DELIVERY)
+    def _plan(self, due_at: datetime, early_seconds: int = 0) -> None:
+        """A pass at `due_at`, and for an item that may go early one `early_seconds` before,
+        which decides whether a burst needs it to begin (`_taken`)."""
+        for at in {due_at, due_at - timedelta(seconds=early_seconds)}:
+            when = max(at, self._clock.now())
+            self._scheduler.at(
+                f"outbox.{when.isoformat()}", when, self.deliver_due, priority=DELIVERY
+            )
 
     # --- delivering ----------------------------------------------------------------------
 
@@ -740,13 +766,19 @@ class Outbox:
                 items = (
                     await session.scalars(
                         select(OutboxItem)
-                        .where(OutboxItem.status == "pending", OutboxItem.due_at <= now)
+                        .where(
+                            OutboxItem.status == "pending",
+                            OutboxItem.due_at <= now + timedelta(seconds=MAX_EARLY),
+                        )
                         .order_by(OutboxItem.due_at, OutboxItem.id)
                     )
                 ).all()
-            by_platform: dict[str, list[OutboxItem]] = {}
+            coming: dict[str, list[OutboxItem]] = {}
             for item in items:
-                by_platform.setdefault(item.platform, []).append(item)
+                coming.setdefault(item.platform, []).append(item)
+            by_platform = {
+                platform: self._taken(platform, rows, now) for platform, rows in coming.items()
+            }
             settler = _Settler(self)
             try:
                 await _all(
@@ -776,6 +808,36 @@ class Outbox:
                 report.edited += await self._edit_one(row, now)
             await self._prune(now)
         return report
+
+    def _taken(
+        self, platform: str, coming: Sequence[OutboxItem], now: datetime
+    ) -> list[OutboxItem]:
+        """What a pass sends of one platform's items due up to `MAX_EARLY` from now (in due
+        order): everything due, and the items allowed to go early (`Planned.early_seconds`)
+        that the platform's pace could not send on time if it began only at their due time.
+
+        The lead is how long the platform takes for all of them at its pace, so a burst of
+        pre-announcements begins early enough to finish on time; an item allowed early that
+        is not taken yet gets a pass planned for when the lead reaches it.
+        """
+        due = [item for item in coming if item.due_at <= now]
+        pace = self._pace(platform) if self._pace is not None else None
+        if not pace:
+            return due
+        lead = timedelta(seconds=len(coming) / pace * LEAD_MARGIN)
+        early = [
+            item
+            for item in coming
+            if now < item.due_at <= now + timedelta(seconds=item.early_seconds)
+        ]
+        taken = [item for item in early if item.due_at <= now + lead]
+        later = [item.due_at for item in early if item.due_at > now + lead]
+        if later:
+            when = min(later) - lead
+            self._scheduler.at(
+                f"outbox.{when.isoformat()}", when, self.deliver_due, priority=DELIVERY
+            )
+        return due + taken
 
     async def _deliver_to(
         self,

@@ -48,6 +48,9 @@ class Capabilities:
             redact), so deleting a post reaches the platform.
         delivery_slots: how many outbox sends may be in flight at once (the outbox's pool
             for this platform); the platform's `send` paces them under its own rate limits.
+        sends_per_second: the most outbox sends the platform starts per second, None when
+            unknown; with it the outbox begins a burst of pre-announcements early enough to
+            finish on time (up to 30 s before their time).
         edits: `edit` replaces the text of a message the bot sent (Discord: edit; Matrix:
             `m.replace`), so a post kept current (a meeting's RSVP count) changes in place.
     """
@@ -57,6 +60,7 @@ class Capabilities:
     mirrors_events: bool = False
     retracts: bool = False
     delivery_slots: int = 1
+    sends_per_second: float | None = None
     edits: bool = False
 
 

@@ -414,3 +414,87 @@ def test_replanning_many_owners_at_once_is_replanning_each_in_turn(
     what each plan wrote, updated and withdrew) is exactly that of one `replan` per owner."""
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(_replan_both_ways(Path(folder), rounds))
+
+
+# --- a burst: pre-announcements may begin early, "starting now" never --------------------
+
+
+class Paced(PlatformDefaults):
+    """A platform with a known pace; records when (virtual time) each key arrived."""
+
+    platform = "fake"
+
+    def __init__(self, clock: VirtualClock, per_second: float) -> None:
+        self.capabilities = Capabilities(delivery_slots=4, sends_per_second=per_second)
+        self.clock = clock
+        self.arrived: list[tuple[str, datetime]] = []
+
+    async def send(self, target: Target, message: Message, key: str) -> str:
+        await asyncio.sleep(0)  # the pool's other sends run meanwhile
+        self.arrived.append((key, self.clock.now()))
+        return key
+
+
+async def _burst(
+    folder: Path, pre: int, now_items: int, offsets: list[int], pace: float
+) -> list[tuple[str, datetime]]:
+    clock = VirtualClock(START)
+    app = App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / 'b.sqlite3'}")
+    await app.open(migrate=True)
+    platform = Paced(clock, pace)
+    app.add_transport(platform)
+    await app.start()
+    due = START + timedelta(minutes=10)
+    early: dict[str, datetime] = {}
+    exact: dict[str, datetime] = {}
+    try:
+        for n in range(pre):
+            at = due + timedelta(seconds=offsets[n % len(offsets)])
+            early[f"pre.{n}"] = at
+            await app.outbox.enqueue(
+                f"pre.{n}", Target("fake", f"c{n}"), Message.of("soon"), at, early_seconds=30
+            )
+        for n in range(now_items):
+            at = due + timedelta(seconds=offsets[-1 - n % len(offsets)])
+            exact[f"now.{n}"] = at
+            await app.outbox.enqueue(f"now.{n}", Target("fake", f"d{n}"), Message.of("now"), at)
+        await app.scheduler.advance(timedelta(minutes=20))
+    finally:
+        await app.close()
+    keys = [key for key, _at in platform.arrived]
+    assert sorted(keys) == sorted([*early, *exact])  # every one, once
+    for key, at in platform.arrived:
+        if key in exact:
+            assert at >= exact[key], (key, at)  # never early
+        else:
+            assert early[key] - timedelta(seconds=30) <= at, (key, at)  # at most 30 s early
+    lead = timedelta(seconds=(pre + now_items) / pace * 1.1)
+    for key, at in platform.arrived:  # early only when the burst needed it
+        if key in early and at < early[key]:
+            assert early[key] - at <= lead, (key, at, lead)
+    return platform.arrived
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pre=st.integers(0, 30),
+    now_items=st.integers(0, 4),
+    offsets=st.lists(st.integers(-40, 40), min_size=1, max_size=4),
+    pace=st.sampled_from([0.5, 2.0, 50.0]),
+)
+def test_a_burst_of_pre_announcements_begins_early_and_starting_now_never_does(
+    pre: int, now_items: int, offsets: list[int], pace: float
+) -> None:
+    """Items allowed to go early (pre-announcements) go at most 30 s before their time, and
+    only as far ahead as the platform's pace needs for the whole burst; the others (starting
+    now) never before their time; each arrives exactly once."""
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_burst(Path(folder), pre, now_items, offsets, pace))
+
+
+def test_forty_pre_announcements_at_two_a_second_begin_twenty_seconds_early() -> None:
+    """The platform needs 20 s for the burst: it begins 20 s (and a 10% margin) before."""
+    with tempfile.TemporaryDirectory() as folder:
+        arrived = asyncio.run(_burst(Path(folder), 40, 0, [0], 2.0))
+    due = START + timedelta(minutes=10)
+    assert {at for _key, at in arrived} == {due - timedelta(seconds=22)}

@@ -83,6 +83,11 @@ from cogs.meetings.models import (
 )
 from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_zone
 
+# A pre-announcement ("starts in 10 minutes") may go up to this many seconds early when many
+# are due together, so the last of a burst is still on time; "starting now" never goes early.
+EARLY_SECONDS = 30
+PLAN_SWEEP_JOB = "meetings.plan"  # the one job that plans every meeting whose moment came
+
 SCOPE = "meetings"
 REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
 TITLE_MAX = 100
@@ -384,6 +389,10 @@ class MeetingService:
         self._offsets: dict[int, list[int]] = {}
         self._languages: dict[int, str] = {}
         self._communities: dict[int, CommunityInfo | None] = {}
+        # meeting id -> when it next needs planning (derived; rebuilt at start), and when the
+        # one planning sweep runs (None: not planned)
+        self._plan_due: dict[int, datetime] = {}
+        self._sweep_at: datetime | None = None
 
     @property
     def now(self) -> datetime:
@@ -892,6 +901,7 @@ class MeetingService:
             await session.execute(delete(Meeting).where(Meeting.id == view.id))
         await self.outbox.forget(meeting_ref(view.id), notice_ref(view.id))
         self.scheduler.cancel_prefix(f"meetings.{view.id}.")
+        self._plan_due.pop(view.id, None)
         info = await self._community_info(view.community_id)
         if info is not None:
             await self.calendar.hide(info.platform, mirror_key(view.id))
@@ -918,6 +928,7 @@ class MeetingService:
         if view is None:
             await self.outbox.forget(meeting_ref(meeting_id))
             self.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
+            self._plan_due.pop(meeting_id, None)
             raise NotFound(_("That meeting no longer exists."))
         if rsvps is None:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])
@@ -956,19 +967,43 @@ class MeetingService:
         self, view: MeetingView, *, names: dict[tuple[int, str], str] | None = None
     ) -> None:
         """After the outbox holds the meeting's plan: its next planning job and its calendar."""
-        scheduler = self.scheduler
         nxt = (
             None
             if view.cancelled
             else view.next_occurrence(self.now + self.horizon + timedelta(seconds=1))
         )
         if nxt is not None:
-            scheduler.at(
-                f"meetings.{view.id}.plan", nxt.start - self.horizon, self._plan_job, view.id
-            )
+            self._plan_due[view.id] = nxt.start - self.horizon
+            self._plan_sweep()
         else:
-            scheduler.cancel(f"meetings.{view.id}.plan")
+            self._plan_due.pop(view.id, None)
         await self.mirror(view, names=names)
+
+    def _plan_sweep(self) -> None:
+        """Plan the one planning sweep at the earliest moment a meeting needs planning.
+
+        One job for every meeting (not one each): it is moved only when a meeting needs
+        planning sooner than it runs; running, it plans every meeting whose moment came.
+        """
+        if not self._plan_due:
+            return
+        when = min(self._plan_due.values())
+        if self._sweep_at is None or when < self._sweep_at:
+            self._sweep_at = when
+            self.scheduler.at(PLAN_SWEEP_JOB, when, self._sweep)
+
+    async def _sweep(self) -> None:
+        """Plan every meeting whose planning moment has come, then plan the next sweep."""
+        now = self.now
+        due = sorted(
+            (when, meeting_id) for meeting_id, when in self._plan_due.items() if when <= now
+        )
+        for _when, meeting_id in due:
+            self._plan_due.pop(meeting_id, None)
+            await self._plan_job(meeting_id)  # plans its next moment again (`_planned`)
+            await asyncio.sleep(0)  # members' commands and due deliveries go on meanwhile
+        self._sweep_at = None
+        self._plan_sweep()
 
     # --- RSVPs ---------------------------------------------------------------------------
 
@@ -1109,6 +1144,8 @@ class MeetingService:
         written too; the outbox then sends them late inside its grace window or records them
         as skipped. Returns how many meetings were reconciled.
         """
+        self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
+        self._sweep_at = None
         views = await self._load(Meeting.id.is_not(None))
         rsvps = await self._rsvps([v.id for v in views])
         names = await self._pseudonyms(views)
@@ -1179,6 +1216,7 @@ class MeetingService:
                                 OutboxRef.community(view.community_id),
                                 live_ref(view.id),
                             ),
+                            early_seconds=EARLY_SECONDS if minutes else 0,
                         )
                     )
                 chosen: dict[str, RsvpView] = {}
