@@ -99,9 +99,11 @@ async def one_round(n: int) -> tuple[list[float], float]:
         await app.open(migrate=True)
         await app.start()
         # Due when writing them is surely over (about 5 ms each on a busy machine, plus 1 s).
-        due = datetime.now(UTC) + timedelta(
-            seconds=1.0 + 0.005 * n + (EARLY_ALLOWED_SECONDS if n > GLOBAL_PER_SECOND else 0)
+        # A large burst may begin early (about n / 50 per second): leave it that room.
+        room = (
+            min(EARLY_ALLOWED_SECONDS, 1.2 * n / GLOBAL_PER_SECOND) if n > GLOBAL_PER_SECOND else 0
         )
+        due = datetime.now(UTC) + timedelta(seconds=1.0 + 0.005 * n + room)
         # The small burst is "starting now" (never early); the large one pre-announcements,
         # which may begin up to 30 s early so that the last is on time.
         early = int(EARLY_ALLOWED_SECONDS) if n > GLOBAL_PER_SECOND else 0
@@ -157,15 +159,21 @@ async def measure(n: int, rounds: int) -> None:
             )
         )
     else:
+        # Pre-announcements may begin up to 30 s early, so the last can arrive before its
+        # time: that counts as 0 (on time), never as a negative share of the floor.
         emit(
             Goal(
                 f"delivery: a large burst, time to deliver all / the platform's floor of "
-                f"{floor:.0f} s ({size})",
+                f"{floor:.0f} s ({size}; pre-announcements, up to 30 s early allowed)",
                 1.2,
-                round(statistics.median(spans) / floor, 2),
+                round(max(0.0, statistics.median(spans)) / floor, 2),
                 "x",
                 "at most",
             )
+        )
+        note(
+            f"{n:,} pre-announcements went from {earliest:.1f} s to "
+            f"{statistics.median(spans):.1f} s around their due time (floor {floor:.0f} s)"
         )
     emit(
         Goal(
