@@ -265,3 +265,19 @@ async def test_discord_the_live_panel_is_remembered_across_a_restart(
         )
     assert "step 1 of 7" in old["content"]
     assert standin.violations == []
+
+
+async def test_matrix_a_panel_from_before_a_restart_still_answers_reactions(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path, encrypted=True) as s:
+        ana, room = s.ana, s.room
+        mark = ana.mark()
+        await ana.say(room, "!script start standard")
+        _r, panel = await ana.notice("step 1 of 7", room=room, after=mark)
+        await s.bot.stop()
+        await s.bot.start()  # a new process: the panel is known only from what was saved
+        await react(ana, room, panel.event_id, NEXT, encrypt=True)
+        await ana.until(lambda: bool(edits_of(ana, room, panel.event_id)))
+        new = edits_of(ana, room, panel.event_id)[0].source["content"]["m.new_content"]
+        assert "Check-in" in new["body"]
