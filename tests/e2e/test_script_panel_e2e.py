@@ -53,6 +53,8 @@ async def test_discord_panel_is_edited_in_place_and_old_panels_go_grey(
         assert panel is not None
         first_next = button_ids(panel)["Next step"]
         as_first_seen = copy.deepcopy(panel)  # a second press in flight sees this
+        shown = {c["custom_id"]: c for c in walk(panel["components"]) if c.get("type") == 2}
+        assert shown[first_next]["emoji"]["name"] == NEXT  # the emoji a Matrix reaction uses
         posted_before = len(standin.state.bot_messages(circle.general))
 
         pressed = await standin.send_component(panel, first_next, user=alice)

@@ -42,8 +42,11 @@ class ActionButton(
         action_id: str,
         label: str = "…",
         style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        emoji: str | None = None,
     ) -> None:
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=action_id))
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=action_id, emoji=emoji)
+        )
         self.action_id = action_id
 
     @classmethod

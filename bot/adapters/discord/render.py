@@ -123,7 +123,7 @@ def build_view(
     usable = [a for a in actions if 0 < len(a.id) <= CUSTOM_ID_MAX]
     for action in usable[: BUTTONS_MAX - len(view.children)]:
         label = trim(action.label, BUTTON_LABEL_MAX) or "…"
-        view.add_item(ActionButton(action.id, label, _STYLES[action.style]))
+        view.add_item(ActionButton(action.id, label, _STYLES[action.style], action.emoji or None))
     for item in view.children:
         if isinstance(item, discord.ui.DynamicItem):
             item.item.disabled = disabled
