@@ -647,3 +647,18 @@ async def test_user_text_pings_nobody(circle: Circle) -> None:
     assert posts[0].json["allowed_mentions"] == {"parse": []}
     assert posts[1].json["allowed_mentions"] == {"parse": [], "roles": [member_role.id]}
     assert standin.violations == []
+
+
+async def test_the_bot_connects_with_the_shard_count_discord_recommends(circle: Circle) -> None:
+    """With no shard_count configured the bot asks Discord (GET /gateway/bot) how many shards
+    to run, so a bot past 2,500 servers is not refused a single connection."""
+    app = await circle.app(cogs=GENERAL)
+    adapter = circle.adapter(app)
+    standin = circle.standin
+    async with standin.client_running(adapter.client):
+        helped = await circle.reply("help", user="alice")
+        assert "Commands you can use" in helped["data"]["content"]
+    assert standin.requests("GET", r"/gateway/bot$")
+    identify = next(f for f in standin.state.gateway_received if f.get("op") == 2)
+    assert identify["d"]["shard"] == [0, 1]
+    assert standin.violations == []

@@ -20,7 +20,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.client import CircleClient, ShardedCircleClient
+from bot.adapters.discord.client import ShardedCircleClient
 from bot.adapters.discord.commands import (
     SlashNames,
     build_tree,
@@ -105,16 +105,13 @@ class DiscordAdapter(Delivery):
             "allowed_mentions": discord.AllowedMentions.none(),
             "guild_ready_timeout": guild_ready_timeout,
         }
-        self.client: discord.Client
-        if config.shard_count:
-            self.client = ShardedCircleClient(
-                self,
-                shard_count=config.shard_count,
-                shard_ids=config.shard_ids or None,
-                **options,
-            )
-        else:
-            self.client = CircleClient(self, **options)
+        # No shard_count: as many shards as Discord recommends (GET /gateway/bot), never none.
+        self.client: discord.Client = ShardedCircleClient(
+            self,
+            shard_count=config.shard_count or None,
+            shard_ids=config.shard_ids or None,
+            **options,
+        )
         self.command_words = SlashNames(app.registry.specs)  # staff commands move on Discord
         self.tree = build_tree(self.client, app.registry.specs, self, self._describe_group)
         self.tree.error(self._on_tree_error)

@@ -59,16 +59,9 @@ class _Forwarding:
         await self.events.on_guild_join(guild)
 
 
-class CircleClient(_Forwarding, discord.Client):
-    """One gateway connection (most communities)."""
-
-    def __init__(self, events: Events, **options: Any) -> None:
-        super().__init__(**options)
-        self.events = events
-
-
 class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
-    """Several shards in one process (`discord.shard_count` / `shard_ids` in the config)."""
+    """The bot's gateway connections: Discord's recommended shard count, or
+    `discord.shard_count` / `shard_ids` from the config."""
 
     def __init__(self, events: Events, **options: Any) -> None:
         super().__init__(**options)
