@@ -6,7 +6,10 @@ included, output to a StringIO) with the caches on, as members use it; `me show`
 dispatcher (as every adapter calls it) with every cache OFF, against the same rows read bare with
 plain SQLAlchemy in one session (community, member, profile, pseudonym); and `me timezone`
 through the dispatcher against the same profile row loaded and updated bare. Same work on both
-sides: the ratio is circlebot's time per command / the bare time (goal <= 1.3x). Everything runs
+sides: the ratio is circlebot's time per command / the bare time (goal <= 1.3x). With the
+caches off circlebot still reads each row once per command (bot/services/reads.py), as the bare
+transaction does; that memo ends with the command, so nothing carries from one command to the
+next. Everything runs
 on one event loop. Run: .venv/bin/python -m benchmarks.dispatch [N] [ROUNDS]
 """
 

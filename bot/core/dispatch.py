@@ -32,6 +32,7 @@ from bot.core.registry import Registry
 from bot.crypto import actor_tag
 from bot.i18n import _, set_language
 from bot.safety import unstorable
+from bot.services import reads
 from bot.services.members import MemberService
 
 log = logging.getLogger("circlebot.commands")
@@ -202,6 +203,8 @@ class Dispatcher:
         outcome = "ok"
         error_id = ""
         self._enter()
+        scope = reads.CommandReads()
+        scope_token = reads.enter(scope)
         try:
             ctx = await self.context(incoming, spec)
             try:
@@ -223,6 +226,8 @@ class Dispatcher:
                 "command %s failed before it ran (error id %s)", spec.qualified, error_id
             )
         finally:
+            reads.leave(scope_token)
+            await scope.close()
             self._leave()
             log.info(
                 "cmd=%s actor=%s platform=%s dm=%s outcome=%s ms=%.1f%s",
@@ -313,6 +318,10 @@ class Dispatcher:
             )
             return "withheld"
         assert spec.callback is not None
+        # The checks are done: the command's own work reads and writes in its own sessions.
+        scope = reads.current()
+        if scope is not None:
+            await scope.release()
         await spec.callback(ctx, **kwargs)
         return "ok"
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
+
+from bot.services import reads
 
 if TYPE_CHECKING:
     from bot.services.invalidation import InvalidationBus
@@ -74,6 +76,7 @@ class TTLCache(Generic[K, V]):
         """Another process wrote `key`: forget it here only."""
         self._generation += 1
         self._items.pop(key, None)  # type: ignore[arg-type]  # a key from a notice
+        self._forget_read(key)
 
     def forget_all(self) -> None:
         """Another process asked, or notices may have been lost: forget everything here."""
@@ -83,6 +86,31 @@ class TTLCache(Generic[K, V]):
         """Forget everything in this process only."""
         self._generation += 1
         self._items.clear()
+        scope = reads.current()
+        if scope is not None:
+            scope.forget_where(self)
+
+    def _forget_read(self, key: Hashable) -> None:
+        scope = reads.current()
+        if scope is not None:
+            scope.forget(self, key)
+
+    def _remember_read(self, key: K, value: V) -> None:
+        scope = reads.current()
+        if scope is not None:
+            scope.remember(self, key, value)
+
+    def lookup(self, key: K) -> V | Missing:
+        """`get`, else what the running command already read for `key` (bot/services/reads.py):
+        within one command a row is read once, cache or no cache."""
+        found = self.get(key)
+        if found is not MISSING:
+            return found
+        scope = reads.current()
+        if scope is None:
+            return MISSING
+        known, value = scope.recall(self, key)
+        return cast("V", value) if known else MISSING
 
     def get(self, key: K) -> V | Missing:
         """The cached value, or MISSING when absent or expired."""
@@ -100,7 +128,10 @@ class TTLCache(Generic[K, V]):
 
     def put(self, key: K, value: V, token: int) -> None:
         """Store a loaded value unless something was invalidated since `token`."""
-        if token != self._generation or not self._storable():
+        if token != self._generation:
+            return
+        self._remember_read(key, value)
+        if not self._storable():
             return
         self._items.pop(key, None)
         self._items[key] = (self._monotonic() + self.ttl_seconds, value)
@@ -117,6 +148,7 @@ class TTLCache(Generic[K, V]):
         if token != self._generation or not self._storable():
             self.invalidate(key)
             return
+        self._remember_read(key, value)
         self._generation += 1
         self._items.pop(key, None)
         self._items[key] = (self._monotonic() + self.ttl_seconds, value)
@@ -127,6 +159,7 @@ class TTLCache(Generic[K, V]):
         committed)."""
         self._generation += 1
         self._items.pop(key, None)
+        self._forget_read(key)
         self._publish(key)
 
     def invalidate_where(self, predicate: Callable[[K], bool]) -> None:
@@ -135,6 +168,9 @@ class TTLCache(Generic[K, V]):
         self._generation += 1
         for key in [k for k in self._items if predicate(k)]:
             del self._items[key]
+        scope = reads.current()
+        if scope is not None:
+            scope.forget_where(self, predicate)
         self._publish(None)
 
     def clear(self) -> None:

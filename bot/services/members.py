@@ -22,6 +22,7 @@ from bot.i18n import _
 from bot.models import AdapterState, Community, DialogueState, Member, Profile, TierBinding
 from bot.services.cache import MISSING, TTLCache
 from bot.services.invalidation import InvalidationBus
+from bot.services.reads import reading
 
 PSEUDONYM_MAX = 32
 
@@ -122,7 +123,7 @@ class MemberService:
         self, platform: str, platform_id: str, name: str = "", *, timezone: str = "UTC"
     ) -> CommunityInfo:
         """The community row for a guild/space, created on first sight."""
-        cached = self._communities.get((platform, platform_id))
+        cached = self._communities.lookup((platform, platform_id))
         if cached is not MISSING and (not name or cached.name == name):
             return cached
         token = self._communities.token()
@@ -133,7 +134,7 @@ class MemberService:
     async def _load_community(
         self, platform: str, platform_id: str, name: str, timezone: str
     ) -> CommunityInfo:
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             row = await session.scalar(
                 select(Community).where(
                     Community.platform == platform, Community.platform_id == platform_id
@@ -259,11 +260,11 @@ class MemberService:
 
     async def profile(self, actor_key: str) -> ProfileInfo:
         """A person's own settings (empty when they never set any; cached, every event asks)."""
-        cached = self._profiles.get(actor_key)
+        cached = self._profiles.lookup(actor_key)
         if cached is not MISSING:
             return cached
         token = self._profiles.token()
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             row = await session.get(Profile, actor_key)
             info = (
                 ProfileInfo(actor_key)
@@ -297,16 +298,20 @@ class MemberService:
 
     async def join(self, community_id: int, actor_key: str) -> None:
         """Record that a person is in a community (idempotent)."""
-        if self._joined.get((community_id, actor_key)) is not MISSING:
+        if self._joined.lookup((community_id, actor_key)) is not MISSING:
             return
         token = self._joined.token()
-        async with self._sessions() as session:
-            exists = await session.scalar(
-                select(Member.id).where(
-                    Member.community_id == community_id, Member.actor_key == actor_key
+        names = self._pseudonyms.token()
+        async with reading(self._sessions) as session:
+            # The pseudonym comes with the membership: the command about to run may show it.
+            found = (
+                await session.execute(
+                    select(Member.id, Member.pseudonym).where(
+                        Member.community_id == community_id, Member.actor_key == actor_key
+                    )
                 )
-            )
-            if exists is None:
+            ).first()
+            if found is None:
                 session.add(
                     Member(
                         community_id=community_id, actor_key=actor_key, joined_at=self._clock.now()
@@ -316,15 +321,17 @@ class MemberService:
                     await session.commit()
                 except IntegrityError:
                     await session.rollback()
+            else:
+                self._pseudonyms.put((community_id, actor_key), found.pseudonym, names)
         self._joined.put((community_id, actor_key), True, token)
 
     async def pseudonym(self, community_id: int, actor_key: str) -> str | None:
         """The name a person chose for this community, if any (cached)."""
-        cached = self._pseudonyms.get((community_id, actor_key))
+        cached = self._pseudonyms.lookup((community_id, actor_key))
         if cached is not MISSING:
             return cached
         token = self._pseudonyms.token()
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             name = await session.scalar(
                 select(Member.pseudonym).where(
                     Member.community_id == community_id, Member.actor_key == actor_key
@@ -422,11 +429,11 @@ class MemberService:
 
     async def bindings(self, community_id: int) -> dict[str, int]:
         """Role id -> tier value bound by moderators (cached; every event asks)."""
-        cached = self._bindings.get(community_id)
+        cached = self._bindings.lookup(community_id)
         if cached is not MISSING:
             return dict(cached)
         token = self._bindings.token()
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             rows = await session.execute(
                 select(TierBinding.role_id, TierBinding.tier).where(
                     TierBinding.community_id == community_id

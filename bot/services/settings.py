@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.models import Setting
 from bot.services.cache import MISSING, TTLCache
 from bot.services.invalidation import InvalidationBus
+from bot.services.reads import reading
 
 
 class SettingsService:
@@ -32,11 +33,11 @@ class SettingsService:
         self._cache.attach(bus, "settings")
 
     async def _community(self, community_id: int) -> dict[tuple[str, str], str]:
-        cached = self._cache.get(community_id)
+        cached = self._cache.lookup(community_id)
         if cached is not MISSING:
             return cached
         token = self._cache.token()
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             rows = await session.execute(
                 select(Setting.scope, Setting.key, Setting.value).where(
                     Setting.community_id == community_id
