@@ -34,15 +34,8 @@ from bot.platform import Host
 log = logging.getLogger("circlebot.matrix")
 
 
-class PanelOutlet(Protocol):
-    """What panels ask of the adapter."""
-
-    app: Host
-    sender: Sender
-
-    @property
-    def state(self) -> AdapterStore:
-        """Where the adapter keeps what outlives a restart."""
+class MessageSender(Protocol):
+    """Sending a rendered message into a room (`MatrixAdapter.send_message`)."""
 
     async def send_message(
         self,
@@ -54,7 +47,20 @@ class PanelOutlet(Protocol):
         relates: dict[str, Any] | None = None,
         replaces: str | None = None,
     ) -> str | None:
-        """Send (or, with `replaces`, edit) a message in a room; the event ids."""
+        """Send into a room; `reader` is the actor key whose time zone renders the moments;
+        `relates` is the `m.relates_to` of every event sent; `replaces`: an edit of that event
+        instead. Returns the event ids, space-separated."""
+
+
+class PanelOutlet(MessageSender, Protocol):
+    """What panels ask of the adapter."""
+
+    app: Host
+    sender: Sender
+
+    @property
+    def state(self) -> AdapterStore:
+        """Where the adapter keeps what outlives a restart."""
 
 
 class MatrixPanels:

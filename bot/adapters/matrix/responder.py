@@ -13,6 +13,7 @@ import logging
 from typing import Any, Protocol
 
 from bot.adapters.matrix.incoming import Origin
+from bot.adapters.matrix.panels import MessageSender
 from bot.core.context import ResponderDefaults
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
@@ -22,22 +23,10 @@ from bot.i18n import _
 log = logging.getLogger("circlebot.matrix")
 
 
-class Outlet(Protocol):
+class Outlet(MessageSender, Protocol):
     """What a responder asks of the adapter."""
 
     prefix: str
-
-    async def send_message(
-        self,
-        room_id: str,
-        message: Message,
-        *,
-        reader: str | None,
-        key: str | None = None,
-        relates: dict[str, Any] | None = None,
-    ) -> str | None:
-        """Send into a room; `reader` is the actor key whose time zone renders the moments;
-        `relates` is the `m.relates_to` of every event sent. Returns the event ids."""
 
     async def send_dm(
         self, user_id: str, message: Message, *, key: str | None = None
