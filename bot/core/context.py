@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.errors import UserError
 from bot.core.identity import Actor, Place
-from bot.core.message import Message
+from bot.core.message import Message, spell_commands
 from bot.core.permissions import Tier
 from bot.i18n import _
 from bot.safety import escape_markdown
@@ -147,9 +147,13 @@ class Context:
         `/crisis-mod add` on Discord."""
         return self.prefix + " ".join(self.responder.command_words(path))
 
+    def _spelled(self, message: Message | str) -> Message:
+        """The message with the commands it names spelled as this platform types them."""
+        return spell_commands(Message.coerce(message), self.prefix, self.responder.command_words)
+
     async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
         """Answer the command; personal content should be ephemeral."""
-        msg = Message.coerce(message)
+        msg = self._spelled(message)
         private = self.ephemeral_default if ephemeral is None else ephemeral
         if private and not self.answered_publicly:
             self._check_declared_private()
@@ -160,14 +164,14 @@ class Context:
     async def refuse(self, message: Message | str) -> None:
         """Say privately why a command did not run (an error, a limit), or answer privately
         what a member wrote (a crisis phrase), whatever the command declared."""
-        msg = Message.coerce(message)
+        msg = self._spelled(message)
         self.sent.append(msg)
         await self.responder.reply(msg, ephemeral=True)
 
     async def dm(self, message: Message | str) -> None:
         """Send privately to the member."""
         self._check_declared_private()
-        msg = Message.coerce(message)
+        msg = self._spelled(message)
         self.sent.append(msg)
         await self.responder.dm(msg)
 

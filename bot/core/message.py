@@ -10,7 +10,7 @@ import base64
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from string import Formatter
@@ -319,3 +319,46 @@ def markdown_to_plain(text: str) -> str:
         return m.group("e") or m.group("b") or m.group("i") or m.group("c") or ""
 
     return _INLINE.sub(plain, text)
+
+
+def spell_commands(
+    message: Message, prefix: str, command_words: Callable[[tuple[str, ...]], tuple[str, ...]]
+) -> Message:
+    """`message` with every command it names (a `Command` part, or code starting with
+    `prefix` such as `` `/crisis verify ID` ``) spelled as the platform types it:
+    `command_words` maps a command's path to its words there (Discord puts staff commands
+    under top-level commands of their own: `/crisis-mod verify ID`). Words after the longest
+    known path are kept; text platforms, whose words are the paths, get `message` back."""
+
+    def words(text: str) -> str:
+        split = text.split(" ")
+        for n in range(min(3, len(split)), 0, -1):
+            path = tuple(split[:n])
+            spelled = command_words(path)
+            if spelled != path:
+                return " ".join((*spelled, *split[n:]))
+        return text
+
+    code = re.compile("`" + re.escape(prefix) + r"([^`\n]+)`")
+
+    def text(value: str) -> str:
+        if prefix not in value:
+            return value
+        return code.sub(lambda m: f"`{prefix}{words(m.group(1))}`", value)
+
+    parts = tuple(
+        Command(words(p.words)) if isinstance(p, Command) else text(p) if isinstance(p, str) else p
+        for p in message.text
+    )
+    card = message.card
+    if card is not None:
+        card = replace(
+            card,
+            title=text(card.title),
+            description=text(card.description),
+            fields=tuple(replace(f, name=text(f.name), value=text(f.value)) for f in card.fields),
+            footer=text(card.footer),
+        )
+    if parts == message.text and card == message.card:
+        return message
+    return replace(message, text=parts, card=card)

@@ -81,6 +81,9 @@ async def test_staff_commands_run_under_their_new_names_and_help_names_them(
         stale = await circle.reply("crisis-mod stale", user="owner")
         refused = await circle.reply("crisis-mod stale", user="bob")
         scripts = await circle.reply("script-facilitator list", user="alice")
+        copied = await circle.reply(
+            "script-mod copy", {"name": "standard", "new_name": "ours"}, user="owner"
+        )
         member_help = await circle.reply("help", user="bob")
         asked = await standin.send_command("help", user=circle.user("owner"))
         await standin.wait_for_interaction_response(asked.id)
@@ -102,6 +105,8 @@ async def test_staff_commands_run_under_their_new_names_and_help_names_them(
     assert "Only a" not in stale["data"]["content"]
     assert refused["data"]["content"].startswith("Only a moderator can use `crisis-mod stale`.")
     assert "Only a" not in str(scripts["data"])
+    # What the bot says names commands as Discord has them, wherever the words come from.
+    assert "`/script-mod export ours`" in copied["data"]["content"]
     text = "\n".join(str((p or {}).get("content")) for p in pieces)
     assert "`/crisis-mod add`" in text and "`/crisis now`" in text
     assert "`/meeting-facilitator schedule`" in text and "`/meeting-mod announce`" in text
