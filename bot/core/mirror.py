@@ -30,6 +30,10 @@ class MirroredEvent:
     location_channel_id: str | None = None  # a channel of that community, by platform id
     location_label: str = ""  # how to name the place when it is not a voice channel
     external_url: str | None = None
+    # Button ids a member presses by marking the event "Interested" (and by taking that back),
+    # where the platform tells the bot (Discord's Events tab); "" when it means nothing.
+    interested_action: str = ""
+    uninterested_action: str = ""
 
 
 class EventMirror(Protocol):

@@ -1380,6 +1380,8 @@ class MeetingService:
             location_channel_id=channel_id if url is None and platform == info.platform else None,
             location_label=view.location_label if url is None else _("Online"),
             external_url=url,
+            interested_action=rsvp_action(view, occ.key, "come"),
+            uninterested_action=rsvp_action(view, occ.key, "skip"),
         )
 
     # --- messages ------------------------------------------------------------------------

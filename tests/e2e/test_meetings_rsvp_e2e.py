@@ -180,3 +180,34 @@ async def test_matrix_reaction_rsvps_privately_and_the_count_is_edited_with_m_re
         assert getattr(edit, "decrypted", False)  # edited inside the encrypted room
         room_texts = [getattr(e, "body", "") for r, e in ana.seen if r == room]
         assert not [t for t in room_texts if "ben" in t.lower()]  # who RSVP'd stays private
+
+
+async def test_discord_interested_on_the_events_tab_is_read_back_as_a_private_rsvp(
+    circle: Circle,
+) -> None:
+    app, start = await _schedule(circle, timedelta(days=2))
+    standin = circle.standin
+    bob = circle.user("bob")
+    adapter = circle.adapter(app)
+    async with standin.client_running(adapter.client):
+        await circle.reply(
+            "meeting-facilitator schedule",
+            {"title": "Tuesday circle", "start": start, "duration": "90m", "zone": "UTC"},
+            user="owner",
+        )
+        await adapter.events.settled()  # the event is on the Events tab, and remembered
+        event = next(iter(standin.state.scheduled_events.values()))
+        before = len(standin.state.bot_messages(circle.dm("bob")))
+        await standin.mark_interested(event["id"], bob)
+        noted = (await circle.bot_messages(circle.dm("bob"), before + 1))[-1]
+        view = (await app.cogs["meetings"].service.all_in(1))[0]  # type: ignore[attr-defined]
+        occurrence = view.next_occurrence(app.clock.now())
+        going = await app.cogs["meetings"].service.rsvp_count(view, occurrence.key)  # type: ignore[attr-defined]
+        await standin.mark_interested(event["id"], bob, interested=False)
+        taken_back = (await circle.bot_messages(circle.dm("bob"), before + 2))[-1]
+        after = await app.cogs["meetings"].service.rsvp_count(view, occurrence.key)  # type: ignore[attr-defined]
+    assert going == 1 and after == 0
+    assert "Noted: you plan to come" in noted["content"]
+    assert "Discord shows everyone who is interested" in noted["content"]
+    assert "not this time" in taken_back["content"]
+    assert standin.violations == []

@@ -383,6 +383,7 @@ class StandinState:
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.scheduled_events: dict[int, dict[str, Any]] = {}
+        self.interested: dict[int, set[int]] = {}  # event id -> users who marked Interested
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         # Discord remembers a nonce for a few minutes only; `forget_nonces` models that window
         # having passed: nonces of messages up to this snowflake no longer drop a repeat.
@@ -2469,6 +2470,29 @@ class DiscordStandin:
     async def _event_dispatch(self, event: str, data: dict[str, Any]) -> None:
         if self._intent(INTENT_GUILD_SCHEDULED_EVENTS):
             await self.dispatch(event, data)
+
+    async def mark_interested(
+        self, event_id: int | str, user: StandinUser | int, *, interested: bool = True
+    ) -> None:
+        """A member clicks Interested on a scheduled event (or clicks it off): Discord counts
+        them and sends GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE to bots with the
+        guild_scheduled_events intent."""
+        event = self.state.scheduled_events[int(event_id)]
+        user_id = user if isinstance(user, int) else user.id
+        interested_users = self.state.interested.setdefault(int(event["id"]), set())
+        if interested == (user_id in interested_users):
+            return  # Discord sends nothing for a click that changes nothing
+        (interested_users.add if interested else interested_users.discard)(user_id)
+        event["user_count"] = len(interested_users)
+        name = "ADD" if interested else "REMOVE"
+        await self._event_dispatch(
+            f"GUILD_SCHEDULED_EVENT_USER_{name}",
+            {
+                "guild_scheduled_event_id": str(event["id"]),
+                "user_id": str(user_id),
+                "guild_id": event["guild_id"],
+            },
+        )
 
     @_route("GET", r"/guilds/(\d+)/scheduled-events")
     async def _list_events(self, req: RecordedRequest, m: re.Match[str]) -> web.Response:

@@ -38,6 +38,7 @@ from bot.adapters.discord.components import (
 )
 from bot.adapters.discord.delivery import DELIVERY_SLOTS, SENDS_PER_SECOND, Delivery, Pacer
 from bot.adapters.discord.events import ScheduledEvents
+from bot.adapters.discord.interest import Interest, hook_interest
 from bot.adapters.discord.render import PLACEHOLDER_MAX, PREFIX, trim
 from bot.adapters.discord.responder import (
     ChannelMessageResponder,
@@ -64,7 +65,7 @@ _MENTION = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
 _CHANNEL = re.compile(r"<#(\d{15,21})>|(\d{15,21})")
 
 
-class DiscordAdapter(Delivery):
+class DiscordAdapter(Interest, Delivery):
     """One bot account on Discord, as adapter and as the outbox's transport."""
 
     platform = PLATFORM
@@ -96,7 +97,7 @@ class DiscordAdapter(Delivery):
         # Channel watch needs server messages and their text: the privileged message-content
         # intent, switched on in the Developer Portal and here (docs in config.example.toml).
         self.reads_channels = config.message_content
-        intents = discord.Intents(guilds=True, dm_messages=True)
+        intents = discord.Intents(guilds=True, dm_messages=True, guild_scheduled_events=True)
         if self.reads_channels:
             intents.guild_messages = True
             intents.message_content = True
@@ -112,6 +113,7 @@ class DiscordAdapter(Delivery):
             shard_ids=config.shard_ids or None,
             **options,
         )
+        hook_interest(self.client)
         self.command_words = SlashNames(app.registry.specs)  # staff commands move on Discord
         self.tree = build_tree(self.client, app.registry.specs, self, self._describe_group)
         self.tree.error(self._on_tree_error)
@@ -454,7 +456,7 @@ class DiscordAdapter(Delivery):
             return
         user = message.author
         home = await self.home_guild(user.id)
-        responder = DirectMessageResponder(self, message, home)
+        responder = DirectMessageResponder(self, message.channel, home)
         incoming = Incoming(
             Actor(PLATFORM, str(user.id), user.display_name),
             Place(PLATFORM, str(message.channel.id), str(home.id) if home else None, True, "DM"),

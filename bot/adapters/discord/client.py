@@ -34,6 +34,9 @@ class Events(Protocol):
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """The bot was added to a server (again)."""
 
+    async def on_interest(self, data: dict[str, Any], added: bool) -> None:
+        """A member marked (`added`) or unmarked a scheduled event Interested (raw payload)."""
+
 
 class _Forwarding:
     """Event methods discord.py finds by name (`on_<event>`, `setup_hook`)."""
@@ -57,6 +60,9 @@ class _Forwarding:
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.events.on_guild_join(guild)
+
+    async def on_interest(self, data: dict[str, Any], added: bool) -> None:
+        await self.events.on_interest(data, added)
 
 
 class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):

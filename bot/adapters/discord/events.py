@@ -45,6 +45,8 @@ class Shown:
     guild_id: int
     event_id: int
     digest: str
+    interested_action: str = ""  # pressed when a member marks the event Interested
+    uninterested_action: str = ""  # pressed when they take that back
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,18 @@ class ScheduledEvents:
             return
         plan = plan_for(event, guild)
         if shown is not None and shown.guild_id == guild.id and shown.digest == plan.digest:
+            if (shown.interested_action, shown.uninterested_action) != (
+                event.interested_action,
+                event.uninterested_action,
+            ):
+                await self._remember(key, guild.id, shown.event_id, plan, event)
             return
         now = self._clock.now()
         if shown is not None:
             current = await self._fetch(guild, shown)
             if current is not None and self._reusable(current, plan, now):
                 edited = await self._edit(current, plan)
-                await self._remember(key, guild.id, edited.id, plan)
+                await self._remember(key, guild.id, edited.id, plan, event)
                 return
             if current is not None:
                 await self._delete(shown)
@@ -193,7 +200,7 @@ class ScheduledEvents:
         if plan.start <= now:
             return  # Discord takes no events in the past; the next occurrence follows
         created = await self._create(guild, plan)
-        await self._remember(key, guild.id, created.id, plan)
+        await self._remember(key, guild.id, created.id, plan, event)
 
     @staticmethod
     def _reusable(current: discord.ScheduledEvent, plan: Plan, now: datetime) -> bool:
@@ -266,18 +273,33 @@ class ScheduledEvents:
         if raw is None:
             return None
         data = json.loads(raw)
-        return Shown(
-            int(data["guild"]),
-            int(data["event"]),
-            str(data["digest"]),
-        )
+        return _shown(data)
 
-    async def _remember(self, key: str, guild_id: int, event_id: int, plan: Plan) -> None:
+    async def interest_actions(self, event_id: int) -> Shown | None:
+        """What the bot shows as the Discord event `event_id` (its interest actions), or None
+        when the event is not one of the bot's."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(AdapterState.value).where(
+                    AdapterState.platform == PLATFORM, AdapterState.key.like(STATE_PREFIX + "%")
+                )
+            )
+            for raw in rows:
+                shown = _shown(json.loads(raw))
+                if shown.event_id == event_id:
+                    return shown
+        return None
+
+    async def _remember(
+        self, key: str, guild_id: int, event_id: int, plan: Plan, event: MirroredEvent
+    ) -> None:
         value = json.dumps(
             {
                 "guild": str(guild_id),
                 "event": str(event_id),
                 "digest": plan.digest,
+                "interested": event.interested_action,
+                "uninterested": event.uninterested_action,
             }
         )
         async with self._sessions.begin() as session:
@@ -295,3 +317,13 @@ class ScheduledEvents:
                     AdapterState.platform == PLATFORM, AdapterState.key == STATE_PREFIX + key
                 )
             )
+
+
+def _shown(data: dict[str, str]) -> Shown:
+    return Shown(
+        int(data["guild"]),
+        int(data["event"]),
+        str(data["digest"]),
+        str(data.get("interested", "")),
+        str(data.get("uninterested", "")),
+    )

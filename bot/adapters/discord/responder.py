@@ -308,7 +308,8 @@ class InteractionResponder(ResponderDefaults):
 
 
 class DirectMessageResponder(ResponderDefaults):
-    """Answers a line typed in the bot's DM channel (a dialogue answer, or a command)."""
+    """Answers in the bot's DM channel with a member (a line typed there, or an Interested
+    mark on an event read as a press)."""
 
     prefix = PREFIX
 
@@ -316,17 +317,17 @@ class DirectMessageResponder(ResponderDefaults):
         return self._adapter.command_words(path)
 
     def __init__(
-        self, adapter: Outlet, message: discord.Message, guild: discord.Guild | None
+        self, adapter: Outlet, channel: discord.abc.Messageable, guild: discord.Guild | None
     ) -> None:
         self._adapter = adapter
-        self._message = message
+        self._channel = channel
         self._guild = guild
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
-        await self._adapter.post(self._message.channel, message)
+        await self._adapter.post(self._channel, message)
 
     async def dm(self, message: Message) -> None:
-        await self._adapter.post(self._message.channel, message)
+        await self._adapter.post(self._channel, message)
 
     async def defer(self, *, ephemeral: bool) -> None:
         return None
