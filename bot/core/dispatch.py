@@ -227,18 +227,21 @@ class Dispatcher:
             )
         finally:
             reads.leave(scope_token)
-            await scope.close()
-            self._leave()
-            log.info(
-                "cmd=%s actor=%s platform=%s dm=%s outcome=%s ms=%.1f%s",
-                spec.qualified,
-                pseudonymous(incoming.actor.key),
-                incoming.place.platform,
-                incoming.place.is_dm,
-                outcome,
-                (time.perf_counter() - started) * 1000,
-                f" error_id={error_id}" if error_id else "",
-            )
+            try:
+                await scope.close()
+            finally:
+                self._leave()
+                if log.isEnabledFor(logging.INFO):  # the keyed tag costs an HMAC per command
+                    log.info(
+                        "cmd=%s actor=%s platform=%s dm=%s outcome=%s ms=%.1f%s",
+                        spec.qualified,
+                        pseudonymous(incoming.actor.key),
+                        incoming.place.platform,
+                        incoming.place.is_dm,
+                        outcome,
+                        (time.perf_counter() - started) * 1000,
+                        f" error_id={error_id}" if error_id else "",
+                    )
 
     async def _run_checked(
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any]

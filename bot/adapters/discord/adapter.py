@@ -345,7 +345,13 @@ class DiscordAdapter(Interest, Delivery):
         """Acknowledge in time (at once if slow, else when work runs long), then run `work`."""
         responder = InteractionResponder(self, interaction, private=private)
         responder.known_users.update(known or {})
-        watchdog = asyncio.create_task(responder.defer_after(self.ack_after))
+        # A timer, not a sleeping task: most commands answer well within `ack_after`, and a
+        # timer handle is far cheaper to start and cancel than a task per interaction.
+        deferral: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self.ack_after,
+            lambda: deferral.append(asyncio.create_task(responder.defer(ephemeral=private))),
+        )
         failed = True
         try:
             if slow:
@@ -353,7 +359,9 @@ class DiscordAdapter(Interest, Delivery):
             await work(await self._incoming(interaction, responder, as_dm=as_dm))
             failed = False
         finally:
-            watchdog.cancel()
+            timer.cancel()
+            for task in deferral:
+                task.cancel()
             try:
                 await responder.finish(failed=failed)
             except discord.HTTPException:

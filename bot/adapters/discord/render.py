@@ -117,6 +117,8 @@ def build_view(
 ) -> discord.ui.View | None:
     """Buttons in rows of five (at most 25); a form button first when a long answer fits.
     `disabled`: shown greyed out and not pressable (a panel a newer one replaced)."""
+    if not long_text_prompt and not actions:
+        return None  # most answers: no View object to build per message
     view = discord.ui.View(timeout=None)
     if long_text_prompt:
         view.add_item(LongTextButton(prompt_digest(long_text_prompt), _("Write a longer answer")))

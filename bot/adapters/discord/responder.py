@@ -244,12 +244,6 @@ class InteractionResponder(ResponderDefaults):
         self._deferred = private
         self._original_pending = True
 
-    async def defer_after(self, seconds: float) -> None:
-        """Defer if nothing was sent within `seconds` (run as a task, cancelled when done)."""
-        await asyncio.sleep(seconds)
-        async with self._lock:
-            await self._defer(self._private)
-
     async def show_form(self, form: discord.ui.Modal) -> bool:
         """Open a form; only possible as the first response. Its submit comes back through
         `on_interaction`, also after a restart, so discord.py need not keep it."""
