@@ -9,11 +9,11 @@ and, after a crash, its own recent posts (see `Delivery.find_sent` in `delivery.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,7 +75,6 @@ class DiscordAdapter(Interest, Delivery):
         mirrors_events=True,
         retracts=True,
         delivery_slots=DELIVERY_SLOTS,
-        sends_per_second=SENDS_PER_SECOND,
         edits=True,
     )
 
@@ -90,9 +89,7 @@ class DiscordAdapter(Interest, Delivery):
         self.app = app
         self.ack_after = ack_after
         self.pacer = Pacer(sends_per_second)
-        self.capabilities = dataclasses.replace(
-            DiscordAdapter.capabilities, sends_per_second=sends_per_second
-        )
+        self.capabilities = replace(self.capabilities, sends_per_second=sends_per_second)
         config = app.config.discord
         # Channel watch needs server messages and their text: the privileged message-content
         # intent, switched on in the Developer Portal and here (docs in config.example.toml).
