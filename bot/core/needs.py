@@ -125,6 +125,11 @@ class GroupJournal(Protocol):
         """Remove an entry `share_into_group` made; a no-op when it is already gone."""
         ...
 
+    async def group_names(self, community_id: int, actor_key: str) -> list[str]:
+        """The group journals of the community `actor_key` is in (for autocomplete: only that
+        member's own groups); none from a journal that cannot tell."""
+        return []
+
 
 @runtime_checkable
 class RetentionPlanner(Protocol):

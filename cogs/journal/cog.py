@@ -566,7 +566,15 @@ class JournalCog(Cog, GroupJournal):
     @command(
         "journal",
         "remove",
-        options=(ENTRY_ID,),
+        options=(
+            Option(
+                "id",
+                OptionType.STRING,
+                "The shared entry's id",
+                max_length=32,
+                autocomplete="complete_shared",
+            ),
+        ),
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
@@ -975,6 +983,10 @@ class JournalCog(Cog, GroupJournal):
             author_key, community_id, body, title=title, visibility=GROUP, group_id=group_id
         )
         return saved.entry.code, name
+
+    async def group_names(self, community_id: int, actor_key: str) -> list[str]:
+        """The member's own group journals in the community."""
+        return await self.service.groups_of(community_id, actor_key)
 
     async def withdraw_from_group(self, author_key: str, code: str) -> None:
         """Remove an entry `share_into_group` made (a no-op when it is already gone)."""

@@ -711,6 +711,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 OptionType.STRING,
                 "The date of a cancelled meeting, e.g. 2026-12-08, or all (the series)",
                 max_length=20,
+                autocomplete="complete_cancelled",
             ),
         ),
         tier=Tier.FACILITATOR,
@@ -1033,6 +1034,25 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             if needle in label.casefold():
                 found.append(Choice(local.date().isoformat(), label))
         return found[:25]
+
+    async def complete_cancelled(self, ctx: Context, partial: str) -> list[Choice]:
+        """The coming dates cancelled of the meeting already chosen in `meeting` (what
+        `restore` can bring back)."""
+        ref = ctx.filled.get("meeting", "")
+        if not ref or ctx.community is None:
+            return []
+        try:
+            view = await self._meeting(ctx, ref)
+        except UserError:
+            return []
+        today = self.clock.now().astimezone(view.zone).date().isoformat()
+        needle = partial.strip().casefold()
+        days = sorted(
+            c.occurrence[:10]
+            for c in view.changes
+            if c.status == "cancelled" and c.occurrence[:10] >= today
+        )
+        return [Choice(d) for d in days if needle in d][:25]
 
     async def complete_reminder(self, ctx: Context, partial: str) -> list[Choice]:
         """No reminder, 15 or 30 minutes, an hour or a day before; what was typed is offered

@@ -285,6 +285,14 @@ class WorksheetsCog(Cog):
             if needle in s.id or needle in s.title.casefold()
         ][:25]
 
+    async def complete_group(self, ctx: Context, partial: str) -> list[Choice]:
+        """The asking member's own group journals here (when the journal part is on)."""
+        if self.journal is None or ctx.community is None:
+            return []
+        needle = partial.strip().casefold()
+        names = await self.journal.group_names(ctx.community.id, ctx.actor.key)
+        return [Choice(n[:100]) for n in names if needle in n.casefold()][:25]
+
     async def complete_item(self, ctx: Context, partial: str) -> list[Choice]:
         """The asking member's own toolbox items, newest first: `#3 Cost-benefit analysis`.
         Only ever the asker's items: the list is read by their own actor key."""
@@ -532,6 +540,7 @@ class WorksheetsCog(Cog):
                 "Or a group journal you are in",
                 required=False,
                 max_length=64,
+                autocomplete="complete_group",
             ),
         ),
     )

@@ -92,13 +92,21 @@ async def test_a_meetings_next_dates_and_a_scripts_meeting_are_offered(circle: C
         )
         meetings = await offered(circle, "script start", "meeting", "tues", "alice")
         second = dates[1]["value"]
-        going = await circle.reply("meeting rsvp", {"meeting": "#1", "when": second}, user="bob")
+        await circle.reply(
+            "meeting-facilitator cancel", {"meeting": "#1", "when": second}, user="owner"
+        )
+        cancelled = await offered(
+            circle, "meeting-facilitator restore", "when", "", "owner", meeting="#1"
+        )
+        third = dates[2]["value"]
+        going = await circle.reply("meeting rsvp", {"meeting": "#1", "when": third}, user="bob")
     weekly = [(start + timedelta(weeks=n)).strftime("%Y-%m-%d") for n in range(25)]
     assert [c["value"] for c in dates] == weekly
     assert dates[0]["name"] == f"{start:%Y-%m-%d %H:%M} (UTC)"
     assert none_chosen == []
     assert [c["value"] for c in cancel] == weekly
     assert [c["value"] for c in meetings] == ["Tuesday circle"]
+    assert [c["value"] for c in cancelled] == [second]
     assert "Only a" not in going["data"]["content"]
     assert circle.standin.violations == []
 
@@ -126,6 +134,10 @@ async def test_private_items_are_offered_only_to_their_owner(circle: Circle) -> 
         bob_feedback = await offered(circle, "journal withdraw-feedback", "id", "", "bob")
         alice_feedback = await offered(circle, "journal withdraw-feedback", "id", "", "alice")
         feed = await offered(circle, "journal feedback", "id", "", "bob")
+        to_remove = await offered(circle, "journal-mod remove", "id", "", "owner")
+        await journal.service.create_group(community.id, alice, "Walkers")
+        alice_groups = await offered(circle, "toolbox share", "group", "", "alice", id=1)
+        bob_groups = await offered(circle, "toolbox share", "group", "", "bob", id=1)
         entries = await offered(circle, "crisis-mod verify", "id", "", "owner")
         viewed = await circle.reply("toolbox view", {"id": bob_items[0]["value"]}, user="bob")
     assert [c["value"] for c in alice_items] == [1]  # a number, as the option is an integer
@@ -136,6 +148,9 @@ async def test_private_items_are_offered_only_to_their_owner(circle: Circle) -> 
     assert "bob says: well done" in bob_feedback[0]["name"]
     assert alice_feedback == []
     assert [c["value"] for c in feed] == [shared.entry.code]
+    assert [c["value"] for c in to_remove] == [shared.entry.code]  # not the moderator's own
+    assert [c["value"] for c in alice_groups] == ["Walkers"]
+    assert bob_groups == []
     assert 0 < len(entries) <= 25 and all(len(c["name"]) <= 100 for c in entries)
     assert "bob's snacks" in str(viewed["data"])
     assert standin.violations == []
