@@ -650,7 +650,7 @@ def interval_warning(rule_text: str, start_local: datetime) -> str | None:
         return None
     from babel.dates import format_date
 
-    from bot.i18n import current_language
+    from bot.core import current_language
 
     def shown(day: datetime) -> str:
         return str(format_date(day, "EEE d MMM", locale=current_language()))
