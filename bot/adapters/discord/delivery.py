@@ -221,19 +221,24 @@ class Delivery:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"Discord unreachable: {exc}") from exc
 
+    async def _own_post(self, target: Target, message_id: str) -> discord.PartialMessage:
+        """The bot's post `message_id` in the target's channel or DM (raises ValueError for
+        ids that are not Discord's)."""
+        if target.is_dm:
+            channel: discord.abc.Messageable = await self.client.create_dm(
+                discord.Object(int(target.platform_id))
+            )
+        else:
+            channel = self.client.get_partial_messageable(int(target.platform_id))
+        assert isinstance(channel, discord.DMChannel | discord.PartialMessageable)
+        return channel.get_partial_message(int(message_id))
+
     async def retract(self, target: Target, message_id: str) -> None:
         """Delete a message the bot sent (its own: no Manage Messages needed); gone is fine."""
         if not self.client.is_ready():
             raise DeliveryError("not connected to Discord yet")
         try:
-            if target.is_dm:
-                channel: discord.abc.Messageable = await self.client.create_dm(
-                    discord.Object(int(target.platform_id))
-                )
-            else:
-                channel = self.client.get_partial_messageable(int(target.platform_id))
-            assert isinstance(channel, discord.DMChannel | discord.PartialMessageable)
-            await channel.get_partial_message(int(message_id)).delete()
+            await (await self._own_post(target, message_id)).delete()
         except discord.NotFound:
             return  # deleted already (by a moderator, or an earlier try)
         except ValueError as exc:
@@ -257,14 +262,7 @@ class Delivery:
         tag = marker_tag(idempotency_key)
         content = with_marker(kwargs.get("content"), tag, 0, 1)
         try:
-            if target.is_dm:
-                channel: discord.abc.Messageable = await self.client.create_dm(
-                    discord.Object(int(target.platform_id))
-                )
-            else:
-                channel = self.client.get_partial_messageable(int(target.platform_id))
-            assert isinstance(channel, discord.DMChannel | discord.PartialMessageable)
-            await channel.get_partial_message(int(message_id)).edit(
+            await (await self._own_post(target, message_id)).edit(
                 content=content,
                 embed=kwargs.get("embed"),
                 view=kwargs.get("view"),

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import cast
 
 from bot.adapters.matrix.direct import DirectRooms
-from bot.adapters.matrix.panels import MatrixPanels
+from bot.adapters.matrix.panels import MatrixPanels, MessageSender
 from bot.adapters.matrix.sending import Sender
 from bot.adapters.panels import emoji_key
 from bot.core.dispatch import Incoming
@@ -43,19 +43,6 @@ class LivePosts:
         """The adapter's (`MatrixAdapter._incoming`)."""
         raise NotImplementedError
 
-    async def send_message(
-        self,
-        room_id: str,
-        message: Message,
-        *,
-        reader: str | None,
-        key: str | None = None,
-        relates: dict[str, Any] | None = None,
-        replaces: str | None = None,
-    ) -> str | None:
-        """The adapter's (`MatrixAdapter.send_message`)."""
-        raise NotImplementedError
-
     async def add_reactions(
         self, room_id: str, event_ids: str | None, message: Message
     ) -> str | None:
@@ -79,7 +66,8 @@ class LivePosts:
         room_id = (
             await self.dms.room_for(target.platform_id) if target.is_dm else target.platform_id
         )
-        await self.send_message(room_id, message, reader=None, replaces=message_id)
+        outlet = cast(MessageSender, self)  # the adapter sends
+        await outlet.send_message(room_id, message, reader=None, replaces=message_id)
 
     async def on_live_reaction(
         self, room_id: str, sender: str, reaction_id: str, reacts_to: str, key: str
