@@ -21,13 +21,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.client import ShardedCircleClient
-from bot.adapters.discord.commands import (
-    SlashNames,
-    build_tree,
-    payload_hash,
-    plain_values,
-    suggestions,
-)
+from bot.adapters.discord.commands import SlashNames, build_tree, payload_hash, plain_values
 from bot.adapters.discord.components import (
     FORM_PREFIX,
     ActionButton,
@@ -47,7 +41,7 @@ from bot.adapters.discord.responder import (
 )
 from bot.adapters.panels import PanelBoard, retired_refusal
 from bot.adapters.state import AdapterStore
-from bot.core.commands import CommandSpec
+from bot.core.commands import Choice, CommandSpec
 from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
@@ -377,12 +371,11 @@ class DiscordAdapter(Interest, Delivery):
 
     async def complete(
         self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str
-    ) -> list[app_commands.Choice[Any]]:
+    ) -> list[Choice]:
         responder = InteractionResponder(self, interaction, private=True)
         incoming = await self._incoming(interaction, responder)
         filled = {k: str(v) for k, v in interaction.namespace if v is not None}
-        choices = await self.app.dispatcher.autocomplete(incoming, spec, option, partial, filled)
-        return suggestions(spec, option, choices)
+        return await self.app.dispatcher.autocomplete(incoming, spec, option, partial, filled)
 
     async def on_action(self, interaction: discord.Interaction, action_id: str) -> None:
         async def work(incoming: Incoming) -> None:

@@ -70,8 +70,8 @@ class CommandHandler(Protocol):
 
     async def complete(
         self, interaction: discord.Interaction, spec: CommandSpec, option: str, partial: str
-    ) -> list[app_commands.Choice[Any]]:
-        """Suggestions for one option."""
+    ) -> list[Choice]:
+        """The core's suggestions for one option (`suggestions` fits them to Discord)."""
 
 
 def _annotation(option: Option) -> Any:
@@ -192,7 +192,9 @@ def _completer(
     async def complete(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[Any]]:
-        return await handler.complete(interaction, spec, option, current)
+        return suggestions(
+            spec, option, await handler.complete(interaction, spec, option, current)
+        )
 
     return complete
 
