@@ -211,3 +211,32 @@ async def test_discord_interested_on_the_events_tab_is_read_back_as_a_private_rs
     assert "Discord shows everyone who is interested" in noted["content"]
     assert "not this time" in taken_back["content"]
     assert standin.violations == []
+
+
+async def test_discord_rsvp_button_of_a_meeting_that_is_over_or_deleted_says_so(
+    circle: Circle,
+) -> None:
+    app, start = await _schedule(circle, timedelta(days=2))
+    standin, general = circle.standin, circle.general
+    bob = circle.user("bob")
+    async with standin.client_running(circle.adapter(app).client):
+        await circle.reply(
+            "meeting-facilitator schedule",
+            {"title": "Once", "start": start, "duration": "60m", "zone": "UTC"},
+            user="owner",
+        )
+        before = len(_public(circle))
+        await app.scheduler.advance(timedelta(days=1, minutes=1))
+        post = (await circle.bot_messages(general, before + 1))[-1]
+        come = button_ids(post)["I'll come"]
+        await app.scheduler.advance(timedelta(days=1, hours=2))  # the meeting has ended
+        pressed = await standin.send_component(post, come, user=bob)
+        over = await standin.wait_for_interaction_response(pressed.id)
+        await circle.reply("meeting-facilitator delete", {"meeting": "Once"}, user="owner")
+        pressed = await standin.send_component(post, come, user=bob)
+        gone = await standin.wait_for_interaction_response(pressed.id)
+    assert over["data"]["flags"] == EPHEMERAL
+    assert "**Once** is over" in over["data"]["content"]
+    assert gone["data"]["flags"] == EPHEMERAL
+    assert "That meeting no longer exists" in gone["data"]["content"]
+    assert standin.violations == []
