@@ -66,7 +66,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -80,6 +80,7 @@ from bot.models import OutboxItem, OutboxItemRef
 from bot.scheduler import DELIVERY, Scheduler
 
 log = logging.getLogger("circlebot.outbox")
+T = TypeVar("T")
 
 LATE_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
@@ -383,19 +384,7 @@ class Outbox:
         await self._deliver(target, message, idempotency_key)
 
     async def _add(self, session: AsyncSession, item: Planned) -> None:
-        row = OutboxItem(
-            key=item.key,
-            platform=item.target.platform,
-            target=item.target.target,
-            is_dm=item.target.is_dm,
-            payload=json.dumps(item.message.to_json()),
-            due_at=item.due_at,
-            not_after=item.not_after,
-            early_seconds=item.early_seconds,
-            status="pending",
-            attempts=0,
-            note="",
-        )
+        row = _row(item)
         session.add(row)
         await session.flush()
         for ref in _refs(item.target, item.refs):
@@ -434,10 +423,17 @@ class Outbox:
         for attempt in range(3):
             try:
                 async with self._lock, self._sessions.begin() as session:
-                    results = [
-                        await self._replan_in(session, plan.owner, want, plan.since, plan.until)
-                        for plan, want in zip(plans, wanted, strict=True)
-                    ]
+                    batch = await self._replan_batch(session, plans, wanted)
+                    results = (
+                        batch
+                        if batch is not None
+                        else [
+                            await self._replan_in(
+                                session, plan.owner, want, plan.since, plan.until
+                            )
+                            for plan, want in zip(plans, wanted, strict=True)
+                        ]
+                    )
             except IntegrityError:  # another process planned the same key at the same moment
                 if attempt == 2:
                     raise
@@ -468,6 +464,110 @@ class Outbox:
                     min(item.early_seconds, MAX_EARLY),
                 )
         return wanted
+
+    async def _replan_batch(
+        self,
+        session: AsyncSession,
+        plans: Sequence[OwnerPlan],
+        wanted: Sequence[dict[str, Planned]],
+    ) -> list[PlanResult] | None:
+        """`_replan_in` for every plan at once, in a handful of statements for the whole batch.
+
+        Start-up replans thousands of owners: reading, deleting and inserting per owner cost
+        several round trips each (most of a restart). Returns None, and changes nothing, when
+        the batch is not independent (an owner twice, or a pending item carrying two owners of
+        the batch): the caller then replans one owner after another.
+        """
+        owners = [plan.owner for plan in plans]
+        if len(set(owners)) != len(owners):
+            return None
+        pending_of: dict[OutboxRef, dict[str, OutboxItem]] = {owner: {} for owner in owners}
+        owner_of: dict[int, OutboxRef] = {}
+        by_kind: dict[RefKind, list[str]] = {}
+        for owner in owners:
+            by_kind.setdefault(owner.kind, []).append(owner.id)
+        for kind, ids in by_kind.items():
+            for chunk in _chunks(ids, IN_CHUNK):
+                rows = await session.execute(
+                    select(OutboxItemRef.ref, OutboxItem)
+                    .join(OutboxItem, OutboxItem.id == OutboxItemRef.item_id)
+                    .where(
+                        OutboxItemRef.kind == kind.value,
+                        OutboxItemRef.ref.in_(chunk),
+                        OutboxItem.status == "pending",
+                    )
+                )
+                for ref, row in rows:
+                    owner = OutboxRef(kind, ref)
+                    if owner_of.setdefault(row.id, owner) != owner:
+                        return None
+                    pending_of[owner][row.key] = row
+        fresh = [
+            key
+            for plan, want in zip(plans, wanted, strict=True)
+            for key in want
+            if key not in pending_of[plan.owner]
+        ]
+        if any(key in pending for key in fresh for pending in pending_of.values()):
+            return None  # another owner of the batch holds that key: the order decides
+        results = [PlanResult() for _ in plans]
+        doomed: list[int] = []
+        kept: list[int] = []
+        for plan, want, result in zip(plans, wanted, results, strict=True):
+            since, until = plan.since, plan.until
+            for key, row in pending_of[plan.owner].items():
+                if key in want:
+                    kept.append(row.id)
+                elif row.due_at >= since and (until is None or row.due_at <= until):
+                    doomed.append(row.id)
+                    result.withdrawn.append(key)
+        for doomed_ids in _chunks(doomed, IN_CHUNK):
+            await session.execute(
+                delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed_ids))
+            )
+            await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed_ids)))
+        carried: dict[int, dict[tuple[str, str], int]] = {item_id: {} for item_id in kept}
+        for kept_ids in _chunks(kept, IN_CHUNK):
+            for ref_id, item_id, kind_name, ref in await session.execute(
+                select(
+                    OutboxItemRef.id, OutboxItemRef.item_id, OutboxItemRef.kind, OutboxItemRef.ref
+                ).where(OutboxItemRef.item_id.in_(kept_ids))
+            ):
+                carried[item_id][(kind_name, ref)] = ref_id
+        settled: set[str] = set()
+        for chunk in _chunks(fresh, IN_CHUNK):
+            settled.update(
+                await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(chunk)))
+            )
+        stale: list[int] = []
+        new_rows: list[tuple[OutboxItem, Planned]] = []
+        for plan, want, result in zip(plans, wanted, results, strict=True):
+            pending = pending_of[plan.owner]
+            for key, item in want.items():
+                current = pending.get(key)
+                if current is not None:
+                    wants = _update_row(current, item)
+                    has = carried[current.id]
+                    stale.extend(ref_id for pair, ref_id in has.items() if pair not in wants)
+                    session.add_all(
+                        OutboxItemRef(item_id=current.id, kind=kind_name, ref=ref)
+                        for kind_name, ref in sorted(wants - has.keys())
+                    )
+                    result.updated.append(key)
+                elif key not in settled:
+                    new_rows.append((_row(item), item))
+                    result.written.append(key)
+        for stale_ids in _chunks(stale, IN_CHUNK):
+            await session.execute(delete(OutboxItemRef).where(OutboxItemRef.id.in_(stale_ids)))
+        if new_rows:
+            session.add_all(row for row, _item in new_rows)
+            await session.flush()  # one multi-row INSERT for the batch, ids returned
+            session.add_all(
+                OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id)
+                for row, item in new_rows
+                for ref in _refs(item.target, item.refs)
+            )
+        return results
 
     async def _replan_in(
         self,
@@ -515,23 +615,8 @@ class Outbox:
         for key, item in wanted.items():
             row = pending.get(key)
             if row is not None:
-                # Only what differs is written: a restart replans every pending row, and almost
-                # all of them are as wanted already (rewriting their references each time made
-                # a restart slower than the first start).
-                values = {
-                    "platform": item.target.platform,
-                    "target": item.target.target,
-                    "is_dm": item.target.is_dm,
-                    "payload": json.dumps(item.message.to_json()),
-                    "due_at": item.due_at,
-                    "not_after": item.not_after,
-                    "early_seconds": item.early_seconds,
-                }
-                for name, value in values.items():
-                    if getattr(row, name) != value:
-                        setattr(row, name, value)
+                wants = _update_row(row, item)
                 has = carried[row.id]
-                wants = {(ref.kind.value, ref.id) for ref in _refs(item.target, item.refs)}
                 stale = [ref_id for pair, ref_id in has.items() if pair not in wants]
                 if stale:
                     await session.execute(delete(OutboxItemRef).where(OutboxItemRef.id.in_(stale)))
@@ -1061,11 +1146,32 @@ class Outbox:
                     OutboxItem.status == "pending", OutboxItem.id.in_(_carrying(owner))
                 )
             )
-        if isinstance(latest, str):  # SQLite aggregates lose the column type
-            latest = datetime.fromisoformat(latest)
-        if latest is not None and latest.tzinfo is None:
-            latest = latest.replace(tzinfo=UTC)
-        return latest
+        return _aware(latest)
+
+    async def latest_pending_many(
+        self, owners: Sequence[OutboxRef]
+    ) -> dict[OutboxRef, datetime | None]:
+        """`latest_pending` for many owners in a few statements (one per 500 of a kind)."""
+        found: dict[OutboxRef, datetime | None] = dict.fromkeys(owners)
+        by_kind: dict[RefKind, list[str]] = {}
+        for owner in owners:
+            by_kind.setdefault(owner.kind, []).append(owner.id)
+        async with self._sessions() as session:
+            for kind, ids in by_kind.items():
+                for chunk in _chunks(ids, IN_CHUNK):
+                    rows = await session.execute(
+                        select(OutboxItemRef.ref, func.max(OutboxItem.due_at))
+                        .join(OutboxItem, OutboxItem.id == OutboxItemRef.item_id)
+                        .where(
+                            OutboxItemRef.kind == kind.value,
+                            OutboxItemRef.ref.in_(chunk),
+                            OutboxItem.status == "pending",
+                        )
+                        .group_by(OutboxItemRef.ref)
+                    )
+                    for ref, latest in rows:
+                        found[OutboxRef(kind, ref)] = _aware(latest)
+        return found
 
     async def live_actions(self, platform: str, message_id: str) -> tuple[Action, ...]:
         """The buttons a post kept current shows now, found by the platform's id of its last
@@ -1097,6 +1203,62 @@ class Outbox:
         """
         async with self._sessions() as session:
             return await session.scalar(select(OutboxItem.status).where(OutboxItem.key == key))
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """An aggregate's datetime as aware UTC (SQLite aggregates lose the column type)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+IN_CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _row(item: Planned) -> OutboxItem:
+    """A new pending row for `item` (its references are added once it has an id)."""
+    return OutboxItem(
+        key=item.key,
+        platform=item.target.platform,
+        target=item.target.target,
+        is_dm=item.target.is_dm,
+        payload=json.dumps(item.message.to_json()),
+        due_at=item.due_at,
+        not_after=item.not_after,
+        early_seconds=item.early_seconds,
+        status="pending",
+        attempts=0,
+        note="",
+    )
+
+
+def _update_row(row: OutboxItem, item: Planned) -> set[tuple[str, str]]:
+    """Make a pending row say what `item` says; returns the (kind, ref) pairs it must carry.
+
+    Only what differs is written: a restart replans every pending row, and almost all of them
+    are as wanted already (rewriting their references each time made a restart slower than the
+    first start).
+    """
+    values = {
+        "platform": item.target.platform,
+        "target": item.target.target,
+        "is_dm": item.target.is_dm,
+        "payload": json.dumps(item.message.to_json()),
+        "due_at": item.due_at,
+        "not_after": item.not_after,
+        "early_seconds": item.early_seconds,
+    }
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+    return {(ref.kind.value, ref.id) for ref in _refs(item.target, item.refs)}
 
 
 def _carrying(ref: OutboxRef) -> Select[Any]:

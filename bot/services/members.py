@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,6 +179,19 @@ class MemberService:
         info = None if row is None else _info(row)
         self._communities_by_id.put(community_id, info, token)
         return info
+
+    async def preload_communities(self, community_ids: Iterable[int]) -> None:
+        """Read many communities into the `community_by_id` cache, 500 to a statement."""
+        wanted = sorted({c for c in community_ids if self._communities_by_id.get(c) is MISSING})
+        for first in range(0, len(wanted), 500):
+            chunk = wanted[first : first + 500]
+            token = self._communities_by_id.token()
+            found: dict[int, CommunityInfo | None] = dict.fromkeys(chunk)
+            async with self._sessions() as session:
+                for row in await session.scalars(select(Community).where(Community.id.in_(chunk))):
+                    found[row.id] = _info(row)
+            for community_id, info in found.items():
+                self._communities_by_id.put(community_id, info, token)
 
     async def mark_left(self, platform: str, platform_id: str) -> CommunityLeft | None:
         """Record that the bot was removed from a community; None if it never knew it.

@@ -11,6 +11,7 @@ as naive local wall times and only then placed in the zone, so a weekly 19:00 me
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -107,8 +108,14 @@ def place_in_zone(naive: datetime, zone: ZoneInfo) -> datetime:
     return (lo + timedelta(seconds=low)).astimezone(zone)
 
 
+@functools.lru_cache(maxsize=4096)
 def build_rule(rule_text: str, start_local: datetime) -> rrule | None:
-    """The dateutil rule for a stored RRULE (None for a one-off meeting)."""
+    """The dateutil rule for a stored RRULE (None for a one-off meeting).
+
+    Cached: planning asks for one meeting's rule several times in a row (its occurrences, its
+    next one, its calendar entry), and parsing the text is most of the cost. A rule is never
+    changed in place (`replace` makes a new one), so sharing it is safe.
+    """
     if not rule_text:
         return None
     parsed = rrulestr(rule_text, dtstart=start_local)

@@ -948,8 +948,13 @@ class MeetingService:
         lookback: timedelta | None = None,
         rsvps: list[RsvpView] | None = None,
         names: dict[tuple[int, str], str] | None = None,
+        latest: dict[OutboxRef, datetime | None] | None = None,
     ) -> OwnerPlan:
-        """What `_replan` hands the outbox for this meeting: its wanted items and the window."""
+        """What `_replan` hands the outbox for this meeting: its wanted items and the window.
+
+        `latest` holds each meeting's last pending due time when the caller read them in bulk
+        (a rebuild); otherwise it is read here.
+        """
         now = self.now
         outbox = self.outbox
         since = now - (lookback if lookback is not None else outbox.grace)
@@ -957,11 +962,12 @@ class MeetingService:
         # ends earlier (a follower or a starting process whose clock lags the leader's): what
         # another planner already wrote is then reconciled, never withdrawn for being unseen.
         until = now + self.horizon
-        latest = await outbox.latest_pending(meeting_ref(view.id))
-        if latest is not None and latest > until:
-            until = latest
+        owner = meeting_ref(view.id)
+        last = latest[owner] if latest is not None else await outbox.latest_pending(owner)
+        if last is not None and last > until:
+            until = last
         items = await self.wanted(view, since=since, until=until, rsvps=rsvps, names=names)
-        return OwnerPlan(meeting_ref(view.id), tuple(items), since, until)
+        return OwnerPlan(owner, tuple(items), since, until)
 
     async def _planned(
         self, view: MeetingView, *, names: dict[tuple[int, str], str] | None = None
@@ -1147,17 +1153,26 @@ class MeetingService:
         self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
         self._sweep_at = None
         views = await self._load(Meeting.id.is_not(None))
+        communities = {v.community_id for v in views}
+        # Each community's settings and language in a few statements, not two per community.
+        await self.members.preload_communities(communities)
+        await self.settings.preload(communities)
         rsvps = await self._rsvps([v.id for v in views])
         names = await self._pseudonyms(views)
         # Many meetings per transaction: one commit per meeting made a first start slow.
         # Between meetings the loop gets a turn: members' commands and due deliveries go on
         # while thousands of meetings are planned.
         for chunk in _chunks(views, REBUILD_BATCH):
+            latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
             plans = []
             for view in chunk:
                 plans.append(
                     await self._plan(
-                        view, lookback=self.horizon, rsvps=rsvps.get(view.id, []), names=names
+                        view,
+                        lookback=self.horizon,
+                        rsvps=rsvps.get(view.id, []),
+                        names=names,
+                        latest=latest,
                     )
                 )
                 await asyncio.sleep(0)
