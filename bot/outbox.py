@@ -62,7 +62,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -1303,11 +1303,6 @@ class _Settler:
             self._written_at = asyncio.get_running_loop().time()
             if marks:
                 await self._outbox._mark_many(marks, self._outbox._clock.now())
-
-
-def _chunks(items: Sequence[OutboxItem], size: int) -> Iterator[Sequence[OutboxItem]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
