@@ -508,8 +508,10 @@ class Outbox:
             for key in want
             if key not in pending_of[plan.owner]
         ]
-        if any(key in pending for key in fresh for pending in pending_of.values()):
-            return None  # another owner of the batch holds that key: the order decides
+        if len(set(fresh)) != len(fresh) or any(
+            key in pending for key in fresh for pending in pending_of.values()
+        ):
+            return None  # two owners of the batch want or hold one key: the order decides
         results = [PlanResult() for _ in plans]
         doomed: list[int] = []
         kept: list[int] = []

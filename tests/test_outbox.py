@@ -329,7 +329,7 @@ _owner_plans = st.lists(
 def _planned(owner: int, wanted: list[tuple[int, int, str, bool]], now: datetime) -> list[Planned]:
     return [
         Planned(
-            f"m{owner % 2}.k{key}",  # owners 0 and 2 may want the same key
+            f"m{owner}.k{key}",
             Target("fake", f"chan{owner}"),
             Message.of(f"Meeting {owner} {text}"),
             now + timedelta(minutes=minutes),
