@@ -491,6 +491,11 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
                 from bot.web.serve import serve  # Starlette and uvicorn load only when used
 
                 group.create_task(serve(app, stop))
+    except ExceptionGroup as failed:  # an adapter's StartupError is one line, not a traceback
+        first = failed.exceptions[0]
+        if len(failed.exceptions) == 1 and isinstance(first, StartupError):
+            raise first from None
+        raise
     finally:
         await app.close()
     print("Stopped cleanly.", file=sys.stderr)

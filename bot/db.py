@@ -384,6 +384,7 @@ class Database:
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         self.url = url
+        self.schema = schema
         self.engine = create_engine(url, schema=schema)
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False

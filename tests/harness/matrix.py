@@ -187,6 +187,9 @@ class Bot:
     home: Path
     matrix: dict[str, Any] = field(default_factory=dict)
     prepare: Callable[[App], None] | None = None
+    db_url: str | None = None  # default: a SQLite file in `home`
+    db_schema: str | None = None
+    wait_ready: bool = True  # False: return once running (it may be waiting for the account)
     app: App = field(init=False)
     adapter: MatrixAdapter = field(init=False)
     stop_event: asyncio.Event = field(init=False)
@@ -203,8 +206,10 @@ class Bot:
                 "store_path": str(self.home / "store"),
                 **self.matrix,
             },
+            scheduler={"leader_poll_seconds": 0.2},
         )
-        self.app = App(config, db_url=f"sqlite+aiosqlite:///{self.home / 'bot.sqlite3'}")
+        url = self.db_url or f"sqlite+aiosqlite:///{self.home / 'bot.sqlite3'}"
+        self.app = App(config, db_url=url, db_schema=self.db_schema)
         await self.app.open(migrate=True)
         if self.prepare is not None:
             self.prepare(self.app)
@@ -212,6 +217,8 @@ class Bot:
         await self.app.start()
         self.stop_event = asyncio.Event()
         self.task = asyncio.create_task(self.adapter.run(self.stop_event))
+        if not self.wait_ready:
+            return
         ready = asyncio.create_task(self.adapter.ready.wait())
         await asyncio.wait({ready, self.task}, timeout=WAIT_S, return_when="FIRST_COMPLETED")
         if self.task.done():

@@ -54,6 +54,7 @@ from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _, current_language
+from bot.lease import Lease
 from bot.outbox import Target
 from bot.platform import Capabilities, Host, PlatformDefaults
 from bot.safety import clean
@@ -124,29 +125,25 @@ class MatrixAdapter(LivePosts, PlatformDefaults):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Log in, sync until `stop`, then let running handlers finish and close."""
+        """Log in, sync until `stop`, then let running handlers finish and close. On PostgreSQL
+        one process at a time runs the account; another waits to take over (bot/lease.py)."""
         self.app.add_transport(self)
         self.store_path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            await login(self.client, self.config, self.state)
-            await self.state.load_handled()
-            self.sync.since = await self.state.get("sync_token")
-            await self.dms.load()
-            await self.upgrades.load()
-            await self.communities.load_spaces()
-            syncing = asyncio.create_task(self.sync.run(stop))
-            stopping = asyncio.create_task(stop.wait())
-            done, _pending = await asyncio.wait(
-                {syncing, stopping}, return_when=asyncio.FIRST_COMPLETED
-            )
-            stopping.cancel()
-            if syncing in done:
-                syncing.result()  # a fatal sync error (revoked token) surfaces here
-            else:
-                await syncing
-        finally:
-            await self.sync.finish()
-            await self.client.close()
+        lease = Lease(self.app.db.url, self.app.db.schema, f"matrix:{self.config.user_id}")
+        async with lease.running(stop, self.app.config.scheduler.leader_poll_seconds) as ending:
+            try:
+                if stop.is_set():
+                    return
+                await login(self.client, self.config, self.state)
+                await self.state.load_handled()
+                self.sync.since = await self.state.get("sync_token")
+                await self.dms.load()
+                await self.upgrades.load()
+                await self.communities.load_spaces()
+                await self.sync.run(ending)  # a fatal sync error (revoked token) surfaces here
+            finally:
+                await self.sync.finish()
+                await self.client.close()
 
     async def on_ready(self) -> None:
         """What came due while we were connecting goes out now, not at the next retry."""
