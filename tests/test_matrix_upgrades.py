@@ -11,10 +11,13 @@ from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nio import JoinResponse, RoomGetStateEventResponse
 
-from bot.adapters.matrix.communities import Communities
+from bot.adapters.matrix.communities import Communities, CommunityRef
+from bot.adapters.matrix.upgrades import RoomUpgrades
 from bot.config import MatrixCommunityConfig, MatrixConfig
 
 # Lines of upgrades: each a list of distinct room ids, oldest first; lines share no room.
@@ -86,3 +89,86 @@ def test_an_upgrade_loop_in_saved_state_cannot_hang() -> None:
     found.successors["!b:x"] = "!a:x"  # nonsense state: must still answer
     assert found.latest("!a:x") in {"!a:x", "!b:x"}
     assert set(found.lineage("!a:x")) == {"!a:x", "!b:x"}
+
+
+class _UpgradeServer:
+    """A homeserver as `RoomUpgrades` asks it: joins, the replacement's create event, leaves."""
+
+    def __init__(self, predecessor: str | None, *, bot_in_new_room: bool) -> None:
+        self.user_id = "@bot:example.org"
+        self.create = {"predecessor": {"room_id": predecessor}} if predecessor else {}
+        self.rooms: dict[str, Any] = {
+            "!old:x": SimpleNamespace(
+                display_name="Old", replacement_room="!new:x", users={self.user_id: None}
+            )
+        }
+        if bot_in_new_room:
+            self.rooms["!new:x"] = SimpleNamespace(
+                display_name="New", replacement_room=None, users={self.user_id: None}
+            )
+        self.joined: list[str] = []
+        self.left: list[str] = []
+
+    async def join(self, room_id: str) -> JoinResponse:
+        self.joined.append(room_id)
+        return JoinResponse(room_id)
+
+    async def room_get_state_event(
+        self, room_id: str, event_type: str, state_key: str = ""
+    ) -> RoomGetStateEventResponse:
+        assert (room_id, event_type) == ("!new:x", "m.room.create")
+        return RoomGetStateEventResponse(self.create, event_type, state_key, room_id)
+
+    async def room_leave(self, room_id: str) -> None:
+        self.left.append(room_id)
+
+
+class _Saved:
+    def __init__(self) -> None:
+        self.upgrades: dict[str, str] = {}
+        self.moved: list[tuple[str, str, str]] = []
+
+    async def save_upgrades(self, successors: dict[str, str]) -> None:
+        self.upgrades = dict(successors)
+
+    async def place_moved(self, platform: str, old_id: str, new_id: str) -> None:
+        self.moved.append((platform, old_id, new_id))
+
+
+def _upgrades(server: _UpgradeServer) -> tuple[RoomUpgrades, Communities, _Saved]:
+    direct = SimpleNamespace(is_dm=lambda room_id: False)
+    found = Communities(cast(Any, server), MatrixConfig(), cast(Any, direct), cast(Any, None))
+    saved = _Saved()
+    upgrades = RoomUpgrades(cast(Any, server), found, cast(Any, saved), cast(Any, saved), "matrix")
+    return upgrades, found, saved
+
+
+@pytest.mark.parametrize("bot_in_new_room", [True, False])
+@pytest.mark.parametrize("predecessor", [None, "!elsewhere:x"])
+async def test_a_tombstone_pointing_at_a_room_that_does_not_replace_it_is_not_followed(
+    predecessor: str | None, bot_in_new_room: bool
+) -> None:
+    # Whoever may set a tombstone in one room points it at another community's room: following
+    # it would move this community (its settings, meetings and bindings) onto that room.
+    server = _UpgradeServer(predecessor, bot_in_new_room=bot_in_new_room)
+    upgrades, found, saved = _upgrades(server)
+    assert await upgrades.follow("!old:x", "!new:x")
+    assert saved.moved == [] and saved.upgrades == {} and found.successors == {}
+    assert found.of("!old:x") == CommunityRef("!old:x", "Old")
+    if bot_in_new_room:  # the other room stays its own community
+        assert found.of("!new:x") == CommunityRef("!new:x", "New")
+    assert await upgrades.current_room("!old:x") == "!old:x"  # posts stay in the old room
+    assert found.unfollowed() == []  # not tried again on every sync
+    # a room joined only to read its create event is left again; one the bot was in is kept
+    assert server.left == ([] if bot_in_new_room else ["!new:x"])
+
+
+async def test_a_real_upgrade_is_followed() -> None:
+    server = _UpgradeServer("!old:x", bot_in_new_room=False)
+    upgrades, found, saved = _upgrades(server)
+    assert await upgrades.follow("!old:x", "!new:x")
+    assert found.latest("!old:x") == "!new:x"
+    assert server.joined == ["!new:x"] and server.left == []
+    assert saved.moved == [("matrix", "!old:x", "!new:x")]
+    assert saved.upgrades == {"!old:x": "!new:x"}
+    assert await upgrades.current_room("!old:x") == "!new:x"

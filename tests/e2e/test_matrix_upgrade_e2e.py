@@ -19,13 +19,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from nio import RoomCreateResponse, RoomPutStateResponse
 from sqlalchemy import select
 
 from bot.app import App
 from bot.core.message import Message
 from bot.models import OutboxItem
 from bot.outbox import Target
-from tests.harness.matrix import WAIT_S, Member, in_room, scene
+from tests.harness.matrix import WAIT_S, Member, in_room, new_member, scene
 from tests.harness.synapse import SynapseServer
 
 pytestmark = pytest.mark.e2e
@@ -144,3 +145,43 @@ async def test_an_upgrade_while_the_bot_was_offline_is_followed_at_start(
         mark = ana.mark()
         await ana.say(new, "!ping")
         await ana.notice("pong", room=new, after=mark)
+
+
+async def test_a_tombstone_pointing_at_another_communitys_room_is_not_followed(
+    synapse: SynapseServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # eve runs a room of her own with the bot in it; she sets a tombstone there that names
+    # ana's community room, which is no upgrade of hers. Following it would make ana's room
+    # part of eve's community (eve's settings and bindings) and move eve's meetings there.
+    caplog.set_level(logging.INFO, logger="circlebot")
+    async with scene(synapse, tmp_path, encrypted=True) as s:
+        ana, room, bot = s.ana, s.room, s.bot
+        app = bot.app
+        eve = await new_member(synapse, tmp_path, "eve")
+        s.stack.push_async_callback(eve.stop)
+        created = await eve.client.room_create(name="Eve's room", invite=[bot.user_id])
+        assert isinstance(created, RoomCreateResponse), created
+        own = str(created.room_id)
+        await eve.until(lambda: in_room(eve, own, bot.user_id))
+        mark = eve.mark()
+        await eve.say(own, f"!settings set announce_channel {own}")
+        await eve.notice(f"is now matrix:{own}", after=mark)
+
+        sent = await eve.client.room_put_state(
+            own, "m.room.tombstone", {"body": "moved", "replacement_room": room}
+        )
+        assert isinstance(sent, RoomPutStateResponse), sent
+        await eve.until(lambda: own in bot.adapter.communities.refused)
+        assert any("does not say it replaces" in r.getMessage() for r in caplog.records)
+        assert bot.adapter.communities.latest(own) == own
+        ref = bot.adapter.community_of(room)
+        assert ref is not None and ref.id == room  # ana's room is still its own community
+        eves = await app.members.community("matrix", own)
+        assert await app.settings.get(eves.id, "admin", "announce_channel") == f"matrix:{own}"
+        mark = eve.mark()
+        await app.outbox.enqueue(
+            "announce:eve", Target("matrix", own), Message.of("Eve's circle"), app.clock.now()
+        )
+        await app.outbox.deliver_due()
+        await eve.notice("Eve's circle", room=own, after=mark)
+        assert not ana.notices(room, "Eve's circle")

@@ -81,6 +81,8 @@ class Communities:
         self._room_creators: dict[str, set[str]] = {}
         # old room id -> the room that replaced it (followed room upgrades, saved in state)
         self.successors: dict[str, str] = {}
+        # rooms whose tombstone names a room that does not say it replaces them (not followed)
+        self.refused: set[str] = set()
 
     def latest(self, room_id: str) -> str:
         """The room that replaced this one, and so on (the room itself when not upgraded)."""
@@ -106,6 +108,7 @@ class Communities:
             for room_id, room in self.client.rooms.items()
             if room.replacement_room
             and room_id not in self.successors
+            and room_id not in self.refused
             and room_id not in self.left
             and not self._direct.is_dm(room_id)
         ]

@@ -9,6 +9,13 @@ room goes to the replacement (`current_room`), never into the room the upgrade c
 
 An invite-only room cannot be joined without an invitation: the bot logs that it waits for
 one, and the move happens once the invitation is accepted.
+
+A tombstone is believed only when the replacement says it replaces the old room (its
+`m.room.create` names the old room as `predecessor`, as every real upgrade does). Otherwise
+anyone allowed to set a tombstone in one room could point it at another community's room and
+move their community onto it (its rooms, and the bindings that make someone a moderator): such
+a tombstone is refused (`Communities.refused`), logged, and the old room is used as before; a
+room the bot joined only to check is left again.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from nio import AsyncClient, JoinResponse
+from aiohttp import ClientConnectionError
+from nio import AsyncClient, JoinResponse, RoomGetStateEventResponse
 
 from bot.adapters.matrix.communities import Communities
 from bot.adapters.matrix.state import StateStore
@@ -71,11 +79,35 @@ class RoomUpgrades:
                         getattr(response, "status_code", response),
                     )
                     return False
+            if not await self._replaces(new_room, old_room):
+                log.warning(
+                    "a community room's tombstone names a room that does not say it replaces "
+                    "it; not followed (the old room is used as before)"
+                )
+                self.communities.refused.add(old_room)
+                if not joined:
+                    await self.client.room_leave(new_room)
+                return True
             self.communities.successors[old_room] = new_room
             await self.state.save_upgrades(self.communities.successors)
             await self.host.place_moved(self.platform, old_room, new_room)
             log.info("followed a room upgrade to its replacement")
             return True
+
+    async def _replaces(self, new_room: str, old_room: str) -> bool:
+        """True when `new_room`'s create event names `old_room` as its predecessor.
+
+        Raises:
+            DeliveryError: the homeserver could not be asked (tried again later).
+        """
+        try:
+            response = await self.client.room_get_state_event(new_room, "m.room.create")
+        except (ClientConnectionError, TimeoutError) as exc:
+            raise DeliveryError(f"cannot read the replacement room: {exc}") from exc
+        if not isinstance(response, RoomGetStateEventResponse):
+            raise DeliveryError(f"cannot read the replacement room: {response}")
+        predecessor = response.content.get("predecessor")
+        return isinstance(predecessor, dict) and predecessor.get("room_id") == old_room
 
     async def current_room(self, room_id: str) -> str:
         """The room to post in for `room_id`: its replacement when it was upgraded (followed
@@ -87,7 +119,12 @@ class RoomUpgrades:
         """
         room = self.client.rooms.get(room_id)
         latest = self.communities.latest(room_id)
-        if room is not None and room.replacement_room and latest == room_id:
+        if (
+            room is not None
+            and room.replacement_room
+            and latest == room_id
+            and room_id not in self.communities.refused
+        ):
             if not await self.follow(room_id, room.replacement_room):
                 raise DeliveryError(
                     "the room was upgraded and I cannot join its replacement yet; invite me there"
