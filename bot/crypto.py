@@ -44,7 +44,8 @@ class Keyring:
                 "make one with `circlebot generate-key`)"
             ) from exc
         self._multi = MultiFernet(self._fernets)
-        self._newest = keys[0].encode() if isinstance(keys[0], str) else bytes(keys[0])
+        self._raw = [k.encode() if isinstance(k, str) else bytes(k) for k in keys]
+        self._newest = self._raw[0]
 
     def encrypt(self, plaintext: str) -> str:
         """Encrypt with the newest key."""
@@ -60,6 +61,11 @@ class Keyring:
     def encrypt_key_material(self) -> bytes:
         """A digest of the newest key (never the key itself), to derive other secrets from."""
         return hashlib.sha256(self._newest).digest()
+
+    def key_materials(self) -> list[bytes]:
+        """A digest of every configured key (never the keys), the newest first, to derive
+        secrets that must follow the keys (the journal's search index key)."""
+        return [hashlib.sha256(raw).digest() for raw in self._raw]
 
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the newest key."""
@@ -82,6 +88,15 @@ def keyring() -> Keyring:
     if _keyring is None:
         raise KeyringError("encryption keys are not loaded")
     return _keyring
+
+
+def key_materials() -> list[bytes]:
+    """A digest of every configured key, the newest first (see `Keyring.key_materials`).
+
+    Raises:
+        KeyringError: no keys are loaded.
+    """
+    return keyring().key_materials()
 
 
 def generate_key() -> str:

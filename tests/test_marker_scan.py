@@ -2,7 +2,8 @@
 
 A member writes a unique marker through every path that stores what members write (journal,
 feedback, group post, worksheet, urge log, toolbox share, RSVP, pseudonym, crisis answer,
-dialogue state), deletes some of it, then erases everything. The scan then reflects the live
+dialogue state), deletes some of it, then erases everything. Journal text is also looked for
+as its search index codes. The scan then reflects the live
 schema, decrypts every Fernet token (also inside JSON payloads) and searches every column, the
 SQLite file and its write-ahead log, and the log lines, for the markers and for every known
 encoding of the member's account id. Nothing may remain.
@@ -26,6 +27,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.loader import available_cogs
 from bot.core.permissions import Tier
+from cogs.journal import search as journal_search
 from tests.harness.app import lift_rate_limit, make_config
 from tests.harness.platform import FakePlatform, Said
 from tests.harness.postgres import fresh_pg_schema, pg_url
@@ -134,9 +136,19 @@ async def erase(fake: FakePlatform) -> None:
     assert "Everything stored about you is erased" in done
 
 
+def indexed(path: str) -> str:
+    """The journal search index's value for the member's marker word (cogs/journal/search.py)."""
+    (code,) = journal_search.entry_hashes(KEY, None, marker(path))
+    return str(code)
+
+
+INDEXED = ("journal", "deleted", "grouppost")  # journal text: its words are indexed
+
+
 def needles() -> list[str]:
     tags = [crypto.actor_tag(KEY, p, length=12) for p in ("meetings.dm", "adapter-state")]
-    return [*(marker(p) for p in PATHS), *sorted(id_encodings(KEY)), *tags]
+    codes = [indexed(p) for p in INDEXED]
+    return [*(marker(p) for p in PATHS), *sorted(id_encodings(KEY)), *tags, *codes]
 
 
 def report(hits: list[Hit]) -> str:
@@ -167,8 +179,10 @@ async def test_nothing_of_an_erased_member_remains_anywhere(
             before = {h.needle for h in await scan_database(app.db.engine, needles())}
             for path in ("pseudonym", "journal", "feedback", "grouppost", "urgelog"):
                 assert marker(path) in before, path
+            assert indexed("journal") in before and indexed("grouppost") in before
             assert KEY in before
             deleted = {marker(p) for p in ("deleted", "toolboxdeleted", "crisis")}
+            deleted.add(indexed("deleted"))  # a deleted entry's words leave the index too
             lingering = [
                 h for h in await scan_database(app.db.engine, needles()) if h.needle in deleted
             ]

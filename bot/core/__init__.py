@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from bot.core.permissions import Scope, Tier
     from bot.core.registry import Registry
     from bot.core.zones import local_time_note
-    from bot.crypto import EncryptedText, actor_tag
+    from bot.crypto import EncryptedText, actor_tag, key_materials
     from bot.db import Base, Database, UTCDateTime, export_row
     from bot.i18n import (
         N_,
@@ -219,6 +219,7 @@ __all__ = [
     "file_text",
     "fill_parts",
     "has_time_of_day",
+    "key_materials",
     "load_toml",
     "local_time_note",
     "name_key",
@@ -347,6 +348,7 @@ _HOME: dict[str, str] = {
     "Tier": "bot.core.permissions",
     "EncryptedText": "bot.crypto",
     "actor_tag": "bot.crypto",
+    "key_materials": "bot.crypto",
     "Base": "bot.db",
     "UTCDateTime": "bot.db",
     "_": "bot.i18n",

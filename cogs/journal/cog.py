@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import random
 import re
 from datetime import datetime, timedelta
@@ -60,6 +63,8 @@ from cogs.journal.service import (
     clean_code,
 )
 
+log = logging.getLogger("circlebot.journal")
+
 SCOPE = "journal"
 FEED_CHANNEL = "feed_channel"
 SEARCH_SHOWN = 15
@@ -77,7 +82,8 @@ class JournalConfig(Section):
     feedback_per_hour: PositiveInt = 30
     page_size: PositiveInt = 10
     invite_days: PositiveInt = 7
-    search_cache_entries: PositiveInt = 200_000
+    # Search counts matches exactly up to this many, then says there are more than that.
+    search_count_max: PositiveInt = 1000
 
 
 ENTRY_ID = Option(
@@ -155,7 +161,12 @@ class JournalCog(Cog, GroupJournal):
         "journals you are in (group names are stored as typed). Shared entries show your "
         "pseudonym here, never your account name. If moderators chose a feed channel, a "
         "shared entry is also posted there; unsharing or deleting it deletes that post, and "
-        "deleting feedback deletes the message that passed it on."
+        "deleting feedback deletes the message that passed it on. So that search need not "
+        "decrypt every entry, each entry also keeps a keyed code for each different word in "
+        "it, never the words: whoever holds only the database cannot tell what the words are, "
+        "but can see how many different words an entry has and which of one person's entries "
+        "share a word. Editing or deleting an entry, or erasing your data, replaces or removes "
+        "its codes."
     )
     Config = JournalConfig
 
@@ -194,10 +205,33 @@ class JournalCog(Cog, GroupJournal):
                 feedback_per_hour=c.feedback_per_hour,
                 page_size=c.page_size,
                 invite_days=c.invite_days,
-                cache_entries=c.search_cache_entries,
+                search_count_max=c.search_count_max,
             ),
         )
         self.prompts: list[Prompt] = load_prompts()[0]
+        self._reindexing: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Index, in the background, entries not yet indexed under the newest key (from before
+        the search index, or before a key change); search stays exact meanwhile."""
+        self._reindexing = asyncio.create_task(self._reindex())
+
+    async def _reindex(self) -> None:
+        try:
+            done = await self.service.reindex()
+        except Exception:  # search still scans what is not indexed; the next start retries
+            log.exception("indexing journal entries for search failed")
+            return
+        if done:
+            log.info("indexed %d journal entries for search", done)
+
+    async def stop(self) -> None:
+        """Stop indexing (what is done stays; the next start does the rest)."""
+        task, self._reindexing = self._reindexing, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -442,8 +476,10 @@ class JournalCog(Cog, GroupJournal):
     )
     async def search(self, ctx: Context, text: str) -> None:
         """Search your own entries for words."""
-        found, total = await self.service.search(ctx.actor.key, text, SEARCH_SHOWN)
-        await ctx.reply(render.search_results(found, total), ephemeral=True)
+        found = await self.service.search(ctx.actor.key, text, SEARCH_SHOWN)
+        await ctx.reply(
+            render.search_results(found.entries, found.total, more=found.more), ephemeral=True
+        )
 
     # -- sharing and feedback ----------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core import ACTOR_KEY, Base, EncryptedText, UTCDateTime
@@ -60,6 +60,7 @@ class JournalEntry(Base):
         Index("ix_journal_entry_author", "author_key", "created_at"),
         Index("ix_journal_entry_feed", "community_id", "visibility", "created_at"),
         Index("ix_journal_entry_group", "group_id", "created_at"),
+        Index("ix_journal_entry_search", "author_key", "search_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -80,7 +81,26 @@ class JournalEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str | None] = mapped_column(String(120), nullable=True, unique=True)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)  # bumps on every edit (search cache)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumps on every edit
+    # Which index key its search words were hashed with (cogs/journal/search.py); None: not
+    # indexed yet (an entry from before the index, or written by another process's key).
+    search_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class JournalSearchWord(Base):
+    """One keyed hash of one normalised word of an entry (cogs/journal/search.py): never the
+    word itself. Rows go with their entry (edits replace them, deletes remove them)."""
+
+    __tablename__ = "journal_search_word"
+    __table_args__ = (
+        Index("ix_journal_search_word_entry", "entry_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    word: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("journal_entry.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
 
 
 class JournalFeedback(Base):

@@ -121,14 +121,18 @@ def own_list(result: Page[EntryView], prefix: str, filtered: bool) -> Message:
     return Message.of(*parts)
 
 
-def search_results(found: Sequence[EntryView], total: int) -> Message:
-    """`journal search`: the newest matching entries."""
+def search_results(found: Sequence[EntryView], total: int, *, more: bool = False) -> Message:
+    """`journal search`: the newest matching entries; `more`: over `total` matched."""
     if not total:
         return Message.of(_("None of your entries contain that."))
-    parts: list[Part] = [_("{n} of your entries match:").format(n=total)]
+    parts: list[Part] = [
+        _("More than {n} of your entries match:").format(n=total)
+        if more
+        else _("{n} of your entries match:").format(n=total)
+    ]
     for entry in found:
         parts.extend(line(entry))
-    if total > len(found):
+    if more or total > len(found):
         parts.append(
             "\n" + _("Showing the newest {n}; add words to narrow it down.").format(n=len(found))
         )

@@ -1,4 +1,4 @@
-"""Journal logic over the database: who may see what, limits, groups, and fast private search.
+"""Journal logic over the database: who may see what, limits, groups, and blind-indexed search.
 
 Every public method is one transaction. Visibility is decided in one place (`_visible`), and
 anything a member may not see raises the same `NotFound` as an id that never existed.
@@ -6,17 +6,19 @@ anything a member may not see raises the same `NotFound` as an id that never exi
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import secrets
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot.core import (
     Clock,
@@ -31,12 +33,14 @@ from bot.core import (
     page_count,
     page_offset,
 )
+from cogs.journal import search as index
 from cogs.journal.models import (
     JournalEntry,
     JournalFeedback,
     JournalGroup,
     JournalGroupMember,
     JournalInvite,
+    JournalSearchWord,
 )
 
 PRIVATE, SHARED, GROUP = "private", "shared", "group"
@@ -145,6 +149,16 @@ class Invite:
 
 
 @dataclass(frozen=True)
+class SearchResult:
+    """What `search` found: the newest matches, how many matched, and whether more did (then
+    `total` is the most counted exactly)."""
+
+    entries: list[EntryView]
+    total: int
+    more: bool
+
+
+@dataclass(frozen=True)
 class Limits:
     """The cog's configured limits, as the service needs them."""
 
@@ -155,7 +169,7 @@ class Limits:
     feedback_per_hour: int
     page_size: int
     invite_days: int
-    cache_entries: int
+    search_count_max: int
 
 
 def _view(
@@ -187,9 +201,6 @@ class JournalService:
         self._sessions = sessions
         self._clock = clock
         self.limits = limits
-        # entry id -> (version, created_at, folded title + body): search decrypts each entry
-        # once per process and edit, not on every query.
-        self._search_cache: OrderedDict[int, tuple[int, datetime, str]] = OrderedDict()
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -306,6 +317,8 @@ class JournalService:
                 source=source or None,
             )
             session.add(row)
+            await session.flush()
+            await _index(session, row)
         return Saved(_view(row, group_name), newly_shared=visibility == SHARED)
 
     async def _unique_code(self, session: AsyncSession) -> str:
@@ -435,48 +448,75 @@ class JournalService:
             items = await self._views(session, list(rows))
         return Page(items, page, pages, total)
 
-    async def search(self, author: str, text: str, limit: int) -> tuple[list[EntryView], int]:
-        """Own entries containing every word of `text`, newest first, and how many matched.
+    async def search(self, author: str, text: str, limit: int) -> SearchResult:
+        """Own entries containing every word of `text`, newest first (at most `limit`), and how
+        many matched: exactly up to `limits.search_count_max`, beyond it only that there are
+        more (counting every match of common words would read most of the index).
 
-        Bodies are encrypted at rest, so matching happens in memory on a per-process cache of
-        decrypted text keyed by entry id and version; only new or edited entries are decrypted.
+        Words are compared normalised (case, accents and compatibility forms folded; see
+        cogs/journal/search.py) and whole. Matching reads the blind index only; the entries
+        shown are the only ones decrypted, except entries not indexed under any configured
+        key yet (just after a key change), which are decrypted and matched here until the
+        journal has indexed them again.
+
+        Raises:
+            UserError: `text` holds no word to look for.
         """
-        words = fold(text).split()
-        if not words:
+        groups = index.query_hashes(author, text)
+        if not groups:
             raise UserError(_("Tell me what to look for."))
-        cache = self._search_cache
+        cap = self.limits.search_count_max
+        mine = JournalEntry.author_key == author
+        word = JournalSearchWord
         async with self._sessions() as session:
-            current = (
-                await session.execute(
-                    select(JournalEntry.id, JournalEntry.version).where(
-                        JournalEntry.author_key == author
+            # The rarest word drives: its rows are read (up to cap + 1 matches), the others are
+            # looked up by primary key for each. Counting a word's rows stops at cap + 1 too.
+            sizes = [
+                await session.scalar(
+                    select(func.count()).select_from(
+                        select(word.entry_id)
+                        .where(word.word.in_(sorted(g)))
+                        .limit(cap + 1)
+                        .subquery()
                     )
                 )
-            ).all()
-            missing = [i for i, v in current if i not in cache or cache[i][0] != v]
-            for start in range(0, len(missing), SEARCH_CHUNK):
-                chunk = missing[start : start + SEARCH_CHUNK]
-                rows = await session.execute(
-                    select(
-                        JournalEntry.id,
-                        JournalEntry.version,
-                        JournalEntry.created_at,
-                        JournalEntry.title,
-                        JournalEntry.body,
-                    ).where(JournalEntry.id.in_(chunk))
+                or 0
+                for g in groups
+            ]
+            order = sorted(range(len(groups)), key=lambda i: sizes[i])
+            rarest, others = groups[order[0]], [groups[i] for i in order[1:]]
+            matched = list(
+                await session.scalars(
+                    select(word.entry_id)
+                    .where(word.word.in_(sorted(rarest)), *_has_all(word.entry_id, others))
+                    .limit(cap + 1)
                 )
-                for entry_id, version, created, title, body in rows:
-                    cache[entry_id] = (version, created, fold(f"{title or ''}\n{body}"))
-            hits: list[tuple[datetime, int]] = []
-            for entry_id, _version in current:
-                cached = cache.get(entry_id)
-                if cached is None:
-                    continue
-                cache.move_to_end(entry_id)
-                if all(w in cached[2] for w in words):
-                    hits.append((cached[1], entry_id))
-            while len(cache) > self.limits.cache_entries:
-                cache.popitem(last=False)
+            )
+            more = len(matched) > cap
+            newest = (
+                select(JournalEntry.created_at, JournalEntry.id)
+                .where(mine)
+                .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+                .limit(limit)
+            )
+            if more:  # common words: the newest entries match, so walk them newest first
+                newest = newest.where(*_has_all(JournalEntry.id, groups))
+            else:
+                newest = newest.where(JournalEntry.id.in_(matched))
+            hits: list[tuple[datetime, int]] = [
+                (created, entry_id) for created, entry_id in await session.execute(newest)
+            ]
+            total = len(matched)
+            wanted = index.words(text)
+            stale = await session.execute(
+                select(
+                    JournalEntry.created_at, JournalEntry.id, JournalEntry.title, JournalEntry.body
+                ).where(mine, _not_indexed_under(index.key_ids()))
+            )
+            for created, entry_id, title, body in stale:
+                if wanted <= index.entry_words(title, body):
+                    hits.append((created, entry_id))
+                    total += 1
             hits.sort(reverse=True)
             shown = [entry_id for _created, entry_id in hits[:limit]]
             rows_by_id = {
@@ -486,7 +526,36 @@ class JournalService:
                 )
             }
             views = await self._views(session, [rows_by_id[i] for i in shown if i in rows_by_id])
-        return list(views), len(hits)
+        return SearchResult(list(views), min(total, cap), more or total > cap)
+
+    async def reindex(self, batch: int = SEARCH_CHUNK) -> int:
+        """Index every entry not indexed under the newest key (written before the index
+        existed, or before a key change); returns how many. One transaction per `batch`
+        entries, with a turn for the event loop between them, so it can run beside members.
+        """
+        newest = index.key_id()
+        done = 0
+        while True:
+            async with self._sessions.begin() as session:
+                rows = list(
+                    await session.scalars(
+                        select(JournalEntry)
+                        .where(
+                            or_(
+                                JournalEntry.search_key.is_(None),
+                                JournalEntry.search_key != newest,
+                            )
+                        )
+                        .order_by(JournalEntry.id)
+                        .limit(batch)
+                        .with_for_update()  # an edit meanwhile waits, then indexes its text
+                    )
+                )
+                await _index(session, *rows)
+            done += len(rows)
+            if len(rows) < batch:
+                return done
+            await asyncio.sleep(0)
 
     async def edit(
         self,
@@ -535,6 +604,8 @@ class JournalService:
                 row.mood = mood
             row.edited_at = self._clock.now()
             row.version += 1
+            if body is not None or title is not None:
+                await _index(session, row)
             group_name = await self._group_name(session, row.group_id)
         return Saved(_view(row, group_name), newly_shared)
 
@@ -542,7 +613,9 @@ class JournalService:
         """Erase an own entry and the feedback on it."""
         async with self._sessions.begin() as session:
             row = await self._own(session, author, code)
-            self._search_cache.pop(row.id, None)
+            await session.execute(
+                delete(JournalSearchWord).where(JournalSearchWord.entry_id == row.id)
+            )
             await session.execute(
                 delete(JournalFeedback).where(JournalFeedback.entry_id == row.id)
             )
@@ -941,10 +1014,11 @@ class JournalService:
             for start in range(0, len(codes), SEARCH_CHUNK):  # feed posts carried the text
                 feed_keys = [f"journal.feed.{c}" for c in codes[start : start + SEARCH_CHUNK]]
                 await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(feed_keys)))
-            for entry_id in ids:
-                self._search_cache.pop(entry_id, None)
             for start in range(0, len(ids), SEARCH_CHUNK):
                 chunk = ids[start : start + SEARCH_CHUNK]
+                await session.execute(
+                    delete(JournalSearchWord).where(JournalSearchWord.entry_id.in_(chunk))
+                )
                 await session.execute(
                     delete(JournalFeedback).where(JournalFeedback.entry_id.in_(chunk))
                 )
@@ -970,3 +1044,49 @@ class JournalService:
                 .where(JournalGroup.owner_key == actor_key)
                 .values(owner_key=None)
             )
+
+
+def _has_all(
+    entry_id: ColumnElement[int] | InstrumentedAttribute[int], groups: list[set[int]]
+) -> list[ColumnElement[bool]]:
+    """Conditions: the entry `entry_id` has, for every group of hashes, a row with one of them
+    (each a primary-key lookup)."""
+    found: list[ColumnElement[bool]] = []
+    for number, group in enumerate(groups):
+        other = aliased(JournalSearchWord, name=f"w{number}")
+        found.append(
+            select(other.entry_id)
+            .where(other.entry_id == entry_id, other.word.in_(sorted(group)))
+            .exists()
+        )
+    return found
+
+
+async def _index(session: AsyncSession, *rows: JournalEntry) -> None:
+    """Replace entries' index rows with those of their current title and body (newest key),
+    in one DELETE and one multi-row INSERT."""
+    if not rows:
+        return
+    await session.execute(
+        delete(JournalSearchWord).where(JournalSearchWord.entry_id.in_([r.id for r in rows]))
+    )
+    values = [
+        {"word": h, "entry_id": row.id}
+        for row in rows
+        for h in sorted(index.entry_hashes(row.author_key, row.title, row.body))
+    ]
+    if values:
+        await session.execute(JournalSearchWord.__table__.insert(), values)  # type: ignore[attr-defined]
+    key = index.key_id()
+    for row in rows:
+        row.search_key = key
+
+
+def _not_indexed_under(keys: list[int]) -> ColumnElement[bool]:
+    """Entries whose search key is none of `keys`, as ranges between them (NOT IN would read
+    every entry of the author; ranges on ix_journal_entry_search are empty lookups)."""
+    column = JournalEntry.search_key
+    bounds = sorted(set(keys))
+    ranges = [column.is_(None), column < bounds[0], column > bounds[-1]]
+    ranges += [column.between(low + 1, high - 1) for low, high in itertools.pairwise(bounds)]
+    return or_(*ranges)
