@@ -954,21 +954,36 @@ class Outbox:
         if self._ready is not None and not self._ready(platform):
             report.waiting += len(fresh)  # the adapter flushes the outbox once it is connected
             return
-        workers = max(1, min(self._slots(platform) if self._slots else 1, len(fresh)))
-        queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=workers)
+        # One lane per room or DM, in due order: sends to different places run side by side,
+        # sends to one place one after another, so its readers see them in the order planned
+        # (and a place's own rate limit is met by waiting, not by a reordering race).
+        lanes: dict[tuple[str, bool], list[OutboxItem]] = {}
+        for item in fresh:
+            lanes.setdefault((item.target, item.is_dm), []).append(item)
+        workers = max(1, min(self._slots(platform) if self._slots else 1, len(lanes)))
+        queue: asyncio.Queue[list[OutboxItem] | None] = asyncio.Queue(maxsize=workers)
 
         async def feed() -> None:
             # A try is on record before its send starts, so a crash leaves a lookup to do.
-            for chunk in _chunks(fresh, BEGIN_BATCH):
-                await self._begin_tries([item.id for item in chunk], now)
-                for item in chunk:
-                    await queue.put(item)
+            batch: list[list[OutboxItem]] = []
+            for lane in lanes.values():
+                batch.append(lane)
+                if sum(len(b) for b in batch) >= BEGIN_BATCH:
+                    await self._begin_tries([item.id for b in batch for item in b], now)
+                    for ready in batch:
+                        await queue.put(ready)
+                    batch = []
+            if batch:
+                await self._begin_tries([item.id for b in batch for item in b], now)
+                for ready in batch:
+                    await queue.put(ready)
             for _worker in range(workers):
                 await queue.put(None)
 
         async def work() -> None:
-            while (item := await queue.get()) is not None:
-                await self._send_one(item, now, report, settler)
+            while (lane := await queue.get()) is not None:
+                for item in lane:
+                    await self._send_one(item, now, report, settler)
 
         await _all([feed(), *(work() for _ in range(workers))])
 

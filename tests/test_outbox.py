@@ -498,3 +498,66 @@ def test_forty_pre_announcements_at_two_a_second_begin_twenty_seconds_early() ->
         arrived = asyncio.run(_burst(Path(folder), 40, 0, [0], 2.0))
     due = START + timedelta(minutes=10)
     assert {at for _key, at in arrived} == {due - timedelta(seconds=22)}
+
+
+class Jittery(PlatformDefaults):
+    """Four sends at once, each taking a drawn number of loop turns: sends to different
+    places finish in any order."""
+
+    platform = "fake"
+
+    def __init__(self, turns: list[int]) -> None:
+        self.capabilities = Capabilities(delivery_slots=4)
+        self.turns = turns
+        self.arrived: list[tuple[str, str]] = []
+        self.sent = 0
+
+    async def send(self, target: Target, message: Message, key: str) -> str:
+        self.sent += 1
+        for _turn in range(self.turns[self.sent % len(self.turns)]):
+            await asyncio.sleep(0)
+        self.arrived.append((target.target, key))
+        return key
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    places=st.lists(st.integers(0, 3), min_size=1, max_size=24),
+    seconds=st.lists(st.integers(0, 5), min_size=1, max_size=24),
+    turns=st.lists(st.integers(0, 6), min_size=1, max_size=8),
+)
+def test_one_places_posts_arrive_in_the_order_planned_while_places_go_side_by_side(
+    places: list[int], seconds: list[int], turns: list[int]
+) -> None:
+    """Announcements due together in one room (or one member's DMs) reach it in due order,
+    whatever the pool does with other rooms meanwhile; each arrives once."""
+
+    async def run(folder: Path) -> list[tuple[str, str]]:
+        clock = VirtualClock(START)
+        url = f"sqlite+aiosqlite:///{folder / 'o.sqlite3'}"
+        app = App(make_config(), clock=clock, db_url=url)
+        await app.open(migrate=True)
+        platform = Jittery(turns)
+        app.add_transport(platform)
+        await app.start()
+        try:
+            for n, place in enumerate(places):
+                at = START + timedelta(minutes=5, seconds=seconds[n % len(seconds)])
+                await app.outbox.enqueue(
+                    f"k{n:02d}", Target("fake", f"room{place}"), Message.of("hi"), at
+                )
+            await app.scheduler.advance(timedelta(minutes=10))
+        finally:
+            await app.close()
+        return platform.arrived
+
+    with tempfile.TemporaryDirectory() as folder:
+        arrived = asyncio.run(run(Path(folder)))
+    assert sorted(key for _room, key in arrived) == [f"k{n:02d}" for n in range(len(places))]
+    for place in set(places):
+        room = f"room{place}"
+        planned = sorted(
+            (seconds[n % len(seconds)], f"k{n:02d}") for n, p in enumerate(places) if p == place
+        )
+        got = [key for r, key in arrived if r == room]
+        assert got == [key for _s, key in planned], (room, got, planned)
