@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.adapters.discord.commands import discord_paths
 from bot.core.message import Card, Command, Field, Message, spell_commands
+from tests.harness.app import AppFactory, make_config
 
 MOVED = {
     ("crisis", "verify"): ("crisis-mod", "verify"),
@@ -50,3 +57,40 @@ def test_moved_commands_are_renamed_in_code_text_commands_and_cards() -> None:
     assert again == spelled
     plain = Message(text=("crisis verify and `!crisis verify`",))
     assert spell_commands(plain, "/", discord_words) is plain
+
+
+def _texts() -> Iterator[tuple[str, str]]:
+    """Every translatable text (`_("...")`) in the product, with where it is."""
+    root = Path(__file__).parents[1]
+    for source in sorted([*(root / "bot").rglob("*.py"), *(root / "cogs").rglob("*.py")]):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                yield f"{source.relative_to(root)}:{node.lineno}", node.args[0].value
+
+
+async def test_texts_and_descriptions_name_commands_with_their_prefix(
+    app_factory: AppFactory,
+) -> None:
+    # `spell_commands` renames only code that starts with the prefix (`{prefix}script list`):
+    # a command named without it (`script list`) keeps its text-platform words on Discord,
+    # where staff commands have their own top-level command (`/script-facilitator list`).
+    app = await app_factory(make_config())
+    moved = discord_paths(app.registry.specs)
+    paths = {path for path, words in moved.items() if words != path}
+    texts = list(_texts())
+    texts += [(spec.name, spec.description) for spec in app.registry.specs]
+    texts += [(spec.name, o.description) for spec in app.registry.specs for o in spec.options]
+    bare = []
+    for where, text in texts:
+        for code in re.findall(r"`([^`]+)`", text):
+            words = tuple(code.split(" "))
+            if any(words[: len(path)] == path for path in paths):
+                bare.append(f"{where}: `{code}`")
+    assert paths and texts and not bare, f"commands Discord renames, named bare: {bare}"

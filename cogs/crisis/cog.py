@@ -1025,7 +1025,7 @@ class CrisisCog(Cog, CrisisLines):
         ),
     )
     async def crisis_export(self, ctx: Context, format: str = "toml") -> None:
-        """Download this community's directory as a file that `crisis import` reads back."""
+        """Download this community's directory as a file that its import command reads back."""
         entries = sorted(
             await self.service.directory(ctx.require_community().id), key=lambda e: e.id
         )

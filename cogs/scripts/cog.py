@@ -179,7 +179,8 @@ class ScriptsCog(Cog):
                 )
         return found
 
-    async def _script(self, community_id: int, name: str) -> Script:
+    async def _script(self, community_id: int, name: str, prefix: str = "!") -> Script:
+        """The script called `name` here; `prefix` names `script list` in the refusal."""
         key = name.strip().lower()
         if key in self.builtin:
             return self.builtin[key]
@@ -192,9 +193,10 @@ class ScriptsCog(Cog):
         names = [*self.builtin, *await self.service.custom_sources(community_id)]
         near = closest_name(key, names)
         if near is not None and name_key(near) == name_key(key) and near != key:
-            return await self._script(community_id, near)  # case, spaces and emoji aside
+            return await self._script(community_id, near, prefix)  # case, spaces, emoji aside
         hint = " " + render.did_you_mean(name=near) if near else ""
-        raise NotFound(render.no_script(name=name[:40]) + hint + " " + render.list_hint())
+        listed = render.list_hint(prefix=prefix)
+        raise NotFound(render.no_script(name=name[:40]) + hint + " " + listed)
 
     async def complete_meeting(self, ctx: Context, partial: str) -> list[Choice]:
         """The community's coming meetings by title (when the meetings part is on)."""
@@ -592,7 +594,9 @@ class ScriptsCog(Cog):
             community.id, meeting, ctx.actor.key
         ):
             raise PermissionDenied(render.cannot_start())
-        chosen = await self._script(community.id, script or self.settings.default_script)
+        chosen = await self._script(
+            community.id, script or self.settings.default_script, ctx.prefix
+        )
         try:
             run = await self.service.begin(
                 community_id=community.id,
@@ -770,7 +774,7 @@ class ScriptsCog(Cog):
     )
     async def script_preview(self, ctx: Context, name: str) -> None:
         """Show a whole script, step by step, before running it."""
-        script = await self._script(ctx.require_community().id, name)
+        script = await self._script(ctx.require_community().id, name, ctx.prefix)
         for page in render.preview(script, PAGE):
             await ctx.reply(page, ephemeral=True)
 
@@ -784,7 +788,7 @@ class ScriptsCog(Cog):
             Option(
                 "script_toml",
                 OptionType.STRING,
-                "The script as TOML text (see `script export standard` for the format)",
+                "The script as TOML text (an export of the standard script shows the format)",
                 required=False,
                 max_length=6000,
             ),
@@ -842,7 +846,7 @@ class ScriptsCog(Cog):
     )
     async def script_export(self, ctx: Context, name: str) -> None:
         """Get a script as a TOML file to edit and import again."""
-        script = await self._script(ctx.require_community().id, name)
+        script = await self._script(ctx.require_community().id, name, ctx.prefix)
         await ctx.reply(
             Message.of(
                 render.export_caption(name=script.name),
@@ -870,7 +874,7 @@ class ScriptsCog(Cog):
         if await self.service.running_script(community.id, key):
             raise UserError(render.running_cannot_delete(name=key))
         if not await self.service.delete_custom(community.id, key):
-            raise NotFound(render.no_script_listed(name=name[:40]))
+            raise NotFound(render.no_script_listed(name=name[:40], prefix=ctx.prefix))
         await self.audit.record(community.id, ctx.actor.key, "scripts.delete", f"name={key}")
         await ctx.reply(render.script_deleted(name=key), ephemeral=True)
 
@@ -888,7 +892,7 @@ class ScriptsCog(Cog):
     async def script_copy(self, ctx: Context, name: str, new_name: str) -> None:
         """Copy a script under a new name, to adapt it for this community."""
         community = ctx.require_community()
-        original = await self._script(community.id, name)
+        original = await self._script(community.id, name, ctx.prefix)
         target = new_name.strip().lower()
         if target in self.builtin or await self.service.custom_source(community.id, target):
             raise UserError(render.name_taken(name=target[:32]))

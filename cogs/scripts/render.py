@@ -286,8 +286,8 @@ def imported() -> str:
     return _("Imported **{name}**")
 
 
-def list_hint() -> str:
-    return _("`script list` shows them.")
+def list_hint(prefix: object) -> str:
+    return _("`{prefix}script list` shows them.").format(prefix=prefix)
 
 
 def a_former_member() -> str:
@@ -419,9 +419,9 @@ def running_cannot_delete(name: object) -> str:
     return _("`{name}` is running in a channel now; end that meeting first.").format(name=name)
 
 
-def no_script_listed(name: object) -> str:
-    return _("There is no script called `{name}` here. `script list` shows them.").format(
-        name=name
+def no_script_listed(name: object, prefix: object) -> str:
+    return _("There is no script called `{name}` here. `{prefix}script list` shows them.").format(
+        name=name, prefix=prefix
     )
 
 
