@@ -68,6 +68,11 @@ class Responder(Protocol):
         """Who below moderator can read `place`; None when only moderators and the bot can.
         A platform that cannot tell answers with a reason: privacy never rests on a guess."""
 
+    async def role_note(self, role: str, tier: Tier) -> str | None:
+        """What an admin should know after binding `role` to `tier` here (Discord: which
+        staff commands its members will not see, or everyone sees, until the server's
+        Integrations settings say otherwise); None when nothing."""
+
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         """Answer where the command came from (privately if `ephemeral`)."""
 
@@ -105,6 +110,10 @@ class ResponderDefaults:
     async def members_can_read(self, place: Place) -> str | None:
         """The platform cannot tell who reads `place`, and says so."""
         return _("I cannot tell on this platform who can read it.")
+
+    async def role_note(self, role: str, tier: Tier) -> str | None:
+        """The platform shows every command to whoever may run it: nothing to add."""
+        return None
 
 
 @dataclass

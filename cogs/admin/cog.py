@@ -221,6 +221,13 @@ class AdminCog(Cog):
             return int(text)
         return self._role(str(value))
 
+    @staticmethod
+    async def _role_note(ctx: Context, key: Key, value: Any) -> str | None:
+        """What the platform adds about a role just bound (Discord: who sees which commands)."""
+        if key.scope != "roles" or value is None:
+            return None
+        return await ctx.responder.role_note(str(value), Tier(int(key.key)))
+
     async def _store(self, ctx: Context, community_id: int, key: Key, value: Any) -> None:
         settings = self.settings
         if key.scope == "community":
@@ -336,7 +343,8 @@ class AdminCog(Cog):
                 text=(render.setup_hint(ctx.prefix),),
                 card=message.card,
             )
-        notes = [n for c in self.cogs.loaded() for n in await c.setup_notes(ctx)]
+        notes = [n for key, value in checked if (n := await self._role_note(ctx, key, value))]
+        notes += [n for c in self.cogs.loaded() for n in await c.setup_notes(ctx)]
         if notes:
             lead = "\n\n" if message.text else ""
             message = Message(text=(*message.text, lead + "\n\n".join(notes)), card=message.card)
@@ -391,6 +399,8 @@ class AdminCog(Cog):
             )
         if spec.kind == "zone" and stored is not None:
             said += " " + local_time_note(ZoneInfo(str(stored)), self.clock.now())
+        if note := await self._role_note(ctx, spec, stored):
+            said += "\n\n" + note
         await ctx.reply(said, ephemeral=True)
 
     # ------------------------------------------------------------------ cogs per community

@@ -168,3 +168,35 @@ async def test_roles_and_channels_are_chosen_with_discords_pickers(circle: Circl
     assert "Only a" not in str(done["data"])
     assert bindings[str(helpers.id)] == int(Tier.FACILITATOR)
     assert standin.violations == []
+
+
+async def test_binding_a_role_says_who_discord_shows_the_staff_commands_to(
+    circle: Circle,
+) -> None:
+    # Discord shows a top-level command by its default permission only: a moderator role
+    # without Manage Server does not see the moderator commands, and everyone sees the
+    # facilitator ones, until an admin changes that under Integrations. The admin binding
+    # the role is told so at once, naming the commands.
+    state = circle.standin.state
+    guild = circle.standin.guild
+    helpers = state.role_named(guild, "Facilitator")
+    wardens = state.add_role(guild, "Wardens", 0)  # moderators without Manage Server
+    mods = state.add_role(guild, "Mods", MANAGE_GUILD)
+    app = await circle.app()
+    async with circle.standin.client_running(circle.adapter(app).client):
+        lacking = await circle.reply("setup", {"moderator_role": wardens}, user="owner")
+        holding = await circle.reply("setup", {"moderator_role": mods}, user="owner")
+        set_later = await circle.reply(
+            "settings set", {"key": "moderator_role", "value": f"<@&{wardens.id}>"}, user="owner"
+        )
+        facilitators = await circle.reply("setup", {"facilitator_role": helpers}, user="owner")
+    for answer in (lacking, set_later):
+        text = answer["data"]["content"]
+        assert "**@Wardens** lacks Manage Server" in text, text
+        assert "`/crisis-mod`" in text and "`/setup`" in text and "Integrations" in text
+        assert "`/meeting-facilitator`" not in text
+    assert "Manage Server" not in str(holding["data"])
+    text = facilitators["data"]["content"]
+    assert "`/meeting-facilitator`, `/script-facilitator`" in text and "Integrations" in text
+    assert "`/crisis-mod`" not in text
+    assert circle.standin.violations == []

@@ -243,11 +243,20 @@ class SlashNames:
     """Each command's words on Discord (`discord_paths`), for what responders tell members."""
 
     def __init__(self, specs: Iterable[CommandSpec]) -> None:
+        specs = list(specs)
         self._paths = discord_paths(specs)
+        by_word: dict[str, list[CommandSpec]] = {}
+        for spec in specs:
+            by_word.setdefault(self._paths[spec.path][0], []).append(spec)
+        self._tiers = {word: top_level_tier(group) for word, group in by_word.items()}
 
     def __call__(self, path: tuple[str, ...]) -> tuple[str, ...]:
         """The slash command's words for the command at `path` (unknown paths unchanged)."""
         return self._paths.get(path, path)
+
+    def top_level(self, tier: Tier) -> list[str]:
+        """The top-level commands that carry `tier`'s default permission, sorted."""
+        return sorted(word for word, held in self._tiers.items() if held == tier)
 
 
 def top_level_tier(specs: Iterable[CommandSpec]) -> Tier:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import discord
 
+from bot.adapters.discord.commands import TIER_PERMISSIONS, SlashNames
 from bot.adapters.discord.render import PREFIX, Outgoing, render
 from bot.adapters.panels import PanelBoard
 from bot.core.context import ResponderDefaults
@@ -20,6 +21,7 @@ from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _
+from bot.safety import escape_markdown
 
 
 class Outlet(Protocol):
@@ -58,8 +60,31 @@ class Outlet(Protocol):
     async def bindings(self, guild: discord.Guild) -> dict[str, int]:
         """The guild's tier bindings: role id -> tier value."""
 
-    def command_words(self, path: tuple[str, ...]) -> tuple[str, ...]:
-        """The slash command that runs the command at `path` (staff ones are moved)."""
+    # The slash command that runs the command at `path` (staff ones are moved), and the
+    # top-level commands of each tier.
+    command_words: SlashNames
+
+
+def staff_role_note(role: discord.Role | None, tier: Tier, commands: list[str]) -> str | None:
+    """Who sees the `commands` of `tier` once `role` holds it: Discord shows a top-level
+    command by its default permission alone, never by the bot's role bindings."""
+    if role is None or not commands:
+        return None
+    names = ", ".join(f"`/{c}`" for c in commands)
+    shown = f"**@{escape_markdown(role.name)}**"  # a mention here would be defused anyway
+    needed = TIER_PERMISSIONS.get(tier)
+    if needed is None:
+        return _(
+            "Discord shows {commands} to everyone (only members of {role} can use them). To "
+            "show them to {role} alone: Server Settings → Integrations → this bot, open each "
+            "one, turn off @everyone and add {role}."
+        ).format(commands=names, role=shown)
+    if needed <= role.permissions or role.permissions.administrator:
+        return None
+    return _(
+        "{role} lacks Manage Server, so Discord does not show its members {commands}. Add "
+        "{role} to each of them under Server Settings → Integrations → this bot."
+    ).format(commands=names, role=shown)
 
 
 def dms_closed_notice() -> Message:
@@ -299,6 +324,11 @@ class InteractionResponder(ResponderDefaults):
 
     async def members_can_read(self, place: Place) -> str | None:
         return await members_can_read(self._adapter, self._interaction.guild, place)
+
+    async def role_note(self, role: str, tier: Tier) -> str | None:
+        guild = self._interaction.guild
+        found = guild.get_role(int(role)) if guild is not None and role.isdigit() else None
+        return staff_role_note(found, tier, self._adapter.command_words.top_level(tier))
 
 
 class DirectMessageResponder(ResponderDefaults):
