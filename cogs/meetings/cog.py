@@ -298,7 +298,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             change = view.change(key)
             if change is not None and change.status == "cancelled":
                 raise UserError(render.rsvp_occurrence_cancelled(title=title))
-            raise UserError(render.rsvp_occurrence_gone(title=title))
+            raise UserError(render.rsvp_occurrence_gone(title=title, prefix=ctx.prefix))
         if occ.start + view.duration <= self.clock.now():
             raise UserError(render.rsvp_occurrence_over(title=title))
         choice = found["choice"]
@@ -308,7 +308,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if choice == "skip":
             removed = await self.service.unrsvp(view, actor, key)
             series = any(r.occurrence == "" for r in mine)
-            await ctx.reply(render.rsvp_skipped(bool(removed), series, view.id), ephemeral=True)
+            await ctx.reply(
+                render.rsvp_skipped(bool(removed), series, view.id, ctx.prefix), ephemeral=True
+            )
             return True
         remind = (
             self.service.config.rsvp_remind_minutes

@@ -181,7 +181,7 @@ def interested_note(platform: str) -> str:
     return _("Nobody else sees who RSVP'd; the post shows only a count.")
 
 
-def rsvp_skipped(removed: bool, series: bool, meeting_id: int) -> str:
+def rsvp_skipped(removed: bool, series: bool, meeting_id: int, prefix: str) -> str:
     """After "Not this time": the occurrence's RSVP went (or there was none)."""
     said = (
         _("Noted: not this time. Your RSVP for it is removed.")
@@ -191,8 +191,8 @@ def rsvp_skipped(removed: bool, series: bool, meeting_id: int) -> str:
     if series:
         said += " " + _(
             "You are still down for every meeting of the series; "
-            "`meeting unrsvp {id} all` takes that back."
-        ).format(id=meeting_id)
+            "`{prefix}meeting unrsvp {id} all` takes that back."
+        ).format(id=meeting_id, prefix=prefix)
     return said
 
 
@@ -211,11 +211,12 @@ def rsvp_occurrence_cancelled(title: str) -> str:
     return _("That **{title}** was cancelled, so your RSVP was not recorded.").format(title=title)
 
 
-def rsvp_occurrence_gone(title: str) -> str:
+def rsvp_occurrence_gone(title: str, prefix: str) -> str:
     """An RSVP button of an occurrence that no longer takes place at that time."""
     return _(
-        "That **{title}** no longer takes place as announced; see `meeting info` for the next one."
-    ).format(title=title)
+        "That **{title}** no longer takes place as announced; see `{prefix}meeting info` for "
+        "the next one."
+    ).format(title=title, prefix=prefix)
 
 
 def rsvp_occurrence_over(title: str) -> str:

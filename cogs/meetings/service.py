@@ -1443,11 +1443,10 @@ class MeetingService:
         if occ.note:
             parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
         parts.append("\n" + going_text(going))
-        parts.append(
-            "\n"
-            + _(
-                "RSVPs are private; only this count shows. To RSVP by typing: `meeting rsvp {id}`."
-            ).format(id=view.id)
+        parts.append("\n")
+        parts += fill_parts(
+            _("RSVPs are private; only this count shows. To RSVP by typing: {command}."),
+            {"command": [Command(f"meeting rsvp {view.id}")]},
         )
         day = occ.start.astimezone(view.zone).date().isoformat()
         rsvp = f"meeting rsvp {view.id} {day}"

@@ -50,6 +50,7 @@ async def test_discord_rsvp_buttons_answer_privately_and_edit_the_count_in_place
         post = posts[-1]
         assert post["content"].startswith("Reminder:")
         assert "Nobody has said yet" in post["content"]
+        assert "To RSVP by typing: `/meeting rsvp 1`." in post["content"]  # Discord's words
         buttons = button_ids(post)
         assert set(buttons) == {"I'll come", "Remind me", "Not this time"}
 
