@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import Any, Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
@@ -246,14 +246,36 @@ def check_country(text: str) -> str:
     )
 
 
+def language_name(code: str) -> str:
+    """A language's own name (`Deutsch` for `de`), or the code when Babel has none."""
+    try:
+        return Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def check_language(text: str) -> str:
-    """A language code the bot has texts for (`"en"`), lower-cased; raises `UserError` naming
-    the languages there are for anything else."""
-    code = text.strip().lower()
+    """A language code the bot has texts for (`"en"`), lower-cased, from its code, its own or
+    English name, or the suggestion's label (`Deutsch (de)`); raises `UserError` naming the
+    languages there are for anything else."""
+    raw = " ".join(text.split())
+    code = raw.lower()
     languages = available_languages()
-    if code not in languages:
-        raise UserError(_("I have texts in: {languages}.").format(languages=", ".join(languages)))
-    return code
+    if code in languages:
+        return code
+    for known in languages:
+        own = language_name(known)
+        try:
+            english = Locale.parse(known).get_display_name("en") or known
+        except (ValueError, UnknownLocaleError):
+            english = known
+        if raw.casefold() in {n.casefold() for n in (own, english, f"{own} ({known})")}:
+            return known
+    raise UserError(
+        _("`{text}` is not a language I have texts in. I have: {languages}.").format(
+            text=raw[:40], languages=", ".join(f"{language_name(c)} ({c})" for c in languages)
+        )
+    )
 
 
 def zone_label(moment: datetime) -> str:

@@ -10,10 +10,8 @@ compiled catalogs (languages the bot speaks).
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
-
 from bot.core.commands import Choice
-from bot.core.convert import COUNTRY_NAMES
+from bot.core.convert import COUNTRY_NAMES, language_name
 from bot.core.zones import PREFERRED, current_names
 from bot.i18n import available_languages
 
@@ -50,20 +48,13 @@ def countries(partial: str) -> list[Choice]:
     ]
 
 
-def _language_name(code: str) -> str:
-    try:
-        return Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-
-
 def languages(partial: str) -> list[Choice]:
     """The languages the bot has texts in whose code or own name holds what was typed; shown
     as `Deutsch (de)`, chosen as `de`."""
     needle = partial.strip().casefold()
     found = []
     for code in available_languages():
-        label = f"{_language_name(code)} ({code})"[:MAX_NAME]
+        label = f"{language_name(code)} ({code})"[:MAX_NAME]
         if needle in label.casefold():
             found.append(Choice(code, label))
     return found[:MAX_SUGGESTIONS]
