@@ -154,6 +154,17 @@ BENCHES = [
     Bench("loop_lag", (("4000", "20"),), (("200", "10"),), 300, ("event-loop lag p99 under",)),
     Bench("memory", (("1000",),), (("30",),), 300, ("memory RSS",)),
     Bench("leader_failover", (("3",),), (("1", "--polls", "0.5"),), 300, ("leader failover",)),
+    Bench(
+        "shared_delivery",
+        (("10000",),),
+        (("150",),),
+        1800,
+        (
+            "shared delivery: 1 process",
+            "shared delivery: 2 process",
+            "shared delivery: 3 process",
+        ),
+    ),
     Bench("crisis_phrases", (("2000",),), (("50",),), 120, ("crisis phrases",)),
     Bench("dialogue_model", (("200",),), (("10",),), 600, ("dialogue model",)),
     Bench("meetings_model", (("50", "30"),), (("3", "8", "1"),), 1800, ("meetings model",)),

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot import crypto, keycheck
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import AppConfig
 from bot.core import loader
 from bot.core.cog import Cog, Services
@@ -33,6 +34,7 @@ from bot.leader import sqlite_path as sqlite_path
 from bot.outbox import Target
 from bot.platform import Platform
 from bot.platform import StartupError as StartupError  # raised by App; adapters raise it too
+from bot.scheduler import Scheduler
 from bot.services.audit import AuditService
 from bot.services.invalidation import InvalidationBus
 from bot.services.members import MemberService, removal_notice
@@ -120,6 +122,13 @@ class App:
         url = db_url or config.database.url
         self.db = Database(url, schema=db_schema)
         self.scheduler = GatedScheduler(self.clock)
+        # PostgreSQL on a real clock: every process delivers due items, each leased to one
+        # process at a time (bot/outbox.py), on timers of its own; a virtual clock is one
+        # process's own idea of now, so there the leader alone delivers (bot/leader.py).
+        shared = make_url(url).get_backend_name() == "postgresql" and not isinstance(
+            self.clock, VirtualClock
+        )
+        self.delivery_scheduler = Scheduler(self.clock) if shared else self.scheduler
         self.registry = Registry()
         self.members = MemberService(self.db.sessions, self.clock)
         self.settings = SettingsService(self.db.sessions)
@@ -127,7 +136,7 @@ class App:
         self.dialogues = Dialogues(self.db.sessions, self.clock)
         self.outbox = GatedOutbox(
             self.db.sessions,
-            self.scheduler,
+            self.delivery_scheduler,
             self.clock,
             self._deliver,
             grace=timedelta(minutes=config.scheduler.grace_minutes),
@@ -137,7 +146,9 @@ class App:
             slots=self._delivery_slots,
             edit=self._edit,
             pace=self._delivery_pace,
+            lease_seconds=float(config.scheduler.lease_seconds),
         )
+        self.outbox.shared = self.outbox.lease_on_server = shared
         self.transports: dict[str, Platform] = {}
         self.mirrors: dict[str, Platform] = {}  # the platforms with a calendar
         self.mirror = CalendarMirror(self.mirrors)  # events in platforms' calendars
@@ -287,12 +298,16 @@ class App:
         leader. A follower that takes over later rebuilds the jobs (bot/leader.py).
         """
         await self.leader.begin()
+        if self.db.engine.dialect.name == "sqlite":
+            await self.outbox.release_all()  # one process: any lease left is a past life's
         self.scheduler.start()
+        if self.delivery_scheduler is not self.scheduler:
+            self.delivery_scheduler.start()
         with self.leader.booting():
             for cog in self.cogs.values():
                 await cog.start()
                 self.dispatcher.attach(cog.name, cog.hooks())
-        if self.leader.leading:
+        if self.leader.leading or self.outbox.shared:
             report = await self.outbox.recover()
             if report.sent or report.skipped:
                 log.info("outbox after start: %s", report)
@@ -362,6 +377,12 @@ class App:
                 self.scheduler.cancel_prefix(f"{cog.name}.")
             self._started = False
         await self.scheduler.shutdown(drain_timeout_seconds)
+        if self.delivery_scheduler is not self.scheduler:
+            await self.delivery_scheduler.shutdown(drain_timeout_seconds)
+        try:
+            await self.outbox.release_held()
+        except Exception:
+            log.warning("could not hand back the outbox items this process held", exc_info=True)
         await self.leader.close()  # releases leadership: another process takes over
         if self.invalidations is not None and self._listening:
             await self.invalidations.close()

@@ -81,6 +81,9 @@ class SchedulerConfig(Section):
 
     grace_minutes: int = 15
     leader_poll_seconds: float = 5
+    # How long a delivery pass holds the items it claimed before another process may take them
+    # (renewed while it works); a process paused longer sends nothing more of them.
+    lease_seconds: float = 60
 
 
 class CogsConfig(Section):
@@ -335,6 +338,8 @@ def _cross_checks(config: AppConfig) -> list[tuple[str, str]]:
         problems.append(("scheduler.grace_minutes", "cannot be negative"))
     if config.scheduler.leader_poll_seconds <= 0:
         problems.append(("scheduler.leader_poll_seconds", "must be more than 0"))
+    if config.scheduler.lease_seconds < 5:
+        problems.append(("scheduler.lease_seconds", "must be at least 5"))
     for owner in config.bot.owners:
         if ":" not in owner:
             problems.append(

@@ -127,10 +127,17 @@ class GatedScheduler(Scheduler):
 
 
 class GatedOutbox(Outbox):
-    """A follower writes outbox rows but leaves sending to the leader."""
+    """Every process delivers when `shared` (PostgreSQL on a real clock: items are leased, see
+    bot/outbox.py); otherwise a follower writes outbox rows and leaves sending to the leader
+    (virtual clocks in tests: each process has its own idea of now, so one judges what is due).
+    """
+
+    shared = False
 
     async def deliver_due(self) -> Report:
-        """Send what is due when leading; a follower asks the leader to do it now."""
+        """Send what is due when leading or shared; a follower asks the leader to do it now."""
+        if self.shared:
+            return await super().deliver_due()
         scheduler = self._scheduler
         if isinstance(scheduler, GatedScheduler) and not scheduler.leading:
             now = self._clock.now()
@@ -312,6 +319,7 @@ class Coordinator:
         self._dirty: set[str] = set()
         self._rebuilder: asyncio.Task[None] | None = None
         self._beat_written = False
+        self._announced: datetime | None = None  # the earliest due time told to the others
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -324,9 +332,12 @@ class Coordinator:
         """Try once to lead, so a lone process starts leading at once."""
         logging.getLogger().addHandler(self.errors)
         self.leading = True if self._pg is None else await self._pg.try_acquire()
+        if self.app.outbox.shared and self._pg is not None:
+            self.app.outbox.on_planned = self._announce
+            await self._pg.listen(self._on_notice)  # every process delivers: every one listens
         if self.leading:
             self.app.scheduler.lead()
-            if self._pg is not None:
+            if self._pg is not None and not self.app.outbox.shared:
                 await self._pg.listen(self._on_notice)
         else:
             self.app.scheduler.hand_off = self._hand_off
@@ -385,7 +396,7 @@ class Coordinator:
             try:
                 await self.check()
                 now = loop.time()
-                if self.leading and now >= next_sweep:
+                if (self.leading or self.app.outbox.shared) and now >= next_sweep:
                     next_sweep = now + SWEEP_SECONDS
                     await self.app.outbox.deliver_due()
                 if now >= next_beat:
@@ -424,7 +435,7 @@ class Coordinator:
         self.leading = True
         self.app.scheduler.hand_off = None
         self.app.scheduler.lead()
-        if self._pg is not None:
+        if self._pg is not None and not self.app.outbox.shared:
             await self._pg.listen(self._on_notice)
         for cog in list(self.app.cogs.values()):
             await self._rebuild(cog)
@@ -445,10 +456,12 @@ class Coordinator:
 
     # -- hand-offs between processes -------------------------------------------------------
 
-    def _hand_off(self, job_id: str) -> None:
+    def _hand_off(self, job_id: str, *, always: bool = False) -> None:
         """Follower: tell the leader a job was planned or cancelled here."""
         if self._pg is None or (self._booting and not job_id.startswith("outbox.")):
             return
+        if job_id.startswith("outbox.") and self.app.outbox.shared and not always:
+            return  # every process delivers: `_announce` told them already
         pg = self._pg
         task = asyncio.get_running_loop().create_task(self._send(pg, job_id))
         self._tasks.add(task)
@@ -461,8 +474,26 @@ class Coordinator:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             log.warning("could not hand a job to the leader; its sweep or rebuild will")
 
+    def _announce(self, due_at: datetime) -> None:
+        """Every process delivers: tell the others (and, harmlessly, this one) of a due time.
+
+        A time no earlier than one already announced and still ahead is not repeated: the
+        passes at that time plan their next wake-up from the database (`next_wake`).
+        """
+        now = self.app.clock.now()
+        if self._announced is not None and now < self._announced <= due_at:
+            return
+        self._announced = max(due_at, now)
+        self._hand_off(f"outbox.{self._announced.isoformat()}", always=True)
+
     def _on_notice(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        """Leader: a follower planned something."""
+        """Leader (or every process, when deliveries are shared): another process planned."""
+        if payload.startswith("outbox.") and self.app.outbox.shared:
+            try:
+                self.app.outbox.wake_at(datetime.fromisoformat(payload.removeprefix("outbox.")))
+            except ValueError:
+                self.app.outbox.wake_at(self.app.clock.now())
+            return
         if not self.leading:
             return
         if payload.startswith("outbox."):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.crypto import EncryptedText
@@ -129,6 +129,10 @@ class OutboxItem(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     platform_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     note: Mapped[str] = mapped_column(String(255), default="")
+    # The lease a delivery pass holds on a pending item: its fencing token goes up by one at
+    # every claim, and a pass may mark the item only while the token is still its own.
+    lease_token: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class OutboxItemRef(Base):

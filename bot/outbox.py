@@ -55,6 +55,26 @@ the platform's own duplicate check (minutes for a Discord nonce, the same device
 txn id) still catches a quick retry. A planner and a delivery pass in two different processes
 (PostgreSQL) are not serialised: an item deleted by `replan` while another process is sending
 it can be planned again under the same key, without its first try, so it is not looked up.
+
+Which process delivers an item: a delivery pass claims due items in batches with
+`SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one process and ignores the
+clause) and leases them for `lease_seconds`. Every claim raises the item's fencing token
+(`lease_token`) by one, so processes never take the same item at once and a later claim always
+supersedes an earlier one. A pass acts on an item only under its lease: it sends only while the
+lease still holds by this process's monotonic clock (which runs on while the process is paused,
+as by SIGSTOP or a frozen VM), the first try is recorded only while the token is still its own
+and unexpired, and the item is marked only while the token is still its own. A process that
+wakes after its lease ran out therefore sends nothing more under it; another process has taken
+the item, and finds a send that did reach the platform through `find_sent`. Transports that
+wait before they write (pacing) call `check_lease()` right before the write.
+
+Why the outbox table and not a queue library's job table: pgqueuer and procrastinate both
+claim with SKIP LOCKED, but a job there is a second record beside the outbox row, written on
+the library's own connection, not in the transaction that writes the row, so a crash between
+the two loses or orphans a promise; and both settle a job by its id alone (pgqueuer deletes
+it by id in `log_jobs`), so a worker paused past its heartbeat still completes a job another
+worker re-picked: neither offers a fencing token. The row already holds the key, the state and
+the first try; a lease on it is one column pair and one statement (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -62,15 +82,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import DateTime, Select, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import Clock
 from bot.core.errors import DeliveryError
@@ -91,6 +114,46 @@ LEAD_MARGIN = 1.1  # a burst begins 10% earlier than the pace alone needs (sends
 BEGIN_BATCH = 100  # tries recorded in one transaction, ahead of their sends
 SETTLE_BATCH = 50  # outcomes written in one transaction...
 SETTLE_EVERY_SECONDS = 0.25  # ...or at least this often while a pass runs
+LEASE_SECONDS = 60.0  # how long a claimed item stays this process's; renewed while it works
+LEASE_MARGIN = 0.2  # the share of a lease never used, for the time a send takes to leave
+
+
+class LeaseLost(Exception):
+    """The lease a delivery was taken under expired or another process took the item over."""
+
+
+@dataclass
+class Lease:
+    """A delivery pass's hold on one outbox item: the fencing token it was claimed under and
+    the moment (`time.monotonic()` seconds) after which this process must not act under it."""
+
+    item_id: int
+    token: int
+    deadline_monotonic: float
+
+    def held(self) -> bool:
+        """Whether this process may still send under the lease."""
+        return time.monotonic() < self.deadline_monotonic
+
+
+_CURRENT_LEASE: ContextVar[Lease | None] = ContextVar("circlebot_outbox_lease", default=None)
+
+
+def current_lease() -> Lease | None:
+    """The lease the delivery running here was taken under (None outside a delivery pass)."""
+    return _CURRENT_LEASE.get()
+
+
+def check_lease() -> None:
+    """Raise `LeaseLost` when the delivery running here was taken under a lease that ran out.
+
+    Transports call it right before writing to the platform, after any wait of their own
+    (pacing), so a process that was paused past its lease sends nothing more. Outside a
+    delivery pass (a crisis alert, a reply) it does nothing.
+    """
+    lease = _CURRENT_LEASE.get()
+    if lease is not None and not lease.held():
+        raise LeaseLost(f"the lease on outbox item {lease.item_id} ran out before sending")
 
 
 class RefKind(StrEnum):
@@ -283,6 +346,7 @@ class Report:
     waiting: int = 0  # the platform was not connected yet; tried again once it is
     retracted: int = 0  # sent messages deleted on the platform after their content was deleted
     edited: int = 0  # sent posts kept current: edited on the platform
+    lost: int = 0  # the lease ran out or another process took the item: left to that process
 
 
 @dataclass
@@ -319,6 +383,7 @@ class Outbox:
         slots: Slots | None = None,
         edit: Edit | None = None,
         pace: Pace | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._slots = slots
@@ -332,6 +397,12 @@ class Outbox:
         self._edit = edit
         self.grace = grace
         self.keep_settled = keep_settled
+        self.lease_seconds = lease_seconds
+        self.lease_on_server = False  # PostgreSQL with a real clock: leases on the server's
+        # Set when every process delivers (PostgreSQL, real clock): told of each time planned
+        # here, so the others wake for it too; after a pass the outbox plans its next wake-up.
+        self.on_planned: Callable[[datetime], None] | None = None
+        self._held: dict[int, Lease] = {}  # leases a pass took and has not settled yet
         self._lock = asyncio.Lock()
         self._pruned_at: datetime | None = None
 
@@ -829,12 +900,37 @@ class Outbox:
 
     def _plan(self, due_at: datetime, early_seconds: int = 0) -> None:
         """A pass at `due_at`, and for an item that may go early one `early_seconds` before,
-        which decides whether a burst needs it to begin (`_taken`)."""
+        which decides whether a burst needs it to begin (`_taken`); when every process
+        delivers, the others are told too (`on_planned`)."""
         for at in {due_at, due_at - timedelta(seconds=early_seconds)}:
-            when = max(at, self._clock.now())
-            self._scheduler.at(
-                f"outbox.{when.isoformat()}", when, self.deliver_due, priority=DELIVERY
+            self.wake_at(at)
+            if self.on_planned is not None:
+                self.on_planned(at)
+
+    def wake_at(self, due_at: datetime) -> None:
+        """Run a delivery pass here at `due_at` (aware UTC; now if it has passed)."""
+        when = max(due_at, self._clock.now())
+        self._scheduler.at(f"outbox.{when.isoformat()}", when, self.deliver_due, priority=DELIVERY)
+
+    async def next_wake(self) -> datetime | None:
+        """When a pass should next look (aware UTC): the next pending item's due time, or the
+        earliest moment a lease another process holds on a due item runs out."""
+        now = self._clock.now()
+        async with self._sessions() as session:
+            due = await session.scalar(
+                select(func.min(OutboxItem.due_at)).where(
+                    OutboxItem.status == "pending", OutboxItem.due_at > now
+                )
             )
+            leased = await session.scalar(
+                select(func.min(OutboxItem.leased_until)).where(
+                    OutboxItem.status == "pending",
+                    OutboxItem.due_at <= now,
+                    OutboxItem.leased_until.is_not(None),
+                )
+            )
+        found = [t for t in (_aware(due), _aware(leased)) if t is not None]
+        return min(found) if found else None
 
     # --- delivering ----------------------------------------------------------------------
 
@@ -863,17 +959,34 @@ class Outbox:
             coming: dict[str, list[OutboxItem]] = {}
             for item in items:
                 coming.setdefault(item.platform, []).append(item)
-            by_platform = {
-                platform: self._taken(platform, rows, now) for platform, rows in coming.items()
-            }
+            wanted = sorted(
+                (
+                    item
+                    for platform, rows in coming.items()
+                    for item in self._taken(platform, rows, now)
+                ),
+                key=lambda item: (item.due_at, item.id),
+            )
             settler = _Settler(self)
             try:
-                await _all(
-                    self._deliver_to(platform, rows, now, report, settler)
-                    for platform, rows in by_platform.items()
-                )
+                # Chunk after chunk, each claimed under leases (module docstring): a chunk
+                # another process holds comes back empty here, and this pass moves on.
+                for chunk in _chunks(wanted, BEGIN_BATCH):
+                    batch = await self._claim([item.id for item in chunk])
+                    by_platform: dict[str, list[tuple[OutboxItem, Lease]]] = {}
+                    for item, lease in batch:
+                        by_platform.setdefault(item.platform, []).append((item, lease))
+                    await _all(
+                        self._deliver_to(platform, rows, now, report, settler)
+                        for platform, rows in by_platform.items()
+                    )
+                    for item, _lease in batch:
+                        self._held.pop(item.id, None)
             finally:
                 await settler.flush()
+            report.lost += settler.refused
+            if report.lost:
+                log.warning("%d outbox item(s) left to another process: lease lost", report.lost)
             async with self._sessions() as session:
                 retractions = (
                     await session.scalars(
@@ -894,6 +1007,9 @@ class Outbox:
             for row in edits:
                 report.edited += await self._edit_one(row, now)
             await self._prune(now)
+        upcoming = await self.next_wake()  # also when a lease held elsewhere runs out
+        if upcoming is not None:
+            self.wake_at(upcoming)
         return report
 
     def _taken(
@@ -926,17 +1042,160 @@ class Outbox:
             )
         return due + taken
 
+    # --- leases ----------------------------------------------------------------------------
+
+    def _lease_now(self) -> ColumnElement[Any]:
+        """The clock leases are judged by: the server's own (PostgreSQL with a real clock, so
+        processes on several hosts agree), else the app's (SQLite, virtual clocks in tests)."""
+        if self.lease_on_server:
+            return func.clock_timestamp(type_=DateTime(timezone=True))
+        return literal(self._clock.now(), OutboxItem.leased_until.type)
+
+    def _lease_until(self) -> ColumnElement[Any]:
+        if self.lease_on_server:
+            return self._lease_now() + timedelta(seconds=self.lease_seconds)
+        return literal(
+            self._clock.now() + timedelta(seconds=self.lease_seconds),
+            OutboxItem.leased_until.type,
+        )
+
+    def _deadline(self, started_monotonic: float) -> float:
+        return started_monotonic + self.lease_seconds * (1 - LEASE_MARGIN)
+
+    async def _claim(self, item_ids: Sequence[int]) -> list[tuple[OutboxItem, Lease]]:
+        """Lease those of `item_ids` that are still pending and that no other pass holds
+        (rows another transaction has locked are skipped, not waited for), in due order."""
+        free = (
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.id.in_(item_ids),
+                OutboxItem.status == "pending",
+                or_(
+                    OutboxItem.leased_until.is_(None), OutboxItem.leased_until <= self._lease_now()
+                ),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        started = time.monotonic()  # before the claim: the local deadline errs early
+        async with self._sessions.begin() as session:
+            claimed = (
+                await session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(free.scalar_subquery()))
+                    .values(
+                        lease_token=OutboxItem.lease_token + 1, leased_until=self._lease_until()
+                    )
+                    .returning(OutboxItem.id, OutboxItem.lease_token)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+        if not claimed:
+            return []
+        leases = {
+            item_id: Lease(item_id, token, self._deadline(started)) for item_id, token in claimed
+        }
+        self._held.update(leases)
+        async with self._sessions() as session:
+            items = (
+                await session.scalars(
+                    select(OutboxItem)
+                    .where(OutboxItem.id.in_(leases))
+                    .order_by(OutboxItem.due_at, OutboxItem.id)
+                )
+            ).all()
+        return [(item, leases[item.id]) for item in items]
+
+    async def _keep(self, lease: Lease) -> bool:
+        """Before acting on an item: once half of its lease is used, renew every lease this
+        process holds (those another process took are not renewed). Returns whether `lease`
+        still holds."""
+        if not lease.held():
+            return False
+        if (
+            lease.deadline_monotonic - time.monotonic()
+            > self.lease_seconds * (1 - LEASE_MARGIN) / 2
+        ):
+            return True
+        held = list(self._held.values())
+        started = time.monotonic()
+        async with self._sessions.begin() as session:
+            renewed = set(
+                await session.scalars(
+                    update(OutboxItem)
+                    .where(
+                        tuple_(OutboxItem.id, OutboxItem.lease_token).in_(
+                            [(each.item_id, each.token) for each in held]
+                        ),
+                        OutboxItem.status == "pending",
+                    )
+                    .values(leased_until=self._lease_until())
+                    .returning(OutboxItem.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+        for each in held:
+            if each.item_id in renewed and each.held():
+                each.deadline_monotonic = self._deadline(started)
+        return lease.held()
+
+    async def _hold(self, lease: Lease, wait: timedelta) -> None:
+        """Keep an item that failed for `wait` (its retry), then let any pass take it."""
+        self._held.pop(lease.item_id, None)  # not renewed with the rest of the batch
+        until: ColumnElement[Any] = (
+            self._lease_now() + wait
+            if self.lease_on_server
+            else literal(self._clock.now() + wait, OutboxItem.leased_until.type)
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == lease.item_id, OutboxItem.lease_token == lease.token)
+                .values(leased_until=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _release(self, leases: list[Lease]) -> None:
+        """Hand items back at once (their platform was not connected here)."""
+        if not leases:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(
+                    tuple_(OutboxItem.id, OutboxItem.lease_token).in_(
+                        [(lease.item_id, lease.token) for lease in leases]
+                    )
+                )
+                .values(leased_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def release_held(self) -> None:
+        """At shutdown: hand back what a pass claimed and did not get to (interrupted)."""
+        held, self._held = list(self._held.values()), {}
+        await self._release(held)
+
+    async def release_all(self) -> None:
+        """SQLite at start-up: leases left in the file are a previous life's (one process)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.leased_until.is_not(None))
+                .values(leased_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
     async def _deliver_to(
         self,
         platform: str,
-        items: Sequence[OutboxItem],
+        items: Sequence[tuple[OutboxItem, Lease]],
         now: datetime,
         report: Report,
         settler: _Settler,
     ) -> None:
         """One platform's due items (in due order) through a bounded pool of sends."""
-        fresh: list[OutboxItem] = []
-        for item in items:
+        fresh: list[tuple[OutboxItem, Lease]] = []
+        for item, lease in items:
             lateness = now - item.due_at
             if lateness > self.grace or (item.not_after is not None and now > item.not_after):
                 reason = (
@@ -944,54 +1203,66 @@ class Outbox:
                     if lateness > self.grace
                     else "no longer useful (its moment has passed)"
                 )
-                await settler.add(_Settled(item.id, "skipped", reason))
+                await settler.add(_Settled(item.id, "skipped", reason, token=lease.token))
                 log.warning("outbox item %s skipped: %s", item.key, reason)
                 report.skipped += 1
             else:
-                fresh.append(item)
+                fresh.append((item, lease))
         if not fresh:
             return
         if self._ready is not None and not self._ready(platform):
             report.waiting += len(fresh)  # the adapter flushes the outbox once it is connected
+            await self._release([lease for _item, lease in fresh])  # others may be connected
             return
         # One lane per room or DM, in due order: sends to different places run side by side,
         # sends to one place one after another, so its readers see them in the order planned
         # (and a place's own rate limit is met by waiting, not by a reordering race).
-        lanes: dict[tuple[str, bool], list[OutboxItem]] = {}
-        for item in fresh:
-            lanes.setdefault((item.target, item.is_dm), []).append(item)
+        lanes: dict[tuple[str, bool], list[tuple[OutboxItem, Lease]]] = {}
+        for item, lease in fresh:
+            lanes.setdefault((item.target, item.is_dm), []).append((item, lease))
         workers = max(1, min(self._slots(platform) if self._slots else 1, len(lanes)))
-        queue: asyncio.Queue[list[OutboxItem] | None] = asyncio.Queue(maxsize=workers)
+        queue: asyncio.Queue[list[tuple[OutboxItem, Lease]] | None] = asyncio.Queue(
+            maxsize=workers
+        )
+
+        async def begin(batch: list[list[tuple[OutboxItem, Lease]]]) -> None:
+            # Only under a lease still this pass's and unexpired (module docstring).
+            tried = await self._begin_tries([lease for b in batch for _item, lease in b], now)
+            for lane in batch:
+                kept = [(item, lease) for item, lease in lane if item.id in tried]
+                report.lost += len(lane) - len(kept)
+                if kept:
+                    await queue.put(kept)
 
         async def feed() -> None:
             # A try is on record before its send starts, so a crash leaves a lookup to do.
-            batch: list[list[OutboxItem]] = []
+            batch: list[list[tuple[OutboxItem, Lease]]] = []
             for lane in lanes.values():
                 batch.append(lane)
                 if sum(len(b) for b in batch) >= BEGIN_BATCH:
-                    await self._begin_tries([item.id for b in batch for item in b], now)
-                    for ready in batch:
-                        await queue.put(ready)
+                    await begin(batch)
                     batch = []
             if batch:
-                await self._begin_tries([item.id for b in batch for item in b], now)
-                for ready in batch:
-                    await queue.put(ready)
+                await begin(batch)
             for _worker in range(workers):
                 await queue.put(None)
 
         async def work() -> None:
             while (lane := await queue.get()) is not None:
-                for item in lane:
-                    await self._send_one(item, now, report, settler)
+                for item, lease in lane:
+                    await self._send_one(item, lease, now, report, settler)
 
         await _all([feed(), *(work() for _ in range(workers))])
 
     async def _send_one(
-        self, item: OutboxItem, now: datetime, report: Report, settler: _Settler
+        self, item: OutboxItem, lease: Lease, now: datetime, report: Report, settler: _Settler
     ) -> None:
         """Deliver one item whose try is recorded: look it up first if an earlier try may have
-        reached the platform, then send it and hand its outcome to `settler`."""
+        reached the platform, then send it (only while `lease` holds) and hand its outcome to
+        `settler`."""
+        if not await self._keep(lease):
+            report.lost += 1
+            return
         lateness = now - item.due_at
         target = Target(item.platform, item.target, item.is_dm)
         if item.first_try_at is not None and self._find_sent is not None:
@@ -1005,59 +1276,99 @@ class Outbox:
                 )
                 found = None
             if found is not None:
-                await settler.add(_Settled(item.id, "sent", "found on the platform", found))
+                await settler.add(
+                    _Settled(item.id, "sent", "found on the platform", found, token=lease.token)
+                )
                 report.found += 1
                 return
         assert item.payload is not None  # pending rows always hold their message
         message = Message.from_json(json.loads(item.payload))
         if lateness > LATE_AFTER:
             message = message.with_prefix(_("(late) "))
+        current = _CURRENT_LEASE.set(lease)
         try:
+            check_lease()
             message_id = await self._deliver(target, message, item.key)
+        except LeaseLost:
+            report.lost += 1
+            return
         except Exception as exc:
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             if permanent or item.attempts + 1 >= MAX_ATTEMPTS:
-                await settler.add(_Settled(item.id, "failed", str(exc)[:255]))
+                await settler.add(_Settled(item.id, "failed", str(exc)[:255], token=lease.token))
                 report.failed += 1
                 log.error("an outbox item could not be delivered and was given up")
             else:
-                retry = now + timedelta(seconds=30 * (item.attempts + 1))
+                wait = timedelta(seconds=30 * (item.attempts + 1))
+                await self._hold(lease, wait)  # no pass takes it again before its retry
                 self._scheduler.at(
-                    f"outbox.retry.{item.id}", retry, self.deliver_due, priority=DELIVERY
+                    f"outbox.retry.{item.id}", now + wait, self.deliver_due, priority=DELIVERY
                 )
             if isinstance(exc, DeliveryError):
                 log.warning("outbox item %s not delivered: %s", item.key, exc)
             else:
                 log.exception("outbox item %s failed in the adapter", item.key)
             return
+        finally:
+            _CURRENT_LEASE.reset(current)
         late = lateness > LATE_AFTER
-        await settler.add(_Settled(item.id, "sent", "late" if late else "", message_id))
+        await settler.add(
+            _Settled(item.id, "sent", "late" if late else "", message_id, token=lease.token)
+        )
         report.sent += 1
         if late:
             report.late += 1
 
-    async def _begin_tries(self, item_ids: Sequence[int], now: datetime) -> None:
-        """Record a try of each item (attempts + 1, the first try's time) in one transaction."""
+    async def _begin_tries(self, leases: Sequence[Lease], now: datetime) -> set[int]:
+        """Record a try of each item (attempts + 1, the first try's time) in one transaction,
+        only where the lease is unexpired and still this pass's; returns those items' ids (the
+        try is what lets a later holder look the send up on the platform before resending)."""
         async with self._sessions.begin() as session:
-            await session.execute(
+            tried = await session.scalars(
                 update(OutboxItem)
-                .where(OutboxItem.id.in_(item_ids))
-                .values(attempts=OutboxItem.attempts + 1)
+                .where(
+                    tuple_(OutboxItem.id, OutboxItem.lease_token).in_(
+                        [(lease.item_id, lease.token) for lease in leases]
+                    ),
+                    OutboxItem.leased_until > self._lease_now(),
+                )
+                .values(
+                    attempts=OutboxItem.attempts + 1,
+                    first_try_at=func.coalesce(
+                        OutboxItem.first_try_at, literal(now, OutboxItem.first_try_at.type)
+                    ),
+                )
+                .returning(OutboxItem.id)
+                .execution_options(synchronize_session=False)
             )
-            await session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id.in_(item_ids), OutboxItem.first_try_at.is_(None))
-                .values(first_try_at=now)
-            )
+            return set(tried)
 
-    async def _mark_many(self, marks: Sequence[_Settled], now: datetime) -> None:
+    async def _mark_many(self, marks: Sequence[_Settled], now: datetime) -> int:
         """Settle items in one transaction: only key, status, due time, the platform's id and
-        a reason remain.
+        a reason remain. Returns how many were refused: another pass claimed them since (their
+        token moved on), so that pass settles them. The rows are locked while checked, so a
+        late mark either lands before a takeover's claim (which then finds the item settled)
+        or not at all.
 
         A sent item that carries something `RETRACTABLE` also keeps its target and references
         (never its text), so deleting that thing can delete the message on the platform.
         """
         async with self._sessions.begin() as session:
+            owned = set(
+                await session.scalars(
+                    select(OutboxItem.id)
+                    .where(
+                        tuple_(OutboxItem.id, OutboxItem.lease_token).in_(
+                            [(m.item_id, m.token) for m in marks]
+                        )
+                    )
+                    .with_for_update()
+                )
+            )
+            refused = len(marks) - len(owned)
+            marks = [m for m in marks if m.item_id in owned]
+            if not marks:
+                return refused
             sent = [m.item_id for m in marks if m.status == "sent" and m.message_id]
             keep: set[int] = set()
             live: set[int] = set()
@@ -1105,6 +1416,7 @@ class Outbox:
                         "settled_at": now,
                         "note": m.note,
                         "platform_message_id": m.message_id,
+                        "leased_until": None,
                         # a live post keeps its public text, so an edit is made only on a change
                         **({} if kind == "live" else {"payload": None}),
                         **({} if kind != "plain" else {"target": ""}),
@@ -1115,6 +1427,7 @@ class Outbox:
                 ]
                 if rows:  # SQLAlchemy's bulk UPDATE by primary key: one executemany
                     await session.execute(update(OutboxItem), rows)
+        return refused
 
     async def _prune(self, now: datetime) -> None:
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
@@ -1292,6 +1605,7 @@ class _Settled:
     status: str
     note: str
     message_id: str | None = None
+    token: int = 0  # the lease's fencing token the outcome was reached under
 
 
 class _Settler:
@@ -1307,6 +1621,7 @@ class _Settler:
         self._marks: list[_Settled] = []
         self._written_at = asyncio.get_running_loop().time()
         self._lock = asyncio.Lock()
+        self.refused = 0  # outcomes not written: another pass had claimed the item since
 
     async def add(self, mark: _Settled) -> None:
         self._marks.append(mark)
@@ -1319,7 +1634,7 @@ class _Settler:
             marks, self._marks = self._marks, []
             self._written_at = asyncio.get_running_loop().time()
             if marks:
-                await self._outbox._mark_many(marks, self._outbox._clock.now())
+                self.refused += await self._outbox._mark_many(marks, self._outbox._clock.now())
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

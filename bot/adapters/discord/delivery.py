@@ -25,7 +25,7 @@ from bot.core.errors import DeliveryError, DMsClosed
 from bot.core.message import Message
 from bot.crypto import actor_tag
 from bot.i18n import _
-from bot.outbox import Target
+from bot.outbox import Target, check_lease
 
 log = logging.getLogger("circlebot.discord")
 
@@ -171,6 +171,7 @@ class Delivery:
                     ids.append(posted[index])  # so retract takes back the whole message
                     continue
                 await self.pacer.wait()
+                check_lease()  # a process paused past its outbox lease sends nothing more
                 kwargs["nonce"] = nonce_for(idempotency_key, index)
                 tag = marker_tag(idempotency_key)
                 kwargs["content"] = with_marker(kwargs.get("content"), tag, index, len(parts))

@@ -33,6 +33,7 @@ from nio.exceptions import EncryptionError, OlmUnverifiedDeviceError, SendRetryE
 from bot.adapters.matrix.render import file_content
 from bot.core.errors import DeliveryError
 from bot.core.message import Attachment
+from bot.outbox import check_lease
 
 log = logging.getLogger("circlebot.matrix")
 
@@ -137,6 +138,7 @@ class Sender:
             await self.check_encryptable(room)
 
         async def request() -> Any:
+            check_lease()  # after pacing: a process paused past its outbox lease sends nothing
             return await self.client.room_send(
                 room_id, event_type, content, tx_id=txn, ignore_unverified_devices=True
             )
