@@ -801,7 +801,11 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     def _remind(self, reminder: str | None) -> int | None:
         if reminder is None:
             return None
-        word = reminder.strip().lower()
+        word = " ".join(reminder.split()).lower()
+        # a suggestion typed out as shown ("30 minutes before") means what picking it means
+        word = next(
+            (c.value for c in render.reminder_choices() if c.display.casefold() == word), word
+        )
         if word in ("no", "off", "none", "false"):
             return None
         if word in ("yes", "on", "true"):

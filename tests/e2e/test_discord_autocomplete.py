@@ -99,7 +99,11 @@ async def test_a_meetings_next_dates_and_a_scripts_meeting_are_offered(circle: C
             circle, "meeting-facilitator restore", "when", "", "owner", meeting="#1"
         )
         third = dates[2]["value"]
-        going = await circle.reply("meeting rsvp", {"meeting": "#1", "when": third}, user="bob")
+        going = await circle.reply(
+            "meeting rsvp",
+            {"meeting": "#1", "when": third, "reminder": "30 Minutes before"},  # as shown
+            user="bob",
+        )
     weekly = [(start + timedelta(weeks=n)).strftime("%Y-%m-%d") for n in range(25)]
     assert [c["value"] for c in dates] == weekly
     assert dates[0]["name"] == f"{start:%Y-%m-%d %H:%M} (UTC)"
@@ -108,6 +112,7 @@ async def test_a_meetings_next_dates_and_a_scripts_meeting_are_offered(circle: C
     assert [c["value"] for c in meetings] == ["Tuesday circle"]
     assert [c["value"] for c in cancelled] == [second]
     assert "Only a" not in going["data"]["content"]
+    assert "DM you 30 minutes before" in going["data"]["content"], going["data"]["content"]
     assert circle.standin.violations == []
 
 
