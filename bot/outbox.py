@@ -1401,10 +1401,13 @@ class Outbox:
                 await session.execute(
                     delete(OutboxItemRef).where(
                         OutboxItemRef.item_id.in_(dropped),
-                        # a post kept current keeps only what finds it again
+                        # a post kept current keeps only what finds it again, and its
+                        # community, so erasing the community drops its text and place too
                         ~(
                             OutboxItemRef.item_id.in_(live)
-                            & (OutboxItemRef.kind == RefKind.LIVE_POST.value)
+                            & OutboxItemRef.kind.in_(
+                                (RefKind.LIVE_POST.value, RefKind.COMMUNITY.value)
+                            )
                         ),
                     )
                 )
@@ -1449,7 +1452,9 @@ class Outbox:
                     OutboxItem.due_at < cutoff,
                     OutboxItem.id.not_in(
                         select(OutboxItemRef.item_id).where(
-                            OutboxItemRef.kind != RefKind.LIVE_POST.value
+                            OutboxItemRef.kind.not_in(
+                                (RefKind.LIVE_POST.value, RefKind.COMMUNITY.value)
+                            )
                         )
                     ),
                 )

@@ -118,3 +118,35 @@ async def run(database: Path, plan: list[int | str]) -> None:
 def test_a_post_kept_current_shows_the_last_wanted_text(plan: list[int | str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(run(Path(folder) / "bot.sqlite3", plan))
+
+
+def test_a_post_kept_current_goes_with_its_community_and_expires_like_the_rest() -> None:
+    """A kept post holds its public text and place: erasing its community (the bot was removed)
+    drops it, and otherwise it is pruned `keep_settled` after its time like any settled row."""
+    from datetime import timedelta
+
+    from bot.outbox import OutboxRef
+
+    async def go(folder: Path) -> None:
+        clock = VirtualClock(START)
+        platform = EditingPlatform(None)  # type: ignore[arg-type]  # the server side only
+        app = await open_app(f"sqlite+aiosqlite:///{folder / 'b.sqlite3'}", clock, platform)
+        try:
+            for n, community in enumerate((1, 2)):
+                refs = (live_post(f"meetings.{n}"), OutboxRef.community(community))
+                await app.outbox.enqueue(
+                    f"p{n}", Target("fake", "feed"), text(0), START, refs=refs
+                )
+            await app.outbox.deliver_due()
+            await app.outbox.forget(OutboxRef.community(1), retract=False)
+            assert await app.outbox.status_of("p0") is None  # gone with its community
+            assert await app.outbox.status_of("p1") == "sent"  # the other is kept current
+            assert await app.outbox.refresh(live_post("meetings.1"), lambda key: text(2)) == 1
+            clock.set(START + app.outbox.keep_settled + timedelta(hours=1))
+            assert await app.outbox.prune() >= 1
+            assert await app.outbox.status_of("p1") is None
+        finally:
+            await app.close()
+
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(go(Path(folder)))
