@@ -18,8 +18,10 @@ from bot.config import DiscordConfig
 
 ADAPTER = Path(invite.__file__).parent
 
-# Flags the adapter reads off members and roles to tell tiers apart, never off the bot itself.
-ABOUT_PEOPLE = {"manage_guild", "administrator"}
+# Flags the adapter reads off members and roles to tell tiers apart, never off the bot itself;
+# and Mention Everyone, read off the bot only to tell a moderator that a role chosen for pings
+# cannot be pinged (the invite never asks for it: the bot pings only roles that allow it).
+ABOUT_PEOPLE = {"manage_guild", "administrator", "mention_everyone"}
 
 
 @functools.cache

@@ -73,6 +73,12 @@ class Responder(Protocol):
         staff commands its members will not see, or everyone sees, until the server's
         Integrations settings say otherwise); None when nothing."""
 
+    async def ping_note(self, role: str) -> str | None:
+        """Why a post naming `role` here would not notify its members (Discord: the role
+        does not allow mentions and the bot lacks Mention Everyone); None when it would, or
+        when the platform cannot tell. Raises `UserError` for a role no post can ping
+        (Discord's @everyone role)."""
+
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         """Answer where the command came from (privately if `ephemeral`)."""
 
@@ -113,6 +119,10 @@ class ResponderDefaults:
 
     async def role_note(self, role: str, tier: Tier) -> str | None:
         """The platform shows every command to whoever may run it: nothing to add."""
+        return None
+
+    async def ping_note(self, role: str) -> str | None:
+        """The platform cannot tell: nothing to add."""
         return None
 
 

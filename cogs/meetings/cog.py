@@ -966,8 +966,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         value = None if role.lower() in ("", "off", "none", "no") else role
         if value is not None and not re.fullmatch(r"[\w@:.!-]{1,64}", value):
             raise UserError(render.role_expected())
+        note = await ctx.responder.ping_note(value) if value is not None else None
         await self.service.set_ping_role(view, ctx.actor.key, value)
-        await ctx.reply(render.ping(view, value is not None))
+        await ctx.reply(render.ping(view, value is not None) + (f"\n\n{note}" if note else ""))
 
     @command(
         "meeting",

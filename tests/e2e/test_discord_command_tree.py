@@ -8,6 +8,7 @@ a user the way Discord's picker does with no overrides under Integrations: by th
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,4 +200,40 @@ async def test_binding_a_role_says_who_discord_shows_the_staff_commands_to(
     text = facilitators["data"]["content"]
     assert "`/meeting-facilitator`, `/script-facilitator`" in text and "Integrations" in text
     assert "`/crisis-mod`" not in text
+    assert circle.standin.violations == []
+
+
+async def test_a_ping_role_that_cannot_be_pinged_is_named_at_once(circle: Circle) -> None:
+    # Discord notifies a role's members of a bot's post only when the role allows mentions
+    # (or the bot holds Mention Everyone, which the invite does not ask for): a moderator who
+    # picks another role learns it when choosing, not when nobody comes.
+    state = circle.standin.state
+    guild = circle.standin.guild
+    quiet = state.role_named(guild, "Member")  # mentions not allowed
+    loud = state.add_role(guild, "Circle pings", mentionable=True)
+    everyone = state.guilds[guild.id].roles[guild.id]
+    app = await circle.app()
+    start = (app.clock.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    async with circle.standin.client_running(circle.adapter(app).client):
+        await circle.reply(
+            "meeting-facilitator schedule",
+            {"title": "Circle", "start": f"{start:%Y-%m-%d %H:%M}", "duration": "60m"},
+            user="owner",
+        )
+        muted = await circle.reply(
+            "meeting-mod ping", {"meeting": "#1", "role": quiet}, user="owner"
+        )
+        fine = await circle.reply(
+            "meeting-mod ping", {"meeting": "#1", "role": loud}, user="owner"
+        )
+        nobody = await circle.reply(
+            "meeting-mod ping", {"meeting": "#1", "role": everyone}, user="owner"
+        )
+        view = (await app.cogs["meetings"].service.all_in(1))[0]  # type: ignore[attr-defined]
+    text = muted["data"]["content"]
+    assert "will ping that role" in text
+    assert "**@Member** does not allow mentions" in text and "Allow anyone to @mention" in text
+    assert "does not allow mentions" not in fine["data"]["content"]
+    assert "is not a role a post can ping" in nobody["data"]["content"]
+    assert view.ping_role == str(loud.id)  # the refused @everyone changed nothing
     assert circle.standin.violations == []

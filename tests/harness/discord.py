@@ -181,6 +181,7 @@ class StandinRole:
     permissions: int = 0
     position: int = 0
     managed: bool = False
+    mentionable: bool = False  # "Allow anyone to @mention this role"
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -191,7 +192,7 @@ class StandinRole:
             "color": 0,
             "hoist": False,
             "managed": self.managed,
-            "mentionable": False,
+            "mentionable": self.mentionable,
             "icon": None,
             "unicode_emoji": None,
             "flags": 0,
@@ -440,10 +441,13 @@ class StandinState:
         permissions: int = 0,
         *,
         managed: bool = False,
+        mentionable: bool = False,
     ) -> StandinRole:
         """Add a role (positions grow in creation order)."""
         g = self.guilds[_as_id(guild)]
-        role = StandinRole(next_snowflake(), g.id, name, permissions, len(g.roles), managed)
+        role = StandinRole(
+            next_snowflake(), g.id, name, permissions, len(g.roles), managed, mentionable
+        )
         g.roles[role.id] = role
         self.roles[role.id] = role
         return role

@@ -16,7 +16,7 @@ from bot.adapters.discord.commands import TIER_PERMISSIONS, SlashNames
 from bot.adapters.discord.render import PREFIX, Outgoing, render
 from bot.adapters.panels import PanelBoard
 from bot.core.context import ResponderDefaults
-from bot.core.errors import DMsClosed
+from bot.core.errors import DMsClosed, UserError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
@@ -329,6 +329,24 @@ class InteractionResponder(ResponderDefaults):
         guild = self._interaction.guild
         found = guild.get_role(int(role)) if guild is not None and role.isdigit() else None
         return staff_role_note(found, tier, self._adapter.command_words.top_level(tier))
+
+    async def ping_note(self, role: str) -> str | None:
+        guild = self._interaction.guild
+        found = guild.get_role(int(role)) if guild is not None and role.isdigit() else None
+        if guild is None or found is None or guild.me is None:
+            return None
+        shown = f"**@{escape_markdown(found.name)}**"
+        if found.is_default():
+            raise UserError(
+                _("{role} is not a role a post can ping; choose another role.").format(role=shown)
+            )
+        if found.mentionable or guild.me.guild_permissions.mention_everyone:
+            return None
+        return _(
+            "{role} does not allow mentions, so the announcements will name it without "
+            'notifying anyone. Turn on "Allow anyone to @mention this role" under Server '
+            "Settings → Roles → {role}."
+        ).format(role=shown)
 
 
 class DirectMessageResponder(ResponderDefaults):
