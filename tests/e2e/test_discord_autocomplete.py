@@ -134,6 +134,11 @@ async def test_private_items_are_offered_only_to_their_owner(circle: Circle) -> 
         kind = await journal.service.add_feedback(
             bob, community.id, shared.entry.code, "bob says: well done"
         )
+        secret = await journal.service.write(alice, community.id, "alice's private night")
+        mine = await journal.service.write(bob, community.id, "bob's own page")
+        bob_entries = await offered(circle, "journal read", "id", "", "bob")
+        bob_typed = await offered(circle, "journal delete", "id", "night", "bob")
+        alice_entries = await offered(circle, "journal read", "id", "", "alice")
         alice_items = await offered(circle, "toolbox view", "id", "", "alice")
         bob_items = await offered(circle, "toolbox edit", "id", "", "bob")
         bob_feedback = await offered(circle, "journal withdraw-feedback", "id", "", "bob")
@@ -145,6 +150,9 @@ async def test_private_items_are_offered_only_to_their_owner(circle: Circle) -> 
         bob_groups = await offered(circle, "toolbox share", "group", "", "bob", id=1)
         entries = await offered(circle, "crisis-mod verify", "id", "", "owner")
         viewed = await circle.reply("toolbox view", {"id": bob_items[0]["value"]}, user="bob")
+    assert [c["value"] for c in bob_entries] == [mine.entry.code]  # never alice's entries
+    assert bob_typed == [] and "alice" not in str(bob_entries)
+    assert secret.entry.code in [c["value"] for c in alice_entries]
     assert [c["value"] for c in alice_items] == [1]  # a number, as the option is an integer
     assert "alice's late nights" in alice_items[0]["name"]
     assert [c["value"] for c in bob_items] == [2, 1]  # newest first
