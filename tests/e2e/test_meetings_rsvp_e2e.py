@@ -4,6 +4,7 @@ an encrypted room), across a restart, and stale presses refused with the reason.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,38 @@ async def test_discord_interested_on_the_events_tab_is_read_back_as_a_private_rs
     assert "Noted: you plan to come" in noted["content"]
     assert "Discord shows everyone who is interested" in noted["content"]
     assert "not this time" in taken_back["content"]
+    assert standin.violations == []
+
+
+async def test_discord_interested_with_closed_dms_still_counts_and_logs_no_error(
+    circle: Circle, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Marking Interested needs no open DM: the RSVP counts, and the answer nobody can
+    # receive is no error (it was logged twice with a traceback).
+    app, start = await _schedule(circle, timedelta(days=2))
+    standin = circle.standin
+    bob = circle.user("bob")
+    bob.dms_open = False
+    adapter = circle.adapter(app)
+    service = app.cogs["meetings"].service  # type: ignore[attr-defined]
+    async with standin.client_running(adapter.client):
+        await circle.reply(
+            "meeting-facilitator schedule",
+            {"title": "Tuesday circle", "start": start, "duration": "90m", "zone": "UTC"},
+            user="owner",
+        )
+        await adapter.events.settled()
+        event = next(iter(standin.state.scheduled_events.values()))
+        view = (await service.all_in(1))[0]
+        occurrence = view.next_occurrence(app.clock.now())
+        with caplog.at_level(logging.INFO, logger="circlebot"):
+            await standin.mark_interested(event["id"], bob)
+            await standin.wait_for(
+                lambda: any("DMs are closed" in r.getMessage() for r in caplog.records)
+            )
+        going = await service.rsvp_count(view, occurrence.key)
+    assert going == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert standin.violations == []
 
 

@@ -20,6 +20,7 @@ import aiohttp
 import discord
 
 from bot.adapters.discord.render import build_view, render
+from bot.adapters.discord.responder import DMS_CLOSED
 from bot.adapters.panels import PanelBoard
 from bot.core.errors import DeliveryError, DMsClosed
 from bot.core.message import Message
@@ -29,7 +30,6 @@ from bot.outbox import Target, check_lease
 
 log = logging.getLogger("circlebot.discord")
 
-DMS_CLOSED = 50007  # Discord's error code: "Cannot send messages to this user"
 SENDS_PER_SECOND = 45.0  # outbox pace, under Discord's global 50 requests per second
 DELIVERY_SLOTS = 50  # outbox sends in flight at once (the pacer and route buckets decide when)
 CLOSED_DMS_RECHECK = 3600.0  # outbox DMs to a closed inbox are not retried for an hour

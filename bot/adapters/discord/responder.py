@@ -8,6 +8,7 @@ the automatic deferral (when work runs long) from racing a reply.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
 
 import discord
@@ -22,6 +23,9 @@ from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.i18n import _
 from bot.safety import escape_markdown
+
+log = logging.getLogger("circlebot.discord")
+DMS_CLOSED = 50007  # Discord's error code: "Cannot send messages to this user"
 
 
 class Outlet(Protocol):
@@ -366,10 +370,20 @@ class DirectMessageResponder(ResponderDefaults):
         self._guild = guild
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
-        await self._adapter.post(self._channel, message)
+        await self._post(message)
 
     async def dm(self, message: Message) -> None:
-        await self._adapter.post(self._channel, message)
+        await self._post(message)
+
+    async def _post(self, message: Message) -> None:
+        """Post in the DM; when the member's DMs are closed (an Interested mark needs no open
+        DM) there is nobody to tell, and what they did still counts."""
+        try:
+            await self._adapter.post(self._channel, message)
+        except discord.Forbidden as exc:
+            if exc.code != DMS_CLOSED:
+                raise
+            log.info("a direct answer was not delivered: the member's DMs are closed")
 
     async def defer(self, *, ephemeral: bool) -> None:
         return None
