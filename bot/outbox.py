@@ -1250,7 +1250,14 @@ class Outbox:
         async def work() -> None:
             while (lane := await queue.get()) is not None:
                 for item, lease in lane:
-                    await self._send_one(item, lease, now, report, settler)
+                    try:
+                        await self._send_one(item, lease, now, report, settler)
+                    except Exception:
+                        # One item's trouble stays its own: the pool's other sends go on (an
+                        # error here would cancel them all, leaving their tries on record
+                        # with no pass planned), and this item gets a pass after a lookup.
+                        log.exception("outbox item %s could not be handled", item.key)
+                        await self._plan_retry(item, lease, now)
 
         await _all([feed(), *(work() for _ in range(workers))])
 
@@ -1281,8 +1288,15 @@ class Outbox:
                 )
                 report.found += 1
                 return
-        assert item.payload is not None  # pending rows always hold their message
-        message = Message.from_json(json.loads(item.payload))
+        try:  # pending rows always hold their message; one that cannot be read is given up
+            message = Message.from_json(json.loads(item.payload or ""))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # Sending again would not make it readable: given up now, not tried every pass.
+            note = f"unreadable message ({exc})"[:255]
+            await settler.add(_Settled(item.id, "failed", note, token=lease.token))
+            report.failed += 1
+            log.error("outbox item %s holds a message that cannot be read", item.key)
+            return
         if lateness > LATE_AFTER:
             message = message.with_prefix(_("(late) "))
         current = _CURRENT_LEASE.set(lease)
@@ -1299,11 +1313,7 @@ class Outbox:
                 report.failed += 1
                 log.error("an outbox item could not be delivered and was given up")
             else:
-                wait = timedelta(seconds=30 * (item.attempts + 1))
-                await self._hold(lease, wait)  # no pass takes it again before its retry
-                self._scheduler.at(
-                    f"outbox.retry.{item.id}", now + wait, self.deliver_due, priority=DELIVERY
-                )
+                await self._plan_retry(item, lease, now)
             if isinstance(exc, DeliveryError):
                 log.warning("outbox item %s not delivered: %s", item.key, exc)
             else:
@@ -1318,6 +1328,18 @@ class Outbox:
         report.sent += 1
         if late:
             report.late += 1
+
+    async def _plan_retry(self, item: OutboxItem, lease: Lease, now: datetime) -> None:
+        """A pass for `item` 30 seconds after `now` per try so far (its try is on record, so
+        that pass looks it up before sending again); no pass takes it before then."""
+        wait = timedelta(seconds=30 * (item.attempts + 1))
+        self._scheduler.at(
+            f"outbox.retry.{item.id}", now + wait, self.deliver_due, priority=DELIVERY
+        )
+        try:
+            await self._hold(lease, wait)
+        except Exception:  # its lease runs out on its own; the retry is planned either way
+            log.exception("outbox item %s: could not hold it for its retry", item.key)
 
     async def _begin_tries(self, leases: Sequence[Lease], now: datetime) -> set[int]:
         """Record a try of each item (attempts + 1, the first try's time) in one transaction,

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.errors import DeliveryError
 from bot.core.message import Message, When
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
@@ -561,3 +562,86 @@ def test_one_places_posts_arrive_in_the_order_planned_while_places_go_side_by_si
         )
         got = [key for r, key in arrived if r == room]
         assert got == [key for _s, key in planned], (room, got, planned)
+
+
+OUTCOMES = ["sent", "slow", "refused", "passing", "adapter bug", "unreadable"]
+
+
+class Moody(PlatformDefaults):
+    """Four sends at once; each key's send does what the test drew for it: goes out, goes out
+    after some loop turns, is refused for good, fails for a passing reason, or raises an
+    error the adapter did not expect."""
+
+    platform = "fake"
+
+    def __init__(self, fates: dict[str, str], turns: list[int]) -> None:
+        self.capabilities = Capabilities(delivery_slots=4)
+        self.fates = fates
+        self.turns = turns
+        self.arrived: list[str] = []
+
+    async def send(self, target: Target, message: Message, key: str) -> str:
+        for _turn in range(self.turns[len(self.arrived) % len(self.turns)]):
+            await asyncio.sleep(0)
+        fate = self.fates[key]
+        if fate == "refused":
+            raise DeliveryError("refused", permanent=True)
+        if fate == "passing":
+            raise DeliveryError("try again later")
+        if fate == "adapter bug":
+            raise RuntimeError("unexpected")
+        self.arrived.append(key)
+        return key
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fates=st.lists(st.sampled_from(OUTCOMES), min_size=1, max_size=20),
+    places=st.lists(st.integers(0, 5), min_size=1, max_size=20),
+    turns=st.lists(st.integers(0, 5), min_size=1, max_size=6),
+)
+def test_one_pass_settles_every_item_or_plans_its_retry_whatever_its_neighbours_do(
+    fates: list[str], places: list[int], turns: list[int]
+) -> None:
+    """After one delivery pass every due item has gone out exactly once, been given up, or
+    has a retry pass planned: one item's failure (even a message that cannot be read) never
+    stops or strands the items sent beside it."""
+    keys = {f"k{n:02d}": fate for n, fate in enumerate(fates)}
+
+    async def run(folder: Path) -> tuple[Moody, dict[str, str | None], set[str]]:
+        clock = VirtualClock(START)
+        app = App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / 'o.db'}")
+        await app.open(migrate=True)
+        platform = Moody(keys, turns)
+        app.add_transport(platform)
+        await app.start()
+        try:
+            for n, key in enumerate(keys):
+                room = f"room{places[n % len(places)]}"
+                await app.outbox.enqueue(key, Target("fake", room), Message.of("hi"), START)
+            unreadable = [key for key, fate in keys.items() if fate == "unreadable"]
+            async with app.db.sessions.begin() as session:
+                await session.execute(
+                    update(OutboxItem).where(OutboxItem.key.in_(unreadable)).values(payload="{")
+                )
+            await app.outbox.deliver_due()
+            statuses = {key: await app.outbox.status_of(key) for key in keys}
+            async with app.db.sessions() as session:
+                ids = dict((await session.execute(select(OutboxItem.key, OutboxItem.id))).all())
+            planned = {job for job, _at in app.scheduler.planned("outbox.retry.")}
+            retrying = {key for key, id_ in ids.items() if f"outbox.retry.{id_}" in planned}
+        finally:
+            await app.close()
+        return platform, statuses, retrying
+
+    with tempfile.TemporaryDirectory() as folder:
+        platform, statuses, retrying = asyncio.run(run(Path(folder)))
+    went_out = sorted(key for key, fate in keys.items() if fate in ("sent", "slow"))
+    assert sorted(platform.arrived) == went_out  # each once, none of the others
+    for key, fate in keys.items():
+        if fate in ("sent", "slow"):
+            assert statuses[key] == "sent", (key, fate)
+        elif fate in ("refused", "unreadable"):
+            assert statuses[key] == "failed", (key, fate)
+        else:
+            assert statuses[key] == "pending" and key in retrying, (key, fate)

@@ -8,8 +8,6 @@ the post sent once, and a burst over Discord's 50 per second is spread by the bo
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import aiohttp
 import pytest
 
@@ -125,12 +123,14 @@ async def test_a_burst_larger_than_the_global_limit_is_spread_and_sent_once(
             await app.outbox.enqueue(
                 f"burst.{n}", to(channel), Message.coerce(f"n{n}"), app.clock.now()
             )
-        report = await app.outbox.deliver_due()
-        # A send that failed for a passing reason on a loaded machine is retried after 30 s
-        # (a lookup first: what reached Discord is not posted again).
-        await app.scheduler.advance(timedelta(minutes=2))
+        # Another pass may have taken the first announcements while the rest were queued
+        # (on a loaded machine: the adapter's flush once connected, or the leader's sweep
+        # every 30 s), so this pass's report counts only its share. Passes run one at a
+        # time: once this one returns every announcement has been through a pass, and
+        # none may be left waiting for a retry.
+        await app.outbox.deliver_due()
         statuses = [await app.outbox.status_of(f"burst.{n}") for n in range(60)]
-    assert report.failed == 0 and statuses == ["sent"] * 60
+    assert statuses == ["sent"] * 60
     posts = [r for r in standin.requests("POST", POSTS) if r.status == 200]
     assert len(posts) == 60
     # the 46th was held back about a second (arrival adds the machine's delay to each send)
