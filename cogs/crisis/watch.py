@@ -270,7 +270,9 @@ class ChannelWatch:
                         "messages are closed, nothing is posted in public, and if crisis alerts "
                         "are on (`{prefix}crisis alerts`), you are told their DMs are closed."
                     ).format(prefix=ctx.prefix),
-                    _("`about` and `mydata what` tell members that watch is on."),
+                    _(
+                        "`{prefix}about` and `{prefix}mydata what` tell members that watch is on."
+                    ).format(prefix=ctx.prefix),
                 ]
             ),
             ephemeral=True,

@@ -129,15 +129,16 @@ def parse_mood(raw: str | None) -> int | None:
     return JournalService.check_mood(mood)
 
 
-def parse_visibility(raw: str | None) -> str | None:
-    """`private` or `shared` (group entries are written with `group write`)."""
+def parse_visibility(raw: str | None, prefix: str) -> str | None:
+    """`private` or `shared` (group entries are written with `group write`; `prefix` starts
+    that command in the refusal)."""
     if raw is None:
         return None
     word = raw.strip().lower()
     for value in (PRIVATE, SHARED):
         if word in (value, _(value).lower()):
             return value
-    raise ArgumentError(render.visibility_expected())
+    raise ArgumentError(render.visibility_expected(prefix))
 
 
 def parse_mood_range(raw: str) -> tuple[int, int]:
@@ -319,7 +320,7 @@ class JournalCog(Cog, GroupJournal):
         if not body.strip() and not fields:
             await self.dialogue_engine.start(ctx, "journal_write")
             return
-        visibility = parse_visibility(fields.get("visibility")) or PRIVATE
+        visibility = parse_visibility(fields.get("visibility"), ctx.prefix) or PRIVATE
         mood = parse_mood(fields.get("mood"))
         title = self.service.check_title(fields.get("title"))
         body = self.service.check_body(body)
@@ -438,7 +439,7 @@ class JournalCog(Cog, GroupJournal):
             body=new_body,
             title=fields.get("title"),
             mood=parse_mood(fields.get("mood")),
-            visibility=parse_visibility(fields.get("visibility")),
+            visibility=parse_visibility(fields.get("visibility"), ctx.prefix),
         )
         changed = new_body is not None or "title" in fields or "mood" in fields
         note = await self._refeed(saved, ctx.prefix, changed=changed)

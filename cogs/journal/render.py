@@ -202,8 +202,10 @@ def entry(
 # (cog.py only chooses which one to send).
 
 
-def visibility_expected() -> str:
-    return _("Visibility is `private` or `shared`. For a group journal use `group write`.")
+def visibility_expected(prefix: str) -> str:
+    return _(
+        "Visibility is `private` or `shared`. For a group journal use `{prefix}group write`."
+    ).format(prefix=prefix)
 
 
 def a_member() -> str:

@@ -1379,7 +1379,8 @@ class MeetingService:
         if url is not None:
             lines.append(_("Join: {link}").format(link=url))
         lines.append(
-            _("RSVP privately with `meeting rsvp #{id}`; others only see a count.").format(
+            # only Discord shows meetings in a calendar (its Events tab): commands there are slash
+            _("RSVP privately with `/meeting rsvp #{id}`; others only see a count.").format(
                 id=view.id
             )
         )

@@ -388,13 +388,13 @@ class ScriptsCog(Cog):
         script = await self._script(run.community_id, run.script_name)
         step = script.steps[index]
         with using_language(await self._language(run)):
-            text = render.step_time_up(
+            nudge = render.step_time_up(
                 step=escape_markdown(step.title), minutes=render.minutes(step.minutes)
             )
         await self.outbox.enqueue(
             f"{self.name}.{run.id}.{index}.{started.isoformat()}.step",
             Target(run.platform, run.facilitator_key, is_dm=True),
-            Message.of(text),
+            nudge,
             self.clock.now(),
         )
 

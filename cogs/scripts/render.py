@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.core import Action, ActionStyle, Message, Part, When, _, escape_markdown
+from bot.core import (
+    Action,
+    ActionStyle,
+    Command,
+    Message,
+    Part,
+    When,
+    _,
+    escape_markdown,
+    fill_parts,
+)
 from cogs.scripts.script import Script, ScriptStep, render
 
 SHOWN_QUEUE = 20
@@ -319,11 +329,22 @@ def import_text_and_file() -> str:
     return _("Give the script as text or as a file, not both.")
 
 
-def step_time_up(step: object, minutes: object) -> str:
-    return _(
-        "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
-        "up. Move on whenever the room is ready (`script next`); no need to rush anyone."
-    ).format(step=step, minutes=minutes)
+def step_time_up(step: object, minutes: object) -> Message:
+    """The facilitator's private nudge (sent from the outbox: the command is a `Command` part,
+    shown with the facilitator's platform prefix)."""
+    return Message.of(
+        *fill_parts(
+            _(
+                "Quiet note, only for you: the time planned for **{step}** ({minutes} min) is "
+                "up. Move on whenever the room is ready ({command}); no need to rush anyone."
+            ),
+            {
+                "step": [str(step)],
+                "minutes": [str(minutes)],
+                "command": [Command("script next")],
+            },
+        )
+    )
 
 
 def share_time_note(minutes: object) -> str:

@@ -57,6 +57,7 @@ def test_a_meeting_in_the_console_survives_a_restart(tmp_path: Path) -> None:
     assert "Sharing now: ben. Hands up: 1. cara. Passed: 1." in out
     assert "[#general] The floor is yours, cara." in out
     assert "[dm fran] Quiet note, only for you: the time planned for Check-in" in out
+    assert "whenever the room is ready (!script next)" in out  # a command that works copied
     assert "[#general] Closing · step 7 of 7" in out
     assert "Our next meeting: the time on this community's meeting schedule." in out
     assert "[#general] The meeting script has ended." in out
