@@ -241,8 +241,9 @@ async def export_community(db: Database, community_id: int, *, decrypt: bool) ->
                 chunk = parent_ids[start : start + DEFAULT_BATCH]
                 found.extend(await _rows(conn, table, fk_column.in_(chunk), decrypt=decrypt))
             tables[table.name] = found
-            (pk,) = table.primary_key.columns
-            ids[table.name] = {r[pk.name] for r in found}
+            keys = list(table.primary_key.columns)
+            if len(keys) == 1:  # a table keyed by (parent, value), e.g. a search index, has
+                ids[table.name] = {r[keys[0].name] for r in found}  # no children to follow
     return {
         "format": COMMUNITY_EXPORT_FORMAT,
         "encrypted": not decrypt,
@@ -291,8 +292,12 @@ async def import_community(db: Database, data: dict[str, Any]) -> ImportReport:
                 f"(id {clash})"
             )
         for table, _fk, _parent in order:
-            (pk,) = table.primary_key.columns
+            keys = list(table.primary_key.columns)
+            # One id column gets a fresh id here; a key made of a parent and a value (a search
+            # index: word code, entry) is copied with its parent's new id.
+            pk = keys[0] if len(keys) == 1 else None
             mapping: dict[Any, Any] = {}
+            copied = 0
             for row in exported.get(table.name, []):
                 values: dict[str, Any] = {}
                 for column in table.columns:
@@ -306,10 +311,14 @@ async def import_community(db: Database, data: dict[str, Any]) -> ImportReport:
                     if encrypted and isinstance(column.type, EncryptedText) and value is not None:
                         value = literal(value, Text())
                     values[column.name] = value
+                if pk is None:
+                    await conn.execute(insert(table).values(values))
+                    copied += 1
+                    continue
                 result = await conn.execute(insert(table).values(values).returning(pk))
                 mapping[row[pk.name]] = result.scalar_one()
             new_ids[table.name] = mapping
-            counts[table.name] = len(mapping)
+            counts[table.name] = len(mapping) + copied
     return ImportReport(community_id=new_ids["community"][source["id"]], rows=counts)
 
 

@@ -20,6 +20,7 @@ from bot.maintenance import (
     import_community,
     rotate_keys,
 )
+from cogs.journal.cog import JournalCog
 from cogs.journal.models import JournalEntry
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
@@ -128,6 +129,12 @@ async def test_a_community_moves_to_another_database(
     async with other.db.sessions() as session:
         (entry,) = (await session.scalars(select(JournalEntry))).all()
         assert entry.body == "A good walk today" and entry.community_id == report.community_id
+    # the entry's search codes came along, tied to its new id: searching finds it at once
+    assert report.rows["journal_search_word"] >= 4
+    journal = other.cogs["journal"]
+    assert isinstance(journal, JournalCog)
+    found = await journal.service.search(entry.author_key, "walk", 5)
+    assert [e.body for e in found.entries] == ["A good walk today"]
     with pytest.raises(ValueError, match="already exists"):
         await import_community(other.db, json.loads(text))
 
