@@ -8,6 +8,7 @@ restart too) is a row keyed by `member_state_key`, erased with the member.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import AdapterState
@@ -31,20 +32,23 @@ class AdapterStore:
             )
 
     async def put(self, values: dict[str, str]) -> None:
-        """Upsert several values together, so values that belong together commit as one."""
+        """Upsert several values together, so values that belong together commit as one.
+
+        An INSERT ... ON CONFLICT DO UPDATE, so processes starting together on one PostgreSQL
+        (both storing the command hash) do not fail on each other's row.
+        """
+        if not values:
+            return
         async with self._sessions.begin() as session:
-            rows = await session.scalars(
-                select(AdapterState).where(
-                    AdapterState.platform == self.platform, AdapterState.key.in_(list(values))
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            rows = [{"platform": self.platform, "key": k, "value": v} for k, v in values.items()]
+            statement = insert(AdapterState).values(rows)
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["platform", "key"], set_={"value": statement.excluded.value}
                 )
             )
-            existing = {row.key: row for row in rows}
-            for key, value in values.items():
-                row = existing.get(key)
-                if row is None:
-                    session.add(AdapterState(platform=self.platform, key=key, value=value))
-                else:
-                    row.value = value
 
     def _recent_key(self, user_id: str) -> str:
         """Row key for a member's most recent community: a keyed tag, erased with the member."""

@@ -1021,6 +1021,7 @@ class DiscordStandin:
         self.port = 0
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.faults: list[Fault] = []
+        self.recommended_shards = 1  # what GET /gateway/bot tells the bot to run
         # Discord's per-route buckets and global limit (tests/harness/discord_limits.py);
         # requests answered 429 because of them, in order
         self.rate_limits = RateLimits()
@@ -1285,7 +1286,7 @@ class DiscordStandin:
             "session_id": self._session_id,
             "resume_gateway_url": self.gateway_url,
             "session_type": "normal",
-            "shard": [0, 1],
+            "shard": data.get("shard", [0, 1]),
             "application": {"id": str(self.state.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -1295,9 +1296,17 @@ class DiscordStandin:
             "geo_ordered_rtc_regions": [],
             "_trace": ["standin"],
         }
-        await self.dispatch("READY", ready)
+        # READY and the guilds go to the session that identified, not to the bot's other shards
+        await self._dispatch_to(gw, "READY", ready)
         for guild in bot_guilds:
-            await self.dispatch("GUILD_CREATE", self.state.guild_payload(guild))
+            await self._dispatch_to(gw, "GUILD_CREATE", self.state.guild_payload(guild))
+
+    async def _dispatch_to(self, gw: _Gateway, event: str, data: dict[str, Any]) -> None:
+        self._seq += 1
+        raw = json.dumps({"op": 0, "s": self._seq, "t": event, "d": data})
+        self._event_log.append((self._seq, raw))
+        if not gw.ws.closed:
+            await gw.ws.send_str(raw)
 
     async def _resume(self, gw: _Gateway, data: dict[str, Any]) -> None:
         if data.get("session_id") != self._session_id or self._session_id is None:
@@ -2017,7 +2026,7 @@ class DiscordStandin:
         return _json_response(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,

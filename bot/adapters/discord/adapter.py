@@ -50,6 +50,7 @@ from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
 from bot.i18n import _
 from bot.platform import Capabilities, Host, StartupError
+from bot.shard_claims import ShardClaims
 
 log = logging.getLogger("circlebot.discord")
 
@@ -97,9 +98,10 @@ class DiscordAdapter(Interest, Delivery):
             "allowed_mentions": discord.AllowedMentions.none(),
             "guild_ready_timeout": guild_ready_timeout,
         }
-        # No shard_count: as many shards as Discord recommends (GET /gateway/bot), never none.
+        # No shard_count: Discord's recommended count; on PostgreSQL shared by lease.
         self.client: discord.Client = ShardedCircleClient(
             self,
+            claims=ShardClaims(app.db.url, app.db.schema),
             shard_count=config.shard_count or None,
             shard_ids=config.shard_ids or None,
             **options,
@@ -119,7 +121,6 @@ class DiscordAdapter(Interest, Delivery):
         self._last_guild: dict[int, int] = {}
         self._closed_dms: dict[int, float] = {}  # user id -> when their DMs refused us
         self._flush: asyncio.Task[Any] | None = None
-        # key -> indices of a split message's pieces that a lookup found already posted
         # key -> pieces a lookup found posted (index -> message id), for the send that follows
         self._posted_pieces: dict[str, dict[int, str]] = {}
         app.add_transport(self)

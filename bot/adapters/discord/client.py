@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any, Protocol
 
 import discord
+import yarl
+
+from bot.platform import StartupError
+from bot.shard_claims import ShardClaims
+
+log = logging.getLogger("circlebot.discord")
 
 
 class Events(Protocol):
@@ -67,11 +76,75 @@ class _Forwarding:
 
 class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
     """The bot's gateway connections: Discord's recommended shard count, or
-    `discord.shard_count` / `shard_ids` from the config."""
+    `discord.shard_count` / `shard_ids` from the config.
 
-    def __init__(self, events: Events, **options: Any) -> None:
+    With `claims` and no `shard_ids`, this process runs only the shards it claims by lease
+    (see `bot.shard_claims`) and starts the ones a dead process left free, every claim round.
+    """
+
+    def __init__(
+        self, events: Events, *, claims: ShardClaims | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.events = events
+        self.claims = claims
+        self._takeover: asyncio.Task[None] | None = None
+        self._claims_lost = False
+
+    async def start(self, token: str, *, reconnect: bool = True) -> None:
+        """Run until closed.
+
+        Raises:
+            StartupError: the shard leases were lost (one line for the operator).
+        """
+        await super().start(token, reconnect=reconnect)
+        if self._claims_lost:
+            raise StartupError(
+                "lost the database connection that holds this process's Discord shards; "
+                "stopped so that no shard runs twice (start again to claim shards)"
+            )
+
+    async def launch_shards(self) -> None:
+        """Launch the claimed shards (all of them without claims or with explicit ids)."""
+        if self.claims is None or self.shard_ids is not None or self.is_closed():
+            return await super().launch_shards()
+        recommended, url, _limits = await self.http.get_bot_gateway()
+        count = self.shard_count = self.shard_count or recommended
+        self._connection.shard_count = count
+        gateway = yarl.URL(url)
+        mine = await self.claims.first_claim(count)
+        self._connection.shard_ids = list(mine)
+        for shard_id in mine:
+            await self.launch_shard(gateway, shard_id, initial=shard_id == mine[0])
+        self._takeover = asyncio.create_task(self._take_over(gateway, count), name="shards")
+
+    async def _take_over(self, gateway: yarl.URL, count: int) -> None:
+        claims = self.claims
+        assert claims is not None
+        while not self.is_closed():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(claims.lost.wait(), timeout=claims.poll_seconds)
+            if claims.lost.is_set():
+                # another process may run these shards now: stop rather than answer twice
+                log.warning("lost the shard leases; closing the Discord connection")
+                self._claims_lost = True
+                await self.close()
+                return
+            for shard_id in await claims.claim_round(count):
+                first = not self._connection.shard_ids
+                self._connection.shard_ids = [*self._connection.shard_ids, shard_id]
+                await self.launch_shard(gateway, shard_id, initial=first)
+
+    async def close(self) -> None:
+        """Close the gateway connections and give the shard leases up."""
+        task, self._takeover = self._takeover, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await super().close()
+        if self.claims is not None:  # after the shards closed: no two processes run one
+            await self.claims.release()
 
 
 def events_of(interaction: discord.Interaction) -> Events:

@@ -1,0 +1,138 @@
+"""Discord shards shared by lease on PostgreSQL, on the stand-in: two processes split the
+shard count Discord recommends without configuration, and when one dies the other starts its
+shards; SQLite runs them all; explicit `shard_ids` in the config still win."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from bot.adapters.discord import DiscordAdapter
+from bot.adapters.discord.client import ShardedCircleClient
+from bot.clock import VirtualClock
+from bot.platform import StartupError
+from tests.harness.app import make_config
+from tests.harness.discord import Circle, DiscordStandin
+from tests.harness.postgres import PG_DSN, pg_url
+from tests.harness.waiting import quiet_period, wait_until
+
+pytestmark = pytest.mark.e2e
+
+GENERAL = ["general"]
+SHARDS = 4
+
+
+def identified(standin: DiscordStandin) -> list[int]:
+    """Shard ids the stand-in was IDENTIFYed for, in order (one per gateway session)."""
+    frames = standin.state.gateway_received
+    return [f["d"]["shard"][0] for f in frames if f.get("op") == 2]
+
+
+def running(adapter: DiscordAdapter) -> set[int]:
+    """Shard ids whose gateway connection this process has open."""
+    client = adapter.client
+    assert isinstance(client, ShardedCircleClient)
+    return {shard_id for shard_id, shard in client.shards.items() if not shard.is_closed()}
+
+
+async def no_identify_pause(shard_id: int | None, *, initial: bool = False) -> None:
+    """discord.py waits 5 s between IDENTIFYs (Discord's limit); the stand-in has none."""
+
+
+async def process(
+    circle: Circle, name: str, *, schema: str | None, **discord: object
+) -> DiscordAdapter:
+    """One bot process: its own app and client; on PostgreSQL when `schema` is given."""
+    config = make_config(cogs={"enabled": GENERAL}, discord=dict(discord))
+    where = {"db_url": pg_url(), "db_schema": schema} if schema else {}
+    app = await circle.app_factory(
+        config, name=name, clock=VirtualClock(datetime.now(UTC)), **where
+    )
+    adapter = circle.adapter(app)
+    client = adapter.client
+    assert isinstance(client, ShardedCircleClient) and client.claims is not None
+    client.claims.poll_seconds = 0.3  # claim rounds a test need not wait long for
+    client.claims.orphan_seconds = 10.0  # but time enough for the other process to log in
+    client.before_identify_hook = no_identify_pause  # type: ignore[method-assign]
+    return adapter
+
+
+@contextlib.asynccontextmanager
+async def started(*adapters: DiscordAdapter) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """Start the processes together: each is counted live before any claims a shard."""
+    for adapter in adapters:
+        await adapter.client.claims.join()  # type: ignore[attr-defined]
+    tasks = [asyncio.create_task(a.client.start("standin-token")) for a in adapters]
+    try:
+        yield tasks
+    finally:
+        for adapter in adapters:
+            await adapter.client.close()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+
+
+async def test_two_processes_split_the_recommended_shards_and_one_takes_over_the_other(
+    circle: Circle, pg_schema: str
+) -> None:
+    circle.standin.recommended_shards = SHARDS
+    first = await process(circle, "first", schema=pg_schema)
+    second = await process(circle, "second", schema=pg_schema)
+    async with started(first, second):
+        await wait_until(lambda: len(identified(circle.standin)) >= SHARDS, what="4 shards up")
+        assert await quiet_period(lambda: len(identified(circle.standin))) == SHARDS
+        assert sorted(identified(circle.standin)) == list(range(SHARDS))  # each shard once
+        assert len(running(first)) == len(running(second)) == SHARDS // 2
+        lost = running(first)
+
+        await first.client.close()  # the first process goes away
+        await wait_until(lambda: running(second) == set(range(SHARDS)), what="takeover")
+        assert sorted(identified(circle.standin)[SHARDS:]) == sorted(lost)
+    assert circle.standin.violations == []
+
+
+async def test_a_process_that_loses_its_database_connection_stops_and_its_shards_move(
+    circle: Circle, pg_schema: str
+) -> None:
+    """A process cut off from PostgreSQL can no longer prove its claims: it closes its
+    gateway connections, so a shard is never run twice, and the live process starts them."""
+    circle.standin.recommended_shards = SHARDS
+    first = await process(circle, "first", schema=pg_schema)
+    second = await process(circle, "second", schema=pg_schema)
+    async with started(first, second) as tasks:
+        await wait_until(lambda: len(running(first)) + len(running(second)) == SHARDS)
+        claims = first.client.claims  # type: ignore[attr-defined]
+        pid = claims._conn.get_server_pid()
+        conn = await asyncpg.connect(PG_DSN)
+        try:
+            await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await conn.close()
+        await wait_until(lambda: tasks[0].done(), what="the cut-off process stops")
+        with pytest.raises(StartupError, match="no shard runs twice"):
+            tasks[0].result()
+        assert running(first) == set()
+        await wait_until(lambda: running(second) == set(range(SHARDS)), what="takeover")
+    assert circle.standin.violations == []
+
+
+async def test_one_process_on_sqlite_runs_every_recommended_shard(circle: Circle) -> None:
+    circle.standin.recommended_shards = 3
+    only = await process(circle, "only", schema=None)
+    async with circle.standin.client_running(only.client):
+        await wait_until(lambda: running(only) == {0, 1, 2}, what="all shards")
+    assert sorted(identified(circle.standin)) == [0, 1, 2]
+
+
+async def test_shard_ids_in_the_config_win_over_the_lease(circle: Circle, pg_schema: str) -> None:
+    circle.standin.recommended_shards = SHARDS
+    fixed = await process(circle, "fixed", schema=pg_schema, shard_count=SHARDS, shard_ids=[2])
+    async with circle.standin.client_running(fixed.client):
+        assert running(fixed) == {2}
+    assert identified(circle.standin) == [2]
