@@ -116,7 +116,8 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
         self._connection.shard_ids = list(mine)
         for shard_id in mine:
             await self.launch_shard(gateway, shard_id, initial=shard_id == mine[0])
-        self._takeover = asyncio.create_task(self._take_over(gateway, count), name="shards")
+        if self.claims.shared:  # on SQLite this process already runs every shard
+            self._takeover = asyncio.create_task(self._take_over(gateway, count), name="shards")
 
     async def _take_over(self, gateway: yarl.URL, count: int) -> None:
         claims = self.claims
