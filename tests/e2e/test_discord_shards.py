@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -79,7 +82,7 @@ async def started(*adapters: DiscordAdapter) -> AsyncIterator[list[asyncio.Task[
 
 
 async def test_two_processes_split_the_recommended_shards_and_one_takes_over_the_other(
-    circle: Circle, pg_schema: str
+    pg_schema: str, circle: Circle
 ) -> None:
     circle.standin.recommended_shards = SHARDS
     first = await process(circle, "first", schema=pg_schema)
@@ -98,7 +101,7 @@ async def test_two_processes_split_the_recommended_shards_and_one_takes_over_the
 
 
 async def test_a_process_that_loses_its_database_connection_stops_and_its_shards_move(
-    circle: Circle, pg_schema: str
+    pg_schema: str, circle: Circle
 ) -> None:
     """A process cut off from PostgreSQL can no longer prove its claims: it closes its
     gateway connections, so a shard is never run twice, and the live process starts them."""
@@ -130,9 +133,51 @@ async def test_one_process_on_sqlite_runs_every_recommended_shard(circle: Circle
     assert sorted(identified(circle.standin)) == [0, 1, 2]
 
 
-async def test_shard_ids_in_the_config_win_over_the_lease(circle: Circle, pg_schema: str) -> None:
+async def test_shard_ids_in_the_config_win_over_the_lease(pg_schema: str, circle: Circle) -> None:
     circle.standin.recommended_shards = SHARDS
     fixed = await process(circle, "fixed", schema=pg_schema, shard_count=SHARDS, shard_ids=[2])
     async with circle.standin.client_running(fixed.client):
         assert running(fixed) == {2}
     assert identified(circle.standin) == [2]
+
+
+HOLDER = """
+import asyncio, sys
+from bot.shard_claims import ShardClaims
+
+async def main() -> None:
+    claims = ShardClaims(sys.argv[1], sys.argv[2], poll_seconds=0.3)
+    print(*await claims.first_claim(int(sys.argv[3])), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_shards_of_a_killed_process_are_started_by_the_live_one(
+    pg_schema: str, circle: Circle
+) -> None:
+    """Another OS process claims half the shards and is SIGKILLed: PostgreSQL frees its
+    claims with its connection, and this process starts those shards."""
+    circle.standin.recommended_shards = SHARDS
+    live = await process(circle, "live", schema=pg_schema)
+    await live.client.claims.join()  # type: ignore[attr-defined]
+    other = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER, pg_url(), pg_schema, str(SHARDS),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )  # fmt: skip
+    try:
+        assert other.stdout is not None
+        held_there = {int(x) for x in (await other.stdout.readline()).split()}
+        assert len(held_there) == SHARDS // 2
+        async with started(live):
+            await wait_until(lambda: running(live) == set(range(SHARDS)) - held_there)
+            other.kill()
+            await other.wait()
+            await wait_until(lambda: running(live) == set(range(SHARDS)), what="takeover")
+    finally:
+        if other.returncode is None:
+            other.kill()
+            await other.wait()
+    assert sorted(identified(circle.standin)) == list(range(SHARDS))  # each shard once
