@@ -157,7 +157,9 @@ def parse_start(
     named = last if "/" in last or last.upper() == "UTC" else None
     typed = " ".join(words[:-1] if named else words)
     zone_name = _start_zone(named, zone, default_zone)
-    if m or not has_time_of_day(typed):
+    if m:  # a date in digits with a time in words ("2027-02-30 7pm"): the date is named first
+        check_date(*(int(m.group(i)) for i in range(1, 4)))
+    if not has_time_of_day(typed):
         raise UserError(render.time_of_day_missing(text=typed[:60]))
     return read_wall_time(typed, parse_zone(zone_name), now), zone_name
 

@@ -570,3 +570,25 @@ async def test_every_other_monday_from_a_tuesday_says_when_it_first_meets(
     edited = await fake.say("fac", '!meeting edit #1 start:"2026-12-16 19:00"')
     assert "first meeting is Mon 28 Dec" in edited[0].text, edited[0].text
     assert "To begin on Mon 21 Dec" in edited[0].text
+
+
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        ("2027-02-30 7pm", "that month has 28 days"),
+        ("2027-02-31", "that month has 28 days"),
+        ("2026-13-01 7pm", "13"),
+        ("2026-12-05 7pm", "Scheduled **Circle** (#1)"),
+        ("2026-12-05", "needs a time of day"),
+    ],
+)
+async def test_a_start_in_digits_with_a_time_in_words_is_read_or_its_date_named(
+    app_factory: AppFactory, start: str, said: str
+) -> None:
+    """ "2027-02-30 7pm" names the missing day (it said a time of day was missing, and took
+    "7pm" for a zone); "2026-12-05 7pm" is 5 December at 19:00."""
+    _app, fake = await circle(app_factory)
+    out = await fake.say("fac", f'!meeting schedule Circle "{start}" 60m zone:UTC')
+    assert said in out[0].text, out[0].text
+    if said.startswith("Scheduled"):
+        assert out[0].text.count("2026-12-05T19:00:00+00:00") == 1, out[0].text
