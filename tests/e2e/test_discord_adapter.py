@@ -577,9 +577,14 @@ async def test_bulk_deliveries_are_paced(circle: Circle) -> None:
     async with circle.standin.client_running(adapter.client):
         for n in range(4):
             await app.outbox.enqueue(f"bulk.{n}", target, Message.coerce(f"n{n}"), app.clock.now())
-        report = await app.outbox.deliver_due()
+        await app.outbox.deliver_due()
+        # Enqueueing wakes a pass of its own, which may have sent the first item already:
+        # what counts is that every item went out exactly once, whichever pass sent it.
+        states = [await app.outbox.status_of(f"bulk.{n}") for n in range(4)]
     posts = circle.standin.requests("POST", r"/channels/\d+/messages")
-    assert report.sent == len(posts) == 4
+    assert states == ["sent"] * 4
+    shown = sorted(MARKED.sub("", post.json["content"]) for post in posts)
+    assert shown == ["n0", "n1", "n2", "n3"]
     assert posts[3].at - posts[0].at >= 0.95  # the fourth waited for the first's second to end
 
 
