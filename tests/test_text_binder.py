@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
-from bot.core.convert import DOUBLE_QUOTES, QUOTES, SINGLE_QUOTES, bind_text, tokenize
+from bot.core.convert import (
+    DOUBLE_QUOTES,
+    QUOTES,
+    SINGLE_QUOTES,
+    bind_text,
+    name_key,
+    tokenize,
+)
 from bot.core.errors import ArgumentError
 
 # (opening, closing) as phones and keyboards produce them
@@ -128,3 +135,63 @@ def test_free_text_keeps_its_colons_but_a_near_miss_of_an_option_is_refused() ->
     }
     with pytest.raises(ArgumentError, match="Did you mean `mood`"):
         bind_text(WRITE, "mod:7 today was hard")
+
+
+async def _group_write(ctx: Context, group: str | None = None, text: str | None = None) -> None:
+    return None
+
+
+GROUP_WRITE = CommandSpec(
+    path=("group", "write"),
+    description="Write in a group journal",
+    options=(
+        Option(
+            "group",
+            OptionType.STRING,
+            "Group",
+            required=False,
+            autocomplete="complete_group",
+            known_only=True,
+        ),
+        Option("text", OptionType.STRING, "Text", required=False),
+    ),
+    callback=_group_write,
+)
+
+WORD = st.text(alphabet=st.characters(categories=("L", "N")), min_size=1, max_size=8)
+
+
+@settings(max_examples=300)
+@given(
+    words=st.lists(WORD, min_size=1, max_size=6),
+    groups=st.lists(st.lists(WORD, min_size=1, max_size=3).map(" ".join), max_size=4),
+)
+def test_a_leading_word_is_the_group_only_when_it_names_one_of_the_members_groups(
+    words: list[str], groups: list[str]
+) -> None:
+    line = " ".join(words)
+    bound = bind_text(GROUP_WRITE, line, {"group": groups})
+    keys = {name_key(g) for g in groups}
+    named = [n for n in range(len(words), 0, -1) if name_key(" ".join(words[:n])) in keys]
+    if not named:  # no group of the member: every word is the entry
+        assert bound == {"text": line}
+    else:  # the longest run of leading words naming a group, then the entry
+        rest = " ".join(words[named[0] :])
+        assert bound == {"group": " ".join(words[: named[0]]), **({"text": rest} if rest else {})}
+
+
+def test_the_first_word_of_an_entry_is_not_taken_for_a_group() -> None:
+    known = {"group": ["Tuesdays", "Evening circle"]}
+    assert bind_text(GROUP_WRITE, "Week was hard", known) == {"text": "Week was hard"}
+    assert bind_text(GROUP_WRITE, "tuesdays Week was hard", known) == {
+        "group": "tuesdays",
+        "text": "Week was hard",
+    }
+    assert bind_text(GROUP_WRITE, "evening circle went well", known) == {
+        "group": "evening circle",
+        "text": "went well",
+    }
+    assert bind_text(GROUP_WRITE, "group:Week was hard", known) == {
+        "group": "Week",
+        "text": "was hard",
+    }

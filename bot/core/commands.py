@@ -77,9 +77,16 @@ class Option:
     # Others will see the value (a pseudonym, a meeting's name): when the member's words read
     # as a crisis phrase, the dispatcher answers them privately and does not run the command.
     published: bool = False
+    # On text platforms, where options are positional words: a leading word fills this option
+    # only when it names one of the autocomplete's choices for the member; otherwise the words
+    # flow on into the options after it (`group write Week was hard` is all text when no group
+    # of the member is called "Week").
+    known_only: bool = False
 
     def __post_init__(self) -> None:
         where = f"option {self.name!r}"
+        if self.known_only and (self.required or not self.autocomplete):
+            raise SpecError(f"{where}: known_only needs autocomplete and required=False")
         if not NAME_RE.match(self.name) or self.name != self.name.lower():
             raise SpecError(f"{where}: names are 1-32 lower-case letters, digits, - or _")
         if not 1 <= len(self.description) <= MAX_DESCRIPTION:

@@ -16,7 +16,7 @@ import math
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
@@ -125,8 +125,16 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
-    """Assign the words of `text` to the command's options (no type conversion yet)."""
+def bind_text(
+    spec: CommandSpec, text: str, known: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, str]:
+    """Assign the words of `text` to the command's options (no type conversion yet).
+
+    `known`: for each `known_only` option, the values it may take (the member's group names).
+    Such an option takes the longest run of leading words that names one of them (by
+    `name_key`); when none does it stays empty and the words fill the next options. Without
+    `known` an option marked `known_only` takes no positional word at all.
+    """
     values: dict[str, str] = {}
     positional: list[Token] = []
     names = {o.name for o in spec.options}
@@ -156,6 +164,7 @@ def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
         else:
             positional.append(tok)
     free = [o for o in worded if o.name not in values]
+    free, positional = _known_words(free, positional, known or {})
     if len(positional) > len(free):
         last = free[-1] if free else None
         if last is None or last.type is not OptionType.STRING:
@@ -171,6 +180,36 @@ def bind_text(spec: CommandSpec, text: str) -> dict[str, str]:
     for option, tok in zip(free, positional, strict=False):
         values[option.name] = tok.value
     return values
+
+
+def _known_words(
+    free: list[Option], positional: list[Token], known: Mapping[str, Iterable[str]]
+) -> tuple[list[Option], list[Token]]:
+    """The options positional words fill, and the words, after `known_only` options took
+    the leading words that name a known value (merged into one word) or were left out."""
+    kept: list[Option] = []
+    words = list(positional)
+    for option in free:
+        at = len(kept)
+        if not option.known_only:
+            kept.append(option)
+            continue
+        keys = {name_key(v) for v in known.get(option.name, ())} - {""}
+        taken = next(
+            (
+                n
+                for n in range(len(words) - at, 0, -1)
+                if name_key(" ".join(t.value for t in words[at : at + n])) in keys
+            ),
+            0,
+        )
+        if not taken:
+            continue  # not one of the member's names: these words belong to what follows
+        run = words[at : at + taken]
+        value = " ".join(t.value for t in run)
+        words[at : at + taken] = [Token(value, run[0].start, run[-1].end, run[0].quoted)]
+        kept.append(option)
+    return kept, words
 
 
 def _unknown_option(name: str, value: str, spec: CommandSpec, greedy: bool) -> bool:

@@ -292,7 +292,10 @@ class Dispatcher:
             raise PermissionDenied(
                 _("`{command}` works in a direct message with me.").format(command=typed)
             )
-        values = bind_text(spec, raw) if isinstance(raw, str) else dict(raw)
+        if isinstance(raw, str):
+            values = bind_text(spec, raw, await self._known_values(ctx, spec))
+        else:
+            values = dict(raw)
         unknown = set(values) - {o.name for o in spec.options}
         if unknown:
             raise ArgumentError(_("Unknown option `{name}`.").format(name=sorted(unknown)[0]))
@@ -327,6 +330,17 @@ class Dispatcher:
             await scope.release()
         await spec.callback(ctx, **kwargs)
         return "ok"
+
+    async def _known_values(self, ctx: Context, spec: CommandSpec) -> dict[str, list[str]]:
+        """For each `known_only` option, the values its autocomplete offers this member (at
+        most 25: a member's own groups), so free words are read as a name only when they are
+        one."""
+        known: dict[str, list[str]] = {}
+        for option in spec.options:
+            fn = self.registry.autocomplete(spec, option.name) if option.known_only else None
+            if fn is not None:
+                known[option.name] = [c.value for c in await fn(ctx, "")]
+        return known
 
     async def _check_words(
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any]

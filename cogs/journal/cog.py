@@ -93,13 +93,6 @@ ENTRY_ID = Option(
     max_length=32,
     autocomplete="complete_entry",
 )
-GROUP_NAME = Option(
-    "group",
-    OptionType.STRING,
-    "The group journal's name",
-    max_length=40,
-    autocomplete="complete_group",
-)
 
 
 def split_fields(text: str) -> tuple[dict[str, str], str]:
@@ -803,7 +796,15 @@ class JournalCog(Cog, GroupJournal):
         "group",
         "write",
         options=(
-            GROUP_NAME,
+            Option(
+                "group",
+                OptionType.STRING,
+                "Which group journal; leave out if you are in one (only your groups' names count)",
+                required=False,
+                max_length=40,
+                autocomplete="complete_group",
+                known_only=True,
+            ),
             Option(
                 "text",
                 OptionType.STRING,
@@ -814,8 +815,14 @@ class JournalCog(Cog, GroupJournal):
         ),
         ephemeral=True,
     )
-    async def group_write(self, ctx: Context, group: str, text: str | None = None) -> None:
-        """Write in a group journal you belong to."""
+    async def group_write(
+        self, ctx: Context, group: str | None = None, text: str | None = None
+    ) -> None:
+        """Write in a group journal you belong to: `group write [group] your words`.
+
+        The first words are the group only when they name one of your groups; otherwise they
+        are all your entry, written to your only group (several: name it, or `group:NAME`).
+        """
         community_id = self._need_community(ctx)
         group_id, _name = await self.service.group_of(community_id, ctx.actor.key, group)
         if not (text or "").strip():

@@ -381,3 +381,25 @@ async def test_a_writing_prompt_fits_the_chosen_point(app_factory: AppFactory) -
     cog = _app.cogs["journal"]
     urges = {p.text for p in cog.prompts if "urges" in p.tags}  # type: ignore[attr-defined]
     assert any(text in said for text in urges)
+
+
+async def test_the_first_word_of_a_group_entry_is_the_group_only_when_it_names_one(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await journal_app(app_factory)
+    await fake.say("ana", "!group create Tuesdays")
+    saved = texts(await fake.say("ana", "!group write Week was hard"))
+    assert "Saved to the group journal **Tuesdays**" in saved
+    named = texts(await fake.say("ana", "!group write tuesdays Better today"))
+    assert "Saved to the group journal **Tuesdays**" in named
+    read = texts(await fake.say("ana", "!group read"))
+    assert "Week was hard" in read and "Better today" in read
+
+    await fake.say("ana", "!group create Evening circle")
+    several = texts(await fake.say("ana", "!group write Week two was hard"))
+    assert "say which one: Evening-circle, Tuesdays" in several
+    spaced = texts(await fake.say("ana", "!group write evening circle Week two was hard"))
+    assert "Saved to the group journal **Evening-circle**" in spaced
+    assert "Week two was hard" in texts(await fake.say("ana", "!group read Evening-circle"))
+    help_text = texts(await fake.say("ana", "!help group write"))
+    assert "only your groups' names count" in help_text

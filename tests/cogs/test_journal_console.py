@@ -40,6 +40,7 @@ def test_sharing_feedback_groups_and_moderation_on_the_console(tmp_path: Path) -
         f"@ben !journal feedback {shared.group(1)} Well done, keep going.\n"
         f"@ben !group join {join.group(1)}\n"
         "@ben !group write circle hello from ben\n"
+        "@ben !group write Week was hard\n"
         "@ana !group read circle\n"
         f"!journal remove {shared.group(1)}\n"
         ":advance 1m\n"
@@ -53,6 +54,9 @@ def test_sharing_feedback_groups_and_moderation_on_the_console(tmp_path: Path) -
     assert re.search(r"\[dm ana\] a member left feedback on your shared entry", second)
     assert "Well done, keep going." in second
     assert "Welcome to circle" in second and "hello from ben" in second
+    # ben's only group takes an entry whose first word names no group of his
+    assert "not in a group journal called Week" not in second
+    assert re.search(r"\*Week was hard\* \([2-9a-z]{6}\) by", second), second
     assert re.search(r"\[dm ana\] A moderator took your entry", second)
     assert second.rstrip().endswith("Nobody has shared an entry here yet.")
 

@@ -84,3 +84,17 @@ async def test_matrix_share_read_and_feedback_reaches_the_author(
         assert where == dm
         assert "That sounds like real progress." in told.body
         assert getattr(told, "decrypted", False)
+
+
+async def test_discord_group_write_without_a_group_goes_to_the_members_only_group(
+    circle: Circle,
+) -> None:
+    app = await circle.app()
+    adapter = circle.adapter(app)
+    async with circle.standin.client_running(adapter.client):
+        await circle.reply("group create", {"name": "Tuesdays"}, user="alice")
+        saved = await circle.reply("group write", {"text": "Week was hard"}, user="alice")
+        read = await circle.reply("group read", user="alice")
+    assert "Saved to the group journal **Tuesdays**" in saved["data"]["content"]
+    assert "Week was hard" in read["data"]["content"]
+    assert circle.standin.violations == []
