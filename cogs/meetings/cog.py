@@ -1001,8 +1001,13 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             if not minutes or len(minutes) > 5 or max(minutes) > 2 * 1440:
                 raise UserError(render.reminders_expected())
             minutes = sorted(set(minutes), reverse=True)
-        await self.service.set_offsets(community_id, minutes)
         shown = minutes if minutes is not None else self.service.config.announce_minutes
+        if sorted(shown, reverse=True) == sorted(
+            await self.service.offsets(community_id), reverse=True
+        ):
+            # the same setting again: the channel already has the line; nothing is replanned
+            raise UserError(render.already_announced(shown))
+        await self.service.set_offsets(community_id, minutes)
         await ctx.reply(render.announced(shown))
 
     @command(

@@ -45,6 +45,12 @@ def announced(offsets_minutes: list[int]) -> str:
     return _("Meetings here are announced {moments}.").format(moments=listed)
 
 
+def already_announced(offsets_minutes: list[int]) -> str:
+    """The answer to setting the announcement times they already have: the same line as
+    `announced`, and that nothing changed."""
+    return announced(offsets_minutes) + " " + _("That is the setting already; nothing changed.")
+
+
 def length(duration_minutes: int) -> str:
     """`1h30`: a meeting's length."""
     hours, minutes = divmod(duration_minutes, 60)

@@ -592,3 +592,19 @@ async def test_a_start_in_digits_with_a_time_in_words_is_read_or_its_date_named(
     assert said in out[0].text, out[0].text
     if said.startswith("Scheduled"):
         assert out[0].text.count("2026-12-05T19:00:00+00:00") == 1, out[0].text
+
+
+async def test_announcing_the_same_times_twice_posts_the_setting_once(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await circle(app_factory)
+    first = await fake.say("mod", "!meeting announce 1h,0")
+    again = await fake.say("mod", "!meeting announce 0 60m")
+    changed = await fake.say("mod", "!meeting announce 10m")
+    line = "Meetings here are announced 1 hour before and when they start."
+    assert [(s.where, s.text) for s in first] == [("channel", line)]
+    assert [s.where for s in again] == ["ephemeral"]
+    assert line in again[0].text and "nothing changed" in again[0].text
+    assert [(s.where, s.text) for s in changed] == [
+        ("channel", "Meetings here are announced 10 minutes before.")
+    ]

@@ -217,3 +217,17 @@ def test_a_reminder_due_at_a_restart_reaches_a_member_not_typed_since(tmp_path: 
     dms = [line for line in later.stdout.splitlines() if line.startswith("[dm ben]")]
     assert len(dms) == 1 and "You planned to join Evening circle" in dms[0], later.stdout
     assert "given up" not in later.stderr
+
+
+def test_announcing_the_same_times_again_on_the_console_posts_the_line_once(
+    tmp_path: Path,
+) -> None:
+    result = circlebot(
+        *["console", "--db", str(tmp_path / "a.sqlite3"), "--clock", "2026-12-01T09:00:00Z"],
+        stdin="!meeting announce 1h,0\n!meeting announce 1h,0\n",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    line = "Meetings here are announced 1 hour before and when they start."
+    assert result.stdout.count(f"[#general] {line}") == 1, result.stdout
+    assert f"[#general, private to you] {line} That is the setting already" in result.stdout

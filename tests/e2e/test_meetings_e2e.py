@@ -102,3 +102,17 @@ async def test_matrix_schedule_list_private_rsvp_and_calendar_file(
 
         room_texts = [getattr(e, "body", "") for r, e in ana.seen if r == room]
         assert not [t for t in room_texts if "plan to come" in t]  # RSVPs stay private
+
+
+async def test_discord_announce_with_the_same_times_answers_privately_the_second_time(
+    circle: Circle,
+) -> None:
+    app = await circle.app(cogs=["general", "meetings"])
+    adapter = circle.adapter(app)
+    async with circle.standin.client_running(adapter.client):
+        first = await circle.reply("meeting-mod announce", {"offsets": "1h,0"}, user="owner")
+        again = await circle.reply("meeting-mod announce", {"offsets": "0,1h"}, user="owner")
+    assert "announced 1 hour before and when they start" in first["data"]["content"]
+    assert not first["data"].get("flags")
+    assert "nothing changed" in again["data"]["content"]
+    assert again["data"]["flags"] == EPHEMERAL
