@@ -1197,11 +1197,14 @@ class Outbox:
         fresh: list[tuple[OutboxItem, Lease]] = []
         for item, lease in items:
             lateness = now - item.due_at
-            if lateness > self.grace or (item.not_after is not None and now > item.not_after):
+            begun = item.not_after is not None and now > item.not_after
+            if lateness > self.grace or begun:
+                # What it led up to (a meeting's start) has begun: leaving it out is the plan,
+                # not a delivery fault, however late the pass is.
                 reason = (
-                    f"stale by {int(lateness.total_seconds())}s"
-                    if lateness > self.grace
-                    else "no longer useful (its moment has passed)"
+                    "no longer useful: what it led up to had already begun, so it was left out"
+                    if begun
+                    else f"stale by {int(lateness.total_seconds())}s"
                 )
                 await settler.add(_Settled(item.id, "skipped", reason, token=lease.token))
                 log.warning("outbox item %s skipped: %s", item.key, reason)

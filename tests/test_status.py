@@ -154,3 +154,21 @@ def test_status_json_says_the_database_is_unreachable(tmp_path: Path) -> None:
     assert found["healthy"] is False
     assert found["database"] == {"url": url, "reachable": False, "problem": "connection refused"}
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_status_calls_a_skipped_item_whose_meeting_had_begun_no_longer_useful(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    clock = VirtualClock(START)
+    app = await app_factory(clock=clock, db_url=f"sqlite+aiosqlite:///{db}")
+    channel = Target("fake", "general")
+    begins = START + timedelta(minutes=30)
+    await app.outbox.enqueue("pre", channel, Message.of("in 30 min"), START, not_after=begins)
+    clock.set(START + timedelta(hours=3))  # down for hours, well past the grace window too
+    report = await app.outbox.deliver_due()
+    assert report.skipped == 1
+    await app.leader.beat()
+    out = status(db, tmp_path).stdout
+    assert "the last: no longer useful: what it led up to had already begun" in out, out
+    assert "stale by" not in out
