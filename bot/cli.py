@@ -52,10 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     console = sub.add_parser(
         "console",
-        help="chat with the bot in this terminal, as a moderator of one local community",
-        description="A local chat: type !help. A line is `[@name] [dm] text`; lines starting "
-        "with `:` are directives (:help, :tier, :tz, :advance, :quit). Reads piped input "
-        "until EOF.",
+        help="chat with the bot in this terminal, in one local community",
+        description="A local chat: type !help. A line is `[@name] [dm] text`: without @name "
+        "you type as 'you', a moderator; each @name starts as a member (`:tier NAME "
+        "moderator` changes that). Lines starting with `:` are directives (:help, :tier, "
+        ":tz, :advance, :quit). Reads piped input until EOF.",
     )
     console.add_argument(
         "--db",

@@ -149,3 +149,11 @@ def _key() -> str:
     from bot.crypto import generate_key
 
     return generate_key()
+
+
+def test_the_console_help_says_who_is_a_moderator_and_who_a_member(tmp_path: Path) -> None:
+    page = circlebot("console", "--help", cwd=tmp_path).stdout
+    words = " ".join(page.split())
+    assert "as a moderator of one local community" not in words
+    assert "you type as 'you', a moderator; each @name starts as a member" in words
+    assert "`:tier NAME moderator` changes that" in words

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,3 +63,46 @@ async def test_times_show_in_the_readers_zone(app_factory: AppFactory, tmp_path:
     assert "[dm ana] Starts Wed 2 Dec 2026, 14:30 IST (in 1 day)" in text
     assert "[#general] Starts Wed 2 Dec 2026, 09:00 UTC (in 1 day)" in text
     assert text.count("[#general]") == 1
+
+
+async def test_the_console_says_which_tier_each_name_types_with_and_how_to_change_it(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    app = await app_factory(CORE_ONLY, clock=VirtualClock(START))
+    out = io.StringIO()
+    console = ConsoleAdapter(app, out=out, files_dir=tmp_path, interactive=True)
+    app.add_transport(console)
+    await console.handle_line(":tier you")
+    await console.handle_line("@ana !ping")
+    await console.handle_line(":tier ana")
+    await console.handle_line(":tier ana moderator")
+    await console.handle_line(":tier ana")
+    await console.handle_line("@ana !ping")  # told once, on first use
+    await console.handle_line(":help")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "[console] you is a moderator"
+    assert lines[1] == (
+        "[console] ana joins as a member; `:tier ana moderator` (or facilitator) changes that."
+    )
+    assert "[console] ana is a member" in lines
+    assert (
+        lines.count(
+            "[console] ana joins as a member; `:tier ana moderator` (or facilitator) changes that."
+        )
+        == 1
+    )
+    assert lines[-10:].count("[console] ana is a moderator") == 1
+    assert "  @NAME text          act as NAME (new names start as members; see :tier)" in lines
+
+
+async def test_the_console_greeting_names_the_typists_tier_and_the_members(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    app = await app_factory(CORE_ONLY, clock=VirtualClock(START))
+    out = io.StringIO()
+    console = ConsoleAdapter(app, out=out, files_dir=tmp_path, interactive=True)
+    await console.run(asyncio.Event(), io.StringIO(":quit\n"))
+    greeting = out.getvalue().splitlines()[0]
+    assert "you are 'you', a moderator of 'Local circle'" in greeting
+    assert "'@NAME text' speaks as NAME, who starts as a member" in greeting
+    assert ":tier NAME moderator changes that" in greeting

@@ -1,4 +1,7 @@
-"""The console: a terminal chat with one local community where you are a moderator.
+"""The console: a terminal chat with one local community.
+
+Lines without `@NAME` are typed by `you`, a moderator; every `@NAME` starts as a member until
+`:tier NAME TIER` says otherwise, so trying a member's view needs no setup.
 
 It is what `circlebot` runs when no platform is configured, how newcomers try the bot, and how
 tests and bug reports script it. A line is `[@name] [dm] text`; lines starting with `:` are
@@ -44,10 +47,10 @@ DEFAULT_USER = "you"
 PREFIX = "!"
 
 DIRECTIVES = """Console directives:
-  @NAME text          act as NAME (a member, created on first use)
+  @NAME text          act as NAME (new names start as members; see :tier)
   dm text             send text in your direct messages with the bot (also: @NAME dm text)
   #mods text          write in #mods, the moderators-only channel (also: @NAME #mods text)
-  :tier NAME TIER     make NAME a member, facilitator or moderator
+  :tier NAME [TIER]   show NAME's tier, or make NAME a member, facilitator or moderator
   :tz NAME ZONE       set NAME's time zone, e.g. :tz ana Europe/Berlin
   :advance DURATION   move the virtual clock (needs --clock), firing what comes due
   :now                show the current (virtual) time
@@ -288,6 +291,11 @@ class ConsoleAdapter(PlatformDefaults):
             if not name:
                 self.write("[console] Say who: @NAME text")
                 return True
+            if self.interactive and name.lower() not in self.users:
+                self.write(
+                    f"[console] {name} joins as a member; `:tier {name} moderator` (or "
+                    "facilitator) changes that."
+                )
             actor = self._user(name)
             text = text.strip()
         place = CHANNEL
@@ -323,6 +331,9 @@ class ConsoleAdapter(PlatformDefaults):
                 return False
             if word == "help":
                 self.write(DIRECTIVES)
+            elif word == "tier" and len(args) == 1:
+                actor = self._user(args[0].lstrip("@"))
+                self.write(f"[console] {actor.name} is a {self.tiers[actor.id].label}")
             elif word == "tier" and len(args) == 2:
                 tier = Tier.parse(args[1])
                 if tier is Tier.OWNER:
@@ -376,8 +387,9 @@ class ConsoleAdapter(PlatformDefaults):
         if self.interactive:
             self.write(
                 f"circlebot console: you are '{DEFAULT_USER}', a moderator of "
-                f"'{COMMUNITY_NAME}'. Type {PREFIX}help for commands, :help for console "
-                "directives, :quit to leave."
+                f"'{COMMUNITY_NAME}'; '@NAME text' speaks as NAME, who starts as a member "
+                f"(:tier NAME moderator changes that). Type {PREFIX}help for commands, :help "
+                "for console directives, :quit to leave."
             )
         stopper = asyncio.create_task(stop.wait())
         try:
