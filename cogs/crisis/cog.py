@@ -113,6 +113,9 @@ class CrisisConfig(Section):
     answer_every_minutes: NonNegativeInt = 60
 
 
+ENTRY_ID = Option(
+    "id", OptionType.STRING, "The entry's id", max_length=64, autocomplete="complete_entry"
+)
 WORDS_OPTION = Option(
     "words",
     OptionType.STRING,
@@ -792,13 +795,7 @@ class CrisisCog(Cog, CrisisLines):
         scope=Scope.COMMUNITY,
         ephemeral=True,
         options=(
-            Option(
-                "id",
-                OptionType.STRING,
-                "The entry's id",
-                max_length=64,
-                autocomplete="complete_entry",
-            ),
+            ENTRY_ID,
             Option(
                 "field",
                 OptionType.CHOICE,
@@ -863,15 +860,7 @@ class CrisisCog(Cog, CrisisLines):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(
-            Option(
-                "id",
-                OptionType.STRING,
-                "The entry's id",
-                max_length=64,
-                autocomplete="complete_entry",
-            ),
-        ),
+        options=(ENTRY_ID,),
     )
     async def crisis_remove(self, ctx: Context, id: str) -> None:
         """Remove an entry from this community's directory."""
@@ -890,15 +879,7 @@ class CrisisCog(Cog, CrisisLines):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(
-            Option(
-                "id",
-                OptionType.STRING,
-                "The entry's id",
-                max_length=64,
-                autocomplete="complete_entry",
-            ),
-        ),
+        options=(ENTRY_ID,),
     )
     async def crisis_verify(self, ctx: Context, id: str) -> None:
         """Record that you checked an entry against its source today."""

@@ -58,6 +58,9 @@ ITEM_KEY = "_item"  # prefill key telling an edit dialogue which toolbox item it
 WHICH = "_which"  # the edit dialogue's first question: which answer to change
 PREVIEW = 50
 PAGE = 20  # items per `toolbox list` page, so one message stays well under platform limits
+ITEM_ID = Option(
+    "id", OptionType.INTEGER, "The item's number", min_value=1, autocomplete="complete_item"
+)
 
 
 class WorksheetsConfig(FrozenSection):
@@ -386,15 +389,7 @@ class WorksheetsCog(Cog):
         "toolbox",
         "view",
         ephemeral=True,
-        options=(
-            Option(
-                "id",
-                OptionType.INTEGER,
-                "The item's number",
-                min_value=1,
-                autocomplete="complete_item",
-            ),
-        ),
+        options=(ITEM_ID,),
     )
     async def toolbox_view(self, ctx: Context, id: int) -> None:
         """Show one item from your toolbox."""
@@ -409,13 +404,7 @@ class WorksheetsCog(Cog):
         "edit",
         dm=True,
         options=(
-            Option(
-                "id",
-                OptionType.INTEGER,
-                "The item's number",
-                min_value=1,
-                autocomplete="complete_item",
-            ),
+            ITEM_ID,
             Option(
                 "answer",
                 OptionType.STRING,
@@ -504,15 +493,7 @@ class WorksheetsCog(Cog):
         "toolbox",
         "delete",
         ephemeral=True,
-        options=(
-            Option(
-                "id",
-                OptionType.INTEGER,
-                "The item's number",
-                min_value=1,
-                autocomplete="complete_item",
-            ),
-        ),
+        options=(ITEM_ID,),
     )
     async def toolbox_delete(self, ctx: Context, id: int) -> None:
         """Delete an item from your toolbox for good (shares are withdrawn too)."""
@@ -526,13 +507,7 @@ class WorksheetsCog(Cog):
         "share",
         ephemeral=True,
         options=(
-            Option(
-                "id",
-                OptionType.INTEGER,
-                "The item's number",
-                min_value=1,
-                autocomplete="complete_item",
-            ),
+            ITEM_ID,
             Option("person", OptionType.USER, "The facilitator to share it with", required=False),
             Option(
                 "group",
@@ -585,15 +560,7 @@ class WorksheetsCog(Cog):
         "toolbox",
         "unshare",
         ephemeral=True,
-        options=(
-            Option(
-                "id",
-                OptionType.INTEGER,
-                "The item's number",
-                min_value=1,
-                autocomplete="complete_item",
-            ),
-        ),
+        options=(ITEM_ID,),
     )
     async def toolbox_unshare(self, ctx: Context, id: int) -> None:
         """Withdraw every share of one item."""
