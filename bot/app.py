@@ -23,6 +23,7 @@ from bot.core.hooks import TextChecks
 from bot.core.message import Message
 from bot.core.mirror import CalendarMirror
 from bot.core.registry import Registry
+from bot.core.suggest import SharedSuggestions
 from bot.db import Database
 from bot.leader import (
     Coordinator,
@@ -154,11 +155,13 @@ class App:
         self.mirror = CalendarMirror(self.mirrors)  # events in platforms' calendars
         self.cogs: dict[str, Cog] = {}
         self.text_checks = TextChecks()
+        self.suggestions = SharedSuggestions()
         self.dispatcher = Dispatcher(
             self.registry,
             self.members,
             self.dialogues,
             text_checks=self.text_checks,
+            suggestions=self.suggestions,
             owners=frozenset(config.bot.owners),
             default_timezone=config.bot.timezone,
             rate_limiter=RateLimiter(
@@ -181,6 +184,7 @@ class App:
             registry=self.registry,
             cogs=self.cogs,
             text_checks=self.text_checks,
+            suggestions=self.suggestions,
             dispatcher=self.dispatcher,
             mirror=self.mirror,
         )

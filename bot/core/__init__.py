@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from bot.core.paging import Page, page_count, page_offset
     from bot.core.permissions import Scope, Tier
     from bot.core.registry import Registry
+    from bot.core.suggest import SharedSuggestions
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText, actor_tag, key_materials
     from bot.db import Base, Database, UTCDateTime, export_row
@@ -193,6 +194,7 @@ __all__ = [
     "Section",
     "Setting",
     "SettingsService",
+    "SharedSuggestions",
     "Step",
     "Target",
     "TextChecks",
@@ -249,6 +251,7 @@ _HOME: dict[str, str] = {
     "CalendarMirror": "bot.core.mirror",
     "Dispatcher": "bot.core.dispatch",
     "TextChecks": "bot.core.hooks",
+    "SharedSuggestions": "bot.core.suggest",
     "Registry": "bot.core.registry",
     "Dialogues": "bot.core.dialogue",
     "AuditService": "bot.services.audit",

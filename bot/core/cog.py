@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.core.hooks import TextChecks
     from bot.core.mirror import CalendarMirror
     from bot.core.registry import Registry
+    from bot.core.suggest import SharedSuggestions
     from bot.db import Database
     from bot.outbox import Outbox
     from bot.scheduler import Scheduler
@@ -45,6 +46,7 @@ class Services:
     registry: Registry
     cogs: dict[str, Cog]
     text_checks: TextChecks
+    suggestions: SharedSuggestions
     dispatcher: Dispatcher
     mirror: CalendarMirror
 

@@ -15,11 +15,11 @@ import unicodedata
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core.commands import Choice, CommandSpec
+from bot.core.commands import AutocompleteFn, Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder, system_now
 from bot.core.convert import bind_text, convert_option
 from bot.core.dialogue import ACTION_PREFIX, Dialogues
@@ -29,6 +29,7 @@ from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Scope, Tier
 from bot.core.registry import Registry
+from bot.core.suggest import SharedSuggestions
 from bot.crypto import actor_tag
 from bot.i18n import _, set_language
 from bot.safety import unstorable
@@ -61,6 +62,8 @@ class CogHooks:
     switched_off: SwitchedOff | None = None  # admin: a community's cog switches
     refusal: RefusalHandler | None = None  # answers in place of the cog's own refusals
     channel_reader: ChannelReader | None = None  # plain chat in community channels
+    # names other cogs' options may suggest (scripts: {"script": its script names})
+    suggestions: Mapping[str, AutocompleteFn] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Dispatcher:
         dialogues: Dialogues,
         *,
         text_checks: TextChecks | None = None,
+        suggestions: SharedSuggestions | None = None,
         owners: frozenset[str] = frozenset(),
         default_timezone: str = "UTC",
         rate_limiter: RateLimiter | None = None,
@@ -156,6 +160,7 @@ class Dispatcher:
         self._seen: dict[str, SeenHook] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self.suggestions = suggestions or SharedSuggestions()
 
     async def context(
         self, incoming: Incoming, spec: CommandSpec | None = None, *, join: bool = True
@@ -367,6 +372,7 @@ class Dispatcher:
             self.register_refusal(cog, hooks.refusal)
         if hooks.channel_reader is not None:
             self.register_channel_reader(cog, hooks.channel_reader)
+        self.suggestions.offer(cog, hooks.suggestions)
 
     def detach(self, cog: str, hooks: CogHooks) -> None:
         """Stop calling cog `cog`'s hooks (it is stopping)."""
@@ -376,6 +382,7 @@ class Dispatcher:
         self._switched_off.pop(cog, None)
         self.unregister_refusal(cog)
         self.unregister_channel_reader(cog)
+        self.suggestions.withdraw(cog)
 
     async def _switched_off_in(self, community_id: int, cog: str) -> bool:
         for switched_off in list(self._switched_off.values()):

@@ -19,6 +19,7 @@ from bot.core.hooks import TextChecks
 from bot.core.mirror import CalendarMirror
 from bot.core.needs import MissingProvider, missing_message, needs_of, unimplemented
 from bot.core.registry import Registry
+from bot.core.suggest import SharedSuggestions
 from bot.db import Database
 from bot.outbox import Outbox
 from bot.scheduler import Scheduler
@@ -236,6 +237,7 @@ def core_services(services: Services) -> dict[type[Any], object]:
         Registry: services.registry,
         TextChecks: services.text_checks,
         Dispatcher: services.dispatcher,
+        SharedSuggestions: services.suggestions,
         CalendarMirror: services.mirror,
         CogDirectory: CogDirectory(services),
     }

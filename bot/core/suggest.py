@@ -1,4 +1,6 @@
-"""Autocomplete suggestions every cog may offer: time zones, countries and languages.
+"""Autocomplete suggestions every cog may offer: time zones, countries and languages, and the
+names one cog offers the options of another (`SharedSuggestions`: the scripts cog's script
+names for the meetings cog's `script` option), so no cog imports another for them.
 
 A cog names them on an option like its own helpers (`autocomplete="complete_zone"`): the `Cog`
 base class has `complete_zone`, `complete_country` and `complete_language`. Each answer is at
@@ -10,13 +12,53 @@ compiled catalogs (languages the bot speaks).
 
 from __future__ import annotations
 
-from bot.core.commands import Choice
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bot.core.commands import AutocompleteFn, Choice
 from bot.core.convert import COUNTRY_NAMES, language_name
 from bot.core.zones import PREFERRED, current_names
 from bot.i18n import available_languages
 
+if TYPE_CHECKING:
+    from bot.core.context import Context
+
+log = logging.getLogger("circlebot.suggest")
+
 MAX_SUGGESTIONS = 25
 MAX_NAME = 100
+
+
+class SharedSuggestions:
+    """Named suggestions a running cog offers other cogs' options (`script`: the community's
+    script names). The core adds a cog's `CogHooks.suggestions` when it starts and withdraws
+    them when it stops; a cog asks by name and gets no choices when no running cog offers it.
+    """
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, tuple[str, AutocompleteFn]] = {}
+
+    def offer(self, cog: str, suggestions: Mapping[str, AutocompleteFn]) -> None:
+        """Let cog `cog` answer for each name in `suggestions` (again: replaces its own)."""
+        for name, fn in suggestions.items():
+            self._by_name[name] = (cog, fn)
+
+    def withdraw(self, cog: str) -> None:
+        """Forget every name cog `cog` offered (it is stopping)."""
+        self._by_name = {n: (c, fn) for n, (c, fn) in self._by_name.items() if c != cog}
+
+    async def choices(self, name: str, ctx: Context, partial: str) -> list[Choice]:
+        """At most `MAX_SUGGESTIONS` choices offered under `name` for what was typed; none
+        when no running cog offers `name` or its helper fails (logged, never raised)."""
+        found = self._by_name.get(name)
+        if found is None:
+            return []
+        try:
+            return (await found[1](ctx, partial))[:MAX_SUGGESTIONS]
+        except Exception:
+            log.exception("shared suggestions %r from %s failed", name, found[0])
+            return []
 
 
 def _needle(partial: str) -> str:

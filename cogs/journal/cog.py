@@ -634,7 +634,15 @@ class JournalCog(Cog, GroupJournal):
     @command(
         "journal",
         "remove-feedback",
-        options=(Option("id", OptionType.STRING, "The feedback's id", max_length=32),),
+        options=(
+            Option(
+                "id",
+                OptionType.STRING,
+                "The feedback's id",
+                max_length=32,
+                autocomplete="complete_feed_feedback",
+            ),
+        ),
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
@@ -901,6 +909,17 @@ class JournalCog(Cog, GroupJournal):
         return [
             Choice(code, f"{code} · {' '.join(body.split())[:80]}")
             for code, body in await self.service.own_feedback(ctx.actor.key)
+            if needle in code or needle in body.lower()
+        ][:25]
+
+    async def complete_feed_feedback(self, ctx: Context, partial: str) -> list[Choice]:
+        """Feedback on this community's shared entries (every member here can read it)."""
+        if ctx.community is None:
+            return []
+        needle = partial.strip().lower()
+        return [
+            Choice(code, f"{code} · {' '.join(body.split())[:80]}")
+            for code, body in await self.service.community_feedback(ctx.community.id)
             if needle in code or needle in body.lower()
         ][:25]
 

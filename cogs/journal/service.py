@@ -690,6 +690,26 @@ class JournalService:
             )
             return [(fb.code, fb.body) for fb in rows]
 
+    async def community_feedback(
+        self, community_id: int, limit: int = 25
+    ) -> list[tuple[str, str]]:
+        """Live feedback on the entries in this community's feed, newest first, as (code,
+        text): only what every member here can already read, for a moderator's suggestions."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(JournalFeedback)
+                .join(JournalEntry, JournalEntry.id == JournalFeedback.entry_id)
+                .where(
+                    JournalEntry.community_id == community_id,
+                    JournalEntry.visibility == SHARED,
+                    JournalEntry.removed_at.is_(None),
+                    JournalFeedback.removed_at.is_(None),
+                )
+                .order_by(JournalFeedback.created_at.desc())
+                .limit(limit)
+            )
+            return [(fb.code, fb.body) for fb in rows]
+
     async def withdraw_feedback(self, author: str, code: str) -> None:
         """A member takes back their own feedback."""
         async with self._sessions.begin() as session:

@@ -35,6 +35,7 @@ from bot.core import (
     Scheduler,
     Scope,
     SettingsService,
+    SharedSuggestions,
     TextChecks,
     Tier,
     UserError,
@@ -132,6 +133,7 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
             "Facilitator script name",
             required=False,
             max_length=64,
+            autocomplete="complete_script",
         ),
     )
 
@@ -250,6 +252,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         scheduler: Scheduler,
         settings: SettingsService,
         text_checks: TextChecks,
+        suggestions: SharedSuggestions,
     ) -> None:
         config = config or MeetingsConfig()
         config.announce_minutes = sorted(
@@ -258,6 +261,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         super().__init__(config)
         self.clock = clock
         self.text_checks = text_checks
+        self.suggestions = suggestions
         self.service = MeetingService(
             config,
             audit=audit,
@@ -1028,6 +1032,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Show meetings in the server's calendar (Discord's Events tab), or stop."""
         await self.service.set_events(ctx.require_community().id, ctx.actor.key, setting == "on")
         await ctx.reply(render.mirror_on() if setting == "on" else render.mirror_off())
+
+    async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
+        """The community's facilitator scripts, when the scripts cog runs (none otherwise)."""
+        return await self.suggestions.choices("script", ctx, partial)
 
     async def complete_when(self, ctx: Context, partial: str) -> list[Choice]:
         """The next occurrences of the meeting already chosen in `meeting`, as dates in its

@@ -20,6 +20,7 @@ from bot.core import (
     Choice,
     Clock,
     Cog,
+    CogHooks,
     CommunityInfo,
     Context,
     CrisisLines,
@@ -204,6 +205,10 @@ class ScriptsCog(Cog):
             return []
         titles = await self.meetings.meeting_titles(ctx.community.id, partial)
         return [Choice(t[:100]) for t in titles][:25]
+
+    def hooks(self) -> CogHooks:
+        """Offer the script names to other cogs' options (a meeting's `script`)."""
+        return CogHooks(suggestions={"script": self.complete_script})
 
     async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest script names."""

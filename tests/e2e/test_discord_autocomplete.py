@@ -167,3 +167,37 @@ async def test_private_items_are_offered_only_to_their_owner(circle: Circle) -> 
     assert 0 < len(entries) <= 25 and all(len(c["name"]) <= 100 for c in entries)
     assert "bob's snacks" in str(viewed["data"])
     assert standin.violations == []
+
+
+async def test_a_meetings_script_and_feedback_to_remove_are_offered(circle: Circle) -> None:
+    app = await circle.app()
+    standin = circle.standin
+    alice, bob = (f"discord:{circle.user(n).id}" for n in ("alice", "bob"))
+    journal = app.cogs["journal"]
+    assert isinstance(journal, JournalCog)
+    async with standin.client_running(circle.adapter(app).client):
+        community = await app.members.community("discord", str(standin.guild.id))
+        shared = await journal.service.write(alice, community.id, "Walked.", visibility=SHARED)
+        kept = await journal.service.add_feedback(bob, community.id, shared.entry.code, "Kind!")
+        gone = await journal.service.add_feedback(bob, community.id, shared.entry.code, "Gone")
+        await journal.service.remove_feedback(alice, community.id, gone.code)
+        feedback = await offered(circle, "journal-mod remove-feedback", "id", "", "owner")
+        scripts = await offered(circle, "script start", "script", "", "owner")
+        for_meeting = await offered(circle, "meeting-facilitator schedule", "script", "", "owner")
+        typed = scripts[0]["value"][:3]
+        narrowed = await offered(circle, "meeting-facilitator edit", "script", typed, "owner")
+    assert [c["value"] for c in feedback] == [kept.code]  # removed feedback is not offered
+    assert "Kind!" in feedback[0]["name"]
+    assert scripts and for_meeting == scripts
+    assert narrowed and all(typed in c["name"].lower() for c in narrowed)
+    assert standin.violations == []
+
+
+async def test_a_meetings_script_is_offered_nothing_without_the_scripts_cog(
+    circle: Circle,
+) -> None:
+    app = await circle.app(cogs=["general", "meetings"])
+    async with circle.standin.client_running(circle.adapter(app).client):
+        offers = await offered(circle, "meeting-facilitator schedule", "script", "", "owner")
+    assert offers == []
+    assert circle.standin.violations == []
