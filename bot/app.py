@@ -25,8 +25,10 @@ from bot.core.mirror import CalendarMirror
 from bot.core.registry import Registry
 from bot.core.suggest import SharedSuggestions
 from bot.db import Database
+from bot.jobs import JobQueue
 from bot.leader import (
     Coordinator,
+    DurableScheduler,
     GatedOutbox,
     GatedScheduler,
     ProcessLockError,
@@ -122,13 +124,27 @@ class App:
         self.clock: Clock = clock or SystemClock()
         url = db_url or config.database.url
         self.db = Database(url, schema=db_schema)
-        self.scheduler = GatedScheduler(self.clock)
         # PostgreSQL on a real clock: every process delivers due items, each leased to one
-        # process at a time (bot/outbox.py), on timers of its own; a virtual clock is one
-        # process's own idea of now, so there the leader alone delivers (bot/leader.py).
+        # process at a time (bot/outbox.py), on timers of its own, and cogs' timed jobs are
+        # durable jobs in a shared queue that any live process takes (bot/jobs.py); a virtual
+        # clock is one process's own idea of now, so there one leader alone does timed work
+        # (bot/leader.py). SQLite: one process, the in-process scheduler.
         shared = make_url(url).get_backend_name() == "postgresql" and not isinstance(
             self.clock, VirtualClock
         )
+        self.scheduler: GatedScheduler
+        if shared:
+            durable = DurableScheduler(self.clock)
+            durable.jobs = JobQueue(
+                url,
+                db_schema,
+                durable.resolve,
+                durable.run_job,
+                heartbeat_timeout_seconds=float(config.scheduler.lease_seconds),
+            )
+            self.scheduler = durable
+        else:
+            self.scheduler = GatedScheduler(self.clock)
         self.delivery_scheduler = Scheduler(self.clock) if shared else self.scheduler
         self.registry = Registry()
         self.members = MemberService(self.db.sessions, self.clock)
@@ -307,6 +323,9 @@ class App:
         self.scheduler.start()
         if self.delivery_scheduler is not self.scheduler:
             self.delivery_scheduler.start()
+        if isinstance(self.scheduler, DurableScheduler) and self.scheduler.jobs is not None:
+            self.scheduler.cogs = self.cogs
+            await self.scheduler.jobs.start()
         with self.leader.booting():
             for cog in self.cogs.values():
                 await cog.start()
@@ -378,7 +397,8 @@ class App:
             for cog in self.cogs.values():
                 self.dispatcher.detach(cog.name, cog.hooks())
                 await cog.stop()
-                self.scheduler.cancel_prefix(f"{cog.name}.")
+                if not isinstance(self.scheduler, DurableScheduler):  # shared jobs outlive us
+                    self.scheduler.cancel_prefix(f"{cog.name}.")
             self._started = False
         await self.scheduler.shutdown(drain_timeout_seconds)
         if self.delivery_scheduler is not self.scheduler:

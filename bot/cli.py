@@ -121,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
     status = sub.add_parser(
         "status",
-        help="show running processes, the leader, the outbox backlog and the last error",
+        help="show running processes, timed work, the outbox backlog and the last error",
         description="Read the database: every running process (host, pid, heartbeat, "
-        "platforms, leader), pending outbox items and the last logged error. Exits 0 when a "
-        "leader's heartbeat is fresh, 1 otherwise (usable as a health check).",
+        "platforms, whether it does timed work), pending outbox items, on PostgreSQL the queue "
+        "of timed jobs (queued, overdue, running) and the last logged error. Exits 0 when a "
+        "process doing timed work has a fresh heartbeat (PostgreSQL: one working the queue; "
+        "SQLite: the leader), 1 otherwise (usable as a health check).",
     )
     status.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
     status.add_argument(
@@ -260,19 +262,22 @@ async def _status(config: AppConfig, args: argparse.Namespace) -> int:
     now = utcnow()
     if args.json:
         print(json.dumps(status_json(db.display_url, view, now), indent=2))
-        return 0 if view.leader(now) is not None else 1
+        return 0 if view.workers(now) else 1
     return _print_status(db.display_url, view, now)
 
 
 def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, Any]:
     """`circlebot status --json`: what a supervisor checks, as one JSON object.
 
-    Keys: `healthy` (a leader's heartbeat is fresh: timed work is being done), `database`
-    (`url` without password, `reachable`, `problem`), `leader` (the process object or null),
+    Keys: `healthy` (a process doing timed work has a fresh heartbeat: on PostgreSQL one
+    that works the shared queue of timed jobs, on SQLite the leader), `database` (`url`
+    without password, `reachable`, `problem`), `leader` (the first such process, or null),
     `processes` (each: id, host, pid, started_at and heartbeat_at as ISO 8601 UTC,
-    heartbeat_age_seconds, fresh, leader, platforms: name -> connected), `outbox` (pending,
-    oldest_due, failed, skipped, retracting: counts of items) and `last_error` (where and what
-    kind, never a member's words) or null.
+    heartbeat_age_seconds, fresh, leader: does timed work, platforms: name -> connected),
+    `outbox` (pending, oldest_due, failed, skipped, retracting: counts of items), `timed_jobs`
+    (PostgreSQL: workers, the live processes working the queue; queued; overdue, queued and
+    due over a minute ago; running; next_due as ISO 8601 UTC or null; null on SQLite) and
+    `last_error` (where and what kind, never a member's words) or null.
     """
 
     def process(p: ProcessView) -> dict[str, Any]:
@@ -302,6 +307,17 @@ def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, 
             "skipped": view.skipped,
             "retracting": view.retracting,
         },
+        "timed_jobs": None
+        if view.jobs is None
+        else {
+            "workers": len(view.workers(now)),
+            "queued": view.jobs.queued,
+            "overdue": view.jobs.overdue,
+            "running": view.jobs.running,
+            "next_due": view.jobs.next_due.astimezone(UTC).isoformat()
+            if view.jobs.next_due
+            else None,
+        },
         "last_error": None
         if last is None
         else {"host": last[0].host, "pid": last[0].pid, **last[1]},
@@ -318,6 +334,7 @@ def status_json_unreachable(
         "leader": None,
         "processes": [],
         "outbox": None,
+        "timed_jobs": None,
         "last_error": None,
     }
 
@@ -329,7 +346,10 @@ def _print_status(display_url: str, view: StatusView, now: datetime) -> int:
     print(f"Database: {db_display_url}")
     print(f"Processes: {len(view.processes)}")
     for p in view.processes:
-        role = "leader  " if p.leader else "follower"
+        if view.jobs is not None:
+            role = "worker  " if p.leader else "idle    "
+        else:
+            role = "leader  " if p.leader else "follower"
         beat = _ago(now, p.heartbeat_at) + ("" if p.fresh(now) else " (stale)")
         platforms = (
             ", ".join(
@@ -369,6 +389,8 @@ def _print_status(display_url: str, view: StatusView, now: datetime) -> int:
             f"Last error: {err.get('at', '?')} on {proc.host} pid {proc.pid}: "
             f"{err.get('logger', '?')}: {err.get('what', '')}{kind}"
         )
+    if view.jobs is not None:
+        return _print_queue(view, now)
     leader = view.leader(now)
     if leader is None:
         print(
@@ -377,6 +399,30 @@ def _print_status(display_url: str, view: StatusView, now: datetime) -> int:
         )
         return 1
     print(f"Leader: {leader.host} pid {leader.pid}, heartbeat {_ago(now, leader.heartbeat_at)}.")
+    return 0
+
+
+def _print_queue(view: StatusView, now: datetime) -> int:
+    """The shared queue of timed jobs (PostgreSQL); 1 when no live process works it."""
+    from bot.leader import FRESH_SECONDS, OVERDUE_SECONDS
+
+    assert view.jobs is not None
+    jobs = view.jobs
+    upcoming = (
+        f", next due {_utc(jobs.next_due)} ({_ago(now, jobs.next_due)})" if jobs.next_due else ""
+    )
+    print(
+        f"Timed jobs: {jobs.queued} queued, {jobs.overdue} overdue (due over "
+        f"{int(OVERDUE_SECONDS)}s ago), {jobs.running} running{upcoming}"
+    )
+    workers = view.workers(now)
+    if not workers:
+        print(
+            f"Timed jobs: no process with a heartbeat in the last {int(FRESH_SECONDS)}s works "
+            "the queue; announcements and reminders are not being sent."
+        )
+        return 1
+    print(f"Timed jobs: worked by {len(workers)} live process(es), none leads.")
     return 0
 
 

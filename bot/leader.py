@@ -39,6 +39,7 @@ from bot.clock import Clock, VirtualClock
 from bot.config import AppConfig
 from bot.core.cog import Cog
 from bot.db import Database, utcnow
+from bot.jobs import JobQueue, QueueCounts, queue_counts
 from bot.models import OutboxItem, ProcessStatus
 from bot.outbox import RETRACT, Outbox, Report
 from bot.platform import Platform
@@ -50,6 +51,7 @@ SWEEP_SECONDS = 30.0  # the leader delivers whatever is due at least this often
 HEARTBEAT_SECONDS = 15.0
 FRESH_SECONDS = 45.0  # an older heartbeat means the process is gone or stuck
 REBUILD_DELAY = 0.5  # a burst of follower changes to one cog becomes one rebuild
+OVERDUE_SECONDS = 60.0  # a queued timed job due longer ago than this is overdue
 FORGET_AFTER = timedelta(days=1)  # heartbeat rows of processes that died without closing
 LOCK_NAMESPACE = "circlebot-leader"
 
@@ -124,6 +126,86 @@ class GatedScheduler(Scheduler):
             return await super().advance(delta)
         self.clock.set(self.clock.now() + delta)
         return 0
+
+
+class DurableScheduler(GatedScheduler):
+    """PostgreSQL on a real clock: every named job is a durable job in the shared queue
+    (bot/jobs.py) that any live process takes; there is no leader for timed work.
+
+    A job's name starts with the name of the cog that owns it; the method must belong to that
+    cog or to an object the cog holds as an attribute (its service), and its arguments must be
+    JSON values or aware datetimes. Outbox wake-ups (`outbox.*`) stay local timers: every
+    process delivers the shared outbox under leases already.
+    """
+
+    def __init__(self, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(clock, **kwargs)
+        self.leading = True  # local timers (outbox wake-ups) always fire here
+        self.jobs: JobQueue | None = None  # set by the App once it knows the database
+        self.cogs: Mapping[str, Cog] = {}
+
+    def lead(self) -> None:
+        """Nothing to take over: the queue is everyone's."""
+
+    def follow(self) -> None:
+        """Nothing to hand over: the queue is everyone's."""
+
+    def owner(self, job_id: str, func: JobFunc) -> tuple[str, str, str] | None:
+        """`(cog, attribute, method)` naming `func` for any process, or None."""
+        cog = self.cogs.get(job_id.split(".", 1)[0])
+        target = getattr(func, "__self__", None)
+        if cog is None or target is None:
+            return None
+        if target is cog:
+            return cog.name, "", func.__name__
+        for attribute, value in vars(cog).items():
+            if value is target:
+                return cog.name, attribute, func.__name__
+        return None
+
+    def resolve(self, cog_name: str, attribute: str, method: str) -> JobFunc | None:
+        """The callable a stored job names, in this process."""
+        cog = self.cogs.get(cog_name)
+        if cog is None:
+            return None
+        target = getattr(cog, attribute) if attribute else cog
+        found = getattr(target, method, None)
+        return found if callable(found) else None
+
+    async def run_job(self, func: JobFunc, args: list[Any]) -> Any:
+        """Run a job taken from the queue behind any delivery pass (see bot/scheduler.py)."""
+        return await self._run(PLANNING, func, *args)
+
+    def at(
+        self, job_id: str, when: datetime, func: JobFunc, *args: Any, priority: int = PLANNING
+    ) -> None:
+        """Store the job in the shared queue (`outbox.*` wake-ups: a local timer)."""
+        owner = None if job_id.startswith("outbox.") else self.owner(job_id, func)
+        if owner is None or self.jobs is None:
+            if not job_id.startswith("outbox."):
+                log.error("timed job %s has no owner another process can find; runs here", job_id)
+            super().at(job_id, when, func, *args, priority=priority)
+            return
+        self.jobs.plan(job_id, when, owner, args)
+
+    def cancel(self, job_id: str) -> bool:
+        """Drop the job from the queue (and any local timer); True only for a local one."""
+        if self.jobs is not None and not job_id.startswith("outbox."):
+            self.jobs.cancel(job_id)
+        return super().cancel(job_id)
+
+    def cancel_prefix(self, prefix: str) -> int:
+        """Drop the queued jobs whose names start with `prefix`; returns local ones dropped."""
+        if self.jobs is not None and not "outbox.".startswith(prefix):
+            self.jobs.cancel_prefix(prefix)
+        return super().cancel_prefix(prefix)
+
+    async def shutdown(self, within_seconds: float = 10.0) -> None:
+        """Stop taking jobs from the queue (a running one gets `within_seconds`), then the
+        local timers."""
+        if self.jobs is not None:
+            await self.jobs.stop(within_seconds)
+        await super().shutdown(within_seconds)
 
 
 class GatedOutbox(Outbox):
@@ -320,6 +402,8 @@ class Coordinator:
         self._rebuilder: asyncio.Task[None] | None = None
         self._beat_written = False
         self._announced: datetime | None = None  # the earliest due time told to the others
+        # PostgreSQL on a real clock: timed jobs live in a shared queue; nobody leads
+        self.durable = isinstance(app.scheduler, DurableScheduler)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -331,6 +415,12 @@ class Coordinator:
     async def begin(self) -> None:
         """Try once to lead, so a lone process starts leading at once."""
         logging.getLogger().addHandler(self.errors)
+        if self.durable:
+            self.leading = False
+            if self._pg is not None:
+                self.app.outbox.on_planned = self._announce
+                await self._pg.listen(self._on_notice)
+            return
         self.leading = True if self._pg is None else await self._pg.try_acquire()
         if self.app.outbox.shared and self._pg is not None:
             self.app.outbox.on_planned = self._announce
@@ -408,8 +498,9 @@ class Coordinator:
                 log.exception("the leadership loop failed; trying again")
 
     async def check(self) -> None:
-        """One poll: a leader checks it still holds the lock; a follower tries to take it."""
-        if self._pg is None:
+        """One poll: a leader checks it still holds the lock; a follower tries to take it
+        (nothing to do when timed jobs are a shared queue)."""
+        if self._pg is None or self.durable:
             return
         if self.leading:
             if not await self._pg.alive(within_seconds=max(self.poll_seconds, 1.0)):
@@ -522,6 +613,13 @@ class Coordinator:
 
     # -- heartbeat ---------------------------------------------------------------------------
 
+    @property
+    def works_timed_jobs(self) -> bool:
+        """This process runs timed work: it leads, or its worker takes jobs from the queue."""
+        scheduler = self.app.scheduler
+        jobs = scheduler.jobs if isinstance(scheduler, DurableScheduler) else None
+        return self.leading or (jobs is not None and jobs.working)
+
     def platforms(self) -> dict[str, bool]:
         """Configured and registered platforms, and whether each is connected."""
         found = dict.fromkeys(self.app.config.platforms, False)
@@ -543,10 +641,11 @@ class Coordinator:
                 )
                 session.add(row)
             row.heartbeat_at = now
-            row.leader = self.leading
+            # `leader`: this process does timed work (leads, or works the shared queue)
+            row.leader = self.works_timed_jobs
             row.platforms = json.dumps(self.platforms())
             row.errors = json.dumps(list(self.errors.items))
-            if self.leading:
+            if self.leading or self.durable:
                 await session.execute(
                     delete(ProcessStatus).where(ProcessStatus.heartbeat_at < now - FORGET_AFTER)
                 )
@@ -594,10 +693,17 @@ class StatusView:
     # window, or a reminder whose meeting had begun), kept until they expire, with the last reason
     skipped: int = 0
     last_skip: str = ""
+    # PostgreSQL: the shared queue of timed jobs (None on SQLite: the leader's own timers)
+    jobs: QueueCounts | None = None
 
     def leader(self, now: datetime) -> ProcessView | None:
-        """The process leading with a fresh heartbeat, if any."""
+        """The process doing timed work with a fresh heartbeat, if any (with a shared queue of
+        timed jobs: the first of the `workers`)."""
         return next((p for p in self.processes if p.leader and p.fresh(now)), None)
+
+    def workers(self, now: datetime) -> list[ProcessView]:
+        """Processes with a fresh heartbeat that do timed work (lead, or work the queue)."""
+        return [p for p in self.processes if p.leader and p.fresh(now)]
 
     def last_error(self) -> tuple[ProcessView, dict[str, str]] | None:
         """The newest error summary any process reported."""
@@ -648,6 +754,9 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
             .order_by(OutboxItem.settled_at.desc(), OutboxItem.id.desc())
             .limit(1)
         )
+        jobs = None
+        if session.get_bind().dialect.name == "postgresql":
+            jobs = await queue_counts(session, timedelta(seconds=OVERDUE_SECONDS))
     if isinstance(oldest, str):  # SQLite aggregates lose the column type
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
@@ -674,4 +783,5 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
         retracting,
         skipped,
         last_skip or "",
+        jobs,
     )

@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from bot.app import App
+from bot.cli import _print_status, status_json
 from bot.clock import VirtualClock
 from bot.config import AppConfig
 from bot.core.message import Message
-from bot.leader import lock_key, read_status
+from bot.leader import DurableScheduler, lock_key, read_status
 from bot.outbox import Target
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
@@ -174,3 +176,35 @@ def test_a_second_process_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> 
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+async def test_on_postgresql_every_process_works_one_shared_queue_of_timed_jobs(
+    pg_schema: str, app_factory: AppFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real clock on PostgreSQL: no leader; each process plans the daily retention pass at
+    start and the queue holds it once; it outlives the process that closes."""
+    cfg = make_config(cogs={"enabled": ["general", "privacy"]})
+    first = await app_factory(cfg, db_url=pg_url(), db_schema=pg_schema, name="a")
+    second = await app_factory(cfg, db_url=pg_url(), db_schema=pg_schema, name="b")
+    for app in (first, second):
+        assert isinstance(app.scheduler, DurableScheduler) and app.scheduler.jobs is not None
+        await app.scheduler.jobs.flush()
+        await app.leader.beat()
+        assert not app.leader.leading
+
+    view = await read_status(first.db.sessions)
+    now = datetime.now(UTC)
+    assert view.jobs is not None and view.jobs.queued == 1 and view.jobs.overdue == 0
+    assert {p.id for p in view.workers(now)} == {first.leader.process_id, second.leader.process_id}
+    found = status_json("db", view, now)
+    assert found["healthy"] is True
+    assert found["timed_jobs"]["workers"] == 2 and found["timed_jobs"]["queued"] == 1
+    assert _print_status("db", view, now) == 0
+    out = capsys.readouterr().out
+    assert "Timed jobs: 1 queued, 0 overdue" in out
+    assert "worked by 2 live process(es)" in out
+
+    await second.close()
+    view = await read_status(first.db.sessions)
+    assert view.jobs is not None and view.jobs.queued == 1
+    assert [p.id for p in view.workers(now)] == [first.leader.process_id]
