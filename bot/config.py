@@ -82,7 +82,9 @@ class SchedulerConfig(Section):
     grace_minutes: int = 15
     leader_poll_seconds: float = 5
     # How long a delivery pass holds the items it claimed before another process may take them
-    # (renewed while it works); a process paused longer sends nothing more of them.
+    # (renewed while it works); a process paused longer sends nothing more of them. On
+    # PostgreSQL also how long a running timed job's heartbeat may be silent before another
+    # process takes the job (its process died or froze).
     lease_seconds: float = 60
 
 

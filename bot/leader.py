@@ -1,12 +1,15 @@
-"""Which process runs the timed work: one leader at a time; every process handles commands.
+"""Who runs the timed work, and every process's heartbeat; every process handles commands.
 
-PostgreSQL: the leader holds a session-level advisory lock on a connection of its own. When it
-dies, the server closes that connection and drops the lock; a follower retries every
-`scheduler.leader_poll_seconds`, takes the lock and rebuilds the cogs' jobs and the outbox's
-plan from the database. A follower fires no jobs: what it plans (an outbox item, a cog's job)
-is handed to the leader with NOTIFY, and the leader sweeps the outbox every 30 s in case a
-notice was lost. Outbox keys plus the platforms' dedup keep a takeover from sending twice.
-SQLite: one process only, guarded by an exclusive lock file next to the database.
+PostgreSQL on a real clock: nobody leads. The cogs' named jobs are durable jobs in a shared
+queue that any live process takes (`DurableScheduler`, bot/jobs.py), and every process
+delivers the outbox under leases (bot/outbox.py), woken by NOTIFY and a 30 s sweep.
+PostgreSQL on a virtual clock (tests, where each process has its own idea of now): one leader
+holds a session-level advisory lock on a connection of its own and fires the jobs; when it
+dies, the server drops the lock, a follower retries every `scheduler.leader_poll_seconds`,
+takes it and rebuilds the cogs' jobs and the outbox's plan from the database. A follower there
+fires no jobs: what it plans is handed to the leader with NOTIFY.
+SQLite: one process only, guarded by an exclusive lock file next to the database; it runs the
+in-process scheduler.
 Every process writes a heartbeat row (never member data) that `circlebot status` reads.
 """
 
