@@ -153,7 +153,7 @@ BENCHES = [
     ),
     Bench("loop_lag", (("4000", "20"),), (("200", "10"),), 300, ("event-loop lag p99 under",)),
     Bench("memory", (("1000",),), (("30",),), 300, ("memory RSS",)),
-    Bench("leader_failover", (("3",),), (("1", "--polls", "0.5"),), 300, ("leader failover",)),
+    Bench("job_takeover", (("3",),), (("1", "--heartbeats", "2"),), 300, ("timed job takeover",)),
     Bench(
         "shared_delivery",
         (("10000",),),
