@@ -184,12 +184,15 @@ class DurableScheduler(GatedScheduler):
     ) -> None:
         """Store the job in the shared queue (`outbox.*` wake-ups: a local timer)."""
         owner = None if job_id.startswith("outbox.") else self.owner(job_id, func)
-        if owner is None or self.jobs is None:
-            if not job_id.startswith("outbox."):
-                log.error("timed job %s has no owner another process can find; runs here", job_id)
-            super().at(job_id, when, func, *args, priority=priority)
-            return
-        self.jobs.plan(job_id, when, owner, args)
+        if owner is not None and self.jobs is not None:
+            try:
+                self.jobs.plan(job_id, when, owner, args)
+                return
+            except TypeError:
+                log.exception("timed job %s cannot be stored; runs here", job_id)
+        elif not job_id.startswith("outbox."):
+            log.error("timed job %s has no owner another process can find; runs here", job_id)
+        super().at(job_id, when, func, *args, priority=priority)
 
     def cancel(self, job_id: str) -> bool:
         """Drop the job from the queue (and any local timer); True only for a local one."""
