@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.core import (
     Clock,
@@ -470,21 +470,27 @@ class JournalService:
         word = JournalSearchWord
         async with self._sessions() as session:
             # The rarest word drives: its rows are read (up to cap + 1 matches), the others are
-            # looked up by primary key for each. Counting a word's rows stops at cap + 1 too.
-            sizes = [
-                await session.scalar(
-                    select(func.count()).select_from(
-                        select(word.entry_id)
-                        .where(word.word.in_(sorted(g)))
-                        .limit(cap + 1)
-                        .subquery()
+            # looked up by primary key for each. Counting a word's rows stops at cap + 1 too,
+            # all words in one statement (one word needs no count).
+            if len(groups) > 1:
+                counted = await session.execute(
+                    select(
+                        *(
+                            select(func.count())
+                            .select_from(
+                                select(word.entry_id)
+                                .where(word.word.in_(sorted(g)))
+                                .limit(cap + 1)
+                                .subquery()
+                            )
+                            .scalar_subquery()
+                            for g in groups
+                        )
                     )
                 )
-                or 0
-                for g in groups
-            ]
-            order = sorted(range(len(groups)), key=lambda i: sizes[i])
-            rarest, others = groups[order[0]], [groups[i] for i in order[1:]]
+                sizes = list(counted.one())
+                groups = [g for _size, g in sorted(zip(sizes, groups, strict=True), key=_first)]
+            rarest, others = groups[0], groups[1:]
             matched = list(
                 await session.scalars(
                     select(word.entry_id)
@@ -493,8 +499,26 @@ class JournalService:
                 )
             )
             more = len(matched) > cap
+            total = len(matched)
+            # Entries not indexed under any configured key (normally none: empty lookups).
+            wanted = index.words(text)
+            stale = [
+                row
+                for row in await session.scalars(
+                    select(JournalEntry).from_statement(
+                        union_all(
+                            *(
+                                select(JournalEntry).where(mine, outside)
+                                for outside in _not_indexed_under(index.key_ids())
+                            )
+                        )
+                    )
+                )
+                if wanted <= index.entry_words(row.title, row.body)
+            ]
+            total += len(stale)
             newest = (
-                select(JournalEntry.created_at, JournalEntry.id)
+                select(JournalEntry)
                 .where(mine)
                 .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
                 .limit(limit)
@@ -503,29 +527,9 @@ class JournalService:
                 newest = newest.where(*_has_all(JournalEntry.id, groups))
             else:
                 newest = newest.where(JournalEntry.id.in_(matched))
-            hits: list[tuple[datetime, int]] = [
-                (created, entry_id) for created, entry_id in await session.execute(newest)
-            ]
-            total = len(matched)
-            wanted = index.words(text)
-            stale = await session.execute(
-                select(
-                    JournalEntry.created_at, JournalEntry.id, JournalEntry.title, JournalEntry.body
-                ).where(mine, _not_indexed_under(index.key_ids()))
-            )
-            for created, entry_id, title, body in stale:
-                if wanted <= index.entry_words(title, body):
-                    hits.append((created, entry_id))
-                    total += 1
-            hits.sort(reverse=True)
-            shown = [entry_id for _created, entry_id in hits[:limit]]
-            rows_by_id = {
-                r.id: r
-                for r in await session.scalars(
-                    select(JournalEntry).where(JournalEntry.id.in_(shown))
-                )
-            }
-            views = await self._views(session, [rows_by_id[i] for i in shown if i in rows_by_id])
+            hits = list(await session.scalars(newest)) + stale
+            hits.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+            views = await self._views(session, hits[:limit])
         return SearchResult(list(views), min(total, cap), more or total > cap)
 
     async def reindex(self, batch: int = SEARCH_CHUNK) -> int:
@@ -1066,17 +1070,22 @@ class JournalService:
             )
 
 
+def _first(pair: tuple[int, set[int]]) -> int:
+    return pair[0]
+
+
 def _has_all(
     entry_id: ColumnElement[int] | InstrumentedAttribute[int], groups: list[set[int]]
 ) -> list[ColumnElement[bool]]:
     """Conditions: the entry `entry_id` has, for every group of hashes, a row with one of them
     (each a primary-key lookup)."""
     found: list[ColumnElement[bool]] = []
+    table: Table = JournalSearchWord.__table__  # type: ignore[assignment]
     for number, group in enumerate(groups):
-        other = aliased(JournalSearchWord, name=f"w{number}")
+        other = table.alias(f"w{number}")  # a Core alias: an ORM one costs more to build
         found.append(
-            select(other.entry_id)
-            .where(other.entry_id == entry_id, other.word.in_(sorted(group)))
+            select(other.c.entry_id)
+            .where(other.c.entry_id == entry_id, other.c.word.in_(sorted(group)))
             .exists()
         )
     return found
@@ -1102,11 +1111,13 @@ async def _index(session: AsyncSession, *rows: JournalEntry) -> None:
         row.search_key = key
 
 
-def _not_indexed_under(keys: list[int]) -> ColumnElement[bool]:
-    """Entries whose search key is none of `keys`, as ranges between them (NOT IN would read
-    every entry of the author; ranges on ix_journal_entry_search are empty lookups)."""
+def _not_indexed_under(keys: list[int]) -> list[ColumnElement[bool]]:
+    """Conditions, one per range of search keys, that together pick the entries whose search
+    key is none of `keys`. Each is an empty lookup on ix_journal_entry_search when everything
+    is indexed; callers query them one by one (UNION ALL): SQLite reads every entry of the
+    author for an OR of them, or for NOT IN."""
     column = JournalEntry.search_key
     bounds = sorted(set(keys))
     ranges = [column.is_(None), column < bounds[0], column > bounds[-1]]
     ranges += [column.between(low + 1, high - 1) for low, high in itertools.pairwise(bounds)]
-    return or_(*ranges)
+    return ranges
