@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from bot.app import App, StartupError
 from bot.core.errors import UserError
+from bot.models import Profile
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 from tests.harness.postgres import fresh_pg_schema, pg_url
@@ -67,6 +69,43 @@ async def test_members_pseudonyms_are_unique_per_community_ignoring_case(
     await members.delete_user_data("fake:ana")
     assert await members.pseudonym(first.id, "fake:ana") is None
     assert (await members.profile("fake:ana")).timezone is None
+
+
+async def test_profile_changes_keep_the_other_settings_and_are_what_the_database_holds(
+    app_factory: AppFactory, backend: dict[str, str | None]
+) -> None:
+    """Random runs of setting and clearing zone, country and language, one or several at a
+    time, for a member without a profile row yet and one with: after every change the answer,
+    the stored row and (after a restart) a fresh read all equal a plain record of what was
+    asked."""
+    app = await app_factory(db_url=backend["db_url"], db_schema=backend["db_schema"])
+    choices: dict[str, list[str | None]] = {
+        "timezone": ["Europe/Berlin", "Asia/Kolkata", None],
+        "country": ["IN", "DE", None],
+        "language": ["de", "hi", None],
+    }
+    rng = random.Random(25)
+    expected: dict[str, dict[str, str | None]] = {}
+    for actor in ("fake:ana", "fake:ben", "fake:cy"):
+        model: dict[str, str | None] = dict.fromkeys(choices)
+        for _ in range(12):
+            fields = rng.sample(sorted(choices), rng.randint(1, 3))
+            asked = {field: rng.choice(choices[field]) for field in fields}
+            info = await app.members.update_profile(actor, **asked)
+            model.update(asked)
+            assert (info.timezone, info.country, info.language) == tuple(model.values())
+            async with app.db.sessions() as session:
+                row = await session.get(Profile, actor)
+            assert row is not None
+            assert (row.timezone, row.country, row.language) == tuple(model.values())
+        expected[actor] = model
+    await app.close()
+    restarted = await app_factory(
+        db_url=backend["db_url"], db_schema=backend["db_schema"], name="restarted"
+    )
+    for actor, model in expected.items():
+        read = await restarted.members.profile(actor)
+        assert (read.timezone, read.country, read.language) == tuple(model.values())
 
 
 async def test_dialogue_answers_are_encrypted_at_rest_and_survive_a_restart(

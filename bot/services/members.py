@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -293,16 +293,25 @@ class MemberService:
         if not set(values) <= allowed:
             raise ValueError(f"unknown profile fields: {set(values) - allowed}")
         token = self._profiles.token()
+        now = self._clock.now()
         try:
             async with self._sessions.begin() as session:
-                row = await session.get(Profile, actor_key)
-                if row is None:
-                    row = Profile(actor_key=actor_key, updated_at=self._clock.now())
+                # One statement when the row exists (the usual case): the UPDATE returns it.
+                found = (
+                    await session.execute(
+                        update(Profile)
+                        .where(Profile.actor_key == actor_key)
+                        .values(**values, updated_at=now)
+                        .returning(Profile.timezone, Profile.country, Profile.language)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).first()
+                if found is None:
+                    row = Profile(actor_key=actor_key, updated_at=now, **values)
                     session.add(row)
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.updated_at = self._clock.now()
-                info = ProfileInfo(actor_key, row.timezone, row.country, row.language)
+                    info = ProfileInfo(actor_key, row.timezone, row.country, row.language)
+                else:
+                    info = ProfileInfo(actor_key, *found)
         except BaseException:
             self._profiles.invalidate(actor_key)
             raise
