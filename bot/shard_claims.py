@@ -28,7 +28,16 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger("circlebot.shards")
 
 NAMESPACE = "circlebot-shards"
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+# InternalClientError: a query sent while the server's "terminating connection" notice is being
+# read (before the socket closes) finds the protocol busy; the connection is as good as lost.
+_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    TimeoutError,
+)
+PING_SECONDS = 5.0  # a claim round that gets no answer in this long counts the claims lost
 _TAKEN = (
     "SELECT objid::bigint AS id FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND objsubid = 2 AND classid::bigint = $1"
@@ -111,7 +120,7 @@ class ShardClaims:
         if conn is None or self.lost.is_set():
             return []
         try:
-            members = await conn.fetch(_TAKEN, self.members_key, timeout=self.poll_seconds)
+            members = await conn.fetch(_TAKEN, self.members_key, timeout=PING_SECONDS)
             taken = {row["id"] for row in await conn.fetch(_TAKEN, self.shards_key)}
             share = -(-shard_count // max(len(members), 1))
             now = time.monotonic()

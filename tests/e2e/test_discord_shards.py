@@ -74,8 +74,9 @@ async def started(*adapters: DiscordAdapter) -> AsyncIterator[list[asyncio.Task[
     try:
         yield tasks
     finally:
-        for adapter in adapters:
-            await adapter.client.close()
+        # every process closes (and closes its claims connection) even when one close fails
+        closing = [adapter.client.close() for adapter in adapters]
+        await asyncio.gather(*closing, return_exceptions=True)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)

@@ -120,7 +120,6 @@ class DiscordAdapter(Interest, Delivery):
         # belongs to that guild's community
         self._last_guild: dict[int, int] = {}
         self._closed_dms: dict[int, float] = {}  # user id -> when their DMs refused us
-        self._flush: asyncio.Task[Any] | None = None
         # key -> pieces a lookup found posted (index -> message id), for the send that follows
         self._posted_pieces: dict[str, dict[int, str]] = {}
         app.add_transport(self)
@@ -191,9 +190,10 @@ class DiscordAdapter(Interest, Delivery):
         log.info(
             "connected to Discord as %s in %d guilds", self.client.user, len(self.client.guilds)
         )
-        if self._flush is None:
-            # What came due while we were connecting was put off by the outbox; send it now.
-            self._flush = asyncio.create_task(self.app.outbox.deliver_due())
+
+    async def catch_up(self) -> None:
+        """Send what came due while connecting (the outbox put it off)."""
+        await self.app.outbox.deliver_due()
 
     # -- who and where -------------------------------------------------------------------------
 

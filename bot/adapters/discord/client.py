@@ -14,6 +14,7 @@ from bot.platform import StartupError
 from bot.shard_claims import ShardClaims
 
 log = logging.getLogger("circlebot.discord")
+CATCH_UP_WAIT_SECONDS = 10.0  # closing waits this long for the catch-up, then cancels it
 
 
 class Events(Protocol):
@@ -24,6 +25,10 @@ class Events(Protocol):
 
     async def on_ready(self) -> None:
         """The gateway is ready (again)."""
+
+    async def catch_up(self) -> None:
+        """Once, after the first ready: work put off while connecting (sends). Closing the
+        client waits for it, so it never outlives the client or the database."""
 
     async def on_message(self, message: discord.Message) -> None:
         """A message the intents let through (direct messages)."""
@@ -51,12 +56,30 @@ class _Forwarding:
     """Event methods discord.py finds by name (`on_<event>`, `setup_hook`)."""
 
     events: Events
+    _catch_up: asyncio.Task[None] | None = None
+    _closing = False  # set as close() begins: no catch-up starts after that
 
     async def setup_hook(self) -> None:
         await self.events.setup()
 
     async def on_ready(self) -> None:
         await self.events.on_ready()
+        if self._catch_up is None and not self._closing:
+            self._catch_up = asyncio.create_task(self.events.catch_up(), name="catch-up")
+
+    async def _finish_catch_up(self) -> None:
+        """Let the catch-up finish (bounded), so it holds no database connection past close."""
+        task = self._catch_up
+        if task is None or task.done() or task is asyncio.current_task():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), CATCH_UP_WAIT_SECONDS)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception:
+            log.exception("sending what came due while connecting failed")
 
     async def on_message(self, message: discord.Message) -> None:
         await self.events.on_message(message)
@@ -138,11 +161,17 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
 
     async def close(self) -> None:
         """Close the gateway connections and give the shard leases up."""
+        self._closing = True
         task, self._takeover = self._takeover, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # closing still closes the shards and gives the leases up
+                log.exception("the shard claim rounds failed")
+        await self._finish_catch_up()
         await super().close()
         if self.claims is not None:  # after the shards closed: no two processes run one
             await self.claims.release()
