@@ -468,27 +468,24 @@ class JournalService:
         cap = self.limits.search_count_max
         mine = JournalEntry.author_key == author
         word = JournalSearchWord
+        outside = _not_indexed_under(index.key_ids())
         async with self._sessions() as session:
             # The rarest word drives: its rows are read (up to cap + 1 matches), the others are
-            # looked up by primary key for each. Counting a word's rows stops at cap + 1 too,
-            # all words in one statement (one word needs no count).
-            if len(groups) > 1:
-                counted = await session.execute(
-                    select(
-                        *(
-                            select(func.count())
-                            .select_from(
-                                select(word.entry_id)
-                                .where(word.word.in_(sorted(g)))
-                                .limit(cap + 1)
-                                .subquery()
-                            )
-                            .scalar_subquery()
-                            for g in groups
-                        )
-                    )
+            # looked up by primary key for each. Counting a word's rows stops at cap + 1 too.
+            # One statement counts every word (one word needs no count) and asks whether any
+            # entry is not indexed under a configured key (normally none: empty lookups).
+            counts = [
+                select(func.count())
+                .select_from(
+                    select(word.entry_id).where(word.word.in_(sorted(g))).limit(cap + 1).subquery()
                 )
-                sizes = list(counted.one())
+                .scalar_subquery()
+                for g in (groups if len(groups) > 1 else [])
+            ]
+            probes = [select(JournalEntry.id).where(mine, cond).exists() for cond in outside]
+            first = (await session.execute(select(*counts, *probes))).one()
+            sizes, unindexed = list(first[: len(counts)]), any(first[len(counts) :])
+            if sizes:
                 groups = [g for _size, g in sorted(zip(sizes, groups, strict=True), key=_first)]
             rarest, others = groups[0], groups[1:]
             matched = list(
@@ -500,23 +497,21 @@ class JournalService:
             )
             more = len(matched) > cap
             total = len(matched)
-            # Entries not indexed under any configured key (normally none: empty lookups).
-            wanted = index.words(text)
-            stale = [
-                row
-                for row in await session.scalars(
-                    select(JournalEntry).from_statement(
-                        union_all(
-                            *(
-                                select(JournalEntry).where(mine, outside)
-                                for outside in _not_indexed_under(index.key_ids())
+            stale: list[JournalEntry] = []
+            if unindexed:  # decrypted and matched here until the journal indexes them again
+                wanted = index.words(text)
+                stale = [
+                    row
+                    for row in await session.scalars(
+                        select(JournalEntry).from_statement(
+                            union_all(
+                                *(select(JournalEntry).where(mine, cond) for cond in outside)
                             )
                         )
                     )
-                )
-                if wanted <= index.entry_words(row.title, row.body)
-            ]
-            total += len(stale)
+                    if wanted <= index.entry_words(row.title, row.body)
+                ]
+                total += len(stale)
             newest = (
                 select(JournalEntry)
                 .where(mine)
@@ -1114,7 +1109,7 @@ async def _index(session: AsyncSession, *rows: JournalEntry) -> None:
 def _not_indexed_under(keys: list[int]) -> list[ColumnElement[bool]]:
     """Conditions, one per range of search keys, that together pick the entries whose search
     key is none of `keys`. Each is an empty lookup on ix_journal_entry_search when everything
-    is indexed; callers query them one by one (UNION ALL): SQLite reads every entry of the
+    is indexed; callers ask them one by one (EXISTS, UNION ALL): SQLite reads every entry of the
     author for an OR of them, or for NOT IN."""
     column = JournalEntry.search_key
     bounds = sorted(set(keys))
