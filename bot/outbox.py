@@ -88,9 +88,21 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Select, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -579,9 +591,8 @@ class Outbox:
             for key in want
             if key not in pending_of[plan.owner]
         ]
-        if len(set(fresh)) != len(fresh) or any(
-            key in pending for key in fresh for pending in pending_of.values()
-        ):
+        held = {key for pending in pending_of.values() for key in pending}
+        if len(set(fresh)) != len(fresh) or not held.isdisjoint(fresh):
             return None  # two owners of the batch want or hold one key: the order decides
         results = [PlanResult() for _ in plans]
         doomed: list[int] = []
@@ -613,7 +624,7 @@ class Outbox:
                 await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(chunk)))
             )
         stale: list[int] = []
-        new_rows: list[tuple[OutboxItem, Planned]] = []
+        new_items: list[Planned] = []
         for plan, want, result in zip(plans, wanted, results, strict=True):
             pending = pending_of[plan.owner]
             for key, item in want.items():
@@ -628,18 +639,27 @@ class Outbox:
                     )
                     result.updated.append(key)
                 elif key not in settled:
-                    new_rows.append((_row(item), item))
+                    new_items.append(item)
                     result.written.append(key)
         for stale_ids in _chunks(stale, IN_CHUNK):
             await session.execute(delete(OutboxItemRef).where(OutboxItemRef.id.in_(stale_ids)))
-        if new_rows:
-            session.add_all(row for row, _item in new_rows)
-            await session.flush()  # one multi-row INSERT for the batch, ids returned
-            session.add_all(
-                OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id)
-                for row, item in new_rows
-                for ref in _refs(item.target, item.refs)
+        # Core INSERTs of many rows per statement (the tables, not the ORM classes, which wrote
+        # one statement per row): a first start writes thousands of items and three times as
+        # many references.
+        new_ids: dict[str, int] = {}
+        for items in _chunks(new_items, INSERT_CHUNK):
+            written = await session.execute(
+                insert(ITEMS).returning(ITEMS.c.id, ITEMS.c.key),
+                [_values(item) for item in items],
             )
+            new_ids.update((key, item_id) for item_id, key in written)
+        refs = [
+            {"item_id": new_ids[item.key], "kind": ref.kind.value, "ref": ref.id}
+            for item in new_items
+            for ref in _refs(item.target, item.refs)
+        ]
+        for ref_rows in _chunks(refs, INSERT_CHUNK):
+            await session.execute(insert(REFS), ref_rows)
         return results
 
     async def _replan_in(
@@ -1575,6 +1595,9 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 
 IN_CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
+INSERT_CHUNK = 500  # rows per multi-row INSERT
+ITEMS = cast(Table, OutboxItem.__table__)
+REFS = cast(Table, OutboxItemRef.__table__)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
@@ -1584,19 +1607,25 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 def _row(item: Planned) -> OutboxItem:
     """A new pending row for `item` (its references are added once it has an id)."""
-    return OutboxItem(
-        key=item.key,
-        platform=item.target.platform,
-        target=item.target.target,
-        is_dm=item.target.is_dm,
-        payload=json.dumps(item.message.to_json()),
-        due_at=item.due_at,
-        not_after=item.not_after,
-        early_seconds=item.early_seconds,
-        status="pending",
-        attempts=0,
-        note="",
-    )
+    return OutboxItem(**_values(item))
+
+
+def _values(item: Planned) -> dict[str, Any]:
+    """The column values of a new pending row for `item`, by attribute name."""
+    return {
+        "key": item.key,
+        "platform": item.target.platform,
+        "target": item.target.target,
+        "is_dm": item.target.is_dm,
+        "payload": json.dumps(item.message.to_json()),
+        "due_at": item.due_at,
+        "not_after": item.not_after,
+        "early_seconds": item.early_seconds,
+        "status": "pending",
+        "attempts": 0,
+        "note": "",
+        "lease_token": 0,
+    }
 
 
 def _update_row(row: OutboxItem, item: Planned) -> set[tuple[str, str]]:

@@ -74,12 +74,19 @@ class Scheduler:
     ) -> None:
         """Run `func(*args)` once at `when`, replacing any job with the same id.
 
-        `priority` is `PLANNING` or `DELIVERY` (see the module docstring).
+        `priority` is `PLANNING` or `DELIVERY` (see the module docstring). Planning the same
+        job again (same id, time and call) changes nothing and costs a lookup: a start-up asks
+        for one delivery pass per due time many times over.
         """
+        call = (priority, func, *args)
+        same = self._aps.get_job(job_id)
+        # A job added before the scheduler starts has no next run time yet.
+        if same is not None and getattr(same, "next_run_time", None) == when and same.args == call:
+            return
         self._aps.add_job(
             self._run,
             trigger=DateTrigger(run_date=when),
-            args=(priority, func, *args),
+            args=call,
             id=job_id,
             replace_existing=True,
             coalesce=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -145,6 +146,29 @@ def expand(
         if after <= start < before:
             found.append((naive, start))
     return found
+
+
+def starts_from(
+    start_local: datetime, zone: ZoneInfo, rule_text: str, moment: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """(planned local wall time, aware UTC start) of the occurrences starting at or after
+    `moment`, soonest first, produced one at a time (endless for an endless rule: the caller
+    stops). `expand` over any window holds exactly those of them that start inside it.
+
+    A later wall time never starts earlier (`place_in_zone` moves a time in a gap forward to
+    the transition and takes the first of two readings), so they come in order of start.
+    """
+    rule = build_rule(rule_text, start_local)
+    if rule is None:
+        candidates: Iterable[datetime] = [start_local]
+    else:
+        # A day of slack covers every UTC offset, as in `expand`.
+        low = moment.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+        candidates = rule.xafter(low, inc=True)
+    for naive in candidates:
+        start = place_in_zone(naive, zone).astimezone(UTC)
+        if start >= moment:
+            yield naive, start
 
 
 def first_after(

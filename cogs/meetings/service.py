@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, NonNegativeInt, PositiveInt
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,6 +90,10 @@ PLAN_SWEEP_JOB = "meetings.plan"  # the one job that plans every meeting whose m
 
 SCOPE = "meetings"
 REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
+# Meetings planned between turns of the event loop at start-up: a few milliseconds of work,
+# where a turn for every meeting cost as much as planning it.
+YIELD_EVERY = 16
+MEETING_COLUMNS = tuple(Meeting.__table__.columns)
 TITLE_MAX = 100
 FORMER_MEMBER = "a former member"
 T = TypeVar("T")
@@ -207,15 +211,36 @@ class MeetingView:
                 found.append(Occurrence(c.occurrence, c.new_start, original, c.note))
         return sorted(found, key=lambda o: (o.start, o.key))
 
+    def first_in(self, after: datetime, before: datetime) -> Occurrence | None:
+        """The first of `occurrences(after, before)`, or None; the rule is followed only up
+        to its first occurrence there that takes place (a start-up asks this of every
+        meeting, and expanding a whole window cost most of the planning)."""
+        if self.cancelled:
+            return None
+        changed = {c.occurrence for c in self.changes}
+        found = []
+        for naive, start in recurrence.starts_from(self.start_local, self.zone, self.rrule, after):
+            if start >= before:
+                break
+            key = local_key(naive)
+            if key not in changed:
+                found.append(Occurrence(key, start))
+                break
+        for c in self.changes:
+            if c.status == "moved" and c.new_start is not None and after <= c.new_start < before:
+                original = place_in_zone(from_key(c.occurrence), self.zone).astimezone(UTC)
+                found.append(Occurrence(c.occurrence, c.new_start, original, c.note))
+        return min(found, key=lambda o: (o.start, o.key), default=None)
+
     def next_occurrence(self, now: datetime) -> Occurrence | None:
         """The next occurrence that starts at or after `now`."""
         start, span = now, timedelta(days=40)
         limit = now + timedelta(days=366 * recurrence.PROBE_YEARS)
         while start < limit:
             end = start + span
-            found = self.occurrences(start, end)
-            if found:
-                return found[0]
+            found = self.first_in(start, end)
+            if found is not None:
+                return found
             later = recurrence.first_after(self.start_local, self.zone, self.rrule, end)
             if later is None and not any(c.new_start and c.new_start >= end for c in self.changes):
                 return None
@@ -242,7 +267,7 @@ class MeetingView:
         )
 
 
-def _view(row: Meeting, facilitators: Sequence[str], changes: Sequence[Change]) -> MeetingView:
+def _view(row: Row[Any], facilitators: Sequence[str], changes: Sequence[Change]) -> MeetingView:
     return MeetingView(
         id=row.id,
         community_id=row.community_id,
@@ -403,7 +428,8 @@ class MeetingService:
 
     async def _load(self, where: ColumnElement[bool]) -> list[MeetingView]:
         async with self._sessions() as session:
-            rows = list((await session.scalars(select(Meeting).where(where))).all())
+            # Plain rows of the table's columns: building ORM objects cost most of the read.
+            rows = list(await session.execute(select(*MEETING_COLUMNS).where(where)))
             ids = [r.id for r in rows]
             facs: dict[int, list[str]] = {}
             changes: dict[int, list[Change]] = {}
@@ -979,8 +1005,10 @@ class MeetingService:
             else view.next_occurrence(self.now + self.horizon + timedelta(seconds=1))
         )
         if nxt is not None:
-            self._plan_due[view.id] = nxt.start - self.horizon
-            self._plan_sweep()
+            when = nxt.start - self.horizon
+            self._plan_due[view.id] = when
+            if self._sweep_at is None or when < self._sweep_at:
+                self._plan_sweep()  # only a sooner moment moves the sweep (no scan per meeting)
         else:
             self._plan_due.pop(view.id, None)
         await self.mirror(view, names=names)
@@ -1152,20 +1180,24 @@ class MeetingService:
         """
         self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
         self._sweep_at = None
-        views = await self._load(Meeting.id.is_not(None))
-        communities = {v.community_id for v in views}
-        # Each community's settings and language in a few statements, not two per community.
-        await self.members.preload_communities(communities)
-        await self.settings.preload(communities)
-        rsvps = await self._rsvps([v.id for v in views])
-        names = await self._pseudonyms(views)
-        # Many meetings per transaction: one commit per meeting made a first start slow.
-        # Between meetings the loop gets a turn: members' commands and due deliveries go on
-        # while thousands of meetings are planned.
-        for chunk in _chunks(views, REBUILD_BATCH):
+        async with self._sessions() as session:
+            ids = list(await session.scalars(select(Meeting.id).order_by(Meeting.id)))
+        # A chunk of meetings at a time, read, planned and written in one transaction: one
+        # commit per meeting made a first start slow, and reading every meeting at once held
+        # the event loop for as long as that took. Every few meetings the loop gets a turn:
+        # members' commands and due deliveries go on while thousands of meetings are planned.
+        for id_chunk in _chunks(ids, REBUILD_BATCH):
+            chunk = await self._load(Meeting.id.in_(id_chunk))
+            await asyncio.sleep(0)
+            communities = {v.community_id for v in chunk}
+            # Each community's settings and language in a few statements, not two each.
+            await self.members.preload_communities(communities)
+            await self.settings.preload(communities)
+            rsvps = await self._rsvps([v.id for v in chunk])
+            names = await self._pseudonyms(chunk)
             latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
             plans = []
-            for view in chunk:
+            for n, view in enumerate(chunk, 1):
                 plans.append(
                     await self._plan(
                         view,
@@ -1175,12 +1207,14 @@ class MeetingService:
                         latest=latest,
                     )
                 )
-                await asyncio.sleep(0)
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
             await self.outbox.replan_many(plans)
-            for view in chunk:
+            for n, view in enumerate(chunk, 1):
                 await self._planned(view, names=names)
-                await asyncio.sleep(0)
-        return len(views)
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+        return len(ids)
 
     async def wanted(
         self,

@@ -1,0 +1,165 @@
+"""A meeting's first occurrence in a window, found by following its rule only up to that
+occurrence (what a start-up asks of every meeting), is the first of the window's whole
+expansion, whatever the rule, time zone, cancelled or moved occurrences and window; so the
+next occurrence is the one a search through whole windows finds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cogs.meetings import recurrence
+from cogs.meetings.recurrence import Occurrence
+from cogs.meetings.service import Change, MeetingView
+
+ZONES = ("UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def rules(draw: Any) -> str:
+    """ "" (a one-off) or an RRULE body of the kinds the repeat grammar writes."""
+    freq = draw(st.sampled_from(("", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")))
+    if not freq:
+        return ""
+    parts = [f"FREQ={freq}", f"INTERVAL={draw(st.integers(1, 3))}"]
+    if freq == "WEEKLY" and draw(st.booleans()):
+        days = draw(
+            st.sets(st.sampled_from(("MO", "TU", "WE", "TH", "FR", "SA", "SU")), min_size=1)
+        )
+        parts.append("BYDAY=" + ",".join(sorted(days)))
+    if freq == "MONTHLY" and draw(st.booleans()):
+        parts.append(
+            f"BYDAY={draw(st.sampled_from((1, 2, 3, -1)))}" + draw(st.sampled_from(("MO", "FR")))
+        )
+    end = draw(st.sampled_from(("", "count", "until")))
+    if end == "count":
+        parts.append(f"COUNT={draw(st.integers(1, 30))}")
+    elif end == "until":
+        until = BASE + timedelta(days=draw(st.integers(0, 400)))
+        parts.append(f"UNTIL={until.strftime('%Y%m%dT%H%M%S')}")
+    return ";".join(parts)
+
+
+@st.composite
+def views(draw: Any) -> MeetingView:
+    """A meeting starting within a year of BASE, in a zone with or without DST, some of its
+    occurrences (near its start) cancelled or moved."""
+    start_local = (BASE + timedelta(minutes=30 * draw(st.integers(0, 365 * 48)))).replace(
+        tzinfo=None
+    )
+    rule = draw(rules())
+    zone = draw(st.sampled_from(ZONES))
+    view = MeetingView(
+        id=1,
+        community_id=1,
+        title="Circle",
+        kind="standard",
+        start_local=start_local,
+        timezone=zone,
+        duration_minutes=draw(st.sampled_from((30, 90, 600))),
+        rrule=rule,
+        location="",
+        location_label="",
+        channel="bench:c",
+        script=None,
+        ping_role=None,
+        cancelled=draw(st.booleans()) and draw(st.booleans()),
+        cancel_note="",
+        revision=1,
+        revised_at=BASE,
+        uid="u",
+        created_by="x",
+        facilitators=(),
+        changes=(),
+    )
+    first = view.occurrences(view.first_start, view.first_start + timedelta(days=200))
+    picked = draw(st.lists(st.sampled_from(first), unique=True, max_size=4)) if first else []
+    changes = []
+    for occ in picked:
+        if draw(st.booleans()):
+            changes.append(Change(occ.key, "cancelled", None, ""))
+        else:
+            shift = timedelta(hours=draw(st.integers(-72, 72)))
+            changes.append(Change(occ.key, "moved", occ.start + shift, "moved"))
+    return MeetingView(**{**view.__dict__, "changes": tuple(changes)})
+
+
+def _window(draw: Any, view: MeetingView) -> tuple[datetime, datetime]:
+    start = view.first_start + timedelta(hours=draw(st.integers(-24 * 30, 24 * 400)))
+    return start, start + timedelta(hours=draw(st.integers(0, 24 * 60)))
+
+
+def next_by_whole_windows(view: MeetingView, now: datetime) -> Occurrence | None:
+    """The next occurrence searched through whole expanded windows (the reference)."""
+    start, span = now, timedelta(days=40)
+    limit = now + timedelta(days=366 * recurrence.PROBE_YEARS)
+    while start < limit:
+        end = start + span
+        found = view.occurrences(start, end)
+        if found:
+            return found[0]
+        later = recurrence.first_after(view.start_local, view.zone, view.rrule, end)
+        if later is None and not any(c.new_start and c.new_start >= end for c in view.changes):
+            return None
+        start, span = end, span * 4
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), view=views())
+def test_the_first_occurrence_in_a_window_is_the_first_of_its_expansion(
+    data: st.DataObject, view: MeetingView
+) -> None:
+    """Cancelled occurrences are skipped, moved ones count at their new start, and a series
+    that ends or was cancelled has none."""
+    for _ in range(4):
+        after, before = _window(data.draw, view)
+        whole = view.occurrences(after, before)
+        assert view.first_in(after, before) == (whole[0] if whole else None)
+        assert view.next_occurrence(after) == next_by_whole_windows(view, after)
+
+
+def test_a_moved_occurrence_is_found_in_its_new_place() -> None:
+    """A concrete case: the occurrence moved to the Tuesday is the week's first, not the
+    Monday it was planned for, and the week after starts with the rule's Monday again."""
+    view = MeetingView(
+        id=1,
+        community_id=1,
+        title="Circle",
+        kind="standard",
+        start_local=datetime(2026, 3, 2, 19, 0),
+        timezone="Europe/London",
+        duration_minutes=90,
+        rrule="FREQ=WEEKLY;INTERVAL=1",
+        location="",
+        location_label="",
+        channel="bench:c",
+        script=None,
+        ping_role=None,
+        cancelled=False,
+        cancel_note="",
+        revision=1,
+        revised_at=BASE,
+        uid="u",
+        created_by="x",
+        facilitators=(),
+        changes=(
+            Change("2026-03-09T19:00", "moved", datetime(2026, 3, 10, 18, 0, tzinfo=UTC), ""),
+        ),
+    )
+    moved = Occurrence(
+        "2026-03-09T19:00",
+        datetime(2026, 3, 10, 18, 0, tzinfo=UTC),
+        datetime(2026, 3, 9, 19, 0, tzinfo=UTC),
+        "",
+    )
+    assert (
+        view.first_in(datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC)) == moved
+    )
+    assert view.next_occurrence(datetime(2026, 3, 11, tzinfo=UTC)) == Occurrence(
+        "2026-03-16T19:00", datetime(2026, 3, 16, 19, 0, tzinfo=UTC)
+    )
