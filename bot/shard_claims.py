@@ -1,4 +1,5 @@
-"""Chat shards shared between processes by PostgreSQL advisory locks, with takeover.
+"""Chat shards shared between processes by PostgreSQL advisory locks, with takeover and
+rebalancing.
 
 Each process holds one "member" lock (keyed by its own backend pid) and one lock per shard it
 runs, all on one connection of its own, so PostgreSQL frees every one of them the moment that
@@ -6,11 +7,17 @@ connection ends: a process that dies (SIGKILL, a lost machine) leaves its shards
 next claim round of a live process, without a timeout to wait out. Who holds what is read
 from `pg_locks`, PostgreSQL's own view of granted locks, so there is no table to migrate.
 
-A round claims free shards while this process runs fewer than its fair share
-(ceil(shards / live processes)); a shard that stays free for `orphan_seconds` (three rounds
-by default, time for a process just started to claim its share) is claimed by whoever sees
-it, so no shard stays offline while any process lives. A process that joins later
-takes only free shards: running shards are not moved (that would drop their connections).
+The claim rule (`plan`), run by every process every round on what `pg_locks` shows:
+- while any shard is free, the processes holding the fewest shards claim free ones up to
+  ceil(shards / live processes); a shard free for `orphan_seconds` (three rounds by default)
+  is claimed by whoever sees it, so no shard stays offline while any process lives;
+- when none is free but the most and the fewest held differ by two or more, the process
+  holding the most (the highest pid among equals) gives half the difference up: it closes
+  those shards first and only then unlocks them, and the process holding the fewest claims
+  them next round. So a process that joins later takes over its share, and the shards end
+  balanced within one, each run by exactly one process.
+A process paused while holding nothing still counts as live: the shards given to it sit free
+until they count as orphaned and someone else runs them again.
 
 On SQLite only one process uses the database, so it runs every shard and asks nothing.
 """
@@ -21,6 +28,8 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -39,7 +48,7 @@ _ERRORS = (
 )
 PING_SECONDS = 5.0  # a claim round that gets no answer in this long counts the claims lost
 _TAKEN = (
-    "SELECT objid::bigint AS id FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    "SELECT objid::bigint AS id, pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND objsubid = 2 AND classid::bigint = $1"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
@@ -49,6 +58,55 @@ def lock_space(database: str, schema: str | None, name: str, kind: str) -> int:
     """The first key (a positive 32-bit int) of the two-key advisory locks of `kind`."""
     text = f"{NAMESPACE}:{database}:{schema or ''}:{name}:{kind}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+@dataclass
+class Round:
+    """What one claim round decided: shard ids newly claimed (to start) and the ids this
+    process gives up (to close, then `ShardClaims.give_up`)."""
+
+    claimed: list[int] = field(default_factory=list)
+    surplus: list[int] = field(default_factory=list)
+
+
+def plan(
+    shard_count: int,
+    holders: Mapping[int, int],
+    members: Collection[int],
+    me: int,
+    orphaned: Collection[int] = (),
+) -> tuple[list[int], list[int]]:
+    """The claim rule for one round, from one consistent view.
+
+    Args:
+        shard_count: shards in all (ids 0 .. shard_count - 1).
+        holders: shard id -> member id holding it (ids past shard_count are ignored).
+        members: the live member ids (`me` counts even if missing).
+        me: this process's member id.
+        orphaned: shard ids free for long enough that anyone may claim them.
+
+    Returns:
+        (free shard ids to try to claim, held shard ids to give up), both sorted; at most
+        one of the two is non-empty.
+    """
+    live = {*members, me}
+    counts = dict.fromkeys(live, 0)
+    mine: list[int] = []
+    for sid, holder in holders.items():
+        if 0 <= sid < shard_count and holder in counts:
+            counts[holder] += 1
+            if holder == me:
+                mine.append(sid)
+    free = [sid for sid in range(shard_count) if sid not in holders]
+    fewest, most = min(counts.values()), max(counts.values())
+    if free:
+        room = -(-shard_count // len(live)) - counts[me]
+        claim = set(free[: max(room, 0)]) if counts[me] == fewest else set()
+        return sorted(claim | (set(orphaned) & set(free))), []
+    donor = max(live, key=lambda member: (counts[member], member))
+    if most - fewest < 2 or donor != me:
+        return [], []
+    return [], sorted(mine)[-((most - fewest) // 2) :]
 
 
 class ShardClaims:
@@ -109,28 +167,29 @@ class ShardClaims:
         await self.claim_round(shard_count)
         return sorted(self.held)
 
-    async def claim_round(self, shard_count: int) -> list[int]:
-        """Claim free shards up to the fair share (and any left free since the last round).
-        Returns the ids newly claimed; none once the claims are lost."""
+    async def claim_round(self, shard_count: int) -> Round:
+        """Run the claim rule once (see `plan`). Returns the shards newly claimed and those
+        to give up; nothing once the claims are lost."""
         if not self.shared:
             unheld = set(range(shard_count)) - self.held
             self.held |= unheld
-            return sorted(unheld)
+            return Round(claimed=sorted(unheld))
         conn = self._conn
         if conn is None or self.lost.is_set():
-            return []
+            return Round()
         try:
             members = await conn.fetch(_TAKEN, self.members_key, timeout=PING_SECONDS)
-            taken = {row["id"] for row in await conn.fetch(_TAKEN, self.shards_key)}
-            share = -(-shard_count // max(len(members), 1))
+            holders = {row["id"]: row["pid"] for row in await conn.fetch(_TAKEN, self.shards_key)}
+            me = conn.get_server_pid()
             now = time.monotonic()
-            free = [sid for sid in range(shard_count) if sid not in taken]
+            free = [sid for sid in range(shard_count) if sid not in holders]
             self._free_since = {sid: self._free_since.get(sid, now) for sid in free}
+            orphaned = [s for s in free if now - self._free_since[s] >= self.orphan_seconds]
+            claim, surplus = plan(
+                shard_count, holders, [row["id"] for row in members], me, orphaned
+            )
             fresh: list[int] = []
-            for sid in free:
-                orphaned = now - self._free_since[sid] >= self.orphan_seconds
-                if len(self.held) >= share and not orphaned:
-                    continue
+            for sid in claim:
                 if await conn.fetchval(
                     "SELECT pg_try_advisory_lock($1::int, $2::int)", self.shards_key, sid
                 ):
@@ -139,10 +198,30 @@ class ShardClaims:
         except _ERRORS:
             log.warning("lost the database connection that holds this process's shards")
             self._mark_lost()
-            return []
+            return Round()
         if fresh:
             log.info("this process now runs shards %s of %d", fresh, shard_count)
-        return fresh
+        surplus = [sid for sid in surplus if sid in self.held]
+        if surplus:
+            log.info("giving shards %s up to a process running fewer", surplus)
+        return Round(claimed=fresh, surplus=surplus)
+
+    async def give_up(self, shard_ids: Collection[int]) -> None:
+        """Unlock shards this process no longer runs (close them first: never two owners).
+        A failure counts the claims lost (`lost`)."""
+        conn = self._conn
+        if conn is None or self.lost.is_set():
+            return
+        try:
+            for sid in shard_ids:
+                if sid in self.held:
+                    await conn.fetchval(
+                        "SELECT pg_advisory_unlock($1::int, $2::int)", self.shards_key, sid
+                    )
+                    self.held.discard(sid)
+        except _ERRORS:
+            log.warning("lost the database connection that holds this process's shards")
+            self._mark_lost()
 
     def _mark_lost(self) -> None:
         self.lost.set()

@@ -1,11 +1,13 @@
 """Discord shards shared by lease on PostgreSQL, on the stand-in: two processes split the
-shard count Discord recommends without configuration, and when one dies the other starts its
-shards; SQLite runs them all; explicit `shard_ids` in the config still win."""
+shard count Discord recommends without configuration, a process that joins later is handed
+half of them, and when one dies the other starts its shards; IDENTIFYs take turns per bucket
+across processes; SQLite runs them all; explicit `shard_ids` in the config still win."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.e2e
 
 GENERAL = ["general"]
 SHARDS = 4
+WINDOW_SECONDS = 1.0  # the IDENTIFY window paced tests use
 
 
 def identified(standin: DiscordStandin) -> list[int]:
@@ -48,9 +51,10 @@ async def no_identify_pause(shard_id: int | None, *, initial: bool = False) -> N
 
 
 async def process(
-    circle: Circle, name: str, *, schema: str | None, **discord: object
+    circle: Circle, name: str, *, schema: str | None, paced: bool = False, **discord: object
 ) -> DiscordAdapter:
-    """One bot process: its own app and client; on PostgreSQL when `schema` is given."""
+    """One bot process: its own app and client; on PostgreSQL when `schema` is given. Its
+    IDENTIFYs go out unpaced unless `paced` (then paced by WINDOW_SECONDS, not Discord's 5 s)."""
     config = make_config(cogs={"enabled": GENERAL}, discord=dict(discord))
     where = {"db_url": pg_url(), "db_schema": schema} if schema else {}
     app = await circle.app_factory(
@@ -61,7 +65,11 @@ async def process(
     assert isinstance(client, ShardedCircleClient) and client.claims is not None
     client.claims.poll_seconds = 0.3  # claim rounds a test need not wait long for
     client.claims.orphan_seconds = 10.0  # but time enough for the other process to log in
-    client.before_identify_hook = no_identify_pause  # type: ignore[method-assign]
+    if paced:
+        assert client.pacer is not None
+        client.pacer.window_seconds = WINDOW_SECONDS
+    else:
+        client.before_identify_hook = no_identify_pause  # type: ignore[method-assign]
     return adapter
 
 
@@ -98,6 +106,47 @@ async def test_two_processes_split_the_recommended_shards_and_one_takes_over_the
         await first.client.close()  # the first process goes away
         await wait_until(lambda: running(second) == set(range(SHARDS)), what="takeover")
         assert sorted(identified(circle.standin)[SHARDS:]) == sorted(lost)
+    assert circle.standin.violations == []
+
+
+async def test_a_process_that_joins_later_takes_over_half_the_shards(
+    pg_schema: str, circle: Circle
+) -> None:
+    """The first process runs every shard alone; when a second joins, the first closes half
+    of them and the second starts those, each shard identified on one session at a time."""
+    circle.standin.recommended_shards = SHARDS
+    first = await process(circle, "first", schema=pg_schema)
+    async with started(first):
+        await wait_until(lambda: running(first) == set(range(SHARDS)), what="all in the first")
+        second = await process(circle, "second", schema=pg_schema)
+        async with started(second):
+            await wait_until(lambda: len(running(second)) == SHARDS // 2, what="half moved")
+            await wait_until(lambda: len(running(first)) == SHARDS // 2, what="half closed")
+            assert running(first) | running(second) == set(range(SHARDS))
+            assert sorted(identified(circle.standin)[SHARDS:]) == sorted(running(second))
+    assert circle.standin.violations == []
+
+
+async def test_two_processes_never_identify_in_one_bucket_within_the_window(
+    pg_schema: str, circle: Circle
+) -> None:
+    """Discord refuses a second IDENTIFY in one bucket (shard id % max_concurrency) within
+    its window; processes starting shards together take turns through PostgreSQL."""
+    circle.standin.recommended_shards = SHARDS
+    circle.standin.max_concurrency = 2
+    first = await process(circle, "first", schema=pg_schema, paced=True)
+    second = await process(circle, "second", schema=pg_schema, paced=True)
+    async with started(first, second):
+        await wait_until(lambda: len(identified(circle.standin)) == SHARDS, what="all up")
+        assert running(first) and running(second)  # both processes identified shards
+    buckets: dict[int, list[float]] = {}
+    for shard_id, at in circle.standin.state.identified_at:
+        buckets.setdefault(shard_id % 2, []).append(at)
+    assert sorted(buckets) == [0, 1]
+    for times in buckets.values():
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        # the turn is taken just before the IDENTIFY is written: allow for its trip
+        assert gaps and min(gaps) >= WINDOW_SECONDS * 0.9, gaps
     assert circle.standin.violations == []
 
 

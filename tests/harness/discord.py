@@ -392,6 +392,7 @@ class StandinState:
         self.interactions: dict[int, _InteractionRecord] = {}
         self.gateway_received: list[dict[str, Any]] = []
         self.identify_count = 0
+        self.identified_at: list[tuple[int, float]] = []  # (shard id, time.monotonic())
         self.resume_count = 0
         self.intents = 0
 
@@ -990,6 +991,7 @@ class _Gateway:
         self.ws = ws
         self.query = query
         self.ready = False
+        self.shard: int | None = None  # the shard id it IDENTIFYed as
 
 
 _ROUTES: list[tuple[str, re.Pattern[str], str]] = []
@@ -1022,6 +1024,7 @@ class DiscordStandin:
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.faults: list[Fault] = []
         self.recommended_shards = 1  # what GET /gateway/bot tells the bot to run
+        self.max_concurrency = 1  # IDENTIFY buckets GET /gateway/bot tells of
         # Discord's per-route buckets and global limit (tests/harness/discord_limits.py);
         # requests answered 429 because of them, in order
         self.rate_limits = RateLimits()
@@ -1273,6 +1276,12 @@ class DiscordStandin:
 
     async def _identify(self, gw: _Gateway, data: dict[str, Any]) -> None:
         self.state.identify_count += 1
+        shard = int(data.get("shard", [0, 1])[0])
+        self.state.identified_at.append((shard, time.monotonic()))
+        for other in self._gateways:
+            if other is not gw and other.shard == shard and not other.ws.closed:
+                self.state.violations.append(f"shard {shard} identified on two open sessions")
+        gw.shard = shard
         self.state.intents = int(data.get("intents", 0))
         self._session_id = secrets.token_hex(16)
         self._seq = 0
@@ -2031,7 +2040,7 @@ class DiscordStandin:
                     "total": 1000,
                     "remaining": 999,
                     "reset_after": 0,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.max_concurrency,
                 },
             }
         )

@@ -49,6 +49,7 @@ from bot.core.message import Message
 from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
 from bot.i18n import _
+from bot.identify_pacing import IdentifyPacer
 from bot.platform import Capabilities, Host, StartupError
 from bot.shard_claims import ShardClaims
 
@@ -98,10 +99,11 @@ class DiscordAdapter(Interest, Delivery):
             "allowed_mentions": discord.AllowedMentions.none(),
             "guild_ready_timeout": guild_ready_timeout,
         }
-        # No shard_count: Discord's recommended count; on PostgreSQL shared by lease.
+        # No shard_count: Discord's recommended count; on PostgreSQL shared (and paced) by lease.
         self.client: discord.Client = ShardedCircleClient(
             self,
             claims=ShardClaims(app.db.url, app.db.schema),
+            pacer=IdentifyPacer(app.db.url, app.db.schema),
             shard_count=config.shard_count or None,
             shard_ids=config.shard_ids or None,
             **options,
@@ -116,8 +118,7 @@ class DiscordAdapter(Interest, Delivery):
         self._communities: dict[int, int] = {}  # guild id -> community row id
         self.store = AdapterStore(PLATFORM, app.db.sessions)
         self.panels = PanelBoard(self.store)
-        # user id -> guild they last used the bot in; saved, so a DM after a restart too
-        # belongs to that guild's community
+        # user id -> guild they last used the bot in; saved, so a DM after a restart belongs there
         self._last_guild: dict[int, int] = {}
         self._closed_dms: dict[int, float] = {}  # user id -> when their DMs refused us
         # key -> pieces a lookup found posted (index -> message id), for the send that follows
@@ -187,9 +188,8 @@ class DiscordAdapter(Interest, Delivery):
             here = info.platform_id.isdigit() and self.client.get_guild(int(info.platform_id))
             if info.platform == PLATFORM and here:
                 await self.app.community_returned(PLATFORM, info.platform_id)
-        log.info(
-            "connected to Discord as %s in %d guilds", self.client.user, len(self.client.guilds)
-        )
+        guilds = len(self.client.guilds)
+        log.info("connected to Discord as %s in %d guilds", self.client.user, guilds)
 
     async def catch_up(self) -> None:
         """Send what came due while connecting (the outbox put it off)."""

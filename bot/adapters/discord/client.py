@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import discord
 import yarl
 
+from bot.identify_pacing import IdentifyPacer
 from bot.platform import StartupError
 from bot.shard_claims import ShardClaims
 
 log = logging.getLogger("circlebot.discord")
-CATCH_UP_WAIT_SECONDS = 10.0  # closing waits this long for the catch-up, then cancels it
+HANDLERS_WAIT_SECONDS = 10.0  # closing waits this long for running handlers, then cancels
 
 
 class Events(Protocol):
@@ -56,30 +58,44 @@ class _Forwarding:
     """Event methods discord.py finds by name (`on_<event>`, `setup_hook`)."""
 
     events: Events
-    _catch_up: asyncio.Task[None] | None = None
+    _event_tasks: set[asyncio.Task[Any]]  # event handlers and the catch-up, while they run
+    _caught_up = False
     _closing = False  # set as close() begins: no catch-up starts after that
+    _shut = False  # set once the gateways closed: no event is handled after that
+
+    def _track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+        return task
 
     async def setup_hook(self) -> None:
         await self.events.setup()
 
     async def on_ready(self) -> None:
         await self.events.on_ready()
-        if self._catch_up is None and not self._closing:
-            self._catch_up = asyncio.create_task(self.events.catch_up(), name="catch-up")
+        if not self._caught_up and not self._closing:
+            self._caught_up = True
+            self._track(asyncio.create_task(self._run_catch_up(), name="catch-up"))
 
-    async def _finish_catch_up(self) -> None:
-        """Let the catch-up finish (bounded), so it holds no database connection past close."""
-        task = self._catch_up
-        if task is None or task.done() or task is asyncio.current_task():
-            return
+    async def _run_catch_up(self) -> None:
         try:
-            await asyncio.wait_for(asyncio.shield(task), CATCH_UP_WAIT_SECONDS)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await self.events.catch_up()
         except Exception:
             log.exception("sending what came due while connecting failed")
+
+    async def _finish_handlers(self) -> None:
+        """Let running handlers finish (bounded, then cancel them): they may hold database
+        connections, which must not outlive the client or the app."""
+        running = {
+            t for t in self._event_tasks if not t.done() and t is not asyncio.current_task()
+        }
+        if not running:
+            return
+        _done, late = await asyncio.wait(running, timeout=HANDLERS_WAIT_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     async def on_message(self, message: discord.Message) -> None:
         await self.events.on_message(message)
@@ -102,15 +118,24 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
     `discord.shard_count` / `shard_ids` from the config.
 
     With `claims` and no `shard_ids`, this process runs only the shards it claims by lease
-    (see `bot.shard_claims`) and starts the ones a dead process left free, every claim round.
+    (see `bot.shard_claims`): every claim round it starts the ones a dead process left free
+    and closes the ones it gives up to a process running fewer.
     """
 
     def __init__(
-        self, events: Events, *, claims: ShardClaims | None = None, **options: Any
+        self,
+        events: Events,
+        *,
+        claims: ShardClaims | None = None,
+        pacer: IdentifyPacer | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
         self.events = events
+        self._event_tasks = set()
         self.claims = claims
+        self.pacer = pacer
+        self.max_concurrency = 1  # IDENTIFY buckets, as GET /gateway/bot says
         self._takeover: asyncio.Task[None] | None = None
         self._claims_lost = False
 
@@ -131,7 +156,8 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
         """Launch the claimed shards (all of them without claims or with explicit ids)."""
         if self.claims is None or self.shard_ids is not None or self.is_closed():
             return await super().launch_shards()
-        recommended, url, _limits = await self.http.get_bot_gateway()
+        recommended, url, limits = await self.http.get_bot_gateway()
+        self.max_concurrency = max(int(limits.get("max_concurrency", 1)), 1)
         count = self.shard_count = self.shard_count or recommended
         self._connection.shard_count = count
         gateway = yarl.URL(url)
@@ -154,10 +180,42 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
                 self._claims_lost = True
                 await self.close()
                 return
-            for shard_id in await claims.claim_round(count):
+            decided = await claims.claim_round(count)
+            if decided.surplus:  # close first, unlock after: a shard never runs twice
+                for shard_id in decided.surplus:
+                    shard = self.get_shard(shard_id)
+                    if shard is not None:
+                        await shard.disconnect()
+                ids = self._connection.shard_ids or []
+                self._connection.shard_ids = [s for s in ids if s not in decided.surplus]
+                await claims.give_up(decided.surplus)
+            for shard_id in decided.claimed:
                 first = not self._connection.shard_ids
-                self._connection.shard_ids = [*self._connection.shard_ids, shard_id]
+                self._connection.shard_ids = [*(self._connection.shard_ids or []), shard_id]
                 await self.launch_shard(gateway, shard_id, initial=first)
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        """Hand an event to its handlers, unless the client has closed."""
+        if not self._shut:
+            super().dispatch(event, *args, **kwargs)
+
+    def _schedule_event(
+        self,
+        coro: Callable[..., Coroutine[Any, Any, Any]],
+        event_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> asyncio.Task[Any]:
+        # discord.py runs each handler as a task of its own and forgets it; kept here so
+        # that closing waits for them (discord.py has no public hook for this)
+        return self._track(super()._schedule_event(coro, event_name, *args, **kwargs))
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's IDENTIFY turn, shared with every process (see
+        `bot.identify_pacing`); without a pacer, discord.py's own 5 s pause."""
+        if self.pacer is None:
+            return await super().before_identify_hook(shard_id, initial=initial)
+        await self.pacer.turn(shard_id or 0, self.max_concurrency)
 
     async def close(self) -> None:
         """Close the gateway connections and give the shard leases up."""
@@ -171,10 +229,14 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
                 pass
             except Exception:  # closing still closes the shards and gives the leases up
                 log.exception("the shard claim rounds failed")
-        await self._finish_catch_up()
+        await self._finish_handlers()  # while they can still answer over HTTP
         await super().close()
+        self._shut = True  # discord.py may still dispatch (a delayed ready): not handled
+        await self._finish_handlers()  # any dispatched while the gateways closed
         if self.claims is not None:  # after the shards closed: no two processes run one
             await self.claims.release()
+        if self.pacer is not None:
+            await self.pacer.close()
 
 
 def events_of(interaction: discord.Interaction) -> Events:
