@@ -94,7 +94,9 @@ class Action:
 
     `emoji` lets a reaction press it where a platform has no buttons (Matrix: a member reacts
     with it on the bot's message); `command` is the text command that does the same, without
-    its prefix (`script next`), named beside the reaction as the typed alternative.
+    its prefix (`script next`), named beside the reaction as the typed alternative. `undo` is
+    the id of the action that takes this press back, pressed for the member when they withdraw
+    the press itself (remove the Matrix reaction that pressed it); empty: nothing to undo.
     """
 
     id: str
@@ -102,6 +104,7 @@ class Action:
     style: ActionStyle = ActionStyle.SECONDARY
     emoji: str = ""
     command: str = ""
+    undo: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,9 @@ class Message:
                 "fields": [[f.name, f.value, f.inline] for f in self.card.fields],
                 "footer": self.card.footer,
             },
-            "actions": [[a.id, a.label, a.style.value, a.emoji, a.command] for a in self.actions],
+            "actions": [
+                [a.id, a.label, a.style.value, a.emoji, a.command, a.undo] for a in self.actions
+            ],
             "attachment": None
             if self.attachment is None
             else {
@@ -213,7 +218,7 @@ class Message:
             text=tuple(parts),
             card=card,
             actions=tuple(
-                Action(a[0], a[1], ActionStyle(a[2]), *a[3:5]) for a in data.get("actions", [])
+                Action(a[0], a[1], ActionStyle(a[2]), *a[3:6]) for a in data.get("actions", [])
             ),
             attachment=None
             if not att

@@ -1492,6 +1492,7 @@ class MeetingService:
                 ActionStyle.SUCCESS,
                 emoji=RSVP_EMOJI["come"],
                 command=rsvp,
+                undo=rsvp_action(view, occ.key, "skip"),
             ),
             Action(
                 rsvp_action(view, occ.key, "remind"),
@@ -1499,6 +1500,7 @@ class MeetingService:
                 ActionStyle.PRIMARY,
                 emoji=RSVP_EMOJI["remind"],
                 command=f"{rsvp} yes",
+                undo=rsvp_action(view, occ.key, "skip"),
             ),
             Action(
                 rsvp_action(view, occ.key, "skip"),

@@ -4,6 +4,7 @@ an encrypted room), across a restart, and stale presses refused with the reason.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -274,3 +275,61 @@ async def test_discord_rsvp_button_of_a_meeting_that_is_over_or_deleted_says_so(
     assert gone["data"]["flags"] == EPHEMERAL
     assert "That meeting no longer exists" in gone["data"]["content"]
     assert standin.violations == []
+
+
+async def test_matrix_removing_the_rsvp_reaction_withdraws_the_rsvp_and_the_count(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    async with scene(synapse, tmp_path) as s:  # reactions in the clear: no wait for room keys
+        ana, room, app = s.ana, s.room, s.bot.app
+        ben = await s.member("ben")
+        start = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+        mark = ana.mark()
+        await ana.say(
+            room, f'!meeting schedule "Open circle" "{start:%Y-%m-%d %H:%M}" 1h zone:UTC'
+        )
+        await ana.wait_for(lambda r, e: "Scheduled Open circle" in _body(e), mark, 60)
+        # post one of its announcements now instead of waiting for its time
+        meetings: Any = app.cogs["meetings"]
+        view = await meetings.service.get(1)
+        planned = await meetings.service.wanted(view, since=datetime.now(UTC))
+        pre = next(p for p in planned if not p.target.is_dm)
+        key = pre.key.rsplit(".", 1)[0] + ".now"
+        await app.outbox.enqueue(key, pre.target, pre.message, datetime.now(UTC), refs=pre.refs)
+        _r, post = await ana.wait_for(lambda r, e: "React to choose" in _body(e), mark, 60)
+        assert "Nobody has said yet" in post.body
+        for _try in range(300):  # the post's event id is on record: reactions find its buttons
+            if await app.outbox.status_of(key) == "sent":
+                break
+            await asyncio.sleep(0.1)
+
+        mark = ana.mark()
+        reacted = await ben.client.room_send(
+            room,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": post.event_id, "key": "✅"}},
+            ignore_unverified_devices=True,
+        )
+        assert isinstance(reacted, RoomSendResponse), reacted
+        await ana.wait_for(
+            lambda r, e: r == room and "1 member plans to come" in _new(e), mark, 60
+        )
+        assert len(await meetings.service.rsvps_of(1, f"matrix:{ben.user_id}")) == 1
+
+        mark = ana.mark()
+        await ben.client.room_redact(room, reacted.event_id)  # ben takes his ✅ back
+        await ana.wait_for(lambda r, e: r == room and "Nobody has said yet" in _new(e), mark, 60)
+        assert await meetings.service.rsvps_of(1, f"matrix:{ben.user_id}") == []
+
+
+def _body(event: Any) -> str:
+    """A bot notice's text, else nothing."""
+    return event.body if isinstance(event, RoomMessageNotice) else ""
+
+
+def _new(event: Any) -> str:
+    """The new text of an `m.replace` edit, else nothing."""
+    content = getattr(event, "source", {}).get("content", {})
+    if content.get("m.relates_to", {}).get("rel_type") != "m.replace":
+        return ""
+    return str(content.get("m.new_content", {}).get("body", ""))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -99,6 +100,7 @@ class MatrixAdapter(LivePosts, PlatformDefaults):
         )
         self.sender = Sender(self.client, self.wait_until)
         self.panels = MatrixPanels(self)
+        self._staying = OrderedDict()
         self.show_panel = self.panels.show
         self.ready = self.sync.ready
         # key -> pieces a lookup found sent (index -> event id), for the send that follows

@@ -6,6 +6,10 @@ members press a choice with one tap; a member's reaction on it is read back thro
 `on_live_reaction` when it is no panel's button, which finds such a post's buttons in the
 outbox (`Outbox.live_actions`), so a reaction on a post from before a restart still works. The
 member's reaction is then redacted when the room lets the bot (a reaction shows who pressed).
+When it cannot be, the reaction stays, and the member taking it back (a redaction of their
+own reaction) presses the button's `undo` for them: removing ✅ withdraws that RSVP. Such
+reactions are remembered in memory only (at most `REMEMBERED_PRESSES`), so one left from
+before a restart is taken back by typing the command instead.
 An edit is an `m.replace` with the whole new text in `m.new_content` (`render.edit_content`),
 encrypted in an encrypted room with the relation also on the clear envelope (`RelatingClient`).
 """
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import cast
 
 from bot.adapters.matrix.direct import DirectRooms
@@ -28,6 +34,17 @@ from bot.platform import Host
 
 log = logging.getLogger("circlebot.matrix")
 
+REMEMBERED_PRESSES = 2000  # reactions that stayed after pressing a button with an `undo`
+
+
+@dataclass(frozen=True)
+class StayingPress:
+    """A member's reaction that pressed a button and stays in the room."""
+
+    room_id: str
+    sender: str
+    undo: str  # the action id that takes the press back
+
 
 class LivePosts:
     """Editing outbox posts in place and offering their reactions (mixed into
@@ -38,6 +55,8 @@ class LivePosts:
     dms: DirectRooms
     panels: MatrixPanels
     sender: Sender
+
+    _staying: OrderedDict[str, StayingPress]
 
     async def _incoming(self, room_id: str, sender: str) -> Incoming:
         """The adapter's (`MatrixAdapter._incoming`)."""
@@ -83,4 +102,18 @@ class LivePosts:
             await self.sender.redact(room_id, reaction_id)
         except DeliveryError as exc:
             log.info("the reaction that pressed a button stays (cannot redact it): %s", exc)
+            if action.undo:
+                self._staying[reaction_id] = StayingPress(room_id, sender, action.undo)
+                while len(self._staying) > REMEMBERED_PRESSES:
+                    self._staying.popitem(last=False)
         return True
+
+    async def on_redaction(self, room_id: str, sender: str, redacts: str) -> None:
+        """A redaction in a community room: when it takes back the sender's own reaction that
+        pressed a button with an `undo` (a meeting's ✅), press that undo for them, answered
+        privately like the press was. Anyone else's redaction of it changes nothing."""
+        press = self._staying.get(redacts)
+        if press is None or press.room_id != room_id or press.sender != sender:
+            return
+        del self._staying[redacts]
+        await self.app.dispatcher.handle_action(await self._incoming(room_id, sender), press.undo)

@@ -29,6 +29,7 @@ from nio import (
     LocalProtocolError,
     MegolmEvent,
     ReactionEvent,
+    RedactionEvent,
     RoomMemberEvent,
     RoomMessageText,
     SyncError,
@@ -88,6 +89,9 @@ class Handlers(Protocol):
         self, room_id: str, sender: str, event_id: str, reacts_to: str, key: str
     ) -> None:
         """A reaction in a community room (a press when it is on a panel's button)."""
+
+    async def on_redaction(self, room_id: str, sender: str, redacts: str) -> None:
+        """`sender` redacted event `redacts` in a community room (a reaction taken back)."""
 
     async def on_plain(self, room_id: str, sender: str, body: str) -> None:
         """Plain chat in a community room (for channel watch)."""
@@ -306,6 +310,8 @@ class SyncLoop:
                 "DM" if is_dm else "community room",
             )
             return None
+        if isinstance(event, RedactionEvent) and not is_dm:
+            return partial(self.handlers.on_redaction, room_id, event.sender, event.redacts)
         if isinstance(event, ReactionEvent) and not is_dm:
             return partial(
                 self.handlers.on_reaction,
