@@ -831,7 +831,18 @@ def _parse_toml(text: str, checker: RowChecker) -> None:
 
 
 def _parse_csv(text: str, checker: RowChecker) -> None:
-    reader = csv.DictReader(io.StringIO(text.strip() + "\n"))
+    # newline="" as the csv module asks: a bare CR ends a line like LF does, and a quoted
+    # field keeps its line breaks.
+    reader = csv.DictReader(io.StringIO(text.strip() + "\n", newline=""))
+    try:
+        _read_csv(reader, checker)
+    except csv.Error as exc:  # e.g. a quote never closed: the file's problem, not ours
+        checker.result.problems.append(
+            Problem(checker.file, reader.line_num, "", f"this CSV cannot be read: {exc}")
+        )
+
+
+def _read_csv(reader: csv.DictReader[str], checker: RowChecker) -> None:
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = sorted(set(header) - set(CSV_COLUMNS))
     if unknown or "id" not in header:

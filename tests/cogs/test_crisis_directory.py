@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.paths import DATA_DIR
 from cogs.crisis import directory
@@ -233,3 +235,24 @@ def test_unknown_fields_are_refused_not_ignored() -> None:
     [problem] = bad.finish().problems
     assert problem.key == "us-988-lifeline.verfied_at" and problem.line == 1
     assert problem.message == "unknown key (did you mean `verified_at`?)"
+
+
+CSV_PIECES = st.sampled_from(
+    ["id", "name", "country", "phone", ",", '"', "\r", "\n", "\r\n", "x" * 40, "GB", "+44 116 123"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(CSV_PIECES | st.text(max_size=5), max_size=40).map("".join))
+def test_any_csv_text_ends_in_rows_or_problems_never_an_exception(text: str) -> None:
+    """A moderator's CSV, however broken (bare CRs, quotes never closed), is read or refused
+    with a problem naming a line; the import never fails with an exception."""
+    result = parse("id,name,country,phone\n" + text, fmt="csv")
+    assert all(problem.line >= 1 for problem in result.problems)
+
+
+def test_a_bare_carriage_return_ends_a_row_and_a_huge_field_is_named() -> None:
+    rows = parse("id,name,country,phone\rgb-a,A line,GB,116 123\r", fmt="csv")
+    assert not any("cannot be read" in p.message for p in rows.problems)
+    huge = parse('id,name,country,phone\n"' + "x" * 200_000 + '",B,GB,1\n', fmt="csv")
+    assert [p.message.startswith("this CSV cannot be read") for p in huge.problems] == [True]
