@@ -360,6 +360,11 @@ class Report:
     edited: int = 0  # sent posts kept current: edited on the platform
     lost: int = 0  # the lease ran out or another process took the item: left to that process
 
+    def add(self, other: Report) -> None:
+        """Add `other`'s counts to these (in place)."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 @dataclass
 class PlanResult:
@@ -410,6 +415,9 @@ class Outbox:
         self.grace = grace
         self.keep_settled = keep_settled
         self.lease_seconds = lease_seconds
+        # Every pass of this process added up since it started: a pass woken by an enqueue and
+        # one asked for explicitly each report only their own share.
+        self.totals = Report()
         self.lease_on_server = False  # PostgreSQL with a real clock: leases on the server's
         # Set when every process delivers (PostgreSQL, real clock): told of each time planned
         # here, so the others wake for it too; after a pass the outbox plans its next wake-up.
@@ -1027,6 +1035,7 @@ class Outbox:
             for row in edits:
                 report.edited += await self._edit_one(row, now)
             await self._prune(now)
+            self.totals.add(report)
         upcoming = await self.next_wake()  # also when a lease held elsewhere runs out
         if upcoming is not None:
             self.wake_at(upcoming)

@@ -362,8 +362,8 @@ async def test_outbox_delivers_a_file_and_splits_long_content(circle: Circle) ->
     target = Target("discord", str(general.id))
     async with circle.standin.client_running(adapter.client):
         await app.outbox.enqueue("weekly.1", target, message, app.clock.now())
-        report = await app.outbox.deliver_due()
-    assert report.sent == 1
+        await app.outbox.deliver_due()
+    assert app.outbox.totals.sent == 1
     assert await app.outbox.status_of("weekly.1") == "sent"
     posted = circle.standin.state.bot_messages(general)
     assert len(posted) == 3
@@ -443,14 +443,14 @@ async def test_a_post_that_reached_discord_before_a_crash_is_not_posted_again(
             "m5.dm.bob", dm, Message.coerce("Starts in 10 minutes"), app.clock.now()
         )
         answer_lost(adapter)
-        first = await app.outbox.deliver_due()
-        assert first.sent == 0  # posted, but the outbox never heard back
+        await app.outbox.deliver_due()
+        assert app.outbox.totals.sent == 0  # posted, but the outbox never heard back
         assert await app.outbox.status_of("m5.start") == "pending"
 
     restarted = await restarted_later(circle, minutes=10)
     async with circle.standin.client_running(circle.adapter(restarted).client):
-        report = await restarted.outbox.deliver_due()
-    assert (report.found, report.sent) == (2, 0)
+        await restarted.outbox.deliver_due()
+    assert (restarted.outbox.totals.found, restarted.outbox.totals.sent) == (2, 0)
     assert await restarted.outbox.status_of("m5.start") == "sent"
     assert await restarted.outbox.status_of("m5.dm.bob") == "sent"
     (shown,) = circle.standin.state.bot_messages(general)
@@ -477,8 +477,8 @@ async def test_a_split_post_cut_by_a_crash_gets_only_its_missing_pieces(circle: 
 
     restarted = await restarted_later(circle, minutes=10)
     async with circle.standin.client_running(circle.adapter(restarted).client):
-        report = await restarted.outbox.deliver_due()
-    assert report.sent == 1
+        await restarted.outbox.deliver_due()
+    assert restarted.outbox.totals.sent == 1
     pieces = circle.standin.state.bot_messages(general)
     assert len(pieces) == 4
     assert [MARKED.search(p["content"])[2] for p in pieces] == [" 1/4", " 2/4", " 3/4", " 4/4"]
@@ -542,8 +542,8 @@ async def test_without_read_message_history_a_lost_answer_is_posted_again_and_lo
 
     restarted = await restarted_later(circle, minutes=10)
     async with circle.standin.client_running(circle.adapter(restarted).client):
-        report = await restarted.outbox.deliver_due()
-    assert report.sent == 1
+        await restarted.outbox.deliver_due()
+    assert restarted.outbox.totals.sent == 1
     assert len(state.bot_messages(general)) == 2
     assert "lacks Read Message History" in caplog.text
 
@@ -560,11 +560,11 @@ async def test_a_429_on_send_is_retried_after_retry_after(circle: Circle) -> Non
             Message.coerce("Starting now"),
             app.clock.now(),
         )
-        report = await app.outbox.deliver_due()
+        await app.outbox.deliver_due()
     limited, delivered = circle.standin.requests("POST", rf"/channels/{general.id}/messages")
     assert (limited.status, delivered.status) == (429, 200)
     assert delivered.at - limited.at >= 0.3
-    assert report.sent == 1
+    assert app.outbox.totals.sent == 1
     (shown,) = circle.standin.state.bot_messages(general)
     assert MARKED.sub("", shown["content"]) == "Starting now"
 
@@ -608,12 +608,12 @@ async def test_closed_dms_are_reported_once_and_not_retried(circle: Circle) -> N
             Message.coerce("Your meeting starts soon"),
             app.clock.now(),
         )
-        report = await app.outbox.deliver_due()
+        await app.outbox.deliver_due()
     assert pointer["data"]["flags"] == EPHEMERAL
     assert "DMs are closed" in notice["content"]
     assert notice["flags"] & EPHEMERAL
     assert len(standin.requests("POST", dm_posts)) == 1  # one try, no loop
-    assert report.failed == 1
+    assert app.outbox.totals.failed == 1
     assert await app.outbox.status_of("m3.reminder.bob") == "failed"
     assert standin.violations == []
 
