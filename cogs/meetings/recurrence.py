@@ -85,7 +85,18 @@ def local_key(naive: datetime) -> str:
 
 
 def from_key(key: str) -> datetime:
-    """Inverse of `local_key`."""
+    """Inverse of `local_key` (naive local wall time); ValueError for text it did not make.
+
+    `fromisoformat` reads a key about twenty times faster than `strptime` (a start-up reads
+    one for every meeting); a text it reads that `local_key` would not write back the same
+    (another ISO form) goes through `strptime`, so what is accepted is unchanged.
+    """
+    try:
+        naive = datetime.fromisoformat(key)
+    except ValueError:
+        naive = None
+    if naive is not None and naive.tzinfo is None and local_key(naive) == key:
+        return naive
     return datetime.strptime(key, LOCAL_FORMAT)
 
 

@@ -975,19 +975,22 @@ class MeetingService:
         rsvps: list[RsvpView] | None = None,
         names: dict[tuple[int, str], str] | None = None,
         latest: dict[OutboxRef, datetime | None] | None = None,
+        horizon: timedelta | None = None,
     ) -> OwnerPlan:
         """What `_replan` hands the outbox for this meeting: its wanted items and the window.
 
         `latest` holds each meeting's last pending due time when the caller read them in bulk
-        (a rebuild); otherwise it is read here.
+        (a rebuild); otherwise it is read here. `horizon`: `self.horizon` when the caller
+        already has it (a rebuild asks once, not several times per meeting).
         """
         now = self.now
+        horizon = horizon if horizon is not None else self.horizon
         outbox = self.outbox
         since = now - (lookback if lookback is not None else outbox.grace)
         # The window reaches the meeting's last pending item even when this process's horizon
         # ends earlier (a follower or a starting process whose clock lags the leader's): what
         # another planner already wrote is then reconciled, never withdrawn for being unseen.
-        until = now + self.horizon
+        until = now + horizon
         owner = meeting_ref(view.id)
         last = latest[owner] if latest is not None else await outbox.latest_pending(owner)
         if last is not None and last > until:
@@ -996,16 +999,23 @@ class MeetingService:
         return OwnerPlan(owner, tuple(items), since, until)
 
     async def _planned(
-        self, view: MeetingView, *, names: dict[tuple[int, str], str] | None = None
+        self,
+        view: MeetingView,
+        *,
+        names: dict[tuple[int, str], str] | None = None,
+        horizon: timedelta | None = None,
     ) -> None:
-        """After the outbox holds the meeting's plan: its next planning job and its calendar."""
+        """After the outbox holds the meeting's plan: its next planning job and its calendar.
+
+        `horizon`: as in `_plan`."""
+        horizon = horizon if horizon is not None else self.horizon
         nxt = (
             None
             if view.cancelled
-            else view.next_occurrence(self.now + self.horizon + timedelta(seconds=1))
+            else view.next_occurrence(self.now + horizon + timedelta(seconds=1))
         )
         if nxt is not None:
-            when = nxt.start - self.horizon
+            when = nxt.start - horizon
             self._plan_due[view.id] = when
             if self._sweep_at is None or when < self._sweep_at:
                 self._plan_sweep()  # only a sooner moment moves the sweep (no scan per meeting)
@@ -1197,21 +1207,23 @@ class MeetingService:
             names = await self._pseudonyms(chunk)
             latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
             plans = []
+            horizon = self.horizon
             for n, view in enumerate(chunk, 1):
                 plans.append(
                     await self._plan(
                         view,
-                        lookback=self.horizon,
+                        lookback=horizon,
                         rsvps=rsvps.get(view.id, []),
                         names=names,
                         latest=latest,
+                        horizon=horizon,
                     )
                 )
                 if n % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
             await self.outbox.replan_many(plans)
             for n, view in enumerate(chunk, 1):
-                await self._planned(view, names=names)
+                await self._planned(view, names=names, horizon=horizon)
                 if n % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
         return len(ids)

@@ -163,3 +163,42 @@ def test_a_moved_occurrence_is_found_in_its_new_place() -> None:
     assert view.next_occurrence(datetime(2026, 3, 11, tzinfo=UTC)) == Occurrence(
         "2026-03-16T19:00", datetime(2026, 3, 16, 19, 0, tzinfo=UTC)
     )
+
+
+def _strptime_or_error(text: str) -> datetime | str:
+    try:
+        return datetime.strptime(text, recurrence.LOCAL_FORMAT)
+    except ValueError:
+        return "ValueError"
+
+
+def _from_key_or_error(text: str) -> datetime | str:
+    try:
+        return recurrence.from_key(text)
+    except ValueError:
+        return "ValueError"
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_an_occurrence_key_reads_back_as_its_wall_time(moment: datetime) -> None:
+    naive = moment.replace(second=0, microsecond=0)
+    assert recurrence.from_key(recurrence.local_key(naive)) == naive
+
+
+KEYISH = st.text(alphabet="0123456789-:T+WZ. ", max_size=22)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.one_of(
+        KEYISH,
+        st.datetimes().map(lambda d: d.isoformat()),
+        st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
+        st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M")),
+        st.datetimes().map(lambda d: f"{d.year}-{d.month}-{d.day}T{d.hour}:{d.minute}"),
+    )
+)
+def test_reading_a_key_accepts_and_refuses_what_it_always_did(text: str) -> None:
+    """Any text, a stored key or not, reads as `strptime` with the key format reads it."""
+    assert _from_key_or_error(text) == _strptime_or_error(text)
