@@ -77,7 +77,8 @@ class Responder(Protocol):
         """Why a post naming `role` here would not notify its members (Discord: the role
         does not allow mentions and the bot lacks Mention Everyone); None when it would, or
         when the platform cannot tell. Raises `UserError` for a role no post can ping
-        (Discord's @everyone role)."""
+        (Discord's @everyone role; any role where posts cannot ping, as on Matrix and the
+        console)."""
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         """Answer where the command came from (privately if `ephemeral`)."""
@@ -122,8 +123,14 @@ class ResponderDefaults:
         return None
 
     async def ping_note(self, role: str) -> str | None:
-        """The platform cannot tell: nothing to add."""
-        return None
+        """The platform has no roles a post can notify (Matrix power levels say who may do
+        what, not whom to notify; the console has tiers only): every role is refused."""
+        raise UserError(
+            _(
+                "Announcements here cannot ping a role: this platform has no roles a post can "
+                "notify, so `{role}` names nothing to ping. Nothing was changed."
+            ).format(role=escape_markdown(role[:64]))
+        )
 
 
 @dataclass

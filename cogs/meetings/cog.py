@@ -518,7 +518,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 location=where,
                 location_label=label,
                 channel=announce.key,
-                script=script.strip() if script else None,
+                script=await self._script_name(ctx, script),
                 facilitators=(facilitator.key,) if facilitator else (ctx.actor.key,),
             )
         )
@@ -535,6 +535,21 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             name=zone_name,
         )
         await ctx.reply(understood, ephemeral=True)
+
+    async def _script_name(self, ctx: Context, typed: str | None) -> str | None:
+        """The name of one of the community's scripts that `typed` names (any case), None for
+        nothing typed; `UserError` naming how to list them when it names none (also when the
+        scripts part is off, as then there are none)."""
+        name = (typed or "").strip()
+        if not name:
+            return None
+        found = await self.suggestions.choices("script", ctx, name)
+        match = next((c.value for c in found if c.value.casefold() == name.casefold()), None)
+        if match is None:
+            raise UserError(
+                render.no_such_script(name=escape_markdown(name[:40]), prefix=ctx.prefix)
+            )
+        return match
 
     def _summary(self, verb: str, view: MeetingView, note: str | None = None) -> Message:
         return render.summary(verb, view, view.next_occurrence(self.clock.now()), note)
@@ -620,7 +635,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 channel=(await self._announce_place(ctx, channel)).key
                 if channel
                 else view.channel,
-                script=(script.strip() or None) if script is not None else view.script,
+                script=await self._script_name(ctx, script) if script is not None else view.script,
             ),
             start_changed=(start_local, zone_name) != (view.start_local, view.timezone),
         )

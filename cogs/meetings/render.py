@@ -366,6 +366,14 @@ def no_meetings() -> str:
     return _("There are no meetings here yet.")
 
 
+def no_such_script(name: object, prefix: object) -> str:
+    """A meeting's script that names none of the community's scripts."""
+    return _(
+        "There is no script called `{name}` here, so nothing was saved. "
+        "`{prefix}script list` shows the scripts you can name."
+    ).format(name=name, prefix=prefix)
+
+
 def role_expected() -> str:
     return _("Give the role's id, or off.")
 

@@ -337,8 +337,14 @@ class InteractionResponder(ResponderDefaults):
     async def ping_note(self, role: str) -> str | None:
         guild = self._interaction.guild
         found = guild.get_role(int(role)) if guild is not None and role.isdigit() else None
-        if guild is None or found is None or guild.me is None:
+        if guild is None or guild.me is None:
             return None
+        if found is None:
+            raise UserError(
+                _("`{role}` names no role of this server; choose one from the list.").format(
+                    role=escape_markdown(role[:64])
+                )
+            )
         shown = f"**@{escape_markdown(found.name)}**"
         if found.is_default():
             raise UserError(

@@ -1,0 +1,93 @@
+"""What a meeting's options refuse: a script or a ping role that names nothing is not saved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, cast
+
+import discord
+import pytest
+
+from bot.adapters.discord.responder import InteractionResponder
+from bot.clock import VirtualClock
+from bot.core.errors import UserError
+from bot.core.permissions import Tier
+from tests.harness.app import AppFactory
+from tests.harness.platform import FakePlatform, Said
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+SCHEDULE = '!meeting schedule Circle "2026-12-01 19:00" 60m'
+
+
+async def open_app(app_factory: AppFactory, cogs: list[str]) -> FakePlatform:
+    _app, fake = await app_factory.on_platform(
+        cogs,
+        clock=VirtualClock(START),
+        actors={"fac": Tier.FACILITATOR, "mod": Tier.MODERATOR},
+    )
+    return fake
+
+
+def text(said: list[Said]) -> str:
+    return "\n".join(s.text for s in said)
+
+
+@pytest.mark.parametrize("typed", ["nope", "standard-ish", "online online", "🙂"])
+async def test_a_script_that_names_none_of_the_communitys_is_refused_and_nothing_saved(
+    app_factory: AppFactory, typed: str
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings", "scripts"])
+    answer = text(await fake.say("fac", f'{SCHEDULE} script:"{typed}"'))
+    assert "There is no script called" in answer and "nothing was saved" in answer
+    assert "!script list" in answer
+    assert "Circle" not in text(await fake.say("fac", "!meeting list"))
+
+
+async def test_a_script_the_community_has_is_kept_in_its_own_spelling(
+    app_factory: AppFactory,
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings", "scripts"])
+    assert "Scheduled" in text(await fake.say("fac", f"{SCHEDULE} script:Family-Friends"))
+    refused = text(await fake.say("fac", "!meeting edit Circle script:nope"))
+    assert "There is no script called `nope`" in refused
+    assert "Script: family-friends" in text(await fake.say("fac", "!meeting info Circle"))
+
+
+async def test_without_the_scripts_part_no_script_can_be_named(app_factory: AppFactory) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    answer = text(await fake.say("fac", f"{SCHEDULE} script:standard"))
+    assert "There is no script called `standard`" in answer
+    assert "Circle" not in text(await fake.say("fac", "!meeting list"))
+
+
+async def test_a_ping_role_where_posts_cannot_ping_is_refused(app_factory: AppFactory) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    await fake.say("fac", SCHEDULE)
+    answer = text(await fake.say("mod", "!meeting ping Circle blahblah"))
+    assert "cannot ping a role" in answer and "Nothing was changed" in answer
+    assert "will ping" not in answer
+    assert "ping nobody" in text(await fake.say("mod", "!meeting ping Circle off"))
+
+
+class _Role:
+    def __init__(self, name: str, *, default: bool = False, mentionable: bool = True) -> None:
+        self.name, self.mentionable, self._default = name, mentionable, default
+
+    def is_default(self) -> bool:
+        return self._default
+
+
+async def test_on_discord_a_role_id_the_server_does_not_have_is_refused() -> None:
+    roles = {42: _Role("Members")}
+    guild = SimpleNamespace(
+        get_role=roles.get,
+        me=SimpleNamespace(guild_permissions=SimpleNamespace(mention_everyone=False)),
+    )
+    interaction = SimpleNamespace(guild=guild, guild_id=1)
+    responder = InteractionResponder(
+        cast(Any, None), cast(discord.Interaction, interaction), private=False
+    )
+    assert await responder.ping_note("42") is None
+    with pytest.raises(UserError, match="names no role of this server"):
+        await responder.ping_note("43")
