@@ -8,12 +8,13 @@ over the time from its first post to its last (process start-up is not counted).
 be posted exactly once, else the run fails. Goal per count: at least 50 deliveries per second
 (the database, the workers and this machine's other load share its cores, so more processes
 need not mean more speed here; the rows are for comparing runs).
-Run: .venv/bin/python -m benchmarks.shared_delivery [ITEMS] [--processes N ...]
+Run: .venv/bin/python -m benchmarks.shared_delivery [ITEMS] [--processes N ...] [--quick]
 (PostgreSQL at CIRCLEBOT_TEST_PG)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -130,9 +131,15 @@ async def main(items: int, counts: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    chosen = (
-        [int(a) for a in args[args.index("--processes") + 1 :]] if "--processes" in args else []
+    parser = argparse.ArgumentParser(
+        description="Deliveries per second when several processes share a burst on PostgreSQL."
     )
-    numbers = args[: args.index("--processes")] if "--processes" in args else args
-    asyncio.run(main(int(numbers[0]) if numbers else 10_000, chosen or [1, 2, 3]))
+    parser.add_argument("items", nargs="?", type=int, default=10_000, help="burst size")
+    parser.add_argument(
+        "--processes", nargs="+", type=int, default=[1, 2, 3], help="process counts to run"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run of 150 items")
+    options = parser.parse_args()
+    if options.quick:
+        options.items = 150
+    asyncio.run(main(options.items, options.processes))

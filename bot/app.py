@@ -312,10 +312,12 @@ class App:
             self.mirrors.pop(transport.platform, None)
 
     async def start(self) -> None:
-        """Lead (timed work: jobs, the outbox) or follow (commands only), then keep checking.
+        """Start timed work and the cogs, then keep the heartbeat.
 
-        Cogs start on followers too (their hooks serve commands); what they plan goes to the
-        leader. A follower that takes over later rebuilds the jobs (bot/leader.py).
+        PostgreSQL with a real clock: every process takes due timed jobs from the shared queue
+        and due outbox items under leases; none leads. SQLite (one process) and virtual clocks
+        (tests): this process leads, or follows until the leader is gone and then rebuilds the
+        jobs (bot/leader.py).
         """
         await self.leader.begin()
         if self.db.engine.dialect.name == "sqlite":

@@ -271,9 +271,10 @@ def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, 
 
     Keys: `healthy` (a process doing timed work has a fresh heartbeat: on PostgreSQL one
     that works the shared queue of timed jobs, on SQLite the leader), `database` (`url`
-    without password, `reachable`, `problem`), `leader` (the first such process, or null),
-    `processes` (each: id, host, pid, started_at and heartbeat_at as ISO 8601 UTC,
-    heartbeat_age_seconds, fresh, leader: does timed work, platforms: name -> connected),
+    without password, `reachable`, `problem`), `timed_work_by` (the first such process, or
+    null: on PostgreSQL every live process takes timed jobs, none leads), `processes` (each:
+    id, host, pid, started_at and heartbeat_at as ISO 8601 UTC, heartbeat_age_seconds, fresh,
+    does_timed_work, platforms: name -> connected),
     `outbox` (pending, oldest_due, failed, skipped, retracting: counts of items), `timed_jobs`
     (PostgreSQL: workers, the live processes working the queue; queued; overdue, queued and
     due over a minute ago; running; next_due as ISO 8601 UTC or null; null on SQLite) and
@@ -289,7 +290,7 @@ def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, 
             "heartbeat_at": p.heartbeat_at.astimezone(UTC).isoformat(),
             "heartbeat_age_seconds": round((now - p.heartbeat_at).total_seconds(), 1),
             "fresh": p.fresh(now),
-            "leader": p.leader,
+            "does_timed_work": p.leader,
             "platforms": dict(p.platforms),
         }
 
@@ -298,7 +299,7 @@ def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, 
     return {
         "healthy": leader is not None,
         "database": {"url": display_url, "reachable": True, "problem": None},
-        "leader": process(leader) if leader is not None else None,
+        "timed_work_by": process(leader) if leader is not None else None,
         "processes": [process(p) for p in view.processes],
         "outbox": {
             "pending": view.pending,
@@ -331,7 +332,7 @@ def status_json_unreachable(
     return {
         "healthy": False,
         "database": {"url": display_url, "reachable": reachable, "problem": problem},
-        "leader": None,
+        "timed_work_by": None,
         "processes": [],
         "outbox": None,
         "timed_jobs": None,

@@ -272,6 +272,10 @@ def _reason(exc: BaseException) -> str | None:
         return "the server accepts no connections now (starting, stopping or full)"
     if isinstance(exc, (ConnectionError, OSError)) and exc.errno is not None:
         return (exc.strerror or str(exc)).lower()
+    if isinstance(exc, (ConnectionError, asyncpg.InterfaceError, asyncpg.ProtocolViolationError)):
+        # Something answered, but not as PostgreSQL does (a web server or a proxy on that
+        # port: asyncpg says it "rejected SSL upgrade"), or the connection broke off.
+        return f"what answers there does not speak PostgreSQL's protocol ({exc})"
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
         return "the database file cannot be opened"
     return None

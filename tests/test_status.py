@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,7 +109,8 @@ async def test_status_json_gives_a_supervisor_the_same_facts(
         "reachable": True,
         "problem": None,
     }
-    assert found["leader"]["pid"] == os.getpid() and found["leader"]["fresh"] is True
+    assert found["timed_work_by"]["pid"] == os.getpid() and found["timed_work_by"]["fresh"]
+    assert found["processes"][0]["does_timed_work"] is True
     assert [p["pid"] for p in found["processes"]] == [os.getpid()]
     assert found["outbox"]["pending"] == 1
     assert found["outbox"]["oldest_due"] == "2026-12-01T11:00:00+00:00"
@@ -143,6 +145,39 @@ def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path: Path)
         "Is it running there, and is database.url right?"
     ], result.stderr
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def http_port() -> int:
+    """A port on 127.0.0.1 where a web server answers, not PostgreSQL (a wrong port)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def answer() -> None:
+        while True:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["migrate", "status", "status --json"])
+def test_a_port_where_something_else_answers_is_one_clear_line(
+    command: str, tmp_path: Path
+) -> None:
+    url = f"postgresql+asyncpg://circle@127.0.0.1:{http_port()}/circlebot"
+    (tmp_path / "config.toml").write_text(
+        f'[database]\nurl = "{url}"\n\n[security]\nencryption_keys = ["{generate_key()}"]\n'
+    )
+    result = circlebot(*command.split(), cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "does not speak PostgreSQL's protocol" in line and "Traceback" not in result.stderr
+    if command.endswith("--json"):
+        assert json.loads(result.stdout)["database"]["reachable"] is False
 
 
 def test_status_json_says_the_database_is_unreachable(tmp_path: Path) -> None:
