@@ -160,7 +160,7 @@ async def test_a_new_language_needs_only_a_catalog(
         fake = FakePlatform(await app_factory())
         assert "de" in i18n.available_languages()
         said = await fake.say("ana", "!me language de")
-        assert said[0].text == "Ich spreche mit dir jetzt de."
+        assert said[0].text == "Ich spreche mit dir jetzt Deutsch (de)."
         assert (await fake.say("ana", "!ping"))[0].text == "Pong! Ich bin da."
         assert (await fake.say("ben", "!ping"))[0].text == "pong"
     finally:

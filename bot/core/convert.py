@@ -269,18 +269,57 @@ COUNTRY_NAMES: dict[str, str] = {
 }
 
 
+# Parts of a country people commonly type for it; the CLDR has them as subdivisions only.
+_COUNTRY_PARTS = {"england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB"}
+
+
+def _country_aliases() -> dict[str, str]:
+    """Other codes the CLDR reads as one country: `UK`, alpha-3 (`GBR`), numeric (`826`)."""
+    from babel.core import get_global
+
+    aliases: dict[str, str] = {}
+    for alias, targets in get_global("territory_aliases").items():
+        if len(targets) == 1 and targets[0] in COUNTRY_NAMES:
+            aliases[str(alias).upper()] = targets[0]
+    return aliases
+
+
+COUNTRY_ALIASES = _country_aliases()
+
+
+def _name_key(text: str) -> str:
+    words = " ".join(text.replace(".", "").split()).casefold()
+    return words.removeprefix("the ")
+
+
 def check_country(text: str) -> str:
-    """The ISO 3166-1 alpha-2 code (`"DE"`) for a code in any case (`de`, `US`) or an English
-    country name (names from the CLDR via Babel); raises `UserError` for anything else."""
+    """The ISO 3166-1 alpha-2 code (`"DE"`) for a code in any case (`de`, `US`), another code
+    the CLDR knows (`UK`, `GBR`, `826`), or a country's name in English or in the language in
+    use (`Deutschland`, `the United Kingdom`; names from the CLDR via Babel); raises
+    `UserError` for anything else."""
+    from bot.i18n import current_language
+
     raw = text.strip()
-    if raw.upper() in COUNTRY_NAMES:
-        return raw.upper()
-    for code, name in COUNTRY_NAMES.items():
-        if name.casefold() == raw.casefold():
-            return code
+    code = raw.replace(".", "").upper()
+    if code in COUNTRY_NAMES:
+        return code
+    if code in COUNTRY_ALIASES:
+        return COUNTRY_ALIASES[code]
+    key = _name_key(raw)
+    if key in _COUNTRY_PARTS:
+        return _COUNTRY_PARTS[key]
+    for language in dict.fromkeys((current_language(), "en")):
+        try:
+            names = Locale.parse(language).territories
+        except (ValueError, UnknownLocaleError):
+            continue
+        for found, name in names.items():
+            if found in COUNTRY_NAMES and _name_key(name) == key:
+                return str(found)
     raise UserError(
         _(
-            "`{text}` is not a country I know. Use a two-letter code such as US, GB, DE or IE."
+            "`{text}` is not a country I know. Use its name or a two-letter code such as US, "
+            "GB, DE or IE."
         ).format(text=raw[:40])
     )
 

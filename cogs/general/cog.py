@@ -35,6 +35,7 @@ from bot.core import (
     check_language,
     command,
     escape_markdown,
+    language_name,
     local_time_note,
     parse_zone,
     using_language,
@@ -289,7 +290,8 @@ class GeneralCog(Cog):
             await ctx.reply(render.language_cleared(), ephemeral=True)
             return
         with using_language(value):  # confirm in the language just chosen
-            await ctx.reply(render.language_set(language=value), ephemeral=True)
+            shown = f"{language_name(value)} ({value})"
+            await ctx.reply(render.language_set(language=shown), ephemeral=True)
 
     @command("me", "setup", dm=True)
     async def me_setup(self, ctx: Context) -> None:
