@@ -80,7 +80,7 @@ async def test_the_console_says_which_tier_each_name_types_with_and_how_to_chang
     await console.handle_line("@ana !ping")  # told once, on first use
     await console.handle_line(":help")
     lines = out.getvalue().splitlines()
-    assert lines[0] == "[console] you is a moderator"
+    assert lines[0] == "[console] you (plain lines, without @NAME) are a moderator"
     assert lines[1] == (
         "[console] ana joins as a member; `:tier ana moderator` (or facilitator) changes that."
     )
@@ -106,3 +106,37 @@ async def test_the_console_greeting_names_the_typists_tier_and_the_members(
     assert "you are 'you', a moderator of 'Local circle'" in greeting
     assert "'@NAME text' speaks as NAME, who starts as a member" in greeting
     assert ":tier NAME moderator changes that" in greeting
+
+
+async def test_console_directives_refuse_what_they_cannot_do_with_a_clear_line(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    app = await app_factory(CORE_ONLY, clock=VirtualClock(START))
+    out = io.StringIO()
+    console = ConsoleAdapter(app, out=out, files_dir=tmp_path)
+    app.add_transport(console)
+    for line in (
+        ":advance 99999999d",  # past the last date a clock can show
+        ":advance 99999999999999999999d",
+        ":advance 101d",
+        ":tier",
+        ":tz",
+        ":advance",
+        ":tier me",
+        ":tier @ME facilitator",
+        "@me !ping",
+        ":tier ana",
+    ):
+        assert await console.handle_line(line)
+    lines = out.getvalue().splitlines()
+    assert app.clock.now() == START  # nothing moved
+    assert sum("at most 100 days" in line for line in lines) == 3
+    assert any(line.startswith("[console] Usage: :tier NAME [TIER]") for line in lines)
+    assert any(line.startswith("[console] Usage: :tz NAME ZONE") for line in lines)
+    assert any(line.startswith("[console] Usage: :advance DURATION") for line in lines)
+    assert "[console] you (plain lines, without @NAME) are a moderator" in lines
+    assert "[console] you (plain lines, without @NAME) are now a facilitator" in lines
+    assert "me" not in console.users  # "me" is the person at the terminal, not a new member
+    assert "[console] ana is a member" in lines
+    await console.handle_line(":advance 100d")
+    assert app.clock.now() == START + timedelta(days=100)

@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -44,6 +44,9 @@ CHANNEL = Place(PLATFORM, "general", COMMUNITY_ID, False, "#general")
 # The moderators' channel: only people at moderator tier read it (crisis alerts go here).
 MODS = Place(PLATFORM, "mods", COMMUNITY_ID, False, "#mods")
 DEFAULT_USER = "you"
+SELF_NAMES = frozenset({"me", "you", "myself"})  # how the person at the terminal names themself
+# Every job that comes due runs on the way (hourly ones too): a year takes minutes, so cap it.
+MAX_ADVANCE = timedelta(days=100)
 PREFIX = "!"
 
 DIRECTIVES = """Console directives:
@@ -51,10 +54,18 @@ DIRECTIVES = """Console directives:
   dm text             send text in your direct messages with the bot (also: @NAME dm text)
   #mods text          write in #mods, the moderators-only channel (also: @NAME #mods text)
   :tier NAME [TIER]   show NAME's tier, or make NAME a member, facilitator or moderator
+                      (`me` is you, "you", who types the lines without @NAME: a moderator)
   :tz NAME ZONE       set NAME's time zone, e.g. :tz ana Europe/Berlin
   :advance DURATION   move the virtual clock (needs --clock), firing what comes due
+                      (at most 100 days at a time)
   :now                show the current (virtual) time
   :quit               leave"""
+
+USAGE = {
+    "tier": ":tier NAME [TIER] (TIER: member, facilitator or moderator; `:tier me` is you)",
+    "tz": ":tz NAME ZONE, e.g. :tz ana Europe/Berlin",
+    "advance": ":advance DURATION, e.g. :advance 2h or :advance 1d12h",
+}
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,17 @@ class ConsoleAdapter(PlatformDefaults):
         if tier is not None:
             self.tiers[key] = tier
         return actor
+
+    def _named(self, typed: str, tier: Tier | None = None) -> Actor:
+        """The person a directive names: `me`, `you` or `@you` are you, who types plain lines."""
+        name = typed.lstrip("@")
+        return self._user(DEFAULT_USER if name.lower() in SELF_NAMES else name, tier)
+
+    def _who(self, actor: Actor, possessive: str = "") -> str:
+        """`ana is` / `ana's`; for you: `you (plain lines, without @NAME) are` / `your`."""
+        if actor.id == DEFAULT_USER:
+            return "your" if possessive else "you (plain lines, without @NAME) are"
+        return f"{actor.name}'s" if possessive else f"{actor.name} is"
 
     def _dm_place(self, actor: Actor) -> Place:
         return Place(PLATFORM, f"dm-{actor.id}", COMMUNITY_ID, True, f"dm {actor.name}")
@@ -291,12 +313,12 @@ class ConsoleAdapter(PlatformDefaults):
             if not name:
                 self.write("[console] Say who: @NAME text")
                 return True
-            if self.interactive and name.lower() not in self.users:
+            if self.interactive and name.lower() not in {*self.users, *SELF_NAMES}:
                 self.write(
                     f"[console] {name} joins as a member; `:tier {name} moderator` (or "
                     "facilitator) changes that."
                 )
-            actor = self._user(name)
+            actor = self._named(name)
             text = text.strip()
         place = CHANNEL
         if text.lower() == "dm" or text.lower().startswith("dm "):
@@ -332,28 +354,40 @@ class ConsoleAdapter(PlatformDefaults):
             if word == "help":
                 self.write(DIRECTIVES)
             elif word == "tier" and len(args) == 1:
-                actor = self._user(args[0].lstrip("@"))
-                self.write(f"[console] {actor.name} is a {self.tiers[actor.id].label}")
+                actor = self._named(args[0])
+                self.write(f"[console] {self._who(actor)} a {self.tiers[actor.id].label}")
             elif word == "tier" and len(args) == 2:
                 tier = Tier.parse(args[1])
                 if tier is Tier.OWNER:
                     raise ArgumentError("owners come from the config file (bot.owners)")
-                actor = self._user(args[0].lstrip("@"), tier)
-                self.write(f"[console] {actor.name} is now a {tier.label}")
+                actor = self._named(args[0], tier)
+                self.write(f"[console] {self._who(actor)} now a {tier.label}")
             elif word == "tz" and len(args) == 2:
-                actor = self._user(args[0].lstrip("@"))
+                actor = self._named(args[0])
                 zone = parse_zone(args[1]).key
                 await self.app.members.update_profile(actor.key, timezone=zone)
-                self.write(f"[console] {actor.name}'s time zone is now {zone}")
+                self.write(f"[console] {self._who(actor, 's')} time zone is now {zone}")
             elif word == "advance" and args:
                 if not self.app.scheduler.virtual:
                     raise ArgumentError("start the console with --clock ISO8601 to move time")
-                ran = await self.app.scheduler.advance(parse_duration(" ".join(args)))
+                delta = parse_duration(" ".join(args))
+                if delta > MAX_ADVANCE:
+                    raise ArgumentError(
+                        f"One :advance moves the clock at most {MAX_ADVANCE.days} days "
+                        "(every job that comes due on the way runs); advance again for more"
+                    )
+                ran = await self.app.scheduler.advance(delta)
                 self.write(f"[clock] {self._now_text()} ({ran} job(s) ran)")
             elif word == "now":
                 self.write(f"[clock] {self._now_text()}")
+            elif word in USAGE:
+                self.write(f"[console] Usage: {USAGE[word]}")
             else:
                 self.write(f"[console] I don't know `{text}`. Type :help for directives.")
+        except OverflowError:
+            self.write(
+                f"[console] That is too long: one :advance moves at most {MAX_ADVANCE.days} days."
+            )
         except ValueError:
             self.write("[console] The tier must be member, facilitator or moderator.")
         except ArgumentError as exc:
