@@ -126,9 +126,15 @@ def tokenize(text: str) -> list[Token]:
 
 
 def bind_text(
-    spec: CommandSpec, text: str, known: Mapping[str, Iterable[str]] | None = None
+    spec: CommandSpec,
+    text: str,
+    known: Mapping[str, Iterable[str]] | None = None,
+    filled: list[str] | None = None,
 ) -> dict[str, str]:
     """Assign the words of `text` to the command's options (no type conversion yet).
+
+    `filled`: when given, the names of the options filled by unnamed words are appended
+    to it, in order (so a refusal can say which word went where).
 
     `known`: for each `known_only` option, the values it may take (the member's group names).
     Such an option takes the longest run of leading words that names one of them (by
@@ -137,6 +143,7 @@ def bind_text(
     """
     values: dict[str, str] = {}
     positional: list[Token] = []
+    greedy_name: str | None = None
     names = {o.name for o in spec.options}
     files = [o.name for o in spec.options if o.type is OptionType.ATTACHMENT]
     worded = [o for o in spec.options if o.type is not OptionType.ATTACHMENT]
@@ -176,9 +183,14 @@ def bind_text(
             )
         first = positional[len(free) - 1]
         values[last.name] = text[first.start : positional[-1].end]
+        greedy_name = last.name
         free, positional = free[:-1], positional[: len(free) - 1]
     for option, tok in zip(free, positional, strict=False):
         values[option.name] = tok.value
+        if filled is not None:
+            filled.append(option.name)
+    if filled is not None and greedy_name is not None:
+        filled.append(greedy_name)
     return values
 
 

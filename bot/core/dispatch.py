@@ -297,10 +297,23 @@ class Dispatcher:
             raise PermissionDenied(
                 _("`{command}` works in a direct message with me.").format(command=typed)
             )
+        filled: list[str] = []  # options that unnamed words filled, in order
         if isinstance(raw, str):
-            values = bind_text(spec, raw, await self._known_values(ctx, spec))
+            values = bind_text(spec, raw, await self._known_values(ctx, spec), filled)
         else:
             values = dict(raw)
+        try:
+            return await self._convert_and_call(ctx, spec, values, distress)
+        except UserError as exc:
+            hint = _unnamed_hint(spec, values, filled, exc.message)
+            if hint is None:
+                raise
+            exc.message = f"{exc.message} {hint}"
+            raise
+
+    async def _convert_and_call(
+        self, ctx: Context, spec: CommandSpec, values: dict[str, Any], distress: bool
+    ) -> str:
         unknown = set(values) - {o.name for o in spec.options}
         if unknown:
             raise ArgumentError(_("Unknown option `{name}`.").format(name=sorted(unknown)[0]))
@@ -675,3 +688,20 @@ def _after_words(body: str, count: int) -> str:
         parts = rest.split(None, 1)
         rest = parts[1] if len(parts) > 1 else ""
     return rest
+
+
+def _unnamed_hint(
+    spec: CommandSpec, values: Mapping[str, Any], filled: list[str], refusal: str
+) -> str | None:
+    """For a refusal that quotes a word an optional option took without being named (the
+    words after the required ones: `60m` as `until`), which option took it, so an extra word
+    is seen as extra; None when the refusal is about no such word."""
+    optional = {o.name: o for o in spec.options if not o.required}
+    for name in reversed(filled):  # of equal words the later option is the one refused
+        word = str(values.get(name, "")).strip()
+        if name in optional and word and f"`{word[:40]}" in refusal:
+            return _(
+                "I read `{word}` as `{option}` ({description}). If it is extra, leave it out; "
+                "to give `{option}`, name it: `{option}:…`."
+            ).format(word=word[:40], option=name, description=optional[name].description)
+    return None

@@ -91,3 +91,15 @@ async def test_on_discord_a_role_id_the_server_does_not_have_is_refused() -> Non
     assert await responder.ping_note("42") is None
     with pytest.raises(UserError, match="names no role of this server"):
         await responder.ping_note("43")
+
+
+async def test_a_refused_extra_word_is_named_with_the_option_it_was_read_as(
+    app_factory: AppFactory,
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    answer = text(await fake.say("fac", f"{SCHEDULE} weekly 60m"))
+    assert "is not a date" in answer
+    assert "I read `60m` as `until`" in answer and "If it is extra, leave it out" in answer
+    named = text(await fake.say("fac", f"{SCHEDULE} until:60m"))
+    assert "is not a date" in named and "I read" not in named  # named: nothing to explain
+    assert "Circle" not in text(await fake.say("fac", "!meeting list"))
