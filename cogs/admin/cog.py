@@ -410,8 +410,11 @@ class AdminCog(Cog):
 
     async def _switch(self, ctx: Context, name: str, on: bool) -> None:
         community_id = ctx.require_community().id
-        if name in ALWAYS_ON or name not in available_cogs():
-            raise UserError(render.not_switchable(name))
+        if name in ALWAYS_ON:
+            raise UserError(render.always_on(name))
+        if name not in available_cogs():
+            parts = sorted(set(available_cogs()) - set(ALWAYS_ON))
+            raise UserError(render.no_such_part(name, parts))
         disabled: list[str] = await self.settings.get(community_id, SCOPE, DISABLED, [])
         now_off = sorted(set(disabled) - {name}) if on else sorted({*disabled, name})
         await self.settings.set(community_id, SCOPE, DISABLED, now_off or None)

@@ -77,9 +77,16 @@ def published_at(page_url: str | None, feed_url: str | None) -> str:
     ).format(page=page_url, feed=feed_url)
 
 
-def not_switchable(name: str) -> str:
-    """A part that is always on, or no part at all."""
-    return _("`{name}` cannot be switched off.").format(name=name[:32])
+def always_on(name: str) -> str:
+    """A part that is always on."""
+    return _("`{name}` is always on; it cannot be switched off.").format(name=name[:32])
+
+
+def no_such_part(name: str, parts: list[str]) -> str:
+    """A name that names no part of the bot, with the parts that can be switched."""
+    return _("`{name}` names no part of the bot. Parts you can switch: {parts}.").format(
+        name=escape_markdown(name[:32]), parts=", ".join(f"`{p}`" for p in parts)
+    )
 
 
 def switched(name: str, on: bool) -> str:

@@ -108,8 +108,9 @@ async def test_bad_values_are_refused_with_one_message_and_change_nothing(
         "!settings set retention_days 0": "number of days from 1 to 3650",
         "!settings set timezone clear": "cannot be cleared",
         "!setup timezone:Europe/Rome country:Atlantis": "not a country I know",
-        "!cogs disable privacy": "cannot be switched off",
-        "!cogs disable nosuch": "cannot be switched off",
+        "!cogs disable privacy": "`privacy` is always on; it cannot be switched off.",
+        "!cogs disable nosuch": "`nosuch` names no part of the bot. Parts you can switch:",
+        "!cogs enable nosuch": "`journal`, `meetings`",
     }
     for line, expected in cases.items():
         said = await fake.say("mod", line)
