@@ -230,3 +230,98 @@ def calendar_days(year: int, month: int) -> int:
 def test_a_date_that_does_not_exist_says_why(typed: str, reason: str) -> None:
     with pytest.raises(ArgumentError, match=reason):
         read_wall_time(typed, ZoneInfo("Europe/London"), datetime(2026, 11, 30, 12, tzinfo=UTC))
+
+
+_MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    month=st.sampled_from(_MONTH_WORDS),
+    number=st.integers(0, 99),
+    year=st.one_of(st.none(), st.integers(2026, 2090)),
+    hour=st.integers(1, 12),
+    order=st.booleans(),
+    days=st.integers(0, 3000),
+)
+def test_a_reading_is_never_years_ahead_unless_that_year_was_written(
+    month: str, number: int, year: int | None, hour: int, order: bool, days: int
+) -> None:
+    """`dec 32 7pm` was read as 8 Dec 2032: a number that is no day became a year. Now a year
+    far from today is only ever one the member wrote; anything else is refused, naming it."""
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=days)
+    date = f"{month} {number}" if order else f"{number} {month}"
+    typed = f"{date} {year} {hour}pm" if year else f"{date} {hour}pm"
+    try:
+        got = read_wall_time(typed, BERLIN, now)
+    except ArgumentError:
+        return
+    if str(got.year) not in typed:
+        assert got - now.replace(tzinfo=None) < timedelta(days=2 * 366), (typed, got)
+        assert got.day == number, (typed, got)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    hour=st.integers(0, 23),
+    minute=st.one_of(st.none(), st.integers(0, 59)),
+    day=st.sampled_from(["", "tomorrow ", "friday ", "next monday ", "dec 20 "]),
+    days=st.integers(0, 400),
+)
+def test_an_h_time_is_the_same_time_as_the_colon_form(
+    hour: int, minute: int | None, day: str, days: int
+) -> None:
+    """`19h`, `19h30` and `7h15`, as much of Europe writes times, are 19:00, 19:30 and 07:15,
+    not a span from now nor another day."""
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=days)
+    h_form = f"{day}{hour}h{minute:02}" if minute is not None else f"{day}{hour}h"
+    colon = f"{day}{hour}:{minute or 0:02}"
+    assert read_wall_time(h_form, BERLIN, now) == read_wall_time(colon, BERLIN, now)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=st.integers(1, 31),
+    second=st.integers(1, 31),
+    place=st.sampled_from(
+        [
+            ("US", "Europe/Berlin", False),
+            ("PH", "UTC", False),
+            ("DE", "America/New_York", True),
+            ("GB", "UTC", True),
+            ("IN", "UTC", True),
+            ("", "America/Chicago", False),
+            ("", "Europe/Berlin", True),
+            ("", "UTC", True),
+        ]
+    ),
+)
+def test_day_and_month_in_digits_follow_the_country(
+    first: int, second: int, place: tuple[str, str, bool]
+) -> None:
+    """`01/02` is 1 February in Germany and 2 January in the United States (the member's
+    country, else the country of their zone, else day first); a number over 12 can only be
+    the day, and a pair that names no day is refused, never read as a year."""
+    country, zone, day_first = place
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    day, month = (first, second) if day_first else (second, first)
+    if month > 12:
+        day, month = month, day
+    typed = f"{first:02}/{second:02} 7pm"
+    if month > 12 or day > calendar_days(2028, month):
+        with pytest.raises(ArgumentError, match="not a day and month"):
+            read_wall_time(typed, ZoneInfo(zone), now, country=country)
+        return
+    if (day, month) == (29, 2):
+        return  # the next 29 February is over a year away
+    got = read_wall_time(typed, ZoneInfo(zone), now, country=country)
+    assert (got.month, got.day, got.hour) == (month, day, 19), (typed, country, zone, got)
+    assert now.replace(tzinfo=None) < got < now.replace(tzinfo=None) + timedelta(days=366)
+
+
+@pytest.mark.parametrize("typed", ["dec 32 7pm", "dec 99 7pm", "13/13 7pm", "31/02 7pm"])
+def test_a_number_that_is_no_day_is_refused_naming_it(typed: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        read_wall_time(typed, BERLIN, datetime(2026, 12, 1, tzinfo=UTC))
+    assert typed.split()[0 if "/" in typed else 1] in caught.value.message
+    assert "2026-12-05" in caught.value.message

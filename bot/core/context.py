@@ -144,6 +144,8 @@ class Context:
     responder: Responder
     timezone: str = "UTC"
     language: str = "en"
+    # The member's country (ISO 3166-1 alpha-2), else the community's; empty when unknown.
+    country: str = ""
     ephemeral_default: bool = False
     sent: list[Message] = field(default_factory=list)
     # The running command's declared visibility (`CommandSpec.private`); None outside commands.

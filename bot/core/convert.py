@@ -402,7 +402,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 _HAS_TIME = re.compile(
-    r"\d\s*(?::\d|[ap]\.?m\b|h\b|o'?clock)|\b(?:noon|midday|midnight|now)\b|\bin\s+\d+\s*(?:h|min)",
+    r"\d\s*(?::\d|[ap]\.?m\b|h(?:\d\d)?\b|o'?clock)|\b(?:noon|midday|midnight|now)\b|\bin\s+\d+\s*(?:h|min)",
     re.IGNORECASE,
 )
 
@@ -423,13 +423,18 @@ def read_wall_time(
     now: datetime | None = None,
     *,
     prefer: Literal["future", "past"] = "future",
+    country: str = "",
 ) -> datetime:
     """Typed text (`2026-12-01 19:00`, `tomorrow 6:30pm`, `next tuesday 19:00`, `7:30 PM`,
-    `5 March 2026`, `now`, `yesterday 22:00`) as a naive wall time in `zone`, relative words
-    read from `now` (aware; default the system clock). A bare time of day is the next such time
-    when `prefer` is future, the last when past. Natural language is read by dateparser;
-    raises `ArgumentError` for text it cannot read."""
-    raw = " ".join(text.split())
+    `19h30`, `5 March 2026`, `01/02 7pm`, `now`, `yesterday 22:00`) as a naive wall time in
+    `zone`, relative words read from `now` (aware; default the system clock). A bare time of
+    day is the next such time when `prefer` is future, the last when past. Day and month in
+    digits without a year follow `country` (ISO 3166-1 alpha-2; empty: the country of `zone`,
+    else day first). Natural language is read by dateparser; raises `ArgumentError` for text
+    it cannot read, and for a date whose year was not written but came from a number that is
+    no day (`dec 32`)."""
+    typed = " ".join(text.split())
+    raw = _h_times(typed)
     base = (now or datetime.now(ZoneInfo("UTC"))).astimezone(zone).replace(tzinfo=None)
     try:
         return _in_range(datetime.fromisoformat(raw.replace(" ", "T", 1)))
@@ -439,6 +444,7 @@ def read_wall_time(
         return base.replace(second=0, microsecond=0)
     _check_typed_times(raw, now)
     _check_numeric_date(raw)
+    raw = _day_month(raw, day_first(country, zone))
     ordinal = _ORDINAL_DAY.fullmatch(raw)
     if ordinal is not None:
         return _in_range(_day_of_month(ordinal, zone, base, now, prefer))
@@ -459,8 +465,9 @@ def read_wall_time(
             _(
                 "`{text}` is not a date and time I can read. Try 2026-12-01 19:00, "
                 "tomorrow 7pm or next tuesday 19:00."
-            ).format(text=raw[:60])
+            ).format(text=typed[:60])
         )
+    _check_year_written(typed, raw, found, base)
     found = found.replace(second=0, microsecond=0)
     found = _this_weekday(raw, found, base, prefer)
     if _ONLY_TIME.fullmatch(raw):
@@ -471,6 +478,116 @@ def read_wall_time(
         elif prefer == "past" and found > base:
             found -= timedelta(days=1)
     return _in_range(found)
+
+
+# `19h`, `19h30`, `7h15`: the hour-h-minutes form much of Europe writes; dateparser reads `19h`
+# as 19 hours from now. `in 2h` stays a span.
+_H_TIME = re.compile(r"(?<![\w:.])(\d{1,2})h(\d{2})?\b", re.IGNORECASE)
+
+
+def _h_times(raw: str) -> str:
+    """`19h30` as `19:30`, `19h` as `19:00`; `in 2h` is left as it is."""
+
+    def colon(m: re.Match[str]) -> str:
+        if re.search(r"\bin\s*$", raw[: m.start()], re.IGNORECASE):
+            return m.group(0)
+        return f"{m.group(1)}:{m.group(2) or '00'}"
+
+    return _H_TIME.sub(colon, raw)
+
+
+# Day and month in digits without a year (`01/02`); a year after it is `_YEAR_LAST`'s.
+_DAY_MONTH = re.compile(r"(?<![\d/.:-])(\d{1,2})/(\d{1,2})(?![\d/])")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def day_first(country: str, zone: ZoneInfo | None = None) -> bool:
+    """Whether `country` (ISO 3166-1 alpha-2; empty: the one country of `zone` in tzdata's
+    zone.tab) writes the day before the month in digits: False for the United States and
+    the other month-first countries, per the CLDR's short date pattern (via Babel); True
+    when the country is unknown, as most of the world writes it."""
+    code = country.strip().upper() or _zone_country(zone.key if zone else "")
+    if len(code) != 2 or code not in Locale("en").territories:
+        return True
+    try:
+        locale = Locale.parse(f"und_{code}")
+    except (ValueError, UnknownLocaleError):
+        return True
+    if locale.territory != code:
+        return True
+    pattern = str(locale.date_formats["short"].pattern)
+    day, month = pattern.find("d"), pattern.find("M")
+    return not (0 <= month < day)
+
+
+def _zone_country(key: str) -> str:
+    """The country tzdata's zone.tab gives `key` (`Europe/Berlin`: DE); empty when none."""
+    from importlib import resources
+
+    if not key:
+        return ""
+    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
+    for line in table.splitlines():
+        row = line.split("\t")
+        if len(row) > 2 and row[0][:1] != "#" and row[2] == key:
+            return row[0]
+    return ""
+
+
+def _day_month(raw: str, first_is_day: bool) -> str:
+    """`01/02` as `1 February` or `January 2` by the member's order; a number over 12 can
+    only be the day. Raises `ArgumentError` for a pair that names no day (`13/13`, `31/02`)."""
+    m = _DAY_MONTH.search(raw)
+    if m is None:
+        return raw
+    first, second = int(m.group(1)), int(m.group(2))
+    day, month = (first, second) if first_is_day else (second, first)
+    if month > 12 and day <= 12:
+        day, month = month, day
+    if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 else _days_in(2025, month))):
+        raise ArgumentError(
+            _(
+                "`{date}` is not a day and month I can read. Try 5 dec 7pm, "
+                "2026-12-05 19:00 or tomorrow 19:00."
+            ).format(date=m.group(0))
+        )
+    return raw[: m.start()] + f"{day} {_MONTHS[month - 1]}" + raw[m.end() :]
+
+
+def _check_year_written(typed: str, raw: str, found: datetime, base: datetime) -> None:
+    """Refuse a reading whose year the member did not write: dateparser takes a number that
+    is no day (`dec 32`, `13/13`) as a year (2032, 2113). A year counts as written in four
+    digits or as the two-digit year of a full date (`01/02/27`)."""
+    written = {int(y) for y in re.findall(r"(?<!\d)\d{4}(?!\d)", raw)}
+    written |= {2000 + int(m.group(3)) for m in _YEAR_LAST.finditer(raw) if len(m.group(3)) == 2}
+    if found.year in written or re.search(r"\byears?\b", raw, re.IGNORECASE):
+        return
+    bare = [
+        m.group(1)
+        for m in re.finditer(r"(?<![\d:])(\d{1,2})(?![\d:])(?!\s*(?:[ap]\.?m|h)\b)", raw)
+    ]
+    as_year = [n for n in bare if int(n) == found.year % 100 and int(n) != found.day]
+    far = abs(found - base) > timedelta(days=400)
+    if far or (found.year != base.year and as_year):
+        raise ArgumentError(
+            _(
+                "`{text}`: I could not read `{part}` as a day of the month, and a year must be "
+                "written in full. Try dec 5 7pm, 5/12 19:00 or 2026-12-05 19:00."
+            ).format(text=typed[:60], part=(as_year or bare or [typed])[0][:20])
+        )
 
 
 _WEEKDAY = re.compile(
@@ -656,9 +773,11 @@ def parse_datetime(
     now: datetime | None = None,
     *,
     prefer: Literal["future", "past"] = "future",
+    country: str = "",
 ) -> datetime:
     """`2026-12-01 19:00`, `tomorrow 7pm`, `yesterday 22:00` (in the member's zone) with an
-    optional zone name after, as an aware datetime. See `read_wall_time`."""
+    optional zone name after, as an aware datetime. See `read_wall_time` (`country` sets the
+    order of day and month in digits)."""
     raw = text.strip()
     zone_name = default_zone
     parts = raw.rsplit(" ", 1)
@@ -671,7 +790,7 @@ def parse_datetime(
             return _in_range(aware)
     except ValueError:
         pass
-    value = read_wall_time(raw, zone, now, prefer=prefer)
+    value = read_wall_time(raw, zone, now, prefer=prefer, country=country)
     local = value.replace(tzinfo=zone)
     round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(zone)
     if round_trip.replace(tzinfo=None) != value:
@@ -753,7 +872,7 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
         return raw
     if kind is OptionType.DATETIME:
         if not isinstance(raw, datetime):
-            return parse_datetime(str(raw), ctx.timezone, ctx.now())
+            return parse_datetime(str(raw), ctx.timezone, ctx.now(), country=ctx.country)
         if raw.tzinfo is None:  # a wall-clock time: read it in the member's zone, gap-checked
             return parse_datetime(raw.isoformat(sep=" "), ctx.timezone, ctx.now())
         return _in_range(raw)

@@ -496,7 +496,11 @@ class Dialogues:
         elif step.kind is AnswerKind.DATETIME:
             now = self._clock.now()
             moment = parse_datetime(
-                raw, ctx.timezone, now, prefer="past" if step.past_only else "future"
+                raw,
+                ctx.timezone,
+                now,
+                prefer="past" if step.past_only else "future",
+                country=ctx.country,
             )
             if step.past_only and moment > now + timedelta(minutes=1):
                 raise UserError(

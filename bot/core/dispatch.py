@@ -194,6 +194,7 @@ class Dispatcher:
             responder=incoming.responder,
             timezone=profile.timezone or (community.timezone if community else "UTC"),
             language=language,
+            country=profile.country or (community.country if community else ""),
             ephemeral_default=spec.private if spec else incoming.place.is_dm,
             command_private=spec.private if spec else None,
             command_name=spec.name if spec else "",

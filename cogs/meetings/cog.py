@@ -139,11 +139,17 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
 
 
 def parse_start(
-    text: str, zone: str | None, default_zone: str, now: datetime | None = None
+    text: str,
+    zone: str | None,
+    default_zone: str,
+    now: datetime | None = None,
+    *,
+    country: str = "",
 ) -> tuple[datetime, str]:
     """`2026-12-01 19:00`, `tomorrow 7pm`, `next tuesday 19:00` or `5 March 2026 19:00`, with an
     optional zone name after, as a wall time and a zone name. Without a zone the time is read in
-    `default_zone` (the author's own). Raises `UserError` naming what is wrong."""
+    `default_zone` (the author's own); day and month in digits (`01/02`) in `country`'s order.
+    Raises `UserError` naming what is wrong."""
     m = _START.match(" ".join(text.split()))
     if m and m.group(4) is not None:
         year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
@@ -163,7 +169,7 @@ def parse_start(
         check_date(*(int(m.group(i)) for i in range(1, 4)))
     if not has_time_of_day(typed):
         raise UserError(render.time_of_day_missing(text=typed[:60]))
-    return read_wall_time(typed, parse_zone(zone_name), now), zone_name
+    return read_wall_time(typed, parse_zone(zone_name), now, country=country), zone_name
 
 
 def _start_zone(named: str | None, zone: str | None, default_zone: str) -> str:
@@ -500,7 +506,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if phrase is not None:
             start_local, rule = phrase
         else:
-            start_local, zone_name = parse_start(start, zone, ctx.timezone, now)
+            start_local, zone_name = parse_start(
+                start, zone, ctx.timezone, now, country=ctx.country
+            )
             rule = parse_repeat(repeat, start_local, until=last, count=count)
         announce = await self._announce_place(ctx, channel or ctx.place)
         where, label = (
@@ -601,6 +609,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 zone,
                 view.timezone,
                 self.clock.now(),
+                country=ctx.country,
             )
         rule = view.rrule
         if repeat is not None or until is not None or count is not None:
@@ -717,7 +726,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if text:
             await self.text_checks.run(ctx, text, "meetings")
         occ = await self._occurrence(view, when)
-        naive, zone_name = parse_start(to, None, view.timezone, self.clock.now())
+        naive, zone_name = parse_start(
+            to, None, view.timezone, self.clock.now(), country=ctx.country
+        )
         new_start = recurrence.place_in_zone(naive, parse_zone(zone_name))
         if new_start.replace(tzinfo=None) != naive:
             raise UserError(render.time_skipped(time=f"{naive:%Y-%m-%d %H:%M}", zone=zone_name))

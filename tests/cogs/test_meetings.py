@@ -412,6 +412,9 @@ async def test_ics_round_trip_with_icalendar_and_ics(app_factory: AppFactory) ->
         ('Other "2026-12-10 19:00" 60m location:#other', "not a channel of this community"),
         ('Plain "2026-12-10 19:00" 60m location:http://x.org', "https link"),
         ('"' + "x" * 101 + '" "2026-12-10 19:00" 60m', "too long"),
+        ('Typo "dec 32 7pm" 60m', "could not read `32` as a day of the month"),
+        ('Typo "dec 99 7pm" 60m', "could not read `99` as a day of the month"),
+        ('Typo "13/13 7pm" 60m', "`13/13` is not a day and month"),
     ],
 )
 async def test_bad_input_gets_one_clear_message_and_saves_nothing(
@@ -608,3 +611,22 @@ async def test_announcing_the_same_times_twice_posts_the_setting_once(
     assert [(s.where, s.text) for s in changed] == [
         ("channel", "Meetings here are announced 10 minutes before.")
     ]
+
+
+@pytest.mark.parametrize(
+    ("country", "read"),
+    [("", "Mon 01 Feb 2027, 19:00"), ("DE", "Mon 01 Feb 2027, 19:00"), ("US", "Sat 02 Jan 2027")],
+)
+async def test_day_and_month_in_digits_follow_the_members_country(
+    app_factory: AppFactory, country: str, read: str
+) -> None:
+    """`01/02 7pm` is 1 February for a member in Berlin and 2 January for one whose country is
+    the United States; the member is told privately how it was read. `19h30` is 19:30."""
+    _app, fake = await circle(app_factory)
+    await fake.say("fac", "!me timezone Europe/Berlin")
+    if country:
+        await fake.say("fac", f"!me country {country}")
+    out = await fake.say("fac", '!meeting schedule Circle "01/02 7pm" 60m')
+    assert any(f"I read `01/02 7pm` as {read}" in m.text for m in out), [m.text for m in out]
+    out = await fake.say("fac", '!meeting schedule Late "tuesday 19h30" 60m')
+    assert any("as Tue 01 Dec 2026, 19:30" in m.text for m in out), [m.text for m in out]
