@@ -435,7 +435,12 @@ def read_wall_time(
     no day (`dec 32`)."""
     typed = " ".join(text.split())
     raw = _h_times(typed)
-    base = (now or datetime.now(ZoneInfo("UTC"))).astimezone(zone).replace(tzinfo=None)
+    # The minute being typed in counts as now: `sat 17:00` at 17:00:00.5 is today, as at 17:00.
+    base = (
+        (now or datetime.now(ZoneInfo("UTC")))
+        .astimezone(zone)
+        .replace(tzinfo=None, second=0, microsecond=0)
+    )
     try:
         return _in_range(datetime.fromisoformat(raw.replace(" ", "T", 1)))
     except ValueError:
