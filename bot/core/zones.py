@@ -218,6 +218,10 @@ def local_time_note(zone: ZoneInfo, now: datetime) -> str:
     here = now.astimezone(zone)
     name = here.tzname() or ""
     label = name if name.isalpha() else utc_offset_text(here)
+    if label == zone.key:  # UTC: its name once
+        return _("It is now {time} in {zone}.").format(
+            time=here.strftime("%a %H:%M"), zone=zone.key
+        )
     return _("It is now {time} ({label}) in {zone}.").format(
         time=here.strftime("%a %H:%M"), label=label, zone=zone.key
     )

@@ -353,6 +353,9 @@ def https_expected() -> str:
 
 
 def read_as(typed: object, time: object, zone: object, name: object) -> str:
+    """How a typed start was read; the zone's name once when its label is the same (UTC)."""
+    if str(zone) == str(name):
+        return _("I read `{typed}` as {time} {zone}.").format(typed=typed, time=time, zone=zone)
     return _("I read `{typed}` as {time} {zone} ({name}).").format(
         typed=typed, time=time, zone=zone, name=name
     )

@@ -103,3 +103,15 @@ async def test_a_refused_extra_word_is_named_with_the_option_it_was_read_as(
     named = text(await fake.say("fac", f"{SCHEDULE} until:60m"))
     assert "is not a date" in named and "I read" not in named  # named: nothing to explain
     assert "Circle" not in text(await fake.say("fac", "!meeting list"))
+
+
+async def test_a_zone_whose_label_is_its_name_is_named_once(app_factory: AppFactory) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    answer = text(await fake.say("fac", f"{SCHEDULE} zone:UTC"))
+    assert "19:00 UTC." in answer and "(UTC)" not in answer
+    london = text(
+        await fake.say("fac", '!meeting schedule Other "2026-12-01 19:00" 60m zone:Europe/London')
+    )
+    assert "19:00 GMT (Europe/London)." in london
+    zone = text(await fake.say("fac", "!me timezone UTC"))
+    assert "in UTC." in zone and "(UTC)" not in zone
