@@ -398,6 +398,10 @@ class Dispatcher:
         self.unregister_channel_reader(cog)
         self.suggestions.withdraw(cog)
 
+    async def switched_off_in(self, community_id: int, cog: str) -> bool:
+        """True when the community's moderators switched cog `cog` off."""
+        return await self._switched_off_in(community_id, cog)
+
     async def _switched_off_in(self, community_id: int, cog: str) -> bool:
         for switched_off in list(self._switched_off.values()):
             if cog in await switched_off(community_id):
@@ -495,6 +499,9 @@ class Dispatcher:
                 )
             if await self.dialogues.handle_text(ctx, stripped) or answered:
                 return True  # no "I only understand commands" after a caring answer
+            # Plain words asking for help ("help me", "sos") get the lines, not a refusal.
+            if await self.text_checks.run(ctx, stripped, "dm-unanswered"):
+                return True
             text = _("I only understand commands here. Type `{prefix}help` to see them.").format(
                 prefix=prefix
             )

@@ -421,7 +421,7 @@ class AdminCog(Cog):
         await self.audit.record(
             community_id, ctx.actor.key, "cogs.enable" if on else "cogs.disable", name
         )
-        await ctx.reply(render.switched(name, on), ephemeral=True)
+        await ctx.reply(render.switched(name, on, ctx.prefix), ephemeral=True)
 
     @command(
         "cogs",

@@ -89,10 +89,18 @@ def no_such_part(name: str, parts: list[str]) -> str:
     )
 
 
-def switched(name: str, on: bool) -> str:
+def switched(name: str, on: bool, prefix: str = "!") -> str:
     """A part switched on or off here."""
     if on:
         return _("`{name}` is on here.").format(name=name)
+    if name == "crisis":
+        # Asking for help never fails: switching crisis off stops the moderators' crisis
+        # commands, never the answer a member gets when asking for lines.
+        return _(
+            "`crisis` is off here: its moderators' commands are refused in this community. "
+            "Members who ask for help (`{prefix}crisis`, or help words in a direct message) "
+            "still get the crisis lines; asking for help is never switched off."
+        ).format(prefix=prefix)
     return _("`{name}` is off here; its commands are refused in this community.").format(name=name)
 
 

@@ -56,6 +56,7 @@ class AnswerText:
     still_here: str
     not_a_service: str
     overdose_words: tuple[str, ...] = field(default=())
+    help_words: tuple[str, ...] = field(default=())  # a plain ask for help: "help me", "sos"
     words: dict[str, str] = field(default_factory=dict)  # lines block: English -> this language
 
 
@@ -67,6 +68,7 @@ class Answers:
     emergency: dict[str, EmergencyNumber] = field(default_factory=dict)
     verified_at: date | None = None
     _overdose: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+    _help: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
     def text(self, language: str) -> AnswerText:
         """The answer text in `language` (`pt-BR` falls back to `pt`), else English."""
@@ -100,14 +102,29 @@ class Answers:
                 return language
         return None
 
+    def asks_for_help(self, text: str, prefer: str = "") -> str | None:
+        """The language whose help words (`help_words`: "help me", "crisis", "sos") appear in
+        `text` as whole words, any case or punctuation (`prefer` first); None when none do."""
+        norm = normalise(text)
+        order = sorted(self._help.items(), key=lambda item: item[0] != prefer)
+        for language, pattern in order:
+            if norm and pattern.search(norm):
+                return language
+        return None
+
     def compile(self) -> None:
         """Build the word matchers once after loading."""
         self._overdose = {}
+        self._help = {}
         for language, text in self.texts.items():
-            words = sorted({normalise(w) for w in text.overdose_words if normalise(w)}, key=len)
-            if words:
-                body = "|".join(re.escape(w) for w in reversed(words))
-                self._overdose[language] = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+            for table, source in (
+                (self._overdose, text.overdose_words),
+                (self._help, text.help_words),
+            ):
+                words = sorted({normalise(w) for w in source if normalise(w)}, key=len)
+                if words:
+                    body = "|".join(re.escape(w) for w in reversed(words))
+                    table[language] = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
 
 
 FALLBACK_TEXT = AnswerText(
@@ -172,6 +189,9 @@ def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
     words = raw.get("overdose_words", [])
     if not isinstance(words, list):
         raise ValueError("overdose_words must be a list")
+    help_words = raw.get("help_words", [])
+    if not isinstance(help_words, list):
+        raise ValueError("help_words must be a list")
     table = raw.get("words", {})
     if not isinstance(table, dict):
         raise ValueError("words must be a table")
@@ -182,6 +202,7 @@ def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
         language=language,
         intro={str(k): str(v) for k, v in intro.items()},
         overdose_words=tuple(str(w) for w in words),
+        help_words=tuple(str(w) for w in help_words),
         words={str(k): str(v) for k, v in table.items()},
         **values,
     )

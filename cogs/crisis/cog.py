@@ -125,6 +125,19 @@ WORDS_OPTION = Option(
 )
 
 
+# The crisis commands a member runs to see lines; every other one is a moderator's.
+MEMBER_ASKS = frozenset({"crisis now", "crisis list", "crisis countries"})
+
+
+def _unknown_country_first(message: Message, words: str) -> Message:
+    """`message` led by a note when `words` chose a country (`country:ZZ`) that is none."""
+    unknown = directory.unknown_country_in_words(words, country_names())
+    if unknown is None:
+        return message
+    note = render.unknown_country_here(text=escape_markdown(unknown[:40]))
+    return replace(message, text=(note, "\n", *message.text))
+
+
 def _report(title: str, problems: list[Problem], notes: list[Problem]) -> Message:
     """A short text with the first problems, and the whole report as a file when it is long."""
     lines = [title]
@@ -292,6 +305,8 @@ class CrisisCog(Cog, CrisisLines):
         """
         if source == f"command:{self.name}":
             return False
+        if source == "dm-unanswered":
+            return await self._answer_help_words(ctx, text)
         if self._handled.get(id(ctx)) is ctx:
             return True
         detection = await self.detect(ctx, text)
@@ -312,6 +327,18 @@ class CrisisCog(Cog, CrisisLines):
         elif ctx.place.is_dm or source.startswith("command:"):
             # Words addressed to the bot (a DM, a command) always get a private answer.
             await ctx.refuse(await self.still_here(ctx, text))
+        return True
+
+    async def _answer_help_words(self, ctx: Context, text: str) -> bool:
+        """A direct message no command, dialogue or crisis phrase took that asks for help in
+        plain words ("help me", "sos", "ayuda"): the lines as the crisis command gives them,
+        then where the commands are. True when answered."""
+        language = self.answers.asks_for_help(text, ctx.language)
+        if language is None:
+            return False
+        message = await self.answer(ctx, text, language=language)
+        pointer = render.commands_pointer(prefix=ctx.prefix)
+        await ctx.refuse(replace(message, text=(*message.text, "\n", pointer)))
         return True
 
     async def reads_as_distress(self, ctx: Context, text: str) -> bool:
@@ -450,9 +477,18 @@ class CrisisCog(Cog, CrisisLines):
     async def answer_refusal(self, ctx: Context, words: str, refusal: Message) -> bool:
         """Any refusal or error under `crisis` still shows the lines (and says what went wrong).
 
-        Words that read as distress get the caring answer alone.
+        Words that read as distress get the caring answer alone; asking for the lines
+        (`crisis now`) gets them with no refusal before them, even where crisis is switched off.
+        A moderator's mistake with a moderator's command gets the error alone (False).
         """
         distress = await self.reads_as_distress(ctx, words)
+        if not distress and ctx.command_name not in MEMBER_ASKS and ctx.tier >= Tier.MODERATOR:
+            return False
+        # Where crisis is switched off, asking for the lines still gets them, plainly.
+        off = ctx.community is not None and await self.dispatcher.switched_off_in(
+            ctx.community.id, self.name
+        )
+        plain = off and ctx.command_name == "crisis now"
         first, alerted = await self._note_distress(ctx) if distress else (False, False)
         if distress and not first:
             await ctx.reply(await self.still_here(ctx, words), ephemeral=True)
@@ -465,8 +501,9 @@ class CrisisCog(Cog, CrisisLines):
         except Exception:
             log.exception("the crisis answer failed; sending the static one")
             message = self.static_answer(ctx)
-        if not distress and refusal.text:
+        if not distress and not plain and refusal.text:
             message = replace(message, text=(*refusal.text, "\n\n", *message.text))
+        message = _unknown_country_first(message, words)
         await ctx.reply(message, ephemeral=True)
         return True
 
@@ -559,7 +596,7 @@ class CrisisCog(Cog, CrisisLines):
         message = await self.answer(
             ctx, rest, distress=distress and first, country=code, alerted=alerted
         )
-        await ctx.reply(message, ephemeral=True)
+        await ctx.reply(_unknown_country_first(message, text), ephemeral=True)
 
     @command(
         "crisis",

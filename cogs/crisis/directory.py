@@ -1066,6 +1066,15 @@ def country_in_words(words: str, names: dict[str, str] | None = None) -> tuple[s
     return None, words.strip()
 
 
+def unknown_country_in_words(words: str, names: dict[str, str] | None = None) -> str | None:
+    """The value of a `country:XX` choice in `words` that names no known country, else None."""
+    m = _EXPLICIT_COUNTRY.search(words)
+    if m is None:
+        return None
+    value = m.group(1).strip("\"“”'")
+    return value if _code_or_name(value, names) is None else None
+
+
 def _code_or_name(value: str, names: dict[str, str] | None) -> str | None:
     if len(value) == 2 and value.upper() in COUNTRIES:
         return value.upper()

@@ -331,6 +331,18 @@ def unknown_country(text: object) -> str:
     ).format(text=text)
 
 
+def unknown_country_here(text: object) -> str:
+    """`crisis country:ZZ`: the value named no country; the lines shown are the member's own."""
+    return _("`{text}` is not a country I know; here are the lines I can show you.").format(
+        text=text
+    )
+
+
+def commands_pointer(prefix: object) -> str:
+    """After the lines given for plain words in a direct message: where the commands are."""
+    return _("Type `{prefix}help` to see what else I can do.").format(prefix=prefix)
+
+
 def no_entry(id: object, prefix: object) -> str:
     return _("There is no entry `{id}`. `{prefix}crisis list` shows the ids.").format(
         id=id, prefix=prefix

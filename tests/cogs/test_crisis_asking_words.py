@@ -71,9 +71,12 @@ async def test_help_with_words_that_are_no_command_leads_to_crisis(
 
 async def test_a_plain_dm_leads_to_crisis_too(app_factory: AppFactory) -> None:
     _app, fake = await started(app_factory)
-    for text in ("help me", "i need help", "hello"):
+    reply = only(await fake.say("ana", "hello", dm=True))
+    assert reply.where == "dm" and POINTER in reply.text and US_LINES not in reply.text
+    for text in ("help me", "i need help"):  # asking for help: the lines themselves
         reply = only(await fake.say("ana", text, dm=True))
-        assert reply.where == "dm" and POINTER in reply.text, text
+        assert reply.where == "dm" and US_LINES in reply.text, text
+        assert "only understand commands" not in reply.text, text
 
 
 async def test_without_a_crisis_command_no_pointer_to_it(app_factory: AppFactory) -> None:

@@ -50,6 +50,23 @@ async def test_discord_crisis_lines_are_ephemeral_and_a_phrase_is_answered_in_th
     assert standin.violations == []
 
 
+async def test_discord_help_words_in_the_dm_get_the_lines(circle: Circle) -> None:
+    app = await circle.app()
+    adapter = circle.adapter(app)
+    standin = circle.standin
+    alice, dm = circle.user("alice"), circle.dm("alice")
+    async with standin.client_running(adapter.client):
+        await circle.reply("me country", {"country": "GB"}, user="alice")
+        await standin.send_message_create(dm, alice, "help me please")
+        await circle.bot_messages(dm, 1)
+        await quiet_period(lambda: len(standin.state.bot_messages(dm)))
+        answered = standin.state.bot_messages(dm)
+    assert len(answered) == 1
+    assert "116 123" in answered[0]["content"] and NOT_A_SERVICE in answered[0]["content"]
+    assert "only understand commands" not in answered[0]["content"]
+    assert standin.violations == []
+
+
 async def test_matrix_crisis_goes_to_the_dm_and_a_phrase_there_is_answered(
     synapse: SynapseServer, tmp_path: Path
 ) -> None:
@@ -68,3 +85,8 @@ async def test_matrix_crisis_goes_to_the_dm_and_a_phrase_there_is_answered(
         where, answer = await ana.notice(ANSWER, after=mark)
         assert where == dm
         assert "988" in answer.body and NOT_A_SERVICE in answer.body
+        mark = ana.mark()
+        await ana.say(dm, "Help me!")  # plain words asking for help: the lines, not a refusal
+        where, asked = await ana.notice("to see what else I can do", after=mark)
+        assert where == dm and "988" in asked.body
+        assert "only understand commands" not in asked.body
