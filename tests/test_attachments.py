@@ -142,7 +142,7 @@ async def test_a_path_typed_on_a_chat_platform_is_not_read_from_disk(tmp_path: P
     secret = tmp_path / "secret.txt"
     secret.write_text("not for chat")
     message = await refused(str(secret), chat("matrix"))
-    assert message.startswith("`upload` takes a file, not text.")
+    assert message.startswith("The `upload` option takes a file, not text.")
     assert "Upload the file to this room, then reply to it with the command." in message
     discord = await refused(str(secret), chat("discord"))
     assert "Choose the file in the `upload` option of the command." in discord

@@ -92,8 +92,8 @@ async def test_scope_rules(app_factory: AppFactory) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("!entry remove three", "`entry` takes a whole number, not `three`."),
-        ("!entry remove 0", "`entry` must be at least 1."),
+        ("!entry remove three", "The `entry` option takes a whole number, not `three`."),
+        ("!entry remove 0", "The `entry` option must be at least 1."),
         ("!entry remove", "`entry remove` needs `entry`"),
         ("!entry remove 3 4", "Too many values"),
         ("!entry remove entry=3 colour=red", "Unknown option `colour`"),
@@ -118,7 +118,7 @@ async def test_a_ten_thousand_character_argument_is_refused_with_the_limit(
 ) -> None:
     fake = await platform_with_test_commands(app_factory)
     said = await fake.say("ana", "!note " + "x" * 10_000)
-    assert "`text` is too long (10000 characters; the limit is 2000)." in said[0].text
+    assert "The `text` option is too long (10000 characters; the limit is 2000)." in said[0].text
     assert fake.calls == []  # type: ignore[attr-defined]
 
 

@@ -156,7 +156,7 @@ def bind_text(
             name = files[0]
         if m and name in names:
             if name in values:
-                raise ArgumentError(_("`{name}` is given twice.").format(name=name))
+                raise ArgumentError(_("The `{name}` option is given twice.").format(name=name))
             values[name] = tok.value[len(m.group(0)) :]
         elif m and _unknown_option(name, raw[len(m.group(0)) :], spec, greedy):
             close = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)
@@ -828,22 +828,24 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
     if isinstance(raw, str):
         if len(raw) > option.limit:
             raise ArgumentError(
-                _("`{name}` is too long ({length} characters; the limit is {limit}).").format(
-                    name=option.name, length=len(raw), limit=option.limit
-                )
+                _(
+                    "The `{name}` option is too long ({length} characters; the limit is {limit})."
+                ).format(name=option.name, length=len(raw), limit=option.limit)
             )
         if unstorable(raw):
             raise ArgumentError(
-                _("`{name}` contains a character I cannot store.").format(name=option.name)
+                _("The `{name}` option contains a character I cannot store.").format(
+                    name=option.name
+                )
             )
         raw = raw.strip() if kind is not OptionType.STRING else raw
         if option.required and raw == "":
-            raise ArgumentError(_("`{name}` cannot be empty.").format(name=option.name))
+            raise ArgumentError(_("The `{name}` option cannot be empty.").format(name=option.name))
     if kind is OptionType.STRING:
         value = str(raw)
         if option.min_length is not None and len(value) < option.min_length:
             raise ArgumentError(
-                _("`{name}` needs at least {n} characters.").format(
+                _("The `{name}` option needs at least {n} characters.").format(
                     name=option.name, n=option.min_length
                 )
             )
@@ -856,7 +858,7 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
         word = str(raw).lower()
         if word in TRUE_WORDS or word in FALSE_WORDS:
             return word in TRUE_WORDS
-        raise ArgumentError(_("`{name}` takes yes or no.").format(name=option.name))
+        raise ArgumentError(_("The `{name}` option takes yes or no.").format(name=option.name))
     if kind is OptionType.CHOICE:
         word = _choice_key(str(raw))
         for c in option.choices:
@@ -910,13 +912,13 @@ async def _file(option: Option, raw: Any, ctx: Context) -> Attachment:
     if isinstance(raw, str):
         if not isinstance(ctx.responder, LocalFiles):
             raise ArgumentError(
-                _("`{name}` takes a file, not text.").format(name=option.name)
+                _("The `{name}` option takes a file, not text.").format(name=option.name)
                 + " "
                 + file_hint(ctx, option=option.name)
             )
         raw = ctx.responder.open_file(raw)
     if not isinstance(raw, RemoteFile):
-        raise ArgumentError(_("`{name}` takes a file.").format(name=option.name))
+        raise ArgumentError(_("The `{name}` option takes a file.").format(name=option.name))
     _check_size(option, raw.size)
     data = await raw.read()
     _check_size(option, len(data))  # a platform's announced size may be missing or wrong
@@ -979,7 +981,7 @@ def _number(option: Option, raw: Any) -> int | float:
     except ValueError:
         kind = _("a whole number") if integer else _("a number")
         raise ArgumentError(
-            _("`{name}` takes {kind}, not `{value}`.").format(
+            _("The `{name}` option takes {kind}, not `{value}`.").format(
                 name=option.name, kind=kind, value=str(raw)[:40]
             )
         ) from None
@@ -988,14 +990,16 @@ def _number(option: Option, raw: Any) -> int | float:
     ):
         low, high = _fmt(option.min_value), _fmt(option.max_value)
         if option.max_value is None:
-            message = _("`{name}` must be at least {low}.")
+            message = _("The `{name}` option must be at least {low}.")
         elif option.min_value is None:
-            message = _("`{name}` must be at most {high}.")
+            message = _("The `{name}` option must be at most {high}.")
         else:
-            message = _("`{name}` must be between {low} and {high}.")
+            message = _("The `{name}` option must be between {low} and {high}.")
         raise ArgumentError(message.format(name=option.name, low=low, high=high))
     if abs(value) > MAX_SAFE_INTEGER:  # beyond what SQL integers and Discord carry
-        raise ArgumentError(_("`{name}` is too large a number.").format(name=option.name))
+        raise ArgumentError(
+            _("The `{name}` option is too large a number.").format(name=option.name)
+        )
     return value
 
 

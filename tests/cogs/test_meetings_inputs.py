@@ -115,3 +115,13 @@ async def test_a_zone_whose_label_is_its_name_is_named_once(app_factory: AppFact
     assert "19:00 GMT (Europe/London)." in london
     zone = text(await fake.say("fac", "!me timezone UTC"))
     assert "in UTC." in zone and "(UTC)" not in zone
+
+
+async def test_a_value_an_option_cannot_take_is_refused_in_a_sentence_naming_the_option(
+    app_factory: AppFactory,
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    empty = text(await fake.say("fac", '!meeting schedule "" "2026-12-01 19:00" 60m'))
+    assert empty.startswith("The `title` option cannot be empty.")
+    count = text(await fake.say("fac", f"{SCHEDULE} repeat:daily count:abc"))
+    assert count.startswith("The `count` option takes a whole number, not `abc`.")
