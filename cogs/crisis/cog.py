@@ -478,17 +478,21 @@ class CrisisCog(Cog, CrisisLines):
         """Any refusal or error under `crisis` still shows the lines (and says what went wrong).
 
         Words that read as distress get the caring answer alone; asking for the lines
-        (`crisis now`) gets them with no refusal before them, even where crisis is switched off.
-        A moderator's mistake with a moderator's command gets the error alone (False).
+        (`crisis now`, `crisis list`, `crisis countries`) where crisis is switched off gets
+        them with no refusal before them. A moderator's mistake gets the error alone (False).
         """
         distress = await self.reads_as_distress(ctx, words)
-        if not distress and ctx.command_name not in MEMBER_ASKS and ctx.tier >= Tier.MODERATOR:
-            return False
-        # Where crisis is switched off, asking for the lines still gets them, plainly.
+        # Where crisis is switched off, asking for the lines still gets them, plainly: the
+        # switch is checked before anything else, so the refusal is the switch itself.
         off = ctx.community is not None and await self.dispatcher.switched_off_in(
             ctx.community.id, self.name
         )
-        plain = off and ctx.command_name == "crisis now"
+        plain = off and ctx.command_name in MEMBER_ASKS
+        if not distress and not plain and ctx.tier >= Tier.MODERATOR:
+            return False  # a moderator's mistake: the error alone
+        if plain and not distress and ctx.command_name == "crisis countries":
+            await self.crisis_countries(ctx)
+            return True
         first, alerted = await self._note_distress(ctx) if distress else (False, False)
         if distress and not first:
             await ctx.reply(await self.still_here(ctx, words), ephemeral=True)

@@ -129,3 +129,27 @@ async def test_a_moderators_mistake_gets_the_error_alone(app_factory: AppFactory
     # A member who types a moderator's command still gets the lines with the refusal.
     reply = only(await fake.say("ana", "!crisis remove 9999"))
     assert US_LINES in reply.text
+
+
+async def test_every_member_ask_answers_plainly_where_crisis_is_switched_off(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await started(app_factory)
+    await fake.say("mod", "!cogs disable crisis")
+    for line in ("!crisis list US", "!crisis list", "!crisis countries", "!crisis now"):
+        for who in ("ana", "mod"):
+            reply = only(await fake.say(who, line))
+            assert "switched off" not in reply.text, (who, line)
+            assert "988" in reply.text or "(`US`)" in reply.text, (who, line)
+    countries = only(await fake.say("ana", "!crisis countries"))
+    assert "(`US`)" in countries.text
+
+
+async def test_a_wrong_value_gets_a_moderator_the_error_and_a_member_also_the_lines(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await started(app_factory)
+    mod = only(await fake.say("mod", "!crisis list bogus"))
+    assert "bogus" in mod.text and US_LINES not in mod.text and "988" not in mod.text
+    ana = only(await fake.say("ana", "!crisis list bogus"))
+    assert "bogus" in ana.text and US_LINES in ana.text
