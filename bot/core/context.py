@@ -159,6 +159,9 @@ class Context:
     # While suggesting values for one option: the other options' values as typed so far
     # (autocomplete of `when` reads the chosen `meeting`). Empty when running a command.
     filled: Mapping[str, str] = field(default_factory=dict)
+    # While running a command typed as text: the options that unnamed words filled
+    # (`group write Friends of mine` read `Friends` as the group), so a cog can say so.
+    read_from_words: frozenset[str] = frozenset()
 
     @property
     def zone(self) -> ZoneInfo:

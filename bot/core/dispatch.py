@@ -301,6 +301,7 @@ class Dispatcher:
         filled: list[str] = []  # options that unnamed words filled, in order
         if isinstance(raw, str):
             values = bind_text(spec, raw, await self._known_values(ctx, spec), filled)
+            ctx.read_from_words = frozenset(filled)
         else:
             values = dict(raw)
         try:

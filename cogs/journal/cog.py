@@ -843,7 +843,11 @@ class JournalCog(Cog, GroupJournal):
         saved = await self.service.write(
             ctx.actor.key, community_id, body, visibility=GROUP, group_id=group_id
         )
-        reply = render.saved(saved.entry, ctx.prefix)
+        reply = render.saved(saved.entry, ctx.prefix) + " " + render.entry_begins(body)
+        repeated = body.casefold().startswith(group.casefold()) if group else False
+        if group and "group" in ctx.read_from_words and not repeated:
+            # The leading word was one of the member's groups: say so, and how to keep it.
+            reply += " " + render.word_read_as_group(group, body, ctx.prefix)
         await ctx.reply(
             reply + render.public_typing_tip(ctx.place.is_dm, ctx.prefix), ephemeral=True
         )

@@ -74,6 +74,25 @@ def saved(entry: EntryView, prefix: str) -> str:
     )
 
 
+def _start(text: str, limit_chars: int = 40) -> str:
+    """The first `limit_chars` characters of `text` on one line, with … when cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit_chars else flat[: limit_chars - 1].rstrip() + "…"
+
+
+def entry_begins(body: str) -> str:
+    """How a just-saved entry starts, so the writer sees what was kept."""
+    return _("It begins: “{start}”").format(start=escape_markdown(_start(body)))
+
+
+def word_read_as_group(group: str, body: str, prefix: str) -> str:
+    """The leading word was taken as the group `group`; how to start the entry with it."""
+    return _(
+        "I read **{shown}** as the group; to start your entry with that word, name the "
+        "group first: `{prefix}group write {group} {group} {start}`"
+    ).format(shown=escape_markdown(group), group=group, prefix=prefix, start=_start(body, 20))
+
+
 def prompt(text: str, prefix: str) -> str:
     """A writing prompt (translated when the catalog has it) and how to start writing."""
     return _(

@@ -403,3 +403,21 @@ async def test_the_first_word_of_a_group_entry_is_the_group_only_when_it_names_o
     assert "Week two was hard" in texts(await fake.say("ana", "!group read Evening-circle"))
     help_text = texts(await fake.say("ana", "!help group write"))
     assert "only your groups' names count" in help_text
+
+
+async def test_a_group_entry_confirms_its_start_and_a_word_read_as_the_group(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await journal_app(app_factory)
+    await fake.say("ana", "!group create Friends")
+    taken = texts(await fake.say("ana", "!group write Friends of mine were kind"))
+    assert "It begins: “of mine were kind”" in taken
+    assert "I read **Friends** as the group" in taken
+    assert "`!group write Friends Friends of mine were kind`" in taken
+    kept = texts(await fake.say("ana", "!group write Friends Friends of mine were kind"))
+    assert "It begins: “Friends of mine were kind”" in kept
+    assert "I read" not in kept
+    plain = texts(await fake.say("ana", "!group write Week was hard"))
+    assert "It begins: “Week was hard”" in plain and "I read" not in plain
+    named = texts(await fake.say("ana", "!group write group:Friends Friends again"))
+    assert "It begins: “Friends again”" in named and "I read" not in named
