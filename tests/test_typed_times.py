@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.convert import read_wall_time
+from bot.core.convert import has_time_of_day, read_wall_time
 from bot.core.errors import ArgumentError
 from bot.core.zones import _by_abbreviation, local_time_note
 
@@ -325,3 +325,87 @@ def test_a_number_that_is_no_day_is_refused_naming_it(typed: str) -> None:
         read_wall_time(typed, BERLIN, datetime(2026, 12, 1, tzinfo=UTC))
     assert typed.split()[0 if "/" in typed else 1] in caught.value.message
     assert "2026-12-05" in caught.value.message
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=st.integers(0, 31),
+    second=st.integers(0, 31),
+    sign=st.sampled_from(["-", "+"]),
+    where=st.sampled_from(["first", "second", "day", "day first"]),
+    month=st.sampled_from(_MONTH_WORDS),
+    days=st.integers(0, 400),
+)
+def test_a_date_part_with_a_sign_is_refused(
+    first: int, second: int, sign: str, where: str, month: str, days: int
+) -> None:
+    """`-1/12 7pm` was 12 January and `+3/12 7pm` 3 December: the sign was dropped and the
+    meeting saved. A day or month with a sign is never read as a date; the refusal names it."""
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=days)
+    typed = {
+        "first": f"{sign}{first}/{second} 7pm",
+        "second": f"{first}/{sign}{second} 7pm",
+        "day": f"{month} {sign}{first} 7pm",
+        "day first": f"{sign}{first} {month} 7pm",
+    }[where]
+    with pytest.raises(ArgumentError) as caught:
+        read_wall_time(typed, BERLIN, now)
+    assert sign in caught.value.message, (typed, caught.value.message)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    day=st.sampled_from(["", "tomorrow ", "today ", "friday ", "next monday ", "dec 20 "]),
+    half=st.booleans(),
+    days=st.integers(0, 400),
+)
+def test_a_dotted_time_is_the_same_time_as_the_colon_form(
+    hour: int, minute: int, day: str, half: bool, days: int
+) -> None:
+    """`tomorrow 19.30` was tomorrow at the minute it was typed and `7.30pm` was refused as
+    `30pm`: a time with a dot, with am/pm, with an hour of 13-23 or next to a day word, is the
+    time written with a colon."""
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=days)
+    if half:
+        hour = hour % 12 + 1
+        dotted, colon = f"{day}{hour}.{minute:02}pm", f"{day}{hour}:{minute:02}pm"
+    else:
+        if not (hour >= 13 or day.strip() in {"tomorrow", "today", "friday", "next monday"}):
+            hour = 13 + hour % 11
+        dotted, colon = f"{day}{hour}.{minute:02}", f"{day}{hour}:{minute:02}"
+    assert has_time_of_day(dotted)
+    assert read_wall_time(dotted, BERLIN, now) == read_wall_time(colon, BERLIN, now)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("01.02.2027 19:00", None), ("01.02. 19:00", (2027, 1, 2, 19))],
+)
+def test_a_date_with_dots_stays_a_date(
+    typed: str, shown: tuple[int, int, int, int] | None
+) -> None:
+    """Only a time is read from `H.MM`; dates with dots read (or are refused) as before."""
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    if shown is None:
+        with pytest.raises(ArgumentError, match="two ways"):
+            read_wall_time(typed, BERLIN, now)
+        return
+    got = read_wall_time(typed, BERLIN, now)
+    assert (got.year, got.month, got.day, got.hour) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "says", "not_said"),
+    [
+        ("29/02 7pm", "2028-02-29 19:00", "year must be written in full"),
+        ("dec 32 7pm", "`32`", "year must be written in full"),
+        ("5 dec 27 7pm", "year must be written in full", "2028"),
+    ],
+)
+def test_a_refused_date_says_only_what_applies(typed: str, says: str, not_said: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        read_wall_time(typed, BERLIN, datetime(2026, 12, 1, tzinfo=UTC))
+    assert says in caught.value.message
+    assert not_said not in caught.value.message

@@ -413,8 +413,9 @@ _ONLY_TIME = re.compile(
 
 
 def has_time_of_day(text: str) -> bool:
-    """Whether typed text names a time of day (`7pm`, `19:00`, `noon`, `now`), not only a date."""
-    return bool(_HAS_TIME.search(text))
+    """Whether typed text names a time of day (`7pm`, `19:00`, `19.30`, `noon`, `now`), not
+    only a date."""
+    return bool(_HAS_TIME.search(_dot_times(" ".join(text.split()))))
 
 
 def read_wall_time(
@@ -434,7 +435,7 @@ def read_wall_time(
     it cannot read, and for a date whose year was not written but came from a number that is
     no day (`dec 32`)."""
     typed = " ".join(text.split())
-    raw = _h_times(typed)
+    raw = _dot_times(_h_times(typed))
     # The minute being typed in counts as now: `sat 17:00` at 17:00:00.5 is today, as at 17:00.
     base = (
         (now or datetime.now(ZoneInfo("UTC")))
@@ -448,6 +449,7 @@ def read_wall_time(
     if raw.lower() == "now":
         return base.replace(second=0, microsecond=0)
     _check_typed_times(raw, now)
+    _check_signs(raw)
     _check_numeric_date(raw)
     raw = _day_month(raw, day_first(country, zone))
     ordinal = _ORDINAL_DAY.fullmatch(raw)
@@ -499,6 +501,51 @@ def _h_times(raw: str) -> str:
         return f"{m.group(1)}:{m.group(2) or '00'}"
 
     return _H_TIME.sub(colon, raw)
+
+
+# `19.30`, `7.30pm`: a time of day with a dot, as much of Europe writes it. dateparser reads
+# `tomorrow 19.30` as tomorrow at this minute and `7.30pm` not at all. `01.02.` and `01.02.2027`
+# (a dot or digits after) stay dates.
+_DOT_TIME = re.compile(
+    r"(?<![\w:./+-])(\d{1,2})\.(\d{2})(?=(?P<half>\s*[ap]\.?m\b)|[^\w.:/]|$)", re.IGNORECASE
+)
+_DAY_WORD = re.compile(
+    r"\b(?:today|tonight|tomorrow|yesterday|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)\b",
+    re.IGNORECASE,
+)
+
+
+def _dot_times(raw: str) -> str:
+    """`7.30pm` as `7:30pm`; `19.30` (an hour of 13-23) and `tomorrow 10.30` (next to a day
+    word) as `19:30` and `10:30` when no other time of day is typed; other text as it is."""
+
+    def colon(m: re.Match[str]) -> str:
+        hour, minute = int(m.group(1)), int(m.group(2))
+        as_time = f"{m.group(1)}:{m.group(2)}"
+        if m.group("half"):
+            return as_time  # `_check_typed_times` refuses `19.30pm` and `7.75pm`, naming them
+        rest = raw[: m.start()] + " " + raw[m.end() :]
+        if minute > 59 or _HAS_TIME.search(rest):
+            return m.group(0)
+        return as_time if 13 <= hour <= 23 or _DAY_WORD.search(rest) else m.group(0)
+
+    return _DOT_TIME.sub(colon, raw)
+
+
+# A number with a sign (`-1/12`, `dec +5`): no day, month or year has one.
+_SIGNED = re.compile(r"(?:^|(?<=[\s/.,]))[+-]\d{1,4}(?![\d:])")
+
+
+def _check_signs(raw: str) -> None:
+    """Refuse a date part with a sign instead of dropping the sign."""
+    m = _SIGNED.search(raw)
+    if m is not None:
+        raise ArgumentError(
+            _(
+                "`{part}`: a date is written without + or -. Try 5/12 19:00, dec 5 7pm or "
+                "2026-12-05 19:00."
+            ).format(part=m.group(0))
+        )
 
 
 # Day and month in digits without a year (`01/02`); a year after it is `_YEAR_LAST`'s.
@@ -586,13 +633,29 @@ def _check_year_written(typed: str, raw: str, found: datetime, base: datetime) -
     ]
     as_year = [n for n in bare if int(n) == found.year % 100 and int(n) != found.day]
     far = abs(found - base) > timedelta(days=400)
-    if far or (found.year != base.year and as_year):
+    if not (far or (found.year != base.year and as_year)):
+        return
+    days = {int(n) for n in bare}
+    if not as_year and found.day in days:  # the day as typed, only years away (29 February)
+        raise ArgumentError(
+            _("`{text}`: that day next comes in {year}; write the year, e.g. {example}.").format(
+                text=typed[:60], year=found.year, example=found.strftime("%Y-%m-%d %H:%M")
+            )
+        )
+    part = (as_year or bare or [typed])[0][:20]
+    if as_year and found.day in days - {int(part)}:  # another number was the day: a short year
         raise ArgumentError(
             _(
                 "`{text}`: I could not read `{part}` as a day of the month, and a year must be "
                 "written in full. Try dec 5 7pm, 5/12 19:00 or 2026-12-05 19:00."
-            ).format(text=typed[:60], part=(as_year or bare or [typed])[0][:20])
+            ).format(text=typed[:60], part=part)
         )
+    raise ArgumentError(
+        _(
+            "`{text}`: I could not read `{part}` as a day of the month. Try dec 5 7pm, "
+            "5/12 19:00 or 2026-12-05 19:00."
+        ).format(text=typed[:60], part=part)
+    )
 
 
 _WEEKDAY = re.compile(

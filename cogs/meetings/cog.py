@@ -168,6 +168,8 @@ def parse_start(
     if m:  # a date in digits with a time in words ("2027-02-30 7pm"): the date is named first
         check_date(*(int(m.group(i)) for i in range(1, 4)))
     if not has_time_of_day(typed):
+        # a date that does not exist (`feb 30`) is named as such, not given a time to add
+        read_wall_time(typed, parse_zone(zone_name), now, country=country)
         raise UserError(render.time_of_day_missing(text=typed[:60]))
     return read_wall_time(typed, parse_zone(zone_name), now, country=country), zone_name
 

@@ -583,6 +583,9 @@ async def test_every_other_monday_from_a_tuesday_says_when_it_first_meets(
         ("2026-13-01 7pm", "13"),
         ("2026-12-05 7pm", "Scheduled **Circle** (#1)"),
         ("2026-12-05", "needs a time of day"),
+        ("feb 30", "not a date and time I can read"),
+        ("-1/12 7pm", "without + or -"),
+        ("tomorrow 19.30", "T19:30:00+00:00"),
     ],
 )
 async def test_a_start_in_digits_with_a_time_in_words_is_read_or_its_date_named(
