@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import unicodedata
 from collections import Counter
 
 import pytest
-from babel import Locale
-from hypothesis import given
+from babel import Locale, localedata
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.convert import COUNTRY_NAMES, check_country
@@ -60,3 +63,66 @@ async def test_me_country_and_language_answer_with_names(app_factory: AppFactory
     assert "United Kingdom" in country and "GB" in country
     language = (await fake.say("ana", "!me language english"))[0].text
     assert language == "I'll use English (en) with you."
+
+
+def _fold(text: str) -> str:
+    text = " ".join(text.replace(".", "").split()).casefold().removeprefix("the ")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+@functools.cache
+def _every_name() -> dict[str, set[str]]:
+    """Every country name in every CLDR locale (regional ones too), folded, with its codes."""
+    names: dict[str, set[str]] = {}
+    for identifier in localedata.locale_identifiers():
+        for code, name in Locale.parse(identifier).territories.items():
+            if code in COUNTRY_NAMES:
+                names.setdefault(_fold(name), set()).add(code)
+    return names
+
+
+def _codes_named(folded: str) -> frozenset[str]:
+    """Every country some CLDR locale calls `folded`."""
+    return frozenset(_every_name().get(folded, set()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(sorted(COUNTRY_NAMES)),
+    st.sampled_from(["de", "es", "fr", "it", "nl", "pt", "sv", "pl", "ru", "ja", "tr", "fi"]),
+)
+def test_a_countrys_name_in_any_language_is_read_when_only_one_country_has_it(
+    code: str, language: str
+) -> None:
+    name = Locale.parse(language).territories.get(code)
+    if name is None:
+        return
+    named = _codes_named(_fold(name))
+    with using_language("en"):
+        if named == {code}:
+            assert check_country(name) == code
+            plain = "".join(
+                c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+            )
+            assert check_country(plain.lower()) == code
+        else:  # shared by several countries: English's own reading, or refused
+            with contextlib.suppress(UserError):
+                assert check_country(name) in named
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Deutschland", "DE"),
+        ("España", "ES"),
+        ("espana", "ES"),
+        ("Great Britain", "GB"),
+        ("en-GB", "GB"),
+        ("pt_BR", "BR"),
+        ("de-at", "AT"),
+        ("Sverige", "SE"),
+    ],
+)
+def test_endonyms_and_locale_tags_are_read(typed: str, code: str) -> None:
+    with using_language("en"):
+        assert check_country(typed) == code

@@ -12,6 +12,7 @@ a command replies to, and on the console `file:PATH` names a file on disk.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import mimetypes
 import re
@@ -282,7 +283,15 @@ COUNTRY_NAMES: dict[str, str] = {
 
 
 # Parts of a country people commonly type for it; the CLDR has them as subdivisions only.
-_COUNTRY_PARTS = {"england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB"}
+_COUNTRY_PARTS = {
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "great britain": "GB",
+}
+# A locale tag such as `en-GB` or `pt_BR`: its region part names the country.
+_LOCALE_TAG = re.compile(r"^[a-z]{2,3}[-_]([a-z]{2})$", re.IGNORECASE)
 
 
 def _country_aliases() -> dict[str, str]:
@@ -304,10 +313,44 @@ def _name_key(text: str) -> str:
     return words.removeprefix("the ")
 
 
+def _folded_key(text: str) -> str:
+    """`_name_key` without accents: `España` and `Espana` read alike."""
+    decomposed = unicodedata.normalize("NFKD", _name_key(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def _names_in_every_language() -> dict[str, frozenset[str]]:
+    """Accent-folded country names in every language the CLDR (via Babel) has, each with the
+    codes it names; built once on first use (about a second)."""
+    from babel import localedata
+
+    found: dict[str, set[str]] = {}
+    for identifier in localedata.locale_identifiers():
+        if "_" in identifier:
+            continue  # regional variants repeat their language's names
+        try:
+            names = Locale.parse(identifier).territories
+        except (ValueError, UnknownLocaleError):
+            continue
+        for code, name in names.items():
+            if code in COUNTRY_NAMES:
+                found.setdefault(_folded_key(name), set()).add(str(code))
+    return {key: frozenset(codes) for key, codes in found.items()}
+
+
+def country_in_any_language(text: str) -> str | None:
+    """The code of the one country named `text` in any CLDR language (`Deutschland`,
+    `Espana`, `Nederland`), accents ignored; None when no country or several have that name."""
+    codes = _names_in_every_language().get(_folded_key(text), frozenset())
+    return next(iter(codes)) if len(codes) == 1 else None
+
+
 def check_country(text: str) -> str:
     """The ISO 3166-1 alpha-2 code (`"DE"`) for a code in any case (`de`, `US`), another code
-    the CLDR knows (`UK`, `GBR`, `826`), or a country's name in English or in the language in
-    use (`Deutschland`, `the United Kingdom`; names from the CLDR via Babel); raises
+    the CLDR knows (`UK`, `GBR`, `826`), a locale tag's region (`en-GB`), or a country's name
+    in English, in the language in use, or in any CLDR language when only one country has
+    that name (`Deutschland`, `Espana`, `the United Kingdom`; names via Babel); raises
     `UserError` for anything else."""
     from bot.i18n import current_language
 
@@ -328,6 +371,12 @@ def check_country(text: str) -> str:
         for found, name in names.items():
             if found in COUNTRY_NAMES and _name_key(name) == key:
                 return str(found)
+    tag = _LOCALE_TAG.match(raw)
+    if tag and tag.group(1).upper() in COUNTRY_NAMES:
+        return tag.group(1).upper()
+    anywhere = country_in_any_language(raw)
+    if anywhere is not None:
+        return anywhere
     raise UserError(
         _(
             "`{text}` is not a country I know. Use its name or a two-letter code such as US, "
