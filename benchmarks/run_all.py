@@ -222,7 +222,7 @@ def commit_measured() -> str:
     """The commit whose code is measured, and whether the work tree differs from it."""
     try:
         head = subprocess.run(
-            ["git", "log", "-1", "--format=%h %s"],
+            ["git", "log", "-1", "--format=%H %s"],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -26,6 +26,10 @@ from bot.platform import Platform
 
 DEFAULT_CONFIG = Path("config.toml")
 DEFAULT_DB = Path("data/circlebot.sqlite3")
+DB_HELP = (
+    "a SQLite file, or a database URL such as postgresql+asyncpg://user@host/name, instead of "
+    "database.url"
+)
 
 log = logging.getLogger("circlebot")
 
@@ -84,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bring the database schema up to date",
         description="Apply pending migrations to the configured database (back it up first).",
     )
-    migrate.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    migrate.add_argument("--db", help=DB_HELP)
     check = sub.add_parser(
         "check-config",
         help="validate a config file and list every problem with its key",
@@ -105,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "restart the bot; after this reports nothing left, remove the old keys. Safe to run "
         "while the bot runs, and to run again after a crash.",
     )
-    rotate.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    rotate.add_argument("--db", help=DB_HELP)
     rotate.add_argument("--batch", type=int, default=500, help="rows per transaction")
     export = sub.add_parser(
         "export-community",
@@ -118,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("community_id", type=int, help="the community's database id")
     export.add_argument("file", type=Path, help="where to write the JSON")
     export.add_argument("--decrypt", action="store_true", help="write text in plain form")
-    export.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    export.add_argument("--db", help=DB_HELP)
     status = sub.add_parser(
         "status",
         help="show running processes, timed work, the outbox backlog and the last error",
@@ -128,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "process doing timed work has a fresh heartbeat (PostgreSQL: one working the queue; "
         "SQLite: the leader), 1 otherwise (usable as a health check).",
     )
-    status.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    status.add_argument("--db", help=DB_HELP)
     status.add_argument(
         "--json",
         action="store_true",
@@ -153,14 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         "transaction. Refuses a community that already exists here.",
     )
     imp.add_argument("file", type=Path, help="the JSON written by export-community")
-    imp.add_argument("--db", type=Path, help="a SQLite file instead of database.url")
+    imp.add_argument("--db", help=DB_HELP)
     return parser
 
 
 async def _maintenance(config: AppConfig, args: argparse.Namespace) -> int:
     from bot import maintenance
 
-    url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
+    url = database_url(args.db, config)
     db_file = sqlite_path(url)
     console_keys = (
         db_file.with_suffix(".key") if db_file and db_file.with_suffix(".key").exists() else None
@@ -239,8 +243,9 @@ async def _status(config: AppConfig, args: argparse.Namespace) -> int:
     from bot.db import Database, reaching, utcnow
     from bot.leader import read_status
 
-    url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
-    if args.db and not args.db.exists():
+    url = database_url(args.db, config)
+    db_file = sqlite_path(url) if args.db else None
+    if db_file is not None and not db_file.exists():
         raise StartupError(f"{args.db} does not exist")
     db = Database(url)
     try:
@@ -465,6 +470,14 @@ def _clock(text: str | None) -> Clock:
     return VirtualClock(start)
 
 
+def database_url(given: str | None, config: AppConfig) -> str:
+    """The URL a maintenance command (`migrate`, `status`, ...) works on: `given` as a database
+    URL when it has `://`, else as a SQLite file path; None means `database.url`."""
+    if not given:
+        return config.database.url
+    return given if "://" in given else f"sqlite+aiosqlite:///{given}"
+
+
 def console_database(given: str | None, config: AppConfig) -> tuple[str, Path]:
     """The console's database URL and the path its key file sits next to.
 
@@ -598,7 +611,7 @@ async def _web(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 async def _migrate(config: AppConfig, args: argparse.Namespace) -> int:
-    url = f"sqlite+aiosqlite:///{args.db}" if args.db else config.database.url
+    url = database_url(args.db, config)
     app = App(config, db_url=url)
     try:
         before = await app.db.status()

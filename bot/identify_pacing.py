@@ -24,19 +24,12 @@ import logging
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bot.shard_claims import lock_space
+from bot.shard_claims import CONNECTION_ERRORS, lock_space
 
 log = logging.getLogger("circlebot.shards")
 
 WINDOW_SECONDS = 5.0  # Discord: max_concurrency IDENTIFYs per bucket per this long
 POLL_SECONDS = 0.25  # how often a waiting process tries a bucket taken elsewhere
-_ERRORS = (
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    TimeoutError,
-)
 
 
 class IdentifyPacer:
@@ -94,7 +87,7 @@ class IdentifyPacer:
                         "SELECT pg_try_advisory_lock($1::int, $2::int)", self.key, bucket
                     ):
                         return True
-            except _ERRORS:
+            except CONNECTION_ERRORS:
                 log.warning("cannot reach PostgreSQL to pace IDENTIFYs; pacing this process only")
                 await self._drop()
                 return False
@@ -109,7 +102,7 @@ class IdentifyPacer:
                         await self._conn.fetchval(
                             "SELECT pg_advisory_unlock($1::int, $2::int)", self.key, bucket
                         )
-                except _ERRORS:
+                except CONNECTION_ERRORS:
                     await self._drop()  # the lock ends with the connection
         finally:
             local.release()
@@ -134,5 +127,5 @@ class IdentifyPacer:
         if conn is not None:
             try:
                 await conn.close(timeout=5)
-            except _ERRORS:
+            except CONNECTION_ERRORS:
                 conn.terminate()

@@ -1619,10 +1619,9 @@ def _row(item: Planned) -> OutboxItem:
     return OutboxItem(**_values(item))
 
 
-def _values(item: Planned) -> dict[str, Any]:
-    """The column values of a new pending row for `item`, by attribute name."""
+def _content(item: Planned) -> dict[str, Any]:
+    """What `item` says of a pending row: where, what, and when (by attribute name)."""
     return {
-        "key": item.key,
         "platform": item.target.platform,
         "target": item.target.target,
         "is_dm": item.target.is_dm,
@@ -1630,6 +1629,14 @@ def _values(item: Planned) -> dict[str, Any]:
         "due_at": item.due_at,
         "not_after": item.not_after,
         "early_seconds": item.early_seconds,
+    }
+
+
+def _values(item: Planned) -> dict[str, Any]:
+    """The column values of a new pending row for `item`, by attribute name."""
+    return {
+        "key": item.key,
+        **_content(item),
         "status": "pending",
         "attempts": 0,
         "note": "",
@@ -1644,16 +1651,7 @@ def _update_row(row: OutboxItem, item: Planned) -> set[tuple[str, str]]:
     are as wanted already (rewriting their references each time made a restart slower than the
     first start).
     """
-    values = {
-        "platform": item.target.platform,
-        "target": item.target.target,
-        "is_dm": item.target.is_dm,
-        "payload": json.dumps(item.message.to_json()),
-        "due_at": item.due_at,
-        "not_after": item.not_after,
-        "early_seconds": item.early_seconds,
-    }
-    for name, value in values.items():
+    for name, value in _content(item).items():
         if getattr(row, name) != value:
             setattr(row, name, value)
     return {(ref.kind.value, ref.id) for ref in _refs(item.target, item.refs)}

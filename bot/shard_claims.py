@@ -39,7 +39,7 @@ log = logging.getLogger("circlebot.shards")
 NAMESPACE = "circlebot-shards"
 # InternalClientError: a query sent while the server's "terminating connection" notice is being
 # read (before the socket closes) finds the protocol busy; the connection is as good as lost.
-_ERRORS = (
+CONNECTION_ERRORS = (
     OSError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -195,7 +195,7 @@ class ShardClaims:
                 ):
                     self.held.add(sid)
                     fresh.append(sid)
-        except _ERRORS:
+        except CONNECTION_ERRORS:
             log.warning("lost the database connection that holds this process's shards")
             self._mark_lost()
             return Round()
@@ -219,7 +219,7 @@ class ShardClaims:
                         "SELECT pg_advisory_unlock($1::int, $2::int)", self.shards_key, sid
                     )
                     self.held.discard(sid)
-        except _ERRORS:
+        except CONNECTION_ERRORS:
             log.warning("lost the database connection that holds this process's shards")
             self._mark_lost()
 
@@ -233,5 +233,5 @@ class ShardClaims:
         if conn is not None:
             try:
                 await conn.close(timeout=5)
-            except _ERRORS:
+            except CONNECTION_ERRORS:
                 conn.terminate()

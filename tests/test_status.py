@@ -147,6 +147,16 @@ def test_an_unreachable_database_is_one_clear_line(command: str, tmp_path: Path)
     assert "s3cret" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("command", ["migrate", "status"])
+def test_db_takes_a_database_url_not_only_a_file(command: str, tmp_path: Path) -> None:
+    # --db with a URL once made a SQLite file named after it and said "Migrated".
+    url = f"postgresql+asyncpg://circle@127.0.0.1:{refusing_port()}/circlebot"
+    result = circlebot(command, "--db", url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "connection refused" in result.stderr and "Migrated" not in result.stdout
+    assert list(tmp_path.iterdir()) == []  # no file or folder made from the URL
+
+
 def http_port() -> int:
     """A port on 127.0.0.1 where a web server answers, not PostgreSQL (a wrong port)."""
     listener = socket.socket()

@@ -95,22 +95,12 @@ class Answers:
 
     def language_of(self, text: str, prefer: str = "") -> str | None:
         """The language whose urgent words appear in `text` (`prefer` first), if any."""
-        norm = normalise(text)
-        order = sorted(self._overdose.items(), key=lambda item: item[0] != prefer)
-        for language, pattern in order:
-            if norm and pattern.search(norm):
-                return language
-        return None
+        return _first_language(self._overdose, text, prefer)
 
     def asks_for_help(self, text: str, prefer: str = "") -> str | None:
         """The language whose help words (`help_words`: "help me", "crisis", "sos") appear in
         `text` as whole words, any case or punctuation (`prefer` first); None when none do."""
-        norm = normalise(text)
-        order = sorted(self._help.items(), key=lambda item: item[0] != prefer)
-        for language, pattern in order:
-            if norm and pattern.search(norm):
-                return language
-        return None
+        return _first_language(self._help, text, prefer)
 
     def compile(self) -> None:
         """Build the word matchers once after loading."""
@@ -227,3 +217,14 @@ def _emergency(code: str, raw: dict[str, object]) -> EmergencyNumber:
         source=check_url(raw["source"]),
         metadata_gap=str(raw.get("metadata_gap", "")),
     )
+
+
+def _first_language(patterns: dict[str, re.Pattern[str]], text: str, prefer: str) -> str | None:
+    """The first language (`prefer` first) whose pattern finds something in `text`."""
+    norm = normalise(text)
+    if not norm:
+        return None
+    for language, pattern in sorted(patterns.items(), key=lambda item: item[0] != prefer):
+        if pattern.search(norm):
+            return language
+    return None
