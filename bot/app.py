@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -311,8 +312,15 @@ class App:
         else:
             self.mirrors.pop(transport.platform, None)
 
-    async def start(self) -> None:
+    async def start(self, *, freeze_gc: bool = False) -> None:
         """Start timed work and the cogs, then keep the heartbeat.
+
+        `freeze_gc` (the long-running process: `circlebot run` and the console): before the
+        cogs rebuild their plans, move what is loaded so far (modules, config, phrase lists,
+        which live as long as the process) out of the garbage collector's reach with
+        `gc.freeze()`. Each full collection during a rebuild of thousands of meetings walked
+        all of it, about 50 ms with the event loop stopped (benchmarks/meetings_schedule.py);
+        tests leave it off, as they start many apps in one process.
 
         PostgreSQL with a real clock: every process takes due timed jobs from the shared queue
         and due outbox items under leases; none leads. SQLite (one process) and virtual clocks
@@ -328,6 +336,9 @@ class App:
         if isinstance(self.scheduler, DurableScheduler) and self.scheduler.jobs is not None:
             self.scheduler.cogs = self.cogs
             await self.scheduler.jobs.start()
+        if freeze_gc:
+            gc.collect()  # start-up garbage is dropped, not kept for good
+            gc.freeze()
         with self.leader.booting():
             for cog in self.cogs.values():
                 await cog.start()

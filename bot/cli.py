@@ -518,7 +518,7 @@ async def _console(config: AppConfig, args: argparse.Namespace) -> int:
     _on_signals(stop)
     try:
         await app.open(migrate=True)
-        await app.start()
+        await app.start(freeze_gc=True)
         freeze_after_start()
         await adapter.run(stop)
     finally:
@@ -542,7 +542,7 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
         adapters.append(adapter)
     stop = asyncio.Event()
     _on_signals(stop)
-    await app.start()
+    await app.start(freeze_gc=True)
     freeze_after_start()
     try:
         async with asyncio.TaskGroup() as group:
