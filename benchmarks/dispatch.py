@@ -85,7 +85,7 @@ async def measure(n: int, rounds: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(tmp)
         await app.open(migrate=True)
-        await app.start()
+        await app.start(freeze_gc=True)  # as `circlebot run` starts the app
         fake = FakePlatform(app)
         incoming = fake.incoming("ana")
         spec_show = app.registry.get(("me", "show"))

@@ -102,7 +102,7 @@ async def measure(entries: int, runs: int, judge: bool) -> None:
         )
         app = App(config, db_url=f"sqlite+aiosqlite:///{Path(tmp) / 'j.sqlite3'}")
         await app.open(migrate=True)
-        await app.start()
+        await app.start(freeze_gc=True)  # as `circlebot run` starts the app
         fake = FakePlatform(app)
         await fake.say("ana", "!ping")
         community = await app.members.community("fake", "c1")
