@@ -23,6 +23,7 @@ off; a job `meetings.<id>.mirror` at the occurrence's end moves it on to the fol
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -86,7 +87,11 @@ from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_z
 # A pre-announcement ("starts in 10 minutes") may go up to this many seconds early when many
 # are due together, so the last of a burst is still on time; "starting now" never goes early.
 EARLY_SECONDS = 30
+
+log = logging.getLogger("circlebot.meetings")
+
 PLAN_SWEEP_JOB = "meetings.plan"  # the one job that plans every meeting whose moment came
+PLAN_RETRY = timedelta(minutes=1)  # a meeting whose planning failed is tried again this much later
 
 SCOPE = "meetings"
 REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
@@ -1037,17 +1042,28 @@ class MeetingService:
             self.scheduler.at(PLAN_SWEEP_JOB, when, self._sweep)
 
     async def _sweep(self) -> None:
-        """Plan every meeting whose planning moment has come, then plan the next sweep."""
+        """Plan every meeting whose planning moment has come, then plan the next sweep.
+
+        A meeting whose planning fails (the database went away for a moment) is tried again
+        `PLAN_RETRY` later; the sweep goes on with the others and the next sweep is planned
+        whatever happened, so one failure never stops every later announcement.
+        """
         now = self.now
         due = sorted(
             (when, meeting_id) for meeting_id, when in self._plan_due.items() if when <= now
         )
-        for _when, meeting_id in due:
-            self._plan_due.pop(meeting_id, None)
-            await self._plan_job(meeting_id)  # plans its next moment again (`_planned`)
-            await asyncio.sleep(0)  # members' commands and due deliveries go on meanwhile
-        self._sweep_at = None
-        self._plan_sweep()
+        try:
+            for _when, meeting_id in due:
+                self._plan_due.pop(meeting_id, None)
+                try:
+                    await self._plan_job(meeting_id)  # plans its next moment (`_planned`)
+                except Exception:
+                    log.exception("planning meeting %s failed; trying again shortly", meeting_id)
+                    self._plan_due.setdefault(meeting_id, self.now + PLAN_RETRY)
+                await asyncio.sleep(0)  # members' commands and due deliveries go on meanwhile
+        finally:
+            self._sweep_at = None
+            self._plan_sweep()
 
     # --- RSVPs ---------------------------------------------------------------------------
 
@@ -1249,11 +1265,15 @@ class MeetingService:
         now = self.now
         since = max(since, view.revised_at)
         end = until if until is not None else now + self.horizon
-        occurrences = view.occurrences(since, end + timedelta(seconds=1))
         if rsvps is None:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])
         opted_out = await self._opted_out({r.actor_key for r in rsvps if r.remind_minutes})
         offsets = await self.offsets(view.community_id)
+        # Every item due in the window, also of a meeting that starts after it (the day-before
+        # reminder of a meeting two days away): a window that ended at the last start it saw
+        # would withdraw what another planner wrote for a later meeting meanwhile.
+        lead = timedelta(minutes=max([0, *offsets, *(r.remind_minutes or 0 for r in rsvps)]))
+        occurrences = view.occurrences(since, end + lead + timedelta(seconds=1))
         if names is None:
             names = await self._pseudonyms([view])
         channel = target_of(view.channel)

@@ -14,6 +14,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
+from sqlalchemy.exc import OperationalError
 
 from bot.app import App
 from bot.clock import VirtualClock
@@ -312,6 +313,40 @@ async def test_downtime_longer_than_the_grace_window_skips_and_sends_late(
     )
 
 
+@pytest.mark.parametrize("failing", [0, 1, 4])
+async def test_a_planning_sweep_that_fails_once_loses_no_later_announcement(
+    app_factory: AppFactory, failing: int
+) -> None:
+    """The database refuses the sweep's `failing`-th write of a plan once (a dropped
+    connection): that meeting is planned again a minute later, the others go on, and every
+    daily start in the next ten days is announced on time."""
+    app, fake = await circle(app_factory, meetings={"announce_minutes": [0]})
+    for n, hour in enumerate((18, 19, 20)):
+        said = await fake.say(
+            "fac",
+            f'!meeting schedule "Circle {n}" "2026-12-01 {hour}:00" 60m repeat:daily zone:UTC',
+        )
+        assert "Scheduled" in said[0].text, said[0].text
+    outbox = app.outbox
+    real = outbox.replan
+    calls = 0
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == failing + 1:
+            raise OperationalError("UPDATE outbox", {}, ConnectionResetError("connection lost"))
+        return await real(*args, **kwargs)
+
+    outbox.replan = flaky  # type: ignore[method-assign]
+    await app.scheduler.advance(timedelta(days=10))
+    assert calls > failing + 1, "the sweep never wrote a plan; nothing was tested"
+    for n, hour in enumerate((18, 19, 20)):
+        starts = [at for at, _k, t in fake.at if t.startswith(f"**Circle {n}** is starting")]
+        days = [START.replace(hour=hour, minute=0) + timedelta(days=d) for d in range(1, 11)]
+        assert starts == [d for d in days if d <= START + timedelta(days=10)], n
+
+
 # --- RSVPs --------------------------------------------------------------------------------
 
 
@@ -557,6 +592,45 @@ async def test_a_planner_whose_clock_lags_never_withdraws_what_the_leader_planne
         for m in (1440, 10, 0)
         if s - timedelta(minutes=m) <= end
     )
+    assert sorted(at for at, _k, _t in fake.at) == expected
+
+
+@pytest.mark.parametrize("lag_minutes", [1, 30, 6 * 60, 23 * 60])
+async def test_a_planner_that_read_before_the_leader_wrote_never_withdraws_it(
+    app_factory: AppFactory, lag_minutes: int
+) -> None:
+    """Two planners of one weekly meeting interleave: a process starting up (its clock
+    `lag_minutes` behind) reads what is planned, the leader's sweep then plans next week's
+    meeting, and only then does the starting process write its plan. The day-before reminder
+    (and, for a short lag, the 10-minute one) the leader wrote fall inside the starting
+    process's window although their meeting starts after it: each must still be shown once,
+    at its time."""
+    app, fake = await circle(app_factory)
+    said = await fake.say(
+        "fac", '!meeting schedule Circle "2026-12-02 19:00" 60m repeat:weekly zone:UTC'
+    )
+    assert "Scheduled" in said[0].text, said[0].text
+    # Just before the sweep that plans 9 December (48 h ahead, at 7 December 19:00).
+    await app.scheduler.advance(datetime(2026, 12, 7, 18, 59, tzinfo=UTC) - app.clock.now())
+    lagging = await app_factory(
+        app.config,
+        clock=VirtualClock(app.clock.now() - timedelta(minutes=lag_minutes)),
+        db_url=app.db.url,
+        start=False,
+    )
+    real = lagging.outbox.latest_pending_many
+
+    async def read_then_leader_plans(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await app.scheduler.advance(timedelta(minutes=2))  # the leader's sweep runs meanwhile
+        return found
+
+    lagging.outbox.latest_pending_many = read_then_leader_plans  # type: ignore[method-assign]
+    await cog(lagging).start()  # what a process does on start-up, with its own clock
+    end = START + timedelta(days=10)
+    await app.scheduler.advance(end - app.clock.now())
+    starts = [datetime(2026, 12, d, 19, tzinfo=UTC) for d in (2, 9)]
+    expected = sorted(s - timedelta(minutes=m) for s in starts for m in (1440, 10, 0))
     assert sorted(at for at, _k, _t in fake.at) == expected
 
 

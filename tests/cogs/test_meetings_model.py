@@ -77,3 +77,28 @@ def test_reminders_off_stops_planned_dms_and_on_brings_them_back(
             machine.advance(600)
     finally:
         machine.teardown()
+
+
+@settings(max_examples=10, derandomize=True, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    every=st.sampled_from([7, 3, 1]),
+    ahead=st.integers(1, 96),
+    wait_hours=st.integers(0, 7 * 24),
+    minutes=st.sampled_from([1440, 60, 600, 2880]),
+)
+def test_a_plan_read_before_a_sweep_and_written_after_it_withdraws_nothing(
+    zone: str, every: int, ahead: int, wait_hours: int, minutes: int
+) -> None:
+    """A replan that read the plan before time passed (a process starting up behind, a command
+    interleaved with the sweep) and writes after it never withdraws what the sweep wrote
+    meanwhile: the next meeting's day-before reminder still arrives once, on time."""
+    machine = DeliveryMachine()
+    try:
+        machine.schedule(ahead=ahead, zone=zone, daily=True, every=every)
+        machine.advance(wait_hours * 60)
+        machine.replan_while_time_passes(machine.ids()[0], minutes)
+        for _ in range(8):
+            machine.advance(24 * 60)
+    finally:
+        machine.teardown()

@@ -70,7 +70,8 @@ class MeetingState:
     id: int
     start_local: datetime
     zone: str
-    daily: bool
+    daily: bool  # repeats (every `every` days) or is held once
+    every: int = 1
     cancelled: bool = False
     changes: dict[str, datetime | None] = field(default_factory=dict)  # key -> moved to / None
 
@@ -80,16 +81,13 @@ class MeetingState:
             return []
         zone = ZoneInfo(self.zone)
         found: list[tuple[str, datetime]] = []
-        days = (
-            [self.start_local.date()]
-            if not self.daily
-            else [
-                low.astimezone(zone).date() + timedelta(days=n)
-                for n in range(-1, (high - low).days + 3)
-            ]
-        )
+        first = self.start_local.date()
+        days = [first]
+        if self.daily:
+            span = range(-1, (high - low).days + 3)
+            days = [low.astimezone(zone).date() + timedelta(days=n) for n in span]
         for day in days:
-            if day < self.start_local.date():
+            if day < first or (day - first).days % self.every:
                 continue
             naive = datetime.combine(day, self.start_local.time())
             key = local_key(naive)
@@ -308,19 +306,22 @@ class DeliveryMachine(RuleBasedStateMachine):
         ahead=st.sampled_from([4, 1, 40, 8, 97, 20]),
         zone=st.sampled_from(ZONES),
         daily=st.sampled_from([True, False]),
+        every=st.sampled_from([1, 3]),
     )
-    def first(self, ahead: int, zone: str, daily: bool) -> None:
+    def first(self, ahead: int, zone: str, daily: bool, every: int) -> None:
         DeliveryMachine.calls["first"] += 1
-        self.schedule(ahead, zone, daily)
+        self.schedule(ahead, zone, daily, every)
 
     @precondition(lambda self: len(self.model.meetings) < MAX_MEETINGS)
     @rule(
         ahead=st.sampled_from([6, 2, 45, 9, 96, 30]),
         zone=st.sampled_from(ZONES),
         daily=st.sampled_from([True, False]),
+        every=st.sampled_from([1, 3]),
     )
-    def schedule(self, ahead: int, zone: str, daily: bool) -> None:
-        """A meeting `ahead` quarter hours from now (on a whole minute)."""
+    def schedule(self, ahead: int, zone: str, daily: bool, every: int = 1) -> None:
+        """A meeting `ahead` quarter hours from now (on a whole minute), held once or every
+        `every` days (every third day: its planning sweeps never coincide with a reminder)."""
         DeliveryMachine.calls["schedule"] += 1
         now = self.clock.now().replace(second=0)
         start_local = (now + timedelta(minutes=15 * ahead)).astimezone(ZoneInfo(zone))
@@ -331,14 +332,16 @@ class DeliveryMachine(RuleBasedStateMachine):
             start_local=start_local,
             timezone=zone,
             duration_minutes=60,
-            rrule="FREQ=DAILY" if daily else "",
+            rrule=("FREQ=DAILY" if every == 1 else f"FREQ=DAILY;INTERVAL={every}")
+            if daily
+            else "",
             location=CHANNEL,
             location_label="#general",
             channel=CHANNEL,
         )
         draft = self.service.validate(draft)
         view = self.run(self.service.create(self.community_id, "fake:ana", draft))
-        self.model.meetings[view.id] = MeetingState(view.id, start_local, zone, daily)
+        self.model.meetings[view.id] = MeetingState(view.id, start_local, zone, daily, every)
         self.expect_quiet()
 
     @precondition(lambda self: self.model.meetings)
@@ -574,6 +577,36 @@ class DeliveryMachine(RuleBasedStateMachine):
             return
         target = coming[min(extra, len(coming) - 1)] + timedelta(seconds=30)
         self.run(self.app.scheduler.advance(target - low))
+        self.compare(self.model.due(low, self.clock.now()), late_at=None)
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(data=st.data(), minutes=st.sampled_from([1440, 1, 10, 61, 600, 2880]))
+    def replan_across_advance(self, data: st.DataObject, minutes: int) -> None:
+        """Another planner of one meeting (a process starting up, a command) reads what is
+        planned; the clock then moves `minutes` (sweeps plan, deliveries go); only then does
+        it write its plan. Nothing written meanwhile may be withdrawn by it: every later step
+        still sees each announcement once, on time."""
+        DeliveryMachine.calls["replan_across_advance"] += 1
+        self.replan_while_time_passes(data.draw(st.sampled_from(self.ids())), minutes)
+
+    def replan_while_time_passes(self, meeting_id: int, minutes: int) -> None:
+        """`replan_across_advance` for one meeting."""
+        low = self.clock.now()
+        outbox = self.app.outbox
+        real = outbox.latest_pending
+
+        async def read_then_time_passes(*args: Any, **kwargs: Any) -> Any:
+            outbox.latest_pending = real  # type: ignore[method-assign]  # the sweeps read plainly
+            found = await real(*args, **kwargs)
+            await self.app.scheduler.advance(timedelta(minutes=minutes))
+            return found
+
+        outbox.latest_pending = read_then_time_passes  # type: ignore[method-assign]
+        try:
+            # The service's one replan path (what a start-up rebuild or a change runs).
+            self.run(self.service._replan(meeting_id))
+        finally:
+            outbox.latest_pending = real  # type: ignore[method-assign]
         self.compare(self.model.due(low, self.clock.now()), late_at=None)
 
     @rule(downtime=st.sampled_from([0, 3, 12, 40]))
