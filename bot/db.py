@@ -22,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -433,6 +434,22 @@ class Database:
     async def close(self) -> None:
         """Release connections (shutdown)."""
         await self.engine.dispose()
+
+
+# SQLSTATEs of a transaction PostgreSQL rolled back because another one got in its way
+# (https://www.postgresql.org/docs/current/errcodes-appendix.html): run again, it succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """True for an error that trying the same transaction again may cure: a unique key
+    another process wrote at the same moment (IntegrityError), or PostgreSQL aborting this
+    transaction as a deadlock victim or for a serialization failure (`RETRYABLE_SQLSTATES`)."""
+    if isinstance(exc, IntegrityError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    return False
 
 
 def utcnow() -> datetime:

@@ -545,11 +545,21 @@ class Coordinator:
         )
 
     async def _rebuild(self, cog: Cog) -> None:
+        """Rebuild one cog's jobs; when that fails (the database went away for a moment) it is
+        tried again `REBUILD_DELAY` later, for as long as this process leads, so a takeover
+        never leaves a cog without its timed work."""
         try:
             self.app.scheduler.cancel_prefix(f"{cog.name}.")
             await cog.start()  # cogs' start() must be safe to run again (a takeover)
         except Exception:
-            log.exception("rebuilding a cog's jobs failed")
+            log.exception("rebuilding a cog's jobs failed; trying again shortly")
+            self._mark_dirty(cog.name)
+
+    def _mark_dirty(self, name: str) -> None:
+        """Rebuild cog `name` soon (one rebuild for a burst of changes)."""
+        self._dirty.add(name)
+        if self._rebuilder is None or self._rebuilder.done():
+            self._rebuilder = asyncio.get_running_loop().create_task(self._rebuild_dirty())
 
     # -- hand-offs between processes -------------------------------------------------------
 
@@ -606,16 +616,16 @@ class Coordinator:
             return
         name = payload.split(".", 1)[0]
         if name in self.app.cogs:
-            self._dirty.add(name)
-            if self._rebuilder is None or self._rebuilder.done():
-                self._rebuilder = asyncio.get_running_loop().create_task(self._rebuild_dirty())
+            self._mark_dirty(name)
 
     async def _rebuild_dirty(self) -> None:
-        await asyncio.sleep(REBUILD_DELAY)
         while self._dirty and self.leading:
-            cog = self.app.cogs.get(self._dirty.pop())
-            if cog is not None:
-                await self._rebuild(cog)
+            await asyncio.sleep(REBUILD_DELAY)
+            dirty, self._dirty = self._dirty, set()
+            for name in sorted(dirty):
+                cog = self.app.cogs.get(name)
+                if cog is not None and self.leading:
+                    await self._rebuild(cog)  # a failure marks it dirty again
 
     # -- heartbeat ---------------------------------------------------------------------------
 

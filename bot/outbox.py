@@ -103,13 +103,14 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import Clock
 from bot.core.errors import DeliveryError
 from bot.core.message import Action, Message
+from bot.db import is_write_conflict
 from bot.i18n import _
 from bot.models import OutboxItem, OutboxItemRef
 from bot.scheduler import DELIVERY, Scheduler
@@ -525,8 +526,10 @@ class Outbox:
                             for plan, want in zip(plans, wanted, strict=True)
                         ]
                     )
-            except IntegrityError:  # another process planned the same key at the same moment
-                if attempt == 2:
+            except DBAPIError as exc:
+                # Another process planned the same key at the same moment, or PostgreSQL chose
+                # this transaction as a deadlock victim: the same plan again succeeds.
+                if attempt == 2 or not is_write_conflict(exc):
                     raise
                 continue
             due = {

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.app import App
 from bot.cli import _print_status, status_json
 from bot.clock import VirtualClock
 from bot.config import AppConfig
 from bot.core.message import Message
+from bot.core.permissions import Tier
 from bot.leader import DurableScheduler, lock_key, read_status
 from bot.outbox import Target
 from tests.harness.app import AppFactory, make_config
@@ -107,6 +109,50 @@ async def test_when_the_leader_stops_the_follower_takes_over_and_sends_once(
     assert texts(follower_platform) == ["Circle starts now"]
     assert leader_platform.said == []
     assert await follower.outbox.status_of("m.1.start") == "sent"
+
+
+async def test_a_takeover_whose_rebuild_fails_once_still_announces_every_later_meeting(
+    pg_schema: str, app_factory: AppFactory
+) -> None:
+    """The new leader's first rebuild of the meetings cog fails (the database dropped the
+    connection); it is tried again, so meetings planned after the takeover still go out."""
+    clock = VirtualClock(START)
+    cfg = make_config(
+        cogs={"enabled": ["general", "meetings"], "meetings": {"announce_minutes": [0]}},
+        scheduler={"leader_poll_seconds": POLL},
+    )
+    apps = [
+        await app_factory(cfg, clock=clock, db_url=pg_url(), db_schema=pg_schema, name=name)
+        for name in ("a", "b")
+    ]
+    leader, follower = apps
+    leader_platform, follower_platform = FakePlatform(leader), FakePlatform(follower)
+    leader.add_transport(leader_platform)
+    follower.add_transport(follower_platform)
+    leader_platform.actor("fac", Tier.FACILITATOR)
+    said = await leader_platform.say(
+        "fac", '!meeting schedule Circle "2026-12-02 19:00" 60m repeat:daily zone:UTC'
+    )
+    assert "Scheduled" in said[0].text, said[0].text
+    meetings = follower.cogs["meetings"]
+    real_start = meetings.start
+    starts, rebuilt = 0, 0
+
+    async def flaky_start() -> None:
+        nonlocal starts, rebuilt
+        starts += 1
+        if starts == 1:
+            raise OperationalError("SELECT meetings", {}, ConnectionResetError("connection lost"))
+        await real_start()
+        rebuilt += 1
+
+    meetings.start = flaky_start  # type: ignore[method-assign]
+    await leader.close()
+    await wait_until(lambda: follower.leader.leading and rebuilt >= 1)
+    await calls_after(follower.leader, "check", 2)  # the takeover's own work is done too
+    await follower.scheduler.advance(timedelta(days=6))  # far past the 48 h planned ahead
+    shown = [s.text for s in follower_platform.said if "is starting" in s.text]
+    assert len(shown) == 5, shown  # 2 to 6 December at 19:00
 
 
 async def test_a_leader_that_loses_its_connection_steps_down_before_another_leads(
