@@ -359,9 +359,14 @@ class CrisisCog(Cog, CrisisLines):
         Every word no list knows costs a fuzzy lookup in each language (a millisecond or more),
         so a long message in another language, or pasted code, takes from a second to tens of
         seconds; with channel watch reading every message, checking on the event loop would
-        stall the whole bot (gateway heartbeats, every community's commands) meanwhile.
+        stall the whole bot (gateway heartbeats, every community's commands) meanwhile. A
+        short text whose every word is known without that lookup (most commands' arguments)
+        is checked here at once: microseconds, less than the hop to a thread.
         """
         detector = await self.detector_for(community_id)
+        answered, found = detector.detect_without_lookup(text, prefer)
+        if answered:
+            return found
         return await asyncio.to_thread(detector.detect, text, prefer)
 
     async def detector_for(self, community_id: int | None) -> Detector:

@@ -56,9 +56,16 @@ MAX_FILE_PHRASE = 1000
 MAX_EXPANSIONS = 64
 FUZZY_MIN_LETTERS = 5  # shorter words ("die", "dead") have too many real neighbours
 FUZZY_MIN_TYPED = 4  # a typed word this long may also be one edit from a long phrase word
+# `Detector.detect_without_lookup` tries texts up to this many words (a command's arguments, a
+# short message): without fuzzy lookups they cost microseconds a word.
+QUICK_MAX_WORDS = 64
 SWAP_MIN_TYPED = 3  # shorter words take only a swap of two neighbouring letters
 COMMON_ZIPF = 3.0  # about once per million words: typos sit far below, real words above
 VOCABULARY_LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
+
+
+class NeedsLookup(Exception):
+    """A word needs the fuzzy search, which the caller asked not to run (`lookup=False`)."""
 
 
 class Concern(StrEnum):
@@ -393,8 +400,10 @@ class _Language:
             text = self._pattern_rewrite_re.sub(lambda m: self._rewrite[m.group(0)], text)
         return text
 
-    def _correct(self, word: str, key: str) -> str:
-        """A typo of a phrase word read as that word; any other word unchanged."""
+    def _correct(self, word: str, key: str, *, lookup: bool = True) -> str:
+        """A typo of a phrase word read as that word; any other word unchanged.
+
+        Raises `NeedsLookup` when `lookup` is False and the word needs the fuzzy search."""
         if key in self._vocab or is_common_word(word):
             return key
         if len(key) < FUZZY_MIN_LETTERS:
@@ -405,6 +414,8 @@ class _Language:
             meant = self._short_swaps.get(typed) or self._short_swaps.get(key)
             if meant is not None or len(key) < FUZZY_MIN_TYPED:
                 return meant or key
+        if not lookup:
+            raise NeedsLookup(word)
         near = process.extract(key, self._targets, scorer=OSA.distance, score_cutoff=1, limit=8)
         if not near:
             raw = _strip_accents(word)
@@ -429,9 +440,11 @@ class _Language:
 
         return min((str(c[0]) for c in near), key=rank)
 
-    def prepare(self, words: Sequence[str]) -> _Prepared:
-        """The text's words as this language's phrases are written (see the module's steps)."""
-        keys = [self._correct(w, _key(w)) for w in words]
+    def prepare(self, words: Sequence[str], *, lookup: bool = True) -> _Prepared:
+        """The text's words as this language's phrases are written (see the module's steps).
+
+        Raises `NeedsLookup` when `lookup` is False and a word needs the fuzzy search."""
+        keys = [self._correct(w, _key(w), lookup=lookup) for w in words]
         out: list[str] = []
         first: list[int] = []
         last: list[int] = []
@@ -536,6 +549,22 @@ class Detector:
         """How many patterns the shipped lists hold."""
         return sum(lang.size for lang in self._languages)
 
+    def detect_without_lookup(self, text: str, prefer: str = "") -> tuple[bool, Detection | None]:
+        """`(True, detect(text, prefer))` when no word of `text` needs the fuzzy search (every
+        word is a phrase word, an everyday word or too short to correct), else `(False, None)`.
+
+        That answer costs microseconds a word, so a caller on the event loop may take it there
+        and send only the rest to a worker thread (`detect` costs a millisecond or more for each
+        word it must look up). Texts of more than `QUICK_MAX_WORDS` words are not tried.
+        """
+        words = _words(text)
+        if len(words) > QUICK_MAX_WORDS:
+            return False, None
+        try:
+            return True, self._detect_words(words, prefer, lookup=False)
+        except NeedsLookup:
+            return False, None
+
     def detect(self, text: str, prefer: str = "") -> Detection | None:
         """The most urgent concern in `text` and the language that found it, or None.
 
@@ -546,12 +575,16 @@ class Detector:
         it overlaps and that it runs at least to the end of ("suicide squad" in a French
         message is still the film), compared by the original words both cover.
         """
-        words = _words(text)
+        return self._detect_words(_words(text), prefer)
+
+    def _detect_words(
+        self, words: list[str], prefer: str, *, lookup: bool = True
+    ) -> Detection | None:
         if not words:
             return None
         hits: list[tuple[Concern, str, tuple[int, int]]] = []
         languages = [*self._languages, *([self._extra] if self._extra else [])]
-        prepared = [lang.prepare(words) for lang in languages]
+        prepared = [lang.prepare(words, lookup=lookup) for lang in languages]
         for lang, text_as in zip(languages, prepared, strict=True):
             hits.extend((kind, lang.language, span) for kind, span in lang.hits(text_as))
         if not hits:

@@ -205,6 +205,38 @@ def test_an_idiom_never_hides_a_real_phrase_beside_it(
         assert beside is not None and kind in beside.kinds, combined
 
 
+@SETTINGS
+@given(
+    st.sampled_from(POSITIVES + [("", Concern.SUICIDE, t) for t in NEGATIVES]),
+    st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzäéñ/-", min_size=1, max_size=12)),
+    st.sampled_from(LANGUAGES),
+)
+def test_the_check_without_fuzzy_lookups_answers_as_the_full_check_or_not_at_all(
+    case: tuple[str, Concern, str], extra: list[str], prefer: str
+) -> None:
+    """Commands' arguments are checked on the event loop when no word needs the fuzzy search
+    (`detect_without_lookup`); that answer must be the full check's, typos and unknown words
+    mixed in, or none at all (the text then goes to a worker thread)."""
+    _lang, _kind, text = case
+    d = detector()
+    for variant in (text, " ".join([text, *extra]), " ".join(extra), text.replace("e", "", 1)):
+        answered, found = d.detect_without_lookup(variant, prefer)
+        if answered:
+            assert found == d.detect(variant, prefer), variant
+
+
+def test_everyday_command_words_are_checked_without_a_thread_and_typos_are_not() -> None:
+    d = detector()
+    assert d.detect_without_lookup("Europe/Berlin") == (True, None)
+    assert d.detect_without_lookup("Weekly circle on Friday evening") == (True, None)
+    answered, found = d.detect_without_lookup("i want to die")
+    assert answered and found is not None and found.kind is Concern.SUICIDE
+    # A typo of a crisis word needs the fuzzy search, so the quick check declines it ...
+    assert d.detect_without_lookup("i want to kil myselff") == (False, None)
+    # ... and the full check still finds it.
+    assert d.detect("i want to kil myselff") is not None
+
+
 def test_case_punctuation_and_apostrophes_split_words() -> None:
     assert normalise("Don’t  STOP—now") == "don t stop now"
     assert detector().detect("I DON’T want to be alive anymore!!!") is not None
