@@ -7,7 +7,7 @@ turns, `--repeats` times `--rounds` pings each (circlebot, echo, circlebot, ...)
 compares the medians of each one's per-repeat p50: circlebot / echo <= 1.2x, the goal Discord
 has against bare discord.py.
 
-    .venv/bin/python -m benchmarks.matrix_roundtrip [--rounds 30] [--repeats 3]
+    .venv/bin/python -m benchmarks.matrix_roundtrip [--rounds 40] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ async def main(rounds: int, repeats: int) -> None:
         app = App(config, db_url=f"sqlite+aiosqlite:///{home}/bot.sqlite3")
         await app.open(migrate=True)
         adapter = create(app)
-        await app.start()
+        await app.start(freeze_gc=True)  # as `circlebot run` starts the app
         stop = asyncio.Event()
         bot_task = asyncio.create_task(adapter.run(stop))
         await asyncio.wait_for(adapter.ready.wait(), 30)
@@ -198,7 +198,7 @@ async def main(rounds: int, repeats: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
     asyncio.run(main(options.rounds, options.repeats))

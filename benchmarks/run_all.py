@@ -146,7 +146,7 @@ BENCHES = [
     ),
     Bench(
         "matrix_roundtrip",
-        (("--rounds", "30", "--repeats", "3"),),
+        (("--rounds", "40", "--repeats", "5"),),
         (("--rounds", "3", "--repeats", "1"),),
         600,
         ("Matrix: circlebot / bare",),
