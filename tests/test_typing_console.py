@@ -18,7 +18,10 @@ from bot.adapters.console import ConsoleAdapter
 from bot.adapters.matrix.render import when_renderer
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.convert import COUNTRY_NAMES
+from bot.core.errors import ArgumentError
 from bot.core.message import When
+from bot.core.zones import country_zones, find_zone
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.app import AppFactory, make_config
 from tests.harness.console import circlebot
@@ -172,6 +175,51 @@ async def test_zones_match_without_exact_case_and_by_city(
     local = START.astimezone(ZoneInfo(zone))
     label = "" if local.tzname() == zone else f" ({local.tzname()})"  # UTC: named once
     assert f"It is now {local:%a %H:%M}{label} in {zone}." in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [("UK", "Europe/London"), ("Germany", "Europe/Berlin"), ("Deutschland", "Europe/Berlin")],
+)
+async def test_a_country_with_one_clock_sets_its_zone(
+    console: Console, typed: str, zone: str
+) -> None:
+    shown = await console.type(f'@ana !me timezone "{typed}"')
+    assert f"Your time zone is now {zone}." in shown, shown
+
+
+async def test_a_country_with_several_clocks_names_its_best_known_places(
+    console: Console,
+) -> None:
+    shown = await console.type('@ana !me timezone "United States"')
+    assert "United States has more than one time zone" in shown, shown
+    assert "America/New_York" in shown and "Your time zone is now" not in shown
+    shown = await console.type("@ana !me show")
+    assert "America/New_York" not in shown  # nothing was saved
+
+
+def test_every_country_name_gives_one_of_its_own_zones_or_a_refusal_naming_them() -> None:
+    """Typed as its English name, every country is read as one of its own zones (tzdata's
+    zone.tab), and only when all of them keep one clock; otherwise it is refused naming its
+    zones. `Samoa` is the country, not Pacific/Samoa (an old name of American Samoa's zone)."""
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    wrong = []
+    for code, name in sorted(COUNTRY_NAMES.items()):
+        own = country_zones(code)
+        try:
+            zone, refusal = find_zone(name, now).key, ""
+        except ArgumentError as exc:
+            zone, refusal = "", exc.message
+        clocks = {
+            tuple(datetime(2026, m, 15, 12, tzinfo=ZoneInfo(z)).utcoffset() for m in (1, 7))
+            for z in own
+        }
+        if zone and zone not in own:
+            wrong.append(f"{name}: {zone}, not one of {own}")
+        if not zone and own and (len(clocks) == 1 or not any(z in refusal for z in own)):
+            wrong.append(f"{name}: refused with {refusal!r}")
+    assert not wrong, wrong
+    assert find_zone("Samoa", now).key == "Pacific/Apia"
 
 
 @pytest.mark.parametrize(

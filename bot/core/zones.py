@@ -165,6 +165,12 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
             _rank(used),
         )
     cities = _by_city().get(key.rsplit("/", 1)[-1] if "/" not in key else "", [])
+    if cities and "/" not in raw:
+        # A country's name that is also an old alias of another place's zone (`Samoa`:
+        # Pacific/Samoa is American Samoa's clock) is read as the country.
+        code = _country_code(raw)
+        if code is not None and not set(cities) & set(country_zones(code)):
+            cities = []
     if len(cities) == 1:
         return ZoneInfo(cities[0])
     if cities:
@@ -182,12 +188,73 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
         if offset == timedelta(0):
             return ZoneInfo("UTC")
         return _raise_offset(raw, offset, now)
+    country = _country_zone(raw, now)
+    if country is not None:
+        return country
     close = difflib.get_close_matches(key, [*_by_lower(), *_by_city()], n=SUGGEST, cutoff=0.75)
     picks = [_by_lower().get(c) or _rank(_by_city()[c])[0] for c in close]
     raise _refuse(
         raw,
         _("`{zone}` is not a time zone I know.").format(zone=raw[:60]),
         list(dict.fromkeys(picks)),
+    )
+
+
+def country_zones(code: str) -> list[str]:
+    """The zones tzdata's zone.tab lists for an ISO 3166 alpha-2 `code`, best known first
+    (empty for a code it has none for)."""
+    return list(_country_zones().get(code, []))
+
+
+@cache
+def _country_zones() -> dict[str, list[str]]:
+    """ISO 3166 country code -> the zones tzdata's zone.tab lists for it, best known first."""
+    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
+    found: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        row = line.split("\t")
+        if line and line[0] != "#" and len(row) > 2:
+            found.setdefault(row[0], []).append(row[2])
+    return {code: _rank(zones) for code, zones in found.items()}
+
+
+def _country_code(raw: str) -> str | None:
+    """The ISO 3166 code of the country `raw` names (`bot.core.convert.check_country`), or
+    None."""
+    from bot.core.convert import check_country
+    from bot.core.errors import UserError
+
+    try:
+        return check_country(raw)
+    except UserError:
+        return None
+
+
+def _country_zone(raw: str, now: datetime) -> ZoneInfo | None:
+    """The zone of a country typed for one (`UK`, `Germany`, `Deutschland`): its place when
+    all its zones keep the same clock all year (Germany: Europe/Berlin); None when `raw`
+    names no country. Raises `ArgumentError` naming its best-known places when its zones
+    differ (the United States)."""
+    from bot.core.convert import COUNTRY_NAMES
+
+    code = _country_code(raw)
+    if code is None:
+        return None
+    zones = country_zones(code)
+    if not zones:
+        return None
+    clocks = {
+        tuple(
+            datetime(now.year, month, 15, 12, tzinfo=ZoneInfo(z)).utcoffset() for month in (1, 7)
+        )
+        for z in zones
+    }
+    if len(clocks) == 1:
+        return ZoneInfo(zones[0])
+    raise _refuse(
+        raw,
+        _("{country} has more than one time zone.").format(country=COUNTRY_NAMES[code]),
+        zones,
     )
 
 

@@ -226,7 +226,7 @@ class GeneralCog(Cog):
             Option(
                 "zone",
                 OptionType.STRING,
-                "An IANA zone such as Europe/Berlin; `clear` resets",
+                "A zone such as Europe/Berlin, a city or your country; `clear` resets",
                 max_length=64,
                 autocomplete="complete_zone",
             ),

@@ -91,6 +91,7 @@ EARLY_SECONDS = 30
 log = logging.getLogger("circlebot.meetings")
 
 PLAN_SWEEP_JOB = "meetings.plan"  # the one job that plans every meeting whose moment came
+AMBIGUOUS_LISTED = 5  # meetings named when a typed title matches several
 PLAN_RETRY = timedelta(minutes=1)  # a meeting whose planning failed is tried again this much later
 
 SCOPE = "meetings"
@@ -477,9 +478,14 @@ class MeetingService:
         if len(prefix) == 1 and folded:
             return prefix[0]
         if len(live) > 1 or len(prefix) > 1:
+            matches = live if len(live) > 1 else prefix
+            listed = ", ".join(self._named_for_choice(v) for v in matches[:AMBIGUOUS_LISTED])
+            more = len(matches) - AMBIGUOUS_LISTED
+            if more > 0:
+                listed += " " + _("and {count} more").format(count=more)
             raise UserError(
-                _("Several meetings match `{ref}`; use the number, e.g. #{id}.").format(
-                    ref=text[:60], id=(live or prefix)[0].id
+                _("Several meetings match `{ref}`: {listed}. Use the number, e.g. #{id}.").format(
+                    ref=text[:60], listed=listed, id=matches[0].id
                 )
             )
         current = [v for v in meetings if not v.cancelled]
@@ -489,6 +495,17 @@ class MeetingService:
             return same[0]  # `🌱 newcomers` for `🌱 Newcomers`: case and emoji aside
         hint = " " + _("Did you mean **{title}**?").format(title=near) if near else ""
         raise NotFound(_("There is no meeting `{ref}` here.").format(ref=text[:60]) + hint)
+
+    def _named_for_choice(self, view: MeetingView) -> str:
+        """`#3 **Circle** (Tue 08 Dec 19:00)`: a meeting as a list to choose from names it,
+        with its next start in the meeting's own zone (two meetings may share a title)."""
+        nxt = view.next_occurrence(self.now)
+        when = (
+            f" ({nxt.start.astimezone(ZoneInfo(view.timezone)):%a %d %b %H:%M})"
+            if nxt is not None
+            else ""
+        )
+        return f"#{view.id} **{escape_markdown(view.title)}**{when}"
 
     async def suggest(self, community_id: int, partial: str) -> list[MeetingView]:
         """Meetings whose title contains `partial`, soonest first (autocomplete)."""

@@ -431,6 +431,26 @@ async def test_ics_round_trip_with_icalendar_and_ics(app_factory: AppFactory) ->
 # --- bad input ----------------------------------------------------------------------------
 
 
+async def test_a_title_several_meetings_share_lists_them_to_choose_from(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await circle(app_factory)
+    for title, start in (("Circle", "2026-12-01 19:00"), ("Circle", "2026-12-02 18:00")):
+        said = await fake.say("fac", f'!meeting schedule {title} "{start}" 60m zone:UTC')
+        assert "Scheduled" in said[0].text, said[0].text
+    await fake.say("fac", '!meeting schedule "Circle of friends" "2026-12-03 17:30" 60m zone:UTC')
+    said = await fake.say("ana", "!meeting rsvp Circle")
+    text = said[0].text
+    assert "Several meetings match" in text, text
+    assert "#1 **Circle** (Tue 01 Dec 19:00)" in text
+    assert "#2 **Circle** (Wed 02 Dec 18:00)" in text
+    assert "friends" not in text  # an exact title outranks a longer one it begins
+    said = await fake.say("ana", "!meeting rsvp Circ")
+    assert all(f"#{n} " in said[0].text for n in (1, 2, 3)), said[0].text
+    said = await fake.say("ana", "!meeting rsvp #2")
+    assert "Several" not in said[0].text, said[0].text
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
