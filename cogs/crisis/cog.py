@@ -61,6 +61,7 @@ from cogs.crisis.render import (
     emergency_numbers,
     entry_line,
     fallback_line,
+    lines_again,
     lines_block,
     member_order,
     topic_name,
@@ -477,6 +478,11 @@ class CrisisCog(Cog, CrisisLines):
                 parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
         else:
             parts.append(text.danger)
+        community_id = ctx.community.id if ctx.community else None
+        entries = await self.service.directory(community_id, code) if code else []
+        parts.append(
+            lines_again(entries, code or None, self.cfg.fallback_name, self.cfg.fallback_url)
+        )
         return Message.of("\n".join(parts))
 
     async def answer_refusal(self, ctx: Context, words: str, refusal: Message) -> bool:

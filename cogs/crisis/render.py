@@ -187,6 +187,19 @@ def fallback_line(name: str, url: str) -> str:
     ).format(name=escape_markdown(name), url=url)
 
 
+def lines_again(
+    entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str
+) -> str:
+    """The lines once more, short (Markdown): the member's country lines if any, then the
+    fallback; for a repeat answer, so help is on the screen wherever the member is now."""
+    out: list[str] = []
+    if country and entries:
+        out.append(_("**Lines in {country}**").format(country=country_name(country)))
+        out.extend(entry_line(e) for e in member_order(entries))
+    out.append(fallback_line(fallback_name, fallback_url))
+    return "\n".join(out)
+
+
 def lines_block(
     entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str, prefix: str
 ) -> str:

@@ -259,6 +259,31 @@ async def test_a_dm_always_gets_a_caring_answer(app_factory: AppFactory) -> None
     assert "only understand commands" in only(await fake.say("ana", "hello", dm=True)).text
 
 
+@pytest.mark.parametrize("country", ["US", "GB", "ES", ""])
+async def test_a_repeat_answer_within_the_quiet_hour_still_carries_a_line(
+    app_factory: AppFactory, country: str
+) -> None:
+    """Within the hour after a first answer, words addressed to the bot get the short answer;
+    it carries the member's country lines (when the directory has some) and the worldwide
+    fallback, in a DM and in a command typed in a channel, so help is on the screen wherever
+    the member is now, also with no country set."""
+    app, fake = await started(app_factory)
+    if country:
+        await fake.say("ana", f"!me country {country}")
+    first = only(await fake.say("ana", "I want to die", dm=True)).text
+    assert CARING in first
+    cog = crisis(app)
+    lines = await cog.service.directory(None, country) if country else []
+    for said in (
+        await fake.say("ana", "I still want to die", dm=True),
+        await fake.say("ana", "!journal write i want to die tonight"),
+    ):
+        again = said[0].text
+        assert STILL_HERE in again and FALLBACK in again, again
+        assert all(entry.name in again for entry in lines), again
+    assert country != "US" or US_LINES in again
+
+
 async def test_full_width_and_spaced_prefixes(app_factory: AppFactory) -> None:
     _app, fake = await started(app_factory)
     await us_member(fake)
