@@ -6,6 +6,7 @@ Each case types into the console adapter in-process, as a newcomer would, on a v
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from bot.clock import VirtualClock
 from bot.core.convert import COUNTRY_NAMES
 from bot.core.errors import ArgumentError
 from bot.core.message import When
-from bot.core.zones import country_zones, find_zone
+from bot.core.zones import country_zones, current_names, find_zone
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.app import AppFactory, make_config
 from tests.harness.console import circlebot
@@ -196,6 +197,41 @@ async def test_a_country_with_several_clocks_names_its_best_known_places(
     assert "America/New_York" in shown and "Your time zone is now" not in shown
     shown = await console.type("@ana !me show")
     assert "America/New_York" not in shown  # nothing was saved
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("Cyprus", ["Asia/Nicosia"]),  # "most of Cyprus", not Famagusta
+        ("Uzbekistan", ["Asia/Tashkent"]),  # the capital's clock, not Samarkand
+        ("Australia", ["Australia/Sydney", "Australia/Melbourne"]),
+        ("United States", ["America/New_York", "America/Los_Angeles"]),
+        ("Chile", ["America/Santiago"]),
+    ],
+)
+def test_a_countrys_best_known_places_come_first(typed: str, wanted: list[str]) -> None:
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    try:
+        shown = find_zone(typed, now).key
+    except ArgumentError as exc:
+        shown = exc.message
+    assert all(zone in shown for zone in wanted), shown
+
+
+def test_a_typo_is_answered_with_todays_zone_names_only() -> None:
+    """Every zone name typed with one letter dropped is refused or read; what is suggested
+    is always a name tzdata lists today (never Europe/Belfast or Africa/Asmera)."""
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    current = current_names() | {"UTC"}
+    old = []
+    for zone in sorted(current_names()):
+        typo = zone[:-2] + zone[-1]
+        try:
+            find_zone(typo, now)
+        except ArgumentError as exc:
+            named = re.findall(r"[A-Z][A-Za-z_]+/[A-Za-z_/-]+", exc.message)
+            old += [f"{typo}: {n}" for n in named if n not in current and n != typo]
+    assert not old, old[:10]
 
 
 def test_every_country_name_gives_one_of_its_own_zones_or_a_refusal_naming_them() -> None:

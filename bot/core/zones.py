@@ -37,9 +37,9 @@ REGIONS = (
 PREFERRED = (
     "America/New_York",
     "America/Chicago",
+    "America/Los_Angeles",
     "America/Denver",
     "America/Phoenix",
-    "America/Los_Angeles",
     "America/Anchorage",
     "Pacific/Honolulu",
     "America/Toronto",
@@ -47,6 +47,7 @@ PREFERRED = (
     "America/Halifax",
     "America/Mexico_City",
     "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
     "Europe/London",
     "Europe/Dublin",
     "Europe/Lisbon",
@@ -61,16 +62,18 @@ PREFERRED = (
     "Asia/Kolkata",
     "Asia/Dubai",
     "Asia/Singapore",
+    "Asia/Jakarta",
     "Asia/Shanghai",
     "Asia/Tokyo",
-    "Australia/Perth",
-    "Australia/Adelaide",
-    "Australia/Brisbane",
     "Australia/Sydney",
     "Australia/Melbourne",
+    "Australia/Brisbane",
+    "Australia/Perth",
+    "Australia/Adelaide",
     "Pacific/Auckland",
 )
 SUGGEST = 3  # places named in a refusal
+SUGGEST_IN_COUNTRY = 5  # places named for a country with several clocks
 _OFFSET = re.compile(r"^(?:utc|gmt|z)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _ETC = re.compile(r"^etc/gmt([+-])(\d{1,2})$", re.IGNORECASE)
 
@@ -106,6 +109,14 @@ def _by_lower() -> dict[str, str]:
 
 
 @cache
+def _current_keys() -> list[str]:
+    """What a typo is compared with: today's zone names and their cities, lower case (an old
+    alias such as Europe/Belfast or Africa/Asmera is accepted when typed, never suggested)."""
+    current = sorted(current_names())
+    return [*(z.lower() for z in current), *{z.rsplit("/", 1)[1].lower() for z in current}]
+
+
+@cache
 def _by_city() -> dict[str, list[str]]:
     cities: dict[str, list[str]] = {}
     for z in place_zones():
@@ -132,12 +143,12 @@ def zones_at_offset(offset: timedelta, now: datetime) -> list[str]:
     return _rank({z for z in place_zones() if now.astimezone(ZoneInfo(z)).utcoffset() == offset})
 
 
-def _refuse(text: str, reason: str, suggestions: list[str]) -> ArgumentError:
-    picks = ", ".join(suggestions[:SUGGEST])
+def _refuse(text: str, reason: str, suggestions: list[str], count: int = SUGGEST) -> ArgumentError:
+    picks = ", ".join(suggestions[:count])
     hint = (
         _("Did you mean {zones}?").format(zones=picks)
         if picks
-        else _("Use a place such as Europe/Berlin or America/New_York.")
+        else _("Type a city near you (such as Berlin or Chicago) or a zone such as Europe/Berlin.")
     )
     return ArgumentError(f"{reason} {hint}")
 
@@ -191,7 +202,7 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
     country = _country_zone(raw, now)
     if country is not None:
         return country
-    close = difflib.get_close_matches(key, [*_by_lower(), *_by_city()], n=SUGGEST, cutoff=0.75)
+    close = difflib.get_close_matches(key, _current_keys(), n=SUGGEST, cutoff=0.75)
     picks = [_by_lower().get(c) or _rank(_by_city()[c])[0] for c in close]
     raise _refuse(
         raw,
@@ -208,14 +219,23 @@ def country_zones(code: str) -> list[str]:
 
 @cache
 def _country_zones() -> dict[str, list[str]]:
-    """ISO 3166 country code -> the zones tzdata's zone.tab lists for it, best known first."""
+    """ISO 3166 country code -> the zones tzdata's zone.tab lists for it, best known first:
+    `PREFERRED`, then the zones zone.tab's comment says cover most of the country ("most
+    areas"), then the CLDR's golden zones (the one place Windows' zone names map to, via
+    Babel), then zone.tab's order."""
+    from babel.core import get_global
+
+    golden = set(get_global("windows_zone_mapping").values())
+    order = {z: i for i, z in enumerate(PREFERRED)}
     table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
-    found: dict[str, list[str]] = {}
-    for line in table.splitlines():
+    found: dict[str, list[tuple[int, bool, bool, int, str]]] = {}
+    for n, line in enumerate(table.splitlines()):
         row = line.split("\t")
         if line and line[0] != "#" and len(row) > 2:
-            found.setdefault(row[0], []).append(row[2])
-    return {code: _rank(zones) for code, zones in found.items()}
+            most = len(row) > 3 and "most" in row[3].lower()
+            key = (order.get(row[2], len(order)), not most, row[2] not in golden, n, row[2])
+            found.setdefault(row[0], []).append(key)
+    return {code: [key[-1] for key in sorted(keys)] for code, keys in found.items()}
 
 
 def _country_code(raw: str) -> str | None:
@@ -255,6 +275,7 @@ def _country_zone(raw: str, now: datetime) -> ZoneInfo | None:
         raw,
         _("{country} has more than one time zone.").format(country=COUNTRY_NAMES[code]),
         zones,
+        SUGGEST_IN_COUNTRY,
     )
 
 

@@ -400,7 +400,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     # --- helpers -------------------------------------------------------------------------
 
     async def _meeting(self, ctx: Context, ref: str) -> MeetingView:
-        return await self.service.find(ctx.require_community().id, ref)
+        return await self.service.find(ctx.require_community().id, ref, ctx.zone)
 
     async def _managed(self, ctx: Context, ref: str) -> MeetingView:
         view = await self._meeting(ctx, ref)

@@ -461,8 +461,11 @@ class MeetingService:
         """Every meeting of a community, cancelled series included."""
         return await self._load(Meeting.community_id == community_id)
 
-    async def find(self, community_id: int, ref: str) -> MeetingView:
-        """A meeting by `#id`, id, exact title or unique title prefix, within one community."""
+    async def find(self, community_id: int, ref: str, zone: ZoneInfo | None = None) -> MeetingView:
+        """A meeting by `#id`, id, exact title or unique title prefix, within one community.
+
+        Raises `UserError` listing the matches (each with its next start in `zone`, the
+        reader's; default each meeting's own) when several match, `NotFound` when none."""
         text = ref.strip()
         meetings = await self.all_in(community_id)
         if m := re.fullmatch(r"#?(\d{1,9})", text):
@@ -479,7 +482,7 @@ class MeetingService:
             return prefix[0]
         if len(live) > 1 or len(prefix) > 1:
             matches = live if len(live) > 1 else prefix
-            listed = ", ".join(self._named_for_choice(v) for v in matches[:AMBIGUOUS_LISTED])
+            listed = ", ".join(self._named_for_choice(v, zone) for v in matches[:AMBIGUOUS_LISTED])
             more = len(matches) - AMBIGUOUS_LISTED
             if more > 0:
                 listed += " " + _("and {count} more").format(count=more)
@@ -496,16 +499,16 @@ class MeetingService:
         hint = " " + _("Did you mean **{title}**?").format(title=near) if near else ""
         raise NotFound(_("There is no meeting `{ref}` here.").format(ref=text[:60]) + hint)
 
-    def _named_for_choice(self, view: MeetingView) -> str:
-        """`#3 **Circle** (Tue 08 Dec 19:00)`: a meeting as a list to choose from names it,
-        with its next start in the meeting's own zone (two meetings may share a title)."""
+    def _named_for_choice(self, view: MeetingView, zone: ZoneInfo | None) -> str:
+        """`#3 **Circle** (Tue 8 Dec, 19:00 CET)`: a meeting as a list to choose from names
+        it, with its next start in `zone` (default the meeting's own), since two meetings may
+        share a title."""
         nxt = view.next_occurrence(self.now)
-        when = (
-            f" ({nxt.start.astimezone(ZoneInfo(view.timezone)):%a %d %b %H:%M})"
-            if nxt is not None
-            else ""
-        )
-        return f"#{view.id} **{escape_markdown(view.title)}**{when}"
+        if nxt is None:
+            return f"#{view.id} **{escape_markdown(view.title)}**"
+        local = nxt.start.astimezone(zone or ZoneInfo(view.timezone))
+        when = f"{local:%a} {local.day} {local:%b}, {local:%H:%M} {local.tzname()}"
+        return f"#{view.id} **{escape_markdown(view.title)}** ({when})"
 
     async def suggest(self, community_id: int, partial: str) -> list[MeetingView]:
         """Meetings whose title contains `partial`, soonest first (autocomplete)."""

@@ -442,13 +442,16 @@ async def test_a_title_several_meetings_share_lists_them_to_choose_from(
     said = await fake.say("ana", "!meeting rsvp Circle")
     text = said[0].text
     assert "Several meetings match" in text, text
-    assert "#1 **Circle** (Tue 01 Dec 19:00)" in text
-    assert "#2 **Circle** (Wed 02 Dec 18:00)" in text
+    assert "#1 **Circle** (Tue 1 Dec, 19:00 UTC)" in text
+    assert "#2 **Circle** (Wed 2 Dec, 18:00 UTC)" in text
     assert "friends" not in text  # an exact title outranks a longer one it begins
     said = await fake.say("ana", "!meeting rsvp Circ")
     assert all(f"#{n} " in said[0].text for n in (1, 2, 3)), said[0].text
     said = await fake.say("ana", "!meeting rsvp #2")
     assert "Several" not in said[0].text, said[0].text
+    await fake.say("ben", "!me timezone America/New_York")  # each reader sees their own clock
+    said = await fake.say("ben", "!meeting info Circle")
+    assert "#2 **Circle** (Wed 2 Dec, 13:00 EST)" in said[0].text, said[0].text
 
 
 @pytest.mark.parametrize(
@@ -727,3 +730,48 @@ async def test_day_and_month_in_digits_follow_the_members_country(
     assert any(f"I read `01/02 7pm` as {read}" in m.text for m in out), [m.text for m in out]
     out = await fake.say("fac", '!meeting schedule Late "tuesday 19h30" 60m')
     assert any("as Tue 01 Dec 2026, 19:30" in m.text for m in out), [m.text for m in out]
+
+
+@pytest.mark.parametrize("lag_minutes", [1, 6 * 60, 23 * 60])
+@pytest.mark.parametrize("moved", [False, True])
+async def test_a_lagging_planner_keeps_rsvp_reminders_of_a_moved_meeting(
+    app_factory: AppFactory, lag_minutes: int, moved: bool
+) -> None:
+    """As above, with the lead coming from an RSVP's day-before reminder (the community
+    announces only 10 minutes ahead) and next week's meeting possibly moved a day later: the
+    planner that read before the leader wrote withdraws nothing and adds nothing wrong."""
+    app, fake = await circle(app_factory)
+    fake.actor("ben", Tier.MEMBER)
+    said = await fake.say(
+        "fac", '!meeting schedule Circle "2026-12-02 19:00" 60m repeat:weekly zone:UTC'
+    )
+    assert "Scheduled" in said[0].text, said[0].text
+    assert "10" in (await fake.say("mod", "!meeting announce 10m"))[0].text
+    said = await fake.say("ben", "!meeting rsvp Circle all reminder:1d")
+    second = datetime(2026, 12, 9, 19, tzinfo=UTC)
+    if moved:
+        said = await fake.say("fac", '!meeting move Circle 2026-12-09 "2026-12-10 19:00"')
+        second = datetime(2026, 12, 10, 19, tzinfo=UTC)
+    sweep = second - timedelta(hours=48)
+    await app.scheduler.advance(sweep - timedelta(minutes=1) - app.clock.now())
+    fake.at.clear()
+    lagging = await app_factory(
+        app.config,
+        clock=VirtualClock(app.clock.now() - timedelta(minutes=lag_minutes)),
+        db_url=app.db.url,
+        start=False,
+    )
+    real = lagging.outbox.latest_pending_many
+
+    async def read_then_leader_plans(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await app.scheduler.advance(timedelta(minutes=2))
+        return found
+
+    lagging.outbox.latest_pending_many = read_then_leader_plans  # type: ignore[method-assign]
+    await cog(lagging).start()
+    await app.scheduler.advance(START + timedelta(days=17) - app.clock.now())
+    got = sorted((at, t.split("\n")[0][:40]) for at, _k, t in fake.at)
+    third = datetime(2026, 12, 16, 19, tzinfo=UTC)
+    expected = sorted(s - timedelta(minutes=m) for s in (second, third) for m in (1440, 10))
+    assert [at for at, _t in got] == expected, got
