@@ -528,7 +528,8 @@ class Outbox:
                     )
             except DBAPIError as exc:
                 # Another process planned the same key at the same moment, or PostgreSQL chose
-                # this transaction as a deadlock victim: the same plan again succeeds.
+                # this transaction as a deadlock victim or could not serialize it: the same
+                # plan again succeeds.
                 if attempt == 2 or not is_write_conflict(exc):
                     raise
                 continue

@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.errors import DeliveryError
 from bot.core.message import Message, When
+from bot.db import is_write_conflict
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
 from bot.platform import Capabilities, PlatformDefaults
@@ -645,3 +648,24 @@ def test_one_pass_settles_every_item_or_plans_its_retry_whatever_its_neighbours_
             assert statuses[key] == "failed", (key, fate)
         else:
             assert statuses[key] == "pending" and key in retrying, (key, fate)
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "retried"),
+    [("40P01", True), ("40001", True), ("23505", True), ("57P01", False), ("22012", False)],
+)
+async def test_a_replan_is_tried_again_only_for_write_conflicts(
+    pg_schema: str, sqlstate: str, retried: bool
+) -> None:
+    """PostgreSQL's own errors, raised for real: a deadlock victim, a serialization failure
+    and a unique key clash are tried again (`replan_many`); a shutdown or a bad value is not."""
+    engine = create_async_engine(pg_url())
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(f"DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{sqlstate}'; END $$")
+                )
+    finally:
+        await engine.dispose()
+    assert is_write_conflict(raised.value) is retried
