@@ -354,8 +354,8 @@ class CrisisCog(Cog, CrisisLines):
     async def detect_text(
         self, community_id: int | None, text: str, prefer: str = ""
     ) -> Detection | None:
-        """What the shipped or the community's phrases find in `text`, checked in a worker
-        thread.
+        """What the shipped or the community's phrases find in `text`: on the event loop when
+        that is quick (`Detector.detect_without_lookup`), else in a worker thread.
 
         Every word no list knows costs a fuzzy lookup in each language (a millisecond or more),
         so a long message in another language, or pasted code, takes from a second to tens of

@@ -56,9 +56,11 @@ MAX_FILE_PHRASE = 1000
 MAX_EXPANSIONS = 64
 FUZZY_MIN_LETTERS = 5  # shorter words ("die", "dead") have too many real neighbours
 FUZZY_MIN_TYPED = 4  # a typed word this long may also be one edit from a long phrase word
-# `Detector.detect_without_lookup` tries texts up to this many words (a command's arguments, a
-# short message): without fuzzy lookups they cost microseconds a word.
+# `Detector.detect_without_lookup` tries texts up to this many words and characters (a
+# command's arguments, a short message): without fuzzy lookups they cost microseconds a word,
+# but the everyday-word check reads each word whole, so a 60,000-letter word took 150 ms.
 QUICK_MAX_WORDS = 64
+QUICK_MAX_CHARS = 500
 SWAP_MIN_TYPED = 3  # shorter words take only a swap of two neighbouring letters
 COMMON_ZIPF = 3.0  # about once per million words: typos sit far below, real words above
 VOCABULARY_LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
@@ -555,8 +557,11 @@ class Detector:
 
         That answer costs microseconds a word, so a caller on the event loop may take it there
         and send only the rest to a worker thread (`detect` costs a millisecond or more for each
-        word it must look up). Texts of more than `QUICK_MAX_WORDS` words are not tried.
+        word it must look up). Texts of more than `QUICK_MAX_WORDS` words or `QUICK_MAX_CHARS`
+        characters are not tried.
         """
+        if len(text) > QUICK_MAX_CHARS:
+            return False, None
         words = _words(text)
         if len(words) > QUICK_MAX_WORDS:
             return False, None

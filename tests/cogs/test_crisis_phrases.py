@@ -235,6 +235,10 @@ def test_everyday_command_words_are_checked_without_a_thread_and_typos_are_not()
     assert d.detect_without_lookup("i want to kil myselff") == (False, None)
     # ... and the full check still finds it.
     assert d.detect("i want to kil myselff") is not None
+    # A long text goes to the thread whatever its words: the everyday-word check reads each
+    # word whole (a 60,000-letter word took 150 ms on the event loop).
+    assert d.detect_without_lookup("x" * 60_000) == (False, None)
+    assert d.detect_without_lookup("i want to die " + "a" * 600) == (False, None)
 
 
 def test_case_punctuation_and_apostrophes_split_words() -> None:
