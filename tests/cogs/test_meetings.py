@@ -618,6 +618,29 @@ async def test_a_planner_whose_clock_lags_never_withdraws_what_the_leader_planne
     assert sorted(at for at, _k, _t in fake.at) == expected
 
 
+async def start_behind_while_the_leader_plans(
+    app_factory: AppFactory, app: App, lag_minutes: int
+) -> None:
+    """A second process starts up with its clock `lag_minutes` behind `app`'s and replans every
+    meeting; between its read of what is planned and its write, `app` (the leader) moves on
+    two minutes, its sweep planning what comes due meanwhile."""
+    lagging = await app_factory(
+        app.config,
+        clock=VirtualClock(app.clock.now() - timedelta(minutes=lag_minutes)),
+        db_url=app.db.url,
+        start=False,
+    )
+    real = lagging.outbox.latest_pending_many
+
+    async def read_then_leader_plans(*args: Any, **kwargs: Any) -> Any:
+        found = await real(*args, **kwargs)
+        await app.scheduler.advance(timedelta(minutes=2))  # the leader's sweep runs meanwhile
+        return found
+
+    lagging.outbox.latest_pending_many = read_then_leader_plans  # type: ignore[method-assign]
+    await cog(lagging).start()  # what a process does on start-up, with its own clock
+
+
 @pytest.mark.parametrize("lag_minutes", [1, 30, 6 * 60, 23 * 60])
 async def test_a_planner_that_read_before_the_leader_wrote_never_withdraws_it(
     app_factory: AppFactory, lag_minutes: int
@@ -635,21 +658,7 @@ async def test_a_planner_that_read_before_the_leader_wrote_never_withdraws_it(
     assert "Scheduled" in said[0].text, said[0].text
     # Just before the sweep that plans 9 December (48 h ahead, at 7 December 19:00).
     await app.scheduler.advance(datetime(2026, 12, 7, 18, 59, tzinfo=UTC) - app.clock.now())
-    lagging = await app_factory(
-        app.config,
-        clock=VirtualClock(app.clock.now() - timedelta(minutes=lag_minutes)),
-        db_url=app.db.url,
-        start=False,
-    )
-    real = lagging.outbox.latest_pending_many
-
-    async def read_then_leader_plans(*args: Any, **kwargs: Any) -> Any:
-        found = await real(*args, **kwargs)
-        await app.scheduler.advance(timedelta(minutes=2))  # the leader's sweep runs meanwhile
-        return found
-
-    lagging.outbox.latest_pending_many = read_then_leader_plans  # type: ignore[method-assign]
-    await cog(lagging).start()  # what a process does on start-up, with its own clock
+    await start_behind_while_the_leader_plans(app_factory, app, lag_minutes)
     end = START + timedelta(days=10)
     await app.scheduler.advance(end - app.clock.now())
     starts = [datetime(2026, 12, d, 19, tzinfo=UTC) for d in (2, 9)]
@@ -755,21 +764,7 @@ async def test_a_lagging_planner_keeps_rsvp_reminders_of_a_moved_meeting(
     sweep = second - timedelta(hours=48)
     await app.scheduler.advance(sweep - timedelta(minutes=1) - app.clock.now())
     fake.at.clear()
-    lagging = await app_factory(
-        app.config,
-        clock=VirtualClock(app.clock.now() - timedelta(minutes=lag_minutes)),
-        db_url=app.db.url,
-        start=False,
-    )
-    real = lagging.outbox.latest_pending_many
-
-    async def read_then_leader_plans(*args: Any, **kwargs: Any) -> Any:
-        found = await real(*args, **kwargs)
-        await app.scheduler.advance(timedelta(minutes=2))
-        return found
-
-    lagging.outbox.latest_pending_many = read_then_leader_plans  # type: ignore[method-assign]
-    await cog(lagging).start()
+    await start_behind_while_the_leader_plans(app_factory, app, lag_minutes)
     await app.scheduler.advance(START + timedelta(days=17) - app.clock.now())
     got = sorted((at, t.split("\n")[0][:40]) for at, _k, t in fake.at)
     third = datetime(2026, 12, 16, 19, tzinfo=UTC)
