@@ -178,7 +178,7 @@ async def test_help_lists_only_what_the_tier_allows(app_factory: AppFactory) -> 
     assert "!entry remove" in mod_help
     detail = (await fake.say("ana", "!help me timezone"))[0].text
     assert "!me timezone <zone>" in detail
-    assert "IANA zone" in detail
+    assert "a city or your country" in detail
     hidden = (await fake.say("ana", "!help entry remove"))[0].text
     assert "no command `entry remove` that you can use" in hidden
 

@@ -19,10 +19,10 @@ from bot.adapters.console import ConsoleAdapter
 from bot.adapters.matrix.render import when_renderer
 from bot.app import App
 from bot.clock import VirtualClock
-from bot.core.convert import COUNTRY_NAMES
+from bot.core.convert import COUNTRY_NAMES, parse_zone
 from bot.core.errors import ArgumentError
 from bot.core.message import When
-from bot.core.zones import country_zones, current_names, find_zone
+from bot.core.zones import country_zones, current_names
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.app import AppFactory, make_config
 from tests.harness.console import circlebot
@@ -212,7 +212,7 @@ async def test_a_country_with_several_clocks_names_its_best_known_places(
 def test_a_countrys_best_known_places_come_first(typed: str, wanted: list[str]) -> None:
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     try:
-        shown = find_zone(typed, now).key
+        shown = parse_zone(typed, now).key
     except ArgumentError as exc:
         shown = exc.message
     assert all(zone in shown for zone in wanted), shown
@@ -227,7 +227,7 @@ def test_a_typo_is_answered_with_todays_zone_names_only() -> None:
     for zone in sorted(current_names()):
         typo = zone[:-2] + zone[-1]
         try:
-            find_zone(typo, now)
+            parse_zone(typo, now)
         except ArgumentError as exc:
             named = re.findall(r"[A-Z][A-Za-z_]+/[A-Za-z_/-]+", exc.message)
             old += [f"{typo}: {n}" for n in named if n not in current and n != typo]
@@ -243,7 +243,7 @@ def test_every_country_name_gives_one_of_its_own_zones_or_a_refusal_naming_them(
     for code, name in sorted(COUNTRY_NAMES.items()):
         own = country_zones(code)
         try:
-            zone, refusal = find_zone(name, now).key, ""
+            zone, refusal = parse_zone(name, now).key, ""
         except ArgumentError as exc:
             zone, refusal = "", exc.message
         clocks = {
@@ -255,7 +255,7 @@ def test_every_country_name_gives_one_of_its_own_zones_or_a_refusal_naming_them(
         if not zone and own and (len(clocks) == 1 or not any(z in refusal for z in own)):
             wrong.append(f"{name}: refused with {refusal!r}")
     assert not wrong, wrong
-    assert find_zone("Samoa", now).key == "Pacific/Apia"
+    assert parse_zone("Samoa", now).key == "Pacific/Apia"
 
 
 @pytest.mark.parametrize(

@@ -268,11 +268,21 @@ def closest_name(text: str, names: Iterable[str]) -> str | None:
 
 
 def parse_zone(text: str, now: datetime | None = None) -> ZoneInfo:
-    """A place's IANA zone (or UTC) from typed text; see `bot.core.zones.find_zone` for what
-    is accepted and refused (with likely places suggested). Raises `ArgumentError`."""
+    """A place's IANA zone (or UTC) from typed text, also a country's name (`UK`, `Germany`);
+    see `bot.core.zones.find_zone` for what is accepted and refused (with likely places
+    suggested). Raises `ArgumentError`."""
     from bot.core.zones import find_zone
 
-    return find_zone(text, now)
+    return find_zone(text, now, _country_named)
+
+
+def _country_named(text: str) -> tuple[str, str] | None:
+    """(ISO 3166 code, English name) of the country `text` names (`check_country`), or None."""
+    try:
+        code = check_country(text)
+    except UserError:
+        return None
+    return code, COUNTRY_NAMES[code]
 
 
 COUNTRY_NAMES: dict[str, str] = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -72,6 +73,9 @@ PREFERRED = (
     "Australia/Adelaide",
     "Pacific/Auckland",
 )
+# The country a text names, as (ISO 3166 code, name to show), or None: given by the caller
+# (bot.core.convert reads country names), so this module does not import that one.
+CountryOf = Callable[[str], tuple[str, str] | None]
 SUGGEST = 3  # places named in a refusal
 SUGGEST_IN_COUNTRY = 5  # places named for a country with several clocks
 _OFFSET = re.compile(r"^(?:utc|gmt|z)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
@@ -153,7 +157,9 @@ def _refuse(text: str, reason: str, suggestions: list[str], count: int = SUGGEST
     return ArgumentError(f"{reason} {hint}")
 
 
-def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
+def find_zone(
+    text: str, now: datetime | None = None, country_of: CountryOf | None = None
+) -> ZoneInfo:
     """A place's IANA zone (or UTC) from typed text: `Europe/London`, `europe/london`,
     `berlin`, `new york`, `UTC`. Raises `ArgumentError` with likely places for abbreviations
     (`EST`), fixed offsets (`UTC+2`, `Etc/GMT+2`), technical entries (`localtime`) and typos.
@@ -179,8 +185,8 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
     if cities and "/" not in raw:
         # A country's name that is also an old alias of another place's zone (`Samoa`:
         # Pacific/Samoa is American Samoa's clock) is read as the country.
-        code = _country_code(raw)
-        if code is not None and not set(cities) & set(country_zones(code)):
+        country = country_of(raw) if country_of is not None else None
+        if country is not None and not set(cities) & set(country_zones(country[0])):
             cities = []
     if len(cities) == 1:
         return ZoneInfo(cities[0])
@@ -199,9 +205,9 @@ def find_zone(text: str, now: datetime | None = None) -> ZoneInfo:
         if offset == timedelta(0):
             return ZoneInfo("UTC")
         return _raise_offset(raw, offset, now)
-    country = _country_zone(raw, now)
-    if country is not None:
-        return country
+    in_country = _country_zone(raw, now, country_of) if country_of is not None else None
+    if in_country is not None:
+        return in_country
     close = difflib.get_close_matches(key, _current_keys(), n=SUGGEST, cutoff=0.75)
     picks = [_by_lower().get(c) or _rank(_by_city()[c])[0] for c in close]
     raise _refuse(
@@ -238,28 +244,15 @@ def _country_zones() -> dict[str, list[str]]:
     return {code: [key[-1] for key in sorted(keys)] for code, keys in found.items()}
 
 
-def _country_code(raw: str) -> str | None:
-    """The ISO 3166 code of the country `raw` names (`bot.core.convert.check_country`), or
-    None."""
-    from bot.core.convert import check_country
-    from bot.core.errors import UserError
-
-    try:
-        return check_country(raw)
-    except UserError:
-        return None
-
-
-def _country_zone(raw: str, now: datetime) -> ZoneInfo | None:
+def _country_zone(raw: str, now: datetime, country_of: CountryOf) -> ZoneInfo | None:
     """The zone of a country typed for one (`UK`, `Germany`, `Deutschland`): its place when
     all its zones keep the same clock all year (Germany: Europe/Berlin); None when `raw`
     names no country. Raises `ArgumentError` naming its best-known places when its zones
     differ (the United States)."""
-    from bot.core.convert import COUNTRY_NAMES
-
-    code = _country_code(raw)
-    if code is None:
+    country = country_of(raw)
+    if country is None:
         return None
+    code, name = country
     zones = country_zones(code)
     if not zones:
         return None
@@ -273,7 +266,7 @@ def _country_zone(raw: str, now: datetime) -> ZoneInfo | None:
         return ZoneInfo(zones[0])
     raise _refuse(
         raw,
-        _("{country} has more than one time zone.").format(country=COUNTRY_NAMES[code]),
+        _("{country} has more than one time zone.").format(country=name),
         zones,
         SUGGEST_IN_COUNTRY,
     )
