@@ -182,10 +182,10 @@ def find_zone(
             _rank(used),
         )
     cities = _by_city().get(key.rsplit("/", 1)[-1] if "/" not in key else "", [])
-    if cities and "/" not in raw:
+    if cities and country_of is not None and not set(cities) & current_names():
         # A country's name that is also an old alias of another place's zone (`Samoa`:
         # Pacific/Samoa is American Samoa's clock) is read as the country.
-        country = country_of(raw) if country_of is not None else None
+        country = country_of(raw)
         if country is not None and not set(cities) & set(country_zones(country[0])):
             cities = []
     if len(cities) == 1:
@@ -205,7 +205,9 @@ def find_zone(
         if offset == timedelta(0):
             return ZoneInfo("UTC")
         return _raise_offset(raw, offset, now)
-    in_country = _country_zone(raw, now, country_of) if country_of is not None else None
+    in_country = (
+        _country_zone(raw, now, country_of) if country_of is not None and "/" not in raw else None
+    )
     if in_country is not None:
         return in_country
     close = difflib.get_close_matches(key, _current_keys(), n=SUGGEST, cutoff=0.75)
