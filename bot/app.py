@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
@@ -18,7 +17,6 @@ from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import AppConfig
 from bot.core import loader
 from bot.core.cog import Cog, Services
-from bot.core.convert import warm_country_names
 from bot.core.dialogue import Dialogues
 from bot.core.dispatch import Dispatcher, RateLimiter
 from bot.core.errors import DeliveryError
@@ -217,7 +215,6 @@ class App:
             self.settings.attach(self.invalidations)
         self._loaded = False
         self._started = False
-        self._warming: asyncio.Task[None] | None = None
         self._listening = False
 
     async def _send_notices(self, channel: str, payloads: list[str]) -> None:
@@ -342,8 +339,6 @@ class App:
         if freeze_gc:
             gc.collect()  # start-up garbage is dropped, not kept for good
             gc.freeze()
-            # Country names in every language (about a second to build) before anyone types one.
-            self._warming = asyncio.create_task(asyncio.to_thread(warm_country_names))
         with self.leader.booting():
             for cog in self.cogs.values():
                 await cog.start()
@@ -407,8 +402,6 @@ class App:
     async def close(self, *, drain_timeout_seconds: float = 10.0) -> None:
         """Stop taking commands, give running commands and then running jobs up to
         `drain_timeout_seconds` each to finish, stop the cogs, close the database."""
-        if self._warming is not None:
-            await self._warming  # a worker thread cannot be stopped; it ends within a second
         drained = await self.dispatcher.drain(drain_timeout_seconds)
         if not drained:
             log.warning("some commands were still running at shutdown")

@@ -16,7 +16,6 @@ import functools
 import math
 import mimetypes
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -350,23 +349,10 @@ def _names_in_every_language() -> dict[str, frozenset[str]]:
     return {key: frozenset(codes) for key, codes in found.items()}
 
 
-_NAMES_BUILT = threading.Lock()  # the table is built once, by whichever thread asks first
-
-
-def warm_country_names() -> None:
-    """Build the all-language country-name table ahead of its first use (about a second):
-    `circlebot run` and the console call this in a worker thread at start-up, so no member's
-    command waits for it on the event loop."""
-    with _NAMES_BUILT:
-        _names_in_every_language()
-
-
 def country_in_any_language(text: str) -> str | None:
     """The code of the one country named `text` in any CLDR language (`Deutschland`,
     `Espana`, `Nederland`), accents ignored; None when no country or several have that name."""
-    with _NAMES_BUILT:
-        table = _names_in_every_language()
-    codes = table.get(_folded_key(text), frozenset())
+    codes = _names_in_every_language().get(_folded_key(text), frozenset())
     return next(iter(codes)) if len(codes) == 1 else None
 
 
