@@ -144,9 +144,22 @@ def actor_tag(actor_key: str, purpose: str, *, length: int = 16) -> str:
     Without the encryption keys nobody can compute a tag from a known account id, so a reader
     of the database or the logs cannot tell whose it is.
     """
+    return keyed_digest(actor_key, purpose, length=length)
+
+
+def keyed_digest(text: str, purpose: str, *, length: int = 64) -> str:
+    """Hex of HMAC-SHA256(secret, purpose|text), cut to `length` characters (4 to 64).
+
+    Equal texts give equal digests under one secret (the tag secret, which key rotation keeps);
+    without the secret, nobody can compute one from a guessed text. Digests made for different
+    purposes cannot be joined.
+
+    Raises:
+        ValueError: when `length` is outside 4 to 64.
+    """
     if not 4 <= length <= 64:
         raise ValueError("length must be between 4 and 64")
-    digest = hmac.new(_secret(), f"{purpose}|{actor_key}".encode(), hashlib.sha256)
+    digest = hmac.new(_secret(), f"{purpose}|{text}".encode(), hashlib.sha256)
     return digest.hexdigest()[:length]
 
 

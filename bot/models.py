@@ -133,6 +133,10 @@ class OutboxItem(Base):
     # every claim, and a pass may mark the item only while the token is still its own.
     lease_token: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # While pending: a keyed digest (HMAC-SHA256 under the tag secret, `outbox.plan_digest`)
+    # of what the row says and carries, so a planner finds an unchanged row without reading
+    # and decrypting its text. Emptied once settled and by any change made outside a planner.
+    plan_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OutboxItemRef(Base):

@@ -107,6 +107,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot import crypto
 from bot.clock import Clock
 from bot.core.errors import DeliveryError
 from bot.core.message import Action, Message
@@ -572,11 +573,15 @@ class Outbox:
         several round trips each (most of a restart). Returns None, and changes nothing, when
         the batch is not independent (an owner twice, or a pending item carrying two owners of
         the batch): the caller then replans one owner after another.
+
+        Pending rows are read as (id, key, due time, digest) only; a row whose stored digest
+        equals the wanted item's is as wanted already (a restart finds almost every row so), and
+        only the others are read whole, decrypted and compared.
         """
         owners = [plan.owner for plan in plans]
         if len(set(owners)) != len(owners):
             return None
-        pending_of: dict[OutboxRef, dict[str, OutboxItem]] = {owner: {} for owner in owners}
+        pending_of: dict[OutboxRef, dict[str, _Pending]] = {owner: {} for owner in owners}
         owner_of: dict[int, OutboxRef] = {}
         by_kind: dict[RefKind, list[str]] = {}
         for owner in owners:
@@ -584,7 +589,13 @@ class Outbox:
         for kind, ids in by_kind.items():
             for chunk in _chunks(ids, IN_CHUNK):
                 rows = await session.execute(
-                    select(OutboxItemRef.ref, OutboxItem)
+                    select(
+                        OutboxItemRef.ref,
+                        OutboxItem.id,
+                        OutboxItem.key,
+                        OutboxItem.due_at,
+                        OutboxItem.plan_digest,
+                    )
                     .join(OutboxItem, OutboxItem.id == OutboxItemRef.item_id)
                     .where(
                         OutboxItemRef.kind == kind.value,
@@ -592,11 +603,11 @@ class Outbox:
                         OutboxItem.status == "pending",
                     )
                 )
-                for ref, row in rows:
+                for ref, item_id, key, due_at, digest in rows:
                     owner = OutboxRef(kind, ref)
-                    if owner_of.setdefault(row.id, owner) != owner:
+                    if owner_of.setdefault(item_id, owner) != owner:
                         return None
-                    pending_of[owner][row.key] = row
+                    pending_of[owner][key] = _Pending(item_id, due_at, digest)
         fresh = [
             key
             for plan, want in zip(plans, wanted, strict=True)
@@ -608,12 +619,15 @@ class Outbox:
             return None  # two owners of the batch want or hold one key: the order decides
         results = [PlanResult() for _ in plans]
         doomed: list[int] = []
-        kept: list[int] = []
+        kept: list[int] = []  # pending rows still wanted that differ from what is wanted
         for plan, want, result in zip(plans, wanted, results, strict=True):
             since, until = plan.since, plan.until
             for key, row in pending_of[plan.owner].items():
                 if key in want:
-                    kept.append(row.id)
+                    item = want[key]
+                    content = _content(item)
+                    if row.digest != _plan_digest(content, _ref_pairs(item)):
+                        kept.append(row.id)
                 elif row.due_at >= since and (until is None or row.due_at <= until):
                     doomed.append(row.id)
                     result.withdrawn.append(key)
@@ -622,8 +636,15 @@ class Outbox:
                 delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed_ids))
             )
             await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed_ids)))
+        whole: dict[int, OutboxItem] = {}
         carried: dict[int, dict[tuple[str, str], int]] = {item_id: {} for item_id in kept}
         for kept_ids in _chunks(kept, IN_CHUNK):
+            whole.update(
+                (row.id, row)
+                for row in await session.scalars(
+                    select(OutboxItem).where(OutboxItem.id.in_(kept_ids))
+                )
+            )
             for ref_id, item_id, kind_name, ref in await session.execute(
                 select(
                     OutboxItemRef.id, OutboxItemRef.item_id, OutboxItemRef.kind, OutboxItemRef.ref
@@ -640,15 +661,17 @@ class Outbox:
         for plan, want, result in zip(plans, wanted, results, strict=True):
             pending = pending_of[plan.owner]
             for key, item in want.items():
-                current = pending.get(key)
-                if current is not None:
-                    wants = _update_row(current, item)
-                    has = carried[current.id]
-                    stale.extend(ref_id for pair, ref_id in has.items() if pair not in wants)
-                    session.add_all(
-                        OutboxItemRef(item_id=current.id, kind=kind_name, ref=ref)
-                        for kind_name, ref in sorted(wants - has.keys())
-                    )
+                slim = pending.get(key)
+                if slim is not None:
+                    current = whole.get(slim.id)
+                    if current is not None:  # it differs from what is wanted: made so here
+                        wants = _update_row(current, item)
+                        has = carried[current.id]
+                        stale.extend(ref_id for pair, ref_id in has.items() if pair not in wants)
+                        session.add_all(
+                            OutboxItemRef(item_id=current.id, kind=kind_name, ref=ref)
+                            for kind_name, ref in sorted(wants - has.keys())
+                        )
                     result.updated.append(key)
                 elif key not in settled:
                     new_items.append(item)
@@ -748,7 +771,8 @@ class Outbox:
                     OutboxItem.is_dm.is_(False),
                     OutboxItem.status == "pending",
                 )
-                .values(target=new_id)
+                # a change no planner made: the next replan compares the row in full
+                .values(target=new_id, plan_digest=None)
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -788,7 +812,7 @@ class Outbox:
                 await session.execute(
                     update(OutboxItem)
                     .where(OutboxItem.id.in_(retracting))
-                    .values(status=RETRACT, attempts=0, note="")
+                    .values(status=RETRACT, attempts=0, note="", plan_digest=None)
                 )
         result.withdrawn = len(pending)
         if retracting:
@@ -1478,6 +1502,7 @@ class Outbox:
                         "note": m.note,
                         "platform_message_id": m.message_id,
                         "leased_until": None,
+                        "plan_digest": None,
                         # a live post keeps its public text, so an edit is made only on a change
                         **({} if kind == "live" else {"payload": None}),
                         **({} if kind != "plain" else {"target": ""}),
@@ -1598,6 +1623,15 @@ class Outbox:
             return await session.scalar(select(OutboxItem.status).where(OutboxItem.key == key))
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """What a replan reads of a pending row before it knows whether the row must change."""
+
+    id: int
+    due_at: datetime
+    digest: str | None
+
+
 def _aware(value: datetime | str | None) -> datetime | None:
     """An aggregate's datetime as aware UTC (SQLite aggregates lose the column type)."""
     if isinstance(value, str):
@@ -1636,11 +1670,42 @@ def _content(item: Planned) -> dict[str, Any]:
     }
 
 
+def _plan_digest(content: dict[str, Any], refs: set[tuple[str, str]]) -> str:
+    """The keyed digest of what a pending row says (`_content`) and carries ((kind, ref)).
+
+    Stored with the row (`OutboxItem.plan_digest`): a replan compares it with the wanted item's
+    and reads the row's text only when they differ. Keyed (the tag secret), so a reader of the
+    database alone cannot test a guessed text against it.
+    """
+    due, not_after = content["due_at"], content["not_after"]
+    canonical = json.dumps(
+        [
+            content["platform"],
+            content["target"],
+            content["is_dm"],
+            content["payload"],
+            due.isoformat(),
+            None if not_after is None else not_after.isoformat(),
+            content["early_seconds"],
+            sorted(refs),
+        ],
+        separators=(",", ":"),
+    )
+    return crypto.keyed_digest(canonical, "outbox.plan_digest")
+
+
+def _ref_pairs(item: Planned) -> set[tuple[str, str]]:
+    """The (kind, ref) pairs a pending row for `item` carries."""
+    return {(ref.kind.value, ref.id) for ref in _refs(item.target, item.refs)}
+
+
 def _values(item: Planned) -> dict[str, Any]:
     """The column values of a new pending row for `item`, by attribute name."""
+    content = _content(item)
     return {
         "key": item.key,
-        **_content(item),
+        **content,
+        "plan_digest": _plan_digest(content, _ref_pairs(item)),
         "status": "pending",
         "attempts": 0,
         "note": "",
@@ -1655,10 +1720,15 @@ def _update_row(row: OutboxItem, item: Planned) -> set[tuple[str, str]]:
     are as wanted already (rewriting their references each time made a restart slower than the
     first start).
     """
-    for name, value in _content(item).items():
+    content = _content(item)
+    for name, value in content.items():
         if getattr(row, name) != value:
             setattr(row, name, value)
-    return {(ref.kind.value, ref.id) for ref in _refs(item.target, item.refs)}
+    pairs = _ref_pairs(item)
+    digest = _plan_digest(content, pairs)
+    if row.plan_digest != digest:
+        row.plan_digest = digest
+    return pairs
 
 
 def _carrying(ref: OutboxRef) -> Select[Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -669,3 +670,108 @@ async def test_a_replan_is_tried_again_only_for_write_conflicts(
     finally:
         await engine.dispose()
     assert is_write_conflict(raised.value) is retried
+
+
+# --- a replan reads a row's text only when its keyed digest differs ---------------------
+
+_digest_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("replan"), _owner_plans),
+        st.tuples(st.just("again"), st.none()),  # the last plans once more (a restart)
+        st.tuples(st.just("retarget"), st.integers(0, 2)),  # a room replaced by its upgrade
+        st.tuples(st.just("no digests"), st.none()),  # rows written before digests existed
+        st.tuples(st.just("deliver"), st.integers(0, 90)),  # minutes pass, due items go
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+async def _digest_against_full_compare(folder: Path, steps: list[tuple[str, Any]]) -> None:
+    clock = VirtualClock(START)
+    quick, full = (
+        App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / name}")
+        for name in ("quick.sqlite3", "full.sqlite3")
+    )
+    for app in (quick, full):
+        await app.open(migrate=True)
+        app.add_transport(FakePlatform(app))
+    last: list[tuple[int, Any, int, Any]] = []
+    try:
+        for step, arg in steps:
+            now = clock.now()
+            if step == "again":
+                step, arg = "replan", last
+            if step == "replan":
+                last = arg
+                plans = [
+                    OwnerPlan(
+                        OutboxRef(RefKind.MEETING, str(owner)),
+                        tuple(_planned(owner, wanted, now)),
+                        now - timedelta(minutes=since),
+                        None if until is None else now + timedelta(minutes=until),
+                    )
+                    for owner, wanted, since, until in arg
+                ]
+                async with full.db.sessions.begin() as session:  # the full comparison, always
+                    await session.execute(update(OutboxItem).values(plan_digest=None))
+                results = [await app.outbox.replan_many(plans) for app in (quick, full)]
+                assert results[0] == results[1]
+                # every wanted row still pending says exactly what its plan wanted (an owner
+                # planned twice in one batch: its last plan)
+                for plan in {plan.owner: plan for plan in plans}.values():
+                    wanted = {
+                        p.key: p
+                        for p in plan.items
+                        if p.due_at >= plan.since and (plan.until is None or p.due_at <= plan.until)
+                    }
+                    async with quick.db.sessions() as session:
+                        for row in await session.scalars(
+                            select(OutboxItem).where(
+                                OutboxItem.key.in_(list(wanted)), OutboxItem.status == "pending"
+                            )
+                        ):
+                            item = wanted[row.key]
+                            assert (row.target, row.payload) == (
+                                item.target.target,
+                                json.dumps(item.message.to_json()),
+                            )
+            elif step == "retarget":
+                for app in (quick, full):
+                    await app.outbox.retarget("fake", f"chan{arg}", f"chan{arg}-upgraded")
+            elif step == "no digests":
+                async with quick.db.sessions.begin() as session:
+                    await session.execute(update(OutboxItem).values(plan_digest=None))
+            else:
+                await quick.scheduler.advance(timedelta(minutes=arg))
+                await full.outbox.deliver_due()
+            assert await _state(quick) == await _state(full)
+        async with quick.db.sessions() as session:  # nothing of a settled item's text remains
+            left = await session.scalars(
+                select(OutboxItem.plan_digest).where(OutboxItem.status != "pending")
+            )
+            assert set(left) <= {None}
+    finally:
+        for app in (quick, full):
+            await app.close()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=_digest_steps)
+@example(
+    steps=[
+        ("replan", [(0, [(0, 30, "starts soon", True)], 0, None)]),
+        ("retarget", 0),
+        ("again", None),
+    ]
+)
+def test_a_replan_that_trusts_stored_digests_ends_as_one_that_compares_every_row(
+    steps: list[tuple[str, Any]],
+) -> None:
+    """A replan reads a pending row whole only when its stored keyed digest differs from the
+    wanted item's. Whatever changed rows meanwhile (a room upgrade moving pending posts, rows
+    from before digests, deliveries settling some), it leaves rows and references exactly as a
+    replan comparing every row in full does, each wanted row saying what was wanted; settled
+    rows keep no digest."""
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_digest_against_full_compare(Path(folder), steps))
