@@ -96,9 +96,10 @@ PLAN_RETRY = timedelta(minutes=1)  # a meeting whose planning failed is tried ag
 
 SCOPE = "meetings"
 REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
-# Meetings planned between turns of the event loop at start-up: a few milliseconds of work,
-# where a turn for every meeting cost as much as planning it.
-YIELD_EVERY = 16
+# How long start-up plans meetings between turns of the event loop: short beside the 50 ms a
+# member would notice, long beside a turn (a turn for every meeting cost as much as planning it).
+YIELD_SECONDS = 0.005
+SEEN_AHEAD = timedelta(days=8)  # how far past its window a rebuild's plan looks at occurrences
 MEETING_COLUMNS = tuple(Meeting.__table__.columns)
 TITLE_MAX = 100
 FORMER_MEMBER = "a former member"
@@ -152,6 +153,24 @@ class RsvpView:
     remind_minutes: int | None
     created_at: datetime  # when its reminder was last (re)planned: made, changed, switched on
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """The occurrences `wanted` found of one meeting starting in [after, before) (aware UTC),
+    kept for the same rebuild's `_planned`: its next occurrence past the horizon is often
+    among them, and following the rule again cost as much as finding them."""
+
+    after: datetime
+    before: datetime
+    occurrences: Sequence[Occurrence]
+
+    def next_from(self, moment: datetime) -> Occurrence | None:
+        """The first of them starting at or after `moment`, or None when the window does not
+        show it (`moment` outside it, or none after it there)."""
+        if not self.after <= moment < self.before:
+            return None
+        return next((o for o in self.occurrences if o.start >= moment), None)
 
 
 @dataclass(frozen=True)
@@ -1001,12 +1020,14 @@ class MeetingService:
         names: dict[tuple[int, str], str] | None = None,
         latest: dict[OutboxRef, datetime | None] | None = None,
         horizon: timedelta | None = None,
+        seen: dict[int, Seen] | None = None,
     ) -> OwnerPlan:
         """What `_replan` hands the outbox for this meeting: its wanted items and the window.
 
         `latest` holds each meeting's last pending due time when the caller read them in bulk
         (a rebuild); otherwise it is read here. `horizon`: `self.horizon` when the caller
-        already has it (a rebuild asks once, not several times per meeting).
+        already has it (a rebuild asks once, not several times per meeting). `seen`: as in
+        `wanted`.
         """
         now = self.now
         horizon = horizon if horizon is not None else self.horizon
@@ -1020,7 +1041,9 @@ class MeetingService:
         last = latest[owner] if latest is not None else await outbox.latest_pending(owner)
         if last is not None and last > until:
             until = last
-        items = await self.wanted(view, since=since, until=until, rsvps=rsvps, names=names)
+        items = await self.wanted(
+            view, since=since, until=until, rsvps=rsvps, names=names, seen=seen
+        )
         return OwnerPlan(owner, tuple(items), since, until)
 
     async def _planned(
@@ -1029,16 +1052,19 @@ class MeetingService:
         *,
         names: dict[tuple[int, str], str] | None = None,
         horizon: timedelta | None = None,
+        seen: dict[int, Seen] | None = None,
     ) -> None:
         """After the outbox holds the meeting's plan: its next planning job and its calendar.
 
-        `horizon`: as in `_plan`."""
+        `horizon`: as in `_plan`. `seen`: what `wanted` found of the meetings (a rebuild)."""
         horizon = horizon if horizon is not None else self.horizon
-        nxt = (
-            None
-            if view.cancelled
-            else view.next_occurrence(self.now + horizon + timedelta(seconds=1))
-        )
+        nxt = None
+        if not view.cancelled:
+            past = self.now + horizon + timedelta(seconds=1)
+            known = seen.get(view.id) if seen is not None else None
+            nxt = known.next_from(past) if known is not None else None
+            if nxt is None:
+                nxt = view.next_occurrence(past)
         if nxt is not None:
             when = nxt.start - horizon
             self._plan_due[view.id] = when
@@ -1230,39 +1256,67 @@ class MeetingService:
             ids = list(await session.scalars(select(Meeting.id).order_by(Meeting.id)))
         # A chunk of meetings at a time, read, planned and written in one transaction: one
         # commit per meeting made a first start slow, and reading every meeting at once held
-        # the event loop for as long as that took. Every few meetings the loop gets a turn:
+        # the event loop for as long as that took. Every few milliseconds the loop gets a turn:
         # members' commands and due deliveries go on while thousands of meetings are planned.
         for id_chunk in _chunks(ids, REBUILD_BATCH):
-            chunk = await self._load(Meeting.id.in_(id_chunk))
-            await asyncio.sleep(0)
-            communities = {v.community_id for v in chunk}
-            # Each community's settings and language in a few statements, not two each.
-            await self.members.preload_communities(communities)
-            await self.settings.preload(communities)
-            rsvps = await self._rsvps([v.id for v in chunk])
-            names = await self._pseudonyms(chunk)
-            latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
-            plans = []
-            horizon = self.horizon
-            for n, view in enumerate(chunk, 1):
-                plans.append(
-                    await self._plan(
-                        view,
-                        lookback=horizon,
-                        rsvps=rsvps.get(view.id, []),
-                        names=names,
-                        latest=latest,
-                        horizon=horizon,
-                    )
-                )
-                if n % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-            await self.outbox.replan_many(plans)
-            for n, view in enumerate(chunk, 1):
-                await self._planned(view, names=names, horizon=horizon)
-                if n % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
+            await self._rebuild_chunk(*await self._rebuild_reads(id_chunk))
         return len(ids)
+
+    async def _rebuild_reads(
+        self, id_chunk: Sequence[int]
+    ) -> tuple[
+        list[MeetingView],
+        dict[int, list[RsvpView]],
+        dict[tuple[int, str], str],
+        dict[OutboxRef, datetime | None],
+    ]:
+        """What `rebuild` reads for one chunk of meetings: the meetings, their RSVPs, their
+        facilitators' pseudonyms and each one's last pending due time."""
+        chunk = await self._load(Meeting.id.in_(id_chunk))
+        communities = {v.community_id for v in chunk}
+        # Each community's settings and language in a few statements, not two each.
+        await self.members.preload_communities(communities)
+        await self.settings.preload(communities)
+        rsvps = await self._rsvps([v.id for v in chunk])
+        names = await self._pseudonyms(chunk)
+        latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
+        return chunk, rsvps, names, latest
+
+    async def _rebuild_chunk(
+        self,
+        chunk: list[MeetingView],
+        rsvps: dict[int, list[RsvpView]],
+        names: dict[tuple[int, str], str],
+        latest: dict[OutboxRef, datetime | None],
+    ) -> None:
+        """Plan one chunk of meetings in one outbox transaction, then their next jobs; the
+        event loop gets a turn every `YIELD_SECONDS`."""
+        loop = asyncio.get_running_loop()
+        turn_at = loop.time() + YIELD_SECONDS
+        plans = []
+        seen: dict[int, Seen] = {}
+        horizon = self.horizon
+        for view in chunk:
+            plans.append(
+                await self._plan(
+                    view,
+                    lookback=horizon,
+                    rsvps=rsvps.get(view.id, []),
+                    names=names,
+                    latest=latest,
+                    horizon=horizon,
+                    seen=seen,
+                )
+            )
+            if loop.time() >= turn_at:
+                await asyncio.sleep(0)
+                turn_at = loop.time() + YIELD_SECONDS
+        await self.outbox.replan_many(plans)
+        for view in chunk:
+            await self._planned(view, names=names, horizon=horizon, seen=seen)
+            if loop.time() >= turn_at:
+                await asyncio.sleep(0)
+                turn_at = loop.time() + YIELD_SECONDS
 
     async def wanted(
         self,
@@ -1272,9 +1326,11 @@ class MeetingService:
         until: datetime | None = None,
         rsvps: list[RsvpView] | None = None,
         names: dict[tuple[int, str], str] | None = None,
+        seen: dict[int, Seen] | None = None,
     ) -> list[Planned]:
         """The outbox items this meeting's current state wants, due from `since` to `until`
-        (aware UTC; None: the planning horizon from now).
+        (aware UTC; None: the planning horizon from now). The occurrences it looked at are
+        kept in `seen` (by meeting id) when given.
 
         Channel posts at each offset and reminder DMs for each RSVP with a reminder (the
         occurrence's own RSVP wins over a series RSVP; none for members who turned reminders
@@ -1293,7 +1349,16 @@ class MeetingService:
         # reminder of a meeting two days away): a window that ended at the last start it saw
         # would withdraw what another planner wrote for a later meeting meanwhile.
         lead = timedelta(minutes=max([0, *offsets, *(r.remind_minutes or 0 for r in rsvps)]))
-        occurrences = view.occurrences(since, end + lead + timedelta(seconds=1))
+        before = end + lead + timedelta(seconds=1)
+        if seen is None:
+            occurrences = view.occurrences(since, before)
+        else:
+            # A week past the window as well (the rule's cost barely grows with it), so the
+            # rebuild's next occurrence after the horizon is read off this for weekly meetings.
+            ahead = max(before, end + SEEN_AHEAD)
+            looked = view.occurrences(since, ahead)
+            seen[view.id] = Seen(since, ahead, looked)
+            occurrences = [o for o in looked if o.start < before]
         if names is None:
             names = await self._pseudonyms([view])
         channel = target_of(view.channel)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cogs.meetings import recurrence
 from cogs.meetings.recurrence import Occurrence
-from cogs.meetings.service import Change, MeetingView
+from cogs.meetings.service import Change, MeetingView, Seen
 
 ZONES = ("UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -121,6 +121,24 @@ def test_the_first_occurrence_in_a_window_is_the_first_of_its_expansion(
         whole = view.occurrences(after, before)
         assert view.first_in(after, before) == (whole[0] if whole else None)
         assert view.next_occurrence(after) == next_by_whole_windows(view, after)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), view=views())
+def test_the_next_occurrence_read_off_a_planned_window_is_the_next_occurrence(
+    data: st.DataObject, view: MeetingView
+) -> None:
+    """A rebuild reads a meeting's next occurrence past the horizon off the occurrences its
+    plan already found, when the window shows it: always the one the rule gives."""
+    for _ in range(4):
+        after, before = _window(data.draw, view)
+        seen = Seen(after, before, view.occurrences(after, before))
+        moment = after + (before - after) * data.draw(st.floats(-0.2, 1.2))
+        found = seen.next_from(moment)
+        if found is not None:
+            assert found == view.next_occurrence(moment)
+        elif after <= moment < before and view.occurrences(moment, before):
+            raise AssertionError("an occurrence in the window was not read off it")
 
 
 def test_a_moved_occurrence_is_found_in_its_new_place() -> None:
