@@ -354,10 +354,13 @@ class Dispatcher:
     async def _known_values(self, ctx: Context, spec: CommandSpec) -> dict[str, list[str]]:
         """For each `known_only` option, the values its autocomplete offers this member (at
         most 25: a member's own groups), so free words are read as a name only when they are
-        one."""
+        one; for each `Option.names` option, the names its method gives (meeting titles), so
+        several unquoted words can be one of them."""
         known: dict[str, list[str]] = {}
         for option in spec.options:
             fn = self.registry.autocomplete(spec, option.name) if option.known_only else None
+            if option.names:
+                fn = self.registry.names(spec, option.name)
             if fn is not None:
                 known[option.name] = [c.value for c in await fn(ctx, "")]
         return known

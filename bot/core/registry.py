@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.core.commands import AutocompleteFn, CommandSpec, SpecError
+from bot.core.commands import AutocompleteFn, CommandSpec, SpecError, names_helper
 from bot.core.permissions import Tier
 
 MAX_TOP_LEVEL = 100
@@ -101,6 +101,10 @@ class Registry:
     def autocomplete(self, spec: CommandSpec, option: str) -> AutocompleteFn | None:
         """The suggestion function for one option, if the cog offers one."""
         return self._autocomplete.get((spec.path, option))
+
+    def names(self, spec: CommandSpec, option: str) -> AutocompleteFn | None:
+        """The method giving the names an `Option.names` option may be typed as, if any."""
+        return self._autocomplete.get((spec.path, names_helper(option)))
 
     def visible_to(self, tier: Tier) -> list[CommandSpec]:
         """Commands a member of this tier may run (what `help` lists)."""

@@ -70,7 +70,11 @@ KIND_CHOICES = (
     Choice("other", "Other"),
 )
 MEETING = Option(
-    "meeting", OptionType.STRING, "The meeting: its name or #number", autocomplete="complete"
+    "meeting",
+    OptionType.STRING,
+    "The meeting: its name or #number",
+    autocomplete="complete",
+    names="meeting_names",
 )
 
 
@@ -946,6 +950,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "One meeting (default: all meetings here)",
                 required=False,
                 autocomplete="complete",
+                names="meeting_names",
             ),
         ),
         scope=Scope.COMMUNITY,
@@ -1116,6 +1121,13 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 return []
             return [Choice(partial.strip()[:20])]
         return offered
+
+    async def meeting_names(self, ctx: Context, partial: str) -> list[Choice]:
+        """Every meeting title of this community (cancelled ones too, as `find` knows them),
+        so an unquoted title of several words is read as one meeting; `partial` is unused."""
+        if ctx.community is None:
+            return []
+        return [Choice(v.title) for v in await self.service.all_in(ctx.community.id)]
 
     async def complete(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest meetings of this community by name."""
