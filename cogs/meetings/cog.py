@@ -833,6 +833,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             going,
             own[0].remind_minutes if own else None,
             bool(own),
+            view.last_started(self.clock.now()) if nxt is None else None,
+            self.clock.now(),
         )
         await ctx.reply(shown, ephemeral=True)
 
