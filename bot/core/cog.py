@@ -80,12 +80,13 @@ class Cog:
                 continue
             bound = getattr(self, attr)
             helpers: dict[str, AutocompleteFn] = {}
+            checks = {o.name: getattr(self, o.check) for o in spec.options if o.check}
             for option in spec.options:
                 if option.autocomplete:
                     helpers[option.name] = getattr(self, option.autocomplete)
                 if option.names:
                     helpers[names_helper(option.name)] = getattr(self, option.names)
-            found.append((replace(spec, callback=bound, cog=self.name), helpers))
+            found.append((replace(spec, callback=bound, cog=self.name, checks=checks), helpers))
         return found
 
     async def complete_zone(self, ctx: Context, partial: str) -> list[Choice]:

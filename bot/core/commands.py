@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -88,6 +88,10 @@ class Option:
     # word by word, of just one of them, and enough words are left for the required options
     # after it (`meeting rsvp Circle of friends` needs no quotes); otherwise it takes one word.
     names: str | None = None
+    # A cog method `(ctx, value) -> None` raising `UserError` when the value names nothing or
+    # several things (a meeting reference): when a later required option is missing, it runs
+    # first, so the member is told to fix this value (which meeting?) before the missing one.
+    check: str | None = None
 
     def __post_init__(self) -> None:
         where = f"option {self.name!r}"
@@ -142,6 +146,8 @@ class CommandSpec:
     dm: bool = False  # answers continue in the member's DMs (a dialogue, a private copy)
     callback: Callable[..., Awaitable[None]] | None = field(default=None, compare=False)
     cog: str = ""
+    # the options' `Option.check` methods, bound to the cog, by option name
+    checks: Mapping[str, CheckFn] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         where = f"command {' '.join(self.path)!r}"
@@ -238,6 +244,7 @@ def spec_of(obj: Any) -> CommandSpec | None:
 
 Callback = Callable[..., Awaitable[None]]
 AutocompleteFn = Callable[["Context", str], Awaitable[list[Choice]]]
+CheckFn = Callable[["Context", str], Awaitable[None]]
 
 
 def names_helper(option: str) -> str:

@@ -324,6 +324,10 @@ class Dispatcher:
             if option.name in values and values[option.name] is not None:
                 kwargs[option.name] = await convert_option(option, values[option.name], ctx)
             elif option.required:
+                for given in spec.options:  # which meeting? is fixed before what is missing
+                    check = spec.checks.get(given.name)
+                    if check is not None and isinstance(kwargs.get(given.name), str):
+                        await check(ctx, kwargs[given.name])
                 raise ArgumentError(
                     _(
                         "`{command}` needs `{name}`: {description}. Type `{prefix}help "

@@ -75,6 +75,7 @@ MEETING = Option(
     "The meeting: its name or #number",
     autocomplete="complete",
     names="meeting_names",
+    check="check_meeting",
 )
 
 
@@ -1123,6 +1124,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 return []
             return [Choice(partial.strip()[:20])]
         return offered
+
+    async def check_meeting(self, ctx: Context, ref: str) -> None:
+        """Raise the `UserError` `find` gives when `ref` names no meeting here, or several."""
+        await self._meeting(ctx, ref)
 
     async def meeting_names(self, ctx: Context, partial: str) -> list[Choice]:
         """Every meeting title of this community (cancelled ones too, as `find` knows them),

@@ -159,3 +159,27 @@ async def test_every_meeting_command_reads_an_unquoted_title_of_several_words(
     assert expected in answer, answer
     assert "Several meetings match" not in answer and "Too many values" not in answer, answer
     assert "Circle of hope" not in answer, answer
+
+
+@pytest.mark.parametrize("command", ["cancel", "move", "restore"])
+@pytest.mark.parametrize(
+    ("ref", "first"),
+    [
+        ("Circle", "Several meetings match `Circle`: #1 **Circle of friends**"),
+        ("circ", "Several meetings match `circ`: #1 **Circle of friends**"),
+        ("Sunrise", "There is no meeting `Sunrise` here."),
+        ("#9", "There is no meeting `#9` here."),
+    ],
+)
+async def test_which_meeting_is_asked_before_what_else_is_missing(
+    app_factory: AppFactory, command: str, ref: str, first: str
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    for schedule in TWO_CIRCLES:
+        assert "Scheduled" in text(await fake.say("fac", schedule))
+    answer = text(await fake.say("fac", f"!meeting {command} {ref}"))
+    assert answer.startswith(first), answer
+    assert "needs `" not in answer, answer
+    # once the meeting is clear, the missing value is named
+    named = text(await fake.say("fac", f"!meeting {command} #1"))
+    assert f"`meeting {command}` needs `when`" in named, named
