@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 
+import discord
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot.adapters.discord.commands import build_tree
 from bot.cli import quiet_libraries
 from bot.core.commands import CommandSpec, Option, OptionType
 from bot.core.context import Context
 from bot.core.permissions import Scope, Tier
+from bot.core.registry import Registry, fold_word
 from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
+from tests.test_discord_tree import NoHandler
 
 
 async def platform_with_test_commands(app_factory: AppFactory, **config: object) -> FakePlatform:
@@ -241,3 +247,92 @@ async def test_an_undeclared_private_answer_is_reported_and_refusals_are_not(
     assert CommandSpec(("x",), "x", dm=True).private
     assert CommandSpec(("x",), "x", scope=Scope.DM).private
     assert not CommandSpec(("x",), "x").private
+
+
+@pytest.mark.parametrize(
+    "line", ["!me tz UK", "!me zone UK", "!me time zone UK", "!me TZ uk", "!me Time-Zone UK"]
+)
+async def test_the_words_people_use_for_time_zone_set_it(
+    app_factory: AppFactory, line: str
+) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    said = (await fake.say("ana", line))[0].text
+    assert said.startswith("Your time zone is now Europe/London."), said
+    assert "Europe/London" in (await fake.say("ana", "!me"))[0].text
+
+
+@pytest.mark.parametrize("line", ["!me blah", "!me tz-uk", "!me timezon UK", "!me 🙂"])
+async def test_an_unknown_me_command_names_the_valid_ones_instead_of_showing_the_profile(
+    app_factory: AppFactory, line: str
+) -> None:
+    fake = await platform_with_test_commands(app_factory)
+    said = (await fake.say("ana", line))[0].text
+    assert "is not a command." in said, said
+    assert "The `!me` commands are: " in said and "timezone" in said and "show" in said, said
+    assert "Time zone:" not in said and "Too many values" not in said, said
+    if "timezon " in line:
+        assert "Did you mean `!me timezone`?" in said, said
+
+
+async def _noop(ctx: Context, page: int = 1) -> None:
+    return None
+
+
+def _me_like_registry() -> Registry:
+    registry = Registry()
+    registry.add(CommandSpec(("me", "show"), "Show", text_default=True, callback=_noop_plain))
+    registry.add(
+        CommandSpec(
+            ("me", "timezone"),
+            "Zone",
+            aliases=(("me", "tz"), ("me", "zone"), ("me", "time-zone")),
+            callback=_noop_plain,
+        )
+    )
+    registry.add(
+        CommandSpec(
+            ("toolbox", "list"),
+            "List",
+            options=(Option("page", OptionType.INTEGER, "Page", required=False),),
+            text_default=True,
+            callback=_noop,
+        )
+    )
+    return registry
+
+
+async def _noop_plain(ctx: Context) -> None:
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(word=st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=12))
+def test_a_word_after_a_group_is_never_read_as_its_default_command_without_options(
+    word: str,
+) -> None:
+    """`!me WORD`: a subcommand or alias of `me` runs it; any other word is unknown (None,
+    answered by the dispatcher with the valid names), never `me show` with a stray value.
+    A default command that takes a value (`!toolbox 2`) still takes it."""
+    registry = _me_like_registry()
+    found = registry.resolve(["me", *word.split()])
+    known = {"show": ("me", "show")} | {
+        w: ("me", "timezone") for w in ("timezone", "tz", "zone", "time-zone")
+    }
+    first = fold_word(word.split()[0]) if word.split() else ""
+    if not word.split():
+        assert found is not None and found.spec.path == ("me", "show")
+    elif first in known:
+        assert found is not None and found.spec.path == known[first]
+    elif found is not None:  # only a hyphenated alias typed as two words (`time zone`)
+        assert found.spec.path == ("me", "timezone") and found.consumed == 3
+    page = registry.resolve(["toolbox", *word.split()])
+    assert page is not None and page.spec.path == ("toolbox", "list")
+
+
+def test_the_time_zone_aliases_add_no_slash_command_on_discord() -> None:
+    client = discord.Client(intents=discord.Intents.none())
+    specs = _me_like_registry().specs
+    tree = build_tree(client, specs, NoHandler(), lambda group: "Commands")
+    me = next(c for c in tree.get_commands() if c.name == "me").to_dict(tree)
+    assert sorted(o["name"] for o in me["options"]) == ["show", "timezone"]
+    assert sorted(c.name for c in tree.get_commands()) == ["me", "toolbox"]

@@ -195,3 +195,95 @@ def test_the_first_word_of_an_entry_is_not_taken_for_a_group() -> None:
         "group": "Week",
         "text": "was hard",
     }
+
+
+async def _rsvp(ctx: Context, meeting: str, when: str = "next", reminder: str = "") -> None:
+    return None
+
+
+async def _cancel(ctx: Context, meeting: str, when: str, note: str = "") -> None:
+    return None
+
+
+NAMED = Option("meeting", OptionType.STRING, "Meeting", autocomplete="complete", names="titles")
+RSVP = CommandSpec(
+    path=("meeting", "rsvp"),
+    description="RSVP",
+    options=(
+        NAMED,
+        Option("when", OptionType.STRING, "When", required=False),
+        Option("reminder", OptionType.STRING, "Reminder", required=False),
+    ),
+    callback=_rsvp,
+)
+CANCEL = CommandSpec(
+    path=("meeting", "cancel"),
+    description="Cancel",
+    options=(
+        NAMED,
+        Option("when", OptionType.STRING, "When"),
+        Option("note", OptionType.STRING, "Note", required=False),
+    ),
+    callback=_cancel,
+)
+TITLE_WORD = st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=8)
+TITLES = st.lists(
+    st.lists(TITLE_WORD, min_size=1, max_size=4).map(" ".join), min_size=1, max_size=5
+)
+# what follows a meeting in these commands: dates, durations, numbers (never a title's word)
+ARGUMENT = st.sampled_from(["2026-12-08", "1h", "30m", "2027-01-05", "15"])
+
+
+@settings(max_examples=300)
+@given(titles=TITLES, pick=st.integers(0, 4), rest=st.lists(ARGUMENT, max_size=2))
+def test_an_unquoted_title_of_several_words_is_one_meeting_before_the_other_values(
+    titles: list[str], pick: int, rest: list[str]
+) -> None:
+    title = titles[pick % len(titles)]
+    swapped = title.swapcase()  # typed in another case, where that is the same name
+    typed = swapped if pick % 2 and name_key(swapped) == name_key(title) else title
+    line = " ".join([typed, *rest])
+    bound = bind_text(RSVP, line, {"meeting": titles})
+    assert name_key(bound["meeting"]) == name_key(title)
+    assert [bound.get("when"), bound.get("reminder")][: len(rest)] == rest
+    if rest:  # a required value after the title still gets its word
+        bound = bind_text(CANCEL, " ".join([title, *rest]), {"meeting": titles})
+        assert (name_key(bound["meeting"]), bound["when"]) == (name_key(title), rest[0])
+    else:  # the title alone: the meeting is read whole and `when` is named as missing
+        bound = bind_text(CANCEL, title, {"meeting": titles})
+        assert "when" not in bound
+        if len(title.split()) > 1 and name_key(title):
+            assert name_key(bound["meeting"]) == name_key(title)
+
+
+@settings(max_examples=300)
+@given(titles=TITLES, pick=st.integers(0, 4), cut=st.integers(2, 4), when=ARGUMENT)
+def test_the_first_words_of_just_one_title_are_that_meeting(
+    titles: list[str], pick: int, cut: int, when: str
+) -> None:
+    words = titles[pick % len(titles)].split()[:cut]
+    typed = [name_key(w) for w in words]
+    starts = {
+        tuple(name_key(w) for w in t.split())
+        for t in titles
+        if [name_key(w) for w in t.split()][: len(words)] == typed
+    }
+    bound = bind_text(RSVP, " ".join([*words, when]), {"meeting": titles})
+    if len(words) > 1 and len(starts) == 1:
+        assert bound == {"meeting": " ".join(words), "when": when}
+
+
+def test_words_after_a_title_that_are_no_title_stay_their_own_options() -> None:
+    titles = ["Circle", "Circle of friends", "Monday", "Monday next"]
+    known = {"meeting": titles}
+    assert bind_text(RSVP, "Circle of friends 2026-12-08 1h", known) == {
+        "meeting": "Circle of friends",
+        "when": "2026-12-08",
+        "reminder": "1h",
+    }
+    assert bind_text(RSVP, "#3 next", known) == {"meeting": "#3", "when": "next"}
+    assert bind_text(CANCEL, "Monday all", known) == {"meeting": "Monday", "when": "all"}
+    assert bind_text(CANCEL, "Monday next all", known) == {"meeting": "Monday next", "when": "all"}
+    assert bind_text(CANCEL, "Circle of friends", known) == {"meeting": "Circle of friends"}
+    assert bind_text(RSVP, '"Circle" of friends', known)["meeting"] == "Circle"
+    assert bind_text(RSVP, "Circle of friends", {})["meeting"] == "Circle"  # no names known

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.core import suggest
-from bot.core.commands import AutocompleteFn, Choice, CommandSpec, spec_of
+from bot.core.commands import AutocompleteFn, Choice, CommandSpec, names_helper, spec_of
 from bot.core.dialogue import Dialogue
 from bot.core.dispatch import ActionHandler, CogHooks, Dispatcher
 from bot.i18n import _
@@ -71,7 +71,8 @@ class Cog:
         self.config = config
 
     def commands(self) -> list[tuple[CommandSpec, dict[str, AutocompleteFn]]]:
-        """Every `@command` method bound to this instance, with its autocomplete helpers."""
+        """Every `@command` method bound to this instance, with its autocomplete helpers (and
+        `Option.names` methods, under `names_helper(option)`)."""
         found: list[tuple[CommandSpec, dict[str, AutocompleteFn]]] = []
         for attr, _value in inspect.getmembers(type(self)):
             spec = spec_of(getattr(type(self), attr))
@@ -79,10 +80,13 @@ class Cog:
                 continue
             bound = getattr(self, attr)
             helpers: dict[str, AutocompleteFn] = {}
+            checks = {o.name: getattr(self, o.check) for o in spec.options if o.check}
             for option in spec.options:
                 if option.autocomplete:
                     helpers[option.name] = getattr(self, option.autocomplete)
-            found.append((replace(spec, callback=bound, cog=self.name), helpers))
+                if option.names:
+                    helpers[names_helper(option.name)] = getattr(self, option.names)
+            found.append((replace(spec, callback=bound, cog=self.name, checks=checks), helpers))
         return found
 
     async def complete_zone(self, ctx: Context, partial: str) -> list[Choice]:

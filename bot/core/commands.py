@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -82,9 +82,21 @@ class Option:
     # flow on into the options after it (`group write Week was hard` is all text when no group
     # of the member is called "Week").
     known_only: bool = False
+    # On text platforms: a cog method `(ctx, partial) -> list[Choice]` whose values are the
+    # names this option may be given by (a community's meeting titles). Several leading words
+    # fill the option as one value when together they are one of these names, or the start,
+    # word by word, of just one of them, and enough words are left for the required options
+    # after it (`meeting rsvp Circle of friends` needs no quotes); otherwise it takes one word.
+    names: str | None = None
+    # A cog method `(ctx, value) -> None` raising `UserError` when the value names nothing or
+    # several things (a meeting reference): when a later required option is missing, it runs
+    # first, so the member is told to fix this value (which meeting?) before the missing one.
+    check: str | None = None
 
     def __post_init__(self) -> None:
         where = f"option {self.name!r}"
+        if self.names and (self.known_only or self.type is not OptionType.STRING):
+            raise SpecError(f"{where}: names is for a string option that is not known_only")
         if self.known_only and (self.required or not self.autocomplete):
             raise SpecError(f"{where}: known_only needs autocomplete and required=False")
         if not NAME_RE.match(self.name) or self.name != self.name.lower():
@@ -134,6 +146,8 @@ class CommandSpec:
     dm: bool = False  # answers continue in the member's DMs (a dialogue, a private copy)
     callback: Callable[..., Awaitable[None]] | None = field(default=None, compare=False)
     cog: str = ""
+    # the options' `Option.check` methods, bound to the cog, by option name
+    checks: Mapping[str, CheckFn] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         where = f"command {' '.join(self.path)!r}"
@@ -230,3 +244,10 @@ def spec_of(obj: Any) -> CommandSpec | None:
 
 Callback = Callable[..., Awaitable[None]]
 AutocompleteFn = Callable[["Context", str], Awaitable[list[Choice]]]
+CheckFn = Callable[["Context", str], Awaitable[None]]
+
+
+def names_helper(option: str) -> str:
+    """The key a cog's `Option.names` method is registered under beside its autocomplete
+    helpers (option names never contain `:`, so the two cannot clash)."""
+    return f"{option}:names"

@@ -202,8 +202,17 @@ def _known_words(
     the leading words that name a known value (merged into one word) or were left out."""
     kept: list[Option] = []
     words = list(positional)
-    for option in free:
+    for index, option in enumerate(free):
         at = len(kept)
+        if option.names and not option.known_only:
+            needed = sum(1 for later in free[index + 1 :] if later.required)
+            taken = _named_run(words[at:], known.get(option.name, ()), needed)
+            if taken > 1:
+                run = words[at : at + taken]
+                value = " ".join(t.value for t in run)
+                words[at : at + taken] = [Token(value, run[0].start, run[-1].end, False)]
+            kept.append(option)
+            continue
         if not option.known_only:
             kept.append(option)
             continue
@@ -223,6 +232,32 @@ def _known_words(
         words[at : at + taken] = [Token(value, run[0].start, run[-1].end, run[0].quoted)]
         kept.append(option)
     return kept, words
+
+
+def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
+    """How many of the leading unquoted `words` name one of `names`: the longest run that is
+    a name (by `name_key`) or, word by word, the start of just one name, leaving `needed`
+    words for the required options after it; but all the words when together they are a
+    name (a title typed whole: the required options are then missing, and said so, for the
+    meeting meant). 0 when no run of two or more words does."""
+    keyed = [[k for k in (name_key(w) for w in name.split()) if k] for name in names]
+    whole = {"".join(name) for name in keyed} - {""}
+
+    def names_one(n: int, *, start: bool) -> bool:
+        run = words[:n]
+        typed = [k for k in (name_key(t.value) for t in run) if k]
+        if not typed or any(t.quoted for t in run):
+            return False
+        if "".join(typed) in whole:
+            return True
+        return start and len({tuple(k) for k in keyed if k[: len(typed)] == typed}) == 1
+
+    if needed and len(words) > 1 and names_one(len(words), start=False):
+        return len(words)
+    for n in range(len(words) - needed, 0, -1):
+        if names_one(n, start=True):
+            return n if n > 1 else 0
+    return 0
 
 
 def _unknown_option(name: str, value: str, spec: CommandSpec, greedy: bool) -> bool:

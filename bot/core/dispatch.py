@@ -324,6 +324,10 @@ class Dispatcher:
             if option.name in values and values[option.name] is not None:
                 kwargs[option.name] = await convert_option(option, values[option.name], ctx)
             elif option.required:
+                for given in spec.options:  # which meeting? is fixed before what is missing
+                    check = spec.checks.get(given.name)
+                    if check is not None and isinstance(kwargs.get(given.name), str):
+                        await check(ctx, kwargs[given.name])
                 raise ArgumentError(
                     _(
                         "`{command}` needs `{name}`: {description}. Type `{prefix}help "
@@ -354,10 +358,13 @@ class Dispatcher:
     async def _known_values(self, ctx: Context, spec: CommandSpec) -> dict[str, list[str]]:
         """For each `known_only` option, the values its autocomplete offers this member (at
         most 25: a member's own groups), so free words are read as a name only when they are
-        one."""
+        one; for each `Option.names` option, the names its method gives (meeting titles), so
+        several unquoted words can be one of them."""
         known: dict[str, list[str]] = {}
         for option in spec.options:
             fn = self.registry.autocomplete(spec, option.name) if option.known_only else None
+            if option.names:
+                fn = self.registry.names(spec, option.name)
             if fn is not None:
                 known[option.name] = [c.value for c in await fn(ctx, "")]
         return known
@@ -560,27 +567,38 @@ class Dispatcher:
         return True
 
     async def _group_only(self, incoming: Incoming, ctx: Context, body: str, prefix: str) -> bool:
-        """`!script` alone lists that group's commands (through `help`); `!script shwo` names
-        the nearest command of the group. False when the first word is no group."""
+        """`!script` alone lists that group's commands (through `help`); `!script shwo` or
+        `!me blah` names the nearest command of the group and the group's commands (those the
+        member may use). False when the first words are no group."""
         words = body.lower().split()
-        subs = sorted(
-            {s.path[1] for s in self.registry.specs if len(s.path) > 1 and s.path[0] == words[0]}
-        )
-        if not subs:
+        specs = self.registry.specs
+        group: tuple[str, ...] = ()
+        for length in range(min(2, len(words)), 0, -1):
+            head = tuple(words[:length])
+            if any(len(s.path) > length and s.path[:length] == head for s in specs):
+                group = head
+                break
+        if not group:
             return False
+        depth = len(group)
         helper = self.registry.get(("help",))
-        if len(words) == 1 and helper is not None:
-            await self.run(incoming, helper, words[0])
+        if len(words) == depth and helper is not None:
+            await self.run(incoming, helper, " ".join(group))
             return True
-        typed = " ".join(words[:2])[:40]
+        inside = [s for s in specs if len(s.path) > depth and s.path[:depth] == group]
+        typed_paths = [p for s in inside for p in (s.path, *s.aliases) if p[:depth] == group]
+        subs = sorted({p[depth] for p in typed_paths if len(p) > depth})
+        named = " ".join(group)
+        typed = " ".join(words[: depth + 1])[:40]
         text = _("`{prefix}{typed}` is not a command.").format(prefix=prefix, typed=typed)
-        close = difflib.get_close_matches(words[1] if len(words) > 1 else "", subs, n=1)
+        close = difflib.get_close_matches(words[depth] if len(words) > depth else "", subs, n=1)
         if close:
             text += " " + _("Did you mean `{prefix}{group} {name}`?").format(
-                prefix=prefix, group=words[0], name=close[0]
+                prefix=prefix, group=named, name=close[0]
             )
-        text += " " + _("Type `{prefix}{group}` to see its commands.").format(
-            prefix=prefix, group=words[0]
+        usable = [s.path[depth] for s in inside if s.tier <= ctx.tier]
+        text += " " + _("The `{prefix}{group}` commands are: {names}.").format(
+            prefix=prefix, group=named, names=", ".join(dict.fromkeys(usable))
         )
         await ctx.reply(text, ephemeral=True)
         return True

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.core.commands import AutocompleteFn, CommandSpec, SpecError
+from bot.core.commands import AutocompleteFn, CommandSpec, SpecError, names_helper
 from bot.core.permissions import Tier
 
 MAX_TOP_LEVEL = 100
@@ -102,6 +102,10 @@ class Registry:
         """The suggestion function for one option, if the cog offers one."""
         return self._autocomplete.get((spec.path, option))
 
+    def names(self, spec: CommandSpec, option: str) -> AutocompleteFn | None:
+        """The method giving the names an `Option.names` option may be typed as, if any."""
+        return self._autocomplete.get((spec.path, names_helper(option)))
+
     def visible_to(self, tier: Tier) -> list[CommandSpec]:
         """Commands a member of this tier may run (what `help` lists)."""
         return [s for s in self.specs if s.tier <= tier]
@@ -123,11 +127,15 @@ class Registry:
                 spec = self._text_paths.get(path)
                 if spec is not None:
                     return Resolved(spec, length)
-        # A bare group name on a text platform runs the group's default command, if any.
+        # A bare group name on a text platform runs the group's default command, if any; a
+        # word after it is that command's value only when it takes one (`!toolbox 2`), so an
+        # unknown subcommand (`!me blah`) is not read as the default (None: it is unknown).
         for length in range(min(2, len(folded)), 0, -1):
             prefix = tuple(folded[:length])
             for spec in self.group(prefix):
                 if spec.text_default and len(spec.path) == length + 1:
+                    if len(words) > length and not spec.options:
+                        return None
                     return Resolved(spec, length)
         return None
 

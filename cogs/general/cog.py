@@ -222,6 +222,7 @@ class GeneralCog(Cog):
         "me",
         "timezone",
         ephemeral=True,
+        aliases=(("me", "tz"), ("me", "zone"), ("me", "time-zone")),  # `time zone` too
         options=(
             Option(
                 "zone",

@@ -70,7 +70,12 @@ KIND_CHOICES = (
     Choice("other", "Other"),
 )
 MEETING = Option(
-    "meeting", OptionType.STRING, "The meeting: its name or #number", autocomplete="complete"
+    "meeting",
+    OptionType.STRING,
+    "The meeting: its name or #number",
+    autocomplete="complete",
+    names="meeting_names",
+    check="check_meeting",
 )
 
 
@@ -829,6 +834,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             going,
             own[0].remind_minutes if own else None,
             bool(own),
+            view.last_started(self.clock.now()) if nxt is None else None,
+            self.clock.now(),
         )
         await ctx.reply(shown, ephemeral=True)
 
@@ -946,6 +953,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "One meeting (default: all meetings here)",
                 required=False,
                 autocomplete="complete",
+                names="meeting_names",
             ),
         ),
         scope=Scope.COMMUNITY,
@@ -1116,6 +1124,17 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 return []
             return [Choice(partial.strip()[:20])]
         return offered
+
+    async def check_meeting(self, ctx: Context, ref: str) -> None:
+        """Raise the `UserError` `find` gives when `ref` names no meeting here, or several."""
+        await self._meeting(ctx, ref)
+
+    async def meeting_names(self, ctx: Context, partial: str) -> list[Choice]:
+        """Every meeting title of this community (cancelled ones too, as `find` knows them),
+        so an unquoted title of several words is read as one meeting; `partial` is unused."""
+        if ctx.community is None:
+            return []
+        return [Choice(v.title) for v in await self.service.all_in(ctx.community.id)]
 
     async def complete(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest meetings of this community by name."""

@@ -66,8 +66,13 @@ def info(
     going: int | None,
     own_reminder_minutes: int | None,
     rsvped: bool,
+    last: Occurrence | None = None,
+    now: datetime | None = None,
 ) -> Message:
-    """`meeting info`: one meeting's details; whether the reader RSVP'd is theirs alone."""
+    """`meeting info`: one meeting's details; whether the reader RSVP'd is theirs alone.
+
+    Without a next occurrence, `last` (the latest one that took place, `last_started`) says
+    the meeting is over, or under way when it has not ended by `now` (aware UTC)."""
     parts: list[Part] = [f"**{escape_markdown(view.title)}** (#{view.id}), {kind}"]
     if view.cancelled:
         parts.append("\n" + _("This series is cancelled."))
@@ -77,6 +82,8 @@ def info(
         parts.extend(["\n" + _("Next: "), When(nxt.start)])
         if nxt.moved_from is not None:
             parts.extend([" " + _("(moved from "), When(nxt.moved_from), ")"])
+    elif not view.cancelled:
+        parts.extend(["\n", *_over(view, last, now)])
     parts.append(
         "\n"
         + _("Repeats: {rule}, at {time} {zone}").format(
@@ -114,6 +121,17 @@ def info(
                 ]
             )
     return Message.of(*parts)
+
+
+def _over(view: MeetingView, last: Occurrence | None, now: datetime | None) -> list[Part]:
+    """The line `info` shows in place of `Next:` for a meeting with no date to come."""
+    if last is None:
+        return [_("No date is coming up.")]
+    if now is not None and last.start + view.duration > now:
+        return [_("Happening now: it began "), When(last.start), "."]
+    if not view.rrule:
+        return [_("This meeting is over: it took place on "), When(last.start), "."]
+    return [_("This series is over: the last meeting took place on "), When(last.start), "."]
 
 
 def upcoming(

@@ -272,6 +272,15 @@ class MeetingView:
             start, span = end, span * 4
         return None
 
+    def last_started(self, now: datetime) -> Occurrence | None:
+        """The latest occurrence that really took place (or is under way) with a start before
+        `now`, moves applied; None when none did (all cancelled, or none yet). Meant for a
+        meeting without a `next_occurrence`: its rule is finite, so the expansion is short."""
+        moved = [c.new_start for c in self.changes if c.new_start is not None]
+        low = min([self.first_start, *moved]) - timedelta(days=1)
+        past = self.occurrences(low, now) if low < now else []
+        return past[-1] if past else None
+
     def original_start(self, occurrence: str) -> datetime:
         """Aware UTC start the occurrence was planned for (before any move)."""
         return place_in_zone(from_key(occurrence), self.zone).astimezone(UTC)

@@ -770,3 +770,17 @@ async def test_a_lagging_planner_keeps_rsvp_reminders_of_a_moved_meeting(
     third = datetime(2026, 12, 16, 19, tzinfo=UTC)
     expected = sorted(s - timedelta(minutes=m) for s in (second, third) for m in (1440, 10))
     assert [at for at, _t in got] == expected, got
+
+
+async def test_info_of_a_one_off_meeting_that_is_over_says_when_it_took_place(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await circle(app_factory)
+    await fake.say("fac", '!meeting schedule "One off" "2026-11-30 10:00" 60m zone:UTC')
+    await app.scheduler.advance(timedelta(hours=1, minutes=10))
+    during = (await fake.say("ana", "!meeting info One off"))[0].text
+    assert "Happening now: it began 2026-11-30T10:00:00+00:00." in during, during
+    await app.scheduler.advance(timedelta(days=3))
+    after = (await fake.say("ana", "!meeting info One off"))[0].text
+    assert "This meeting is over: it took place on 2026-11-30T10:00:00+00:00." in after, after
+    assert "Next:" not in after and "Planning to come" not in after, after

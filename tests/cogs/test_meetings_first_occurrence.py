@@ -11,7 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cogs.meetings import recurrence
+from bot.core.message import render_parts
+from cogs.meetings import recurrence, render
 from cogs.meetings.recurrence import Occurrence
 from cogs.meetings.service import Change, MeetingView, Seen
 
@@ -220,3 +221,36 @@ KEYISH = st.text(alphabet="0123456789-:T+WZ. ", max_size=22)
 def test_reading_a_key_accepts_and_refuses_what_it_always_did(text: str) -> None:
     """Any text, a stored key or not, reads as `strptime` with the key format reads it."""
     assert _from_key_or_error(text) == _strptime_or_error(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), view=views())
+def test_a_meeting_with_no_date_to_come_says_when_it_last_took_place(
+    data: st.DataObject, view: MeetingView
+) -> None:
+    """`meeting info` of a meeting that is over (a one-off, a series that ran out, all its
+    dates cancelled) never shows it as coming: it names the last date that took place, says
+    it is under way while it is, or that no date is coming."""
+    for _ in range(3):
+        now = view.first_start + timedelta(hours=data.draw(st.integers(-48, 24 * 500)))
+        nxt = view.next_occurrence(now)
+        last = view.last_started(now)
+        past = view.occurrences(view.first_start - timedelta(days=10), now)
+        shown = render_parts(
+            render.info(view, "Standard", nxt, "#c", "River", None, None, False, last, now).text,
+            lambda w: f"<{w.at.isoformat()}>",
+        )
+        if nxt is not None:
+            assert f"Next: <{nxt.start.isoformat()}>" in shown
+            continue
+        assert "Next:" not in shown
+        assert last == (past[-1] if past else None)
+        if view.cancelled:
+            assert "This series is cancelled." in shown
+        elif not past:
+            assert "No date is coming up." in shown
+        elif past[-1].start + view.duration > now:
+            assert f"Happening now: it began <{past[-1].start.isoformat()}>." in shown
+        else:
+            said = "This meeting is over" if not view.rrule else "This series is over"
+            assert said in shown and f"took place on <{past[-1].start.isoformat()}>." in shown

@@ -125,3 +125,61 @@ async def test_a_value_an_option_cannot_take_is_refused_in_a_sentence_naming_the
     assert empty.startswith("The `title` option cannot be empty.")
     count = text(await fake.say("fac", f"{SCHEDULE} repeat:daily count:abc"))
     assert count.startswith("The `count` option takes a whole number, not `abc`.")
+
+
+TWO_CIRCLES = (
+    '!meeting schedule "Circle of friends" "2026-12-01 19:00" 60m repeat:weekly zone:UTC',
+    '!meeting schedule "Circle of hope" "2026-12-02 19:00" 60m repeat:weekly zone:UTC',
+)
+
+
+@pytest.mark.parametrize(
+    ("who", "line", "expected"),
+    [
+        ("ana", "!meeting info Circle of friends", "Circle of friends** (#1)"),
+        ("ana", "!meeting rsvp Circle of friends", "plan to come to **Circle of friends** on"),
+        ("ana", "!meeting rsvp circle of friends 2026-12-08 1h", "friends** on 2026-12-08T19"),
+        ("ana", "!meeting unrsvp Circle of friends", "RSVP"),
+        ("ana", "!meeting ical Circle of friends", "calendar"),
+        ("fac", "!meeting cancel Circle of friends next", "Cancelled **Circle of friends**"),
+        ("fac", "!meeting cancel Circle of friends", "needs `when`"),
+        ("fac", "!meeting move Circle of friends next 2026-12-01T20:00", "Circle of friends"),
+        ("fac", "!meeting edit Circle of friends duration:2h", "Updated **Circle of friends**"),
+        ("fac", "!meeting delete Circle of friends", "Circle of friends"),
+        ("mod", "!meeting ping Circle of friends off", "Circle of friends"),
+    ],
+)
+async def test_every_meeting_command_reads_an_unquoted_title_of_several_words(
+    app_factory: AppFactory, who: str, line: str, expected: str
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    for schedule in TWO_CIRCLES:
+        assert "Scheduled" in text(await fake.say("fac", schedule))
+    answer = text(await fake.say(who, line))
+    assert expected in answer, answer
+    assert "Several meetings match" not in answer and "Too many values" not in answer, answer
+    assert "Circle of hope" not in answer, answer
+
+
+@pytest.mark.parametrize("command", ["cancel", "move", "restore"])
+@pytest.mark.parametrize(
+    ("ref", "first"),
+    [
+        ("Circle", "Several meetings match `Circle`: #1 **Circle of friends**"),
+        ("circ", "Several meetings match `circ`: #1 **Circle of friends**"),
+        ("Sunrise", "There is no meeting `Sunrise` here."),
+        ("#9", "There is no meeting `#9` here."),
+    ],
+)
+async def test_which_meeting_is_asked_before_what_else_is_missing(
+    app_factory: AppFactory, command: str, ref: str, first: str
+) -> None:
+    fake = await open_app(app_factory, ["general", "meetings"])
+    for schedule in TWO_CIRCLES:
+        assert "Scheduled" in text(await fake.say("fac", schedule))
+    answer = text(await fake.say("fac", f"!meeting {command} {ref}"))
+    assert answer.startswith(first), answer
+    assert "needs `" not in answer, answer
+    # once the meeting is clear, the missing value is named
+    named = text(await fake.say("fac", f"!meeting {command} #1"))
+    assert f"`meeting {command}` needs `when`" in named, named
