@@ -723,7 +723,7 @@ async def _digest_against_full_compare(folder: Path, steps: list[tuple[str, Any]
                     wanted = {
                         p.key: p
                         for p in plan.items
-                        if p.due_at >= plan.since and (plan.until is None or p.due_at <= plan.until)
+                        if plan.since <= p.due_at <= (plan.until or p.due_at)
                     }
                     async with quick.db.sessions() as session:
                         for row in await session.scalars(
