@@ -6,7 +6,14 @@ per interaction: tier lookup, community row, profile, rendering, safety. The two
 round after round (bare, circlebot, bare, ...), each with a fresh client; the goal compares the
 medians as time per interaction: circlebot / bare <= 1.2x. circlebot runs as `python -m bot`
 does, with its start-up objects frozen (`gc.freeze()`); a third variant without the freeze is
-kept as a note. Run:
+kept as a note.
+
+Every variant starts on the same heap (`clean_heap`): the garbage the variant before it left is
+collected first, and bare discord.py runs with everything alive frozen as circlebot does, so
+neither side's full collections walk the other's objects (the app's modules, SQLAlchemy, phrase
+lists, which a bare bot's process would not hold). Before, bare discord.py ran unfrozen after
+circlebot's `gc.unfreeze()` and paid a full collection of the whole heap, 150-240 ms in a
+0.3-0.5 s round, in most rounds. Run:
 .venv/bin/python -m benchmarks.discord_interactions [COUNT] [CONCURRENCY] [ROUNDS]
 """
 
@@ -16,6 +23,7 @@ import asyncio
 import gc
 import logging
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -39,8 +47,10 @@ async def rate(
     prepare: Callable[[], Awaitable[object]],
     count: int,
     concurrency: int,
+    cpu: list[float] | None = None,
 ) -> float:
-    """Interactions answered per second, `concurrency` in flight, after a short warm-up."""
+    """Interactions answered per second, `concurrency` in flight, after a short warm-up; the
+    event loop thread's CPU time per interaction (microseconds) is appended to `cpu`."""
     standin = DiscordStandin(StandinState.default())
     await standin.start()
     standin.patch_discord()
@@ -56,14 +66,35 @@ async def rate(
         async with standin.client_running(client):
             await prepare()
             await asyncio.gather(*(one(n) for n in range(20)))
+            # The warm-up's garbage is collected untimed, like the warm-up itself (circlebot's
+            # holds its first sight of each member: community, membership and profile rows)
+            gc.collect()
             started = time.perf_counter()
+            thread_started = time.thread_time()
             await asyncio.gather(*(one(n) for n in range(count)))
             elapsed = time.perf_counter() - started
+            if cpu is not None:
+                cpu.append((time.thread_time() - thread_started) / count * 1e6)
     finally:
         await standin.stop()
     if standin.violations:
         raise SystemExit(f"the stand-in saw violations: {standin.violations[:3]}")
     return count / elapsed
+
+
+async def clean_heap(run: Callable[[], Awaitable[float]], *, freeze: bool) -> float:
+    """`run()` after collecting what earlier variants left; with `freeze`, everything alive
+    then is out of the collector's reach until `run` returns (`gc.freeze()`, as
+    `freeze_after_start` does in `python -m bot`)."""
+    if freeze:
+        freeze_after_start()  # gc.collect() first, so no garbage is kept for good
+    else:
+        gc.collect()
+    try:
+        return await run()
+    finally:
+        if freeze:
+            gc.unfreeze()
 
 
 def bare_client() -> tuple[discord.Client, Callable[[], Awaitable[object]]]:
@@ -97,20 +128,27 @@ async def main(count: int, concurrency: int, rounds: int) -> None:
         await app.open(migrate=True)
         await app.start(freeze_gc=True)  # as `circlebot run` starts the app
 
-        async def bare() -> float:
-            client, sync = bare_client()
-            return await rate(client, sync, count, concurrency)
+        cpu: dict[str, list[float]] = {"bare": [], "circlebot": []}
 
-        async def circlebot_unfrozen() -> float:
+        async def bare_run() -> float:
+            client, sync = bare_client()
+            return await rate(client, sync, count, concurrency, cpu["bare"])
+
+        async def circlebot_run(cpu_samples: list[float] | None = None) -> float:
             adapter = DiscordAdapter(app, guild_ready_timeout=0.05)
-            return await rate(adapter.client, lambda: asyncio.sleep(0), count, concurrency)
+            return await rate(
+                adapter.client, lambda: asyncio.sleep(0), count, concurrency, cpu_samples
+            )
+
+        async def bare() -> float:
+            return await clean_heap(bare_run, freeze=True)
 
         async def circlebot() -> float:
-            freeze_after_start()  # as `python -m bot` does once started
-            try:
-                return await circlebot_unfrozen()
-            finally:
-                gc.unfreeze()
+            # as `python -m bot` runs
+            return await clean_heap(lambda: circlebot_run(cpu["circlebot"]), freeze=True)
+
+        async def circlebot_unfrozen() -> float:
+            return await clean_heap(circlebot_run, freeze=False)
 
         try:
             medians = await interleaved(
@@ -126,6 +164,12 @@ async def main(count: int, concurrency: int, rounds: int) -> None:
     print(f"bare discord.py bot : {medians['bare']:8.1f} interactions/s")
     print(f"circlebot (SQLite)  : {medians['circlebot']:8.1f} interactions/s")
     print(f"circlebot, no freeze: {medians['unfrozen']:8.1f} interactions/s")
+    bare_cpu, circlebot_cpu = (statistics.median(cpu[name]) for name in ("bare", "circlebot"))
+    note(
+        f"Discord: event-loop CPU time per /ping interaction, bare {bare_cpu:.0f} us, circlebot "
+        f"{circlebot_cpu:.0f} us ({circlebot_cpu / bare_cpu:.2f}x; less swayed than wall time "
+        "by other processes on the machine)"
+    )
     note(
         f"Discord: gc.freeze() after start: {medians['unfrozen']:.0f} -> "
         f"{medians['circlebot']:.0f} interactions/s ({count} x {rounds} rounds)"

@@ -32,6 +32,8 @@ def unstorable(text: str) -> bool:
 def defuse(text: str) -> str:
     """Make mentions in `text` inert while keeping them readable."""
     text = _UNSTORABLE.sub(REPLACEMENT, text)
+    if "@" not in text and "＠" not in text and "<" not in text:
+        return text  # no mention can be in it (most text): the two searches below are skipped
     text = _MASS.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
     return _TOKEN.sub(lambda m: f"<{m.group(1)}{ZWSP}{m.group(2)}>", text)
 
@@ -59,9 +61,8 @@ def clean(message: Message) -> Message:
             fields=tuple(Field(defuse(f.name), defuse(f.value), f.inline) for f in card.fields),
             footer=defuse(card.footer),
         )
-    return replace(
-        message,
-        text=tuple(defuse(p) if isinstance(p, str) else p for p in parts),
-        card=card,
-        actions=tuple(replace(a, label=defuse(a.label)) for a in message.actions),
-    )
+    text = tuple(defuse(p) if isinstance(p, str) else p for p in parts)
+    actions = tuple(replace(a, label=defuse(a.label)) for a in message.actions)
+    if text == message.text and card == message.card and actions == message.actions:
+        return message  # nothing needed defusing (most answers); a Message is frozen
+    return replace(message, text=text, card=card, actions=actions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from bot import i18n
 from bot.adapters.discord.render import render as discord_render
 from bot.adapters.matrix.render import text_content, when_renderer
 from bot.core.message import (
+    Action,
     Card,
     Command,
     Field,
@@ -48,6 +50,40 @@ def test_mentions_in_member_text_are_defused(text: str) -> None:
     assert ZWSP in out
     for token in ("@everyone", "@here", "@room", "<@123456>", "<@&987>", "<@!55>"):
         assert token not in out.lower()
+
+
+def _defuse_in_full(text: str) -> str:
+    """`defuse` without its quick answer for text holding no `@`, `＠` or `<`."""
+    text = re.sub("[\x00\ud800-\udfff]", "\ufffd", text)
+    text = re.sub(
+        r"[@＠](everyone|here|room|channel)",
+        lambda m: f"@{ZWSP}{m.group(1)}",
+        text,
+        flags=re.IGNORECASE,
+    )
+    return re.sub(r"<(@[!&]?|#)(\d+)>", lambda m: f"<{m.group(1)}{ZWSP}{m.group(2)}>", text)
+
+
+_MENTION_TEXT = st.text(
+    alphabet=st.sampled_from(list("@＠<>&!#123 everyoneHEREroomchannel\x00\ud800")), max_size=40
+)
+
+
+@given(st.one_of(_MENTION_TEXT, st.text(max_size=40)))
+def test_defusing_text_with_no_mention_sign_skips_nothing_it_would_change(text: str) -> None:
+    assert defuse(text) == _defuse_in_full(text)
+
+
+@given(st.lists(_MENTION_TEXT, max_size=4), st.lists(_MENTION_TEXT, max_size=2))
+def test_a_clean_message_is_the_same_as_cleaning_every_part(
+    parts: list[str], labels: list[str]
+) -> None:
+    actions = tuple(Action(f"a:{n}", label) for n, label in enumerate(labels))
+    message = Message(text=tuple(parts), actions=actions)
+    cleaned = clean(message)
+    assert "".join(str(p) for p in cleaned.text) == defuse("".join(parts))
+    assert [a.label for a in cleaned.actions] == [defuse(label) for label in labels]
+    assert clean(cleaned) == cleaned
 
 
 def test_clean_reaches_cards_and_buttons() -> None:

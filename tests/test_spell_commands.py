@@ -94,3 +94,27 @@ async def test_texts_and_descriptions_name_commands_with_their_prefix(
             if any(words[: len(path)] == path for path in paths):
                 bare.append(f"{where}: `{code}`")
     assert paths and texts and not bare, f"commands Discord renames, named bare: {bare}"
+
+
+_SPELLING_TEXT = st.text(alphabet=st.sampled_from("/!` crisisverifywatchon#\n"), max_size=40)
+
+
+@given(
+    st.lists(
+        st.one_of(_SPELLING_TEXT, _SPELLING_TEXT.map(Command)),
+        max_size=4,
+    ),
+    st.one_of(st.none(), _SPELLING_TEXT.map(lambda t: Card(t, t, (Field(t, t),), t))),
+    st.sampled_from(["!", "/"]),
+)
+def test_the_quick_answer_for_a_message_naming_no_command_is_the_full_one(
+    parts: list[str | Command], card: Card | None, prefix: str
+) -> None:
+    """A message without a command part, a card or the prefix is handed back at once; whatever
+    the message, that is what spelling every part gives."""
+    from bot.core.message import _spell_every_part
+
+    message = Message(text=tuple(parts), card=card)
+    assert spell_commands(message, prefix, discord_words) == _spell_every_part(
+        message, prefix, discord_words
+    )

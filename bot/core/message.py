@@ -334,6 +334,17 @@ def spell_commands(
     `command_words` maps a command's path to its words there (Discord puts staff commands
     under top-level commands of their own: `/crisis-mod verify ID`). Words after the longest
     known path are kept; text platforms, whose words are the paths, get `message` back."""
+    if message.card is None and not any(
+        isinstance(p, Command) or (isinstance(p, str) and prefix in p) for p in message.text
+    ):
+        return message  # names no command (most answers): nothing to look up
+    return _spell_every_part(message, prefix, command_words)
+
+
+def _spell_every_part(
+    message: Message, prefix: str, command_words: Callable[[tuple[str, ...]], tuple[str, ...]]
+) -> Message:
+    """`spell_commands` without its quick answer for a message that names no command."""
 
     def words(text: str) -> str:
         split = text.split(" ")

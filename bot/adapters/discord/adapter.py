@@ -214,13 +214,21 @@ class DiscordAdapter(Interest, Delivery):
         """The guild's tier bindings: role id -> tier value."""
         return await self.app.members.bindings(await self._community(guild))
 
-    async def _tier(self, guild: discord.Guild, roles: list[int], manage_guild: bool) -> Tier:
-        """Manage Server means moderator; roles bound by moderators may lift it further."""
+    async def _tier(
+        self, guild: discord.Guild, member: discord.Member | None, manage_guild: bool
+    ) -> Tier:
+        """Manage Server means moderator; roles bound by moderators may lift it further.
+
+        The bindings (cached) are read first: the member's roles, which discord.py sorts on
+        each read, are looked at only where a community bound some.
+        """
         tier = Tier.MODERATOR if manage_guild else Tier.MEMBER
-        if roles:
-            bound = await self.app.members.bindings(await self._community(guild))
-            for role_id in roles:
-                value = bound.get(str(role_id))
+        if member is None:
+            return tier
+        bound = await self.app.members.bindings(await self._community(guild))
+        if bound:
+            for role in member.roles:
+                value = None if role.is_default() else bound.get(str(role.id))
                 if value is not None:
                     tier = max(tier, Tier(min(value, Tier.MODERATOR)))
         return tier
@@ -253,8 +261,7 @@ class DiscordAdapter(Interest, Delivery):
                 member = await guild.fetch_member(user_id)
             except discord.HTTPException:
                 return Tier.MEMBER
-        roles = [r.id for r in member.roles if not r.is_default()]
-        return await self._tier(guild, roles, member.guild_permissions.manage_guild)
+        return await self._tier(guild, member, member.guild_permissions.manage_guild)
 
     async def _incoming(
         self,
@@ -271,12 +278,8 @@ class DiscordAdapter(Interest, Delivery):
             await self._remember_guild(user.id, guild.id)
             name = getattr(interaction.channel, "name", None)
             place = Place(PLATFORM, channel_id, str(guild.id), as_dm, f"#{name}" if name else "")
-            roles = (
-                [r.id for r in user.roles if not r.is_default()]
-                if isinstance(user, discord.Member)
-                else []
-            )
-            tier = await self._tier(guild, roles, interaction.permissions.manage_guild)
+            member = user if isinstance(user, discord.Member) else None
+            tier = await self._tier(guild, member, interaction.permissions.manage_guild)
             return Incoming(actor, place, tier, responder, guild.name)
         home = await self.home_guild(user.id)
         place = Place(PLATFORM, channel_id, str(home.id) if home else None, True, "DM")

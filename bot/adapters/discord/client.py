@@ -36,7 +36,8 @@ class Events(Protocol):
         """A message the intents let through (direct messages)."""
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Every interaction, after discord.py's own routing (used for form submits)."""
+        """A form (modal) submit, after discord.py's own routing; other interactions are not
+        forwarded (`ShardedCircleClient.dispatch`)."""
 
     async def on_action(self, interaction: discord.Interaction, action_id: str) -> None:
         """A press on one of the bot's buttons."""
@@ -100,7 +101,7 @@ class _Forwarding:
     async def on_message(self, message: discord.Message) -> None:
         await self.events.on_message(message)
 
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
+    async def _on_form_submit(self, interaction: discord.Interaction) -> None:
         await self.events.on_interaction(interaction)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
@@ -195,9 +196,17 @@ class ShardedCircleClient(_Forwarding, discord.AutoShardedClient):
                 await self.launch_shard(gateway, shard_id, initial=first)
 
     def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
-        """Hand an event to its handlers, unless the client has closed."""
-        if not self._shut:
-            super().dispatch(event, *args, **kwargs)
+        """Hand an event to its handlers, unless the client has closed.
+
+        Only a form submit goes on to the adapter's `on_interaction`: discord.py would start a
+        task for every interaction (commands and buttons are routed by the command tree and the
+        dynamic items), and the adapter reads nothing else there.
+        """
+        if self._shut:
+            return
+        super().dispatch(event, *args, **kwargs)
+        if event == "interaction" and args[0].type is discord.InteractionType.modal_submit:
+            self._schedule_event(self._on_form_submit, "on_interaction", *args)
 
     def _schedule_event(
         self,
