@@ -17,17 +17,10 @@ from hypothesis import strategies as st
 from bot.adapters.discord.commands import build_tree, discord_paths
 from bot.core.commands import CommandSpec
 from bot.core.permissions import Scope, Tier
+from tests.harness.discord import NoHandler
 
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
 TIERS = st.sampled_from([Tier.MEMBER, Tier.FACILITATOR, Tier.MODERATOR])
-
-
-class NoHandler:
-    async def run_command(self, *args: Any) -> None:
-        raise AssertionError("not run")
-
-    async def complete(self, *args: Any) -> list[Any]:
-        raise AssertionError("not run")
 
 
 @st.composite

@@ -16,8 +16,8 @@ from bot.core.context import Context
 from bot.core.permissions import Scope, Tier
 from bot.core.registry import Registry, fold_word
 from tests.harness.app import AppFactory, make_config
+from tests.harness.discord import NoHandler
 from tests.harness.platform import FakePlatform
-from tests.test_discord_tree import NoHandler
 
 
 async def platform_with_test_commands(app_factory: AppFactory, **config: object) -> FakePlatform:

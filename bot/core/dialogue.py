@@ -17,7 +17,7 @@ import json
 import re
 import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import Enum
@@ -336,17 +336,20 @@ class Dialogues:
         await self._answer(ctx, state, dialogue, dialogue.step(state.step), parts[3])
         return True
 
-    async def resume(self, ctx: Context, dialogue_id: str | None = None) -> bool:
-        """Continue the most recent paused (or interrupted) dialogue."""
+    async def resume(self, ctx: Context, dialogue_id: str | Collection[str] | None = None) -> bool:
+        """Continue the most recent paused (or interrupted) dialogue; with `dialogue_id`, the
+        most recent one of that id (or of those ids: `worksheet resume` continues a worksheet,
+        never a journal entry paused after it). False when there is none."""
+        ids = {dialogue_id} if isinstance(dialogue_id, str) else set(dialogue_id or ())
         state = await self.current(ctx.actor.key)
-        if state is None or (dialogue_id and state.dialogue_id != dialogue_id):
+        if state is None or (ids and state.dialogue_id not in ids):
             async with self._sessions.begin() as session:
                 query = select(DialogueState).where(
                     DialogueState.actor_key == ctx.actor.key,
                     DialogueState.status == "paused",
                 )
-                if dialogue_id:
-                    query = query.where(DialogueState.dialogue_id == dialogue_id)
+                if ids:
+                    query = query.where(DialogueState.dialogue_id.in_(sorted(ids)))
                 state = await session.scalar(
                     query.order_by(DialogueState.updated_at.desc()).limit(1)
                 )

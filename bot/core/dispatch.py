@@ -597,9 +597,13 @@ class Dispatcher:
                 prefix=prefix, group=named, name=close[0]
             )
         usable = [s.path[depth] for s in inside if s.tier <= ctx.tier]
-        text += " " + _("The `{prefix}{group}` commands are: {names}.").format(
-            prefix=prefix, group=named, names=", ".join(dict.fromkeys(usable))
-        )
+        if usable:
+            text += " " + _("The `{prefix}{group}` commands are: {names}.").format(
+                prefix=prefix, group=named, names=", ".join(dict.fromkeys(usable))
+            )
+        else:  # none is the member's to use: where to go instead, never an empty list
+            text += " " + _("Type `{prefix}help` to see what you can use.").format(prefix=prefix)
+            text = " ".join(filter(None, (text, self.crisis_pointer(prefix))))
         await ctx.reply(text, ephemeral=True)
         return True
 

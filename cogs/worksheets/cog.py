@@ -321,7 +321,8 @@ class WorksheetsCog(Cog):
     @command("worksheet", "resume", dm=True)
     async def worksheet_resume(self, ctx: Context) -> None:
         """Continue the worksheet you paused or left unfinished."""
-        if not await self.dialogue_engine.resume(ctx):
+        ids = {i for s in self.sheets.values() for i in (s.dialogue_id, edit_dialogue_id(s))}
+        if not await self.dialogue_engine.resume(ctx, ids):
             raise UserError(render.nothing_paused(prefix=ctx.prefix))
 
     # toolbox

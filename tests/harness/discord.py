@@ -2688,3 +2688,13 @@ def button_ids(message: dict[str, Any]) -> dict[str, str]:
         for row in message["components"]
         for button in row["components"]
     }
+
+
+class NoHandler:
+    """A command handler for building a Discord command tree that is never run."""
+
+    async def run_command(self, *args: Any) -> None:
+        raise AssertionError("not run")
+
+    async def complete(self, *args: Any) -> list[Any]:
+        raise AssertionError("not run")

@@ -217,20 +217,15 @@ class DiscordAdapter(Interest, Delivery):
     async def _tier(
         self, guild: discord.Guild, member: discord.Member | None, manage_guild: bool
     ) -> Tier:
-        """Manage Server means moderator; roles bound by moderators may lift it further.
-
-        The bindings (cached) are read first: the member's roles, which discord.py sorts on
-        each read, are looked at only where a community bound some.
-        """
+        """Manage Server means moderator; roles bound by moderators may lift it further. The
+        bindings (cached) are read first: the member's roles, which discord.py sorts on each
+        read, are looked at only where a community bound some."""
         tier = Tier.MODERATOR if manage_guild else Tier.MEMBER
-        if member is None:
-            return tier
-        bound = await self.app.members.bindings(await self._community(guild))
-        if bound:
-            for role in member.roles:
-                value = None if role.is_default() else bound.get(str(role.id))
-                if value is not None:
-                    tier = max(tier, Tier(min(value, Tier.MODERATOR)))
+        bound = await self.app.members.bindings(await self._community(guild)) if member else {}
+        for role in member.roles if member and bound else ():
+            value = None if role.is_default() else bound.get(str(role.id))
+            if value is not None:
+                tier = max(tier, Tier(min(value, Tier.MODERATOR)))
         return tier
 
     async def home_guild(self, user_id: int) -> discord.Guild | None:
