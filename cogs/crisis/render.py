@@ -204,16 +204,20 @@ def lines_block(
     entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str, prefix: str
 ) -> str:
     """The member's country lines, then the fallback (Markdown); `prefix` starts the command
-    named to someone without a country (`!` or `/`), so it works when copied."""
+    named to someone without a country (`!` or `/`), so it works when copied. Without a
+    country the fallback comes first and how to see nearer lines after it: help before a
+    setting."""
     out: list[str] = []
     if not country:
+        out.append(fallback_line(fallback_name, fallback_url))
         out.append(
             _(
                 "I don't know which country you are in. Set it with `{prefix}me country` "
                 "(for example `{prefix}me country GB`) and I will show lines near you."
             ).format(prefix=prefix)
         )
-    elif entries:
+        return "\n".join(out)
+    if entries:
         out.append(_("**Lines in {country}**").format(country=country_name(country)))
         out.extend(entry_line(e) for e in member_order(entries))
     else:

@@ -75,6 +75,8 @@ async def test_without_a_country_or_lines_the_fallback_is_offered(app_factory: A
     _app, fake = await started(app_factory)
     text = only(await fake.say("ana", "!crisis")).text
     assert "I don't know which country you are in" in text and FALLBACK in text
+    # help before a setting: the worldwide line comes before how to set a country
+    assert text.index(FALLBACK) < text.index("I don't know which country you are in")
     await fake.say("ben", "!me country NZ")
     text = only(await fake.say("ben", "!crisis now")).text
     assert "I have no lines for New Zealand" in text and FALLBACK in text
@@ -431,7 +433,9 @@ def test_a_console_session(tmp_path: Path) -> None:
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    assert "[#general, private to ana] I don't know which country you are in" in out
+    # with no country yet: the worldwide line first, then how to see lines nearer
+    first = out.split("[#general, private to ana] Anywhere in the world: Find A Helpline")[1]
+    assert "I don't know which country you are in" in first.split("[")[0], out
     assert "[#general, private to ana] **Lines in United States**" in out or (
         "[#general, private to ana] Lines in United States" in out
     )
