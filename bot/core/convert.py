@@ -236,10 +236,10 @@ def _known_words(
 
 def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
     """How many of the leading unquoted `words` name one of `names`: the longest run that is
-    a name (by `name_key`) or, word by word, the start of just one name, leaving `needed`
-    words for the required options after it; but all the words when together they are a
-    name (a title typed whole: the required options are then missing, and said so, for the
-    meeting meant). 0 when no run of two or more words does."""
+    a whole name (by `name_key`), even when it leaves fewer than `needed` words for the
+    required options after it (a title typed whole: what is missing is then asked for the
+    meeting meant); else the longest run that is, word by word, the start of just one name
+    and leaves `needed` words. 0 when no run of two or more words does."""
     keyed = [[k for k in (name_key(w) for w in name.split()) if k] for name in names]
     whole = {"".join(name) for name in keyed} - {""}
 
@@ -252,8 +252,9 @@ def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
             return True
         return start and len({tuple(k) for k in keyed if k[: len(typed)] == typed}) == 1
 
-    if needed and len(words) > 1 and names_one(len(words), start=False):
-        return len(words)
+    for n in range(len(words), 1, -1):  # a whole name, the longest first, even when it
+        if names_one(n, start=False):  # leaves too few words: what is missing is then asked
+            return n  # for the meeting meant (`move Circle of friends 2026-12-08`)
     for n in range(len(words) - needed, 0, -1):
         if names_one(n, start=True):
             return n if n > 1 else 0
