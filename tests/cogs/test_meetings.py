@@ -784,3 +784,35 @@ async def test_info_of_a_one_off_meeting_that_is_over_says_when_it_took_place(
     after = (await fake.say("ana", "!meeting info One off"))[0].text
     assert "This meeting is over: it took place on 2026-11-30T10:00:00+00:00." in after, after
     assert "Next:" not in after and "Planning to come" not in after, after
+
+
+async def test_an_edit_made_while_a_restart_rebuilds_is_what_gets_announced(
+    app_factory: AppFactory,
+) -> None:
+    """A start-up rebuild gives the event loop turns so members' commands go on meanwhile.
+    A facilitator who moves a meeting during one of those turns (after the rebuild read the
+    meeting, before it wrote its plan) must not have the old time announced: the rebuild
+    must not write back the plan of the meeting as it read it."""
+    app, fake = await circle(app_factory)
+    for n in range(3):
+        await fake.say("fac", f'!meeting schedule "Other {n}" "2026-12-01 18:00" 60m zone:UTC')
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC')
+    service = cog(app).service
+    outbox = service.outbox
+    original = outbox.replan_many
+    edited: list[str] = []
+
+    async def replan_many(plans: Any) -> Any:
+        if len(plans) > 1 and not edited:  # the rebuild's batch, about to be written
+            said = await fake.say("fac", '!meeting edit Circle start:"2026-12-01 20:30"')
+            edited.append(said[0].text)
+        return await original(plans)
+
+    outbox.replan_many = replan_many  # type: ignore[method-assign]
+    await service.rebuild()
+    assert edited and "Updated" in edited[0], edited
+    await app.scheduler.advance(timedelta(days=2))
+    circle_times = [at for at, _key, text in fake.at if "Circle" in text]
+    assert datetime(2026, 12, 1, 18, 50, tzinfo=UTC) not in circle_times, circle_times
+    assert datetime(2026, 12, 1, 19, 0, tzinfo=UTC) not in circle_times, circle_times
+    assert datetime(2026, 12, 1, 20, 30, tzinfo=UTC) in circle_times, circle_times
