@@ -23,6 +23,7 @@ off; a job `meetings.<id>.mirror` at the occurrence's end moves it on to the fol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import unicodedata
@@ -452,6 +453,9 @@ class MeetingService:
         # one planning sweep runs (None: not planned)
         self._plan_due: dict[int, datetime] = {}
         self._sweep_at: datetime | None = None
+        # How often `_replan` began for each meeting in this process: a rebuild that read a
+        # meeting before a change replanned it plans that meeting again after its own write.
+        self._replans: dict[int, int] = {}
 
     @property
     def now(self) -> datetime:
@@ -1003,6 +1007,7 @@ class MeetingService:
         Items due from `now - lookback` (the outbox's grace window unless given) are compared;
         see `wanted` for what is wanted. Raises NotFound when the meeting is gone.
         """
+        self._replans[meeting_id] = self._replans.get(meeting_id, 0) + 1
         view = await self.get(meeting_id)
         if view is None:
             await self.outbox.forget(meeting_ref(meeting_id))
@@ -1278,9 +1283,12 @@ class MeetingService:
         dict[int, list[RsvpView]],
         dict[tuple[int, str], str],
         dict[OutboxRef, datetime | None],
+        dict[int, int],
     ]:
         """What `rebuild` reads for one chunk of meetings: the meetings, their RSVPs, their
-        facilitators' pseudonyms and each one's last pending due time."""
+        facilitators' pseudonyms, each one's last pending due time, and how often each was
+        replanned here before the read (`_replans`)."""
+        replans = {meeting_id: self._replans.get(meeting_id, 0) for meeting_id in id_chunk}
         chunk = await self._load(Meeting.id.in_(id_chunk))
         communities = {v.community_id for v in chunk}
         # Each community's settings and language in a few statements, not two each.
@@ -1289,7 +1297,7 @@ class MeetingService:
         rsvps = await self._rsvps([v.id for v in chunk])
         names = await self._pseudonyms(chunk)
         latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
-        return chunk, rsvps, names, latest
+        return chunk, rsvps, names, latest, replans
 
     async def _rebuild_chunk(
         self,
@@ -1297,9 +1305,17 @@ class MeetingService:
         rsvps: dict[int, list[RsvpView]],
         names: dict[tuple[int, str], str],
         latest: dict[OutboxRef, datetime | None],
+        replans: dict[int, int],
     ) -> None:
         """Plan one chunk of meetings in one outbox transaction, then their next jobs; the
-        event loop gets a turn every `YIELD_SECONDS`."""
+        event loop gets a turn every `YIELD_SECONDS`.
+
+        A meeting changed between the chunk's read and its write (a member's command during
+        one of those turns, here or in another process) had its own replan, which this write
+        may have undone with the plan of the meeting as it was read: such a meeting is
+        planned again, from a fresh read. A change is seen by a replan begun here since the
+        read, or by the meeting's revision (every change to the meeting row raises it).
+        """
         loop = asyncio.get_running_loop()
         turn_at = loop.time() + YIELD_SECONDS
         plans = []
@@ -1326,6 +1342,22 @@ class MeetingService:
             if loop.time() >= turn_at:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS
+        async with self._sessions() as session:
+            revisions: dict[int, int] = {
+                meeting_id: revision
+                for meeting_id, revision in await session.execute(
+                    select(Meeting.id, Meeting.revision).where(
+                        Meeting.id.in_([view.id for view in chunk])
+                    )
+                )
+            }
+        for view in chunk:
+            if (
+                self._replans.get(view.id, 0) != replans.get(view.id, 0)
+                or revisions.get(view.id) != view.revision
+            ):
+                with contextlib.suppress(NotFound):  # deleted meanwhile: its plan is gone too
+                    await self._replan(view.id)
 
     async def wanted(
         self,
