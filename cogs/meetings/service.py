@@ -1249,12 +1249,18 @@ class MeetingService:
     async def move_place(self, old_key: str, new_key: str) -> None:
         """Meetings announced in or held in the room `old_key` now use `new_key` (a room
         upgrade). Announcements already planned move with the outbox (`App.place_moved`)."""
+        # The revision goes up like any change's, so a rebuild that read these meetings
+        # before plans them again after its write (`_rebuild_chunk`).
         async with self._sessions.begin() as session:
             await session.execute(
-                update(Meeting).where(Meeting.channel == old_key).values(channel=new_key)
+                update(Meeting)
+                .where(Meeting.channel == old_key)
+                .values(channel=new_key, revision=Meeting.revision + 1)
             )
             await session.execute(
-                update(Meeting).where(Meeting.location == old_key).values(location=new_key)
+                update(Meeting)
+                .where(Meeting.location == old_key)
+                .values(location=new_key, revision=Meeting.revision + 1)
             )
 
     async def rebuild(self) -> int:

@@ -14,7 +14,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
@@ -23,6 +23,7 @@ from bot.core.errors import UserError
 from bot.core.identity import Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
+from bot.models import OutboxItem
 from bot.outbox import Target
 from bot.platform import PlatformDefaults
 from cogs.meetings.cog import MeetingsCog
@@ -799,6 +800,48 @@ async def _another_process_moves_circle(app: App, fake: Recorder) -> None:
 
 
 ORIGINAL = [datetime(2026, 12, 1, 19, tzinfo=UTC) - timedelta(minutes=m) for m in (1440, 10, 0)]
+
+
+async def test_a_room_upgrade_while_a_restart_rebuilds_keeps_the_posts_in_the_new_room(
+    app_factory: AppFactory,
+) -> None:
+    """A channel replaced by another (a Matrix room upgrade, followed by another process)
+    while a start-up rebuild plans: the meeting's pending posts stay pointed at the new
+    room, not written back to the old one."""
+    app, fake = await circle(app_factory)
+    for n in range(3):
+        await fake.say("fac", f'!meeting schedule "Other {n}" "2026-12-01 18:00" 60m zone:UTC')
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC')
+    service = cog(app).service
+    circle_view = next(v for v in await service.all_in(1) if v.title == "Circle")
+    platform, old_id = circle_view.channel.split(":", 1)
+    original = service.outbox.replan_many
+    moved: list[bool] = []
+
+    async def replan_many(plans: Any) -> Any:
+        if len(plans) > 1 and not moved:  # the rebuild's batch, about to be written
+            moved.append(True)
+            # what another process's `App.place_moved` leaves in the shared database (its own
+            # replans ran there, not here)
+            await app.outbox.retarget(platform, old_id, "upgraded-room")
+            await service.move_place(circle_view.channel, f"{platform}:upgraded-room")
+        return await original(plans)
+
+    service.outbox.replan_many = replan_many  # type: ignore[method-assign]
+    await service.rebuild()
+    assert moved
+    async with app.db.sessions() as session:
+        targets = set(
+            await session.scalars(
+                select(OutboxItem.target).where(
+                    OutboxItem.key.startswith(key_prefix(circle_view)),
+                    OutboxItem.status == "pending",
+                )
+            )
+        )
+    assert targets == {"upgraded-room"}, targets
+
+
 MOVED = [datetime(2026, 12, 1, 20, 30, tzinfo=UTC) - timedelta(minutes=m) for m in (1440, 10, 0)]
 
 
