@@ -86,3 +86,16 @@ async def test_no_group_answers_a_member_with_an_empty_list_of_commands(
             assert "commands are: ." not in said.text, (group, said.text)
             if "is not a command" in said.text and "commands are" not in said.text:
                 assert "!crisis" in said.text, (group, said.text)
+
+
+async def test_a_moderators_typo_in_a_crisis_group_is_told_the_nearest_command(
+    app_factory: AppFactory,
+) -> None:
+    """A moderator typing `!crisis watch of` (meaning `off`) or `!crisis phrases lst` is told
+    the nearest command they may use, as for any other group (`!me blah`); not shown the
+    crisis lines as if they had reached for help, with the watch left on and nothing said."""
+    _app, fake = await started(app_factory)
+    for typed, meant in [("!crisis watch of", "off"), ("!crisis phrases lst", "list")]:
+        reply = only(await fake.say("mod", typed))
+        assert f"`{typed.rsplit(' ', 1)[0]} {meant}`" in reply.text, reply.text
+        assert "findahelpline" not in reply.text, reply.text
