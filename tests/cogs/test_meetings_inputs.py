@@ -184,3 +184,21 @@ async def test_which_meeting_is_asked_before_what_else_is_missing(
     # once the meeting is clear, the missing value is named
     named = text(await fake.say("fac", f"!meeting {command} #1"))
     assert f"`meeting {command}` needs `when`" in named, named
+
+
+async def test_a_whole_title_that_leaves_too_few_words_loses_to_one_that_reads_the_line(
+    app_factory: AppFactory,
+) -> None:
+    """`Circle` and `Circle next` both meet. `!meeting move Circle next 2026-12-08T20:00`
+    reads whole only as Circle's next meeting moved to 20:00 on the 8th: taking `Circle next`
+    as the title leaves no `to`, so the line is not read that way (a command that reads fully
+    is never refused for a longer title it could not finish)."""
+    fake = await open_app(app_factory, ["general", "meetings"])
+    for schedule in (
+        '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC',
+        '!meeting schedule "Circle next" "2026-12-02 19:00" 60m repeat:weekly zone:UTC',
+    ):
+        assert "Scheduled" in text(await fake.say("fac", schedule))
+    answer = text(await fake.say("fac", "!meeting move Circle next 2026-12-08T20:00"))
+    assert "needs `to`" not in answer, answer
+    assert "**Circle**" in answer and "2026-12-08" in answer, answer
