@@ -235,11 +235,12 @@ def _known_words(
 
 
 def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
-    """How many of the leading unquoted `words` name one of `names`: the longest run that is
-    a whole name (by `name_key`), even when it leaves fewer than `needed` words for the
-    required options after it (a title typed whole: what is missing is then asked for the
-    meeting meant); else the longest run that is, word by word, the start of just one name
-    and leaves `needed` words. 0 when no run of two or more words does."""
+    """How many of the leading unquoted `words` name one of `names`: all of them when together
+    they are a name (by `name_key`; a title typed whole); else the longest run that is a name,
+    or word by word the start of just one, and leaves `needed` words for the required options
+    after it; but a longer whole name over a mere start of one, though it leaves too few (what
+    is missing is then asked for the meeting meant: `move Circle of friends 2026-12-08`). 0
+    when no run of two or more words does."""
     keyed = [[k for k in (name_key(w) for w in name.split()) if k] for name in names]
     whole = {"".join(name) for name in keyed} - {""}
 
@@ -252,13 +253,14 @@ def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
             return True
         return start and len({tuple(k) for k in keyed if k[: len(typed)] == typed}) == 1
 
-    for n in range(len(words), 1, -1):  # a whole name, the longest first, even when it
-        if names_one(n, start=False):  # leaves too few words: what is missing is then asked
-            return n  # for the meeting meant (`move Circle of friends 2026-12-08`)
-    for n in range(len(words) - needed, 0, -1):
-        if names_one(n, start=True):
-            return n if n > 1 else 0
-    return 0
+    if needed and len(words) > 1 and names_one(len(words), start=False):
+        return len(words)  # every word, together a name: a title typed whole
+    fit = next((n for n in range(len(words) - needed, 0, -1) if names_one(n, start=True)), 0)
+    if not fit or not names_one(fit, start=False):  # none, or only the start of a name: a
+        longer = range(len(words), max(fit, 1), -1)  # longer whole name wins, though it
+        # leaves too few words for the options after it
+        fit = next((n for n in longer if names_one(n, start=False)), fit)
+    return fit if fit > 1 else 0
 
 
 def _unknown_option(name: str, value: str, spec: CommandSpec, greedy: bool) -> bool:

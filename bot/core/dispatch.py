@@ -597,6 +597,25 @@ class Dispatcher:
                 prefix=prefix, group=named, name=close[0]
             )
         usable = [s.path[depth] for s in inside if s.tier <= ctx.tier]
+        if not usable and depth > 1:
+            # None of this group is the member's: the words are the shorter group's, when its
+            # default takes words (`!crisis watch foo` from a member: `crisis now` with them).
+            parent = group[:-1]
+            default = next(
+                (
+                    s
+                    for s in specs
+                    if s.text_default
+                    and s.options
+                    and s.tier <= ctx.tier
+                    and len(s.path) == depth
+                    and s.path[:-1] == parent
+                ),
+                None,
+            )
+            if default is not None:
+                await self.run(incoming, default, " ".join(body.split()[depth - 1 :]))
+                return True
         if usable:
             text += " " + _("The `{prefix}{group}` commands are: {names}.").format(
                 prefix=prefix, group=named, names=", ".join(dict.fromkeys(usable))

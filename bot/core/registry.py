@@ -129,15 +129,13 @@ class Registry:
                     return Resolved(spec, length)
         # A bare group name on a text platform runs the group's default command, if any; a
         # word after it is that command's value only when it takes one (`!toolbox 2`), so an
-        # unknown subcommand (`!me blah`) is not read as the default (None: it is unknown),
-        # while a shorter group's default that takes words still may be (`!crisis watch foo`
-        # is `crisis now` with the words `watch foo`, not a moderators' command).
+        # unknown subcommand (`!me blah`) is not read as the default (None: it is unknown).
         for length in range(min(2, len(folded)), 0, -1):
             prefix = tuple(folded[:length])
             for spec in self.group(prefix):
                 if spec.text_default and len(spec.path) == length + 1:
                     if len(words) > length and not spec.options:
-                        break
+                        return None
                     return Resolved(spec, length)
         return None
 
