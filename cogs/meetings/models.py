@@ -35,6 +35,9 @@ class Meeting(Base):
     cancel_note: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change
     revised_at: Mapped[datetime] = mapped_column(UTCDateTime())  # nothing due before is planned
+    # Raised by every change to what the meeting plans that leaves its row alone (RSVPs,
+    # reminder choices, an erasure): with `revision`, how a rebuild sees a change it raced.
+    plan_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(ACTOR_KEY))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Unique across every meeting ever made (a row id can be reused after a delete); part of

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, NonNegativeInt, PositiveInt
-from sqlalchemy import ColumnElement, Row, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, Update, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,6 +199,7 @@ class MeetingView:
     created_by: str
     facilitators: tuple[str, ...]
     changes: tuple[Change, ...]
+    plan_version: int = 0  # see `Meeting.plan_version`
 
     @property
     def zone(self) -> ZoneInfo:
@@ -325,6 +326,16 @@ def _view(row: Row[Any], facilitators: Sequence[str], changes: Sequence[Change])
         created_by=row.created_by,
         facilitators=tuple(sorted(facilitators)),
         changes=tuple(sorted(changes, key=lambda c: c.occurrence)),
+        plan_version=row.plan_version,
+    )
+
+
+def _planned_again(meeting_ids: Sequence[int]) -> Update:
+    """Raise these meetings' `plan_version`: what they plan changed beside their rows."""
+    return (
+        update(Meeting)
+        .where(Meeting.id.in_(sorted(meeting_ids)))
+        .values(plan_version=Meeting.plan_version + 1)
     )
 
 
@@ -1161,6 +1172,7 @@ class MeetingService:
                 remind = row.remind_minutes
             row.remind_minutes = remind
             row.created_at = self.now
+            await session.execute(_planned_again([view.id]))
             try:
                 await session.commit()
             except IntegrityError:
@@ -1177,6 +1189,7 @@ class MeetingService:
             if occurrence is not None:
                 query = query.where(MeetingRsvp.occurrence == occurrence)
             result = await session.execute(query)
+            await session.execute(_planned_again([view.id]))
         await self._replan(view.id)
         return int(getattr(result, "rowcount", 0) or 0)
 
@@ -1204,6 +1217,8 @@ class MeetingService:
                     .distinct()
                 )
             )
+            if ids:
+                await session.execute(_planned_again(ids))
         for meeting_id in sorted(ids):
             await self._replan(meeting_id)
 
@@ -1320,7 +1335,8 @@ class MeetingService:
         one of those turns, here or in another process) had its own replan, which this write
         may have undone with the plan of the meeting as it was read: such a meeting is
         planned again, from a fresh read. A change is seen by a replan begun here since the
-        read, or by the meeting's revision (every change to the meeting row raises it).
+        read, or by the meeting's revision (every change to the meeting row raises it) or
+        `plan_version` (every RSVP, reminder choice or erasure raises it).
         """
         loop = asyncio.get_running_loop()
         turn_at = loop.time() + YIELD_SECONDS
@@ -1349,19 +1365,18 @@ class MeetingService:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS
         async with self._sessions() as session:
-            revisions: dict[int, int] = {
-                meeting_id: revision
-                for meeting_id, revision in await session.execute(
-                    select(Meeting.id, Meeting.revision).where(
+            versions: dict[int, tuple[int, int]] = {
+                meeting_id: (revision, plan_version)
+                for meeting_id, revision, plan_version in await session.execute(
+                    select(Meeting.id, Meeting.revision, Meeting.plan_version).where(
                         Meeting.id.in_([view.id for view in chunk])
                     )
                 )
             }
         for view in chunk:
-            if (
-                self._replans.get(view.id, 0) != replans.get(view.id, 0)
-                or revisions.get(view.id) != view.revision
-            ):
+            if self._replans.get(view.id, 0) != replans.get(view.id, 0) or versions.get(
+                view.id
+            ) != (view.revision, view.plan_version):
                 with contextlib.suppress(NotFound):  # deleted meanwhile: its plan is gone too
                     await self._replan(view.id)
 
@@ -1777,6 +1792,15 @@ class MeetingService:
             )
         await self.outbox.forget(OutboxRef.member(actor_key))
         async with self._sessions.begin() as session:
+            rsvped = list(
+                await session.scalars(
+                    select(MeetingRsvp.meeting_id)
+                    .where(MeetingRsvp.actor_key == actor_key)
+                    .distinct()
+                )
+            )
+            if rsvped:  # their reminders go: a rebuild racing this plans those again
+                await session.execute(_planned_again(rsvped))
             await session.execute(delete(MeetingRsvp).where(MeetingRsvp.actor_key == actor_key))
             await session.execute(
                 delete(MeetingReminderOptOut).where(MeetingReminderOptOut.actor_key == actor_key)

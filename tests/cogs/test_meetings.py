@@ -31,6 +31,7 @@ from cogs.meetings.models import Meeting
 from cogs.meetings.recurrence import describe, expand, parse_repeat
 from cogs.meetings.service import key_prefix
 from tests.harness.app import AppFactory, make_config
+from tests.harness.meetings import Recorder, cog
 from tests.harness.platform import FakePlatform, FakeResponder
 from tests.harness.postgres import fresh_pg_schema, pg_url
 
@@ -42,20 +43,6 @@ ZONES = [
     "Asia/Kolkata",
     "Pacific/Chatham",
 ]
-
-
-class Recorder(FakePlatform):
-    """A fake platform that also notes the (virtual) time of every delivery."""
-
-    def __init__(self, app: App) -> None:
-        super().__init__(app)
-        self.at: list[tuple[datetime, str, str]] = []
-
-    async def send(self, target: Target, message: Message, idempotency_key: str) -> None:
-        before = len(self.said)
-        await super().send(target, message, idempotency_key)
-        if len(self.said) > before:
-            self.at.append((self.app.clock.now(), idempotency_key, self.said[-1].text))
 
 
 async def circle(
@@ -72,12 +59,6 @@ async def circle(
     fake.actor("fac", Tier.FACILITATOR)
     fake.actor("mod", Tier.MODERATOR)
     return app, fake
-
-
-def cog(app: App) -> MeetingsCog:
-    found = app.cogs["meetings"]
-    assert isinstance(found, MeetingsCog)
-    return found
 
 
 def expected_start(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:

@@ -1,30 +1,41 @@
 """Changes to a member's RSVPs made while a start-up rebuild plans (after the rebuild read a
 chunk of meetings, before it wrote their plan): the member's reminder follows the change.
 
-An RSVP row changing does not raise the meeting's revision, so only a replan begun in this
-process (`_replans`) tells the rebuild to plan the meeting again. An erasure replans only the
-meetings the person facilitates, and another process's RSVP commands replan there, not here.
+An RSVP row changing leaves the meeting's row alone: a replan begun in this process
+(`_replans`) or the meeting's `plan_version` (raised by RSVPs, reminder choices and erasures,
+also in another process) tells the rebuild to plan the meeting again.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from bot.models import OutboxItem
-from cogs.meetings.models import Meeting, MeetingReminderOptOut, MeetingRsvp
-from tests.cogs.test_meetings import START, Recorder, cog
-from tests.cogs.test_privacy import erase
+from cogs.meetings.models import Meeting
 from tests.harness.app import AppFactory, make_config
+from tests.harness.meetings import Recorder, cog
+from tests.harness.platform import FakePlatform, Said
 
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 REMINDER = datetime(2026, 12, 1, 18, tzinfo=UTC)  # 1h before Circle on 2026-12-01 19:00 UTC
+ERASE_CODE = re.compile(r"mydata erase confirm ([2-9a-z]{6})")
+
+
+async def erase(fake: FakePlatform, name: str) -> list[Said]:
+    """`!mydata erase`, then its confirmation with the code it gave."""
+    first = await fake.say(name, "!mydata erase")
+    match = ERASE_CODE.search("\n".join(s.text for s in first))
+    assert match, [s.text for s in first]
+    return await fake.say(name, f"!mydata erase confirm {match.group(1)}")
 
 
 async def _circle_with_rsvp(app_factory: AppFactory, *, rsvp: bool) -> tuple[App, Recorder, int]:
@@ -94,27 +105,27 @@ async def test_a_member_erased_while_a_restart_rebuilds_gets_no_reminder_and_non
     assert not dms, dms
 
 
+# What another process's commands leave in the shared database: the same service calls
+# (rows, `plan_version`, the replan's outbox rows), made here with this process's replan
+# counts put back afterwards, as that process's replans are not counted here.
+
+
 async def _other_process_rsvps(app: App, circle_id: int, actor_key: str) -> None:
-    async with app.db.sessions.begin() as session:
-        session.add(
-            MeetingRsvp(
-                meeting_id=circle_id,
-                actor_key=actor_key,
-                occurrence="2026-12-01T19:00",
-                remind_minutes=60,
-                created_at=app.clock.now(),
-            )
-        )
+    service = cog(app).service
+    view = await service.get(circle_id)
+    assert view is not None
+    await service.rsvp(view, actor_key, "2026-12-01T19:00", 60)
 
 
 async def _other_process_unrsvps(app: App, circle_id: int, actor_key: str) -> None:
-    async with app.db.sessions.begin() as session:
-        await session.execute(delete(MeetingRsvp).where(MeetingRsvp.actor_key == actor_key))
+    service = cog(app).service
+    view = await service.get(circle_id)
+    assert view is not None
+    await service.unrsvp(view, actor_key, None)
 
 
 async def _other_process_reminders_off(app: App, circle_id: int, actor_key: str) -> None:
-    async with app.db.sessions.begin() as session:
-        session.add(MeetingReminderOptOut(actor_key=actor_key, created_at=app.clock.now()))
+    await cog(app).service.set_reminders(actor_key, False)
 
 
 @pytest.mark.parametrize(
@@ -134,16 +145,15 @@ async def test_an_rsvp_changed_by_another_process_while_a_restart_rebuilds_is_fo
 ) -> None:
     """Another process (answering Ana) changes her RSVP or reminder choice and replans the
     meeting there while this one's start-up rebuild plans: her reminder follows her choice.
-    The other process's replan is done here with this process's replan count put back, as it
-    leaves the shared database exactly as a replan there would."""
+    The other process's command runs here with this process's replan counts put back, as it
+    leaves the shared database exactly as the command there would."""
     app, fake, circle_id = await _circle_with_rsvp(app_factory, rsvp=before)
     service = cog(app).service
     ana = fake.actor("ana")
 
     async def elsewhere() -> None:
-        await change(app, circle_id, ana.key)
         counts = dict(service._replans)
-        await service._replan(circle_id)  # what the other process wrote
+        await change(app, circle_id, ana.key)  # with the replan the other process makes
         service._replans.clear()
         service._replans.update(counts)
 
