@@ -486,7 +486,8 @@ class CrisisCog(Cog, CrisisLines):
         return Message.of("\n".join(parts))
 
     async def answer_refusal(self, ctx: Context, words: str, refusal: Message) -> bool:
-        """Any refusal or error under `crisis` still shows the lines (and says what went wrong).
+        """Any refusal or error under `crisis` still shows the lines first (then says what went
+        wrong).
 
         Words that read as distress get the caring answer alone; asking for the lines
         (`crisis now`, `crisis list`, `crisis countries`) where crisis is switched off gets
@@ -517,7 +518,9 @@ class CrisisCog(Cog, CrisisLines):
             log.exception("the crisis answer failed; sending the static one")
             message = self.static_answer(ctx)
         if not distress and not plain and refusal.text:
-            message = replace(message, text=(*refusal.text, "\n\n", *message.text))
+            # the lines first, what went wrong after them: someone reaching for help reads a
+            # line before a refusal
+            message = replace(message, text=(*message.text, "\n\n", *refusal.text))
         message = _unknown_country_first(message, words)
         await ctx.reply(message, ephemeral=True)
         return True
