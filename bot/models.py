@@ -156,6 +156,24 @@ class OutboxItemRef(Base):
     ref: Mapped[str] = mapped_column(String(ACTOR_KEY))
 
 
+class OutboxPlanStamp(Base):
+    """What an owner's pending items were last planned from, so a restart can trust them.
+
+    `stamp` is a digest the planner computes over everything its plan depends on (see
+    `Outbox.replan_many`); `valid_until` (aware UTC, None: for good) is the moment the planner
+    would plan the owner again anyway. Written in the same transaction as the items, and
+    deleted whenever the owner's items change another way (`forget`, `enqueue`, `retarget`).
+    """
+
+    __tablename__ = "outbox_plan_stamp"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(ACTOR_KEY), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(64))
+    planned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class DialogueState(Base):
     """A member's place in a multi-step DM dialogue, written after every answer."""
 

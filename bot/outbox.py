@@ -113,7 +113,7 @@ from bot.core.errors import DeliveryError
 from bot.core.message import Action, Message
 from bot.db import is_write_conflict
 from bot.i18n import _
-from bot.models import OutboxItem, OutboxItemRef
+from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
 from bot.scheduler import DELIVERY, Scheduler
 
 log = logging.getLogger("circlebot.outbox")
@@ -340,12 +340,51 @@ def _platforms(platforms: list[str]) -> str:
 
 @dataclass(frozen=True)
 class OwnerPlan:
-    """One owner's wanted items for `Outbox.replan_many`, with `replan`'s window (aware UTC)."""
+    """One owner's wanted items for `Outbox.replan_many`, with `replan`'s window (aware UTC).
+
+    `stamp`: what the plan was made from (see `PlanStamp`), stored with the items; None stores
+    none, and drops any earlier one.
+    """
 
     owner: OutboxRef
     items: tuple[Planned, ...]
     since: datetime
     until: datetime | None = None
+    stamp: PlanStamp | None = None
+
+
+@dataclass(frozen=True)
+class PlanStamp:
+    """What a planner made an owner's plan from, so a restart may trust the stored plan.
+
+    `digest` (at most 64 characters) is the planner's digest of everything its plan depends on
+    (the owner's state, its settings, the code that renders it); `valid_until` (aware UTC) is
+    the moment the planner would plan the owner again anyway (its window moves on), None when
+    it never needs to (nothing more to plan). The outbox keeps it beside the owner's items, in
+    the same transaction, and drops it whenever the owner's items change any other way.
+    """
+
+    digest: str
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredStamp:
+    """A `PlanStamp` as stored, with the moment (aware UTC) the plan was written."""
+
+    digest: str
+    planned_at: datetime
+    valid_until: datetime | None
+
+    def trusted(self, digest: str, now: datetime) -> bool:
+        """Whether the owner's stored items are its plan now: made from the same inputs
+        (`digest`), not in the future of `now` (a clock set back), and still inside the window
+        the planner looked at (before `valid_until`)."""
+        return (
+            self.digest == digest
+            and self.planned_at <= now
+            and (self.valid_until is None or now < self.valid_until)
+        )
 
 
 @dataclass
@@ -375,6 +414,32 @@ class PlanResult:
     written: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+
+
+async def _unstamp_refs(session: AsyncSession, refs: Iterable[OutboxRef]) -> None:
+    """Drop the plan stamps of these owners: their items changed outside a plan."""
+    await _unstamp_pairs(session, ((ref.kind.value, ref.id) for ref in refs))
+
+
+async def _unstamp_pairs(session: AsyncSession, pairs: Iterable[tuple[str, str]]) -> None:
+    """`_unstamp_refs` for (kind, id) pairs as stored."""
+    for chunk in _chunks(sorted(set(pairs)), IN_CHUNK):
+        await session.execute(
+            delete(OutboxPlanStamp).where(
+                tuple_(OutboxPlanStamp.kind, OutboxPlanStamp.ref).in_(chunk)
+            )
+        )
+
+
+async def _unstamp_items(session: AsyncSession, item_ids: Iterable[int]) -> None:
+    """Drop the plan stamps of every owner these items carry (before their references go)."""
+    for chunk in _chunks(sorted(item_ids), IN_CHUNK):
+        carried = await session.execute(
+            select(OutboxItemRef.kind, OutboxItemRef.ref)
+            .where(OutboxItemRef.item_id.in_(chunk))
+            .distinct()
+        )
+        await _unstamp_pairs(session, ((kind, ref) for kind, ref in carried))
 
 
 def _refs(target: Target, refs: Iterable[OutboxRef]) -> set[OutboxRef]:
@@ -460,6 +525,7 @@ class Outbox:
         async with self._sessions() as session:
             try:
                 await self._add(session, item)
+                await _unstamp_refs(session, _refs(item.target, item.refs))
                 await session.commit()
             except IntegrityError:
                 return False
@@ -527,6 +593,7 @@ class Outbox:
                             for plan, want in zip(plans, wanted, strict=True)
                         ]
                     )
+                    await self._write_stamps(session, plans)
             except DBAPIError as exc:
                 # Another process planned the same key at the same moment, or PostgreSQL chose
                 # this transaction as a deadlock victim or could not serialize it: the same
@@ -543,6 +610,57 @@ class Outbox:
                 self._plan(due_at, early_seconds)
             return results
         raise AssertionError("unreachable")
+
+    async def _write_stamps(self, session: AsyncSession, plans: Sequence[OwnerPlan]) -> None:
+        """Store each plan's stamp (or none) beside its items, in the plan's transaction."""
+        by_kind: dict[RefKind, list[str]] = {}
+        for plan in plans:
+            by_kind.setdefault(plan.owner.kind, []).append(plan.owner.id)
+        for kind, ids in by_kind.items():
+            for chunk in _chunks(ids, IN_CHUNK):
+                await session.execute(
+                    delete(OutboxPlanStamp).where(
+                        OutboxPlanStamp.kind == kind.value, OutboxPlanStamp.ref.in_(chunk)
+                    )
+                )
+        now = self._clock.now()
+        rows = [
+            {
+                "kind": plan.owner.kind.value,
+                "ref": plan.owner.id,
+                "stamp": plan.stamp.digest,
+                "planned_at": now,
+                "valid_until": plan.stamp.valid_until,
+            }
+            for plan in plans
+            if plan.stamp is not None
+        ]
+        for chunk_rows in _chunks(rows, INSERT_CHUNK):
+            await session.execute(insert(OutboxPlanStamp), chunk_rows)
+
+    async def stamps_of(self, owners: Sequence[OutboxRef]) -> dict[OutboxRef, StoredStamp]:
+        """The stored plan stamps of these owners (those that have one), in a few statements
+        (one per 500 of a kind); see `PlanStamp`."""
+        found: dict[OutboxRef, StoredStamp] = {}
+        by_kind: dict[RefKind, list[str]] = {}
+        for owner in owners:
+            by_kind.setdefault(owner.kind, []).append(owner.id)
+        async with self._sessions() as session:
+            for kind, ids in by_kind.items():
+                for chunk in _chunks(ids, IN_CHUNK):
+                    rows = await session.execute(
+                        select(
+                            OutboxPlanStamp.ref,
+                            OutboxPlanStamp.stamp,
+                            OutboxPlanStamp.planned_at,
+                            OutboxPlanStamp.valid_until,
+                        ).where(OutboxPlanStamp.kind == kind.value, OutboxPlanStamp.ref.in_(chunk))
+                    )
+                    for ref, stamp, planned, valid in rows:
+                        found[OutboxRef(kind, ref)] = StoredStamp(
+                            stamp, cast(datetime, _aware(planned)), _aware(valid)
+                        )
+        return found
 
     def _wanted(self, plan: OwnerPlan) -> dict[str, Planned]:
         wanted: dict[str, Planned] = {}
@@ -763,6 +881,13 @@ class Outbox:
         Not under the delivery lock: a delivery in flight may be the one asking the platform
         to follow the upgrade (which calls this), and one UPDATE is atomic on its own."""
         async with self._sessions.begin() as session:
+            moving = select(OutboxItem.id).where(
+                OutboxItem.platform == platform,
+                OutboxItem.target == old_id,
+                OutboxItem.is_dm.is_(False),
+                OutboxItem.status == "pending",
+            )
+            await _unstamp_items(session, list(await session.scalars(moving)))
             result = await session.execute(
                 update(OutboxItem)
                 .where(
@@ -800,6 +925,7 @@ class Outbox:
                     (pending if status == "pending" else sent).add(item_id)
             doomed = pending if retract else pending | sent
             retracting = sent if retract else set()
+            await _unstamp_items(session, doomed | retracting)
             if doomed:
                 await session.execute(
                     delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot import __version__
+    from bot.build import code_digest
     from bot.clock import Clock
     from bot.config import BotConfig, WebConfig
     from bot.core.cog import Cog
@@ -94,7 +95,16 @@ if TYPE_CHECKING:
         Profile,
         Setting,
     )
-    from bot.outbox import Forgotten, Outbox, OutboxRef, OwnerPlan, Planned, RefKind, Target
+    from bot.outbox import (
+        Forgotten,
+        Outbox,
+        OutboxRef,
+        OwnerPlan,
+        Planned,
+        PlanStamp,
+        RefKind,
+        Target,
+    )
     from bot.paths import DATA_DIR
     from bot.safety import escape_markdown
     from bot.scheduler import Scheduler
@@ -181,6 +191,7 @@ __all__ = [
     "Part",
     "PermissionDenied",
     "Place",
+    "PlanStamp",
     "Planned",
     "Problem",
     "Profile",
@@ -212,6 +223,7 @@ __all__ = [
     "check_country",
     "check_language",
     "closest_name",
+    "code_digest",
     "command",
     "convert_option",
     "current_language",
@@ -374,6 +386,8 @@ _HOME: dict[str, str] = {
     "Forgotten": "bot.outbox",
     "OutboxRef": "bot.outbox",
     "OwnerPlan": "bot.outbox",
+    "PlanStamp": "bot.outbox",
+    "code_digest": "bot.build",
     "Planned": "bot.outbox",
     "RefKind": "bot.outbox",
     "Target": "bot.outbox",

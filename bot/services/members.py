@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,6 +109,8 @@ class MemberService:
         self._bindings: TTLCache[int, dict[str, int]] = TTLCache()
         self._profiles: TTLCache[str, ProfileInfo] = TTLCache()
         self._pseudonyms: TTLCache[tuple[int, str], str | None] = TTLCache()
+        # Told (community id, actor key) after a pseudonym changed here (`on_renamed`).
+        self._renamed: list[Callable[[int, str], Awaitable[None]]] = []
 
     def attach(self, bus: InvalidationBus) -> None:
         """Share cache invalidations with the other processes on the same PostgreSQL."""
@@ -448,6 +450,18 @@ class MemberService:
                 ) from None
             finally:
                 self._pseudonyms.invalidate((community_id, actor_key))
+        for listener in list(self._renamed):
+            await listener(community_id, actor_key)
+
+    def on_renamed(self, listener: Callable[[int, str], Awaitable[None]]) -> None:
+        """Call `listener(community id, actor key)` after each pseudonym chosen or cleared here
+        (what shows that name, e.g. planned announcements, follows it)."""
+        self._renamed.append(listener)
+
+    def off_renamed(self, listener: Callable[[int, str], Awaitable[None]]) -> None:
+        """Stop calling a listener given to `on_renamed`; one never given is ignored."""
+        if listener in self._renamed:
+            self._renamed.remove(listener)
 
     async def bindings(self, community_id: int) -> dict[str, int]:
         """Role id -> tier value bound by moderators (cached; every event asks)."""

@@ -348,8 +348,14 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         return True
 
     async def start(self) -> None:
-        """Withdraw stale announcements and plan the coming ones from the database."""
+        """Withdraw stale announcements and plan the coming ones from the database; follow
+        facilitators' pseudonyms into what is planned."""
+        self.service.members.on_renamed(self.service.renamed)
         await self.service.rebuild()
+
+    async def stop(self) -> None:
+        """Stop following pseudonyms (see `start`)."""
+        self.service.members.off_renamed(self.service.renamed)
 
     async def move_place(self, old_key: str, new_key: str) -> None:
         """Meetings announced in (or held in) a replaced room use its replacement."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import unicodedata
@@ -57,6 +58,7 @@ from bot.core import (
     OwnerPlan,
     Part,
     Planned,
+    PlanStamp,
     RefKind,
     Scheduler,
     Section,
@@ -67,6 +69,7 @@ from bot.core import (
     When,
     _,
     closest_name,
+    code_digest,
     escape_markdown,
     export_row,
     fill_parts,
@@ -97,11 +100,13 @@ PLAN_RETRY = timedelta(minutes=1)  # a meeting whose planning failed is tried ag
 
 SCOPE = "meetings"
 REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
+TRUST_PAGE = 1000  # meetings whose stored plans a restart checks per read (see `_rebuild_trusted`)
 # How long start-up plans meetings between turns of the event loop: short beside the 50 ms a
 # member would notice, long beside a turn (a turn for every meeting cost as much as planning it).
 YIELD_SECONDS = 0.005
 SEEN_AHEAD = timedelta(days=8)  # how far past its window a rebuild's plan looks at occurrences
 MEETING_COLUMNS = tuple(Meeting.__table__.columns)
+TRUST_COLUMNS = (Meeting.id, Meeting.community_id, Meeting.revision, Meeting.plan_version)
 TITLE_MAX = 100
 FORMER_MEMBER = "a former member"
 T = TypeVar("T")
@@ -467,6 +472,7 @@ class MeetingService:
         # How often `_replan` began for each meeting in this process: a rebuild that read a
         # meeting before a change replanned it plans that meeting again after its own write.
         self._replans: dict[int, int] = {}
+        self._stamp_bases: dict[timedelta, str] = {}  # see `_stamp_digest`
 
     @property
     def now(self) -> datetime:
@@ -1029,12 +1035,60 @@ class MeetingService:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])
         if names is None:
             names = await self._pseudonyms([view])
-        plan = await self._plan(view, lookback=lookback, rsvps=rsvps, names=names)
-        await self.outbox.replan(plan.owner, plan.items, since=plan.since, until=plan.until)
+        horizon = self.horizon
+        seen: dict[int, Seen] = {}
+        plan = await self._plan(
+            view, lookback=lookback, rsvps=rsvps, names=names, horizon=horizon, seen=seen
+        )
+        when = self._next_plan_at(view, horizon, seen)
+        stamp = await self._stamp(view, horizon, when)
+        await self.outbox.replan_many([replace(plan, stamp=stamp)])
         with using_language(await self._language(view.community_id)):
             await self.outbox.refresh(live_ref(view.id), self._refreshed(view, names, rsvps))
-        await self._planned(view, names=names)
+        await self._planned(view, when, names=names)
         return view
+
+    async def _stamp(
+        self, view: MeetingView, horizon: timedelta, when: datetime | None
+    ) -> PlanStamp:
+        """What this meeting's plan is made from, stored with it (see `_stamp_digest`);
+        `when` (aware UTC, None: never) is the moment it is planned again anyway."""
+        inputs = await self._community_inputs(view.community_id)
+        digest = self._stamp_digest(view.id, view.revision, view.plan_version, inputs, horizon)
+        return PlanStamp(digest, when)
+
+    def _stamp_digest(
+        self,
+        meeting_id: int,
+        revision: int,
+        plan_version: int,
+        community_inputs: str,
+        horizon: timedelta,
+    ) -> str:
+        """Hex SHA-256 of everything a meeting's plan depends on besides the time: the code
+        and catalogs (`code_digest`), the meetings settings, the horizon and grace, the
+        meeting's revision (its row, facilitators and changed dates), its `plan_version`
+        (RSVPs, reminder choices, facilitators' pseudonyms, erasures) and its community's
+        offsets and language. Equal digests, and a moment before the stamp's `valid_until`,
+        mean a plan made now would be the one stored: a restart skips such meetings."""
+        base = self._stamp_bases.get(horizon)
+        if base is None:
+            base = self._stamp_bases[horizon] = "|".join(
+                (
+                    code_digest(),
+                    self.config.model_dump_json(),
+                    str(horizon.total_seconds()),
+                    str(self.outbox.grace.total_seconds()),
+                )
+            )
+        text = f"{base}|{meeting_id}|{revision}|{plan_version}|{community_inputs}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def _community_inputs(self, community_id: int) -> str:
+        """A community's settings a meeting's plan depends on, as text for `_stamp_digest`."""
+        offsets = await self.offsets(community_id)
+        language = await self._language(community_id)
+        return f"{sorted(offsets)}|{language}"
 
     async def _plan(
         self,
@@ -1071,27 +1125,31 @@ class MeetingService:
         )
         return OwnerPlan(owner, tuple(items), since, until)
 
+    def _next_plan_at(
+        self, view: MeetingView, horizon: timedelta, seen: dict[int, Seen]
+    ) -> datetime | None:
+        """When (aware UTC) the meeting needs planning again: `horizon` before its first
+        occurrence past the window planned now; None when it has none (cancelled, ended).
+        `seen`: what `wanted` found of the meetings, read first (no second look at the rule)."""
+        if view.cancelled:
+            return None
+        past = self.now + horizon + timedelta(seconds=1)
+        known = seen.get(view.id)
+        nxt = known.next_from(past) if known is not None else None
+        if nxt is None:
+            nxt = view.next_occurrence(past)
+        return nxt.start - horizon if nxt is not None else None
+
     async def _planned(
         self,
         view: MeetingView,
+        when: datetime | None,
         *,
         names: dict[tuple[int, str], str] | None = None,
-        horizon: timedelta | None = None,
-        seen: dict[int, Seen] | None = None,
     ) -> None:
-        """After the outbox holds the meeting's plan: its next planning job and its calendar.
-
-        `horizon`: as in `_plan`. `seen`: what `wanted` found of the meetings (a rebuild)."""
-        horizon = horizon if horizon is not None else self.horizon
-        nxt = None
-        if not view.cancelled:
-            past = self.now + horizon + timedelta(seconds=1)
-            known = seen.get(view.id) if seen is not None else None
-            nxt = known.next_from(past) if known is not None else None
-            if nxt is None:
-                nxt = view.next_occurrence(past)
-        if nxt is not None:
-            when = nxt.start - horizon
+        """After the outbox holds the meeting's plan: its next planning at `when` (aware UTC,
+        from `_next_plan_at`; None: never) and its calendar."""
+        if when is not None:
             self._plan_due[view.id] = when
             if self._sweep_at is None or when < self._sweep_at:
                 self._plan_sweep()  # only a sooner moment moves the sweep (no scan per meeting)
@@ -1193,6 +1251,28 @@ class MeetingService:
         await self._replan(view.id)
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def renamed(self, community_id: int, actor_key: str) -> None:
+        """A member chose or cleared a pseudonym: the announcements of meetings there that
+        name them as facilitator are planned again (their `plan_version` raised, so another
+        process's restart sees it too)."""
+        async with self._sessions.begin() as session:
+            ids = sorted(
+                await session.scalars(
+                    select(Meeting.id)
+                    .join(MeetingFacilitator, MeetingFacilitator.meeting_id == Meeting.id)
+                    .where(
+                        Meeting.community_id == community_id,
+                        MeetingFacilitator.actor_key == actor_key,
+                    )
+                    .distinct()
+                )
+            )
+            if ids:
+                await session.execute(_planned_again(ids))
+        for meeting_id in ids:
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                await self._replan(meeting_id)
+
     async def set_reminders(self, actor_key: str, on: bool) -> None:
         """Opt in to (or out of) every meeting reminder DM.
 
@@ -1287,15 +1367,98 @@ class MeetingService:
         """
         self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
         self._sweep_at = None
-        async with self._sessions() as session:
-            ids = list(await session.scalars(select(Meeting.id).order_by(Meeting.id)))
+        stale, trusted = await self._rebuild_trusted()
+        self._plan_sweep()
+        await self._mirror_trusted(trusted)
         # A chunk of meetings at a time, read, planned and written in one transaction: one
         # commit per meeting made a first start slow, and reading every meeting at once held
         # the event loop for as long as that took. Every few milliseconds the loop gets a turn:
         # members' commands and due deliveries go on while thousands of meetings are planned.
-        for id_chunk in _chunks(ids, REBUILD_BATCH):
+        for id_chunk in _chunks(stale, REBUILD_BATCH):
             await self._rebuild_chunk(*await self._rebuild_reads(id_chunk))
-        return len(ids)
+        return len(stale) + len(trusted)
+
+    async def _rebuild_trusted(self) -> tuple[list[int], list[tuple[int, int]]]:
+        """Which meetings a rebuild must plan, and which keep their stored plan.
+
+        A meeting whose stored `PlanStamp` matches its state now (`_stamp_digest` of its
+        revision, plan_version, community settings and the code) and whose next planning moment
+        has not come has in the outbox exactly what planning it now would write: a process that
+        had kept running would not have touched it either. Only its next planning moment is
+        taken from the stamp. Returns (ids to plan, (id, community id) of the others); reads
+        a few columns per meeting, a page at a time, with a turn for the event loop after each.
+        """
+        replans = dict(self._replans)
+        now = self.now
+        horizon = self.horizon
+        inputs: dict[int, str] = {}
+        stale: list[int] = []
+        trusted: list[tuple[int, int]] = []
+        after = -1
+        while True:
+            async with self._sessions() as session:
+                rows = (
+                    await session.execute(
+                        select(
+                            Meeting.id,
+                            Meeting.community_id,
+                            Meeting.revision,
+                            Meeting.plan_version,
+                        )
+                        .where(Meeting.id > after)
+                        .order_by(Meeting.id)
+                        .limit(TRUST_PAGE)
+                    )
+                ).all()
+            if not rows:
+                return stale, trusted
+            after = rows[-1][0]
+            stamps = await self.outbox.stamps_of([meeting_ref(row[0]) for row in rows])
+            new = {row[1] for row in rows} - inputs.keys()
+            if new:
+                # Each community's settings and language in a few statements, not two each.
+                await self.members.preload_communities(new)
+                await self.settings.preload(new)
+                inputs.update({cid: await self._community_inputs(cid) for cid in sorted(new)})
+            for meeting_id, community_id, revision, plan_version in rows:
+                stored = stamps.get(meeting_ref(meeting_id))
+                if (
+                    stored is not None
+                    # replanned here since the rebuild began: it plans its next moment itself
+                    and self._replans.get(meeting_id, 0) == replans.get(meeting_id, 0)
+                    and stored.trusted(
+                        self._stamp_digest(
+                            meeting_id, revision, plan_version, inputs[community_id], horizon
+                        ),
+                        now,
+                    )
+                ):
+                    if stored.valid_until is not None:
+                        self._plan_due[meeting_id] = stored.valid_until
+                    trusted.append((meeting_id, community_id))
+                else:
+                    stale.append(meeting_id)
+            await asyncio.sleep(0)
+
+    async def _mirror_trusted(self, trusted: Sequence[tuple[int, int]]) -> None:
+        """Show in their community's calendar the meetings a rebuild did not plan (a plan
+        shows every planned one): only where the platform has a calendar, since each is read
+        whole for it."""
+        shown: list[int] = []
+        for meeting_id, community_id in trusted:
+            info = await self._community_info(community_id)
+            if info is not None and self.calendar.available(info.platform):
+                shown.append(meeting_id)
+        loop = asyncio.get_running_loop()
+        turn_at = loop.time() + YIELD_SECONDS
+        for id_chunk in _chunks(shown, REBUILD_BATCH):
+            chunk = await self._load(Meeting.id.in_(id_chunk))
+            names = await self._pseudonyms(chunk)
+            for view in chunk:
+                await self.mirror(view, names=names)
+                if loop.time() >= turn_at:
+                    await asyncio.sleep(0)
+                    turn_at = loop.time() + YIELD_SECONDS
 
     async def _rebuild_reads(
         self, id_chunk: Sequence[int]
@@ -1343,24 +1506,25 @@ class MeetingService:
         plans = []
         seen: dict[int, Seen] = {}
         horizon = self.horizon
+        planned_at: dict[int, datetime | None] = {}
         for view in chunk:
-            plans.append(
-                await self._plan(
-                    view,
-                    lookback=horizon,
-                    rsvps=rsvps.get(view.id, []),
-                    names=names,
-                    latest=latest,
-                    horizon=horizon,
-                    seen=seen,
-                )
+            plan = await self._plan(
+                view,
+                lookback=horizon,
+                rsvps=rsvps.get(view.id, []),
+                names=names,
+                latest=latest,
+                horizon=horizon,
+                seen=seen,
             )
+            when = planned_at[view.id] = self._next_plan_at(view, horizon, seen)
+            plans.append(replace(plan, stamp=await self._stamp(view, horizon, when)))
             if loop.time() >= turn_at:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS
         await self.outbox.replan_many(plans)
         for view in chunk:
-            await self._planned(view, names=names, horizon=horizon, seen=seen)
+            await self._planned(view, planned_at[view.id], names=names)
             if loop.time() >= turn_at:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS

@@ -31,7 +31,7 @@ from cogs.meetings.models import Meeting
 from cogs.meetings.recurrence import describe, expand, parse_repeat
 from cogs.meetings.service import key_prefix
 from tests.harness.app import AppFactory, make_config
-from tests.harness.meetings import Recorder, cog
+from tests.harness.meetings import Recorder, after_an_update, cog
 from tests.harness.platform import FakePlatform, FakeResponder
 from tests.harness.postgres import fresh_pg_schema, pg_url
 
@@ -312,7 +312,7 @@ async def test_a_planning_sweep_that_fails_once_loses_no_later_announcement(
         )
         assert "Scheduled" in said[0].text, said[0].text
     outbox = app.outbox
-    real = outbox.replan
+    real = outbox.replan_many
     calls = 0
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -322,7 +322,7 @@ async def test_a_planning_sweep_that_fails_once_loses_no_later_announcement(
             raise OperationalError("UPDATE outbox", {}, ConnectionResetError("connection lost"))
         return await real(*args, **kwargs)
 
-    outbox.replan = flaky  # type: ignore[method-assign]
+    outbox.replan_many = flaky  # type: ignore[method-assign]
     await app.scheduler.advance(timedelta(days=10))
     assert calls > failing + 1, "the sweep never wrote a plan; nothing was tested"
     for n, hour in enumerate((18, 19, 20)):
@@ -809,6 +809,7 @@ async def test_a_room_upgrade_while_a_restart_rebuilds_keeps_the_posts_in_the_ne
         return await original(plans)
 
     service.outbox.replan_many = replan_many  # type: ignore[method-assign]
+    await after_an_update(app)
     await service.rebuild()
     assert moved
     async with app.db.sessions() as session:
@@ -865,6 +866,7 @@ async def test_a_change_made_while_a_restart_rebuilds_is_what_gets_announced(
         return await original(plans)
 
     outbox.replan_many = replan_many  # type: ignore[method-assign]
+    await after_an_update(app)
     await service.rebuild()
     assert changed
     await app.scheduler.advance(timedelta(days=2))

@@ -22,7 +22,7 @@ from bot.core.permissions import Tier
 from bot.models import OutboxItem
 from cogs.meetings.models import Meeting
 from tests.harness.app import AppFactory, make_config
-from tests.harness.meetings import Recorder, cog
+from tests.harness.meetings import Recorder, after_an_update, cog
 from tests.harness.platform import FakePlatform, Said
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
@@ -70,6 +70,7 @@ async def _during_rebuild(app: App, change: Callable[[], Awaitable[None]]) -> No
         return await original(plans)
 
     service.outbox.replan_many = replan_many  # type: ignore[method-assign]
+    await after_an_update(app)
     await service.rebuild()
     service.outbox.replan_many = original  # type: ignore[method-assign]
     assert changed

@@ -41,6 +41,8 @@ NOT_A_PERSON = {
     # A pending DM's addressee: emptied once settled, forgotten with the member; proven in
     # tests/test_outbox.py (a pending DM cannot be set up through commands here).
     ("outbox_item", "target"): "a pending DM's addressee, see tests/test_outbox.py",
+    # Only planners' owners have plan stamps (a meeting's id); none is a person.
+    ("outbox_plan_stamp", "ref"): "the id of what a planner plans (a meeting)",
 }
 # Columns that hold actor keys inside JSON text (found by the raw scan below, not by shape).
 JSON_WITH_KEYS = {("script_run", "names")}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete, select
+
 from bot.app import App
 from bot.core.message import Message
+from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
 from bot.outbox import Target
 from cogs.meetings.cog import MeetingsCog
 from tests.harness.platform import FakePlatform
@@ -30,3 +33,39 @@ def cog(app: App) -> MeetingsCog:
     found = app.cogs["meetings"]
     assert isinstance(found, MeetingsCog)
     return found
+
+
+async def after_an_update(app: App) -> None:
+    """Drop every stored plan stamp, as a restart into new code finds them (their digests name
+    the old code): the next rebuild plans every meeting."""
+    async with app.db.sessions.begin() as session:
+        await session.execute(delete(OutboxPlanStamp))
+
+
+PendingRow = tuple[
+    str, bool, datetime, datetime | None, int, str | None, tuple[tuple[str, str], ...]
+]
+
+
+async def pending(app: App) -> dict[str, PendingRow]:
+    """Every pending outbox item by key: (target, is DM, due, not after, early seconds, the
+    decrypted payload, its sorted (kind, ref) references)."""
+    async with app.db.sessions() as session:
+        refs: dict[int, list[tuple[str, str]]] = {}
+        for item_id, kind, ref in await session.execute(
+            select(OutboxItemRef.item_id, OutboxItemRef.kind, OutboxItemRef.ref)
+        ):
+            refs.setdefault(item_id, []).append((kind, ref))
+        rows = await session.scalars(select(OutboxItem).where(OutboxItem.status == "pending"))
+        return {
+            row.key: (
+                row.target,
+                row.is_dm,
+                row.due_at,
+                row.not_after,
+                row.early_seconds,
+                row.payload,
+                tuple(sorted(refs.get(row.id, []))),
+            )
+            for row in rows
+        }

@@ -49,6 +49,7 @@ from cogs.meetings.cog import MeetingsCog
 from cogs.meetings.recurrence import Occurrence, local_key
 from cogs.meetings.service import Draft, MeetingService, MeetingView
 from tests.harness.app import make_config
+from tests.harness.meetings import after_an_update, pending
 
 T0 = datetime(2026, 12, 1, 9, 0, 30, tzinfo=UTC)  # December: no clock change in these zones
 GRACE = timedelta(minutes=15)
@@ -609,20 +610,71 @@ class DeliveryMachine(RuleBasedStateMachine):
             outbox.latest_pending = real  # type: ignore[method-assign]
         self.compare(self.model.due(low, self.clock.now()), late_at=None)
 
-    @rule(downtime=st.sampled_from([0, 3, 12, 40]))
+    @rule(downtime=st.sampled_from([0, 3, 12, 40, 1500, 3000]))
     def restart(self, downtime: int) -> None:
         DeliveryMachine.calls["restart"] += 1
+        self.restart_after(downtime)
+
+    def restart_after(self, downtime: int) -> list[int]:
+        """Close the app, let `downtime` minutes pass, start it again; check what arrived and
+        what the restart trusted (`check_trusted`). Returns the ids of the meetings whose
+        stored plans it trusted."""
         self.run(self.app.close())
         low = self.clock.now()
         self.clock.set(low + timedelta(minutes=downtime))
         back = self.clock.now()
-        self.app = self.run(self.boot())
+        trusted: list[int] = []
+        real = MeetingService._rebuild_trusted
+
+        async def counted(service: MeetingService) -> tuple[list[int], list[tuple[int, int]]]:
+            stale, kept = await real(service)
+            trusted.extend(meeting_id for meeting_id, _community in kept)
+            return stale, kept
+
+        MeetingService._rebuild_trusted = counted  # type: ignore[method-assign]
+        try:
+            self.app = self.run(self.boot())
+        finally:
+            MeetingService._rebuild_trusted = real  # type: ignore[method-assign]
+        DeliveryMachine.calls["trusted"] += len(trusted)
         expected = [
             item
             for item in self.model.due(low, back)
             if back - item.due <= GRACE and (item.kind == "start" or back <= item.start)
         ]
         self.compare(expected, late_at=back)
+        self.check_trusted(trusted)
+        return trusted
+
+    def check_trusted(self, trusted: list[int]) -> None:
+        """The meetings the restart did not plan (their stored plan trusted) hold what planning
+        them all again writes: the same pending items, text, targets and references, and the
+        same next planning moments. Only items a planning sweep would write later anyway (due
+        at or after that meeting's next planning moment) may be missing."""
+        service = self.service
+        kept = self.run(pending(self.app))
+        due = dict(service._plan_due)
+        self.run(after_an_update(self.app))
+        self.run(service.rebuild())
+        again = self.run(pending(self.app))
+        assert service._plan_due == due, (due, service._plan_due)
+        for key, row in kept.items():
+            assert again.get(key) == row, (key, row, again.get(key))
+        for key, row in again.items():
+            if key not in kept:
+                meeting_id = parse_key(key)[0]
+                assert meeting_id in trusted, ("a planned meeting missed an item", key)
+                assert row[2] >= due[meeting_id], ("missing from a trusted plan", key, row)
+        self.expect_quiet()
+
+    @precondition(lambda self: self.model.meetings)
+    @rule(name=st.sampled_from(["Ana", "Ana B", None]))
+    def rename(self, name: str | None) -> None:
+        """The facilitator of every meeting chooses (or clears) a pseudonym: what is planned
+        names her so (checked by `check_trusted` at the next restart)."""
+        DeliveryMachine.calls["rename"] += 1
+        self.run(self.app.members.set_pseudonym(self.community_id, "fake:ana", name))
+        self.expect_quiet()
 
     def compare(self, expected: list[Item], late_at: datetime | None) -> None:
         """What arrived since the last check is exactly `expected`, each once, on time."""
