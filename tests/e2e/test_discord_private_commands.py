@@ -129,3 +129,41 @@ async def test_every_private_command_acknowledges_privately(
     for spec in public:
         assert not flags(first[spec.name]) & EPHEMERAL, spec.name
     assert standin.violations == []
+
+
+async def test_private_words_in_a_slash_command_show_nothing_in_the_channel(
+    discord_standin: DiscordStandin, app_factory: AppFactory
+) -> None:
+    """A slash command's options are never a message in the channel; with every answer
+    ephemeral, the words declared `private_text` reach nobody else, and there is nothing the
+    bot needs to delete (nor a note about it)."""
+    standin = discord_standin
+    app = await app_factory(clock=VirtualClock(datetime.now(UTC)), fast_typing=True)
+    adapter = DiscordAdapter(app, guild_ready_timeout=0.05)
+    alice = standin.state.user_named("alice")
+    general = standin.state.channel_named("general")
+    words = "I relapsed last night and feel awful"
+    specs = [s for s in app.registry.specs if s.private_options]
+    assert {s.name for s in specs} >= {"journal write", "journal edit", "group write"}
+    answers: dict[str, dict[str, Any]] = {}
+    async with standin.client_running(adapter.client):
+        for spec in specs:
+            slash = " ".join(adapter.command_words(spec.path))
+            options: dict[str, Any] = {o.name: words for o in spec.private_options}
+            for o in spec.options:
+                if o.required and o.name not in options:
+                    options[o.name] = 6 if o.type is OptionType.INTEGER else "zzzzzz"
+            sent = await standin.send_command(slash, options, user=alice, channel=general)
+            answers[spec.name] = await standin.wait_for_interaction_response(sent.id)
+        assert await app.dispatcher.drain(15.0)
+    for name, answer in answers.items():
+        assert flags(answer) & EPHEMERAL, name
+        assert "I removed your message" not in str(answer), name
+    shown = [
+        m["content"]
+        for m in standin.state.bot_messages(general)
+        if not int(m.get("flags") or 0) & EPHEMERAL
+    ]
+    assert not any("relapsed" in text for text in shown), shown
+    assert standin.requests("DELETE", r"/channels/\d+/messages/\d+") == []
+    assert standin.violations == []
