@@ -445,11 +445,45 @@ class Dispatcher:
         without a registered reader it is dropped unread."""
         if incoming.place.is_dm or not text.strip():
             return
+        typed = await self._typed_private_words(incoming, text)
         for cog, reader in list(self._channel_readers.items()):
             try:
                 await reader(incoming, text)
             except Exception:
                 log.exception("the channel reader of %s failed", cog)  # never the text
+        if typed is not None:
+            await self._not_run_here(incoming, *typed)
+
+    async def _typed_private_words(
+        self, incoming: Incoming, text: str
+    ) -> tuple[CommandSpec, str | None] | None:
+        """Chat that is a command carrying a member's own words (`Option.private_text`) typed
+        as a plain message where the platform does not run typed commands (Discord: `/journal
+        write ...` sent as text): its message is removed at once. (the command, why it is still
+        there) for `_not_run_here`; None for any other chat."""
+        body, _exact = _command_body(text.strip(), incoming.responder.prefix)
+        resolved = self.registry.resolve(body.split()) if body else None
+        if body is None or resolved is None:
+            return None
+        rest = _after_words(body, resolved.consumed)
+        if not _private_words_shown(incoming, resolved.spec, rest):
+            return None
+        return resolved.spec, await _remove_command(incoming)
+
+    async def _not_run_here(self, incoming: Incoming, spec: CommandSpec, left: str | None) -> None:
+        """Tell the member privately that the command typed as chat did not run (nothing of
+        it was kept) and what became of their message."""
+        try:
+            ctx = await self.context(incoming, join=False)
+            words = " ".join(incoming.responder.command_words(spec.path))
+            ran = _(
+                "I did not run `{prefix}{command}`: typed as a message, it is not a command "
+                "here, so nothing of it was kept. Choose the command from the list that opens "
+                "as you type `{prefix}`, and only you will see the answer."
+            ).format(prefix=ctx.prefix, command=words)
+            await ctx.refuse(ran + "\n" + removal_note(incoming.place.label, left))
+        except Exception:
+            log.exception("could not tell a member what became of their message")
 
     async def _refused(
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any], refusal: Message
