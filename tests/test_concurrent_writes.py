@@ -71,7 +71,9 @@ async def write_all_at_once(app: App, fake: FakePlatform, seed: int, members: in
     async def member(writes: list[Write]) -> None:
         for write in writes:
             said = await fake.say(write.member, write.command)
-            answers.append((write, said[-1].text if said else ""))
+            # every answer (a journal entry typed here is also followed by a private note
+            # that its message was removed from the channel)
+            answers.append((write, "\n".join(s.text for s in said)))
 
     await asyncio.gather(*(member(w) for w in plans.values()))
 

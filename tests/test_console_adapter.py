@@ -140,3 +140,23 @@ async def test_console_directives_refuse_what_they_cannot_do_with_a_clear_line(
     assert "[console] ana is a member" in lines
     await console.handle_line(":advance 100d")
     assert app.clock.now() == START + timedelta(days=100)
+
+
+async def test_a_journal_entry_typed_in_the_channel_shows_removed_there(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    """The console's #general is a simulated shared channel: an entry typed there is saved,
+    the channel shows the message removed, and the words appear only privately."""
+    config = make_config(cogs={"enabled": ["general", "journal"]})
+    app = await app_factory(config, clock=VirtualClock(START), fast_typing=True)
+    out = io.StringIO()
+    console = ConsoleAdapter(app, out=out, files_dir=tmp_path)
+    app.add_transport(console)
+    await console.handle_line("@ana !journal write I relapsed last night and feel awful")
+    lines = out.getvalue().splitlines()
+    assert "[#general] (a message by ana was removed)" in lines
+    private = [line for line in lines if line.startswith("[#general, private to ana]")]
+    assert any("Saved privately" in line for line in private), lines
+    assert any("I removed your message from #general" in line for line in private), lines
+    public = [line for line in lines if line.startswith("[#general]")]
+    assert not any("relapsed" in line for line in public), public

@@ -112,6 +112,12 @@ class ConsoleResponder(ResponderDefaults):
     async def defer(self, *, ephemeral: bool) -> None:
         return None
 
+    async def remove_command(self) -> str | None:
+        """The console's channel is simulated: the line typed stays on the terminal, and the
+        channel shows where it was removed, as a member of a real community would see."""
+        self._adapter.write_removed(self._place.label, self._actor.name)
+        return None
+
     async def resolve_actor(self, text: str) -> Actor | None:
         name = text.strip().lstrip("@")
         return self._adapter.users.get(name.lower()) if name else None
@@ -262,6 +268,10 @@ class ConsoleAdapter(PlatformDefaults):
             path = private_dir(self.files_dir) / Path(message.attachment.filename).name
             write_private(path, message.attachment.data)  # exports hold a member's text
             self.write(f"[file {path.name} {len(message.attachment.data)} bytes]")
+
+    def write_removed(self, where: str, name: str) -> None:
+        """Show in a channel that the bot removed a message of `name` (what others see)."""
+        self.write(f"[{where}] " + _("(a message by {name} was removed)").format(name=name))
 
     async def show_dm(self, actor: Actor, message: Message) -> None:
         """Print a direct message to `actor`."""

@@ -92,9 +92,16 @@ class Option:
     # several things (a meeting reference): when a later required option is missing, it runs
     # first, so the member is told to fix this value (which meeting?) before the missing one.
     check: str | None = None
+    # The member's own words, kept for them alone (a journal entry, feedback, an urge's
+    # details: what the product stores encrypted). Typed as text in a shared channel, the
+    # message that carried them is removed where the bot may, and the member is told
+    # privately what happened to it (see `Dispatcher.run`). Its command must answer privately.
+    private_text: bool = False
 
     def __post_init__(self) -> None:
         where = f"option {self.name!r}"
+        if self.private_text and self.type is not OptionType.STRING:
+            raise SpecError(f"{where}: private_text is for an option that takes words")
         if self.names and (self.known_only or self.type is not OptionType.STRING):
             raise SpecError(f"{where}: names is for a string option that is not known_only")
         if self.known_only and (self.required or not self.autocomplete):
@@ -168,6 +175,13 @@ class CommandSpec:
             if o.required and seen_optional:
                 raise SpecError(f"{where}: required options must come before optional ones")
             seen_optional = seen_optional or not o.required
+        if self.private_options and not self.private:
+            raise SpecError(f"{where}: a private_text option needs ephemeral=True or dm=True")
+
+    @property
+    def private_options(self) -> tuple[Option, ...]:
+        """The options carrying words meant for the member alone (`Option.private_text`)."""
+        return tuple(o for o in self.options if o.private_text)
 
     @property
     def name(self) -> str:

@@ -92,6 +92,13 @@ class Responder(Protocol):
     async def resolve_actor(self, text: str) -> Actor | None:
         """Turn typed text (a mention, an id, a name) into a person of this community."""
 
+    async def remove_command(self) -> str | None:
+        """Remove the member's message that carried this command from the shared place it
+        was typed in (Discord: delete it; Matrix: redact it), so what they wrote for themselves
+        is not left there. None when it is gone; else, in plain words to the member, why it
+        could not be removed and how they remove it themselves. Called only for a command
+        typed as text outside a DM."""
+
     async def resolve_place(self, text: str) -> Place | None:
         """Turn typed text (a channel mention, a room alias) into a place of this community."""
 
@@ -121,6 +128,13 @@ class ResponderDefaults:
     async def role_note(self, role: str, tier: Tier) -> str | None:
         """The platform shows every command to whoever may run it: nothing to add."""
         return None
+
+    async def remove_command(self) -> str | None:
+        """The platform gives the bot no way to remove a member's message: it says so."""
+        return _(
+            "I cannot remove members' messages on this platform. To remove it, delete the "
+            "message yourself."
+        )
 
     async def ping_note(self, role: str) -> str | None:
         """The platform has no roles a post can notify (Matrix power levels say who may do

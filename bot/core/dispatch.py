@@ -32,7 +32,7 @@ from bot.core.registry import Registry
 from bot.core.suggest import SharedSuggestions
 from bot.crypto import actor_tag
 from bot.i18n import _, set_language
-from bot.safety import unstorable
+from bot.safety import escape_markdown, unstorable
 from bot.services import reads
 from bot.services.members import MemberService
 
@@ -213,6 +213,11 @@ class Dispatcher:
         scope_token = reads.enter(scope)
         try:
             ctx = await self.context(incoming, spec)
+            # Words meant for the member alone, typed where others read: the message goes
+            # first (before any check can refuse), and the member learns of it privately after
+            # the command's own answer, whatever that answer was.
+            shown = _private_words_shown(incoming, spec, raw)
+            left = await _remove_command(incoming) if shown else None
             try:
                 outcome = await self._run_checked(ctx, spec, raw)
             except UserError as exc:
@@ -225,6 +230,8 @@ class Dispatcher:
                 log.exception("command %s failed (error id %s)", spec.qualified, error_id)
                 if not await self._refused(ctx, spec, raw, Message.coerce(apology(error_id))):
                     await self._apologise(ctx, error_id)
+            if shown:
+                await ctx.refuse(removal_note(incoming.place.label, left))
         except Exception:
             error_id = error_id or uuid.uuid4().hex[:8]
             outcome = "error"
@@ -438,11 +445,45 @@ class Dispatcher:
         without a registered reader it is dropped unread."""
         if incoming.place.is_dm or not text.strip():
             return
+        typed = await self._typed_private_words(incoming, text)
         for cog, reader in list(self._channel_readers.items()):
             try:
                 await reader(incoming, text)
             except Exception:
                 log.exception("the channel reader of %s failed", cog)  # never the text
+        if typed is not None:
+            await self._not_run_here(incoming, *typed)
+
+    async def _typed_private_words(
+        self, incoming: Incoming, text: str
+    ) -> tuple[CommandSpec, str | None] | None:
+        """Chat that is a command carrying a member's own words (`Option.private_text`) typed
+        as a plain message where the platform does not run typed commands (Discord: `/journal
+        write ...` sent as text): its message is removed at once. (the command, why it is still
+        there) for `_not_run_here`; None for any other chat."""
+        body, _exact = _command_body(text.strip(), incoming.responder.prefix)
+        resolved = self.registry.resolve(body.split()) if body else None
+        if body is None or resolved is None:
+            return None
+        rest = _after_words(body, resolved.consumed)
+        if not _private_words_shown(incoming, resolved.spec, rest):
+            return None
+        return resolved.spec, await _remove_command(incoming)
+
+    async def _not_run_here(self, incoming: Incoming, spec: CommandSpec, left: str | None) -> None:
+        """Tell the member privately that the command typed as chat did not run (nothing of
+        it was kept) and what became of their message."""
+        try:
+            ctx = await self.context(incoming, join=False)
+            words = " ".join(incoming.responder.command_words(spec.path))
+            ran = _(
+                "I did not run `{prefix}{command}`: typed as a message, it is not a command "
+                "here, so nothing of it was kept. Choose the command from the list that opens "
+                "as you type `{prefix}`, and only you will see the answer."
+            ).format(prefix=ctx.prefix, command=words)
+            await ctx.refuse(ran + "\n" + removal_note(incoming.place.label, left))
+        except Exception:
+            log.exception("could not tell a member what became of their message")
 
     async def _refused(
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any], refusal: Message
@@ -711,6 +752,51 @@ def apology(error_id: str) -> str:
         "Sorry, something went wrong on my side. Nothing you did caused it. "
         "If it keeps happening, tell a moderator the error id `{error_id}`."
     ).format(error_id=error_id)
+
+
+def _private_words_shown(
+    incoming: Incoming, spec: CommandSpec, raw: str | Mapping[str, Any]
+) -> bool:
+    """Whether a command typed as text in a shared place carries words one of its
+    `Option.private_text` options takes. Words that cannot be read as the command's options
+    count as carrying them: which option they were meant for is unknown."""
+    if incoming.place.is_dm or not isinstance(raw, str) or not raw.strip():
+        return False
+    private = spec.private_options
+    if not private:
+        return False
+    try:
+        values = bind_text(spec, raw)
+    except UserError:
+        return True
+    return any(str(values.get(o.name) or "").strip() for o in private)
+
+
+async def _remove_command(incoming: Incoming) -> str | None:
+    """Remove the message that carried a command (`Responder.remove_command`); why it is
+    still there when it could not be, never raising."""
+    try:
+        return await incoming.responder.remove_command()
+    except Exception:
+        log.exception("removing a member's message failed")
+        return _("Something went wrong on my side while removing it.")
+
+
+def removal_note(place: str, left: str | None) -> str:
+    """What the member is told privately after their own words were typed in `place` (its
+    label, e.g. `#general`): that the message is gone, or that it is still there (`left`: why,
+    and how to remove it). Never quotes the words."""
+    where = escape_markdown(place) if place else _("the channel")
+    if left is None:
+        text = _(
+            "I removed your message from {place}, so others there no longer see what you wrote."
+        ).format(place=where)
+    else:
+        text = _(
+            "Your message in {place} is still there for others to read: I could not remove "
+            "it. {why}"
+        ).format(place=where, why=left)
+    return text + " " + _("Next time, write it to me in a direct message, where only you see it.")
 
 
 def _command_body(text: str, prefix: str) -> tuple[str | None, bool]:

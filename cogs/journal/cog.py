@@ -303,6 +303,7 @@ class JournalCog(Cog, GroupJournal):
                 'Your entry; may start with title:"..." mood:1-10 visibility:shared',
                 required=False,
                 max_length=6000,
+                private_text=True,
             ),
         ),
         ephemeral=True,
@@ -325,9 +326,7 @@ class JournalCog(Cog, GroupJournal):
         if saved.newly_shared:
             await self._announce(community_id, saved.entry, ctx.prefix)
         reply = render.saved(saved.entry, ctx.prefix)
-        await ctx.reply(
-            reply + render.public_typing_tip(ctx.place.is_dm, ctx.prefix), ephemeral=True
-        )
+        await ctx.reply(reply, ephemeral=True)
 
     @command(
         "journal",
@@ -412,6 +411,7 @@ class JournalCog(Cog, GroupJournal):
                 'New text; may start with title:"..." mood:1-10 visibility:...',
                 required=False,
                 max_length=6000,
+                private_text=True,
             ),
         ),
         ephemeral=True,
@@ -437,8 +437,7 @@ class JournalCog(Cog, GroupJournal):
         changed = new_body is not None or "title" in fields or "mood" in fields
         note = await self._refeed(saved, ctx.prefix, changed=changed)
         await ctx.reply(
-            _with(render.entry_updated(code=saved.entry.code), note)
-            + render.public_typing_tip(ctx.place.is_dm, ctx.prefix),
+            _with(render.entry_updated(code=saved.entry.code), note),
             ephemeral=True,
         )
 
@@ -509,7 +508,13 @@ class JournalCog(Cog, GroupJournal):
                 max_length=32,
                 autocomplete="complete_shared",
             ),
-            Option("text", OptionType.STRING, "Your encouragement", max_length=2000),
+            Option(
+                "text",
+                OptionType.STRING,
+                "Your encouragement",
+                max_length=2000,
+                private_text=True,  # for the author's eyes: it reaches them privately
+            ),
         ),
         ephemeral=True,
     )
@@ -819,6 +824,7 @@ class JournalCog(Cog, GroupJournal):
                 "Your entry; leave out for a DM dialogue",
                 required=False,
                 max_length=6000,
+                private_text=True,
             ),
         ),
         ephemeral=True,
@@ -848,9 +854,7 @@ class JournalCog(Cog, GroupJournal):
         if group and "group" in ctx.read_from_words and not repeated:
             # The leading word was one of the member's groups: say so, and how to keep it.
             reply += " " + render.word_read_as_group(group, body, ctx.prefix)
-        await ctx.reply(
-            reply + render.public_typing_tip(ctx.place.is_dm, ctx.prefix), ephemeral=True
-        )
+        await ctx.reply(reply, ephemeral=True)
 
     @command(
         "group",

@@ -37,16 +37,6 @@ def visibility_label(entry: EntryView) -> str:
     return _("shared") if entry.visibility == SHARED else _("private")
 
 
-def public_typing_tip(is_dm: bool, prefix: str) -> str:
-    """On text platforms a command typed in a room is seen by the room: say so."""
-    if is_dm or prefix == "/":
-        return ""
-    return "\n" + _(
-        "Tip: write in a direct message with me if you'd rather nobody sees the text as "
-        "you type it."
-    )
-
-
 def feed_post(entry: EntryView, name: str, prefix: str) -> Message:
     """A newly shared entry, as posted to the feed channel."""
     return Message.of(

@@ -647,6 +647,7 @@ class WorksheetsCog(Cog):
                 "What set it off; what you did (and e.g. 20 min)",
                 required=False,
                 max_length=500,
+                private_text=True,
             ),
         ),
     )

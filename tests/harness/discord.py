@@ -2258,6 +2258,16 @@ class DiscordStandin:
         message = self._channel_message(m[1], m[2])
         if message is None:
             return _error(404, 10008, "Unknown Message")
+        channel = self.state.channels.get(int(m[1]))
+        others = message["author"]["id"] != str(self.state.bot.id)
+        # Discord: deleting someone else's message needs Manage Messages in the channel
+        if (
+            others
+            and channel is not None
+            and channel.type != CHANNEL_DM
+            and not self._bot_channel_permissions(channel) & MANAGE_MESSAGES
+        ):
+            return _error(403, 50013, "Missing Permissions")
         await self._delete(message)
         return _no_content()
 

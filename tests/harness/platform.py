@@ -44,6 +44,17 @@ class Said:
 
 
 @dataclass
+class Typed:
+    """One line a member typed outside a DM, which everyone in that channel reads until the
+    bot removes it."""
+
+    by: str  # the member's actor id
+    where: str  # the channel's id
+    text: str
+    removed: bool = False
+
+
+@dataclass
 class FakeResponder(ResponderDefaults):
     """Records replies instead of talking to a platform."""
 
@@ -51,6 +62,15 @@ class FakeResponder(ResponderDefaults):
     actor: Actor
     place: Place
     prefix: str = "!"
+    line: Typed | None = None  # the line this event is, when typed in a channel
+
+    async def remove_command(self) -> str | None:
+        if self.line is None:
+            return "I cannot tell which message it was."
+        if not self.platform.can_remove:
+            return "I lack the permission to remove messages here. Delete it yourself."
+        self.line.removed = True
+        return None
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         message = clean(message)
@@ -93,6 +113,8 @@ class FakePlatform(PlatformDefaults):
     delivered_keys: set[str] = field(default_factory=set)
     deferred: int = 0
     reachable: bool = True
+    typed: list[Typed] = field(default_factory=list)  # lines members typed in channels
+    can_remove: bool = True  # whether the bot may remove members' messages
 
     def actor(self, name: str, tier: Tier = Tier.MEMBER) -> Actor:
         """A person of the fake community."""
@@ -111,7 +133,13 @@ class FakePlatform(PlatformDefaults):
     async def say(self, name: str, text: str, *, dm: bool = False) -> list[Said]:
         """Type a line as `name`; returns what the bot said in response."""
         before = len(self.said)
-        await self.app.dispatcher.handle_text(self.incoming(name, dm=dm), text, "!")
+        incoming = self.incoming(name, dm=dm)
+        if not dm:
+            line = Typed(incoming.actor.id, incoming.place.id, text)
+            self.typed.append(line)
+            assert isinstance(incoming.responder, FakeResponder)
+            incoming.responder.line = line
+        await self.app.dispatcher.handle_text(incoming, text, "!")
         return self.said[before:]
 
     async def send(self, target: Target, message: Message, idempotency_key: str) -> str:

@@ -433,6 +433,27 @@ class ChannelMessageResponder(ResponderDefaults):
     async def defer(self, *, ephemeral: bool) -> None:
         return None
 
+    async def remove_command(self) -> str | None:
+        """Delete the member's message (someone else's message needs Manage Messages)."""
+        how = _(
+            "To remove it, hover over the message (or long-press it), open its menu and choose "
+            "Delete Message."
+        )
+        try:
+            await self._message.delete()
+        except discord.NotFound:
+            return None  # gone already
+        except discord.Forbidden:
+            return (
+                _("Deleting others' messages there needs the Manage Messages permission.")
+                + " "
+                + how
+            )
+        except discord.HTTPException as exc:
+            log.info("a message with private words stays in its channel: %s", exc)
+            return how
+        return None
+
     async def resolve_actor(self, text: str) -> Actor | None:
         return await self._adapter.resolve_actor(text, self._guild, {})
 

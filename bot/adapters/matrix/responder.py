@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bot.adapters.matrix.incoming import Origin
 from bot.adapters.matrix.panels import MessageSender
+from bot.adapters.matrix.sending import Sender
 from bot.core.context import ResponderDefaults
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
@@ -27,6 +28,7 @@ class Outlet(MessageSender, Protocol):
     """What a responder asks of the adapter."""
 
     prefix: str
+    sender: Sender
 
     async def send_dm(
         self, user_id: str, message: Message, *, key: str | None = None
@@ -85,6 +87,7 @@ class MatrixResponder(ResponderDefaults):
         self._pointed = pressed is not None
         # m.relates_to of what is answered where the command was typed; None: not linked
         self._relates = origin.relation() if origin is not None else None
+        self._origin = origin
 
     async def reply(self, message: Message, *, ephemeral: bool) -> None:
         if self._place.is_dm:
@@ -138,6 +141,37 @@ class MatrixResponder(ResponderDefaults):
 
     async def resolve_actor(self, text: str) -> Actor | None:
         return self._outlet.resolve_actor(self._place.id, text)
+
+    async def remove_command(self) -> str | None:
+        """Redact the command's event (the bot needs the room's power to redact others'
+        events); why not, and how the member redacts it, when that fails."""
+        how = _(
+            "To remove it, open the message's menu in your Matrix app and choose Remove (or "
+            "Delete)."
+        )
+        if self._origin is None:
+            return how
+        room_id, sender = self._place.id, self._outlet.sender
+        try:
+            await sender.redact(room_id, self._origin.event_id)
+        except DeliveryError as exc:
+            log.info("a command with private words stays in its room: %s", exc)
+            room = sender.client.rooms.get(room_id)
+            if room is None:
+                return how
+            levels = room.power_levels
+            needed, mine = levels.defaults.redact, levels.get_user_level(sender.client.user_id)
+            if mine >= needed:
+                return _("The homeserver did not let me just now.") + " " + how
+            return (
+                _(
+                    "Removing others' messages in this room needs power level {needed} and "
+                    "mine is {level}; a room admin can raise mine."
+                ).format(needed=needed, level=mine)
+                + " "
+                + how
+            )
+        return None
 
     async def resolve_place(self, text: str) -> Place | None:
         return await self._outlet.resolve_place(self._place, text)

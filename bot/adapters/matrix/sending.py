@@ -153,7 +153,9 @@ class Sender:
         return str(response.event_id)
 
     async def redact(self, room_id: str, event_id: str) -> None:
-        """Redact an event the bot sent (a sender may always redact its own); gone is fine.
+        """Redact an event: one the bot sent (a sender may always redact its own), or a
+        member's (a command carrying private words, a reaction that pressed a button: that
+        needs the room's power to redact others' events); gone is fine.
 
         Raises:
             DeliveryError: unreachable (tried again later), or permanent when the bot is no

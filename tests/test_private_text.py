@@ -1,0 +1,166 @@
+"""Words a member writes for themselves, typed as a command in a shared channel.
+
+A journal entry, feedback, an urge's details (`Option.private_text`): typed as `!journal write
+...` in a channel everyone reads, the bot removes the message where it may, still does what
+was asked (the entry is saved, the answer is private), and tells the member privately that
+the message is gone, or, when it could not remove it, that it is still there and how to remove
+it. The words never appear in anything the bot posts in the channel. In a DM nothing changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.app import App
+from bot.core.commands import CommandSpec, OptionType
+from tests.harness.app import AppFactory
+from tests.harness.journal import code_in
+from tests.harness.platform import FakePlatform, Said
+
+PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Words no answer of the bot contains by chance (no vowels), so finding one is an echo.
+WORD = st.text("bcdfghjklmnpqrstvwxz", min_size=6, max_size=12)
+WORDS = st.lists(WORD, min_size=1, max_size=12).map(" ".join)
+# Where the line is typed: a channel where the bot may remove messages, one where it may not,
+# and the member's DM with the bot.
+KINDS = ("channel", "channel without permission", "dm")
+REMOVED = "I removed your message from #general"
+STILL_THERE = "Your message in #general is still there for others to read"
+# The commands whose words are the member's own; a flag taken off one of them fails here.
+EXPECTED = {
+    "journal write": "text",
+    "journal edit": "text",
+    "journal feedback": "text",
+    "group write": "text",
+    "urge log": "details",
+}
+
+
+def private_commands(app: App) -> list[CommandSpec]:
+    """Every registered command with an option declared `private_text`."""
+    return [spec for spec in app.registry.specs if spec.private_options]
+
+
+def line_for(spec: CommandSpec, words: str) -> str:
+    """`!path` with a plausible value for each required option before the private one (an
+    entry id that names nothing, a number), then the member's words."""
+    parts = [f"!{spec.name}"]
+    for option in spec.options:
+        if option.private_text:
+            break
+        if option.required or option.type is OptionType.INTEGER:
+            parts.append("6" if option.type is OptionType.INTEGER else "zzzzzz")
+    return " ".join([*parts, words])
+
+
+def public(said: list[Said]) -> str:
+    return "\n".join(s.text for s in said if s.where == "channel")
+
+
+def private_to(said: list[Said], who: str) -> str:
+    return "\n".join(s.text for s in said if s.where != "channel" and s.to == who)
+
+
+@pytest_asyncio.fixture
+async def world(app_factory: AppFactory) -> AsyncIterator[tuple[App, FakePlatform]]:
+    """Every cog on the recording platform, with a group journal for ana to write in."""
+    app, fake = await app_factory.on_platform()
+    await fake.say("ana", "!group create Tuesday")
+    yield app, fake
+
+
+async def test_the_commands_carrying_a_members_own_words_are_declared(
+    world: tuple[App, FakePlatform],
+) -> None:
+    app, _fake = world
+    declared = {
+        spec.name: ",".join(o.name for o in spec.private_options) for spec in private_commands(app)
+    }
+    assert declared == EXPECTED
+    assert all(spec.private for spec in private_commands(app))
+
+
+@PROPERTY
+@given(data=st.data())
+async def test_private_words_never_stay_or_show_in_a_shared_channel(
+    world: tuple[App, FakePlatform], data: st.DataObject
+) -> None:
+    app, fake = world
+    for spec in private_commands(app):
+        words = data.draw(WORDS, label=spec.name)
+        kind = data.draw(st.sampled_from(KINDS), label="where")
+        fake.can_remove = kind != "channel without permission"
+        typed_before = len(fake.typed)
+        said = await fake.say("ana", line_for(spec, words), dm=kind == "dm")
+        shown = public(said)
+        told = private_to(said, "ana")
+        for word in words.split():
+            assert word not in shown, (spec.name, kind, shown)
+        typed = fake.typed[typed_before:]
+        if kind == "dm":
+            assert typed == []
+            assert REMOVED not in told and STILL_THERE not in told
+        elif kind == "channel":
+            assert [t.removed for t in typed] == [True], spec.name
+            assert REMOVED in told, (spec.name, told)
+        else:
+            assert [t.removed for t in typed] == [False], spec.name
+            assert STILL_THERE in told and "Delete it yourself" in told, (spec.name, told)
+        for note in said:
+            if REMOVED in note.text or STILL_THERE in note.text:
+                assert not any(word in note.text for word in words.split()), note.text
+
+
+async def test_an_entry_typed_in_the_channel_is_saved_and_its_message_removed(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", "!journal write I relapsed last night and feel awful")
+    assert [t.removed for t in fake.typed] == [True]
+    assert all(s.where == "ephemeral" for s in said)
+    assert "Saved privately" in said[0].text
+    assert REMOVED in said[-1].text
+    assert "direct message" in said[-1].text
+    read = await fake.say("ana", f"!journal read {code_in(said)}", dm=True)
+    assert "I relapsed last night and feel awful" in read[0].text
+
+
+async def test_without_permission_the_member_learns_the_words_are_still_there(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    fake.can_remove = False
+    said = await fake.say("ana", "!journal write I relapsed last night and feel awful")
+    assert [t.removed for t in fake.typed] == [False]
+    assert "Saved privately" in said[0].text
+    assert STILL_THERE in said[-1].text and "Delete it yourself" in said[-1].text
+    assert "relapsed" not in public(said)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "!journal list",  # no words of the member's own
+        "!journal edit zzzzzz",  # an id only: the dialogue takes the words privately
+        "!journal write",  # no text: a DM dialogue takes it
+        "!me show",
+    ],
+)
+async def test_commands_without_private_words_leave_the_message_alone(
+    app_factory: AppFactory, line: str
+) -> None:
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    assert [t.removed for t in fake.typed] == [False]
+    assert REMOVED not in private_to(said, "ana")
