@@ -1374,8 +1374,23 @@ class MeetingService:
         # commit per meeting made a first start slow, and reading every meeting at once held
         # the event loop for as long as that took. Every few milliseconds the loop gets a turn:
         # members' commands and due deliveries go on while thousands of meetings are planned.
-        for id_chunk in _chunks(stale, REBUILD_BATCH):
-            await self._rebuild_chunk(*await self._rebuild_reads(id_chunk))
+        # A chunk's write runs while the next chunk is read and planned: SQLite writes
+        # outside the interpreter's lock, so the two overlap on two cores.
+        writing: asyncio.Task[None] | None = None
+        try:
+            for id_chunk in _chunks(stale, REBUILD_BATCH):
+                chunk, rsvps, names, latest, replans = await self._rebuild_reads(id_chunk)
+                plans, planned_at = await self._rebuild_plans(chunk, rsvps, names, latest)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(
+                    self._rebuild_write(chunk, names, replans, plans, planned_at)
+                )
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
         return len(stale) + len(trusted)
 
     async def _rebuild_trusted(self) -> tuple[list[int], list[tuple[int, int]]]:
@@ -1483,24 +1498,15 @@ class MeetingService:
         latest = await self.outbox.latest_pending_many([meeting_ref(v.id) for v in chunk])
         return chunk, rsvps, names, latest, replans
 
-    async def _rebuild_chunk(
+    async def _rebuild_plans(
         self,
         chunk: list[MeetingView],
         rsvps: dict[int, list[RsvpView]],
         names: dict[tuple[int, str], str],
         latest: dict[OutboxRef, datetime | None],
-        replans: dict[int, int],
-    ) -> None:
-        """Plan one chunk of meetings in one outbox transaction, then their next jobs; the
-        event loop gets a turn every `YIELD_SECONDS`.
-
-        A meeting changed between the chunk's read and its write (a member's command during
-        one of those turns, here or in another process) had its own replan, which this write
-        may have undone with the plan of the meeting as it was read: such a meeting is
-        planned again, from a fresh read. A change is seen by a replan begun here since the
-        read, or by the meeting's revision (every change to the meeting row raises it) or
-        `plan_version` (every RSVP, reminder choice or erasure raises it).
-        """
+    ) -> tuple[list[OwnerPlan], dict[int, datetime | None]]:
+        """The plans (with their stamps) of one chunk of meetings a rebuild read, and each
+        meeting's next planning moment; the event loop gets a turn every `YIELD_SECONDS`."""
         loop = asyncio.get_running_loop()
         turn_at = loop.time() + YIELD_SECONDS
         plans = []
@@ -1522,6 +1528,28 @@ class MeetingService:
             if loop.time() >= turn_at:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS
+        return plans, planned_at
+
+    async def _rebuild_write(
+        self,
+        chunk: list[MeetingView],
+        names: dict[tuple[int, str], str],
+        replans: dict[int, int],
+        plans: list[OwnerPlan],
+        planned_at: dict[int, datetime | None],
+    ) -> None:
+        """Write one chunk's plans in one outbox transaction, then their next planning moments
+        and calendars; the event loop gets a turn every `YIELD_SECONDS`.
+
+        A meeting changed between the chunk's read and its write (a member's command during
+        one of those turns, here or in another process) had its own replan, which this write
+        may have undone with the plan of the meeting as it was read: such a meeting is
+        planned again, from a fresh read. A change is seen by a replan begun here since the
+        read, or by the meeting's revision (every change to the meeting row raises it) or
+        `plan_version` (every RSVP, reminder choice or erasure raises it).
+        """
+        loop = asyncio.get_running_loop()
+        turn_at = loop.time() + YIELD_SECONDS
         await self.outbox.replan_many(plans)
         for view in chunk:
             await self._planned(view, planned_at[view.id], names=names)
