@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bot.app import App
+from bot.clock import VirtualClock
 from bot.core.message import Message
+from bot.core.permissions import Tier
 from bot.outbox import Target
 from cogs.meetings.cog import MeetingsCog
+from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 
 
@@ -30,3 +34,23 @@ def cog(app: App) -> MeetingsCog:
     found = app.cogs["meetings"]
     assert isinstance(found, MeetingsCog)
     return found
+
+
+async def circle(
+    app_factory: AppFactory,
+    *,
+    clock: VirtualClock,
+    meetings: dict[str, Any] | None = None,
+    more: tuple[str, ...] = (),
+) -> tuple[App, Recorder]:
+    """An app with the meetings cog (and the cogs named in `more`) on `clock`, a recording
+    platform, a facilitator `fac` and a moderator `mod`."""
+    cogs: dict[str, Any] = {"enabled": ["general", "meetings", *more]}
+    if meetings:
+        cogs["meetings"] = meetings
+    app = await app_factory(make_config(cogs=cogs), clock=clock)
+    fake = Recorder(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    fake.actor("mod", Tier.MODERATOR)
+    return app, fake
