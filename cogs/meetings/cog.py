@@ -338,7 +338,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         )
         await self.service.rsvp(view, actor, key, remind)
         off = remind is not None and await self.service.reminders_off(actor)
-        answer = render.rsvp_noted(view, occ, remind, off, ctx.prefix)
+        begun = occ.start <= self.clock.now()  # the "starting now" post has buttons too
+        answer = render.rsvp_noted(view, occ, remind, off, ctx.prefix, under_way=begun)
         await ctx.reply(
             Message(
                 text=(*answer.text, "\n" + render.interested_note(ctx.actor.platform)),

@@ -5,8 +5,8 @@ occurrence being its planned local wall time and `<due>` the UTC time it is due 
 a new meeting from a deleted one whose row id it reuses). Kinds: `remind<offset>` and `start`
 in the announcement channel, `dm<rsvp id>` reminder DMs; the `cancelled` / `moved` /
 `restored` notices end in `r<revision>` instead, the meeting's plan generation after that
-change, and so do the DMs telling members who RSVP'd to a changed date (`told<rsvp id>`, see
-`_tell` and cogs/meetings/notices.py). Every change to a meeting, its RSVPs, its members' reminder choice or the community's
+change; so do the DMs to members whose RSVP'd date a change touched (`told<rsvp id>`, `_tell`).
+Every change to a meeting, its RSVPs, its members' reminder choice or the community's
 offsets goes through one path, `_replan`: the wanted items are computed from the meeting's
 current state and the outbox reconciles the meeting's pending items with them (see
 `Outbox.replan`). A withdrawn item is deleted, so planning it again later is never refused; an
