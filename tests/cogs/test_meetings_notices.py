@@ -9,6 +9,7 @@ notice is no reminder. The answers to an RSVP and its withdrawal name the meetin
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -328,3 +329,36 @@ def test_the_notices_in_the_console_in_each_members_own_zone(tmp_path: Path) -> 
     # deleted: Cat (every date) and Ben (8 December was cancelled; nothing of his is to come)
     assert "[dm cat] Tuesday circle will not meet any more." in out
     assert out.count("[dm dan]") == 1 and out.count("[dm ben] Tuesday circle") == 1
+
+
+# --- no path that changes a date goes around the notices -----------------------------------
+
+# Methods that change a meeting's row without changing any date, and why.
+NO_DATE_CHANGED = {
+    "set_ping_role": "who the announcements ping",
+    "_set_change": "a helper: its callers read the meeting before and tell after",
+}
+
+
+def test_every_change_to_a_meeting_or_its_dates_tells_the_members() -> None:
+    """A method that writes a meeting's row, its exceptions or deletes it reads the meeting as
+    it was (`_as_it_was`) and hands it to `_tell`; a new one that forgot would let a reminder
+    vanish silently again."""
+    source = (Path(__file__).parents[2] / "cogs" / "meetings" / "service.py").read_text()
+    tree = ast.parse(source)
+    service = next(
+        n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "MeetingService"
+    )
+    writers = []
+    for node in service.body:
+        if not isinstance(node, ast.AsyncFunctionDef):
+            continue
+        text = ast.get_source_segment(source, node) or ""
+        if any(w in text for w in ("self._bump(", "self._set_change(", "delete(Meeting)")):
+            writers.append(node.name)
+            if node.name not in NO_DATE_CHANGED:
+                assert "self._as_it_was(" in text and "self._tell(" in text, node.name
+    assert {"update", "cancel_series", "cancel_occurrence", "move_occurrence", "restore"} <= set(
+        writers
+    ), writers
+    assert "remove" in writers, writers
