@@ -48,7 +48,7 @@ def main(sequences: int, steps: int, chosen_seed: int) -> None:
     print(f"seed {chosen_seed}, up to {steps} steps per sequence")
     print(
         f"checked {m.sequences} sequences, {m.checked_steps} steps, "
-        f"{m.checked_items} due deliveries in {elapsed:.0f} s"
+        f"{m.checked_items} due deliveries, {m.told} private change notices in {elapsed:.0f} s"
     )
     print("rules: " + ", ".join(f"{k} {v}" for k, v in sorted(m.calls.items())))
     print(f"verdict: {'FAILED ' + failure if failure else 'every sequence matched the oracle'}")

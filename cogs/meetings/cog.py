@@ -338,7 +338,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         )
         await self.service.rsvp(view, actor, key, remind)
         off = remind is not None and await self.service.reminders_off(actor)
-        answer = render.rsvp_noted(view, occ, remind, off, ctx.prefix)
+        begun = occ.start <= self.clock.now()  # the "starting now" post has buttons too
+        answer = render.rsvp_noted(view, occ, remind, off, ctx.prefix, under_way=begun)
         await ctx.reply(
             Message(
                 text=(*answer.text, "\n" + render.interested_note(ctx.actor.platform)),
@@ -444,20 +445,28 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         place = ctx.own_place(place)
         return place.key, place.label
 
-    async def _occurrence(self, view: MeetingView, when: str) -> Occurrence:
-        """`next` or a date (in the meeting's zone) to one upcoming occurrence."""
+    async def _occurrence(
+        self, view: MeetingView, when: str, *, under_way: bool = False
+    ) -> Occurrence:
+        """`next` or a date (in the meeting's zone) to one upcoming occurrence.
+
+        `under_way`: one that has begun and not ended counts too (an RSVP): for `next` when no
+        later one is coming, for a date when it is that date's."""
         now = self.clock.now()
         word = when.strip().lower()
         if word in ("", "next"):
             nxt = view.next_occurrence(now)
+            if nxt is None and under_way:
+                nxt = self.service.under_way(view)
             if nxt is None:
                 raise UserError(render.no_upcoming_meeting(title=view.title))
             return nxt
         day = parse_date(word)
         low = datetime.combine(day, datetime.min.time(), view.zone) - timedelta(days=2)
+        earliest = now - view.duration + timedelta(seconds=1) if under_way else now
         found = [
             o
-            for o in view.occurrences(max(now, low), low + timedelta(days=5))
+            for o in view.occurrences(max(earliest, low), low + timedelta(days=5))
             if o.key[:10] == day.isoformat() or o.start.astimezone(view.zone).date() == day
         ]
         if not found:
@@ -896,14 +905,18 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         occ: Occurrence | None = None
         if when.strip().lower() in ("all", "series"):
             if view.next_occurrence(self.clock.now()) is None:
-                raise UserError(render.no_upcoming_meeting(title=view.title))
+                # the last date, under way: an RSVP to it (the series has no later one)
+                occ = await self._occurrence(view, "next", under_way=True)
         else:
-            occ = await self._occurrence(view, when)
+            occ = await self._occurrence(view, when, under_way=True)
         remind = await self.service.rsvp(
             view, ctx.actor.key, occ.key if occ else "", remind, keep_reminder=reminder is None
         )
         off = remind is not None and await self.service.reminders_off(ctx.actor.key)
-        await ctx.reply(render.rsvp_noted(view, occ, remind, off, ctx.prefix), ephemeral=True)
+        begun = occ is not None and occ.start <= self.clock.now()
+        await ctx.reply(
+            render.rsvp_noted(view, occ, remind, off, ctx.prefix, under_way=begun), ephemeral=True
+        )
 
     @command(
         "meeting",
@@ -925,11 +938,11 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def unrsvp(self, ctx: Context, meeting: str, when: str = "all") -> None:
         """Take back your RSVP (and its reminder)."""
         view = await self._meeting(ctx, meeting)
-        key: str | None = None
+        occ: Occurrence | None = None
         if when.strip().lower() not in ("all", "series"):
-            key = (await self._occurrence(view, when)).key
-        removed = await self.service.unrsvp(view, ctx.actor.key, key)
-        await ctx.reply(render.unrsvp(bool(removed)), ephemeral=True)
+            occ = await self._occurrence(view, when, under_way=True)
+        removed = await self.service.unrsvp(view, ctx.actor.key, occ.key if occ else None)
+        await ctx.reply(render.unrsvp(view, occ, removed), ephemeral=True)
 
     @command(
         "meeting",

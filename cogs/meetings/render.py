@@ -15,6 +15,7 @@ from bot.core import (
     _,
     current_language,
     escape_markdown,
+    fill_parts,
     ngettext,
 )
 from cogs.meetings import recurrence
@@ -52,9 +53,15 @@ def already_announced(offsets_minutes: list[int]) -> str:
 
 
 def length(duration_minutes: int) -> str:
-    """`1h30`: a meeting's length."""
+    """A meeting's length as people say it: `30 minutes`, `1 hour`, `1 hour 30 minutes`."""
     hours, minutes = divmod(duration_minutes, 60)
-    return _("{h}h{m:02d}").format(h=hours, m=minutes)
+    said_hours = ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+    said_minutes = ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+    if not hours:
+        return said_minutes
+    if not minutes:
+        return said_hours
+    return _("{hours} {minutes}").format(hours=said_hours, minutes=said_minutes)
 
 
 def info(
@@ -166,8 +173,11 @@ def rsvp_noted(
     remind_minutes: int | None,
     reminders_off: bool,
     prefix: str,
+    under_way: bool = False,
 ) -> Message:
-    """The private answer to an RSVP: to which meeting (or the whole series), and the DM."""
+    """The private answer to an RSVP: to which meeting (or the whole series), and the DM.
+
+    `under_way`: the occurrence has begun and not ended; no reminder is promised for it."""
     title = escape_markdown(view.title)
     what: list[Part] = (
         [_("every **{title}**").format(title=title)]
@@ -175,8 +185,12 @@ def rsvp_noted(
         else [_("**{title}** on ").format(title=title), When(occurrence.start)]
     )
     parts: list[Part] = [_("Noted: you plan to come to "), *what, "."]
+    if under_way:
+        parts.append(" " + _("It is under way now."))
     parts.append(" " + _("Only you see this; others see a count."))
-    if remind_minutes is not None:
+    if remind_minutes is not None and under_way:
+        parts.append(" " + _("It has begun, so there is no reminder for it."))
+    elif remind_minutes is not None:
         if reminders_off:
             parts.append(
                 " "
@@ -338,9 +352,22 @@ def ping(view: MeetingView, on: bool) -> str:
     return _("Announcements of **{title}** ping nobody.").format(title=title)
 
 
-def unrsvp(removed: bool) -> str:
-    """An RSVP taken back, or none to take back."""
-    return _("Your RSVP is removed.") if removed else _("You had no RSVP there.")
+def unrsvp(view: MeetingView, occurrence: Occurrence | None, removed: int) -> Message:
+    """An RSVP taken back (`removed` of them), or none to take back: to which meeting and
+    date (`occurrence`; None: every RSVP to the meeting)."""
+    title = escape_markdown(view.title)
+    if occurrence is None:
+        if removed:
+            return Message.of(
+                _("Your RSVP to **{title}** is removed, with its reminder.").format(title=title)
+            )
+        return Message.of(_("You had no RSVP to **{title}**.").format(title=title))
+    template = (
+        _("Your RSVP to **{title}** on {when} is removed, with its reminder.")
+        if removed
+        else _("You had no RSVP to **{title}** on {when}.")
+    )
+    return Message.of(*fill_parts(template, {"title": [title], "when": [When(occurrence.start)]}))
 
 
 def reminders(on: bool) -> str:

@@ -5,7 +5,8 @@ occurrence being its planned local wall time and `<due>` the UTC time it is due 
 a new meeting from a deleted one whose row id it reuses). Kinds: `remind<offset>` and `start`
 in the announcement channel, `dm<rsvp id>` reminder DMs; the `cancelled` / `moved` /
 `restored` notices end in `r<revision>` instead, the meeting's plan generation after that
-change. Every change to a meeting, its RSVPs, its members' reminder choice or the community's
+change; so do the DMs to members whose RSVP'd date a change touched (`told<rsvp id>`, `_tell`).
+Every change to a meeting, its RSVPs, its members' reminder choice or the community's
 offsets goes through one path, `_replan`: the wanted items are computed from the meeting's
 current state and the outbox reconciles the meeting's pending items with them (see
 `Outbox.replan`). A withdrawn item is deleted, so planning it again later is never refused; an
@@ -86,6 +87,7 @@ from cogs.meetings.models import (
     MeetingReminderOptOut,
     MeetingRsvp,
 )
+from cogs.meetings.notices import notices
 from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_zone
 
 # A pre-announcement ("starts in 10 minutes") may go up to this many seconds early when many
@@ -707,7 +709,10 @@ class MeetingService:
         add: Iterable[str] = (),
         remove: Iterable[str] = (),
     ) -> MeetingView:
-        """Save an edited meeting; withdraw what was planned and plan the new revision."""
+        """Save an edited meeting; withdraw what was planned and plan the new revision.
+
+        Members whose RSVP'd dates now fall at another time are told privately (`_tell`)."""
+        before = await self._as_it_was(view.id)
         async with self._sessions.begin() as session:
             row = await session.get(Meeting, view.id)
             if row is None:
@@ -735,7 +740,9 @@ class MeetingService:
             for key in set(add) - set(view.facilitators):
                 session.add(MeetingFacilitator(meeting_id=view.id, actor_key=key))
         await self.audit.record(view.community_id, actor_key, "meetings.edit", f"#{view.id}")
-        return await self._replan(view.id)
+        fresh = await self._replan(view.id)
+        await self._tell(before, fresh, "")
+        return fresh
 
     async def _follow_start(self, session: AsyncSession, view: MeetingView, draft: Draft) -> None:
         """Carry cancellations, moves and occurrence RSVPs over to a changed start time.
@@ -786,7 +793,9 @@ class MeetingService:
         return await self._replan(view.id)
 
     async def cancel_series(self, view: MeetingView, actor_key: str, note: str) -> MeetingView:
-        """End a series: nothing more is announced, and the channel is told once."""
+        """End a series: nothing more is announced, and the channel is told once (and each
+        member who RSVP'd to a date to come, privately)."""
+        before = await self._as_it_was(view.id)
         async with self._sessions.begin() as session:
             row = await session.get(Meeting, view.id)
             if row is None:
@@ -798,6 +807,7 @@ class MeetingService:
             view.community_id, actor_key, "meetings.cancel", f"#{view.id} series"
         )
         fresh = await self._replan(view.id)
+        await self._tell(before, fresh, note)
         await self._post_change(
             fresh,
             "series",
@@ -812,9 +822,12 @@ class MeetingService:
     async def cancel_occurrence(
         self, view: MeetingView, actor_key: str, occurrence: Occurrence, note: str
     ) -> MeetingView:
-        """Cancel one occurrence; its announcements are withdrawn and a notice is posted."""
+        """Cancel one occurrence; its announcements are withdrawn and a notice is posted (and
+        sent privately to each member who RSVP'd to it)."""
+        before = await self._as_it_was(view.id)
         await self._set_change(view, actor_key, occurrence.key, "cancelled", None, note)
         fresh = await self._replan(view.id)
+        await self._tell(before, fresh, note)
         await self._post_change(
             fresh,
             occurrence.key,
@@ -836,11 +849,14 @@ class MeetingService:
         new_start: datetime,
         note: str,
     ) -> MeetingView:
-        """Move one occurrence; announcements follow the new time and say it moved."""
+        """Move one occurrence; announcements follow the new time and say it moved, and each
+        member who RSVP'd to it is told privately."""
         if new_start <= self.now:
             raise UserError(_("That new time has already passed. Pick a time in the future."))
+        before = await self._as_it_was(view.id)
         await self._set_change(view, actor_key, occurrence.key, "moved", new_start, note)
         fresh = await self._replan(view.id)
+        await self._tell(before, fresh, note)
         await self._post_change(
             fresh,
             occurrence.key,
@@ -862,11 +878,13 @@ class MeetingService:
         """Undo a cancellation: one occurrence by its key, or the whole series when None.
 
         Returns the fresh view and, for one occurrence, the occurrence as it now takes place.
+        Members who RSVP'd to a date that takes place again are told privately.
         Raises UserError when nothing of that is cancelled, or the occurrence is in the past.
         """
         if occurrence is None:
             if not view.cancelled:
                 raise UserError(_("That series is not cancelled."))
+            before = await self._as_it_was(view.id)
             async with self._sessions.begin() as session:
                 row = await session.get(Meeting, view.id)
                 if row is None:
@@ -878,6 +896,7 @@ class MeetingService:
                 view.community_id, actor_key, "meetings.restore", f"#{view.id} series"
             )
             fresh = await self._replan(view.id)
+            await self._tell(before, fresh, "")
             await self._post_change(
                 fresh,
                 "series",
@@ -896,6 +915,7 @@ class MeetingService:
         start = view.original_start(occurrence)
         if start <= self.now:
             raise UserError(_("That meeting has already begun; it cannot be restored."))
+        before = await self._as_it_was(view.id)
         async with self._sessions.begin() as session:
             row = await session.get(Meeting, view.id)
             if row is None:
@@ -911,6 +931,7 @@ class MeetingService:
             view.community_id, actor_key, "meetings.restore", f"#{view.id} {occurrence}"
         )
         fresh = await self._replan(view.id)
+        await self._tell(before, fresh, "")
         occ = Occurrence(occurrence, start)
         await self._post_change(
             fresh,
@@ -952,6 +973,49 @@ class MeetingService:
         )
         await self.outbox.deliver_due()
 
+    async def _as_it_was(self, meeting_id: int) -> tuple[MeetingView, list[RsvpView]] | None:
+        """The meeting and its RSVPs just before a change (None: it is gone), for `_tell`."""
+        view = await self.get(meeting_id)
+        if view is None:
+            return None
+        return view, (await self._rsvps([meeting_id])).get(meeting_id, [])
+
+    async def _tell(
+        self,
+        before: tuple[MeetingView, list[RsvpView]] | None,
+        after: MeetingView | None,
+        note: str,
+    ) -> None:
+        """Tell each member whose RSVP'd future date a change affected, privately, once.
+
+        Every change to a meeting's dates passes here with the meeting as it was (`_as_it_was`)
+        and as it is now (`after`, None when deleted); `notices` decides who is told what. A DM
+        is keyed by the meeting, the member's RSVP and the plan generation after the change
+        (`r<revision>`), so the same change never tells anyone twice; it carries the member
+        (the DM target), so erasing their data withdraws one not sent yet.
+        """
+        if before is None:
+            return
+        view, rsvps = before
+        if not rsvps:
+            return
+        rsvps_after = (await self._rsvps([view.id])).get(view.id, []) if after else []
+        revision = after.revision if after is not None else view.revision + 1
+        with using_language(await self._language(view.community_id)):
+            told = notices(view, rsvps, after, rsvps_after, self.now, note, self.occurrence_of)
+        if not told:
+            return
+        now = self.now
+        for notice in told:
+            await self.outbox.enqueue(
+                f"{key_prefix(view)}{notice.scope}.told{notice.rsvp_id}.r{revision}",
+                target_of(notice.actor_key, dm=True),
+                Message.of(*notice.parts),
+                now,
+                refs=(OutboxRef.community(view.community_id),),
+            )
+        await self.outbox.deliver_due()
+
     async def _set_change(
         self,
         view: MeetingView,
@@ -989,7 +1053,9 @@ class MeetingService:
         )
 
     async def remove(self, view: MeetingView, actor_key: str) -> None:
-        """Delete a meeting with its exceptions and RSVPs; nothing more is announced."""
+        """Delete a meeting with its exceptions and RSVPs; nothing more is announced, and each
+        member who RSVP'd to a date to come is told privately."""
+        before = await self._as_it_was(view.id)
         async with self._sessions.begin() as session:
             await session.execute(delete(MeetingRsvp).where(MeetingRsvp.meeting_id == view.id))
             await session.execute(
@@ -1006,6 +1072,7 @@ class MeetingService:
         if info is not None:
             await self.calendar.hide(info.platform, mirror_key(view.id))
         await self.audit.record(view.community_id, actor_key, "meetings.delete", f"#{view.id}")
+        await self._tell(before, None, "")
 
     def _bump(self, row: Meeting) -> None:
         row.revision += 1
@@ -1720,6 +1787,15 @@ class MeetingService:
         await self.audit.record(community_id, actor_key, "meetings.events", "on" if on else "off")
         for view in await self.all_in(community_id):
             await self.mirror(view)
+
+    def under_way(self, view: MeetingView) -> Occurrence | None:
+        """The occurrence that has begun and not ended yet, if any (moves applied)."""
+        now = self.now
+        found = view.occurrences(
+            now - view.duration + timedelta(seconds=1), now + timedelta(seconds=1)
+        )
+        begun = [o for o in found if o.start <= now]
+        return begun[-1] if begun else None
 
     def mirrored_occurrence(self, view: MeetingView) -> Occurrence | None:
         """The occurrence the calendar shows: the one under way, else the next one."""

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 
 from bot.app import App
+from bot.clock import VirtualClock
 from bot.core.message import Message
+from bot.core.permissions import Tier
 from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
 from bot.outbox import Target
 from cogs.meetings.cog import MeetingsCog
+from tests.harness.app import AppFactory, make_config
 from tests.harness.platform import FakePlatform
 
 
@@ -69,3 +73,23 @@ async def pending(app: App) -> dict[str, PendingRow]:
             )
             for row in rows
         }
+
+
+async def circle(
+    app_factory: AppFactory,
+    *,
+    clock: VirtualClock,
+    meetings: dict[str, Any] | None = None,
+    more: tuple[str, ...] = (),
+) -> tuple[App, Recorder]:
+    """An app with the meetings cog (and the cogs named in `more`) on `clock`, a recording
+    platform, a facilitator `fac` and a moderator `mod`."""
+    cogs: dict[str, Any] = {"enabled": ["general", "meetings", *more]}
+    if meetings:
+        cogs["meetings"] = meetings
+    app = await app_factory(make_config(cogs=cogs), clock=clock)
+    fake = Recorder(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    fake.actor("mod", Tier.MODERATOR)
+    return app, fake

@@ -100,6 +100,11 @@ class MeetingState:
                 found.append((key, moved))
         return found
 
+    def future(self, now: datetime) -> dict[str, datetime]:
+        """Occurrence key -> start of every occurrence taking place after `now` (within the
+        weeks a sequence of steps can reach)."""
+        return dict(self.occurrences(now, now + timedelta(days=60)))
+
 
 @dataclass(frozen=True)
 class Item:
@@ -121,6 +126,29 @@ class Model:
     rsvps: dict[tuple[int, str, str], int | None] = field(default_factory=dict)
     opted_out: set[str] = field(default_factory=set)
     offsets: tuple[int, ...] = (1440, 10, 0)
+
+    def rsvped(self, meeting_id: int) -> dict[str, set[str]]:
+        """Each member with an RSVP to the meeting -> their occurrence keys ("": series)."""
+        found: dict[str, set[str]] = {}
+        for m, person, key in self.rsvps:
+            if m == meeting_id:
+                found.setdefault(person, set()).add(key)
+        return found
+
+    def told_about_date(self, meeting_id: int, key: str) -> set[str]:
+        """Who is told when one future date changes: its own RSVPs and series RSVPs. Reminders
+        off or not: the notice is no reminder."""
+        return {p for p, keys in self.rsvped(meeting_id).items() if key in keys or "" in keys}
+
+    def told_about_series(self, meeting_id: int, now: datetime) -> set[str]:
+        """Who is told when the whole series ends or comes back (the meeting as it takes place
+        then): series RSVPs while a date is to come, and RSVPs to a date to come."""
+        future = self.meetings[meeting_id].future(now)
+        return {
+            p
+            for p, keys in self.rsvped(meeting_id).items()
+            if ("" in keys and future) or keys & set(future)
+        }
 
     def due(self, low: datetime, high: datetime) -> list[Item]:
         """Every item due in (low, high], from the current state only."""
@@ -223,6 +251,7 @@ class DeliveryMachine(RuleBasedStateMachine):
     """Drives the meetings service; checks deliveries against `Model` after every step."""
 
     sequences = 0
+    told = 0  # private change notices checked
     checked_steps = 0
     checked_items = 0
     calls: ClassVar[Counter[str]] = Counter()
@@ -241,6 +270,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         self.platform = Platform(self.clock)
         self.model = Model()
         self.seen = 0
+        self.titles: dict[int, str] = {}
         self.community_id = 0
         self.app = self.run(self.boot())
 
@@ -283,13 +313,34 @@ class DeliveryMachine(RuleBasedStateMachine):
         new = self.fresh()
         assert not new, f"unexpected deliveries after a change: {new}"
 
-    def expect_one_notice(self, meeting_id: int, words: str) -> None:
+    def expect_one_notice(self, meeting_id: int, words: str, told: set[str]) -> None:
+        """One channel notice with `words`, and one DM to each member in `told` (those whose
+        RSVP'd future date changed), nobody else, each naming the meeting."""
         new = self.fresh()
-        assert len(new) == 1, f"want one notice about #{meeting_id}, got {new}"
-        got = new[0]
-        assert not got.target.is_dm and got.target.target == "general"
+        posts = [d for d in new if not d.target.is_dm]
+        assert len(posts) == 1, f"want one notice about #{meeting_id}, got {new}"
+        got = posts[0]
+        assert got.target.target == "general"
         assert words in got.text, (words, got.text)
         assert got.at == self.clock.now()
+        self.check_told([d for d in new if d.target.is_dm], meeting_id, told)
+
+    def expect_told(self, meeting_id: int, told: set[str]) -> None:
+        """No channel post; one DM to each member in `told`, nobody else."""
+        new = self.fresh()
+        assert all(d.target.is_dm for d in new), f"unexpected posts after a change: {new}"
+        self.check_told(new, meeting_id, told)
+
+    def check_told(self, dms: list[Delivery], meeting_id: int, told: set[str]) -> None:
+        got = Counter(d.target.target for d in dms)
+        assert set(got) == told, f"told {sorted(got)}, want {sorted(told)}: {dms}"
+        assert all(n == 1 for n in got.values()), f"told twice: {dms}"
+        title = self.titles[meeting_id]
+        for d in dms:
+            assert d.key.startswith(f"meetings.{meeting_id}."), d.key
+            assert title in d.text, (title, d.text)
+            assert d.at == self.clock.now()
+        DeliveryMachine.told += len(dms)
 
     def teardown(self) -> None:
         try:
@@ -343,6 +394,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         draft = self.service.validate(draft)
         view = self.run(self.service.create(self.community_id, "fake:ana", draft))
         self.model.meetings[view.id] = MeetingState(view.id, start_local, zone, daily, every)
+        self.titles[view.id] = view.title
         self.expect_quiet()
 
     @precondition(lambda self: self.model.meetings)
@@ -370,6 +422,20 @@ class DeliveryMachine(RuleBasedStateMachine):
             channel=view.channel,
         )
         draft = self.service.validate(draft)
+        # Who is told: a series RSVP when the series' time changed (a one-off's: when its one
+        # date was neither moved nor cancelled, which keeps it where it was), and an RSVP to a
+        # date to come that was neither moved nor cancelled.
+        before = state.future(self.clock.now())
+        told = set()
+        one_off_date = local_key(state.start_local)
+        for person, keys in self.model.rsvped(meeting_id).items():
+            if state.cancelled:
+                break
+            if "" in keys:
+                if state.daily or one_off_date not in state.changes:
+                    told.add(person)
+            elif any(k in before and k not in state.changes for k in keys):
+                told.add(person)
         self.run(self.service.update(view, "fake:ana", draft))
         # cancellations, moves and occurrence RSVPs follow the start: every shifted key is
         # an occurrence of the edited meeting here (one-off or daily, shifted as a whole)
@@ -384,7 +450,7 @@ class DeliveryMachine(RuleBasedStateMachine):
             (m, p, shifted(k) if m == meeting_id and k else k): r
             for (m, p, k), r in self.model.rsvps.items()
         }
-        self.expect_quiet()
+        self.expect_told(meeting_id, told)
 
     @precondition(lambda self: self.model.meetings)
     @rule(data=st.data(), minutes=st.sampled_from([-50, 20, 90, 600]))
@@ -401,8 +467,9 @@ class DeliveryMachine(RuleBasedStateMachine):
         self.run(
             self.service.move_occurrence(self.view(meeting_id), "fake:ana", occ, new_start, "")
         )
+        told = self.model.told_about_date(meeting_id, occ.key)
         self.model.meetings[meeting_id].changes[occ.key] = new_start
-        self.expect_one_notice(meeting_id, "moves to")
+        self.expect_one_notice(meeting_id, "moves to", told)
 
     @precondition(lambda self: self.model.meetings)
     @rule(data=st.data())
@@ -416,8 +483,9 @@ class DeliveryMachine(RuleBasedStateMachine):
 
     def cancel(self, meeting_id: int, occ: Occurrence) -> None:
         self.run(self.service.cancel_occurrence(self.view(meeting_id), "fake:ana", occ, ""))
+        told = self.model.told_about_date(meeting_id, occ.key)
         self.model.meetings[meeting_id].changes[occ.key] = None
-        self.expect_one_notice(meeting_id, "is cancelled")
+        self.expect_one_notice(meeting_id, "is cancelled", told)
 
     @precondition(lambda self: any(not m.cancelled for m in self.model.meetings.values()))
     @rule(data=st.data())
@@ -425,9 +493,10 @@ class DeliveryMachine(RuleBasedStateMachine):
         DeliveryMachine.calls["cancel_all"] += 1
         live = [i for i in self.ids() if not self.model.meetings[i].cancelled]
         meeting_id = data.draw(st.sampled_from(live))
+        told = self.model.told_about_series(meeting_id, self.clock.now())
         self.run(self.service.cancel_series(self.view(meeting_id), "fake:ana", ""))
         self.model.meetings[meeting_id].cancelled = True
-        self.expect_one_notice(meeting_id, "will not meet any more")
+        self.expect_one_notice(meeting_id, "will not meet any more", told)
 
     @precondition(
         lambda self: any(
@@ -451,7 +520,8 @@ class DeliveryMachine(RuleBasedStateMachine):
             return
         self.run(self.service.restore(self.view(meeting_id), "fake:ana", key))
         del state.changes[key]
-        self.expect_one_notice(meeting_id, "takes place after all")
+        told = self.model.told_about_date(meeting_id, key)
+        self.expect_one_notice(meeting_id, "takes place after all", told)
 
     @precondition(lambda self: any(m.cancelled for m in self.model.meetings.values()))
     @rule(data=st.data())
@@ -462,18 +532,22 @@ class DeliveryMachine(RuleBasedStateMachine):
         )
         self.run(self.service.restore(self.view(meeting_id), "fake:ana", None))
         self.model.meetings[meeting_id].cancelled = False
-        self.expect_one_notice(meeting_id, "meets again")
+        told = self.model.told_about_series(meeting_id, self.clock.now())
+        self.expect_one_notice(meeting_id, "meets again", told)
 
     @precondition(lambda self: self.model.meetings)
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
         DeliveryMachine.calls["delete"] += 1
         meeting_id = data.draw(st.sampled_from(self.ids()))
+        told = set()
+        if not self.model.meetings[meeting_id].cancelled:
+            told = self.model.told_about_series(meeting_id, self.clock.now())
         self.run(self.service.remove(self.view(meeting_id), "fake:ana"))
         del self.model.meetings[meeting_id]
         for k in [k for k in self.model.rsvps if k[0] == meeting_id]:
             del self.model.rsvps[k]
-        self.expect_quiet()
+        self.expect_told(meeting_id, told)
 
     @precondition(lambda self: self.model.meetings)
     @rule(
