@@ -612,7 +612,10 @@ class Outbox:
         raise AssertionError("unreachable")
 
     async def _write_stamps(self, session: AsyncSession, plans: Sequence[OwnerPlan]) -> None:
-        """Store each plan's stamp (or none) beside its items, in the plan's transaction."""
+        """Store each plan's stamp (or none) beside its items, in the plan's transaction.
+
+        A delete of the owners' stamps and one executemany INSERT: several times faster here
+        than an INSERT ... ON CONFLICT of many rows, which is compiled anew for each batch."""
         by_kind: dict[RefKind, list[str]] = {}
         for plan in plans:
             by_kind.setdefault(plan.owner.kind, []).append(plan.owner.id)
@@ -635,8 +638,8 @@ class Outbox:
             for plan in plans
             if plan.stamp is not None
         ]
-        for chunk_rows in _chunks(rows, INSERT_CHUNK):
-            await session.execute(insert(OutboxPlanStamp), chunk_rows)
+        if rows:
+            await session.execute(insert(STAMPS), rows)
 
     async def stamps_of(self, owners: Sequence[OutboxRef]) -> dict[OutboxRef, StoredStamp]:
         """The stored plan stamps of these owners (those that have one), in a few statements
@@ -1771,6 +1774,7 @@ IN_CHUNK = 500  # values per IN (...) list: well inside every database's paramet
 INSERT_CHUNK = 500  # rows per multi-row INSERT
 ITEMS = cast(Table, OutboxItem.__table__)
 REFS = cast(Table, OutboxItemRef.__table__)
+STAMPS = cast(Table, OutboxPlanStamp.__table__)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
