@@ -103,6 +103,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -614,11 +615,13 @@ class Outbox:
     async def _write_stamps(self, session: AsyncSession, plans: Sequence[OwnerPlan]) -> None:
         """Store each plan's stamp (or none) beside its items, in the plan's transaction.
 
-        A delete of the owners' stamps and one executemany INSERT: several times faster here
-        than an INSERT ... ON CONFLICT of many rows, which is compiled anew for each batch."""
+        One executemany INSERT ... ON CONFLICT DO UPDATE for the stamped (compiled once; 10,000
+        stamps in 50 transactions took 0.15-0.25 s, a delete and insert 0.37-0.40 s, a
+        multi-row VALUES upsert 0.95-1.37 s), a delete for plans without a stamp."""
         by_kind: dict[RefKind, list[str]] = {}
         for plan in plans:
-            by_kind.setdefault(plan.owner.kind, []).append(plan.owner.id)
+            if plan.stamp is None:
+                by_kind.setdefault(plan.owner.kind, []).append(plan.owner.id)
         for kind, ids in by_kind.items():
             for chunk in _chunks(ids, IN_CHUNK):
                 await session.execute(
@@ -639,7 +642,19 @@ class Outbox:
             if plan.stamp is not None
         ]
         if rows:
-            await session.execute(insert(STAMPS), rows)
+            dialect = session.get_bind().dialect.name
+            statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(STAMPS)
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["kind", "ref"],
+                    set_={
+                        "stamp": statement.excluded.stamp,
+                        "planned_at": statement.excluded.planned_at,
+                        "valid_until": statement.excluded.valid_until,
+                    },
+                ),
+                rows,
+            )
 
     async def stamps_of(self, owners: Sequence[OutboxRef]) -> dict[OutboxRef, StoredStamp]:
         """The stored plan stamps of these owners (those that have one), in a few statements
