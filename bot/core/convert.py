@@ -381,7 +381,7 @@ def _readings(words: list[Token], names: Iterable[str], later: list[Option]) -> 
             found.append(Reading(text, meant, n, run[0].start, run[-1].end, missing))
     if not any(r.complete for r in found):
         return []  # nothing reads whole: what is missing is asked, as before
-    best: dict[str, Reading] = {}  # one reading a name: complete, typed whole, longest
+    best: dict[str, Reading] = {}  # one reading a name, by `_rank`
     for reading in found:
         kept = best.get(reading.name_key)
         if kept is None or _rank(reading) > _rank(kept):
@@ -402,8 +402,11 @@ def _keyed(names: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, str]
 
 
 def _rank(reading: Reading) -> tuple[bool, bool, int]:
+    """Of one name's readings the one taken: the name typed whole first (the rest of `Circle
+    next` is never read as `when` to act on a meeting `Circle next` whose date was left
+    out), then one that reads the line whole, then the longest."""
     whole = name_key(reading.words) == reading.name_key
-    return reading.complete, whole, reading.count
+    return whole, reading.complete, reading.count
 
 
 def _fills(options: list[Option], words: list[Token]) -> Literal["fits", "few", "many", "odd"]:

@@ -771,7 +771,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "The date of a cancelled meeting, e.g. 2026-12-08, or all (the series)",
                 max_length=20,
                 autocomplete="complete_cancelled",
-                shape=WHEN_SHAPE,
+                shape=r"all|series|\d{4}-\d{1,2}-\d{1,2}",
             ),
         ),
         tier=Tier.FACILITATOR,
