@@ -358,6 +358,7 @@ def _readings(words: list[Token], names: Iterable[str], later: list[Option]) -> 
         return []
     keyed, whole = _keyed(tuple(names))
     found: list[Reading] = []
+    typed_whole: dict[str, int] = {}  # a name's key: how many words typed it whole
     for n in range(1, len(words) + 1):
         run = words[:n]
         if any(t.quoted for t in run):
@@ -373,12 +374,18 @@ def _readings(words: list[Token], names: Iterable[str], later: list[Option]) -> 
             meant = next(iter(starts.values()))
         if meant is None:
             continue
+        whole_run = name_key(meant) == "".join(typed)
+        if whole_run:
+            typed_whole[name_key(meant)] = n
         fit = _fills(later, words[n:])
-        if fit == "fits" or (fit == "few" and name_key(meant) == "".join(typed)):
+        if fit == "fits" or (fit == "few" and whole_run):
             text = " ".join(t.value for t in run)
             rest = _join_moments(later, words[n:])
             missing = next((o.name for o in later[len(rest) :] if o.required), "")
             found.append(Reading(text, meant, n, run[0].start, run[-1].end, missing))
+    # The start of a name whose words go on to be that name whole is no reading of its own:
+    # `circle circle next 19:00` never takes `next` as the date of `circle circle next`.
+    found = [r for r in found if typed_whole.get(r.name_key, 0) <= r.count]
     if not any(r.complete for r in found):
         return []  # nothing reads whole: what is missing is asked, as before
     best: dict[str, Reading] = {}  # one reading a name, by `_rank`
