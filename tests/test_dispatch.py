@@ -100,7 +100,7 @@ async def test_scope_rules(app_factory: AppFactory) -> None:
     [
         ("!entry remove three", "The `entry` option takes a whole number, not `three`."),
         ("!entry remove 0", "The `entry` option must be at least 1."),
-        ("!entry remove", "`entry remove` needs `entry`"),
+        ("!entry remove", "`entry remove` is missing `entry:`"),
         ("!entry remove 3 4", "Too many values"),
         ("!entry remove entry=3 colour=red", "Unknown option `colour`"),
         ('!note "unclosed', "A quote is not closed"),

@@ -14,6 +14,7 @@ from bot.core.convert import (
     DOUBLE_QUOTES,
     QUOTES,
     SINGLE_QUOTES,
+    AmbiguousWords,
     bind_text,
     name_key,
     tokenize,
@@ -206,12 +207,13 @@ async def _cancel(ctx: Context, meeting: str, when: str, note: str = "") -> None
 
 
 NAMED = Option("meeting", OptionType.STRING, "Meeting", autocomplete="complete", names="titles")
+WHEN = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"  # what the meetings cog's `when` is typed as
 RSVP = CommandSpec(
     path=("meeting", "rsvp"),
     description="RSVP",
     options=(
         NAMED,
-        Option("when", OptionType.STRING, "When", required=False),
+        Option("when", OptionType.STRING, "When", required=False, shape=WHEN),
         Option("reminder", OptionType.STRING, "Reminder", required=False),
     ),
     callback=_rsvp,
@@ -221,7 +223,7 @@ CANCEL = CommandSpec(
     description="Cancel",
     options=(
         NAMED,
-        Option("when", OptionType.STRING, "When"),
+        Option("when", OptionType.STRING, "When", shape=WHEN),
         Option("note", OptionType.STRING, "Note", required=False),
     ),
     callback=_cancel,
@@ -283,7 +285,15 @@ def test_words_after_a_title_that_are_no_title_stay_their_own_options() -> None:
     }
     assert bind_text(RSVP, "#3 next", known) == {"meeting": "#3", "when": "next"}
     assert bind_text(CANCEL, "Monday all", known) == {"meeting": "Monday", "when": "all"}
-    assert bind_text(CANCEL, "Monday next all", known) == {"meeting": "Monday next", "when": "all"}
+    # `Monday`'s next meeting with the note "all", or all of `Monday next`: asked, not guessed
+    with pytest.raises(AmbiguousWords) as asked:
+        bind_text(CANCEL, "Monday next all", known)
+    assert [r.name for r in asked.value.readings] == ["Monday", "Monday next"]
+    assert bind_text(CANCEL, "Monday next sorry all", known) == {
+        "meeting": "Monday",
+        "when": "next",
+        "note": "sorry all",
+    }  # `sorry` is no date, so only one reading is whole
     assert bind_text(CANCEL, "Circle of friends", known) == {"meeting": "Circle of friends"}
     assert bind_text(RSVP, '"Circle" of friends', known)["meeting"] == "Circle"
     assert bind_text(RSVP, "Circle of friends", {})["meeting"] == "Circle"  # no names known

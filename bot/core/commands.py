@@ -87,7 +87,19 @@ class Option:
     # fill the option as one value when together they are one of these names, or the start,
     # word by word, of just one of them, and enough words are left for the required options
     # after it (`meeting rsvp Circle of friends` needs no quotes); otherwise it takes one word.
+    # When the words fit two or more such readings that name different things (`Circle` and
+    # `Circle next` both meet: `meeting move Circle next 2026-12-10 19:00`), nothing is
+    # guessed: the member is asked which they meant, with each written unambiguously.
     names: str | None = None
+    # On text platforms: a regular expression (matched whole, any case) a value typed in words
+    # must fit for a reading of the line that puts it here to count, when the leading words
+    # could fill an `Option.names` option in several ways (`next|all|\d{4}-\d{1,2}-\d{1,2}`
+    # for a meeting's date). It only weighs readings; it never refuses a value.
+    shape: str | None = None
+    # On text platforms: a date and a time of day typed as separate words (`2026-12-10 19:00`,
+    # `tomorrow 7pm`, `next tue 19:00`, a zone such as `Europe/Berlin` after them) fill this
+    # option together, as one moment, without quotes.
+    moment: bool = False
     # A cog method `(ctx, value) -> None` raising `UserError` when the value names nothing or
     # several things (a meeting reference): when a later required option is missing, it runs
     # first, so the member is told to fix this value (which meeting?) before the missing one.
@@ -102,6 +114,10 @@ class Option:
         where = f"option {self.name!r}"
         if self.private_text and self.type is not OptionType.STRING:
             raise SpecError(f"{where}: private_text is for an option that takes words")
+        if self.shape is not None:
+            re.compile(self.shape)  # a broken pattern fails where the option is declared
+        if self.moment and self.type is not OptionType.STRING:
+            raise SpecError(f"{where}: moment is for a string option")
         if self.names and (self.known_only or self.type is not OptionType.STRING):
             raise SpecError(f"{where}: names is for a string option that is not known_only")
         if self.known_only and (self.required or not self.autocomplete):

@@ -4,6 +4,9 @@ Syntax: positional words in option order, `name:value` or `name=value` for any o
 of any keyboard ("..." '...' “...” „...“ ”...” «...») for values with spaces. Extra words flow
 into the last text option, so `!journal write I had a good day` needs no quotes. An unknown
 `key:value` is refused, not taken as a value (in free text, only a near miss of an option).
+A date and its time of day need no quotes where an option takes a moment (`2026-12-10 19:00`).
+When the leading words could name either of two things (meetings `Circle` and `Circle next`:
+`move Circle next 2026-12-10 19:00`), nothing is guessed: the member is asked which.
 
 Files never come from free words: Discord hands over its attachment, the Matrix adapter the file
 a command replies to, and on the console `file:PATH` names a file on disk.
@@ -172,7 +175,8 @@ def bind_text(
         else:
             positional.append(tok)
     free = [o for o in worded if o.name not in values]
-    free, positional = _known_words(free, positional, known or {})
+    free, positional = _known_words(free, positional, known or {}, text)
+    positional = _join_moments(free, positional)
     if len(positional) > len(free):
         last = free[-1] if free else None
         if last is None or last.type is not OptionType.STRING:
@@ -196,17 +200,26 @@ def bind_text(
 
 
 def _known_words(
-    free: list[Option], positional: list[Token], known: Mapping[str, Iterable[str]]
+    free: list[Option], positional: list[Token], known: Mapping[str, Iterable[str]], text: str
 ) -> tuple[list[Option], list[Token]]:
     """The options positional words fill, and the words, after `known_only` options took
-    the leading words that name a known value (merged into one word) or were left out."""
+    the leading words that name a known value (merged into one word) or were left out.
+    Raises `AmbiguousWords` when the words fit an `Option.names` option in ways that name
+    different things (see `_readings`)."""
     kept: list[Option] = []
     words = list(positional)
     for index, option in enumerate(free):
         at = len(kept)
         if option.names and not option.known_only:
+            readings = _readings(words[at:], known.get(option.name, ()), free[index + 1 :])
+            if len(readings) > 1:
+                raise AmbiguousWords(option.name, text, readings)
             needed = sum(1 for later in free[index + 1 :] if later.required)
-            taken = _named_run(words[at:], known.get(option.name, ()), needed)
+            taken = (
+                readings[0].count
+                if readings
+                else _named_run(words[at:], known.get(option.name, ()), needed)
+            )
             if taken > 1:
                 run = words[at : at + taken]
                 value = " ".join(t.value for t in run)
@@ -241,8 +254,8 @@ def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
     after it; but a longer whole name over a mere start of one, though it leaves too few (what
     is missing is then asked for the meeting meant: `move Circle of friends 2026-12-08`). 0
     when no run of two or more words does."""
-    keyed = [[k for k in (name_key(w) for w in name.split()) if k] for name in names]
-    whole = {"".join(name) for name in keyed} - {""}
+    by_name, by_key = _keyed(tuple(names))
+    keyed, whole = list(by_name.values()), set(by_key)
 
     def names_one(n: int, *, start: bool) -> bool:
         run = words[:n]
@@ -261,6 +274,235 @@ def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
         # leaves too few words for the options after it
         fit = next((n for n in longer if names_one(n, start=False)), fit)
     return fit if fit > 1 else 0
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way the leading words of a line fill an `Option.names` option: the `words` taken
+    (as typed: `count` tokens, offsets `start`-`end` in the line), the known `name` they
+    stand for, and `missing`, the first required option after it that the rest of the line
+    leaves without a word ("" when the line reads whole: `complete`)."""
+
+    words: str
+    name: str
+    count: int  # how many words (tokens) it takes
+    start: int
+    end: int
+    missing: str  # the first required option left without a word ("" when none is)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the rest of the line fills the options after it."""
+        return not self.missing
+
+    @property
+    def name_key(self) -> str:
+        """The name as people match it (`name_key`): readings of one name are one reading."""
+        return name_key(self.name)
+
+
+class AmbiguousWords(ArgumentError):
+    """The words of a line fit several readings that name different things (two meeting
+    titles, one the start of the other). Nothing is guessed: `question` asks which was meant.
+
+    `option`: the option's name (`meeting`); `text`: the line after the command's words;
+    `readings`: the readings, shortest run of words first."""
+
+    def __init__(self, option: str, text: str, readings: list[Reading]) -> None:
+        self.option, self.text, self.readings = option, text, readings
+        super().__init__(self.question(""))
+
+    def question(self, command: str) -> str:
+        """The question for the member: each reading's name and the line that says it alone
+        (its words quoted), as `command` (prefix and command words, e.g. `!meeting move`)
+        followed by the line. Markdown."""
+        from bot.safety import escape_markdown
+
+        lines = [
+            _(
+                "I can read that in {count} ways, each naming a different {option}, so I have "
+                "changed nothing. Which did you mean?"
+            ).format(count=len(self.readings), option=self.option)
+        ]
+        for reading in self.readings[:MAX_READINGS]:
+            quote = '"' if '"' not in reading.words else "'"
+            line = " ".join(
+                part
+                for part in (
+                    command,
+                    self.text[: reading.start].strip(),
+                    f"{quote}{reading.words}{quote}",
+                    self.text[reading.end :].strip(),
+                )
+                if part
+            )
+            shown = _("**{name}**: `{line}`").format(name=escape_markdown(reading.name), line=line)
+            if reading.missing:
+                shown += " " + _("(then add `{option}:`)").format(option=reading.missing)
+            lines.append("- " + shown)
+        lines.append(_("Quotes keep a name together; send the line you meant."))
+        return "\n".join(lines)
+
+
+MAX_READINGS = 5  # readings listed in a question; more would not be read
+
+
+def _readings(words: list[Token], names: Iterable[str], later: list[Option]) -> list[Reading]:
+    """Every way the leading unquoted `words` can name one of `names` (by `name_key`: a whole
+    name, or word by word the start of just one) that a member may have meant: the rest of the
+    line then fills the `later` options (enough words for the required ones, none too many,
+    each fitting its option's type and `Option.shape`), or the run is a whole name and too
+    few words are left (what is missing would be asked for that name). Empty when the first
+    word is quoted (a quoted name is taken as it is) or no run names anything."""
+    if not words or words[0].quoted:
+        return []
+    keyed, whole = _keyed(tuple(names))
+    found: list[Reading] = []
+    typed_whole: dict[str, int] = {}  # a name's key: how many words typed it whole
+    for n in range(1, len(words) + 1):
+        run = words[:n]
+        if any(t.quoted for t in run):
+            break
+        typed = [k for k in (name_key(t.value) for t in run) if k]
+        if not typed:
+            continue
+        starts = {tuple(k): m for m, k in keyed.items() if k[: len(typed)] == typed}
+        if not starts and not any(k.startswith("".join(typed)) for k in whole):
+            break  # no name goes on like this: longer runs name nothing either
+        meant = whole.get("".join(typed))
+        if meant is None and len(starts) == 1:
+            meant = next(iter(starts.values()))
+        if meant is None:
+            continue
+        whole_run = name_key(meant) == "".join(typed)
+        if whole_run:
+            typed_whole[name_key(meant)] = n
+        fit = _fills(later, words[n:])
+        if fit == "fits" or (fit == "few" and whole_run):
+            text = " ".join(t.value for t in run)
+            rest = _join_moments(later, words[n:])
+            missing = next((o.name for o in later[len(rest) :] if o.required), "")
+            found.append(Reading(text, meant, n, run[0].start, run[-1].end, missing))
+    # The start of a name whose words go on to be that name whole is no reading of its own:
+    # `circle circle next 19:00` never takes `next` as the date of `circle circle next`.
+    found = [r for r in found if typed_whole.get(r.name_key, 0) <= r.count]
+    if not any(r.complete for r in found):
+        return []  # nothing reads whole: what is missing is asked, as before
+    best: dict[str, Reading] = {}  # one reading a name, by `_rank`
+    for reading in found:
+        kept = best.get(reading.name_key)
+        if kept is None or _rank(reading) > _rank(kept):
+            best[reading.name_key] = reading
+    return sorted(best.values(), key=lambda r: r.count)
+
+
+@functools.lru_cache(maxsize=16)
+def _keyed(names: tuple[str, ...]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each name's words as `name_key`s, and each whole name's key to the name (the first
+    of those sharing a key). Cached: a community's names are read again on every command."""
+    keyed = {name: [k for k in (name_key(w) for w in name.split()) if k] for name in names}
+    whole: dict[str, str] = {}
+    for name, keys in keyed.items():
+        if keys:
+            whole.setdefault("".join(keys), name)
+    return keyed, whole
+
+
+def _rank(reading: Reading) -> tuple[bool, bool, int]:
+    """Of one name's readings the one taken: the name typed whole first (the rest of `Circle
+    next` is never read as `when` to act on a meeting `Circle next` whose date was left
+    out), then one that reads the line whole, then the longest."""
+    whole = name_key(reading.words) == reading.name_key
+    return whole, reading.complete, reading.count
+
+
+def _fills(options: list[Option], words: list[Token]) -> Literal["fits", "few", "many", "odd"]:
+    """Whether `words` fill `options` in order (dates and times joined as `_join_moments`
+    does): `fits`, too `few` for the required ones, too `many` (and no last free-text option
+    to take them), or `odd` (a word that cannot be what its option takes)."""
+    words = _join_moments(options, words)
+    needed = max((i + 1 for i, o in enumerate(options) if o.required), default=0)
+    if len(words) < needed:
+        return "few"
+    greedy = bool(options) and options[-1].type is OptionType.STRING
+    if len(words) > len(options) and not greedy:
+        return "many"
+    for option, tok in zip(options, words, strict=False):
+        if not _plausible(option, tok.value):
+            return "odd"
+    return "fits"
+
+
+def _plausible(option: Option, value: str) -> bool:
+    """Whether a typed word could be the option's value (its `shape`, a number, yes or no, a
+    choice, a duration); other kinds are not judged from words."""
+    if option.shape is not None and not re.fullmatch(option.shape, value.strip(), re.I):
+        return False
+    kind = option.type
+    try:
+        if kind in (OptionType.INTEGER, OptionType.NUMBER):
+            _number(option, value)
+        elif kind is OptionType.BOOLEAN:
+            return value.lower() in TRUE_WORDS | FALSE_WORDS
+        elif kind is OptionType.CHOICE:
+            word = _choice_key(value)
+            return any(
+                word in (_choice_key(c.value), _choice_key(c.display)) for c in option.choices
+            )
+        elif kind is OptionType.DURATION:
+            parse_duration(value)
+    except UserError:
+        return False
+    return True
+
+
+_DAY_NAME = (
+    r"(?:mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|"
+    r"sat(?:urday)?|sun(?:day)?)\.?"
+)
+_DATE_WORD = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?|today|tomorrow|tonight|"
+    + _DAY_NAME,
+    re.IGNORECASE,
+)
+_NEXT_WEEKDAY = re.compile(r"(?:next|this)\s+" + _DAY_NAME, re.IGNORECASE)
+_TIME_WORD = re.compile(
+    r"\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\.?|\d{1,2}[:.h]\d{2}|\d{1,2}h|noon|midday|midnight",
+    re.IGNORECASE,
+)
+
+
+def _join_moments(options: list[Option], words: list[Token]) -> list[Token]:
+    """`words` with a date and the time of day after it (`2026-12-10 19:00`, `tomorrow 7pm`,
+    `next tue 19:00`, and a zone such as `Europe/Berlin` or `UTC` after those) made one word
+    where they fall to an `Option.moment` option, so a moment needs no quotes."""
+    out = list(words)
+    for index, option in enumerate(options):
+        if index >= len(out):
+            break
+        size = _moment_size(out[index : index + 4]) if option.moment else 1
+        if size > 1:
+            run = out[index : index + size]
+            value = " ".join(t.value for t in run)
+            out[index : index + size] = [Token(value, run[0].start, run[-1].end, False)]
+    return out
+
+
+def _moment_size(run: list[Token]) -> int:
+    """How many of the unquoted words of `run` (up to four) are one date, a time of day and
+    an optional zone; 1 when they are not a date followed by a time."""
+    if any(t.quoted for t in run):
+        run = run[: next(i for i, t in enumerate(run) if t.quoted)]
+    values = [t.value for t in run]
+    date_words = 2 if len(values) > 2 and _NEXT_WEEKDAY.fullmatch(" ".join(values[:2])) else 1
+    if not values or not _DATE_WORD.fullmatch(values[date_words - 1]):
+        return 1
+    if len(values) <= date_words or not _TIME_WORD.fullmatch(values[date_words]):
+        return 1
+    size = date_words + 1
+    if len(values) > size and ("/" in values[size] or values[size].upper() == "UTC"):
+        size += 1
+    return size
 
 
 def _unknown_option(name: str, value: str, spec: CommandSpec, greedy: bool) -> bool:

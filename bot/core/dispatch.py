@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.core.commands import AutocompleteFn, Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder, system_now
-from bot.core.convert import bind_text, convert_option
+from bot.core.convert import AmbiguousWords, bind_text, convert_option
 from bot.core.dialogue import ACTION_PREFIX, Dialogues
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
 from bot.core.hooks import TextCheck, TextChecks
@@ -307,7 +307,11 @@ class Dispatcher:
             )
         filled: list[str] = []  # options that unnamed words filled, in order
         if isinstance(raw, str):
-            values = bind_text(spec, raw, await self._known_values(ctx, spec), filled)
+            try:
+                values = bind_text(spec, raw, await self._known_values(ctx, spec), filled)
+            except AmbiguousWords as exc:  # which meeting? asked with lines to copy
+                exc.message = exc.question(f"{ctx.prefix}{typed}")
+                raise
             ctx.read_from_words = frozenset(filled)
         else:
             values = dict(raw)
@@ -337,12 +341,12 @@ class Dispatcher:
                         await check(ctx, kwargs[given.name])
                 raise ArgumentError(
                     _(
-                        "`{command}` needs `{name}`: {description}. Type `{prefix}help "
+                        "`{command}` is missing `{name}:` — {description}. Type `{prefix}help "
                         "{command}` for the details."
                     ).format(
                         command=spec.name,
                         name=option.name,
-                        description=option.description,
+                        description=_lower_first(option.description),
                         prefix=ctx.prefix,
                     )
                 )
@@ -824,6 +828,14 @@ def _after_words(body: str, count: int) -> str:
         parts = rest.split(None, 1)
         rest = parts[1] if len(parts) > 1 else ""
     return rest
+
+
+def _lower_first(text: str) -> str:
+    """`New date and time` as `new date and time`, to follow on in a sentence; a word in
+    capitals (`IANA time zone`) keeps them."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _unnamed_hint(

@@ -63,6 +63,14 @@ from cogs.meetings.service import (
 _START = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?(?:\s+(\S+))?$")
 CHOICE_HORIZON_DAYS = 400  # how far ahead a meeting's dates are suggested
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# What a `when` option is typed as; a reading of a line that puts other words there does not
+# count when deciding which meeting the words name (`Option.shape`).
+WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
+# A time of day typed alone (`19:00`, `7pm`, `19h30`, `noon`), no bare number
+_TIME_ALONE = re.compile(
+    r"\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\.?|\d{1,2}[:.h]\d{2}|\d{1,2}h|noon|midday|midnight",
+    re.IGNORECASE,
+)
 KIND_CHOICES = (
     Choice("standard", "Standard"),
     Choice("family_friends", "Family & Friends"),
@@ -87,6 +95,7 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
             "First date and time, e.g. 2026-12-01 19:00 (a zone may follow)",
             required=required,
             max_length=80,
+            moment=True,
         ),
         Option(
             "duration",
@@ -692,6 +701,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "next, a date such as 2026-12-08, or all (the whole series)",
                 max_length=20,
                 autocomplete="complete_when",
+                shape=WHEN_SHAPE,
             ),
             Option("note", OptionType.STRING, "A note shown in the announcement", required=False),
         ),
@@ -726,12 +736,14 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "next, or the date of the meeting to move",
                 max_length=20,
                 autocomplete="complete_when",
+                shape=WHEN_SHAPE,
             ),
             Option(
                 "to",
                 OptionType.STRING,
                 "New date and time, e.g. 2026-12-09 19:00 (meeting's zone unless named)",
                 max_length=80,
+                moment=True,
             ),
             Option("note", OptionType.STRING, "A note shown in announcements", required=False),
         ),
@@ -748,6 +760,12 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if text:
             await self.text_checks.run(ctx, text, "meetings")
         occ = await self._occurrence(view, when)
+        words = to.split()
+        zone_after = len(words) == 2 and ("/" in words[1] or words[1].upper() == "UTC")
+        if words and _TIME_ALONE.fullmatch(words[0]) and (len(words) == 1 or zone_after):
+            # a time alone (`move Circle 2026-12-10 19:00`): that meeting's own day, not today's
+            day = occ.start.astimezone(view.zone).date()
+            to = f"{day.isoformat()} {to.strip()}"
         naive, zone_name = parse_start(
             to, None, view.timezone, self.clock.now(), country=ctx.country
         )
@@ -768,6 +786,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 "The date of a cancelled meeting, e.g. 2026-12-08, or all (the series)",
                 max_length=20,
                 autocomplete="complete_cancelled",
+                shape=r"all|series|\d{4}-\d{1,2}-\d{1,2}",
             ),
         ),
         tier=Tier.FACILITATOR,
@@ -883,6 +902,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 required=False,
                 max_length=20,
                 autocomplete="complete_when",
+                shape=WHEN_SHAPE,
             ),
             Option(
                 "reminder",
@@ -930,6 +950,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 required=False,
                 max_length=20,
                 autocomplete="complete_when",
+                shape=WHEN_SHAPE,
             ),
         ),
         scope=Scope.COMMUNITY,

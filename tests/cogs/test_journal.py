@@ -206,7 +206,7 @@ async def test_feedback_on_a_deleted_or_private_entry_is_refused(app_factory: Ap
     assert f"I can't find an entry `{shared}`" in deleted
     own = code_in(await fake.say("ana", "!journal write mine"))
     assert "only for shared entries" in texts(await fake.say("ana", f"!journal feedback {own} x"))
-    assert "needs `text`" in texts(await fake.say("ana", "!journal feedback abcdef  "))
+    assert "is missing `text:`" in texts(await fake.say("ana", "!journal feedback abcdef  "))
 
 
 async def test_group_journals_are_for_members_only(app_factory: AppFactory) -> None:

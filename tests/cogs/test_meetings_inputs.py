@@ -142,9 +142,9 @@ TWO_CIRCLES = (
         ("ana", "!meeting unrsvp Circle of friends", "RSVP"),
         ("ana", "!meeting ical Circle of friends", "calendar"),
         ("fac", "!meeting cancel Circle of friends next", "Cancelled **Circle of friends**"),
-        ("fac", "!meeting cancel Circle of friends", "needs `when`"),
+        ("fac", "!meeting cancel Circle of friends", "is missing `when:`"),
         ("fac", "!meeting move Circle of friends next 2026-12-01T20:00", "Circle of friends"),
-        ("fac", "!meeting move Circle of friends 2026-12-08", "needs `to`"),
+        ("fac", "!meeting move Circle of friends 2026-12-08", "is missing `to:`"),
         ("fac", "!meeting edit Circle of friends duration:2h", "Updated **Circle of friends**"),
         ("fac", "!meeting delete Circle of friends", "Circle of friends"),
         ("mod", "!meeting ping Circle of friends off", "Circle of friends"),
@@ -180,19 +180,19 @@ async def test_which_meeting_is_asked_before_what_else_is_missing(
         assert "Scheduled" in text(await fake.say("fac", schedule))
     answer = text(await fake.say("fac", f"!meeting {command} {ref}"))
     assert answer.startswith(first), answer
-    assert "needs `" not in answer, answer
+    assert "is missing `" not in answer, answer
     # once the meeting is clear, the missing value is named
     named = text(await fake.say("fac", f"!meeting {command} #1"))
-    assert f"`meeting {command}` needs `when`" in named, named
+    assert f"`meeting {command}` is missing `when:`" in named, named
 
 
-async def test_a_whole_title_that_leaves_too_few_words_loses_to_one_that_reads_the_line(
+async def test_a_whole_title_that_leaves_too_few_words_is_asked_about_not_passed_over(
     app_factory: AppFactory,
 ) -> None:
     """`Circle` and `Circle next` both meet. `!meeting move Circle next 2026-12-08T20:00`
-    reads whole only as Circle's next meeting moved to 20:00 on the 8th: taking `Circle next`
-    as the title leaves no `to`, so the line is not read that way (a command that reads fully
-    is never refused for a longer title it could not finish)."""
+    reads whole as Circle's next meeting moved to 20:00 on the 8th, but its first words are
+    also the whole title `Circle next` (whose date to move, or new time, was left out): the
+    member is asked which meeting, and nothing is moved."""
     fake = await open_app(app_factory, ["general", "meetings"])
     for schedule in (
         '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC',
@@ -200,5 +200,9 @@ async def test_a_whole_title_that_leaves_too_few_words_loses_to_one_that_reads_t
     ):
         assert "Scheduled" in text(await fake.say("fac", schedule))
     answer = text(await fake.say("fac", "!meeting move Circle next 2026-12-08T20:00"))
-    assert "needs `to`" not in answer, answer
-    assert "**Circle**" in answer and "2026-12-08" in answer, answer
+    assert "each naming a different meeting, so I have changed nothing" in answer, answer
+    assert '`!meeting move "Circle" next 2026-12-08T20:00`' in answer, answer
+    assert '`!meeting move "Circle next" 2026-12-08T20:00` (then add `to:`)' in answer, answer
+    assert "Moved" not in answer, answer
+    moved = text(await fake.say("fac", '!meeting move "Circle" next 2026-12-08T20:00'))
+    assert "Moved **Circle** from 2026-12-01T19:00" in moved, moved
