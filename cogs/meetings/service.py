@@ -108,7 +108,13 @@ TRUST_PAGE = 1000  # meetings whose stored plans a restart checks per read (see 
 YIELD_SECONDS = 0.005
 SEEN_AHEAD = timedelta(days=8)  # how far past its window a rebuild's plan looks at occurrences
 MEETING_COLUMNS = tuple(Meeting.__table__.columns)
-TRUST_COLUMNS = (Meeting.id, Meeting.community_id, Meeting.revision, Meeting.plan_version)
+TRUST_COLUMNS = (
+    Meeting.id,
+    Meeting.uid,
+    Meeting.community_id,
+    Meeting.revision,
+    Meeting.plan_version,
+)
 TITLE_MAX = 100
 FORMER_MEMBER = "a former member"
 T = TypeVar("T")
@@ -1121,12 +1127,15 @@ class MeetingService:
         """What this meeting's plan is made from, stored with it (see `_stamp_digest`);
         `when` (aware UTC, None: never) is the moment it is planned again anyway."""
         inputs = await self._community_inputs(view.community_id)
-        digest = self._stamp_digest(view.id, view.revision, view.plan_version, inputs, horizon)
+        digest = self._stamp_digest(
+            view.id, view.uid, view.revision, view.plan_version, inputs, horizon
+        )
         return PlanStamp(digest, when)
 
     def _stamp_digest(
         self,
         meeting_id: int,
+        uid: str,
         revision: int,
         plan_version: int,
         community_inputs: str,
@@ -1134,7 +1143,9 @@ class MeetingService:
     ) -> str:
         """Hex SHA-256 of everything a meeting's plan depends on besides the time: the code
         and catalogs (`code_digest`), the meetings settings, the horizon and grace, the
-        meeting's revision (its row, facilitators and changed dates), its `plan_version`
+        meeting's `uid` (a new meeting that reuses a deleted one's row id, saved or imported
+        without its plan, never inherits that one's stamp), its revision (its row,
+        facilitators and changed dates), its `plan_version`
         (RSVPs, reminder choices, facilitators' pseudonyms, erasures) and its community's
         offsets and language. Equal digests, and a moment before the stamp's `valid_until`,
         mean a plan made now would be the one stored: a restart skips such meetings."""
@@ -1148,7 +1159,7 @@ class MeetingService:
                     str(self.outbox.grace.total_seconds()),
                 )
             )
-        text = f"{base}|{meeting_id}|{revision}|{plan_version}|{community_inputs}"
+        text = f"{base}|{meeting_id}|{uid}|{revision}|{plan_version}|{community_inputs}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     async def _community_inputs(self, community_id: int) -> str:
@@ -1481,12 +1492,7 @@ class MeetingService:
             async with self._sessions() as session:
                 rows = (
                     await session.execute(
-                        select(
-                            Meeting.id,
-                            Meeting.community_id,
-                            Meeting.revision,
-                            Meeting.plan_version,
-                        )
+                        select(*TRUST_COLUMNS)
                         .where(Meeting.id > after)
                         .order_by(Meeting.id)
                         .limit(TRUST_PAGE)
@@ -1494,15 +1500,15 @@ class MeetingService:
                 ).all()
             if not rows:
                 return stale, trusted
-            after = rows[-1][0]
-            stamps = await self.outbox.stamps_of([meeting_ref(row[0]) for row in rows])
-            new = {row[1] for row in rows} - inputs.keys()
+            after = rows[-1].id
+            stamps = await self.outbox.stamps_of([meeting_ref(row.id) for row in rows])
+            new = {row.community_id for row in rows} - inputs.keys()
             if new:
                 # Each community's settings and language in a few statements, not two each.
                 await self.members.preload_communities(new)
                 await self.settings.preload(new)
                 inputs.update({cid: await self._community_inputs(cid) for cid in sorted(new)})
-            for meeting_id, community_id, revision, plan_version in rows:
+            for meeting_id, uid, community_id, revision, plan_version in rows:
                 stored = stamps.get(meeting_ref(meeting_id))
                 if (
                     stored is not None
@@ -1510,7 +1516,7 @@ class MeetingService:
                     and self._replans.get(meeting_id, 0) == replans.get(meeting_id, 0)
                     and stored.trusted(
                         self._stamp_digest(
-                            meeting_id, revision, plan_version, inputs[community_id], horizon
+                            meeting_id, uid, revision, plan_version, inputs[community_id], horizon
                         ),
                         now,
                     )
