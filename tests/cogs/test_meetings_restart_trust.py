@@ -240,3 +240,33 @@ def test_a_new_meeting_reusing_a_deleted_meetings_id_is_announced_after_a_restar
         assert any("Imported circle" in p and "is starting now" in p for p in posts), posts
     finally:
         machine.teardown()
+
+
+@settings(max_examples=2, derandomize=True, deadline=None)
+@given(how=st.sampled_from(["rename", "erase"]))
+def test_a_facilitators_name_changed_without_its_plan_is_followed_after_a_restart(
+    how: str,
+) -> None:
+    """The facilitator's pseudonym changes and the process stops before the meetings hear of
+    it: a new name saved (the meetings' follow-up never ran), or an erasure that removed her
+    memberships and stopped before the meetings' part. After the restart the channel never
+    shows the old name."""
+    machine = DeliveryMachine()
+    try:
+        machine.schedule(ahead=6, zone="UTC", daily=False)
+        members = machine.app.members
+        machine.run(members.set_pseudonym(machine.community_id, "fake:ana", "Sunny"))
+        machine.restart_after(0)
+        if how == "rename":
+            members._renamed.clear()  # the process stopped after saving the name
+            machine.run(members.set_pseudonym(machine.community_id, "fake:ana", "Rainy"))
+        else:
+            machine.run(members.delete_user_data("fake:ana"))  # the core's part of an erasure
+        machine.run(machine.app.close())
+        machine.app = machine.run(machine.boot())
+        machine.run(machine.app.scheduler.advance(timedelta(hours=2)))
+        posts = [d.text for d in machine.platform.log if not d.target.is_dm]
+        assert posts, "nothing was announced"
+        assert not any("Sunny" in text for text in posts), posts
+    finally:
+        machine.teardown()
