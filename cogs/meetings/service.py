@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import re
 import unicodedata
@@ -74,6 +73,7 @@ from bot.core import (
     escape_markdown,
     export_row,
     fill_parts,
+    keyed_digest,
     name_key,
     ngettext,
     using_language,
@@ -1114,7 +1114,7 @@ class MeetingService:
             view, lookback=lookback, rsvps=rsvps, names=names, horizon=horizon, seen=seen
         )
         when = self._next_plan_at(view, horizon, seen)
-        stamp = await self._stamp(view, horizon, when)
+        stamp = await self._stamp(view, horizon, when, names)
         await self.outbox.replan_many([replace(plan, stamp=stamp)])
         with using_language(await self._language(view.community_id)):
             await self.outbox.refresh(live_ref(view.id), self._refreshed(view, names, rsvps))
@@ -1122,13 +1122,19 @@ class MeetingService:
         return view
 
     async def _stamp(
-        self, view: MeetingView, horizon: timedelta, when: datetime | None
+        self,
+        view: MeetingView,
+        horizon: timedelta,
+        when: datetime | None,
+        names: dict[tuple[int, str], str],
     ) -> PlanStamp:
         """What this meeting's plan is made from, stored with it (see `_stamp_digest`);
-        `when` (aware UTC, None: never) is the moment it is planned again anyway."""
+        `when` (aware UTC, None: never) is the moment it is planned again anyway; `names`:
+        the facilitators' pseudonyms the plan was made with (`_pseudonyms`)."""
         inputs = await self._community_inputs(view.community_id)
+        shown = _names_shown(view.community_id, view.facilitators, names)
         digest = self._stamp_digest(
-            view.id, view.uid, view.revision, view.plan_version, inputs, horizon
+            view.id, view.uid, view.revision, view.plan_version, shown, inputs, horizon
         )
         return PlanStamp(digest, when)
 
@@ -1138,16 +1144,20 @@ class MeetingService:
         uid: str,
         revision: int,
         plan_version: int,
+        names_shown: str,
         community_inputs: str,
         horizon: timedelta,
     ) -> str:
-        """Hex SHA-256 of everything a meeting's plan depends on besides the time: the code
+        """Keyed hex digest (`keyed_digest`: nobody without the keys can test a guessed
+        name against it) of everything a meeting's plan depends on besides the time: the code
         and catalogs (`code_digest`), the meetings settings, the horizon and grace, the
         meeting's `uid` (a new meeting that reuses a deleted one's row id, saved or imported
         without its plan, never inherits that one's stamp), its revision (its row,
         facilitators and changed dates), its `plan_version`
-        (RSVPs, reminder choices, facilitators' pseudonyms, erasures) and its community's
-        offsets and language. Equal digests, and a moment before the stamp's `valid_until`,
+        (RSVPs, reminder choices, facilitators' pseudonyms, erasures), the pseudonyms its
+        announcements name (`_names_shown`: a name changed or erased whose meetings never
+        heard of it, the process having stopped in between) and its community's offsets and
+        language. Equal digests, and a moment before the stamp's `valid_until`,
         mean a plan made now would be the one stored: a restart skips such meetings."""
         base = self._stamp_bases.get(horizon)
         if base is None:
@@ -1159,8 +1169,10 @@ class MeetingService:
                     str(self.outbox.grace.total_seconds()),
                 )
             )
-        text = f"{base}|{meeting_id}|{uid}|{revision}|{plan_version}|{community_inputs}"
-        return hashlib.sha256(text.encode()).hexdigest()
+        text = (
+            f"{base}|{meeting_id}|{uid}|{revision}|{plan_version}|{names_shown}|{community_inputs}"
+        )
+        return keyed_digest(text, "meetings.plan_stamp")
 
     async def _community_inputs(self, community_id: int) -> str:
         """A community's settings a meeting's plan depends on, as text for `_stamp_digest`."""
@@ -1502,6 +1514,10 @@ class MeetingService:
                 return stale, trusted
             after = rows[-1].id
             stamps = await self.outbox.stamps_of([meeting_ref(row.id) for row in rows])
+            facilitators = await self._facilitators([row.id for row in rows])
+            names = await self.members.pseudonyms(
+                {(row.community_id, key) for row in rows for key in facilitators.get(row.id, ())}
+            )
             new = {row.community_id for row in rows} - inputs.keys()
             if new:
                 # Each community's settings and language in a few statements, not two each.
@@ -1516,7 +1532,13 @@ class MeetingService:
                     and self._replans.get(meeting_id, 0) == replans.get(meeting_id, 0)
                     and stored.trusted(
                         self._stamp_digest(
-                            meeting_id, uid, revision, plan_version, inputs[community_id], horizon
+                            meeting_id,
+                            uid,
+                            revision,
+                            plan_version,
+                            _names_shown(community_id, facilitators.get(meeting_id, ()), names),
+                            inputs[community_id],
+                            horizon,
                         ),
                         now,
                     )
@@ -1597,7 +1619,8 @@ class MeetingService:
                 seen=seen,
             )
             when = planned_at[view.id] = self._next_plan_at(view, horizon, seen)
-            plans.append(replace(plan, stamp=await self._stamp(view, horizon, when)))
+            stamp = await self._stamp(view, horizon, when, names)
+            plans.append(replace(plan, stamp=stamp))
             if loop.time() >= turn_at:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS
@@ -1749,6 +1772,19 @@ class MeetingService:
             await self._replan(meeting_id)
         except NotFound:
             return
+
+    async def _facilitators(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        """Meeting id -> its facilitators' actor keys, for many meetings in few statements."""
+        found: dict[int, list[str]] = {}
+        async with self._sessions() as session:
+            for chunk in _chunks(ids, 500):
+                for meeting_id, key in await session.execute(
+                    select(MeetingFacilitator.meeting_id, MeetingFacilitator.actor_key).where(
+                        MeetingFacilitator.meeting_id.in_(chunk)
+                    )
+                ):
+                    found.setdefault(meeting_id, []).append(key)
+        return found
 
     async def _rsvps(self, ids: list[int]) -> dict[int, list[RsvpView]]:
         found: dict[int, list[RsvpView]] = {}
@@ -2138,6 +2174,16 @@ async def _rekey(
 
 def _rsvp(row: MeetingRsvp) -> RsvpView:
     return RsvpView(row.actor_key, row.occurrence, row.remind_minutes, row.created_at, row.id)
+
+
+def _names_shown(
+    community_id: int, facilitators: Iterable[str], names: dict[tuple[int, str], str]
+) -> str:
+    """The facilitators (sorted) with the pseudonym each is named by in `community_id` (""
+    for none), as text for `_stamp_digest`."""
+    return "\x1f".join(
+        f"{key}\x1e{names.get((community_id, key), '')}" for key in sorted(facilitators)
+    )
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:
