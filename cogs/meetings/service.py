@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import unicodedata
@@ -1148,8 +1149,9 @@ class MeetingService:
         community_inputs: str,
         horizon: timedelta,
     ) -> str:
-        """Keyed hex digest (`keyed_digest`: nobody without the keys can test a guessed
-        name against it) of everything a meeting's plan depends on besides the time: the code
+        """Hex SHA-256, under a keyed prefix (`keyed_digest` of the settings: nobody without
+        the keys can test a guessed name against it), of everything a meeting's plan depends on
+        besides the time: the code
         and catalogs (`code_digest`), the meetings settings, the horizon and grace, the
         meeting's `uid` (a new meeting that reuses a deleted one's row id, saved or imported
         without its plan, never inherits that one's stamp), its revision (its row,
@@ -1161,18 +1163,23 @@ class MeetingService:
         mean a plan made now would be the one stored: a restart skips such meetings."""
         base = self._stamp_bases.get(horizon)
         if base is None:
-            base = self._stamp_bases[horizon] = "|".join(
-                (
-                    code_digest(),
-                    self.config.model_dump_json(),
-                    str(horizon.total_seconds()),
-                    str(self.outbox.grace.total_seconds()),
-                )
+            # Keyed once (a secret prefix for every meeting's digest below: nobody without the
+            # keys can test a guessed name against a stamp), and short.
+            base = self._stamp_bases[horizon] = keyed_digest(
+                "|".join(
+                    (
+                        code_digest(),
+                        self.config.model_dump_json(),
+                        str(horizon.total_seconds()),
+                        str(self.outbox.grace.total_seconds()),
+                    )
+                ),
+                "meetings.plan_stamp",
             )
         text = (
             f"{base}|{meeting_id}|{uid}|{revision}|{plan_version}|{names_shown}|{community_inputs}"
         )
-        return keyed_digest(text, "meetings.plan_stamp")
+        return hashlib.sha256(text.encode()).hexdigest()
 
     async def _community_inputs(self, community_id: int) -> str:
         """A community's settings a meeting's plan depends on, as text for `_stamp_digest`."""
