@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from bot.core.registry import Registry
     from bot.core.suggest import SharedSuggestions
     from bot.core.zones import local_time_note
-    from bot.crypto import EncryptedText, actor_tag, key_materials
+    from bot.crypto import EncryptedText, actor_tag, key_materials, keyed_digest
     from bot.db import Base, Database, UTCDateTime, export_row
     from bot.i18n import (
         N_,
@@ -235,6 +235,7 @@ __all__ = [
     "fill_parts",
     "has_time_of_day",
     "key_materials",
+    "keyed_digest",
     "language_name",
     "load_toml",
     "local_time_note",
@@ -367,6 +368,7 @@ _HOME: dict[str, str] = {
     "EncryptedText": "bot.crypto",
     "actor_tag": "bot.crypto",
     "key_materials": "bot.crypto",
+    "keyed_digest": "bot.crypto",
     "Base": "bot.db",
     "UTCDateTime": "bot.db",
     "_": "bot.i18n",

@@ -74,6 +74,7 @@ from bot.core import (
     escape_markdown,
     export_row,
     fill_parts,
+    keyed_digest,
     name_key,
     ngettext,
     using_language,
@@ -108,7 +109,13 @@ TRUST_PAGE = 1000  # meetings whose stored plans a restart checks per read (see 
 YIELD_SECONDS = 0.005
 SEEN_AHEAD = timedelta(days=8)  # how far past its window a rebuild's plan looks at occurrences
 MEETING_COLUMNS = tuple(Meeting.__table__.columns)
-TRUST_COLUMNS = (Meeting.id, Meeting.community_id, Meeting.revision, Meeting.plan_version)
+TRUST_COLUMNS = (
+    Meeting.id,
+    Meeting.uid,
+    Meeting.community_id,
+    Meeting.revision,
+    Meeting.plan_version,
+)
 TITLE_MAX = 100
 FORMER_MEMBER = "a former member"
 T = TypeVar("T")
@@ -1108,7 +1115,7 @@ class MeetingService:
             view, lookback=lookback, rsvps=rsvps, names=names, horizon=horizon, seen=seen
         )
         when = self._next_plan_at(view, horizon, seen)
-        stamp = await self._stamp(view, horizon, when)
+        stamp = await self._stamp(view, horizon, when, names)
         await self.outbox.replan_many([replace(plan, stamp=stamp)])
         with using_language(await self._language(view.community_id)):
             await self.outbox.refresh(live_ref(view.id), self._refreshed(view, names, rsvps))
@@ -1116,39 +1123,62 @@ class MeetingService:
         return view
 
     async def _stamp(
-        self, view: MeetingView, horizon: timedelta, when: datetime | None
+        self,
+        view: MeetingView,
+        horizon: timedelta,
+        when: datetime | None,
+        names: dict[tuple[int, str], str],
     ) -> PlanStamp:
         """What this meeting's plan is made from, stored with it (see `_stamp_digest`);
-        `when` (aware UTC, None: never) is the moment it is planned again anyway."""
+        `when` (aware UTC, None: never) is the moment it is planned again anyway; `names`:
+        the facilitators' pseudonyms the plan was made with (`_pseudonyms`)."""
         inputs = await self._community_inputs(view.community_id)
-        digest = self._stamp_digest(view.id, view.revision, view.plan_version, inputs, horizon)
+        shown = _names_shown(view.community_id, view.facilitators, names)
+        digest = self._stamp_digest(
+            view.id, view.uid, view.revision, view.plan_version, shown, inputs, horizon
+        )
         return PlanStamp(digest, when)
 
     def _stamp_digest(
         self,
         meeting_id: int,
+        uid: str,
         revision: int,
         plan_version: int,
+        names_shown: str,
         community_inputs: str,
         horizon: timedelta,
     ) -> str:
-        """Hex SHA-256 of everything a meeting's plan depends on besides the time: the code
+        """Hex SHA-256, under a keyed prefix (`keyed_digest` of the settings: nobody without
+        the keys can test a guessed name against it), of everything a meeting's plan depends on
+        besides the time: the code
         and catalogs (`code_digest`), the meetings settings, the horizon and grace, the
-        meeting's revision (its row, facilitators and changed dates), its `plan_version`
-        (RSVPs, reminder choices, facilitators' pseudonyms, erasures) and its community's
-        offsets and language. Equal digests, and a moment before the stamp's `valid_until`,
+        meeting's `uid` (a new meeting that reuses a deleted one's row id, saved or imported
+        without its plan, never inherits that one's stamp), its revision (its row,
+        facilitators and changed dates), its `plan_version`
+        (RSVPs, reminder choices, facilitators' pseudonyms, erasures), the pseudonyms its
+        announcements name (`_names_shown`: a name changed or erased whose meetings never
+        heard of it, the process having stopped in between) and its community's offsets and
+        language. Equal digests, and a moment before the stamp's `valid_until`,
         mean a plan made now would be the one stored: a restart skips such meetings."""
         base = self._stamp_bases.get(horizon)
         if base is None:
-            base = self._stamp_bases[horizon] = "|".join(
-                (
-                    code_digest(),
-                    self.config.model_dump_json(),
-                    str(horizon.total_seconds()),
-                    str(self.outbox.grace.total_seconds()),
-                )
+            # Keyed once (a secret prefix for every meeting's digest below: nobody without the
+            # keys can test a guessed name against a stamp), and short.
+            base = self._stamp_bases[horizon] = keyed_digest(
+                "|".join(
+                    (
+                        code_digest(),
+                        self.config.model_dump_json(),
+                        str(horizon.total_seconds()),
+                        str(self.outbox.grace.total_seconds()),
+                    )
+                ),
+                "meetings.plan_stamp",
             )
-        text = f"{base}|{meeting_id}|{revision}|{plan_version}|{community_inputs}"
+        text = (
+            f"{base}|{meeting_id}|{uid}|{revision}|{plan_version}|{names_shown}|{community_inputs}"
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
     async def _community_inputs(self, community_id: int) -> str:
@@ -1481,12 +1511,7 @@ class MeetingService:
             async with self._sessions() as session:
                 rows = (
                     await session.execute(
-                        select(
-                            Meeting.id,
-                            Meeting.community_id,
-                            Meeting.revision,
-                            Meeting.plan_version,
-                        )
+                        select(*TRUST_COLUMNS)
                         .where(Meeting.id > after)
                         .order_by(Meeting.id)
                         .limit(TRUST_PAGE)
@@ -1494,15 +1519,19 @@ class MeetingService:
                 ).all()
             if not rows:
                 return stale, trusted
-            after = rows[-1][0]
-            stamps = await self.outbox.stamps_of([meeting_ref(row[0]) for row in rows])
-            new = {row[1] for row in rows} - inputs.keys()
+            after = rows[-1].id
+            stamps = await self.outbox.stamps_of([meeting_ref(row.id) for row in rows])
+            facilitators = await self._facilitators([row.id for row in rows])
+            names = await self.members.pseudonyms(
+                {(row.community_id, key) for row in rows for key in facilitators.get(row.id, ())}
+            )
+            new = {row.community_id for row in rows} - inputs.keys()
             if new:
                 # Each community's settings and language in a few statements, not two each.
                 await self.members.preload_communities(new)
                 await self.settings.preload(new)
                 inputs.update({cid: await self._community_inputs(cid) for cid in sorted(new)})
-            for meeting_id, community_id, revision, plan_version in rows:
+            for meeting_id, uid, community_id, revision, plan_version in rows:
                 stored = stamps.get(meeting_ref(meeting_id))
                 if (
                     stored is not None
@@ -1510,7 +1539,13 @@ class MeetingService:
                     and self._replans.get(meeting_id, 0) == replans.get(meeting_id, 0)
                     and stored.trusted(
                         self._stamp_digest(
-                            meeting_id, revision, plan_version, inputs[community_id], horizon
+                            meeting_id,
+                            uid,
+                            revision,
+                            plan_version,
+                            _names_shown(community_id, facilitators.get(meeting_id, ()), names),
+                            inputs[community_id],
+                            horizon,
                         ),
                         now,
                     )
@@ -1591,7 +1626,8 @@ class MeetingService:
                 seen=seen,
             )
             when = planned_at[view.id] = self._next_plan_at(view, horizon, seen)
-            plans.append(replace(plan, stamp=await self._stamp(view, horizon, when)))
+            stamp = await self._stamp(view, horizon, when, names)
+            plans.append(replace(plan, stamp=stamp))
             if loop.time() >= turn_at:
                 await asyncio.sleep(0)
                 turn_at = loop.time() + YIELD_SECONDS
@@ -1743,6 +1779,19 @@ class MeetingService:
             await self._replan(meeting_id)
         except NotFound:
             return
+
+    async def _facilitators(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        """Meeting id -> its facilitators' actor keys, for many meetings in few statements."""
+        found: dict[int, list[str]] = {}
+        async with self._sessions() as session:
+            for chunk in _chunks(ids, 500):
+                for meeting_id, key in await session.execute(
+                    select(MeetingFacilitator.meeting_id, MeetingFacilitator.actor_key).where(
+                        MeetingFacilitator.meeting_id.in_(chunk)
+                    )
+                ):
+                    found.setdefault(meeting_id, []).append(key)
+        return found
 
     async def _rsvps(self, ids: list[int]) -> dict[int, list[RsvpView]]:
         found: dict[int, list[RsvpView]] = {}
@@ -2132,6 +2181,16 @@ async def _rekey(
 
 def _rsvp(row: MeetingRsvp) -> RsvpView:
     return RsvpView(row.actor_key, row.occurrence, row.remind_minutes, row.created_at, row.id)
+
+
+def _names_shown(
+    community_id: int, facilitators: Iterable[str], names: dict[tuple[int, str], str]
+) -> str:
+    """The facilitators (sorted) with the pseudonym each is named by in `community_id` (""
+    for none), as text for `_stamp_digest`."""
+    return "\x1f".join(
+        f"{key}\x1e{names.get((community_id, key), '')}" for key in sorted(facilitators)
+    )
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:

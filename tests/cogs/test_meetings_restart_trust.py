@@ -10,11 +10,16 @@ planning moments), and every delivery with the oracle.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.maintenance import export_community, import_community
+from cogs.meetings.recurrence import local_key
+from cogs.meetings.service import Draft
 from tests.harness.meetings import after_an_update
 from tests.harness.meetings_model import PEOPLE, REMINDERS, ZONES, DeliveryMachine
 
@@ -173,5 +178,95 @@ def test_a_change_whose_plan_was_never_written_is_planned_at_the_restart(
             raise AssertionError(f"{change} never planned: nothing was tested")
         # The restart's own check (`check_trusted`) compares with planning everything.
         assert machine.restart_after(0) == [], change
+    finally:
+        machine.teardown()
+
+
+@settings(max_examples=2, derandomize=True, deadline=None)
+@given(how=st.sampled_from(["import", "stopped"]))
+def test_a_new_meeting_reusing_a_deleted_meetings_id_is_announced_after_a_restart(
+    how: str,
+) -> None:
+    """A meeting deleted before anything of it was planned leaves no items behind; a new one
+    that gets its row id (SQLite reuses the highest id) with the same revision and settings,
+    added without its plan (a community imported while the bot was stopped, or the process
+    stopped between saving and planning it), is announced: the restart plans it, and the
+    channel sees its start on time."""
+    machine = DeliveryMachine()
+    try:
+        machine.schedule(ahead=4 * 24 * 5, zone="UTC", daily=False)  # in 5 days: nothing yet
+        old = machine.ids()[0]
+        exported = machine.run(
+            export_community(machine.app.db, machine.community_id, decrypt=False)
+        )
+        machine.run(machine.service.remove(machine.view(old), "fake:ana"))
+        del machine.model.meetings[old]
+        soon = (machine.clock.now() + timedelta(hours=2)).replace(second=0, tzinfo=None)
+        if how == "import":
+            # another circle's export (another database's meeting), starting in two hours
+            exported["tables"]["community"][0]["platform_id"] = "c2"
+            row = exported["tables"]["meeting"][0]
+            row["uid"] = uuid.uuid4().hex
+            row["start_local"] = local_key(soon)
+            row["title"] = "Imported circle"
+            machine.run(import_community(machine.app.db, exported))
+        else:
+            service = machine.service
+
+            async def stopped(*_args: object, **_kwargs: object) -> None:
+                raise ConnectionError("the process stopped before planning")
+
+            service._replan = stopped  # type: ignore[method-assign]
+            draft = service.validate(
+                Draft(
+                    title="Imported circle",
+                    kind="standard",
+                    start_local=soon,
+                    timezone="UTC",
+                    duration_minutes=60,
+                    rrule="",
+                    location="fake:general",
+                    location_label="#general",
+                    channel="fake:general",
+                )
+            )
+            with contextlib.suppress(ConnectionError):
+                machine.run(service.create(machine.community_id, "fake:ana", draft))
+        machine.run(machine.app.close())
+        machine.app = machine.run(machine.boot())
+        assert machine.run(machine.service.get(old)) is not None, "the id was not reused"
+        machine.run(machine.app.scheduler.advance(timedelta(hours=2, minutes=1)))
+        posts = [d.text for d in machine.platform.log if not d.target.is_dm]
+        assert any("Imported circle" in p and "is starting now" in p for p in posts), posts
+    finally:
+        machine.teardown()
+
+
+@settings(max_examples=2, derandomize=True, deadline=None)
+@given(how=st.sampled_from(["rename", "erase"]))
+def test_a_facilitators_name_changed_without_its_plan_is_followed_after_a_restart(
+    how: str,
+) -> None:
+    """The facilitator's pseudonym changes and the process stops before the meetings hear of
+    it: a new name saved (the meetings' follow-up never ran), or an erasure that removed her
+    memberships and stopped before the meetings' part. After the restart the channel never
+    shows the old name."""
+    machine = DeliveryMachine()
+    try:
+        machine.schedule(ahead=6, zone="UTC", daily=False)
+        members = machine.app.members
+        machine.run(members.set_pseudonym(machine.community_id, "fake:ana", "Sunny"))
+        machine.restart_after(0)
+        if how == "rename":
+            members._renamed.clear()  # the process stopped after saving the name
+            machine.run(members.set_pseudonym(machine.community_id, "fake:ana", "Rainy"))
+        else:
+            machine.run(members.delete_user_data("fake:ana"))  # the core's part of an erasure
+        machine.run(machine.app.close())
+        machine.app = machine.run(machine.boot())
+        machine.run(machine.app.scheduler.advance(timedelta(hours=2)))
+        posts = [d.text for d in machine.platform.log if not d.target.is_dm]
+        assert posts, "nothing was announced"
+        assert not any("Sunny" in text for text in posts), posts
     finally:
         machine.teardown()
