@@ -66,6 +66,8 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # What a `when` option is typed as; a reading of a line that puts other words there does not
 # count when deciding which meeting the words name (`Option.shape`).
 WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
+# A time of day on a clock (`19:00`, `7.30`, `7pm`): never a reminder's length
+_CLOCK_TIME = re.compile(r"\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?", re.I)
 # A time of day typed alone (`19:00`, `7pm`, `19h30`, `noon`), no bare number
 _TIME_ALONE = re.compile(
     r"\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\.?|\d{1,2}[:.h]\d{2}|\d{1,2}h|noon|midday|midnight",
@@ -874,6 +876,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         await ctx.reply(shown, ephemeral=True)
 
     def _remind(self, reminder: str | None) -> int | None:
+        """The reminder option as minutes before (None: no reminder): yes/no, a suggestion
+        as shown, or a length (`30m`, `1h`, `90`) of at most a day. Raises UserError for a
+        time of day (`19:00`, `7pm`) and for more than a day."""
         if reminder is None:
             return None
         word = " ".join(reminder.split()).lower()
@@ -885,6 +890,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             return None
         if word in ("yes", "on", "true"):
             return self.service.config.rsvp_remind_minutes
+        if _CLOCK_TIME.fullmatch(word):
+            # `rsvp Circle 2026-12-10 19:00`: a time of day, never "19 hours before"
+            raise UserError(render.reminder_is_a_time(text=reminder.strip()[:20]))
         minutes: int = int(parse_duration(word).total_seconds()) // 60
         if minutes > 1440:
             raise UserError(render.reminder_too_early())
@@ -963,6 +971,12 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if when.strip().lower() not in ("all", "series"):
             occ = await self._occurrence(view, when, under_way=True)
         removed = await self.service.unrsvp(view, ctx.actor.key, occ.key if occ else None)
+        if not removed and occ is not None:
+            own = await self.service.rsvps_of(view.id, ctx.actor.key)
+            if any(r.occurrence == "" for r in own):
+                # an RSVP to every meeting covers that date; one date alone cannot be taken back
+                await ctx.reply(render.unrsvp_covers_all(view, occ), ephemeral=True)
+                return
         await ctx.reply(render.unrsvp(view, occ, removed), ephemeral=True)
 
     @command(

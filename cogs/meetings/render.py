@@ -9,6 +9,7 @@ from babel.lists import format_list
 
 from bot.core import (
     Choice,
+    Command,
     Message,
     Part,
     When,
@@ -370,6 +371,25 @@ def unrsvp(view: MeetingView, occurrence: Occurrence | None, removed: int) -> Me
     return Message.of(*fill_parts(template, {"title": [title], "when": [When(occurrence.start)]}))
 
 
+def unrsvp_covers_all(view: MeetingView, occurrence: Occurrence) -> Message:
+    """One date taken back by a member whose RSVP is to every meeting of the series: it
+    stays, and how to change it."""
+    template = _(
+        "Your RSVP to **{title}** is for every meeting, so it still covers {when}; nothing "
+        "changed. To take it back, use {command}, then RSVP to the dates you plan to come to."
+    )
+    return Message.of(
+        *fill_parts(
+            template,
+            {
+                "title": [escape_markdown(view.title)],
+                "when": [When(occurrence.start)],
+                "command": [Command(f'meeting unrsvp "{view.title}" all')],
+            },
+        )
+    )
+
+
 def reminders(on: bool) -> str:
     """Reminder DMs switched on or off for every meeting."""
     if on:
@@ -408,6 +428,14 @@ def read_as(typed: object, time: object, zone: object, name: object) -> str:
 
 def reminder_too_early() -> str:
     return _("A reminder can be at most 24 hours before.")
+
+
+def reminder_is_a_time(text: object) -> str:
+    """A time of day typed where the reminder goes (`rsvp Circle 2026-12-10 19:00`)."""
+    return _(
+        "`{text}` is a time of day, not how long before to remind you, so nothing was noted. "
+        "The date alone picks the meeting; for a reminder say how long before, e.g. 30m or 1h."
+    ).format(text=text)
 
 
 def no_meetings() -> str:

@@ -857,9 +857,19 @@ class MeetingService:
         note: str,
     ) -> MeetingView:
         """Move one occurrence; announcements follow the new time and say it moved, and each
-        member who RSVP'd to it is told privately."""
+        member who RSVP'd to it is told privately. Raises UserError for a time already passed
+        or the occurrence's own start (nothing stored, nothing posted)."""
         if new_start <= self.now:
             raise UserError(_("That new time has already passed. Pick a time in the future."))
+        if new_start == occurrence.start:
+            day = occurrence.start.astimezone(view.zone).date().isoformat()
+            raise UserError(
+                _(
+                    "That meeting already starts at that time, so nothing was moved or "
+                    "announced. After the meeting's date give only its new time, e.g. "
+                    "`{day} 21:00` or `21:00`."
+                ).format(day=day)
+            )
         before = await self._as_it_was(view.id)
         await self._set_change(view, actor_key, occurrence.key, "moved", new_start, note)
         fresh = await self._replan(view.id)
