@@ -164,3 +164,61 @@ async def test_commands_without_private_words_leave_the_message_alone(
     said = await fake.say("ana", line)
     assert [t.removed for t in fake.typed] == [False]
     assert REMOVED not in private_to(said, "ana")
+
+
+def mistyped(name: str, how: str) -> str:
+    """`name` as a member mistypes it: a letter left off the end, its last two letters
+    swapped, or a colon after it."""
+    if how == "short":
+        return name[:-1]
+    if how == "swapped":
+        return name[:-2] + name[-1] + name[-2]
+    return name + ":"
+
+
+@settings(PROPERTY, max_examples=10)
+@given(data=st.data())
+async def test_a_mistyped_command_never_leaves_a_members_words_unnoticed(
+    world: tuple[App, FakePlatform], data: st.DataObject
+) -> None:
+    app, fake = world
+    for spec in private_commands(app):
+        words = data.draw(WORDS, label=spec.name)
+        kind = data.draw(st.sampled_from(KINDS), label="where")
+        at = data.draw(st.sampled_from(range(len(spec.path))), label="which word")
+        how = data.draw(st.sampled_from(("short", "swapped", "colon")), label="how")
+        path = list(spec.path)
+        path[at] = mistyped(path[at], how)
+        line = "!" + " ".join(path) + line_for(spec, words).removeprefix("!" + spec.name)
+        fake.can_remove = kind != "channel without permission"
+        typed_before = len(fake.typed)
+        said = await fake.say("ana", line, dm=kind == "dm")
+        shown, told = public(said), private_to(said, "ana")
+        for word in words.split():
+            assert word not in shown, (line, kind, shown)
+        assert "Did you mean" in told, (line, told)
+        typed = fake.typed[typed_before:]
+        if kind == "dm":
+            assert typed == [] and REMOVED not in told, line
+        elif kind == "channel":
+            assert [t.removed for t in typed] == [True] and REMOVED in told, (line, told)
+        else:
+            assert [t.removed for t in typed] == [False], line
+            assert STILL_THERE in told and "Delete it yourself" in told, (line, told)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "!journal serch zzzzzz",  # another journal command
+        "!jurnal list",
+        "!me shwo",
+        "!journal wrte",  # the private command meant, but no words after it
+    ],
+)
+async def test_other_typos_leave_the_message_alone(app_factory: AppFactory, line: str) -> None:
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    assert [t.removed for t in fake.typed] == [False]
+    told = private_to(said, "ana")
+    assert "Did you mean" in told and REMOVED not in told, told

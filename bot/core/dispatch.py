@@ -594,8 +594,48 @@ class Dispatcher:
         Other bots in a room may share the prefix, so unrelated words stay unanswered there;
         so does anything after a loosely typed prefix (`! wow`) that is neither.
         """
-        word = body.split()[0]
         ctx = await self.context(incoming, join=False)
+        # A mistyped command meant to carry the member's own words (`!journal wrte I ...`):
+        # the message goes first, as for the command itself, and the member is told after.
+        hidden = exact and self._meant_private(incoming, body) is not None
+        left = await _remove_command(incoming) if hidden else None
+        answered = await self._answer_unknown(incoming, ctx, body, prefix, exact=exact)
+        if hidden:
+            await ctx.refuse(removal_note(incoming.place.label, left))
+        return answered or hidden
+
+    def _meant_private(self, incoming: Incoming, body: str) -> CommandSpec | None:
+        """The command an unknown line in a shared place was meant to be, when that command
+        carries a member's own words (`Option.private_text`) and the line has words for it:
+        each mistyped name is read as its nearest one (the same match the "Did you mean"
+        answer offers: `journal wrte` and `journal write:` as `journal write`). None in a DM,
+        for a line naming no such command, or one with nothing after the name."""
+        if incoming.place.is_dm:
+            return None
+        words = body.split()
+        typed = {p: s for s in self.registry.specs for p in (s.path, *s.aliases)}
+        path: tuple[str, ...] = ()
+        for depth, word in enumerate(words[:3]):
+            names = sorted({p[depth] for p in typed if len(p) > depth and p[:depth] == path})
+            low = word.lower()
+            if low not in names:
+                cutoff = 0.75 if depth == 0 else 0.6  # as `_unknown` and `_group_only` match
+                close = difflib.get_close_matches(low, names, n=1, cutoff=cutoff)
+                if not close:
+                    return None
+                low = close[0]
+            path = (*path, low)
+            spec = typed.get(path)
+            if spec is not None:
+                rest = _after_words(body, depth + 1)
+                return spec if _private_words_shown(incoming, spec, rest) else None
+        return None
+
+    async def _answer_unknown(
+        self, incoming: Incoming, ctx: Context, body: str, prefix: str, *, exact: bool
+    ) -> bool:
+        """`_unknown`'s answer: the crisis answer, the group's commands or the nearest name."""
+        word = body.split()[0]
         if await self.text_checks.run(ctx, body, "command:unknown"):
             return True
         if exact and await self._group_only(incoming, ctx, body, prefix):

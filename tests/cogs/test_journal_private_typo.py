@@ -1,0 +1,39 @@
+"""A member's own words typed under a slightly mistyped journal command in a shared channel
+(`!journal wrte ...`, `!journal write: ...`): the bot recognises the command meant (it says
+"Did you mean !journal write?") but leaves the words in the channel for everyone to read and
+does not tell the member. They should be removed like those of `!journal write`, or the member
+told privately that they are still there."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness.app import AppFactory
+from tests.harness.platform import Said
+
+WORDS = "I relapsed last night and feel awful"
+
+
+def private_to(said: list[Said], who: str) -> str:
+    return "\n".join(s.text for s in said if s.where != "channel" and s.to == who)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"!journal wrte {WORDS}",
+        f"!journal write: {WORDS}",
+        f"!journal writ {WORDS}",
+        f"!group wrte Tuesday {WORDS}",
+    ],
+)
+async def test_a_mistyped_private_command_does_not_leave_the_words_unnoticed(
+    app_factory: AppFactory, line: str
+) -> None:
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    told = private_to(said, "ana")
+    assert "Did you mean" in told, told  # the bot knew which command was meant
+    removed = fake.typed[-1].removed
+    warned = "still there" in told
+    assert removed or warned, (line, told)
