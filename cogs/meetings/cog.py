@@ -66,6 +66,9 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # What a `when` option is typed as; a reading of a line that puts other words there does not
 # count when deciding which meeting the words name (`Option.shape`).
 WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
+# A reminder is never a meeting's date nor `next`/`all` (words for `when` that fell to it);
+# its words are otherwise free (the suggestions are shown in the member's language)
+REMINDER_SHAPE = r"(?!(?:next|all|series)\b)(?!.*\d{4}-\d{1,2}-\d{1,2}).+"
 # A time of day typed alone (`19:00`, `7pm`, `19h30`, `noon`), no bare number
 _TIME_ALONE = re.compile(
     r"\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\.?|\d{1,2}[:.h]\d{2}|\d{1,2}h|noon|midday|midnight",
@@ -911,6 +914,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 required=False,
                 max_length=20,
                 autocomplete="complete_reminder",
+                shape=REMINDER_SHAPE,
             ),
         ),
         scope=Scope.COMMUNITY,
