@@ -427,17 +427,23 @@ def _fills(options: list[Option], words: list[Token]) -> Literal["fits", "few", 
     greedy = bool(options) and options[-1].type is OptionType.STRING
     if len(words) > len(options) and not greedy:
         return "many"
-    for option, tok in zip(options, words, strict=False):
-        if not _plausible(option, tok.value):
+    values = [t.value for t in words]
+    if len(values) > len(options):  # the last free-text option takes the rest, as bound
+        values[len(options) - 1 :] = [" ".join(values[len(options) - 1 :])]
+    for option, value in zip(options, values, strict=False):
+        if not _plausible(option, value):
             return "odd"
     return "fits"
 
 
 def _plausible(option: Option, value: str) -> bool:
-    """Whether a typed word could be the option's value (its `shape`, a number, yes or no, a
-    choice, a duration); other kinds are not judged from words."""
+    """Whether a typed word could be the option's value (its `shape`, a time of day for an
+    `Option.moment` option, a number, yes or no, a choice, a duration); other kinds are not
+    judged from words."""
     if option.shape is not None and not re.fullmatch(option.shape, value.strip(), re.I):
         return False
+    if option.moment and not has_time_of_day(value):
+        return False  # a date alone is refused there ("needs a time of day too")
     kind = option.type
     try:
         if kind in (OptionType.INTEGER, OptionType.NUMBER):
@@ -475,17 +481,26 @@ _TIME_WORD = re.compile(
 def _join_moments(options: list[Option], words: list[Token]) -> list[Token]:
     """`words` with a date and the time of day after it (`2026-12-10 19:00`, `tomorrow 7pm`,
     `next tue 19:00`, and a zone such as `Europe/Berlin` or `UTC` after those) made one word
-    where they fall to an `Option.moment` option, so a moment needs no quotes."""
+    where they fall to an `Option.moment` option, so a moment needs no quotes. The option's
+    own name typed unquoted where its value would begin, with words after it, is a connecting
+    word and is dropped (`move Circle next to 2026-12-10 20:00`: `to`); quoted, it is a value."""
     out = list(words)
     for index, option in enumerate(options):
         if index >= len(out):
             break
+        if option.moment and index + 1 < len(out) and _is_lead(out[index], option):
+            del out[index]
         size = _moment_size(out[index : index + 4]) if option.moment else 1
         if size > 1:
             run = out[index : index + size]
             value = " ".join(t.value for t in run)
             out[index : index + size] = [Token(value, run[0].start, run[-1].end, False)]
     return out
+
+
+def _is_lead(token: Token, option: Option) -> bool:
+    """Whether `token` is the option's name typed unquoted as a connecting word (`to`)."""
+    return not token.quoted and token.value.casefold() == option.name.casefold()
 
 
 def _moment_size(run: list[Token]) -> int:

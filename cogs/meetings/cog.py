@@ -68,6 +68,9 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
 # A time of day on a clock (`19:00`, `7.30`, `7pm`): never a reminder's length
 _CLOCK_TIME = re.compile(r"\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?", re.I)
+# A reminder is never a meeting's date nor `next`/`all` (words for `when` that fell to it);
+# its words are otherwise free (the suggestions are shown in the member's language)
+REMINDER_SHAPE = r"(?!(?:next|all|series)\b)(?!.*\d{4}-\d{1,2}-\d{1,2}).+"
 # A time of day typed alone (`19:00`, `7pm`, `19h30`, `noon`), no bare number
 _TIME_ALONE = re.compile(
     r"\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\.?|\d{1,2}[:.h]\d{2}|\d{1,2}h|noon|midday|midnight",
@@ -919,6 +922,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 required=False,
                 max_length=20,
                 autocomplete="complete_reminder",
+                shape=REMINDER_SHAPE,
             ),
         ),
         scope=Scope.COMMUNITY,
