@@ -443,6 +443,14 @@ async def _unstamp_items(session: AsyncSession, item_ids: Iterable[int]) -> None
         await _unstamp_pairs(session, ((kind, ref) for kind, ref in carried))
 
 
+def _ids_by_kind(owners: Iterable[OutboxRef]) -> dict[RefKind, list[str]]:
+    """The ids of `owners` grouped by kind, in their order (one IN list per kind)."""
+    by_kind: dict[RefKind, list[str]] = {}
+    for owner in owners:
+        by_kind.setdefault(owner.kind, []).append(owner.id)
+    return by_kind
+
+
 def _refs(target: Target, refs: Iterable[OutboxRef]) -> set[OutboxRef]:
     found = set(refs)
     if target.is_dm:
@@ -618,11 +626,7 @@ class Outbox:
         One executemany INSERT ... ON CONFLICT DO UPDATE for the stamped (compiled once; 10,000
         stamps in 50 transactions took 0.15-0.25 s, a delete and insert 0.37-0.40 s, a
         multi-row VALUES upsert 0.95-1.37 s), a delete for plans without a stamp."""
-        by_kind: dict[RefKind, list[str]] = {}
-        for plan in plans:
-            if plan.stamp is None:
-                by_kind.setdefault(plan.owner.kind, []).append(plan.owner.id)
-        for kind, ids in by_kind.items():
+        for kind, ids in _ids_by_kind(plan.owner for plan in plans if plan.stamp is None).items():
             for chunk in _chunks(ids, IN_CHUNK):
                 await session.execute(
                     delete(OutboxPlanStamp).where(
@@ -660,11 +664,8 @@ class Outbox:
         """The stored plan stamps of these owners (those that have one), in a few statements
         (one per 500 of a kind); see `PlanStamp`."""
         found: dict[OutboxRef, StoredStamp] = {}
-        by_kind: dict[RefKind, list[str]] = {}
-        for owner in owners:
-            by_kind.setdefault(owner.kind, []).append(owner.id)
         async with self._sessions() as session:
-            for kind, ids in by_kind.items():
+            for kind, ids in _ids_by_kind(owners).items():
                 for chunk in _chunks(ids, IN_CHUNK):
                     rows = await session.execute(
                         select(
@@ -719,10 +720,7 @@ class Outbox:
             return None
         pending_of: dict[OutboxRef, dict[str, _Pending]] = {owner: {} for owner in owners}
         owner_of: dict[int, OutboxRef] = {}
-        by_kind: dict[RefKind, list[str]] = {}
-        for owner in owners:
-            by_kind.setdefault(owner.kind, []).append(owner.id)
-        for kind, ids in by_kind.items():
+        for kind, ids in _ids_by_kind(owners).items():
             for chunk in _chunks(ids, IN_CHUNK):
                 rows = await session.execute(
                     select(
@@ -1715,11 +1713,8 @@ class Outbox:
     ) -> dict[OutboxRef, datetime | None]:
         """`latest_pending` for many owners in a few statements (one per 500 of a kind)."""
         found: dict[OutboxRef, datetime | None] = dict.fromkeys(owners)
-        by_kind: dict[RefKind, list[str]] = {}
-        for owner in owners:
-            by_kind.setdefault(owner.kind, []).append(owner.id)
         async with self._sessions() as session:
-            for kind, ids in by_kind.items():
+            for kind, ids in _ids_by_kind(owners).items():
                 for chunk in _chunks(ids, IN_CHUNK):
                     rows = await session.execute(
                         select(OutboxItemRef.ref, func.max(OutboxItem.due_at))
