@@ -1,4 +1,5 @@
-"""Meetings at scale: N weekly meetings (10 per community) on a virtual clock.
+"""Meetings at scale: N weekly meetings (10 per community) on a virtual clock, their series
+begun at random over the past three years.
 
 Prints the time to plan them (first start-up: every announcement due in the next 48 hours is
 written to the outbox), the time to rebuild the schedule at a later start-up (all known) with
@@ -107,7 +108,8 @@ async def seed_batch(ids: list[int], rng: random.Random, first: int, last: int, 
     rows: list[Meeting] = []
     async with app.db.sessions.begin() as session:
         for n in range(first, last):
-            day = START + timedelta(days=1 + rng.randrange(7))
+            # Series begun over the past three years, as a community's meetings are.
+            day = START + timedelta(days=7 - rng.randrange(3 * 365))
             wall = datetime(
                 day.year, day.month, day.day, rng.randrange(6, 22), rng.choice([0, 30])
             )
