@@ -112,7 +112,7 @@ from bot import crypto
 from bot.clock import Clock
 from bot.core.errors import DeliveryError
 from bot.core.message import Action, Message
-from bot.db import is_write_conflict
+from bot.db import in_values, is_write_conflict
 from bot.i18n import _
 from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
 from bot.scheduler import DELIVERY, Scheduler
@@ -630,7 +630,7 @@ class Outbox:
             for chunk in _chunks(ids, IN_CHUNK):
                 await session.execute(
                     delete(OutboxPlanStamp).where(
-                        OutboxPlanStamp.kind == kind.value, OutboxPlanStamp.ref.in_(chunk)
+                        OutboxPlanStamp.kind == kind.value, in_values(OutboxPlanStamp.ref, chunk)
                     )
                 )
         now = self._clock.now()
@@ -673,7 +673,10 @@ class Outbox:
                             OutboxPlanStamp.stamp,
                             OutboxPlanStamp.planned_at,
                             OutboxPlanStamp.valid_until,
-                        ).where(OutboxPlanStamp.kind == kind.value, OutboxPlanStamp.ref.in_(chunk))
+                        ).where(
+                            OutboxPlanStamp.kind == kind.value,
+                            in_values(OutboxPlanStamp.ref, chunk),
+                        )
                     )
                     for ref, stamp, planned, valid in rows:
                         found[OutboxRef(kind, ref)] = StoredStamp(
@@ -733,7 +736,7 @@ class Outbox:
                     .join(OutboxItem, OutboxItem.id == OutboxItemRef.item_id)
                     .where(
                         OutboxItemRef.kind == kind.value,
-                        OutboxItemRef.ref.in_(chunk),
+                        in_values(OutboxItemRef.ref, chunk),
                         OutboxItem.status == "pending",
                     )
                 )
@@ -785,13 +788,9 @@ class Outbox:
                 ).where(OutboxItemRef.item_id.in_(kept_ids))
             ):
                 carried[item_id][(kind_name, ref)] = ref_id
-        settled: set[str] = set()
-        for chunk in _chunks(fresh, IN_CHUNK):
-            settled.update(
-                await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(chunk)))
-            )
         stale: list[int] = []
         new_items: list[Planned] = []
+        new_for: list[tuple[PlanResult, str]] = []
         for plan, want, result in zip(plans, wanted, results, strict=True):
             pending = pending_of[plan.owner]
             for key, item in want.items():
@@ -807,24 +806,33 @@ class Outbox:
                             for kind_name, ref in sorted(wants - has.keys())
                         )
                     result.updated.append(key)
-                elif key not in settled:
+                else:
                     new_items.append(item)
-                    result.written.append(key)
+                    new_for.append((result, key))
         for stale_ids in _chunks(stale, IN_CHUNK):
             await session.execute(delete(OutboxItemRef).where(OutboxItemRef.id.in_(stale_ids)))
         # Core INSERTs of many rows per statement (the tables, not the ORM classes, which wrote
         # one statement per row): a first start writes thousands of items and three times as
         # many references.
+        # A key already taken by a settled row (sent, skipped or failed) is never written
+        # again: ON CONFLICT DO NOTHING leaves it out and RETURNING names only the rows
+        # written, in the same statement (no read of the settled keys first).
+        dialect = session.get_bind().dialect.name
+        add = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ITEMS)
+        add_new = add.on_conflict_do_nothing(index_elements=["key"]).returning(
+            ITEMS.c.id, ITEMS.c.key
+        )
         new_ids: dict[str, int] = {}
         for items in _chunks(new_items, INSERT_CHUNK):
-            written = await session.execute(
-                insert(ITEMS).returning(ITEMS.c.id, ITEMS.c.key),
-                [_values(item) for item in items],
-            )
+            written = await session.execute(add_new, [_values(item) for item in items])
             new_ids.update((key, item_id) for item_id, key in written)
+        for result, key in new_for:
+            if key in new_ids:
+                result.written.append(key)
         refs = [
             {"item_id": new_ids[item.key], "kind": ref.kind.value, "ref": ref.id}
             for item in new_items
+            if item.key in new_ids
             for ref in _refs(item.target, item.refs)
         ]
         for ref_rows in _chunks(refs, INSERT_CHUNK):

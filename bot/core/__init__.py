@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     from bot.core.suggest import SharedSuggestions
     from bot.core.zones import local_time_note
     from bot.crypto import EncryptedText, actor_tag, key_materials, keyed_digest
-    from bot.db import Base, Database, UTCDateTime, export_row
+    from bot.db import Base, Database, UTCDateTime, export_row, in_values
     from bot.i18n import (
         N_,
         _,
@@ -234,6 +234,7 @@ __all__ = [
     "file_text",
     "fill_parts",
     "has_time_of_day",
+    "in_values",
     "key_materials",
     "keyed_digest",
     "language_name",
@@ -298,6 +299,7 @@ _HOME: dict[str, str] = {
     "Clock": "bot.clock",
     "Cog": "bot.core.cog",
     "export_row": "bot.db",
+    "in_values": "bot.db",
     "Choice": "bot.core.commands",
     "CommandSpec": "bot.core.commands",
     "Option": "bot.core.commands",

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.core.context import CommunityInfo
 from bot.core.errors import UserError
 from bot.crypto import actor_tag
-from bot.db import export_row
+from bot.db import export_row, in_values
 from bot.i18n import _
 from bot.models import AdapterState, Community, DialogueState, Member, Profile, TierBinding
 from bot.services.cache import MISSING, TTLCache
@@ -389,7 +389,7 @@ class MemberService:
         async with self._sessions() as session:
             result = await session.execute(
                 select(Member.actor_key, Member.pseudonym).where(
-                    Member.community_id == community_id, Member.actor_key.in_(missing)
+                    Member.community_id == community_id, in_values(Member.actor_key, missing)
                 )
             )
             rows = {key: name for key, name in result}
@@ -408,7 +408,7 @@ class MemberService:
             for start in range(0, len(keys), 500):
                 rows = await session.execute(
                     select(Member.community_id, Member.actor_key, Member.pseudonym).where(
-                        Member.actor_key.in_(keys[start : start + 500]),
+                        in_values(Member.actor_key, keys[start : start + 500]),
                         Member.pseudonym.is_not(None),
                     )
                 )

@@ -74,6 +74,7 @@ from bot.core import (
     escape_markdown,
     export_row,
     fill_parts,
+    in_values,
     keyed_digest,
     name_key,
     ngettext,
@@ -381,6 +382,17 @@ def check_note(note: str | None) -> str:
     return clean
 
 
+@dataclass(frozen=True)
+class AnnouncementLines:
+    """The parts of a meeting's announcements that no occurrence or offset changes (see
+    `MeetingService.announcement_lines`)."""
+
+    title: str  # the title, markdown escaped
+    about: tuple[Part, ...]  # the kind, place and facilitator lines
+    typing: tuple[Part, ...]  # how to RSVP by typing
+    labels: tuple[str, str, str]  # the come, remind and skip buttons
+
+
 def meeting_ref(meeting_id: int) -> OutboxRef:
     """The outbox reference of a meeting's planned announcements and reminders."""
     return OutboxRef(RefKind.MEETING, str(meeting_id))
@@ -500,12 +512,12 @@ class MeetingService:
             for chunk in _chunks(ids, 500):
                 for mid, key in await session.execute(
                     select(MeetingFacilitator.meeting_id, MeetingFacilitator.actor_key).where(
-                        MeetingFacilitator.meeting_id.in_(chunk)
+                        in_values(MeetingFacilitator.meeting_id, chunk)
                     )
                 ):
                     facs.setdefault(mid, []).append(key)
                 for exc in await session.scalars(
-                    select(MeetingException).where(MeetingException.meeting_id.in_(chunk))
+                    select(MeetingException).where(in_values(MeetingException.meeting_id, chunk))
                 ):
                     changes.setdefault(exc.meeting_id, []).append(_change(exc))
         return [_view(r, facs.get(r.id, []), changes.get(r.id, [])) for r in rows]
@@ -1579,7 +1591,7 @@ class MeetingService:
         loop = asyncio.get_running_loop()
         turn_at = loop.time() + YIELD_SECONDS
         for id_chunk in _chunks(shown, REBUILD_BATCH):
-            chunk = await self._load(Meeting.id.in_(id_chunk))
+            chunk = await self._load(in_values(Meeting.id, id_chunk))
             names = await self._pseudonyms(chunk)
             for view in chunk:
                 await self.mirror(view, names=names)
@@ -1600,7 +1612,7 @@ class MeetingService:
         facilitators' pseudonyms, each one's last pending due time, and how often each was
         replanned here before the read (`_replans`)."""
         replans = {meeting_id: self._replans.get(meeting_id, 0) for meeting_id in id_chunk}
-        chunk = await self._load(Meeting.id.in_(id_chunk))
+        chunk = await self._load(in_values(Meeting.id, id_chunk))
         communities = {v.community_id for v in chunk}
         # Each community's settings and language in a few statements, not two each.
         await self.members.preload_communities(communities)
@@ -1674,7 +1686,7 @@ class MeetingService:
                 meeting_id: (revision, plan_version)
                 for meeting_id, revision, plan_version in await session.execute(
                     select(Meeting.id, Meeting.revision, Meeting.plan_version).where(
-                        Meeting.id.in_([view.id for view in chunk])
+                        in_values(Meeting.id, [view.id for view in chunk])
                     )
                 )
             }
@@ -1731,6 +1743,7 @@ class MeetingService:
         channel = target_of(view.channel)
         found: list[Planned] = []
         with using_language(await self._language(view.community_id)):
+            lines = self.announcement_lines(view, names) if occurrences and offsets else None
             for occ in occurrences:
                 going = _going(rsvps, occ.key)
                 for minutes in offsets:
@@ -1741,7 +1754,7 @@ class MeetingService:
                         Planned(
                             item_key(view, occ.key, kind_name(minutes), due),
                             channel,
-                            self.announcement(view, occ, minutes, names, going),
+                            self.announcement(view, occ, minutes, names, going, lines),
                             due,
                             not_after=occ.start if minutes else None,
                             refs=(
@@ -1797,7 +1810,7 @@ class MeetingService:
             for chunk in _chunks(ids, 500):
                 for meeting_id, key in await session.execute(
                     select(MeetingFacilitator.meeting_id, MeetingFacilitator.actor_key).where(
-                        MeetingFacilitator.meeting_id.in_(chunk)
+                        in_values(MeetingFacilitator.meeting_id, chunk)
                     )
                 ):
                     found.setdefault(meeting_id, []).append(key)
@@ -1808,7 +1821,7 @@ class MeetingService:
         async with self._sessions() as session:
             for chunk in _chunks(ids, 500):
                 for row in await session.scalars(
-                    select(MeetingRsvp).where(MeetingRsvp.meeting_id.in_(chunk))
+                    select(MeetingRsvp).where(in_values(MeetingRsvp.meeting_id, chunk))
                 ):
                     found.setdefault(row.meeting_id, []).append(_rsvp(row))
         return found
@@ -1819,7 +1832,7 @@ class MeetingService:
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(MeetingReminderOptOut.actor_key).where(
-                    MeetingReminderOptOut.actor_key.in_(keys)
+                    in_values(MeetingReminderOptOut.actor_key, keys)
                 )
             )
             return set(rows)
@@ -1958,6 +1971,27 @@ class MeetingService:
         ]
         return ", ".join(shown) if shown else _("a volunteer facilitator")
 
+    def announcement_lines(
+        self, view: MeetingView, names: dict[tuple[int, str], str]
+    ) -> AnnouncementLines:
+        """What every announcement of this meeting says whatever the occurrence and offset, in
+        the current language: planning renders it once per meeting, not once per post."""
+        return AnnouncementLines(
+            title=escape_markdown(view.title),
+            about=(
+                "\n" + _("Kind: {kind}").format(kind=kind_label(view.kind)),
+                "\n" + _("Where: {where}").format(where=self.where_text(view)),
+                "\n" + _("Facilitator: {names}").format(names=self.facilitator_text(view, names)),
+            ),
+            typing=tuple(
+                fill_parts(
+                    _("RSVPs are private; only this count shows. To RSVP by typing: {command}."),
+                    {"command": [Command(f"meeting rsvp {view.id}")]},
+                )
+            ),
+            labels=(_("I'll come"), _("Remind me"), _("Not this time")),
+        )
+
     def announcement(
         self,
         view: MeetingView,
@@ -1965,36 +1999,33 @@ class MeetingService:
         minutes: int,
         names: dict[tuple[int, str], str],
         going: int = 0,
+        lines: AnnouncementLines | None = None,
     ) -> Message:
         """The channel post for one occurrence and offset, with its RSVP buttons and count
-        (`going` members plan to come; who they are is never shown)."""
-        title = escape_markdown(view.title)
+        (`going` members plan to come; who they are is never shown). `lines`: this meeting's
+        `announcement_lines` in the current language, when the caller has them."""
+        fixed = lines if lines is not None else self.announcement_lines(view, names)
+        title = fixed.title
         parts: list[Part]
         if minutes == 0:
             parts = [_("**{title}** is starting now.").format(title=title)]
         else:
             parts = [_("Reminder: **{title}** begins ").format(title=title), When(occ.start), "."]
-        parts.append("\n" + _("Kind: {kind}").format(kind=kind_label(view.kind)))
-        parts.append("\n" + _("Where: {where}").format(where=self.where_text(view)))
-        parts.append(
-            "\n" + _("Facilitator: {names}").format(names=self.facilitator_text(view, names))
-        )
+        parts.extend(fixed.about)
         if occ.moved_from is not None:
             parts.extend(["\n" + _("Moved from "), When(occ.moved_from), "."])
         if occ.note:
             parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
         parts.append("\n" + going_text(going))
         parts.append("\n")
-        parts += fill_parts(
-            _("RSVPs are private; only this count shows. To RSVP by typing: {command}."),
-            {"command": [Command(f"meeting rsvp {view.id}")]},
-        )
+        parts += fixed.typing
         day = occ.start.astimezone(view.zone).date().isoformat()
         rsvp = f"meeting rsvp {view.id} {day}"
+        come, remind, skip = fixed.labels
         actions = (
             Action(
                 rsvp_action(view, occ.key, "come"),
-                _("I'll come"),
+                come,
                 ActionStyle.SUCCESS,
                 emoji=RSVP_EMOJI["come"],
                 command=rsvp,
@@ -2002,7 +2033,7 @@ class MeetingService:
             ),
             Action(
                 rsvp_action(view, occ.key, "remind"),
-                _("Remind me"),
+                remind,
                 ActionStyle.PRIMARY,
                 emoji=RSVP_EMOJI["remind"],
                 command=f"{rsvp} yes",
@@ -2010,7 +2041,7 @@ class MeetingService:
             ),
             Action(
                 rsvp_action(view, occ.key, "skip"),
-                _("Not this time"),
+                skip,
                 ActionStyle.SECONDARY,
                 emoji=RSVP_EMOJI["skip"],
                 command=f"meeting unrsvp {view.id} {day}",
