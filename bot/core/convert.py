@@ -735,14 +735,68 @@ def zone_label(moment: datetime) -> str:
     return utc_offset_text(moment) if name else "UTC"
 
 
+# A time of day as people type one where a length is asked for: `19:00`, `1:30`, `7:30:15`,
+# `7pm`, `7.30 p.m.`, `19.30`, `19h30`, `noon`, `7 o'clock` (hours 0-23, minutes 0-59). `19h`
+# is not among them: it stays 19 hours. `NhMM` is a time of day only for an hour a 24-hour
+# clock alone has (`19h30`); `1h30` and `7h15` are neither (no duration either: `1h30m` is).
+_CLOCK_FORMS = re.compile(
+    r"(?:at\s*)?(?:"
+    r"(?P<h1>\d{1,2})(?:[:.](?P<m1>\d{2})(?::(?P<s1>\d{2}))?)?\s*(?P<half>[ap]\.?\s?m\b\.?)"
+    r"|(?P<h2>\d{1,2}):(?P<m2>\d{2})(?::(?P<s2>\d{2}))?"
+    r"|(?P<h3>\d{1,2})\.(?P<m3>\d{2})"
+    r"|(?P<h4>1[3-9]|2[0-3])h(?P<m4>\d{2})"
+    r"|(?P<h5>\d{1,2})\s*o'?\s?clock"
+    r"|noon|midday|midnight"
+    r")",
+    re.IGNORECASE,
+)
+
+
+def clock_time_in(text: str) -> str | None:
+    """The time of day `text` is, as typed (spaces collapsed, at most 20 characters), when it
+    reads as one rather than as a length (see `_CLOCK_FORMS`: `19:00`, `1:30`, `7pm`,
+    `7:30:15 am`, `19.30`, `19h30`, `noon`); None for anything else (`90m`, `1h30`, `19h`,
+    `45`)."""
+    typed = " ".join(unicodedata.normalize("NFKC", text).split())
+    m = _CLOCK_FORMS.fullmatch(typed)
+    if m is None:
+        return None
+    parts = m.groupdict()
+    hour = next((int(parts[k]) for k in ("h1", "h2", "h3", "h4", "h5") if parts[k]), 12)
+    minute = next((int(parts[k]) for k in ("m1", "m2", "m3", "m4") if parts[k]), 0)
+    second = next((int(parts[k]) for k in ("s1", "s2") if parts[k]), 0)
+    if hour > (12 if parts["half"] or parts["h5"] else 23) or minute > 59 or second > 59:
+        return None
+    return typed[:20]
+
+
+def clock_time_refusal(time: str, option: str = "") -> str:
+    """What a member is told who typed the time of day `time` where a length of time (a
+    duration, an offset before something) is asked for; `option` names the option when known.
+    Nothing is done with such a value."""
+    if option:
+        asked = _(
+            "`{time}` looks like a time of day, but the `{option}` option takes a length of "
+            "time, so nothing was done with it."
+        ).format(time=time, option=option)
+    else:
+        asked = _(
+            "`{time}` looks like a time of day, but a length of time is asked for here, so "
+            "nothing was done with it."
+        ).format(time=time)
+    return asked + " " + _("For a length, write e.g. 90m or 1h30m.")
+
+
 def parse_duration(text: str) -> timedelta:
-    """A positive duration from `90m`, `1h30m`, `2d`, `1:30` (hours:minutes) or a bare number
-    of minutes, whole minutes only. Raises `ArgumentError` for anything else or zero."""
+    """A positive duration from `90m`, `1h30m`, `2d`, `19h` (19 hours) or a bare number of
+    minutes, whole minutes only. Raises `ArgumentError` for a time of day (`1:30`,
+    `19:00`, `7pm`, `19h30`: see `clock_time_in`), for anything else and for zero."""
     raw = text.strip()
+    time = clock_time_in(raw)
+    if time is not None:
+        raise ArgumentError(clock_time_refusal(time))
     if re.fullmatch(r"\d{1,5}", raw):
         minutes = int(raw)
-    elif m := re.fullmatch(r"(\d{1,3}):([0-5]\d)", raw):
-        minutes = int(m.group(1)) * 60 + int(m.group(2))
     elif (m := _DURATION.match(raw)) and any(m.groupdict().values()):
         parts = {k: int(v or 0) for k, v in m.groupdict().items()}
         minutes = parts["d"] * 1440 + parts["h"] * 60 + parts["m"]
@@ -1290,6 +1344,9 @@ async def convert_option(option: Option, raw: Any, ctx: Context) -> Any:
         )
     if kind is OptionType.DURATION:
         if not isinstance(raw, timedelta):
+            time = clock_time_in(str(raw))
+            if time is not None:
+                raise ArgumentError(clock_time_refusal(time, option.name))
             return parse_duration(str(raw))
         if raw <= timedelta(0):
             raise ArgumentError(_("A duration must be longer than zero."))

@@ -39,6 +39,8 @@ from bot.core import (
     TextChecks,
     Tier,
     UserError,
+    clock_time_in,
+    clock_time_refusal,
     command,
     escape_markdown,
     has_time_of_day,
@@ -66,8 +68,6 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # What a `when` option is typed as; a reading of a line that puts other words there does not
 # count when deciding which meeting the words name (`Option.shape`).
 WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
-# A time of day on a clock (`19:00`, `7.30`, `7pm`): never a reminder's length
-_CLOCK_TIME = re.compile(r"\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?", re.I)
 # A reminder is never a meeting's date nor `next`/`all` (words for `when` that fell to it);
 # its words are otherwise free (the suggestions are shown in the member's language)
 REMINDER_SHAPE = r"(?!(?:next|all|series)\b)(?!.*\d{4}-\d{1,2}-\d{1,2}).+"
@@ -893,9 +893,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             return None
         if word in ("yes", "on", "true"):
             return self.service.config.rsvp_remind_minutes
-        if _CLOCK_TIME.fullmatch(word):
+        if (time := clock_time_in(reminder)) is not None:
             # `rsvp Circle 2026-12-10 19:00`: a time of day, never "19 hours before"
-            raise UserError(render.reminder_is_a_time(text=reminder.strip()[:20]))
+            raise UserError(render.reminder_is_a_time(text=time))
         minutes: int = int(parse_duration(word).total_seconds()) // 60
         if minutes > 1440:
             raise UserError(render.reminder_too_early())
@@ -1091,6 +1091,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             minutes = None
         else:
             minutes = []
+            # `19:00` or `7 pm` is when, not how long before: refused, never 19 hours before
+            for typed in (*offsets.split(","), *offsets.split()):
+                if (time := clock_time_in(typed)) is not None:
+                    raise UserError(clock_time_refusal(time, "offsets"))
             for word in re.split(r"[\s,]+", offsets.strip()):
                 if word == "0":
                     minutes.append(0)

@@ -14,17 +14,29 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import UserError, _, ngettext
+from bot.core import UserError, _, clock_time_in, ngettext
 
-MINUTES_RE = re.compile(r"(?:\bfor\s+)?\b(\d{1,4})\s*(?:minutes|minute|mins|min|m)\b", re.I)
+# `20 min`, `for 90m`; never the minutes of a time of day (`7:30 min`, `19.45m`)
+MINUTES_RE = re.compile(
+    r"(?:\bfor\s+)?(?<![\d:.])\b(\d{1,4})\s*(?:minutes|minute|mins|min|m)\b", re.I
+)
 SEPARATORS = (";", "|", " - ", " / ")
 MAX_MINUTES = 1440
 PERIODS = ("night", "morning", "afternoon", "evening")  # 0-6, 6-12, 12-18, 18-24
 
 
 def check_minutes(value: Any) -> int:
-    """A duration in whole minutes (the `minutes` check of a worksheet step)."""
+    """A duration in whole minutes (the `minutes` check of a worksheet step). Raises
+    `UserError` for a time of day (`1:30`, `7pm`) and for anything but 0 to 1440 minutes."""
     text = str(value).strip().lower()
+    time = clock_time_in(text)
+    if time is not None:
+        raise UserError(
+            _(
+                "`{time}` looks like a time of day; here I need how long it lasted, in "
+                "minutes, e.g. 20 or 90."
+            ).format(time=time)
+        )
     match = re.fullmatch(r"(\d{1,4})\s*(?:minutes|minute|mins|min|m)?", text)
     if match is None or int(match.group(1)) > MAX_MINUTES:
         raise UserError(
