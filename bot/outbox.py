@@ -944,10 +944,10 @@ class Outbox:
                     )
                     for item_id, status in rows:
                         (pending if status == "pending" else sent).add(item_id)
-            for prefix in keys_under:
+            for prefixes in _chunks(sorted(set(keys_under)), PREFIX_CHUNK):
                 rows = await session.execute(
                     select(OutboxItem.id, OutboxItem.status).where(
-                        OutboxItem.key.startswith(prefix, autoescape=True)
+                        or_(*(OutboxItem.key.startswith(p, autoescape=True) for p in prefixes))
                     )
                 )
                 for item_id, status in rows:
@@ -1807,6 +1807,7 @@ IN_CHUNK = 500  # values per IN (...) list: well inside every database's paramet
 # Values per expanding IN list where one statement should take many (`forget`): under SQLite's
 # default limit of 32,766 bound variables (3.32+) and asyncpg's 32,767 arguments.
 VARS_CHUNK = 30_000
+PREFIX_CHUNK = 200  # key prefixes per statement (each a LIKE of its own)
 INSERT_CHUNK = 500  # rows per multi-row INSERT
 ITEMS = cast(Table, OutboxItem.__table__)
 REFS = cast(Table, OutboxItemRef.__table__)
