@@ -242,15 +242,18 @@ class Delete:
 
 
 Step = Create | Advance | Delete
-STEPS = st.lists(
-    st.one_of(
-        st.builds(Create, st.integers(1, 12), st.booleans()),
-        st.builds(Advance, st.sampled_from([20, 45, 70, 200, 24 * 60])),
-        st.builds(Delete, st.integers(0, 5)),
+STEPS = st.tuples(
+    st.lists(
+        st.one_of(
+            st.builds(Create, st.integers(1, 6), st.booleans()),
+            st.builds(Advance, st.sampled_from([20, 45, 70, 200, 24 * 60])),
+            st.builds(Delete, st.integers(0, 5)),
+        ),
+        min_size=2,
+        max_size=8,
     ),
-    min_size=2,
-    max_size=9,
-)
+    st.builds(Delete, st.integers(0, 5)),
+).map(lambda both: [*both[0], both[1]])  # every sequence ends by deleting one
 
 
 async def model_run(steps: list[Step], backend: str) -> None:
