@@ -94,6 +94,7 @@ from sqlalchemy import (
     DateTime,
     Select,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -432,15 +433,11 @@ async def _unstamp_pairs(session: AsyncSession, pairs: Iterable[tuple[str, str]]
         )
 
 
-async def _unstamp_items(session: AsyncSession, item_ids: Iterable[int]) -> None:
-    """Drop the plan stamps of every owner these items carry (before their references go)."""
-    for chunk in _chunks(sorted(item_ids), IN_CHUNK):
-        carried = await session.execute(
-            select(OutboxItemRef.kind, OutboxItemRef.ref)
-            .where(OutboxItemRef.item_id.in_(chunk))
-            .distinct()
-        )
-        await _unstamp_pairs(session, ((kind, ref) for kind, ref in carried))
+async def _unstamp_items(session: AsyncSession, item_ids: Sequence[int]) -> None:
+    """Drop the plan stamps of every owner these items carry (before their references go):
+    one statement per `VARS_CHUNK` items."""
+    for chunk in _chunks(sorted(item_ids), VARS_CHUNK):
+        await session.execute(_UNSTAMP_CARRIED, {"ids": list(chunk)})
 
 
 def _ids_by_kind(owners: Iterable[OutboxRef]) -> dict[RefKind, list[str]]:
@@ -925,55 +922,81 @@ class Outbox:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    async def forget(self, *refs: OutboxRef, retract: bool = True) -> Forgotten:
-        """Withdraw every pending item that carries any of `refs`, and delete on the platform
-        every sent message that carries them (see the module's docstring).
+    async def forget(
+        self, *refs: OutboxRef, retract: bool = True, keys_under: Sequence[str] = ()
+    ) -> Forgotten:
+        """Withdraw every pending item that carries any of `refs`, delete on the platform every
+        sent message that carries something `RETRACTABLE` among them (see the module's
+        docstring), and drop every other trace of them: the plan stamps of `refs` themselves
+        and of every owner a dropped item carried, and sent posts kept current (`live_post`),
+        which are no longer edited and lose their text (their platform copy stays as posted).
 
-        `retract=False` only drops the rows, for where the bot can delete nothing any more (a
-        community it was removed from). Never raises for a platform's failure: a message that
-        could not be deleted yet is tried again later and reported in `Forgotten.waiting`.
+        `keys_under`: key prefixes (a deleted owner's, `meetings.12.ab34cd56.`) whose rows go
+        too whatever their state, settled ones included; only for an owner that will never plan
+        those keys again. `retract=False` only drops the rows, for where the bot can delete
+        nothing any more (a community it was removed from). One statement per kind of
+        reference (per `VARS_CHUNK` of them), not one per reference. Never raises for a
+        platform's failure: a message that could not be deleted yet is tried again later and
+        reported in `Forgotten.waiting`.
         """
         result = Forgotten()
-        if not refs:
+        if not refs and not keys_under:
             return result
         async with self._lock, self._sessions.begin() as session:
             pending: set[int] = set()
             sent: set[int] = set()
-            for ref in refs:
+            for kind, ids in _ids_by_kind(sorted(set(refs), key=_ref_order)).items():
+                for names in _chunks(ids, VARS_CHUNK):
+                    rows = await session.execute(
+                        _CARRYING_ANY, {"kind": kind.value, "refs": list(names)}
+                    )
+                    for item_id, status in rows:
+                        (pending if status == "pending" else sent).add(item_id)
+            for prefixes in _chunks(sorted(set(keys_under)), PREFIX_CHUNK):
                 rows = await session.execute(
                     select(OutboxItem.id, OutboxItem.status).where(
-                        OutboxItem.id.in_(_carrying(ref))
+                        or_(*(OutboxItem.key.startswith(p, autoescape=True) for p in prefixes))
                     )
                 )
                 for item_id, status in rows:
                     (pending if status == "pending" else sent).add(item_id)
-            doomed = pending if retract else pending | sent
-            retracting = sent if retract else set()
-            await _unstamp_items(session, doomed | retracting)
-            if doomed:
-                await session.execute(
-                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(doomed))
-                )
-                await session.execute(delete(OutboxItem).where(OutboxItem.id.in_(doomed)))
-            if retracting:  # what it carried is gone: only where to delete it remains
-                await session.execute(
-                    delete(OutboxItemRef).where(OutboxItemRef.item_id.in_(retracting))
-                )
+            retracting: set[int] = set()
+            if retract:
+                for chunk in _chunks(sorted(sent), VARS_CHUNK):
+                    retracting.update(
+                        await session.scalars(_RETRACTABLE_AMONG, {"ids": list(chunk)})
+                    )
+            doomed = sorted(pending | (sent - retracting))
+            await _unstamp_items(session, sorted(pending | sent))
+            for kind, ids in _ids_by_kind(refs).items():
+                for names in _chunks(sorted(set(ids)), VARS_CHUNK):
+                    await session.execute(
+                        _UNSTAMP_OWNERS, {"kind": kind.value, "refs": list(names)}
+                    )
+            for chunk in _chunks(doomed, VARS_CHUNK):
+                await session.execute(_DELETE_REFS, {"ids": list(chunk)})
+                await session.execute(_DELETE_ITEMS, {"ids": list(chunk)})
+            # what it carried is gone: only where to delete it remains
+            for chunk in _chunks(sorted(retracting), VARS_CHUNK):
+                await session.execute(_DELETE_REFS, {"ids": list(chunk)})
                 await session.execute(
                     update(OutboxItem)
-                    .where(OutboxItem.id.in_(retracting))
-                    .values(status=RETRACT, attempts=0, note="", plan_digest=None)
+                    .where(OutboxItem.id.in_(bindparam("ids", expanding=True)))
+                    .values(status=RETRACT, attempts=0, note="", plan_digest=None),
+                    {"ids": list(chunk)},
                 )
         result.withdrawn = len(pending)
         if retracting:
+            taken: list[OutboxItem] = []
             async with self._sessions() as session:
-                taken = (
-                    await session.scalars(
-                        select(OutboxItem).where(
-                            OutboxItem.id.in_(retracting), OutboxItem.status == RETRACT
+                for chunk in _chunks(sorted(retracting), VARS_CHUNK):
+                    taken.extend(
+                        await session.scalars(
+                            select(OutboxItem).where(
+                                OutboxItem.id.in_(chunk), OutboxItem.status == RETRACT
+                            )
                         )
                     )
-                ).all()
             for row in taken:
                 outcome = await self._retract_one(row, self._clock.now())
                 getattr(result, outcome).append(row.platform)
@@ -1789,6 +1812,10 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 
 IN_CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
+# Values per expanding IN list where one statement should take many (`forget`): under SQLite's
+# default limit of 32,766 bound variables (3.32+) and asyncpg's 32,767 arguments.
+VARS_CHUNK = 30_000
+PREFIX_CHUNK = 200  # key prefixes per statement (each a LIKE of its own)
 INSERT_CHUNK = 500  # rows per multi-row INSERT
 ITEMS = cast(Table, OutboxItem.__table__)
 REFS = cast(Table, OutboxItemRef.__table__)
@@ -1877,6 +1904,48 @@ def _update_row(row: OutboxItem, item: Planned) -> set[tuple[str, str]]:
     if row.plan_digest != digest:
         row.plan_digest = digest
     return pairs
+
+
+def _ref_order(ref: OutboxRef) -> tuple[str, str]:
+    return (ref.kind.value, ref.id)
+
+
+# `forget`'s statements, each with an expanding IN list (compiled once, whatever its length):
+# ids of the items carrying any of `refs` of one `kind`, with their status...
+_CARRYING_ANY = select(OutboxItem.id, OutboxItem.status).where(
+    OutboxItem.id.in_(
+        select(OutboxItemRef.item_id).where(
+            OutboxItemRef.kind == bindparam("kind"),
+            OutboxItemRef.ref.in_(bindparam("refs", expanding=True)),
+        )
+    )
+)
+# ...those of the items `ids` that carry something retractable...
+_RETRACTABLE_AMONG = (
+    select(OutboxItemRef.item_id)
+    .where(
+        OutboxItemRef.item_id.in_(bindparam("ids", expanding=True)),
+        OutboxItemRef.kind.in_(sorted(kind.value for kind in RETRACTABLE)),
+    )
+    .distinct()
+)
+# ...dropping the stamps of the owners `refs` of one `kind`, of every owner the items `ids`
+# carry, and the items' references and rows.
+_UNSTAMP_OWNERS = delete(OutboxPlanStamp).where(
+    OutboxPlanStamp.kind == bindparam("kind"),
+    OutboxPlanStamp.ref.in_(bindparam("refs", expanding=True)),
+)
+_UNSTAMP_CARRIED = delete(OutboxPlanStamp).where(
+    tuple_(OutboxPlanStamp.kind, OutboxPlanStamp.ref).in_(
+        select(OutboxItemRef.kind, OutboxItemRef.ref).where(
+            OutboxItemRef.item_id.in_(bindparam("ids", expanding=True))
+        )
+    )
+)
+_DELETE_REFS = delete(OutboxItemRef).where(
+    OutboxItemRef.item_id.in_(bindparam("ids", expanding=True))
+)
+_DELETE_ITEMS = delete(OutboxItem).where(OutboxItem.id.in_(bindparam("ids", expanding=True)))
 
 
 def _carrying(ref: OutboxRef) -> Select[Any]:

@@ -144,6 +144,14 @@ class Cog:
         """Erase every row about this person (mandatory; `mydata erase` calls it)."""
         raise NotImplementedError
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Erase every row this cog keeps for the community (its database id) and everything
+        it planned in the outbox for it: pending and sent items, posts kept current, plan
+        stamps (mandatory; erasing a community the bot was removed from calls it, before the
+        community row itself goes). The bot is no longer there, so nothing is deleted on the
+        platform. A cog with nothing tied to a community says so in its docstring."""
+        raise NotImplementedError
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Everything this cog stores about the person, decrypted (mandatory; `mydata export`).
 

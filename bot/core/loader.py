@@ -50,7 +50,7 @@ def cog_class(name: str) -> type[Cog]:
     cls = getattr(module, "COG", None)
     if not (isinstance(cls, type) and issubclass(cls, Cog)):
         raise TypeError(f"cogs.{name} does not export a Cog subclass as COG")
-    for hook in ("delete_user_data", "export_user_data"):
+    for hook in ("delete_user_data", "export_user_data", "delete_community_data"):
         if getattr(cls, hook) is getattr(Cog, hook):
             raise TypeError(f"cogs.{name} must implement {hook}")
     return cls

@@ -244,7 +244,11 @@ class MemberService:
             return [_info(r) for r in rows]
 
     async def erase_community(self, community_id: int) -> None:
-        """Delete a community's row and, through the foreign keys, every row tied to it."""
+        """Delete a community's row and, through the foreign keys, every row tied to it.
+
+        Rows outside those keys (the outbox, plan stamps) are not reached here: erase a
+        community through `PrivacyService.erase_community`, which first runs every cog's
+        `delete_community_data`."""
         async with self._sessions.begin() as session:
             row = await session.get(Community, community_id)
             if row is None:

@@ -149,6 +149,10 @@ class AdminCog(Cog):
     async def delete_user_data(self, actor_key: str) -> None:
         """Nothing of a member's is stored here (audit lines are anonymised by `mydata`)."""
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Nothing of its own: the settings, role bindings and moderators' log it writes are
+        the core's rows, erased with the community row."""
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Nothing of a member's is stored here (their audit lines are in the core export)."""
         return {}

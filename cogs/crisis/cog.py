@@ -1204,6 +1204,10 @@ class CrisisCog(Cog, CrisisLines):
         await self.service.forget_quiet(actor_key)
         await self.service.forget_verifier(actor_key)
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """The community's own directory entries (the shipped ones stay)."""
+        await self.service.delete_community_data(community_id)
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Directory entries the person verified; nothing they write is stored here."""
         return {"verified_entries": await self.service.verified_by(actor_key)}

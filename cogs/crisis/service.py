@@ -182,6 +182,13 @@ class CrisisService:
             await session.execute(delete(CrisisQuiet).where(CrisisQuiet.until <= now))
             return await session.scalar(select(func.min(CrisisQuiet.until)))
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Erase the community's own directory entries (the shipped ones have none)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(CrisisEntry).where(CrisisEntry.community_id == community_id)
+            )
+
     async def forget_quiet(self, actor_key: str) -> None:
         """Erase the person's quiet period, if one is running."""
         async with self._sessions.begin() as session:

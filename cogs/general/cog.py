@@ -365,6 +365,10 @@ class GeneralCog(Cog):
         """Erase profile, pseudonyms and unfinished dialogues."""
         await self.members.delete_user_data(actor_key)
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Nothing of its own: pseudonyms and dialogues are the core's rows, erased with the
+        community row."""
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Profile, pseudonym per community, and unfinished dialogues (answers decrypted)."""
         return await self.members.export_user_data(actor_key)

@@ -1072,6 +1072,18 @@ class JournalCog(Cog, GroupJournal):
         """Erase entries (group posts too), feedback they wrote, group memberships, invites."""
         await self.service.delete_user_data(actor_key)
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Entries written there (with their feedback and feed posts) and its groups."""
+        codes = await self.service.delete_community_data(community_id)
+        await self.outbox.forget(
+            *(
+                OutboxRef(kind, code)
+                for code in codes
+                for kind in (RefKind.JOURNAL_ENTRY, RefKind.JOURNAL_FEED_POST, RefKind.FEEDBACK)
+            ),
+            retract=False,
+        )
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Entries and feedback the person wrote, their groups and invites."""
         return await self.service.export_user_data(actor_key)

@@ -1017,6 +1017,51 @@ class JournalService:
                 "invites": [export_row(r) for r in invites],
             }
 
+    async def delete_community_data(self, community_id: int) -> list[str]:
+        """Erase the entries written in the community or its groups (with their feedback, search
+        words and feed posts) and its groups with their members and invites; returns the codes
+        of the entries and feedback erased (for the outbox to forget)."""
+        async with self._sessions.begin() as session:
+            groups = list(
+                await session.scalars(
+                    select(JournalGroup.id).where(JournalGroup.community_id == community_id)
+                )
+            )
+            there = (JournalEntry.community_id == community_id) | JournalEntry.group_id.in_(groups)
+            entries = (
+                await session.execute(select(JournalEntry.id, JournalEntry.code).where(there))
+            ).all()
+            ids = [entry_id for entry_id, _code in entries]
+            codes = [code for _entry_id, code in entries]
+            for start in range(0, len(ids), SEARCH_CHUNK):
+                chunk = ids[start : start + SEARCH_CHUNK]
+                codes.extend(
+                    await session.scalars(
+                        select(JournalFeedback.code).where(JournalFeedback.entry_id.in_(chunk))
+                    )
+                )
+                await session.execute(
+                    delete(JournalSearchWord).where(JournalSearchWord.entry_id.in_(chunk))
+                )
+                await session.execute(
+                    delete(JournalFeedback).where(JournalFeedback.entry_id.in_(chunk))
+                )
+                await session.execute(delete(JournalEntry).where(JournalEntry.id.in_(chunk)))
+            for start in range(0, len(entries), SEARCH_CHUNK):  # feed posts carried the text
+                feed_keys = [
+                    f"journal.feed.{c}" for _i, c in entries[start : start + SEARCH_CHUNK]
+                ]
+                await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(feed_keys)))
+            if groups:
+                await session.execute(
+                    delete(JournalGroupMember).where(JournalGroupMember.group_id.in_(groups))
+                )
+                await session.execute(
+                    delete(JournalInvite).where(JournalInvite.group_id.in_(groups))
+                )
+                await session.execute(delete(JournalGroup).where(JournalGroup.id.in_(groups)))
+        return codes
+
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase entries (group posts too), feedback they wrote, memberships and invites."""
         async with self._sessions.begin() as session:

@@ -380,6 +380,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Erase RSVPs and reminder choices; remove the person as a facilitator."""
         await self.service.delete_user_data(actor_key)
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Its meetings with everything they planned (see `MeetingService.remove_community`)."""
+        await self.service.remove_community(community_id)
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """RSVPs, reminder choice, facilitator roles and meetings the person set up."""
         return await self.service.export_user_data(actor_key)

@@ -413,7 +413,18 @@ def item_key(view: MeetingView, occurrence: str, kind: str, due: datetime) -> st
 
 def key_prefix(view: MeetingView) -> str:
     """`meetings.<id>.<uid>.`, the start of every outbox key of one meeting."""
-    return f"meetings.{view.id}.{view.uid[:8]}."
+    return prefix_of(view.id, view.uid)
+
+
+def prefix_of(meeting_id: int, uid: str) -> str:
+    """`key_prefix` of the meeting with this row id and uid."""
+    return f"meetings.{meeting_id}.{uid[:8]}."
+
+
+def owner_refs(meeting_id: int) -> tuple[OutboxRef, ...]:
+    """Every outbox reference a meeting's items carry as its own: its planned announcements
+    and reminders, its change notices, its sent posts kept current."""
+    return (meeting_ref(meeting_id), notice_ref(meeting_id), live_ref(meeting_id))
 
 
 def live_ref(meeting_id: int) -> OutboxRef:
@@ -1094,7 +1105,9 @@ class MeetingService:
                 delete(MeetingFacilitator).where(MeetingFacilitator.meeting_id == view.id)
             )
             await session.execute(delete(Meeting).where(Meeting.id == view.id))
-        await self.outbox.forget(meeting_ref(view.id), notice_ref(view.id))
+        # every trace in the outbox: pending items, sent posts kept current (no longer edited,
+        # their text dropped), settled rows under its keys, its plan stamp
+        await self.outbox.forget(*owner_refs(view.id), keys_under=(key_prefix(view),))
         self.scheduler.cancel_prefix(f"meetings.{view.id}.")
         self._plan_due.pop(view.id, None)
         info = await self._community_info(view.community_id)
@@ -1123,7 +1136,7 @@ class MeetingService:
         self._replans[meeting_id] = self._replans.get(meeting_id, 0) + 1
         view = await self.get(meeting_id)
         if view is None:
-            await self.outbox.forget(meeting_ref(meeting_id))
+            await self.outbox.forget(*owner_refs(meeting_id))
             self.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             self._plan_due.pop(meeting_id, None)
             raise NotFound(_("That meeting no longer exists."))
@@ -2137,6 +2150,32 @@ class MeetingService:
                 "occurrence_changes": [export_row(r) for r in changes],
                 "reminders_off_since": opt_out.created_at.isoformat() if opt_out else None,
             }
+
+    async def remove_community(self, community_id: int) -> None:
+        """Delete every meeting of a community (the bot was removed from it) with its
+        exceptions, facilitators and RSVPs, and every trace of them in the outbox (pending and
+        settled items, posts kept current, plan stamps); nothing is told or deleted on the
+        platform, where the bot is no longer present."""
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(Meeting.id, Meeting.uid).where(Meeting.community_id == community_id)
+                )
+            ).all()
+        ids = [meeting_id for meeting_id, _uid in found]
+        await self.outbox.forget(
+            *(ref for meeting_id in ids for ref in owner_refs(meeting_id)),
+            retract=False,
+            keys_under=tuple(prefix_of(meeting_id, uid) for meeting_id, uid in found),
+        )
+        async with self._sessions.begin() as session:
+            mine = select(Meeting.id).where(Meeting.community_id == community_id)
+            for table in (MeetingRsvp, MeetingException, MeetingFacilitator):
+                await session.execute(delete(table).where(table.meeting_id.in_(mine)))
+            await session.execute(delete(Meeting).where(Meeting.community_id == community_id))
+        for meeting_id in ids:
+            self.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
+            self._plan_due.pop(meeting_id, None)
 
     async def delete_user_data(self, actor_key: str) -> None:
         """Erase RSVPs and reminder choices; drop them as facilitator; anonymise authorship."""

@@ -33,7 +33,6 @@ from bot.core import (
     Option,
     OptionType,
     Outbox,
-    OutboxRef,
     RetentionPlanner,
     Scheduler,
     SettingsService,
@@ -101,6 +100,7 @@ class PrivacyCog(Cog, RetentionPlanner):
             db=db,
             outbox=outbox,
             settings=settings,
+            members=members,
         )
 
     def hooks(self) -> CogHooks:
@@ -143,8 +143,7 @@ class PrivacyCog(Cog, RetentionPlanner):
         for info in gone:
             # the bot is no longer there, so nothing can be deleted on the platform: only the
             # rows go, pending ones (announcements, DMs about the community) included
-            await self.outbox.forget(OutboxRef.community(info.id), retract=False)
-            await self.members.erase_community(info.id)
+            await self.service.erase_community(info.id)
             await self.audit.record(
                 None, "circlebot", "privacy.community_erased", f"community={info.id}"
             )
@@ -265,6 +264,10 @@ class PrivacyCog(Cog, RetentionPlanner):
         """Forget presence and any waiting confirmation code (the core rows are erased later)."""
         await self.service.forget_erase_code(actor_key)
         await self.service.forget_presence(actor_key)
+
+    async def delete_community_data(self, community_id: int) -> None:
+        """The days members were last seen there."""
+        await self.service.forget_community_presence(community_id)
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """The days the person was last seen per community."""

@@ -23,6 +23,7 @@ from bot.core import (
     Database,
     Forgotten,
     Member,
+    MemberService,
     Message,
     Outbox,
     OutboxItem,
@@ -131,8 +132,10 @@ class PrivacyService:
         db: Database,
         outbox: Outbox,
         settings: SettingsService,
+        members: MemberService,
     ) -> None:
         self.clock = clock
+        self.members = members
         self.cogs = cogs
         self.db = db
         self.outbox = outbox
@@ -262,6 +265,16 @@ class PrivacyService:
         await scrub_free_space(self.db)
         return gone
 
+    async def erase_community(self, community_id: int) -> None:
+        """Erase a community the bot was removed from: every cog's rows for it (switched-off
+        cogs too) and all they planned in the outbox, the outbox items that still belong to it,
+        then its row and, through the foreign keys, the core's rows tied to it. Nothing is
+        deleted on the platform, where the bot is no longer present."""
+        for cog in self.every_cog():
+            await cog.delete_community_data(community_id)
+        await self.outbox.forget(OutboxRef.community(community_id), retract=False)
+        await self.members.erase_community(community_id)
+
     # ------------------------------------------------------------------ erase confirmation
 
     async def new_erase_code(self, actor_key: str, code: str, expires_at: datetime) -> None:
@@ -286,6 +299,12 @@ class PrivacyService:
         async with self._sessions() as session:
             rows = await session.scalars(select(Presence).where(Presence.actor_key == actor_key))
             return [export_row(r, skip=("id", "actor_key")) for r in rows]
+
+    async def forget_community_presence(self, community_id: int) -> None:
+        """Drop the presence rows of one community."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(Presence).where(Presence.community_id == community_id))
+        self._touched = {k: v for k, v in self._touched.items() if k[0] != community_id}
 
     async def forget_presence(self, actor_key: str) -> None:
         """Drop the person's presence rows."""

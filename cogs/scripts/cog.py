@@ -163,6 +163,10 @@ class ScriptsCog(Cog):
         """Take the person out of every speaking queue and imported-script record."""
         await self.service.delete_user_data(actor_key)
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Script runs in its channels and the scripts imported there."""
+        await self.service.delete_community_data(community_id)
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """Where the person is in running meetings, and scripts they imported."""
         return await self.service.export_user_data(actor_key)

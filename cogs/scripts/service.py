@@ -458,6 +458,14 @@ class ScriptService:
                 "imported_scripts": [export_row(r) for r in imported],
             }
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Erase the community's script runs and imported scripts."""
+        async with self._sessions.begin() as session:
+            await session.execute(delete(ScriptRun).where(ScriptRun.community_id == community_id))
+            await session.execute(
+                delete(CustomScript).where(CustomScript.community_id == community_id)
+            )
+
     async def delete_user_data(self, actor_key: str) -> None:
         """Take a person out of every queue; runs and imported scripts stay for the others."""
         async with self._sessions.begin() as session:

@@ -699,6 +699,9 @@ class WorksheetsCog(Cog):
         await self.outbox.forget(*refs, OutboxRef.member(actor_key))
         await self.toolbox.delete_user_data(actor_key)
 
+    async def delete_community_data(self, community_id: int) -> None:
+        """Nothing: a toolbox is the member's own, kept outside any community."""
+
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
         """The member's toolbox, urge log and shares."""
         return await self.toolbox.export_user_data(actor_key)

@@ -337,6 +337,8 @@ def test_the_notices_in_the_console_in_each_members_own_zone(tmp_path: Path) -> 
 NO_DATE_CHANGED = {
     "set_ping_role": "who the announcements ping",
     "_set_change": "a helper: its callers read the meeting before and tell after",
+    "remove_community": "erasing a community the bot left 30 days before: its moderators were "
+    "told then, and nothing more is sent about it (a notice would be a new trace of it)",
 }
 
 
