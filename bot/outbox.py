@@ -19,7 +19,9 @@ rc_message), oldest first. Tries are recorded and outcomes settled in batches, o
 for many items, so a burst costs a few commits instead of two per delivery.
 
 Cogs never match key strings to forget: each item carries typed references (`OutboxRef`) to
-what its text quotes or names, and `forget` deletes the pending items that carry any of them.
+what its text quotes or names, and `forget` deletes the pending items that carry any of them,
+with the plan stamps of those owners. Only a deleted owner's settled rows, which keep no
+references, are found by its key prefix (`forget(..., keys_under=...)`), so nothing of it stays.
 
 Deleting reaches the platform too. A sent item that carries something a member can take back
 (an entry, feedback, a toolbox share: `RETRACTABLE`) keeps its target, the platform's message

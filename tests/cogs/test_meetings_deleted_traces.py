@@ -15,11 +15,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from bot import crypto
 from bot.app import App
@@ -29,7 +30,7 @@ from bot.core.loader import available_cogs, cog_class
 from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
-from bot.outbox import OutboxRef, RefKind, Target
+from bot.outbox import OutboxRef, OwnerPlan, Planned, PlanStamp, RefKind, Target
 from cogs.meetings.service import MeetingView
 from tests.harness.app import AppFactory, make_config
 from tests.harness.meetings import Recorder, cog
@@ -333,3 +334,60 @@ def test_random_creates_sends_and_deletes_leave_no_trace_of_what_was_deleted(
         asyncio.run(model_run(steps, backend))
 
     check()
+
+
+# --- the outbox itself: forgetting drops stamps, in a few statements however many owners ------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_forgetting_owners_drops_their_stamps_in_a_few_statements(
+    app_factory: AppFactory, tmp_path: Path, backend: str
+) -> None:
+    async with fresh_pg_schema() as schema:
+        app = await app_factory(
+            clock=VirtualClock(START),
+            db_url=pg_url() if backend == "postgres" else None,
+            db_schema=schema if backend == "postgres" else None,
+        )
+        owners = [OutboxRef(RefKind.MEETING, str(n)) for n in range(1, 1201)]
+        kept = OutboxRef(RefKind.MEETING, "9999")
+        since, until = START - timedelta(hours=1), START + timedelta(days=2)
+
+        def plan(owner: OutboxRef, items: int) -> OwnerPlan:
+            made = tuple(
+                Planned(
+                    f"meetings.{owner.id}.x.{n}",
+                    Target("fake", "general"),
+                    Message.of(f"Circle {owner.id} meets soon."),
+                    START + timedelta(hours=1 + n),
+                )
+                for n in range(items)
+            )
+            return OwnerPlan(owner, made, since, until, PlanStamp("digest", None))
+
+        # half the owners have pending items; the others only a stamp (a plan with nothing
+        # left to send, as a meeting that is over)
+        await app.outbox.replan_many(
+            [plan(owner, 1 if n % 2 else 0) for n, owner in enumerate(owners)] + [plan(kept, 1)]
+        )
+        assert len(await app.outbox.stamps_of(owners)) == len(owners)
+        statements: list[str] = []
+
+        def note(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        engine = app.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            gone = await app.outbox.forget(
+                *owners, *(OutboxRef(RefKind.MEETING_NOTICE, o.id) for o in owners)
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert gone.withdrawn == len(owners) // 2
+        assert await app.outbox.stamps_of(owners) == {}
+        assert await app.outbox.stamps_of([kept]) != {}  # another owner's stays
+        assert len(await app.outbox.known(kept)) == 1
+        # one statement per kind of reference, not one per reference (1,200 took 1,200+)
+        assert len(statements) <= 20, len(statements)
+        await app.close()
