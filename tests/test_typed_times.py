@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.core.convert import has_time_of_day, read_wall_time
@@ -239,6 +239,7 @@ _MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 
 
 @settings(max_examples=150, deadline=None)
+@example(month="jan", number=34, year=None, hour=2, order=False, days=2922)  # 34 jan in 2034
 @given(
     month=st.sampled_from(_MONTH_WORDS),
     number=st.integers(0, 99),

@@ -1040,10 +1040,13 @@ def _check_year_written(typed: str, raw: str, found: datetime, base: datetime) -
         for m in re.finditer(r"(?<![\d:])(\d{1,2})(?![\d:])(?!\s*(?:[ap]\.?m|h)\b)", raw)
     ]
     as_year = [n for n in bare if int(n) == found.year % 100 and int(n) != found.day]
-    far = abs(found - base) > timedelta(days=400)
-    if not (far or (found.year != base.year and as_year)):
-        return
     days = {int(n) for n in bare}
+    far = abs(found - base) > timedelta(days=400)
+    # A number read as this year's own, the day then taken from nowhere typed (`34 jan` in
+    # 2034 became 1 January): as wrong as a far year, only nearer.
+    no_day = bool(as_year) and found.day not in days
+    if not (far or (found.year != base.year and as_year) or no_day):
+        return
     if not as_year and found.day in days:  # the day as typed, only years away (29 February)
         raise ArgumentError(
             _("`{text}`: that day next comes in {year}; write the year, e.g. {example}.").format(
