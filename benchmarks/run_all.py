@@ -120,7 +120,7 @@ BENCHES = [
     ),
     Bench(
         "journal_search",
-        (("1000", "100"), ("10000", "100"), ("100000", "30", "--judge")),
+        (("1000", "100"), ("10000", "100"), ("100000", "200", "--judge")),
         (("300", "10", "--judge"),),
         1800,
         ("journal: search p99", "journal: event-loop lag", "journal: RSS"),
