@@ -103,7 +103,7 @@ AMBIGUOUS_LISTED = 5  # meetings named when a typed title matches several
 PLAN_RETRY = timedelta(minutes=1)  # a meeting whose planning failed is tried again this much later
 
 SCOPE = "meetings"
-REBUILD_BATCH = 200  # meetings reconciled per transaction at start-up
+REBUILD_BATCH = 500  # meetings reconciled per transaction at start-up (see `rebuild`)
 TRUST_PAGE = 1000  # meetings whose stored plans a restart checks per read (see `_rebuild_trusted`)
 # How long start-up plans meetings between turns of the event loop: short beside the 50 ms a
 # member would notice, long beside a turn (a turn for every meeting cost as much as planning it).
@@ -1507,7 +1507,10 @@ class MeetingService:
         # the event loop for as long as that took. Every few milliseconds the loop gets a turn:
         # members' commands and due deliveries go on while thousands of meetings are planned.
         # A chunk's write runs while the next chunk is read and planned: SQLite writes
-        # outside the interpreter's lock, so the two overlap on two cores.
+        # outside the interpreter's lock, so the two overlap on two cores. Chunks of 500, not
+        # 200: each costs a dozen statements whatever its size, and at 10,000 meetings the
+        # larger chunks took 12% less of the event loop's thread (least of four first starts:
+        # 2.97-3.10 s against 3.47 s of CPU).
         writing: asyncio.Task[None] | None = None
         try:
             for id_chunk in _chunks(stale, REBUILD_BATCH):
