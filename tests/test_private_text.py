@@ -187,9 +187,11 @@ async def test_a_mistyped_command_never_leaves_a_members_words_unnoticed(
         kind = data.draw(st.sampled_from(KINDS), label="where")
         at = data.draw(st.sampled_from(range(len(spec.path))), label="which word")
         how = data.draw(st.sampled_from(("short", "swapped", "colon")), label="how")
+        # in a channel, after a loose prefix too (full width, or a space after it)
+        prefix = "!" if kind == "dm" else data.draw(st.sampled_from(("!", "！", "! ")))
         path = list(spec.path)
         path[at] = mistyped(path[at], how)
-        line = "!" + " ".join(path) + line_for(spec, words).removeprefix("!" + spec.name)
+        line = prefix + " ".join(path) + line_for(spec, words).removeprefix("!" + spec.name)
         fake.can_remove = kind != "channel without permission"
         typed_before = len(fake.typed)
         said = await fake.say("ana", line, dm=kind == "dm")

@@ -463,16 +463,24 @@ class Dispatcher:
     ) -> tuple[CommandSpec, str | None] | None:
         """Chat that is a command carrying a member's own words (`Option.private_text`) typed
         as a plain message where the platform does not run typed commands (Discord: `/journal
-        write ...` sent as text): its message is removed at once. (the command, why it is still
-        there) for `_not_run_here`; None for any other chat."""
+        write ...` sent as text), or a near miss of one (`/journl write ...`, `/journal wrte
+        ...`, read as `_meant_private` reads a mistyped command): its message is removed at
+        once. (the command meant, why it is still there) for `_not_run_here`; None for any
+        other chat."""
         body, _exact = _command_body(text.strip(), incoming.responder.prefix)
-        resolved = self.registry.resolve(body.split()) if body else None
-        if body is None or resolved is None:
+        if body is None:
             return None
-        rest = _after_words(body, resolved.consumed)
-        if not _private_words_shown(incoming, resolved.spec, rest):
+        resolved = self.registry.resolve(body.split())
+        spec: CommandSpec | None = None
+        if resolved is not None:
+            rest = _after_words(body, resolved.consumed)
+            if _private_words_shown(incoming, resolved.spec, rest):
+                spec = resolved.spec
+        if spec is None:
+            spec = self._meant_private(incoming, body)
+        if spec is None:
             return None
-        return resolved.spec, await _remove_command(incoming)
+        return spec, await _remove_command(incoming)
 
     async def _not_run_here(self, incoming: Incoming, spec: CommandSpec, left: str | None) -> None:
         """Tell the member privately that the command typed as chat did not run (nothing of
@@ -595,11 +603,13 @@ class Dispatcher:
         so does anything after a loosely typed prefix (`! wow`) that is neither.
         """
         ctx = await self.context(incoming, join=False)
-        # A mistyped command meant to carry the member's own words (`!journal wrte I ...`):
-        # the message goes first, as for the command itself, and the member is told after.
-        hidden = exact and self._meant_private(incoming, body) is not None
+        # A mistyped command meant to carry the member's own words (`!journal wrte I ...`,
+        # after a loose prefix too: `！journl write I ...`, `! journal wrte I ...`): the message
+        # goes first, as for the command itself, then the member is told which command was
+        # meant, as after an exact prefix, and what became of the message.
+        hidden = self._meant_private(incoming, body) is not None
         left = await _remove_command(incoming) if hidden else None
-        answered = await self._answer_unknown(incoming, ctx, body, prefix, exact=exact)
+        answered = await self._answer_unknown(incoming, ctx, body, prefix, exact=exact or hidden)
         if hidden:
             await ctx.refuse(removal_note(incoming.place.label, left))
         return answered or hidden

@@ -37,3 +37,34 @@ async def test_a_mistyped_private_command_does_not_leave_the_words_unnoticed(
     removed = fake.typed[-1].removed
     warned = "still there" in told
     assert removed or warned, (line, told)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"！journl write {WORDS}",  # a full-width prefix, from a CJK keyboard
+        f"! journal wrte {WORDS}",  # a space after the prefix
+        f"！journal write: {WORDS}",
+    ],
+)
+async def test_after_a_loose_prefix_a_mistyped_private_command_is_removed_too(
+    app_factory: AppFactory, line: str
+) -> None:
+    """A loosely typed prefix answers only known commands (other bots may share it); a near
+    miss of a private command after it left the words in the channel and said nothing."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    told = private_to(said, "ana")
+    assert fake.typed[-1].removed, (line, told)
+    assert "Did you mean" in told and "I removed your message" in told, told
+    assert "relapsed" not in told
+    assert all(s.where != "channel" for s in said)
+
+
+async def test_after_a_loose_prefix_other_unknown_words_stay_unanswered(
+    app_factory: AppFactory,
+) -> None:
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    for line in ("! jurnal list", "! journey write down your plans", "！wow that was a day"):
+        said = await fake.say("ana", line)
+        assert said == [] and not fake.typed[-1].removed, (line, said)
