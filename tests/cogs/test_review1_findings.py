@@ -131,3 +131,56 @@ async def test_review1_a_meeting_running_for_over_ten_years_can_still_be_edited_
     words = " ".join(s.text for s in said)
     assert "Updated" in words, words
     await app.close()
+
+
+async def test_review1_an_erased_community_with_everything_leaves_nothing_after_a_restart(
+    app_factory: AppFactory,
+) -> None:
+    """A community that removed the bot, with RSVPs and reminders, a cancelled date's note, a
+    group, a running script with raised hands, its own crisis entry and shared journal
+    entries: once erased, no table holds any of its words, and a restart plans nothing."""
+    from bot.clock import VirtualClock
+    from bot.core.permissions import Tier
+    from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
+    from sqlalchemy import select
+
+    from tests.harness.platform import COMMUNITY
+    from tests.harness.privacy_scan import scan_database
+
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    staff = {"ana": Tier.MODERATOR, "bob": Tier.FACILITATOR}
+    app, fake = await app_factory.on_platform(clock=VirtualClock(start), actors=staff)
+    words = [f"Qzerase{n}w" for n in range(6)]
+    say = fake.say
+    await say("ana", "!journal feed-channel #general")
+    await say("ana", f"!journal write visibility:shared {words[0]} day")
+    await say("ana", f"!group create G{words[1]}")
+    await say("ana", "!group invite @bob")
+    await say("ana", f'!meeting schedule {words[2]} "2026-12-02 19:00" 60m repeat:weekly zone:UTC')
+    await say("ana", f"!meeting rsvp {words[2]} reminder:30m")
+    await say("bob", f"!meeting rsvp {words[2]} all")
+    await say("ana", f'!meeting cancel {words[2]} 2026-12-09 note:"{words[3]}"')
+    await say(
+        "ana",
+        f"!crisis add US {words[4]} suicide_prevention https://example.org phone:+18006624357",
+    )
+    await say("ana", f"!crisis phrases add i feel {words[5]}")
+    await say("ana", f"!script start standard {words[2]}")
+    await say("ana", "!script next")
+    await say("bob", "!hand raise")
+    await app.scheduler.advance(timedelta(hours=1))
+    for word in words:  # there is something of each to erase
+        assert await scan_database(app.db.engine, [word]), word
+    assert await app.community_removed("fake", COMMUNITY)
+    await app.scheduler.advance(timedelta(days=31))
+    assert await app.members.community_by_id(1) is None
+    assert await scan_database(app.db.engine, words) == []
+    await app.close()
+    again = await app_factory(clock=VirtualClock(start + timedelta(days=32)))
+    await again.scheduler.advance(timedelta(days=8))
+    async with again.db.sessions() as session:
+        assert (await session.scalars(select(OutboxPlanStamp.ref))).all() == []
+        assert (await session.scalars(select(OutboxItemRef.ref))).all() == []
+        keys = (await session.scalars(select(OutboxItem.key))).all()
+        assert [k for k in keys if not k.startswith("core.")] == []
+    assert await scan_database(again.db.engine, words) == []
