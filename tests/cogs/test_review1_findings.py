@@ -139,11 +139,11 @@ async def test_review1_an_erased_community_with_everything_leaves_nothing_after_
     """A community that removed the bot, with RSVPs and reminders, a cancelled date's note, a
     group, a running script with raised hands, its own crisis entry and shared journal
     entries: once erased, no table holds any of its words, and a restart plans nothing."""
+    from sqlalchemy import select
+
     from bot.clock import VirtualClock
     from bot.core.permissions import Tier
     from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
-    from sqlalchemy import select
-
     from tests.harness.platform import COMMUNITY
     from tests.harness.privacy_scan import scan_database
 
@@ -184,3 +184,43 @@ async def test_review1_an_erased_community_with_everything_leaves_nothing_after_
         keys = (await session.scalars(select(OutboxItem.key))).all()
         assert [k for k in keys if not k.startswith("core.")] == []
     assert await scan_database(again.db.engine, words) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_review1_a_deleted_meeting_stays_gone_after_a_restart(
+    app_factory: AppFactory, tmp_path: Path, backend: str
+) -> None:
+    """Delete a weekly meeting with a moved date and a pending reminder; restart; a week
+    later nothing of it was posted and nothing of it is stored, while another meeting posts."""
+    from bot.clock import VirtualClock
+    from tests.cogs.test_meetings_deleted_traces import START, Posting
+    from tests.harness.app import make_config
+
+    async with fresh_pg_schema() as schema:
+        app, fake = await on(app_factory, backend, tmp_path, schema, ["general", "meetings"])
+        for line in (
+            '!meeting schedule Qzgonecircle "2026-12-01 19:00" 60m repeat:weekly zone:UTC',
+            '!meeting schedule Keeper "2026-12-01 20:00" 60m repeat:weekly zone:UTC',
+            '!meeting move Qzgonecircle 2026-12-08 "2026-12-09 19:00"',
+        ):
+            await fake.say("fac", line)
+        await app.scheduler.advance(timedelta(hours=11))
+        view = await view_of(app, "Qzgonecircle")
+        await fake.say("fac", "!meeting delete Qzgonecircle")
+        await app.close()
+        clock = VirtualClock(START + timedelta(hours=11, minutes=5))
+        again = await app_factory(
+            make_config(cogs={"enabled": ["general", "meetings"]}),
+            clock=clock,
+            db_url=app.db.engine.url.render_as_string(hide_password=False)
+            if backend == "postgres"
+            else None,
+            db_schema=schema if backend == "postgres" else None,
+        )
+        later = Posting(again)
+        again.add_transport(later)
+        await again.scheduler.advance(timedelta(days=9))
+        assert [s.text for s in later.said if "Qzgonecircle" in s.text] == []
+        assert any("Keeper" in s.text for s in later.said)
+        assert await traces(again, view.id, view.uid, view.title) == []
+        await again.close()
