@@ -368,13 +368,16 @@ def starts_from(
 def first_after(
     start_local: datetime, zone: ZoneInfo, rule_text: str, moment: datetime
 ) -> datetime | None:
-    """The planned local wall time of the first occurrence starting at or after `moment`."""
+    """The planned local wall time of the first occurrence starting at or after `moment`;
+    None when there is none within `PROBE_YEARS` of the later of the first start and `moment`
+    (a rule that can never occur again, such as 30 February, is not searched for ever; a series
+    begun more than that long ago still has its next date)."""
     naive = moment.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
     rule = rule_near(rule_text, start_local, naive)
     if rule is None:
         at = place_in_zone(start_local, zone)
         return start_local if at >= moment else None
-    bound = start_local + timedelta(days=366 * PROBE_YEARS)
+    bound = max(start_local, naive) + timedelta(days=366 * PROBE_YEARS)
     if getattr(rule, "_count", None) is None:
         until = getattr(rule, "_until", None)
         rule = rule.replace(until=bound if until is None else min(until, bound))

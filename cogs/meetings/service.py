@@ -1047,8 +1047,15 @@ class MeetingService:
             return
         now = self.now
         for notice in told:
+            key = f"{key_prefix(view)}{notice.scope}.told{notice.rsvp_id}.r{revision}"
+            if after is None:
+                # A deleted meeting leaves no key of its own: its notices' rows stay until
+                # settled rows are pruned, and a key naming the meeting, the date and the
+                # RSVP would say who planned to come to what. The keyed digest is as stable
+                # (the same delete never tells twice) and says nothing without the secret.
+                key = f"meetings.gone.{keyed_digest(key, 'meetings.gone', length=32)}"
             await self.outbox.enqueue(
-                f"{key_prefix(view)}{notice.scope}.told{notice.rsvp_id}.r{revision}",
+                key,
                 target_of(notice.actor_key, dm=True),
                 Message.of(*notice.parts),
                 now,

@@ -1,6 +1,6 @@
-"""REVIEW1 FINDINGS: failing tests written by a reviewer to show faults (not fixes).
-
-Each test states what a user would notice; each fails on main at the time of review."""
+"""A series begun more than ten years ago still has its next date and can be edited; a
+deleted meeting with RSVPs leaves no key, row or text of its own (its members' notices carry
+an opaque key); an erased community and a deleted meeting stay gone after a restart."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.harness.postgres import fresh_pg_schema
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_review1_a_deleted_meeting_with_rsvps_leaves_no_trace(
+async def test_a_deleted_meeting_with_rsvps_leaves_no_trace(
     app_factory: AppFactory, tmp_path: Path, backend: str
 ) -> None:
     """Deleting a meeting members RSVP'd to (with reminders, a moved and a cancelled date)
@@ -89,7 +89,7 @@ def _old_view(rule: str, start_local: datetime) -> object:
         ("FREQ=WEEKLY;BYDAY=MO", datetime(2026, 12, 7, 19, 0)),
     ],
 )
-def test_review1_an_endless_series_begun_over_ten_years_ago_still_has_a_next_date(
+def test_an_endless_series_begun_over_ten_years_ago_still_has_a_next_date(
     rule: str, expected: datetime
 ) -> None:
     """An endless meeting begun in March 2014 still meets: its next date is found, not
@@ -105,7 +105,7 @@ def test_review1_an_endless_series_begun_over_ten_years_ago_still_has_a_next_dat
     assert found is not None and found.key == recurrence.local_key(expected)
 
 
-async def test_review1_a_meeting_running_for_over_ten_years_can_still_be_edited_and_found(
+async def test_a_meeting_running_for_over_ten_years_can_still_be_edited_and_found(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
     """A yearly circle (weekly fails alike) scheduled in December 2014 and still meeting in
@@ -133,7 +133,7 @@ async def test_review1_a_meeting_running_for_over_ten_years_can_still_be_edited_
     await app.close()
 
 
-async def test_review1_an_erased_community_with_everything_leaves_nothing_after_a_restart(
+async def test_an_erased_community_with_everything_leaves_nothing_after_a_restart(
     app_factory: AppFactory,
 ) -> None:
     """A community that removed the bot, with RSVPs and reminders, a cancelled date's note, a
@@ -187,7 +187,7 @@ async def test_review1_an_erased_community_with_everything_leaves_nothing_after_
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_review1_a_deleted_meeting_stays_gone_after_a_restart(
+async def test_a_deleted_meeting_stays_gone_after_a_restart(
     app_factory: AppFactory, tmp_path: Path, backend: str
 ) -> None:
     """Delete a weekly meeting with a moved date and a pending reminder; restart; a week
