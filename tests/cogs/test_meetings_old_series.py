@@ -69,7 +69,7 @@ def _from_first_start(rule_text: str, start_local: datetime) -> rrule:
     return rule
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     rule_text=rules(),
     start_local=starts,
