@@ -735,10 +735,24 @@ def zone_label(moment: datetime) -> str:
     return utc_offset_text(moment) if name else "UTC"
 
 
+# Colon look-alikes NFKC leaves as they are: the ratio sign (`7∶30`) and the modifier letter
+# colon (`7꞉30`). NFKC itself folds the full-width (`7：30`), small and vertical colons.
+_COLON_LIKE = str.maketrans({"\u2236": ":", "\ua789": ":"})
+
+
+def time_text(text: str) -> str:
+    """`text` as times are read in it: NFKC-normalised (full-width digits and colons as
+    ASCII) and any colon look-alike as `:`. The same length for ASCII text."""
+    return unicodedata.normalize("NFKC", text).translate(_COLON_LIKE)
+
+
 # A time of day as people type one where a length is asked for: `19:00`, `1:30`, `7:30:15`,
-# `7pm`, `7.30 p.m.`, `19.30`, `19h30`, `noon`, `7 o'clock` (hours 0-23, minutes 0-59). `19h`
-# is not among them: it stays 19 hours. `NhMM` is a time of day only for an hour a 24-hour
-# clock alone has (`19h30`); `1h30` and `7h15` are neither (no duration either: `1h30m` is).
+# `7pm`, `7.30 p.m.`, `19.30`, `19h30`, `noon`, `7 o'clock` (hours 0-23, minutes 0-59), and
+# `0730`: four digits with a leading zero and minutes 00-59 are a 24-hour time (no one writes
+# a number of minutes with a leading zero). `19h` is not among them: it stays 19 hours. `NhMM`
+# is a time of day only for an hour a 24-hour clock alone has (`19h30`); `1h30` and `7h15`
+# are neither (no duration either: `1h30m` is). `1900` stays 1900 minutes: it could be 19:00,
+# but `1440` (a day) and `90` are lengths too and nothing tells them apart.
 _CLOCK_FORMS = re.compile(
     r"(?:at\s*)?(?:"
     r"(?P<h1>\d{1,2})(?:[:.](?P<m1>\d{2})(?::(?P<s1>\d{2}))?)?\s*(?P<half>[ap]\.?\s?m\b\.?)"
@@ -746,6 +760,7 @@ _CLOCK_FORMS = re.compile(
     r"|(?P<h3>\d{1,2})\.(?P<m3>\d{2})"
     r"|(?P<h4>1[3-9]|2[0-3])h(?P<m4>\d{2})"
     r"|(?P<h5>\d{1,2})\s*o'?\s?clock"
+    r"|0(?P<h6>\d)(?P<m6>[0-5]\d)"
     r"|noon|midday|midnight"
     r")",
     re.IGNORECASE,
@@ -755,15 +770,15 @@ _CLOCK_FORMS = re.compile(
 def clock_time_in(text: str) -> str | None:
     """The time of day `text` is, as typed (spaces collapsed, at most 20 characters), when it
     reads as one rather than as a length (see `_CLOCK_FORMS`: `19:00`, `1:30`, `7pm`,
-    `7:30:15 am`, `19.30`, `19h30`, `noon`); None for anything else (`90m`, `1h30`, `19h`,
-    `45`)."""
-    typed = " ".join(unicodedata.normalize("NFKC", text).split())
+    `7:30:15 am`, `19.30`, `19h30`, `noon`, `0730`, `7：30`); None for anything else (`90m`,
+    `1h30`, `19h`, `45`, `1900`)."""
+    typed = " ".join(time_text(text).split())
     m = _CLOCK_FORMS.fullmatch(typed)
     if m is None:
         return None
     parts = m.groupdict()
-    hour = next((int(parts[k]) for k in ("h1", "h2", "h3", "h4", "h5") if parts[k]), 12)
-    minute = next((int(parts[k]) for k in ("m1", "m2", "m3", "m4") if parts[k]), 0)
+    hour = next((int(parts[k]) for k in ("h1", "h2", "h3", "h4", "h5", "h6") if parts[k]), 12)
+    minute = next((int(parts[k]) for k in ("m1", "m2", "m3", "m4", "m6") if parts[k]), 0)
     second = next((int(parts[k]) for k in ("s1", "s2") if parts[k]), 0)
     if hour > (12 if parts["half"] or parts["h5"] else 23) or minute > 59 or second > 59:
         return None
