@@ -48,8 +48,10 @@ REFUSED = "looks like a time of day"
 @st.composite
 def clock_times(draw: st.DrawFn) -> str:
     """A time of day as members type one: `7:05`, `19:00`, `07:30:15`, `7pm`, `7:30 p.m.`,
-    `19.45`, `19h30`, `noon`, `7 o'clock`."""
-    form = draw(st.sampled_from(("colon", "seconds", "half", "dot", "h", "word", "oclock")))
+    `19.45`, `19h30`, `noon`, `7 o'clock`, `0730` (24-hour, a leading zero, no colon)."""
+    form = draw(
+        st.sampled_from(("colon", "seconds", "half", "dot", "h", "word", "oclock", "hhmm"))
+    )
     half = draw(st.sampled_from(("am", "pm", "AM", "PM", "a.m.", "p.m.", " pm", " am")))
     hour12, hour24 = draw(st.integers(1, 12)), draw(st.integers(0, 23))
     minute, second = draw(st.integers(0, 59)), draw(st.integers(0, 59))
@@ -68,6 +70,8 @@ def clock_times(draw: st.DrawFn) -> str:
         return f"{draw(st.integers(13, 23))}h{minute:02d}"
     if form == "oclock":
         return f"{hour12} o'clock"
+    if form == "hhmm":
+        return f"0{draw(st.integers(0, 9))}{minute:02d}"
     return draw(st.sampled_from(("noon", "midnight", "midday", "Noon")))
 
 
@@ -161,10 +165,23 @@ async def test_the_quoted_cases_are_refused_naming_what_is_asked(
 
 @pytest.mark.parametrize(
     ("typed", "minutes"),
-    [("90m", 90), ("1h30m", 90), ("45", 45), ("2h", 120), ("19h", 19 * 60), ("1d12h", 2160)],
+    [
+        ("90m", 90),
+        ("1h30m", 90),
+        ("45", 45),
+        ("90", 90),
+        ("1440", 1440),
+        ("1900", 1900),
+        ("0060", 60),
+        ("2h", 120),
+        ("19h", 19 * 60),
+        ("1d12h", 2160),
+    ],
 )
 def test_lengths_are_read_as_before(typed: str, minutes: int) -> None:
-    """`19h` stays 19 hours: a length with a unit, never a time of day."""
+    """`19h` stays 19 hours: a length with a unit, never a time of day. A bare number with
+    no leading zero stays minutes: `1900` could be 19:00, but `1440` (a day) and `90` are
+    lengths, and no rule tells them apart; `0060` has no minute 60, so it is no time."""
     assert clock_time_in(typed) is None
     assert parse_duration(typed) == timedelta(minutes=minutes)
 
@@ -178,6 +195,77 @@ async def test_a_length_is_still_taken_where_a_length_is_asked(
     assert (await state(app, fake))["meetings"][0][1] == 90
 
 
+@pytest.mark.parametrize(
+    ("who", "line", "says"),
+    [
+        # `0730` is 07:30 (no one writes 730 minutes with a leading zero): it was announced
+        # "730 minutes before" and noted as a reminder 730 minutes before
+        ("mod", "!meeting announce 0730", "`0730` looks like a time of day"),
+        ("ben", "!meeting rsvp Circle reminder:0730", "`0730` is a time of day"),
+        # `0130` for an hour and a half: the meeting became 130 minutes long
+        ("fac", "!meeting edit Circle duration:0130", "`0130` looks like a time of day"),
+    ],
+)
+async def test_a_24_hour_time_without_a_colon_is_no_length(
+    world: tuple[App, FakePlatform], who: str, line: str, says: str
+) -> None:
+    app, fake = world
+    before = await state(app, fake)
+    answer = text(await fake.say(who, line))
+    assert says in answer, answer
+    assert await state(app, fake) == before, (line, answer)
+
+
+@given(hour=st.integers(0, 9), minute=st.integers(0, 59))
+def test_a_leading_zero_hhmm_is_refused_by_every_reader_of_a_length(
+    hour: int, minute: int
+) -> None:
+    """`0000`-`0959` with minutes 00-59 is a 24-hour time; `world`'s doors are covered by
+    `clock_times` above."""
+    typed = f"0{hour}{minute:02d}"
+    assert clock_time_in(typed) == typed
+    assert clock_time_in(f"at {typed}") is not None
+    with pytest.raises(ArgumentError, match=REFUSED):
+        parse_duration(typed)
+    with pytest.raises(Exception, match=REFUSED):
+        check_minutes(typed)
+
+
+COLONS = [":", "\uff1a", "\u2236", "\ufe55", "\ufe13", "\ua789"]
+
+
+@pytest.mark.parametrize("colon", ["\uff1a", "\u2236"])  # full-width colon, ratio sign
+def test_an_urges_minutes_never_come_from_a_full_width_time(colon: str) -> None:
+    """`7：30 min` (a CJK keyboard) and `7∶30 min` gave 30 minutes; `7:30 min` gives none."""
+    assert "minutes" not in parse_quick(f"stayed in at 7{colon}30 min then walked")
+
+
+@given(
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    colon=st.sampled_from(COLONS),
+    wide=st.booleans(),
+    unit=st.sampled_from(["min", "mins", "minutes", "m"]),
+    length=st.integers(1, 1440),
+)
+def test_an_urges_minutes_come_only_from_a_length_however_it_is_typed(
+    hour: int, minute: int, colon: str, wide: bool, unit: str, length: int
+) -> None:
+    """A time of day with any colon look-alike, in ASCII or full-width digits, gives no
+    minutes; a length in either kind of digits gives its minutes, and the words stay."""
+
+    def digits(n: str) -> str:
+        return "".join(chr(ord(c) + 0xFEE0) for c in n) if wide else n
+
+    at = f"{digits(str(hour))}{colon}{digits(f'{minute:02d}')}"
+    assert "minutes" not in parse_quick(f"at {at} {unit} then walked"), at
+    read = parse_quick(f"after work at {at}; walked it off {digits(str(length))} {unit}")
+    assert read["minutes"] == length, read
+    assert read["trigger"] == f"after work at {at}", read
+    with pytest.raises(Exception, match="time of day"):
+        check_minutes(at)
+
+
 def test_an_urges_length_never_comes_from_a_time_of_day() -> None:
     """`urge log 6 after work at 7:30 min`: the minutes of a time are no length."""
     assert "minutes" not in parse_quick("stayed in at 7:30 min then walked")
@@ -188,8 +276,8 @@ def test_an_urges_length_never_comes_from_a_time_of_day() -> None:
 async def test_on_the_console_a_time_of_day_moves_no_clock_and_schedules_nothing(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
-    """Through the console adapter: `:advance 1:30` moved the clock an hour and a half and
-    `!meeting schedule ... 1:30` saved a 90-minute meeting."""
+    """Through the console adapter: `:advance 1:30` moved the clock an hour and a half,
+    `:advance 0730` 730 minutes, and `!meeting schedule ... 1:30` saved a 90-minute meeting."""
     app = await app_factory(
         make_config(cogs={"enabled": ["general", "meetings"]}), clock=VirtualClock(START)
     )
@@ -199,13 +287,14 @@ async def test_on_the_console_a_time_of_day_moves_no_clock_and_schedules_nothing
     for line in (
         ":advance 1:30",
         ":advance 7pm",
+        ":advance 0730",
         '!meeting schedule Circle "2026-12-01 19:00" 1:30',
         "!meeting schedule Circle 2026-12-01 19:00 20:30",
     ):
         assert await console.handle_line(line)
     shown = out.getvalue()
     assert app.clock.now() == START
-    assert shown.count(REFUSED) == 4, shown
+    assert shown.count(REFUSED) == 5, shown
     assert "Scheduled" not in shown
     async with app.db.sessions() as session:
         assert (await session.scalars(select(Meeting))).all() == []

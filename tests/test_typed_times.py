@@ -8,7 +8,7 @@ offset in a time is refused in any case, never converted.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -413,3 +413,141 @@ def test_a_refused_date_says_only_what_applies(typed: str, says: str, not_said: 
         read_wall_time(typed, BERLIN, datetime(2026, 12, 1, tzinfo=UTC))
     assert says in caught.value.message
     assert not_said not in caught.value.message
+
+
+UTC_ZONE = ZoneInfo("UTC")
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def test_a_month_and_year_without_a_day_asks_which_day() -> None:
+    """`feb 2027 7pm` typed on 15 December 2026 was 15 February 2027 (today's day of the
+    month), and typed on 10 January 2034 was 10 February 2027, in the past."""
+    for now in (datetime(2026, 12, 15, 9, tzinfo=UTC), datetime(2034, 1, 10, 9, tzinfo=UTC)):
+        with pytest.raises(ArgumentError) as caught:
+            read_wall_time("feb 2027 7pm", UTC_ZONE, now)
+        assert "`feb 2027 7pm`: which day of February 2027? e.g. feb 5 2027 7pm" in (
+            caught.value.message
+        )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    now=moments,
+    month=st.integers(1, 12),
+    long=st.booleans(),
+    year=st.one_of(st.none(), st.integers(2026, 2030)),
+    clock=st.sampled_from(["7pm", "19:00", "7:30 pm", "at 7pm", "noon"]),
+    time_first=st.booleans(),
+)
+def test_a_month_without_a_day_is_refused_never_given_todays_day(
+    now: datetime, month: int, long: bool, year: int | None, clock: str, time_first: bool
+) -> None:
+    """Whatever today is, a month (with or without its year) and a time but no day is
+    refused, asking which day; no day of the month is taken from the clock."""
+    name = _MONTH_NAMES[month - 1] if long else _MONTH_WORDS[month - 1]
+    date = f"{name} {year}" if year else name
+    typed = f"{clock} {date}" if time_first else f"{date} {clock}"
+    with pytest.raises(ArgumentError, match="which day of") as caught:
+        read_wall_time(typed, UTC_ZONE, now)
+    assert _MONTH_NAMES[month - 1] in caught.value.message, caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("typed", "weekday", "says"),
+    [
+        # typed 15 Dec 2026: Saturday 19 December; Wednesday 1 December 2027
+        ("fri 19 7pm", 4, "The 19th is a Saturday"),
+        ("tue 1 dec 7pm", 1, "is a Wednesday"),
+        # typed 10 Jan 2034: the 5 was read as May and the day was today's (Wednesday 10 May)
+        ("sat 5 2pm", 5, "The 5th is a"),
+    ],
+)
+def test_a_weekday_typed_is_never_silently_contradicted(
+    typed: str, weekday: int, says: str
+) -> None:
+    for now in (datetime(2026, 12, 15, 9, tzinfo=UTC), datetime(2034, 1, 10, 9, tzinfo=UTC)):
+        found = _reading(typed, now)
+        if isinstance(found, str):
+            assert says in found or now.year == 2034, (typed, found)
+        else:
+            assert found.weekday() == weekday, (typed, now, found)
+
+
+def _reading(typed: str, now: datetime) -> datetime | str:
+    """What `read_wall_time` reads `typed` as in UTC, or the refusal's message."""
+    try:
+        return read_wall_time(typed, UTC_ZONE, now)
+    except ArgumentError as refused:
+        return refused.message
+
+
+WEEKDAY_FORMS = (
+    "{wd} {d} {t}",
+    "{wd} the {o} {t}",
+    "{wd} {d} {m} {t}",
+    "{wd}, {d} {m} {t}",
+    "{wd} {m} {d} {t}",
+    "{wd} {m} {o} {t}",
+    "{t} {wd} {d} {m}",
+    "{wd} {d} {m} {y} {t}",
+    "{wd} {m} {d} {y} {t}",
+    "{wd}, {m} {d}, {y} {t}",
+    "{wd} {y}-{mm:02}-{d:02} {t}",
+    "{t} {wd} {m} {d} {y}",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(  # typed on Sunday 25 January 2026, `sun 1 feb 7pm` was that very evening
+    now=datetime(2026, 1, 25, tzinfo=UTC),
+    when=date(2026, 2, 1),
+    shift=0,
+    long=False,
+    form="{wd} {d} {m} {t}",
+    clock="7pm",
+)
+@given(
+    now=moments,
+    when=st.dates(min_value=date(2026, 1, 1), max_value=date(2028, 12, 31)),
+    shift=st.integers(0, 6),
+    long=st.booleans(),
+    form=st.sampled_from(WEEKDAY_FORMS),
+    clock=st.sampled_from(["7pm", "19:00", "2:30 pm", "9am"]),
+)
+def test_a_weekday_word_and_a_date_always_agree(
+    now: datetime, when: date, shift: int, long: bool, form: str, clock: str
+) -> None:
+    """Any form with a weekday word and a date: a reading is on the weekday typed, or the
+    member is refused. With the year written the date is fixed, so a wrong
+    weekday is always refused and the right one reads as that very date."""
+    wd = DAYS[(when.weekday() + shift) % 7][long]
+    typed = form.format(
+        wd=wd,
+        d=when.day,
+        o=_ordinal(when.day),
+        m=_MONTH_WORDS[when.month - 1],
+        mm=when.month,
+        y=when.year,
+        t=clock,
+    )
+    found = _reading(typed, now)
+    if isinstance(found, str):
+        assert shift != 0 or "{y}" not in form, (typed, found)
+        return
+    assert found.weekday() == (when.weekday() + shift) % 7, (typed, now, found)
+    assert found.day == when.day, (typed, found)
+    if "{y}" in form:
+        assert shift == 0 and found.date() == when, (typed, found)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         parse_duration,
         parse_zone,
         read_wall_time,
+        time_text,
         tokenize,
         zone_label,
     )
@@ -257,6 +258,7 @@ __all__ = [
     "scrub_free_space",
     "syntax_problem",
     "tier_name",
+    "time_text",
     "tokenize",
     "toml_spelling",
     "using_language",
@@ -335,6 +337,7 @@ _HOME: dict[str, str] = {
     "parse_zone": "bot.core.convert",
     "read_wall_time": "bot.core.convert",
     "zone_label": "bot.core.convert",
+    "time_text": "bot.core.convert",
     "tokenize": "bot.core.convert",
     "ActionHandler": "bot.core.dispatch",
     "Incoming": "bot.core.dispatch",

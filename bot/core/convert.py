@@ -735,10 +735,24 @@ def zone_label(moment: datetime) -> str:
     return utc_offset_text(moment) if name else "UTC"
 
 
+# Colon look-alikes NFKC leaves as they are: the ratio sign (`7∶30`) and the modifier letter
+# colon (`7꞉30`). NFKC itself folds the full-width (`7：30`), small and vertical colons.
+_COLON_LIKE = str.maketrans({"\u2236": ":", "\ua789": ":"})
+
+
+def time_text(text: str) -> str:
+    """`text` as times are read in it: NFKC-normalised (full-width digits and colons as
+    ASCII) and any colon look-alike as `:`. The same length for ASCII text."""
+    return unicodedata.normalize("NFKC", text).translate(_COLON_LIKE)
+
+
 # A time of day as people type one where a length is asked for: `19:00`, `1:30`, `7:30:15`,
-# `7pm`, `7.30 p.m.`, `19.30`, `19h30`, `noon`, `7 o'clock` (hours 0-23, minutes 0-59). `19h`
-# is not among them: it stays 19 hours. `NhMM` is a time of day only for an hour a 24-hour
-# clock alone has (`19h30`); `1h30` and `7h15` are neither (no duration either: `1h30m` is).
+# `7pm`, `7.30 p.m.`, `19.30`, `19h30`, `noon`, `7 o'clock` (hours 0-23, minutes 0-59), and
+# `0730`: four digits with a leading zero and minutes 00-59 are a 24-hour time (no one writes
+# a number of minutes with a leading zero). `19h` is not among them: it stays 19 hours. `NhMM`
+# is a time of day only for an hour a 24-hour clock alone has (`19h30`); `1h30` and `7h15`
+# are neither (no duration either: `1h30m` is). `1900` stays 1900 minutes: it could be 19:00,
+# but `1440` (a day) and `90` are lengths too and nothing tells them apart.
 _CLOCK_FORMS = re.compile(
     r"(?:at\s*)?(?:"
     r"(?P<h1>\d{1,2})(?:[:.](?P<m1>\d{2})(?::(?P<s1>\d{2}))?)?\s*(?P<half>[ap]\.?\s?m\b\.?)"
@@ -746,6 +760,7 @@ _CLOCK_FORMS = re.compile(
     r"|(?P<h3>\d{1,2})\.(?P<m3>\d{2})"
     r"|(?P<h4>1[3-9]|2[0-3])h(?P<m4>\d{2})"
     r"|(?P<h5>\d{1,2})\s*o'?\s?clock"
+    r"|0(?P<h6>\d)(?P<m6>[0-5]\d)"
     r"|noon|midday|midnight"
     r")",
     re.IGNORECASE,
@@ -755,15 +770,15 @@ _CLOCK_FORMS = re.compile(
 def clock_time_in(text: str) -> str | None:
     """The time of day `text` is, as typed (spaces collapsed, at most 20 characters), when it
     reads as one rather than as a length (see `_CLOCK_FORMS`: `19:00`, `1:30`, `7pm`,
-    `7:30:15 am`, `19.30`, `19h30`, `noon`); None for anything else (`90m`, `1h30`, `19h`,
-    `45`)."""
-    typed = " ".join(unicodedata.normalize("NFKC", text).split())
+    `7:30:15 am`, `19.30`, `19h30`, `noon`, `0730`, `7：30`); None for anything else (`90m`,
+    `1h30`, `19h`, `45`, `1900`)."""
+    typed = " ".join(time_text(text).split())
     m = _CLOCK_FORMS.fullmatch(typed)
     if m is None:
         return None
     parts = m.groupdict()
-    hour = next((int(parts[k]) for k in ("h1", "h2", "h3", "h4", "h5") if parts[k]), 12)
-    minute = next((int(parts[k]) for k in ("m1", "m2", "m3", "m4") if parts[k]), 0)
+    hour = next((int(parts[k]) for k in ("h1", "h2", "h3", "h4", "h5", "h6") if parts[k]), 12)
+    minute = next((int(parts[k]) for k in ("m1", "m2", "m3", "m4", "m6") if parts[k]), 0)
     second = next((int(parts[k]) for k in ("s1", "s2") if parts[k]), 0)
     if hour > (12 if parts["half"] or parts["h5"] else 23) or minute > 59 or second > 59:
         return None
@@ -860,7 +875,7 @@ def read_wall_time(
     _check_signs(raw)
     _check_numeric_date(raw)
     raw = _day_month(raw, day_first(country, zone))
-    ordinal = _ORDINAL_DAY.fullmatch(raw)
+    ordinal = _ORDINAL_DAY.fullmatch(raw) or _WEEKDAY_DAY.fullmatch(raw)
     if ordinal is not None:
         return _in_range(_day_of_month(ordinal, zone, base, now, prefer))
     import dateparser  # imported on first use: it loads its language data then
@@ -882,9 +897,11 @@ def read_wall_time(
                 "tomorrow 7pm or next tuesday 19:00."
             ).format(text=typed[:60])
         )
+    _check_day_written(typed, raw, found)
     _check_year_written(typed, raw, found, base)
     found = found.replace(second=0, microsecond=0)
     found = _this_weekday(raw, found, base, prefer)
+    _check_weekday(typed, raw, found)
     if _ONLY_TIME.fullmatch(raw):
         found = datetime.combine(base.date(), found.time())
         # only a time of day: the next (or last) such time, never today's if it has passed
@@ -1083,6 +1100,8 @@ def _this_weekday(raw: str, found: datetime, base: datetime, prefer: str) -> dat
     words = [m for m in _WEEKDAY.finditer(raw)]
     if any(m.group(2) for m in words) or not words:
         return found
+    if any(form.search(raw) for form in (_MONTH_WORD, _YEAR_FIRST, _YEAR_LAST)):
+        return found  # a date typed (`sun 1 feb 7pm`) is that date, never today
     days = {m.group(1).lower() for m in words}
     if days != {f"{base:%a}".lower()} or found.weekday() != base.weekday():
         return found
@@ -1092,6 +1111,54 @@ def _this_weekday(raw: str, found: datetime, base: datetime, prefer: str) -> dat
     if prefer == "past" and found.date() < base.date() and today <= base:
         return today
     return found
+
+
+def _check_weekday(typed: str, raw: str, found: datetime) -> None:
+    """Refuse a reading on another weekday than the one typed (`fri 19 7pm` when the 19th is
+    a Saturday, `tue 1 dec 7pm` when 1 December is a Wednesday): dateparser drops a weekday a
+    date contradicts."""
+    days = {m.group(1).lower() for m in _WEEKDAY.finditer(raw) if m.group(1)}
+    if not days or f"{found:%a}".lower() in days:
+        return
+    from babel.dates import format_date
+
+    from bot.i18n import current_language
+
+    raise ArgumentError(
+        _("`{text}`: {date} is a {weekday}; say the date, e.g. {example}.").format(
+            text=typed[:60],
+            date=format_date(found, "long", locale=current_language()),
+            weekday=format_date(found, "EEEE", locale=current_language()),
+            example=found.strftime("%Y-%m-%d"),
+        )
+    )
+
+
+# A month's name (`feb`, `February`, `sept.`), and a number that can be a day of the month
+# (`5`, `5th`; not `7pm`, `19:00`, `2027`, `7 o'clock`).
+_MONTH_WORD = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?",
+    re.IGNORECASE,
+)
+_DAY_NUMBER = re.compile(
+    r"(?<![\d:])\d{1,2}(?:st|nd|rd|th)?(?![\d:])(?!\s*(?:[ap]\.?m|o'?\s?clock)\b)",
+    re.IGNORECASE,
+)
+
+
+def _check_day_written(typed: str, raw: str, found: datetime) -> None:
+    """Refuse a month named with no day (`feb 2027 7pm`): dateparser takes today's day of
+    the month for it, which is no day the member chose (and may be in the past)."""
+    month = _MONTH_WORD.search(raw)
+    if month is None or _DAY_NUMBER.search(raw):
+        return
+    example = raw[: month.end()] + " 5" + raw[month.end() :]
+    raise ArgumentError(
+        _("`{text}`: which day of {month}? e.g. {example}").format(
+            text=typed[:60], month=_month_name(found.year, found.month), example=example[:60]
+        )
+    )
 
 
 # A date in digits, year first (`2026-12-05`, `2026/2/30`), and day and month in either order
@@ -1106,6 +1173,23 @@ _ORDINAL_DAY = re.compile(
     r"(?P<day>\d{1,2})(?P<suffix>st|nd|rd|th)(?:\s+(?:at\s+)?(?P<time>.+))?",
     re.IGNORECASE,
 )
+
+
+# A weekday and a bare number (`sat 5 2pm`, `fri 19`): the number is a day of the month, as
+# `sat the 5th` (dateparser reads `sat 5` as 5 May, on today's day of the month). A time after
+# it must be one (`fri 7 pm` is Friday at 7pm).
+_WEEKDAY_DAY = re.compile(
+    r"(?P<weekday>mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+(?:on\s+)?(?:the\s+)?"
+    r"(?P<day>\d{1,2})(?P<suffix>)(?:\s+(?:at\s+)?(?P<time>\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?"
+    r"|\d{1,2}:\d{2}|noon|midday|midnight))?",
+    re.IGNORECASE,
+)
+
+
+def _ordinal(day: int) -> str:
+    """`5th`, `21st`: a day of the month as English writes it."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
 
 
 def _days_in(year: int, month: int) -> int:
@@ -1203,7 +1287,9 @@ def _day_of_month(
 
         raise ArgumentError(
             _("The {day} is a {weekday}; say the date, e.g. {example}.").format(
-                day=found.group("day") + found.group("suffix"),
+                day=found.group("day") + found.group("suffix")
+                if found.group("suffix")
+                else _ordinal(int(found.group("day"))),
                 weekday=format_date(candidate, "EEEE", locale=current_language()),
                 example=candidate.strftime("%Y-%m-%d"),
             )

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import UserError, _, clock_time_in, ngettext
+from bot.core import UserError, _, clock_time_in, ngettext, time_text
 
-# `20 min`, `for 90m`; never the minutes of a time of day (`7:30 min`, `19.45m`)
+# `20 min`, `for 90m`; never the minutes of a time of day (`7:30 min`, `19.45m`), matched in
+# text as times are read (`_as_times`: `7：30 min` and `7∶30 min` are `7:30 min`)
 MINUTES_RE = re.compile(
     r"(?:\bfor\s+)?(?<![\d:.])\b(\d{1,4})\s*(?:minutes|minute|mins|min|m)\b", re.I
 )
@@ -45,11 +46,27 @@ def check_minutes(value: Any) -> int:
     return int(match.group(1))
 
 
+def _as_times(text: str) -> tuple[str, list[int]]:
+    """`text` as times are read in it (`time_text`, character by character), and for each
+    character of that, plus its end, the index in `text` it came from."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        part = time_text(char)
+        folded.append(part)
+        origin.extend([index] * len(part))
+    origin.append(len(text))
+    return "".join(folded), origin
+
+
 def parse_quick(text: str) -> dict[str, Any]:
-    """`after work; walked it off 20 min` -> trigger, coping and minutes."""
+    """`after work; walked it off 20 min` -> trigger, coping and minutes (0-1440, never
+    those of a time of day however its colon or digits are typed); the member's words are
+    kept as typed. Raises `UserError` for more than 1440 minutes."""
     answers: dict[str, Any] = {}
     rest = text.strip()
-    match = MINUTES_RE.search(rest)
+    folded, origin = _as_times(rest)
+    match = MINUTES_RE.search(folded)
     if match is not None:
         minutes = int(match.group(1))
         if minutes > MAX_MINUTES:
@@ -57,7 +74,8 @@ def parse_quick(text: str) -> dict[str, Any]:
                 _("Please give a number of minutes from 0 to {most}.").format(most=MAX_MINUTES)
             )
         answers["minutes"] = minutes
-        rest = (rest[: match.start()] + rest[match.end() :]).strip(" ,")
+        start, end = origin[match.start()], origin[match.end()]
+        rest = (rest[:start] + rest[end:]).strip(" ,")
     for sep in SEPARATORS:
         if sep in rest:
             trigger, coping = (part.strip(" ,") for part in rest.split(sep, 1))
