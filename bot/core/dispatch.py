@@ -927,7 +927,7 @@ def _typo_of(typed: str, name: str, *, loose: bool) -> bool:
     letter left out or two neighbouring letters swapped; unless `loose`, also one letter
     added or changed (`writes`, `wrute`). After a loose prefix a longer or different word is
     the member's chat (`writing`, `wrote`, `logic`), never a typo."""
-    if typed == name or not typed:
+    if typed == name or len(typed) < 2:  # one letter names nothing
         return False
     if len(typed) == len(name) - 1:
         return any(name[:i] + name[i + 1 :] == typed for i in range(len(name)))
