@@ -224,3 +224,56 @@ async def test_other_typos_leave_the_message_alone(app_factory: AppFactory, line
     assert [t.removed for t in fake.typed] == [False]
     told = private_to(said, "ana")
     assert "Did you mean" in told and REMOVED not in told, told
+
+
+# Ordinary English words a member may write after a group's name: longer words that start
+# with a command's name, and words one letter from it; none is a typo of a name.
+CHAT_WORDS = (
+    "writing", "writes", "written", "writer", "wrote", "worked", "works", "wrist", "white",
+    "log-in", "logic", "logged", "logging", "login", "logs", "lot", "leg", "edited", "editor",
+    "editing", "edits", "feedbacks", "lists", "searching", "urges", "urged", "groups",
+    "grouped", "journals", "journaling", "night", "really", "helps", "honestly", "tonight",
+)  # fmt: skip
+CHAT_HEADS = ("journal", "Journal", "group", "Group", "urge", "Urge", "journaling", "urges")
+CHAT_TAIL = st.lists(st.sampled_from(CHAT_WORDS), min_size=0, max_size=8).map(" ".join)
+
+
+@settings(PROPERTY, max_examples=40)
+@given(
+    prefix=st.sampled_from(("! ", "！", "！ ", "!  ")),
+    head=st.sampled_from(CHAT_HEADS),
+    word=st.sampled_from(CHAT_WORDS),
+    tail=CHAT_TAIL,
+)
+async def test_ordinary_chat_after_a_loose_prefix_is_never_removed(
+    world: tuple[App, FakePlatform], prefix: str, head: str, word: str, tail: str
+) -> None:
+    """`! Journal writing really helps me` is chat (other bots and people share a loose
+    prefix): it was removed and answered "Did you mean `!journal write`?"."""
+    _app, fake = world
+    line = f"{prefix}{head} {word} {tail}".rstrip()
+    said = await fake.say("ana", line)
+    assert not fake.typed[-1].removed, (line, said)
+    assert REMOVED not in private_to(said, "ana"), line
+
+
+@settings(PROPERTY, max_examples=15)
+@given(data=st.data())
+async def test_a_private_command_with_its_names_run_together_is_removed(
+    world: tuple[App, FakePlatform], data: st.DataObject
+) -> None:
+    """`!journalwrite ...`, `! journal-write ...`, `！groupwrite Tuesday ...`: the names run
+    together left the member's words in the channel and said nothing to them."""
+    app, fake = world
+    for spec in private_commands(app):
+        words = data.draw(WORDS, label=spec.name)
+        prefix = data.draw(st.sampled_from(("!", "！", "! ")), label="prefix")
+        glue = data.draw(st.sampled_from(("", "-", "_")), label="glue")
+        named = glue.join(spec.path)
+        line = prefix + named + line_for(spec, words).removeprefix("!" + spec.name)
+        said = await fake.say("ana", line)
+        told = private_to(said, "ana")
+        assert fake.typed[-1].removed and REMOVED in told, (line, told)
+        assert f"Did you mean `!{spec.name}`?" in told, (line, told)
+        for word in words.split():
+            assert word not in public(said) and word not in told, (line, said)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
+import re
 import time
 import unicodedata
 import uuid
@@ -465,9 +466,10 @@ class Dispatcher:
         as a plain message where the platform does not run typed commands (Discord: `/journal
         write ...` sent as text), or a near miss of one (`/journl write ...`, `/journal wrte
         ...`, read as `_meant_private` reads a mistyped command): its message is removed at
-        once. (the command meant, why it is still there) for `_not_run_here`; None for any
-        other chat."""
-        body, _exact = _command_body(text.strip(), incoming.responder.prefix)
+        once. Mentions typed first (`@CircleBot /journal write ...`, `<@123> /journal write
+        ...`) are read past. (the command meant, why it is still there) for `_not_run_here`;
+        None for any other chat."""
+        body, exact = _command_body(_without_mentions(text.strip()), incoming.responder.prefix)
         if body is None:
             return None
         resolved = self.registry.resolve(body.split())
@@ -477,7 +479,8 @@ class Dispatcher:
             if _private_words_shown(incoming, resolved.spec, rest):
                 spec = resolved.spec
         if spec is None:
-            spec = self._meant_private(incoming, body)
+            meant = self._meant_private(incoming, body, loose=not exact)
+            spec = meant[0] if meant is not None else None
         if spec is None:
             return None
         return spec, await _remove_command(incoming)
@@ -607,39 +610,75 @@ class Dispatcher:
         # after a loose prefix too: `！journl write I ...`, `! journal wrte I ...`): the message
         # goes first, as for the command itself, then the member is told which command was
         # meant, as after an exact prefix, and what became of the message.
-        hidden = self._meant_private(incoming, body) is not None
-        left = await _remove_command(incoming) if hidden else None
-        answered = await self._answer_unknown(incoming, ctx, body, prefix, exact=exact or hidden)
-        if hidden:
-            await ctx.refuse(removal_note(incoming.place.label, left))
-        return answered or hidden
+        meant = self._meant_private(incoming, body, loose=not exact)
+        if meant is None:
+            return await self._answer_unknown(incoming, ctx, body, prefix, exact=exact)
+        spec, typed = meant
+        left = await _remove_command(incoming)
+        note = removal_note(incoming.place.label, left)
+        if not await self.text_checks.run(ctx, body, "command:unknown"):
+            named = " ".join(incoming.responder.command_words(spec.path))
+            note = " ".join(
+                (
+                    _("I don't know the command `{command}`.").format(command=typed),
+                    _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=named),
+                    note,
+                )
+            )
+        await ctx.refuse(note)
+        return True
 
-    def _meant_private(self, incoming: Incoming, body: str) -> CommandSpec | None:
+    def _meant_private(
+        self, incoming: Incoming, body: str, *, loose: bool = False
+    ) -> tuple[CommandSpec, str] | None:
         """The command an unknown line in a shared place was meant to be, when that command
-        carries a member's own words (`Option.private_text`) and the line has words for it:
-        each mistyped name is read as its nearest one (the same match the "Did you mean"
-        answer offers: `journal wrte` and `journal write:` as `journal write`). None in a DM,
-        for a line naming no such command, or one with nothing after the name."""
+        carries a member's own words (`Option.private_text`) and the line has words for it,
+        and the name as typed (`journl write`, `journalwrite`, at most 40 characters).
+
+        Each name is read as the one it is a plausible typo of (`_typo_of`): `journl`, `wrte`,
+        `writ`, `wriet`, `write:` as `journal write`; the names typed glued or hyphenated
+        (`journalwrite`, `journal-write`) too. After a loose prefix (`! `, `！`: other bots and
+        ordinary chat share it) only a letter left out or two letters swapped count, never a
+        longer or different word (`! journal writing helps` is chat, not `journal write`).
+        None in a DM, for a line naming no such command, or one with nothing after the name."""
         if incoming.place.is_dm:
             return None
-        words = body.split()
         typed = {p: s for s in self.registry.specs for p in (s.path, *s.aliases)}
+        typed_name = body.split()[0] if body.split() else ""
+        unglued = self._unglued(body, typed)
+        glued = unglued != body
+        body = unglued
+        words = body.split()
         path: tuple[str, ...] = ()
         for depth, word in enumerate(words[:3]):
             names = sorted({p[depth] for p in typed if len(p) > depth and p[:depth] == path})
-            low = word.lower()
+            low = word.lower().rstrip(":")
             if low not in names:
-                cutoff = 0.75 if depth == 0 else 0.6  # as `_unknown` and `_group_only` match
-                close = difflib.get_close_matches(low, names, n=1, cutoff=cutoff)
-                if not close:
+                close = [name for name in names if _typo_of(low, name, loose=loose)]
+                if len(close) != 1:  # none, or no telling which was meant
                     return None
                 low = close[0]
             path = (*path, low)
             spec = typed.get(path)
             if spec is not None:
                 rest = _after_words(body, depth + 1)
-                return spec if _private_words_shown(incoming, spec, rest) else None
+                if not _private_words_shown(incoming, spec, rest):
+                    return None
+                if not glued:
+                    typed_name = " ".join(words[: depth + 1])
+                return spec, typed_name[:40]
         return None
+
+    @staticmethod
+    def _unglued(body: str, typed: Mapping[tuple[str, ...], CommandSpec]) -> str:
+        """`body` with a first word that is a command's names run together (`journalwrite`,
+        `journal-write`, `journal_write`, a colon after) written apart; else `body` as is."""
+        first = body.split(None, 1)[0].lower().rstrip(":") if body.strip() else ""
+        for path in typed:
+            for length in range(2, len(path) + 1):
+                if first in {sep.join(path[:length]) for sep in ("", "-", "_")}:
+                    return " ".join((*path[:length], _after_words(body, 1)))
+        return body
 
     async def _answer_unknown(
         self, incoming: Incoming, ctx: Context, body: str, prefix: str, *, exact: bool
@@ -869,6 +908,38 @@ def _command_body(text: str, prefix: str) -> tuple[str | None, bool]:
         body = text[len(prefix) :].strip()
         return (body or None), False
     return None, False
+
+
+_MENTION = re.compile(r"(?:<@!?\d+>|@\S+)\s*")
+
+
+def _without_mentions(text: str) -> str:
+    """`text` without the mentions typed before it (`@CircleBot /journal write ...`,
+    `<@123> /journal write ...`): what follows is read as typed alone."""
+    rest = text
+    while (found := _MENTION.match(rest)) is not None and found.end() < len(rest):
+        rest = rest[found.end() :]
+    return rest
+
+
+def _typo_of(typed: str, name: str, *, loose: bool) -> bool:
+    """Whether `typed` (lower case) is a plausible typo of the command name `name`: one
+    letter left out or two neighbouring letters swapped; unless `loose`, also one letter
+    added or changed (`writes`, `wrute`). After a loose prefix a longer or different word is
+    the member's chat (`writing`, `wrote`, `logic`), never a typo."""
+    if typed == name or len(typed) < 2:  # one letter names nothing
+        return False
+    if len(typed) == len(name) - 1:
+        return any(name[:i] + name[i + 1 :] == typed for i in range(len(name)))
+    if len(typed) == len(name):
+        diff = [i for i in range(len(name)) if typed[i] != name[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            i = diff[0]
+            return typed[i] == name[i + 1] and typed[i + 1] == name[i]
+        return not loose and len(diff) == 1
+    if len(typed) == len(name) + 1 and not loose:
+        return any(typed[:i] + typed[i + 1 :] == name for i in range(len(typed)))
+    return False
 
 
 def _after_words(body: str, count: int) -> str:

@@ -68,3 +68,34 @@ async def test_after_a_loose_prefix_other_unknown_words_stay_unanswered(
     for line in ("! jurnal list", "! journey write down your plans", "！wow that was a day"):
         said = await fake.say("ana", line)
         assert said == [] and not fake.typed[-1].removed, (line, said)
+
+
+@pytest.mark.parametrize("line", [f"!journalwrite {WORDS}", f"!groupwrite Tuesday {WORDS}"])
+async def test_a_private_command_without_its_space_is_not_left_unnoticed(
+    app_factory: AppFactory, line: str
+) -> None:
+    """The names run together were left in the channel and nothing said to the member."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    told = private_to(said, "ana")
+    assert fake.typed[-1].removed or "still there" in told, (line, said)
+    assert "Did you mean" in told and "relapsed" not in told, told
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "! Journal writing really helps me, honestly",
+        "！journal writing helps, I do it every night",
+        "! group writing night was tough but good",
+    ],
+)
+async def test_ordinary_words_after_a_loose_prefix_are_not_deleted(
+    app_factory: AppFactory, line: str
+) -> None:
+    """`writing` is an English word, not a typo of `write`; after a loose prefix (other bots
+    share it) such chat was deleted and answered "Did you mean `!journal write`?"."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    assert not fake.typed[-1].removed, (line, said)
+    assert said == [], (line, said)

@@ -157,3 +157,23 @@ async def test_no_mistyped_private_command_leaves_the_words_in_the_channel(
         assert not any(word in told for word in words.split()), (line, told)
     bot_role.permissions |= MANAGE_MESSAGES
     assert standin.state.bot_messages(standin.state.channel_named("general")) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/journalwrite I relapsed last night and feel awful",  # the space left out
+        "/journal-write I relapsed last night and feel awful",
+        "/groupwrite Tuesday I relapsed last night and feel awful",
+        "@CircleBot /journal write I relapsed last night and feel awful",  # a mention first
+        "<@1> /journal write I relapsed last night and feel awful",
+    ],
+)
+async def test_a_glued_or_mentioned_private_command_is_not_left_in_the_channel(
+    running: Running, line: str
+) -> None:
+    """The member's words stayed in the channel and the member was told nothing."""
+    standin, _app = running
+    typed, told = await post(standin, line, wait=3.0)
+    assert deleted(standin, typed), line
+    assert told is not None and REMOVED in told and "relapsed" not in told, told
