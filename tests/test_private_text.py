@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
-from bot.core.commands import CommandSpec, OptionType
+from bot.core.commands import CommandSpec
 from tests.harness.app import AppFactory
 from tests.harness.journal import code_in
 from tests.harness.platform import FakePlatform, Said
+from tests.harness.private_text import WORDS, line_for, mistyped
 
 PROPERTY = settings(
     max_examples=25,
@@ -29,9 +30,6 @@ PROPERTY = settings(
     derandomize=os.environ.get("CI") == "true",
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-# Words no answer of the bot contains by chance (no vowels), so finding one is an echo.
-WORD = st.text("bcdfghjklmnpqrstvwxz", min_size=6, max_size=12)
-WORDS = st.lists(WORD, min_size=1, max_size=12).map(" ".join)
 # Where the line is typed: a channel where the bot may remove messages, one where it may not,
 # and the member's DM with the bot.
 KINDS = ("channel", "channel without permission", "dm")
@@ -50,18 +48,6 @@ EXPECTED = {
 def private_commands(app: App) -> list[CommandSpec]:
     """Every registered command with an option declared `private_text`."""
     return [spec for spec in app.registry.specs if spec.private_options]
-
-
-def line_for(spec: CommandSpec, words: str) -> str:
-    """`!path` with a plausible value for each required option before the private one (an
-    entry id that names nothing, a number), then the member's words."""
-    parts = [f"!{spec.name}"]
-    for option in spec.options:
-        if option.private_text:
-            break
-        if option.required or option.type is OptionType.INTEGER:
-            parts.append("6" if option.type is OptionType.INTEGER else "zzzzzz")
-    return " ".join([*parts, words])
 
 
 def public(said: list[Said]) -> str:
@@ -164,16 +150,6 @@ async def test_commands_without_private_words_leave_the_message_alone(
     said = await fake.say("ana", line)
     assert [t.removed for t in fake.typed] == [False]
     assert REMOVED not in private_to(said, "ana")
-
-
-def mistyped(name: str, how: str) -> str:
-    """`name` as a member mistypes it: a letter left off the end, its last two letters
-    swapped, or a colon after it."""
-    if how == "short":
-        return name[:-1]
-    if how == "swapped":
-        return name[:-2] + name[-1] + name[-2]
-    return name + ":"
 
 
 @settings(PROPERTY, max_examples=10)

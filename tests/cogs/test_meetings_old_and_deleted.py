@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from cogs.meetings import recurrence
-from tests.cogs.test_meetings_deleted_traces import (
+from tests.harness.app import AppFactory
+from tests.harness.deleted_traces import (
     BACKENDS,
     file_bytes,
     on,
     traces,
     view_of,
 )
-from tests.harness.app import AppFactory
 from tests.harness.postgres import fresh_pg_schema
 
 
@@ -117,7 +117,7 @@ async def test_a_meeting_running_for_over_ten_years_can_still_be_edited_and_foun
     clock = VirtualClock(datetime(2014, 12, 1, 9, 0, tzinfo=UTC))
     app = await app_factory(make_config(cogs={"enabled": ["general", "meetings"]}), clock=clock)
     from bot.core.permissions import Tier
-    from tests.cogs.test_meetings_deleted_traces import Posting
+    from tests.harness.deleted_traces import Posting
 
     fake = Posting(app)
     app.add_transport(fake)
@@ -193,8 +193,8 @@ async def test_a_deleted_meeting_stays_gone_after_a_restart(
     """Delete a weekly meeting with a moved date and a pending reminder; restart; a week
     later nothing of it was posted and nothing of it is stored, while another meeting posts."""
     from bot.clock import VirtualClock
-    from tests.cogs.test_meetings_deleted_traces import START, Posting
     from tests.harness.app import make_config
+    from tests.harness.deleted_traces import START, Posting
 
     async with fresh_pg_schema() as schema:
         app, fake = await on(app_factory, backend, tmp_path, schema, ["general", "meetings"])

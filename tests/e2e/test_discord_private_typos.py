@@ -29,7 +29,7 @@ from bot.core.commands import CommandSpec
 from cogs.journal.models import JournalEntry
 from tests.harness.app import AppFactory, make_config
 from tests.harness.discord import MANAGE_MESSAGES, DiscordStandin
-from tests.test_private_text import WORDS, line_for, mistyped
+from tests.harness.private_text import WORDS, line_for, mistyped
 
 pytestmark = pytest.mark.e2e
 
