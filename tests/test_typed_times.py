@@ -176,6 +176,7 @@ def test_a_day_of_the_month_alone_is_the_next_or_last_such_day(
     assert got == at, (typed, base, got, at)
 
 
+@settings(deadline=None)  # the first example imports dateparser: over 200 ms on a busy machine
 @given(
     year=st.integers(2000, 2100),
     month=st.integers(1, 12),
@@ -200,6 +201,7 @@ def test_a_date_in_digits_is_that_day_or_refused_with_the_reason(
             read_wall_time(f"{date} 7pm", BERLIN, datetime(2026, 11, 30, tzinfo=UTC))
 
 
+@settings(deadline=None)
 @given(first=st.integers(1, 31), second=st.integers(1, 13), year=st.integers(2026, 2030))
 def test_day_and_month_that_could_swap_are_refused_not_guessed(
     first: int, second: int, year: int
