@@ -48,7 +48,8 @@ REFUSED = "looks like a time of day"
 @st.composite
 def clock_times(draw: st.DrawFn) -> str:
     """A time of day as members type one: `7:05`, `19:00`, `07:30:15`, `7pm`, `7:30 p.m.`,
-    `19.45`, `19h30`, `noon`, `7 o'clock`, `0730` (24-hour, a leading zero, no colon)."""
+    `19.45`, `19h30`, `noon`, `7 o'clock`, `0730` and `0730 hrs` (24-hour, a leading zero,
+    no colon)."""
     form = draw(
         st.sampled_from(("colon", "seconds", "half", "dot", "h", "word", "oclock", "hhmm"))
     )
@@ -71,7 +72,8 @@ def clock_times(draw: st.DrawFn) -> str:
     if form == "oclock":
         return f"{hour12} o'clock"
     if form == "hhmm":
-        return f"0{draw(st.integers(0, 9))}{minute:02d}"
+        word = draw(st.sampled_from(("", "h", " hrs", "hours", " HOUR")))
+        return f"0{draw(st.integers(0, 9))}{minute:02d}{word}"
     return draw(st.sampled_from(("noon", "midnight", "midday", "Noon")))
 
 
@@ -231,6 +233,38 @@ def test_a_leading_zero_hhmm_is_refused_by_every_reader_of_a_length(
         check_minutes(typed)
 
 
+HOURS_WORDS = ("h", "hr", "hrs", "hour", "hours", "H", "Hrs", "HOURS")
+
+
+@pytest.mark.parametrize("typed", ["0730h", "0730 hrs", "0130h", "0800 hours"])
+def test_a_leading_zero_time_with_an_hours_word_is_not_a_length(typed: str) -> None:
+    """`0730` was refused where a length is asked, but `0730h` / `0730 hrs` (how 07:30 is
+    written in much of the world) was taken as 730 hours: `:advance 0730h` moved the console
+    clock 30 days, running every job due."""
+    assert clock_time_in(typed) == typed
+    with pytest.raises(ArgumentError, match=REFUSED):
+        parse_duration(typed)
+
+
+@given(
+    hour=st.integers(0, 9),
+    minute=st.integers(0, 59),
+    space=st.sampled_from(["", " "]),
+    word=st.sampled_from(HOURS_WORDS),
+)
+def test_a_leading_zero_hhmm_with_an_hours_word_is_refused_by_every_reader_of_a_length(
+    hour: int, minute: int, space: str, word: str
+) -> None:
+    """`0000h`-`0959 hours`: a 24-hour time with an hours word, refused as `0730` is;
+    `world`'s doors are covered by `clock_times` above (its `hhmm` form takes a word too)."""
+    typed = f"0{hour}{minute:02d}{space}{word}"
+    assert clock_time_in(typed) == typed
+    with pytest.raises(ArgumentError, match=REFUSED):
+        parse_duration(typed)
+    with pytest.raises(Exception, match=REFUSED):
+        check_minutes(typed)
+
+
 COLONS = [":", "\uff1a", "\u2236", "\ufe55", "\ufe13", "\ua789"]
 
 
@@ -277,7 +311,8 @@ async def test_on_the_console_a_time_of_day_moves_no_clock_and_schedules_nothing
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
     """Through the console adapter: `:advance 1:30` moved the clock an hour and a half,
-    `:advance 0730` 730 minutes, and `!meeting schedule ... 1:30` saved a 90-minute meeting."""
+    `:advance 0730` 730 minutes, `:advance 0730h` 30 days, and `!meeting schedule ... 1:30`
+    saved a 90-minute meeting."""
     app = await app_factory(
         make_config(cogs={"enabled": ["general", "meetings"]}), clock=VirtualClock(START)
     )
@@ -288,13 +323,14 @@ async def test_on_the_console_a_time_of_day_moves_no_clock_and_schedules_nothing
         ":advance 1:30",
         ":advance 7pm",
         ":advance 0730",
+        ":advance 0730h",
         '!meeting schedule Circle "2026-12-01 19:00" 1:30',
         "!meeting schedule Circle 2026-12-01 19:00 20:30",
     ):
         assert await console.handle_line(line)
     shown = out.getvalue()
     assert app.clock.now() == START
-    assert shown.count(REFUSED) == 5, shown
+    assert shown.count(REFUSED) == 6, shown
     assert "Scheduled" not in shown
     async with app.db.sessions() as session:
         assert (await session.scalars(select(Meeting))).all() == []

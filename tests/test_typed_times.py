@@ -176,6 +176,7 @@ def test_a_day_of_the_month_alone_is_the_next_or_last_such_day(
     assert got == at, (typed, base, got, at)
 
 
+@settings(deadline=None)  # the first example imports dateparser: over 200 ms on a busy machine
 @given(
     year=st.integers(2000, 2100),
     month=st.integers(1, 12),
@@ -200,6 +201,7 @@ def test_a_date_in_digits_is_that_day_or_refused_with_the_reason(
             read_wall_time(f"{date} 7pm", BERLIN, datetime(2026, 11, 30, tzinfo=UTC))
 
 
+@settings(deadline=None)
 @given(first=st.integers(1, 31), second=st.integers(1, 13), year=st.integers(2026, 2030))
 def test_day_and_month_that_could_swap_are_refused_not_guessed(
     first: int, second: int, year: int
@@ -551,3 +553,56 @@ def test_a_weekday_word_and_a_date_always_agree(
     assert found.day == when.day, (typed, found)
     if "{y}" in form:
         assert shift == 0 and found.date() == when, (typed, found)
+
+
+TUESDAY_MORNING = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+DAY_WORDS = (*(w for pair in DAYS for w in pair), "today", "tonight", "tomorrow", "yesterday")
+
+
+@pytest.mark.parametrize("typed", ["tomorrow at 7", "today at 8"])
+def test_an_hour_typed_after_at_is_never_replaced_by_the_current_time(typed: str) -> None:
+    """`tomorrow at 7` was read as tomorrow at 10:00 (the time it was typed): a meeting
+    scheduled three hours from what the member meant, with no word said. A bare hour is
+    no time of day anywhere else (`7`, `the 5th at 7`), so it is asked about."""
+    with pytest.raises(ArgumentError) as caught:
+        read_wall_time(typed, BERLIN, TUESDAY_MORNING)
+    hour = typed.split()[-1]
+    assert f"{hour} in the morning or the evening? Write {hour}am, {hour}pm or " in (
+        caught.value.message
+    )
+
+
+@pytest.mark.parametrize("typed", ["sunday at 10", "fri at 7", "monday at 6"])
+def test_a_weekday_at_an_hour_is_not_refused_with_a_month_never_typed(typed: str) -> None:
+    """`sunday at 10` was refused with "October 1, 2027 is a Friday; say the date, e.g.
+    2027-10-01": no October was typed, and the example offered was that wrong date."""
+    with pytest.raises(ArgumentError) as caught:
+        read_wall_time(typed, BERLIN, TUESDAY_MORNING)
+    assert "in the morning or the evening?" in caught.value.message
+    assert "2027" not in caught.value.message
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    now=moments,
+    day=st.sampled_from(DAY_WORDS),
+    hour=st.integers(0, 23),
+    padded=st.booleans(),
+    prefer=st.sampled_from(["future", "past"]),
+)
+def test_a_bare_hour_after_at_is_asked_about_never_taken_from_the_clock(
+    now: datetime, day: str, hour: int, padded: bool, prefer: str
+) -> None:
+    """Any weekday word or relative day, then `at` and a bare hour: never read as the time
+    it was typed (or any other time), never refused naming a month or year not typed; the
+    member is asked to write the time (`7am`, `7pm` or `19:00`; `19:00` for 19)."""
+    typed = f"{day} at {hour:02d}" if padded else f"{day} at {hour}"
+    try:
+        found = read_wall_time(typed, BERLIN, now, prefer=prefer)  # type: ignore[arg-type]
+    except ArgumentError as refused:
+        message = refused.message
+    else:
+        raise AssertionError((typed, now, found))
+    assert not re.search(r"\b2\d{3}\b", message), (typed, message)
+    assert not any(month in message for month in _MONTH_NAMES), (typed, message)
+    assert f"{hour:02d}:00" in message or f"{hour + 12}:00" in message, (typed, message)

@@ -749,10 +749,11 @@ def time_text(text: str) -> str:
 # A time of day as people type one where a length is asked for: `19:00`, `1:30`, `7:30:15`,
 # `7pm`, `7.30 p.m.`, `19.30`, `19h30`, `noon`, `7 o'clock` (hours 0-23, minutes 0-59), and
 # `0730`: four digits with a leading zero and minutes 00-59 are a 24-hour time (no one writes
-# a number of minutes with a leading zero). `19h` is not among them: it stays 19 hours. `NhMM`
-# is a time of day only for an hour a 24-hour clock alone has (`19h30`); `1h30` and `7h15`
-# are neither (no duration either: `1h30m` is). `1900` stays 1900 minutes: it could be 19:00,
-# but `1440` (a day) and `90` are lengths too and nothing tells them apart.
+# a number of minutes with a leading zero), also with an hours word after it (`0730h`,
+# `0730 hrs`, `0800 hours`: not 730 or 800 hours). `19h` is not among them: it stays 19
+# hours. `NhMM` is a time of day only for an hour a 24-hour clock alone has (`19h30`);
+# `1h30` and `7h15` are neither (no duration either: `1h30m` is). `1900` stays 1900 minutes:
+# it could be 19:00, but `1440` (a day) and `90` are lengths too and nothing tells them apart.
 _CLOCK_FORMS = re.compile(
     r"(?:at\s*)?(?:"
     r"(?P<h1>\d{1,2})(?:[:.](?P<m1>\d{2})(?::(?P<s1>\d{2}))?)?\s*(?P<half>[ap]\.?\s?m\b\.?)"
@@ -760,7 +761,7 @@ _CLOCK_FORMS = re.compile(
     r"|(?P<h3>\d{1,2})\.(?P<m3>\d{2})"
     r"|(?P<h4>1[3-9]|2[0-3])h(?P<m4>\d{2})"
     r"|(?P<h5>\d{1,2})\s*o'?\s?clock"
-    r"|0(?P<h6>\d)(?P<m6>[0-5]\d)"
+    r"|0(?P<h6>\d)(?P<m6>[0-5]\d)(?:\s?h(?:rs?|ours?)?)?"
     r"|noon|midday|midnight"
     r")",
     re.IGNORECASE,
@@ -770,8 +771,8 @@ _CLOCK_FORMS = re.compile(
 def clock_time_in(text: str) -> str | None:
     """The time of day `text` is, as typed (spaces collapsed, at most 20 characters), when it
     reads as one rather than as a length (see `_CLOCK_FORMS`: `19:00`, `1:30`, `7pm`,
-    `7:30:15 am`, `19.30`, `19h30`, `noon`, `0730`, `7：30`); None for anything else (`90m`,
-    `1h30`, `19h`, `45`, `1900`)."""
+    `7:30:15 am`, `19.30`, `19h30`, `noon`, `0730`, `0730 hrs`, `7：30`); None for anything
+    else (`90m`, `1h30`, `19h`, `45`, `1900`)."""
     typed = " ".join(time_text(text).split())
     m = _CLOCK_FORMS.fullmatch(typed)
     if m is None:
@@ -872,6 +873,7 @@ def read_wall_time(
     if raw.lower() == "now":
         return base.replace(second=0, microsecond=0)
     _check_typed_times(raw, now)
+    _check_bare_hour(typed, raw)
     _check_signs(raw)
     _check_numeric_date(raw)
     raw = _day_month(raw, day_first(country, zone))
@@ -955,6 +957,40 @@ def _dot_times(raw: str) -> str:
         return as_time if 13 <= hour <= 23 or _DAY_WORD.search(rest) else m.group(0)
 
     return _DOT_TIME.sub(colon, raw)
+
+
+# A bare hour after `at` or a relative day (`sunday at 10`, `tomorrow at 7`, `today 8`, `the
+# 5th at 7`): a bare number is no time of day anywhere else (`7`, `sat 5 7`), and dateparser
+# read it as the day at the time it was typed, as midnight, or as a month (`sunday at 10`:
+# 1 October). A month word after it makes it a day (`at 5 dec`).
+_BARE_HOUR = re.compile(
+    r"(?:\bat|\b(?:today|tonight|tomorrow|yesterday)(?:\s+at)?)\s+(?P<hour>\d{1,2})"
+    r"(?![\w:./])(?!\s*(?:[ap]\.?m\b|o'?\s?clock\b|h\b))",
+    re.IGNORECASE,
+)
+
+
+def _check_bare_hour(typed: str, raw: str) -> None:
+    """Refuse a bare hour (0-23, no minutes, no am or pm) after `at` or a relative day when
+    no other time of day is typed, asking which time is meant; it is never read as the time
+    it was typed, as midnight or as a month. Raises `ArgumentError`."""
+    for m in _BARE_HOUR.finditer(raw):
+        hour = int(m.group("hour"))
+        rest = raw[: m.start()] + " " + raw[m.end() :]
+        if hour > 23 or _HAS_TIME.search(rest) or _MONTH_WORD.match(raw[m.end() :].lstrip()):
+            continue
+        if 1 <= hour <= 11:
+            raise ArgumentError(
+                _(
+                    "`{text}`: {hour} in the morning or the evening? Write {hour}am, {hour}pm "
+                    "or {evening}:00."
+                ).format(text=typed[:60], hour=hour, evening=hour + 12)
+            )
+        raise ArgumentError(
+            _("`{text}`: write the time with its minutes, e.g. {time}.").format(
+                text=typed[:60], time=f"{hour:02d}:00"
+            )
+        )
 
 
 # A number with a sign (`-1/12`, `dec +5`): no day, month or year has one.
