@@ -513,6 +513,14 @@ WEEKDAY_FORMS = (
 
 
 @settings(max_examples=300, deadline=None)
+@example(  # `19:00 mon feb 9 2026` was refused as unreadable (`7pm mon feb 9 2026` was read)
+    now=datetime(2026, 1, 1, 12, tzinfo=UTC),
+    when=date(2026, 2, 9),
+    shift=0,
+    long=False,
+    form="{t} {wd} {m} {d} {y}",
+    clock="19:00",
+)
 @example(  # typed on Sunday 25 January 2026, `sun 1 feb 7pm` was that very evening
     now=datetime(2026, 1, 25, tzinfo=UTC),
     when=date(2026, 2, 1),

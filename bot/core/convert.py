@@ -882,6 +882,10 @@ def read_wall_time(
         return _in_range(_day_of_month(ordinal, zone, base, now, prefer))
     import dateparser  # imported on first use: it loads its language data then
 
+    # dateparser reads `mon feb 9 2026 19:00` but not `19:00 mon feb 9 2026`: a clock time
+    # typed first goes last, where it reads the same.
+    if (lead := _LEADING_CLOCK.match(raw)) is not None and lead.group(2):
+        raw = f"{lead.group(2)} {lead.group(1)}"
     found = dateparser.parse(
         raw,
         languages=["en"],
@@ -1078,6 +1082,11 @@ def _day_month(raw: str, first_is_day: bool) -> str:
             ).format(date=m.group(0))
         )
     return raw[: m.start()] + f"{day} {_MONTHS[month - 1]}" + raw[m.end() :]
+
+
+_LEADING_CLOCK = re.compile(
+    r"^\s*(\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?)\s+(.*\S)\s*$", re.IGNORECASE
+)
 
 
 def _check_year_written(typed: str, raw: str, found: datetime, base: datetime) -> None:
