@@ -258,7 +258,7 @@ CHAT_TAIL = st.lists(st.sampled_from(CHAT_WORDS), min_size=0, max_size=8).map(" 
     word=st.sampled_from(CHAT_WORDS),
     tail=CHAT_TAIL,
 )
-@example(prefix="! ", head="journal", between=":", word="rite", tail="of passage")
+@example(prefix="! ", head="journal", between=" ", word="rite", tail="of passage")
 async def test_ordinary_chat_after_a_loose_prefix_is_never_removed(
     world: tuple[App, FakePlatform], prefix: str, head: str, between: str, word: str, tail: str
 ) -> None:
