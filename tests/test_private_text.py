@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
@@ -152,6 +152,13 @@ async def test_commands_without_private_words_leave_the_message_alone(
     assert REMOVED not in private_to(said, "ana")
 
 
+# English words a letter short of a private command's name (`rite`, `writ` for `write`,
+# `lo` for `log`): after a loose prefix, shared with chat and other bots, they are chat.
+ENGLISH_NEAR_NAMES = ("rite", "writ", "lo")
+# Punctuation typed between a command's name and the member's first word, with no space.
+GLUE_MARKS = (":", ",", ";", ".", "：")
+
+
 @settings(PROPERTY, max_examples=10)
 @given(data=st.data())
 async def test_a_mistyped_command_never_leaves_a_members_words_unnoticed(
@@ -174,6 +181,10 @@ async def test_a_mistyped_command_never_leaves_a_members_words_unnoticed(
         shown, told = public(said), private_to(said, "ana")
         for word in words.split():
             assert word not in shown, (line, kind, shown)
+        if prefix != "!" and path[at] in ENGLISH_NEAR_NAMES:  # chat: `! journal writ ...`
+            assert not any(t.removed for t in fake.typed[typed_before:]), line
+            assert REMOVED not in told and STILL_THERE not in told, (line, told)
+            continue
         assert "Did you mean" in told, (line, told)
         typed = fake.typed[typed_before:]
         if kind == "dm":
@@ -209,6 +220,7 @@ CHAT_WORDS = (
     "log-in", "logic", "logged", "logging", "login", "logs", "lot", "leg", "edited", "editor",
     "editing", "edits", "feedbacks", "lists", "searching", "urges", "urged", "groups",
     "grouped", "journals", "journaling", "night", "really", "helps", "honestly", "tonight",
+    *ENGLISH_NEAR_NAMES, "rites", "writs", "of", "passage", "large",
 )  # fmt: skip
 CHAT_HEADS = ("journal", "Journal", "group", "Group", "urge", "Urge", "journaling", "urges")
 CHAT_TAIL = st.lists(st.sampled_from(CHAT_WORDS), min_size=0, max_size=8).map(" ".join)
@@ -218,16 +230,19 @@ CHAT_TAIL = st.lists(st.sampled_from(CHAT_WORDS), min_size=0, max_size=8).map(" 
 @given(
     prefix=st.sampled_from(("! ", "！", "！ ", "!  ")),
     head=st.sampled_from(CHAT_HEADS),
+    between=st.sampled_from((" ", *GLUE_MARKS, *(f"{mark} " for mark in GLUE_MARKS))),
     word=st.sampled_from(CHAT_WORDS),
     tail=CHAT_TAIL,
 )
+@example(prefix="! ", head="journal", between=" ", word="rite", tail="of passage")
 async def test_ordinary_chat_after_a_loose_prefix_is_never_removed(
-    world: tuple[App, FakePlatform], prefix: str, head: str, word: str, tail: str
+    world: tuple[App, FakePlatform], prefix: str, head: str, between: str, word: str, tail: str
 ) -> None:
-    """`! Journal writing really helps me` is chat (other bots and people share a loose
-    prefix): it was removed and answered "Did you mean `!journal write`?"."""
+    """`! Journal writing really helps me`, `! journal: rite of passage` are chat (other
+    bots and people share a loose prefix): they were removed and answered "Did you mean
+    `!journal write`?"."""
     _app, fake = world
-    line = f"{prefix}{head} {word} {tail}".rstrip()
+    line = f"{prefix}{head}{between}{word} {tail}".rstrip()
     said = await fake.say("ana", line)
     assert not fake.typed[-1].removed, (line, said)
     assert REMOVED not in private_to(said, "ana"), line
@@ -250,6 +265,35 @@ async def test_a_private_command_with_its_names_run_together_is_removed(
         said = await fake.say("ana", line)
         told = private_to(said, "ana")
         assert fake.typed[-1].removed and REMOVED in told, (line, told)
+        assert f"Did you mean `!{spec.name}`?" in told, (line, told)
+        for word in words.split():
+            assert word not in public(said) and word not in told, (line, said)
+
+
+@settings(PROPERTY, max_examples=15)
+@given(data=st.data())
+async def test_words_glued_to_a_private_command_by_punctuation_are_removed(
+    world: tuple[App, FakePlatform], data: st.DataObject
+) -> None:
+    """`!journal write:I relapsed`, `!journalwrite,I ...`, `! journal wrte;I ...`: with no space
+    after the mark the words stayed in the channel, and `!journal write:I` even got "`!journal
+    write:i` is not a command", quoting the member's first word."""
+    app, fake = world
+    for spec in private_commands(app):
+        words = data.draw(WORDS, label=spec.name)
+        prefix = data.draw(st.sampled_from(("!", "！", "! ")), label="prefix")
+        glue = data.draw(st.sampled_from((" ", "", "-")), label="glue")
+        mark = data.draw(st.sampled_from(GLUE_MARKS), label="mark")
+        how = data.draw(st.sampled_from(("as is", "short", "swapped")), label="how")
+        path = list(spec.path)
+        typo = mistyped(path[-1], how)
+        if how != "as is" and glue == " " and typo not in ENGLISH_NEAR_NAMES:
+            path[-1] = typo
+        rest = line_for(spec, words).removeprefix("!" + spec.name).lstrip()
+        line = prefix + glue.join(path) + mark + rest
+        said = await fake.say("ana", line)
+        told = private_to(said, "ana")
+        assert fake.typed[-1].removed and REMOVED in told, (line, said)
         assert f"Did you mean `!{spec.name}`?" in told, (line, told)
         for word in words.split():
             assert word not in public(said) and word not in told, (line, said)

@@ -479,8 +479,7 @@ class Dispatcher:
             if _private_words_shown(incoming, resolved.spec, rest):
                 spec = resolved.spec
         if spec is None:
-            meant = self._meant_private(incoming, body, loose=not exact)
-            spec = meant[0] if meant is not None else None
+            spec = self._meant_private(incoming, body, loose=not exact)
         if spec is None:
             return None
         return spec, await _remove_command(incoming)
@@ -610,50 +609,56 @@ class Dispatcher:
         # after a loose prefix too: `！journl write I ...`, `! journal wrte I ...`): the message
         # goes first, as for the command itself, then the member is told which command was
         # meant, as after an exact prefix, and what became of the message.
-        meant = self._meant_private(incoming, body, loose=not exact)
-        if meant is None:
+        spec = self._meant_private(incoming, body, loose=not exact)
+        if spec is None:
             return await self._answer_unknown(incoming, ctx, body, prefix, exact=exact)
-        spec, typed = meant
         left = await _remove_command(incoming)
         note = removal_note(incoming.place.label, left)
         if not await self.text_checks.run(ctx, body, "command:unknown"):
             named = " ".join(incoming.responder.command_words(spec.path))
-            note = " ".join(
-                (
-                    _("I don't know the command `{command}`.").format(command=typed),
-                    _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=named),
-                    note,
-                )
-            )
+            # Only the command meant is named: the name as typed may carry the member's
+            # words (`write:I relapsed`, `writeRelapsed`).
+            meant = _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=named)
+            note = meant + " " + note
         await ctx.refuse(note)
         return True
 
     def _meant_private(
         self, incoming: Incoming, body: str, *, loose: bool = False
-    ) -> tuple[CommandSpec, str] | None:
+    ) -> CommandSpec | None:
         """The command an unknown line in a shared place was meant to be, when that command
-        carries a member's own words (`Option.private_text`) and the line has words for it,
-        and the name as typed (`journl write`, `journalwrite`, at most 40 characters).
+        carries a member's own words (`Option.private_text`) and the line has words for it.
 
         Each name is read as the one it is a plausible typo of (`_typo_of`): `journl`, `wrte`,
         `writ`, `wriet`, `write:` as `journal write`; the names typed glued or hyphenated
-        (`journalwrite`, `journal-write`) too. After a loose prefix (`! `, `！`: other bots and
-        ordinary chat share it) only a letter left out or two letters swapped count, never a
-        longer or different word (`! journal writing helps` is chat, not `journal write`).
-        None in a DM, for a line naming no such command, or one with nothing after the name."""
+        (`journalwrite`, `journal-write`) too, and a name with the member's first word run
+        into it, after punctuation (`write:I`, `write,I`, `journalwrite:I`) or as a capital
+        (`writeRelapsed`). After a loose prefix (`! `, `！`: other bots and ordinary chat
+        share it) only a letter left out or two letters swapped count, never a longer or
+        different word (`! journal writing helps` is chat, not `journal write`), nor an
+        English word (`! journal rite of passage`). None in a DM, for a line naming no such
+        command, or one with nothing after the name."""
         if incoming.place.is_dm:
             return None
         typed = {p: s for s in self.registry.specs for p in (s.path, *s.aliases)}
-        typed_name = body.split()[0] if body.split() else ""
-        unglued = self._unglued(body, typed)
-        glued = unglued != body
-        body = unglued
-        words = body.split()
+        body = self._unglued(_glued_apart(body, 0), typed)
         path: tuple[str, ...] = ()
-        for depth, word in enumerate(words[:3]):
+        for depth in range(3):
+            body = _glued_apart(body, depth)
+            words = body.split()
+            if len(words) <= depth:
+                return None
             names = sorted({p[depth] for p in typed if len(p) > depth and p[:depth] == path})
-            low = word.lower().rstrip(":")
+            word = words[depth].lower()
+            run_into = None if loose else _camel_glued(words[depth], names)
+            if run_into is not None:  # `writeRelapsed`: the name, then the member's word
+                tail = words[depth][len(run_into) :]
+                body = " ".join((*words[:depth], run_into, tail, _after_words(body, depth + 1)))
+                word = run_into
+            low = word
             if low not in names:
+                if loose and word in _ENGLISH_NEAR_NAMES:
+                    return None
                 close = [name for name in names if _typo_of(low, name, loose=loose)]
                 if len(close) != 1:  # none, or no telling which was meant
                     return None
@@ -664,9 +669,7 @@ class Dispatcher:
                 rest = _after_words(body, depth + 1)
                 if not _private_words_shown(incoming, spec, rest):
                     return None
-                if not glued:
-                    typed_name = " ".join(words[: depth + 1])
-                return spec, typed_name[:40]
+                return spec
         return None
 
     @staticmethod
@@ -940,6 +943,46 @@ def _typo_of(typed: str, name: str, *, loose: bool) -> bool:
     if len(typed) == len(name) + 1 and not loose:
         return any(typed[:i] + typed[i + 1 :] == name for i in range(len(typed)))
     return False
+
+
+# English words a letter short of, or two letters swapped in, a name of a command carrying
+# a member's words (journal, group, urge, write, edit, feedback, log): after a loose prefix,
+# shared with chat and other bots, `! journal rite of passage` or `/ journal writ large` is
+# the member's chat, not a typo to delete. Other near misses of those names are no words.
+_ENGLISH_NEAR_NAMES = frozenset({"rite", "writ", "lo"})
+
+# Punctuation a member types straight after a command's name, before their words, with no
+# space (`write:I`, `write,I`, `write;I`, `write.I`, full-width `write：I`); `-` and `_` join
+# names (`journal-write`) and are not in it.
+_GLUE = re.compile(r"^([^\W_](?:[\w-]*[^\W_])?)[:,;.!?…、，：；。]+(?=\S)")
+
+
+def _glued_apart(body: str, index: int) -> str:
+    """`body` with its word at `index` (0 = first) split where punctuation glues a word to
+    a name (`write:I relapsed` as `write I relapsed`); a word ending in punctuation loses it
+    (`write:` as `write`). Other words and the spacing after are kept."""
+    words = body.split()
+    if len(words) <= index:
+        return body
+    word = words[index]
+    rest = _after_words(body, index + 1)
+    found = _GLUE.match(word)
+    if found is not None:
+        parts = [found.group(1), word[found.end() :]]
+    else:
+        parts = [word.rstrip(":,;.!?…、，：；。") or word]
+    return " ".join(filter(None, (*words[:index], *parts, rest)))
+
+
+def _camel_glued(word: str, names: list[str]) -> str | None:
+    """The name `word` starts with when the member's next word was run into it with its
+    capital (`writeRelapsed`, `writeI`): that name; else None. A word in capitals
+    (`WRITES`) is one word."""
+    for name in names:
+        head, tail = word[: len(name)], word[len(name) :]
+        if head.lower() == name and head != head.upper() and tail[:1].isupper():
+            return name
+    return None
 
 
 def _after_words(body: str, count: int) -> str:

@@ -99,3 +99,62 @@ async def test_ordinary_words_after_a_loose_prefix_are_not_deleted(
     said = await fake.say("ana", line)
     assert not fake.typed[-1].removed, (line, said)
     assert said == [], (line, said)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"!journal write:{WORDS}",  # no space after the colon
+        f"!journal write,{WORDS}",
+        f"!journal wrte:{WORDS}",
+        f"!journalwrite:{WORDS}",
+        f"!journal-write:{WORDS}",
+    ],
+)
+async def test_words_glued_to_a_private_command_are_not_left_in_the_channel(
+    app_factory: AppFactory, line: str
+) -> None:
+    """`!journal write: I ...` is removed; without the space after the colon the words stayed
+    in the channel and the member was told nothing of it (or only "`!journal write:i` is not
+    a command", quoting their first word)."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    told = private_to(said, "ana")
+    assert fake.typed[-1].removed or "still there" in told, (line, said)
+    assert "Did you mean `!journal write`?" in told, told
+    assert ":i`" not in told.lower() and ",i`" not in told.lower(), told
+    assert all(s.where != "channel" for s in said), said
+
+
+@pytest.mark.parametrize("line", ["!journal writeRelapsed again", "!journal writeI relapsed"])
+async def test_the_private_answer_never_quotes_a_word_run_into_the_command(
+    app_factory: AppFactory, line: str
+) -> None:
+    """The answer read "I don't know the command `journal writeRelapsed`": the member's own
+    word, quoted back (the note promises never to quote the words)."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ana", line)
+    told = private_to(said, "ana")
+    assert "relapsed" not in told.lower(), said
+    assert fake.typed[-1].removed and "Did you mean `!journal write`?" in told, said
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "! journal rite of passage tonight",
+        "! group rite of passage for us all",
+        "! journal writ large, that is how it felt",
+        "！journal: rite of passage",
+    ],
+)
+async def test_an_english_word_after_a_loose_prefix_is_not_a_typo(
+    app_factory: AppFactory, line: str
+) -> None:
+    """`rite` is a word, not `write` with a letter left out: after a loose prefix (shared
+    with chat and other bots) the message was deleted and answered "Did you mean"."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    await fake.say("ana", "!group create Tuesday")
+    said = await fake.say("ana", line)
+    assert not fake.typed[-1].removed, (line, said)
+    assert said == [], (line, said)

@@ -115,6 +115,7 @@ async def test_a_mistyped_private_command_is_deleted_and_the_member_told_private
         "/jurnal list",
         "/journal wrte",  # the private command meant, but no words after it
         "/journey write down your plans",  # no command of the bot's
+        "/ journal writ large, it felt",  # an English word after a loose prefix: chat
     ],
 )
 async def test_other_typos_stay_and_get_no_answer(running: Running, line: str) -> None:
