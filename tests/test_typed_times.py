@@ -614,3 +614,21 @@ def test_a_bare_hour_after_at_is_asked_about_never_taken_from_the_clock(
     assert not re.search(r"\b2\d{3}\b", message), (typed, message)
     assert not any(month in message for month in _MONTH_NAMES), (typed, message)
     assert f"{hour:02d}:00" in message or f"{hour + 12}:00" in message, (typed, message)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    hour=st.integers(0, 19),
+    minute=st.integers(0, 59),
+    day=st.sampled_from(["tomorrow", "today", "fri", "next monday", "dec 5", "5 dec"]),
+    suffix=st.sampled_from(["", "h", " hrs"]),
+)
+def test_four_digits_of_a_24_hour_time_are_read_as_that_time(
+    hour: int, minute: int, day: str, suffix: str
+) -> None:
+    """`tomorrow 0730` was read as tomorrow at the time it was typed, `fri 0730` as the year
+    730: four digits 0000-1959 after a day are the time they spell, never the clock's."""
+    now = datetime(2026, 12, 1, 9, 17, tzinfo=UTC)
+    typed = f"{day} {hour:02d}{minute:02d}{suffix}"
+    got = read_wall_time(typed, BERLIN, now)
+    assert (got.hour, got.minute) == (hour, minute), (typed, got)

@@ -839,7 +839,7 @@ _ONLY_TIME = re.compile(
 def has_time_of_day(text: str) -> bool:
     """Whether typed text names a time of day (`7pm`, `19:00`, `19.30`, `noon`, `now`), not
     only a date."""
-    return bool(_HAS_TIME.search(_dot_times(" ".join(text.split()))))
+    return bool(_HAS_TIME.search(_hhmm_times(_dot_times(" ".join(text.split())))))
 
 
 def read_wall_time(
@@ -859,7 +859,7 @@ def read_wall_time(
     it cannot read, and for a date whose year was not written but came from a number that is
     no day (`dec 32`)."""
     typed = " ".join(text.split())
-    raw = _dot_times(_h_times(typed))
+    raw = _hhmm_times(_dot_times(_h_times(typed)))
     # The minute being typed in counts as now: `sat 17:00` at 17:00:00.5 is today, as at 17:00.
     base = (
         (now or datetime.now(ZoneInfo("UTC")))
@@ -944,6 +944,25 @@ _DAY_WORD = re.compile(
     r"\b(?:today|tonight|tomorrow|yesterday|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)\b",
     re.IGNORECASE,
 )
+
+
+# Four digits that can only be a 24-hour time in a date phrase: 00-19 hours and 00-59 minutes
+# (a year 0000-1959 is never a meeting's), not part of a longer number, date or time.
+_HHMM = re.compile(
+    r"(?<![\d:/.\-])([01]\d)([0-5]\d)(?:\s*(?:hours|hour|hrs|hr|h)\b)?(?![\d:/.\-])", re.I
+)
+
+
+def _hhmm_times(raw: str) -> str:
+    """`tomorrow 0730` as `tomorrow 07:30` (it was read as tomorrow at the time it was typed;
+    `fri 0730` as a year 730): four digits of a 24-hour time from 0000 to 1959, when no other
+    time of day is typed. 2000-2359 stay as typed: they are years too (`dec 5 2030`)."""
+
+    def colon(m: re.Match[str]) -> str:
+        rest = raw[: m.start()] + " " + raw[m.end() :]
+        return m.group(0) if _HAS_TIME.search(rest) else f"{m.group(1)}:{m.group(2)}"
+
+    return _HHMM.sub(colon, raw)
 
 
 def _dot_times(raw: str) -> str:
