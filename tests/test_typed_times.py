@@ -7,6 +7,7 @@ offset in a time is refused in any case, never converted.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
@@ -418,20 +419,7 @@ def test_a_refused_date_says_only_what_applies(typed: str, says: str, not_said: 
 
 
 UTC_ZONE = ZoneInfo("UTC")
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+_MONTH_NAMES = tuple(calendar.month_name)[1:]  # English, as the messages name months
 
 
 def test_a_month_and_year_without_a_day_asks_which_day() -> None:
