@@ -619,7 +619,9 @@ class Dispatcher:
             # Only the command meant is named: the name as typed may carry the member's
             # words (`write:I relapsed`, `writeRelapsed`).
             meant = _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=named)
-            note = meant + " " + note
+            # The mistyped command did not run: a member who thinks their entry is saved
+            # would lose it without knowing.
+            note = meant + " " + _("It did not run, so nothing of it was kept.") + " " + note
         await ctx.refuse(note)
         return True
 

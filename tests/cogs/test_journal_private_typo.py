@@ -80,6 +80,7 @@ async def test_a_private_command_without_its_space_is_not_left_unnoticed(
     told = private_to(said, "ana")
     assert fake.typed[-1].removed or "still there" in told, (line, said)
     assert "Did you mean" in told and "relapsed" not in told, told
+    assert "nothing of it was kept" in told, told  # the entry was not saved: said so
 
 
 @pytest.mark.parametrize(
