@@ -90,7 +90,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from sqlalchemy import (
     DateTime,
@@ -275,6 +275,12 @@ class Planned:
     early_seconds: int = 0
 
 
+NOT_RENDERED: Final = Message()
+"""The message of an item its planner knows is missed (`Outbox.missed`): a replan records such
+an item as skipped at once and never reads its message, so a planner need not render the text
+of what can no longer be sent (after downtime, half of a first start's items)."""
+
+
 Deliver = Callable[[Target, Message, str], Awaitable[str | None]]
 FindSent = Callable[[Target, str, datetime], Awaitable[str | None]]
 Ready = Callable[[str], bool]
@@ -413,11 +419,13 @@ class Report:
 
 @dataclass
 class PlanResult:
-    """What a `replan` did: keys written, kept pending (updated where they differed), withdrawn."""
+    """What a `replan` did: keys written, kept pending (updated where they differed), withdrawn,
+    and recorded as skipped (missed: due too long ago, or what they led up to began)."""
 
     written: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 async def _unstamp_refs(session: AsyncSession, refs: Iterable[OutboxRef]) -> None:
@@ -506,6 +514,13 @@ class Outbox:
     def _too_old(self, due_at: datetime) -> bool:
         return due_at < self._clock.now() - self.keep_settled
 
+    def missed(self, due_at: datetime, not_after: datetime | None) -> bool:
+        """Whether an item due at `due_at` (aware UTC) can no longer be sent: what it led up to
+        has begun (`not_after` passed) or it is older than the grace window. A delivery pass
+        would skip it; a replan records it as skipped at once, without its message (a planner
+        may pass `NOT_RENDERED`). Time only moves on, so a missed item stays missed."""
+        return _missed(due_at, not_after, self._clock.now(), self.grace)
+
     async def enqueue(
         self,
         key: str,
@@ -586,21 +601,24 @@ class Outbox:
         each (a commit costs a disk sync, which dominated a first start). An owner's plan is
         exactly what `replan` would do with it.
         """
-        wanted = [self._wanted(plan) for plan in plans]
+        split = [self._wanted(plan) for plan in plans]
+        wanted = [live for live, _missed_items in split]
+        missed = [missed_items for _live, missed_items in split]
         for attempt in range(3):
             try:
                 async with self._lock, self._sessions.begin() as session:
-                    batch = await self._replan_batch(session, plans, wanted)
-                    results = (
-                        batch
-                        if batch is not None
-                        else [
-                            await self._replan_in(
-                                session, plan.owner, want, plan.since, plan.until
+                    batch = await self._replan_batch(session, plans, wanted, missed)
+                    if batch is not None:
+                        results = batch
+                        await self._write_missed(session, missed, results)
+                    else:  # one plan after another, in order, as `replan` each
+                        results = []
+                        for plan, want, gone in zip(plans, wanted, missed, strict=True):
+                            result = await self._replan_in(
+                                session, plan.owner, want, gone, plan.since, plan.until
                             )
-                            for plan, want in zip(plans, wanted, strict=True)
-                        ]
-                    )
+                            await self._write_missed(session, [gone], [result])
+                            results.append(result)
                     await self._write_stamps(session, plans)
             except DBAPIError as exc:
                 # Another process planned the same key at the same moment, or PostgreSQL chose
@@ -610,10 +628,18 @@ class Outbox:
                     raise
                 continue
             due = {
-                (want[key].due_at, want[key].early_seconds)
-                for result, want in zip(results, wanted, strict=True)
+                (item.due_at, item.early_seconds)
+                for result, want, gone in zip(results, wanted, missed, strict=True)
                 for key in result.written + result.updated
+                for item in (want.get(key) or gone[key],)
             }
+            skipped = sum(len(result.skipped) for result in results)
+            if skipped:
+                log.warning(
+                    "%d outbox item(s) recorded as skipped when planned: due too long ago, or "
+                    "what they led up to had begun (the bot was down, or they were planned late)",
+                    skipped,
+                )
             for due_at, early_seconds in sorted(due):
                 self._plan(due_at, early_seconds)
             return results
@@ -683,13 +709,21 @@ class Outbox:
                         )
         return found
 
-    def _wanted(self, plan: OwnerPlan) -> dict[str, Planned]:
+    def _wanted(self, plan: OwnerPlan) -> tuple[dict[str, Planned], dict[str, Planned]]:
+        """`plan`'s items in its window, by key: those that can still be sent, and those
+        missed (`missed`, or passed as `NOT_RENDERED`), which are only recorded as skipped."""
         wanted: dict[str, Planned] = {}
+        missed: dict[str, Planned] = {}
+        now = self._clock.now()
         for item in plan.items:
             if plan.until is not None and item.due_at > plan.until:
                 continue
             if item.due_at >= plan.since and not self._too_old(item.due_at):
-                wanted[item.key] = Planned(
+                lost = item.message is NOT_RENDERED or _missed(
+                    item.due_at, item.not_after, now, self.grace
+                )
+                (wanted if lost else missed).pop(item.key, None)  # the last item of a key wins
+                (missed if lost else wanted)[item.key] = Planned(
                     item.key,
                     item.target,
                     item.message,
@@ -698,13 +732,54 @@ class Outbox:
                     (*item.refs, plan.owner),
                     min(item.early_seconds, MAX_EARLY),
                 )
-        return wanted
+        return wanted, missed
+
+    async def _write_missed(
+        self,
+        session: AsyncSession,
+        missed: Sequence[dict[str, Planned]],
+        results: Sequence[PlanResult],
+    ) -> None:
+        """Record missed items as skipped rows, as a delivery pass settles them (key, status,
+        due time and reason; no text, no target, no references), in multi-row INSERTs. A key
+        already held (sent, skipped, or pending and left to the next pass) is left as it is."""
+        now = self._clock.now()
+        rows = [
+            {
+                "key": key,
+                "platform": item.target.platform,
+                "target": "",
+                "is_dm": item.target.is_dm,
+                "payload": None,
+                "due_at": item.due_at,
+                "not_after": item.not_after,
+                "early_seconds": item.early_seconds,
+                "status": "skipped",
+                "attempts": 0,
+                "settled_at": now,
+                "note": _missed_reason(item.due_at, item.not_after, now),
+                "lease_token": 0,
+            }
+            for gone in missed
+            for key, item in gone.items()
+        ]
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        add = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ITEMS)
+        add_skipped = add.on_conflict_do_nothing(index_elements=["key"]).returning(ITEMS.c.key)
+        written: set[str] = set()
+        for chunk in _chunks(rows, INSERT_CHUNK):
+            written.update(await session.scalars(add_skipped, chunk))
+        for gone, result in zip(missed, results, strict=True):
+            result.skipped.extend(key for key in gone if key in written)
 
     async def _replan_batch(
         self,
         session: AsyncSession,
         plans: Sequence[OwnerPlan],
         wanted: Sequence[dict[str, Planned]],
+        missed: Sequence[dict[str, Planned]],
     ) -> list[PlanResult] | None:
         """`_replan_in` for every plan at once, in a handful of statements for the whole batch.
 
@@ -746,8 +821,8 @@ class Outbox:
                     pending_of[owner][key] = _Pending(item_id, due_at, digest)
         fresh = [
             key
-            for plan, want in zip(plans, wanted, strict=True)
-            for key in want
+            for plan, want, gone in zip(plans, wanted, missed, strict=True)
+            for key in (*want, *gone)
             if key not in pending_of[plan.owner]
         ]
         held = {key for pending in pending_of.values() for key in pending}
@@ -756,7 +831,7 @@ class Outbox:
         results = [PlanResult() for _ in plans]
         doomed: list[int] = []
         kept: list[int] = []  # pending rows still wanted that differ from what is wanted
-        for plan, want, result in zip(plans, wanted, results, strict=True):
+        for plan, want, gone, result in zip(plans, wanted, missed, results, strict=True):
             since, until = plan.since, plan.until
             for key, row in pending_of[plan.owner].items():
                 if key in want:
@@ -764,6 +839,8 @@ class Outbox:
                     content = _content(item)
                     if row.digest != _plan_digest(content, _ref_pairs(item)):
                         kept.append(row.id)
+                elif key in gone:
+                    result.updated.append(key)  # still wanted, missed: the next pass skips it
                 elif row.due_at >= since and (until is None or row.due_at <= until):
                     doomed.append(row.id)
                     result.withdrawn.append(key)
@@ -843,9 +920,13 @@ class Outbox:
         session: AsyncSession,
         owner: OutboxRef,
         wanted: dict[str, Planned],
+        missed: dict[str, Planned],
         since: datetime,
         until: datetime | None,
     ) -> PlanResult:
+        """`replan` of one owner: `wanted` as in `_replan_batch`; `missed` items still pending
+        are left to the next delivery pass (which skips them), the others `_write_missed`
+        records."""
         result = PlanResult()
 
         def in_window(row: OutboxItem) -> bool:
@@ -860,7 +941,12 @@ class Outbox:
                 )
             )
         }
-        gone = [row for key, row in pending.items() if key not in wanted and in_window(row)]
+        result.updated.extend(key for key in pending if key in missed)
+        gone = [
+            row
+            for key, row in pending.items()
+            if key not in wanted and key not in missed and in_window(row)
+        ]
         doomed = [row.id for row in gone]
         result.withdrawn = [row.key for row in gone]
         if doomed:
@@ -1428,16 +1514,10 @@ class Outbox:
         """One platform's due items (in due order) through a bounded pool of sends."""
         fresh: list[tuple[OutboxItem, Lease]] = []
         for item, lease in items:
-            lateness = now - item.due_at
-            begun = item.not_after is not None and now > item.not_after
-            if lateness > self.grace or begun:
+            if _missed(item.due_at, item.not_after, now, self.grace):
                 # What it led up to (a meeting's start) has begun: leaving it out is the plan,
                 # not a delivery fault, however late the pass is.
-                reason = (
-                    "no longer useful: what it led up to had already begun, so it was left out"
-                    if begun
-                    else f"stale by {int(lateness.total_seconds())}s"
-                )
+                reason = _missed_reason(item.due_at, item.not_after, now)
                 await settler.add(_Settled(item.id, "skipped", reason, token=lease.token))
                 log.warning("outbox item %s skipped: %s", item.key, reason)
                 report.skipped += 1
@@ -1834,6 +1914,19 @@ def _row(item: Planned) -> OutboxItem:
     return OutboxItem(**_values(item))
 
 
+def _missed(due_at: datetime, not_after: datetime | None, now: datetime, grace: timedelta) -> bool:
+    """What can no longer be sent at `now` (aware UTC): due longer than `grace` ago, or what it
+    led up to began (`not_after` passed). Delivery passes and planners both ask this."""
+    return now - due_at > grace or (not_after is not None and now > not_after)
+
+
+def _missed_reason(due_at: datetime, not_after: datetime | None, now: datetime) -> str:
+    """The note a skipped row keeps: why it was never sent."""
+    if not_after is not None and now > not_after:
+        return "no longer useful: what it led up to had already begun, so it was left out"
+    return f"stale by {int((now - due_at).total_seconds())}s"
+
+
 def _content(item: Planned) -> dict[str, Any]:
     """What `item` says of a pending row: where, what, and when (by attribute name)."""
     return {
@@ -1855,12 +1948,14 @@ def _plan_digest(content: dict[str, Any], refs: set[tuple[str, str]]) -> str:
     database alone cannot test a guessed text against it.
     """
     due, not_after = content["due_at"], content["not_after"]
-    canonical = json.dumps(
+    # The payload (JSON text already) goes after the other fields' JSON, raw: quoting it inside
+    # that JSON cost as much as the rest of the digest. Unambiguous, since `json.dumps` writes no
+    # raw line break, so the first one ends the fields.
+    fields = json.dumps(
         [
             content["platform"],
             content["target"],
             content["is_dm"],
-            content["payload"],
             due.isoformat(),
             None if not_after is None else not_after.isoformat(),
             content["early_seconds"],
@@ -1868,7 +1963,7 @@ def _plan_digest(content: dict[str, Any], refs: set[tuple[str, str]]) -> str:
         ],
         separators=(",", ":"),
     )
-    return crypto.keyed_digest(canonical, "outbox.plan_digest")
+    return crypto.keyed_digest(f"{fields}\n{content['payload']}", "outbox.plan_digest")
 
 
 def _ref_pairs(item: Planned) -> set[tuple[str, str]]:

@@ -99,6 +99,7 @@ if TYPE_CHECKING:
         Setting,
     )
     from bot.outbox import (
+        NOT_RENDERED,
         Forgotten,
         Outbox,
         OutboxRef,
@@ -137,6 +138,7 @@ __all__ = [
     "END",
     "MAX_YEAR",
     "MIN_YEAR",
+    "NOT_RENDERED",
     "N_",
     "Action",
     "ActionHandler",
@@ -397,6 +399,7 @@ _HOME: dict[str, str] = {
     "Profile": "bot.models",
     "Setting": "bot.models",
     "Forgotten": "bot.outbox",
+    "NOT_RENDERED": "bot.outbox",
     "OutboxRef": "bot.outbox",
     "OwnerPlan": "bot.outbox",
     "PlanStamp": "bot.outbox",

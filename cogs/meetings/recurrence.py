@@ -88,7 +88,9 @@ def local_key(naive: datetime) -> str:
     """
     if naive.year < 1000:
         return naive.strftime(LOCAL_FORMAT)
-    return naive.replace(tzinfo=None).isoformat(timespec="minutes")
+    if naive.tzinfo is not None:
+        naive = naive.replace(tzinfo=None)
+    return naive.isoformat(timespec="minutes")
 
 
 def from_key(key: str) -> datetime:
@@ -211,7 +213,8 @@ class _Simple:
 
 
 _SIMPLE_PARTS = frozenset({"FREQ", "INTERVAL", "BYDAY", "UNTIL", "WKST"})
-_SIMPLE_SPAN_DAYS = 62  # longer windows go to dateutil: the walk below is one step a day
+_SIMPLE_SPAN_DAYS = 62  # longer windows go to dateutil: the walk below steps through them
+_WEEK = timedelta(days=7)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -267,19 +270,29 @@ def _simple_between(
     if weekdays is None and rule.weekly:
         weekdays = frozenset({first.weekday()})
     week_start = first - timedelta(days=(first.weekday() - rule.wkst) % 7)
+    day, last = low.date(), high.date()
+    # The candidate days only, not every day of the window: each of the weekdays a week apart
+    # (or every INTERVAL-th day for DAILY without BYDAY), the interval checked on each.
+    if weekdays is None:
+        step = timedelta(days=rule.interval)
+        starts = [day + timedelta(days=-(day - first).days % rule.interval)]
+    else:
+        step = _WEEK
+        starts = [day + timedelta(days=(weekday - day.weekday()) % 7) for weekday in weekdays]
     found = []
-    day = low.date()
-    while day <= high.date():
-        if weekdays is None or day.weekday() in weekdays:
+    for candidate in starts:
+        while candidate <= last:
             if rule.weekly:
-                fits = ((day - week_start).days // 7) % rule.interval == 0
+                fits = ((candidate - week_start).days // 7) % rule.interval == 0
             else:
-                fits = (day - first).days % rule.interval == 0
+                fits = (candidate - first).days % rule.interval == 0
             if fits:
-                moment = datetime.combine(day, at)
+                moment = datetime.combine(candidate, at)
                 if low <= moment <= high:
                     found.append(moment)
-        day += timedelta(days=1)
+            candidate += step
+    if len(starts) > 1:
+        found.sort()
     return found
 
 

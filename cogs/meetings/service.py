@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import (
+    NOT_RENDERED,
     Action,
     ActionStyle,
     Actor,
@@ -239,13 +240,14 @@ class MeetingView:
         """Occurrences that really take place with a start in [after, before), moves applied."""
         if self.cancelled:
             return []
-        changed = {c.occurrence: c for c in self.changes}
+        expanded = recurrence.expand(self.start_local, self.zone, self.rrule, after, before)
+        if not self.changes:  # the rule's own starts, in order already
+            return [Occurrence(local_key(naive), start) for naive, start in expanded]
+        changed = {c.occurrence for c in self.changes}
         found = [
-            Occurrence(local_key(naive), start)
-            for naive, start in recurrence.expand(
-                self.start_local, self.zone, self.rrule, after, before
-            )
-            if local_key(naive) not in changed
+            Occurrence(key, start)
+            for naive, start in expanded
+            if (key := local_key(naive)) not in changed
         ]
         for c in self.changes:
             if c.status == "moved" and c.new_start is not None and after <= c.new_start < before:
@@ -408,7 +410,18 @@ def item_key(view: MeetingView, occurrence: str, kind: str, due: datetime) -> st
 
     The meeting's `uid` keeps a new meeting that reuses a deleted one's row id apart from it.
     """
-    return f"{key_prefix(view)}{occurrence}.{kind}.{due.astimezone(UTC):%Y%m%dT%H%M%S}"
+    return f"{key_prefix(view)}{occurrence}.{kind}.{_compact_utc(due)}"
+
+
+def _compact_utc(moment: datetime) -> str:
+    """`moment` (aware) in UTC as "YYYYMMDDTHHMMSS". Cut from `isoformat`, which is several times
+    faster than strftime (a first start writes one per item); strftime below year 1000, where
+    it does not pad the year as isoformat does (keys written before stay the same)."""
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:
+        return f"{utc:%Y%m%dT%H%M%S}"
+    text = utc.isoformat()
+    return f"{text[0:4]}{text[5:7]}{text[8:13]}{text[14:16]}{text[17:19]}"
 
 
 def key_prefix(view: MeetingView) -> str:
@@ -1563,9 +1576,16 @@ class MeetingService:
                     )
                 ).all()
             if not rows:
-                return stale, trusted
+                return sorted(stale), trusted
             after = rows[-1].id
             stamps = await self.outbox.stamps_of([meeting_ref(row.id) for row in rows])
+            # Only a meeting with a stored stamp can keep its plan (none has on a first start):
+            # the others need no digest, so nothing more is read for them.
+            stale.extend(row.id for row in rows if meeting_ref(row.id) not in stamps)
+            rows = [row for row in rows if meeting_ref(row.id) in stamps]
+            if not rows:
+                await asyncio.sleep(0)
+                continue
             facilitators = await self._facilitators([row.id for row in rows])
             names = await self.members.pseudonyms(
                 {(row.community_id, key) for row in rows for key in facilitators.get(row.id, ())}
@@ -1765,21 +1785,31 @@ class MeetingService:
             names = await self._pseudonyms([view])
         channel = target_of(view.channel)
         found: list[Planned] = []
+        # What can no longer be sent (after downtime: everything due in the look-back) is
+        # recorded as skipped without its text, so it is not rendered (`NOT_RENDERED`).
+        missed = self.outbox.missed
         with using_language(await self._language(view.community_id)):
-            lines = self.announcement_lines(view, names) if occurrences and offsets else None
+            lines: AnnouncementLines | None = None
             for occ in occurrences:
                 going = _going(rsvps, occ.key)
                 for minutes in offsets:
                     due = occ.start - timedelta(minutes=minutes)
                     if due < since or due > end:
                         continue
+                    not_after = occ.start if minutes else None
+                    if missed(due, not_after):
+                        message = NOT_RENDERED
+                    else:
+                        if lines is None:
+                            lines = self.announcement_lines(view, names)
+                        message = self.announcement(view, occ, minutes, names, going, lines)
                     found.append(
                         Planned(
                             item_key(view, occ.key, kind_name(minutes), due),
                             channel,
-                            self.announcement(view, occ, minutes, names, going, lines),
+                            message,
                             due,
-                            not_after=occ.start if minutes else None,
+                            not_after=not_after,
                             refs=(
                                 *self._named(view, names),
                                 OutboxRef.community(view.community_id),
@@ -1804,7 +1834,7 @@ class MeetingService:
                         Planned(
                             item_key(view, occ.key, f"dm{rsvp.id}", due),
                             target_of(actor_key, dm=True),
-                            self.reminder(view, occ),
+                            NOT_RENDERED if missed(due, occ.start) else self.reminder(view, occ),
                             due,
                             not_after=occ.start,
                             refs=(OutboxRef.community(view.community_id),),
@@ -2070,7 +2100,11 @@ class MeetingService:
                 command=f"meeting unrsvp {view.id} {day}",
             ),
         )
-        return replace(Message.of(*parts, ping_role=view.ping_role), actions=actions)
+        return Message(
+            text=tuple(part for part in parts if part != ""),
+            ping_role=view.ping_role,
+            actions=actions,
+        )
 
     def occurrence_of(self, view: MeetingView, key: str) -> Occurrence | None:
         """The occurrence with this identity (its planned local wall time) as it takes place

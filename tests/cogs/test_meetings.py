@@ -297,6 +297,53 @@ async def test_downtime_longer_than_the_grace_window_skips_and_sends_late(
     )
 
 
+async def test_downtime_past_items_never_planned_are_skipped_without_their_words(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    """Down for a week: the next occurrence's posts were never planned. Planned after its start,
+    they are recorded as skipped (as a delivery pass skips them) with no text and no place kept,
+    nothing is sent late, and the occurrence after it is planned as usual."""
+    clock = VirtualClock(START)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
+    app, fake = await circle(app_factory, clock=clock, db_url=url)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
+    await app.close()  # down from Monday 09:00 ...
+    clock.set(datetime(2026, 12, 8, 19, 30, tzinfo=UTC))  # ... to the next Tuesday, 19:30
+    again = await app_factory(
+        make_config(cogs={"enabled": ["general", "meetings"]}),
+        clock=clock,
+        db_url=url,
+        start=False,
+    )
+    late = Recorder(again)
+    again.add_transport(late)
+    await again.start()
+    assert late.said == []
+    prefix = key_prefix((await cog(again).service.all_in(1))[0])
+    missed = [
+        f"{prefix}2026-12-08T19:00.{kind}.{due}"
+        for kind, due in (
+            ("remind24h", "20261207T190000"),
+            ("remind10m", "20261208T185000"),
+            ("start", "20261208T190000"),
+        )
+    ]
+    async with again.db.sessions() as session:
+        rows = {
+            row.key: row
+            for row in await session.scalars(select(OutboxItem).where(OutboxItem.key.in_(missed)))
+        }
+    assert set(rows) == set(missed)
+    for row in rows.values():
+        assert (row.status, row.payload, row.target) == ("skipped", None, "")
+        assert row.note  # why it was never sent, as `circlebot status` shows
+    await again.scheduler.advance(timedelta(days=7))
+    assert [at for at, _k, t in late.at if "starting now" in t] == [
+        datetime(2026, 12, 15, 19, tzinfo=UTC)
+    ]
+    assert not any("(late)" in s.text for s in late.said)
+
+
 @pytest.mark.parametrize("failing", [0, 1, 4])
 async def test_a_planning_sweep_that_fails_once_loses_no_later_announcement(
     app_factory: AppFactory, failing: int
