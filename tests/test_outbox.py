@@ -24,7 +24,7 @@ from bot.db import is_write_conflict
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import OutboxRef, OwnerPlan, Planned, RefKind, Target
 from bot.platform import Capabilities, PlatformDefaults
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory, MigratedSQLite, make_config
 from tests.harness.platform import FakePlatform
 from tests.harness.postgres import fresh_pg_schema, pg_url
 
@@ -359,6 +359,8 @@ async def _state(app: App) -> list[tuple[object, ...]]:
 
 async def _replan_both_ways(folder: Path, rounds: list[list[tuple[int, Any, int, Any]]]) -> None:
     clock = VirtualClock(START)
+    for name in ("together.sqlite3", "alone.sqlite3"):
+        MigratedSQLite.copy_to(folder / name)
     together, alone = (
         App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / name}")
         for name in ("together.sqlite3", "alone.sqlite3")
@@ -444,6 +446,7 @@ async def _burst(
     folder: Path, pre: int, now_items: int, offsets: list[int], pace: float
 ) -> list[tuple[str, datetime]]:
     clock = VirtualClock(START)
+    MigratedSQLite.copy_to(folder / "b.sqlite3")
     app = App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / 'b.sqlite3'}")
     await app.open(migrate=True)
     platform = Paced(clock, pace)
@@ -539,6 +542,7 @@ def test_one_places_posts_arrive_in_the_order_planned_while_places_go_side_by_si
 
     async def run(folder: Path) -> list[tuple[str, str]]:
         clock = VirtualClock(START)
+        MigratedSQLite.copy_to(folder / "o.sqlite3")
         url = f"sqlite+aiosqlite:///{folder / 'o.sqlite3'}"
         app = App(make_config(), clock=clock, db_url=url)
         await app.open(migrate=True)
@@ -614,6 +618,7 @@ def test_one_pass_settles_every_item_or_plans_its_retry_whatever_its_neighbours_
 
     async def run(folder: Path) -> tuple[Moody, dict[str, str | None], set[str]]:
         clock = VirtualClock(START)
+        MigratedSQLite.copy_to(folder / "o.db")
         app = App(make_config(), clock=clock, db_url=f"sqlite+aiosqlite:///{folder / 'o.db'}")
         await app.open(migrate=True)
         platform = Moody(keys, turns)
@@ -689,6 +694,8 @@ _digest_steps = st.lists(
 
 async def _digest_against_full_compare(folder: Path, steps: list[tuple[str, Any]]) -> None:
     clock = VirtualClock(START)
+    for name in ("quick.sqlite3", "full.sqlite3"):
+        MigratedSQLite.copy_to(folder / name)
     quick, full = (
         App(make_config(), clock=each, db_url=f"sqlite+aiosqlite:///{folder / name}")
         for name, each in (("quick.sqlite3", clock), ("full.sqlite3", VirtualClock(START)))

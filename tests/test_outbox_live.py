@@ -23,7 +23,7 @@ from bot.core.errors import DeliveryError
 from bot.core.message import Message
 from bot.outbox import Target, live_post
 from bot.platform import Capabilities
-from tests.harness.app import make_config
+from tests.harness.app import MigratedSQLite, make_config
 from tests.harness.platform import FakePlatform
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -79,6 +79,7 @@ async def open_app(url: str, clock: VirtualClock, platform: FakePlatform) -> App
 
 
 async def run(database: Path, plan: list[int | str]) -> None:
+    MigratedSQLite.copy_to(database)
     url = f"sqlite+aiosqlite:///{database}"
     clock = VirtualClock(START)
     platform = EditingPlatform(None)  # type: ignore[arg-type]  # the server side only

@@ -22,7 +22,7 @@ from bot.clock import VirtualClock
 from bot.core.message import Message
 from bot.models import OutboxItem, OutboxItemRef
 from bot.outbox import RETRACTABLE, OutboxRef, RefKind, Target
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory, MigratedSQLite, make_config
 from tests.harness.console import status
 from tests.harness.platform import FakePlatform
 
@@ -78,6 +78,7 @@ async def open_app(url: str, clock: VirtualClock, platform: FakePlatform) -> App
 
 
 async def run(database: Path, plan: list[Send | Forget | Simple]) -> None:
+    MigratedSQLite.copy_to(database)
     url = f"sqlite+aiosqlite:///{database}"
     clock = VirtualClock(START)
     platform = FakePlatform(None)  # type: ignore[arg-type]  # the server side: sends only

@@ -29,7 +29,7 @@ from cogs.journal import search
 from cogs.journal.cog import JournalCog
 from cogs.journal.models import JournalEntry, JournalSearchWord
 from cogs.journal.service import JournalService
-from tests.harness.app import make_config
+from tests.harness.app import MigratedSQLite, make_config
 from tests.harness.journal import START
 from tests.harness.postgres import fresh_pg_schema, pg_url
 
@@ -163,6 +163,7 @@ async def _example(steps: list[tuple[Any, ...]], queries: list[str], pg: bool) -
                 app = App(config, clock=VirtualClock(START), db_url=pg_url(), db_schema=schema)
                 await _opened(app, keys, steps, queries)
         else:
+            MigratedSQLite.copy_to(Path(folder) / "j.sqlite3")
             url = f"sqlite+aiosqlite:///{Path(folder) / 'j.sqlite3'}"
             await _opened(App(config, clock=VirtualClock(START), db_url=url), keys, steps, queries)
 

@@ -32,7 +32,7 @@ from bot.core.permissions import Tier
 from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
 from bot.outbox import OutboxRef, OwnerPlan, Planned, PlanStamp, RefKind, Target
 from cogs.meetings.service import MeetingView
-from tests.harness.app import AppFactory, make_config
+from tests.harness.app import AppFactory, MigratedSQLite, make_config
 from tests.harness.deleted_traces import (
     BACKENDS,
     START,
@@ -174,6 +174,8 @@ async def model_run(steps: list[Step], backend: str) -> None:
     """Play `steps`; after each, every deleted meeting has no trace and the others keep theirs."""
     async with fresh_pg_schema() as schema:
         folder = Path(tempfile.mkdtemp(prefix="circlebot-traces-"))
+        if backend == "sqlite":
+            MigratedSQLite.copy_to(folder / "b.db")
         app = App(
             make_config(cogs={"enabled": ["general", "meetings"]}),
             clock=VirtualClock(START),

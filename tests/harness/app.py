@@ -6,18 +6,25 @@ recording platform, freed from the per-member rate limit and closed lives in one
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest_asyncio
 
+from bot import crypto
 from bot.app import App
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.core.dispatch import RateLimiter
 from bot.core.loader import parse_config
 from bot.core.permissions import Tier
+from bot.db import Database
 from tests.harness.platform import FakePlatform
 
 P = TypeVar("P", bound=FakePlatform)
@@ -40,6 +47,48 @@ def lift_rate_limit(app: App) -> None:
     app.dispatcher.rate_limiter = RateLimiter.unlimited()
 
 
+class MigratedSQLite:
+    """An empty SQLite database migrated once per process; each new test database is a copy.
+
+    Migrating takes about half a second of alembic per database (most of an app's start in
+    a test), and every test app starts from the same empty schema, so the migration runs once,
+    through the same `Database.migrate` as `App.open(migrate=True)`, and each database starts
+    as a copy of that image. The image holds only the schema: no key check (the first start
+    stores it under the test's own key) and no rows (no migration adds any to an empty
+    database). Migrating an empty database itself stays tested where it is the point
+    (tests/test_storage.py, tests/test_keys.py, the apps that call `App.open` themselves).
+    """
+
+    image: ClassVar[bytes | None] = None
+
+    @classmethod
+    def copy_to(cls, path: Path) -> None:
+        """Make `path` (absent) a migrated, empty SQLite database, readable by its owner only
+        (`crypto.private_file`, as the app makes its own file)."""
+        if cls.image is None:
+            cls.image = cls._migrate_once()
+        crypto.private_file(path)
+        path.write_bytes(cls.image)
+
+    @staticmethod
+    def _migrate_once() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="circlebot-template-") as folder:
+            path = Path(folder) / "template.sqlite3"
+
+            async def migrate() -> None:
+                db = Database(f"sqlite+aiosqlite:///{path}")
+                try:
+                    await db.migrate()
+                finally:
+                    await db.close()
+
+            # Its own thread and event loop: callers may be inside a running loop or not.
+            with ThreadPoolExecutor(max_workers=1) as thread:
+                thread.submit(asyncio.run, migrate()).result()
+            with closing(sqlite3.connect(path)) as conn:
+                return conn.serialize()
+
+
 class AppFactory:
     """Builds started apps on SQLite files under one directory; `close()` closes them all."""
 
@@ -59,9 +108,13 @@ class AppFactory:
         fast_typing: bool = False,
     ) -> App:
         """An opened (migrated) and, unless `start=False`, started `App`. Apps with the same
-        `name` share one SQLite file, which is how a test restarts the bot; `db_url` and
-        `db_schema` put it elsewhere (PostgreSQL). `fast_typing` lifts the rate limit."""
-        url = db_url or f"sqlite+aiosqlite:///{self.directory / f'{name}.sqlite3'}"
+        `name` share one SQLite file, which is how a test restarts the bot; a new file starts
+        as a copy of `MigratedSQLite`. `db_url` and `db_schema` put it elsewhere (PostgreSQL).
+        `fast_typing` lifts the rate limit."""
+        path = self.directory / f"{name}.sqlite3"
+        if db_url is None and not path.exists():
+            MigratedSQLite.copy_to(path)
+        url = db_url or f"sqlite+aiosqlite:///{path}"
         app = App(config or make_config(), clock=clock, db_url=url, db_schema=db_schema)
         await app.open(migrate=True)
         if start:
