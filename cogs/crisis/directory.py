@@ -529,10 +529,16 @@ def _flag(value: Any) -> bool | None:
     return flag
 
 
+def _cut(value: str, limit: int = 30) -> str:
+    """A wrong value as a problem quotes it: at most `limit` characters, a cut marked with an
+    ellipsis (a value cut bare after "{" read as Python's spelling of a table)."""
+    return value if len(value) <= limit else value[:limit] + "\u2026"
+
+
 def _check(rule: Callable[[str], bool], message: str) -> AfterValidator:
     def check(value: str) -> str:
         if not rule(value):
-            raise ValueError(message.format(value=value[:30]))
+            raise ValueError(message.format(value=_cut(value)))
         return value
 
     return AfterValidator(check)
@@ -686,7 +692,7 @@ class EntryRow(BaseModel):
         code = country_code(value)
         if code is None:
             raise ValueError(
-                f"{value[:20]!r} is not an ISO 3166-1 alpha-2 code (US, GB, IE, DE...)"
+                f"{_cut(value, 20)!r} is not an ISO 3166-1 alpha-2 code (US, GB, IE, DE...)"
             )
         return code
 
@@ -696,7 +702,7 @@ class EntryRow(BaseModel):
         for topic in value:
             if topic not in CATEGORIES:
                 raise ValueError(
-                    f"{topic[:30]!r} is unknown; use one of: " + ", ".join(CATEGORIES)
+                    f"{_cut(topic)!r} is unknown; use one of: " + ", ".join(CATEGORIES)
                 )
         return value
 
