@@ -263,15 +263,17 @@ async def test_a_crash_between_send_and_mark_announces_once(
     ]
 
 
-async def test_downtime_longer_than_the_grace_window_skips_and_sends_late(
-    app_factory: AppFactory, tmp_path: Path
-) -> None:
+async def down_until(
+    app_factory: AppFactory, tmp_path: Path, until: datetime
+) -> tuple[App, Recorder]:
+    """A weekly meeting on Tuesdays at 19:00 scheduled on Monday 09:00, the bot down from then
+    until `until` (aware UTC), then started again: the restarted app and what it said."""
     clock = VirtualClock(START)
     url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
     app, fake = await circle(app_factory, clock=clock, db_url=url)
     await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
-    await app.close()  # down from Monday 09:00 ...
-    clock.set(datetime(2026, 12, 1, 19, 4, tzinfo=UTC))  # ... to Tuesday 19:04
+    await app.close()
+    clock.set(until)
     again = await app_factory(
         make_config(cogs={"enabled": ["general", "meetings"]}),
         clock=clock,
@@ -281,6 +283,14 @@ async def test_downtime_longer_than_the_grace_window_skips_and_sends_late(
     late = Recorder(again)
     again.add_transport(late)
     await again.start()
+    return again, late
+
+
+async def test_downtime_longer_than_the_grace_window_skips_and_sends_late(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    # down from Monday 09:00 to Tuesday 19:04
+    again, late = await down_until(app_factory, tmp_path, datetime(2026, 12, 1, 19, 4, tzinfo=UTC))
     texts = [s.text for s in late.said]
     # the 10-minute reminder came due inside the grace window, but the meeting has begun:
     # only the start notice may still go out late
@@ -303,21 +313,10 @@ async def test_downtime_past_items_never_planned_are_skipped_without_their_words
     """Down for a week: the next occurrence's posts were never planned. Planned after its start,
     they are recorded as skipped (as a delivery pass skips them) with no text and no place kept,
     nothing is sent late, and the occurrence after it is planned as usual."""
-    clock = VirtualClock(START)
-    url = f"sqlite+aiosqlite:///{tmp_path / 'down.db'}"
-    app, fake = await circle(app_factory, clock=clock, db_url=url)
-    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
-    await app.close()  # down from Monday 09:00 ...
-    clock.set(datetime(2026, 12, 8, 19, 30, tzinfo=UTC))  # ... to the next Tuesday, 19:30
-    again = await app_factory(
-        make_config(cogs={"enabled": ["general", "meetings"]}),
-        clock=clock,
-        db_url=url,
-        start=False,
+    # down from Monday 09:00 to the next Tuesday, 19:30
+    again, late = await down_until(
+        app_factory, tmp_path, datetime(2026, 12, 8, 19, 30, tzinfo=UTC)
     )
-    late = Recorder(again)
-    again.add_transport(late)
-    await again.start()
     assert late.said == []
     prefix = key_prefix((await cog(again).service.all_in(1))[0])
     missed = [
