@@ -14,7 +14,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
@@ -23,7 +23,7 @@ from bot.core.errors import UserError
 from bot.core.identity import Place
 from bot.core.message import Message
 from bot.core.permissions import Tier
-from bot.models import OutboxItem
+from bot.models import OutboxItem, OutboxPlanStamp
 from bot.outbox import Target
 from bot.platform import PlatformDefaults
 from cogs.meetings.cog import MeetingsCog
@@ -341,6 +341,59 @@ async def test_downtime_past_items_never_planned_are_skipped_without_their_words
         datetime(2026, 12, 15, 19, tzinfo=UTC)
     ]
     assert not any("(late)" in s.text for s in late.said)
+
+
+@pytest.mark.parametrize("replanned", [False, True])
+@pytest.mark.parametrize(
+    "back", ["18:44", "18:46", "18:55", "19:00", "19:01", "19:10", "19:15", "19:16", "19:40"]
+)
+async def test_back_near_the_meeting_sends_each_post_still_useful_once(
+    app_factory: AppFactory, tmp_path: Path, back: str, replanned: bool
+) -> None:
+    """Down from 18:30 before a 19:00 meeting with a member's 15-minute reminder: back at each
+    minute around the grace window and the start, every post that can still go out goes once
+    (the reminders until 19:00, the start notice until 19:15), nothing else, and what was left
+    out is on record as skipped. `replanned`: the stored plans are not trusted (new code), so
+    the start-up plans again over rows now pending and missed, leaving them to be skipped."""
+    clock = VirtualClock(START)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'near.db'}"
+    config = make_config(cogs={"enabled": ["general", "meetings"]})
+    app, fake = await circle(app_factory, clock=clock, db_url=url)
+    await fake.say("fac", '!meeting schedule Circle "2026-12-01 19:00" 60m repeat:weekly zone:UTC')
+    await fake.say("ben", "!meeting rsvp Circle all reminder:yes")
+    await app.scheduler.advance(datetime(2026, 12, 8, 18, 30, tzinfo=UTC) - clock.now())
+    if replanned:
+        async with app.db.sessions.begin() as session:
+            await session.execute(delete(OutboxPlanStamp))
+    await app.close()
+    hour, minute = map(int, back.split(":"))
+    clock.set(datetime(2026, 12, 8, hour, minute, tzinfo=UTC))
+    again = await app_factory(config, clock=clock, db_url=url, start=False)
+    late = Recorder(again)
+    again.add_transport(late)
+    await again.start()
+    await again.scheduler.advance(datetime(2026, 12, 8, 20, tzinfo=UTC) - clock.now())
+    sent = [key for _at, key, _text in late.at]
+    assert len(sent) == len(set(sent))
+    expected = []
+    if (hour, minute) <= (19, 0):
+        expected += ["dm", "remind10m"]
+    if (hour, minute) <= (19, 15):
+        expected += ["start"]
+    assert sorted(key.split(".")[-2].rstrip("0123456789") for key in sent) == expected
+    assert all(text.strip() for _at, _key, text in late.at)
+    async with again.db.sessions() as session:
+        statuses = {
+            row.key: row.status
+            for row in await session.scalars(
+                select(OutboxItem).where(OutboxItem.key.contains(".2026-12-08T19:00."))
+            )
+        }
+    assert len(statuses) == 4
+    before = {key for _at, key, _text in fake.at}  # the day-before reminder, sent at 19:00
+    assert {key: status for key, status in statuses.items() if status != "skipped"} == {
+        key: "sent" for key in statuses if key in {*sent, *before}
+    }
 
 
 @pytest.mark.parametrize("failing", [0, 1, 4])

@@ -16,7 +16,7 @@ from dateutil.rrule import rrule, rrulestr
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from cogs.meetings import recurrence
+from cogs.meetings import recurrence, service
 
 ZONES = ("UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
 BASE = datetime(2020, 1, 1)
@@ -163,3 +163,65 @@ def test_utc_start_places_a_wall_time_as_the_gap_and_overlap_rules_say(
         UTC
     )
     assert recurrence.utc_start(naive, zone).tzinfo is UTC
+
+
+@st.composite
+def simple_rules(draw: Any) -> str:
+    """DAILY and WEEKLY rules of plain weekdays, the parts in any order: those planned by the
+    walk of candidate days (`_simple_between`), not by dateutil."""
+    parts = [f"FREQ={draw(st.sampled_from(('DAILY', 'WEEKLY')))}"]
+    if draw(st.booleans()):
+        parts.append(f"INTERVAL={draw(st.integers(1, 9))}")
+    if draw(st.booleans()):
+        days = draw(
+            st.sets(st.sampled_from(("MO", "TU", "WE", "TH", "FR", "SA", "SU")), min_size=1)
+        )
+        parts.append("BYDAY=" + ",".join(sorted(days)))
+    if draw(st.booleans()):
+        until = BASE + timedelta(
+            days=draw(st.integers(-10, 200)), minutes=draw(st.integers(0, 1439))
+        )
+        parts.append(f"UNTIL={until:%Y%m%dT%H%M%S}")
+    if draw(st.booleans()):
+        parts.append(f"WKST={draw(st.sampled_from(('MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU')))}")
+    return ";".join(draw(st.permutations(parts)))
+
+
+_minutes = st.builds(
+    lambda days, minutes: BASE + timedelta(days=days, minutes=minutes),
+    st.integers(-40, 200),
+    st.integers(0, 1439),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    rule_text=simple_rules(),
+    start_local=_minutes,
+    low=_minutes,
+    span_minutes=st.integers(0, 63 * 1440),
+)
+def test_the_walk_of_candidate_days_finds_what_dateutil_finds(
+    rule_text: str, start_local: datetime, low: datetime, span_minutes: int
+) -> None:
+    """Every INTERVAL, BYDAY, WKST and UNTIL, any window up to two months (from before the
+    first start too): the same wall times, in the same order, as the rule dateutil builds."""
+    high = low + timedelta(minutes=span_minutes)
+    walked = recurrence._simple_between(rule_text, start_local, low, high)
+    rule = recurrence.build_rule(rule_text, start_local)
+    assert rule is not None
+    if walked is not None:
+        assert walked == rule.between(low, high, inc=True)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, *(ZoneInfo(zone) for zone in ZONES)]),
+    )
+)
+def test_an_item_key_carries_its_due_time_as_strftime_writes_it(moment: datetime) -> None:
+    """Keys written before the faster formatting stay the same: years below 1000 included."""
+    assert service._compact_utc(moment) == f"{moment.astimezone(UTC):%Y%m%dT%H%M%S}"
