@@ -539,7 +539,12 @@ class Outbox:
         `refs` name what the message carries (a DM also carries its addressee), so `forget`
         can withdraw it. An item due longer than `keep_settled` ago is refused (False): its key
         may already have expired.
+
+        Raises:
+            ValueError: `message` is `NOT_RENDERED` (only a replan may record such an item).
         """
+        if message is NOT_RENDERED:
+            raise ValueError("NOT_RENDERED is a planner's missed item: replan it, never enqueue")
         if self._too_old(due_at):
             return False
         item = Planned(

@@ -93,6 +93,18 @@ async def test_the_same_key_is_promised_only_once(app_factory: AppFactory) -> No
     assert [s.text for s in platform.said] == ["one"]
 
 
+async def test_an_unrendered_item_is_never_promised_on_its_own(app_factory: AppFactory) -> None:
+    """`NOT_RENDERED` marks a planner's missed item: enqueued, it would go out empty."""
+    app = await app_factory(clock=VirtualClock(START))
+    platform = FakePlatform(app)
+    app.add_transport(platform)
+    with pytest.raises(ValueError, match="NOT_RENDERED"):
+        await app.outbox.enqueue("k1", CHANNEL, NOT_RENDERED, START + timedelta(minutes=5))
+    await app.scheduler.advance(timedelta(minutes=10))
+    assert platform.said == []
+    assert await app.outbox.status_of("k1") is None
+
+
 async def test_downtime_sends_late_inside_grace_and_skips_what_is_stale(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
