@@ -357,15 +357,10 @@ def _planned(owner: int, wanted: list[tuple[int, int, str, bool]], now: datetime
 
 
 async def _state(app: App) -> list[tuple[object, ...]]:
-    async with app.db.sessions() as session:
-        rows = (await session.scalars(select(OutboxItem).order_by(OutboxItem.key))).all()
-        refs = (await session.execute(select(OutboxItemRef.item_id, OutboxItemRef.ref))).all()
-    carried: dict[int, set[str]] = {}
-    for item_id, ref in refs:
-        carried.setdefault(item_id, set()).add(ref)
+    """Each row's key, status, due time, target, payload and references (`_full_state`)."""
     return [
-        (r.key, r.status, r.due_at, r.target, r.payload, sorted(carried.get(r.id, set())))
-        for r in rows
+        (key, status, due_at, target, payload, refs)
+        for key, status, due_at, _not_after, target, payload, _note, refs in await _full_state(app)
     ]
 
 
