@@ -280,7 +280,8 @@ def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, 
     null: on PostgreSQL every live process takes timed jobs, none leads), `processes` (each:
     id, host, pid, started_at and heartbeat_at as ISO 8601 UTC, heartbeat_age_seconds, fresh,
     does_timed_work, platforms: name -> connected),
-    `outbox` (pending, oldest_due, failed, skipped, retracting: counts of items), `timed_jobs`
+    `outbox` (pending, oldest_due, failed, skipped, retracting: counts of items; last_failure,
+    last_skip: the newest such item as "<key> (due <UTC time>): <reason>", or null), `timed_jobs`
     (PostgreSQL: workers, the live processes working the queue; queued; overdue, queued and
     due over a minute ago; running; next_due as ISO 8601 UTC or null; null on SQLite) and
     `last_error` (where and what kind, never a member's words) or null.
@@ -310,7 +311,9 @@ def status_json(display_url: str, view: StatusView, now: datetime) -> dict[str, 
             "pending": view.pending,
             "oldest_due": view.oldest_due.astimezone(UTC).isoformat() if view.oldest_due else None,
             "failed": view.failed,
+            "last_failure": view.last_failure or None,
             "skipped": view.skipped,
+            "last_skip": view.last_skip or None,
             "retracting": view.retracting,
         },
         "timed_jobs": None
@@ -377,8 +380,8 @@ def _print_status(display_url: str, view: StatusView, now: datetime) -> int:
         print(f"Outbox: {view.failed} failed (not delivered); the last: {view.last_failure}")
     if view.skipped:
         print(
-            f"Outbox: {view.skipped} skipped (came due while the bot was down); the last: "
-            f"{view.last_skip}"
+            f"Outbox: {view.skipped} skipped (could not be sent in time: the bot was down, or "
+            f"they were planned too late); the last: {view.last_skip}"
         )
     if view.retracting:
         print(

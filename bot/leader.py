@@ -701,12 +701,13 @@ class StatusView:
     processes: list[ProcessView]
     pending: int
     oldest_due: datetime | None
-    failed: int = 0  # outbox items given up on (kept until they expire), with the last reason
+    failed: int = 0  # outbox items given up on (kept until they expire), with the last one
     last_failure: str = ""
     # sent messages whose text a member deleted, still to be deleted on the platform
     retracting: int = 0
-    # outbox items not sent because they came due while no process delivered (past the grace
-    # window, or a reminder whose meeting had begun), kept until they expire, with the last reason
+    # outbox items not sent because no process could deliver them in time (past the grace
+    # window, or a reminder whose meeting had begun), kept until they expire, with the last one
+    # (key, due time, reason)
     skipped: int = 0
     last_skip: str = ""
     # PostgreSQL: the shared queue of timed jobs (None on SQLite: the leader's own timers)
@@ -725,6 +726,29 @@ class StatusView:
         """The newest error summary any process reported."""
         found = [(p, e) for p in self.processes for e in p.errors]
         return max(found, key=lambda pe: pe[1].get("at", "")) if found else None
+
+
+async def _last_settled(session: AsyncSession, status: str) -> str:
+    """The newest settled outbox item of `status` ("failed", "skipped") as one line, or "":
+    its key (what it was: the planner, e.g. a meeting's id and occurrence, and the kind), its
+    due time (UTC) and why it settled so. Keys and notes name no member and hold no text."""
+    row = (
+        await session.execute(
+            select(OutboxItem.key, OutboxItem.due_at, OutboxItem.note)
+            .where(OutboxItem.status == status)
+            .order_by(OutboxItem.settled_at.desc(), OutboxItem.due_at.desc(), OutboxItem.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return ""
+    key, due_at, note = row
+    if isinstance(due_at, str):  # SQLite may hand back the text
+        due_at = datetime.fromisoformat(due_at)
+    if due_at.tzinfo is None:
+        due_at = due_at.replace(tzinfo=UTC)
+    when = f"{due_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return f"{key} (due {when}): {note or 'no reason kept'}"
 
 
 async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
@@ -752,24 +776,14 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
             )
             or 0
         )
-        last_failure = await session.scalar(
-            select(OutboxItem.note)
-            .where(OutboxItem.status == "failed")
-            .order_by(OutboxItem.settled_at.desc())
-            .limit(1)
-        )
+        last_failure = await _last_settled(session, "failed")
         skipped = int(
             await session.scalar(
                 select(func.count(OutboxItem.id)).where(OutboxItem.status == "skipped")
             )
             or 0
         )
-        last_skip = await session.scalar(
-            select(OutboxItem.note)
-            .where(OutboxItem.status == "skipped")
-            .order_by(OutboxItem.settled_at.desc(), OutboxItem.id.desc())
-            .limit(1)
-        )
+        last_skip = await _last_settled(session, "skipped")
         jobs = None
         if session.get_bind().dialect.name == "postgresql":
             jobs = await queue_counts(session, timedelta(seconds=OVERDUE_SECONDS))
@@ -795,9 +809,9 @@ async def read_status(sessions: async_sessionmaker[AsyncSession]) -> StatusView:
         int(pending or 0),
         oldest,
         failed,
-        last_failure or "",
+        last_failure,
         retracting,
         skipped,
-        last_skip or "",
+        last_skip,
         jobs,
     )

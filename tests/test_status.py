@@ -77,7 +77,7 @@ async def test_status_shows_what_was_skipped_after_downtime(
     clock = VirtualClock(START)
     app = await app_factory(clock=clock, db_url=f"sqlite+aiosqlite:///{db}")
     channel = Target("fake", "general")
-    await app.outbox.enqueue("old", channel, Message.of("too late"), START)
+    await app.outbox.enqueue("old", channel, Message.of("Meet by the lake"), START)
     await app.outbox.enqueue("soon", channel, Message.of("in time"), START + timedelta(hours=2))
     await app.leader.beat()
     assert "skipped" not in status(db, tmp_path).stdout
@@ -86,8 +86,16 @@ async def test_status_shows_what_was_skipped_after_downtime(
     assert report.skipped == 1
     await app.leader.beat()
     out = status(db, tmp_path).stdout
-    assert "Outbox: 1 skipped (came due while the bot was down); the last: stale by 3600s" in out
-    assert "Outbox: 1 pending" in out and "too late" not in out
+    # Which item, due when, and why: an operator can tell what a member missed.
+    assert (
+        "Outbox: 1 skipped (could not be sent in time: the bot was down, or they were planned "
+        "too late); the last: old (due 2026-12-01 09:00:00 UTC): stale by 3600s"
+    ) in out
+    assert "Outbox: 1 pending" in out and "by the lake" not in out
+    found = json.loads(circlebot("status", "--db", str(db), "--json", cwd=tmp_path).stdout)
+    assert found["outbox"]["skipped"] == 1
+    assert found["outbox"]["last_skip"] == "old (due 2026-12-01 09:00:00 UTC): stale by 3600s"
+    assert found["outbox"]["last_failure"] is None
 
 
 async def test_status_json_gives_a_supervisor_the_same_facts(
@@ -215,5 +223,8 @@ async def test_status_calls_a_skipped_item_whose_meeting_had_begun_no_longer_use
     assert report.skipped == 1
     await app.leader.beat()
     out = status(db, tmp_path).stdout
-    assert "the last: no longer useful: what it led up to had already begun" in out, out
+    assert (
+        "the last: pre (due 2026-12-01 09:00:00 UTC): no longer useful: what it led up to had "
+        "already begun"
+    ) in out, out
     assert "stale by" not in out
