@@ -85,7 +85,10 @@ async def test_a_refusal_fails_the_item_at_once_and_status_shows_it(
     assert await app.outbox.status_of("announce.1") == "failed"
     await app.leader.beat()
     shown = status(tmp_path / "m.sqlite3", tmp_path)
-    assert "Outbox: 1 failed (not delivered); the last: the homeserver refused" in shown.stdout
+    assert (
+        "Outbox: 1 failed (not delivered); the last: announce.1 (due 2026-12-01 09:00:00 UTC): "
+        "the homeserver refused"
+    ) in shown.stdout, shown.stdout
     assert "M_FORBIDDEN" in shown.stdout
 
 
