@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     )
     from bot.core.mirror import CalendarMirror, MirroredEvent
     from bot.core.needs import (
+        RETENTION_MIN_DAYS,
+        RETENTION_WARNING_DAYS,
         CrisisLines,
         GroupJournal,
         MeetingSchedule,
@@ -140,6 +142,8 @@ __all__ = [
     "MIN_YEAR",
     "NOT_RENDERED",
     "N_",
+    "RETENTION_MIN_DAYS",
+    "RETENTION_WARNING_DAYS",
     "Action",
     "ActionHandler",
     "ActionStyle",
@@ -365,6 +369,8 @@ _HOME: dict[str, str] = {
     "render_parts": "bot.core.message",
     "fill_parts": "bot.core.message",
     "MirroredEvent": "bot.core.mirror",
+    "RETENTION_MIN_DAYS": "bot.core.needs",
+    "RETENTION_WARNING_DAYS": "bot.core.needs",
     "RetentionPlanner": "bot.core.needs",
     "MissingProvider": "bot.core.needs",
     "MeetingSchedule": "bot.core.needs",

@@ -131,6 +131,14 @@ class GroupJournal(Protocol):
         return []
 
 
+RETENTION_MIN_DAYS = 30
+"""The shortest retention period a community may set: a member on a break for a few weeks must
+not lose their journal for it."""
+RETENTION_WARNING_DAYS = 7
+"""How long before a retention erase the member is warned by DM; an erase never comes sooner
+than this after the warning went out (also when the warning itself was late)."""
+
+
 @runtime_checkable
 class RetentionPlanner(Protocol):
     """Plans the daily pass that erases people past a community's retention period (privacy)."""

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core import (
     N_,
+    RETENTION_MIN_DAYS,
+    RETENTION_WARNING_DAYS,
     AuditRecord,
     AuditService,
     Choice,
@@ -220,8 +222,10 @@ class AdminCog(Cog):
             return True
         if key.kind == "days":
             text = str(value).strip()
-            if not text.isdigit() or not 1 <= int(text) <= RETENTION_MAX:
-                raise UserError(render.days_expected(key=key.name, n=RETENTION_MAX))
+            if not text.isdigit() or not RETENTION_MIN_DAYS <= int(text) <= RETENTION_MAX:
+                raise UserError(
+                    render.days_expected(key=key.name, low=RETENTION_MIN_DAYS, n=RETENTION_MAX)
+                )
             return int(text)
         return self._role(str(value))
 
@@ -403,6 +407,8 @@ class AdminCog(Cog):
             )
         if spec.kind == "zone" and stored is not None:
             said += " " + local_time_note(ZoneInfo(str(stored)), self.clock.now())
+        if spec.name == "retention_days" and stored is not None:
+            said += " " + render.retention_explained(int(stored), RETENTION_WARNING_DAYS)
         if note := await self._role_note(ctx, spec, stored):
             said += "\n\n" + note
         await ctx.reply(said, ephemeral=True)

@@ -149,8 +149,22 @@ def switch_expected(key: object) -> str:
     return _("`{key}` takes `on` or `off`; nothing was changed.").format(key=key)
 
 
-def days_expected(key: object, n: object) -> str:
-    return _("`{key}` takes a number of days from 1 to {n}, or `clear`.").format(key=key, n=n)
+def days_expected(key: object, low: object, n: object) -> str:
+    """A period in days out of range (`low` to `n`), or not a number."""
+    return _(
+        "`{key}` takes a number of days from {low} to {n}, or `clear`. A shorter period would "
+        "erase people who are only taking a break."
+    ).format(key=key, low=low, n=n)
+
+
+def retention_explained(days: int, warning_days: int) -> str:
+    """What a retention period does, for the moderator who just set it."""
+    return _(
+        "From today, people who use no command here for {days} days have everything circlebot "
+        "keeps about them erased (journal, toolbox, worksheets, RSVPs, settings), unless they "
+        "are active in another community that keeps data longer. Each is told by direct "
+        "message {warning} days before, with how to keep it or take a copy."
+    ).format(days=days, warning=warning_days)
 
 
 def alert_channel_readable(channel: object, why: object) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.core import (
+    RETENTION_WARNING_DAYS,
     Attachment,
     AuditService,
     BotConfig,
@@ -40,9 +41,10 @@ from bot.core import (
     _,
     command,
     scrub_free_space,
+    using_language,
 )
 from cogs.privacy import render
-from cogs.privacy.service import PrivacyService
+from cogs.privacy.service import Departing, PrivacyService
 
 log = logging.getLogger("circlebot.privacy")
 
@@ -125,15 +127,39 @@ class PrivacyCog(Cog, RetentionPlanner):
         Plans the next pass; returns how many people were erased."""
         erased = 0
         try:
-            for actor_key in await self.service.departed():
-                await self.service.erase(actor_key)
-                erased += 1
+            now = self.clock.now()
+            notice = timedelta(days=RETENTION_WARNING_DAYS)
+            for person in await self.service.departing():
+                if person.erase_at - notice > now:
+                    continue  # not yet: warned when the erase is a week away
+                warned = person.warned_at
+                if warned is None:
+                    # Nobody is erased unwarned: the warning goes now, the erase a week later
+                    # at the earliest (also when the pass runs late, or the period just began).
+                    await self.service.retention_warning(person, await self._warning(person))
+                    continue
+                if person.erase_at <= now and warned <= now - notice:
+                    await self.service.erase(person.actor_key)
+                    erased += 1
             if erased:
                 await self.audit.record(None, "circlebot", "privacy.retention", f"erased={erased}")
             await self.erase_removed_communities()
         finally:
             self.plan_retention()
         return erased
+
+    async def _warning(self, person: Departing) -> Message:
+        """The DM before a retention erase, in the person's language (else the community's)."""
+        profile = await self.members.profile(person.actor_key)
+        community = await self.members.community_by_id(person.community_id)
+        language = profile.language or (community.language if community else "")
+        with using_language(language):
+            return render.retention_warning(
+                community.name if community else "",
+                person.days,
+                person.last_seen,
+                max(person.erase_at, self.clock.now() + timedelta(days=RETENTION_WARNING_DAYS)),
+            )
 
     async def erase_removed_communities(self) -> int:
         """Erase every community the bot was removed from and not added back to in time."""

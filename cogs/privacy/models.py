@@ -22,6 +22,9 @@ class Presence(Base):
     )
     actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the person was warned by DM of a retention erase that no activity here has called off
+    # since (any activity clears it); None: not warned. An erase waits a week after it.
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class EraseCode(Base):

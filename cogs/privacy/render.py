@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import _
+from bot.core import Command, Message, When, _, escape_markdown, fill_parts
 
 # Fields that mean nothing to a person: database row numbers, counters, delivery bookkeeping.
 HIDDEN = {
@@ -632,3 +632,30 @@ def stored_footer(prefix: object) -> str:
     return _(
         "`{prefix}mydata export` sends you all of it; `{prefix}mydata erase` removes it."
     ).format(prefix=prefix)
+
+
+def retention_warning(
+    community: str, days: int, last_seen: datetime, erase_at: datetime
+) -> Message:
+    """The DM a week before a retention erase: what will go, when, and how to keep it."""
+    template = _(
+        "A note about **{community}**: its moderators chose that circlebot erases what it keeps "
+        "about people who have not used it there for {days} days. You last used it there on "
+        "{last}. If that stays so, on {when} everything it keeps about you will be erased: "
+        "journal, toolbox, worksheets, RSVPs and settings.\n"
+        "To keep it, use any command there ({ping} is enough). To take a copy either way: "
+        "{export}."
+    )
+    return Message.of(
+        *fill_parts(
+            template,
+            {
+                "community": [escape_markdown(community) or _("your community")],
+                "days": [str(days)],
+                "last": [When(last_seen, "date")],
+                "when": [When(erase_at, "date")],
+                "ping": [Command("ping")],
+                "export": [Command("mydata export")],
+            },
+        )
+    )

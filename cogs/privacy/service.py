@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -31,6 +32,8 @@ from bot.core import (
     Profile,
     Setting,
     SettingsService,
+    Target,
+    actor_tag,
     export_row,
     render_parts,
     scrub_free_space,
@@ -38,6 +41,32 @@ from bot.core import (
 from cogs.privacy.models import EraseCode, Presence
 
 log = logging.getLogger("circlebot.privacy")
+
+
+@dataclass(frozen=True)
+class Departing:
+    """A person every community of whom has a retention period: when it passes for them.
+
+    `community_id` and `days`: the community whose period passes last (the warning names
+    it); `last_seen`: their last activity there (or when the period was turned on, if later);
+    `erase_at` = `last_seen` + `days` (aware UTC); `warned_at`: when they were warned of it
+    (None: not yet).
+    """
+
+    actor_key: str
+    community_id: int
+    days: int
+    last_seen: datetime
+    erase_at: datetime
+    warned_at: datetime | None = None  # see `Presence.warned_at` (in that community)
+
+
+def _warning_key(person: Departing) -> str:
+    """The outbox key of the warning before one erase: a keyed tag of the person (no account
+    id in keys) and the day the erase is due."""
+    tag = actor_tag(person.actor_key, "retention", length=16)
+    return f"privacy.retention_warning.{tag}.{person.erase_at.astimezone(UTC):%Y%m%d}"
+
 
 FORMER_MEMBER = "a former member"
 SCOPE = "privacy"
@@ -330,6 +359,7 @@ class PrivacyService:
                 session.add(Presence(community_id=community_id, actor_key=actor_key, seen_at=now))
             else:
                 row.seen_at = now
+                row.warned_at = None  # here again: a retention warning is called off
         self._touched[(community_id, actor_key)] = day
 
     async def retention_periods(self) -> dict[int, tuple[int, datetime]]:
@@ -368,13 +398,24 @@ class PrivacyService:
         "Passed" means: neither joining nor any activity the bot saw (`Presence`) happened
         within the period, and the period has been on for at least that long.
         """
+        now = self.clock.now()
+        return sorted(d.actor_key for d in await self.departing() if d.erase_at <= now)
+
+    async def departing(self) -> list[Departing]:
+        """Everyone whose every community has a retention period, with the moment it passes
+        for them (past or future): the community whose period passes last decides it."""
         periods = await self.retention_periods()
         if not periods:
             return []
-        now = self.clock.now()
         async with self._sessions() as session:
             rows = await session.execute(
-                select(Member.actor_key, Member.community_id, Member.joined_at, Presence.seen_at)
+                select(
+                    Member.actor_key,
+                    Member.community_id,
+                    Member.joined_at,
+                    Presence.seen_at,
+                    Presence.warned_at,
+                )
                 .outerjoin(
                     Presence,
                     (Presence.community_id == Member.community_id)
@@ -386,14 +427,50 @@ class PrivacyService:
                     )
                 )
             )
-            verdict: dict[str, bool] = {}
-            for key, community_id, joined_at, seen_at in rows:
+            kept: set[str] = set()  # in a community without a period: kept
+            latest: dict[str, Departing] = {}
+            for key, community_id, joined_at, seen_at, warned_at in rows:
                 period = periods.get(community_id)
                 if period is None:
-                    verdict[key] = False
+                    kept.add(key)
                     continue
                 days, since = period
-                cutoff = now - timedelta(days=days)
                 last = max(joined_at, seen_at or joined_at, since)
-                verdict[key] = verdict.get(key, True) and last < cutoff
-        return sorted(key for key, gone in verdict.items() if gone)
+                here = Departing(
+                    key, community_id, days, last, last + timedelta(days=days), warned_at
+                )
+                if key not in latest or here.erase_at > latest[key].erase_at:
+                    latest[key] = here
+        return sorted(
+            (d for key, d in latest.items() if key not in kept), key=lambda d: d.actor_key
+        )
+
+    async def retention_warning(self, person: Departing, message: Message) -> None:
+        """Promise the warning DM now and note it on the person's presence row in the deciding
+        community (activity there clears it: `touch`). The outbox key names the person by a
+        keyed tag and the erase day, so each erase is warned of once; the DM carries the
+        person, so erasing withdraws it."""
+        now = self.clock.now()
+        platform = person.actor_key.split(":", 1)[0]
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(Presence).where(
+                    Presence.community_id == person.community_id,
+                    Presence.actor_key == person.actor_key,
+                )
+            )
+            if row is None:  # joined and never seen since: the row starts with the warning
+                row = Presence(
+                    community_id=person.community_id,
+                    actor_key=person.actor_key,
+                    seen_at=person.last_seen,
+                )
+                session.add(row)
+            row.warned_at = now
+        await self.outbox.enqueue(
+            _warning_key(person),
+            Target(platform, person.actor_key, is_dm=True),
+            message,
+            now,
+            refs=(OutboxRef.member(person.actor_key), OutboxRef.community(person.community_id)),
+        )

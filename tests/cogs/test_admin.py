@@ -105,7 +105,9 @@ async def test_bad_values_are_refused_with_one_message_and_change_nothing(
         "!settings set timezone Mars/Olympus": "not a time zone I know",
         "!settings set country Atlantis": "not a country I know",
         "!settings set journal_channel #elsewhere": "could not find the channel",
-        "!settings set retention_days 0": "number of days from 1 to 3650",
+        "!settings set retention_days 0": "number of days from 30 to 3650",
+        # a week's quiet must not cost anyone their journal
+        "!settings set retention_days 7": "erase people who are only taking a break",
         "!settings set timezone clear": "cannot be cleared",
         "!setup timezone:Europe/Rome country:Atlantis": "not a country I know",
         "!cogs disable privacy": "`privacy` is always on; it cannot be switched off.",
@@ -148,9 +150,9 @@ async def test_audit_list_is_newest_first_paged_and_mirrored_to_the_mod_log(
     await fake.say("mod", "!settings set country GB")
     await fake.say("mod", "!settings set modlog_channel #general")
     for n in range(12):
-        await fake.say("mod", f"!settings set retention_days {n + 1}")
+        await fake.say("mod", f"!settings set retention_days {n + 30}")
     page1 = texts(await fake.say("mod", "!audit list"))
-    assert page1.index("retention_days=12") < page1.index("retention_days=3")
+    assert page1.index("retention_days=41") < page1.index("retention_days=32")
     assert "Sam: `settings.set`" in page1 and "Page 1 of 2." in page1
     page2 = texts(await fake.say("mod", "!audit list 2"))
     assert "modlog_channel=fake:general" in page2 and "Page 2 of 2." in page2
@@ -158,7 +160,7 @@ async def test_audit_list_is_newest_first_paged_and_mirrored_to_the_mod_log(
     assert "country=GB" in page2
     await app.scheduler.advance(timedelta(minutes=6))
     mirrored = [s.text for s in fake.said if s.where == "channel" and "Audit log:" in s.text]
-    assert len(mirrored) == 1 and "retention_days=12" in mirrored[0]
+    assert len(mirrored) == 1 and "retention_days=41" in mirrored[0]
     assert "modlog_channel" in mirrored[0]
     assert "country" not in mirrored[0]  # history from before the channel stays out
     await app.scheduler.advance(timedelta(minutes=6))
