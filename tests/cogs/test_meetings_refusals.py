@@ -1,6 +1,7 @@
-"""A series whose typed first start has passed is refused with the next start that would
-work, as a line to copy (a one-off in the past is refused as before), by `schedule` and by an
-`edit` of the start alike."""
+"""Two refusals a facilitator meets, made useful: a series whose typed first start has passed
+is refused with the next start that would work, as a line to copy (a one-off in the past is
+refused as before), by `schedule` and by an `edit` of the start alike; and a member who may
+not change a meeting is told who may, whichever changing command they tried."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from hypothesis import strategies as st
 
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.commands import spec_of
 from bot.core.permissions import Tier
+from cogs.meetings import render
+from cogs.meetings.cog import MEETING, MeetingsCog
 from cogs.meetings.recurrence import parse_repeat
 from tests.harness.app import AppFactory
+from tests.harness.console import circlebot
 from tests.harness.db import snapshot
 from tests.harness.meetings import cog
 from tests.harness.platform import FakePlatform, Said
@@ -315,3 +320,129 @@ async def test_an_edit_to_a_passed_start_offers_the_next_one_and_changes_nothing
     assert "Updated" in text(said)
     (view,) = await cog(app).service.all_in(1)
     assert view.start_local == datetime(2026, 12, 3, 19, 0)
+
+
+# --- who may change a meeting --------------------------------------------------------------
+
+CHANGING = {
+    "edit": "!meeting edit Circle title:Renamed",
+    "cancel": "!meeting cancel Circle next",
+    "move": '!meeting move Circle next to:"2026-12-10 20:00"',
+    "restore": "!meeting restore Circle 2026-12-17",
+    "delete": "!meeting delete Circle",
+}
+
+
+async def circle_run_by_ana(app_factory: AppFactory) -> tuple[App, FakePlatform]:
+    """Circle, facilitated by ana (a facilitator); its meeting of 17 December cancelled. cat
+    is a facilitator too, ben a member, mod a moderator."""
+    app, fake = await app_factory.on_platform(
+        ["general", "meetings"],
+        clock=VirtualClock(datetime(2026, 12, 2, 9, 48, tzinfo=UTC)),
+        actors={"ana": Tier.FACILITATOR, "cat": Tier.FACILITATOR, "mod": Tier.MODERATOR},
+    )
+    await fake.say("ana", "!me name River")
+    said = await fake.say(
+        "ana", '!meeting schedule Circle "2026-12-10 19:00" 60m repeat:weekly zone:UTC'
+    )
+    assert "Scheduled" in text(said)
+    assert "Cancelled" in text(await fake.say("ana", "!meeting cancel Circle 2026-12-17"))
+    return app, fake
+
+
+def test_the_commands_gated_by_a_meetings_facilitators_are_the_ones_named_here() -> None:
+    """Every facilitator's command on one meeting is gated by who facilitates it (the tests
+    below try each); `ping` is the moderators' alone."""
+    specs = [s for s in map(spec_of, vars(MeetingsCog).values()) if s is not None]
+    gated = {s.path[1] for s in specs if s.tier is Tier.FACILITATOR and MEETING in s.options}
+    assert gated == set(CHANGING)
+    assert {s.path[1] for s in specs if s.tier is Tier.MODERATOR and MEETING in s.options} == {
+        "ping"
+    }
+
+
+@pytest.mark.parametrize("command", sorted(CHANGING))
+@pytest.mark.parametrize("who", ["ben", "cat"])
+async def test_who_may_not_change_a_meeting_is_told_who_may(
+    app_factory: AppFactory, command: str, who: str
+) -> None:
+    """ben (a member) and cat (a facilitator, of other meetings) are told, in the same words,
+    that this meeting's facilitators or a moderator may change it, while `info` shows it has
+    a facilitator; nothing changes."""
+    app, fake = await circle_run_by_ana(app_factory)
+    assert "Facilitator: River" in text(await fake.say(who, "!meeting info Circle"))
+    before = await snapshot(app)
+    said = await fake.say(who, CHANGING[command])
+    assert len(said) == 1 and said[0].where == "ephemeral"
+    assert said[0].text == render.not_your_meeting()
+    assert "this meeting's facilitators" in said[0].text
+    assert "Only a facilitator" not in said[0].text
+    assert await snapshot(app) == before
+
+
+@pytest.mark.parametrize("command", sorted(CHANGING))
+@pytest.mark.parametrize("who", ["ana", "mod"])
+async def test_its_facilitator_and_a_moderator_change_it(
+    app_factory: AppFactory, command: str, who: str
+) -> None:
+    app, fake = await circle_run_by_ana(app_factory)
+    before = await snapshot(app)
+    said = await fake.say(who, CHANGING[command])
+    assert render.not_your_meeting() not in text(said)
+    assert "Only a" not in text(said)
+    assert await snapshot(app) != before
+
+
+@pytest.mark.parametrize("who", ["ben", "cat", "ana"])
+async def test_ping_stays_a_moderators_command_and_says_so(
+    app_factory: AppFactory, who: str
+) -> None:
+    """`ping` is gated by tier alone (no meeting's facilitator may use it), which its refusal
+    says as it always did."""
+    app, fake = await circle_run_by_ana(app_factory)
+    await fake.say(who, "!meeting info Circle")
+    before = await snapshot(app)
+    said = await fake.say(who, "!meeting ping Circle @everyone")
+    assert said[0].text == "Only a moderator can use `meeting ping`."
+    assert await snapshot(app) == before
+
+
+def test_both_reported_lines_in_the_console(tmp_path: Path) -> None:
+    """The two lines as reported, in a real console: a weekly morning whose first start
+    today has passed, and a member trying to edit a meeting whose facilitator is someone else."""
+    scene = "\n".join(
+        [
+            ":tier ana facilitator",
+            '@ana !meeting schedule title:"Morning check-in" start:"today 06:00" duration:1h '
+            "repeat:weekly",
+            '@ana !meeting schedule title:"Morning check-in" start:"2026-12-09 06:00 UTC" '
+            "duration:1h repeat:weekly",
+            "@ben !meeting info Morning",
+            '@ben !meeting edit Morning title:"Mine now"',
+            ":quit",
+            "",
+        ]
+    )
+    result = circlebot(
+        "console",
+        "--db",
+        str(tmp_path / "m.sqlite3"),
+        "--clock",
+        "2026-12-02T09:48:00Z",
+        stdin=scene,
+        cwd=tmp_path,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert (
+        "That start time, Wed 2 Dec 2026, 06:00 (UTC), has already passed, so nothing was "
+        "changed. The next meeting of that series would be Wed 9 Dec 2026, 06:00 (UTC): give "
+        'start:"2026-12-09 06:00 UTC" to begin it then.'
+    ) in out
+    assert "[#general] Scheduled Morning check-in (#1), every week on Wed." in out
+    assert "Facilitator: " in out
+    assert (
+        "[#general, private to ben] Only a moderator or one of this meeting's facilitators "
+        "can change it."
+    ) in out
+    assert "Only a facilitator" not in out
