@@ -42,6 +42,9 @@ log = logging.getLogger("circlebot.commands")
 ActionHandler = Callable[[Context, str], Awaitable[bool]]
 # (ctx, the member's words, the refusal) -> True when the handler answered instead.
 RefusalHandler = Callable[[Context, str, Message], Awaitable[bool]]
+# A command of the cog -> what a member below its tier is told instead of "Only a {tier} can
+# use ...", or None for that.
+TierRefusal = Callable[[CommandSpec], str | None]
 # (the event, the plain text) for plain chat in a community channel; see `read_channel`.
 ChannelReader = Callable[["Incoming", str], Awaitable[None]]
 # (community id, actor key) for every event in a community.
@@ -62,6 +65,7 @@ class CogHooks:
     text_check: TextCheck | None = None  # crisis: reads DMs, journal entries, answers
     switched_off: SwitchedOff | None = None  # admin: a community's cog switches
     refusal: RefusalHandler | None = None  # answers in place of the cog's own refusals
+    tier_refusal: TierRefusal | None = None  # its own words for a member below a command's tier
     channel_reader: ChannelReader | None = None  # plain chat in community channels
     # names other cogs' options may suggest (scripts: {"script": its script names})
     suggestions: Mapping[str, AutocompleteFn] = field(default_factory=dict)
@@ -155,6 +159,7 @@ class Dispatcher:
         self._inflight = 0
         self._actions: dict[str, ActionHandler] = {}
         self._refusals: dict[str, RefusalHandler] = {}
+        self._tier_refusals: dict[str, TierRefusal] = {}
         self._channel_readers: dict[str, ChannelReader] = {}
         # Hooks the started cogs declared (`CogHooks`), by cog name.
         self._switched_off: dict[str, SwitchedOff] = {}
@@ -292,7 +297,8 @@ class Dispatcher:
             )
         if ctx.tier < spec.tier:
             raise PermissionDenied(
-                _("Only a {tier} can use `{command}`.").format(
+                self._cog_tier_refusal(spec)
+                or _("Only a {tier} can use `{command}`.").format(
                     tier=tier_name(spec.tier), command=typed
                 )
             )
@@ -404,6 +410,8 @@ class Dispatcher:
             self._switched_off[cog] = hooks.switched_off
         if hooks.refusal is not None:
             self.register_refusal(cog, hooks.refusal)
+        if hooks.tier_refusal is not None:
+            self._tier_refusals[cog] = hooks.tier_refusal
         if hooks.channel_reader is not None:
             self.register_channel_reader(cog, hooks.channel_reader)
         self.suggestions.offer(cog, hooks.suggestions)
@@ -415,6 +423,7 @@ class Dispatcher:
             self.text_checks.remove(hooks.text_check)
         self._switched_off.pop(cog, None)
         self.unregister_refusal(cog)
+        self._tier_refusals.pop(cog, None)
         self.unregister_channel_reader(cog)
         self.suggestions.withdraw(cog)
 
@@ -435,6 +444,18 @@ class Dispatcher:
     def unregister_refusal(self, cog: str) -> None:
         """A cog unloading."""
         self._refusals.pop(cog, None)
+
+    def _cog_tier_refusal(self, spec: CommandSpec) -> str | None:
+        """The words `spec`'s cog has for a member below its tier (`CogHooks.tier_refusal`);
+        None when it has none or its hook failed (the core's words are used then)."""
+        words = self._tier_refusals.get(spec.cog)
+        if words is None:
+            return None
+        try:
+            return words(spec)
+        except Exception:
+            log.exception("the tier refusal of %s failed", spec.cog)
+            return None
 
     def register_channel_reader(self, cog: str, reader: ChannelReader) -> None:
         """Let a cog see plain chat in community channels (the crisis cog's channel watch,

@@ -19,6 +19,8 @@ from bot.core import (
     Choice,
     Clock,
     Cog,
+    CogHooks,
+    CommandSpec,
     Context,
     Database,
     MeetingSchedule,
@@ -437,6 +439,19 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if not may_manage(view, ctx.actor, ctx.tier):
             raise PermissionDenied(render.not_your_meeting())
         return view
+
+    def hooks(self) -> CogHooks:
+        """Say who may change a meeting when a member below a command's tier tries to."""
+        return CogHooks(tier_refusal=self.below_tier)
+
+    def below_tier(self, spec: CommandSpec) -> str | None:
+        """What a member below `spec`'s tier is told. For a facilitator's command on one
+        meeting, who may change a meeting in the words `_managed` uses (not "Only a
+        facilitator can use ...", which reads as untrue beside the meeting's own facilitator);
+        None, the core's words, for the others."""
+        if spec.tier is Tier.FACILITATOR and MEETING in spec.options:
+            return render.not_your_meeting()
+        return None
 
     async def _announce_place(self, ctx: Context, place: Place) -> Place:
         """A channel of this community where the bot can post announcements."""

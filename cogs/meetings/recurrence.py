@@ -400,6 +400,24 @@ def first_after(
     return None
 
 
+def start_after(
+    start_local: datetime, zone: ZoneInfo, rule_text: str, moment: datetime
+) -> datetime | None:
+    """The planned local wall time of the first occurrence starting after `moment` that the
+    clocks of `zone` show (one in a gap is passed over: a start typed there is refused), for
+    offering as a start; None as `first_after` finds none."""
+    after = moment + timedelta(seconds=1)
+    for _gap in range(4):  # a gap lasts hours: few occurrences in a row fall in one
+        found = first_after(start_local, zone, rule_text, after)
+        if found is None:
+            return None
+        at = place_in_zone(found, zone)
+        if at.replace(tzinfo=None) == found:
+            return found
+        after = at + timedelta(seconds=1)
+    return None
+
+
 @dataclass(frozen=True)
 class Repeat:
     """A recurrence as typed: the RRULE body ("" for a one-off) and a time of day, if one was

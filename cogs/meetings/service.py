@@ -694,7 +694,7 @@ class MeetingService:
         now = self.now
         start = place_in_zone(draft.start_local, zone)
         if start_changed and start <= now:
-            raise UserError(_("That start time has already passed. Pick a time in the future."))
+            raise UserError(_start_passed(draft, zone, now))
         if start.replace(tzinfo=None) != draft.start_local:
             raise UserError(
                 _("{time} does not exist in {zone}: the clocks jump forward then.").format(
@@ -2269,6 +2269,30 @@ class MeetingService:
             again = await self.get(meeting_id)
             if again is not None and not again.cancelled:
                 await self._replan(meeting_id)
+
+
+def _start_passed(draft: Draft, zone: ZoneInfo, now: datetime) -> str:
+    """The refusal of a start that has passed. For a series, the start of its next meeting
+    (COUNT left out: it counts from whichever start is given) in the start's zone, as the
+    `start` to give instead: with the same other options it begins the series then."""
+
+    def shown(wall: datetime) -> str:
+        return f"{wall:%a} {wall.day} {wall:%b %Y, %H:%M} ({draft.timezone})"
+
+    endless = ";".join(p for p in draft.rrule.split(";") if not p.startswith("COUNT="))
+    nxt = recurrence.start_after(draft.start_local, zone, endless, now) if endless else None
+    if nxt is None:
+        return _("That start time, {time}, has already passed. Pick a time in the future.").format(
+            time=shown(draft.start_local)
+        )
+    return _(
+        "That start time, {time}, has already passed, so nothing was changed. The next "
+        'meeting of that series would be {next}: give `start:"{start}"` to begin it then.'
+    ).format(
+        time=shown(draft.start_local),
+        next=shown(nxt),
+        start=f"{nxt:%Y-%m-%d %H:%M} {draft.timezone}",
+    )
 
 
 def mirror_key(meeting_id: int) -> str:

@@ -585,7 +585,7 @@ async def test_only_moderators_and_the_meetings_facilitators_change_it(
     said = await fake.say("other", "!meeting cancel Circle next")
     assert "Only a moderator or one of this meeting's facilitators" in said[0].text
     said = await fake.say("ana", "!meeting cancel Circle next")
-    assert "Only a facilitator" in said[0].text
+    assert "Only a moderator or one of this meeting's facilitators" in said[0].text
     said = await fake.say("mod", "!meeting delete Circle")
     assert "Deleted" in said[0].text
     await app.scheduler.advance(timedelta(days=2))
