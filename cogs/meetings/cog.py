@@ -54,6 +54,7 @@ from bot.core import (
 from cogs.meetings import ical, public, recurrence, render
 from cogs.meetings.recurrence import Occurrence, local_key, parse_repeat
 from cogs.meetings.service import (
+    NO_REMINDER,
     RSVP_ACTION,
     TITLE_MAX,
     Draft,
@@ -61,6 +62,7 @@ from cogs.meetings.service import (
     MeetingService,
     MeetingView,
     check_note,
+    chosen_rsvps,
     may_manage,
 )
 
@@ -353,9 +355,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             else (own.remind_minutes if own is not None else None)
         )
         await self.service.rsvp(view, actor, key, remind)
-        off = remind is not None and await self.service.reminders_off(actor)
-        begun = occ.start <= self.clock.now()  # the "starting now" post has buttons too
-        answer = render.rsvp_noted(view, occ, remind, off, ctx.prefix, under_way=begun)
+        answer = await self._noted(view, occ, actor, ctx.prefix)  # "starting now" has buttons too
         await ctx.reply(
             Message(
                 text=(*answer.text, "\n" + render.interested_note(ctx.actor.platform)),
@@ -878,11 +878,15 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         names = await service._pseudonyms([view])
         nxt = view.next_occurrence(self.clock.now())
         going: int | None = None
-        own = []
+        rsvped = False
+        reminder = NO_REMINDER
         if nxt is not None:
             going = await service.rsvp_count(view, nxt.key)
             mine = await service.rsvps_of(view.id, ctx.actor.key)
-            own = [r for r in mine if r.occurrence in ("", nxt.key)]
+            own = chosen_rsvps(mine, nxt.key).get(ctx.actor.key)
+            if own is not None:
+                rsvped = True
+                reminder = await service.reminder_of(view, nxt, ctx.actor.key, own)
         shown = render.info(
             view,
             dict((c.value, c.display) for c in KIND_CHOICES).get(view.kind, view.kind),
@@ -890,8 +894,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             service.where_text(view),
             service.facilitator_text(view, names),
             going,
-            own[0].remind_minutes if own else None,
-            bool(own),
+            reminder,
+            rsvped,
             view.last_started(self.clock.now()) if nxt is None else None,
             self.clock.now(),
         )
@@ -960,14 +964,32 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 occ = await self._occurrence(view, "next", under_way=True)
         else:
             occ = await self._occurrence(view, when, under_way=True)
-        remind = await self.service.rsvp(
+        await self.service.rsvp(
             view, ctx.actor.key, occ.key if occ else "", remind, keep_reminder=reminder is None
         )
-        off = remind is not None and await self.service.reminders_off(ctx.actor.key)
-        begun = occ is not None and occ.start <= self.clock.now()
-        await ctx.reply(
-            render.rsvp_noted(view, occ, remind, off, ctx.prefix, under_way=begun), ephemeral=True
+        await ctx.reply(await self._noted(view, occ, ctx.actor.key, ctx.prefix), ephemeral=True)
+
+    async def _noted(
+        self, view: MeetingView, occ: Occurrence | None, actor_key: str, prefix: str
+    ) -> Message:
+        """The answer to an RSVP just recorded (to `occ`, or the series when None), its
+        reminder told as the planner treats it (`MeetingService.reminder_of`): for a series
+        RSVP, on its next date."""
+        now = self.clock.now()
+        service = self.service
+        if occ is not None:
+            reminder = await service.reminder_of(view, occ, actor_key)
+            return render.rsvp_noted(view, occ, reminder, prefix, under_way=occ.start <= now)
+        series = next(
+            (r for r in await service.rsvps_of(view.id, actor_key) if r.occurrence == ""), None
         )
+        nxt = view.next_occurrence(now)
+        reminder = NO_REMINDER
+        later = False
+        if nxt is not None and series is not None:
+            reminder = await service.reminder_of(view, nxt, actor_key, series)
+            later = view.next_occurrence(nxt.start + timedelta(seconds=1)) is not None
+        return render.rsvp_noted(view, None, reminder, prefix, later=later)
 
     @command(
         "meeting",
@@ -1017,8 +1039,10 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     )
     async def reminders(self, ctx: Context, setting: str) -> None:
         """Turn all meeting reminder DMs off (or back on)."""
-        await self.service.set_reminders(ctx.actor.key, setting == "on")
-        await ctx.reply(render.reminders(setting == "on"), ephemeral=True)
+        on = setting == "on"
+        await self.service.set_reminders(ctx.actor.key, on)
+        late = await self.service.reminders_too_late(ctx.actor.key) if on else []
+        await ctx.reply(render.reminders(on, late), ephemeral=True)
 
     @command(
         "meeting",

@@ -9,6 +9,10 @@ their own time zone, and the moderator's note. Dates already begun are never men
 
 Members who turned reminder DMs off are told as well: such a notice is not a reminder, and
 without it they would go to a meeting that does not take place.
+
+A date that now takes place too soon for the reminder a member asked for, which was still to
+come before the change (or the date was cancelled), says so after its line (`too_soon`): the
+reminder the RSVP's answer promised will not come.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from typing import Protocol, TypeVar
 from bot.core import Command, Part, When, _, escape_markdown, fill_parts
 from cogs.meetings import recurrence
 from cogs.meetings.recurrence import Occurrence
+from cogs.meetings.words import too_soon
+
+Lost = Callable[[str, Occurrence | None, Occurrence], int | None]
+"""(actor key, a date as it was or None, the date as it takes place now) -> the minutes of that
+member's reminder for it that will not come though it was still to come before the change
+(None: nothing to tell). `MeetingService._tell` answers it by `reminder_fate`."""
 
 
 class Dated(Protocol):
@@ -91,13 +101,15 @@ def notices(
     now: datetime,
     note: str,
     find: Callable[[V, str], Occurrence | None],
+    lost: Lost | None = None,
 ) -> list[Notice]:
     """The notices one change calls for, one per member at most (sorted by actor key).
 
     `after` is None when the meeting was deleted; `find` gives the occurrence with a key as
     it takes place in a view (`MeetingService.occurrence_of`). `now` is aware UTC; a date
-    starting at or before it is in the past (or under way) and never mentioned. Call inside
-    the community's language (`using_language`): the text is written here.
+    starting at or before it is in the past (or under way) and never mentioned. `lost` tells
+    which reminders a date as it takes place now leaves out (see `Lost`; None: none). Call
+    inside the community's language (`using_language`): the text is written here.
     """
     if before.cancelled and (after is None or after.cancelled):
         return []  # nothing took place before, nothing takes place now
@@ -129,18 +141,27 @@ def notices(
             view = before if ended else after
             assert view is not None
             if series and view.next_occurrence(now) is not None:
-                lines.append(("series", _series_line(title, ended, view, now)))
+                line = _series_line(title, ended, view, now)
+                if restored:
+                    line += _reminder(lost, actor_key, None, view.next_occurrence(now))
+                lines.append(("series", line))
             else:
                 for r in rsvps:
                     occ = find(view, r.occurrence) if r.occurrence else None
                     if occ is not None and occ.start > now:
-                        lines.append((r.occurrence, _date_line(title, occ, None, ended)))
+                        line = _date_line(title, occ, None, ended)
+                        if restored:
+                            line += _reminder(lost, actor_key, None, occ)
+                        lines.append((r.occurrence, line))
         elif after is not None:
             if series and schedule_changed:
                 old, new = before.next_occurrence(now), after.next_occurrence(now)
                 same = old is not None and new is not None and old.start == new.start
                 if (old is not None or new is not None) and not (same and not after.rrule):
-                    lines.append(("series", _schedule_line(title, after, old, new)))
+                    line = _schedule_line(title, after, old, new)
+                    if not same:
+                        line += _reminder(lost, actor_key, old, new)
+                    lines.append(("series", line))
             else:
                 pairs = [(r.occurrence, after_key.get(r.id)) for r in rsvps if r.occurrence]
                 if series:
@@ -151,9 +172,9 @@ def notices(
                         continue  # that RSVP went with the change (two met on one date)
                     b = find(before, old_key)
                     a = find(after, new_key)
-                    line = _compared(title, b, a, now)
-                    if line is not None:
-                        lines.append((new_key, line))
+                    compared = _compared(title, b, a, now)
+                    if compared is not None:
+                        lines.append((new_key, compared + _reminder(lost, actor_key, b, a)))
         if not lines:
             continue
         parts: list[Part] = []
@@ -175,6 +196,17 @@ def notices(
             Notice(actor_key, min(r.id for r in rsvps), scope, tuple(p for p in parts if p))
         )
     return found
+
+
+def _reminder(
+    lost: Lost | None, actor_key: str, was: Occurrence | None, now_at: Occurrence | None
+) -> list[Part]:
+    """The words after a date's line when the member's reminder for it, as it takes place now
+    (`now_at`; it was `was`), will not come (`Lost`); nothing otherwise."""
+    if lost is None or now_at is None:
+        return []
+    minutes = lost(actor_key, was, now_at)
+    return [] if minutes is None else [" ", *too_soon(now_at.start, minutes)]
 
 
 def _compared(

@@ -22,18 +22,8 @@ from bot.core import (
 from cogs.meetings import recurrence
 from cogs.meetings.kinds import kind_label
 from cogs.meetings.recurrence import Occurrence
-from cogs.meetings.service import MeetingView
-
-
-def span(minutes: int) -> str:
-    """`1 day`, `3 hours`, `90 minutes`: the largest whole unit that states `minutes` exactly."""
-    if minutes and minutes % 1440 == 0:
-        days = minutes // 1440
-        return ngettext("{n} day", "{n} days", days).format(n=days)
-    if minutes and minutes % 60 == 0:
-        hours = minutes // 60
-        return ngettext("{n} hour", "{n} hours", hours).format(n=hours)
-    return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+from cogs.meetings.service import Fate, MeetingView, Reminder
+from cogs.meetings.words import span, too_soon
 
 
 def announced(offsets_minutes: list[int]) -> str:
@@ -72,15 +62,17 @@ def info(
     where: str,
     facilitators: str,
     going: int | None,
-    own_reminder_minutes: int | None,
+    reminder: Reminder,
     rsvped: bool,
     last: Occurrence | None = None,
     now: datetime | None = None,
 ) -> Message:
     """`meeting info`: one meeting's details; whether the reader RSVP'd is theirs alone.
 
-    Without a next occurrence, `last` (the latest one that took place, `last_started`) says
-    the meeting is over, or under way when it has not ended by `now` (aware UTC)."""
+    `reminder`: the reader's reminder for the next date; a reminder is shown as coming only
+    when it is `promised`. Without a next occurrence, `last` (the latest one that took place,
+    `last_started`) says the meeting is over, or under way when it has not ended by `now`
+    (aware UTC)."""
     parts: list[Part] = [f"**{escape_markdown(view.title)}** (#{view.id}), {kind}"]
     if view.cancelled:
         parts.append("\n" + _("This series is cancelled."))
@@ -108,16 +100,7 @@ def info(
     if going is not None:
         parts.append("\n" + _("Planning to come next time: {n}").format(n=going))
     if rsvped:
-        parts.append(
-            "\n"
-            + (
-                _("You RSVP'd (only you see this); a reminder {span} before.").format(
-                    span=span(own_reminder_minutes)
-                )
-                if own_reminder_minutes is not None
-                else _("You RSVP'd (only you see this).")
-            )
-        )
+        parts.append("\n" + _own_rsvp(reminder))
     for change in view.changes:
         if change.status == "cancelled":
             parts.append("\n" + _("- {date}: cancelled").format(date=change.occurrence[:10]))
@@ -129,6 +112,21 @@ def info(
                 ]
             )
     return Message.of(*parts)
+
+
+def _own_rsvp(reminder: Reminder) -> str:
+    """`meeting info`'s line for the reader's own RSVP and what becomes of its reminder."""
+    minutes = span(reminder.minutes)
+    if reminder.fate is Fate.COMING:
+        return _("You RSVP'd (only you see this); a reminder {span} before.").format(span=minutes)
+    if reminder.fate is Fate.OFF:
+        return _("You RSVP'd (only you see this); your reminder DMs are off.")
+    if reminder.fate is Fate.NONE:
+        return _("You RSVP'd (only you see this).")
+    return _(
+        "You RSVP'd (only you see this); the time for a reminder {span} before has passed, so "
+        "none will come."
+    ).format(span=minutes)
 
 
 def _over(view: MeetingView, last: Occurrence | None, now: datetime | None) -> list[Part]:
@@ -171,14 +169,16 @@ def upcoming(
 def rsvp_noted(
     view: MeetingView,
     occurrence: Occurrence | None,
-    remind_minutes: int | None,
-    reminders_off: bool,
+    reminder: Reminder,
     prefix: str,
     under_way: bool = False,
+    later: bool = False,
 ) -> Message:
     """The private answer to an RSVP: to which meeting (or the whole series), and the DM.
 
-    `under_way`: the occurrence has begun and not ended; no reminder is promised for it."""
+    `reminder`: what becomes of its reminder DM (for a series RSVP, on the next date; `later`:
+    a date follows that one); a DM is promised only when it is `promised`. `under_way`: the
+    occurrence has begun and not ended."""
     title = escape_markdown(view.title)
     what: list[Part] = (
         [_("every **{title}**").format(title=title)]
@@ -189,18 +189,34 @@ def rsvp_noted(
     if under_way:
         parts.append(" " + _("It is under way now."))
     parts.append(" " + _("Only you see this; others see a count."))
-    if remind_minutes is not None and under_way:
+    fate = reminder.fate
+    if fate is Fate.NONE:
+        pass
+    elif fate is Fate.COMING:
+        parts.append(" " + _("I'll DM you {span} before.").format(span=span(reminder.minutes)))
+    elif under_way:
         parts.append(" " + _("It has begun, so there is no reminder for it."))
-    elif remind_minutes is not None:
-        if reminders_off:
-            parts.append(
-                " "
-                + _("Reminders are off; `{prefix}meeting reminders on` brings them back.").format(
-                    prefix=prefix
+    elif fate is Fate.OFF:
+        parts.append(
+            " "
+            + _("Reminders are off; `{prefix}meeting reminders on` brings them back.").format(
+                prefix=prefix
+            )
+        )
+    elif reminder.start is not None:
+        if occurrence is None and later:
+            parts.extend(
+                fill_parts(
+                    " "
+                    + _(
+                        "The next one starts {when}, too soon for a reminder {span} before; I'll "
+                        "DM you {span} before the ones after it."
+                    ),
+                    {"when": [When(reminder.start, "relative")], "span": [span(reminder.minutes)]},
                 )
             )
         else:
-            parts.append(" " + _("I'll DM you {span} before.").format(span=span(remind_minutes)))
+            parts.extend([" ", *too_soon(reminder.start, reminder.minutes)])
     return Message.of(*parts)
 
 
@@ -390,11 +406,20 @@ def unrsvp_covers_all(view: MeetingView, occurrence: Occurrence) -> Message:
     )
 
 
-def reminders(on: bool) -> str:
-    """Reminder DMs switched on or off for every meeting."""
-    if on:
-        return _("Meeting reminders are on for the meetings you RSVP'd with a reminder.")
-    return _("No more meeting reminder DMs. Your RSVPs stay.")
+def reminders(on: bool, too_late: Sequence[tuple[MeetingView, Reminder]] = ()) -> Message:
+    """Reminder DMs switched on or off for every meeting; switched on, `too_late` names the
+    next dates whose reminder came due before that (`MeetingService.reminders_too_late`)."""
+    if not on:
+        return Message.of(_("No more meeting reminder DMs. Your RSVPs stay."))
+    parts: list[Part] = [
+        _("Meeting reminders are on for the meetings you RSVP'd with a reminder.")
+    ]
+    for view, reminder in too_late:
+        if reminder.start is not None:
+            parts.extend(
+                ["\n", *too_soon(reminder.start, reminder.minutes, escape_markdown(view.title))]
+            )
+    return Message.of(*parts)
 
 
 # The cog's replies: errors, questions and confirmations, each in the reader's language

@@ -14,7 +14,9 @@ item already sent keeps its key until long after its due time, so it is never se
 time or offset is a new key. Items due before the meeting's last change (`revised_at`) or before
 an RSVP was made are never planned, so a change never produces a late message for the past.
 Pre-announcements and reminder DMs are not sent once the meeting has begun (`not_after`); only
-the start notice may go out late, inside the outbox's grace window.
+the start notice may go out late, inside the outbox's grace window. Whether a member's reminder
+DM is sent is one rule, `reminder_fate`: the planner follows it and every text that tells a
+member about their reminder is worded from it.
 
 Each meeting's current or next occurrence is also shown in the community's own calendar
 (Discord's Events tab) under the mirror key `meetings.<id>`, unless a moderator switched that
@@ -32,6 +34,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -90,7 +93,7 @@ from cogs.meetings.models import (
     MeetingReminderOptOut,
     MeetingRsvp,
 )
-from cogs.meetings.notices import notices
+from cogs.meetings.notices import Lost, notices
 from cogs.meetings.recurrence import Occurrence, from_key, local_key, place_in_zone
 
 # A pre-announcement ("starts in 10 minutes") may go up to this many seconds early when many
@@ -170,6 +173,71 @@ class RsvpView:
     remind_minutes: int | None
     created_at: datetime  # when its reminder was last (re)planned: made, changed, switched on
     id: int = 0
+
+
+class Fate(StrEnum):
+    """What becomes of one member's reminder DM for one date (`reminder_fate`)."""
+
+    NONE = "none"  # no reminder asked
+    OFF = "off"  # the member turned reminder DMs off
+    COMING = "coming"  # planned: the outbox sends it at its time
+    TOO_LATE = "too_late"  # due before the RSVP (or the meeting's last change): never planned
+    MISSED = "missed"  # planned, but the outbox skips it (the meeting began, or the grace passed)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One member's reminder DM for one date: its fate, minutes before, the date's start and
+    the moment it is due (aware UTC; None without a reminder)."""
+
+    fate: Fate
+    minutes: int = 0
+    start: datetime | None = None
+    due: datetime | None = None
+
+    @property
+    def promised(self) -> bool:
+        """Whether the DM will be (or was just) sent: the only fate a member is promised."""
+        return self.fate is Fate.COMING
+
+
+NO_REMINDER = Reminder(Fate.NONE)
+
+
+def reminder_fate(
+    rsvp: RsvpView | None,
+    start: datetime,
+    revised_at: datetime,
+    off: bool,
+    missed: Callable[[datetime, datetime | None], bool],
+) -> Reminder:
+    """What becomes of `rsvp`'s reminder DM for a date starting at `start` of a meeting last
+    changed at `revised_at` (aware UTC), for a member who turned reminders off (`off`) or not.
+
+    The one rule: the planner (`MeetingService.wanted`) plans by it, and every line that tells
+    a member about their reminder (the RSVP's answer, `meeting info`, a change's notice,
+    `meeting reminders on`) is worded from it, so what a member is promised and what is sent
+    cannot differ. A DM due before the RSVP was made (or reminders were turned on) or before
+    the meeting's last change is never planned (`TOO_LATE`); one planned is skipped by the
+    outbox when `missed` (`Outbox.missed`: the meeting began, or it is older than the grace
+    window) says so (`MISSED`).
+    """
+    if rsvp is None or rsvp.remind_minutes is None:
+        return NO_REMINDER
+    due = start - timedelta(minutes=rsvp.remind_minutes)
+    if off:
+        fate = Fate.OFF
+    elif due < max(rsvp.created_at, revised_at):
+        fate = Fate.TOO_LATE
+    elif missed(due, start):
+        fate = Fate.MISSED
+    else:
+        fate = Fate.COMING
+    return Reminder(fate, rsvp.remind_minutes, start, due)
+
+
+# The fates the planner writes a DM for: one to send, or one missed (recorded as skipped).
+PLANNED_FATES = frozenset({Fate.COMING, Fate.MISSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -662,6 +730,50 @@ class MeetingService:
         async with self._sessions() as session:
             return await session.get(MeetingReminderOptOut, actor_key) is not None
 
+    async def reminder_of(
+        self,
+        view: MeetingView,
+        occ: Occurrence,
+        actor_key: str,
+        rsvp: RsvpView | None = None,
+    ) -> Reminder:
+        """What becomes of a member's reminder DM for `occ` now (`reminder_fate`, the rule the
+        planner follows): `rsvp`'s (a series RSVP's, for its next date), or by default the
+        RSVP the planner follows for that date (`chosen_rsvps`). `view`: the meeting as it is
+        now (its last change decides)."""
+        if rsvp is None:
+            rsvp = chosen_rsvps(await self.rsvps_of(view.id, actor_key), occ.key).get(actor_key)
+        off = rsvp is not None and rsvp.remind_minutes is not None
+        off = off and await self.reminders_off(actor_key)
+        return reminder_fate(rsvp, occ.start, view.revised_at, off, self.outbox.missed)
+
+    async def reminders_too_late(self, actor_key: str) -> list[tuple[MeetingView, Reminder]]:
+        """The member's next dates (one per meeting, not begun) whose reminder they asked for
+        will not come (`TOO_LATE` or `MISSED`), soonest first: after `set_reminders` on, what
+        came due before that moment."""
+        async with self._sessions() as session:
+            ids = sorted(
+                set(
+                    await session.scalars(
+                        select(MeetingRsvp.meeting_id).where(
+                            MeetingRsvp.actor_key == actor_key,
+                            MeetingRsvp.remind_minutes.is_not(None),
+                        )
+                    )
+                )
+            )
+        found: list[tuple[MeetingView, Reminder]] = []
+        now = self.now
+        for meeting_id in ids:
+            view = await self.get(meeting_id)
+            nxt = view.next_occurrence(now) if view is not None else None
+            if view is None or view.cancelled or nxt is None or nxt.start <= now:
+                continue
+            reminder = await self.reminder_of(view, nxt, actor_key)
+            if reminder.fate in (Fate.TOO_LATE, Fate.MISSED):
+                found.append((view, reminder))
+        return sorted(found, key=lambda pair: (pair[1].start or now, pair[0].id))
+
     async def next_meeting(
         self, community_id: int, meeting: str | None = None
     ) -> tuple[str, datetime] | None:
@@ -1054,11 +1166,14 @@ class MeetingService:
             return
         rsvps_after = (await self._rsvps([view.id])).get(view.id, []) if after else []
         revision = after.revision if after is not None else view.revision + 1
+        now = self.now
+        lost: Lost | None = None
+        if after is not None:
+            lost = await self._lost_reminders(after, rsvps_after, now)
         with using_language(await self._language(view.community_id)):
-            told = notices(view, rsvps, after, rsvps_after, self.now, note, self.occurrence_of)
+            told = notices(view, rsvps, after, rsvps_after, now, note, self.occurrence_of, lost)
         if not told:
             return
-        now = self.now
         for notice in told:
             key = f"{key_prefix(view)}{notice.scope}.told{notice.rsvp_id}.r{revision}"
             if after is None:
@@ -1075,6 +1190,27 @@ class MeetingService:
                 refs=(OutboxRef.community(view.community_id),),
             )
         await self.outbox.deliver_due()
+
+    async def _lost_reminders(
+        self, after: MeetingView, rsvps: list[RsvpView], now: datetime
+    ) -> Lost:
+        """`notices`' `Lost` for a change that left the meeting as `after` with `rsvps`: a
+        member's reminder for a date as it takes place now that will not come
+        (`reminder_fate`, the planner's rule), which was still to come before the change (its
+        time after `now` at the date's former start, or the date was not taking place)."""
+        off = await self._opted_out({r.actor_key for r in rsvps if r.remind_minutes is not None})
+        missed = self.outbox.missed
+
+        def lost(actor_key: str, was: Occurrence | None, now_at: Occurrence) -> int | None:
+            rsvp = chosen_rsvps(rsvps, now_at.key).get(actor_key)
+            fate = reminder_fate(rsvp, now_at.start, after.revised_at, actor_key in off, missed)
+            if fate.fate not in (Fate.TOO_LATE, Fate.MISSED):
+                return None
+            if was is not None and was.start - timedelta(minutes=fate.minutes) <= now:
+                return None  # its time had come before the change: nothing more was promised
+            return fate.minutes
+
+        return lost
 
     async def _set_change(
         self,
@@ -1818,24 +1954,19 @@ class MeetingService:
                             early_seconds=EARLY_SECONDS if minutes else 0,
                         )
                     )
-                chosen: dict[str, RsvpView] = {}
-                for rsvp in rsvps:
-                    if rsvp.occurrence == occ.key or (
-                        rsvp.occurrence == "" and rsvp.actor_key not in chosen
-                    ):
-                        chosen[rsvp.actor_key] = rsvp
-                for actor_key, rsvp in sorted(chosen.items()):
-                    if rsvp.remind_minutes is None or actor_key in opted_out:
-                        continue
-                    due = occ.start - timedelta(minutes=rsvp.remind_minutes)
-                    if due < max(since, rsvp.created_at) or due > end:
+                for actor_key, rsvp in sorted(chosen_rsvps(rsvps, occ.key).items()):
+                    fate = reminder_fate(
+                        rsvp, occ.start, view.revised_at, actor_key in opted_out, missed
+                    )
+                    at = fate.due
+                    if fate.fate not in PLANNED_FATES or at is None or at < since or at > end:
                         continue
                     found.append(
                         Planned(
-                            item_key(view, occ.key, f"dm{rsvp.id}", due),
+                            item_key(view, occ.key, f"dm{rsvp.id}", at),
                             target_of(actor_key, dm=True),
-                            NOT_RENDERED if missed(due, occ.start) else self.reminder(view, occ),
-                            due,
+                            NOT_RENDERED if fate.fate is Fate.MISSED else self.reminder(view, occ),
+                            at,
                             not_after=occ.start,
                             refs=(OutboxRef.community(view.community_id),),
                         )
@@ -2345,6 +2476,18 @@ def _chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:
     seq = list(items)
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
+
+
+def chosen_rsvps(rsvps: Iterable[RsvpView], occurrence: str) -> dict[str, RsvpView]:
+    """Each member's RSVP that decides their reminder for one date (its occurrence key): the
+    date's own RSVP wins over a series RSVP."""
+    chosen: dict[str, RsvpView] = {}
+    for rsvp in rsvps:
+        if rsvp.occurrence == occurrence or (
+            rsvp.occurrence == "" and rsvp.actor_key not in chosen
+        ):
+            chosen[rsvp.actor_key] = rsvp
+    return chosen
 
 
 def _going(rsvps: Iterable[RsvpView], occurrence: str) -> int:

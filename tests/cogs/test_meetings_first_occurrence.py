@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.core.message import render_parts
 from cogs.meetings import recurrence, render
 from cogs.meetings.recurrence import Occurrence
-from cogs.meetings.service import Change, MeetingView, Seen
+from cogs.meetings.service import NO_REMINDER, Change, MeetingView, Seen
 
 ZONES = ("UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -237,7 +237,9 @@ def test_a_meeting_with_no_date_to_come_says_when_it_last_took_place(
         last = view.last_started(now)
         past = view.occurrences(view.first_start - timedelta(days=10), now)
         shown = render_parts(
-            render.info(view, "Standard", nxt, "#c", "River", None, None, False, last, now).text,
+            render.info(
+                view, "Standard", nxt, "#c", "River", None, NO_REMINDER, False, last, now
+            ).text,
             lambda w: f"<{w.at.isoformat()}>",
         )
         if nxt is not None:
