@@ -90,7 +90,7 @@ async def test_text_checks_see_direct_messages_and_never_block_them(
     await fake.say("ana", "!me setup")
     said = await fake.say("ana", "Rowan", dm=True)
     assert "time zone" in said[-1].text  # the dialogue went on
-    assert seen == [("dm", "Rowan")]
+    assert seen == [("dialogue", "Rowan")]  # an answer to the open dialogue
 
 
 async def test_resuming_one_dialogue_pauses_the_open_one(app_factory: AppFactory) -> None:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from bot.core.dialogue import END, AnswerKind, Dialogue, Dialogues, Outcome, Step
     from bot.core.dispatch import ActionHandler, CogHooks, Dispatcher, Incoming, tier_name
     from bot.core.errors import ArgumentError, DeliveryError, NotFound, PermissionDenied, UserError
-    from bot.core.hooks import TextChecks
+    from bot.core.hooks import TextChecks, Written
     from bot.core.identity import Actor, Place
     from bot.core.loader import CogDirectory, available_cogs
     from bot.core.message import (
@@ -224,6 +224,7 @@ __all__ = [
     "UserError",
     "WebConfig",
     "When",
+    "Written",
     "_",
     "__version__",
     "actor_tag",
@@ -279,6 +280,7 @@ _HOME: dict[str, str] = {
     "CalendarMirror": "bot.core.mirror",
     "Dispatcher": "bot.core.dispatch",
     "TextChecks": "bot.core.hooks",
+    "Written": "bot.core.hooks",
     "SharedSuggestions": "bot.core.suggest",
     "Registry": "bot.core.registry",
     "Dialogues": "bot.core.dialogue",

@@ -25,7 +25,7 @@ from bot.core.context import CommunityInfo, Context, Responder, system_now
 from bot.core.convert import AmbiguousWords, bind_text, convert_option
 from bot.core.dialogue import ACTION_PREFIX, Dialogues
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
-from bot.core.hooks import TextCheck, TextChecks
+from bot.core.hooks import TextCheck, TextChecks, Written
 from bot.core.identity import Actor, Place
 from bot.core.message import Message
 from bot.core.permissions import Scope, Tier
@@ -390,7 +390,12 @@ class Dispatcher:
     async def _check_words(
         self, ctx: Context, spec: CommandSpec, raw: str | Mapping[str, Any]
     ) -> bool:
-        """Run the text checks on what the member typed after the command; True if one hit."""
+        """Run the text checks on what the member typed after the command; True if one hit.
+
+        The words are private (`Written.command(..., private=True)`) when they fill one of the
+        command's `Option.private_text` options, or, typed as text and not yet bound to
+        options, when the command has one: its words may be the member's own.
+        """
         text = (
             raw
             if isinstance(raw, str)
@@ -398,7 +403,10 @@ class Dispatcher:
         )
         if not text.strip():
             return False
-        return await self.text_checks.run(ctx, text, f"command:{spec.cog}")
+        private = bool(spec.private_options) and (
+            isinstance(raw, str) or any(raw.get(o.name) for o in spec.private_options)
+        )
+        return await self.text_checks.run(ctx, text, Written.command(spec.cog, private=private))
 
     def attach(self, cog: str, hooks: CogHooks) -> None:
         """Start calling the hooks cog `cog` declared (again: replaces them, keeps one copy)."""
@@ -472,13 +480,16 @@ class Dispatcher:
         if incoming.place.is_dm or not text.strip():
             return
         typed = await self._typed_private_words(incoming, text)
+        if typed is not None:
+            # A command carrying the member's own words, typed as chat: not channel chat,
+            # so no channel reader sees it; the text checks read it as the command's.
+            await self._not_run_here(incoming, *typed, text=text)
+            return
         for cog, reader in list(self._channel_readers.items()):
             try:
                 await reader(incoming, text)
             except Exception:
                 log.exception("the channel reader of %s failed", cog)  # never the text
-        if typed is not None:
-            await self._not_run_here(incoming, *typed)
 
     async def _typed_private_words(
         self, incoming: Incoming, text: str
@@ -505,11 +516,15 @@ class Dispatcher:
             return None
         return spec, await _remove_command(incoming)
 
-    async def _not_run_here(self, incoming: Incoming, spec: CommandSpec, left: str | None) -> None:
+    async def _not_run_here(
+        self, incoming: Incoming, spec: CommandSpec, left: str | None, *, text: str
+    ) -> None:
         """Tell the member privately that the command typed as chat did not run (nothing of
-        it was kept) and what became of their message."""
+        it was kept) and what became of their message; its words (`text`) are read by the
+        text checks as private words typed with that command."""
         try:
             ctx = await self.context(incoming, join=False)
+            await self.text_checks.run(ctx, text, Written.command(spec.cog, private=True))
             words = " ".join(incoming.responder.command_words(spec.path))
             ran = _(
                 "I did not run `{prefix}{command}`: typed as a message, it is not a command "
@@ -573,7 +588,7 @@ class Dispatcher:
         self._enter()
         try:
             ctx = await self.context(incoming)
-            answered = await self.text_checks.run(ctx, stripped, "dm")
+            answered = await self.text_checks.run(ctx, stripped, await self.dm_source(ctx))
             if unstorable(stripped):
                 raise UserError(
                     _(
@@ -584,7 +599,7 @@ class Dispatcher:
             if await self.dialogues.handle_text(ctx, stripped) or answered:
                 return True  # no "I only understand commands" after a caring answer
             # Plain words asking for help ("help me", "sos") get the lines, not a refusal.
-            if await self.text_checks.run(ctx, stripped, "dm-unanswered"):
+            if await self.text_checks.run(ctx, stripped, Written.DM_UNANSWERED):
                 return True
             text = _("I only understand commands here. Type `{prefix}help` to see them.").format(
                 prefix=prefix
@@ -608,6 +623,14 @@ class Dispatcher:
             return True
         finally:
             self._leave()
+
+    async def dm_source(self, ctx: Context) -> str:
+        """Where a direct message's words were written: an answer to the member's open
+        dialogue (a worksheet, a journal entry's form: kept for them alone) or a message to the
+        bot."""
+        if await self.dialogues.current(ctx.actor.key) is not None:
+            return Written.DIALOGUE
+        return Written.DM
 
     def crisis_pointer(self, prefix: str) -> str:
         """One sentence leading to the crisis lines, for answers that would otherwise only say
@@ -635,7 +658,7 @@ class Dispatcher:
             return await self._answer_unknown(incoming, ctx, body, prefix, exact=exact)
         left = await _remove_command(incoming)
         note = removal_note(incoming.place.label, left)
-        if not await self.text_checks.run(ctx, body, "command:unknown"):
+        if not await self.text_checks.run(ctx, body, Written.command(spec.cog, private=True)):
             named = " ".join(incoming.responder.command_words(spec.path))
             # Only the command meant is named: the name as typed may carry the member's
             # words (`write:I relapsed`, `writeRelapsed`).
@@ -711,7 +734,7 @@ class Dispatcher:
     ) -> bool:
         """`_unknown`'s answer: the crisis answer, the group's commands or the nearest name."""
         word = body.split()[0]
-        if await self.text_checks.run(ctx, body, "command:unknown"):
+        if await self.text_checks.run(ctx, body, Written.command("unknown")):
             return True
         if exact and await self._group_only(incoming, ctx, body, prefix):
             return True

@@ -43,6 +43,7 @@ from bot.core import (
     Target,
     Tier,
     UserError,
+    Written,
     _,
     command,
     escape_markdown,
@@ -166,9 +167,10 @@ class CrisisCog(Cog, CrisisLines):
         "keyed hash of your account that nobody without the bot's keys can link to you, "
         "deleted when the hour is over (or when you erase your data). If a "
         "community turned on alerts, a channel only its moderators can read is told your "
-        "pseudonym and a link to your account (never your words); the alert is sent at once "
-        "and the bot keeps no record of it. When a moderator verifies a directory entry, "
-        "their account is stored as the verifier."
+        "pseudonym and a link to your account (never your words), and the bot's answer to you "
+        "says so; the alert is sent at once and the bot keeps no record of it. Words you write "
+        "into your journal, a worksheet or your urge log never alert anyone. When a moderator "
+        "verifies a directory entry, their account is stored as the verifier."
     )
     Config = CrisisConfig
 
@@ -302,11 +304,12 @@ class CrisisCog(Cog, CrisisLines):
         The full answer comes at most once an hour per member. Within that hour words addressed
         to the bot (a direct message, a command) still get a short caring answer; text read
         elsewhere gets nothing more, so the bot never nags. Words typed after one of this cog's
-        own commands are answered by the command itself.
+        own commands are answered by the command itself. Whether the moderators are told
+        depends on where the words were written (`source`, see `_alert_moderators`).
         """
-        if source == f"command:{self.name}":
+        if source == Written.command(self.name):
             return False
-        if source == "dm-unanswered":
+        if source == Written.DM_UNANSWERED:
             return await self._answer_help_words(ctx, text)
         if self._handled.get(id(ctx)) is ctx:
             return True
@@ -314,7 +317,7 @@ class CrisisCog(Cog, CrisisLines):
         if detection is None:
             return False
         self._handled[id(ctx)] = ctx
-        first, alerted = await self._note_distress(ctx)
+        first, alerted = await self._note_distress(ctx, source)
         if first:
             message = await self.answer(
                 ctx,
@@ -325,7 +328,7 @@ class CrisisCog(Cog, CrisisLines):
                 alerted=alerted,
             )
             await ctx.refuse(message)  # private whatever the command declared
-        elif ctx.place.is_dm or source.startswith("command:"):
+        elif ctx.place.is_dm or source.startswith((Written.COMMAND, Written.PRIVATE)):
             # Words addressed to the bot (a DM, a command) always get a private answer.
             await ctx.refuse(await self.still_here(ctx, text))
         return True
@@ -377,17 +380,20 @@ class CrisisCog(Cog, CrisisLines):
             extras = await self.settings.get(community_id, self.name, "phrases", [])
         return self._detector(tuple(extras))
 
-    async def _note_distress(self, ctx: Context, *, alert: bool = True) -> tuple[bool, bool]:
-        """Record a distress answer: (first in the quiet period, moderators were alerted).
+    async def _note_distress(self, ctx: Context, source: str) -> tuple[bool, bool]:
+        """Record a distress answer to words written at `source` (`Written`): (first in the
+        quiet period, moderators were alerted).
 
-        Only the first one in the period alerts the community's moderators, if they asked.
+        Only the first one in the period may alert the community's moderators, if they asked
+        and the words were not written privately (`_alert_moderators`). The member's answer
+        says so when they were (`answer(alerted=True)`).
         """
         now = self.clock.now()
         quiet = timedelta(minutes=self.cfg.answer_every_minutes)
         # Stored, not kept in memory, so every process on the database counts the same period.
         if quiet and not await self.service.begin_quiet(ctx.actor.key, now, now + quiet):
             return False, False
-        return True, (await self._alert_moderators(ctx) if alert else False)
+        return True, await self._alert_moderators(ctx, source)
 
     async def answer(
         self,
@@ -505,7 +511,11 @@ class CrisisCog(Cog, CrisisLines):
         if plain and not distress and ctx.command_name == "crisis countries":
             await self.crisis_countries(ctx)
             return True
-        first, alerted = await self._note_distress(ctx) if distress else (False, False)
+        first, alerted = (
+            await self._note_distress(ctx, Written.command(self.name))
+            if distress
+            else (False, False)
+        )
         if distress and not first:
             await ctx.reply(await self.still_here(ctx, words), ephemeral=True)
             return True
@@ -547,17 +557,27 @@ class CrisisCog(Cog, CrisisLines):
             self._detectors[extras] = detector
         return detector
 
-    async def _alert_moderators(self, ctx: Context, *, dms_closed: bool = False) -> bool:
+    async def _alert_moderators(
+        self, ctx: Context, source: str, *, dms_closed: bool = False
+    ) -> bool:
         """Tell the moderators' channel someone may need support: who, never what they wrote.
+
+        Every alert passes here, and where the words were written decides first: only words
+        written where others read them or addressed to the bot (`Written.shared`: a watched
+        channel, a command's ordinary or published option, a message to the bot) may alert.
+        Words written into a space the bot keeps for the member alone (their journal, a
+        worksheet or dialogue answer, the urge log, any `Option.private_text`) never do: they
+        get the private answer only, so a member can write honestly where the bot says "only
+        you". Whoever calls this tells the member when it returned True.
 
         Sent at once, never stored: no outbox row, no log line naming anyone, so the bot keeps
         no record of who had a hard moment. The channel is checked again before each alert:
         if members can read it now, nothing is sent. True when the moderators were told.
         """
-        if ctx.community is None:
+        if not Written.shared(source) or ctx.community is None:
             return False
-        channel = await self.settings.get(ctx.community.id, self.name, "alert_channel")
-        if not channel:
+        channel = await self.alert_channel(ctx.community.id)
+        if channel is None:
             return False
         place = Place(ctx.place.platform, str(channel), ctx.place.community_id, False)
         if await ctx.members_can_read(place) is not None:
@@ -579,6 +599,11 @@ class CrisisCog(Cog, CrisisLines):
             log.warning("a crisis alert could not be delivered to the alert channel")
             return False
         return True
+
+    async def alert_channel(self, community_id: int) -> str | None:
+        """The moderators' alert channel's id, or None when alerts are off."""
+        channel = await self.settings.get(community_id, self.name, "alert_channel")
+        return str(channel) if channel else None
 
     # ------------------------------------------------------------------ channel watch
 
@@ -609,7 +634,11 @@ class CrisisCog(Cog, CrisisLines):
         text = words or ""
         code, rest = directory.country_in_words(text, country_names())
         distress = bool(rest) and await self.reads_as_distress(ctx, rest)
-        first, alerted = await self._note_distress(ctx) if distress else (False, False)
+        first, alerted = (
+            await self._note_distress(ctx, Written.command(self.name))
+            if distress
+            else (False, False)
+        )
         # Within the quiet period: the full lines again, without repeating the alert.
         message = await self.answer(
             ctx, rest, distress=distress and first, country=code, alerted=alerted

@@ -244,9 +244,9 @@ def no_languages() -> str:
 
 def moderators_told() -> str:
     return _(
-        "I have also let this community's moderators know that you may need support "
-        "(your name, never your words). They are volunteers and may not see it for a "
-        "while, so please use the lines above if you need someone now."
+        "I have also let this community's moderators know, so one of them may check in "
+        "with you (your name, never your words). They are volunteers and may not see it "
+        "for a while, so please use the lines above if you need someone now."
     )
 
 
@@ -288,7 +288,8 @@ def report_more(n: object) -> str:
 
 def alert_text(name: object) -> str:
     return _(
-        "A member may need support; please check in with them privately. "
+        "A member may need support: something they wrote suggests that they, or someone "
+        "they wrote about, may be at risk. Please check in with them privately. "
         "Pseudonym: **{name}**. Their account:"
     ).format(name=name)
 
@@ -423,9 +424,11 @@ def alert_channel_unusable(channel: object, why: object) -> str:
 
 def alerts_on(channel: object) -> str:
     return _(
-        "When someone writes a crisis phrase, {channel} will get their pseudonym, a "
-        "link to their account and a request to check in with them, never what "
-        "they wrote. The bot keeps no copy of the alert."
+        "When someone writes a crisis phrase in a command, in a direct message to the bot "
+        "or in a watched channel, {channel} will get their pseudonym, a link to their "
+        "account and a request to check in with them, never what they wrote, and the "
+        "bot's private answer tells them so. Words written into a journal, a worksheet "
+        "or the urge log never alert anyone. The bot keeps no copy of the alert."
     ).format(channel=channel)
 
 

@@ -5,8 +5,10 @@ Members in a hard moment usually write where they already are. With `crisis watc
 reads the community's channels (all, or the ones named) and checks each message against the
 crisis phrases; nothing it reads is stored or logged. A match is answered in a direct message,
 never in the channel (a public line seconds later would point at the member), at most once an
-hour per member. When the direct message cannot be delivered (closed DMs) nothing is posted in
-public; if the community turned on alerts, its moderators hear that the member's DMs are closed.
+hour per member. If the community turned on alerts, its moderators are told first (the member's
+pseudonym, never their words) and the direct message tells the member so. When the direct
+message cannot be delivered (closed DMs) nothing is posted in public, and the moderators hear
+that the member's DMs are closed.
 
 The setting is the crisis cog's `watch`: `{"channels": [place ids], "labels": {id: name}}`;
 an empty list means every channel; no setting means off.
@@ -34,6 +36,7 @@ from bot.core import (
     SettingsService,
     Tier,
     UserError,
+    Written,
     _,
     command,
     escape_markdown,
@@ -83,7 +86,7 @@ class Watcher(Protocol):
     ) -> Detection | None:
         """Crisis phrases in `text`, or None."""
 
-    async def _note_distress(self, ctx: Context, *, alert: bool = True) -> tuple[bool, bool]:
+    async def _note_distress(self, ctx: Context, source: str) -> tuple[bool, bool]:
         """(first in the quiet period, moderators alerted)."""
 
     async def answer(
@@ -99,8 +102,13 @@ class Watcher(Protocol):
     ) -> Message:
         """The crisis answer for the member."""
 
-    async def _alert_moderators(self, ctx: Context, *, dms_closed: bool = False) -> bool:
+    async def _alert_moderators(
+        self, ctx: Context, source: str, *, dms_closed: bool = False
+    ) -> bool:
         """Tell the community's moderators; True when they were told."""
+
+    async def alert_channel(self, community_id: int) -> str | None:
+        """The moderators' alert channel's id, or None when alerts are off."""
 
 
 class ChannelWatch:
@@ -135,7 +143,8 @@ class ChannelWatch:
         if detection is None:
             return
         ctx = await self.cog.dispatcher.context(incoming)
-        first, _alerted = await self.cog._note_distress(ctx, alert=False)
+        # The alert goes first, so the private answer says only what happened.
+        first, alerted = await self.cog._note_distress(ctx, Written.CHANNEL)
         if not first:
             return  # at most once an hour per member in channels: never nag
         message = await self.cog.answer(
@@ -144,14 +153,13 @@ class ChannelWatch:
             distress=True,
             kind=ANSWER_KINDS[detection.kind],
             language=detection.language or None,
+            alerted=alerted,
         )
         try:
             await ctx.dm(message)
         except DeliveryError:
             log.info("a channel-watch answer could not be sent privately; nothing was posted")
-            await self.cog._alert_moderators(ctx, dms_closed=True)
-            return
-        await self.cog._alert_moderators(ctx)
+            await self.cog._alert_moderators(ctx, Written.CHANNEL, dms_closed=True)
 
     # ------------------------------------------------------------------ what members are told
 
@@ -267,9 +275,9 @@ class ChannelWatch:
                         "I read messages there only to notice crisis phrases; nothing I read is "
                         "stored or logged. When someone writes one, I answer them in a private "
                         "message, at most once an hour, never in the channel. If their direct "
-                        "messages are closed, nothing is posted in public, and if crisis alerts "
-                        "are on (`{prefix}crisis alerts`), you are told their DMs are closed."
-                    ).format(prefix=ctx.prefix),
+                        "messages are closed, nothing is posted in public."
+                    ),
+                    await self.alerts_note(ctx, community_id),
                     _(
                         "`{prefix}about` and `{prefix}mydata what` tell members that watch is on."
                     ).format(prefix=ctx.prefix),
@@ -277,6 +285,24 @@ class ChannelWatch:
             ),
             ephemeral=True,
         )
+
+    async def alerts_note(self, ctx: Context, community_id: int) -> str:
+        """What moderators are told when watch answers someone, for `watch on`."""
+        channel_id = await self.cog.alert_channel(community_id)
+        if channel_id is None:
+            return _(
+                "Crisis alerts are off, so moderators are not told. With `{prefix}crisis "
+                "alerts` and a channel only moderators read, that channel would get the "
+                "writer's pseudonym (never their words), and the private message would tell "
+                "the writer so."
+            ).format(prefix=ctx.prefix)
+        place = await ctx.responder.resolve_place(channel_id)
+        label = escape_markdown(place.label or place.id) if place else channel_id
+        return _(
+            "Crisis alerts are on: {channel} gets the writer's pseudonym and a link to their "
+            "account (never their words), and the private message tells the writer that the "
+            "moderators know; if their direct messages are closed, the alert says so."
+        ).format(channel=label)
 
     async def turn_off(self, ctx: Context, channels: str | None) -> None:
         community_id = ctx.require_community().id

@@ -216,7 +216,8 @@ async def test_moderators_get_an_alert_with_the_pseudonym_and_no_content(
     alert = alerts[0]
     assert alert.to == "mods"
     assert alert.text == (
-        "A member may need support; please check in with them privately. "
+        "A member may need support: something they wrote suggests that they, or someone "
+        "they wrote about, may be at risk. Please check in with them privately. "
         "Pseudonym: **River**. Their account:"
     )
     assert alert.message.mention == "fake:ana"

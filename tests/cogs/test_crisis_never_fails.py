@@ -488,7 +488,7 @@ def test_a_console_session_never_fails_someone_asking_for_help(tmp_path: Path) -
     assert "haven't shown those words to anyone" in to_ana[4]
     assert "[console] #mods is for moderators; ana cannot write there." in out
     # the alert went to #mods, with no words of hers
-    assert "[#mods] A member may need support; please check in with them privately" in out
+    assert "[#mods] A member may need support: something they wrote suggests" in out
     assert "kill" not in "".join(b for b in blocks if b.startswith("[#mods]"))
     # after two hours: help with distress words, the spaced prefix in a DM, a second DM
     assert "You don't have to carry this alone" in to_ana[5] and "no command" not in to_ana[5]

@@ -349,10 +349,11 @@ async def test_quick_urge_log_and_insights_with_a_chart_of_every_urge(
         assert said[0].where == "ephemeral" and "Logged as" in said[0].text
         await app.scheduler.advance(timedelta(hours=5))
     # The note itself is checked by the worksheet cog (a bare number has no note to check);
-    # the core also checks the whole command line once, as it does for every command.
+    # the core also checks the whole command line once, as it does for every command, as
+    # private words (the note is `private_text`).
     notes = [text for text, source in checked if source == "worksheet"]
     assert notes == ["after work; walked it off 20 min", "after work | tea", "payday"]
-    assert [text for text, source in checked if source == "command:worksheets"] == [
+    assert [text for text, source in checked if source == "private:command:worksheets"] == [
         line.removeprefix("!urge log ") for line in lines
     ]
     said = await fake.say("ana", "!urge log 11 too much")

@@ -98,14 +98,15 @@ async def test_discord_watch_answers_in_the_dm_and_never_in_the_channel(
         on = await circle.reply("crisis-mod watch on", user="owner")
         await standin.send_message_create(circle.general, alice, "honestly i wanna kms")
         answer = (await circle.bot_messages(dm, 1))[0]["content"]
-        alert = (await circle.bot_messages(mods, 1))[0]["content"]  # sent after the DM
+        alert = (await circle.bot_messages(mods, 1))[0]["content"]  # sent before the DM
         await standin.send_message_create(circle.general, alice, "i want to die")
         # A marker sent after it: by the time bob's DM is answered, alice's line was read.
         await standin.send_message_create(circle.dm("bob"), circle.user("bob"), "!ping")
         await circle.bot_messages(circle.dm("bob"), 1)
     assert "crisis phrases" in on["data"]["content"] and on["data"]["flags"] == EPHEMERAL
     assert "mods" in alerts["data"]["content"]
-    assert CARE in answer
+    assert "Crisis alerts are on" in on["data"]["content"]  # where alerts go, members told
+    assert CARE in answer and "moderators know" in answer
     assert "A member may need support" in alert and "kms" not in alert and CLOSED not in alert
     assert public(circle, circle.general) == []  # not before watch, not after, never
     assert len(standin.state.bot_messages(dm)) == 1  # once an hour per member
@@ -128,8 +129,10 @@ async def test_discord_closed_dms_alert_the_moderators_and_post_nothing(
         await standin.send_message_create(
             circle.general, bob, "I took way too many pills and I can't breathe"
         )
-        alert = (await circle.bot_messages(mods, 1))[0]["content"]
-    assert CLOSED in alert and "pills" not in alert
+        # The alert goes first; the DM then fails, and a second alert says the DMs are closed.
+        first, closed = (await circle.bot_messages(mods, 2))[:2]
+    assert CLOSED not in first["content"] and "pills" not in first["content"]
+    assert CLOSED in closed["content"] and "pills" not in closed["content"]
     assert public(circle, circle.general) == []
     assert standin.state.bot_messages(circle.dm("bob")) == []
     assert standin.violations == []

@@ -411,7 +411,7 @@ class MatrixAdapter(LivePosts, PlatformDefaults):
         incoming = await self._incoming(room_id, sender)
         dispatcher = self.app.dispatcher
         ctx = await dispatcher.context(incoming)
-        if await dispatcher.text_checks.run(ctx, body.strip(), "dm"):
+        if await dispatcher.text_checks.run(ctx, body.strip(), await dispatcher.dm_source(ctx)):
             return  # a caring answer went out; no notice about edits after it
         await ctx.reply(
             _(
