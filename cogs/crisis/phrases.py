@@ -1,7 +1,10 @@
 """The crisis-phrase detector: phrase lists as data, one per language, all checked on every text.
 
-A phrase is plain words; `(a|b)` offers alternatives, `(a|)` makes a part optional and a lone
-`*` stands for up to three other words ("want * to die" also finds "want so badly to die").
+A phrase is plain words; `(a|b)` offers alternatives, `(a|)` makes a part optional, a lone
+`*` stands for up to three other words ("want * to die" also finds "want so badly to die") and
+a lone `$` says a sentence or clause ends there: a full stop, comma, colon, semicolon, question
+or exclamation mark, dash, line break or the end of the text ("i can not go on $" finds "I
+can't go on." but not "I can't go on the trip").
 
 Text and phrases go through the same steps for each language, so a phrase is written once:
 
@@ -17,8 +20,18 @@ Text and phrases go through the same steps for each language, so a phrase is wri
    "want to", "kms" = "kill myself").
 
 A match does not count when an `exclude` phrase overlaps it and runs at least to its end:
-"killing myself laughing" and "suicide squad" get no answer, while the same words said plainly
-elsewhere in the text still do.
+"killing myself laughing" gets no answer, while the same words said plainly elsewhere in the
+text still do.
+
+A `topic` phrase names a subject ("suicide", "self-harm", "Suizid", "overdose"): the title of a
+meeting or a support group, a talk, the news use it as much as someone speaking of themselves.
+It counts only when the text speaks of the writer or the one addressed (a `person` word: "I",
+"my", "you", "ich", "mir", "je"; in languages that drop the pronoun, the first-person verbs
+too), and never when it is part of a name: right before a `name_words` word ("suicide loss",
+"Suizid-Hinterbliebene", "self-harm recovery group") or after one with only `link_words`
+between ("survivors of suicide", "bereavement after suicide", "prevención del suicidio"),
+within one clause. A topic phrase that is part of a name explains away the other matches it
+covers ("suicidal" in "suicidal thoughts peer circle"), as an `exclude` phrase does.
 """
 
 from __future__ import annotations
@@ -44,11 +57,16 @@ _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_WORD = re.compile(r"[^\w*]+")
 _NOT_WORD_TEXT = re.compile(r"[^\w]+")
 _REPEATS = re.compile(r"(\w)\1+")
-_PATTERN_WORD = re.compile(r"[^\s()|*]+")
-_PATTERN_TOKEN = re.compile(r"[()|*]|[^\s()|*]+")
+_PATTERN_WORD = re.compile(r"[^\s()|*$]+")
+_PATTERN_TOKEN = re.compile(r"[()|*$]|[^\s()|*$]+")
+# Where a clause ends in a text: the words on either side are not read as one name.
+_CLAUSE_END = re.compile(r"[.,;:!?…\n\r\u2013\u2014]+|\s-+\s")
 _LOOSE_GAP = re.compile(r"[^\s]\*|\*[^\s]|^\s*\*|\*\s*$")
 T = TypeVar("T")
 GAP = "*"
+END = "$"  # a sentence or clause ends here
+# In prepared text a word is followed by a space, or by a tab where its clause ends.
+_SEP = "[ \t]"
 GAP_WORDS = 3
 MIN_PHRASE = 4
 MAX_PHRASE = 100  # a moderator's phrase; the shipped files may use longer patterns
@@ -127,6 +145,20 @@ def _key(word: str) -> str:
     return _REPEATS.sub(r"\1", _strip_accents(word))
 
 
+def _words_and_ends(text: str) -> tuple[list[str], frozenset[int]]:
+    """The text's words as `_words` gives them, and the indexes of the words a clause ends
+    after (the last word always does)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    words: list[str] = []
+    ends: set[int] = set()
+    for clause in _CLAUSE_END.split(text):
+        clause = _APOSTROPHES.sub(" ", clause)
+        words.extend(_NOT_WORD_TEXT.sub(" ", clause).replace("_", " ").split())
+        if words:
+            ends.add(len(words) - 1)
+    return words, frozenset(ends)
+
+
 def normalise(text: str) -> str:
     """Lower-case words separated by single spaces; apostrophes and punctuation split words."""
     return " ".join(_words(text))
@@ -169,7 +201,7 @@ def expand(
         raise ValueError(f"a phrase is at most {max_length} characters")
     out = []
     for p in _variants(pattern, max_expansions):
-        words = _words(p, _NOT_WORD)
+        words = [w for w in _words(p, _NOT_WORD) if w != END]
         if any(GAP in w and w != GAP for w in words):
             raise ValueError("a gap `*` stands alone between words")
         if words and GAP in (words[0], words[-1]):
@@ -200,12 +232,21 @@ class PhraseList:
         phrases: concern -> patterns (see the module's syntax).
         exclude: patterns of idioms that explain a match away.
         rewrite: slang or contraction -> plain words.
+        topics: concern -> patterns of words that name a subject (see the module).
+        person: words that show the text speaks of the writer or the one addressed.
+        name_words: words that make a topic right before them, or a topic after them and
+            `link_words`, part of a name ("loss", "survivors", "group").
+        link_words: words that may stand between a name word and a topic after it ("of").
     """
 
     language: str
     phrases: Mapping[Concern, tuple[str, ...]]
     exclude: tuple[str, ...] = ()
     rewrite: Mapping[str, str] = field(default_factory=dict)
+    topics: Mapping[Concern, tuple[str, ...]] = field(default_factory=dict)
+    person: tuple[str, ...] = ()
+    name_words: tuple[str, ...] = ()
+    link_words: tuple[str, ...] = ()
 
 
 def _to_regex(pattern: str) -> str:
@@ -222,9 +263,11 @@ def _to_regex(pattern: str) -> str:
         elif token in ")|":
             out.append(token)
         elif token == GAP:
-            out.append(rf"(?:\S+ ){{0,{GAP_WORDS}}}")
+            out.append(rf"(?:\S+{_SEP}){{0,{GAP_WORDS}}}")
+        elif token == END:
+            out.append(r"(?<=\t)")
         else:
-            out.append(re.escape(token) + " ")
+            out.append(re.escape(token) + _SEP)
     return "".join(out)
 
 
@@ -250,7 +293,7 @@ def _parse(tokens: Sequence[str]) -> _Seq:
 
 def _nullable(seq: _Seq) -> bool:
     """True when the sequence can match no words at all."""
-    return all(not isinstance(i, str) and any(_nullable(a) for a in i) for i in seq)
+    return all(i == END or (not isinstance(i, str) and any(_nullable(a) for a in i)) for i in seq)
 
 
 def _first_words(seq: _Seq) -> set[str] | None:
@@ -259,6 +302,8 @@ def _first_words(seq: _Seq) -> set[str] | None:
     for item in seq:
         if item == GAP:
             return None
+        if item == END:
+            continue
         if isinstance(item, str):
             first.add(item)
             return first
@@ -311,7 +356,8 @@ class _Index:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A text as one language's phrases are written: each word followed by a space.
+    """A text as one language's phrases are written: each word followed by a space, or by a
+    tab where a clause ends (`ends[i]`; the last word always ends one).
 
     `first[i]`/`last[i]` give the range of original words the i-th prepared word came from (a
     rewrite can turn one word into several or several into one), so matches of different
@@ -323,6 +369,11 @@ class _Prepared:
     starts: tuple[int, ...]
     first: tuple[int, ...]
     last: tuple[int, ...]
+    ends: tuple[bool, ...]
+
+    def index(self, pos: int) -> int:
+        """The prepared word a character position of `text` falls in."""
+        return bisect_right(self.starts, pos) - 1
 
     def words(self, span: tuple[int, int]) -> tuple[int, int]:
         """The original words (first, last) a character span of `text` covers."""
@@ -352,13 +403,28 @@ class _Language:
             kind: [self._keyed(p) for p in patterns] for kind, patterns in plist.phrases.items()
         }
         excluded = [self._keyed(p) for p in plist.exclude]
-        self.size = sum(len(v) for v in keyed.values())
+        topics = {kind: [self._keyed(p) for p in ps] for kind, ps in plist.topics.items() if ps}
+        self.size = sum(len(v) for v in keyed.values()) + sum(len(v) for v in topics.values())
         self._kinds = [(kind, _Index(ps)) for kind, ps in keyed.items()]
         self._exclude = _Index(excluded)
         self._kind_starters = self._starters(index for _, index in self._kinds)
-        positive = {w for ps in keyed.values() for p in ps for w in _PATTERN_WORD.findall(p)}
+        # Few and tried one by one, so the longest wins ("suicide attempt" over "suicide").
+        self._topics = [
+            (kind, re.compile(_to_regex(p))) for kind, ps in topics.items() for p in ps
+        ]
+        self._topic_starters = self._starters(_Index(ps) for ps in topics.values())
+        self._person = frozenset(w for p in plist.person for w in self._plain(p).split())
+        self._names = frozenset(w for p in plist.name_words for w in self._plain(p).split())
+        self._links = frozenset(w for p in plist.link_words for w in self._plain(p).split())
+        positive = {
+            w
+            for ps in (*keyed.values(), *topics.values())
+            for p in ps
+            for w in _PATTERN_WORD.findall(p)
+        }
         vocab = positive | {w for p in excluded for w in _PATTERN_WORD.findall(p)}
         vocab |= {w for k in rewrite for w in k.split()}
+        vocab |= self._person | self._names | self._links
         self._vocab = frozenset(vocab)
         self._positive = frozenset(positive)
         self._targets = sorted(w for w in vocab if len(w) >= FUZZY_MIN_LETTERS)
@@ -366,7 +432,7 @@ class _Language:
         # "non" typed "onn" squeezes to "on") and as keyed, each mapped to the word meant.
         self._short_swaps: dict[str, str] = {}
         short: set[tuple[str, str]] = {(w, w) for w in vocab}
-        for pattern in (*plist.exclude, *(p for ps in plist.phrases.values() for p in ps)):
+        for pattern in self._all_patterns(plist):
             for word in _words(pattern, _NOT_WORD):
                 if _key(word) in vocab:
                     short.add((_strip_accents(word.casefold()), _key(word)))
@@ -380,7 +446,7 @@ class _Language:
         # "vviiendo" squeezes to "viendo", two edits away), so typos are compared unsqueezed
         # too.
         self._unsqueezed: dict[str, str] = {}
-        for pattern in (*plist.exclude, *(p for ps in plist.phrases.values() for p in ps)):
+        for pattern in self._all_patterns(plist):
             for word in _words(pattern, _NOT_WORD):
                 key = _key(word)
                 if key in self._vocab and len(key) >= FUZZY_MIN_LETTERS:
@@ -389,6 +455,14 @@ class _Language:
         self._spellings: dict[str, list[str]] = {}  # key -> the words written in patterns
         for raw, key in self._unsqueezed.items():
             self._spellings.setdefault(key, []).append(raw)
+
+    @staticmethod
+    def _all_patterns(plist: PhraseList) -> list[str]:
+        return [
+            *plist.exclude,
+            *(p for ps in plist.phrases.values() for p in ps),
+            *(p for ps in plist.topics.values() for p in ps),
+        ]
 
     @staticmethod
     def _plain(text: str) -> str:
@@ -442,8 +516,11 @@ class _Language:
 
         return min((str(c[0]) for c in near), key=rank)
 
-    def prepare(self, words: Sequence[str], *, lookup: bool = True) -> _Prepared:
-        """The text's words as this language's phrases are written (see the module's steps).
+    def prepare(
+        self, words: Sequence[str], ends: frozenset[int] = frozenset(), *, lookup: bool = True
+    ) -> _Prepared:
+        """The text's words as this language's phrases are written (see the module's steps);
+        `ends` holds the indexes of the words a clause ends after.
 
         Raises `NeedsLookup` when `lookup` is False and a word needs the fuzzy search."""
         keys = [self._correct(w, _key(w), lookup=lookup) for w in words]
@@ -471,7 +548,13 @@ class _Language:
         for word in out:
             starts.append(pos)
             pos += len(word) + 1
-        return _Prepared(" ".join(out) + " ", tuple(out), tuple(starts), tuple(first), tuple(last))
+        # A clause ends after the last word a rewrite put for the original word it ends after.
+        clause = [
+            k == len(out) - 1 or (last[k] in ends and last[k + 1] != last[k])
+            for k in range(len(out))
+        ]
+        text = "".join(w + ("\t" if e else " ") for w, e in zip(out, clause, strict=True))
+        return _Prepared(text, tuple(out), tuple(starts), tuple(first), tuple(last), tuple(clause))
 
     def _spans(
         self,
@@ -503,6 +586,49 @@ class _Language:
     def hits(self, prepared: _Prepared) -> list[tuple[Concern, tuple[int, int]]]:
         """Every concern phrase found, with the original words it covers."""
         return self._spans(prepared, self._kinds, self._kind_starters)
+
+    def topics(
+        self, prepared: _Prepared
+    ) -> tuple[list[tuple[Concern, tuple[int, int]]], list[tuple[int, int]]]:
+        """The topic phrases found: (those that count as concerns, the spans of those that are
+        part of a name), each with the original words it covers (see the module)."""
+        found: list[tuple[Concern, tuple[int, int]]] = []
+        names: list[tuple[int, int]] = []
+        if not self._topics:
+            return found, names
+        text = prepared.text
+        person: bool | None = None
+        for word, pos in zip(prepared.keys, prepared.starts, strict=True):
+            if self._topic_starters is not None and word not in self._topic_starters:
+                continue
+            longest: tuple[int, Concern] | None = None
+            for kind, pattern in self._topics:
+                m = pattern.match(text, pos)
+                if m is not None and m.end() > pos and (longest is None or m.end() > longest[0]):
+                    longest = (m.end(), kind)
+            if longest is None:
+                continue
+            end, kind = longest
+            span = prepared.words((pos, end))
+            if self._names_a_subject(prepared, prepared.index(pos), prepared.index(end - 2)):
+                names.append(span)
+                continue
+            if person is None:
+                person = any(k in self._person for k in prepared.keys)
+            if person:
+                found.append((kind, span))
+        return found, names
+
+    def _names_a_subject(self, prepared: _Prepared, first: int, last: int) -> bool:
+        """True when the topic on prepared words `first`..`last` is part of a name: a name
+        word right after it, or before it with only link words between, in the same clause."""
+        keys, ends = prepared.keys, prepared.ends
+        if not ends[last] and keys[last + 1] in self._names:
+            return True
+        i = first - 1
+        while i >= 0 and not ends[i] and keys[i] in self._links and first - i <= GAP_WORDS:
+            i -= 1
+        return i >= 0 and not ends[i] and keys[i] in self._names
 
     def idioms(self, prepared: _Prepared) -> list[tuple[int, int]]:
         """The original words each exclusion found covers."""
@@ -562,11 +688,11 @@ class Detector:
         """
         if len(text) > QUICK_MAX_CHARS:
             return False, None
-        words = _words(text)
+        words, ends = _words_and_ends(text)
         if len(words) > QUICK_MAX_WORDS:
             return False, None
         try:
-            return True, self._detect_words(words, prefer, lookup=False)
+            return True, self._detect_words(words, ends, prefer, lookup=False)
         except NeedsLookup:
             return False, None
 
@@ -580,21 +706,28 @@ class Detector:
         it overlaps and that it runs at least to the end of ("suicide squad" in a French
         message is still the film), compared by the original words both cover.
         """
-        return self._detect_words(_words(text), prefer)
+        words, ends = _words_and_ends(text)
+        return self._detect_words(words, ends, prefer)
 
     def _detect_words(
-        self, words: list[str], prefer: str, *, lookup: bool = True
+        self, words: list[str], ends: frozenset[int], prefer: str, *, lookup: bool = True
     ) -> Detection | None:
         if not words:
             return None
         hits: list[tuple[Concern, str, tuple[int, int]]] = []
+        names: list[tuple[int, int]] = []
         languages = [*self._languages, *([self._extra] if self._extra else [])]
-        prepared = [lang.prepare(words, lookup=lookup) for lang in languages]
+        prepared = [lang.prepare(words, ends, lookup=lookup) for lang in languages]
         for lang, text_as in zip(languages, prepared, strict=True):
             hits.extend((kind, lang.language, span) for kind, span in lang.hits(text_as))
+            topics, named = lang.topics(text_as)
+            hits.extend((kind, lang.language, span) for kind, span in topics)
+            names.extend(named)
         if not hits:
             return None
-        idioms = [
+        # A topic that is part of a name ("suicidal thoughts peer circle") explains the matches
+        # it covers, as an idiom does.
+        idioms = names + [
             span
             for lang, text_as in zip(languages, prepared, strict=True)
             for span in lang.idioms(text_as)
@@ -634,13 +767,23 @@ def _check_file_pattern(pattern: str) -> None:
 
 
 def _parse_list(path: Path, data: dict[str, object], problems: list[str]) -> PhraseList:
-    known = {"language", "exclude", "rewrite", *(c.value for c in Concern)}
+    known = {
+        "language",
+        "exclude",
+        "rewrite",
+        "topic",
+        "person",
+        "name_words",
+        "link_words",
+        *(c.value for c in Concern),
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         problems.append(f"{path.name}: unknown key(s) {', '.join(unknown)}")
 
-    def patterns(key: str) -> tuple[str, ...]:
-        raw = data.get(key, [])
+    def patterns(key: str, table: Mapping[str, object] = data, where: str = "") -> tuple[str, ...]:
+        raw = table.get(key, [])
+        key = where + key
         if not isinstance(raw, list):
             problems.append(f"{path.name}: {key} must be a list of phrases")
             return ()
@@ -654,6 +797,20 @@ def _parse_list(path: Path, data: dict[str, object], problems: list[str]) -> Phr
                 out.append(str(item))
         return tuple(out)
 
+    def words(key: str) -> tuple[str, ...]:
+        raw = data.get(key, [])
+        if not isinstance(raw, list) or not all(isinstance(w, str) and w.strip() for w in raw):
+            problems.append(f"{path.name}: {key} must be a list of words")
+            return ()
+        return tuple(str(w) for w in raw)
+
+    topic = data.get("topic", {})
+    if not isinstance(topic, dict):
+        problems.append(f"{path.name}: topic must be a table of concern = phrases")
+        topic = {}
+    unknown_topics = sorted(set(topic) - {c.value for c in Concern})
+    if unknown_topics:
+        problems.append(f"{path.name}: unknown topic key(s) {', '.join(unknown_topics)}")
     rewrite = data.get("rewrite", {})
     if not isinstance(rewrite, dict) or not all(isinstance(v, str) for v in rewrite.values()):
         problems.append(f"{path.name}: rewrite must be a table of words = words")
@@ -663,6 +820,10 @@ def _parse_list(path: Path, data: dict[str, object], problems: list[str]) -> Phr
         {c: patterns(c.value) for c in Concern},
         patterns("exclude"),
         {str(k): str(v) for k, v in rewrite.items()},
+        {c: patterns(c.value, topic, "topic ") for c in Concern if c.value in topic},
+        words("person"),
+        words("name_words"),
+        words("link_words"),
     )
 
 
