@@ -11,6 +11,7 @@ title or the ciphertext of the announcements. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -229,6 +230,7 @@ async def model_run(steps: list[Step], backend: str) -> None:
                     )
         finally:
             await app.close()
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
