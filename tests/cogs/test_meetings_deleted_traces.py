@@ -195,7 +195,12 @@ async def model_run(steps: list[Step], backend: str) -> None:
             gone: list[MeetingView] = []
             made = 0
             for step in steps:
-                before = {v.id: await traces(app, v.id, v.uid, v.title) for v in here}
+                # what the others hold before a delete (only a delete compares it)
+                before = (
+                    {v.id: await traces(app, v.id, v.uid, v.title) for v in here}
+                    if isinstance(step, Delete)
+                    else {}
+                )
                 if isinstance(step, Create):
                     made += 1
                     start = app.clock.now().replace(second=0, microsecond=0) + timedelta(
