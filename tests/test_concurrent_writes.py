@@ -124,7 +124,7 @@ async def test_every_concurrent_write_is_answered_and_stored_on_sqlite(
 async def test_every_concurrent_write_is_answered_and_stored_on_postgresql(
     app_factory: AppFactory,
 ) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app, fake = await on_platform(app_factory, db_url=pg_url(), db_schema=schema)
         await write_all_at_once(app, fake, 4, members=30)
         await app.close()

@@ -10,9 +10,13 @@ from __future__ import annotations
 import ast
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.db import Database
+from tests.harness.postgres import fresh_pg_schema, pg_url
+from tests.harness.privacy_scan import SCHEMA_TEXT
 from tests.harness.waiting import calls_after, quiet_period, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +167,30 @@ def test_the_tests_of_a_cog_are_found_by_its_name() -> None:
         if not any(path.stem == f"test_{c}" or path.stem.startswith(f"test_{c}_") for c in cogs)
     ]
     assert stray == [], f"name cog tests tests/cogs/test_<cog>[_aspect].py; cogs: {sorted(cogs)}"
+
+
+async def test_a_replayed_postgresql_schema_is_the_migrated_schema() -> None:
+    """`fresh_pg_schema(migrated=True)` replays what migrating wrote; the result has every
+    table, column, constraint, index and applied revision that Alembic's own run gives."""
+
+    async def described(schema: str) -> tuple[list[tuple[Any, ...]], list[str], bool]:
+        db = Database(pg_url(), schema=schema)
+        try:
+            async with db.engine.connect() as conn:
+                text = await conn.exec_driver_sql(SCHEMA_TEXT["postgresql"])
+                versions = await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+                shape = [tuple(row) for row in text]
+                applied = sorted(row[0] for row in versions)
+            return shape, applied, (await db.status()).up_to_date
+        finally:
+            await db.close()
+
+    async with fresh_pg_schema() as migrated, fresh_pg_schema(migrated=True) as replayed:
+        db = Database(pg_url(), schema=migrated)
+        try:
+            await db.migrate()
+        finally:
+            await db.close()
+        by_alembic = await described(migrated)
+        assert by_alembic[0] and by_alembic[1] and by_alembic[2]
+        assert await described(replayed) == by_alembic

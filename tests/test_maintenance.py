@@ -78,7 +78,7 @@ async def test_rotate_key_then_drop_the_old_key(
 async def test_rotate_key_on_postgresql(
     app_factory: AppFactory, encryption_keys: list[str]
 ) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app, _fake = await filled(app_factory, db_url=pg_url(), db_schema=schema)
         await rotation_round_trip(app, encryption_keys[0])
         await app.close()

@@ -83,7 +83,7 @@ async def backend(
     if request.param == "sqlite":
         yield {"db_url": f"sqlite+aiosqlite:///{tmp_path / 'scan.sqlite3'}", "db_schema": None}
     else:
-        async with fresh_pg_schema() as schema:
+        async with fresh_pg_schema(migrated=True) as schema:
             yield {"db_url": pg_url(), "db_schema": schema}
 
 

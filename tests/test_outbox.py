@@ -26,7 +26,7 @@ from bot.outbox import NOT_RENDERED, OutboxRef, OwnerPlan, Planned, RefKind, Tar
 from bot.platform import Capabilities, PlatformDefaults
 from tests.harness.app import AppFactory, MigratedSQLite, make_config
 from tests.harness.platform import FakePlatform
-from tests.harness.postgres import fresh_pg_schema, pg_url
+from tests.harness.postgres import pg_url, schema_for
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHANNEL = Target("fake", "general")
@@ -53,9 +53,9 @@ class DiesAfterSending(PlatformDefaults):
 async def test_a_crash_between_send_and_mark_still_delivers_exactly_once(
     app_factory: AppFactory, tmp_path: Path, backend: str
 ) -> None:
-    async with fresh_pg_schema() as schema:
+    async with schema_for(backend, migrated=True) as schema:
         url = pg_url() if backend == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'o.db'}"
-        db_schema = schema if backend == "postgres" else None
+        db_schema = schema
         clock = VirtualClock(START)
         app = await app_factory(clock=clock, db_url=url, db_schema=db_schema)
         platform = FakePlatform(app)  # the "server side": it outlives the bot process

@@ -18,7 +18,7 @@ from bot.clock import VirtualClock
 from bot.core.message import Message
 from bot.outbox import OutboxRef, OwnerPlan, Planned, PlanStamp, RefKind, Target
 from tests.harness.app import AppFactory
-from tests.harness.postgres import fresh_pg_schema, pg_url
+from tests.harness.postgres import pg_url, schema_for
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHANNEL = Target("fake", "general")
@@ -46,12 +46,12 @@ async def stamped(app: App) -> set[str]:
 async def test_a_stamp_lives_with_its_plan_and_goes_when_items_change_outside_one(
     app_factory: AppFactory, tmp_path: Path, backend: str
 ) -> None:
-    async with fresh_pg_schema() as schema:
+    async with schema_for(backend, migrated=True) as schema:
         url = pg_url() if backend == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
         app = await app_factory(
             clock=VirtualClock(START),
             db_url=url,
-            db_schema=schema if backend == "postgres" else None,
+            db_schema=schema,
         )
         outbox = app.outbox
         until = START + timedelta(days=1)

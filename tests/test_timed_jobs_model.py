@@ -46,7 +46,7 @@ async def queued(conn: asyncpg.Connection) -> dict[str, tuple[datetime, list[Any
 
 
 async def check(steps: list[tuple[Any, ...]]) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app = App(make_config(cogs={"enabled": ["general"]}), db_url=pg_url(), db_schema=schema)
         await app.open(migrate=True)
         await app.close()

@@ -391,7 +391,7 @@ async def test_erasing_a_verifier_keeps_the_entry_unnamed(app_factory: AppFactor
 
 
 async def test_the_directory_on_postgresql(app_factory: AppFactory) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app, fake = await started(app_factory, db_url=pg_url(), db_schema=schema, name="pg")
         only(await fake.say("mod", f"!crisis import {PAIR_TOML}"))
         only(await fake.say("mod", "!crisis remove us-samhsa-national-helpline"))

@@ -159,7 +159,7 @@ async def _example(steps: list[tuple[Any, ...]], queries: list[str], pg: bool) -
     )
     with tempfile.TemporaryDirectory() as folder:
         if pg:
-            async with fresh_pg_schema() as schema:
+            async with fresh_pg_schema(migrated=True) as schema:
                 app = App(config, clock=VirtualClock(START), db_url=pg_url(), db_schema=schema)
                 await _opened(app, keys, steps, queries)
         else:

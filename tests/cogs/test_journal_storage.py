@@ -35,7 +35,7 @@ async def test_nothing_a_member_writes_is_readable_in_the_database_files(
 
 
 async def test_the_journal_on_postgresql(app_factory: AppFactory) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         config = make_config(cogs={"enabled": ["general", "journal"]})
         app = await app_factory(
             config, clock=VirtualClock(START), db_url=pg_url(), db_schema=schema

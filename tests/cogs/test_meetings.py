@@ -652,7 +652,7 @@ async def test_erasing_a_member_removes_their_rsvps_and_facilitator_role(
 
 
 async def test_meetings_are_stored_the_same_on_postgresql(app_factory: AppFactory) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app, fake = await circle(app_factory, db_url=pg_url(), db_schema=schema)
         await fake.say(
             "fac",

@@ -18,7 +18,7 @@ from tests.harness.deleted_traces import (
     traces,
     view_of,
 )
-from tests.harness.postgres import fresh_pg_schema
+from tests.harness.postgres import schema_for
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -27,7 +27,7 @@ async def test_a_deleted_meeting_with_rsvps_leaves_no_trace(
 ) -> None:
     """Deleting a meeting members RSVP'd to (with reminders, a moved and a cancelled date)
     tells them privately; after that, nothing of it, its title included, stays behind."""
-    async with fresh_pg_schema() as schema:
+    async with schema_for(backend, migrated=True) as schema:
         app, fake = await on(app_factory, backend, tmp_path, schema, ["general", "meetings"])
         fake.actor("ben")
         fake.actor("cleo")
@@ -196,7 +196,7 @@ async def test_a_deleted_meeting_stays_gone_after_a_restart(
     from tests.harness.app import make_config
     from tests.harness.deleted_traces import START, Posting
 
-    async with fresh_pg_schema() as schema:
+    async with schema_for(backend, migrated=True) as schema:
         app, fake = await on(app_factory, backend, tmp_path, schema, ["general", "meetings"])
         for line in (
             '!meeting schedule Qzgonecircle "2026-12-01 19:00" 60m repeat:weekly zone:UTC',

@@ -169,7 +169,7 @@ async def test_a_restart_mid_meeting_resumes_the_step_queue_and_timers(
 
 
 async def test_restart_on_postgresql(app_factory: AppFactory) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app, fake = await open_app(app_factory, db_url=pg_url(), db_schema=schema)
         await fake.say("fran", "!script start family-friends Saturday group")
         await fake.say("fran", "!script next")

@@ -501,7 +501,7 @@ async def test_export_all_and_erasing_a_member(app_factory: AppFactory) -> None:
 async def test_on_postgresql_a_restart_mid_worksheet_resumes_and_saves(
     app_factory: AppFactory,
 ) -> None:
-    async with fresh_pg_schema() as schema:
+    async with fresh_pg_schema(migrated=True) as schema:
         app, fake = await open_app(app_factory, db_url=pg_url(), db_schema=schema)
         await fake.say("ana", "!worksheet start disarm")
         await fake.say("ana", "the Bargainer", dm=True)

@@ -37,7 +37,7 @@ class Posting(Recorder):
 
 
 async def on(
-    app_factory: AppFactory, backend: str, tmp_path: Path, schema: str, cogs: list[str]
+    app_factory: AppFactory, backend: str, tmp_path: Path, schema: str | None, cogs: list[str]
 ) -> tuple[App, Posting]:
     """An app with `cogs` on `backend` (SQLite file `bot.sqlite3` under tmp_path), a recording
     platform, a facilitator `fac`."""
@@ -45,7 +45,7 @@ async def on(
         make_config(cogs={"enabled": cogs}),
         clock=VirtualClock(START),
         db_url=pg_url() if backend == "postgres" else None,
-        db_schema=schema if backend == "postgres" else None,
+        db_schema=schema,
         fast_typing=True,
     )
     fake = Posting(app)

@@ -41,7 +41,7 @@ from nio import (
 
 from bot.adapters.matrix import MatrixAdapter, create
 from bot.app import App
-from tests.harness.app import make_config
+from tests.harness.app import MigratedSQLite, make_config
 from tests.harness.synapse import RegisteredUser, SynapseServer, unique_localpart
 
 WAIT_S = 15.0
@@ -208,7 +208,14 @@ class Bot:
             },
             scheduler={"leader_poll_seconds": 0.2},
         )
-        url = self.db_url or f"sqlite+aiosqlite:///{self.home / 'bot.sqlite3'}"
+        url = self.db_url
+        if url is None:
+            # A new file starts migrated (a copy of `MigratedSQLite`), as the app factory's do;
+            # a restart in the same home keeps the file it had.
+            database = self.home / "bot.sqlite3"
+            if not database.exists():
+                MigratedSQLite.copy_to(database)
+            url = f"sqlite+aiosqlite:///{database}"
         self.app = App(config, db_url=url, db_schema=self.db_schema)
         await self.app.open(migrate=True)
         if self.prepare is not None:
