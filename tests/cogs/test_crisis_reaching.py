@@ -13,6 +13,7 @@ say where the lines are.
 from __future__ import annotations
 
 import io
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,13 +64,16 @@ def cased(word: str, ups: list[bool]) -> str:
 # ---------------------------------------------------------------------------------------------
 # Apps shared by a property's examples (one app per test: a new one per example is slow)
 
-_APPS: dict[int, tuple[App, FakePlatform, ConsoleAdapter, io.StringIO]] = {}
+# By factory, weakly: a later test's factory may reuse a freed one's id, never its apps.
+_APPS: weakref.WeakKeyDictionary[
+    AppFactory, tuple[App, FakePlatform, ConsoleAdapter, io.StringIO]
+] = weakref.WeakKeyDictionary()
 
 
 async def apps(app_factory: AppFactory) -> tuple[App, FakePlatform, ConsoleAdapter, io.StringIO]:
     """A typed-command platform (`!`, as on Matrix; `/` typed in a Discord DM) and the console,
     with `ana` (and the console's `ben`) in the United States."""
-    if id(app_factory) not in _APPS:
+    if app_factory not in _APPS:
         app, fake = await app_factory.on_platform(
             ["general", "crisis", "worksheets"], clock=VirtualClock(START)
         )
@@ -84,8 +88,8 @@ async def apps(app_factory: AppFactory) -> tuple[App, FakePlatform, ConsoleAdapt
         console = ConsoleAdapter(typed, out=out, files_dir=Path(app_factory.directory) / "files")
         typed.add_transport(console)
         await console.handle_line("@ben !me country US")
-        _APPS[id(app_factory)] = (app, fake, console, out)
-    return _APPS[id(app_factory)]
+        _APPS[app_factory] = (app, fake, console, out)
+    return _APPS[app_factory]
 
 
 async def on_console(console: ConsoleAdapter, out: io.StringIO, line: str) -> str:
