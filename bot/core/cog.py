@@ -97,6 +97,11 @@ class Cog:
         """Countries for an option naming one (`autocomplete="complete_country"`)."""
         return suggest.countries(partial)
 
+    async def country_names(self, ctx: Context, partial: str) -> list[Choice]:
+        """Countries' names of several words, so one typed unquoted is one value
+        (`names="country_names"` on an option naming a country); `partial` is unused."""
+        return suggest.country_names()
+
     async def complete_language(self, ctx: Context, partial: str) -> list[Choice]:
         """The bot's languages for an option naming one (`autocomplete="complete_language"`)."""
         return suggest.languages(partial)

@@ -165,6 +165,9 @@ class CommandSpec:
     ephemeral: bool = False
     text_default: bool = False  # `!me` alone runs `me show` on text platforms
     aliases: tuple[tuple[str, ...], ...] = ()  # extra text paths, e.g. ("help-now",)
+    # The one-word aliases Discord also lists as slash commands of their own (None: every
+    # one-word alias); the others are typed only (`!911` on text platforms, `/911` in a DM).
+    slash_aliases: tuple[str, ...] | None = None
     slow: bool = False  # defer at once on platforms with a reply deadline
     dm: bool = False  # answers continue in the member's DMs (a dialogue, a private copy)
     callback: Callable[..., Awaitable[None]] | None = field(default=None, compare=False)
@@ -181,6 +184,9 @@ class CommandSpec:
                 raise SpecError(f"{where}: each word is 1-32 lower-case letters, digits, - or _")
         if not 1 <= len(self.description) <= MAX_DESCRIPTION:
             raise SpecError(f"{where}: description must be 1-{MAX_DESCRIPTION} characters")
+        one_word = {a[0] for a in self.aliases if len(a) == 1}
+        if self.slash_aliases is not None and not set(self.slash_aliases) <= one_word:
+            raise SpecError(f"{where}: slash_aliases must be one-word aliases")
         if len(self.options) > MAX_OPTIONS:
             raise SpecError(f"{where}: at most {MAX_OPTIONS} options")
         names = [o.name for o in self.options]
@@ -236,6 +242,7 @@ def command(
     ephemeral: bool = False,
     text_default: bool = False,
     aliases: tuple[tuple[str, ...], ...] = (),
+    slash_aliases: tuple[str, ...] | None = None,
     slow: bool = False,
     dm: bool = False,
 ) -> Callable[[F], F]:
@@ -257,6 +264,7 @@ def command(
             ephemeral=ephemeral,
             text_default=text_default,
             aliases=aliases,
+            slash_aliases=slash_aliases,
             slow=slow,
             dm=dm,
         )

@@ -651,20 +651,30 @@ def country_in_any_language(text: str) -> str | None:
     return next(iter(codes)) if len(codes) == 1 else None
 
 
-def check_country(text: str) -> str:
-    """The ISO 3166-1 alpha-2 code (`"DE"`) for a code in any case (`de`, `US`), another code
-    the CLDR knows (`UK`, `GBR`, `826`), a locale tag's region (`en-GB`), or a country's name
-    in English, in the language in use, or in any CLDR language when only one country has
-    that name (`Deutschland`, `Espana`, `the United Kingdom`; names via Babel); raises
-    `UserError` for anything else."""
+def find_country(text: str, *, loose: bool = True) -> str | None:
+    """The ISO 3166-1 alpha-2 code (`"DE"`) `text` names, else None: the one reading of a
+    country wherever one is typed (`me country`, `crisis country:`, `crisis list`, a
+    directory row).
+
+    Read: a code in any case (`de`, `US`), another code the CLDR knows (`UK`, `GBR`, `826`),
+    a part of a country people name for it (`England`, `Great Britain`), a country's name in
+    the language in use or in English (`the United Kingdom`), a locale tag's region (`en-GB`),
+    or a name in any CLDR language when only one country has it (`Deutschland`, `Espana`;
+    names via Babel). `loose=False` is for words that may only happen to name a country
+    (`crisis help me`, `crisis end`): a code only in capitals and letters (`GB`, `UK`,
+    `USA`, never `us`, `in` or `112`), and names only in the language in use or English."""
     from bot.i18n import current_language
 
-    raw = text.strip()
-    code = raw.replace(".", "").upper()
-    if code in COUNTRY_NAMES:
-        return code
-    if code in COUNTRY_ALIASES:
-        return COUNTRY_ALIASES[code]
+    raw = " ".join(text.split())
+    code = raw.replace(".", "")
+    if loose or (code.isalpha() and code.isupper()):
+        code = code.upper()
+        if code in COUNTRY_NAMES:
+            return code
+        if code in COUNTRY_ALIASES:
+            return COUNTRY_ALIASES[code]
+    if not loose and len(code) <= 3:
+        return None
     key = _name_key(raw)
     if key in _COUNTRY_PARTS:
         return _COUNTRY_PARTS[key]
@@ -676,17 +686,25 @@ def check_country(text: str) -> str:
         for found, name in names.items():
             if found in COUNTRY_NAMES and _name_key(name) == key:
                 return str(found)
+    if not loose:
+        return None
     tag = _LOCALE_TAG.match(raw)
     if tag and tag.group(1).upper() in COUNTRY_NAMES:
         return tag.group(1).upper()
-    anywhere = country_in_any_language(raw)
-    if anywhere is not None:
-        return anywhere
+    return country_in_any_language(raw)
+
+
+def check_country(text: str) -> str:
+    """`find_country`'s code for `text`; raises `UserError` saying how to name a country for
+    anything else."""
+    code = find_country(text)
+    if code is not None:
+        return code
     raise UserError(
         _(
             "`{text}` is not a country I know. Use its name or a two-letter code such as US, "
             "GB, DE or IE."
-        ).format(text=raw[:40])
+        ).format(text=text.strip()[:40])
     )
 
 

@@ -36,6 +36,8 @@ from bot.i18n import _
 from bot.models import DialogueState
 
 ACTION_PREFIX = "conv"
+# (the member's words, whether a question is open) -> True when it answered them instead.
+Reach = Callable[[str, bool], Awaitable[bool]]
 ANSWER_MAX = 4000
 PREVIEW_MAX = 300  # characters of an earlier answer repeated with its question
 
@@ -286,14 +288,25 @@ class Dialogues:
             long_text_prompt=step.prompt if step.long else None,
         )
 
-    async def handle_text(self, ctx: Context, text: str) -> bool:
-        """Treat a DM message as an answer or a steering word; False if no dialogue is open."""
+    async def handle_text(
+        self, ctx: Context, text: str, *, reach: Reach | None = None, pointer: str = ""
+    ) -> bool:
+        """Treat a DM message as an answer or a steering word; False if no dialogue is open.
+
+        `reach` answers words asking for help (the crisis lines) before they could be taken
+        as an answer: `(text, answering)`, True when it answered; `answering` says a question
+        is open, so only a message that is nothing but such words counts (`sos`, `help me`).
+        Its answer leaves the dialogue where it was. `pointer` (where the crisis lines are)
+        ends the `help` hint."""
         state = await self.current(ctx.actor.key)
         control = control_word(text)
         if state is None:
             paused = await self.current(ctx.actor.key, "paused")
             if paused is None:
                 return False
+            steers = control in ("resume", "cancel")
+            if not steers and reach is not None and await reach(text, False):
+                return True
             if control == "resume":
                 await self.resume(ctx)
             elif control == "cancel":
@@ -316,7 +329,12 @@ class Dialogues:
             return True
         step = dialogue.step(state.step)
         if control:
-            await self._steer(ctx, state, dialogue, step, control)
+            await self._steer(ctx, state, dialogue, step, control, pointer)
+            return True
+        if reach is not None and await reach(text, True):
+            # The lines came first; the question waits, with every answer kept.
+            await ctx.reply(_("When you're ready, we can carry on here; your answers are kept."))
+            await ctx.reply(self.question(state, dialogue))
             return True
         await self._answer(ctx, state, dialogue, step, text)
         return True
@@ -383,13 +401,21 @@ class Dialogues:
         return True
 
     async def _steer(
-        self, ctx: Context, state: DialogueState, dialogue: Dialogue, step: Step, control: str
+        self,
+        ctx: Context,
+        state: DialogueState,
+        dialogue: Dialogue,
+        step: Step,
+        control: str,
+        pointer: str = "",
     ) -> None:
         if control == "help":
-            await ctx.reply(
-                (step.hint + "\n" if step.hint else "")
-                + _("Answer in a message. Words that steer: back, skip, keep, pause, cancel.")
-            )
+            lines = [
+                step.hint,
+                _("Answer in a message. Words that steer: back, skip, keep, pause, cancel."),
+                pointer,  # `help` may be someone needing a person now, not a hint
+            ]
+            await ctx.reply("\n".join(filter(None, lines)))
         elif control == "pause":
             await self._save(state.id, status="paused")
             await ctx.reply(_("Paused. Your answers are kept; type `resume` when you're ready."))

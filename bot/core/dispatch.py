@@ -596,10 +596,19 @@ class Dispatcher:
                         "without it."
                     )
                 )
-            if await self.dialogues.handle_text(ctx, stripped) or answered:
+
+            async def reach(words: str, answering: bool) -> bool:
+                if answered:  # the caring answer was given; no second one
+                    return False
+                return await self._reach(incoming, ctx, words, whole=answering)
+
+            pointer = self.crisis_pointer(prefix)
+            if await self.dialogues.handle_text(ctx, stripped, reach=reach, pointer=pointer):
+                return True
+            if answered:
                 return True  # no "I only understand commands" after a caring answer
             # Plain words asking for help ("help me", "sos") get the lines, not a refusal.
-            if await self.text_checks.run(ctx, stripped, Written.DM_UNANSWERED):
+            if await self._reach(incoming, ctx, stripped, whole=False):
                 return True
             text = _("I only understand commands here. Type `{prefix}help` to see them.").format(
                 prefix=prefix
@@ -640,6 +649,54 @@ class Dispatcher:
         return _("If you need someone to talk to right now, type `{prefix}crisis`.").format(
             prefix=prefix
         )
+
+    def reaching(self, words: str, *, loose: bool = False) -> CommandSpec | None:
+        """The crisis command (`crisis now`) when `words` name it as someone reaching for help
+        types it: its name or one of its one-word aliases (`crisis`, `sos`, `helpline`,
+        `911`), in any case or width, with marks around it or its parts written apart or
+        hyphenated (`help-me`, `help me`, `SOS!`), or a near miss of a name of five letters or
+        more (`crsis`, `emergancy`, `hepline`; after a loose prefix only a letter left out or
+        two swapped). None for other words, or when no crisis command is loaded."""
+        key = _reach_key(words)
+        found = self.registry.resolve(["crisis"])
+        if not key or found is None:
+            return None
+        names = _reaching_names(found.spec)
+        if key in names:
+            return found.spec
+        if any(len(n) >= 5 and _typo_of(key, n, loose=loose) for n in names):
+            return found.spec
+        return None
+
+    def near_reaching(self, word: str) -> bool:
+        """Whether an unknown command's word is close to a word for help (`help`, `crisis`,
+        `sos`, `hotline`...), so its answer points to the crisis lines, in a channel too."""
+        key = _reach_key(word)
+        found = self.registry.resolve(["crisis"])
+        if not key or found is None:
+            return False
+        names = sorted({"help", *_reaching_names(found.spec)})
+        return bool(difflib.get_close_matches(key, names, n=1, cutoff=0.75))
+
+    async def _reach(self, incoming: Incoming, ctx: Context, words: str, *, whole: bool) -> bool:
+        """Private words no command took that ask for the crisis lines: they run the crisis
+        command. `whole`: only when the whole message asks (`sos`, `help me`, `crisis?`), for
+        a message that would otherwise be an answer in a dialogue; else the plain words
+        asking for help anywhere ("can you help me"), or a first word that names the crisis
+        command (`911 please`, `crsis`). True when answered."""
+        if whole:
+            spec = self.reaching(words)
+            rest = ""
+        else:
+            if await self.text_checks.run(ctx, words, Written.DM_UNANSWERED):
+                return True
+            first = words.split(None, 1)[0] if words.strip() else ""
+            spec = self.reaching(first)
+            rest = _after_words(words, 1)
+        if spec is None:
+            return False
+        await self.run(incoming, spec, rest)
+        return True
 
     async def _unknown(self, incoming: Incoming, body: str, prefix: str, *, exact: bool) -> bool:
         """Answer an unknown command in DMs, or in a channel when it looks like a typo.
@@ -736,16 +793,28 @@ class Dispatcher:
         word = body.split()[0]
         if await self.text_checks.run(ctx, body, Written.command("unknown")):
             return True
+        # A word asking for help (`!help-me`, `!crsis`, `! sos!`) gets the lines themselves;
+        # words after a command's own name (`!crisis watch of`) are that group's to answer.
+        named = self.registry.resolve([word]) is not None
+        reach = None if named else self.reaching(word, loose=not exact)
+        if reach is not None:
+            await self.run(incoming, reach, _after_words(body, 1))
+            return True
         if exact and await self._group_only(incoming, ctx, body, prefix):
             return True
         names = sorted({spec.path[0] for spec in self.registry.specs})
         close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.75)
-        if not exact or (not close and not incoming.place.is_dm):
+        # Other bots may share the prefix: unrelated words stay unanswered in a channel, but
+        # never a word close to one asking for help.
+        helpful = exact and self.near_reaching(word)
+        if not exact or (not close and not incoming.place.is_dm and not helpful):
             return False
         text = _("I don't know the command `{command}`.").format(command=word[:40])
         if close:
             text += " " + _("Did you mean `{prefix}{name}`?").format(prefix=prefix, name=close[0])
         text += " " + _("Type `{prefix}help` to see what you can use.").format(prefix=prefix)
+        if helpful:
+            text = " ".join(filter(None, (text, self.crisis_pointer(prefix))))
         await ctx.reply(text, ephemeral=True)
         return True
 
@@ -957,6 +1026,21 @@ def _command_body(text: str, prefix: str) -> tuple[str | None, bool]:
         body = text[len(prefix) :].strip()
         return (body or None), False
     return None, False
+
+
+_MARKS_AND_SPACES = re.compile(r"[\W_]+")
+
+
+def _reach_key(words: str) -> str:
+    """`words` as a key for the crisis command's names: width- and case-folded, with every
+    space, hyphen and mark removed (`Help-me!` and `help me` as `helpme`)."""
+    return _MARKS_AND_SPACES.sub("", unicodedata.normalize("NFKC", words).casefold())
+
+
+def _reaching_names(spec: CommandSpec) -> frozenset[str]:
+    """The crisis command's group word and one-word aliases, as `_reach_key` keys them."""
+    paths = (spec.path[:1], *(a for a in spec.aliases if len(a) == 1))
+    return frozenset(_reach_key("".join(p)) for p in paths)
 
 
 _MENTION = re.compile(r"(?:<@!?\d+>|@\S+)\s*")

@@ -90,6 +90,24 @@ def countries(partial: str) -> list[Choice]:
     ]
 
 
+def country_names() -> list[Choice]:
+    """Every country's name of several words (`United Kingdom`, `New Zealand`), in English
+    and the language in use: on text platforms, such a name typed unquoted is one value of an
+    option naming a country (`crisis list United Kingdom`), read then as `me country` reads
+    it."""
+    from babel import Locale, UnknownLocaleError
+
+    from bot.i18n import current_language
+
+    names = dict.fromkeys(n for n in COUNTRY_NAMES.values() if " " in n)
+    try:
+        local = {str(c): str(n) for c, n in Locale.parse(current_language()).territories.items()}
+    except (ValueError, UnknownLocaleError):
+        local = {}
+    names.update(dict.fromkeys(n for c, n in local.items() if c in COUNTRY_NAMES and " " in n))
+    return [Choice(name[:MAX_NAME]) for name in names]
+
+
 def languages(partial: str) -> list[Choice]:
     """The languages the bot has texts in whose code or own name holds what was typed; shown
     as `Deutsch (de)`, chosen as `de`."""

@@ -45,6 +45,7 @@ from bot.core import (
     UserError,
     Written,
     _,
+    check_country,
     command,
     escape_markdown,
     file_hint,
@@ -58,7 +59,6 @@ from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
 from cogs.crisis.render import (
     answer_words,
     country_name,
-    country_names,
     emergency_numbers,
     entry_line,
     fallback_line,
@@ -127,13 +127,35 @@ WORDS_OPTION = Option(
 )
 
 
+# Words people reach for first, typed as a command (`!sos`, `!helpline`, `/911` in a DM):
+# each runs `crisis now`. On Discord the first three are slash commands of their own too.
+# `help me` stays `help` for the `me` commands (led by a pointer here); `help-me` typed as one
+# word, and near misses of these names, reach `crisis now` through the dispatcher.
+REACHING_WORDS = tuple(
+    (word,)
+    for word in (
+        "help-now",
+        "sos",
+        "helpline",
+        "helplines",
+        "hotline",
+        "hotlines",
+        "emergency",
+        "helpme",
+        "911",
+        "999",
+        "112",
+        "988",
+    )
+)
+
 # The crisis commands a member runs to see lines; every other one is a moderator's.
 MEMBER_ASKS = frozenset({"crisis now", "crisis list", "crisis countries"})
 
 
 def _unknown_country_first(message: Message, words: str) -> Message:
     """`message` led by a note when `words` chose a country (`country:ZZ`) that is none."""
-    unknown = directory.unknown_country_in_words(words, country_names())
+    unknown = directory.unknown_country_in_words(words)
     if unknown is None:
         return message
     note = render.unknown_country_here(text=escape_markdown(unknown[:40]))
@@ -520,7 +542,7 @@ class CrisisCog(Cog, CrisisLines):
             await ctx.reply(await self.still_here(ctx, words), ephemeral=True)
             return True
         try:
-            code, rest = directory.country_in_words(words, country_names())
+            code, rest = directory.country_in_words(words)
             message = await self.answer(
                 ctx, rest, distress=distress, country=code, alerted=alerted
             )
@@ -626,13 +648,14 @@ class CrisisCog(Cog, CrisisLines):
         "now",
         ephemeral=True,
         text_default=True,
-        aliases=(("help-now",),),
+        aliases=REACHING_WORDS,
+        slash_aliases=("help-now", "sos", "helpline"),
         options=(WORDS_OPTION,),
     )
     async def crisis_now(self, ctx: Context, words: str | None = None) -> None:
         """Show crisis lines for where you are, privately, with how to reach them now."""
         text = words or ""
-        code, rest = directory.country_in_words(text, country_names())
+        code, rest = directory.country_in_words(text)
         distress = bool(rest) and await self.reads_as_distress(ctx, rest)
         first, alerted = (
             await self._note_distress(ctx, Written.command(self.name))
@@ -653,10 +676,11 @@ class CrisisCog(Cog, CrisisLines):
             Option(
                 "country",
                 OptionType.STRING,
-                "Two-letter code such as US",
+                "A country's code or name, such as GB, UK or Ireland",
                 required=False,
                 max_length=60,
                 autocomplete="complete_country",
+                names="country_names",
             ),
             Option(
                 "topic",
@@ -719,11 +743,10 @@ class CrisisCog(Cog, CrisisLines):
 
     # ------------------------------------------------------------------ moderator commands
 
-    def _country(self, text: str) -> str:
-        code = directory.country_code(text)
-        if code is None:
-            raise UserError(render.unknown_country(text=escape_markdown(text.strip()[:40])))
-        return code
+    @staticmethod
+    def _country(text: str) -> str:
+        """The country `text` names, read as `me country` reads it; else the same refusal."""
+        return check_country(text)
 
     async def complete_entry(self, ctx: Context, partial: str) -> list[Choice]:
         """This community's directory entries whose id, name or country holds what was typed:
@@ -765,7 +788,7 @@ class CrisisCog(Cog, CrisisLines):
             Option(
                 "country",
                 OptionType.STRING,
-                "Two-letter code such as US",
+                "A country's code or name, such as GB, UK or Ireland",
                 max_length=60,
                 autocomplete="complete_country",
             ),

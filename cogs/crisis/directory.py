@@ -37,7 +37,15 @@ from pydantic import (
     model_validator,
 )
 
-from bot.core import Locator, Problem, problems_from, syntax_problem, toml_spelling
+from bot.core import (
+    COUNTRY_NAMES,
+    Locator,
+    Problem,
+    find_country,
+    problems_from,
+    syntax_problem,
+    toml_spelling,
+)
 
 CATEGORIES: tuple[str, ...] = (
     "suicide_prevention",
@@ -58,11 +66,7 @@ STALE_AFTER_MONTHS = 24
 BULK_STAMP_MIN = 5  # this many rows sharing one verified date looks like a bulk stamp
 
 _ENGLISH = Locale("en")
-COUNTRIES: dict[str, str] = {
-    code: name
-    for code, name in _ENGLISH.territories.items()
-    if len(code) == 2 and code.isalpha() and code not in {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
-}
+COUNTRIES: dict[str, str] = COUNTRY_NAMES  # ISO 3166-1 alpha-2 code -> English name
 _LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(-[A-Z][a-z]{3})?(-[A-Z]{2}|-[0-9]{3})?$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 _KEYWORD = re.compile(r"^[A-Za-z0-9]{1,20}$")
@@ -231,14 +235,9 @@ class ParseResult:
 
 
 def country_code(text: str) -> str | None:
-    """An ISO 3166-1 alpha-2 code from a code or an English country name, else None."""
-    raw = text.strip()
-    if raw.upper() in COUNTRIES:
-        return raw.upper()
-    for code, name in COUNTRIES.items():
-        if name.casefold() == raw.casefold():
-            return code
-    return None
+    """An ISO 3166-1 alpha-2 code from anything `me country` reads as a country (a code,
+    `UK`, a name: `find_country`), else None."""
+    return find_country(text)
 
 
 def stale_cutoff(today: date) -> date:
@@ -1045,52 +1044,64 @@ def contacts_from_json(text: str) -> tuple[Contact, ...]:
     return tuple(out)
 
 
-_EXPLICIT_COUNTRY = re.compile(r"(?<!\S)country[:=]\s*(\"[^\"]+\"|“[^”]+”|'[^']+'|\S+)", re.I)
+# `country:` (or `country=`) and what follows it: a quoted value, or the words up to the end.
+_EXPLICIT_COUNTRY = re.compile(
+    r"(?<!\S)country[:=]\s*(\"[^\"]+\"|“[^”]+”|'[^']+'|\S.*)", re.I | re.S
+)
+# The most words a country's name typed after `country:` takes (`Bosnia and Herzegovina`).
+_NAME_WORDS = 4
 
 
-def country_in_words(words: str, names: dict[str, str] | None = None) -> tuple[str | None, str]:
+def country_in_words(words: str) -> tuple[str | None, str]:
     """(the country the member chose in free words, the words without that choice).
 
-    Only three forms choose a country: `country:XX` (a code or a name, any case), an upper-case
-    ISO 3166-1 alpha-2 code standing alone (`US`), or the words being exactly a country's full
-    name in English or in `names` (code -> name in the reader's language). Everything else is
-    ordinary words: "help me" is not Montenegro, "in" is not India, "us" is not the United
-    States, and the member's own country applies. An unknown `country:` value gives None.
+    Every form reads a country as `me country` does (`find_country`): `country:XX` (a code,
+    another code such as `UK`, or a name, any case; a name of several words takes as many
+    of the words after it as name a country), the words standing alone as a code in
+    capitals (`US`, `UK`, `USA`), or the words being exactly a country's name in the
+    language in use or English. Everything else is ordinary words: "help me" is not
+    Montenegro, "in" is not India, "us" is not the United States, "112" is not Belarus, and
+    the member's own country applies. An unknown `country:` value gives None.
     """
-    m = _EXPLICIT_COUNTRY.search(words)
-    if m is not None:
-        value = m.group(1).strip("\"“”'")
-        rest = (words[: m.start()] + words[m.end() :]).strip()
-        return _code_or_name(value, names), rest
+    explicit = _explicit_country(words)
+    if explicit is not None:
+        code, _value, rest = explicit
+        return code, rest
     stripped = " ".join(words.split())
-    if len(stripped) == 2 and stripped.isupper() and stripped in COUNTRIES:
-        return stripped, ""
-    if len(stripped) > 2:
-        by_name = _by_name(stripped, names)
-        if by_name is not None:
-            return by_name, ""
+    if stripped:
+        code = find_country(stripped, loose=False)
+        if code is not None:
+            return code, ""
     return None, words.strip()
 
 
-def unknown_country_in_words(words: str, names: dict[str, str] | None = None) -> str | None:
+def unknown_country_in_words(words: str) -> str | None:
     """The value of a `country:XX` choice in `words` that names no known country, else None."""
+    explicit = _explicit_country(words)
+    if explicit is None or explicit[0] is not None:
+        return None
+    return explicit[1]
+
+
+def _explicit_country(words: str) -> tuple[str | None, str, str] | None:
+    """For `country:VALUE` in `words`: (its code or None, the value as typed, the words
+    without the choice); None when there is no such choice."""
     m = _EXPLICIT_COUNTRY.search(words)
     if m is None:
         return None
-    value = m.group(1).strip("\"“”'")
-    return value if _code_or_name(value, names) is None else None
-
-
-def _code_or_name(value: str, names: dict[str, str] | None) -> str | None:
-    if len(value) == 2 and value.upper() in COUNTRIES:
-        return value.upper()
-    return _by_name(value, names)
-
-
-def _by_name(value: str, names: dict[str, str] | None) -> str | None:
-    folded = value.casefold()
-    for table in (names or {}, COUNTRIES):
-        for code, name in table.items():
-            if code in COUNTRIES and name.casefold() == folded:
-                return code
-    return None
+    before = words[: m.start()]
+    value = m.group(1)
+    if value[:1] in "\"“'":
+        value = value.strip("\"“”'")
+        return find_country(value), value, (before + words[m.end() :]).strip()
+    parts = value.split()
+    for count in range(min(_NAME_WORDS, len(parts)), 0, -1):
+        code = find_country(" ".join(parts[:count]))
+        if code is not None:
+            return (
+                code,
+                " ".join(parts[:count]),
+                " ".join((before.strip(), *parts[count:])).strip(),
+            )
+    rest = " ".join((before.strip(), *parts[1:])).strip()
+    return None, parts[0], rest

@@ -54,11 +54,6 @@ def country_name(code: str) -> str:
     return str(_locale().territories.get(code) or COUNTRIES.get(code) or code)
 
 
-def country_names() -> dict[str, str]:
-    """Every country's name in the reader's language, by ISO 3166-1 alpha-2 code."""
-    return {code: str(name) for code, name in _locale().territories.items() if code in COUNTRIES}
-
-
 def emergency_numbers(emergency: EmergencyNumber) -> str:
     """`**112**` or `**15** (ambulance) or **112**`, the first number first."""
     first, *others = emergency.numbers
@@ -341,12 +336,6 @@ def which_country(prefix: object) -> str:
 
 def no_lines(country: object, topic: object) -> str:
     return _("I have no lines for {country}{topic} yet.").format(country=country, topic=topic)
-
-
-def unknown_country(text: object) -> str:
-    return _(
-        "`{text}` is not a country I know. Use a two-letter ISO code such as US, GB, IE or DE."
-    ).format(text=text)
 
 
 def unknown_country_here(text: object) -> str:

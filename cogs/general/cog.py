@@ -100,13 +100,21 @@ class GeneralCog(Cog):
         visible = everything = registry.visible_to(ctx.tier)
         if ctx.place.is_dm:  # commands for a community's channels would be refused here
             visible = [s for s in visible if s.scope is not Scope.COMMUNITY]
+        lead = ""
         if command:
             words = tuple(command.strip().lstrip("/!").lower().split())
+            # `help me` explains the `me` commands, but may be someone asking for help: the
+            # way to the crisis lines comes first.
+            if words and self.dispatcher.reaching(f"help {words[0]}") is not None:
+                lead = self.dispatcher.crisis_pointer(ctx.prefix)
             exact = registry.get(words) or next(
                 (s for s in everything if self._typed(ctx, s) == words), None
             )
             if exact is not None and exact.tier <= ctx.tier:
-                await ctx.reply(self._explain(ctx, exact), ephemeral=True)
+                explained = self._explain(ctx, exact)
+                await ctx.reply(
+                    explained.with_prefix(f"{lead}\n") if lead else explained, ephemeral=True
+                )
                 return
 
             def starts(spec: CommandSpec) -> bool:
@@ -126,9 +134,8 @@ class GeneralCog(Cog):
         for spec in visible:
             groups.setdefault(self.cogs.heading(spec.cog), []).append(spec)
         elsewhere = not command and len(visible) < len(everything)
-        await ctx.reply(
-            render.command_list(groups, ctx.prefix, ctx.spell, elsewhere), ephemeral=True
-        )
+        listed = render.command_list(groups, ctx.prefix, ctx.spell, elsewhere)
+        await ctx.reply("\n".join(filter(None, (lead, listed))), ephemeral=True)
 
     @staticmethod
     def _typed(ctx: Context, spec: CommandSpec) -> tuple[str, ...]:

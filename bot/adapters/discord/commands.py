@@ -318,10 +318,12 @@ def build_tree(
             parent.add_command(_leaf(spec, handler, parent))
         tree.add_command(group)
     # A one-word alias is its own top-level command (`/help-now` runs `/crisis now`), so the
-    # words someone reaches for first work on Discord as on text platforms.
+    # words someone reaches for first work on Discord as on text platforms; a spec naming its
+    # `slash_aliases` keeps the others typed only, so they do not crowd the command list.
     for spec in specs:
         for alias in spec.aliases:
-            if len(alias) == 1 and alias[0] not in by_word:
+            listed = spec.slash_aliases is None or alias[0] in spec.slash_aliases
+            if len(alias) == 1 and alias[0] not in by_word and listed:
                 leaf = _leaf(spec, handler, None, name=alias[0])
                 _restrict(leaf, [spec])
                 tree.add_command(leaf)
