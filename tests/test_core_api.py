@@ -61,7 +61,7 @@ async def test_the_audit_log_pages_newest_first_and_per_community(
     assert await app.audit.last_id() > first.items[0].id  # the other community's line
 
 
-async def test_a_person_is_called_by_their_pseudonym_here_else_the_fallback(
+async def test_a_person_is_called_by_their_pseudonym_here_else_a_neutral_word(
     app_factory: AppFactory,
 ) -> None:
     app = await app_factory(make_config())
@@ -74,9 +74,15 @@ async def test_a_person_is_called_by_their_pseudonym_here_else_the_fallback(
     await members.set_pseudonym(here.id, "fake:ana", "River")
     await members.set_pseudonym(there.id, "fake:bo", "Stone")
 
-    assert await members.display_name(here.id, "fake:ana", "ana") == "River"
-    assert await members.display_name(there.id, "fake:ana", "ana") == "ana"
-    assert await members.display_name(None, "fake:ana", "a member") == "a member"
+    assert await members.public_name(here.id, "fake:ana") == "River"
+    assert await members.public_name(there.id, "fake:ana") == "a member"
+    assert await members.public_name(there.id, "fake:ana", opening=True) == "A member"
+    assert await members.public_name(there.id, "fake:ana", facilitator=True) == (
+        "a volunteer facilitator"
+    )
+    assert await members.public_name(None, "fake:ana") == "a member"
+    keys = ["fake:cy", "fake:ana", "fake:bo"]
+    assert await members.public_names(here.id, keys) == ["a member", "River", "a member"]
     keys = ["fake:ana", "fake:bo", "fake:cy", "fake:ana"]
     assert await members.pseudonyms_in(here.id, keys) == {"fake:ana": "River"}
     assert await members.pseudonyms_in(there.id, keys) == {"fake:bo": "Stone"}
@@ -84,4 +90,4 @@ async def test_a_person_is_called_by_their_pseudonym_here_else_the_fallback(
 
     await members.set_pseudonym(here.id, "fake:ana", "Lake")  # a change is seen at once
     assert await members.pseudonyms_in(here.id, keys) == {"fake:ana": "Lake"}
-    assert await members.display_name(here.id, "fake:ana", "ana") == "Lake"
+    assert await members.public_name(here.id, "fake:ana") == "Lake"

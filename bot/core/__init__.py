@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         PublicOccurrence,
         PublicSchedule,
         RetentionPlanner,
+        ScriptedMeeting,
     )
     from bot.core.paging import Page, page_count, page_offset
     from bot.core.permissions import Scope, Tier
@@ -213,6 +214,7 @@ __all__ = [
     "Scheduler",
     "SchemaError",
     "Scope",
+    "ScriptedMeeting",
     "Section",
     "Setting",
     "SettingsService",
@@ -382,6 +384,7 @@ _HOME: dict[str, str] = {
     "GroupJournal": "bot.core.needs",
     "CrisisLines": "bot.core.needs",
     "PublicOccurrence": "bot.core.needs",
+    "ScriptedMeeting": "bot.core.needs",
     "PublicSchedule": "bot.core.needs",
     "Page": "bot.core.paging",
     "page_count": "bot.core.paging",

@@ -23,6 +23,25 @@ from datetime import datetime
 from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints, runtime_checkable
 
 
+@dataclass(frozen=True)
+class ScriptedMeeting:
+    """A meeting that names a facilitator script (its `script` option).
+
+    `script` is the name as it was chosen, which may no longer name a script; `places` are
+    the keys of the places it is held or announced in; `start` is the start (aware UTC) of
+    the occurrence under way, else of the next one, None when none is left (as for a
+    `cancelled` series, which may still be restored).
+    """
+
+    meeting_id: int
+    title: str
+    script: str
+    places: tuple[str, ...]
+    start: datetime | None
+    duration_minutes: int
+    cancelled: bool = False
+
+
 @runtime_checkable
 class MeetingSchedule(Protocol):
     """Who facilitates which meeting, and when the next one is (the meetings cog)."""
@@ -41,6 +60,11 @@ class MeetingSchedule(Protocol):
     async def meeting_titles(self, community_id: int, partial: str) -> list[str]:
         """Titles of the community's coming meetings that contain `partial`, soonest first
         (for autocomplete); none from a schedule that cannot tell."""
+        return []
+
+    async def scripted_meetings(self, community_id: int) -> list[ScriptedMeeting]:
+        """The community's meetings that name a script, cancelled series included; none
+        from a schedule that cannot tell. Reads only."""
         return []
 
 

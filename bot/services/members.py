@@ -27,6 +27,13 @@ from bot.services.reads import reading
 PSEUDONYM_MAX = 32
 
 
+def unnamed(*, facilitator: bool = False, opening: bool = False) -> str:
+    """The neutral word for someone who chose no pseudonym (see `MemberService.public_name`)."""
+    if facilitator:
+        return _("A volunteer facilitator") if opening else _("a volunteer facilitator")
+    return _("A member") if opening else _("a member")
+
+
 @dataclass(frozen=True)
 class CommunityLeft:
     """A community the bot was removed from, and when (UTC)."""
@@ -368,13 +375,35 @@ class MemberService:
         self._pseudonyms.put((community_id, actor_key), name, token)
         return name
 
-    async def display_name(self, community_id: int | None, actor_key: str, fallback: str) -> str:
-        """What to call a person to others: the pseudonym they chose in `community_id`, else
-        `fallback` (the caller's choice: the name the platform shows, or "a member"). Plain
-        text, not Markdown-escaped; cached like `pseudonym`."""
-        if community_id is None:
-            return fallback
-        return await self.pseudonym(community_id, actor_key) or fallback
+    async def public_name(
+        self,
+        community_id: int | None,
+        actor_key: str,
+        *,
+        facilitator: bool = False,
+        opening: bool = False,
+    ) -> str:
+        """The name others see: the pseudonym the person chose in `community_id`, else a
+        neutral word ("a member", or "a volunteer facilitator" for `facilitator`; capitalised
+        for `opening`, the start of a sentence). Never the account or display name a platform
+        shows: on Discord and Matrix that can be a real name. Plain text, not
+        Markdown-escaped; cached like `pseudonym`."""
+        chosen = None if community_id is None else await self.pseudonym(community_id, actor_key)
+        return chosen or unnamed(facilitator=facilitator, opening=opening)
+
+    async def public_names(
+        self,
+        community_id: int,
+        keys: Sequence[str],
+        *,
+        facilitator: bool = False,
+        opening: bool = False,
+    ) -> list[str]:
+        """`public_name` of several people of one community, in the order of `keys`, in at
+        most one query."""
+        chosen = await self.pseudonyms_in(community_id, keys)
+        neutral = unnamed(facilitator=facilitator, opening=opening)
+        return [chosen.get(key) or neutral for key in keys]
 
     async def pseudonyms_in(self, community_id: int, keys: Sequence[str]) -> dict[str, str]:
         """Chosen pseudonyms of several people in one community, by actor key (people without

@@ -492,7 +492,7 @@ class AdminCog(Cog):
     async def _who(self, community_id: int, actor_key: str) -> str:
         if ":" not in actor_key:
             return escape_markdown(actor_key)
-        return escape_markdown(await self.members.display_name(community_id, actor_key, actor_key))
+        return escape_markdown(await self.members.pseudonym(community_id, actor_key) or actor_key)
 
     # ------------------------------------------------------------------ mod-log mirror
 

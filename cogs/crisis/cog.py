@@ -606,9 +606,11 @@ class CrisisCog(Cog, CrisisLines):
             log.warning("a crisis alert was not sent: members can read the alert channel now")
             return False
         members = self.members
-        name = await members.display_name(ctx.community.id, ctx.actor.key, ctx.actor.name)
+        chosen = await members.pseudonym(ctx.community.id, ctx.actor.key)
         with using_language(ctx.community.language):
-            text = render.alert_text(name=escape_markdown(name))
+            # the account comes as the mention; the text never shows the account's name
+            shown = escape_markdown(chosen) if chosen else render.none_chosen()
+            text = render.alert_text(name=shown)
             if dms_closed:
                 text = render.alert_dms_closed() + " " + text
         try:

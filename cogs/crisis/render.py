@@ -281,6 +281,11 @@ def report_more(n: object) -> str:
     return _("…and {n} more; the attached file lists every row.").format(n=n)
 
 
+def none_chosen() -> str:
+    """The alert's pseudonym when the member chose none."""
+    return _("none chosen")
+
+
 def alert_text(name: object) -> str:
     return _(
         "A member may need support: something they wrote suggests that they, or someone "

@@ -233,9 +233,7 @@ class JournalCog(Cog, GroupJournal):
         """The pseudonym someone chose here, never their account name."""
         if actor_key is None:
             return render.a_former_member()
-        fallback = render.a_member()
-        name = await self.members.display_name(community_id, actor_key, fallback)
-        return fallback if name == fallback else escape_markdown(name)
+        return escape_markdown(await self.members.public_name(community_id, actor_key))
 
     def _need_community(self, ctx: Context) -> int:
         if ctx.community is None:

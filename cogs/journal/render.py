@@ -217,10 +217,6 @@ def visibility_expected(prefix: str) -> str:
     ).format(prefix=prefix)
 
 
-def a_member() -> str:
-    return _("a member")
-
-
 def mood_filter_expected() -> str:
     return _("Mood filter: a number from 1 to 10, or a range such as 4-7.")
 

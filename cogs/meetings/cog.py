@@ -36,6 +36,7 @@ from bot.core import (
     PublicSchedule,
     Scheduler,
     Scope,
+    ScriptedMeeting,
     SettingsService,
     SharedSuggestions,
     TextChecks,
@@ -419,6 +420,27 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def meeting_titles(self, community_id: int, partial: str) -> list[str]:
         """Titles of the community's coming meetings containing `partial`, soonest first."""
         return [v.title for v in await self.service.suggest(community_id, partial)]
+
+    async def scripted_meetings(self, community_id: int) -> list[ScriptedMeeting]:
+        """The community's meetings that name a script, with the occurrence under way or
+        next (for the scripts part: which meeting starts, which use a script)."""
+        found = []
+        for view in await self.service.all_in(community_id):
+            if not view.script:
+                continue
+            occ = self.service.mirrored_occurrence(view)
+            found.append(
+                ScriptedMeeting(
+                    view.id,
+                    view.title,
+                    view.script,
+                    (view.location, view.channel),
+                    None if occ is None else occ.start,
+                    view.duration_minutes,
+                    view.cancelled,
+                )
+            )
+        return found
 
     async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         """Whether the person is one of the facilitators of the meeting `meeting` names
@@ -898,8 +920,20 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             rsvped,
             view.last_started(self.clock.now()) if nxt is None else None,
             self.clock.now(),
+            script_gone=await self._script_gone(ctx, view),
+            prefix=ctx.prefix,
         )
         await ctx.reply(shown, ephemeral=True)
+
+    async def _script_gone(self, ctx: Context, view: MeetingView) -> bool:
+        """Whether the meeting names a script the scripts part no longer has (never said
+        while that part is off: then no script is offered at all)."""
+        if not view.script:
+            return False
+        found = await self.suggestions.choices("script", ctx, view.script)
+        if any(c.value.casefold() == view.script.casefold() for c in found):
+            return False
+        return bool(await self.suggestions.choices("script", ctx, ""))
 
     def _remind(self, reminder: str | None) -> int | None:
         """The reminder option as minutes before (None: no reminder): yes/no, a suggestion

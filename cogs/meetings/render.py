@@ -66,13 +66,16 @@ def info(
     rsvped: bool,
     last: Occurrence | None = None,
     now: datetime | None = None,
+    script_gone: bool = False,
+    prefix: str = "!",
 ) -> Message:
     """`meeting info`: one meeting's details; whether the reader RSVP'd is theirs alone.
 
     `reminder`: the reader's reminder for the next date; a reminder is shown as coming only
     when it is `promised`. Without a next occurrence, `last` (the latest one that took place,
     `last_started`) says the meeting is over, or under way when it has not ended by `now`
-    (aware UTC)."""
+    (aware UTC). `script_gone`: the meeting's script no longer exists (said, with how to pick
+    another)."""
     parts: list[Part] = [f"**{escape_markdown(view.title)}** (#{view.id}), {kind}"]
     if view.cancelled:
         parts.append("\n" + _("This series is cancelled."))
@@ -95,7 +98,15 @@ def info(
     parts.append("\n" + _("Length: {length}").format(length=length(view.duration_minutes)))
     parts.append("\n" + _("Where: {where}").format(where=where))
     parts.append("\n" + _("Facilitator: {names}").format(names=facilitators))
-    if view.script:
+    if view.script and script_gone:
+        parts.append(
+            "\n"
+            + _(
+                "Script: {name}, which no longer exists here. Give the meeting another with "
+                "`{prefix}meeting edit #{id} script:NAME`."
+            ).format(name=escape_markdown(view.script), prefix=prefix, id=view.id)
+        )
+    elif view.script:
         parts.append("\n" + _("Script: {name}").format(name=escape_markdown(view.script)))
     if going is not None:
         parts.append("\n" + _("Planning to come next time: {n}").format(n=going))

@@ -36,6 +36,7 @@ from bot.core import (
     PermissionDenied,
     Scheduler,
     Scope,
+    ScriptedMeeting,
     Section,
     Target,
     Tier,
@@ -67,6 +68,7 @@ PANEL = "scripts"  # the step panel of a channel: edited in place when its butto
 PAGE = 1900
 FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
 MEMBER_VERBS = ("hand", "pass")
+SOON = timedelta(hours=1)  # `script start` runs the script of a meeting starting this soon
 
 
 def script_name(description: str) -> Option:
@@ -238,6 +240,57 @@ class ScriptsCog(Cog):
             if needle in s.id or needle in s.title.lower()
         ][:25]
 
+    # ---- the meetings that name a script ---------------------------------------------------
+
+    async def _scripted(self, community_id: int) -> list[ScriptedMeeting]:
+        """The community's meetings that name a script (none without the meetings part)."""
+        if self.meetings is None:
+            return []
+        try:
+            return await self.meetings.scripted_meetings(community_id)
+        except Exception:
+            log.exception("meetings.scripted_meetings failed")
+            return []
+
+    async def _scheduled(self, ctx: Context, meeting: str | None) -> ScriptedMeeting | None:
+        """The meeting whose script `script start` runs when no script is named: the one
+        named by title or `#id`, else the one here under way or starting within the hour."""
+        found = await self._scripted(ctx.require_community().id)
+        if meeting is not None:
+            wanted = meeting.casefold().removeprefix("#")
+            named = [
+                m
+                for m in found
+                if wanted in (m.title.casefold(), str(m.meeting_id)) and not m.cancelled
+            ]
+            return named[0] if len(named) == 1 else None
+        now = self.clock.now()
+        near = [
+            m
+            for m in found
+            if ctx.place.key in m.places
+            and not m.cancelled
+            and m.start is not None
+            and m.start - SOON <= now < m.start + timedelta(minutes=m.duration_minutes)
+        ]
+        near.sort(key=lambda m: abs((m.start or now) - now))
+        return near[0] if near else None
+
+    async def _scheduled_script(self, ctx: Context, meeting: ScriptedMeeting) -> Script:
+        """The meeting's script; when it is gone, a refusal that says so and how to go on."""
+        try:
+            return await self._script(ctx.require_community().id, meeting.script, ctx.prefix)
+        except NotFound:
+            raise NotFound(
+                render.meeting_script_gone(
+                    meeting=escape_markdown(meeting.title),
+                    name=escape_markdown(meeting.script),
+                    id=meeting.meeting_id,
+                    default=self.settings.default_script,
+                    prefix=ctx.prefix,
+                )
+            ) from None
+
     # ---- who may do what -------------------------------------------------------------------
 
     async def _assigned(self, community_id: int, meeting: str | None, actor_key: str) -> bool:
@@ -265,22 +318,27 @@ class ScriptsCog(Cog):
 
     # ---- names -----------------------------------------------------------------------------
 
-    async def _labels(self, run: RunView, keys: list[str]) -> list[str]:
-        """What to call people: their pseudonym here, else the name they were shown with."""
-        chosen = await self.members.pseudonyms_in(run.community_id, keys)
+    async def _labels(
+        self, run: RunView, keys: list[str], *, facilitator: bool = False, opening: bool = False
+    ) -> list[str]:
+        """What others see for these people: their pseudonym here, else a neutral word
+        (`MemberService.public_name`), never the account name. Markdown-escaped."""
+        names = await self.members.public_names(
+            run.community_id, keys, facilitator=facilitator, opening=opening
+        )
         return [
-            render.a_former_member()
-            if key == FORMER
-            else escape_markdown(chosen.get(key) or run.names.get(key) or render.a_member())
-            for key in keys
+            render.a_former_member() if key == FORMER else escape_markdown(name)
+            for key, name in zip(keys, names, strict=True)
         ]
 
-    async def _label(self, run: RunView, key: str) -> str:
-        return (await self._labels(run, [key]))[0]
+    async def _label(
+        self, run: RunView, key: str, *, facilitator: bool = False, opening: bool = False
+    ) -> str:
+        return (await self._labels(run, [key], facilitator=facilitator, opening=opening))[0]
 
-    async def _shown_name(self, ctx: Context, actor: Actor) -> str:
-        community_id = ctx.require_community().id
-        return await self.members.display_name(community_id, actor.key, actor.name)
+    async def _public_name(self, ctx: Context, actor: Actor) -> str:
+        """The name kept with the run for `actor` (the one others see; plain text)."""
+        return await self.members.public_name(ctx.require_community().id, actor.key)
 
     async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
         shown_speaker = run.speaker_key if speaker else None
@@ -328,7 +386,7 @@ class ScriptsCog(Cog):
         used = " ".join((step.text, *step.prompts))
         values: dict[str, list[Part]] = {
             "meeting": [escape_markdown(run.meeting) if run.meeting else render.this_meeting()],
-            "facilitator": [await self._label(run, run.facilitator_key)],
+            "facilitator": [await self._label(run, run.facilitator_key, facilitator=True)],
             "community": [escape_markdown(community.name) if community else ""],
         }
         if "{next_meeting}" in used:
@@ -480,11 +538,12 @@ class ScriptsCog(Cog):
     async def _hand(self, ctx: Context, run: RunView) -> None:
         await self._queue_step(ctx, run)
         run = await self.service.raise_hand(
-            run.id, ctx.actor.key, await self._shown_name(ctx, ctx.actor)
+            run.id, ctx.actor.key, await self._public_name(ctx, ctx.actor)
         )
         await ctx.reply(
             render.hand_raised(
-                name=await self._label(run, ctx.actor.key), queue=await self._queue_text(run)
+                name=await self._label(run, ctx.actor.key, opening=True),
+                queue=await self._queue_text(run),
             ),
             ephemeral=False,
         )
@@ -494,13 +553,14 @@ class ScriptsCog(Cog):
         if step.kind != "round_robin":
             raise UserError(render.no_round())
         run = await self.service.pass_turn(
-            run.id, ctx.actor.key, await self._shown_name(ctx, ctx.actor)
+            run.id, ctx.actor.key, await self._public_name(ctx, ctx.actor)
         )
         script = await self._script(run.community_id, run.script_name)
         self._plan(run, script)
         await ctx.reply(
             render.passed(
-                name=await self._label(run, ctx.actor.key), queue=await self._queue_text(run)
+                name=await self._label(run, ctx.actor.key, opening=True),
+                queue=await self._queue_text(run),
             ),
             ephemeral=False,
         )
@@ -599,13 +659,19 @@ class ScriptsCog(Cog):
         """Start running a meeting script in this channel."""
         community = ctx.require_community()
         meeting = " ".join(meeting.split()) if meeting else None
+        scheduled = None if script else await self._scheduled(ctx, meeting)
+        if scheduled is not None and meeting is None:
+            meeting = scheduled.title
         if ctx.tier < Tier.FACILITATOR and not await self._assigned(
             community.id, meeting, ctx.actor.key
         ):
             raise PermissionDenied(render.cannot_start())
-        chosen = await self._script(
-            community.id, script or self.settings.default_script, ctx.prefix
-        )
+        if scheduled is not None:
+            chosen = await self._scheduled_script(ctx, scheduled)
+        else:
+            chosen = await self._script(
+                community.id, script or self.settings.default_script, ctx.prefix
+            )
         try:
             run = await self.service.begin(
                 community_id=community.id,
@@ -615,7 +681,7 @@ class ScriptsCog(Cog):
                 script_name=chosen.name,
                 meeting=meeting,
                 facilitator_key=ctx.actor.key,
-                facilitator_name=await self._shown_name(ctx, ctx.actor),
+                facilitator_name=await self._public_name(ctx, ctx.actor),
             )
         except AlreadyRunning as exc:
             running = await self._script(community.id, exc.run.script_name)
@@ -707,7 +773,7 @@ class ScriptsCog(Cog):
             run.step_index,
             used,
             total,
-            await self._label(run, run.facilitator_key),
+            await self._label(run, run.facilitator_key, facilitator=True),
             run.paused_at is not None,
             await self._queue_text(run) if step.has_queue else None,
         )
@@ -731,11 +797,12 @@ class ScriptsCog(Cog):
         run = await self._run_here(ctx)
         await self._steer_check(ctx, run)
         await self._queue_step(ctx, run)
-        name = await self._shown_name(ctx, member)
+        name = await self.members.public_name(ctx.require_community().id, member.key, opening=True)
         run = await self.service.add(run.id, member.key, name)
         await ctx.reply(
             render.already_queued(
-                name=await self._label(run, member.key), queue=await self._queue_text(run)
+                name=await self._label(run, member.key, opening=True),
+                queue=await self._queue_text(run),
             ),
             ephemeral=False,
         )
@@ -752,7 +819,7 @@ class ScriptsCog(Cog):
         """Lower your hand and leave the speaking queue."""
         run = await self._run_here(ctx)
         run = await self.service.lower_hand(run.id, ctx.actor.key)
-        name = escape_markdown(await self._shown_name(ctx, ctx.actor))
+        name = await self._label(run, ctx.actor.key, opening=True)
         await ctx.reply(
             render.hand_lowered(name=name, queue=await self._queue_text(run)),
             ephemeral=False,
@@ -882,6 +949,24 @@ class ScriptsCog(Cog):
             raise UserError(render.cannot_delete_builtin(name=key, prefix=ctx.prefix))
         if await self.service.running_script(community.id, key):
             raise UserError(render.running_cannot_delete(name=key))
+        using = [  # meetings still to come: over and cancelled ones say so if they need it
+            m
+            for m in await self._scripted(community.id)
+            if m.script.casefold() == key and m.start is not None
+        ]
+        if using and await self.service.custom_source(community.id, key) is not None:
+            raise UserError(
+                render.meetings_use_script(
+                    name=key,
+                    meetings=render.meeting_list(
+                        [(escape_markdown(m.title), m.meeting_id) for m in using]
+                    ),
+                    n=len(using),
+                    id=using[0].meeting_id,
+                    default=self.settings.default_script,
+                    prefix=ctx.prefix,
+                )
+            )
         if not await self.service.delete_custom(community.id, key):
             raise NotFound(render.no_script_listed(name=name[:40], prefix=ctx.prefix))
         await self.audit.record(community.id, ctx.actor.key, "scripts.delete", f"name={key}")

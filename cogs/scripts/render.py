@@ -20,6 +20,7 @@ from bot.core import (
     _,
     escape_markdown,
     fill_parts,
+    ngettext,
 )
 from cogs.scripts.script import Script, ScriptStep, render
 
@@ -373,10 +374,6 @@ def not_running(prefix: object) -> str:
     ).format(prefix=prefix)
 
 
-def a_member() -> str:
-    return _("a member")
-
-
 def resumed(step: object) -> str:
     return _("We're back, at **{step}**.").format(step=step)
 
@@ -497,3 +494,36 @@ def resume_label() -> str:
 
 def floor_given(name: object, queue: object) -> str:
     return _("The floor is yours, **{name}**. {queue}").format(name=name, queue=queue)
+
+
+MEETINGS_LISTED = 5
+
+
+def meeting_list(meetings: Sequence[tuple[str, int]]) -> str:
+    """`**Circle** (#1), **Evening** (#4)`: meetings by escaped title and number."""
+    shown = [f"**{title}** (#{n})" for title, n in meetings[:MEETINGS_LISTED]]
+    if len(meetings) > MEETINGS_LISTED:
+        shown.append(_("and {n} more").format(n=len(meetings) - MEETINGS_LISTED))
+    return ", ".join(shown)
+
+
+def meetings_use_script(
+    name: object, meetings: object, n: int, id: object, default: object, prefix: object
+) -> str:
+    return ngettext(
+        "`{name}` is the script of a meeting: {meetings}. Give it another script first, "
+        "e.g. `{prefix}meeting edit #{id} script:{default}`, then delete `{name}`.",
+        "`{name}` is the script of {n} meetings: {meetings}. Give them another script "
+        "first, e.g. `{prefix}meeting edit #{id} script:{default}`, then delete `{name}`.",
+        n,
+    ).format(name=name, meetings=meetings, n=n, id=id, default=default, prefix=prefix)
+
+
+def meeting_script_gone(
+    meeting: object, name: object, id: object, default: object, prefix: object
+) -> str:
+    return _(
+        "The script of **{meeting}**, `{name}`, no longer exists here, so nothing was "
+        "started. Start another by name, e.g. `{prefix}script start {default}`, or give "
+        "the meeting one with `{prefix}meeting edit #{id} script:NAME`."
+    ).format(meeting=meeting, name=name, id=id, default=default, prefix=prefix)

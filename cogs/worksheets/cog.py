@@ -535,7 +535,7 @@ class WorksheetsCog(Cog):
         item = await self.toolbox.get(ctx.actor.key, id)
         sheet = self._sheet_for(item)
         community_id = ctx.community.id if ctx.community is not None else None
-        sharer = await self.members.display_name(community_id, ctx.actor.key, ctx.actor.name)
+        sharer = await self.members.public_name(community_id, ctx.actor.key, opening=True)
         intro = render.shared_notice(name=escape_markdown(sharer))
         copy = Message(text=(intro,), card=render.card(sheet, item, ctx.zone, ctx.prefix))
         key = f"worksheets.share.{uuid.uuid4().hex}"
@@ -552,10 +552,13 @@ class WorksheetsCog(Cog):
             ),
         )
         await self.toolbox.add_share(ctx.actor.key, id, person.key, person.name, key)
-        await ctx.reply(
-            render.item_sent(n=id, name=escape_markdown(person.name), prefix=ctx.prefix),
-            ephemeral=True,
+        sent = render.item_sent(n=id, name=escape_markdown(person.name), prefix=ctx.prefix)
+        unnamed = community_id is not None and not await self.members.pseudonym(
+            community_id, ctx.actor.key
         )
+        if unnamed:
+            sent += " " + render.sent_unnamed(name=escape_markdown(sharer), prefix=ctx.prefix)
+        await ctx.reply(sent, ephemeral=True)
 
     @command(
         "toolbox",

@@ -386,6 +386,14 @@ def item_sent(n: object, name: object, prefix: object) -> str:
     ).format(n=n, name=name, prefix=prefix)
 
 
+def sent_unnamed(name: object, prefix: object) -> str:
+    """After `item_sent`, for a sharer without a pseudonym here."""
+    return _(
+        'It reaches them as shared by "{name}", as you have no pseudonym here; '
+        "`{prefix}me name` sets one."
+    ).format(name=name, prefix=prefix)
+
+
 def item_not_shared(n: object) -> str:
     return _("#{n} isn't shared with anyone.").format(n=n)
 

@@ -175,8 +175,8 @@ async def test_only_shared_words_alert_and_every_alert_is_disclosed(
     assert (TOLD in answer) == bool(sent), answer
     if read:  # the private answer with the lines, in the words' language
         assert "findahelpline.com" in answer, answer
-    for alert in sent:  # who, never what: the alert is the fixed text with the pseudonym
-        assert alert.text == render.alert_text(name=who)
+    for alert in sent:  # who, never what: the fixed text; no pseudonym chosen, the mention
+        assert alert.text == render.alert_text(name=render.none_chosen())
         assert alert.message.mention == f"fake:{who}"
     # Nothing of the member's words reaches any channel, whatever the source.
     assert all(s.where != "channel" or text not in s.text for s in said)
@@ -278,7 +278,8 @@ def test_console_watch_alerts_are_disclosed_and_the_watch_reply_says_where(
     for who in ("ana", "dan"):
         dm = out.split(f"[dm {who}]", 1)[1].split("\n[", 1)[0]
         assert TOLD in dm
-        assert f"Pseudonym: {who}." in out
+        # no pseudonym chosen: the account comes as the mention, never in the text
+        assert f"Pseudonym: none chosen. Their account:\n  @{who}\n" in out
     assert "you may need support" not in out
     assert "someone they wrote about" in out
     assert "kill" not in "".join(line for line in out.split("\n[") if line.startswith("#mods]"))

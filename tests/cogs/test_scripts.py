@@ -54,6 +54,15 @@ def dms(fake: FakePlatform, name: str) -> list[str]:
     return [s.text for s in fake.said if s.where == "dm" and s.to == f"fake:{name}"]
 
 
+async def named(fake: FakePlatform, *names: str) -> None:
+    """These members choose pseudonyms (`PSEUDONYMS`); the others are called "a member"."""
+    for name in names:
+        await fake.say(name, f"!me name {PSEUDONYMS[name]}")
+
+
+PSEUDONYMS = {"ana": "Wren", "ben": "Birch", "cara": "Cove", "lee": "Lark"}
+
+
 def cog(app: App) -> ScriptsCog:
     found = app.cogs["scripts"]
     assert isinstance(found, ScriptsCog)
@@ -64,10 +73,11 @@ async def test_a_full_standard_meeting(app_factory: AppFactory) -> None:
     app, fake = await open_app(app_factory)
     cog(app).meetings = StubMeetings({})
     await fake.say("ana", "!me name River")
+    await fake.say("ben", "!me name Birch")
 
     opening = await fake.say("fran", "!script start standard Tuesday circle")
     text = public(opening)
-    assert "Welcome to Tuesday circle. I'm fran" in text
+    assert "Welcome to Tuesday circle. I'm a volunteer facilitator" in text
     assert "stays here" in text and "real name" in text and "lapse" in text
     assert "step 1 of 7" in text
     ids = [a.id for a in opening[0].message.actions]
@@ -80,9 +90,9 @@ async def test_a_full_standard_meeting(app_factory: AppFactory) -> None:
     assert "River raised a hand" in public(await fake.say("ana", "!hand"))
     await fake.say("ben", "!hand raise")
     queued = public(await fake.say("cara", "!hand"))
-    assert "Hands up: 1. River, 2. ben, 3. cara." in queued
+    assert "Hands up: 1. River, 2. Birch, 3. a member." in queued
     passed = public(await fake.say("dan", "!pass"))
-    assert "dan passes this round, and that's fine" in passed and "Passed: 1." in passed
+    assert "A member passes this round, and that's fine" in passed and "Passed: 1." in passed
     again = await fake.say("ana", "!hand")
     assert again[0].where == "ephemeral" and "already up" in again[0].text
 
@@ -94,8 +104,8 @@ async def test_a_full_standard_meeting(app_factory: AppFactory) -> None:
     await app.scheduler.advance(timedelta(minutes=1, seconds=30))
     (nudge,) = dms(fake, "ana")
     assert "gentle note" in nudge and "2 minutes" in nudge
-    assert "**ben**" in public(await fake.say("fran", "!script next-speaker"))
-    assert "**cara**" in public(await fake.say("fran", "!script next-speaker"))
+    assert "**Birch**" in public(await fake.say("fran", "!script next-speaker"))
+    assert "**a member**" in public(await fake.say("fran", "!script next-speaker"))
     assert "No hands are up" in public(await fake.say("fran", "!script next-speaker"))
 
     status = await fake.say("fran", "!script status")
@@ -144,6 +154,7 @@ async def test_a_restart_mid_meeting_resumes_the_step_queue_and_timers(
 ) -> None:
     clock = VirtualClock(START)
     app, fake = await open_app(app_factory, clock=clock)
+    await named(fake, "ana", "ben", "cara")
     await fake.say("fran", "!script start standard")
     await fake.say("fran", "!script next")
     for name in ("ana", "ben", "cara"):
@@ -156,14 +167,14 @@ async def test_a_restart_mid_meeting_resumes_the_step_queue_and_timers(
     app2, fake2 = await open_app(app_factory, clock=later)
     status = (await fake2.say("fran", "!script status"))[0].text
     assert "step 2 of 7: **Check-in**" in status
-    assert "Sharing now: **ana**. Hands up: 1. ben, 2. cara." in status
+    assert "Sharing now: **Wren**. Hands up: 1. Birch, 2. Cove." in status
     assert [j for j, _ in app2.scheduler.planned("scripts.")] == [
         "scripts.1.speaker",
         "scripts.1.step",
     ]
     await app2.scheduler.advance(timedelta(minutes=1))
     assert len(dms(fake2, "ana")) == 1
-    assert "**ben**" in public(await fake2.say("fran", "!script next-speaker"))
+    assert "**Birch**" in public(await fake2.say("fran", "!script next-speaker"))
     await app2.scheduler.advance(timedelta(minutes=20))
     assert len(dms(fake2, "fran")) == 1
 
@@ -178,7 +189,7 @@ async def test_restart_on_postgresql(app_factory: AppFactory) -> None:
         await app.close()
         app2, fake2 = await open_app(app_factory, db_url=pg_url(), db_schema=schema)
         status = (await fake2.say("fran", "!script status"))[0].text
-        assert "Family & Friends" in status and "Hands up: 1. ana." in status
+        assert "Family & Friends" in status and "Hands up: 1. a member." in status
         assert "Passed: 1." in status
         await app2.close()
 
@@ -202,7 +213,7 @@ async def test_members_cannot_steer_and_other_meetings_facilitators_need_the_tie
     assert "step 1 of 7" in status
 
     second = await fake.say("mo", "!script start online")
-    assert "already running here" in second[0].text and "facilitated by fran" in second[0].text
+    assert "already running here" in second[0].text and "facilitated by a member" in second[0].text
 
     fake.tiers["gail"] = Tier.FACILITATOR
     assert "Check-in" in public(await fake.say("gail", "!script next"))
@@ -210,7 +221,7 @@ async def test_members_cannot_steer_and_other_meetings_facilitators_need_the_tie
 
     fake.tiers["gail"] = Tier.MEMBER
     started = await fake.say("gail", "!script start hosted-discussion Thursday group")
-    assert "Welcome to Thursday group. I'm gail" in public(started)
+    assert "Welcome to Thursday group. I'm a volunteer facilitator" in public(started)
     assert "Check-in" in public(await fake.say("gail", "!script next"))
 
 
@@ -233,7 +244,7 @@ async def test_buttons_do_what_the_commands_do_for_the_right_people(
     assert "earlier step" in stale[0].text
     assert "raised a hand" in public(await press("ana", "hand", 1))
     assert "passes this round" in public(await press("ben", "pass", 1))
-    assert "floor is yours, **ana**" in public(await press("fran", "speaker", 1))
+    assert "floor is yours, **a member**" in public(await press("fran", "speaker", 1))
     paused = await press("fran", "pause", 1)
     assert "paused" in public(paused)
     assert paused[0].message.actions[0].id == f"scripts:{run_id}:1:resume"
@@ -255,6 +266,7 @@ async def test_late_joiners_lowering_hands_and_pass_outside_a_round(
 ) -> None:
     _app, fake = await open_app(app_factory)
     fake.actor("lee")
+    await named(fake, "ana", "ben", "lee")
     await fake.say("fran", "!script start standard")
     early = await fake.say("ana", "!hand")
     assert "Hands are for rounds and open discussion" in early[0].text
@@ -262,10 +274,10 @@ async def test_late_joiners_lowering_hands_and_pass_outside_a_round(
     await fake.say("ana", "!hand")
     await fake.say("ben", "!hand")
     lowered = public(await fake.say("ana", "!hand lower"))
-    assert "ana lowered their hand." in lowered and "Hands up: 1. ben." in lowered
+    assert "Wren lowered their hand." in lowered and "Hands up: 1. Birch." in lowered
     assert "Your hand is not up" in (await fake.say("ana", "!hand lower"))[0].text
     added = public(await fake.say("fran", "!script add @lee"))
-    assert "lee is in the queue" in added and "1. ben, 2. lee" in added
+    assert "Lark is in the queue" in added and "1. Birch, 2. Lark" in added
     denied = await fake.say("ana", "!script add @lee")
     assert "Only this meeting's facilitator" in denied[0].text
     await fake.say("fran", "!script goto working_time")
@@ -279,6 +291,7 @@ async def test_late_joiners_lowering_hands_and_pass_outside_a_round(
 
 async def test_erasing_a_member_takes_them_out_of_the_queue(app_factory: AppFactory) -> None:
     app, fake = await open_app(app_factory)
+    await named(fake, "ana", "ben")
     await fake.say("fran", "!script start standard")
     await fake.say("fran", "!script next")
     await fake.say("ana", "!hand")
@@ -286,7 +299,7 @@ async def test_erasing_a_member_takes_them_out_of_the_queue(app_factory: AppFact
     await cog(app).delete_user_data("fake:ana")
     await cog(app).delete_user_data("fake:fran")
     status = (await fake.say("mo", "!script status"))[0].text
-    assert "Hands up: 1. ben." in status and "ana" not in status
+    assert "Hands up: 1. Birch." in status and "Wren" not in status
     assert "Facilitator: a former member." in status
     (run,) = await cog(app).service.all_runs()
     assert "fake:ana" not in run.names and "fake:fran" not in run.names
@@ -321,7 +334,45 @@ async def test_a_meetings_own_facilitator_may_run_its_script(app_factory: AppFac
     assert "Circle" in scheduled[0].text, scheduled
 
     started = await fake.say("gail", "!script start standard Circle")
-    assert "Welcome to Circle. I'm gail" in public(started)
+    assert "Welcome to Circle. I'm a volunteer facilitator" in public(started)
     assert "Check-in" in public(await fake.say("gail", "!script next"))
     refused = await fake.say("hal", "!script next")
     assert "Only this meeting's facilitator" in refused[0].text
+
+
+async def test_script_start_runs_the_meetings_own_script(app_factory: AppFactory) -> None:
+    """Named or starting here within the hour, a meeting's script is the one that runs; a
+    meeting that is over does not hold its script back."""
+    app = await app_factory(
+        make_config(cogs={"enabled": ["general", "meetings", "scripts"]}),
+        clock=VirtualClock(START),
+    )
+    fake = FakePlatform(app)
+    app.add_transport(fake)
+    fake.actor("fran", Tier.FACILITATOR)
+    fake.actor("mo", Tier.MODERATOR)
+    fake.actor("gail", Tier.MEMBER)
+    await fake.say("mo", "!script copy standard mine")
+    await fake.say("mo", "!script copy online later")
+    await fake.say("fran", '!meeting schedule Circle "2026-12-01 18:30" 60m zone:UTC script:mine')
+    await fake.say(
+        "fran",
+        '!meeting schedule Evening "2026-12-03 19:00" 60m zone:UTC script:later facilitator:gail',
+    )
+    refused = (await fake.say("mo", "!script delete later"))[0].text
+    assert "`later` is the script of a meeting: **Evening** (#2)." in refused
+
+    started = public(await fake.say("fran", "!script start"))  # 30 minutes before Circle
+    assert "Welcome to Circle." in started
+    (run,) = await cog(app).service.all_runs()
+    assert run.script_name == "mine" and run.meeting == "Circle"
+    await fake.say("fran", "!script end")
+
+    named = public(await fake.say("gail", "!script start meeting:Evening"))  # its facilitator
+    assert "thanks for joining online" in named
+    (run,) = await cog(app).service.all_runs()
+    assert run.script_name == "later"
+    await fake.say("gail", "!script end")
+
+    await app.scheduler.advance(timedelta(hours=2))  # Circle is over
+    assert "Deleted the script **mine**." in (await fake.say("mo", "!script delete mine"))[0].text
