@@ -315,6 +315,13 @@ class Forgotten:
     def __bool__(self) -> bool:
         return bool(self.withdrawn or self.removed or self.waiting or self.refused)
 
+    def add(self, other: Forgotten) -> None:
+        """Count `other`'s outcomes with these (in place): one note for several forgets."""
+        self.withdrawn += other.withdrawn
+        self.removed.extend(other.removed)
+        self.waiting.extend(other.waiting)
+        self.refused.extend(other.refused)
+
     def note(self) -> str:
         """One or two sentences for the member about messages already sent, or "" if none."""
         parts: list[str] = []
@@ -1025,9 +1032,11 @@ class Outbox:
         which are no longer edited and lose their text (their platform copy stays as posted).
 
         `keys_under`: key prefixes (a deleted owner's, `meetings.12.ab34cd56.`) whose rows go
-        too whatever their state, settled ones included; only for an owner that will never plan
-        those keys again. `retract=False` only drops the rows, for where the bot can delete
-        nothing any more (a community it was removed from). One statement per kind of
+        too whatever their state, settled ones included, except a deletion on the platform
+        still to do (a `retract` row, which carries nothing but where to delete: it stays until
+        done); only for an owner that will never plan those keys again. `retract=False` only
+        drops the rows, `retract` ones too, for where the bot can delete nothing any more (a
+        community it was removed from). One statement per kind of
         reference (per `VARS_CHUNK` of them), not one per reference. Never raises for a
         platform's failure: a message that could not be deleted yet is tried again later and
         reported in `Forgotten.waiting`.
@@ -1046,11 +1055,12 @@ class Outbox:
                     for item_id, status in rows:
                         (pending if status == "pending" else sent).add(item_id)
             for prefixes in _chunks(sorted(set(keys_under)), PREFIX_CHUNK):
-                rows = await session.execute(
-                    select(OutboxItem.id, OutboxItem.status).where(
-                        or_(*(OutboxItem.key.startswith(p, autoescape=True) for p in prefixes))
-                    )
+                under = select(OutboxItem.id, OutboxItem.status).where(
+                    or_(*(OutboxItem.key.startswith(p, autoescape=True) for p in prefixes))
                 )
+                if retract:  # a deletion still to do is done, not dropped
+                    under = under.where(OutboxItem.status != RETRACT)
+                rows = await session.execute(under)
                 for item_id, status in rows:
                     (pending if status == "pending" else sent).add(item_id)
             retracting: set[int] = set()

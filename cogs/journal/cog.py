@@ -1067,19 +1067,20 @@ class JournalCog(Cog, GroupJournal):
             await self.outbox.forget(OutboxRef(RefKind.JOURNAL_ENTRY, clean_code(code)))
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase entries (group posts too), feedback they wrote, group memberships, invites."""
+        """Erase entries (group posts too), feedback they wrote, group memberships, invites.
+
+        What the outbox carries of them goes first, while the rows still say what that is:
+        pending messages are withdrawn, sent ones (feed posts, feedback notices) deleted on
+        the platform, now or by later delivery passes until the platform allows it."""
+        entries, feedback = await self.service.codes_of(actor_key)
+        await self.outbox.forget(*_carried(entries, feedback), keys_under=_feed_keys(entries))
         await self.service.delete_user_data(actor_key)
 
     async def delete_community_data(self, community_id: int) -> None:
         """Entries written there (with their feedback and feed posts) and its groups."""
-        codes = await self.service.delete_community_data(community_id)
+        entries, feedback = await self.service.delete_community_data(community_id)
         await self.outbox.forget(
-            *(
-                OutboxRef(kind, code)
-                for code in codes
-                for kind in (RefKind.JOURNAL_ENTRY, RefKind.JOURNAL_FEED_POST, RefKind.FEEDBACK)
-            ),
-            retract=False,
+            *_carried(entries, feedback), retract=False, keys_under=_feed_keys(entries)
         )
 
     async def export_user_data(self, actor_key: str) -> dict[str, Any]:
@@ -1090,6 +1091,26 @@ class JournalCog(Cog, GroupJournal):
 def _with(answer: str, note: str) -> str:
     """The answer, then what happened to messages already sent (when anything did)."""
     return f"{answer} {note}" if note else answer
+
+
+def _carried(entries: list[str], feedback: list[str]) -> list[OutboxRef]:
+    """The outbox references of these entries (anything quoting them, their feed posts) and of
+    this feedback."""
+    return [
+        *(
+            OutboxRef(kind, code)
+            for code in entries
+            for kind in (RefKind.JOURNAL_ENTRY, RefKind.JOURNAL_FEED_POST)
+        ),
+        *(OutboxRef(RefKind.FEEDBACK, code) for code in feedback),
+    ]
+
+
+def _feed_keys(entries: list[str]) -> tuple[str, ...]:
+    """Key prefixes of these entries' feed posts (`journal.feed.<code>`, and after an edit
+    `journal.feed.<code>.<when>`; entry codes all have one length, so no code's prefix is
+    another's): their settled rows, which keep no references, go too."""
+    return tuple(f"journal.feed.{code}" for code in entries)
 
 
 def _community(community_id: int | None) -> tuple[OutboxRef, ...]:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.core import (
     Clock,
     NotFound,
-    OutboxItem,
     Page,
     UserError,
     _,
@@ -1017,10 +1016,12 @@ class JournalService:
                 "invites": [export_row(r) for r in invites],
             }
 
-    async def delete_community_data(self, community_id: int) -> list[str]:
-        """Erase the entries written in the community or its groups (with their feedback, search
-        words and feed posts) and its groups with their members and invites; returns the codes
-        of the entries and feedback erased (for the outbox to forget)."""
+    async def delete_community_data(self, community_id: int) -> tuple[list[str], list[str]]:
+        """Erase the entries written in the community or its groups (with their feedback and
+        search words) and its groups with their members and invites; returns the codes of the
+        entries and of the feedback erased, for the outbox to forget what it carried of them
+        (their feed posts too): the outbox's rows are its own, only `Outbox.forget` removes
+        them."""
         async with self._sessions.begin() as session:
             groups = list(
                 await session.scalars(
@@ -1033,9 +1034,10 @@ class JournalService:
             ).all()
             ids = [entry_id for entry_id, _code in entries]
             codes = [code for _entry_id, code in entries]
+            feedback: list[str] = []
             for start in range(0, len(ids), SEARCH_CHUNK):
                 chunk = ids[start : start + SEARCH_CHUNK]
-                codes.extend(
+                feedback.extend(
                     await session.scalars(
                         select(JournalFeedback.code).where(JournalFeedback.entry_id.in_(chunk))
                     )
@@ -1047,11 +1049,6 @@ class JournalService:
                     delete(JournalFeedback).where(JournalFeedback.entry_id.in_(chunk))
                 )
                 await session.execute(delete(JournalEntry).where(JournalEntry.id.in_(chunk)))
-            for start in range(0, len(entries), SEARCH_CHUNK):  # feed posts carried the text
-                feed_keys = [
-                    f"journal.feed.{c}" for _i, c in entries[start : start + SEARCH_CHUNK]
-                ]
-                await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(feed_keys)))
             if groups:
                 await session.execute(
                     delete(JournalGroupMember).where(JournalGroupMember.group_id.in_(groups))
@@ -1060,24 +1057,36 @@ class JournalService:
                     delete(JournalInvite).where(JournalInvite.group_id.in_(groups))
                 )
                 await session.execute(delete(JournalGroup).where(JournalGroup.id.in_(groups)))
-        return codes
+        return codes, feedback
+
+    async def codes_of(self, actor_key: str) -> tuple[list[str], list[str]]:
+        """The codes of the person's entries and of the feedback they wrote: what the outbox's
+        messages with their words carry (feed posts, feedback notices), to be forgotten, and
+        deleted on the platform, before the rows go (`delete_user_data`)."""
+        async with self._sessions() as session:
+            entries = list(
+                await session.scalars(
+                    select(JournalEntry.code).where(JournalEntry.author_key == actor_key)
+                )
+            )
+            feedback = list(
+                await session.scalars(
+                    select(JournalFeedback.code).where(JournalFeedback.author_key == actor_key)
+                )
+            )
+        return entries, feedback
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase entries (group posts too), feedback they wrote, memberships and invites."""
+        """Erase entries (group posts too), feedback they wrote, memberships and invites.
+
+        The outbox's messages with their words are not touched here: the cog forgets them
+        first (`codes_of`), so sent ones are deleted on the platform, not merely forgotten."""
         async with self._sessions.begin() as session:
             ids = list(
                 await session.scalars(
                     select(JournalEntry.id).where(JournalEntry.author_key == actor_key)
                 )
             )
-            codes = list(
-                await session.scalars(
-                    select(JournalEntry.code).where(JournalEntry.author_key == actor_key)
-                )
-            )
-            for start in range(0, len(codes), SEARCH_CHUNK):  # feed posts carried the text
-                feed_keys = [f"journal.feed.{c}" for c in codes[start : start + SEARCH_CHUNK]]
-                await session.execute(delete(OutboxItem).where(OutboxItem.key.in_(feed_keys)))
             for start in range(0, len(ids), SEARCH_CHUNK):
                 chunk = ids[start : start + SEARCH_CHUNK]
                 await session.execute(

@@ -2353,7 +2353,8 @@ class MeetingService:
             self._plan_due.pop(meeting_id, None)
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Erase RSVPs and reminder choices; drop them as facilitator; anonymise authorship."""
+        """Erase RSVPs and reminder choices; drop them as facilitator; anonymise authorship;
+        plan the meetings they were counted or named in again (their posts too)."""
         async with self._sessions() as session:
             fac_ids = set(
                 await session.scalars(
@@ -2396,9 +2397,10 @@ class MeetingService:
                     .where(Meeting.id.in_(fac_ids))
                     .values(revision=Meeting.revision + 1, revised_at=self.now)
                 )
-        for meeting_id in sorted(fac_ids):  # announcements named them: plan again without
-            again = await self.get(meeting_id)
-            if again is not None and not again.cancelled:
+        # Announcements named them or counted them: plan again without, the path every RSVP
+        # change takes (`unrsvp`), which also brings the posts already sent up to date.
+        for meeting_id in sorted(fac_ids | set(rsvped)):
+            with contextlib.suppress(NotFound):  # deleted meanwhile
                 await self._replan(meeting_id)
 
 

@@ -279,9 +279,16 @@ class PrivacyService:
     async def erase(self, actor_key: str) -> Forgotten:
         """Every cog's deletion hook, then the core's rows, then free space is overwritten.
 
+        Messages with the person's words or name are forgotten first, before any hook runs:
+        every such message carries them (`OutboxRef.member`), and while nothing is deleted yet,
+        every sent one that can be taken back is still on record, so it is deleted on the
+        platform (now, or by later delivery passes until the platform allows it) whatever a
+        hook then removes. Once more at the end, for anything planned meanwhile.
+
         Returns what happened to messages already posted with the person's words or name
         (deleted on the platform now, or later once it is reachable).
         """
+        gone = await self.outbox.forget(OutboxRef.member(actor_key))
         for cog in self.every_cog():
             await cog.delete_user_data(actor_key)
         async with self._sessions.begin() as session:
@@ -290,7 +297,7 @@ class PrivacyService:
                 .where(AuditEntry.actor_key == actor_key)
                 .values(actor_key=FORMER_MEMBER)
             )
-        gone = await self.outbox.forget(OutboxRef.member(actor_key))
+        gone.add(await self.outbox.forget(OutboxRef.member(actor_key)))
         await scrub_free_space(self.db)
         return gone
 
