@@ -58,7 +58,11 @@ async def test_a_member_a_facilitator_and_a_moderator_see_their_own_commands(
     # The README's table says the same, tier by tier.
     by_tier: dict[str, set[str]] = {}
     for spec in app.registry.specs:
-        names = {adapter.command_words(spec.path)[0]} | {a[0] for a in spec.aliases if len(a) == 1}
+        names = {adapter.command_words(spec.path)[0]} | {
+            a[0]
+            for a in spec.aliases
+            if len(a) == 1 and (spec.slash_aliases is None or a[0] in spec.slash_aliases)
+        }
         by_tier.setdefault(spec.tier.name.lower(), set()).update(names)
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     table = {
