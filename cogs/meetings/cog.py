@@ -72,6 +72,9 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # What a `when` option is typed as; a reading of a line that puts other words there does not
 # count when deciding which meeting the words name (`Option.shape`).
 WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
+# What a last date (`until`) is typed as: an unnamed date may fill it, nothing else unnamed
+# that reads as a date, time or length is taken there (`Option.shape`).
+DATE_SHAPE = r"\d{4}-\d{1,2}-\d{1,2}"
 # A reminder is never a meeting's date nor `next`/`all` (words for `when` that fell to it);
 # its words are otherwise free (the suggestions are shown in the member's language)
 REMINDER_SHAPE = r"(?!(?:next|all|series)\b)(?!.*\d{4}-\d{1,2}-\d{1,2}).+"
@@ -119,7 +122,13 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
             required=False,
             max_length=200,
         ),
-        Option("until", OptionType.STRING, "Last date, e.g. 2027-06-30", required=False),
+        Option(
+            "until",
+            OptionType.STRING,
+            "Last date, e.g. 2027-06-30",
+            required=False,
+            shape=DATE_SHAPE,
+        ),
         Option(
             "count",
             OptionType.INTEGER,
