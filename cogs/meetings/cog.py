@@ -675,10 +675,14 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 self.clock.now(),
                 country=ctx.country,
             )
-        rule = view.rrule
+        rule, days_note = view.rrule, None
+        if repeat is None and start_local.date() != view.start_local.date():
+            # a day the rule took from the old start follows the new one; others are named
+            rule = recurrence.follow_start(view.rrule, view.start_local, start_local)
+            days_note = recurrence.kept_days(rule, start_local)
         if repeat is not None or until is not None or count is not None:
             rule = parse_repeat(
-                repeat if repeat is not None else (view.rrule or "none"),
+                repeat if repeat is not None else (rule or "none"),
                 start_local,
                 until=parse_date(until) if until else None,
                 count=count,
@@ -720,7 +724,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             remove=[remove_facilitator.key] if remove_facilitator else [],
         )
         changed = (rule, start_local) != (view.rrule, view.start_local)
-        note = recurrence.interval_warning(rule, start_local) if changed else None
+        notes = [days_note, recurrence.interval_warning(rule, start_local) if changed else None]
+        note = " ".join(n for n in notes if n) or None
         await ctx.reply(self._summary(render.updated_heading(), fresh, note))
 
     @command(
