@@ -667,6 +667,13 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Change a meeting; what was already announced for the old time is withdrawn."""
         view = await self._managed(ctx, meeting)
         start_local, zone_name = view.start_local, view.timezone
+        words = (start or "").split()
+        if words and _TIME_ALONE.fullmatch(words[0]) and len(words) == 1:
+            # a time alone (`edit Circle 20:00`): the series' next day at that time, as `move`
+            # reads it, not today (which would move a weekly series to today's weekday)
+            coming = view.next_occurrence(self.clock.now())
+            day = coming.start.astimezone(view.zone).date() if coming else view.start_local
+            start = f"{day:%Y-%m-%d} {words[0]}"
         if start is not None or zone is not None:
             start_local, zone_name = parse_start(
                 start or f"{view.start_local:%Y-%m-%d %H:%M}",

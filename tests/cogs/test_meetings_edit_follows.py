@@ -162,6 +162,18 @@ async def test_a_weekly_wednesday_series_moved_to_a_thursday_meets_on_thursdays(
     assert set(after) == {3}
 
 
+async def test_a_time_alone_changes_the_time_and_keeps_the_day(app_factory: AppFactory) -> None:
+    """`edit Circle 20:00` (a time alone, now read as `start`) is the series' next day at that
+    time, as `move` reads it; read as today it would move a weekly series to a Monday."""
+    app, fake = await circle(app_factory, clock=VirtualClock(START))
+    await fake.say("fac", '!meeting schedule Circle "2026-12-08 19:00" 60m repeat:weekly zone:UTC')
+    for typed, hour in (("20:00", 20), ("start:7pm", 19)):
+        said = await fake.say("fac", f"!meeting edit Circle {typed}")
+        assert "every week on Tue" in public(said), said
+        view = await cog(app).service.find(1, "Circle")
+        assert view.start_local == datetime(2026, 12, 8, hour, 0), typed
+
+
 # --- posts made before a meeting, once it began -------------------------------------------
 
 
