@@ -94,11 +94,16 @@ class Option:
     # On text platforms: a regular expression (matched whole, any case) a value typed in words
     # must fit for a reading of the line that puts it here to count, when the leading words
     # could fill an `Option.names` option in several ways (`next|all|\d{4}-\d{1,2}-\d{1,2}`
-    # for a meeting's date). It only weighs readings; it never refuses a value.
+    # for a meeting's date). An unnamed word that reads as a date, time, length of time or
+    # person (`bot.core.convert.reads_as`) fills this option only when it fits the shape, and
+    # otherwise passes on to a later optional option that takes it. It only weighs readings
+    # and places words; it never refuses a value.
     shape: str | None = None
     # On text platforms: a date and a time of day typed as separate words (`2026-12-10 19:00`,
     # `tomorrow 7pm`, `next tue 19:00`, a zone such as `Europe/Berlin` after them) fill this
-    # option together, as one moment, without quotes.
+    # option together, as one moment, without quotes. An unnamed word that reads as a date or
+    # time passes over optional options that take no such word to the first one that does:
+    # never into a free-text option such as a title (`bot.core.convert._assign`).
     moment: bool = False
     # A cog method `(ctx, value) -> None` raising `UserError` when the value names nothing or
     # several things (a meeting reference): when a later required option is missing, it runs

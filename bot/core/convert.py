@@ -5,6 +5,8 @@ of any keyboard ("..." '...' “...” „...“ ”...” «...») for values w
 into the last text option, so `!journal write I had a good day` needs no quotes. An unknown
 `key:value` is refused, not taken as a value (in free text, only a near miss of an option).
 A date and its time of day need no quotes where an option takes a moment (`2026-12-10 19:00`).
+An unnamed word that reads as a date, time, length of time or person goes to the next optional
+option that takes such a word, never into free text such as a title (`_assign`).
 When the leading words could name either of two things (meetings `Circle` and `Circle next`:
 `move Circle next 2026-12-10 19:00`), nothing is guessed: the member is asked which.
 
@@ -147,7 +149,6 @@ def bind_text(
     """
     values: dict[str, str] = {}
     positional: list[Token] = []
-    greedy_name: str | None = None
     names = {o.name for o in spec.options}
     files = [o.name for o in spec.options if o.type is OptionType.ATTACHMENT]
     worded = [o for o in spec.options if o.type is not OptionType.ATTACHMENT]
@@ -176,26 +177,18 @@ def bind_text(
             positional.append(tok)
     free = [o for o in worded if o.name not in values]
     free, positional = _known_words(free, positional, known or {}, text)
-    positional = _join_moments(free, positional)
-    if len(positional) > len(free):
-        last = free[-1] if free else None
-        if last is None or last.type is not OptionType.STRING:
-            extra = " ".join(t.value for t in positional[len(free) :])
-            raise ArgumentError(
-                _("Too many values for `{command}`: {extra}").format(
-                    command=spec.name, extra=extra[:80]
-                )
+    bound, extra = _assign(free, positional, spec.options)
+    if extra:
+        raise ArgumentError(
+            _("Too many values for `{command}`: {extra}").format(
+                command=spec.name, extra=" ".join(t.value for t in extra)[:80]
             )
-        first = positional[len(free) - 1]
-        values[last.name] = text[first.start : positional[-1].end]
-        greedy_name = last.name
-        free, positional = free[:-1], positional[: len(free) - 1]
-    for option, tok in zip(free, positional, strict=False):
-        values[option.name] = tok.value
+        )
+    for option, run in bound:
+        # several words: the last free-text option keeps the rest of the line as typed
+        values[option.name] = text[run[0].start : run[-1].end] if len(run) > 1 else run[0].value
         if filled is not None:
             filled.append(option.name)
-    if filled is not None and greedy_name is not None:
-        filled.append(greedy_name)
     return values
 
 
@@ -380,8 +373,10 @@ def _readings(words: list[Token], names: Iterable[str], later: list[Option]) -> 
         fit = _fills(later, words[n:])
         if fit == "fits" or (fit == "few" and whole_run):
             text = " ".join(t.value for t in run)
-            rest = _join_moments(later, words[n:])
-            missing = next((o.name for o in later[len(rest) :] if o.required), "")
+            try:
+                missing = _missing(later, _assign(later, words[n:])[0])
+            except Misread:
+                missing = ""
             found.append(Reading(text, meant, n, run[0].start, run[-1].end, missing))
     # The start of a name whose words go on to be that name whole is no reading of its own:
     # `circle circle next 19:00` never takes `next` as the date of `circle circle next`.
@@ -417,23 +412,27 @@ def _rank(reading: Reading) -> tuple[bool, bool, int]:
 
 
 def _fills(options: list[Option], words: list[Token]) -> Literal["fits", "few", "many", "odd"]:
-    """Whether `words` fill `options` in order (dates and times joined as `_join_moments`
-    does): `fits`, too `few` for the required ones, too `many` (and no last free-text option
-    to take them), or `odd` (a word that cannot be what its option takes)."""
-    words = _join_moments(options, words)
-    needed = max((i + 1 for i, o in enumerate(options) if o.required), default=0)
-    if len(words) < needed:
+    """Whether `words` fill `options` as `_assign` binds them: `fits`, too `few` for the
+    required ones, too `many` (and no last free-text option to take them), or `odd` (a word
+    that cannot be what its option takes, or one `_assign` would ask about)."""
+    try:
+        bound, extra = _assign(options, words)
+    except Misread:
+        return "odd"
+    if _missing(options, bound):
         return "few"
-    greedy = bool(options) and options[-1].type is OptionType.STRING
-    if len(words) > len(options) and not greedy:
+    if extra:
         return "many"
-    values = [t.value for t in words]
-    if len(values) > len(options):  # the last free-text option takes the rest, as bound
-        values[len(options) - 1 :] = [" ".join(values[len(options) - 1 :])]
-    for option, value in zip(options, values, strict=False):
-        if not _plausible(option, value):
+    for option, run in bound:
+        if not _plausible(option, " ".join(t.value for t in run)):
             return "odd"
     return "fits"
+
+
+def _missing(options: list[Option], bound: list[tuple[Option, tuple[Token, ...]]]) -> str:
+    """The first required option of `options` no word was bound to ("" when none)."""
+    given = {option.name for option, _run in bound}
+    return next((o.name for o in options if o.required and o.name not in given), "")
 
 
 def _plausible(option: Option, value: str) -> bool:
@@ -467,7 +466,7 @@ _DAY_NAME = (
     r"sat(?:urday)?|sun(?:day)?)\.?"
 )
 _DATE_WORD = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?|today|tomorrow|tonight|"
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4}|\.)?|today|tomorrow|tonight|"
     + _DAY_NAME,
     re.IGNORECASE,
 )
@@ -478,24 +477,180 @@ _TIME_WORD = re.compile(
 )
 
 
-def _join_moments(options: list[Option], words: list[Token]) -> list[Token]:
-    """`words` with a date and the time of day after it (`2026-12-10 19:00`, `tomorrow 7pm`,
-    `next tue 19:00`, and a zone such as `Europe/Berlin` or `UTC` after those) made one word
-    where they fall to an `Option.moment` option, so a moment needs no quotes. The option's
-    own name typed unquoted where its value would begin, with words after it, is a connecting
-    word and is dropped (`move Circle next to 2026-12-10 20:00`: `to`); quoted, it is a value."""
+def _assign(
+    options: list[Option], words: list[Token], every: Iterable[Option] = ()
+) -> tuple[list[tuple[Option, tuple[Token, ...]]], list[Token]]:
+    """Which unnamed `words` fill which of `options` (in order), and the words left over.
+
+    Words go to the options in order, except that a word that reads as a date or time, a
+    length of time or a person (`reads_as`) passes over optional options that do not take
+    such a word (`takes`) to the next one that does, so `edit Circle "2026-12-01 20:00"` sets
+    `start`, never the title. Where no option after it takes it and the option it falls to is
+    free text (`free_text`) while some option of the command (`every`) would take it,
+    `Misread` is raised: the member is asked, nothing is guessed. A date and the time of day
+    after it (`2026-12-10 19:00`, `tomorrow 7pm`, `next tue 19:00`, and a zone such as
+    `Europe/Berlin` or `UTC` after those) are one word where they fall to an `Option.moment`
+    option, so a moment needs no quotes; such an option's own name typed unquoted where its
+    value would begin, with words after it, is a connecting word and is dropped (`move Circle
+    next to 2026-12-10 20:00`: `to`); quoted, it is a value. When more words are left than
+    options, the last option takes them all when it takes free words (a run of several
+    tokens)."""
+    every = tuple(every) or tuple(options)
     out = list(words)
-    for index, option in enumerate(options):
-        if index >= len(out):
+    bound: list[tuple[Option, tuple[Token, ...]]] = []
+    i = k = 0
+    while k < len(out) and i < len(options):
+        option = options[i]
+        if option.moment and k + 1 < len(out) and _is_lead(out[k], option):
+            del out[k]
+        last = i == len(options) - 1
+        greedy = last and option.type is OptionType.STRING and len(out) - k > 1
+        if greedy and (not option.moment or _moment_size(out[k : k + 4]) < len(out) - k):
+            rest = tuple(out[k:])
+            if not option.required:
+                _check_misread(option, " ".join(t.value for t in rest), every)
+            bound.append((option, rest))
+            k = len(out)
             break
-        if option.moment and index + 1 < len(out) and _is_lead(out[index], option):
-            del out[index]
-        size = _moment_size(out[index : index + 4]) if option.moment else 1
-        if size > 1:
-            run = out[index : index + size]
-            value = " ".join(t.value for t in run)
-            out[index : index + size] = [Token(value, run[0].start, run[-1].end, False)]
-    return out
+        size = _moment_size(out[k : k + 4])
+        joined, word, target = _merged(out[k : k + size]), out[k], i
+        if option.moment:
+            word = joined
+        if not option.required and not takes(option, word.value):
+            reachable = options[i + 1 : _next_required(options, i + 1)]
+            joins = size > 1 and not option.moment
+            moment = next((o for o in reachable if o.moment), None) if joins else None
+            fit = next((o for o in reachable if takes(o, word.value)), None)
+            if moment is not None:
+                target, word = options.index(moment), joined
+            elif fit is not None:
+                target = options.index(fit)
+            else:
+                _check_misread(option, joined.value, every)
+        bound.append((options[target], (word,)))
+        k += size if word is joined else 1
+        i = target + 1
+    return bound, out[k:]
+
+
+def _merged(run: list[Token]) -> Token:
+    """The words of `run` as one unquoted word (a date and its time of day)."""
+    if len(run) == 1:
+        return run[0]
+    return Token(" ".join(t.value for t in run), run[0].start, run[-1].end, False)
+
+
+def _next_required(options: list[Option], start: int) -> int:
+    """The index of the first required option from `start` on (`len(options)` if none): an
+    unnamed word never passes over a required option."""
+    return next((j for j in range(start, len(options)) if options[j].required), len(options))
+
+
+# What an unnamed word may read as (`reads_as`), in the words a refusal uses
+_READS_AS = {
+    "moment": lambda: _("a date or time"),
+    "duration": lambda: _("a length of time"),
+    "person": lambda: _("a person"),
+}
+_SINGLE_DATE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4}|\.)?|today|tomorrow|tonight",
+    re.IGNORECASE,
+)
+_PERSON = re.compile(r"<@!?\d+>|@[^\s@:]+(?::\S+)?")
+_UNIT_DURATION = re.compile(r"(?:\d+\s*(?:d|h|m)[a-z]*\s*)+", re.IGNORECASE)
+
+
+def reads_as(value: str) -> frozenset[str]:
+    """What a typed value reads as, whole: `moment` (a date, a time of day, or both: `2026-12-01
+    20:00`, `tomorrow`, `7pm`, `next tue 19:00`; a weekday's name alone is a word), `duration`
+    (a length with its unit: `90m`, `1h30m`; a bare number is a number) and/or `person` (a
+    mention: `@ana`, `<@123>`, `@ana:example.org`). Empty for other words."""
+    text = " ".join(value.split())
+    kinds: set[str] = set()
+    words = [Token(w, 0, 0, False) for w in text.split(" ")] if text else []
+    if len(words) == 1:
+        if _SINGLE_DATE.fullmatch(text) or _TIME_WORD.fullmatch(text):
+            kinds.add("moment")
+    elif len(words) > 1 and (
+        _moment_size(words) == len(words) or (len(words) == 2 and _NEXT_WEEKDAY.fullmatch(text))
+    ):
+        kinds.add("moment")
+    if _UNIT_DURATION.fullmatch(text):
+        try:
+            parse_duration(text)
+            kinds.add("duration")
+        except UserError:
+            pass
+    if _PERSON.fullmatch(text):
+        kinds.add("person")
+    return frozenset(kinds)
+
+
+def free_text(option: Option) -> bool:
+    """Whether an option takes any words, with nothing about them weighed: a string that is
+    no moment, has no `shape`, names nothing known, and is not the member's own words (those
+    are theirs, whatever they read as)."""
+    return option.type is OptionType.STRING and not (
+        option.moment or option.shape or option.names or option.known_only or option.private_text
+    )
+
+
+def takes(option: Option, value: str) -> bool:
+    """Whether an unnamed word that reads as something (`reads_as`) is the kind of word
+    `option` takes: one fitting its `shape`; a date or time for a moment or a date and time; a
+    length of time for a duration; a mention for a person or a role. False for free text and
+    for words that read as nothing."""
+    kinds = reads_as(value)
+    if not kinds:
+        return False
+    if option.shape is not None:
+        return re.fullmatch(option.shape, value.strip(), re.IGNORECASE) is not None
+    if option.moment or option.type is OptionType.DATETIME:
+        return "moment" in kinds
+    if option.type is OptionType.DURATION:
+        return "duration" in kinds
+    if option.type in (OptionType.USER, OptionType.ROLE):
+        return "person" in kinds
+    return False
+
+
+class Misread(ArgumentError):
+    """An unnamed word that reads as a date, a length of time or a person fell to a free-text
+    option while another option of the command takes such words: nothing is guessed."""
+
+
+def _check_misread(option: Option, value: str, every: Iterable[Option]) -> None:
+    """Raise `Misread` when `value`, unnamed, would fill the free-text `option` though it
+    reads as something another of `every` takes."""
+    if not free_text(option):
+        return
+    kinds = reads_as(value)
+    other = next((o for o in every if o is not option and takes(o, value)), None)
+    if not kinds or other is None:
+        return
+    what = _READS_AS[sorted(kinds)[0]]()
+    word = value[:60].replace("`", "'")  # shown in code spans
+    raise Misread(
+        _(
+            "I read `{word}` as {what}, not as `{option}` ({description}), so I have changed "
+            'nothing. Did you mean `{other}:"{word}"`? To give `{option}` those words, name it: '
+            '`{option}:"{word}"`.'
+        ).format(
+            word=word,
+            what=what,
+            option=option.name,
+            description=lower_first(option.description),
+            other=other.name,
+        )
+    )
+
+
+def lower_first(text: str) -> str:
+    """`New date and time` as `new date and time`, to follow on in a sentence; a word in
+    capitals (`IANA time zone`) keeps them."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _is_lead(token: Token, option: Option) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.core.commands import AutocompleteFn, Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder, system_now
-from bot.core.convert import AmbiguousWords, bind_text, convert_option
+from bot.core.convert import AmbiguousWords, bind_text, convert_option, lower_first
 from bot.core.dialogue import ACTION_PREFIX, Dialogues
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
 from bot.core.hooks import TextCheck, TextChecks, Written
@@ -353,7 +353,7 @@ class Dispatcher:
                     ).format(
                         command=spec.name,
                         name=option.name,
-                        description=_lower_first(option.description),
+                        description=lower_first(option.description),
                         prefix=ctx.prefix,
                     )
                 )
@@ -1122,14 +1122,6 @@ def _after_words(body: str, count: int) -> str:
         parts = rest.split(None, 1)
         rest = parts[1] if len(parts) > 1 else ""
     return rest
-
-
-def _lower_first(text: str) -> str:
-    """`New date and time` as `new date and time`, to follow on in a sentence; a word in
-    capitals (`IANA time zone`) keeps them."""
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        return text[0].lower() + text[1:]
-    return text
 
 
 def _unnamed_hint(

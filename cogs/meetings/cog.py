@@ -73,6 +73,9 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # What a `when` option is typed as; a reading of a line that puts other words there does not
 # count when deciding which meeting the words name (`Option.shape`).
 WHEN_SHAPE = r"next|all|series|\d{4}-\d{1,2}-\d{1,2}"
+# What a last date (`until`) is typed as: an unnamed date may fill it, nothing else unnamed
+# that reads as a date, time or length is taken there (`Option.shape`).
+DATE_SHAPE = r"\d{4}-\d{1,2}-\d{1,2}"
 # A reminder is never a meeting's date nor `next`/`all` (words for `when` that fell to it);
 # its words are otherwise free (the suggestions are shown in the member's language)
 REMINDER_SHAPE = r"(?!(?:next|all|series)\b)(?!.*\d{4}-\d{1,2}-\d{1,2}).+"
@@ -120,7 +123,13 @@ def _timing_options(required: bool) -> tuple[Option, ...]:
             required=False,
             max_length=200,
         ),
-        Option("until", OptionType.STRING, "Last date, e.g. 2027-06-30", required=False),
+        Option(
+            "until",
+            OptionType.STRING,
+            "Last date, e.g. 2027-06-30",
+            required=False,
+            shape=DATE_SHAPE,
+        ),
         Option(
             "count",
             OptionType.INTEGER,
@@ -680,6 +689,13 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Change a meeting; what was already announced for the old time is withdrawn."""
         view = await self._managed(ctx, meeting)
         start_local, zone_name = view.start_local, view.timezone
+        words = (start or "").split()
+        if words and _TIME_ALONE.fullmatch(words[0]) and len(words) == 1:
+            # a time alone (`edit Circle 20:00`): the series' next day at that time, as `move`
+            # reads it, not today (which would move a weekly series to today's weekday)
+            coming = view.next_occurrence(self.clock.now())
+            day = coming.start.astimezone(view.zone).date() if coming else view.start_local
+            start = f"{day:%Y-%m-%d} {words[0]}"
         if start is not None or zone is not None:
             start_local, zone_name = parse_start(
                 start or f"{view.start_local:%Y-%m-%d %H:%M}",
@@ -688,10 +704,14 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 self.clock.now(),
                 country=ctx.country,
             )
-        rule = view.rrule
+        rule, days_note = view.rrule, None
+        if repeat is None and start_local.date() != view.start_local.date():
+            # a day the rule took from the old start follows the new one; others are named
+            rule = recurrence.follow_start(view.rrule, view.start_local, start_local)
+            days_note = recurrence.kept_days(rule, start_local)
         if repeat is not None or until is not None or count is not None:
             rule = parse_repeat(
-                repeat if repeat is not None else (view.rrule or "none"),
+                repeat if repeat is not None else (rule or "none"),
                 start_local,
                 until=parse_date(until) if until else None,
                 count=count,
@@ -733,7 +753,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             remove=[remove_facilitator.key] if remove_facilitator else [],
         )
         changed = (rule, start_local) != (view.rrule, view.start_local)
-        note = recurrence.interval_warning(rule, start_local) if changed else None
+        notes = [days_note, recurrence.interval_warning(rule, start_local) if changed else None]
+        note = " ".join(n for n in notes if n) or None
         await ctx.reply(self._summary(render.updated_heading(), fresh, note))
 
     @command(

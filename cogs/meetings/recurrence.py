@@ -923,3 +923,96 @@ def interval_warning(rule_text: str, start_local: datetime) -> str | None:
         first=shown(first),
         expected=shown(expected),
     )
+
+
+def _nth_in_month(day: date) -> int:
+    """Which of its weekday in its month `day` is: 1 for the first ... 5 for the fifth."""
+    return (day.day - 1) // 7 + 1
+
+
+def _is_last_in_month(day: date) -> bool:
+    """Whether no later day of the same month shares `day`'s weekday."""
+    return (day + _WEEK).month != day.month
+
+
+def follow_start(rule_text: str, old_start: datetime, new_start: datetime) -> str:
+    """The rule of a series whose start moves from `old_start` to `new_start`, when the
+    repeat itself is not given again: a day the rule took from the old start follows the new
+    one. That is a weekly (or monthly, every such weekday) rule on the old start's weekday
+    alone, a monthly rule on its day of the month alone, and a monthly rule on its nth (or
+    last) weekday alone, which becomes the new start's nth (or last) weekday. A rule that
+    names other days keeps them (`kept_days` says so); a rule without days follows anyway
+    (dateutil takes them from the start)."""
+    if not rule_text or old_start.date() == new_start.date():
+        return rule_text
+    parts = [p.split("=", 1) for p in rule_text.split(";") if "=" in p]
+    named = {k: v for k, v in parts}
+    freq, byday, bymonthday = named.get("FREQ"), named.get("BYDAY"), named.get("BYMONTHDAY")
+    old_code, new_code = _CODES[old_start.weekday()], _CODES[new_start.weekday()]
+    if byday is not None and bymonthday is None and "," not in byday:
+        m = re.fullmatch(r"([+-]?\d{0,2})([A-Z]{2})", byday)
+        if m is None or m.group(2) != old_code or freq not in ("WEEKLY", "MONTHLY"):
+            return rule_text
+        ordinal = m.group(1)
+        if not ordinal:
+            named["BYDAY"] = new_code
+        elif int(ordinal) == _nth_in_month(old_start.date()):
+            named["BYDAY"] = f"+{_nth_in_month(new_start.date())}{new_code}"
+        elif int(ordinal) == -1 and _is_last_in_month(old_start.date()):
+            last = _is_last_in_month(new_start.date())
+            named["BYDAY"] = (
+                f"-1{new_code}" if last else f"+{_nth_in_month(new_start.date())}{new_code}"
+            )
+        else:
+            return rule_text
+    elif bymonthday is not None and byday is None and freq == "MONTHLY":
+        if bymonthday != str(old_start.day):
+            return rule_text
+        named["BYMONTHDAY"] = str(new_start.day)
+    else:
+        return rule_text
+    return ";".join(f"{k}={named[k]}" for k, _v in parts)
+
+
+def kept_days(rule_text: str, new_start: datetime) -> str | None:
+    """What the member is told when a series' start moved to a day its rule does not name
+    (after `follow_start`): the days the rule keeps, when the first meeting now is, and how to
+    change the days. None when the new start is one of the rule's days."""
+    rule = build_rule(rule_text, new_start)
+    if rule is None:
+        return None
+    first = next(iter(rule), None)
+    if first is not None and first == new_start:
+        return None
+    from babel.dates import format_date
+
+    from bot.core import current_language
+
+    shown = (
+        str(format_date(first, "EEE d MMM", locale=current_language()))
+        if first is not None
+        else _("no date")
+    )
+    return _(
+        "The series keeps its days ({rule}), so the first meeting from the new start is "
+        "{first}, not {start}. To meet on {day} instead, give the repeat as well, e.g. "
+        '`repeat:"{example}"`.'
+    ).format(
+        rule=describe(rule_text),
+        first=shown,
+        start=str(format_date(new_start, "EEE d MMM", locale=current_language())),
+        day=_LONG_DAYS[new_start.weekday()],
+        example=_repeat_example(rule_text, new_start),
+    )
+
+
+def _repeat_example(rule_text: str, new_start: datetime) -> str:
+    """A repeat phrase for the rule's rhythm on the new start's day (`weekly on thu`)."""
+    parts = dict(p.split("=", 1) for p in rule_text.split(";") if "=" in p)
+    day = DAY_NAMES[new_start.weekday()].lower()
+    interval = int(parts.get("INTERVAL", "1"))
+    if parts.get("FREQ") == "MONTHLY":
+        return f"monthly on the {_nth(_nth_in_month(new_start.date()))} {day}"
+    if interval > 1:
+        return f"every {interval} weeks on {day}"
+    return f"weekly on {day}"

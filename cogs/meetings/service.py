@@ -2187,7 +2187,10 @@ class MeetingService:
     ) -> Message:
         """The channel post for one occurrence and offset, with its RSVP buttons and count
         (`going` members plan to come; who they are is never shown). `lines`: this meeting's
-        `announcement_lines` in the current language, when the caller has them."""
+        `announcement_lines` in the current language, when the caller has them. "Remind me"
+        (the default reminder, `rsvp_remind_minutes` before) is offered only on a post made
+        earlier than that reminder would fall: on the 10-minute and "starting now" posts it
+        could never come."""
         fixed = lines if lines is not None else self.announcement_lines(view, names)
         title = fixed.title
         parts: list[Part]
@@ -2206,6 +2209,16 @@ class MeetingService:
         day = occ.start.astimezone(view.zone).date().isoformat()
         rsvp = f"meeting rsvp {view.id} {day}"
         come, remind, skip = fixed.labels
+        reminding = (
+            Action(
+                rsvp_action(view, occ.key, "remind"),
+                remind,
+                ActionStyle.PRIMARY,
+                emoji=RSVP_EMOJI["remind"],
+                command=f"{rsvp} yes",
+                undo=rsvp_action(view, occ.key, "skip"),
+            ),
+        )
         actions = (
             Action(
                 rsvp_action(view, occ.key, "come"),
@@ -2215,14 +2228,7 @@ class MeetingService:
                 command=rsvp,
                 undo=rsvp_action(view, occ.key, "skip"),
             ),
-            Action(
-                rsvp_action(view, occ.key, "remind"),
-                remind,
-                ActionStyle.PRIMARY,
-                emoji=RSVP_EMOJI["remind"],
-                command=f"{rsvp} yes",
-                undo=rsvp_action(view, occ.key, "skip"),
-            ),
+            *(reminding if minutes > self.config.rsvp_remind_minutes else ()),
             Action(
                 rsvp_action(view, occ.key, "skip"),
                 skip,
@@ -2256,8 +2262,12 @@ class MeetingService:
         names: dict[tuple[int, str], str],
         rsvps: list[RsvpView],
     ) -> Callable[[str], Message | None]:
-        """The text each sent post of this meeting should show now, by outbox key."""
+        """The text each sent post of this meeting should show now, by outbox key. A post
+        made before an occurrence (`Reminder: ... begins`) is left as it is once that
+        occurrence began: shown again then, it would read as a reminder of something that
+        already started."""
         prefix = key_prefix(view)
+        now = self.now
 
         def message_for(key: str) -> Message | None:
             if not key.startswith(prefix):
@@ -2265,7 +2275,7 @@ class MeetingService:
             occurrence, _dot, rest = key.removeprefix(prefix).partition(".")
             minutes = offset_of(rest.partition(".")[0])
             occ = self.occurrence_of(view, occurrence)
-            if minutes is None or occ is None:
+            if minutes is None or occ is None or (minutes > 0 and occ.start <= now):
                 return None
             return self.announcement(view, occ, minutes, names, _going(rsvps, occ.key))
 

@@ -759,7 +759,10 @@ async def test_every_other_monday_from_a_tuesday_says_when_it_first_meets(
     )
     text = said[0].text
     assert "first meeting is Mon 14 Dec" in text and "To begin on Mon 7 Dec" in text, text
-    edited = await fake.say("fac", '!meeting edit #1 start:"2026-12-16 19:00"')
+    # the repeat given again: a start moved alone takes the series to its own weekday
+    edited = await fake.say(
+        "fac", '!meeting edit #1 start:"2026-12-16 19:00" repeat:"every other monday"'
+    )
     assert "first meeting is Mon 28 Dec" in edited[0].text, edited[0].text
     assert "To begin on Mon 21 Dec" in edited[0].text
 

@@ -313,13 +313,13 @@ async def test_an_edit_to_a_passed_start_offers_the_next_one_and_changes_nothing
     before = await meeting_state(app)
     said = await fake.say("fac", '!meeting edit Circle start:"2026-12-01 19:00"')
     assert "has already passed, so nothing was changed" in said[0].text
-    # the stored rule (weekly on Thursdays) decides, as it does for the edit that works
-    assert '`start:"2026-12-03 19:00 UTC"`' in said[0].text
+    # the rule as the edit would make it decides: a bare weekly follows the start to Tuesdays
+    assert '`start:"2026-12-08 19:00 UTC"`' in said[0].text
     assert await meeting_state(app) == before
-    said = await fake.say("fac", '!meeting edit Circle start:"2026-12-03 19:00 UTC"')
-    assert "Updated" in text(said)
+    said = await fake.say("fac", '!meeting edit Circle start:"2026-12-08 19:00 UTC"')
+    assert "Updated" in text(said) and "every week on Tue" in text(said)
     (view,) = await cog(app).service.all_in(1)
-    assert view.start_local == datetime(2026, 12, 3, 19, 0)
+    assert view.start_local == datetime(2026, 12, 8, 19, 0)
 
 
 # --- who may change a meeting --------------------------------------------------------------
