@@ -67,7 +67,7 @@ from cogs.crisis.render import (
     member_order,
     topic_name,
 )
-from cogs.crisis.service import CrisisService
+from cogs.crisis.service import QUIET_ALERT, CrisisService
 from cogs.crisis.watch import ANSWER_KINDS, ChannelWatch, watch_off, watch_on, watch_status
 
 log = logging.getLogger("circlebot.crisis")
@@ -406,16 +406,26 @@ class CrisisCog(Cog, CrisisLines):
         """Record a distress answer to words written at `source` (`Written`): (first in the
         quiet period, moderators were alerted).
 
-        Only the first one in the period may alert the community's moderators, if they asked
-        and the words were not written privately (`_alert_moderators`). The member's answer
-        says so when they were (`answer(alerted=True)`).
+        The answer and the alert each have their own quiet period. Only the first words in
+        the alert's period that were not written privately may alert the community's
+        moderators, if they asked (`_alert_moderators`): words in a journal first never hold
+        back the alert for words in a DM or a watched channel after them. When the
+        moderators were alerted the full answer is due, so the member is told
+        (`answer(alerted=True)`), even within the answer's period.
         """
         now = self.clock.now()
         quiet = timedelta(minutes=self.cfg.answer_every_minutes)
+        key = ctx.actor.key
         # Stored, not kept in memory, so every process on the database counts the same period.
-        if quiet and not await self.service.begin_quiet(ctx.actor.key, now, now + quiet):
-            return False, False
-        return True, await self._alert_moderators(ctx, source)
+        first = not quiet or await self.service.begin_quiet(key, now, now + quiet)
+        if not Written.shared(source) or ctx.community is None:
+            return first, False
+        if await self.alert_channel(ctx.community.id) is None:
+            return first, False  # alerts are off: no alert's period to store
+        if quiet and not await self.service.begin_quiet(key, now, now + quiet, QUIET_ALERT):
+            return first, False
+        alerted = await self._alert_moderators(ctx, source)
+        return first or alerted, alerted
 
     async def answer(
         self,

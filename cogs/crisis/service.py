@@ -41,6 +41,11 @@ def _entry(row: CrisisEntry) -> Entry:
     )
 
 
+QUIET_ANSWER = "answer"  # the full answer's quiet period
+QUIET_ALERT = "alert"  # the moderators' alert's quiet period
+QUIET_GATES = (QUIET_ANSWER, QUIET_ALERT)
+
+
 class CrisisService:
     """One public method = one transaction."""
 
@@ -155,14 +160,19 @@ class CrisisService:
 
     # ------------------------------------------------------------------ quiet periods
 
-    async def begin_quiet(self, actor_key: str, now: datetime, until: datetime) -> bool:
-        """Start the person's quiet period (until `until`, UTC) unless one is running.
+    async def begin_quiet(
+        self, actor_key: str, now: datetime, until: datetime, gate: str = QUIET_ANSWER
+    ) -> bool:
+        """Start the person's quiet period of `gate` (until `until`, UTC) unless one is running.
 
-        Returns True when this call started it (the full answer is due), False when another
-        answer, in this process or another one on the database, already did. The row names
-        the person only by a keyed hash (`quiet_tag`); an ended period found here is deleted.
+        Returns True when this call started it (the full answer, or the alert, is due), False
+        when another one, in this process or another one on the database, already did. Each
+        gate (`QUIET_GATES`) is its own period: words written privately start the answer's
+        but never the alert's, so they cannot hold back the alert for shared words after them.
+        The row names the person only by a keyed hash (`quiet_tag`); an ended period found
+        here is deleted.
         """
-        tag = quiet_tag(actor_key)
+        tag = quiet_tag(actor_key, gate)
         try:
             async with self._sessions.begin() as session:
                 await session.execute(
@@ -190,14 +200,15 @@ class CrisisService:
             )
 
     async def forget_quiet(self, actor_key: str) -> None:
-        """Erase the person's quiet period, if one is running."""
+        """Erase the person's quiet periods, if any is running."""
+        tags = [quiet_tag(actor_key, gate) for gate in QUIET_GATES]
         async with self._sessions.begin() as session:
-            await session.execute(
-                delete(CrisisQuiet).where(CrisisQuiet.tag == quiet_tag(actor_key))
-            )
+            await session.execute(delete(CrisisQuiet).where(CrisisQuiet.tag.in_(tags)))
 
 
-def quiet_tag(actor_key: str) -> str:
-    """The keyed hash a quiet period is stored under (HMAC-SHA256 with the installation's tag
-    secret, which is not in the database in readable form; see bot/crypto.py)."""
-    return actor_tag(actor_key, "crisis.quiet", length=32)
+def quiet_tag(actor_key: str, gate: str = QUIET_ANSWER) -> str:
+    """The keyed hash a quiet period of `gate` is stored under (HMAC-SHA256 with the
+    installation's tag secret, which is not in the database in readable form; see
+    bot/crypto.py). The answer's keeps the tag it always had."""
+    purpose = "crisis.quiet" if gate == QUIET_ANSWER else f"crisis.quiet.{gate}"
+    return actor_tag(actor_key, purpose, length=32)

@@ -283,3 +283,56 @@ def test_console_watch_alerts_are_disclosed_and_the_watch_reply_says_where(
     assert "you may need support" not in out
     assert "someone they wrote about" in out
     assert "kill" not in "".join(line for line in out.split("\n[") if line.startswith("#mods]"))
+
+
+PRIVATE_SOURCES = sorted(name for name, (_w, shared) in SOURCES.items() if not shared)
+SHARED_SOURCES = sorted(name for name, (_w, shared) in SOURCES.items() if shared)
+DIALOGUES = {"journal", "worksheet answer"}  # still open after: a DM's free text answers them
+
+
+@PROPERTY
+@given(
+    first=st.sampled_from(PRIVATE_SOURCES),
+    then=st.sampled_from(SHARED_SOURCES),
+    private_text=TEXTS,
+    text=TEXTS,
+    watch=st.booleans(),
+)
+@example(
+    first="journal",
+    then="channel message",
+    private_text="Last year I wanted to kill myself. Now I'm 200 days sober.",
+    text="I want to kill myself tonight",
+    watch=True,
+)
+@example(
+    first="private command option",
+    then="DM free text",
+    private_text="Last year I wanted to kill myself. Now I'm 200 days sober.",
+    text="I want to kill myself tonight",
+    watch=False,
+)
+async def test_private_words_first_never_hold_back_the_alert_for_shared_words_after(
+    world: tuple[App, FakePlatform],
+    first: str,
+    then: str,
+    private_text: str,
+    text: str,
+    watch: bool,
+) -> None:
+    """Within one quiet period: words written privately first start the answer's period but
+    not the alert's, so shared words after them still alert, and the member is told."""
+    if first in DIALOGUES and then == "DM free text":
+        return  # that DM is the open dialogue's next answer: private words again
+    _app, fake = world
+    await _set(fake, watch=watch, alerts=True)
+    who = f"m{next(_names)}"
+    before = await SOURCES[first][0](fake, who, private_text)
+    assert _alerts(before) == []
+    said = await SOURCES[then][0](fake, who, text)
+    read = then != "channel message" or watch
+    sent = _alerts(said)
+    assert len(sent) == (1 if read else 0), (first, then, sent)
+    assert (TOLD in _private_to(said, who)) == bool(sent)
+    again = await SOURCES[then][0](fake, who, text)
+    assert _alerts(again) == []  # one alert per period
