@@ -51,6 +51,9 @@ ChannelReader = Callable[["Incoming", str], Awaitable[None]]
 SeenHook = Callable[[int, str], Awaitable[None]]
 # community id -> names of the cogs that community switched off.
 SwitchedOff = Callable[[int], Awaitable[list[str]]]
+# (words, whole) -> whether the words ask for help in any language the cog knows: the whole
+# words are nothing but a help word (`whole`), or they begin with one (`hilfe bitte`).
+HelpWords = Callable[[str, bool], bool]
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class CogHooks:
     refusal: RefusalHandler | None = None  # answers in place of the cog's own refusals
     tier_refusal: TierRefusal | None = None  # its own words for a member below a command's tier
     channel_reader: ChannelReader | None = None  # plain chat in community channels
+    help_words: HelpWords | None = None  # crisis: words asking for help, in every language
     # names other cogs' options may suggest (scripts: {"script": its script names})
     suggestions: Mapping[str, AutocompleteFn] = field(default_factory=dict)
 
@@ -164,6 +168,7 @@ class Dispatcher:
         # Hooks the started cogs declared (`CogHooks`), by cog name.
         self._switched_off: dict[str, SwitchedOff] = {}
         self._seen: dict[str, SeenHook] = {}
+        self._help_words: dict[str, HelpWords] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self.suggestions = suggestions or SharedSuggestions()
@@ -422,6 +427,8 @@ class Dispatcher:
             self._tier_refusals[cog] = hooks.tier_refusal
         if hooks.channel_reader is not None:
             self.register_channel_reader(cog, hooks.channel_reader)
+        if hooks.help_words is not None:
+            self._help_words[cog] = hooks.help_words
         self.suggestions.offer(cog, hooks.suggestions)
 
     def detach(self, cog: str, hooks: CogHooks) -> None:
@@ -433,6 +440,7 @@ class Dispatcher:
         self.unregister_refusal(cog)
         self._tier_refusals.pop(cog, None)
         self.unregister_channel_reader(cog)
+        self._help_words.pop(cog, None)
         self.suggestions.withdraw(cog)
 
     async def switched_off_in(self, community_id: int, cog: str) -> bool:
@@ -668,6 +676,19 @@ class Dispatcher:
             return found.spec
         return None
 
+    def asks_for_help(self, words: str, *, whole: bool) -> CommandSpec | None:
+        """The crisis command when `words` ask for help in a language a started cog knows
+        (`CogHooks.help_words`: `hilfe`, `ayuda`, `au secours`, `I need help`): nothing but
+        such words (`whole`, for a message that would otherwise be a dialogue answer), else
+        beginning with them (`hilfe bitte`, for an unknown command). None for other words, or
+        when no crisis command is loaded."""
+        found = self.registry.resolve(["crisis"])
+        if found is None or not words.strip():
+            return None
+        if any(check(words, whole) for check in self._help_words.values()):
+            return found.spec
+        return None
+
     def near_reaching(self, word: str) -> bool:
         """Whether an unknown command's word is close to a word for help (`help`, `crisis`,
         `sos`, `hotline`...), so its answer points to the crisis lines, in a channel too."""
@@ -680,13 +701,19 @@ class Dispatcher:
 
     async def _reach(self, incoming: Incoming, ctx: Context, words: str, *, whole: bool) -> bool:
         """Private words no command took that ask for the crisis lines: they run the crisis
-        command. `whole`: only when the whole message asks (`sos`, `help me`, `crisis?`), for
-        a message that would otherwise be an answer in a dialogue; else the plain words
-        asking for help anywhere ("can you help me"), or a first word that names the crisis
-        command (`911 please`, `crsis`). True when answered."""
+        command. `whole`: only when the whole message asks (`sos`, `help me`, `crisis?`, a
+        help word of any language: `hilfe`, `I need help`), for a message that would
+        otherwise be an answer in a dialogue; else the plain words asking for help anywhere
+        ("can you help me"), or a first word that names the crisis command (`911 please`,
+        `crsis`). True when answered."""
         if whole:
-            spec = self.reaching(words)
-            rest = ""
+            # A help word of any language (`hilfe`, `I need help`, `crisi`) before a near miss
+            # of the crisis command's names: the crisis answer reads the language from them.
+            spec = self.asks_for_help(words, whole=True)
+            rest = words
+            if spec is None:
+                spec = self.reaching(words)
+                rest = ""
         else:
             if await self.text_checks.run(ctx, words, Written.DM_UNANSWERED):
                 return True
@@ -796,9 +823,15 @@ class Dispatcher:
         # A word asking for help (`!help-me`, `!crsis`, `! sos!`) gets the lines themselves;
         # words after a command's own name (`!crisis watch of`) are that group's to answer.
         named = self.registry.resolve([word]) is not None
-        reach = None if named else self.reaching(word, loose=not exact)
+        # A help word of any language first (`!hilfe`, `!ayuda por favor`, `!au secours`,
+        # `!crisi`): the lines in the language of the words, as for them in a direct message.
+        reach = None if named else self.asks_for_help(body, whole=False)
+        rest = body
+        if reach is None and not named:
+            reach = self.reaching(word, loose=not exact)
+            rest = _after_words(body, 1)
         if reach is not None:
-            await self.run(incoming, reach, _after_words(body, 1))
+            await self.run(incoming, reach, rest)
             return True
         if exact and await self._group_only(incoming, ctx, body, prefix):
             return True

@@ -23,7 +23,7 @@ CONCERN_KINDS: tuple[str, ...] = ("suicide", "overdose", "self-harm", "domestic-
 DEFAULT_KIND = "suicide"
 URGENT_KINDS = frozenset({"overdose"})
 DEFAULT_LANGUAGE = "en"
-TEXT_KEYS = ("urgent", "emergency", "danger", "still_here", "not_a_service")
+TEXT_KEYS = ("urgent", "emergency", "danger", "still_here", "not_a_service", "moderators_told")
 SERVICES = ("general", "ambulance", "police", "fire and rescue")
 _NUMBER = re.compile(r"^[0-9]{2,6}$")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -55,6 +55,7 @@ class AnswerText:
     danger: str
     still_here: str
     not_a_service: str
+    moderators_told: str  # the community's moderators were told (the name, never the words)
     overdose_words: tuple[str, ...] = field(default=())
     help_words: tuple[str, ...] = field(default=())  # a plain ask for help: "help me", "sos"
     words: dict[str, str] = field(default_factory=dict)  # lines block: English -> this language
@@ -69,6 +70,7 @@ class Answers:
     verified_at: date | None = None
     _overdose: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
     _help: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
+    _help_words: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def text(self, language: str) -> AnswerText:
         """The answer text in `language` (`pt-BR` falls back to `pt`), else English."""
@@ -102,11 +104,27 @@ class Answers:
         `text` as whole words, any case or punctuation (`prefer` first); None when none do."""
         return _first_language(self._help, text, prefer)
 
+    def help_word_language(self, text: str, *, whole: bool, prefer: str = "") -> str | None:
+        """The language (`prefer` first) one of whose help words is the whole of `text`
+        (`whole`), else its beginning (`hilfe bitte`), any case or punctuation (`Hilfe!`,
+        `help-me`); None when none is."""
+        norm = normalise(text)
+        if not norm:
+            return None
+        for language, words in sorted(self._help_words.items(), key=lambda i: i[0] != prefer):
+            if norm in words or (not whole and any(norm.startswith(w + " ") for w in words)):
+                return language
+        return None
+
     def compile(self) -> None:
         """Build the word matchers once after loading."""
         self._overdose = {}
         self._help = {}
+        self._help_words = {}
         for language, text in self.texts.items():
+            helping = frozenset(normalise(w) for w in text.help_words) - {""}
+            if helping:
+                self._help_words[language] = helping
             for table, source in (
                 (self._overdose, text.overdose_words),
                 (self._help, text.help_words),
@@ -130,6 +148,9 @@ FALLBACK_TEXT = AnswerText(
     still_here="I'm still here. The lines I sent are there for you now, day or night.",
     not_a_service="I'm a peer-support bot, not a crisis service, and nobody watches these "
     "messages around the clock.",
+    moderators_told="I have also let this community's moderators know, so one of them may check "
+    "in with you (your name, never your words). They are volunteers and may not see it for a "
+    "while, so please use the lines above if you need someone now.",
 )
 
 

@@ -261,8 +261,17 @@ class CrisisCog(Cog, CrisisLines):
         """Watch member text, answer refusals of crisis commands with the lines, and read
         channel text where moderators switched channel watch on."""
         return CogHooks(
-            text_check=self.check_text, refusal=self.answer_refusal, channel_reader=self.watch.read
+            text_check=self.check_text,
+            refusal=self.answer_refusal,
+            channel_reader=self.watch.read,
+            help_words=self.names_help,
         )
+
+    def names_help(self, words: str, whole: bool) -> bool:
+        """Whether `words` ask for help in any language of answers.toml (`help_words`): they
+        are nothing but a help word (`whole`), else they begin with one. The same words a
+        plain direct message is answered for, for a command or a dialogue answer."""
+        return self.answers.help_word_language(words, whole=whole) is not None
 
     def load_seed(self) -> tuple[list[Entry], list[str]]:
         """Valid entries of every data/crisis/*.toml; a broken file or row is reported."""
@@ -479,15 +488,17 @@ class CrisisCog(Cog, CrisisLines):
         elif not urgent:
             parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
         if alerted:
-            parts.append(render.moderators_told())
+            parts.append(text.moderators_told)
         parts.append(text.not_a_service)
         return Message.of("\n".join(parts))
 
     def written_in(self, words: str, prefer: str = "") -> str | None:
-        """The language of the crisis phrase or urgent words in `words`, if one is found;
+        """The language of the crisis phrase, urgent words or help words in `words`, if any;
         `prefer` (the member's language) wins when several languages find them."""
         found = self.detector.detect(words, prefer=prefer)
-        return found.language if found else self.answers.language_of(words, prefer)
+        if found:
+            return found.language
+        return self.answers.language_of(words, prefer) or self.answers.asks_for_help(words, prefer)
 
     def kind_of(self, words: str, language: str) -> str:
         """What the words suggest, as `answer.CONCERN_KINDS` names it."""

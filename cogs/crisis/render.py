@@ -237,14 +237,6 @@ def no_languages() -> str:
     return _("none")
 
 
-def moderators_told() -> str:
-    return _(
-        "I have also let this community's moderators know, so one of them may check in "
-        "with you (your name, never your words). They are volunteers and may not see it "
-        "for a while, so please use the lines above if you need someone now."
-    )
-
-
 def never_checked() -> str:
     return _("never")
 

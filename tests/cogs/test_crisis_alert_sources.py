@@ -28,6 +28,8 @@ from bot.core.message import Message
 from bot.core.permissions import Tier
 from bot.paths import DATA_DIR
 from cogs.crisis import render
+from cogs.crisis.answer import load_answers
+from cogs.crisis.cog import CRISIS_DIR
 from cogs.crisis.phrases import Concern, shipped_detector
 from tests.harness.app import AppFactory
 from tests.harness.console import circlebot
@@ -40,6 +42,14 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 TOLD = "I have also let this community's moderators know"
+# The same sentence in every language of the answer (data/crisis/answers.toml).
+ANSWERS, _answer_problems = load_answers(CRISIS_DIR)
+TOLD_ANY = tuple(text.moderators_told for text in ANSWERS.texts.values())
+
+
+def told(answer: str) -> bool:
+    """Whether the answer says the moderators were told, in any language of the answer."""
+    return any(sentence in answer for sentence in TOLD_ANY)
 
 
 def _corpus() -> list[str]:
@@ -172,7 +182,7 @@ async def test_only_shared_words_alert_and_every_alert_is_disclosed(
     assert len(sent) == (1 if shared and alerts and read else 0), (source, sent)
     # Every alert is matched by the disclosure in the member's private answer, and the answer
     # never claims an alert that was not sent.
-    assert (TOLD in answer) == bool(sent), answer
+    assert told(answer) == bool(sent), answer
     if read:  # the private answer with the lines, in the words' language
         assert "findahelpline.com" in answer, answer
     for alert in sent:  # who, never what: the fixed text; no pseudonym chosen, the mention
@@ -333,6 +343,6 @@ async def test_private_words_first_never_hold_back_the_alert_for_shared_words_af
     read = then != "channel message" or watch
     sent = _alerts(said)
     assert len(sent) == (1 if read else 0), (first, then, sent)
-    assert (TOLD in _private_to(said, who)) == bool(sent)
+    assert told(_private_to(said, who)) == bool(sent)
     again = await SOURCES[then][0](fake, who, text)
     assert _alerts(again) == []  # one alert per period
