@@ -487,7 +487,9 @@ def _assign(
     such a word (`takes`) to the next one that does, so `edit Circle "2026-12-01 20:00"` sets
     `start`, never the title. Where no option after it takes it and the option it falls to is
     free text (`free_text`) while some option of the command (`every`) would take it,
-    `Misread` is raised: the member is asked, nothing is guessed. A date and the time of day
+    `Misread` is raised: the member is asked, nothing is guessed; so too where a word reads as
+    two kinds (`2h`: two hours or 02:00) and optional options of both kinds could take it
+    (`_check_two_readings`). A date and the time of day
     after it (`2026-12-10 19:00`, `tomorrow 7pm`, `next tue 19:00`, and a zone such as
     `Europe/Berlin` or `UTC` after those) are one word where they fall to an `Option.moment`
     option, so a moment needs no quotes; such an option's own name typed unquoted where its
@@ -516,6 +518,8 @@ def _assign(
         joined, word, target = _merged(out[k : k + size]), out[k], i
         if option.moment:
             word = joined
+        if not option.required:
+            _check_two_readings(options[i : _next_required(options, i + 1)], word.value)
         if not option.required and not takes(option, word.value):
             reachable = options[i + 1 : _next_required(options, i + 1)]
             joins = size > 1 and not option.moment
@@ -643,6 +647,47 @@ def _check_misread(option: Option, value: str, every: Iterable[Option]) -> None:
             other=other.name,
         )
     )
+
+
+def _check_two_readings(options: list[Option], value: str) -> None:
+    """Raise `Misread` when `value` reads as two kinds of word (`2h`: two hours, or 02:00)
+    and two of `options` (the optional ones it could fill, in order) take it, each as a
+    different kind: which was meant is asked, never decided by the options' order."""
+    kinds = reads_as(value)
+    if len(kinds) < 2:
+        return
+    by_kind: dict[str, Option] = {}  # the first option taking it as each kind
+    for option in options:
+        if takes(option, value):
+            by_kind.setdefault(_kind_taken(option), option)
+    fits = list(by_kind.values())
+    if len(fits) < 2:
+        return
+    word = value[:60].replace("`", "'")  # shown in code spans
+    raise Misread(
+        _(
+            "I can read `{word}` in two ways, so I have changed nothing. Did you mean "
+            '`{one}:"{word}"` ({one_description}) or `{other}:"{word}"` ({other_description})?'
+        ).format(
+            word=word,
+            one=fits[0].name,
+            one_description=lower_first(fits[0].description),
+            other=fits[1].name,
+            other_description=lower_first(fits[1].description),
+        )
+    )
+
+
+def _kind_taken(option: Option) -> str:
+    """What an option takes a word as (`takes`): `moment`, `duration`, `person`, or, for an
+    option judged by its `shape`, its own name."""
+    if option.shape is not None:
+        return option.name
+    if option.moment or option.type is OptionType.DATETIME:
+        return "moment"
+    if option.type is OptionType.DURATION:
+        return "duration"
+    return "person"
 
 
 def lower_first(text: str) -> str:
