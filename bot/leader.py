@@ -742,12 +742,8 @@ async def _last_settled(session: AsyncSession, status: str) -> str:
     ).first()
     if row is None:
         return ""
-    key, due_at, note = row
-    if isinstance(due_at, str):  # SQLite may hand back the text
-        due_at = datetime.fromisoformat(due_at)
-    if due_at.tzinfo is None:
-        due_at = due_at.replace(tzinfo=UTC)
-    when = f"{due_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    key, due_at, note = row  # due_at aware UTC (`UTCDateTime`)
+    when = f"{due_at:%Y-%m-%d %H:%M:%S} UTC"
     return f"{key} (due {when}): {note or 'no reason kept'}"
 
 

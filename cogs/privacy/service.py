@@ -399,18 +399,13 @@ class PrivacyService:
             found[community_id] = (days, since)
         return found
 
-    async def departed(self) -> list[str]:
-        """People whose every community has a retention period that has passed for them.
-
-        "Passed" means: neither joining nor any activity the bot saw (`Presence`) happened
-        within the period, and the period has been on for at least that long.
-        """
-        now = self.clock.now()
-        return sorted(d.actor_key for d in await self.departing() if d.erase_at <= now)
-
     async def departing(self) -> list[Departing]:
         """Everyone whose every community has a retention period, with the moment it passes
-        for them (past or future): the community whose period passes last decides it."""
+        for them (past or future): the community whose period passes last decides it.
+
+        "Passes" means: neither joining nor any activity the bot saw (`Presence`) happened
+        within the period, and the period has been on for at least that long.
+        """
         periods = await self.retention_periods()
         if not periods:
             return []
