@@ -51,10 +51,12 @@ from bot.core import (
 )
 from cogs.scripts import render
 from cogs.scripts.script import (
+    NAME_RE,
     Script,
     ScriptError,
     ScriptStep,
     load_directory,
+    name_like,
     parse_script,
     rename,
 )
@@ -988,6 +990,10 @@ class ScriptsCog(Cog):
         community = ctx.require_community()
         original = await self._script(community.id, name, ctx.prefix)
         target = new_name.strip().lower()
+        if not NAME_RE.match(target):  # before the copy: its name line would be the reason
+            suggestion = name_like(new_name)
+            command = f"{ctx.prefix}script copy {original.name} {suggestion}"
+            raise UserError(render.name_rule(new_name.strip()[:40], suggestion, command))
         if target in self.builtin or await self.service.custom_source(community.id, target):
             raise UserError(render.name_taken(name=target[:32]))
         try:

@@ -451,6 +451,20 @@ def name_taken(name: object) -> str:
     return _("A script called `{name}` already exists; pick another name.").format(name=name)
 
 
+def name_rule(typed: object, suggestion: str, command: str) -> str:
+    """`typed` is not a script name; `command` is the same command with `suggestion`."""
+    rule = _("Script names use 1-32 lower-case letters, digits, - or _.")
+    if not suggestion:
+        return _("`{typed}` can't be a script name.").format(typed=typed) + " " + rule
+    return (
+        _("`{typed}` can't be a script name.").format(typed=typed)
+        + " "
+        + rule
+        + " "
+        + _("Did you mean `{command}`?").format(command=command)
+    )
+
+
 def name_unusable() -> str:
     return _("That name cannot be used:")
 

@@ -7,6 +7,7 @@ each its line and key).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,6 +229,16 @@ def load_directory(directory: Path) -> tuple[dict[str, Script], list[str]]:
 def render(text: str, values: Mapping[str, Sequence[Part]]) -> list[Part]:
     """Fill placeholders; a value may hold `When` parts so times show in each reader's zone."""
     return fill_parts(text, values)
+
+
+def name_like(text: str) -> str:
+    """The script name closest to what a person typed (`Our circle` -> `our-circle`, accents
+    dropped), or "" when nothing usable is left; always matches `NAME_RE` when not empty."""
+    plain = (
+        unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode("ascii")
+    )
+    words = re.sub(r"[^a-z0-9_-]+", "-", plain.lower()).strip("-_")
+    return words[:32].rstrip("-_")
 
 
 def rename(source: str, new_name: str) -> str:

@@ -221,7 +221,7 @@ async def test_moderators_import_export_copy_and_delete(app_factory: AppFactory)
     taken = await fake.say("mo", "!script copy standard our-evening")
     assert "already exists" in taken[0].text
     bad_name = await fake.say("mo", "!script copy standard Our_Evening!")
-    assert "That name cannot be used" in bad_name[0].text
+    assert "Did you mean `!script copy standard our_evening`?" in bad_name[0].text
     assert "Deleted the script **our-evening**" in (
         (await fake.say("mo", "!script delete our-evening"))[0].text
     )
