@@ -181,7 +181,10 @@ class RefKind(StrEnum):
     entry) and JOURNAL_FEED_POST (its post in the feed channel) an entry code; FEEDBACK a
     feedback code; TOOLBOX_ITEM an item id; TOOLBOX_SHARE a share id; MEMBER the
     actor key of a person the message is addressed to, names or quotes; COMMUNITY the id of
-    the community it belongs to (erasing the community forgets it).
+    the community it belongs to (erasing the community forgets it); NAMED the actor key of a
+    person a channel post shows by name and whose owner can show it again without them
+    (`Outbox.on_unname`): such a post is kept findable once sent, so erasing the person edits
+    the name out (or deletes the post where the platform cannot edit).
     """
 
     MEETING = "meeting"
@@ -194,6 +197,7 @@ class RefKind(StrEnum):
     MEMBER = "member"
     COMMUNITY = "community"
     LIVE_POST = "live_post"
+    NAMED = "named"
 
 
 def live_post(owner: str) -> OutboxRef:
@@ -229,6 +233,13 @@ class OutboxRef:
     def member(cls, actor_key: str) -> OutboxRef:
         """The person with this actor key (a DM to them, their name or words in the text)."""
         return cls(RefKind.MEMBER, actor_key)
+
+    @classmethod
+    def named(cls, actor_key: str) -> OutboxRef:
+        """A person the post shows by name, to be edited out when they erase their data (the
+        key's owner registered `Outbox.on_unname`). Give `member` too, so a post still pending
+        is withdrawn."""
+        return cls(RefKind.NAMED, actor_key)
 
     @classmethod
     def community(cls, community_id: int) -> OutboxRef:
@@ -294,6 +305,8 @@ Edit = Callable[[Target, str, Message, str], Awaitable[None]]
 item's key).
 Raises `DeliveryError` (permanent: will never work, e.g. the message is gone)."""
 Retract = Callable[[Target, str], Awaitable[None]]
+# The text a sent post (by key) should show without a person (by actor key); None: delete it.
+Unname = Callable[[str, str], Awaitable[Message | None]]
 """Delete one sent message (`Target`, the platform's message id); a message already gone is no
 error. Raises `DeliveryError` (permanent: will never work, e.g. not allowed there)."""
 
@@ -515,6 +528,21 @@ class Outbox:
         self._held: dict[int, Lease] = {}  # leases a pass took and has not settled yet
         self._lock = asyncio.Lock()
         self._pruned_at: datetime | None = None
+        self._unnamers: dict[str, Unname] = {}
+
+    def on_unname(self, prefix: str, unname: Unname) -> None:
+        """Own the posts whose keys start with `prefix` that carry `OutboxRef.named`: when a
+        person they name is forgotten (`forget(OutboxRef.member(key))`), `await unname(post
+        key, actor key)` gives the post's text without them, edited in on the platform (now or
+        by later delivery passes, after restarts too); None, or a platform that cannot edit,
+        deletes the post instead. Without an owner the post is deleted."""
+        self._unnamers[prefix] = unname
+
+    def _unnamer(self, key: str) -> Unname | None:
+        for prefix, unname in self._unnamers.items():
+            if key.startswith(prefix):
+                return unname
+        return None
 
     # --- planning ------------------------------------------------------------------------
 
@@ -1044,9 +1072,33 @@ class Outbox:
         result = Forgotten()
         if not refs and not keys_under:
             return result
+        unnamed = await self._unnamed(refs)
         async with self._lock, self._sessions.begin() as session:
             pending: set[int] = set()
             sent: set[int] = set()
+            edited: set[int] = set()
+            for (item_id, actor_key), message in unnamed.items():
+                if message is None or not retract:
+                    sent.add(item_id)  # retracted below (or, without `retract`, dropped)
+                    continue
+                found = await session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id == item_id, OutboxItem.status.in_(("sent", EDIT)))
+                    .values(
+                        payload=json.dumps(message.to_json()), status=EDIT, attempts=0, note=""
+                    )
+                    .returning(OutboxItem.id)
+                    .execution_options(synchronize_session=False)
+                )
+                if found.first() is not None:
+                    edited.add(item_id)
+                await session.execute(
+                    delete(OutboxItemRef).where(
+                        OutboxItemRef.item_id == item_id,
+                        OutboxItemRef.kind == RefKind.NAMED.value,
+                        OutboxItemRef.ref == actor_key,
+                    )
+                )
             for kind, ids in _ids_by_kind(sorted(set(refs), key=_ref_order)).items():
                 for names in _chunks(ids, VARS_CHUNK):
                     rows = await session.execute(
@@ -1069,6 +1121,9 @@ class Outbox:
                     retracting.update(
                         await session.scalars(_RETRACTABLE_AMONG, {"ids": list(chunk)})
                     )
+                retracting.update(
+                    item_id for (item_id, _key), message in unnamed.items() if message is None
+                )
             doomed = sorted(pending | (sent - retracting))
             await _unstamp_items(session, sorted(pending | sent))
             for kind, ids in _ids_by_kind(refs).items():
@@ -1089,6 +1144,8 @@ class Outbox:
                     {"ids": list(chunk)},
                 )
         result.withdrawn = len(pending)
+        if edited:
+            await self.deliver_due()
         if retracting:
             taken: list[OutboxItem] = []
             async with self._sessions() as session:
@@ -1137,6 +1194,33 @@ class Outbox:
         await self._drop(row.id)
         return "removed"
 
+    async def _unnamed(self, refs: Sequence[OutboxRef]) -> dict[tuple[int, str], Message | None]:
+        """For each sent post naming a person among `refs` (`OutboxRef.named`): its text without
+        them from its owner (`on_unname`), or None where it is to be deleted instead."""
+        people = sorted({ref.id for ref in refs if ref.kind is RefKind.MEMBER})
+        if not people:
+            return {}
+        found: list[tuple[int, str, str]] = []
+        async with self._sessions() as session:
+            for names in _chunks(people, VARS_CHUNK):
+                rows = await session.execute(
+                    select(OutboxItem.id, OutboxItem.key, OutboxItemRef.ref)
+                    .join(OutboxItemRef, OutboxItemRef.item_id == OutboxItem.id)
+                    .where(
+                        OutboxItemRef.kind == RefKind.NAMED.value,
+                        OutboxItemRef.ref.in_(list(names)),
+                        OutboxItem.status.in_(("sent", EDIT)),
+                    )
+                )
+                found.extend((item_id, key, ref) for item_id, key, ref in rows)
+        unnamed: dict[tuple[int, str], Message | None] = {}
+        for item_id, key, actor_key in sorted(found):
+            unname = self._unnamer(key)
+            unnamed[(item_id, actor_key)] = (
+                None if unname is None or self._edit is None else await unname(key, actor_key)
+            )
+        return unnamed
+
     async def refresh(self, ref: OutboxRef, message_for: Callable[[str], Message | None]) -> int:
         """Keep the sent posts carrying `ref` (a `live_post`) current; returns how many changed.
 
@@ -1173,8 +1257,7 @@ class Outbox:
     async def _edit_one(self, row: OutboxItem, now: datetime) -> int:
         """Edit one kept-current post on the platform; 1 when done, 0 when it waits or failed."""
         if self._edit is None or row.payload is None:
-            await self._settle_edit(row, "edit not possible here")
-            return 0
+            return await self._edit_refused(row, "edit not possible here", now)
         if self._ready is not None and not self._ready(row.platform):
             return 0  # the adapter runs a delivery pass once connected
         target = Target(row.platform, row.target, row.is_dm)
@@ -1186,9 +1269,8 @@ class Outbox:
         except Exception as exc:
             permanent = isinstance(exc, DeliveryError) and exc.permanent
             if permanent or row.attempts + 1 >= MAX_ATTEMPTS:
-                await self._settle_edit(row, str(exc)[:255])
                 log.warning("a post kept current could not be edited on %s", row.platform)
-                return 0
+                return await self._edit_refused(row, str(exc)[:255], now)
             async with self._sessions.begin() as session:
                 await session.execute(
                     update(OutboxItem)
@@ -1202,6 +1284,22 @@ class Outbox:
             return 0
         await self._settle_edit(row, "")
         return 1
+
+    async def _edit_refused(self, row: OutboxItem, note: str, now: datetime) -> int:
+        """An edit the platform will not make: a post edited to leave a person out
+        (`on_unname`) is deleted instead; a live post stays as it was."""
+        if self._unnamer(row.key) is None:
+            await self._settle_edit(row, note)
+            return 0
+        async with self._sessions.begin() as session:
+            await session.execute(delete(OutboxItemRef).where(OutboxItemRef.item_id == row.id))
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == row.id)
+                .values(status=RETRACT, attempts=0, note="", payload=None)
+            )
+        await self._retract_one(row, now)
+        return 0
 
     async def _settle_edit(self, row: OutboxItem, note: str) -> None:
         """Back to `sent`, unless a newer text was asked for meanwhile (then it stays `edit`)."""
@@ -1724,6 +1822,7 @@ class Outbox:
             sent = [m.item_id for m in marks if m.status == "sent" and m.message_id]
             keep: set[int] = set()
             live: set[int] = set()
+            named: set[int] = set()
             if sent:
                 keep = set(
                     await session.scalars(
@@ -1748,6 +1847,22 @@ class Outbox:
                     )
                     - keep
                 )
+                # a post naming people (`OutboxRef.named`) keeps where it is and whom it
+                # names, never its text, so erasing one of them edits the name out
+                named = (
+                    set(
+                        await session.scalars(
+                            select(OutboxItemRef.item_id)
+                            .where(
+                                OutboxItemRef.item_id.in_(sent),
+                                OutboxItemRef.kind == RefKind.NAMED.value,
+                            )
+                            .distinct()
+                        )
+                    )
+                    - keep
+                    - live
+                )
             dropped = [m.item_id for m in marks if m.item_id not in keep]
             if dropped:
                 await session.execute(
@@ -1759,6 +1874,12 @@ class Outbox:
                             OutboxItemRef.item_id.in_(live)
                             & OutboxItemRef.kind.in_(
                                 (RefKind.LIVE_POST.value, RefKind.COMMUNITY.value)
+                            )
+                        ),
+                        ~(
+                            OutboxItemRef.item_id.in_(named)
+                            & OutboxItemRef.kind.in_(
+                                (RefKind.NAMED.value, RefKind.COMMUNITY.value)
                             )
                         ),
                     )
@@ -1779,7 +1900,13 @@ class Outbox:
                     }
                     for m in marks
                     if kind
-                    == ("keep" if m.item_id in keep else "live" if m.item_id in live else "plain")
+                    == (
+                        "keep"
+                        if m.item_id in keep or m.item_id in named
+                        else "live"
+                        if m.item_id in live
+                        else "plain"
+                    )
                 ]
                 if rows:  # SQLAlchemy's bulk UPDATE by primary key: one executemany
                     await session.execute(update(OutboxItem), rows)

@@ -28,10 +28,59 @@ PSEUDONYM_MAX = 32
 
 
 def unnamed(*, facilitator: bool = False, opening: bool = False) -> str:
-    """The neutral word for someone who chose no pseudonym (see `MemberService.public_name`)."""
+    """The neutral word for someone who chose no pseudonym (see `MemberService.public_name`);
+    lists of several people number them instead (`distinct_names`)."""
     if facilitator:
         return _("A volunteer facilitator") if opening else _("a volunteer facilitator")
     return _("A member") if opening else _("a member")
+
+
+def numbered(n: int, *, opening: bool = False) -> str:
+    """The label of the `n`th person without a pseudonym in a list (`distinct_names`)."""
+    return (_("Member {n}") if opening else _("member {n}")).format(n=n)
+
+
+def reads(label: str) -> str:
+    """How a label reads to people: without case, look-alike forms (NFKC), invisible format
+    characters (zero-width spaces, direction marks) or repeated spaces. Two labels that read
+    the same cannot tell two people apart."""
+    shown = "".join(
+        c for c in unicodedata.normalize("NFKC", label) if unicodedata.category(c) != "Cf"
+    )
+    return " ".join(shown.casefold().split())
+
+
+def distinct_names(names: Sequence[str | None], *, opening: bool = False) -> list[str]:
+    """Labels for a list of people, one each, no two reading the same (`reads`).
+
+    `names`: each person's chosen name (a pseudonym, or a fixed word such as "a volunteer
+    facilitator"), None for someone without one, in the list's stable order (first come
+    first). Returns the labels in the same order: a chosen name as it is, except that a later
+    person whose name reads like an earlier one's gets " (2)", " (3)"...; people without a
+    name are "member 1", "member 2"... in order ("Member 1" for `opening`), skipping any
+    number a chosen name in the list already reads as. Nothing but the given names and these
+    numbers shows, so no account name or platform id can.
+    """
+    chosen = [" ".join(n.split()) if n and reads(n) else None for n in names]
+    taken = {reads(n) for n in chosen if n}
+    used: set[str] = set()
+    labels: list[str] = []
+    count = 0
+    for name in chosen:
+        if name is not None:
+            label, k = name, 1
+            while reads(label) in used or (label != name and reads(label) in taken):
+                k += 1
+                label = f"{name} ({k})"
+        else:
+            while True:
+                count += 1
+                label = numbered(count, opening=opening)
+                if reads(label) not in used and reads(label) not in taken:
+                    break
+        used.add(reads(label))
+        labels.append(label)
+    return labels
 
 
 @dataclass(frozen=True)
@@ -404,6 +453,27 @@ class MemberService:
         chosen = await self.pseudonyms_in(community_id, keys)
         neutral = unnamed(facilitator=facilitator, opening=opening)
         return [chosen.get(key) or neutral for key in keys]
+
+    async def listed_names(
+        self,
+        community_id: int,
+        keys: Sequence[str],
+        *,
+        fixed: dict[str, str] | None = None,
+        opening: bool = False,
+    ) -> dict[str, str]:
+        """Labels for a list of people of one community shown together (a speaking queue),
+        by actor key: no two read the same (`distinct_names`). `keys` in the list's stable
+        order (first come first), duplicates ignored; `fixed`: words that stand for some of
+        them instead of their pseudonym (a former member, the facilitator), kept apart from
+        the others' labels like a pseudonym. Plain text, not Markdown-escaped."""
+        fixed = fixed or {}
+        order = list(dict.fromkeys(keys))
+        chosen = await self.pseudonyms_in(community_id, [k for k in order if k not in fixed])
+        labels = distinct_names(
+            [fixed[k] if k in fixed else chosen.get(k) for k in order], opening=opening
+        )
+        return dict(zip(order, labels, strict=True))
 
     async def pseudonyms_in(self, community_id: int, keys: Sequence[str]) -> dict[str, str]:
         """Chosen pseudonyms of several people in one community, by actor key (people without

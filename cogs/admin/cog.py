@@ -59,6 +59,7 @@ ALWAYS_ON = frozenset({"general", "admin", "privacy"})
 AUDIT_PAGE = 10
 MIRROR_EVERY = timedelta(minutes=5)
 MIRROR_JOB = "admin.modlog"
+MODLOG_KEY = "admin.modlog."  # + `<community id>.<last audit id>.<first audit id>`
 RETENTION_MAX = 3650
 ROLE_RE = re.compile(r"^<@&(\d+)>$")
 MATRIX_USER_RE = re.compile(r"^@[^:\s]+:\S+$")  # a person's binding on Matrix, kept whole
@@ -135,6 +136,8 @@ class AdminCog(Cog):
         self.cogs = cogs
         self.members = members
         self.outbox = outbox
+        # a mod-log post names moderators: erasing one edits their name out of it
+        outbox.on_unname(MODLOG_KEY, self._modlog_without)
         self.scheduler = scheduler
         self.settings = settings
         self.retention = retention
@@ -485,8 +488,14 @@ class AdminCog(Cog):
         lines = [await self._line(community_id, row) for row in found.items]
         await ctx.reply(render.audit_page(lines, page, found.pages), ephemeral=True)
 
-    async def _line(self, community_id: int, row: AuditRecord) -> list[str | When]:
-        who = await self._who(community_id, row.actor_key)
+    async def _line(
+        self, community_id: int, row: AuditRecord, *, without: str | None = None
+    ) -> list[str | When]:
+        """One audit line; `without`: the actor key of a moderator shown as "a moderator"."""
+        if without is not None and row.actor_key == without:
+            who = render.a_moderator()
+        else:
+            who = await self._who(community_id, row.actor_key)
         return render.audit_line(row.created_at, who, row.action, row.detail)
 
     async def _who(self, community_id: int, actor_key: str) -> str:
@@ -513,6 +522,31 @@ class AdminCog(Cog):
                 self._plan_mirror()
         return sent
 
+    async def _modlog_post(
+        self, community_id: int, rows: list[AuditRecord], *, without: str | None = None
+    ) -> Message:
+        lines: list[str | When] = [render.audit_heading() + "\n"]
+        for row in rows:
+            lines += await self._line(community_id, row, without=without)
+        return Message.of(*lines)
+
+    async def _modlog_without(self, key: str, actor_key: str) -> Message | None:
+        """The mod-log post `key` again, with `actor_key` shown as "a moderator" (the outbox
+        edits it in when that moderator is erased); None (delete the post) when its lines
+        cannot be read again (a key of an older shape, or the lines were pruned)."""
+        parts = key.removeprefix(MODLOG_KEY).split(".")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            return None
+        community_id, last, first = (int(p) for p in parts)
+        rows = [
+            row
+            for row in await self.audit.after(community_id, first - 1, last - first + 1)
+            if row.id <= last
+        ]
+        if not rows or rows[0].id != first or rows[-1].id != last:
+            return None
+        return await self._modlog_post(community_id, rows, without=actor_key)
+
     async def _mirrored_communities(self) -> list[int]:
         return await self.settings.communities_with(SCOPE, "modlog_channel")
 
@@ -528,16 +562,14 @@ class AdminCog(Cog):
             rows = await self.audit.after(community_id, last, 50)
             if not rows:
                 continue
-            lines: list[str | When] = [render.audit_heading() + "\n"]
-            for row in rows:
-                lines += await self._line(community_id, row)
             await self.outbox.enqueue(
-                f"admin.modlog.{community_id}.{rows[-1].id}",
+                f"{MODLOG_KEY}{community_id}.{rows[-1].id}.{rows[0].id}",
                 Target(community.platform, str(channel).removeprefix(f"{community.platform}:")),
-                Message.of(*lines),
+                await self._modlog_post(community_id, rows),
                 self.clock.now(),
-                refs=(  # names them
+                refs=(  # names them: withdrawn while pending, edited once sent
                     *{OutboxRef.member(row.actor_key) for row in rows},
+                    *{OutboxRef.named(row.actor_key) for row in rows},
                     OutboxRef.community(community_id),
                 ),
             )

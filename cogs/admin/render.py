@@ -131,6 +131,11 @@ def role_expected() -> str:
     return _("Give a role as a mention, a role id or a power level.")
 
 
+def a_moderator() -> str:
+    """Who did a mod-log line, once that moderator erased their data."""
+    return _("a moderator")
+
+
 def audit_heading() -> str:
     return _("Audit log:")
 

@@ -323,15 +323,42 @@ class ScriptsCog(Cog):
     async def _labels(
         self, run: RunView, keys: list[str], *, facilitator: bool = False, opening: bool = False
     ) -> list[str]:
-        """What others see for these people: their pseudonym here, else a neutral word
-        (`MemberService.public_name`), never the account name. Markdown-escaped."""
-        names = await self.members.public_names(
-            run.community_id, keys, facilitator=facilitator, opening=opening
-        )
-        return [
-            render.a_former_member() if key == FORMER else escape_markdown(name)
-            for key, name in zip(keys, names, strict=True)
+        """What others see for these people: no two people of the run read the same
+        (`MemberService.listed_names`): the facilitator by pseudonym or "a volunteer
+        facilitator", everyone else by pseudonym or "member N", numbered in the order they
+        first took part in the run and kept for the whole run; never the account name.
+        Markdown-escaped. `facilitator`: the facilitator named as such (their role in the
+        script's texts), not as one of the list."""
+        if facilitator:
+            names = await self.members.public_names(
+                run.community_id, keys, facilitator=True, opening=opening
+            )
+            return [
+                render.a_former_member() if key == FORMER else escape_markdown(name)
+                for key, name in zip(keys, names, strict=True)
+            ]
+        shown = await self._run_labels(run, opening=opening)
+        return [escape_markdown(shown[key]) for key in keys]
+
+    async def _run_labels(self, run: RunView, *, opening: bool = False) -> dict[str, str]:
+        """The label of everyone a run lists (see `_labels`), by actor key."""
+        leader = run.facilitator_key
+        fixed = {FORMER: render.a_former_member()}
+        if leader != FORMER:
+            fixed[leader] = await self.members.public_name(
+                run.community_id, leader, facilitator=True, opening=opening
+            )
+        order = [
+            leader,
+            *run.names,
+            *run.spoken,
+            *run.passed,
+            *([run.speaker_key] if run.speaker_key else []),
+            *run.queue,
         ]
+        return await self.members.listed_names(
+            run.community_id, order, fixed=fixed, opening=opening
+        )
 
     async def _label(
         self, run: RunView, key: str, *, facilitator: bool = False, opening: bool = False
@@ -342,11 +369,21 @@ class ScriptsCog(Cog):
         """The name kept with the run for `actor` (the one others see; plain text)."""
         return await self.members.public_name(ctx.require_community().id, actor.key)
 
-    async def _queue_text(self, run: RunView, *, speaker: bool = True) -> str:
+    async def _queue_text(
+        self, run: RunView, *, speaker: bool = True, you: str | None = None
+    ) -> str:
+        """The speaking order; `you`: the reader's actor key, marked "(you)" in a view only
+        they see."""
         shown_speaker = run.speaker_key if speaker else None
+        labels = await self._run_labels(run)
+
+        def label(key: str) -> str:
+            text = escape_markdown(labels[key])
+            return render.you_marked(text) if key == you else text
+
         return render.queue_text(
-            await self._label(run, shown_speaker) if shown_speaker else None,
-            await self._labels(run, run.queue[: render.SHOWN_QUEUE]),
+            label(shown_speaker) if shown_speaker else None,
+            [label(key) for key in run.queue[: render.SHOWN_QUEUE]],
             len(run.queue),
             len(run.passed),
         )
@@ -777,7 +814,7 @@ class ScriptsCog(Cog):
             total,
             await self._label(run, run.facilitator_key, facilitator=True),
             run.paused_at is not None,
-            await self._queue_text(run) if step.has_queue else None,
+            await self._queue_text(run, you=ctx.actor.key) if step.has_queue else None,
         )
         await ctx.reply(shown, ephemeral=True)
 

@@ -301,6 +301,11 @@ def list_hint(prefix: object) -> str:
     return _("`{prefix}script list` shows them.").format(prefix=prefix)
 
 
+def you_marked(label: str) -> str:
+    """The reader's own place in a list only they see: `member 2 (you)`."""
+    return _("{label} (you)").format(label=label)
+
+
 def a_former_member() -> str:
     return _("a former member")
 

@@ -92,8 +92,9 @@ def _store(row: ScriptRun, state: _State) -> None:
     row.queue = json.dumps(state.queue)
     row.spoken = json.dumps(state.spoken)
     row.passed = json.dumps(state.passed)
-    keep = {*state.queue, *state.spoken, *state.passed, row.facilitator_key, row.speaker_key}
-    row.names = json.dumps({k: v for k, v in state.names.items() if k in keep})
+    # everyone who took part in the run stays (until it ends or they erase their data): the
+    # order they first came in numbers those without a pseudonym ("member 2") for the whole run
+    row.names = json.dumps(state.names)
 
 
 class AlreadyRunning(UserError):

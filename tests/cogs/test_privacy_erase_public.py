@@ -2,12 +2,13 @@
 
 Model-based: Ben leaves words in public in any order (shared and edited journal entries, ones
 shared later or taken back, feedback, toolbox copies sent to Ana, RSVPs counted in Circle's
-announcements, being named its facilitator, pseudonyms), while time passes, announcements go
-out and the platform goes down and up. Then he erases his data, perhaps in a new run of the
-bot, perhaps while the platform cannot be reached. After a delivery pass with the platform
-back, and the days the announcements need: nothing anyone else can read from the bot holds
-his words or a pseudonym of his, no pending message does, the database holds none of it,
-no deletion is left undone, and every announcement counts only Ana.
+announcements, being named its facilitator, pseudonyms, moderating: the mod-log posts name
+him), while time passes, announcements go out and the platform goes down and up. Then he
+erases his data, perhaps in a new run of the bot, perhaps while the platform cannot be
+reached. After a delivery pass with the platform back, and the days the announcements need:
+nothing anyone else can read from the bot holds his words, a pseudonym of his or his account
+(a mod-log post shows "a moderator" instead), no pending message does, the database holds
+none of it, no deletion is left undone, and every announcement counts only Ana.
 
 The newcomer's two cases run as they were found, in a real `circlebot console`, twice on one
 database (the confirmation in a new run).
@@ -46,6 +47,7 @@ ACTS = st.one_of(
                 "unrsvp",
                 "ana_rsvp",
                 "facilitate",
+                "moderate",
                 "down",
                 "advance",
             ]
@@ -77,7 +79,7 @@ async def check(community: Community) -> None:
     his = [*community.words, *community.names]
     for said in community.shown_publicly():
         text = said.text
-        left = [w for w in his if w.lower() in text.lower()]
+        left = [w for w in [*his, BEN] if w.lower() in text.lower()]
         assert not left, f"{left} still shown in {said.where} {said.to}: {text!r}"
         going = 1 if community.ana_going else 0
         assert all(n == going for n in counts_in(text)), f"counts him: {text!r}"
@@ -219,3 +221,23 @@ def test_announcements_stop_counting_an_erased_rsvp_in_the_console(tmp_path: Pat
     assert "plans to come" not in out
     assert out.count("Nobody has said yet that they plan to come.") == 3
     assert "[dm ben]" not in out  # his reminder went with his RSVP
+
+
+async def test_a_mod_log_post_naming_an_erased_moderator_is_edited_once_the_platform_is_back(
+    app_factory: AppFactory,
+) -> None:
+    community = await Community.open(app_factory)
+    await community.act(Act("name", 1))
+    await community.act(Act("moderate", 1))
+    await community.app.scheduler.advance(timedelta(minutes=6))  # the mirror's pass
+    (post,) = [s for s in community.shown_publicly() if "timezone=UTC" in s.text]
+    assert community.names[0] in post.text
+    await community.erase(restart=True, down=True)
+    assert community.names[0] in post.text  # the platform could not be reached
+    await community.restart()
+    community.fake.reachable = True
+    await community.app.outbox.deliver_due()
+    assert community.names[0] not in post.text
+    assert "a moderator: `settings.set` `timezone=UTC`" in post.text
+    assert not post.deleted
+    await check(community)

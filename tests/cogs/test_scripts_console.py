@@ -45,19 +45,19 @@ def test_a_meeting_in_the_console_survives_a_restart(tmp_path: Path) -> None:
     assert "[#general] Welcome and ground rules · step 1 of 7" in out
     assert "Welcome to Tuesday circle. I'm a volunteer facilitator" in out
     assert "[#general] Check-in · step 2 of 7" in out
-    assert "[#general] A member raised a hand. Hands up: 1. Wren, 2. Birch, 3. a member." in out
-    assert "[#general] A member passes this round, and that's fine." in out
+    assert "[#general] Member 1 raised a hand. Hands up: 1. Wren, 2. Birch, 3. member 1." in out
+    assert "[#general] Member 2 passes this round, and that's fine." in out
     assert "[#general, private to ana] Only this meeting's facilitator" in out
     assert "[#general] The floor is yours, Wren." in out
     assert "[dm ana] A gentle note, just for you" in out
-    assert "[#general] The floor is yours, Birch. Hands up: 1. a member. Passed: 1." in out
+    assert "[#general] The floor is yours, Birch. Hands up: 1. member 1. Passed: 1." in out
 
     second = circlebot(*args, "--clock", "2026-12-01T18:05:00Z", stdin=SECOND, cwd=tmp_path)
     out = second.stdout
     assert second.returncode == 0, second.stderr
     assert "step 2 of 7: Check-in" in out
-    assert "Sharing now: Birch. Hands up: 1. a member. Passed: 1." in out
-    assert "[#general] The floor is yours, a member." in out
+    assert "Sharing now: Birch. Hands up: 1. member 1. Passed: 1." in out
+    assert "[#general] The floor is yours, member 1." in out
     assert "[dm fran] Quiet note, only for you: the time planned for Check-in" in out
     assert "whenever the room is ready (!script next)" in out  # a command that works copied
     assert "[#general] Closing · step 7 of 7" in out

@@ -1,6 +1,6 @@
 """What others see of a member in a meeting script and in toolbox shares: their pseudonym here,
-else "a member" / "a volunteer facilitator", never the name their account shows (on Discord and
-Matrix that can be a real name)."""
+else "a member" / "a volunteer facilitator" ("member 2" in a list), never the name their
+account shows (on Discord and Matrix that can be a real name)."""
 
 from __future__ import annotations
 
@@ -195,14 +195,14 @@ async def test_the_names_in_a_meeting_are_pseudonyms_or_neutral_words(
     assert "Welcome to this meeting. I'm a volunteer facilitator," in opening[0].text
     await say("ana", "!script next")
     hand = await say("ben", "!hand raise")
-    assert hand[0].text == "A member raised a hand. Hands up: 1. a member."
+    assert hand[0].text == "Member 1 raised a hand. Hands up: 1. member 1."
     passed = await say("cat", "!pass")
     assert passed[0].text.startswith("Kestrel passes this round")
     floor = await say("ana", "!script next-speaker")
-    assert floor[0].text.startswith("The floor is yours, **a member**.")
+    assert floor[0].text.startswith("The floor is yours, **member 1**.")
     status = await say("cat", "!script status")
     assert "Facilitator: a volunteer facilitator." in status[0].text
-    assert "Sharing now: **a member**." in status[0].text
+    assert "Sharing now: **member 1**." in status[0].text
 
     await say("ben", "!urge log 4 bills")
     sent = await say("ben", "!toolbox share 1 cat")
@@ -244,9 +244,9 @@ def test_the_newcomers_console_meeting_names_no_account(tmp_path: Path) -> None:
     public = [line for line in run.stdout.splitlines() if line.startswith("[#general] ")]
     text = "\n".join(public)
     assert "Welcome to this meeting. I'm a volunteer facilitator" in run.stdout
-    assert "[#general] A member raised a hand. Hands up: 1. a member." in public
-    assert "[#general] A member passes this round, and that's fine. Hands up: 1. a member." in text
-    assert "[#general] The floor is yours, a member. No hands are up. Passed: 1." in public
+    assert "[#general] Member 1 raised a hand. Hands up: 1. member 1." in public
+    assert "[#general] Member 2 passes this round, and that's fine. Hands up: 1. member 1." in text
+    assert "[#general] The floor is yours, member 1. No hands are up. Passed: 1." in public
     assert "[#general] Kestrel raised a hand. Hands up: 1. Kestrel. Passed: 1." in public
     for account in ("ana", "cat", "dan"):
         assert re.search(rf"\b{account}\b", text, re.IGNORECASE) is None, account

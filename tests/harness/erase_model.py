@@ -2,7 +2,8 @@
 
 Shared by tests/cogs/test_privacy_erase_public.py. `Community` runs every cog on a recording
 platform that deletes and edits what it posted (as Discord and Matrix do) and can be down;
-Ben acts through commands (`Act`), Ana moderates, facilitates a meeting "Circle" and shares an
+Ben acts through commands (`Act`) and may moderate (the mod log, mirrored to the channel,
+names him), Ana moderates, facilitates a meeting "Circle" and shares an
 entry Ben can answer. `Community.shown_publicly` is what anyone but Ben can read: channel posts
 and other members' DMs still on the platform, with their latest text (edits applied).
 """
@@ -84,6 +85,7 @@ class Community:
         fake.actor("ben")
         self = cls(factory, app, fake)
         await self.say("ana", "!journal feed-channel #general")
+        await self.say("ana", "!settings set modlog_channel #general")
         await self.say("ana", MEETING)
         said = await self.say("ana", "!journal write visibility:shared Ana's good day")
         self.ana_entry = code_in(said)
@@ -130,6 +132,10 @@ class Community:
             await self.say("ana", f"!meeting {verb} Circle")
         elif act.what == "facilitate":
             await self.say("ana", "!meeting edit Circle add_facilitator:@ben")
+        elif act.what == "moderate":  # Ben moderates: the mod log names him
+            self.fake.tiers[self.fake.actor("ben").id] = Tier.MODERATOR
+            zone = ("Europe/Berlin", "UTC", "America/Chicago")[act.n % 3]
+            await self.say("ben", f"!settings set timezone {zone}")
         elif act.what == "down":
             self.fake.reachable = not self.fake.reachable
         elif act.what == "advance":
