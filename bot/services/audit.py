@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,12 @@ class AuditService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._listeners: dict[str, Callable[[int | None], None]] = {}
+
+    def listen(self, name: str, listener: Callable[[int | None], None]) -> None:
+        """Call `listener(community_id)` after each line is recorded (the mod-log mirror
+        plans its pass then, instead of polling); listening again under `name` replaces it."""
+        self._listeners[name] = listener
 
     async def record(
         self, community_id: int | None, actor_key: str, action: str, detail: str = ""
@@ -51,6 +58,8 @@ class AuditService:
                     created_at=self._clock.now(),
                 )
             )
+        for listener in list(self._listeners.values()):
+            listener(community_id)
 
     async def recent(self, community_id: int, limit: int = 20) -> list[AuditRecord]:
         """Newest lines first."""

@@ -57,7 +57,9 @@ DISABLED = "disabled_cogs"
 MODLOG_LAST = "modlog_last_id"
 ALWAYS_ON = frozenset({"general", "admin", "privacy"})
 AUDIT_PAGE = 10
-MIRROR_EVERY = timedelta(minutes=5)
+# A recorded line reaches the mod-log channel this long after (lines written together go out
+# as one post); no line, no pass: the mirror is planned by `AuditService.record`, not polled.
+MIRROR_AFTER = timedelta(seconds=10)
 MIRROR_JOB = "admin.modlog"
 MODLOG_KEY = "admin.modlog."  # + `<community id>.<last audit id>.<first audit id>`
 RETENTION_MAX = 3650
@@ -138,12 +140,13 @@ class AdminCog(Cog):
         self.outbox = outbox
         # a mod-log post names moderators: erasing one edits their name out of it
         outbox.on_unname(MODLOG_KEY, self._modlog_without)
+        audit.listen("admin.modlog", self._recorded)
         self.scheduler = scheduler
         self.settings = settings
         self.retention = retention
 
     async def start(self) -> None:
-        """Plan the mod-log mirror if one is set."""
+        """Mirror what was recorded while the bot was down, if a mod log is set."""
         if await self._mirrored_communities():
             self._plan_mirror()
 
@@ -509,16 +512,24 @@ class AdminCog(Cog):
         return await self.audit.last_id()
 
     def _plan_mirror(self) -> None:
-        when = self.clock.now() + MIRROR_EVERY
+        """A mirror pass `MIRROR_AFTER` from now, unless one is planned sooner."""
+        when = self.clock.now() + MIRROR_AFTER
+        if any(at <= when for _job, at in self.scheduler.planned(MIRROR_JOB)):
+            return
         self.scheduler.at(MIRROR_JOB, when, self.mirror)
 
+    def _recorded(self, community_id: int | None) -> None:
+        if community_id is not None:
+            self._plan_mirror()
+
     async def mirror(self) -> int:
-        """Copy new audit lines to each community's mod-log channel; plan the next pass."""
+        """Copy new audit lines to each community's mod-log channel (at most 50 per post); a
+        pass that posted plans one more, for lines past those 50 or recorded meanwhile."""
         sent = 0
         try:
             sent = await self._mirror_once()
         finally:
-            if await self._mirrored_communities():
+            if sent:
                 self._plan_mirror()
         return sent
 

@@ -193,3 +193,20 @@ async def test_every_way_to_set_the_alert_channel_refuses_one_members_read(
     again = texts(await fake.say("mod", path.format(channel="#general")))
     assert "Nothing was changed" in again
     assert await app.settings.get(1, "crisis", "alert_channel") == "mods"
+
+
+async def test_a_moderator_action_reaches_the_mod_log_within_seconds_and_idle_costs_nothing(
+    app_factory: AppFactory,
+) -> None:
+    app, fake = await full_app(app_factory)
+    await fake.say("mod", "!settings set modlog_channel #general")
+    await app.scheduler.advance(timedelta(seconds=11))
+    posts = [s.text for s in fake.said if s.where == "channel" and "Audit log:" in s.text]
+    assert len(posts) == 1 and "modlog_channel" in posts[0]
+    await app.scheduler.advance(timedelta(seconds=11))  # the pass after a post finds nothing
+    assert app.scheduler.planned("admin.modlog") == []  # and no pass runs while none is due
+    await fake.say("mod", "!settings set retention_days 40")
+    await fake.say("mod", "!settings set retention_days 45")
+    await app.scheduler.advance(timedelta(seconds=11))
+    posts = [s.text for s in fake.said if s.where == "channel" and "Audit log:" in s.text]
+    assert len(posts) == 2 and "retention_days=40" in posts[1] and "retention_days=45" in posts[1]
