@@ -81,7 +81,7 @@ if TYPE_CHECKING:
     from bot.core.permissions import Scope, Tier
     from bot.core.registry import Registry
     from bot.core.suggest import SharedSuggestions
-    from bot.core.zones import local_time_note
+    from bot.core.zones import country_zones, local_time_note
     from bot.crypto import EncryptedText, actor_tag, key_materials, keyed_digest
     from bot.db import Base, Database, UTCDateTime, export_row, in_values
     from bot.i18n import (
@@ -241,6 +241,7 @@ __all__ = [
     "code_digest",
     "command",
     "convert_option",
+    "country_zones",
     "current_language",
     "dotted",
     "escape_markdown",
@@ -346,6 +347,7 @@ _HOME: dict[str, str] = {
     "has_time_of_day": "bot.core.convert",
     "name_key": "bot.core.convert",
     "local_time_note": "bot.core.zones",
+    "country_zones": "bot.core.zones",
     "parse_duration": "bot.core.convert",
     "parse_zone": "bot.core.convert",
     "read_wall_time": "bot.core.convert",

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import NonNegativeInt
 
@@ -55,6 +56,7 @@ from bot.core import (
 from cogs.crisis import directory, render
 from cogs.crisis.answer import URGENT_KINDS, AnswerText, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, RowChecker
+from cogs.crisis.hours import hours_or_none
 from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
 from cogs.crisis.render import (
     answer_words,
@@ -64,7 +66,9 @@ from cogs.crisis.render import (
     fallback_line,
     lines_again,
     lines_block,
-    member_order,
+    none_open,
+    none_open_now,
+    reach_order,
     topic_name,
 )
 from cogs.crisis.service import QUIET_ALERT, CrisisService
@@ -118,6 +122,17 @@ class CrisisConfig(Section):
 ENTRY_ID = Option(
     "id", OptionType.STRING, "The entry's id", max_length=64, autocomplete="complete_entry"
 )
+# Named only on text platforms (`confirm:yes`): a free-text value before it keeps all its words.
+CONFIRM_OPTION = Option(
+    "confirm",
+    OptionType.STRING,
+    "yes: go ahead although the country is left with no line open 24/7",
+    required=False,
+    max_length=10,
+    autocomplete="complete_confirm",
+    known_only=True,
+)
+CONFIRM_WORDS = {"yes", "y", "true", "on", "1"}
 WORDS_OPTION = Option(
     "words",
     OptionType.STRING,
@@ -151,6 +166,51 @@ REACHING_WORDS = tuple(
 
 # The crisis commands a member runs to see lines; every other one is a moderator's.
 MEMBER_ASKS = frozenset({"crisis now", "crisis list", "crisis countries"})
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`, else UTC (a stored setting that tzdata no longer knows)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
+def round_the_clock(entry: Entry) -> bool:
+    """Whether some way to reach `entry` is open 24/7 (its hours read as data)."""
+    for contact in entry.contacts:
+        hours = hours_or_none(contact.hours, entry.country)
+        if hours is not None and hours.always:
+            return True
+    return False
+
+
+def _phones(entry: Entry) -> set[str]:
+    return {c.number for c in entry.contacts if c.method == "phone" and c.number}
+
+
+def _field_text(entry: Entry, field: str) -> str:
+    """What `field` of `entry` holds, as `crisis edit` echoes it (old -> new)."""
+    if field in ("phone", "text", "chat"):
+        key = "url" if field == "chat" else "number"
+        values = [str(c.to_dict().get(key, "")) for c in entry.contacts if c.method == field]
+    elif field in ("hours", "languages", "free", "anonymous"):
+        values = []
+        for contact in entry.contacts:
+            value = getattr(contact, field)
+            if isinstance(value, tuple):
+                shown = ",".join(value)
+            elif isinstance(value, bool):
+                shown = str(value).lower()
+            else:
+                shown = "" if value is None else str(value)
+            if shown not in values:
+                values.append(shown)
+    else:
+        value = entry.to_dict().get(field, "")
+        values = [", ".join(value) if isinstance(value, list) else str(value)]
+    shown = " / ".join(v for v in values if v)
+    return escape_markdown(shown) if shown else render.no_value()
 
 
 def _unknown_country_first(message: Message, words: str) -> Message:
@@ -312,15 +372,31 @@ class CrisisCog(Cog, CrisisLines):
     # ------------------------------------------------------------------ for other cogs
 
     async def lines_for(
-        self, community_id: int | None, country: str | None, *, prefix: str
+        self,
+        community_id: int | None,
+        country: str | None,
+        *,
+        prefix: str,
+        zone: ZoneInfo | None = None,
     ) -> str:
-        """Markdown: the lines for `country` (else the community's country), then the fallback."""
-        if not country and community_id is not None:
-            info = await self.members.community_by_id(community_id)
-            country = info.country if info else ""
+        """Markdown: the lines for `country` (else the community's country), then the fallback.
+
+        Open lines come first; a closed one says when it opens on the clock of `zone` (the
+        reader's; else the community's)."""
+        info = await self.members.community_by_id(community_id) if community_id else None
+        if not country and info is not None:
+            country = info.country
+        if zone is None:
+            zone = _zone(info.timezone if info else "UTC")
         entries = await self.service.directory(community_id, country) if country else []
         return lines_block(
-            entries, country or None, self.cfg.fallback_name, self.cfg.fallback_url, prefix
+            entries,
+            country or None,
+            self.cfg.fallback_name,
+            self.cfg.fallback_url,
+            prefix,
+            now=self.clock.now(),
+            zone=zone,
         )
 
     async def _member_country(self, ctx: Context) -> str:
@@ -473,19 +549,33 @@ class CrisisCog(Cog, CrisisLines):
         urgent = kind in URGENT_KINDS
         code = country or await self._member_country(ctx)
         community_id = ctx.community.id if ctx.community else None
-        block = await self.lines_for(community_id, code or None, prefix=ctx.prefix)
+        block = await self.lines_for(
+            community_id, code or None, prefix=ctx.prefix, zone=_zone(ctx.timezone)
+        )
         emergency = self.answers.emergency.get(code) if code else None
         numbers = emergency_numbers(emergency) if emergency else ""
+        now = self.clock.now()
+        entries = await self.service.directory(community_id, code) if code else []
+        # No line open now: say so, and the emergency number comes before the lines.
+        closed = bool(code) and none_open(entries, now)
         parts: list[str] = []
         if urgent:
             parts.append(text.urgent.format(numbers=numbers) if numbers else text.danger)
+        elif closed:
+            parts.append(none_open_now(code, entries, now))
+            parts.append(
+                text.emergency.format(country=country_name(code), numbers=numbers)
+                if emergency
+                else text.danger
+            )
         if distress or urgent:
             parts.append(text.intro.get(kind, text.intro["suicide"]))
         parts.append(block)
-        if emergency is None:
-            if not urgent:
-                parts.append(text.danger)
-        elif not urgent:
+        if closed or urgent:
+            pass
+        elif emergency is None:
+            parts.append(text.danger)
+        else:
             parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
         if alerted:
             parts.append(text.moderators_told)
@@ -530,7 +620,14 @@ class CrisisCog(Cog, CrisisLines):
         community_id = ctx.community.id if ctx.community else None
         entries = await self.service.directory(community_id, code) if code else []
         parts.append(
-            lines_again(entries, code or None, self.cfg.fallback_name, self.cfg.fallback_url)
+            lines_again(
+                entries,
+                code or None,
+                self.cfg.fallback_name,
+                self.cfg.fallback_url,
+                now=self.clock.now(),
+                zone=_zone(ctx.timezone),
+            )
         )
         return Message.of("\n".join(parts))
 
@@ -722,15 +819,16 @@ class CrisisCog(Cog, CrisisLines):
         if not code:
             raise UserError(render.which_country(prefix=ctx.prefix))
         community_id = ctx.community.id if ctx.community else None
-        entries = member_order(await self.service.directory(community_id, code), topic)
+        now = self.clock.now()
+        found = reach_order(await self.service.directory(community_id, code), now, topic)
         moderator = ctx.tier >= Tier.MODERATOR
-        if entries:
+        if found:
             heading = render.lines_heading(country=country_name(code))
             if topic:
                 heading += " · " + topic_name(topic)
             body = [heading]
-            for e in entries:
-                body.append(entry_line(e, with_id=moderator))
+            for e, _reach in found:
+                body.append(entry_line(e, with_id=moderator, now=now, zone=_zone(ctx.timezone)))
                 if e.description:
                     body.append(escape_markdown(e.description))
         else:
@@ -793,7 +891,9 @@ class CrisisCog(Cog, CrisisLines):
         return entry
 
     def _check(self, raw: dict[str, Any]) -> Entry:
-        checker = RowChecker(self.today(), self.superseded, short_codes=self.short_codes)
+        checker = RowChecker(
+            self.today(), self.superseded, short_codes=self.short_codes, strict_hours=True
+        )
         entry = checker.check(raw, 0)
         result = checker.finish()
         if entry is None or result.problems:
@@ -916,7 +1016,9 @@ class CrisisCog(Cog, CrisisLines):
         entry = self._check(raw)
         await self.service.save(community_id, [entry])
         await self.audit.record(community_id, ctx.actor.key, "crisis.add", f"id={slug}")
-        await ctx.reply(render.entry_added(id=slug) + "\n" + entry_line(entry), ephemeral=True)
+        lines = [render.entry_added(id=slug), entry_line(entry)]
+        lines.extend(await self._duplicate_notes(community_id, entry))
+        await ctx.reply("\n".join(lines), ephemeral=True)
 
     @command(
         "crisis",
@@ -938,10 +1040,17 @@ class CrisisCog(Cog, CrisisLines):
                 "The new value; `clear` removes an optional one",
                 max_length=500,
             ),
+            CONFIRM_OPTION,
         ),
     )
-    async def crisis_edit(self, ctx: Context, id: str, field: str, value: str) -> None:
-        """Change one field of an entry for this community (stamps it verified by you today)."""
+    async def crisis_edit(
+        self, ctx: Context, id: str, field: str, value: str, confirm: str | None = None
+    ) -> None:
+        """Change one field of an entry for this community (stamps it verified by you today).
+
+        Replies with the field's old and new value. A change that leaves the entry's country
+        without a line open 24/7 is refused unless `confirm`; a phone number another entry of
+        the country lists is saved with a warning."""
         community_id = ctx.require_community().id
         entry = await self._entry(ctx, id)
         raw = entry.to_dict()
@@ -959,13 +1068,61 @@ class CrisisCog(Cog, CrisisLines):
         raw["verified_at"] = self.today()
         raw["verified_by"] = ctx.actor.key
         updated = self._check(raw)
+        await self._refuse_losing_round_the_clock(
+            ctx, entry, updated, confirm, f"crisis edit {entry.id} {field} {value}"
+        )
         await self.service.save(community_id, [updated])
         await self.audit.record(
             community_id, ctx.actor.key, "crisis.edit", f"id={entry.id} field={field}"
         )
-        await ctx.reply(
-            render.entry_changed(id=entry.id) + "\n" + entry_line(updated), ephemeral=True
+        lines = [
+            render.entry_changed(id=entry.id),
+            render.field_change(
+                field=field, old=_field_text(entry, field), new=_field_text(updated, field)
+            ),
+            entry_line(updated),
+        ]
+        if field in ("phone", "text") and not clear:
+            lines.append(render.details_kept(hours=_field_text(updated, "hours")))
+        lines.extend(await self._duplicate_notes(community_id, updated))
+        await ctx.reply("\n".join(lines), ephemeral=True)
+
+    async def complete_confirm(self, ctx: Context, partial: str) -> list[Choice]:
+        """The one word that confirms a change leaving a country with no line open 24/7."""
+        return [Choice("yes")]
+
+    async def _refuse_losing_round_the_clock(
+        self, ctx: Context, old: Entry, new: Entry | None, confirm: str | None, command: str
+    ) -> None:
+        """Raise `UserError` naming the consequence when `old` becoming `new` (None: removed)
+        leaves its country with no line open 24/7 in this community, unless `confirm` is yes
+        (anything else given for it is refused, nothing changed)."""
+        if confirm is not None and confirm.strip().lower() not in CONFIRM_WORDS:
+            raise UserError(render.confirm_word(word=escape_markdown(confirm[:10])))
+        if confirm is not None or not round_the_clock(old):
+            return
+        if new is not None and new.country == old.country and round_the_clock(new):
+            return
+        others = await self.service.directory(ctx.require_community().id, old.country)
+        if any(round_the_clock(e) for e in others if e.id != old.id):
+            return
+        raise UserError(
+            render.last_round_the_clock(
+                id=old.id,
+                country=country_name(old.country),
+                command=f"{ctx.prefix}{command} confirm:yes",
+            )
         )
+
+    async def _duplicate_notes(self, community_id: int, entry: Entry) -> list[str]:
+        """A warning per other entry of the country that lists one of `entry`'s phone numbers."""
+        numbers = _phones(entry)
+        out = []
+        for other in await self.service.directory(community_id, entry.country):
+            same = sorted(numbers & _phones(other))
+            if other.id != entry.id and same:
+                out.append(render.duplicate_number(number=", ".join(same), id=other.id))
+        return out
 
     @staticmethod
     def _replace_contacts(entry: Entry, method: str, value: str | None) -> list[dict[str, Any]]:
@@ -990,12 +1147,16 @@ class CrisisCog(Cog, CrisisLines):
         tier=Tier.MODERATOR,
         scope=Scope.COMMUNITY,
         ephemeral=True,
-        options=(ENTRY_ID,),
+        options=(ENTRY_ID, CONFIRM_OPTION),
     )
-    async def crisis_remove(self, ctx: Context, id: str) -> None:
-        """Remove an entry from this community's directory."""
+    async def crisis_remove(self, ctx: Context, id: str, confirm: str | None = None) -> None:
+        """Remove an entry from this community's directory; removing its country's last line
+        open 24/7 asks for `confirm`."""
         community_id = ctx.require_community().id
         entry = await self._entry(ctx, id)
+        await self._refuse_losing_round_the_clock(
+            ctx, entry, None, confirm, f"crisis remove {entry.id}"
+        )
         await self.service.remove(community_id, entry)
         await self.audit.record(community_id, ctx.actor.key, "crisis.remove", f"id={entry.id}")
         await ctx.reply(

@@ -46,6 +46,8 @@ from bot.core import (
     syntax_problem,
     toml_spelling,
 )
+from cogs.crisis.hours import EXAMPLE as HOURS_EXAMPLE
+from cogs.crisis.hours import HoursError, read_hours
 
 CATEGORIES: tuple[str, ...] = (
     "suicide_prevention",
@@ -379,8 +381,12 @@ class RowChecker:
         require_verified: bool = False,
         short_codes: ShortCodes = frozenset(),
         file: str = "",
+        strict_hours: bool = False,
     ) -> None:
         self.file = file  # named in every problem and note
+        # Hours typed by a moderator must read as opening hours (`hours.read_hours`); shipped
+        # and imported free text is kept as written and never shown as open or closed.
+        self.strict_hours = strict_hours
         self.today = today
         self.superseded = superseded
         self.short_codes = short_codes
@@ -409,6 +415,7 @@ class RowChecker:
             "superseded": self.superseded,
             "short_codes": self.short_codes,
             "require_verified": self.require_verified,
+            "strict_hours": self.strict_hours,
             "notes": notes,
         }
         problems: list[Problem] = []
@@ -632,6 +639,16 @@ class ContactRow(BaseModel):
                 )
         elif self.method and not self.url:
             raise ValueError(f"a {self.method} contact needs an https url")
+        country = context.get("country")
+        if context.get("strict_hours") and self.hours and country is not None:
+            try:
+                read_hours(self.hours, country)
+            except HoursError as exc:
+                raise ValueError(
+                    f"hours {_cut(self.hours)!r} cannot be read as opening hours: {exc}. "
+                    f"Write 24/7, or days and times in the line's own time such as "
+                    f"{HOURS_EXAMPLE!r}"
+                ) from None
         return self
 
     def contact(self) -> Contact:

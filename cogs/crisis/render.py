@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
 
 from bot.core import _ as catalog_text
-from bot.core import current_language, escape_markdown
+from bot.core import current_language, escape_markdown, zone_label
 from cogs.crisis.answer import EmergencyNumber
 from cogs.crisis.directory import CATEGORIES, COUNTRIES, Contact, Entry
+from cogs.crisis.hours import ALWAYS, hours_or_none
 
 # The crisis answer's own reviewed wording for this block (data/crisis/answers.toml), by the
 # English text; set while an answer is composed in a language that has no gettext catalog yet.
@@ -138,21 +143,96 @@ def _how(contact: Contact, country: str) -> str:
     return f"[{label}]({contact.url})"
 
 
-def entry_line(entry: Entry, *, with_id: bool = False) -> str:
-    """One bullet: the name, every way to reach it, hours, languages, and cost."""
+OPEN, UNKNOWN, CLOSED = "open", "unknown", "closed"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether a line can be reached at one moment.
+
+    `state` is OPEN (a way to reach it is open), CLOSED (every way is closed; `opens` is the
+    next instant, aware UTC, at which one opens) or UNKNOWN (some hours are free text, which
+    is never read as open or closed)."""
+
+    state: str
+    opens: datetime | None = None
+
+
+def contact_reach(contact: Contact, country: str, now: datetime) -> Reach:
+    """One contact's `Reach` at `now` (aware), its hours read in the line's zone."""
+    hours = hours_or_none(contact.hours, country)
+    if hours is None:
+        return Reach(UNKNOWN)
+    if hours.is_open(now):
+        return Reach(OPEN)
+    return Reach(CLOSED, hours.next_opening(now))
+
+
+def reach(entry: Entry, now: datetime) -> Reach:
+    """The entry's `Reach` at `now` (aware): open when any contact is open; closed, opening
+    at the earliest next opening, only when every contact's hours say closed."""
+    found = [contact_reach(c, entry.country, now) for c in entry.contacts]
+    if any(r.state == OPEN for r in found):
+        return Reach(OPEN)
+    if any(r.state == UNKNOWN for r in found):
+        return Reach(UNKNOWN)
+    opens = [r.opens for r in found if r.opens is not None]
+    return Reach(CLOSED, min(opens) if opens else None)
+
+
+_STATE_ORDER = {OPEN: 0, UNKNOWN: 1, CLOSED: 2}
+
+
+def reach_order(
+    entries: list[Entry], now: datetime, topic: str | None = None
+) -> list[tuple[Entry, Reach]]:
+    """`member_order`'s entries with their `Reach` at `now`: open lines first, then those
+    whose hours are free text, then closed ones (each group in `member_order`'s order)."""
+    found = [(e, reach(e, now)) for e in member_order(entries, topic)]
+    return sorted(found, key=lambda pair: _STATE_ORDER[pair[1].state])
+
+
+def opens_at(moment: datetime, zone: ZoneInfo) -> str:
+    """`Tue 09:00 GMT`: an aware moment on the reader's clock, weekday in their language."""
+    local = moment.astimezone(zone)
+    day = format_datetime(local, "EEE HH:mm", locale=_locale())
+    return f"{day} {zone_label(local)}"
+
+
+def closed_now(found: Reach, zone: ZoneInfo) -> str:
+    """`closed now, opens Tue 09:00 GMT` (the next opening on the reader's clock)."""
+    if found.opens is None:
+        return _("closed now")
+    return _("closed now, opens {when}").format(when=opens_at(found.opens, zone))
+
+
+def entry_line(
+    entry: Entry,
+    *,
+    with_id: bool = False,
+    now: datetime | None = None,
+    zone: ZoneInfo | None = None,
+) -> str:
+    """One bullet: the name, every way to reach it, hours, languages, and cost.
+
+    Given `now` (aware) and the reader's `zone`, a closed line says so after its name with
+    when it opens on the reader's clock, a contact closed while another is open says so, and
+    hours the directory cannot read as data are shown as written, never as open or closed."""
+    zone = zone or ZoneInfo("UTC")
     ways = []
     for contact in entry.contacts:
         way = _how(contact, entry.country)
         if contact.languages != entry.contacts[0].languages:
             way += f" ({language_names(contact.languages)})"
         if contact.hours != entry.contacts[0].hours:
-            way += f" ({escape_markdown(contact.hours)})"
+            way += f" ({_hours_text(contact, entry.country, now)})"
+            if now is not None:
+                found = contact_reach(contact, entry.country, now)
+                if found.state == CLOSED:
+                    way += f" ({closed_now(found, zone)})"
         ways.append(way)
     first = entry.contacts[0]
-    details = [
-        _("open 24/7") if first.hours == "24/7" else escape_markdown(first.hours),
-        language_names(first.languages),
-    ]
+    details = [_hours_text(first, entry.country, now), language_names(first.languages)]
     if all(c.free for c in entry.contacts):
         details.append(_("free"))
     if all(c.anonymous for c in entry.contacts):
@@ -160,10 +240,29 @@ def entry_line(entry: Entry, *, with_id: bool = False) -> str:
     name = escape_markdown(entry.name)
     if entry.region:
         name += f" ({escape_markdown(entry.region)})"
-    line = f"- **{name}**: " + "; ".join(ways) + ". " + " · ".join(details)
+    state = ""
+    if now is not None:
+        found = reach(entry, now)
+        if found.state == CLOSED:
+            state = f" ({closed_now(found, zone)})"
+    line = f"- **{name}**{state}: " + "; ".join(ways) + ". " + " · ".join(details)
     if with_id:
         line += f" · `{entry.id}`"
     return line
+
+
+def _hours_text(contact: Contact, country: str, now: datetime | None) -> str:
+    """`open 24/7`; weekly hours as written (`open now` before them when open at `now`);
+    free text the directory cannot read as hours marked as the line's own words."""
+    hours = hours_or_none(contact.hours, country)
+    if contact.hours == ALWAYS or (hours is not None and hours.always):
+        return _("open 24/7")
+    shown = escape_markdown(contact.hours)
+    if hours is None:
+        return _("hours: {hours} (check with the line)").format(hours=shown)
+    if now is not None and hours.is_open(now):
+        return _("open now ({hours})").format(hours=shown)
+    return shown
 
 
 def member_order(entries: list[Entry], topic: str | None = None) -> list[Entry]:
@@ -182,26 +281,63 @@ def fallback_line(name: str, url: str) -> str:
     ).format(name=escape_markdown(name), url=url)
 
 
+def reach_lines(entries: list[Entry], now: datetime | None, zone: ZoneInfo | None) -> list[str]:
+    """The bullets of `entries`: open lines first when `now` is given (`reach_order`)."""
+    if now is None:
+        return [entry_line(e) for e in member_order(entries)]
+    return [entry_line(e, now=now, zone=zone) for e, _found in reach_order(entries, now)]
+
+
+def none_open(entries: list[Entry], now: datetime) -> bool:
+    """Whether no line among `entries` is known to be open at `now` (aware): every one is
+    closed or has hours the directory cannot read."""
+    return bool(entries) and all(reach(e, now).state != OPEN for e in entries)
+
+
+def none_open_now(country: str, entries: list[Entry], now: datetime) -> str:
+    """The plain sentence for `none_open`: all closed, or none known to be open."""
+    if all(reach(e, now).state == CLOSED for e in entries):
+        return _("No line in {country} is open right now.").format(country=country_name(country))
+    return _("No line in {country} is sure to be open right now.").format(
+        country=country_name(country)
+    )
+
+
 def lines_again(
-    entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str
+    entries: list[Entry],
+    country: str | None,
+    fallback_name: str,
+    fallback_url: str,
+    *,
+    now: datetime | None = None,
+    zone: ZoneInfo | None = None,
 ) -> str:
-    """The lines once more, short (Markdown): the member's country lines if any, then the
-    fallback; for a repeat answer, so help is on the screen wherever the member is now."""
+    """The lines once more, short (Markdown): the member's country lines if any (open ones
+    first given `now`), then the fallback; for a repeat answer, so help is on the screen
+    wherever the member is now."""
     out: list[str] = []
     if country and entries:
         out.append(_("**Lines in {country}**").format(country=country_name(country)))
-        out.extend(entry_line(e) for e in member_order(entries))
+        out.extend(reach_lines(entries, now, zone))
     out.append(fallback_line(fallback_name, fallback_url))
     return "\n".join(out)
 
 
 def lines_block(
-    entries: list[Entry], country: str | None, fallback_name: str, fallback_url: str, prefix: str
+    entries: list[Entry],
+    country: str | None,
+    fallback_name: str,
+    fallback_url: str,
+    prefix: str,
+    *,
+    now: datetime | None = None,
+    zone: ZoneInfo | None = None,
 ) -> str:
     """The member's country lines, then the fallback (Markdown); `prefix` starts the command
     named to someone without a country (`!` or `/`), so it works when copied. Without a
     country the fallback comes first and how to see nearer lines after it: help before a
-    setting."""
+    setting. Given `now` (aware) and the reader's `zone`, open lines come first and closed
+    ones say when they open."""
     out: list[str] = []
     if not country:
         out.append(fallback_line(fallback_name, fallback_url))
@@ -214,7 +350,7 @@ def lines_block(
         return "\n".join(out)
     if entries:
         out.append(_("**Lines in {country}**").format(country=country_name(country)))
-        out.extend(entry_line(e) for e in member_order(entries))
+        out.extend(reach_lines(entries, now, zone))
     else:
         out.append(
             _("I have no lines for {country} in my directory yet.").format(
@@ -424,6 +560,42 @@ def phrase_unusable(reason: object) -> str:
 
 def entry_added(id: object) -> str:
     return _("Added `{id}`:").format(id=id)
+
+
+def no_value() -> str:
+    """An empty field, as `crisis edit` echoes it."""
+    return _("(none)")
+
+
+def field_change(field: object, old: object, new: object) -> str:
+    return _("{field}: {old} -> {new}").format(field=field, old=old, new=new)
+
+
+def details_kept(hours: object) -> str:
+    return _(
+        "The name, the hours ({hours}) and whether it is free or anonymous were kept from "
+        "before; change them if they differ for the new number."
+    ).format(hours=hours)
+
+
+def duplicate_number(number: object, id: object) -> str:
+    return _(
+        "Warning: `{id}` in this country lists {number} too, so members may see one line "
+        "twice. If they are the same line, remove one."
+    ).format(number=number, id=id)
+
+
+def last_round_the_clock(id: object, country: object, command: object) -> str:
+    return _(
+        "`{id}` is the last line open 24/7 for {country} in this community's directory. "
+        "Without it, members in {country} who reach for help at night or at a weekend may "
+        "find no line open, only the emergency number. Nothing was changed. To go ahead "
+        "anyway: `{command}`"
+    ).format(id=id, country=country, command=command)
+
+
+def confirm_word(word: object) -> str:
+    return _("`confirm` takes yes, not `{word}`. Nothing was changed.").format(word=word)
 
 
 def entry_changed(id: object) -> str:

@@ -295,7 +295,11 @@ async def test_removing_a_seed_entry_only_hides_it_for_this_community(
     app_factory: AppFactory,
 ) -> None:
     app, fake = await started(app_factory)
-    only(await fake.say("mod", "!crisis remove ie-samaritans"))
+    # Ireland's last line open 24/7: removed only once the moderator confirms
+    assert (
+        "last line open 24/7" in only(await fake.say("mod", "!crisis remove ie-samaritans")).text
+    )
+    only(await fake.say("mod", "!crisis remove ie-samaritans confirm:yes"))
     await fake.say("ana", "!me country IE")
     assert "Samaritans" not in only(await fake.say("ana", "!crisis")).text
     other = Place("fake", "elsewhere", "c2", False, "#elsewhere")
