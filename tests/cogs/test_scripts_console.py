@@ -47,7 +47,7 @@ def test_a_meeting_in_the_console_survives_a_restart(tmp_path: Path) -> None:
     assert "[#general] Check-in · step 2 of 7" in out
     assert "[#general] A member raised a hand. Hands up: 1. Wren, 2. Birch, 3. a member." in out
     assert "[#general] A member passes this round, and that's fine." in out
-    assert "[#general, private to ana] Only this meeting's facilitator" in out
+    assert "[#general, private to ana] Only a facilitator or this meeting's named" in out
     assert "[#general] The floor is yours, Wren." in out
     assert "[dm ana] A gentle note, just for you" in out
     assert "[#general] The floor is yours, Birch. Hands up: 1. a member. Passed: 1." in out
