@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from bot.adapters.discord.commands import build_tree, discord_paths
 from bot.core.commands import CommandSpec
 from bot.core.permissions import Scope, Tier
+from tests.harness.app import AppFactory
 from tests.harness.discord import NoHandler
 
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
@@ -93,3 +94,28 @@ def test_staff_commands_move_under_a_tier_word_only_where_tiers_mix() -> None:
         ("meeting", "list"): ("meeting", "list"),
         ("settings", "show"): ("settings", "show"),
     }
+
+
+async def test_a_meetings_named_facilitator_sees_its_commands_and_moderators_keep_theirs(
+    app_factory: AppFactory,
+) -> None:
+    """The core lets a meeting's named facilitator run that meeting's facilitator commands
+    (`Context.may`), so Discord must not hide them: every command of a cog that says which
+    meeting its commands run (`CogHooks.meeting_of`), up to the facilitator tier, sits under
+    a top-level command everyone sees; moderator commands stay under Manage Server."""
+    app, _fake = await app_factory.on_platform()
+    specs = list(app.registry.specs)
+    tree = build_tree(
+        discord.Client(intents=discord.Intents.none()), specs, NoHandler(), lambda g: "Commands"
+    )
+    paths = discord_paths(specs)
+    shown = {c.name: c.to_dict(tree)["default_member_permissions"] for c in tree.get_commands()}
+    running = {name for name, cog in app.cogs.items() if cog.hooks().meeting_of is not None}
+    assert running == {"scripts"}
+    for spec in specs:
+        top = paths[spec.path][0]
+        if spec.cog in running and spec.tier <= Tier.FACILITATOR:
+            assert shown[top] is None, spec.name
+        if spec.tier >= Tier.MODERATOR:
+            assert str(shown[top]) == MANAGE_GUILD, spec.name
+    assert shown["script"] is None and shown["script-facilitator"] is None

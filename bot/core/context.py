@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.core.errors import UserError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, spell_commands
-from bot.core.permissions import Tier
+from bot.core.permissions import Tier, may_act
 from bot.i18n import _
 from bot.safety import escape_markdown
 
@@ -176,6 +176,25 @@ class Context:
     # While running a command typed as text: the options that unnamed words filled
     # (`group write Friends of mine` read `Friends` as the group), so a cog can say so.
     read_from_words: frozenset[str] = frozenset()
+    # meeting (`#id` or title) -> whether the actor is that meeting's named facilitator and
+    # the meeting is current (the meetings cog's `CogHooks.named_facilitator`); None: no
+    # meetings part, so nobody is named.
+    named_facilitator: Callable[[str], Awaitable[bool]] | None = None
+
+    async def may(self, tier: Tier, meeting: str | None = None) -> bool:
+        """Whether the actor may do what tier `tier` may, for meeting `meeting` (`#id` or
+        title; None when it concerns no meeting): `bot.core.permissions.may_act`. The
+        dispatcher asks it for every command; a cog asks it for what is not a command (a
+        button) or depends on an option's value. Never raises."""
+        if self.tier >= tier:
+            return True
+        named = False
+        if tier is Tier.FACILITATOR and meeting and self.named_facilitator is not None:
+            try:
+                named = await self.named_facilitator(meeting)
+            except Exception:
+                log.exception("the named-facilitator check failed")
+        return may_act(self.tier, tier, named=named)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -45,6 +45,12 @@ RefusalHandler = Callable[[Context, str, Message], Awaitable[bool]]
 # A command of the cog -> what a member below its tier is told instead of "Only a {tier} can
 # use ...", or None for that.
 TierRefusal = Callable[[CommandSpec], str | None]
+# (community id, meeting `#id` or title, actor key) -> whether the person is a named
+# facilitator of that meeting and the meeting is current (the meetings cog decides the window).
+NamedFacilitator = Callable[[int, str, str], Awaitable[bool]]
+# (ctx, a command of the cog, its option values as given) -> the meeting (`#id` or title) that
+# command runs, or None when it runs none (then only the tier counts).
+MeetingOf = Callable[[Context, CommandSpec, Mapping[str, Any]], Awaitable[str | None]]
 # (the event, the plain text) for plain chat in a community channel; see `read_channel`.
 ChannelReader = Callable[["Incoming", str], Awaitable[None]]
 # (community id, actor key) for every event in a community.
@@ -71,6 +77,10 @@ class CogHooks:
     tier_refusal: TierRefusal | None = None  # its own words for a member below a command's tier
     channel_reader: ChannelReader | None = None  # plain chat in community channels
     help_words: HelpWords | None = None  # crisis: words asking for help, in every language
+    # meetings: who is named facilitator of a meeting, while it is current
+    named_facilitator: NamedFacilitator | None = None
+    # scripts: which meeting each of its facilitator commands runs, for the named facilitator
+    meeting_of: MeetingOf | None = None
     # names other cogs' options may suggest (scripts: {"script": its script names})
     suggestions: Mapping[str, AutocompleteFn] = field(default_factory=dict)
 
@@ -169,6 +179,8 @@ class Dispatcher:
         self._switched_off: dict[str, SwitchedOff] = {}
         self._seen: dict[str, SeenHook] = {}
         self._help_words: dict[str, HelpWords] = {}
+        self._named_facilitator: dict[str, NamedFacilitator] = {}
+        self._meeting_of: dict[str, MeetingOf] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self.suggestions = suggestions or SharedSuggestions()
@@ -197,6 +209,9 @@ class Dispatcher:
         tier = Tier.OWNER if incoming.actor.key in self.owners else incoming.tier
         language = profile.language or (community.language if community else "en")
         set_language(language)
+        named = None
+        if community is not None and self._named_facilitator:
+            named = self._named_check(community.id, incoming.actor.key)
         return Context(
             actor=incoming.actor,
             place=incoming.place,
@@ -210,7 +225,58 @@ class Dispatcher:
             command_private=spec.private if spec else None,
             command_name=spec.name if spec else "",
             now=self.clock,
+            named_facilitator=named,
         )
+
+    def _named_check(self, community_id: int, actor_key: str) -> Callable[[str], Awaitable[bool]]:
+        """`Context.named_facilitator` for one person in one community: any provider says so
+        (a failing provider counts as no)."""
+
+        async def named(meeting: str) -> bool:
+            for provider in list(self._named_facilitator.values()):
+                try:
+                    if await provider(community_id, meeting, actor_key):
+                        return True
+                except Exception:
+                    log.exception("a named-facilitator check failed")
+            return False
+
+        return named
+
+    def _may_be_named(self, spec: CommandSpec) -> bool:
+        """Whether someone below `spec`'s tier could still run it as a meeting's named
+        facilitator: a facilitator's command of a cog that says which meeting it runs, with
+        a meetings part to say who is named."""
+        return (
+            spec.tier is Tier.FACILITATOR
+            and spec.cog in self._meeting_of
+            and bool(self._named_facilitator)
+        )
+
+    def _below_tier(self, spec: CommandSpec, typed: str) -> PermissionDenied:
+        """The refusal for someone `Context.may` does not let run `spec`: the cog's own words,
+        else who may (the tier, and the meeting's named facilitator where that counts)."""
+        words = self._cog_tier_refusal(spec)
+        if words is None and self._may_be_named(spec):
+            words = _("Only a {tier} or the meeting's named facilitator can use `{command}`.")
+        if words is None:
+            words = _("Only a {tier} can use `{command}`.")
+        return PermissionDenied(words.format(tier=tier_name(spec.tier), command=typed))
+
+    async def _meeting_of_command(
+        self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
+    ) -> str | None:
+        """The meeting `spec` runs with these values, as its cog says (None on failure)."""
+        hook = self._meeting_of.get(spec.cog)
+        if hook is None:
+            return None
+        try:
+            return await hook(ctx, spec, values)
+        except UserError:
+            return None
+        except Exception:
+            log.exception("the meeting_of hook of %s failed", spec.cog)
+            return None
 
     async def run(
         self, incoming: Incoming, spec: CommandSpec, raw: str | Mapping[str, Any]
@@ -300,13 +366,12 @@ class Dispatcher:
             raise PermissionDenied(
                 _("`{command}` is switched off in this community.").format(command=typed)
             )
-        if ctx.tier < spec.tier:
-            raise PermissionDenied(
-                self._cog_tier_refusal(spec)
-                or _("Only a {tier} can use `{command}`.").format(
-                    tier=tier_name(spec.tier), command=typed
-                )
-            )
+        # Tiers are decided here, for every command: `Context.may`. Below the tier, only a
+        # facilitator's command may still run (for the named facilitator of the meeting it
+        # runs); which meeting that is needs the options, so that waits for them.
+        below = ctx.tier < spec.tier
+        if below and not self._may_be_named(spec):
+            raise self._below_tier(spec, typed)
         if spec.scope is Scope.COMMUNITY and (ctx.place.is_dm or ctx.community is None):
             raise PermissionDenied(
                 _("`{command}` works in a community channel, not in a direct message.").format(
@@ -322,11 +387,21 @@ class Dispatcher:
             try:
                 values = bind_text(spec, raw, await self._known_values(ctx, spec), filled)
             except AmbiguousWords as exc:  # which meeting? asked with lines to copy
+                if below:  # not theirs to run: nothing about the words
+                    raise self._below_tier(spec, typed) from None
                 exc.message = exc.question(f"{ctx.prefix}{typed}")
+                raise
+            except UserError:
+                if below:
+                    raise self._below_tier(spec, typed) from None
                 raise
             ctx.read_from_words = frozenset(filled)
         else:
             values = dict(raw)
+        if below:
+            meeting = await self._meeting_of_command(ctx, spec, values)
+            if not await ctx.may(spec.tier, meeting):
+                raise self._below_tier(spec, typed)
         try:
             return await self._convert_and_call(ctx, spec, values, distress)
         except UserError as exc:
@@ -429,6 +504,10 @@ class Dispatcher:
             self.register_channel_reader(cog, hooks.channel_reader)
         if hooks.help_words is not None:
             self._help_words[cog] = hooks.help_words
+        if hooks.named_facilitator is not None:
+            self._named_facilitator[cog] = hooks.named_facilitator
+        if hooks.meeting_of is not None:
+            self._meeting_of[cog] = hooks.meeting_of
         self.suggestions.offer(cog, hooks.suggestions)
 
     def detach(self, cog: str, hooks: CogHooks) -> None:
@@ -441,6 +520,8 @@ class Dispatcher:
         self._tier_refusals.pop(cog, None)
         self.unregister_channel_reader(cog)
         self._help_words.pop(cog, None)
+        self._named_facilitator.pop(cog, None)
+        self._meeting_of.pop(cog, None)
         self.suggestions.withdraw(cog)
 
     async def switched_off_in(self, community_id: int, cog: str) -> bool:
@@ -962,7 +1043,7 @@ class Dispatcher:
             return []
         ctx = await self.context(incoming, spec)
         ctx.filled = {k: v[:100] for k, v in (filled or {}).items() if k != option}
-        if ctx.tier < spec.tier:
+        if ctx.tier < spec.tier and not self._may_be_named(spec):
             return []
         try:
             return (await fn(ctx, partial[:100]))[:25]

@@ -30,6 +30,14 @@ class Tier(IntEnum):
         raise ValueError(cleaned)
 
 
+def may_act(held: Tier, needed: Tier, *, named: bool) -> bool:
+    """The one rule for who may run a command of tier `needed`: whoever holds that tier (or a
+    higher one), and for a facilitator's command also whoever is the named facilitator of the
+    meeting the command runs while that meeting is current (`named`; the meetings cog says
+    when: `bot.core.dispatch.NamedFacilitator`). Never more than the facilitator tier."""
+    return held >= needed or (needed is Tier.FACILITATOR and named)
+
+
 class Scope(Enum):
     """Where a command may be used."""
 

@@ -69,6 +69,11 @@ from cogs.meetings.service import (
 
 _START = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2}))?(?:\s+(\S+))?$")
 CHOICE_HORIZON_DAYS = 400  # how far ahead a meeting's dates are suggested
+# A member named facilitator of a meeting may run its facilitator commands (its script, timer
+# and speaking queue) without the community's facilitator role from an hour before each
+# occurrence starts, to set up, until half an hour after it ends, to close one that ran over.
+FACILITATING_BEFORE = timedelta(hours=1)
+FACILITATING_AFTER = timedelta(minutes=30)
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # What a `when` option is typed as; a reading of a line that puts other words there does not
 # count when deciding which meeting the words name (`Option.shape`).
@@ -472,8 +477,29 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         return view
 
     def hooks(self) -> CogHooks:
-        """Say who may change a meeting when a member below a command's tier tries to."""
-        return CogHooks(tier_refusal=self.below_tier)
+        """Say who may change a meeting when a member below a command's tier tries to, and
+        who is a meeting's named facilitator while it is current."""
+        return CogHooks(tier_refusal=self.below_tier, named_facilitator=self.named_facilitator)
+
+    async def named_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
+        """Whether `actor_key` is one of the facilitators named for the meeting `meeting`
+        names (`#id`, title or unique title prefix) and one of its occurrences is current:
+        from `FACILITATING_BEFORE` before its start until `FACILITATING_AFTER` after its end
+        (moves applied; a cancelled occurrence or series has none). False when no meeting, or
+        several, match. Read afresh each time: someone removed by `meeting edit` stops at once.
+        """
+        try:
+            view = await self.service.find(community_id, meeting)
+        except UserError:  # NotFound, or several meetings match
+            return False
+        if actor_key not in view.facilitators:
+            return False
+        now = self.clock.now()
+        after = now - view.duration - FACILITATING_AFTER
+        return any(
+            o.start - FACILITATING_BEFORE <= now < o.start + view.duration + FACILITATING_AFTER
+            for o in view.occurrences(after, now + FACILITATING_BEFORE + timedelta(seconds=1))
+        )
 
     def below_tier(self, spec: CommandSpec) -> str | None:
         """What a member below `spec`'s tier is told. For a facilitator's command on one

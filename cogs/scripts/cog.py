@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.core import (
     Clock,
     Cog,
     CogHooks,
+    CommandSpec,
     CommunityInfo,
     Context,
     CrisisLines,
@@ -124,8 +126,9 @@ class ScriptsCog(Cog):
         meetings: MeetingSchedule | None = None,
         crisis: CrisisLines | None = None,
     ) -> None:
-        """`meetings`: assigned facilitators may steer, `{next_meeting}` names the next one
-        (without it only the facilitator tier steers and the schedule is pointed to);
+        """`meetings`: `{next_meeting}` names the next one, `script start` finds the meeting
+        starting here (without it the schedule is pointed to; who may steer is the core's
+        `Context.may`, which the meetings cog tells who is a meeting's named facilitator);
         `crisis`: `{crisis_line}` lists the community's lines (without it, a general pointer).
         """
         super().__init__(config)
@@ -215,8 +218,9 @@ class ScriptsCog(Cog):
         return [Choice(t[:100]) for t in titles][:25]
 
     def hooks(self) -> CogHooks:
-        """Offer the script names to other cogs' options (a meeting's `script`)."""
-        return CogHooks(suggestions={"script": self.complete_script})
+        """Offer the script names to other cogs' options (a meeting's `script`), and say which
+        meeting a facilitator command runs (its named facilitator may run it then)."""
+        return CogHooks(suggestions={"script": self.complete_script}, meeting_of=self.meeting_of)
 
     async def complete_script(self, ctx: Context, partial: str) -> list[Choice]:
         """Suggest script names."""
@@ -295,22 +299,27 @@ class ScriptsCog(Cog):
 
     # ---- who may do what -------------------------------------------------------------------
 
-    async def _assigned(self, community_id: int, meeting: str | None, actor_key: str) -> bool:
-        """Ask the meetings cog, when loaded, whether this person facilitates that meeting."""
-        if not meeting or self.meetings is None:
-            return False
-        try:
-            return await self.meetings.is_facilitator(community_id, meeting, actor_key)
-        except Exception:
-            log.exception("meetings.is_facilitator failed")
-            return False
-
     async def _steer_check(self, ctx: Context, run: RunView) -> None:
-        if ctx.tier >= Tier.FACILITATOR or ctx.actor.key == run.facilitator_key:
-            return
-        if await self._assigned(run.community_id, run.meeting, ctx.actor.key):
-            return
-        raise PermissionDenied(render.not_your_script())
+        """Steering a run (a command or a button): the facilitator tier, or the named
+        facilitator of the run's meeting while it is current (`Context.may`, the core's rule;
+        someone taken off the meeting stops at once, even having started the run)."""
+        if not await ctx.may(Tier.FACILITATOR, run.meeting):
+            raise PermissionDenied(render.not_your_script())
+
+    async def meeting_of(
+        self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
+    ) -> str | None:
+        """The meeting a facilitator command of this cog runs (`CogHooks.meeting_of`): the
+        script running here's, else the `meeting` named, else the one here under way or
+        starting within the hour; None for none."""
+        run = await self.service.at_place(ctx.place.key)
+        if run is not None:
+            return run.meeting
+        named = values.get("meeting")
+        if isinstance(named, str) and named.strip():
+            return " ".join(named.split())
+        scheduled = await self._scheduled(ctx, None)
+        return None if scheduled is None else f"#{scheduled.meeting_id}"
 
     async def _run_here(self, ctx: Context) -> RunView:
         run = await self.service.at_place(ctx.place.key)
@@ -701,9 +710,8 @@ class ScriptsCog(Cog):
         scheduled = None if script else await self._scheduled(ctx, meeting)
         if scheduled is not None and meeting is None:
             meeting = scheduled.title
-        if ctx.tier < Tier.FACILITATOR and not await self._assigned(
-            community.id, meeting, ctx.actor.key
-        ):
+        ref = f"#{scheduled.meeting_id}" if scheduled is not None else meeting
+        if not await ctx.may(Tier.FACILITATOR, ref):
             raise PermissionDenied(render.cannot_start())
         if scheduled is not None:
             chosen = await self._scheduled_script(ctx, scheduled)

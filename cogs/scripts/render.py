@@ -286,7 +286,7 @@ def preview(script: Script, page_chars: int) -> list[str]:
 
 
 def not_your_script() -> str:
-    return _("Only this meeting's facilitator can steer the script.")
+    return _("Only a facilitator or this meeting's named facilitator can steer the script.")
 
 
 def replaced() -> str:
@@ -327,7 +327,8 @@ def no_round() -> str:
 
 def cannot_start() -> str:
     return _(
-        "Only a facilitator, or the facilitator assigned to this meeting, can start a script here."
+        "Only a facilitator, or the meeting's named facilitator from an hour before it starts, "
+        "can start its script here."
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.dispatch import CogHooks
 from bot.core.needs import MeetingSchedule
 from bot.core.permissions import Tier
 from cogs.scripts.cog import ScriptsCog
@@ -28,6 +29,11 @@ class StubMeetings(MeetingSchedule):
 
     async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         return actor_key in self.facilitators.get(meeting.lower(), set())
+
+    def attach(self, app: App) -> None:
+        """Be the scripts cog's schedule, and tell the core who is named (always current)."""
+        cog(app).meetings = self
+        app.dispatcher.attach("stub-meetings", CogHooks(named_facilitator=self.is_facilitator))
 
     async def next_meeting(
         self, community_id: int, meeting: str | None = None
@@ -198,7 +204,7 @@ async def test_members_cannot_steer_and_other_meetings_facilitators_need_the_tie
     app_factory: AppFactory,
 ) -> None:
     app, fake = await open_app(app_factory)
-    cog(app).meetings = StubMeetings({"thursday group": {"fake:gail"}})
+    StubMeetings({"thursday group": {"fake:gail"}}).attach(app)
 
     denied = await fake.say("gail", "!script start standard Tuesday circle")
     assert denied[0].where == "ephemeral" and "Only a facilitator" in denied[0].text
@@ -208,7 +214,7 @@ async def test_members_cannot_steer_and_other_meetings_facilitators_need_the_tie
     for line in ("!script next", "!script end", "!script goto closing", "!script next-speaker"):
         for who in ("ana", "gail"):
             reply = await fake.say(who, line)
-            assert "Only this meeting's facilitator" in reply[0].text, (who, line)
+            assert "this meeting's named facilitator" in reply[0].text, (who, line)
     status = (await fake.say("ana", "!script status"))[0].text
     assert "step 1 of 7" in status
 
@@ -241,7 +247,7 @@ async def test_buttons_do_what_the_commands_do_for_the_right_people(
         return fake.said[before:]
 
     denied = await press("ana", "next", 0)
-    assert denied[0].where == "ephemeral" and "Only this meeting's facilitator" in denied[0].text
+    assert denied[0].where == "ephemeral" and "this meeting's named facilitator" in denied[0].text
     assert "Check-in" in public(await press("fran", "next", 0))
     stale = await press("fran", "next", 0)
     assert "earlier step" in stale[0].text
@@ -282,7 +288,7 @@ async def test_late_joiners_lowering_hands_and_pass_outside_a_round(
     added = public(await fake.say("fran", "!script add @lee"))
     assert "Lark is in the queue" in added and "1. Birch, 2. Lark" in added
     denied = await fake.say("ana", "!script add @lee")
-    assert "Only this meeting's facilitator" in denied[0].text
+    assert "this meeting's named facilitator" in denied[0].text
     await fake.say("fran", "!script goto working_time")
     assert "no round to pass" in (await fake.say("ana", "!pass"))[0].text
     assert "No hands are up" in (await fake.say("fran", "!script status"))[0].text
@@ -336,11 +342,14 @@ async def test_a_meetings_own_facilitator_may_run_its_script(app_factory: AppFac
     )
     assert "Circle" in scheduled[0].text, scheduled
 
+    early = await fake.say("gail", "!script start standard Circle")  # a day ahead
+    assert "named facilitator from an hour before it starts" in early[0].text
+    await app.scheduler.advance(timedelta(hours=24, minutes=30))  # 18:30, half an hour before
     started = await fake.say("gail", "!script start standard Circle")
     assert "Welcome to Circle. I'm a volunteer facilitator" in public(started)
     assert "Check-in" in public(await fake.say("gail", "!script next"))
     refused = await fake.say("hal", "!script next")
-    assert "Only this meeting's facilitator" in refused[0].text
+    assert "this meeting's named facilitator" in refused[0].text
 
 
 async def test_script_start_runs_the_meetings_own_script(app_factory: AppFactory) -> None:
@@ -371,11 +380,14 @@ async def test_script_start_runs_the_meetings_own_script(app_factory: AppFactory
     assert run.script_name == "mine" and run.meeting == "Circle"
     await fake.say("fran", "!script end")
 
+    early = await fake.say("gail", "!script start meeting:Evening")  # two days ahead
+    assert "named facilitator from an hour before it starts" in early[0].text
+    await app.scheduler.advance(timedelta(days=2, minutes=30))  # Evening in half an hour
     named = public(await fake.say("gail", "!script start meeting:Evening"))  # its facilitator
     assert "thanks for joining online" in named
     (run,) = await cog(app).service.all_runs()
     assert run.script_name == "later"
     await fake.say("gail", "!script end")
 
-    await app.scheduler.advance(timedelta(hours=2))  # Circle is over
+    # Circle is long over
     assert "Deleted the script **mine**." in (await fake.say("mo", "!script delete mine"))[0].text

@@ -47,7 +47,7 @@ def test_a_meeting_in_the_console_survives_a_restart(tmp_path: Path) -> None:
     assert "[#general] Check-in · step 2 of 7" in out
     assert "[#general] Member 1 raised a hand. Hands up: 1. Wren, 2. Birch, 3. member 1." in out
     assert "[#general] Member 2 passes this round, and that's fine." in out
-    assert "[#general, private to ana] Only this meeting's facilitator" in out
+    assert "[#general, private to ana] Only a facilitator or this meeting's named" in out
     assert "[#general] The floor is yours, Wren." in out
     assert "[dm ana] A gentle note, just for you" in out
     assert "[#general] The floor is yours, Birch. Hands up: 1. member 1. Passed: 1." in out

@@ -111,7 +111,7 @@ async def test_discord_panel_is_edited_in_place_and_old_panels_go_grey(
         )
         no = await standin.wait_for_interaction_response(denied.id)
         assert no["data"]["flags"] == EPHEMERAL
-        assert "Only this meeting's facilitator" in no["data"]["content"]
+        assert "this meeting's named facilitator" in no["data"]["content"]
     assert standin.violations == []
 
 
@@ -171,7 +171,7 @@ async def test_matrix_reactions_press_the_panel_in_an_encrypted_room(
         # A member's reaction asks for a facilitator action: refused in ben's DM only.
         mark_ben = ben.mark()
         await react(ben, room, panel.event_id, NEXT, encrypt=False)
-        await ben.notice("Only this meeting's facilitator", not_room=room, after=mark_ben)
+        await ben.notice("this meeting's named facilitator", not_room=room, after=mark_ben)
         await ben.say(room, "!ping")  # same lane as the reaction: answered after it
         await ben.notice("pong", room=room, after=mark_ben)
         in_room = [

@@ -44,7 +44,7 @@ async def test_discord_meeting_start_button_hands_and_next_speaker(
     assert "Welcome to Tuesday circle" in opening["data"]["content"]
     assert next_id.startswith("scripts:") and next_id.endswith(":0:next")
     assert denied["data"]["flags"] == EPHEMERAL
-    assert "Only this meeting's facilitator" in denied["data"]["content"]
+    assert "this meeting's named facilitator" in denied["data"]["content"]
     assert "Check-in" in check_in["data"]["content"]
     assert "raised a hand" in hand["data"]["content"]
     assert "The floor is yours" in speaker["data"]["content"]
@@ -71,7 +71,7 @@ async def test_matrix_meeting_start_steps_hands_and_a_private_refusal(
         await ben.say(room, "!hand")
         await ben.notice("raised a hand", room=room, after=mark)
         await ben.say(room, "!script next")
-        await ben.notice("Only this meeting's facilitator", not_room=room, after=mark)
+        await ben.notice("this meeting's named facilitator", not_room=room, after=mark)
 
         mark = ana.mark()
         await ana.say(room, "!script next-speaker")

@@ -1,0 +1,217 @@
+"""A member a moderator names facilitator of a meeting may run that meeting's script.
+
+The core decides every tier in one place (`Context.may`): a facilitator's command runs for
+whoever holds the facilitator tier, and for the named facilitator of the meeting it runs while
+that meeting is current (an hour before its start until half an hour after its end), never for
+another meeting, never a moderator's command. A named facilitator taken off the meeting stops
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.permissions import Tier
+from tests.harness.app import AppFactory
+from tests.harness.console import circlebot
+from tests.harness.platform import FakePlatform, Said
+
+START = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+AHEAD = timedelta(hours=5)  # each example's meetings start this long after it begins
+BEFORE, AFTER, LENGTH = 60, 30, 60  # the window, in minutes; each meeting lasts an hour
+COMMANDS = ("start", "next", "list", "button", "preview")
+EDITS = ("none", "removed", "added")
+# minutes from the target meeting's start: the window's edges and around them, and anywhere
+MINUTES = st.one_of(
+    st.sampled_from([-300, -61, -60, -59, 0, 89, 90, 91, 120, 300]), st.integers(-300, 300)
+)
+
+
+def public(said: list[Said]) -> str:
+    return "\n".join(s.text for s in said if s.where == "channel")
+
+
+async def example(
+    app: App,
+    fake: FakePlatform,
+    serial: int,
+    *,
+    role: bool,
+    named: str,
+    target: str,
+    edit: str,
+    minutes: int,
+    command: str,
+) -> None:
+    """One situation; asserts the command ran exactly when the rule says it may."""
+    titles = {"a": f"Alpha {serial:04d}", "b": f"Beta {serial:04d}"}
+    at = (fake.app.clock.now() + AHEAD).strftime("%Y-%m-%d %H:%M")
+    ids: dict[str, str] = {}
+    for which, title in titles.items():
+        chosen = " facilitator:sam" if named == which else ""
+        said = await fake.say(
+            "mod", f'!meeting schedule "{title}" "{at}" {LENGTH}m zone:UTC{chosen}'
+        )
+        ids[which] = said[0].text.split("(#")[1].split(")")[0]
+    try:
+        holds = named  # which meeting sam is named for after the edit
+        if edit == "removed" and named != "none":
+            await fake.say("mod", f"!meeting edit #{ids[named]} add_facilitator:mod")
+            await fake.say("mod", f"!meeting edit #{ids[named]} remove_facilitator:sam")
+            holds = "none"
+        elif edit == "added":
+            await fake.say("mod", f"!meeting edit #{ids[target]} add_facilitator:sam")
+            holds = target
+        await app.scheduler.advance(AHEAD + timedelta(minutes=minutes))
+        fake.tiers[fake.actor("sam").id] = Tier.FACILITATOR if role else Tier.MEMBER
+        inside = -BEFORE <= minutes < LENGTH + AFTER
+        allowed = role or (holds == target and inside)
+        title = titles[target]
+
+        if command == "start":
+            said = await fake.say("sam", f'!script start standard "{title}"')
+            ran = f"Welcome to {title}." in public(said)
+        else:
+            await fake.say("mod", f'!script start standard "{title}"')
+            if command == "next":
+                ran = "Check-in" in public(await fake.say("sam", "!script next"))
+            elif command == "list":
+                ran = "Scripts you can start" in "".join(
+                    s.text for s in await fake.say("sam", "!script list")
+                )
+            elif command == "preview":
+                shown = await fake.say("sam", "!script preview standard")
+                ran = "Welcome and ground rules" in "".join(s.text for s in shown)
+            else:
+                (run,) = await app.cogs["scripts"].service.all_runs()  # type: ignore[attr-defined]
+                before = len(fake.said)
+                await app.dispatcher.handle_action(
+                    fake.incoming("sam"), f"scripts:{run.id}:0:next"
+                )
+                ran = "Check-in" in public(fake.said[before:])
+        refusal = "" if ran else fake.said[-1].text
+        assert ran == allowed, f"{(role, named, target, edit, minutes, command)}: {refusal!r}"
+        if not ran and command in ("list", "preview"):
+            assert "or the meeting's named facilitator" in refusal, refusal
+    finally:
+        await fake.say("mod", "!script end")
+        for meeting_id in ids.values():
+            await fake.say("mod", f"!meeting delete #{meeting_id}")
+
+
+def test_a_facilitator_command_runs_for_the_role_or_the_meetings_named_facilitator_in_time(
+    tmp_path: Path,
+) -> None:
+    """Over the role held or not, named for the targeted meeting, the other or none, named or
+    taken off by `meeting edit`, the time against the meeting's window and the command (start,
+    next, a button, the facilitator-tier list and preview): the command runs iff the role is
+    held, or the member is named for that meeting and it is current. One app serves every
+    example; each example's meetings are deleted after it."""
+    loop = asyncio.new_event_loop()
+    factory = AppFactory(tmp_path)
+    serial = itertools.count(1)
+    try:
+        app, fake = loop.run_until_complete(
+            factory.on_platform(
+                ["general", "meetings", "scripts"],
+                clock=VirtualClock(START),
+                actors={"mod": Tier.MODERATOR, "sam": Tier.MEMBER},
+            )
+        )
+
+        @settings(
+            max_examples=30,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
+        )
+        @given(
+            role=st.booleans(),
+            named=st.sampled_from(["a", "b", "none"]),
+            target=st.sampled_from(["a", "b"]),
+            edit=st.sampled_from(EDITS),
+            minutes=MINUTES,
+            command=st.sampled_from(COMMANDS),
+        )
+        def check(
+            role: bool, named: str, target: str, edit: str, minutes: int, command: str
+        ) -> None:
+            loop.run_until_complete(
+                example(
+                    app,
+                    fake,
+                    next(serial),
+                    role=role,
+                    named=named,
+                    target=target,
+                    edit=edit,
+                    minutes=minutes,
+                    command=command,
+                )
+            )
+
+        check()
+    finally:
+        loop.run_until_complete(factory.close())
+        loop.close()
+
+
+NAMED = """\
+@sam !me name Sam
+@ana !me name Ana
+!meeting schedule Circle "2026-12-01 19:00" 60m zone:UTC facilitator:@sam script:standard
+@sam !script start
+:advance 1h
+@sam !script start
+@sam !script next
+@sam !script list
+@sam !meeting delete Circle
+@ana !script next
+!meeting edit Circle add_facilitator:@ana
+!meeting edit Circle remove_facilitator:@sam
+@sam !script next
+@ana !script next
+"""
+
+
+def test_a_member_named_facilitator_runs_the_meetings_script_in_the_console(
+    tmp_path: Path,
+) -> None:
+    """The tester's path: a moderator names a member facilitator with `meeting schedule`;
+    they are refused an hour and a half before it, run its script half an hour before, never get a
+    moderator's power over the meeting, and stop once `meeting edit` takes them off."""
+    run = circlebot(
+        "console",
+        "--db",
+        str(tmp_path / "named.sqlite3"),
+        "--clock",
+        "2026-12-01T17:30:00Z",
+        stdin=NAMED,
+        cwd=tmp_path,
+    )
+    out = run.stdout
+    assert run.returncode == 0, run.stderr
+    lines = out.splitlines()
+    early = lines.index(next(s for s in lines if "can start its script here" in s))
+    assert "private to sam] Only a facilitator, or the meeting's named facilitator" in lines[early]
+    assert "[#general] Welcome and ground rules · step 1 of 7" in out
+    assert "Welcome to Circle. I'm Sam, and I'll keep us on track today." in out
+    assert "[#general] Check-in · step 2 of 7" in out
+    assert "[#general, private to sam] Scripts you can start with !script start NAME:" in out
+    # not a moderator's power: the meeting itself stays
+    assert "[#general, private to sam] Only a moderator or one of this meeting's" in out
+    assert "Deleted" not in out
+    refused = "Only a facilitator or this meeting's named facilitator can steer the script."
+    assert f"[#general, private to ana] {refused}" in out
+    steered = [s for s in lines if "can steer the script" in s]
+    assert steered[-1].startswith("[#general, private to sam]"), steered
+    assert "[#general] Choosing today's agenda · step 3 of 7" in out
