@@ -1,6 +1,6 @@
 """The dialogue model test, run longer: how many random sequences agreed with the oracle.
 
-The CI test (`tests/test_dialogue_model.py`) checks 60 hypothesis examples; this plays many
+The CI tests (`tests/test_dialogue_model.py`) check 25 hypothesis examples each; this plays many
 more random sequences of the same moves (answers, back, keep, skip, done, clear, pause, resume,
 cancel, another dialogue in between) and prints how many were checked and how many disagreed.
 Run: .venv/bin/python -m benchmarks.dialogue_model [SEQUENCES]

@@ -191,6 +191,8 @@ class DialogueState(Base):
     history: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of step ids
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
     token: Mapped[str | None] = mapped_column(String(32), nullable=True)  # unique per dialogue
+    # `cancel` or `clear` asked "are you sure?" and waits for `yes` (at most ASK_FOR, one reply).
+    asking: Mapped[str | None] = mapped_column(String(16), nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

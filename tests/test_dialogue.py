@@ -45,8 +45,10 @@ async def test_back_skip_pause_resume_and_cancel(app_factory: AppFactory) -> Non
     assert "paused dialogue" in said[0].text and "resume" in said[0].text
     said = await fake.say("ana", "resume", dm=True)
     assert "Welcome back" in said[0].text and "time zone" in said[1].text
-    said = await fake.say("ana", "cancel", dm=True)
-    assert "Cancelled" in said[0].text
+    said = await fake.say("ana", "cancel", dm=True)  # Fern would go: it asks first
+    assert "Cancel **your settings** (1 answer)?" in said[0].text and "`yes`" in said[0].text
+    said = await fake.say("ana", "yes", dm=True)
+    assert "Cancelled **your settings**; its 1 answer was deleted." in said[0].text
     said = await fake.say("ana", "Europe/Paris", dm=True)
     assert "only understand commands" in said[0].text
     assert (await fake.app.members.profile("fake:ana")).timezone is None

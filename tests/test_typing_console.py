@@ -151,7 +151,7 @@ async def test_the_urge_log_takes_past_times_and_refuses_future_ones(console: Co
         await console.type("@ana !urge log", f"@ana dm {typed}")
         state = await console.app.dialogues.current("console:ana")
         assert state is not None and f'"when": "{stored}"' in state.answers, (typed, state)
-        await console.type("@ana dm cancel")
+        await console.type("@ana dm cancel", "@ana dm yes")
     shown = await console.type("@ana !urge log", "@ana dm in 5 months")
     assert "has not happened yet" in shown
     state = await console.app.dialogues.current("console:ana")

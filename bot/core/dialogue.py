@@ -4,11 +4,20 @@ A dialogue is a list of steps; the member's place in it and their answers are on
 written after every answer, so nothing acknowledged is ever lost. Members steer with plain words:
 `back`, `skip`, `keep`, `clear`, `pause`, `cancel`, `help`, and `done` to end a list.
 
-A dialogue never discards what the member wrote unless they ask it to (`clear` empties the
-current question, `cancel` drops the dialogue): `skip` on a
-list keeps the items collected so far, `skip`, `keep` or `done` on a question answered before
-(after `back`, or prefilled by an edit) keep that answer, and a steering word is never saved
-as an answer.
+A dialogue never discards what the member wrote unless they ask it to and confirm: `clear`
+(empty the current question) and `cancel` (drop the dialogue) ask first, naming what they would
+delete, and act only on `yes` as the very next reply (`ASK_FOR`); with nothing to delete they act
+at once. `skip` on a list keeps the items collected so far, `skip`, `keep` or `done` on a
+question answered before (after `back`, or prefilled by an edit) keep that answer, and a
+steering word is never saved as an answer.
+
+One rule for steering words when no dialogue is open but one is paused: `resume` resumes it,
+`cancel` asks as above (naming the paused dialogue), and every other word only says what is
+paused and how to go on; nothing acts on a paused dialogue unseen.
+
+Words people type to leave (`stop`, `quit`, `exit`, `nevermind`, in the languages the bot's
+crisis side knows: `QUIT_WORDS`) pause the dialogue, keeping its answers. Such a word in quotes
+(`"stop"`) is an answer like any other.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from datetime import timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -32,7 +41,7 @@ from bot.core.context import Context
 from bot.core.convert import parse_datetime
 from bot.core.errors import UserError
 from bot.core.message import Action, ActionStyle, Message
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.models import DialogueState
 
 ACTION_PREFIX = "conv"
@@ -97,6 +106,9 @@ class Dialogue:
     steps: tuple[Step, ...]
     finish: Callable[[Outcome], Awaitable[Message | str]]
     intro: str = ""
+    # For a dialogue that edits something saved: what cancelling leaves as it was (a message
+    # id, `N_`-marked: "Your toolbox item stays as it was."); its answers are then only changes.
+    kept_on_cancel: str = ""
 
     def __post_init__(self) -> None:
         ids = [s.id for s in self.steps]
@@ -123,6 +135,28 @@ class Dialogue:
 
 CONTROL_WORDS = ("back", "skip", "keep", "clear", "pause", "cancel", "help", "done", "resume")
 
+# Words people type to leave a dialogue, in the languages of the crisis phrases (data/crisis/
+# phrases): they mean `pause`, so nothing is lost. Matched as the whole message, bare.
+QUIT_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("stop", "quit", "exit", "end", "leave", "abort", "nevermind", "never mind", "nvm"),
+    "de": ("stopp", "beenden", "ende", "aufhören", "abbrechen", "verlassen", "schluss"),
+    "es": ("parar", "para", "salir", "terminar", "basta", "olvídalo", "cancelar"),
+    "fr": ("arrête", "arrêter", "arrêt", "quitter", "sortir", "terminer", "annuler"),
+    "it": ("esci", "uscire", "smetti", "fermati", "ferma", "annulla", "lascia perdere"),
+    "nl": ("stoppen", "afsluiten", "einde", "verlaten", "afbreken", "laat maar", "annuleren"),
+    "pt": ("sair", "fim", "chega", "esquece", "deixa pra lá", "cancelar"),
+}
+
+# The `yes` that confirms a question `cancel` or `clear` asked, and the `no` that withdraws it.
+YES_WORDS = ("yes", "y", "yeah", "yep", "ja", "sí", "si", "oui", "sim")
+NO_WORDS = ("no", "n", "nope", "nein", "non", "não", "nee")
+
+# How long a question asked by `cancel` or `clear` waits for its `yes`.
+ASK_FOR = timedelta(minutes=10)
+
+# Quotes that make a quit word an answer ("stop"); the bot's own code marks (`done`) do not.
+_QUOTES = "\"'“”„‟‘’‚‛«»‹›「」『』"
+
 
 # What may surround a steering word as people type it: sentence marks ("Done."), quotes or code
 # marks copied from the bot's own `done`, a command prefix ("!skip"), spaces.
@@ -134,16 +168,58 @@ def _bare(text: str) -> str:
     return _AROUND_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
+def _quit_words() -> set[str]:
+    return {_bare(w) for words in QUIT_WORDS.values() for w in words} | {_bare(_("stop"))}
+
+
+def quoted(text: str) -> bool:
+    """True when `text` is wrapped in quotes (`"stop"`, `'stop'`, `“stop”`, `«stop»`), also with
+    a sentence mark after them; the bot's own code marks (`` `done` ``) are not quotes."""
+    folded = unicodedata.normalize("NFKC", text).strip().rstrip(".!?…,;")
+    return len(folded) >= 2 and folded[0] in _QUOTES and folded[-1] in _QUOTES
+
+
 def control_word(text: str) -> str | None:
     """Recognise a steering word in English or the member's language, however it is dressed
-    ("Done.", "`keep`", "SKIP!", full-width letters); None for anything else."""
+    ("Done.", "`keep`", "SKIP!", full-width letters); `"quit"` for a word people type to
+    leave (`QUIT_WORDS`) unless it is in quotes; None for anything else."""
     word = _bare(text)
     if not word:
         return None
     for control in CONTROL_WORDS:
         if word in (control, _bare(_(control))):
             return control
+    if word in _quit_words() and not quoted(text):
+        return "quit"
     return None
+
+
+def _one_of(text: str, words: tuple[str, ...], translated: str) -> bool:
+    word = _bare(text)
+    return bool(word) and (word in words or word == _bare(_(translated)))
+
+
+def is_yes(text: str) -> bool:
+    """True for a `yes` however dressed ("Yes!", "oui", "JA")."""
+    return _one_of(text, YES_WORDS, "yes")
+
+
+def is_no(text: str) -> bool:
+    """True for a `no` however dressed ("No.", "nein", "non")."""
+    return _one_of(text, NO_WORDS, "no")
+
+
+def answer_count(answers: dict[str, Any]) -> int:
+    """How many answers a dialogue holds: one per answered question, one per list item."""
+    return sum(
+        len(value) if isinstance(value, list) else 1
+        for value in answers.values()
+        if value is not None
+    )
+
+
+def _answers_phrase(n: int) -> str:
+    return ngettext("{n} answer", "{n} answers", n).format(n=n)
 
 
 class Dialogues:
@@ -170,6 +246,20 @@ class Dialogues:
                 .limit(1)
             )
 
+    async def paused(self, actor_key: str, dialogue_ids: Collection[str]) -> list[str]:
+        """The ids among `dialogue_ids` the member has paused (or left open), most recent
+        first, each once."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(DialogueState.dialogue_id)
+                .where(
+                    DialogueState.actor_key == actor_key,
+                    DialogueState.dialogue_id.in_(sorted(dialogue_ids)),
+                )
+                .order_by(DialogueState.updated_at.desc(), DialogueState.id.desc())
+            )
+            return list(dict.fromkeys(rows))
+
     async def start(
         self,
         ctx: Context,
@@ -178,10 +268,25 @@ class Dialogues:
         prefill: dict[str, Any] | None = None,
         first_step: str | None = None,
     ) -> None:
-        """Open a dialogue in the member's DM; from a channel the channel only gets a pointer."""
+        """Open a dialogue in the member's DM; from a channel the channel only gets a pointer.
+
+        One of the same id already holding answers is resumed instead (a second `journal
+        write` never drops a paused entry); given `prefill` or `first_step` (an edit), the
+        new one replaces it."""
         dialogue = self.dialogues.get(dialogue_id)
         if dialogue is None:
             raise UserError(_("There is no dialogue called `{name}`.").format(name=dialogue_id))
+        if prefill is None and first_step is None:
+            async with self._sessions() as session:
+                held = await session.scalars(
+                    select(DialogueState.answers).where(
+                        DialogueState.actor_key == ctx.actor.key,
+                        DialogueState.dialogue_id == dialogue_id,
+                    )
+                )
+                written = any(answer_count(json.loads(answers)) for answers in held)
+            if written and await self.resume(ctx, dialogue_id):
+                return
         now = self._clock.now()
         async with self._sessions.begin() as session:
             await session.execute(
@@ -200,6 +305,7 @@ class Dialogues:
             paused = [other.dialogue_id for other in opened]
             for other in opened:
                 other.status = "paused"
+            await self._withdraw_questions(session, ctx.actor.key)
             state = DialogueState(
                 actor_key=ctx.actor.key,
                 community_id=ctx.community.id if ctx.community else None,
@@ -304,32 +410,25 @@ class Dialogues:
             paused = await self.current(ctx.actor.key, "paused")
             if paused is None:
                 return False
-            steers = control in ("resume", "cancel")
-            if not steers and reach is not None and await reach(text, False):
-                return True
-            if control == "resume":
-                await self.resume(ctx)
-            elif control == "cancel":
-                await self._close(paused.id)
-                await ctx.reply(_("Cancelled. Nothing from it was kept."))
-            else:
-                dialogue = self.dialogues.get(paused.dialogue_id)
-                title = dialogue.title if dialogue else paused.dialogue_id
-                await ctx.reply(
-                    _(
-                        "You have a paused dialogue (**{title}**). Type `resume` to continue or "
-                        "`cancel` to drop it."
-                    ).format(title=title)
-                )
-            return True
+            return await self._handle_paused(ctx, paused, text, control, reach)
         dialogue = self.dialogues.get(state.dialogue_id)
         if dialogue is None:
             await self._close(state.id)
             await ctx.reply(_("That dialogue is no longer available, so I closed it."))
             return True
+        asked = self._asked(state)
+        if asked:  # the question `cancel` or `clear` asked gets this one reply
+            state = await self._save(state.id)
+            if is_yes(text):
+                await self._confirmed(ctx, state, dialogue, asked)
+                return True
+            if is_no(text):
+                await ctx.reply(_("Nothing was deleted."))
+                await ctx.reply(self.question(state, dialogue))
+                return True
         step = dialogue.step(state.step)
         if control:
-            await self._steer(ctx, state, dialogue, step, control, pointer)
+            await self._steer(ctx, state, dialogue, step, control, pointer, text)
             return True
         if reach is not None and await reach(text, True):
             # The lines came first; the question waits, with every answer kept.
@@ -338,6 +437,102 @@ class Dialogues:
             return True
         await self._answer(ctx, state, dialogue, step, text)
         return True
+
+    async def _handle_paused(
+        self,
+        ctx: Context,
+        paused: DialogueState,
+        text: str,
+        control: str | None,
+        reach: Reach | None,
+    ) -> bool:
+        """A DM while no dialogue is open but `paused` is: only `resume` acts; `cancel` asks
+        first, naming it; `yes` right after that question deletes it; anything else says what
+        is paused and how to go on."""
+        asked = self._asked(paused)
+        if asked:
+            paused = await self._save(paused.id)  # one reply only
+            if asked == "cancel" and is_yes(text):
+                await self._close(paused.id)
+                await ctx.reply(self._cancelled(paused))
+                return True
+            if is_no(text):
+                await ctx.reply(
+                    _("Nothing was deleted; **{title}** stays paused.").format(
+                        title=self._title(paused)
+                    )
+                )
+                return True
+        steers = control in ("resume", "cancel")
+        if not steers and reach is not None and await reach(text, False):
+            return True
+        count = answer_count(json.loads(paused.answers))
+        if control == "resume":
+            await self.resume(ctx)
+        elif control == "cancel" and count:
+            await self._save(paused.id, asking="cancel")
+            dialogue = self.dialogues.get(paused.dialogue_id)
+            if dialogue is not None and dialogue.kept_on_cancel:
+                question = _(
+                    "Cancel your paused **{title}**? What you typed there would be dropped. "
+                    "{kept} Reply `yes` to cancel it, or `resume` to go on."
+                ).format(title=self._title(paused), kept=_(dialogue.kept_on_cancel))
+            else:
+                question = _(
+                    "Cancel your paused **{title}** ({answers})? Its answers would be deleted. "
+                    "Reply `yes` to cancel it, or `resume` to go on."
+                ).format(title=self._title(paused), answers=_answers_phrase(count))
+            await ctx.reply(question)
+        elif control == "cancel":
+            await self._close(paused.id)
+            await ctx.reply(self._cancelled(paused))
+        else:
+            await ctx.reply(
+                _(
+                    "You have a paused dialogue (**{title}**, {answers} kept). Type `resume` "
+                    "to go on with it, or `cancel` to drop it."
+                ).format(title=self._title(paused), answers=_answers_phrase(count))
+            )
+        return True
+
+    def _title(self, state: DialogueState) -> str:
+        dialogue = self.dialogues.get(state.dialogue_id)
+        return _(dialogue.title) if dialogue else state.dialogue_id
+
+    def _asked(self, state: DialogueState) -> str | None:
+        """What `state` asked in its last reply (`cancel`, `clear`) if still waiting."""
+        if not state.asking or self._clock.now() - state.updated_at > ASK_FOR:
+            return None
+        return state.asking
+
+    def _cancelled(self, state: DialogueState) -> str:
+        count = answer_count(json.loads(state.answers))
+        dialogue = self.dialogues.get(state.dialogue_id)
+        if dialogue is not None and dialogue.kept_on_cancel:
+            return _("Cancelled **{title}**. {kept}").format(
+                title=self._title(state), kept=_(dialogue.kept_on_cancel)
+            )
+        if not count:
+            return _("Cancelled **{title}**; it had no answers.").format(title=self._title(state))
+        return ngettext(
+            "Cancelled **{title}**; its {n} answer was deleted.",
+            "Cancelled **{title}**; its {n} answers were deleted.",
+            count,
+        ).format(title=self._title(state), n=count)
+
+    async def _confirmed(
+        self, ctx: Context, state: DialogueState, dialogue: Dialogue, asked: str
+    ) -> None:
+        """`yes` to the question `cancel` or `clear` asked: do it."""
+        if asked == "cancel":
+            await self._close(state.id)
+            await ctx.reply(self._cancelled(state))
+            return
+        answers = json.loads(state.answers)
+        answers.pop(state.step, None)
+        state = await self._save(state.id, answers=answers)
+        await ctx.reply(_("Cleared; this question has no answer now."))
+        await ctx.reply(self.question(state, dialogue))
 
     async def handle_action(self, ctx: Context, action_id: str) -> bool:
         """A button press; ids are untrusted, so they must match the member's open step."""
@@ -386,7 +581,9 @@ class Dialogues:
                     other.status = "paused"  # one open dialogue at a time
                 state.status = "active"
                 state.updated_at = self._clock.now()
+                await self._withdraw_questions(session, ctx.actor.key)
         else:
+            state = await self._save(state.id)
             paused = []
         dialogue = self.dialogues.get(state.dialogue_id)
         if dialogue is None:
@@ -408,20 +605,53 @@ class Dialogues:
         step: Step,
         control: str,
         pointer: str = "",
+        text: str = "",
     ) -> None:
+        answers = json.loads(state.answers)
+        count = answer_count(answers)
+        title = _(dialogue.title)
         if control == "help":
             lines = [
                 step.hint,
                 _("Answer in a message. Words that steer: back, skip, keep, pause, cancel."),
+                _(
+                    "`stop`, `quit` or `exit` pause too. To answer with such a word, put it in "
+                    'quotes: "stop".'
+                ),
                 pointer,  # `help` may be someone needing a person now, not a hint
             ]
             await ctx.reply("\n".join(filter(None, lines)))
         elif control == "pause":
             await self._save(state.id, status="paused")
-            await ctx.reply(_("Paused. Your answers are kept; type `resume` when you're ready."))
+            await ctx.reply(
+                _(
+                    "Paused **{title}**. Your answers are kept; type `resume` when you're ready."
+                ).format(title=title)
+            )
+        elif control == "quit":
+            await self._save(state.id, status="paused")
+            await ctx.reply(
+                _(
+                    "Paused **{title}** ({answers} kept). Type `resume` to go on, or `cancel` "
+                    'to drop it. If "{word}" was your answer, resume and send it in quotes.'
+                ).format(title=title, answers=_answers_phrase(count), word=text.strip()[:40])
+            )
+        elif control == "cancel" and count:
+            await self._save(state.id, asking="cancel")
+            if dialogue.kept_on_cancel:
+                text = _(
+                    "Cancel **{title}**? What you typed here would be dropped. {kept} Reply "
+                    "`yes` to cancel it, or `no` to go on."
+                ).format(title=title, kept=_(dialogue.kept_on_cancel))
+            else:
+                text = _(
+                    "Cancel **{title}** ({answers})? Its answers would be deleted. Reply `yes` "
+                    "to cancel it, or `no` to go on."
+                ).format(title=title, answers=_answers_phrase(count))
+            await ctx.reply(text)
         elif control == "cancel":
             await self._close(state.id)
-            await ctx.reply(_("Cancelled. Nothing from it was kept."))
+            await ctx.reply(self._cancelled(state))
         elif control == "back":
             history = json.loads(state.history)
             if not history:
@@ -434,15 +664,18 @@ class Dialogues:
         elif control == "resume":
             await ctx.reply(self.question(state, dialogue))
         elif control == "clear":
-            answers = json.loads(state.answers)
-            removed = answers.pop(step.id, None)
-            state = await self._save(state.id, answers=answers)
+            earlier = answers.get(step.id)
+            if earlier is None or earlier == []:
+                await ctx.reply(_("There was nothing to clear here."))
+                await ctx.reply(self.question(state, dialogue))
+                return
+            await self._save(state.id, asking="clear")
             await ctx.reply(
-                _("Cleared; this question has no answer now.")
-                if removed is not None
-                else _("There was nothing to clear here.")
+                _(
+                    "Clear your answer to this question ({answer})? Reply `yes` to clear it, "
+                    "or `keep` to keep it."
+                ).format(answer=_preview(earlier))
             )
-            await ctx.reply(self.question(state, dialogue))
         else:
             await self._move_on(ctx, state, dialogue, step, control)
 
@@ -572,7 +805,10 @@ class Dialogues:
         step: str | None = None,
         history: list[str] | None = None,
         status: str | None = None,
+        asking: str | None = None,
     ) -> DialogueState:
+        """Write what changed; every write withdraws a question asked before (`asking`), unless
+        it asks one."""
         async with self._sessions.begin() as session:
             state = await session.get(DialogueState, state_id)
             if state is None:
@@ -585,8 +821,19 @@ class Dialogues:
                 state.history = json.dumps(history)
             if status is not None:
                 state.status = status
+            state.asking = asking
             state.updated_at = self._clock.now()
         return state
+
+    @staticmethod
+    async def _withdraw_questions(session: AsyncSession, actor_key: str) -> None:
+        """Starting or resuming a dialogue withdraws what `cancel` or `clear` asked before, so a
+        later `yes` never confirms a question the member has moved on from."""
+        await session.execute(
+            update(DialogueState)
+            .where(DialogueState.actor_key == actor_key, DialogueState.asking.is_not(None))
+            .values(asking=None)
+        )
 
     async def _close(self, state_id: int) -> None:
         async with self._sessions.begin() as session:

@@ -998,6 +998,7 @@ class JournalCog(Cog, GroupJournal):
                     ),
                 ),
                 finish=self._finish_edit,
+                kept_on_cancel=render.EDIT_KEPT,
             ),
         ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import Message, Page, Part, When, _, escape_markdown
+from bot.core import N_, Message, Page, Part, When, _, escape_markdown
 from cogs.journal.service import GROUP, SHARED, EntryView
 
 PREVIEW = 60
@@ -282,6 +282,10 @@ def a_journal_entry() -> str:
 
 def a_group_journal_entry() -> str:
     return _("a group journal entry")
+
+
+# What cancelling an edit leaves as it was (translated where the dialogue shows it).
+EDIT_KEPT = N_("Your entry stays as it was.")
 
 
 def edit_dialogue_title() -> str:

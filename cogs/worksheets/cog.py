@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,6 +39,7 @@ from bot.core import (
     TextChecks,
     Tier,
     UserError,
+    closest_name,
     command,
     escape_markdown,
     page_count,
@@ -141,6 +141,7 @@ class WorksheetsCog(Cog):
                     steps=(which, *answers),
                     finish=self._edit_finisher(sheet),
                     intro=render.edit_intro(title=sheet.title),
+                    kept_on_cancel=render.EDIT_KEPT,
                 )
             )
         return dialogues
@@ -308,22 +309,56 @@ class WorksheetsCog(Cog):
         return found[:25]
 
     def _find(self, name: str, prefix: str) -> Worksheet:
+        """The worksheet `name` means (its id or title, any case); NotFound suggesting the
+        closest id or title (`cost benefit`: `cba`, Cost-benefit analysis)."""
         wanted = name.strip().casefold().lstrip("#")
         for sheet in self.sheets.values():
             if wanted in (sheet.id, sheet.title.casefold(), sheet.dialogue_id):
                 return sheet
-        close = difflib.get_close_matches(wanted, list(self.sheets), n=1)
-        hint = render.did_you_mean(id=close[0]) if close else ""
+        by_name = {n: s for s in self.sheets.values() for n in (s.id, s.title)}
+        near = by_name.get(closest_name(wanted, by_name) or "")
+        hint = render.did_you_mean_sheet(id=near.id, title=near.title) if near else ""
         raise NotFound(
             render.no_worksheet(name=escape_markdown(name)[:40], hint=hint, prefix=prefix)
         )
 
-    @command("worksheet", "resume", dm=True)
-    async def worksheet_resume(self, ctx: Context) -> None:
+    @command(
+        "worksheet",
+        "resume",
+        dm=True,
+        options=(
+            Option(
+                "name",
+                OptionType.STRING,
+                "Which paused worksheet (leave out for the last one)",
+                required=False,
+                max_length=100,
+                autocomplete="complete_worksheet",
+            ),
+        ),
+    )
+    async def worksheet_resume(self, ctx: Context, name: str | None = None) -> None:
         """Continue the worksheet you paused or left unfinished."""
-        ids = {i for s in self.sheets.values() for i in (s.dialogue_id, edit_dialogue_id(s))}
-        if not await self.dialogue_engine.resume(ctx, ids):
+        by_dialogue = {
+            i: s for s in self.sheets.values() for i in (s.dialogue_id, edit_dialogue_id(s))
+        }
+        wanted = set(by_dialogue)
+        if name:
+            sheet = self._find(name, ctx.prefix)
+            wanted = {sheet.dialogue_id, edit_dialogue_id(sheet)}
+        if await self.dialogue_engine.resume(ctx, wanted):
+            return
+        if not name:
             raise UserError(render.nothing_paused(prefix=ctx.prefix))
+        paused = await self.dialogue_engine.paused(ctx.actor.key, by_dialogue)
+        titles = list(dict.fromkeys(by_dialogue[i].title for i in paused))
+        raise UserError(
+            render.sheet_not_paused(
+                title=sheet.title,
+                paused=", ".join(f"**{t}**" for t in titles),
+                prefix=ctx.prefix,
+            )
+        )
 
     # toolbox
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import AnswerKind, Card, Field, _, escape_markdown
+from bot.core import N_, AnswerKind, Card, Field, _, escape_markdown
 from cogs.worksheets.definitions import Flags, StepDef, Worksheet
 from cogs.worksheets.service import Item
 
@@ -328,6 +328,26 @@ def item_updated(n: object, prefix: object) -> str:
 
 def did_you_mean(id: object) -> str:
     return _(" Did you mean `{id}`?").format(id=id)
+
+
+# What cancelling an edit leaves as it was (translated where the dialogue shows it).
+EDIT_KEPT = N_("Your toolbox item stays as it was.")
+
+
+def did_you_mean_sheet(id: object, title: object) -> str:
+    return _(" Did you mean `{id}` ({title})?").format(id=id, title=title)
+
+
+def sheet_not_paused(title: object, paused: object, prefix: object) -> str:
+    if not paused:
+        return _(
+            "You have no paused **{title}**, nor any other paused worksheet. "
+            "`{prefix}worksheet start` begins one."
+        ).format(title=title, prefix=prefix)
+    return _(
+        "You have no paused **{title}**. Paused: {paused}; `{prefix}worksheet resume` "
+        "continues the last one, or name it."
+    ).format(title=title, paused=paused, prefix=prefix)
 
 
 def no_worksheet(name: object, hint: object, prefix: object) -> str:

@@ -250,13 +250,18 @@ async def test_toolbox_edit_reopens_one_answer_and_cancel_keeps_it(
     assert "Which answer" in said[-1].text and "2. Throw in every idea" in said[-1].text
     said = await fake.say("ana", "2", dm=True)  # the number typed next picks the answer
     assert "So far: 2 (earplugs; move)" in said[-1].text
-    await fake.say("ana", "clear", dm=True)  # asked for: the list starts again
+    said = await fake.say("ana", "clear", dm=True)  # asked for: the list starts again
+    assert "Clear your answer to this question (earplugs; move)?" in said[0].text
+    await fake.say("ana", "yes", dm=True)
     await fake.say("ana", "talk to neighbours", dm=True)
     said = await fake.say("ana", "done", dm=True)
     assert "Updated **#1**" in said[-1].text
     said = await fake.say("ana", "!toolbox edit 1 1")
     assert "Your earlier answer: noisy flat" in said[-1].text
     said = await fake.say("ana", "cancel", dm=True)
+    assert "Cancel **Brainstorming**? What you typed here would be dropped." in said[0].text
+    said = await fake.say("ana", "yes", dm=True)
+    assert said[0].text == "Cancelled **Brainstorming**. Your toolbox item stays as it was."
     shown = (await fake.say("ana", "!toolbox view 1"))[0].text
     assert "talk to neighbours" in shown and "earplugs" not in shown.split("Which idea")[0]
     assert "noisy flat" in shown  # the cancelled edit left the first answer alone
@@ -457,7 +462,7 @@ async def test_topics_unknown_names_and_nothing_to_resume(app_factory: AppFactor
     said = await fake.say("ana", "!worksheet list cravings")
     assert "not a topic I know" in said[0].text
     said = await fake.say("ana", "!worksheet start cbx")
-    assert "Did you mean `cba`?" in said[0].text
+    assert "Did you mean `cba` (Cost-benefit analysis)?" in said[0].text
     said = await fake.say("ana", "!worksheet resume")
     assert "nothing paused" in said[0].text
     said = await fake.say("ana", "!toolbox export everything")
@@ -560,7 +565,8 @@ def test_a_console_session_from_worksheet_to_chart(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "[#general, private to ana] I've sent you a direct message" in out
     assert "[dm ana] What problem would you like to work on?" in out
-    assert "[dm ana] Paused." in out and "[dm ana] Welcome back to Brainstorming." in out
+    assert "[dm ana] Paused Brainstorming." in out
+    assert "[dm ana] Welcome back to Brainstorming." in out
     assert "saved in your toolbox as #1" in out
     assert "too much screen time at night" in out
     assert (files / "toolbox-1-brainstorm.md").read_text().startswith("# Brainstorming (#1)")
