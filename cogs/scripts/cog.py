@@ -62,7 +62,7 @@ from cogs.scripts.script import (
     parse_script,
     rename,
 )
-from cogs.scripts.service import FORMER, AlreadyRunning, RunView, ScriptService
+from cogs.scripts.service import FORMER, AlreadyRunning, KeptStep, RunView, ScriptService
 
 log = logging.getLogger("circlebot.scripts")
 
@@ -106,10 +106,10 @@ class ScriptsCog(Cog):
     description = "Meeting scripts: steps, timing and the speaking order"
     data_statement = (
         "While a script runs in a channel, keeps which step the meeting is at, the "
-        "facilitator's account, and the speaking queue (who raised a hand, spoke or passed, "
-        "with the name shown), so a restart resumes the meeting. All of it is deleted when "
-        "the script ends. Nothing said in a meeting is stored. For imported scripts, keeps "
-        "who imported them."
+        "facilitator's account, and each step's speaking queue (who raised a hand, spoke or "
+        "passed, with the name shown), so a restart resumes the meeting. All of it is deleted "
+        "when the script ends. Nothing said in a meeting is stored. For imported scripts, "
+        "keeps who imported them."
     )
     Config = ScriptsConfig
 
@@ -531,12 +531,54 @@ class ScriptsCog(Cog):
     # ---- steering (shared by commands and buttons) -----------------------------------------
 
     async def _go(self, ctx: Context, run: RunView, index: int) -> None:
+        """Move to step `index` (past the last: end). Hands are never dropped on the way
+        (`ScriptService.move`): the channel is told whose hands stay kept with the step left
+        behind, and sees the speaking order a step it comes back to had."""
         script = await self._script(run.community_id, run.script_name)
         if index >= len(script.steps):
             await self._finish(ctx, run)
             return
+        left = run.step_index
         run = await self.service.move(run.id, index)
         await self._post_step(ctx, run, script)
+        if left == index:
+            return
+        notes: list[str] = []
+        kept = run.kept.get(left)
+        if kept is not None and kept.waiting:
+            note = await self._kept_note(ctx, run, script, left, kept)
+            if script.steps[index].has_queue:
+                note += " " + render.raise_here_too()
+            notes.append(note)
+        if run.queue or run.speaker_key or run.passed:
+            step = escape_markdown(script.steps[index].title)
+            notes.append(render.order_restored(step=step, queue=await self._queue_text(run)))
+        if notes:
+            await ctx.reply("\n".join(notes), ephemeral=False)
+
+    async def _kept_note(
+        self, ctx: Context, run: RunView, script: Script, index: int, kept: KeptStep
+    ) -> str:
+        """The speaking order kept for step `index`, with the command that goes back to it."""
+        return render.kept_note(
+            step=escape_markdown(script.steps[index].title),
+            command=f"{ctx.prefix}script goto {script.steps[index].id}",
+            queue=render.kept_queue_text(
+                await self._label(run, kept.speaker_key) if kept.speaker_key else None,
+                await self._labels(run, list(kept.queue[: render.SHOWN_QUEUE])),
+                len(kept.queue),
+                len(kept.passed),
+            ),
+        )
+
+    async def _kept_notes(self, ctx: Context, run: RunView, script: Script) -> str:
+        """`script status`: a line for each step left with people still waiting there."""
+        lines = [
+            await self._kept_note(ctx, run, script, index, kept)
+            for index, kept in sorted(run.kept.items())
+            if kept.waiting and index < len(script.steps)
+        ]
+        return "".join("\n" + line for line in lines)
 
     async def _finish(self, ctx: Context, run: RunView) -> None:
         self.scheduler.cancel_prefix(f"{self.name}.{run.id}.")
@@ -745,14 +787,14 @@ class ScriptsCog(Cog):
 
     @command("script", "next", scope=Scope.COMMUNITY)
     async def script_next(self, ctx: Context) -> None:
-        """Move the meeting to the next step (the last step ends the script)."""
+        """Next step (the last ends the script); hands still up stay kept with their step."""
         run = await self._run_here(ctx)
         await self._steer_check(ctx, run)
         await self._go(ctx, run, run.step_index + 1)
 
     @command("script", "back", scope=Scope.COMMUNITY)
     async def script_back(self, ctx: Context) -> None:
-        """Go back to the previous step."""
+        """Go back to the previous step, with its speaking order as it was left."""
         run = await self._run_here(ctx)
         await self._steer_check(ctx, run)
         await self._back(ctx, run)
@@ -772,7 +814,7 @@ class ScriptsCog(Cog):
         ),
     )
     async def script_goto(self, ctx: Context, step: str) -> None:
-        """Jump to a step by its id or number."""
+        """Jump to a step by id or number; each step keeps its own speaking order."""
         run = await self._run_here(ctx)
         await self._steer_check(ctx, run)
         script = await self._script(run.community_id, run.script_name)
@@ -824,7 +866,7 @@ class ScriptsCog(Cog):
             run.paused_at is not None,
             await self._queue_text(run, you=ctx.actor.key) if step.has_queue else None,
         )
-        await ctx.reply(shown, ephemeral=True)
+        await ctx.reply(shown + await self._kept_notes(ctx, run, script), ephemeral=True)
 
     @command("script", "next-speaker", scope=Scope.COMMUNITY)
     async def script_next_speaker(self, ctx: Context) -> None:
@@ -863,10 +905,15 @@ class ScriptsCog(Cog):
 
     @command("hand", "lower", scope=Scope.COMMUNITY)
     async def hand_lower(self, ctx: Context) -> None:
-        """Lower your hand and leave the speaking queue."""
+        """Lower your hand, in this step or one the meeting will come back to."""
         run = await self._run_here(ctx)
-        run = await self.service.lower_hand(run.id, ctx.actor.key)
+        run, elsewhere = await self.service.lower_hand(run.id, ctx.actor.key)
         name = await self._label(run, ctx.actor.key, opening=True)
+        if elsewhere:
+            script = await self._script(run.community_id, run.script_name)
+            steps = ", ".join(escape_markdown(script.steps[i].title) for i in elsewhere)
+            await ctx.reply(render.hand_lowered_kept(name=name, steps=steps), ephemeral=False)
+            return
         await ctx.reply(
             render.hand_lowered(name=name, queue=await self._queue_text(run)),
             ephemeral=False,

@@ -37,6 +37,9 @@ class ScriptRun(Base):
     speaker_key: Mapped[str | None] = mapped_column(String(ACTOR_KEY), nullable=True)
     speaker_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     speaker_nudged: Mapped[bool] = mapped_column(default=False)
+    # JSON step index -> the speaking order of a queue step the meeting has left (its hands
+    # stay up there); see `ScriptService.move`
+    kept: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class CustomScript(Base):

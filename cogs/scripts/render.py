@@ -77,6 +77,14 @@ def queue_text(speaker: str | None, queue: Sequence[str], waiting: int, passed: 
     return " ".join(parts)
 
 
+def kept_queue_text(speaker: str | None, queue: Sequence[str], waiting: int, passed: int) -> str:
+    """`queue_text` for a step the meeting has left: `**ana** had the floor. Hands up: ...`."""
+    hands = queue_text(None, queue, waiting, passed)
+    if speaker is None:
+        return hands
+    return _("**{name}** had the floor.").format(name=speaker) + " " + hands
+
+
 def no_next_meeting() -> list[Part]:
     """`{next_meeting}` when the meetings cog knows of none."""
     return [_("the time on this community's meeting schedule")]
@@ -410,6 +418,30 @@ def already_queued(name: object, queue: object) -> str:
 
 def hand_lowered(name: object, queue: object) -> str:
     return _("{name} lowered their hand. {queue}").format(name=name, queue=queue)
+
+
+def hand_lowered_kept(name: object, steps: object) -> str:
+    """A hand lowered in a step the meeting has left (where it was kept up)."""
+    return _("{name} lowered their hand for **{steps}**.").format(name=name, steps=steps)
+
+
+def kept_note(step: object, command: object, queue: object) -> str:
+    """Said when the meeting leaves a step where people still wait to speak, and in status."""
+    return _(
+        "The speaking order of **{step}** is kept for when the meeting goes back there "
+        "(`{command}`), so nobody's hand is lost: {queue}"
+    ).format(step=step, command=command, queue=queue)
+
+
+def raise_here_too() -> str:
+    return _("To speak in this step too, raise your hand here.")
+
+
+def order_restored(step: object, queue: object) -> str:
+    """Said when the meeting comes back to a step whose speaking order was kept."""
+    return _("Back at **{step}**, with its speaking order as it was: {queue}").format(
+        step=step, queue=queue
+    )
 
 
 def import_nothing_given() -> str:

@@ -1,11 +1,23 @@
-"""Run state per channel and imported scripts; one public method = one transaction."""
+"""Run state per channel and imported scripts; one public method = one transaction.
+
+The speaking order belongs to the step where the hands were raised. A run holds the order of
+the step it is at (`queue`, `speaker_key`, `spoken`, `passed`) and, in `kept`, the order of
+every queue step it has left with anything in it. Moving between steps (`move`: next, back,
+goto) never drops a hand: the order of the step left behind is kept, and coming back to that
+step brings it back as it was (the person who had the floor has it again, with the time
+they had used). A hand leaves the order only when its owner lowers it (`lower_hand`, also
+for a step the meeting is not at), is given the floor (`next_speaker`) or passes
+(`pass_turn`), is erased (`delete_user_data`), or when the facilitator ends the script
+(`end`, which the channel is told). A round later in the meeting (check-out after check-in)
+is a different step and starts with its own empty order.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -42,6 +54,91 @@ class RunView:
     speaker_key: str | None = None
     speaker_started_at: datetime | None = None
     speaker_nudged: bool = False
+    kept: dict[int, KeptStep] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeptStep:
+    """The speaking order of a queue step the meeting has left, kept for its return.
+
+    `speaker_seconds`: how long `speaker_key` had had the floor when the step was left.
+    """
+
+    queue: tuple[str, ...] = ()
+    spoken: tuple[str, ...] = ()
+    passed: tuple[str, ...] = ()
+    speaker_key: str | None = None
+    speaker_seconds: float = 0.0
+    speaker_nudged: bool = False
+
+    @property
+    def waiting(self) -> bool:
+        """Whether hands are still up there (someone waits for the floor). A speaker alone
+        is not waiting: moving on after the last share is how a round usually ends."""
+        return bool(self.queue)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to keep: no hand up, nobody with the floor, nobody spoke or passed."""
+        return not (self.queue or self.speaker_key or self.spoken or self.passed)
+
+    def people(self) -> set[str]:
+        """Everyone this order names."""
+        found = {*self.queue, *self.spoken, *self.passed}
+        return found | {self.speaker_key} if self.speaker_key else found
+
+    def without(self, key: str) -> KeptStep:
+        """The same order with `key` taken out everywhere (an erasure)."""
+        speaking = self.speaker_key == key
+        return KeptStep(
+            tuple(k for k in self.queue if k != key),
+            tuple(k for k in self.spoken if k != key),
+            tuple(k for k in self.passed if k != key),
+            None if speaking else self.speaker_key,
+            0.0 if speaking else self.speaker_seconds,
+            False if speaking else self.speaker_nudged,
+        )
+
+
+def _load_kept(text: str) -> dict[int, KeptStep]:
+    """`script_run.kept` (JSON: step index -> order) as `KeptStep`s."""
+    return {
+        int(index): KeptStep(
+            tuple(kept.get("queue", ())),
+            tuple(kept.get("spoken", ())),
+            tuple(kept.get("passed", ())),
+            kept.get("speaker"),
+            float(kept.get("speaker_seconds", 0.0)),
+            bool(kept.get("speaker_nudged", False)),
+        )
+        for index, kept in json.loads(text or "{}").items()
+    }
+
+
+def _dump_kept(kept: dict[int, KeptStep]) -> str:
+    return json.dumps(
+        {
+            str(index): {
+                "queue": list(k.queue),
+                "spoken": list(k.spoken),
+                "passed": list(k.passed),
+                "speaker": k.speaker_key,
+                "speaker_seconds": k.speaker_seconds,
+                "speaker_nudged": k.speaker_nudged,
+            }
+            for index, k in sorted(kept.items())
+            if not k.empty
+        }
+    )
+
+
+def _store_kept(row: ScriptRun, state: _State) -> None:
+    """Write the kept orders; the names of the people they hold stay with the run."""
+    row.kept = _dump_kept(state.kept)
+    names = json.loads(row.names)
+    for kept in state.kept.values():
+        names.update({k: state.names[k] for k in kept.people() if k in state.names})
+    row.names = json.dumps(names)
 
 
 @dataclass
@@ -52,6 +149,7 @@ class _State:
     spoken: list[str]
     passed: list[str]
     names: dict[str, str]
+    kept: dict[int, KeptStep] = field(default_factory=dict)
 
 
 def _view(row: ScriptRun) -> RunView:
@@ -76,6 +174,7 @@ def _view(row: ScriptRun) -> RunView:
         speaker_key=row.speaker_key,
         speaker_started_at=row.speaker_started_at,
         speaker_nudged=row.speaker_nudged,
+        kept=_load_kept(row.kept),
     )
 
 
@@ -207,24 +306,54 @@ class ScriptService:
             if row is None:
                 raise UserError(_("That meeting script has already ended."))
             state = _state(row)
+            state.kept = _load_kept(row.kept)
             change(row, state)
             _store(row, state)
+            _store_kept(row, state)
             await session.flush()
             return _view(row)
 
     async def move(self, run_id: int, index: int) -> RunView:
-        """Go to step `index`: a fresh step clock and an empty speaking queue."""
+        """Go to step `index` (0-based; next, back and goto alike) with a fresh step clock.
+
+        No hand is dropped: the speaking order of the step left behind goes into `kept` under
+        its index (when it holds anyone), and the order kept for `index`, if any, comes back
+        as it was; its speaker has the floor again with the time already used (a pause does
+        not count). The returned view's `kept` tells the caller what stays behind to say so.
+        Raises UserError when the run has ended.
+        """
         now = self._clock.now()
 
         def change(row: ScriptRun, state: _State) -> None:
+            used = 0.0
+            if row.speaker_key is not None and row.speaker_started_at is not None:
+                used = max(0.0, ((row.paused_at or now) - row.speaker_started_at).total_seconds())
+            left = KeptStep(
+                tuple(state.queue),
+                tuple(state.spoken),
+                tuple(state.passed),
+                row.speaker_key,
+                used,
+                row.speaker_nudged,
+            )
+            state.kept.pop(row.step_index, None)
+            if not left.empty:
+                state.kept[row.step_index] = left
+            back = state.kept.pop(index, KeptStep())
             row.step_index = index
             row.step_started_at = now
             row.paused_at = None
             row.step_nudged = False
-            row.speaker_key = None
-            row.speaker_started_at = None
-            row.speaker_nudged = False
-            state.queue, state.spoken, state.passed = [], [], []
+            row.speaker_key = back.speaker_key
+            row.speaker_started_at = (
+                now - timedelta(seconds=back.speaker_seconds) if back.speaker_key else None
+            )
+            row.speaker_nudged = back.speaker_nudged
+            state.queue, state.spoken, state.passed = (
+                list(back.queue),
+                list(back.spoken),
+                list(back.passed),
+            )
 
         return await self._change(run_id, change)
 
@@ -279,15 +408,29 @@ class ScriptService:
 
         return await self._change(run_id, change)
 
-    async def lower_hand(self, run_id: int, key: str) -> RunView:
-        """Leave the speaking queue."""
+    async def lower_hand(self, run_id: int, key: str) -> tuple[RunView, list[int]]:
+        """Leave the speaking queue of the current step or, when the hand is not up there,
+        of every step the meeting has left where it is still up (kept for its return).
+
+        Returns the run and the indexes of those other steps (empty: lowered here). Raises
+        UserError when the hand is up nowhere.
+        """
+        elsewhere: list[int] = []
 
         def change(row: ScriptRun, state: _State) -> None:
-            if key not in state.queue:
+            if key in state.queue:
+                state.queue.remove(key)
+                return
+            for index, kept in sorted(state.kept.items()):
+                if key in kept.queue:
+                    elsewhere.append(index)
+                    state.kept[index] = replace(
+                        kept, queue=tuple(k for k in kept.queue if k != key)
+                    )
+            if not elsewhere:
                 raise UserError(_("Your hand is not up."))
-            state.queue.remove(key)
 
-        return await self._change(run_id, change)
+        return await self._change(run_id, change), elsewhere
 
     async def pass_turn(self, run_id: int, key: str, name: str) -> RunView:
         """Sit this round out; ends the turn if the member has the floor."""
@@ -439,6 +582,17 @@ class ScriptService:
                     )
                     if hit
                 ]
+                for index, kept in sorted(_load_kept(row.kept).items()):
+                    roles.extend(
+                        f"{role} (step {index + 1}, kept for its return)"
+                        for role, hit in (
+                            ("speaking", kept.speaker_key == actor_key),
+                            ("in queue", actor_key in kept.queue),
+                            ("spoke", actor_key in kept.spoken),
+                            ("passed", actor_key in kept.passed),
+                        )
+                        if hit
+                    )
                 if roles or actor_key in state.names:
                     runs.append(
                         {
@@ -476,12 +630,14 @@ class ScriptService:
                 state.spoken = [k for k in state.spoken if k != actor_key]
                 state.passed = [k for k in state.passed if k != actor_key]
                 state.names.pop(actor_key, None)
+                state.kept = {i: k.without(actor_key) for i, k in _load_kept(row.kept).items()}
                 if row.speaker_key == actor_key:
                     row.speaker_key = None
                     row.speaker_started_at = None
                 if row.facilitator_key == actor_key:
                     row.facilitator_key = FORMER
                 _store(row, state)
+                _store_kept(row, state)
             await session.execute(
                 update(CustomScript)
                 .where(CustomScript.created_by == actor_key)
