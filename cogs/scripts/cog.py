@@ -1084,6 +1084,10 @@ class ScriptsCog(Cog):
         target = new_name.strip().lower()
         if not NAME_RE.match(target):  # before the copy: its name line would be the reason
             suggestion = name_like(new_name)
+            if suggestion in self.builtin or (
+                suggestion and await self.service.custom_source(community.id, suggestion)
+            ):
+                suggestion = ""  # taken: offering it would only be refused next
             command = f"{ctx.prefix}script copy {original.name} {suggestion}"
             raise UserError(render.name_rule(new_name.strip()[:40], suggestion, command))
         if target in self.builtin or await self.service.custom_source(community.id, target):

@@ -77,6 +77,8 @@ def test_a_copy_name_is_taken_as_typed_or_refused_with_one_that_works(
             assert after == before, f"a refusal changed the scripts: {answer}"
             if not NAME_RE.match(target):
                 assert "can't be a script name" in answer, answer
+                offered = answer.split("Did you mean `", 1)[-1].split("`", 1)[0]
+                assert "Did you mean" not in answer or f"- `{offered.split()[-1]}`:" not in after
                 assert "line " not in answer  # not the copy's TOML, which nobody wrote
 
 
