@@ -6,7 +6,13 @@ into the last text option, so `!journal write I had a good day` needs no quotes.
 `key:value` is refused, not taken as a value (in free text, only a near miss of an option).
 A date and its time of day need no quotes where an option takes a moment (`2026-12-10 19:00`).
 An unnamed word that reads as a date, time, length of time or person goes to the next optional
-option that takes such a word, never into free text such as a title (`_assign`).
+option that takes such a word, never into free text such as a title (`_assign`). Where the words
+leave two readings, nothing is guessed and the member is told how to write each (`Misread`): a
+word of two kinds (`2h`, `1h30`: a length or a time of day), a word of letters that is a time
+or a name (`Noon`), or a plain word that cannot be the option it falls to right after the words
+of a text option (`edit Circle Weekly Friends 20:00`: `title:"Weekly Friends"`?). The last
+words, together a known value of a text option (a group's name from its autocomplete), are
+that value whole (`group read Monday crew`).
 When the leading words could name either of two things (meetings `Circle` and `Circle next`:
 `move Circle next 2026-12-10 19:00`), nothing is guessed: the member is asked which.
 
@@ -97,6 +103,7 @@ class Token:
     start: int
     end: int
     quoted: bool
+    names: str = ""  # the option whose known value these words are, together (`_known_names`)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -177,6 +184,7 @@ def bind_text(
             positional.append(tok)
     free = [o for o in worded if o.name not in values]
     free, positional = _known_words(free, positional, known or {}, text)
+    positional = _known_names(free, positional, known or {})
     bound, extra = _assign(free, positional, spec.options)
     if extra:
         raise ArgumentError(
@@ -238,6 +246,50 @@ def _known_words(
         words[at : at + taken] = [Token(value, run[0].start, run[-1].end, run[0].quoted)]
         kept.append(option)
     return kept, words
+
+
+def _known_names(
+    free: list[Option], words: list[Token], known: Mapping[str, Iterable[str]]
+) -> list[Token]:
+    """`words` with the unquoted last words merged into one word when together (two or more)
+    they are one of the known values of an option still to fill that is neither `names` nor
+    `known_only` (those took their words in `_known_words`): a group's name from its
+    autocomplete (`group read Monday crew`, `toolbox share 1 Monday crew`). The word carries
+    that option's name (`Token.names`), so `_assign` gives it there, whole. The words the
+    required options before that option need are never taken."""
+    for index, option in enumerate(free):
+        if option.names or option.known_only or option.required:
+            continue
+        keys = {name_key(v) for v in known.get(option.name, ())} - {""}
+        if not keys:
+            continue
+        first = sum(1 for o in free[:index] if o.required)
+        for at in range(first, len(words) - 1):
+            run = words[at:]
+            if any(t.quoted or t.names for t in run):
+                continue
+            if name_key(" ".join(t.value for t in run)) in keys:
+                value = " ".join(t.value for t in run)
+                merged = Token(value, run[0].start, run[-1].end, False, option.name)
+                return [*words[:at], merged]
+    return words
+
+
+def weighs_known(spec: CommandSpec, option: Option) -> bool:
+    """Whether `bind_text` weighs the values `option`'s autocomplete offers (its `known`): a
+    `known_only` option; and an optional free-text option with an autocomplete that words
+    for another option may come before or after (`group read [group] [page]`, `toolbox share
+    id [person] [group]`), where a name of several words typed last is read whole
+    (`_known_names`): values it offers are values that exist, though it may offer only some
+    (25 time zones), so no word is refused for being none of them. `Option.names` options
+    have their own method."""
+    if option.known_only:
+        return option.autocomplete is not None
+    if option.required or option.autocomplete is None or not free_text(option):
+        return False
+    worded = [o for o in spec.options if o.type is not OptionType.ATTACHMENT]
+    at = worded.index(option)
+    return at < len(worded) - 1 or any(not o.required for o in worded[:at])
 
 
 def _named_run(words: list[Token], names: Iterable[str], needed: int) -> int:
@@ -488,15 +540,19 @@ def _assign(
     `start`, never the title. Where no option after it takes it and the option it falls to is
     free text (`free_text`) while some option of the command (`every`) would take it,
     `Misread` is raised: the member is asked, nothing is guessed; so too where a word reads as
-    two kinds (`2h`: two hours or 02:00) and optional options of both kinds could take it
-    (`_check_two_readings`). A date and the time of day
-    after it (`2026-12-10 19:00`, `tomorrow 7pm`, `next tue 19:00`, and a zone such as
-    `Europe/Berlin` or `UTC` after those) are one word where they fall to an `Option.moment`
-    option, so a moment needs no quotes; such an option's own name typed unquoted where its
-    value would begin, with words after it, is a connecting word and is dropped (`move Circle
-    next to 2026-12-10 20:00`: `to`); quoted, it is a value. When more words are left than
-    options, the last option takes them all when it takes free words (a run of several
-    tokens)."""
+    two kinds (`2h`, `1h30`: a length or a time of day) and optional options of both kinds
+    could take it (`_check_two_readings`), where a word of letters (`Noon`) would pass over a
+    free-text option to the option of its kind (`_check_word_or_name`), and where a plain word
+    right after the words of a text option would fill an option it cannot be (`_check_split`:
+    `Weekly Friends` typed as a title without quotes). A word that is a known value of an
+    option (`Token.names`, from `_known_names`) passes over optional options to it. A date and
+    the time of day after it (`2026-12-10 19:00`, `tomorrow 7pm`, `next tue 19:00`, and a zone
+    such as `Europe/Berlin` or `UTC` after those) are one word where they fall to an
+    `Option.moment` option, so a moment needs no quotes; such an option's own name typed
+    unquoted where its value would begin, with words after it, is a connecting word and is
+    dropped (`move Circle next to 2026-12-10 20:00`: `to`); quoted, it is a value. When more
+    words are left than options, the last option takes them all when it takes free words (a
+    run of several tokens)."""
     every = tuple(every) or tuple(options)
     out = list(words)
     bound: list[tuple[Option, tuple[Token, ...]]] = []
@@ -520,7 +576,11 @@ def _assign(
             word = joined
         if not option.required:
             _check_two_readings(options[i : _next_required(options, i + 1)], word.value)
-        if not option.required and not takes(option, word.value):
+        if not option.required and word.names and word.names != option.name:
+            reachable = options[i + 1 : _next_required(options, i + 1)]
+            known = next((o for o in reachable if o.name == word.names), None)
+            target = options.index(known) if known is not None else i
+        elif not option.required and not takes(option, word.value):
             reachable = options[i + 1 : _next_required(options, i + 1)]
             joins = size > 1 and not option.moment
             moment = next((o for o in reachable if o.moment), None) if joins else None
@@ -531,6 +591,10 @@ def _assign(
                 target = options.index(fit)
             else:
                 _check_misread(option, joined.value, every)
+            if target != i:
+                _check_word_or_name(option, options[target], word)
+        if bound and k and bound[-1][1][-1] is out[k - 1]:
+            _check_split(bound[-1][0], bound[-1][1], options[target], word)
         bound.append((options[target], (word,)))
         k += size if word is joined else 1
         i = target + 1
@@ -562,6 +626,10 @@ _SINGLE_DATE = re.compile(
 )
 _PERSON = re.compile(r"<@!?\d+>|@[^\s@:]+(?::\S+)?")
 _UNIT_DURATION = re.compile(r"(?:\d+\s*(?:d|h|m)[a-z]*\s*)+", re.IGNORECASE)
+# Hours and minutes without the minutes' unit, for an hour a 12-hour day has (`1h30`, `0h45`):
+# as likely a length (1 h 30 min) as a time of day (01:30), so `reads_as` gives both and such
+# a word is asked about where options of both kinds could take it. `19h30` is a time alone.
+_HOURS_MINUTES = re.compile(r"(?:0?\d|1[0-2])h[0-5]\d", re.IGNORECASE)
 
 
 def reads_as(value: str) -> frozenset[str]:
@@ -579,7 +647,7 @@ def reads_as(value: str) -> frozenset[str]:
         _moment_size(words) == len(words) or (len(words) == 2 and _NEXT_WEEKDAY.fullmatch(text))
     ):
         kinds.add("moment")
-    if _UNIT_DURATION.fullmatch(text):
+    if _UNIT_DURATION.fullmatch(text) or _HOURS_MINUTES.fullmatch(text):
         try:
             parse_duration(text)
             kinds.add("duration")
@@ -667,13 +735,81 @@ def _check_two_readings(options: list[Option], value: str) -> None:
     raise Misread(
         _(
             "I can read `{word}` in two ways, so I have changed nothing. Did you mean "
-            '`{one}:"{word}"` ({one_description}) or `{other}:"{word}"` ({other_description})?'
+            '`{one}:"{one_word}"` ({one_description}) or `{other}:"{other_word}"` '
+            "({other_description})?"
         ).format(
             word=word,
+            one_word=_written(fits[0], word),
+            other_word=_written(fits[1], word),
             one=fits[0].name,
             one_description=lower_first(fits[0].description),
             other=fits[1].name,
             other_description=lower_first(fits[1].description),
+        )
+    )
+
+
+def _written(option: Option, value: str) -> str:
+    """`value` as `option`, named, takes it in the sense it has there: a length written
+    `1h30` as `1h30m` (so it never reads as 01:30)."""
+    if _kind_taken(option) == "duration" and _HOURS_MINUTES.fullmatch(value.strip()):
+        return value.strip() + "m"
+    return value
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")  # a word of letters alone (`noon`, `tonight`)
+
+
+def _check_word_or_name(option: Option, target: Option, word: Token) -> None:
+    """Raise `Misread` when the unnamed `word` would pass over the free-text `option` to
+    `target` (the option of its kind) though it is a plain word of letters, which is as
+    likely a name (`Noon`, `Tonight`) as a time: which was meant is asked."""
+    if word.quoted or not free_text(option) or not _LETTERS.fullmatch(word.value):
+        return
+    shown = word.value[:60]
+    raise Misread(
+        _(
+            "`{word}` could be `{option}` ({one_description}) or `{other}` "
+            "({other_description}), "
+            'so I have changed nothing. Did you mean `{option}:"{word}"` or '
+            '`{other}:"{word}"`?'
+        ).format(
+            word=shown,
+            option=option.name,
+            one_description=lower_first(option.description),
+            other=target.name,
+            other_description=lower_first(target.description),
+        )
+    )
+
+
+def _check_split(before: Option, run: tuple[Token, ...], option: Option, word: Token) -> None:
+    """Raise `Misread` when the unnamed `word`, right after the words `run` given to the text
+    option `before`, would fill `option` though it cannot be such a value (`Friends` as a
+    start, `crew` as a page): the words are most likely one value of `before` typed without
+    quotes (`Weekly Friends`, `Monday crew`), so nothing is guessed and the member is told
+    how to write each. Not after an `Option.names` option: a meeting's title is weighed
+    against the titles known (`_known_words`)."""
+    if before.type is not OptionType.STRING or before.moment or before.shape or before.names:
+        return
+    if word.quoted or word.names:
+        return
+    if run[-1].quoted or reads_as(word.value) or _plausible(option, word.value):
+        return
+    words = " ".join([*(t.value for t in run), word.value])[:80].replace("`", "'")
+    quote = '"' if '"' not in words else "'"
+    raise Misread(
+        _(
+            "`{word}` cannot be `{option}` ({description}), so I have changed nothing. Did you "
+            "mean `{before}:{quote}{words}{quote}`? Quotes keep the words of one value "
+            "together; to give `{option}`, name it: `{option}:…`."
+        ).format(
+            word=word.value[:60].replace("`", "'"),
+            option=option.name,
+            description=lower_first(option.description),
+            before=before.name,
+            quote=quote,
+            words=words,
         )
     )
 
@@ -970,8 +1106,9 @@ def time_text(text: str) -> str:
 # a number of minutes with a leading zero), also with an hours word after it (`0730h`,
 # `0730 hrs`, `0800 hours`: not 730 or 800 hours). `19h` is not among them: it stays 19
 # hours. `NhMM` is a time of day only for an hour a 24-hour clock alone has (`19h30`);
-# `1h30` and `7h15` are neither (no duration either: `1h30m` is). `1900` stays 1900 minutes:
-# it could be 19:00, but `1440` (a day) and `90` are lengths too and nothing tells them apart.
+# `1h30` and `7h15` are no time here: as a length they are 1 h 30 min and 7 h 15 min (an
+# unnamed one is asked about, `_HOURS_MINUTES`). `1900` stays 1900 minutes: it could be 19:00,
+# but `1440` (a day) and `90` are lengths too and nothing tells them apart.
 _CLOCK_FORMS = re.compile(
     r"(?:at\s*)?(?:"
     r"(?P<h1>\d{1,2})(?:[:.](?P<m1>\d{2})(?::(?P<s1>\d{2}))?)?\s*(?P<half>[ap]\.?\s?m\b\.?)"
@@ -1022,15 +1159,19 @@ def clock_time_refusal(time: str, option: str = "") -> str:
 
 
 def parse_duration(text: str) -> timedelta:
-    """A positive duration from `90m`, `1h30m`, `2d`, `19h` (19 hours) or a bare number of
-    minutes, whole minutes only. Raises `ArgumentError` for a time of day (`1:30`,
-    `19:00`, `7pm`, `19h30`: see `clock_time_in`), for anything else and for zero."""
+    """A positive duration from `90m`, `1h30m`, `1h30` (an hour of a 12-hour day and minutes),
+    `2d`, `19h` (19 hours) or a bare number of minutes, whole minutes only. Raises
+    `ArgumentError` for a time of day (`1:30`, `19:00`, `7pm`, `19h30`: see `clock_time_in`),
+    for anything else and for zero."""
     raw = text.strip()
     time = clock_time_in(raw)
     if time is not None:
         raise ArgumentError(clock_time_refusal(time))
     if re.fullmatch(r"\d{1,5}", raw):
         minutes = int(raw)
+    elif _HOURS_MINUTES.fullmatch(raw):
+        hours, _h, rest = raw.lower().partition("h")
+        minutes = int(hours) * 60 + int(rest)
     elif (m := _DURATION.match(raw)) and any(m.groupdict().values()):
         parts = {k: int(v or 0) for k, v in m.groupdict().items()}
         minutes = parts["d"] * 1440 + parts["h"] * 60 + parts["m"]

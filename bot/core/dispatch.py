@@ -22,7 +22,13 @@ from typing import Any
 
 from bot.core.commands import AutocompleteFn, Choice, CommandSpec
 from bot.core.context import CommunityInfo, Context, Responder, system_now
-from bot.core.convert import AmbiguousWords, bind_text, convert_option, lower_first
+from bot.core.convert import (
+    AmbiguousWords,
+    bind_text,
+    convert_option,
+    lower_first,
+    weighs_known,
+)
 from bot.core.dialogue import ACTION_PREFIX, Dialogues
 from bot.core.errors import ArgumentError, PermissionDenied, RateLimited, UserError
 from bot.core.hooks import TextCheck, TextChecks, Written
@@ -456,11 +462,15 @@ class Dispatcher:
     async def _known_values(self, ctx: Context, spec: CommandSpec) -> dict[str, list[str]]:
         """For each `known_only` option, the values its autocomplete offers this member (at
         most 25: a member's own groups), so free words are read as a name only when they are
-        one; for each `Option.names` option, the names its method gives (meeting titles), so
-        several unquoted words can be one of them."""
+        one; for each optional text option with an autocomplete that other words may come
+        before or after (`weighs_known`), the same, so several unquoted last words that name
+        one are bound to it whole (`group read Monday crew`); for each `Option.names` option,
+        the names its method gives (meeting titles), so several unquoted words can be one of
+        them."""
         known: dict[str, list[str]] = {}
         for option in spec.options:
-            fn = self.registry.autocomplete(spec, option.name) if option.known_only else None
+            weighed = weighs_known(spec, option)
+            fn = self.registry.autocomplete(spec, option.name) if weighed else None
             if option.names:
                 fn = self.registry.names(spec, option.name)
             if fn is not None:

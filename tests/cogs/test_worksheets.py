@@ -606,6 +606,26 @@ async def test_share_into_a_group_journal_and_take_it_out_again(
     assert "payday" not in (await fake.say("ana", "!group read Evening"))[0].text
 
 
+async def test_a_group_name_of_two_words_typed_without_quotes_is_that_group(
+    app_factory: AppFactory,
+) -> None:
+    """The fault as found: `!toolbox share 1 Monday crew` looked for a person `Monday`, and
+    `!group read Monday crew` read `crew` as the page. The last words, together one of the
+    member's groups, are that group; a name no group has is asked about, quoted."""
+    _app, fake = await app_factory.on_platform(
+        ["general", "worksheets", "journal"], clock=VirtualClock(START)
+    )
+    await fake.say("ana", "!group create Monday crew")
+    await fake.say("ana", "!urge log 5 payday; went for a run")
+    said = await fake.say("ana", "!toolbox share 1 Monday crew")
+    assert "Posted **#1** in the group journal **Monday-crew**" in said[0].text, said
+    shown = (await fake.say("ana", "!group read Monday crew"))[0].text
+    assert "payday" in shown and "went for a run" in shown
+    said = await fake.say("ana", "!group read Tuesday crew")
+    assert said[0].where == "ephemeral" and '`group:"Tuesday crew"`' in said[0].text
+    assert "changed nothing" in said[0].text
+
+
 class Crash(BaseException):
     """The process dying between the toolbox commit and the dialogue's close."""
 
