@@ -137,6 +137,9 @@ class OutboxItem(Base):
     # of what the row says and carries, so a planner finds an unchanged row without reading
     # and decrypting its text. Emptied once settled and by any change made outside a planner.
     plan_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # While pending: what to send in its place if it is missed (`outbox.Instead`, JSON,
+    # encrypted like the payload): a late note. Emptied once settled.
+    instead: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
 
 
 class OutboxItemRef(Base):

@@ -45,7 +45,11 @@ it (`Platform.find_sent`: Discord reads the channel's recent history for the mar
 line its posts end with; Matrix reads the room's timeline for the event's transaction id, else
 the marker in its content), and only then resends under the same key. After downtime, what
 came due inside the grace window (and before the item's own `not_after`) is sent with
-"(late)"; anything older is recorded as skipped, never sent hours late.
+"(late)"; anything older is recorded as skipped, never sent hours late. An item planned with
+a late note (`Instead`) has that note written, due at once, in the same transaction that
+records it as skipped (a replan's `_write_missed` or a pass's `_mark_many`, under its lease):
+never beside a sent item, once at most (its own key), and withdrawn or forgotten with the
+item's owner and references.
 
 What remains uncertain: a lookup reads a bounded stretch of recent history, so a message is
 not found (and may show twice) when the platform's record cannot be read there (Discord
@@ -267,6 +271,47 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Instead:
+    """What to send when an item is missed (`Outbox.missed`): a late note in its place.
+
+    `key`: its own idempotency key (never the missed item's); `message`: what it says;
+    `not_after` (aware UTC): the last moment it still makes sense (a meeting's end), None for
+    the outbox's grace window after it was written. The outbox writes it as a pending item, due
+    at once, to the missed item's target with the missed item's references, in the same
+    transaction that records the missed item as skipped, and only then: never beside a sent
+    item, and once at most (its key is unique). A replan that still wants the missed item keeps
+    a written late note pending; one that no longer wants it (an RSVP withdrawn, a meeting
+    cancelled) withdraws the note with it, and `forget` forgets it as it forgets the item.
+    """
+
+    key: str
+    message: Message
+    not_after: datetime | None = None
+
+    def to_json(self) -> str:
+        """As stored with the pending item (encrypted with its payload)."""
+        return json.dumps(
+            {
+                "key": self.key,
+                "message": self.message.to_json(),
+                "not_after": None if self.not_after is None else self.not_after.isoformat(),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Instead:
+        """Inverse of `to_json`. Raises ValueError, KeyError or TypeError on other text."""
+        data = json.loads(text)
+        moment = data["not_after"]
+        return cls(
+            str(data["key"]),
+            Message.from_json(data["message"]),
+            None if moment is None else datetime.fromisoformat(moment),
+        )
+
+
+@dataclass(frozen=True)
 class Planned:
     """One item a planner wants: key, target, message, due time (aware UTC), what it carries.
 
@@ -275,6 +320,7 @@ class Planned:
     `early_seconds` (at most `MAX_EARLY`) is how long before `due_at` the item may go when
     too many are due together for the platform's pace to send them all on time (a channel
     pre-announcement); 0, the default, means never before `due_at` ("starting now", a DM).
+    `instead`: the late note written if this item is missed (see `Instead`); None: nothing.
     """
 
     key: str
@@ -284,6 +330,7 @@ class Planned:
     not_after: datetime | None = None
     refs: tuple[OutboxRef, ...] = ()
     early_seconds: int = 0
+    instead: Instead | None = None
 
 
 NOT_RENDERED: Final = Message()
@@ -440,12 +487,14 @@ class Report:
 @dataclass
 class PlanResult:
     """What a `replan` did: keys written, kept pending (updated where they differed), withdrawn,
-    and recorded as skipped (missed: due too long ago, or what they led up to began)."""
+    recorded as skipped (missed: due too long ago, or what they led up to began), and the late
+    notes written in place of skipped items (`Instead`)."""
 
     written: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)  # late notes written for skipped items
 
 
 async def _unstamp_refs(session: AsyncSession, refs: Iterable[OutboxRef]) -> None:
@@ -680,6 +729,8 @@ class Outbox:
                     "what they led up to had begun (the bot was down, or they were planned late)",
                     skipped,
                 )
+            if any(result.late for result in results):
+                due.add((self._clock.now(), 0))
             for due_at, early_seconds in sorted(due):
                 self._plan(due_at, early_seconds)
             return results
@@ -771,6 +822,7 @@ class Outbox:
                     item.not_after,
                     (*item.refs, plan.owner),
                     min(item.early_seconds, MAX_EARLY),
+                    item.instead,
                 )
         return wanted, missed
 
@@ -813,6 +865,15 @@ class Outbox:
             written.update(await session.scalars(add_skipped, chunk))
         for gone, result in zip(missed, results, strict=True):
             result.skipped.extend(key for key in gone if key in written)
+        # Recorded as skipped here and now (not sent, nor skipped before): its late note, if any.
+        for gone, result in zip(missed, results, strict=True):
+            notes = [
+                (item.target, item.instead, _ref_pairs(item))
+                for key, item in gone.items()
+                if key in written and item.instead is not None
+            ]
+            if notes:
+                result.late.extend(await _write_instead(session, notes, now, self.grace))
 
     async def _replan_batch(
         self,
@@ -873,7 +934,10 @@ class Outbox:
         kept: list[int] = []  # pending rows still wanted that differ from what is wanted
         for plan, want, gone, result in zip(plans, wanted, missed, results, strict=True):
             since, until = plan.since, plan.until
+            notes = _notes_of(gone)
             for key, row in pending_of[plan.owner].items():
+                if key in notes:
+                    continue  # the late note of an item still wanted and missed: it stays
                 if key in want:
                     item = want[key]
                     content = _content(item)
@@ -982,10 +1046,11 @@ class Outbox:
             )
         }
         result.updated.extend(key for key in pending if key in missed)
+        notes = _notes_of(missed)
         gone = [
             row
             for key, row in pending.items()
-            if key not in wanted and key not in missed and in_window(row)
+            if key not in wanted and key not in missed and key not in notes and in_window(row)
         ]
         doomed = [row.id for row in gone]
         result.withdrawn = [row.key for row in gone]
@@ -1375,48 +1440,11 @@ class Outbox:
         report = Report()
         async with self._lock:
             now = self._clock.now()
-            async with self._sessions() as session:
-                items = (
-                    await session.scalars(
-                        select(OutboxItem)
-                        .where(
-                            OutboxItem.status == "pending",
-                            OutboxItem.due_at <= now + timedelta(seconds=MAX_EARLY),
-                        )
-                        .order_by(OutboxItem.due_at, OutboxItem.id)
-                    )
-                ).all()
-            coming: dict[str, list[OutboxItem]] = {}
-            for item in items:
-                coming.setdefault(item.platform, []).append(item)
-            wanted = sorted(
-                (
-                    item
-                    for platform, rows in coming.items()
-                    for item in self._taken(platform, rows, now)
-                ),
-                key=lambda item: (item.due_at, item.id),
-            )
-            settler = _Settler(self)
-            try:
-                # Chunk after chunk, each claimed under leases (module docstring): a chunk
-                # another process holds comes back empty here, and this pass moves on.
-                for chunk in _chunks(wanted, BEGIN_BATCH):
-                    batch = await self._claim([item.id for item in chunk])
-                    by_platform: dict[str, list[tuple[OutboxItem, Lease]]] = {}
-                    for item, lease in batch:
-                        by_platform.setdefault(item.platform, []).append((item, lease))
-                    await _all(
-                        self._deliver_to(platform, rows, now, report, settler)
-                        for platform, rows in by_platform.items()
-                    )
-                    for item, _lease in batch:
-                        self._held.pop(item.id, None)
-            finally:
-                await settler.flush()
-            report.lost += settler.refused
-            if report.lost:
-                log.warning("%d outbox item(s) left to another process: lease lost", report.lost)
+            # A round that skipped missed items wrote their late notes (`Instead`), due now:
+            # one more round sends them (a note has no note of its own, so two at most).
+            for _round in range(2):
+                if not await self._deliver_round(now, report):
+                    break
             async with self._sessions() as session:
                 retractions = (
                     await session.scalars(
@@ -1442,6 +1470,54 @@ class Outbox:
         if upcoming is not None:
             self.wake_at(upcoming)
         return report
+
+    async def _deliver_round(self, now: datetime, report: Report) -> int:
+        """One round of `deliver_due` (under its lock): claim, send and settle every pending
+        item due at `now` (aware UTC); returns how many late notes the round wrote for items
+        it skipped (`Instead`), which are due now too."""
+        async with self._sessions() as session:
+            items = (
+                await session.scalars(
+                    select(OutboxItem)
+                    .where(
+                        OutboxItem.status == "pending",
+                        OutboxItem.due_at <= now + timedelta(seconds=MAX_EARLY),
+                    )
+                    .order_by(OutboxItem.due_at, OutboxItem.id)
+                )
+            ).all()
+        coming: dict[str, list[OutboxItem]] = {}
+        for item in items:
+            coming.setdefault(item.platform, []).append(item)
+        wanted = sorted(
+            (
+                item
+                for platform, rows in coming.items()
+                for item in self._taken(platform, rows, now)
+            ),
+            key=lambda item: (item.due_at, item.id),
+        )
+        settler = _Settler(self)
+        try:
+            # Chunk after chunk, each claimed under leases (module docstring): a chunk
+            # another process holds comes back empty here, and this pass moves on.
+            for chunk in _chunks(wanted, BEGIN_BATCH):
+                batch = await self._claim([item.id for item in chunk])
+                by_platform: dict[str, list[tuple[OutboxItem, Lease]]] = {}
+                for item, lease in batch:
+                    by_platform.setdefault(item.platform, []).append((item, lease))
+                await _all(
+                    self._deliver_to(platform, rows, now, report, settler)
+                    for platform, rows in by_platform.items()
+                )
+                for item, _lease in batch:
+                    self._held.pop(item.id, None)
+        finally:
+            await settler.flush()
+        report.lost += settler.refused
+        if settler.refused:
+            log.warning("%d outbox item(s) left to another process: lease lost", settler.refused)
+        return settler.notes
 
     def _taken(
         self, platform: str, coming: Sequence[OutboxItem], now: datetime
@@ -1631,7 +1707,11 @@ class Outbox:
                 # What it led up to (a meeting's start) has begun: leaving it out is the plan,
                 # not a delivery fault, however late the pass is.
                 reason = _missed_reason(item.due_at, item.not_after, now)
-                await settler.add(_Settled(item.id, "skipped", reason, token=lease.token))
+                await settler.add(
+                    _Settled(
+                        item.id, "skipped", reason, token=lease.token, instead=_instead_of(item)
+                    )
+                )
                 log.warning("outbox item %s skipped: %s", item.key, reason)
                 report.skipped += 1
             else:
@@ -1793,12 +1873,12 @@ class Outbox:
             )
             return set(tried)
 
-    async def _mark_many(self, marks: Sequence[_Settled], now: datetime) -> int:
+    async def _mark_many(self, marks: Sequence[_Settled], now: datetime) -> tuple[int, int]:
         """Settle items in one transaction: only key, status, due time, the platform's id and
-        a reason remain. Returns how many were refused: another pass claimed them since (their
-        token moved on), so that pass settles them. The rows are locked while checked, so a
-        late mark either lands before a takeover's claim (which then finds the item settled)
-        or not at all.
+        a reason remain. Returns (how many were refused: another pass claimed them since, their
+        token moved on, so that pass settles them; how many late notes (`Instead`) were written
+        for items skipped, due now). The rows are locked while checked, so a late mark either
+        lands before a takeover's claim (which then finds the item settled) or not at all.
 
         A sent item that carries something `RETRACTABLE` also keeps its target and references
         (never its text), so deleting that thing can delete the message on the platform.
@@ -1818,7 +1898,22 @@ class Outbox:
             refused = len(marks) - len(owned)
             marks = [m for m in marks if m.item_id in owned]
             if not marks:
-                return refused
+                return refused, 0
+            # Skipped under this pass's own token: their late notes, in the same transaction
+            # as the skip (before their references go), so a note is written with it or not
+            # at all, whatever stops in between.
+            written = 0
+            late = [m for m in marks if m.status == "skipped" and m.instead is not None]
+            if late:
+                pairs: dict[int, set[tuple[str, str]]] = {m.item_id: set() for m in late}
+                for item_id, kind_name, ref in await session.execute(
+                    select(OutboxItemRef.item_id, OutboxItemRef.kind, OutboxItemRef.ref).where(
+                        OutboxItemRef.item_id.in_(list(pairs))
+                    )
+                ):
+                    pairs[item_id].add((kind_name, ref))
+                notes = [(*m.instead, pairs[m.item_id]) for m in late if m.instead is not None]
+                written = len(await _write_instead(session, notes, now, self.grace))
             sent = [m.item_id for m in marks if m.status == "sent" and m.message_id]
             keep: set[int] = set()
             live: set[int] = set()
@@ -1894,6 +1989,7 @@ class Outbox:
                         "platform_message_id": m.message_id,
                         "leased_until": None,
                         "plan_digest": None,
+                        "instead": None,
                         # a live post keeps its public text, so an edit is made only on a change
                         **({} if kind == "live" else {"payload": None}),
                         **({} if kind != "plain" else {"target": ""}),
@@ -1910,7 +2006,7 @@ class Outbox:
                 ]
                 if rows:  # SQLAlchemy's bulk UPDATE by primary key: one executemany
                     await session.execute(update(OutboxItem), rows)
-        return refused
+        return refused, written
 
     async def _prune(self, now: datetime) -> None:
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
@@ -2062,6 +2158,72 @@ def _missed(due_at: datetime, not_after: datetime | None, now: datetime, grace: 
     return now - due_at > grace or (not_after is not None and now > not_after)
 
 
+def _instead_of(item: OutboxItem) -> tuple[Target, Instead] | None:
+    """A pending row's late note (`Instead`) with its target; None without one, or when what
+    is stored cannot be read (logged: a missed item then stays without its note)."""
+    if not item.instead:
+        return None
+    try:
+        note = Instead.from_json(item.instead)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.error("outbox item %s holds a late note that cannot be read", item.key)
+        return None
+    return Target(item.platform, item.target, item.is_dm), note
+
+
+def _notes_of(missed: dict[str, Planned]) -> set[str]:
+    """The keys of the late notes (`Instead`) of these missed items: a replan that still
+    wants the items leaves their notes as they are (written once, when the item was skipped)."""
+    return {item.instead.key for item in missed.values() if item.instead is not None}
+
+
+async def _write_instead(
+    session: AsyncSession,
+    notes: Sequence[tuple[Target, Instead, set[tuple[str, str]]]],
+    now: datetime,
+    grace: timedelta,
+) -> list[str]:
+    """Write the late notes of items being recorded as skipped in this transaction: each
+    (target, note, the (kind, ref) pairs the skipped item carried) as a pending item due `now`
+    (aware UTC), unless its `not_after` has passed. A key already held (the note was written
+    before) is left as it is. Returns the keys written."""
+    rows: list[dict[str, Any]] = []
+    carried: dict[str, set[tuple[str, str]]] = {}
+    for target, note, pairs in notes:
+        if _missed(now, note.not_after, now, grace) or note.key in carried:
+            continue
+        item = Planned(note.key, target, note.message, now, note.not_after)
+        content = _content(item)
+        rows.append(
+            {
+                "key": note.key,
+                **content,
+                "plan_digest": _plan_digest(content, pairs),
+                "status": "pending",
+                "attempts": 0,
+                "note": "",
+                "lease_token": 0,
+            }
+        )
+        carried[note.key] = pairs
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    add = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ITEMS)
+    add_new = add.on_conflict_do_nothing(index_elements=["key"]).returning(ITEMS.c.id, ITEMS.c.key)
+    written: dict[str, int] = {}
+    for chunk in _chunks(rows, INSERT_CHUNK):
+        written.update((key, item_id) for item_id, key in await session.execute(add_new, chunk))
+    refs = [
+        {"item_id": item_id, "kind": kind, "ref": ref}
+        for key, item_id in written.items()
+        for kind, ref in sorted(carried[key])
+    ]
+    for chunk in _chunks(refs, INSERT_CHUNK):
+        await session.execute(insert(REFS), chunk)
+    return sorted(written)
+
+
 def _missed_reason(due_at: datetime, not_after: datetime | None, now: datetime) -> str:
     """The note a skipped row keeps: why it was never sent."""
     if not_after is not None and now > not_after:
@@ -2079,6 +2241,7 @@ def _content(item: Planned) -> dict[str, Any]:
         "due_at": item.due_at,
         "not_after": item.not_after,
         "early_seconds": item.early_seconds,
+        "instead": None if item.instead is None else item.instead.to_json(),
     }
 
 
@@ -2105,7 +2268,10 @@ def _plan_digest(content: dict[str, Any], refs: set[tuple[str, str]]) -> str:
         ],
         separators=(",", ":"),
     )
-    return crypto.keyed_digest(f"{fields}\n{content['payload']}", "outbox.plan_digest")
+    # A late note (`Instead`, JSON without raw line breaks too) follows on a line of its own;
+    # items without one keep the digest they had before notes existed.
+    note = "" if content["instead"] is None else f"\n{content['instead']}"
+    return crypto.keyed_digest(f"{fields}\n{content['payload']}{note}", "outbox.plan_digest")
 
 
 def _ref_pairs(item: Planned) -> set[tuple[str, str]]:
@@ -2202,6 +2368,8 @@ class _Settled:
     note: str
     message_id: str | None = None
     token: int = 0  # the lease's fencing token the outcome was reached under
+    # a skipped item's late note and where it goes, written if the skip is (`Instead`)
+    instead: tuple[Target, Instead] | None = None
 
 
 class _Settler:
@@ -2218,6 +2386,7 @@ class _Settler:
         self._written_at = asyncio.get_running_loop().time()
         self._lock = asyncio.Lock()
         self.refused = 0  # outcomes not written: another pass had claimed the item since
+        self.notes = 0  # late notes written for items skipped (`Instead`)
 
     async def add(self, mark: _Settled) -> None:
         self._marks.append(mark)
@@ -2230,7 +2399,9 @@ class _Settler:
             marks, self._marks = self._marks, []
             self._written_at = asyncio.get_running_loop().time()
             if marks:
-                self.refused += await self._outbox._mark_many(marks, self._outbox._clock.now())
+                refused, notes = await self._outbox._mark_many(marks, self._outbox._clock.now())
+                self.refused += refused
+                self.notes += notes
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -105,6 +105,7 @@ if TYPE_CHECKING:
     from bot.outbox import (
         NOT_RENDERED,
         Forgotten,
+        Instead,
         Outbox,
         OutboxRef,
         OwnerPlan,
@@ -182,6 +183,7 @@ __all__ = [
     "FrozenSection",
     "GroupJournal",
     "Incoming",
+    "Instead",
     "Locator",
     "MeetingSchedule",
     "Member",
@@ -421,6 +423,7 @@ _HOME: dict[str, str] = {
     "PlanStamp": "bot.outbox",
     "code_digest": "bot.build",
     "Planned": "bot.outbox",
+    "Instead": "bot.outbox",
     "RefKind": "bot.outbox",
     "Target": "bot.outbox",
     "DATA_DIR": "bot.paths",

@@ -16,7 +16,8 @@ an RSVP was made are never planned, so a change never produces a late message fo
 Pre-announcements and reminder DMs are not sent once the meeting has begun (`not_after`); only
 the start notice may go out late, inside the outbox's grace window. Whether a member's reminder
 DM is sent is one rule, `reminder_fate`: the planner follows it and every text that tells a
-member about their reminder is worded from it.
+member about their reminder is worded from it. A reminder DM the outbox records as missed is
+followed by one late note (`late<rsvp id>`, `late_note`) while its date has not ended.
 
 Each meeting's current or next occurrence is also shown in the community's own calendar
 (Discord's Events tab) under the mirror key `meetings.<id>`, unless a moderator switched that
@@ -54,6 +55,7 @@ from bot.core import (
     Command,
     CommunityInfo,
     Database,
+    Instead,
     MemberService,
     Message,
     MirroredEvent,
@@ -182,7 +184,9 @@ class Fate(StrEnum):
     OFF = "off"  # the member turned reminder DMs off
     COMING = "coming"  # planned: the outbox sends it at its time
     TOO_LATE = "too_late"  # due before the RSVP (or the meeting's last change): never planned
-    MISSED = "missed"  # planned, but the outbox skips it (the meeting began, or the grace passed)
+    # planned, but the outbox skips it (the meeting began, or the grace passed); a late note
+    # (`MeetingService.late_note`) goes in its place while the date has not ended
+    MISSED = "missed"
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,8 @@ def reminder_fate(
     cannot differ. A DM due before the RSVP was made (or reminders were turned on) or before
     the meeting's last change is never planned (`TOO_LATE`); one planned is skipped by the
     outbox when `missed` (`Outbox.missed`: the meeting began, or it is older than the grace
-    window) says so (`MISSED`).
+    window) says so (`MISSED`); the late note planned with it (`MeetingService.late_note`) is
+    no reminder and promises nothing before it comes, so the words shown for `MISSED` stay.
     """
     if rsvp is None or rsvp.remind_minutes is None:
         return NO_REMINDER
@@ -1286,8 +1291,9 @@ class MeetingService:
     ) -> MeetingView:
         """The one path of every plan change: reconcile the outbox with the meeting's state.
 
-        Items due from `now - lookback` (the outbox's grace window unless given) are compared;
-        see `wanted` for what is wanted. Raises NotFound when the meeting is gone.
+        Items due from `now - lookback` (the outbox's grace window unless given; further back
+        while a reminder's late note may be pending, `_late_reach`) are compared; see `wanted`
+        for what is wanted. Raises NotFound when the meeting is gone.
         """
         self._replans[meeting_id] = self._replans.get(meeting_id, 0) + 1
         view = await self.get(meeting_id)
@@ -1399,7 +1405,11 @@ class MeetingService:
         now = self.now
         horizon = horizon if horizon is not None else self.horizon
         outbox = self.outbox
-        since = now - (lookback if lookback is not None else outbox.grace)
+        if rsvps is None:
+            rsvps = (await self._rsvps([view.id])).get(view.id, [])
+        since = now - max(
+            lookback if lookback is not None else outbox.grace, _late_reach(view, rsvps, outbox)
+        )
         # The window reaches the meeting's last pending item even when this process's horizon
         # ends earlier (a follower or a starting process whose clock lags the leader's): what
         # another planner already wrote is then reconciled, never withdrawn for being unseen.
@@ -1969,6 +1979,7 @@ class MeetingService:
                             at,
                             not_after=occ.start,
                             refs=(OutboxRef.community(view.community_id),),
+                            instead=self.late_note(view, occ, rsvp.id, at),
                         )
                     )
         return found
@@ -2281,6 +2292,52 @@ class MeetingService:
 
         return message_for
 
+    def late_note(
+        self, view: MeetingView, occ: Occurrence, rsvp_id: int, due: datetime
+    ) -> Instead | None:
+        """What a member gets instead of their reminder DM (due at `due`, aware UTC) when the
+        outbox could not send it in time (the bot was offline, or could not reach the
+        platform): one short note, as soon as it can be sent, saying the reminder is late and
+        when the date starts in the member's own time, with the reminder's join details. Its
+        own key (`late<rsvp id>`, the reminder's due time) makes it once at most; the outbox
+        writes it only in the transaction that records the reminder as skipped, so never
+        beside a sent reminder (see `Instead`).
+
+        Only until the date ends (`not_after`); None (nothing) once it has ended. A note after
+        the meeting can no longer help anyone get there, and after a long outage a member of a
+        daily circle would find a row of apologies for dates gone by, reopening a missed
+        meeting for nothing they can act on; operators see such reminders in `circlebot
+        status` (skipped).
+
+        Every planned reminder carries its note (rendered with it, in the community's
+        language), since a delivery pass may skip a reminder planned in time (the platform
+        could not be reached) with no planner running.
+        """
+        end = occ.start + view.duration
+        if self.now > end:
+            return None
+        parts: list[Part] = [
+            _("Sorry, this reminder comes late: I was offline when it was due."),
+            "\n",
+            _("You planned to join **{title}**, starting ").format(
+                title=escape_markdown(view.title)
+            ),
+            When(occ.start),
+            ".",
+            "\n" + _("Where: {where}").format(where=self.where_text(view)),
+        ]
+        if occ.note:
+            parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
+        parts.append("\n")
+        parts.extend(
+            fill_parts(
+                _("Stop these with {command}; nobody else sees your RSVP."),
+                {"command": [Command("meeting reminders off")]},
+            )
+        )
+        key = item_key(view, occ.key, f"late{rsvp_id}", due)
+        return Instead(key, Message.of(*parts), not_after=end)
+
     def reminder(self, view: MeetingView, occ: Occurrence) -> Message:
         """The private reminder for a member who RSVP'd and asked for one."""
         parts: list[Part] = [
@@ -2412,6 +2469,18 @@ class MeetingService:
         for meeting_id in sorted(fac_ids | set(rsvped)):
             with contextlib.suppress(NotFound):  # deleted meanwhile
                 await self._replan(meeting_id)
+
+
+def _late_reach(view: MeetingView, rsvps: Sequence[RsvpView], outbox: Outbox) -> timedelta:
+    """How far back a plan of this meeting looks so it still sees every reminder DM whose late
+    note (`MeetingService.late_note`) may be pending: one due as long before its date as the
+    longest reminder asked, plus the date's length (a note is written until the date ends) and
+    the grace window (a pending note is sent or skipped within it). A plan that does not look
+    at a reminder would take its pending note for unwanted and withdraw it."""
+    longest = max((r.remind_minutes or 0 for r in rsvps), default=0)
+    if not longest:
+        return timedelta(0)
+    return timedelta(minutes=longest) + view.duration + outbox.grace
 
 
 def _start_passed(draft: Draft, zone: ZoneInfo, now: datetime) -> str:

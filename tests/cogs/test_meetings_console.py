@@ -163,7 +163,11 @@ def test_after_a_restart_inside_the_meeting_only_the_start_notice_goes_out_late(
     assert later.returncode == 0, later.stderr
     out = later.stdout
     assert "[#general] (late) Evening circle is starting now." in out
-    assert "Reminder:" not in out and "You planned to join" not in out  # begun: dropped
+    assert "Reminder:" not in out and "(late) You planned to join" not in out  # begun: dropped
+    # each member's reminder DM that could not go: one late note instead, under way as it is
+    for member in ("ben", "cat", "dan"):
+        assert out.count(f"[dm {member}] Sorry, this reminder comes late") == 1, out
+    assert out.count("Sorry, this reminder comes late") == 3, out
     assert out.index("(late) Evening circle is starting now") < out.index("[clock]")
     assert "not connected" not in later.stderr
 

@@ -8,7 +8,9 @@ through schedule, edit, move, cancel one / all, restore, delete, RSVP (with and 
 reminder, changed offsets), un-RSVP, reminders off/on, new announce offsets, clock advances and
 restarts (with downtime), and after every step compares what the platform received with the
 oracle: every due item exactly once, at its due time, or marked late inside the grace window
-after downtime; change notices exactly once per change; nothing else.
+after downtime; a reminder DM the downtime kept from going out in time, one late note in its
+place at the restart while its date has not ended; change notices exactly once per change;
+nothing else.
 
 The clock always stands 30 seconds past a whole minute while due times are whole minutes, so
 "due before or after a change" is never ambiguous.
@@ -42,6 +44,7 @@ from bot import crypto
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.config import AppConfig
+from bot.core.errors import DeliveryError
 from bot.core.message import Message, render_parts
 from bot.outbox import Target
 from bot.platform import Capabilities, PlatformDefaults
@@ -61,6 +64,7 @@ REMINDERS = (None, 15, 30, 60)
 CHANNEL = "fake:general"
 COMMUNITY = ("fake", "c1")
 MAX_MEETINGS = 3
+DURATION = 60  # minutes: every meeting the machine schedules
 T = TypeVar("T")
 
 
@@ -199,9 +203,12 @@ class Platform(PlatformDefaults):
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
         self.log: list[Delivery] = []
+        self.unreachable = False  # every send fails for now (not for good): the outbox retries
 
     async def send(self, target: Target, message: Message, idempotency_key: str) -> str:
         await asyncio.sleep(0)  # another send of the pool runs meanwhile
+        if self.unreachable:
+            raise DeliveryError("the platform cannot be reached")
         text = render_parts(message.text, lambda w: w.at.isoformat())
         self.log.append(Delivery(self.clock.now(), idempotency_key, target, text))
         return f"m{len(self.log)}"
@@ -212,6 +219,8 @@ def parse_key(key: str) -> tuple[int, str, str]:
     _prefix, meeting_id, _uid, occurrence, kind, _due = key.split(".")
     if kind.startswith("dm"):
         kind = "dm"
+    elif kind.startswith("late"):
+        kind = "late"
     elif kind != "start" and kind.startswith("remind"):
         amount = kind.removeprefix("remind")
         kind = "remind" + str(int(amount[:-1]) * (60 if amount.endswith("h") else 1))
@@ -254,6 +263,7 @@ class DeliveryMachine(RuleBasedStateMachine):
     told = 0  # private change notices checked
     checked_steps = 0
     checked_items = 0
+    late_notes = 0  # late notes expected (and checked) after downtime
     calls: ClassVar[Counter[str]] = Counter()
 
     def __init__(self) -> None:
@@ -384,7 +394,7 @@ class DeliveryMachine(RuleBasedStateMachine):
             kind="standard",
             start_local=start_local,
             timezone=zone,
-            duration_minutes=60,
+            duration_minutes=DURATION,
             rrule=("FREQ=DAILY" if every == 1 else f"FREQ=DAILY;INTERVAL={every}")
             if daily
             else "",
@@ -690,6 +700,27 @@ class DeliveryMachine(RuleBasedStateMachine):
         DeliveryMachine.calls["restart"] += 1
         self.restart_after(downtime)
 
+    def after_downtime(self, low: datetime, back: datetime) -> list[Item]:
+        """What arrives at `back` after the bot was down from `low` (aware UTC): what came
+        due meanwhile, late inside the grace window (a post or reminder before its meeting
+        began); for a reminder DM that could not go in time, one late note in its place
+        while its date has not ended (60-minute meetings); nothing else."""
+        due = self.model.due(low, back)
+        expected = [
+            item
+            for item in due
+            if back - item.due <= GRACE and (item.kind == "start" or back <= item.start)
+        ]
+        notes = [
+            Item(item.meeting_id, item.occurrence, "late", item.to, item.due, item.start)
+            for item in due
+            if item.kind == "dm"
+            and item not in expected
+            and back <= item.start + timedelta(minutes=DURATION)
+        ]
+        DeliveryMachine.late_notes += len(notes)
+        return expected + notes
+
     def restart_after(self, downtime: int) -> list[int]:
         """Close the app, let `downtime` minutes pass, start it again; check what arrived and
         what the restart trusted (`check_trusted`). Returns the ids of the meetings whose
@@ -712,14 +743,38 @@ class DeliveryMachine(RuleBasedStateMachine):
         finally:
             MeetingService._rebuild_trusted = real  # type: ignore[method-assign]
         DeliveryMachine.calls["trusted"] += len(trusted)
-        expected = [
-            item
-            for item in self.model.due(low, back)
-            if back - item.due <= GRACE and (item.kind == "start" or back <= item.start)
-        ]
-        self.compare(expected, late_at=back)
+        self.compare(self.after_downtime(low, back), late_at=back)
         self.check_trusted(trusted)
         return trusted
+
+    def restart_stalled(self, downtime: int, then: int) -> None:
+        """Close the app, let `downtime` minutes pass, start it while the platform cannot be
+        reached (its plans are made and written, nothing arrives: the process stops there),
+        close it again, and start it `then` minutes later (at most the grace window): what
+        arrives is what one downtime over both stretches brings, each item once."""
+        assert then <= GRACE.total_seconds() // 60
+        self.run(self.app.close())
+        low = self.clock.now()
+        self.clock.set(low + timedelta(minutes=downtime))
+        self.platform.unreachable = True
+        try:
+            self.app = self.run(self.boot())
+            assert not self.fresh(), "an unreachable platform received something"
+            self.run(self.app.close())
+        finally:
+            self.platform.unreachable = False
+        self.clock.set(self.clock.now() + timedelta(minutes=then))
+        self.app = self.run(self.boot())
+        back = self.clock.now()
+        self.compare(self.after_downtime(low, back), late_at=back)
+
+    def erase(self, person: str) -> None:
+        """The member erases their data: RSVPs and reminder choice go, nothing more is sent
+        to them about meetings."""
+        self.run(self.service.delete_user_data(person))
+        self.model.rsvps = {k: r for k, r in self.model.rsvps.items() if k[1] != person}
+        self.model.opted_out.discard(person)
+        self.expect_quiet()
 
     def check_trusted(self, trusted: list[int]) -> None:
         """The meetings the restart did not plan (their stored plan trusted) hold what planning
@@ -769,6 +824,10 @@ class DeliveryMachine(RuleBasedStateMachine):
             d = deliveries[0]
             when = late_at or ident[4]
             assert d.at == when, (ident, d.at)
+            if ident[2] == "late":  # due when it is written: a note that says it is late
+                assert d.text.startswith("Sorry, this reminder comes late"), d.text
+                assert "You planned to join" in d.text, d.text
+                continue
             assert d.text.startswith("(late) ") == (when - ident[4] > LATE_AFTER), d.text
             if ident[2] == "start":
                 assert "is starting now" in d.text
