@@ -22,6 +22,7 @@ from tests.harness.discord import NoHandler
 
 MANAGE_GUILD = str(discord.Permissions(manage_guild=True).value)
 TIERS = st.sampled_from([Tier.MEMBER, Tier.FACILITATOR, Tier.MODERATOR])
+SCOPES = st.sampled_from(list(Scope))
 
 
 @st.composite
@@ -30,12 +31,17 @@ def command_sets(draw: st.DrawFn) -> list[CommandSpec]:
     groups = draw(st.sets(st.sampled_from(["crisis", "meeting", "journal", "script"]), max_size=4))
     singles = draw(st.sets(st.sampled_from(["setup", "ping", "about"]), max_size=3))
     specs = [
-        CommandSpec(path=(word,), description="A command", tier=draw(TIERS)) for word in singles
+        CommandSpec(path=(word,), description="A command", tier=draw(TIERS), scope=draw(SCOPES))
+        for word in singles
     ]
     for word in groups:
         subs = draw(st.sets(st.sampled_from(["add", "list", "edit", "now"]), min_size=1))
         for sub in sorted(subs):
-            specs.append(CommandSpec(path=(word, sub), description="A command", tier=draw(TIERS)))
+            specs.append(
+                CommandSpec(
+                    path=(word, sub), description="A command", tier=draw(TIERS), scope=draw(SCOPES)
+                )
+            )
         if draw(st.booleans()):
             for leaf in sorted(draw(st.sets(st.sampled_from(["on", "off"]), min_size=1))):
                 specs.append(
@@ -43,7 +49,7 @@ def command_sets(draw: st.DrawFn) -> list[CommandSpec]:
                         path=(word, "watch", leaf),
                         description="A command",
                         tier=draw(TIERS),
-                        scope=Scope.COMMUNITY,
+                        scope=draw(SCOPES),
                     )
                 )
     return specs
@@ -75,6 +81,37 @@ def test_every_moderator_command_sits_under_manage_server_and_no_other(
         assert len(tiers) == 1, payload["name"]
         hidden = str(payload["default_member_permissions"]) == MANAGE_GUILD
         assert hidden == (tiers == {Tier.MODERATOR}), payload["name"]
+
+
+@given(command_sets())
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+def test_a_top_level_command_is_offered_in_dms_iff_a_command_under_it_runs_there(
+    specs: list[CommandSpec],
+) -> None:
+    """A DM carries the member's home guild, so `Scope.MEMBER` commands (meeting info, rsvp...)
+    run there as `ANY` and `DM` ones do; only where every command under a top-level entry is
+    for a community's channels does Discord keep it out of DMs."""
+    client = discord.Client(intents=discord.Intents.none())
+    tree = build_tree(client, specs, NoHandler(), lambda group: "Commands")
+    paths = discord_paths(specs)
+    scope_at = {paths[s.path]: s.scope for s in specs}
+    for command in tree.get_commands():
+        payload = command.to_dict(tree)
+        scopes = {scope_at[p] for p in leaves(payload, (payload["name"],))}
+        assert payload["dm_permission"] == (scopes != {Scope.COMMUNITY}), payload["name"]
+
+
+async def test_members_meeting_commands_are_offered_in_dms_and_staff_ones_are_not(
+    app_factory: AppFactory,
+) -> None:
+    app, _fake = await app_factory.on_platform()
+    client = discord.Client(intents=discord.Intents.none())
+    tree = build_tree(client, app.registry.specs, NoHandler(), lambda group: "Commands")
+    offered = {c.name: c.to_dict(tree)["dm_permission"] for c in tree.get_commands()}
+    assert offered["meeting"] is True  # info, rsvp, unrsvp... from the reminder DM
+    assert offered["meeting-facilitator"] is False
+    assert offered["meeting-mod"] is False
+    assert offered["me"] is True
 
 
 def test_staff_commands_move_under_a_tier_word_only_where_tiers_mix() -> None:

@@ -378,16 +378,8 @@ class Dispatcher:
         below = ctx.tier < spec.tier
         if below and not self._may_be_named(spec):
             raise self._below_tier(spec, typed)
-        if spec.scope is Scope.COMMUNITY and (ctx.place.is_dm or ctx.community is None):
-            raise PermissionDenied(
-                _("`{command}` works in a community channel, not in a direct message.").format(
-                    command=typed
-                )
-            )
-        if spec.scope is Scope.DM and not ctx.place.is_dm:
-            raise PermissionDenied(
-                _("`{command}` works in a direct message with me.").format(command=typed)
-            )
+        if not spec.scope.allows(is_dm=ctx.place.is_dm, community_known=ctx.community is not None):
+            raise PermissionDenied(_scope_refusal(spec.scope, typed))
         filled: list[str] = []  # options that unnamed words filled, in order
         if isinstance(raw, str):
             try:
@@ -1079,6 +1071,22 @@ class Dispatcher:
             return True
         except TimeoutError:
             return False
+
+
+def _scope_refusal(scope: Scope, typed: str) -> str:
+    """Why a command of `scope` does not run here (`Scope.allows` said no), and where it
+    does; `typed` is the command as the platform names it."""
+    if scope is Scope.DM:
+        return _("`{command}` works in a direct message with me.").format(command=typed)
+    if scope is Scope.MEMBER:
+        return _(
+            "`{command}` needs to know your community, and I don't know it here yet. Use any "
+            "command once in your community's channel; after that `{command}` works in our "
+            "direct messages too."
+        ).format(command=typed)
+    return _("`{command}` works in a community channel, not in a direct message.").format(
+        command=typed
+    )
 
 
 def apology(error_id: str) -> str:

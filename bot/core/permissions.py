@@ -39,8 +39,27 @@ def may_act(held: Tier, needed: Tier, *, named: bool) -> bool:
 
 
 class Scope(Enum):
-    """Where a command may be used."""
+    """Where a command may be used.
+
+    `COMMUNITY`: a community channel only (it posts there, or acts in or for the channel).
+    `MEMBER`: a community channel, or a DM once the bot knows the member's community (the
+    place's `community_id`: on Discord where they last used the bot, on Matrix a space or room
+    they share with it): for commands that read or change only the member's own relation to
+    the community, whose answers are private anyway (RSVPs, their pseudonym there).
+    """
 
     ANY = "any"
     COMMUNITY = "community"
+    MEMBER = "member"
     DM = "dm"
+
+    def allows(self, *, is_dm: bool, community_known: bool) -> bool:
+        """Whether a command of this scope runs in a place: a DM or not, and whether the
+        place carries a community the bot knows."""
+        if self is Scope.COMMUNITY:
+            return community_known and not is_dm
+        if self is Scope.MEMBER:
+            return community_known
+        if self is Scope.DM:
+            return is_dm
+        return True

@@ -98,8 +98,9 @@ class GeneralCog(Cog):
         """Show the commands you can use, or explain one."""
         registry = self.registry
         visible = everything = registry.visible_to(ctx.tier)
-        if ctx.place.is_dm:  # commands for a community's channels would be refused here
-            visible = [s for s in visible if s.scope is not Scope.COMMUNITY]
+        if ctx.place.is_dm:  # what would be refused here is not offered
+            known = ctx.community is not None
+            visible = [s for s in visible if s.scope.allows(is_dm=True, community_known=known)]
         lead = ""
         if command:
             words = tuple(command.strip().lstrip("/!").lower().split())
@@ -200,6 +201,7 @@ class GeneralCog(Cog):
     @command(
         "me",
         "name",
+        scope=Scope.MEMBER,
         ephemeral=True,
         options=(
             Option(
@@ -213,10 +215,8 @@ class GeneralCog(Cog):
     )
     async def me_name(self, ctx: Context, pseudonym: str) -> None:
         """Choose the name others see in this community (not your account name)."""
-        if ctx.community is None:
-            raise UserError(render.pseudonym_needs_community())
         name = None if pseudonym.strip().lower() == "clear" else pseudonym
-        await self.members.set_pseudonym(ctx.community.id, ctx.actor.key, name)
+        await self.members.set_pseudonym(ctx.require_community().id, ctx.actor.key, name)
         if name is None:
             await ctx.reply(render.pseudonym_cleared(), ephemeral=True)
         else:

@@ -64,6 +64,7 @@ def explain(spec: CommandSpec, typed: str) -> Message:
         scope={
             Scope.ANY: _("anywhere"),
             Scope.COMMUNITY: _("community channels"),
+            Scope.MEMBER: _("community channels, or a DM once I know your community"),
             Scope.DM: _("direct messages"),
         }[spec.scope],
     )
@@ -118,10 +119,6 @@ def country_label() -> str:
 
 def language_label() -> str:
     return _("Language")
-
-
-def pseudonym_needs_community() -> str:
-    return _("Pseudonyms belong to a community; use this in a community channel.")
 
 
 def pseudonym_too_long() -> str:

@@ -927,7 +927,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         "meeting",
         "list",
         options=(Option("page", OptionType.INTEGER, "Page number", required=False, min_value=1),),
-        scope=Scope.COMMUNITY,
+        scope=Scope.MEMBER,
         ephemeral=True,
     )
     async def list_(self, ctx: Context, page: int = 1) -> None:
@@ -939,7 +939,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         shown = render.upcoming(found[:size], page, len(found) > size, ctx.prefix)
         await ctx.reply(shown, ephemeral=True)
 
-    @command("meeting", "info", options=(MEETING,), scope=Scope.COMMUNITY, ephemeral=True)
+    @command("meeting", "info", options=(MEETING,), scope=Scope.MEMBER, ephemeral=True)
     async def info(self, ctx: Context, meeting: str) -> None:
         """Details of one meeting; only you see whether you RSVP'd."""
         view = await self._meeting(ctx, meeting)
@@ -1029,7 +1029,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 shape=REMINDER_SHAPE,
             ),
         ),
-        scope=Scope.COMMUNITY,
+        scope=Scope.MEMBER,
         ephemeral=True,
     )
     async def rsvp(
@@ -1087,7 +1087,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 shape=WHEN_SHAPE,
             ),
         ),
-        scope=Scope.COMMUNITY,
+        scope=Scope.MEMBER,
         ephemeral=True,
     )
     async def unrsvp(self, ctx: Context, meeting: str, when: str = "all") -> None:
@@ -1138,7 +1138,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
                 names="meeting_names",
             ),
         ),
-        scope=Scope.COMMUNITY,
+        scope=Scope.MEMBER,
         ephemeral=True,
     )
     async def ical(self, ctx: Context, meeting: str | None = None) -> None:

@@ -2352,6 +2352,16 @@ class MeetingService:
             parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
         parts.append("\n")
         parts.extend(
+            fill_parts(  # both work here in the DM (`Scope.MEMBER`)
+                _("You can reply here: {info} for details, {unrsvp} if you can't come."),
+                {
+                    "info": [Command(f"meeting info {view.id}")],
+                    "unrsvp": [Command(f"meeting unrsvp {view.id}")],
+                },
+            )
+        )
+        parts.append("\n")
+        parts.extend(
             fill_parts(
                 _("Stop these with {command}; nobody else sees your RSVP."),
                 {"command": [Command("meeting reminders off")]},

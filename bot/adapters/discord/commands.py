@@ -34,7 +34,7 @@ from bot.core.commands import (
     OptionType,
     SpecError,
 )
-from bot.core.permissions import Scope, Tier
+from bot.core.permissions import Tier
 from bot.i18n import _
 
 GROUP_DESCRIPTION_MAX = 100
@@ -275,9 +275,11 @@ def _audience(tier: Tier) -> str:
 
 
 def _restrict(target: Leaf | app_commands.Group, specs: list[CommandSpec]) -> None:
-    """Hints on the top-level entry (Discord ignores them on subcommands)."""
+    """Hints on the top-level entry (Discord ignores them on subcommands): usable in the
+    bot's DMs when any command under it may run in a DM whose community is known (a DM's
+    place carries the member's home guild), else guild-only."""
     target.default_permissions = TIER_PERMISSIONS[top_level_tier(specs)]
-    if all(s.scope is Scope.COMMUNITY for s in specs):
+    if not any(s.scope.allows(is_dm=True, community_known=True) for s in specs):
         target.guild_only = True
 
 
