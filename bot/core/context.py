@@ -73,6 +73,11 @@ class Responder(Protocol):
         staff commands its members will not see, or everyone sees, until the server's
         Integrations settings say otherwise); None when nothing."""
 
+    async def held_by_everyone(self, role: str) -> bool:
+        """True when every member of this community holds `role` (Discord's @everyone role,
+        whose id is the server's; a Matrix power level at or below the room's default for
+        users), so binding it to a staff tier would make everyone staff."""
+
     async def ping_note(self, role: str) -> str | None:
         """Why a post naming `role` here would not notify its members (Discord: the role
         does not allow mentions and the bot lacks Mention Everyone); None when it would, or
@@ -128,6 +133,10 @@ class ResponderDefaults:
     async def role_note(self, role: str, tier: Tier) -> str | None:
         """The platform shows every command to whoever may run it: nothing to add."""
         return None
+
+    async def held_by_everyone(self, role: str) -> bool:
+        """The platform has no role every member holds (the console: tiers only)."""
+        return False
 
     async def remove_command(self) -> str | None:
         """The platform gives the bot no way to remove a member's message: it says so."""

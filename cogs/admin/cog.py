@@ -233,7 +233,10 @@ class AdminCog(Cog):
                     render.days_expected(key=key.name, low=RETENTION_MIN_DAYS, n=RETENTION_MAX)
                 )
             return int(text)
-        return self._role(str(value))
+        role = self._role(str(value))
+        if await ctx.responder.held_by_everyone(role):
+            raise UserError(render.role_for_everyone(key=key.name))
+        return role
 
     @staticmethod
     async def _role_note(ctx: Context, key: Key, value: Any) -> str | None:

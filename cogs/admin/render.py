@@ -131,6 +131,14 @@ def role_expected() -> str:
     return _("Give a role as a mention, a role id or a power level.")
 
 
+def role_for_everyone(key: str) -> str:
+    """A staff role that every member holds was refused."""
+    return _(
+        "Every member holds that role, so `{key}` would make everyone staff. Choose a role "
+        "only your team holds. Nothing was changed."
+    ).format(key=key)
+
+
 def a_moderator() -> str:
     """Who did a mod-log line, once that moderator erased their data."""
     return _("a moderator")

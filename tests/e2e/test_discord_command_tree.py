@@ -243,3 +243,23 @@ async def test_a_ping_role_that_cannot_be_pinged_is_named_at_once(circle: Circle
     assert "is not a role a post can ping" in nobody["data"]["content"]
     assert view.ping_role == str(loud.id)  # the refused @everyone changed nothing
     assert circle.standin.violations == []
+
+
+async def test_the_everyone_role_is_never_bound_to_a_staff_tier(circle: Circle) -> None:
+    # @everyone's id is the server's own: bound to a tier it would make every member staff
+    # (the tier lookup skips it, so the binding would also be a setting that does nothing).
+    guild = circle.standin.guild
+    everyone = circle.standin.state.guilds[guild.id].roles[guild.id]
+    app = await circle.app()
+    async with circle.standin.client_running(circle.adapter(app).client):
+        for option in ("moderator_role", "facilitator_role"):
+            refused = await circle.reply("setup", {option: everyone}, user="owner")
+            text = refused["data"]["content"]
+            assert f"Every member holds that role, so `{option}` would make everyone" in text
+        typed = await circle.reply(
+            "settings set", {"key": "moderator_role", "value": f"<@&{guild.id}>"}, user="owner"
+        )
+        assert "Nothing was changed." in typed["data"]["content"]
+    community = await app.members.community("discord", str(guild.id))
+    assert await app.members.bindings(community.id) == {}
+    assert circle.standin.violations == []

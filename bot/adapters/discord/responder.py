@@ -334,6 +334,11 @@ class InteractionResponder(ResponderDefaults):
         found = guild.get_role(int(role)) if guild is not None and role.isdigit() else None
         return staff_role_note(found, tier, self._adapter.command_words.top_level(tier))
 
+    async def held_by_everyone(self, role: str) -> bool:
+        """@everyone: the role whose id is the server's own."""
+        guild = self._interaction.guild
+        return guild is not None and role == str(guild.id)
+
     async def ping_note(self, role: str) -> str | None:
         guild = self._interaction.guild
         found = guild.get_role(int(role)) if guild is not None and role.isdigit() else None

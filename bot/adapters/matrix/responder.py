@@ -176,6 +176,16 @@ class MatrixResponder(ResponderDefaults):
     async def resolve_place(self, text: str) -> Place | None:
         return await self._outlet.resolve_place(self._place, text)
 
+    async def held_by_everyone(self, role: str) -> bool:
+        """`power:N` at or below the room's default level for users (`users_default`, 0
+        unless the room says otherwise): everyone who joins holds it."""
+        level = role.removeprefix("power:")
+        if not role.startswith("power:") or not level.lstrip("-").isdigit():
+            return False
+        room = self._outlet.sender.client.rooms.get(self._place.id)
+        default = int(room.power_levels.defaults.users_default) if room is not None else 0
+        return int(level) <= default
+
     async def can_post(self, place: Place) -> str | None:
         """Joined, and a power level at least what the room asks for the events we send."""
         return await self._outlet.cannot_post(place)
