@@ -51,6 +51,7 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("community_id", "actor_key"),
         Index("ix_member_pseudonym", "community_id", "pseudonym_folded", unique=True),
+        Index("ix_member_lookalike", "community_id", "pseudonym_lookalike", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +59,9 @@ class Member(Base):
     actor_key: Mapped[str] = mapped_column(String(ACTOR_KEY), index=True)
     pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pseudonym_folded: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # SHA-256 of how the pseudonym looks (`bot.core.people.stored_key`); None for none, and
+    # for a look-alike stored before migration 0011 (see `MemberService.set_pseudonym`).
+    pseudonym_lookalike: Mapped[str | None] = mapped_column(String(64), nullable=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

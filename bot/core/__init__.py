@@ -78,6 +78,7 @@ if TYPE_CHECKING:
         ScriptedMeeting,
     )
     from bot.core.paging import Page, page_count, page_offset
+    from bot.core.people import person_label
     from bot.core.permissions import Scope, Tier
     from bot.core.registry import Registry
     from bot.core.suggest import SharedSuggestions
@@ -265,6 +266,7 @@ __all__ = [
     "page_offset",
     "parse_duration",
     "parse_zone",
+    "person_label",
     "problems_from",
     "read_wall_time",
     "readable",
@@ -393,6 +395,7 @@ _HOME: dict[str, str] = {
     "Page": "bot.core.paging",
     "page_count": "bot.core.paging",
     "page_offset": "bot.core.paging",
+    "person_label": "bot.core.people",
     "AuditRecord": "bot.services.audit",
     "Scope": "bot.core.permissions",
     "Tier": "bot.core.permissions",

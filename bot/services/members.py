@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.core.context import CommunityInfo
 from bot.core.errors import UserError
+from bot.core.people import numbered, person_label, pseudonym_refusal, stored_key
 from bot.crypto import actor_tag
 from bot.db import export_row, in_values
 from bot.i18n import _
@@ -29,15 +30,9 @@ PSEUDONYM_MAX = 32
 
 def unnamed(*, facilitator: bool = False, opening: bool = False) -> str:
     """The neutral word for someone who chose no pseudonym (see `MemberService.public_name`);
-    lists of several people number them instead (`distinct_names`)."""
-    if facilitator:
-        return _("A volunteer facilitator") if opening else _("a volunteer facilitator")
-    return _("A member") if opening else _("a member")
-
-
-def numbered(n: int, *, opening: bool = False) -> str:
-    """The label of the `n`th person without a pseudonym in a list (`distinct_names`)."""
-    return (_("Member {n}") if opening else _("member {n}")).format(n=n)
+    lists of several people number them instead (`distinct_names`). The words themselves are
+    defined once, in `bot.core.people.LABELS`."""
+    return person_label("facilitator" if facilitator else "member", opening=opening)
 
 
 def reads(label: str) -> str:
@@ -133,7 +128,9 @@ def _state_tag(actor_key: str) -> str:
 
 
 def fold(name: str) -> str:
-    """Compare pseudonyms without case or look-alike differences."""
+    """Compare pseudonyms without case or compatibility-form differences
+    (`member.pseudonym_folded`); look-alikes are compared by `bot.core.people.stored_key`
+    (`member.pseudonym_lookalike`)."""
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
@@ -521,7 +518,17 @@ class MemberService:
         return found
 
     async def set_pseudonym(self, community_id: int, actor_key: str, name: str | None) -> None:
-        """Choose (or clear) a pseudonym; names are unique per community, ignoring case."""
+        """Choose (or clear) a pseudonym.
+
+        Names are unique per community ignoring case (`fold`) and by how they look
+        (`bot.core.people.stored_key`: spacing, invisible characters, NFKC, UTS #39
+        confusables, case), and none may read as one of the bot's own labels for people or as staff
+        (`bot.core.people.pseudonym_refusal`). Raises UserError, changing nothing, for a name
+        refused. Names stored before look-alikes were compared stay as they are: migration
+        0011 gives the first of a look-alike group (lowest row id) the look-alike key and
+        leaves that key of the others empty, so nobody is renamed; a later look-alike is
+        refused against the first, and someone holding an older look-alike who renames must
+        pick a free name."""
         if name is not None:
             name = " ".join(name.split())
             if not name:
@@ -534,6 +541,9 @@ class MemberService:
                 raise UserError(_("A pseudonym cannot contain invisible or control characters."))
             if name.startswith(("@", "#", "!", "/", ":")):
                 raise UserError(_("A pseudonym cannot start with @, #, !, / or :."))
+            refusal = pseudonym_refusal(name)
+            if refusal:
+                raise UserError(refusal)
         await self.join(community_id, actor_key)
         async with self._sessions() as session:
             row = (
@@ -545,11 +555,15 @@ class MemberService:
             ).one()
             row.pseudonym = name
             row.pseudonym_folded = fold(name) if name else None
+            row.pseudonym_lookalike = stored_key(name) if name else None
             try:
                 await session.commit()
             except IntegrityError:
                 raise UserError(
-                    _("Someone here already uses that pseudonym; please pick another.")
+                    _(
+                        "Someone here already uses that pseudonym or one that looks the same; "
+                        "your pseudonym was not changed. Please pick another."
+                    )
                 ) from None
             finally:
                 self._pseudonyms.invalidate((community_id, actor_key))
@@ -614,7 +628,10 @@ class MemberService:
             return {
                 "profile": export_row(profile) if profile else None,
                 "communities": [
-                    {**export_row(m, skip=("pseudonym_folded",)), "community_name": name}
+                    {
+                        **export_row(m, skip=("pseudonym_folded", "pseudonym_lookalike")),
+                        "community_name": name,
+                    }
                     for m, name in memberships
                 ],
                 "unfinished_dialogues": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.core import Card, Field, Message, When, _, escape_markdown
+from bot.core import Card, Field, Message, When, _, escape_markdown, person_label
 
 
 def status(current: Mapping[str, str | None], helps: Mapping[str, str], title: str) -> Message:
@@ -141,7 +141,7 @@ def role_for_everyone(key: str) -> str:
 
 def a_moderator() -> str:
     """Who did a mod-log line, once that moderator erased their data."""
-    return _("a moderator")
+    return person_label("moderator")
 
 
 def audit_heading() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import N_, Message, Page, Part, When, _, escape_markdown
+from bot.core import N_, Message, Page, Part, When, _, escape_markdown, person_label
 from cogs.journal.service import GROUP, SHARED, EntryView
 
 PREVIEW = 60
@@ -222,7 +222,7 @@ def mood_filter_expected() -> str:
 
 
 def a_former_member() -> str:
-    return _("a former member")
+    return person_label("former")
 
 
 def ask_text() -> str:

@@ -84,6 +84,7 @@ from bot.core import (
     keyed_digest,
     name_key,
     ngettext,
+    person_label,
     using_language,
 )
 from cogs.meetings import recurrence
@@ -2164,7 +2165,7 @@ class MeetingService:
             for k in view.facilitators
             if (view.community_id, k) in names
         ]
-        return ", ".join(shown) if shown else _("a volunteer facilitator")
+        return ", ".join(shown) if shown else person_label("facilitator")
 
     def announcement_lines(
         self, view: MeetingView, names: dict[tuple[int, str], str]

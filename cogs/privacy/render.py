@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import Command, Message, When, _, escape_markdown, fill_parts
+from bot.core import Command, Message, When, _, escape_markdown, fill_parts, person_label
 
 # Fields that mean nothing to a person: database row numbers, counters, delivery bookkeeping.
 HIDDEN = {
@@ -341,7 +341,7 @@ def _change(w: Writer, r: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
         meeting=_meeting_name(r, ctx),
         date=w.when(r.get("occurrence")),
         what=what,
-        who=r.get("created_by") or _("a facilitator"),
+        who=r.get("created_by") or person_label("some facilitator"),
         when=w.when(r.get("created_at")),
     )
     return [text, "", *_quote(r["note"])] if r.get("note") else [text]
@@ -380,7 +380,7 @@ def _imported(w: Writer, r: dict[str, Any], _ctx: dict[str, Any]) -> list[str]:
     return [
         _("The script {name}, brought in by {who} in {community}, last changed on {when}.").format(
             name=_name(r.get("name")),
-            who=r.get("created_by") or _("a moderator"),
+            who=r.get("created_by") or person_label("moderator"),
             community=w.community(r.get("community_id")),
             when=w.when(r.get("updated_at")),
         )

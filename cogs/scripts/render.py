@@ -21,6 +21,7 @@ from bot.core import (
     escape_markdown,
     fill_parts,
     ngettext,
+    person_label,
 )
 from cogs.scripts.script import Script, ScriptStep, render
 
@@ -315,7 +316,7 @@ def you_marked(label: str) -> str:
 
 
 def a_former_member() -> str:
-    return _("a former member")
+    return person_label("former")
 
 
 def script_ended() -> str:

@@ -1,0 +1,198 @@
+"""The words the bot itself uses to stand for people, and the pseudonyms they rule out.
+
+Every label the bot shows in place of a person ("a member", "member 2", "a volunteer
+facilitator", "a moderator", "a former member") is defined here and only here, in `LABELS`
+(fixed words) and `NUMBERED` (the numbered label of lists). Render modules and the member
+service call `person_label`/`numbered` instead of writing the words themselves, so a new label
+added here is at once a word no member can take as a pseudonym (`pseudonym_refusal`).
+
+Two names look the same when their `lookalike_key`s are equal: after NFKC, without invisible
+format characters or white space, without case, and mapped to their Unicode confusables
+skeleton (UTS #39, computed by ICU's spoof checker), so "Rivеr" with a Cyrillic "е", "R i v e r"
+and "ＲＩＶＥＲ" are all "River". Names in any script are fine; only look-alikes are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+import unicodedata
+from functools import cache
+
+import icu
+
+from bot.i18n import N_, _, available_languages, using_language
+
+# Fixed labels standing for a person, by role; shown with `person_label`.
+LABELS: dict[str, tuple[str, str]] = {
+    # role: (inside a sentence, opening a sentence)
+    "member": (N_("a member"), N_("A member")),
+    "facilitator": (N_("a volunteer facilitator"), N_("A volunteer facilitator")),
+    "some facilitator": (N_("a facilitator"), N_("A facilitator")),
+    "moderator": (N_("a moderator"), N_("A moderator")),
+    "former": (N_("a former member"), N_("A former member")),
+}
+# The numbered label of the nth person without a pseudonym in a list.
+NUMBERED: tuple[str, str] = (N_("member {n}"), N_("Member {n}"))
+
+# Words that make a name read as the bot or as the people who run a community. A pseudonym
+# is refused when one of its words (split at anything that is not a letter or digit), or a
+# run of consecutive words read together ("Ad min"), reads as one of these (`lookalike_key`), in
+# any interface language: "Team River", "M0derator" and "a.d.m.i.n" are refused, "Modesty",
+# "Abbot" and "Teamwork" are not (whole words only: a name that merely contains one is fine).
+STAFF_WORDS: tuple[str, ...] = (
+    N_("moderator"),
+    N_("moderators"),
+    N_("mod"),
+    N_("mods"),
+    N_("facilitator"),
+    N_("facilitators"),
+    N_("admin"),
+    N_("admins"),
+    N_("administrator"),
+    N_("administrators"),
+    N_("bot"),
+    N_("circlebot"),
+    N_("staff"),
+    N_("team"),
+    N_("official"),
+    N_("system"),
+)
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def person_label(role: str, *, opening: bool = False) -> str:
+    """The bot's word for a person of `role` (a key of `LABELS`), in the current language;
+    capitalised for `opening` (the start of a sentence). Raises KeyError for another role."""
+    inside, first = LABELS[role]
+    return _(first) if opening else _(inside)
+
+
+def numbered(n: int, *, opening: bool = False) -> str:
+    """The label of the `n`th person without a pseudonym in a list ("member 2")."""
+    return _(NUMBERED[1] if opening else NUMBERED[0]).format(n=n)
+
+
+@cache
+def _checker() -> icu.SpoofChecker:
+    return icu.SpoofChecker()
+
+
+def _skeleton(text: str) -> str:
+    return str(_checker().getSkeleton(0, text))
+
+
+@cache
+def _ascii_by_skeleton() -> dict[str, tuple[str, ...]]:
+    """The printable ASCII characters by their skeleton, letters first."""
+    found: dict[str, list[str]] = {}
+    for a in sorted(string.printable.strip(), key=lambda a: not a.isalpha()):
+        found.setdefault(_skeleton(a), []).append(a)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+@cache
+def _as_ascii(c: str) -> str:
+    """The ASCII character a non-ASCII `c` looks like (UTS #39), of the same case if there is
+    one (Greek capital iota is "I", Cyrillic palochka "l"); `c` itself when none."""
+    if c.isascii():
+        return c
+    found = _ascii_by_skeleton().get(_skeleton(c))
+    if not found:
+        return c
+    same_case = [a for a in found if a.isalpha() and a.isupper() == c.isupper()]
+    return (same_case or list(found))[0]
+
+
+def lookalike_key(name: str) -> str:
+    """How a name looks whatever its case, for telling two names apart.
+
+    NFKC; invisible format characters (Cf) and white space dropped; each character that looks
+    like an ASCII character (UTS #39 skeleton; Cyrillic "Е", Greek "Μ", fullwidth and
+    mathematical letters) written as that character; case-folded; mapped to its UTS #39
+    confusables skeleton and case-folded again; and "i" written as "l", because a capital
+    I looks like l (so "RlVER" reads as "RIVER", which is "River"). Equal keys mean two names
+    a reader cannot tell apart, or that differ only in case. Erring toward refusing, names
+    that differ only by i against l ("Eli", "Ell") share a key too. Returns "" for a name of
+    nothing visible.
+    """
+    # Look-alikes of ASCII before NFKC as well as after it: NFKC writes some of them as a
+    # letter that looks different (Greek lunate sigma "ϲ", which looks like c, becomes "ς").
+    text = unicodedata.normalize("NFKC", "".join(_as_ascii(c) for c in name))
+    text = "".join(
+        _as_ascii(c) for c in text if unicodedata.category(c) != "Cf" and not c.isspace()
+    )
+    text = unicodedata.normalize("NFKC", _skeleton(text.casefold())).casefold()
+    return text.replace("i", "l")
+
+
+def stored_key(name: str) -> str:
+    """The `member.pseudonym_lookalike` value of a pseudonym: SHA-256 (hex, 64 characters) of
+    its `lookalike_key`, unique per community, so a look-alike of a taken name is refused by a
+    unique index like an exact one, whatever length the key has."""
+    return hashlib.sha256(lookalike_key(name).encode()).hexdigest()
+
+
+@cache
+def _reserved(language: str) -> tuple[frozenset[str], tuple[tuple[str, str], ...], frozenset[str]]:
+    """(keys of fixed labels, (prefix key, suffix key) of numbered labels, keys of staff words)
+    in `language`."""
+    with using_language(language):
+        fixed = frozenset(lookalike_key(_(text)) for pair in LABELS.values() for text in pair)
+        patterns = []
+        for text in NUMBERED:
+            before, _sep, after = _(text).partition("{n}")
+            patterns.append((lookalike_key(before), lookalike_key(after)))
+        staff = frozenset(lookalike_key(_(word)) for word in STAFF_WORDS)
+    return fixed, tuple(patterns), staff
+
+
+@cache
+def _digit_keys() -> frozenset[str]:
+    return frozenset(lookalike_key(str(d)) for d in range(10))
+
+
+def _is_number(key: str) -> bool:
+    digits = _digit_keys()
+    return bool(key) and all(c in digits for c in key)
+
+
+def pseudonym_refusal(name: str) -> str | None:
+    """Why `name` cannot be a pseudonym because it reads as one of the bot's own labels for a
+    person (`LABELS`, `NUMBERED`) or as staff (`STAFF_WORDS`), in any interface language
+    (`available_languages`), compared by `lookalike_key`; None when it can be one. The reason is
+    in the current language and says that nothing changed."""
+    key = lookalike_key(name)
+    visible = "".join(c for c in name if unicodedata.category(c) != "Cf")
+    parts = _WORD.findall(visible)
+    # Every run of consecutive words read together, so "mo d" is "mod" as much as "mod" is.
+    words = {
+        lookalike_key("".join(parts[i:j]))
+        for i in range(len(parts))
+        for j in range(i + 1, len(parts) + 1)
+    }
+    words.add(key)
+    for language in available_languages():
+        fixed, patterns, staff = _reserved(language)
+        numbered_label = any(
+            key.startswith(before)
+            and key.endswith(after)
+            and len(key) > len(before) + len(after)
+            and _is_number(key[len(before) : len(key) - len(after)])
+            for before, after in patterns
+        )
+        if key in fixed or numbered_label:
+            return _(
+                "That reads like a word I use for people without a name (such as "
+                "\u201ca member\u201d or \u201cmember 2\u201d), so others could take it for "
+                "someone else. Your pseudonym was not changed; please pick another."
+            )
+        if words & staff:
+            return _(
+                "A pseudonym cannot read like the bot or the people who run this community "
+                "(words such as moderator, facilitator, admin, bot, staff or team). Your "
+                "pseudonym was not changed; please pick another."
+            )
+    return None

@@ -1,0 +1,310 @@
+"""Pseudonyms cannot pass for someone else: not for another member by a look-alike spelling,
+not for one of the bot's own words for people, not for staff.
+
+The tester's case: "Rivеr" (Cyrillic е) beside "River", and "a volunteer facilitator",
+"a member", "a former member", "Moderator team", "Member 2" were all accepted as pseudonyms,
+so a speaking queue could read "a volunteer facilitator raised a hand" for a member.
+Mechanism: `MemberService.set_pseudonym` checked only length, control characters and the
+first character, and compared names by case alone. Now names are also unique by how they
+look (`bot.core.people.lookalike_key`: NFKC, no invisible characters or spaces, no case, UTS #39
+confusables skeleton), and `bot.core.people.pseudonym_refusal` refuses the labels defined in
+`bot.core.people` (the one source of them) and staff words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine
+
+from bot.app import App
+from bot.core.errors import UserError
+from bot.core.people import LABELS, NUMBERED, STAFF_WORDS
+from bot.db import alembic_config
+from bot.services.members import MemberService
+from tests.harness.app import AppFactory, make_config
+
+# Look-alikes written out by hand (not taken from the code under test): Cyrillic, Greek,
+# fullwidth and mathematical letters that readers take for the Latin letter.
+LOOKALIKES: dict[str, str] = {
+    "a": "аａ𝐚",
+    "c": "сϲ",
+    "e": "еｅ",
+    "i": "іｉ",
+    "j": "ј",
+    "o": "οо0",
+    "p": "рρ",
+    "s": "ѕ",
+    "x": "х",
+    "y": "у",
+    "A": "АΑ",
+    "B": "ВΒ",
+    "C": "С",
+    "E": "ЕΕ",
+    "H": "НΗ",
+    "I": "ІΙӀl",
+    "K": "КΚ",
+    "M": "МΜ",
+    "N": "Ν",
+    "O": "ОΟ0",
+    "P": "РΡ",
+    "S": "Ѕ",
+    "T": "ТΤ",
+    "X": "ХΧ",
+    "Y": "ҮΥ",
+    "Z": "Ζ",
+}
+INVISIBLE = "\u200b\u200d\u2060\ufeff"
+
+NAMES = st.text(alphabet="abcdeghijkmnoprstuvwxyzABCEHIKMNOPRSTXYZ ", min_size=2, max_size=20)
+
+
+@st.composite
+def variant(draw: st.DrawFn, name: str, *, invisible: bool = True) -> str:
+    """`name` with some letters in the other case, some replaced by a look-alike, spaces
+    added or doubled and, when `invisible`, an invisible character slipped in."""
+    out: list[str] = []
+    for ch in name:
+        if draw(st.booleans()):
+            ch = ch.swapcase()
+        if ch in LOOKALIKES and draw(st.booleans()):
+            ch = draw(st.sampled_from(LOOKALIKES[ch]))
+        out.append(ch)
+        out.append(draw(st.sampled_from(["", "", "", " ", "  "])))
+    if invisible and draw(st.integers(0, 4)) == 0:
+        at = draw(st.integers(0, len(out)))
+        out.insert(at, draw(st.sampled_from(INVISIBLE)))
+    return "".join(out)
+
+
+@st.composite
+def name_and_lookalike(draw: st.DrawFn) -> tuple[str, str]:
+    name = draw(NAMES.filter(lambda n: len(n.strip()) >= 2))
+    name = " ".join(name.split())
+    return name, draw(variant(name))
+
+
+class Service:
+    """One app for a whole property run, on its own event loop (an app per example would
+    spend the time budget on start-ups); each example takes fresh communities."""
+
+    def __init__(self, folder: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.factory = AppFactory(folder)
+        self.app: App = self.loop.run_until_complete(self.factory(start=False))
+        self.ids = itertools.count()
+
+    @property
+    def members(self) -> MemberService:
+        return self.app.members
+
+    def community(self) -> int:
+        info = self.loop.run_until_complete(
+            self.members.community("fake", f"g{next(self.ids)}", "Circle")
+        )
+        return info.id
+
+    def choose(self, community_id: int, who: str, name: str) -> str | None:
+        """Set the pseudonym; the refusal's text, or None when it was taken."""
+        try:
+            self.loop.run_until_complete(
+                self.members.set_pseudonym(community_id, f"fake:{who}", name)
+            )
+        except UserError as refused:
+            return str(refused)
+        return None
+
+    def pseudonym(self, community_id: int, who: str) -> str | None:
+        return self.loop.run_until_complete(self.members.pseudonym(community_id, f"fake:{who}"))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.factory.close())
+        self.loop.close()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    made = Service(tmp_path)
+    yield made
+    made.close()
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(pair=name_and_lookalike())
+def test_a_lookalike_of_a_taken_name_is_refused_there_and_free_elsewhere(
+    service: Service, pair: tuple[str, str]
+) -> None:
+    """Whatever the case, spacing, look-alike letters or invisible characters, a second person
+    cannot take a name that looks like one taken in the same community, and keeps the name
+    they had; in another community the same spelling is theirs (an invisible character is
+    refused everywhere)."""
+    name, lookalike = pair
+    here, there = service.community(), service.community()
+    if service.choose(here, "ana", name) is not None:
+        return  # the name itself is refused (a staff word such as "team"): nothing to copy
+    assert service.choose(here, "ben", "Wren Quill") is None
+    refusal = service.choose(here, "ben", lookalike)
+    assert refusal is not None, (name, lookalike)
+    assert "not changed" in refusal or "invisible" in refusal
+    assert service.pseudonym(here, "ben") == "Wren Quill"
+    assert service.pseudonym(here, "ana") == " ".join(name.split())
+    if not any(c in INVISIBLE for c in lookalike):
+        assert service.choose(there, "ben", lookalike) is None
+        assert service.pseudonym(there, "ben") == " ".join(lookalike.split())
+
+
+def reserved_names() -> st.SearchStrategy[str]:
+    labels = [text for pair in LABELS.values() for text in pair]
+    numbered = st.builds(
+        lambda form, n: form.format(n=n), st.sampled_from(NUMBERED), st.integers(1, 999)
+    )
+    staff = st.builds(
+        lambda word, other, first: f"{word} {other}" if first else f"{other} {word}",
+        st.sampled_from(STAFF_WORDS),
+        st.sampled_from(["River", "Wren", "Ana", "x"]),
+        st.booleans(),
+    )
+    return st.one_of(st.sampled_from(labels), numbered, staff, st.sampled_from(STAFF_WORDS))
+
+
+@st.composite
+def reserved_variant(draw: st.DrawFn) -> str:
+    return draw(variant(draw(reserved_names()), invisible=False))
+
+
+@settings(
+    max_examples=200,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(name=reserved_variant())
+def test_no_spelling_of_a_label_of_the_bot_or_a_staff_word_is_a_pseudonym(
+    service: Service, name: str
+) -> None:
+    """The bot's own words for people ("a member", "member 2", "a volunteer facilitator", "a
+    moderator", "a former member") and names with a staff word ("Moderator team", "Bot")
+    are refused however they are cased, spaced or spelt with look-alike letters, with why,
+    and the member keeps the pseudonym they had."""
+    here = service.community()
+    assert service.choose(here, "ana", "Wren Quill") is None
+    refusal = service.choose(here, "ana", name)
+    assert refusal is not None and "not changed" in refusal, name
+    assert service.pseudonym(here, "ana") == "Wren Quill"
+
+
+def test_the_testers_names_are_refused_with_why_and_nothing_changes(service: Service) -> None:
+    here = service.community()
+    assert service.choose(here, "ana", "River") is None
+    tried = {
+        "ben": "Rivеr",  # Cyrillic е
+        "cat": "a volunteer facilitator",
+        "dan": "a member",
+        "eve": "a former member",
+        "gus": "Moderator team",
+        "hal": "Member 2",
+        "ivy": "RIVER",
+        "jon": "R i v e r",
+        "kim": "ＲＩＶＥＲ",
+        "lee": "A MOD",
+        "max": "CircleBot",
+    }
+    for who, name in tried.items():
+        refusal = service.choose(here, who, name)
+        assert refusal is not None and "not changed" in refusal, (name, refusal)
+        assert service.pseudonym(here, who) is None
+    assert "looks the same" in (service.choose(here, "ben", "Rivеr") or "")
+    assert "member 2" in (service.choose(here, "hal", "Member 2") or "")
+    assert "moderator" in (service.choose(here, "gus", "Moderator team") or "")
+
+
+def test_names_that_only_resemble_a_staff_word_or_use_another_script_are_fine(
+    service: Service,
+) -> None:
+    here = service.community()
+    for who, name in {
+        "ana": "Modesty",
+        "ben": "Abbot",
+        "cat": "Teamwork",
+        "dan": "Дмитрий",
+        "eve": "Αλέξης",
+        "gus": "Nikolaï",
+        "hal": "Ana Lee",
+        "ivy": "Member of the choir",
+    }.items():
+        assert service.choose(here, who, name) is None, name
+        assert service.pseudonym(here, who) == name
+
+
+def test_lookalikes_stored_before_keep_their_names_and_newer_ones_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Migration 0013: two members who already had "River" and "Rivеr" keep them; the first
+    holds the name, so a third look-alike is refused, and the second, renaming, must pick a
+    free name."""
+    path = tmp_path / "old.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0012")
+    engine.dispose()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO community (id, platform, platform_id, name, timezone, country, language,"
+        " created_at) VALUES (1, 'fake', 'g1', 'Circle', 'UTC', '', 'en', '2026-01-01 00:00:00')"
+    )
+    for row_id, who, name, folded in [
+        (1, "ana", "River", "river"),
+        (2, "ben", "Rivеr", "rivеr"),
+    ]:
+        db.execute(
+            "INSERT INTO member (id, community_id, actor_key, pseudonym, pseudonym_folded,"
+            " joined_at) VALUES (?, 1, ?, ?, ?, '2026-01-01 00:00:00')",
+            (row_id, f"fake:{who}", name, folded),
+        )
+    db.commit()
+    db.close()
+
+    async def refusal(members: MemberService, who: str, name: str) -> str | None:
+        try:
+            await members.set_pseudonym(1, f"fake:{who}", name)
+        except UserError as error:
+            return str(error)
+        return None
+
+    async def after_migration() -> list[str | None]:
+        app = App(make_config(), db_url=f"sqlite+aiosqlite:///{path}")
+        await app.open(migrate=True)
+        try:
+            members = app.members
+            return [
+                await members.pseudonym(1, "fake:ana"),
+                await members.pseudonym(1, "fake:ben"),
+                await refusal(members, "cat", "RIVЕR"),
+                await members.pseudonym(1, "fake:cat"),
+                await refusal(members, "ben", "Rivеr"),
+                await members.pseudonym(1, "fake:ben"),
+            ]
+        finally:
+            await app.close()
+
+    ana, ben, cat_refused, cat, ben_refused, ben_after = asyncio.run(after_migration())
+    assert (ana, ben) == ("River", "Rivеr")
+    assert cat_refused is not None and "looks the same" in cat_refused
+    assert cat is None
+    assert ben_refused is not None and "looks the same" in ben_refused
+    assert ben_after == "Rivеr"
