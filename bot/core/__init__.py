@@ -75,7 +75,7 @@ if TYPE_CHECKING:
         PublicOccurrence,
         PublicSchedule,
         RetentionPlanner,
-        ScriptedMeeting,
+        ScheduledMeeting,
     )
     from bot.core.paging import Page, page_count, page_offset
     from bot.core.people import person_label
@@ -214,10 +214,10 @@ __all__ = [
     "RefKind",
     "Registry",
     "RetentionPlanner",
+    "ScheduledMeeting",
     "Scheduler",
     "SchemaError",
     "Scope",
-    "ScriptedMeeting",
     "Section",
     "Setting",
     "SettingsService",
@@ -390,7 +390,7 @@ _HOME: dict[str, str] = {
     "GroupJournal": "bot.core.needs",
     "CrisisLines": "bot.core.needs",
     "PublicOccurrence": "bot.core.needs",
-    "ScriptedMeeting": "bot.core.needs",
+    "ScheduledMeeting": "bot.core.needs",
     "PublicSchedule": "bot.core.needs",
     "Page": "bot.core.paging",
     "page_count": "bot.core.paging",

@@ -24,13 +24,16 @@ from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints, r
 
 
 @dataclass(frozen=True)
-class ScriptedMeeting:
-    """A meeting that names a facilitator script (its `script` option).
+class ScheduledMeeting:
+    """A meeting as the scripts part sees it.
 
-    `script` is the name as it was chosen, which may no longer name a script; `places` are
-    the keys of the places it is held or announced in; `start` is the start (aware UTC) of
-    the occurrence under way, else of the next one, None when none is left (as for a
-    `cancelled` series, which may still be restored).
+    `script` is the script name chosen for it (its `script` option), which may no longer
+    name a script; "" when it names none (it then runs the community's default script);
+    `places` are the keys of the places it is held or announced in; `start` is the start
+    (aware UTC) of the occurrence under way, else of the next one, None when none is left (as
+    for a `cancelled` series, which may still be restored); `current`: one of its occurrences
+    is in the window its named facilitators may act in now (from an hour before its start
+    until half an hour after its end), the same window `CogHooks.named_facilitator` judges.
     """
 
     meeting_id: int
@@ -40,6 +43,7 @@ class ScriptedMeeting:
     start: datetime | None
     duration_minutes: int
     cancelled: bool = False
+    current: bool = False
 
 
 @runtime_checkable
@@ -62,9 +66,9 @@ class MeetingSchedule(Protocol):
         (for autocomplete); none from a schedule that cannot tell."""
         return []
 
-    async def scripted_meetings(self, community_id: int) -> list[ScriptedMeeting]:
-        """The community's meetings that name a script, cancelled series included; none
-        from a schedule that cannot tell. Reads only."""
+    async def scheduled_meetings(self, community_id: int) -> list[ScheduledMeeting]:
+        """Every meeting of the community, with a script or not, cancelled series included;
+        none from a schedule that cannot tell. Reads only."""
         return []
 
 

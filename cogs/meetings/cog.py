@@ -34,9 +34,9 @@ from bot.core import (
     Place,
     PublicOccurrence,
     PublicSchedule,
+    ScheduledMeeting,
     Scheduler,
     Scope,
-    ScriptedMeeting,
     SettingsService,
     SharedSuggestions,
     TextChecks,
@@ -435,23 +435,23 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         """Titles of the community's coming meetings containing `partial`, soonest first."""
         return [v.title for v in await self.service.suggest(community_id, partial)]
 
-    async def scripted_meetings(self, community_id: int) -> list[ScriptedMeeting]:
-        """The community's meetings that name a script, with the occurrence under way or
-        next (for the scripts part: which meeting starts, which use a script)."""
+    async def scheduled_meetings(self, community_id: int) -> list[ScheduledMeeting]:
+        """Every meeting of the community, with the occurrence under way or next and whether
+        one is current for its named facilitators (`_current`): for the scripts part, which
+        meeting a facilitator command runs and which meetings use a script."""
         found = []
         for view in await self.service.all_in(community_id):
-            if not view.script:
-                continue
             occ = self.service.mirrored_occurrence(view)
             found.append(
-                ScriptedMeeting(
+                ScheduledMeeting(
                     view.id,
                     view.title,
-                    view.script,
+                    view.script or "",
                     (view.location, view.channel),
                     None if occ is None else occ.start,
                     view.duration_minutes,
                     view.cancelled,
+                    self._current(view),
                 )
             )
         return found
@@ -492,8 +492,12 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             view = await self.service.find(community_id, meeting)
         except UserError:  # NotFound, or several meetings match
             return False
-        if actor_key not in view.facilitators:
-            return False
+        return actor_key in view.facilitators and self._current(view)
+
+    def _current(self, view: MeetingView) -> bool:
+        """Whether one of the meeting's occurrences is current now: from `FACILITATING_BEFORE`
+        before its start until `FACILITATING_AFTER` after its end (moves applied; a cancelled
+        occurrence or series has none)."""
         now = self.clock.now()
         after = now - view.duration - FACILITATING_AFTER
         return any(

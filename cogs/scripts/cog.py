@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,9 +38,9 @@ from bot.core import (
     Outbox,
     Part,
     PermissionDenied,
+    ScheduledMeeting,
     Scheduler,
     Scope,
-    ScriptedMeeting,
     Section,
     Target,
     Tier,
@@ -72,7 +74,6 @@ PANEL = "scripts"  # the step panel of a channel: edited in place when its butto
 PAGE = 1900
 FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
 MEMBER_VERBS = ("hand", "pass")
-SOON = timedelta(hours=1)  # `script start` runs the script of a meeting starting this soon
 
 
 def script_name(description: str) -> Option:
@@ -87,6 +88,44 @@ class ScriptsConfig(Section):
 
     speaker_minutes: NonNegativeInt = 2  # the gentle per-speaker nudge; 0 turns it off
     default_script: str = "standard"
+
+
+@dataclass(frozen=True)
+class Meant:
+    """What a facilitator command of this cog is aimed at (`ScriptsCog._meant`).
+
+    `script`: the script named, None for the meeting's own (or the community's default);
+    `meeting`: the scheduled meeting meant, None for none; `title`: the meeting's name for the
+    texts (a title that names no scheduled meeting is kept as typed), None for none;
+    `choices`: two or more meetings could be meant, so nothing is guessed and the member is
+    asked which."""
+
+    script: str | None = None
+    meeting: ScheduledMeeting | None = None
+    title: str | None = None
+    choices: tuple[ScheduledMeeting, ...] = ()
+
+    @property
+    def ref(self) -> str | None:
+        """The meeting for `Context.may`: `#id` for a scheduled one, else the title."""
+        return f"#{self.meeting.meeting_id}" if self.meeting is not None else self.title
+
+
+def _matching(
+    meetings: list[ScheduledMeeting], ref: str, *, whole: bool = False
+) -> list[ScheduledMeeting]:
+    """The meetings (cancelled series aside) `ref` names, as the meetings part reads a
+    reference: `#id` or id; else an exact title (any case); else, unless `whole`, the titles
+    it begins. Several when several share the title or the beginning."""
+    live = [m for m in meetings if not m.cancelled]
+    text = ref.strip()
+    if number := re.fullmatch(r"#?(\d{1,9})", text):
+        return [m for m in live if m.meeting_id == int(number.group(1))]
+    folded = text.casefold()
+    exact = [m for m in live if m.title.casefold() == folded]
+    if exact or whole or not folded:
+        return exact
+    return [m for m in live if m.title.casefold().startswith(folded)]
 
 
 def _strip_fences(text: str) -> str:
@@ -246,43 +285,71 @@ class ScriptsCog(Cog):
             if needle in s.id or needle in s.title.lower()
         ][:25]
 
-    # ---- the meetings that name a script ---------------------------------------------------
+    # ---- which meeting a command runs ------------------------------------------------------
 
-    async def _scripted(self, community_id: int) -> list[ScriptedMeeting]:
-        """The community's meetings that name a script (none without the meetings part)."""
+    async def _scheduled(self, community_id: int) -> list[ScheduledMeeting]:
+        """The community's meetings, with a script or not (none without the meetings part)."""
         if self.meetings is None:
             return []
         try:
-            return await self.meetings.scripted_meetings(community_id)
+            return await self.meetings.scheduled_meetings(community_id)
         except Exception:
-            log.exception("meetings.scripted_meetings failed")
+            log.exception("meetings.scheduled_meetings failed")
             return []
 
-    async def _scheduled(self, ctx: Context, meeting: str | None) -> ScriptedMeeting | None:
-        """The meeting whose script `script start` runs when no script is named: the one
-        named by title or `#id`, else the one here under way or starting within the hour."""
-        found = await self._scripted(ctx.require_community().id)
-        if meeting is not None:
-            wanted = meeting.casefold().removeprefix("#")
-            named = [
-                m
-                for m in found
-                if wanted in (m.title.casefold(), str(m.meeting_id)) and not m.cancelled
-            ]
-            return named[0] if len(named) == 1 else None
-        now = self.clock.now()
-        near = [
-            m
-            for m in found
-            if ctx.place.key in m.places
-            and not m.cancelled
-            and m.start is not None
-            and m.start - SOON <= now < m.start + timedelta(minutes=m.duration_minutes)
-        ]
-        near.sort(key=lambda m: abs((m.start or now) - now))
-        return near[0] if near else None
+    async def _scripted(self, community_id: int) -> list[ScheduledMeeting]:
+        """The community's meetings that name a script."""
+        return [m for m in await self._scheduled(community_id) if m.script]
 
-    async def _scheduled_script(self, ctx: Context, meeting: ScriptedMeeting) -> Script:
+    async def _is_script(self, community_id: int, name: str) -> bool:
+        try:
+            await self._script(community_id, name)
+        except NotFound:
+            return False
+        return True
+
+    async def _meant(self, ctx: Context, script: str | None, meeting: str | None) -> Meant:
+        """The one reading of what `script start` (and every facilitator command, through
+        `meeting_of`) is aimed at, whether or not the meeting names a script:
+
+        - unnamed words in the script's place that name no script here but are a meeting's
+          title here (with the words after them, `script start Tuesday circle`) are the
+          meeting;
+        - a meeting given (`meeting:` or read so) is the one its `#id`, title or the start of
+          its title names; a title that names none is kept for the texts;
+        - else the meeting held here whose occurrence is current (from an hour before its
+          start until half an hour after its end: the named facilitator's window);
+        - two or more meetings fit: `choices`, to ask which.
+        """
+        community = ctx.require_community()
+        known = await self._scheduled(community.id)
+        words = ctx.read_from_words
+        if script and "script" in words and not await self._is_script(community.id, script):
+            typed = " ".join([script, *([meeting] if meeting and "meeting" in words else [])])
+            if _matching(known, typed, whole=True):
+                script, meeting = None, typed
+        if meeting:
+            found = _matching(known, meeting)
+            if len(found) > 1:
+                return Meant(script, choices=tuple(found))
+            if found:
+                return Meant(script, found[0], found[0].title)
+            return Meant(script, None, meeting)
+        here = [m for m in known if ctx.place.key in m.places and m.current and not m.cancelled]
+        if len(here) > 1:
+            return Meant(script, choices=tuple(here))
+        if here:
+            return Meant(script, here[0], here[0].title)
+        return Meant(script)
+
+    async def _named_for_one(self, ctx: Context, choices: tuple[ScheduledMeeting, ...]) -> str:
+        """`#id` of the first of `choices` the member may run as facilitator, else ""."""
+        for choice in choices:
+            if await ctx.may(Tier.FACILITATOR, f"#{choice.meeting_id}"):
+                return f"#{choice.meeting_id}"
+        return ""
+
+    async def _scheduled_script(self, ctx: Context, meeting: ScheduledMeeting) -> Script:
         """The meeting's script; when it is gone, a refusal that says so and how to go on."""
         try:
             return await self._script(ctx.require_community().id, meeting.script, ctx.prefix)
@@ -310,16 +377,21 @@ class ScriptsCog(Cog):
         self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
     ) -> str | None:
         """The meeting a facilitator command of this cog runs (`CogHooks.meeting_of`): the
-        script running here's, else the `meeting` named, else the one here under way or
-        starting within the hour; None for none."""
+        script running here's, else the one `_meant` reads from its `script` and `meeting`
+        (`#id`; when several could be meant, one of them the member is named for, so the
+        command itself asks which); None for none."""
         run = await self.service.at_place(ctx.place.key)
         if run is not None:
             return run.meeting
-        named = values.get("meeting")
-        if isinstance(named, str) and named.strip():
-            return " ".join(named.split())
-        scheduled = await self._scheduled(ctx, None)
-        return None if scheduled is None else f"#{scheduled.meeting_id}"
+        script, meeting = values.get("script"), values.get("meeting")
+        meant = await self._meant(
+            ctx,
+            script.strip() if isinstance(script, str) and script.strip() else None,
+            " ".join(meeting.split()) if isinstance(meeting, str) and meeting.strip() else None,
+        )
+        if meant.choices:
+            return await self._named_for_one(ctx, meant.choices) or None
+        return meant.ref
 
     async def _run_here(self, ctx: Context) -> RunView:
         run = await self.service.at_place(ctx.place.key)
@@ -748,19 +820,32 @@ class ScriptsCog(Cog):
     ) -> None:
         """Start running a meeting script in this channel."""
         community = ctx.require_community()
-        meeting = " ".join(meeting.split()) if meeting else None
-        scheduled = None if script else await self._scheduled(ctx, meeting)
-        if scheduled is not None and meeting is None:
-            meeting = scheduled.title
-        ref = f"#{scheduled.meeting_id}" if scheduled is not None else meeting
-        if not await ctx.may(Tier.FACILITATOR, ref):
+        meant = await self._meant(
+            ctx,
+            script.strip() if script and script.strip() else None,
+            " ".join(meeting.split()) if meeting else None,
+        )
+        if meant.choices:
+            if ctx.tier < Tier.FACILITATOR and not await self._named_for_one(ctx, meant.choices):
+                raise PermissionDenied(render.cannot_start())
+            first = meant.choices[0].meeting_id
+            raise UserError(
+                render.which_meeting(
+                    meetings=render.meeting_list(
+                        [(escape_markdown(m.title), m.meeting_id) for m in meant.choices]
+                    ),
+                    command=f"{ctx.prefix}script start meeting:#{first}",
+                )
+            )
+        if not await ctx.may(Tier.FACILITATOR, meant.ref):
             raise PermissionDenied(render.cannot_start())
-        if scheduled is not None:
-            chosen = await self._scheduled_script(ctx, scheduled)
+        if meant.script is None and meant.meeting is not None and meant.meeting.script:
+            chosen = await self._scheduled_script(ctx, meant.meeting)
         else:
             chosen = await self._script(
-                community.id, script or self.settings.default_script, ctx.prefix
+                community.id, meant.script or self.settings.default_script, ctx.prefix
             )
+        meeting = meant.title
         try:
             run = await self.service.begin(
                 community_id=community.id,

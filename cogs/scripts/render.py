@@ -580,3 +580,11 @@ def meeting_script_gone(
         "started. Start another by name, e.g. `{prefix}script start {default}`, or give "
         "the meeting one with `{prefix}meeting edit #{id} script:NAME`."
     ).format(meeting=meeting, name=name, id=id, default=default, prefix=prefix)
+
+
+def which_meeting(meetings: object, command: object) -> str:
+    """Several meetings could be meant by a `script start`: nothing is started."""
+    return _(
+        "More than one meeting could be meant: {meetings}. Nothing was started; say which by "
+        "its number, e.g. `{command}`."
+    ).format(meetings=meetings, command=command)

@@ -215,3 +215,176 @@ def test_a_member_named_facilitator_runs_the_meetings_script_in_the_console(
     steered = [s for s in lines if "can steer the script" in s]
     assert steered[-1].startswith("[#general, private to sam]"), steered
     assert "[#general] Choosing today's agenda · step 3 of 7" in out
+
+
+# ---- which meeting `script start` runs, whether or not the meeting names a script ----------
+
+ADDRESSES = ("bare", "title", "meeting", "script")
+OTHER_LATER = timedelta(hours=8)  # the other meeting: never current while its target's is
+# minutes from sam's meeting's start, inside its window half the time (its edges included)
+WINDOW = st.one_of(
+    st.sampled_from([-60, -59, 0, 89]) | st.integers(-60, 89),
+    st.sampled_from([-61, 90, -300, 300]) | st.integers(-300, -61) | st.integers(90, 300),
+)
+
+
+async def addressed(
+    app: App,
+    fake: FakePlatform,
+    serial: int,
+    *,
+    scripted: bool,
+    other: bool,
+    named: bool,
+    role: bool,
+    minutes: int,
+) -> None:
+    """One situation, sam addressing a meeting in each of the four ways in turn: sam, named
+    for their own meeting or not, holding the role or not, aims at their own meeting, or by
+    its title (unquoted words) or `meeting:` at another (`other`). Asserts the script starts
+    exactly when the rule says, with the meeting's script (or the default when it names none)
+    and its title, and that sam may steer it exactly then."""
+    own, later = f"Alpha {serial:04d}", f"Beta {serial:04d}"
+    at = fake.app.clock.now() + AHEAD
+    ids: dict[str, str] = {}
+    for title, when, extra in (
+        (own, at, (" script:online" if scripted else "") + (" facilitator:sam" if named else "")),
+        (later, at + OTHER_LATER, " script:online" if scripted else ""),
+    ):
+        said = await fake.say(
+            "mod", f'!meeting schedule "{title}" "{when:%Y-%m-%d %H:%M}" {LENGTH}m zone:UTC{extra}'
+        )
+        ids[title] = said[0].text.split("(#")[1].split(")")[0]
+    try:
+        await app.scheduler.advance(AHEAD + timedelta(minutes=minutes))
+        fake.tiers[fake.actor("sam").id] = Tier.FACILITATOR if role else Tier.MEMBER
+        inside = -BEFORE <= minutes < LENGTH + AFTER
+        target = later if other else own
+        for address in ADDRESSES:
+            words = {
+                "bare": "",
+                "title": f" {target}",  # unquoted: two unnamed words, together its title
+                "meeting": f' meeting:"{target}"',
+                "script": " standard",
+            }[address]
+            aimed = address in ("title", "meeting")
+            meant = target if aimed else (own if inside else None)
+            allowed = role or (named and meant == own and inside)
+            said = await fake.say("sam", f"!script start{words}")
+            runs = await app.cogs["scripts"].service.all_runs()  # type: ignore[attr-defined]
+            case = (scripted, address, other, named, role, minutes)
+            assert bool(runs) == allowed, f"{case}: {[s.text for s in said]}"
+            if allowed:
+                (run,) = runs
+                script = "online" if scripted and meant and address != "script" else "standard"
+                assert (run.script_name, run.meeting) == (script, meant), case
+                steered = public(await fake.say("sam", "!script next"))
+                assert "step 2 of" in steered, f"{case}: {steered!r}"
+            else:
+                refusal = said[-1].text
+                assert "Only a facilitator, or the meeting's named facilitator" in refusal, case
+                # steering it once a facilitator started it: the same rule
+                await fake.say("mod", f"!script start meeting:#{ids[target]}")
+                steered = public(await fake.say("sam", "!script next"))
+                assert "step 2 of" not in steered, case
+            await fake.say("mod", "!script end")
+    finally:
+        await fake.say("mod", "!script end")
+        for meeting_id in ids.values():
+            await fake.say("mod", f"!meeting delete #{meeting_id}")
+
+
+def test_a_named_facilitator_starts_and_steers_their_meeting_however_they_address_it(
+    tmp_path: Path,
+) -> None:
+    """Over a meeting with a script or without one (it then runs the default, `standard`),
+    each way sam addresses it (`script start` alone, its title as unnamed words, `meeting:`,
+    or a script's name), their own meeting or another, named for their own or not, the role
+    held or not, and the time against their meeting's window: the script starts, and sam
+    steers it, iff sam holds the role or is named for the meeting meant and it is current;
+    the run has the meeting's script and title."""
+    loop = asyncio.new_event_loop()
+    factory = AppFactory(tmp_path)
+    serial = itertools.count(1)
+    try:
+        app, fake = loop.run_until_complete(
+            factory.on_platform(
+                ["general", "meetings", "scripts"],
+                clock=VirtualClock(START),
+                actors={"mod": Tier.MODERATOR, "sam": Tier.MEMBER},
+            )
+        )
+
+        @settings(
+            max_examples=14,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
+        )
+        @given(
+            scripted=st.booleans(),
+            other=st.booleans(),
+            named=st.sampled_from([True, True, False]),  # the case in question, more often
+            role=st.sampled_from([False, False, True]),
+            minutes=WINDOW,
+        )
+        def check(scripted: bool, other: bool, named: bool, role: bool, minutes: int) -> None:
+            loop.run_until_complete(
+                addressed(
+                    app,
+                    fake,
+                    next(serial),
+                    scripted=scripted,
+                    other=other,
+                    named=named,
+                    role=role,
+                    minutes=minutes,
+                )
+            )
+
+        check()
+    finally:
+        loop.run_until_complete(factory.close())
+        loop.close()
+
+
+SOLO = """\
+@eve !ping
+!meeting schedule "Solo" "2026-12-08 19:00" 60m facilitator:eve
+:advance 1m
+@eve !script start
+@eve !script next
+@eve !script end
+@eve !script start Solo
+@eve !script end
+@eve !script start meeting:Solo
+@eve !script end
+!meeting schedule "Solo" "2026-12-08 19:30" 60m
+@eve !script start
+"""
+
+
+def test_the_named_facilitator_of_a_meeting_without_a_script_starts_it_in_the_console(
+    tmp_path: Path,
+) -> None:
+    """The tester's case: Eve, named for `Solo` (no script) and 29 minutes before it, starts
+    its script (the default) with `script start`, `script start Solo` and `meeting:Solo`;
+    once a second `Solo` is held here, she is asked which."""
+    run = circlebot(
+        "console",
+        "--db",
+        str(tmp_path / "solo.sqlite3"),
+        "--clock",
+        "2026-12-08T18:30:00Z",
+        stdin=SOLO,
+        cwd=tmp_path,
+    )
+    out = run.stdout
+    assert run.returncode == 0, run.stderr
+    assert "named facilitator from an hour before" not in out
+    assert out.count("[#general] Welcome and ground rules · step 1 of 7") == 3
+    assert out.count("Welcome to Solo.") == 3
+    assert "[#general] Check-in · step 2 of 7" in out
+    asked = "More than one meeting could be meant: Solo (#1), Solo (#2). Nothing was started"
+    assert f"[#general, private to eve] {asked}" in out
