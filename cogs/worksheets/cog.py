@@ -234,6 +234,7 @@ class WorksheetsCog(Cog):
                 required=False,
                 max_length=40,
                 autocomplete="complete_topic",
+                private_text=True,
             ),
         ),
     )
@@ -269,6 +270,7 @@ class WorksheetsCog(Cog):
                 "Which worksheet, e.g. cba or abc",
                 max_length=100,
                 autocomplete="complete_worksheet",
+                private_text=False,
             ),
         ),
     )
@@ -412,6 +414,7 @@ class WorksheetsCog(Cog):
                 "Which answer: its number or name (leave out to pick in the dialogue)",
                 required=False,
                 max_length=40,
+                private_text=True,
             ),
         ),
     )
@@ -453,7 +456,15 @@ class WorksheetsCog(Cog):
         "toolbox",
         "export",
         ephemeral=True,
-        options=(Option("which", OptionType.STRING, "An item's number, or all", max_length=10),),
+        options=(
+            Option(
+                "which",
+                OptionType.STRING,
+                "An item's number, or all",
+                max_length=10,
+                private_text=False,
+            ),
+        ),
     )
     async def toolbox_export(self, ctx: Context, which: str) -> None:
         """Get one item, or your whole toolbox, as Markdown and JSON files."""
@@ -517,6 +528,7 @@ class WorksheetsCog(Cog):
                 required=False,
                 max_length=64,
                 autocomplete="complete_group",
+                private_text=False,
             ),
         ),
     )
