@@ -380,7 +380,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         start_local = (now + timedelta(minutes=15 * ahead)).astimezone(ZoneInfo(zone))
         start_local = start_local.replace(tzinfo=None)
         draft = Draft(
-            title=f"Circle {len(self.platform.log)}-{len(self.titles)}",  # never the same twice
+            title=f"Circle {DeliveryMachine.calls['schedule']}",  # never the same twice
             kind="standard",
             start_local=start_local,
             timezone=zone,
