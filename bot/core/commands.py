@@ -113,7 +113,12 @@ class Option:
     # details: what the product stores encrypted). Typed as text in a shared channel, the
     # message that carried them is removed where the bot may, and the member is told
     # privately what happened to it (see `Dispatcher.run`). Its command must answer privately.
-    private_text: bool = False
+    # Searches, filters, secrets (an invite or confirmation code) and an answer typed as an
+    # argument count too: the words show what the member wrote or is dealing with. None is
+    # "not declared", read as False; every word option of a command in a cog that keeps a
+    # member's own words says True or False (tests/test_private_text.py enumerates them), so
+    # a new command cannot leave its words in a shared channel by forgetting.
+    private_text: bool | None = None
 
     def __post_init__(self) -> None:
         where = f"option {self.name!r}"

@@ -659,6 +659,16 @@ class Dispatcher:
         if body is not None:
             words = body.split()
             resolved = self.registry.resolve(words)
+            # A group's default reached by its name alone (`toolbox` for `toolbox list`): a
+            # mistyped private command after it (`! toolbox edi 6 I ...`) is that command, not
+            # words for the default, which would leave them in the channel. In a DM too: the
+            # member is asked which command they meant.
+            if (
+                resolved is not None
+                and resolved.consumed < len(resolved.spec.path)
+                and self._meant_private(incoming, body, loose=not exact, dm=True) is not None
+            ):
+                resolved = None
             if resolved is None:
                 if await self._unknown(incoming, body, prefix, exact=exact):
                     return True
@@ -837,7 +847,7 @@ class Dispatcher:
         return True
 
     def _meant_private(
-        self, incoming: Incoming, body: str, *, loose: bool = False
+        self, incoming: Incoming, body: str, *, loose: bool = False, dm: bool = False
     ) -> CommandSpec | None:
         """The command an unknown line in a shared place was meant to be, when that command
         carries a member's own words (`Option.private_text`) and the line has words for it.
@@ -849,9 +859,9 @@ class Dispatcher:
         (`writeRelapsed`). After a loose prefix (`! `, `！`: other bots and ordinary chat
         share it) only a letter left out or two letters swapped count, never a longer or
         different word (`! journal writing helps` is chat, not `journal write`), nor an
-        English word (`! journal rite of passage`). None in a DM, for a line naming no such
-        command, or one with nothing after the name."""
-        if incoming.place.is_dm:
+        English word (`! journal rite of passage`). None in a DM (unless `dm`), for a line
+        naming no such command, or one with nothing after the name."""
+        if incoming.place.is_dm and not dm:
             return None
         typed = {p: s for s in self.registry.specs for p in (s.path, *s.aliases)}
         body = self._unglued(_glued_apart(body, 0), typed)
@@ -880,7 +890,7 @@ class Dispatcher:
             spec = typed.get(path)
             if spec is not None:
                 rest = _after_words(body, depth + 1)
-                if not _private_words_shown(incoming, spec, rest):
+                if not _carries_private_words(spec, rest):
                     return None
                 return spec
         return None
@@ -1103,7 +1113,13 @@ def _private_words_shown(
     """Whether a command typed as text in a shared place carries words one of its
     `Option.private_text` options takes. Words that cannot be read as the command's options
     count as carrying them: which option they were meant for is unknown."""
-    if incoming.place.is_dm or not isinstance(raw, str) or not raw.strip():
+    return not incoming.place.is_dm and _carries_private_words(spec, raw)
+
+
+def _carries_private_words(spec: CommandSpec, raw: str | Mapping[str, Any]) -> bool:
+    """Whether words typed after a command fill one of its `Option.private_text` options
+    (or cannot be read as its options at all), wherever they were typed."""
+    if not isinstance(raw, str) or not raw.strip():
         return False
     private = spec.private_options
     if not private:

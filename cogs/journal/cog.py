@@ -92,6 +92,7 @@ ENTRY_ID = Option(
     "The entry's id, as shown by journal list",
     max_length=32,
     autocomplete="complete_entry",
+    private_text=False,
 )
 
 
@@ -365,6 +366,7 @@ class JournalCog(Cog, GroupJournal):
                 "Mood 1-10 or a range like 4-7",
                 required=False,
                 max_length=8,
+                private_text=True,
             ),
         ),
         ephemeral=True,
@@ -415,7 +417,12 @@ class JournalCog(Cog, GroupJournal):
         ephemeral=True,
     )
     async def edit(self, ctx: Context, id: str, text: str | None = None) -> None:
-        """Change one of your entries; with no text a DM dialogue takes the new text."""
+        """Change one of your entries (a shared one goes private); no text: a DM dialogue.
+
+        A shared entry whose text, title or mood changes loses its feed post and is private
+        again until the member shares it (or the edit says `visibility:shared`): new words are
+        never published on the strength of an earlier share. The answer says so.
+        """
         fields, body = split_fields(text or "")
         if not body.strip() and not fields:
             await self.service.read_own(ctx.actor.key, id)
@@ -448,6 +455,8 @@ class JournalCog(Cog, GroupJournal):
         if changed or entry.visibility != SHARED:
             gone = await self.outbox.forget(OutboxRef(RefKind.JOURNAL_FEED_POST, entry.code))
             note = gone.note()
+        if saved.withdrawn:  # the new words stay private until the member shares them again
+            note = _with(render.edit_withdrew_share(code=entry.code, prefix=prefix), note)
         if saved.newly_shared or (changed and entry.visibility == SHARED and not entry.removed):
             await self._announce(entry.community_id, entry, prefix)
         return note
@@ -462,7 +471,11 @@ class JournalCog(Cog, GroupJournal):
     @command(
         "journal",
         "search",
-        options=(Option("text", OptionType.STRING, "Words to look for", max_length=200),),
+        options=(
+            Option(
+                "text", OptionType.STRING, "Words to look for", max_length=200, private_text=True
+            ),
+        ),
         ephemeral=True,
     )
     async def search(self, ctx: Context, text: str) -> None:
@@ -505,6 +518,7 @@ class JournalCog(Cog, GroupJournal):
                 "The shared entry's id",
                 max_length=32,
                 autocomplete="complete_shared",
+                private_text=False,
             ),
             Option(
                 "text",
@@ -555,6 +569,7 @@ class JournalCog(Cog, GroupJournal):
                 "Your feedback's id",
                 max_length=32,
                 autocomplete="complete_own_feedback",
+                private_text=False,
             ),
         ),
         ephemeral=True,
@@ -606,6 +621,7 @@ class JournalCog(Cog, GroupJournal):
                 "The shared entry's id",
                 max_length=32,
                 autocomplete="complete_shared",
+                private_text=False,
             ),
         ),
         tier=Tier.MODERATOR,
@@ -644,6 +660,7 @@ class JournalCog(Cog, GroupJournal):
                 "The feedback's id",
                 max_length=32,
                 autocomplete="complete_feed_feedback",
+                private_text=False,
             ),
         ),
         tier=Tier.MODERATOR,
@@ -710,6 +727,7 @@ class JournalCog(Cog, GroupJournal):
                 "A name for the group journal",
                 max_length=40,
                 published=True,  # invitees and group members see it
+                private_text=False,
             ),
         ),
         scope=Scope.COMMUNITY,
@@ -736,6 +754,7 @@ class JournalCog(Cog, GroupJournal):
                 required=False,
                 max_length=40,
                 autocomplete="complete_group",
+                private_text=False,
             ),
         ),
         scope=Scope.COMMUNITY,
@@ -768,7 +787,15 @@ class JournalCog(Cog, GroupJournal):
     @command(
         "group",
         "join",
-        options=(Option("code", OptionType.STRING, "The join code you were sent", max_length=32),),
+        options=(
+            Option(
+                "code",
+                OptionType.STRING,
+                "The join code you were sent",
+                max_length=32,
+                private_text=True,
+            ),
+        ),
         ephemeral=True,
     )
     async def group_join(self, ctx: Context, code: str) -> None:
@@ -790,6 +817,7 @@ class JournalCog(Cog, GroupJournal):
                 required=False,
                 max_length=40,
                 autocomplete="complete_group",
+                private_text=False,
             ),
         ),
         ephemeral=True,
@@ -815,6 +843,7 @@ class JournalCog(Cog, GroupJournal):
                 max_length=40,
                 autocomplete="complete_group",
                 known_only=True,
+                private_text=False,
             ),
             Option(
                 "text",
@@ -865,6 +894,7 @@ class JournalCog(Cog, GroupJournal):
                 required=False,
                 max_length=40,
                 autocomplete="complete_group",
+                private_text=False,
             ),
             Option("page", OptionType.INTEGER, "Page number", required=False, min_value=1),
         ),

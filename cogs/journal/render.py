@@ -326,6 +326,14 @@ def group_welcome(name: object, prefix: object) -> str:
     ).format(name=name, prefix=prefix)
 
 
+def edit_withdrew_share(code: object, prefix: object) -> str:
+    return _(
+        "It was shared, so I took its post out of the community feed and made it private "
+        "again: your new words are not shown to anyone. To share it as it is now, use "
+        "`{prefix}journal share {code}`."
+    ).format(code=code, prefix=prefix)
+
+
 def entry_unshared(code: object) -> str:
     return _("`{code}` is private again; only you can read it and its feedback.").format(code=code)
 

@@ -128,6 +128,9 @@ class Saved:
 
     entry: EntryView
     newly_shared: bool
+    # A shared entry whose words changed without the member saying `visibility:shared`: it
+    # went private again, so new words never reach the feed without their asking.
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -565,7 +568,13 @@ class JournalService:
         mood: int | None = None,
         visibility: str | None = None,
     ) -> Saved:
-        """Change an own entry's text, title, mood, or share/unshare it."""
+        """Change an own entry's text, title, mood, or share/unshare it.
+
+        A shared entry whose text, title or mood changes goes private again (`Saved.withdrawn`)
+        unless `visibility` says SHARED in the same edit: new words are never published on the
+        strength of an earlier share. Raises `UserError` for an entry not the author's, a
+        removed entry shared, a group entry moved, or a share or unshare that changes nothing.
+        """
         body = None if body is None else self.check_body(body)
         title = self.check_title(title)
         mood = self.check_mood(mood)
@@ -594,6 +603,15 @@ class JournalService:
                     if visibility == SHARED
                     else _("`{code}` is already private.").format(code=row.code)
                 )
+            changes = body is not None or title is not None or mood is not None
+            withdrawn = (
+                changes
+                and visibility is None
+                and row.visibility == SHARED
+                and row.removed_at is None
+            )
+            if withdrawn:
+                row.visibility = PRIVATE
             if body is not None:
                 row.body = body
             if title is not None:
@@ -605,7 +623,7 @@ class JournalService:
             if body is not None or title is not None:
                 await _index(session, row)
             group_name = await self._group_name(session, row.group_id)
-        return Saved(_view(row, group_name), newly_shared)
+        return Saved(_view(row, group_name), newly_shared, withdrawn)
 
     async def delete(self, author: str, code: str) -> None:
         """Erase an own entry and the feedback on it."""

@@ -833,6 +833,7 @@ class MeetingService:
         """Save a new meeting and plan its announcements."""
         now = self.now
         async with self._sessions.begin() as session:
+            await _refuse_a_twin(session, community_id, draft, besides=None)
             row = Meeting(
                 community_id=community_id,
                 title=draft.title,
@@ -878,6 +879,7 @@ class MeetingService:
             row = await session.get(Meeting, view.id)
             if row is None:
                 raise NotFound(_("That meeting no longer exists."))
+            await _refuse_a_twin(session, view.community_id, draft, besides=view.id)
             row.title = draft.title
             row.kind = draft.kind
             row.start_local = local_key(draft.start_local)
@@ -2594,3 +2596,42 @@ def going_text(going: int) -> str:
     return ngettext("{n} member plans to come.", "{n} members plan to come.", going).format(
         n=going
     )
+
+
+def fold_title(title: str) -> str:
+    """A meeting title as two titles are compared: NFKC, case-folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
+
+
+async def _refuse_a_twin(
+    session: AsyncSession, community_id: int, draft: Draft, *, besides: int | None
+) -> None:
+    """Raise `UserError` naming the meeting of the community (other than `besides`, not
+    cancelled) with `draft`'s folded title, channel and start instant: a second one would be
+    announced and remind everyone twice and make an RSVP ambiguous. Changes nothing."""
+    start = place_in_zone(draft.start_local, ZoneInfo(draft.timezone)).astimezone(UTC)
+    folded = fold_title(draft.title)
+    rows = await session.execute(
+        select(Meeting.id, Meeting.title, Meeting.start_local, Meeting.timezone).where(
+            Meeting.community_id == community_id,
+            Meeting.channel == draft.channel,
+            Meeting.cancelled.is_(False),
+        )
+    )
+    for meeting_id, title, start_local, zone in rows.all():
+        if meeting_id == besides or fold_title(title) != folded:
+            continue
+        if place_in_zone(from_key(start_local), ZoneInfo(zone)).astimezone(UTC) != start:
+            continue
+        raise UserError(
+            _(
+                "#{id} **{title}** already starts at {time} ({zone}) in that channel, so nothing "
+                "was changed: a second one would be announced and remind everyone twice. To hold "
+                "another meeting then on purpose, give it a different title."
+            ).format(
+                id=meeting_id,
+                title=escape_markdown(title),
+                time=f"{from_key(start_local):%a %d %b %Y, %H:%M}",
+                zone=zone,
+            )
+        )

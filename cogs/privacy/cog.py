@@ -249,6 +249,7 @@ class PrivacyCog(Cog, RetentionPlanner):
                 "The confirmation code from the first step",
                 required=False,
                 max_length=40,
+                private_text=True,
             ),
         ),
     )

@@ -235,6 +235,7 @@ class WorksheetsCog(Cog):
                 required=False,
                 max_length=40,
                 autocomplete="complete_topic",
+                private_text=True,
             ),
         ),
     )
@@ -270,6 +271,7 @@ class WorksheetsCog(Cog):
                 "Which worksheet, e.g. cba or abc",
                 max_length=100,
                 autocomplete="complete_worksheet",
+                private_text=False,
             ),
         ),
     )
@@ -334,6 +336,7 @@ class WorksheetsCog(Cog):
                 required=False,
                 max_length=100,
                 autocomplete="complete_worksheet",
+                private_text=False,  # a worksheet's name, as `worksheet start` takes it
             ),
         ),
     )
@@ -447,6 +450,7 @@ class WorksheetsCog(Cog):
                 "Which answer: its number or name (leave out to pick in the dialogue)",
                 required=False,
                 max_length=40,
+                private_text=True,
             ),
         ),
     )
@@ -488,7 +492,15 @@ class WorksheetsCog(Cog):
         "toolbox",
         "export",
         ephemeral=True,
-        options=(Option("which", OptionType.STRING, "An item's number, or all", max_length=10),),
+        options=(
+            Option(
+                "which",
+                OptionType.STRING,
+                "An item's number, or all",
+                max_length=10,
+                private_text=False,
+            ),
+        ),
     )
     async def toolbox_export(self, ctx: Context, which: str) -> None:
         """Get one item, or your whole toolbox, as Markdown and JSON files."""
@@ -552,6 +564,7 @@ class WorksheetsCog(Cog):
                 required=False,
                 max_length=64,
                 autocomplete="complete_group",
+                private_text=False,
             ),
         ),
     )

@@ -114,13 +114,16 @@ async def test_a_shared_entry_is_posted_to_the_feed_channel_a_moderator_chose(
 
 
 @pytest.mark.parametrize("posted_first", [False, True])
-@pytest.mark.parametrize("edit", ["newmark now", "visibility:private", "DIALOGUE"])
+@pytest.mark.parametrize(
+    "edit", ["newmark now", "visibility:private", "DIALOGUE", "visibility:shared newmark now"]
+)
 async def test_editing_a_shared_entry_leaves_no_feed_post_with_the_old_words(
     app_factory: AppFactory, posted_first: bool, edit: str
 ) -> None:
     """Edited (on the command line or in the dialogue) or made private through edit, before or
-    after its feed post went out: the feed channel never shows the old words; a still-shared
-    entry is shown as it is now."""
+    after its feed post went out: the feed channel never shows the old words; the new words
+    are shown only when the edit itself says `visibility:shared` (otherwise the entry went
+    private again, tests/cogs/test_journal_edit_shared.py)."""
     app, fake = await journal_app(app_factory)
     fake.actor("mod", Tier.MODERATOR)
     await fake.say("mod", "!journal feed-channel #general")
@@ -138,7 +141,7 @@ async def test_editing_a_shared_entry_leaves_no_feed_post_with_the_old_words(
     feed = [s.text for s in fake.visible() if s.where == "channel"]
     assert not any("oldmark" in text for text in feed), feed
     shown = [text for text in feed if "newmark" in text]
-    assert len(shown) == (0 if edit == "visibility:private" else 1), feed
+    assert len(shown) == (1 if edit.startswith("visibility:shared") else 0), feed
 
 
 async def test_writing_in_a_dm_dialogue_over_several_lines(app_factory: AppFactory) -> None:

@@ -234,7 +234,9 @@ async def test_remind_me_is_offered_only_where_the_default_reminder_can_come(
         app, fake = await circle(
             app_factory, clock=VirtualClock(START), meetings={"rsvp_remind_minutes": remind}
         )
-        await fake.say("fac", '!meeting schedule Circle "2026-12-02 19:00" 60m zone:UTC')
+        # both apps share one database: the second circle has a name of its own, as the
+        # same meeting twice is refused
+        await fake.say("fac", f'!meeting schedule Circle{remind} "2026-12-02 19:00" 60m zone:UTC')
         await app.scheduler.advance(timedelta(days=2, hours=10, minutes=1))
         posts = [
             s for s in fake.said if s.where == "channel" and s.message_id and s.message.actions

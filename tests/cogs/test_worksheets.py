@@ -257,7 +257,9 @@ async def test_toolbox_edit_reopens_one_answer_and_cancel_keeps_it(
     said = await fake.say("ana", "done", dm=True)
     assert "Updated **#1**" in said[-1].text
     said = await fake.say("ana", "!toolbox edit 1 1")
-    assert "Your earlier answer: noisy flat" in said[-1].text
+    # the answer named may be the member's new words: the message is removed from the channel
+    assert "Your earlier answer: noisy flat" in said[-2].text
+    assert "I removed your message from #general" in said[-1].text
     said = await fake.say("ana", "cancel", dm=True)
     assert "Cancel **Brainstorming**? What you typed here would be dropped." in said[0].text
     said = await fake.say("ana", "yes", dm=True)
@@ -267,7 +269,8 @@ async def test_toolbox_edit_reopens_one_answer_and_cancel_keeps_it(
     assert "noisy flat" in shown  # the cancelled edit left the first answer alone
     said = await fake.say("ana", "!toolbox edit 1 9")
     assert "numbered 1 to 5" in said[0].text
-    assert "Which answer" in said[-1].text  # the dialogue is open to pick one
+    assert "Which answer" in said[-2].text  # the dialogue is open to pick one
+    assert "I removed your message from #general" in said[-1].text
 
 
 async def test_another_members_items_behave_exactly_like_missing_ones(

@@ -111,7 +111,7 @@ async def test_a_mistyped_private_command_is_deleted_and_the_member_told_private
 @pytest.mark.parametrize(
     "line",
     [
-        "/journal serch zzzzzz",  # another journal command, carrying no words of one's own
+        "/journal reed zzzzzz",  # another journal command, carrying no words of one's own
         "/jurnal list",
         "/journal wrte",  # the private command meant, but no words after it
         "/journey write down your plans",  # no command of the bot's

@@ -390,7 +390,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         start_local = (now + timedelta(minutes=15 * ahead)).astimezone(ZoneInfo(zone))
         start_local = start_local.replace(tzinfo=None)
         draft = Draft(
-            title=f"Circle {len(self.platform.log)}",
+            title=f"Circle {DeliveryMachine.calls['schedule']}",  # never the same twice
             kind="standard",
             start_local=start_local,
             timezone=zone,

@@ -15,13 +15,17 @@ WORDS = st.lists(WORD, min_size=1, max_size=12).map(" ".join)
 
 def line_for(spec: CommandSpec, words: str) -> str:
     """`!path` with a plausible value for each required option before the private one (an
-    entry id that names nothing, a number), then the member's words."""
+    entry id that names nothing, a number), then the member's words; named (`mood:"..."`)
+    when an optional option before it would take them by position (`journal list`'s dates)."""
     parts = [f"!{spec.name}"]
     for option in spec.options:
         if option.private_text:
-            break
+            return " ".join([*parts, words])
         if option.required or option.type is OptionType.INTEGER:
             parts.append("6" if option.type is OptionType.INTEGER else "zzzzzz")
+        else:
+            named = next(o for o in spec.options if o.private_text)
+            return " ".join([*parts, f'{named.name}:"{words}"'])
     return " ".join([*parts, words])
 
 
