@@ -494,7 +494,7 @@ def console_database(given: str | None, config: AppConfig) -> tuple[str, Path]:
 
 
 async def _console(config: AppConfig, args: argparse.Namespace) -> int:
-    from bot.adapters.console import ConsoleAdapter
+    from bot.adapters.console import ConsoleAdapter, utf8_stdio
 
     url, db_path = console_database(getattr(args, "db", None), config)
     server = "://" in url.removeprefix("sqlite+aiosqlite://")
@@ -514,6 +514,7 @@ async def _console(config: AppConfig, args: argparse.Namespace) -> int:
         )
     app = App(config, clock=_clock(getattr(args, "clock", None)), db_url=url)
     app.key_source = keys.description
+    utf8_stdio()
     adapter = ConsoleAdapter(
         app, files_dir=getattr(args, "files", Path("data/files")), interactive=sys.stdin.isatty()
     )

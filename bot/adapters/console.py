@@ -12,6 +12,9 @@ that takes one (`!crisis import file:/tmp/lines.csv`); only the console reads lo
 from __future__ import annotations
 
 import asyncio
+import codecs
+import io
+import logging
 import os
 import sys
 import threading
@@ -36,6 +39,8 @@ from bot.i18n import _
 from bot.outbox import Target
 from bot.platform import Capabilities, Host, PlatformDefaults
 from bot.safety import clean
+
+log = logging.getLogger("circlebot.console")
 
 PLATFORM = "console"
 COMMUNITY_ID = "local"
@@ -149,6 +154,18 @@ class ConsoleResponder(ResponderDefaults):
 
 def _in_mods(text: str) -> bool:
     return text.lower() == "#mods" or text.lower().startswith("#mods ")
+
+
+def utf8_stdio() -> None:
+    """Read and write the terminal in UTF-8 whatever the locale says, as Python's UTF-8 mode
+    (PEP 540) does: members write in every language (`死にたい`, `quiero suicidarme`), and a
+    C or ASCII locale (`LC_ALL=C` without locale coercion, `PYTHONIOENCODING=ascii`) made the
+    console fail on the first such line, reading it (the input thread died and the console
+    hung) or writing the answer to it (a traceback instead of the crisis lines). A byte that
+    is not UTF-8 is read as U+FFFD; nothing written can fail to encode."""
+    for stream, errors in ((sys.stdin, "replace"), (sys.stdout, "backslashreplace")):
+        if isinstance(stream, io.TextIOWrapper) and codecs.lookup(stream.encoding).name != "utf-8":
+            stream.reconfigure(encoding="utf-8", errors=errors)
 
 
 class ConsoleAdapter(PlatformDefaults):
@@ -423,9 +440,13 @@ class ConsoleAdapter(PlatformDefaults):
         source = stream or sys.stdin
 
         def pump() -> None:
-            for raw in source:
-                loop.call_soon_threadsafe(lines.put_nowait, raw)
-            loop.call_soon_threadsafe(lines.put_nowait, None)
+            try:
+                for raw in source:
+                    loop.call_soon_threadsafe(lines.put_nowait, raw)
+            except Exception:
+                log.exception("the console could not read its input; it stops here")
+            finally:  # the end of input, also after a failed read: never a console left hanging
+                loop.call_soon_threadsafe(lines.put_nowait, None)
 
         threading.Thread(target=pump, name="console-stdin", daemon=True).start()
         if self.interactive:

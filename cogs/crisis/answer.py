@@ -26,6 +26,25 @@ DEFAULT_LANGUAGE = "en"
 TEXT_KEYS = ("urgent", "emergency", "danger", "still_here", "not_a_service", "moderators_told")
 SERVICES = ("general", "ambulance", "police", "fire and rescue")
 _NUMBER = re.compile(r"^[0-9]{2,6}$")
+# Words people reach for first, in any language: typed as a command (`!sos`, `!911`) they run
+# the crisis command (its one-word aliases), and in a watched channel they are a plea on their
+# own (`Answers.plea_language`). Emergency numbers of several countries, not only the member's.
+CALL_WORDS: tuple[str, ...] = (
+    "help-now",
+    "sos",
+    "helpline",
+    "helplines",
+    "hotline",
+    "hotlines",
+    "emergency",
+    "helpme",
+    "911",
+    "999",
+    "112",
+    "988",
+)
+# A plea in a channel is short: a longer message is chat, whatever words it shares with one.
+MAX_PLEA_WORDS = 12
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -58,6 +77,7 @@ class AnswerText:
     moderators_told: str  # the community's moderators were told (the name, never the words)
     overdose_words: tuple[str, ...] = field(default=())
     help_words: tuple[str, ...] = field(default=())  # a plain ask for help: "help me", "sos"
+    plea_words: tuple[str, ...] = field(default=())  # around help words in a plea: "please"
     words: dict[str, str] = field(default_factory=dict)  # lines block: English -> this language
 
 
@@ -71,6 +91,9 @@ class Answers:
     _overdose: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
     _help: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
     _help_words: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _plea: dict[str, tuple[frozenset[str], frozenset[str], int]] = field(
+        default_factory=dict, repr=False
+    )
 
     def text(self, language: str) -> AnswerText:
         """The answer text in `language` (`pt-BR` falls back to `pt`), else English."""
@@ -116,15 +139,40 @@ class Answers:
                 return language
         return None
 
+    def plea_language(self, text: str, prefer: str = "") -> str | None:
+        """The language (`prefer` first) in which `text` is a plea: nothing but its help words
+        (`help_words`) or the words people reach for in any language (`CALL_WORDS`: `sos`,
+        `911`, `hotline`), with at least one of them, and that language's `plea_words` around
+        or between them (`please`, `somebody`, `now`, `i can't do this`); at most
+        `MAX_PLEA_WORDS` words, any case or punctuation. "somebody help me please" and "SOS
+        please i cant do this" are pleas; "thanks for the help", "help wanted: volunteers",
+        "can someone help me set up the bot?" and "911 was the year..." are not (a word outside
+        those lists makes the message chat). None when it is no plea in any language."""
+        words = normalise(text).split()
+        if not words or len(words) > MAX_PLEA_WORDS:
+            return None
+        for language, (helping, around, longest) in sorted(
+            self._plea.items(), key=lambda i: i[0] != prefer
+        ):
+            if _is_plea(words, helping, around, longest):
+                return language
+        return None
+
     def compile(self) -> None:
         """Build the word matchers once after loading."""
         self._overdose = {}
         self._help = {}
         self._help_words = {}
+        self._plea = {}
+        calls = frozenset(normalise(w) for w in CALL_WORDS) - {""}
         for language, text in self.texts.items():
             helping = frozenset(normalise(w) for w in text.help_words) - {""}
             if helping:
                 self._help_words[language] = helping
+                around = frozenset(normalise(w) for w in text.plea_words) - {""}
+                asking = helping | calls
+                longest = max(len(w.split()) for w in asking | around)
+                self._plea[language] = (asking, around, longest)
             for table, source in (
                 (self._overdose, text.overdose_words),
                 (self._help, text.help_words),
@@ -203,6 +251,9 @@ def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
     help_words = raw.get("help_words", [])
     if not isinstance(help_words, list):
         raise ValueError("help_words must be a list")
+    plea_words = raw.get("plea_words", [])
+    if not isinstance(plea_words, list):
+        raise ValueError("plea_words must be a list")
     table = raw.get("words", {})
     if not isinstance(table, dict):
         raise ValueError("words must be a table")
@@ -214,6 +265,7 @@ def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
         intro={str(k): str(v) for k, v in intro.items()},
         overdose_words=tuple(str(w) for w in words),
         help_words=tuple(str(w) for w in help_words),
+        plea_words=tuple(str(w) for w in plea_words),
         words={str(k): str(v) for k, v in table.items()},
         **values,
     )
@@ -249,3 +301,23 @@ def _first_language(patterns: dict[str, re.Pattern[str]], text: str, prefer: str
         if pattern.search(norm):
             return language
     return None
+
+
+def _is_plea(
+    words: list[str], asking: frozenset[str], around: frozenset[str], longest: int
+) -> bool:
+    """Whether `words` split wholly into phrases of `asking` and `around` (each at most
+    `longest` words), with at least one of `asking`."""
+    # reached[i]: whether words[:i] split so, as the set of "an asking phrase was seen" flags
+    reached: list[set[bool]] = [set() for _ in range(len(words) + 1)]
+    reached[0].add(False)
+    for start in range(len(words)):
+        if not reached[start]:
+            continue
+        for end in range(start + 1, min(len(words), start + longest) + 1):
+            phrase = " ".join(words[start:end])
+            if phrase in asking:
+                reached[end].add(True)
+            if phrase in around:
+                reached[end].update(reached[start])
+    return True in reached[len(words)]

@@ -54,7 +54,7 @@ from bot.core import (
     using_language,
 )
 from cogs.crisis import directory, render
-from cogs.crisis.answer import URGENT_KINDS, AnswerText, load_answers
+from cogs.crisis.answer import CALL_WORDS, URGENT_KINDS, AnswerText, load_answers
 from cogs.crisis.directory import CATEGORIES, Entry, ParseResult, RowChecker
 from cogs.crisis.hours import hours_or_none
 from cogs.crisis.phrases import Detection, Detector, expand, shipped_detector
@@ -146,23 +146,7 @@ WORDS_OPTION = Option(
 # each runs `crisis now`. On Discord the first three are slash commands of their own too.
 # `help me` stays `help` for the `me` commands (led by a pointer here); `help-me` typed as one
 # word, and near misses of these names, reach `crisis now` through the dispatcher.
-REACHING_WORDS = tuple(
-    (word,)
-    for word in (
-        "help-now",
-        "sos",
-        "helpline",
-        "helplines",
-        "hotline",
-        "hotlines",
-        "emergency",
-        "helpme",
-        "911",
-        "999",
-        "112",
-        "988",
-    )
-)
+REACHING_WORDS = tuple((word,) for word in CALL_WORDS)
 
 # The crisis commands a member runs to see lines; every other one is a moderator's.
 MEMBER_ASKS = frozenset({"crisis now", "crisis list", "crisis countries"})
@@ -288,6 +272,7 @@ class CrisisCog(Cog, CrisisLines):
         # Contexts already answered: one event checked twice (by the dispatcher, then by a cog
         # on a field it stores) gets one answer.
         self._handled: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
+        self._tiers: dict[str, Tier] = {}  # each command's tier, by name (`tier_of`)
         self.answers, problems = load_answers(CRISIS_DIR)
         for problem in problems:
             log.error("crisis answers: %s", problem)
@@ -451,6 +436,21 @@ class CrisisCog(Cog, CrisisLines):
         pointer = render.commands_pointer(prefix=ctx.prefix)
         await ctx.refuse(replace(message, text=(*message.text, "\n", pointer)))
         return True
+
+    def plea_language(self, text: str, prefer: str = "") -> str | None:
+        """The language in which `text` is a plea for help, for channel watch
+        (`Answers.plea_language`); None for other text."""
+        return self.answers.plea_language(text, prefer)
+
+    async def plea_answer(self, ctx: Context, text: str, *, alerted: bool) -> Message:
+        """The lines for a plea read in a watched channel ("sos", "help me please"), in its
+        language, as the crisis command gives them (no caring first sentence: a bare "help"
+        may be someone new looking for the commands), then where the commands are; `alerted`
+        says that the moderators were told."""
+        language = self.answers.plea_language(text, ctx.language) or ctx.language
+        message = await self.answer(ctx, text, language=language, alerted=alerted)
+        pointer = render.commands_pointer(prefix=ctx.prefix)
+        return replace(message, text=(*message.text, "\n", pointer))
 
     async def reads_as_distress(self, ctx: Context, text: str) -> bool:
         """True when the shipped or the community's phrases find a crisis phrase in `text`."""
@@ -632,8 +632,10 @@ class CrisisCog(Cog, CrisisLines):
         return Message.of("\n".join(parts))
 
     async def answer_refusal(self, ctx: Context, words: str, refusal: Message) -> bool:
-        """Any refusal or error under `crisis` still shows the lines first (then says what went
-        wrong).
+        """A refusal or error under a member's `crisis` command (a typo, a country not known)
+        still shows the lines first (then says what went wrong); a staff command refused for
+        its tier (a member typing `crisis watch on`) gets the refusal and one line saying how
+        to get the lines (`render.crisis_pointer`).
 
         Words that read as distress get the caring answer alone; asking for the lines
         (`crisis now`, `crisis list`, `crisis countries`) where crisis is switched off gets
@@ -648,6 +650,13 @@ class CrisisCog(Cog, CrisisLines):
         plain = off and ctx.command_name in MEMBER_ASKS
         if not distress and not plain and ctx.tier >= Tier.MODERATOR:
             return False  # a moderator's mistake: the error alone
+        if not distress and ctx.tier < self.tier_of(ctx.command_name):
+            # A staff command tried by someone below its tier (`crisis watch on` typed by a
+            # member exploring): the refusal and where the lines are, never the whole crisis
+            # answer, which would read as "are you OK?" to someone who only looked around.
+            pointer = render.crisis_pointer(prefix=ctx.prefix)
+            await ctx.reply(replace(refusal, text=(*refusal.text, "\n", pointer)), ephemeral=True)
+            return True
         if plain and not distress and ctx.command_name == "crisis countries":
             await self.crisis_countries(ctx)
             return True
@@ -674,6 +683,13 @@ class CrisisCog(Cog, CrisisLines):
         message = _unknown_country_first(message, words)
         await ctx.reply(message, ephemeral=True)
         return True
+
+    def tier_of(self, command_name: str) -> Tier:
+        """The tier this cog's command `command_name` (`crisis watch on`) needs; a member's
+        for a name that is none of its commands."""
+        if not self._tiers:
+            self._tiers = {spec.name: spec.tier for spec, _helpers in self.commands()}
+        return self._tiers.get(command_name, Tier.MEMBER)
 
     def static_answer(self, ctx: Context) -> Message:
         """What can always be said, without the database: the fallback directory."""

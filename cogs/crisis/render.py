@@ -607,3 +607,8 @@ def import_refused(bad: object, rows: object) -> str:
         "Nothing was imported: {bad} problem(s) in {rows} row(s). Fix them, or "
         "add `partial:true` to import the good rows."
     ).format(bad=bad, rows=rows)
+
+
+def crisis_pointer(*, prefix: str) -> str:
+    """After the refusal of a staff command tried by a member: where the lines are."""
+    return _("If you need a crisis line, type `{prefix}crisis`.").format(prefix=prefix)

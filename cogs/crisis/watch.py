@@ -3,7 +3,12 @@ phrases only, and answer the writer privately.
 
 Members in a hard moment usually write where they already are. With `crisis watch on` the bot
 reads the community's channels (all, or the ones named) and checks each message against the
-crisis phrases; nothing it reads is stored or logged. A match is answered in a direct message,
+crisis phrases; nothing it reads is stored or logged. A message that is a plea for help (a help
+word alone or a short plea: `sos`, `911`, `hotline`, `help me`, `somebody help me please`,
+`ayuda por favor`; see `Answers.plea_language`) gets the crisis lines as `crisis` gives them,
+in the plea's language; chat that merely uses such a word ("thanks for the help", "help wanted:
+volunteers") does not. A plea is public words in a channel, so it counts as a crisis phrase
+does for the quiet period and for alerts. A match is answered in a direct message,
 never in the channel (a public line seconds later would point at the member), at most once an
 hour per member. If the community turned on alerts, its moderators are told first (the member's
 pseudonym, never their words) and the direct message tells the member so. When the direct
@@ -110,6 +115,13 @@ class Watcher(Protocol):
     async def alert_channel(self, community_id: int) -> str | None:
         """The moderators' alert channel's id, or None when alerts are off."""
 
+    def plea_language(self, text: str, prefer: str = "") -> str | None:
+        """The language in which `text` is a plea for help ("sos", "help me please"), or
+        None for any other text."""
+
+    async def plea_answer(self, ctx: Context, text: str, *, alerted: bool) -> Message:
+        """The lines for a plea, in its language."""
+
 
 class ChannelWatch:
     """Reads watched channels for crisis phrases and answers privately (see the module)."""
@@ -126,7 +138,8 @@ class ChannelWatch:
 
     async def read(self, incoming: Incoming, text: str) -> None:
         """One plain channel message: answered privately if watch is on there and it holds a
-        crisis phrase; otherwise forgotten at once. Never stored, never logged."""
+        crisis phrase or is a plea for help (`Answers.plea_language`: `sos`, `911`, `help me`,
+        `somebody help me please`); otherwise forgotten at once. Never stored, never logged."""
         place = incoming.place
         if place.is_dm or place.community_id is None:
             return
@@ -140,21 +153,27 @@ class ChannelWatch:
         if channels and place.id not in channels:
             return
         detection = await self.cog.detect_text(community.id, text)
-        if detection is None:
+        # No crisis phrase: a plea ("sos", "help me", "somebody help me please") is answered
+        # too; other chat that uses a help word ("thanks for the help") is not.
+        if detection is None and self.cog.plea_language(text) is None:
             return
         ctx = await self.cog.dispatcher.context(incoming)
-        # The alert goes first, so the private answer says only what happened.
+        # The alert goes first, so the private answer says only what happened. A plea is
+        # public words in a channel like a crisis phrase: the same quiet period and alert rules.
         first, alerted = await self.cog._note_distress(ctx, Written.CHANNEL)
         if not first:
             return  # at most once an hour per member in channels: never nag
-        message = await self.cog.answer(
-            ctx,
-            text,
-            distress=True,
-            kind=ANSWER_KINDS[detection.kind],
-            language=detection.language or None,
-            alerted=alerted,
-        )
+        if detection is None:
+            message = await self.cog.plea_answer(ctx, text, alerted=alerted)
+        else:
+            message = await self.cog.answer(
+                ctx,
+                text,
+                distress=True,
+                kind=ANSWER_KINDS[detection.kind],
+                language=detection.language or None,
+                alerted=alerted,
+            )
         try:
             await ctx.dm(message)
         except DeliveryError:
@@ -175,7 +194,8 @@ class ChannelWatch:
             )
         return _(
             "Channel watch is ON here ({where}): the bot reads messages there only to notice "
-            "crisis phrases, stores and logs none of them, and answers the writer privately."
+            "crisis phrases and calls for help (such as `sos` or `help me` on their own), stores "
+            "and logs none of them, and answers the writer privately."
         ).format(where=self.where(watch))
 
     async def setup_note(self, ctx: Context) -> str:
@@ -196,7 +216,8 @@ class ChannelWatch:
                 _(
                     "People in a hard moment often write in a channel, not to the bot. With "
                     "`{prefix}crisis watch on` (optionally naming channels) the bot reads "
-                    "messages there for crisis phrases only, stores and logs nothing it reads, "
+                    "messages there for crisis phrases and calls for help (`sos`, `help me`) "
+                    "only, stores and logs nothing it reads, "
                     "and answers the writer in a private message, at most once an hour. "
                     "`{prefix}crisis watch off` stops it; `about` tells members whether it "
                     "is on."
@@ -272,8 +293,9 @@ class ChannelWatch:
                 [
                     _("Channel watch is on for {where}.").format(where=self.where(watch)),
                     _(
-                        "I read messages there only to notice crisis phrases; nothing I read is "
-                        "stored or logged. When someone writes one, I answer them in a private "
+                        "I read messages there only to notice crisis phrases and calls for help "
+                        "(`sos`, `help me` on their own); nothing I read is stored or logged. "
+                        "When someone writes one, I answer them in a private "
                         "message, at most once an hour, never in the channel. If their direct "
                         "messages are closed, nothing is posted in public."
                     ),

@@ -11,21 +11,27 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def circlebot(
-    *args: str, stdin: str = "", cwd: Path, timeout: float = 60
+    *args: str,
+    stdin: str = "",
+    cwd: Path,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` in `cwd` with `stdin` fed in; `timeout` in seconds.
+    """Run `python -m bot ARGS` in `cwd` with `stdin` fed in (UTF-8); `timeout` in seconds;
+    `env`: variables to set for the run (`PYTHONIOENCODING`).
 
     CIRCLEBOT_* variables of the test process are not passed on, so each run sees only what
     its arguments and files say. Returns the finished process (never raises on a non-zero exit).
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLEBOT_")}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         cwd=cwd,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**base, **(env or {}), "PYTHONPATH": str(ROOT)},
         timeout=timeout,
         check=False,
     )
