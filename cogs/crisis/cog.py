@@ -487,9 +487,12 @@ class CrisisCog(Cog, CrisisLines):
             extras = await self.settings.get(community_id, self.name, "phrases", [])
         return self._detector(tuple(extras))
 
-    async def _note_distress(self, ctx: Context, source: str) -> tuple[bool, bool]:
+    async def _note_distress(
+        self, ctx: Context, source: str, *, alert: bool = True
+    ) -> tuple[bool, bool]:
         """Record a distress answer to words written at `source` (`Written`): (first in the
-        quiet period, moderators were alerted).
+        quiet period, moderators were alerted). `alert=False` (a plea for the lines, which
+        `crisis` itself answers without alerting) only starts the answer's quiet period.
 
         The answer and the alert each have their own quiet period. Only the first words in
         the alert's period that were not written privately may alert the community's
@@ -503,7 +506,7 @@ class CrisisCog(Cog, CrisisLines):
         key = ctx.actor.key
         # Stored, not kept in memory, so every process on the database counts the same period.
         first = not quiet or await self.service.begin_quiet(key, now, now + quiet)
-        if not Written.shared(source) or ctx.community is None:
+        if not alert or not Written.shared(source) or ctx.community is None:
             return first, False
         if await self.alert_channel(ctx.community.id) is None:
             return first, False  # alerts are off: no alert's period to store

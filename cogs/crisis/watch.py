@@ -7,8 +7,9 @@ crisis phrases; nothing it reads is stored or logged. A message that is a plea f
 word alone or a short plea: `sos`, `911`, `hotline`, `help me`, `somebody help me please`,
 `ayuda por favor`; see `Answers.plea_language`) gets the crisis lines as `crisis` gives them,
 in the plea's language; chat that merely uses such a word ("thanks for the help", "help wanted:
-volunteers") does not. A plea is public words in a channel, so it counts as a crisis phrase
-does for the quiet period and for alerts. A match is answered in a direct message,
+volunteers") does not. A plea shares the crisis phrases' quiet period but alerts nobody: it
+asks for the lines, as `crisis` and `sos` typed as commands do, and those never alert (a bare
+"help" is as often a newcomer looking for the bot's help). A match is answered in a direct message,
 never in the channel (a public line seconds later would point at the member), at most once an
 hour per member. If the community turned on alerts, its moderators are told first (the member's
 pseudonym, never their words) and the direct message tells the member so. When the direct
@@ -91,8 +92,10 @@ class Watcher(Protocol):
     ) -> Detection | None:
         """Crisis phrases in `text`, or None."""
 
-    async def _note_distress(self, ctx: Context, source: str) -> tuple[bool, bool]:
-        """(first in the quiet period, moderators alerted)."""
+    async def _note_distress(
+        self, ctx: Context, source: str, *, alert: bool = True
+    ) -> tuple[bool, bool]:
+        """(first in the quiet period, moderators alerted); `alert=False`: never alerts."""
 
     async def answer(
         self,
@@ -158,9 +161,11 @@ class ChannelWatch:
         if detection is None and self.cog.plea_language(text) is None:
             return
         ctx = await self.cog.dispatcher.context(incoming)
-        # The alert goes first, so the private answer says only what happened. A plea is
-        # public words in a channel like a crisis phrase: the same quiet period and alert rules.
-        first, alerted = await self.cog._note_distress(ctx, Written.CHANNEL)
+        # The alert goes first, so the private answer says only what happened. A plea asks
+        # for the lines, as `!sos` does: the same quiet period, and no alert.
+        first, alerted = await self.cog._note_distress(
+            ctx, Written.CHANNEL, alert=detection is not None
+        )
         if not first:
             return  # at most once an hour per member in channels: never nag
         if detection is None:

@@ -190,22 +190,23 @@ async def test_ordinary_chat_using_a_help_word_gets_nothing(
     assert await fake.say(f"p{next(_PEOPLE)}", text) == [], text
 
 
-async def test_a_plea_alerts_the_moderators_as_a_crisis_phrase_does(
+async def test_a_plea_gets_the_lines_without_alerting_the_moderators(
     app_factory: AppFactory,
 ) -> None:
-    """With alerts on, a plea in a watched channel is public words like a crisis phrase: the
-    moderators' channel gets the pseudonym (never the words), and the member is told."""
+    """With alerts on, a plea in a watched channel asks for the lines as `!sos` does: the
+    member gets them privately and no moderator is alerted; a crisis phrase still alerts."""
     _app, fake = await app_factory.on_platform(
         ["general", "crisis"], clock=VirtualClock(START), actors={"mod": Tier.MODERATOR}
     )
     await fake.say("mod", "!crisis alerts #mods")
     await fake.say("mod", "!crisis watch on")
     said = await fake.say("ana", "somebody help me please")
-    alert = [s for s in said if s.where == "channel"]
-    assert [s.to for s in alert] == ["mods"] and "help" not in alert[0].text
-    dm = [s for s in said if s.where == "dm"]
-    assert len(dm) == 1 and ANSWERS.text("en").moderators_told in dm[0].text
+    assert [s.where for s in said] == ["dm"]
+    assert ANSWERS.text("en").moderators_told not in said[0].text
     assert await fake.say("ana", "sos") == []
+    phrase = await fake.say("cat", "i want to die")  # a crisis phrase alerts as before
+    alert = [s for s in phrase if s.where == "channel"]
+    assert [s.to for s in alert] == ["mods"] and "die" not in alert[0].text
     # Watch off: the same plea is not read.
     await fake.say("mod", "!crisis watch off")
     assert await fake.say("ben", "sos") == []
