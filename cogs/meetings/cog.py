@@ -105,6 +105,9 @@ MEETING = Option(
 )
 
 
+CONFIRM_WORDS = frozenset({"yes", "y", "true", "on", "1"})  # `confirm:` words that go ahead
+
+
 def _timing_options(required: bool) -> tuple[Option, ...]:
     return (
         Option(
@@ -564,8 +567,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             if o.key[:10] == day.isoformat() or o.start.astimezone(view.zone).date() == day
         ]
         if not found:
-            change = next((c for c in view.changes if c.occurrence[:10] == day.isoformat()), None)
-            if change is not None and change.status == "cancelled":
+            if view.cancelled_on(day.isoformat()) is not None:
                 raise UserError(render.already_cancelled())
             raise UserError(
                 render.no_meeting_on(title=escape_markdown(view.title), day=day.isoformat())
@@ -899,33 +901,54 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             await ctx.reply(render.series_restored(view), ephemeral=True)
             return
         day = parse_date(word)
-        cancelled = [
-            c.occurrence
-            for c in view.changes
-            if c.status == "cancelled" and c.occurrence[:10] == day.isoformat()
-        ]
-        if not cancelled:
+        # by the date it was planned for or the date it had moved to
+        cancelled = view.cancelled_on(day.isoformat())
+        if cancelled is None:
             raise UserError(
                 render.no_cancelled_meeting_on(
                     title=escape_markdown(view.title), day=day.isoformat()
                 )
             )
-        _fresh, occ = await self.service.restore(view, ctx.actor.key, cancelled[0])
+        _fresh, occ = await self.service.restore(view, ctx.actor.key, cancelled.occurrence)
         assert occ is not None
         await ctx.reply(render.occurrence_restored(view, occ), ephemeral=True)
 
     @command(
         "meeting",
         "delete",
-        options=(MEETING,),
+        options=(
+            MEETING,
+            # named only (`confirm:yes`), so a meeting's name of several words keeps them all
+            Option(
+                "confirm",
+                OptionType.STRING,
+                "yes: delete although dates are to come or members RSVP'd",
+                required=False,
+                max_length=10,
+                autocomplete="complete_confirm",
+                known_only=True,
+            ),
+        ),
         tier=Tier.FACILITATOR,
         scope=Scope.COMMUNITY,
     )
-    async def delete(self, ctx: Context, meeting: str) -> None:
-        """Delete a meeting with its RSVPs; pending announcements are withdrawn."""
+    async def delete(self, ctx: Context, meeting: str, confirm: str | None = None) -> None:
+        """Delete a meeting with its RSVPs; pending announcements are withdrawn. A meeting
+        with dates to come or RSVPs is deleted only with `confirm:yes`: without it the answer
+        says what would go and points to `meeting cancel <name> all`, which can be undone."""
         view = await self._managed(ctx, meeting)
+        if confirm is not None and confirm.strip().lower() not in CONFIRM_WORDS:
+            raise UserError(render.confirm_word(word=escape_markdown(confirm[:10])))
+        if confirm is None:
+            dates, rsvps = await self.service.deletion_stakes(view)
+            if dates != 0 or rsvps:
+                raise UserError(render.delete_question(view, dates, rsvps, ctx.prefix))
         await self.service.remove(view, ctx.actor.key)
         await ctx.reply(render.deleted(view))
+
+    async def complete_confirm(self, ctx: Context, partial: str) -> list[Choice]:
+        """The one word that confirms deleting a meeting for good."""
+        return [Choice("yes")]
 
     @command(
         "meeting",
@@ -1296,9 +1319,9 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         today = self.clock.now().astimezone(view.zone).date().isoformat()
         needle = partial.strip().casefold()
         days = sorted(
-            c.occurrence[:10]
+            day
             for c in view.changes
-            if c.status == "cancelled" and c.occurrence[:10] >= today
+            if c.status == "cancelled" and (day := c.local_days(view.zone)[0]) >= today
         )
         return [Choice(d) for d in days if needle in d][:25]
 

@@ -113,7 +113,18 @@ def info(
     if rsvped:
         parts.append("\n" + _own_rsvp(reminder))
     for change in view.changes:
-        if change.status == "cancelled":
+        if change.status == "cancelled" and change.new_start is not None:
+            parts.extend(
+                [
+                    "\n"
+                    + _("- {date}: cancelled (it had moved to ").format(
+                        date=change.occurrence[:10]
+                    ),
+                    When(change.new_start),
+                    ")",
+                ]
+            )
+        elif change.status == "cancelled":
             parts.append("\n" + _("- {date}: cancelled").format(date=change.occurrence[:10]))
         elif change.new_start is not None:
             parts.extend(
@@ -335,7 +346,7 @@ def occurrence_cancelled(view: MeetingView, occ: Occurrence, prefix: str) -> Mes
         When(occ.start),
         ". "
         + _("The channel was told. `{prefix}meeting restore #{id} {day}` undoes it.").format(
-            prefix=prefix, id=view.id, day=occ.key[:10]
+            prefix=prefix, id=view.id, day=occ.start.astimezone(view.zone).date().isoformat()
         ),
     )
 
@@ -370,6 +381,43 @@ def occurrence_restored(view: MeetingView, occ: Occurrence) -> Message:
 def deleted(view: MeetingView) -> str:
     """A meeting deleted with its RSVPs."""
     return _("Deleted **{title}** (#{id}).").format(title=escape_markdown(view.title), id=view.id)
+
+
+def delete_question(view: MeetingView, dates: int | None, rsvps: int, prefix: str) -> str:
+    """Asked before a meeting with dates to come (`dates`; None: a series with no end) or
+    RSVPs is deleted: what would go for good, how to go ahead, and the choice that can be
+    undone (cancelling the series) while it is not cancelled already."""
+    title = escape_markdown(view.title)
+    if dates is None:
+        what = _("every date to come (it repeats with no end)")
+    elif dates:
+        what = ngettext("its {n} date to come", "its {n} dates to come", dates).format(n=dates)
+    else:
+        what = _("no date to come")
+    said_rsvps = (
+        ngettext("{n} RSVP", "{n} RSVPs", rsvps).format(n=rsvps) if rsvps else _("no RSVPs")
+    )
+    lines = [
+        _(
+            "Deleting **{title}** (#{id}) removes {what} and {rsvps} for good; it cannot be "
+            "undone. Nothing was changed."
+        ).format(title=title, id=view.id, what=what, rsvps=said_rsvps),
+        _("To delete it: `{prefix}meeting delete #{id} confirm:yes`").format(
+            prefix=prefix, id=view.id
+        ),
+    ]
+    if not view.cancelled:
+        lines.append(
+            _(
+                "To stop it and keep the choice to bring it back: `{prefix}meeting cancel #{id} "
+                "all` (undone by `{prefix}meeting restore #{id} all`)."
+            ).format(prefix=prefix, id=view.id)
+        )
+    return "\n".join(lines)
+
+
+def confirm_word(word: object) -> str:
+    return _("`confirm` takes yes, not `{word}`. Nothing was changed.").format(word=word)
 
 
 def ping(view: MeetingView, on: bool) -> str:

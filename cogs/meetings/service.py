@@ -159,12 +159,25 @@ class Draft:
 
 @dataclass(frozen=True)
 class Change:
-    """One exception: an occurrence cancelled or moved."""
+    """One exception: an occurrence cancelled or moved.
+
+    The two compose: a moved occurrence that is cancelled keeps its `new_start` (aware UTC)
+    with status "cancelled", so restoring it brings it back at the moved time, not the
+    original one. `new_start` is None for an occurrence never moved.
+    """
 
     occurrence: str
     status: str
     new_start: datetime | None
     note: str
+
+    def local_days(self, zone: ZoneInfo) -> tuple[str, ...]:
+        """The local dates ("YYYY-MM-DD") the occurrence can be named by: the moved one (if
+        moved) first, then its original one."""
+        days = [self.occurrence[:10]]
+        if self.new_start is not None:
+            days.insert(0, self.new_start.astimezone(zone).date().isoformat())
+        return tuple(dict.fromkeys(days))
 
 
 @dataclass(frozen=True)
@@ -310,6 +323,22 @@ class MeetingView:
         """The exception for one occurrence, if any."""
         return next((c for c in self.changes if c.occurrence == occurrence), None)
 
+    def cancelled_on(self, day: str) -> Change | None:
+        """The cancelled occurrence named by a local date ("YYYY-MM-DD"): its moved date or
+        its original one (a date it would take place on now is preferred), or None."""
+        cancelled = [c for c in self.changes if c.status == "cancelled"]
+        for rank in (0, 1):
+            for c in cancelled:
+                days = c.local_days(self.zone)
+                if rank < len(days) and days[rank] == day:
+                    return c
+        return None
+
+    def planned_start(self, change: Change) -> datetime:
+        """Aware UTC start of a changed occurrence as it would take place: its moved start,
+        else its original one."""
+        return change.new_start or self.original_start(change.occurrence)
+
     def occurrences(self, after: datetime, before: datetime) -> list[Occurrence]:
         """Occurrences that really take place with a start in [after, before), moves applied."""
         if self.cancelled:
@@ -360,7 +389,9 @@ class MeetingView:
             if found is not None:
                 return found
             later = recurrence.first_after(self.start_local, self.zone, self.rrule, end)
-            if later is None and not any(c.new_start and c.new_start >= end for c in self.changes):
+            if later is None and not any(
+                c.status == "moved" and c.new_start and c.new_start >= end for c in self.changes
+            ):
                 return None
             start, span = end, span * 4
         return None
@@ -988,7 +1019,9 @@ class MeetingService:
         """Cancel one occurrence; its announcements are withdrawn and a notice is posted (and
         sent privately to each member who RSVP'd to it)."""
         before = await self._as_it_was(view.id)
-        await self._set_change(view, actor_key, occurrence.key, "cancelled", None, note)
+        # a moved date keeps where it moved to: restoring it brings that time back
+        moved_to = occurrence.start if occurrence.moved_from is not None else None
+        await self._set_change(view, actor_key, occurrence.key, "cancelled", moved_to, note)
         fresh = await self._replan(view.id)
         await self._tell(before, fresh, note)
         await self._post_change(
@@ -1085,7 +1118,8 @@ class MeetingService:
         change = view.change(occurrence)
         if change is None or change.status != "cancelled":
             raise UserError(_("That meeting is not cancelled."))
-        start = view.original_start(occurrence)
+        # a date moved before it was cancelled comes back at its moved time
+        start = view.planned_start(change)
         if start <= self.now:
             raise UserError(_("That meeting has already begun; it cannot be restored."))
         before = await self._as_it_was(view.id)
@@ -1093,19 +1127,24 @@ class MeetingService:
             row = await session.get(Meeting, view.id)
             if row is None:
                 raise NotFound(_("That meeting no longer exists."))
-            await session.execute(
-                delete(MeetingException).where(
-                    MeetingException.meeting_id == view.id,
-                    MeetingException.occurrence == occurrence,
-                )
+            this = (
+                MeetingException.meeting_id == view.id,
+                MeetingException.occurrence == occurrence,
             )
+            if change.new_start is not None:  # back to moved (the cancel's note goes)
+                await session.execute(
+                    update(MeetingException).where(*this).values(status="moved", note=None)
+                )
+            else:
+                await session.execute(delete(MeetingException).where(*this))
             self._bump(row)
         await self.audit.record(
             view.community_id, actor_key, "meetings.restore", f"#{view.id} {occurrence}"
         )
         fresh = await self._replan(view.id)
         await self._tell(before, fresh, "")
-        occ = Occurrence(occurrence, start)
+        original = view.original_start(occurrence)
+        occ = Occurrence(occurrence, start, original if change.new_start is not None else None)
         await self._post_change(
             fresh,
             occurrence,
@@ -1255,6 +1294,27 @@ class MeetingService:
         await self.audit.record(
             view.community_id, actor_key, f"meetings.{status}", f"#{view.id} {occurrence}"
         )
+
+    async def deletion_stakes(self, view: MeetingView) -> tuple[int | None, int]:
+        """What deleting a meeting takes away for good: (its dates still to start, None for a
+        series that repeats with no end; its RSVPs, to dates or to the series). A cancelled
+        series has no date to come."""
+        async with self._sessions() as session:
+            rsvps = await session.scalar(
+                select(func.count())
+                .select_from(MeetingRsvp)
+                .where(MeetingRsvp.meeting_id == view.id)
+            )
+        now = self.now
+        rule = view.rrule.upper()
+        if view.cancelled:
+            dates: int | None = 0
+        elif rule and "UNTIL=" not in rule and "COUNT=" not in rule:
+            dates = None if view.next_occurrence(now) is not None else 0
+        else:
+            far = now + timedelta(days=366 * recurrence.PROBE_YEARS)
+            dates = len(view.occurrences(now, far))
+        return dates, int(rsvps or 0)
 
     async def remove(self, view: MeetingView, actor_key: str) -> None:
         """Delete a meeting with its exceptions and RSVPs; nothing more is announced, and each

@@ -590,7 +590,7 @@ async def test_only_moderators_and_the_meetings_facilitators_change_it(
     assert "Only a moderator or one of this meeting's facilitators" in said[0].text
     said = await fake.say("ana", "!meeting cancel Circle next")
     assert "Only a moderator or one of this meeting's facilitators" in said[0].text
-    said = await fake.say("mod", "!meeting delete Circle")
+    said = await fake.say("mod", "!meeting delete Circle confirm:yes")
     assert "Deleted" in said[0].text
     await app.scheduler.advance(timedelta(days=2))
     assert fake.at == []
@@ -939,7 +939,7 @@ MOVED = [datetime(2026, 12, 1, 20, 30, tzinfo=UTC) - timedelta(minutes=m) for m 
         ('fac: !meeting edit Circle start:"2026-12-01 20:30"', MOVED, ORIGINAL),
         ("fac: !meeting cancel Circle next", [], ORIGINAL),
         ("ana: !meeting rsvp Circle 2026-12-01 1h", [datetime(2026, 12, 1, 18, tzinfo=UTC)], []),
-        ("fac: !meeting delete Circle", [], ORIGINAL),
+        ("fac: !meeting delete Circle confirm:yes", [], ORIGINAL),
         (_another_process_moves_circle, MOVED, ORIGINAL),
     ],
     ids=["moved", "cancelled", "rsvp-reminder", "deleted", "moved-elsewhere"],

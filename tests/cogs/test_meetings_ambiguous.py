@@ -176,7 +176,7 @@ TAILS: dict[str, list[list[str]]] = {
     "rsvp": [[], ["next"], ["all"], ["2026-12-08", "1h"], ["2026-12-10"]],
     "unrsvp": [[], ["all"], ["2026-12-10"], ["2026-12-08"]],
     "edit": [["duration:2h"], ["sorry"], []],
-    "delete": [[]],
+    "delete": [[], ["confirm:yes"]],
     "ping": [["off"], []],
 }
 CASES = st.sampled_from(sorted(TAILS)).flatmap(
@@ -221,7 +221,9 @@ async def _three_ways(
         answer = text(await fake.say("mod", line))
         results.append((before, answer, await state(fake.app)))
         for meeting_id in await meeting_ids(fake.app):
-            assert "Deleted" in text(await fake.say("mod", f"!meeting delete #{meeting_id}"))
+            assert "Deleted" in text(
+                await fake.say("mod", f"!meeting delete #{meeting_id} confirm:yes")
+            )
     (before, answer, plain), (_b1, _a1, by_short), (_b2, _a2, by_long) = results
     return before, answer, plain, by_short, by_long
 

@@ -78,8 +78,8 @@ async def test_a_deleted_meeting_leaves_no_row_stamp_post_or_text_behind(
         assert tokens, "the sent posts kept their (encrypted) text"
         keeper_before = await traces(app, keeper.id, keeper.uid, keeper.title)
 
-        await fake.say("fac", "!meeting delete Qzweeklycircle")
-        await fake.say("fac", f"!meeting delete #{once.id}")
+        await fake.say("fac", "!meeting delete Qzweeklycircle confirm:yes")
+        await fake.say("fac", f"!meeting delete #{once.id} confirm:yes")
 
         for view in (weekly, once):
             assert await traces(app, view.id, view.uid, view.title) == [], view.title
@@ -217,7 +217,7 @@ async def model_run(steps: list[Step], backend: str) -> None:
                     await app.scheduler.advance(timedelta(minutes=step.minutes))
                 elif here:
                     view = here.pop(step.pick % len(here))
-                    await fake.say("fac", f"!meeting delete #{view.id}")
+                    await fake.say("fac", f"!meeting delete #{view.id} confirm:yes")
                     gone.append(view)
                     # nothing of the others went with it
                     for other in here:

@@ -146,7 +146,7 @@ TWO_CIRCLES = (
         ("fac", "!meeting move Circle of friends next 2026-12-01T20:00", "Circle of friends"),
         ("fac", "!meeting move Circle of friends 2026-12-08", "is missing `to:`"),
         ("fac", "!meeting edit Circle of friends duration:2h", "Updated **Circle of friends**"),
-        ("fac", "!meeting delete Circle of friends", "Circle of friends"),
+        ("fac", "!meeting delete Circle of friends confirm:yes", "Deleted **Circle of friends**"),
         ("mod", "!meeting ping Circle of friends off", "Circle of friends"),
     ],
 )

@@ -75,7 +75,7 @@ async def test_the_next_meeting_is_shown_and_follows_every_change(
     await fake.say("fac", "!meeting cancel #1 next note:private")
     assert only(fake).start == FIRST + WEEK  # the following occurrence takes its place
 
-    await fake.say("fac", "!meeting delete #1")
+    await fake.say("fac", "!meeting delete #1 confirm:yes")
     assert fake.shown == {}
     assert fake.calls[-1] == ("meetings.1", None)
 

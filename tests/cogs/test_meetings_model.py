@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.harness.meetings_model import ZONES, DeliveryMachine
+from tests.harness.occurrence_model import OccurrenceMachine
 
 DeliveryMachine.TestCase.settings = settings(
     max_examples=20,
@@ -21,6 +22,18 @@ DeliveryMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestDeliveries = DeliveryMachine.TestCase
+
+OccurrenceMachine.TestCase.settings = settings(
+    max_examples=20,
+    stateful_step_count=16,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# Any sequence of moves, cancellations, restores (each date named by its planned or its moved
+# day), RSVPs and series edits: the channel, the RSVP'd member and `meeting info` see each date
+# as the oracle has it (a cancelled move restored takes place at its moved time).
+TestOccurrences = OccurrenceMachine.TestCase
 
 
 @settings(max_examples=12, derandomize=True, deadline=None)

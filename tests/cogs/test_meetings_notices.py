@@ -187,7 +187,7 @@ async def test_ending_or_deleting_a_series_tells_those_with_a_date_to_come(
 
     await erase(fake, "dan")  # erased: told nothing more
     mark = len(fake.said)
-    await fake.say("mod", "!meeting delete Circle")
+    await fake.say("mod", "!meeting delete Circle confirm:yes")
     got = told(fake, mark)
     assert sorted(got) == ["cleo"]
     assert "**Circle** will not meet any more." in got["cleo"][0]
@@ -294,7 +294,7 @@ zone:Europe/London
 @ben !meeting info "Tuesday circle"
 :advance 1d10h30m
 @ben !meeting rsvp "Tuesday circle" 2026-12-01
-@ana !meeting delete "Tuesday circle"
+@ana !meeting delete "Tuesday circle" confirm:yes
 """
 
 

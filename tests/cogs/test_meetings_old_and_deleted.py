@@ -42,7 +42,7 @@ async def test_a_deleted_meeting_with_rsvps_leaves_no_trace(
         await app.scheduler.advance(timedelta(hours=12))
         view = await view_of(app, "Qzrsvpcircle")
         mark = len(fake.said)
-        await fake.say("fac", "!meeting delete Qzrsvpcircle")
+        await fake.say("fac", "!meeting delete Qzrsvpcircle confirm:yes")
         told = [s for s in fake.said[mark:] if s.where != "channel"]
         assert told, "those who RSVP'd are told privately"
         assert not [s for s in fake.said[mark:] if s.where == "channel" and "ben" in s.text]
@@ -206,7 +206,7 @@ async def test_a_deleted_meeting_stays_gone_after_a_restart(
             await fake.say("fac", line)
         await app.scheduler.advance(timedelta(hours=11))
         view = await view_of(app, "Qzgonecircle")
-        await fake.say("fac", "!meeting delete Qzgonecircle")
+        await fake.say("fac", "!meeting delete Qzgonecircle confirm:yes")
         await app.close()
         clock = VirtualClock(START + timedelta(hours=11, minutes=5))
         again = await app_factory(

@@ -105,7 +105,7 @@ async def meeting_state(app: App) -> dict[str, list[tuple[Any, ...]]]:
 
 async def clear(fake: FakePlatform) -> None:
     for view in await cog(fake.app).service.all_in(1):
-        assert "Deleted" in text(await fake.say("mod", f"!meeting delete #{view.id}"))
+        assert "Deleted" in text(await fake.say("mod", f"!meeting delete #{view.id} confirm:yes"))
 
 
 async def one_start(
@@ -329,7 +329,7 @@ CHANGING = {
     "cancel": "!meeting cancel Circle next",
     "move": '!meeting move Circle next to:"2026-12-10 20:00"',
     "restore": "!meeting restore Circle 2026-12-17",
-    "delete": "!meeting delete Circle",
+    "delete": "!meeting delete Circle confirm:yes",
 }
 
 

@@ -104,7 +104,7 @@ async def example(
     finally:
         await fake.say("mod", "!script end")
         for meeting_id in ids.values():
-            await fake.say("mod", f"!meeting delete #{meeting_id}")
+            await fake.say("mod", f"!meeting delete #{meeting_id} confirm:yes")
 
 
 def test_a_facilitator_command_runs_for_the_role_or_the_meetings_named_facilitator_in_time(
@@ -174,7 +174,7 @@ NAMED = """\
 @sam !script start
 @sam !script next
 @sam !script list
-@sam !meeting delete Circle
+@sam !meeting delete Circle confirm:yes
 @ana !script next
 !meeting edit Circle add_facilitator:@ana
 !meeting edit Circle remove_facilitator:@sam

@@ -78,7 +78,10 @@ class MeetingState:
     daily: bool  # repeats (every `every` days) or is held once
     every: int = 1
     cancelled: bool = False
-    changes: dict[str, datetime | None] = field(default_factory=dict)  # key -> moved to / None
+    changes: dict[str, datetime] = field(default_factory=dict)  # key -> moved to
+    # keys of cancelled dates; a moved date cancelled keeps its move (restored, it comes back
+    # at the moved time)
+    off: set[str] = field(default_factory=set)
 
     def occurrences(self, low: datetime, high: datetime) -> list[tuple[str, datetime]]:
         """(occurrence key, aware UTC start) taking place with a start in [low, high)."""
@@ -97,10 +100,10 @@ class MeetingState:
             naive = datetime.combine(day, self.start_local.time())
             key = local_key(naive)
             start = naive.replace(tzinfo=zone).astimezone(UTC)
-            if key not in self.changes and low <= start < high:
+            if key not in self.changes and key not in self.off and low <= start < high:
                 found.append((key, start))
         for key, moved in self.changes.items():
-            if moved is not None and low <= moved < high:
+            if key not in self.off and low <= moved < high:
                 found.append((key, moved))
         return found
 
@@ -443,9 +446,9 @@ class DeliveryMachine(RuleBasedStateMachine):
             if state.cancelled:
                 break
             if "" in keys:
-                if state.daily or one_off_date not in state.changes:
+                if state.daily or one_off_date not in {*state.changes, *state.off}:
                     told.add(person)
-            elif any(k in before and k not in state.changes for k in keys):
+            elif any(k in before and k not in {*state.changes, *state.off} for k in keys):
                 told.add(person)
         self.run(self.service.update(view, "fake:ana", draft))
         # cancellations, moves and occurrence RSVPs follow the start: every shifted key is
@@ -457,6 +460,7 @@ class DeliveryMachine(RuleBasedStateMachine):
             return local_key(datetime.fromisoformat(key) + delta)
 
         state.changes = {shifted(k): moved for k, moved in state.changes.items()}
+        state.off = {shifted(k) for k in state.off}
         self.model.rsvps = {
             (m, p, shifted(k) if m == meeting_id and k else k): r
             for (m, p, k), r in self.model.rsvps.items()
@@ -495,7 +499,7 @@ class DeliveryMachine(RuleBasedStateMachine):
     def cancel(self, meeting_id: int, occ: Occurrence) -> None:
         self.run(self.service.cancel_occurrence(self.view(meeting_id), "fake:ana", occ, ""))
         told = self.model.told_about_date(meeting_id, occ.key)
-        self.model.meetings[meeting_id].changes[occ.key] = None
+        self.model.meetings[meeting_id].off.add(occ.key)
         self.expect_one_notice(meeting_id, "is cancelled", told)
 
     @precondition(lambda self: any(not m.cancelled for m in self.model.meetings.values()))
@@ -510,9 +514,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         self.expect_one_notice(meeting_id, "will not meet any more", told)
 
     @precondition(
-        lambda self: any(
-            None in m.changes.values() and not m.cancelled for m in self.model.meetings.values()
-        )
+        lambda self: any(m.off and not m.cancelled for m in self.model.meetings.values())
     )
     @rule(data=st.data())
     def restore_one(self, data: st.DataObject) -> None:
@@ -521,16 +523,17 @@ class DeliveryMachine(RuleBasedStateMachine):
             (m.id, key)
             for m in self.model.meetings.values()
             if not m.cancelled
-            for key, moved in sorted(m.changes.items())
-            if moved is None
+            for key in sorted(m.off)
         ]
         meeting_id, key = data.draw(st.sampled_from(options))
         state = self.model.meetings[meeting_id]
-        start = datetime.fromisoformat(key).replace(tzinfo=ZoneInfo(state.zone)).astimezone(UTC)
+        start = state.changes.get(key) or datetime.fromisoformat(key).replace(
+            tzinfo=ZoneInfo(state.zone)
+        ).astimezone(UTC)
         if start <= self.clock.now():
             return
         self.run(self.service.restore(self.view(meeting_id), "fake:ana", key))
-        del state.changes[key]
+        state.off.discard(key)  # a moved date comes back at its moved time
         told = self.model.told_about_date(meeting_id, key)
         self.expect_one_notice(meeting_id, "takes place after all", told)
 
