@@ -291,7 +291,7 @@ async def addressed(
     finally:
         await fake.say("mod", "!script end")
         for meeting_id in ids.values():
-            await fake.say("mod", f"!meeting delete #{meeting_id}")
+            await fake.say("mod", f"!meeting delete #{meeting_id} confirm:yes")
 
 
 def test_a_named_facilitator_starts_and_steers_their_meeting_however_they_address_it(

@@ -114,7 +114,7 @@ async def test_a_meeting_follows_its_event_through_every_change(
         del standin.state.scheduled_events[int(quiet["id"])]  # a moderator removed it by hand
         await run("meeting-facilitator edit", {"meeting": "Quiet one", "title": "Quiet circle"})
         recreated = [e["name"] for e in events(standin) if e["name"].startswith("Quiet")]
-        await run("meeting-facilitator delete", {"meeting": "#1"})
+        await run("meeting-facilitator delete", {"meeting": "#1", "confirm": "yes"})
         after_delete = [e["name"] for e in events(standin)]
 
     assert created["entity_type"] == VOICE and str(created["channel_id"]) == str(room.id)
