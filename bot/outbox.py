@@ -654,6 +654,48 @@ class Outbox:
         """
         await self._deliver(target, message, idempotency_key)
 
+    async def record_post(
+        self, key: str, target: Target, message_ids: str, *, refs: Sequence[OutboxRef]
+    ) -> bool:
+        """Keep a post the bot already made outside the outbox (a public answer to a command,
+        `Context.reply`) as a sent item, so `forget` finds it like a delivered one: `key` is
+        its own key under its owner's prefix (`on_unname`), `target` the channel it is in,
+        `message_ids` the platform's ids (space-separated, as `Context.reply` returns them),
+        `refs` whom it names (`OutboxRef.named`) and its community; only those kinds are kept.
+        No text is kept. Erasing a person it names edits them out (the owner's `on_unname`)
+        or deletes the post. Returns False, keeping nothing, for a post without ids, refs or
+        room for its ids, or a key already used."""
+        kept = tuple(r for r in refs if r.kind in (RefKind.NAMED, RefKind.COMMUNITY))
+        if not message_ids.strip() or not any(r.kind is RefKind.NAMED for r in kept):
+            return False
+        if len(message_ids) > 255:  # the column's width; a post that long never names anyone
+            log.warning("a post of %s ids is not kept: its ids do not fit", key)
+            return False
+        now = self._clock.now()
+        async with self._sessions() as session:
+            row = OutboxItem(
+                key=key,
+                platform=target.platform,
+                target=target.target,
+                is_dm=target.is_dm,
+                payload=None,
+                due_at=now,
+                status="sent",
+                attempts=0,
+                settled_at=now,
+                platform_message_id=message_ids.strip(),
+                note="",
+            )
+            session.add(row)
+            try:
+                await session.flush()
+                for ref in sorted(set(kept), key=_ref_order):
+                    session.add(OutboxItemRef(item_id=row.id, kind=ref.kind.value, ref=ref.id))
+                await session.commit()
+            except IntegrityError:
+                return False
+        return True
+
     async def _add(self, session: AsyncSession, item: Planned) -> None:
         row = _row(item)
         session.add(row)

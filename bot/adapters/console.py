@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -101,7 +102,7 @@ class ConsoleResponder(ResponderDefaults):
         self._actor = actor
         self._place = place
 
-    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+    async def reply(self, message: Message, *, ephemeral: bool) -> str | None:
         if self._place.is_dm:
             await self._adapter.show_dm(self._actor, message)
         elif ephemeral:
@@ -110,6 +111,8 @@ class ConsoleResponder(ResponderDefaults):
             )
         else:
             await self._adapter.show(self._place.label, message, None)
+            return f"reply-{uuid.uuid4().hex}"  # the transcript's posts need no real id
+        return None
 
     async def dm(self, message: Message) -> None:
         await self._adapter.show_dm(self._actor, message)

@@ -85,8 +85,12 @@ class Responder(Protocol):
         (Discord's @everyone role; any role where posts cannot ping, as on Matrix and the
         console)."""
 
-    async def reply(self, message: Message, *, ephemeral: bool) -> None:
-        """Answer where the command came from (privately if `ephemeral`)."""
+    async def reply(self, message: Message, *, ephemeral: bool) -> str | None:
+        """Answer where the command came from (privately if `ephemeral`). Returns the
+        platform's id of a public answer in a channel (ids space-separated when it took
+        several messages; the message edited, when a press updated a panel in place), so its
+        owner can have it deleted later (`Outbox.record_post`); None for a private answer, or
+        when the platform does not say."""
 
     async def dm(self, message: Message) -> None:
         """Send to the actor's direct-message room with the bot."""
@@ -224,15 +228,17 @@ class Context:
         """The message with the commands it names spelled as this platform types them."""
         return spell_commands(Message.coerce(message), self.prefix, self.responder.command_words)
 
-    async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
-        """Answer the command; personal content should be ephemeral."""
+    async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> str | None:
+        """Answer the command; personal content should be ephemeral. Returns the platform's
+        id of a public answer (see `Responder.reply`), None for a private one or unknown."""
         msg = self._spelled(message)
         private = self.ephemeral_default if ephemeral is None else ephemeral
         if private and not self.answered_publicly:
             self._check_declared_private()
         self.answered_publicly = self.answered_publicly or not private
         self.sent.append(msg)
-        await self.responder.reply(msg, ephemeral=private)
+        posted = await self.responder.reply(msg, ephemeral=private)
+        return None if private else posted
 
     async def refuse(self, message: Message | str) -> None:
         """Say privately why a command did not run (an error, a limit), or answer privately

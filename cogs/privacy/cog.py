@@ -264,7 +264,9 @@ class PrivacyCog(Cog, RetentionPlanner):
             await self.service.new_erase_code(key, fresh, now + CODE_VALID)
             what = "\n".join(lines) if lines else render.only_account_id()
             await ctx.reply(
-                render.erase_warning(what=what, prefix=ctx.prefix, code=fresh),
+                render.erase_warning(
+                    what=what, prefix=ctx.prefix, code=fresh, kinds=render.export_kinds(data)
+                ),
                 ephemeral=True,
             )
             return

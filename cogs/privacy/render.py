@@ -610,18 +610,57 @@ def erase_code_wrong(prefix: object) -> str:
     ).format(prefix=prefix)
 
 
-def erase_warning(what: object, prefix: object, code: object) -> str:
-    return _(
-        "This erases, in every community this bot serves:\n{what}\n"
-        "That includes your posts in group journals and the feedback you left on "
-        "other people's entries. Meetings you set up stay for the people who go to "
-        "them, with you removed as facilitator and shown as set up by “a former "
-        "member”, and so do moderator actions you took, in the moderators' log. "
-        "Messages I already posted with your words (a shared entry in the feed "
-        "channel, feedback, a toolbox copy) are deleted there too. "
+def erase_warning(what: object, prefix: object, code: object, kinds: set[str]) -> str:
+    """The erase preview: `what` lists the records, and `kinds` (the export's kinds that hold
+    something for this member, `export_kinds`) chooses which consequences are told: only what
+    applies to them."""
+    notes: list[str] = []
+    if kinds & {"groups", "groups_owned"}:
+        notes.append(_("That includes your posts in group journals."))
+    if "feedback_written" in kinds:
+        notes.append(_("That includes the feedback you left on other people's entries."))
+    if "meetings_created" in kinds:
+        notes.append(
+            _(
+                "Meetings you set up stay for the people who go to them, shown as set up by "
+                "“a former member”."
+            )
+        )
+    if "facilitating" in kinds:
+        notes.append(_("You are taken off the meetings you facilitate; the meetings stay."))
+    if "running_meetings" in kinds:
+        notes.append(
+            _(
+                "Meeting scripts running now go on without you, and my posts there that "
+                "name you are deleted."
+            )
+        )
+    if "moderator_actions" in kinds:
+        notes.append(
+            _(
+                "Moderator actions you took stay in the moderators' log, shown as done by "
+                "“a former member”; my posts of that log show “a moderator” instead of you."
+            )
+        )
+    if kinds & {"entries", "feedback_written", "shares"}:
+        notes.append(
+            _(
+                "Messages I already posted with your words (a shared entry in the feed "
+                "channel, feedback, a toolbox copy) are deleted there too."
+            )
+        )
+    head = _("This erases, in every community this bot serves:\n{what}\n").format(what=what)
+    tail = _(
         "This cannot be undone; `{prefix}mydata export` first if you want a copy.\n"
         "To go ahead within 10 minutes: `{prefix}mydata erase confirm {code}`"
-    ).format(what=what, prefix=prefix, code=code)
+    ).format(prefix=prefix, code=code)
+    return head + "".join(note + " " for note in notes) + tail
+
+
+def export_kinds(export: dict[str, Any]) -> set[str]:
+    """The kinds of record (`SENTENCES` keys) that hold something in an export."""
+    sections = [*export["cogs"].values(), export["core"]]
+    return {key for data in sections for key, value in data.items() if value}
 
 
 def stored_title() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from bot.core import (
     Option,
     OptionType,
     Outbox,
+    OutboxRef,
     Part,
     PermissionDenied,
     ScheduledMeeting,
@@ -71,6 +73,7 @@ log = logging.getLogger("circlebot.scripts")
 SCRIPTS_DIR = DATA_DIR / "scripts"
 ACTION_PREFIX = "scripts"
 PANEL = "scripts"  # the step panel of a channel: edited in place when its buttons are pressed
+POST = "scripts.post."  # outbox keys of channel posts that show a member's pseudonym
 PAGE = 1900
 FACILITATOR_VERBS = ("next", "back", "pause", "resume", "end", "speaker")
 MEMBER_VERBS = ("hand", "pass")
@@ -176,6 +179,8 @@ class ScriptsCog(Cog):
         self.db = db
         self.members = members
         self.outbox = outbox
+        # a channel post naming a member (a step, the speaking order) is deleted when they erase
+        outbox.on_unname(POST, self._post_without)
         self.scheduler = scheduler
         self.meetings = meetings
         self.crisis = crisis
@@ -206,8 +211,27 @@ class ScriptsCog(Cog):
         await self.service.move_place(old_key, new_key)
 
     async def delete_user_data(self, actor_key: str) -> None:
-        """Take the person out of every speaking queue and imported-script record."""
-        await self.service.delete_user_data(actor_key)
+        """Take the person out of every speaking queue and imported-script record. A run they
+        facilitated goes on (any facilitator or moderator, or the meeting's named
+        facilitators, steer it), and its channel is told that the facilitator has left. The
+        channel posts that named them went before this (`_post_without`)."""
+        for run in await self.service.delete_user_data(actor_key):
+            self.scheduler.cancel_prefix(f"{self.name}.{run.id}.step")
+            with using_language(await self._language(run)):
+                note = render.facilitator_left()
+            await self.outbox.enqueue(
+                f"{self.name}.{run.id}.left.{uuid.uuid4().hex}",
+                Target(run.platform, run.channel_id),
+                note,
+                self.clock.now(),
+                refs=(OutboxRef.community(run.community_id),),
+            )
+
+    async def _post_without(self, key: str, actor_key: str) -> Message | None:
+        """A kept channel post (`_post`) without `actor_key`: None, so the outbox deletes it.
+        Its text is not kept, and the run it showed has moved on or ended, so it cannot be
+        told again without them."""
+        return None
 
     async def delete_community_data(self, community_id: int) -> None:
         """Script runs in its channels and the scripts imported there."""
@@ -450,6 +474,44 @@ class ScriptsCog(Cog):
         """The name kept with the run for `actor` (the one others see; plain text)."""
         return await self.members.public_name(ctx.require_community().id, actor.key)
 
+    async def _post(self, ctx: Context, run: RunView, message: Message | str) -> None:
+        """Post `message` in the channel. A post that shows a pseudonym of someone the run
+        knows is kept in the outbox (`Outbox.record_post`, whom it names and where), so when
+        one of them erases their data the post is deleted on the platform."""
+        posted = await ctx.reply(message, ephemeral=False)
+        if not posted:
+            return
+        shown = Message.coerce(message)
+        text = "".join(p for p in shown.text if isinstance(p, str))
+        if shown.card is not None:
+            card = shown.card
+            fields = (f"{f.name} {f.value}" for f in card.fields)
+            text += " ".join((card.title, card.description, card.footer, *fields))
+        people = {
+            run.facilitator_key,
+            *run.names,
+            *run.queue,
+            *run.spoken,
+            *run.passed,
+            *([run.speaker_key] if run.speaker_key else []),
+            *(key for kept in run.kept.values() for key in kept.people()),
+        } - {FORMER}
+        named = []
+        for key in sorted(people):
+            name = await self.members.pseudonym(run.community_id, key)
+            if name and (name in text or escape_markdown(name) in text):
+                named.append(key)
+        if named:
+            await self.outbox.record_post(
+                f"{POST}{run.id}.{uuid.uuid4().hex}",
+                Target(ctx.place.platform, ctx.place.id),
+                posted,
+                refs=(
+                    *(OutboxRef.named(key) for key in named),
+                    OutboxRef.community(run.community_id),
+                ),
+            )
+
     async def _queue_text(
         self, run: RunView, *, speaker: bool = True, you: str | None = None
     ) -> str:
@@ -531,7 +593,7 @@ class ScriptsCog(Cog):
 
     async def _post_step(self, ctx: Context, run: RunView, script: Script) -> None:
         self._plan(run, script)
-        await ctx.reply(await self._step_message(ctx, run, script), ephemeral=False)
+        await self._post(ctx, run, await self._step_message(ctx, run, script))
 
     # ---- timers ----------------------------------------------------------------------------
 
@@ -594,7 +656,9 @@ class ScriptsCog(Cog):
         with using_language(await self._language(run)):
             text = render.share_time_note(minutes=self.settings.speaker_minutes)
         await self.outbox.enqueue(
-            f"{self.name}.{run.id}.{key}.{started.isoformat()}.speaker",
+            # once per turn (`claim_speaker_nudge`); the key never holds whom it went to, as
+            # a settled row's key outlives the person's erasure
+            f"{self.name}.{run.id}.{uuid.uuid4().hex}.speaker",
             Target(run.platform, key, is_dm=True),
             Message.of(text),
             self.clock.now(),
@@ -626,7 +690,7 @@ class ScriptsCog(Cog):
             step = escape_markdown(script.steps[index].title)
             notes.append(render.order_restored(step=step, queue=await self._queue_text(run)))
         if notes:
-            await ctx.reply("\n".join(notes), ephemeral=False)
+            await self._post(ctx, run, "\n".join(notes))
 
     async def _kept_note(
         self, ctx: Context, run: RunView, script: Script, index: int, kept: KeptStep
@@ -688,7 +752,7 @@ class ScriptsCog(Cog):
         self._plan(run, script)
         back = render.resumed(step=escape_markdown(script.steps[run.step_index].title))
         step = await self._step_message(ctx, run, script)
-        await ctx.reply(step.with_prefix(back + "\n"), ephemeral=False)
+        await self._post(ctx, run, step.with_prefix(back + "\n"))
 
     async def _queue_step(self, ctx: Context, run: RunView) -> ScriptStep:
         script = await self._script(run.community_id, run.script_name)
@@ -702,12 +766,13 @@ class ScriptsCog(Cog):
         run = await self.service.raise_hand(
             run.id, ctx.actor.key, await self._public_name(ctx, ctx.actor)
         )
-        await ctx.reply(
+        await self._post(
+            ctx,
+            run,
             render.hand_raised(
                 name=await self._label(run, ctx.actor.key, opening=True),
                 queue=await self._queue_text(run),
             ),
-            ephemeral=False,
         )
 
     async def _pass(self, ctx: Context, run: RunView) -> None:
@@ -719,12 +784,13 @@ class ScriptsCog(Cog):
         )
         script = await self._script(run.community_id, run.script_name)
         self._plan(run, script)
-        await ctx.reply(
+        await self._post(
+            ctx,
+            run,
             render.passed(
                 name=await self._label(run, ctx.actor.key, opening=True),
                 queue=await self._queue_text(run),
             ),
-            ephemeral=False,
         )
 
     async def _next_speaker(self, ctx: Context, run: RunView) -> None:
@@ -738,12 +804,13 @@ class ScriptsCog(Cog):
                 ephemeral=False,
             )
             return
-        await ctx.reply(
+        await self._post(
+            ctx,
+            run,
             render.floor_given(
                 name=await self._label(run, run.speaker_key),
                 queue=await self._queue_text(run, speaker=False),
             ).rstrip(),
-            ephemeral=False,
         )
 
     # ---- buttons ---------------------------------------------------------------------------
@@ -973,12 +1040,13 @@ class ScriptsCog(Cog):
         await self._queue_step(ctx, run)
         name = await self.members.public_name(ctx.require_community().id, member.key, opening=True)
         run = await self.service.add(run.id, member.key, name)
-        await ctx.reply(
+        await self._post(
+            ctx,
+            run,
             render.already_queued(
                 name=await self._label(run, member.key, opening=True),
                 queue=await self._queue_text(run),
             ),
-            ephemeral=False,
         )
 
     # ---- member commands -------------------------------------------------------------------
@@ -997,11 +1065,12 @@ class ScriptsCog(Cog):
         if elsewhere:
             script = await self._script(run.community_id, run.script_name)
             steps = ", ".join(escape_markdown(script.steps[i].title) for i in elsewhere)
-            await ctx.reply(render.hand_lowered_kept(name=name, steps=steps), ephemeral=False)
+            await self._post(ctx, run, render.hand_lowered_kept(name=name, steps=steps))
             return
-        await ctx.reply(
+        await self._post(
+            ctx,
+            run,
             render.hand_lowered(name=name, queue=await self._queue_text(run)),
-            ephemeral=False,
         )
 
     @command("pass", scope=Scope.COMMUNITY)

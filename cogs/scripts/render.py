@@ -319,6 +319,21 @@ def a_former_member() -> str:
     return person_label("former")
 
 
+def facilitator_left() -> Message:
+    """Told to the channel (from the outbox) when the facilitator of the script running there
+    erased their data: the run goes on, and who may steer it."""
+    return Message.of(
+        *fill_parts(
+            _(
+                "The facilitator has left. The script goes on where it was: a facilitator or "
+                "moderator, or another facilitator named for this meeting, can steer it "
+                "({command})."
+            ),
+            {"command": [Command("script next")]},
+        )
+    )
+
+
 def script_ended() -> str:
     return _(
         "The meeting script has ended. Thank you all for being here. Nothing said in "

@@ -621,8 +621,10 @@ class ScriptService:
                 delete(CustomScript).where(CustomScript.community_id == community_id)
             )
 
-    async def delete_user_data(self, actor_key: str) -> None:
-        """Take a person out of every queue; runs and imported scripts stay for the others."""
+    async def delete_user_data(self, actor_key: str) -> list[RunView]:
+        """Take a person out of every queue; runs and imported scripts stay for the others.
+        Returns the runs they facilitated, now led by `FORMER` (any facilitator steers them)."""
+        led: list[RunView] = []
         async with self._sessions.begin() as session:
             for row in await session.scalars(select(ScriptRun).with_for_update()):
                 state = _state(row)
@@ -634,12 +636,16 @@ class ScriptService:
                 if row.speaker_key == actor_key:
                     row.speaker_key = None
                     row.speaker_started_at = None
-                if row.facilitator_key == actor_key:
+                leading = row.facilitator_key == actor_key
+                if leading:
                     row.facilitator_key = FORMER
                 _store(row, state)
                 _store_kept(row, state)
+                if leading:
+                    led.append(_view(row))
             await session.execute(
                 update(CustomScript)
                 .where(CustomScript.created_by == actor_key)
                 .values(created_by=FORMER)
             )
+        return led

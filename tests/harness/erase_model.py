@@ -3,9 +3,10 @@
 Shared by tests/cogs/test_privacy_erase_public.py. `Community` runs every cog on a recording
 platform that deletes and edits what it posted (as Discord and Matrix do) and can be down;
 Ben acts through commands (`Act`) and may moderate (the mod log, mirrored to the channel,
-names him), Ana moderates, facilitates a meeting "Circle" and shares an
-entry Ben can answer. `Community.shown_publicly` is what anyone but Ben can read: channel posts
-and other members' DMs still on the platform, with their latest text (edits applied).
+names him) or take part in a meeting's script (its posts name him), Ana moderates,
+facilitates a meeting "Circle" and shares an entry Ben can answer.
+`Community.shown_publicly` is what anyone but Ben can read: channel posts and other
+members' DMs still on the platform, with their latest text (edits applied).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Community:
     urges: int = 0  # items in Ben's toolbox
     ana_going: bool = False  # whether Ana (whom nobody erases) plans to come to Circle
     ana_entry: str = ""
+    script_running: bool = False  # whether a script runs in #general
 
     @classmethod
     async def open(cls, factory: AppFactory) -> Community:
@@ -136,10 +138,41 @@ class Community:
             self.fake.tiers[self.fake.actor("ben").id] = Tier.MODERATOR
             zone = ("Europe/Berlin", "UTC", "America/Chicago")[act.n % 3]
             await self.say("ben", f"!settings set timezone {zone}")
+        elif act.what == "script":
+            await self._script(act)
         elif act.what == "down":
             self.fake.reachable = not self.fake.reachable
         elif act.what == "advance":
             await self.app.scheduler.advance(timedelta(hours=1 + act.n % 12))
+
+    async def _script(self, act: Act) -> None:
+        """The meeting's script in #general: started by Ben as facilitator (`flag`; his
+        pseudonym is then in the step posts) or by Ana, taken to the check-in round, where Ben
+        raises a hand (and lowers it), passes or is given the floor; or (`n % 5 == 4`) ended. With
+        an even `n` Ben first chooses a new pseudonym (earlier posts show the old one)."""
+        if act.n % 2 == 0:
+            await self.act(Act("name", act.n))
+        if act.n % 5 == 4:
+            await self.say("ana", "!script end")
+            self.script_running = False
+            return
+        if act.flag:
+            ben = self.fake.actor("ben").id
+            self.fake.tiers[ben] = max(self.fake.tiers[ben], Tier.FACILITATOR)
+        if not self.script_running:  # a second start's refusal to Ana would name him privately
+            await self.say("ben" if act.flag else "ana", "!script start")
+            self.script_running = True
+        await self.say("ana", "!script goto check_in")
+        if act.n % 5 == 0:
+            await self.say("ben", "!hand raise")
+        elif act.n % 5 == 1:
+            await self.say("ben", "!pass")
+        elif act.n % 5 == 2:  # (not `script add`: its refusal to Ana would name him)
+            await self.say("ben", "!hand raise")
+            await self.say("ben", "!hand lower")
+        else:
+            await self.say("ben", "!hand raise")
+            await self.say("ana", "!script next-speaker")
 
     async def erase(self, *, restart: bool, down: bool) -> list[Said]:
         """Ben asks to erase, then confirms (in a new run of the bot when `restart`), with

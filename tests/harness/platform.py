@@ -27,7 +27,7 @@ class Said:
     where: str  # "channel", "ephemeral", "dm"
     to: str  # actor id for ephemeral/dm, channel id otherwise
     message: Message
-    message_id: str | None = None  # outbox deliveries have one
+    message_id: str | None = None  # outbox deliveries and public answers have one
     deleted: bool = False  # the bot took it back (deleted / redacted on the platform)
 
     @property
@@ -72,14 +72,17 @@ class FakeResponder(ResponderDefaults):
         self.line.removed = True
         return None
 
-    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+    async def reply(self, message: Message, *, ephemeral: bool) -> str | None:
         message = clean(message)
         if self.place.is_dm:
             self.platform.said.append(Said("dm", self.actor.id, message))
         elif ephemeral:
             self.platform.said.append(Said("ephemeral", self.actor.id, message))
         else:
-            self.platform.said.append(Said("channel", self.place.id, message))
+            message_id = f"r-{len(self.platform.said)}"  # a public answer: the bot's own post
+            self.platform.said.append(Said("channel", self.place.id, message, message_id))
+            return message_id
+        return None
 
     async def dm(self, message: Message) -> None:
         self.platform.said.append(Said("dm", self.actor.id, clean(message)))

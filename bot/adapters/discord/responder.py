@@ -195,7 +195,7 @@ class InteractionResponder(ResponderDefaults):
         self._dm_refused = False
         self.known_users: dict[int, discord.abc.User] = {}  # option values discord.py resolved
 
-    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+    async def reply(self, message: Message, *, ephemeral: bool) -> str | None:
         # In a DM nobody else can see the message, and the DM history is the dialogue.
         private = ephemeral and not self._in_dm
         parts = render(message)
@@ -210,8 +210,10 @@ class InteractionResponder(ResponderDefaults):
                 sent: str | None = str(pressed.id)
             else:
                 sent = None
+                ids: list[str] = []
                 for part in parts:
                     sent = await self._send(part, private)
+                    ids.extend([sent] if sent else [])
             self._answered = self._answered or bool(parts)
             if panel is not None and sent is not None:
                 previous = self._adapter.panels.show(str(channel), panel, sent, message)
@@ -220,6 +222,9 @@ class InteractionResponder(ResponderDefaults):
                     await self._adapter.retire_panel(
                         channel, previous.message_id, previous.message
                     )
+            if private or self._in_dm:
+                return None
+            return str(pressed.id) if pressed is not None and len(parts) == 1 else " ".join(ids)
 
     def _pressed_panel(self, panel: str | None) -> discord.Message | None:
         """The message whose button was pressed, when it is the live `panel` here (or, after a

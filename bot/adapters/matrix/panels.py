@@ -77,8 +77,9 @@ class MatrixPanels:
         *,
         relates: dict[str, Any] | None,
         pressed: str | None,
-    ) -> None:
-        """Post `message` (a panel) in a room, or edit the panel whose reaction was pressed.
+    ) -> str | None:
+        """Post `message` (a panel) in a room, or edit the panel whose reaction was pressed;
+        returns the ids of the events showing it (space-separated), None when none was sent.
 
         Raises:
             DeliveryError: the homeserver refused the post or the edit.
@@ -95,10 +96,10 @@ class MatrixPanels:
             self.board.show(room_id, panel, pressed, message)
             await self.board.save(room_id)
             await self.offer_reactions(room_id, pressed, message, live.message if live else None)
-            return
+            return pressed
         sent = await self.outlet.send_message(room_id, message, reader=None, relates=relates)
         if sent is None:
-            return
+            return None
         event_id = sent.split()[0]
         previous = self.board.show(room_id, panel, event_id, message)
         await self.board.save(room_id)
@@ -113,6 +114,7 @@ class MatrixPanels:
                 )
             except DeliveryError as exc:
                 log.warning("could not retire an earlier panel: %s", exc)
+        return sent
 
     async def offer_reactions(
         self, room_id: str, event_id: str, message: Message, shown: Message | None

@@ -47,8 +47,9 @@ class Outlet(MessageSender, Protocol):
         *,
         relates: dict[str, Any] | None,
         pressed: str | None,
-    ) -> None:
-        """Post a panel (`Message.panel`), or edit the one whose reaction `pressed` is on."""
+    ) -> str | None:
+        """Post a panel (`Message.panel`), or edit the one whose reaction `pressed` is on;
+        returns the ids of the events it shows in (space-separated), None when none."""
 
     def resolve_actor(self, room_id: str, text: str) -> Actor | None:
         """A member of the room named by id or unique display name."""
@@ -89,7 +90,7 @@ class MatrixResponder(ResponderDefaults):
         self._relates = origin.relation() if origin is not None else None
         self._origin = origin
 
-    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+    async def reply(self, message: Message, *, ephemeral: bool) -> str | None:
         if self._place.is_dm:
             await self._outlet.send_message(
                 self._place.id, message, reader=self._actor.key, relates=self._relates
@@ -97,13 +98,14 @@ class MatrixResponder(ResponderDefaults):
         elif ephemeral:
             await self._private(message)
         elif message.panel is not None:
-            await self._outlet.show_panel(
+            return await self._outlet.show_panel(
                 self._place.id, message, relates=self._relates, pressed=self._pressed
             )
         else:
-            await self._outlet.send_message(
+            return await self._outlet.send_message(
                 self._place.id, message, reader=None, relates=self._relates
             )
+        return None
 
     async def _private(self, message: Message) -> None:
         try:
@@ -198,8 +200,9 @@ class ChannelReadResponder(MatrixResponder):
     """Answers plain chat read by channel watch: only in the member's DM, never in the room
     (no pointer either); a DM that cannot be sent raises `DeliveryError`."""
 
-    async def reply(self, message: Message, *, ephemeral: bool) -> None:
+    async def reply(self, message: Message, *, ephemeral: bool) -> str | None:
         await self.dm(message)
+        return None
 
     async def dm(self, message: Message) -> None:
         await self._outlet.send_dm(self._actor.id, message)
