@@ -366,7 +366,8 @@ class CrisisCog(Cog, CrisisLines):
     ) -> str:
         """Markdown: the lines for `country` (else the community's country), then the fallback.
 
-        Open lines come first; a closed one says when it opens on the clock of `zone` (the
+        Lines open 24/7 come first, then open lines latest closing first (`render.reach_order`);
+        an open one says until when, a closed one when it opens, on the clock of `zone` (the
         reader's; else the community's)."""
         info = await self.members.community_by_id(community_id) if community_id else None
         if not country and info is not None:
@@ -956,7 +957,7 @@ class CrisisCog(Cog, CrisisLines):
             Option(
                 "hours",
                 OptionType.STRING,
-                "When it is open; default 24/7",
+                "When it is open: 24/7 or e.g. Mon-Fri 09:00-17:00; left out, shown as not given",
                 required=False,
                 max_length=100,
             ),
@@ -1007,10 +1008,10 @@ class CrisisCog(Cog, CrisisLines):
         slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-")[:64]
         if await self.service.find(community_id, slug) is not None:
             raise UserError(render.entry_exists(id=slug, prefix=ctx.prefix))
-        base = {
-            "languages": languages or (ctx.community.language if ctx.community else "en"),
-            "hours": hours or "24/7",
-        }
+        # No hours given is not 24/7: the line shows "hours not given — check with the line".
+        base = {"languages": languages or (ctx.community.language if ctx.community else "en")}
+        if hours:
+            base["hours"] = hours
         contacts: list[dict[str, Any]] = []
         if phone:
             contacts.append({"method": "phone", "number": phone, **base})

@@ -100,6 +100,32 @@ class Hours:
         after = sorted(c for c in candidates if moment < c <= horizon)
         return next((c for c in after if self.is_open(c)), None)
 
+    def next_closing(self, moment: datetime) -> datetime | None:
+        """The first instant after `moment` (aware) at which the line is closed, in UTC; None
+        when it is closed at `moment`, always open, or open for the next 8 days.
+
+        The line can only close where its wall clock reaches a span's end (both times, when
+        clocks go back) or where its clock jumps; the earliest of those, within 8 days, at
+        which it is closed is the answer (spans that meet, as 20:00-24:00 and 00:00-02:00 the
+        next day, close at the last end)."""
+        if self.always or not self.is_open(moment):
+            return None
+        assert self.zone is not None
+        zone = self.zone
+        horizon = moment + timedelta(days=8)
+        candidates: set[datetime] = set(_clock_changes(zone, moment, horizon))
+        first_day = moment.astimezone(zone).date() - timedelta(days=2)
+        for n in range(11):
+            day = first_day + timedelta(days=n)
+            for start, end in self.spans:
+                if start // DAY != day.weekday():
+                    continue
+                wall = datetime.combine(day, time(0)) + timedelta(minutes=end - start // DAY * DAY)
+                for fold in (0, 1):
+                    candidates.add(wall.replace(tzinfo=zone, fold=fold).astimezone(UTC))
+        after = sorted(c for c in candidates if moment < c <= horizon)
+        return next((c for c in after if not self.is_open(c)), None)
+
 
 def _clock_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
     """The instants in (start, end] at which `zone`'s offset changes, to the second."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -14,7 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 
 from bot.core import _ as catalog_text
-from bot.core import current_language, escape_markdown, zone_label
+from bot.core import current_language, escape_markdown, ngettext, zone_label
 from cogs.crisis.answer import EmergencyNumber
 from cogs.crisis.directory import CATEGORIES, COUNTRIES, Contact, Entry
 from cogs.crisis.hours import ALWAYS, hours_or_none
@@ -150,12 +150,17 @@ OPEN, UNKNOWN, CLOSED = "open", "unknown", "closed"
 class Reach:
     """Whether a line can be reached at one moment.
 
-    `state` is OPEN (a way to reach it is open), CLOSED (every way is closed; `opens` is the
-    next instant, aware UTC, at which one opens) or UNKNOWN (some hours are free text, which
-    is never read as open or closed)."""
+    `state` is OPEN (a way to reach it is open; `closes` is the instant, aware UTC, at which
+    the last open way closes, None for 24/7), CLOSED (every way is closed; `opens` is the
+    next instant, aware UTC, at which one opens) or UNKNOWN (some hours are free text or not
+    given, which is never read as open or closed)."""
 
     state: str
     opens: datetime | None = None
+    closes: datetime | None = None
+
+
+CLOSING_SOON = timedelta(minutes=15)
 
 
 def contact_reach(contact: Contact, country: str, now: datetime) -> Reach:
@@ -164,32 +169,42 @@ def contact_reach(contact: Contact, country: str, now: datetime) -> Reach:
     if hours is None:
         return Reach(UNKNOWN)
     if hours.is_open(now):
-        return Reach(OPEN)
+        return Reach(OPEN, closes=hours.next_closing(now))
     return Reach(CLOSED, hours.next_opening(now))
 
 
 def reach(entry: Entry, now: datetime) -> Reach:
-    """The entry's `Reach` at `now` (aware): open when any contact is open; closed, opening
-    at the earliest next opening, only when every contact's hours say closed."""
+    """The entry's `Reach` at `now` (aware): open when any contact is open, until the latest
+    of their closings (None when one is 24/7); closed, opening at the earliest next opening,
+    only when every contact's hours say closed."""
     found = [contact_reach(c, entry.country, now) for c in entry.contacts]
-    if any(r.state == OPEN for r in found):
-        return Reach(OPEN)
+    open_ways = [r for r in found if r.state == OPEN]
+    if open_ways:
+        closings = [r.closes for r in open_ways]
+        return Reach(OPEN, closes=None if None in closings else max(c for c in closings if c))
     if any(r.state == UNKNOWN for r in found):
         return Reach(UNKNOWN)
     opens = [r.opens for r in found if r.opens is not None]
     return Reach(CLOSED, min(opens) if opens else None)
 
 
-_STATE_ORDER = {OPEN: 0, UNKNOWN: 1, CLOSED: 2}
-
-
 def reach_order(
     entries: list[Entry], now: datetime, topic: str | None = None
 ) -> list[tuple[Entry, Reach]]:
-    """`member_order`'s entries with their `Reach` at `now`: open lines first, then those
-    whose hours are free text, then closed ones (each group in `member_order`'s order)."""
+    """`member_order`'s entries with their `Reach` at `now`: lines open 24/7 first, then other
+    open lines by how long they stay open (latest closing first, so one closing within
+    minutes comes last among them), then those whose hours are free text or not given, then
+    closed ones by their next opening (ties in `member_order`'s order)."""
     found = [(e, reach(e, now)) for e in member_order(entries, topic)]
-    return sorted(found, key=lambda pair: _STATE_ORDER[pair[1].state])
+    return sorted(found, key=lambda pair: _reach_key(pair[1]))
+
+
+def _reach_key(found: Reach) -> tuple[int, float]:
+    if found.state == OPEN:
+        return (0, float("-inf") if found.closes is None else -found.closes.timestamp())
+    if found.state == CLOSED:
+        return (2, float("inf") if found.opens is None else found.opens.timestamp())
+    return (1, 0.0)
 
 
 def opens_at(moment: datetime, zone: ZoneInfo) -> str:
@@ -225,14 +240,14 @@ def entry_line(
         if contact.languages != entry.contacts[0].languages:
             way += f" ({language_names(contact.languages)})"
         if contact.hours != entry.contacts[0].hours:
-            way += f" ({_hours_text(contact, entry.country, now)})"
+            way += f" ({_hours_text(contact, entry.country, now, zone)})"
             if now is not None:
                 found = contact_reach(contact, entry.country, now)
                 if found.state == CLOSED:
                     way += f" ({closed_now(found, zone)})"
         ways.append(way)
     first = entry.contacts[0]
-    details = [_hours_text(first, entry.country, now), language_names(first.languages)]
+    details = [_hours_text(first, entry.country, now, zone), language_names(first.languages)]
     if all(c.free for c in entry.contacts):
         details.append(_("free"))
     if all(c.anonymous for c in entry.contacts):
@@ -251,9 +266,12 @@ def entry_line(
     return line
 
 
-def _hours_text(contact: Contact, country: str, now: datetime | None) -> str:
-    """`open 24/7`; weekly hours as written (`open now` before them when open at `now`);
-    free text the directory cannot read as hours marked as the line's own words."""
+def _hours_text(contact: Contact, country: str, now: datetime | None, zone: ZoneInfo) -> str:
+    """`open 24/7`; weekly hours as written, before them `open until Tue 02:00 CET` (on the
+    reader's `zone`) or `closes in 5 minutes` when open at `now`; free text the directory
+    cannot read as hours marked as the line's own words; no hours at all never read as 24/7."""
+    if not contact.hours.strip():
+        return _("hours not given — check with the line")
     hours = hours_or_none(contact.hours, country)
     if contact.hours == ALWAYS or (hours is not None and hours.always):
         return _("open 24/7")
@@ -261,7 +279,17 @@ def _hours_text(contact: Contact, country: str, now: datetime | None) -> str:
     if hours is None:
         return _("hours: {hours} (check with the line)").format(hours=shown)
     if now is not None and hours.is_open(now):
-        return _("open now ({hours})").format(hours=shown)
+        closes = hours.next_closing(now)
+        if closes is None:
+            return _("open now ({hours})").format(hours=shown)
+        if closes - now <= CLOSING_SOON:
+            left = max(1, int((closes - now).total_seconds()) // 60)
+            return ngettext(
+                "open, closes in {n} minute ({hours})",
+                "open, closes in {n} minutes ({hours})",
+                left,
+            ).format(n=left, hours=shown)
+        return _("open until {when} ({hours})").format(when=opens_at(closes, zone), hours=shown)
     return shown
 
 

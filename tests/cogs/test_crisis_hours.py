@@ -1,9 +1,12 @@
 """A line's opening hours as data: what `crisis now` says about open and closed lines.
 
 The property: for any weekly hours, line zone, member zone and instant, a line shown as open
-is open at that instant, one shown as closed is closed, and the "opens" time it names (on the
-member's clock) is the first instant after now at which it is open, checked against a model
-that reads the wall clock minute by minute.
+is open at that instant, one shown as closed is closed, the "opens" time it names (on the
+member's clock) is the first instant after now at which it is open, and the "open until" time
+(or "closes in N minutes") the first instant after now at which it is closed, checked against a
+model that reads the wall clock minute by minute. The order is 24/7 first, then open lines by
+closing time (latest first), then lines whose hours are not known, then closed lines by next
+opening.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bot.core.zones import country_zones
 from bot.paths import DATA_DIR
 from cogs.crisis import directory, render
 from cogs.crisis.directory import Contact, Entry
-from cogs.crisis.hours import DAYS, HoursError, _clock_changes, hours_or_none, read_hours
+from cogs.crisis.hours import ALWAYS, DAYS, HoursError, _clock_changes, hours_or_none, read_hours
 from tests.harness.console import circlebot
 
 # Zones with summer time north and south, half and quarter hours, a 45-minute summer shift
@@ -38,11 +41,12 @@ ZONES = (
     "Pacific/Kiritimati",
     "Pacific/Pago_Pago",
     "America/Santiago",
+    "Europe/Berlin",
 )
 COUNTRY_OF = {
     zone: next(
         code
-        for code in ("IE", "GB", "US", "CA", "AU", "IN", "NP", "NZ", "KI", "AS", "CL")
+        for code in ("IE", "GB", "US", "CA", "AU", "IN", "NP", "NZ", "KI", "AS", "CL", "DE")
         if zone in country_zones(code)
     )
     for zone in ZONES
@@ -90,6 +94,17 @@ def model_next_opening(groups: list[Group], zone: str, moment: datetime) -> date
     return at
 
 
+def model_next_closing(groups: list[Group], zone: str, moment: datetime) -> datetime | None:
+    """The first whole minute after `moment` at which the line is closed; None when it stays
+    open for 8 days (open all week)."""
+    at = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while model_open(groups, zone, at):
+        at += timedelta(minutes=1)
+        if at - moment > timedelta(days=8):
+            return None
+    return at
+
+
 minutes = st.integers(0, 1439)
 groups = st.lists(
     st.tuples(
@@ -132,6 +147,7 @@ def entry_for(n: int, country: str, hours: str) -> Entry:
     lines=st.lists(st.tuples(groups, st.sampled_from(ZONES)), min_size=1, max_size=3),
     member_zone=st.sampled_from(ZONES),
     now=instants,
+    others=st.lists(st.sampled_from((ALWAYS, "")), max_size=2),
 )
 # Dublin's clocks jump 01:00 -> 02:00 on 2026-03-29: a line opening Sunday 01:30 opens at the
 # jump (01:00 UTC). They go back 02:00 -> 01:00 on 2026-10-25: a line open 00:30-01:30 opens
@@ -140,35 +156,73 @@ def entry_for(n: int, country: str, hours: str) -> Entry:
     lines=[([((6,), 90, 180)], "Europe/Dublin")],
     member_zone="Europe/Dublin",
     now=datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+    others=[],
 )
 @example(
     lines=[([((6,), 30, 90)], "Europe/Dublin")],
     member_zone="America/New_York",
     now=datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
+    others=[],
+)
+# The reviewer's case: open 20:00-02:00 Berlin, two minutes before closing, beside a 24/7 line
+# and a line added without hours.
+@example(
+    lines=[([((0, 1, 2, 3, 4, 5, 6), 1200, 120)], "Europe/Berlin")],
+    member_zone="Europe/Dublin",
+    now=datetime(2026, 11, 30, 0, 58, tzinfo=UTC),
+    others=["", ALWAYS],
 )
 def test_open_and_closed_lines_and_their_next_opening_are_true(
-    lines: list[tuple[list[Group], str]], member_zone: str, now: datetime
+    lines: list[tuple[list[Group], str]], member_zone: str, now: datetime, others: list[str]
 ) -> None:
     entries = [
         entry_for(n, COUNTRY_OF[zone], hours_text(g, zone)) for n, (g, zone) in enumerate(lines)
     ]
+    entries += [entry_for(len(lines) + n, "IE", text) for n, text in enumerate(others)]
     reader = ZoneInfo(member_zone)
     shown = render.reach_order(entries, now)
-    states = [found.state for _e, found in shown]
-    assert states == sorted(states, key=lambda s: s != render.OPEN)  # open lines first
+    keys: list[tuple[int, float]] = []
     for entry, found in shown:
-        g, zone = lines[int(entry.id.split("-")[1])]
+        n = int(entry.id.split("-")[1])
         line = render.entry_line(entry, now=now, zone=reader)
+        if n >= len(lines):  # 24/7, or no hours given: never claimed as 24/7
+            if others[n - len(lines)] == ALWAYS:
+                assert found.state == render.OPEN and "open 24/7" in line
+                keys.append((0, float("-inf")))
+            else:
+                assert found.state == render.UNKNOWN and "open" not in line
+                assert "hours not given — check with the line" in line
+                keys.append((2, 0.0))
+            continue
+        g, zone = lines[n]
         if model_open(g, zone, now):
             assert found.state == render.OPEN and "closed now" not in line
-            assert "open now" in line or "open 24/7" in line
+            closes = model_next_closing(g, zone, now)
+            assert found.closes == closes, (entry.contacts[0].hours, now)
+            if closes is None:
+                assert "open now" in line
+                keys.append((0, float("-inf")))
+                continue
+            keys.append((1, -closes.timestamp()))
+            left = closes - now
+            if left <= timedelta(minutes=15):
+                minutes_left = max(1, int(left.total_seconds()) // 60)
+                assert f"closes in {minutes_left} minute" in line
+            else:
+                assert f"open until {render.opens_at(closes, reader)}" in line
         else:
             opens = model_next_opening(g, zone, now)
             assert found == render.Reach(render.CLOSED, opens), (entry.contacts[0].hours, now)
             assert f"(closed now, opens {render.opens_at(opens, reader)})" in line
             local = opens.astimezone(reader)
             assert f"{local:%H:%M}" in render.opens_at(opens, reader)
-    assert render.none_open(entries, now) == all(not model_open(g, zone, now) for g, zone in lines)
+            keys.append((3, opens.timestamp()))
+    # 24/7 first, then open lines latest closing first, then unknown hours, then closed lines
+    # by next opening
+    assert keys == sorted(keys)
+    assert render.none_open(entries, now) == (
+        ALWAYS not in others and all(not model_open(g, zone, now) for g, zone in lines)
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,3 +367,53 @@ def test_the_reported_console_session(tmp_path: Path) -> None:
     assert "Emergency number in Ireland: 112" in second
     assert none_open.index("Emergency number") < none_open.index("Lines in Ireland")
     assert none_open.count("(closed now, opens Tue 04:00 EST)") == 2
+
+
+ADD = '!crisis add DE "{}" "mental health" https://example.com phone:+49301234{}'
+CLOSING_SOON = f"""\
+{ADD.format("Night line", "56")} hours:"Mon-Sun 20:00-02:00"
+{ADD.format("Day line", "57")} hours:"Mon-Fri 09:00-17:00"
+{ADD.format("New line", "58")}
+:tz ana Europe/Berlin
+@ana !me country DE
+@ana !crisis now
+"""
+
+
+@pytest.mark.parametrize(
+    ("clock", "first", "then"),
+    [
+        # two minutes before the night line closes (01:00 UTC): after the 24/7 line, saying so
+        (
+            "2026-11-30T00:58:00Z",
+            "Night line: call 030 123456. open, closes in 2 minutes",
+            "Day line (closed now, opens Mon 09:00 CET)",
+        ),
+        # Monday 09:30 in Berlin: the day line is open until 17:00 there, after the 24/7 line
+        (
+            "2026-11-30T08:30:00Z",
+            "Day line: call 030 123457. open until Mon 17:00 CET",
+            "Night line (closed now, opens Mon 20:00 CET)",
+        ),
+    ],
+)
+def test_the_reported_closing_times(tmp_path: Path, clock: str, first: str, then: str) -> None:
+    result = circlebot(
+        "console",
+        "--db",
+        str(tmp_path / "c.sqlite3"),
+        "--clock",
+        clock,
+        "--files",
+        str(tmp_path / "files"),
+        stdin=CLOSING_SOON,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    now = replies(result.stdout)[-1]
+    bullets = [line for line in now.splitlines() if line.startswith("  - ")]
+    assert "Telefonseelsorge" in bullets[0] and "open 24/7" in bullets[0]
+    assert first in bullets[1]
+    # a line added without hours is never claimed as 24/7
+    assert "New line: call 030 123458. hours not given — check with the line" in bullets[2]
+    assert then in bullets[3]
