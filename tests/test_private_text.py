@@ -22,7 +22,7 @@ from bot.core.commands import CommandSpec, OptionType
 from tests.harness.app import AppFactory
 from tests.harness.journal import code_in
 from tests.harness.platform import FakePlatform, Said
-from tests.harness.private_text import WORDS, line_for, mistyped
+from tests.harness.private_text import WORD, WORDS, line_for, mistyped, private_groups
 
 PROPERTY = settings(
     max_examples=25,
@@ -241,10 +241,8 @@ async def test_a_mistyped_command_never_leaves_a_members_words_unnoticed(
 @pytest.mark.parametrize(
     "line",
     [
-        "!journal reed zzzzzz",  # another journal command
         "!jurnal list",
         "!me shwo",
-        "!journal wrte",  # the private command meant, but no words after it
     ],
 )
 async def test_other_typos_leave_the_message_alone(app_factory: AppFactory, line: str) -> None:
@@ -339,3 +337,47 @@ async def test_words_glued_to_a_private_command_by_punctuation_are_removed(
         assert f"Did you mean `!{spec.name}`?" in told, (line, told)
         for word in words.split():
             assert word not in public(said) and word not in told, (line, said)
+
+
+@settings(PROPERTY, max_examples=10)
+@given(data=st.data())
+async def test_unknown_words_after_a_private_group_never_stay_in_the_channel(
+    world: tuple[App, FakePlatform], data: st.DataObject
+) -> None:
+    """`!journal find relapsed`, `!journal relapsed last night`: words after the name of a
+    group that keeps members' own words, naming none of its commands, may be the member's
+    own; they go and the member is told privately, with the group's commands."""
+    app, fake = world
+    cogs = {spec.cog for spec in private_commands(app)}
+    groups = private_groups(app.registry.specs, cogs)
+    assert {"journal", "group", "urge", "toolbox", "mydata"} <= set(groups)
+    known = {w for spec in app.registry.specs for p in (spec.path, *spec.aliases) for w in p}
+    lines = [
+        "!journal find relapsed",
+        "!journal lookup relapsed",
+        "!journal note I relapsed",
+        "!journal relapsed last night",
+    ]
+    for group in groups:
+        sub = data.draw(WORD.filter(lambda w: w not in known), label=group)
+        tail = data.draw(st.one_of(st.just(""), WORDS), label="after")
+        lines.append(f"!{group} {sub} {tail}".strip())
+    fake.can_remove = True
+    for line in lines:
+        typed_before = len(fake.typed)
+        said = await fake.say("ana", line)
+        shown, told = public(said), private_to(said, "ana")
+        assert [t.removed for t in fake.typed[typed_before:]] == [True], line
+        for word in line.split()[1:]:
+            assert word not in shown, (line, shown)
+        assert REMOVED in told and "is not a command" in told, (line, told)
+
+
+async def test_unknown_words_naming_no_group_are_left_to_other_bots(
+    app_factory: AppFactory,
+) -> None:
+    """`!search relapsed` names no command of any group: another bot may own `!search`."""
+    _app, fake = await app_factory.on_platform(["general", "journal"])
+    said = await fake.say("ben", "!search relapsed")
+    assert [t.removed for t in fake.typed] == [False]
+    assert said == []

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.core.commands import AutocompleteFn, Choice, CommandSpec
+from bot.core.commands import AutocompleteFn, Choice, CommandSpec, OptionType
 from bot.core.context import CommunityInfo, Context, Responder, system_now
 from bot.core.convert import (
     AmbiguousWords,
@@ -669,6 +669,18 @@ class Dispatcher:
                 and self._meant_private(incoming, body, loose=not exact, dm=True) is not None
             ):
                 resolved = None
+            # ...nor are words that default cannot take after a group keeping members' own
+            # words (`!toolbox relapsed`, its default taking a page number): unknown words.
+            if (
+                resolved is not None
+                and exact
+                and resolved.consumed < len(resolved.spec.path)
+                and len(words) > resolved.consumed
+                and not words[resolved.consumed].isdigit()
+                and not any(o.type is OptionType.STRING for o in resolved.spec.options)
+                and self._in_private_group(incoming, body)
+            ):
+                resolved = None
             if resolved is None:
                 if await self._unknown(incoming, body, prefix, exact=exact):
                     return True
@@ -831,6 +843,14 @@ class Dispatcher:
         # goes first, as for the command itself, then the member is told which command was
         # meant, as after an exact prefix, and what became of the message.
         spec = self._meant_private(incoming, body, loose=not exact)
+        if spec is None and exact and self._in_private_group(incoming, body):
+            # Words after a group that keeps members' own words (`!journal find relapsed`,
+            # `!journal relapsed last night`) that name none of its commands: the bot cannot
+            # tell they are not the member's own, so they go as a private command's would,
+            # and the member is told privately, with the group's commands.
+            left = await _remove_command(incoming)
+            note = removal_note(incoming.place.label, left)
+            return await self._answer_unknown(incoming, ctx, body, prefix, exact=exact, note=note)
         if spec is None:
             return await self._answer_unknown(incoming, ctx, body, prefix, exact=exact)
         left = await _remove_command(incoming)
@@ -895,6 +915,27 @@ class Dispatcher:
                 return spec
         return None
 
+    def _in_private_group(self, incoming: Incoming, body: str) -> bool:
+        """Whether `body`, in a shared place, is a group's name then words that name none of
+        its commands, and the group holds a command of a cog that keeps members' own words (a
+        cog with any `Option.private_text` option: journal, worksheets, privacy...)."""
+        if incoming.place.is_dm:
+            return False
+        specs = self.registry.specs
+        private_cogs = {s.cog for s in specs if s.private_options}
+        words = body.lower().split()
+        for length in range(min(2, len(words) - 1), 0, -1):
+            head = tuple(words[:length])
+            inside = [
+                s
+                for s in specs
+                for p in (s.path, *s.aliases)
+                if len(p) > length and p[:length] == head
+            ]
+            if inside:
+                return any(s.cog in private_cogs for s in inside)
+        return False
+
     @staticmethod
     def _unglued(body: str, typed: Mapping[tuple[str, ...], CommandSpec]) -> str:
         """`body` with a first word that is a command's names run together (`journalwrite`,
@@ -907,11 +948,23 @@ class Dispatcher:
         return body
 
     async def _answer_unknown(
-        self, incoming: Incoming, ctx: Context, body: str, prefix: str, *, exact: bool
+        self,
+        incoming: Incoming,
+        ctx: Context,
+        body: str,
+        prefix: str,
+        *,
+        exact: bool,
+        note: str | None = None,
     ) -> bool:
-        """`_unknown`'s answer: the crisis answer, the group's commands or the nearest name."""
+        """`_unknown`'s answer: the crisis answer, the group's commands or the nearest name;
+        `note` (what became of the member's message) told privately with it."""
         word = body.split()[0]
-        if await self.text_checks.run(ctx, body, Written.command("unknown")):
+        if await self.text_checks.run(
+            ctx, body, Written.command("unknown", private=note is not None)
+        ):
+            if note is not None:
+                await ctx.refuse(note)
             return True
         # A word asking for help (`!help-me`, `!crsis`, `! sos!`) gets the lines themselves;
         # words after a command's own name (`!crisis watch of`) are that group's to answer.
@@ -926,7 +979,10 @@ class Dispatcher:
         if reach is not None:
             await self.run(incoming, reach, rest)
             return True
-        if exact and await self._group_only(incoming, ctx, body, prefix):
+        if exact and await self._group_only(incoming, ctx, body, prefix, note=note):
+            return True
+        if note is not None:
+            await ctx.refuse(note)
             return True
         names = sorted({spec.path[0] for spec in self.registry.specs})
         close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.75)
@@ -944,10 +1000,13 @@ class Dispatcher:
         await ctx.reply(text, ephemeral=True)
         return True
 
-    async def _group_only(self, incoming: Incoming, ctx: Context, body: str, prefix: str) -> bool:
+    async def _group_only(
+        self, incoming: Incoming, ctx: Context, body: str, prefix: str, *, note: str | None = None
+    ) -> bool:
         """`!script` alone lists that group's commands (through `help`); `!script shwo` or
         `!me blah` names the nearest command of the group and the group's commands (those the
-        member may use). False when the first words are no group."""
+        member may use), with `note` after (what became of the member's message). False when
+        the first words are no group."""
         words = body.lower().split()
         specs = self.registry.specs
         group: tuple[str, ...] = ()
@@ -993,6 +1052,8 @@ class Dispatcher:
             )
             if default is not None:
                 await self.run(incoming, default, " ".join(body.split()[depth - 1 :]))
+                if note is not None:
+                    await ctx.refuse(note)
                 return True
         if usable:
             text += " " + _("The `{prefix}{group}` commands are: {names}.").format(
@@ -1001,6 +1062,9 @@ class Dispatcher:
         else:  # none is the member's to use: where to go instead, never an empty list
             text += " " + _("Type `{prefix}help` to see what you can use.").format(prefix=prefix)
             text = " ".join(filter(None, (text, self.crisis_pointer(prefix))))
+        if note is not None:
+            await ctx.refuse(text + " " + note)
+            return True
         await ctx.reply(text, ephemeral=True)
         return True
 

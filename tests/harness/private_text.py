@@ -37,3 +37,11 @@ def mistyped(name: str, how: str) -> str:
     if how == "swapped":
         return name[:-2] + name[-1] + name[-2]
     return name + ":"
+
+
+def private_groups(specs: list[CommandSpec], cogs: set[str]) -> list[str]:
+    """The names of the command groups (`journal`, `group`, `urge`, `toolbox`...) holding a
+    command of one of `cogs`, as typed after the prefix."""
+    return sorted(
+        {" ".join(s.path[:n]) for s in specs if s.cog in cogs for n in range(1, len(s.path))}
+    )
