@@ -974,6 +974,40 @@ def follow_start(rule_text: str, old_start: datetime, new_start: datetime) -> st
     return ";".join(f"{k}={named[k]}" for k, _v in parts)
 
 
+def start_shift(
+    old_rule: str, new_rule: str, old_start: datetime, new_start: datetime
+) -> timedelta:
+    """How far each occurrence of a series moves when its start moves from `old_start` to
+    `new_start` (local wall times): occurrences keep their identity, so a start that lands
+    whole periods later (or earlier) does not carry the dates with it.
+
+    For a DAILY or WEEKLY rule of the same period before and after, the series' days or weeks
+    (weeks from `WKST`, Monday unless named) stay where they were: the shift is the change of
+    time of day, plus the change of weekday within the week (WEEKLY), plus whatever part of a
+    period with INTERVAL > 1 the start moved by (whole periods removed, toward zero). A time
+    change alone on a daily series moves each date's meeting on that same date. Other rules,
+    and a one-off, shift by the whole difference. Shape: a signed `timedelta`."""
+    whole = new_start - old_start
+    old_simple = _simple(old_rule) if old_rule else None
+    new_simple = _simple(new_rule) if new_rule else None
+    if (
+        old_simple is None
+        or new_simple is None
+        or (old_simple.weekly, old_simple.interval, old_simple.wkst)
+        != (new_simple.weekly, new_simple.interval, new_simple.wkst)
+    ):
+        return whole
+    unit = 7 if old_simple.weekly else 1  # days in one unit (a week, or a day)
+
+    def unit_start(at: datetime) -> date:
+        back = (at.weekday() - old_simple.wkst) % 7 if unit == 7 else 0
+        return at.date() - timedelta(days=back)
+
+    units = (unit_start(new_start) - unit_start(old_start)).days // unit
+    periods = abs(units) // old_simple.interval * (1 if units >= 0 else -1)
+    return whole - timedelta(days=unit * old_simple.interval * periods)
+
+
 def kept_days(rule_text: str, new_start: datetime) -> str | None:
     """What the member is told when a series' start moved to a day its rule does not name
     (after `follow_start`): the days the rule keeps, when the first meeting now is, and how to

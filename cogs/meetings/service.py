@@ -943,11 +943,15 @@ class MeetingService:
 
         They are keyed by an occurrence's planned local wall time, so a new series start would
         leave them naming times that no longer occur: a cancelled date would be announced again
-        and an RSVP's reminder dropped. Each key shifts by the same amount as the start when the
+        and an RSVP's reminder dropped. Occurrences keep their identity: each key shifts by
+        `recurrence.start_shift` (the new time of day and weekday, never whole periods: a start
+        edited to a week later does not carry a cancelled date, or an RSVP, a week on) when the
         edited rule has an occurrence there; other keys stay as they were. Where a shifted key
         meets one that stayed, the shifted one wins (the other is removed).
         """
-        shift = draft.start_local - view.start_local
+        shift = recurrence.start_shift(
+            view.rrule, draft.rrule, view.start_local, draft.start_local
+        )
         if not shift:
             return
         edited = replace(

@@ -436,29 +436,48 @@ class DeliveryMachine(RuleBasedStateMachine):
             channel=view.channel,
         )
         draft = self.service.validate(draft)
+        # Cancellations, moves and occurrence RSVPs keep their occurrence: a one-off's date
+        # follows the start; a daily series' dates stay the same dates (every `every` days:
+        # they move by the part of a period the start moved by) at the new time of day. A
+        # date before the new start is no longer in the series: its key stays as it was.
+        old_start, new_start = state.start_local, draft.start_local
+        if state.daily:
+            days = (new_start.date() - old_start.date()).days
+            days -= state.every * int(days / state.every)  # whole periods, toward zero
+
+        def shifted(key: str) -> str:
+            old = datetime.fromisoformat(key)
+            if not state.daily:
+                return local_key(old + (new_start - old_start))
+            same = datetime.combine(old.date() + timedelta(days=days), new_start.time())
+            return local_key(same) if same >= new_start else key
+
+        def starts(key: str) -> datetime | None:
+            """Aware UTC start of a date the edited series still has (None: gone)."""
+            naive = datetime.fromisoformat(key)
+            if state.daily and naive < new_start:
+                return None
+            return naive.replace(tzinfo=ZoneInfo(state.zone)).astimezone(UTC)
+
         # Who is told: a series RSVP when the series' time changed (a one-off's: when its one
         # date was neither moved nor cancelled, which keeps it where it was), and an RSVP to a
-        # date to come that was neither moved nor cancelled.
+        # date to come, neither moved nor cancelled, that now starts at another time or is gone.
         before = state.future(self.clock.now())
         told = set()
         one_off_date = local_key(state.start_local)
+        kept = {*state.changes, *state.off}
         for person, keys in self.model.rsvped(meeting_id).items():
             if state.cancelled:
                 break
             if "" in keys:
-                if state.daily or one_off_date not in {*state.changes, *state.off}:
+                if state.daily or one_off_date not in kept:
                     told.add(person)
-            elif any(k in before and k not in {*state.changes, *state.off} for k in keys):
+            elif any(
+                k in before and k not in kept and starts(shifted(k)) != before[k] for k in keys
+            ):
                 told.add(person)
         self.run(self.service.update(view, "fake:ana", draft))
-        # cancellations, moves and occurrence RSVPs follow the start: every shifted key is
-        # an occurrence of the edited meeting here (one-off or daily, shifted as a whole)
-        delta = draft.start_local - state.start_local
-        state.start_local = draft.start_local
-
-        def shifted(key: str) -> str:
-            return local_key(datetime.fromisoformat(key) + delta)
-
+        state.start_local = new_start
         state.changes = {shifted(k): moved for k, moved in state.changes.items()}
         state.off = {shifted(k) for k in state.off}
         self.model.rsvps = {
