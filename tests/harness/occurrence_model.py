@@ -233,8 +233,8 @@ class OccurrenceMachine(RuleBasedStateMachine):
     @rule(shift=st.sampled_from([30, -30, 60]))
     def edit(self, shift: int) -> None:
         """The series' time changes before its first date (same day): every date keeps its
-        move, its cancellation and Ben's RSVP. (An edit that also moves the series' first date to a later one: see
-        tests/cogs/test_meetings_edit_keeps_dates.py.)"""
+        move, its cancellation and Ben's RSVP. (An edit that also moves the series' first
+        date to a later one: tests/cogs/test_meetings_edit_keeps_dates.py.)"""
         ahead = [d for d in self.dates if d.original > self.now()]
         if not ahead or ahead[0] is not self.dates[0]:
             return
