@@ -308,3 +308,69 @@ def test_lookalikes_stored_before_keep_their_names_and_newer_ones_are_refused(
     assert cat is None
     assert ben_refused is not None and "looks the same" in ben_refused
     assert ben_after == "Rivеr"
+
+
+NUMBER_WORDS = ["one", "two", "three", "Four", "TEN"]
+
+
+@st.composite
+def list_imitation(draw: st.DrawFn) -> str:
+    """A name that imitates a line of the bot's numbered lists: "1. member 3", "name (you)",
+    "Ana (2)", "you", "member #2", "Member One", "m3mber 2"."""
+    base = draw(st.sampled_from(["name", "Ana", "River", "Wren Quill", "x"]))
+    n = draw(st.integers(1, 99))
+    number = draw(st.one_of(st.just(str(n)), st.sampled_from(NUMBER_WORDS)))
+    member = draw(st.sampled_from(["member", "Member", "MEMBER", "m3mber", "MeMbEr"]))
+    label = f"{member} {draw(st.sampled_from(['', '#', '-', '.']))}{number}"
+    marker = draw(st.sampled_from(["(you)", f"({n})", "( You )", "(YOU)"]))
+    forms = [
+        f"{n}{draw(st.sampled_from(['.', ')']))} {draw(st.sampled_from([base, label]))}",
+        f"{base} {marker}",
+        f"{base} {label}",
+        label,
+        draw(st.sampled_from(["you", "You", "me", "ME", "myself", "you!", "(you)"])),
+    ]
+    return draw(variant(draw(st.sampled_from(forms)), invisible=False))
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(name=list_imitation())
+def test_a_name_imitating_list_structure_or_the_reader_marker_is_refused(
+    service: Service, name: str
+) -> None:
+    """A queue reads "Hands up: 1. member 1, 2. Wren, 3. member 2 (you)."; a pseudonym that
+    imitates its numbers, "(you)"/"(2)" markers or "member N" labels (punctuated, spelt out,
+    look-alike letters) is refused with why, and the member keeps the name they had."""
+    here = service.community()
+    assert service.choose(here, "ana", "Wren Quill") is None
+    refusal = service.choose(here, "ana", name)
+    assert refusal is not None and "not changed" in refusal, name
+    assert service.pseudonym(here, "ana") == "Wren Quill"
+
+
+def test_the_reviewers_list_imitations_are_refused_and_plain_names_still_fine(
+    service: Service,
+) -> None:
+    here = service.community()
+    for who, name in {
+        "ben": "name (you)",
+        "cat": "name member #2",
+        "dan": "1. member 3",
+        "eve": "you",
+        "gus": "Member One",
+        "hal": "m3mber 2",
+        "ivy": "ana (you)",
+        "jon": "2) Wren",
+    }.items():
+        refusal = service.choose(here, who, name)
+        assert refusal is not None and "not changed" in refusal, (name, refusal)
+        assert service.pseudonym(here, who) is None
+    for who, name in {"kim": "Ana (Bea)", "lee": "Seven", "max": "Мария", "ned": "Ann 2"}.items():
+        assert service.choose(here, who, name) is None, name
+        assert service.pseudonym(here, who) == name

@@ -159,12 +159,84 @@ def _is_number(key: str) -> bool:
     return bool(key) and all(c in digits for c in key)
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+}
+
+
+@cache
+def _number_word_keys() -> tuple[dict[str, str], re.Pattern[str]]:
+    """(look-alike key of a spelt-out number -> key of its digits, pattern matching them)."""
+    keys = {lookalike_key(w): lookalike_key(d) for w, d in _NUMBER_WORDS.items()}
+    return keys, re.compile("|".join(map(re.escape, sorted(keys, key=len, reverse=True))))
+
+
+_LEET = str.maketrans("013457", "oleast")
+# "1. ", "2) ", "(you)", "(2)": the structure of the bot's own numbered lists.
+_LIST_NUMBER = re.compile(r"^\W*\d[\d\s]*[.)]")
+_PARENTHESISED = re.compile(r"\(([^()]*)\)")
+_READER_WORDS = ("you", "me", "myself")
+
+
+def _structure_refusal(name: str) -> str | None:
+    """Why `name` imitates the structure of a list the bot writes ("1. ", "(you)", "(2)", a
+    lone "you"), or None."""
+    text = unicodedata.normalize("NFKC", name)
+    reader = {lookalike_key(w) for w in _READER_WORDS}
+    inner = [lookalike_key(m) for m in _PARENTHESISED.findall(text)]
+    if (
+        _LIST_NUMBER.match(text)
+        or any(k in reader or _is_number(k) for k in inner)
+        or lookalike_key(re.sub(r"[\W_]+", "", text)) in reader
+    ):
+        return _(
+            "A pseudonym cannot look like part of a list I write (such as \u201c1.\u201d, "
+            "\u201c(you)\u201d or \u201c(2)\u201d) or be \u201cyou\u201d or \u201cme\u201d. "
+            "Your pseudonym was not changed; please pick another."
+        )
+    return None
+
+
+def _plain_key(name: str) -> str:
+    """`lookalike_key` of `name` with punctuation dropped and number words as digits
+    ("Member One" and "member #1" both read "member1")."""
+    joined = "".join(_WORD.findall(unicodedata.normalize("NFKC", name).replace("_", " ")))
+    # Spelt-out numbers wherever they are (spaces may split them: "tw o"); only a whole
+    # "member N" reading is refused, so "Simone" reading "sim1" here refuses nothing.
+    words, pattern = _number_word_keys()
+    return pattern.sub(lambda m: words[m[0]], lookalike_key(joined))
+
+
 def pseudonym_refusal(name: str) -> str | None:
     """Why `name` cannot be a pseudonym because it reads as one of the bot's own labels for a
     person (`LABELS`, `NUMBERED`) or as staff (`STAFF_WORDS`), in any interface language
-    (`available_languages`), compared by `lookalike_key`; None when it can be one. The reason is
+    (`available_languages`), compared by `lookalike_key` and, for "member N", also with
+    punctuation dropped, spelt-out numbers as digits and 0/1/3/4/5/7 read as letters; or because
+    it imitates the bot's numbered lists ("1. ", "(you)", "(2)", a lone "you"/"me"/"myself");
+    None when it can be one. The reason is
     in the current language and says that nothing changed."""
+    structure = _structure_refusal(name)
+    if structure:
+        return structure
     key = lookalike_key(name)
+    plain = _plain_key(name)
     visible = "".join(c for c in name if unicodedata.category(c) != "Cf")
     parts = _WORD.findall(visible)
     # Every run of consecutive words read together, so "mo d" is "mod" as much as "mod" is.
@@ -174,16 +246,20 @@ def pseudonym_refusal(name: str) -> str | None:
         for j in range(i + 1, len(parts) + 1)
     }
     words.add(key)
+    # "name member #2": a numbered label at the end of a name reads as a second person.
+    plain_parts = _WORD.findall(unicodedata.normalize("NFKC", visible).replace("_", " "))
+    runs = {_plain_key(" ".join(plain_parts[i:])) for i in range(len(plain_parts))}
     for language in available_languages():
         fixed, patterns, staff = _reserved(language)
         numbered_label = any(
-            key.startswith(before)
-            and key.endswith(after)
-            and len(key) > len(before) + len(after)
-            and _is_number(key[len(before) : len(key) - len(after)])
+            k[: len(before)].translate(_LEET) == before.translate(_LEET)
+            and k.endswith(after)
+            and len(k) > len(before) + len(after)
+            and _is_number(k[len(before) : len(k) - len(after)])
             for before, after in patterns
+            for k in (key, plain, *runs)
         )
-        if key in fixed or numbered_label:
+        if key in fixed or plain in fixed or numbered_label:
             return _(
                 "That reads like a word I use for people without a name (such as "
                 "\u201ca member\u201d or \u201cmember 2\u201d), so others could take it for "
