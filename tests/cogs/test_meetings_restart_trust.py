@@ -113,12 +113,12 @@ def test_a_renamed_facilitator_is_named_after_a_restart() -> None:
     machine = DeliveryMachine()
     try:
         machine.schedule(ahead=6, zone="UTC", daily=False)
-        machine.rename("Sunny Facilitator")
+        machine.rename("Sunny Harbour")
         machine.restart_after(0)
         machine.run(machine.app.scheduler.advance(timedelta(hours=2)))
         posts = [d.text for d in machine.platform.log if not d.target.is_dm]
         assert posts, "nothing was announced"
-        assert all("Sunny Facilitator" in text for text in posts), posts
+        assert all("Sunny Harbour" in text for text in posts), posts
     finally:
         machine.teardown()
 
