@@ -10,7 +10,10 @@ Text and phrases go through the same steps for each language, so a phrase is wri
 
 1. case and accents are dropped and apostrophes split words ("Don't" = "don t", "j'ai" =
    "j ai", "müde" = "mude"); each language's rewrites below join them again;
-2. repeated letters are squeezed to one ("diiie" = "die", "kill" = "kil");
+2. repeated letters are squeezed to one ("diiie" = "die", "kill" = "kil"), except that an
+   everyday word is not squeezed into a different short phrase word (two letters up to
+   `FUZZY_MIN_LETTERS`) unless a phrase writes it that way: "odd" stays "odd", not
+   the abbreviation "od" (overdose), while "diiie", not an everyday word, is still "die";
 3. a word that is in none of the seven languages' everyday vocabulary (wordfreq's Zipf
    frequency below `COMMON_ZIPF`) and lies one edit (insert, delete, substitute or swap two
    neighbours: rapidfuzz's OSA distance) from a phrase word of at least `FUZZY_MIN_LETTERS`
@@ -452,6 +455,19 @@ class _Language:
                 if key in self._vocab and len(key) >= FUZZY_MIN_LETTERS:
                     self._unsqueezed[_strip_accents(word)] = key
         self._unsqueezed_targets = sorted(self._unsqueezed)
+        # Every word as the lists write it (accents dropped, not squeezed): an everyday word
+        # that squeezes into a short phrase word counts only when written so ("ill" = "i will").
+        self._written = frozenset(
+            _strip_accents(w)
+            for text in (
+                *self._all_patterns(plist),
+                *plist.rewrite,
+                *plist.person,
+                *plist.name_words,
+                *plist.link_words,
+            )
+            for w in _words(text, _NOT_WORD)
+        )
         self._spellings: dict[str, list[str]] = {}  # key -> the words written in patterns
         for raw, key in self._unsqueezed.items():
             self._spellings.setdefault(key, []).append(raw)
@@ -480,6 +496,12 @@ class _Language:
         """A typo of a phrase word read as that word; any other word unchanged.
 
         Raises `NeedsLookup` when `lookup` is False and the word needs the fuzzy search."""
+        if key in self._vocab and 2 <= len(key) < FUZZY_MIN_LETTERS:
+            # Squeezing is an edit too: an everyday word ("odd") is not read as a different short
+            # phrase word ("od", overdose) that no phrase writes that way.
+            typed = _strip_accents(word)
+            if typed != key and typed not in self._written and is_common_word(word):
+                return typed
         if key in self._vocab or is_common_word(word):
             return key
         if len(key) < FUZZY_MIN_LETTERS:

@@ -6,12 +6,14 @@ slang, typos, idioms); the same numbers are printed by benchmarks/crisis_phrases
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from wordfreq import zipf_frequency
 
 from benchmarks.crisis_phrases import (
     FALSE_POSITIVE_GOAL,
@@ -139,7 +141,13 @@ def test_case_accents_and_stretched_letters_do_not_matter(
     letters = [i for i, c in enumerate(text) if c.isalpha()]
     i = data.draw(st.sampled_from(letters))
     n = data.draw(st.integers(2, 5))
-    variants.append(text[:i] + text[i] * n + text[i + 1 :])
+    stretched = text[:i] + text[i] * n + text[i + 1 :]
+    # A word stretched into another everyday word ("od" into "odd") is that word, not emphasis;
+    # one letter stretched ("II") is still the letter.
+    word = next(m for m in re.finditer(r"\w+", stretched) if m.start() <= i < m.end())
+    was = text[word.start() : word.end() - n + 1]
+    assume(len(was) < 2 or not is_common_word(word.group().casefold()))
+    variants.append(stretched)
     for variant in variants:
         again = d.detect(variant)
         assert again is not None and kind in again.kinds, variant
@@ -274,3 +282,66 @@ def test_a_broken_phrase_file_is_reported_line_by_line(tmp_path: Path) -> None:
     assert any("xx.toml: suicide phrase '(open'" in p for p in problems)
     assert any("unknown key(s) mood" in p for p in problems)
     assert any(p.startswith("yy.toml") for p in problems)
+
+
+# Short abbreviations in the lists and everyday English words one edit from them ("odd" is "od"
+# with a letter doubled; squeezing repeated letters once read it as "od", overdose).
+ABBREVIATIONS = ("od", "kms")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every string one insert, delete, substitute or neighbour swap from `word`."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + c + b for a, b in splits for c in _LETTERS}
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    )
+
+
+NEIGHBOURS = sorted(
+    w
+    for w in set().union(*(_one_edit(a) for a in ABBREVIATIONS)) | {"odd", "ode", "old", "god"}
+    if 2 <= len(w) <= 5 and w not in ABBREVIATIONS and zipf_frequency(w, "en") >= 3.0
+)
+ORDINARY = ("I feel {} today", "what {} weather", "{}", "my name is {}", "took an {} photo")
+
+
+def test_everyday_words_next_to_an_abbreviation_include_the_reported_one() -> None:
+    assert "odd" in NEIGHBOURS and len(NEIGHBOURS) >= 10
+
+
+@SETTINGS
+@given(st.sampled_from(NEIGHBOURS), st.sampled_from(ORDINARY), st.booleans())
+def test_an_everyday_word_one_edit_from_an_abbreviation_is_not_read_as_it(
+    word: str, template: str, capital: bool
+) -> None:
+    text = template.format(word.capitalize() if capital else word)
+    assert detector().detect(text) is None, text
+    assert detector().detect_without_lookup(text) in ((True, None), (False, None)), text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("took an od last night", Concern.MEDICAL_EMERGENCY),
+            ("I think he OD'd", Concern.MEDICAL_EMERGENCY),
+            ("my brother is od", Concern.MEDICAL_EMERGENCY),
+            ("honestly kms", Concern.SUICIDE),
+            ("i should just kms", Concern.SUICIDE),
+        ]
+    ),
+    st.booleans(),
+)
+def test_the_abbreviations_themselves_still_count(case: tuple[str, Concern], upper: bool) -> None:
+    text, kind = case
+    found = detector().detect(text.upper() if upper else text)
+    assert found is not None and kind in found.kinds, text
+
+
+def test_the_reported_odd_messages_get_nothing() -> None:
+    for text in ("I feel odd today", "what odd weather", "Odd", 'the "Odd line"'):
+        assert detector().detect(text) is None, text
