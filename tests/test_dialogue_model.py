@@ -8,7 +8,7 @@ rule "nothing the member wrote is dropped unless they ask and say `yes` to a que
 and a word to leave is never an answer unless quoted" says what must be kept after every
 message and what the finished dialogue must hand to its owner.
 
-Found by a tester: `cancel` sent in reply to a meeting reminder deleted a paused worksheet
+Found in use: `cancel` sent in reply to a meeting reminder deleted a paused worksheet
 unasked, and `stop`, `quit` or `exit` typed to leave were saved as private answers.
 """
 

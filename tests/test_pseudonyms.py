@@ -1,7 +1,7 @@
 """Pseudonyms cannot pass for someone else: not for another member by a look-alike spelling,
 not for one of the bot's own words for people, not for staff.
 
-The tester's case: "Rivеr" (Cyrillic е) beside "River", and "a volunteer facilitator",
+A newcomer's case: "Rivеr" (Cyrillic е) beside "River", and "a volunteer facilitator",
 "a member", "a former member", "Moderator team", "Member 2" were all accepted as pseudonyms,
 so a speaking queue could read "a volunteer facilitator raised a hand" for a member.
 Mechanism: `MemberService.set_pseudonym` checked only length, control characters and the
@@ -208,7 +208,7 @@ def test_no_spelling_of_a_label_of_the_bot_or_a_staff_word_is_a_pseudonym(
     assert service.pseudonym(here, "ana") == "Wren Quill"
 
 
-def test_the_testers_names_are_refused_with_why_and_nothing_changes(service: Service) -> None:
+def test_a_newcomers_names_are_refused_with_why_and_nothing_changes(service: Service) -> None:
     here = service.community()
     assert service.choose(here, "ana", "River") is None
     tried = {
@@ -354,7 +354,7 @@ def test_a_name_imitating_list_structure_or_the_reader_marker_is_refused(
     assert service.pseudonym(here, "ana") == "Wren Quill"
 
 
-def test_the_reviewers_list_imitations_are_refused_and_plain_names_still_fine(
+def test_list_imitations_are_refused_and_plain_names_still_fine(
     service: Service,
 ) -> None:
     here = service.community()

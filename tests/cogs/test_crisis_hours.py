@@ -164,7 +164,7 @@ def entry_for(n: int, country: str, hours: str) -> Entry:
     now=datetime(2026, 10, 25, 0, 45, tzinfo=UTC),
     others=[],
 )
-# The reviewer's case: open 20:00-02:00 Berlin, two minutes before closing, beside a 24/7 line
+# A newcomer's case: open 20:00-02:00 Berlin, two minutes before closing, beside a 24/7 line
 # and a line added without hours.
 @example(
     lines=[([((0, 1, 2, 3, 4, 5, 6), 1200, 120)], "Europe/Berlin")],

@@ -30,7 +30,7 @@ from tests.harness.platform import FakePlatform, Said
 START = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)
 ANSWERS, _problems = load_answers(CRISIS_DIR)
 LANGUAGES = ["en", "es", "de", "fr", "pt", "it", "nl"]
-# Words people put around a call for help, as a tester wrote them (not read from the data).
+# Words people put around a call for help, as newcomers wrote them (not read from the data).
 LEADS = {
     "en": ["someone", "somebody", "please", "hey guys", "anyone", "oh god"],
     "es": ["alguien", "por favor", "dios mío"],

@@ -100,7 +100,7 @@ async def test_the_feed_shows_only_words_the_member_shared(
 async def test_editing_a_shared_entry_in_a_dm_takes_it_out_of_the_feed(
     world: tuple[App, FakePlatform],
 ) -> None:
-    """The tester's steps: the new text never reaches #general; the answer says why."""
+    """A newcomer's steps: the new text never reaches #general; the answer says why."""
     app, fake = world
     code = code_in(await fake.say("ana", "!journal write Day 6, feeling strong", dm=True))
     await fake.say("ana", f"!journal share {code}", dm=True)

@@ -1,6 +1,6 @@
 """A moved date that is cancelled keeps its move: restored, it takes place at the moved time.
 
-A fresh tester moved Wednesday's circle to Thursday 18:00, cancelled it, restored it: the
+A newcomer moved Wednesday's circle to Thursday 18:00, cancelled it, restored it: the
 restore announced Wednesday 19:00 and told Ben (who RSVP'd to Thursday) Wednesday, and
 `restore ... 2026-12-10` (the date the cancel reply itself named) found no cancelled meeting.
 The cancel had replaced the "moved" row with a "cancelled" one, so the move was lost. The

@@ -1,6 +1,6 @@
 """`meeting delete` of a meeting with dates to come or RSVPs asks first.
 
-A fresh tester deleted a whole weekly series with its RSVPs by typing `!meeting delete "Tue
+A newcomer deleted a whole weekly series with its RSVPs by typing `!meeting delete "Tue
 circle"`: no question, no undo, while `cancel` beside it can be taken back. Now the answer says
 what would go for good (how many dates to come, how many RSVPs), how to go ahead
 (`confirm:yes`) and points to `meeting cancel <name> all`, which `restore` undoes; nothing

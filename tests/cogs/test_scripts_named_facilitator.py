@@ -186,7 +186,7 @@ NAMED = """\
 def test_a_member_named_facilitator_runs_the_meetings_script_in_the_console(
     tmp_path: Path,
 ) -> None:
-    """The tester's path: a moderator names a member facilitator with `meeting schedule`;
+    """A newcomer's path: a moderator names a member facilitator with `meeting schedule`;
     they are refused an hour and a half before it, run its script half an hour before, never get a
     moderator's power over the meeting, and stop once `meeting edit` takes them off."""
     run = circlebot(
@@ -368,7 +368,7 @@ SOLO = """\
 def test_the_named_facilitator_of_a_meeting_without_a_script_starts_it_in_the_console(
     tmp_path: Path,
 ) -> None:
-    """The tester's case: Eve, named for `Solo` (no script) and 29 minutes before it, starts
+    """A newcomer's case: Eve, named for `Solo` (no script) and 29 minutes before it, starts
     its script (the default) with `script start`, `script start Solo` and `meeting:Solo`;
     once a second `Solo` is held here, she is asked which."""
     run = circlebot(

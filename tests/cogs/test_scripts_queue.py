@@ -42,7 +42,7 @@ async def open_app(app_factory: AppFactory) -> tuple[App, FakePlatform]:
 
 
 async def test_a_mistapped_back_keeps_the_queue_and_the_speaker(app_factory: AppFactory) -> None:
-    """The tester's case: Back then Next returns to check-in with everyone still waiting."""
+    """A newcomer's case: Back then Next returns to check-in with everyone still waiting."""
     _app, fake = await open_app(app_factory)
     for name, pseudonym in PSEUDONYMS.items():
         await fake.say(name, f"!me name {pseudonym}")

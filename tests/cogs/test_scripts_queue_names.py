@@ -1,6 +1,6 @@
 """Several people in one speaking queue never read the same, and nothing private shows.
 
-The tester's case: members without a pseudonym all read "a member", so nobody, facilitator
+A newcomer's case: members without a pseudonym all read "a member", so nobody, facilitator
 included, could tell whose turn it was. Now a list of people labels each one apart
 (`MemberService.listed_names`): a pseudonym as chosen, else "member N" in the order people
 first took part in the run, kept for the whole run; a later pseudonym that reads like an
@@ -102,7 +102,7 @@ def test_a_queue_never_shows_two_people_alike_nor_an_account(
 async def test_members_without_a_pseudonym_are_told_apart_and_keep_their_number(
     app_factory: AppFactory,
 ) -> None:
-    """The tester's case: three members without a pseudonym and one with one."""
+    """A newcomer's case: three members without a pseudonym and one with one."""
     _app, fake = await app_factory.on_platform(
         ["general", "scripts"], clock=VirtualClock(START), actors={"fran": Tier.FACILITATOR}
     )

@@ -1,10 +1,10 @@
-"""Leaving a worksheet or a journal entry loses nothing the member wrote, as a tester found.
+"""Leaving a worksheet or a journal entry loses nothing the member wrote, as a newcomer found.
 
 `cancel` sent in reply to a meeting reminder threw a paused worksheet away unasked ("Cancelled.
 Nothing from it was kept."); `stop`, `quit` and `exit`, typed to leave, were saved as private
 answers and showed in `!toolbox view` and `!mydata export`; `!worksheet resume cba` said "Too
 many values"; `!worksheet start cost benefit` suggested nothing. The class is proved by
-tests/test_dialogue_model.py; these are the cases as the tester typed them.
+tests/test_dialogue_model.py; these are the cases as a newcomer typed them.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ WORDS = ("alpha", "beta gamma", "calm", "busy", "2", "zeta")
 CONTROLS = ("back", "keep", "skip", "done", "clear", "pause", "resume", "cancel", "help")
 
 
-# Words people type to leave, as a tester and a first-time member typed them, in the languages of
+# Words people type to leave, as first-time members typed them, in the languages of
 # the crisis phrases: each pauses (never an answer), unless written in quotes.
 QUITS = (
     *("stop", "quit", "exit", "end", "leave", "abort", "nevermind", "never mind"),
