@@ -2391,17 +2391,8 @@ class MeetingService:
             ),
             When(occ.start),
             ".",
-            "\n" + _("Where: {where}").format(where=self.where_text(view)),
+            *self._reminder_tail(view, occ),
         ]
-        if occ.note:
-            parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
-        parts.append("\n")
-        parts.extend(
-            fill_parts(
-                _("Stop these with {command}; nobody else sees your RSVP."),
-                {"command": [Command("meeting reminders off")]},
-            )
-        )
         key = item_key(view, occ.key, f"late{rsvp_id}", due)
         return Instead(key, Message.of(*parts), not_after=end)
 
@@ -2413,8 +2404,14 @@ class MeetingService:
             ),
             When(occ.start),
             ".",
-            "\n" + _("Where: {where}").format(where=self.where_text(view)),
+            *self._reminder_tail(view, occ),
         ]
+        return Message.of(*parts)
+
+    def _reminder_tail(self, view: MeetingView, occ: Occurrence) -> list[Part]:
+        """What a reminder and its late note say after the start: where, the date's note,
+        what the member can type in the DM, how to stop reminders."""
+        parts: list[Part] = ["\n" + _("Where: {where}").format(where=self.where_text(view))]
         if occ.note:
             parts.append("\n" + _("Note: {note}").format(note=escape_markdown(occ.note)))
         parts.append("\n")
@@ -2434,7 +2431,7 @@ class MeetingService:
                 {"command": [Command("meeting reminders off")]},
             )
         )
-        return Message.of(*parts)
+        return parts
 
     # --- erasure -------------------------------------------------------------------------
 
