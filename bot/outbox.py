@@ -1539,6 +1539,7 @@ class Outbox:
             ),
             key=lambda item: (item.due_at, item.id),
         )
+        lost_before = report.lost  # sends stopped by `check_lease` count here too
         settler = _Settler(self)
         try:
             # Chunk after chunk, each claimed under leases (module docstring): a chunk
@@ -1557,8 +1558,10 @@ class Outbox:
         finally:
             await settler.flush()
         report.lost += settler.refused
-        if settler.refused:
-            log.warning("%d outbox item(s) left to another process: lease lost", settler.refused)
+        if report.lost > lost_before:
+            log.warning(
+                "%d outbox item(s) left to another process: lease lost", report.lost - lost_before
+            )
         return settler.notes
 
     def _taken(
