@@ -33,13 +33,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from pgqueuer.adapters.drivers.asyncpg import AsyncpgDriver
-from pgqueuer.adapters.persistence.queries import Queries
-from pgqueuer.core.qm import QueueManager
-from pgqueuer.domain.models import Job
+
+if TYPE_CHECKING:
+    # pgqueuer (13 MB resident) is imported where a queue starts, so a process on SQLite,
+    # which never starts one, does not carry it (benchmarks/memory.py).
+    from pgqueuer.adapters.persistence.queries import Queries
+    from pgqueuer.core.qm import QueueManager
+    from pgqueuer.domain.models import Job
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("circlebot.jobs")
@@ -77,6 +80,14 @@ def decode_args(values: list[Any]) -> list[Any]:
         datetime.fromisoformat(v["$dt"]) if isinstance(v, dict) and "$dt" in v else v
         for v in values
     ]
+
+
+def _queries(conn: asyncpg.Connection) -> Queries:
+    """pgqueuer's queries on `conn`."""
+    from pgqueuer.adapters.drivers.asyncpg import AsyncpgDriver
+    from pgqueuer.adapters.persistence.queries import Queries
+
+    return Queries(AsyncpgDriver(conn))
 
 
 def _like_prefix(prefix: str) -> str:
@@ -205,7 +216,7 @@ class JobQueue:
                     await asyncio.sleep(1.0)
                     if conn.is_closed():
                         conn = await self._connect()
-                        queries = Queries(AsyncpgDriver(conn))
+                        queries = _queries(conn)
             if self._ops.empty():
                 self._idle.set()
 
@@ -260,13 +271,15 @@ class JobQueue:
         asyncpg errors when PostgreSQL cannot be reached)."""
         write_conn = await self._connect()
         self._writer = asyncio.create_task(
-            self._write_forever(write_conn, Queries(AsyncpgDriver(write_conn))),
+            self._write_forever(write_conn, _queries(write_conn)),
             name="circlebot-jobs-writer",
         )
         if not work:
             return
         work_conn = await self._connect()
-        qm = QueueManager(Queries(AsyncpgDriver(work_conn)))
+        from pgqueuer.core.qm import QueueManager
+
+        qm = QueueManager(_queries(work_conn))
         qm.entrypoint(ENTRYPOINT, accepts_context=False)(self._execute)
         self._qm = qm
         self._worker = asyncio.create_task(self._work(qm), name="circlebot-jobs-worker")

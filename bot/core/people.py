@@ -19,10 +19,12 @@ import re
 import string
 import unicodedata
 from functools import cache
-
-import icu
+from typing import TYPE_CHECKING
 
 from bot.i18n import N_, _, available_languages, using_language
+
+if TYPE_CHECKING:
+    import icu
 
 # Fixed labels standing for a person, by role; shown with `person_label`.
 LABELS: dict[str, tuple[str, str]] = {
@@ -77,6 +79,10 @@ def numbered(n: int, *, opening: bool = False) -> str:
 
 @cache
 def _checker() -> icu.SpoofChecker:
+    # ICU (11 MB resident) is loaded the first time a name is checked, not by every process
+    # at start (benchmarks/memory.py).
+    import icu
+
     return icu.SpoofChecker()
 
 
