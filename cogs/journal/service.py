@@ -7,6 +7,7 @@ anything a member may not see raises the same `NotFound` as an id that never exi
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import secrets
 import unicodedata
@@ -15,7 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
@@ -468,40 +480,30 @@ class JournalService:
         if not groups:
             raise UserError(_("Tell me what to look for."))
         cap = self.limits.search_count_max
-        mine = JournalEntry.author_key == author
-        word = JournalSearchWord
-        outside = _not_indexed_under(index.key_ids())
+        keys = tuple(sorted(set(index.key_ids())))
         async with self._sessions() as session:
             # The rarest word drives: its rows are read (up to cap + 1 matches), the others are
             # looked up by primary key for each. Counting a word's rows stops at cap + 1 too.
             # One statement counts every word (one word needs no count) and asks whether any
             # entry is not indexed under a configured key (normally none: empty lookups).
-            counts = [
-                select(func.count())
-                .select_from(
-                    select(word.entry_id).where(word.word.in_(sorted(g))).limit(cap + 1).subquery()
-                )
-                .scalar_subquery()
-                for g in (groups if len(groups) > 1 else [])
-            ]
-            probes = [select(JournalEntry.id).where(mine, cond).exists() for cond in outside]
-            first = (await session.execute(select(*counts, *probes))).one()
-            sizes, unindexed = list(first[: len(counts)]), any(first[len(counts) :])
+            # The statements are built once per shape (`_search_statements`) and given the
+            # member and the hashes as parameters.
+            shapes = _search_statements(len(groups), keys, cap, limit)
+            first = (
+                await session.execute(shapes.first, {"author": author, **_hash_params(groups)})
+            ).one()
+            counted = len(groups) if len(groups) > 1 else 0
+            sizes, unindexed = list(first[:counted]), any(first[counted:])
             if sizes:
                 groups = [g for _size, g in sorted(zip(sizes, groups, strict=True), key=_first)]
-            rarest, others = groups[0], groups[1:]
-            matched = list(
-                await session.scalars(
-                    select(word.entry_id)
-                    .where(word.word.in_(sorted(rarest)), *_has_all(word.entry_id, others))
-                    .limit(cap + 1)
-                )
-            )
+            matched = list(await session.scalars(shapes.matched, _hash_params(groups)))
             more = len(matched) > cap
             total = len(matched)
             stale: list[JournalEntry] = []
             if unindexed:  # decrypted and matched here until the journal indexes them again
                 wanted = index.words(text)
+                mine = JournalEntry.author_key == author
+                outside = _not_indexed_under(list(keys))
                 stale = [
                     row
                     for row in await session.scalars(
@@ -514,17 +516,13 @@ class JournalService:
                     if wanted <= index.entry_words(row.title, row.body)
                 ]
                 total += len(stale)
-            newest = (
-                select(JournalEntry)
-                .where(mine)
-                .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
-                .limit(limit)
-            )
             if more:  # common words: the newest entries match, so walk them newest first
-                newest = newest.where(*_has_all(JournalEntry.id, groups))
+                newest = session.scalars(
+                    shapes.newest_common, {"author": author, **_hash_params(groups)}
+                )
             else:
-                newest = newest.where(JournalEntry.id.in_(matched))
-            hits = list(await session.scalars(newest)) + stale
+                newest = session.scalars(shapes.newest_of, {"author": author, "ids": matched})
+            hits = list(await newest) + stale
             hits.sort(key=lambda r: (r.created_at, r.id), reverse=True)
             views = await self._views(session, hits[:limit])
         return SearchResult(list(views), min(total, cap), more or total > cap)
@@ -1142,20 +1140,84 @@ def _first(pair: tuple[int, set[int]]) -> int:
 
 
 def _has_all(
-    entry_id: ColumnElement[int] | InstrumentedAttribute[int], groups: list[set[int]]
+    entry_id: ColumnElement[int] | InstrumentedAttribute[int], groups: Sequence[int]
 ) -> list[ColumnElement[bool]]:
-    """Conditions: the entry `entry_id` has, for every group of hashes, a row with one of them
-    (each a primary-key lookup)."""
+    """Conditions: the entry `entry_id` has, for every group of hashes numbered in `groups`
+    (the expanding parameters `g<number>`, see `_hash_params`), a row with one of them (each a
+    primary-key lookup)."""
     found: list[ColumnElement[bool]] = []
     table: Table = JournalSearchWord.__table__  # type: ignore[assignment]
-    for number, group in enumerate(groups):
+    for number in groups:
         other = table.alias(f"w{number}")  # a Core alias: an ORM one costs more to build
         found.append(
             select(other.c.entry_id)
-            .where(other.c.entry_id == entry_id, other.c.word.in_(sorted(group)))
+            .where(
+                other.c.entry_id == entry_id,
+                other.c.word.in_(bindparam(f"g{number}", expanding=True)),
+            )
             .exists()
         )
     return found
+
+
+def _hash_params(groups: Sequence[set[int]]) -> dict[str, list[int]]:
+    """The parameters `g0`, `g1`, ... of `_search_statements`: each group's hashes, in order."""
+    return {f"g{number}": sorted(group) for number, group in enumerate(groups)}
+
+
+@dataclass(frozen=True)
+class _SearchStatements:
+    """The statements of one search shape (see `JournalService.search`), with parameters
+    `author` (the member's actor key), `g0`...`g<n-1>` (each word's hashes, rarest first after
+    counting) and `ids` (matched entry ids)."""
+
+    first: Select[Any]  # each word's row count (more than one word) and unindexed probes
+    matched: Select[Any]  # entry ids having every word, up to cap + 1
+    newest_common: Select[Any]  # the newest `limit` entries having every word
+    newest_of: Select[Any]  # the newest `limit` of the entries `ids`
+
+
+@functools.lru_cache(maxsize=64)
+def _search_statements(
+    words: int, keys: tuple[int, ...], cap: int, limit: int
+) -> _SearchStatements:
+    """The statements of a search for `words` words with the search keys `keys`: built once
+    per shape, since building a statement with its aliases and EXISTS took longer than running
+    it (benchmarks/journal_search.py)."""
+    word = JournalSearchWord
+    mine = JournalEntry.author_key == bindparam("author")
+    counts = [
+        select(func.count())
+        .select_from(
+            select(word.entry_id)
+            .where(word.word.in_(bindparam(f"g{number}", expanding=True)))
+            .limit(cap + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for number in (range(words) if words > 1 else [])
+    ]
+    probes = [
+        select(JournalEntry.id).where(mine, cond).exists()
+        for cond in _not_indexed_under(list(keys))
+    ]
+    newest = (
+        select(JournalEntry)
+        .where(mine)
+        .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+        .limit(limit)
+    )
+    return _SearchStatements(
+        first=select(*counts, *probes),
+        matched=select(word.entry_id)
+        .where(
+            word.word.in_(bindparam("g0", expanding=True)),
+            *_has_all(word.entry_id, range(1, words)),
+        )
+        .limit(cap + 1),
+        newest_common=newest.where(*_has_all(JournalEntry.id, range(words))),
+        newest_of=newest.where(JournalEntry.id.in_(bindparam("ids", expanding=True))),
+    )
 
 
 async def _index(session: AsyncSession, *rows: JournalEntry) -> None:
