@@ -60,7 +60,7 @@ class Member(Base):
     pseudonym: Mapped[str | None] = mapped_column(String(64), nullable=True)
     pseudonym_folded: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # SHA-256 of how the pseudonym looks (`bot.core.people.stored_key`); None for none, and
-    # for a look-alike stored before migration 0011 (see `MemberService.set_pseudonym`).
+    # for a look-alike stored before migrations 0013/0014 (see `MemberService.set_pseudonym`).
     pseudonym_lookalike: Mapped[str | None] = mapped_column(String(64), nullable=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

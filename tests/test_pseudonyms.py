@@ -9,13 +9,19 @@ first character, and compared names by case alone. Now names are also unique by 
 look (`bot.core.people.lookalike_key`: NFKC, no invisible characters or spaces, no case, UTS #39
 confusables skeleton), and `bot.core.people.pseudonym_refusal` refuses the labels defined in
 `bot.core.people` (the one source of them) and staff words.
+
+Later: "River.", "R-i-v-e-r" and "Rïver" were still accepted beside "River"; the look-alike
+key now also drops decorating punctuation and symbols and the accents on Latin, Greek and
+Cyrillic letters, and migration 0014 computes the stored keys again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -374,3 +380,202 @@ def test_list_imitations_are_refused_and_plain_names_still_fine(
     for who, name in {"kim": "Ana (Bea)", "lee": "Seven", "max": "Мария", "ned": "Ann 2"}.items():
         assert service.choose(here, who, name) is None, name
         assert service.pseudonym(here, who) == name
+
+
+# Letters of one script a reader tells apart, chosen by hand (no two look alike).
+ALPHABETS: dict[str, str] = {
+    "latin": "abcdefghjkpqstuvwxyz",
+    "greek": "αβγδεζηθκλμξπρστφχψω",
+    "cyrillic": "бвгджзиклмнптфцчшщыэюяқңғөұ",
+    "hiragana": "あいうえおかきくけこさしすせそたちつてとなにぬねの",
+    "devanagari": "कखगघचछजझटठडढतथदधनपफबभमयरलवशसह",
+    "arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "hebrew": "אבגדהוזחטיכלמנסעפצקרשת",
+    "hangul": "가나다라마바사아자차카타파하",
+}
+# Punctuation and symbols that only decorate a name.
+DECORATION = [
+    ".",
+    "-",
+    "_",
+    "'",
+    "\u2019",
+    "\u00b7",
+    ",",
+    "*",
+    "~",
+    "/",
+    "\u2014",
+    "\u2605",
+    "\U0001f33b",
+]
+# Combining accents (category Mn): grave, acute, circumflex, tilde, macron, breve, dot above,
+# diaeresis, ring above, double acute, caron, cedilla, ogonek.
+ACCENTS = "\u0300\u0301\u0302\u0303\u0304\u0306\u0307\u0308\u030a\u030b\u030c\u0327\u0328"
+
+
+@st.composite
+def name_and_near_copies(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(a name in one script, the same name decorated, the name with one letter changed).
+
+    The decorated copy has punctuation or symbols put between letters or, for a Latin name,
+    accents on some letters (composed to NFC half the time, as a keyboard writes them)."""
+    script = draw(st.sampled_from(sorted(ALPHABETS)))
+    letters = ALPHABETS[script]
+    name = draw(st.text(alphabet=letters, min_size=2, max_size=8))
+    parts = list(name)
+    if script == "latin" and draw(st.booleans()):
+        for i in sorted(draw(st.sets(st.integers(0, len(parts) - 1), min_size=1)), reverse=True):
+            parts[i] += "".join(draw(st.lists(st.sampled_from(ACCENTS), min_size=1, max_size=2)))
+        copy = "".join(parts)
+        if draw(st.booleans()):
+            copy = unicodedata.normalize("NFC", copy)
+    else:
+        gaps = draw(st.sets(st.integers(1, len(parts) - 1), min_size=1))
+        for i in sorted(gaps, reverse=True):
+            parts.insert(
+                i, "".join(draw(st.lists(st.sampled_from(DECORATION), min_size=1, max_size=3)))
+            )
+        copy = "".join(parts)
+    at = draw(st.integers(0, len(name) - 1))
+    other = draw(st.sampled_from(letters).filter(lambda c: c != name[at]))
+    return name, copy, name[:at] + other + name[at + 1 :]
+
+
+@settings(
+    max_examples=120,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(names=name_and_near_copies())
+def test_punctuation_or_accents_do_not_make_a_taken_name_new_but_another_letter_does(
+    service: Service, names: tuple[str, str, str]
+) -> None:
+    """In any script, a second person cannot take a taken name by putting punctuation or
+    symbols between its letters ("R-i-v-e-r", "River."), nor, in Latin letters, by adding
+    accents ("Rïver"), and keeps the name they had; a name one letter apart is a new name."""
+    name, copy, other = names
+    here = service.community()
+    if service.choose(here, "ana", name) is not None:
+        return  # the name itself is refused (a staff word such as "team"): nothing to copy
+    assert service.choose(here, "ben", "Wren Quill") is None
+    refusal = service.choose(here, "ben", copy)
+    assert refusal is not None and "looks the same" in refusal, (name, copy)
+    assert service.pseudonym(here, "ben") == "Wren Quill"
+    if service.choose(here, "cat", other) is None:
+        assert service.pseudonym(here, "cat") == other
+    else:  # only a name refused for itself ("bot" one letter from "bat")
+        assert service.choose(service.community(), "cat", other) is not None, (name, other)
+
+
+def test_decorated_or_accented_copies_are_refused_and_other_scripts_stay_distinct(
+    service: Service,
+) -> None:
+    here = service.community()
+    assert service.choose(here, "ana", "River") is None
+    for who, name in {
+        "ben": "River.",
+        "cat": "Rïver",
+        "dan": "R-i-v-e-r",
+        "eve": "Ríver",
+        "gus": "Riv\u2019er",
+        "hal": "River \U0001f33b",
+        "ivy": "R.i.v.e.r!",
+    }.items():
+        refusal = service.choose(here, who, name)
+        assert refusal is not None and "looks the same" in refusal, (name, refusal)
+        assert service.pseudonym(here, who) is None
+    # Pairs that differ by a letter, a vowel sign or a voicing mark: both are names.
+    pairs = [
+        ("Rivers", "Riven"),
+        ("カナ", "ガナ"),
+        ("さくら", "さら"),
+        ("אילן", "אלן"),
+        ("देव", "दव"),
+        ("नेहा", "नहा"),
+        ("นิด", "นด"),
+        ("سمير", "سمر"),
+        ("Қайрат", "Кайрат"),
+        ("Θάλεια", "Οάλεια"),
+        ("\u2605", "\u2606"),
+    ]
+    for i, (first, second) in enumerate(pairs):
+        assert service.choose(here, f"p{i}", first) is None, first
+        assert service.choose(here, f"q{i}", second) is None, second
+        assert service.pseudonym(here, f"q{i}") == second
+    # Accents and apostrophes in Greek, Cyrillic and Latin names read as the same name.
+    for first, second in [("Μαρία", "Μαρια"), ("Алёна", "Алена"), ("O'Brien", "OBrien")]:
+        there = service.community()
+        assert service.choose(there, "ana", first) is None, first
+        assert "looks the same" in (service.choose(there, "ben", second) or ""), second
+
+
+def test_keys_stored_before_0014_are_computed_again_and_nobody_is_renamed(
+    tmp_path: Path,
+) -> None:
+    """Migration 0014: keys stored by 0013 did not see punctuation or accents as look-alikes.
+    After it, "River." and "Rïver" stored beside "River" keep their names, the first of them
+    holds the name, and a new "R-i-v-e-r" or "Zoe" (beside a stored "Zoë") is refused."""
+    path = tmp_path / "old.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0013")
+    engine.dispose()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO community (id, platform, platform_id, name, timezone, country, language,"
+        " created_at) VALUES (1, 'fake', 'g1', 'Circle', 'UTC', '', 'en', '2026-01-01 00:00:00')"
+    )
+
+    def old(key: str) -> str:  # the look-alike text 0013 stored, as its SHA-256
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    # "River." first: its new key is the one "River" holds now, which must not clash.
+    for row_id, who, name, key in [
+        (1, "ana", "River.", old("rlver.")),
+        (2, "ben", "River", old("rlver")),
+        (3, "cat", "Rïver", old("rïver")),
+        (4, "dan", "Zoë", old("zoë")),
+    ]:
+        db.execute(
+            "INSERT INTO member (id, community_id, actor_key, pseudonym, pseudonym_folded,"
+            " pseudonym_lookalike, joined_at) VALUES (?, 1, ?, ?, ?, ?, '2026-01-01 00:00:00')",
+            (row_id, f"fake:{who}", name, name.casefold(), key),
+        )
+    db.commit()
+    db.close()
+
+    async def refusal(members: MemberService, who: str, name: str) -> str | None:
+        try:
+            await members.set_pseudonym(1, f"fake:{who}", name)
+        except UserError as error:
+            return str(error)
+        return None
+
+    async def after_migration() -> tuple[list[str | None], list[str | None]]:
+        app = App(make_config(), db_url=f"sqlite+aiosqlite:///{path}")
+        await app.open(migrate=True)
+        try:
+            members = app.members
+            names = [await members.pseudonym(1, f"fake:{w}") for w in ("ana", "ben", "cat", "dan")]
+            refused = [
+                await refusal(members, "eve", "R-i-v-e-r"),
+                await refusal(members, "eve", "Zoe"),
+                await refusal(members, "cat", "Rivér"),
+                await refusal(members, "eve", "Rivers"),
+            ]
+            return names, refused
+        finally:
+            await app.close()
+
+    names, refused = asyncio.run(after_migration())
+    assert names == ["River.", "River", "Rïver", "Zoë"]
+    for text in refused[:3]:
+        assert text is not None and "looks the same" in text
+    assert refused[3] is None
+    db = sqlite3.connect(path)
+    keys = dict(db.execute("SELECT id, pseudonym_lookalike FROM member WHERE id <= 4"))
+    db.close()
+    assert keys == {1: old("rlver"), 2: None, 3: None, 4: old("zoe")}

@@ -7,9 +7,12 @@ service call `person_label`/`numbered` instead of writing the words themselves, 
 added here is at once a word no member can take as a pseudonym (`pseudonym_refusal`).
 
 Two names look the same when their `lookalike_key`s are equal: after NFKC, without invisible
-format characters or white space, without case, and mapped to their Unicode confusables
-skeleton (UTS #39, computed by ICU's spoof checker), so "Rivеr" with a Cyrillic "е", "R i v e r"
-and "ＲＩＶＥＲ" are all "River". Names in any script are fine; only look-alikes are refused.
+format characters, white space or decorating punctuation and symbols, without case, mapped to
+their Unicode confusables skeleton (UTS #39, computed by ICU's spoof checker) and without accents
+on Latin, Greek and Cyrillic letters, so "Rivеr" with a Cyrillic "е", "R i v e r", "R-i-v-e-r",
+"River.", "Rïver" and "ＲＩＶＥＲ" are all "River". Names in any script are fine, and marks that
+make another letter elsewhere (Devanagari vowel signs, Japanese "ガ" against "カ") keep two
+names apart; only look-alikes are refused.
 """
 
 from __future__ import annotations
@@ -115,23 +118,90 @@ def _as_ascii(c: str) -> str:
 def lookalike_key(name: str) -> str:
     """How a name looks whatever its case, for telling two names apart.
 
-    NFKC; invisible format characters (Cf) and white space dropped; each character that looks
-    like an ASCII character (UTS #39 skeleton; Cyrillic "Е", Greek "Μ", fullwidth and
-    mathematical letters) written as that character; case-folded; mapped to its UTS #39
-    confusables skeleton and case-folded again; and "i" written as "l", because a capital
-    I looks like l (so "RlVER" reads as "RIVER", which is "River"). Equal keys mean two names
-    a reader cannot tell apart, or that differ only in case. Erring toward refusing, names
-    that differ only by i against l ("Eli", "Ell") share a key too. Returns "" for a name of
-    nothing visible.
+    Punctuation and symbols (Unicode categories P and S) that do not look like an ASCII letter
+    or digit dropped when the name has a letter or digit ("River.", "R-i-v-e-r", "O’Brien",
+    an emoji beside a name; "|" reads as l and stays); NFKC; invisible format characters (Cf)
+    and white space dropped; each character that looks like an ASCII character (UTS #39
+    skeleton; Cyrillic "Е", Greek "Μ", fullwidth and mathematical letters) written as that
+    character; case-folded; mapped to its UTS #39 confusables skeleton, without the combining
+    marks (Mn) on Latin, Greek and Cyrillic letters ("Rïver", "Алёна", "Μαρία"; `_sheds_marks`)
+    or the strokes of Latin letters ("Łukasz"; `_prototype`), and case-folded again; and "i"
+    written as "l", because a capital I looks like l (so "RlVER" reads as "RIVER", which is
+    "River"). Equal keys mean two names a reader cannot tell apart, or that differ only in
+    case, accents or punctuation. Erring toward refusing, names that differ only by i against
+    l ("Eli", "Ell") share a key too. Returns "" for a name of nothing visible.
     """
+    if any(unicodedata.category(c)[0] in "LN" for c in unicodedata.normalize("NFKC", name)):
+        name = "".join(c for c in name if not _is_decoration(c))
     # Look-alikes of ASCII before NFKC as well as after it: NFKC writes some of them as a
     # letter that looks different (Greek lunate sigma "ϲ", which looks like c, becomes "ς").
     text = unicodedata.normalize("NFKC", "".join(_as_ascii(c) for c in name))
     text = "".join(
         _as_ascii(c) for c in text if unicodedata.category(c) != "Cf" and not c.isspace()
     )
-    text = unicodedata.normalize("NFKC", _skeleton(text.casefold())).casefold()
+    text = unicodedata.normalize("NFKC", _unmarked_skeleton(text.casefold())).casefold()
     return text.replace("i", "l")
+
+
+@cache
+def _is_decoration(c: str) -> bool:
+    """True for punctuation or a symbol that does not look like an ASCII letter or digit
+    ("." "-" "’" "—" "★" an emoji; not "|", which looks like l, nor "¢", like c).
+    Letters are never decoration, even where their skeleton is punctuation (Hebrew yod, Japanese
+    "く")."""
+    if unicodedata.category(c)[0] not in "PS":
+        return False
+    look = unicodedata.normalize("NFD", _skeleton(unicodedata.normalize("NFKC", c)))
+    return not any(a.isascii() and a.isalnum() for a in look)
+
+
+# Scripts whose accents and other combining marks sit on a letter that reads the same without
+# them ("Rïver", "Zoë", "Алёна", "Μαρία"). Elsewhere marks can make the letter itself (Devanagari
+# vowel signs, Japanese dakuten "ガ" against "カ", Arabic and Hebrew points) and are kept.
+_MARKED_SCRIPTS = ("LATIN ", "GREEK ", "CYRILLIC ")
+
+
+@cache
+def _sheds_marks(base: str) -> bool:
+    """True when the combining marks (Mn) written after `base` are dropped from its look-alike
+    key: a Latin, Greek or Cyrillic letter, an ASCII digit, or punctuation or a symbol."""
+    category = unicodedata.category(base)[0]
+    return (
+        (base.isascii() and base.isalnum())
+        or category in "PS"
+        or (category == "L" and unicodedata.name(base, "").startswith(_MARKED_SCRIPTS))
+    )
+
+
+@cache
+def _prototype(c: str) -> str:
+    """The UTS #39 skeleton of one character; for a Latin letter or a symbol, without the
+    marks it brings ("ł" is "l" with a stroke, "ø" "o", "¢" "c"). Greek and Cyrillic letters
+    keep theirs: there a stroke or a descender makes another letter ("θ" is not "ο", Kazakh
+    "қ" is not "к")."""
+    look = _skeleton(c)
+    category = unicodedata.category(c)[0]
+    if category in "PS" or (category == "L" and unicodedata.name(c, "").startswith("LATIN ")):
+        look = "".join(
+            m for m in unicodedata.normalize("NFD", look) if unicodedata.category(m) != "Mn"
+        )
+    return look
+
+
+def _unmarked_skeleton(text: str) -> str:
+    """The UTS #39 skeleton of `text` (NFD, each character's prototype, NFD again), without
+    the combining marks (Mn) written after a letter that sheds them (`_sheds_marks`) and
+    without those a Latin letter's prototype brings (`_prototype`)."""
+    out: list[str] = []
+    sheds = False
+    for c in unicodedata.normalize("NFD", text):
+        if unicodedata.category(c) == "Mn":
+            if not sheds:
+                out.append(_skeleton(c))
+            continue
+        sheds = _sheds_marks(c)
+        out.append(_prototype(c))
+    return unicodedata.normalize("NFD", "".join(out))
 
 
 def stored_key(name: str) -> str:

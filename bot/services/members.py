@@ -521,14 +521,15 @@ class MemberService:
         """Choose (or clear) a pseudonym.
 
         Names are unique per community ignoring case (`fold`) and by how they look
-        (`bot.core.people.stored_key`: spacing, invisible characters, NFKC, UTS #39
-        confusables, case), and none may read as one of the bot's own labels for people or as staff
+        (`bot.core.people.stored_key`: spacing, invisible characters, punctuation and symbols,
+        accents on Latin, Greek and Cyrillic letters, NFKC, UTS #39 confusables, case), and
+        none may read as one of the bot's own labels for people or as staff
         (`bot.core.people.pseudonym_refusal`). Raises UserError, changing nothing, for a name
-        refused. Names stored before look-alikes were compared stay as they are: migration
-        0011 gives the first of a look-alike group (lowest row id) the look-alike key and
-        leaves that key of the others empty, so nobody is renamed; a later look-alike is
-        refused against the first, and someone holding an older look-alike who renames must
-        pick a free name."""
+        refused. Names stored before look-alikes were compared so stay as they are:
+        migrations 0013 and 0014 give the first of a look-alike group (lowest row id) the
+        look-alike key and leave that key of the others empty, so nobody is renamed; a later
+        look-alike is refused against the first, and someone holding an older look-alike who
+        renames must pick a free name."""
         if name is not None:
             name = " ".join(name.split())
             if not name:
