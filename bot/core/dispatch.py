@@ -51,6 +51,12 @@ RefusalHandler = Callable[[Context, str, Message], Awaitable[bool]]
 # A command of the cog -> what a member below its tier is told instead of "Only a {tier} can
 # use ...", or None for that.
 TierRefusal = Callable[[CommandSpec], str | None]
+# (ctx, a command of the cog the member is below the tier of, its option values as given or
+# read from the words; empty when they could not be read) -> the whole refusal for a member
+# whom the command's options name in a way that makes the tier's words wrong or misleading
+# (the meetings cog: one of the meeting's named facilitators, told what they can do there),
+# or None for `TierRefusal`'s words.
+NamedRefusal = Callable[[Context, CommandSpec, Mapping[str, Any]], Awaitable[str | None]]
 # (community id, meeting `#id` or title, actor key) -> whether the person is a named
 # facilitator of that meeting and the meeting is current (the meetings cog decides the window).
 NamedFacilitator = Callable[[int, str, str], Awaitable[bool]]
@@ -81,6 +87,9 @@ class CogHooks:
     switched_off: SwitchedOff | None = None  # admin: a community's cog switches
     refusal: RefusalHandler | None = None  # answers in place of the cog's own refusals
     tier_refusal: TierRefusal | None = None  # its own words for a member below a command's tier
+    # its own words for a member below a command's tier whom the command's options name
+    # (meetings: a named facilitator of the meeting the command changes)
+    named_refusal: NamedRefusal | None = None
     channel_reader: ChannelReader | None = None  # plain chat in community channels
     help_words: HelpWords | None = None  # crisis: words asking for help, in every language
     # meetings: who is named facilitator of a meeting, while it is current
@@ -180,6 +189,7 @@ class Dispatcher:
         self._actions: dict[str, ActionHandler] = {}
         self._refusals: dict[str, RefusalHandler] = {}
         self._tier_refusals: dict[str, TierRefusal] = {}
+        self._named_refusals: dict[str, NamedRefusal] = {}
         self._channel_readers: dict[str, ChannelReader] = {}
         # Hooks the started cogs declared (`CogHooks`), by cog name.
         self._switched_off: dict[str, SwitchedOff] = {}
@@ -268,6 +278,30 @@ class Dispatcher:
         if words is None:
             words = _("Only a {tier} can use `{command}`.")
         return PermissionDenied(words.format(tier=tier_name(spec.tier), command=typed))
+
+    async def _tier_refused(
+        self, ctx: Context, spec: CommandSpec, typed: str, raw: str | Mapping[str, Any]
+    ) -> PermissionDenied:
+        """The refusal for someone below `spec`'s tier who may not run it even as a meeting's
+        named facilitator: the cog's words for whom its options name (`CogHooks.named_refusal`:
+        the meeting's own named facilitator learns what they can do instead), else
+        `_below_tier`'s. The options are read only to choose the words; the command never runs."""
+        hook = self._named_refusals.get(spec.cog)
+        if hook is None or ctx.community is None:
+            return self._below_tier(spec, typed)
+        values: Mapping[str, Any] = {}
+        try:
+            if isinstance(raw, str):
+                values = bind_text(spec, raw, await self._known_values(ctx, spec), [])
+            else:
+                values = dict(raw)
+            words = await hook(ctx, spec, values)
+        except UserError:
+            words = None
+        except Exception:
+            log.exception("the named refusal of %s failed", spec.cog)
+            words = None
+        return self._below_tier(spec, typed) if words is None else PermissionDenied(words)
 
     async def _meeting_of_command(
         self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
@@ -377,7 +411,7 @@ class Dispatcher:
         # runs); which meeting that is needs the options, so that waits for them.
         below = ctx.tier < spec.tier
         if below and not self._may_be_named(spec):
-            raise self._below_tier(spec, typed)
+            raise await self._tier_refused(ctx, spec, typed, raw)
         if not spec.scope.allows(is_dm=ctx.place.is_dm, community_known=ctx.community is not None):
             raise PermissionDenied(_scope_refusal(spec.scope, typed))
         filled: list[str] = []  # options that unnamed words filled, in order
@@ -502,6 +536,8 @@ class Dispatcher:
             self.register_refusal(cog, hooks.refusal)
         if hooks.tier_refusal is not None:
             self._tier_refusals[cog] = hooks.tier_refusal
+        if hooks.named_refusal is not None:
+            self._named_refusals[cog] = hooks.named_refusal
         if hooks.channel_reader is not None:
             self.register_channel_reader(cog, hooks.channel_reader)
         if hooks.help_words is not None:
@@ -520,6 +556,7 @@ class Dispatcher:
         self._switched_off.pop(cog, None)
         self.unregister_refusal(cog)
         self._tier_refusals.pop(cog, None)
+        self._named_refusals.pop(cog, None)
         self.unregister_channel_reader(cog)
         self._help_words.pop(cog, None)
         self._named_facilitator.pop(cog, None)

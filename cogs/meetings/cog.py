@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ from bot.core import (
     parse_duration,
     parse_zone,
     read_wall_time,
+    tier_name,
     zone_label,
 )
 from cogs.meetings import ical, public, recurrence, render
@@ -480,9 +482,14 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         return view
 
     def hooks(self) -> CogHooks:
-        """Say who may change a meeting when a member below a command's tier tries to, and
-        who is a meeting's named facilitator while it is current."""
-        return CogHooks(tier_refusal=self.below_tier, named_facilitator=self.named_facilitator)
+        """Say who may change a meeting when a member below a command's tier tries to (and
+        what a meeting's own named facilitator can do instead), and who is a meeting's named
+        facilitator while it is current."""
+        return CogHooks(
+            tier_refusal=self.below_tier,
+            named_refusal=self.named_below_tier,
+            named_facilitator=self.named_facilitator,
+        )
 
     async def named_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         """Whether `actor_key` is one of the facilitators named for the meeting `meeting`
@@ -516,6 +523,30 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         if spec.tier is Tier.FACILITATOR and MEETING in spec.options:
             return render.not_your_meeting()
         return None
+
+    async def named_below_tier(
+        self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
+    ) -> str | None:
+        """What a member below `spec`'s tier is told when they are one of the facilitators
+        named for the meeting its `meeting` names (at any time, current or not): the command
+        needs the tier, and as that meeting's named facilitator they can run its script, with
+        its step timer and speaking queue, around its times. Not `below_tier`'s words, which
+        read as if being one of its facilitators were enough. None for anyone else, and for
+        someone holding the facilitator tier (refused a moderator's command: the tier's words
+        are plain)."""
+        meeting = values.get("meeting")
+        named = any(o.name == "meeting" for o in spec.options)
+        if ctx.community is None or ctx.tier >= Tier.FACILITATOR or not named:
+            return None
+        if not isinstance(meeting, str) or not meeting.strip():
+            return None
+        if not await self.is_facilitator(ctx.community.id, meeting.strip(), ctx.actor.key):
+            return None
+        return render.named_facilitator_below_tier(
+            command=" ".join(ctx.responder.command_words(spec.path)),
+            tier=tier_name(spec.tier),
+            start=ctx.spell(("script", "start")),
+        )
 
     async def _announce_place(self, ctx: Context, place: Place) -> Place:
         """A channel of this community where the bot can post announcements."""

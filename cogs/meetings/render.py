@@ -497,6 +497,17 @@ def not_your_meeting() -> str:
     return _("Only a moderator or one of this meeting's facilitators can change it.")
 
 
+def named_facilitator_below_tier(command: object, tier: object, start: object) -> str:
+    """A meeting's named facilitator, without the facilitator role, refused a command on that
+    meeting that needs a tier: what the command needs and what they can do instead."""
+    return _(
+        "`{command}` needs the {tier} role. As this meeting's named facilitator you can run "
+        "its script, with the step timer and the speaking queue, from an hour before it starts "
+        "until half an hour after it ends: `{start}`. To change the meeting itself, ask a "
+        "moderator."
+    ).format(command=command, tier=tier, start=start)
+
+
 def https_expected() -> str:
     return _("Please give an https link for the location.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -274,11 +274,25 @@ class ScriptsCog(Cog):
         raise NotFound(render.no_script(name=name[:40]) + hint + " " + listed)
 
     async def complete_meeting(self, ctx: Context, partial: str) -> list[Choice]:
-        """The community's coming meetings by title (when the meetings part is on)."""
+        """The meetings by title this member may start a script for (when the meetings part is
+        on): for the facilitator tier the community's coming meetings; for anyone else only
+        those they are named facilitator of that are current (`_runnable`), soonest first."""
         if ctx.community is None or self.meetings is None:
             return []
-        titles = await self.meetings.meeting_titles(ctx.community.id, partial)
-        return [Choice(t[:100]) for t in titles][:25]
+        if ctx.tier >= Tier.FACILITATOR:
+            titles = await self.meetings.meeting_titles(ctx.community.id, partial)
+            return [Choice(t[:100]) for t in titles][:25]
+        needle = partial.strip().casefold().lstrip("#")
+        live = [
+            m
+            for m in await self._scheduled(ctx.community.id)
+            if m.current
+            and not m.cancelled
+            and (not needle or needle in m.title.casefold() or needle == str(m.meeting_id))
+        ]
+        ours = await self._runnable(ctx, live)
+        ours.sort(key=lambda m: (m.start is None, m.start, m.meeting_id))
+        return [Choice(m.title[:100]) for m in ours][:25]
 
     def hooks(self) -> CogHooks:
         """Offer the script names to other cogs' options (a meeting's `script`), and say which
@@ -365,6 +379,15 @@ class ScriptsCog(Cog):
         if here:
             return Meant(script, here[0], here[0].title)
         return Meant(script)
+
+    async def _runnable(
+        self, ctx: Context, meetings: Sequence[ScheduledMeeting]
+    ) -> list[ScheduledMeeting]:
+        """Those of `meetings` the member may start a script for now (`Context.may`): all of
+        them for the facilitator tier, else the current ones they are named facilitator of."""
+        if ctx.tier >= Tier.FACILITATOR:
+            return list(meetings)
+        return [m for m in meetings if await ctx.may(Tier.FACILITATOR, f"#{m.meeting_id}")]
 
     async def _named_for_one(self, ctx: Context, choices: tuple[ScheduledMeeting, ...]) -> str:
         """`#id` of the first of `choices` the member may run as facilitator, else ""."""
@@ -892,19 +915,18 @@ class ScriptsCog(Cog):
             script.strip() if script and script.strip() else None,
             " ".join(meeting.split()) if meeting else None,
         )
-        if meant.choices:
-            if ctx.tier < Tier.FACILITATOR and not await self._named_for_one(ctx, meant.choices):
-                raise PermissionDenied(render.cannot_start())
-            first = meant.choices[0].meeting_id
-            raise UserError(
-                render.which_meeting(
-                    meetings=render.meeting_list(
-                        [(escape_markdown(m.title), m.meeting_id) for m in meant.choices]
-                    ),
-                    command=f"{ctx.prefix}script start meeting:#{first}",
-                )
-            )
+        if meant.choices:  # nothing is guessed; only those this member may run are offered
+            ours = await self._runnable(ctx, meant.choices)
+            if not ours:
+                raise PermissionDenied(render.none_to_start(prefix=ctx.prefix))
+            listed = render.meeting_list([(escape_markdown(m.title), m.meeting_id) for m in ours])
+            command = f"{ctx.prefix}script start meeting:#{ours[0].meeting_id}"
+            if len(ours) == 1:
+                raise UserError(render.which_meeting_yours(meeting=listed, command=command))
+            raise UserError(render.which_meeting(meetings=listed, command=command))
         if not await ctx.may(Tier.FACILITATOR, meant.ref):
+            if meant.ref is None and self.meetings is not None:  # none of theirs is current
+                raise PermissionDenied(render.none_to_start(prefix=ctx.prefix))
             raise PermissionDenied(render.cannot_start())
         if meant.script is None and meant.meeting is not None and meant.meeting.script:
             chosen = await self._scheduled_script(ctx, meant.meeting)

@@ -356,6 +356,16 @@ def cannot_start() -> str:
     )
 
 
+def none_to_start(prefix: object) -> str:
+    """`script start` by someone without the facilitator role, and no meeting here they are
+    named facilitator of is current: nothing was started."""
+    return _(
+        "There's no meeting here you can run now. Only a facilitator, or the meeting's named "
+        "facilitator from an hour before it starts, can start its script here; "
+        "`{prefix}meeting list` shows the meetings and their times."
+    ).format(prefix=prefix)
+
+
 def import_text_and_file() -> str:
     return _("Give the script as text or as a file, not both.")
 
@@ -595,6 +605,15 @@ def meeting_script_gone(
         "started. Start another by name, e.g. `{prefix}script start {default}`, or give "
         "the meeting one with `{prefix}meeting edit #{id} script:NAME`."
     ).format(meeting=meeting, name=name, id=id, default=default, prefix=prefix)
+
+
+def which_meeting_yours(meeting: object, command: object) -> str:
+    """Several meetings could be meant by a `script start`, one of them the member's to run:
+    nothing is started, and only that one is offered."""
+    return _(
+        "More than one meeting could be meant; the one you can run is {meeting}. Nothing was "
+        "started; to start it, type `{command}`."
+    ).format(meeting=meeting, command=command)
 
 
 def which_meeting(meetings: object, command: object) -> str:

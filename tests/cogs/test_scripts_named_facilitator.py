@@ -202,13 +202,19 @@ def test_a_member_named_facilitator_runs_the_meetings_script_in_the_console(
     assert run.returncode == 0, run.stderr
     lines = out.splitlines()
     early = lines.index(next(s for s in lines if "can start its script here" in s))
-    assert "private to sam] Only a facilitator, or the meeting's named facilitator" in lines[early]
+    assert (
+        "private to sam] There's no meeting here you can run now. Only a facilitator, or the "
+        "meeting's named facilitator"
+    ) in lines[early]
     assert "[#general] Welcome and ground rules · step 1 of 7" in out
     assert "Welcome to Circle. I'm Sam, and I'll keep us on track today." in out
     assert "[#general] Check-in · step 2 of 7" in out
     assert "[#general, private to sam] Scripts you can start with !script start NAME:" in out
-    # not a moderator's power: the meeting itself stays
-    assert "[#general, private to sam] Only a moderator or one of this meeting's" in out
+    # not a moderator's power: the meeting itself stays, and sam is told what they can do
+    assert (
+        "[#general, private to sam] meeting delete needs the facilitator role. As this "
+        "meeting's named facilitator you can run its script"
+    ) in out
     assert "Deleted" not in out
     refused = "Only a facilitator or this meeting's named facilitator can steer the script."
     assert f"[#general, private to ana] {refused}" in out
@@ -370,7 +376,7 @@ def test_the_named_facilitator_of_a_meeting_without_a_script_starts_it_in_the_co
 ) -> None:
     """A newcomer's case: Eve, named for `Solo` (no script) and 29 minutes before it, starts
     its script (the default) with `script start`, `script start Solo` and `meeting:Solo`;
-    once a second `Solo` is held here, she is asked which."""
+    once a second `Solo` is held here, she is asked to say it is hers (only hers is offered)."""
     run = circlebot(
         "console",
         "--db",
@@ -386,5 +392,5 @@ def test_the_named_facilitator_of_a_meeting_without_a_script_starts_it_in_the_co
     assert out.count("[#general] Welcome and ground rules · step 1 of 7") == 3
     assert out.count("Welcome to Solo.") == 3
     assert "[#general] Check-in · step 2 of 7" in out
-    asked = "More than one meeting could be meant: Solo (#1), Solo (#2). Nothing was started"
+    asked = "More than one meeting could be meant; the one you can run is Solo (#1). Nothing"
     assert f"[#general, private to eve] {asked}" in out
