@@ -7,7 +7,6 @@ and nothing changes for anyone."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from cogs.meetings import render
-from tests.harness.app import AppFactory
+from tests.harness.app import AppFactory, own_loop
 from tests.harness.console import circlebot
 from tests.harness.db import snapshot
 from tests.harness.platform import FakePlatform
@@ -103,10 +102,8 @@ def test_a_named_facilitator_refused_a_tier_command_on_their_meeting_is_told_wha
     time against its window (before it, during, long after) and each command that needs a tier:
     sam's refusal is the named facilitator's words exactly when sam is named for the meeting
     the command names, else the words before; nothing changes."""
-    loop = asyncio.new_event_loop()
-    factory = AppFactory(tmp_path)
     serial = itertools.count(1)
-    try:
+    with own_loop(tmp_path) as (loop, factory):
         app, fake = loop.run_until_complete(
             factory.on_platform(
                 ["general", "meetings", "scripts"],
@@ -145,9 +142,6 @@ def test_a_named_facilitator_refused_a_tier_command_on_their_meeting_is_told_wha
             )
 
         check()
-    finally:
-        loop.run_until_complete(factory.close())
-        loop.close()
 
 
 async def test_a_facilitator_named_for_the_meeting_keeps_the_moderators_words(

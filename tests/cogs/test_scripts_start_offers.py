@@ -6,7 +6,6 @@ are the same meetings. Nothing is guessed: a start that offers meetings starts n
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from cogs.scripts import render
-from tests.harness.app import AppFactory
+from tests.harness.app import own_loop
 from tests.harness.console import circlebot
 from tests.harness.platform import FakePlatform, Said
 
@@ -96,10 +95,8 @@ def test_script_start_offers_exactly_the_meetings_the_member_may_run(tmp_path: P
     current meeting sam may run, offers exactly the current ones sam may run when several are
     current (never one sam may not run), says plainly when there is none; the `meeting`
     suggestions are exactly those sam may run (without the role)."""
-    loop = asyncio.new_event_loop()
-    factory = AppFactory(tmp_path)
     serial = itertools.count(1)
-    try:
+    with own_loop(tmp_path) as (loop, factory):
         app, fake = loop.run_until_complete(
             factory.on_platform(
                 ["general", "meetings", "scripts"],
@@ -131,9 +128,6 @@ def test_script_start_offers_exactly_the_meetings_the_member_may_run(tmp_path: P
             loop.run_until_complete(example(app, fake, next(serial), meetings=meetings, role=role))
 
         check()
-    finally:
-        loop.run_until_complete(factory.close())
-        loop.close()
 
 
 SCENE = """\

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -159,3 +159,17 @@ async def app_factory(tmp_path: Path) -> AsyncIterator[AppFactory]:
     factory = AppFactory(tmp_path)
     yield factory
     await factory.close()
+
+
+@contextmanager
+def own_loop(directory: Path) -> Iterator[tuple[asyncio.AbstractEventLoop, AppFactory]]:
+    """A new event loop and an `AppFactory` for it, for a hypothesis property whose examples
+    share the apps it builds: `@given` calls the example synchronously, so each runs with
+    `loop.run_until_complete`. The apps and then the loop are closed on leaving."""
+    loop = asyncio.new_event_loop()
+    factory = AppFactory(directory)
+    try:
+        yield loop, factory
+    finally:
+        loop.run_until_complete(factory.close())
+        loop.close()
