@@ -67,6 +67,36 @@ def machine() -> str:
     )
 
 
+def python_speed_seconds() -> float:
+    """Seconds for a fixed piece of pure Python (10 million additions in a loop), least of
+    three: the same code measured on two machines of this kind has differed by 3x, and the
+    absolute goals (seconds, commands per second) move with it, the ratios much less."""
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(all CPU time, time stolen by the host) in clock ticks since boot, from /proc/stat's
+    first line (steal is its eighth value; proc(5)); (0, 0) where there is none."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
+def stolen_percent(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """The share of CPU time the host took from this machine between two `cpu_ticks`."""
+    total, steal = after[0] - before[0], after[1] - before[1]
+    return f"{100 * steal / total:.0f} %" if total > 0 else "unknown"
+
+
 def load() -> str:
     """The 1, 5 and 15 minute load averages (the machine is shared: read numbers with them)."""
     one, five, fifteen = os.getloadavg()
@@ -265,9 +295,14 @@ def main() -> None:
     jobs = options.jobs or (3 if options.quick else 1)
     benches = [b for b in BENCHES if not options.only or b.name in options.only]
     where = machine()
+    speed = python_speed_seconds()
+    ticks_before = cpu_ticks()
     load_before = load()
     measured = commit_measured()
-    print(f"machine: {where}; load average {load_before}", flush=True)
+    print(
+        f"machine: {where}; load average {load_before}; a fixed Python loop took {speed:.2f} s",
+        flush=True,
+    )
     print(f"code measured: {measured}", flush=True)
     rows: list[Row] = []
     notes: list[str] = []
@@ -304,13 +339,14 @@ def main() -> None:
     pool.shutdown()
     text = table(rows)
     load_after = load()
+    stolen = stolen_percent(ticks_before, cpu_ticks())
     print()
     print(text)
     if notes:
         print("\nnumbers without a goal:")
         for line in notes:
             print(f"- {line}")
-    print(f"\nload average before {load_before}, after {load_after}")
+    print(f"\nload average before {load_before}, after {load_after}; CPU time stolen {stolen}")
     if options.no_write or options.only or options.quick:
         return  # RESULTS.md always holds a whole full-size run
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -320,7 +356,10 @@ def main() -> None:
         f"Code measured: commit {measured}  \n"
         f"Run: {stamp}, {met} of {len(rows)} goals met, {jobs} benchmark process(es) at once  \n"
         f"Machine: {where}; load average (1/5/15 min) {load_before} before, {load_after} after "
-        "(a shared machine: other processes ran too)  \n"
+        "(a shared machine: other processes ran too); CPU time stolen by the host during the "
+        f"run: {stolen}  \n"
+        f"Speed: a fixed Python loop (10 million additions, `python_speed_seconds`) took "
+        f"{speed:.2f} s; absolute goals (seconds, commands per second) move with it  \n"
         "Regenerate: `.venv/bin/python -m benchmarks.run_all`, then commit this file alone, so "
         "the commit before it is the code measured. Ratios are measured / goal; comparisons "
         "run their variants interleaved, repeated, and report medians.\n\n"
