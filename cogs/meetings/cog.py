@@ -540,12 +540,27 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             return None
         if not isinstance(meeting, str) or not meeting.strip():
             return None
-        if not await self.is_facilitator(ctx.community.id, meeting.strip(), ctx.actor.key):
+        try:
+            view = await self.service.find(ctx.community.id, meeting.strip())
+        except UserError:  # NotFound, or several meetings match
             return None
+        if ctx.actor.key not in view.facilitators:
+            return None
+        command = " ".join(ctx.responder.command_words(spec.path))
+        now = self.clock.now()
+        coming = self._current(view) or bool(
+            view.occurrences(now, now + timedelta(days=CHOICE_HORIZON_DAYS))
+        )
+        if not coming:  # cancelled or over: no script to offer
+            return render.named_facilitator_nothing_to_run(
+                command=command, tier=tier_name(spec.tier)
+            )
         return render.named_facilitator_below_tier(
-            command=" ".join(ctx.responder.command_words(spec.path)),
+            command=command,
             tier=tier_name(spec.tier),
-            start=ctx.spell(("script", "start")),
+            start=f"{ctx.spell(('script', 'start'))} meeting:#{view.id}",
+            before_minutes=int(FACILITATING_BEFORE.total_seconds() // 60),
+            after_minutes=int(FACILITATING_AFTER.total_seconds() // 60),
         )
 
     async def _announce_place(self, ctx: Context, place: Place) -> Place:

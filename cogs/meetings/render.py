@@ -497,15 +497,34 @@ def not_your_meeting() -> str:
     return _("Only a moderator or one of this meeting's facilitators can change it.")
 
 
-def named_facilitator_below_tier(command: object, tier: object, start: object) -> str:
+def named_facilitator_below_tier(
+    command: object, tier: object, start: object, before_minutes: int, after_minutes: int
+) -> str:
     """A meeting's named facilitator, without the facilitator role, refused a command on that
-    meeting that needs a tier: what the command needs and what they can do instead."""
+    meeting that needs a tier: what the command needs and what they can do instead (run its
+    script from `before_minutes` before an occurrence starts until `after_minutes` after it
+    ends, with `start`, the command that starts it)."""
     return _(
         "`{command}` needs the {tier} role. As this meeting's named facilitator you can run "
-        "its script, with the step timer and the speaking queue, from an hour before it starts "
-        "until half an hour after it ends: `{start}`. To change the meeting itself, ask a "
+        "its script, with the step timer and the speaking queue, from {before} before it "
+        "starts until {after} after it ends: `{start}`. To change the meeting itself, ask a "
         "moderator."
-    ).format(command=command, tier=tier, start=start)
+    ).format(
+        command=command,
+        tier=tier,
+        start=start,
+        before=length(before_minutes),
+        after=length(after_minutes),
+    )
+
+
+def named_facilitator_nothing_to_run(command: object, tier: object) -> str:
+    """The same refusal for a meeting with no occurrence to come (cancelled or over): there is
+    no script to offer."""
+    return _(
+        "`{command}` needs the {tier} role, and this meeting has no date to come for you to "
+        "run. To change the meeting itself, ask a moderator."
+    ).format(command=command, tier=tier)
 
 
 def https_expected() -> str:

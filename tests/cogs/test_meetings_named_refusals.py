@@ -39,9 +39,17 @@ REFS = ("quoted", "words", "number", "start")
 NOT_YOURS = "Only a moderator or one of this meeting's facilitators can change it."
 
 
-def named_words(command: str, tier: str) -> str:
+def named_words(command: str, tier: str, meeting_id: str, *, over: bool) -> str:
+    """sam's refusal: the script of this very meeting offered while it has a date to come,
+    and nothing to run once it is over."""
+    if over:
+        return render.named_facilitator_nothing_to_run(command=f"meeting {command}", tier=tier)
     return render.named_facilitator_below_tier(
-        command=f"meeting {command}", tier=tier, start="!script start"
+        command=f"meeting {command}",
+        tier=tier,
+        start=f"!script start meeting:#{meeting_id}",
+        before_minutes=60,
+        after_minutes=30,
     )
 
 
@@ -82,7 +90,9 @@ async def example(
         assert len(said) == 1 and said[0].where == "ephemeral", said
         situation = (named, target, ref, minutes, command)
         if named == target:
-            assert said[0].text == named_words(command, tier), situation
+            # the meetings last 60 minutes: 300 minutes after their start they are over
+            over = minutes >= 60 + 30
+            assert said[0].text == named_words(command, tier, ids[target], over=over), situation
             assert NOT_YOURS not in said[0].text
         elif tier == "moderator":
             assert said[0].text == f"Only a moderator can use `meeting {command}`.", situation
@@ -189,8 +199,43 @@ def test_the_reported_edit_by_a_named_facilitator_in_the_console(tmp_path: Path)
     assert refusals[1] == (
         "[#general, private to sam] meeting edit needs the facilitator role. As this meeting's "
         "named facilitator you can run its script, with the step timer and the speaking queue, "
-        "from an hour before it starts until half an hour after it ends: !script start. To "
-        "change the meeting itself, ask a moderator."
+        "from 1 hour before it starts until 30 minutes after it ends: !script start "
+        "meeting:#1. To change the meeting itself, ask a moderator."
     )
     assert refusals[2] == f"[#general, private to sam] {NOT_YOURS}"
     assert "Monday Circle 2" not in out
+
+
+OVER = """\
+@sam !ping
+!meeting schedule "Weekly" "2026-11-30 09:40" 60m zone:UTC facilitator:@sam repeat:daily
+!meeting schedule "Once" "2026-11-30 10:00" 60m zone:UTC facilitator:@sam
+!meeting cancel Weekly all
+@sam !meeting restore Weekly all
+:advance 1d
+@sam !meeting edit Once duration:90m
+"""
+
+
+def test_a_named_facilitator_of_a_meeting_with_no_date_to_come_is_offered_no_script(
+    tmp_path: Path,
+) -> None:
+    """The reviewer's scene: sam named for a series cancelled whole, and for a one-off that is
+    over; refused a command on either, sam is not sent to a script that cannot start."""
+    run = circlebot(
+        "console",
+        "--db",
+        str(tmp_path / "over.sqlite3"),
+        "--clock",
+        "2026-11-30T09:00:00Z",
+        stdin=OVER,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    refusals = [s for s in run.stdout.splitlines() if s.startswith("[#general, private to sam] ")]
+    assert [r.split("] ", 1)[1] for r in refusals] == [
+        "meeting restore needs the facilitator role, and this meeting has no date to come for "
+        "you to run. To change the meeting itself, ask a moderator.",
+        "meeting edit needs the facilitator role, and this meeting has no date to come for "
+        "you to run. To change the meeting itself, ask a moderator.",
+    ], run.stdout
