@@ -538,7 +538,7 @@ class CrisisCog(Cog, CrisisLines):
         language = language or self.written_in(words, ctx.language) or ctx.language
         text = self.answers.text(language)
         kind = kind or self.kind_of(words, language)
-        with using_language(text.language), answer_words(text.words):
+        with using_language(text.language), answer_words(text):
             return await self._compose(ctx, text, kind, distress, country, alerted)
 
     async def _compose(
@@ -605,7 +605,7 @@ class CrisisCog(Cog, CrisisLines):
         """The short answer within the quiet period: still here, and the emergency number."""
         language = self.written_in(words, ctx.language) or ctx.language
         text = self.answers.text(language)
-        with using_language(text.language), answer_words(text.words):
+        with using_language(text.language), answer_words(text):
             return await self._still_here(ctx, text, words)
 
     async def _still_here(self, ctx: Context, text: AnswerText, words: str) -> Message:
