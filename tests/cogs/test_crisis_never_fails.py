@@ -36,6 +36,7 @@ from cogs.crisis.render import (
     CLOSED,
     OPEN,
     answer_words,
+    commands_pointer,
     emergency_numbers,
     lines_again,
     lines_block,
@@ -376,10 +377,17 @@ async def test_every_language_has_a_complete_answer(app_factory: AppFactory) -> 
 
 
 # What the crisis answer shows from cogs/crisis/render.py: the lines block (`lines_block`), the
-# short answer's lines (`lines_again`), the emergency number and the sentence when no line is
-# open (`none_open_now`). Every text these and the functions they call can show needs a
-# reviewed translation in every language of data/crisis/answers.toml.
-ANSWER_PARTS = ("lines_block", "lines_again", "emergency_numbers", "none_open_now")
+# short answer's lines (`lines_again`), the emergency number, the sentence when no line is open
+# (`none_open_now`) and, after an answer to plain words, where the commands are. Every text these
+# and the functions they call can show needs a reviewed translation in every language of
+# data/crisis/answers.toml.
+ANSWER_PARTS = (
+    "lines_block",
+    "lines_again",
+    "emergency_numbers",
+    "none_open_now",
+    "commands_pointer",
+)
 
 
 def render_texts(roots: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -525,6 +533,7 @@ def answer_parts(entries: list[Entry], now: datetime, reader: ZoneInfo) -> str:
             emergency_numbers(police),
             none_open_now("DE", closed, now) if closed else "",
             none_open_now("DE", unsure, now) if unsure else "",
+            commands_pointer(prefix="!"),
         ]
     )
 
