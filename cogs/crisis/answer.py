@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+
 from cogs.crisis.directory import COUNTRIES, check_url
 from cogs.crisis.phrases import normalise
 
@@ -79,6 +81,9 @@ class AnswerText:
     help_words: tuple[str, ...] = field(default=())  # a plain ask for help: "help me", "sos"
     plea_words: tuple[str, ...] = field(default=())  # around help words in a plea: "please"
     words: dict[str, str] = field(default_factory=dict)  # lines block: English -> this language
+    # Lines-block texts that depend on a count, by their English singular: this language's
+    # form for each CLDR plural category (`one`, `other`, ...), e.g. "closes in 1 minute".
+    plurals: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -257,18 +262,51 @@ def _answer_text(language: str, raw: dict[str, object]) -> AnswerText:
     table = raw.get("words", {})
     if not isinstance(table, dict):
         raise ValueError("words must be a table")
+    plurals: dict[str, dict[str, str]] = {}
     for english, translated in table.items():
-        if set(_PLACEHOLDER.findall(english)) != set(_PLACEHOLDER.findall(str(translated))):
-            raise ValueError(f"words {english[:30]!r}: the translation must keep its placeholders")
+        forms = translated if isinstance(translated, dict) else {"": translated}
+        for form in forms.values():
+            if set(_PLACEHOLDER.findall(english)) != set(_PLACEHOLDER.findall(str(form))):
+                raise ValueError(
+                    f"words {english[:30]!r}: the translation must keep its placeholders"
+                )
+        if isinstance(translated, dict):
+            plurals[str(english)] = _plural_forms(language, english, translated)
     return AnswerText(
         language=language,
         intro={str(k): str(v) for k, v in intro.items()},
         overdose_words=tuple(str(w) for w in words),
         help_words=tuple(str(w) for w in help_words),
         plea_words=tuple(str(w) for w in plea_words),
-        words={str(k): str(v) for k, v in table.items()},
+        words={str(k): str(v) for k, v in table.items() if not isinstance(v, dict)},
+        plurals=plurals,
         **values,
     )
+
+
+# The plural categories of CLDR (https://cldr.unicode.org/index/cldr-spec/plural-rules).
+PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+
+
+def plural_category(language: str, count: int) -> str:
+    """The CLDR plural category of `count` in `language` (`one` for 1 in English)."""
+    try:
+        return str(Locale.parse(language, sep="-").plural_form(count))
+    except (ValueError, UnknownLocaleError):
+        return "one" if count == 1 else "other"
+
+
+def _plural_forms(language: str, english: str, forms: dict[str, object]) -> dict[str, str]:
+    """A count-dependent text's forms by plural category; every category that a count up to
+    999 falls in must be given (`other` stands in for the rest, e.g. `many` for millions)."""
+    unknown = sorted(set(forms) - PLURAL_CATEGORIES)
+    if unknown:
+        raise ValueError(f"words {english[:30]!r}: {', '.join(unknown)} is no plural category")
+    needed = {plural_category(language, n) for n in range(1000)} | {"other"}
+    missing = sorted(needed - set(forms))
+    if missing:
+        raise ValueError(f"words {english[:30]!r}: give the plural form(s) {', '.join(missing)}")
+    return {str(k): str(v) for k, v in forms.items()}
 
 
 def _emergency(code: str, raw: dict[str, object]) -> EmergencyNumber:

@@ -434,9 +434,15 @@ class CrisisCog(Cog, CrisisLines):
         if language is None:
             return False
         message = await self.answer(ctx, text, language=language)
-        pointer = render.commands_pointer(prefix=ctx.prefix)
+        pointer = self._commands_pointer(ctx, language)
         await ctx.refuse(replace(message, text=(*message.text, "\n", pointer)))
         return True
+
+    def _commands_pointer(self, ctx: Context, language: str) -> str:
+        """Where the commands are, in the answer's language (`render.commands_pointer`)."""
+        text = self.answers.text(language)
+        with using_language(text.language), answer_words(text):
+            return render.commands_pointer(prefix=ctx.prefix)
 
     def plea_language(self, text: str, prefer: str = "") -> str | None:
         """The language in which `text` is a plea for help, for channel watch
@@ -450,7 +456,7 @@ class CrisisCog(Cog, CrisisLines):
         says that the moderators were told."""
         language = self.answers.plea_language(text, ctx.language) or ctx.language
         message = await self.answer(ctx, text, language=language, alerted=alerted)
-        pointer = render.commands_pointer(prefix=ctx.prefix)
+        pointer = self._commands_pointer(ctx, language)
         return replace(message, text=(*message.text, "\n", pointer))
 
     async def reads_as_distress(self, ctx: Context, text: str) -> bool:
@@ -538,7 +544,7 @@ class CrisisCog(Cog, CrisisLines):
         language = language or self.written_in(words, ctx.language) or ctx.language
         text = self.answers.text(language)
         kind = kind or self.kind_of(words, language)
-        with using_language(text.language), answer_words(text.words):
+        with using_language(text.language), answer_words(text):
             return await self._compose(ctx, text, kind, distress, country, alerted)
 
     async def _compose(
@@ -605,7 +611,7 @@ class CrisisCog(Cog, CrisisLines):
         """The short answer within the quiet period: still here, and the emergency number."""
         language = self.written_in(words, ctx.language) or ctx.language
         text = self.answers.text(language)
-        with using_language(text.language), answer_words(text.words):
+        with using_language(text.language), answer_words(text):
             return await self._still_here(ctx, text, words)
 
     async def _still_here(self, ctx: Context, text: AnswerText, words: str) -> Message:

@@ -14,14 +14,19 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 
 from bot.core import _ as catalog_text
-from bot.core import current_language, escape_markdown, ngettext, zone_label
-from cogs.crisis.answer import EmergencyNumber
+from bot.core import current_language, escape_markdown, zone_label
+from bot.core import ngettext as catalog_plural
+from cogs.crisis.answer import AnswerText, EmergencyNumber, plural_category
 from cogs.crisis.directory import CATEGORIES, COUNTRIES, Contact, Entry
 from cogs.crisis.hours import ALWAYS, hours_or_none
 
 # The crisis answer's own reviewed wording for this block (data/crisis/answers.toml), by the
 # English text; set while an answer is composed in a language that has no gettext catalog yet.
+# Count-dependent texts are there by their English singular, one form per plural category.
 _WORDS: ContextVar[Mapping[str, str] | None] = ContextVar("crisis_answer_words", default=None)
+_PLURALS: ContextVar[Mapping[str, Mapping[str, str]] | None] = ContextVar(
+    "crisis_answer_plurals", default=None
+)
 
 
 def _(message: str) -> str:
@@ -33,13 +38,24 @@ def _(message: str) -> str:
     return (table.get(message) if table else None) or catalog_text(message)
 
 
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The form for `count` in the answer's language (its plural rule chooses among the
+    reviewed table's forms), else the project's catalogs. Named so extraction finds it."""
+    forms = (_PLURALS.get() or {}).get(singular) or {}
+    category = plural_category(current_language(), count)
+    return forms.get(category) or forms.get("other") or catalog_plural(singular, plural, count)
+
+
 @contextmanager
-def answer_words(table: Mapping[str, str]) -> Iterator[None]:
-    """Compose a block with `table` (English text -> translation) in force."""
-    token = _WORDS.set(table)
+def answer_words(text: AnswerText) -> Iterator[None]:
+    """Compose a block with `text`'s reviewed words in force: `words` (English text ->
+    translation) and `plurals` (English singular -> form by plural category)."""
+    token = _WORDS.set(text.words)
+    plural_token = _PLURALS.set(text.plurals)
     try:
         yield
     finally:
+        _PLURALS.reset(plural_token)
         _WORDS.reset(token)
 
 

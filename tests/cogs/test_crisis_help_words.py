@@ -61,7 +61,9 @@ async def test_help_words_in_a_dm_get_the_lines_and_other_words_the_pointer(
     for text in ("crisis", "help me", "help", "HELPLINE?", "emergency!", "sos", "ayuda"):
         reply = only(await fake.say("ana", text, dm=True))
         assert reply.where == "dm" and "988" in reply.text, text
-        assert COMMANDS in reply.text and REFUSAL not in reply.text, text
+        # where the commands are, in the language of the words
+        pointer = COMMANDS if text != "ayuda" else "Escribe `!help` para ver qué más puedo hacer."
+        assert reply.text.endswith(pointer) and REFUSAL not in reply.text, text
     reply = only(await fake.say("ana", "hello there", dm=True))
     assert REFUSAL in reply.text and "988" not in reply.text
 

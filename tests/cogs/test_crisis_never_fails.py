@@ -12,9 +12,11 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -23,11 +25,24 @@ from bot.clock import VirtualClock
 from bot.core.commands import OptionType
 from bot.core.convert import find_country
 from bot.core.permissions import Tier
+from bot.i18n import using_language
 from bot.models import Member
-from cogs.crisis.answer import load_answers
+from cogs.crisis import render
+from cogs.crisis.answer import EmergencyNumber, load_answers, plural_category
 from cogs.crisis.cog import CRISIS_DIR, CrisisCog
-from cogs.crisis.directory import COUNTRIES, country_in_words
+from cogs.crisis.directory import COUNTRIES, Contact, Entry, MenuChoice, country_in_words
 from cogs.crisis.phrases import load_phrase_lists
+from cogs.crisis.render import (
+    CLOSED,
+    OPEN,
+    answer_words,
+    commands_pointer,
+    emergency_numbers,
+    lines_again,
+    lines_block,
+    none_open_now,
+    reach,
+)
 from tests.harness.app import AppFactory
 from tests.harness.platform import COMMUNITY, FakePlatform, Said
 
@@ -361,25 +376,68 @@ async def test_every_language_has_a_complete_answer(app_factory: AppFactory) -> 
         assert isinstance(still, str) and "**911**" in still
 
 
-def test_every_language_words_the_whole_lines_block() -> None:
-    """Each translation table covers every string of the lines block, and only those."""
+# What the crisis answer shows from cogs/crisis/render.py: the lines block (`lines_block`), the
+# short answer's lines (`lines_again`), the emergency number, the sentence when no line is open
+# (`none_open_now`) and, after an answer to plain words, where the commands are. Every text these
+# and the functions they call can show needs a reviewed translation in every language of
+# data/crisis/answers.toml.
+ANSWER_PARTS = (
+    "lines_block",
+    "lines_again",
+    "emergency_numbers",
+    "none_open_now",
+    "commands_pointer",
+)
+
+
+def render_texts(roots: tuple[str, ...] | None = None) -> dict[str, str]:
+    """The English texts of render.py, each with how it is translated (`_` or `ngettext`,
+    by its singular): of the functions `roots` reach within render.py, else of all of it."""
+    tree = ast.parse((ROOT / "cogs" / "crisis" / "render.py").read_text(encoding="utf-8"))
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    todo = list(roots) if roots is not None else list(functions)
+    reached: set[str] = set()
+    texts: dict[str, str] = {}
+    while todo:
+        name = todo.pop()
+        if name in reached or name not in functions:
+            continue
+        reached.add(name)
+        for node in ast.walk(functions[name]):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            todo.append(node.func.id)
+            first = node.args[0] if node.args else None
+            if node.func.id in ("_", "ngettext") and isinstance(first, ast.Constant):
+                texts[str(first.value)] = node.func.id
+    return texts
+
+
+def test_every_language_words_everything_the_answer_shows() -> None:
+    """Each language's table translates every text the answer's lines block can show, in
+    every opening-hours state (texts that depend on a count in every plural form the
+    language uses), and only texts of render.py."""
     answers, problems = load_answers(CRISIS_DIR)
     assert problems == []
-    tree = ast.parse((ROOT / "cogs" / "crisis" / "render.py").read_text(encoding="utf-8"))
-    texts = {
-        node.args[0].value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "_"
-        and isinstance(node.args[0], ast.Constant)
-    }
-    keys = set(answers.texts["es"].words)
-    assert len(keys) >= 15
-    assert keys <= texts, keys - texts  # a reworded English text orphans no translation
+    shown = render_texts(ANSWER_PARTS)
+    for needed in ("open, closes in {n} minute ({hours})", "closed now, opens {when}", "email"):
+        assert needed in shown  # the walk reaches the hours and the ways to reach a line
+    everything = render_texts()
     for language, text in answers.texts.items():
-        if language != "en":
-            assert set(text.words) == keys, language
+        if language == "en":
+            continue
+        words, plurals = set(text.words), set(text.plurals)
+        missing = {
+            t for t, how in shown.items() if t not in (plurals if how == "ngettext" else words)
+        }
+        assert not missing, (language, sorted(missing))
+        # a reworded English text orphans no translation
+        assert words <= {t for t, how in everything.items() if how == "_"}, language
+        assert plurals <= {t for t, how in everything.items() if how == "ngettext"}, language
+        for singular, forms in text.plurals.items():
+            assert len(set(forms.values())) == len(forms), (language, singular)  # "1 minutos"
+            for count in range(200):
+                assert plural_category(language, count) in forms, (language, singular, count)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,6 +467,157 @@ async def test_any_trailing_words_never_lose_the_lines(
     assert all(s.where == "ephemeral" for s in said)
     assert FALLBACK in text
     assert "Emergency number in" in text or "call **" in text.split("\n")[0]
+
+
+ANSWERS, _ANSWER_PROBLEMS = load_answers(CRISIS_DIR)
+LINE_ZONE = ZoneInfo("Europe/Berlin")  # Germany keeps one clock: its lines' hours need no zone
+READERS = ("Europe/Madrid", "America/Mexico_City", "Asia/Dubai", "UTC", "Australia/Sydney")
+FIRST_MINUTE = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def every_hours_state(now: datetime, minutes_left: int) -> list[Entry]:
+    """German lines that, at `now`, are open 24/7, open with no closing in sight, closing in
+    `minutes_left` minutes, open for hours yet, closed until later today, with hours in free
+    text, with no hours, and one whose ways to reach it keep hours of their own."""
+    local = now.astimezone(LINE_ZONE)
+
+    def daily(start: timedelta, end: timedelta) -> str:
+        return f"Daily {local + start:%H:%M}-{local + end:%H:%M}"
+
+    closing = daily(-timedelta(hours=2), timedelta(minutes=minutes_left))
+    later = daily(timedelta(hours=1), timedelta(hours=2))
+
+    def line(key: str, *contacts: Contact) -> Entry:
+        return Entry(f"de-{key}", "DE", f"Line {key}", "mental_health", contacts)
+
+    def phone(hours: str, number: str = "+4930123456") -> Contact:
+        return Contact("phone", number, languages=("de",), hours=hours, free=True)
+
+    return [
+        line("always", phone("24/7")),
+        line("open", phone("Mon-Sun 00:00-24:00")),
+        line("closing", phone(closing)),
+        line("until", phone(daily(-timedelta(hours=1), timedelta(hours=3)))),
+        line("later", phone(later)),
+        line("words", phone("ring the office first")),
+        line("none", phone("")),
+        line(
+            "ways",
+            Contact(
+                "phone",
+                "+4930123457",
+                languages=("de", "en"),
+                hours=closing,
+                options=(MenuChoice("1", "Jugend"),),
+            ),
+            Contact("text", "+4915112345678", keyword="HALLO", languages=("de",), hours=later),
+            Contact("text", "+4915112345679", languages=("de",), hours="ring first"),
+            Contact("chat", url="https://example.org/chat", languages=("de",), hours=""),
+            Contact("email", url="mailto:hilfe@example.org", languages=("de",), hours="24/7"),
+            Contact("app", url="https://example.org/app", languages=("de",), hours=later),
+        ),
+    ]
+
+
+def answer_parts(entries: list[Entry], now: datetime, reader: ZoneInfo) -> str:
+    """Every part of the crisis answer render.py words, for `entries` at `now`."""
+    police = EmergencyNumber("DE", ("110", "112"), "police", "https://example.org")
+    closed = [e for e in entries if reach(e, now).state == CLOSED]
+    unsure = [e for e in entries if reach(e, now).state != OPEN]
+    return "\n".join(
+        [
+            lines_block(entries, "DE", "Find A Helpline", FIND, "!", now=now, zone=reader),
+            lines_block([], "DE", "Find A Helpline", FIND, "!", now=now, zone=reader),
+            lines_block(entries, None, "Find A Helpline", FIND, "!", now=now, zone=reader),
+            lines_again(entries, "DE", "Find A Helpline", FIND, now=now, zone=reader),
+            emergency_numbers(police),
+            none_open_now("DE", closed, now) if closed else "",
+            none_open_now("DE", unsure, now) if unsure else "",
+            commands_pointer(prefix="!"),
+        ]
+    )
+
+
+def english_fragments(texts: dict[str, str]) -> set[str]:
+    """The fixed words of English texts (between their placeholders), two words or more."""
+    found: set[str] = set()
+    for text in texts:
+        for part in re.split(r"\{\w+\}|[()*`\[\],—]", text):
+            part = part.strip(" .,:;—-")
+            if len(part.split()) >= 2:
+                found.add(part)
+    return found
+
+
+FIND = "https://findahelpline.com/"
+
+
+@pytest.mark.parametrize("language", sorted(set(ANSWERS.texts) - {"en"}))
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    minute=st.integers(0, 2 * 366 * 24 * 60),
+    minutes_left=st.integers(1, 15),
+    reader=st.sampled_from(READERS),
+)
+def test_no_english_in_an_answer_in_another_language(
+    language: str, minute: int, minutes_left: int, reader: str
+) -> None:
+    """At any moment, in every opening-hours state (24/7, open now, closing within minutes,
+    open until later, closed and when it opens, hours in free text, no hours, a way to reach a
+    line with hours of its own), an answer in another language shows none of the English
+    texts: nothing falls back to English, no English words are left, and "closes in N minutes"
+    takes the language's plural form for N."""
+    now = FIRST_MINUTE + timedelta(minutes=minute)
+    local = now.astimezone(LINE_ZONE)
+    # Hours a clock change falls within read differently: not what this property is about.
+    assume(
+        all(
+            (now + timedelta(hours=h)).astimezone(LINE_ZONE).utcoffset() == local.utcoffset()
+            for h in (-3, 3)
+        )
+    )
+    entries = every_hours_state(now, minutes_left)
+    zone = ZoneInfo(reader)
+    text = ANSWERS.text(language)
+    with using_language("en"):
+        english = answer_parts(entries, now, zone)
+    for state in (
+        "open 24/7",
+        "open now (",
+        f"closes in {minutes_left} minute{'s' if minutes_left > 1 else ''} (",
+        f"open, closes in {minutes_left} minute",
+        "open until ",
+        "closed now, opens ",
+        "hours: ring the office first (check with the line)",
+        "hours not given",
+        "[email](",
+        "[app](",
+        "No line in Germany is open right now.",
+        "No line in Germany is sure to be open right now.",
+    ):
+        assert state in english, (state, english)
+
+    def fallback(message: str, *_rest: object) -> str:
+        return f"<English: {message}>"
+
+    with (
+        using_language(language),
+        answer_words(text),
+        patch.object(render, "catalog_text", fallback),
+        patch.object(render, "catalog_plural", fallback),
+    ):
+        shown = answer_parts(entries, now, zone)
+    assert "<English:" not in shown, shown
+    own = " ".join([*text.words.values(), *(f for p in text.plurals.values() for f in p.values())])
+    for fragment in english_fragments(render_texts(ANSWER_PARTS)):
+        if fragment not in own:  # a word a language shares with English ("chat online")
+            assert fragment not in shown, (fragment, shown)
+    forms = text.plurals["open, closes in {n} minute ({hours})"]
+    closing = every_hours_state(now, minutes_left)[2].contacts[0].hours
+    assert (
+        forms[plural_category(language, minutes_left)].format(n=minutes_left, hours=closing)
+        in shown
+    )
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
