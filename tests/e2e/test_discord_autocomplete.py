@@ -90,7 +90,9 @@ async def test_a_meetings_next_dates_and_a_scripts_meeting_are_offered(circle: C
         cancel = await offered(
             circle, "meeting-facilitator cancel", "when", "", "owner", meeting="Tuesday circle"
         )
-        meetings = await offered(circle, "script start", "meeting", "tues", "alice")
+        meetings = await offered(circle, "script start", "meeting", "tues", "owner")
+        # a member who may run no meeting (no facilitator tier, named for none) is offered none
+        not_theirs = await offered(circle, "script start", "meeting", "tues", "alice")
         second = dates[1]["value"]
         await circle.reply(
             "meeting-facilitator cancel", {"meeting": "#1", "when": second}, user="owner"
@@ -110,6 +112,7 @@ async def test_a_meetings_next_dates_and_a_scripts_meeting_are_offered(circle: C
     assert none_chosen == []
     assert [c["value"] for c in cancel] == weekly
     assert [c["value"] for c in meetings] == ["Tuesday circle"]
+    assert not_theirs == []
     assert [c["value"] for c in cancelled] == [second]
     assert "Only a" not in going["data"]["content"]
     assert "DM you 30 minutes before" in going["data"]["content"], going["data"]["content"]
