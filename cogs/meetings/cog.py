@@ -464,11 +464,18 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def is_facilitator(self, community_id: int, meeting: str, actor_key: str) -> bool:
         """Whether the person is one of the facilitators of the meeting `meeting` names
         (`#id`, title or unique title prefix); False when no meeting matches."""
+        return await self._named_for(community_id, meeting, actor_key) is not None
+
+    async def _named_for(
+        self, community_id: int, meeting: str, actor_key: str
+    ) -> MeetingView | None:
+        """The meeting `meeting` names (`#id`, title or unique title prefix) when the person
+        is one of its facilitators; None when they are not, or no meeting (or several) match."""
         try:
             view = await self.service.find(community_id, meeting)
         except UserError:  # NotFound, or several meetings match
-            return False
-        return actor_key in view.facilitators
+            return None
+        return view if actor_key in view.facilitators else None
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -498,11 +505,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         (moves applied; a cancelled occurrence or series has none). False when no meeting, or
         several, match. Read afresh each time: someone removed by `meeting edit` stops at once.
         """
-        try:
-            view = await self.service.find(community_id, meeting)
-        except UserError:  # NotFound, or several meetings match
-            return False
-        return actor_key in view.facilitators and self._current(view)
+        view = await self._named_for(community_id, meeting, actor_key)
+        return view is not None and self._current(view)
 
     def _current(self, view: MeetingView) -> bool:
         """Whether one of the meeting's occurrences is current now: from `FACILITATING_BEFORE`
@@ -540,11 +544,8 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             return None
         if not isinstance(meeting, str) or not meeting.strip():
             return None
-        try:
-            view = await self.service.find(ctx.community.id, meeting.strip())
-        except UserError:  # NotFound, or several meetings match
-            return None
-        if ctx.actor.key not in view.facilitators:
+        view = await self._named_for(ctx.community.id, meeting.strip(), ctx.actor.key)
+        if view is None:
             return None
         command = " ".join(ctx.responder.command_words(spec.path))
         now = self.clock.now()

@@ -9,7 +9,6 @@ at once.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.permissions import Tier
-from tests.harness.app import AppFactory
+from tests.harness.app import own_loop
 from tests.harness.console import circlebot
 from tests.harness.platform import FakePlatform, Said
 
@@ -115,10 +114,8 @@ def test_a_facilitator_command_runs_for_the_role_or_the_meetings_named_facilitat
     next, a button, the facilitator-tier list and preview): the command runs iff the role is
     held, or the member is named for that meeting and it is current. One app serves every
     example; each example's meetings are deleted after it."""
-    loop = asyncio.new_event_loop()
-    factory = AppFactory(tmp_path)
     serial = itertools.count(1)
-    try:
+    with own_loop(tmp_path) as (loop, factory):
         app, fake = loop.run_until_complete(
             factory.on_platform(
                 ["general", "meetings", "scripts"],
@@ -160,9 +157,6 @@ def test_a_facilitator_command_runs_for_the_role_or_the_meetings_named_facilitat
             )
 
         check()
-    finally:
-        loop.run_until_complete(factory.close())
-        loop.close()
 
 
 NAMED = """\
@@ -309,10 +303,8 @@ def test_a_named_facilitator_starts_and_steers_their_meeting_however_they_addres
     held or not, and the time against their meeting's window: the script starts, and sam
     steers it, iff sam holds the role or is named for the meeting meant and it is current;
     the run has the meeting's script and title."""
-    loop = asyncio.new_event_loop()
-    factory = AppFactory(tmp_path)
     serial = itertools.count(1)
-    try:
+    with own_loop(tmp_path) as (loop, factory):
         app, fake = loop.run_until_complete(
             factory.on_platform(
                 ["general", "meetings", "scripts"],
@@ -350,9 +342,6 @@ def test_a_named_facilitator_starts_and_steers_their_meeting_however_they_addres
             )
 
         check()
-    finally:
-        loop.run_until_complete(factory.close())
-        loop.close()
 
 
 SOLO = """\
