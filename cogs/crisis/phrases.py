@@ -9,7 +9,11 @@ can't go on." but not "I can't go on the trip").
 Text and phrases go through the same steps for each language, so a phrase is written once:
 
 1. case and accents are dropped and apostrophes split words ("Don't" = "don t", "j'ai" =
-   "j ai", "müde" = "mude"); each language's rewrites below join them again;
+   "j ai", "müde" = "mude"); each language's rewrites below join them again. Three or more
+   single letters joined by dots are one word spelled out or an acronym, read as the letters
+   joined ("M.o.d.e.s.t" = "modest", "D.O.N.E." = "done"), so a short phrase is not found
+   inside them ("o.d" in "M.o.d.e.s.t"); one or two ("o.d.", "O.D") stay apart, and the
+   rewrites read them as before ("o d" = "od");
 2. repeated letters are squeezed to one ("diiie" = "die", "kill" = "kil"), except that an
    everyday word is not squeezed into a different short phrase word (two letters up to
    `FUZZY_MIN_LETTERS`) unless a phrase writes it that way: "odd" stays "odd", not
@@ -60,6 +64,10 @@ _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_WORD = re.compile(r"[^\w*]+")
 _NOT_WORD_TEXT = re.compile(r"[^\w]+")
 _REPEATS = re.compile(r"(\w)\1+")
+# Three or more single letters joined by dots: a word spelled out ("M.o.d.e.s.t") or an acronym
+# ("D.O.N.E", "a.k.a"), read as one word (step 1 of the module's steps). The letter before the
+# first is no word character, so the whole run is found from its first letter.
+_DOTTED_LETTERS = re.compile(r"(?<!\w)[^\W\d_](?:\.[^\W\d_]){2,}(?!\w)")
 _PATTERN_WORD = re.compile(r"[^\s()|*$]+")
 _PATTERN_TOKEN = re.compile(r"[()|*$]|[^\s()|*$]+")
 # Where a clause ends in a text: the words on either side are not read as one name.
@@ -136,8 +144,16 @@ def _strip_accents(text: str) -> str:
     )
 
 
+def _fold(text: str) -> str:
+    """The text in compatibility form, dotted single letters joined ("M.o.d.e.s.t" = "Modest";
+    before case folding, which can turn one letter into two: "ß" = "ss"), case folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _DOTTED_LETTERS.sub(lambda m: m.group(0).replace(".", ""), text)
+    return text.casefold()
+
+
 def _words(text: str, pattern: re.Pattern[str] = _NOT_WORD_TEXT) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _fold(text)
     text = _APOSTROPHES.sub(" ", text)
     return pattern.sub(" ", text).replace("_", " ").split()
 
@@ -151,7 +167,7 @@ def _key(word: str) -> str:
 def _words_and_ends(text: str) -> tuple[list[str], frozenset[int]]:
     """The text's words as `_words` gives them, and the indexes of the words a clause ends
     after (the last word always does)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _fold(text)
     words: list[str] = []
     ends: set[int] = set()
     for clause in _CLAUSE_END.split(text):
@@ -163,7 +179,8 @@ def _words_and_ends(text: str) -> tuple[list[str], frozenset[int]]:
 
 
 def normalise(text: str) -> str:
-    """Lower-case words separated by single spaces; apostrophes and punctuation split words."""
+    """Lower-case words separated by single spaces; apostrophes and punctuation split words,
+    except the dots of three or more single letters, which are one word ("D.O.N.E" = "done")."""
     return " ".join(_words(text))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from wordfreq import zipf_frequency
+from wordfreq import top_n_list, zipf_frequency
 
 from benchmarks.crisis_phrases import (
     FALSE_POSITIVE_GOAL,
@@ -345,3 +345,87 @@ def test_the_abbreviations_themselves_still_count(case: tuple[str, Concern], upp
 def test_the_reported_odd_messages_get_nothing() -> None:
     for text in ("I feel odd today", "what odd weather", "Odd", 'the "Odd line"'):
         assert detector().detect(text) is None, text
+
+
+# Letters spelled out with dots: three or more single letters joined by dots are one word
+# ("M.o.d.e.s.t" is "modest"), so "o.d" inside them is not "od" (overdose); one or two ("o.d.",
+# "O.D") are still the abbreviation.
+EVERYDAY = sorted(
+    {w for lang in LANGUAGES for w in top_n_list(lang, 3000) if w.isalpha() and len(w) >= 3}
+    | {"moderator", "modest"}
+)
+DOTTED_FRAMES = ("{}", "{} here", "hi, I'm {} and I'm new", "my name is {}")
+
+
+def test_the_everyday_words_hold_words_with_o_d_inside_in_every_language() -> None:
+    # "todo" (es, pt), "oder" (de), "mode" (fr), "modo" (it), "dood" (nl): each was read as
+    # "od" when spelled with dots.
+    assert {"moderator", "modest", "done", "todo", "oder", "mode", "modo", "dood"} <= set(EVERYDAY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["M.o.d.e.r.a.t.o.r", "M.o.d.e.s.t", "M.o.d.e.s.t.", "D.O.N.E", "a.k.a.o.d", "O.D.D."],
+)
+def test_the_reported_dotted_words_get_nothing(text: str) -> None:
+    assert detector().detect(text) is None, text
+    assert detector().detect(f"{text} here") is None, text
+    assert detector().detect(f"...{text}") is None, text
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        st.sampled_from(EVERYDAY),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyzäéñßøç", min_size=3, max_size=12),
+    ),
+    st.data(),
+    st.booleans(),
+    st.sampled_from(DOTTED_FRAMES),
+)
+def test_a_word_spelled_with_dots_is_read_as_the_word(
+    word: str, data: st.DataObject, trailing: bool, frame: str
+) -> None:
+    """Any case, an optional dot after the last letter, alone or in a sentence: what is found
+    in the dotted spelling is what is found in the word itself, so a dotted word whose plain
+    spelling holds no crisis phrase never gets a crisis answer."""
+    upper = data.draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+    # A letter whose capital is two letters ("ß" is "SS") stays small: it would be no longer
+    # one letter between dots.
+    letters = [
+        c.upper() if up and len(c.upper()) == 1 else c for c, up in zip(word, upper, strict=True)
+    ]
+    end = "." if trailing else ""
+    plain = frame.format("".join(letters) + end)
+    dotted = frame.format(".".join(letters) + end)
+    d = detector()
+    assert d.detect(dotted) == d.detect(plain), dotted
+    if d.detect(plain) is None:
+        assert d.detect_without_lookup(dotted) in ((True, None), (False, None)), dotted
+    assert normalise(dotted) == normalise(plain), dotted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o.d",
+        "o.d.",
+        "O.D",
+        "O.D.",
+        "might o.d. tonight",
+        "I took too much, might o.d.",
+        "going to O.D. tonight",
+        "I think he O.D.'d",
+    ],
+)
+def test_one_or_two_dotted_letters_are_still_the_abbreviation(text: str) -> None:
+    found = detector().detect(text)
+    assert found is not None and found.kind is Concern.MEDICAL_EMERGENCY, text
+
+
+def test_only_three_or_more_dotted_letters_are_joined() -> None:
+    assert normalise("M.o.d.e.s.t.") == "modest"
+    assert normalise("I'm D.O.N.E. with it") == "i m done with it"
+    assert normalise("going to O.D. tonight") == "going to o d tonight"
+    assert normalise("e.g. a.m. ok") == "e g a m ok"
+    assert normalise("ab.c.d.e and x.y") == "ab cde and x y"

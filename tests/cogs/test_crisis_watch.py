@@ -55,6 +55,22 @@ def test_each_kind_gets_a_private_answer_in_a_watched_channel(tmp_path: Path, ki
         assert "911" in first  # the emergency number leads an urgent answer
 
 
+def test_words_spelled_with_dots_are_read_as_words_in_a_watched_channel(tmp_path: Path) -> None:
+    """ "M.o.d.e.r.a.t.o.r" once read as "o d" (overdose) inside it; "o.d." alone still is."""
+    out = run(
+        tmp_path,
+        "!crisis watch on\n"
+        "@bob M.o.d.e.r.a.t.o.r here\n"
+        "@cai D.O.N.E with today, g.o.o.d night\n"
+        "@ana !me name G.o.d.i.v.a\n"
+        "@dee I might o.d. tonight\n",
+    )
+    assert "[dm bob]" not in out and "[dm cai]" not in out
+    # The name is taken, not answered with the crisis lines ("I haven't shown those words").
+    assert "you appear here as G.o.d.i.v.a" in out and "haven't shown" not in out
+    assert "emergency number" in out.split("[dm dee]", 1)[1]
+
+
 def test_watch_off_stops_reading_and_members_are_told(tmp_path: Path) -> None:
     out = run(
         tmp_path,
