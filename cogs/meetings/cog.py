@@ -531,21 +531,33 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def named_below_tier(
         self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
     ) -> str | None:
-        """What a member below `spec`'s tier is told when they are one of the facilitators
-        named for the meeting its `meeting` names (at any time, current or not): the command
-        needs the tier, and as that meeting's named facilitator they can run its script, with
-        its step timer and speaking queue, around its times. Not `below_tier`'s words, which
-        read as if being one of its facilitators were enough. None for anyone else, and for
-        someone holding the facilitator tier (refused a moderator's command: the tier's words
-        are plain)."""
+        """What someone below `spec`'s tier is told about the meeting its `meeting` names.
+
+        When no meeting of the community has that name or number: that there is none, in the
+        words anyone who may run the command gets (`MeetingService.find`), not who may change
+        it, which would read as if the meeting existed. Only where the command runs (a
+        community channel); several matches keep the tier's words, listing nothing.
+
+        When they are one of the facilitators named for it (at any time, current or not),
+        without the facilitator tier: the command needs the tier, and as that meeting's named
+        facilitator they can run its script, with its step timer and speaking queue, around
+        its times. Not `below_tier`'s words, which read as if being one of its facilitators
+        were enough. None for anyone else, and for someone holding the facilitator tier
+        (refused a moderator's command: the tier's words are plain)."""
         meeting = values.get("meeting")
         named = any(o.name == "meeting" for o in spec.options)
-        if ctx.community is None or ctx.tier >= Tier.FACILITATOR or not named:
+        if ctx.community is None or not named:
             return None
         if not isinstance(meeting, str) or not meeting.strip():
             return None
-        view = await self._named_for(ctx.community.id, meeting.strip(), ctx.actor.key)
-        if view is None:
+        try:
+            view = await self._meeting(ctx, meeting.strip())
+        except NotFound as missing:
+            runs_here = spec.scope.allows(is_dm=ctx.place.is_dm, community_known=True)
+            return missing.message if runs_here else None
+        except UserError:  # several meetings match: not theirs to run, so nothing listed
+            return None
+        if ctx.tier >= Tier.FACILITATOR or ctx.actor.key not in view.facilitators:
             return None
         command = " ".join(ctx.responder.command_words(spec.path))
         now = self.clock.now()
