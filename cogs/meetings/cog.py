@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,7 @@ from cogs.meetings.service import (
     MeetingService,
     MeetingView,
     check_note,
+    check_title,
     chosen_rsvps,
     may_manage,
 )
@@ -779,6 +781,15 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     ) -> None:
         """Change a meeting; what was already announced for the old time is withdrawn."""
         view = await self._managed(ctx, meeting)
+        given: tuple[object, ...] = (title, start, duration, repeat, until, count, zone)
+        given += (location, channel, kind, script, add_facilitator, remove_facilitator)
+        if all(v is None for v in given):  # nothing named to change
+            raise UserError(
+                render.edit_names_nothing(
+                    command=f"{ctx.spell(('meeting', 'edit'))} #{view.id}",
+                    help_command=f"{ctx.prefix}help meeting edit",
+                )
+            )
         start_local, zone_name = view.start_local, view.timezone
         words = (start or "").split()
         if words and _TIME_ALONE.fullmatch(words[0]) and len(words) == 1:
@@ -817,32 +828,33 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             remaining.discard(remove_facilitator.key)
             if not remaining:
                 raise UserError(render.last_facilitator())
+        draft = Draft(
+            title=title if title is not None else view.title,
+            kind=kind or view.kind,
+            start_local=start_local,
+            timezone=zone_name,
+            duration_minutes=int(duration.total_seconds() // 60)
+            if duration
+            else view.duration_minutes,
+            rrule=rule,
+            location=where,
+            location_label=label,
+            channel=(await self._announce_place(ctx, channel)).key if channel else view.channel,
+            script=await self._script_name(ctx, script) if script is not None else view.script,
+        )
+        add = [add_facilitator.key] if add_facilitator else []
+        remove = [remove_facilitator.key] if remove_facilitator else []
+        # the same details, checked before `validate`, which refuses a series with no date
+        # to come: an edit that changes nothing is told so whatever the meeting's dates
+        same = replace(draft, title=check_title(draft.title))
+        if not self.service.changes(view, same, add=add, remove=remove):
+            raise UserError(render.edit_changes_nothing(title=escape_markdown(view.title)))
         draft = self.service.validate(
-            Draft(
-                title=title if title is not None else view.title,
-                kind=kind or view.kind,
-                start_local=start_local,
-                timezone=zone_name,
-                duration_minutes=int(duration.total_seconds() // 60)
-                if duration
-                else view.duration_minutes,
-                rrule=rule,
-                location=where,
-                location_label=label,
-                channel=(await self._announce_place(ctx, channel)).key
-                if channel
-                else view.channel,
-                script=await self._script_name(ctx, script) if script is not None else view.script,
-            ),
-            start_changed=(start_local, zone_name) != (view.start_local, view.timezone),
+            draft, start_changed=(start_local, zone_name) != (view.start_local, view.timezone)
         )
-        fresh = await self.service.update(
-            view,
-            ctx.actor.key,
-            draft,
-            add=[add_facilitator.key] if add_facilitator else [],
-            remove=[remove_facilitator.key] if remove_facilitator else [],
-        )
+        if not self.service.changes(view, draft, add=add, remove=remove):
+            raise UserError(render.edit_changes_nothing(title=escape_markdown(view.title)))
+        fresh = await self.service.update(view, ctx.actor.key, draft, add=add, remove=remove)
         changed = (rule, start_local) != (view.rrule, view.start_local)
         notes = [days_note, recurrence.interval_warning(rule, start_local) if changed else None]
         note = " ".join(n for n in notes if n) or None
