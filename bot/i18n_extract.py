@@ -1,9 +1,10 @@
 """Babel extractors: the words people read that `_()` alone does not mark.
 
 `extract_python` adds, to what Babel's own Python extractor finds in `_()` and `ngettext()`,
-the texts a cog declares as data: a command's help (the first line of the docstring of a
-method decorated with `@command`), an option's description (`Option(name, type, "...")`), and
-a cog's `description` and `data_statement`. `extract_toml` reads the data files (scripts,
+the texts a cog declares as data: a command's help (the first paragraph of the docstring of a
+method decorated with `@command`, joined as `bot.core.commands.description_of` joins it), an
+option's description (`Option(name, type, "...")`), and a cog's `description` and
+`data_statement`. `extract_toml` reads the data files (scripts,
 worksheets, journal prompts) and yields the values of the keys babel.cfg names for them, with
 their lines (from `bot.schema.Locator`, since TOML parsers give no positions).
 
@@ -28,15 +29,11 @@ from babel.messages.extract import extract_python as babel_extract_python
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import write_po
 
+from bot.core.commands import description_of
 from bot.schema import Locator
 
 Extracted = tuple[int, str | None, str | tuple[str, ...], list[str]]
 DECLARED = ("description", "data_statement")  # cog class attributes shown to members
-
-
-def _first_line(doc: str) -> str:
-    lines = doc.strip().splitlines()
-    return lines[0].strip() if lines else ""
 
 
 def _string(node: ast.AST | None) -> str | None:
@@ -60,9 +57,9 @@ def declared_texts(source: str) -> Iterator[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             if any(_is_call_to(d, "command") for d in node.decorator_list):
-                doc = ast.get_docstring(node)
-                if doc and _first_line(doc):
-                    yield node.lineno, _first_line(doc)
+                help_text = description_of(ast.get_docstring(node) or "")
+                if help_text:
+                    yield node.lineno, help_text
         elif _is_call_to(node, "Option"):
             assert isinstance(node, ast.Call)
             text = _string(node.args[2]) if len(node.args) > 2 else None

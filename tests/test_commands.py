@@ -34,7 +34,7 @@ def spec(**kw: object) -> CommandSpec:
     [
         ({"path": ("Meeting",)}, "lower-case"),
         ({"path": ("a" * 33,)}, "lower-case"),
-        ({"description": "x" * 101}, "description"),
+        ({"description": "x" * 257}, "description"),
         ({"description": ""}, "description"),
         ({"path": ("a", "b", "c", "d")}, "1-3 words"),
         (

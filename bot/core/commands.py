@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 MAX_OPTIONS = 25
 MAX_CHOICES = 25
-MAX_DESCRIPTION = 100
+MAX_DESCRIPTION = 100  # Discord's limit for a slash command's or an option's description
+MAX_HELP = 256  # a command's help is the title of its `help COMMAND` card (a Discord embed)
 MAX_DEPTH = 3
 DEFAULT_MAX_LENGTH = 4000
 DISCORD_MAX_STRING = 6000
@@ -192,8 +193,8 @@ class CommandSpec:
         for word in (*self.path, *(w for a in self.aliases for w in a)):
             if not NAME_RE.match(word) or word != word.lower():
                 raise SpecError(f"{where}: each word is 1-32 lower-case letters, digits, - or _")
-        if not 1 <= len(self.description) <= MAX_DESCRIPTION:
-            raise SpecError(f"{where}: description must be 1-{MAX_DESCRIPTION} characters")
+        if not 1 <= len(self.description) <= MAX_HELP:
+            raise SpecError(f"{where}: description must be 1-{MAX_HELP} characters")
         one_word = {a[0] for a in self.aliases if len(a) == 1}
         if self.slash_aliases is not None and not set(self.slash_aliases) <= one_word:
             raise SpecError(f"{where}: slash_aliases must be one-word aliases")
@@ -209,6 +210,11 @@ class CommandSpec:
             seen_optional = seen_optional or not o.required
         if self.private_options and not self.private:
             raise SpecError(f"{where}: a private_text option needs ephemeral=True or dm=True")
+
+    @property
+    def slash_description(self) -> str:
+        """The help cut to fit Discord's slash-command list (`fit_description`)."""
+        return fit_description(self.description)
 
     @property
     def private_options(self) -> tuple[Option, ...]:
@@ -239,6 +245,43 @@ class CommandSpec:
         return next((o for o in self.options if o.name == name), None)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_DANGLING = ",;:-–— "
+
+
+def description_of(doc: str) -> str:
+    """A command's help from its (cleaned) docstring: the first paragraph, the lines up to
+    the first blank one, joined with single spaces, so a sentence wrapped in the source
+    reads whole. `bot.i18n_extract` takes the same text into the catalogue."""
+    paragraph: list[str] = []
+    for line in doc.strip().splitlines():
+        if not line.strip():
+            break
+        paragraph.append(line.strip())
+    return " ".join(paragraph)
+
+
+def fit_description(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """`text` within `limit` characters for Discord: whole, else its leading whole sentences
+    that fit, else cut after the last whole word that fits, marked with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    sentences = _SENTENCE_END.split(text)
+    kept = ""
+    for sentence in sentences:
+        longer = f"{kept} {sentence}" if kept else sentence
+        if len(longer) > limit:
+            break
+        kept = longer
+    if kept:
+        return kept
+    head = text[:limit]  # room for the ellipsis: `limit - 1` characters and "…"
+    cut = head.rfind(" ", 0, limit)
+    words = (head[:cut] if cut > 0 else head[: limit - 1]).rstrip(_DANGLING)
+    return words[: limit - 1] + "…"
+
+
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 
 SPEC_ATTR = "__circlebot_command__"
@@ -256,18 +299,17 @@ def command(
     slow: bool = False,
     dm: bool = False,
 ) -> Callable[[F], F]:
-    """Mark a cog method as a command. Its docstring's first line is the help text.
+    """Mark a cog method as a command. Its docstring's first paragraph is the help text
+    (`description_of`).
 
     `ephemeral` (replies only the member sees) and `dm` (answers continue in the member's
     DMs) declare a private command; the core then keeps every trace of it private.
     """
 
     def decorate(func: F) -> F:
-        doc = inspect.getdoc(func) or ""
-        description = doc.strip().splitlines()[0] if doc.strip() else ""
         spec = CommandSpec(
             path=tuple(path),
-            description=description,
+            description=description_of(inspect.getdoc(func) or ""),
             options=tuple(options),
             tier=tier,
             scope=scope,

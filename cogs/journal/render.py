@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import N_, Message, Page, Part, When, _, escape_markdown, person_label
+from bot.core import N_, Message, Page, Part, When, _, escape_markdown, ngettext, person_label
 from cogs.journal.service import GROUP, SHARED, EntryView
 
 PREVIEW = 60
@@ -135,15 +135,24 @@ def search_results(found: Sequence[EntryView], total: int, *, more: bool = False
     if not total:
         return Message.of(_("None of your entries contain that."))
     parts: list[Part] = [
-        _("More than {n} of your entries match:").format(n=total)
+        ngettext(
+            "More than {n} of your entries matches:", "More than {n} of your entries match:", total
+        ).format(n=total)
         if more
-        else _("{n} of your entries match:").format(n=total)
+        else ngettext("{n} of your entries matches:", "{n} of your entries match:", total).format(
+            n=total
+        )
     ]
     for entry in found:
         parts.extend(line(entry))
     if more or total > len(found):
         parts.append(
-            "\n" + _("Showing the newest {n}; add words to narrow it down.").format(n=len(found))
+            "\n"
+            + ngettext(
+                "Showing the newest {n} entry; add words to narrow it down.",
+                "Showing the newest {n} entries; add words to narrow it down.",
+                len(found),
+            ).format(n=len(found))
         )
     return Message.of(*parts)
 

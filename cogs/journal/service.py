@@ -41,6 +41,7 @@ from bot.core import (
     closest_name,
     export_row,
     name_key,
+    ngettext,
     page_count,
     page_offset,
 )
@@ -225,9 +226,12 @@ class JournalService:
             raise UserError(_("An entry needs some text. Even one line is fine."))
         if len(body) > self.limits.entry_chars:
             raise UserError(
-                _(
+                ngettext(
+                    "That entry is {n} character; the limit is {limit}. You could split it "
+                    "into two entries.",
                     "That entry is {n} characters; the limit is {limit}. You could split it "
-                    "into two entries."
+                    "into two entries.",
+                    len(body),
                 ).format(n=len(body), limit=self.limits.entry_chars)
             )
         return body
@@ -239,9 +243,11 @@ class JournalService:
         title = " ".join(text.split())
         if len(title) > self.limits.title_chars:
             raise UserError(
-                _("A title can be at most {limit} characters.").format(
-                    limit=self.limits.title_chars
-                )
+                ngettext(
+                    "A title can be at most {limit} character.",
+                    "A title can be at most {limit} characters.",
+                    self.limits.title_chars,
+                ).format(limit=self.limits.title_chars)
             )
         return title
 
@@ -252,9 +258,11 @@ class JournalService:
             raise UserError(_("Feedback needs some text."))
         if len(body) > self.limits.feedback_chars:
             raise UserError(
-                _("That feedback is {n} characters; the limit is {limit}.").format(
-                    n=len(body), limit=self.limits.feedback_chars
-                )
+                ngettext(
+                    "That feedback is {n} character; the limit is {limit}.",
+                    "That feedback is {n} characters; the limit is {limit}.",
+                    len(body),
+                ).format(n=len(body), limit=self.limits.feedback_chars)
             )
         return body
 
@@ -274,10 +282,13 @@ class JournalService:
         )
         if (count or 0) >= self.limits.writes_per_hour:
             raise UserError(
-                _(
+                ngettext(
+                    "You've written {n} entry in the last hour, which is the limit here. "
+                    "Please try again a little later; nothing was saved.",
                     "You've written {n} entries in the last hour, which is the limit here. "
-                    "Please try again a little later; nothing was saved."
-                ).format(n=count)
+                    "Please try again a little later; nothing was saved.",
+                    count or 0,
+                ).format(n=count or 0)
             )
 
     # -- entries -----------------------------------------------------------------------------
@@ -780,7 +791,11 @@ class JournalService:
             raise UserError(_("A group needs a name."))
         if len(clean) > GROUP_NAME_MAX:
             raise UserError(
-                _("A group name can be at most {n} characters.").format(n=GROUP_NAME_MAX)
+                ngettext(
+                    "A group name can be at most {n} character.",
+                    "A group name can be at most {n} characters.",
+                    GROUP_NAME_MAX,
+                ).format(n=GROUP_NAME_MAX)
             )
         if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in clean):
             raise UserError(_("A group name cannot contain invisible or control characters."))

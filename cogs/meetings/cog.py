@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,7 @@ from cogs.meetings.service import (
     MeetingService,
     MeetingView,
     check_note,
+    check_title,
     chosen_rsvps,
     may_manage,
 )
@@ -531,21 +533,33 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def named_below_tier(
         self, ctx: Context, spec: CommandSpec, values: Mapping[str, Any]
     ) -> str | None:
-        """What a member below `spec`'s tier is told when they are one of the facilitators
-        named for the meeting its `meeting` names (at any time, current or not): the command
-        needs the tier, and as that meeting's named facilitator they can run its script, with
-        its step timer and speaking queue, around its times. Not `below_tier`'s words, which
-        read as if being one of its facilitators were enough. None for anyone else, and for
-        someone holding the facilitator tier (refused a moderator's command: the tier's words
-        are plain)."""
+        """What someone below `spec`'s tier is told about the meeting its `meeting` names.
+
+        When no meeting of the community has that name or number: that there is none, in the
+        words anyone who may run the command gets (`MeetingService.find`), not who may change
+        it, which would read as if the meeting existed. Only where the command runs (a
+        community channel); several matches keep the tier's words, listing nothing.
+
+        When they are one of the facilitators named for it (at any time, current or not),
+        without the facilitator tier: the command needs the tier, and as that meeting's named
+        facilitator they can run its script, with its step timer and speaking queue, around
+        its times. Not `below_tier`'s words, which read as if being one of its facilitators
+        were enough. None for anyone else, and for someone holding the facilitator tier
+        (refused a moderator's command: the tier's words are plain)."""
         meeting = values.get("meeting")
         named = any(o.name == "meeting" for o in spec.options)
-        if ctx.community is None or ctx.tier >= Tier.FACILITATOR or not named:
+        if ctx.community is None or not named:
             return None
         if not isinstance(meeting, str) or not meeting.strip():
             return None
-        view = await self._named_for(ctx.community.id, meeting.strip(), ctx.actor.key)
-        if view is None:
+        try:
+            view = await self._meeting(ctx, meeting.strip())
+        except NotFound as missing:
+            runs_here = spec.scope.allows(is_dm=ctx.place.is_dm, community_known=True)
+            return missing.message if runs_here else None
+        except UserError:  # several meetings match: not theirs to run, so nothing listed
+            return None
+        if ctx.tier >= Tier.FACILITATOR or ctx.actor.key not in view.facilitators:
             return None
         command = " ".join(ctx.responder.command_words(spec.path))
         now = self.clock.now()
@@ -767,6 +781,15 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     ) -> None:
         """Change a meeting; what was already announced for the old time is withdrawn."""
         view = await self._managed(ctx, meeting)
+        given: tuple[object, ...] = (title, start, duration, repeat, until, count, zone)
+        given += (location, channel, kind, script, add_facilitator, remove_facilitator)
+        if all(v is None for v in given):  # nothing named to change
+            raise UserError(
+                render.edit_names_nothing(
+                    command=f"{ctx.spell(('meeting', 'edit'))} #{view.id}",
+                    help_command=f"{ctx.prefix}help meeting edit",
+                )
+            )
         start_local, zone_name = view.start_local, view.timezone
         words = (start or "").split()
         if words and _TIME_ALONE.fullmatch(words[0]) and len(words) == 1:
@@ -805,32 +828,33 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
             remaining.discard(remove_facilitator.key)
             if not remaining:
                 raise UserError(render.last_facilitator())
+        draft = Draft(
+            title=title if title is not None else view.title,
+            kind=kind or view.kind,
+            start_local=start_local,
+            timezone=zone_name,
+            duration_minutes=int(duration.total_seconds() // 60)
+            if duration
+            else view.duration_minutes,
+            rrule=rule,
+            location=where,
+            location_label=label,
+            channel=(await self._announce_place(ctx, channel)).key if channel else view.channel,
+            script=await self._script_name(ctx, script) if script is not None else view.script,
+        )
+        add = [add_facilitator.key] if add_facilitator else []
+        remove = [remove_facilitator.key] if remove_facilitator else []
+        # the same details, checked before `validate`, which refuses a series with no date
+        # to come: an edit that changes nothing is told so whatever the meeting's dates
+        same = replace(draft, title=check_title(draft.title))
+        if not self.service.changes(view, same, add=add, remove=remove):
+            raise UserError(render.edit_changes_nothing(title=escape_markdown(view.title)))
         draft = self.service.validate(
-            Draft(
-                title=title if title is not None else view.title,
-                kind=kind or view.kind,
-                start_local=start_local,
-                timezone=zone_name,
-                duration_minutes=int(duration.total_seconds() // 60)
-                if duration
-                else view.duration_minutes,
-                rrule=rule,
-                location=where,
-                location_label=label,
-                channel=(await self._announce_place(ctx, channel)).key
-                if channel
-                else view.channel,
-                script=await self._script_name(ctx, script) if script is not None else view.script,
-            ),
-            start_changed=(start_local, zone_name) != (view.start_local, view.timezone),
+            draft, start_changed=(start_local, zone_name) != (view.start_local, view.timezone)
         )
-        fresh = await self.service.update(
-            view,
-            ctx.actor.key,
-            draft,
-            add=[add_facilitator.key] if add_facilitator else [],
-            remove=[remove_facilitator.key] if remove_facilitator else [],
-        )
+        if not self.service.changes(view, draft, add=add, remove=remove):
+            raise UserError(render.edit_changes_nothing(title=escape_markdown(view.title)))
+        fresh = await self.service.update(view, ctx.actor.key, draft, add=add, remove=remove)
         changed = (rule, start_local) != (view.rrule, view.start_local)
         notes = [days_note, recurrence.interval_warning(rule, start_local) if changed else None]
         note = " ".join(n for n in notes if n) or None

@@ -618,6 +618,20 @@ def updated_heading() -> str:
     return _("Updated")
 
 
+def edit_names_nothing(command: object, help_command: object) -> str:
+    """`meeting edit` given a meeting and nothing to change in it (`command`: the edit of
+    that meeting as typed here; `help_command`: its help)."""
+    return _(
+        'Nothing was changed: say what to change, e.g. `{command} title:"New name"` or '
+        "`{command} duration:90m`. `{help}` lists everything you can change."
+    ).format(command=command, help=help_command)
+
+
+def edit_changes_nothing(title: object) -> str:
+    """`meeting edit` whose values are the ones the meeting already has."""
+    return _("**{title}** already has those details, so nothing was changed.").format(title=title)
+
+
 def series_already_cancelled() -> str:
     return _("That series is already cancelled.")
 

@@ -893,6 +893,39 @@ class MeetingService:
         await self.audit.record(community_id, actor_key, "meetings.schedule", f"#{meeting_id}")
         return await self._replan(meeting_id)
 
+    @staticmethod
+    def changes(
+        view: MeetingView, draft: Draft, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> bool:
+        """Whether saving `draft` (adding and removing those facilitators) would change the
+        meeting at all: a detail differs, someone new is added, or a facilitator removed."""
+        now = (
+            view.title,
+            view.kind,
+            local_key(view.start_local),
+            view.timezone,
+            view.duration_minutes,
+            view.rrule,
+            view.location,
+            view.location_label,
+            view.channel,
+            view.script or None,
+        )
+        then = (
+            draft.title,
+            draft.kind,
+            local_key(draft.start_local),
+            draft.timezone,
+            draft.duration_minutes,
+            draft.rrule,
+            draft.location,
+            draft.location_label,
+            draft.channel,
+            draft.script or None,
+        )
+        facilitators = set(view.facilitators)
+        return now != then or bool(set(add) - facilitators) or bool(set(remove) & facilitators)
+
     async def update(
         self,
         view: MeetingView,
@@ -904,7 +937,11 @@ class MeetingService:
     ) -> MeetingView:
         """Save an edited meeting; withdraw what was planned and plan the new revision.
 
-        Members whose RSVP'd dates now fall at another time are told privately (`_tell`)."""
+        Members whose RSVP'd dates now fall at another time are told privately (`_tell`). A
+        draft that `changes` nothing is not saved: the revision, the audit log and what is
+        planned stay as they are (a new revision would announce the meeting afresh)."""
+        if not self.changes(view, draft, add=add, remove=remove):
+            return view
         before = await self._as_it_was(view.id)
         async with self._sessions.begin() as session:
             row = await session.get(Meeting, view.id)

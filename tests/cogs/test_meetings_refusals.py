@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrule, rrulestr
-from hypothesis import event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
@@ -24,7 +24,7 @@ from bot.core.permissions import Tier
 from cogs.meetings import render
 from cogs.meetings.cog import MEETING, MeetingsCog
 from cogs.meetings.recurrence import parse_repeat
-from tests.harness.app import AppFactory
+from tests.harness.app import AppFactory, own_loop
 from tests.harness.console import circlebot
 from tests.harness.db import snapshot
 from tests.harness.meetings import cog
@@ -405,6 +405,78 @@ async def test_ping_stays_a_moderators_command_and_says_so(
     said = await fake.say(who, "!meeting ping Circle @everyone")
     assert said[0].text == "Only a moderator can use `meeting ping`."
     assert await snapshot(app) == before
+
+
+# Each command that needs a tier on one meeting, with `{ref}` for the meeting's name or number
+ON_ONE_MEETING = {
+    "edit": "!meeting edit {ref} title:Renamed",
+    "cancel": "!meeting cancel {ref} next",
+    "move": '!meeting move {ref} next to:"2026-12-10 20:00"',
+    "restore": "!meeting restore {ref} 2026-12-17",
+    "delete": "!meeting delete {ref} confirm:yes",
+    "ping": "!meeting ping {ref} @everyone",
+}
+# Names and numbers of no meeting while only Circle (#1) exists: other numbers, with or
+# without `#`, and words that neither are nor begin "Circle".
+MISSING = st.one_of(
+    st.integers(min_value=2, max_value=999_999).map(str),
+    st.integers(min_value=2, max_value=999_999).map(lambda n: f"#{n}"),
+    st.text(alphabet="bdfghjkmpqvwxyz", min_size=1, max_size=12).map(str.capitalize),
+)
+
+
+async def test_a_member_deleting_a_meeting_that_does_not_exist_is_told_there_is_none(
+    app_factory: AppFactory,
+) -> None:
+    """The reported line: not "Only a moderator or one of this meeting's facilitators can
+    change it", which reads as if meeting 999 existed, but what a moderator is told."""
+    app, fake = await circle_run_by_ana(app_factory)
+    for who in ("ben", "mod"):
+        await fake.say(who, "!meeting list")  # known to the bot before the snapshot
+    before = await snapshot(app)
+    said = await fake.say("ben", "!meeting delete 999")
+    assert len(said) == 1 and said[0].where == "ephemeral"
+    assert said[0].text == "There is no meeting `999` here."
+    assert said[0].text == (await fake.say("mod", "!meeting delete 999"))[0].text
+    assert await snapshot(app) == before
+
+
+def test_a_meeting_that_does_not_exist_gets_the_same_answer_whoever_asks(
+    tmp_path: Path,
+) -> None:
+    """For every tier-gated command on one meeting (the facilitators' and `ping`, the
+    moderators'), a name or number that names no meeting is answered the same for a member,
+    a facilitator of other meetings, Circle's facilitator and a moderator: there is no such
+    meeting (as `meeting info` says it too), never who may change it; nothing changes."""
+    with own_loop(tmp_path) as (loop, factory):
+        app, fake = loop.run_until_complete(circle_run_by_ana(factory))
+        for who in ("ben", "cat", "mod"):  # known to the bot before the snapshot
+            loop.run_until_complete(fake.say(who, "!meeting list"))
+        before = loop.run_until_complete(snapshot(app))
+
+        @settings(
+            max_examples=25,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(command=st.sampled_from(sorted(ON_ONE_MEETING)), ref=MISSING)
+        def check(command: str, ref: str) -> None:
+            line = ON_ONE_MEETING[command].format(ref=ref)
+            answers = {
+                who: loop.run_until_complete(fake.say(who, line))
+                for who in ("ben", "cat", "ana", "mod")
+            }
+            info = loop.run_until_complete(fake.say("ben", f"!meeting info {ref}"))
+            for who, said in answers.items():
+                assert len(said) == 1 and said[0].where == "ephemeral", (who, line)
+                assert said[0].text.startswith(f"There is no meeting `{ref}` here."), (who, line)
+                assert said[0].text == info[0].text, (who, line)
+                assert render.not_your_meeting() not in said[0].text
+                assert "Only a" not in said[0].text
+            assert loop.run_until_complete(snapshot(app)) == before
+
+        check()
 
 
 def test_both_reported_lines_in_the_console(tmp_path: Path) -> None:

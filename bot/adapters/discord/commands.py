@@ -33,6 +33,7 @@ from bot.core.commands import (
     Option,
     OptionType,
     SpecError,
+    fit_description,
 )
 from bot.core.permissions import Tier
 from bot.i18n import _
@@ -207,7 +208,7 @@ def _leaf(
 ) -> Leaf:
     command: Leaf = app_commands.Command(
         name=name or spec.path[-1],
-        description=spec.description,
+        description=spec.slash_description,
         callback=_callback(spec, handler),
         parent=parent,
     )
@@ -306,7 +307,7 @@ def build_tree(
         description = describe_group(group_specs)
         if word != group_specs[0].path[0]:
             description = f"{description} ({_audience(top_level_tier(group_specs))})"
-        description = description[:GROUP_DESCRIPTION_MAX] or word
+        description = fit_description(description, GROUP_DESCRIPTION_MAX) or word
         group = app_commands.Group(name=word, description=description)
         _restrict(group, group_specs)
         subgroups: dict[str, app_commands.Group] = {}
