@@ -566,13 +566,15 @@ class CrisisCog(Cog, CrisisLines):
         numbers = emergency_numbers(emergency) if emergency else ""
         now = self.clock.now()
         entries = await self.service.directory(community_id, code) if code else []
-        # No line open now: say so, and the emergency number comes before the lines.
-        closed = bool(code) and none_open(entries, now)
+        # No line open now, or none listed for the country at all: the emergency number
+        # comes before anything else (said plainly when there are lines, all closed).
+        closed = bool(code) and (not entries or none_open(entries, now))
         parts: list[str] = []
         if urgent:
             parts.append(text.urgent.format(numbers=numbers) if numbers else text.danger)
         elif closed:
-            parts.append(none_open_now(code, entries, now))
+            if entries:
+                parts.append(none_open_now(code, entries, now))
             parts.append(
                 text.emergency.format(country=country_name(code), numbers=numbers)
                 if emergency
@@ -618,24 +620,28 @@ class CrisisCog(Cog, CrisisLines):
         language = text.language
         code = await self._member_country(ctx)
         emergency = self.answers.emergency.get(code) if code else None
+        community_id = ctx.community.id if ctx.community else None
+        entries = await self.service.directory(community_id, code) if code else []
+        now = self.clock.now()
         parts = [text.still_here]
         if emergency is not None:
             numbers = emergency_numbers(emergency)
             if self.kind_of(words, language) in URGENT_KINDS:
                 parts.insert(0, text.urgent.format(numbers=numbers))
+            elif not entries or none_open(entries, now):
+                # no listed line is open now: the emergency number before anything else
+                parts.insert(0, text.emergency.format(country=country_name(code), numbers=numbers))
             else:
                 parts.append(text.emergency.format(country=country_name(code), numbers=numbers))
         else:
             parts.append(text.danger)
-        community_id = ctx.community.id if ctx.community else None
-        entries = await self.service.directory(community_id, code) if code else []
         parts.append(
             lines_again(
                 entries,
                 code or None,
                 self.cfg.fallback_name,
                 self.cfg.fallback_url,
-                now=self.clock.now(),
+                now=now,
                 zone=_zone(ctx.timezone),
             )
         )

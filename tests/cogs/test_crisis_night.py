@@ -1,0 +1,116 @@
+"""At night, or wherever no listed line is open, the emergency number comes first.
+
+The fault this holds down: a member in a country the directory has no line for (Spain,
+Australia) typing `!crisis`, `!sos` or writing "I want to end it tonight" got "I have no lines
+for Spain in my directory yet." and the international directory first, and the emergency number
+only after them, while a member whose country's lines were all closed got it first: the answer
+put the number first only when the country had lines and none was open.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.app import App
+from bot.clock import VirtualClock
+from bot.core.permissions import Tier
+from bot.i18n import using_language
+from cogs.crisis import render
+from cogs.crisis.answer import load_answers
+from cogs.crisis.cog import CRISIS_DIR, CrisisCog
+from tests.harness.app import own_loop
+from tests.harness.platform import FakePlatform
+
+START = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)  # a Monday
+ANSWERS, _PROBLEMS = load_answers(CRISIS_DIR)
+COUNTRIES = sorted(ANSWERS.emergency)
+# What a member types (the DM is the last: it starts the quiet hour, so each example's member
+# is new).
+ASKS = ("!crisis", "!crisis help me", "!sos", "dm:I want to end it tonight")
+SAID_FIRST = "No line in"  # when there are lines, all closed: said before the number
+
+
+def crisis(app: App) -> CrisisCog:
+    cog = app.cogs["crisis"]
+    assert isinstance(cog, CrisisCog)
+    return cog
+
+
+async def example(
+    app: App, fake: FakePlatform, name: str, country: str, minutes: int, ask: str
+) -> None:
+    clock = app.clock
+    assert isinstance(clock, VirtualClock)
+    # the clock only goes forward: the next instant at this minute of the week
+    now = START + timedelta(minutes=minutes)
+    while now < clock.now():
+        now += timedelta(weeks=1)
+    clock.set(now)
+    await fake.say(name, f"!me country {country}")
+    if ask.startswith("dm:"):
+        said = await fake.say(name, ask[3:], dm=True)
+    else:
+        said = await fake.say(name, ask)
+    assert said and all(s.where in ("ephemeral", "dm") for s in said), said
+    answers = ["\n".join(s.text for s in said)]
+    if ask.startswith("dm:"):
+        # within the quiet hour: the short answer ("I'm still here") holds to the same order
+        again = await fake.say(name, "I still want to end it tonight", dm=True)
+        assert again and all(s.where == "dm" for s in again), again
+        answers.append("\n".join(s.text for s in again))
+    with using_language("en"):
+        country_name = render.country_name(country)
+    emergency = f"Emergency number in {country_name}:"
+    entries = await crisis(app).service.directory(None, country)
+    open_now = bool(entries) and not render.none_open(entries, now)
+    for text in answers:
+        assert emergency in text, text
+        if open_now:
+            continue  # a line is open: the lines may come first
+        # nothing open or nothing listed: the number before everything else
+        lines = text.split("\n")
+        assert lines[0].startswith(emergency) or (
+            lines[0].startswith(SAID_FIRST) and lines[1].startswith(emergency)
+        ), text
+        first = text.index(emergency)
+        for later in ("\n- ", "I have no lines", "Anywhere in the world", "Lines in", "still"):
+            if later in text:
+                assert first < text.index(later), (later, text)
+
+
+def test_with_no_line_open_or_listed_the_emergency_number_comes_first(tmp_path: Path) -> None:
+    """Over every country with an emergency number, any minute of a week and each way of
+    asking: the answer is private and names the country's emergency number, before any line,
+    the "no lines" sentence and the international directory whenever no listed line is open."""
+    serial = itertools.count(1)
+    with own_loop(tmp_path) as (loop, factory):
+        app, fake = loop.run_until_complete(
+            factory.on_platform(
+                ["general", "crisis"],
+                clock=VirtualClock(START),
+                actors={"mod": Tier.MODERATOR},
+                fast_typing=True,
+            )
+        )
+
+        @settings(
+            max_examples=60,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
+        )
+        @given(
+            country=st.sampled_from(COUNTRIES),
+            minutes=st.integers(0, 7 * 24 * 60 - 1),
+            ask=st.sampled_from(ASKS),
+        )
+        def check(country: str, minutes: int, ask: str) -> None:
+            loop.run_until_complete(example(app, fake, f"m{next(serial)}", country, minutes, ask))
+
+        check()
