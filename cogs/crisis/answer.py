@@ -25,7 +25,15 @@ CONCERN_KINDS: tuple[str, ...] = ("suicide", "overdose", "self-harm", "domestic-
 DEFAULT_KIND = "suicide"
 URGENT_KINDS = frozenset({"overdose"})
 DEFAULT_LANGUAGE = "en"
-TEXT_KEYS = ("urgent", "emergency", "danger", "still_here", "not_a_service", "moderators_told")
+TEXT_KEYS = (
+    "urgent",
+    "emergency",
+    "danger",
+    "still_here",
+    "still_here_closed",
+    "not_a_service",
+    "moderators_told",
+)
 SERVICES = ("general", "ambulance", "police", "fire and rescue")
 _NUMBER = re.compile(r"^[0-9]{2,6}$")
 # Words people reach for first, in any language: typed as a command (`!sos`, `!911`) they run
@@ -74,7 +82,8 @@ class AnswerText:
     urgent: str
     emergency: str
     danger: str
-    still_here: str
+    still_here: str  # the quiet period's short answer while a listed line is open
+    still_here_closed: str  # the same when no listed line is open, or none is listed
     not_a_service: str
     moderators_told: str  # the community's moderators were told (the name, never the words)
     overdose_words: tuple[str, ...] = field(default=())
@@ -199,6 +208,8 @@ FALLBACK_TEXT = AnswerText(
     emergency="Emergency number in {country}: {numbers}.",
     danger="If you are in danger right now, call your local emergency number.",
     still_here="I'm still here. The lines I sent are there for you now, day or night.",
+    still_here_closed="I'm still here. No line I know of is open right now, but the emergency "
+    "number answers day and night.",
     not_a_service="I'm a peer-support bot, not a crisis service, and nobody watches these "
     "messages around the clock.",
     moderators_told="I have also let this community's moderators know, so one of them may check "

@@ -623,12 +623,14 @@ class CrisisCog(Cog, CrisisLines):
         community_id = ctx.community.id if ctx.community else None
         entries = await self.service.directory(community_id, code) if code else []
         now = self.clock.now()
-        parts = [text.still_here]
+        # "there for you now, day or night" only while a line it sent is open now
+        closed = not entries or none_open(entries, now)
+        parts = [text.still_here_closed if closed else text.still_here]
         if emergency is not None:
             numbers = emergency_numbers(emergency)
             if self.kind_of(words, language) in URGENT_KINDS:
                 parts.insert(0, text.urgent.format(numbers=numbers))
-            elif not entries or none_open(entries, now):
+            elif closed:
                 # no listed line is open now: the emergency number before anything else
                 parts.insert(0, text.emergency.format(country=country_name(code), numbers=numbers))
             else:

@@ -4,7 +4,9 @@ The fault this holds down: a member in a country the directory has no line for (
 Australia) typing `!crisis`, `!sos` or writing "I want to end it tonight" got "I have no lines
 for Spain in my directory yet." and the international directory first, and the emergency number
 only after them, while a member whose country's lines were all closed got it first: the answer
-put the number first only when the country had lines and none was open.
+put the number first only when the country had lines and none was open. And the short answer
+within the quiet hour said "The lines I sent are there for you now, day or night." when none of
+them was open, or none had been sent.
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ async def example(
     emergency = f"Emergency number in {country_name}:"
     entries = await crisis(app).service.directory(None, country)
     open_now = bool(entries) and not render.none_open(entries, now)
+    if ask.startswith("dm:"):
+        # "there for you now, day or night" only while a line it sent is open now
+        english = ANSWERS.text("en")
+        said_open, said_closed = english.still_here, english.still_here_closed
+        assert (said_open in answers[1]) == open_now, answers[1]
+        assert (said_closed in answers[1]) == (not open_now), answers[1]
     for text in answers:
         assert emergency in text, text
         if open_now:
