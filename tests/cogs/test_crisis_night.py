@@ -122,3 +122,35 @@ def test_with_no_line_open_or_listed_the_emergency_number_comes_first(tmp_path: 
             loop.run_until_complete(example(app, fake, f"m{next(serial)}", country, minutes, ask))
 
         check()
+
+
+def test_the_bangladesh_line_is_open_and_closed_by_bangladesh_time(tmp_path: Path) -> None:
+    """The shipped Kaan Pete Roi line (15:00-03:00 Bangladesh time, "BST" in its source record:
+    Bangladesh Standard Time, UTC+6) is open or closed by that clock, not shown as free text
+    ("check with the line"): closed at 08:30 in Dhaka and opening at 15:00, open at 16:00 and
+    at 02:30 past midnight; a member in Dhaka at 08:30 gets the emergency number first."""
+    with own_loop(tmp_path) as (loop, factory):
+        app, fake = loop.run_until_complete(
+            factory.on_platform(["general", "crisis"], clock=VirtualClock(START), fast_typing=True)
+        )
+
+        async def check() -> None:
+            entries = await crisis(app).service.directory(None, "BD")
+            line = next(e for e in entries if e.id == "bd-kaan-pete-roi")
+            morning = datetime(2026, 12, 1, 2, 30, tzinfo=UTC)  # 08:30 in Dhaka
+            found = render.reach(line, morning)
+            assert found.state == render.CLOSED
+            assert found.opens == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 15:00 in Dhaka
+            for instant in (datetime(2026, 12, 1, 10, 0), datetime(2026, 12, 1, 20, 30)):
+                assert render.reach(line, instant.replace(tzinfo=UTC)).state == render.OPEN
+            clock = app.clock
+            assert isinstance(clock, VirtualClock)
+            clock.set(morning)
+            await fake.say("dhaka", "!me country BD")
+            await fake.say("dhaka", "!me timezone Asia/Dhaka")
+            said = "\n".join(s.text for s in await fake.say("dhaka", "!crisis"))
+            assert "check with the line" not in said, said
+            assert "opens" in said and "15:00" in said, said
+            assert said.index("999") < said.index("Kaan Pete Roi"), said
+
+        loop.run_until_complete(check())
