@@ -9,11 +9,13 @@ can't go on." but not "I can't go on the trip").
 Text and phrases go through the same steps for each language, so a phrase is written once:
 
 1. case and accents are dropped and apostrophes split words ("Don't" = "don t", "j'ai" =
-   "j ai", "müde" = "mude"); each language's rewrites below join them again. Three or more
+   "j ai", "müde" = "mude"); each language's rewrites below join them again. Two or more
    single letters joined by dots are one word spelled out or an acronym, read as the letters
-   joined ("M.o.d.e.s.t" = "modest", "D.O.N.E." = "done"), so a short phrase is not found
-   inside them ("o.d" in "M.o.d.e.s.t"); one or two ("o.d.", "O.D") stay apart, and the
-   rewrites read them as before ("o d" = "od");
+   joined ("M.o.d.e.s.t" = "modest", "D.O.N.E." = "done", "t.o" = "to", "O.D" = "od"), so a
+   short phrase is not found inside them ("o.d" in "M.o.d.e.s.t"). When that finds nothing,
+   a short run ending in an English inflection is read once more as an acronym and its
+   ending ("O.D.d" = "od d", "O.D.s" = "od s", "O.D.e.d" = "od ed"): a missed overdose costs
+   more than a private answer to "O.D.D.";
 2. repeated letters are squeezed to one ("diiie" = "die", "kill" = "kil"), except that an
    everyday word is not squeezed into a different short phrase word (two letters up to
    `FUZZY_MIN_LETTERS`) unless a phrase writes it that way: "odd" stays "odd", not
@@ -64,10 +66,16 @@ _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_WORD = re.compile(r"[^\w*]+")
 _NOT_WORD_TEXT = re.compile(r"[^\w]+")
 _REPEATS = re.compile(r"(\w)\1+")
-# Three or more single letters joined by dots: a word spelled out ("M.o.d.e.s.t") or an acronym
-# ("D.O.N.E", "a.k.a"), read as one word (step 1 of the module's steps). The letter before the
-# first is no word character, so the whole run is found from its first letter.
-_DOTTED_LETTERS = re.compile(r"(?<!\w)[^\W\d_](?:\.[^\W\d_]){2,}(?!\w)")
+# Two or more single letters joined by dots: a word spelled out ("M.o.d.e.s.t") or an acronym
+# ("D.O.N.E", "a.k.a", "O.D"), read as one word (step 1 of the module's steps). The letter before
+# the first is no word character, so the whole run is found from its first letter.
+_DOTTED_LETTERS = re.compile(r"(?<!\w)[^\W\d_](?:\.[^\W\d_])+(?!\w)")
+# A dotted acronym of two or three letters with an English ending spelled the same way ("O.D.d",
+# "O.D.s.", "O.D.e.d"): read once more as the acronym and its ending when the word reading finds
+# nothing (`_inflected`).
+_INFLECTED_RUN = re.compile(
+    r"(?<!\w)([^\W\d_](?:\.[^\W\d_]){1,2})\.((?:e\.)?[ds])(?!\.?\w)", re.IGNORECASE
+)
 _PATTERN_WORD = re.compile(r"[^\s()|*$]+")
 _PATTERN_TOKEN = re.compile(r"[()|*$]|[^\s()|*$]+")
 # Where a clause ends in a text: the words on either side are not read as one name.
@@ -150,6 +158,15 @@ def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _DOTTED_LETTERS.sub(lambda m: m.group(0).replace(".", ""), text)
     return text.casefold()
+
+
+def _inflected(text: str) -> str | None:
+    """`text` with each short dotted acronym that ends in an inflection read as the acronym and
+    its ending apart ("I O.D.d" = "I O.D d"), or None when it has none."""
+    if "." not in text:
+        return None
+    changed = _INFLECTED_RUN.sub(lambda m: f"{m[1]} {m[2].replace('.', '')}", text)
+    return changed if changed != text else None
 
 
 def _words(text: str, pattern: re.Pattern[str] = _NOT_WORD_TEXT) -> list[str]:
@@ -731,7 +748,10 @@ class Detector:
         if len(words) > QUICK_MAX_WORDS:
             return False, None
         try:
-            return True, self._detect_words(words, ends, prefer, lookup=False)
+            found = self._detect_words(words, ends, prefer, lookup=False)
+            if found is None and (inflected := _inflected(text)) is not None:
+                found = self._detect_words(*_words_and_ends(inflected), prefer, lookup=False)
+            return True, found
         except NeedsLookup:
             return False, None
 
@@ -746,7 +766,11 @@ class Detector:
         message is still the film), compared by the original words both cover.
         """
         words, ends = _words_and_ends(text)
-        return self._detect_words(words, ends, prefer)
+        found = self._detect_words(words, ends, prefer)
+        if found is None and (inflected := _inflected(text)) is not None:
+            # "I O.D.d last night": the dotted acronym and its ending (step 1)
+            found = self._detect_words(*_words_and_ends(inflected), prefer)
+        return found
 
     def _detect_words(
         self, words: list[str], ends: frozenset[int], prefer: str, *, lookup: bool = True
