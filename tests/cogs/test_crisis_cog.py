@@ -112,7 +112,7 @@ async def test_list_by_topic_and_countries(app_factory: AppFactory) -> None:
     assert "not a country I know" in bad.text
     text = only(await fake.say("ana", "!crisis countries")).text
     assert "- Ireland (`IE`): 1" in text and "- United States (`US`): 3" in text
-    assert len(re.findall(r"^- .* \(`[A-Z]{2}`\): \d+$", text, re.MULTILINE)) == 16
+    assert len(re.findall(r"^- .* \(`[A-Z]{2}`\): \d+$", text, re.MULTILINE)) == 17
 
 
 PAIR_TOML = """\
@@ -247,7 +247,7 @@ async def test_members_cannot_change_the_directory(app_factory: AppFactory) -> N
     for line in attempts:
         assert "Only a moderator can use" in only(await fake.say("ana", line)).text, line
     entries = await crisis(app).service.directory(None)
-    assert len(entries) == len(crisis(app).load_seed()[0]) == 23
+    assert len(entries) == len(crisis(app).load_seed()[0]) == 24
     info = await app.members.community("fake", COMMUNITY)
     assert await app.audit.recent(info.id) == []
 
@@ -331,10 +331,13 @@ async def test_import_is_all_or_nothing_unless_partial(app_factory: AppFactory) 
 
 async def test_export_then_import_round_trips(app_factory: AppFactory) -> None:
     app, fake = await started(app_factory)
+    clock = app.clock
+    assert isinstance(clock, VirtualClock)
+    clock.set(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))  # on or after every shipped check date
     only(await fake.say("mod", f"!crisis import {PAIR_TOML}"))
     exported = only(await fake.say("mod", "!crisis export"))
     assert exported.message.attachment is not None
-    assert "25 entries." in exported.text
+    assert "26 entries." in exported.text
     data = exported.message.attachment.data.decode()
     for entry_id in ("nz-adult-line", "nz-youth-line"):
         only(await fake.say("mod", f"!crisis remove {entry_id}"))
@@ -343,7 +346,7 @@ async def test_export_then_import_round_trips(app_factory: AppFactory) -> None:
     before = len(fake.said)
     await app.dispatcher.run(fake.incoming("mod"), spec, {"file": exported.message.attachment})
     reply = only(fake.said[before:])
-    assert "Imported 25 entries; 0 problem(s) refused." in reply.text
+    assert "Imported 26 entries; 0 problem(s) refused." in reply.text
     again = only(await fake.say("mod", "!crisis export"))
     assert again.message.attachment is not None
     assert again.message.attachment.data.decode() == data
@@ -361,9 +364,9 @@ async def test_stale_entries_are_listed_after_24_months(app_factory: AppFactory)
     assert isinstance(clock, VirtualClock)
     await app.scheduler.advance(timedelta(days=365 * 2 + 30))
     text = only(await fake.say("mod", "!crisis stale")).text
-    assert "23 entries need a check" in text and "`gb-samaritans` Samaritans: 2026-06-02" in text
+    assert "24 entries need a check" in text and "`gb-samaritans` Samaritans: 2026-06-02" in text
     only(await fake.say("mod", "!crisis verify gb-samaritans"))
-    assert "22 entries need a check" in only(await fake.say("mod", "!crisis stale")).text
+    assert "23 entries need a check" in only(await fake.say("mod", "!crisis stale")).text
 
 
 async def test_moderators_extend_the_phrase_list(app_factory: AppFactory) -> None:

@@ -19,7 +19,7 @@ from cogs.crisis.directory import ParseResult, is_stale
 OPEN_HELPLINES = Path(__file__).parents[1] / "data" / "open-helplines"
 SAMPLE_RECORDS = 13
 SUPERSEDED = directory.load_superseded(DATA_DIR / "crisis" / "superseded.toml")
-TODAY = date(2026, 11, 25)
+TODAY = date(2026, 12, 3)  # the newest check in seed.toml (es-linea-024)
 
 
 def parse(text: str, today: date = TODAY, **kw: object) -> ParseResult:
@@ -34,7 +34,7 @@ def seed() -> ParseResult:
 def test_every_seed_entry_has_a_source_a_recent_check_and_valid_contacts() -> None:
     result = seed()
     assert result.problems == []
-    assert result.rows == len(result.entries) == 5
+    assert result.rows == len(result.entries) == 6
     for entry in result.entries:
         assert entry.source.startswith("https://")
         assert entry.verified_at is not None and not is_stale(entry, TODAY)
@@ -51,6 +51,7 @@ def test_the_seed_holds_the_well_established_numbers() -> None:
         "gb-samaritans",
         "ie-samaritans",
         "bd-kaan-pete-roi",  # its hours in Bangladesh's own zone (the record's BST)
+        "es-linea-024",
     }
     lifeline = by_id["us-988-lifeline"]
     phone = next(c for c in lifeline.contacts if c.method == "phone")

@@ -337,8 +337,11 @@ async def test_the_answer_follows_the_language_of_the_words(app_factory: AppFact
         "**112**."
     )
     assert "no un servicio de crisis" in text
-    assert "**Líneas en España**" not in text  # no Spanish lines yet: said in Spanish
-    assert "Todavía no tengo líneas para España en mi directorio." in text
+    assert "**Líneas en España**" in text and "Línea 024" in text
+    await fake.say("eva", "!me country AR")
+    text = only(await fake.say("eva", "!crisis now quiero morir")).text
+    assert "**Líneas en Argentina**" not in text  # no lines there yet: said in Spanish
+    assert "Todavía no tengo líneas para Argentina en mi directorio." in text
     assert "En cualquier parte del mundo: [Find A Helpline]" in text
     await fake.say("ben", "!me country DE")
     text = only(await fake.say("ben", "!crisis now er wacht nicht auf")).text

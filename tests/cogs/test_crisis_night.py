@@ -154,3 +154,48 @@ def test_the_bangladesh_line_is_open_and_closed_by_bangladesh_time(tmp_path: Pat
             assert said.index("999") < said.index("Kaan Pete Roi"), said
 
         loop.run_until_complete(check())
+
+
+def test_a_member_in_spain_gets_the_024_line_at_any_hour(tmp_path: Path) -> None:
+    """Spain's national line (024, every hour) is in the shipped directory: a member there who
+    asks at 03:30 or writes "quiero morir" gets it with the emergency number 112, no longer "I
+    have no lines for Spain"."""
+    with own_loop(tmp_path) as (loop, factory):
+        app, fake = loop.run_until_complete(
+            factory.on_platform(["general", "crisis"], clock=VirtualClock(START), fast_typing=True)
+        )
+
+        async def check() -> None:
+            clock = app.clock
+            assert isinstance(clock, VirtualClock)
+            clock.set(datetime(2026, 12, 1, 2, 30, tzinfo=UTC))  # 03:30 in Madrid
+            await fake.say("ana", "!me country ES")
+            await fake.say("ana", "!me timezone Europe/Madrid")
+            asked = "\n".join(s.text for s in await fake.say("ana", "!crisis"))
+            wrote = await fake.say("ana", "quiero morir", dm=True)
+            assert wrote and all(s.where == "dm" for s in wrote), wrote
+            for text in (asked, "\n".join(s.text for s in wrote)):
+                assert "Línea 024" in text and "024" in text and "112" in text, text
+                assert "no lines for Spain" not in text, text
+
+        loop.run_until_complete(check())
+
+
+def test_a_clock_behind_the_real_date_drops_no_shipped_line(tmp_path: Path) -> None:
+    """The shipped lines were checked on real dates: a server whose clock is behind (here a year)
+    still lists every one of them, with no line refused as "checked in the future"."""
+    with own_loop(tmp_path) as (loop, factory):
+        app, _fake = loop.run_until_complete(
+            factory.on_platform(
+                ["general", "crisis"],
+                clock=VirtualClock(datetime(2025, 12, 1, tzinfo=UTC)),
+                fast_typing=True,
+            )
+        )
+
+        async def check() -> None:
+            for country, line in (("ES", "es-linea-024"), ("GB", "gb-samaritans")):
+                entries = await crisis(app).service.directory(None, country)
+                assert line in {e.id for e in entries}, country
+
+        loop.run_until_complete(check())
