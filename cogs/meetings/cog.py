@@ -1006,7 +1006,7 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
     async def delete(self, ctx: Context, meeting: str, confirm: str | None = None) -> None:
         """Delete a meeting with its RSVPs; pending announcements are withdrawn. A meeting
         with dates to come or RSVPs is deleted only with `confirm:yes`: without it the answer
-        says what would go and points to `meeting cancel <name> all`, which can be undone."""
+        says what would go and how to cancel all its dates instead, which can be undone."""
         view = await self._managed(ctx, meeting)
         if confirm is not None and confirm.strip().lower() not in CONFIRM_WORDS:
             raise UserError(render.confirm_word(word=escape_markdown(confirm[:10])))
