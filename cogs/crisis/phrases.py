@@ -12,10 +12,10 @@ Text and phrases go through the same steps for each language, so a phrase is wri
    "j ai", "müde" = "mude"); each language's rewrites below join them again. Two or more
    single letters joined by dots are one word spelled out or an acronym, read as the letters
    joined ("M.o.d.e.s.t" = "modest", "D.O.N.E." = "done", "t.o" = "to", "O.D" = "od"), so a
-   short phrase is not found inside them ("o.d" in "M.o.d.e.s.t"). When that finds nothing,
-   a short run ending in an English inflection is read once more as an acronym and its
-   ending ("O.D.d" = "od d", "O.D.s" = "od s", "O.D.e.d" = "od ed"): a missed overdose costs
-   more than a private answer to "O.D.D.";
+   short phrase is not found inside them ("o.d" in "M.o.d.e.s.t"). A short run ending in a
+   small-letter English inflection is also read as an acronym and its ending ("O.D.d" = "od
+   d", "O.D.s" = "od s", "O.D.e.d" = "od ed"), and the more urgent of the two readings wins;
+   a capital ending is the acronym itself ("O.D.D." is ODD, as "ODD" is);
 2. repeated letters are squeezed to one ("diiie" = "die", "kill" = "kil"), except that an
    everyday word is not squeezed into a different short phrase word (two letters up to
    `FUZZY_MIN_LETTERS`) unless a phrase writes it that way: "odd" stays "odd", not
@@ -73,9 +73,7 @@ _DOTTED_LETTERS = re.compile(r"(?<!\w)[^\W\d_](?:\.[^\W\d_])+(?!\w)")
 # A dotted acronym of two or three letters with an English ending spelled the same way ("O.D.d",
 # "O.D.s.", "O.D.e.d"): read once more as the acronym and its ending when the word reading finds
 # nothing (`_inflected`).
-_INFLECTED_RUN = re.compile(
-    r"(?<!\w)([^\W\d_](?:\.[^\W\d_]){1,2})\.((?:e\.)?[ds])(?!\.?\w)", re.IGNORECASE
-)
+_INFLECTED_RUN = re.compile(r"(?<!\w)([^\W\d_](?:\.[^\W\d_]){1,2})\.((?:e\.)?[ds])(?!\.?\w)")
 _PATTERN_WORD = re.compile(r"[^\s()|*$]+")
 _PATTERN_TOKEN = re.compile(r"[()|*$]|[^\s()|*$]+")
 # Where a clause ends in a text: the words on either side are not read as one name.
@@ -163,10 +161,20 @@ def _fold(text: str) -> str:
 def _inflected(text: str) -> str | None:
     """`text` with each short dotted acronym that ends in an inflection read as the acronym and
     its ending apart ("I O.D.d" = "I O.D d"), or None when it has none."""
+    text = unicodedata.normalize("NFKC", text)  # "Ｏ．Ｄ．ｄ" as "O.D.d"
     if "." not in text:
         return None
     changed = _INFLECTED_RUN.sub(lambda m: f"{m[1]} {m[2].replace('.', '')}", text)
     return changed if changed != text else None
+
+
+def _more_urgent(one: Detection | None, other: Detection | None) -> Detection | None:
+    """What two readings of a text found: the more urgent concern (its language), with every
+    concern either found."""
+    if one is None or other is None:
+        return one or other
+    first = one if URGENCY.index(one.kind) <= URGENCY.index(other.kind) else other
+    return Detection(first.kind, first.language, one.kinds | other.kinds)
 
 
 def _words(text: str, pattern: re.Pattern[str] = _NOT_WORD_TEXT) -> list[str]:
@@ -749,8 +757,9 @@ class Detector:
             return False, None
         try:
             found = self._detect_words(words, ends, prefer, lookup=False)
-            if found is None and (inflected := _inflected(text)) is not None:
-                found = self._detect_words(*_words_and_ends(inflected), prefer, lookup=False)
+            if (inflected := _inflected(text)) is not None:
+                other = self._detect_words(*_words_and_ends(inflected), prefer, lookup=False)
+                found = _more_urgent(found, other)
             return True, found
         except NeedsLookup:
             return False, None
@@ -767,9 +776,9 @@ class Detector:
         """
         words, ends = _words_and_ends(text)
         found = self._detect_words(words, ends, prefer)
-        if found is None and (inflected := _inflected(text)) is not None:
+        if (inflected := _inflected(text)) is not None:
             # "I O.D.d last night": the dotted acronym and its ending (step 1)
-            found = self._detect_words(*_words_and_ends(inflected), prefer)
+            found = _more_urgent(found, self._detect_words(*_words_and_ends(inflected), prefer))
         return found
 
     def _detect_words(

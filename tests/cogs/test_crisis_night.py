@@ -199,3 +199,21 @@ def test_a_clock_behind_the_real_date_drops_no_shipped_line(tmp_path: Path) -> N
                 assert line in {e.id for e in entries}, country
 
         loop.run_until_complete(check())
+
+
+def test_with_no_country_known_the_short_answer_says_no_line_is_closed(tmp_path: Path) -> None:
+    """A member whose country is not known was sent the directory of every country's lines, not
+    a country's: the short answer within the quiet hour does not say no line is open."""
+    with own_loop(tmp_path) as (loop, factory):
+        _app, fake = loop.run_until_complete(
+            factory.on_platform(["general", "crisis"], clock=VirtualClock(START), fast_typing=True)
+        )
+
+        async def check() -> None:
+            english = ANSWERS.text("en")
+            await fake.say("nomad", "i want to die please", dm=True)
+            again = "\n".join(s.text for s in await fake.say("nomad", "i want to die", dm=True))
+            assert english.still_here_closed not in again, again
+            assert english.still_here in again, again
+
+        loop.run_until_complete(check())

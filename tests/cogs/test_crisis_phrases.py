@@ -355,8 +355,8 @@ def test_the_reported_odd_messages_get_nothing() -> None:
 
 # Letters spelled out with dots: two or more single letters joined by dots are one word
 # ("M.o.d.e.s.t" is "modest", "O.D" is "od"), so "o.d" inside them is not "od" (overdose); a
-# two- or three-letter acronym with an English ending ("O.D.d", "O.D.s") is also read as the
-# acronym and its ending.
+# two- or three-letter acronym with a small-letter English ending ("O.D.d", "O.D.s") is also
+# read as the acronym and its ending; a capital one is the acronym ("O.D.D." is ODD).
 EVERYDAY = sorted(
     {w for lang in LANGUAGES for w in top_n_list(lang, 3000) if w.isalpha() and len(w) >= 3}
     | {"moderator", "modest"}
@@ -372,7 +372,16 @@ def test_the_everyday_words_hold_words_with_o_d_inside_in_every_language() -> No
 
 @pytest.mark.parametrize(
     "text",
-    ["M.o.d.e.r.a.t.o.r", "M.o.d.e.s.t", "M.o.d.e.s.t.", "D.O.N.E", "a.k.a.o.d", "t.o.d.o"],
+    [
+        "M.o.d.e.r.a.t.o.r",
+        "M.o.d.e.s.t",
+        "M.o.d.e.s.t.",
+        "D.O.N.E",
+        "a.k.a.o.d",
+        "t.o.d.o",
+        "my son has O.D.D. and it's exhausting",
+        "O.D.S.",
+    ],
 )
 def test_the_reported_dotted_words_get_nothing(text: str) -> None:
     assert detector().detect(text) is None, text
@@ -417,7 +426,7 @@ def test_a_word_spelled_with_dots_is_read_as_the_word(
         frame.format("".join(letters[: -len(ending)]))
         for ending in ("d", "s", "ed")
         if 2 <= len(letters) - len(ending) <= 3
-        and "".join(letters[-len(ending) :]).lower() == ending
+        and "".join(letters[-len(ending) :]) == ending  # a small-letter ending
     ]
     if found is not None:
         assert any(d.detect(r) is not None for r in readings), dotted
@@ -427,11 +436,20 @@ def test_a_word_spelled_with_dots_is_read_as_the_word(
 
 @pytest.mark.parametrize(
     "text",
-    ["I O.D.d last night", "I o.d.d", "going to o.d.s", "O.D.S.", "I O.D.e.d yesterday"],
+    [
+        "I O.D.d last night",
+        "I o.d.d",
+        "going to o.d.s",
+        "I O.D.e.d yesterday",
+        "Ｏ．Ｄ．ｄ last night",
+        "I want to die. I O.D.d last night",  # the more urgent reading wins
+        "kms. i O.D.d an hour ago",
+    ],
 )
 def test_a_dotted_acronym_with_an_ending_is_still_the_abbreviation(text: str) -> None:
     found = detector().detect(text)
     assert found is not None and found.kind is Concern.MEDICAL_EMERGENCY, text
+    assert detector().detect_without_lookup(text) in ((True, found), (False, None)), text
 
 
 @pytest.mark.parametrize(
