@@ -156,6 +156,37 @@ class Draft:
     script: str | None = None
     facilitators: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, view: MeetingView) -> Draft:
+        """The meeting's details as they are (an edit starts from them; no facilitators)."""
+        return cls(
+            title=view.title,
+            kind=view.kind,
+            start_local=view.start_local,
+            timezone=view.timezone,
+            duration_minutes=view.duration_minutes,
+            rrule=view.rrule,
+            location=view.location,
+            location_label=view.location_label,
+            channel=view.channel,
+            script=view.script,
+        )
+
+    def details(self) -> tuple[object, ...]:
+        """What an edit compares: every detail, the start as stored, no script as None."""
+        return (
+            self.title,
+            self.kind,
+            local_key(self.start_local),
+            self.timezone,
+            self.duration_minutes,
+            self.rrule,
+            self.location,
+            self.location_label,
+            self.channel,
+            self.script or None,
+        )
+
 
 @dataclass(frozen=True)
 class Change:
@@ -899,32 +930,9 @@ class MeetingService:
     ) -> bool:
         """Whether saving `draft` (adding and removing those facilitators) would change the
         meeting at all: a detail differs, someone new is added, or a facilitator removed."""
-        now = (
-            view.title,
-            view.kind,
-            local_key(view.start_local),
-            view.timezone,
-            view.duration_minutes,
-            view.rrule,
-            view.location,
-            view.location_label,
-            view.channel,
-            view.script or None,
-        )
-        then = (
-            draft.title,
-            draft.kind,
-            local_key(draft.start_local),
-            draft.timezone,
-            draft.duration_minutes,
-            draft.rrule,
-            draft.location,
-            draft.location_label,
-            draft.channel,
-            draft.script or None,
-        )
         facilitators = set(view.facilitators)
-        return now != then or bool(set(add) - facilitators) or bool(set(remove) & facilitators)
+        changed = draft.details() != Draft.of(view).details()
+        return changed or bool(set(add) - facilitators) or bool(set(remove) & facilitators)
 
     async def update(
         self,

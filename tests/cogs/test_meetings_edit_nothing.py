@@ -128,18 +128,7 @@ async def test_the_service_saves_no_draft_that_changes_nothing(app_factory: AppF
     service = cog(app).service
     (view,) = await service.all_in(1)
     before = await snapshot(app)
-    draft = Draft(
-        title=view.title,
-        kind=view.kind,
-        start_local=view.start_local,
-        timezone=view.timezone,
-        duration_minutes=view.duration_minutes,
-        rrule=view.rrule,
-        location=view.location,
-        location_label=view.location_label,
-        channel=view.channel,
-        script=view.script,
-    )
+    draft = Draft.of(view)
     same = await service.update(
         view, "fake:ana", draft, add=list(view.facilitators), remove=["fake:ben"]
     )
