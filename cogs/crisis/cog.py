@@ -71,7 +71,7 @@ from cogs.crisis.render import (
     reach_order,
     topic_name,
 )
-from cogs.crisis.service import QUIET_ALERT, CrisisService
+from cogs.crisis.service import QUIET_ALERT, QUIET_URGENT, CrisisService
 from cogs.crisis.watch import ANSWER_KINDS, ChannelWatch, watch_off, watch_on, watch_status
 
 log = logging.getLogger("circlebot.crisis")
@@ -525,6 +525,16 @@ class CrisisCog(Cog, CrisisLines):
             return first, False
         alerted = await self._alert_moderators(ctx, source)
         return first or alerted, alerted
+
+    async def _note_urgent(self, ctx: Context) -> bool:
+        """Record an urgent answer (`Detection.urgent`): True when it is the first in its own
+        quiet period, so words more urgent than the ones that began the answer's period ("I
+        want to die", then "I O.D.d last night") get the urgent answer once."""
+        now = self.clock.now()
+        quiet = timedelta(minutes=self.cfg.answer_every_minutes)
+        return not quiet or await self.service.begin_quiet(
+            ctx.actor.key, now, now + quiet, QUIET_URGENT
+        )
 
     async def answer(
         self,

@@ -43,7 +43,10 @@ def _entry(row: CrisisEntry) -> Entry:
 
 QUIET_ANSWER = "answer"  # the full answer's quiet period
 QUIET_ALERT = "alert"  # the moderators' alert's quiet period
-QUIET_GATES = (QUIET_ANSWER, QUIET_ALERT)
+# an urgent answer's (an overdose, someone not waking up): words more urgent than those the
+# answer's quiet period began with are answered once more within it
+QUIET_URGENT = "urgent"
+QUIET_GATES = (QUIET_ANSWER, QUIET_ALERT, QUIET_URGENT)
 
 
 class CrisisService:

@@ -97,6 +97,9 @@ class Watcher(Protocol):
     ) -> tuple[bool, bool]:
         """(first in the quiet period, moderators alerted); `alert=False`: never alerts."""
 
+    async def _note_urgent(self, ctx: Context) -> bool:
+        """True when an urgent answer is the first in its own quiet period."""
+
     async def answer(
         self,
         ctx: Context,
@@ -166,7 +169,9 @@ class ChannelWatch:
         first, alerted = await self.cog._note_distress(
             ctx, Written.CHANNEL, alert=detection is not None
         )
-        if not first:
+        # An urgent answer has its own period: an overdose after "I want to die" is answered.
+        urgent = detection is not None and detection.urgent and await self.cog._note_urgent(ctx)
+        if not (first or urgent):
             return  # at most once an hour per member in channels: never nag
         if detection is None:
             message = await self.cog.plea_answer(ctx, text, alerted=alerted)

@@ -55,6 +55,30 @@ def test_each_kind_gets_a_private_answer_in_a_watched_channel(tmp_path: Path, ki
         assert "911" in first  # the emergency number leads an urgent answer
 
 
+def test_an_overdose_after_other_words_within_the_hour_gets_the_urgent_answer(
+    tmp_path: Path,
+) -> None:
+    """The quiet hour holds back repeats, not escalation: "I want to die" and then, ten minutes
+    later, "I O.D.d last night" gets the urgent answer once; a second urgent message in the
+    hour and more of the first words get nothing more."""
+    out = run(
+        tmp_path,
+        "@tia !me country US\n"
+        "!crisis watch on\n"
+        "@tia i want to die\n"
+        ":advance 10m\n"
+        "@tia I O.D.d last night\n"
+        ":advance 10m\n"
+        "@tia i took way too many pills and i cant breathe\n"
+        "@tia i want to die\n",
+    )
+    answers = out.split("[dm tia]")[1:]
+    assert len(answers) == 2, out
+    assert "911" not in answers[0].strip().splitlines()[0]
+    assert "911" in answers[1].strip().splitlines()[0]  # the number leads the urgent answer
+    assert "[#general]" not in "".join(answers)
+
+
 def test_words_spelled_with_dots_are_read_as_words_in_a_watched_channel(tmp_path: Path) -> None:
     """ "M.o.d.e.r.a.t.o.r" once read as "o d" (overdose) inside it; "o.d." alone still is."""
     out = run(
