@@ -152,8 +152,13 @@ def copy_database(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-async def timed_start(url: str, clock: TimedClock, sink: Sink, probe: LagProbe | None) -> float:
-    """Open an app on `url`, time its start-up (seconds), close it."""
+async def timed_start(
+    url: str, clock: TimedClock, sink: Sink, probe: LagProbe | None, background: LagProbe
+) -> tuple[float, float]:
+    """Open an app on `url`, time its start-up, close it. Returns (seconds until `start`
+    returned: the adapters connect and members are answered from then on, seconds until every
+    meeting was planned: `App.settled`, the same when nothing was left to the background).
+    `probe` measures the event loop during `start`, `background` after it."""
     app = App(config(), clock=clock, db_url=url)  # type: ignore[arg-type]
     app.add_transport(sink)
     await app.open(migrate=True)
@@ -161,11 +166,15 @@ async def timed_start(url: str, clock: TimedClock, sink: Sink, probe: LagProbe |
         probe.start()
     began = time.perf_counter()
     await app.start(freeze_gc=True)  # freeze_gc as `circlebot run` starts the app
-    took = time.perf_counter() - began
+    ready = time.perf_counter() - began
     if probe is not None:
         await probe.stop()
+    background.start()
+    await app.settled()
+    planned = time.perf_counter() - began
+    await background.stop()
     await app.close()
-    return took
+    return ready, planned
 
 
 async def measure(meetings: int, communities: int, day: bool, judge: bool) -> None:
@@ -184,25 +193,36 @@ async def measure(meetings: int, communities: int, day: bool, judge: bool) -> No
         # same seeded database; then restarts of the last one (the schedule rebuilt, nothing
         # twice). Medians: a shared machine's speed drifts between runs.
         firsts: list[float] = []
+        firsts_planned: list[float] = []
+        background = LagProbe()  # the event loop while later meetings are planned
         path = seeded
         for n in range(REPEATS if meetings <= 10_000 else 1):
             path = Path(tmp) / f"first{n}.sqlite3"
             copy_database(seeded, path)
-            firsts.append(await timed_start(f"sqlite+aiosqlite:///{path}", clock, sink, None))
+            ready, planned = await timed_start(
+                f"sqlite+aiosqlite:///{path}", clock, sink, None, background
+            )
+            firsts.append(ready)
+            firsts_planned.append(planned)
         first = statistics.median(firsts)
+        first_planned = statistics.median(firsts_planned)
         url = f"sqlite+aiosqlite:///{path}"
         rebuilds: list[float] = []
         probe = LagProbe()
         for _n in range(REPEATS):
-            rebuilds.append(await timed_start(url, clock, sink, probe))
+            rebuilds.append((await timed_start(url, clock, sink, probe, background))[1])
         rebuild = statistics.median(rebuilds)
         # A restart into new code: no stored plan is trusted (their digests name the old code),
         # so every meeting is planned again, the work of a first start on a full outbox.
         updates: list[float] = []
+        updates_planned: list[float] = []
         for _n in range(REPEATS if meetings <= 10_000 else 1):
             drop_plan_stamps(path)
-            updates.append(await timed_start(url, clock, sink, None))
+            ready, planned = await timed_start(url, clock, sink, None, background)
+            updates.append(ready)
+            updates_planned.append(planned)
         update = statistics.median(updates)
+        update_planned = statistics.median(updates_planned)
 
         again = App(config(), clock=clock, db_url=url)  # type: ignore[arg-type]
         again.add_transport(sink)
@@ -222,8 +242,10 @@ async def measure(meetings: int, communities: int, day: bool, judge: bool) -> No
     print(f"meetings {meetings}, communities {communities}")
     print(machine() + f", {platform.platform()}")
     print(
-        f"first start (plan {len(sink.due)} outbox items, {pending} plan jobs): {first:.2f} s "
-        f"(median of {', '.join(f'{t:.2f}' for t in firsts)})"
+        f"first start (plan {len(sink.due)} outbox items, {pending} plan jobs): answering "
+        f"after {first:.2f} s (median of {', '.join(f'{t:.2f}' for t in firsts)}), every "
+        f"meeting planned after {first_planned:.2f} s (median of "
+        f"{', '.join(f'{t:.2f}' for t in firsts_planned)})"
     )
     print(
         f"restart: rebuild the schedule from the database: {rebuild:.2f} s (median of "
@@ -231,15 +253,32 @@ async def measure(meetings: int, communities: int, day: bool, judge: bool) -> No
         f"{probe.percentile_ms(0.99):.0f} ms, max {probe.max_ms():.0f} ms"
     )
     print(
-        f"restart into new code (every meeting planned again): {update:.2f} s (median of "
-        f"{', '.join(f'{t:.2f}' for t in updates)})"
+        f"restart into new code (every meeting planned again): answering after {update:.2f} s "
+        f"(median of {', '.join(f'{t:.2f}' for t in updates)}), every meeting planned after "
+        f"{update_planned:.2f} s (median of {', '.join(f'{t:.2f}' for t in updates_planned)})"
+    )
+    print(
+        f"event-loop lag while later meetings are planned after start: p99 "
+        f"{background.percentile_ms(0.99):.0f} ms, max {background.max_ms():.0f} ms "
+        f"({len(background.lags)} ticks)"
     )
     size = f"{meetings:,} meetings"
     big = meetings >= 50_000
     if judge and not big:
-        emit(Goal(f"scheduler: first start ({size}; goal at 10,000)", 3, round(first, 2), "s"))
+        emit(
+            Goal(
+                f"scheduler: first start until the bot answers ({size}; goal at 10,000)",
+                3,
+                round(first, 2),
+                "s",
+            )
+        )
     else:
-        note(f"scheduler: first start at {size}: {first:.2f} s")
+        note(f"scheduler: first start at {size}: answering after {first:.2f} s")
+    note(
+        f"scheduler: first start at {size}: every meeting planned after {first_planned:.2f} s "
+        "(those with something due within 10 minutes before the bot answers, the rest after)"
+    )
     if judge:
         goal = 10 if big else 2
         emit(
@@ -258,6 +297,15 @@ async def measure(meetings: int, communities: int, day: bool, judge: bool) -> No
                 "ms",
             )
         )
+        emit(
+            Goal(
+                f"scheduler: event-loop lag p99 while later meetings are planned after start "
+                f"({size})",
+                50,
+                round(background.percentile_ms(0.99), 1),
+                "ms",
+            )
+        )
     else:
         note(
             f"scheduler: restart at {size}: {rebuild:.2f} s, loop lag p99 "
@@ -266,7 +314,7 @@ async def measure(meetings: int, communities: int, day: bool, judge: bool) -> No
     if judge and not big:
         emit(
             Goal(
-                f"scheduler: restart into new code, every meeting planned again ({size}; "
+                f"scheduler: restart into new code until the bot answers ({size}; "
                 "the first start's goal)",
                 3,
                 round(update, 2),
@@ -274,7 +322,11 @@ async def measure(meetings: int, communities: int, day: bool, judge: bool) -> No
             )
         )
     else:
-        note(f"scheduler: restart into new code at {size}: {update:.2f} s")
+        note(f"scheduler: restart into new code at {size}: answering after {update:.2f} s")
+    note(
+        f"scheduler: restart into new code at {size}: every meeting planned after "
+        f"{update_planned:.2f} s"
+    )
     if day:
         late = sorted(sink.lateness)
         print(f"one virtual day: {len(late)} announcements delivered in {ran:.1f} s real time")

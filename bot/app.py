@@ -349,6 +349,15 @@ class App:
                 log.info("outbox after start: %s", report)
         await self.leader.run()
         self._started = True
+        for cog in self.cogs.values():
+            await cog.after_start()
+
+    async def settled(self) -> None:
+        """Wait until every cog's background start-up work is done (`Cog.settled`): a large
+        schedule's later meetings are planned after `start` returns. Tests and benchmarks
+        wait for it; a running bot does not need to."""
+        for cog in list(self.cogs.values()):
+            await cog.settled()
 
     async def _deliver(self, target: Target, message: Message, key: str) -> str | None:
         transport = self.transports.get(target.platform)

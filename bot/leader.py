@@ -551,6 +551,7 @@ class Coordinator:
         try:
             self.app.scheduler.cancel_prefix(f"{cog.name}.")
             await cog.start()  # cogs' start() must be safe to run again (a takeover)
+            await cog.after_start()
         except Exception:
             log.exception("rebuilding a cog's jobs failed; trying again shortly")
             self._mark_dirty(cog.name)

@@ -126,6 +126,14 @@ class Cog:
     async def start(self) -> None:
         """Rebuild derived state (scheduled jobs) from the database."""
 
+    async def after_start(self) -> None:
+        """Called once the app's start-up (or a takeover's rebuild of this cog) has finished:
+        begin background work `start` prepared (default: none)."""
+
+    async def settled(self) -> None:
+        """Return once what `start` left running in the background (planning a large schedule)
+        is done; at once for a cog that leaves nothing (the default)."""
+
     async def stop(self) -> None:
         """Release what `start` set up besides jobs (the core cancels jobs whose id starts
         with `NAME.` after this)."""

@@ -392,9 +392,20 @@ class MeetingsCog(Cog, MeetingSchedule, PublicSchedule):
         self.service.members.on_renamed(self.service.renamed)
         await self.service.rebuild()
 
+    async def after_start(self) -> None:
+        """Begin planning in the background what a large start-up left (see
+        `MeetingService.rebuild`)."""
+        self.service.begin_background()
+
+    async def settled(self) -> None:
+        """Wait for the meetings a large start-up plans in the background (see
+        `MeetingService.rebuild`)."""
+        await self.service.settled()
+
     async def stop(self) -> None:
-        """Stop following pseudonyms (see `start`)."""
+        """Stop following pseudonyms (see `start`) and planning in the background."""
         self.service.members.off_renamed(self.service.renamed)
+        await self.service.stop_rebuild()
 
     async def move_place(self, old_key: str, new_key: str) -> None:
         """Meetings announced in (or held in) a replaced room use its replacement."""

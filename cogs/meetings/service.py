@@ -116,6 +116,18 @@ TRUST_PAGE = 1000  # meetings whose stored plans a restart checks per read (see 
 # member would notice, long beside a turn (a turn for every meeting cost as much as planning it).
 YIELD_SECONDS = 0.005
 SEEN_AHEAD = timedelta(days=8)  # how far past its window a rebuild's plan looks at occurrences
+# Above this many meetings to plan, start-up plans first the meetings with something due soon
+# (`URGENT_WINDOW`) and the rest in the background, in order of their first due item, while
+# the bot already answers (see `rebuild`). At or below it, start-up plans all of them: a
+# thousand meetings take well under a second, and the split costs a read of each.
+PHASED_REBUILD_MEETINGS = 2_000
+# What start-up plans before it returns: every item due up to this far ahead (or still in the
+# grace window behind). The rest is planned in due order at thousands of meetings a second, so
+# the first of it is planned long before it comes due.
+URGENT_WINDOW = timedelta(minutes=10)
+# A background rebuild that fails (the database away for a moment) is tried again after these
+# waits (seconds), then left to the next start or takeover with an error in the log.
+REBUILD_RETRY_SECONDS = (1.0, 5.0, 30.0)
 MEETING_COLUMNS = tuple(Meeting.__table__.columns)
 TRUST_COLUMNS = (
     Meeting.id,
@@ -654,6 +666,8 @@ class MeetingService:
         # meeting before a change replanned it plans that meeting again after its own write.
         self._replans: dict[int, int] = {}
         self._stamp_bases: dict[timedelta, str] = {}  # see `_stamp_digest`
+        self._rest: asyncio.Task[None] | None = None  # a start-up's background planning
+        self._go = asyncio.Event()  # set: the background planning may begin
 
     @property
     def now(self) -> datetime:
@@ -1773,17 +1787,62 @@ class MeetingService:
 
         Items that came due while the bot was down (up to the planning horizon back) are
         written too; the outbox then sends them late inside its grace window or records them
-        as skipped. Returns how many meetings were reconciled.
+        as skipped. Returns how many meetings were reconciled or kept.
+
+        With more than `PHASED_REBUILD_MEETINGS` meetings to plan (a first start, or a start
+        into new code, of a large deployment), it returns once every meeting with an item due
+        within `URGENT_WINDOW` (or still sendable late) is planned; the others are planned in
+        the background, in order of their first due item, while the bot answers members
+        (`settled` waits for them). A meeting changed meanwhile is planned by its change as
+        always; the background's write checks for that (`_rebuild_write`).
         """
+        await self.stop_rebuild()
         self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
         self._sweep_at = None
         stale, trusted = await self._rebuild_trusted()
         self._plan_sweep()
         await self._mirror_trusted(trusted)
-        # A chunk of meetings at a time, read, planned and written in one transaction: one
-        # commit per meeting made a first start slow, and reading every meeting at once held
-        # the event loop for as long as that took. Every few milliseconds the loop gets a turn:
-        # members' commands and due deliveries go on while thousands of meetings are planned.
+        if len(stale) <= PHASED_REBUILD_MEETINGS:
+            await self._rebuild_chunks(stale)
+        else:
+            urgent, later = await self._by_first_due(stale)
+            await self._rebuild_chunks(urgent)
+            go = self._go = asyncio.Event()
+            self._rest = asyncio.create_task(
+                self._rebuild_rest(later, go), name="circlebot-meetings-rebuild"
+            )
+        return len(stale) + len(trusted)
+
+    def begin_background(self) -> None:
+        """Let a phased `rebuild`'s background planning begin: called once the start-up (or
+        takeover) that ran it has finished, so the rest of the start-up (the outbox's first
+        pass, the heartbeat) does not wait behind it for the database."""
+        self._go.set()
+
+    async def settled(self) -> None:
+        """Wait until a start-up's background planning (see `rebuild`) is done, letting it
+        begin if it has not; at once when there is none. A failed background rebuild is
+        logged, not raised here."""
+        rest = self._rest
+        if rest is not None and not rest.done():
+            self._go.set()
+            await asyncio.shield(rest)
+
+    async def stop_rebuild(self) -> None:
+        """Cancel a start-up's background planning (shutdown, or a takeover's new rebuild).
+        What it planned stays planned: each chunk is written in its own transaction."""
+        rest, self._rest = self._rest, None
+        if rest is not None and not rest.done():
+            rest.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rest
+
+    async def _rebuild_chunks(self, stale: Sequence[int]) -> None:
+        """Plan these meetings, a chunk at a time (`REBUILD_BATCH`), each chunk read, planned
+        and written in one transaction."""
+        # One commit per meeting made a first start slow, and reading every meeting at once
+        # held the event loop for as long as that took. Every few milliseconds the loop gets a
+        # turn: members' commands and due deliveries go on while thousands are planned.
         # A chunk's write runs while the next chunk is read and planned: SQLite writes
         # outside the interpreter's lock, so the two overlap on two cores. Chunks of 500, not
         # 200: each costs a dozen statements whatever its size, and at 10,000 meetings the
@@ -1804,7 +1863,97 @@ class MeetingService:
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
-        return len(stale) + len(trusted)
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writing
+
+    async def _by_first_due(self, stale: Sequence[int]) -> tuple[list[int], list[int]]:
+        """Split meetings to plan into (urgent, later): urgent ones have an item that can still
+        be sent due before `URGENT_WINDOW` from now; later ones are in order of their first
+        such item (those with none until the window's end, `URGENT_WINDOW` plus the longest
+        lead, last).
+
+        An item is due at an occurrence's start minus an offset (each of the community's
+        announcement offsets, and the longest reminder any RSVP of the meeting asks for, which
+        is at least as early as any of its reminders) and can be sent until the outbox's grace
+        after its due time at most: what was due before that is only recorded as skipped,
+        which can wait. Reads each meeting once (a chunk at a time), with a turn for the event
+        loop between chunks."""
+        now = self.now
+        soon = now + URGENT_WINDOW
+        since = now - self.outbox.grace
+        keyed: list[tuple[datetime, int]] = []
+        for id_chunk in _chunks(stale, REBUILD_BATCH):
+            chunk = await self._load(in_values(Meeting.id, id_chunk))
+            await self.settings.preload({view.community_id for view in chunk})
+            async with self._sessions() as session:
+                reminding: dict[int, int] = {
+                    meeting_id: minutes or 0
+                    for meeting_id, minutes in await session.execute(
+                        select(MeetingRsvp.meeting_id, func.max(MeetingRsvp.remind_minutes))
+                        .where(in_values(MeetingRsvp.meeting_id, [v.id for v in chunk]))
+                        .group_by(MeetingRsvp.meeting_id)
+                    )
+                }
+            for view in chunk:
+                leads = {
+                    timedelta(minutes=m)
+                    for m in (*await self.offsets(view.community_id), reminding.get(view.id, 0))
+                }
+                longest = max(leads)
+                window_end = soon + longest
+                # Every occurrence that can have an item due by `soon` (a meeting repeating
+                # more often than its longest lead has several), then the first after them.
+                dues = [
+                    due
+                    for occ in view.occurrences(since, window_end + timedelta(seconds=1))
+                    for lead in leads
+                    if since <= (due := occ.start - lead)
+                ]
+                # None in the window: the first is after `soon` (an occurrence after the
+                # window starts more than the longest lead after `soon`), so the window's end
+                # orders it after every one with an item in the window (finding the rule's next
+                # start for each cost more than the rest of this split).
+                keyed.append((min(dues, default=window_end), view.id))
+            await asyncio.sleep(0)
+        keyed.sort()
+        urgent = sorted(meeting_id for due, meeting_id in keyed if due <= soon)
+        return urgent, [meeting_id for due, meeting_id in keyed if due > soon]
+
+    async def _rebuild_rest(self, later: Sequence[int], go: asyncio.Event) -> None:
+        """The background part of a phased `rebuild`: once `go` is set, plan `later` in its
+        order, trying again after each of `REBUILD_RETRY_SECONDS` when it fails."""
+        await go.wait()
+        began = self.clock.now()
+        for wait in (*REBUILD_RETRY_SECONDS, None):
+            try:
+                await self._rebuild_chunks(later)
+            except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Stopped (`stop_rebuild`) while the database driver was mid-statement:
+                    # it may raise its own error instead of the cancellation.
+                    raise asyncio.CancelledError from None
+                if wait is None:
+                    log.error(
+                        "planning %d meetings after start-up failed; they are planned at the "
+                        "next start or when changed",
+                        len(later),
+                        exc_info=True,
+                    )
+                    return
+                log.warning(
+                    "planning meetings after start-up failed; trying again in %.0f s",
+                    wait,
+                    exc_info=True,
+                )
+                await asyncio.sleep(wait)
+            else:
+                log.info(
+                    "planned %d more meetings after start-up (%s on the app clock)",
+                    len(later),
+                    self.clock.now() - began,
+                )
+                return
 
     async def _rebuild_trusted(self) -> tuple[list[int], list[tuple[int, int]]]:
         """Which meetings a rebuild must plan, and which keep their stored plan.
