@@ -126,7 +126,7 @@ PHASED_REBUILD_MEETINGS = 2_000
 # the first of it is planned long before it comes due.
 URGENT_WINDOW = timedelta(minutes=10)
 # A background rebuild that fails (the database away for a moment) is tried again after these
-# waits (seconds), then left to the next start or takeover with an error in the log.
+# waits (seconds), then every last one of them until it succeeds or the bot stops.
 REBUILD_RETRY_SECONDS = (1.0, 5.0, 30.0)
 MEETING_COLUMNS = tuple(Meeting.__table__.columns)
 TRUST_COLUMNS = (
@@ -1921,10 +1921,13 @@ class MeetingService:
 
     async def _rebuild_rest(self, later: Sequence[int], go: asyncio.Event) -> None:
         """The background part of a phased `rebuild`: once `go` is set, plan `later` in its
-        order, trying again after each of `REBUILD_RETRY_SECONDS` when it fails."""
+        order. When it fails it is tried again after each of `REBUILD_RETRY_SECONDS`, then
+        every last one of them for as long as it runs: a meeting it did not reach has no
+        next planning moment, so nothing else would plan it before the next start."""
         await go.wait()
         began = self.clock.now()
-        for wait in (*REBUILD_RETRY_SECONDS, None):
+        failures = 0
+        while True:
             try:
                 await self._rebuild_chunks(later)
             except Exception:
@@ -1933,16 +1936,13 @@ class MeetingService:
                     # Stopped (`stop_rebuild`) while the database driver was mid-statement:
                     # it may raise its own error instead of the cancellation.
                     raise asyncio.CancelledError from None
-                if wait is None:
-                    log.error(
-                        "planning %d meetings after start-up failed; they are planned at the "
-                        "next start or when changed",
-                        len(later),
-                        exc_info=True,
-                    )
-                    return
-                log.warning(
-                    "planning meetings after start-up failed; trying again in %.0f s",
+                wait = REBUILD_RETRY_SECONDS[min(failures, len(REBUILD_RETRY_SECONDS) - 1)]
+                failures += 1
+                (log.error if failures >= len(REBUILD_RETRY_SECONDS) else log.warning)(
+                    "planning %d meetings after start-up failed (%d times); trying again in "
+                    "%.0f s",
+                    len(later),
+                    failures,
                     wait,
                     exc_info=True,
                 )
