@@ -215,6 +215,7 @@ class App:
             self.settings.attach(self.invalidations)
         self._loaded = False
         self._started = False
+        self._running_cogs: list[Cog] = []  # started by `start`, in order; `close` stops them
         self._listening = False
 
     async def _send_notices(self, channel: str, payloads: list[str]) -> None:
@@ -343,6 +344,7 @@ class App:
             for cog in self.cogs.values():
                 await cog.start()
                 self.dispatcher.attach(cog.name, cog.hooks())
+                self._running_cogs.append(cog)  # stopped by `close`, even if start-up fails
         if self.leader.leading or self.outbox.shared:
             report = await self.outbox.recover()
             if report.sent or report.skipped:
@@ -415,13 +417,13 @@ class App:
         if not drained:
             log.warning("some commands were still running at shutdown")
         await self.leader.stop()
-        if self._started:
-            for cog in self.cogs.values():
-                self.dispatcher.detach(cog.name, cog.hooks())
-                await cog.stop()
-                if not isinstance(self.scheduler, DurableScheduler):  # shared jobs outlive us
-                    self.scheduler.cancel_prefix(f"{cog.name}.")
-            self._started = False
+        running, self._running_cogs = self._running_cogs, []
+        for cog in running:
+            self.dispatcher.detach(cog.name, cog.hooks())
+            await cog.stop()
+            if not isinstance(self.scheduler, DurableScheduler):  # shared jobs outlive us
+                self.scheduler.cancel_prefix(f"{cog.name}.")
+        self._started = False
         await self.scheduler.shutdown(drain_timeout_seconds)
         if self.delivery_scheduler is not self.scheduler:
             await self.delivery_scheduler.shutdown(drain_timeout_seconds)

@@ -69,6 +69,12 @@ class CalendarMirror:
         """Remove what `key` showed on `platform` (nothing happens if it showed nothing)."""
         await self._send(platform, key, None)
 
+    async def hide_everywhere(self, key: str) -> None:
+        """Remove what `key` showed on every platform with a calendar (for a thing whose
+        community is no longer known, e.g. deleted with it)."""
+        for platform in sorted(self._transports):
+            await self.hide(platform, key)
+
     async def _send(self, platform: str, key: str, event: MirroredEvent | None) -> None:
         mirror = self._mirror(platform)
         if mirror is None:

@@ -32,7 +32,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -668,6 +668,9 @@ class MeetingService:
         self._stamp_bases: dict[timedelta, str] = {}  # see `_stamp_digest`
         self._rest: asyncio.Task[None] | None = None  # a start-up's background planning
         self._go = asyncio.Event()  # set: the background planning may begin
+        # One rebuild at a time: a takeover's rebuild during another would leave the first
+        # one's background task running unowned (`_rest` holds one).
+        self._rebuilding = asyncio.Lock()
 
     @property
     def now(self) -> datetime:
@@ -1427,6 +1430,9 @@ class MeetingService:
             await self.outbox.forget(*owner_refs(meeting_id))
             self.scheduler.cancel_prefix(f"meetings.{meeting_id}.")
             self._plan_due.pop(meeting_id, None)
+            # A plan made from a read before the delete (a rebuild's chunk) may have shown it
+            # in a calendar again after `remove` hid it; the community is gone with the row.
+            await self.calendar.hide_everywhere(mirror_key(meeting_id))
             raise NotFound(_("That meeting no longer exists."))
         if rsvps is None:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])
@@ -1796,22 +1802,23 @@ class MeetingService:
         (`settled` waits for them). A meeting changed meanwhile is planned by its change as
         always; the background's write checks for that (`_rebuild_write`).
         """
-        await self.stop_rebuild()
-        self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
-        self._sweep_at = None
-        stale, trusted = await self._rebuild_trusted()
-        self._plan_sweep()
-        await self._mirror_trusted(trusted)
-        if len(stale) <= PHASED_REBUILD_MEETINGS:
-            await self._rebuild_chunks(stale)
-        else:
-            urgent, later = await self._by_first_due(stale)
-            await self._rebuild_chunks(urgent)
-            go = self._go = asyncio.Event()
-            self._rest = asyncio.create_task(
-                self._rebuild_rest(later, go), name="circlebot-meetings-rebuild"
-            )
-        return len(stale) + len(trusted)
+        async with self._rebuilding:
+            await self.stop_rebuild()
+            self._plan_due.clear()  # a takeover cancelled the sweep; it is planned again below
+            self._sweep_at = None
+            stale, trusted = await self._rebuild_trusted()
+            self._plan_sweep()
+            await self._mirror_trusted(trusted)
+            if len(stale) <= PHASED_REBUILD_MEETINGS:
+                await self._rebuild_chunks(stale)
+            else:
+                urgent, later = await self._by_first_due(stale)
+                await self._rebuild_chunks(urgent)
+                go = self._go = asyncio.Event()
+                self._rest = asyncio.create_task(
+                    self._rebuild_rest(later, go), name="circlebot-meetings-rebuild"
+                )
+            return len(stale) + len(trusted)
 
     def begin_background(self) -> None:
         """Let a phased `rebuild`'s background planning begin: called once the start-up (or
@@ -1822,11 +1829,12 @@ class MeetingService:
     async def settled(self) -> None:
         """Wait until a start-up's background planning (see `rebuild`) is done, letting it
         begin if it has not; at once when there is none. A failed background rebuild is
-        logged, not raised here."""
+        logged, not raised here, and one stopped meanwhile (`stop_rebuild`) simply ends the
+        wait; only cancelling the caller itself raises CancelledError."""
         rest = self._rest
         if rest is not None and not rest.done():
             self._go.set()
-            await asyncio.shield(rest)
+            await asyncio.wait({rest})
 
     async def stop_rebuild(self) -> None:
         """Cancel a start-up's background planning (shutdown, or a takeover's new rebuild).
@@ -1868,56 +1876,42 @@ class MeetingService:
 
     async def _by_first_due(self, stale: Sequence[int]) -> tuple[list[int], list[int]]:
         """Split meetings to plan into (urgent, later): urgent ones have an item that can still
-        be sent due before `URGENT_WINDOW` from now; later ones are in order of their first
-        such item (those with none until the window's end, `URGENT_WINDOW` plus the longest
-        lead, last).
+        be sent due by `URGENT_WINDOW` from now (`first_sendable_due`); later ones are in order
+        of their first such item, those with none found last.
 
-        An item is due at an occurrence's start minus an offset (each of the community's
-        announcement offsets, and the longest reminder any RSVP of the meeting asks for, which
-        is at least as early as any of its reminders) and can be sent until the outbox's grace
-        after its due time at most: what was due before that is only recorded as skipped,
-        which can wait. Reads each meeting once (a chunk at a time), with a turn for the event
+        Reads each meeting and its RSVPs once (a chunk at a time), with a turn for the event
         loop between chunks."""
         now = self.now
         soon = now + URGENT_WINDOW
-        since = now - self.outbox.grace
+        grace = self.outbox.grace
         keyed: list[tuple[datetime, int]] = []
+        none_found: list[int] = []
         for id_chunk in _chunks(stale, REBUILD_BATCH):
             chunk = await self._load(in_values(Meeting.id, id_chunk))
             await self.settings.preload({view.community_id for view in chunk})
-            async with self._sessions() as session:
-                reminding: dict[int, int] = {
-                    meeting_id: minutes or 0
-                    for meeting_id, minutes in await session.execute(
-                        select(MeetingRsvp.meeting_id, func.max(MeetingRsvp.remind_minutes))
-                        .where(in_values(MeetingRsvp.meeting_id, [v.id for v in chunk]))
-                        .group_by(MeetingRsvp.meeting_id)
-                    )
-                }
+            rsvps = await self._rsvps([view.id for view in chunk])
+            off = await self._opted_out(
+                {r.actor_key for found in rsvps.values() for r in found if r.remind_minutes}
+            )
             for view in chunk:
-                leads = {
-                    timedelta(minutes=m)
-                    for m in (*await self.offsets(view.community_id), reminding.get(view.id, 0))
-                }
-                longest = max(leads)
-                window_end = soon + longest
-                # Every occurrence that can have an item due by `soon` (a meeting repeating
-                # more often than its longest lead has several), then the first after them.
-                dues = [
-                    due
-                    for occ in view.occurrences(since, window_end + timedelta(seconds=1))
-                    for lead in leads
-                    if since <= (due := occ.start - lead)
-                ]
-                # None in the window: the first is after `soon` (an occurrence after the
-                # window starts more than the longest lead after `soon`), so the window's end
-                # orders it after every one with an item in the window (finding the rule's next
-                # start for each cost more than the rest of this split).
-                keyed.append((min(dues, default=window_end), view.id))
+                first = first_sendable_due(
+                    view,
+                    await self.offsets(view.community_id),
+                    rsvps.get(view.id, ()),
+                    off=off,
+                    now=now,
+                    grace=grace,
+                    soon=soon,
+                )
+                if first is None:
+                    none_found.append(view.id)
+                else:
+                    keyed.append((first, view.id))
             await asyncio.sleep(0)
         keyed.sort()
         urgent = sorted(meeting_id for due, meeting_id in keyed if due <= soon)
-        return urgent, [meeting_id for due, meeting_id in keyed if due > soon]
+        later = [meeting_id for due, meeting_id in keyed if due > soon]
+        return urgent, later + none_found
 
     async def _rebuild_rest(self, later: Sequence[int], go: asyncio.Event) -> None:
         """The background part of a phased `rebuild`: once `go` is set, plan `later` in its
@@ -2737,6 +2731,53 @@ class MeetingService:
         for meeting_id in sorted(fac_ids | set(rsvped)):
             with contextlib.suppress(NotFound):  # deleted meanwhile
                 await self._replan(meeting_id)
+
+
+def first_sendable_due(
+    view: MeetingView,
+    offsets: Iterable[int],
+    rsvps: Sequence[RsvpView],
+    *,
+    off: Collection[str],
+    now: datetime,
+    grace: timedelta,
+    soon: datetime,
+) -> datetime | None:
+    """The earliest due time (aware UTC) of this meeting's outbox items that can still be sent
+    at `now`, among those of its dates starting before `soon` plus its longest lead; None when
+    there is none. Every such item due by `soon` is among them, so the result is at most
+    `soon` exactly when the meeting has one: a rebuild plans that meeting before it returns.
+
+    The items are those `MeetingService.wanted` plans from `offsets` (the community's, minutes
+    before a start), the meeting's `rsvps` and `off` (members who turned reminders off): a
+    channel post at each offset, sendable for `grace` after its due time and, before the start,
+    only until the start; a reminder DM for each RSVP's reminder (`reminder_fate`), whose late
+    note (`MeetingService.late_note`) goes in its place until the date ends, so it counts until
+    then. Nothing due before the meeting's last change, or a reminder before its RSVP.
+    """
+    posts = set(offsets)
+    leads = [r.remind_minutes for r in rsvps if r.remind_minutes is not None]
+    longest = timedelta(minutes=max([*posts, *leads], default=0))
+    # a post due up to `grace` ago starts no earlier than that; a late note's date has not ended
+    after = min(now - grace, now - view.duration)
+    found: list[datetime] = []
+    for occ in view.occurrences(after, soon + longest + timedelta(seconds=1)):
+        for minutes in posts:
+            due = occ.start - timedelta(minutes=minutes)
+            if (
+                due >= view.revised_at
+                and now - due <= grace
+                and (minutes == 0 or now <= occ.start)
+            ):
+                found.append(due)
+        if leads and now <= occ.start + view.duration:
+            for actor_key, rsvp in chosen_rsvps(rsvps, occ.key).items():
+                if rsvp.remind_minutes is None or actor_key in off:
+                    continue
+                due = occ.start - timedelta(minutes=rsvp.remind_minutes)
+                if due >= max(rsvp.created_at, view.revised_at):
+                    found.append(due)
+    return min(found, default=None)
 
 
 def _late_reach(view: MeetingView, rsvps: Sequence[RsvpView], outbox: Outbox) -> timedelta:

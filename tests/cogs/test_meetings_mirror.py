@@ -8,32 +8,13 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
-from bot.platform import Capabilities
 from tests.harness.app import AppFactory, make_config
-from tests.harness.platform import FakePlatform
+from tests.harness.platform import CalendarPlatform
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 FIRST = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
 SCHEDULE = '!meeting schedule Circle "2026-12-01 19:00" 90m repeat:weekly zone:UTC'
-
-
-class CalendarPlatform(FakePlatform):
-    """A fake platform with a calendar: it keeps what each key shows and every call."""
-
-    capabilities = Capabilities(mirrors_events=True, retracts=True)
-
-    def __init__(self, app: App) -> None:
-        super().__init__(app)
-        self.calls: list[tuple[str, MirroredEvent | None]] = []
-        self.shown: dict[str, MirroredEvent] = {}
-
-    async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
-        self.calls.append((key, event))
-        if event is None:
-            self.shown.pop(key, None)
-        else:
-            self.shown[key] = event
 
 
 async def circle(app_factory: AppFactory) -> tuple[App, CalendarPlatform]:

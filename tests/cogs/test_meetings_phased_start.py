@@ -13,18 +13,29 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from cogs.meetings import service as meetings_service
-from cogs.meetings.service import MeetingService
-from tests.harness.app import AppFactory, make_config
+from cogs.meetings.recurrence import local_key
+from cogs.meetings.service import (
+    Change,
+    MeetingService,
+    MeetingView,
+    RsvpView,
+    first_sendable_due,
+)
+from tests.harness.app import AppFactory, make_config, own_loop
 from tests.harness.meetings import PendingRow, Recorder, cog, pending
-from tests.harness.meetings_model import forget_plans
+from tests.harness.meetings_model import forget_plans, parse_key
+from tests.harness.platform import CalendarPlatform
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 CONFIG = {"enabled": ["general", "meetings"]}
@@ -187,3 +198,291 @@ async def test_background_planning_that_fails_is_tried_again(
     assert failures == 5
     assert await pending(app) == reference
     assert "trying again" in caplog.text
+
+
+@pytest.mark.usefixtures("phased")
+async def test_the_background_begins_by_itself_once_start_up_returns(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running bot never calls `settled`: start-up itself lets the background begin, and
+    every meeting's posts arrive on time."""
+    await scheduled(app_factory)
+    app, fake = await first_start(app_factory, hold=False, monkeypatch=monkeypatch)
+    rest = cog(app).service._rest
+    assert rest is not None
+    done, _pending = await asyncio.wait({rest}, timeout=30)
+    assert done, "the background planning never began"
+    await app.scheduler.advance(timedelta(hours=11))
+    assert [at for at, _key, _text in fake.at] == [
+        START + timedelta(minutes=5),
+        START + timedelta(minutes=15),
+        START + timedelta(hours=9, minutes=50),
+        START + timedelta(hours=10),
+    ], fake.at
+
+
+@pytest.mark.usefixtures("phased")
+async def test_reminders_and_late_notes_due_now_do_not_wait_for_the_background(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing of Talk's channel posts can still be sent (only a day-before post), but Ana's
+    15-minute reminder is due in 2 minutes and Ben's 2-hour reminder was missed while the bot
+    was down: his late note is due now. Both come before the background plans anything."""
+    app = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(START), start=False)
+    fake = Recorder(app)
+    app.add_transport(fake)
+    await app.start()
+    fake.actor("fac", Tier.FACILITATOR)
+    said = await fake.say("fac", '!meeting schedule Talk "2026-11-30 12:00" 60m zone:UTC')
+    assert "Scheduled" in said[0].text, said[0].text
+    service = cog(app).service
+    (view,) = await service.all_in(1)
+    await service.set_offsets(view.community_id, [1440])
+    await service.rsvp(view, "fake:ana", "", 15)
+    await service.rsvp(view, "fake:ben", "", 120)
+    await app.close()
+
+    back = datetime(2026, 11, 30, 11, 43, tzinfo=UTC)
+    before = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(back), start=False)
+    await forget_plans(before)
+    await before.close()
+    app = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(back), start=False)
+    fake = Recorder(app)
+    app.add_transport(fake)
+    with monkeypatch.context() as held:
+        held.setattr(MeetingService, "begin_background", lambda _service: None)
+        await app.start()
+    await app.scheduler.advance(meetings_service.URGENT_WINDOW)
+    got = sorted((at, parse_key(key)[2], text) for at, key, text in fake.at)
+    assert [(at, kind) for at, kind, _text in got] == [
+        (back, "late"),  # Ben's, at once
+        (back + timedelta(minutes=2), "dm"),  # Ana's, on time
+    ], got
+    assert got[0][2].startswith("Sorry, this reminder comes late"), got[0][2]
+    assert got[1][2].startswith("You planned to join **Talk**"), got[1][2]
+
+
+@pytest.mark.usefixtures("phased")
+async def test_a_meeting_deleted_while_the_background_plans_it_leaves_no_trace(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background reads a chunk, a facilitator deletes one of its meetings, then the
+    chunk is written: the meeting ends with no pending item and no calendar event."""
+    await scheduled(app_factory)
+    before = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(START), start=False)
+    await forget_plans(before)
+    await before.close()
+    app = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(START), start=False)
+    fake = CalendarPlatform(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    with monkeypatch.context() as held:
+        held.setattr(MeetingService, "begin_background", lambda _service: None)
+        await app.start()
+    service = cog(app).service
+    ids = {view.title: view.id for view in await service.all_in(1)}
+    real = service._rebuild_reads
+
+    async def then_deleted(id_chunk: Any) -> Any:
+        read = await real(id_chunk)
+        if ids["Weekly"] in id_chunk:
+            said = await fake.say("fac", f"!meeting delete #{ids['Weekly']} confirm:yes")
+            assert "deleted" in said[-1].text.lower(), said[-1].text
+        return read
+
+    monkeypatch.setattr(service, "_rebuild_reads", then_deleted)
+    await app.settled()
+    assert f"meetings.{ids['Weekly']}" not in fake.shown, sorted(fake.shown)
+    assert f"meetings.{ids['Evening']}" in fake.shown
+    assert not [key for key in await pending(app) if key.startswith(f"meetings.{ids['Weekly']}.")]
+
+
+@pytest.mark.usefixtures("phased")
+async def test_two_rebuilds_at_once_leave_one_background_and_settle(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A takeover's rebuild while another runs: each waits its turn, the second replaces the
+    first's background, and none is left waiting for a start that never comes."""
+    await scheduled(app_factory)
+    reference = await planned_at_once(app_factory, monkeypatch)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    await forget_plans(app)
+    await asyncio.gather(service.rebuild(), service.rebuild())
+    await app.settled()
+    left = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name() == "circlebot-meetings-rebuild" and not task.done()
+    ]
+    assert left == []
+    assert await pending(app) == reference
+
+
+@pytest.mark.usefixtures("phased")
+async def test_waiting_for_the_background_ends_quietly_when_the_bot_stops(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something waiting for the background (`settled`) while the bot stops simply stops
+    waiting; it is not cancelled itself."""
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    stuck = asyncio.Event()
+
+    async def never(*_args: Any) -> None:
+        stuck.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(service, "_rebuild_write", never)
+    waiting = asyncio.create_task(app.settled())
+    await stuck.wait()
+    await app.close()
+    await asyncio.wait_for(waiting, timeout=10)  # raises CancelledError if it was cancelled
+    assert not waiting.cancelled()
+
+
+@pytest.mark.usefixtures("phased")
+async def test_a_start_up_that_fails_late_still_stops_the_background_on_close(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up fails after the meetings cog started (the outbox's first pass): closing the
+    app stops the cogs that started, so no background planning is left running."""
+    await scheduled(app_factory)
+    before = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(START), start=False)
+    await forget_plans(before)
+    await before.close()
+    app = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(START), start=False)
+    app.add_transport(Recorder(app))
+
+    async def broken() -> Any:
+        raise OperationalError("SELECT outbox", {}, ConnectionResetError("connection lost"))
+
+    monkeypatch.setattr(app.outbox, "recover", broken)
+    with pytest.raises(OperationalError):
+        await app.start()
+    rest = cog(app).service._rest
+    assert rest is not None and not rest.done()
+    await app.close()
+    assert rest.done()
+
+
+# --- the urgent split against the planner ---------------------------------------------------
+
+NOW = datetime(2026, 12, 2, 12, 0, 30, tzinfo=UTC)
+GRACE = timedelta(minutes=15)
+
+
+@st.composite
+def meetings(
+    draw: st.DrawFn,
+) -> tuple[MeetingView, list[int], list[RsvpView], set[str]]:
+    """A meeting starting up to three days either side of `NOW` (some repeating, some with a
+    date moved, some changed lately), the community's offsets, RSVPs (series or one date, with
+    or without a reminder, made lately or long ago) and who turned reminders off."""
+    zone = draw(st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"]))
+    rule = draw(st.sampled_from(["", "FREQ=DAILY", "FREQ=WEEKLY", "FREQ=DAILY;INTERVAL=3"]))
+    start = NOW + timedelta(minutes=draw(st.integers(-3 * 1440, 3 * 1440)))
+    local = start.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0)
+    changes: tuple[Change, ...] = ()
+    dates = [""]
+    if draw(st.booleans()):
+        dates.append(local_key(local))
+        if draw(st.booleans()):
+            moved = start + timedelta(minutes=draw(st.integers(-600, 600)))
+            changes = (Change(dates[1], "moved", moved.replace(second=0), ""),)
+    lately = st.integers(0, 3 * 1440).map(lambda minutes: NOW - timedelta(minutes=minutes))
+    view = MeetingView(
+        id=1,
+        community_id=1,
+        title="Circle",
+        kind="standard",
+        start_local=local,
+        timezone=zone,
+        duration_minutes=draw(st.sampled_from([15, 60, 90, 180])),
+        rrule=rule,
+        location="",
+        location_label="",
+        channel="fake:general",
+        script=None,
+        ping_role=None,
+        cancelled=False,
+        cancel_note="",
+        revision=1,
+        revised_at=draw(st.one_of(st.just(NOW - timedelta(days=30)), lately)),
+        uid="u1",
+        created_by="fake:fac",
+        facilitators=(),
+        changes=changes,
+    )
+    offsets = draw(st.lists(st.sampled_from([0, 5, 10, 30, 60, 1440]), unique=True, max_size=4))
+    people = ["fake:ana", "fake:ben", "fake:cat"]
+    rsvps = [
+        RsvpView(
+            draw(st.sampled_from(people)),
+            date,
+            draw(st.sampled_from([None, 5, 15, 30, 60, 120, 1440])),
+            draw(st.one_of(st.just(NOW - timedelta(days=30)), lately)),
+            n + 1,
+        )
+        for n, date in enumerate(draw(st.lists(st.sampled_from(dates), max_size=4)))
+    ]
+    # one RSVP per member and date, as the table allows
+    rsvps = list({(r.actor_key, r.occurrence): r for r in rsvps}.values())
+    return view, offsets, rsvps, draw(st.sets(st.sampled_from(people)))
+
+
+def test_the_urgent_split_finds_exactly_what_the_planner_can_still_send(tmp_path: Any) -> None:
+    """For any meeting, offsets, RSVPs and reminder choices: `first_sendable_due` is the due
+    time of the first item the planner (`wanted`) writes for it that can still be sent (or
+    whose late note can), when one is due within the urgent window; otherwise it is None or
+    later. So a start-up plans before it returns every meeting with something to send soon,
+    and only those."""
+    with own_loop(tmp_path) as (loop, factory):
+        clock = VirtualClock(NOW)
+        app = loop.run_until_complete(factory(make_config(cogs=CONFIG), clock=clock))
+        service = cog(app).service
+        assert service.outbox.grace == GRACE
+        soon = NOW + meetings_service.URGENT_WINDOW
+        off: set[str] = set()
+
+        async def opted_out(keys: set[str]) -> set[str]:
+            return keys & off
+
+        service._opted_out = opted_out  # type: ignore[method-assign]
+
+        @settings(
+            max_examples=400,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(case=meetings())
+        def check(case: tuple[MeetingView, list[int], list[RsvpView], set[str]]) -> None:
+            view, offsets, rsvps, turned_off = case
+            off.clear()
+            off.update(turned_off)
+            service._offsets[view.community_id] = offsets
+            wanted = loop.run_until_complete(
+                service.wanted(
+                    view, since=NOW - timedelta(days=4), until=soon, rsvps=rsvps, names={}
+                )
+            )
+            sendable = [
+                item.due_at
+                for item in wanted
+                if not service.outbox.missed(item.due_at, item.not_after)
+                or (
+                    item.instead is not None
+                    and (item.instead.not_after is None or item.instead.not_after >= NOW)
+                )
+            ]
+            found = first_sendable_due(
+                view, offsets, rsvps, off=turned_off, now=NOW, grace=GRACE, soon=soon
+            )
+            if sendable:
+                assert found == min(sendable), (found, sorted(sendable))
+            else:
+                assert found is None or found > soon, (found, wanted)
+
+        check()

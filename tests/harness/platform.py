@@ -10,6 +10,7 @@ from bot.core.dispatch import Incoming
 from bot.core.errors import DeliveryError
 from bot.core.identity import Actor, Place
 from bot.core.message import Message, render_parts
+from bot.core.mirror import MirroredEvent
 from bot.core.permissions import Tier
 from bot.outbox import Target
 from bot.platform import Capabilities, PlatformDefaults
@@ -165,3 +166,21 @@ class FakePlatform(PlatformDefaults):
     def visible(self) -> list[Said]:
         """What members can still read: everything said that was not taken back."""
         return [s for s in self.said if not s.deleted]
+
+
+class CalendarPlatform(FakePlatform):
+    """A fake platform with a calendar: it keeps what each key shows and every call."""
+
+    capabilities = Capabilities(mirrors_events=True, retracts=True)
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.calls: list[tuple[str, MirroredEvent | None]] = []
+        self.shown: dict[str, MirroredEvent] = {}
+
+    async def mirror_event(self, event: MirroredEvent | None, key: str) -> None:
+        self.calls.append((key, event))
+        if event is None:
+            self.shown.pop(key, None)
+        else:
+            self.shown[key] = event
