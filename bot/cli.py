@@ -546,9 +546,10 @@ async def _run(config: AppConfig, args: argparse.Namespace) -> int:
         adapters.append(adapter)
     stop = asyncio.Event()
     _on_signals(stop)
-    await app.start(freeze_gc=True)
-    freeze_after_start()
     try:
+        # inside: a start-up that fails after the cogs started still stops them and closes
+        await app.start(freeze_gc=True)
+        freeze_after_start()
         async with asyncio.TaskGroup() as group:
             for adapter in adapters:
                 group.create_task(adapter.run(stop))

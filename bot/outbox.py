@@ -2118,12 +2118,25 @@ class Outbox:
         self, owners: Sequence[OutboxRef]
     ) -> dict[OutboxRef, datetime | None]:
         """`latest_pending` for many owners in a few statements (one per 500 of a kind)."""
+        return await self._pending_due_many(owners, latest=True)
+
+    async def earliest_pending_many(
+        self, owners: Sequence[OutboxRef]
+    ) -> dict[OutboxRef, datetime | None]:
+        """The due time (aware UTC) of each owner's first pending item, None without one, in a
+        few statements (one per 500 of a kind): what a delivery pass would send first."""
+        return await self._pending_due_many(owners, latest=False)
+
+    async def _pending_due_many(
+        self, owners: Sequence[OutboxRef], *, latest: bool
+    ) -> dict[OutboxRef, datetime | None]:
         found: dict[OutboxRef, datetime | None] = dict.fromkeys(owners)
+        bound = func.max if latest else func.min
         async with self._sessions() as session:
             for kind, ids in _ids_by_kind(owners).items():
                 for chunk in _chunks(ids, IN_CHUNK):
                     rows = await session.execute(
-                        select(OutboxItemRef.ref, func.max(OutboxItem.due_at))
+                        select(OutboxItemRef.ref, bound(OutboxItem.due_at))
                         .join(OutboxItem, OutboxItem.id == OutboxItemRef.item_id)
                         .where(
                             OutboxItemRef.kind == kind.value,
@@ -2132,8 +2145,8 @@ class Outbox:
                         )
                         .group_by(OutboxItemRef.ref)
                     )
-                    for ref, latest in rows:
-                        found[OutboxRef(kind, ref)] = _aware(latest)
+                    for ref, due_at in rows:
+                        found[OutboxRef(kind, ref)] = _aware(due_at)
         return found
 
     async def live_actions(self, platform: str, message_id: str) -> tuple[Action, ...]:

@@ -1797,8 +1797,9 @@ class MeetingService:
 
         With more than `PHASED_REBUILD_MEETINGS` meetings to plan (a first start, or a start
         into new code, of a large deployment), it returns once every meeting with an item due
-        within `URGENT_WINDOW` (or still sendable late) is planned; the others are planned in
-        the background, in order of their first due item, while the bot answers members
+        within `URGENT_WINDOW` (or still sendable late, or pending already) is planned; the
+        others are planned in the background, in order of their first due item
+        (`_by_first_due`), while the bot answers members
         (`settled` waits for them). A meeting changed meanwhile is planned by its change as
         always; the background's write checks for that (`_rebuild_write`).
         """
@@ -1831,10 +1832,15 @@ class MeetingService:
         begin if it has not; at once when there is none. A failed background rebuild is
         logged, not raised here, and one stopped meanwhile (`stop_rebuild`) simply ends the
         wait; only cancelling the caller itself raises CancelledError."""
-        rest = self._rest
-        if rest is not None and not rest.done():
+        while True:
+            async with self._rebuilding:  # a rebuild in progress has not made its task yet
+                rest = self._rest
+            if rest is None or rest.done():
+                return
             self._go.set()
             await asyncio.wait({rest})
+            if self._rest is rest or self._rest is None:
+                return  # else a takeover's rebuild replaced it meanwhile: wait for that one
 
     async def stop_rebuild(self) -> None:
         """Cancel a start-up's background planning (shutdown, or a takeover's new rebuild).
@@ -1845,9 +1851,10 @@ class MeetingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await rest
 
-    async def _rebuild_chunks(self, stale: Sequence[int]) -> None:
+    async def _rebuild_chunks(self, stale: Sequence[int], written: set[int] | None = None) -> None:
         """Plan these meetings, a chunk at a time (`REBUILD_BATCH`), each chunk read, planned
-        and written in one transaction."""
+        and written in one transaction; the ids of each chunk written go into `written` when
+        given (so a retry after a failure goes on from there)."""
         # One commit per meeting made a first start slow, and reading every meeting at once
         # held the event loop for as long as that took. Every few milliseconds the loop gets a
         # turn: members' commands and due deliveries go on while thousands are planned.
@@ -1857,17 +1864,22 @@ class MeetingService:
         # larger chunks took 12% less of the event loop's thread (least of four first starts:
         # 2.97-3.10 s against 3.47 s of CPU).
         writing: asyncio.Task[None] | None = None
+        writing_ids: Sequence[int] = ()
+        done = written if written is not None else set()
         try:
             for id_chunk in _chunks(stale, REBUILD_BATCH):
                 chunk, rsvps, names, latest, replans = await self._rebuild_reads(id_chunk)
                 plans, planned_at = await self._rebuild_plans(chunk, rsvps, names, latest)
                 if writing is not None:
                     await writing
+                    done.update(writing_ids)
+                writing_ids = id_chunk
                 writing = asyncio.create_task(
                     self._rebuild_write(chunk, names, replans, plans, planned_at)
                 )
             if writing is not None:
                 await writing
+                done.update(writing_ids)
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -1876,8 +1888,10 @@ class MeetingService:
 
     async def _by_first_due(self, stale: Sequence[int]) -> tuple[list[int], list[int]]:
         """Split meetings to plan into (urgent, later): urgent ones have an item that can still
-        be sent due by `URGENT_WINDOW` from now (`first_sendable_due`); later ones are in order
-        of their first such item, those with none found last.
+        be sent due by `URGENT_WINDOW` from now (`first_sendable_due`), or a pending outbox
+        item due by then (which a new plan may withdraw); later ones are in order of their
+        first such item, then those with none due before `URGENT_WINDOW` plus their longest
+        lead from now (not looked for further), in id order.
 
         Reads each meeting and its RSVPs once (a chunk at a time), with a turn for the event
         loop between chunks."""
@@ -1891,18 +1905,35 @@ class MeetingService:
             await self.settings.preload({view.community_id for view in chunk})
             rsvps = await self._rsvps([view.id for view in chunk])
             off = await self._opted_out(
-                {r.actor_key for found in rsvps.values() for r in found if r.remind_minutes}
+                {
+                    r.actor_key
+                    for found in rsvps.values()
+                    for r in found
+                    if r.remind_minutes is not None
+                }
             )
+            # What is pending already (a restart into new code, or a changed setting) goes
+            # out at its time unless the meeting is planned first: a plan that no longer
+            # wants it must withdraw it before the outbox's first pass can send it.
+            waiting = await self.outbox.earliest_pending_many([meeting_ref(v.id) for v in chunk])
             for view in chunk:
-                first = first_sendable_due(
-                    view,
-                    await self.offsets(view.community_id),
-                    rsvps.get(view.id, ()),
-                    off=off,
-                    now=now,
-                    grace=grace,
-                    soon=soon,
-                )
+                found = [
+                    due
+                    for due in (
+                        first_sendable_due(
+                            view,
+                            await self.offsets(view.community_id),
+                            rsvps.get(view.id, ()),
+                            off=off,
+                            now=now,
+                            grace=grace,
+                            soon=soon,
+                        ),
+                        waiting[meeting_ref(view.id)],
+                    )
+                    if due is not None
+                ]
+                first = min(found, default=None)
                 if first is None:
                     none_found.append(view.id)
                 else:
@@ -1915,16 +1946,20 @@ class MeetingService:
 
     async def _rebuild_rest(self, later: Sequence[int], go: asyncio.Event) -> None:
         """The background part of a phased `rebuild`: once `go` is set, plan `later` in its
-        order. When it fails it is tried again after each of `REBUILD_RETRY_SECONDS`, then
-        every last one of them for as long as it runs: a meeting it did not reach has no
-        next planning moment, so nothing else would plan it before the next start."""
+        order. When it fails it goes on from the chunk that failed after each of
+        `REBUILD_RETRY_SECONDS`, then every last one of them for as long as it runs: a meeting
+        it did not reach has no next planning moment, so nothing else would plan it before
+        the next start."""
         await go.wait()
         began = self.clock.now()
         failures = 0
+        remaining = list(later)
         while True:
+            written: set[int] = set()
             try:
-                await self._rebuild_chunks(later)
+                await self._rebuild_chunks(remaining, written)
             except Exception:
+                remaining = [meeting_id for meeting_id in remaining if meeting_id not in written]
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     # Stopped (`stop_rebuild`) while the database driver was mid-statement:
@@ -1935,7 +1970,7 @@ class MeetingService:
                 (log.error if failures >= len(REBUILD_RETRY_SECONDS) else log.warning)(
                     "planning %d meetings after start-up failed (%d times); trying again in "
                     "%.0f s",
-                    len(later),
+                    len(remaining),
                     failures,
                     wait,
                     exc_info=True,
@@ -2166,7 +2201,9 @@ class MeetingService:
         end = until if until is not None else now + self.horizon
         if rsvps is None:
             rsvps = (await self._rsvps([view.id])).get(view.id, [])
-        opted_out = await self._opted_out({r.actor_key for r in rsvps if r.remind_minutes})
+        opted_out = await self._opted_out(
+            {r.actor_key for r in rsvps if r.remind_minutes is not None}
+        )
         offsets = await self.offsets(view.community_id)
         # Every item due in the window, also of a meeting that starts after it (the day-before
         # reminder of a meeting two days away): a window that ended at the last start it saw

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +25,6 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core.permissions import Tier
 from cogs.meetings import service as meetings_service
-from cogs.meetings.recurrence import local_key
 from cogs.meetings.service import (
     Change,
     MeetingService,
@@ -369,29 +369,47 @@ async def test_a_start_up_that_fails_late_still_stops_the_background_on_close(
 
 # --- the urgent split against the planner ---------------------------------------------------
 
-NOW = datetime(2026, 12, 2, 12, 0, 30, tzinfo=UTC)
+NOWS = [
+    datetime(2026, 12, 2, 12, 0, 30, tzinfo=UTC),
+    datetime(2026, 12, 2, 12, 0, tzinfo=UTC),  # on the minute: items due at the window's edge
+    datetime(2026, 3, 29, 0, 55, tzinfo=UTC),  # London springs forward at 01:00 UTC
+    datetime(2026, 10, 25, 0, 58, 12, tzinfo=UTC),  # London falls back at 01:00 UTC
+    datetime(2026, 11, 1, 5, 52, tzinfo=UTC),  # New York falls back at 06:00 UTC
+    datetime(2026, 4, 5, 15, 50, tzinfo=UTC),  # Sydney's summer time ends at 16:00 UTC
+]
 GRACE = timedelta(minutes=15)
+Case = tuple[datetime, MeetingView, list[int], list[RsvpView], set[str]]
 
 
 @st.composite
-def meetings(
-    draw: st.DrawFn,
-) -> tuple[MeetingView, list[int], list[RsvpView], set[str]]:
-    """A meeting starting up to three days either side of `NOW` (some repeating, some with a
-    date moved, some changed lately), the community's offsets, RSVPs (series or one date, with
-    or without a reminder, made lately or long ago) and who turned reminders off."""
-    zone = draw(st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"]))
-    rule = draw(st.sampled_from(["", "FREQ=DAILY", "FREQ=WEEKLY", "FREQ=DAILY;INTERVAL=3"]))
-    start = NOW + timedelta(minutes=draw(st.integers(-3 * 1440, 3 * 1440)))
-    local = start.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0)
-    changes: tuple[Change, ...] = ()
-    dates = [""]
-    if draw(st.booleans()):
-        dates.append(local_key(local))
-        if draw(st.booleans()):
-            moved = start + timedelta(minutes=draw(st.integers(-600, 600)))
-            changes = (Change(dates[1], "moved", moved.replace(second=0), ""),)
-    lately = st.integers(0, 3 * 1440).map(lambda minutes: NOW - timedelta(minutes=minutes))
+def meetings(draw: st.DrawFn) -> Case:
+    """A moment (some beside a clock change), a meeting starting up to eight days either side
+    of it (one-off or repeating by several rules, dates kept, moved, cancelled or moved and
+    cancelled, the series sometimes cancelled, changed lately or long ago), the community's
+    offsets, RSVPs (series or one date, with or without a reminder, 0 minutes included, made
+    lately or long ago) and who turned reminders off."""
+    now = draw(st.sampled_from(NOWS))
+    zone = draw(
+        st.sampled_from(
+            ["UTC", "Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kathmandu"]
+        )
+    )
+    rule = draw(
+        st.sampled_from(
+            [
+                "",
+                "FREQ=DAILY",
+                "FREQ=WEEKLY",
+                "FREQ=DAILY;INTERVAL=3",
+                "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+                "FREQ=DAILY;COUNT=3",
+                "FREQ=HOURLY;INTERVAL=6",
+            ]
+        )
+    )
+    start = now + timedelta(minutes=draw(st.integers(-8 * 1440, 8 * 1440)))
+    local = start.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+    lately = st.integers(0, 4 * 1440).map(lambda minutes: now - timedelta(minutes=minutes))
     view = MeetingView(
         id=1,
         community_id=1,
@@ -399,37 +417,57 @@ def meetings(
         kind="standard",
         start_local=local,
         timezone=zone,
-        duration_minutes=draw(st.sampled_from([15, 60, 90, 180])),
+        duration_minutes=draw(st.sampled_from([15, 60, 90, 180, 720])),
         rrule=rule,
         location="",
         location_label="",
         channel="fake:general",
         script=None,
         ping_role=None,
-        cancelled=False,
+        cancelled=draw(st.integers(0, 9)) == 0,
         cancel_note="",
         revision=1,
-        revised_at=draw(st.one_of(st.just(NOW - timedelta(days=30)), lately)),
+        revised_at=draw(st.one_of(st.just(now - timedelta(days=30)), lately)),
         uid="u1",
         created_by="fake:fac",
         facilitators=(),
-        changes=changes,
+        changes=(),
     )
-    offsets = draw(st.lists(st.sampled_from([0, 5, 10, 30, 60, 1440]), unique=True, max_size=4))
-    people = ["fake:ana", "fake:ben", "fake:cat"]
+    changes: list[Change] = []
+    dates = [""]
+    for occ in view.occurrences(now - timedelta(days=3), now + timedelta(days=9))[:6]:
+        fate = draw(st.sampled_from(["keep", "keep", "moved", "cancelled", "moved-cancelled"]))
+        if fate == "keep" and not draw(st.booleans()):
+            continue
+        dates.append(occ.key)
+        if fate == "keep":
+            continue
+        moved = None
+        if fate.startswith("moved"):
+            shift = timedelta(minutes=draw(st.integers(-3 * 1440, 3 * 1440)))
+            moved = (occ.start + shift).replace(second=0, microsecond=0)
+        status = "cancelled" if fate.endswith("cancelled") else "moved"
+        changes.append(Change(occ.key, status, moved, ""))
+    view = replace(view, changes=tuple(changes))
+    offsets = draw(
+        st.lists(
+            st.sampled_from([0, 1, 5, 10, 15, 30, 60, 1440, 7 * 1440]), unique=True, max_size=4
+        )
+    )
+    people = ["fake:ana", "fake:ben", "fake:cat", "fake:dan"]
     rsvps = [
         RsvpView(
             draw(st.sampled_from(people)),
             date,
-            draw(st.sampled_from([None, 5, 15, 30, 60, 120, 1440])),
-            draw(st.one_of(st.just(NOW - timedelta(days=30)), lately)),
+            draw(st.sampled_from([None, 0, 1, 5, 15, 30, 60, 120, 1440])),
+            draw(st.one_of(st.just(now - timedelta(days=30)), lately)),
             n + 1,
         )
-        for n, date in enumerate(draw(st.lists(st.sampled_from(dates), max_size=4)))
+        for n, date in enumerate(draw(st.lists(st.sampled_from(dates), max_size=6)))
     ]
     # one RSVP per member and date, as the table allows
     rsvps = list({(r.actor_key, r.occurrence): r for r in rsvps}.values())
-    return view, offsets, rsvps, draw(st.sets(st.sampled_from(people)))
+    return now, view, offsets, rsvps, draw(st.sets(st.sampled_from(people)))
 
 
 def test_the_urgent_split_finds_exactly_what_the_planner_can_still_send(tmp_path: Any) -> None:
@@ -439,11 +477,10 @@ def test_the_urgent_split_finds_exactly_what_the_planner_can_still_send(tmp_path
     later. So a start-up plans before it returns every meeting with something to send soon,
     and only those."""
     with own_loop(tmp_path) as (loop, factory):
-        clock = VirtualClock(NOW)
+        clock = VirtualClock(NOWS[0])
         app = loop.run_until_complete(factory(make_config(cogs=CONFIG), clock=clock))
         service = cog(app).service
         assert service.outbox.grace == GRACE
-        soon = NOW + meetings_service.URGENT_WINDOW
         off: set[str] = set()
 
         async def opted_out(keys: set[str]) -> set[str]:
@@ -452,20 +489,22 @@ def test_the_urgent_split_finds_exactly_what_the_planner_can_still_send(tmp_path
         service._opted_out = opted_out  # type: ignore[method-assign]
 
         @settings(
-            max_examples=400,
+            max_examples=500,
             derandomize=True,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         )
         @given(case=meetings())
-        def check(case: tuple[MeetingView, list[int], list[RsvpView], set[str]]) -> None:
-            view, offsets, rsvps, turned_off = case
+        def check(case: Case) -> None:
+            now, view, offsets, rsvps, turned_off = case
+            clock._now = now  # examples go both ways in time
+            soon = now + meetings_service.URGENT_WINDOW
             off.clear()
             off.update(turned_off)
             service._offsets[view.community_id] = offsets
             wanted = loop.run_until_complete(
                 service.wanted(
-                    view, since=NOW - timedelta(days=4), until=soon, rsvps=rsvps, names={}
+                    view, since=now - timedelta(days=9), until=soon, rsvps=rsvps, names={}
                 )
             )
             sendable = [
@@ -474,15 +513,150 @@ def test_the_urgent_split_finds_exactly_what_the_planner_can_still_send(tmp_path
                 if not service.outbox.missed(item.due_at, item.not_after)
                 or (
                     item.instead is not None
-                    and (item.instead.not_after is None or item.instead.not_after >= NOW)
+                    and (item.instead.not_after is None or item.instead.not_after >= now)
                 )
             ]
             found = first_sendable_due(
-                view, offsets, rsvps, off=turned_off, now=NOW, grace=GRACE, soon=soon
+                view, offsets, rsvps, off=turned_off, now=now, grace=GRACE, soon=soon
             )
             if sendable:
-                assert found == min(sendable), (found, sorted(sendable))
+                assert found == min(sendable), (found, sorted(sendable), wanted)
             else:
                 assert found is None or found > soon, (found, wanted)
 
         check()
+
+
+async def test_items_due_exactly_at_the_window_edges_are_urgent(app_factory: AppFactory) -> None:
+    """Offsets 10 and 0 minutes, nothing planned yet. Edge's 10-minute post is due exactly
+    `URGENT_WINDOW` from now, Begun's start post exactly the grace window ago (still sendable):
+    both are planned before start-up returns. Past's is due a minute after the window, and
+    Gone's a minute before the grace window: both are left to the background."""
+    config = make_config(
+        cogs={"enabled": ["general", "meetings"], "meetings": {"announce_minutes": [10, 0]}}
+    )
+    app = await app_factory(config, clock=VirtualClock(START - timedelta(days=1)))
+    fake = Recorder(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    for title, when in [
+        ("Edge", "2026-11-30 09:20"),
+        ("Past", "2026-11-30 09:21"),
+        ("Begun", "2026-11-30 08:45"),
+        ("Gone", "2026-11-30 08:44"),
+    ]:
+        said = await fake.say("fac", f'!meeting schedule {title} "{when}" 60m zone:UTC')
+        assert "Scheduled" in said[0].text, said[0].text
+    await app.close()
+    app = await app_factory(config, clock=VirtualClock(START), start=False)
+    await forget_plans(app)
+    service = cog(app).service
+    ids = {view.title: view.id for view in await service.all_in(1)}
+    urgent, later = await service._by_first_due(sorted(ids.values()))
+    assert urgent == sorted([ids["Edge"], ids["Begun"]])
+    assert sorted(later) == sorted([ids["Past"], ids["Gone"]])
+
+
+@pytest.mark.parametrize("threshold", [10_000, 0], ids=["at-once", "phased"])
+async def test_a_restart_sends_nothing_its_new_plan_withdraws(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    """While the bot was down the 35-minute post was dropped from the community's offsets; the
+    post it had planned, due 5 minutes ago, is still pending in the grace window. Start-up
+    withdraws it before the outbox's first pass, phased or not (the new plan has nothing due
+    soon for that meeting, so only its pending row makes it urgent)."""
+
+    def config(offsets: list[int]) -> Any:
+        return make_config(
+            cogs={"enabled": ["general", "meetings"], "meetings": {"announce_minutes": offsets}}
+        )
+
+    first = await app_factory(config([35, 0]), clock=VirtualClock(START))
+    fake = Recorder(first)
+    first.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    for title, when in [("Talk", "2026-11-30 09:40"), ("Other", "2026-12-04 12:00")]:
+        said = await fake.say("fac", f'!meeting schedule {title} "{when}" 60m zone:UTC')
+        assert "Scheduled" in said[0].text, said[0].text
+    await first.close()
+    monkeypatch.setattr(meetings_service, "PHASED_REBUILD_MEETINGS", threshold)
+    back = START + timedelta(minutes=10)
+    app = await app_factory(config([0]), clock=VirtualClock(back), start=False)
+    again = Recorder(app)
+    app.add_transport(again)
+    with monkeypatch.context() as held:
+        held.setattr(MeetingService, "begin_background", lambda _service: None)
+        await app.start()
+    await app.scheduler.advance(timedelta(minutes=40))
+    assert [(at, parse_key(key)[2]) for at, key, _text in again.at] == [
+        (datetime(2026, 11, 30, 9, 40, tzinfo=UTC), "start")
+    ]
+
+
+@pytest.mark.usefixtures("phased")
+async def test_settled_waits_for_a_rebuild_in_progress(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`settled` while a takeover's rebuild is still in its urgent part waits for that rebuild
+    and its background, not only for a background already running."""
+    await scheduled(app_factory)
+    reference = await planned_at_once(app_factory, monkeypatch)
+    app, _fake = await first_start(app_factory, hold=False, monkeypatch=monkeypatch)
+    await app.settled()
+    service = cog(app).service
+    await forget_plans(app)
+    split = service._by_first_due
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(stale: Any) -> Any:
+        entered.set()
+        await release.wait()
+        return await split(stale)
+
+    monkeypatch.setattr(service, "_by_first_due", slow)
+    rebuilding = asyncio.create_task(service.rebuild())
+    await entered.wait()
+    waiting = asyncio.create_task(app.settled())
+    for _turn in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    release.set()
+    await rebuilding
+    await waiting
+    assert await pending(app) == reference
+
+
+@pytest.mark.usefixtures("phased")
+async def test_a_failed_background_goes_on_from_where_it_failed(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background fails writing its second meeting: the retry goes on from that one, not
+    from the first (with a flaky database a retry from the start might never reach the end)."""
+    monkeypatch.setattr(meetings_service, "REBUILD_RETRY_SECONDS", (0.0,))
+    monkeypatch.setattr(meetings_service, "REBUILD_BATCH", 1)
+    await scheduled(app_factory)
+    reference = await planned_at_once(app_factory, monkeypatch)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    read: list[int] = []
+    real_reads, real_write = service._rebuild_reads, service._rebuild_write
+    writes = 0
+
+    async def reads(id_chunk: Any) -> Any:
+        read.extend(id_chunk)
+        return await real_reads(id_chunk)
+
+    async def write(*args: Any) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 2:
+            raise OperationalError("INSERT outbox", {}, ConnectionResetError("connection lost"))
+        await real_write(*args)
+
+    monkeypatch.setattr(service, "_rebuild_reads", reads)
+    monkeypatch.setattr(service, "_rebuild_write", write)
+    await app.settled()
+    assert writes > 3
+    # the first meeting, written before the failure, was read once; the failed one again
+    assert read.count(read[0]) == 1 and read.count(read[1]) == 2, read
+    assert await pending(app) == reference

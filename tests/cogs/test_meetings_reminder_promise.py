@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 
 from bot.app import App
 from bot.clock import VirtualClock
+from bot.core.permissions import Tier
 from bot.outbox import OwnerPlan
 from cogs.meetings.service import MeetingService, meeting_ref
-from tests.harness.app import AppFactory
+from tests.harness.app import AppFactory, make_config
 from tests.harness.console import circlebot
 from tests.harness.meetings import Recorder, circle, cog
 
@@ -312,3 +313,35 @@ async def test_info_a_moved_date_and_reminders_on_promise_only_what_comes(
     assert "**Circle** starts 2026-11-30T18:20:00+00:00, too soon for a reminder 30" in back
     await app.scheduler.advance(timedelta(hours=1))
     assert not [at for at, key, _t in fake.at if ".dm" in key], fake.at
+
+
+async def test_a_member_who_turned_reminders_off_gets_no_reminder_at_the_start(
+    app_factory: AppFactory,
+) -> None:
+    """A community whose reminder is at the start itself (`rsvp_remind_minutes = 0`): a member
+    who RSVP'd with it and then turned reminders off gets no DM, as they were told."""
+    config = make_config(
+        cogs={
+            "enabled": ["general", "meetings"],
+            "meetings": {"rsvp_remind_minutes": 0, "announce_minutes": []},
+        }
+    )
+    app = await app_factory(config, clock=VirtualClock(START))
+    fake = Recorder(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    said = await fake.say("fac", '!meeting schedule Talk "2026-11-30 12:00" 60m zone:UTC')
+    assert "Scheduled" in said[0].text, said[0].text
+    said = await fake.say("ana", "!meeting rsvp Talk reminder:yes")
+    assert "DM you" in said[-1].text, said[-1].text
+    said = await fake.say("ana", "!meeting reminders off")
+    await app.scheduler.advance(timedelta(hours=4))
+    assert [key for _at, key, _text in fake.at if ".dm" in key] == []
+    # the same member with reminders on gets it, at the start
+    said = await fake.say("ana", "!meeting reminders on")
+    await fake.say("fac", '!meeting schedule Later "2026-11-30 15:00" 60m zone:UTC')
+    await fake.say("ana", "!meeting rsvp Later reminder:yes")
+    await app.scheduler.advance(timedelta(hours=3))
+    assert [(at, ".dm" in key) for at, key, _text in fake.at] == [
+        (datetime(2026, 11, 30, 15, 0, tzinfo=UTC), True)
+    ]
