@@ -2172,6 +2172,17 @@ class Outbox:
                 return Message.from_json(json.loads(row.payload)).actions
         return ()
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these idempotency keys have a row (pending or settled: sent, skipped,
+        failed), in a few statements (one per 500)."""
+        found: set[str] = set()
+        async with self._sessions() as session:
+            for chunk in _chunks(sorted(set(keys)), IN_CHUNK):
+                found.update(
+                    await session.scalars(select(OutboxItem.key).where(OutboxItem.key.in_(chunk)))
+                )
+        return found
+
     async def status_of(self, key: str) -> str | None:
         """The state of one promised message (pending, sent, skipped, failed), None if unknown.
 

@@ -222,24 +222,28 @@ async def test_the_background_begins_by_itself_once_start_up_returns(
 
 
 @pytest.mark.usefixtures("phased")
+@pytest.mark.parametrize("reminders", [{"ana": 15, "ben": 120}, {"ben": 120}])
 async def test_reminders_and_late_notes_due_now_do_not_wait_for_the_background(
-    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, reminders: dict[str, int]
 ) -> None:
     """Nothing of Talk's channel posts can still be sent (only a day-before post), but Ana's
-    15-minute reminder is due in 2 minutes and Ben's 2-hour reminder was missed while the bot
-    was down: his late note is due now. Both come before the background plans anything."""
+    15-minute reminder is due in 2 minutes and Ben's 2-hour reminder was never planned while
+    the bot was down: his late note is due now. Each comes before the background plans
+    anything, Ben's also when his is the meeting's only item."""
     app = await app_factory(make_config(cogs=CONFIG), clock=VirtualClock(START), start=False)
     fake = Recorder(app)
     app.add_transport(fake)
     await app.start()
     fake.actor("fac", Tier.FACILITATOR)
-    said = await fake.say("fac", '!meeting schedule Talk "2026-11-30 12:00" 60m zone:UTC')
-    assert "Scheduled" in said[0].text, said[0].text
+    for title, when in [("Talk", "2026-11-30 12:00"), ("Weekly", "2026-12-04 12:00")]:
+        said = await fake.say("fac", f'!meeting schedule {title} "{when}" 60m zone:UTC')
+        assert "Scheduled" in said[0].text, said[0].text
     service = cog(app).service
-    (view,) = await service.all_in(1)
+    view, _weekly = await service.all_in(1)
+    assert view.title == "Talk"
     await service.set_offsets(view.community_id, [1440])
-    await service.rsvp(view, "fake:ana", "", 15)
-    await service.rsvp(view, "fake:ben", "", 120)
+    for name, minutes in reminders.items():
+        await service.rsvp(view, f"fake:{name}", "", minutes)
     await app.close()
 
     back = datetime(2026, 11, 30, 11, 43, tzinfo=UTC)
@@ -252,14 +256,15 @@ async def test_reminders_and_late_notes_due_now_do_not_wait_for_the_background(
     with monkeypatch.context() as held:
         held.setattr(MeetingService, "begin_background", lambda _service: None)
         await app.start()
+    assert cog(app).service._rest is not None  # the phased path: Weekly waits
     await app.scheduler.advance(meetings_service.URGENT_WINDOW)
     got = sorted((at, parse_key(key)[2], text) for at, key, text in fake.at)
-    assert [(at, kind) for at, kind, _text in got] == [
-        (back, "late"),  # Ben's, at once
-        (back + timedelta(minutes=2), "dm"),  # Ana's, on time
-    ], got
+    expected = [(back, "late")]  # Ben's, at once
+    if "ana" in reminders:
+        expected.append((back + timedelta(minutes=2), "dm"))  # Ana's, on time
+    assert [(at, kind) for at, kind, _text in got] == expected, got
     assert got[0][2].startswith("Sorry, this reminder comes late"), got[0][2]
-    assert got[1][2].startswith("You planned to join **Talk**"), got[1][2]
+    assert all(text.startswith("You planned to join **Talk**") for _at, _k, text in got[1:])
 
 
 @pytest.mark.usefixtures("phased")
@@ -660,3 +665,86 @@ async def test_a_failed_background_goes_on_from_where_it_failed(
     # the first meeting, written before the failure, was read once; the failed one again
     assert read.count(read[0]) == 1 and read.count(read[1]) == 2, read
     assert await pending(app) == reference
+
+
+@pytest.mark.usefixtures("phased")
+async def test_settled_follows_a_background_that_a_rebuild_replaces(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`settled` waits on a running background; a takeover's rebuild then replaces it (the
+    old one stopped, the new one still splitting): `settled` waits for the new rebuild's
+    background too, and returns with every meeting planned."""
+    await scheduled(app_factory)
+    reference = await planned_at_once(app_factory, monkeypatch)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    real_write = service._rebuild_write
+    gate, entered = asyncio.Event(), asyncio.Event()
+
+    async def gated(*args: Any) -> None:
+        entered.set()
+        await gate.wait()
+        await real_write(*args)
+
+    monkeypatch.setattr(service, "_rebuild_write", gated)
+    waiting = asyncio.create_task(app.settled())
+    await entered.wait()
+    split = service._by_first_due
+    in_split, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(stale: Any) -> Any:
+        in_split.set()
+        await release.wait()
+        return await split(stale)
+
+    monkeypatch.setattr(service, "_by_first_due", slow)
+    rebuilding = asyncio.create_task(service.rebuild())
+    await in_split.wait()
+    gate.set()
+    for _turn in range(50):
+        await asyncio.sleep(0)
+    try:
+        assert not waiting.done(), "settled() returned while a rebuild was still splitting"
+    finally:
+        release.set()
+        await rebuilding
+        await waiting
+    await app.settled()
+    assert await pending(app) == reference
+    await app.close()
+
+
+@pytest.mark.usefixtures("phased")
+async def test_already_sent_day_before_reminders_do_not_make_a_meeting_urgent(
+    app_factory: AppFactory,
+) -> None:
+    """Three daily meetings at 19:00, each with a member's long-standing day-before reminder.
+    At 09:00 (a restart into new code: nothing trusted) nothing of theirs can be sent in the
+    next 10 minutes: yesterday's 19:00 reminders for today were sent, so no late note is due.
+    None is urgent (were they, with day-before reminders on daily circles every meeting would
+    be, and a phased start-up no faster than planning everything at once)."""
+    day_before = START - timedelta(days=2)
+    config = make_config(
+        cogs={"enabled": ["general", "meetings"], "meetings": {"announce_minutes": [10, 0]}}
+    )
+    app = await app_factory(config, clock=VirtualClock(day_before))
+    fake = Recorder(app)
+    app.add_transport(fake)
+    fake.actor("fac", Tier.FACILITATOR)
+    for title in ("A", "B", "C"):
+        said = await fake.say(
+            "fac", f'!meeting schedule {title} "2026-11-29 19:00" 60m repeat:daily zone:UTC'
+        )
+        assert "Scheduled" in said[0].text, said[0].text
+    service = cog(app).service
+    for view in await service.all_in(1):
+        await service.rsvp(view, "fake:ana", "", 1440)
+    await app.scheduler.advance(START - day_before)  # yesterday's 19:00 reminders went out
+    assert any(parse_key(key)[2] == "dm" for _at, key, _text in fake.at)
+    await app.close()
+    app = await app_factory(config, clock=VirtualClock(START), start=False)
+    service = cog(app).service
+    ids = sorted(view.id for view in await service.all_in(1))
+    urgent, later = await service._by_first_due(ids)
+    await app.close()
+    assert urgent == [], (urgent, later)
