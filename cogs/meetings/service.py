@@ -1851,8 +1851,15 @@ class MeetingService:
         rest, self._rest = self._rest, None
         if rest is not None and not rest.done():
             rest.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await rest
+            except asyncio.CancelledError:
+                # the background's own end, unless the caller was cancelled meanwhile (a
+                # takeover's rebuild at shutdown): that must go on up, or the rebuild would
+                # carry on and the leader's loop never stop
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
 
     async def _rebuild_chunks(self, stale: Sequence[int], written: set[int] | None = None) -> None:
         """Plan these meetings, a chunk at a time (`REBUILD_BATCH`), each chunk read, planned
@@ -1967,18 +1974,14 @@ class MeetingService:
         it did not reach has no next planning moment, so nothing else would plan it before
         the next start."""
         await go.wait()
-        with _rare_full_collections():
-            await self._rebuild_rest_now(later)
-
-    async def _rebuild_rest_now(self, later: Sequence[int]) -> None:
-        """`_rebuild_rest` once begun: plan `later`, retrying what is left after a failure."""
         began = self.clock.now()
         failures = 0
         remaining = list(later)
         while True:
             written: set[int] = set()
             try:
-                await self._rebuild_chunks(remaining, written)
+                with _rare_full_collections():  # not while it waits to try again
+                    await self._rebuild_chunks(remaining, written)
             except Exception:
                 remaining = [meeting_id for meeting_id in remaining if meeting_id not in written]
                 task = asyncio.current_task()

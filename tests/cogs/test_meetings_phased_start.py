@@ -10,7 +10,9 @@ any sequence of changes and phased restarts.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -521,8 +523,23 @@ def test_the_urgent_split_finds_exactly_what_the_planner_can_still_send(tmp_path
                     and (item.instead.not_after is None or item.instead.not_after >= now)
                 )
             ]
-            found = first_sendable_due(
-                view, offsets, rsvps, off=turned_off, now=now, grace=GRACE, soon=soon
+            late: list[tuple[datetime, str]] = []
+            first = first_sendable_due(
+                view, offsets, rsvps, off=turned_off, now=now, grace=GRACE, soon=soon, late=late
+            )
+            # the reminders handed back as late-note-only are exactly those the planner
+            # records as missed with a late note, under the same keys
+            assert set(late) == {
+                (item.due_at, item.key)
+                for item in wanted
+                if parse_key(item.key)[2] == "dm"
+                and service.outbox.missed(item.due_at, item.not_after)
+                and item.instead is not None
+            }, (sorted(late), wanted)
+            # with an empty outbox each of them is owed: they count
+            found = min(
+                (due for due in (first, *(due for due, _key in late)) if due is not None),
+                default=None,
             )
             if sendable:
                 assert found == min(sendable), (found, sorted(sendable), wanted)
@@ -748,3 +765,251 @@ async def test_already_sent_day_before_reminders_do_not_make_a_meeting_urgent(
     urgent, later = await service._by_first_due(ids)
     await app.close()
     assert urgent == [], (urgent, later)
+
+
+@pytest.fixture
+def threshold() -> Iterator[tuple[int, int, int]]:
+    """Python's own garbage collector thresholds for the test (whatever an earlier test left),
+    put back as they were after it."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*before)
+
+
+@pytest.mark.usefixtures("phased")
+async def test_gc_threshold_restored_when_the_background_is_stopped(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, threshold: tuple[int, int, int]
+) -> None:
+    """Stopping (close) a running background puts the garbage collector's thresholds back."""
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(*_args: Any) -> None:
+        entered.set()
+        await never.wait()
+
+    monkeypatch.setattr(service, "_rebuild_write", stuck)
+    service.begin_background()
+    await entered.wait()
+    assert gc.get_threshold()[2] == meetings_service.FULL_COLLECTION_EVERY
+    await app.close()
+    assert gc.get_threshold() == threshold
+
+
+@pytest.mark.usefixtures("phased")
+async def test_gc_threshold_restored_across_a_takeover_rebuild(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, threshold: tuple[int, int, int]
+) -> None:
+    """A takeover's rebuild stops the running background (thresholds back) before its own
+    raises them again; after settling everything is as before."""
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    real = service._rebuild_write
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def gated(*args: Any) -> None:
+        entered.set()
+        await gate.wait()
+        await real(*args)
+
+    monkeypatch.setattr(service, "_rebuild_write", gated)
+    service.begin_background()
+    await entered.wait()
+    monkeypatch.setattr(service, "_rebuild_write", real)
+    await service.rebuild()
+    assert gc.get_threshold() == threshold  # old stopped, new not begun
+    await app.settled()
+    assert gc.get_threshold() == threshold
+    await app.close()
+
+
+@pytest.mark.usefixtures("phased")
+async def test_gc_thresholds_are_back_while_the_background_waits_to_retry(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, threshold: tuple[int, int, int]
+) -> None:
+    """While the database keeps failing, the background waits between tries with the
+    garbage collector's thresholds as they were (it may wait for as long as that lasts)."""
+    monkeypatch.setattr(meetings_service, "REBUILD_RETRY_SECONDS", (30.0,))
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    raised_while_trying: list[tuple[int, int, int]] = []
+    failed = asyncio.Event()
+
+    async def failing(*_args: Any) -> None:
+        raised_while_trying.append(gc.get_threshold())
+        failed.set()
+        raise OSError("database gone")
+
+    monkeypatch.setattr(service, "_rebuild_write", failing)
+    service.begin_background()
+    await failed.wait()
+    for _turn in range(20):  # on to its wait before the next try
+        await asyncio.sleep(0)
+    waiting = gc.get_threshold()
+    await app.close()
+    assert raised_while_trying[0][2] == meetings_service.FULL_COLLECTION_EVERY
+    assert waiting == threshold, waiting
+
+
+@pytest.mark.usefixtures("phased")
+async def test_cancelling_a_rebuild_while_it_stops_the_old_background_is_not_swallowed(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A takeover's rebuild is cancelled (shutdown) while it waits for the old background to
+    end, which takes a moment (a write mid-statement): the rebuild ends cancelled, starting
+    no new background."""
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    real = service._rebuild_write
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_to_cancel(*args: Any) -> None:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await release.wait()  # the driver finishes its statement first
+            raise
+        await real(*args)
+
+    monkeypatch.setattr(service, "_rebuild_write", slow_to_cancel)
+    service.begin_background()
+    await entered.wait()
+    old = service._rest
+    rebuilding = asyncio.create_task(service.rebuild())
+    for _turn in range(20):
+        await asyncio.sleep(0)
+    assert old is not None and not old.done()  # stop_rebuild is awaiting it
+    rebuilding.cancel()  # shutdown
+    for _turn in range(5):
+        await asyncio.sleep(0)
+    release.set()
+    monkeypatch.setattr(service, "_rebuild_write", real)
+    outcome: str
+    try:
+        await asyncio.wait_for(rebuilding, 30)
+        outcome = "returned normally"
+    except asyncio.CancelledError:
+        outcome = "cancelled"
+    new_rest = service._rest
+    await app.close()
+    assert outcome == "cancelled", (outcome, new_rest)
+
+
+@pytest.mark.usefixtures("phased")
+async def test_close_during_a_takeover_rebuild_returns(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leader's loop runs a takeover (its rebuild waiting for the old background, slow to
+    end) when the bot is closed: close() stops the loop and returns."""
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    real = service._rebuild_write
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_to_cancel(*args: Any) -> None:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await release.wait()
+            raise
+        await real(*args)
+
+    monkeypatch.setattr(service, "_rebuild_write", slow_to_cancel)
+    service.begin_background()
+    await entered.wait()
+    leader = app.leader
+    in_takeover = asyncio.Event()
+    took = 0
+
+    async def check() -> None:  # a follower winning the lock: take_over -> cog.start
+        nonlocal took
+        if took == 0:
+            took += 1
+            in_takeover.set()
+            await service.rebuild()
+
+    monkeypatch.setattr(leader, "check", check)
+    monkeypatch.setattr(leader, "poll_seconds", 0.01)
+    if leader._loop is not None:
+        leader._loop.cancel()
+    leader._loop = asyncio.create_task(leader._forever())
+    await in_takeover.wait()
+    for _turn in range(20):
+        await asyncio.sleep(0)
+
+    async def later_release() -> None:
+        await asyncio.sleep(0.2)
+        monkeypatch.setattr(service, "_rebuild_write", real)
+        release.set()
+
+    releaser = asyncio.create_task(later_release())
+    closing = asyncio.create_task(app.close())
+    done, _ = await asyncio.wait({closing}, timeout=5)
+    hung = not done
+    if hung:  # clean up: end the loop for good
+        loop_task = leader._loop
+        while loop_task is not None and not loop_task.done():
+            loop_task.cancel()
+            await asyncio.sleep(0.05)
+        await closing
+    await releaser
+    assert not hung, "app.close() did not return within 5 s: leader loop kept running"
+
+
+@pytest.mark.usefixtures("phased")
+@pytest.mark.parametrize("how", ["fails", "not_phased", "close"])
+async def test_settled_ends_when_a_replacing_rebuild_fails_goes_whole_or_the_bot_stops(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """`settled` waiting on a background that a takeover's rebuild stops returns (no hang,
+    no spin) when that rebuild fails after stopping it, plans everything at once, or the bot
+    closes meanwhile."""
+    await scheduled(app_factory)
+    app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
+    service = cog(app).service
+    real = service._rebuild_write
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def gated(*args: Any) -> None:
+        entered.set()
+        await gate.wait()
+        await real(*args)
+
+    monkeypatch.setattr(service, "_rebuild_write", gated)
+    waiting = asyncio.create_task(app.settled())
+    await entered.wait()
+    monkeypatch.setattr(service, "_rebuild_write", real)
+    in_trusted, go_on = asyncio.Event(), asyncio.Event()
+    trusted = service._rebuild_trusted
+
+    async def slow_trusted() -> Any:
+        in_trusted.set()
+        await go_on.wait()
+        if how == "fails":
+            raise OSError("database gone")
+        return await trusted()
+
+    monkeypatch.setattr(service, "_rebuild_trusted", slow_trusted)
+    if how == "not_phased":
+        monkeypatch.setattr(meetings_service, "PHASED_REBUILD_MEETINGS", 1_000)
+    rebuilding = asyncio.create_task(service.rebuild())
+    await in_trusted.wait()
+    for _turn in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    go_on.set()
+    if how == "close":
+        rebuilding.cancel()
+    await asyncio.wait({rebuilding})
+    await asyncio.wait_for(waiting, 10)
+    assert service._rest is None
+    await app.close()
