@@ -115,11 +115,36 @@ async def interleaved(
     Interleaving spreads the machine's noise (other processes, a warming cache) over every
     variant alike instead of favouring whichever ran in the quieter moment.
     """
+    samples = await interleaved_samples(variants, rounds)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+async def interleaved_samples(
+    variants: dict[str, Callable[[], Awaitable[float]]], rounds: int
+) -> dict[str, list[float]]:
+    """As `interleaved`, but every round's result: name -> one value per round, in order."""
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, run in variants.items():
             samples[name].append(await run())
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """The median over rounds of numerator[i] / denominator[i].
+
+    Each round ran both variants back to back, so a round's ratio compares them under the
+    same load; on a shared machine whose speed drifts from second to second this is steadier
+    than the ratio of the two medians, which may come from different rounds."""
+    if not numerator or len(numerator) != len(denominator):
+        raise ValueError("one value per round on both sides")
+    return statistics.median(n / d for n, d in zip(numerator, denominator, strict=True))
+
+
+def spread(values: list[float]) -> tuple[float, float]:
+    """The lower and upper quartiles of `values` (at least two values)."""
+    quartiles = statistics.quantiles(values, n=4)
+    return quartiles[0], quartiles[2]
 
 
 class LagProbe:

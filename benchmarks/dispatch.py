@@ -9,8 +9,10 @@ through the dispatcher against the UPDATE ... RETURNING it runs, run bare. Same 
 sides: the ratio is circlebot's time per command / the bare time (goal <= 1.3x). With the
 caches off circlebot still reads each row once per command (bot/services/reads.py), as the bare
 transaction does; that memo ends with the command, so nothing carries from one command to the
-next. Everything runs
-on one event loop. Run: .venv/bin/python -m benchmarks.dispatch [N] [ROUNDS]
+next. `me timezone` alternates two zones, so its crisis-phrase check (every command's words
+are checked) is answered from the detector's memory of recent texts (`_Answers` in
+cogs/crisis/phrases.py) after the first time; a text it has not seen costs 80-250 us more.
+Everything runs on one event loop. Run: .venv/bin/python -m benchmarks.dispatch [N] [ROUNDS]
 """
 
 from __future__ import annotations

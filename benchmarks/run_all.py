@@ -169,7 +169,7 @@ BENCHES = [
     ),
     Bench(
         "discord_interactions",
-        (("300", "10", "5"),),
+        (("300", "10", "15"),),
         (("20", "5", "1"),),
         600,
         ("Discord: circlebot / bare",),

@@ -7,6 +7,8 @@ a concern kind (what the words suggest) and a language, so the phrase detector c
 
 from __future__ import annotations
 
+import functools
+import pickle
 import re
 import tomllib
 from collections.abc import Iterable
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, localedata
+from babel.plural import PluralRule
 
 from cogs.crisis.directory import COUNTRIES, check_url
 from cogs.crisis.phrases import normalise
@@ -301,10 +304,35 @@ PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
 
 def plural_category(language: str, count: int) -> str:
     """The CLDR plural category of `count` in `language` (`one` for 1 in English)."""
-    try:
-        return str(Locale.parse(language, sep="-").plural_form(count))
-    except (ValueError, UnknownLocaleError):
+    rule = _plural_rule(language)
+    if rule is None:
         return "one" if count == 1 else "other"
+    return str(rule(count))
+
+
+@functools.cache
+def _plural_rule(language: str) -> PluralRule | None:
+    """The CLDR plural rule of `language` (a BCP-47 tag such as `pt-BR`), None when Babel has
+    no such locale.
+
+    Read from Babel's data file of the locale alone (then of its language), not through
+    `Locale.plural_form`: that loads and keeps the whole locale, about 1 MB a language for the
+    life of the process, and the answers' plural forms are checked for every language at
+    start-up (`_plural_forms`). The file is a pickled dict; a rule missing from it falls back
+    to Babel's own lookup."""
+    try:
+        locale = Locale.parse(language, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return None
+    for name in dict.fromkeys((str(locale), locale.language)):
+        try:
+            with open(localedata.resolve_locale_filename(name), "rb") as file:
+                rule = pickle.load(file).get("plural_form")  # Babel's own data, shipped with it
+        except (OSError, pickle.UnpicklingError, AttributeError):
+            continue
+        if isinstance(rule, PluralRule):
+            return rule
+    return locale.plural_form
 
 
 def _plural_forms(language: str, english: str, forms: dict[str, object]) -> dict[str, str]:

@@ -46,7 +46,10 @@ covers ("suicidal" in "suicidal thoughts peer circle"), as an `exclude` phrase d
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 import re
+import threading
 import tomllib
 import unicodedata
 from bisect import bisect_right
@@ -57,6 +60,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+from cachetools import LRUCache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from wordfreq import zipf_frequency
@@ -96,6 +100,8 @@ FUZZY_MIN_TYPED = 4  # a typed word this long may also be one edit from a long p
 # but the everyday-word check reads each word whole, so a 60,000-letter word took 150 ms.
 QUICK_MAX_WORDS = 64
 QUICK_MAX_CHARS = 500
+# `Detector` remembers its answers for this many recent texts (`_Answers`).
+ANSWERS_KEPT = 2048
 SWAP_MIN_TYPED = 3  # shorter words take only a swap of two neighbouring letters
 COMMON_ZIPF = 3.0  # about once per million words: typos sit far below, real words above
 VOCABULARY_LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
@@ -702,6 +708,47 @@ class _Language:
         ]
 
 
+class _Answers:
+    """A detector's answers for recent texts, so a text seen again costs a lookup.
+
+    Commands repeat their arguments (a zone, "yes", a meeting number) and channels repeat their
+    greetings; each check of one costs 80-250 us on the event loop, and a text that needs the
+    fuzzy search a trip to a worker thread and milliseconds. The key is a BLAKE2b digest of
+    the text keyed with random bytes drawn when the process starts, so what members wrote is
+    never kept here, only 16 bytes a text that cannot be matched to a guess without that key,
+    and the answer (a concern and a language, or None). `ANSWERS_KEPT` texts at most, least
+    recently used out first (cachetools' LRUCache). `Detector.detect` runs in worker threads,
+    hence the lock.
+    """
+
+    _KEY = os.urandom(32)
+
+    def __init__(self, size: int = ANSWERS_KEPT) -> None:
+        self._kept: LRUCache[bytes, Detection | None] | None = LRUCache(size) if size else None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def digest(cls, text: str, prefer: str) -> bytes:
+        """16 bytes standing for (`text`, `prefer`) in this process alone."""
+        return hashlib.blake2b(
+            f"{prefer}\0{text}".encode("utf-8", "surrogatepass"), key=cls._KEY, digest_size=16
+        ).digest()
+
+    def get(self, digest: bytes) -> tuple[bool, Detection | None]:
+        """`(True, answer)` when the text was checked lately, else `(False, None)`."""
+        if self._kept is not None:
+            with self._lock:
+                if digest in self._kept:
+                    return True, self._kept[digest]
+        return False, None
+
+    def put(self, digest: bytes, answer: Detection | None) -> None:
+        """Remember the answer for a text (not when kept for no text at all)."""
+        if self._kept is not None:
+            with self._lock:
+                self._kept[digest] = answer
+
+
 class Detector:
     """Finds crisis phrases of every language in member-written text.
 
@@ -718,6 +765,7 @@ class Detector:
         self._languages = [_Language(pl) for pl in lists]
         self._exclude = tuple(p for pl in lists for p in pl.exclude)
         self._extra = self._extra_language(tuple(extra))
+        self._answers = _Answers()
 
     def _extra_language(self, extra: tuple[str, ...]) -> _Language | None:
         if not extra:
@@ -729,6 +777,17 @@ class Detector:
         """This detector plus a community's own phrases, sharing the compiled lists."""
         derived = copy.copy(self)
         derived._extra = self._extra_language(tuple(extra))
+        derived._answers = _Answers()  # its own phrases, its own answers
+        return derived
+
+    def keeping_answers(self, texts: int) -> Detector:
+        """This detector with a fresh memory of answers for `texts` texts at most; with 0 every
+        call checks its text afresh (how the tests compare the quick check with the full one).
+        Raises ValueError when `texts` is negative."""
+        if texts < 0:
+            raise ValueError("a detector keeps answers for 0 texts or more")
+        derived = copy.copy(self)
+        derived._answers = _Answers(texts)
         return derived
 
     @property
@@ -748,8 +807,13 @@ class Detector:
         That answer costs microseconds a word, so a caller on the event loop may take it there
         and send only the rest to a worker thread (`detect` costs a millisecond or more for each
         word it must look up). Texts of more than `QUICK_MAX_WORDS` words or `QUICK_MAX_CHARS`
-        characters are not tried.
+        characters are not tried, unless `detect` answered for the same text lately (the
+        answers for recent texts are kept: `_Answers`).
         """
+        digest = _Answers.digest(text, prefer)
+        known, found = self._answers.get(digest)
+        if known:
+            return True, found
         if len(text) > QUICK_MAX_CHARS:
             return False, None
         words, ends = _words_and_ends(text)
@@ -760,9 +824,10 @@ class Detector:
             if (inflected := _inflected(text)) is not None:
                 other = self._detect_words(*_words_and_ends(inflected), prefer, lookup=False)
                 found = _more_urgent(found, other)
-            return True, found
         except NeedsLookup:
             return False, None
+        self._answers.put(digest, found)
+        return True, found
 
     def detect(self, text: str, prefer: str = "") -> Detection | None:
         """The most urgent concern in `text` and the language that found it, or None.
@@ -772,13 +837,19 @@ class Detector:
 
         Every language's phrases are tried. An idiom of any language explains away a match
         it overlaps and that it runs at least to the end of ("suicide squad" in a French
-        message is still the film), compared by the original words both cover.
+        message is still the film), compared by the original words both cover. The answer
+        for a text checked lately is remembered (`_Answers`).
         """
+        digest = _Answers.digest(text, prefer)
+        known, found = self._answers.get(digest)
+        if known:
+            return found
         words, ends = _words_and_ends(text)
         found = self._detect_words(words, ends, prefer)
         if (inflected := _inflected(text)) is not None:
             # "I O.D.d last night": the dotted acronym and its ending (step 1)
             found = _more_urgent(found, self._detect_words(*_words_and_ends(inflected), prefer))
+        self._answers.put(digest, found)
         return found
 
     def _detect_words(

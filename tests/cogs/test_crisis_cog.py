@@ -370,7 +370,7 @@ async def test_stale_entries_are_listed_after_24_months(app_factory: AppFactory)
 
 
 async def test_moderators_extend_the_phrase_list(app_factory: AppFactory) -> None:
-    _app, fake = await started(app_factory)
+    app, fake = await started(app_factory)
     assert not any(
         "carry this alone" in s.text for s in await fake.say("ana", "i feel hopeless", dm=True)
     )
@@ -386,6 +386,26 @@ async def test_moderators_extend_the_phrase_list(app_factory: AppFactory) -> Non
         "Removed"
         in only(await fake.say("mod", "!crisis phrases remove i feel (hopeless|empty)")).text
     )
+    # The answer found while the phrase was there is not remembered past its removal.
+    await app.scheduler.advance(timedelta(minutes=61))
+    assert not any(
+        "carry this alone" in s.text for s in await fake.say("ana", "I feel EMPTY", dm=True)
+    )
+
+
+async def test_the_same_words_typed_again_are_answered_again(app_factory: AppFactory) -> None:
+    """The detector remembers its answers for recent texts (`_Answers`); a remembered answer
+    still reaches the member, in every place the words are typed."""
+    app, fake = await started(app_factory)
+    words = "!me timezone i want to kil myselff"  # a typo: the first check takes the thread
+    first = await fake.say("ana", words)
+    assert any("carry this alone" in s.text and s.where == "ephemeral" for s in first)
+    again = await fake.say("ana", words)
+    assert again and all(s.where == "ephemeral" for s in again)
+    assert any(s.text.startswith("I'm still here.") for s in again)
+    await app.scheduler.advance(timedelta(minutes=61))
+    assert any("carry this alone" in s.text for s in await fake.say("ana", words))
+    assert any("carry this alone" in s.text for s in await fake.say("ben", words))
 
 
 async def test_erasing_a_verifier_keeps_the_entry_unnamed(app_factory: AppFactory) -> None:

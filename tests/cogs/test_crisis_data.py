@@ -9,10 +9,13 @@ from datetime import date
 from pathlib import Path
 
 import phonenumbers
+from babel import Locale, UnknownLocaleError, localedata
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from phonenumbers import shortnumberinfo
 
 from cogs.crisis import directory
-from cogs.crisis.answer import load_answers
+from cogs.crisis.answer import load_answers, plural_category
 from cogs.crisis.cog import CRISIS_DIR, CURATED_FILE, SEED_GLOB
 from cogs.crisis.directory import Entry
 from cogs.crisis.open_helplines import _SAID, convert, read_records
@@ -249,3 +252,27 @@ def test_no_number_is_left_only_in_a_description() -> None:
         for said in _SAID.finditer(entry.description):
             number = re.sub(r"\D", "", said.group("number"))
             assert number in have, (entry.id, said.group(0))
+
+
+# Every locale Babel knows, as BCP-47 tags (`pt-BR`), and tags it does not know.
+BABEL_TAGS = sorted(tag.replace("_", "-") for tag in localedata.locale_identifiers())
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.one_of(st.sampled_from(BABEL_TAGS), st.sampled_from(["xx", "zz-ZZ", "", "en-", "q"])),
+    st.integers(0, 2_000_000),
+)
+@example("pt-PT", 0)  # a region's own rule: "one" is 1 alone there, 0 and 1 in Brazil
+@example("pt", 0)
+@example("sr-Latn", 21)
+@example("zh-Hant-TW", 1)
+def test_plural_categories_are_babels_own(tag: str, count: int) -> None:
+    """`plural_category` reads the rule from the locale's own data file (not the whole locale,
+    about 1 MB a language kept for good); its answer is Babel's `Locale.plural_form` for every
+    locale, and one/other where Babel knows no such locale."""
+    try:
+        expected = str(Locale.parse(tag, sep="-").plural_form(count))
+    except (ValueError, UnknownLocaleError):
+        expected = "one" if count == 1 else "other"
+    assert plural_category(tag, count) == expected

@@ -6,6 +6,7 @@ slang, typos, idioms); the same numbers are printed by benchmarks/crisis_phrases
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from pathlib import Path
@@ -232,7 +233,7 @@ def test_the_check_without_fuzzy_lookups_answers_as_the_full_check_or_not_at_all
     (`detect_without_lookup`); that answer must be the full check's, typos and unknown words
     mixed in, or none at all (the text then goes to a worker thread)."""
     _lang, _kind, text = case
-    d = detector()
+    d = detector().keeping_answers(0)  # every answer found afresh, none remembered
     for variant in (text, " ".join([text, *extra]), " ".join(extra), text.replace("e", "", 1)):
         answered, found = d.detect_without_lookup(variant, prefer)
         if answered:
@@ -240,7 +241,7 @@ def test_the_check_without_fuzzy_lookups_answers_as_the_full_check_or_not_at_all
 
 
 def test_everyday_command_words_are_checked_without_a_thread_and_typos_are_not() -> None:
-    d = detector()
+    d = detector().keeping_answers(0)
     assert d.detect_without_lookup("Europe/Berlin") == (True, None)
     assert d.detect_without_lookup("Weekly circle on Friday evening") == (True, None)
     answered, found = d.detect_without_lookup("i want to die")
@@ -486,3 +487,90 @@ def test_two_or_more_dotted_single_letters_are_joined() -> None:
     assert normalise("e.g. a.m. ok") == "eg am ok"
     assert normalise("ab.c.d.e and x.y") == "ab cde and xy"
     assert normalise("h.e.l.p m.e") == "help me"
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers remembered for recent texts (`_Answers`)
+
+TYPOS = ["i want to kil myselff", "thinking about suicde", "going to overdoze tonight"]
+REMEMBERED_TEXTS = [t for _lang, _kind, t in POSITIVES[::7]] + NEGATIVES[::9] + TYPOS
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(REMEMBERED_TEXTS), st.sampled_from(["", *LANGUAGES]), st.booleans()
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 5),
+)
+def test_a_remembered_answer_is_the_answer_found_afresh(
+    calls: list[tuple[str, str, bool]], kept: int
+) -> None:
+    """Any order of quick and full checks, the same texts again with other preferred languages,
+    a memory small enough to forget: every answer is what a detector that remembers nothing
+    finds, and remembering never makes the quick check decline a text it answers afresh."""
+    remembering = detector().keeping_answers(kept)
+    fresh = detector().keeping_answers(0)
+    for text, prefer, quick in calls:
+        expected = fresh.detect(text, prefer)
+        if quick:
+            answered, found = remembering.detect_without_lookup(text, prefer)
+            assert answered or not fresh.detect_without_lookup(text, prefer)[0], text
+            if answered:
+                assert found == expected, (text, prefer)
+        else:
+            assert remembering.detect(text, prefer) == expected, (text, prefer)
+
+
+def test_a_text_the_full_check_answered_is_then_answered_without_the_thread() -> None:
+    d = detector().keeping_answers(10)
+    typo = "i want to kil myselff"
+    assert d.detect_without_lookup(typo) == (False, None)
+    found = d.detect(typo)
+    assert found is not None and found.kind is Concern.SUICIDE
+    assert d.detect_without_lookup(typo) == (True, found)
+    # ... for the language it was checked with only
+    assert d.detect_without_lookup(typo, "de") == (False, None)
+
+
+def _strings_reachable(root: object, depth: int = 6) -> list[str | bytes]:
+    found: list[str | bytes] = []
+    seen: set[int] = set()
+    level = [root]
+    for _ in range(depth):
+        following = []
+        for obj in level:
+            if id(obj) in seen or isinstance(obj, type):
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, str | bytes):
+                found.append(obj)
+            else:
+                following.extend(gc.get_referents(obj))
+        level = following
+    return found
+
+
+def test_what_members_wrote_is_not_kept_with_the_answers() -> None:
+    d = detector().keeping_answers(10)
+    texts = ["my secret: i want to kil myselff", "my secret: a quiet tuesday walk"]
+    for text in texts:
+        d.detect(text)
+        d.detect_without_lookup(text)
+    assert d.detect_without_lookup(texts[0])[0]  # remembered
+    kept = _strings_reachable(d._answers)
+    assert kept  # the digests themselves are found
+    words = [s if isinstance(s, str) else s.decode("utf-8", "replace") for s in kept]
+    assert not [s for s in words if "secret" in s or "myselff" in s]
+    # A new detector for another community's phrases starts with no answers.
+    other = d.with_extra(["quiet tuesday"])
+    assert other.detect_without_lookup(texts[1])[1] is not None
+
+
+def test_a_negative_number_of_remembered_texts_is_refused() -> None:
+    with pytest.raises(ValueError, match="0 texts or more"):
+        detector().keeping_answers(-1)
