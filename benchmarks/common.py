@@ -142,8 +142,8 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> float:
 
 
 def spread(values: list[float]) -> tuple[float, float]:
-    """The lower and upper quartiles of `values` (at least two values)."""
-    quartiles = statistics.quantiles(values, n=4)
+    """The lower and upper quartiles of `values` (at least two values), within their range."""
+    quartiles = statistics.quantiles(values, n=4, method="inclusive")
     return quartiles[0], quartiles[2]
 
 

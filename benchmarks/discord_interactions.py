@@ -5,10 +5,11 @@ stand-in (same process, same event loop), so the ratio is what the core and the 
 per interaction: tier lookup, community row, profile, rendering, safety. The two run in turn,
 round after round (bare, circlebot, bare, ...), each with a fresh client. The goal row is the
 median over rounds of each round's circlebot / bare time per interaction (`paired_ratio`):
-<= 1.2x. On this shared 2-core machine single rounds ranged from 0.88x to 1.55x in one run
-while the two medians' ratio of 5 rounds moved between 0.88x and 1.39x from run to run, so the
-run takes 15 short rounds and judges the paired ratio; the quartiles of the rounds' ratios and
-the two medians' ratio are printed beside it. circlebot runs as `python -m bot`
+<= 1.2x. On a shared 2-core machine single rounds have ranged from 0.66x to 1.97x within one
+run, and the two medians' ratio of 5 rounds from 0.88x to 1.39x between runs of the same code,
+so the run takes 15 short rounds and judges the paired ratio; the quartiles of the rounds'
+ratios and the two medians' ratio are printed beside it (the order within a round is fixed,
+bare first, which pairing does not undo). circlebot runs as `python -m bot`
 does: its adapter (the discord.py client and the command tree) is built before its start-up
 objects are frozen (`gc.freeze()`); a third variant without the freeze is kept as a note.
 

@@ -8,7 +8,6 @@ a concern kind (what the words suggest) and a language, so the phrase detector c
 from __future__ import annotations
 
 import functools
-import pickle
 import re
 import tomllib
 from collections.abc import Iterable
@@ -16,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError, localedata
+from babel import Locale, UnknownLocaleError
 from babel.plural import PluralRule
 
+from bot import cldr
 from cogs.crisis.directory import COUNTRIES, check_url
 from cogs.crisis.phrases import normalise
 
@@ -312,27 +312,18 @@ def plural_category(language: str, count: int) -> str:
 
 @functools.cache
 def _plural_rule(language: str) -> PluralRule | None:
-    """The CLDR plural rule of `language` (a BCP-47 tag such as `pt-BR`), None when Babel has
-    no such locale.
+    """The CLDR plural rule of `language` (a BCP-47 tag such as `pt-BR`) as Babel's
+    `Locale.plural_form` gives it, None when Babel has no such locale.
 
-    Read from Babel's data file of the locale alone (then of its language), not through
-    `Locale.plural_form`: that loads and keeps the whole locale, about 1 MB a language for the
-    life of the process, and the answers' plural forms are checked for every language at
-    start-up (`_plural_forms`). The file is a pickled dict; a rule missing from it falls back
-    to Babel's own lookup."""
+    Read with `bot.cldr` (the field alone, from the locale's file or the nearest parent's)
+    rather than through `Locale`, which loads and keeps the whole locale for the life of the
+    process: the answers' plural forms are checked for every language at start-up."""
     try:
         locale = Locale.parse(language, sep="-")
     except (ValueError, UnknownLocaleError):
         return None
-    for name in dict.fromkeys((str(locale), locale.language)):
-        try:
-            with open(localedata.resolve_locale_filename(name), "rb") as file:
-                rule = pickle.load(file).get("plural_form")  # Babel's own data, shipped with it
-        except (OSError, pickle.UnpicklingError, AttributeError):
-            continue
-        if isinstance(rule, PluralRule):
-            return rule
-    return locale.plural_form
+    rule = cldr.inherited_value(str(locale), "plural_form")
+    return rule if isinstance(rule, PluralRule) else PluralRule({})  # Babel's default
 
 
 def _plural_forms(language: str, english: str, forms: dict[str, object]) -> dict[str, str]:

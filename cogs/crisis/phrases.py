@@ -100,8 +100,10 @@ FUZZY_MIN_TYPED = 4  # a typed word this long may also be one edit from a long p
 # but the everyday-word check reads each word whole, so a 60,000-letter word took 150 ms.
 QUICK_MAX_WORDS = 64
 QUICK_MAX_CHARS = 500
-# `Detector` remembers its answers for this many recent texts (`_Answers`).
+# A detector and those derived from it remember their answers for this many recent texts, of
+# this many characters at most (`_Answers`).
 ANSWERS_KEPT = 2048
+REMEMBERED_MAX_CHARS = 4000
 SWAP_MIN_TYPED = 3  # shorter words take only a swap of two neighbouring letters
 COMMON_ZIPF = 3.0  # about once per million words: typos sit far below, real words above
 VOCABULARY_LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "nl")
@@ -709,42 +711,53 @@ class _Language:
 
 
 class _Answers:
-    """A detector's answers for recent texts, so a text seen again costs a lookup.
+    """Detectors' answers for recent texts, so a text seen again costs a lookup.
 
     Commands repeat their arguments (a zone, "yes", a meeting number) and channels repeat their
     greetings; each check of one costs 80-250 us on the event loop, and a text that needs the
     fuzzy search a trip to a worker thread and milliseconds. The key is a BLAKE2b digest of
-    the text keyed with random bytes drawn when the process starts, so what members wrote is
-    never kept here, only 16 bytes a text that cannot be matched to a guess without that key,
-    and the answer (a concern and a language, or None). `ANSWERS_KEPT` texts at most, least
-    recently used out first (cachetools' LRUCache). `Detector.detect` runs in worker threads,
+    the text, keyed with random bytes drawn when the process starts and salted with the
+    detector's own random bytes (one detector a set of phrases: a community's additions give
+    another), so what members wrote is never kept here, only 16 bytes a text that cannot be
+    matched to a guess without those bytes, and the answer (a concern and a language, or
+    None). One memory serves a detector and every detector derived from it: `ANSWERS_KEPT`
+    texts at most in all (about 350 KB), least recently used out first (cachetools'
+    LRUCache); texts longer than `REMEMBERED_MAX_CHARS` are not kept (hashing a long one
+    would cost the event loop more than it saves). `Detector.detect` runs in worker threads,
     hence the lock.
     """
 
     _KEY = os.urandom(32)
 
     def __init__(self, size: int = ANSWERS_KEPT) -> None:
+        self.size = size
         self._kept: LRUCache[bytes, Detection | None] | None = LRUCache(size) if size else None
         self._lock = threading.Lock()
 
-    @classmethod
-    def digest(cls, text: str, prefer: str) -> bytes:
-        """16 bytes standing for (`text`, `prefer`) in this process alone."""
+    def digest(self, salt: bytes, text: str, prefer: str) -> bytes | None:
+        """16 bytes standing for (`text`, `prefer`) checked by the detector of `salt`, in this
+        process alone; None when no answer is kept for such a text."""
+        if self._kept is None or len(text) > REMEMBERED_MAX_CHARS:
+            return None
         return hashlib.blake2b(
-            f"{prefer}\0{text}".encode("utf-8", "surrogatepass"), key=cls._KEY, digest_size=16
+            # the preferred language's length first, so no two (prefer, text) pairs run together
+            f"{len(prefer)}:{prefer}{text}".encode("utf-8", "surrogatepass"),
+            key=self._KEY,
+            salt=salt,
+            digest_size=16,
         ).digest()
 
-    def get(self, digest: bytes) -> tuple[bool, Detection | None]:
+    def get(self, digest: bytes | None) -> tuple[bool, Detection | None]:
         """`(True, answer)` when the text was checked lately, else `(False, None)`."""
-        if self._kept is not None:
+        if digest is not None and self._kept is not None:
             with self._lock:
                 if digest in self._kept:
                     return True, self._kept[digest]
         return False, None
 
-    def put(self, digest: bytes, answer: Detection | None) -> None:
+    def put(self, digest: bytes | None, answer: Detection | None) -> None:
         """Remember the answer for a text (not when kept for no text at all)."""
-        if self._kept is not None:
+        if digest is not None and self._kept is not None:
             with self._lock:
                 self._kept[digest] = answer
 
@@ -766,6 +779,7 @@ class Detector:
         self._exclude = tuple(p for pl in lists for p in pl.exclude)
         self._extra = self._extra_language(tuple(extra))
         self._answers = _Answers()
+        self._salt = os.urandom(16)  # this set of phrases' own answers (`_Answers`)
 
     def _extra_language(self, extra: tuple[str, ...]) -> _Language | None:
         if not extra:
@@ -774,20 +788,23 @@ class Detector:
         return _Language(plist)
 
     def with_extra(self, extra: Iterable[str]) -> Detector:
-        """This detector plus a community's own phrases, sharing the compiled lists."""
+        """This detector plus a community's own phrases, sharing the compiled lists and the
+        memory of answers (under a salt of its own: its answers are its own)."""
         derived = copy.copy(self)
         derived._extra = self._extra_language(tuple(extra))
-        derived._answers = _Answers()  # its own phrases, its own answers
+        derived._salt = os.urandom(16)  # its own phrases: its own answers in the shared memory
         return derived
 
     def keeping_answers(self, texts: int) -> Detector:
-        """This detector with a fresh memory of answers for `texts` texts at most; with 0 every
-        call checks its text afresh (how the tests compare the quick check with the full one).
-        Raises ValueError when `texts` is negative."""
+        """This detector with a fresh memory of answers for `texts` texts at most, shared by the
+        detectors derived from it; with 0 every call checks its text afresh (how the tests
+        compare the quick check with the full one). Raises ValueError when `texts` is
+        negative."""
         if texts < 0:
             raise ValueError("a detector keeps answers for 0 texts or more")
         derived = copy.copy(self)
         derived._answers = _Answers(texts)
+        derived._salt = os.urandom(16)
         return derived
 
     @property
@@ -810,7 +827,7 @@ class Detector:
         characters are not tried, unless `detect` answered for the same text lately (the
         answers for recent texts are kept: `_Answers`).
         """
-        digest = _Answers.digest(text, prefer)
+        digest = self._answers.digest(self._salt, text, prefer)
         known, found = self._answers.get(digest)
         if known:
             return True, found
@@ -840,7 +857,7 @@ class Detector:
         message is still the film), compared by the original words both cover. The answer
         for a text checked lately is remembered (`_Answers`).
         """
-        digest = _Answers.digest(text, prefer)
+        digest = self._answers.digest(self._salt, text, prefer)
         known, found = self._answers.get(digest)
         if known:
             return found

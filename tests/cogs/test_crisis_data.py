@@ -10,6 +10,7 @@ from pathlib import Path
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError, localedata
+from babel.core import get_global
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import shortnumberinfo
@@ -271,8 +272,24 @@ def test_plural_categories_are_babels_own(tag: str, count: int) -> None:
     """`plural_category` reads the rule from the locale's own data file (not the whole locale,
     about 1 MB a language kept for good); its answer is Babel's `Locale.plural_form` for every
     locale, and one/other where Babel knows no such locale."""
+    assert plural_category(tag, count) == _babels_category(tag, count)
+
+
+def _babels_category(tag: str, count: int) -> str:
     try:
-        expected = str(Locale.parse(tag, sep="-").plural_form(count))
+        return str(Locale.parse(tag, sep="-").plural_form(count))
     except (ValueError, UnknownLocaleError):
-        expected = "one" if count == 1 else "other"
-    assert plural_category(tag, count) == expected
+        return "one" if count == 1 else "other"
+
+
+# Locales whose parent is not their language (`pt-AO` inherits from `pt-PT`): CLDR's parent
+# exceptions, where reading the language's rule alone went wrong.
+PARENT_EXCEPTION_TAGS = sorted(
+    str(tag).replace("_", "-") for tag in get_global("parent_exceptions")
+)
+
+
+@settings(max_examples=120, derandomize=True, deadline=None)
+@given(st.sampled_from(PARENT_EXCEPTION_TAGS), st.integers(0, 3))
+def test_plural_categories_follow_babels_parent_locales(tag: str, count: int) -> None:
+    assert plural_category(tag, count) == _babels_category(tag, count)

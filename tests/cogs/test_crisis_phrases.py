@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from wordfreq import top_n_list, zipf_frequency
 
@@ -24,8 +24,10 @@ from benchmarks.crisis_phrases import (
 )
 from bot.paths import DATA_DIR
 from cogs.crisis.phrases import (
+    REMEMBERED_MAX_CHARS,
     Concern,
     Detector,
+    _Answers,
     expand,
     is_common_word,
     load_phrase_lists,
@@ -574,3 +576,40 @@ def test_what_members_wrote_is_not_kept_with_the_answers() -> None:
 def test_a_negative_number_of_remembered_texts_is_refused() -> None:
     with pytest.raises(ValueError, match="0 texts or more"):
         detector().keeping_answers(-1)
+
+
+@SETTINGS
+@given(st.text(max_size=6), st.text(max_size=12), st.text(max_size=6), st.text(max_size=12))
+@example("a\0b", "c", "a", "b\0c")  # joined with a separator, these two ran together
+def test_no_two_checks_share_a_remembered_answer(
+    prefer: str, text: str, other_prefer: str, other_text: str
+) -> None:
+    assume((prefer, text) != (other_prefer, other_text))
+    answers = _Answers(4)
+    salt = b"s" * 16
+    assert answers.digest(salt, text, prefer) != answers.digest(salt, other_text, other_prefer)
+    assert answers.digest(salt, text, prefer) != answers.digest(b"t" * 16, text, prefer)
+
+
+def test_communities_share_one_bounded_memory_and_never_each_others_answers() -> None:
+    d = detector().keeping_answers(3)
+    communities = [d.with_extra([f"zorblax day number {i}"]) for i in range(5)]
+    for i, community in enumerate(communities):
+        found = community.detect(f"a zorblax day number {i} again")
+        assert found is not None  # its own phrase
+        assert communities[(i + 1) % 5].detect(f"a zorblax day number {i} again") is None
+    assert len(d._answers._kept or {}) == 3  # the oldest forgotten, whoever checked them
+    # A detector that remembers nothing gives detectors that remember nothing.
+    forgetful = d.keeping_answers(0).with_extra(["zorblax day"])
+    forgetful.detect("i want to kil myselff")
+    assert forgetful.detect_without_lookup("i want to kil myselff") == (False, None)
+
+
+def test_a_long_text_is_checked_every_time_and_not_remembered() -> None:
+    d = detector().keeping_answers(10)
+    long_text = "a quiet walk " * 400 + "i want to kil myselff"
+    assert len(long_text) > REMEMBERED_MAX_CHARS
+    found = d.detect(long_text)
+    assert found is not None and found.kind is Concern.SUICIDE
+    assert d.detect_without_lookup(long_text) == (False, None)  # to the thread again
+    assert not d._answers._kept

@@ -1,0 +1,74 @@
+"""CLDR data read from Babel's locale files without keeping whole locales in memory.
+
+Babel keeps every locale it loads (`babel.localedata.load`) for the life of the process, about
+0.5 MB a locale. Two lookups need one field of many locales: the country names of every
+language (`bot.core.convert`: a member may type "Deutschland" or "Alemania"), 330 locales and
+about 146 MB kept for good when read through `Locale`, and the plural rules of the crisis
+answers' languages, checked at start-up. Reading the field from each locale's own data file
+keeps only the field.
+
+The files are Babel's own, shipped with it: one pickled dict a locale identifier (`pt_PT`),
+holding what that locale adds to its parent. `parent` follows the inheritance
+`babel.localedata.load` applies (CLDR's parent locales); Babel has no public call that gives
+one field of a locale without loading and keeping all of it, hence this module.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from babel import localedata
+from babel.core import get_global, parse_locale
+
+ROOT = "root"
+
+
+def own_data(name: str) -> dict[str, Any]:
+    """What locale `name` (an identifier such as `pt_PT`) defines itself, read from its data
+    file each call (not cached, nothing kept); empty when Babel has no such locale."""
+    if not localedata.exists(name):
+        return {}
+    with open(localedata.resolve_locale_filename(name), "rb") as file:
+        data = pickle.load(file)  # Babel's own data files, shipped with Babel
+    return data if isinstance(data, dict) else {}
+
+
+def parent(name: str) -> str | None:
+    """The locale `name` inherits from, as Babel resolves it: CLDR's parent exceptions
+    (`pt_AO` -> `pt_PT`), `root` for a language with a script not its usual one (`sr_Latn`),
+    else the identifier without its last part; None for `root`."""
+    if name == ROOT:
+        return None
+    exception = get_global("parent_exceptions").get(name)
+    if exception:
+        return str(exception)
+    if _unusual_script(name):
+        return ROOT
+    parts = name.split("_")
+    return ROOT if len(parts) == 1 else "_".join(parts[:-1])
+
+
+def inherited_value(name: str, field: str) -> Any | None:
+    """`field` of locale `name` as Babel's merged data has it, for a field whose value is not
+    a dict (a dict would merge with its parents'): the locale's own, else its nearest
+    parent's; None when no locale up to `root` has it."""
+    current: str | None = name
+    while current is not None:
+        value = own_data(current).get(field)
+        if value is not None:
+            return value
+        current = parent(current)
+    return None
+
+
+def _unusual_script(name: str) -> bool:
+    """`lang_Script` whose script is not the language's likely one (CLDR's nonlikelyScript)."""
+    try:
+        language, territory, script, variant, *rest = parse_locale(name)
+    except ValueError:
+        return False
+    if not (language and script) or territory or variant or rest:
+        return False
+    likely = get_global("likely_subtags").get(language)
+    return isinstance(likely, str) and script != parse_locale(likely)[2]
