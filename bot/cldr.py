@@ -15,6 +15,7 @@ one field of a locale without loading and keeping all of it, hence this module.
 
 from __future__ import annotations
 
+import os
 import pickle
 from typing import Any
 
@@ -25,13 +26,24 @@ ROOT = "root"
 
 
 def own_data(name: str) -> dict[str, Any]:
-    """What locale `name` (an identifier such as `pt_PT`) defines itself, read from its data
-    file each call (not cached, nothing kept); empty when Babel has no such locale."""
-    if not localedata.exists(name):
+    """What locale `name` (an identifier exactly as Babel spells it, such as `pt_PT`) defines
+    itself, read from its data file each call (not cached, nothing kept); empty when Babel
+    has no locale of that exact name."""
+    path = _file(name)
+    if path is None:
         return {}
-    with open(localedata.resolve_locale_filename(name), "rb") as file:
+    with open(path, "rb") as file:
         data = pickle.load(file)  # Babel's own data files, shipped with Babel
     return data if isinstance(data, dict) else {}
+
+
+def _file(name: str) -> str | None:
+    """The data file of the locale named exactly `name`, None when there is none (Babel's own
+    `exists` ignores case and path parts; the file name does not)."""
+    if not name or os.path.basename(name) != name:
+        return None
+    path = localedata.resolve_locale_filename(name)
+    return path if os.path.isfile(path) and os.path.basename(path) == f"{name}.dat" else None
 
 
 def parent(name: str) -> str | None:
@@ -52,7 +64,9 @@ def parent(name: str) -> str | None:
 def inherited_value(name: str, field: str) -> Any | None:
     """`field` of locale `name` as Babel's merged data has it, for a field whose value is not
     a dict (a dict would merge with its parents'): the locale's own, else its nearest
-    parent's; None when no locale up to `root` has it."""
+    parent's; None when no locale up to `root` has it, or Babel has no locale `name`."""
+    if _file(name) is None:
+        return None
     current: str | None = name
     while current is not None:
         value = own_data(current).get(field)
