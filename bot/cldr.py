@@ -4,8 +4,8 @@ Babel keeps every locale it loads (`babel.localedata.load`) for the life of the 
 0.5 MB a locale. Two lookups need one field of many locales: the country names of every
 language (`bot.core.convert`: a member may type "Deutschland" or "Alemania"), 330 locales and
 about 146 MB kept for good when read through `Locale`, and the plural rules of the crisis
-answers' languages, checked at start-up. Reading the field from each locale's own data file
-keeps only the field.
+answers' languages, checked at start-up (`plural_rule`, which `bot.core` offers cogs).
+Reading the field from each locale's own data file keeps only the field.
 
 The files are Babel's own, shipped with it: one pickled dict a locale identifier (`pt_PT`),
 holding what that locale adds to its parent. `parent` follows the inheritance
@@ -15,12 +15,14 @@ one field of a locale without loading and keeping all of it, hence this module.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from typing import Any
 
-from babel import localedata
+from babel import Locale, UnknownLocaleError, localedata
 from babel.core import get_global, parse_locale
+from babel.plural import PluralRule
 
 ROOT = "root"
 
@@ -74,6 +76,22 @@ def inherited_value(name: str, field: str) -> Any | None:
             return value
         current = parent(current)
     return None
+
+
+@functools.cache
+def plural_rule(language: str) -> PluralRule | None:
+    """The CLDR plural rule of `language` (a BCP-47 tag such as `pt-BR`) as Babel's
+    `Locale.plural_form` gives it, None when Babel has no such locale.
+
+    The field alone, from the locale's file or the nearest parent's: through `Locale` the
+    whole locale stays loaded for the life of the process (the crisis answers' plural forms
+    are checked for every language at start-up)."""
+    try:
+        locale = Locale.parse(language, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return None
+    rule = inherited_value(str(locale), "plural_form")
+    return rule if isinstance(rule, PluralRule) else PluralRule({})  # Babel's default
 
 
 def _unusual_script(name: str) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot import __version__
     from bot.build import code_digest
+    from bot.cldr import plural_rule
     from bot.clock import Clock
     from bot.config import BotConfig, WebConfig
     from bot.core.cog import Cog
@@ -267,6 +268,7 @@ __all__ = [
     "parse_duration",
     "parse_zone",
     "person_label",
+    "plural_rule",
     "problems_from",
     "read_wall_time",
     "readable",
@@ -410,6 +412,7 @@ _HOME: dict[str, str] = {
     "current_language": "bot.i18n",
     "N_": "bot.i18n",
     "ngettext": "bot.i18n",
+    "plural_rule": "bot.cldr",
     "using_language": "bot.i18n",
     "scrub_free_space": "bot.maintenance",
     "ACTOR_KEY": "bot.models",

@@ -7,7 +7,6 @@ a concern kind (what the words suggest) and a language, so the phrase detector c
 
 from __future__ import annotations
 
-import functools
 import re
 import tomllib
 from collections.abc import Iterable
@@ -15,10 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
-from babel.plural import PluralRule
-
-from bot import cldr
+from bot.core import plural_rule
 from cogs.crisis.directory import COUNTRIES, check_url
 from cogs.crisis.phrases import normalise
 
@@ -304,26 +300,10 @@ PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
 
 def plural_category(language: str, count: int) -> str:
     """The CLDR plural category of `count` in `language` (`one` for 1 in English)."""
-    rule = _plural_rule(language)
+    rule = plural_rule(language)
     if rule is None:
         return "one" if count == 1 else "other"
     return str(rule(count))
-
-
-@functools.cache
-def _plural_rule(language: str) -> PluralRule | None:
-    """The CLDR plural rule of `language` (a BCP-47 tag such as `pt-BR`) as Babel's
-    `Locale.plural_form` gives it, None when Babel has no such locale.
-
-    Read with `bot.cldr` (the field alone, from the locale's file or the nearest parent's)
-    rather than through `Locale`, which loads and keeps the whole locale for the life of the
-    process: the answers' plural forms are checked for every language at start-up."""
-    try:
-        locale = Locale.parse(language, sep="-")
-    except (ValueError, UnknownLocaleError):
-        return None
-    rule = cldr.inherited_value(str(locale), "plural_form")
-    return rule if isinstance(rule, PluralRule) else PluralRule({})  # Babel's default
 
 
 def _plural_forms(language: str, english: str, forms: dict[str, object]) -> dict[str, str]:
