@@ -123,6 +123,7 @@ from bot.db import in_values, is_write_conflict
 from bot.i18n import _
 from bot.models import OutboxItem, OutboxItemRef, OutboxPlanStamp
 from bot.scheduler import DELIVERY, Scheduler
+from bot.turns import LoopTurns
 
 log = logging.getLogger("circlebot.outbox")
 T = TypeVar("T")
@@ -136,9 +137,6 @@ LEAD_MARGIN = 1.1  # a burst begins 10% earlier than the pace alone needs (sends
 BEGIN_BATCH = 100  # tries recorded in one transaction, ahead of their sends
 SETTLE_BATCH = 50  # outcomes written in one transaction...
 SETTLE_EVERY_SECONDS = 0.25  # ...or at least this often while a pass runs
-# How long start-up plans delivery passes between turns of the event loop: each costs a
-# scheduler job (about 0.3 ms), and a restart plans hundreds (benchmarks/meetings_schedule.py).
-YIELD_SECONDS = 0.005
 LEASE_SECONDS = 60.0  # how long a claimed item stays this process's; renewed while it works
 LEASE_MARGIN = 0.2  # the share of a lease never used, for the time a send takes to leave
 
@@ -977,7 +975,11 @@ class Outbox:
         results = [PlanResult() for _ in plans]
         doomed: list[int] = []
         kept: list[int] = []  # pending rows still wanted that differ from what is wanted
+        # Rendering and digesting every pending item of a start-up's chunk took 70 ms on end
+        # (benchmarks/meetings_schedule.py, a restart into new code): members wait meanwhile.
+        turns = LoopTurns()
         for plan, want, gone, result in zip(plans, wanted, missed, results, strict=True):
+            await turns.take()
             since, until = plan.since, plan.until
             notes = _notes_of(gone)
             for key, row in pending_of[plan.owner].items():
@@ -1049,7 +1051,11 @@ class Outbox:
         )
         new_ids: dict[str, int] = {}
         for items in _chunks(new_items, INSERT_CHUNK):
-            written = await session.execute(add_new, [_values(item) for item in items])
+            values = []
+            for item in items:
+                values.append(_values(item))
+                await turns.take()
+            written = await session.execute(add_new, values)
             new_ids.update((key, item_id) for item_id, key in written)
         for result, key in new_for:
             if key in new_ids:
@@ -1436,13 +1442,10 @@ class Outbox:
                     .distinct()
                 )
             ).all()
-        loop = asyncio.get_running_loop()
-        turn_at = loop.time() + YIELD_SECONDS
+        turns = LoopTurns()
         for due_at, early_seconds in rows:
             self._plan(due_at, early_seconds)
-            if loop.time() >= turn_at:
-                await asyncio.sleep(0)
-                turn_at = loop.time() + YIELD_SECONDS
+            await turns.take()
         return report
 
     def _plan(self, due_at: datetime, early_seconds: int = 0) -> None:
@@ -2215,7 +2218,7 @@ IN_CHUNK = 500  # values per IN (...) list: well inside every database's paramet
 # default limit of 32,766 bound variables (3.32+) and asyncpg's 32,767 arguments.
 VARS_CHUNK = 30_000
 PREFIX_CHUNK = 200  # key prefixes per statement (each a LIKE of its own)
-INSERT_CHUNK = 500  # rows per multi-row INSERT
+INSERT_CHUNK = 200  # rows per multi-row INSERT
 ITEMS = cast(Table, OutboxItem.__table__)
 REFS = cast(Table, OutboxItemRef.__table__)
 STAMPS = cast(Table, OutboxPlanStamp.__table__)

@@ -137,6 +137,7 @@ if TYPE_CHECKING:
     from bot.services.audit import AuditRecord, AuditService
     from bot.services.members import MemberService
     from bot.services.settings import SettingsService
+    from bot.turns import LoopTurns
 
 __all__ = [
     "ACTOR_KEY",
@@ -187,6 +188,7 @@ __all__ = [
     "Incoming",
     "Instead",
     "Locator",
+    "LoopTurns",
     "MeetingSchedule",
     "Member",
     "MemberService",
@@ -413,6 +415,7 @@ _HOME: dict[str, str] = {
     "N_": "bot.i18n",
     "ngettext": "bot.i18n",
     "plural_rule": "bot.cldr",
+    "LoopTurns": "bot.turns",
     "using_language": "bot.i18n",
     "scrub_free_space": "bot.maintenance",
     "ACTOR_KEY": "bot.models",

@@ -730,7 +730,6 @@ class _Answers:
     _KEY = os.urandom(32)
 
     def __init__(self, size: int = ANSWERS_KEPT) -> None:
-        self.size = size
         self._kept: LRUCache[bytes, Detection | None] | None = LRUCache(size) if size else None
         self._lock = threading.Lock()
 

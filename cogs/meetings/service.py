@@ -57,6 +57,7 @@ from bot.core import (
     CommunityInfo,
     Database,
     Instead,
+    LoopTurns,
     MemberService,
     Message,
     MirroredEvent,
@@ -113,9 +114,6 @@ PLAN_RETRY = timedelta(minutes=1)  # a meeting whose planning failed is tried ag
 SCOPE = "meetings"
 REBUILD_BATCH = 500  # meetings reconciled per transaction at start-up (see `rebuild`)
 TRUST_PAGE = 1000  # meetings whose stored plans a restart checks per read (see `_rebuild_trusted`)
-# How long start-up plans meetings between turns of the event loop: short beside the 50 ms a
-# member would notice, long beside a turn (a turn for every meeting cost as much as planning it).
-YIELD_SECONDS = 0.005
 SEEN_AHEAD = timedelta(days=8)  # how far past its window a rebuild's plan looks at occurrences
 # Above this many meetings to plan, start-up plans first the meetings with something due soon
 # (`URGENT_WINDOW`) and the rest in the background, in order of their first due item, while
@@ -2091,16 +2089,13 @@ class MeetingService:
             info = await self._community_info(community_id)
             if info is not None and self.calendar.available(info.platform):
                 shown.append(meeting_id)
-        loop = asyncio.get_running_loop()
-        turn_at = loop.time() + YIELD_SECONDS
+        turns = LoopTurns()
         for id_chunk in _chunks(shown, REBUILD_BATCH):
             chunk = await self._load(in_values(Meeting.id, id_chunk))
             names = await self._pseudonyms(chunk)
             for view in chunk:
                 await self.mirror(view, names=names)
-                if loop.time() >= turn_at:
-                    await asyncio.sleep(0)
-                    turn_at = loop.time() + YIELD_SECONDS
+                await turns.take()
 
     async def _rebuild_reads(
         self, id_chunk: Sequence[int]
@@ -2133,9 +2128,8 @@ class MeetingService:
         latest: dict[OutboxRef, datetime | None],
     ) -> tuple[list[OwnerPlan], dict[int, datetime | None]]:
         """The plans (with their stamps) of one chunk of meetings a rebuild read, and each
-        meeting's next planning moment; the event loop gets a turn every `YIELD_SECONDS`."""
-        loop = asyncio.get_running_loop()
-        turn_at = loop.time() + YIELD_SECONDS
+        meeting's next planning moment; the event loop gets its turns (`LoopTurns`)."""
+        turns = LoopTurns()
         plans = []
         seen: dict[int, Seen] = {}
         horizon = self.horizon
@@ -2153,9 +2147,7 @@ class MeetingService:
             when = planned_at[view.id] = self._next_plan_at(view, horizon, seen)
             stamp = await self._stamp(view, horizon, when, names)
             plans.append(replace(plan, stamp=stamp))
-            if loop.time() >= turn_at:
-                await asyncio.sleep(0)
-                turn_at = loop.time() + YIELD_SECONDS
+            await turns.take()
         return plans, planned_at
 
     async def _rebuild_write(
@@ -2167,7 +2159,7 @@ class MeetingService:
         planned_at: dict[int, datetime | None],
     ) -> None:
         """Write one chunk's plans in one outbox transaction, then their next planning moments
-        and calendars; the event loop gets a turn every `YIELD_SECONDS`.
+        and calendars; the event loop gets its turns (`LoopTurns`).
 
         A meeting changed between the chunk's read and its write (a member's command during
         one of those turns, here or in another process) had its own replan, which this write
@@ -2176,14 +2168,11 @@ class MeetingService:
         read, or by the meeting's revision (every change to the meeting row raises it) or
         `plan_version` (every RSVP, reminder choice or erasure raises it).
         """
-        loop = asyncio.get_running_loop()
-        turn_at = loop.time() + YIELD_SECONDS
+        turns = LoopTurns()
         await self.outbox.replan_many(plans)
         for view in chunk:
             await self._planned(view, planned_at[view.id], names=names)
-            if loop.time() >= turn_at:
-                await asyncio.sleep(0)
-                turn_at = loop.time() + YIELD_SECONDS
+            await turns.take()
         async with self._sessions() as session:
             versions: dict[int, tuple[int, int]] = {
                 meeting_id: (revision, plan_version)
