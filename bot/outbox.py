@@ -983,6 +983,7 @@ class Outbox:
             since, until = plan.since, plan.until
             notes = _notes_of(gone)
             for key, row in pending_of[plan.owner].items():
+                await turns.take()  # an owner may have thousands (a meeting's reminder DMs)
                 if key in notes:
                     continue  # the late note of an item still wanted and missed: it stays
                 if key in want:

@@ -406,9 +406,12 @@ async def _replan_both_ways(folder: Path, rounds: list[list[tuple[int, Any, int,
                 for p in owner_plans
             ]
             assert again == again_alone
-            assert await _state(together) == await _state(alone) == before
-            # (An owner planned twice in one batch swings between its plans each time.)
+            assert await _state(together) == await _state(alone)
+            # An owner planned twice in one batch swings between its plans each time (its first
+            # plan's missed item, withdrawn pending by the second plan, is recorded as skipped
+            # the next time round): only a batch of distinct owners is a fixed point.
             if len({p.owner for p in owner_plans}) == len(owner_plans):
+                assert await _state(together) == before
                 assert [(r.written, r.withdrawn) for r in again] == [([], [])] * len(again)
                 assert [sorted(r.updated) for r in again] == kept
             for app in (together, alone):

@@ -4,6 +4,7 @@ deliveries) run once its time slice is spent, and not before."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -41,7 +42,7 @@ def test_spent_time_slice_gives_other_tasks_a_turn_after_every_piece(pieces: int
 
     seen = asyncio.run(run())
     # the other task ran between every two pieces of work
-    assert all(b > a for a, b in zip(seen, seen[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(seen))
 
 
 @given(pieces=st.integers(min_value=2, max_value=50))
@@ -63,3 +64,14 @@ async def test_a_turn_starts_a_new_time_slice() -> None:
     seen = await _interleavings(turns, 3)
     assert seen[1] > seen[0]  # the first take gave a turn (the slice was spent)...
     assert seen[2] == seen[1]  # ...and began a new one, so the next did not
+
+
+async def test_after_a_turn_the_next_slice_is_as_long_as_the_first() -> None:
+    turns = LoopTurns(every_seconds=0.2)
+    loop = asyncio.get_running_loop()
+    for _slice in range(2):  # the second slice must end after 0.2 s too, not later
+        began = loop.time()
+        while loop.time() - began < 0.21:
+            pass
+        seen = await _interleavings(turns, 2)
+        assert seen[1] > seen[0]
