@@ -7,10 +7,10 @@ them up; nothing is decrypted except the entries shown.
 
 The key is derived from the configured encryption keys (which live outside the database), so
 someone holding the database alone can compute no hash for a word they guess. What the rows
-still show them (docs/privacy.md says it for members): how many distinct words each entry has,
-which entries of one author share a word (and so how often each of an author's words is
-used), and which entries are indexed under which key. The author is part of every hash, so the
-same word written by two members gives two unrelated hashes.
+still show them (the README's Privacy section says it for members): how many distinct words
+each entry has, which entries of one author share a word (and so how often each of an
+author's words is used), and which entries are indexed under which key. The author is part
+of every hash, so the same word written by two members gives two unrelated hashes.
 
 Every configured key has its own index key. Rows are written under the newest; search asks
 under all of them, so entries still indexed under an older key are found while the journal
