@@ -35,7 +35,7 @@ from cogs.meetings.service import (
     first_sendable_due,
 )
 from tests.harness.app import AppFactory, make_config, own_loop
-from tests.harness.meetings import PendingRow, Recorder, cog, pending
+from tests.harness.meetings import Gate, PendingRow, Recorder, cog, pending
 from tests.harness.meetings_model import forget_plans, parse_key
 from tests.harness.platform import CalendarPlatform
 
@@ -627,22 +627,14 @@ async def test_settled_waits_for_a_rebuild_in_progress(
     await app.settled()
     service = cog(app).service
     await forget_plans(app)
-    split = service._by_first_due
-    entered, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(stale: Any) -> Any:
-        entered.set()
-        await release.wait()
-        return await split(stale)
-
-    monkeypatch.setattr(service, "_by_first_due", slow)
+    split = Gate(monkeypatch, service, "_by_first_due")
     rebuilding = asyncio.create_task(service.rebuild())
-    await entered.wait()
+    await split.entered.wait()
     waiting = asyncio.create_task(app.settled())
     for _turn in range(20):
         await asyncio.sleep(0)
     assert not waiting.done()
-    release.set()
+    split.release()
     await rebuilding
     await waiting
     assert await pending(app) == reference
@@ -695,35 +687,19 @@ async def test_settled_follows_a_background_that_a_rebuild_replaces(
     reference = await planned_at_once(app_factory, monkeypatch)
     app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
     service = cog(app).service
-    real_write = service._rebuild_write
-    gate, entered = asyncio.Event(), asyncio.Event()
-
-    async def gated(*args: Any) -> None:
-        entered.set()
-        await gate.wait()
-        await real_write(*args)
-
-    monkeypatch.setattr(service, "_rebuild_write", gated)
+    write = Gate(monkeypatch, service, "_rebuild_write")
     waiting = asyncio.create_task(app.settled())
-    await entered.wait()
-    split = service._by_first_due
-    in_split, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(stale: Any) -> Any:
-        in_split.set()
-        await release.wait()
-        return await split(stale)
-
-    monkeypatch.setattr(service, "_by_first_due", slow)
+    await write.entered.wait()
+    split = Gate(monkeypatch, service, "_by_first_due")
     rebuilding = asyncio.create_task(service.rebuild())
-    await in_split.wait()
-    gate.set()
+    await split.entered.wait()
+    write.release()
     for _turn in range(50):
         await asyncio.sleep(0)
     try:
         assert not waiting.done(), "settled() returned while a rebuild was still splitting"
     finally:
-        release.set()
+        split.release()
         await rebuilding
         await waiting
     await app.settled()
@@ -808,18 +784,10 @@ async def test_gc_threshold_restored_across_a_takeover_rebuild(
     await scheduled(app_factory)
     app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
     service = cog(app).service
-    real = service._rebuild_write
-    entered, gate = asyncio.Event(), asyncio.Event()
-
-    async def gated(*args: Any) -> None:
-        entered.set()
-        await gate.wait()
-        await real(*args)
-
-    monkeypatch.setattr(service, "_rebuild_write", gated)
+    write = Gate(monkeypatch, service, "_rebuild_write")
     service.begin_background()
-    await entered.wait()
-    monkeypatch.setattr(service, "_rebuild_write", real)
+    await write.entered.wait()
+    write.restore()
     await service.rebuild()
     assert gc.get_threshold() == threshold  # old stopped, new not begun
     await app.settled()
@@ -976,18 +944,10 @@ async def test_settled_ends_when_a_replacing_rebuild_fails_goes_whole_or_the_bot
     await scheduled(app_factory)
     app, _fake = await first_start(app_factory, hold=True, monkeypatch=monkeypatch)
     service = cog(app).service
-    real = service._rebuild_write
-    entered, gate = asyncio.Event(), asyncio.Event()
-
-    async def gated(*args: Any) -> None:
-        entered.set()
-        await gate.wait()
-        await real(*args)
-
-    monkeypatch.setattr(service, "_rebuild_write", gated)
+    write = Gate(monkeypatch, service, "_rebuild_write")
     waiting = asyncio.create_task(app.settled())
-    await entered.wait()
-    monkeypatch.setattr(service, "_rebuild_write", real)
+    await write.entered.wait()
+    write.restore()
     in_trusted, go_on = asyncio.Event(), asyncio.Event()
     trusted = service._rebuild_trusted
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from bot.app import App
@@ -30,6 +32,34 @@ class Recorder(FakePlatform):
         await super().send(target, message, idempotency_key)
         if len(self.said) > before:
             self.at.append((self.app.clock.now(), idempotency_key, self.said[-1].text))
+
+
+class Gate:
+    """Holds every call of an async method at its entry: `entered` is set once a call has
+    arrived, `release()` lets held and later calls go on to the real method (`real`), and
+    `restore()` puts the real method back for later calls (held ones still wait for
+    `release`)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> None:
+        self.real = getattr(owner, name)
+        self.entered = asyncio.Event()
+        self._open = asyncio.Event()
+        self._monkeypatch, self._owner, self._name = monkeypatch, owner, name
+
+        async def held(*args: Any) -> Any:
+            self.entered.set()
+            await self._open.wait()
+            return await self.real(*args)
+
+        monkeypatch.setattr(owner, name, held)
+
+    def release(self) -> None:
+        """Let held and later calls through."""
+        self._open.set()
+
+    def restore(self) -> None:
+        """Later calls go straight to the real method."""
+        self._monkeypatch.setattr(self._owner, self._name, self.real)
 
 
 def cog(app: App) -> MeetingsCog:
