@@ -34,6 +34,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.core import (
     Clock,
+    LoopTurns,
     NotFound,
     Page,
     UserError,
@@ -61,6 +62,10 @@ ENTRY_CODE = 6
 INVITE_CODE = 10
 GROUP_NAME_MAX = 40
 SEARCH_CHUNK = 500
+# Entries decrypted at once (re-indexing, or matching entries not indexed yet): loading one
+# decrypts it on the event loop, so a page is what a member can wait for between turns.
+DECRYPT_PAGE = 100
+INDEX_INSERT_ROWS = 1000  # index rows per multi-row INSERT
 
 
 def new_code(length: int) -> str:
@@ -515,17 +520,22 @@ class JournalService:
                 wanted = index.words(text)
                 mine = JournalEntry.author_key == author
                 outside = _not_indexed_under(list(keys))
-                stale = [
-                    row
-                    for row in await session.scalars(
-                        select(JournalEntry).from_statement(
-                            union_all(
-                                *(select(JournalEntry).where(mine, cond) for cond in outside)
-                            )
-                        )
+                stale_ids = list(
+                    await session.scalars(
+                        union_all(*(select(JournalEntry.id).where(mine, c) for c in outside))
                     )
-                    if wanted <= index.entry_words(row.title, row.body)
-                ]
+                )
+                # Decrypted a page at a time with turns between: a member's whole journal
+                # decrypted at once held the event loop 1.2 s at 10,000 entries.
+                turns = LoopTurns()
+                for start in range(0, len(stale_ids), DECRYPT_PAGE):
+                    page = stale_ids[start : start + DECRYPT_PAGE]
+                    for row in await session.scalars(
+                        select(JournalEntry).where(JournalEntry.id.in_(page))
+                    ):
+                        if wanted <= index.entry_words(row.title, row.body):
+                            stale.append(row)
+                        await turns.take()
                 total += len(stale)
             if more:  # common words: the newest entries match, so walk them newest first
                 newest = session.scalars(
@@ -538,10 +548,11 @@ class JournalService:
             views = await self._views(session, hits[:limit])
         return SearchResult(list(views), min(total, cap), more or total > cap)
 
-    async def reindex(self, batch: int = SEARCH_CHUNK) -> int:
+    async def reindex(self, batch: int = DECRYPT_PAGE) -> int:
         """Index every entry not indexed under the newest key (written before the index
         existed, or before a key change); returns how many. One transaction per `batch`
-        entries, with a turn for the event loop between them, so it can run beside members.
+        entries (each decrypted on the event loop as it loads), with turns for the event loop
+        between and within them, so it can run beside members.
         """
         newest = index.key_id()
         done = 0
@@ -1243,13 +1254,19 @@ async def _index(session: AsyncSession, *rows: JournalEntry) -> None:
     await session.execute(
         delete(JournalSearchWord).where(JournalSearchWord.entry_id.in_([r.id for r in rows]))
     )
-    values = [
-        {"word": h, "entry_id": row.id}
-        for row in rows
-        for h in sorted(index.entry_hashes(row.author_key, row.title, row.body))
-    ]
-    if values:
-        await session.execute(JournalSearchWord.__table__.insert(), values)  # type: ignore[attr-defined]
+    turns = LoopTurns()
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        values.extend(
+            {"word": h, "entry_id": row.id}
+            for h in sorted(index.entry_hashes(row.author_key, row.title, row.body))
+        )
+        await turns.take()
+    for start in range(0, len(values), INDEX_INSERT_ROWS):
+        await session.execute(
+            JournalSearchWord.__table__.insert(),  # type: ignore[attr-defined]
+            values[start : start + INDEX_INSERT_ROWS],
+        )
     key = index.key_id()
     for row in rows:
         row.search_key = key

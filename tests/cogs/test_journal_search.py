@@ -26,6 +26,7 @@ from bot.app import App
 from bot.clock import VirtualClock
 from bot.core import UserError
 from cogs.journal import search
+from cogs.journal import service as journal_service
 from cogs.journal.cog import JournalCog
 from cogs.journal.models import JournalEntry, JournalSearchWord
 from cogs.journal.service import JournalService
@@ -193,7 +194,12 @@ def test_index_search_finds_exactly_what_decrypting_everything_finds(backend: st
     def check(steps: list[tuple[Any, ...]], queries: list[str]) -> None:
         asyncio.run(_example(steps, queries, backend == "postgres"))
 
-    check()
+    # Small pages and statements, so the examples' few entries cross their edges: entries not
+    # indexed yet are decrypted a page at a time, index rows inserted a few per statement.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(journal_service, "DECRYPT_PAGE", 2)
+        patch.setattr(journal_service, "INDEX_INSERT_ROWS", 3)
+        check()
 
 
 def test_words_fold_case_accents_widths_and_punctuation() -> None:
@@ -226,3 +232,15 @@ async def test_a_search_without_words_is_refused_and_changes_nothing(tmp_path: P
             await journal.service.search(ANA, " ?! ", 5)
     finally:
         await app.close()
+
+
+def test_entries_not_indexed_yet_are_all_found_across_decrypted_pages() -> None:
+    """After a key change nothing may be indexed: a search then decrypts a member's entries a
+    page at a time, and must find every match on every page (five pages of two here)."""
+    steps: list[tuple[Any, ...]] = [("write", ANA, f"a calm walk {n}", None) for n in range(9)]
+    steps += [("write", BEN, "a calm walk too", None)]
+    steps += [("unindex", n) for n in range(10)]
+    steps += [("edit", 0, None, None)]  # changes nothing; the searches are checked after it
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(journal_service, "DECRYPT_PAGE", 2)
+        asyncio.run(_example(steps, ["calm walk", "walk", "4"], pg=False))
