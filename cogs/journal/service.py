@@ -543,7 +543,11 @@ class JournalService:
                 )
             else:
                 newest = session.scalars(shapes.newest_of, {"author": author, "ids": matched})
-            hits = list(await newest) + stale
+            hits = list(await newest)
+            # An entry indexed meanwhile (re-indexing runs beside members; the pages above gave
+            # it turns) can be both a stale match and an indexed one: shown once.
+            shown = {row.id for row in hits}
+            hits += [row for row in stale if row.id not in shown]
             hits.sort(key=lambda r: (r.created_at, r.id), reverse=True)
             views = await self._views(session, hits[:limit])
         return SearchResult(list(views), min(total, cap), more or total > cap)

@@ -244,3 +244,70 @@ def test_entries_not_indexed_yet_are_all_found_across_decrypted_pages() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(journal_service, "DECRYPT_PAGE", 2)
         asyncio.run(_example(steps, ["calm walk", "walk", "4"], pg=False))
+
+
+async def _unindex(service: JournalService, codes: list[str]) -> None:
+    """These entries as just after a key change: not indexed under any configured key."""
+    async with service._sessions.begin() as session:
+        for code in codes:
+            row = await session.scalar(select(JournalEntry).where(JournalEntry.code == code))
+            assert row is not None
+            await session.execute(
+                delete(JournalSearchWord).where(JournalSearchWord.entry_id == row.id)
+            )
+            await session.execute(
+                update(JournalEntry).where(JournalEntry.id == row.id).values(search_key=None)
+            )
+
+
+async def test_an_entry_indexed_while_a_search_pages_through_is_shown_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-indexing runs beside members: an entry it indexes during a search's turns is then
+    both a match among the entries not indexed and an indexed one; it is listed once, and the
+    oldest match still fits in the page."""
+    config = make_config(
+        cogs={
+            "enabled": ["general", "journal"],
+            "journal": {"writes_per_hour": 10_000, "search_count_max": COUNT_MAX},
+        }
+    )
+    MigratedSQLite.copy_to(tmp_path / "j.sqlite3")
+    clock = VirtualClock(START)
+    app = App(config, clock=clock, db_url=f"sqlite+aiosqlite:///{tmp_path / 'j.sqlite3'}")
+    await app.open(migrate=True)
+    await app.start()
+    try:
+        journal = app.cogs["journal"]
+        assert isinstance(journal, JournalCog)
+        service = journal.service
+        codes = []
+        for n in range(8):
+            clock.set(clock.now() + timedelta(minutes=1))
+            codes.append((await service.write(ANA, None, f"calm walk {n}")).entry.code)
+        await _unindex(service, codes[-3:])
+        expected = [view.code for view in (await service.search(ANA, "calm", 10)).entries]
+        assert sorted(expected) == sorted(codes)
+
+        real = journal_service.LoopTurns
+        reindexed: list[int] = []
+        began: list[bool] = []  # the re-index's own turns must not start another
+
+        class ReindexAtFirstTurn(real):  # type: ignore[misc, valid-type]
+            def __init__(self) -> None:
+                super().__init__(every_seconds=0.0)
+
+            async def take(self) -> None:
+                if not began:
+                    began.append(True)
+                    reindexed.append(await service.reindex())
+                await super().take()
+
+        await _unindex(service, codes[-3:])
+        monkeypatch.setattr(journal_service, "LoopTurns", ReindexAtFirstTurn)
+        monkeypatch.setattr(journal_service, "DECRYPT_PAGE", 2)
+        raced = await service.search(ANA, "calm", 10)
+        assert reindexed == [3]
+        assert [view.code for view in raced.entries] == expected
+    finally:
+        await app.close()
